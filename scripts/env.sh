@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sourced by scripts/book and scripts/test: makes (or reuses) the project's
+# virtual environment in .venv and activates it.  A second run reinstalls
+# nothing unless requirements*.txt, constraints.txt or pyproject.toml changed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VIT_NOTES_VENV:-$ROOT/.venv}"
+PY="${PYTHON:-python3}"
+
+stamp_of() {
+  cat "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" "$ROOT/constraints.txt" \
+      "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1
+}
+
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+  echo "error: $PY is $("$PY" --version 2>&1); ViT Notes needs Python 3.10 or newer" >&2
+  exit 1
+fi
+
+want="$(stamp_of)"
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.vit-notes-stamp" 2>/dev/null)" != "$want" ]; then
+  echo "==> setting up $VENV (first run, or the requirements changed)"
+  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+  # (grep drops this machine's noise about missing local mirror folders)
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+      -r "$ROOT/requirements-dev.txt" -c "$ROOT/constraints.txt" 2>&1 \
+      | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT" \
+    || "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
+  "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 >/dev/null
+  echo "$want" > "$VENV/.vit-notes-stamp"
+fi
+export PATH="$VENV/bin:$PATH"
+export VIRTUAL_ENV="$VENV"
+# Determinism and a quiet, reproducible environment for tests and the build.
+export PYTHONHASHSEED=0
+export MPLBACKEND=Agg
+export PYDEVD_DISABLE_FILE_VALIDATION=1

@@ -1,0 +1,98 @@
+"""What attention costs: analytic counts, counted FLOPs, measured time.
+
+Conventions (the papers' and this book's): **one multiply-add = one FLOP**, i.e. the
+numbers are multiply-accumulates (MACs). :class:`torch.utils.flop_counter.FlopCounterMode`
+counts 2 per multiply-add, so :func:`count_macs` halves it. Counted: matrix products
+(linear layers, ``q kᵀ`` and ``attn v``) and convolutions; not counted: norms,
+activations, softmax, pooling and biases, which the counter skips too.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.utils import benchmark
+from torch.utils.flop_counter import FlopCounterMode
+
+from . import validate
+
+
+@dataclass(frozen=True)
+class AttentionCost:
+    """Cost of one attention layer on one image.
+
+    ``macs``: multiply-adds of the whole layer; ``attn_macs``: those of ``q kᵀ`` and
+    ``attn v`` alone; ``tokens``/``kv_tokens``: N and the number of keys M;
+    ``attn_elements``: entries of the ``heads x N x M`` attention matrix, and
+    ``attn_bytes`` their size in float32 (what the explicit path stores).
+    """
+
+    macs: int
+    attn_macs: int
+    tokens: int
+    kv_tokens: int
+    attn_elements: int
+    attn_bytes: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def sra_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1, linear: bool = False,
+             pool_size: int = 7) -> AttentionCost:
+    """Multiply-adds of :class:`~vit_notes.pvt.SpatialReductionAttention` on an ``H x W`` grid.
+
+    With ``N = HW`` and ``M`` keys (``⌊H/R⌋⌊W/R⌋``, or ``pool_size²`` for linear SRA):
+    ``q`` and ``proj`` cost ``2NC²``; the reduction conv ``M·C²·R²`` (``M·C²`` for the 1x1
+    conv of linear SRA); ``kv`` ``2MC²``; ``q kᵀ`` and ``attn v`` ``2NMC`` (PVT v1 Eq. 3: the
+    attention term shrinks by ``R²``). ``sr_ratio=1`` is plain multi-head attention.
+    """
+    for name, v in dict(H=H, W=W, sr_ratio=sr_ratio, pool_size=pool_size).items():
+        validate.positive_int(name, v)
+    validate.heads_divide(dim, num_heads)
+    N, C = H * W, dim
+    if linear:
+        M = pool_size * pool_size
+        reduce = M * C * C
+    elif sr_ratio > 1:
+        if H < sr_ratio or W < sr_ratio:
+            raise ValueError(f"the grid {H}x{W} is smaller than sr_ratio={sr_ratio}")
+        M = (H // sr_ratio) * (W // sr_ratio)
+        reduce = M * C * C * sr_ratio * sr_ratio
+    else:
+        M, reduce = N, 0
+    attn = 2 * N * M * C
+    macs = 2 * N * C * C + reduce + 2 * M * C * C + attn
+    return AttentionCost(macs=macs, attn_macs=attn, tokens=N, kv_tokens=M, attn_elements=num_heads * N * M,
+                         attn_bytes=4 * num_heads * N * M)
+
+
+def count_macs(module: nn.Module, *inputs, **kwargs) -> int:
+    """Multiply-adds of one forward pass, counted by :mod:`torch.utils.flop_counter` (halved)."""
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        module(*inputs, **kwargs)
+    return counter.get_total_flops() // 2
+
+
+def count_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def time_forward(module: nn.Module, *inputs, min_run_time: float = 0.5, num_threads: int | None = None,
+                 **kwargs) -> benchmark.Measurement:
+    """Time ``module(*inputs)`` under ``no_grad`` with :class:`torch.utils.benchmark.Timer`.
+
+    Returns the Measurement; ``.median`` is in seconds. Timings vary from machine to
+    machine and run to run: compare ratios measured side by side, not absolute values.
+    """
+    timer = benchmark.Timer(
+        stmt="with torch.no_grad(): module(*inputs, **kwargs)",
+        globals=dict(torch=torch, module=module, inputs=inputs, kwargs=kwargs),
+        num_threads=num_threads or torch.get_num_threads(),
+    )
+    return timer.blocked_autorange(min_run_time=min_run_time)
+
+
+def gmacs(macs: int) -> float:
+    return macs / 1e9

@@ -1,0 +1,108 @@
+"""Looking inside a forward pass, the way the student's notes do.
+
+Two context managers, both free when unused (a single attribute check per layer):
+
+* :func:`trace_shapes` prints every named tensor a layer reports, as in the notes
+  (``kv_shape: (2, 1, 1, 49, 64)``), prefixed with the layer's name.
+* :func:`record_attention` makes attention layers take the explicit softmax path
+  and keeps each layer's attention map, ``(B, heads, N_q, N_kv)``.
+
+Outside them every attention layer runs the fused
+:func:`torch.nn.functional.scaled_dot_product_attention` and prints nothing.
+"""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+from torch import nn
+
+
+class _State:
+    tracing = False
+    recording: "AttentionMaps | None" = None
+    names: dict[int, str] = {}
+    stream = None
+
+
+STATE = _State()
+
+
+def _register_names(model: nn.Module | None, root: str | None) -> dict[int, str]:
+    if model is None:
+        return {}
+    root = root if root is not None else type(model).__name__
+    return {id(m): (f"{root}.{n}" if n else root) for n, m in model.named_modules()}
+
+
+def layer_name(module: nn.Module) -> str:
+    """The name given to ``module`` by the active context (its path in the model),
+    or its class name when it was not registered."""
+    return STATE.names.get(id(module), type(module).__name__)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, torch.Tensor):
+        return str(tuple(value.shape))
+    if isinstance(value, torch.Size):
+        return str(tuple(value))
+    return str(value)
+
+
+def log_shapes(module: nn.Module, **tensors) -> None:
+    """Print ``<layer> <key>_shape: (...)`` for each tensor (or shape) given.
+
+    Layers call this only behind ``if STATE.tracing:`` so that it costs nothing
+    when no :func:`trace_shapes` block is active.
+    """
+    prefix = layer_name(module)
+    out = STATE.stream or sys.stdout
+    for key, value in tensors.items():
+        print(f"{prefix} {key}_shape: {_fmt(value)}", file=out)
+
+
+@contextmanager
+def trace_shapes(model: nn.Module | None = None, *, root: str | None = None, stream=None) -> Iterator[None]:
+    """Print the shape of every named tensor inside attention layers and blocks.
+
+    ``model``: when given, each layer is prefixed with its path in the model
+    (``block1.0.attn``); otherwise with its class name. ``root`` names the model
+    itself (default: its class name).
+    """
+    old = (STATE.tracing, STATE.names, STATE.stream)
+    STATE.tracing = True
+    STATE.names = {**STATE.names, **_register_names(model, root)}
+    STATE.stream = stream
+    try:
+        yield
+    finally:
+        STATE.tracing, STATE.names, STATE.stream = old
+
+
+class AttentionMaps(dict):
+    """Layer name -> softmax attention map ``(B, heads, N_q, N_kv)``, in call order.
+
+    A layer with several head groups (Shunted) stores one map per group under
+    ``<layer>.attn1``, ``<layer>.attn2``."""
+
+    def last(self) -> torch.Tensor:
+        return next(reversed(self.values()))
+
+
+@contextmanager
+def record_attention(model: nn.Module | None = None, *, root: str | None = None) -> Iterator[AttentionMaps]:
+    """Make attention layers compute the explicit softmax map and keep it.
+
+    Outputs are the same as on the fused path (tested); only slower and heavier,
+    since the ``N_q x N_kv`` matrix now exists in memory. Maps are detached.
+    """
+    maps = AttentionMaps()
+    old = (STATE.recording, STATE.names)
+    STATE.recording = maps
+    STATE.names = {**STATE.names, **_register_names(model, root)}
+    try:
+        yield maps
+    finally:
+        STATE.recording, STATE.names = old

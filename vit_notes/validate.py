@@ -1,0 +1,47 @@
+"""Argument checks shared by every module: bad input gets a ``ValueError`` that names
+the bad value and says what is allowed, instead of a shape error from deep inside torch."""
+from __future__ import annotations
+
+import numbers
+
+
+def positive_int(name: str, value, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int, or raise if it is not an integer ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def heads_divide(dim: int, num_heads: int) -> int:
+    """Check that ``num_heads`` splits ``dim`` evenly; return the head size."""
+    positive_int("dim", dim)
+    positive_int("num_heads", num_heads)
+    if dim % num_heads:
+        raise ValueError(
+            f"dim={dim} is not divisible by num_heads={num_heads}; "
+            f"choose num_heads from the divisors of {dim}: {divisors(dim)}"
+        )
+    return dim // num_heads
+
+
+def tokens_match_grid(x, H: int, W: int, extra: int = 0) -> None:
+    """Check that a ``(B, N, C)`` token tensor holds ``H * W`` (+ ``extra``) tokens."""
+    if x.dim() != 3:
+        raise ValueError(f"expected tokens of shape (B, N, C), got a tensor of shape {tuple(x.shape)}")
+    if x.shape[1] != H * W + extra:
+        plus = f" + {extra} prefix token(s)" if extra else ""
+        raise ValueError(
+            f"x has N={x.shape[1]} tokens but H={H}, W={W} gives H*W{plus} = {H * W + extra}; "
+            "pass the height and width of the token grid that x was flattened from"
+        )
+
+
+def one_of(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not allowed; choose one of {sorted(allowed)}")
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
