@@ -75,11 +75,14 @@ def test_student_config_is_the_main_config_with_solutions_hidden():
     main, student = load_yaml("_config.yml"), load_yaml("_config_student.yml")
     assert main["sphinx"]["config"].get("hide_solutions", False) is False
     assert student["sphinx"]["config"]["hide_solutions"] is True
+    assert main["execute"]["execute_notebooks"] == "force"
+    assert student["execute"]["execute_notebooks"] in ("force", "off")
     for cfg in (main, student):
         cfg["sphinx"]["config"].pop("hide_solutions", None)
+        cfg["execute"].pop("execute_notebooks")
         cfg.pop("title")
     assert student == main, (
-        "_config_student.yml must equal _config.yml except for `title` and "
+        "_config_student.yml must equal _config.yml except for `title`, `execute_notebooks` and "
         "`sphinx.config.hide_solutions: true` (jupyter-book --config replaces _config.yml)")
 
 

@@ -187,6 +187,11 @@ def visit(request, browser, base_url):
 def test_page(visit):
     page, rel = visit.page, visit.rel
     problems: list[str] = []
+    shot = None
+    if rel in CHAPTERS:  # as a reader first sees it, before any click
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SHOTS / (rel.removesuffix(".html").replace("/", "__") + ".png")
+        page.screenshot(path=str(shot), full_page=True)
 
     # 1. Loads cleanly: no console error, no uncaught exception, no failed local request,
     #    nothing fetched from elsewhere (the site must work offline).
@@ -272,12 +277,32 @@ def test_page(visit):
         everything = sum(visit.size_of(p) for p in visit.local_paths)
         if html_and_images >= PAGE_BUDGET:
             problems.append(f"page with its images weighs {html_and_images / 2**20:.2f} MB (budget 3 MB)")
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        shot = SHOTS / (rel.removesuffix(".html").replace("/", "__") + ".png")
-        page.screenshot(path=str(shot), full_page=True)
         info = {"html_and_images_bytes": html_and_images, "all_resources_bytes": everything,
                 "screenshot": shot.relative_to(ROOT).as_posix(), "launch_links": got}
     REPORT[rel] = {"problems": problems, "static_twins": twins.count(), "widget_cells": widget_cells,
                    "dropdowns": dropdowns.count(), "details": details.count(), **info}
 
     assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
+
+
+# --- the student edition (bash scripts/book --student) -----------------------------------
+
+STUDENT_SITE = ROOT / "_build" / "student" / "_build" / "html"
+_EXERCISE = re.compile(r'<div class="exercise\b')
+_SOLUTION = re.compile(r'<div class="solution\b')
+
+
+def test_student_edition_has_the_exercises_but_no_solutions():
+    if not (STUDENT_SITE / "index.html").is_file():
+        msg = f"no student edition at {STUDENT_SITE}: run bash scripts/book --student"
+        pytest.fail(msg) if REQUIRED else pytest.skip(msg)
+    if not PAGES:
+        pytest.skip("no full edition to compare with")
+    for rel in PAGES:
+        full = (SITE / rel).read_text(encoding="utf-8", errors="replace")
+        student_page = STUDENT_SITE / rel
+        assert student_page.is_file(), f"the student edition lacks {rel}"
+        student = student_page.read_text(encoding="utf-8", errors="replace")
+        assert not _SOLUTION.search(student), f"the student edition's {rel} shows a solution"
+        assert len(_EXERCISE.findall(student)) == len(_EXERCISE.findall(full)), \
+            f"the student edition's {rel} lost exercises"
