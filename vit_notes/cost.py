@@ -109,5 +109,32 @@ def time_forward(module: nn.Module, *inputs, min_run_time: float = 0.5, num_thre
     return timer.blocked_autorange(min_run_time=min_run_time)
 
 
-def gmacs(macs: int) -> float:
-    return macs / 1e9
+def family_table(builders: dict, paper: dict, img_size: int = 224) -> list[dict]:
+    """Count every variant of a family live, beside the paper's numbers.
+
+    ``builders``: name -> zero-argument constructor; ``paper``: name -> (params M, GFLOPs).
+    Models are built and run on the ``meta`` device: parameters and multiply-adds come
+    from shapes alone, without allocating the weights or computing anything.
+    """
+    rows = []
+    for name, build in builders.items():
+        with torch.device("meta"):
+            model = build().eval()
+            macs = count_macs(model, torch.empty(1, 3, img_size, img_size))
+        p_paper, g_paper = paper[name]
+        params = count_params(model) / 1e6
+        rows.append(dict(model=name, params_m=params, paper_params_m=p_paper, gmacs=macs / 1e9,
+                         paper_gflops=g_paper, params_ratio=params / p_paper, gmacs_ratio=macs / 1e9 / g_paper))
+    return rows
+
+
+def format_table(rows: list[dict], columns: dict[str, str], floatfmt: str = ".2f") -> str:
+    """A fixed-width text table of ``rows``; ``columns`` maps row keys to headers."""
+    cells = [[h for h in columns.values()]]
+    for r in rows:
+        cells.append([format(r[k], floatfmt) if isinstance(r[k], float) else str(r[k]) for k in columns])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = ["  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths)))
+             for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
