@@ -298,9 +298,9 @@ def plot_conv_vs_attention(rows: list[dict]):
     for ax in axes:
         ax.set_xlabel("image size (px)")
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(ScalarFormatter())
-        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3)
+    axes[0].yaxis.set_major_formatter(ScalarFormatter())
+    axes[0].yaxis.set_minor_formatter(NullFormatter())
     axes[0].set_ylim(1.0, None)
     axes[0].legend(fontsize=8)
     fig.suptitle("one stride-1 block per stage: convolution vs relative attention", fontsize=11)
