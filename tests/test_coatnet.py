@@ -331,3 +331,43 @@ def test_copy_whole_model_from_timm(timm_coatnet_0):
         assert not torch.allclose(paper(x), m(x), atol=1e-3)
     with pytest.raises(ValueError, match="the structures differ"):
         coatnet.load_timm_state_dict(coatnet.coatnet_0(img_size=64, layout="C-C-C-T"), timm_coatnet_0)
+
+
+# --- the chapter's helpers: exercise checkers and figures -------------------------------------------------------
+
+def test_exercise_checkers_accept_right_and_explain_wrong_answers(capsys):
+    from vit_notes import exercises
+
+    assert exercises.check_rel_table_size(27 * 27 * 12)
+    assert not exercises.check_rel_table_size(27 * 27) and "one head" in capsys.readouterr().out
+    assert not exercises.check_rel_table_size(196 ** 2 * 12) and "gathered bias" in capsys.readouterr().out
+    assert not exercises.check_rel_table_size(None)
+    assert exercises.check_relative_index(coatnet.relative_position_index)
+    assert not exercises.check_relative_index(lambda H, W: coatnet.relative_position_index(H, W).t())
+    assert "j − i" in capsys.readouterr().out
+    assert not exercises.check_relative_index(lambda H, W: 1 / 0)
+    assert exercises.check_attention_macs(2 * 196 ** 2 * 384)
+    assert not exercises.check_attention_macs(196 ** 2 * 384) and "one of the two" in capsys.readouterr().out
+    assert not exercises.check_attention_macs(12 * 2 * 196 ** 2 * 384) and "heads" in capsys.readouterr().out
+
+
+def test_chapter_figures_draw():
+    import matplotlib.pyplot as plt
+
+    from vit_notes import viz
+
+    table = viz.learned_style_table((6, 6))
+    assert table.shape == (3, 11, 11)
+    plt.close(viz.plot_bias_table(table, (2, 3)))
+    # A synthetic image: photo.load_photo leaves matplotlib's sample file open (a ResourceWarning,
+    # an error under this project's pytest settings); the notebook uses the real photo.
+    img = torch.linspace(0, 1, 3 * 64 * 64).reshape(3, 64, 64)
+    maps = viz.relative_query_maps(img, viz.learned_style_table((8, 8))[0], (0.5, 0.5), patch=8)  # 8x8 grid
+    assert {k: v[0].shape for k, v in maps.items()} == {k: (64,) for k in ("content only", "bias only",
+                                                                           "content + bias")}
+    torch.testing.assert_close(maps["bias only"][0].sum(), torch.tensor(1.0))
+    plt.close(viz.plot_relative_query_maps(img, maps, (0.5, 0.5)))
+    rows = viz.conv_vs_attention_rows(sizes=(64, 128))
+    assert len(rows) == 8 and all(r["ratio"] > 1 for r in rows)
+    plt.close(viz.plot_conv_vs_attention(rows))
+    plt.close(viz.draw_layout_explorer("C-T-T-T", 128))
