@@ -4,8 +4,64 @@
   sphinx-togglebutton's selector) are written into every page twice; the second
   ``const`` declaration throws "Identifier 'THEBE_JS_URL' has already been declared".
   Keep the first copy of each identical script.
+* sphinx-exercise's ``hide_solutions`` (the student edition) drops a ``{solution}`` block
+  but not a gated solution (``solution-start`` ... ``solution-end``): the build fails on
+  the orphaned end node, and the cells between would show the answer anyway. When
+  ``hide_solutions`` is on, everything from a ``solution-start`` to its
+  ``solution-end`` is removed, code cells included.
 """
 from __future__ import annotations
+
+from docutils import nodes
+from sphinx.transforms import SphinxTransform
+from sphinx.util.docutils import SphinxDirective
+
+
+class _gate(nodes.Element):
+    """Marks where a hidden gated solution starts or ends; removed before writing."""
+
+
+class _HiddenSolutionStart(SphinxDirective):
+    has_content = True
+    required_arguments = 1
+    optional_arguments = 0
+    final_argument_whitespace = True
+    option_spec = {"label": lambda x: x, "class": lambda x: x, "hidden": lambda x: x}
+
+    def run(self):
+        return [_gate(kind="start", label=self.arguments[0])]
+
+
+class _HiddenSolutionEnd(SphinxDirective):
+    has_content = False
+
+    def run(self):
+        return [_gate(kind="end")]
+
+
+class _RemoveHiddenSolutions(SphinxTransform):
+    default_priority = 1  # before sphinx-exercise's own checks of gated directives
+
+    def apply(self):
+        for start in list(self.document.findall(lambda n: isinstance(n, _gate) and n["kind"] == "start")):
+            parent = start.parent
+            if parent is None:
+                continue
+            i = parent.index(start)
+            j = next((k for k in range(i + 1, len(parent))
+                      if isinstance(parent[k], _gate) and parent[k]["kind"] == "end"), None)
+            if j is None:
+                raise self.document.reporter.severe(
+                    f"solution-start {start['label']!r}: no solution-end after it in the same section")
+            del parent[i:j + 1]
+        for stray in list(self.document.findall(_gate)):
+            raise self.document.reporter.severe("solution-end without a solution-start before it")
+
+
+def _hide_gated_solutions(app, config):
+    if config.hide_solutions:
+        app.add_directive("solution-start", _HiddenSolutionStart, override=True)
+        app.add_directive("solution-end", _HiddenSolutionEnd, override=True)
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
@@ -27,5 +83,8 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    app.add_node(_gate)
+    app.add_transform(_RemoveHiddenSolutions)
+    app.connect("config-inited", _hide_gated_solutions)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
