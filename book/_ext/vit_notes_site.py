@@ -9,6 +9,12 @@
   the orphaned end node, and the cells between would show the answer anyway. When
   ``hide_solutions`` is on, everything from a ``solution-start`` to its
   ``solution-end`` is removed, code cells included.
+* Static twins: a chapter tags the code cell that draws a widget's fixed figure
+  ``static-twin`` (and the widget's own cell ``widget``). myst-nb turns a cell tag into
+  the class ``tag_<tag>`` on the cell's container; this adds the plain classes
+  ``static-twin`` and ``widget-cell``, which the browser test and any CSS rely on.
+  (A single output can also get the class: cell metadata
+  ``"mystnb": {"figure": {"classes": "static-twin", "caption": "..."}}``.)
 """
 from __future__ import annotations
 
@@ -82,7 +88,19 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = kept
 
 
+_TAG_CLASSES = {"tag_static-twin": "static-twin", "tag_widget": "widget-cell"}
+
+
+def _tag_classes(app, doctree, docname):
+    for node in doctree.findall(nodes.Element):
+        classes = node.get("classes") or []
+        for tag, cls in _TAG_CLASSES.items():
+            if tag in classes and cls not in classes:
+                classes.append(cls)
+
+
 def setup(app):
+    app.connect("doctree-resolved", _tag_classes)
     app.add_node(_gate)
     app.add_transform(_RemoveHiddenSolutions)
     app.connect("config-inited", _hide_gated_solutions)

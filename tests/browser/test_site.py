@@ -207,9 +207,10 @@ def test_page(visit):
         if not (img["ok"] and img["w"] > 0 and img["h"] > 0):
             problems.append(f"image not loaded: {img['src']} ({img['w']}x{img['h']})")
 
-    # 3. Every widget's static twin is visible: widgets need a kernel, so each code cell
-    #    that shows one must be matched by a visible .static-twin figure.
-    widget_cells = page.locator("div.cell:has(script[type='application/vnd.jupyter.widget-view+json'])").count()
+    # 3. Every widget's static twin is visible: widgets need a kernel, so each widget cell
+    #    (tagged `widget`, or showing a widget) must be matched by a visible .static-twin
+    #    (a cell tagged `static-twin`, see book/_ext/vit_notes_site.py) with a drawn image.
+    widget_cells = page.locator("div.cell.widget-cell, div.cell:has(script[type='application/vnd.jupyter.widget-view+json'])").count()
     twins = page.locator(".static-twin")
     for i in range(twins.count()):
         twin = twins.nth(i)
@@ -217,6 +218,10 @@ def test_page(visit):
         box = twin.bounding_box()
         if not twin.is_visible() or not box or box["width"] < 1 or box["height"] < 1:
             problems.append(f"static twin #{i} is not visible")
+        drawn = twin.evaluate("e => [...e.querySelectorAll('img')].filter(i => i.naturalWidth > 0).length"
+                              " + (e.matches('img') && e.naturalWidth > 0 ? 1 : 0)")
+        if not drawn:
+            problems.append(f"static twin #{i} shows no image")
     if twins.count() < widget_cells:
         problems.append(f"{widget_cells} widget cells but only {twins.count()} static twins")
 
