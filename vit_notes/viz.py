@@ -156,7 +156,6 @@ def draw_sra_explorer(sr_ratio: int = 8, num_heads: int = 1, size: int = 224, qu
 def sra_explorer():
     """ipywidgets explorer over (sr_ratio, heads, image size, query position) for the classroom."""
     import ipywidgets as w
-    from IPython.display import display
 
     controls = dict(
         sr_ratio=w.SelectionSlider(options=[1, 2, 4, 8], value=8, description="sr_ratio"),
@@ -166,13 +165,27 @@ def sra_explorer():
         query_col=w.FloatSlider(value=0.5, min=0.0, max=0.99, step=0.01, description="query col"),
     )
 
+    rows = [[controls["sr_ratio"], controls["num_heads"], controls["size"]],
+            [controls["query_row"], controls["query_col"]]]
+    return explorer(lambda **kw: draw_sra_explorer(**kw), controls, rows)
+
+
+def explorer(draw, controls: dict, rows: list[list]):
+    """Show ``rows`` of ``controls`` above a figure that ``draw(**values)`` redraws on every change.
+
+    The figure is displayed inside the widget's output area and closed, so the inline
+    backend does not show it a second time under the cell.
+    """
+    import ipywidgets as w
+    from IPython.display import display
+
     def redraw(**kw):
-        fig = draw_sra_explorer(**kw)
-        plt.show(fig)
+        fig = draw(**kw)
+        display(fig)
+        plt.close(fig)
 
     out = w.interactive_output(redraw, controls)
-    ui = w.VBox([w.HBox([controls["sr_ratio"], controls["num_heads"], controls["size"]]),
-                 w.HBox([controls["query_row"], controls["query_col"]]), out])
+    ui = w.VBox([w.HBox(row) for row in rows] + [out])
     display(ui)
     return ui
 
@@ -353,7 +366,6 @@ def draw_layout_explorer(layout: str = "C-C-T-T", size: int = 224, name: str = "
 def layout_explorer(name: str = "coatnet_0"):
     """ipywidgets explorer over the layout (C-C-C-C ... C-T-T-T) and the image size."""
     import ipywidgets as w
-    from IPython.display import display
 
     controls = dict(
         layout=w.Dropdown(options=LAYOUTS, value="C-C-T-T", description="layout"),
@@ -361,13 +373,7 @@ def layout_explorer(name: str = "coatnet_0"):
                                description="image size"),
     )
 
-    def redraw(**kw):
-        plt.show(draw_layout_explorer(name=name, **kw))
-
-    out = w.interactive_output(redraw, controls)
-    ui = w.VBox([w.HBox(list(controls.values())), out])
-    display(ui)
-    return ui
+    return explorer(lambda **kw: draw_layout_explorer(name=name, **kw), controls, [list(controls.values())])
 
 
 def plot_relative_query_maps(img: torch.Tensor, maps: dict, query_rc):
