@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 from torch.utils import benchmark
+from torch.utils import flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import validate
@@ -68,9 +69,23 @@ def sra_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1, linear
                          attn_bytes=4 * num_heads * N * M)
 
 
+def _sdpa_for_cpu_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    return flop_counter.sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+# The counter knows the CUDA attention kernels but not the CPU one that the fused
+# scaled_dot_product_attention runs here: without this entry it silently counts
+# q kᵀ and attn v as zero on a CPU (and counts them on a GPU or the meta device).
+_CPU_ATTENTION = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _sdpa_for_cpu_flop}
+
+
 def count_macs(module: nn.Module, *inputs, **kwargs) -> int:
-    """Multiply-adds of one forward pass, counted by :mod:`torch.utils.flop_counter` (halved)."""
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    """Multiply-adds of one forward pass, counted by :mod:`torch.utils.flop_counter` (halved).
+
+    Works on real tensors and on the ``meta`` device (shapes only, no compute), which
+    is how the family tables count the large variants in a fraction of a second.
+    """
+    with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=_CPU_ATTENTION) as counter:
         module(*inputs, **kwargs)
     return counter.get_total_flops() // 2
 

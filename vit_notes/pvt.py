@@ -228,7 +228,8 @@ class PyramidVisionTransformer(nn.Module):
                              f"(patch_size {patch_size} x 2^{num_stages - 1}); use a multiple of {stride}")
         self.version, self.num_stages, self.num_classes, self.depths = version, num_stages, num_classes, depths
         self.patch_size = patch_size
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        total = sum(depths)
+        dpr = [drop_path_rate * j / max(total - 1, 1) for j in range(total)]  # stochastic-depth decay rule
         cur = 0
         for i in range(num_stages):
             in_ch = in_chans if i == 0 else embed_dims[i - 1]
@@ -369,3 +370,25 @@ pvt_tiny, pvt_small, pvt_medium, pvt_large = (_factory(n) for n in ("pvt_tiny", 
 pvt_v2_b0, pvt_v2_b1, pvt_v2_b2, pvt_v2_b2_li, pvt_v2_b3, pvt_v2_b4, pvt_v2_b5 = (
     _factory(n) for n in ("pvt_v2_b0", "pvt_v2_b1", "pvt_v2_b2", "pvt_v2_b2_li", "pvt_v2_b3", "pvt_v2_b4",
                           "pvt_v2_b5"))
+
+
+def state_dict_from_timm(timm_state: dict) -> dict:
+    """Rename a timm ``pvt_v2_*`` state dict to this module's (= the official code's) names.
+
+    timm groups blocks in ``stages.{i}`` with a ``downsample`` patch embedding and calls the
+    FFN's depthwise conv ``mlp.dwconv``; the official code uses ``patch_embed{i+1}``,
+    ``block{i+1}``, ``norm{i+1}`` and ``mlp.dwconv.dwconv``. Attention weights keep their names.
+    """
+    import re
+
+    rules = [(r"^patch_embed\.", "patch_embed1."),
+             (r"^stages\.(\d+)\.downsample\.", lambda m: f"patch_embed{int(m[1]) + 1}."),
+             (r"^stages\.(\d+)\.blocks\.", lambda m: f"block{int(m[1]) + 1}."),
+             (r"^stages\.(\d+)\.norm\.", lambda m: f"norm{int(m[1]) + 1}."),
+             (r"\.mlp\.dwconv\.", ".mlp.dwconv.dwconv.")]
+    out = {}
+    for key, value in timm_state.items():
+        for pattern, repl in rules:
+            key = re.sub(pattern, repl, key)
+        out[key] = value
+    return out

@@ -1,0 +1,102 @@
+"""The chapters' photo, and patch features whose similarities mean something.
+
+The photo is Grace Hopper's portrait that ships inside matplotlib
+(``mpl-data/sample_data/grace_hopper.jpg``), so nothing is downloaded.
+
+Attention maps of an untrained network are noise. To get maps that mean something
+without training, the chapters use *colour tokens*: each ``patch x patch`` patch
+becomes a soft histogram of its pixels over a fixed palette of ``bins³`` colours,
+normalised per token. With identity projections (q = k = v = token, see
+:func:`identity_sra`), a query attends to patches of similar colour, so a query on
+the face lights up skin, one on the uniform lights up dark blue.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from matplotlib import cbook
+from PIL import Image
+
+from . import validate
+
+
+def load_photo(size: int = 224) -> torch.Tensor:
+    """Grace Hopper, centre-cropped to a square and resized: ``(3, size, size)`` in [0, 1]."""
+    validate.positive_int("size", size, minimum=8)
+    with Image.open(cbook.get_sample_data("grace_hopper.jpg")) as im:
+        im = im.convert("RGB")
+        w, h = im.size
+        s = min(w, h)
+        top = (h - s) // 4  # keep the face: crop nearer the top than the centre
+        im = im.crop(((w - s) // 2, top, (w - s) // 2 + s, top + s)).resize((size, size), Image.BICUBIC)
+        arr = np.asarray(im, dtype=np.float32) / 255.0
+    return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
+
+
+def palette(bins: int = 4) -> torch.Tensor:
+    """The ``bins³`` colours of a regular RGB grid, ``(bins³, 3)`` in [0, 1]."""
+    validate.positive_int("bins", bins, minimum=2)
+    levels = (torch.arange(bins, dtype=torch.float32) + 0.5) / bins
+    return torch.cartesian_prod(levels, levels, levels)
+
+
+def colour_tokens(img: torch.Tensor, patch: int = 4, bins: int = 4, sharpness: float = 60.0):
+    """Tokens ``(1, N, bins³)`` and grid ``(H, W)`` of soft colour histograms of ``patch x patch`` patches.
+
+    Each pixel votes for the palette colours with weights softmax(-sharpness·distance²);
+    a token is its patch's mean vote, standardised (zero mean, unit variance per token)
+    so dot products compare colour distributions.
+    """
+    if img.dim() != 3 or img.shape[0] != 3:
+        raise ValueError(f"expected an RGB image of shape (3, H, W), got {tuple(img.shape)}")
+    validate.positive_int("patch", patch)
+    if img.shape[1] % patch or img.shape[2] % patch:
+        raise ValueError(f"image of {img.shape[1]}x{img.shape[2]} is not divisible by patch={patch}")
+    pal = palette(bins)
+    pixels = rearrange(img, "c h w -> (h w) c")
+    votes = torch.softmax(-sharpness * torch.cdist(pixels, pal) ** 2, dim=-1)
+    votes = rearrange(votes, "(h w) k -> 1 k h w", h=img.shape[1])
+    hist = F.avg_pool2d(votes, patch)
+    H, W = hist.shape[2:]
+    tokens = rearrange(hist, "1 k h w -> 1 (h w) k")
+    tokens = (tokens - tokens.mean(-1, keepdim=True)) / (tokens.std(-1, keepdim=True) + 1e-6)
+    return tokens, (H, W)
+
+
+@torch.no_grad()
+def identity_sra(dim: int, sr_ratio: int, temperature: float = 0.25, linear: bool = False, num_heads: int = 1):
+    """A :class:`~vit_notes.pvt.SpatialReductionAttention` with identity weights.
+
+    ``q``, ``k``, ``v`` and ``proj`` are identities, the reduction conv averages each
+    ``sr_ratio x sr_ratio`` window (so a reduced key is the mean of the tokens it covers)
+    and the LayerNorm is the plain standardisation. The logits are ``temperature · q·k``;
+    with several heads, each head compares its own slice of the palette.
+    """
+    from .pvt import SpatialReductionAttention
+
+    attn = SpatialReductionAttention(dim, num_heads=num_heads, qkv_bias=True, qk_scale=temperature, sr_ratio=sr_ratio,
+                                     linear=linear)
+    eye = torch.eye(dim)
+    attn.q.weight.copy_(eye)
+    attn.q.bias.zero_()
+    attn.kv.weight.copy_(torch.cat([eye, eye]))
+    attn.kv.bias.zero_()
+    attn.proj.weight.copy_(eye)
+    attn.proj.bias.zero_()
+    if hasattr(attn, "sr"):
+        k = attn.sr.kernel_size[0]
+        attn.sr.weight.zero_()
+        attn.sr.weight[range(dim), range(dim)] = 1.0 / (k * k)
+        attn.sr.bias.zero_()
+    return attn.eval()
+
+
+def query_index(grid: tuple[int, int], row: float, col: float) -> int:
+    """Flat token index of the query at fractional position (``row``, ``col``) in [0, 1)."""
+    H, W = grid
+    for name, v in (("row", row), ("col", col)):
+        if not 0.0 <= v < 1.0:
+            raise ValueError(f"{name}={v!r} must be a fraction of the image in [0, 1)")
+    return int(row * H) * W + int(col * W)
