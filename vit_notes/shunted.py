@@ -267,7 +267,8 @@ class ShuntedTransformer(nn.Module):
                 raise ValueError(f"stage {i + 1}: {e}") from None
         self.num_stages, self.num_classes, self.depths = num_stages, num_classes, tuple(depths)
         self.embed_dims, self.sr_ratios = tuple(embed_dims), tuple(sr_ratios)
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        total = sum(depths)
+        dpr = [drop_path_rate * j / max(total - 1, 1) for j in range(total)]  # stochastic-depth decay rule
         cur = 0
         for i in range(num_stages):
             if i == 0:
