@@ -214,14 +214,14 @@ def test_cost_shunted_vs_sra():
 
 @pytest.mark.parametrize("name", list(shunted.CONFIGS))
 def test_family_params_and_flops(name):
-    paper = shunted.PAPER[name]
+    paper_params, paper_gflops = shunted.PAPER[name]
     with torch.device("meta"):  # shapes only: counts without computing
         model = shunted.create(name).eval()
         gmacs = cost.count_macs(model, torch.empty(1, 3, 224, 224)) / 1e9
     params = cost.count_params(model) / 1e6
-    assert params == pytest.approx(paper["code_params"], rel=0.01)
-    assert params == pytest.approx(paper["params"], rel=0.01)
-    assert gmacs == pytest.approx(paper["gflops"], rel=0.10)
+    assert params == pytest.approx(shunted.CODE_PARAMS[name], rel=0.01)
+    assert params == pytest.approx(paper_params, rel=0.01)
+    assert gmacs == pytest.approx(paper_gflops, rel=0.10)
 
 
 def test_counter_sees_fused_path_on_real_tensors():
@@ -280,3 +280,99 @@ def test_bad_inputs():
         cost.shunted_cost(16, 16, 32, 2, 3)
     with pytest.raises(ValueError, match="smaller than sr_ratio"):
         cost.shunted_cost(4, 16, 32, 2, 8)
+
+
+# --- the chapter's helpers: identity layer on colour tokens, query rows, exercise checkers ---
+
+def _blocky_image(size: int = 64) -> torch.Tensor:
+    """A small synthetic photo: 8x8-pixel blocks of random colours (fast, no file to open)."""
+    g = torch.Generator().manual_seed(0)
+    blocks = torch.rand(3, size // 8, size // 8, generator=g)
+    return blocks.repeat_interleave(8, 1).repeat_interleave(8, 2)
+
+
+def test_identity_shunted_coarse_group_equals_identity_sra():
+    from vit_notes import photo
+
+    img = _blocky_image()
+    tokens, (H, W) = photo.colour_tokens(img, patch=4)
+    x = photo.repeat_for_heads(tokens, 2)
+    for r in (2, 4):
+        layer = photo.identity_shunted(tokens.shape[-1], r)
+        sra = photo.identity_sra(tokens.shape[-1], r)
+        with torch.no_grad(), record_attention(layer, root="ssa") as maps:
+            layer(x, H, W)
+        with torch.no_grad(), record_attention(sra, root="sra") as m2:
+            sra(tokens, H, W)
+        # the coarse group is PVT's SRA at the same ratio; the fine one is SRA at half the ratio
+        torch.testing.assert_close(maps["ssa.attn1"][0, 0], m2["sra"][0, 0], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("r,heads", [(1, 2), (2, 4), (4, 2)])
+def test_query_rows_equal_recorded_maps(r, heads):
+    from vit_notes import photo, viz
+
+    img = _blocky_image()
+    tokens, (H, W) = photo.colour_tokens(img, patch=4)
+    x = photo.repeat_for_heads(tokens, heads)
+    q = photo.query_index((H, W), 0.3, 0.5)
+    for layer, inp in [(photo.identity_shunted(tokens.shape[-1], r, heads), x),
+                       (photo.identity_sra(tokens.shape[-1], r), tokens)]:
+        with torch.no_grad(), record_attention(layer, root="l") as maps:
+            layer(inp, H, W)
+        rows = viz.shunted_query_rows(layer, inp, H, W, q)
+        assert len(rows) == len(maps)
+        for (row, grid), full in zip(rows, maps.values()):
+            assert row.numel() == grid[0] * grid[1]
+            torch.testing.assert_close(row, full[0, 0, q], rtol=1e-4, atol=1e-6)
+
+
+def test_exercise_checkers(capsys):
+    from einops import rearrange
+
+    from vit_notes import exercises
+
+    assert exercises.check_shunted_kv_tokens((49, 196))
+    assert not exercises.check_shunted_kv_tokens((196, 49))
+    assert not exercises.check_shunted_kv_tokens((49, 98))
+    assert not exercises.check_shunted_kv_tokens(None)
+    right = cost.shunted_cost(56, 56, 64, 2, 8).macs
+    assert exercises.check_shunted_macs(right)
+    assert not exercises.check_shunted_macs(right - 2 * 3136 * 64 * 64)
+    assert not exercises.check_shunted_macs(2 * right)
+    out = capsys.readouterr().out
+    assert "swapped" in out and "4× (not 2×)" in out and "leaves out q and proj" in out
+
+    def solution(attn, x, H, W):
+        h = attn.num_heads
+        q = rearrange(attn.q(x), "b n (h d) -> b h n d", h=h)
+        if attn.sr_ratio == 1:
+            k, v = rearrange(attn.kv(x), "b m (two h d) -> two b h m d", two=2, h=h)
+            out = rearrange(((q @ k.transpose(-2, -1)) * attn.scale).softmax(-1) @ v, "b h n d -> b n (h d)")
+            local = attn.local_conv(rearrange(v, "b h (y x) d -> b (h d) y x", y=H))
+            return attn.proj(out + rearrange(local, "b c y x -> b (y x) c"))
+        grid = rearrange(x, "b (h w) c -> b c h w", h=H)
+        outs = []
+        for g, (sr, norm, kv, lc) in enumerate([(attn.sr1, attn.norm1, attn.kv1, attn.local_conv1),
+                                                (attn.sr2, attn.norm2, attn.kv2, attn.local_conv2)]):
+            red = sr(grid)
+            x_ = attn.act(norm(rearrange(red, "b c h w -> b (h w) c")))
+            k, v = rearrange(kv(x_), "b m (two h d) -> two b h m d", two=2, h=h // 2)
+            v = v + rearrange(lc(rearrange(v, "b h (y x) d -> b (h d) y x", y=red.shape[2])),
+                              "b (h d) y x -> b h (y x) d", h=h // 2)
+            qg = q[:, g * (h // 2):(g + 1) * (h // 2)]
+            outs.append(rearrange(((qg @ k.transpose(-2, -1)) * attn.scale).softmax(-1) @ v, "b h n d -> b n (h d)"))
+        return attn.proj(torch.cat(outs, -1))
+
+    small = ((8, 8, 32, 2, 8), (6, 4, 32, 4, 2), (3, 3, 16, 2, 1))
+    assert exercises.check_shunted_forward(solution, small)
+    assert not exercises.check_shunted_forward(lambda attn, x, H, W: x, small)
+
+
+def test_cost_table_rows_agree():
+    from vit_notes import viz
+
+    rows = viz.shunted_cost_table(size=64, sr_ratios=(2, 4), dim=32, timed=False)
+    assert [r["variant"] for r in rows] == ["Shunted", "SRA"] * 2
+    for r in rows:
+        assert r["counted_gmacs"] == pytest.approx(r["analytic_gmacs"], rel=0.01) and r["tokens"] == 256
