@@ -266,31 +266,39 @@ def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None 
 
 @torch.no_grad()
 def shunted_cost_table(size: int = 224, sr_ratios=(2, 4, 8), dim: int = 64, num_heads: int = 2, patch: int = 4,
-                       timed: bool = True, min_run_time: float = 0.05) -> list[dict]:
+                       timed: bool = True, min_run_time: float = 0.05, num_threads: int = 1) -> list[dict]:
     """Rows of {variant, sr_ratio, tokens, kv_tokens, analytic/counted GMACs, attention MB, ms}
     for one stage-1 layer (``size/patch`` grid, so equal query-token counts) of shunted
-    attention and of PVT's SRA at each ``sr_ratio``."""
+    attention and of PVT's SRA at each ``sr_ratio``.
+
+    Untimed, the layers are counted on the ``meta`` device (shapes only, no compute). Timed,
+    they run on the CPU with ``num_threads`` threads (default 1: on a small shared machine,
+    one thread gives steadier ratios than several)."""
     from .cost import shunted_cost
     from .pvt import SpatialReductionAttention
     from .shunted import ShuntedAttention
 
     torch.manual_seed(0)
     H = W = size // patch
-    x = torch.randn(1, H * W, dim)
+    device = torch.device("cpu" if timed else "meta")
+    x = torch.randn(1, H * W, dim, device=device)
     rows = []
     for r in sr_ratios:
         for variant in ("Shunted", "SRA"):
-            if variant == "Shunted":
-                layer, c = ShuntedAttention(dim, num_heads, True, sr_ratio=r), shunted_cost(H, W, dim, num_heads, r)
-            else:
-                layer = SpatialReductionAttention(dim, num_heads, True, sr_ratio=r)
-                c = sra_cost(H, W, dim, num_heads, r)
+            with device:
+                if variant == "Shunted":
+                    layer = ShuntedAttention(dim, num_heads, True, sr_ratio=r)
+                    c = shunted_cost(H, W, dim, num_heads, r)
+                else:
+                    layer = SpatialReductionAttention(dim, num_heads, True, sr_ratio=r)
+                    c = sra_cost(H, W, dim, num_heads, r)
             layer.eval()
             row = dict(variant=variant, size=size, sr_ratio=r, tokens=c.tokens, kv_tokens=c.kv_tokens,
                        analytic_gmacs=c.macs / 1e9, counted_gmacs=count_macs(layer, x, H, W) / 1e9,
                        attn_mb=c.attn_bytes / 2**20)
             if timed:
-                row["ms"] = time_forward(layer, x, H, W, min_run_time=min_run_time).median * 1e3
+                row["ms"] = time_forward(layer, x, H, W, min_run_time=min_run_time,
+                                         num_threads=num_threads).median * 1e3
             rows.append(row)
     return rows
 
@@ -315,7 +323,7 @@ def plot_shunted_cost(rows: list[dict], title: str):
     ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     if twin is not None:
-        twin.set_ylabel("CPU latency, ms (measured)")
+        twin.set_ylabel("CPU latency, ms (measured, 1 thread)")
         twin.set_yscale("log")
         h2, l2 = twin.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
