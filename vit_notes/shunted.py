@@ -1,9 +1,9 @@
 """Shunted Transformer: keys and values at several scales inside one attention layer.
 
 Ren et al., "Shunted Self-Attention via Multi-Scale Token Aggregation", CVPR 2022
-(Fig. 3 the shunted self-attention block; Eq. 1-3 multi-scale token aggregation and
-local enhancement; Sec. 3.2 the detail-specific feed-forward; Sec. 3.3 and Table 1
-the patch embedding and the configurations).
+(section "Shunted Self-Attention": the multi-scale token aggregation (MTA) and local
+enhancement (LE) equations; section "Detail-specific Feedforward Layers"; section "Patch
+Embedding"; the table of architecture variants).
 
 PVT's spatial-reduction attention (:mod:`vit_notes.pvt`) gives every head the same
 coarse key grid. Shunted self-attention splits the heads in two groups and gives each
@@ -55,14 +55,14 @@ def check_sr_ratio(sr_ratio) -> int:
 
 
 class ShuntedAttention(nn.Module):
-    """Shunted self-attention, SSA (Ren et al. 2022, Fig. 3, Eq. 1-3).
+    """Shunted self-attention, SSA (Ren et al. 2022, section "Shunted Self-Attention", MTA and LE equations).
 
     ``sr_ratio = r > 1``: queries come from all ``N = H*W`` tokens. The heads split in two
     equal groups. Group ``i`` (``i = 1, 2``) sees keys and values computed from the grid
     shrunk by ``r_i`` (``r_1 = r``, ``r_2 = r/2``): a conv of kernel = stride ``r_i``
     (``sr1``/``sr2``), LayerNorm (``norm1``/``norm2``), GELU (``act``), and a linear
-    ``kv_i: C -> C`` giving K and V for the ``h/2`` heads of the group (Eq. 1). Local
-    enhancement (Eq. 2): ``V_i + DWConv3x3(V_i)`` on V's reduced grid (``local_conv1``/
+    ``kv_i: C -> C`` giving K and V for the ``h/2`` heads of the group (MTA). Local
+    enhancement (LE): ``V_i + DWConv3x3(V_i)`` on V's reduced grid (``local_conv1``/
     ``local_conv2``, ``C/2`` channels each) replaces ``V_i`` in the weighted sum. The two
     groups' outputs, ``C/2`` channels each, are concatenated and projected (``proj``).
 
@@ -106,7 +106,7 @@ class ShuntedAttention(nn.Module):
             self.local_conv = nn.Conv2d(dim, dim, kernel_size=3, padding=1, stride=1, groups=dim)
 
     def reduce(self, x: torch.Tensor, H: int, W: int) -> tuple[tuple[torch.Tensor, int, int], ...]:
-        """Multi-scale token aggregation (Eq. 1): ``(B, N, C)`` -> one ``(tokens, h_i, w_i)`` per head
+        """Multi-scale token aggregation, MTA: ``(B, N, C)`` -> one ``(tokens, h_i, w_i)`` per head
         group, ``tokens`` of shape ``(B, h_i*w_i, C)`` after conv, LayerNorm and GELU."""
         kv_grids(H, W, self.sr_ratio)  # raises for a grid smaller than sr_ratio
         grid = rearrange(x, "b (h w) c -> b c h w", h=H, w=W)
@@ -119,7 +119,7 @@ class ShuntedAttention(nn.Module):
 
     def _group(self, q: torch.Tensor, x_: torch.Tensor, h: int, w: int, kv: nn.Linear, local_conv: nn.Conv2d,
                tag: str) -> torch.Tensor:
-        """One head group: K, V from the reduced tokens, local enhancement of V (Eq. 2), attention."""
+        """One head group: K, V from the reduced tokens, local enhancement of V (LE), attention."""
         kv_ = rearrange(kv(x_), "b m (two h d) -> two b h m d", two=2, h=self.num_heads // 2)
         k, v = kv_.unbind(0)
         v_local = rearrange(local_conv(rearrange(v, "b h (y x) d -> b (h d) y x", y=h, x=w)),
@@ -159,7 +159,7 @@ class ShuntedAttention(nn.Module):
 
 
 class DetailSpecificMlp(nn.Module):
-    """Detail-specific feed-forward (Ren et al. 2022, Sec. 3.2): ``fc2(act(h + DWConv3x3(h)))``, ``h = fc1(x)``.
+    """Detail-specific feed-forward (Ren et al. 2022, section "Detail-specific Feedforward Layers"): ``fc2(act(h + DWConv3x3(h)))``, ``h = fc1(x)``.
 
     Unlike PVT v2's convolutional FFN, the depthwise conv is a residual branch: the
     pointwise features pass through unchanged and local detail is added on top.
@@ -200,7 +200,7 @@ class Block(nn.Module):
 
 
 class ConvStem(nn.Module):
-    """The convolutional stem, stage 1's patch embedding (Ren et al. 2022, Sec. 3.3; the official ``Head``).
+    """The convolutional stem, stage 1's patch embedding (Ren et al. 2022, section "Patch Embedding"; the official ``Head``).
 
     Conv 7x7 stride 2 (no bias) + BatchNorm + ReLU, then ``num_conv`` x (conv 3x3 + BatchNorm +
     ReLU), then a conv of kernel 2 stride 2 and LayerNorm: ``(B, 3, H, W)`` -> tokens of
@@ -234,7 +234,7 @@ class ConvStem(nn.Module):
 
 
 class ShuntedTransformer(nn.Module):
-    """Shunted Transformer (Ren et al. 2022, Fig. 2, Table 1): four stages at 1/4, 1/8, 1/16, 1/32.
+    """Shunted Transformer (Ren et al. 2022, the architecture figure and the table of variants): four stages at 1/4, 1/8, 1/16, 1/32.
 
     Stage 1 embeds with the convolutional stem (:class:`ConvStem`), stages 2-4 with an
     overlapping patch embedding (conv 3x3 stride 2, LayerNorm). Every block is shunted
@@ -318,17 +318,17 @@ class ShuntedTransformer(nn.Module):
 _COMMON = dict(embed_dims=(64, 128, 256, 512), num_heads=(2, 4, 8, 16), mlp_ratios=(8, 8, 4, 4), qkv_bias=True,
                norm_layer=partial(nn.LayerNorm, eps=1e-6), sr_ratios=(8, 4, 2, 1))
 
-#: Configurations of the Shunted family (Ren et al. 2022, Table 1 and the official code).
+#: Configurations of the Shunted family (Ren et al. 2022, the table of variants, and the official code).
 CONFIGS: dict[str, dict] = {
     "shunted_t": dict(_COMMON, depths=(1, 2, 4, 1), num_conv=0),
     "shunted_s": dict(_COMMON, depths=(2, 4, 12, 1), num_conv=1),
     "shunted_b": dict(_COMMON, depths=(3, 4, 24, 2), num_conv=2),
 }
 
-#: The paper's own numbers (Ren et al. 2022, Table 1), for the family table to be compared
+#: The paper's own numbers (Ren et al. 2022, the table of variants), for the family table to be compared
 #: against (not used in any computation): parameters in millions and GFLOPs (= G multiply-adds) at 224².
 PAPER = {"shunted_t": (11.5, 2.1), "shunted_s": (22.4, 4.9), "shunted_b": (39.6, 8.1)}
-#: ImageNet-1k top-1 (%) of the paper's Table 1; parameters (M) that the official code counts.
+#: ImageNet-1k top-1 (%) of the paper's table of variants; parameters (M) that the official code counts.
 TOP1 = {"shunted_t": 79.8, "shunted_s": 82.9, "shunted_b": 84.0}
 CODE_PARAMS = {"shunted_t": 11.55, "shunted_s": 22.40, "shunted_b": 39.61}
 
