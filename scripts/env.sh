@@ -34,5 +34,4 @@ export PATH="$VENV/bin:$PATH"
 export VIRTUAL_ENV="$VENV"
 # Determinism and a quiet, reproducible environment for tests and the build.
 export PYTHONHASHSEED=0
-export MPLBACKEND=Agg
 export PYDEVD_DISABLE_FILE_VALIDATION=1

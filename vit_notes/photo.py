@@ -25,7 +25,7 @@ from . import validate
 def load_photo(size: int = 224) -> torch.Tensor:
     """Grace Hopper, centre-cropped to a square and resized: ``(3, size, size)`` in [0, 1]."""
     validate.positive_int("size", size, minimum=8)
-    with Image.open(cbook.get_sample_data("grace_hopper.jpg")) as im:
+    with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
         im = im.convert("RGB")
         w, h = im.size
         s = min(w, h)

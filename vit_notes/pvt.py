@@ -392,3 +392,13 @@ def state_dict_from_timm(timm_state: dict) -> dict:
             key = re.sub(pattern, repl, key)
         out[key] = value
     return out
+
+
+#: The papers' own numbers, for the family table to be compared against (not used in any
+#: computation): parameters in millions and GFLOPs (= G multiply-adds) at 224².
+#: PVT v1 Table 1 (ICCV 2021); PVT v2 Table 1 (CVMJ 2022).
+PAPER = {
+    "pvt_tiny": (13.2, 1.9), "pvt_small": (24.5, 3.8), "pvt_medium": (44.2, 6.7), "pvt_large": (61.4, 9.8),
+    "pvt_v2_b0": (3.4, 0.6), "pvt_v2_b1": (14.0, 2.1), "pvt_v2_b2": (25.4, 4.0), "pvt_v2_b2_li": (22.6, 3.9),
+    "pvt_v2_b3": (45.2, 6.9), "pvt_v2_b4": (62.6, 10.1), "pvt_v2_b5": (82.0, 11.8),
+}
