@@ -284,3 +284,59 @@ def coatnet_cost(name_or_config="coatnet_0", img_size: int = 224, **overrides) -
         tot = tot + v
     out["total"] = tot
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Shunted Transformer (Ren et al., "Shunted Self-Attention via Multi-Scale Token Aggregation",
+# CVPR 2022): the analytic cost of one shunted self-attention layer.
+# ---------------------------------------------------------------------------------------------
+
+def shunted_kv_tokens(H: int, W: int, sr_ratio: int) -> tuple[int, ...]:
+    """Keys per head group of :class:`~vit_notes.shunted.ShuntedAttention` on an ``H x W`` grid:
+    ``(⌊H/r⌋⌊W/r⌋, ⌊2H/r⌋⌊2W/r⌋)`` for ``r > 1`` (coarse group, fine group), ``(HW,)`` for ``r = 1``."""
+    from .shunted import kv_grids  # local import: the cost tools do not need the models otherwise
+
+    return tuple(h * w for h, w in kv_grids(H, W, sr_ratio))
+
+
+def shunted_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1) -> AttentionCost:
+    """Multiply-adds of :class:`~vit_notes.shunted.ShuntedAttention` on an ``H x W`` grid (Ren et al. 2022, MTA and LE).
+
+    With ``N = HW``, ``C = dim`` and, for ``r > 1``, ``M1``/``M2`` keys for the coarse/fine
+    head group (:func:`shunted_kv_tokens`): ``q`` and ``proj`` cost ``2NC²``; the reduction
+    convs ``M1·C²·r² + M2·C²·(r/2)²``; ``kv1``, ``kv2`` ``(M1 + M2)·C²``; the local-enhancement
+    depthwise convs ``9·(M1 + M2)·C/2``; ``q kᵀ`` and ``attn v`` of each group (``h/2`` heads,
+    ``C/2`` channels) ``N·M_i·C``. For ``r = 1``: ``kv`` ``2NC²``, attention ``2N²C`` and the
+    depthwise conv of V ``9NC``. ``kv_tokens`` is ``M1 + M2`` (every key of the layer);
+    ``attn_elements`` counts both groups' maps, ``(h/2)·N·(M1 + M2)``.
+    """
+    for name, v in dict(H=H, W=W).items():
+        validate.positive_int(name, v)
+    validate.heads_divide(dim, num_heads)
+    Ms = shunted_kv_tokens(H, W, sr_ratio)  # validates sr_ratio and the grid
+    if sr_ratio > 1 and num_heads % 2:
+        raise ValueError(f"num_heads={num_heads} is odd but sr_ratio={sr_ratio} > 1 needs two equal head groups; "
+                         "use an even num_heads or sr_ratio=1")
+    N, C = H * W, dim
+    if sr_ratio == 1:
+        M = N
+        attn = 2 * N * M * C
+        macs = 2 * N * C * C + 2 * N * C * C + attn + 9 * N * C
+        elements = num_heads * N * M
+    else:
+        M1, M2 = Ms
+        M = M1 + M2
+        half = sr_ratio // 2
+        reduce = M1 * C * C * sr_ratio ** 2 + M2 * C * C * half ** 2
+        attn = N * M * C
+        macs = 2 * N * C * C + reduce + M * C * C + 9 * M * (C // 2) + attn
+        elements = (num_heads // 2) * N * M
+    return AttentionCost(macs=macs, attn_macs=attn, tokens=N, kv_tokens=M, attn_elements=elements,
+                         attn_bytes=4 * elements)
+
+
+def sra_ratio_at_equal_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int) -> int:
+    """The PVT SRA ``sr_ratio`` (1 .. min(H, W)) whose :func:`sra_cost` is closest to the
+    :func:`shunted_cost` of a shunted layer with ``sr_ratio``: the fair contrast for its maps."""
+    target = shunted_cost(H, W, dim, num_heads, sr_ratio).macs
+    return min(range(1, min(H, W) + 1), key=lambda r: (abs(sra_cost(H, W, dim, num_heads, r).macs - target), r))

@@ -100,3 +100,59 @@ def query_index(grid: tuple[int, int], row: float, col: float) -> int:
         if not 0.0 <= v < 1.0:
             raise ValueError(f"{name}={v!r} must be a fraction of the image in [0, 1)")
     return int(row * H) * W + int(col * W)
+
+
+# --- Shunted Transformer ---------------------------------------------------------------
+
+def repeat_for_heads(tokens: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """``(B, N, K)`` colour tokens -> ``(B, N, num_heads·K)``: one full copy per head, so that with
+    identity projections every head compares whole colour histograms."""
+    validate.positive_int("num_heads", num_heads)
+    return tokens.repeat(1, 1, num_heads)
+
+
+@torch.no_grad()
+def identity_shunted(channels: int, sr_ratio: int, num_heads: int = 2, temperature: float = 0.25,
+                     shift: float = 6.0):
+    """A :class:`~vit_notes.shunted.ShuntedAttention` with identity weights, for tokens made by
+    :func:`repeat_for_heads` (``dim = num_heads · channels``).
+
+    ``q`` and ``proj`` are identities; ``kv1``/``kv2`` give each head of a group its own copy
+    of the (reduced) token as key and as value; ``sr1``/``sr2`` average each window, so a
+    reduced key is the mean histogram of the tokens it covers; the local-enhancement convs
+    are zero. The norms standardise and add ``shift`` so that the GELU after them is (almost
+    exactly) the identity: a constant added to every key component leaves the logits of a
+    standardised query unchanged. The two head groups then differ only in their key grid.
+    """
+    from .shunted import ShuntedAttention
+
+    validate.positive_int("channels", channels)
+    h = validate.positive_int("num_heads", num_heads)
+    dim = h * channels
+    attn = ShuntedAttention(dim, num_heads=h, qkv_bias=True, qk_scale=temperature, sr_ratio=sr_ratio)
+    eye = torch.eye(dim)
+    for lin in (attn.q, attn.proj):
+        lin.weight.copy_(eye)
+        lin.bias.zero_()
+    if sr_ratio == 1:
+        attn.kv.weight.copy_(torch.cat([eye, eye]))
+        attn.kv.bias.zero_()
+        attn.local_conv.weight.zero_()
+        attn.local_conv.bias.zero_()
+        return attn.eval()
+    half = dim // 2
+    for g, (kv, sr, norm, local) in enumerate(((attn.kv1, attn.sr1, attn.norm1, attn.local_conv1),
+                                               (attn.kv2, attn.sr2, attn.norm2, attn.local_conv2))):
+        # rows (k|v, head j of the group, c) read the input channels of head g·h/2 + j
+        group_cols = eye[g * half:(g + 1) * half]
+        kv.weight.copy_(torch.cat([group_cols, group_cols]))
+        kv.bias.zero_()
+        k = sr.kernel_size[0]
+        sr.weight.zero_()
+        sr.weight[range(dim), range(dim)] = 1.0 / (k * k)
+        sr.bias.zero_()
+        norm.weight.fill_(1.0)
+        norm.bias.fill_(shift)
+        local.weight.zero_()
+        local.bias.zero_()
+    return attn.eval()

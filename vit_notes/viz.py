@@ -386,3 +386,213 @@ def plot_relative_query_maps(img: torch.Tensor, maps: dict, query_rc):
         overlay_map(ax, img, row, grid, f"{titles.get(label, label)}, max {row.max():.2f}")
     fig.tight_layout()
     return fig
+
+
+# --- Shunted Transformer -------------------------------------------------------------------
+
+SHUNTED_COLOURS = {"plain": "tab:red", "SRA": "tab:blue", "Shunted": "tab:purple"}
+
+
+@torch.no_grad()
+def shunted_query_rows(layer, x: torch.Tensor, H: int, W: int, q: int) -> list[tuple[torch.Tensor, tuple[int, int]]]:
+    """The attention of query ``q`` (head 0 of each group) of a ``ShuntedAttention`` or
+    ``SpatialReductionAttention`` ``layer``, computed for that one row only, so that large
+    images never build the ``N x M`` matrix. Returns ``[(row, key_grid), ...]``: coarse then
+    fine group for shunted attention, one entry otherwise (equal to ``record_attention``'s maps)."""
+    from .shunted import ShuntedAttention
+
+    d = layer.dim // layer.num_heads
+    query = layer.q(x[:, q:q + 1])[0, 0, :d]                     # head 0 of the first group
+    if isinstance(layer, ShuntedAttention) and layer.sr_ratio > 1:
+        out = []
+        for g, ((x_, h, w), kv) in enumerate(zip(layer.reduce(x, H, W), (layer.kv1, layer.kv2))):
+            query_g = layer.q(x[:, q:q + 1])[0, 0, g * layer.dim // 2:g * layer.dim // 2 + d]
+            keys = kv(x_)[0, :, :d]                                 # k of the group's head 0
+            out.append(((keys @ query_g * layer.scale).softmax(-1), (h, w)))
+        return out
+    if isinstance(layer, ShuntedAttention):
+        x_, grid = x, (H, W)
+    else:
+        x_ = layer.reduce(x, H, W)
+        grid = (H, W) if layer.sr_ratio == 1 else (H // layer.sr_ratio, W // layer.sr_ratio)
+    keys = layer.kv(x_)[0, :, :d]
+    return [((keys @ query * layer.scale).softmax(-1), grid)]
+
+
+@torch.no_grad()
+def shunted_query_maps(img: torch.Tensor, sr_ratios=(2, 4, 8), query_rc=(0.3, 0.5), patch: int = 4,
+                       num_heads: int = 2) -> dict[int, dict[str, tuple[torch.Tensor, tuple[int, int]]]]:
+    """For each ``sr_ratio``: one query's attention in the coarse and the fine head group of a
+    shunted layer with identity weights on colour tokens (:func:`vit_notes.photo.identity_shunted`).
+
+    Returns ``{sr_ratio: {"coarse": (row, grid), "fine": (row, grid)}}`` (``{"plain": ...}`` for 1).
+    """
+    tokens, (H, W) = _photo.colour_tokens(img, patch=patch)
+    x = _photo.repeat_for_heads(tokens, num_heads)
+    q = _photo.query_index((H, W), *query_rc)
+    out = {}
+    for r in sr_ratios:
+        rows = shunted_query_rows(_photo.identity_shunted(tokens.shape[-1], r, num_heads), x, H, W, q)
+        out[r] = dict(zip(("coarse", "fine") if r > 1 else ("plain",), rows))
+    return out
+
+
+@torch.no_grad()
+def sra_equal_cost_maps(img: torch.Tensor, sr_ratios=(2, 4, 8), query_rc=(0.3, 0.5), patch: int = 4,
+                        dim: int = 64, num_heads: int = 2) -> dict[int, tuple[int, torch.Tensor, tuple[int, int]]]:
+    """For each shunted ``sr_ratio``: PVT's SRA at the same cost (``cost.sra_ratio_at_equal_cost``
+    for a ``dim``-channel, ``num_heads``-head layer on the photo's token grid), and the same
+    query's map through it. Returns ``{sr_ratio: (sra_ratio, row, grid)}``."""
+    from .cost import sra_ratio_at_equal_cost
+
+    tokens, (H, W) = _photo.colour_tokens(img, patch=patch)
+    q = _photo.query_index((H, W), *query_rc)
+    out = {}
+    for r in sr_ratios:
+        r_sra = sra_ratio_at_equal_cost(H, W, dim, num_heads, r)
+        (row, grid), = shunted_query_rows(_photo.identity_sra(tokens.shape[-1], r_sra), tokens, H, W, q)
+        out[r] = (r_sra, row, grid)
+    return out
+
+
+def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None = None):
+    """One row per ``sr_ratio``: the photo with the query, the coarse group's map, the fine
+    group's map and, given ``sra`` (from :func:`sra_equal_cost_maps`), PVT's SRA at the same cost."""
+    cols = 4 if sra else 3
+    fig, axes = plt.subplots(len(maps), cols, figsize=(3 * cols, 3.1 * len(maps)), squeeze=False)
+    for ax_row, (r, groups) in zip(axes, maps.items()):
+        show_photo(ax_row[0], img, query_rc, f"sr_ratio={r}: query ★")
+        for ax, (name, (row, grid)) in zip(ax_row[1:3], groups.items()):
+            rate = {"coarse": r, "fine": r // 2, "plain": 1}[name]
+            overlay_map(ax, img, row, grid, f"{name} group (÷{rate}): {grid[0]}×{grid[1]} keys")
+        if len(groups) == 1:
+            ax_row[2].axis("off")
+        if sra:
+            r_sra, row, grid = sra[r]
+            overlay_map(ax_row[3], img, row, grid, f"PVT SRA, same cost (R={r_sra}): {grid[0]}×{grid[1]}")
+    fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def shunted_cost_table(size: int = 224, sr_ratios=(2, 4, 8), dim: int = 64, num_heads: int = 2, patch: int = 4,
+                       timed: bool = True, min_run_time: float = 0.05, num_threads: int = 1) -> list[dict]:
+    """Rows of {variant, sr_ratio, tokens, kv_tokens, analytic/counted GMACs, attention MB, ms}
+    for one stage-1 layer (``size/patch`` grid, so equal query-token counts) of shunted
+    attention and of PVT's SRA at each ``sr_ratio``.
+
+    Untimed, the layers are counted on the ``meta`` device (shapes only, no compute). Timed,
+    they run on the CPU with ``num_threads`` threads (default 1: on a small shared machine,
+    one thread gives steadier ratios than several)."""
+    from .cost import shunted_cost
+    from .pvt import SpatialReductionAttention
+    from .shunted import ShuntedAttention
+
+    torch.manual_seed(0)
+    H = W = size // patch
+    device = torch.device("cpu" if timed else "meta")
+    x = torch.randn(1, H * W, dim, device=device)
+    rows = []
+    for r in sr_ratios:
+        for variant in ("Shunted", "SRA"):
+            with device:
+                if variant == "Shunted":
+                    layer = ShuntedAttention(dim, num_heads, True, sr_ratio=r)
+                    c = shunted_cost(H, W, dim, num_heads, r)
+                else:
+                    layer = SpatialReductionAttention(dim, num_heads, True, sr_ratio=r)
+                    c = sra_cost(H, W, dim, num_heads, r)
+            layer.eval()
+            row = dict(variant=variant, size=size, sr_ratio=r, tokens=c.tokens, kv_tokens=c.kv_tokens,
+                       analytic_gmacs=c.macs / 1e9, counted_gmacs=count_macs(layer, x, H, W) / 1e9,
+                       attn_mb=c.attn_bytes / 2**20)
+            if timed:
+                row["ms"] = time_forward(layer, x, H, W, min_run_time=min_run_time,
+                                         num_threads=num_threads).median * 1e3
+            rows.append(row)
+    return rows
+
+
+def plot_shunted_cost(rows: list[dict], title: str):
+    """GMACs against ``sr_ratio`` (analytic lines, counted circles) and, on a second axis,
+    the measured latency (dotted squares) when the rows have it: everything on one plot."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    twin = ax.twinx() if "ms" in rows[0] else None
+    for variant in ("Shunted", "SRA"):
+        sel = [r for r in rows if r["variant"] == variant]
+        xs = [r["sr_ratio"] for r in sel]
+        kw = dict(color=SHUNTED_COLOURS[variant])
+        ax.plot(xs, [r["analytic_gmacs"] for r in sel], "-", label=f"{variant}: formula", **kw)
+        ax.plot(xs, [r["counted_gmacs"] for r in sel], "o", mfc="none", ms=9, label=f"{variant}: counter", **kw)
+        if twin is not None:
+            twin.plot(xs, [r["ms"] for r in sel], ":s", label=f"{variant}: measured ms", **kw)
+    ax.set_xlabel("sr_ratio (Shunted: coarse group; the fine group uses sr_ratio/2)")
+    ax.set_ylabel("GMACs (1 multiply-add = 1)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    if twin is not None:
+        twin.set_ylabel("CPU latency, ms (measured, 1 thread)")
+        twin.set_yscale("log")
+        h2, l2 = twin.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, fontsize=7, loc="upper right")
+    ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def draw_shunted_explorer(sr_ratio: int = 8, num_heads: int = 2, size: int = 224, query_row: float = 0.3,
+                          query_col: float = 0.5, img: torch.Tensor | None = None):
+    """What the Shunted explorer draws: the photo with the query, the coarse and the fine group's
+    map of it, and the analytic cost of one stage-1 layer (C=64) against SRA and plain attention."""
+    from .cost import shunted_cost
+
+    img = _photo.load_photo(size) if img is None or img.shape[-1] != size else img
+    groups = shunted_query_maps(img, (sr_ratio,), (query_row, query_col), num_heads=num_heads)[sr_ratio]
+    H = W = size // 4
+    costs = {"plain": sra_cost(H, W, 64, num_heads, 1), "SRA": sra_cost(H, W, 64, num_heads, sr_ratio),
+             "Shunted": shunted_cost(H, W, 64, num_heads, sr_ratio)}
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
+    show_photo(axes[0], img, (query_row, query_col), f"{size}×{size}: {H * W} query tokens")
+    for ax, (name, (row, grid)) in zip(axes[1:3], groups.items()):
+        rate = {"coarse": sr_ratio, "fine": sr_ratio // 2, "plain": 1}[name]
+        overlay_map(ax, img, row, grid, f"{name} (÷{rate}), heads={num_heads}: {grid[0]}×{grid[1]} keys")
+    if len(groups) == 1:
+        axes[2].axis("off")
+        axes[2].text(0.5, 0.5, "sr_ratio=1: one group,\nall keys", ha="center", va="center")
+    names = list(costs)
+    axes[3].barh(names, [costs[n].macs / 1e6 for n in names], color=[SHUNTED_COLOURS[n] for n in names])
+    for i, n in enumerate(names):
+        axes[3].text(costs[n].macs / 1e6, i, f" {costs[n].macs / 1e6:,.0f} M, {costs[n].attn_bytes / 2**20:,.1f} MB",
+                     va="center", fontsize=8)
+    axes[3].set_xscale("log")
+    axes[3].set_xlabel(f"MMACs of one stage-1 layer (C=64, sr_ratio {sr_ratio}); + attention MB")
+    axes[3].set_xlim(right=max(c.macs for c in costs.values()) / 1e6 * 40)
+    fig.tight_layout()
+    return fig
+
+
+def shunted_explorer():
+    """ipywidgets explorer over (sr_ratio, heads, image size, query position) for shunted attention."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    controls = dict(
+        sr_ratio=w.SelectionSlider(options=[1, 2, 4, 8], value=8, description="sr_ratio"),
+        num_heads=w.SelectionSlider(options=[2, 4, 8], value=2, description="heads"),
+        size=w.SelectionSlider(options=[112, 160, 224, 288, 352, 448], value=224, description="image size"),
+        query_row=w.FloatSlider(value=0.3, min=0.0, max=0.99, step=0.01, description="query row"),
+        query_col=w.FloatSlider(value=0.5, min=0.0, max=0.99, step=0.01, description="query col"),
+    )
+
+    def redraw(**kw):
+        fig = draw_shunted_explorer(**kw)
+        plt.show(fig)
+
+    out = w.interactive_output(redraw, controls)
+    ui = w.VBox([w.HBox([controls["sr_ratio"], controls["num_heads"], controls["size"]]),
+                 w.HBox([controls["query_row"], controls["query_col"]]), out])
+    display(ui)
+    return ui
