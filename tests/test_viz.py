@@ -49,3 +49,14 @@ def test_layout_explorer_redraws(monkeypatch):
     size.value = 128
     assert drawn[0] == dict(name="coatnet_0", layout="C-C-T-T", size=224)
     assert drawn[-1] == dict(name="coatnet_0", layout="C-T-T-T", size=128)
+
+
+def test_shunted_explorer_redraws(monkeypatch):
+    drawn = []
+    real = viz.draw_shunted_explorer
+    monkeypatch.setattr(viz, "draw_shunted_explorer", lambda **kw: drawn.append(kw) or real(**kw))
+    ui = viz.shunted_explorer()
+    sliders = {c.description: c for box in ui.children[:2] for c in box.children}
+    sliders["sr_ratio"].value = 4
+    sliders["image size"].value = 112
+    assert drawn[0]["sr_ratio"] == 8 and drawn[-1]["sr_ratio"] == 4 and drawn[-1]["size"] == 112

@@ -577,7 +577,6 @@ def draw_shunted_explorer(sr_ratio: int = 8, num_heads: int = 2, size: int = 224
 def shunted_explorer():
     """ipywidgets explorer over (sr_ratio, heads, image size, query position) for shunted attention."""
     import ipywidgets as w
-    from IPython.display import display
 
     controls = dict(
         sr_ratio=w.SelectionSlider(options=[1, 2, 4, 8], value=8, description="sr_ratio"),
@@ -586,13 +585,6 @@ def shunted_explorer():
         query_row=w.FloatSlider(value=0.3, min=0.0, max=0.99, step=0.01, description="query row"),
         query_col=w.FloatSlider(value=0.5, min=0.0, max=0.99, step=0.01, description="query col"),
     )
-
-    def redraw(**kw):
-        fig = draw_shunted_explorer(**kw)
-        plt.show(fig)
-
-    out = w.interactive_output(redraw, controls)
-    ui = w.VBox([w.HBox([controls["sr_ratio"], controls["num_heads"], controls["size"]]),
-                 w.HBox([controls["query_row"], controls["query_col"]]), out])
-    display(ui)
-    return ui
+    rows = [[controls["sr_ratio"], controls["num_heads"], controls["size"]],
+            [controls["query_row"], controls["query_col"]]]
+    return explorer(lambda **kw: draw_shunted_explorer(**kw), controls, rows)
