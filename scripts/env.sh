@@ -2,7 +2,7 @@
 # Sourced by scripts/book and scripts/test: makes (or reuses) the project's
 # virtual environment in .venv and activates it.  A second run reinstalls
 # nothing unless requirements*.txt, constraints.txt or pyproject.toml changed.
-set -euo pipefail
+# It leaves the shell's options alone: its callers set -euo pipefail themselves.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VIT_NOTES_VENV:-$ROOT/.venv}"
 PY="${PYTHON:-python3}"
@@ -14,21 +14,28 @@ stamp_of() {
 
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
   echo "error: $PY is $("$PY" --version 2>&1); ViT Notes needs Python 3.10 or newer" >&2
-  exit 1
+  return 1 2>/dev/null || exit 1
 fi
 
 want="$(stamp_of)"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.vit-notes-stamp" 2>/dev/null)" != "$want" ]; then
   echo "==> setting up $VENV (first run, or the requirements changed)"
-  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-  # (grep drops this machine's noise about missing local mirror folders)
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-      -r "$ROOT/requirements-dev.txt" -c "$ROOT/constraints.txt" 2>&1 \
-      | { grep -v "is ignored: it is neither a file nor a directory" || true; }
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT" \
-    || "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
-  "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 >/dev/null
-  echo "$want" > "$VENV/.vit-notes-stamp"
+  # In a subshell with strict options, so that any failed step stops the set-up.
+  if ! (
+    set -euo pipefail
+    [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+    # (grep drops this machine's noise about missing local mirror folders)
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+        -r "$ROOT/requirements-dev.txt" -c "$ROOT/constraints.txt" 2>&1 \
+        | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT" \
+      || "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
+    "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 >/dev/null
+    echo "$want" > "$VENV/.vit-notes-stamp"
+  ); then
+    echo "error: setting up $VENV failed (see above)" >&2
+    return 1 2>/dev/null || exit 1
+  fi
 fi
 export PATH="$VENV/bin:$PATH"
 export VIRTUAL_ENV="$VENV"

@@ -159,7 +159,8 @@ def cost_bars(ax, costs: dict, colours: dict, xlabel: str) -> None:
                 va="center", fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_xlim(right=max(c.macs for c in costs.values()) / 1e6 * 40)
+    # A decade of room on each side, so that no bar collapses onto the axis.
+    ax.set_xlim(min(c.macs for c in costs.values()) / 1e7, max(c.macs for c in costs.values()) / 1e6 * 40)
 
 
 def sra_explorer():
@@ -473,7 +474,8 @@ def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None 
     """One row per ``sr_ratio``: the photo with the query, the coarse group's map, the fine
     group's map and, given ``sra`` (from :func:`sra_equal_cost_maps`), PVT's SRA at the same cost."""
     cols = 4 if sra else 3
-    fig, axes = plt.subplots(len(maps), cols, figsize=(3 * cols, 3.1 * len(maps)), squeeze=False)
+    # Small panels: a grid of photos is the heaviest thing on a chapter page.
+    fig, axes = plt.subplots(len(maps), cols, figsize=(2.4 * cols, 2.5 * len(maps)), squeeze=False)
     for ax_row, (r, groups) in zip(axes, maps.items()):
         show_photo(ax_row[0], img, query_rc, f"sr_ratio={r}: query ★")
         for ax, (name, (row, grid)) in zip(ax_row[1:3], groups.items()):
@@ -484,6 +486,8 @@ def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None 
         if sra:
             r_sra, row, grid = sra[r]
             overlay_map(ax_row[3], img, row, grid, f"PVT SRA, same cost (R={r_sra}): {grid[0]}×{grid[1]}")
+    for ax in axes.flat:
+        ax.title.set_fontsize(8)
     fig.tight_layout()
     return fig
 
@@ -568,7 +572,7 @@ def draw_shunted_explorer(sr_ratio: int = 8, num_heads: int = 2, size: int = 224
     H = W = size // 4
     costs = {"plain": sra_cost(H, W, 64, num_heads, 1), "SRA": sra_cost(H, W, 64, num_heads, sr_ratio),
              "Shunted": shunted_cost(H, W, 64, num_heads, sr_ratio)}
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
+    fig, axes = plt.subplots(1, 4, figsize=(12.5, 3.1))
     show_photo(axes[0], img, (query_row, query_col), f"{size}×{size}: {H * W} query tokens")
     for ax, (name, (row, grid)) in zip(axes[1:3], groups.items()):
         rate = {"coarse": sr_ratio, "fine": sr_ratio // 2, "plain": 1}[name]
