@@ -470,14 +470,14 @@ def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None 
 
 @torch.no_grad()
 def shunted_cost_table(size: int = 224, sr_ratios=(2, 4, 8), dim: int = 64, num_heads: int = 2, patch: int = 4,
-                       timed: bool = True, min_run_time: float = 0.05, num_threads: int = 1) -> list[dict]:
+                       timed: bool = True, min_run_time: float = 0.05, num_threads: int | None = None) -> list[dict]:
     """Rows of {variant, sr_ratio, tokens, kv_tokens, analytic/counted GMACs, attention MB, ms}
     for one stage-1 layer (``size/patch`` grid, so equal query-token counts) of shunted
     attention and of PVT's SRA at each ``sr_ratio``.
 
     Untimed, the layers are counted on the ``meta`` device (shapes only, no compute). Timed,
-    they run on the CPU with ``num_threads`` threads (default 1: on a small shared machine,
-    one thread gives steadier ratios than several)."""
+    they run on the CPU with ``num_threads`` threads (default: torch's current setting; changing
+    it inside a notebook kernel has hung or killed the kernel here, so leave it unless needed)."""
     from .cost import shunted_cost
     from .pvt import SpatialReductionAttention
     from .shunted import ShuntedAttention
@@ -527,7 +527,7 @@ def plot_shunted_cost(rows: list[dict], title: str):
     ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     if twin is not None:
-        twin.set_ylabel("CPU latency, ms (measured, 1 thread)")
+        twin.set_ylabel("CPU latency, ms (measured)")
         twin.set_yscale("log")
         h2, l2 = twin.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
