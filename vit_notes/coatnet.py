@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from . import validate
+from . import registry, validate
 from .attention import attend
 from .pvt import DropPath
 from .trace import STATE, log_shapes
@@ -418,7 +418,8 @@ class CoAtNet(nn.Module):
         self.num_features = embed_dims[-1]
         self.head = ClassifierHead(embed_dims[-1], num_classes,
                                    embed_dims[-1] if head_hidden_size is None else head_hidden_size, drop_rate)
-        self.apply(self._init_weights)
+        if not registry.is_meta(self):
+            self.apply(self._init_weights)
 
     @staticmethod
     def _init_weights(m: nn.Module) -> None:
@@ -472,22 +473,10 @@ PAPER = {"coatnet_0": (25, 4.2), "coatnet_1": (42, 8.4), "coatnet_2": (75, 15.7)
          "coatnet_4": (275, 62.4)}
 
 
-def create(name: str, **kwargs) -> CoAtNet:
-    """Build a CoAtNet variant by name (``"coatnet_0"`` ... ``"coatnet_4"``); kwargs override the config
-    (e.g. ``layout="C-C-C-T"``, ``img_size=160``, ``stride_mode="dw"``)."""
-    validate.one_of("name", name, CONFIGS)
-    return CoAtNet(**{**CONFIGS[name], **kwargs})
-
-
-def _factory(name: str):
-    def build(**kwargs) -> CoAtNet:
-        return create(name, **kwargs)
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"{name}: {CONFIGS[name]} (paper: {PAPER[name][0]} M params, {PAPER[name][1]} GFLOPs)"
-    return build
-
-
-coatnet_0, coatnet_1, coatnet_2, coatnet_3, coatnet_4 = (_factory(f"coatnet_{i}") for i in range(5))
+create, _FACTORIES = registry.family(
+    CoAtNet, CONFIGS, lambda name: f" (paper: {PAPER[name][0]} M params, {PAPER[name][1]} GFLOPs)")
+create.__doc__ += ' E.g. ``layout="C-C-C-T"``, ``img_size=160``, ``stride_mode="dw"``.'
+coatnet_0, coatnet_1, coatnet_2, coatnet_3, coatnet_4 = (_FACTORIES[f"coatnet_{i}"] for i in range(5))
 
 
 def load_timm_state_dict(model: nn.Module, timm_model: nn.Module) -> list[str]:

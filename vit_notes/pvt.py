@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from . import validate
+from . import registry, validate
 from .attention import attend
 from .trace import STATE, log_shapes
 
@@ -259,11 +259,12 @@ class PyramidVisionTransformer(nn.Module):
             self.norm = norm_layer(embed_dims[-1])
             self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dims[-1]))
         self.head = nn.Linear(embed_dims[-1], num_classes) if num_classes > 0 else nn.Identity()
-        self.apply(self._init_weights)
-        for i in range(num_stages if version == 1 else 0):
-            nn.init.trunc_normal_(getattr(self, f"pos_embed{i + 1}"), std=0.02)
-        if version == 1:
-            nn.init.trunc_normal_(self.cls_token, std=0.02)
+        if not registry.is_meta(self):
+            self.apply(self._init_weights)
+            for i in range(num_stages if version == 1 else 0):
+                nn.init.trunc_normal_(getattr(self, f"pos_embed{i + 1}"), std=0.02)
+            if version == 1:
+                nn.init.trunc_normal_(self.cls_token, std=0.02)
 
     @staticmethod
     def _init_weights(m: nn.Module) -> None:
@@ -352,24 +353,12 @@ CONFIGS: dict[str, dict] = {
 }
 
 
-def create(name: str, **kwargs) -> PyramidVisionTransformer:
-    """Build a PVT variant by name (``"pvt_tiny"``, ``"pvt_v2_b2_li"``, ...); kwargs override the config."""
-    validate.one_of("name", name, CONFIGS)
-    return PyramidVisionTransformer(**{**CONFIGS[name], **kwargs})
-
-
-def _factory(name: str):
-    def build(**kwargs) -> PyramidVisionTransformer:
-        return create(name, **kwargs)
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"{name}: {CONFIGS[name]}"
-    return build
-
-
-pvt_tiny, pvt_small, pvt_medium, pvt_large = (_factory(n) for n in ("pvt_tiny", "pvt_small", "pvt_medium", "pvt_large"))
+create, _FACTORIES = registry.family(PyramidVisionTransformer, CONFIGS)
+pvt_tiny, pvt_small, pvt_medium, pvt_large = (_FACTORIES[n] for n in ("pvt_tiny", "pvt_small", "pvt_medium",
+                                                                      "pvt_large"))
 pvt_v2_b0, pvt_v2_b1, pvt_v2_b2, pvt_v2_b2_li, pvt_v2_b3, pvt_v2_b4, pvt_v2_b5 = (
-    _factory(n) for n in ("pvt_v2_b0", "pvt_v2_b1", "pvt_v2_b2", "pvt_v2_b2_li", "pvt_v2_b3", "pvt_v2_b4",
-                          "pvt_v2_b5"))
+    _FACTORIES[n] for n in ("pvt_v2_b0", "pvt_v2_b1", "pvt_v2_b2", "pvt_v2_b2_li", "pvt_v2_b3", "pvt_v2_b4",
+                            "pvt_v2_b5"))
 
 
 def state_dict_from_timm(timm_state: dict) -> dict:

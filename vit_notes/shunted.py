@@ -21,7 +21,7 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from . import validate
+from . import registry, validate
 from .attention import attend
 from .pvt import DropPath, DWConv, OverlapPatchEmbed, PyramidVisionTransformer
 from .trace import STATE, log_shapes
@@ -285,7 +285,8 @@ class ShuntedTransformer(nn.Module):
             setattr(self, f"block{i + 1}", block)
             setattr(self, f"norm{i + 1}", norm_layer(embed_dims[i]))
         self.head = nn.Linear(embed_dims[-1], num_classes) if num_classes > 0 else nn.Identity()
-        self.apply(PyramidVisionTransformer._init_weights)  # the same official initialisation as PVT
+        if not registry.is_meta(self):
+            self.apply(PyramidVisionTransformer._init_weights)  # the same official initialisation as PVT
 
     def forward_features(self, x: torch.Tensor, return_stages: bool = False):
         """Image ``(B, 3, H, W)`` -> pooled features ``(B, C4)``; with ``return_stages`` also the
@@ -333,18 +334,5 @@ TOP1 = {"shunted_t": 79.8, "shunted_s": 82.9, "shunted_b": 84.0}
 CODE_PARAMS = {"shunted_t": 11.55, "shunted_s": 22.40, "shunted_b": 39.61}
 
 
-def create(name: str, **kwargs) -> ShuntedTransformer:
-    """Build a Shunted variant by name (``"shunted_t"``, ``"shunted_s"``, ``"shunted_b"``); kwargs override."""
-    validate.one_of("name", name, CONFIGS)
-    return ShuntedTransformer(**{**CONFIGS[name], **kwargs})
-
-
-def _factory(name: str):
-    def build(**kwargs) -> ShuntedTransformer:
-        return create(name, **kwargs)
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"{name}: {CONFIGS[name]}"
-    return build
-
-
-shunted_t, shunted_s, shunted_b = (_factory(n) for n in ("shunted_t", "shunted_s", "shunted_b"))
+create, _FACTORIES = registry.family(ShuntedTransformer, CONFIGS)
+shunted_t, shunted_s, shunted_b = (_FACTORIES[n] for n in ("shunted_t", "shunted_s", "shunted_b"))

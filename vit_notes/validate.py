@@ -45,3 +45,4 @@ def one_of(name: str, value, allowed) -> None:
 
 def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
+

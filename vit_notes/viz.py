@@ -92,11 +92,14 @@ def sra_cost_table(sizes=(224,), sr_ratios=(8,), dim: int = 64, num_heads: int =
                 r_eff = r if variant == "SRA" else 1
                 key = (variant, size, r_eff)
                 if key not in seen:
-                    layer = _sra(dim, num_heads, variant, r_eff)
                     c = sra_cost(H, W, dim, num_heads, r_eff, linear=variant == "linear SRA")
+                    with torch.device("meta"):  # counting needs shapes only: no compute
+                        layer = _sra(dim, num_heads, variant, r_eff)
+                    counted = count_macs(layer, torch.empty(1, H * W, dim, device="meta"), H, W)
                     seen[key] = dict(tokens=c.tokens, kv_tokens=c.kv_tokens, analytic_gmacs=c.macs / 1e9,
-                                     counted_gmacs=count_macs(layer, x, H, W) / 1e9, attn_mb=c.attn_bytes / 2**20)
+                                     counted_gmacs=counted / 1e9, attn_mb=c.attn_bytes / 2**20)
                     if timed:
+                        layer = _sra(dim, num_heads, variant, r_eff)
                         seen[key]["ms"] = time_forward(layer, x, H, W, min_run_time=min_run_time,
                                                         num_threads=1).median * 1e3
                 rows.append(dict(variant=variant, size=size, sr_ratio=r, **seen[key]))
@@ -141,38 +144,62 @@ def draw_sra_explorer(sr_ratio: int = 8, num_heads: int = 1, size: int = 224, qu
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     show_photo(axes[0], img, (query_row, query_col), f"{size}×{size}: {H * W} query tokens")
     overlay_map(axes[1], img, row, grid, f"sr_ratio={sr_ratio}, heads={num_heads}: {grid[0]}×{grid[1]} keys")
-    names = list(costs)
-    axes[2].barh(names, [costs[n].macs / 1e6 for n in names], color=[COLOURS[n] for n in names])
-    for i, n in enumerate(names):
-        axes[2].text(costs[n].macs / 1e6, i, f" {costs[n].macs / 1e6:,.0f} M, {costs[n].attn_bytes / 2**20:,.1f} MB",
-                     va="center", fontsize=8)
-    axes[2].set_xscale("log")
-    axes[2].set_xlabel("MMACs of one stage-1 layer (C=64); label: + attention MB")
-    axes[2].set_xlim(right=max(c.macs for c in costs.values()) / 1e6 * 40)
+    cost_bars(axes[2], costs, COLOURS, "MMACs of one stage-1 layer (C=64); label: + attention MB")
     fig.tight_layout()
     return fig
 
 
+def cost_bars(ax, costs: dict, colours: dict, xlabel: str) -> None:
+    """Horizontal bars of each layer's multiply-adds (log scale), labelled with MMACs and
+    attention-matrix MB: the cost panel of the explorers."""
+    names = list(costs)
+    ax.barh(names, [costs[n].macs / 1e6 for n in names], color=[colours[n] for n in names])
+    for i, n in enumerate(names):
+        ax.text(costs[n].macs / 1e6, i, f" {costs[n].macs / 1e6:,.0f} M, {costs[n].attn_bytes / 2**20:,.1f} MB",
+                va="center", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_xlim(right=max(c.macs for c in costs.values()) / 1e6 * 40)
+
+
 def sra_explorer():
     """ipywidgets explorer over (sr_ratio, heads, image size, query position) for the classroom."""
+    return attention_explorer(lambda **kw: draw_sra_explorer(**kw), heads=[1, 2, 4, 8])
+
+
+def attention_explorer(draw, heads: list[int]):
+    """An explorer with the attention sliders (sr_ratio, heads, image size, query position)
+    whose values ``draw(sr_ratio=, num_heads=, size=, query_row=, query_col=)`` redraws from."""
     import ipywidgets as w
-    from IPython.display import display
 
     controls = dict(
         sr_ratio=w.SelectionSlider(options=[1, 2, 4, 8], value=8, description="sr_ratio"),
-        num_heads=w.SelectionSlider(options=[1, 2, 4, 8], value=1, description="heads"),
+        num_heads=w.SelectionSlider(options=heads, value=heads[0], description="heads"),
         size=w.SelectionSlider(options=[112, 160, 224, 288, 352, 448], value=224, description="image size"),
         query_row=w.FloatSlider(value=0.3, min=0.0, max=0.99, step=0.01, description="query row"),
         query_col=w.FloatSlider(value=0.5, min=0.0, max=0.99, step=0.01, description="query col"),
     )
+    rows = [[controls["sr_ratio"], controls["num_heads"], controls["size"]],
+            [controls["query_row"], controls["query_col"]]]
+    return explorer(draw, controls, rows)
+
+
+def explorer(draw, controls: dict, rows: list[list]):
+    """Show ``rows`` of ``controls`` above a figure that ``draw(**values)`` redraws on every change.
+
+    The figure is displayed inside the widget's output area and closed, so the inline
+    backend does not show it a second time under the cell.
+    """
+    import ipywidgets as w
+    from IPython.display import display
 
     def redraw(**kw):
-        fig = draw_sra_explorer(**kw)
-        plt.show(fig)
+        fig = draw(**kw)
+        display(fig)
+        plt.close(fig)
 
     out = w.interactive_output(redraw, controls)
-    ui = w.VBox([w.HBox([controls["sr_ratio"], controls["num_heads"], controls["size"]]),
-                 w.HBox([controls["query_row"], controls["query_col"]]), out])
+    ui = w.VBox([w.HBox(row) for row in rows] + [out])
     display(ui)
     return ui
 
@@ -353,7 +380,6 @@ def draw_layout_explorer(layout: str = "C-C-T-T", size: int = 224, name: str = "
 def layout_explorer(name: str = "coatnet_0"):
     """ipywidgets explorer over the layout (C-C-C-C ... C-T-T-T) and the image size."""
     import ipywidgets as w
-    from IPython.display import display
 
     controls = dict(
         layout=w.Dropdown(options=LAYOUTS, value="C-C-T-T", description="layout"),
@@ -361,13 +387,7 @@ def layout_explorer(name: str = "coatnet_0"):
                                description="image size"),
     )
 
-    def redraw(**kw):
-        plt.show(draw_layout_explorer(name=name, **kw))
-
-    out = w.interactive_output(redraw, controls)
-    ui = w.VBox([w.HBox(list(controls.values())), out])
-    display(ui)
-    return ui
+    return explorer(lambda **kw: draw_layout_explorer(name=name, **kw), controls, [list(controls.values())])
 
 
 def plot_relative_query_maps(img: torch.Tensor, maps: dict, query_rc):
@@ -556,37 +576,12 @@ def draw_shunted_explorer(sr_ratio: int = 8, num_heads: int = 2, size: int = 224
     if len(groups) == 1:
         axes[2].axis("off")
         axes[2].text(0.5, 0.5, "sr_ratio=1: one group,\nall keys", ha="center", va="center")
-    names = list(costs)
-    axes[3].barh(names, [costs[n].macs / 1e6 for n in names], color=[SHUNTED_COLOURS[n] for n in names])
-    for i, n in enumerate(names):
-        axes[3].text(costs[n].macs / 1e6, i, f" {costs[n].macs / 1e6:,.0f} M, {costs[n].attn_bytes / 2**20:,.1f} MB",
-                     va="center", fontsize=8)
-    axes[3].set_xscale("log")
-    axes[3].set_xlabel(f"MMACs of one stage-1 layer (C=64, sr_ratio {sr_ratio}); + attention MB")
-    axes[3].set_xlim(right=max(c.macs for c in costs.values()) / 1e6 * 40)
+    cost_bars(axes[3], costs, SHUNTED_COLOURS,
+              f"MMACs of one stage-1 layer (C=64, sr_ratio {sr_ratio}); + attention MB")
     fig.tight_layout()
     return fig
 
 
 def shunted_explorer():
     """ipywidgets explorer over (sr_ratio, heads, image size, query position) for shunted attention."""
-    import ipywidgets as w
-    from IPython.display import display
-
-    controls = dict(
-        sr_ratio=w.SelectionSlider(options=[1, 2, 4, 8], value=8, description="sr_ratio"),
-        num_heads=w.SelectionSlider(options=[2, 4, 8], value=2, description="heads"),
-        size=w.SelectionSlider(options=[112, 160, 224, 288, 352, 448], value=224, description="image size"),
-        query_row=w.FloatSlider(value=0.3, min=0.0, max=0.99, step=0.01, description="query row"),
-        query_col=w.FloatSlider(value=0.5, min=0.0, max=0.99, step=0.01, description="query col"),
-    )
-
-    def redraw(**kw):
-        fig = draw_shunted_explorer(**kw)
-        plt.show(fig)
-
-    out = w.interactive_output(redraw, controls)
-    ui = w.VBox([w.HBox([controls["sr_ratio"], controls["num_heads"], controls["size"]]),
-                 w.HBox([controls["query_row"], controls["query_col"]]), out])
-    display(ui)
-    return ui
+    return attention_explorer(lambda **kw: draw_shunted_explorer(**kw), heads=[2, 4, 8])

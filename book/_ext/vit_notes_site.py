@@ -1,0 +1,108 @@
+"""Small fixes to the HTML that jupyter-book 1.x emits, found by tests/browser.
+
+* Some extensions' inline scripts (sphinx-thebe's ``const THEBE_JS_URL = ...``,
+  sphinx-togglebutton's selector) are written into every page twice; the second
+  ``const`` declaration throws "Identifier 'THEBE_JS_URL' has already been declared".
+  Keep the first copy of each identical script.
+* sphinx-exercise's ``hide_solutions`` (the student edition) drops a ``{solution}`` block
+  but not a gated solution (``solution-start`` ... ``solution-end``): the build fails on
+  the orphaned end node, and the cells between would show the answer anyway. When
+  ``hide_solutions`` is on, everything from a ``solution-start`` to its
+  ``solution-end`` is removed, code cells included.
+* Static twins: a chapter tags the code cell that draws a widget's fixed figure
+  ``static-twin`` (and the widget's own cell ``widget``). myst-nb turns a cell tag into
+  the class ``tag_<tag>`` on the cell's container; this adds the plain classes
+  ``static-twin`` and ``widget-cell``, which the browser test and any CSS rely on.
+  (A single output can also get the class: cell metadata
+  ``"mystnb": {"figure": {"classes": "static-twin", "caption": "..."}}``.)
+"""
+from __future__ import annotations
+
+from docutils import nodes
+from sphinx.transforms import SphinxTransform
+from sphinx.util.docutils import SphinxDirective
+
+
+class _gate(nodes.Element):
+    """Marks where a hidden gated solution starts or ends; removed before writing."""
+
+
+class _HiddenSolutionStart(SphinxDirective):
+    has_content = True
+    required_arguments = 1
+    optional_arguments = 0
+    final_argument_whitespace = True
+    option_spec = {"label": lambda x: x, "class": lambda x: x, "hidden": lambda x: x}
+
+    def run(self):
+        return [_gate(kind="start", label=self.arguments[0])]
+
+
+class _HiddenSolutionEnd(SphinxDirective):
+    has_content = False
+
+    def run(self):
+        return [_gate(kind="end")]
+
+
+class _RemoveHiddenSolutions(SphinxTransform):
+    default_priority = 1  # before sphinx-exercise's own checks of gated directives
+
+    def apply(self):
+        for start in list(self.document.findall(lambda n: isinstance(n, _gate) and n["kind"] == "start")):
+            parent = start.parent
+            if parent is None:
+                continue
+            i = parent.index(start)
+            j = next((k for k in range(i + 1, len(parent))
+                      if isinstance(parent[k], _gate) and parent[k]["kind"] == "end"), None)
+            if j is None:
+                raise self.document.reporter.severe(
+                    f"solution-start {start['label']!r}: no solution-end after it in the same section")
+            del parent[i:j + 1]
+        for stray in list(self.document.findall(_gate)):
+            raise self.document.reporter.severe("solution-end without a solution-start before it")
+
+
+def _hide_gated_solutions(app, config):
+    if config.hide_solutions:
+        app.add_directive("solution-start", _HiddenSolutionStart, override=True)
+        app.add_directive("solution-end", _HiddenSolutionEnd, override=True)
+
+
+def _dedupe_scripts(app, pagename, templatename, context, doctree):
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, kept = set(), []
+    for js in scripts:
+        # An inline script is registered twice, once with filename None and once with
+        # "" (sphinx.application.add_js_file feeds both the registry and the builder),
+        # so Sphinx's own de-duplication misses it.
+        key = (getattr(js, "filename", str(js)) or "",
+               tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes", {}).items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(js)
+    context["script_files"] = kept
+
+
+_TAG_CLASSES = {"tag_static-twin": "static-twin", "tag_widget": "widget-cell"}
+
+
+def _tag_classes(app, doctree, docname):
+    for node in doctree.findall(nodes.Element):
+        classes = node.get("classes") or []
+        for tag, cls in _TAG_CLASSES.items():
+            if tag in classes and cls not in classes:
+                classes.append(cls)
+
+
+def setup(app):
+    app.connect("doctree-resolved", _tag_classes)
+    app.add_node(_gate)
+    app.add_transform(_RemoveHiddenSolutions)
+    app.connect("config-inited", _hide_gated_solutions)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,313 @@
+"""The built site, opened page by page in headless Chromium (Debian's, driven by Playwright).
+
+Run after the book build (scripts/test does: build, scripts/browser-deps.sh, this):
+
+    python -m pytest tests/browser -q
+
+Every page of _build/html is served from 127.0.0.1 with every request elsewhere blocked
+(nothing may need the network) and checked for: console errors and uncaught exceptions,
+failed requests, images that did not load, hidden static twins of widgets, dropdowns that
+do not open, launch links that point at the wrong notebook, broken internal links, and
+(chapter pages) the weight of the page and its images. Screenshots of the chapter pages
+and a JSON report go to _build/screenshots/.
+
+Without a built site the tests skip, unless VIT_NOTES_BROWSER_TEST=1 (set by scripts/test),
+when they fail.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = Path(os.environ.get("VIT_NOTES_SITE", ROOT / "_build" / "html"))
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+REQUIRED = os.environ.get("VIT_NOTES_BROWSER_TEST") == "1"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage"]
+PAGE_BUDGET = 3 * 1024 * 1024  # a chapter page's HTML plus its images, bytes
+SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static"}
+CHAPTER_DIR = "notebooks"
+
+
+def _pages() -> list[str]:
+    if not (SITE / "index.html").is_file():
+        return []
+    return sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html")
+                  if not SKIP_DIRS & set(p.relative_to(SITE).parts[:-1]))
+
+
+PAGES = _pages()
+CHAPTERS = [p for p in PAGES if p.startswith(CHAPTER_DIR + "/")]
+REPORT: dict[str, dict] = {}
+
+
+def test_site_is_built():
+    if not PAGES:
+        msg = f"no built site at {SITE}: run bash scripts/book first"
+        if REQUIRED:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    assert "book/intro.html" in PAGES and "book/references.html" in PAGES
+
+
+# --- fixtures -------------------------------------------------------------------------
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        msg = f"{CHROMIUM} is missing: run bash scripts/browser-deps.sh"
+        pytest.fail(msg) if REQUIRED else pytest.skip(msg)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        msg = "the playwright package is missing: run bash scripts/browser-deps.sh"
+        pytest.fail(msg) if REQUIRED else pytest.skip(msg)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "report.json").write_text(json.dumps(REPORT, indent=2, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=None)
+def _ids_of(rel: str) -> frozenset[str]:
+    text = (SITE / rel).read_text(encoding="utf-8", errors="replace")
+    return frozenset(re.findall(r"""\sid=["']([^"']+)["']""", text))
+
+
+def _expected_launch_links(page: str) -> dict[str, str]:
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    url = cfg["repository"]["url"].rstrip("/").removesuffix(".git")
+    branch = cfg["repository"].get("branch", "main")
+    org_repo = url.removeprefix("https://github.com/")
+    nb = Path(cfg["repository"].get("path_to_book", "") or ".", page).with_suffix(".ipynb").as_posix()
+    nb = nb.removeprefix("./")
+    buttons = cfg["launch_buttons"]
+    ui = {"classic": "tree", "jupyterlab": "lab/tree"}[buttons.get("notebook_interface", "classic")]
+    return {
+        "Binder": f"{buttons['binderhub_url'].rstrip('/')}/v2/gh/{org_repo}/{branch}?urlpath={ui}/{nb}",
+        "Colab": f"{buttons['colab_url'].rstrip('/')}/github/{org_repo}/blob/{branch}/{nb}",
+    }
+
+
+class Visit:
+    """One page opened with every request recorded and anything off 127.0.0.1 blocked."""
+
+    def __init__(self, browser, base_url: str, rel: str):
+        self.base, self.rel = base_url, rel
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.failed: list[str] = []
+        self.external: list[str] = []
+        self.local_paths: dict[str, str] = {}  # path -> resource type
+
+        def route(r):
+            if r.request.url.startswith(base_url):
+                r.continue_()
+            else:
+                self.external.append(r.request.url)
+                r.abort()
+
+        self.context.route("**/*", route)
+        self.page = page = self.context.new_page()
+        page.on("console", lambda m: m.type == "error" and self.console_errors.append(
+            f"{m.text} @ {m.location.get('url', '')}:{m.location.get('lineNumber', '')}"))
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        page.on("requestfailed", lambda q: q.url.startswith(base_url) and self.failed.append(
+            f"{q.url}: {q.failure}"))
+
+        def on_response(resp):
+            if not resp.url.startswith(base_url):
+                return
+            if resp.status >= 400:
+                self.failed.append(f"{resp.url}: HTTP {resp.status}")
+            else:
+                self.local_paths[unquote(urlsplit(resp.url).path)] = resp.request.resource_type
+
+        page.on("response", on_response)
+        page.goto(base_url + rel, wait_until="load")
+        page.wait_for_load_state("networkidle")
+        # Load every image now, lazy or not, and wait for all of them to settle.
+        page.evaluate("""() => Promise.all([...document.images].map(img => {
+            img.loading = 'eager';
+            return img.complete ? null : new Promise(ok => { img.onload = img.onerror = ok; });
+        }))""")
+
+    def close(self):
+        self.context.close()
+
+    def size_of(self, path: str) -> int:
+        f = SITE / path.lstrip("/")
+        if f.is_dir():
+            f = f / "index.html"
+        return f.stat().st_size if f.is_file() else 0
+
+
+@pytest.fixture(params=PAGES or [None], ids=PAGES or ["no-site"])
+def visit(request, browser, base_url):
+    if request.param is None:
+        pytest.skip("no built site")
+    v = Visit(browser, base_url, request.param)
+    yield v
+    v.close()
+
+
+# --- the checks, per page -------------------------------------------------------------
+
+def test_page(visit):
+    page, rel = visit.page, visit.rel
+    problems: list[str] = []
+    shot = None
+    if rel in CHAPTERS:  # as a reader first sees it, before any click
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SHOTS / (rel.removesuffix(".html").replace("/", "__") + ".png")
+        page.screenshot(path=str(shot), full_page=True)
+
+    # 1. Loads cleanly: no console error, no uncaught exception, no failed local request,
+    #    nothing fetched from elsewhere (the site must work offline).
+    problems += [f"console error: {m}" for m in visit.console_errors]
+    problems += [f"uncaught exception: {m}" for m in visit.page_errors]
+    problems += [f"failed request: {m}" for m in visit.failed]
+    problems += [f"request off the site (blocked): {u}" for u in visit.external]
+
+    # 2. Every image loaded and has a nonzero natural size.
+    for img in page.evaluate("""() => [...document.images].map(i => ({
+            src: i.currentSrc || i.src, w: i.naturalWidth, h: i.naturalHeight,
+            ok: i.complete}))"""):
+        if not (img["ok"] and img["w"] > 0 and img["h"] > 0):
+            problems.append(f"image not loaded: {img['src']} ({img['w']}x{img['h']})")
+
+    # 3. Every widget's static twin is visible: widgets need a kernel, so each widget cell
+    #    (tagged `widget`, or showing a widget) must be matched by a visible .static-twin
+    #    (a cell tagged `static-twin`, see book/_ext/vit_notes_site.py) with a drawn image.
+    widget_cells = page.locator("div.cell.widget-cell, div.cell:has(script[type='application/vnd.jupyter.widget-view+json'])").count()
+    twins = page.locator(".static-twin")
+    for i in range(twins.count()):
+        twin = twins.nth(i)
+        twin.scroll_into_view_if_needed()
+        box = twin.bounding_box()
+        if not twin.is_visible() or not box or box["width"] < 1 or box["height"] < 1:
+            problems.append(f"static twin #{i} is not visible")
+        drawn = twin.evaluate("e => [...e.querySelectorAll('img')].filter(i => i.naturalWidth > 0).length"
+                              " + (e.matches('img') && e.naturalWidth > 0 ? 1 : 0)")
+        if not drawn:
+            problems.append(f"static twin #{i} shows no image")
+    if twins.count() < widget_cells:
+        problems.append(f"{widget_cells} widget cells but only {twins.count()} static twins")
+
+    # 4. Dropdowns (exercise solutions, folded cells) open on click.
+    dropdowns = page.locator(".admonition.dropdown")
+    for i in range(dropdowns.count()):
+        box = dropdowns.nth(i)
+        body = box.locator(":scope > :not(.admonition-title)").first
+        title = box.locator(":scope > .admonition-title")
+        if body.is_visible():
+            problems.append(f"dropdown #{i} is open before a click")
+        # The chevron button: the title itself may hold a link (to the exercise).
+        button = title.locator(".toggle-button")
+        target = button if button.count() else title
+        target.scroll_into_view_if_needed()
+        target.click()
+        try:
+            body.wait_for(state="visible", timeout=3000)
+        except Exception:
+            problems.append(f"dropdown #{i} ({title.inner_text().strip()!r}) does not open on click")
+    details = page.locator("details")
+    for i in range(details.count()):
+        d = details.nth(i)
+        summary = d.locator(":scope > summary")
+        if summary.count() == 0 or not summary.is_visible():
+            continue
+        was_open = d.evaluate("e => e.open")
+        summary.click()
+        if d.evaluate("e => e.open") == was_open:
+            problems.append(f"<details> #{i} does not toggle on click")
+
+    # 5. Internal links resolve: the file exists and so does the #fragment.
+    for href in page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)"):
+        if not href.startswith(visit.base):
+            continue
+        url, frag = urldefrag(href)
+        path = unquote(urlsplit(url).path).lstrip("/")
+        target = SITE / path
+        if target.is_dir():
+            target, path = target / "index.html", (Path(path) / "index.html").as_posix()
+        if not target.is_file():
+            problems.append(f"broken link: {href}")
+        elif frag and target.suffix == ".html" and unquote(frag) not in _ids_of(path):
+            problems.append(f"broken anchor: {href}")
+
+    # 6. Chapter pages: launch links point at this notebook; page weight within budget.
+    info = {}
+    if rel in CHAPTERS:
+        want = _expected_launch_links(rel)
+        links = page.evaluate("""() => [...document.querySelectorAll('.dropdown-launch-buttons a')]
+            .map(a => [a.textContent.trim(), a.href])""")
+        got = {text: href for text, href in links}
+        for name, url in want.items():
+            if got.get(name) != url:
+                problems.append(f"{name} launch link is {got.get(name)!r}, expected {url!r}")
+        html_and_images = visit.size_of(unquote(urlsplit(visit.base + rel).path)) + sum(
+            visit.size_of(p) for p, kind in visit.local_paths.items() if kind == "image")
+        everything = sum(visit.size_of(p) for p in visit.local_paths)
+        if html_and_images >= PAGE_BUDGET:
+            problems.append(f"page with its images weighs {html_and_images / 2**20:.2f} MB (budget 3 MB)")
+        info = {"html_and_images_bytes": html_and_images, "all_resources_bytes": everything,
+                "screenshot": shot.relative_to(ROOT).as_posix(), "launch_links": got}
+    REPORT[rel] = {"problems": problems, "static_twins": twins.count(), "widget_cells": widget_cells,
+                   "dropdowns": dropdowns.count(), "details": details.count(), **info}
+
+    assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
+
+
+# --- the student edition (bash scripts/book --student) -----------------------------------
+
+STUDENT_SITE = ROOT / "_build" / "student" / "_build" / "html"
+_EXERCISE = re.compile(r'<div class="exercise\b')
+_SOLUTION = re.compile(r'<div class="solution\b')
+
+
+def test_student_edition_has_the_exercises_but_no_solutions():
+    if not (STUDENT_SITE / "index.html").is_file():
+        msg = f"no student edition at {STUDENT_SITE}: run bash scripts/book --student"
+        pytest.fail(msg) if REQUIRED else pytest.skip(msg)
+    if not PAGES:
+        pytest.skip("no full edition to compare with")
+    for rel in PAGES:
+        full = (SITE / rel).read_text(encoding="utf-8", errors="replace")
+        student_page = STUDENT_SITE / rel
+        assert student_page.is_file(), f"the student edition lacks {rel}"
+        student = student_page.read_text(encoding="utf-8", errors="replace")
+        assert not _SOLUTION.search(student), f"the student edition's {rel} shows a solution"
+        assert len(_EXERCISE.findall(student)) == len(_EXERCISE.findall(full)), \
+            f"the student edition's {rel} lost exercises"

@@ -1,0 +1,174 @@
+"""The book's sources: configs, table of contents, and the conventions every chapter
+notebook follows (a Colab install cell, a citation of its paper).
+
+Notebooks are found with a glob, so these tests hold whichever chapters exist yet.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# The paper each chapter builds: its notebook must cite this key.
+CHAPTER_PAPER = {"pvt": "wang2021pvt", "coatnet": "dai2021coatnet", "shunted": "ren2022shunted"}
+CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")
+COLAB_GUARD = re.compile(r"""if\s+["']google\.colab["']\s+in\s+sys\.modules\s*:""")
+
+
+def load_yaml(name: str) -> dict:
+    return yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))
+
+
+def repo_url() -> str:
+    return load_yaml("_config.yml")["repository"]["url"].rstrip("/")
+
+
+def bib_keys() -> set[str]:
+    text = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
+    return set(re.findall(r"@\w+\s*\{\s*([^,\s]+)\s*,", text))
+
+
+def toc_files() -> list[str]:
+    files = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    toc = load_yaml("_toc.yml")
+    files.append(toc["root"])
+    walk(toc.get("parts", toc.get("chapters", [])))
+    return files
+
+
+def cell_source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def read_nb(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def first_code_cell(nb: dict) -> dict:
+    cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert cells, "the notebook has no code cell"
+    return cells[0]
+
+
+# --- configs -------------------------------------------------------------------------
+
+def test_student_config_is_the_main_config_with_solutions_hidden():
+    main, student = load_yaml("_config.yml"), load_yaml("_config_student.yml")
+    assert main["sphinx"]["config"].get("hide_solutions", False) is False
+    assert student["sphinx"]["config"]["hide_solutions"] is True
+    assert main["execute"]["execute_notebooks"] == "force"
+    assert student["execute"]["execute_notebooks"] in ("force", "off")
+    for cfg in (main, student):
+        cfg["sphinx"]["config"].pop("hide_solutions", None)
+        cfg["execute"].pop("execute_notebooks")
+        cfg.pop("title")
+    assert student == main, (
+        "_config_student.yml must equal _config.yml except for `title`, `execute_notebooks` and "
+        "`sphinx.config.hide_solutions: true` (jupyter-book --config replaces _config.yml)")
+
+
+def test_repository_url_and_launch_buttons():
+    cfg = load_yaml("_config.yml")
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", repo_url()), \
+        "the Colab button needs a GitHub repository URL"
+    assert cfg["launch_buttons"]["binderhub_url"].startswith("https://")
+    assert cfg["launch_buttons"]["colab_url"].startswith("https://colab.research.google.com")
+    assert cfg["execute"]["execute_notebooks"] == "force"
+
+
+def test_every_toc_entry_exists():
+    for entry in toc_files():
+        candidates = [ROOT / entry] + [ROOT / f"{entry}{ext}" for ext in (".md", ".ipynb")]
+        assert any(p.is_file() for p in candidates), f"_toc.yml lists {entry}, which does not exist"
+
+
+def test_every_notebook_is_in_the_toc():
+    # only_build_toc_files: true would otherwise leave a new chapter silently out of the site.
+    listed = {Path(f).with_suffix("").as_posix() for f in toc_files()}
+    for nb in NOTEBOOKS:
+        assert nb.relative_to(ROOT).with_suffix("").as_posix() in listed, f"{nb.name} is missing from _toc.yml"
+
+
+def test_every_page_citation_is_in_the_bibliography():
+    keys = bib_keys()
+    for page in sorted((ROOT / "book").glob("*.md")):
+        for group in CITE.findall(page.read_text(encoding="utf-8")):
+            for key in (k.strip() for k in group.split(",")):
+                assert key in keys, f"{page.name} cites {key!r}, which is not in book/references.bib"
+
+
+# --- chapter notebooks ------------------------------------------------------------------
+
+needs_notebooks = pytest.mark.skipif(not NOTEBOOKS, reason="no chapter notebook yet")
+per_notebook = pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+
+
+def _installs(node) -> bool:
+    """Whether this code (IPython magics already turned into Python) runs a pip install:
+    %pip / !pip magics, or subprocess/os calls with pip and install in their arguments."""
+    text = ast.unparse(node)
+    return "pip" in text and "install" in text
+
+
+def _is_colab_guard(node) -> bool:
+    return isinstance(node, ast.If) and re.fullmatch(
+        r"""['"]google\.colab['"] in sys\.modules""", ast.unparse(node.test)) is not None
+
+
+@needs_notebooks
+@per_notebook
+def test_first_code_cell_installs_the_package_on_colab_only(path):
+    # Read, never run: the cell is parsed (magics turned into Python by IPython) and its
+    # statements inspected, so nothing is installed and the network is not needed.
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    cell = first_code_cell(read_nb(path))
+    source = cell_source(cell)
+    tags = set(cell.get("metadata", {}).get("tags", []))
+    assert not tags & {"remove-cell", "remove-input"}, f"{path.name}: the install cell must stay visible"
+
+    tree = ast.parse(TransformerManager().transform_cell(source))
+    guards = [n for n in tree.body if _is_colab_guard(n)]
+    assert guards, f'{path.name}: the first code cell must hold `if "google.colab" in sys.modules:`'
+    outside = [n for n in tree.body if n not in guards] + [o for g in guards for o in g.orelse]
+    assert not any(_installs(n) for n in outside), f"{path.name}: the cell must install nothing off Colab"
+    inside = [b for g in guards for b in g.body]
+    assert any(_installs(b) for b in inside), f"{path.name}: on Colab the cell must pip-install the package"
+
+    urls = [u.removesuffix(".git").rstrip("/") for u in re.findall(r"git\+(https://[^\s\"'@#]+)", source)]
+    assert urls, f"{path.name}: the install cell must pip-install git+<repository url>"
+    assert set(urls) == {repo_url()}, \
+        f"{path.name}: installs from {urls}, but _config.yml's repository.url is {repo_url()}"
+
+
+@needs_notebooks
+@per_notebook
+def test_chapter_cites_its_paper(path):
+    nb = read_nb(path)
+    cited = set()
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            for group in CITE.findall(cell_source(cell)):
+                cited.update(k.strip() for k in group.split(","))
+    assert cited, f"{path.name} cites no paper (use {{cite}}`key` with a key from book/references.bib)"
+    assert cited <= bib_keys(), f"{path.name} cites keys not in book/references.bib: {cited - bib_keys()}"
+    if path.stem in CHAPTER_PAPER:
+        assert CHAPTER_PAPER[path.stem] in cited, f"{path.name} must cite {CHAPTER_PAPER[path.stem]}"
