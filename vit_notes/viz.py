@@ -79,8 +79,8 @@ def sra_cost_table(sizes=(224,), sr_ratios=(8,), dim: int = 64, num_heads: int =
     stage-1 attention layer (tokens on a ``size/patch`` grid) of each variant.
 
     Plain and linear attention do not depend on ``sr_ratio``: each distinct layer is
-    counted and timed once and its row repeated for every ``sr_ratio``. Timing uses one
-    thread, which other work on a shared machine disturbs far less than several.
+    counted and timed once and its row repeated for every ``sr_ratio``. Timing keeps torch's
+    thread count: switching it inside a notebook kernel has hung kernels here.
     """
     torch.manual_seed(0)
     rows, seen = [], {}
@@ -100,8 +100,7 @@ def sra_cost_table(sizes=(224,), sr_ratios=(8,), dim: int = 64, num_heads: int =
                                      counted_gmacs=counted / 1e9, attn_mb=c.attn_bytes / 2**20)
                     if timed:
                         layer = _sra(dim, num_heads, variant, r_eff)
-                        seen[key]["ms"] = time_forward(layer, x, H, W, min_run_time=min_run_time,
-                                                        num_threads=1).median * 1e3
+                        seen[key]["ms"] = time_forward(layer, x, H, W, min_run_time=min_run_time).median * 1e3
                 rows.append(dict(variant=variant, size=size, sr_ratio=r, **seen[key]))
     return rows
 
@@ -120,7 +119,7 @@ def plot_cost(rows: list[dict], x: str, title: str):
         axes[1].plot(xs, [r["attn_mb"] for r in sel], "-o", label=variant, **kw)
         if panels == 3:
             axes[2].plot(xs, [r["ms"] for r in sel], "-o", label=variant, **kw)
-    labels = ["GMACs (1 multiply-add = 1)", "attention matrix, MB (float32)", "CPU latency, ms (1 thread, measured)"]
+    labels = ["GMACs (1 multiply-add = 1)", "attention matrix, MB (float32)", "CPU latency, ms (measured)"]
     for ax, ylabel in zip(axes, labels):
         ax.set_xlabel("sr_ratio" if x == "sr_ratio" else "image size (px)")
         ax.set_ylabel(ylabel)
@@ -494,14 +493,14 @@ def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None 
 
 @torch.no_grad()
 def shunted_cost_table(size: int = 224, sr_ratios=(2, 4, 8), dim: int = 64, num_heads: int = 2, patch: int = 4,
-                       timed: bool = True, min_run_time: float = 0.05, num_threads: int = 1) -> list[dict]:
+                       timed: bool = True, min_run_time: float = 0.05, num_threads: int | None = None) -> list[dict]:
     """Rows of {variant, sr_ratio, tokens, kv_tokens, analytic/counted GMACs, attention MB, ms}
     for one stage-1 layer (``size/patch`` grid, so equal query-token counts) of shunted
     attention and of PVT's SRA at each ``sr_ratio``.
 
     Untimed, the layers are counted on the ``meta`` device (shapes only, no compute). Timed,
-    they run on the CPU with ``num_threads`` threads (default 1: on a small shared machine,
-    one thread gives steadier ratios than several)."""
+    they run on the CPU with ``num_threads`` threads (default: torch's current setting; changing
+    it inside a notebook kernel has hung or killed the kernel here, so leave it unless needed)."""
     from .cost import shunted_cost
     from .pvt import SpatialReductionAttention
     from .shunted import ShuntedAttention
@@ -551,7 +550,7 @@ def plot_shunted_cost(rows: list[dict], title: str):
     ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     if twin is not None:
-        twin.set_ylabel("CPU latency, ms (measured, 1 thread)")
+        twin.set_ylabel("CPU latency, ms (measured)")
         twin.set_yscale("log")
         h2, l2 = twin.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
