@@ -11,11 +11,11 @@ import argparse
 import math
 import statistics
 
-import torch
-from torch.utils import benchmark
-
 from vit_notes.pvt import SpatialReductionAttention  # first: it quiets torch's CUDA_HOME warning
+
+import torch  # noqa: E402
 from timm.models.pvt_v2 import Attention  # noqa: E402
+from torch.utils import benchmark  # noqa: E402
 
 # PVT v2-b2 stages at 224x224 (grid, dim, heads, sr_ratio), plus linear SRA at stage 1.
 CONFIGS = [(56, 64, 1, 8, False), (28, 128, 2, 4, False), (14, 320, 5, 2, False), (7, 512, 8, 1, False),

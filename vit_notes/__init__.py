@@ -9,6 +9,8 @@ Modules, one idea each: :mod:`~vit_notes.attention` (the shared attention kernel
 """
 import logging as _logging
 
+import torch as _torch  # noqa: F401  (first: importing torch configures its loggers)
+
 # torch warns "No CUDA runtime is found" on import of timm wherever nvcc exists but no GPU
 # does; it says nothing about this book's CPU runs and would clutter every notebook.
 _logging.getLogger("torch.utils.cpp_extension").setLevel(_logging.ERROR)
