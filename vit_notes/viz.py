@@ -55,12 +55,15 @@ def sra_query_maps(img: torch.Tensor, sr_ratios=(1, 2, 4, 8), query_rc=(0.3, 0.5
     return out
 
 
-def plot_query_maps(img: torch.Tensor, maps: dict, query_rc, label: str = "sr_ratio"):
-    """The photo with the query, then one panel per entry of ``maps`` (from :func:`sra_query_maps`)."""
+def plot_query_maps(img: torch.Tensor, maps: dict, query_rc, label: str = "sr_ratio", title=None):
+    """The photo with the query, then one panel per entry of ``maps`` (from :func:`sra_query_maps`).
+
+    ``title(key, row, grid)`` names each panel; by default ``"<label>=<key>: keys h×w"``."""
+    title = title or (lambda key, row, grid: f"{label}={key}: keys {grid[0]}×{grid[1]}")
     fig, axes = plt.subplots(1, len(maps) + 1, figsize=(3 * (len(maps) + 1), 3.2))
     show_photo(axes[0], img, query_rc, "query ★")
-    for ax, (r, (row, grid)) in zip(axes[1:], maps.items()):
-        overlay_map(ax, img, row, grid, f"{label}={r}: keys {grid[0]}×{grid[1]}")
+    for ax, (key, (row, grid)) in zip(axes[1:], maps.items()):
+        overlay_map(ax, img, row, grid, title(key, row, grid))
     fig.tight_layout()
     return fig
 
@@ -396,12 +399,8 @@ def plot_relative_query_maps(img: torch.Tensor, maps: dict, query_rc):
     """The photo with the query, then one query's attention for each entry of :func:`relative_query_maps`."""
     titles = {"content only": "softmax(x_iᵀx_j)", "bias only": "softmax(w_(i−j))",
               "content + bias": "softmax(x_iᵀx_j + w_(i−j))"}
-    fig, axes = plt.subplots(1, len(maps) + 1, figsize=(3 * (len(maps) + 1), 3.2))
-    show_photo(axes[0], img, query_rc, "query ★")
-    for ax, (label, (row, grid)) in zip(axes[1:], maps.items()):
-        overlay_map(ax, img, row, grid, f"{titles.get(label, label)}, max {row.max():.2f}")
-    fig.tight_layout()
-    return fig
+    return plot_query_maps(img, maps, query_rc,
+                           title=lambda label, row, grid: f"{titles.get(label, label)}, max {row.max():.2f}")
 
 
 # --- Shunted Transformer -------------------------------------------------------------------
