@@ -8,7 +8,7 @@ activations, softmax, pooling and biases, which the counter skips too.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -35,9 +35,6 @@ class AttentionCost:
     kv_tokens: int
     attn_elements: int
     attn_bytes: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def sra_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1, linear: bool = False,
@@ -164,9 +161,6 @@ class BlockCost:
     def __add__(self, other: "BlockCost") -> "BlockCost":
         return BlockCost(self.macs + other.macs, self.params + other.params, self.attn_macs + other.attn_macs,
                          max(self.attn_elements, other.attn_elements), max(self.attn_bytes, other.attn_bytes))
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _grid_after(H: int, W: int, stride: int) -> tuple[int, int]:

@@ -16,7 +16,7 @@ def _verdict(ok: bool, message: str) -> bool:
     return ok
 
 
-def _as_int(name: str, answer) -> int | None:
+def _as_int(answer) -> int | None:
     try:
         value = float(answer)
     except (TypeError, ValueError):
@@ -24,14 +24,38 @@ def _as_int(name: str, answer) -> int | None:
     return int(value) if value == int(value) else None
 
 
+def _parse_count(answer, unit: str) -> int | None:
+    """The answer as a whole number, or None after telling the student that it must be one."""
+    value = _as_int(answer)
+    if value is None:
+        _verdict(False, f"give a whole number of {unit}, got {answer!r}")
+    return value
+
+
+_TWO_FLOPS = "that counts 2 FLOPs per multiply-add; the papers count one"
+
+
+def _diagnose_sum(value: int, total: int, terms: dict[str, int], mistakes: list[tuple[int, str]],
+                  fallback: str) -> bool:
+    """Say what a wrong count of a sum of ``terms`` got wrong: a term left out, then the first known
+    mistake ``(wrong value, why)`` it equals, else ``fallback``."""
+    for name, term in terms.items():
+        if value == total - term:
+            return _verdict(False, f"{value:,} leaves out {name} = {term:,}")
+    for wrong, why in mistakes:
+        if value == wrong:
+            return _verdict(False, why)
+    return _verdict(False, fallback)
+
+
 # --- PVT ---------------------------------------------------------------------------
 
 def check_kv_tokens(answer, H: int = 28, W: int = 28, sr_ratio: int = 4) -> bool:
     """How many key/value tokens does SRA keep on an ``H x W`` grid with ``sr_ratio``?"""
     right = (H // sr_ratio) * (W // sr_ratio)
-    value = _as_int("answer", answer)
+    value = _parse_count(answer, "tokens")
     if value is None:
-        return _verdict(False, f"give a whole number of tokens, got {answer!r}")
+        return False
     if value == right:
         return _verdict(True, f"{H}×{W} tokens shrink to {H // sr_ratio}×{W // sr_ratio} = {right} keys and values")
     if value == H * W // sr_ratio:
@@ -48,24 +72,19 @@ def check_kv_tokens(answer, H: int = 28, W: int = 28, sr_ratio: int = 4) -> bool
 def check_sra_macs(answer, H: int = 56, W: int = 56, dim: int = 64, num_heads: int = 1, sr_ratio: int = 8) -> bool:
     """Multiply-adds of one SRA layer (all four linear maps, the reduction conv, both attention products)."""
     c = sra_cost(H, W, dim, num_heads, sr_ratio)
-    value = _as_int("answer", answer)
+    value = _parse_count(answer, "multiply-adds")
     if value is None:
-        return _verdict(False, f"give a whole number of multiply-adds, got {answer!r}")
+        return False
     if value == c.macs:
         return _verdict(True, f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} M)")
     N, M, C, R = c.tokens, c.kv_tokens, dim, sr_ratio
     terms = {"q and proj (2·N·C²)": 2 * N * C * C, "the reduction conv (M·C²·R²)": M * C * C * R * R,
              "the kv projection (2·M·C²)": 2 * M * C * C, "q·kᵀ and attn·v (2·N·M·C)": 2 * N * M * C}
-    for name, term in terms.items():
-        if value == c.macs - term:
-            return _verdict(False, f"{value:,} leaves out {name} = {term:,}")
-    if value == c.macs - terms["q·kᵀ and attn·v (2·N·M·C)"] + 2 * N * N * C:
-        return _verdict(False, "the attention products use M reduced keys, not all N tokens")
-    if value == 2 * c.macs:
-        return _verdict(False, "that counts 2 FLOPs per multiply-add; the papers count one")
-    off = value / c.macs
-    return _verdict(False, f"{value:,} is {off:.2f}× the right count; add up q, the conv, kv, both attention "
-                           "products and proj")
+    mistakes = [(c.macs - 2 * N * M * C + 2 * N * N * C, "the attention products use M reduced keys, not all N tokens"),
+                (2 * c.macs, _TWO_FLOPS)]
+    return _diagnose_sum(value, c.macs, terms, mistakes,
+                         f"{value:,} is {value / c.macs:.2f}× the right count; add up q, the conv, kv, both "
+                         "attention products and proj")
 
 
 def check_sra_forward(fn, configs=((56, 56, 64, 1, 8), (28, 28, 128, 2, 4), (14, 14, 320, 5, 2), (7, 7, 64, 2, 1),
@@ -102,9 +121,9 @@ def check_sra_forward(fn, configs=((56, 56, 64, 1, 8), (28, 28, 128, 2, 4), (14,
 def check_rel_table_size(answer, H: int = 14, W: int = 14, num_heads: int = 12) -> bool:
     """How many learned scalars does one relative-attention layer's bias table hold?"""
     right = (2 * H - 1) * (2 * W - 1) * num_heads
-    value = _as_int("answer", answer)
+    value = _parse_count(answer, "entries")
     if value is None:
-        return _verdict(False, f"give a whole number of entries, got {answer!r}")
+        return False
     if value == right:
         return _verdict(True, f"(2·{H}−1)(2·{W}−1) = {(2 * H - 1) * (2 * W - 1)} offsets × {num_heads} heads "
                               f"= {right} scalars")
@@ -149,16 +168,16 @@ def check_attention_macs(answer, H: int = 14, W: int = 14, dim: int = 384) -> bo
     layer on an ``H x W`` grid with width ``dim`` (all heads together)."""
     N = H * W
     right = 2 * N * N * dim
-    value = _as_int("answer", answer)
+    value = _parse_count(answer, "multiply-adds")
     if value is None:
-        return _verdict(False, f"give a whole number of multiply-adds, got {answer!r}")
+        return False
     if value == right:
         return _verdict(True, f"2·N²·C = 2·{N}²·{dim} = {right:,} ({right / 1e6:.1f} M): the heads split C, "
                               "so their number does not appear")
     if value == N * N * dim:
         return _verdict(False, f"{value:,} is one of the two products; add attn·v (the same size again)")
     if value == 2 * right:
-        return _verdict(False, "that counts 2 FLOPs per multiply-add; the papers count one")
+        return _verdict(False, _TWO_FLOPS)
     if value == 2 * N * dim * dim:
         return _verdict(False, f"{value:,} has C² where the attention products have N²: q kᵀ is N×d by d×N per head")
     if value % right == 0:
@@ -177,7 +196,7 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
     if sr_ratio == 1:
         raise ValueError("sr_ratio=1 has a single head group; ask about an even sr_ratio > 1")
     try:
-        got = tuple(_as_int("answer", a) for a in answer)
+        got = tuple(_as_int(a) for a in answer)
     except TypeError:
         got = ()
     if len(got) != 2 or None in got:
@@ -208,9 +227,9 @@ def check_shunted_macs(answer, H: int = 56, W: int = 56, dim: int = 64, num_head
     from .cost import shunted_cost, shunted_kv_tokens
 
     c = shunted_cost(H, W, dim, num_heads, sr_ratio)
-    value = _as_int("answer", answer)
+    value = _parse_count(answer, "multiply-adds")
     if value is None:
-        return _verdict(False, f"give a whole number of multiply-adds, got {answer!r}")
+        return False
     if value == c.macs:
         return _verdict(True, f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} M)")
     if sr_ratio == 1:
@@ -224,17 +243,13 @@ def check_shunted_macs(answer, H: int = 56, W: int = 56, dim: int = 64, num_head
              "kv1 and kv2 ((M1 + M2)·C²)": M * C * C,
              "the local-enhancement convs (9·(M1 + M2)·C/2)": 9 * M * (C // 2),
              "q·kᵀ and attn·v of both groups (N·(M1 + M2)·C)": N * M * C}
-    for name, term in terms.items():
-        if value == c.macs - term:
-            return _verdict(False, f"{value:,} leaves out {name} = {term:,}")
-    if value == c.macs + N * M * C:
-        return _verdict(False, "each group has only h/2 heads, C/2 channels: its two products cost N·M_i·C, not 2·N·M_i·C")
-    if value == c.macs + M * C * C:
-        return _verdict(False, "kv1 and kv2 map C to C (K and V for half the heads each), not C to 2C")
-    if value == 2 * c.macs:
-        return _verdict(False, "that counts 2 FLOPs per multiply-add; the papers count one")
-    return _verdict(False, f"{value:,} is {value / c.macs:.2f}× the right count; add up q, both convs, kv1, kv2, "
-                           "the local convs, both groups' attention products and proj")
+    mistakes = [(c.macs + N * M * C, "each group has only h/2 heads, C/2 channels: its two products cost "
+                                     "N·M_i·C, not 2·N·M_i·C"),
+                (c.macs + M * C * C, "kv1 and kv2 map C to C (K and V for half the heads each), not C to 2C"),
+                (2 * c.macs, _TWO_FLOPS)]
+    return _diagnose_sum(value, c.macs, terms, mistakes,
+                         f"{value:,} is {value / c.macs:.2f}× the right count; add up q, both convs, kv1, kv2, "
+                         "the local convs, both groups' attention products and proj")
 
 
 def check_shunted_forward(fn, configs=((56, 56, 64, 2, 8), (28, 28, 128, 4, 4), (14, 14, 256, 8, 2),
