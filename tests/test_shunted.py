@@ -317,10 +317,11 @@ def test_query_rows_equal_recorded_maps(r, heads):
     x = photo.repeat_for_heads(tokens, heads)
     q = photo.query_index((H, W), 0.3, 0.5)
     for layer, inp in [(photo.identity_shunted(tokens.shape[-1], r, heads), x),
-                       (photo.identity_sra(tokens.shape[-1], r), tokens)]:
+                       (photo.identity_sra(tokens.shape[-1], r), tokens),
+                       (photo.identity_sra(tokens.shape[-1], r, linear=True), tokens)]:
         with torch.no_grad(), record_attention(layer, root="l") as maps:
             layer(inp, H, W)
-        rows = viz.shunted_query_rows(layer, inp, H, W, q)
+        rows = viz.query_rows(layer, inp, H, W, q)
         assert len(rows) == len(maps)
         for (row, grid), full in zip(rows, maps.values()):
             assert row.numel() == grid[0] * grid[1]

@@ -48,10 +48,7 @@ def sra_query_maps(img: torch.Tensor, sr_ratios=(1, 2, 4, 8), query_rc=(0.3, 0.5
     out = {}
     for r in sr_ratios:
         layer = _photo.identity_sra(tokens.shape[-1], r, linear=linear, num_heads=num_heads)
-        with record_attention() as maps:
-            layer(tokens, H, W)
-        grid = (layer.pool_size,) * 2 if linear else ((H // r, W // r) if r > 1 else (H, W))
-        out[r] = (maps.last()[0, 0, q], grid)
+        (out[r],) = query_rows(layer, tokens, H, W, q)  # that one row only, not the N x M map
     return out
 
 
@@ -409,9 +406,9 @@ SHUNTED_COLOURS = {"plain": "tab:red", "SRA": "tab:blue", "Shunted": "tab:purple
 
 
 @torch.no_grad()
-def shunted_query_rows(layer, x: torch.Tensor, H: int, W: int, q: int) -> list[tuple[torch.Tensor, tuple[int, int]]]:
+def query_rows(layer, x: torch.Tensor, H: int, W: int, q: int) -> list[tuple[torch.Tensor, tuple[int, int]]]:
     """The attention of query ``q`` (head 0 of each group) of a ``ShuntedAttention`` or
-    ``SpatialReductionAttention`` ``layer``, computed for that one row only, so that large
+    ``SpatialReductionAttention`` (plain, SRA or linear) ``layer``, computed for that one row only, so that large
     images never build the ``N x M`` matrix. Returns ``[(row, key_grid), ...]``: coarse then
     fine group for shunted attention, one entry otherwise (equal to ``record_attention``'s maps)."""
     from .shunted import ShuntedAttention
@@ -429,7 +426,10 @@ def shunted_query_rows(layer, x: torch.Tensor, H: int, W: int, q: int) -> list[t
         x_, grid = x, (H, W)
     else:
         x_ = layer.reduce(x, H, W)
-        grid = (H, W) if layer.sr_ratio == 1 else (H // layer.sr_ratio, W // layer.sr_ratio)
+        if layer.linear:
+            grid = (layer.pool_size,) * 2
+        else:
+            grid = (H, W) if layer.sr_ratio == 1 else (H // layer.sr_ratio, W // layer.sr_ratio)
     keys = layer.kv(x_)[0, :, :d]
     return [((keys @ query * layer.scale).softmax(-1), grid)]
 
@@ -447,7 +447,7 @@ def shunted_query_maps(img: torch.Tensor, sr_ratios=(2, 4, 8), query_rc=(0.3, 0.
     q = _photo.query_index((H, W), *query_rc)
     out = {}
     for r in sr_ratios:
-        rows = shunted_query_rows(_photo.identity_shunted(tokens.shape[-1], r, num_heads), x, H, W, q)
+        rows = query_rows(_photo.identity_shunted(tokens.shape[-1], r, num_heads), x, H, W, q)
         out[r] = dict(zip(("coarse", "fine") if r > 1 else ("plain",), rows))
     return out
 
@@ -465,7 +465,7 @@ def sra_equal_cost_maps(img: torch.Tensor, sr_ratios=(2, 4, 8), query_rc=(0.3, 0
     out = {}
     for r in sr_ratios:
         r_sra = sra_ratio_at_equal_cost(H, W, dim, num_heads, r)
-        (row, grid), = shunted_query_rows(_photo.identity_sra(tokens.shape[-1], r_sra), tokens, H, W, q)
+        (row, grid), = query_rows(_photo.identity_sra(tokens.shape[-1], r_sra), tokens, H, W, q)
         out[r] = (r_sra, row, grid)
     return out
 
