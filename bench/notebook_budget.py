@@ -6,6 +6,7 @@ on the 2-core CI machine.
 
     python bench/notebook_budget.py [notebooks/pvt.ipynb ...]
 """
+
 import sys
 import threading
 import time
@@ -18,7 +19,9 @@ from nbclient import NotebookClient
 
 def run(path: Path) -> tuple[float, float]:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": "notebooks"}})
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": "notebooks"}}
+    )
     peak = [0]
     stop = threading.Event()
 
@@ -29,7 +32,9 @@ def run(path: Path) -> tuple[float, float]:
             if pid:
                 try:
                     proc = psutil.Process(pid)
-                    rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+                    rss = proc.memory_info().rss + sum(
+                        c.memory_info().rss for c in proc.children(recursive=True)
+                    )
                     peak[0] = max(peak[0], rss)
                 except psutil.Error:
                     pass
@@ -48,7 +53,9 @@ def main():
     for p in paths:
         secs, gib = run(p)
         verdict = "ok" if secs < 30 and gib < 2 else "OVER BUDGET"
-        print(f"{p}: {secs:5.1f} s (kernel start included), peak kernel memory {gib:.2f} GiB  [{verdict}]")
+        print(
+            f"{p}: {secs:5.1f} s (kernel start included), peak kernel memory {gib:.2f} GiB  [{verdict}]"
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ notebook follows (a Colab install cell, a citation of its paper).
 
 Notebooks are found with a glob, so these tests hold whichever chapters exist yet.
 """
+
 from __future__ import annotations
 
 import ast
@@ -70,6 +71,7 @@ def first_code_cell(nb: dict) -> dict:
 
 # --- configs -------------------------------------------------------------------------
 
+
 def test_student_config_is_the_main_config_with_solutions_hidden():
     main, student = load_yaml("_config.yml"), load_yaml("_config_student.yml")
     assert main["sphinx"]["config"].get("hide_solutions", False) is False
@@ -82,13 +84,15 @@ def test_student_config_is_the_main_config_with_solutions_hidden():
         cfg.pop("title")
     assert student == main, (
         "_config_student.yml must equal _config.yml except for `title`, `execute_notebooks` and "
-        "`sphinx.config.hide_solutions: true` (jupyter-book --config replaces _config.yml)")
+        "`sphinx.config.hide_solutions: true` (jupyter-book --config replaces _config.yml)"
+    )
 
 
 def test_repository_url_and_launch_buttons():
     cfg = load_yaml("_config.yml")
-    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", repo_url()), \
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", repo_url()), (
         "the Colab button needs a GitHub repository URL"
+    )
     assert cfg["launch_buttons"]["binderhub_url"].startswith("https://")
     assert cfg["launch_buttons"]["colab_url"].startswith("https://colab.research.google.com")
     assert cfg["execute"]["execute_notebooks"] == "force"
@@ -104,7 +108,9 @@ def test_every_notebook_is_in_the_toc():
     # only_build_toc_files: true would otherwise leave a new chapter silently out of the site.
     listed = {Path(f).with_suffix("").as_posix() for f in toc_files()}
     for nb in NOTEBOOKS:
-        assert nb.relative_to(ROOT).with_suffix("").as_posix() in listed, f"{nb.name} is missing from _toc.yml"
+        assert nb.relative_to(ROOT).with_suffix("").as_posix() in listed, (
+            f"{nb.name} is missing from _toc.yml"
+        )
 
 
 def test_every_page_citation_is_in_the_bibliography():
@@ -112,7 +118,9 @@ def test_every_page_citation_is_in_the_bibliography():
     for page in sorted((ROOT / "book").glob("*.md")):
         for group in CITE.findall(page.read_text(encoding="utf-8")):
             for key in (k.strip() for k in group.split(",")):
-                assert key in keys, f"{page.name} cites {key!r}, which is not in book/references.bib"
+                assert key in keys, (
+                    f"{page.name} cites {key!r}, which is not in book/references.bib"
+                )
 
 
 # --- chapter notebooks ------------------------------------------------------------------
@@ -129,8 +137,11 @@ def _installs(node) -> bool:
 
 
 def _is_colab_guard(node) -> bool:
-    return isinstance(node, ast.If) and re.fullmatch(
-        r"""['"]google\.colab['"] in sys\.modules""", ast.unparse(node.test)) is not None
+    return (
+        isinstance(node, ast.If)
+        and re.fullmatch(r"""['"]google\.colab['"] in sys\.modules""", ast.unparse(node.test))
+        is not None
+    )
 
 
 @needs_notebooks
@@ -143,20 +154,30 @@ def test_first_code_cell_installs_the_package_on_colab_only(path):
     cell = first_code_cell(read_nb(path))
     source = cell_source(cell)
     tags = set(cell.get("metadata", {}).get("tags", []))
-    assert not tags & {"remove-cell", "remove-input"}, f"{path.name}: the install cell must stay visible"
+    assert not tags & {"remove-cell", "remove-input"}, (
+        f"{path.name}: the install cell must stay visible"
+    )
 
     tree = ast.parse(TransformerManager().transform_cell(source))
     guards = [n for n in tree.body if _is_colab_guard(n)]
     assert guards, f'{path.name}: the first code cell must hold `if "google.colab" in sys.modules:`'
     outside = [n for n in tree.body if n not in guards] + [o for g in guards for o in g.orelse]
-    assert not any(_installs(n) for n in outside), f"{path.name}: the cell must install nothing off Colab"
+    assert not any(_installs(n) for n in outside), (
+        f"{path.name}: the cell must install nothing off Colab"
+    )
     inside = [b for g in guards for b in g.body]
-    assert any(_installs(b) for b in inside), f"{path.name}: on Colab the cell must pip-install the package"
+    assert any(_installs(b) for b in inside), (
+        f"{path.name}: on Colab the cell must pip-install the package"
+    )
 
-    urls = [u.removesuffix(".git").rstrip("/") for u in re.findall(r"git\+(https://[^\s\"'@#]+)", source)]
+    urls = [
+        u.removesuffix(".git").rstrip("/")
+        for u in re.findall(r"git\+(https://[^\s\"'@#]+)", source)
+    ]
     assert urls, f"{path.name}: the install cell must pip-install git+<repository url>"
-    assert set(urls) == {repo_url()}, \
+    assert set(urls) == {repo_url()}, (
         f"{path.name}: installs from {urls}, but _config.yml's repository.url is {repo_url()}"
+    )
 
 
 @needs_notebooks
@@ -168,7 +189,13 @@ def test_chapter_cites_its_paper(path):
         if cell["cell_type"] == "markdown":
             for group in CITE.findall(cell_source(cell)):
                 cited.update(k.strip() for k in group.split(","))
-    assert cited, f"{path.name} cites no paper (use {{cite}}`key` with a key from book/references.bib)"
-    assert cited <= bib_keys(), f"{path.name} cites keys not in book/references.bib: {cited - bib_keys()}"
+    assert cited, (
+        f"{path.name} cites no paper (use {{cite}}`key` with a key from book/references.bib)"
+    )
+    assert cited <= bib_keys(), (
+        f"{path.name} cites keys not in book/references.bib: {cited - bib_keys()}"
+    )
     if path.stem in CHAPTER_PAPER:
-        assert CHAPTER_PAPER[path.stem] in cited, f"{path.name} must cite {CHAPTER_PAPER[path.stem]}"
+        assert CHAPTER_PAPER[path.stem] in cited, (
+            f"{path.name} must cite {CHAPTER_PAPER[path.stem]}"
+        )

@@ -1,4 +1,5 @@
 """Tests of vit_notes.coatnet and the CoAtNet part of vit_notes.cost (CPU, small configs, < 60 s)."""
+
 from __future__ import annotations
 
 import io
@@ -8,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vit_notes import coatnet, cost
+from vit_notes import coatnet, counting
 from vit_notes.coatnet import MBConv, RelativeAttention, RelativePositionBias, TransformerBlock
 from vit_notes.trace import record_attention, trace_shapes
 
@@ -21,23 +22,30 @@ def small(**kw) -> coatnet.CoAtNet:
 
 
 def macs_counted(module, *inputs) -> int:
-    return cost.count_macs(module, *inputs)
+    return counting.count_macs(module, *inputs)
 
 
 def test_count_macs_sees_the_fused_and_the_explicit_path_alike():
     m = RelativeAttention(64, num_heads=2, grid_size=(7, 7)).eval()
     x = torch.randn(1, 64, 7, 7)
     with record_attention():
-        explicit = cost.count_macs(m, x)
-    assert cost.count_macs(m, x) == explicit == cost.relative_attention_cost(7, 7, 64, 2).macs
+        explicit = counting.count_macs(m, x)
+    assert (
+        counting.count_macs(m, x) == explicit == coatnet.relative_attention_cost(7, 7, 64, 2).macs
+    )
 
 
 # --- shapes ----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("layout", ["C-C-T-T", "C-C-C-C", "C-C-C-T", "C-T-T-T", "T-T-T-T", ("T", "C", "T", "C")])
+
+@pytest.mark.parametrize(
+    "layout", ["C-C-T-T", "C-C-C-C", "C-C-C-T", "C-T-T-T", "T-T-T-T", ("T", "C", "T", "C")]
+)
 def test_model_shapes_over_layouts(layout):
     img = 96 if isinstance(layout, tuple) else 64
-    m = small(layout=layout, img_size=img, dim_head=16)  # S1 is 16 wide: one head of 16 if it is "T"
+    m = small(
+        layout=layout, img_size=img, dim_head=16
+    )  # S1 is 16 wide: one head of 16 if it is "T"
     x = torch.randn(2, 3, img, img)
     with torch.no_grad():
         feats, stages = m.forward_features(x, return_stages=True)
@@ -48,8 +56,16 @@ def test_model_shapes_over_layouts(layout):
         assert s.shape == (2, widths[i], img // 2 ** (i + 1), img // 2 ** (i + 1))
 
 
-@pytest.mark.parametrize("stride,in_chs,out_chs,mode", [(1, 16, 16, "1x1"), (2, 16, 24, "1x1"), (2, 16, 24, "dw"),
-                                                         (1, 8, 16, "dw"), (2, 16, 16, "1x1")])
+@pytest.mark.parametrize(
+    "stride,in_chs,out_chs,mode",
+    [
+        (1, 16, 16, "1x1"),
+        (2, 16, 24, "1x1"),
+        (2, 16, 24, "dw"),
+        (1, 8, 16, "dw"),
+        (2, 16, 16, "1x1"),
+    ],
+)
 def test_mbconv_shapes(stride, in_chs, out_chs, mode):
     blk = MBConv(in_chs, out_chs, stride, stride_mode=mode).eval()
     y = blk(torch.randn(2, in_chs, 8, 12))
@@ -57,7 +73,9 @@ def test_mbconv_shapes(stride, in_chs, out_chs, mode):
     assert blk.mid_chs == 4 * out_chs and blk.se.fc1.out_channels == out_chs // 4
 
 
-@pytest.mark.parametrize("stride,dim,dim_out,grid", [(1, 64, 64, (4, 6)), (2, 32, 64, (3, 4)), (2, 64, 64, (2, 2))])
+@pytest.mark.parametrize(
+    "stride,dim,dim_out,grid", [(1, 64, 64, (4, 6)), (2, 32, 64, (3, 4)), (2, 64, 64, (2, 2))]
+)
 def test_transformer_block_shapes(stride, dim, dim_out, grid):
     blk = TransformerBlock(dim, dim_out, stride, grid_size=grid).eval()
     x = torch.randn(2, dim, grid[0] * stride, grid[1] * stride)
@@ -76,12 +94,15 @@ def test_trace_prints_relative_attention_and_mbconv_shapes():
     assert "CoAtNet.stages.2.blocks.1.attn bias_shape: (1, 16, 16)" in out
     assert "CoAtNet.stages.2.blocks.1.attn attn_shape: (1, 1, 16, 16)" in out
     assert "CoAtNet.stages.3.blocks.0.attn q_shape: (1, 2, 4, 32)" in out
-    assert "CoAtNet.stages.0.blocks.0 expand_shape: (1, 64, 16, 16)" in out  # paper: stride in the 1x1 conv
+    assert (
+        "CoAtNet.stages.0.blocks.0 expand_shape: (1, 64, 16, 16)" in out
+    )  # paper: stride in the 1x1 conv
     assert "CoAtNet S4_T_shape: (1, 64, 2, 2)" in out
     assert "CoAtNet S0_shape: (1, 16, 32, 32)" in out
 
 
 # --- fused == explicit, and == a naive reference ---------------------------------------------------------------
+
 
 def test_fused_equals_explicit_attention_and_model():
     torch.manual_seed(0)
@@ -103,8 +124,11 @@ def test_fused_equals_explicit_attention_and_model():
         with record_attention(m) as maps:
             explicit = m(x)
     torch.testing.assert_close(fused, explicit, atol=1e-5, rtol=1e-4)
-    assert list(maps) == ["CoAtNet.stages.2.blocks.0.attn", "CoAtNet.stages.2.blocks.1.attn",
-                          "CoAtNet.stages.3.blocks.0.attn"]
+    assert list(maps) == [
+        "CoAtNet.stages.2.blocks.0.attn",
+        "CoAtNet.stages.2.blocks.1.attn",
+        "CoAtNet.stages.3.blocks.0.attn",
+    ]
 
 
 def naive_relative_attention(attn: RelativeAttention, x: torch.Tensor) -> torch.Tensor:
@@ -122,7 +146,7 @@ def naive_relative_attention(attn: RelativeAttention, x: torch.Tensor) -> torch.
             logits = torch.zeros(H * W)
             for j, (yj, xj) in enumerate(pos):
                 w = table[(yi - yj + H - 1) * (2 * W - 1) + (xi - xj + W - 1), hh]
-                logits[j] = (q[b, hh, :, i] @ k[b, hh, :, j]) / d ** 0.5 + w
+                logits[j] = (q[b, hh, :, i] @ k[b, hh, :, j]) / d**0.5 + w
             p = logits.softmax(0)
             out[b, hh, :, i] = (v[b, hh] * p).sum(-1)
     out = out.reshape(B, h * d, H, W)
@@ -177,19 +201,24 @@ def test_training_mode_with_drop_path_runs():
 
 # --- the family: parameters and FLOPs against the paper ---------------------------------------------------------
 
-TIMM_PARAMS = {"coatnet_0": 25_036_820, "coatnet_1": 42_225_776, "coatnet_2": 74_684_744, "coatnet_3": 166_966_264}
+TIMM_PARAMS = {
+    "coatnet_0": 25_036_820,
+    "coatnet_1": 42_225_776,
+    "coatnet_2": 74_684_744,
+    "coatnet_3": 166_966_264,
+}
 
 
 @pytest.mark.parametrize("name", ["coatnet_0", "coatnet_1", "coatnet_2", "coatnet_3", "coatnet_4"])
 def test_param_counts_match_the_paper(name):
     with torch.device("meta"):  # counts without allocating (coatnet_3: 167 M parameters)
         m = getattr(coatnet, name)()
-    n = cost.count_params(m)
-    paper = coatnet.PAPER[name][0] * 1e6
+    n = counting.count_params(m)
+    paper = coatnet.PAPER[name].params_m * 1e6
     assert abs(n / paper - 1) < 0.03, (name, n)
     if name in TIMM_PARAMS:
         assert n == TIMM_PARAMS[name]
-    assert cost.coatnet_cost(name)["total"].params == n
+    assert coatnet.coatnet_cost(name)["total"].params == n
 
 
 @pytest.mark.parametrize("name", ["coatnet_0", "coatnet_1"])
@@ -197,8 +226,8 @@ def test_flops_at_224_match_the_paper(name):
     torch.manual_seed(0)
     m = getattr(coatnet, name)().eval()
     counted = macs_counted(m, torch.randn(1, 3, 224, 224))
-    assert abs(counted / (coatnet.PAPER[name][1] * 1e9) - 1) < 0.10, (name, counted)
-    assert cost.coatnet_cost(name)["total"].macs == counted
+    assert abs(counted / (coatnet.PAPER[name].gflops * 1e9) - 1) < 0.10, (name, counted)
+    assert coatnet.coatnet_cost(name)["total"].macs == counted
 
 
 @pytest.mark.parametrize("name", ["coatnet_2", "coatnet_3", "coatnet_4"])
@@ -206,70 +235,96 @@ def test_flops_of_the_large_models_match_the_paper_on_the_meta_device(name):
     # Shapes only, no compute: the counter sees the same operations as on real tensors.
     with torch.device("meta"):
         m = getattr(coatnet, name)().eval()
-        macs = cost.count_macs(m, torch.empty(1, 3, 224, 224))
-    assert macs == cost.coatnet_cost(name)["total"].macs
-    assert abs(macs / (coatnet.PAPER[name][1] * 1e9) - 1) < 0.10, (name, macs)
+        macs = counting.count_macs(m, torch.empty(1, 3, 224, 224))
+    assert macs == coatnet.coatnet_cost(name)["total"].macs
+    assert abs(macs / (coatnet.PAPER[name].gflops * 1e9) - 1) < 0.10, (name, macs)
 
 
 # --- analytic cost == counted cost ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("H,W,dim,dim_out,heads", [(7, 7, 64, 64, 2), (4, 6, 32, 64, 4), (14, 14, 96, 96, 3)])
+
+@pytest.mark.parametrize(
+    "H,W,dim,dim_out,heads", [(7, 7, 64, 64, 2), (4, 6, 32, 64, 4), (14, 14, 96, 96, 3)]
+)
 def test_relative_attention_cost_equals_counter(H, W, dim, dim_out, heads):
     m = RelativeAttention(dim, dim_out, heads, (H, W)).eval()
-    c = cost.relative_attention_cost(H, W, dim, heads, dim_out)
+    c = coatnet.relative_attention_cost(H, W, dim, heads, dim_out)
     assert c.macs == macs_counted(m, torch.randn(1, dim, H, W))
     assert c.attn_elements == heads * (H * W) ** 2 and c.attn_bytes == 4 * c.attn_elements
 
 
-@pytest.mark.parametrize("H,W,in_chs,out_chs,stride,mode,ratio", [
-    (8, 8, 16, 16, 1, "1x1", 4), (8, 8, 16, 24, 2, "1x1", 4), (8, 12, 16, 24, 2, "dw", 4), (6, 6, 8, 16, 1, "dw", 2),
-    (16, 16, 32, 32, 2, "dw", 4)])
+@pytest.mark.parametrize(
+    "H,W,in_chs,out_chs,stride,mode,ratio",
+    [
+        (8, 8, 16, 16, 1, "1x1", 4),
+        (8, 8, 16, 24, 2, "1x1", 4),
+        (8, 12, 16, 24, 2, "dw", 4),
+        (6, 6, 8, 16, 1, "dw", 2),
+        (16, 16, 32, 32, 2, "dw", 4),
+    ],
+)
 def test_mbconv_cost_equals_counter(H, W, in_chs, out_chs, stride, mode, ratio):
     m = MBConv(in_chs, out_chs, stride, expand_ratio=ratio, stride_mode=mode).eval()
-    c = cost.mbconv_cost(H, W, in_chs, out_chs, stride, ratio, stride_mode=mode)
-    assert c.macs == cost.count_macs(m, torch.randn(1, in_chs, H, W))
-    assert c.params == cost.count_params(m)
+    c = coatnet.mbconv_cost(H, W, in_chs, out_chs, stride, ratio, stride_mode=mode)
+    assert c.macs == counting.count_macs(m, torch.randn(1, in_chs, H, W))
+    assert c.params == counting.count_params(m)
 
 
-@pytest.mark.parametrize("H,W,dim,dim_out,stride", [(8, 8, 32, 64, 2), (4, 6, 64, 64, 1), (6, 6, 64, 64, 2)])
+@pytest.mark.parametrize(
+    "H,W,dim,dim_out,stride", [(8, 8, 32, 64, 2), (4, 6, 64, 64, 1), (6, 6, 64, 64, 2)]
+)
 def test_transformer_block_cost_equals_counter(H, W, dim, dim_out, stride):
     m = TransformerBlock(dim, dim_out, stride, grid_size=(H // stride, W // stride)).eval()
-    c = cost.transformer_block_cost(H, W, dim, dim_out, stride)
+    c = coatnet.transformer_block_cost(H, W, dim, dim_out, stride)
     assert c.macs == macs_counted(m, torch.randn(1, dim, H, W))
-    assert c.params == cost.count_params(m)
+    assert c.params == counting.count_params(m)
 
 
-@pytest.mark.parametrize("kw", [dict(layout="C-C-T-T"), dict(layout="C-T-T-T", stride_mode="dw"),
-                                dict(layout="T-C-C-T", img_size=96, dim_head=16), dict(layout="C-C-C-C", head_hidden_size=0)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(layout="C-C-T-T"),
+        dict(layout="C-T-T-T", stride_mode="dw"),
+        dict(layout="T-C-C-T", img_size=96, dim_head=16),
+        dict(layout="C-C-C-C", head_hidden_size=0),
+    ],
+)
 def test_model_cost_equals_counter_on_a_grid_of_configs(kw):
     m = small(**kw)
     kw = {"img_size": 64, **kw}
     img = kw["img_size"]
-    c = cost.coatnet_cost(SMALL, **kw)
+    c = coatnet.coatnet_cost(SMALL, **kw)
     assert c["total"].macs == macs_counted(m, torch.randn(1, 3, img, img))
-    assert c["total"].params == cost.count_params(m)
-    stage_params = [cost.count_params(s) for s in m.stages]
+    assert c["total"].params == counting.count_params(m)
+    stage_params = [counting.count_params(s) for s in m.stages]
     assert [c[f"S{i + 1}"].params for i in range(4)] == stage_params
 
 
 # --- errors -----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("build,match", [
-    (lambda: small(layout="C-C-X-T"), "unknown block type 'X'"),
-    (lambda: small(layout="C-C-T"), "has 3 stages but the model has 4"),
-    (lambda: small(embed_dims=(16, 32, 48, 64)), r"embed_dims\[2\]=48 .* not divisible by dim_head=32"),
-    (lambda: small(img_size=72), "not divisible by the total stride 32"),
-    (lambda: small(stride_mode="pool"), "stride_mode='pool' is not allowed"),
-    (lambda: small(depths=(1, 0, 1, 1)), r"depths\[1\] must be an integer >= 1"),
-    (lambda: small(embed_dims=(16, 32, 64)), "embed_dims has 3 entries but depths has 4"),
-    (lambda: coatnet.create("coatnet_9"), "name='coatnet_9' is not allowed"),
-    (lambda: RelativeAttention(64, num_heads=5), "dim=64 is not divisible by num_heads=5"),
-    (lambda: TransformerBlock(64, 80, 2), "width 80 is not divisible by the head size"),
-    (lambda: MBConv(16, 16, stride=3), "stride=3 is not allowed"),
-    (lambda: RelativePositionBias((0, 4), 2), r"grid_size\[0\] must be an integer >= 1"),
-    (lambda: cost.coatnet_cost("coatnet_0", layout="C-C-T-Q"), "unknown block type 'Q'"),
-    (lambda: cost.mbconv_cost(7, 7, 16, 32, 2), "needs an even grid"),
-])
+
+@pytest.mark.parametrize(
+    "build,match",
+    [
+        (lambda: small(layout="C-C-X-T"), "unknown block type 'X'"),
+        (lambda: small(layout="C-C-T"), "has 3 stages but the model has 4"),
+        (
+            lambda: small(embed_dims=(16, 32, 48, 64)),
+            r"embed_dims\[2\]=48 .* not divisible by dim_head=32",
+        ),
+        (lambda: small(img_size=72), "not divisible by the total stride 32"),
+        (lambda: small(stride_mode="pool"), "stride_mode='pool' is not allowed"),
+        (lambda: small(depths=(1, 0, 1, 1)), r"depths\[1\] must be an integer >= 1"),
+        (lambda: small(embed_dims=(16, 32, 64)), "embed_dims has 3 entries but depths has 4"),
+        (lambda: coatnet.create("coatnet_9"), "name='coatnet_9' is not allowed"),
+        (lambda: RelativeAttention(64, num_heads=5), "dim=64 is not divisible by num_heads=5"),
+        (lambda: TransformerBlock(64, 80, 2), "width 80 is not divisible by the head size"),
+        (lambda: MBConv(16, 16, stride=3), "stride=3 is not allowed"),
+        (lambda: RelativePositionBias((0, 4), 2), r"grid_size\[0\] must be an integer >= 1"),
+        (lambda: coatnet.coatnet_cost("coatnet_0", layout="C-C-T-Q"), "unknown block type 'Q'"),
+        (lambda: coatnet.mbconv_cost(7, 7, 16, 32, 2), "needs an even grid"),
+    ],
+)
 def test_bad_configs_raise_value_error(build, match):
     with pytest.raises(ValueError, match=match):
         build()
@@ -291,6 +346,7 @@ def test_bad_inputs_raise_value_error():
 
 # --- timm: same structure, same weights, same outputs ----------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def timm_coatnet_0():
     timm = pytest.importorskip("timm")
@@ -302,13 +358,19 @@ def test_copy_blocks_from_timm(timm_coatnet_0):
     t = timm_coatnet_0
     torch.manual_seed(0)
     ours = {
-        "stages.0.blocks.0": MBConv(64, 96, 2, stride_mode="dw"),  # timm strides in the depthwise conv
+        "stages.0.blocks.0": MBConv(
+            64, 96, 2, stride_mode="dw"
+        ),  # timm strides in the depthwise conv
         "stages.1.blocks.1": MBConv(192, 192, 1),
         "stages.2.blocks.0": TransformerBlock(192, 384, 2, grid_size=(4, 4)),
         "stages.3.blocks.1": TransformerBlock(768, 768, 1, grid_size=(2, 2)),
     }
-    shapes = {"stages.0.blocks.0": (2, 64, 32, 32), "stages.1.blocks.1": (2, 192, 8, 8),
-              "stages.2.blocks.0": (2, 192, 8, 8), "stages.3.blocks.1": (2, 768, 2, 2)}
+    shapes = {
+        "stages.0.blocks.0": (2, 64, 32, 32),
+        "stages.1.blocks.1": (2, 192, 8, 8),
+        "stages.2.blocks.0": (2, 192, 8, 8),
+        "stages.3.blocks.1": (2, 768, 2, 2),
+    }
     for name, blk in ours.items():
         src = t.get_submodule(name)
         coatnet.load_timm_state_dict(blk, src)
@@ -320,7 +382,7 @@ def test_copy_blocks_from_timm(timm_coatnet_0):
 
 def test_copy_whole_model_from_timm(timm_coatnet_0):
     m = coatnet.coatnet_0(img_size=64, stride_mode="dw").eval()
-    assert cost.count_params(m) == sum(p.numel() for p in timm_coatnet_0.parameters())
+    assert counting.count_params(m) == sum(p.numel() for p in timm_coatnet_0.parameters())
     coatnet.load_timm_state_dict(m, timm_coatnet_0)
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
@@ -330,44 +392,68 @@ def test_copy_whole_model_from_timm(timm_coatnet_0):
         coatnet.load_timm_state_dict(paper, timm_coatnet_0)
         assert not torch.allclose(paper(x), m(x), atol=1e-3)
     with pytest.raises(ValueError, match="the structures differ"):
-        coatnet.load_timm_state_dict(coatnet.coatnet_0(img_size=64, layout="C-C-C-T"), timm_coatnet_0)
+        coatnet.load_timm_state_dict(
+            coatnet.coatnet_0(img_size=64, layout="C-C-C-T"), timm_coatnet_0
+        )
 
 
 # --- the chapter's helpers: exercise checkers and figures -------------------------------------------------------
 
-def test_exercise_checkers_accept_right_and_explain_wrong_answers(capsys):
-    from vit_notes import exercises
 
-    assert exercises.check_rel_table_size(27 * 27 * 12)
-    assert not exercises.check_rel_table_size(27 * 27) and "one head" in capsys.readouterr().out
-    assert not exercises.check_rel_table_size(196 ** 2 * 12) and "gathered bias" in capsys.readouterr().out
-    assert not exercises.check_rel_table_size(None)
-    assert exercises.check_relative_index(coatnet.relative_position_index)
-    assert not exercises.check_relative_index(lambda H, W: coatnet.relative_position_index(H, W).t())
+def test_exercise_checkers_accept_right_and_explain_wrong_answers(capsys):
+    assert coatnet.check_rel_table_size(27 * 27 * 12)
+    assert not coatnet.check_rel_table_size(27 * 27) and "one head" in capsys.readouterr().out
+    assert (
+        not coatnet.check_rel_table_size(196**2 * 12) and "gathered bias" in capsys.readouterr().out
+    )
+    assert not coatnet.check_rel_table_size(None)
+    assert coatnet.check_relative_index(coatnet.relative_position_index)
+    assert not coatnet.check_relative_index(lambda H, W: coatnet.relative_position_index(H, W).t())
     assert "j − i" in capsys.readouterr().out
-    assert not exercises.check_relative_index(lambda H, W: 1 / 0)
-    assert exercises.check_attention_macs(2 * 196 ** 2 * 384)
-    assert not exercises.check_attention_macs(196 ** 2 * 384) and "one of the two" in capsys.readouterr().out
-    assert not exercises.check_attention_macs(12 * 2 * 196 ** 2 * 384) and "heads" in capsys.readouterr().out
+    assert not coatnet.check_relative_index(lambda H, W: 1 / 0)
+    assert coatnet.check_attention_macs(2 * 196**2 * 384)
+    assert (
+        not coatnet.check_attention_macs(196**2 * 384)
+        and "one of the two" in capsys.readouterr().out
+    )
+    assert (
+        not coatnet.check_attention_macs(12 * 2 * 196**2 * 384)
+        and "heads" in capsys.readouterr().out
+    )
 
 
 def test_chapter_figures_draw():
     import matplotlib.pyplot as plt
 
-    from vit_notes import viz
-
-    table = viz.learned_style_table((6, 6))
+    table = coatnet.learned_style_table((6, 6))
     assert table.shape == (3, 11, 11)
-    plt.close(viz.plot_bias_table(table, (2, 3)))
+    plt.close(coatnet.plot_bias_table(table, (2, 3)))
     # A synthetic image: photo.load_photo leaves matplotlib's sample file open (a ResourceWarning,
     # an error under this project's pytest settings); the notebook uses the real photo.
     img = torch.linspace(0, 1, 3 * 64 * 64).reshape(3, 64, 64)
-    maps = viz.relative_query_maps(img, viz.learned_style_table((8, 8))[0], (0.5, 0.5), patch=8)  # 8x8 grid
-    assert {k: v[0].shape for k, v in maps.items()} == {k: (64,) for k in ("content only", "bias only",
-                                                                           "content + bias")}
+    maps = coatnet.relative_query_maps(
+        img, coatnet.learned_style_table((8, 8))[0], (0.5, 0.5), patch=8
+    )  # 8x8 grid
+    assert {k: v[0].shape for k, v in maps.items()} == {
+        k: (64,) for k in ("content only", "bias only", "content + bias")
+    }
     torch.testing.assert_close(maps["bias only"][0].sum(), torch.tensor(1.0))
-    plt.close(viz.plot_relative_query_maps(img, maps, (0.5, 0.5)))
-    rows = viz.conv_vs_attention_rows(sizes=(64, 128))
+    plt.close(coatnet.plot_relative_query_maps(img, maps, (0.5, 0.5)))
+    rows = coatnet.conv_vs_attention_rows(sizes=(64, 128))
     assert len(rows) == 8 and all(r["ratio"] > 1 for r in rows)
-    plt.close(viz.plot_conv_vs_attention(rows))
-    plt.close(viz.draw_layout_explorer("C-T-T-T", 128))
+    plt.close(coatnet.plot_conv_vs_attention(rows))
+    plt.close(coatnet.draw_layout_explorer("C-T-T-T", 128))
+
+
+def test_layout_explorer_redraws(monkeypatch):
+    drawn = []
+    real = coatnet.draw_layout_explorer
+    monkeypatch.setattr(
+        coatnet.figures, "draw_layout_explorer", lambda **kw: drawn.append(kw) or real(**kw)
+    )
+    ui = coatnet.layout_explorer()
+    layout, size = ui.children[0].children
+    layout.value = "C-T-T-T"
+    size.value = 128
+    assert drawn[0] == dict(name="coatnet_0", layout="C-C-T-T", size=224)
+    assert drawn[-1] == dict(name="coatnet_0", layout="C-T-T-T", size=128)

@@ -2,6 +2,7 @@
 
 Small dims and grids everywhere except the once-per-model 224² parameter/FLOP check.
 """
+
 from __future__ import annotations
 
 import io
@@ -11,9 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vit_notes import cost, shunted
+from vit_notes import counting, photo, pvt, shunted
 from vit_notes.shunted import ConvStem, DetailSpecificMlp, ShuntedAttention, ShuntedTransformer
-from vit_notes.trace import record_attention, trace_shapes
+from vit_notes.trace import query_rows, record_attention, trace_shapes
 
 
 def _randomise(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -35,16 +36,25 @@ def naive_ssa(m: ShuntedAttention, x: torch.Tensor, H: int, W: int) -> torch.Ten
     if m.sr_ratio > 1:
         grid = x.permute(0, 2, 1).reshape(B, C, H, W)
         outs = []
-        groups = [(m.sr1, m.norm1, m.kv1, m.local_conv1, m.sr_ratio),
-                  (m.sr2, m.norm2, m.kv2, m.local_conv2, m.sr_ratio // 2)]
+        groups = [
+            (m.sr1, m.norm1, m.kv1, m.local_conv1, m.sr_ratio),
+            (m.sr2, m.norm2, m.kv2, m.local_conv2, m.sr_ratio // 2),
+        ]
         for g, (sr, norm, kv, lc, r) in enumerate(groups):
             xr = F.conv2d(grid, sr.weight, sr.bias, stride=r).reshape(B, C, -1).permute(0, 2, 1)
             xr = F.gelu(F.layer_norm(xr, (C,), norm.weight, norm.bias, norm.eps))
-            kv_ = F.linear(xr, kv.weight, kv.bias).reshape(B, -1, 2, h // 2, d).permute(2, 0, 3, 1, 4)
+            kv_ = (
+                F.linear(xr, kv.weight, kv.bias).reshape(B, -1, 2, h // 2, d).permute(2, 0, 3, 1, 4)
+            )
             k, v = kv_[0], kv_[1]
-            qg = q[:, g * (h // 2):(g + 1) * (h // 2)]
+            qg = q[:, g * (h // 2) : (g + 1) * (h // 2)]
             attn = ((qg @ k.transpose(-2, -1)) * m.scale).softmax(dim=-1)
-            vg = v.transpose(1, 2).reshape(B, -1, C // 2).transpose(1, 2).reshape(B, C // 2, H // r, W // r)
+            vg = (
+                v.transpose(1, 2)
+                .reshape(B, -1, C // 2)
+                .transpose(1, 2)
+                .reshape(B, C // 2, H // r, W // r)
+            )
             local = F.conv2d(vg, lc.weight, lc.bias, padding=1, groups=C // 2)
             v = v + local.reshape(B, C // 2, -1).reshape(B, h // 2, d, -1).transpose(-1, -2)
             outs.append((attn @ v).transpose(1, 2).reshape(B, N, C // 2))
@@ -62,13 +72,13 @@ def naive_ssa(m: ShuntedAttention, x: torch.Tensor, H: int, W: int) -> torch.Ten
 # (dim, num_heads, sr_ratio, H, W)
 CONFIGS = [
     (32, 2, 8, 16, 16),
-    (32, 2, 8, 17, 9),     # leftover rows/columns dropped by the strided convs
+    (32, 2, 8, 17, 9),  # leftover rows/columns dropped by the strided convs
     (32, 4, 4, 12, 8),
     (48, 6, 2, 7, 5),
-    (24, 2, 2, 2, 2),      # fine group: 1x1 conv, the full grid
-    (32, 2, 6, 12, 13),    # an even ratio the official code does not list
+    (24, 2, 2, 2, 2),  # fine group: 1x1 conv, the full grid
+    (32, 2, 6, 12, 13),  # an even ratio the official code does not list
     (32, 1, 1, 6, 5),
-    (30, 3, 1, 4, 4),      # odd heads are fine without reduction
+    (30, 3, 1, 4, 4),  # odd heads are fine without reduction
 ]
 
 
@@ -99,13 +109,24 @@ def test_kv_grids_and_tokens():
     assert shunted.kv_grids(56, 56, 8) == ((7, 7), (14, 14))
     assert shunted.kv_grids(14, 14, 2) == ((7, 7), (14, 14))
     assert shunted.kv_grids(7, 7, 1) == ((7, 7),)
-    assert cost.shunted_kv_tokens(56, 56, 8) == (49, 196)
-    assert cost.shunted_kv_tokens(17, 9, 8) == (2, 8)
+    assert shunted.shunted_kv_tokens(56, 56, 8) == (49, 196)
+    assert shunted.shunted_kv_tokens(17, 9, 8) == (2, 8)
 
 
 def test_state_dict_keys_match_official_names():
     m = ShuntedAttention(64, 2, qkv_bias=True, sr_ratio=8)
-    names = ["q", "kv1", "kv2", "sr1", "sr2", "norm1", "norm2", "local_conv1", "local_conv2", "proj"]
+    names = [
+        "q",
+        "kv1",
+        "kv2",
+        "sr1",
+        "sr2",
+        "norm1",
+        "norm2",
+        "local_conv1",
+        "local_conv2",
+        "proj",
+    ]
     assert set(m.state_dict()) == {f"{n}.{p}" for n in names for p in ("weight", "bias")}
     assert isinstance(m.act, nn.GELU)
     sd = m.state_dict()
@@ -113,17 +134,32 @@ def test_state_dict_keys_match_official_names():
     assert sd["kv1.weight"].shape == (64, 64) and sd["local_conv1.weight"].shape == (32, 1, 3, 3)
     assert ShuntedAttention(64, 2, sr_ratio=2).state_dict()["sr2.weight"].shape == (64, 64, 1, 1)
     m1 = ShuntedAttention(64, 2, qkv_bias=True, sr_ratio=1)
-    assert set(m1.state_dict()) == {f"{n}.{p}" for n in ("q", "kv", "local_conv", "proj") for p in ("weight", "bias")}
+    assert set(m1.state_dict()) == {
+        f"{n}.{p}" for n in ("q", "kv", "local_conv", "proj") for p in ("weight", "bias")
+    }
     assert m1.state_dict()["kv.weight"].shape == (128, 64)
 
 
 def test_model_keys_match_official_layout():
     keys = set(shunted.create("shunted_s", depths=(2, 1, 1, 1), num_classes=10).state_dict())
-    for k in ["patch_embed1.conv.0.weight", "patch_embed1.conv.1.running_var", "patch_embed1.conv.3.weight",
-              "patch_embed1.conv.6.weight", "patch_embed1.conv.6.bias", "patch_embed1.norm.weight",
-              "patch_embed2.proj.weight", "patch_embed2.norm.bias", "block1.1.attn.sr1.weight",
-              "block1.0.mlp.dwconv.dwconv.weight", "block1.0.mlp.fc1.weight", "block1.0.norm1.weight",
-              "block4.0.attn.kv.weight", "block4.0.attn.local_conv.weight", "norm4.weight", "head.weight"]:
+    for k in [
+        "patch_embed1.conv.0.weight",
+        "patch_embed1.conv.1.running_var",
+        "patch_embed1.conv.3.weight",
+        "patch_embed1.conv.6.weight",
+        "patch_embed1.conv.6.bias",
+        "patch_embed1.norm.weight",
+        "patch_embed2.proj.weight",
+        "patch_embed2.norm.bias",
+        "block1.1.attn.sr1.weight",
+        "block1.0.mlp.dwconv.dwconv.weight",
+        "block1.0.mlp.fc1.weight",
+        "block1.0.norm1.weight",
+        "block4.0.attn.kv.weight",
+        "block4.0.attn.local_conv.weight",
+        "norm4.weight",
+        "head.weight",
+    ]:
         assert k in keys, k
     assert "patch_embed1.conv.0.bias" not in keys
 
@@ -134,7 +170,11 @@ def test_mlp_matches_reference():
     x = torch.randn(2, 12, 8)
     h = F.linear(x, m.fc1.weight, m.fc1.bias)
     g = h.transpose(1, 2).reshape(2, 16, 3, 4)
-    dw = F.conv2d(g, m.dwconv.dwconv.weight, m.dwconv.dwconv.bias, padding=1, groups=16).flatten(2).transpose(1, 2)
+    dw = (
+        F.conv2d(g, m.dwconv.dwconv.weight, m.dwconv.dwconv.bias, padding=1, groups=16)
+        .flatten(2)
+        .transpose(1, 2)
+    )
     ref = F.linear(F.gelu(h + dw), m.fc2.weight, m.fc2.bias)
     with torch.no_grad():
         torch.testing.assert_close(m(x, 3, 4), ref)
@@ -151,19 +191,40 @@ def test_stem(num_conv):
 
 def test_model_forward_small_and_stages():
     torch.manual_seed(0)
-    m = ShuntedTransformer(embed_dims=(16, 32, 32, 64), num_heads=(2, 2, 4, 4), mlp_ratios=(2, 2, 2, 2),
-                           depths=(1, 1, 1, 1), num_classes=5, num_conv=1, qkv_bias=True).eval()
+    m = ShuntedTransformer(
+        embed_dims=(16, 32, 32, 64),
+        num_heads=(2, 2, 4, 4),
+        mlp_ratios=(2, 2, 2, 2),
+        depths=(1, 1, 1, 1),
+        num_classes=5,
+        num_conv=1,
+        qkv_bias=True,
+    ).eval()
     with torch.no_grad():
         out = m(torch.randn(2, 3, 64, 64))
         pooled, stages = m.forward_features(torch.randn(1, 3, 64, 96), return_stages=True)
     assert out.shape == (2, 5) and pooled.shape == (1, 64)
-    assert [tuple(s.shape) for s in stages] == [(1, 16, 16, 24), (1, 32, 8, 12), (1, 32, 4, 6), (1, 64, 2, 3)]
+    assert [tuple(s.shape) for s in stages] == [
+        (1, 16, 16, 24),
+        (1, 32, 8, 12),
+        (1, 32, 4, 6),
+        (1, 64, 2, 3),
+    ]
 
 
 def test_training_mode_with_dropout_runs():
     torch.manual_seed(0)
-    m = shunted.create("shunted_t", embed_dims=(16, 32, 32, 64), mlp_ratios=(2, 2, 2, 2), num_heads=(2, 2, 4, 4),
-                       depths=(1, 1, 1, 1), num_classes=3, drop_rate=0.1, attn_drop_rate=0.1, drop_path_rate=0.1)
+    m = shunted.create(
+        "shunted_t",
+        embed_dims=(16, 32, 32, 64),
+        mlp_ratios=(2, 2, 2, 2),
+        num_heads=(2, 2, 4, 4),
+        depths=(1, 1, 1, 1),
+        num_classes=3,
+        drop_rate=0.1,
+        attn_drop_rate=0.1,
+        drop_path_rate=0.1,
+    )
     m.train()
     out = m(torch.randn(2, 3, 64, 64))
     out.sum().backward()
@@ -176,9 +237,16 @@ def test_trace_prints_group_shapes():
     with torch.no_grad(), trace_shapes(m, root="ssa", stream=buf):
         m(torch.randn(1, 64, 32), 8, 8)
     text = buf.getvalue()
-    for line in ["ssa q_shape: (1, 4, 64, 8)", "ssa x1_reduced_shape: (1, 4, 32)", "ssa x2_reduced_shape: (1, 16, 32)",
-                 "ssa kv1_shape: (2, 1, 2, 4, 8)", "ssa kv2_shape: (2, 1, 2, 16, 8)", "ssa attn1_shape: (1, 2, 64, 4)",
-                 "ssa attn2_shape: (1, 2, 64, 16)", "ssa output_shape: (1, 64, 32)"]:
+    for line in [
+        "ssa q_shape: (1, 4, 64, 8)",
+        "ssa x1_reduced_shape: (1, 4, 32)",
+        "ssa x2_reduced_shape: (1, 16, 32)",
+        "ssa kv1_shape: (2, 1, 2, 4, 8)",
+        "ssa kv2_shape: (2, 1, 2, 16, 8)",
+        "ssa attn1_shape: (1, 2, 64, 4)",
+        "ssa attn2_shape: (1, 2, 64, 16)",
+        "ssa output_shape: (1, 64, 32)",
+    ]:
         assert line in text, (line, text)
     buf = io.StringIO()
     with torch.no_grad(), trace_shapes(stream=buf):
@@ -186,16 +254,26 @@ def test_trace_prints_group_shapes():
     assert "ShuntedAttention attn_shape: (1, 2, 9, 9)" in buf.getvalue()
 
 
-@pytest.mark.parametrize("H,W,dim,heads,sr", [(16, 16, 32, 2, 8), (17, 9, 32, 2, 8), (12, 8, 32, 4, 4),
-                                              (7, 5, 48, 6, 2), (12, 13, 32, 2, 6), (6, 5, 32, 1, 1),
-                                              (8, 8, 64, 8, 2), (56, 56, 64, 2, 8)])
+@pytest.mark.parametrize(
+    "H,W,dim,heads,sr",
+    [
+        (16, 16, 32, 2, 8),
+        (17, 9, 32, 2, 8),
+        (12, 8, 32, 4, 4),
+        (7, 5, 48, 6, 2),
+        (12, 13, 32, 2, 6),
+        (6, 5, 32, 1, 1),
+        (8, 8, 64, 8, 2),
+        (56, 56, 64, 2, 8),
+    ],
+)
 def test_cost_formula_equals_counter(H, W, dim, heads, sr):
     m = ShuntedAttention(dim, heads, qkv_bias=True, sr_ratio=sr).eval()
     with record_attention():  # the explicit path, whose matrix products the counter sees
-        counted = cost.count_macs(m, torch.randn(1, H * W, dim), H, W)
-    analytic = cost.shunted_cost(H, W, dim, heads, sr)
+        counted = counting.count_macs(m, torch.randn(1, H * W, dim), H, W)
+    analytic = shunted.shunted_cost(H, W, dim, heads, sr)
     assert analytic.macs == pytest.approx(counted, rel=0.01)
-    M = sum(cost.shunted_kv_tokens(H, W, sr))
+    M = sum(shunted.shunted_kv_tokens(H, W, sr))
     assert analytic.kv_tokens == M and analytic.tokens == H * W
     assert analytic.attn_elements == (heads // 2 if sr > 1 else heads) * H * W * M
 
@@ -203,22 +281,22 @@ def test_cost_formula_equals_counter(H, W, dim, heads, sr):
 def test_cost_shunted_vs_sra():
     # Same sr_ratio: the fine group (4x the keys of the coarse one) makes shunted attention dearer
     # than PVT's SRA in its attention term, 5/2 as many key-query products.
-    s, p = cost.shunted_cost(56, 56, 64, 2, 8), cost.sra_cost(56, 56, 64, 2, 8)
+    s, p = shunted.shunted_cost(56, 56, 64, 2, 8), pvt.sra_cost(56, 56, 64, 2, 8)
     assert s.attn_macs * 2 == p.attn_macs * 5
-    r = cost.sra_ratio_at_equal_cost(56, 56, 64, 2, 8)
+    r = shunted.sra_ratio_at_equal_cost(56, 56, 64, 2, 8)
     assert 1 <= r < 8
     target = s.macs
-    best = abs(cost.sra_cost(56, 56, 64, 2, r).macs - target)
-    assert all(best <= abs(cost.sra_cost(56, 56, 64, 2, q).macs - target) for q in range(1, 57))
+    best = abs(pvt.sra_cost(56, 56, 64, 2, r).macs - target)
+    assert all(best <= abs(pvt.sra_cost(56, 56, 64, 2, q).macs - target) for q in range(1, 57))
 
 
 @pytest.mark.parametrize("name", list(shunted.CONFIGS))
 def test_family_params_and_flops(name):
-    paper_params, paper_gflops = shunted.PAPER[name]
+    paper_params, paper_gflops = shunted.PAPER[name].params_m, shunted.PAPER[name].gflops
     with torch.device("meta"):  # shapes only: counts without computing
         model = shunted.create(name).eval()
-        gmacs = cost.count_macs(model, torch.empty(1, 3, 224, 224)) / 1e9
-    params = cost.count_params(model) / 1e6
+        gmacs = counting.count_macs(model, torch.empty(1, 3, 224, 224)) / 1e9
+    params = counting.count_params(model) / 1e6
     assert params == pytest.approx(shunted.CODE_PARAMS[name], rel=0.01)
     assert params == pytest.approx(paper_params, rel=0.01)
     assert gmacs == pytest.approx(paper_gflops, rel=0.10)
@@ -226,24 +304,32 @@ def test_family_params_and_flops(name):
 
 def test_counter_sees_fused_path_on_real_tensors():
     torch.manual_seed(0)
-    model = shunted.create("shunted_t", embed_dims=(16, 32, 32, 64), mlp_ratios=(2, 2, 2, 2), num_heads=(2, 2, 4, 4),
-                           num_classes=3).eval()
+    model = shunted.create(
+        "shunted_t",
+        embed_dims=(16, 32, 32, 64),
+        mlp_ratios=(2, 2, 2, 2),
+        num_heads=(2, 2, 4, 4),
+        num_classes=3,
+    ).eval()
     x = torch.randn(1, 3, 64, 64)
-    fused = cost.count_macs(model, x)
+    fused = counting.count_macs(model, x)
     with record_attention():
-        explicit = cost.count_macs(model, x)
+        explicit = counting.count_macs(model, x)
     assert fused == explicit
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(dim=64, num_heads=3, sr_ratio=8), "not divisible"),
-    (dict(dim=63, num_heads=3, sr_ratio=8), "odd"),
-    (dict(dim=64, num_heads=1, sr_ratio=2), "odd"),
-    (dict(dim=64, num_heads=2, sr_ratio=3), "does not halve"),
-    (dict(dim=64, num_heads=2, sr_ratio=0), "sr_ratio must be an integer >= 1"),
-    (dict(dim=64, num_heads=2, sr_ratio=2.0), "sr_ratio must be an integer"),
-    (dict(dim=64, num_heads=0, sr_ratio=2), "num_heads must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(dim=64, num_heads=3, sr_ratio=8), "not divisible"),
+        (dict(dim=63, num_heads=3, sr_ratio=8), "odd"),
+        (dict(dim=64, num_heads=1, sr_ratio=2), "odd"),
+        (dict(dim=64, num_heads=2, sr_ratio=3), "does not halve"),
+        (dict(dim=64, num_heads=2, sr_ratio=0), "sr_ratio must be an integer >= 1"),
+        (dict(dim=64, num_heads=2, sr_ratio=2.0), "sr_ratio must be an integer"),
+        (dict(dim=64, num_heads=0, sr_ratio=2), "num_heads must be"),
+    ],
+)
 def test_bad_attention_configs(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ShuntedAttention(**kwargs)
@@ -267,7 +353,9 @@ def test_bad_inputs():
         ShuntedTransformer(sr_ratios=(5, 4, 2, 1))
     with pytest.raises(ValueError, match="num_conv must be"):
         ConvStem(-1)
-    model = ShuntedTransformer(embed_dims=(16, 32, 32, 64), num_heads=(2, 2, 4, 4), depths=(1, 1, 1, 1))
+    model = ShuntedTransformer(
+        embed_dims=(16, 32, 32, 64), num_heads=(2, 2, 4, 4), depths=(1, 1, 1, 1)
+    )
     with pytest.raises(ValueError, match=r"shape \(B, C, H, W\)"):
         model(torch.randn(3, 32, 32))
     with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
@@ -275,14 +363,15 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="stage 1: the token grid 4x4 is smaller than sr_ratio=8"):
         model(torch.randn(1, 3, 16, 16))
     with pytest.raises(ValueError, match="odd"):
-        cost.shunted_cost(16, 16, 30, 3, 2)
+        shunted.shunted_cost(16, 16, 30, 3, 2)
     with pytest.raises(ValueError, match="does not halve"):
-        cost.shunted_cost(16, 16, 32, 2, 3)
+        shunted.shunted_cost(16, 16, 32, 2, 3)
     with pytest.raises(ValueError, match="smaller than sr_ratio"):
-        cost.shunted_cost(4, 16, 32, 2, 8)
+        shunted.shunted_cost(4, 16, 32, 2, 8)
 
 
 # --- the chapter's helpers: identity layer on colour tokens, query rows, exercise checkers ---
+
 
 def _blocky_image(size: int = 64) -> torch.Tensor:
     """A small synthetic photo: 8x8-pixel blocks of random colours (fast, no file to open)."""
@@ -292,14 +381,12 @@ def _blocky_image(size: int = 64) -> torch.Tensor:
 
 
 def test_identity_shunted_coarse_group_equals_identity_sra():
-    from vit_notes import photo
-
     img = _blocky_image()
     tokens, (H, W) = photo.colour_tokens(img, patch=4)
     x = photo.repeat_for_heads(tokens, 2)
     for r in (2, 4):
-        layer = photo.identity_shunted(tokens.shape[-1], r)
-        sra = photo.identity_sra(tokens.shape[-1], r)
+        layer = shunted.identity_shunted(tokens.shape[-1], r)
+        sra = pvt.identity_sra(tokens.shape[-1], r)
         with torch.no_grad(), record_attention(layer, root="ssa") as maps:
             layer(x, H, W)
         with torch.no_grad(), record_attention(sra, root="sra") as m2:
@@ -310,18 +397,18 @@ def test_identity_shunted_coarse_group_equals_identity_sra():
 
 @pytest.mark.parametrize("r,heads", [(1, 2), (2, 4), (4, 2)])
 def test_query_rows_equal_recorded_maps(r, heads):
-    from vit_notes import photo, viz
-
     img = _blocky_image()
     tokens, (H, W) = photo.colour_tokens(img, patch=4)
     x = photo.repeat_for_heads(tokens, heads)
     q = photo.query_index((H, W), 0.3, 0.5)
-    for layer, inp in [(photo.identity_shunted(tokens.shape[-1], r, heads), x),
-                       (photo.identity_sra(tokens.shape[-1], r), tokens),
-                       (photo.identity_sra(tokens.shape[-1], r, linear=True), tokens)]:
+    for layer, inp in [
+        (shunted.identity_shunted(tokens.shape[-1], r, heads), x),
+        (pvt.identity_sra(tokens.shape[-1], r), tokens),
+        (pvt.identity_sra(tokens.shape[-1], r, linear=True), tokens),
+    ]:
         with torch.no_grad(), record_attention(layer, root="l") as maps:
             layer(inp, H, W)
-        rows = viz.query_rows(layer, inp, H, W, q)
+        rows = query_rows(layer, inp, H, W, query=q)
         assert len(rows) == len(maps)
         for (row, grid), full in zip(rows, maps.values()):
             assert row.numel() == grid[0] * grid[1]
@@ -331,16 +418,14 @@ def test_query_rows_equal_recorded_maps(r, heads):
 def test_exercise_checkers(capsys):
     from einops import rearrange
 
-    from vit_notes import exercises
-
-    assert exercises.check_shunted_kv_tokens((49, 196))
-    assert not exercises.check_shunted_kv_tokens((196, 49))
-    assert not exercises.check_shunted_kv_tokens((49, 98))
-    assert not exercises.check_shunted_kv_tokens(None)
-    right = cost.shunted_cost(56, 56, 64, 2, 8).macs
-    assert exercises.check_shunted_macs(right)
-    assert not exercises.check_shunted_macs(right - 2 * 3136 * 64 * 64)
-    assert not exercises.check_shunted_macs(2 * right)
+    assert shunted.check_shunted_kv_tokens((49, 196))
+    assert not shunted.check_shunted_kv_tokens((196, 49))
+    assert not shunted.check_shunted_kv_tokens((49, 98))
+    assert not shunted.check_shunted_kv_tokens(None)
+    right = shunted.shunted_cost(56, 56, 64, 2, 8).macs
+    assert shunted.check_shunted_macs(right)
+    assert not shunted.check_shunted_macs(right - 2 * 3136 * 64 * 64)
+    assert not shunted.check_shunted_macs(2 * right)
     out = capsys.readouterr().out
     assert "swapped" in out and "4× (not 2×)" in out and "leaves out q and proj" in out
 
@@ -349,31 +434,60 @@ def test_exercise_checkers(capsys):
         q = rearrange(attn.q(x), "b n (h d) -> b h n d", h=h)
         if attn.sr_ratio == 1:
             k, v = rearrange(attn.kv(x), "b m (two h d) -> two b h m d", two=2, h=h)
-            out = rearrange(((q @ k.transpose(-2, -1)) * attn.scale).softmax(-1) @ v, "b h n d -> b n (h d)")
+            out = rearrange(
+                ((q @ k.transpose(-2, -1)) * attn.scale).softmax(-1) @ v, "b h n d -> b n (h d)"
+            )
             local = attn.local_conv(rearrange(v, "b h (y x) d -> b (h d) y x", y=H))
             return attn.proj(out + rearrange(local, "b c y x -> b (y x) c"))
         grid = rearrange(x, "b (h w) c -> b c h w", h=H)
         outs = []
-        for g, (sr, norm, kv, lc) in enumerate([(attn.sr1, attn.norm1, attn.kv1, attn.local_conv1),
-                                                (attn.sr2, attn.norm2, attn.kv2, attn.local_conv2)]):
+        for g, (sr, norm, kv, lc) in enumerate(
+            [
+                (attn.sr1, attn.norm1, attn.kv1, attn.local_conv1),
+                (attn.sr2, attn.norm2, attn.kv2, attn.local_conv2),
+            ]
+        ):
             red = sr(grid)
             x_ = attn.act(norm(rearrange(red, "b c h w -> b (h w) c")))
             k, v = rearrange(kv(x_), "b m (two h d) -> two b h m d", two=2, h=h // 2)
-            v = v + rearrange(lc(rearrange(v, "b h (y x) d -> b (h d) y x", y=red.shape[2])),
-                              "b (h d) y x -> b h (y x) d", h=h // 2)
-            qg = q[:, g * (h // 2):(g + 1) * (h // 2)]
-            outs.append(rearrange(((qg @ k.transpose(-2, -1)) * attn.scale).softmax(-1) @ v, "b h n d -> b n (h d)"))
+            v = v + rearrange(
+                lc(rearrange(v, "b h (y x) d -> b (h d) y x", y=red.shape[2])),
+                "b (h d) y x -> b h (y x) d",
+                h=h // 2,
+            )
+            qg = q[:, g * (h // 2) : (g + 1) * (h // 2)]
+            outs.append(
+                rearrange(
+                    ((qg @ k.transpose(-2, -1)) * attn.scale).softmax(-1) @ v,
+                    "b h n d -> b n (h d)",
+                )
+            )
         return attn.proj(torch.cat(outs, -1))
 
     small = ((8, 8, 32, 2, 8), (6, 4, 32, 4, 2), (3, 3, 16, 2, 1))
-    assert exercises.check_shunted_forward(solution, small)
-    assert not exercises.check_shunted_forward(lambda attn, x, H, W: x, small)
+    assert shunted.check_shunted_forward(solution, small)
+    assert not shunted.check_shunted_forward(lambda attn, x, H, W: x, small)
 
 
 def test_cost_table_rows_agree():
-    from vit_notes import viz
 
-    rows = viz.shunted_cost_table(size=64, sr_ratios=(2, 4), dim=32, timed=False)
+    rows = shunted.shunted_cost_table(size=64, sr_ratios=(2, 4), dim=32, timed=False)
     assert [r["variant"] for r in rows] == ["Shunted", "SRA"] * 2
     for r in rows:
-        assert r["counted_gmacs"] == pytest.approx(r["analytic_gmacs"], rel=0.01) and r["tokens"] == 256
+        assert (
+            r["counted_gmacs"] == pytest.approx(r["analytic_gmacs"], rel=0.01)
+            and r["tokens"] == 256
+        )
+
+
+def test_shunted_explorer_redraws(monkeypatch):
+    drawn = []
+    real = shunted.draw_shunted_explorer
+    monkeypatch.setattr(
+        shunted.figures, "draw_shunted_explorer", lambda **kw: drawn.append(kw) or real(**kw)
+    )
+    ui = shunted.shunted_explorer()
+    sliders = {c.description: c for box in ui.children[:2] for c in box.children}
+    sliders["sr_ratio"].value = 4
+    sliders["image size"].value = 112
+    assert drawn[0]["sr_ratio"] == 8 and drawn[-1]["sr_ratio"] == 4 and drawn[-1]["size"] == 112

@@ -1,4 +1,5 @@
 """Shape tracing and attention recording: print and record only inside their blocks."""
+
 import io
 
 import torch

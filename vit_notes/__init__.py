@@ -1,13 +1,19 @@
 """ViT Notes: efficient vision-transformer attention, built one tensor at a time.
 
-Modules, one idea each: :mod:`~vit_notes.attention` (the shared attention kernel),
-:mod:`~vit_notes.trace` (shape tracing, attention-map recording), :mod:`~vit_notes.pvt`
-(PVT v1/v2), :mod:`~vit_notes.coatnet` (CoAtNet),
-:mod:`~vit_notes.shunted` (Shunted Transformer), :mod:`~vit_notes.cost` (analytic, counted and timed cost),
-:mod:`~vit_notes.photo` (the chapters' photo and its patch features),
-:mod:`~vit_notes.viz` (figures and widgets), :mod:`~vit_notes.exercises` (answer checkers).
+One subpackage per chapter, each holding its family's model, analytic cost, figures and
+explorer, and exercise checkers: :mod:`~vit_notes.pvt`, :mod:`~vit_notes.coatnet`,
+:mod:`~vit_notes.shunted`. What every chapter shares lies flat beside them:
+:mod:`~vit_notes.attention` (the kernel), :mod:`~vit_notes.trace` (shape tracing, attention
+recording), :mod:`~vit_notes.validate` (errors that name the bad value),
+:mod:`~vit_notes.layers` (shared layers and rules), :mod:`~vit_notes.counting` (counting and
+timing), :mod:`~vit_notes.photo` (the photo and its colour tokens), :mod:`~vit_notes.plotting`
+(plotting primitives and the explorer widget), :mod:`~vit_notes.checking` (checker machinery)
+and :mod:`~vit_notes.registry` (every model by name: :func:`create`, :func:`list_models`).
 """
+
+import importlib as _importlib
 import logging as _logging
+import pkgutil as _pkgutil
 
 import torch as _torch  # noqa: F401  (first: importing torch configures its loggers)
 
@@ -15,13 +21,24 @@ import torch as _torch  # noqa: F401  (first: importing torch configures its log
 # does; it says nothing about this book's CPU runs and would clutter every notebook.
 _logging.getLogger("torch.utils.cpp_extension").setLevel(_logging.ERROR)
 
+from ._version import __version__  # noqa: E402
 from .attention import attend, explicit_attention  # noqa: E402
+from .registry import create, list_models, model_info  # noqa: E402
 from .trace import record_attention, trace_shapes  # noqa: E402
-from .pvt import SpatialReductionAttention, PyramidVisionTransformer  # noqa: E402
-from .coatnet import CoAtNet, MBConv, RelativeAttention  # noqa: E402
-from .shunted import ShuntedAttention, ShuntedTransformer  # noqa: E402
 
-__all__ = ["attend", "explicit_attention", "record_attention", "trace_shapes", "SpatialReductionAttention",
-           "PyramidVisionTransformer", "CoAtNet", "MBConv", "RelativeAttention",
-           "ShuntedAttention", "ShuntedTransformer"]
-__version__ = "0.1.0"
+# Every chapter subpackage registers its models on import; importing them all here is what
+# makes create() know every model, and a new chapter needs no line in this file.
+for _chapter in _pkgutil.iter_modules(__path__):
+    if _chapter.ispkg:
+        _importlib.import_module(f"{__name__}.{_chapter.name}")
+
+__all__ = [
+    "__version__",
+    "attend",
+    "create",
+    "explicit_attention",
+    "list_models",
+    "model_info",
+    "record_attention",
+    "trace_shapes",
+]

@@ -1,10 +1,12 @@
 """The attention kernel every chapter shares: softmax(q kᵀ · scale + bias) v.
 
-Vaswani et al. 2017, Eq. 1. The fast path is the fused
-:func:`torch.nn.functional.scaled_dot_product_attention`, which never stores the
-``N_q x N_kv`` matrix; the explicit path computes it, and runs only while
-:func:`vit_notes.trace.record_attention` is active.
+Vaswani et al. 2017, "Attention Is All You Need", section "Scaled Dot-Product Attention". The
+fast path is the fused :func:`torch.nn.functional.scaled_dot_product_attention`, which never
+stores the ``N_q x N_kv`` matrix; the explicit path computes it, and runs only while
+:func:`vit_notes.trace.record_attention` is active. With ``record_attention(query=i)`` the
+output still comes from the fused kernel and only query ``i``'s row of the map is computed.
 """
+
 from __future__ import annotations
 
 import torch
@@ -14,8 +16,13 @@ from torch import nn
 from .trace import STATE, layer_name, log_shapes
 
 
-def explicit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float,
-                       bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def explicit_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    scale: float,
+    bias: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(softmax(q kᵀ scale + bias) v, softmax map)`` with the map materialised."""
     attn = (q * scale) @ k.transpose(-2, -1)
     if bias is not None:
@@ -24,22 +31,52 @@ def explicit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale:
     return attn @ v, attn
 
 
-def attend(module: nn.Module, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, scale: float,
-           dropout_p: float = 0.0, bias: torch.Tensor | None = None, tag: str = "attn") -> torch.Tensor:
+def attend(
+    module: nn.Module,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    scale: float,
+    dropout_p: float = 0.0,
+    bias: torch.Tensor | None = None,
+    tag: str = "attn",
+    kv_grid: tuple[int, int] | None = None,
+) -> torch.Tensor:
     """Multi-head attention of ``q (B, h, N, d)`` over ``k, v (B, h, M, d)``.
 
     ``bias`` (broadcastable to ``(B, h, N, M)``) is added to the logits before the
     softmax (CoAtNet's relative position bias). ``tag`` names the map in traces and
-    recordings (``attn_shape``; ``attn1_shape`` for a head group).
+    recordings (``attn_shape``; ``attn1_shape`` for a head group). ``kv_grid``: the
+    ``(h, w)`` grid the ``M`` keys were flattened from, kept beside a recorded map so that
+    a figure can draw it without knowing the layer.
     """
     if STATE.tracing:
         log_shapes(module, **{tag: (*q.shape[:-1], k.shape[-2])})
     maps = STATE.recording
     if maps is None:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout_p, scale=scale)
-    out, attn = explicit_attention(q, k, v, scale, bias)
+        return F.scaled_dot_product_attention(
+            q, k, v, attn_mask=bias, dropout_p=dropout_p, scale=scale
+        )
     name = layer_name(module)
-    maps[name if tag == "attn" else f"{name}.{tag}"] = attn.detach()
+    key = name if tag == "attn" else f"{name}.{tag}"
+    maps.grids[key] = kv_grid
+    if maps.query is not None:
+        i = maps.query
+        if not 0 <= i < q.shape[-2]:
+            raise ValueError(
+                f"query={i} is not a query of {key}, which has {q.shape[-2]} queries; "
+                f"use 0 <= query < {q.shape[-2]}"
+            )
+        row_bias = bias[..., i : i + 1, :] if bias is not None and bias.shape[-2] > 1 else bias
+        _, row = explicit_attention(q[..., i : i + 1, :], k, v, scale, row_bias)
+        maps[key] = row.detach()
+        # The output itself from the fused kernel: one row is all that was asked for.
+        return F.scaled_dot_product_attention(
+            q, k, v, attn_mask=bias, dropout_p=dropout_p, scale=scale
+        )
+    out, attn = explicit_attention(q, k, v, scale, bias)
+    maps[key] = attn.detach()
     if dropout_p:
         # Same distribution as the fused path's dropout (not the same random draws).
         out = F.dropout(attn, dropout_p, training=True) @ v

@@ -6,10 +6,11 @@ The photo is Grace Hopper's portrait that ships inside matplotlib
 Attention maps of an untrained network are noise. To get maps that mean something
 without training, the chapters use *colour tokens*: each ``patch x patch`` patch
 becomes a soft histogram of its pixels over a fixed palette of ``bins³`` colours,
-normalised per token. With identity projections (q = k = v = token, see
-:func:`identity_sra`), a query attends to patches of similar colour, so a query on
+normalised per token. With identity projections (q = k = v = token: each chapter's
+``identity_*`` layer), a query attends to patches of similar colour, so a query on
 the face lights up skin, one on the uniform lights up dark blue.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +31,9 @@ def load_photo(size: int = 224) -> torch.Tensor:
         w, h = im.size
         s = min(w, h)
         top = (h - s) // 4  # keep the face: crop nearer the top than the centre
-        im = im.crop(((w - s) // 2, top, (w - s) // 2 + s, top + s)).resize((size, size), Image.BICUBIC)
+        im = im.crop(((w - s) // 2, top, (w - s) // 2 + s, top + s)).resize(
+            (size, size), Image.BICUBIC
+        )
         arr = np.asarray(im, dtype=np.float32) / 255.0
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
 
@@ -53,7 +56,9 @@ def colour_tokens(img: torch.Tensor, patch: int = 4, bins: int = 4, sharpness: f
         raise ValueError(f"expected an RGB image of shape (3, H, W), got {tuple(img.shape)}")
     validate.positive_int("patch", patch)
     if img.shape[1] % patch or img.shape[2] % patch:
-        raise ValueError(f"image of {img.shape[1]}x{img.shape[2]} is not divisible by patch={patch}")
+        raise ValueError(
+            f"image of {img.shape[1]}x{img.shape[2]} is not divisible by patch={patch}"
+        )
     pal = palette(bins)
     pixels = rearrange(img, "c h w -> (h w) c")
     votes = torch.softmax(-sharpness * torch.cdist(pixels, pal) ** 2, dim=-1)
@@ -65,34 +70,6 @@ def colour_tokens(img: torch.Tensor, patch: int = 4, bins: int = 4, sharpness: f
     return tokens, (H, W)
 
 
-@torch.no_grad()
-def identity_sra(dim: int, sr_ratio: int, temperature: float = 0.25, linear: bool = False, num_heads: int = 1):
-    """A :class:`~vit_notes.pvt.SpatialReductionAttention` with identity weights.
-
-    ``q``, ``k``, ``v`` and ``proj`` are identities, the reduction conv averages each
-    ``sr_ratio x sr_ratio`` window (so a reduced key is the mean of the tokens it covers)
-    and the LayerNorm is the plain standardisation. The logits are ``temperature · q·k``;
-    with several heads, each head compares its own slice of the palette.
-    """
-    from .pvt import SpatialReductionAttention
-
-    attn = SpatialReductionAttention(dim, num_heads=num_heads, qkv_bias=True, qk_scale=temperature, sr_ratio=sr_ratio,
-                                     linear=linear)
-    eye = torch.eye(dim)
-    attn.q.weight.copy_(eye)
-    attn.q.bias.zero_()
-    attn.kv.weight.copy_(torch.cat([eye, eye]))
-    attn.kv.bias.zero_()
-    attn.proj.weight.copy_(eye)
-    attn.proj.bias.zero_()
-    if hasattr(attn, "sr"):
-        k = attn.sr.kernel_size[0]
-        attn.sr.weight.zero_()
-        attn.sr.weight[range(dim), range(dim)] = 1.0 / (k * k)
-        attn.sr.bias.zero_()
-    return attn.eval()
-
-
 def query_index(grid: tuple[int, int], row: float, col: float) -> int:
     """Flat token index of the query at fractional position (``row``, ``col``) in [0, 1)."""
     H, W = grid
@@ -102,57 +79,8 @@ def query_index(grid: tuple[int, int], row: float, col: float) -> int:
     return int(row * H) * W + int(col * W)
 
 
-# --- Shunted Transformer ---------------------------------------------------------------
-
 def repeat_for_heads(tokens: torch.Tensor, num_heads: int) -> torch.Tensor:
     """``(B, N, K)`` colour tokens -> ``(B, N, num_heads·K)``: one full copy per head, so that with
     identity projections every head compares whole colour histograms."""
     validate.positive_int("num_heads", num_heads)
     return tokens.repeat(1, 1, num_heads)
-
-
-@torch.no_grad()
-def identity_shunted(channels: int, sr_ratio: int, num_heads: int = 2, temperature: float = 0.25,
-                     shift: float = 6.0):
-    """A :class:`~vit_notes.shunted.ShuntedAttention` with identity weights, for tokens made by
-    :func:`repeat_for_heads` (``dim = num_heads · channels``).
-
-    ``q`` and ``proj`` are identities; ``kv1``/``kv2`` give each head of a group its own copy
-    of the (reduced) token as key and as value; ``sr1``/``sr2`` average each window, so a
-    reduced key is the mean histogram of the tokens it covers; the local-enhancement convs
-    are zero. The norms standardise and add ``shift`` so that the GELU after them is (almost
-    exactly) the identity: a constant added to every key component leaves the logits of a
-    standardised query unchanged. The two head groups then differ only in their key grid.
-    """
-    from .shunted import ShuntedAttention
-
-    validate.positive_int("channels", channels)
-    h = validate.positive_int("num_heads", num_heads)
-    dim = h * channels
-    attn = ShuntedAttention(dim, num_heads=h, qkv_bias=True, qk_scale=temperature, sr_ratio=sr_ratio)
-    eye = torch.eye(dim)
-    for lin in (attn.q, attn.proj):
-        lin.weight.copy_(eye)
-        lin.bias.zero_()
-    if sr_ratio == 1:
-        attn.kv.weight.copy_(torch.cat([eye, eye]))
-        attn.kv.bias.zero_()
-        attn.local_conv.weight.zero_()
-        attn.local_conv.bias.zero_()
-        return attn.eval()
-    half = dim // 2
-    for g, (kv, sr, norm, local) in enumerate(((attn.kv1, attn.sr1, attn.norm1, attn.local_conv1),
-                                               (attn.kv2, attn.sr2, attn.norm2, attn.local_conv2))):
-        # rows (k|v, head j of the group, c) read the input channels of head g·h/2 + j
-        group_cols = eye[g * half:(g + 1) * half]
-        kv.weight.copy_(torch.cat([group_cols, group_cols]))
-        kv.bias.zero_()
-        k = sr.kernel_size[0]
-        sr.weight.zero_()
-        sr.weight[range(dim), range(dim)] = 1.0 / (k * k)
-        sr.bias.zero_()
-        norm.weight.fill_(1.0)
-        norm.bias.fill_(shift)
-        local.weight.zero_()
-        local.bias.zero_()
-    return attn.eval()

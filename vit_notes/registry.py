@@ -1,34 +1,155 @@
-"""Model families by name: ``create("pvt_tiny")`` and the factories ``pvt_tiny()``, from one
-dict of configurations per family."""
+"""Every model of the book by name, with the papers' facts stored beside its configuration.
+
+``vit_notes.create("pvt_tiny")`` builds any registered variant; ``vit_notes.list_models()``
+lists them. Each chapter subpackage registers its family when it is imported (the package
+imports every chapter subpackage), so a new chapter registers itself and nothing here changes.
+Each chapter also registers its attention :class:`Design` for the comparison chapter: the
+attention layers to compare on one token grid and one query's panels on the photo.
+"""
+
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from torch import nn
 
 from . import validate
 
 
-def family(model_cls, configs: dict, doc_suffix=lambda name: ""):
-    """``create(name, **overrides)`` and one factory per name for a model family.
+@dataclass(frozen=True)
+class Paper:
+    """A variant's numbers as its paper reports them (never used in a computation, only shown
+    beside the book's own counts): parameters (M), GFLOPs at 224² (= G multiply-adds),
+    ImageNet-1k top-1 (%) at 224² where the paper gives one, the bib key, and where it says so."""
 
-    ``create`` rejects unknown names with the list of known ones; each factory is named
-    after its variant and documents its configuration.
-    """
-    def create(name: str, **kwargs):
+    params_m: float
+    gflops: float
+    top1: float | None
+    cite: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One registered variant: its family (the chapter subpackage), class, configuration and paper facts."""
+
+    name: str
+    family: str
+    model_cls: type
+    config: dict
+    paper: Paper
+
+    def build(self, **overrides) -> nn.Module:
+        return self.model_cls(**{**self.config, **overrides})
+
+
+@dataclass(frozen=True)
+class AttentionLayer:
+    """One attention layer to compare on an ``H x W`` token grid with ``dim`` channels and
+    ``heads`` heads: its analytic cost and its module. ``tokens``: called as
+    ``layer(x (B, H*W, C), H, W)``; otherwise as ``layer(x (B, C, H, W))``."""
+
+    cost: Callable
+    build: Callable
+    tokens: bool = True
+
+
+@dataclass(frozen=True)
+class Design:
+    """A chapter's attention design for the comparison chapter.
+
+    ``order``: the chapter's place in the book; ``layers``: label -> :class:`AttentionLayer`;
+    ``query_panels(img, query_rc)``: ``[(title, weights, key_grid), ...]``, one query's
+    attention on the photo through this design."""
+
+    family: str
+    title: str
+    order: int
+    layers: dict[str, AttentionLayer] = field(default_factory=dict)
+    query_panels: Callable | None = None
+
+
+_MODELS: dict[str, ModelInfo] = {}
+_DESIGNS: dict[str, Design] = {}
+
+
+def register_family(
+    family: str, model_cls: type, configs: dict[str, dict], papers: dict[str, Paper]
+) -> tuple[Callable, dict[str, Callable]]:
+    """Register every variant of a family; return its ``create(name, **overrides)`` and one
+    factory per name (``pvt_tiny(**overrides)``), each documenting its configuration."""
+    if set(configs) != set(papers):
+        raise ValueError(f"{family}: configs and papers name different variants")
+    for name, config in configs.items():
+        if name in _MODELS and _MODELS[name].model_cls is not model_cls:
+            raise ValueError(
+                f"{name!r} is registered twice, by {_MODELS[name].family} and {family}"
+            )
+        _MODELS[name] = ModelInfo(name, family, model_cls, config, papers[name])
+
+    def create_variant(name: str, **kwargs) -> nn.Module:
         validate.one_of("name", name, configs)
-        return model_cls(**{**configs[name], **kwargs})
+        return _MODELS[name].build(**kwargs)
 
-    create.__doc__ = (f"Build a {model_cls.__name__} variant by name ({', '.join(configs)}); "
-                      "kwargs override its configuration.")
+    create_variant.__doc__ = (
+        f"Build a {model_cls.__name__} variant by name ({', '.join(configs)}); "
+        "kwargs override its configuration."
+    )
 
-    def factory(name: str):
-        def build(**kwargs):
-            return create(name, **kwargs)
+    def factory(name: str) -> Callable:
+        def build(**kwargs) -> nn.Module:
+            return create_variant(name, **kwargs)
+
+        p = papers[name]
         build.__name__ = build.__qualname__ = name
-        build.__doc__ = f"{name}: {configs[name]}{doc_suffix(name)}"
+        build.__doc__ = (
+            f"{name}: {configs[name]} (paper: {p.params_m} M params, {p.gflops} GFLOPs; {p.source})"
+        )
         return build
 
-    return create, {name: factory(name) for name in configs}
+    return create_variant, {name: factory(name) for name in configs}
 
 
-def is_meta(model) -> bool:
+def register_design(design: Design) -> Design:
+    _DESIGNS[design.family] = design
+    return design
+
+
+def create(name: str, **kwargs) -> nn.Module:
+    """Build any registered model by name; ``kwargs`` override its configuration
+    (``create("coatnet_0", layout="C-C-C-T", img_size=160)``)."""
+    validate.one_of("name", name, _MODELS)
+    return _MODELS[name].build(**kwargs)
+
+
+def list_models(family: str | None = None) -> list[str]:
+    """The registered model names in book order (chapter, then registration); one family's
+    with ``family``."""
+    if family is not None:
+        validate.one_of("family", family, {m.family for m in _MODELS.values()})
+    order = {d.family: d.order for d in _DESIGNS.values()}
+    names = sorted(_MODELS, key=lambda n: order.get(_MODELS[n].family, len(order) + 1))
+    return [n for n in names if family is None or _MODELS[n].family == family]
+
+
+def model_info(name: str) -> ModelInfo:
+    """The registered :class:`ModelInfo` of ``name``: family, class, config and paper facts."""
+    validate.one_of("name", name, _MODELS)
+    return _MODELS[name]
+
+
+def smallest(family: str) -> str:
+    """The family's variant with the fewest parameters (as its paper reports them)."""
+    return min(list_models(family), key=lambda n: _MODELS[n].paper.params_m)
+
+
+def designs() -> list[Design]:
+    """Every chapter's attention design, in book order."""
+    return sorted(_DESIGNS.values(), key=lambda d: d.order)
+
+
+def is_meta(model: nn.Module) -> bool:
     """Whether ``model`` was built on the ``meta`` device (shapes only, as the family tables
     build it): such a model needs no weight initialisation, which would cost most of its build."""
     return next(model.parameters()).is_meta

@@ -10,19 +10,22 @@ Two context managers, both free when unused (a single attribute check per layer)
 Outside them every attention layer runs the fused
 :func:`torch.nn.functional.scaled_dot_product_attention` and prints nothing.
 """
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 from torch import nn
 
+from . import validate
+
 
 class _State:
     tracing = False
-    recording: "AttentionMaps | None" = None
+    recording: AttentionMaps | None = None
     names: dict[int, str] = {}
     stream = None
 
@@ -64,7 +67,9 @@ def log_shapes(module: nn.Module, **tensors) -> None:
 
 
 @contextmanager
-def trace_shapes(model: nn.Module | None = None, *, root: str | None = None, stream=None) -> Iterator[None]:
+def trace_shapes(
+    model: nn.Module | None = None, *, root: str | None = None, stream=None
+) -> Iterator[None]:
     """Print the shape of every named tensor inside attention layers and blocks.
 
     ``model``: when given, each layer is prefixed with its path in the model
@@ -85,20 +90,39 @@ class AttentionMaps(dict):
     """Layer name -> softmax attention map ``(B, heads, N_q, N_kv)``, in call order.
 
     A layer with several head groups (Shunted) stores one map per group under
-    ``<layer>.attn1``, ``<layer>.attn2``."""
+    ``<layer>.attn1``, ``<layer>.attn2``. With ``query=i`` each map is that query's row
+    only, ``(B, heads, 1, N_kv)``. ``grids`` maps the same names to the ``(h, w)`` grid the
+    keys were flattened from (``None`` where the keys are not one grid, e.g. with a class token).
+    """
+
+    def __init__(self, query: int | None = None):
+        super().__init__()
+        self.query = query
+        self.grids: dict[str, tuple[int, int] | None] = {}
 
     def last(self) -> torch.Tensor:
         return next(reversed(self.values()))
 
+    def rows(self) -> list[tuple[torch.Tensor, tuple[int, int] | None]]:
+        """``[(map of head 0, key grid), ...]`` in call order: with ``query=i``, query ``i``'s
+        weights over the keys of each layer (or head group), a vector of ``N_kv`` entries."""
+        return [(m[0, 0].squeeze(0), self.grids.get(name)) for name, m in self.items()]
+
 
 @contextmanager
-def record_attention(model: nn.Module | None = None, *, root: str | None = None) -> Iterator[AttentionMaps]:
+def record_attention(
+    model: nn.Module | None = None, *, root: str | None = None, query: int | None = None
+) -> Iterator[AttentionMaps]:
     """Make attention layers compute the explicit softmax map and keep it.
 
     Outputs are the same as on the fused path (tested); only slower and heavier,
     since the ``N_q x N_kv`` matrix now exists in memory. Maps are detached.
+    ``query``: keep only that query's row of each map (flat token index), computed
+    beside the fused kernel, so that a large image never builds the ``N x M`` matrix.
     """
-    maps = AttentionMaps()
+    if query is not None:
+        query = validate.positive_int("query", query, minimum=0)
+    maps = AttentionMaps(query)
     old = (STATE.recording, STATE.names)
     STATE.recording = maps
     STATE.names = {**STATE.names, **_register_names(model, root)}
@@ -106,3 +130,17 @@ def record_attention(model: nn.Module | None = None, *, root: str | None = None)
         yield maps
     finally:
         STATE.recording, STATE.names = old
+
+
+@torch.no_grad()
+def query_rows(
+    layer: nn.Module, *inputs, query: int
+) -> list[tuple[torch.Tensor, tuple[int, int] | None]]:
+    """Run ``layer(*inputs)`` and return query ``query``'s attention (head 0) in each of its
+    attention maps (one per head group), with the key grid: ``[(weights, (h, w)), ...]``.
+
+    Only that row is computed beside the fused kernel (:func:`record_attention` with
+    ``query``), so a large image never builds the ``N x M`` matrix."""
+    with record_attention(query=query) as maps:
+        layer(*inputs)
+    return maps.rows()

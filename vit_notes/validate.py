@@ -1,5 +1,6 @@
 """Argument checks shared by every module: bad input gets a ``ValueError`` that names
 the bad value and says what is allowed, instead of a shape error from deep inside torch."""
+
 from __future__ import annotations
 
 import numbers
@@ -8,7 +9,9 @@ import numbers
 def positive_int(name: str, value, *, minimum: int = 1) -> int:
     """Return ``value`` as an int, or raise if it is not an integer ``>= minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})")
+        raise ValueError(
+            f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})"
+        )
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
@@ -29,7 +32,9 @@ def heads_divide(dim: int, num_heads: int) -> int:
 def tokens_match_grid(x, H: int, W: int, extra: int = 0) -> None:
     """Check that a ``(B, N, C)`` token tensor holds ``H * W`` (+ ``extra``) tokens."""
     if x.dim() != 3:
-        raise ValueError(f"expected tokens of shape (B, N, C), got a tensor of shape {tuple(x.shape)}")
+        raise ValueError(
+            f"expected tokens of shape (B, N, C), got a tensor of shape {tuple(x.shape)}"
+        )
     if x.shape[1] != H * W + extra:
         plus = f" + {extra} prefix token(s)" if extra else ""
         raise ValueError(
@@ -39,10 +44,27 @@ def tokens_match_grid(x, H: int, W: int, extra: int = 0) -> None:
 
 
 def one_of(name: str, value, allowed) -> None:
+    """Raise unless ``value`` is one of ``allowed``, listing them."""
     if value not in allowed:
         raise ValueError(f"{name}={value!r} is not allowed; choose one of {sorted(allowed)}")
 
 
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+def same_length(num_stages: int, **sequences) -> None:
+    """Check that every per-stage list has ``num_stages`` entries."""
+    for name, seq in sequences.items():
+        if len(seq) != num_stages:
+            raise ValueError(f"{name} has {len(seq)} entries but num_stages={num_stages}")
 
+
+def image(x, channels: int | None = None) -> None:
+    """Check that ``x`` is a batch of images ``(B, C, H, W)`` (with ``channels`` channels)."""
+    want = "C" if channels is None else str(channels)
+    if x.dim() != 4 or (channels is not None and x.shape[1] != channels):
+        raise ValueError(
+            f"expected images of shape (B, {want}, H, W), got a tensor of shape {tuple(x.shape)}"
+        )
+
+
+def divisors(n: int) -> list[int]:
+    """The divisors of ``n``, to suggest a valid head count."""
+    return [d for d in range(1, n + 1) if n % d == 0]

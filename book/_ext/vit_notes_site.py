@@ -16,6 +16,7 @@
   (A single output can also get the class: cell metadata
   ``"mystnb": {"figure": {"classes": "static-twin", "caption": "..."}}``.)
 """
+
 from __future__ import annotations
 
 from docutils import nodes
@@ -49,18 +50,27 @@ class _RemoveHiddenSolutions(SphinxTransform):
     default_priority = 1  # before sphinx-exercise's own checks of gated directives
 
     def apply(self):
-        for start in list(self.document.findall(lambda n: isinstance(n, _gate) and n["kind"] == "start")):
+        for start in list(
+            self.document.findall(lambda n: isinstance(n, _gate) and n["kind"] == "start")
+        ):
             parent = start.parent
             if parent is None:
                 continue
             i = parent.index(start)
-            j = next((k for k in range(i + 1, len(parent))
-                      if isinstance(parent[k], _gate) and parent[k]["kind"] == "end"), None)
+            j = next(
+                (
+                    k
+                    for k in range(i + 1, len(parent))
+                    if isinstance(parent[k], _gate) and parent[k]["kind"] == "end"
+                ),
+                None,
+            )
             if j is None:
                 raise self.document.reporter.severe(
-                    f"solution-start {start['label']!r}: no solution-end after it in the same section")
-            del parent[i:j + 1]
-        for stray in list(self.document.findall(_gate)):
+                    f"solution-start {start['label']!r}: no solution-end after it in the same section"
+                )
+            del parent[i : j + 1]
+        for _stray in list(self.document.findall(_gate)):
             raise self.document.reporter.severe("solution-end without a solution-start before it")
 
 
@@ -79,8 +89,10 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
         # An inline script is registered twice, once with filename None and once with
         # "" (sphinx.application.add_js_file feeds both the registry and the builder),
         # so Sphinx's own de-duplication misses it.
-        key = (getattr(js, "filename", str(js)) or "",
-               tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes", {}).items())))
+        key = (
+            getattr(js, "filename", str(js)) or "",
+            tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes", {}).items())),
+        )
         if key in seen:
             continue
         seen.add(key)

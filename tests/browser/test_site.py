@@ -14,6 +14,7 @@ and a JSON report go to _build/screenshots/.
 Without a built site the tests skip, unless VIT_NOTES_BROWSER_TEST=1 (set by scripts/test),
 when they fail.
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,9 +34,15 @@ SITE = Path(os.environ.get("VIT_NOTES_SITE", ROOT / "_build" / "html"))
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("VIT_NOTES_BROWSER_TEST") == "1"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 PAGE_BUDGET = 3 * 1024 * 1024  # a chapter page's HTML plus its images, bytes
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static"}
 CHAPTER_DIR = "notebooks"
@@ -44,8 +51,11 @@ CHAPTER_DIR = "notebooks"
 def _pages() -> list[str]:
     if not (SITE / "index.html").is_file():
         return []
-    return sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html")
-                  if not SKIP_DIRS & set(p.relative_to(SITE).parts[:-1]))
+    return sorted(
+        p.relative_to(SITE).as_posix()
+        for p in SITE.rglob("*.html")
+        if not SKIP_DIRS & set(p.relative_to(SITE).parts[:-1])
+    )
 
 
 PAGES = _pages()
@@ -63,6 +73,7 @@ def test_site_is_built():
 
 
 # --- fixtures -------------------------------------------------------------------------
+
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
@@ -98,7 +109,7 @@ def browser():
     (SHOTS / "report.json").write_text(json.dumps(REPORT, indent=2, sort_keys=True))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ids_of(rel: str) -> frozenset[str]:
     text = (SITE / rel).read_text(encoding="utf-8", errors="replace")
     return frozenset(re.findall(r"""\sid=["']([^"']+)["']""", text))
@@ -109,7 +120,11 @@ def _expected_launch_links(page: str) -> dict[str, str]:
     url = cfg["repository"]["url"].rstrip("/").removesuffix(".git")
     branch = cfg["repository"].get("branch", "main")
     org_repo = url.removeprefix("https://github.com/")
-    nb = Path(cfg["repository"].get("path_to_book", "") or ".", page).with_suffix(".ipynb").as_posix()
+    nb = (
+        Path(cfg["repository"].get("path_to_book", "") or ".", page)
+        .with_suffix(".ipynb")
+        .as_posix()
+    )
     nb = nb.removeprefix("./")
     buttons = cfg["launch_buttons"]
     ui = {"classic": "tree", "jupyterlab": "lab/tree"}[buttons.get("notebook_interface", "classic")]
@@ -140,11 +155,20 @@ class Visit:
 
         self.context.route("**/*", route)
         self.page = page = self.context.new_page()
-        page.on("console", lambda m: m.type == "error" and self.console_errors.append(
-            f"{m.text} @ {m.location.get('url', '')}:{m.location.get('lineNumber', '')}"))
+        page.on(
+            "console",
+            lambda m: (
+                m.type == "error"
+                and self.console_errors.append(
+                    f"{m.text} @ {m.location.get('url', '')}:{m.location.get('lineNumber', '')}"
+                )
+            ),
+        )
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-        page.on("requestfailed", lambda q: q.url.startswith(base_url) and self.failed.append(
-            f"{q.url}: {q.failure}"))
+        page.on(
+            "requestfailed",
+            lambda q: q.url.startswith(base_url) and self.failed.append(f"{q.url}: {q.failure}"),
+        )
 
         def on_response(resp):
             if not resp.url.startswith(base_url):
@@ -184,6 +208,7 @@ def visit(request, browser, base_url):
 
 # --- the checks, per page -------------------------------------------------------------
 
+
 def test_page(visit):
     page, rel = visit.page, visit.rel
     problems: list[str] = []
@@ -210,7 +235,9 @@ def test_page(visit):
     # 3. Every widget's static twin is visible: widgets need a kernel, so each widget cell
     #    (tagged `widget`, or showing a widget) must be matched by a visible .static-twin
     #    (a cell tagged `static-twin`, see book/_ext/vit_notes_site.py) with a drawn image.
-    widget_cells = page.locator("div.cell.widget-cell, div.cell:has(script[type='application/vnd.jupyter.widget-view+json'])").count()
+    widget_cells = page.locator(
+        "div.cell.widget-cell, div.cell:has(script[type='application/vnd.jupyter.widget-view+json'])"
+    ).count()
     twins = page.locator(".static-twin")
     for i in range(twins.count()):
         twin = twins.nth(i)
@@ -218,8 +245,10 @@ def test_page(visit):
         box = twin.bounding_box()
         if not twin.is_visible() or not box or box["width"] < 1 or box["height"] < 1:
             problems.append(f"static twin #{i} is not visible")
-        drawn = twin.evaluate("e => [...e.querySelectorAll('img')].filter(i => i.naturalWidth > 0).length"
-                              " + (e.matches('img') && e.naturalWidth > 0 ? 1 : 0)")
+        drawn = twin.evaluate(
+            "e => [...e.querySelectorAll('img')].filter(i => i.naturalWidth > 0).length"
+            " + (e.matches('img') && e.naturalWidth > 0 ? 1 : 0)"
+        )
         if not drawn:
             problems.append(f"static twin #{i} shows no image")
     if twins.count() < widget_cells:
@@ -241,7 +270,9 @@ def test_page(visit):
         try:
             body.wait_for(state="visible", timeout=3000)
         except Exception:
-            problems.append(f"dropdown #{i} ({title.inner_text().strip()!r}) does not open on click")
+            problems.append(
+                f"dropdown #{i} ({title.inner_text().strip()!r}) does not open on click"
+            )
     details = page.locator("details")
     for i in range(details.count()):
         d = details.nth(i)
@@ -278,14 +309,27 @@ def test_page(visit):
             if got.get(name) != url:
                 problems.append(f"{name} launch link is {got.get(name)!r}, expected {url!r}")
         html_and_images = visit.size_of(unquote(urlsplit(visit.base + rel).path)) + sum(
-            visit.size_of(p) for p, kind in visit.local_paths.items() if kind == "image")
+            visit.size_of(p) for p, kind in visit.local_paths.items() if kind == "image"
+        )
         everything = sum(visit.size_of(p) for p in visit.local_paths)
         if html_and_images >= PAGE_BUDGET:
-            problems.append(f"page with its images weighs {html_and_images / 2**20:.2f} MB (budget 3 MB)")
-        info = {"html_and_images_bytes": html_and_images, "all_resources_bytes": everything,
-                "screenshot": shot.relative_to(ROOT).as_posix(), "launch_links": got}
-    REPORT[rel] = {"problems": problems, "static_twins": twins.count(), "widget_cells": widget_cells,
-                   "dropdowns": dropdowns.count(), "details": details.count(), **info}
+            problems.append(
+                f"page with its images weighs {html_and_images / 2**20:.2f} MB (budget 3 MB)"
+            )
+        info = {
+            "html_and_images_bytes": html_and_images,
+            "all_resources_bytes": everything,
+            "screenshot": shot.relative_to(ROOT).as_posix(),
+            "launch_links": got,
+        }
+    REPORT[rel] = {
+        "problems": problems,
+        "static_twins": twins.count(),
+        "widget_cells": widget_cells,
+        "dropdowns": dropdowns.count(),
+        "details": details.count(),
+        **info,
+    }
 
     assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
 
@@ -309,5 +353,6 @@ def test_student_edition_has_the_exercises_but_no_solutions():
         assert student_page.is_file(), f"the student edition lacks {rel}"
         student = student_page.read_text(encoding="utf-8", errors="replace")
         assert not _SOLUTION.search(student), f"the student edition's {rel} shows a solution"
-        assert len(_EXERCISE.findall(student)) == len(_EXERCISE.findall(full)), \
+        assert len(_EXERCISE.findall(student)) == len(_EXERCISE.findall(full)), (
             f"the student edition's {rel} lost exercises"
+        )

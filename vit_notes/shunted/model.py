@@ -13,6 +13,7 @@ its own reduction rate, ``r`` and ``r/2``: the first group attends over a coarse
 Parameter names follow the official code (OliverRensu/Shunted-Transformer, ``SSA.py``)
 so its checkpoints load into these modules unchanged.
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -21,10 +22,11 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from . import registry, validate
-from .attention import attend
-from .pvt import DropPath, DWConv, OverlapPatchEmbed, PyramidVisionTransformer
-from .trace import STATE, log_shapes
+from .. import registry, validate
+from ..attention import attend
+from ..layers import DropPath, DWConv, drop_path_rates, init_weights, reduced_grid
+from ..pvt.model import OverlapPatchEmbed
+from ..trace import STATE, log_shapes
 
 
 def kv_grids(H: int, W: int, sr_ratio: int) -> tuple[tuple[int, int], ...]:
@@ -39,19 +41,32 @@ def kv_grids(H: int, W: int, sr_ratio: int) -> tuple[tuple[int, int], ...]:
     r = check_sr_ratio(sr_ratio)
     if r == 1:
         return ((H, W),)
-    if H < r or W < r:
-        raise ValueError(f"the token grid {H}x{W} is smaller than sr_ratio={r}; "
-                         f"use sr_ratio <= {min(H, W)} or a larger image")
-    return (H // r, W // r), (H // (r // 2), W // (r // 2))
+    return reduced_grid(H, W, r), reduced_grid(H, W, r // 2)
 
 
 def check_sr_ratio(sr_ratio) -> int:
     """``sr_ratio`` must be 1 or an even integer (the second head group uses ``sr_ratio // 2``)."""
     r = validate.positive_int("sr_ratio", sr_ratio)
     if r > 1 and r % 2:
-        raise ValueError(f"sr_ratio={r} does not halve to an integer: the second head group reduces by "
-                         f"sr_ratio/2 = {r / 2}; use 1 or an even sr_ratio such as {r - 1} or {r + 1}")
+        raise ValueError(
+            f"sr_ratio={r} does not halve to an integer: the second head group reduces by "
+            f"sr_ratio/2 = {r / 2}; use 1 or an even sr_ratio such as {r - 1} or {r + 1}"
+        )
     return r
+
+
+def check_head_groups(num_heads: int, sr_ratio: int, dim: int | None = None) -> None:
+    """``sr_ratio > 1`` splits the heads into two equal groups, so ``num_heads`` must be even."""
+    if sr_ratio > 1 and num_heads % 2:
+        options = (
+            f" (divisors of dim={dim}: {[d for d in validate.divisors(dim) if d % 2 == 0]})"
+            if dim
+            else ""
+        )
+        raise ValueError(
+            f"num_heads={num_heads} is odd but sr_ratio={sr_ratio} > 1 splits the heads into "
+            f"two equal groups; use an even num_heads{options} or sr_ratio=1"
+        )
 
 
 class ShuntedAttention(nn.Module):
@@ -74,17 +89,22 @@ class ShuntedAttention(nn.Module):
     ``<layer>.attn1`` (coarse) and ``<layer>.attn2`` (fine); ``<layer>`` alone when ``r = 1``.
     """
 
-    def __init__(self, dim: int, num_heads: int = 8, qkv_bias: bool = False, qk_scale: float | None = None,
-                 attn_drop: float = 0.0, proj_drop: float = 0.0, sr_ratio: int = 1):
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int = 8,
+        qkv_bias: bool = False,
+        qk_scale: float | None = None,
+        attn_drop: float = 0.0,
+        proj_drop: float = 0.0,
+        sr_ratio: int = 1,
+    ):
         super().__init__()
         head_dim = validate.heads_divide(dim, num_heads)
         sr_ratio = check_sr_ratio(sr_ratio)
-        if sr_ratio > 1 and num_heads % 2:
-            raise ValueError(f"num_heads={num_heads} is odd but sr_ratio={sr_ratio} > 1 splits the heads into "
-                             f"two equal groups; use an even num_heads (divisors of dim={dim}: "
-                             f"{[d for d in validate.divisors(dim) if d % 2 == 0]}) or sr_ratio=1")
+        check_head_groups(num_heads, sr_ratio, dim)
         self.dim, self.num_heads, self.sr_ratio = dim, num_heads, sr_ratio
-        self.scale = qk_scale or head_dim ** -0.5
+        self.scale = qk_scale or head_dim**-0.5
 
         self.q = nn.Linear(dim, dim, bias=qkv_bias)
         self.attn_drop = nn.Dropout(attn_drop)
@@ -99,8 +119,12 @@ class ShuntedAttention(nn.Module):
             self.kv1 = nn.Linear(dim, dim, bias=qkv_bias)
             self.kv2 = nn.Linear(dim, dim, bias=qkv_bias)
             half = dim // 2
-            self.local_conv1 = nn.Conv2d(half, half, kernel_size=3, padding=1, stride=1, groups=half)
-            self.local_conv2 = nn.Conv2d(half, half, kernel_size=3, padding=1, stride=1, groups=half)
+            self.local_conv1 = nn.Conv2d(
+                half, half, kernel_size=3, padding=1, stride=1, groups=half
+            )
+            self.local_conv2 = nn.Conv2d(
+                half, half, kernel_size=3, padding=1, stride=1, groups=half
+            )
         else:
             self.kv = nn.Linear(dim, dim * 2, bias=qkv_bias)
             self.local_conv = nn.Conv2d(dim, dim, kernel_size=3, padding=1, stride=1, groups=dim)
@@ -117,23 +141,50 @@ class ShuntedAttention(nn.Module):
             out.append((self.act(norm(rearrange(g, "b c h w -> b (h w) c"))), h, w))
         return tuple(out)
 
-    def _group(self, q: torch.Tensor, x_: torch.Tensor, h: int, w: int, kv: nn.Linear, local_conv: nn.Conv2d,
-               tag: str) -> torch.Tensor:
+    def _group(
+        self,
+        q: torch.Tensor,
+        x_: torch.Tensor,
+        h: int,
+        w: int,
+        kv: nn.Linear,
+        local_conv: nn.Conv2d,
+        tag: str,
+    ) -> torch.Tensor:
         """One head group: K, V from the reduced tokens, local enhancement of V (LE), attention."""
         kv_ = rearrange(kv(x_), "b m (two h d) -> two b h m d", two=2, h=self.num_heads // 2)
         k, v = kv_.unbind(0)
-        v_local = rearrange(local_conv(rearrange(v, "b h (y x) d -> b (h d) y x", y=h, x=w)),
-                            "b (h d) y x -> b h (y x) d", h=self.num_heads // 2)
+        v_local = rearrange(
+            local_conv(rearrange(v, "b h (y x) d -> b (h d) y x", y=h, x=w)),
+            "b (h d) y x -> b h (y x) d",
+            h=self.num_heads // 2,
+        )
         if STATE.tracing:
-            log_shapes(self, **{f"kv{tag[-1]}": kv_, f"v{tag[-1]}_grid": (v.shape[0], v.shape[1], h, w, v.shape[-1])})
-        out = attend(self, q, k, v + v_local, scale=self.scale,
-                     dropout_p=self.attn_drop.p if self.training else 0.0, tag=tag)
+            log_shapes(
+                self,
+                **{
+                    f"kv{tag[-1]}": kv_,
+                    f"v{tag[-1]}_grid": (v.shape[0], v.shape[1], h, w, v.shape[-1]),
+                },
+            )
+        out = attend(
+            self,
+            q,
+            k,
+            v + v_local,
+            scale=self.scale,
+            kv_grid=(h, w),
+            dropout_p=self.attn_drop.p if self.training else 0.0,
+            tag=tag,
+        )
         return rearrange(out, "b h n d -> b n (h d)")
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
         validate.tokens_match_grid(x, H, W)
         if x.shape[-1] != self.dim:
-            raise ValueError(f"x has {x.shape[-1]} channels but this layer was built for dim={self.dim}")
+            raise ValueError(
+                f"x has {x.shape[-1]} channels but this layer was built for dim={self.dim}"
+            )
         h = self.num_heads
         q = rearrange(self.q(x), "b n (h d) -> b h n d", h=h)
         if STATE.tracing:
@@ -142,14 +193,27 @@ class ShuntedAttention(nn.Module):
             (x1, h1, w1), (x2, h2, w2) = self.reduce(x, H, W)
             if STATE.tracing:
                 log_shapes(self, x1_reduced=x1, x2_reduced=x2)
-            out = torch.cat([self._group(q[:, : h // 2], x1, h1, w1, self.kv1, self.local_conv1, "attn1"),
-                             self._group(q[:, h // 2:], x2, h2, w2, self.kv2, self.local_conv2, "attn2")], dim=-1)
+            out = torch.cat(
+                [
+                    self._group(q[:, : h // 2], x1, h1, w1, self.kv1, self.local_conv1, "attn1"),
+                    self._group(q[:, h // 2 :], x2, h2, w2, self.kv2, self.local_conv2, "attn2"),
+                ],
+                dim=-1,
+            )
         else:
             kv = rearrange(self.kv(x), "b m (two h d) -> two b h m d", two=2, h=h)
             k, v = kv.unbind(0)
             if STATE.tracing:
                 log_shapes(self, kv=kv)
-            out = attend(self, q, k, v, scale=self.scale, dropout_p=self.attn_drop.p if self.training else 0.0)
+            out = attend(
+                self,
+                q,
+                k,
+                v,
+                scale=self.scale,
+                kv_grid=(H, W),
+                dropout_p=self.attn_drop.p if self.training else 0.0,
+            )
             local = self.local_conv(rearrange(v, "b h (y x) d -> b (h d) y x", y=H, x=W))
             out = rearrange(out, "b h n d -> b n (h d)") + rearrange(local, "b c y x -> b (y x) c")
         out = self.proj_drop(self.proj(out))
@@ -184,12 +248,30 @@ class DetailSpecificMlp(nn.Module):
 class Block(nn.Module):
     """Pre-norm Shunted block: x + SSA(LN(x)), then x + detail-specific FFN(LN(x))."""
 
-    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = False,
-                 qk_scale: float | None = None, drop: float = 0.0, attn_drop: float = 0.0, drop_path: float = 0.0,
-                 norm_layer=nn.LayerNorm, sr_ratio: int = 1):
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        mlp_ratio: float = 4.0,
+        qkv_bias: bool = False,
+        qk_scale: float | None = None,
+        drop: float = 0.0,
+        attn_drop: float = 0.0,
+        drop_path: float = 0.0,
+        norm_layer=nn.LayerNorm,
+        sr_ratio: int = 1,
+    ):
         super().__init__()
         self.norm1 = norm_layer(dim)
-        self.attn = ShuntedAttention(dim, num_heads, qkv_bias, qk_scale, attn_drop, drop, sr_ratio)
+        self.attn = ShuntedAttention(
+            dim,
+            num_heads,
+            qkv_bias=qkv_bias,
+            qk_scale=qk_scale,
+            attn_drop=attn_drop,
+            proj_drop=drop,
+            sr_ratio=sr_ratio,
+        )
         self.drop_path = DropPath(drop_path)
         self.norm2 = norm_layer(dim)
         self.mlp = DetailSpecificMlp(dim, int(dim * mlp_ratio), drop)
@@ -212,22 +294,32 @@ class ConvStem(nn.Module):
         self.num_conv = validate.positive_int("num_conv", num_conv, minimum=0)
         self.in_chans = validate.positive_int("in_chans", in_chans)
         validate.positive_int("embed_dim", embed_dim)
-        layers = [nn.Conv2d(in_chans, embed_dim, 7, 2, padding=3, bias=False), nn.BatchNorm2d(embed_dim),
-                  nn.ReLU(True)]
+        layers = [
+            nn.Conv2d(in_chans, embed_dim, 7, 2, padding=3, bias=False),
+            nn.BatchNorm2d(embed_dim),
+            nn.ReLU(True),
+        ]
         for _ in range(num_conv):
-            layers += [nn.Conv2d(embed_dim, embed_dim, 3, 1, padding=1, bias=False), nn.BatchNorm2d(embed_dim),
-                       nn.ReLU(True)]
+            layers += [
+                nn.Conv2d(embed_dim, embed_dim, 3, 1, padding=1, bias=False),
+                nn.BatchNorm2d(embed_dim),
+                nn.ReLU(True),
+            ]
         layers.append(nn.Conv2d(embed_dim, embed_dim, kernel_size=2, stride=2))
         self.conv = nn.Sequential(*layers)
         self.norm = nn.LayerNorm(embed_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
         if x.dim() != 4 or x.shape[1] != self.in_chans:
-            raise ValueError(f"expected images of shape (B, {self.in_chans}, H, W), got a tensor of shape "
-                             f"{tuple(x.shape)}")
+            raise ValueError(
+                f"expected images of shape (B, {self.in_chans}, H, W), got a tensor of shape "
+                f"{tuple(x.shape)}"
+            )
         if min(x.shape[2:]) < 4:
-            raise ValueError(f"image of {x.shape[2]}x{x.shape[3]} is too small for the stem (stride 4); "
-                             "use at least 4x4")
+            raise ValueError(
+                f"image of {x.shape[2]}x{x.shape[3]} is too small for the stem (stride 4); "
+                "use at least 4x4"
+            )
         x = self.conv(x)
         H, W = x.shape[2:]
         return self.norm(rearrange(x, "b c h w -> b (h w) c")), H, W
@@ -242,64 +334,101 @@ class ShuntedTransformer(nn.Module):
     reads the mean token of the last stage (no class token).
     """
 
-    def __init__(self, img_size: int = 224, in_chans: int = 3, num_classes: int = 1000,
-                 embed_dims=(64, 128, 256, 512), num_heads=(2, 4, 8, 16), mlp_ratios=(8, 8, 4, 4),
-                 qkv_bias: bool = False, qk_scale: float | None = None, drop_rate: float = 0.0,
-                 attn_drop_rate: float = 0.0, drop_path_rate: float = 0.0, norm_layer=nn.LayerNorm,
-                 depths=(1, 2, 4, 1), sr_ratios=(8, 4, 2, 1), num_stages: int = 4, num_conv: int = 0):
+    def __init__(
+        self,
+        img_size: int = 224,
+        in_chans: int = 3,
+        num_classes: int = 1000,
+        embed_dims=(64, 128, 256, 512),
+        num_heads=(2, 4, 8, 16),
+        mlp_ratios=(8, 8, 4, 4),
+        qkv_bias: bool = False,
+        qk_scale: float | None = None,
+        drop_rate: float = 0.0,
+        attn_drop_rate: float = 0.0,
+        drop_path_rate: float = 0.0,
+        norm_layer=nn.LayerNorm,
+        depths=(1, 2, 4, 1),
+        sr_ratios=(8, 4, 2, 1),
+        num_stages: int = 4,
+        num_conv: int = 0,
+    ):
         super().__init__()
         validate.positive_int("num_stages", num_stages)
         validate.positive_int("img_size", img_size)
         validate.positive_int("num_classes", num_classes, minimum=0)
-        for name, seq in dict(embed_dims=embed_dims, num_heads=num_heads, mlp_ratios=mlp_ratios, depths=depths,
-                              sr_ratios=sr_ratios).items():
-            if len(seq) != num_stages:
-                raise ValueError(f"{name} has {len(seq)} entries but num_stages={num_stages}")
+        validate.same_length(
+            num_stages,
+            embed_dims=embed_dims,
+            num_heads=num_heads,
+            mlp_ratios=mlp_ratios,
+            depths=depths,
+            sr_ratios=sr_ratios,
+        )
         for i in range(num_stages):
             # Build-time checks of every stage's attention config, with the stage named.
             try:
+                validate.positive_int("depth", depths[i])
                 validate.heads_divide(embed_dims[i], num_heads[i])
-                check_sr_ratio(sr_ratios[i])
-                if sr_ratios[i] > 1 and num_heads[i] % 2:
-                    raise ValueError(f"num_heads={num_heads[i]} is odd but sr_ratio={sr_ratios[i]} > 1 needs two "
-                                     "equal head groups; use an even num_heads or sr_ratio=1")
+                check_head_groups(num_heads[i], check_sr_ratio(sr_ratios[i]), embed_dims[i])
+                if not mlp_ratios[i] > 0:
+                    raise ValueError(f"mlp_ratio={mlp_ratios[i]!r} must be > 0")
             except ValueError as e:
                 raise ValueError(f"stage {i + 1}: {e}") from None
         self.num_stages, self.num_classes, self.depths = num_stages, num_classes, tuple(depths)
         self.embed_dims, self.sr_ratios = tuple(embed_dims), tuple(sr_ratios)
-        total = sum(depths)
-        dpr = [drop_path_rate * j / max(total - 1, 1) for j in range(total)]  # stochastic-depth decay rule
-        cur = 0
+        dpr = drop_path_rates(drop_path_rate, depths)
         for i in range(num_stages):
             if i == 0:
                 patch_embed = ConvStem(num_conv, in_chans, embed_dims[0])
             else:
-                patch_embed = OverlapPatchEmbed(max(img_size // 2 ** (i + 1), 1), 3, 2, embed_dims[i - 1],
-                                                embed_dims[i])
-            block = nn.ModuleList([
-                Block(embed_dims[i], num_heads[i], mlp_ratios[i], qkv_bias, qk_scale, drop_rate, attn_drop_rate,
-                      dpr[cur + j], norm_layer, sr_ratios[i])
-                for j in range(depths[i])])
-            cur += depths[i]
+                patch_embed = OverlapPatchEmbed(
+                    img_size=max(img_size // 2 ** (i + 1), 1),
+                    patch_size=3,
+                    stride=2,
+                    in_chans=embed_dims[i - 1],
+                    embed_dim=embed_dims[i],
+                )
+            block = nn.ModuleList(
+                [
+                    Block(
+                        embed_dims[i],
+                        num_heads[i],
+                        mlp_ratio=mlp_ratios[i],
+                        qkv_bias=qkv_bias,
+                        qk_scale=qk_scale,
+                        drop=drop_rate,
+                        attn_drop=attn_drop_rate,
+                        drop_path=rate,
+                        norm_layer=norm_layer,
+                        sr_ratio=sr_ratios[i],
+                    )
+                    for rate in dpr[i]
+                ]
+            )
             setattr(self, f"patch_embed{i + 1}", patch_embed)
             setattr(self, f"block{i + 1}", block)
             setattr(self, f"norm{i + 1}", norm_layer(embed_dims[i]))
         self.head = nn.Linear(embed_dims[-1], num_classes) if num_classes > 0 else nn.Identity()
         if not registry.is_meta(self):
-            self.apply(PyramidVisionTransformer._init_weights)  # the same official initialisation as PVT
+            self.apply(init_weights)  # the same official initialisation as PVT
 
     def forward_features(self, x: torch.Tensor, return_stages: bool = False):
         """Image ``(B, 3, H, W)`` -> pooled features ``(B, C4)``; with ``return_stages`` also the
         list of stage feature maps ``(B, C_i, H_i, W_i)``, ``H_i`` about ``H/2^(i+2)``."""
         if x.dim() != 4:
-            raise ValueError(f"expected images of shape (B, C, H, W), got a tensor of shape {tuple(x.shape)}")
+            raise ValueError(
+                f"expected images of shape (B, C, H, W), got a tensor of shape {tuple(x.shape)}"
+            )
         B = x.shape[0]
         stages = []
         for i in range(self.num_stages):
             x, H, W = getattr(self, f"patch_embed{i + 1}")(x)
             if min(H, W) < self.sr_ratios[i]:
-                raise ValueError(f"stage {i + 1}: the token grid {H}x{W} is smaller than sr_ratio="
-                                 f"{self.sr_ratios[i]}; use a larger image (e.g. a multiple of 32, >= 64)")
+                raise ValueError(
+                    f"stage {i + 1}: the token grid {H}x{W} is smaller than sr_ratio="
+                    f"{self.sr_ratios[i]}; use a larger image (e.g. a multiple of 32, >= 64)"
+                )
             for blk in getattr(self, f"block{i + 1}"):
                 x = blk(x, H, W)
             x = getattr(self, f"norm{i + 1}")(x)
@@ -316,8 +445,14 @@ class ShuntedTransformer(nn.Module):
         return self.head(self.forward_features(x))
 
 
-_COMMON = dict(embed_dims=(64, 128, 256, 512), num_heads=(2, 4, 8, 16), mlp_ratios=(8, 8, 4, 4), qkv_bias=True,
-               norm_layer=partial(nn.LayerNorm, eps=1e-6), sr_ratios=(8, 4, 2, 1))
+_COMMON = dict(
+    embed_dims=(64, 128, 256, 512),
+    num_heads=(2, 4, 8, 16),
+    mlp_ratios=(8, 8, 4, 4),
+    qkv_bias=True,
+    norm_layer=partial(nn.LayerNorm, eps=1e-6),
+    sr_ratios=(8, 4, 2, 1),
+)
 
 #: Configurations of the Shunted family (Ren et al. 2022, the table of variants, and the official code).
 CONFIGS: dict[str, dict] = {
@@ -326,13 +461,16 @@ CONFIGS: dict[str, dict] = {
     "shunted_b": dict(_COMMON, depths=(3, 4, 24, 2), num_conv=2),
 }
 
-#: The paper's own numbers (Ren et al. 2022, the table of variants), for the family table to be compared
-#: against (not used in any computation): parameters in millions and GFLOPs (= G multiply-adds) at 224².
-PAPER = {"shunted_t": (11.5, 2.1), "shunted_s": (22.4, 4.9), "shunted_b": (39.6, 8.1)}
-#: ImageNet-1k top-1 (%) of the paper's table of variants; parameters (M) that the official code counts.
-TOP1 = {"shunted_t": 79.8, "shunted_s": 82.9, "shunted_b": 84.0}
+_SRC = "Shunted Transformer, the table of variants and the ImageNet-1K results table"
+#: The paper's numbers, shown beside the book's counts (never used in a computation): parameters (M),
+#: GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%).
+PAPER = {
+    "shunted_t": registry.Paper(11.5, 2.1, 79.8, "ren2022shunted", _SRC),
+    "shunted_s": registry.Paper(22.4, 4.9, 82.9, "ren2022shunted", _SRC),
+    "shunted_b": registry.Paper(39.6, 8.1, 84.0, "ren2022shunted", _SRC),
+}
+#: Parameters (M) that the official code counts (one decimal more than the paper's table).
 CODE_PARAMS = {"shunted_t": 11.55, "shunted_s": 22.40, "shunted_b": 39.61}
 
-
-create, _FACTORIES = registry.family(ShuntedTransformer, CONFIGS)
+create, _FACTORIES = registry.register_family("shunted", ShuntedTransformer, CONFIGS, PAPER)
 shunted_t, shunted_s, shunted_b = (_FACTORIES[n] for n in ("shunted_t", "shunted_s", "shunted_b"))

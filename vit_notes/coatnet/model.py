@@ -15,9 +15,9 @@ Module and parameter names follow timm's ``timm/models/maxxvit.py`` (``coatnet_0
 ``coatnet_3_224``), so its state dicts load into these models unchanged (tested); the code
 is this book's own. Everything works on ``(B, C, H, W)`` feature maps, as the convolutions do.
 """
+
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import torch
@@ -25,10 +25,10 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from . import registry, validate
-from .attention import attend
-from .pvt import DropPath
-from .trace import STATE, log_shapes
+from .. import registry, validate
+from ..attention import attend
+from ..layers import DropPath, drop_path_rates, init_weights
+from ..trace import STATE, log_shapes
 
 #: Block types of a layout string: MBConv ("C") and relative-attention transformer ("T").
 BLOCK_TYPES = {"C": "MBConv", "T": "transformer"}
@@ -42,11 +42,15 @@ def parse_layout(layout, num_stages: int = 4) -> tuple[str, ...]:
     parts = tuple(layout.split("-")) if isinstance(layout, str) else tuple(layout)
     for p in parts:
         if p not in BLOCK_TYPES:
-            raise ValueError(f"unknown block type {p!r} in layout {layout!r}; "
-                             f"allowed: 'C' (MBConv) and 'T' (transformer), e.g. 'C-C-T-T'")
+            raise ValueError(
+                f"unknown block type {p!r} in layout {layout!r}; "
+                f"allowed: 'C' (MBConv) and 'T' (transformer), e.g. 'C-C-T-T'"
+            )
     if len(parts) != num_stages:
-        raise ValueError(f"layout {layout!r} has {len(parts)} stages but the model has {num_stages}; "
-                         f"give one letter per stage, e.g. {'-'.join('C' * 2 + 'T' * (num_stages - 2))!r}")
+        raise ValueError(
+            f"layout {layout!r} has {len(parts)} stages but the model has {num_stages}; "
+            f"give one letter per stage, e.g. {'-'.join('C' * 2 + 'T' * (num_stages - 2))!r}"
+        )
     return parts
 
 
@@ -68,7 +72,9 @@ class LayerNorm2d(nn.LayerNorm):
         super().__init__(num_channels, eps=eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)
+        x = F.layer_norm(
+            x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps
+        )
         return x.permute(0, 3, 1, 2)
 
 
@@ -124,19 +130,32 @@ class MBConv(nn.Module):
     Eq. 6 (``stride_mode="1x1"``), or in the depthwise conv, as timm does (``"dw"``).
     """
 
-    def __init__(self, in_chs: int, out_chs: int, stride: int = 1, expand_ratio: float = 4.0,
-                 se_ratio: float = 0.25, stride_mode: str = "1x1", drop_path: float = 0.0):
+    def __init__(
+        self,
+        in_chs: int,
+        out_chs: int,
+        stride: int = 1,
+        expand_ratio: float = 4.0,
+        se_ratio: float = 0.25,
+        stride_mode: str = "1x1",
+        drop_path: float = 0.0,
+    ):
         super().__init__()
         validate.positive_int("in_chs", in_chs)
         validate.positive_int("out_chs", out_chs)
         validate.one_of("stride", stride, {1, 2})
         validate.one_of("stride_mode", stride_mode, STRIDE_MODES)
         if not expand_ratio > 0 or not 0 < se_ratio <= 1:
-            raise ValueError(f"expand_ratio={expand_ratio!r} must be > 0 and se_ratio={se_ratio!r} in (0, 1]")
+            raise ValueError(
+                f"expand_ratio={expand_ratio!r} must be > 0 and se_ratio={se_ratio!r} in (0, 1]"
+            )
         mid = make_divisible(out_chs * expand_ratio)
         self.in_chs, self.out_chs, self.mid_chs, self.stride = in_chs, out_chs, mid, stride
-        self.shortcut = Downsample2d(in_chs, out_chs, stride) if (stride == 2 or in_chs != out_chs) \
+        self.shortcut = (
+            Downsample2d(in_chs, out_chs, stride)
+            if (stride == 2 or in_chs != out_chs)
             else nn.Identity()
+        )
         self.pre_norm = BatchNormAct2d(in_chs, act=False)
         self.down = nn.Identity()
         s1, s2 = (stride, 1) if stride_mode == "1x1" else (1, stride)
@@ -150,17 +169,27 @@ class MBConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.in_chs:
-            raise ValueError(f"expected a map of shape (B, {self.in_chs}, H, W), got {tuple(x.shape)}")
+            raise ValueError(
+                f"expected a map of shape (B, {self.in_chs}, H, W), got {tuple(x.shape)}"
+            )
         if self.stride == 2 and (x.shape[2] % 2 or x.shape[3] % 2):
-            raise ValueError(f"a stride-2 block needs an even map size, got {x.shape[2]}x{x.shape[3]}")
+            raise ValueError(
+                f"a stride-2 block needs an even map size, got {x.shape[2]}x{x.shape[3]}"
+            )
         shortcut = self.shortcut(x)
         expand = self.norm1(self.conv1_1x1(self.down(self.pre_norm(x))))
         depthwise = self.norm2(self.conv2_kxk(expand))
         se = self.se(depthwise)
         out = self.conv3_1x1(se)
         if STATE.tracing:
-            log_shapes(self, expand=expand, depthwise=depthwise, se_gate=(x.shape[0], self.mid_chs, 1, 1),
-                       project=out, shortcut=shortcut)
+            log_shapes(
+                self,
+                expand=expand,
+                depthwise=depthwise,
+                se_gate=(x.shape[0], self.mid_chs, 1, 1),
+                project=out,
+                shortcut=shortcut,
+            )
         return self.drop_path(out) + shortcut
 
 
@@ -171,7 +200,9 @@ def relative_position_index(H: int, W: int) -> torch.Tensor:
     With ``i = (y_i, x_i)``: ``(y_i − y_j + H − 1) · (2W − 1) + (x_i − x_j + W − 1)``, a
     number in ``[0, (2H−1)(2W−1))``; equal offsets share an entry (translation equivariance).
     """
-    ys, xs = torch.meshgrid(torch.arange(H, device="cpu"), torch.arange(W, device="cpu"), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(H, device="cpu"), torch.arange(W, device="cpu"), indexing="ij"
+    )
     coords = torch.stack((ys.flatten(), xs.flatten()))  # (2, N)
     rel = coords[:, :, None] - coords[:, None, :]  # (2, N, N): i − j
     return (rel[0] + H - 1) * (2 * W - 1) + rel[1] + W - 1
@@ -191,10 +222,15 @@ class RelativePositionBias(nn.Module):
         self.grid_size = _pair(grid_size, "grid_size")
         self.num_heads = validate.positive_int("num_heads", num_heads)
         H, W = self.grid_size
-        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * H - 1) * (2 * W - 1), num_heads))
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * H - 1) * (2 * W - 1), num_heads)
+        )
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
-        self.register_buffer("relative_position_index", relative_position_index(H, W).flatten().clone(),
-                             persistent=False)
+        self.register_buffer(
+            "relative_position_index",
+            relative_position_index(H, W).flatten().clone(),
+            persistent=False,
+        )
 
     def table(self, H: int | None = None, W: int | None = None) -> torch.Tensor:
         """The table as images, ``(heads, 2H−1, 2W−1)``, resized for an ``H x W`` grid if needed."""
@@ -202,7 +238,9 @@ class RelativePositionBias(nn.Module):
         t = rearrange(self.relative_position_bias_table, "(a b) h -> h a b", a=2 * H0 - 1)
         H, W = H or H0, W or W0
         if (H, W) != (H0, W0):
-            t = F.interpolate(t[None], size=(2 * H - 1, 2 * W - 1), mode="bicubic", align_corners=True)[0]
+            t = F.interpolate(
+                t[None], size=(2 * H - 1, 2 * W - 1), mode="bicubic", align_corners=True
+            )[0]
         return t
 
     def forward(self, H: int, W: int) -> torch.Tensor:
@@ -227,14 +265,22 @@ class RelativeAttention(nn.Module):
     kept.
     """
 
-    def __init__(self, dim: int, dim_out: int | None = None, num_heads: int = 8, grid_size=(14, 14),
-                 qkv_bias: bool = True, attn_drop: float = 0.0, proj_drop: float = 0.0):
+    def __init__(
+        self,
+        dim: int,
+        dim_out: int | None = None,
+        num_heads: int = 8,
+        grid_size=(14, 14),
+        qkv_bias: bool = True,
+        attn_drop: float = 0.0,
+        proj_drop: float = 0.0,
+    ):
         super().__init__()
         validate.positive_int("dim", dim)
         dim_out = dim_out or dim
         head_dim = validate.heads_divide(dim_out, num_heads)
         self.dim, self.dim_out, self.num_heads, self.head_dim = dim, dim_out, num_heads, head_dim
-        self.scale = head_dim ** -0.5
+        self.scale = head_dim**-0.5
         self.qkv = nn.Conv2d(dim, dim_out * 3, 1, bias=qkv_bias)
         self.rel_pos = RelativePositionBias(grid_size, num_heads)
         self.attn_drop = nn.Dropout(attn_drop)
@@ -246,12 +292,22 @@ class RelativeAttention(nn.Module):
             raise ValueError(f"expected a map of shape (B, {self.dim}, H, W), got {tuple(x.shape)}")
         B, _, H, W = x.shape
         qkv = self.qkv(x)
-        q, k, v = rearrange(qkv, "b (h three d) y x -> three b h (y x) d", h=self.num_heads, three=3).unbind(0)
+        q, k, v = rearrange(
+            qkv, "b (h three d) y x -> three b h (y x) d", h=self.num_heads, three=3
+        ).unbind(0)
         bias = self.rel_pos(H, W)
         if STATE.tracing:
             log_shapes(self, qkv=qkv, q=q, index=(H * W, H * W), bias=bias)
-        out = attend(self, q, k, v, scale=self.scale, bias=bias.unsqueeze(0).to(q.dtype),
-                     dropout_p=self.attn_drop.p if self.training else 0.0)
+        out = attend(
+            self,
+            q,
+            k,
+            v,
+            scale=self.scale,
+            bias=bias.unsqueeze(0).to(q.dtype),
+            kv_grid=(H, W),
+            dropout_p=self.attn_drop.p if self.training else 0.0,
+        )
         out = self.proj_drop(self.proj(rearrange(out, "b h (y x) d -> b (h d) y x", y=H)))
         if STATE.tracing:
             log_shapes(self, output=out)
@@ -281,16 +337,27 @@ class TransformerBlock(nn.Module):
     relative table is built for (the block's output grid).
     """
 
-    def __init__(self, dim: int, dim_out: int | None = None, stride: int = 1, grid_size=(14, 14),
-                 dim_head: int = 32, expand_ratio: float = 4.0, drop: float = 0.0, drop_path: float = 0.0):
+    def __init__(
+        self,
+        dim: int,
+        dim_out: int | None = None,
+        stride: int = 1,
+        grid_size=(14, 14),
+        dim_head: int = 32,
+        expand_ratio: float = 4.0,
+        drop: float = 0.0,
+        drop_path: float = 0.0,
+    ):
         super().__init__()
         dim_out = dim_out or dim
         validate.one_of("stride", stride, {1, 2})
         validate.positive_int("dim_head", dim_head)
         if dim_out % dim_head:
-            raise ValueError(f"width {dim_out} is not divisible by the head size dim_head={dim_head}; "
-                             f"use a width that is a multiple of {dim_head} or a dim_head from "
-                             f"{validate.divisors(dim_out)}")
+            raise ValueError(
+                f"width {dim_out} is not divisible by the head size dim_head={dim_head}; "
+                f"use a width that is a multiple of {dim_head} or a dim_head from "
+                f"{validate.divisors(dim_out)}"
+            )
         self.stride = stride
         if stride == 2:
             self.shortcut = Downsample2d(dim, dim_out, 2)
@@ -300,7 +367,14 @@ class TransformerBlock(nn.Module):
         else:
             self.shortcut = Downsample2d(dim, dim_out, 1) if dim != dim_out else nn.Identity()
             self.norm1 = LayerNorm2d(dim)
-        self.attn = RelativeAttention(dim, dim_out, dim_out // dim_head, grid_size, attn_drop=drop, proj_drop=drop)
+        self.attn = RelativeAttention(
+            dim,
+            dim_out,
+            num_heads=dim_out // dim_head,
+            grid_size=grid_size,
+            attn_drop=drop,
+            proj_drop=drop,
+        )
         self.drop_path1 = DropPath(drop_path)
         self.norm2 = LayerNorm2d(dim_out)
         self.mlp = ConvMlp(dim_out, int(dim_out * expand_ratio), drop)
@@ -308,7 +382,9 @@ class TransformerBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride == 2 and (x.dim() != 4 or x.shape[2] % 2 or x.shape[3] % 2):
-            raise ValueError(f"a stride-2 block needs a (B, C, H, W) map of even size, got {tuple(x.shape)}")
+            raise ValueError(
+                f"a stride-2 block needs a (B, C, H, W) map of even size, got {tuple(x.shape)}"
+            )
         x = self.shortcut(x) + self.drop_path1(self.attn(self.norm1(x)))
         return x + self.drop_path2(self.mlp(self.norm2(x)))
 
@@ -329,8 +405,19 @@ class Stem(nn.Module):
 class Stage(nn.Module):
     """``depth`` blocks of one type; the first halves the resolution and sets the width."""
 
-    def __init__(self, in_chs: int, out_chs: int, depth: int, block_type: str, grid_size, dim_head: int = 32,
-                 expand_ratio: float = 4.0, se_ratio: float = 0.25, stride_mode: str = "1x1", drop_path=0.0):
+    def __init__(
+        self,
+        in_chs: int,
+        out_chs: int,
+        depth: int,
+        block_type: str,
+        grid_size,
+        dim_head: int = 32,
+        expand_ratio: float = 4.0,
+        se_ratio: float = 0.25,
+        stride_mode: str = "1x1",
+        drop_path=0.0,
+    ):
         super().__init__()
         validate.one_of("block_type", block_type, BLOCK_TYPES)
         dp = drop_path if isinstance(drop_path, (list, tuple)) else [drop_path] * depth
@@ -338,10 +425,29 @@ class Stage(nn.Module):
         for i in range(validate.positive_int("depth", depth)):
             stride, dim = (2, in_chs) if i == 0 else (1, out_chs)
             if block_type == "C":
-                blocks.append(MBConv(dim, out_chs, stride, expand_ratio, se_ratio, stride_mode, dp[i]))
+                blocks.append(
+                    MBConv(
+                        dim,
+                        out_chs,
+                        stride=stride,
+                        expand_ratio=expand_ratio,
+                        se_ratio=se_ratio,
+                        stride_mode=stride_mode,
+                        drop_path=dp[i],
+                    )
+                )
             else:
-                blocks.append(TransformerBlock(dim, out_chs, stride, grid_size, dim_head, expand_ratio,
-                                               drop_path=dp[i]))
+                blocks.append(
+                    TransformerBlock(
+                        dim,
+                        out_chs,
+                        stride=stride,
+                        grid_size=grid_size,
+                        dim_head=dim_head,
+                        expand_ratio=expand_ratio,
+                        drop_path=dp[i],
+                    )
+                )
         self.blocks = nn.Sequential(*blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -351,7 +457,9 @@ class Stage(nn.Module):
 class ClassifierHead(nn.Module):
     """Average pool, LayerNorm, a ``tanh`` pre-logits layer (when ``hidden_size``), linear classifier."""
 
-    def __init__(self, dim: int, num_classes: int, hidden_size: int | None = None, drop: float = 0.0):
+    def __init__(
+        self, dim: int, num_classes: int, hidden_size: int | None = None, drop: float = 0.0
+    ):
         super().__init__()
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         if hidden_size:
@@ -380,68 +488,100 @@ class CoAtNet(nn.Module):
     grids the relative tables are built for; other sizes (multiples of 32) interpolate them.
     """
 
-    def __init__(self, img_size=224, in_chans: int = 3, num_classes: int = 1000, stem_width: int = 64,
-                 embed_dims=(96, 192, 384, 768), depths=(2, 3, 5, 2), layout="C-C-T-T", dim_head: int = 32,
-                 expand_ratio: float = 4.0, se_ratio: float = 0.25, stride_mode: str = "1x1",
-                 head_hidden_size: int | None = None, drop_rate: float = 0.0, drop_path_rate: float = 0.0):
+    def __init__(
+        self,
+        img_size=224,
+        in_chans: int = 3,
+        num_classes: int = 1000,
+        stem_width: int = 64,
+        embed_dims=(96, 192, 384, 768),
+        depths=(2, 3, 5, 2),
+        layout="C-C-T-T",
+        dim_head: int = 32,
+        expand_ratio: float = 4.0,
+        se_ratio: float = 0.25,
+        stride_mode: str = "1x1",
+        head_hidden_size: int | None = None,
+        drop_rate: float = 0.0,
+        drop_path_rate: float = 0.0,
+    ):
         super().__init__()
         if len(embed_dims) != len(depths):
-            raise ValueError(f"embed_dims has {len(embed_dims)} entries but depths has {len(depths)}")
+            raise ValueError(
+                f"embed_dims has {len(embed_dims)} entries but depths has {len(depths)}"
+            )
         self.layout = parse_layout(layout, len(depths))
         self.img_size = _pair(img_size, "img_size")
         self.stride = 2 ** (len(depths) + 1)
         for s in self.img_size:
             if s % self.stride:
-                raise ValueError(f"img_size={img_size} is not divisible by the total stride {self.stride}; "
-                                 f"use a multiple of {self.stride}")
-        for name, v in dict(in_chans=in_chans, stem_width=stem_width, **{f"depths[{i}]": d for i, d in
-                                                                          enumerate(depths)}).items():
+                raise ValueError(
+                    f"img_size={img_size} is not divisible by the total stride {self.stride}; "
+                    f"use a multiple of {self.stride}"
+                )
+        for name, v in dict(
+            in_chans=in_chans,
+            stem_width=stem_width,
+            **{f"depths[{i}]": d for i, d in enumerate(depths)},
+        ).items():
             validate.positive_int(name, v)
         validate.positive_int("num_classes", num_classes, minimum=0)
         for i, (t, d) in enumerate(zip(self.layout, embed_dims)):
             validate.positive_int(f"embed_dims[{i}]", d)
             if t == "T" and d % dim_head:
-                raise ValueError(f"embed_dims[{i}]={d} (stage S{i + 1}, a transformer stage) is not divisible by "
-                                 f"dim_head={dim_head}; use a multiple of {dim_head}")
-        self.depths, self.embed_dims, self.num_classes = tuple(depths), tuple(embed_dims), num_classes
+                raise ValueError(
+                    f"embed_dims[{i}]={d} (stage S{i + 1}, a transformer stage) is not divisible by "
+                    f"dim_head={dim_head}; use a multiple of {dim_head}"
+                )
+        self.depths, self.embed_dims, self.num_classes = (
+            tuple(depths),
+            tuple(embed_dims),
+            num_classes,
+        )
         self.stem = Stem(in_chans, stem_width)
-        n = sum(depths)
-        dpr = [drop_path_rate * k / max(n - 1, 1) for k in range(n)]
+        dpr = drop_path_rates(drop_path_rate, depths)
         H, W = self.img_size[0] // 2, self.img_size[1] // 2
-        stages, in_chs, cur = [], stem_width, 0
+        stages, in_chs = [], stem_width
         for i, (t, d, L) in enumerate(zip(self.layout, embed_dims, depths)):
             H, W = H // 2, W // 2
-            stages.append(Stage(in_chs, d, L, t, (H, W), dim_head, expand_ratio, se_ratio, stride_mode,
-                                dpr[cur:cur + L]))
-            in_chs, cur = d, cur + L
+            stages.append(
+                Stage(
+                    in_chs,
+                    d,
+                    L,
+                    t,
+                    grid_size=(H, W),
+                    dim_head=dim_head,
+                    expand_ratio=expand_ratio,
+                    se_ratio=se_ratio,
+                    stride_mode=stride_mode,
+                    drop_path=dpr[i],
+                )
+            )
+            in_chs = d
         self.stages = nn.Sequential(*stages)
         self.num_features = embed_dims[-1]
-        self.head = ClassifierHead(embed_dims[-1], num_classes,
-                                   embed_dims[-1] if head_hidden_size is None else head_hidden_size, drop_rate)
+        self.head = ClassifierHead(
+            embed_dims[-1],
+            num_classes,
+            embed_dims[-1] if head_hidden_size is None else head_hidden_size,
+            drop_rate,
+        )
         if not registry.is_meta(self):
-            self.apply(self._init_weights)
-
-    @staticmethod
-    def _init_weights(m: nn.Module) -> None:
-        # EfficientNet-style fan-out init for convs, ViT-style for linears (as timm's CoAtNet).
-        if isinstance(m, nn.Conv2d):
-            fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
-            nn.init.normal_(m.weight, 0, math.sqrt(2.0 / fan_out))
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.trunc_normal_(m.weight, std=0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
+            self.apply(init_weights)  # fan-out normal for convs, truncated normal for linears
 
     def forward_features(self, x: torch.Tensor, return_stages: bool = False):
         """Image ``(B, 3, H, W)`` -> last map ``(B, D4, H/32, W/32)``; with ``return_stages`` also the
         list of the five stage outputs S0..S4."""
         if x.dim() != 4:
-            raise ValueError(f"expected images of shape (B, C, H, W), got a tensor of shape {tuple(x.shape)}")
+            raise ValueError(
+                f"expected images of shape (B, C, H, W), got a tensor of shape {tuple(x.shape)}"
+            )
         if x.shape[2] % self.stride or x.shape[3] % self.stride:
-            raise ValueError(f"image size {x.shape[2]}x{x.shape[3]} is not divisible by the total stride "
-                             f"{self.stride}; use a multiple of {self.stride}")
+            raise ValueError(
+                f"image size {x.shape[2]}x{x.shape[3]} is not divisible by the total stride "
+                f"{self.stride}; use a multiple of {self.stride}"
+            )
         x = self.stem(x)
         stages = [x]
         if STATE.tracing:
@@ -468,15 +608,23 @@ CONFIGS: dict[str, dict] = {
     "coatnet_4": dict(stem_width=192, embed_dims=(192, 384, 768, 1536), depths=(2, 12, 28, 2)),
 }
 
-#: The paper's Table 3 numbers: parameters (M) and FLOPs (G, multiply-adds) at 224².
-PAPER = {"coatnet_0": (25, 4.2), "coatnet_1": (42, 8.4), "coatnet_2": (75, 15.7), "coatnet_3": (168, 34.7),
-         "coatnet_4": (275, 62.4)}
+_SRC = "CoAtNet, Table 3 (sizes) and the ImageNet-1K results table (224², no extra data)"
+#: The paper's numbers, shown beside the book's counts (never used in a computation): parameters (M),
+#: GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%) at 224² without extra data. CoAtNet-4
+#: is reported only with ImageNet-21K or JFT pre-training, so it has no top-1 here.
+PAPER = {
+    "coatnet_0": registry.Paper(25, 4.2, 81.6, "dai2021coatnet", _SRC),
+    "coatnet_1": registry.Paper(42, 8.4, 83.3, "dai2021coatnet", _SRC),
+    "coatnet_2": registry.Paper(75, 15.7, 84.1, "dai2021coatnet", _SRC),
+    "coatnet_3": registry.Paper(168, 34.7, 84.5, "dai2021coatnet", _SRC),
+    "coatnet_4": registry.Paper(275, 62.4, None, "dai2021coatnet", _SRC),
+}
 
-
-create, _FACTORIES = registry.family(
-    CoAtNet, CONFIGS, lambda name: f" (paper: {PAPER[name][0]} M params, {PAPER[name][1]} GFLOPs)")
+create, _FACTORIES = registry.register_family("coatnet", CoAtNet, CONFIGS, PAPER)
 create.__doc__ += ' E.g. ``layout="C-C-C-T"``, ``img_size=160``, ``stride_mode="dw"``.'
-coatnet_0, coatnet_1, coatnet_2, coatnet_3, coatnet_4 = (_FACTORIES[f"coatnet_{i}"] for i in range(5))
+coatnet_0, coatnet_1, coatnet_2, coatnet_3, coatnet_4 = (
+    _FACTORIES[f"coatnet_{i}"] for i in range(5)
+)
 
 
 def load_timm_state_dict(model: nn.Module, timm_model: nn.Module) -> list[str]:
@@ -489,7 +637,9 @@ def load_timm_state_dict(model: nn.Module, timm_model: nn.Module) -> list[str]:
     unexpected = sorted(set(src) - set(dst))
     bad = [k for k in dst if k in src and src[k].shape != dst[k].shape]
     if missing or unexpected or bad:
-        raise ValueError(f"the structures differ: missing {missing[:5]}, unexpected {unexpected[:5]}, "
-                         f"shape mismatch {bad[:5]}")
+        raise ValueError(
+            f"the structures differ: missing {missing[:5]}, unexpected {unexpected[:5]}, "
+            f"shape mismatch {bad[:5]}"
+        )
     model.load_state_dict(src, strict=False)
     return list(dst)

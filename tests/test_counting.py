@@ -1,0 +1,42 @@
+"""The counting and timing tools every chapter uses: the FLOP counter sees fused attention,
+meta-device counts equal real ones, family tables read the registry, timings return a measurement."""
+
+import pytest
+import torch
+
+from vit_notes import counting, pvt
+
+
+def test_counter_counts_the_fused_attention_products():
+    # Without the CPU entry, torch's counter sees no FLOPs in the fused kernel.
+    attn = pvt.SpatialReductionAttention(64, 1).eval()
+    with_attn = counting.count_macs(attn, torch.randn(1, 196, 64), 14, 14)
+    assert with_attn - 4 * 196 * 64 * 64 == 2 * 196 * 196 * 64
+
+
+def test_meta_device_counts_equal_real_counts():
+    x = torch.randn(1, 3, 64, 64)
+    real = counting.count_macs(pvt.pvt_v2_b0().eval(), x)
+    with torch.device("meta"):
+        meta = counting.count_macs(pvt.pvt_v2_b0().eval(), torch.empty(1, 3, 64, 64))
+    assert real == meta
+
+
+def test_family_table_counts_live_and_compares():
+    rows = counting.family_table(["pvt_v2_b0", "coatnet_4"])
+    row = rows[0]
+    assert row["params_m"] == pytest.approx(3.66676, abs=1e-5)
+    assert row["gmacs"] == pytest.approx(0.566, abs=0.001)  # PVT v2: 0.6 GFLOPs
+    assert row["gmacs_ratio"] == pytest.approx(row["gmacs"] / 0.6)
+    assert (row["top1"], row["cite"], row["family"]) == (70.5, "wang2022pvtv2", "pvt")
+    assert rows[1]["top1"] is None  # no ImageNet-1k-only result in the paper
+    text = counting.format_table(rows, dict(model="model", params_m="params", top1="top-1"))
+    assert text.splitlines()[2].split() == ["pvt_v2_b0", "3.67", "70.50"]
+    assert text.splitlines()[3].split()[-1] == "-"
+
+
+def test_time_forward_returns_a_measurement():
+    m = counting.time_forward(
+        torch.nn.Linear(8, 8), torch.randn(2, 8), min_run_time=0.01, num_threads=1
+    )
+    assert m.median > 0

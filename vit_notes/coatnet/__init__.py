@@ -1,0 +1,107 @@
+"""Chapter 2, CoAtNet: MBConv stages, then transformer stages with relative attention (C-C-T-T).
+
+:mod:`.model` the modules and the family, :mod:`.cost` the analytic cost of every block,
+:mod:`.figures` the chapter's pictures and layout explorer, :mod:`.exercises` its checkers.
+"""
+
+from .. import registry
+from .cost import coatnet_cost, mbconv_cost, relative_attention_cost, transformer_block_cost
+from .exercises import check_attention_macs, check_rel_table_size, check_relative_index
+from .figures import (
+    BLOCK_COLOURS,
+    LAYOUTS,
+    conv_vs_attention_rows,
+    draw_layout_explorer,
+    identity_relative_attention,
+    layout_explorer,
+    learned_style_table,
+    plot_bias_table,
+    plot_conv_vs_attention,
+    plot_relative_query_maps,
+    relative_query_maps,
+)
+from .model import (
+    BLOCK_TYPES,
+    CONFIGS,
+    PAPER,
+    CoAtNet,
+    MBConv,
+    RelativeAttention,
+    RelativePositionBias,
+    TransformerBlock,
+    coatnet_0,
+    coatnet_1,
+    coatnet_2,
+    coatnet_3,
+    coatnet_4,
+    create,
+    load_timm_state_dict,
+    make_divisible,
+    parse_layout,
+    relative_position_index,
+)
+
+
+def _query_panels(img, query_rc):
+    row, grid = relative_query_maps(img, learned_style_table((14, 14))[0], query_rc, patch=16)[
+        "content + bias"
+    ]
+    return [("CoAtNet relative, stride 16", row, grid)]
+
+
+registry.register_design(
+    registry.Design(
+        family="coatnet",
+        title="CoAtNet",
+        order=2,
+        layers={
+            "CoAtNet relative": registry.AttentionLayer(
+                cost=lambda H, W, C, heads: relative_attention_cost(H, W, C, heads),
+                build=lambda H, W, C, heads: RelativeAttention(
+                    C, num_heads=heads, grid_size=(H, W)
+                ),
+                tokens=False,
+            )
+        },
+        query_panels=_query_panels,
+    )
+)
+
+__all__ = [
+    "BLOCK_COLOURS",
+    "BLOCK_TYPES",
+    "CONFIGS",
+    "CoAtNet",
+    "LAYOUTS",
+    "MBConv",
+    "PAPER",
+    "RelativeAttention",
+    "RelativePositionBias",
+    "TransformerBlock",
+    "check_attention_macs",
+    "check_rel_table_size",
+    "check_relative_index",
+    "coatnet_0",
+    "coatnet_1",
+    "coatnet_2",
+    "coatnet_3",
+    "coatnet_4",
+    "coatnet_cost",
+    "conv_vs_attention_rows",
+    "create",
+    "draw_layout_explorer",
+    "identity_relative_attention",
+    "layout_explorer",
+    "learned_style_table",
+    "load_timm_state_dict",
+    "make_divisible",
+    "mbconv_cost",
+    "parse_layout",
+    "plot_bias_table",
+    "plot_conv_vs_attention",
+    "plot_relative_query_maps",
+    "relative_attention_cost",
+    "relative_position_index",
+    "relative_query_maps",
+    "transformer_block_cost",
+]

@@ -1,0 +1,195 @@
+"""What CoAtNet's blocks cost, counted by hand: MBConv, relative attention, the transformer
+block and the whole network per stage; equal to the FLOP counter and the parameter count (tested)."""
+
+from __future__ import annotations
+
+from .. import validate
+from ..counting import AttentionCost, BlockCost
+from .model import CONFIGS, make_divisible, parse_layout
+
+
+def _grid_after(H: int, W: int, stride: int) -> tuple[int, int]:
+    validate.one_of("stride", stride, {1, 2})
+    validate.positive_int("H", H)
+    validate.positive_int("W", W)
+    if stride == 2 and (H % 2 or W % 2):
+        raise ValueError(f"a stride-2 block needs an even grid, got {H}x{W}")
+    return H // stride, W // stride
+
+
+def relative_attention_cost(
+    H: int, W: int, dim: int, num_heads: int, dim_out: int | None = None
+) -> AttentionCost:
+    """Multiply-adds of :class:`~vit_notes.coatnet.model.RelativeAttention` on an ``H x W`` grid.
+
+    ``N = HW``, width ``C`` of q, k, v (``dim_out``): the qkv 1x1 conv costs ``3·N·dim·C``,
+    ``q kᵀ`` and ``attn v`` ``2N²C`` (CoAtNet's quadratic term: every position attends to every
+    other), the projection ``NC²``. Gathering and adding the relative bias ``w_{i−j}`` costs no
+    multiply-adds, only the ``heads x N x N`` bias tensor in memory.
+    """
+    dim_out = dim_out or dim
+    validate.positive_int("dim", dim)
+    validate.heads_divide(dim_out, num_heads)
+    N = validate.positive_int("H", H) * validate.positive_int("W", W)
+    attn = 2 * N * N * dim_out
+    macs = 3 * N * dim * dim_out + attn + N * dim_out * dim_out
+    return AttentionCost(
+        macs=macs,
+        attn_macs=attn,
+        tokens=N,
+        kv_tokens=N,
+        attn_elements=num_heads * N * N,
+        attn_bytes=4 * num_heads * N * N,
+    )
+
+
+def mbconv_cost(
+    H: int,
+    W: int,
+    in_chs: int,
+    out_chs: int,
+    stride: int = 1,
+    expand_ratio: float = 4.0,
+    se_ratio: float = 0.25,
+    stride_mode: str = "1x1",
+) -> BlockCost:
+    """Multiply-adds and parameters of :class:`~vit_notes.coatnet.model.MBConv` on an ``H x W`` input.
+
+    ``M = mid`` channels (``expand_ratio·out_chs``), ``N'`` output positions: expand 1x1
+    ``in·M`` per position (at the input resolution with ``stride_mode="dw"``, at the output one
+    with ``"1x1"``), depthwise 3x3 ``9M·N'`` (the fixed local kernel: linear in ``N``), SE
+    ``2·M·M_se`` once, project ``M·out·N'``, shortcut 1x1 ``in·out·N'`` when the width changes.
+    """
+    validate.one_of("stride_mode", stride_mode, {"1x1", "dw"})
+    Ho, Wo = _grid_after(H, W, stride)
+    N, No = H * W, Ho * Wo
+    mid, rd = make_divisible(out_chs * expand_ratio), int(se_ratio * out_chs)
+    has_short = stride == 2 or in_chs != out_chs
+    short_conv = in_chs != out_chs and has_short
+    macs = (
+        in_chs * mid * (No if stride_mode == "1x1" else N)
+        + 9 * mid * No
+        + 2 * mid * rd
+        + mid * out_chs * No
+        + (in_chs * out_chs * No if short_conv else 0)
+    )
+    params = (
+        2 * in_chs
+        + in_chs * mid
+        + 2 * mid
+        + 9 * mid
+        + 2 * mid
+        + (mid * rd + rd)
+        + (rd * mid + mid)
+        + (mid * out_chs + out_chs)
+        + ((in_chs * out_chs + out_chs) if short_conv else 0)
+    )
+    return BlockCost(macs=macs, params=params)
+
+
+def transformer_block_cost(
+    H: int,
+    W: int,
+    dim: int,
+    dim_out: int | None = None,
+    stride: int = 1,
+    dim_head: int = 32,
+    expand_ratio: float = 4.0,
+) -> BlockCost:
+    """Multiply-adds and parameters of :class:`~vit_notes.coatnet.model.TransformerBlock` on an ``H x W`` input:
+    :func:`relative_attention_cost` on the (pooled) output grid, the FFN ``2·C·4C`` per position,
+    the shortcut 1x1 conv when the width changes, the relative table ``(2H'−1)(2W'−1)`` per head."""
+    dim_out = dim_out or dim
+    Ho, Wo = _grid_after(H, W, stride)
+    if dim_out % dim_head:
+        raise ValueError(f"width {dim_out} is not divisible by the head size dim_head={dim_head}")
+    heads, N, hidden = dim_out // dim_head, Ho * Wo, int(dim_out * expand_ratio)
+    a = relative_attention_cost(Ho, Wo, dim, heads, dim_out)
+    short = dim * dim_out * N if dim != dim_out else 0
+    macs = a.macs + 2 * N * dim_out * hidden + short
+    params = (
+        2 * dim
+        + 3 * dim_out * (dim + 1)
+        + (2 * Ho - 1) * (2 * Wo - 1) * heads
+        + dim_out * (dim_out + 1)
+        + 2 * dim_out
+        + hidden * (dim_out + 1)
+        + dim_out * (hidden + 1)
+        + ((dim * dim_out + dim_out) if dim != dim_out else 0)
+    )
+    return BlockCost(
+        macs=macs,
+        params=params,
+        attn_macs=a.attn_macs,
+        attn_elements=a.attn_elements,
+        attn_bytes=a.attn_bytes,
+    )
+
+
+def coatnet_cost(
+    name_or_config="coatnet_0", img_size: int = 224, **overrides
+) -> dict[str, BlockCost]:
+    """Analytic cost of a whole :class:`~vit_notes.coatnet.model.CoAtNet`, per stage, without building it.
+
+    ``name_or_config``: a name from :data:`vit_notes.coatnet.model.CONFIGS` or a config dict; ``overrides``
+    as for :func:`vit_notes.coatnet.model.create` (``layout``, ``stride_mode``, ...). Returns ``{"S0": stem,
+    "S1".."S4": stages, "head": classifier, "total": sum}``; equal to :func:`count_macs` (with
+    the attention products counted) and :func:`count_params` (tested).
+    """
+    if isinstance(name_or_config, str):
+        validate.one_of("name", name_or_config, CONFIGS)
+        name_or_config = CONFIGS[name_or_config]
+    cfg = {
+        **dict(
+            in_chans=3,
+            num_classes=1000,
+            layout="C-C-T-T",
+            dim_head=32,
+            expand_ratio=4.0,
+            se_ratio=0.25,
+            stride_mode="1x1",
+            head_hidden_size=None,
+        ),
+        **name_or_config,
+        **overrides,
+    }
+    depths, dims, D0 = cfg["depths"], cfg["embed_dims"], cfg["stem_width"]
+    layout = parse_layout(cfg["layout"], len(depths))
+    stride = 2 ** (len(depths) + 1)
+    validate.positive_int("img_size", img_size)
+    if img_size % stride:
+        raise ValueError(f"img_size={img_size} is not divisible by the total stride {stride}")
+    H = img_size // 2
+    out = {
+        "S0": BlockCost(
+            macs=(cfg["in_chans"] + D0) * D0 * 9 * H * H,
+            params=cfg["in_chans"] * D0 * 9 + 2 * D0 + D0 * D0 * 9,
+        )
+    }
+    in_chs = D0
+    for i, (t, d, L) in enumerate(zip(layout, dims, depths)):
+        total = BlockCost(0, 0)
+        for j in range(L):
+            s, c = (2, in_chs) if j == 0 else (1, d)
+            if t == "C":
+                total = total + mbconv_cost(
+                    H, H, c, d, s, cfg["expand_ratio"], cfg["se_ratio"], cfg["stride_mode"]
+                )
+            else:
+                total = total + transformer_block_cost(
+                    H, H, c, d, s, cfg["dim_head"], cfg["expand_ratio"]
+                )
+            H //= s
+        out[f"S{i + 1}"], in_chs = total, d
+    D, hid, K = dims[-1], cfg["head_hidden_size"], cfg["num_classes"]
+    hid = D if hid is None else hid
+    feat = hid or D
+    out["head"] = BlockCost(
+        macs=(D * hid if hid else 0) + feat * K,
+        params=2 * D + ((D + 1) * hid if hid else 0) + ((feat + 1) * K if K else 0),
+    )
+    tot = BlockCost(0, 0)
+    for v in out.values():
+        tot = tot + v
+    out["total"] = tot
+    return out

@@ -1,0 +1,158 @@
+"""What a model costs, counted and timed: the tools every chapter's cost uses.
+
+Conventions (the papers' and this book's): **one multiply-add = one FLOP**, i.e. the
+numbers are multiply-accumulates (MACs). :class:`torch.utils.flop_counter.FlopCounterMode`
+counts 2 per multiply-add, so :func:`count_macs` halves it. Counted: matrix products
+(linear layers, ``q kᵀ`` and ``attn v``) and convolutions; not counted: norms,
+activations, softmax, pooling and biases, which the counter skips too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils import benchmark, flop_counter
+from torch.utils.flop_counter import FlopCounterMode
+
+from . import registry
+
+
+@dataclass(frozen=True)
+class AttentionCost:
+    """Cost of one attention layer on one image.
+
+    ``macs``: multiply-adds of the whole layer; ``attn_macs``: those of ``q kᵀ`` and
+    ``attn v`` alone; ``tokens``/``kv_tokens``: N and the number of keys M;
+    ``attn_elements``: entries of the ``heads x N x M`` attention matrix, and
+    ``attn_bytes`` their size in float32 (what the explicit path stores).
+    """
+
+    macs: int
+    attn_macs: int
+    tokens: int
+    kv_tokens: int
+    attn_elements: int
+    attn_bytes: int
+
+
+def _sdpa_for_cpu_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    return flop_counter.sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+# The counter knows the CUDA attention kernels but not the CPU one that the fused
+# scaled_dot_product_attention runs here: without this entry it silently counts
+# q kᵀ and attn v as zero on a CPU (and counts them on a GPU or the meta device).
+_CPU_ATTENTION = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _sdpa_for_cpu_flop}
+
+
+def count_macs(module: nn.Module, *inputs, **kwargs) -> int:
+    """Multiply-adds of one forward pass, counted by :mod:`torch.utils.flop_counter` (halved).
+
+    Works on real tensors and on the ``meta`` device (shapes only, no compute), which
+    is how the family tables count the large variants in a fraction of a second.
+    """
+    with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=_CPU_ATTENTION) as counter:
+        module(*inputs, **kwargs)
+    return counter.get_total_flops() // 2
+
+
+def count_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def time_forward(
+    module: nn.Module, *inputs, min_run_time: float = 0.5, num_threads: int | None = None, **kwargs
+) -> benchmark.Measurement:
+    """Time ``module(*inputs)`` under ``no_grad`` with :class:`torch.utils.benchmark.Timer`.
+
+    Returns the Measurement; ``.median`` is in seconds. Timings vary from machine to
+    machine and run to run: compare ratios measured side by side, not absolute values.
+    """
+    timer = benchmark.Timer(
+        stmt="with torch.no_grad(): module(*inputs, **kwargs)",
+        globals=dict(torch=torch, module=module, inputs=inputs, kwargs=kwargs),
+        num_threads=num_threads or torch.get_num_threads(),
+    )
+    return timer.blocked_autorange(min_run_time=min_run_time)
+
+
+def family_table(names, img_size: int = 224) -> list[dict]:
+    """Count registered models live (:func:`vit_notes.create`), beside their papers' numbers.
+
+    Models are built and run on the ``meta`` device: parameters and multiply-adds come
+    from shapes alone, without allocating the weights or computing anything. Each row holds
+    the paper's parameters, GFLOPs, top-1 (``None`` where the paper gives none) and bib key.
+    """
+    rows = []
+    for name in names:
+        info = registry.model_info(name)
+        with torch.device("meta"):
+            model = info.build().eval()
+        # Run outside the device context: its per-op dispatch would double the time.
+        macs = count_macs(model, torch.empty(1, 3, img_size, img_size, device="meta"))
+        p = info.paper
+        params = count_params(model) / 1e6
+        rows.append(
+            dict(
+                model=name,
+                family=info.family,
+                params_m=params,
+                paper_params_m=p.params_m,
+                gmacs=macs / 1e9,
+                paper_gflops=p.gflops,
+                params_ratio=params / p.params_m,
+                gmacs_ratio=macs / 1e9 / p.gflops,
+                top1=p.top1,
+                cite=p.cite,
+            )
+        )
+    return rows
+
+
+def _cell(value, floatfmt: str) -> str:
+    if value is None:
+        return "-"
+    return format(value, floatfmt) if isinstance(value, float) else str(value)
+
+
+def format_table(rows: list[dict], columns: dict[str, str], floatfmt: str = ".2f") -> str:
+    """A fixed-width text table of ``rows``; ``columns`` maps row keys to headers."""
+    cells = [[h for h in columns.values()]]
+    for r in rows:
+        cells.append([_cell(r[k], floatfmt) for k in columns])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = [
+        "  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths)))
+        for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class BlockCost:
+    """Cost of one block (or a sum of blocks) on one image.
+
+    ``macs`` and ``params`` as :func:`count_macs` and :func:`count_params` count them;
+    ``attn_macs`` those of ``q kᵀ`` and ``attn v``; ``attn_elements``/``attn_bytes`` the
+    ``heads x N x N`` map of one attention layer (float32), 0 for convolution blocks. For a
+    sum of blocks, the attention map entries are the largest single map (the explicit path
+    keeps one at a time), not a sum.
+    """
+
+    macs: int
+    params: int
+    attn_macs: int = 0
+    attn_elements: int = 0
+    attn_bytes: int = 0
+
+    def __add__(self, other: BlockCost) -> BlockCost:
+        return BlockCost(
+            self.macs + other.macs,
+            self.params + other.params,
+            self.attn_macs + other.attn_macs,
+            max(self.attn_elements, other.attn_elements),
+            max(self.attn_bytes, other.attn_bytes),
+        )

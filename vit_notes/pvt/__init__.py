@@ -1,0 +1,107 @@
+"""Chapter 1, PVT: spatial-reduction attention and the four-stage pyramid (PVT v1 and v2).
+
+:mod:`.model` the modules and the family, :mod:`.cost` the analytic cost of one layer,
+:mod:`.figures` the chapter's pictures and explorer, :mod:`.exercises` its checkers.
+"""
+
+from .. import registry
+from .cost import sra_cost
+from .exercises import check_kv_tokens, check_sra_forward, check_sra_macs
+from .figures import (
+    COLOURS,
+    VARIANTS,
+    draw_sra_explorer,
+    identity_sra,
+    plot_cost,
+    sra_cost_table,
+    sra_explorer,
+    sra_query_maps,
+)
+from .model import (
+    CONFIGS,
+    PAPER,
+    Block,
+    Mlp,
+    OverlapPatchEmbed,
+    PatchEmbed,
+    PyramidVisionTransformer,
+    SpatialReductionAttention,
+    create,
+    pvt_large,
+    pvt_medium,
+    pvt_small,
+    pvt_tiny,
+    pvt_v2_b0,
+    pvt_v2_b1,
+    pvt_v2_b2,
+    pvt_v2_b2_li,
+    pvt_v2_b3,
+    pvt_v2_b4,
+    pvt_v2_b5,
+    state_dict_from_timm,
+)
+
+
+def _query_panels(img, query_rc):
+    ((row, grid),) = sra_query_maps(img, (8,), query_rc).values()
+    return [("PVT SRA, R=8", row, grid)]
+
+
+def _sra_layer(sr_ratio: int = 1, linear: bool = False) -> registry.AttentionLayer:
+    return registry.AttentionLayer(
+        cost=lambda H, W, C, heads: sra_cost(H, W, C, heads, sr_ratio, linear=linear),
+        build=lambda H, W, C, heads: SpatialReductionAttention(
+            C, heads, qkv_bias=True, sr_ratio=sr_ratio, linear=linear
+        ),
+    )
+
+
+registry.register_design(
+    registry.Design(
+        family="pvt",
+        title="PVT",
+        order=1,
+        layers={
+            "full attention": _sra_layer(),
+            "PVT SRA, R=8": _sra_layer(8),
+            "PVT v2 linear SRA": _sra_layer(linear=True),
+        },
+        query_panels=_query_panels,
+    )
+)
+
+__all__ = [
+    "Block",
+    "COLOURS",
+    "CONFIGS",
+    "Mlp",
+    "OverlapPatchEmbed",
+    "PAPER",
+    "PatchEmbed",
+    "PyramidVisionTransformer",
+    "SpatialReductionAttention",
+    "VARIANTS",
+    "check_kv_tokens",
+    "check_sra_forward",
+    "check_sra_macs",
+    "create",
+    "draw_sra_explorer",
+    "identity_sra",
+    "plot_cost",
+    "pvt_large",
+    "pvt_medium",
+    "pvt_small",
+    "pvt_tiny",
+    "pvt_v2_b0",
+    "pvt_v2_b1",
+    "pvt_v2_b2",
+    "pvt_v2_b2_li",
+    "pvt_v2_b3",
+    "pvt_v2_b4",
+    "pvt_v2_b5",
+    "sra_cost",
+    "sra_cost_table",
+    "sra_explorer",
+    "sra_query_maps",
+    "state_dict_from_timm",
+]

@@ -1,0 +1,49 @@
+"""What one SRA layer costs, counted by hand (PVT v1, section "Spatial-Reduction Attention";
+PVT v2, section "Linear Spatial Reduction Attention"); equal to the FLOP counter (tested)."""
+
+from __future__ import annotations
+
+from .. import validate
+from ..counting import AttentionCost
+from ..layers import reduced_grid
+
+
+def sra_cost(
+    H: int,
+    W: int,
+    dim: int,
+    num_heads: int,
+    sr_ratio: int = 1,
+    linear: bool = False,
+    pool_size: int = 7,
+) -> AttentionCost:
+    """Multiply-adds of :class:`~vit_notes.pvt.model.SpatialReductionAttention` on an ``H x W`` grid.
+
+    With ``N = HW`` and ``M`` keys (``⌊H/R⌋⌊W/R⌋``, or ``pool_size²`` for linear SRA):
+    ``q`` and ``proj`` cost ``2NC²``; the reduction conv ``M·C²·R²`` (``M·C²`` for the 1x1
+    conv of linear SRA); ``kv`` ``2MC²``; ``q kᵀ`` and ``attn v`` ``2NMC`` (PVT v1 Eq. 3: the
+    attention term shrinks by ``R²``). ``sr_ratio=1`` is plain multi-head attention.
+    """
+    for name, v in dict(H=H, W=W, sr_ratio=sr_ratio, pool_size=pool_size).items():
+        validate.positive_int(name, v)
+    validate.heads_divide(dim, num_heads)
+    N, C = H * W, dim
+    if linear:
+        M = pool_size * pool_size
+        reduce = M * C * C
+    elif sr_ratio > 1:
+        h, w = reduced_grid(H, W, sr_ratio)
+        M = h * w
+        reduce = M * C * C * sr_ratio * sr_ratio
+    else:
+        M, reduce = N, 0
+    attn = 2 * N * M * C
+    macs = 2 * N * C * C + reduce + 2 * M * C * C + attn
+    return AttentionCost(
+        macs=macs,
+        attn_macs=attn,
+        tokens=N,
+        kv_tokens=M,
+        attn_elements=num_heads * N * M,
+        attn_bytes=4 * num_heads * N * M,
+    )

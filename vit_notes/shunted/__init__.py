@@ -1,0 +1,90 @@
+"""Chapter 3, Shunted Transformer: head groups that see keys and values at two ratios, plus
+local enhancement. Builds on :mod:`vit_notes.pvt` (its patch embedding, its SRA for contrast).
+
+:mod:`.model` the modules and the family, :mod:`.cost` the analytic cost of one layer,
+:mod:`.figures` the chapter's pictures and explorer, :mod:`.exercises` its checkers.
+"""
+
+from .. import registry
+from .cost import shunted_cost, shunted_kv_tokens, sra_ratio_at_equal_cost
+from .exercises import check_shunted_forward, check_shunted_kv_tokens, check_shunted_macs
+from .figures import (
+    SHUNTED_COLOURS,
+    draw_shunted_explorer,
+    identity_shunted,
+    plot_shunted_cost,
+    plot_shunted_maps,
+    shunted_cost_table,
+    shunted_explorer,
+    shunted_query_maps,
+    sra_equal_cost_maps,
+)
+from .model import (
+    CODE_PARAMS,
+    CONFIGS,
+    PAPER,
+    ConvStem,
+    DetailSpecificMlp,
+    ShuntedAttention,
+    ShuntedTransformer,
+    check_head_groups,
+    check_sr_ratio,
+    create,
+    kv_grids,
+    shunted_b,
+    shunted_s,
+    shunted_t,
+)
+
+
+def _query_panels(img, query_rc):
+    groups = shunted_query_maps(img, (8,), query_rc)[8]
+    return [("Shunted coarse, R=8", *groups["coarse"]), ("Shunted fine, R=4", *groups["fine"])]
+
+
+registry.register_design(
+    registry.Design(
+        family="shunted",
+        title="Shunted",
+        order=3,
+        layers={
+            "Shunted, R=8 and 4": registry.AttentionLayer(
+                cost=lambda H, W, C, heads: shunted_cost(H, W, C, heads, 8),
+                build=lambda H, W, C, heads: ShuntedAttention(C, heads, qkv_bias=True, sr_ratio=8),
+            )
+        },
+        query_panels=_query_panels,
+    )
+)
+
+__all__ = [
+    "CODE_PARAMS",
+    "CONFIGS",
+    "ConvStem",
+    "DetailSpecificMlp",
+    "PAPER",
+    "SHUNTED_COLOURS",
+    "ShuntedAttention",
+    "ShuntedTransformer",
+    "check_head_groups",
+    "check_shunted_forward",
+    "check_shunted_kv_tokens",
+    "check_shunted_macs",
+    "check_sr_ratio",
+    "create",
+    "draw_shunted_explorer",
+    "identity_shunted",
+    "kv_grids",
+    "plot_shunted_cost",
+    "plot_shunted_maps",
+    "shunted_b",
+    "shunted_cost",
+    "shunted_cost_table",
+    "shunted_explorer",
+    "shunted_kv_tokens",
+    "shunted_query_maps",
+    "shunted_s",
+    "shunted_t",
+    "sra_equal_cost_maps",
+    "sra_ratio_at_equal_cost",
+]

@@ -1,0 +1,66 @@
+"""What one shunted self-attention layer costs, counted by hand (Ren et al. 2022, section
+"Shunted Self-Attention"); equal to the FLOP counter (tested). And the SRA ratio that costs
+about the same, for a fair contrast of their maps."""
+
+from __future__ import annotations
+
+from .. import validate
+from ..counting import AttentionCost
+from ..pvt.cost import sra_cost
+from .model import check_head_groups, kv_grids
+
+
+def shunted_kv_tokens(H: int, W: int, sr_ratio: int) -> tuple[int, ...]:
+    """Keys per head group of :class:`~vit_notes.shunted.model.ShuntedAttention` on an ``H x W`` grid:
+    ``(⌊H/r⌋⌊W/r⌋, ⌊2H/r⌋⌊2W/r⌋)`` for ``r > 1`` (coarse group, fine group), ``(HW,)`` for ``r = 1``."""
+    return tuple(h * w for h, w in kv_grids(H, W, sr_ratio))
+
+
+def shunted_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1) -> AttentionCost:
+    """Multiply-adds of :class:`~vit_notes.shunted.model.ShuntedAttention` on an ``H x W`` grid (Ren et al. 2022, MTA and LE).
+
+    With ``N = HW``, ``C = dim`` and, for ``r > 1``, ``M1``/``M2`` keys for the coarse/fine
+    head group (:func:`shunted_kv_tokens`): ``q`` and ``proj`` cost ``2NC²``; the reduction
+    convs ``M1·C²·r² + M2·C²·(r/2)²``; ``kv1``, ``kv2`` ``(M1 + M2)·C²``; the local-enhancement
+    depthwise convs ``9·(M1 + M2)·C/2``; ``q kᵀ`` and ``attn v`` of each group (``h/2`` heads,
+    ``C/2`` channels) ``N·M_i·C``. For ``r = 1``: ``kv`` ``2NC²``, attention ``2N²C`` and the
+    depthwise conv of V ``9NC``. ``kv_tokens`` is ``M1 + M2`` (every key of the layer);
+    ``attn_elements`` counts both groups' maps, ``(h/2)·N·(M1 + M2)``.
+    """
+    for name, v in dict(H=H, W=W).items():
+        validate.positive_int(name, v)
+    validate.heads_divide(dim, num_heads)
+    Ms = shunted_kv_tokens(H, W, sr_ratio)  # validates sr_ratio and the grid
+    check_head_groups(num_heads, sr_ratio, dim)
+    N, C = H * W, dim
+    if sr_ratio == 1:
+        M = N
+        attn = 2 * N * M * C
+        macs = 2 * N * C * C + 2 * N * C * C + attn + 9 * N * C
+        elements = num_heads * N * M
+    else:
+        M1, M2 = Ms
+        M = M1 + M2
+        half = sr_ratio // 2
+        reduce = M1 * C * C * sr_ratio**2 + M2 * C * C * half**2
+        attn = N * M * C
+        macs = 2 * N * C * C + reduce + M * C * C + 9 * M * (C // 2) + attn
+        elements = (num_heads // 2) * N * M
+    return AttentionCost(
+        macs=macs,
+        attn_macs=attn,
+        tokens=N,
+        kv_tokens=M,
+        attn_elements=elements,
+        attn_bytes=4 * elements,
+    )
+
+
+def sra_ratio_at_equal_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int) -> int:
+    """The PVT SRA ``sr_ratio`` (1 .. min(H, W)) whose :func:`sra_cost` is closest to the
+    :func:`shunted_cost` of a shunted layer with ``sr_ratio``: the fair contrast for its maps."""
+    target = shunted_cost(H, W, dim, num_heads, sr_ratio).macs
+    return min(
+        range(1, min(H, W) + 1),
+        key=lambda r: (abs(sra_cost(H, W, dim, num_heads, r).macs - target), r),
+    )
