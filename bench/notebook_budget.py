@@ -54,7 +54,8 @@ def main():
         secs, gib = run(p)
         verdict = "ok" if secs < 30 and gib < 2 else "OVER BUDGET"
         print(
-            f"{p}: {secs:5.1f} s (kernel start included), peak kernel memory {gib:.2f} GiB  [{verdict}]"
+            f"{p}: {secs:5.1f} s (kernel start included), "
+            f"peak kernel memory {gib:.2f} GiB  [{verdict}]"
         )
 
 

@@ -12,11 +12,12 @@ import argparse
 import math
 import statistics
 
+# vit_notes first: importing it quiets the CUDA_HOME warning that importing timm would print.
+from vit_notes.pvt import SpatialReductionAttention  # isort: skip
+
 import torch  # noqa: E402
 from timm.models.pvt_v2 import Attention  # noqa: E402
 from torch.utils import benchmark  # noqa: E402
-
-from vit_notes.pvt import SpatialReductionAttention  # first: it quiets torch's CUDA_HOME warning
 
 # PVT v2-b2 stages at 224x224 (grid, dim, heads, sr_ratio), plus linear SRA at stage 1.
 CONFIGS = [
@@ -53,8 +54,8 @@ def main():
         t_ours, t_theirs = [], []
         for _ in range(args.rounds):
             for fn, acc in (
-                (lambda: ours(x, side, side), t_ours),
-                (lambda: theirs(x, (side, side)), t_theirs),
+                (lambda ours=ours, x=x, side=side: ours(x, side, side), t_ours),
+                (lambda theirs=theirs, x=x, side=side: theirs(x, (side, side)), t_theirs),
             ):
                 timer = benchmark.Timer(
                     "with torch.no_grad(): fn()",
@@ -66,7 +67,8 @@ def main():
         ratios.append(ratio)
         print(
             f"grid {side}x{side} dim {dim:3d} heads {heads} sr {sr} linear {linear!s:5}: "
-            f"ours {statistics.median(t_ours) * 1e3:8.3f} ms  timm {statistics.median(t_theirs) * 1e3:8.3f} ms  "
+            f"ours {statistics.median(t_ours) * 1e3:8.3f} ms  "
+            f"timm {statistics.median(t_theirs) * 1e3:8.3f} ms  "
             f"ratio {ratio:.3f}"
         )
     geo = math.exp(sum(map(math.log, ratios)) / len(ratios))

@@ -1,4 +1,5 @@
-"""Tests of vit_notes.coatnet and the CoAtNet part of vit_notes.cost (CPU, small configs, < 60 s)."""
+"""Tests of vit_notes.coatnet and the CoAtNet part of vit_notes.cost
+(CPU, small configs, < 60 s)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def test_count_macs_sees_the_fused_and_the_explicit_path_alike():
     )
 
 
-# --- shapes ----------------------------------------------------------------------------------------------------
+# --- shapes ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -101,7 +102,7 @@ def test_trace_prints_relative_attention_and_mbconv_shapes():
     assert "CoAtNet S0_shape: (1, 16, 32, 32)" in out
 
 
-# --- fused == explicit, and == a naive reference ---------------------------------------------------------------
+# --- fused == explicit, and == a naive reference --------------------------------------------------
 
 
 def test_fused_equals_explicit_attention_and_model():
@@ -199,7 +200,7 @@ def test_training_mode_with_drop_path_runs():
     assert m.stages[2].blocks[0].attn.rel_pos.relative_position_bias_table.grad is not None
 
 
-# --- the family: parameters and FLOPs against the paper ---------------------------------------------------------
+# --- the family: parameters and FLOPs against the paper -------------------------------------------
 
 TIMM_PARAMS = {
     "coatnet_0": 25_036_820,
@@ -240,7 +241,7 @@ def test_flops_of_the_large_models_match_the_paper_on_the_meta_device(name):
     assert abs(macs / (coatnet.PAPER[name].gflops * 1e9) - 1) < 0.10, (name, macs)
 
 
-# --- analytic cost == counted cost ------------------------------------------------------------------------------
+# --- analytic cost == counted cost ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -300,7 +301,7 @@ def test_model_cost_equals_counter_on_a_grid_of_configs(kw):
     assert [c[f"S{i + 1}"].params for i in range(4)] == stage_params
 
 
-# --- errors -----------------------------------------------------------------------------------------------------
+# --- errors ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -344,7 +345,7 @@ def test_bad_inputs_raise_value_error():
         MBConv(16, 16, stride=2)(torch.randn(1, 16, 5, 4))
 
 
-# --- timm: same structure, same weights, same outputs ----------------------------------------------------------
+# --- timm: same structure, same weights, same outputs ---------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -397,7 +398,7 @@ def test_copy_whole_model_from_timm(timm_coatnet_0):
         )
 
 
-# --- the chapter's helpers: exercise checkers and figures -------------------------------------------------------
+# --- the chapter's helpers: exercise checkers and figures -----------------------------------------
 
 
 def test_exercise_checkers_accept_right_and_explain_wrong_answers(capsys):

@@ -1,5 +1,6 @@
 """The counting and timing tools every chapter uses: the FLOP counter sees fused attention,
-meta-device counts equal real ones, family tables read the registry, timings return a measurement."""
+meta-device counts equal real ones, family tables read the registry, timings return a
+measurement."""
 
 import pytest
 import torch

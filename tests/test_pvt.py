@@ -355,3 +355,215 @@ def test_query_maps_coarsen_with_sr_ratio():
     maps = pvt.sra_query_maps(photo.load_photo(128), (1, 2, 4, 8), (0.3, 0.5))
     assert [grid for _, grid in maps.values()] == [(32, 32), (16, 16), (8, 8), (4, 4)]
     assert all(abs(float(row.sum()) - 1) < 1e-5 for row, _ in maps.values())
+
+
+# --- Input sizes: whatever the official code and timm accept, with their outputs ---------------
+# v2 is checked against timm (the official v2 code behaves the same: overlapping patch
+# embeddings k7 s4 p3 then k3 s2 p1, grids ceil(H/4) then ceil(./2), no position embedding).
+
+V2_SIZES = [(224, 224), (160, 96), (100, 132), (65, 77), (33, 200), (29, 29), (29, 200)]
+
+
+@pytest.fixture(scope="module", params=["pvt_v2_b0", "pvt_v2_b2_li_small"])
+def timm_v2_pair(request):
+    """(timm model, ours) with timm's weights copied through ``state_dict_from_timm``."""
+    timm_pvt = pytest.importorskip("timm.models.pvt_v2")
+    torch.manual_seed(0)
+    if request.param == "pvt_v2_b0":
+        theirs = timm_pvt.pvt_v2_b0(pretrained=False, num_classes=10)
+        ours = pvt.pvt_v2_b0(num_classes=10)
+    else:  # pvt_v2_b2_li shrunk, the same arguments on both sides
+        small = dict(embed_dims=(32, 64, 160, 256), depths=(1, 1, 1, 1), num_classes=10)
+        theirs = timm_pvt.PyramidVisionTransformerV2(num_heads=(1, 2, 5, 8), linear=True, **small)
+        ours = pvt.create("pvt_v2_b2_li", **small)
+    ours.load_state_dict(pvt.state_dict_from_timm(theirs.state_dict()), strict=True)
+    return request.param, theirs.eval(), ours.eval()
+
+
+def ceil_div(a, b):
+    return -(-a // b)
+
+
+@pytest.mark.parametrize("size", V2_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_v2_equals_timm_at_any_input_size(timm_v2_pair, size):
+    _, theirs, ours = timm_v2_pair
+    torch.manual_seed(1)
+    x = torch.randn(1, 3, *size)
+    with torch.no_grad():
+        logits, (final, maps) = theirs(x), theirs.forward_intermediates(x)
+        pooled, stages = ours.forward_features(x, return_stages=True)
+        torch.testing.assert_close(ours(x), logits)
+        torch.testing.assert_close(pooled, theirs.forward_head(final, pre_logits=True))
+    h, w = ceil_div(size[0], 4), ceil_div(size[1], 4)
+    for i, (s, m) in enumerate(zip(stages, maps, strict=True)):
+        dim = getattr(ours, f"patch_embed{i + 1}").proj.out_channels
+        assert s.shape == m.shape == (1, dim, h, w)
+        torch.testing.assert_close(s, m)
+        h, w = ceil_div(h, 2), ceil_div(w, 2)
+
+
+def test_v2_smallest_input_and_too_small_inputs(timm_v2_pair):
+    name, theirs, ours = timm_v2_pair
+    if name != "pvt_v2_b0":  # linear SRA pools to 7x7 from any grid: even 1x1 images run
+        for size in [(1, 1), (3, 5), (28, 28)]:
+            x = torch.randn(1, 3, *size)
+            with torch.no_grad():
+                torch.testing.assert_close(ours(x), theirs(x))
+        return
+    # SRA: stage 1's grid ceil(H/4) must hold sr_ratio=8, so 29 px is the least (in V2_SIZES).
+    for size in [(28, 28), (200, 28), (28, 29)]:
+        x = torch.randn(1, 3, *size)
+        with pytest.raises(RuntimeError), torch.no_grad():
+            theirs(x)
+        grid = f"{ceil_div(size[0], 4)}x{ceil_div(size[1], 4)}"
+        with pytest.raises(ValueError, match=rf"stage 1: .* {grid} token grid, .* sr_ratio=8"):
+            ours(x)
+
+
+def test_v2_a_later_stage_too_small_is_named():
+    timm_pvt = pytest.importorskip("timm.models.pvt_v2")
+    args = dict(embed_dims=(8, 16, 24, 32), num_heads=(1, 2, 3, 4), depths=(1, 1, 1, 1))
+    theirs = timm_pvt.PyramidVisionTransformerV2(sr_ratios=(1, 1, 1, 4), **args).eval()
+    ours = pvt.create("pvt_v2_b0", sr_ratios=(1, 1, 1, 4), **args).eval()
+    ours.load_state_dict(pvt.state_dict_from_timm(theirs.state_dict()), strict=True)
+    x = torch.randn(1, 3, 100, 97)  # grids 25x25, 13x13, 7x7, 4x4: the least for sr_ratio 4
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs(x))
+    x = torch.randn(1, 3, 100, 96)  # stage 4: 4x3
+    with pytest.raises(RuntimeError), torch.no_grad():
+        theirs(x)
+    with pytest.raises(ValueError, match=r"stage 4: .* 4x3 token grid, smaller than .*=4"):
+        ours(x)
+
+
+# v1 has no timm model. The official forward, as far as it concerns input sizes, written afresh
+# (not the official code): stage i is built for ``img_size // 2**(i + 1)`` px (stage 1:
+# ``img_size``) with patch 2 (stage 1: 4) and keeps a position table for that grid; the input's
+# grid is floored (``H // patch``); the table is resized bilinearly (align_corners=False) from
+# the stage's own built grid to the input's; the class token joins in the last stage only, and
+# its table entry is kept as it is. The official decision to resize is corrected (see below).
+
+
+def v1_pos_embed(pos, built, H, W):
+    if (H, W) == (built, built):
+        return pos
+    table = pos.reshape(1, built, built, -1).permute(0, 3, 1, 2)
+    table = torch.nn.functional.interpolate(
+        table, size=(H, W), mode="bilinear", align_corners=False
+    )
+    return table.flatten(2).transpose(1, 2)
+
+
+def v1_reference_forward(model, x, img_size=224):
+    """Drive ``model``'s own layers stage by stage: (class-token features, last feature map)."""
+    B = x.shape[0]
+    for i in range(4):
+        p = 4 if i == 0 else 2
+        built = (img_size if i == 0 else img_size // 2 ** (i + 1)) // p
+        H, W = x.shape[2] // p, x.shape[3] // p
+        embed = getattr(model, f"patch_embed{i + 1}")
+        x = embed.norm(embed.proj(x).flatten(2).transpose(1, 2))
+        pos = getattr(model, f"pos_embed{i + 1}")
+        if i == 3:
+            x = torch.cat((model.cls_token.expand(B, -1, -1), x), dim=1)
+            pos = torch.cat((pos[:, :1], v1_pos_embed(pos[:, 1:], built, H, W)), dim=1)
+        else:
+            pos = v1_pos_embed(pos, built, H, W)
+        x = x + pos
+        for blk in getattr(model, f"block{i + 1}"):
+            x = blk(x, H, W)
+        if i < 3:
+            x = x.transpose(1, 2).reshape(B, -1, H, W)
+    x = model.norm(x)
+    return x[:, 0], x[:, 1:].transpose(1, 2).reshape(B, -1, H, W)
+
+
+# The official code resizes unless ``H * W == self.patch_embed1.num_patches`` (stage 1's count,
+# 56 * 56 = 3136 at 224), at every stage. Where that is not the grid test above it goes wrong:
+#   448x448, stage 2: grid 448 // 4 // 2 = 56, 56 * 56 == 3136 -> "no resize", so the stage's
+#       28 * 28 = 784-entry table meets 3136 tokens and ``x + pos_embed`` raises (784 vs 3136);
+#   196x256, stage 1: grid 49x64, 49 * 64 == 3136 -> the 56x56 table is added unresized, read
+#       row by row as a 49x64 grid (no error, wrong positions).
+# At 224, 160x96 and 100x132 the two rules agree (a resize to the same grid is the identity).
+V1_SIZES = [(224, 224), (448, 448), (160, 96), (100, 132), (196, 256), (32, 57)]
+
+
+def official_v1_keeps_table(H, W, img_size=224):
+    return H * W == (img_size // 4) ** 2
+
+
+def test_official_v1_rule_misfires_where_documented():
+    assert official_v1_keeps_table(448 // 4 // 2, 448 // 4 // 2)  # stage 2 of 448²: 56x56
+    assert (224 // 8) ** 2 != (448 // 8) ** 2  # ... but the stage's table is 28x28
+    assert official_v1_keeps_table(196 // 4, 256 // 4)  # stage 1 of 196x256: 49x64
+    for H, W in [(224, 224), (160, 96), (100, 132)]:
+        for i in range(4):
+            grid = (H // 4 // 2**i, W // 4 // 2**i)
+            assert official_v1_keeps_table(*grid) == (grid == (56, 56))
+
+
+@pytest.fixture(scope="module")
+def tiny_v1():
+    torch.manual_seed(0)
+    model = pvt.create(
+        "pvt_tiny", depths=(1, 1, 1, 1), embed_dims=(16, 32, 40, 64), num_classes=10
+    ).eval()
+    with torch.no_grad():  # tables of unit scale, so that a wrong resize shows in the output
+        for i in range(4):
+            getattr(model, f"pos_embed{i + 1}").normal_()
+    return model
+
+
+@pytest.mark.parametrize("size", V1_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_v1_resizes_position_embeddings_like_the_official_code(tiny_v1, size):
+    torch.manual_seed(1)
+    x = torch.randn(1, 3, *size)
+    with torch.no_grad():
+        pooled, stages = tiny_v1.forward_features(x, return_stages=True)
+        logits = tiny_v1(x)
+        ref_pooled, ref_last = v1_reference_forward(tiny_v1, x)
+    torch.testing.assert_close(pooled, ref_pooled)
+    torch.testing.assert_close(stages[-1], ref_last)
+    torch.testing.assert_close(logits, tiny_v1.head(ref_pooled))
+    assert [s.shape[2:] for s in stages] == [
+        (size[0] // 4 // 2**i, size[1] // 4 // 2**i) for i in range(4)
+    ]
+
+
+def test_v1_built_size_adds_position_embeddings_unresized(tiny_v1, monkeypatch):
+    resized = []
+    real = torch.nn.functional.interpolate
+    monkeypatch.setattr(
+        torch.nn.functional, "interpolate", lambda *a, **kw: resized.append(a) or real(*a, **kw)
+    )
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        pooled = tiny_v1.forward_features(x)
+        assert resized == []
+        assert torch.equal(pooled, v1_reference_forward(tiny_v1, x)[0])
+        for i, grid in enumerate([56, 28, 14, 7]):
+            pos = getattr(tiny_v1, f"pos_embed{i + 1}")
+            pos = pos[:, 1:] if i == 3 else pos
+            embed = getattr(tiny_v1, f"patch_embed{i + 1}")
+            assert tiny_v1._pos_embed(pos, embed, grid, grid) is pos
+        tiny_v1(torch.randn(1, 3, 160, 96))
+    assert len(resized) == 4  # elsewhere every stage resizes
+
+
+def test_v1_too_small_input_is_refused_by_name(tiny_v1):
+    # floor(H/4) must hold sr_ratio=8: 32 px is the least (32x57 above); the official code fails
+    # in the reduction conv.
+    with pytest.raises(ValueError, match=r"stage 1: .* 7x16 token grid, smaller than .*=8"):
+        tiny_v1(torch.randn(1, 3, 31, 64))
+
+
+@pytest.mark.parametrize(
+    "H,W,sr,linear",
+    [(25, 33, 8, False), (25, 33, 4, False), (13, 9, 4, False), (25, 33, 1, True), (3, 5, 1, True)],
+)
+def test_sra_cost_equals_the_counter_on_odd_grids(H, W, sr, linear):
+    attn = pvt.SpatialReductionAttention(64, 2, qkv_bias=True, sr_ratio=sr, linear=linear).eval()
+    counted = counting.count_macs(attn, torch.randn(1, H * W, 64), H, W)  # FLOPs / 2
+    cost = pvt.sra_cost(H, W, 64, 2, sr, linear)
+    assert cost.kv_tokens == (49 if linear else (H // sr) * (W // sr))
+    assert cost.macs == counted

@@ -2,6 +2,7 @@
 
 import io
 
+import pytest
 import torch
 
 from vit_notes import pvt, record_attention, trace_shapes
@@ -54,3 +55,37 @@ def test_record_attention_keeps_one_map_per_layer_in_call_order():
     assert len(maps) == sum(pvt.CONFIGS["pvt_v2_b0"]["depths"])
     assert maps.last().shape == (1, 8, 4, 4)
     assert all(not m.requires_grad for m in maps.values())
+
+
+def test_record_one_query_equals_the_full_map_and_keeps_the_fused_output():
+    torch.manual_seed(0)
+    from vit_notes import coatnet
+
+    rel = coatnet.RelativeAttention(32, num_heads=2, grid_size=(5, 4)).eval()
+    sra = pvt.SpatialReductionAttention(32, 2, qkv_bias=True, sr_ratio=2).eval()
+    cases = [
+        (rel, (torch.randn(1, 32, 5, 4),), (5, 4)),
+        (sra, (torch.randn(1, 35, 32), 7, 5), (3, 2)),
+    ]
+    for layer, inputs, grid in cases:
+        with torch.no_grad():
+            fused = layer(*inputs)
+            with record_attention() as full:
+                layer(*inputs)
+            with record_attention(query=7) as one:
+                out = layer(*inputs)
+        torch.testing.assert_close(out, fused)  # the output still comes from the fused kernel
+        (name, row), (_, whole) = one.popitem(), full.popitem()
+        assert row.shape == (1, 2, 1, whole.shape[-1])
+        torch.testing.assert_close(row[:, :, 0], whole[:, :, 7])
+        assert one.grids[name] == grid
+
+
+def test_record_query_out_of_range_names_the_layer():
+    attn = pvt.SpatialReductionAttention(16, 1).eval()
+    with pytest.raises(ValueError, match=r"query=20 is not a query of .*, which has 16 queries"):
+        with record_attention(query=20), torch.no_grad():
+            attn(torch.randn(1, 16, 16), 4, 4)
+    with pytest.raises(ValueError, match="query must be an integer >= 0, got -1"):
+        with record_attention(query=-1):
+            pass

@@ -1,3 +1,4 @@
-"""The package version, written here only (``pyproject.toml`` reads it; ``vit_notes.__version__``)."""
+"""The package version, written here only
+(``pyproject.toml`` reads it; ``vit_notes.__version__``)."""
 
 __version__ = "0.2.0"

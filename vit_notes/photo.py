@@ -46,7 +46,8 @@ def palette(bins: int = 4) -> torch.Tensor:
 
 
 def colour_tokens(img: torch.Tensor, patch: int = 4, bins: int = 4, sharpness: float = 60.0):
-    """Tokens ``(1, N, bins³)`` and grid ``(H, W)`` of soft colour histograms of ``patch x patch`` patches.
+    """Tokens ``(1, N, bins³)`` and grid ``(H, W)`` of soft colour histograms of
+    ``patch x patch`` patches.
 
     Each pixel votes for the palette colours with weights softmax(-sharpness·distance²);
     a token is its patch's mean vote, standardised (zero mean, unit variance per token)

@@ -9,6 +9,7 @@ attention layers to compare on one token grid and one query's panels on the phot
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,7 +33,8 @@ class Paper:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """One registered variant: its family (the chapter subpackage), class, configuration and paper facts."""
+    """One registered variant: its family (the chapter subpackage), class, configuration and
+    paper facts."""
 
     name: str
     family: str
@@ -41,6 +43,13 @@ class ModelInfo:
     paper: Paper
 
     def build(self, **overrides) -> nn.Module:
+        allowed = inspect.signature(self.model_cls).parameters
+        for key in overrides:
+            if key not in allowed:
+                raise ValueError(
+                    f"{key}={overrides[key]!r} is not an option of {self.model_cls.__name__}; "
+                    f"choose from {sorted(allowed)}"
+                )
         return self.model_cls(**{**self.config, **overrides})
 
 
@@ -142,6 +151,17 @@ def model_info(name: str) -> ModelInfo:
 def smallest(family: str) -> str:
     """The family's variant with the fewest parameters (as its paper reports them)."""
     return min(list_models(family), key=lambda n: _MODELS[n].paper.params_m)
+
+
+def smallest_per_paper() -> list[str]:
+    """For each paper (bib key) in book order, its variant with the fewest parameters:
+    the comparison chapter's line-up (PVT v1 and v2 are two papers of one family)."""
+    best: dict[str, str] = {}
+    for name in list_models():
+        cite = _MODELS[name].paper.cite
+        if cite not in best or _MODELS[name].paper.params_m < _MODELS[best[cite]].paper.params_m:
+            best[cite] = name
+    return list(best.values())
 
 
 def designs() -> list[Design]:

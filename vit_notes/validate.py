@@ -35,6 +35,8 @@ def tokens_match_grid(x, H: int, W: int, extra: int = 0) -> None:
         raise ValueError(
             f"expected tokens of shape (B, N, C), got a tensor of shape {tuple(x.shape)}"
         )
+    positive_int("H", H)
+    positive_int("W", W)
     if x.shape[1] != H * W + extra:
         plus = f" + {extra} prefix token(s)" if extra else ""
         raise ValueError(
@@ -44,16 +46,42 @@ def tokens_match_grid(x, H: int, W: int, extra: int = 0) -> None:
 
 
 def one_of(name: str, value, allowed) -> None:
-    """Raise unless ``value`` is one of ``allowed``, listing them."""
-    if value not in allowed:
+    """Raise unless ``value`` is one of ``allowed``, listing them. ``True`` and ``2.0`` equal
+    ``1`` and ``2`` but are not integer choices; an unhashable value is simply not allowed."""
+    try:
+        ok = value in allowed
+    except TypeError:
+        ok = False
+    if isinstance(value, (bool, float)) and not any(type(a) is type(value) for a in allowed):
+        ok = False
+    if not ok:
         raise ValueError(f"{name}={value!r} is not allowed; choose one of {sorted(allowed)}")
 
 
 def same_length(num_stages: int, **sequences) -> None:
     """Check that every per-stage list has ``num_stages`` entries."""
     for name, seq in sequences.items():
+        sequence(name, seq)
         if len(seq) != num_stages:
             raise ValueError(f"{name} has {len(seq)} entries but num_stages={num_stages}")
+
+
+def sequence(name: str, value) -> None:
+    """Check that ``value`` is a sequence (a per-stage list or tuple), not a single number."""
+    if isinstance(value, str) or not hasattr(value, "__len__"):
+        raise ValueError(
+            f"{name} must be a list or tuple with one entry per stage, got {value!r} "
+            f"({type(value).__name__})"
+        )
+
+
+def nonempty(x) -> None:
+    """Check that a map ``(..., H, W)`` has at least one row and one column."""
+    if x.shape[-2] < 1 or x.shape[-1] < 1:
+        raise ValueError(
+            f"expected a map of at least 1x1, got {x.shape[-2]}x{x.shape[-1]} "
+            f"(a tensor of shape {tuple(x.shape)})"
+        )
 
 
 def image(x, channels: int | None = None) -> None:

@@ -67,7 +67,8 @@ class _RemoveHiddenSolutions(SphinxTransform):
             )
             if j is None:
                 raise self.document.reporter.severe(
-                    f"solution-start {start['label']!r}: no solution-end after it in the same section"
+                    f"solution-start {start['label']!r}: "
+                    "no solution-end after it in the same section"
                 )
             del parent[i : j + 1]
         for _stray in list(self.document.findall(_gate)):

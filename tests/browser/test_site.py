@@ -129,7 +129,9 @@ def _expected_launch_links(page: str) -> dict[str, str]:
     buttons = cfg["launch_buttons"]
     ui = {"classic": "tree", "jupyterlab": "lab/tree"}[buttons.get("notebook_interface", "classic")]
     return {
-        "Binder": f"{buttons['binderhub_url'].rstrip('/')}/v2/gh/{org_repo}/{branch}?urlpath={ui}/{nb}",
+        "Binder": (
+            f"{buttons['binderhub_url'].rstrip('/')}/v2/gh/{org_repo}/{branch}?urlpath={ui}/{nb}"
+        ),
         "Colab": f"{buttons['colab_url'].rstrip('/')}/github/{org_repo}/blob/{branch}/{nb}",
     }
 
@@ -236,7 +238,8 @@ def test_page(visit):
     #    (tagged `widget`, or showing a widget) must be matched by a visible .static-twin
     #    (a cell tagged `static-twin`, see book/_ext/vit_notes_site.py) with a drawn image.
     widget_cells = page.locator(
-        "div.cell.widget-cell, div.cell:has(script[type='application/vnd.jupyter.widget-view+json'])"
+        "div.cell.widget-cell, "
+        "div.cell:has(script[type='application/vnd.jupyter.widget-view+json'])"
     ).count()
     twins = page.locator(".static-twin")
     for i in range(twins.count()):

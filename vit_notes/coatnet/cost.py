@@ -1,11 +1,21 @@
 """What CoAtNet's blocks cost, counted by hand: MBConv, relative attention, the transformer
-block and the whole network per stage; equal to the FLOP counter and the parameter count (tested)."""
+block and the whole network per stage; equal to the FLOP counter and the parameter count
+(tested)."""
 
 from __future__ import annotations
 
+import inspect
+
 from .. import validate
 from ..counting import AttentionCost, BlockCost
-from .model import CONFIGS, make_divisible, parse_layout
+from .model import (
+    CONFIGS,
+    CoAtNet,
+    check_expand_ratio,
+    check_mbconv_ratios,
+    make_divisible,
+    parse_layout,
+)
 
 
 def _grid_after(H: int, W: int, stride: int) -> tuple[int, int]:
@@ -27,8 +37,8 @@ def relative_attention_cost(
     other), the projection ``NC²``. Gathering and adding the relative bias ``w_{i−j}`` costs no
     multiply-adds, only the ``heads x N x N`` bias tensor in memory.
     """
-    dim_out = dim_out or dim
     validate.positive_int("dim", dim)
+    dim_out = dim if dim_out is None else validate.positive_int("dim_out", dim_out)
     validate.heads_divide(dim_out, num_heads)
     N = validate.positive_int("H", H) * validate.positive_int("W", W)
     attn = 2 * N * N * dim_out
@@ -53,7 +63,8 @@ def mbconv_cost(
     se_ratio: float = 0.25,
     stride_mode: str = "1x1",
 ) -> BlockCost:
-    """Multiply-adds and parameters of :class:`~vit_notes.coatnet.model.MBConv` on an ``H x W`` input.
+    """Multiply-adds and parameters of :class:`~vit_notes.coatnet.model.MBConv` on an
+    ``H x W`` input.
 
     ``M = mid`` channels (``expand_ratio·out_chs``), ``N'`` output positions: expand 1x1
     ``in·M`` per position (at the input resolution with ``stride_mode="dw"``, at the output one
@@ -61,6 +72,9 @@ def mbconv_cost(
     ``2·M·M_se`` once, project ``M·out·N'``, shortcut 1x1 ``in·out·N'`` when the width changes.
     """
     validate.one_of("stride_mode", stride_mode, {"1x1", "dw"})
+    validate.positive_int("in_chs", in_chs)
+    validate.positive_int("out_chs", out_chs)
+    check_mbconv_ratios(out_chs, expand_ratio, se_ratio)
     Ho, Wo = _grid_after(H, W, stride)
     N, No = H * W, Ho * Wo
     mid, rd = make_divisible(out_chs * expand_ratio), int(se_ratio * out_chs)
@@ -96,13 +110,16 @@ def transformer_block_cost(
     dim_head: int = 32,
     expand_ratio: float = 4.0,
 ) -> BlockCost:
-    """Multiply-adds and parameters of :class:`~vit_notes.coatnet.model.TransformerBlock` on an ``H x W`` input:
-    :func:`relative_attention_cost` on the (pooled) output grid, the FFN ``2·C·4C`` per position,
-    the shortcut 1x1 conv when the width changes, the relative table ``(2H'−1)(2W'−1)`` per head."""
-    dim_out = dim_out or dim
+    """Multiply-adds and parameters of :class:`~vit_notes.coatnet.model.TransformerBlock` on an
+    ``H x W`` input: :func:`relative_attention_cost` on the (pooled) output grid, the FFN
+    ``2·C·4C`` per position, the shortcut 1x1 conv when the width changes, the relative table
+    ``(2H'−1)(2W'−1)`` per head."""
+    validate.positive_int("dim", dim)
+    dim_out = dim if dim_out is None else validate.positive_int("dim_out", dim_out)
     Ho, Wo = _grid_after(H, W, stride)
-    if dim_out % dim_head:
+    if dim_out % validate.positive_int("dim_head", dim_head):
         raise ValueError(f"width {dim_out} is not divisible by the head size dim_head={dim_head}")
+    check_expand_ratio(dim_out, expand_ratio)
     heads, N, hidden = dim_out // dim_head, Ho * Wo, int(dim_out * expand_ratio)
     a = relative_attention_cost(Ho, Wo, dim, heads, dim_out)
     short = dim * dim_out * N if dim != dim_out else 0
@@ -129,16 +146,23 @@ def transformer_block_cost(
 def coatnet_cost(
     name_or_config="coatnet_0", img_size: int = 224, **overrides
 ) -> dict[str, BlockCost]:
-    """Analytic cost of a whole :class:`~vit_notes.coatnet.model.CoAtNet`, per stage, without building it.
+    """Analytic cost of a whole :class:`~vit_notes.coatnet.model.CoAtNet`, per stage, without
+    building it.
 
-    ``name_or_config``: a name from :data:`vit_notes.coatnet.model.CONFIGS` or a config dict; ``overrides``
-    as for :func:`vit_notes.coatnet.model.create` (``layout``, ``stride_mode``, ...). Returns ``{"S0": stem,
-    "S1".."S4": stages, "head": classifier, "total": sum}``; equal to :func:`count_macs` (with
-    the attention products counted) and :func:`count_params` (tested).
+    ``name_or_config``: a name from :data:`vit_notes.coatnet.model.CONFIGS` or a config dict;
+    ``overrides`` as for :func:`vit_notes.coatnet.model.create` (``layout``,
+    ``stride_mode``, ...). Returns ``{"S0": stem, "S1".."S4": stages, "head": classifier,
+    "total": sum}``; equal to :func:`count_macs` (with the attention products counted) and
+    :func:`count_params` (tested).
     """
-    if isinstance(name_or_config, str):
+    if not isinstance(name_or_config, dict):
         validate.one_of("name", name_or_config, CONFIGS)
         name_or_config = CONFIGS[name_or_config]
+    unknown = set(overrides) - set(inspect.signature(CoAtNet).parameters)
+    if unknown:
+        raise ValueError(
+            f"{sorted(unknown)} are not options of CoAtNet; see vit_notes.coatnet.CoAtNet"
+        )
     cfg = {
         **dict(
             in_chans=3,
@@ -154,11 +178,26 @@ def coatnet_cost(
         **overrides,
     }
     depths, dims, D0 = cfg["depths"], cfg["embed_dims"], cfg["stem_width"]
+    validate.sequence("embed_dims", dims)
+    validate.sequence("depths", depths)
+    if len(dims) != len(depths):
+        raise ValueError(f"embed_dims has {len(dims)} entries but depths has {len(depths)}")
     layout = parse_layout(cfg["layout"], len(depths))
     stride = 2 ** (len(depths) + 1)
     validate.positive_int("img_size", img_size)
     if img_size % stride:
         raise ValueError(f"img_size={img_size} is not divisible by the total stride {stride}")
+    # The checks CoAtNet makes of the values no block cost sees (as CoAtNet names them).
+    for name, v in dict(
+        in_chans=cfg["in_chans"],
+        stem_width=D0,
+        **{f"depths[{i}]": d for i, d in enumerate(depths)},
+        **{f"embed_dims[{i}]": d for i, d in enumerate(dims)},
+    ).items():
+        validate.positive_int(name, v)
+    validate.positive_int("num_classes", cfg["num_classes"], minimum=0)
+    if cfg["head_hidden_size"] is not None:
+        validate.positive_int("head_hidden_size", cfg["head_hidden_size"], minimum=0)
     H = img_size // 2
     out = {
         "S0": BlockCost(

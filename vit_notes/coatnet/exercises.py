@@ -40,8 +40,8 @@ def check_rel_table_size(answer, H: int = 14, W: int = 14, num_heads: int = 12) 
 
 
 def check_relative_index(fn, grids=((1, 1), (2, 3), (4, 4), (5, 2), (7, 7))) -> bool:
-    """``fn(H, W)`` must return the ``(HW, HW)`` integer index of the offset ``i − j`` into a table of
-    ``(2H−1)(2W−1)`` entries laid out row-major over (Δy + H − 1, Δx + W − 1)."""
+    """``fn(H, W)`` must return the ``(HW, HW)`` integer index of the offset ``i − j`` into a
+    table of ``(2H−1)(2W−1)`` entries laid out row-major over (Δy + H − 1, Δx + W − 1)."""
     for H, W in grids:
         want = relative_position_index(H, W)
         try:
@@ -75,8 +75,8 @@ def check_relative_index(fn, grids=((1, 1), (2, 3), (4, 4), (5, 2), (7, 7))) -> 
 
 
 def check_attention_macs(answer, H: int = 14, W: int = 14, dim: int = 384) -> bool:
-    """Multiply-adds of the two attention products (``q kᵀ`` and ``attn v``) of one full relative-attention
-    layer on an ``H x W`` grid with width ``dim`` (all heads together)."""
+    """Multiply-adds of the two attention products (``q kᵀ`` and ``attn v``) of one full
+    relative-attention layer on an ``H x W`` grid with width ``dim`` (all heads together)."""
     N = H * W
     right = 2 * N * N * dim
     value = parse_count(answer, "multiply-adds")

@@ -66,9 +66,9 @@ def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
 def identity_relative_attention(
     dim: int, grid: tuple[int, int], table: torch.Tensor | None = None, temperature: float = 0.25
 ):
-    """A one-head :class:`~vit_notes.coatnet.model.RelativeAttention` whose q, k, v and projection are
-    identities (so, on colour tokens, logits compare colours), scale ``temperature`` and relative
-    table ``table`` (``(2H−1, 2W−1)``; zeros: no position bias)."""
+    """A one-head :class:`~vit_notes.coatnet.model.RelativeAttention` whose q, k, v and
+    projection are identities (so, on colour tokens, logits compare colours), scale
+    ``temperature`` and relative table ``table`` (``(2H−1, 2W−1)``; zeros: no position bias)."""
     attn = RelativeAttention(dim, num_heads=1, grid_size=grid).eval()
     eye = torch.eye(dim)[:, :, None, None]
     attn.qkv.weight.copy_(torch.cat([eye, eye, eye]))
@@ -167,7 +167,8 @@ def plot_conv_vs_attention(rows: list[dict]):
 def draw_layout_explorer(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet_0"):
     """What the layout explorer draws for ``name`` with ``layout`` at ``size``²: GMACs per stage
     (coloured by block type), the largest attention map per stage, and the totals of all four
-    layouts (the selected one outlined). Analytic counts (``coatnet_cost``, equal to the counter)."""
+    layouts (the selected one outlined). Analytic counts (``coatnet_cost``, equal to the
+    counter)."""
     kinds = ("stem",) + parse_layout(layout) + ("head",)
     c = coatnet_cost(name, img_size=size, layout=layout)
     names = ["S0", "S1", "S2", "S3", "S4", "head"]
@@ -250,7 +251,8 @@ def layout_explorer(name: str = "coatnet_0"):
 
 
 def plot_relative_query_maps(img: torch.Tensor, maps: dict, query_rc):
-    """The photo with the query, then one query's attention for each entry of :func:`relative_query_maps`."""
+    """The photo with the query, then one query's attention for each entry of
+    :func:`relative_query_maps`."""
     titles = {
         "content only": "softmax(x_iᵀx_j)",
         "bias only": "softmax(w_(i−j))",

@@ -39,6 +39,10 @@ def parse_layout(layout, num_stages: int = 4) -> tuple[str, ...]:
     """``"C-C-T-T"`` (or a sequence ``("C", "C", "T", "T")``) -> ``("C", "C", "T", "T")``.
 
     One letter per stage S1..S4; raises ``ValueError`` for an unknown letter or a wrong count."""
+    if not isinstance(layout, (str, list, tuple)):
+        raise ValueError(
+            f"layout={layout!r} must be a string such as 'C-C-T-T' or a sequence of 'C' and 'T'"
+        )
     parts = tuple(layout.split("-")) if isinstance(layout, str) else tuple(layout)
     for p in parts:
         if p not in BLOCK_TYPES:
@@ -55,13 +59,19 @@ def parse_layout(layout, num_stages: int = 4) -> tuple[str, ...]:
 
 
 def make_divisible(v: float, divisor: int = 8) -> int:
-    """Round a channel count to a multiple of ``divisor`` (never more than 10% down), as EfficientNet does."""
+    """Round a channel count to a multiple of ``divisor`` (never more than 10% down), as
+    EfficientNet does."""
     new = max(divisor, int(v + divisor / 2) // divisor * divisor)
     return new + divisor if new < 0.9 * v else new
 
 
 def _pair(v, name: str) -> tuple[int, int]:
-    h, w = (v, v) if isinstance(v, int) else tuple(v)
+    if isinstance(v, str) or not hasattr(v, "__len__"):
+        h = w = v
+    elif len(v) == 2:
+        h, w = v
+    else:
+        raise ValueError(f"{name}={v!r} must be one integer or a pair (H, W) of integers")
     return validate.positive_int(f"{name}[0]", h), validate.positive_int(f"{name}[1]", w)
 
 
@@ -117,6 +127,30 @@ class SqueezeExcite(nn.Module):
         return x * self.fc2(self.act(self.fc1(x.mean((2, 3), keepdim=True)))).sigmoid()
 
 
+def check_mbconv_ratios(out_chs: int, expand_ratio: float, se_ratio: float) -> None:
+    """``expand_ratio > 0``; ``se_ratio`` in (0, 1], leaving ``int(se_ratio · out_chs) >= 1``
+    squeeze-excitation channels."""
+    if not expand_ratio > 0 or not 0 < se_ratio <= 1:
+        raise ValueError(
+            f"expand_ratio={expand_ratio!r} must be > 0 and se_ratio={se_ratio!r} in (0, 1]"
+        )
+    if int(se_ratio * out_chs) < 1:
+        raise ValueError(
+            f"se_ratio={se_ratio!r} leaves int(se_ratio * out_chs={out_chs}) = 0 "
+            f"squeeze-excitation channels; use se_ratio >= 1/{out_chs}"
+        )
+
+
+def check_expand_ratio(width: int, expand_ratio: float) -> None:
+    """The transformer block's FFN: ``expand_ratio > 0`` leaving ``int(width · expand_ratio)
+    >= 1`` hidden channels."""
+    if not expand_ratio > 0 or int(width * expand_ratio) < 1:
+        raise ValueError(
+            f"expand_ratio={expand_ratio!r} must be > 0 and leave int(width * expand_ratio) >= 1 "
+            f"hidden channels (width {width}); use expand_ratio >= 1/{width}"
+        )
+
+
 class MBConv(nn.Module):
     """Pre-norm inverted-bottleneck block (CoAtNet Sec. 3.2; Sandler et al. 2018; Tan & Le 2019).
 
@@ -145,10 +179,7 @@ class MBConv(nn.Module):
         validate.positive_int("out_chs", out_chs)
         validate.one_of("stride", stride, {1, 2})
         validate.one_of("stride_mode", stride_mode, STRIDE_MODES)
-        if not expand_ratio > 0 or not 0 < se_ratio <= 1:
-            raise ValueError(
-                f"expand_ratio={expand_ratio!r} must be > 0 and se_ratio={se_ratio!r} in (0, 1]"
-            )
+        check_mbconv_ratios(out_chs, expand_ratio, se_ratio)
         mid = make_divisible(out_chs * expand_ratio)
         self.in_chs, self.out_chs, self.mid_chs, self.stride = in_chs, out_chs, mid, stride
         self.shortcut = (
@@ -172,6 +203,7 @@ class MBConv(nn.Module):
             raise ValueError(
                 f"expected a map of shape (B, {self.in_chs}, H, W), got {tuple(x.shape)}"
             )
+        validate.nonempty(x)
         if self.stride == 2 and (x.shape[2] % 2 or x.shape[3] % 2):
             raise ValueError(
                 f"a stride-2 block needs an even map size, got {x.shape[2]}x{x.shape[3]}"
@@ -277,7 +309,7 @@ class RelativeAttention(nn.Module):
     ):
         super().__init__()
         validate.positive_int("dim", dim)
-        dim_out = dim_out or dim
+        dim_out = dim if dim_out is None else validate.positive_int("dim_out", dim_out)
         head_dim = validate.heads_divide(dim_out, num_heads)
         self.dim, self.dim_out, self.num_heads, self.head_dim = dim, dim_out, num_heads, head_dim
         self.scale = head_dim**-0.5
@@ -290,6 +322,7 @@ class RelativeAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.dim:
             raise ValueError(f"expected a map of shape (B, {self.dim}, H, W), got {tuple(x.shape)}")
+        validate.nonempty(x)
         B, _, H, W = x.shape
         qkv = self.qkv(x)
         q, k, v = rearrange(
@@ -349,7 +382,8 @@ class TransformerBlock(nn.Module):
         drop_path: float = 0.0,
     ):
         super().__init__()
-        dim_out = dim_out or dim
+        validate.positive_int("dim", dim)
+        dim_out = dim if dim_out is None else validate.positive_int("dim_out", dim_out)
         validate.one_of("stride", stride, {1, 2})
         validate.positive_int("dim_head", dim_head)
         if dim_out % dim_head:
@@ -358,7 +392,8 @@ class TransformerBlock(nn.Module):
                 f"use a width that is a multiple of {dim_head} or a dim_head from "
                 f"{validate.divisors(dim_out)}"
             )
-        self.stride = stride
+        check_expand_ratio(dim_out, expand_ratio)
+        self.dim, self.stride = dim, stride
         if stride == 2:
             self.shortcut = Downsample2d(dim, dim_out, 2)
             self.norm1 = nn.Sequential()
@@ -385,6 +420,9 @@ class TransformerBlock(nn.Module):
             raise ValueError(
                 f"a stride-2 block needs a (B, C, H, W) map of even size, got {tuple(x.shape)}"
             )
+        if x.dim() != 4 or x.shape[1] != self.dim:
+            raise ValueError(f"expected a map of shape (B, {self.dim}, H, W), got {tuple(x.shape)}")
+        validate.nonempty(x)
         x = self.shortcut(x) + self.drop_path1(self.attn(self.norm1(x)))
         return x + self.drop_path2(self.mlp(self.norm2(x)))
 
@@ -455,7 +493,8 @@ class Stage(nn.Module):
 
 
 class ClassifierHead(nn.Module):
-    """Average pool, LayerNorm, a ``tanh`` pre-logits layer (when ``hidden_size``), linear classifier."""
+    """Average pool, LayerNorm, a ``tanh`` pre-logits layer (when ``hidden_size``), linear
+    classifier."""
 
     def __init__(
         self, dim: int, num_classes: int, hidden_size: int | None = None, drop: float = 0.0
@@ -506,6 +545,8 @@ class CoAtNet(nn.Module):
         drop_path_rate: float = 0.0,
     ):
         super().__init__()
+        validate.sequence("embed_dims", embed_dims)
+        validate.sequence("depths", depths)
         if len(embed_dims) != len(depths):
             raise ValueError(
                 f"embed_dims has {len(embed_dims)} entries but depths has {len(depths)}"
@@ -526,12 +567,14 @@ class CoAtNet(nn.Module):
         ).items():
             validate.positive_int(name, v)
         validate.positive_int("num_classes", num_classes, minimum=0)
+        if head_hidden_size is not None:
+            validate.positive_int("head_hidden_size", head_hidden_size, minimum=0)
         for i, (t, d) in enumerate(zip(self.layout, embed_dims)):
             validate.positive_int(f"embed_dims[{i}]", d)
-            if t == "T" and d % dim_head:
+            if t == "T" and d % validate.positive_int("dim_head", dim_head):
                 raise ValueError(
-                    f"embed_dims[{i}]={d} (stage S{i + 1}, a transformer stage) is not divisible by "
-                    f"dim_head={dim_head}; use a multiple of {dim_head}"
+                    f"embed_dims[{i}]={d} (stage S{i + 1}, a transformer stage) is not divisible "
+                    f"by dim_head={dim_head}; use a multiple of {dim_head}"
                 )
         self.depths, self.embed_dims, self.num_classes = (
             tuple(depths),
@@ -571,12 +614,14 @@ class CoAtNet(nn.Module):
             self.apply(init_weights)  # fan-out normal for convs, truncated normal for linears
 
     def forward_features(self, x: torch.Tensor, return_stages: bool = False):
-        """Image ``(B, 3, H, W)`` -> last map ``(B, D4, H/32, W/32)``; with ``return_stages`` also the
-        list of the five stage outputs S0..S4."""
+        """Image ``(B, 3, H, W)`` -> last map ``(B, D4, H/32, W/32)``; with ``return_stages``
+        also the list of the five stage outputs S0..S4."""
         if x.dim() != 4:
             raise ValueError(
                 f"expected images of shape (B, C, H, W), got a tensor of shape {tuple(x.shape)}"
             )
+        validate.image(x, self.stem.conv1.in_channels)
+        validate.nonempty(x)
         if x.shape[2] % self.stride or x.shape[3] % self.stride:
             raise ValueError(
                 f"image size {x.shape[2]}x{x.shape[3]} is not divisible by the total stride "
@@ -598,8 +643,9 @@ class CoAtNet(nn.Module):
 
 
 _C01 = dict(stem_width=64, embed_dims=(96, 192, 384, 768))
-#: The CoAtNet family (paper Table 3): ``stem_width`` = D0, ``embed_dims`` = D1..D4, ``depths`` = L1..L4
-#: (L0 = 2, the stem's two convs). The paper's table prints D4 = 1026 for CoAtNet-2, a typo for 1024.
+#: The CoAtNet family (paper Table 3): ``stem_width`` = D0, ``embed_dims`` = D1..D4,
+#: ``depths`` = L1..L4 (L0 = 2, the stem's two convs). The paper's table prints D4 = 1026 for
+#: CoAtNet-2, a typo for 1024.
 CONFIGS: dict[str, dict] = {
     "coatnet_0": dict(_C01, depths=(2, 3, 5, 2)),
     "coatnet_1": dict(_C01, depths=(2, 6, 14, 2)),
@@ -609,9 +655,9 @@ CONFIGS: dict[str, dict] = {
 }
 
 _SRC = "CoAtNet, Table 3 (sizes) and the ImageNet-1K results table (224², no extra data)"
-#: The paper's numbers, shown beside the book's counts (never used in a computation): parameters (M),
-#: GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%) at 224² without extra data. CoAtNet-4
-#: is reported only with ImageNet-21K or JFT pre-training, so it has no top-1 here.
+#: The paper's numbers, shown beside the book's counts (never used in a computation): parameters
+#: (M), GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%) at 224² without extra data.
+#: CoAtNet-4 is reported only with ImageNet-21K or JFT pre-training, so it has no top-1 here.
 PAPER = {
     "coatnet_0": registry.Paper(25, 4.2, 81.6, "dai2021coatnet", _SRC),
     "coatnet_1": registry.Paper(42, 8.4, 83.3, "dai2021coatnet", _SRC),
@@ -628,8 +674,9 @@ coatnet_0, coatnet_1, coatnet_2, coatnet_3, coatnet_4 = (
 
 
 def load_timm_state_dict(model: nn.Module, timm_model: nn.Module) -> list[str]:
-    """Copy a timm CoAtNet's weights (``coatnet_0_224`` ...) into ``model`` (a :class:`CoAtNet` or any of
-    its blocks, given the matching timm module). Keys must match; returns the names copied.
+    """Copy a timm CoAtNet's weights (``coatnet_0_224`` ...) into ``model`` (a :class:`CoAtNet`
+    or any of its blocks, given the matching timm module). Keys must match; returns the names
+    copied.
 
     Outputs then equal timm's when ``stride_mode="dw"`` (timm strides in the depthwise conv)."""
     src, dst = timm_model.state_dict(), model.state_dict()

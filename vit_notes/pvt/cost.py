@@ -17,7 +17,8 @@ def sra_cost(
     linear: bool = False,
     pool_size: int = 7,
 ) -> AttentionCost:
-    """Multiply-adds of :class:`~vit_notes.pvt.model.SpatialReductionAttention` on an ``H x W`` grid.
+    """Multiply-adds of :class:`~vit_notes.pvt.model.SpatialReductionAttention` on an
+    ``H x W`` grid.
 
     With ``N = HW`` and ``M`` keys (``⌊H/R⌋⌊W/R⌋``, or ``pool_size²`` for linear SRA):
     ``q`` and ``proj`` cost ``2NC²``; the reduction conv ``M·C²·R²`` (``M·C²`` for the 1x1

@@ -41,7 +41,8 @@ def check_kv_tokens(answer, H: int = 28, W: int = 28, sr_ratio: int = 4) -> bool
 def check_sra_macs(
     answer, H: int = 56, W: int = 56, dim: int = 64, num_heads: int = 1, sr_ratio: int = 8
 ) -> bool:
-    """Multiply-adds of one SRA layer (all four linear maps, the reduction conv, both attention products)."""
+    """Multiply-adds of one SRA layer (all four linear maps, the reduction conv, both attention
+    products)."""
     c = sra_cost(H, W, dim, num_heads, sr_ratio)
     value = parse_count(answer, "multiply-adds")
     if value is None:
@@ -82,14 +83,16 @@ def check_sra_forward(
         (30, 22, 64, 2, 4),
     ),
 ) -> bool:
-    """``fn(attn, x, H, W)`` must reproduce ``attn(x, H, W)`` from ``attn``'s weights for every config
-    ``(H, W, dim, heads, sr_ratio)``. Reports the first config whose shape or values differ."""
+    """``fn(attn, x, H, W)`` must reproduce ``attn(x, H, W)`` from ``attn``'s weights for every
+    config ``(H, W, dim, heads, sr_ratio)``. Reports the first config whose shape or values
+    differ."""
     return check_forward(
         fn,
         lambda dim, heads, r: SpatialReductionAttention(dim, heads, qkv_bias=True, sr_ratio=r),
         configs,
         "SpatialReductionAttention",
         lambda r: (
-            "check the head split, the scale dim_head**-0.5, the norm after the conv and the order of k and v"
+            "check the head split, the scale dim_head**-0.5, the norm after the conv "
+            "and the order of k and v"
         ),
     )

@@ -102,8 +102,9 @@ def sra_cost_table(
     Plain and linear attention do not depend on ``sr_ratio`` (and SRA with ``sr_ratio`` 1 is
     plain attention): each distinct layer is counted and timed once and its row repeated.
     ``min_run_time`` is short on purpose: longer ones make the benchmark pick blocks of
-    ~100 runs per measurement, which multiplies the notebook's run time for the same median. Timing keeps torch's
-    thread count: switching it inside a notebook kernel has hung kernels here.
+    ~100 runs per measurement, which multiplies the notebook's run time for the same median.
+    Timing keeps torch's thread count: switching it inside a notebook kernel has hung kernels
+    here.
     """
     torch.manual_seed(0)
     rows, seen = [], {}

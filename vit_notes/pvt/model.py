@@ -8,9 +8,13 @@
 Parameter names follow the official code (whai362/PVT) so its checkpoints, and
 timm's ``pvt_v2`` attention modules, load into these modules unchanged.
 
-Input sizes: every size that the official code and timm's ``pvt_v2`` accept, square or not
-(at least 32 px a side with SRA, where stage 1's token grid must be as large as
-``sr_ratio=8``). PVT v1 resizes each stage's position embedding from that stage's own grid.
+Input sizes: every size that the official code and timm's ``pvt_v2`` accept, square or not,
+with their outputs (tested against timm for v2). With SRA, stage 1's token grid must be as
+large as ``sr_ratio=8``: v1's grid is ``⌊H/4⌋`` (at least 32 px a side), v2's overlapping
+embedding gives ``⌈H/4⌉`` (at least 29 px); smaller inputs raise a ValueError naming the stage
+where the official code and timm fail inside the reduction conv. Linear SRA pools any grid to
+7×7, so v2 ``linear=True`` takes any size, down to 1×1, as timm does.
+PVT v1 resizes each stage's position embedding from that stage's own grid.
 The official v1 code decides whether to resize by comparing ``H*W`` with *stage 1's* patch
 count at every stage: a 224-built model then fails on a 448² input (stage 2's 56×56 grid
 has stage 1's patch count, so its 28×28 embedding is added unresized), and a non-square grid
@@ -35,7 +39,8 @@ from ..trace import STATE, log_shapes
 
 
 class SpatialReductionAttention(nn.Module):
-    """Spatial-reduction attention, SRA (PVT v1 Eq. 2-3); linear SRA with ``linear=True`` (PVT v2 Fig. 1).
+    """Spatial-reduction attention, SRA (PVT v1 Eq. 2-3); linear SRA with ``linear=True``
+    (PVT v2 Fig. 1).
 
     Queries come from all ``N = H*W`` tokens; keys and values from a smaller grid:
     a ``sr_ratio x sr_ratio`` conv of stride ``sr_ratio`` + LayerNorm shrinks the
@@ -111,6 +116,10 @@ class SpatialReductionAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
         validate.tokens_match_grid(x, H, W, self.num_prefix_tokens)
+        if x.shape[-1] != self.dim:
+            raise ValueError(
+                f"x has {x.shape[-1]} channels but this layer was built for dim={self.dim}"
+            )
         h = self.num_heads
         q = rearrange(self.q(x), "b n (h d) -> b h n d", h=h)
         x_ = self.reduce(x, H, W)
@@ -135,7 +144,8 @@ class SpatialReductionAttention(nn.Module):
 
 
 class Mlp(nn.Module):
-    """Feed-forward: fc1, GELU, fc2; with ``dwconv=True`` the PVT v2 form fc1, (ReLU), DWConv, GELU, fc2."""
+    """Feed-forward: fc1, GELU, fc2; with ``dwconv=True`` the PVT v2 form fc1, (ReLU), DWConv,
+    GELU, fc2."""
 
     def __init__(
         self,
@@ -205,7 +215,8 @@ class Block(nn.Module):
 
 
 class PatchEmbed(nn.Module):
-    """Non-overlapping patch embedding (PVT v1): conv of kernel = stride = patch size, then LayerNorm."""
+    """Non-overlapping patch embedding (PVT v1): conv of kernel = stride = patch size, then
+    LayerNorm."""
 
     def __init__(
         self,
@@ -234,7 +245,8 @@ class PatchEmbed(nn.Module):
         if min(x.shape[2:]) + 2 * self.padding < self.patch_size:
             raise ValueError(
                 f"input of {x.shape[2]}x{x.shape[3]} is smaller than the patch size "
-                f"{self.patch_size}; use an input of at least {self.patch_size - 2 * self.padding} px a side"
+                f"{self.patch_size}; use an input of at least "
+                f"{self.patch_size - 2 * self.padding} px a side"
             )
         # Leftover rows and columns (a size that is not a multiple of the stride) are dropped
         # by the conv, as in the official code.
@@ -250,14 +262,16 @@ def OverlapPatchEmbed(
     in_chans: int = 3,
     embed_dim: int = 768,
 ) -> PatchEmbed:
-    """PVT v2's overlapping patch embedding: conv of kernel ``patch_size`` > ``stride``, zero padding."""
+    """PVT v2's overlapping patch embedding: conv of kernel ``patch_size`` > ``stride``, zero
+    padding."""
     return PatchEmbed(
         img_size, patch_size, in_chans, embed_dim, stride=stride, padding=patch_size // 2
     )
 
 
 class PyramidVisionTransformer(nn.Module):
-    """PVT v1 and v2 (``version=2``): four stages, each halving the resolution (1/4, 1/8, 1/16, 1/32).
+    """PVT v1 and v2 (``version=2``): four stages, each halving the resolution
+    (1/4, 1/8, 1/16, 1/32).
 
     v1: patch embedding 4 then 2, a learned position embedding per stage (bilinearly
     resized from that stage's grid for other image sizes; see the module's note on the
@@ -306,6 +320,11 @@ class PyramidVisionTransformer(nn.Module):
                 validate.positive_int("sr_ratio", sr_ratios[i])
                 if not mlp_ratios[i] > 0:
                     raise ValueError(f"mlp_ratio={mlp_ratios[i]!r} must be > 0")
+                if int(embed_dims[i] * mlp_ratios[i]) < 1:
+                    raise ValueError(
+                        f"mlp_ratio={mlp_ratios[i]!r} gives dim * mlp_ratio < 1 hidden features "
+                        f"(dim={embed_dims[i]}); use mlp_ratio >= 1/{embed_dims[i]}"
+                    )
             except ValueError as e:
                 raise ValueError(f"stage {i + 1}: {e}") from None
         validate.positive_int("img_size", img_size)
@@ -322,7 +341,8 @@ class PyramidVisionTransformer(nn.Module):
         dpr = drop_path_rates(drop_path_rate, depths)
         for i in range(num_stages):
             in_ch = in_chans if i == 0 else embed_dims[i - 1]
-            size = img_size if i == 0 else img_size // (patch_size * 2 ** (i - 1))
+            # The size stage i is built for (>= 1: a tiny image is refused by the forward).
+            size = img_size if i == 0 else max(img_size // (patch_size * 2 ** (i - 1)), 1)
             if version == 1:
                 patch_embed = PatchEmbed(size, patch_size if i == 0 else 2, in_ch, embed_dims[i])
             else:

@@ -11,13 +11,15 @@ from .model import check_head_groups, kv_grids
 
 
 def shunted_kv_tokens(H: int, W: int, sr_ratio: int) -> tuple[int, ...]:
-    """Keys per head group of :class:`~vit_notes.shunted.model.ShuntedAttention` on an ``H x W`` grid:
-    ``(⌊H/r⌋⌊W/r⌋, ⌊2H/r⌋⌊2W/r⌋)`` for ``r > 1`` (coarse group, fine group), ``(HW,)`` for ``r = 1``."""
+    """Keys per head group of :class:`~vit_notes.shunted.model.ShuntedAttention` on an
+    ``H x W`` grid: ``(⌊H/r⌋⌊W/r⌋, ⌊2H/r⌋⌊2W/r⌋)`` for ``r > 1`` (coarse group, fine group),
+    ``(HW,)`` for ``r = 1``."""
     return tuple(h * w for h, w in kv_grids(H, W, sr_ratio))
 
 
 def shunted_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1) -> AttentionCost:
-    """Multiply-adds of :class:`~vit_notes.shunted.model.ShuntedAttention` on an ``H x W`` grid (Ren et al. 2022, MTA and LE).
+    """Multiply-adds of :class:`~vit_notes.shunted.model.ShuntedAttention` on an ``H x W`` grid
+    (Ren et al. 2022, MTA and LE).
 
     With ``N = HW``, ``C = dim`` and, for ``r > 1``, ``M1``/``M2`` keys for the coarse/fine
     head group (:func:`shunted_kv_tokens`): ``q`` and ``proj`` cost ``2NC²``; the reduction

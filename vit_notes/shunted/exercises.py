@@ -69,8 +69,8 @@ def check_shunted_macs(
     if sr_ratio == 1:
         return verdict(
             False,
-            f"{value:,} is {value / c.macs:.2f}× the right count; with sr_ratio 1 add q, kv (2NC²), "
-            "both attention products (2N²C), the depthwise conv of V (9NC) and proj",
+            f"{value:,} is {value / c.macs:.2f}× the right count; with sr_ratio 1 add q, "
+            "kv (2NC²), both attention products (2N²C), the depthwise conv of V (9NC) and proj",
         )
     N, C, r, M = c.tokens, dim, sr_ratio, c.kv_tokens
     M1, M2 = shunted_kv_tokens(H, W, sr_ratio)
@@ -122,8 +122,9 @@ def check_shunted_forward(
         (30, 22, 64, 2, 4),
     ),
 ) -> bool:
-    """``fn(attn, x, H, W)`` must reproduce ``attn(x, H, W)`` of a ``ShuntedAttention`` from its weights
-    for every config ``(H, W, dim, heads, sr_ratio)``. Reports the first config that differs."""
+    """``fn(attn, x, H, W)`` must reproduce ``attn(x, H, W)`` of a ``ShuntedAttention`` from its
+    weights for every config ``(H, W, dim, heads, sr_ratio)``. Reports the first config that
+    differs."""
     return check_forward(
         fn,
         _perturbed_shunted,
@@ -132,7 +133,7 @@ def check_shunted_forward(
         lambda r: (
             "the local conv of V is added to the output, not to V"
             if r == 1
-            else "check which heads go to which group, the norm and GELU after each conv, and that the "
-            "local conv of V is added to V on its reduced grid"
+            else "check which heads go to which group, the norm and GELU after each conv, "
+            "and that the local conv of V is added to V on its reduced grid"
         ),
     )

@@ -22,8 +22,8 @@ from .model import ShuntedAttention
 def identity_shunted(
     channels: int, sr_ratio: int, num_heads: int = 2, temperature: float = 0.25, shift: float = 6.0
 ):
-    """A :class:`~vit_notes.shunted.model.ShuntedAttention` with identity weights, for tokens made by
-    :func:`repeat_for_heads` (``dim = num_heads · channels``).
+    """A :class:`~vit_notes.shunted.model.ShuntedAttention` with identity weights, for tokens
+    made by :func:`repeat_for_heads` (``dim = num_heads · channels``).
 
     ``q`` and ``proj`` are identities; ``kv1``/``kv2`` give each head of a group its own copy
     of the (reduced) token as key and as value; ``sr1``/``sr2`` average each window, so a
@@ -118,7 +118,8 @@ def sra_equal_cost_maps(
 
 def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None = None):
     """One row per ``sr_ratio``: the photo with the query, the coarse group's map, the fine
-    group's map and, given ``sra`` (from :func:`sra_equal_cost_maps`), PVT's SRA at the same cost."""
+    group's map and, given ``sra`` (from :func:`sra_equal_cost_maps`), PVT's SRA at the same
+    cost."""
     cols = 4 if sra else 3
     # Small panels: a grid of photos is the heaviest thing on a chapter page.
     fig, axes = plt.subplots(len(maps), cols, figsize=(2.4 * cols, 2.5 * len(maps)), squeeze=False)
@@ -275,5 +276,6 @@ def draw_shunted_explorer(
 
 
 def shunted_explorer():
-    """ipywidgets explorer over (sr_ratio, heads, image size, query position) for shunted attention."""
+    """ipywidgets explorer over (sr_ratio, heads, image size, query position) for shunted
+    attention."""
     return attention_explorer(lambda **kw: draw_shunted_explorer(**kw), heads=[2, 4, 8])

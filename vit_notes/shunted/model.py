@@ -70,7 +70,8 @@ def check_head_groups(num_heads: int, sr_ratio: int, dim: int | None = None) -> 
 
 
 class ShuntedAttention(nn.Module):
-    """Shunted self-attention, SSA (Ren et al. 2022, section "Shunted Self-Attention", MTA and LE equations).
+    """Shunted self-attention, SSA (Ren et al. 2022, section "Shunted Self-Attention", MTA and
+    LE equations).
 
     ``sr_ratio = r > 1``: queries come from all ``N = H*W`` tokens. The heads split in two
     equal groups. Group ``i`` (``i = 1, 2``) sees keys and values computed from the grid
@@ -223,7 +224,8 @@ class ShuntedAttention(nn.Module):
 
 
 class DetailSpecificMlp(nn.Module):
-    """Detail-specific feed-forward (Ren et al. 2022, section "Detail-specific Feedforward Layers"): ``fc2(act(h + DWConv3x3(h)))``, ``h = fc1(x)``.
+    """Detail-specific feed-forward (Ren et al. 2022, section "Detail-specific Feedforward
+    Layers"): ``fc2(act(h + DWConv3x3(h)))``, ``h = fc1(x)``.
 
     Unlike PVT v2's convolutional FFN, the depthwise conv is a residual branch: the
     pointwise features pass through unchanged and local detail is added on top.
@@ -282,7 +284,8 @@ class Block(nn.Module):
 
 
 class ConvStem(nn.Module):
-    """The convolutional stem, stage 1's patch embedding (Ren et al. 2022, section "Patch Embedding"; the official ``Head``).
+    """The convolutional stem, stage 1's patch embedding (Ren et al. 2022, section "Patch
+    Embedding"; the official ``Head``).
 
     Conv 7x7 stride 2 (no bias) + BatchNorm + ReLU, then ``num_conv`` x (conv 3x3 + BatchNorm +
     ReLU), then a conv of kernel 2 stride 2 and LayerNorm: ``(B, 3, H, W)`` -> tokens of
@@ -326,7 +329,8 @@ class ConvStem(nn.Module):
 
 
 class ShuntedTransformer(nn.Module):
-    """Shunted Transformer (Ren et al. 2022, the architecture figure and the table of variants): four stages at 1/4, 1/8, 1/16, 1/32.
+    """Shunted Transformer (Ren et al. 2022, the architecture figure and the table of variants):
+    four stages at 1/4, 1/8, 1/16, 1/32.
 
     Stage 1 embeds with the convolutional stem (:class:`ConvStem`), stages 2-4 with an
     overlapping patch embedding (conv 3x3 stride 2, LayerNorm). Every block is shunted
@@ -373,6 +377,11 @@ class ShuntedTransformer(nn.Module):
                 check_head_groups(num_heads[i], check_sr_ratio(sr_ratios[i]), embed_dims[i])
                 if not mlp_ratios[i] > 0:
                     raise ValueError(f"mlp_ratio={mlp_ratios[i]!r} must be > 0")
+                if int(embed_dims[i] * mlp_ratios[i]) < 1:
+                    raise ValueError(
+                        f"mlp_ratio={mlp_ratios[i]!r} gives dim * mlp_ratio < 1 hidden features "
+                        f"(dim={embed_dims[i]}); use mlp_ratio >= 1/{embed_dims[i]}"
+                    )
             except ValueError as e:
                 raise ValueError(f"stage {i + 1}: {e}") from None
         self.num_stages, self.num_classes, self.depths = num_stages, num_classes, tuple(depths)
@@ -454,7 +463,8 @@ _COMMON = dict(
     sr_ratios=(8, 4, 2, 1),
 )
 
-#: Configurations of the Shunted family (Ren et al. 2022, the table of variants, and the official code).
+#: Configurations of the Shunted family (Ren et al. 2022, the table of variants, and the
+#: official code).
 CONFIGS: dict[str, dict] = {
     "shunted_t": dict(_COMMON, depths=(1, 2, 4, 1), num_conv=0),
     "shunted_s": dict(_COMMON, depths=(2, 4, 12, 1), num_conv=1),
@@ -462,8 +472,8 @@ CONFIGS: dict[str, dict] = {
 }
 
 _SRC = "Shunted Transformer, the table of variants and the ImageNet-1K results table"
-#: The paper's numbers, shown beside the book's counts (never used in a computation): parameters (M),
-#: GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%).
+#: The paper's numbers, shown beside the book's counts (never used in a computation): parameters
+#: (M), GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%).
 PAPER = {
     "shunted_t": registry.Paper(11.5, 2.1, 79.8, "ren2022shunted", _SRC),
     "shunted_s": registry.Paper(22.4, 4.9, 82.9, "ren2022shunted", _SRC),
