@@ -7,14 +7,17 @@ Notebooks are found with a glob, so these tests hold whichever chapters exist ye
 from __future__ import annotations
 
 import ast
+import base64
 import json
 import re
+import struct
 from pathlib import Path
 
 import pytest
 import yaml
 
 import vit_notes
+from vit_notes import plotting
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -209,3 +212,60 @@ def test_every_registered_family_has_its_chapter():
     assert families <= {p.stem for p in NOTEBOOKS}, (
         "each chapter subpackage needs notebooks/<name>.ipynb"
     )
+
+
+# --- what the pages show: figures and text that fit the column (the figure standard) --------
+
+CODE_COLS, OUTPUT_COLS = 80, 90
+
+
+def _png_size(data: str) -> tuple[int, int]:
+    raw = base64.b64decode(data)
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", raw[16:24])
+
+
+@needs_notebooks
+@per_notebook
+def test_every_stored_figure_follows_the_style(path):
+    """Each figure a chapter shows was drawn in the book's style (plotting.book_style: twice
+    the resolution, its natural CSS width in the output's metadata) and at most as wide as
+    the text column, so the site shows it at its natural size."""
+    column_px = plotting.TEXT_WIDTH_IN * plotting.DPI
+    problems = []
+    for i, cell in enumerate(read_nb(path)["cells"]):
+        for out in cell.get("outputs", []):
+            if "image/png" not in out.get("data", {}):
+                continue
+            px_w, px_h = _png_size(out["data"]["image/png"])
+            meta = out.get("metadata", {}).get("image/png", {})
+            if "width" not in meta:
+                problems.append(f"cell {i}: a {px_w}x{px_h} figure drawn outside the book style")
+                continue
+            if abs(px_w - 2 * meta["width"]) > 2:
+                problems.append(f"cell {i}: {px_w} px stored for {meta['width']} CSS px, not 2x")
+            if meta["width"] > column_px + 2:  # bbox_inches="tight" may trim, never widen
+                problems.append(f"cell {i}: {meta['width']} CSS px wide, column {column_px:.0f}")
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+@needs_notebooks
+@per_notebook
+def test_code_and_printed_lines_fit_the_column(path):
+    """Code cells wrap at 80 characters and printed lines at 90 (wider tables split), so
+    that nothing scrolls sideways on the site at a laptop's width."""
+    problems = []
+    for i, cell in enumerate(read_nb(path)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        for line in cell_source(cell).splitlines():
+            if len(line) > CODE_COLS:
+                problems.append(f"cell {i}: code line of {len(line)} chars: {line[:60]}...")
+        for out in cell.get("outputs", []):
+            text = out.get("text") or out.get("data", {}).get("text/plain", "")
+            if "image/png" in out.get("data", {}):
+                continue
+            for line in ("".join(text) if isinstance(text, list) else text).splitlines():
+                if len(line) > OUTPUT_COLS:
+                    problems.append(f"cell {i}: output line of {len(line)} chars: {line[:60]}...")
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)

@@ -49,11 +49,11 @@ def test_imports_follow_the_rooms(path):
             assert not inner, f"{path.name}: {fn.name} imports a sibling inside a function"
 
 
-def test_every_chapter_subpackage_registers_models_and_a_design():
+def test_every_chapter_subpackage_registers_a_design():
     chapters = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
     assert chapters == set(ORDER), "every chapter registers a Design (and nothing else does)"
     families = {vit_notes.model_info(n).family for n in vit_notes.list_models()}
-    assert families == chapters
+    assert families <= chapters  # a chapter may study models without registering a family
 
 
 def test_registry_creates_every_model_by_name_with_its_paper_facts():

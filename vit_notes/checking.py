@@ -7,20 +7,33 @@ returns ``True``/``False`` so a notebook can assert on it. Any answer gets a mes
 
 from __future__ import annotations
 
+import numbers
+import textwrap
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
+#: Printed lines wrap here, so that a checker's message fits the page without scrolling.
+LINE_WIDTH = 90
+
 
 def verdict(ok: bool, message: str) -> bool:
-    """Print the checker's one line and return ``ok``."""
-    print(("✅ correct: " if ok else "❌ not yet: ") + message)
+    """Print the checker's message (wrapped at :data:`LINE_WIDTH`) and return ``ok``."""
+    text = ("✅ correct: " if ok else "❌ not yet: ") + message
+    print(textwrap.fill(text, LINE_WIDTH, subsequent_indent="   ", break_on_hyphens=False))
     return ok
 
 
 def as_int(answer) -> int | None:
-    """``answer`` as a whole number (``12``, ``12.0``, ``"12"``), else ``None``."""
+    """``answer`` as a whole number (``12``, ``12.0``, ``"12"``, a one-element tensor), else
+    ``None`` (text, ``None``, ``True``, NaN, infinity, a fraction, a list)."""
+    if isinstance(answer, bool):
+        return None
+    if isinstance(answer, numbers.Integral):
+        return int(answer)  # exact, however large
+    if isinstance(answer, str) and answer.strip().lstrip("+-").isdigit():
+        return int(answer)
     try:
         value = float(answer)
     except (TypeError, ValueError, OverflowError):

@@ -65,7 +65,9 @@ def book_style() -> None:
     if get_ipython() is not None:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-        set_matplotlib_formats("retina")
+        # The figure as drawn (constrained layout keeps every label inside it), not a
+        # "tight" crop that pads it past the column's width.
+        set_matplotlib_formats("retina", bbox_inches=None)
 
 
 def styled(draw: Callable) -> Callable:

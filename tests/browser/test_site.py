@@ -29,6 +29,8 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import pytest
 import yaml
 
+from vit_notes import plotting
+
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("VIT_NOTES_SITE", ROOT / "_build" / "html"))
 SHOTS = ROOT / "_build" / "screenshots"
@@ -301,9 +303,11 @@ def test_page(visit):
         elif frag and target.suffix == ".html" and unquote(frag) not in _ids_of(path):
             problems.append(f"broken anchor: {href}")
 
-    # 6. Chapter pages: launch links point at this notebook; page weight within budget.
+    # 6. Chapter pages: launch links point at this notebook; page weight within budget;
+    #    nothing scrolls sideways and every figure shows at the scale the standard assumes.
     info = {}
     if rel in CHAPTERS:
+        problems += _layout_problems(page, phone=False)
         want = _expected_launch_links(rel)
         links = page.evaluate("""() => [...document.querySelectorAll('.dropdown-launch-buttons a')]
             .map(a => [a.textContent.trim(), a.href])""")
@@ -335,6 +339,85 @@ def test_page(visit):
     }
 
     assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
+
+
+# --- layout: laptop (1280 px) and phone (390 px) widths --------------------------------------
+
+#: The smallest display scale of a figure: its smallest text (9 pt at 100 dpi = 12.5 CSS px)
+#: then shows at 9 CSS px or more (the figure standard, vit_notes.plotting).
+MIN_FIGURE_SCALE = 9 / (plotting.MIN_FONT_PT * plotting.DPI / 72)
+PHONE = {"width": 390, "height": 844}
+
+_LAYOUT_JS = """() => {
+    const blocks = [...document.querySelectorAll(
+        'div.cell_input pre, div.cell_output pre, div.output pre, div.highlight pre, ' +
+        'div.math, mjx-container[display="true"]')];
+    const scrolling = blocks.filter(b => b.scrollWidth > b.clientWidth + 1 && b.clientWidth > 0)
+        .map(b => ({text: b.textContent.trim().slice(0, 50), over: b.scrollWidth - b.clientWidth}));
+    const figures = [...document.querySelectorAll('div.cell_output img')].map(i => {
+        const box = i.getBoundingClientRect();
+        const parent = i.closest('div.cell_output') || i.parentElement;
+        return {src: i.getAttribute('src'), natural: Number(i.getAttribute('width')) || 0,
+                shown: box.width, available: parent.getBoundingClientRect().width,
+                ratio: box.height ? box.width / box.height : 0,
+                naturalRatio: i.naturalHeight ? i.naturalWidth / i.naturalHeight : 0};
+    });
+    return {scrolling, figures, pageWidth: document.documentElement.scrollWidth,
+            viewport: window.innerWidth};
+}"""
+
+
+def _layout_problems(page, phone: bool) -> list[str]:
+    got = page.evaluate(_LAYOUT_JS)
+    problems = []
+    if not phone:
+        problems += [
+            f"block scrolls sideways by {b['over']} px: {b['text']!r}" for b in got["scrolling"]
+        ]
+    if got["pageWidth"] > got["viewport"] + 1:
+        problems.append(f"the page scrolls sideways: {got['pageWidth']} px in {got['viewport']}")
+    for f in got["figures"]:
+        name = (f["src"] or "").rsplit("/", 1)[-1][:16]
+        if not f["natural"]:
+            problems.append(f"figure {name} has no natural width (drawn outside the style)")
+            continue
+        if f["naturalRatio"] and abs(f["ratio"] / f["naturalRatio"] - 1) > 0.02:
+            problems.append(f"figure {name} is distorted")
+        if phone:
+            want = min(f["natural"], f["available"])
+            if f["shown"] < 0.95 * want:
+                problems.append(f"figure {name} shown {f['shown']:.0f} px of {want:.0f} on a phone")
+        elif f["shown"] < MIN_FIGURE_SCALE * f["natural"]:
+            problems.append(
+                f"figure {name} shown at {f['shown'] / f['natural']:.2f} of its size "
+                f"(text under 9 px below {MIN_FIGURE_SCALE:.2f})"
+            )
+    return problems
+
+
+@pytest.mark.parametrize("rel", CHAPTERS or [None], ids=CHAPTERS or ["no-site"])
+def test_chapter_on_a_phone(rel, browser, base_url):
+    if rel is None:
+        pytest.skip("no built site")
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True)
+    context.route(
+        "**/*", lambda r: r.continue_() if r.request.url.startswith(base_url) else r.abort()
+    )
+    try:
+        page = context.new_page()
+        page.goto(base_url + rel, wait_until="load")
+        page.wait_for_load_state("networkidle")
+        page.evaluate("""() => Promise.all([...document.images].map(img => {
+            img.loading = 'eager';
+            return img.complete ? null : new Promise(ok => { img.onload = img.onerror = ok; });
+        }))""")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SHOTS / (rel.removesuffix(".html").replace("/", "__") + "__phone.png")
+        page.screenshot(path=str(shot), full_page=True)
+        problems = _layout_problems(page, phone=True)
+    finally:
+        context.close()
+    assert not problems, f"{rel} at {PHONE['width']} px:\n  " + "\n  ".join(problems)
 
 
 # --- the student edition (bash scripts/book --student) -----------------------------------
