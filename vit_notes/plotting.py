@@ -96,7 +96,8 @@ def new_figure(
 
 def figure_problems(fig) -> list[str]:
     """What in ``fig`` breaks the book's figure standard: wider than the text column, text
-    smaller than :data:`MIN_FONT_PT`, more than :data:`MAX_COLS` panels in a row. Empty: fine."""
+    smaller than :data:`MIN_FONT_PT` or cut off at the figure's edge, more than
+    :data:`MAX_COLS` panels in a row. Empty: fine."""
     problems = []
     width = fig.get_figwidth()
     if width > TEXT_WIDTH_IN + 1e-6:
@@ -104,6 +105,12 @@ def figure_problems(fig) -> list[str]:
     for text in fig.findobj(mpl.text.Text):
         if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_FONT_PT:
             problems.append(f"text {text.get_text()!r} at {text.get_fontsize():.1f} pt")
+    # Everything drawn lies inside the figure: nothing is cut off at its edge.
+    fig.canvas.draw()
+    drawn = fig.get_tightbbox(fig.canvas.get_renderer())  # inches, drawn artists only
+    over = max(-drawn.x0, -drawn.y0, drawn.x1 - fig.get_figwidth(), drawn.y1 - fig.get_figheight())
+    if over > 0.02:
+        problems.append(f"something is cut off at the figure's edge ({over:.2f} in outside)")
     rows: dict[tuple[float, float], int] = {}
     for ax in fig.axes:
         if ax.get_visible() and ax.get_label() != "<colorbar>" and ax.axison | bool(ax.images):
@@ -217,7 +224,9 @@ def compare_maps(
     n = len(panels)
     ncols = 2 if n == 4 else min(n, MAX_COLS)
     nrows = math.ceil(n / ncols)
-    fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.5)
+    # As wide as the panels need (a single map does not stretch over the column).
+    width = min(TEXT_WIDTH_IN, 2.5 * ncols + 1.1)
+    fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.5, width=width)
     peaks = [float(row.max()) for _, row, _ in panels]
     vmax = max(peaks)
     im = None
@@ -259,10 +268,10 @@ def cost_bars(ax, costs: dict, colours: dict, xlabel: str) -> None:
         )
     ax.set_xscale("log")
     ax.set_xlabel(xlabel)
-    # A decade of room on the left, so that no bar collapses onto the axis; room on the
-    # right for the labels.
+    # A decade of room on the left, so that no bar collapses onto the axis; two and a half
+    # decades on the right for the labels.
     ax.set_xlim(
-        min(c.macs for c in costs.values()) / 1e7, max(c.macs for c in costs.values()) / 1e6 * 60
+        min(c.macs for c in costs.values()) / 1e7, max(c.macs for c in costs.values()) / 1e6 * 300
     )
 
 

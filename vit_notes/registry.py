@@ -70,13 +70,15 @@ class Design:
 
     ``order``: the chapter's place in the book; ``layers``: label -> :class:`AttentionLayer`;
     ``query_panels(img, query_rc)``: ``[(title, weights, key_grid), ...]``, one query's
-    attention on the photo through this design."""
+    attention on the photo through this design; ``schematic()``: the chapter's picture of its
+    idea (a figure drawn from the module's own configuration)."""
 
     family: str
     title: str
     order: int
     layers: dict[str, AttentionLayer] = field(default_factory=dict)
     query_panels: Callable | None = None
+    schematic: Callable | None = None
 
 
 _MODELS: dict[str, ModelInfo] = {}
