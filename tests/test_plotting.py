@@ -62,3 +62,17 @@ def test_compare_maps_uses_one_colour_scale_and_says_when_peaks_differ():
     assert any(ax.get_label() == "<colorbar>" for ax in fig.axes)
     assert "faint maps are spread, not empty" in fig._suptitle.get_text()
     assert plotting.figure_problems(fig) == []
+
+
+def test_figure_png_is_twice_the_natural_size_and_palette_compressed():
+    import io
+
+    img = photo.load_photo(128)
+    fig = plotting.compare_maps(img, [("flat", torch.full((16,), 1 / 16), (4, 4))], (0.5, 0.5))
+    data, meta = plotting.figure_png(fig)
+    full = io.BytesIO()
+    fig.savefig(full, format="png", dpi=2 * fig.dpi)
+    w, h = int(fig.get_figwidth() * fig.dpi), int(fig.get_figheight() * fig.dpi)
+    assert meta == {"width": w, "height": h}
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[25] == 3  # colour type 3: a palette
+    assert len(data) < len(full.getvalue()) / 2

@@ -13,6 +13,7 @@ it too. :func:`figure_problems` says what breaks the standard (the tests use it)
 from __future__ import annotations
 
 import functools
+import io
 import math
 from collections.abc import Callable
 
@@ -54,20 +55,45 @@ STYLE = {
 }
 
 
+def figure_png(fig) -> tuple[bytes, dict[str, int]]:
+    """``fig`` as the book stores it: a PNG at twice its natural size (sharp on high-density
+    screens) with that natural CSS size as metadata, the figure as drawn (constrained layout
+    keeps every label inside it; no "tight" crop that would pad it past the column), and its
+    colours reduced to an adaptive 256-colour palette, which keeps a photo panel a fraction
+    of its full-colour size (a chapter page, images included, must stay under 3 MB)."""
+    from PIL import Image
+
+    raw = io.BytesIO()
+    fig.savefig(raw, format="png", dpi=2 * fig.dpi, facecolor=fig.get_facecolor())
+    with Image.open(raw) as img:
+        width, height = img.size
+        small = img.convert("RGB").quantize(
+            colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG
+        )
+    out = io.BytesIO()
+    small.save(out, format="png", optimize=True)
+    return out.getvalue(), {"width": width // 2, "height": height // 2}
+
+
 def book_style() -> None:
-    """Apply the book's style to every figure of this session and, in a notebook, show figures
-    at twice the resolution with their natural CSS size ("retina" PNGs)."""
+    """Apply the book's style to every figure of this session and, in a notebook, show each
+    figure as :func:`figure_png` stores it."""
     mpl.rcParams.update(STYLE)
     try:
         from IPython import get_ipython
     except ImportError:  # plain Python: the rcParams are all there is to set
         return
-    if get_ipython() is not None:
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    shell = get_ipython()
+    if shell is not None:
+        # Loading the inline backend sets its own figure formatters (on its first import, in a
+        # kernel): load it now, so that ours, set after, are the ones that stay.
+        import matplotlib_inline.backend_inline  # noqa: F401
 
-        # The figure as drawn (constrained layout keeps every label inside it), not a
-        # "tight" crop that pads it past the column's width.
-        set_matplotlib_formats("retina", bbox_inches=None)
+        formatters = shell.display_formatter.formatters
+        formatters["image/png"].for_type(mpl.figure.Figure, figure_png)
+        # No second copy of the figure in another format.
+        for mime in ("image/jpeg", "image/svg+xml", "application/pdf"):
+            formatters[mime].type_printers.pop(mpl.figure.Figure, None)
 
 
 def styled(draw: Callable) -> Callable:

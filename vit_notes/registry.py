@@ -97,7 +97,9 @@ def register_family(
             raise ValueError(
                 f"{name!r} is registered twice, by {_MODELS[name].family} and {family}"
             )
-        _MODELS[name] = ModelInfo(name, family, model_cls, config, papers[name])
+        _MODELS[name] = ModelInfo(
+            name=name, family=family, model_cls=model_cls, config=config, paper=papers[name]
+        )
 
     def create_variant(name: str, **kwargs) -> nn.Module:
         validate.one_of("name", name, configs)
