@@ -15,9 +15,15 @@
   ``static-twin`` and ``widget-cell``, which the browser test and any CSS rely on.
   (A single output can also get the class: cell metadata
   ``"mystnb": {"figure": {"classes": "static-twin", "caption": "..."}}``.)
+* Launch buttons (Binder, Colab, ...) open a chapter's plain-Jupyter copy,
+  ``live/<chapter>.ipynb`` (written by ``book/_ext/live_copies.py``), not the MyST source
+  that the site is built from: sphinx-book-theme builds every launch URL from the page's
+  source path, so each URL's ``notebooks/<chapter>.ipynb`` is rewritten here.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from docutils import nodes
 from sphinx.transforms import SphinxTransform
@@ -112,10 +118,31 @@ def _tag_classes(app, doctree, docname):
                 classes.append(cls)
 
 
+def _launch_live_copies(app, pagename, templatename, context, doctree):
+    """Point the launch buttons of a chapter page at its live copy, when one exists."""
+    from live_copies import SOURCE_DIR, live_path
+
+    source = f"{SOURCE_DIR}/{Path(pagename).name}.ipynb"
+    if not pagename.startswith(SOURCE_DIR + "/"):
+        return
+    live = live_path(source)
+    if not (Path(app.srcdir) / live).is_file():
+        raise RuntimeError(f"{source} has no live copy {live}: run python book/_ext/live_copies.py")
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "launch-buttons":
+            continue
+        for button in group.get("buttons", []):
+            url = button.get("url")
+            if url and source in url:
+                button["url"] = url.replace(source, live)
+
+
 def setup(app):
     app.connect("doctree-resolved", _tag_classes)
     app.add_node(_gate)
     app.add_transform(_RemoveHiddenSolutions)
     app.connect("config-inited", _hide_gated_solutions)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    # After sphinx-book-theme's add_launch_buttons (priority 501) has built the URLs.
+    app.connect("html-page-context", _launch_live_copies, priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

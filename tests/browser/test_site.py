@@ -22,6 +22,7 @@ import http.server
 import json
 import os
 import re
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
@@ -30,6 +31,9 @@ import pytest
 import yaml
 
 from vit_notes import plotting
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "book" / "_ext"))
+import live_copies  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("VIT_NOTES_SITE", ROOT / "_build" / "html"))
@@ -122,12 +126,8 @@ def _expected_launch_links(page: str) -> dict[str, str]:
     url = cfg["repository"]["url"].rstrip("/").removesuffix(".git")
     branch = cfg["repository"].get("branch", "main")
     org_repo = url.removeprefix("https://github.com/")
-    nb = (
-        Path(cfg["repository"].get("path_to_book", "") or ".", page)
-        .with_suffix(".ipynb")
-        .as_posix()
-    )
-    nb = nb.removeprefix("./")
+    # The buttons open the chapter's plain-Jupyter copy (book/_ext/live_copies.py).
+    nb = live_copies.live_path(Path(page).with_suffix(".ipynb"))
     buttons = cfg["launch_buttons"]
     ui = {"classic": "tree", "jupyterlab": "lab/tree"}[buttons.get("notebook_interface", "classic")]
     return {
