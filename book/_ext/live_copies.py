@@ -518,7 +518,7 @@ def app(chapter: str, root: Path = ROOT) -> dict:
     )
     title = re.search(r"^#\s+(.+)$", source_text(cells[0]), re.M)
     keep = [
-        _md_cell(f"# {title.group(1) if title else chapter}: the explorers", "app-title"),
+        _md_cell(f"# {title.group(1) if title else chapter} (explorers)", "app-title"),
         *[c for c in cells[:first_section] if c["cell_type"] == "code"],
     ]
     widgets = [i for i, c in enumerate(cells) if "widget" in c.get("metadata", {}).get("tags", [])]

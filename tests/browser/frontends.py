@@ -1,0 +1,383 @@
+"""Drive the chapters in the frontends students use: JupyterLab 4 and Voila, on 127.0.0.1,
+in Debian's chromium through Playwright. Used by tests/browser/test_frontends.py and by
+bench/explorer_redraw.py.
+
+Each server is started in its own process group with a throw-away home for its settings
+and workspaces, serves a temporary copy of live/ (so that running cells never writes into
+the repository), and is stopped with everything it started (see :class:`Server`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import live_copies  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+#: JupyterLab's notebook setting: every cell in the page (the default windowing leaves
+#: cells out of view unrendered, so their outputs could not be checked).
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    # No "get notified about Jupyter news?" toast over the notebook, and no request out.
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A server subprocess in its own session; ``stop()`` ends it and every process it
+    started (kernels included), each by its id."""
+
+    def __init__(self, argv: list[str], url: str, env: dict, cwd: Path, log: Path):
+        self.url, self.log = url, log
+        self._log = open(log, "wb")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        self._seen: dict[int, psutil.Process] = {}
+
+    def wait_ready(self, probe: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited ({self.proc.returncode}):\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(probe, timeout=5):
+                    return
+            except urllib.error.HTTPError as e:  # it answers: up (a redirect to log in, say)
+                if e.code < 500:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"server not up in {timeout:.0f} s:\n{self.tail()}")
+
+    def tail(self, n: int = 3000) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log.read_bytes()[-n:].decode(errors="replace")
+
+    def _remember_children(self) -> None:
+        try:
+            for c in psutil.Process(self.proc.pid).children(recursive=True):
+                self._seen[c.pid] = c
+        except psutil.Error:
+            pass
+
+    def stop(self) -> None:
+        self._remember_children()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # jupyter_server shuts its kernels down
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        for child in self._seen.values():  # anything left behind, by id
+            try:
+                if child.is_running():
+                    child.kill()
+            except psutil.Error:
+                pass
+        self._log.close()
+
+    def alive(self) -> list[int]:
+        """Ids of this server's processes still running (for the tests' last check)."""
+        procs = [self.proc.pid, *self._seen]
+        return [p for p in procs if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+
+
+def _home(tmp: Path) -> dict:
+    """An environment whose Jupyter settings, workspaces and runtime files live in ``tmp``."""
+    env = dict(os.environ)
+    settings = tmp / "lab-settings"
+    for plugin, values in LAB_SETTINGS.items():
+        pkg, name = plugin.rsplit("/", 1)
+        f = settings / pkg / f"{name}.jupyterlab-settings"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(values))
+    env.update(
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        JUPYTER_CONFIG_DIR=str(tmp / "config"),
+        # The kernel imports this checkout's package, as the site's build does.
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+    )
+    return env
+
+
+def start_lab(tmp: Path) -> tuple[Server, str, Path]:
+    """JupyterLab 4 serving a copy of live/ from ``tmp``; returns (server, base url with
+    token query, the served folder)."""
+    served = tmp / "chapters"
+    shutil.copytree(ROOT / live_copies.LIVE_DIR, served)
+    port, token = free_port(), secrets.token_hex(16)
+    argv = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={served}", "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+    if os.geteuid() == 0:  # CI and these machines run as root
+        argv.append("--allow-root")
+    base = f"http://127.0.0.1:{port}"
+    server = Server(argv, base, _home(tmp), served, tmp / "jupyterlab.log")
+    server.wait_ready(f"{base}/api/status?token={token}", timeout=120)
+    return server, token, served
+
+
+def start_present(tmp: Path, chapter: str) -> Server:
+    """``bash scripts/present CHAPTER`` (Voila), the way the teachers' page says."""
+    port = free_port()
+    env = _home(tmp)
+    server = Server(
+        ["bash", str(ROOT / "scripts" / "present"), chapter, "--port", str(port)],
+        f"http://127.0.0.1:{port}/",
+        env,
+        ROOT,
+        tmp / "voila.log",
+    )
+    server.wait_ready(f"http://127.0.0.1:{port}/api/status", timeout=180)
+    return server
+
+
+def launch_browser(pw):
+    return pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def local_only(context, base: str) -> list[str]:
+    """Block every request that leaves 127.0.0.1; returns the list of blocked URLs."""
+    blocked: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith(base) or r.request.url.startswith("data:"):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    return blocked
+
+
+# --- JupyterLab ---------------------------------------------------------------------------
+
+
+def open_notebook(page, server: Server, token: str, name: str, timeout_s: float = 120) -> None:
+    page.goto(f"{server.url}/lab/tree/{name}?token={token}", wait_until="load")
+    page.wait_for_function(
+        """name => {
+            const app = window.jupyterapp;
+            const w = app && app.shell.currentWidget;
+            return w && w.context && w.context.path === name && w.content
+                && w.sessionContext && w.sessionContext.session
+                && w.sessionContext.session.kernel;
+        }""",
+        arg=name,
+        timeout=timeout_s * 1000,
+    )
+    page.evaluate("""async () => {
+        const w = window.jupyterapp.shell.currentWidget;
+        await w.context.ready;
+        await w.sessionContext.ready;
+        // Mark every cell's node with its index, for the locators below.
+        w.content.widgets.forEach((c, i) => c.node.setAttribute('data-vit-cell', String(i)));
+    }""")
+
+
+def run_all(page, timeout_s: float) -> float:
+    """Run every cell (Run -> Run All Cells) and wait for the last; returns seconds."""
+    start = time.perf_counter()
+    page.evaluate(
+        """async t => {
+            const app = window.jupyterapp;
+            const run = app.commands.execute('notebook:run-all-cells');
+            const late = new Promise((_, no) => setTimeout(() => no(new Error('timeout')), t));
+            await Promise.race([run, late]);
+            const w = app.shell.currentWidget;
+            while (w.sessionContext.session.kernel.status !== 'idle') {
+                await new Promise(ok => setTimeout(ok, 100));
+            }
+        }""",
+        timeout_s * 1000,
+    )
+    return time.perf_counter() - start
+
+
+REPORT_JS = """() => {
+    const w = window.jupyterapp.shell.currentWidget;
+    const cells = [];
+    w.content.widgets.forEach((c, i) => {
+        const m = c.model;
+        const out = m.type === 'code' ? m.outputs.toJSON() : [];
+        cells.push({
+            i, type: m.type, tags: m.getMetadata('tags') || [],
+            count: m.type === 'code' ? m.executionCount : null,
+            source: m.sharedModel.getSource(),
+            outputs: out.map(o => ({
+                type: o.output_type, name: o.name || '',
+                text: [].concat(o.text || []).join('')
+                    + (o.ename ? `${o.ename}: ${o.evalue}` : '')
+                    + [].concat((o.data || {})['text/plain'] || []).join(''),
+            })),
+        });
+    });
+    const root = w.content.node;
+    const stderr = [...root.querySelectorAll(
+        '[data-mime-type="application/vnd.jupyter.stderr"]')].map(e => e.textContent.slice(0, 300));
+    const details = [...root.querySelectorAll('.jp-MarkdownOutput details')].map(d => ({
+        open: d.open, summary: (d.querySelector('summary') || {}).textContent || '',
+        code: d.querySelectorAll('pre').length,
+    }));
+    const raw = [...root.querySelectorAll('.jp-MarkdownOutput')]
+        .map(e => e.textContent).filter(t => /\\{(cite|doc|exercise|solution)|:label:/.test(t));
+    return {cells, stderr, details, raw};
+}"""
+
+
+def notebook_report(page) -> dict:
+    return page.evaluate(REPORT_JS)
+
+
+# --- explorers: controls, moves, redraws ----------------------------------------------------
+
+#: Marks the images shown now, then resolves with the time (performance.now()) at which a
+#: new or changed image appears under ``root``; the move's time is taken at its first
+#: keydown/pointerdown/change event (capture phase), so both ends are the page's clock.
+ARM_JS = """root => {
+    const key = i => i.src.length + ':' + i.src.slice(-64);
+    root.querySelectorAll('img').forEach(i => { i.dataset.vitSeen = key(i); });
+    const start = () => { if (window.__vit.t0 === null) window.__vit.t0 = performance.now(); };
+    const rearm = () => {
+        window.__vit.t0 = null;
+        for (const ev of ['keydown', 'pointerdown', 'change', 'click']) {
+            document.addEventListener(ev, start, {capture: true, once: true});
+        }
+    };
+    window.__vit = {t0: null, t1: null, rearm};
+    rearm();
+    const isNew = () => [...root.querySelectorAll('img')].some(i =>
+        i.naturalWidth > 0 && i.dataset.vitSeen !== key(i));
+    const seen = () => {
+        if (window.__vit.t1 === null && isNew()) {
+            window.__vit.t1 = performance.now();
+            obs.disconnect();
+        }
+    };
+    const obs = new MutationObserver(seen);
+    obs.observe(root, {subtree: true, childList: true, attributes: true,
+                       attributeFilter: ['src']});
+    // An image whose bytes arrive after its element: check again once it has loaded.
+    root.addEventListener('load', seen, {capture: true});
+}"""
+
+
+def controls(root) -> list[dict]:
+    """The explorer's controls under ``root`` (a locator): sliders, dropdowns, toggles."""
+    found = []
+    sliders = root.locator(".widget-slider, .widget-hslider")
+    for i in range(sliders.count()):
+        s = sliders.nth(i)
+        label = s.locator(".widget-label").first.inner_text().strip()
+        found.append({"kind": "slider", "label": label, "loc": s})
+    drops = root.locator(".widget-dropdown")
+    for i in range(drops.count()):
+        d = drops.nth(i)
+        label = d.locator(".widget-label").first.inner_text().strip()
+        found.append({"kind": "dropdown", "label": label, "loc": d})
+    toggles = root.locator(".widget-toggle-buttons")
+    for i in range(toggles.count()):
+        t = toggles.nth(i)
+        found.append({"kind": "toggle", "label": t.inner_text().strip()[:20], "loc": t})
+    return found
+
+
+def _readout(control) -> str:
+    loc = control["loc"]
+    if control["kind"] == "slider":
+        return loc.locator(".widget-readout").first.inner_text().strip()
+    if control["kind"] == "dropdown":
+        return loc.locator("select").input_value()
+    return loc.locator(".mod-active").inner_text().strip()
+
+
+OPPOSITE = {"End": "Home", "ArrowRight": "ArrowLeft", "PageUp": "PageDown"}
+OPPOSITE.update({v: k for k, v in OPPOSITE.items()})
+
+
+def move(page, control, key: str = "End") -> str:
+    """One move of ``control`` to a new value (a key press on a slider's handle, the next
+    option of a dropdown or toggle); returns the new value's text."""
+    loc, before = control["loc"], _readout(control)
+    if control["kind"] == "slider":
+        handle = loc.locator(".noUi-handle, .ui-slider-handle").first
+        handle.focus()
+        for k in (key, OPPOSITE[key]):
+            if k != key:  # the first key moved nothing (the handle was at that end)
+                page.evaluate("() => window.__vit && window.__vit.rearm()")
+            page.keyboard.press(k)
+            page.wait_for_timeout(50)
+            if _readout(control) != before:
+                break
+    elif control["kind"] == "dropdown":
+        select = loc.locator("select")
+        options = select.locator("option").all_inner_texts()
+        at = options.index(before) if before in options else -1
+        select.select_option(label=options[(at + 1) % len(options)])
+    else:
+        buttons = loc.locator("button")
+        n = buttons.count()
+        classes = [buttons.nth(i).get_attribute("class") or "" for i in range(n)]
+        at = next((i for i, c in enumerate(classes) if "mod-active" in c), -1)
+        buttons.nth((at + 1) % n).click()
+    after = _readout(control)
+    if after == before:
+        raise AssertionError(f"{control['label']}: the move did not change the value ({before})")
+    return after
+
+
+def redraw(page, root, control, key: str = "End", timeout_s: float = 20) -> float:
+    """Move ``control`` once and wait for the figure under ``root`` to change; returns the
+    redraw time in ms (the move's first event to the new image, in the page's clock)."""
+    root.evaluate(ARM_JS)
+    move(page, control, key)
+    page.wait_for_function("() => window.__vit.t1 !== null", timeout=timeout_s * 1000)
+    t = page.evaluate("() => window.__vit")
+    return t["t1"] - t["t0"]
+
+
+def widget_cells(report: dict) -> list[int]:
+    return [c["i"] for c in report["cells"] if "widget" in c["tags"]]
