@@ -269,3 +269,47 @@ def test_code_and_printed_lines_fit_the_column(path):
                 if len(line) > OUTPUT_COLS:
                     problems.append(f"cell {i}: output line of {len(line)} chars: {line[:60]}...")
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+# --- Colab: install what it lacks, never upgrade what its frontend runs on ----------------
+
+
+@needs_notebooks
+@per_notebook
+def test_colab_install_keeps_colabs_ipywidgets(path):
+    """Colab's widget frontend needs the ipywidgets it ships (7.7); upgrading it in a running
+    runtime breaks the sliders. The install cell pins the installed version, and skips
+    the install when the package is already there."""
+    source = cell_source(first_code_cell(read_nb(path)))
+    assert "ipywidgets=={version('ipywidgets')}" in source, (
+        f"{path.name}: the Colab install must pin ipywidgets to the version installed"
+    )
+    assert 'find_spec("vit_notes") is None' in source
+
+
+def test_requirements_accept_colabs_ipywidgets():
+    from packaging.requirements import Requirement
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = pyproject["project"]["optional-dependencies"]["notebooks"] + [
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    widgets = [Requirement(r) for r in wanted if Requirement(r).name == "ipywidgets"]
+    assert len(widgets) == 2
+    for req in widgets:
+        for version in ("7.7.1", "8.1.5"):
+            assert req.specifier.contains(version), f"{req} refuses ipywidgets {version}"
+
+
+def test_every_reference_links_to_its_paper():
+    text = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
+    entries = re.split(r"\n(?=@)", text.strip())
+    for entry in entries:
+        key = re.match(r"@\w+\s*\{\s*([^,\s]+)", entry).group(1)
+        assert re.search(r"\b(url|doi)\s*=\s*\{https?://|\bdoi\s*=", entry), (
+            f"{key} in book/references.bib has no url (the notebook copies link each citation)"
+        )
