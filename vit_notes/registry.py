@@ -173,6 +173,36 @@ def designs() -> list[Design]:
     return sorted(_DESIGNS.values(), key=lambda d: d.order)
 
 
+def designs_explorer(size: int = 224):
+    """The comparison chapter's explorer: a query picked on the photo (a 14 × 14 grid, one
+    query per CoAtNet stride-16 token) answered by every registered design side by side
+    (each chapter's ``query_panels``: PVT's SRA, Shunted's two head groups, CoAtNet's
+    relative attention), on one colour scale (:class:`~vit_notes.plotting.Explorer`)."""
+    from . import photo
+    from .plotting import Explorer, MapPanel
+
+    def maps(queries):
+        img = photo.load_photo(size)
+        return [
+            MapPanel(f"{title}: {grid[0]}×{grid[1]} keys", grid, rows)
+            for d in designs()
+            if d.query_panels is not None
+            for title, rows, grid in d.query_panels(img, queries)
+        ]
+
+    return Explorer(
+        key="explore-designs",
+        title="One query, every design: click the photo or use the arrow keys",
+        controls=(),
+        maps=maps,
+        bars=lambda: [],
+        caption=lambda: f"{size}×{size} photo; the same query (cyan box) through each design",
+        query_grid=14,
+        default_query=(4, 7),
+        photo=lambda: photo.load_photo(size),
+    )
+
+
 def is_meta(model: nn.Module) -> bool:
     """Whether ``model`` was built on the ``meta`` device (shapes only, as the family tables
     build it): such a model needs no weight initialisation, which would cost most of its build."""
