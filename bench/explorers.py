@@ -33,6 +33,11 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+#: Resolves once the explorer has drawn more than ``n`` times.
+_WAIT_DRAWN = """(r, n) => new Promise(ok => {
+    const f = () => (+r.dataset.drawn > n ? ok() : requestAnimationFrame(f)); f(); })"""
+
+
 def _switches(page, root) -> list[float]:
     """Step every control through its values, then click three queries: each draw's ms."""
     times = []
@@ -40,7 +45,7 @@ def _switches(page, root) -> list[float]:
     def step(action):
         before = int(root.get_attribute("data-drawn"))
         action()
-        page.wait_for_function("([r, n]) => +r.dataset.drawn > n", arg=[root, before])
+        root.evaluate(_WAIT_DRAWN, before)
         times.append(float(root.get_attribute("data-ms")))
 
     for control in root.locator("input[data-control]").all():

@@ -451,7 +451,7 @@ _SNAPSHOT_JS = """root => {
     const spec = JSON.parse(root.querySelector('script.vn-data').textContent);
     const key = root.dataset.state;
     return {hash, key, drawn: +root.dataset.drawn, ms: +root.dataset.ms,
-            blobs: spec.states[key].maps.map(m => m.blob + ':' + m.peaks.join(' ')).join(','),
+            blobs: spec.states[key].maps.map(m => m.blob).join(','),
             caption: root.querySelector('.vn-caption').textContent,
             texts: [...root.querySelectorAll('.vn-bar-text')].map(t => t.textContent)};
 }"""
@@ -477,8 +477,13 @@ def _goldens(explorer, key: str) -> tuple[list[str], str]:
     return [t for b in explorer.bars(**state) for t in b.texts], explorer.caption(**state)
 
 
+#: Resolves once the explorer has drawn more than ``n`` times.
+_WAIT_DRAWN = """(r, n) => new Promise(ok => {
+    const f = () => (+r.dataset.drawn > n ? ok() : requestAnimationFrame(f)); f(); })"""
+
+
 def _settle(page, root, before: int) -> dict:
-    page.wait_for_function("([r, n]) => +r.dataset.drawn > n", arg=[root, before])
+    root.evaluate(_WAIT_DRAWN, before)
     return root.evaluate(_SNAPSHOT_JS)
 
 
@@ -500,11 +505,11 @@ def _drive(page, root, explorer, shots: str) -> tuple[list[str], list[float]]:
             control.press(key)
             snap = _settle(page, root, last["drawn"])
             times.append(snap["ms"])
-            if name.startswith("query") or snap["blobs"] != last["blobs"]:
-                if snap["hash"] == last["hash"]:
-                    problems.append(f"{name} -> {control.input_value()}: the map did not change")
-            elif snap["hash"] != last["hash"]:
-                problems.append(f"{name} -> {control.input_value()}: the map changed, its data not")
+            # New maps (or a new query) must show; the same maps (heads in the Shunted toy)
+            # may, since their peaks, and so the scale, move in the last digits.
+            moved = name.startswith("query") or snap["blobs"] != last["blobs"]
+            if moved and snap["hash"] == last["hash"]:
+                problems.append(f"{name} -> {control.input_value()}: the map did not change")
             texts, caption = _goldens(explorer, snap["key"])
             if snap["texts"] != texts or snap["caption"] != caption:
                 problems.append(
