@@ -191,6 +191,7 @@ class Block(nn.Module):
         linear: bool = False,
         dwconv: bool = False,
         num_prefix_tokens: int = 0,
+        pool_size: int = 7,
     ):
         super().__init__()
         self.norm1 = norm_layer(dim)
@@ -203,6 +204,7 @@ class Block(nn.Module):
             proj_drop=drop,
             sr_ratio=sr_ratio,
             linear=linear,
+            pool_size=pool_size,
             num_prefix_tokens=num_prefix_tokens,
         )
         self.drop_path = DropPath(drop_path)
@@ -278,7 +280,8 @@ class PyramidVisionTransformer(nn.Module):
     official code), the class token only in
     the last stage, classifier on it. v2: overlapping patch embeddings (7/4 then 3/2),
     no position embedding, a depthwise conv in every FFN, a LayerNorm after every
-    stage, classifier on the mean token.
+    stage, classifier on the mean token. ``linear=True``: linear SRA in every block, pooling
+    the keys to ``pool_size x pool_size`` (7, as in PVT v2, unless a small image asks for less).
     """
 
     def __init__(
@@ -301,9 +304,11 @@ class PyramidVisionTransformer(nn.Module):
         num_stages: int = 4,
         version: int = 1,
         linear: bool = False,
+        pool_size: int = 7,
     ):
         super().__init__()
         validate.one_of("version", version, {1, 2})
+        validate.positive_int("pool_size", pool_size)
         validate.positive_int("num_stages", num_stages)
         validate.same_length(
             num_stages,
@@ -367,6 +372,7 @@ class PyramidVisionTransformer(nn.Module):
                         linear=linear,
                         dwconv=version == 2,
                         num_prefix_tokens=prefix,
+                        pool_size=pool_size,
                     )
                     for rate in dpr[i]
                 ]
