@@ -25,7 +25,8 @@ from vit_notes.learned import (
 )
 from vit_notes.learned import exercises as ex
 from vit_notes.learned.data import COLOURS, SHAPES, TRAIN_SEEDS
-from vit_notes.learned.reproduce import SAME_TASK, TEST_SEEDS, key
+from vit_notes.learned.reproduce import SAME_TASK, TEST_SEEDS
+from vit_notes.learned.shipped import key
 
 ROOT = Path(__file__).resolve().parents[1]
 #: A retrained model's accuracy must come within this of the shipped one's (absolute, on the

@@ -4,7 +4,8 @@ and :mod:`vit_notes.shunted` (their classes, with small configurations).
 
 :mod:`.data` the Marks dataset (:func:`make_dataset`), :mod:`.models` the study's models,
 :mod:`.train` training and scoring (:func:`train`, :func:`evaluate`), :mod:`.reproduce` the
-command that trains every model and writes the shipped weights and results, :mod:`.figures`
+command that trains every model and writes the shipped weights and results, :mod:`.shipped`
+reading them (:func:`load`, :func:`load_results`), :mod:`.figures`
 the chapter's pictures, :mod:`.exercises` its checkers.
 
 The study's models carry no paper facts, so they are not registered in the family registry;
@@ -30,7 +31,7 @@ from .figures import (
     toy_query_maps,
 )
 from .models import STUDY, StudyModel, build
-from .reproduce import RESULTS, WEIGHTS, load, load_results
+from .shipped import RESULTS, WEIGHTS, load, load_results
 from .train import RECIPE, Progress, Score, TrainLog, evaluate, predict, train
 
 

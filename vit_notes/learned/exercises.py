@@ -16,7 +16,7 @@ from ..checking import as_int, verdict
 from .data import SHAPES, num_classes
 from .figures import query_token
 from .models import STUDY
-from .reproduce import load_results
+from .shipped import load_results
 
 
 def as_fraction(answer) -> float | None:

@@ -14,7 +14,7 @@ from ..pvt import sra_query_maps
 from ..trace import record_attention
 from .data import IMG_SIZE, SHAPES, Marks
 from .models import STUDY
-from .reproduce import load
+from .shipped import load
 
 #: The stage-1 token grid of every study model (stride 4 on 32×32 images).
 GRID = (IMG_SIZE // 4, IMG_SIZE // 4)

@@ -1,7 +1,8 @@
 """Train every model of the study and write the shipped weights and results.
 
-    python -m vit_notes.learned.reproduce            # every run: 10 to 15 minutes on 2 cores
-    python -m vit_notes.learned.reproduce --check    # retrain nothing; re-score the shipped weights
+    python -m vit_notes.learned.reproduce            # every run: about 11 minutes on 2 cores
+    python -m vit_notes.learned.reproduce --check    # retrain nothing: re-score the shipped
+                                                     # weights and compare with the results file
 
 Writes ``vit_notes/learned/weights/study.pt`` (every model's weights, float16, by name) and
 ``vit_notes/learned/weights/results.json``: for each model its parameters, multiply-adds per
@@ -23,18 +24,15 @@ import argparse
 import json
 import platform
 import time
-from pathlib import Path
 
 import torch
 
 from ..counting import count_macs, count_params, time_forward
 from .data import IMG_SIZE, MAX_DETAIL, MIN_DETAIL
 from .models import STUDY, build
+from .shipped import RESULTS, WEIGHTS, key, load, load_results
 from .train import RECIPE, evaluate, train
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
-WEIGHTS = WEIGHTS_DIR / "study.pt"
-RESULTS = WEIGHTS_DIR / "results.json"
 #: The test sets every model is scored on (seeds below the training seeds), and their size.
 TEST_SEEDS = (0, 1, 2, 3, 4)
 TEST_N = 2000
@@ -46,24 +44,6 @@ SAME_TASK = ("pvt_full", "coatnet")
 #: runs are scored on the test seeds (``results["models"][name]["seeds"]``), not shipped.
 SEED_MODELS = ("pvt_full", "pvt_sra2", "pvt_sra4", "pvt_sra8")
 EXTRA_SEEDS = (1, 2)
-
-
-def key(name: str, task: str = "majority") -> str:
-    """The weights' name in :data:`WEIGHTS`: the model's name, ``+same`` for the pairwise task."""
-    return name if task == "majority" else f"{name}+{task}"
-
-
-def load(name: str, task: str = "majority", path: Path = WEIGHTS) -> torch.nn.Module:
-    """The study's model ``name`` with its shipped weights, in eval mode."""
-    states = torch.load(path, map_location="cpu", weights_only=True)
-    model = build(name, task=task)
-    model.load_state_dict({k: v.float() for k, v in states[key(name, task)].items()})
-    return model.eval()
-
-
-def load_results(path: Path = RESULTS) -> dict:
-    """The shipped results (see the module docstring)."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def cost(model: torch.nn.Module, min_run_time: float = 0.5) -> dict:
@@ -91,19 +71,35 @@ def score(model: torch.nn.Module, task: str = "majority", full: bool = True):
     return out
 
 
+def check() -> bool:
+    """Re-score every shipped model on the test seeds and say whether the accuracies equal the
+    results file's (they do on any machine where float32 inference rounds alike)."""
+    results, same = load_results(), True
+    for k, entry in results["models"].items():
+        accs = [
+            evaluate(load(entry["name"], entry["task"]), seed=s, n=TEST_N, task=entry["task"])
+            for s in TEST_SEEDS
+        ]
+        gap = max(abs(a.accuracy - b) for a, b in zip(accs, entry["accuracy"]))
+        same &= gap == 0
+        print(f"{k:18s} {'equal' if gap == 0 else f'differs by up to {gap:.4f}'}")
+    return same
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--check", action="store_true", help="re-score the shipped weights only")
+    parser.add_argument("--check", action="store_true", help="re-score the shipped weights")
     parser.add_argument("--only", nargs="*", default=None, help="train only these models")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)  # a script, not a notebook kernel: safe here
+    if args.check:
+        check()
+        return
     runs = [(name, "majority", 0) for name in STUDY] + [(name, "same", 0) for name in SAME_TASK]
     runs += [(name, "majority", seed) for seed in EXTRA_SEEDS for name in SEED_MODELS]
     if args.only:
         runs = [r for r in runs if r[0] in args.only]
-    if args.check:
-        runs = [r for r in runs if r[2] == 0]
     states = torch.load(WEIGHTS, weights_only=True) if WEIGHTS.exists() else {}
     old = load_results() if RESULTS.exists() else {"models": {}}
     results = dict(
@@ -127,20 +123,16 @@ def main(argv=None) -> None:
             print(f"{k:18s} seed {seed} accuracy {entry['seeds'][str(seed)]:.3f}")
             RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", "utf-8")
             continue
-        if args.check:
-            model, log = load(name, task), None
-        else:
-            model = build(name, seed=0, task=task)
-            log = train(model, seed=0, task=task, label=f"{k:18s}")
-            states[k] = {n: v.detach().to(torch.float16) for n, v in model.state_dict().items()}
-            torch.save(states, WEIGHTS)
-            model = load(name, task)  # score what is shipped: the float16 weights
+        model = build(name, seed=0, task=task)
+        log = train(model, seed=0, task=task, label=f"{k:18s}")
+        states[k] = {n: v.detach().to(torch.float16) for n, v in model.state_dict().items()}
+        torch.save(states, WEIGHTS)
+        model = load(name, task)  # score what is shipped: the float16 weights
         entry = {f: v for f, v in results["models"].get(k, {}).items() if f != "seeds"}
         info = STUDY[name]
         entry.update(name=name, task=task, label=info.label, family=info.family, keys=info.keys)
         entry.update(cost(model), **score(model, task))
-        if log is not None:
-            entry.update(train_seconds=log.seconds, losses=log.losses)
+        entry.update(train_seconds=log.seconds, losses=log.losses)
         results["models"][k] = entry
         print(f"{k:18s} accuracy {entry['mean']:.3f}  ({time.perf_counter() - start:.0f} s so far)")
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
