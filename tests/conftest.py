@@ -14,7 +14,7 @@ def _close_figures():
 
 @pytest.fixture(autouse=True)
 def _unwrapped_checker_messages(monkeypatch):
-    # Checkers wrap their messages at 90 columns for the page; the tests match phrases
+    # Checkers wrap their messages at 80 columns for the page; the tests match phrases
     # that a wrap could split, so they read them on one line (test_checking tests the wrap).
     from vit_notes import checking
 

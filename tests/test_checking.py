@@ -28,10 +28,10 @@ def test_as_int_accepts_whole_numbers_only(answer, value):
 
 
 def test_verdict_wraps_long_messages_for_the_page(capsys, monkeypatch):
-    monkeypatch.setattr(checking, "LINE_WIDTH", 90)
+    monkeypatch.setattr(checking, "LINE_WIDTH", 80)
     assert checking.verdict(False, "word " * 60) is False
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) > 1 and all(len(line) <= 90 for line in lines)
+    assert len(lines) > 1 and all(len(line) <= 80 for line in lines)
     assert lines[0].startswith("❌ not yet: ") and lines[1].startswith("   word")
 
 

@@ -9,8 +9,9 @@ import itertools
 import pytest
 import torch
 import torch.nn.functional as F
+from matplotlib.lines import Line2D
 
-from vit_notes import coatnet, counting
+from vit_notes import coatnet, counting, plotting
 from vit_notes.coatnet import MBConv, RelativeAttention, RelativePositionBias, TransformerBlock
 from vit_notes.trace import record_attention, trace_shapes
 
@@ -423,12 +424,21 @@ def test_exercise_checkers_accept_right_and_explain_wrong_answers(capsys):
     )
 
 
-def test_chapter_figures_draw():
-    import matplotlib.pyplot as plt
+def _texts(fig) -> str:
+    import matplotlib.text
 
+    return "\n".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
+
+
+def _colour_bars(fig) -> int:
+    return sum(ax.get_label() == "<colorbar>" for ax in fig.axes)
+
+
+def test_every_chapter_figure_follows_the_book_standard():
+    # Every figure function of the chapter, on small inputs: at most 7.5 in wide, no text
+    # under 9 pt, at most three panels in a row (plotting.figure_problems).
     table = coatnet.learned_style_table((6, 6))
     assert table.shape == (3, 11, 11)
-    plt.close(coatnet.plot_bias_table(table, (2, 3)))
     # A synthetic image: photo.load_photo leaves matplotlib's sample file open (a ResourceWarning,
     # an error under this project's pytest settings); the notebook uses the real photo.
     img = torch.linspace(0, 1, 3 * 64 * 64).reshape(3, 64, 64)
@@ -439,11 +449,80 @@ def test_chapter_figures_draw():
         k: (64,) for k in ("content only", "bias only", "content + bias")
     }
     torch.testing.assert_close(maps["bias only"][0].sum(), torch.tensor(1.0))
-    plt.close(coatnet.plot_relative_query_maps(img, maps, (0.5, 0.5)))
     rows = coatnet.conv_vs_attention_rows(sizes=(64, 128))
     assert len(rows) == 8 and all(r["ratio"] > 1 for r in rows)
-    plt.close(coatnet.plot_conv_vs_attention(rows))
-    plt.close(coatnet.draw_layout_explorer("C-T-T-T", 128))
+    w = torch.rand(4, 4).softmax(-1)
+    figures = {
+        "bias table": coatnet.plot_bias_table(table, (2, 3)),
+        "query maps": coatnet.plot_relative_query_maps(img, maps, (0.5, 0.5)),
+        "conv vs attention": coatnet.plot_conv_vs_attention(rows, mark_size=96),
+        "layout explorer": coatnet.draw_layout_explorer("C-T-T-T", 128),
+        "matrices": coatnet.plot_matrices(
+            [("bias", {"b": -w}), ("weight", {"a": w, "b": w.t(), "c": w})]
+        ),
+        "schematic": coatnet.draw_coatnet_schematic(dict(SMALL, dim_head=16), img_size=64),
+    }
+    for name, fig in figures.items():
+        assert plotting.figure_problems(fig) == [], name
+    # Compared maps share one colour scale with a colour bar: one per head for the bias
+    # table (its table and its query map), one for the three query maps, one per group.
+    assert _colour_bars(figures["bias table"]) == 3
+    assert _colour_bars(figures["query maps"]) == 1
+    assert _colour_bars(figures["matrices"]) == 2
+    assert "(log scale)" in _texts(figures["conv vs attention"])
+    # The query is marked by an outlined box, not a star.
+    assert not any(line.get_marker() == "*" for line in figures["bias table"].findobj(Line2D))
+
+
+def test_bias_table_figure_shows_the_gathered_bias_of_the_query():
+    table = coatnet.learned_style_table((5, 7))
+    fig = coatnet.plot_bias_table(table, (1, 5))
+    H, W, i = 5, 7, 1 * 7 + 5
+    images = [ax.images[0].get_array() for ax in fig.axes if ax.images]
+    query_maps = [a for a in images if a.shape == (H, W)]  # the tables are 9x13
+    assert len(query_maps) == 3
+    for h, shown in enumerate(query_maps):
+        expected = coatnet.RelativePositionBias((H, W), 3)
+        with torch.no_grad():
+            expected.relative_position_bias_table.copy_(table.flatten(1).t())
+            torch.testing.assert_close(
+                torch.as_tensor(shown.data), expected(H, W)[h, i].reshape(H, W)
+            )
+    with pytest.raises(ValueError, match="must be a"):
+        coatnet.plot_bias_table(table, (5, 0))
+
+
+def test_schematic_numbers_are_the_models():
+    cfg = coatnet.CONFIGS["coatnet_0"]
+    stages = coatnet.coatnet_stages("coatnet_0", img_size=224)
+    sides = [224 // 2 ** (i + 1) for i in range(5)]  # stride 2, 4, 8, 16, 32
+    assert [s["grid"] for s in stages] == [(n, n) for n in sides]
+    assert [s["width"] for s in stages] == [cfg["stem_width"], *cfg["embed_dims"]]
+    assert [s["blocks"] for s in stages[1:]] == list(cfg["depths"])
+    assert [s["kind"] for s in stages] == ["stem", "C", "C", "T", "T"]
+    assert [s.get("heads") for s in stages] == [None, None, None, 384 // 32, 768 // 32]
+    assert [s.get("table") for s in stages[3:]] == [(27, 27), (13, 13)]
+    text = _texts(coatnet.draw_coatnet_schematic("coatnet_0", img_size=224))
+    for n in sides:
+        assert f"{n}×{n}" in text
+    for label in ("12 heads", "24 heads", "table 27×27", "table 13×13", "5 × transformer"):
+        assert label in text
+    assert "27×27 = 729 per head, × 12 heads = 8,748" in text
+    assert "12×196×196" in text
+    # Another size and layout, from a built model: the numbers are its modules'.
+    m = small(img_size=96, layout="C-T-T-T", dim_head=16)
+    stages = coatnet.coatnet_stages(m)
+    assert [s["grid"] for s in stages] == [(48, 48), (24, 24), (12, 12), (6, 6), (3, 3)]
+    for s, stage in zip(stages[2:], m.stages[1:]):
+        rel = stage.blocks[0].attn.rel_pos
+        a, b = s["table"]
+        assert rel.relative_position_bias_table.shape == (a * b, s["heads"])
+        assert (a, b) == (2 * s["grid"][0] - 1, 2 * s["grid"][1] - 1)
+        assert s["heads"] == s["width"] // 16
+    text = _texts(coatnet.draw_coatnet_schematic(m))
+    assert "C-T-T-T at 96×96" in text and "table 23×23" in text and "23×23 = 529" in text
+    with pytest.raises(ValueError, match="coatnet_9"):
+        coatnet.coatnet_stages("coatnet_9")
 
 
 def test_layout_explorer_redraws(monkeypatch):

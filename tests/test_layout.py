@@ -83,3 +83,15 @@ def test_version_is_written_once():
     assert vit_notes.__version__ == vit_notes._version.__version__
     pyproject = (PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8")
     assert 'dynamic = ["version"]' in pyproject and "vit_notes._version.__version__" in pyproject
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_constructors_take_keywords_past_three_arguments(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and len(node.args) > 3:
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            assert not name[:1].isupper(), (
+                f"{path.name}:{node.lineno}: {name}(...) with {len(node.args)} positional arguments"
+            )

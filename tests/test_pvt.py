@@ -1,10 +1,14 @@
 """PVT: spatial-reduction attention and the v1/v2 models."""
 
+import io
+import re
+
 import pytest
 import torch
 from einops import rearrange
+from matplotlib.text import Text
 
-from vit_notes import counting, photo, pvt, record_attention
+from vit_notes import counting, photo, plotting, pvt, record_attention, trace_shapes
 from vit_notes.counting import count_params
 
 
@@ -347,8 +351,145 @@ def test_sra_explorer_builds_and_redraws_on_every_slider(monkeypatch):
 
 def test_static_twin_draws_map_and_cost():
     fig = pvt.draw_sra_explorer(sr_ratio=4, num_heads=2, size=160, query_row=0.5, query_col=0.5)
-    assert len(fig.axes) >= 3
-    assert "keys" in fig.axes[1].get_title()
+    ax_map, ax_cost, colour_bar = fig.axes
+    assert "10×10 keys" in ax_map.get_title() and ax_map.images
+    assert ax_cost.get_xscale() == "log" and "log scale" in ax_cost.get_xlabel()
+    assert "weight" in colour_bar.get_ylabel()
+
+
+# --- The chapter's figures follow the book's standard -----------------------------------------
+
+
+def clipped_text(fig) -> list[str]:
+    """Drawn texts that reach past the figure's edge (figure_problems does not look at that)."""
+    fig.canvas.draw()
+    renderer, edge = fig.canvas.get_renderer(), fig.bbox.padded(1)
+    # Left out: hidden axes, and tick and axis labels (constrained layout keeps them inside;
+    # matplotlib also keeps labels for ticks outside the view, which are never drawn).
+    hidden = set()
+    for ax in fig.axes:
+        hidden |= set(ax.xaxis.findobj(Text)) | set(ax.yaxis.findobj(Text))
+        if not ax.get_visible():
+            hidden |= set(ax.findobj(Text))
+    clipped = []
+    for t in fig.findobj(Text):
+        if t in hidden or not (t.get_visible() and t.get_text().strip()):
+            continue
+        box = t.get_window_extent(renderer)
+        if not (
+            edge.x0 <= box.x0 and box.x1 <= edge.x1 and edge.y0 <= box.y0 and box.y1 <= edge.y1
+        ):
+            clipped.append(t.get_text())
+    return clipped
+
+
+def fake_timings(bump: dict | None = None) -> list[dict]:
+    """Counted rows against sr_ratio with made-up latencies that follow the counts (a fixed
+    0.5 ms plus 20 ms per GMAC), each multiplied by ``bump[(variant, sr_ratio)]``."""
+    rows = pvt.sra_cost_table(sizes=(64,), sr_ratios=(1, 2, 4, 8), timed=False)
+    for r in rows:
+        r["ms"] = (0.5 + 20 * r["counted_gmacs"]) * (bump or {}).get(
+            (r["variant"], r["sr_ratio"]), 1
+        )
+    return rows
+
+
+def test_every_figure_of_the_chapter_follows_the_standard():
+    img, query = photo.load_photo(96), (0.3, 0.5)
+    timed = fake_timings({("SRA", 4): 2.0})  # with a ringed point and its note
+    counted = pvt.sra_cost_table(sizes=(64, 96), sr_ratios=(4,), timed=False)
+    figures = {
+        "schematic": pvt.draw_sra_schematic(),
+        "linear schematic": pvt.draw_sra_schematic(
+            pvt.SpatialReductionAttention(32, 2, linear=True), 24, 24
+        ),
+        "cost, timed": pvt.plot_cost(timed, "sr_ratio", "one layer at 64x64"),
+        "cost, counted": pvt.plot_cost(counted, "size", "one layer, sr_ratio 4"),
+        "explorer": pvt.draw_sra_explorer(sr_ratio=8, num_heads=2, size=96, img=img),
+        "query maps": plotting.plot_query_maps(
+            img, pvt.sra_query_maps(img, (1, 2, 4, 8), query), query
+        ),
+    }
+    for name, fig in figures.items():
+        assert plotting.figure_problems(fig) == [], name
+        assert clipped_text(fig) == [], name
+    assert len(figures["query maps"].axes) == 5  # four maps on one scale, one colour bar
+
+
+def notes_of(fig) -> str:
+    return " ".join(t.get_text() for t in fig.axes[3].texts).replace("\n", " ")
+
+
+def test_cost_plot_says_when_a_timed_point_is_noise():
+    quiet = pvt.plot_cost(fake_timings(), "sr_ratio", "t")
+    assert "Latency follows the counts" in notes_of(quiet) and "noise" not in notes_of(quiet)
+    assert all("log scale" in ax.get_ylabel() for ax in quiet.axes[:3])
+
+    # SRA at sr_ratio 4 made slower than at sr_ratio 2, which does more work
+    rows = fake_timings({("SRA", 4): 2.0})
+    (surprise,) = pvt.timing_surprises(rows, "sr_ratio")
+    assert (surprise["variant"], surprise["x"], surprise["ref_x"]) == ("SRA", 4, 2)
+    fig = pvt.plot_cost(rows, "sr_ratio", "t")
+    assert "SRA at sr_ratio 4" in notes_of(fig)
+    assert "timing noise on a shared machine" in notes_of(fig)
+    ringed = [ln for ln in fig.axes[2].lines if ln.get_markeredgecolor() == "black"]
+    assert [tuple(ln.get_xdata()) for ln in ringed] == [(4,)]
+
+    # SRA at sr_ratio 2 three times slower: slower than sr_ratio 1 (plain, more work) and
+    # more than its extra work over sr_ratio 4 and 8 explains; one surprise, the worst kept
+    (surprise,) = pvt.timing_surprises(fake_timings({("SRA", 2): 3.0}), "sr_ratio")
+    assert (surprise["x"], surprise["ref_x"]) == (2, 1)
+
+
+def test_cost_plot_names_fixed_costs_where_more_work_is_not_slower():
+    assert pvt.fixed_cost_pairs(fake_timings(), "sr_ratio") == []
+    rows = fake_timings({("linear SRA", s): 30 for s in (1, 2, 4, 8)})
+    first = pvt.fixed_cost_pairs(rows, "sr_ratio")[0]
+    assert (first["more"], first["less"]) == ("plain", "linear SRA")
+    assert pvt.timing_surprises(rows, "sr_ratio") == []  # each variant alone follows its counts
+    assert "fixed cost" in notes_of(pvt.plot_cost(rows, "sr_ratio", "t"))
+
+
+def traced_shapes(attn, H, W, batch):
+    """What trace_shapes prints for ``attn`` on an ``H x W`` grid: {"kv_shape": "(...)"}."""
+    buf = io.StringIO()
+    x = torch.zeros(batch, H * W + attn.num_prefix_tokens, attn.dim)
+    with trace_shapes(attn, root="sra", stream=buf), torch.no_grad():
+        attn(x, H, W)
+    return dict(re.findall(r"^sra (\w+_shape): (\(.*\))$", buf.getvalue(), re.M))
+
+
+def drawn_shapes(fig):
+    text = "\n".join(t.get_text() for t in fig.findobj(Text))
+    return dict(re.findall(r"(\w+_shape): (\([\d, ]+\))", text))
+
+
+SCHEMATIC_LAYERS = [  # (dim, heads, sr_ratio, linear, prefix tokens, H, W, batch)
+    (64, 2, 8, True, 0, 56, 56, 1),
+    (512, 8, 1, False, 0, 7, 7, 1),
+    (64, 2, 4, False, 0, 30, 23, 2),
+    (64, 2, 1, False, 1, 7, 7, 1),
+    (32, 1, 2, True, 0, 9, 5, 3),
+]
+
+
+@pytest.mark.parametrize("dim,heads,sr,linear,prefix,H,W,batch", SCHEMATIC_LAYERS)
+def test_schematic_labels_are_what_trace_shapes_prints(dim, heads, sr, linear, prefix, H, W, batch):
+    attn = pvt.SpatialReductionAttention(
+        dim, heads, sr_ratio=sr, linear=linear, num_prefix_tokens=prefix
+    ).eval()
+    printed = traced_shapes(attn, H, W, batch)
+    assert drawn_shapes(pvt.draw_sra_schematic(attn, H, W, batch=batch)) == printed
+    assert {f"{k}_shape": str(v) for k, v in pvt.sra_shapes(attn, H, W, batch).items()} == printed
+
+
+def test_default_schematic_is_stage_1_of_pvt_tiny():
+    model = pvt.create("pvt_tiny", depths=(1, 1, 1, 1)).eval()
+    printed = traced_shapes(model.block1[0].attn, 56, 56, 1)
+    assert printed["kv_shape"] == "(2, 1, 1, 49, 64)"
+    fig = pvt.draw_sra_schematic()
+    assert drawn_shapes(fig) == printed
+    assert "3136×49, not 3136×3136" in fig.axes[0].get_title()
 
 
 def test_query_maps_coarsen_with_sr_ratio():

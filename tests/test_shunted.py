@@ -10,9 +10,10 @@ import io
 import pytest
 import torch
 import torch.nn.functional as F
+from matplotlib.text import Text
 from torch import nn
 
-from vit_notes import counting, photo, pvt, shunted
+from vit_notes import counting, photo, plotting, pvt, shunted
 from vit_notes.shunted import ConvStem, DetailSpecificMlp, ShuntedAttention, ShuntedTransformer
 from vit_notes.trace import query_rows, record_attention, trace_shapes
 
@@ -491,3 +492,132 @@ def test_shunted_explorer_redraws(monkeypatch):
     sliders["sr_ratio"].value = 4
     sliders["image size"].value = 112
     assert drawn[0]["sr_ratio"] == 8 and drawn[-1]["sr_ratio"] == 4 and drawn[-1]["size"] == 112
+
+
+# --- the chapter's figures: the book's standard, one colour scale, the schematic's shapes ---
+
+
+def _timed(rows: list[dict], ms: dict) -> list[dict]:
+    """``rows`` with made-up latencies ``{(variant, sr_ratio): ms}``: no timing in the tests."""
+    return [dict(r, ms=ms[r["variant"], r["sr_ratio"]]) for r in rows]
+
+
+def test_every_figure_follows_the_standard():
+    img, q = _blocky_image(64), (0.3, 0.5)
+    rows = shunted.shunted_cost_table(size=64, sr_ratios=(2, 4, 8), dim=32, timed=False)
+    noisy = {("Shunted", 2): 3.0, ("Shunted", 4): 2.0, ("Shunted", 8): 2.5}
+    noisy |= {("SRA", 2): 1.0, ("SRA", 4): 0.8, ("SRA", 8): 0.7}
+    figures = {
+        "plot_shunted_maps": [
+            shunted.plot_shunted_maps(
+                img,
+                shunted.shunted_query_maps(img, (2, 4), q),
+                q,
+                shunted.sra_equal_cost_maps(img, (2, 4), q),
+            ),
+            shunted.plot_shunted_maps(img, shunted.shunted_query_maps(img, (1, 8), q), q),
+        ],
+        "plot_shunted_cost": [
+            shunted.plot_shunted_cost(rows, "counted"),
+            shunted.plot_shunted_cost(_timed(rows, noisy), "timed, with a noisy point"),
+        ],
+        "draw_shunted_explorer": [
+            shunted.draw_shunted_explorer(sr_ratio=4, size=64, img=img),
+            shunted.draw_shunted_explorer(sr_ratio=1, num_heads=4, size=64, img=img),
+        ],
+        "draw_shunted_schematic": [
+            shunted.draw_shunted_schematic(),
+            shunted.draw_shunted_schematic(ShuntedAttention(32, 4, sr_ratio=1), 4, 4),
+        ],
+    }
+    drawn_by_the_chapter = {
+        n for n in dir(shunted.figures) if n.startswith(("plot_", "draw_")) and n != "draw"
+    }
+    assert drawn_by_the_chapter == set(figures), "every figure function is checked here"
+    for name, figs in figures.items():
+        for fig in figs:
+            assert plotting.figure_problems(fig) == [], name
+            assert fig.get_figwidth() <= plotting.TEXT_WIDTH_IN
+
+
+def test_maps_share_one_colour_scale_and_say_when_peaks_differ():
+    img, q = _blocky_image(64), (0.3, 0.5)
+    maps = shunted.shunted_query_maps(img, (1, 2, 4), q)
+    sra = shunted.sra_equal_cost_maps(img, (1, 2, 4), q)
+    fig = shunted.plot_shunted_maps(img, maps, q, sra)
+    overlays = [ax.images[-1] for ax in fig.axes if ax.get_visible() and len(ax.images) == 2]
+    assert len(overlays) == 8  # the groups' maps (1 + 2 + 2) and SRA's (3)
+    assert len({im.get_clim() for im in overlays}) == 1, "one colour scale"
+    assert any(ax.get_label() == "<colorbar>" for ax in fig.axes), "a colour bar"
+    peaks = [float(row.max()) for g in maps.values() for row, _ in g.values()]
+    peaks += [float(row.max()) for _, row, _ in sra.values()]
+    assert overlays[0].get_clim() == pytest.approx((0.0, max(peaks)))
+    assert max(peaks) / min(peaks) < 10 and "over 10×" not in fig.get_suptitle()
+    # a map spread thin beside a sharp one: the figure says the faint one is not empty
+    sharp, flat = torch.zeros(16), torch.full((64,), 1 / 64)
+    sharp[5], sharp[6] = 0.9, 0.1
+    fig = shunted.plot_shunted_maps(
+        img, {4: {"coarse": (sharp, (4, 4)), "fine": (flat, (8, 8))}}, q
+    )
+    assert "over 10×" in fig.get_suptitle()
+
+
+def test_timing_outliers_are_the_points_the_counts_do_not_predict():
+    rows = shunted.shunted_cost_table(size=64, sr_ratios=(2, 4, 8), dim=32, timed=False)
+
+    def kinds(rows):
+        return {
+            kind: {(r["variant"], r["sr_ratio"]) for r in found}
+            for kind, found in shunted.timing_outliers(rows).items()
+        }
+
+    # time falling more slowly than the multiply-adds (fixed costs): nothing to explain
+    calm = {("Shunted", 2): 3.0, ("Shunted", 4): 2.0, ("Shunted", 8): 1.9}
+    calm |= {("SRA", 2): 1.0, ("SRA", 4): 0.8, ("SRA", 8): 0.75}
+    assert kinds(_timed(rows, calm)) == {"noise": set(), "systematic": set()}
+    # slower with fewer multiply-adds (Shunted, 8), or far slower than more of them (SRA, 2):
+    # timed once, that is noise
+    noisy = calm | {("Shunted", 8): 2.1, ("SRA", 2): 50.0}
+    assert kinds(_timed(rows, noisy)) == {
+        "noise": {("Shunted", 8), ("SRA", 2)},
+        "systematic": set(),
+    }
+    # timed in rounds: slower in every round is a cost the counts miss; in one round, noise
+    rounds = [dict(r, ms_rounds=[r["ms"]] * 3) for r in _timed(rows, calm)]
+    for r in rounds:
+        if (r["variant"], r["sr_ratio"]) == ("SRA", 8):
+            r["ms_rounds"] = [0.9, 0.85, 0.95]  # always slower than SRA at 4 (0.8)
+        if (r["variant"], r["sr_ratio"]) == ("Shunted", 4):
+            r["ms_rounds"] = [2.0, 9.0, 2.0]  # one bad round
+        if (r["variant"], r["sr_ratio"]) == ("Shunted", 8):
+            r["ms_rounds"] = [2.1, 2.5, 2.1]  # in round 2, faster than Shunted at 4
+        r["ms"] = min(r["ms_rounds"])
+    assert kinds(rounds) == {"noise": {("Shunted", 8)}, "systematic": {("SRA", 8)}}
+    fig = shunted.plot_shunted_cost(rounds, "both kinds")
+    legend = " ".join(t.get_text() for lg in fig.legends for t in lg.get_texts())
+    assert "timing noise" in legend and "in every round" in legend
+    assert plotting.figure_problems(fig) == []
+    fig = shunted.plot_shunted_cost(_timed(rows, calm), "calm")
+    assert fig.legends == [] and fig.axes[1].get_legend() is None
+
+
+@pytest.mark.parametrize(
+    "dim,heads,sr,H,W,batch",
+    [(64, 2, 8, 56, 56, 1), (32, 4, 4, 12, 9, 2), (16, 2, 1, 5, 5, 1)],
+)
+def test_schematic_labels_are_what_trace_shapes_prints(dim, heads, sr, H, W, batch):
+    layer = ShuntedAttention(dim, heads, qkv_bias=True, sr_ratio=sr).eval()
+    buf = io.StringIO()
+    with torch.no_grad(), trace_shapes(layer, root="ssa", stream=buf):
+        layer(torch.randn(batch, H * W, dim), H, W)
+    printed = dict(line.removeprefix("ssa ").split(": ", 1) for line in buf.getvalue().splitlines())
+    assert {"q_shape", "output_shape"} <= set(printed)
+    fig = shunted.draw_shunted_schematic(layer, H, W, batch)
+    labels = {t.get_gid(): t.get_text() for t in fig.findobj(Text) if t.get_gid()}
+    assert set(labels) == set(printed)
+    for name, shape in printed.items():
+        assert f"{name}: {shape}" in labels[name]
+    texts = " ".join(t.get_text() for t in fig.findobj(Text))
+    if sr > 1:  # the two groups' key grids, from the layer's own kv_grids
+        for name, (h, w) in zip(("coarse", "fine"), shunted.kv_grids(H, W, sr)):
+            assert f"{name}: {h}×{w} keys" in texts

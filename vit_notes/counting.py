@@ -150,9 +150,9 @@ class BlockCost:
 
     def __add__(self, other: BlockCost) -> BlockCost:
         return BlockCost(
-            self.macs + other.macs,
-            self.params + other.params,
-            self.attn_macs + other.attn_macs,
-            max(self.attn_elements, other.attn_elements),
-            max(self.attn_bytes, other.attn_bytes),
+            macs=self.macs + other.macs,
+            params=self.params + other.params,
+            attn_macs=self.attn_macs + other.attn_macs,
+            attn_elements=max(self.attn_elements, other.attn_elements),
+            attn_bytes=max(self.attn_bytes, other.attn_bytes),
         )

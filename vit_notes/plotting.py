@@ -13,6 +13,7 @@ it too. :func:`figure_problems` says what breaks the standard (the tests use it)
 from __future__ import annotations
 
 import functools
+import io
 import math
 from collections.abc import Callable
 
@@ -54,20 +55,45 @@ STYLE = {
 }
 
 
+def figure_png(fig) -> tuple[bytes, dict[str, int]]:
+    """``fig`` as the book stores it: a PNG at twice its natural size (sharp on high-density
+    screens) with that natural CSS size as metadata, the figure as drawn (constrained layout
+    keeps every label inside it; no "tight" crop that would pad it past the column), and its
+    colours reduced to an adaptive 256-colour palette, which keeps a photo panel a fraction
+    of its full-colour size (a chapter page, images included, must stay under 3 MB)."""
+    from PIL import Image
+
+    raw = io.BytesIO()
+    fig.savefig(raw, format="png", dpi=2 * fig.dpi, facecolor=fig.get_facecolor())
+    with Image.open(raw) as img:
+        width, height = img.size
+        small = img.convert("RGB").quantize(
+            colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG
+        )
+    out = io.BytesIO()
+    small.save(out, format="png", optimize=True)
+    return out.getvalue(), {"width": width // 2, "height": height // 2}
+
+
 def book_style() -> None:
-    """Apply the book's style to every figure of this session and, in a notebook, show figures
-    at twice the resolution with their natural CSS size ("retina" PNGs)."""
+    """Apply the book's style to every figure of this session and, in a notebook, show each
+    figure as :func:`figure_png` stores it."""
     mpl.rcParams.update(STYLE)
     try:
         from IPython import get_ipython
     except ImportError:  # plain Python: the rcParams are all there is to set
         return
-    if get_ipython() is not None:
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    shell = get_ipython()
+    if shell is not None:
+        # Loading the inline backend sets its own figure formatters (on its first import, in a
+        # kernel): load it now, so that ours, set after, are the ones that stay.
+        import matplotlib_inline.backend_inline  # noqa: F401
 
-        # The figure as drawn (constrained layout keeps every label inside it), not a
-        # "tight" crop that pads it past the column's width.
-        set_matplotlib_formats("retina", bbox_inches=None)
+        formatters = shell.display_formatter.formatters
+        formatters["image/png"].for_type(mpl.figure.Figure, figure_png)
+        # No second copy of the figure in another format.
+        for mime in ("image/jpeg", "image/svg+xml", "application/pdf"):
+            formatters[mime].type_printers.pop(mpl.figure.Figure, None)
 
 
 def styled(draw: Callable) -> Callable:
@@ -96,7 +122,8 @@ def new_figure(
 
 def figure_problems(fig) -> list[str]:
     """What in ``fig`` breaks the book's figure standard: wider than the text column, text
-    smaller than :data:`MIN_FONT_PT`, more than :data:`MAX_COLS` panels in a row. Empty: fine."""
+    smaller than :data:`MIN_FONT_PT` or cut off at the figure's edge, more than
+    :data:`MAX_COLS` panels in a row. Empty: fine."""
     problems = []
     width = fig.get_figwidth()
     if width > TEXT_WIDTH_IN + 1e-6:
@@ -104,6 +131,12 @@ def figure_problems(fig) -> list[str]:
     for text in fig.findobj(mpl.text.Text):
         if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_FONT_PT:
             problems.append(f"text {text.get_text()!r} at {text.get_fontsize():.1f} pt")
+    # Everything drawn lies inside the figure: nothing is cut off at its edge.
+    fig.canvas.draw()
+    drawn = fig.get_tightbbox(fig.canvas.get_renderer())  # inches, drawn artists only
+    over = max(-drawn.x0, -drawn.y0, drawn.x1 - fig.get_figwidth(), drawn.y1 - fig.get_figheight())
+    if over > 0.02:
+        problems.append(f"something is cut off at the figure's edge ({over:.2f} in outside)")
     rows: dict[tuple[float, float], int] = {}
     for ax in fig.axes:
         if ax.get_visible() and ax.get_label() != "<colorbar>" and ax.axison | bool(ax.images):
@@ -217,7 +250,9 @@ def compare_maps(
     n = len(panels)
     ncols = 2 if n == 4 else min(n, MAX_COLS)
     nrows = math.ceil(n / ncols)
-    fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.5)
+    # As wide as the panels need (a single map does not stretch over the column).
+    width = min(TEXT_WIDTH_IN, 2.5 * ncols + 1.1)
+    fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.5, width=width)
     peaks = [float(row.max()) for _, row, _ in panels]
     vmax = max(peaks)
     im = None
@@ -259,10 +294,10 @@ def cost_bars(ax, costs: dict, colours: dict, xlabel: str) -> None:
         )
     ax.set_xscale("log")
     ax.set_xlabel(xlabel)
-    # A decade of room on the left, so that no bar collapses onto the axis; room on the
-    # right for the labels.
+    # A decade of room on the left, so that no bar collapses onto the axis; two and a half
+    # decades on the right for the labels.
     ax.set_xlim(
-        min(c.macs for c in costs.values()) / 1e7, max(c.macs for c in costs.values()) / 1e6 * 60
+        min(c.macs for c in costs.values()) / 1e7, max(c.macs for c in costs.values()) / 1e6 * 300
     )
 
 

@@ -70,15 +70,18 @@ class Design:
 
     ``order``: the chapter's place in the book; ``layers``: label -> :class:`AttentionLayer`;
     ``query_panels(img, query_rc)``: ``[(title, weights, key_grid), ...]``, one query's
-    attention on an image through this design. ``compared``: whether the comparison chapter
-    lines it up (:func:`designs`); a chapter that studies the others' designs, rather than
-    bringing its own, registers with ``compared=False`` and appears only in :func:`chapters`."""
+    attention on an image through this design; ``schematic()``: the chapter's picture of its
+    idea (a figure drawn from the module's own configuration). ``compared``: whether the
+    comparison chapter lines it up (:func:`designs`); a chapter that studies the others'
+    designs, rather than bringing its own, registers with ``compared=False`` and appears only
+    in :func:`chapters`."""
 
     family: str
     title: str
     order: int
     layers: dict[str, AttentionLayer] = field(default_factory=dict)
     query_panels: Callable | None = None
+    schematic: Callable | None = None
     compared: bool = True
 
 
@@ -98,7 +101,9 @@ def register_family(
             raise ValueError(
                 f"{name!r} is registered twice, by {_MODELS[name].family} and {family}"
             )
-        _MODELS[name] = ModelInfo(name, family, model_cls, config, papers[name])
+        _MODELS[name] = ModelInfo(
+            name=name, family=family, model_cls=model_cls, config=config, paper=papers[name]
+        )
 
     def create_variant(name: str, **kwargs) -> nn.Module:
         validate.one_of("name", name, configs)

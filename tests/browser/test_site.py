@@ -357,7 +357,7 @@ _LAYOUT_JS = """() => {
     const figures = [...document.querySelectorAll('div.cell_output img')].map(i => {
         const box = i.getBoundingClientRect();
         const parent = i.closest('div.cell_output') || i.parentElement;
-        return {src: i.getAttribute('src'), natural: Number(i.getAttribute('width')) || 0,
+        return {src: i.getAttribute('src'), natural: parseFloat(i.style.width) || 0,
                 shown: box.width, available: parent.getBoundingClientRect().width,
                 ratio: box.height ? box.width / box.height : 0,
                 naturalRatio: i.naturalHeight ? i.naturalWidth / i.naturalHeight : 0};

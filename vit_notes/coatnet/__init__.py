@@ -10,13 +10,16 @@ from .exercises import check_attention_macs, check_rel_table_size, check_relativ
 from .figures import (
     BLOCK_COLOURS,
     LAYOUTS,
+    coatnet_stages,
     conv_vs_attention_rows,
+    draw_coatnet_schematic,
     draw_layout_explorer,
     identity_relative_attention,
     layout_explorer,
     learned_style_table,
     plot_bias_table,
     plot_conv_vs_attention,
+    plot_matrices,
     plot_relative_query_maps,
     relative_query_maps,
 )
@@ -64,6 +67,7 @@ registry.register_design(
             )
         },
         query_panels=_query_panels,
+        schematic=draw_coatnet_schematic,
     )
 )
 
@@ -87,8 +91,10 @@ __all__ = [
     "coatnet_3",
     "coatnet_4",
     "coatnet_cost",
+    "coatnet_stages",
     "conv_vs_attention_rows",
     "create",
+    "draw_coatnet_schematic",
     "draw_layout_explorer",
     "identity_relative_attention",
     "layout_explorer",
@@ -99,6 +105,7 @@ __all__ = [
     "parse_layout",
     "plot_bias_table",
     "plot_conv_vs_attention",
+    "plot_matrices",
     "plot_relative_query_maps",
     "relative_attention_cost",
     "relative_position_index",

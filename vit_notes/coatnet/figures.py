@@ -1,22 +1,272 @@
-"""The CoAtNet chapter's pictures: the relative bias table and what it gives one query, one
-query's attention from content, from position and from both (colour tokens: a toy), the cost
-of convolution against attention per stage, and the layout explorer with its static twin."""
+"""The CoAtNet chapter's pictures: the network's stages with the relative bias table (a
+schematic drawn from the model's own configuration), small weight matrices side by side, the
+relative bias table and what it gives one query, one query's attention from content, from
+position and from both (colour tokens: a toy), the cost of convolution against attention per
+stage, and the layout explorer with its static twin.
+
+Every figure follows the book's standard (:mod:`vit_notes.plotting`): drawn inside
+:func:`~vit_notes.plotting.styled` with :func:`~vit_notes.plotting.new_figure`, at most
+7.5 in wide, no text under 9 pt, at most three panels in a row; maps that are compared share
+one colour scale and a colour bar.
+"""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import math
+
 import torch
-from matplotlib.patches import Patch
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.patches import FancyBboxPatch, Patch, Rectangle
+from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter
 
 from .. import photo
-from ..plotting import explorer, plot_query_maps
+from ..plotting import (
+    MAP_CMAP,
+    MAX_COLS,
+    arrow,
+    box,
+    compare_maps,
+    explorer,
+    mark_query,
+    new_figure,
+    schematic_axes,
+    styled,
+)
 from ..trace import query_rows
 from .cost import coatnet_cost, mbconv_cost, transformer_block_cost
-from .model import RelativeAttention, parse_layout, relative_position_index
+from .model import (
+    CoAtNet,
+    RelativeAttention,
+    create,
+    parse_layout,
+    relative_position_index,
+)
 
 LAYOUTS = ("C-C-C-C", "C-C-C-T", "C-C-T-T", "C-T-T-T")
 BLOCK_COLOURS = {"C": "tab:blue", "T": "tab:red", "stem": "tab:gray", "head": "tab:gray"}
+#: The colour map of a bias (a signed logit offset), to tell it from attention weights.
+BIAS_CMAP = "viridis"
+
+
+# --- the picture of the idea -------------------------------------------------------------------
+
+
+def coatnet_stages(name_or_model="coatnet_0", img_size: int = 224) -> list[dict]:
+    """What :func:`draw_coatnet_schematic` draws, read from the model itself: one dict per
+    stage S0..S4 with ``name``, ``kind`` ("stem", "C" or "T"), ``blocks``, ``width``,
+    ``grid`` (H, W) of its output and, for a transformer stage, ``heads`` and ``table``
+    ``(2H−1, 2W−1)``, the shape of one head's relative bias table.
+
+    ``name_or_model``: a name from :data:`~vit_notes.coatnet.model.CONFIGS`, a config dict
+    (as :func:`~vit_notes.coatnet.cost.coatnet_cost` takes) or a built
+    :class:`~vit_notes.coatnet.model.CoAtNet` (then ``img_size`` is the model's own). Names
+    and dicts are built on the ``meta`` device: shapes only, no weights allocated."""
+    if isinstance(name_or_model, CoAtNet):
+        model = name_or_model
+    else:
+        with torch.device("meta"):
+            if isinstance(name_or_model, dict):
+                model = CoAtNet(**{**name_or_model, "img_size": img_size})
+            else:
+                model = create(name_or_model, img_size=img_size)
+    H, W = model.img_size[0] // 2, model.img_size[1] // 2
+    stages = [
+        dict(name="S0", kind="stem", blocks=2, width=model.stem.conv2.out_channels, grid=(H, W))
+    ]
+    for i, stage in enumerate(model.stages):
+        H, W = H // 2, W // 2
+        first = stage.blocks[0]
+        s = dict(
+            name=f"S{i + 1}",
+            kind=model.layout[i],
+            blocks=len(stage.blocks),
+            width=model.embed_dims[i],
+            grid=(H, W),
+        )
+        if s["kind"] == "T":
+            rel = first.attn.rel_pos
+            s["heads"] = first.attn.num_heads
+            s["table"] = tuple(rel.table().shape[1:])  # (2H−1, 2W−1), one per head
+            s["grid"] = rel.grid_size  # the grid the table is built for: the stage's own
+        stages.append(s)
+    return stages
+
+
+def _stage_lines(s: dict) -> list[str]:
+    (H, W), kind = s["grid"], s["kind"]
+    what = {"stem": "convs", "C": "MBConv", "T": "transformer"}[kind]
+    lines = [f"{H}×{W}", f"C = {s['width']}", f"{s['blocks']} × {what}"]
+    if kind == "T":
+        a, b = s["table"]
+        lines += [f"{s['heads']} heads", f"table {a}×{b}"]
+    return lines
+
+
+@styled
+def draw_coatnet_schematic(name_or_model="coatnet_0", img_size: int = 224):
+    """CoAtNet's idea in one picture: the image, then stages S0..S4 as boxes shrinking with
+    the resolution (grey: the stem, blue: MBConv "C", red: transformer "T"), each labelled
+    with its grid, width, number of blocks and, for "T" stages, heads and the shape of the
+    relative bias table; a callout spells out the first transformer stage's table. All
+    numbers come from the model's own modules (:func:`coatnet_stages`), so the picture
+    cannot drift from the code."""
+    stages = coatnet_stages(name_or_model, img_size)
+    if isinstance(name_or_model, CoAtNet):
+        title, img_hw = "CoAtNet", name_or_model.img_size
+    else:
+        title = name_or_model if isinstance(name_or_model, str) else "CoAtNet"
+        img_hw = (img_size, img_size)
+    layout = "-".join(s["kind"] for s in stages[1:])
+    fig, axes = new_figure(1, 1, height=3.9)
+    ax = axes[0, 0]
+    schematic_axes(ax)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    fw, fh = fig.get_size_inches()
+    items = [dict(name="image", kind="image", grid=img_hw)] + stages
+    n = len(items)
+    sides = [math.log2(max(it["grid"])) for it in items]
+    lo, hi = min(sides), max(sides)
+    col = 1 / n
+    y_mid = 0.74
+    centres = []
+    for k, (it, s) in enumerate(zip(items, sides)):
+        h = 0.08 + 0.2 * ((s - lo) / (hi - lo) if hi > lo else 1.0)
+        w = h * fh / fw  # square on the page
+        cx = col * (k + 0.5)
+        colour = "tab:gray" if it["kind"] in ("stem", "image") else BLOCK_COLOURS[it["kind"]]
+        cells = None
+        if it["kind"] == "T" and max(it["grid"]) <= 32:  # finer rulings only blur
+            cells = it["grid"]  # the token grid attention runs on, one cell per token
+        box(ax, (cx - w / 2, y_mid - h / 2), (w, h), color=colour, cells=cells, alpha=0.3)
+        centres.append((cx, w, h))
+        head = {"image": "image", "stem": f"{it['name']} stem"}.get(
+            it["kind"], f"{it['name']} · {it['kind']}"
+        )
+        ax.text(
+            cx,
+            y_mid + 0.16,
+            head,
+            ha="center",
+            va="bottom",
+            fontsize=10,
+            fontweight="bold",
+            color="black" if it["kind"] == "image" else colour,
+        )
+        lines = [f"{it['grid'][0]}×{it['grid'][1]}", "RGB"] if it["kind"] == "image" else None
+        ax.text(
+            cx,
+            y_mid - 0.16,
+            "\n".join(lines or _stage_lines(it)),
+            ha="center",
+            va="top",
+            fontsize=9,
+            linespacing=1.25,
+        )
+    for (c0, w0, _), (c1, w1, _) in zip(centres, centres[1:]):
+        arrow(ax, (c0 + w0 / 2 + 0.005, y_mid), (c1 - w1 / 2 - 0.005, y_mid))
+    ax.text(
+        0.5,
+        1.0,
+        f"{title}, {layout} at {img_hw[0]}×{img_hw[1]}: each stage halves the grid",
+        ha="center",
+        va="top",
+        fontsize=11,
+    )
+    first_t = next((k for k, it in enumerate(items) if it["kind"] == "T"), None)
+    if first_t is not None:
+        it = items[first_t]
+        (H, W), (a, b), heads = it["grid"], it["table"], it["heads"]
+        # The callout: the relative bias table of the first transformer stage, drawn as a
+        # ruled (2H−1) x (2W−1) grid with offset (0, 0) at its centre.
+        th = 0.2
+        tw = th * fh / fw
+        tx, ty = 0.02, 0.03
+        cells = (a, b) if max(a, b) <= 63 else None
+        box(ax, (tx, ty), (tw, th), color="tab:red", cells=cells, alpha=0.15)
+        ax.add_patch(
+            Rectangle(
+                (tx + tw * (b // 2) / b, ty + th * (a // 2) / a),
+                tw / b,
+                th / a,
+                color="black",
+            )
+        )
+        N = H * W
+        text = (
+            f"{it['name']}'s relative bias table $w_{{i-j}}$: one scalar per offset "
+            f"$(\\Delta y, \\Delta x)$,\n"
+            f"(2·{H}−1)(2·{W}−1) = {a}×{b} = {a * b:,} per head, × {heads} heads "
+            f"= {a * b * heads:,} scalars,\n"
+            f"gathered into a {heads}×{N}×{N} bias added to the logits "
+            f"(black: offset (0, 0))"
+        )
+        ax.text(tx + tw + 0.015, ty + th / 2, text, ha="left", va="center", fontsize=9)
+        # A dashed line from the callout up to the stage it describes.
+        cx = centres[first_t][0]
+        line = 9 * 1.25 / 72 / (0.97 * fh)  # one line of 9 pt text, in axes units
+        ax.plot(
+            [cx, cx],
+            [ty + th + 0.03, y_mid - 0.16 - line * len(_stage_lines(it)) - 0.015],
+            color="tab:red",
+            lw=1,
+            ls="--",
+        )
+        ax.add_patch(
+            FancyBboxPatch(
+                (0.005, 0.01),
+                0.99,
+                th + 0.04,
+                boxstyle="round,pad=0.0,rounding_size=0.02",
+                fill=False,
+                edgecolor="tab:red",
+                lw=1,
+                ls="--",
+            )
+        )
+    return fig
+
+
+# --- small matrices -----------------------------------------------------------------------------
+
+
+@styled
+def plot_matrices(groups, panel_height: float = 2.3):
+    """Small heatmaps of ``N x N`` matrices (row: query ``i``, column: key ``j``), at most three
+    to a row. ``groups``: ``[(label, {title: matrix})]``; the matrices of one group share one
+    colour scale and one colour bar labelled ``label`` (weights, ``≥ 0``, in the attention
+    colours; a group with negative entries, such as a bias, in :data:`BIAS_CMAP`)."""
+    panels = [(g, title, m) for g, (_, mats) in enumerate(groups) for title, m in mats.items()]
+    n = len(panels)
+    ncols = min(n, MAX_COLS)
+    nrows = math.ceil(n / ncols)
+    fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.3)
+    flat = list(axes.flat)
+    for g, (label, mats) in enumerate(groups):
+        values = torch.stack([torch.as_tensor(m, dtype=torch.float32) for m in mats.values()])
+        lo, hi = min(float(values.min()), 0.0), float(values.max())
+        cmap = MAP_CMAP if lo >= 0 else BIAS_CMAP
+        group_axes = []
+        for k, (pg, title, m) in enumerate(panels):
+            if pg != g:
+                continue
+            ax = flat[k]
+            im = ax.imshow(
+                torch.as_tensor(m).numpy(), cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest"
+            )
+            ax.set_title(title)
+            ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
+            ax.set_xlabel("key j")
+            if k % ncols == 0 or not group_axes:
+                ax.set_ylabel("query i")
+            group_axes.append(ax)
+        fig.colorbar(im, ax=group_axes, shrink=0.8, pad=0.02, label=label)
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig
+
+
+# --- the relative bias table -------------------------------------------------------------------
 
 
 def learned_style_table(grid: tuple[int, int] = (14, 14)) -> torch.Tensor:
@@ -28,38 +278,95 @@ def learned_style_table(grid: tuple[int, int] = (14, 14)) -> torch.Tensor:
     dx = torch.arange(-(W - 1), W, dtype=torch.float32)[None, :].expand(2 * H - 1, 2 * W - 1)
     local = -(dy**2 + dx**2) / 8
     rows = -(dy**2) / 2
-    upleft = 0.4 * (dy + dx).clamp(
-        -6, 6
-    )  # offset i − j > 0: the key j is above/left of the query i
+    # offset i − j > 0: the key j is above/left of the query i
+    upleft = 0.4 * (dy + dx).clamp(-6, 6)
     return torch.stack([local, rows, upleft])
 
 
+@styled
 def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
-    """Top row: each head's table as an image (offset 0 at the centre); bottom row: the bias that
-    one query at grid position ``query`` (row, col) gives every key, an ``H x W`` map."""
+    """One column per head (at most three to a row): on top the head's table as an image,
+    offset (0, 0) at the centre, with the window of offsets that the query at grid position
+    ``query`` (row, col) uses outlined; below it the bias that this query gives every key,
+    an ``H x W`` map with the query marked (outlined box and crosshair). A head's table and
+    its query map share one colour scale and a colour bar; where the heads' ranges differ
+    tenfold, the figure says so."""
     heads, A, Bw = table.shape
     H, W = (A + 1) // 2, (Bw + 1) // 2
-    i = query[0] * W + query[1]
-    idx = relative_position_index(H, W)[i]  # (N,): table entry of offset i − j for every key j
-    fig, axes = plt.subplots(2, heads, figsize=(3.2 * heads, 6.2), squeeze=False)
+    qy, qx = query
+    if not (0 <= qy < H and 0 <= qx < W):
+        raise ValueError(f"query={query!r} must be a (row, col) on the {H}x{W} grid")
+    idx = relative_position_index(H, W)[qy * W + qx]  # table entry of offset i − j, every key j
+    ncols = min(heads, MAX_COLS)
+    blocks = math.ceil(heads / ncols)
+    fig, axes = new_figure(2 * blocks, ncols, height=5.9 * blocks)
+    spans = []
     for h in range(heads):
-        ax = axes[0, h]
-        ax.imshow(
+        b, c = divmod(h, ncols)
+        top, bottom = axes[2 * b, c], axes[2 * b + 1, c]
+        lo, hi = float(table[h].min()), float(table[h].max())
+        spans.append(hi - lo)
+        top.imshow(
             table[h].numpy(),
-            cmap="viridis",
-            extent=(-(W - 0.5) + 1, W - 0.5, H - 0.5, -(H - 0.5) + 1),
+            cmap=BIAS_CMAP,
+            vmin=lo,
+            vmax=hi,
+            extent=(-(W - 1) - 0.5, W - 1 + 0.5, H - 1 + 0.5, -(H - 1) - 0.5),
         )
-        ax.set_title((titles[h] if titles else f"head {h}") + f": table {A}×{Bw}", fontsize=9)
-        ax.set_xlabel("Δx = x_i − x_j")
-        ax.set_ylabel("Δy = y_i − y_j")
-        ax = axes[1, h]
-        ax.imshow(table[h].flatten()[idx].reshape(H, W).numpy(), cmap="viridis")
-        ax.plot(query[1], query[0], marker="*", color="red", markersize=12, markeredgecolor="white")
-        ax.set_title(f"bias of query ★ {query} over the {H}×{W} keys", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.tight_layout()
+        # The offsets y_i − y_j, x_i − x_j this query meets: its window of the table.
+        top.add_patch(
+            Rectangle(
+                (qx - (W - 1) - 0.5, qy - (H - 1) - 0.5),
+                W,
+                H,
+                fill=False,
+                edgecolor="white",
+                lw=1.5,
+                ls="--",
+            )
+        )
+        name = titles[h] if titles else f"head {h}"
+        top.set_title(f"{name}: table {A}×{Bw}")
+        top.set_xlabel("Δx = x_i − x_j")
+        if c == 0:
+            top.set_ylabel("Δy = y_i − y_j")
+        im = bottom.imshow(
+            table[h].flatten()[idx].reshape(H, W).numpy(),
+            cmap=BIAS_CMAP,
+            vmin=lo,
+            vmax=hi,
+            extent=(0, W, H, 0),
+            interpolation="nearest",
+        )
+        mark_query(bottom, table.new_empty(H, W), ((qy + 0.5) / H, (qx + 0.5) / W), patch=1)
+        bottom.set_title(f"bias from query {tuple(query)}")
+        bottom.set_xticks([])
+        bottom.set_yticks([])
+        if c == 0:
+            bottom.set_ylabel(f"the {H}×{W} keys")
+        fig.colorbar(
+            im,
+            ax=[top, bottom],
+            orientation="horizontal",
+            location="bottom",
+            shrink=0.9,
+            aspect=18,
+            pad=0.02,
+            label="bias (logits)",
+        )
+    for h in range(heads, blocks * ncols):
+        b, c = divmod(h, ncols)
+        axes[2 * b, c].set_visible(False)
+        axes[2 * b + 1, c].set_visible(False)
+    note = "one colour scale per head: a head's table and its query map"
+    if min(spans) > 0 and max(spans) / min(spans) >= 10:
+        note += f"\nthe heads' ranges differ {max(spans) / min(spans):.0f}-fold"
+        note += f" ({min(spans):.1f} to {max(spans):.1f})"
+    fig.suptitle(note, fontsize=10)
     return fig
+
+
+# --- one query's attention on the photo ----------------------------------------------------------
 
 
 @torch.no_grad()
@@ -104,6 +411,28 @@ def relative_query_maps(
     return out
 
 
+#: Panel titles of :func:`plot_relative_query_maps`: what the softmax is taken of.
+QUERY_MAP_TITLES = {
+    "content only": r"content: softmax$(x_i^\top x_j)$",
+    "bias only": r"bias: softmax$(w_{i-j})$",
+    "content + bias": r"sum: softmax$(x_i^\top x_j + w_{i-j})$",
+}
+
+
+def plot_relative_query_maps(img: torch.Tensor, maps: dict, query_rc, suptitle=None):
+    """One query's attention for each entry of :func:`relative_query_maps`, over the photo, on
+    one colour scale with a colour bar, the query marked (through
+    :func:`~vit_notes.plotting.compare_maps`)."""
+    panels = [
+        (f"{QUERY_MAP_TITLES.get(label, label)}\npeak {float(row.max()):.2f}", row, grid)
+        for label, (row, grid) in maps.items()
+    ]
+    return compare_maps(img, panels, query_rc, suptitle=suptitle, panel_height=2.35)
+
+
+# --- cost ---------------------------------------------------------------------------------------
+
+
 def conv_vs_attention_rows(
     sizes=(128, 160, 192, 224, 288, 352, 416, 512), widths=(96, 192, 384, 768)
 ) -> list[dict]:
@@ -131,104 +460,123 @@ def conv_vs_attention_rows(
     return rows
 
 
-def plot_conv_vs_attention(rows: list[dict]):
-    """Two panels against the image size, one line per stage: the cost of a transformer block
-    relative to an MBConv block, and the transformer's attention map."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+STAGE_COLOURS = ("tab:purple", "tab:blue", "tab:orange", "tab:red")
+
+
+def _log_ticks(ax, values, fmt):
+    """Label a log axis at ``values`` (those inside its limits) with ``fmt``, no minor labels."""
+    lo, hi = ax.get_ylim()
+    ticks = [v for v in values if lo <= v <= hi]
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_major_formatter(lambda v, _: fmt(v))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+@styled
+def plot_conv_vs_attention(rows: list[dict], mark_size: int = 224):
+    """Two panels against the image size, one line per stage (one legend for both): left, what
+    a stride-1 transformer block costs relative to a stride-1 MBConv block; right, the
+    transformer's attention map. Both on log axes; ``mark_size`` (if in range) is marked."""
+    fig, axes = new_figure(1, 2, height=3.6)
+    left, right = axes[0]
     stages = sorted({r["stage"] for r in rows})
-    for s, colour in zip(stages, ("tab:purple", "tab:blue", "tab:orange", "tab:red")):
+    sizes = sorted({r["size"] for r in rows})
+    for s, colour in zip(stages, STAGE_COLOURS * len(stages)):
         sel = [r for r in rows if r["stage"] == s]
-        label = f"{s} (stride {sel[0]['stride']}, C={sel[0]['width']})"
-        axes[0].plot(
-            [r["size"] for r in sel], [r["ratio"] for r in sel], "-o", color=colour, label=label
-        )
-        axes[1].plot(
-            [r["size"] for r in sel], [r["attn_mb"] for r in sel], "-o", color=colour, label=label
-        )
-    axes[0].axhline(1.5, color="gray", ls=":", lw=1)
-    axes[0].text(
-        rows[-1]["size"], 1.3, "1.5×: linear layers only", fontsize=8, color="gray", ha="right"
-    )
-    axes[0].set_ylabel("transformer block MACs / MBConv MACs")
-    axes[1].set_ylabel("attention map of one block, MB (float32)")
-    for ax in axes:
-        ax.set_xlabel("image size (px)")
+        label = f"{s}: stride {sel[0]['stride']}, C = {sel[0]['width']}"
+        xs = [r["size"] for r in sel]
+        left.plot(xs, [r["ratio"] for r in sel], "-o", ms=4, color=colour, label=label)
+        right.plot(xs, [r["attn_mb"] for r in sel], "-o", ms=4, color=colour)
+    for ax in (left, right):
         ax.set_yscale("log")
+        ax.set_xlabel("image size (px)")
         ax.grid(alpha=0.3)
-    axes[0].yaxis.set_major_formatter(ScalarFormatter())
-    axes[0].yaxis.set_minor_formatter(NullFormatter())
-    axes[0].set_ylim(1.0, None)
-    axes[0].legend(fontsize=8)
-    fig.suptitle("one stride-1 block per stage: convolution vs relative attention", fontsize=11)
-    fig.tight_layout()
+        if sizes[0] <= mark_size <= sizes[-1]:
+            ax.axvline(mark_size, color="gray", lw=1, ls="--")
+    left.axhline(1.5, color="gray", ls=":", lw=1)
+    left.set_ylim(1.0, max(2.0, max(r["ratio"] for r in rows) * 1.3))
+    _log_ticks(left, (1, 2, 3, 5, 10, 20, 50, 100), lambda v: f"{v:g}×")
+    left.text(sizes[-1], 1.42, "1.5×: linear layers only", color="gray", ha="right", va="top")
+    left.set_title("transformer block ÷ MBConv block")
+    left.set_ylabel("MACs ratio (log scale)")
+    right.set_title("attention map of one block")
+    right.set_ylabel("MB, float32 (log scale)")
+    _log_ticks(right, [10.0**k for k in range(-3, 5)], lambda v: f"{v:g}")
+    if sizes[0] <= mark_size <= sizes[-1]:
+        for ax in (left, right):
+            ax.text(mark_size, ax.get_ylim()[1], f" {mark_size}²", va="top", color="gray")
+    fig.legend(loc="outside lower center", ncol=2, frameon=False)
     return fig
 
 
+def _bar_labels(ax, xs, values, fmt, floor):
+    """Each bar's value above it; "no map" (upright) where there is none."""
+    for x, v in zip(xs, values):
+        text, rot = (fmt(v), 0) if v else ("no map", 90)
+        ax.text(x, v or floor, text, ha="center", va="bottom", rotation=rot, fontsize=9)
+
+
+@styled
 def draw_layout_explorer(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet_0"):
-    """What the layout explorer draws for ``name`` with ``layout`` at ``size``²: GMACs per stage
-    (coloured by block type), the largest attention map per stage, and the totals of all four
-    layouts (the selected one outlined). Analytic counts (``coatnet_cost``, equal to the
-    counter)."""
+    """What the layout explorer draws for ``name`` with ``layout`` at ``size``², in two rows:
+    GMACs per stage (coloured by block type) and the largest attention map per stage; then the
+    total GMACs and parameters of all four layouts (the selected one outlined). Analytic counts
+    (``coatnet_cost``, equal to the counter)."""
     kinds = ("stem",) + parse_layout(layout) + ("head",)
     c = coatnet_cost(name, img_size=size, layout=layout)
     names = ["S0", "S1", "S2", "S3", "S4", "head"]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, axes = new_figure(2, 2, height=6.0)
+    (per_stage, maps), (macs, params) = axes
     colours = [BLOCK_COLOURS[k] for k in kinds]
-    axes[0].bar(names, [c[n].macs / 1e9 for n in names], color=colours)
-    axes[0].set_ylabel("GMACs")
-    axes[0].set_title(
-        f"{name} {layout} at {size}²: {c['total'].macs / 1e9:.2f} GMACs, "
-        f"{c['total'].params / 1e6:.1f} M params",
-        fontsize=9,
-    )
-    mb = [c[n].attn_bytes / 2**20 for n in names]
     xs = list(range(len(names)))
-    axes[1].bar(xs, [m if m else float("nan") for m in mb], color=colours)
-    for x, m in zip(xs, mb):
-        axes[1].text(
-            x,
-            m if m else 2e-2,
-            f"{m:,.1f}" if m else "no\nmap",
-            ha="center",
-            va="bottom",
-            fontsize=8,
-        )
-    axes[1].set_xticks(xs, names)
-    axes[1].set_yscale("log")
-    axes[1].set_ylim(1e-2, max(max(mb), 1.0) * 30)
-    axes[1].set_ylabel("largest attention map, MB (float32)")
-    axes[1].set_title("memory of one explicit map, per image", fontsize=9)
-    totals = {lay: coatnet_cost(name, img_size=size, layout=lay)["total"] for lay in LAYOUTS}
-    xs = range(len(LAYOUTS))
-    axes[2].bar(
-        [x - 0.2 for x in xs],
-        [t.macs / 1e9 for t in totals.values()],
-        0.4,
-        label="GMACs",
-        color="tab:orange",
-        edgecolor=["black" if lay == layout else "none" for lay in LAYOUTS],
-        lw=2,
-    )
-    axes[2].bar(
-        [x + 0.2 for x in xs],
-        [t.params / 1e7 for t in totals.values()],
-        0.4,
-        label="params (×10 M)",
-        color="tab:green",
-        edgecolor=["black" if lay == layout else "none" for lay in LAYOUTS],
-        lw=2,
-    )
-    axes[2].set_xticks(list(xs), LAYOUTS, fontsize=8)
-    axes[2].legend(fontsize=8)
-    axes[2].set_title(f"all four layouts at {size}²", fontsize=9)
-    axes[0].legend(
+    per_stage.bar(xs, [c[n].macs / 1e9 for n in names], color=colours)
+    per_stage.set_xticks(xs, names)
+    per_stage.set_ylabel("GMACs")
+    per_stage.set_title("multiply-adds per stage")
+    fig.legend(
         handles=[
             Patch(color=BLOCK_COLOURS["C"], label="C: MBConv"),
             Patch(color=BLOCK_COLOURS["T"], label="T: transformer"),
+            Patch(color=BLOCK_COLOURS["stem"], label="stem, classifier head"),
+            Patch(facecolor="white", edgecolor="black", lw=2, label=f"{layout} (selected)"),
         ],
-        fontsize=8,
+        loc="outside lower center",
+        ncol=4,
+        frameon=False,
     )
-    fig.tight_layout()
+    mb = [c[n].attn_bytes / 2**20 for n in names]
+    maps.bar(xs, [m if m else float("nan") for m in mb], color=colours)
+    _bar_labels(maps, xs, mb, lambda m: f"{m:,.1f}", 2e-2)
+    maps.set_xticks(xs, names)
+    maps.set_xlim(-0.6, len(names) - 0.4)  # NaN bars do not count when autoscaling
+    maps.set_yscale("log")
+    maps.set_ylim(1e-2, max(max(mb), 1.0) * 40)
+    maps.set_ylabel("MB, float32 (log scale)")
+    maps.set_title("largest attention map, per image")
+    totals = {lay: coatnet_cost(name, img_size=size, layout=lay)["total"] for lay in LAYOUTS}
+    lx = list(range(len(LAYOUTS)))
+    edge = ["black" if lay == layout else "none" for lay in LAYOUTS]
+    for ax, values, colour, unit, fmt in (
+        (macs, [t.macs / 1e9 for t in totals.values()], "tab:orange", "GMACs", "{:.2f}"),
+        (
+            params,
+            [t.params / 1e6 for t in totals.values()],
+            "tab:green",
+            "parameters (M)",
+            "{:.1f}",
+        ),
+    ):
+        ax.bar(lx, values, 0.6, color=colour, edgecolor=edge, lw=2)
+        for x, v in zip(lx, values):
+            ax.text(x, v, fmt.format(v), ha="center", va="bottom", fontsize=9)
+        ax.set_xticks(lx, LAYOUTS)
+        ax.set_ylim(0, max(values) * 1.18)
+        ax.set_ylabel(unit)
+        ax.set_title(f"{unit}, the four layouts at {size}²")
+    fig.suptitle(
+        f"{name}, {layout} at {size}²: {c['total'].macs / 1e9:.2f} GMACs, "
+        f"{c['total'].params / 1e6:.1f} M params"
+    )
     return fig
 
 
@@ -247,20 +595,4 @@ def layout_explorer(name: str = "coatnet_0"):
 
     return explorer(
         lambda **kw: draw_layout_explorer(name=name, **kw), controls, [list(controls.values())]
-    )
-
-
-def plot_relative_query_maps(img: torch.Tensor, maps: dict, query_rc):
-    """The photo with the query, then one query's attention for each entry of
-    :func:`relative_query_maps`."""
-    titles = {
-        "content only": "softmax(x_iᵀx_j)",
-        "bias only": "softmax(w_(i−j))",
-        "content + bias": "softmax(x_iᵀx_j + w_(i−j))",
-    }
-    return plot_query_maps(
-        img,
-        maps,
-        query_rc,
-        title=lambda label, row, grid: f"{titles.get(label, label)}, max {row.max():.2f}",
     )

@@ -591,8 +591,8 @@ class CoAtNet(nn.Module):
                 Stage(
                     in_chs,
                     d,
-                    L,
-                    t,
+                    depth=L,
+                    block_type=t,
                     grid_size=(H, W),
                     dim_head=dim_head,
                     expand_ratio=expand_ratio,
@@ -607,8 +607,8 @@ class CoAtNet(nn.Module):
         self.head = ClassifierHead(
             embed_dims[-1],
             num_classes,
-            embed_dims[-1] if head_hidden_size is None else head_hidden_size,
-            drop_rate,
+            hidden_size=embed_dims[-1] if head_hidden_size is None else head_hidden_size,
+            drop=drop_rate,
         )
         if not registry.is_meta(self):
             self.apply(init_weights)  # fan-out normal for convs, truncated normal for linears
@@ -659,11 +659,21 @@ _SRC = "CoAtNet, Table 3 (sizes) and the ImageNet-1K results table (224², no ex
 #: (M), GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%) at 224² without extra data.
 #: CoAtNet-4 is reported only with ImageNet-21K or JFT pre-training, so it has no top-1 here.
 PAPER = {
-    "coatnet_0": registry.Paper(25, 4.2, 81.6, "dai2021coatnet", _SRC),
-    "coatnet_1": registry.Paper(42, 8.4, 83.3, "dai2021coatnet", _SRC),
-    "coatnet_2": registry.Paper(75, 15.7, 84.1, "dai2021coatnet", _SRC),
-    "coatnet_3": registry.Paper(168, 34.7, 84.5, "dai2021coatnet", _SRC),
-    "coatnet_4": registry.Paper(275, 62.4, None, "dai2021coatnet", _SRC),
+    "coatnet_0": registry.Paper(
+        params_m=25, gflops=4.2, top1=81.6, cite="dai2021coatnet", source=_SRC
+    ),
+    "coatnet_1": registry.Paper(
+        params_m=42, gflops=8.4, top1=83.3, cite="dai2021coatnet", source=_SRC
+    ),
+    "coatnet_2": registry.Paper(
+        params_m=75, gflops=15.7, top1=84.1, cite="dai2021coatnet", source=_SRC
+    ),
+    "coatnet_3": registry.Paper(
+        params_m=168, gflops=34.7, top1=84.5, cite="dai2021coatnet", source=_SRC
+    ),
+    "coatnet_4": registry.Paper(
+        params_m=275, gflops=62.4, top1=None, cite="dai2021coatnet", source=_SRC
+    ),
 }
 
 create, _FACTORIES = registry.register_family("coatnet", CoAtNet, CONFIGS, PAPER)

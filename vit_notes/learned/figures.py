@@ -163,7 +163,8 @@ def learned_query_maps(
         rows = _stage1_rows(load(name), img, q)
         tags = ["coarse", "fine"] if len(rows) == 2 else [None]
         for tag, (row, grid) in zip(tags, rows):
-            title = STUDY[name].label + (f", {tag} group" if tag else "")
+            # A head group's panel is named by its group alone (the model's label is long).
+            title = f"{tag} group" if tag else STUDY[name].label
             panels.append((f"{title}: {grid[0]}×{grid[1]} keys", row, grid))
     return panels
 

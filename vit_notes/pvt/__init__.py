@@ -11,11 +11,15 @@ from .figures import (
     COLOURS,
     VARIANTS,
     draw_sra_explorer,
+    draw_sra_schematic,
+    fixed_cost_pairs,
     identity_sra,
     plot_cost,
     sra_cost_table,
     sra_explorer,
     sra_query_maps,
+    sra_shapes,
+    timing_surprises,
 )
 from .model import (
     CONFIGS,
@@ -67,6 +71,7 @@ registry.register_design(
             "PVT v2 linear SRA": _sra_layer(linear=True),
         },
         query_panels=_query_panels,
+        schematic=draw_sra_schematic,
     )
 )
 
@@ -86,6 +91,8 @@ __all__ = [
     "check_sra_macs",
     "create",
     "draw_sra_explorer",
+    "draw_sra_schematic",
+    "fixed_cost_pairs",
     "identity_sra",
     "plot_cost",
     "pvt_large",
@@ -103,5 +110,7 @@ __all__ = [
     "sra_cost_table",
     "sra_explorer",
     "sra_query_maps",
+    "sra_shapes",
     "state_dict_from_timm",
+    "timing_surprises",
 ]

@@ -1,18 +1,37 @@
-"""The PVT chapter's pictures: one query's attention on the photo as ``sr_ratio`` grows (colour
-tokens and identity weights: a toy whose maps mean "same colour"), the cost of one stage-1
-layer against ``sr_ratio`` and image size, and the classroom explorer with its static twin."""
+"""The PVT chapter's pictures: a schematic of spatial-reduction attention drawn from a layer's
+own configuration, one query's attention on the photo as ``sr_ratio`` grows (colour tokens and
+identity weights: a toy whose maps mean "same colour"), the cost of one stage-1 layer against
+``sr_ratio`` and image size, and the classroom explorer with its static twin.
+
+Every figure is drawn in the book's style (:func:`vit_notes.plotting.styled`): at most the text
+column's width, no text under 9 pt, at most three panels in a row."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import math
+import textwrap
+
+import matplotlib.ticker as mticker
 import torch
+from matplotlib.lines import Line2D
 
 from .. import photo
 from ..counting import count_macs, time_forward
-from ..plotting import attention_explorer, cost_bars, overlay_map, show_photo
+from ..plotting import (
+    MIN_FONT_PT,
+    TEXT_WIDTH_IN,
+    arrow,
+    attention_explorer,
+    box,
+    cost_bars,
+    new_figure,
+    overlay_map,
+    schematic_axes,
+    styled,
+)
 from ..trace import query_rows
 from .cost import sra_cost
-from .model import SpatialReductionAttention
+from .model import CONFIGS, SpatialReductionAttention
 
 
 @torch.no_grad()
@@ -140,45 +159,190 @@ def sra_cost_table(
     return rows
 
 
-def plot_cost(rows: list[dict], x: str, title: str):
-    """Three panels against ``x`` ("sr_ratio" or "size"): GMACs (analytic line, counted dots),
-    attention-matrix memory, and measured latency if the rows have it."""
-    panels = 3 if "ms" in rows[0] else 2
-    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 3.6))
+#: A timed point is called noise when it took more than this factor longer than a point of its
+#: variant that does at least as much work: a couple of percent, a quiet machine's jitter.
+NOISE_TOLERANCE = 1.02
+#: ... or when it grew more than this factor beyond its extra work (looser: caches make large
+#: layers a little slower per multiply-add, which is no noise).
+GROWTH_TOLERANCE = 1.25
+
+_X_LABELS = {"sr_ratio": "sr_ratio", "size": "image size (px)"}
+
+
+def timing_surprises(
+    rows: list[dict], x: str, tol: float = NOISE_TOLERANCE, growth_tol: float = GROWTH_TOLERANCE
+) -> list[dict]:
+    """The timed points that are slower than the counts predict, one per (variant, ``x``).
+
+    Within one variant the counts predict the order of the times: a layer that does ``g``
+    times the multiply-adds of another takes between 1 and about ``g`` times as long (fixed
+    costs, such as launching the kernels, only pull the ratio towards 1). A point that took
+    more than ``tol`` times as long as one doing at least its work, or more than
+    ``growth_tol`` times what its extra work explains, is a surprise the counts do not
+    explain: on a shared machine, another job's noise. Returns ``[{variant, x, ms, ref_x,
+    ref_ms, ms_ratio, gmacs_ratio, excess}]``, largest excess first.
+    """
+    found: dict[tuple, dict] = {}
     for variant in VARIANTS:
-        sel = [r for r in rows if r["variant"] == variant]
+        sel = [r for r in rows if r["variant"] == variant and "ms" in r]
+        for a in sel:
+            for b in sel:
+                if a is b or b["counted_gmacs"] < a["counted_gmacs"]:
+                    continue
+                work, took = b["counted_gmacs"] / a["counted_gmacs"], b["ms"] / a["ms"]
+                if took > growth_tol * work:  # b: more time than its extra work explains
+                    slow, ref, excess = b, a, took / work
+                elif took < 1 / tol:  # a: more time for no more work
+                    slow, ref, excess = a, b, 1 / took
+                else:
+                    continue
+                key = (variant, slow[x])
+                if key not in found or excess > found[key]["excess"]:
+                    found[key] = dict(
+                        variant=variant,
+                        x=slow[x],
+                        ms=slow["ms"],
+                        ref_x=ref[x],
+                        ref_ms=ref["ms"],
+                        ms_ratio=slow["ms"] / ref["ms"],
+                        gmacs_ratio=slow["counted_gmacs"] / ref["counted_gmacs"],
+                        excess=excess,
+                    )
+    return sorted(found.values(), key=lambda s: -s["excess"])
+
+
+def fixed_cost_pairs(rows: list[dict], x: str, work: float = 2.0, lag: float = 4.0) -> list[dict]:
+    """Pairs of variants at the same ``x`` whose times do not follow their multiply-adds: one
+    does at least ``work`` times the other's, yet takes no longer, or less than ``1/lag`` of
+    the proportional time (``g`` times the multiply-adds in under ``g/lag`` times the time).
+    That is the fixed cost of each kernel a layer runs, which the counts leave out (and which
+    a busy machine makes larger). ``[{x, more, less, gmacs_ratio, ms_ratio}]``, the largest
+    shortfall first."""
+    found = []
+    for value in sorted({r[x] for r in rows if "ms" in r}):
+        at = {r["variant"]: r for r in rows if r[x] == value and "ms" in r}
+        for more in at.values():
+            for less in at.values():
+                g = more["counted_gmacs"] / less["counted_gmacs"]
+                took = more["ms"] / less["ms"]
+                if g >= work and took <= max(1.0, g / lag):
+                    found.append(
+                        dict(
+                            x=value,
+                            more=more["variant"],
+                            less=less["variant"],
+                            gmacs_ratio=g,
+                            ms_ratio=took,
+                        )
+                    )
+    return sorted(found, key=lambda f: -f["gmacs_ratio"] / f["ms_ratio"])
+
+
+def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
+    name = "sr_ratio" if x == "sr_ratio" else "size"
+    notes = []
+    if surprises:
+        s = surprises[0]
+        more = f"; {len(surprises) - 1} more ringed" if len(surprises) > 1 else ""
+        notes.append(
+            f"Ringed: slower than the counts predict ({s['variant']} at {name} {s['x']}: "
+            f"{s['ms_ratio']:.2f}× the time of {name} {s['ref_x']} for "
+            f"{s['gmacs_ratio']:.2f}× the multiply-adds{more}). That is timing noise on a "
+            "shared machine, not a cost of the layer: run the cell again and it moves."
+        )
+    pairs = fixed_cost_pairs(rows, x)
+    if pairs:
+        f = pairs[0]
+        notes.append(
+            f"At {name} {f['x']}, {f['more']} does {f['gmacs_ratio']:.0f}× the "
+            f"multiply-adds of {f['less']} in {f['ms_ratio']:.2f}× the time: every kernel "
+            "a layer runs has a fixed cost that the counts leave out, larger on a busy "
+            "machine."
+        )
+    if not notes:
+        notes.append(
+            "Latency follows the counts: no timed point is slower than its multiply-adds "
+            "predict (timings vary from run to run)."
+        )
+    return "\n\n".join(notes)
+
+
+class _PlainLogFormatter(mticker.LogFormatter):
+    """Log-axis labels as plain numbers (0.01, 0.1, 1; 60, 80 within a decade)."""
+
+    def __call__(self, x, pos=None):
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
+@styled
+def plot_cost(rows: list[dict], x: str, title: str):
+    """The cost of each variant against ``x`` ("sr_ratio" or "size"), one message per panel:
+    multiply-adds (the formula as lines, the FLOP counter as circles), attention-matrix
+    memory and, if the rows are timed, the measured latency, with a notes panel holding the
+    legend and, decided from the data (:func:`timing_surprises`), whether a timed point is
+    slower than its count predicts (ringed, and explained as timing noise)."""
+    timed = "ms" in rows[0]
+    if timed:
+        fig, axes = new_figure(2, 2, height=5.4)
+        ax_macs, ax_mem, ax_ms, ax_notes = axes.flat
+    else:
+        fig, axes = new_figure(1, 2, height=3.1)
+        (ax_macs, ax_mem), ax_ms, ax_notes = axes[0], None, None
+    xs_all = sorted({r[x] for r in rows})
+    for variant in VARIANTS:
+        sel = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r[x])
         xs = [r[x] for r in sel]
         kw = dict(color=COLOURS[variant])
-        axes[0].plot(
-            xs, [r["analytic_gmacs"] for r in sel], "-", label=f"{variant} (formula)", **kw
-        )
-        axes[0].plot(
-            xs,
-            [r["counted_gmacs"] for r in sel],
-            "o",
-            mfc="none",
-            label=f"{variant} (counter)",
-            **kw,
-        )
-        axes[1].plot(xs, [r["attn_mb"] for r in sel], "-o", label=variant, **kw)
-        if panels == 3:
-            axes[2].plot(xs, [r["ms"] for r in sel], "-o", label=variant, **kw)
-    labels = [
-        "GMACs (1 multiply-add = 1)",
-        "attention matrix, MB (float32)",
-        "CPU latency, ms (measured)",
+        ax_macs.plot(xs, [r["analytic_gmacs"] for r in sel], "-", lw=1.5, **kw)
+        ax_macs.plot(xs, [r["counted_gmacs"] for r in sel], "o", mfc="none", ms=6, **kw)
+        ax_mem.plot(xs, [r["attn_mb"] for r in sel], "-o", ms=4, **kw)
+        if timed:
+            ax_ms.plot(xs, [r["ms"] for r in sel], "-o", ms=4, **kw)
+    panels = [
+        (ax_macs, "multiply-adds: formula = counter", "GMACs (log scale)"),
+        (ax_mem, "attention matrix: N × M floats", "MB, float32 (log scale)"),
     ]
-    for ax, ylabel in zip(axes, labels):
-        ax.set_xlabel("sr_ratio" if x == "sr_ratio" else "image size (px)")
+    if timed:
+        panels.append((ax_ms, "measured CPU latency (median)", "ms (log scale)"))
+    for ax, message, ylabel in panels:
+        ax.set_title(message)
+        ax.set_xlabel(_X_LABELS[x])
         ax.set_ylabel(ylabel)
         ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+        ax.yaxis.set_major_formatter(_PlainLogFormatter())
+        ax.yaxis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
+        ax.set_xticks(xs_all)
+        ax.grid(alpha=0.3, which="major")
+    handles = [Line2D([], [], color=COLOURS[v], marker="o", ms=4, label=v) for v in VARIANTS] + [
+        Line2D([], [], color="grey", lw=1.5, label="formula (GMACs)"),
+        Line2D([], [], color="grey", ls="", marker="o", mfc="none", ms=6, label="counter (GMACs)"),
+    ]
+    if not timed:
+        by_rows = [handles[i] for i in (0, 3, 1, 4, 2)]  # legends fill column by column
+        fig.legend(handles=by_rows, loc="outside lower center", ncols=3, frameon=False)
+        fig.suptitle(title)
+        return fig
+    surprises = timing_surprises(rows, x)
+    for s in surprises:
+        ax_ms.plot([s["x"]], [s["ms"]], "o", ms=14, mfc="none", mec="black", mew=1.5, zorder=5)
+    ax_notes.set_axis_off()
+    ax_notes.legend(handles=handles, loc="upper left", ncols=2, frameon=False)
+    ax_notes.text(
+        0.02,
+        0.48,
+        "\n".join(
+            textwrap.fill(p, 44, break_on_hyphens=False)
+            for p in _timing_note(rows, x, surprises).split("\n")
+        ),
+        transform=ax_notes.transAxes,
+        va="top",
+        fontsize=MIN_FONT_PT,
+    )
+    fig.suptitle(title)
     return fig
 
 
+@styled
 def draw_sra_explorer(
     sr_ratio: int = 8,
     num_heads: int = 1,
@@ -187,24 +351,220 @@ def draw_sra_explorer(
     query_col: float = 0.5,
     img: torch.Tensor | None = None,
 ):
-    """What the explorer draws: the photo with the query, SRA's map of it (head 0) on the
-    reduced key grid, and the layer's analytic cost against plain and linear attention."""
+    """What the explorer draws: SRA's map of the query (head 0) on the reduced key grid, over
+    the photo with the query marked and a colour bar, and the layer's analytic cost against
+    plain and linear attention (multiply-adds, bars labelled with the attention matrix's MB)."""
     img = photo.load_photo(size) if img is None or img.shape[-1] != size else img
-    ((row, grid),) = sra_query_maps(
-        img, (sr_ratio,), (query_row, query_col), num_heads=num_heads
-    ).values()
+    query = (query_row, query_col)
+    ((row, grid),) = sra_query_maps(img, (sr_ratio,), query, num_heads=num_heads).values()
     H = W = size // 4
     costs = {
         v: sra_cost(H, W, 64, num_heads, sr_ratio if v == "SRA" else 1, linear=v == "linear SRA")
         for v in VARIANTS
     }
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    show_photo(axes[0], img, (query_row, query_col), f"{size}×{size}: {H * W} query tokens")
-    overlay_map(
-        axes[1], img, row, grid, f"sr_ratio={sr_ratio}, heads={num_heads}: {grid[0]}×{grid[1]} keys"
+    fig, axes = new_figure(1, 2, height=3.0, gridspec_kw=dict(width_ratios=[1, 1.15]))
+    ax_map, ax_cost = axes[0]
+    im = overlay_map(
+        ax_map,
+        img,
+        row,
+        grid,
+        f"sr_ratio={sr_ratio}, heads={num_heads}:\n{grid[0]}×{grid[1]} keys for {H * W} queries",
+        query_rc=query,
     )
-    cost_bars(axes[2], costs, COLOURS, "MMACs of one stage-1 layer (C=64); label: + attention MB")
-    fig.tight_layout()
+    fig.colorbar(im, ax=ax_map, shrink=0.9, pad=0.02, label="weight (head 0)")
+    cost_bars(ax_cost, costs, COLOURS, "MMACs (log scale)")
+    # room on the right for the largest bar's label ("7,803 M, 457.5 MB": two decades)
+    ax_cost.set_xlim(right=max(c.macs for c in costs.values()) / 1e6 * 300)
+    ax_cost.set_title(f"one stage-1 layer, C=64, {size}×{size}\nbars: MMACs, attention MB")
+    return fig
+
+
+def sra_shapes(
+    attn: SpatialReductionAttention, H: int, W: int, batch: int = 1
+) -> dict[str, tuple[int, ...]]:
+    """The shapes ``trace_shapes`` prints for ``attn`` on an ``H x W`` grid, worked out from the
+    layer's configuration alone (``dim``, ``num_heads``, ``sr_ratio``, ``linear``,
+    ``pool_size`` through its ``kv_grid``): ``{"q": (B, heads, N, d), "x_reduced": (B, M, C)
+    (only where the keys are reduced), "kv": (2, B, heads, M, d), "attn": (B, heads, N, M),
+    "output": (B, N, C)}``."""
+    C, heads = attn.dim, attn.num_heads
+    d = C // heads
+    N = H * W + attn.num_prefix_tokens
+    reduces = attn.linear or attn.sr_ratio > 1
+    M = math.prod(attn.kv_grid(H, W)) if reduces else N
+    shapes: dict[str, tuple[int, ...]] = {"q": (batch, heads, N, d)}
+    if reduces:
+        shapes["x_reduced"] = (batch, M, C)
+    shapes.update(kv=(2, batch, heads, M, d), attn=(batch, heads, N, M), output=(batch, N, C))
+    return shapes
+
+
+def _stage1_sra() -> SpatialReductionAttention:
+    """Stage 1 of ``pvt_tiny``, built from its configuration (on the meta device: no weights)."""
+    cfg = CONFIGS["pvt_tiny"]
+    with torch.device("meta"):
+        return SpatialReductionAttention(
+            cfg["embed_dims"][0],
+            cfg["num_heads"][0],
+            qkv_bias=cfg["qkv_bias"],
+            sr_ratio=cfg["sr_ratios"][0],
+        )
+
+
+def _shape_label(name: str, shapes: dict) -> str:
+    return f"{name}_shape: {shapes[name]}"
+
+
+@styled
+def draw_sra_schematic(
+    attn: SpatialReductionAttention | None = None,
+    H: int = 56,
+    W: int = 56,
+    batch: int = 1,
+    title: str | None = None,
+):
+    """SRA as a picture, drawn from ``attn``'s own configuration (default: stage 1 of
+    ``pvt_tiny``, C=64, 1 head, ``sr_ratio`` 8) on an ``H x W`` token grid: the queries from
+    every token, the reduction of the grid to the key grid (``attn.kv_grid``), ``k`` and ``v``
+    from the reduced tokens, the ``N x M`` attention matrix and the output, each labelled with
+    the shape :func:`~vit_notes.trace_shapes` prints for it (:func:`sra_shapes`)."""
+    attn = _stage1_sra() if attn is None else attn
+    shapes = sra_shapes(attn, H, W, batch)
+    C, heads, R = attn.dim, attn.num_heads, attn.sr_ratio
+    _, _, N, d = shapes["q"]
+    M = shapes["kv"][3]
+    reduces = "x_reduced" in shapes
+    kh, kw = attn.kv_grid(H, W) if reduces else (H, W)
+    q_col, kv_col, grid_col, attn_col = "tab:blue", "tab:orange", "tab:grey", "tab:purple"
+
+    bottom, height = 0.4, 4.1
+    fig, axes = new_figure(1, 1, height=height)
+    ax = axes[0, 0]
+    schematic_axes(ax)
+    ax.set_xlim(0, TEXT_WIDTH_IN)
+    ax.set_ylim(bottom, bottom + height)
+
+    # The token grid; ruled into the windows that become one key each, where they tile it.
+    side = 1.3
+    gw, gh = side * W / max(H, W), side * H / max(H, W)
+    gx, gy = 0.8 - gw / 2, 2.35 - gh / 2
+    box(ax, (gx, gy), (gw, gh), color=grid_col, alpha=0.15)
+    if reduces and max(kh, kw) <= 16:
+        wh, ww = (H / kh, W / kw) if attn.linear else (R, R)
+        if not attn.linear or (H % kh == 0 and W % kw == 0):
+            cw, ch = gw * kw * ww / W, gh * kh * wh / H  # what the windows cover (floor)
+            box(ax, (gx, gy + gh - ch), (cw, ch), color=kv_col, cells=(kh, kw), alpha=0.0)
+    ax.text(
+        0.05,
+        gy + gh + 0.08,
+        f"x: {H}×{W} tokens\n(B, N, C) = {(batch, N, C)}",
+        ha="left",
+        va="bottom",
+    )
+
+    # Queries: from every token.
+    qx, qy, qw, qh = 2.45, 3.7, 1.5, 0.3
+    box(ax, (qx, qy), (qw, qh), "q", color=q_col)
+    arrow(ax, (gx + gw, gy + gh * 0.6), (qx, qy + qh / 2))
+    ax.text(2.05, 3.15, "Linear C→C,\nsplit heads", ha="left", va="center", color=q_col)
+    ax.text(
+        qx + qw / 2,
+        qy + qh + 0.06,
+        _shape_label("q", shapes) + "\n(B, heads, N, d)",
+        ha="center",
+        va="bottom",
+    )
+
+    # Keys and values: from the reduced grid.
+    kx, kvw, kvh = 3.95, 0.55, 0.28
+    ky, vy = 1.3, 0.98
+    if reduces:
+        rs = 0.6
+        rw, rh = rs * kw / max(kh, kw), rs * kh / max(kh, kw)
+        rx, ry = 2.1 - rw / 2, 1.35 - rh / 2
+        box(ax, (rx, ry), (rw, rh), color=kv_col, cells=(kh, kw) if max(kh, kw) <= 16 else None)
+        arrow(ax, (gx + gw, gy + 0.15), (rx, ry + rh / 2))
+        how = (
+            f"avg-pool to {kh}×{kw},\n1×1 conv, LN, GELU"
+            if attn.linear
+            else f"conv {R}×{R}, stride {R}:\none key per window,\nLayerNorm"
+        )
+        ax.text(gx - 0.05, gy - 0.08, how, ha="left", va="top", color=kv_col)
+        ax.text(
+            rx + rw / 2,
+            ry - 0.08,
+            _shape_label("x_reduced", shapes) + f"\n(B, M, C), M = {kh}×{kw}",
+            ha="center",
+            va="top",
+        )
+        src = (rx + rw, ry + rh / 2)
+    else:
+        ax.text(
+            gx - 0.05,
+            gy - 0.08,
+            f"sr_ratio={R}: no reduction,\nkeys from all N tokens",
+            ha="left",
+            va="top",
+            color=kv_col,
+        )
+        src = (gx + gw, gy + 0.15)
+    box(ax, (kx, ky), (kvw, kvh), "k", color=kv_col)
+    box(ax, (kx, vy), (kvw, kvh), "v", color=kv_col)
+    arrow(ax, src, (kx, (vy + ky + kvh) / 2))
+    ax.text(
+        (src[0] + kx) / 2,
+        max(src[1], ky) + 0.12,
+        "Linear C→2C,\nsplit k, v, heads",
+        ha="center",
+        va="bottom",
+        color=kv_col,
+    )
+    ax.text(
+        kx + kvw / 2,
+        vy - 0.08,
+        _shape_label("kv", shapes) + "\n(2, B, heads, M, d)",
+        ha="center",
+        va="top",
+    )
+
+    # The attention matrix: N rows (queries) by M columns (keys), per head.
+    scaled = "q kᵀ/√d" if math.isclose(attn.scale, d**-0.5) else f"q kᵀ · {attn.scale:g}"
+    ax0, ay0, aw, ah = 4.9, 2.1, 2.45, 1.2
+    box(ax, (ax0, ay0), (aw, ah), color=attn_col, alpha=0.15)
+    ax.text(
+        ax0 + aw / 2,
+        ay0 + ah / 2,
+        _shape_label("attn", shapes) + f"\nsoftmax({scaled}), per head:\n{N} queries × {M} keys",
+        ha="center",
+        va="center",
+    )
+    arrow(ax, (qx + qw, qy + qh / 2), (ax0 + 0.5, ay0 + ah))
+    arrow(ax, (kx + kvw, ky + kvh / 2), (ax0 + 0.5, ay0))
+
+    # The output: attn · v, heads merged, proj.
+    ow, oh = 1.3, 0.3
+    ox, oy = 6.5 - ow / 2, 1.05
+    box(ax, (ox, oy), (ow, oh), "output", color=q_col)
+    arrow(ax, (ox + ow / 2, ay0), (ox + ow / 2, oy + oh))
+    arrow(ax, (kx + kvw, vy + kvh / 2), (ox, oy + oh / 2))
+    ax.text(ox + ow / 2 + 0.1, (ay0 + oy + oh) / 2, "attn · v,\nproj", ha="left", va="center")
+    ax.text(
+        ox + ow / 2,
+        oy - 0.08,
+        _shape_label("output", shapes) + "\n(B, N, C)",
+        ha="center",
+        va="top",
+    )
+
+    kind = f"linear SRA, pool_size={kh}" if attn.linear else f"SRA, sr_ratio={R}"
+    s = "s" if heads > 1 else ""
+    saving = f"attention {N}×{M}, not {N}×{N}" if M < N else f"attention {N}×{N}: no saving"
+    ax.set_title(
+        title
+        or f"{kind}: C={C}, {heads} head{s} of d={d}, on {H}×{W} tokens\n"
+        f"queries from all {N} tokens, keys and values from {M}: {saving}"
+    )
     return fig
 
 

@@ -267,7 +267,12 @@ def OverlapPatchEmbed(
     """PVT v2's overlapping patch embedding: conv of kernel ``patch_size`` > ``stride``, zero
     padding."""
     return PatchEmbed(
-        img_size, patch_size, in_chans, embed_dim, stride=stride, padding=patch_size // 2
+        img_size=img_size,
+        patch_size=patch_size,
+        in_chans=in_chans,
+        embed_dim=embed_dim,
+        stride=stride,
+        padding=patch_size // 2,
     )
 
 
@@ -349,10 +354,19 @@ class PyramidVisionTransformer(nn.Module):
             # The size stage i is built for (>= 1: a tiny image is refused by the forward).
             size = img_size if i == 0 else max(img_size // (patch_size * 2 ** (i - 1)), 1)
             if version == 1:
-                patch_embed = PatchEmbed(size, patch_size if i == 0 else 2, in_ch, embed_dims[i])
+                patch_embed = PatchEmbed(
+                    img_size=size,
+                    patch_size=patch_size if i == 0 else 2,
+                    in_chans=in_ch,
+                    embed_dim=embed_dims[i],
+                )
             else:
                 patch_embed = OverlapPatchEmbed(
-                    size, 7 if i == 0 else 3, patch_size if i == 0 else 2, in_ch, embed_dims[i]
+                    img_size=size,
+                    patch_size=7 if i == 0 else 3,
+                    stride=patch_size if i == 0 else 2,
+                    in_chans=in_ch,
+                    embed_dim=embed_dims[i],
                 )
             last = i == num_stages - 1
             prefix = 1 if (version == 1 and last) else 0
@@ -510,17 +524,39 @@ _V2_SRC = "PVT v2, ImageNet classification table; top-1 also in the official mod
 #: The papers' own numbers, shown beside the book's counts (never used in a computation):
 #: parameters (M), GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%).
 PAPER = {
-    "pvt_tiny": registry.Paper(13.2, 1.9, 75.1, "wang2021pvt", _V1_SRC),
-    "pvt_small": registry.Paper(24.5, 3.8, 79.8, "wang2021pvt", _V1_SRC),
-    "pvt_medium": registry.Paper(44.2, 6.7, 81.2, "wang2021pvt", _V1_SRC),
-    "pvt_large": registry.Paper(61.4, 9.8, 81.7, "wang2021pvt", _V1_SRC),
-    "pvt_v2_b0": registry.Paper(3.4, 0.6, 70.5, "wang2022pvtv2", _V2_SRC),
-    "pvt_v2_b1": registry.Paper(14.0, 2.1, 78.7, "wang2022pvtv2", _V2_SRC),
-    "pvt_v2_b2": registry.Paper(25.4, 4.0, 82.0, "wang2022pvtv2", _V2_SRC),
-    "pvt_v2_b2_li": registry.Paper(22.6, 3.9, 82.1, "wang2022pvtv2", _V2_SRC),
-    "pvt_v2_b3": registry.Paper(45.2, 6.9, 83.1, "wang2022pvtv2", _V2_SRC),
-    "pvt_v2_b4": registry.Paper(62.6, 10.1, 83.6, "wang2022pvtv2", _V2_SRC),
-    "pvt_v2_b5": registry.Paper(82.0, 11.8, 83.8, "wang2022pvtv2", _V2_SRC),
+    "pvt_tiny": registry.Paper(
+        params_m=13.2, gflops=1.9, top1=75.1, cite="wang2021pvt", source=_V1_SRC
+    ),
+    "pvt_small": registry.Paper(
+        params_m=24.5, gflops=3.8, top1=79.8, cite="wang2021pvt", source=_V1_SRC
+    ),
+    "pvt_medium": registry.Paper(
+        params_m=44.2, gflops=6.7, top1=81.2, cite="wang2021pvt", source=_V1_SRC
+    ),
+    "pvt_large": registry.Paper(
+        params_m=61.4, gflops=9.8, top1=81.7, cite="wang2021pvt", source=_V1_SRC
+    ),
+    "pvt_v2_b0": registry.Paper(
+        params_m=3.4, gflops=0.6, top1=70.5, cite="wang2022pvtv2", source=_V2_SRC
+    ),
+    "pvt_v2_b1": registry.Paper(
+        params_m=14.0, gflops=2.1, top1=78.7, cite="wang2022pvtv2", source=_V2_SRC
+    ),
+    "pvt_v2_b2": registry.Paper(
+        params_m=25.4, gflops=4.0, top1=82.0, cite="wang2022pvtv2", source=_V2_SRC
+    ),
+    "pvt_v2_b2_li": registry.Paper(
+        params_m=22.6, gflops=3.9, top1=82.1, cite="wang2022pvtv2", source=_V2_SRC
+    ),
+    "pvt_v2_b3": registry.Paper(
+        params_m=45.2, gflops=6.9, top1=83.1, cite="wang2022pvtv2", source=_V2_SRC
+    ),
+    "pvt_v2_b4": registry.Paper(
+        params_m=62.6, gflops=10.1, top1=83.6, cite="wang2022pvtv2", source=_V2_SRC
+    ),
+    "pvt_v2_b5": registry.Paper(
+        params_m=82.0, gflops=11.8, top1=83.8, cite="wang2022pvtv2", source=_V2_SRC
+    ),
 }
 
 create, _FACTORIES = registry.register_family("pvt", PyramidVisionTransformer, CONFIGS, PAPER)

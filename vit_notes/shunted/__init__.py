@@ -11,6 +11,7 @@ from .exercises import check_shunted_forward, check_shunted_kv_tokens, check_shu
 from .figures import (
     SHUNTED_COLOURS,
     draw_shunted_explorer,
+    draw_shunted_schematic,
     identity_shunted,
     plot_shunted_cost,
     plot_shunted_maps,
@@ -18,6 +19,8 @@ from .figures import (
     shunted_explorer,
     shunted_query_maps,
     sra_equal_cost_maps,
+    timing_outliers,
+    traced_shapes,
 )
 from .model import (
     CODE_PARAMS,
@@ -54,6 +57,7 @@ registry.register_design(
             )
         },
         query_panels=_query_panels,
+        schematic=draw_shunted_schematic,
     )
 )
 
@@ -73,6 +77,7 @@ __all__ = [
     "check_sr_ratio",
     "create",
     "draw_shunted_explorer",
+    "draw_shunted_schematic",
     "identity_shunted",
     "kv_grids",
     "plot_shunted_cost",
@@ -87,4 +92,6 @@ __all__ = [
     "shunted_t",
     "sra_equal_cost_maps",
     "sra_ratio_at_equal_cost",
+    "timing_outliers",
+    "traced_shapes",
 ]

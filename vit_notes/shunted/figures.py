@@ -16,7 +16,7 @@ import re
 
 import torch
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+from matplotlib.ticker import FixedLocator, LogFormatter, NullLocator, ScalarFormatter
 
 from .. import photo, validate
 from ..counting import count_macs, time_forward
@@ -214,13 +214,13 @@ def traced_shapes(attn: ShuntedAttention, H: int = 56, W: int = 56, batch: int =
 
 
 def _token_grid(ax, centre, side_in, grid, colour, ax_scale) -> tuple[float, float, float, float]:
-    """A square of ``side_in`` inches at ``centre`` (data units), ruled into the ``grid`` of
-    tokens it holds (thin rules when dense). Returns its (x0, y0, w, h) in data units."""
+    """A ``grid`` of tokens at ``centre`` (data units), its longer side ``side_in`` inches, ruled
+    into its cells (thin rules when dense). Returns its (x0, y0, w, h) in data units."""
     sx, sy = ax_scale
-    w, h = side_in / sx, side_in / sy
+    rows, cols = grid
+    w, h = side_in * cols / max(grid) / sx, side_in * rows / max(grid) / sy
     x0, y0 = centre[0] - w / 2, centre[1] - h / 2
     box(ax, (x0, y0), (w, h), color=colour, alpha=0.18)
-    rows, cols = grid
     lw = 0.5 if max(rows, cols) <= 16 else 0.25
     for r in range(1, rows):
         ax.plot([x0, x0 + w], [y0 + h * r / rows] * 2, color=colour, lw=lw, alpha=0.8)
@@ -251,119 +251,110 @@ def draw_shunted_schematic(
 
     Every tensor is labelled with the name and shape that
     :func:`~vit_notes.trace.trace_shapes` prints for this layer (:func:`traced_shapes`); each
-    such label carries its name as its ``gid``. With ``sr_ratio`` 1 the layer is one group of
-    plain attention, and the conv of V is added to its output."""
+    such label carries that name (``"q_shape"``, ``"kv1_shape"``, ...) as its ``gid``. With
+    ``sr_ratio`` 1 the layer is one group of plain attention, and the conv of V is added to
+    its output."""
     attn = ShuntedAttention(64, 2, qkv_bias=True, sr_ratio=8) if attn is None else attn
     shapes = traced_shapes(attn, H, W, batch)
     r, C, h = attn.sr_ratio, attn.dim, attn.num_heads
     grids = kv_grids(H, W, r)
     two = r > 1
-    width, height = 7.5, 5.9
+    width, height = 7.5, 6.3
     fig, axes = new_figure(1, 1, height=height, width=width)
+    fig.set_layout_engine("none")  # fixed axes: boxes drawn square stay square
     ax = axes[0, 0]
+    ax.set_position([0.01, 0.01, 0.98, 0.92])
     schematic_axes(ax)
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 10)
-    fig.get_layout_engine().set(w_pad=0.02, h_pad=0.02)
-    # Inches per data unit of the axes (constrained layout leaves them almost the figure).
-    scale = (width * 0.97 / 10, height * 0.9 / 10)
+    scale = (width * 0.98 / 10, height * 0.92 / 10)  # inches per data unit
+    groups = "two head groups, two key grids" if two else "sr_ratio 1: one group, all keys"
+    fig.suptitle(f"Shunted self-attention on a {H}×{W} token grid: {groups}", y=0.985)
 
-    def shape(name):  # the label trace_shapes prints, kept findable by its gid
+    def shape(name):  # the label trace_shapes prints for the tensor
         return f"{name}: {shapes[name]}"
 
     # The input: every token of the H x W grid.
-    x0, y0, w0, h0 = _token_grid(ax, (5, 8.75), 0.85, (H, W), "0.35", scale)
+    x0, y0, w0, h0 = _token_grid(ax, (5, 8.95), 0.75, (H, W), "0.35", scale)
     _label(
         ax,
-        (x0 + w0 + 0.15, y0 + h0 / 2),
-        f"x: ({batch}, {H * W}, {C})\n{H}×{W} tokens, C = {C}\n{h} heads, sr_ratio r = {r}",
+        (x0 + w0 + 0.15, 9.3),
+        f"x: ({batch}, {H * W}, {C})\n{H}×{W} tokens, C = {C}\n{h} heads, r = sr_ratio = {r}",
         ha="left",
     )
-    fig.suptitle(f"Shunted self-attention on a {H}×{W} grid: two head groups, two key grids")
 
     # The queries: every token, split by heads into the groups.
-    qx, qy, qw, qh = 3.9, 5.75, 2.2, 0.55
-    arrow(ax, (5, y0), (5, qy + qh + 0.55))
-    _label(ax, (5.1, y0 - 0.35), "q: Linear C→C", ha="left")
-    _label(ax, (5, qy + qh + 0.3), shape("q_shape"), gid="q_shape")
     names = ("coarse", "fine") if two else ("plain",)
     half = h // 2 if two else h
+    qw, qh, qy = 2.2, 0.6, 5.9
+    qx = 5 - qw / 2
+    arrow(ax, (5, y0), (5, qy + qh + 0.45))
+    _label(ax, (5.1, (y0 + qy + qh + 0.45) / 2 + 0.1), "q: Linear C→C", ha="left")
+    _label(ax, (5, qy + qh + 0.25), shape("q_shape"), gid="q_shape")
+    part = qw / len(names)
     for g, name in enumerate(names):
-        part = qw / len(names)
         box(ax, (qx + g * part, qy), (part, qh), color=GROUP_COLOURS[name], alpha=0.3)
         _label(ax, (qx + (g + 0.5) * part, qy + qh / 2), _heads(g * half, (g + 1) * half - 1))
 
     # Each group's column: its key grid, K and V, local enhancement, attention.
-    xs = (1.65, 8.35) if two else (1.65,)
-    attn_boxes = []
-    for g, (name, gx, grid) in enumerate(zip(names, xs, grids), start=1):
+    bw = 3.1  # width of a group's boxes
+    out_w, out_y = 2.6, 1.0
+    for g, (name, grid) in enumerate(zip(names, grids), start=1):
+        gx = 1.65 if g == 1 else 8.35
+        inner = 1 if g == 1 else -1  # towards the middle of the figure
         colour = GROUP_COLOURS[name]
         tag = str(g) if two else ""
-        rate = (r if g == 1 else r // 2) if two else 1
-        # the key grid: the same image area, in fewer tokens
-        cy = 6.05
-        if two:
-            kx0, ky0, kw, kh = _token_grid(ax, (gx, cy), 0.85, grid, colour, scale)
-            arrow(ax, (x0 if g == 1 else x0 + w0, y0 + h0 / 2), (gx, ky0 + kh + 0.05))
+        ky, ly, ay = 3.95, 2.55, out_y
+        if two:  # the key grid: the same image, in fewer tokens
+            rate = r if g == 1 else r // 2
+            corner = (x0 if g == 1 else x0 + w0, y0)
+            gx0, gy0, gw, gh = _token_grid(ax, (gx, 6.6), 0.75, grid, colour, scale)
+            arrow(ax, corner, (gx + 0.3 * inner, gy0 + gh), color=colour)
             _label(
                 ax,
-                ((gx + x0) / 2 - 0.2, 8.1) if g == 1 else ((gx + x0 + w0) / 2 + 0.2, 8.1),
-                f"sr{g}: conv {rate}×{rate}, stride {rate};\nLayerNorm, GELU",
+                (gx + 1.25 * inner, 7.95),
+                f"sr{g}: conv {rate}×{rate}, stride {rate},\nLayerNorm, GELU",
                 ha="right" if g == 1 else "left",
+                va="bottom",
             )
             _label(
                 ax,
-                (gx, ky0 - 0.3),
+                (gx, gy0 - 0.12),
                 f"{name}: {grid[0]}×{grid[1]} keys\n" + shape(f"x{g}_reduced_shape"),
                 gid=f"x{g}_reduced_shape",
                 va="top",
             )
-            kv_from = (gx, ky0 - 1.05)
-            kv_text = f"kv{g}: Linear C→C (K, V of {half} head{'s' * (half > 1)})"
+            arrow(ax, (gx, gy0 - 0.85), (gx, ky + 0.4), color=colour)
+            kv_text = f"kv{g} (Linear C→C): K, V\n"
         else:
-            _label(ax, (gx, cy), "no reduction:\nkeys = all tokens", color=colour)
-            arrow(ax, (x0, y0 + h0 / 2), (gx, cy + 0.5))
-            kv_from = (gx, cy - 0.5)
-            kv_text = "kv: Linear C→2C (K, V of every head)"
-        # K and V
-        ky = 3.55
-        arrow(ax, kv_from, (gx, ky + 0.45))
-        _label(ax, (gx, (kv_from[1] + ky + 0.45) / 2), kv_text, backgroundcolor="white")
-        box(ax, (gx - 1.55, ky - 0.4), (3.1, 0.8), color=colour, alpha=0.2)
-        _label(ax, (gx, ky), shape(f"kv{tag}_shape") + "\nK, V", gid=f"kv{tag}_shape")
-        # local enhancement of V (the whole layer's V, added to the output, when r = 1)
-        ly = 2.25
-        box(ax, (gx - 1.55, ly - 0.38), (3.1, 0.76), color=colour, alpha=0.08)
+            arrow(ax, (x0, y0), (gx, ky + 0.4), color=colour)
+            kv_text = "kv (Linear C→2C): K, V\n"
+        box(ax, (gx - bw / 2, ky - 0.4), (bw, 0.8), color=colour, alpha=0.2)
+        _label(ax, (gx, ky), kv_text + shape(f"kv{tag}_shape"), gid=f"kv{tag}_shape")
+        # local enhancement of V; when r = 1, of the whole V, added to the attention output
+        lx = gx if two else 10 - gx
+        box(ax, (lx - bw / 2, ly - 0.4), (bw, 0.8), color=colour, alpha=0.08)
         if two:
-            le = f"LE: V + DWConv3×3(V), {grid[0]}×{grid[1]} grid\n" + shape(f"v{g}_grid_shape")
+            le = "LE: V + DWConv3×3(V)\n" + shape(f"v{g}_grid_shape")
             _label(ax, (gx, ly), le, gid=f"v{g}_grid_shape")
+            arrow(ax, (gx, ky - 0.4), (gx, ly + 0.4), color=colour)
         else:
-            _label(ax, (gx, ly), "local_conv: DWConv3×3(V),\nadded to the output")
-        arrow(ax, (gx, ky - 0.4), (gx, ly + 0.38))
-        # attention
-        ay = 0.75
-        box(ax, (gx - 1.55, ay - 0.42), (3.1, 0.84), color=colour, alpha=0.3)
-        _label(
-            ax,
-            (gx, ay),
-            shape(f"attn{tag}_shape") + f"\nsoftmax(q{tag} K{tag}ᵀ · scale) V{tag}",
-            gid=f"attn{tag}_shape",
-        )
-        arrow(ax, (gx, ly - 0.38), (gx, ay + 0.42))
-        attn_boxes.append((gx, ay))
-        # this group's queries
-        qs = qx + (g - 0.5) * qw / len(names)
-        arrow(ax, (qs, qy), (gx + (0.9 if gx < 5 else -0.9), ay + 0.42))
+            _label(ax, (lx, ly), f"local_conv: DWConv3×3(V)\non the {H}×{W} grid")
+            arrow(ax, (gx + bw / 2, ky), (lx - 0.6, ly + 0.4), color=colour)
+            arrow(ax, (lx, ly - 0.4), (5 + out_w / 2 - 0.3, out_y + 0.65), color=colour)
+        # attention over this group's keys, with this group's queries
+        box(ax, (gx - bw / 2, ay - 0.45), (bw, 0.9), color=colour, alpha=0.3)
+        what = f"softmax(q{tag} K{tag}ᵀ · scale) V{tag}\n" if two else "softmax(q Kᵀ · scale) V\n"
+        _label(ax, (gx, ay), what + shape(f"attn{tag}_shape"), gid=f"attn{tag}_shape")
+        arrow(ax, (gx, (ly if two else ky) - 0.4), (gx, ay + 0.45), color=colour)
+        qs = qx + (g - 0.5) * part
+        arrow(ax, (qs, qy), (gx + (bw / 2 - 0.15) * inner, ay + 0.45), color=colour)
+        arrow(ax, (gx + bw / 2 * inner, ay), (5 - out_w / 2 * inner, ay), color=colour)
 
-    # Concatenate the groups' C/2 channels, project, output.
-    ox, oy = 5, 1.9
-    box(ax, (ox - 1.25, oy - 0.55), (2.5, 1.1), color="0.35", alpha=0.15)
-    cat = "concat the groups'\nC/2 channels, proj\n" if two else "proj\n"
-    _label(ax, (ox, oy), cat + shape("output_shape"), gid="output_shape")
-    for gx, ay in attn_boxes:
-        arrow(
-            ax, (gx + (1.55 if gx < 5 else -1.55), ay), (ox + (-1.25 if gx < 5 else 1.25), oy - 0.3)
-        )
+    # Concatenate the groups' C/2 channels (or add the conv of V), project: the output.
+    box(ax, (5 - out_w / 2, out_y - 0.65), (out_w, 1.3), color="0.35", alpha=0.15)
+    step = "concat the groups'\nC/2 channels; proj\n" if two else "add local_conv; proj\n"
+    _label(ax, (5, out_y), step + shape("output_shape"), gid="output_shape")
     return fig
 
 
@@ -377,6 +368,7 @@ def shunted_cost_table(
     timed: bool = True,
     min_run_time: float = 0.05,
     num_threads: int | None = None,
+    rounds: int = 5,
 ) -> list[dict]:
     """Rows of {variant, sr_ratio, tokens, kv_tokens, analytic/counted GMACs, attention MB, ms}
     for one stage-1 layer (``size/patch`` grid, so equal query-token counts) of shunted
@@ -384,13 +376,17 @@ def shunted_cost_table(
 
     Untimed, the layers are counted on the ``meta`` device (shapes only, no compute). Timed,
     they run on the CPU with ``num_threads`` threads (default: torch's current setting; changing
-    it inside a notebook kernel has hung or killed the kernel here, so leave it unless needed)."""
+    it inside a notebook kernel has hung or killed the kernel here, so leave it unless needed).
+    Each layer is timed in ``rounds`` rounds, taking turns with the others: ``ms_rounds`` holds
+    each round's median and ``ms`` the fastest, since other work on a shared machine only ever
+    adds time, and a burst of it then spoils one round of every layer rather than every round
+    of one (:func:`timing_outliers` reads the rounds)."""
 
     torch.manual_seed(0)
     H = W = size // patch
     device = torch.device("cpu" if timed else "meta")
     x = torch.randn(1, H * W, dim, device=device)
-    rows = []
+    rows, layers = [], []
     for r in sr_ratios:
         for variant in ("Shunted", "SRA"):
             with device:
@@ -411,23 +407,37 @@ def shunted_cost_table(
                 counted_gmacs=count_macs(layer, x, H, W) / 1e9,
                 attn_mb=c.attn_bytes / 2**20,
             )
-            if timed:
-                row["ms"] = (
-                    time_forward(
-                        layer, x, H, W, min_run_time=min_run_time, num_threads=num_threads
-                    ).median
-                    * 1e3
-                )
             rows.append(row)
+            layers.append(layer)
+    for _ in range(validate.positive_int("rounds", rounds) if timed else 0):
+        for row, layer in zip(rows, layers):
+            m = time_forward(layer, x, H, W, min_run_time=min_run_time, num_threads=num_threads)
+            row.setdefault("ms_rounds", []).append(m.median * 1e3)
+            row["ms"] = min(row["ms_rounds"])
     return rows
 
 
-def timing_outliers(rows: list[dict]) -> list[dict]:
-    """The timed rows that the counts do not explain: slower than a layer of the same variant
-    (on the same grid, with the same width) that counts more multiply-adds. Fewer
-    multiply-adds of the same kind of work should never take longer; when one does, it is
-    timing noise (other work on a shared machine), not a property of the layer."""
-    out = []
+#: How much slower than the counts predict a timed point may be before the figure rings it
+#: (1.0: not at all; a layer with fewer multiply-adds is never slower).
+NOISE_TOLERANCE = 1.0
+
+
+def _unexplained(a: dict, b: dict, ms_a: float, ms_b: float) -> bool:
+    """Whether ``a`` taking ``ms_a`` is slower than ``b`` taking ``ms_b`` explains: time may grow
+    at most as fast as the multiply-adds (fixed costs make it grow slower), never when they
+    shrink."""
+    return ms_a / ms_b > max(1.0, a["counted_gmacs"] / b["counted_gmacs"]) * NOISE_TOLERANCE
+
+
+def timing_outliers(rows: list[dict]) -> dict[str, list[dict]]:
+    """The timed rows that the counts do not explain, against another row of the same variant
+    on the same grid (:func:`_unexplained`, on their fastest rounds ``ms``), in two kinds:
+
+    ``"noise"``: not so in every round (``ms_rounds``), or timed once: timing noise, other
+    work on a shared machine, not a property of the layer. ``"systematic"``: so in every one
+    of two or more rounds: a real cost that multiply-adds do not count (a kernel that runs
+    slower per multiply-add than another, say)."""
+    out = {"noise": [], "systematic": []}
     for a in rows:
         if "ms" not in a:
             continue
@@ -438,18 +448,37 @@ def timing_outliers(rows: list[dict]) -> list[dict]:
             and "ms" in b
             and all(b.get(k) == a.get(k) for k in ("variant", "size", "tokens"))
         ]
-        if any(b["counted_gmacs"] > a["counted_gmacs"] and b["ms"] < a["ms"] for b in same):
-            out.append(a)
+        quicker = [b for b in same if _unexplained(a, b, a["ms"], b["ms"])]
+        if not quicker:
+            continue
+        rounds = list(
+            zip(a.get("ms_rounds", [a["ms"]]), *(b.get("ms_rounds", [b["ms"]]) for b in quicker))
+        )
+        always = len(rounds) > 1 and all(
+            any(_unexplained(a, b, t[0], tb) for b, tb in zip(quicker, t[1:])) for t in rounds
+        )
+        out["systematic" if always else "noise"].append(a)
     return out
 
 
+class _PlainLogFormatter(LogFormatter):
+    """Log-axis tick labels as plain numbers (``0.02``, ``200``), not ``2e-02``."""
+
+    def _num_to_string(self, x, vmin, vmax):
+        return f"{x:g}"
+
+
 def _sr_axis(ax, ratios) -> None:
+    """``sr_ratio`` on a log-2 axis with its values as ticks; the y axis log, ticks in plain
+    numbers (``0.02``, not ``2×10⁻²``)."""
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_locator(FixedLocator(sorted(set(ratios))))
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("sr_ratio (log scale)")
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(_PlainLogFormatter())
+    ax.yaxis.set_minor_formatter(_PlainLogFormatter(minor_thresholds=(1, 0.4)))
     ax.grid(alpha=0.3, which="both")
 
 
@@ -458,55 +487,68 @@ def plot_shunted_cost(rows: list[dict], title: str):
     """Cost of one layer against ``sr_ratio``, one message per panel: the multiply-adds (formula
     lines, counter circles: they agree) and, when the rows are timed, the measured latency.
 
-    Both axes are logarithmic and labelled so. A timed point slower than a layer of the same
-    variant with more multiply-adds (:func:`timing_outliers`) is ringed in red and explained
-    on the figure: timing noise on a shared machine."""
+    Both axes are logarithmic and labelled so. A timed point slower than its multiply-adds
+    predict (:func:`timing_outliers`) is ringed and explained on the figure: in red when it is
+    timing noise on a shared machine (not so in every round), in black when it is so in every
+    round (a cost the counts miss)."""
     timed = "ms" in rows[0]
-    fig, axes = new_figure(1, 2 if timed else 1, height=3.6)
-    ax = axes[0, 0]
+    fig, axes = new_figure(1, 2 if timed else 1, height=3.9)
     variants = [v for v in ("Shunted", "SRA") if any(r["variant"] == v for r in rows)]
+    ratios = [r["sr_ratio"] for r in rows]
+    ax = axes[0, 0]
     for variant in variants:
         sel = [r for r in rows if r["variant"] == variant]
         xs = [r["sr_ratio"] for r in sel]
         kw = dict(color=SHUNTED_COLOURS[variant])
-        ax.plot(xs, [r["analytic_gmacs"] for r in sel], "-", label=variant, **kw)
+        ax.plot(xs, [r["analytic_gmacs"] for r in sel], "-", **kw)
         ax.plot(xs, [r["counted_gmacs"] for r in sel], "o", mfc="none", ms=9, **kw)
-    _sr_axis(ax, [r["sr_ratio"] for r in rows])
+    _sr_axis(ax, ratios)
     ax.set_ylabel("GMACs (log scale)")
     ax.set_title("multiply-adds: formula = counter")
-    style = [
-        Line2D([], [], color="0.3", label="formula"),
-        Line2D([], [], color="0.3", marker="o", mfc="none", ms=9, ls="none", label="counter"),
-    ]
-    handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=handles + style, loc="upper right")
     if timed:
         ax = axes[0, 1]
         for variant in variants:
             sel = [r for r in rows if r["variant"] == variant]
-            ax.plot(
-                [r["sr_ratio"] for r in sel],
-                [r["ms"] for r in sel],
-                "-s",
-                color=SHUNTED_COLOURS[variant],
-                label=variant,
-            )
-        _sr_axis(ax, [r["sr_ratio"] for r in rows])
+            xs = [r["sr_ratio"] for r in sel]
+            ax.plot(xs, [r["ms"] for r in sel], ":s", color=SHUNTED_COLOURS[variant])
+        _sr_axis(ax, ratios)
         ax.set_ylabel("CPU latency, ms (log scale)")
-        ax.set_title("measured: median of repeated runs")
+        n = max(len(r.get("ms_rounds", [])) for r in rows)
+        ax.set_title(f"measured: best of {n} rounds" if n > 1 else "measured: median of runs")
         odd = timing_outliers(rows)
-        if odd:
-            ax.plot(
-                [r["sr_ratio"] for r in odd],
-                [r["ms"] for r in odd],
-                "o",
-                ms=16,
-                mfc="none",
-                mec="tab:red",
-                mew=1.5,
-                label="slower than\nits count:\ntiming noise\n(shared machine)",
-            )
-        ax.legend(loc="upper right")
+        rings = {
+            "noise": (
+                "tab:red",
+                "slower than its MACs predict in some rounds only: timing noise (shared machine)",
+            ),
+            "systematic": (
+                "black",
+                "slower than its MACs predict in every round: a cost the counts miss",
+            ),
+        }
+        for kind, (colour, label) in rings.items():
+            if odd[kind]:
+                ax.plot(
+                    [r["sr_ratio"] for r in odd[kind]],
+                    [r["ms"] for r in odd[kind]],
+                    "o",
+                    ms=16,
+                    mfc="none",
+                    mec=colour,
+                    mew=1.5,
+                    label=label,
+                )
+        handles, _ = ax.get_legend_handles_labels()
+        if handles:  # what the rings mean, under the panels
+            fig.legend(handles=handles, loc="outside lower center", ncol=1)
+    # The key, in the counts' panel (its curves fall, so its upper right is free); the
+    # measured panel uses the same colours.
+    key = [Line2D([], [], color=SHUNTED_COLOURS[v], lw=3, label=v) for v in variants]
+    key += [
+        Line2D([], [], color="0.3", label="formula"),
+        Line2D([], [], color="0.3", marker="o", mfc="none", ms=9, ls="none", label="counter"),
+    ]
+    axes[0, 0].legend(handles=key, loc="upper right")
     fig.suptitle(title)
     return fig
 

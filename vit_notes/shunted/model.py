@@ -298,13 +298,13 @@ class ConvStem(nn.Module):
         self.in_chans = validate.positive_int("in_chans", in_chans)
         validate.positive_int("embed_dim", embed_dim)
         layers = [
-            nn.Conv2d(in_chans, embed_dim, 7, 2, padding=3, bias=False),
+            nn.Conv2d(in_chans, embed_dim, kernel_size=7, stride=2, padding=3, bias=False),
             nn.BatchNorm2d(embed_dim),
             nn.ReLU(True),
         ]
         for _ in range(num_conv):
             layers += [
-                nn.Conv2d(embed_dim, embed_dim, 3, 1, padding=1, bias=False),
+                nn.Conv2d(embed_dim, embed_dim, kernel_size=3, stride=1, padding=1, bias=False),
                 nn.BatchNorm2d(embed_dim),
                 nn.ReLU(True),
             ]
@@ -475,9 +475,15 @@ _SRC = "Shunted Transformer, the table of variants and the ImageNet-1K results t
 #: The paper's numbers, shown beside the book's counts (never used in a computation): parameters
 #: (M), GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%).
 PAPER = {
-    "shunted_t": registry.Paper(11.5, 2.1, 79.8, "ren2022shunted", _SRC),
-    "shunted_s": registry.Paper(22.4, 4.9, 82.9, "ren2022shunted", _SRC),
-    "shunted_b": registry.Paper(39.6, 8.1, 84.0, "ren2022shunted", _SRC),
+    "shunted_t": registry.Paper(
+        params_m=11.5, gflops=2.1, top1=79.8, cite="ren2022shunted", source=_SRC
+    ),
+    "shunted_s": registry.Paper(
+        params_m=22.4, gflops=4.9, top1=82.9, cite="ren2022shunted", source=_SRC
+    ),
+    "shunted_b": registry.Paper(
+        params_m=39.6, gflops=8.1, top1=84.0, cite="ren2022shunted", source=_SRC
+    ),
 }
 #: Parameters (M) that the official code counts (one decimal more than the paper's table).
 CODE_PARAMS = {"shunted_t": 11.55, "shunted_s": 22.40, "shunted_b": 39.61}
