@@ -94,17 +94,29 @@ class StudyModel:
 STUDY: dict[str, StudyModel] = {
     m.name: m
     for m in (
-        StudyModel("pvt_full", "PVT", "PVT, full attention", "8×8", _pvt((1, 1)), 1),
-        StudyModel("pvt_sra2", "PVT", "PVT SRA, R=2", "4×4", _pvt((2, 1)), 2),
-        StudyModel("pvt_sra4", "PVT", "PVT SRA, R=4", "2×2", _pvt((4, 2)), 4),
-        StudyModel("pvt_sra8", "PVT", "PVT SRA, R=8", "1×1", _pvt((8, 4)), 8),
         StudyModel(
-            "pvt_linear", "PVT", "PVT linear SRA, 2×2", "2×2", _pvt(linear=True, pool_size=2)
+            "pvt_full", "PVT", "PVT, full attention", keys="8×8", build=_pvt((1, 1)), sr_ratio=1
         ),
-        StudyModel("shunted_full", "Shunted", "Shunted, full attention", "8×8", _shunted((1, 1))),
-        StudyModel("shunted_r4", "Shunted", "Shunted, r=4 and 2", "2×2 + 4×4", _shunted((4, 2))),
-        StudyModel("shunted_r8", "Shunted", "Shunted, r=8 and 4", "1×1 + 2×2", _shunted((8, 4))),
-        StudyModel("coatnet", "CoAtNet", "CoAtNet, C-T-T", "none (MBConv)", _coatnet),
+        StudyModel("pvt_sra2", "PVT", "PVT SRA, R=2", keys="4×4", build=_pvt((2, 1)), sr_ratio=2),
+        StudyModel("pvt_sra4", "PVT", "PVT SRA, R=4", keys="2×2", build=_pvt((4, 2)), sr_ratio=4),
+        StudyModel("pvt_sra8", "PVT", "PVT SRA, R=8", keys="1×1", build=_pvt((8, 4)), sr_ratio=8),
+        StudyModel(
+            "pvt_linear",
+            "PVT",
+            "PVT linear SRA, 2×2",
+            keys="2×2",
+            build=_pvt(linear=True, pool_size=2),
+        ),
+        StudyModel(
+            "shunted_full", "Shunted", "Shunted, full attention", keys="8×8", build=_shunted((1, 1))
+        ),
+        StudyModel(
+            "shunted_r4", "Shunted", "Shunted, r=4 and 2", keys="2×2 + 4×4", build=_shunted((4, 2))
+        ),
+        StudyModel(
+            "shunted_r8", "Shunted", "Shunted, r=8 and 4", keys="1×1 + 2×2", build=_shunted((8, 4))
+        ),
+        StudyModel("coatnet", "CoAtNet", "CoAtNet, C-T-T", keys="none (MBConv)", build=_coatnet),
     )
 }
 

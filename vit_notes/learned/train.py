@@ -176,4 +176,4 @@ def evaluate(
     data = make_dataset(n, seed, detail=detail, task=task)
     right = (predict(model, data.images) == data.labels).float()
     by = {int(d): right[data.detail == d].mean().item() for d in data.detail.unique()}
-    return Score(right.mean().item(), by, n, seed)
+    return Score(right.mean().item(), by_detail=by, n=n, seed=seed)

@@ -1,9 +1,10 @@
 """Pyramid Vision Transformer, v1 and v2, built from spatial-reduction attention.
 
 * PVT v1: Wang et al., "Pyramid Vision Transformer: A Versatile Backbone for Dense
-  Prediction without Convolutions", ICCV 2021 (Fig. 3, Eq. 2-3; Table 1 configs).
+  Prediction without Convolutions", ICCV 2021 (sections "Overall Architecture" and
+  "Spatial-Reduction Attention"; the configurations of its model-size table).
 * PVT v2: Wang et al., "PVT v2: Improved Baselines with Pyramid Vision Transformer",
-  CVMJ 2022 (Fig. 1 linear SRA, Fig. 2 overlapping patch embedding and convolutional FFN).
+  CVMJ 2022 (its linear SRA, overlapping patch embedding and convolutional feed-forward).
 
 Parameter names follow the official code (whai362/PVT) so its checkpoints, and
 timm's ``pvt_v2`` attention modules, load into these modules unchanged.
@@ -39,8 +40,8 @@ from ..trace import STATE, log_shapes
 
 
 class SpatialReductionAttention(nn.Module):
-    """Spatial-reduction attention, SRA (PVT v1 Eq. 2-3); linear SRA with ``linear=True``
-    (PVT v2 Fig. 1).
+    """Spatial-reduction attention, SRA (PVT v1, section "Spatial-Reduction Attention"); linear SRA
+    with ``linear=True`` (PVT v2).
 
     Queries come from all ``N = H*W`` tokens; keys and values from a smaller grid:
     a ``sr_ratio x sr_ratio`` conv of stride ``sr_ratio`` + LayerNorm shrinks the
@@ -481,7 +482,7 @@ _V1 = dict(
 )
 _V2 = dict(_V1, version=2)
 
-#: Configurations of the PVT family (PVT v1 Table 1; PVT v2 Table 1 and the official code).
+#: Configurations of the PVT family (the PVT v1 and v2 papers' model tables and the official code).
 CONFIGS: dict[str, dict] = {
     "pvt_tiny": dict(_V1, depths=(2, 2, 2, 2)),
     "pvt_small": dict(_V1, depths=(3, 4, 6, 3)),
