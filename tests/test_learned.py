@@ -303,16 +303,21 @@ def test_every_checker_answers_any_input(answer, capsys):
         assert out.startswith("❌ not yet: ") and len(out) > 20
 
 
+def _each_wrong_answer_says(check, cases: dict, capsys) -> None:
+    """Each wrong answer is refused with its own diagnosis: ``{answer: phrase in the message}``."""
+    for answer, phrase in cases.items():
+        capsys.readouterr()
+        assert not check(answer)
+        assert phrase in capsys.readouterr().out, (answer, phrase)
+
+
 def test_chance_level_checker(capsys):
     for answer in (0.25, "25%", 25, torch.tensor(0.25), "0.25"):
         assert ex.check_chance_level(answer)
     assert ex.check_chance_level(0.5, task="same")
     cases = {0.5: "pairwise question", 1 / 3: "three marks", 0.75: "wrong, not right",
              0.1: "count the classes"}  # fmt: skip
-    for answer, phrase in cases.items():
-        capsys.readouterr()
-        assert not ex.check_chance_level(answer)
-        assert phrase in capsys.readouterr().out
+    _each_wrong_answer_says(ex.check_chance_level, cases, capsys)
 
 
 def test_prediction_checker(capsys):
@@ -349,19 +354,14 @@ def test_query_token_checker(capsys):
         "ZeroDivisionError": lambda c, d: 1 // 0,
         "expected token": lambda c, d: 5,
     }
-    for phrase, fn in wrong.items():
-        capsys.readouterr()
-        assert not ex.check_query_token(fn)
-        assert phrase in capsys.readouterr().out
+    _each_wrong_answer_says(ex.check_query_token, {fn: p for p, fn in wrong.items()}, capsys)
 
 
 def test_test_size_checker(capsys):
     assert ex.check_test_size(8000) and ex.check_test_size("8000")
-    for answer, phrase in {4000: "sqrt(2)", 1000: "fewer images", 2000 * 2000: "square 2",
-                           123: "solve for the n"}.items():  # fmt: skip
-        capsys.readouterr()
-        assert not ex.check_test_size(answer)
-        assert phrase in capsys.readouterr().out
+    cases = {4000: "sqrt(2)", 1000: "fewer images", 2000 * 2000: "square 2",
+             123: "solve for the n"}  # fmt: skip
+    _each_wrong_answer_says(ex.check_test_size, cases, capsys)
 
 
 def test_choice_checker(capsys):

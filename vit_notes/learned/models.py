@@ -27,21 +27,27 @@ from .data import IMG_SIZE, num_classes
 DIMS = (24, 48)
 
 
+#: What the study's two pyramids share: two stages of one block each, the same widths.
+_PYRAMID = dict(
+    img_size=IMG_SIZE,
+    embed_dims=DIMS,
+    mlp_ratios=(2, 2),
+    qkv_bias=True,
+    depths=(1, 1),
+    num_stages=2,
+)
+
+
 def _pvt(sr_ratios=(1, 1), linear: bool = False, pool_size: int = 7) -> Callable:
     def build(classes: int) -> nn.Module:
         return PyramidVisionTransformer(
-            img_size=IMG_SIZE,
             num_classes=classes,
-            embed_dims=DIMS,
             num_heads=(1, 2),
-            mlp_ratios=(2, 2),
-            qkv_bias=True,
-            depths=(1, 1),
             sr_ratios=sr_ratios,
-            num_stages=2,
             version=2,
             linear=linear,
             pool_size=pool_size,
+            **_PYRAMID,
         )
 
     return build
@@ -50,15 +56,7 @@ def _pvt(sr_ratios=(1, 1), linear: bool = False, pool_size: int = 7) -> Callable
 def _shunted(sr_ratios) -> Callable:
     def build(classes: int) -> nn.Module:
         return ShuntedTransformer(
-            img_size=IMG_SIZE,
-            num_classes=classes,
-            embed_dims=DIMS,
-            num_heads=(2, 2),
-            mlp_ratios=(2, 2),
-            qkv_bias=True,
-            depths=(1, 1),
-            sr_ratios=sr_ratios,
-            num_stages=2,
+            num_classes=classes, num_heads=(2, 2), sr_ratios=sr_ratios, **_PYRAMID
         )
 
     return build
