@@ -456,7 +456,7 @@ def test_every_chapter_figure_follows_the_book_standard():
         "bias table": coatnet.plot_bias_table(table, (2, 3)),
         "query maps": coatnet.plot_relative_query_maps(img, maps, (0.5, 0.5)),
         "conv vs attention": coatnet.plot_conv_vs_attention(rows, mark_size=96),
-        "layout explorer": coatnet.draw_layout_explorer("C-T-T-T", 128),
+        "layout explorer": coatnet.layout_explorer().figures(dict(layout="C-T-T-T", size=128))[0],
         "matrices": coatnet.plot_matrices(
             [("bias", {"b": -w}), ("weight", {"a": w, "b": w.t(), "c": w})]
         ),
@@ -525,15 +525,14 @@ def test_schematic_numbers_are_the_models():
         coatnet.coatnet_stages("coatnet_9")
 
 
-def test_layout_explorer_redraws(monkeypatch):
-    drawn = []
-    real = coatnet.draw_layout_explorer
-    monkeypatch.setattr(
-        coatnet.figures, "draw_layout_explorer", lambda **kw: drawn.append(kw) or real(**kw)
+def test_layout_explorer_shows_the_packages_counts():
+    e = coatnet.layout_explorer()
+    assert [c.name for c in e.controls] == ["layout", "size"] and e.maps is None
+    per_stage, maps, totals, params = e.bars(layout="C-T-T-T", size=128)
+    cost = coatnet.coatnet_cost("coatnet_0", img_size=128, layout="C-T-T-T")
+    assert per_stage.values == tuple(
+        cost[n].macs / 1e9 for n in ("S0", "S1", "S2", "S3", "S4", "head")
     )
-    ui = coatnet.layout_explorer()
-    layout, size = ui.children[0].children
-    layout.value = "C-T-T-T"
-    size.value = 128
-    assert drawn[0] == dict(name="coatnet_0", layout="C-C-T-T", size=224)
-    assert drawn[-1] == dict(name="coatnet_0", layout="C-T-T-T", size=128)
+    assert maps.texts[:2] == ("no map", "no map") and maps.values[2] > 0  # S2 is T
+    assert totals.selected == params.selected == coatnet.LAYOUTS.index("C-T-T-T")
+    assert totals.texts[3] == f"{cost['total'].macs / 1e9:.2f}"

@@ -203,7 +203,7 @@ def test_unknown_or_broken_myst_is_an_error(tmp_path, md, message):
 def test_app_holds_the_explorers_and_their_set_up():
     nb = lc.app("pvt", ROOT)
     tags = [c["metadata"].get("tags", []) for c in nb["cells"]]
-    widgets = [c for c, t in zip(nb["cells"], tags) if "widget" in t]
+    widgets = [nb["cells"][i] for i in lc.explorer_cells(nb)]
     assert widgets and all("skip-execution" not in t for t in tags)
     assert not any("static-twin" in t for t in tags)
     code = "\n".join(text(c) for c in nb["cells"] if c["cell_type"] == "code")
@@ -214,4 +214,4 @@ def test_app_names_the_chapters_when_asked_for_a_missing_one():
     with pytest.raises(ValueError, match=r"no chapter 'nope': the chapters are .*pvt"):
         lc.app("nope", ROOT)
     with pytest.raises(ValueError, match="has no explorer"):
-        lc.app("compare", ROOT)
+        lc.app("learned", ROOT)

@@ -76,3 +76,99 @@ def test_figure_png_is_twice_the_natural_size_and_palette_compressed():
     assert meta == {"width": w, "height": h}
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[25] == 3  # colour type 3: a palette
     assert len(data) < len(full.getvalue()) / 2
+
+
+# --- explorers: one description, a live widget and a page twin ----------------------------------
+
+
+def _toy_explorer(calls=None):
+    """Two controls; maps over a 2x2 query grid that depend on ``a`` only (``b``: bars only)."""
+
+    def maps(queries, a, b):
+        if calls is not None:
+            calls.append((a, b))
+        rows = torch.arange(len(queries) * 4, dtype=torch.float32).reshape(len(queries), 4) * a
+        return [plotting.MapPanel(f"a={a}", (2, 2), rows.softmax(-1))]
+
+    def bars(a, b):
+        return [
+            plotting.Bars("cost", ("x", "y"), (a, 10.0 * b), (f"{a} M", f"{10 * b} M"), ("r", "b"))
+        ]
+
+    return plotting.Explorer(
+        key="explore-toy",
+        title="toy",
+        controls=(
+            plotting.Control("a", "a", (1, 2), 1),
+            plotting.Control("b", "b", (1, 3), 3),
+        ),
+        maps=maps,
+        bars=bars,
+        caption=lambda a, b: f"a={a}, b={b}",
+        query_grid=2,
+        photo=lambda **_: torch.rand(3, 16, 16),
+    )
+
+
+def test_explorer_payload_holds_every_state_with_maps_stored_once():
+    import base64
+    import zlib
+
+    e = _toy_explorer()
+    p = e.payload()
+    assert set(p["states"]) == {"1|1", "1|3", "2|1", "2|3"}
+    assert [c["default"] for c in p["controls"]] == [0, 1]
+    assert len(p["blobs"]) == 2  # b changes the bars only: a's two maps, stored once each
+    state = p["states"]["2|3"]
+    assert state["bars"][0]["texts"] == ["2 M", "30 M"] and state["caption"] == "a=2, b=3"
+    (m,) = state["maps"]
+    levels = torch.frombuffer(
+        bytearray(zlib.decompress(base64.b64decode(p["blobs"][m["blob"]]))), dtype=torch.uint8
+    ).reshape(4, 4)
+    rows = e.state_maps(dict(a=2, b=3))[0].rows
+    restored = levels.float() / plotting.MAP_LEVELS * torch.tensor(m["peaks"])[:, None]
+    assert torch.allclose(restored, rows, atol=rows.max().item() / 255)
+    with pytest.raises(ValueError, match=r"a=5: choose one of \(1, 2\)"):
+        e.state_key(dict(a=5, b=1))
+    with pytest.raises(ValueError, match="default 7"):
+        plotting.Control("a", "a", (1, 2), 7)
+
+
+def test_explorer_html_is_self_contained():
+    html = _toy_explorer().html(fallback=b"\x89PNG fake")
+    assert 'class="vn-explorer"' in html and "<script>" in html and "vn-data" in html
+    assert "data:image/png;base64," in html
+    # nothing fetched: no URL but data: ones, no fetch or XHR in the script
+    assert "http" not in html.replace("http-equiv", "") and "fetch(" not in html
+    assert "XMLHttpRequest" not in html
+
+
+def test_explorer_bundle_puts_the_live_widget_first_then_html_then_png():
+    data, meta = _toy_explorer()._repr_mimebundle_()
+    assert list(data)[:3] == [
+        "application/vnd.jupyter.widget-view+json",
+        "text/html",
+        "image/png",
+    ]
+    assert meta["image/png"]["width"] <= plotting.TEXT_WIDTH_IN * plotting.DPI
+
+
+def test_explorer_widget_moves_of_the_query_redraw_the_maps_alone(monkeypatch):
+    calls = []
+    e = _toy_explorer(calls)
+    drawn = []
+    real = e.figures
+    monkeypatch.setattr(
+        e, "figures", lambda state, query, parts: drawn.append(parts) or real(state, query, parts)
+    )
+    ui = e.widget()
+    sliders = {c.description: c for box in ui.children[:2] for c in box.children}
+    assert set(sliders) == {"a", "b", "query row", "query col"}
+    drawn.clear()
+    sliders["query row"].value = 1
+    assert drawn == [("maps",)]
+    drawn.clear()
+    sliders["b"].value = 1
+    assert drawn == [("maps",), ("bars",)]
+    sliders["query col"].value = 1
+    assert calls == [(1, 3), (1, 1)]  # each state's maps computed once, not per query move

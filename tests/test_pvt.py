@@ -332,29 +332,21 @@ def test_colour_maps_mean_something():
     )
 
 
-def test_sra_explorer_builds_and_redraws_on_every_slider(monkeypatch):
-    drawn = []
-    real = pvt.draw_sra_explorer
-    monkeypatch.setattr(
-        pvt.figures, "draw_sra_explorer", lambda **kw: drawn.append(kw) or real(**kw)
-    )
-    ui = pvt.sra_explorer()
-    sliders = {c.description: c for box in ui.children[:2] for c in box.children}
-    assert set(sliders) == {"sr_ratio", "heads", "image size", "query row", "query col"}
-    sliders["sr_ratio"].value = 2
-    sliders["heads"].value = 4
-    sliders["image size"].value = 112
-    sliders["query row"].value = 0.9
-    assert drawn[0] == dict(sr_ratio=8, num_heads=1, size=224, query_row=0.3, query_col=0.5)
-    assert drawn[-1] == dict(sr_ratio=2, num_heads=4, size=112, query_row=0.9, query_col=0.5)
-
-
-def test_static_twin_draws_map_and_cost():
-    fig = pvt.draw_sra_explorer(sr_ratio=4, num_heads=2, size=160, query_row=0.5, query_col=0.5)
-    ax_map, ax_cost, colour_bar = fig.axes
-    assert "10×10 keys" in ax_map.get_title() and ax_map.images
-    assert ax_cost.get_xscale() == "log" and "log scale" in ax_cost.get_xlabel()
-    assert "weight" in colour_bar.get_ylabel()
+def test_sra_explorer_shows_the_packages_maps_and_costs():
+    e = pvt.sra_explorer()
+    assert [c.label for c in e.controls] == ["sr_ratio", "heads", "image size"]
+    state = dict(sr_ratio=4, num_heads=2, size=160)
+    (panel,) = e.state_maps(state)
+    assert panel.grid == (10, 10) and panel.rows.shape == (100, 100)  # every query of 10x10
+    img = photo.load_photo(160)
+    for i in (0, 37, 99):
+        ((row, grid),) = pvt.sra_query_maps(img, (4,), e.query_positions()[i], num_heads=2).values()
+        torch.testing.assert_close(panel.rows[i], row)
+    (chart,) = e.bars(**state)
+    plain = pvt.sra_cost(40, 40, 64, 2, 1)
+    assert chart.texts[0] == f"{plain.macs / 1e6:,.0f} M, {plain.attn_bytes / 2**20:,.1f} MB"
+    assert chart.values[1] == pvt.sra_cost(40, 40, 64, 2, 4).macs and chart.log
+    assert "100 keys" in e.caption(**state)
 
 
 # --- The chapter's figures follow the book's standard -----------------------------------------
@@ -405,11 +397,12 @@ def test_every_figure_of_the_chapter_follows_the_standard():
         ),
         "cost, timed": pvt.plot_cost(timed, "sr_ratio", "one layer at 64x64"),
         "cost, counted": pvt.plot_cost(counted, "size", "one layer, sr_ratio 4"),
-        "explorer": pvt.draw_sra_explorer(sr_ratio=8, num_heads=2, size=96, img=img),
         "query maps": plotting.plot_query_maps(
             img, pvt.sra_query_maps(img, (1, 2, 4, 8), query), query
         ),
     }
+    explorer = pvt.sra_explorer().figures(dict(sr_ratio=2, num_heads=2, size=112), (9, 0))
+    figures.update({f"explorer {i}": fig for i, fig in enumerate(explorer)})
     for name, fig in figures.items():
         assert plotting.figure_problems(fig) == [], name
         assert clipped_text(fig) == [], name

@@ -481,17 +481,20 @@ def test_cost_table_rows_agree():
         )
 
 
-def test_shunted_explorer_redraws(monkeypatch):
-    drawn = []
-    real = shunted.draw_shunted_explorer
-    monkeypatch.setattr(
-        shunted.figures, "draw_shunted_explorer", lambda **kw: drawn.append(kw) or real(**kw)
-    )
-    ui = shunted.shunted_explorer()
-    sliders = {c.description: c for box in ui.children[:2] for c in box.children}
-    sliders["sr_ratio"].value = 4
-    sliders["image size"].value = 112
-    assert drawn[0]["sr_ratio"] == 8 and drawn[-1]["sr_ratio"] == 4 and drawn[-1]["size"] == 112
+def test_shunted_explorer_shows_the_packages_maps_and_costs():
+    e = shunted.shunted_explorer()
+    state = dict(sr_ratio=4, num_heads=2, size=112)
+    coarse, fine = e.state_maps(state)
+    assert (coarse.grid, fine.grid) == ((7, 7), (14, 14)) and coarse.rows.shape == (100, 49)
+    query = e.query_positions()[42]
+    groups = shunted.shunted_query_maps(photo.load_photo(112), (4,), query)[4]
+    torch.testing.assert_close(coarse.rows[42], groups["coarse"][0])
+    torch.testing.assert_close(fine.rows[42], groups["fine"][0])
+    (chart,) = e.bars(**state)
+    assert chart.labels == ("plain", "SRA", "Shunted")
+    assert chart.values[2] == shunted.shunted_cost(28, 28, 64, 2, 4).macs
+    (plain,) = e.state_maps(dict(state, sr_ratio=1))
+    assert plain.title.startswith("plain") and plain.grid == (28, 28)
 
 
 # --- the chapter's figures: the book's standard, one colour scale, the schematic's shapes ---
@@ -521,10 +524,6 @@ def test_every_figure_follows_the_standard():
             shunted.plot_shunted_cost(rows, "counted"),
             shunted.plot_shunted_cost(_timed(rows, noisy), "timed, with a noisy point"),
         ],
-        "draw_shunted_explorer": [
-            shunted.draw_shunted_explorer(sr_ratio=4, size=64, img=img),
-            shunted.draw_shunted_explorer(sr_ratio=1, num_heads=4, size=64, img=img),
-        ],
         "draw_shunted_schematic": [
             shunted.draw_shunted_schematic(),
             shunted.draw_shunted_schematic(ShuntedAttention(32, 4, sr_ratio=1), 4, 4),
@@ -534,6 +533,11 @@ def test_every_figure_follows_the_standard():
         n for n in dir(shunted.figures) if n.startswith(("plot_", "draw_")) and n != "draw"
     }
     assert drawn_by_the_chapter == set(figures), "every figure function is checked here"
+    explorer = shunted.shunted_explorer()
+    figures["explorer"] = [
+        *explorer.figures(dict(sr_ratio=4, num_heads=2, size=112)),
+        *explorer.figures(dict(sr_ratio=1, num_heads=4, size=112), (0, 9)),
+    ]
     for name, figs in figures.items():
         for fig in figs:
             assert plotting.figure_problems(fig) == [], name

@@ -62,14 +62,15 @@ def attend(
     key = name if tag == "attn" else f"{name}.{tag}"
     maps.grids[key] = kv_grid
     if maps.query is not None:
-        i = maps.query
-        if not 0 <= i < q.shape[-2]:
-            raise ValueError(
-                f"query={i} is not a query of {key}, which has {q.shape[-2]} queries; "
-                f"use 0 <= query < {q.shape[-2]}"
-            )
-        row_bias = bias[..., i : i + 1, :] if bias is not None and bias.shape[-2] > 1 else bias
-        _, row = explicit_attention(q[..., i : i + 1, :], k, v, scale, row_bias)
+        rows = [maps.query] if isinstance(maps.query, int) else maps.query
+        for i in rows:
+            if not 0 <= i < q.shape[-2]:
+                raise ValueError(
+                    f"query={i} is not a query of {key}, which has {q.shape[-2]} queries; "
+                    f"use 0 <= query < {q.shape[-2]}"
+                )
+        row_bias = bias[..., rows, :] if bias is not None and bias.shape[-2] > 1 else bias
+        _, row = explicit_attention(q[..., rows, :], k, v, scale, row_bias)
         maps[key] = row.detach()
         # The output itself from the fused kernel: one row is all that was asked for.
         return F.scaled_dot_product_attention(

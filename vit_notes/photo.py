@@ -13,6 +13,9 @@ the face lights up skin, one on the uniform lights up dark blue.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -26,6 +29,11 @@ from . import validate
 def load_photo(size: int = 224) -> torch.Tensor:
     """Grace Hopper, centre-cropped to a square and resized: ``(3, size, size)`` in [0, 1]."""
     validate.positive_int("size", size, minimum=8)
+    return _photo(size).clone()  # a copy: the cached one stays as loaded
+
+
+@functools.lru_cache(maxsize=8)
+def _photo(size: int) -> torch.Tensor:
     with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
         im = im.convert("RGB")
         w, h = im.size
@@ -51,7 +59,8 @@ def colour_tokens(img: torch.Tensor, patch: int = 4, bins: int = 4, sharpness: f
 
     Each pixel votes for the palette colours with weights softmax(-sharpness·distance²);
     a token is its patch's mean vote, standardised (zero mean, unit variance per token)
-    so dot products compare colour distributions.
+    so dot products compare colour distributions. The last few images' tokens are kept
+    (by content), so an explorer's moves do not compute them again.
     """
     if img.dim() != 3 or img.shape[0] != 3:
         raise ValueError(f"expected an RGB image of shape (3, H, W), got {tuple(img.shape)}")
@@ -60,6 +69,25 @@ def colour_tokens(img: torch.Tensor, patch: int = 4, bins: int = 4, sharpness: f
         raise ValueError(
             f"image of {img.shape[1]}x{img.shape[2]} is not divisible by patch={patch}"
         )
+    key = (
+        hashlib.sha1(img.detach().cpu().contiguous().numpy().tobytes()).digest(),
+        tuple(img.shape),
+        patch,
+        bins,
+        float(sharpness),
+    )
+    if key not in _TOKENS:
+        if len(_TOKENS) >= 8:
+            _TOKENS.pop(next(iter(_TOKENS)))
+        _TOKENS[key] = _colour_tokens(img, patch, bins, sharpness)
+    tokens, grid = _TOKENS[key]
+    return tokens.clone(), grid
+
+
+_TOKENS: dict = {}
+
+
+def _colour_tokens(img, patch, bins, sharpness):
     pal = palette(bins)
     pixels = rearrange(img, "c h w -> (h w) c")
     votes = torch.softmax(-sharpness * torch.cdist(pixels, pal) ** 2, dim=-1)
@@ -78,6 +106,14 @@ def query_index(grid: tuple[int, int], row: float, col: float) -> int:
         if not 0.0 <= v < 1.0:
             raise ValueError(f"{name}={v!r} must be a fraction of the image in [0, 1)")
     return int(row * H) * W + int(col * W)
+
+
+def query_at(grid: tuple[int, int], query_rc) -> int | list[int]:
+    """:func:`query_index` of one (row, col) fraction pair, or the list of them for a list of
+    pairs (an explorer's grid of queries)."""
+    if len(query_rc) == 2 and all(isinstance(v, (int, float)) for v in query_rc):
+        return query_index(grid, *query_rc)
+    return [query_index(grid, *rc) for rc in query_rc]
 
 
 def repeat_for_heads(tokens: torch.Tensor, num_heads: int) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """The book's figure style and the plotting primitives every chapter draws with (the photo, a
 query marked on it, one query's map, maps compared on one colour scale, cost bars, the boxes and
-arrows of a schematic), and the classroom explorer widget.
+arrows of a schematic), and the explorers: one description (:class:`Explorer`) drawn as a live
+ipywidgets explorer in a kernel and as a kernel-free HTML/JavaScript twin on the page.
 
 The style: figures at most as wide as the site's text column (:data:`TEXT_WIDTH_IN` at
 :data:`DPI` CSS px per inch, so a full-width figure shows at its natural size), no text
@@ -12,10 +13,18 @@ it too. :func:`figure_problems` says what breaks the standard (the tests use it)
 
 from __future__ import annotations
 
+import base64
 import functools
+import html
 import io
+import itertools
+import json
 import math
+import textwrap
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -236,6 +245,13 @@ def overlay_map(
     return im
 
 
+def _maps_layout(n: int) -> tuple[int, float]:
+    """:func:`compare_maps`'s columns and width (in) for ``n`` maps: as wide as the panels
+    need (a single map does not stretch over the column)."""
+    ncols = 2 if n == 4 else min(n, MAX_COLS)
+    return ncols, min(TEXT_WIDTH_IN, 2.5 * ncols + 1.1)
+
+
 @styled
 def compare_maps(
     img: torch.Tensor,
@@ -248,10 +264,8 @@ def compare_maps(
     scale with a colour bar, the query marked on each. ``panels``: ``[(title, weights, grid)]``.
     Where the peaks differ tenfold or more, the figure says so: a faint map is not empty."""
     n = len(panels)
-    ncols = 2 if n == 4 else min(n, MAX_COLS)
+    ncols, width = _maps_layout(n)
     nrows = math.ceil(n / ncols)
-    # As wide as the panels need (a single map does not stretch over the column).
-    width = min(TEXT_WIDTH_IN, 2.5 * ncols + 1.1)
     fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.5, width=width)
     peaks = [float(row.max()) for _, row, _ in panels]
     vmax = max(peaks)
@@ -277,28 +291,6 @@ def plot_query_maps(img: torch.Tensor, maps: dict, query_rc, label: str = "sr_ra
     title = title or (lambda key, row, grid: f"{label}={key}: keys {grid[0]}×{grid[1]}")
     panels = [(title(key, row, grid), row, grid) for key, (row, grid) in maps.items()]
     return compare_maps(img, panels, query_rc)
-
-
-def cost_bars(ax, costs: dict, colours: dict, xlabel: str) -> None:
-    """Horizontal bars of each layer's multiply-adds (log scale), labelled with MMACs and
-    attention-matrix MB: the cost panel of the explorers."""
-    names = list(costs)
-    ax.barh(names, [costs[n].macs / 1e6 for n in names], color=[colours[n] for n in names])
-    for i, n in enumerate(names):
-        ax.text(
-            costs[n].macs / 1e6,
-            i,
-            f" {costs[n].macs / 1e6:,.0f} M, {costs[n].attn_bytes / 2**20:,.1f} MB",
-            va="center",
-            fontsize=MIN_FONT_PT,
-        )
-    ax.set_xscale("log")
-    ax.set_xlabel(xlabel)
-    # A decade of room on the left, so that no bar collapses onto the axis; two and a half
-    # decades on the right for the labels.
-    ax.set_xlim(
-        min(c.macs for c in costs.values()) / 1e7, max(c.macs for c in costs.values()) / 1e6 * 300
-    )
 
 
 def box(
@@ -370,42 +362,360 @@ def schematic_axes(ax) -> None:
     ax.set_aspect("auto")
 
 
-def attention_explorer(draw, heads: list[int]):
-    """An explorer with the attention sliders (sr_ratio, heads, image size, query position)
-    whose values ``draw(sr_ratio=, num_heads=, size=, query_row=, query_col=)`` redraws from."""
-    import ipywidgets as w
-
-    controls = dict(
-        sr_ratio=w.SelectionSlider(options=[1, 2, 4, 8], value=8, description="sr_ratio"),
-        num_heads=w.SelectionSlider(options=heads, value=heads[0], description="heads"),
-        size=w.SelectionSlider(
-            options=[112, 160, 224, 288, 352, 448], value=224, description="image size"
-        ),
-        query_row=w.FloatSlider(value=0.3, min=0.0, max=0.99, step=0.01, description="query row"),
-        query_col=w.FloatSlider(value=0.5, min=0.0, max=0.99, step=0.01, description="query col"),
-    )
-    rows = [
-        [controls["sr_ratio"], controls["num_heads"], controls["size"]],
-        [controls["query_row"], controls["query_col"]],
-    ]
-    return explorer(draw, controls, rows)
+# --- explorers: one description, drawn live (ipywidgets) and on the page (HTML/JS) --------------
 
 
-def explorer(draw, controls: dict, rows: list[list]):
-    """Show ``rows`` of ``controls`` above a figure that ``draw(**values)`` redraws on every change.
+@dataclass(frozen=True)
+class Control:
+    """One discrete control of an explorer: ``name`` (the keyword the explorer's functions
+    take), ``label`` (shown, and read by screen readers), its ``values`` in order, and the
+    ``default`` among them."""
 
-    The figure is displayed inside the widget's output area and closed, so the inline
-    backend does not show it a second time under the cell.
+    name: str
+    label: str
+    values: tuple
+    default: object
+
+    def __post_init__(self):
+        if self.default not in self.values:
+            raise ValueError(f"{self.name}: default {self.default!r} is not one of {self.values}")
+
+
+@dataclass(frozen=True)
+class MapPanel:
+    """One attention map of an explorer state: its ``title``, the key ``grid`` ``(h, w)`` and
+    ``rows``, one row of ``h·w`` weights for each query of the explorer's query grid."""
+
+    title: str
+    grid: tuple[int, int]
+    rows: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Bars:
+    """One bar chart of an explorer state: a bar per label, as long as its value (``log``: on
+    a log scale), with ``texts``, the numbers printed beside the bars, formatted here once so
+    that the page and the package show the same; ``selected``: the outlined bar, if any."""
+
+    title: str
+    labels: tuple[str, ...]
+    values: tuple[float, ...]
+    texts: tuple[str, ...]
+    colours: tuple[str, ...]
+    log: bool = False
+    selected: int | None = None
+
+
+#: The page-side renderer of every explorer, inlined into each explorer's HTML output.
+EXPLORER_JS = Path(__file__).with_name("static") / "explorer.js"
+#: A stored map's levels: uint8, each query's row scaled to its own peak.
+MAP_LEVELS = 255
+
+
+@dataclass
+class Explorer:
+    """The one description of an explorer, from which the live ipywidgets explorer (a kernel)
+    and its kernel-free HTML/JavaScript twin (the site, or any page that runs scripts) are both
+    built, so that they cannot drift apart.
+
+    ``controls``: the discrete controls; every combination of their values is a *state*.
+    ``maps(queries=[(row, col), ...], **state)``: the state's attention maps, a row for every
+    query on a ``query_grid × query_grid`` grid of positions (fractions of the image; none if
+    ``query_grid`` is 0). ``bars(**state)``: its bar charts (the cost, from the package's
+    counts). ``caption(**state)``: one line saying what is shown.
+
+    Shown by a notebook (``_repr_mimebundle_``), it carries the live widget (where a kernel
+    with ipywidgets runs), the HTML/JS twin with every state precomputed (text/html: inline
+    script, nothing fetched), and a PNG of the starting state for frontends that run no
+    scripts (the PDF, GitHub's preview), each frontend showing the richest it can.
     """
-    import ipywidgets as w
-    from IPython.display import display
 
-    def redraw(**kw):
-        fig = draw(**kw)
-        display(fig)
-        plt.close(fig)
+    key: str
+    title: str
+    controls: tuple[Control, ...]
+    bars: Callable[..., list[Bars]]
+    caption: Callable[..., str]
+    maps: Callable[..., list[MapPanel]] | None = None
+    query_grid: int = 0
+    default_query: tuple[int, int] = (0, 0)
+    photo: Callable[..., torch.Tensor] | None = None
+    _maps_cache: dict = field(default_factory=dict, repr=False)
 
-    out = w.interactive_output(redraw, controls)
-    ui = w.VBox([w.HBox(row) for row in rows] + [out])
-    display(ui)
-    return ui
+    # -- states and queries
+
+    def states(self) -> list[dict]:
+        names = [c.name for c in self.controls]
+        return [dict(zip(names, v)) for v in itertools.product(*(c.values for c in self.controls))]
+
+    def default_state(self) -> dict:
+        return {c.name: c.default for c in self.controls}
+
+    def state_key(self, state: dict) -> str:
+        """The state's name on the page: its values, in the controls' order, joined by ``|``."""
+        for c in self.controls:
+            if state.get(c.name) not in c.values:
+                raise ValueError(f"{c.name}={state.get(c.name)!r}: choose one of {c.values}")
+        return "|".join(str(state[c.name]) for c in self.controls)
+
+    def query_positions(self) -> list[tuple[float, float]]:
+        """The grid of queries, row by row, as (row, col) fractions of the image: cell centres."""
+        g = self.query_grid
+        return [((i + 0.5) / g, (j + 0.5) / g) for i in range(g) for j in range(g)]
+
+    def state_maps(self, state: dict) -> list[MapPanel]:
+        """The state's maps, computed once per state (a move of the query alone reuses them)."""
+        key = self.state_key(state)
+        if self.maps is None:
+            return []
+        if key not in self._maps_cache:
+            self._maps_cache[key] = self.maps(queries=self.query_positions(), **state)
+        return self._maps_cache[key]
+
+    # -- drawn with matplotlib: the widget and the PNG fallback
+
+    def figures(self, state: dict, query: tuple[int, int] | None = None, parts=("maps", "bars")):
+        """The state drawn with matplotlib in the book's style: the maps of the query at grid
+        cell ``query`` (row, col) on one colour scale (``"maps"``), and the bar charts
+        (``"bars"``); one figure per part (a state without maps draws its caption over the
+        bars)."""
+        query = self.default_query if query is None else query
+        figs = []
+        panels = self.state_maps(state)
+        if "maps" in parts and panels:
+            i = query[0] * self.query_grid + query[1]
+            img = self.photo(**state)
+            rows = [(p.title, p.rows[i], p.grid) for p in panels]
+            # compare_maps is as wide as its panels: the caption wraps to fit (11 pt titles)
+            caption = textwrap.fill(self.caption(**state), int(9 * _maps_layout(len(rows))[1]))
+            figs.append(compare_maps(img, rows, self.query_positions()[i], caption))
+        if "bars" in parts and self.bars(**state):
+            figs.append(bar_charts(self.bars(**state), None if panels else self.caption(**state)))
+        return figs
+
+    def fallback_png(self) -> tuple[bytes, dict[str, int]]:
+        """The starting state as one PNG (parts stacked), for frontends that run no scripts."""
+        from PIL import Image
+
+        images, width = [], 0
+        for fig in self.figures(self.default_state()):
+            data, size = figure_png(fig)
+            plt.close(fig)
+            images.append(Image.open(io.BytesIO(data)).convert("RGB"))
+            width = max(width, size["width"])
+        canvas = Image.new("RGB", (2 * width, sum(im.height for im in images)), "white")
+        y = 0
+        for im in images:
+            canvas.paste(im, (0, y))
+            y += im.height
+        out = io.BytesIO()
+        canvas.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(
+            out, format="png", optimize=True
+        )
+        return out.getvalue(), {"width": width, "height": canvas.height // 2}
+
+    # -- the page's twin: every state precomputed, drawn by explorer.js
+
+    def payload(self) -> dict:
+        """Everything the page draws from, as JSON: the controls, the photo, and per state
+        its caption, bar charts and maps. A map is stored as uint8 levels of each query's row
+        relative to that row's peak (kept beside it), deflated and base64-encoded; identical
+        maps (a control that changes the cost only) are stored once."""
+        blobs: list[str] = []
+        seen: dict[bytes, int] = {}
+        states = {}
+        for state in self.states():
+            maps = []
+            for p in self.state_maps(state):
+                rows = p.rows.float().reshape(len(p.rows), -1)
+                peaks = rows.amax(dim=1).clamp_min(1e-12)
+                levels = (rows / peaks[:, None] * MAP_LEVELS).round().to(torch.uint8)
+                data = zlib.compress(levels.numpy().tobytes(), 6)
+                if data not in seen:
+                    seen[data] = len(blobs)
+                    blobs.append(base64.b64encode(data).decode("ascii"))
+                maps.append(
+                    dict(
+                        title=p.title,
+                        grid=list(p.grid),
+                        blob=seen[data],
+                        peaks=[float(f"{v:.4g}") for v in peaks.tolist()],
+                    )
+                )
+            states[self.state_key(state)] = dict(
+                caption=self.caption(**state),
+                maps=maps,
+                bars=[_bars_json(b) for b in self.bars(**state)],
+            )
+        return dict(
+            id=self.key,
+            title=self.title,
+            controls=[
+                dict(
+                    name=c.name,
+                    label=c.label,
+                    values=[str(v) for v in c.values],
+                    default=c.values.index(c.default),
+                )
+                for c in self.controls
+            ],
+            query=dict(grid=self.query_grid, default=list(self.default_query))
+            if self.maps
+            else None,
+            photo=_photo_uri(self.photo(**self.default_state())) if self.maps else None,
+            cmap=_cmap_bytes(),
+            blobs=blobs,
+            states=states,
+        )
+
+    def html(self, fallback: bytes | None = None) -> str:
+        """The kernel-free explorer: a ``<div>`` holding the payload and the inline script that
+        draws it (no file or network fetched; it works opened from disk), with ``fallback``
+        (a PNG) shown until the script runs, or instead of it where scripts do not run."""
+        data = json.dumps(self.payload(), separators=(",", ":")).replace("</", "<\\/")
+        img = ""
+        if fallback:
+            src = base64.b64encode(fallback).decode("ascii")
+            img = (
+                f'<img class="vn-fallback" alt="{html.escape(self.title)}: the starting state" '
+                f'src="data:image/png;base64,{src}">'
+            )
+        return (
+            f'<div class="vn-explorer" id="{self.key}" data-explorer="{self.key}">{img}'
+            f'<script type="application/json" class="vn-data">{data}</script>'
+            f"<script>{EXPLORER_JS.read_text(encoding='utf-8')}</script></div>"
+        )
+
+    # -- the live widget
+
+    def widget(self):
+        """The ipywidgets explorer: a slider per control and, with maps, two for the query;
+        a move of the query redraws the maps alone, a move of a control the maps and bars."""
+        import ipywidgets as w
+        from IPython.display import display
+
+        sliders = {
+            c.name: w.SelectionSlider(
+                options=[(str(v), v) for v in c.values], value=c.default, description=c.label
+            )
+            for c in self.controls
+        }
+        query = {}
+        if self.maps:
+            for axis, label, start in zip(
+                ("row", "col"), ("query row", "query col"), self.default_query
+            ):
+                query[axis] = w.IntSlider(
+                    value=start, min=0, max=self.query_grid - 1, description=label
+                )
+        map_out, bar_out = w.Output(), w.Output()
+
+        def show(out, figs):
+            with out:
+                out.clear_output(wait=True)
+                for fig in figs:
+                    display(fig)
+                    plt.close(fig)
+
+        def state():
+            return {name: s.value for name, s in sliders.items()}
+
+        def q():
+            return (query["row"].value, query["col"].value) if query else None
+
+        def on_query(_=None):
+            show(map_out, self.figures(state(), q(), parts=("maps",)))
+
+        def on_state(_=None):
+            on_query()
+            show(bar_out, self.figures(state(), q(), parts=("bars",)))
+
+        for s in sliders.values():
+            s.observe(on_state, names="value")
+        for s in query.values():
+            s.observe(on_query, names="value")
+        on_state()
+        rows = [w.HBox(list(sliders.values()))]
+        if query:
+            rows.append(w.HBox(list(query.values())))
+        return w.VBox(rows + [map_out, bar_out])
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        png, size = self.fallback_png()
+        data = {
+            "text/html": self.html(fallback=png),
+            "image/png": base64.b64encode(png).decode("ascii"),
+            "text/plain": f"{self.title} (explorer: run in a kernel with ipywidgets, or open "
+            "the book's page)",
+        }
+        try:
+            ui = self.widget()
+        except ImportError:  # no ipywidgets: the page's twin and the picture
+            ui = None
+        if ui is not None:
+            # The live widget first: JupyterLab, Voila and the classic notebook rank it
+            # above HTML; the book's site ranks it out (nb_mime_priority_overrides).
+            view = {"version_major": 2, "version_minor": 0, "model_id": ui.model_id}
+            data = {"application/vnd.jupyter.widget-view+json": view, **data}
+        return data, {"image/png": size}
+
+
+def _bars_json(b: Bars) -> dict:
+    return dict(
+        title=b.title,
+        labels=list(b.labels),
+        values=[float(v) for v in b.values],
+        texts=list(b.texts),
+        colours=[mpl.colors.to_hex(c) for c in b.colours],
+        log=b.log,
+        selected=b.selected,
+    )
+
+
+def _photo_uri(img: torch.Tensor) -> str:
+    from PIL import Image
+
+    arr = (img.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    out = io.BytesIO()
+    Image.fromarray(arr).save(out, format="jpeg", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def _cmap_bytes() -> str:
+    """:data:`MAP_CMAP` as 256 RGB triples (base64): the page colours maps as matplotlib does."""
+    lut = mpl.colormaps[MAP_CMAP](range(256), bytes=True)[:, :3]
+    return base64.b64encode(lut.tobytes()).decode("ascii")
+
+
+@styled
+def bar_charts(charts: list[Bars], suptitle: str | None = None):
+    """An explorer's bar charts, two to a row: horizontal bars labelled with their numbers
+    (the same texts the page shows), the selected bar outlined."""
+    ncols = min(2, len(charts))
+    nrows = math.ceil(len(charts) / ncols)
+    tallest = max(len(b.labels) for b in charts)
+    fig, axes = new_figure(nrows, ncols, height=nrows * (0.3 * tallest + 0.9) + 0.3)
+    for ax, b in zip(axes.flat, charts):
+        ys = range(len(b.labels))
+        values = [v if v > 0 else float("nan") for v in b.values]
+        edges = ["black" if i == b.selected else "none" for i in ys]
+        ax.barh(list(ys), values, color=b.colours, edgecolor=edges, linewidth=2)
+        shown = [v for v in b.values if v > 0]
+        lo, hi = (min(shown), max(shown)) if shown else (1.0, 1.0)
+        if b.log:
+            ax.set_xscale("log")
+            ax.set_xlim(lo / 10, hi * 300)
+            left = lo / 10
+        else:
+            ax.set_xlim(0, hi * 1.7)
+            left = 0
+        for y, v, text in zip(ys, b.values, b.texts):
+            ax.text(v if v > 0 else left, y, f" {text}", va="center", fontsize=MIN_FONT_PT)
+        ax.set_yticks(list(ys), b.labels)
+        ax.set_ylim(len(b.labels) - 0.5, -0.5)  # every label, a bar or not, first on top
+        ax.set_title(b.title)
+        ax.tick_params(axis="x", labelbottom=False, bottom=False, which="both")
+    for ax in list(axes.flat)[len(charts) :]:
+        ax.set_visible(False)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig

@@ -70,8 +70,11 @@ class Design:
 
     ``order``: the chapter's place in the book; ``layers``: label -> :class:`AttentionLayer`;
     ``query_panels(img, query_rc)``: ``[(title, weights, key_grid), ...]``, one query's
-    attention on the photo through this design; ``schematic()``: the chapter's picture of its
-    idea (a figure drawn from the module's own configuration)."""
+    attention on an image through this design; ``schematic()``: the chapter's picture of its
+    idea (a figure drawn from the module's own configuration). ``compared``: whether the
+    comparison chapter lines it up (:func:`designs`); a chapter that studies the others'
+    designs, rather than bringing its own, registers with ``compared=False`` and appears only
+    in :func:`chapters`."""
 
     family: str
     title: str
@@ -79,6 +82,7 @@ class Design:
     layers: dict[str, AttentionLayer] = field(default_factory=dict)
     query_panels: Callable | None = None
     schematic: Callable | None = None
+    compared: bool = True
 
 
 _MODELS: dict[str, ModelInfo] = {}
@@ -168,9 +172,44 @@ def smallest_per_paper() -> list[str]:
     return list(best.values())
 
 
-def designs() -> list[Design]:
-    """Every chapter's attention design, in book order."""
+def chapters() -> list[Design]:
+    """Every chapter subpackage's registration, in book order (the package's layout rules)."""
     return sorted(_DESIGNS.values(), key=lambda d: d.order)
+
+
+def designs() -> list[Design]:
+    """The attention designs the comparison chapter lines up, in book order."""
+    return [d for d in chapters() if d.compared]
+
+
+def designs_explorer(size: int = 224):
+    """The comparison chapter's explorer: a query picked on the photo (a 14 × 14 grid, one
+    query per CoAtNet stride-16 token) answered by every registered design side by side
+    (each chapter's ``query_panels``: PVT's SRA, Shunted's two head groups, CoAtNet's
+    relative attention), on one colour scale (:class:`~vit_notes.plotting.Explorer`)."""
+    from . import photo
+    from .plotting import Explorer, MapPanel
+
+    def maps(queries):
+        img = photo.load_photo(size)
+        return [
+            MapPanel(f"{title}: {grid[0]}×{grid[1]} keys", grid, rows)
+            for d in designs()
+            if d.query_panels is not None
+            for title, rows, grid in d.query_panels(img, queries)
+        ]
+
+    return Explorer(
+        key="explore-designs",
+        title="One query, every design: click the photo or use the arrow keys",
+        controls=(),
+        maps=maps,
+        bars=lambda: [],
+        caption=lambda: f"{size}×{size} photo; the same query (cyan box) through each design",
+        query_grid=14,
+        default_query=(4, 7),
+        photo=lambda: photo.load_photo(size),
+    )
 
 
 def is_meta(model: nn.Module) -> bool:

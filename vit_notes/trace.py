@@ -91,11 +91,12 @@ class AttentionMaps(dict):
 
     A layer with several head groups (Shunted) stores one map per group under
     ``<layer>.attn1``, ``<layer>.attn2``. With ``query=i`` each map is that query's row
-    only, ``(B, heads, 1, N_kv)``. ``grids`` maps the same names to the ``(h, w)`` grid the
+    only, ``(B, heads, 1, N_kv)``; with ``query=[i, j, ...]`` those queries' rows,
+    ``(B, heads, len(query), N_kv)``. ``grids`` maps the same names to the ``(h, w)`` grid the
     keys were flattened from (``None`` where the keys are not one grid, e.g. with a class token).
     """
 
-    def __init__(self, query: int | None = None):
+    def __init__(self, query: int | list[int] | None = None):
         super().__init__()
         self.query = query
         self.grids: dict[str, tuple[int, int] | None] = {}
@@ -105,22 +106,35 @@ class AttentionMaps(dict):
 
     def rows(self) -> list[tuple[torch.Tensor, tuple[int, int] | None]]:
         """``[(map of head 0, key grid), ...]`` in call order: with ``query=i``, query ``i``'s
-        weights over the keys of each layer (or head group), a vector of ``N_kv`` entries."""
-        return [(m[0, 0].squeeze(0), self.grids.get(name)) for name, m in self.items()]
+        weights over the keys of each layer (or head group), a vector of ``N_kv`` entries;
+        with a list of queries, their rows, ``(len(query), N_kv)``."""
+        one = isinstance(self.query, int)
+        return [
+            (m[0, 0].squeeze(0) if one else m[0, 0], self.grids.get(name))
+            for name, m in self.items()
+        ]
 
 
 @contextmanager
 def record_attention(
-    model: nn.Module | None = None, *, root: str | None = None, query: int | None = None
+    model: nn.Module | None = None,
+    *,
+    root: str | None = None,
+    query: int | list[int] | None = None,
 ) -> Iterator[AttentionMaps]:
     """Make attention layers compute the explicit softmax map and keep it.
 
     Outputs are the same as on the fused path (tested); only slower and heavier,
     since the ``N_q x N_kv`` matrix now exists in memory. Maps are detached.
     ``query``: keep only that query's row of each map (flat token index), computed
-    beside the fused kernel, so that a large image never builds the ``N x M`` matrix.
+    beside the fused kernel, so that a large image never builds the ``N x M`` matrix. A list
+    of indices keeps those queries' rows (an explorer's grid of queries), in that order.
     """
-    if query is not None:
+    if isinstance(query, (list, tuple)):
+        if not query:
+            raise ValueError("query=[]: give at least one query index")
+        query = [validate.positive_int("query", i, minimum=0) for i in query]
+    elif query is not None:
         query = validate.positive_int("query", query, minimum=0)
     maps = AttentionMaps(query)
     old = (STATE.recording, STATE.names)
@@ -134,10 +148,11 @@ def record_attention(
 
 @torch.no_grad()
 def query_rows(
-    layer: nn.Module, *inputs, query: int
+    layer: nn.Module, *inputs, query: int | list[int]
 ) -> list[tuple[torch.Tensor, tuple[int, int] | None]]:
     """Run ``layer(*inputs)`` and return query ``query``'s attention (head 0) in each of its
-    attention maps (one per head group), with the key grid: ``[(weights, (h, w)), ...]``.
+    attention maps (one per head group), with the key grid: ``[(weights, (h, w)), ...]``
+    (``query`` a list: each weights tensor holds those queries' rows, one per query).
 
     Only that row is computed beside the fused kernel (:func:`record_attention` with
     ``query``), so a large image never builds the ``N x M`` matrix."""

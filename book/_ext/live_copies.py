@@ -43,6 +43,8 @@ LIVE_DIR = "live"
 #: nbclient honour ``skip-execution``, which would leave the explorers unrun).
 BUILD_TAGS = {"skip-execution", "nbval-skip", "nbval-ignore-output", "nbval-raises-exception"}
 FOLD_TAGS = {"hide-input", "remove-input"}
+#: A chapter tags each explorer's cell (the live ipywidgets explorer) with one of these.
+EXPLORER_TAGS = {"explorer", "widget"}
 ADMONITIONS = {
     "note": "Note",
     "tip": "Tip",
@@ -498,10 +500,19 @@ def write_all(root: Path = ROOT, check: bool = False) -> list[str]:
 # --- the explorers alone, for Voila ---------------------------------------------------------
 
 
+def explorer_cells(nb: dict) -> list[int]:
+    """Indices of the cells that show an explorer (tagged ``explorer`` or ``widget``)."""
+    return [
+        i
+        for i, c in enumerate(nb["cells"])
+        if EXPLORER_TAGS & set(c.get("metadata", {}).get("tags", []))
+    ]
+
+
 def app(chapter: str, root: Path = ROOT) -> dict:
     """A notebook holding a chapter's explorers alone, for Voila (scripts/present): the
     chapter's title, its set-up cells (the code before its first section), and each
-    explorer (cells tagged ``widget``) with the Markdown cell that introduces it."""
+    explorer (cells tagged ``explorer``) with the Markdown cell that introduces it."""
     src = root / SOURCE_DIR / f"{chapter}.ipynb"
     if not src.is_file():
         have = ", ".join(p.stem for p in chapters(root))
@@ -521,9 +532,9 @@ def app(chapter: str, root: Path = ROOT) -> dict:
         _md_cell(f"# {title.group(1) if title else chapter} (explorers)", "app-title"),
         *[c for c in cells[:first_section] if c["cell_type"] == "code"],
     ]
-    widgets = [i for i, c in enumerate(cells) if "widget" in c.get("metadata", {}).get("tags", [])]
+    widgets = explorer_cells(nb)
     if not widgets:
-        raise ValueError(f"the chapter {chapter!r} has no explorer (no cell tagged `widget`)")
+        raise ValueError(f"the chapter {chapter!r} has no explorer (no cell tagged `explorer`)")
     for i in widgets:
         if i > 0 and cells[i - 1]["cell_type"] == "markdown":
             keep.append(cells[i - 1])

@@ -9,6 +9,8 @@
   the orphaned end node, and the cells between would show the answer anyway. When
   ``hide_solutions`` is on, everything from a ``solution-start`` to its
   ``solution-end`` is removed, code cells included.
+* Explorers: an explorer's output carries its page twin (shown) and its live widget (ranked
+  out by ``nb_mime_priority_overrides``); the widgets' recorded state is dropped from the page.
 * Static twins: a chapter tags the code cell that draws a widget's fixed figure
   ``static-twin`` (and the widget's own cell ``widget``). myst-nb turns a cell tag into
   the class ``tag_<tag>`` on the cell's container; this adds the plain classes
@@ -137,8 +139,18 @@ def _launch_live_copies(app, pagename, templatename, context, doctree):
                 button["url"] = url.replace(source, live)
 
 
+def _drop_widget_state(app, pagename, templatename, context, doctree):
+    """The explorers' widgets, recorded when the notebook ran, need a kernel and widget
+    JavaScript the site does not load (it shows each explorer's page twin): leave their
+    state, PNGs and all, out of the page."""
+    docs = getattr(app.env, "nb_metadata", {})
+    if pagename in docs:
+        docs[pagename].get("js_files", {}).pop("ipywidgets_state", None)
+
+
 def setup(app):
     app.connect("doctree-resolved", _tag_classes)
+    app.connect("html-page-context", _drop_widget_state, priority=100)  # before myst-nb's
     app.add_node(_gate)
     app.add_transform(_RemoveHiddenSolutions)
     app.connect("config-inited", _hide_gated_solutions)

@@ -380,4 +380,4 @@ def redraw(page, root, control, key: str = "End", timeout_s: float = 20) -> floa
 
 
 def widget_cells(report: dict) -> list[int]:
-    return [c["i"] for c in report["cells"] if "widget" in c["tags"]]
+    return [c["i"] for c in report["cells"] if live_copies.EXPLORER_TAGS & set(c["tags"])]

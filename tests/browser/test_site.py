@@ -6,7 +6,7 @@ Run after the book build (scripts/test does: build, scripts/browser-deps.sh, thi
 
 Every page of _build/html is served from 127.0.0.1 with every request elsewhere blocked
 (nothing may need the network) and checked for: console errors and uncaught exceptions,
-failed requests, images that did not load, hidden static twins of widgets, dropdowns that
+failed requests, images that did not load, explorers that are not drawn, dropdowns that
 do not open, launch links that point at the wrong notebook, broken internal links, and
 (chapter pages) the weight of the page and its images. Screenshots of the chapter pages
 and a JSON report go to _build/screenshots/.
@@ -236,28 +236,22 @@ def test_page(visit):
         if not (img["ok"] and img["w"] > 0 and img["h"] > 0):
             problems.append(f"image not loaded: {img['src']} ({img['w']}x{img['h']})")
 
-    # 3. Every widget's static twin is visible: widgets need a kernel, so each widget cell
-    #    (tagged `widget`, or showing a widget) must be matched by a visible .static-twin
-    #    (a cell tagged `static-twin`, see book/_ext/vit_notes_site.py) with a drawn image.
-    widget_cells = page.locator(
-        "div.cell.widget-cell, "
+    # 3. Every explorer cell (tagged `explorer`) shows its page twin, drawn; no cell shows a
+    #    widget's view (widgets need a kernel; the site ranks their view out).
+    explorer_cells = page.locator("div.cell.tag_explorer").count()
+    if explorer_cells:
+        try:
+            page.wait_for_function(_ALL_DRAWN, timeout=10_000)
+        except Exception:
+            pass  # counted below
+    drawn = page.locator(".vn-explorer[data-drawn]").count()
+    if drawn < explorer_cells:
+        problems.append(f"{explorer_cells} explorer cells but {drawn} explorers drawn")
+    widget_views = page.locator(
         "div.cell:has(script[type='application/vnd.jupyter.widget-view+json'])"
     ).count()
-    twins = page.locator(".static-twin")
-    for i in range(twins.count()):
-        twin = twins.nth(i)
-        twin.scroll_into_view_if_needed()
-        box = twin.bounding_box()
-        if not twin.is_visible() or not box or box["width"] < 1 or box["height"] < 1:
-            problems.append(f"static twin #{i} is not visible")
-        drawn = twin.evaluate(
-            "e => [...e.querySelectorAll('img')].filter(i => i.naturalWidth > 0).length"
-            " + (e.matches('img') && e.naturalWidth > 0 ? 1 : 0)"
-        )
-        if not drawn:
-            problems.append(f"static twin #{i} shows no image")
-    if twins.count() < widget_cells:
-        problems.append(f"{widget_cells} widget cells but only {twins.count()} static twins")
+    if widget_views:
+        problems.append(f"{widget_views} cells show a widget's view, which needs a kernel")
 
     # 4. Dropdowns (exercise solutions, folded cells) open on click.
     dropdowns = page.locator(".admonition.dropdown")
@@ -331,8 +325,7 @@ def test_page(visit):
         }
     REPORT[rel] = {
         "problems": problems,
-        "static_twins": twins.count(),
-        "widget_cells": widget_cells,
+        "explorers": drawn,
         "dropdowns": dropdowns.count(),
         "details": details.count(),
         **info,
@@ -442,3 +435,179 @@ def test_student_edition_has_the_exercises_but_no_solutions():
         assert len(_EXERCISE.findall(student)) == len(_EXERCISE.findall(full)), (
             f"the student edition's {rel} lost exercises"
         )
+
+
+# --- the explorers: every control through every value, queries, the URL, a phone ------------
+
+_ALL_DRAWN = "() => [...document.querySelectorAll('.vn-explorer')].every(e => e.dataset.drawn)"
+# A hash of every map canvas's pixels, the state drawn, the bar texts, the draw count and time.
+_SNAPSHOT_JS = """root => {
+    const hash = [...root.querySelectorAll('.vn-map canvas')].map(c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let h = 2166136261;
+        for (let i = 0; i < d.length; i += 7) h = Math.imul(h ^ d[i], 16777619);
+        return h >>> 0;
+    }).join(',');
+    const spec = JSON.parse(root.querySelector('script.vn-data').textContent);
+    const key = root.dataset.state;
+    return {hash, key, drawn: +root.dataset.drawn, ms: +root.dataset.ms,
+            blobs: spec.states[key].maps.map(m => m.blob).join(','),
+            caption: root.querySelector('.vn-caption').textContent,
+            texts: [...root.querySelectorAll('.vn-bar-text')].map(t => t.textContent)};
+}"""
+
+
+def _explorers():
+    from vit_notes import coatnet, pvt, registry, shunted
+
+    return {
+        "explore-sra": pvt.sra_explorer,
+        "explore-shunted": shunted.shunted_explorer,
+        "explore-layout": coatnet.layout_explorer,
+        "explore-designs": registry.designs_explorer,
+    }
+
+
+def _goldens(explorer, key: str) -> tuple[list[str], str]:
+    """What the package shows for the state named ``key``: the bars' texts and the caption."""
+    values = dict(zip([c.name for c in explorer.controls], key.split("|") if key else []))
+    state = {
+        c.name: next(v for v in c.values if str(v) == values[c.name]) for c in explorer.controls
+    }
+    return [t for b in explorer.bars(**state) for t in b.texts], explorer.caption(**state)
+
+
+#: Resolves once the explorer has drawn more than ``n`` times.
+_WAIT_DRAWN = """(r, n) => new Promise(ok => {
+    const f = () => (+r.dataset.drawn > n ? ok() : requestAnimationFrame(f)); f(); })"""
+
+
+def _settle(page, root, before: int) -> dict:
+    root.evaluate(_WAIT_DRAWN, before)
+    return root.evaluate(_SNAPSHOT_JS)
+
+
+def _drive(page, root, explorer, shots: str) -> tuple[list[str], list[float]]:
+    """Every control through every value (then back), and a few queries clicked: the map
+    changes exactly when the state's maps do, the numbers are the package's."""
+    problems, times = [], []
+    snap = root.evaluate(_SNAPSHOT_JS)
+    root.screenshot(path=str(SHOTS / f"{shots}__1.png"))
+    for control in root.locator("input[data-control]").all():
+        name = control.get_attribute("data-control")
+        n = int(control.get_attribute("max")) + 1
+        start = int(control.input_value())
+        control.focus()
+        for key in ["Home"] + ["ArrowRight"] * (n - 1):  # every value, in order
+            if key == "Home" and start == 0:
+                continue  # already there: no draw
+            last = snap
+            control.press(key)
+            snap = _settle(page, root, last["drawn"])
+            times.append(snap["ms"])
+            # New maps (or a new query) must show; the same maps (heads in the Shunted toy)
+            # may, since their peaks, and so the scale, move in the last digits.
+            moved = name.startswith("query") or snap["blobs"] != last["blobs"]
+            if moved and snap["hash"] == last["hash"]:
+                problems.append(f"{name} -> {control.input_value()}: the map did not change")
+            texts, caption = _goldens(explorer, snap["key"])
+            if snap["texts"] != texts or snap["caption"] != caption:
+                problems.append(
+                    f"state {snap['key']}: shows {snap['texts']} / {snap['caption']!r}, "
+                    f"the package {texts} / {caption!r}"
+                )
+        # back to where it started
+        last = snap
+        control.evaluate("(e, v) => { e.value = v; e.dispatchEvent(new Event('input')); }", start)
+        snap = _settle(page, root, last["drawn"])
+    canvases = root.locator(".vn-map canvas")
+    if canvases.count():
+        canvas = canvases.first
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        for fx, fy in ((0.1, 0.1), (0.5, 0.8), (0.9, 0.35)):
+            last = snap
+            canvas.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+            snap = _settle(page, root, last["drawn"])
+            times.append(snap["ms"])
+            if snap["hash"] == last["hash"]:
+                problems.append(f"a click at {fx, fy} did not change the map")
+        last = snap
+        canvas.focus()
+        canvas.press("ArrowUp")
+        snap = _settle(page, root, last["drawn"])
+        if snap["hash"] == last["hash"]:
+            problems.append("the arrow key on the map did not move the query")
+    root.screenshot(path=str(SHOTS / f"{shots}__2.png"))
+    return problems, times
+
+
+EXPLORER_PAGES = [p for p in CHAPTERS if "vn-explorer" in (SITE / p).read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("rel", EXPLORER_PAGES or [None], ids=EXPLORER_PAGES or ["no-site"])
+def test_explorers(rel, browser, base_url):
+    if rel is None:
+        pytest.skip("no built site with explorers")
+    factories = _explorers()
+    visit = Visit(browser, base_url, rel)
+    page, problems = visit.page, []
+    try:
+        page.wait_for_function(_ALL_DRAWN, timeout=10_000)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for root in page.locator(".vn-explorer").all():
+            key = root.get_attribute("id")
+            explorer = factories[key]()
+            found, times = _drive(page, root, explorer, f"explorer__{key}")
+            problems += [f"{key}: {p}" for p in found]
+            slow = [t for t in times if t >= 50]
+            if slow:
+                problems.append(f"{key}: {len(slow)} of {len(times)} draws took 50 ms or more")
+            # Labels a screen reader reads: every input has its <label>.
+            unlabelled = root.evaluate(
+                "r => [...r.querySelectorAll('input')].filter(i => !i.labels.length).length"
+            )
+            if unlabelled:
+                problems.append(f"{key}: {unlabelled} inputs without a label")
+            # The fragment keeps the state: a reload shows it again.
+            root.locator("input[data-control]").last.focus()
+            before = root.evaluate(_SNAPSHOT_JS)
+            page.keyboard.press("ArrowLeft")
+            moved = _settle(page, root, before["drawn"])
+            url = page.url
+            page.reload(wait_until="load")
+            page.wait_for_function(_ALL_DRAWN)
+            again = page.locator(f"#{key}").evaluate(_SNAPSHOT_JS)
+            if (again["key"], again["hash"]) != (moved["key"], moved["hash"]):
+                problems.append(f"{key}: {url.split('#')[-1]} restored {again['key']}")
+        problems += [f"console error: {m}" for m in visit.console_errors]
+        problems += [f"uncaught exception: {m}" for m in visit.page_errors]
+        problems += [f"request off the site (blocked): {u}" for u in visit.external]
+    finally:
+        visit.close()
+    assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("rel", EXPLORER_PAGES or [None], ids=EXPLORER_PAGES or ["no-site"])
+def test_explorers_on_a_phone_and_from_disk(rel, browser):
+    """At 390 px every explorer fits and draws; opened from disk (file://) it works too."""
+    if rel is None:
+        pytest.skip("no built site with explorers")
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True)
+    errors = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.goto((SITE / rel).as_uri(), wait_until="load")
+        page.wait_for_function(_ALL_DRAWN, timeout=10_000)
+        for root in page.locator(".vn-explorer").all():
+            root.scroll_into_view_if_needed()
+            box = root.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 1, box
+            root.screenshot(path=str(SHOTS / f"explorer__{root.get_attribute('id')}__phone.png"))
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"] + 1, f"the page scrolls sideways: {width} px"
+    finally:
+        context.close()
+    assert not errors, errors

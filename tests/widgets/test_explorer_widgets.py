@@ -22,7 +22,9 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import live_copies  # noqa: E402
 
 CHAPTERS = [
-    p.stem for p in live_copies.chapters(ROOT) if '"widget"' in p.read_text(encoding="utf-8")
+    p.stem
+    for p in live_copies.chapters(ROOT)
+    if live_copies.explorer_cells(json.loads(p.read_text(encoding="utf-8")))
 ]
 
 HOOK = """\

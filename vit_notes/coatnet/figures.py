@@ -15,17 +15,19 @@ from __future__ import annotations
 import math
 
 import torch
-from matplotlib.patches import FancyBboxPatch, Patch, Rectangle
+from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter
 
 from .. import photo
 from ..plotting import (
     MAP_CMAP,
     MAX_COLS,
+    Bars,
+    Control,
+    Explorer,
     arrow,
     box,
     compare_maps,
-    explorer,
     mark_query,
     new_figure,
     schematic_axes,
@@ -399,7 +401,7 @@ def relative_query_maps(
     softmax (CoAtNet Eq. 3). Returns ``{label: (attn_row, grid)}``."""
     tokens, grid = photo.colour_tokens(img, patch=patch)
     x = tokens.transpose(1, 2).reshape(1, -1, *grid)
-    q = photo.query_index(grid, *query_rc)
+    q = photo.query_at(grid, query_rc)
     out = {}
     for label, t, temp in (
         ("content only", None, 0.25),
@@ -509,90 +511,76 @@ def plot_conv_vs_attention(rows: list[dict], mark_size: int = 224):
     return fig
 
 
-def _bar_labels(ax, xs, values, fmt, floor):
-    """Each bar's value above it; "no map" (upright) where there is none."""
-    for x, v in zip(xs, values):
-        text, rot = (fmt(v), 0) if v else ("no map", 90)
-        ax.text(x, v or floor, text, ha="center", va="bottom", rotation=rot, fontsize=9)
+#: The explorer's image sizes.
+EXPLORER_SIZES = (128, 160, 192, 224, 256, 288, 320, 384, 448, 512)
 
 
-@styled
-def draw_layout_explorer(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet_0"):
-    """What the layout explorer draws for ``name`` with ``layout`` at ``size``², in two rows:
-    GMACs per stage (coloured by block type) and the largest attention map per stage; then the
-    total GMACs and parameters of all four layouts (the selected one outlined). Analytic counts
-    (``coatnet_cost``, equal to the counter)."""
+def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet_0") -> list[Bars]:
+    """The layout explorer's charts for ``name`` with ``layout`` at ``size``²: GMACs per stage
+    (coloured by block type), the largest attention map per stage (MB, log scale), and the
+    total GMACs and parameters of all four layouts (the selected one outlined). Analytic
+    counts (``coatnet_cost``, equal to the counter)."""
     kinds = ("stem",) + parse_layout(layout) + ("head",)
     c = coatnet_cost(name, img_size=size, layout=layout)
-    names = ["S0", "S1", "S2", "S3", "S4", "head"]
-    fig, axes = new_figure(2, 2, height=6.0)
-    (per_stage, maps), (macs, params) = axes
-    colours = [BLOCK_COLOURS[k] for k in kinds]
-    xs = list(range(len(names)))
-    per_stage.bar(xs, [c[n].macs / 1e9 for n in names], color=colours)
-    per_stage.set_xticks(xs, names)
-    per_stage.set_ylabel("GMACs")
-    per_stage.set_title("multiply-adds per stage")
-    fig.legend(
-        handles=[
-            Patch(color=BLOCK_COLOURS["C"], label="C: MBConv"),
-            Patch(color=BLOCK_COLOURS["T"], label="T: transformer"),
-            Patch(color=BLOCK_COLOURS["stem"], label="stem, classifier head"),
-            Patch(facecolor="white", edgecolor="black", lw=2, label=f"{layout} (selected)"),
-        ],
-        loc="outside lower center",
-        ncol=4,
-        frameon=False,
-    )
-    mb = [c[n].attn_bytes / 2**20 for n in names]
-    maps.bar(xs, [m if m else float("nan") for m in mb], color=colours)
-    _bar_labels(maps, xs, mb, lambda m: f"{m:,.1f}", 2e-2)
-    maps.set_xticks(xs, names)
-    maps.set_xlim(-0.6, len(names) - 0.4)  # NaN bars do not count when autoscaling
-    maps.set_yscale("log")
-    maps.set_ylim(1e-2, max(max(mb), 1.0) * 40)
-    maps.set_ylabel("MB, float32 (log scale)")
-    maps.set_title("largest attention map, per image")
+    names = ("S0", "S1", "S2", "S3", "S4", "head")
+    colours = tuple(BLOCK_COLOURS[k] for k in kinds)
+    stage_labels = tuple(f"{n} ({k})" if k in "CT" else n for n, k in zip(names, kinds))
     totals = {lay: coatnet_cost(name, img_size=size, layout=lay)["total"] for lay in LAYOUTS}
-    lx = list(range(len(LAYOUTS)))
-    edge = ["black" if lay == layout else "none" for lay in LAYOUTS]
-    for ax, values, colour, unit, fmt in (
-        (macs, [t.macs / 1e9 for t in totals.values()], "tab:orange", "GMACs", "{:.2f}"),
-        (
-            params,
-            [t.params / 1e6 for t in totals.values()],
-            "tab:green",
-            "parameters (M)",
-            "{:.1f}",
+    mb = tuple(c[n].attn_bytes / 2**20 for n in names)
+    selected = LAYOUTS.index(layout)
+    return [
+        Bars(
+            "multiply-adds per stage (GMACs)",
+            stage_labels,
+            tuple(c[n].macs / 1e9 for n in names),
+            tuple(f"{c[n].macs / 1e9:.3f}" for n in names),
+            colours,
         ),
-    ):
-        ax.bar(lx, values, 0.6, color=colour, edgecolor=edge, lw=2)
-        for x, v in zip(lx, values):
-            ax.text(x, v, fmt.format(v), ha="center", va="bottom", fontsize=9)
-        ax.set_xticks(lx, LAYOUTS)
-        ax.set_ylim(0, max(values) * 1.18)
-        ax.set_ylabel(unit)
-        ax.set_title(f"{unit}, the four layouts at {size}²")
-    fig.suptitle(
-        f"{name}, {layout} at {size}²: {c['total'].macs / 1e9:.2f} GMACs, "
-        f"{c['total'].params / 1e6:.1f} M params"
-    )
-    return fig
-
-
-def layout_explorer(name: str = "coatnet_0"):
-    """ipywidgets explorer over the layout (C-C-C-C ... C-T-T-T) and the image size."""
-    import ipywidgets as w
-
-    controls = dict(
-        layout=w.Dropdown(options=LAYOUTS, value="C-C-T-T", description="layout"),
-        size=w.SelectionSlider(
-            options=[128, 160, 192, 224, 256, 288, 320, 384, 448, 512],
-            value=224,
-            description="image size",
+        Bars(
+            "largest attention map (MB, log)",
+            stage_labels,
+            mb,
+            tuple(f"{m:,.1f}" if m else "no map" for m in mb),
+            colours,
+            log=True,
         ),
-    )
+        Bars(
+            f"GMACs, the four layouts at {size}²",
+            tuple(LAYOUTS),
+            tuple(t.macs / 1e9 for t in totals.values()),
+            tuple(f"{t.macs / 1e9:.2f}" for t in totals.values()),
+            ("tab:orange",) * len(LAYOUTS),
+            selected=selected,
+        ),
+        Bars(
+            f"parameters (M), the four layouts at {size}²",
+            tuple(LAYOUTS),
+            tuple(t.params / 1e6 for t in totals.values()),
+            tuple(f"{t.params / 1e6:.1f}" for t in totals.values()),
+            ("tab:green",) * len(LAYOUTS),
+            selected=selected,
+        ),
+    ]
 
-    return explorer(
-        lambda **kw: draw_layout_explorer(name=name, **kw), controls, [list(controls.values())]
+
+def layout_explorer(name: str = "coatnet_0") -> Explorer:
+    """The chapter's explorer over the layout (C-C-C-C ... C-T-T-T) and the image size
+    (:func:`layout_charts`): a live widget in a kernel, a precomputed twin on the page."""
+
+    def caption(layout, size):
+        t = coatnet_cost(name, img_size=size, layout=layout)["total"]
+        return (
+            f"{name}, {layout} at {size}²: {t.macs / 1e9:.2f} GMACs, {t.params / 1e6:.1f} M "
+            "params (C: MBConv, T: transformer)"
+        )
+
+    return Explorer(
+        key="explore-layout",
+        title=f"CoAtNet layouts: {name}'s cost per stage and in total",
+        controls=(
+            Control("layout", "layout", tuple(LAYOUTS), "C-C-T-T"),
+            Control("size", "image size", EXPLORER_SIZES, 224),
+        ),
+        bars=lambda layout, size: layout_charts(layout, size, name),
+        caption=caption,
     )

@@ -10,7 +10,7 @@ from .exercises import check_kv_tokens, check_sra_forward, check_sra_macs
 from .figures import (
     COLOURS,
     VARIANTS,
-    draw_sra_explorer,
+    cost_chart,
     draw_sra_schematic,
     fixed_cost_pairs,
     identity_sra,
@@ -90,7 +90,7 @@ __all__ = [
     "check_sra_forward",
     "check_sra_macs",
     "create",
-    "draw_sra_explorer",
+    "cost_chart",
     "draw_sra_schematic",
     "fixed_cost_pairs",
     "identity_sra",

@@ -1,7 +1,8 @@
 """The PVT chapter's pictures: a schematic of spatial-reduction attention drawn from a layer's
 own configuration, one query's attention on the photo as ``sr_ratio`` grows (colour tokens and
 identity weights: a toy whose maps mean "same colour"), the cost of one stage-1 layer against
-``sr_ratio`` and image size, and the classroom explorer with its static twin.
+``sr_ratio`` and image size, and the classroom explorer (one description: a live widget in a
+kernel, a page twin on the site).
 
 Every figure is drawn in the book's style (:func:`vit_notes.plotting.styled`): at most the text
 column's width, no text under 9 pt, at most three panels in a row."""
@@ -20,12 +21,13 @@ from ..counting import count_macs, time_forward
 from ..plotting import (
     MIN_FONT_PT,
     TEXT_WIDTH_IN,
+    Bars,
+    Control,
+    Explorer,
+    MapPanel,
     arrow,
-    attention_explorer,
     box,
-    cost_bars,
     new_figure,
-    overlay_map,
     schematic_axes,
     styled,
 )
@@ -87,7 +89,7 @@ def sra_query_maps(
     colour similarity; returns ``{sr_ratio: (attn_row, key_grid)}``.
     """
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
-    q = photo.query_index((H, W), *query_rc)
+    q = photo.query_at((H, W), query_rc)
     out = {}
     for r in sr_ratios:
         layer = identity_sra(tokens.shape[-1], r, linear=linear, num_heads=num_heads)
@@ -342,42 +344,65 @@ def plot_cost(rows: list[dict], x: str, title: str):
     return fig
 
 
-@styled
-def draw_sra_explorer(
-    sr_ratio: int = 8,
-    num_heads: int = 1,
-    size: int = 224,
-    query_row: float = 0.3,
-    query_col: float = 0.5,
-    img: torch.Tensor | None = None,
-):
-    """What the explorer draws: SRA's map of the query (head 0) on the reduced key grid, over
-    the photo with the query marked and a colour bar, and the layer's analytic cost against
-    plain and linear attention (multiply-adds, bars labelled with the attention matrix's MB)."""
-    img = photo.load_photo(size) if img is None or img.shape[-1] != size else img
-    query = (query_row, query_col)
-    ((row, grid),) = sra_query_maps(img, (sr_ratio,), query, num_heads=num_heads).values()
+#: The explorer's image sizes: every state is precomputed for the page, and a page holds at
+#: most 3 MB (the maps of 448² at ``sr_ratio`` 1 alone would be 12544 keys per query).
+EXPLORER_SIZES = (112, 160, 224)
+
+
+def cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
+    """The explorer's cost panel: one stage-1 layer (C=64, ``size/4`` tokens a side) of each
+    variant, its multiply-adds as a bar (log scale) labelled with MMACs and attention MB."""
     H = W = size // 4
     costs = {
         v: sra_cost(H, W, 64, num_heads, sr_ratio if v == "SRA" else 1, linear=v == "linear SRA")
         for v in VARIANTS
     }
-    fig, axes = new_figure(1, 2, height=3.0, gridspec_kw=dict(width_ratios=[1, 1.15]))
-    ax_map, ax_cost = axes[0]
-    im = overlay_map(
-        ax_map,
-        img,
-        row,
-        grid,
-        f"sr_ratio={sr_ratio}, heads={num_heads}:\n{grid[0]}×{grid[1]} keys for {H * W} queries",
-        query_rc=query,
+    return Bars(
+        title=f"one stage-1 layer, C=64, {size}×{size}: MMACs (log scale), attention MB",
+        labels=VARIANTS,
+        values=tuple(c.macs for c in costs.values()),
+        texts=tuple(
+            f"{c.macs / 1e6:,.0f} M, {c.attn_bytes / 2**20:,.1f} MB" for c in costs.values()
+        ),
+        colours=tuple(COLOURS[v] for v in VARIANTS),
+        log=True,
     )
-    fig.colorbar(im, ax=ax_map, shrink=0.9, pad=0.02, label="weight (head 0)")
-    cost_bars(ax_cost, costs, COLOURS, "MMACs (log scale)")
-    # room on the right for the largest bar's label ("7,803 M, 457.5 MB": two decades)
-    ax_cost.set_xlim(right=max(c.macs for c in costs.values()) / 1e6 * 300)
-    ax_cost.set_title(f"one stage-1 layer, C=64, {size}×{size}\nbars: MMACs, attention MB")
-    return fig
+
+
+def sra_explorer() -> Explorer:
+    """The chapter's explorer over ``sr_ratio``, heads, image size and the query: SRA's map of
+    the query (head 0, colour tokens) on the reduced key grid, and the layer's cost against
+    plain and linear attention. Shown by a notebook: the live widget in a kernel, the
+    precomputed page twin on the site (:class:`~vit_notes.plotting.Explorer`)."""
+
+    def maps(queries, sr_ratio, num_heads, size):
+        img = photo.load_photo(size)
+        ((rows, grid),) = sra_query_maps(img, (sr_ratio,), queries, num_heads=num_heads).values()
+        return [MapPanel(f"SRA, head 0: {grid[0]}×{grid[1]} keys", grid, rows)]
+
+    def caption(sr_ratio, num_heads, size):
+        H = W = size // 4
+        M = sra_cost(H, W, 64, num_heads, sr_ratio).kv_tokens
+        return (
+            f"{size}×{size} photo, {H * W} query tokens; sr_ratio={sr_ratio}, "
+            f"heads={num_heads}: {M} keys; query: cyan box"
+        )
+
+    return Explorer(
+        key="explore-sra",
+        title="Spatial-reduction attention: sr_ratio, heads, image size, query",
+        controls=(
+            Control("sr_ratio", "sr_ratio", (1, 2, 4, 8), 8),
+            Control("num_heads", "heads", (1, 2, 4, 8), 1),
+            Control("size", "image size", EXPLORER_SIZES, 224),
+        ),
+        maps=maps,
+        bars=lambda sr_ratio, num_heads, size: [cost_chart(size, num_heads, sr_ratio)],
+        caption=caption,
+        query_grid=10,
+        default_query=(3, 5),
+        photo=lambda size, **_: photo.load_photo(size),
+    )
 
 
 def sra_shapes(
@@ -566,8 +591,3 @@ def draw_sra_schematic(
         f"queries from all {N} tokens, keys and values from {M}: {saving}"
     )
     return fig
-
-
-def sra_explorer():
-    """ipywidgets explorer over (sr_ratio, heads, image size, query position) for the classroom."""
-    return attention_explorer(lambda **kw: draw_sra_explorer(**kw), heads=[1, 2, 4, 8])

@@ -10,11 +10,11 @@ from .cost import shunted_cost, shunted_kv_tokens, sra_ratio_at_equal_cost
 from .exercises import check_shunted_forward, check_shunted_kv_tokens, check_shunted_macs
 from .figures import (
     SHUNTED_COLOURS,
-    draw_shunted_explorer,
     draw_shunted_schematic,
     identity_shunted,
     plot_shunted_cost,
     plot_shunted_maps,
+    shunted_cost_chart,
     shunted_cost_table,
     shunted_explorer,
     shunted_query_maps,
@@ -76,7 +76,7 @@ __all__ = [
     "check_shunted_macs",
     "check_sr_ratio",
     "create",
-    "draw_shunted_explorer",
+    "shunted_cost_chart",
     "draw_shunted_schematic",
     "identity_shunted",
     "kv_grids",

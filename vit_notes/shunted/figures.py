@@ -1,7 +1,7 @@
 """The Shunted chapter's pictures: a schematic of shunted self-attention drawn from a layer's own
 configuration, one query's attention in the coarse and the fine head group (colour tokens and
 identity weights: a toy), beside PVT's SRA at about the same cost, the cost of one stage-1 layer
-against ``sr_ratio``, and the classroom explorer with its static twin.
+against ``sr_ratio``, and the classroom explorer.
 
 Every figure follows the book's standard (:mod:`vit_notes.plotting`): drawn inside
 :func:`~vit_notes.plotting.styled` with :func:`~vit_notes.plotting.new_figure`, at most as wide
@@ -22,10 +22,12 @@ from .. import photo, validate
 from ..counting import count_macs, time_forward
 from ..plotting import (
     MIN_FONT_PT,
+    Bars,
+    Control,
+    Explorer,
+    MapPanel,
     arrow,
-    attention_explorer,
     box,
-    cost_bars,
     new_figure,
     overlay_map,
     schematic_axes,
@@ -106,7 +108,7 @@ def shunted_query_maps(
     """
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
     x = photo.repeat_for_heads(tokens, num_heads)
-    q = photo.query_index((H, W), *query_rc)
+    q = photo.query_at((H, W), query_rc)
     out = {}
     for r in sr_ratios:
         rows = query_rows(identity_shunted(tokens.shape[-1], r, num_heads), x, H, W, query=q)
@@ -128,7 +130,7 @@ def sra_equal_cost_maps(
     query's map through it. Returns ``{sr_ratio: (sra_ratio, row, grid)}``."""
 
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
-    q = photo.query_index((H, W), *query_rc)
+    q = photo.query_at((H, W), query_rc)
     out = {}
     for r in sr_ratios:
         r_sra = sra_ratio_at_equal_cost(H, W, dim, num_heads, r)
@@ -553,53 +555,69 @@ def plot_shunted_cost(rows: list[dict], title: str):
     return fig
 
 
-@styled
-def draw_shunted_explorer(
-    sr_ratio: int = 8,
-    num_heads: int = 2,
-    size: int = 224,
-    query_row: float = 0.3,
-    query_col: float = 0.5,
-    img: torch.Tensor | None = None,
-):
-    """What the Shunted explorer draws: the coarse and the fine group's map of the query (marked
-    on each) on one colour scale, and below them the analytic cost of one stage-1 layer (C=64)
-    against SRA and plain attention."""
+#: The explorer's image sizes (every state is precomputed for the page: see the PVT chapter's).
+EXPLORER_SIZES = (112, 160, 224)
 
-    img = photo.load_photo(size) if img is None or img.shape[-1] != size else img
-    query_rc = (query_row, query_col)
-    groups = shunted_query_maps(img, (sr_ratio,), query_rc, num_heads=num_heads)[sr_ratio]
+
+def shunted_cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
+    """The explorer's cost panel: one stage-1 layer (C=64, ``size/4`` tokens a side) of plain
+    attention, PVT's SRA and shunted attention at ``sr_ratio``, multiply-adds on a log scale,
+    labelled with MMACs and attention MB."""
     H = W = size // 4
     costs = {
         "plain": sra_cost(H, W, 64, num_heads, 1),
         "SRA": sra_cost(H, W, 64, num_heads, sr_ratio),
         "Shunted": shunted_cost(H, W, 64, num_heads, sr_ratio),
     }
-    fig, axes = new_figure(2, 2, height=5.0, gridspec_kw=dict(height_ratios=[2.7, 1.0]))
-    vmax = max(float(row.max()) for row, _ in groups.values())
-    im = None
-    for ax, (name, (row, grid)) in zip(axes[0], groups.items()):
-        rate = {"coarse": sr_ratio, "fine": sr_ratio // 2, "plain": 1}[name]
-        im = overlay_map(ax, img, row, grid, vmax=vmax, query_rc=query_rc)
-        ax.set_title(f"{name} ÷{rate}: {grid[0]}×{grid[1]} keys, peak {float(row.max()):.2f}")
-    if len(groups) == 1:
-        axes[0, 1].set_axis_off()
-        axes[0, 1].text(0.5, 0.5, "sr_ratio=1: one group,\nall keys", ha="center", va="center")
-    fig.colorbar(im, ax=axes[0, :], shrink=0.9, pad=0.02, label="attention weight (one scale)")
-    gs = axes[1, 0].get_gridspec()
-    for ax in axes[1]:
-        ax.remove()
-    cost_bars(
-        fig.add_subplot(gs[1, :]),
-        costs,
-        SHUNTED_COLOURS,
-        f"MMACs of one stage-1 layer (C=64, sr_ratio {sr_ratio}, log scale); label: + attention MB",
+    return Bars(
+        title=f"one stage-1 layer, C=64, sr_ratio {sr_ratio}: MMACs (log scale), attention MB",
+        labels=tuple(costs),
+        values=tuple(c.macs for c in costs.values()),
+        texts=tuple(
+            f"{c.macs / 1e6:,.0f} M, {c.attn_bytes / 2**20:,.1f} MB" for c in costs.values()
+        ),
+        colours=tuple(SHUNTED_COLOURS[v] for v in costs),
+        log=True,
     )
-    fig.suptitle(f"{size}×{size} photo: {H * W} query tokens, heads={num_heads}; query: cyan box")
-    return fig
 
 
-def shunted_explorer():
-    """ipywidgets explorer over (sr_ratio, heads, image size, query position) for shunted
-    attention."""
-    return attention_explorer(lambda **kw: draw_shunted_explorer(**kw), heads=[2, 4, 8])
+def shunted_explorer() -> Explorer:
+    """The chapter's explorer over ``sr_ratio``, heads, image size and the query: the coarse
+    and the fine group's map of the query on one colour scale, and the cost of one stage-1
+    layer against SRA and plain attention. A live widget in a kernel, a precomputed twin on
+    the page (:class:`~vit_notes.plotting.Explorer`)."""
+
+    def maps(queries, sr_ratio, num_heads, size):
+        img = photo.load_photo(size)
+        groups = shunted_query_maps(img, (sr_ratio,), queries, num_heads=num_heads)[sr_ratio]
+        rates = {"coarse": sr_ratio, "fine": sr_ratio // 2, "plain": 1}
+        return [
+            MapPanel(f"{name} ÷{rates[name]}: {grid[0]}×{grid[1]} keys", grid, rows)
+            for name, (rows, grid) in groups.items()
+        ]
+
+    def caption(sr_ratio, num_heads, size):
+        H = W = size // 4
+        groups = (
+            "one group, all keys" if sr_ratio == 1 else f"groups ÷{sr_ratio} and ÷{sr_ratio // 2}"
+        )
+        return (
+            f"{size}×{size} photo, {H * W} query tokens, heads={num_heads}: {groups}; "
+            "query: cyan box"
+        )
+
+    return Explorer(
+        key="explore-shunted",
+        title="Shunted self-attention: sr_ratio, heads, image size, query",
+        controls=(
+            Control("sr_ratio", "sr_ratio", (1, 2, 4, 8), 8),
+            Control("num_heads", "heads", (2, 4, 8), 2),
+            Control("size", "image size", EXPLORER_SIZES, 224),
+        ),
+        maps=maps,
+        bars=lambda sr_ratio, num_heads, size: [shunted_cost_chart(size, num_heads, sr_ratio)],
+        caption=caption,
+        query_grid=10,
+        default_query=(3, 5),
+        photo=lambda size, **_: photo.load_photo(size),
+    )
