@@ -498,6 +498,7 @@ def check_forward(
         return verdict(False, f"give a function, got {describe(fn)}")
     mistakes = mistakes or {}
     unchecked: list[str] = []
+    checked: list[str] = []
     cases = list(cases)
     for label, module, args in cases:
         with torch.no_grad():
@@ -529,11 +530,12 @@ def check_forward(
                     alts = {m: reference(module, *args, mistake=m) for m in mistakes}
             wrong = {why: alts[m][key] for m, why in mistakes.items() if key in alts[m]}
             problem = compare_step(got[key], value, step, wrong)
+            checked += [key] if key not in checked else []
             if problem:
                 return verdict(
                     False, f"{label}: the first wrong step is {key} ({step.what}): {problem}"
                 )
-    checked = [k for k in steps if k not in unchecked]
+    unchecked = [k for k in unchecked if k not in checked]
     text = (
         f"matches {name} on {len(cases)} configurations, checked step by step: {', '.join(checked)}"
     )
