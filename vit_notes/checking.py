@@ -400,6 +400,15 @@ def _layout(got: torch.Tensor, want: torch.Tensor, labels: list[str]) -> str | N
                 f"the right values in the wrong layout: shape {tuple(got.shape)}, expected "
                 f"{expected}; {fix} fixes it"
             )
+    # split first, then permute: e.g. heads merged into channels, (B, N, C) for (B, h, N, d)
+    for p in itertools.permutations(range(want.dim())):
+        moved = want.permute(p)
+        if moved.shape != got.shape and _close(moved.reshape(got.shape), got):
+            back = tuple(sorted(range(want.dim()), key=lambda j: p[j]))
+            return (
+                f"the right values in the wrong layout: shape {tuple(got.shape)}, expected "
+                f"{expected}; .reshape{tuple(moved.shape)}.permute{back} fixes it"
+            )
     return None
 
 
