@@ -13,6 +13,7 @@ from ..checking import (
     check_count,
     check_forward,
     check_prediction,
+    describe,
     softmax_rows,
     verdict,
 )
@@ -28,10 +29,12 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
         raise ValueError("sr_ratio=1 has a single head group; ask about an even sr_ratio > 1")
     try:
         got = tuple(as_int(a) for a in answer)
-    except TypeError:
+    except Exception:  # not a pair of anything: any answer gets a message
         got = ()
     if len(got) != 2 or None in got:
-        return verdict(False, f"give two whole numbers, (coarse group, fine group), got {answer!r}")
+        return verdict(
+            False, f"give two whole numbers, (coarse group, fine group), got {describe(answer)}"
+        )
     r, half = sr_ratio, sr_ratio // 2
     if got == right:
         return verdict(
