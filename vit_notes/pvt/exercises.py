@@ -218,8 +218,9 @@ def check_sr_choice(answer, size: int = 512, budget_mb: float = 24.0, num_heads:
             f"{head}, the finest keys that fit. The trade-off: a smaller ratio keeps small "
             f"objects but the matrix grows with R⁻² ({costs[r // 2].attn_bytes / 2**20:,.0f} MB "
             f"at {r // 2}); a larger one saves memory but each key averages a wider window. "
-            f"Linear SRA (7×7 keys at any size) would fit any budget, with "
-            f"{4 * H / 7:.0f}-pixel windows"
+            f"Linear SRA (7×7 keys at any size) would take "
+            f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MB here, "
+            f"with {4 * H / 7:.0f}-pixel windows"
             if r > 1
             else f"{head}: full attention fits"
         )
