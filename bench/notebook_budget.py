@@ -2,7 +2,8 @@
 
 Runs each notebook in a fresh kernel (nbclient), samples the kernel's resident memory,
 and prints wall time and peak RSS. Budget (issues #2, #3, #5): < 30 s and < 2 GiB each
-on the 2-core CI machine.
+on the 2-core CI machine; the study chapter (learned.ipynb), which trains a model live,
+< 60 s.
 
     python bench/notebook_budget.py [notebooks/pvt.ipynb ...]
 """
@@ -48,13 +49,19 @@ def run(path: Path) -> tuple[float, float]:
     return elapsed, peak[0] / 2**30
 
 
+#: Seconds a chapter may take; chapters not listed have DEFAULT_BUDGET_S.
+BUDGET_S = {"learned": 60}
+DEFAULT_BUDGET_S = 30
+
+
 def main():
     paths = [Path(p) for p in sys.argv[1:]] or sorted(Path("notebooks").glob("*.ipynb"))
     for p in paths:
         secs, gib = run(p)
-        verdict = "ok" if secs < 30 and gib < 2 else "OVER BUDGET"
+        budget = BUDGET_S.get(p.stem, DEFAULT_BUDGET_S)
+        verdict = "ok" if secs < budget and gib < 2 else "OVER BUDGET"
         print(
-            f"{p}: {secs:5.1f} s (kernel start included), "
+            f"{p}: {secs:5.1f} s (kernel start included; budget {budget} s), "
             f"peak kernel memory {gib:.2f} GiB  [{verdict}]"
         )
 

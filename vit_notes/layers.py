@@ -57,7 +57,7 @@ class DropPath(nn.Module):
 
 
 class DWConv(nn.Module):
-    """Depthwise 3x3 conv on the token grid (PVT v2's convolutional feed-forward, Fig. 2;
+    """Depthwise 3x3 conv on the token grid (PVT v2's convolutional feed-forward;
     Shunted's detail-specific feed-forward): ``(B, H*W, C) -> (B, H*W, C)``."""
 
     def __init__(self, dim: int):

@@ -70,8 +70,11 @@ class Design:
 
     ``order``: the chapter's place in the book; ``layers``: label -> :class:`AttentionLayer`;
     ``query_panels(img, query_rc)``: ``[(title, weights, key_grid), ...]``, one query's
-    attention on the photo through this design; ``schematic()``: the chapter's picture of its
-    idea (a figure drawn from the module's own configuration)."""
+    attention on an image through this design; ``schematic()``: the chapter's picture of its
+    idea (a figure drawn from the module's own configuration). ``compared``: whether the
+    comparison chapter lines it up (:func:`designs`); a chapter that studies the others'
+    designs, rather than bringing its own, registers with ``compared=False`` and appears only
+    in :func:`chapters`."""
 
     family: str
     title: str
@@ -79,6 +82,7 @@ class Design:
     layers: dict[str, AttentionLayer] = field(default_factory=dict)
     query_panels: Callable | None = None
     schematic: Callable | None = None
+    compared: bool = True
 
 
 _MODELS: dict[str, ModelInfo] = {}
@@ -168,9 +172,14 @@ def smallest_per_paper() -> list[str]:
     return list(best.values())
 
 
-def designs() -> list[Design]:
-    """Every chapter's attention design, in book order."""
+def chapters() -> list[Design]:
+    """Every chapter subpackage's registration, in book order (the package's layout rules)."""
     return sorted(_DESIGNS.values(), key=lambda d: d.order)
+
+
+def designs() -> list[Design]:
+    """The attention designs the comparison chapter lines up, in book order."""
+    return [d for d in chapters() if d.compared]
 
 
 def is_meta(model: nn.Module) -> bool:

@@ -3,13 +3,15 @@
 Dai, Liu, Le and Tan, "CoAtNet: Marrying Convolution and Attention for All Data Sizes",
 NeurIPS 2021.
 
-* Relative attention (Eq. 3): ``y_i = Σ_j softmax_j(x_iᵀ x_j + w_{i−j}) x_j``; the
-  static, input-independent convolution kernel ``w_{i−j}`` (Eq. 1) is *added to the
-  logits* of input-dependent attention (Eq. 2), one learned scalar per relative offset
-  and head: a table of ``(2H−1)(2W−1)`` entries per head for an ``H x W`` map.
-* The network (Sec. 3.2, Fig. 4, Table 3): S0 a two-conv stem of stride 2, S1-S2
-  MBConv blocks, S3-S4 transformer blocks (the "C-C-T-T" layout), each stage halving the
-  resolution; the first block of a stage down-samples (appendix A.1, Eq. 5-6).
+* Relative attention (section "Merging Convolution and Self-Attention"):
+  ``y_i = Σ_j softmax_j(x_iᵀ x_j + w_{i−j}) x_j``; the static, input-independent
+  convolution kernel ``w_{i−j}`` is *added to the logits* of input-dependent attention,
+  one learned scalar per relative offset and head: a table of ``(2H−1)(2W−1)`` entries
+  per head for an ``H x W`` map.
+* The network (section "Vertical Layout Design", the overview figure, the table of
+  sizes): S0 a two-conv stem of stride 2, S1-S2 MBConv blocks, S3-S4 transformer blocks
+  (the "C-C-T-T" layout), each stage halving the resolution; the first block of a stage
+  down-samples (the appendix).
 
 Module and parameter names follow timm's ``timm/models/maxxvit.py`` (``coatnet_0_224`` ...
 ``coatnet_3_224``), so its state dicts load into these models unchanged (tested); the code
@@ -101,7 +103,7 @@ class BatchNormAct2d(nn.BatchNorm2d):
 
 
 class Downsample2d(nn.Module):
-    """The shortcut of a down-sampling block (appendix A.1 Eq. 5-6): ``Proj(Pool(x))``, a 2x2
+    """The shortcut of a down-sampling block (the paper's appendix): ``Proj(Pool(x))``, a 2x2
     average pool (``stride=2``) and a 1x1 conv when the width changes."""
 
     def __init__(self, dim: int, dim_out: int, stride: int = 2, bias: bool = True):
@@ -152,16 +154,17 @@ def check_expand_ratio(width: int, expand_ratio: float) -> None:
 
 
 class MBConv(nn.Module):
-    """Pre-norm inverted-bottleneck block (CoAtNet Sec. 3.2; Sandler et al. 2018; Tan & Le 2019).
+    """Pre-norm inverted-bottleneck block (CoAtNet, section "Vertical Layout Design";
+    Sandler et al. 2018; Tan & Le 2019).
 
     ``x + Conv1x1(SE(DepthConv3x3(Conv1x1(Norm(x)))))``: a 1x1 conv expands the width
     ``expand_ratio`` times (of the output width), a depthwise 3x3 conv mixes each channel with
-    its 3x3 neighbourhood — the *static* kernel ``w_{i−j}`` of Eq. 1 —, squeeze-excitation with
+    its 3x3 neighbourhood — the *static* kernel ``w_{i−j}`` —, squeeze-excitation with
     ``se_ratio · out_chs`` hidden channels reweights channels, a 1x1 conv projects back.
 
     ``stride=2`` (first block of a stage): the shortcut becomes ``Proj(Pool(x))`` and the
     residual branch strides either in the first 1x1 conv, as in the paper's appendix
-    Eq. 6 (``stride_mode="1x1"``), or in the depthwise conv, as timm does (``"dw"``).
+    appendix (``stride_mode="1x1"``), or in the depthwise conv, as timm does (``"dw"``).
     """
 
     def __init__(
@@ -241,12 +244,12 @@ def relative_position_index(H: int, W: int) -> torch.Tensor:
 
 
 class RelativePositionBias(nn.Module):
-    """The learned ``w_{i−j}`` of CoAtNet Eq. 3: a table of ``(2H−1)(2W−1)`` scalars per head,
-    gathered into a ``(heads, N, N)`` bias for the logits.
+    """The learned ``w_{i−j}`` of CoAtNet's relative attention: a table of ``(2H−1)(2W−1)``
+    scalars per head, gathered into a ``(heads, N, N)`` bias for the logits.
 
     Built for an ``H x W`` grid (``grid_size``); on another grid the table, seen as a
     ``(2H−1) x (2W−1)`` image per head, is resized bicubically (as when fine-tuning at a higher
-    resolution, paper Sec. 4) to ``(2H'−1) x (2W'−1)``.
+    resolution, as the paper does) to ``(2H'−1) x (2W'−1)``.
     """
 
     def __init__(self, grid_size, num_heads: int):
@@ -286,7 +289,7 @@ class RelativePositionBias(nn.Module):
 
 
 class RelativeAttention(nn.Module):
-    """Multi-head self-attention with a 2-D relative position bias (CoAtNet Eq. 3).
+    """Multi-head self-attention with a 2-D relative position bias (CoAtNet's relative attention).
 
     On a ``(B, C, H, W)`` map: a 1x1 conv gives q, k, v (``num_heads`` heads; channels ordered
     head, then q/k/v, then head channel, as in timm), the logits are ``q kᵀ/√d + w_{i−j}``
@@ -362,10 +365,11 @@ class ConvMlp(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    """Pre-norm transformer block with relative attention on a 2-D map (CoAtNet Sec. 3.2).
+    """Pre-norm transformer block with relative attention on a 2-D map (CoAtNet, section
+    "Vertical Layout Design").
 
     ``x + RelAttn(LN(x))`` then ``x + FFN(LN(x))`` (FFN expansion 4). With ``stride=2``
-    (appendix A.1 Eq. 5): ``Proj(Pool(x)) + Attention(Pool(Norm(x)))`` — the 2x2 pool comes
+    (the paper's appendix): ``Proj(Pool(x)) + Attention(Pool(Norm(x)))`` — the 2x2 pool comes
     before attention, so attention runs on the smaller grid. ``grid_size`` is the grid the
     relative table is built for (the block's output grid).
     """
@@ -516,13 +520,13 @@ class ClassifierHead(nn.Module):
 
 
 class CoAtNet(nn.Module):
-    """CoAtNet (Dai et al. 2021, Fig. 4, Table 3): stem S0, then four stages S1-S4 whose block
-    types follow ``layout`` (the paper's "C-C-T-T"), each halving the resolution:
-    1/2, 1/4, 1/8, 1/16, 1/32 of the image (112, 56, 28, 14, 7 at 224²).
+    """CoAtNet (Dai et al. 2021, the overview figure and the table of sizes): stem S0, then
+    four stages S1-S4 whose block types follow ``layout`` (the paper's "C-C-T-T"), each
+    halving the resolution: 1/2, 1/4, 1/8, 1/16, 1/32 of the image (112, 56, 28, 14, 7 at 224²).
 
     ``stem_width`` and ``embed_dims`` are the paper's D0 and D1..D4, ``depths`` L1..L4;
     ``dim_head`` the attention head size (32: heads = width / 32); ``stride_mode`` where an
-    MBConv strides ("1x1": paper Eq. 6, "dw": timm); ``head_hidden_size`` the width of the
+    MBConv strides ("1x1": the paper's appendix, "dw": timm); ``head_hidden_size`` the width of the
     ``tanh`` pre-logits layer of timm's "paper-like" configs (0: none). ``img_size`` sets the
     grids the relative tables are built for; other sizes (multiples of 32) interpolate them.
     """
@@ -643,7 +647,7 @@ class CoAtNet(nn.Module):
 
 
 _C01 = dict(stem_width=64, embed_dims=(96, 192, 384, 768))
-#: The CoAtNet family (paper Table 3): ``stem_width`` = D0, ``embed_dims`` = D1..D4,
+#: The CoAtNet family (the paper's table of sizes): ``stem_width`` = D0, ``embed_dims`` = D1..D4,
 #: ``depths`` = L1..L4 (L0 = 2, the stem's two convs). The paper's table prints D4 = 1026 for
 #: CoAtNet-2, a typo for 1024.
 CONFIGS: dict[str, dict] = {
@@ -654,7 +658,7 @@ CONFIGS: dict[str, dict] = {
     "coatnet_4": dict(stem_width=192, embed_dims=(192, 384, 768, 1536), depths=(2, 12, 28, 2)),
 }
 
-_SRC = "CoAtNet, Table 3 (sizes) and the ImageNet-1K results table (224², no extra data)"
+_SRC = "CoAtNet, the table of sizes and the ImageNet-1K results table (224², no extra data)"
 #: The paper's numbers, shown beside the book's counts (never used in a computation): parameters
 #: (M), GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%) at 224² without extra data.
 #: CoAtNet-4 is reported only with ImageNet-21K or JFT pre-training, so it has no top-1 here.

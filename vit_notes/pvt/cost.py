@@ -22,8 +22,9 @@ def sra_cost(
 
     With ``N = HW`` and ``M`` keys (``⌊H/R⌋⌊W/R⌋``, or ``pool_size²`` for linear SRA):
     ``q`` and ``proj`` cost ``2NC²``; the reduction conv ``M·C²·R²`` (``M·C²`` for the 1x1
-    conv of linear SRA); ``kv`` ``2MC²``; ``q kᵀ`` and ``attn v`` ``2NMC`` (PVT v1 Eq. 3: the
-    attention term shrinks by ``R²``). ``sr_ratio=1`` is plain multi-head attention.
+    conv of linear SRA); ``kv`` ``2MC²``; ``q kᵀ`` and ``attn v`` ``2NMC`` (PVT v1, section
+    "Spatial-Reduction Attention": the attention term shrinks by ``R²``). ``sr_ratio=1`` is
+    plain multi-head attention.
     """
     for name, v in dict(H=H, W=W, sr_ratio=sr_ratio, pool_size=pool_size).items():
         validate.positive_int(name, v)

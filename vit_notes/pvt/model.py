@@ -1,9 +1,10 @@
 """Pyramid Vision Transformer, v1 and v2, built from spatial-reduction attention.
 
 * PVT v1: Wang et al., "Pyramid Vision Transformer: A Versatile Backbone for Dense
-  Prediction without Convolutions", ICCV 2021 (Fig. 3, Eq. 2-3; Table 1 configs).
+  Prediction without Convolutions", ICCV 2021 (sections "Overall Architecture" and
+  "Spatial-Reduction Attention"; the configurations of its model-size table).
 * PVT v2: Wang et al., "PVT v2: Improved Baselines with Pyramid Vision Transformer",
-  CVMJ 2022 (Fig. 1 linear SRA, Fig. 2 overlapping patch embedding and convolutional FFN).
+  CVMJ 2022 (its linear SRA, overlapping patch embedding and convolutional feed-forward).
 
 Parameter names follow the official code (whai362/PVT) so its checkpoints, and
 timm's ``pvt_v2`` attention modules, load into these modules unchanged.
@@ -39,8 +40,8 @@ from ..trace import STATE, log_shapes
 
 
 class SpatialReductionAttention(nn.Module):
-    """Spatial-reduction attention, SRA (PVT v1 Eq. 2-3); linear SRA with ``linear=True``
-    (PVT v2 Fig. 1).
+    """Spatial-reduction attention, SRA (PVT v1, section "Spatial-Reduction Attention"); linear SRA
+    with ``linear=True`` (PVT v2).
 
     Queries come from all ``N = H*W`` tokens; keys and values from a smaller grid:
     a ``sr_ratio x sr_ratio`` conv of stride ``sr_ratio`` + LayerNorm shrinks the
@@ -191,6 +192,7 @@ class Block(nn.Module):
         linear: bool = False,
         dwconv: bool = False,
         num_prefix_tokens: int = 0,
+        pool_size: int = 7,
     ):
         super().__init__()
         self.norm1 = norm_layer(dim)
@@ -203,6 +205,7 @@ class Block(nn.Module):
             proj_drop=drop,
             sr_ratio=sr_ratio,
             linear=linear,
+            pool_size=pool_size,
             num_prefix_tokens=num_prefix_tokens,
         )
         self.drop_path = DropPath(drop_path)
@@ -283,7 +286,8 @@ class PyramidVisionTransformer(nn.Module):
     official code), the class token only in
     the last stage, classifier on it. v2: overlapping patch embeddings (7/4 then 3/2),
     no position embedding, a depthwise conv in every FFN, a LayerNorm after every
-    stage, classifier on the mean token.
+    stage, classifier on the mean token. ``linear=True``: linear SRA in every block, pooling
+    the keys to ``pool_size x pool_size`` (7, as in PVT v2, unless a small image asks for less).
     """
 
     def __init__(
@@ -306,9 +310,11 @@ class PyramidVisionTransformer(nn.Module):
         num_stages: int = 4,
         version: int = 1,
         linear: bool = False,
+        pool_size: int = 7,
     ):
         super().__init__()
         validate.one_of("version", version, {1, 2})
+        validate.positive_int("pool_size", pool_size)
         validate.positive_int("num_stages", num_stages)
         validate.same_length(
             num_stages,
@@ -381,6 +387,7 @@ class PyramidVisionTransformer(nn.Module):
                         linear=linear,
                         dwconv=version == 2,
                         num_prefix_tokens=prefix,
+                        pool_size=pool_size,
                     )
                     for rate in dpr[i]
                 ]
@@ -475,7 +482,7 @@ _V1 = dict(
 )
 _V2 = dict(_V1, version=2)
 
-#: Configurations of the PVT family (PVT v1 Table 1; PVT v2 Table 1 and the official code).
+#: Configurations of the PVT family (the PVT v1 and v2 papers' model tables and the official code).
 CONFIGS: dict[str, dict] = {
     "pvt_tiny": dict(_V1, depths=(2, 2, 2, 2)),
     "pvt_small": dict(_V1, depths=(3, 4, 6, 3)),

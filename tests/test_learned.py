@@ -1,0 +1,386 @@
+"""The study chapter: the Marks dataset, the study's models, training and scoring, the shipped
+weights and results, the figures and the exercise checkers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from vit_notes import plotting, registry
+from vit_notes.learned import (
+    RESULTS,
+    STUDY,
+    WEIGHTS,
+    build,
+    evaluate,
+    figures,
+    load,
+    load_results,
+    make_dataset,
+    render_shape,
+    train,
+)
+from vit_notes.learned import exercises as ex
+from vit_notes.learned.data import COLOURS, SHAPES, TRAIN_SEEDS
+from vit_notes.learned.reproduce import SAME_TASK, TEST_SEEDS
+from vit_notes.learned.shipped import key
+
+ROOT = Path(__file__).resolve().parents[1]
+#: A retrained model's accuracy must come within this of the shipped one's (absolute, on the
+#: same test set): the shipped weights are float16 and another machine or thread count changes
+#: the last bits of every step.
+RETRAIN_TOLERANCE = 0.03
+
+
+# --- the dataset ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task", ["majority", "same"])
+def test_dataset_is_deterministic_from_its_seed(task):
+    a, b = make_dataset(40, 3, task=task), make_dataset(40, 3, task=task)
+    for field in ("images", "labels", "shapes", "colours", "corners", "detail"):
+        assert torch.equal(getattr(a, field), getattr(b, field)), field
+    assert not torch.equal(a.images, make_dataset(40, 4, task=task).images)
+    assert a.images.shape == (40, 3, 32, 32) and a.images.dtype == torch.float32
+    assert 0 <= a.images.min() and a.images.max() <= 1
+    image, label = a[0]
+    assert torch.equal(image, a.images[0]) and label == a.labels[0] and len(a) == 40
+
+
+@pytest.mark.parametrize("task", ["majority", "same"])
+def test_labels_are_what_the_pixels_show(task):
+    data = make_dataset(200, 11, task=task, noise=0.0)
+    for i in range(len(data)):
+        d = int(data.detail[i])
+        for j, (r, c) in enumerate(data.corners[i].tolist()):
+            mask = torch.from_numpy(render_shape(int(data.shapes[i, j]), d)).bool()
+            patch = data.images[i, :, r : r + d, c : c + d]
+            colour = torch.tensor(ex_colour(data, i, j))
+            assert torch.allclose(patch[:, mask], colour[:, None].expand(3, int(mask.sum())))
+            assert patch[:, ~mask].abs().max() == 0  # the rest of the mark's box is background
+    s = data.shapes
+    if task == "majority":
+        assert torch.equal(data.labels, s[:, 0]) and torch.equal(s[:, 0], s[:, 1])
+        assert (s[:, 2] != s[:, 0]).all()
+        assert set(data.labels.tolist()) == set(range(len(SHAPES)))
+    else:
+        assert torch.equal(data.labels, (s[:, 0] == s[:, 1]).long())
+        gap = (data.corners[:, 0] - data.corners[:, 1]).abs().amax(-1)
+        assert (gap >= 16).all()  # half the image apart
+        assert 0.35 < data.labels.float().mean() < 0.65
+
+
+def ex_colour(data, i, j):
+    return COLOURS[int(data.colours[i, j])]
+
+
+def test_every_shape_covers_the_same_area():
+    for side in (3, 6, 9):
+        areas = {int(render_shape(s, side).sum()) for s in range(len(SHAPES))}
+        assert areas == {5 * (side // 3) ** 2}
+    assert not (render_shape(0, 3) == render_shape(1, 3)).all()
+
+
+def test_marks_never_touch():
+    data = make_dataset(300, 5, detail=9)
+    for i in range(len(data)):
+        c = data.corners[i]
+        for a, b in ((0, 1), (0, 2), (1, 2)):
+            assert (c[a] - c[b]).abs().max() >= 9 + 2
+
+
+def test_detail_knob():
+    assert set(make_dataset(50, 0, detail=5).detail.tolist()) == {5}
+    sides = make_dataset(400, 0, detail=(3, 4)).detail
+    assert set(sides.tolist()) == {3, 4}
+    assert make_dataset(10, 0, detail=12, size=64).images.shape[-1] == 64
+    for bad in (2, 10, (5, 4), (3, 4, 5), "big", 4.5):
+        with pytest.raises(ValueError, match="detail"):
+            make_dataset(10, 0, detail=bad)
+    with pytest.raises(ValueError, match="task='pairs' is not allowed"):
+        make_dataset(10, 0, task="pairs")
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+        make_dataset(10, -1)
+    with pytest.raises(ValueError, match="noise"):
+        make_dataset(10, 0, noise=2)
+
+
+def test_centres_are_fractions_of_the_image():
+    data = make_dataset(30, 2)
+    c = data.centres()
+    assert c.shape == (30, 3, 2) and (c > 0).all() and (c < 1).all()
+
+
+# --- the models -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(STUDY))
+def test_every_model_builds_and_runs(name):
+    model = build(name).eval()
+    x = make_dataset(2, 0).images
+    with torch.no_grad():
+        assert model(x).shape == (2, 4)
+        assert build(name, task="same")(x).shape == (2, 2)
+    torch.testing.assert_close(
+        build(name, seed=1).state_dict(), build(name, seed=1).state_dict(), rtol=0, atol=0
+    )
+
+
+def test_key_grids_are_what_the_labels_say():
+    x = make_dataset(1, 0).images
+    wants = {
+        "pvt_full": [(8, 8)],
+        "pvt_sra2": [(4, 4)],
+        "pvt_sra4": [(2, 2)],
+        "pvt_sra8": [(1, 1)],
+        "pvt_linear": [(2, 2)],
+        "shunted_full": [(8, 8)],
+        "shunted_r8": [(1, 1), (2, 2)],
+        "shunted_r4": [(2, 2), (4, 4)],
+    }
+    for name, want in wants.items():
+        grids = [g for _, g in figures._stage1_rows(build(name), x[0], 0)]
+        assert grids == want, name
+    with pytest.raises(ValueError, match="name='vit' is not allowed"):
+        build("vit")
+
+
+def test_study_models_are_not_registered_as_a_family():
+    assert "learned" not in {registry.model_info(n).family for n in registry.list_models()}
+    assert "learned" in {d.family for d in registry.chapters()}
+    assert "learned" not in {d.family for d in registry.designs()}
+
+
+# --- training and scoring -----------------------------------------------------------------------
+
+
+def test_train_is_deterministic_on_this_machine(capsys):
+    runs = []
+    for _ in range(2):
+        model = build("pvt_sra4", seed=3)
+        log = train(model, seed=3, epochs=2, n=192, batch_size=64, progress=False)
+        runs.append((model.state_dict(), log.losses))
+    torch.testing.assert_close(runs[0][0], runs[1][0], rtol=0, atol=0)
+    assert runs[0][1] == runs[1][1] and len(runs[0][1]) == 2
+    other = build("pvt_sra4", seed=3)
+    train(other, seed=4, epochs=2, n=192, batch_size=64, progress=False)
+    assert not torch.equal(other.head.weight, runs[0][0]["head.weight"])
+    assert not torch.are_deterministic_algorithms_enabled()  # restored afterwards
+    assert capsys.readouterr().out == ""
+
+
+def test_train_progress_bar_prints_short_lines(capsys):
+    train(build("pvt_sra8"), epochs=2, n=64, batch_size=64, label="pvt_sra8")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[-1].startswith("pvt_sra8 ") and "2/2" in lines[-1]
+    assert all(len(line) <= 90 for line in lines)
+
+
+def test_train_rejects_bad_settings():
+    with pytest.raises(ValueError, match="batch_size=64 is larger than an epoch of n=10"):
+        train(build("pvt_sra8"), n=10, progress=False)
+    with pytest.raises(ValueError, match="epochs"):
+        train(build("pvt_sra8"), epochs=0, progress=False)
+
+
+def test_evaluate_on_a_new_seed():
+    model = load("pvt_full")
+    results = load_results()["models"]["pvt_full"]
+    fresh = evaluate(model, seed=17, n=1000)
+    assert fresh.seed == 17 and fresh.n == 1000 and set(fresh.by_detail) == set(range(3, 10))
+    spread = torch.tensor(results["accuracy"]).std().item()
+    assert abs(fresh.accuracy - results["mean"]) < 0.02 + 4 * spread
+    with pytest.raises(ValueError, match="is a training seed"):
+        evaluate(model, seed=TRAIN_SEEDS)
+
+
+def test_shipped_weights_and_results():
+    assert WEIGHTS.stat().st_size + RESULTS.stat().st_size < 2 * 2**20  # under 2 MB in all
+    states = torch.load(WEIGHTS, weights_only=True)
+    want = {key(n) for n in STUDY} | {key(n, "same") for n in SAME_TASK}
+    assert set(states) == want
+    results = load_results()
+    assert set(results["models"]) == want
+    assert results["generated_by"] == "python -m vit_notes.learned.reproduce"
+    for k, row in results["models"].items():
+        assert len(row["accuracy"]) == len(TEST_SEEDS) and row["params"] > 0 and row["macs"] > 0
+        assert math.isclose(row["mean"], sum(row["accuracy"]) / len(row["accuracy"]))
+        assert len(row["losses"]) == results["recipe"]["epochs"], k
+    # The results are what the shipped weights score (evaluation is deterministic).
+    row = results["models"]["pvt_sra8"]
+    assert evaluate(load("pvt_sra8"), seed=0, n=2000).accuracy == row["accuracy"][0]
+
+
+def test_weights_ship_with_the_package():
+    # (read as text: tomllib needs Python 3.11, the package supports 3.10)
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert "[tool.setuptools.package-data]" in pyproject
+    assert '"vit_notes.learned" = ["weights/*.pt", "weights/*.json"]' in pyproject
+
+
+def test_retraining_reaches_the_shipped_accuracy():
+    """Retrain one shipped model with the study's recipe (about 30 s on 2 cores)."""
+    name = "pvt_sra8"
+    model = build(name, seed=0)
+    train(model, seed=0, progress=False)
+    shipped = load_results()["models"][name]["accuracy"][0]
+    retrained = evaluate(model, seed=0, n=2000).accuracy
+    assert abs(retrained - shipped) <= RETRAIN_TOLERANCE, (retrained, shipped)
+
+
+# --- figures --------------------------------------------------------------------------------
+
+
+def test_figures_follow_the_standard():
+    results = load_results()
+    data = make_dataset(6, 0)
+    query = figures.query_rc(data.corners[0, 0], int(data.detail[0]))
+    img = data.images[0]
+    figs = [
+        figures.show_examples(data),
+        figures.show_examples(make_dataset(4, 0, task="same"), k=4),
+        figures.plot_accuracy_vs_cost(results),
+        figures.plot_accuracy_vs_detail(results),
+        figures.plot_losses([1.0, 0.5], results["models"]["pvt_sra8"]["losses"], "pvt_sra8"),
+        plotting.compare_maps(img, figures.learned_query_maps(img, query), query),
+        plotting.compare_maps(img, figures.toy_query_maps(img, query), query),
+        plotting.compare_maps(img, figures.learned_query_maps(img, query, ["shunted_r8"]), query),
+    ]
+    for fig in figs:
+        assert plotting.figure_problems(fig) == []
+
+
+def test_learned_maps_are_rows_of_the_models_attention():
+    data = make_dataset(1, 0)
+    img = data.images[0]
+    panels = figures.learned_query_maps(img, (0.5, 0.5))
+    assert [p[2] for p in panels] == [(8, 8), (4, 4), (2, 2), (1, 1)]
+    for _, row, grid in panels:
+        assert row.shape == (grid[0] * grid[1],) and math.isclose(row.sum().item(), 1, rel_tol=1e-5)
+    design = next(d for d in registry.chapters() if d.family == "learned")
+    assert [p[0] for p in design.query_panels(img, (0.5, 0.5))] == [p[0] for p in panels]
+
+
+def test_query_token():
+    assert figures.query_token((0, 0), 3) == 0
+    assert figures.query_token((28, 28), 3) == 63  # centre pixel (29, 29): token (7, 7)
+    assert figures.query_token((4, 9), 5) == 1 * 8 + 2  # centre (6, 11)
+
+
+# --- checkers -----------------------------------------------------------------------------------
+
+ODD_ANSWERS = [None, "text", math.nan, torch.tensor([1.0, 2.0]), 10**30, [1, 2], True, -1, {}]
+
+
+def _results(full=(0.80, 0.82, 0.81), sra8=(0.80, 0.81, 0.82), coat_macs=1.0e6, coat3=0.95):
+    def row(acc, macs, at3):
+        return dict(accuracy=list(acc), mean=sum(acc) / len(acc), macs=macs,
+                    by_detail={"3": at3, "9": 0.99})  # fmt: skip
+
+    rows = {n: row((0.5, 0.5, 0.5), 9e6, 0.4) for n in STUDY}
+    rows["pvt_full"] = row(full, 2.0e6, 0.70)
+    rows["pvt_sra8"] = row(sra8, 1.5e6, 0.68)
+    rows["coatnet"] = row((0.99, 0.99, 0.99), coat_macs, coat3)
+    return dict(models=rows)
+
+
+@pytest.mark.parametrize("answer", ODD_ANSWERS)
+def test_every_checker_answers_any_input(answer, capsys):
+    results = _results()
+    checks = [
+        lambda a: ex.check_chance_level(a),
+        lambda a: ex.check_prediction(a, results=results),
+        lambda a: ex.check_test_size(a),
+        lambda a: ex.check_choice(a, results=results),
+        lambda a: ex.check_query_token(lambda corner, detail: a),
+    ]
+    for check in checks:
+        assert check(answer) is False
+        out = capsys.readouterr().out
+        assert out.startswith("❌ not yet: ") and len(out) > 20
+
+
+def _each_wrong_answer_says(check, cases: dict, capsys) -> None:
+    """Each wrong answer is refused with its own diagnosis: ``{answer: phrase in the message}``."""
+    for answer, phrase in cases.items():
+        capsys.readouterr()
+        assert not check(answer)
+        assert phrase in capsys.readouterr().out, (answer, phrase)
+
+
+def test_chance_level_checker(capsys):
+    for answer in (0.25, "25%", 25, torch.tensor(0.25), "0.25"):
+        assert ex.check_chance_level(answer)
+    assert ex.check_chance_level(0.5, task="same")
+    cases = {0.5: "pairwise question", 1 / 3: "three marks", 0.75: "wrong, not right",
+             0.1: "count the classes"}  # fmt: skip
+    _each_wrong_answer_says(ex.check_chance_level, cases, capsys)
+
+
+def test_prediction_checker(capsys):
+    same = _results()
+    assert ex.check_prediction("same", results=same)
+    assert ex.check_prediction("About the same", results=same)
+    capsys.readouterr()
+    assert not ex.check_prediction("lower", results=same)
+    assert "the study says 'same'" in capsys.readouterr().out
+    lower = _results(sra8=(0.60, 0.61, 0.62))
+    assert ex.check_prediction("worse", results=lower)
+    higher = _results(sra8=(0.95, 0.96, 0.97))
+    assert ex.check_prediction("higher", results=higher)
+    assert ex.compare(lower, "pvt_full", "pvt_sra8")[0] == "lower"
+    # With training runs from several seeds, their spread is what a difference must exceed.
+    runs = _results(sra8=(0.95, 0.96, 0.97))
+    runs["models"]["pvt_full"]["seeds"] = {"0": 0.81, "1": 0.95, "2": 0.88}
+    runs["models"]["pvt_sra8"]["seeds"] = {"0": 0.96, "1": 0.90, "2": 0.93}
+    assert ex.compare(runs, "pvt_full", "pvt_sra8")[0] == "same"
+    assert ex.check_prediction("same", results=runs)
+    assert "over training runs" in capsys.readouterr().out
+    assert ex.check_prediction(ex.compare(load_results(), "pvt_full", "pvt_sra8")[0])
+
+
+def test_query_token_checker(capsys):
+    assert ex.check_query_token(figures.query_token)
+    wrong = {
+        "swaps row and column": lambda c, d: (
+            ((c[1] + (d - 1) // 2) // 4) * 8 + (c[0] + (d - 1) // 2) // 4
+        ),
+        "top-left corner": lambda c, d: (c[0] // 4) * 8 + c[1] // 4,
+        "indexes pixels": lambda c, d: (c[0] + (d - 1) // 2) * 32 + c[1] + (d - 1) // 2,
+        "flatten it": lambda c, d: ((c[0] + (d - 1) // 2) // 4, (c[1] + (d - 1) // 2) // 4),
+        "ZeroDivisionError": lambda c, d: 1 // 0,
+        "expected token": lambda c, d: 5,
+    }
+    _each_wrong_answer_says(ex.check_query_token, {fn: p for p, fn in wrong.items()}, capsys)
+
+
+def test_test_size_checker(capsys):
+    assert ex.check_test_size(8000) and ex.check_test_size("8000")
+    cases = {4000: "sqrt(2)", 1000: "fewer images", 2000 * 2000: "square 2",
+             123: "solve for the n"}  # fmt: skip
+    _each_wrong_answer_says(ex.check_test_size, cases, capsys)
+
+
+def test_choice_checker(capsys):
+    results = _results()
+    assert ex.check_choice("coatnet", results=results)
+    capsys.readouterr()
+    assert not ex.check_choice("pvt_sra8", results=results)
+    assert "coatnet reaches 95.0%" in capsys.readouterr().out
+    assert not ex.check_choice("shunted_r8", results=results)
+    assert "over the budget" in capsys.readouterr().out
+    over = _results(coat_macs=3e6)  # CoAtNet now costs more than the budget
+    assert ex.check_choice("pvt_full", results=over)
+    assert ex.check_choice("pvt_sra8", results=over)  # within two sd of the best affordable
+    assert not ex.check_choice("vit", results=results)
+    assert "answer one of the study's models" in capsys.readouterr().out
+
+
+def test_as_fraction():
+    assert ex.as_fraction("25%") == 0.25 and ex.as_fraction(25) == 0.25
+    assert ex.as_fraction(0.3) == 0.3 and ex.as_fraction(torch.tensor(0.5)) == 0.5
+    for bad in (None, "x", math.nan, math.inf, -0.1, 1000, True, [0.2], 10**400):
+        assert ex.as_fraction(bad) is None

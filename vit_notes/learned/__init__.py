@@ -1,0 +1,89 @@
+"""Chapter 4, what attention learns: small models of each family trained in the book, and what
+spatial reduction costs in accuracy. Builds on :mod:`vit_notes.pvt`, :mod:`vit_notes.coatnet`
+and :mod:`vit_notes.shunted` (their classes, with small configurations).
+
+:mod:`.data` the Marks dataset (:func:`make_dataset`), :mod:`.models` the study's models,
+:mod:`.train` training and scoring (:func:`train`, :func:`evaluate`), :mod:`.reproduce` the
+command that trains every model and writes the shipped weights and results, :mod:`.shipped`
+reading them (:func:`load`, :func:`load_results`), :mod:`.figures`
+the chapter's pictures, :mod:`.exercises` its checkers.
+
+The study's models carry no paper facts, so they are not registered in the family registry;
+the chapter registers its Design for the book's layout, not for the comparison chapter.
+"""
+
+from .. import registry
+from .data import COLOURS, DETAIL, IMG_SIZE, SHAPES, TRAIN_SEEDS, Marks, make_dataset, render_shape
+from .exercises import (
+    check_chance_level,
+    check_choice,
+    check_prediction,
+    check_query_token,
+    check_test_size,
+)
+from .figures import (
+    learned_query_maps,
+    plot_accuracy_vs_cost,
+    plot_accuracy_vs_detail,
+    plot_losses,
+    query_token,
+    show_examples,
+    toy_query_maps,
+)
+from .models import STUDY, StudyModel, build
+from .shipped import RESULTS, WEIGHTS, load, load_results
+from .train import RECIPE, Progress, Score, TrainLog, evaluate, predict, train
+
+
+def _query_panels(img, query_rc):
+    """The trained PVT models' stage-1 maps of one query, at each ratio (shipped weights)."""
+    return learned_query_maps(img, query_rc)
+
+
+registry.register_design(
+    registry.Design(
+        family="learned",
+        title="What attention learns",
+        order=4,
+        layers={},
+        query_panels=_query_panels,
+        compared=False,
+    )
+)
+
+__all__ = [
+    "COLOURS",
+    "DETAIL",
+    "IMG_SIZE",
+    "Marks",
+    "Progress",
+    "RECIPE",
+    "RESULTS",
+    "SHAPES",
+    "STUDY",
+    "Score",
+    "StudyModel",
+    "TRAIN_SEEDS",
+    "TrainLog",
+    "WEIGHTS",
+    "build",
+    "check_chance_level",
+    "check_choice",
+    "check_prediction",
+    "check_query_token",
+    "check_test_size",
+    "evaluate",
+    "learned_query_maps",
+    "load",
+    "load_results",
+    "make_dataset",
+    "plot_accuracy_vs_cost",
+    "plot_accuracy_vs_detail",
+    "plot_losses",
+    "predict",
+    "query_token",
+    "render_shape",
+    "show_examples",
+    "toy_query_maps",
+    "train",
+]

@@ -1,0 +1,199 @@
+"""The study's dataset, generated on the spot: **Marks**, small shapes scattered on a dark, noisy
+image, labelled by how their shapes relate across the image.
+
+Nothing is downloaded: :func:`make_dataset` draws ``n`` images from a seed (the same seed gives
+the same images, bit for bit), at any size. Every shape covers the same 5 of the 9 cells of its
+3×3 template, and each mark's colour is drawn independently of its shape, so a mark's mean
+colour, which is what an average over a window keeps, says nothing about the label: only the
+arrangement of a few pixels does.
+
+Two questions (``task``):
+
+* ``"majority"`` (the study's): three marks, two of them share a shape, the third has another;
+  the label is the shared shape (4 classes, chance 25%). The two marks that share it are
+  anywhere in the image, so the answer relates small details across the image.
+* ``"same"``: two marks at least half the image apart; the label is 1 when they have the same
+  shape, else 0 (chance 50%). The pairwise question, kept because the chapter reports that no
+  model learns it in the study's training budget.
+
+One knob: ``detail``, the side of a mark in pixels (an int, or a range ``(lo, hi)`` that draws
+a side per image). At 3 px each template cell is one pixel, smaller than one token of the
+stride-4 stems every model here starts with.
+
+Seeds: the training function draws its images from seeds at or above :data:`TRAIN_SEEDS`, the
+test sets from small seeds (0, 1, 2, ...), so a test image is never a training image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import validate
+
+#: The shapes, as 3×3 templates with 5 of 9 cells set each (equal area: equal mean colour).
+SHAPES: dict[str, tuple[str, str, str]] = {
+    "plus": (".#.", "###", ".#."),
+    "cross": ("#.#", ".#.", "#.#"),
+    "tee": ("###", ".#.", ".#."),
+    "ell": ("#..", "#..", "###"),
+}
+#: Mark colours: bright and saturated, drawn independently of the shape.
+COLOURS = np.array(
+    [
+        [1.00, 0.25, 0.20],
+        [0.20, 0.85, 0.25],
+        [0.25, 0.45, 1.00],
+        [1.00, 0.85, 0.15],
+        [0.95, 0.30, 0.95],
+        [0.20, 0.90, 0.95],
+    ],
+    dtype=np.float32,
+)
+TASKS = {"majority": 3, "same": 2}  # task -> marks per image
+#: Training images come from seeds at or above this one; test sets use small seeds.
+TRAIN_SEEDS = 1_000_000
+#: The image side the study uses (pixels).
+IMG_SIZE = 32
+#: The detail knob's range (side of a mark in pixels) for images of :data:`IMG_SIZE`.
+MIN_DETAIL, MAX_DETAIL = 3, 9
+#: The study's training range of the knob.
+DETAIL = (MIN_DETAIL, MAX_DETAIL)
+
+
+def num_classes(task: str = "majority") -> int:
+    validate.one_of("task", task, TASKS)
+    return len(SHAPES) if task == "majority" else 2
+
+
+def render_shape(shape: int, side: int) -> np.ndarray:
+    """Shape number ``shape`` (index into :data:`SHAPES`) as a ``side x side`` mask of 0 and 1:
+    its 3×3 template with each cell about ``side/3`` pixels (nearest neighbour)."""
+    validate.one_of("shape", shape, set(range(len(SHAPES))))
+    side = validate.positive_int("side", side, minimum=MIN_DETAIL)
+    cells = np.arange(side) * 3 // side
+    t = np.array([[c == "#" for c in row] for row in list(SHAPES.values())[shape]])
+    return t[np.ix_(cells, cells)].astype(np.float32)
+
+
+def detail_range(detail, size: int = IMG_SIZE) -> tuple[int, int]:
+    """``detail`` (one side in pixels, or ``(lo, hi)``) as a checked range ``(lo, hi)``."""
+    if isinstance(detail, (tuple, list)):
+        if len(detail) != 2:
+            raise ValueError(f"detail={detail!r}: give one side in pixels or a range (lo, hi)")
+        lo, hi = detail
+    else:
+        lo = hi = detail
+    top = max(MAX_DETAIL, size * MAX_DETAIL // IMG_SIZE)
+    for v in (lo, hi):
+        validate.positive_int("detail", v, minimum=MIN_DETAIL)
+        if v > top:
+            raise ValueError(
+                f"detail={detail!r}: on a {size}-px image a mark is at most {top} px a side"
+            )
+    if lo > hi:
+        raise ValueError(f"detail={detail!r}: the range (lo, hi) needs lo <= hi")
+    return int(lo), int(hi)
+
+
+@dataclass
+class Marks(torch.utils.data.Dataset):
+    """``n`` images with their labels and how they were drawn.
+
+    ``images`` ``(n, 3, size, size)`` float32 in [0, 1]; ``labels`` ``(n,)``; ``shapes``
+    ``(n, marks)`` each mark's shape number (:data:`SHAPES`); ``colours`` ``(n, marks)`` colour
+    numbers (:data:`COLOURS`); ``corners`` ``(n, marks, 2)`` each mark's top-left pixel
+    (row, col); ``detail`` ``(n,)`` each image's mark side in pixels. For ``"majority"`` the
+    first two marks are the pair that shares the label's shape. Indexing gives
+    ``(image, label)``, as a ``DataLoader`` expects.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    shapes: torch.Tensor
+    colours: torch.Tensor
+    corners: torch.Tensor
+    detail: torch.Tensor
+    seed: int
+    task: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return self.images[i], self.labels[i]
+
+    def centres(self) -> torch.Tensor:
+        """Each mark's centre as a fraction of the image, ``(n, marks, 2)`` (row, col)."""
+        side = self.images.shape[-1]
+        return (self.corners + self.detail[:, None, None] / 2) / side
+
+
+def _spread(task: str, size: int, d: int) -> int:
+    """The least Chebyshev distance between two marks' corners."""
+    return size // 2 if task == "same" else d + 2
+
+
+def make_dataset(
+    n: int,
+    seed: int,
+    detail=DETAIL,
+    size: int = IMG_SIZE,
+    task: str = "majority",
+    noise: float = 0.05,
+) -> Marks:
+    """``n`` images of the Marks task, drawn from ``seed`` (same seed, same images).
+
+    Each image: a dark background with Gaussian pixel noise (std ``noise``) and marks of side
+    ``detail`` px (an int, or a range ``(lo, hi)`` drawing a side per image) in random colours,
+    never touching (``"same"``: at least ``size/2`` apart). ``"majority"``: three marks, two of
+    one shape and one of another, label = the shared shape, uniform over the four shapes.
+    ``"same"``: two marks, label 1 (same shape) for half of the images, drawn per image.
+    """
+    n = validate.positive_int("n", n)
+    seed = validate.positive_int("seed", seed, minimum=0)
+    validate.one_of("task", task, TASKS)
+    size = validate.positive_int("size", size, minimum=16)
+    lo, hi = detail_range(detail, size)
+    if not 0 <= noise <= 1:
+        raise ValueError(f"noise={noise!r} must be in [0, 1]")
+    rng = np.random.default_rng(seed)
+    k, marks = len(SHAPES), TASKS[task]
+    first = rng.integers(0, k, n)
+    other = (first + rng.integers(1, k, n)) % k  # another shape, uniformly
+    if task == "majority":
+        labels = first
+        shapes = np.stack([first, first, other], axis=1)
+    else:
+        labels = rng.integers(0, 2, n)
+        shapes = np.stack([first, np.where(labels == 1, first, other)], axis=1)
+    colours = rng.integers(0, len(COLOURS), (n, marks))
+    sides = rng.integers(lo, hi + 1, n)
+    images = noise * rng.standard_normal((n, size, size, 3), dtype=np.float32)
+    corners = np.zeros((n, marks, 2), dtype=np.int64)
+    masks = {(s, d): render_shape(s, d)[..., None] for s in range(k) for d in range(lo, hi + 1)}
+    pairs = [(a, b) for a in range(marks) for b in range(a + 1, marks)]
+    for i in range(n):
+        d = int(sides[i])
+        gap = _spread(task, size, d)
+        while True:  # all corners at once, until every pair is far enough apart
+            pos = rng.integers(0, size - d + 1, (marks, 2))
+            if all(np.abs(pos[a] - pos[b]).max() >= gap for a, b in pairs):
+                break
+        for j, (r, c) in enumerate(pos):
+            m = masks[(int(shapes[i, j]), d)]
+            patch = images[i, r : r + d, c : c + d]
+            patch[:] = patch * (1 - m) + m * COLOURS[colours[i, j]]
+        corners[i] = pos
+    return Marks(
+        images=torch.from_numpy(images.clip(0, 1)).permute(0, 3, 1, 2).contiguous(),
+        labels=torch.from_numpy(labels.astype(np.int64)),
+        shapes=torch.from_numpy(shapes.astype(np.int64)),
+        colours=torch.from_numpy(colours.astype(np.int64)),
+        corners=torch.from_numpy(corners),
+        detail=torch.from_numpy(sides.astype(np.int64)),
+        seed=seed,
+        task=task,
+    )

@@ -1,0 +1,240 @@
+"""Checkers for the study chapter's exercises: they accept any answer and say what is wrong.
+
+Where the right answer is a result of the study (a prediction, a design choice), the checker
+reads it from the shipped results (:func:`.reproduce.load_results`), never from a number typed
+here; the tests pass results of their own to reach every diagnosis.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+
+from ..checking import as_int, verdict
+from .data import SHAPES, num_classes
+from .figures import query_token
+from .models import STUDY
+from .shipped import load_results
+
+
+def as_fraction(answer) -> float | None:
+    """``answer`` as a fraction in [0, 1]: a number (``0.25``), a percentage (``25``, ``"25%"``)
+    or a one-element tensor; ``None`` for anything else (text, NaN, a list, a huge number)."""
+    if isinstance(answer, bool):
+        return None
+    if isinstance(answer, str):
+        text = answer.strip()
+        percent = text.endswith("%")
+        try:
+            value = float(text.rstrip("%").strip())
+        except ValueError:
+            return None
+        value = value / 100 if percent else value
+    elif isinstance(answer, torch.Tensor) and answer.numel() == 1:
+        value = float(answer)
+    elif isinstance(answer, numbers.Real):
+        try:
+            value = float(answer)
+        except OverflowError:
+            return None
+    else:
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    if value > 1:
+        value = value / 100 if value <= 100 else math.nan  # a percentage, or nonsense
+    return None if math.isnan(value) else value
+
+
+def check_chance_level(answer, task: str = "majority") -> bool:
+    """What accuracy does a model that only guesses reach on ``task`` (in expectation)?"""
+    value = as_fraction(answer)
+    if value is None:
+        return verdict(
+            False, f"give a fraction such as 0.1 or a percentage such as '10%', got {answer!r}"
+        )
+    k = num_classes(task)
+    right = 1 / k
+    if math.isclose(value, right, abs_tol=0.005):
+        return verdict(
+            True,
+            f"{right:.0%}: {k} classes, equally frequent by construction, so any guess is right "
+            f"one time in {k}",
+        )
+    if task == "majority" and math.isclose(value, 1 / 2, abs_tol=0.005):
+        return verdict(
+            False, "50% is chance for the pairwise question (two classes, same or not); "
+            f"here the label is one of the {len(SHAPES)} shapes",
+        )  # fmt: skip
+    if task == "majority" and math.isclose(value, 1 / 3, abs_tol=0.005):
+        return verdict(
+            False,
+            "there are three marks, but the label is a shape, one of "
+            f"{len(SHAPES)}; guessing a mark is not guessing a class",
+        )
+    if math.isclose(value, 1 - right, abs_tol=0.005):
+        return verdict(False, f"{value:.0%} is how often a guess is wrong, not right")
+    return verdict(
+        False, f"{value:.1%} is not it: with k equally frequent classes, a guess is right 1/k of "
+        "the time; count the classes of this task",
+    )  # fmt: skip
+
+
+_WORDS = {
+    "lower": ("lower", "worse", "less", "below", "drops", "loses"),
+    "same": ("same", "equal", "similar", "about the same", "no difference", "unchanged"),
+    "higher": ("higher", "better", "more", "above", "gains"),
+}
+
+
+def _word(answer) -> str | None:
+    if not isinstance(answer, str):
+        return None
+    text = answer.strip().lower()
+    for word, synonyms in _WORDS.items():
+        if text in synonyms:
+            return word
+    return None
+
+
+def compare(results: dict, a: str, b: str) -> tuple[str, float, float]:
+    """How model ``b`` scores against model ``a`` in ``results``: ``("lower" | "same" |
+    "higher", difference, spread)``. Where both were trained from several seeds, the difference
+    is between their mean accuracies over those runs and the spread is the larger range of one
+    model's runs (what a second training run can change); otherwise the difference is between
+    the test-set means and the spread is two standard deviations of ``a``'s test seeds. A
+    difference within the spread counts as the same."""
+    ra, rb = results["models"][a], results["models"][b]
+    if "seeds" in ra and "seeds" in rb:
+        runs = [torch.tensor(list(r["seeds"].values()), dtype=torch.float64) for r in (ra, rb)]
+        diff = (runs[1].mean() - runs[0].mean()).item()
+        spread = max((r.max() - r.min()).item() for r in runs)
+    else:
+        diff = rb["mean"] - ra["mean"]
+        spread = 2 * torch.tensor(ra["accuracy"], dtype=torch.float64).std().item()
+    return ("same" if abs(diff) <= spread else "higher" if diff > 0 else "lower"), diff, spread
+
+
+def check_prediction(
+    answer, model: str = "pvt_sra8", baseline: str = "pvt_full", results: dict | None = None
+) -> bool:
+    """Predict, then look: does ``model`` score ``"lower"``, the ``"same"`` or ``"higher"``
+    than ``baseline`` on the study's test sets?"""
+    word = _word(answer)
+    if word is None:
+        return verdict(False, f"answer 'lower', 'same' or 'higher', got {answer!r}")
+    results = load_results() if results is None else results
+    truth, diff, spread = compare(results, baseline, model)
+    a, b = STUDY[baseline].label, STUDY[model].label
+    runs = "seeds" in results["models"][model] and "seeds" in results["models"][baseline]
+    over = "training runs" if runs else "test sets"
+    numbers_ = (
+        f"over {over}, {b} scores {diff:+.1%} against {a}, and {over} of one model differ "
+        f"by up to {spread:.1%}"
+    )
+    if word == truth:
+        return verdict(True, f"{truth}: {numbers_}")
+    return verdict(
+        False, f"the study says {truth!r}: {numbers_}. Where did your intuition come from?"
+    )
+
+
+def check_query_token(fn) -> bool:
+    """``fn(corner, detail)`` must give the flat index of the stage-1 token (8×8 grid, 4 px per
+    token, row by row) that holds a mark's centre pixel ``corner + (detail - 1) // 2``."""
+
+    cases = [((0, 0), 3), ((5, 20), 3), ((12, 2), 9), ((23, 23), 9), ((2, 27), 4), ((17, 9), 6)]
+    for corner, detail in cases:
+        want = query_token(corner, detail)
+        where = f"corner={corner}, detail={detail}"
+        try:
+            got = fn(corner, detail)
+        except Exception as e:  # the student's code: report what broke and where
+            return verdict(False, f"{where}: {type(e).__name__}: {e}")
+        if isinstance(got, (tuple, list)) and len(got) == 2:
+            return verdict(
+                False, f"{where}: you returned (row, col) = {tuple(got)}; flatten it, row * 8 + col"
+            )
+        value = as_int(got)
+        if value is None:
+            return verdict(False, f"{where}: return a whole number (a token index), got {got!r}")
+        if value == want:
+            continue
+        r, c = (v + (detail - 1) // 2 for v in corner)
+        if value == (c // 4) * 8 + r // 4:
+            return verdict(False, f"{where}: {value} swaps row and column: index = row * 8 + col")
+        if value == (corner[0] // 4) * 8 + corner[1] // 4:
+            return verdict(
+                False, f"{where}: {value} is the token of the mark's top-left corner; use its "
+                "centre pixel, corner + (detail - 1) // 2",
+            )  # fmt: skip
+        if value == r * 32 + c:
+            return verdict(False, f"{where}: {value} indexes pixels; a token is 4×4 pixels")
+        return verdict(False, f"{where}: expected token {want}, got {value}")
+    return verdict(True, f"right on {len(cases)} marks, at the edges of the image too")
+
+
+def check_test_size(answer, n: int = 2000) -> bool:
+    """How many test images per seed would halve the spread of the accuracy over seeds, measured
+    with ``n`` images per seed?"""
+    value = as_int(answer)
+    if value is None:
+        return verdict(False, f"give a whole number of images, got {answer!r}")
+    if value == 4 * n:
+        return verdict(
+            True, f"{4 * n:,}: the spread of a mean of n right-or-wrong answers shrinks like "
+            "1/sqrt(n), so halving it takes four times the images",
+        )  # fmt: skip
+    if value == 2 * n:
+        return verdict(
+            False, f"{value:,} doubles the images, which shrinks the spread by sqrt(2), not 2"
+        )
+    if value == n // 2:
+        return verdict(False, f"{value:,} is fewer images: the spread grows as n shrinks")
+    if value == n * n:
+        return verdict(False, "the spread shrinks like 1/sqrt(n), not 1/log(n) or 1/n: square 2")
+    return verdict(
+        False, f"{value:,} is not it: the spread of an accuracy over n images is about "
+        "sqrt(p(1-p)/n); solve for the n that halves it",
+    )  # fmt: skip
+
+
+def check_choice(
+    answer, budget_mmacs: float | None = None, detail: int = 3, results: dict | None = None
+) -> bool:
+    """Design judgement: which of the study's models would you ship to recognise marks of
+    ``detail`` px, spending at most ``budget_mmacs`` multiply-adds per image (default: what
+    PVT with full attention costs)? Answer a model's name (:data:`.models.STUDY`).
+
+    Right: any model within budget whose accuracy at ``detail`` px is within two standard
+    deviations of the best one's (the spread of its test seeds)."""
+    names = [n for n in STUDY]
+    if not isinstance(answer, str) or answer.strip() not in names:
+        return verdict(False, f"answer one of the study's models, {names}, got {answer!r}")
+    results = load_results() if results is None else results
+    rows = {n: results["models"][n] for n in names if n in results["models"]}
+    budget = rows["pvt_full"]["macs"] / 1e6 if budget_mmacs is None else budget_mmacs
+    name = answer.strip()
+    row = rows[name]
+    if row["macs"] / 1e6 > budget:
+        return verdict(
+            False, f"{name} costs {row['macs'] / 1e6:.2f} MMACs per image, over the budget of "
+            f"{budget:.2f}",
+        )  # fmt: skip
+    affordable = {n: r for n, r in rows.items() if r["macs"] / 1e6 <= budget}
+    best = max(affordable, key=lambda n: affordable[n]["by_detail"][str(detail)])
+    top = affordable[best]["by_detail"][str(detail)]
+    spread = 2 * torch.tensor(affordable[best]["accuracy"], dtype=torch.float64).std().item()
+    mine = row["by_detail"][str(detail)]
+    if mine >= top - spread:
+        return verdict(
+            True, f"{name}: {mine:.1%} at {detail} px for {row['macs'] / 1e6:.2f} MMACs; the best "
+            f"within budget is {best} at {top:.1%}",
+        )  # fmt: skip
+    return verdict(
+        False, f"{name} is within budget but recognises {detail}-px marks {mine:.1%} of the time; "
+        f"{best} reaches {top:.1%} for {affordable[best]['macs'] / 1e6:.2f} MMACs. What does it "
+        "have that your choice lacks?",
+    )  # fmt: skip

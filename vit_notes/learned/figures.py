@@ -1,0 +1,237 @@
+"""The study chapter's pictures: examples of the dataset, accuracy against cost and against the
+size of the detail (from the shipped results), the training loss of a live run beside the
+shipped one, and one query's attention in the trained models beside the colour-token toy of the
+earlier chapters (identity weights: a query attends to keys of its own colour)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+
+from .. import photo, validate
+from ..plotting import compare_maps, new_figure, show_photo, styled
+from ..pvt import sra_query_maps
+from ..trace import record_attention
+from .data import IMG_SIZE, SHAPES, Marks
+from .models import STUDY
+from .shipped import load
+
+#: The stage-1 token grid of every study model (stride 4 on 32×32 images).
+GRID = (IMG_SIZE // 4, IMG_SIZE // 4)
+#: One colour per model, one marker per family, in every plot of the chapter.
+MODEL_COLOURS = dict(
+    zip(STUDY, ["black", "tab:blue", "tab:cyan", "tab:purple", "tab:olive",
+                "tab:orange", "tab:red", "tab:brown", "tab:green"])
+)  # fmt: skip
+FAMILY_MARKERS = {"PVT": "o", "Shunted": "s", "CoAtNet": "D"}
+#: The PVT models whose maps are drawn at each ratio.
+RATIO_MODELS = {1: "pvt_full", 2: "pvt_sra2", 4: "pvt_sra4", 8: "pvt_sra8"}
+
+
+def query_token(corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE) -> int:
+    """The flat index, on a ``grid x grid`` token grid of a ``size``-px image, of the token
+    (the ``size/grid``-px patch) that holds the centre pixel of a mark with top-left pixel
+    ``corner`` (row, col) and side ``detail``."""
+    stride = size // grid
+    r, c = (int(v) + (int(detail) - 1) // 2 for v in corner)
+    return (r // stride) * grid + c // stride
+
+
+def query_rc(corner, detail: int, size: int = IMG_SIZE) -> tuple[float, float]:
+    """A mark's centre pixel as a fraction (row, col) of the image, for the figures."""
+    return tuple((int(v) + (int(detail) - 1) // 2 + 0.5) / size for v in corner)
+
+
+@styled
+def show_examples(data: Marks, k: int = 6):
+    """The first ``k`` images of ``data`` (at most 6), each titled with its label."""
+    validate.positive_int("k", k)
+    k = min(k, 6, len(data))
+    names = list(SHAPES)
+    rows = -(-k // 3)
+    fig, axes = new_figure(rows, 3, height=2.3 * rows + 0.2)
+    for i, ax in enumerate(axes.flat):
+        if i >= k:
+            ax.set_visible(False)
+            continue
+        label = int(data.labels[i])
+        what = names[label] if data.task == "majority" else ("same", "different")[1 - label]
+        show_photo(ax, data.images[i], title=f"{what}, {int(data.detail[i])} px marks")
+    return fig
+
+
+def _mean_std(values) -> tuple[float, float]:
+    t = torch.tensor(values, dtype=torch.float64)
+    return t.mean().item(), t.std().item() if len(t) > 1 else 0.0
+
+
+def _study_rows(results: dict) -> list[dict]:
+    return [results["models"][n] for n in STUDY if n in results["models"]]
+
+
+@styled
+def plot_accuracy_vs_cost(results: dict):
+    """Accuracy (mean ± standard deviation over the test seeds) against multiply-adds per image
+    and against the measured time per batch, one point per model of the study; hollow markers:
+    the mean accuracy of runs from other training seeds, where the results hold some."""
+    fig, axes = new_figure(1, 2, height=4.2, sharey=True)
+    for row in _study_rows(results):
+        mean, std = _mean_std(row["accuracy"])
+        colour, marker = MODEL_COLOURS[row["name"]], FAMILY_MARKERS[row["family"]]
+        style = dict(color=colour, marker=marker, capsize=3, markersize=6, linestyle="none")
+        others = [v for s, v in row.get("seeds", {}).items() if s != "0"]
+        for ax, x in zip(axes.flat, (row["macs"] / 1e6, row["ms"])):
+            ax.errorbar(x, mean, yerr=std, label=row["label"], **style)
+            if others:
+                ax.plot([x] * len(others), others, marker, color=colour, markersize=6,
+                        markerfacecolor="none", linestyle="none")  # fmt: skip
+    axes[0, 0].set_xlabel("MMACs per 32×32 image")
+    axes[0, 1].set_xlabel("ms per 64 images (the reproduce run)")
+    axes[0, 0].set_ylabel("test accuracy")
+    for ax in axes.flat:
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles.append(
+        plt.Line2D([], [], marker="o", color="grey", markerfacecolor="none", linestyle="none")
+    )
+    labels.append("other training seeds")
+    fig.legend(handles, labels, loc="outside lower center", ncols=3)
+    return fig
+
+
+@styled
+def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25):
+    """Accuracy against the side of the marks (px), one line per model."""
+    fig, axes = new_figure(1, 1, height=4.0)
+    ax = axes[0, 0]
+    for row in _study_rows(results):
+        if names is not None and row["name"] not in names:
+            continue
+        sizes = sorted(int(d) for d in row["by_detail"])
+        ax.plot(
+            sizes,
+            [row["by_detail"][str(d)] for d in sizes],
+            marker=FAMILY_MARKERS[row["family"]],
+            color=MODEL_COLOURS[row["name"]],
+            label=row["label"],
+        )
+    ax.axhline(chance, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel("side of a mark (px); one token is 4 px")
+    ax.set_ylabel("test accuracy")
+    ax.grid(alpha=0.3)
+    fig.legend(loc="outside right center")
+    return fig
+
+
+@styled
+def plot_losses(live: list[float], shipped: list[float], label: str):
+    """The training loss per epoch of a run in this session beside the shipped run's."""
+    fig, axes = new_figure(1, 1, height=3.0, width=5.5)
+    ax = axes[0, 0]
+    epochs = range(1, len(shipped) + 1)
+    ax.plot(epochs, shipped, color="grey", linewidth=4, alpha=0.5, label="shipped run")
+    ax.plot(range(1, len(live) + 1), live, color="tab:blue", label="this run")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.set_title(label)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
+
+
+@torch.no_grad()
+def _stage1_rows(model, img: torch.Tensor, query: int) -> list[tuple[torch.Tensor, tuple]]:
+    """Head 0's attention of token ``query`` in the first block of stage 1, per head group
+    (the image through the stem and that block only: later stages have fewer tokens)."""
+    x, H, W = model.patch_embed1(img[None])
+    block = model.block1[0]
+    with record_attention(block, root="block", query=query) as maps:
+        block(x, H, W)
+    return [(m[0, 0, 0], maps.grids[k]) for k, m in maps.items()]
+
+
+def learned_query_maps(
+    img: torch.Tensor, query, names=None
+) -> list[tuple[str, torch.Tensor, tuple]]:
+    """One query's attention in the first block of each trained model (shipped weights, head
+    0; a Shunted layer gives one panel per head group): ``[(title, weights, key_grid), ...]``.
+    ``query``: a fraction (row, col) of the image."""
+    names = list(RATIO_MODELS.values()) if names is None else list(names)
+    q = photo.query_index(GRID, *query)
+    panels = []
+    for name in names:
+        rows = _stage1_rows(load(name), img, q)
+        tags = ["coarse", "fine"] if len(rows) == 2 else [None]
+        for tag, (row, grid) in zip(tags, rows):
+            # A head group's panel is named by its group alone (the model's label is long).
+            title = f"{tag} group" if tag else STUDY[name].label
+            panels.append((f"{title}: {grid[0]}×{grid[1]} keys", row, grid))
+    return panels
+
+
+def toy_query_maps(
+    img: torch.Tensor, query, ratios=(1, 2, 4, 8)
+) -> list[tuple[str, torch.Tensor, tuple]]:
+    """The same query through the earlier chapters' toy: colour tokens of 4×4 patches and
+    identity weights (:func:`vit_notes.pvt.sra_query_maps`), at each ``sr_ratio``."""
+    maps = sra_query_maps(img, ratios, query)
+    return [(f"toy, R={r}: {g[0]}×{g[1]} keys", row, g) for r, (row, g) in maps.items()]
+
+
+def mark_tokens(corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE) -> list[int]:
+    """The flat indices of the tokens (``size/grid``-px patches) that a mark's box overlaps."""
+    stride = size // grid
+    (r, c), d = (int(v) for v in corner), int(detail)
+    rows = range(r // stride, (r + d - 1) // stride + 1)
+    cols = range(c // stride, (c + d - 1) // stride + 1)
+    return [i * grid + j for i in rows for j in cols]
+
+
+@torch.no_grad()
+def attention_on_marks(data: Marks, name: str | None = None, count: int = 200) -> dict:
+    """Where one query's attention goes, averaged over the first ``count`` images of ``data``
+    ("majority" task): the query is the token at the centre of the first mark of the shared
+    pair; the result is the mean share of its weight on the tokens of that mark itself
+    (``"own mark"``), of its partner of the same shape (``"partner"``), of the mark of the
+    other shape (``"odd mark"``) and on the rest (``"background"``), full 8×8 key grid.
+
+    ``name``: a trained model of the study with full attention at stage 1 (its first block,
+    head 0); ``None``: the earlier chapters' toy (colour tokens, identity weights, R=1)."""
+    if data.task != "majority":
+        raise ValueError("attention_on_marks needs the 'majority' task: a pair and an odd mark")
+    model = None if name is None else load(name)
+    totals = dict.fromkeys(("own mark", "partner", "odd mark", "background"), 0.0)
+    count = min(validate.positive_int("count", count), len(data))
+    for i in range(count):
+        d = int(data.detail[i])
+        q = query_token(data.corners[i, 0], d)
+        if model is None:
+            ((row, grid),) = sra_query_maps(
+                data.images[i], (1,), query_rc(data.corners[i, 0], d)
+            ).values()
+        else:
+            ((row, grid),) = _stage1_rows(model, data.images[i], q)
+        if grid != GRID:
+            raise ValueError(f"{name}: its first layer has a {grid} key grid, not the full {GRID}")
+        marks = [set(mark_tokens(data.corners[i, j], d)) for j in range(3)]
+        own, partner, odd = marks[0], marks[1] - marks[0], marks[2] - marks[0] - marks[1]
+        shares = {"own mark": own, "partner": partner, "odd mark": odd}
+        for key, tokens in shares.items():
+            totals[key] += float(row[sorted(tokens)].sum()) if tokens else 0.0
+        totals["background"] += 1.0 - sum(float(row[sorted(t)].sum()) for t in shares.values() if t)
+    return {k: v / count for k, v in totals.items()}
+
+
+__all__ = [
+    "attention_on_marks",
+    "compare_maps",
+    "learned_query_maps",
+    "mark_tokens",
+    "plot_accuracy_vs_cost",
+    "plot_accuracy_vs_detail",
+    "plot_losses",
+    "query_rc",
+    "query_token",
+    "show_examples",
+    "toy_query_maps",
+]

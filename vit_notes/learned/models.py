@@ -1,0 +1,128 @@
+"""The study's models: small pyramids of each family, built from the package's own classes with
+keyword arguments (no model code here), sized to train on two CPU cores in well under a minute.
+
+Every model sees 32×32 images and starts from a stride-4 stem (an 8×8 token grid), as PVT and
+Shunted do at 224² (56×56); the second stage halves the grid to 4×4. The PVT models differ only
+in their key grids: ``sr_ratios`` (R at stage 1, R/2 at stage 2, PVT's rule of a key grid of the
+same size at every stage) or linear SRA. Shunted gives half of the heads ``r`` and half ``r/2``.
+CoAtNet, at this size, has one MBConv stage at stride 4 and relative attention at strides 8 and 16
+(its paper's "C-T-T" layout; "C-C-T-T" would leave 2×2 and 1×1 grids).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .. import validate
+from ..coatnet import CoAtNet
+from ..pvt import PyramidVisionTransformer
+from ..shunted import ShuntedTransformer
+from .data import IMG_SIZE, num_classes
+
+#: The channel widths of the two stages, shared by every model.
+DIMS = (24, 48)
+
+
+#: What the study's two pyramids share: two stages of one block each, the same widths.
+_PYRAMID = dict(
+    img_size=IMG_SIZE,
+    embed_dims=DIMS,
+    mlp_ratios=(2, 2),
+    qkv_bias=True,
+    depths=(1, 1),
+    num_stages=2,
+)
+
+
+def _pvt(sr_ratios=(1, 1), linear: bool = False, pool_size: int = 7) -> Callable:
+    def build(classes: int) -> nn.Module:
+        return PyramidVisionTransformer(
+            num_classes=classes,
+            num_heads=(1, 2),
+            sr_ratios=sr_ratios,
+            version=2,
+            linear=linear,
+            pool_size=pool_size,
+            **_PYRAMID,
+        )
+
+    return build
+
+
+def _shunted(sr_ratios) -> Callable:
+    def build(classes: int) -> nn.Module:
+        return ShuntedTransformer(
+            num_classes=classes, num_heads=(2, 2), sr_ratios=sr_ratios, **_PYRAMID
+        )
+
+    return build
+
+
+def _coatnet(classes: int) -> nn.Module:
+    return CoAtNet(
+        img_size=IMG_SIZE,
+        num_classes=classes,
+        stem_width=16,
+        embed_dims=(DIMS[0], DIMS[1], DIMS[1]),
+        depths=(1, 1, 1),
+        layout="C-T-T",
+        dim_head=DIMS[0],
+        expand_ratio=2,
+    )
+
+
+@dataclass(frozen=True)
+class StudyModel:
+    """One model of the study: its name, family, a short label for the plots, the key grids its
+    attention sees at stage 1 (``keys``), and how to build it for a number of classes."""
+
+    name: str
+    family: str
+    label: str
+    keys: str
+    build: Callable[[int], nn.Module]
+    sr_ratio: int | None = None
+
+
+#: Every model of the study, in the order of the plots.
+STUDY: dict[str, StudyModel] = {
+    m.name: m
+    for m in (
+        StudyModel(
+            "pvt_full", "PVT", "PVT, full attention", keys="8×8", build=_pvt((1, 1)), sr_ratio=1
+        ),
+        StudyModel("pvt_sra2", "PVT", "PVT SRA, R=2", keys="4×4", build=_pvt((2, 1)), sr_ratio=2),
+        StudyModel("pvt_sra4", "PVT", "PVT SRA, R=4", keys="2×2", build=_pvt((4, 2)), sr_ratio=4),
+        StudyModel("pvt_sra8", "PVT", "PVT SRA, R=8", keys="1×1", build=_pvt((8, 4)), sr_ratio=8),
+        StudyModel(
+            "pvt_linear",
+            "PVT",
+            "PVT linear SRA, 2×2",
+            keys="2×2",
+            build=_pvt(linear=True, pool_size=2),
+        ),
+        StudyModel(
+            "shunted_full", "Shunted", "Shunted, full attention", keys="8×8", build=_shunted((1, 1))
+        ),
+        StudyModel(
+            "shunted_r4", "Shunted", "Shunted, r=4 and 2", keys="2×2 + 4×4", build=_shunted((4, 2))
+        ),
+        StudyModel(
+            "shunted_r8", "Shunted", "Shunted, r=8 and 4", keys="1×1 + 2×2", build=_shunted((8, 4))
+        ),
+        StudyModel("coatnet", "CoAtNet", "CoAtNet, C-T-T", keys="none (MBConv)", build=_coatnet),
+    )
+}
+
+
+def build(name: str, seed: int = 0, task: str = "majority") -> nn.Module:
+    """The study's model ``name`` (:data:`STUDY`), its weights initialised from ``seed``, with
+    a classifier for ``task`` (4 classes for "majority", 2 for "same")."""
+    validate.one_of("name", name, STUDY)
+    validate.positive_int("seed", seed, minimum=0)
+    torch.manual_seed(seed)
+    return STUDY[name].build(num_classes(task))

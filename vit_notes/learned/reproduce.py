@@ -1,0 +1,144 @@
+"""Train every model of the study and write the shipped weights and results.
+
+    python -m vit_notes.learned.reproduce            # every run: about 11 minutes on 2 cores
+    python -m vit_notes.learned.reproduce --check    # retrain nothing: re-score the shipped
+                                                     # weights and compare with the results file
+
+Writes ``vit_notes/learned/weights/study.pt`` (every model's weights, float16, by name) and
+``vit_notes/learned/weights/results.json``: for each model its parameters, multiply-adds per
+image, measured time per batch of 64 images, training time and losses, accuracy on
+:data:`TEST_SEEDS` test sets of :data:`TEST_N` images each (mean and the per-seed values),
+and accuracy at each mark size; for :data:`SEED_MODELS`, the mean accuracy of runs from other
+training seeds (not shipped). The chapter reads these files; nothing in it is typed by hand.
+
+Each model trains with :data:`~.train.RECIPE`, seed 0, with ``--threads`` threads (2: the
+book's machine). Training is deterministic for one machine and thread count; elsewhere the
+weights differ in the last bits and the accuracies by up to a point or two (tests/test_learned.py
+retrains one model and checks its accuracy against the shipped one within a stated tolerance).
+Scores are computed from the float16 weights as shipped, loaded back into float32 models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import torch
+
+from ..counting import count_macs, count_params, time_forward
+from .data import IMG_SIZE, MAX_DETAIL, MIN_DETAIL
+from .models import STUDY, build
+from .shipped import RESULTS, WEIGHTS, key, load, load_results
+from .train import RECIPE, evaluate, train
+
+#: The test sets every model is scored on (seeds below the training seeds), and their size.
+TEST_SEEDS = (0, 1, 2, 3, 4)
+TEST_N = 2000
+#: Test images per mark size for the accuracy-against-detail curve.
+DETAIL_N = 1000
+#: Models also trained on the pairwise "same" question (2 classes), to show what it takes.
+SAME_TASK = ("pvt_full", "coatnet")
+#: Models trained again from other seeds, to measure how much one training run varies; these
+#: runs are scored on the test seeds (``results["models"][name]["seeds"]``), not shipped.
+SEED_MODELS = ("pvt_full", "pvt_sra2", "pvt_sra4", "pvt_sra8")
+EXTRA_SEEDS = (1, 2)
+
+
+def cost(model: torch.nn.Module, min_run_time: float = 0.5) -> dict:
+    """Parameters, multiply-adds per image and milliseconds per batch of 64 (median)."""
+    x = torch.zeros(64, 3, IMG_SIZE, IMG_SIZE)
+    return dict(
+        params=count_params(model),
+        macs=count_macs(model.eval(), x[:1]),
+        ms=time_forward(model.eval(), x, min_run_time=min_run_time).median * 1e3,
+    )
+
+
+def score(model: torch.nn.Module, task: str = "majority", full: bool = True):
+    """Accuracy on every test seed, and (for the study's task) at every mark size; with
+    ``full=False`` only the mean accuracy over the test seeds."""
+    accs = [evaluate(model, seed=s, n=TEST_N, task=task).accuracy for s in TEST_SEEDS]
+    if not full:
+        return sum(accs) / len(accs)
+    out = dict(accuracy=accs, mean=sum(accs) / len(accs))
+    if task == "majority":
+        out["by_detail"] = {
+            str(d): evaluate(model, seed=0, n=DETAIL_N, detail=d).accuracy
+            for d in range(MIN_DETAIL, MAX_DETAIL + 1)
+        }
+    return out
+
+
+def check() -> bool:
+    """Re-score every shipped model on the test seeds and say whether the accuracies equal the
+    results file's (they do on any machine where float32 inference rounds alike)."""
+    results, same = load_results(), True
+    for k, entry in results["models"].items():
+        accs = [
+            evaluate(load(entry["name"], entry["task"]), seed=s, n=TEST_N, task=entry["task"])
+            for s in TEST_SEEDS
+        ]
+        gap = max(abs(a.accuracy - b) for a, b in zip(accs, entry["accuracy"]))
+        same &= gap == 0
+        print(f"{k:18s} {'equal' if gap == 0 else f'differs by up to {gap:.4f}'}")
+    return same
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--check", action="store_true", help="re-score the shipped weights")
+    parser.add_argument("--only", nargs="*", default=None, help="train only these models")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)  # a script, not a notebook kernel: safe here
+    if args.check:
+        check()
+        return
+    runs = [(name, "majority", 0) for name in STUDY] + [(name, "same", 0) for name in SAME_TASK]
+    runs += [(name, "majority", seed) for seed in EXTRA_SEEDS for name in SEED_MODELS]
+    if args.only:
+        runs = [r for r in runs if r[0] in args.only]
+    states = torch.load(WEIGHTS, weights_only=True) if WEIGHTS.exists() else {}
+    old = load_results() if RESULTS.exists() else {"models": {}}
+    results = dict(
+        generated_by="python -m vit_notes.learned.reproduce",
+        torch=torch.__version__,
+        machine=f"{platform.machine()}, {platform.system()}",
+        threads=args.threads,
+        recipe=RECIPE,
+        test=dict(seeds=list(TEST_SEEDS), n=TEST_N, detail_n=DETAIL_N),
+        models=dict(old.get("models", {})),
+    )
+    start = time.perf_counter()
+    for name, task, seed in runs:
+        k = key(name, task)
+        if seed:
+            model = build(name, seed=seed, task=task)
+            train(model, seed=seed, task=task, label=f"{k} seed {seed}")
+            model.load_state_dict({n: v.half().float() for n, v in model.state_dict().items()})
+            entry = results["models"][k]
+            entry.setdefault("seeds", {"0": entry["mean"]})[str(seed)] = score(model, task, False)
+            print(f"{k:18s} seed {seed} accuracy {entry['seeds'][str(seed)]:.3f}")
+            RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", "utf-8")
+            continue
+        model = build(name, seed=0, task=task)
+        log = train(model, seed=0, task=task, label=f"{k:18s}")
+        states[k] = {n: v.detach().to(torch.float16) for n, v in model.state_dict().items()}
+        torch.save(states, WEIGHTS)
+        model = load(name, task)  # score what is shipped: the float16 weights
+        entry = {f: v for f, v in results["models"].get(k, {}).items() if f != "seeds"}
+        info = STUDY[name]
+        entry.update(name=name, task=task, label=info.label, family=info.family, keys=info.keys)
+        entry.update(cost(model), **score(model, task))
+        entry.update(train_seconds=log.seconds, losses=log.losses)
+        results["models"][k] = entry
+        print(f"{k:18s} accuracy {entry['mean']:.3f}  ({time.perf_counter() - start:.0f} s so far)")
+        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    results["total_seconds"] = time.perf_counter() - start
+    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""The study's shipped weights and results, as :mod:`.reproduce` writes them: ``weights/study.pt``
+(every model's weights in float16, by name) and ``weights/results.json``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from .models import build
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+WEIGHTS = WEIGHTS_DIR / "study.pt"
+RESULTS = WEIGHTS_DIR / "results.json"
+
+
+def key(name: str, task: str = "majority") -> str:
+    """The weights' name in :data:`WEIGHTS`: the model's name, ``+same`` for the pairwise task."""
+    return name if task == "majority" else f"{name}+{task}"
+
+
+def load(name: str, task: str = "majority", path: Path = WEIGHTS) -> torch.nn.Module:
+    """The study's model ``name`` with its shipped weights, in eval mode."""
+    states = torch.load(path, map_location="cpu", weights_only=True)
+    model = build(name, task=task)
+    model.load_state_dict({k: v.float() for k, v in states[key(name, task)].items()})
+    return model.eval()
+
+
+def load_results(path: Path = RESULTS) -> dict:
+    """The shipped results (what they hold: :mod:`.reproduce`)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,179 @@
+"""Training and scoring the study's models: :func:`train` (seeded, deterministic on one machine,
+with a progress bar) and :func:`evaluate` (accuracy on a fresh test set of any seed).
+
+The recipe is the same for every model: AdamW, a one-cycle learning rate (warm-up then cosine
+decay), batches of 64, fresh images every epoch (so no image is seen twice and nothing is
+memorised), cross-entropy. Determinism: the weights come from ``seed`` (:func:`.models.build`),
+the images from seeds derived from it, the batch order from a generator seeded by it, and
+PyTorch runs in deterministic mode. Two runs with the same seed on the same machine, with the
+same number of threads, give the same weights bit for bit; another machine or thread count may
+differ in the last bits, and after training in the last decimal of the accuracy.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import validate
+from .data import DETAIL, TRAIN_SEEDS, make_dataset
+
+#: The study's recipe: every shipped model was trained with these (see :mod:`.reproduce`).
+RECIPE = dict(epochs=30, n=3000, batch_size=64, lr=3e-3, weight_decay=0.05)
+
+
+@dataclass
+class TrainLog:
+    """What a training run did: the mean loss of each epoch, its wall time (s) and settings."""
+
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    settings: dict = field(default_factory=dict)
+
+
+class Progress:
+    """A one-line progress bar: redrawn in place in a notebook (one output, updated), with
+    ``\\r`` in a terminal, and as one line per epoch in a log file."""
+
+    def __init__(self, total: int, label: str = "", width: int = 24, enabled: bool = True):
+        self.total, self.label, self.width, self.enabled = total, label, width, enabled
+        self.handle = None
+        self.tty = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+        if enabled:
+            try:
+                from IPython import get_ipython
+
+                shell = get_ipython()
+            except ImportError:
+                shell = None
+            if shell is not None and hasattr(shell, "kernel"):
+                from IPython.display import Pretty, display
+
+                self._pretty = Pretty
+                self.handle = display(Pretty(self.text(0, "")), display_id=True)
+
+    def text(self, done: int, note: str) -> str:
+        filled = round(self.width * done / self.total)
+        bar = "█" * filled + "·" * (self.width - filled)
+        return f"{self.label} {bar} {done}/{self.total} {note}".strip()
+
+    def update(self, done: int, note: str = "") -> None:
+        if not self.enabled:
+            return
+        line = self.text(done, note)
+        if self.handle is not None:
+            self.handle.update(self._pretty(line))
+        elif self.tty:
+            end = "\n" if done == self.total else ""
+            print(f"\r{line}", end=end, flush=True)
+        else:
+            print(line, flush=True)
+
+
+def train(
+    model: nn.Module,
+    seed: int = 0,
+    epochs: int = RECIPE["epochs"],
+    n: int = RECIPE["n"],
+    batch_size: int = RECIPE["batch_size"],
+    lr: float = RECIPE["lr"],
+    weight_decay: float = RECIPE["weight_decay"],
+    detail=DETAIL,
+    task: str = "majority",
+    progress: bool = True,
+    label: str = "",
+) -> TrainLog:
+    """Train ``model`` in place on the Marks task, ``epochs`` epochs of ``n`` fresh images each,
+    and return its :class:`TrainLog`.
+
+    Seeded by ``seed``; deterministic on one machine with one thread count (it does not change
+    the thread count: do that, if at all, before the first PyTorch call). ``progress`` draws a
+    bar; ``label`` names the run on it.
+    """
+    validate.positive_int("seed", seed, minimum=0)
+    for name, v in (("epochs", epochs), ("n", n), ("batch_size", batch_size)):
+        validate.positive_int(name, v)
+    if batch_size > n:
+        raise ValueError(f"batch_size={batch_size} is larger than an epoch of n={n} images")
+    steps_per_epoch = n // batch_size
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.15
+    )
+    order = torch.Generator().manual_seed(seed)
+    log = TrainLog(
+        settings=dict(
+            seed=seed, epochs=epochs, n=n, batch_size=batch_size, lr=lr,
+            weight_decay=weight_decay, detail=list(detail) if isinstance(detail, tuple) else detail,
+            task=task, threads=torch.get_num_threads(),
+        )
+    )  # fmt: skip
+    bar = Progress(epochs, label, enabled=progress)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    start = time.perf_counter()
+    try:
+        for epoch in range(epochs):
+            data = make_dataset(n, TRAIN_SEEDS + 1000 * seed + epoch, detail=detail, task=task)
+            model.train()
+            perm = torch.randperm(n, generator=order)
+            total = 0.0
+            for i in range(steps_per_epoch):
+                idx = perm[i * batch_size : (i + 1) * batch_size]
+                loss = F.cross_entropy(model(data.images[idx]), data.labels[idx])
+                if not math.isfinite(loss.item()):
+                    raise FloatingPointError(f"the loss became {loss.item()} at epoch {epoch + 1}")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += loss.item()
+            log.losses.append(total / steps_per_epoch)
+            elapsed = time.perf_counter() - start
+            bar.update(epoch + 1, f"loss {log.losses[-1]:.3f}  {elapsed:.0f} s")
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
+        model.eval()
+    log.seconds = time.perf_counter() - start
+    return log
+
+
+@dataclass(frozen=True)
+class Score:
+    """Accuracy on one test set: overall, and per mark size (``by_detail``: px -> accuracy)."""
+
+    accuracy: float
+    by_detail: dict[int, float]
+    n: int
+    seed: int
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """The model's class for each image (eval mode, no gradients)."""
+    model.eval()
+    return torch.cat(
+        [model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)]
+    )
+
+
+def evaluate(
+    model: nn.Module, seed: int = 0, n: int = 2000, detail=DETAIL, task: str = "majority"
+) -> Score:
+    """Score ``model`` on ``n`` fresh test images drawn from ``seed`` (small seeds never meet the
+    training images: :data:`~.data.TRAIN_SEEDS`)."""
+    validate.positive_int("seed", seed, minimum=0)
+    if seed >= TRAIN_SEEDS:
+        raise ValueError(
+            f"seed={seed} is a training seed (>= {TRAIN_SEEDS:,}); test on a seed below it"
+        )
+    data = make_dataset(n, seed, detail=detail, task=task)
+    right = (predict(model, data.images) == data.labels).float()
+    by = {int(d): right[data.detail == d].mean().item() for d in data.detail.unique()}
+    return Score(right.mean().item(), by_detail=by, n=n, seed=seed)
