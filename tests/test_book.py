@@ -313,3 +313,57 @@ def test_every_reference_links_to_its_paper():
         assert re.search(r"\b(url|doi)\s*=\s*\{https?://|\bdoi\s*=", entry), (
             f"{key} in book/references.bib has no url (the notebook copies link each citation)"
         )
+
+
+# --- exercises ---------------------------------------------------------------------------------
+
+EXERCISE = re.compile(r"```\{exercise\} (?P<title>[^\n]+)\n:label: (?P<label>[\w-]+)")
+MINIMUM = {"pvt": 4, "coatnet": 4, "shunted": 4, "compare": 2}
+
+
+def exercises(path: Path) -> list[dict]:
+    """Each exercise of a chapter: its title, label, the attempt cell's and the gated
+    solution's code cells (with their stored outputs)."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    found, current, in_solution = [], None, False
+    for cell in cells:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            if "{solution-end}" in text:
+                in_solution = False
+            for m in EXERCISE.finditer(text):
+                current = dict(m.groupdict(), attempt=[], solution=[], gated=False)
+                found.append(current)
+            if "{solution-start}" in text:
+                assert current and f"{{solution-start}} {current['label']}" in text, text
+                in_solution, current["gated"] = True, True
+        elif current is not None and cell["cell_type"] == "code":
+            current["solution" if in_solution else "attempt"].append(cell)
+    return found
+
+
+def _printed(cell) -> str:
+    return "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
+
+
+@pytest.mark.parametrize("chapter", sorted(MINIMUM))
+def test_each_chapter_has_its_exercises_gated_with_checkers_that_say_not_yet(chapter):
+    found = exercises(ROOT / "notebooks" / f"{chapter}.ipynb")
+    assert len(found) >= MINIMUM[chapter], [e["title"] for e in found]
+    if chapter != "compare":  # the chapters with an explorer
+        assert any(e["title"].startswith("Predict, then slide") for e in found)
+    assert any(e["title"].startswith("Judgement") for e in found)
+    for e in found:
+        assert e["gated"] and e["solution"], f"{e['label']}: no gated solution"
+        # the attempt, unanswered, prints the checker's message (never an answer or a traceback)
+        (attempt,) = e["attempt"]
+        assert _printed(attempt).startswith("❌ not yet: "), (e["label"], _printed(attempt))
+        assert not any(o.get("output_type") == "error" for o in attempt.get("outputs", []))
+        assert "✅ correct: " in _printed(e["solution"][-1]), e["label"]
+
+
+def test_teachers_page_names_only_exercises_that_exist():
+    page = (ROOT / "book" / "teachers.md").read_text(encoding="utf-8")
+    titles = {e["title"] for path in NOTEBOOKS for e in exercises(path)}
+    named = re.findall(r"\*((?:Predict)[^*]+)\*", page)
+    assert len(named) >= 4 and set(named) <= titles, set(named) - titles

@@ -38,3 +38,238 @@ def test_verdict_wraps_long_messages_for_the_page(capsys, monkeypatch):
 def test_parse_count_tells_the_student_what_to_give(capsys):
     assert checking.parse_count("many", "tokens") is None
     assert "give a whole number of tokens, got 'many'" in capsys.readouterr().out
+
+
+# --- numbers in any form ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer,value",
+    [
+        ("3,136", 3136),
+        ("3.1e3", 3100),
+        ("58.6M", 58_600_000),
+        ("5/2", 2.5),
+        (3136.0, 3136),
+        ("", None),
+        ("1/0", None),
+        ("inf", None),
+        ("1e400", None),
+        (True, None),
+    ],
+)
+def test_as_number_reads_what_students_type(answer, value):
+    assert checking.as_number(answer) == value
+
+
+def test_as_number_reads_tensors_and_numpy_values():
+    import numpy as np
+    import torch
+
+    assert checking.as_number(torch.tensor(49)) == 49
+    assert checking.as_number(np.int64(49)) == 49
+    assert checking.as_number(np.float64(2.5)) == 2.5
+    assert checking.as_number(np.array([7])) == 7
+    assert checking.as_number(torch.ones(3)) is None
+    assert checking.as_number(np.float64("nan")) is None
+
+
+# --- near misses and counts ------------------------------------------------------------------
+
+
+def test_near_miss_says_how_far_absolute_and_relative():
+    text = checking.near_miss(3100, 3136, "tokens")
+    assert "close: 3,100 is 36 off (1.15% of the answer), too low" in text
+    assert "rounded to 2 significant figures" in text
+
+
+def test_near_miss_of_a_fraction_says_a_count_is_whole():
+    assert "a count of tokens is a whole number" in checking.near_miss(48.7, 49, "tokens")
+
+
+def test_far_answers_are_not_near_misses():
+    assert checking.near_miss(60, 49, "tokens") is None
+    assert checking.near_miss(10**400, 49, "tokens") is None
+
+
+def test_check_count_names_a_known_mistake_before_calling_it_close(capsys):
+    assert not checking.check_count(99, 100, "x", "ok", mistakes=[(99, "off by one: count 0")])
+    assert "off by one: count 0" in capsys.readouterr().out
+
+
+TERMS = {"a": 10, "b": 7, "c": 7, "d": 1000}
+
+
+def test_missing_term_named():
+    assert checking.missing_terms(1024 - 10, 1024, TERMS) == "1,014 leaves out a = 10"
+
+
+def test_two_equal_missing_terms_are_both_named_and_the_ambiguity_said():
+    text = checking.missing_terms(1024 - 7, 1024, TERMS)
+    assert "2 terms have exactly that size: b; c" in text
+    assert "cannot tell which one" in text
+
+
+def test_two_missing_terms_named_as_a_pair():
+    assert "leaves out two terms: a and d" in checking.missing_terms(1024 - 1010, 1024, TERMS)
+
+
+def test_diagnose_sum_falls_back_to_mistakes_then_fallback(capsys):
+    assert not checking.diagnose_sum(2048, 1024, TERMS, [(2048, "twice")], "no idea")
+    assert not checking.diagnose_sum(5, 1024, TERMS, [(2048, "twice")], "no idea")
+    out = capsys.readouterr().out
+    assert "twice" in out and "no idea" in out
+
+
+@pytest.mark.parametrize(
+    "answer,says",
+    [
+        (-3, "is positive"),
+        (10**400, "a 401-digit number is far too large"),
+        (250, "2.5× the right count; look again"),
+        (12.25, "a number of things is whole"),
+    ],
+)
+def test_check_count_far_answers(capsys, answer, says):
+    assert not checking.check_count(answer, 100, "things", "ok", hint="look again")
+    assert says in capsys.readouterr().out
+
+
+# --- predictions and judgements ----------------------------------------------------------------
+
+
+def test_prediction_within_tolerance_is_right_and_says_what_to_do_next(capsys):
+    assert checking.check_prediction(15.8, 16, "the factor", "Move the slider.", correct="16×")
+    assert capsys.readouterr().out.startswith("✅ correct: 16×. Move the slider.")
+
+
+def test_prediction_names_a_mistake_and_a_near_miss(capsys):
+    assert not checking.check_prediction(4, 16, "f", "Slide.", mistakes=[(4, "R, not R²")])
+    assert "R, not R². Slide." in capsys.readouterr().out
+    assert not checking.check_prediction(14, 16, "f", "Slide.")
+    assert "close: 14 is 2 off (12.50% of the answer), too low. Slide." in capsys.readouterr().out
+
+
+def test_prediction_of_nothing_asks_for_a_number(capsys):
+    assert not checking.check_prediction(None, 16, "the factor", "Slide.")
+    assert "write your prediction of the factor as a number, got None" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer", [[8], {"a": 1}, None, float("nan"), "eight"])
+def test_choice_lists_the_options_for_anything_else(capsys, answer):
+    assert not checking.check_choice(answer, {4: "no", 8: "yes"}, 8, "the ratio")
+    assert "the ratio: choose one of 4, 8" in capsys.readouterr().out
+
+
+def test_option_named_matches_loosely_but_not_ambiguously():
+    names = ["PVT SRA, R=8", "PVT v2 linear SRA"]
+    assert checking.option_named("pvt sra, r=8", names) == "PVT SRA, R=8"
+    assert checking.option_named("linear", names) == "PVT v2 linear SRA"
+    assert checking.option_named("SRA", names) is None
+    assert checking.option_named(8, names) is None
+
+
+# --- a step of a forward pass ------------------------------------------------------------------
+
+
+def _want():
+    import torch
+
+    torch.manual_seed(0)
+    return torch.randn(2, 3, 5, 4)
+
+
+STEP = checking.Step("B heads N d", "the queries")
+
+
+def test_step_right_and_only_size_one_dims_differ():
+    want = _want()
+    assert checking.compare_step(want.clone(), want, STEP, {}) is None
+    assert checking.compare_step(want[:1, :1].squeeze(1), want[:1, :1], STEP, {}) is None
+
+
+def test_step_not_computed_or_not_a_tensor():
+    want = _want()
+    assert "not computed yet (None); expected (B, heads, N, d) = (2, 3, 5, 4)" in (
+        checking.compare_step(None, want, STEP, {})
+    )
+    assert "give a tensor, got [1, 2]" in checking.compare_step([1, 2], want, STEP, {})
+
+
+def test_step_numpy_arrays_are_compared_too():
+    want = _want()
+    assert checking.compare_step(want.numpy(), want, STEP, {}) is None
+
+
+def test_step_wrong_shape_names_the_dims_that_differ():
+    want = _want()
+    text = checking.compare_step(want[:, :, :2], want, STEP, {})
+    assert (
+        "shape (2, 3, 2, 4), expected (B, heads, N, d) = (2, 3, 5, 4) (N: 5 expected, got 2)"
+        in text
+    )
+
+
+def test_step_transposed_heads_and_tokens_is_a_layout_with_its_fix():
+    want = _want()
+    text = checking.compare_step(want.transpose(1, 2), want, STEP, {})
+    assert "wrong layout: your dims are (B, N, heads, d)" in text
+    assert ".permute(0, 2, 1, 3) fixes it" in text
+
+
+def test_step_merged_heads_is_a_layout_with_permute_and_reshape():
+    want = _want()
+    merged = want.transpose(1, 2).reshape(2, 5, 12)  # (B, N, C) where (B, heads, N, d) is due
+    text = checking.compare_step(merged, want, STEP, {})
+    assert (
+        "shape (2, 5, 12)" in text and ".reshape(2, 5, 3, 4).permute(0, 2, 1, 3) fixes it" in text
+    )
+
+
+def test_step_values_in_another_order():
+    want = _want()
+    shuffled = want.flatten()[torch_perm(want.numel())].reshape(want.shape)
+    assert "the right values in the wrong order" in checking.compare_step(shuffled, want, STEP, {})
+
+
+def torch_perm(n):
+    import torch
+
+    return torch.randperm(n, generator=torch.Generator().manual_seed(1))
+
+
+def test_step_wrong_values_says_how_far_and_where():
+    want = _want()
+    got = want.clone()
+    got[1, 2, 3, 0] += 0.5
+    text = checking.compare_step(got, want, STEP, {})
+    assert "1 of 120 entries differ, by up to 0.5 (at B=1, heads=2, N=3, d=0" in text
+
+
+def test_step_nan_entries_are_counted():
+    want = _want()
+    got = want.clone()
+    got[0, 0, 0, :2] = float("nan")
+    assert "2 of 120 entries are NaN or infinite" in checking.compare_step(got, want, STEP, {})
+
+
+def test_step_equal_to_a_known_mistake_is_named():
+    want = _want()
+    text = checking.compare_step(want * 2, want, STEP, {"you doubled it": want * 2})
+    assert text == "you doubled it"
+
+
+def test_step_with_a_mistake_of_another_shape_says_whose_shape_it_has():
+    want = _want()
+    wrong = {"you kept every token": want.repeat(1, 1, 2, 1)}
+    text = checking.compare_step(want.repeat(1, 1, 2, 1) + 1, want, STEP, wrong)
+    assert "That is the shape you get when you kept every token" in text
+
+
+def test_softmax_rows_check_tells_rows_from_columns():
+    import torch
+
+    logits = torch.randn(1, 1, 4, 4)
+    assert checking.softmax_rows(logits.softmax(-1)) is None
+    assert "columns sum to 1" in checking.softmax_rows(logits.softmax(-2))
+    assert "rows do not sum to 1" in checking.softmax_rows(logits)

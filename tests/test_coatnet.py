@@ -536,3 +536,138 @@ def test_layout_explorer_shows_the_packages_counts():
     assert maps.texts[:2] == ("no map", "no map") and maps.values[2] > 0  # S2 is T
     assert totals.selected == params.selected == coatnet.LAYOUTS.index("C-T-T-T")
     assert totals.texts[3] == f"{cost['total'].macs / 1e9:.2f}"
+
+
+def student_relative(attn, x, slip=None):
+    """A student's relative attention, with one of the slips students make."""
+    B, C, H, W = x.shape
+    h, N = attn.num_heads, H * W
+    qkv = attn.qkv(x).reshape(B, h, 3, C // h, N)
+    if slip == "qkv order":
+        qkv = attn.qkv(x).reshape(B, 3, h, C // h, N).transpose(1, 2)
+    q, k, v = (qkv[:, :, i].transpose(-2, -1) for i in range(3))
+    ys, xs = torch.meshgrid(torch.arange(H), torch.arange(W), indexing="ij")
+    dy = ys.flatten()[:, None] - ys.flatten()[None, :]
+    dx = xs.flatten()[:, None] - xs.flatten()[None, :]
+    if slip == "j - i":
+        dy, dx = -dy, -dx
+    shift_x = W - 2 if slip == "dx off by one" else W - 1
+    index = (dy + H - 1) * (2 * W - 1) + dx + shift_x
+    bias = attn.rel_pos.relative_position_bias_table[index].permute(2, 0, 1)
+    logits = q @ k.transpose(-2, -1)
+    logits = logits if slip == "no scale" else logits * attn.scale
+    if slip not in ("no bias", "bias after softmax"):
+        logits = logits + bias
+    a = logits.softmax(-1)
+    if slip == "bias after softmax":
+        a = a + bias
+    out = attn.proj((a @ v).transpose(-2, -1).reshape(B, C, H, W))
+    return {"q": q, "k": k, "v": v, "bias": bias, "attn": a, "out": out}
+
+
+def test_student_relative_attention_written_right_passes(capsys):
+    assert coatnet.check_relative_attention(student_relative)
+    assert "q, k, v, bias, attn, out" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "slip,says",
+    [
+        ("qkv order", "first wrong step is q"),
+        (
+            "j - i",
+            "first wrong step is bias (the bias gathered from the table: bias[h, i, j] = "
+            "table[i − j, h]): the bias uses the offset j − i",
+        ),
+        ("dx off by one", "every index is one entry too low"),
+        (
+            "no scale",
+            "first wrong step is attn (the map, softmax(q kᵀ · scale + bias)): the "
+            "logits miss the scale",
+        ),
+        ("no bias", "without the relative bias"),
+        ("bias after softmax", "the bias is added after the softmax"),
+    ],
+)
+def test_relative_attention_names_the_slip(capsys, slip, says):
+    assert not coatnet.check_relative_attention(lambda a, x: student_relative(a, x, slip))
+    assert says in " ".join(capsys.readouterr().out.split())
+
+
+def test_relative_attention_index_outside_the_table_gets_a_hint(capsys):
+    def shifted_by_h(attn, x):
+        H, W = x.shape[-2:]
+        index = coatnet.relative_position_index(H, W) + (2 * W - 1)  # Δy + H, not H − 1
+        attn.rel_pos.relative_position_bias_table[index]
+        return attn(x)
+
+    assert not coatnet.check_relative_attention(shifted_by_h)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "raised IndexError" in out and "shift Δy by H − 1 and Δx by W − 1" in out
+
+
+def test_relative_attention_bias_as_n_n_heads_is_a_layout(capsys):
+    def nnh(attn, x):
+        steps = student_relative(attn, x)
+        return {"bias": steps["bias"].permute(1, 2, 0), "out": steps["out"]}
+
+    assert not coatnet.check_relative_attention(nnh)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "your dims are (N, N, heads), expected (heads, N, N)" in out
+
+
+def test_relative_attention_steps_equal_the_module_map_and_output():
+    from vit_notes import record_attention
+    from vit_notes.coatnet.exercises import _relative_cases
+
+    for _, attn, (x,) in _relative_cases(((5, 3, 96, 3), (4, 6, 32, 4))):
+        steps = coatnet.relative_attention_steps(attn, x)
+        with torch.no_grad(), record_attention(attn) as maps:
+            out = attn(x)
+        torch.testing.assert_close(steps["out"], out, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(steps["attn"], maps.last(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "answer,ok,says",
+    [
+        (8.64, True, "S3's tokens grow (384/224)² = 2.94×"),
+        (8.5, True, "from 224 to 384"),
+        (2.94, False, "2.94× is the growth of the tokens"),
+        (1.71, False, "1.71× is the growth of the image's side"),
+        (1, False, "the grid it attends on did"),
+        (None, False, "as a number, got None"),
+    ],
+)
+def test_layout_explorer_prediction(capsys, answer, ok, says):
+    assert coatnet.check_layout_prediction(answer) is ok
+    assert says in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    "answer,ok,says",
+    [
+        ("C-C-T-T", True, "the most attention stages that fit"),
+        ("cctt", True, "Sec. 3.3"),
+        ("C-T-T-T", False, "over the budget (1.35× the GMACs, 7.6× the map budget)"),
+        ("C-C-C-T", False, "it fits, but C-C-T-T fits too"),
+        ("T-T-T-T", False, "choose one of 'C-C-C-C', 'C-C-C-T', 'C-C-T-T', 'C-T-T-T'"),
+    ],
+)
+def test_layout_judgement(capsys, answer, ok, says):
+    assert coatnet.check_layout_choice(answer) is ok
+    assert says in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    "answer,says",
+    [
+        (8700, "close: 8,700 is 48 off"),
+        (28 * 28 * 12, "offsets along a side run from −(14−1) to +(14−1)"),
+        (10**400, "far too large"),
+        ("lots", "give a whole number of entries, got 'lots'"),
+    ],
+)
+def test_rel_table_size_slips(capsys, answer, says):
+    assert not coatnet.check_rel_table_size(answer)
+    assert says in " ".join(capsys.readouterr().out.split())

@@ -277,7 +277,11 @@ def test_sra_cost_rejects_bad_input(kwargs, match):
         (196, False, "sr_ratio² = 16"),
         (784, False, "number of queries"),
         (None, False, "whole number"),
-        (50, False, "floor(H/sr_ratio)"),
+        (50, False, "close: 50 is 1 off"),
+        (7, False, "one side of the reduced grid"),
+        (48.7, False, "a count of tokens is a whole number"),
+        ([49], False, "give a whole number of tokens, got [49]"),
+        (float("nan"), False, "give a whole number"),
     ],
 )
 def test_check_kv_tokens(capsys, answer, ok, says):
@@ -301,14 +305,157 @@ def test_check_sra_macs_names_the_missing_term(capsys):
     assert "2 FLOPs per multiply-add" in capsys.readouterr().out
 
 
-def test_check_sra_forward(capsys):
+def student_sra(attn, x, H, W, slip=None):
+    """A student's SRA, written the way the exercise asks, with one of the slips students make."""
+    h = attn.num_heads
+    q = rearrange(attn.q(x), "b n (h d) -> b h n d", h=h)
+    x_ = x
+    if attn.sr_ratio > 1 and slip != "no reduction":
+        grid = x.transpose(1, 2).reshape(x.shape[0], -1, H, W)
+        x_ = attn.sr(grid).flatten(2).transpose(1, 2)
+        if slip != "no norm":
+            x_ = attn.norm(x_)
+    kv = attn.kv(x_).reshape(x.shape[0], -1, 2, h, attn.dim // h).permute(2, 0, 3, 1, 4)
+    k, v = (kv[1], kv[0]) if slip == "k and v swapped" else (kv[0], kv[1])
+    logits = q @ k.transpose(-2, -1)
+    a = (logits if slip == "no scale" else logits * attn.scale).softmax(
+        dim=-2 if slip == "softmax over queries" else -1
+    )
+    out = (a @ v).transpose(1, 2).reshape(x.shape)
+    out = out if slip == "no proj" else attn.proj(out)
+    if slip == "(B, C, H, W) output":
+        out = out.transpose(1, 2).reshape(x.shape[0], -1, H, W)
+    if slip == "transposed heads":  # kept as (B, N, heads, d)
+        q = rearrange(attn.q(x), "b n (h d) -> b n h d", h=h)
+    return {"q": q, "x_reduced": x_, "k": k, "v": v, "attn": a, "out": out}
+
+
+def test_student_sra_written_right_passes_step_by_step(capsys):
+    assert pvt.check_sra_forward(student_sra)
+    assert "checked step by step: q, x_reduced, k, v, attn, out" in capsys.readouterr().out
+
+
+def test_output_alone_passes_and_says_what_was_not_checked(capsys):
     assert pvt.check_sra_forward(lambda a, x, H, W: a(x, H, W))
+    assert "return q, x_reduced, k, v, attn too" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "slip,says",
+    [
+        (
+            "no reduction",
+            "x_reduced (the tokens keys and values come from: conv, then LayerNorm): "
+            "these are all N tokens",
+        ),
+        ("no norm", "without the LayerNorm (attn.norm)"),
+        ("k and v swapped", "first wrong step is k (the keys): k and v are swapped"),
+        (
+            "no scale",
+            "first wrong step is attn (the attention map, softmax(q kᵀ · scale)): "
+            "the map is softmax(q kᵀ) without the scale",
+        ),
+        ("softmax over queries", "the softmax runs over the queries"),
+        (
+            "no proj",
+            "first wrong step is out (the output, after proj): this is the heads' "
+            "output before the projection",
+        ),
+        ("(B, C, H, W) output", ".permute(0, 2, 3, 1).reshape(2, 3136, 64) fixes it"),
+    ],
+)
+def test_sra_forward_names_the_first_wrong_step_and_the_slip(capsys, slip, says):
+    assert not pvt.check_sra_forward(lambda a, x, H, W: student_sra(a, x, H, W, slip))
+    assert says in " ".join(capsys.readouterr().out.split())
+
+
+def test_sra_forward_transposed_heads_and_tokens_is_a_layout(capsys):
+    assert not pvt.check_sra_forward(
+        lambda a, x, H, W: student_sra(a, x, H, W, "transposed heads"), ((28, 28, 128, 2, 4),)
+    )
+    out = " ".join(capsys.readouterr().out.split())
+    assert "first wrong step is q" in out and "your dims are (B, N, heads, d)" in out
+
+
+def test_sra_forward_wrong_shape_and_unanswered_and_broken(capsys):
     assert not pvt.check_sra_forward(lambda a, x, H, W: x[:, :1])
-    assert "shape (2, 1, 64), expected (2, 3136, 64)" in capsys.readouterr().out
-    assert not pvt.check_sra_forward(lambda a, x, H, W: x)
-    assert "values differ" in capsys.readouterr().out
+    assert "shape (2, 1, 64), expected (B, N, C) = (2, 3136, 64)" in capsys.readouterr().out
+    assert not pvt.check_sra_forward(lambda a, x, H, W: {"q": None, "out": x})
+    assert "step is q (the queries, split into heads): not computed yet (None)" in " ".join(
+        capsys.readouterr().out.split()
+    )
     assert not pvt.check_sra_forward(lambda a, x, H, W: 1 / 0)
-    assert "ZeroDivisionError" in capsys.readouterr().out
+    assert "raised ZeroDivisionError" in capsys.readouterr().out
+    assert not pvt.check_sra_forward(None)
+    assert "give a function, got None" in capsys.readouterr().out
+
+
+def test_sra_steps_equal_the_module_map_and_output():
+    from vit_notes import record_attention
+
+    for _, attn, (x, H, W) in pvt.exercises._sra_cases(((30, 22, 64, 2, 4), (7, 7, 64, 2, 1))):
+        steps = pvt.sra_steps(attn, x, H, W)
+        with torch.no_grad(), record_attention(attn) as maps:
+            out = attn(x, H, W)
+        torch.testing.assert_close(steps["out"], out, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(steps["attn"], maps.last(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "answer,says",
+    [
+        (
+            58_600_000,
+            "close: 58,600,000 is 5,568 off (0.01% of the answer), too low; it is the "
+            "answer rounded to 3 significant figures",
+        ),
+        ("58.6M", "rounded to 3 significant figures"),
+        (58_605_568 - 12_845_056, "leaves out the reduction conv (M·C²·R²) = 12,845,056"),
+        (
+            58_605_568 - 401_408 - 19_668_992,
+            "leaves out two terms: the kv projection (2·M·C²) and q·kᵀ and attn·v (2·N·M·C)",
+        ),
+        (58_605_568 - 12_845_056 + 12_845_056 // 8, "M·C²·R², not M·C²·R"),
+        (10**400, "a 401-digit number is far too large"),
+    ],
+)
+def test_sra_macs_near_misses_and_slips(capsys, answer, says):
+    assert not pvt.check_sra_macs(answer)
+    assert says in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    "answer,ok,says",
+    [
+        (16, True, "grows 16×"),
+        ("16.0", True, "from 8 to 2 at image size 224"),
+        (4, False, "4× is the growth of each side of the key grid"),
+        (1 / 16, False, "the factor the other way"),
+        (256, False, "the queries do not change"),
+        (15, False, "close: 15 is 1 off (6.25% of the answer)"),
+        (None, False, "write your prediction of the factor as a number, got None"),
+    ],
+)
+def test_explorer_prediction(capsys, answer, ok, says):
+    assert pvt.check_explorer_prediction(answer) is ok
+    out = " ".join(capsys.readouterr().out.split())
+    assert says in out and "Now move the explorer's sr_ratio slider" in out or answer is None
+
+
+@pytest.mark.parametrize(
+    "answer,ok,says",
+    [
+        (8, True, "16×16 keys, each a 32-pixel window; the map takes 16.0 MB, the finest keys"),
+        ("8", True, "Linear SRA"),
+        (4, False, "64.0 MB, 2.7× the 24 MB budget"),
+        (16, False, "inside the budget, but sr_ratio 8 fits too with 4× the keys"),
+        (5, False, "choose one of 1, 2, 4, 8, 16, 32; got 5"),
+        ([8], False, "choose one of"),
+    ],
+)
+def test_sr_ratio_judgement(capsys, answer, ok, says):
+    assert pvt.check_sr_choice(answer) is ok
+    assert says in " ".join(capsys.readouterr().out.split())
 
 
 def test_colour_maps_mean_something():

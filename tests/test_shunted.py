@@ -470,6 +470,161 @@ def test_exercise_checkers(capsys):
     assert not shunted.check_shunted_forward(lambda attn, x, H, W: x, small)
 
 
+def student_ssa(attn, x, H, W, slip=None):
+    """A student's shunted attention (sr_ratio > 1), with one of the slips students make."""
+    h, B = attn.num_heads, x.shape[0]
+    q = attn.q(x).reshape(B, H * W, h, -1).transpose(1, 2)
+    grid = x.transpose(1, 2).reshape(B, -1, H, W)
+    steps, outs = {"q": q}, []
+    for g, (sr, norm, kv, lc) in enumerate(
+        [
+            (attn.sr1, attn.norm1, attn.kv1, attn.local_conv1),
+            (attn.sr2, attn.norm2, attn.kv2, attn.local_conv2),
+        ],
+        start=1,
+    ):
+        red = sr(grid)
+        t = norm(red.flatten(2).transpose(1, 2))
+        t = t if slip == "no GELU" else attn.act(t)
+        kv_ = kv(t).reshape(B, -1, 2, h // 2, attn.dim // h).permute(2, 0, 3, 1, 4)
+        k, v = kv_[0], kv_[1]
+        if slip != "no local enhancement":
+            v_grid = v.transpose(2, 3).reshape(B, -1, *red.shape[2:])
+            v = v + lc(v_grid).reshape(B, h // 2, -1, red.shape[2] * red.shape[3]).transpose(2, 3)
+        first = (g == 1) != (slip == "groups swapped")
+        qg = q[:, : h // 2] if first else q[:, h // 2 :]
+        a = ((qg @ k.transpose(-2, -1)) * attn.scale).softmax(-1)
+        steps.update({f"x{g}": t, f"k{g}": k, f"v{g}": v, f"attn{g}": a})
+        outs.append((a @ v).transpose(1, 2).reshape(B, H * W, -1))
+    return {**steps, "out": attn.proj(torch.cat(outs, -1))}
+
+
+SMALL = ((8, 8, 32, 2, 8), (6, 4, 32, 4, 2), (12, 10, 64, 4, 4))
+
+
+def test_student_ssa_written_right_passes(capsys):
+    assert shunted.check_shunted_forward(student_ssa, SMALL)
+    assert "q, x1, k1, v1, attn1, x2, k2, v2, attn2, out" in " ".join(
+        capsys.readouterr().out.split()
+    )
+
+
+@pytest.mark.parametrize(
+    "slip,says",
+    [
+        (
+            "no GELU",
+            "first wrong step is x1 (group 1's tokens: conv sr1, norm1, GELU): these "
+            "are the tokens after the conv and LayerNorm but without the GELU",
+        ),
+        (
+            "no local enhancement",
+            "first wrong step is v1 (group 1's values, V + "
+            "local_conv1(V)): these are V without local enhancement",
+        ),
+        (
+            "groups swapped",
+            # on an 8x8 grid the coarse group has one key, so its map is 1 either way
+            "the groups have swapped queries: the first half of the heads",
+        ),
+    ],
+)
+def test_ssa_forward_names_the_slip(capsys, slip, says):
+    assert not shunted.check_shunted_forward(lambda *a: student_ssa(*a, slip=slip), SMALL)
+    assert says in " ".join(capsys.readouterr().out.split())
+
+
+def test_ssa_forward_sr_ratio_1_local_conv_on_v_instead_of_output(capsys):
+    def le_on_v(attn, x, H, W):
+        h, B = attn.num_heads, x.shape[0]
+        q = attn.q(x).reshape(B, H * W, h, -1).transpose(1, 2)
+        k, v = attn.kv(x).reshape(B, H * W, 2, h, -1).permute(2, 0, 3, 1, 4)
+        v = v + attn.local_conv(v.transpose(2, 3).reshape(B, -1, H, W)).reshape(
+            B, h, -1, H * W
+        ).transpose(2, 3)
+        a = ((q @ k.transpose(-2, -1)) * attn.scale).softmax(-1)
+        return {
+            "q": q,
+            "k": k,
+            "v": v,
+            "attn": a,
+            "out": attn.proj((a @ v).transpose(1, 2).reshape(x.shape)),
+        }
+
+    assert not shunted.check_shunted_forward(le_on_v, ((5, 5, 32, 2, 1),))
+    assert "with sr_ratio 1 the local conv of V is added to the attention's output" in " ".join(
+        capsys.readouterr().out.split()
+    )
+
+
+def test_shunted_steps_equal_the_module_maps_and_output():
+    from vit_notes import record_attention
+    from vit_notes.shunted.exercises import _shunted_cases
+
+    for _, attn, (x, H, W) in _shunted_cases(((12, 10, 64, 4, 4), (5, 5, 32, 2, 1))):
+        steps = shunted.shunted_steps(attn, x, H, W)
+        with torch.no_grad(), record_attention(attn) as maps:
+            out = attn(x, H, W)
+        torch.testing.assert_close(steps["out"], out, rtol=1e-4, atol=1e-5)
+        for name, m in maps.items():
+            key = name.rsplit(".", 1)[1] if "." in name else "attn"
+            torch.testing.assert_close(steps[key], m, rtol=1e-4, atol=1e-6)
+
+
+def test_shunted_macs_equal_convs_are_named_together(capsys):
+    c = shunted.shunted_cost(56, 56, 64, 2, 8)
+    conv = 49 * 64 * 64 * 64  # the coarse conv, and the fine one: 196 · 64² · 16, the same
+    assert not shunted.check_shunted_macs(c.macs - conv)
+    out = " ".join(capsys.readouterr().out.split())
+    both = "the coarse reduction conv (M1·C²·r²); the fine reduction conv (M2·C²·(r/2)²)"
+    assert f"2 terms have exactly that size: {both}" in out and "cannot tell which one" in out
+
+
+@pytest.mark.parametrize(
+    "answer,says",
+    [
+        (101_626_784 + 3136 * 245 * 64, "its two products cost N·M_i·C, not 2·N·M_i·C"),
+        (101_626_784 + 245 * 64 * 64, "kv1 and kv2 map C to C"),
+        (101_600_000, "close: 101,600,000 is 26,784 off (0.03% of the answer), too low"),
+        (101_626_784 - 70_560, "leaves out the local-enhancement convs"),
+    ],
+)
+def test_shunted_macs_slips(capsys, answer, says):
+    assert not shunted.check_shunted_macs(answer)
+    assert says in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    "answer,ok,says",
+    [
+        (2.5, True, "2.5×: half the heads see N/r² keys, the other half 4N/r²"),
+        ("5/2", True, "5/2 of SRA's map"),
+        (5, False, "5× counts every head on both key sets"),
+        (2, False, "4× the coarse keys, not 2×"),
+        (1, False, "the coarse group alone costs half of SRA"),
+        ("more", False, "write your prediction of the ratio as a number, got 'more'"),
+    ],
+)
+def test_shunted_explorer_prediction(capsys, answer, ok, says):
+    assert shunted.check_explorer_prediction(answer) is ok
+    out = " ".join(capsys.readouterr().out.split())
+    assert says in out
+
+
+@pytest.mark.parametrize(
+    "answer,ok,says",
+    [
+        (8, True, "0.625× SRA's memory"),
+        (4, False, "2.50× SRA's memory, over the budget"),
+        (16, False, "even the fine group is coarser than SRA's ÷4 keys"),
+        (None, False, "choose one of 2, 4, 8, 16"),
+    ],
+)
+def test_shunted_ratio_judgement(capsys, answer, ok, says):
+    assert shunted.check_ratio_choice(answer) is ok
+    assert says in " ".join(capsys.readouterr().out.split())
+
+
 def test_cost_table_rows_agree():
 
     rows = shunted.shunted_cost_table(size=64, sr_ratios=(2, 4), dim=32, timed=False)

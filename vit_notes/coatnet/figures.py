@@ -398,7 +398,7 @@ def relative_query_maps(
 ) -> dict:
     """One query's attention over colour tokens on a ``size/patch`` grid, from content alone
     (``x_iᵀx_j``), from the position bias alone (``w_{i−j}``) and from their sum before the
-    softmax (CoAtNet Eq. 3). Returns ``{label: (attn_row, grid)}``."""
+    softmax (CoAtNet's relative attention). Returns ``{label: (attn_row, grid)}``."""
     tokens, grid = photo.colour_tokens(img, patch=patch)
     x = tokens.transpose(1, 2).reshape(1, -1, *grid)
     q = photo.query_at(grid, query_rc)
@@ -533,31 +533,31 @@ def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet
             "multiply-adds per stage (GMACs)",
             stage_labels,
             tuple(c[n].macs / 1e9 for n in names),
-            tuple(f"{c[n].macs / 1e9:.3f}" for n in names),
-            colours,
+            texts=tuple(f"{c[n].macs / 1e9:.3f}" for n in names),
+            colours=colours,
         ),
         Bars(
             "largest attention map (MB, log)",
             stage_labels,
             mb,
-            tuple(f"{m:,.1f}" if m else "no map" for m in mb),
-            colours,
+            texts=tuple(f"{m:,.1f}" if m else "no map" for m in mb),
+            colours=colours,
             log=True,
         ),
         Bars(
             f"GMACs, the four layouts at {size}²",
             tuple(LAYOUTS),
             tuple(t.macs / 1e9 for t in totals.values()),
-            tuple(f"{t.macs / 1e9:.2f}" for t in totals.values()),
-            ("tab:orange",) * len(LAYOUTS),
+            texts=tuple(f"{t.macs / 1e9:.2f}" for t in totals.values()),
+            colours=("tab:orange",) * len(LAYOUTS),
             selected=selected,
         ),
         Bars(
             f"parameters (M), the four layouts at {size}²",
             tuple(LAYOUTS),
             tuple(t.params / 1e6 for t in totals.values()),
-            tuple(f"{t.params / 1e6:.1f}" for t in totals.values()),
-            ("tab:green",) * len(LAYOUTS),
+            texts=tuple(f"{t.params / 1e6:.1f}" for t in totals.values()),
+            colours=("tab:green",) * len(LAYOUTS),
             selected=selected,
         ),
     ]
@@ -578,8 +578,8 @@ def layout_explorer(name: str = "coatnet_0") -> Explorer:
         key="explore-layout",
         title=f"CoAtNet layouts: {name}'s cost per stage and in total",
         controls=(
-            Control("layout", "layout", tuple(LAYOUTS), "C-C-T-T"),
-            Control("size", "image size", EXPLORER_SIZES, 224),
+            Control("layout", "layout", tuple(LAYOUTS), default="C-C-T-T"),
+            Control("size", "image size", EXPLORER_SIZES, default=224),
         ),
         bars=lambda layout, size: layout_charts(layout, size, name),
         caption=caption,

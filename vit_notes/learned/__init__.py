@@ -22,6 +22,7 @@ from .exercises import (
     check_test_size,
 )
 from .figures import (
+    learned_explorer,
     learned_query_maps,
     plot_accuracy_vs_cost,
     plot_accuracy_vs_detail,
@@ -52,6 +53,7 @@ registry.register_design(
 )
 
 __all__ = [
+    "learned_explorer",
     "COLOURS",
     "DETAIL",
     "IMG_SIZE",

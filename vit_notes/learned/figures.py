@@ -9,12 +9,21 @@ import matplotlib.pyplot as plt
 import torch
 
 from .. import photo, validate
-from ..plotting import compare_maps, new_figure, show_photo, styled
+from ..plotting import (
+    Bars,
+    Control,
+    Explorer,
+    MapPanel,
+    compare_maps,
+    new_figure,
+    show_photo,
+    styled,
+)
 from ..pvt import sra_query_maps
 from ..trace import record_attention
-from .data import IMG_SIZE, SHAPES, Marks
+from .data import IMG_SIZE, SHAPES, Marks, make_dataset
 from .models import STUDY
-from .shipped import load
+from .shipped import load, load_results
 
 #: The stage-1 token grid of every study model (stride 4 on 32×32 images).
 GRID = (IMG_SIZE // 4, IMG_SIZE // 4)
@@ -140,14 +149,16 @@ def plot_losses(live: list[float], shipped: list[float], label: str):
 
 
 @torch.no_grad()
-def _stage1_rows(model, img: torch.Tensor, query: int) -> list[tuple[torch.Tensor, tuple]]:
-    """Head 0's attention of token ``query`` in the first block of stage 1, per head group
-    (the image through the stem and that block only: later stages have fewer tokens)."""
+def _stage1_rows(model, img: torch.Tensor, query) -> list[tuple[torch.Tensor, tuple]]:
+    """Head 0's attention of token ``query`` (an index, or a list: one row each) in the first
+    block of stage 1, per head group (the image through the stem and that block only: later
+    stages have fewer tokens)."""
     x, H, W = model.patch_embed1(img[None])
     block = model.block1[0]
-    with record_attention(block, root="block", query=query) as maps:
+    with torch.no_grad(), record_attention(block, root="block", query=query) as maps:
         block(x, H, W)
-    return [(m[0, 0, 0], maps.grids[k]) for k, m in maps.items()]
+    pick = (0, 0) if isinstance(query, list) else (0, 0, 0)
+    return [(m[pick], maps.grids[k]) for k, m in maps.items()]
 
 
 def learned_query_maps(
@@ -176,6 +187,68 @@ def toy_query_maps(
     identity weights (:func:`vit_notes.pvt.sra_query_maps`), at each ``sr_ratio``."""
     maps = sra_query_maps(img, ratios, query)
     return [(f"toy, R={r}: {g[0]}×{g[1]} keys", row, g) for r, (row, g) in maps.items()]
+
+
+def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
+    """The chapter's explorer: a test image (``images`` of them, from test ``seed``), a ratio
+    and a query on the 8×8 stage-1 grid; the trained PVT at that ratio (first attention layer,
+    head 0, shipped weights) beside the colour-token toy at the same ratio, on one colour
+    scale, and the four ratios' accuracy (shipped results) with the chosen one outlined.
+    Shown by a notebook: the live widget in a kernel, the precomputed page twin on the site
+    (:class:`~vit_notes.plotting.Explorer`)."""
+    test = make_dataset(images, seed)
+    results = load_results()["models"]
+    names = list(SHAPES)
+
+    models = {r: load(name) for r, name in RATIO_MODELS.items()}  # built once, not per state
+
+    def maps(queries, sr_ratio, image):
+        img = test.images[image]
+        ((trained, grid),) = _stage1_rows(
+            models[sr_ratio], img, [photo.query_index(GRID, *q) for q in queries]
+        )
+        ((toy, toy_grid),) = sra_query_maps(img, (sr_ratio,), queries).values()
+        return [
+            MapPanel(f"trained, R={sr_ratio}: {grid[0]}×{grid[1]} keys", grid, trained),
+            MapPanel(f"toy, R={sr_ratio}: {toy_grid[0]}×{toy_grid[1]} keys", toy_grid, toy),
+        ]
+
+    def bars(sr_ratio, image):
+        accuracy = [
+            sum(results[n]["accuracy"]) / len(results[n]["accuracy"]) for n in RATIO_MODELS.values()
+        ]
+        return [
+            Bars(
+                "accuracy of the trained PVT (shipped results, mean of the test seeds)",
+                labels=tuple(f"R={r}" for r in RATIO_MODELS),
+                values=tuple(accuracy),
+                texts=tuple(f"{a:.1%}" for a in accuracy),
+                colours=tuple(MODEL_COLOURS[n] for n in RATIO_MODELS.values()),
+                selected=list(RATIO_MODELS).index(sr_ratio),
+            )
+        ]
+
+    def caption(sr_ratio, image):
+        return (
+            f"test image {image} (seed {seed}): label {names[int(test.labels[image])]}, "
+            f"{int(test.detail[image])} px marks; query: cyan box"
+        )
+
+    return Explorer(
+        key="explore-learned",
+        title="What a trained PVT attends to: image, sr_ratio, query",
+        controls=(
+            Control("sr_ratio", "sr_ratio", tuple(RATIO_MODELS), default=2),
+            Control("image", "test image", tuple(range(images)), default=1),
+        ),
+        maps=maps,
+        bars=bars,
+        caption=caption,
+        query_grid=GRID[0],
+        # the token at the centre of the default image's first mark
+        default_query=divmod(query_token(test.corners[1, 0], int(test.detail[1])), GRID[1]),
+        photo=lambda image, **_: test.images[image],
+    )
 
 
 def mark_tokens(corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE) -> list[int]:
@@ -223,6 +296,7 @@ def attention_on_marks(data: Marks, name: str | None = None, count: int = 200) -
 
 
 __all__ = [
+    "learned_explorer",
     "attention_on_marks",
     "compare_maps",
     "learned_query_maps",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -20,9 +21,17 @@ def key(name: str, task: str = "majority") -> str:
     return name if task == "majority" else f"{name}+{task}"
 
 
+@functools.cache
+def _states(path: Path) -> dict:
+    # Read once per process: every model's weights are in the one file (a figure or an
+    # explorer loads several models, often the same ones again).
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def load(name: str, task: str = "majority", path: Path = WEIGHTS) -> torch.nn.Module:
-    """The study's model ``name`` with its shipped weights, in eval mode."""
-    states = torch.load(path, map_location="cpu", weights_only=True)
+    """The study's model ``name`` with its shipped weights, in eval mode (a fresh module each
+    call: the file is read once, the model is built anew)."""
+    states = _states(Path(path))
     model = build(name, task=task)
     model.load_state_dict({k: v.float() for k, v in states[key(name, task)].items()})
     return model.eval()

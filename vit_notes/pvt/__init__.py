@@ -6,7 +6,14 @@
 
 from .. import registry
 from .cost import sra_cost
-from .exercises import check_kv_tokens, check_sra_forward, check_sra_macs
+from .exercises import (
+    check_explorer_prediction,
+    check_kv_tokens,
+    check_sr_choice,
+    check_sra_forward,
+    check_sra_macs,
+    sra_steps,
+)
 from .figures import (
     COLOURS,
     VARIANTS,
@@ -86,7 +93,9 @@ __all__ = [
     "PyramidVisionTransformer",
     "SpatialReductionAttention",
     "VARIANTS",
+    "check_explorer_prediction",
     "check_kv_tokens",
+    "check_sr_choice",
     "check_sra_forward",
     "check_sra_macs",
     "create",
@@ -111,6 +120,7 @@ __all__ = [
     "sra_explorer",
     "sra_query_maps",
     "sra_shapes",
+    "sra_steps",
     "state_dict_from_timm",
     "timing_surprises",
 ]

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from ..checking import TWO_FLOPS, check_forward, diagnose_sum, parse_count, verdict
+import torch
+from einops import rearrange
+
+from ..checking import (
+    TWO_FLOPS,
+    Step,
+    as_int,
+    check_choice,
+    check_count,
+    check_forward,
+    check_prediction,
+    softmax_rows,
+)
 from ..layers import reduced_grid
 from .cost import sra_cost
 from .model import SpatialReductionAttention
@@ -12,29 +24,25 @@ def check_kv_tokens(answer, H: int = 28, W: int = 28, sr_ratio: int = 4) -> bool
     """How many key/value tokens does SRA keep on an ``H x W`` grid with ``sr_ratio``?"""
     h, w = reduced_grid(H, W, sr_ratio)
     right = h * w
-    value = parse_count(answer, "tokens")
-    if value is None:
-        return False
-    if value == right:
-        return verdict(True, f"{H}×{W} tokens shrink to {h}×{w} = {right} keys and values")
-    if value == H * W // sr_ratio:
-        return verdict(
-            False,
-            f"{value} divides N by sr_ratio once; the conv shrinks both height and width, "
-            f"so N shrinks by sr_ratio² = {sr_ratio**2}",
-        )
-    if value == H * W:
-        return verdict(
-            False, f"{value} is N, the number of queries: the keys come from the reduced grid"
-        )
-    if value == -(-H // sr_ratio) * -(-W // sr_ratio):
-        return verdict(
-            False, "the strided conv has no padding: leftover rows and columns are dropped (floor)"
-        )
-    return verdict(
-        False,
-        f"{value} is not the number of reduced tokens; the reduced grid is "
-        f"floor(H/sr_ratio) × floor(W/sr_ratio)",
+    return check_count(
+        answer,
+        right,
+        "tokens",
+        f"{H}×{W} tokens shrink to {h}×{w} = {right} keys and values",
+        mistakes=[
+            (
+                H * W // sr_ratio,
+                f"{H * W // sr_ratio} divides N by sr_ratio once; the conv shrinks both height "
+                f"and width, so N shrinks by sr_ratio² = {sr_ratio**2}",
+            ),
+            (H * W, f"{H * W} is N, the number of queries: the keys come from the reduced grid"),
+            (
+                -(-H // sr_ratio) * -(-W // sr_ratio),
+                "the strided conv has no padding: leftover rows and columns are dropped (floor)",
+            ),
+            (h, f"{h} is one side of the reduced grid; count its {h}×{w} tokens"),
+        ],
+        hint="the reduced grid is floor(H/sr_ratio) × floor(W/sr_ratio)",
     )
 
 
@@ -44,11 +52,6 @@ def check_sra_macs(
     """Multiply-adds of one SRA layer (all four linear maps, the reduction conv, both attention
     products)."""
     c = sra_cost(H, W, dim, num_heads, sr_ratio)
-    value = parse_count(answer, "multiply-adds")
-    if value is None:
-        return False
-    if value == c.macs:
-        return verdict(True, f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} M)")
     N, M, C, R = c.tokens, c.kv_tokens, dim, sr_ratio
     terms = {
         "q and proj (2·N·C²)": 2 * N * C * C,
@@ -56,21 +59,80 @@ def check_sra_macs(
         "the kv projection (2·M·C²)": 2 * M * C * C,
         "q·kᵀ and attn·v (2·N·M·C)": 2 * N * M * C,
     }
-    mistakes = [
-        (
-            c.macs - 2 * N * M * C + 2 * N * N * C,
-            "the attention products use M reduced keys, not all N tokens",
-        ),
-        (2 * c.macs, TWO_FLOPS),
-    ]
-    return diagnose_sum(
-        value,
+    return check_count(
+        answer,
         c.macs,
-        terms,
-        mistakes,
-        f"{value:,} is {value / c.macs:.2f}× the right count; add up q, the conv, kv, both "
-        "attention products and proj",
+        "multiply-adds",
+        f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} M)",
+        mistakes=[
+            (
+                c.macs - 2 * N * M * C + 2 * N * N * C,
+                "the attention products use M reduced keys, not all N tokens",
+            ),
+            (
+                c.macs - M * C * C * R * R + M * C * C * R,
+                "the conv's kernel has R×R taps per input channel: M·C²·R², not M·C²·R",
+            ),
+            (2 * c.macs, TWO_FLOPS),
+        ],
+        terms=terms,
+        hint="add up q, the conv, kv, both attention products and proj",
     )
+
+
+SRA_STEPS = {
+    "q": Step("B heads N d", "the queries, split into heads"),
+    "x_reduced": Step("B M C", "the tokens keys and values come from: conv, then LayerNorm"),
+    "k": Step("B heads M d", "the keys"),
+    "v": Step("B heads M d", "the values"),
+    "attn": Step("B heads N M", "the attention map, softmax(q kᵀ · scale)", softmax_rows),
+    "out": Step("B N C", "the output, after proj"),
+}
+
+SRA_MISTAKES = {
+    "no_reduction": "these are all N tokens: keys and values come from the reduced grid "
+    "(attn.sr on the (B, C, H, W) grid, then attn.norm)",
+    "no_norm": "this is the conv's output without the LayerNorm (attn.norm) after it",
+    "swapped_kv": "k and v are swapped: kv's 2C output channels hold K first, then V",
+    "no_scale": "the map is softmax(q kᵀ) without the scale dim_head**-0.5 (attn.scale)",
+    "softmax_queries": "the softmax runs over the queries (dim=-2); it runs over the keys",
+    "no_proj": "this is the heads' output before the projection: apply attn.proj",
+}
+
+
+def sra_steps(
+    attn: SpatialReductionAttention, x: torch.Tensor, H: int, W: int, mistake: str | None = None
+) -> dict[str, torch.Tensor]:
+    """The intermediates of ``attn(x, H, W)`` (:data:`SRA_STEPS`), from the module's own
+    ``q``, ``reduce``, ``kv`` and ``proj``; with ``mistake`` (a key of :data:`SRA_MISTAKES`)
+    as a student who made it would compute them. Tested equal to the module (map and output)."""
+    h = attn.num_heads
+    q = rearrange(attn.q(x), "b n (h d) -> b h n d", h=h)
+    if mistake == "no_reduction" or (attn.sr_ratio == 1 and not attn.linear):
+        x_ = x
+    elif mistake == "no_norm":
+        x_ = rearrange(attn.sr(rearrange(x, "b (h w) c -> b c h w", h=H)), "b c h w -> b (h w) c")
+    else:
+        x_ = attn.reduce(x, H, W)
+    k, v = rearrange(attn.kv(x_), "b m (two h d) -> two b h m d", two=2, h=h)
+    if mistake == "swapped_kv":
+        k, v = v, k
+    scale = 1.0 if mistake == "no_scale" else attn.scale
+    a = ((q @ k.transpose(-2, -1)) * scale).softmax(-2 if mistake == "softmax_queries" else -1)
+    out = rearrange(a @ v, "b h n d -> b n (h d)")
+    out = out if mistake == "no_proj" else attn.proj(out)
+    return {"q": q, "x_reduced": x_, "k": k, "v": v, "attn": a, "out": out}
+
+
+def _sra_cases(configs):
+    torch.manual_seed(0)
+    for H, W, dim, heads, r in configs:
+        attn = SpatialReductionAttention(dim, heads, qkv_bias=True, sr_ratio=r).eval()
+        with torch.no_grad():
+            for p in attn.parameters():  # non-trivial biases and norms, so no term can hide
+                p.add_(0.05 * torch.randn_like(p))
+        x = torch.randn(2, H * W, dim)
+        yield f"H={H}, W={W}, dim={dim}, heads={heads}, sr_ratio={r}", attn, (x, H, W)
 
 
 def check_sra_forward(
@@ -83,16 +145,85 @@ def check_sra_forward(
         (30, 22, 64, 2, 4),
     ),
 ) -> bool:
-    """``fn(attn, x, H, W)`` must reproduce ``attn(x, H, W)`` from ``attn``'s weights for every
-    config ``(H, W, dim, heads, sr_ratio)``. Reports the first config whose shape or values
-    differ."""
+    """``fn(attn, x, H, W)`` must compute ``attn(x, H, W)`` from the weights of a
+    ``SpatialReductionAttention`` for every config ``(H, W, dim, heads, sr_ratio)``, returning
+    its steps (:data:`SRA_STEPS`: ``q``, ``x_reduced``, ``k``, ``v``, ``attn``, ``out``) or
+    the output. Names the first config and step that differ, and how."""
     return check_forward(
         fn,
-        lambda dim, heads, r: SpatialReductionAttention(dim, heads, qkv_bias=True, sr_ratio=r),
-        configs,
+        _sra_cases(configs),
+        sra_steps,
+        SRA_STEPS,
         "SpatialReductionAttention",
-        lambda r: (
-            "check the head split, the scale dim_head**-0.5, the norm after the conv "
-            "and the order of k and v"
-        ),
+        mistakes=SRA_MISTAKES,
     )
+
+
+def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int = 2) -> bool:
+    """Predict: moving the explorer's ``sr_ratio`` slider from ``start`` to ``end`` (image
+    ``size``², stage 1), by what factor does the SRA layer's attention matrix (MB) grow?"""
+    H = W = size // 4
+    a, b = (sra_cost(H, W, 64, 1, r) for r in (start, end))
+    right = b.attn_bytes / a.attn_bytes
+    side = start / end
+    then = (
+        f"Now move the explorer's sr_ratio slider from {start} to {end} at image size {size}: "
+        f"the SRA bar's MB goes from {a.attn_bytes / 2**20:.1f} to {b.attn_bytes / 2**20:.1f}, "
+        f"and the key grid in the map's title from {'×'.join(map(str, reduced_grid(H, W, start)))}"
+        f" to {'×'.join(map(str, reduced_grid(H, W, end)))}"
+    )
+    return check_prediction(
+        answer,
+        right,
+        "the factor",
+        then,
+        correct=f"the attention matrix grows {right:g}×: the keys grow by (R/R')² = {side:g}²",
+        mistakes=[
+            (
+                side,
+                f"{side:g}× is the growth of each side of the key grid; the grid has two "
+                "sides, and the matrix has one column per key",
+            ),
+            (1 / right, "that is the factor the other way: a smaller sr_ratio keeps more keys"),
+            (side**4, "the queries do not change: only the keys (one side of the matrix) grow"),
+        ],
+    )
+
+
+def check_sr_choice(answer, size: int = 512, budget_mb: float = 24.0, num_heads: int = 1) -> bool:
+    """Design judgement: the ``sr_ratio`` (1, 2, 4, 8, 16 or 32) of a stage-1 SRA layer at
+    ``size``² (stride 4, C=64) whose attention matrix (float32, one image) fits ``budget_mb``
+    MB while keeping the keys as fine as possible."""
+    H = W = size // 4
+    costs = {r: sra_cost(H, W, 64, num_heads, r) for r in (1, 2, 4, 8, 16, 32)}
+    fits = [r for r, c in costs.items() if c.attn_bytes / 2**20 <= budget_mb]
+    best = min(fits) if fits else None
+
+    def why(r):
+        c = costs[r]
+        h, w = reduced_grid(H, W, r)
+        mb = c.attn_bytes / 2**20
+        head = (
+            f"sr_ratio {r}: {h}×{w} keys, each a {4 * r}-pixel window; the map takes {mb:,.1f} MB"
+        )
+        if mb > budget_mb:
+            return f"{head}, {mb / budget_mb:.1f}× the {budget_mb:g} MB budget"
+        if r != best:
+            return (
+                f"{head}, inside the budget, but sr_ratio {best} fits too with "
+                f"{costs[best].kv_tokens // c.kv_tokens}× the keys: coarser keys than the "
+                "budget forces lose small objects for nothing"
+            )
+        return (
+            f"{head}, the finest keys that fit. The trade-off: a smaller ratio keeps small "
+            f"objects but the matrix grows with R⁻² ({costs[r // 2].attn_bytes / 2**20:,.0f} MB "
+            f"at {r // 2}); a larger one saves memory but each key averages a wider window. "
+            f"Linear SRA (7×7 keys at any size) would take "
+            f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MB here, "
+            f"with {4 * H / 7:.0f}-pixel windows"
+            if r > 1
+            else f"{head}: full attention fits"
+        )
+
+    options = {r: why(r) for r in costs}
+    return check_choice(answer, options, best, "the sr_ratio", parse=as_int)

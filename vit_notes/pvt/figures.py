@@ -392,9 +392,9 @@ def sra_explorer() -> Explorer:
         key="explore-sra",
         title="Spatial-reduction attention: sr_ratio, heads, image size, query",
         controls=(
-            Control("sr_ratio", "sr_ratio", (1, 2, 4, 8), 8),
-            Control("num_heads", "heads", (1, 2, 4, 8), 1),
-            Control("size", "image size", EXPLORER_SIZES, 224),
+            Control("sr_ratio", "sr_ratio", (1, 2, 4, 8), default=8),
+            Control("num_heads", "heads", (1, 2, 4, 8), default=1),
+            Control("size", "image size", EXPLORER_SIZES, default=224),
         ),
         maps=maps,
         bars=lambda sr_ratio, num_heads, size: [cost_chart(size, num_heads, sr_ratio)],

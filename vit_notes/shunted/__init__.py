@@ -7,7 +7,14 @@ local enhancement. Builds on :mod:`vit_notes.pvt` (its patch embedding, its SRA 
 
 from .. import registry
 from .cost import shunted_cost, shunted_kv_tokens, sra_ratio_at_equal_cost
-from .exercises import check_shunted_forward, check_shunted_kv_tokens, check_shunted_macs
+from .exercises import (
+    check_explorer_prediction,
+    check_ratio_choice,
+    check_shunted_forward,
+    check_shunted_kv_tokens,
+    check_shunted_macs,
+    shunted_steps,
+)
 from .figures import (
     SHUNTED_COLOURS,
     draw_shunted_schematic,
@@ -70,7 +77,9 @@ __all__ = [
     "SHUNTED_COLOURS",
     "ShuntedAttention",
     "ShuntedTransformer",
+    "check_explorer_prediction",
     "check_head_groups",
+    "check_ratio_choice",
     "check_shunted_forward",
     "check_shunted_kv_tokens",
     "check_shunted_macs",
@@ -86,6 +95,7 @@ __all__ = [
     "shunted_cost",
     "shunted_cost_table",
     "shunted_explorer",
+    "shunted_steps",
     "shunted_kv_tokens",
     "shunted_query_maps",
     "shunted_s",

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import torch
+from einops import rearrange
 
-from ..checking import TWO_FLOPS, as_int, check_forward, diagnose_sum, parse_count, verdict
+from ..checking import (
+    TWO_FLOPS,
+    Step,
+    as_int,
+    check_choice,
+    check_count,
+    check_forward,
+    check_prediction,
+    describe,
+    softmax_rows,
+    verdict,
+)
+from ..pvt.cost import sra_cost
 from .cost import shunted_cost, shunted_kv_tokens
 from .model import ShuntedAttention
 
@@ -16,10 +29,12 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
         raise ValueError("sr_ratio=1 has a single head group; ask about an even sr_ratio > 1")
     try:
         got = tuple(as_int(a) for a in answer)
-    except TypeError:
+    except Exception:  # not a pair of anything: any answer gets a message
         got = ()
     if len(got) != 2 or None in got:
-        return verdict(False, f"give two whole numbers, (coarse group, fine group), got {answer!r}")
+        return verdict(
+            False, f"give two whole numbers, (coarse group, fine group), got {describe(answer)}"
+        )
     r, half = sr_ratio, sr_ratio // 2
     if got == right:
         return verdict(
@@ -61,18 +76,24 @@ def check_shunted_macs(
     """Multiply-adds of one shunted layer: q, both reduction convs, kv1 and kv2, the two local
     convs, both groups' attention products and proj."""
     c = shunted_cost(H, W, dim, num_heads, sr_ratio)
-    value = parse_count(answer, "multiply-adds")
-    if value is None:
-        return False
-    if value == c.macs:
-        return verdict(True, f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} M)")
-    if sr_ratio == 1:
-        return verdict(
-            False,
-            f"{value:,} is {value / c.macs:.2f}× the right count; with sr_ratio 1 add q, "
-            "kv (2NC²), both attention products (2N²C), the depthwise conv of V (9NC) and proj",
-        )
     N, C, r, M = c.tokens, dim, sr_ratio, c.kv_tokens
+    right = f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} M)"
+    if sr_ratio == 1:
+        return check_count(
+            answer,
+            c.macs,
+            "multiply-adds",
+            right,
+            mistakes=[(2 * c.macs, TWO_FLOPS)],
+            terms={
+                "q and proj (2·N·C²)": 2 * N * C * C,
+                "kv (2·N·C²)": 2 * N * C * C,
+                "q·kᵀ and attn·v (2·N²·C)": 2 * N * N * C,
+                "the depthwise conv of V (9·N·C)": 9 * N * C,
+            },
+            hint="with sr_ratio 1 add q, kv, both attention products, the depthwise conv of V "
+            "and proj",
+        )
     M1, M2 = shunted_kv_tokens(H, W, sr_ratio)
     terms = {
         "q and proj (2·N·C²)": 2 * N * C * C,
@@ -82,34 +103,120 @@ def check_shunted_macs(
         "the local-enhancement convs (9·(M1 + M2)·C/2)": 9 * M * (C // 2),
         "q·kᵀ and attn·v of both groups (N·(M1 + M2)·C)": N * M * C,
     }
-    mistakes = [
-        (
-            c.macs + N * M * C,
-            "each group has only h/2 heads, C/2 channels: its two products cost "
-            "N·M_i·C, not 2·N·M_i·C",
-        ),
-        (
-            c.macs + M * C * C,
-            "kv1 and kv2 map C to C (K and V for half the heads each), not C to 2C",
-        ),
-        (2 * c.macs, TWO_FLOPS),
-    ]
-    return diagnose_sum(
-        value,
+    return check_count(
+        answer,
         c.macs,
-        terms,
-        mistakes,
-        f"{value:,} is {value / c.macs:.2f}× the right count; add up q, both convs, kv1, kv2, "
-        "the local convs, both groups' attention products and proj",
+        "multiply-adds",
+        right,
+        mistakes=[
+            (
+                c.macs + N * M * C,
+                "each group has only h/2 heads, C/2 channels: its two products cost "
+                "N·M_i·C, not 2·N·M_i·C",
+            ),
+            (
+                c.macs + M * C * C,
+                "kv1 and kv2 map C to C (K and V for half the heads each), not C to 2C",
+            ),
+            (2 * c.macs, TWO_FLOPS),
+        ],
+        terms=terms,
+        hint="add up q, both convs, kv1, kv2, the local convs, both groups' attention "
+        "products and proj",
     )
 
 
-def _perturbed_shunted(dim: int, heads: int, r: int) -> ShuntedAttention:
-    attn = ShuntedAttention(dim, heads, qkv_bias=True, sr_ratio=r)
-    with torch.no_grad():
-        for p in attn.parameters():  # non-trivial biases and norms, so no term can hide
-            p.add_(0.05 * torch.randn_like(p))
-    return attn
+SHUNTED_STEPS = {
+    "q": Step("B heads N d", "the queries of all heads"),
+    "x1": Step("B M1 C", "group 1's tokens: conv sr1, norm1, GELU"),
+    "k1": Step("B heads/2 M1 d", "group 1's keys"),
+    "v1": Step("B heads/2 M1 d", "group 1's values, V + local_conv1(V)"),
+    "attn1": Step("B heads/2 N M1", "group 1's map: its query heads over its keys", softmax_rows),
+    "x2": Step("B M2 C", "group 2's tokens: conv sr2, norm2, GELU"),
+    "k2": Step("B heads/2 M2 d", "group 2's keys"),
+    "v2": Step("B heads/2 M2 d", "group 2's values, V + local_conv2(V)"),
+    "attn2": Step("B heads/2 N M2", "group 2's map", softmax_rows),
+    "k": Step("B heads N d", "the keys (sr_ratio 1: every token)"),
+    "v": Step("B heads N d", "the values (sr_ratio 1: no local conv added to them)"),
+    "attn": Step("B heads N N", "the attention map (sr_ratio 1)", softmax_rows),
+    "out": Step("B N C", "the output, after proj"),
+}
+
+SHUNTED_MISTAKES = {
+    "no_act": "these are the tokens after the conv and LayerNorm but without the GELU "
+    "(attn.act) that follows them",
+    "kv_split": "K and V are split the wrong way: kv's output holds K of every head, then V "
+    "of every head: 'b m (two h d)'",
+    "no_le": "these are V without local enhancement: add local_conv(V), computed on V's "
+    "reduced grid, to V before the weighted sum",
+    "le_on_v": "with sr_ratio 1 the local conv of V is added to the attention's output, not to V",
+    "groups_swapped": "the groups have swapped queries: the first half of the heads "
+    "(q[:, :heads // 2]) attends to the coarse keys",
+    "no_scale": "the map is softmax(q kᵀ) without the scale dim_head**-0.5 (attn.scale)",
+}
+
+
+def _local(v, conv, y, heads):
+    grid = rearrange(v, "b h (y x) d -> b (h d) y x", y=y)
+    return rearrange(conv(grid), "b (h d) y x -> b h (y x) d", h=heads)
+
+
+def _attend(q, k, v, scale):
+    a = ((q @ k.transpose(-2, -1)) * scale).softmax(-1)
+    return a, rearrange(a @ v, "b h n d -> b n (h d)")
+
+
+def shunted_steps(
+    attn: ShuntedAttention, x: torch.Tensor, H: int, W: int, mistake: str | None = None
+) -> dict[str, torch.Tensor]:
+    """The intermediates of ``attn(x, H, W)`` (:data:`SHUNTED_STEPS`: per group for
+    ``sr_ratio > 1``, ``k``, ``v``, ``attn`` for ``sr_ratio`` 1), from the module's own layers;
+    with ``mistake`` (a key of :data:`SHUNTED_MISTAKES`) as a student who made it would
+    compute them. Tested equal to the module (maps and output)."""
+    h = attn.num_heads
+    scale = 1.0 if mistake == "no_scale" else attn.scale
+    split = (
+        "b m (h two d) -> two b h m d" if mistake == "kv_split" else "b m (two h d) -> two b h m d"
+    )
+    q = rearrange(attn.q(x), "b n (h d) -> b h n d", h=h)
+    steps = {"q": q}
+    if attn.sr_ratio == 1:
+        k, v = rearrange(attn.kv(x), split, two=2, h=h)
+        local = _local(v, attn.local_conv, H, h)
+        a, out = _attend(q, k, v + local if mistake == "le_on_v" else v, scale)
+        if mistake != "le_on_v":
+            out = out + rearrange(local, "b h n d -> b n (h d)")
+        steps.update(k=k, v=v + local if mistake == "le_on_v" else v, attn=a)
+        return {**steps, "out": attn.proj(out)}
+    grid = rearrange(x, "b (h w) c -> b c h w", h=H)
+    outs = []
+    groups = (
+        (1, attn.sr1, attn.norm1, attn.kv1, attn.local_conv1),
+        (2, attn.sr2, attn.norm2, attn.kv2, attn.local_conv2),
+    )
+    for g, sr, norm, kv, local_conv in groups:
+        y = sr(grid)
+        tokens = norm(rearrange(y, "b c h w -> b (h w) c"))
+        tokens = tokens if mistake == "no_act" else attn.act(tokens)
+        k, v = rearrange(kv(tokens), split, two=2, h=h // 2)
+        if mistake != "no_le":
+            v = v + _local(v, local_conv, y.shape[2], h // 2)
+        first = (g == 1) != (mistake == "groups_swapped")
+        a, out = _attend(q[:, : h // 2] if first else q[:, h // 2 :], k, v, scale)
+        steps.update({f"x{g}": tokens, f"k{g}": k, f"v{g}": v, f"attn{g}": a})
+        outs.append(out)
+    return {**steps, "out": attn.proj(torch.cat(outs, dim=-1))}
+
+
+def _shunted_cases(configs):
+    torch.manual_seed(0)
+    for H, W, dim, heads, r in configs:
+        attn = ShuntedAttention(dim, heads, qkv_bias=True, sr_ratio=r).eval()
+        with torch.no_grad():
+            for p in attn.parameters():  # non-trivial biases and norms, so no term can hide
+                p.add_(0.05 * torch.randn_like(p))
+        x = torch.randn(2, H * W, dim)
+        yield f"H={H}, W={W}, dim={dim}, heads={heads}, sr_ratio={r}", attn, (x, H, W)
 
 
 def check_shunted_forward(
@@ -122,18 +229,79 @@ def check_shunted_forward(
         (30, 22, 64, 2, 4),
     ),
 ) -> bool:
-    """``fn(attn, x, H, W)`` must reproduce ``attn(x, H, W)`` of a ``ShuntedAttention`` from its
-    weights for every config ``(H, W, dim, heads, sr_ratio)``. Reports the first config that
-    differs."""
+    """``fn(attn, x, H, W)`` must compute ``attn(x, H, W)`` of a ``ShuntedAttention`` from its
+    weights for every config ``(H, W, dim, heads, sr_ratio)``, returning its steps
+    (:data:`SHUNTED_STEPS`) or the output. Names the first config and step that differ, and
+    how."""
     return check_forward(
         fn,
-        _perturbed_shunted,
-        configs,
+        _shunted_cases(configs),
+        shunted_steps,
+        SHUNTED_STEPS,
         "ShuntedAttention",
-        lambda r: (
-            "the local conv of V is added to the output, not to V"
-            if r == 1
-            else "check which heads go to which group, the norm and GELU after each conv, "
-            "and that the local conv of V is added to V on its reduced grid"
-        ),
+        mistakes=SHUNTED_MISTAKES,
     )
+
+
+def check_explorer_prediction(
+    answer, size: int = 224, sr_ratio: int = 4, num_heads: int = 2
+) -> bool:
+    """Predict: with the explorer's ``sr_ratio`` slider at ``sr_ratio``, how many times the SRA
+    bar's attention memory (MB) is the Shunted bar's?"""
+    H = W = size // 4
+    sh, sra = shunted_cost(H, W, 64, num_heads, sr_ratio), sra_cost(H, W, 64, num_heads, sr_ratio)
+    right = sh.attn_bytes / sra.attn_bytes
+    return check_prediction(
+        answer,
+        right,
+        "the ratio",
+        f"Now move the explorer's sr_ratio slider to {sr_ratio}, then to 2 and 8: the bars read "
+        f"{sh.attn_bytes / 2**20:.1f} MB (Shunted) and {sra.attn_bytes / 2**20:.1f} MB (SRA) "
+        f"at {sr_ratio}, and the ratio stays {right:g} wherever r divides the grid",
+        correct=f"{right:g}×: half the heads see N/r² keys, the other half 4N/r², so "
+        "(1/2)(1 + 4) = 5/2 of SRA's map, where every head sees N/r²",
+        mistakes=[
+            (5.0, "5× counts every head on both key sets; each group has half of the heads"),
+            (2.0, "the fine grid halves the stride on both sides: 4× the coarse keys, not 2×"),
+            (1.5, "the fine grid halves the stride on both sides: 4× the coarse keys, not 2×"),
+            (4.0, "4× is the fine group's keys against the coarse group's, for half the heads"),
+            (1.0, "the coarse group alone costs half of SRA; the fine group adds 4× that"),
+        ],
+    )
+
+
+def check_ratio_choice(
+    answer, H: int = 56, W: int = 56, num_heads: int = 2, sra_ratio: int = 4
+) -> bool:
+    """Design judgement: the ``sr_ratio`` of a Shunted layer that replaces an SRA layer with
+    ``sra_ratio`` on an ``H x W`` grid, whose attention maps take no more memory than SRA's and
+    whose fine group's keys are at least as fine as SRA's."""
+    sra = sra_cost(H, W, 64, num_heads, sra_ratio)
+    options = {}
+    good = []
+    for r in (2, 4, 8, 16):
+        c = shunted_cost(H, W, 64, num_heads, r)
+        coarse, fine = (f"{H // k}×{W // k}" for k in (r, r // 2))
+        head = (
+            f"sr_ratio {r}: groups ÷{r} and ÷{r // 2} ({coarse} and {fine} keys), maps "
+            f"{c.attn_bytes / 2**20:.2f} MB against SRA's {sra.attn_bytes / 2**20:.2f} MB"
+        )
+        if c.attn_bytes > sra.attn_bytes:
+            options[r] = (
+                f"{head}: {c.attn_bytes / sra.attn_bytes:.2f}× SRA's memory, over the budget"
+            )
+        elif r // 2 > sra_ratio:
+            options[r] = (
+                f"{head}: cheaper, but even the fine group is coarser than SRA's ÷{sra_ratio} "
+                "keys: small objects are averaged away in both groups"
+            )
+        else:
+            good.append(r)
+            options[r] = (
+                f"{head}: the fine group keeps SRA's ÷{sra_ratio} grid for half the heads, and "
+                f"the other half gets a coarse ÷{r} view for large regions, at "
+                f"{c.attn_bytes / sra.attn_bytes:.3g}× SRA's memory (½·¼ + ½·1 = 5/8). The "
+                f"price: half the heads now see only the coarse ÷{r} grid, where SRA gave every "
+                f"head the ÷{sra_ratio} one"
+            )
+    return check_choice(answer, options, good[0] if good else None, "the sr_ratio", parse=as_int)

@@ -610,9 +610,9 @@ def shunted_explorer() -> Explorer:
         key="explore-shunted",
         title="Shunted self-attention: sr_ratio, heads, image size, query",
         controls=(
-            Control("sr_ratio", "sr_ratio", (1, 2, 4, 8), 8),
-            Control("num_heads", "heads", (2, 4, 8), 2),
-            Control("size", "image size", EXPLORER_SIZES, 224),
+            Control("sr_ratio", "sr_ratio", (1, 2, 4, 8), default=8),
+            Control("num_heads", "heads", (2, 4, 8), default=2),
+            Control("size", "image size", EXPLORER_SIZES, default=224),
         ),
         maps=maps,
         bars=lambda sr_ratio, num_heads, size: [shunted_cost_chart(size, num_heads, sr_ratio)],

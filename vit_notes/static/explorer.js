@@ -15,8 +15,9 @@
 .vn-control input{flex:1;min-width:80px}
 .vn-control output{min-width:4.5em;font-variant-numeric:tabular-nums}
 .vn-caption{margin:.4em 0;font-size:13px}
-.vn-maps{display:flex;flex-wrap:wrap;gap:.5em}
-.vn-map{margin:0;flex:1 1 150px;max-width:240px}
+.vn-maps{display:grid;gap:.5em;grid-template-columns:repeat(var(--vn-cols,3),minmax(0,240px))}
+@media (max-width:480px){.vn-maps{grid-template-columns:repeat(min(var(--vn-cols,3),2),minmax(0,1fr))}}
+.vn-map{margin:0}
 .vn-map canvas{width:100%;height:auto;display:block;cursor:crosshair;touch-action:none}
 .vn-map canvas:focus{outline:3px solid #1f77b4}
 .vn-map figcaption{font-size:12.5px;text-align:center}
@@ -235,6 +236,9 @@
         const q = query[0] * grid + query[1];
         const vmax = Math.max(...s.maps.map((m) => m.peaks[q]));
         if (maps.children.length !== s.maps.length) {
+          // The book's figure standard: at most three maps in a row, four as two rows of two.
+          const n = s.maps.length;
+          maps.style.setProperty("--vn-cols", String(n === 4 ? 2 : Math.min(n, 3)));
           maps.replaceChildren(...s.maps.map((m) => el("figure", { class: "vn-map" }, [
             panelCanvas(m.title), el("figcaption")])));
         }
