@@ -63,9 +63,7 @@ def main() -> int:
                             f"  {c['label']:12s} median {statistics.median(times):6.0f} ms, "
                             f"slowest {max(times):6.0f} ms  ({len(times)} moves)"
                         )
-                page.evaluate(
-                    "() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()"
-                )
+                fe.shut_down_kernels(page)
                 context.close()
             browser.close()
     finally:

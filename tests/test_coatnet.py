@@ -648,7 +648,7 @@ def test_layout_explorer_prediction(capsys, answer, ok, says):
     "answer,ok,says",
     [
         ("C-C-T-T", True, "the most attention stages that fit"),
-        ("cctt", True, "Sec. 3.3"),
+        ("cctt", True, "Vertical Layout"),
         ("C-T-T-T", False, "over the budget (1.35× the GMACs, 7.6× the map budget)"),
         ("C-C-C-T", False, "it fits, but C-C-T-T fits too"),
         ("T-T-T-T", False, "choose one of 'C-C-C-C', 'C-C-C-T', 'C-C-T-T', 'C-T-T-T'"),

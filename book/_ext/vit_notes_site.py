@@ -11,12 +11,6 @@
   ``solution-end`` is removed, code cells included.
 * Explorers: an explorer's output carries its page twin (shown) and its live widget (ranked
   out by ``nb_mime_priority_overrides``); the widgets' recorded state is dropped from the page.
-* Static twins: a chapter tags the code cell that draws a widget's fixed figure
-  ``static-twin`` (and the widget's own cell ``widget``). myst-nb turns a cell tag into
-  the class ``tag_<tag>`` on the cell's container; this adds the plain classes
-  ``static-twin`` and ``widget-cell``, which the browser test and any CSS rely on.
-  (A single output can also get the class: cell metadata
-  ``"mystnb": {"figure": {"classes": "static-twin", "caption": "..."}}``.)
 * Launch buttons (Binder, Colab, ...) open a chapter's plain-Jupyter copy,
   ``live/<chapter>.ipynb`` (written by ``book/_ext/live_copies.py``), not the MyST source
   that the site is built from: sphinx-book-theme builds every launch URL from the page's
@@ -109,17 +103,6 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = kept
 
 
-_TAG_CLASSES = {"tag_static-twin": "static-twin", "tag_widget": "widget-cell"}
-
-
-def _tag_classes(app, doctree, docname):
-    for node in doctree.findall(nodes.Element):
-        classes = node.get("classes") or []
-        for tag, cls in _TAG_CLASSES.items():
-            if tag in classes and cls not in classes:
-                classes.append(cls)
-
-
 def _launch_live_copies(app, pagename, templatename, context, doctree):
     """Point the launch buttons of a chapter page at its live copy, when one exists."""
     from live_copies import SOURCE_DIR, live_path
@@ -149,7 +132,6 @@ def _drop_widget_state(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
-    app.connect("doctree-resolved", _tag_classes)
     app.connect("html-page-context", _drop_widget_state, priority=100)  # before myst-nb's
     app.add_node(_gate)
     app.add_transform(_RemoveHiddenSolutions)

@@ -237,6 +237,21 @@ def run_all(page, timeout_s: float) -> float:
     return time.perf_counter() - start
 
 
+def wait_idle(page, timeout_s: float = 120) -> None:
+    """Wait until the notebook's kernel has nothing left to do (a redraw in flight, say)."""
+    page.wait_for_function(
+        """() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status
+            === 'idle'""",
+        timeout=timeout_s * 1000,
+    )
+    page.wait_for_timeout(300)
+
+
+def shut_down_kernels(page) -> None:
+    """Every kernel of this JupyterLab, so that each chapter starts alone."""
+    page.evaluate("() => window.jupyterapp.serviceManager.sessions.shutdownAll()")
+
+
 REPORT_JS = """() => {
     const w = window.jupyterapp.shell.currentWidget;
     const cells = [];

@@ -122,9 +122,10 @@ def test_chapter_runs_all_in_jupyterlab(lab, browser, name):
                 problems.append(f"solution block {d['summary']!r} is open or untitled")
         moved, _ = explorer_problems(page, report)
         problems += moved
+        fe.wait_idle(page)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"lab__{Path(name).stem}.png"))
-        page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+        fe.shut_down_kernels(page)
     finally:
         context.close()
     problems += [f"uncaught exception in the page: {e}" for e in page_errors]

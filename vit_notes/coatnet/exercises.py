@@ -276,8 +276,9 @@ def check_layout_choice(
             options[layout] += (
                 ": the most attention stages that fit. The trade-off: a stage moved from "
                 "convolution to attention gains global, input-dependent weights but costs N² "
-                "where the convolution costs N; the paper's study (Sec. 3.3) finds C-C-T-T and "
-                "C-T-T-T with the most capacity, C-C-T-T transferring better, and picks C-C-T-T"
+                "where the convolution costs N; the paper's study (section 'Vertical Layout "
+                "Design') finds C-C-T-T and C-T-T-T with the most capacity, C-C-T-T "
+                "transferring better, and picks C-C-T-T"
             )
         else:
             options[layout] += (

@@ -2,7 +2,7 @@
 schematic drawn from the model's own configuration), small weight matrices side by side, the
 relative bias table and what it gives one query, one query's attention from content, from
 position and from both (colour tokens: a toy), the cost of convolution against attention per
-stage, and the layout explorer with its static twin.
+stage, and the layout explorer (a widget in a kernel, its page twin on the site).
 
 Every figure follows the book's standard (:mod:`vit_notes.plotting`): drawn inside
 :func:`~vit_notes.plotting.styled` with :func:`~vit_notes.plotting.new_figure`, at most
