@@ -11,6 +11,7 @@ import base64
 import json
 import re
 import struct
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,10 @@ from vit_notes import plotting
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from live_copies import toc_files  # noqa: E402  (the book's one reading of _toc.yml)
+
 CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")
 COLAB_GUARD = re.compile(r"""if\s+["']google\.colab["']\s+in\s+sys\.modules\s*:""")
 
@@ -36,25 +41,6 @@ def repo_url() -> str:
 def bib_keys() -> set[str]:
     text = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
     return set(re.findall(r"@\w+\s*\{\s*([^,\s]+)\s*,", text))
-
-
-def toc_files() -> list[str]:
-    files = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    toc = load_yaml("_toc.yml")
-    files.append(toc["root"])
-    walk(toc.get("parts", toc.get("chapters", [])))
-    return files
 
 
 def cell_source(cell: dict) -> str:

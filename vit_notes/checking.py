@@ -484,6 +484,21 @@ def compare_step(
     return f"{text}; {extra}" if extra else text
 
 
+def token_layer_cases(make: Callable, configs: Iterable) -> Iterable:
+    """The configurations a token-grid attention checker tries: for each ``(H, W, dim, heads,
+    sr_ratio)``, a label, the layer ``make(dim, heads, sr_ratio)`` with every parameter nudged
+    off its initial value (non-trivial biases and norms, so that no forgotten term can hide),
+    and its inputs ``(x, H, W)``, two images of random tokens. Seeded: the same every call."""
+    torch.manual_seed(0)
+    for H, W, dim, heads, r in configs:
+        layer = make(dim, heads, r).eval()
+        with torch.no_grad():
+            for p in layer.parameters():
+                p.add_(0.05 * torch.randn_like(p))
+        x = torch.randn(2, H * W, dim)
+        yield f"H={H}, W={W}, dim={dim}, heads={heads}, sr_ratio={r}", layer, (x, H, W)
+
+
 def check_forward(
     fn: Callable,
     cases: Iterable[tuple[str, object, tuple]],

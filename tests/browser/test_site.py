@@ -34,21 +34,13 @@ from vit_notes import plotting
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "book" / "_ext"))
 import live_copies  # noqa: E402
+from frontends import CHROMIUM_ARGS  # noqa: E402  (one set of flags for every browser test)
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("VIT_NOTES_SITE", ROOT / "_build" / "html"))
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("VIT_NOTES_BROWSER_TEST") == "1"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
 PAGE_BUDGET = 3 * 1024 * 1024  # a chapter page's HTML plus its images, bytes
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static"}
 CHAPTER_DIR = "notebooks"

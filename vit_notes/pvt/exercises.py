@@ -14,6 +14,7 @@ from ..checking import (
     check_forward,
     check_prediction,
     softmax_rows,
+    token_layer_cases,
 )
 from ..layers import reduced_grid
 from .cost import sra_cost
@@ -125,14 +126,10 @@ def sra_steps(
 
 
 def _sra_cases(configs):
-    torch.manual_seed(0)
-    for H, W, dim, heads, r in configs:
-        attn = SpatialReductionAttention(dim, heads, qkv_bias=True, sr_ratio=r).eval()
-        with torch.no_grad():
-            for p in attn.parameters():  # non-trivial biases and norms, so no term can hide
-                p.add_(0.05 * torch.randn_like(p))
-        x = torch.randn(2, H * W, dim)
-        yield f"H={H}, W={W}, dim={dim}, heads={heads}, sr_ratio={r}", attn, (x, H, W)
+    return token_layer_cases(
+        lambda dim, heads, r: SpatialReductionAttention(dim, heads, qkv_bias=True, sr_ratio=r),
+        configs,
+    )
 
 
 def check_sra_forward(

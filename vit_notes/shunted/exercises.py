@@ -15,6 +15,7 @@ from ..checking import (
     check_prediction,
     describe,
     softmax_rows,
+    token_layer_cases,
     verdict,
 )
 from ..pvt.cost import sra_cost
@@ -209,14 +210,9 @@ def shunted_steps(
 
 
 def _shunted_cases(configs):
-    torch.manual_seed(0)
-    for H, W, dim, heads, r in configs:
-        attn = ShuntedAttention(dim, heads, qkv_bias=True, sr_ratio=r).eval()
-        with torch.no_grad():
-            for p in attn.parameters():  # non-trivial biases and norms, so no term can hide
-                p.add_(0.05 * torch.randn_like(p))
-        x = torch.randn(2, H * W, dim)
-        yield f"H={H}, W={W}, dim={dim}, heads={heads}, sr_ratio={r}", attn, (x, H, W)
+    return token_layer_cases(
+        lambda dim, heads, r: ShuntedAttention(dim, heads, qkv_bias=True, sr_ratio=r), configs
+    )
 
 
 def check_shunted_forward(
