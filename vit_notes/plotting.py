@@ -406,6 +406,22 @@ class Bars:
     selected: int | None = None
 
 
+def layer_cost_bars(title: str, costs: dict, colours: dict) -> Bars:
+    """An explorer's cost panel: each layer's multiply-adds (``costs``: label ->
+    :class:`~vit_notes.counting.AttentionCost`) as a bar on a log scale, labelled with MMACs
+    and the attention maps' MB; ``colours``: label -> colour."""
+    return Bars(
+        title=title,
+        labels=tuple(costs),
+        values=tuple(c.macs for c in costs.values()),
+        texts=tuple(
+            f"{c.macs / 1e6:,.0f} M, {c.attn_bytes / 2**20:,.1f} MB" for c in costs.values()
+        ),
+        colours=tuple(colours[label] for label in costs),
+        log=True,
+    )
+
+
 #: The page-side renderer of every explorer, inlined into each explorer's HTML output.
 EXPLORER_JS = Path(__file__).with_name("static") / "explorer.js"
 #: A stored map's levels: uint8, each query's row scaled to its own peak.

@@ -27,6 +27,7 @@ from ..plotting import (
     MapPanel,
     arrow,
     box,
+    layer_cost_bars,
     new_figure,
     schematic_axes,
     styled,
@@ -357,15 +358,10 @@ def cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
         v: sra_cost(H, W, 64, num_heads, sr_ratio if v == "SRA" else 1, linear=v == "linear SRA")
         for v in VARIANTS
     }
-    return Bars(
-        title=f"one stage-1 layer, C=64, {size}×{size}: MMACs (log scale), attention MB",
-        labels=VARIANTS,
-        values=tuple(c.macs for c in costs.values()),
-        texts=tuple(
-            f"{c.macs / 1e6:,.0f} M, {c.attn_bytes / 2**20:,.1f} MB" for c in costs.values()
-        ),
-        colours=tuple(COLOURS[v] for v in VARIANTS),
-        log=True,
+    return layer_cost_bars(
+        f"one stage-1 layer, C=64, {size}×{size}: MMACs (log scale), attention MB",
+        costs,
+        COLOURS,
     )
 
 

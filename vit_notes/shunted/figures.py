@@ -28,13 +28,16 @@ from ..plotting import (
     MapPanel,
     arrow,
     box,
+    layer_cost_bars,
     new_figure,
     overlay_map,
     schematic_axes,
     styled,
 )
 from ..pvt.cost import sra_cost
-from ..pvt.figures import identity_sra
+
+# The explorer offers PVT's image sizes: the same photo, the same page budget.
+from ..pvt.figures import EXPLORER_SIZES, identity_sra
 from ..pvt.model import SpatialReductionAttention
 from ..trace import query_rows, trace_shapes
 from .cost import shunted_cost, sra_ratio_at_equal_cost
@@ -555,10 +558,6 @@ def plot_shunted_cost(rows: list[dict], title: str):
     return fig
 
 
-#: The explorer's image sizes (every state is precomputed for the page: see the PVT chapter's).
-EXPLORER_SIZES = (112, 160, 224)
-
-
 def shunted_cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
     """The explorer's cost panel: one stage-1 layer (C=64, ``size/4`` tokens a side) of plain
     attention, PVT's SRA and shunted attention at ``sr_ratio``, multiply-adds on a log scale,
@@ -569,15 +568,10 @@ def shunted_cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
         "SRA": sra_cost(H, W, 64, num_heads, sr_ratio),
         "Shunted": shunted_cost(H, W, 64, num_heads, sr_ratio),
     }
-    return Bars(
-        title=f"one stage-1 layer, C=64, sr_ratio {sr_ratio}: MMACs (log scale), attention MB",
-        labels=tuple(costs),
-        values=tuple(c.macs for c in costs.values()),
-        texts=tuple(
-            f"{c.macs / 1e6:,.0f} M, {c.attn_bytes / 2**20:,.1f} MB" for c in costs.values()
-        ),
-        colours=tuple(SHUNTED_COLOURS[v] for v in costs),
-        log=True,
+    return layer_cost_bars(
+        f"one stage-1 layer, C=64, sr_ratio {sr_ratio}: MMACs (log scale), attention MB",
+        costs,
+        SHUNTED_COLOURS,
     )
 
 
