@@ -157,18 +157,126 @@ def test_explorer_widget_moves_of_the_query_redraw_the_maps_alone(monkeypatch):
     calls = []
     e = _toy_explorer(calls)
     drawn = []
-    real = e.figures
-    monkeypatch.setattr(
-        e, "figures", lambda state, query, parts: drawn.append(parts) or real(state, query, parts)
-    )
+    for part in ("maps", "bars"):
+        real = getattr(plotting.LiveDrawing, f"{part}_png")
+        monkeypatch.setattr(
+            plotting.LiveDrawing,
+            f"{part}_png",
+            lambda self, *a, _p=part, _r=real: drawn.append(_p) or _r(self, *a),
+        )
     ui = e.widget()
     sliders = {c.description: c for box in ui.children[:2] for c in box.children}
     assert set(sliders) == {"a", "b", "query row", "query col"}
+    maps_img, bars_img = ui.children[2:]
+    assert maps_img.value[:4] == b"\x89PNG" and bars_img.value[:4] == b"\x89PNG"
     drawn.clear()
+    before = bytes(maps_img.value)
     sliders["query row"].value = 1
-    assert drawn == [("maps",)]
+    assert drawn == ["maps"] and bytes(maps_img.value) != before
     drawn.clear()
     sliders["b"].value = 1
-    assert drawn == [("maps",), ("bars",)]
+    assert drawn == ["maps", "bars"]
     sliders["query col"].value = 1
     assert calls == [(1, 3), (1, 1)]  # each state's maps computed once, not per query move
+
+
+def _two_map_explorer():
+    """Two panels whose peaks differ more or less than tenfold with the query (the note comes
+    and goes), over photos of two sizes, with two bar charts."""
+
+    def maps(queries, size, k):
+        g = torch.Generator().manual_seed(size + k)
+        rows = torch.rand(len(queries), 9, generator=g) ** (4 * k)
+        flat = torch.full((len(queries), 4), 0.25)
+        flat[::2] = 0.002  # every other query: a faint map beside a peaked one
+        return [
+            plotting.MapPanel(f"peaked k={k}", (3, 3), rows / rows.sum(-1, keepdim=True)),
+            plotting.MapPanel("flat", (2, 2), flat),
+        ]
+
+    def bars(size, k):
+        return [
+            plotting.Bars(f"cost at {size}", ("x", "y"), (k, size), (f"{k}", f"{size}"), "rb"),
+            plotting.Bars("log", ("u", "v"), (10.0**k, 0.0), (f"1e{k}", "none"), "gg", log=True),
+        ]
+
+    return plotting.Explorer(
+        key="explore-two",
+        title="two maps",
+        controls=(
+            plotting.Control("size", "size", (32, 48), 32),
+            plotting.Control("k", "k", (1, 2, 3), 1),
+        ),
+        maps=maps,
+        bars=bars,
+        caption=lambda size, k: f"size={size}, k={k}",
+        query_grid=3,
+        photo=lambda size, k: photo.load_photo(size),
+    )
+
+
+def _pixels(png: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def test_live_drawing_draws_what_a_new_figure_shows_and_blits_what_a_full_draw_would():
+    """A kept figure, redrawn in place for other queries and states, holds what a new figure of
+    that state holds (maps, scale, marks, titles), its blitted pixels are those of a full
+    drawing, and it keeps to the figure standard (nothing cut off by the frozen layout)."""
+    import numpy as np
+
+    e = _two_map_explorer()
+    live = plotting.LiveDrawing(e)
+    moves = [((32, 1), (0, 0)), ((32, 1), (0, 1)), ((48, 3), (2, 2)), ((32, 2), (1, 0))]
+    moves += [((48, 3), (2, 1)), ((32, 1), (0, 0))]
+    notes = []
+    for (size, k), query in moves:
+        state = dict(size=size, k=k)
+        png, width = live.maps_png(state, query)
+        kept = list(live._maps.values())[-1]
+        (fresh,) = e.figures(state, query, parts=("maps",))
+        fresh_axes = [ax for ax in fresh.axes if ax.get_label() != "<colorbar>"]
+        for (ax, photo_im, im, marks), fax in zip(kept.panels, fresh_axes):
+            fphoto, fim = fax.images
+            assert ax.get_title() == fax.get_title()
+            assert np.array_equal(photo_im.get_array(), fphoto.get_array())
+            assert photo_im.get_extent() == fphoto.get_extent()
+            assert np.array_equal(im.get_array(), fim.get_array())
+            assert im.get_clim() == fim.get_clim() and im.get_extent() == fim.get_extent()
+            assert marks[0].get_bbox().bounds == fax.patches[0].get_bbox().bounds
+            for line, fline in zip(marks[1:], fax.lines):
+                assert np.array_equal(line.get_xydata(), fline.get_xydata())
+        assert kept.title.get_text().strip() == fresh.get_suptitle()
+        assert width == round(fresh.get_figwidth() * fresh.dpi)
+        plt.close(fresh)
+        kept.fig.canvas.draw()  # the same figure drawn whole
+        full = np.asarray(kept.fig.canvas.buffer_rgba())[..., :3].astype(int)
+        assert (np.abs(_pixels(png) - full).max(-1) > 24).mean() < 0.002
+        kept._background = None  # that full drawing replaced the blit's canvas
+        assert plotting.figure_problems(kept.fig) == []
+        notes.append(kept.noted)
+    assert notes == [True, False, True, False, False, True]  # the note came and went ...
+    assert len(live._maps) == 1  # ... in one figure: a line is kept for it, one layout
+    with pytest.raises(ValueError, match=r"query row=3: choose a whole number 0..2"):
+        live.maps_png(dict(size=32, k=1), (3, 0))
+
+
+def test_live_bars_are_drawn_in_place_and_kept_per_state():
+    e = _two_map_explorer()
+    live = plotting.LiveDrawing(e)
+    first = live.bars_png(dict(size=32, k=1))
+    figure = live._bars
+    second = live.bars_png(dict(size=48, k=3))
+    assert live._bars is figure and second != first  # the same figure, other charts
+    assert live.bars_png(dict(size=32, k=1)) is first  # a state's bars drawn once
+    (ax, bars, texts), (log_ax, _, log_texts) = figure.charts
+    assert [r.get_width() for r in bars] == [3, 48] and texts[1].get_text() == " 48"
+    assert log_ax.get_xscale() == "log" and log_texts[1].get_text() == " none"
+    assert plotting.figure_problems(figure.fig) == []
+    with pytest.raises(ValueError, match="another shape"):
+        figure.show([plotting.Bars("one", ("x",), (1.0,), ("1",), "r")])

@@ -179,10 +179,9 @@ def show_photo(
         ax.set_title(title)
 
 
-def mark_query(ax, img: torch.Tensor, query_rc: tuple[float, float], patch: int | None = None):
-    """Mark the query at fractional position ``query_rc`` (row, col): an outlined box around
-    its patch (``patch`` px, default 1/14 of the image) and a crosshair to the edges, drawn in
-    cyan with a black outline so that it cannot be taken for part of the photo or the map."""
+def _query_marks(img: torch.Tensor, query_rc: tuple[float, float], patch: int | None = None):
+    """Where :func:`mark_query` draws: the box's corner and side, and the crosshair's four
+    segments (from the image's edges to the box)."""
     h, w = _size(img)
     side = patch or max(h, w) / 14
     y, x = query_rc[0] * h, query_rc[1] * w
@@ -190,29 +189,52 @@ def mark_query(ax, img: torch.Tensor, query_rc: tuple[float, float], patch: int 
         y0, x0 = (y // side) * side, (x // side) * side
     else:
         y0, x0 = y - side / 2, x - side / 2
-    outline = [patheffects.withStroke(linewidth=3.5, foreground="black")]
-    ax.add_patch(
-        Rectangle(
-            (x0, y0),
-            side,
-            side,
-            fill=False,
-            edgecolor="cyan",
-            linewidth=2,
-            path_effects=outline,
-            zorder=5,
-        )
-    )
     cy, cx = y0 + side / 2, x0 + side / 2
-    for xs, ys in (
+    segments = (
         ((0, x0), (cy, cy)),
         ((x0 + side, w), (cy, cy)),
         ((cx, cx), (0, y0)),
         ((cx, cx), (y0 + side, h)),
-    ):
-        ax.plot(xs, ys, color="cyan", linewidth=0.8, linestyle=(0, (3, 3)), zorder=4)
+    )
+    return (x0, y0), side, segments
+
+
+def mark_query(ax, img: torch.Tensor, query_rc: tuple[float, float], patch: int | None = None):
+    """Mark the query at fractional position ``query_rc`` (row, col): an outlined box around
+    its patch (``patch`` px, default 1/14 of the image) and a crosshair to the edges, drawn in
+    cyan with a black outline so that it cannot be taken for part of the photo or the map.
+    Returns the artists it drew (:func:`move_query_mark` moves them)."""
+    h, w = _size(img)
+    corner, side, segments = _query_marks(img, query_rc, patch)
+    outline = [patheffects.withStroke(linewidth=3.5, foreground="black")]
+    marks = [
+        ax.add_patch(
+            Rectangle(
+                corner,
+                side,
+                side,
+                fill=False,
+                edgecolor="cyan",
+                linewidth=2,
+                path_effects=outline,
+                zorder=5,
+            )
+        )
+    ]
+    for xs, ys in segments:
+        marks += ax.plot(xs, ys, color="cyan", linewidth=0.8, linestyle=(0, (3, 3)), zorder=4)
     ax.set_xlim(0, w)
     ax.set_ylim(h, 0)
+    return marks
+
+
+def move_query_mark(marks: list, img: torch.Tensor, query_rc, patch: int | None = None) -> None:
+    """Move :func:`mark_query`'s ``marks`` (its box, then its four lines) to ``query_rc``."""
+    corner, side, segments = _query_marks(img, query_rc, patch)
+    box, *lines = marks
+    box.set_bounds(*corner, side, side)
+    for line, (xs, ys) in zip(lines, segments):
+        line.set_data(xs, ys)
 
 
 def overlay_map(
@@ -252,7 +274,154 @@ def _maps_layout(n: int) -> tuple[int, float]:
     return ncols, min(TEXT_WIDTH_IN, 2.5 * ncols + 1.1)
 
 
-@styled
+def _peaks_note(peaks: list[float]) -> str:
+    """What a figure of maps on one scale says when their peaks differ tenfold or more."""
+    vmax = max(peaks)
+    if min(peaks) > 0 and vmax / min(peaks) >= 10:
+        return f"peaks range from {min(peaks):.3f} to {vmax:.2f}: faint maps are spread, not empty"
+    return ""
+
+
+#: A colour scale's top whose tick labels are as wide as an attention map's get (7 characters).
+WIDEST_SCALE = 0.000155
+
+
+class MapsFigure:
+    """:func:`compare_maps`'s figure, kept so that other maps can be drawn into it in place
+    (:meth:`show`) and turned into a PNG fast (:meth:`png`): the live explorer's drawing.
+
+    A move of the query changes the maps, their colour scale, the query's marks and the
+    peaks' note, nothing else: :meth:`png` draws the rest once (the *background*: photo,
+    panel titles, frames) and then only those artists over a copy of it (blitting). A new
+    photo, titles or grids (another state) draw the background again, on the layout computed
+    for the first drawing: figures of the same :attr:`shape` share one."""
+
+    def __init__(
+        self,
+        img: torch.Tensor,
+        panels: list[tuple[str, torch.Tensor, tuple[int, int]]],
+        query_rc,
+        suptitle: str | None = None,
+        panel_height: float = 2.45,
+        note_line: bool = False,
+    ):
+        n = len(panels)
+        if n == 0:
+            raise ValueError("panels is empty: give at least one (title, weights, grid)")
+        with mpl.rc_context(STYLE):
+            ncols, width = _maps_layout(n)
+            nrows = math.ceil(n / ncols)
+            fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.5, width=width)
+            vmax = max(float(row.max()) for _, row, _ in panels)
+            self.panels = []
+            for ax, (title, row, grid) in zip(axes.flat, panels):
+                im = overlay_map(ax, img, row, grid, title, vmax=vmax)
+                self.panels.append((ax, ax.images[0], im, mark_query(ax, img, query_rc)))
+            for ax in list(axes.flat)[n:]:
+                ax.set_visible(False)
+            cbar = fig.colorbar(im, ax=axes, shrink=0.9, pad=0.02)
+            cbar.set_label("attention weight (one scale)")
+        self.fig, self.cbar, self.img, self.suptitle = fig, cbar, img, suptitle
+        self.note_line = note_line
+        self._static = self._static_of(img, panels, suptitle)
+        self._background = None
+        self.title = None  # the suptitle's Text, once there is one
+        self._title(panels)
+        self.shape = (n, (suptitle or "").count("\n"), note_line or self.noted)
+
+    @staticmethod
+    def _static_of(img, panels, suptitle) -> tuple:
+        return (id(img), tuple((t, tuple(g)) for t, _, g in panels), suptitle)
+
+    def _title(self, panels) -> None:
+        """The figure's title: the suptitle and, where the peaks differ tenfold, their note
+        (``noted``: a line more, so another :attr:`shape`, unless ``note_line`` keeps a line
+        for it whether it shows or not)."""
+        note = _peaks_note([float(row.max()) for _, row, _ in panels])
+        self.noted = bool(note)
+        if self.note_line and not note:
+            note = " "
+        text = "\n".join(t for t in (self.suptitle, note) if t)
+        if text or self.title is not None:
+            self.title = self.fig.suptitle(text)
+
+    def show(self, panels, query_rc, img: torch.Tensor | None = None, suptitle=None) -> None:
+        """Draw ``panels`` for the query at ``query_rc`` into the figure, on their own shared
+        colour scale, over ``img`` (default: the figure's photo) with ``suptitle``: as many
+        panels, title lines and peaks' notes as the figure has (:attr:`shape`)."""
+        img = self.img if img is None else img
+        if len(panels) != len(self.panels):
+            raise ValueError(f"{len(panels)} panels for a figure of {len(self.panels)}")
+        if (suptitle or "").count("\n") != self.shape[1]:
+            raise ValueError(f"suptitle {suptitle!r}: this figure's has {self.shape[1] + 1} lines")
+        noted = bool(_peaks_note([float(row.max()) for _, row, _ in panels]))
+        if not self.note_line and noted != self.shape[2]:
+            raise ValueError("the peaks' note comes or goes with these maps: another shape")
+        static = self._static_of(img, panels, suptitle)
+        h, w = _size(img)
+        vmax = max(float(row.max()) for _, row, _ in panels)
+        for (ax, photo_im, im, marks), (title, row, grid) in zip(self.panels, panels):
+            if static != self._static:
+                photo_im.set_data(img.permute(1, 2, 0).clamp(0, 1).numpy())
+                photo_im.set_extent((0, w, h, 0))
+                im.set_extent((0, w, h, 0))
+                ax.set_title(title)
+            im.set_data(row.reshape(grid).numpy())
+            im.set_clim(0.0, vmax)  # the colour bar follows the last one
+            move_query_mark(marks, img, query_rc)
+            if static != self._static:
+                ax.set_xlim(0, w)
+                ax.set_ylim(h, 0)
+        if static != self._static:
+            self.img, self.suptitle, self._static = img, suptitle, static
+            self._background = None
+        self._title(panels)
+
+    def _dynamic(self) -> list:
+        """What a move of the query changes: drawn over the background."""
+        moving = [a for _, _, im, marks in self.panels for a in (im, *marks)]
+        return moving + [self.cbar.ax] + ([self.title] if self.title is not None else [])
+
+    def png(self) -> tuple[bytes, int]:
+        """The figure as ``(png, width in px)`` at its natural size (:data:`DPI`)."""
+        from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+        fig, canvas = self.fig, self.fig.canvas
+        with mpl.rc_context(STYLE):
+            if not isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
+                # The first drawing lays the figure out, once, with room for the widest
+                # colour bar labels a map's scale gets (0.00000 ... 0.00015).
+                clim = self.cbar.mappable.get_clim()
+                self.cbar.mappable.set_clim(0.0, WIDEST_SCALE)
+                canvas.draw()
+                fig.set_layout_engine("none")  # a place holder: the positions stay
+                self.cbar.mappable.set_clim(*clim)
+            if self._background is None:
+                dynamic = self._dynamic()
+                for a in dynamic:
+                    a.set_visible(False)
+                canvas.draw()
+                self._background = canvas.copy_from_bbox(fig.bbox)
+                for a in dynamic:
+                    a.set_visible(True)
+            canvas.restore_region(self._background)
+            for ax, _, im, marks in self.panels:
+                for a in (im, *marks, *ax.spines.values()):  # the frames over the map, as drawn
+                    ax.draw_artist(a)
+            fig.draw_artist(self.cbar.ax)
+            if self.title is not None:
+                fig.draw_artist(self.title)
+            # another query's colour bar can have wider tick labels than the layout left room
+            drawn = self.cbar.ax.get_tightbbox(canvas.get_renderer())
+            if drawn.x1 > fig.bbox.x1:
+                fig.set_layout_engine("constrained")
+                canvas.draw()
+                fig.set_layout_engine("none")
+                self._background = None
+                return self.png()
+        return _rgba_png(canvas.buffer_rgba())
+
+
 def compare_maps(
     img: torch.Tensor,
     panels: list[tuple[str, torch.Tensor, tuple[int, int]]],
@@ -263,25 +432,7 @@ def compare_maps(
     """One query's maps side by side, at most :data:`MAX_COLS` to a row, on **one** colour
     scale with a colour bar, the query marked on each. ``panels``: ``[(title, weights, grid)]``.
     Where the peaks differ tenfold or more, the figure says so: a faint map is not empty."""
-    n = len(panels)
-    ncols, width = _maps_layout(n)
-    nrows = math.ceil(n / ncols)
-    fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.5, width=width)
-    peaks = [float(row.max()) for _, row, _ in panels]
-    vmax = max(peaks)
-    im = None
-    for ax, (title, row, grid) in zip(axes.flat, panels):
-        im = overlay_map(ax, img, row, grid, title, vmax=vmax, query_rc=query_rc)
-    for ax in list(axes.flat)[n:]:
-        ax.set_visible(False)
-    cbar = fig.colorbar(im, ax=axes, shrink=0.9, pad=0.02)
-    cbar.set_label("attention weight (one scale)")
-    note = ""
-    if min(peaks) > 0 and vmax / min(peaks) >= 10:
-        note = f"peaks range from {min(peaks):.3f} to {vmax:.2f}: faint maps are spread, not empty"
-    if suptitle or note:
-        fig.suptitle("\n".join(t for t in (suptitle, note) if t))
-    return fig
+    return MapsFigure(img, panels, query_rc, suptitle, panel_height).fig
 
 
 def plot_query_maps(img: torch.Tensor, maps: dict, query_rc, label: str = "sr_ratio", title=None):
@@ -605,7 +756,8 @@ class Explorer:
 
     def widget(self):
         """The ipywidgets explorer: a slider per control and, with maps, two for the query;
-        a move of the query redraws the maps alone, a move of a control the maps and bars."""
+        a move of the query redraws the maps alone, a move of a control the maps and bars
+        (drawn by :class:`LiveDrawing`: figures kept and redrawn in place)."""
         import ipywidgets as w
 
         sliders = {
@@ -623,27 +775,17 @@ class Explorer:
                     value=start, min=0, max=self.query_grid - 1, description=label
                 )
         map_out, bar_out = w.Image(format="png"), w.Image(format="png")
+        drawing = LiveDrawing(self)
 
-        def show(out, figs):
-            # Straight into an Image widget at the figure's natural size: no trip through the
-            # notebook's formatter, whose 2x palette PNG (figure_png, for stored pages) costs
-            # three times the drawing; a light compression level, the bytes stay local.
-            if not figs:
+        def show(out, drawn):
+            if drawn is None:
                 out.layout.display = "none"
                 return
-            (fig,) = figs
-            buf = io.BytesIO()
-            fig.savefig(
-                buf,
-                format="png",
-                dpi=fig.dpi,
-                facecolor=fig.get_facecolor(),
-                pil_kwargs={"compress_level": 1},
-            )
-            plt.close(fig)
-            out.value = buf.getvalue()
-            out.layout.width = f"{round(fig.get_figwidth() * fig.dpi)}px"
-            out.layout.max_width = "100%"
+            png, width = drawn
+            if out.value != png:
+                out.value = png
+            if out.layout.width != f"{width}px":  # each layout change is a message
+                out.layout.width, out.layout.max_width = f"{width}px", "100%"
             out.layout.display = None
 
         def state():
@@ -653,11 +795,11 @@ class Explorer:
             return (query["row"].value, query["col"].value) if query else None
 
         def on_query(_=None):
-            show(map_out, self.figures(state(), q(), parts=("maps",)))
+            show(map_out, drawing.maps_png(state(), q()))
 
         def on_state(_=None):
             on_query()
-            show(bar_out, self.figures(state(), q(), parts=("bars",)))
+            show(bar_out, drawing.bars_png(state()))
 
         for s in sliders.values():
             s.observe(on_state, names="value")
@@ -689,6 +831,109 @@ class Explorer:
         return data, {"image/png": size}
 
 
+class LiveDrawing:
+    """What an explorer's live widget shows, drawn fast enough to follow a slider: the PNG of
+    a state's maps for a query, and of a state's bar charts, each at the figure's natural
+    size (:data:`DPI`). The same figures as :meth:`Explorer.figures` draws, but kept:
+
+    * a maps figure per shape (:class:`MapsFigure`; as many panels and caption lines, the
+      last :data:`KEEP`): a move of the query blits the new maps, marks, colour scale and
+      peaks' note over the figure's background; a move of a control draws the state's photo,
+      titles and caption into it, on the layout computed once;
+    * one bar figure (:class:`BarsFigure`), into which each state's charts are drawn while
+      they keep its shape, and each state's bar PNG, which no query changes;
+    * the PNG from the canvas's pixels, lightly compressed: no second drawing by ``savefig``.
+
+    Figures are drawn on an Agg canvas of their own, outside pyplot, so that no notebook
+    backend shows or keeps them."""
+
+    #: Maps figures kept (a few states back and forth; each holds its canvas, about 2 MB).
+    KEEP = 4
+
+    def __init__(self, explorer: Explorer):
+        self.explorer = explorer
+        self._maps: dict[tuple, MapsFigure] = {}
+        self._bars: BarsFigure | None = None
+        self._bar_pngs: dict[str, tuple[bytes, int]] = {}
+        self._photos: list[torch.Tensor] = []
+
+    def maps_png(self, state: dict, query: tuple[int, int] | None = None):
+        """The state's maps for the query at grid cell ``query`` (row, col) as ``(png,
+        width in px)``, or None if the explorer has no maps."""
+        e = self.explorer
+        panels = e.state_maps(state)
+        if not panels:
+            return None
+        query = e.default_query if query is None else query
+        for axis, v in zip(("row", "col"), query):
+            if not (isinstance(v, int) and 0 <= v < e.query_grid):
+                raise ValueError(f"query {axis}={v!r}: choose a whole number 0..{e.query_grid - 1}")
+        i = query[0] * e.query_grid + query[1]
+        rows = [(p.title, p.rows[i], p.grid) for p in panels]
+        where = e.query_positions()[i]
+        caption = textwrap.fill(e.caption(**state), int(9 * _maps_layout(len(rows))[1]))
+        # a line kept for the peaks' note: a move of the query never changes the layout
+        shape = (len(rows), caption.count("\n"), True)
+        img = self._photo(state)
+        fig = self._maps.pop(shape, None)
+        if fig is None:
+            # one map has one peak: no note, no line kept for it
+            fig = _detached(MapsFigure(img, rows, where, caption, note_line=len(rows) > 1))
+        else:
+            fig.show(rows, where, img, caption)
+        self._maps[shape] = fig  # the newest last
+        while len(self._maps) > self.KEEP:
+            self._maps.pop(next(iter(self._maps)))
+        return fig.png()
+
+    def _photo(self, state: dict) -> torch.Tensor:
+        """The state's photo, one tensor per distinct photo (its identity says "unchanged")."""
+        img = self.explorer.photo(**state)
+        for kept in self._photos:
+            if kept.shape == img.shape and torch.equal(kept, img):
+                return kept
+        self._photos.append(img)
+        return img
+
+    def bars_png(self, state: dict):
+        """The state's bar charts as ``(png, width in px)``, or None if it has none."""
+        e = self.explorer
+        key = e.state_key(state)
+        if key not in self._bar_pngs:
+            charts = e.bars(**state)
+            if not charts:
+                return None
+            title = None if e.maps else e.caption(**state)
+            if self._bars is not None and self._bars.shape == _bars_shape(charts):
+                self._bars.show(charts, title)
+            else:
+                self._bars = _detached(BarsFigure(charts, title))
+            self._bar_pngs[key] = self._bars.png()
+        return self._bar_pngs[key]
+
+
+def _detached(drawing):
+    """``drawing``'s figure taken out of pyplot (no backend shows or keeps it) onto an Agg
+    canvas of its own."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    plt.close(drawing.fig)
+    FigureCanvasAgg(drawing.fig)
+    return drawing
+
+
+def _rgba_png(rgba) -> tuple[bytes, int]:
+    """A canvas's pixels as ``(png, width in px)``: lightly compressed, the bytes stay on one
+    machine or cross one connection (level 1 is about a tenth of the default's time)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    h, w = rgba.shape[:2]
+    image = Image.frombuffer("RGBA", (w, h), rgba, "raw", "RGBA", 0, 1)
+    image.convert("RGB").save(out, format="png", compress_level=1)
+    return out.getvalue(), w
+
+
 def _bars_json(b: Bars) -> dict:
     return dict(
         title=b.title,
@@ -716,36 +961,80 @@ def _cmap_bytes() -> str:
     return base64.b64encode(lut.tobytes()).decode("ascii")
 
 
-@styled
+def _bar_limits(b: Bars) -> tuple[float, float, float]:
+    """A chart's x range and where a missing bar's text starts: room right of the longest bar
+    for its text (decades more on a log scale)."""
+    shown = [v for v in b.values if v > 0]
+    lo, hi = (min(shown), max(shown)) if shown else (1.0, 1.0)
+    return (lo / 10, hi * 300, lo / 10) if b.log else (0.0, hi * 1.7, 0.0)
+
+
+def _bars_shape(charts: list[Bars]) -> tuple:
+    """What fixes a bar figure's layout: the charts' count, scales and label lengths."""
+    return tuple((b.log, tuple(len(t) for t in b.labels)) for b in charts)
+
+
+class BarsFigure:
+    """:func:`bar_charts`'s figure, kept so that another state's charts of the same shape (as
+    many bars, labels as long) can be drawn into it in place (:meth:`show`), on the layout
+    computed for the first: the live explorer's redraw of its cost bars."""
+
+    def __init__(self, charts: list[Bars], suptitle: str | None = None):
+        if not charts:
+            raise ValueError("charts is empty: give at least one Bars")
+        self.shape = _bars_shape(charts)
+        with mpl.rc_context(STYLE):
+            ncols = min(2, len(charts))
+            nrows = math.ceil(len(charts) / ncols)
+            tallest = max(len(b.labels) for b in charts)
+            fig, axes = new_figure(nrows, ncols, height=nrows * (0.3 * tallest + 0.9) + 0.3)
+            self.charts = []
+            for ax, b in zip(axes.flat, charts):
+                ys = list(range(len(b.labels)))
+                bars = ax.barh(ys, [1.0] * len(ys), linewidth=2)
+                texts = [ax.text(0, y, "", va="center", fontsize=MIN_FONT_PT) for y in ys]
+                if b.log:
+                    ax.set_xscale("log")
+                ax.set_yticks(ys, b.labels)
+                ax.set_ylim(len(b.labels) - 0.5, -0.5)  # every label, a bar or not, first on top
+                ax.tick_params(axis="x", labelbottom=False, bottom=False, which="both")
+                self.charts.append((ax, bars, texts))
+            for ax in list(axes.flat)[len(charts) :]:
+                ax.set_visible(False)
+        self.fig = fig
+        self.show(charts, suptitle)
+
+    def show(self, charts: list[Bars], suptitle: str | None = None) -> None:
+        """Draw ``charts`` (of this figure's shape) into it."""
+        if _bars_shape(charts) != self.shape:
+            raise ValueError("these charts have another shape: draw them in a new BarsFigure")
+        for (ax, bars, texts), b in zip(self.charts, charts):
+            left_lim, right_lim, left = _bar_limits(b)
+            for i, (rect, text, v) in enumerate(zip(bars, texts, b.values)):
+                rect.set_width(v if v > 0 else float("nan"))
+                rect.set_facecolor(b.colours[i])
+                rect.set_edgecolor("black" if i == b.selected else "none")
+                text.set_x(v if v > 0 else left)
+                text.set_text(f" {b.texts[i]}")
+            ax.set_xlim(left_lim, right_lim)
+            ax.set_yticks(range(len(b.labels)), b.labels)
+            ax.set_title(b.title)
+        if suptitle or self.fig.get_suptitle():
+            self.fig.suptitle(suptitle or "")
+
+    def png(self) -> tuple[bytes, int]:
+        """The figure as ``(png, width in px)`` at its natural size; laid out at its first
+        drawing only (other charts of its shape keep the layout)."""
+        from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+        with mpl.rc_context(STYLE):
+            self.fig.canvas.draw()
+        if not isinstance(self.fig.get_layout_engine(), PlaceHolderLayoutEngine):
+            self.fig.set_layout_engine("none")
+        return _rgba_png(self.fig.canvas.buffer_rgba())
+
+
 def bar_charts(charts: list[Bars], suptitle: str | None = None):
     """An explorer's bar charts, two to a row: horizontal bars labelled with their numbers
     (the same texts the page shows), the selected bar outlined."""
-    ncols = min(2, len(charts))
-    nrows = math.ceil(len(charts) / ncols)
-    tallest = max(len(b.labels) for b in charts)
-    fig, axes = new_figure(nrows, ncols, height=nrows * (0.3 * tallest + 0.9) + 0.3)
-    for ax, b in zip(axes.flat, charts):
-        ys = range(len(b.labels))
-        values = [v if v > 0 else float("nan") for v in b.values]
-        edges = ["black" if i == b.selected else "none" for i in ys]
-        ax.barh(list(ys), values, color=b.colours, edgecolor=edges, linewidth=2)
-        shown = [v for v in b.values if v > 0]
-        lo, hi = (min(shown), max(shown)) if shown else (1.0, 1.0)
-        if b.log:
-            ax.set_xscale("log")
-            ax.set_xlim(lo / 10, hi * 300)
-            left = lo / 10
-        else:
-            ax.set_xlim(0, hi * 1.7)
-            left = 0
-        for y, v, text in zip(ys, b.values, b.texts):
-            ax.text(v if v > 0 else left, y, f" {text}", va="center", fontsize=MIN_FONT_PT)
-        ax.set_yticks(list(ys), b.labels)
-        ax.set_ylim(len(b.labels) - 0.5, -0.5)  # every label, a bar or not, first on top
-        ax.set_title(b.title)
-        ax.tick_params(axis="x", labelbottom=False, bottom=False, which="both")
-    for ax in list(axes.flat)[len(charts) :]:
-        ax.set_visible(False)
-    if suptitle:
-        fig.suptitle(suptitle)
-    return fig
+    return BarsFigure(charts, suptitle).fig
