@@ -288,10 +288,10 @@ WIDEST_SCALE = 0.000155
 
 class MapsFigure:
     """:func:`compare_maps`'s figure, kept so that other maps can be drawn into it in place
-    (:meth:`show`) and turned into a PNG fast (:meth:`png`): the live explorer's drawing.
+    (:meth:`show`) and turned into an image fast (:meth:`image`): the live explorer's drawing.
 
     A move of the query changes the maps, their colour scale, the query's marks and the
-    peaks' note, nothing else: :meth:`png` draws the rest once (the *background*: photo,
+    peaks' note, nothing else: :meth:`image` draws the rest once (the *background*: photo,
     panel titles, frames) and then only those artists over a copy of it (blitting). A new
     photo, titles or grids (another state) draw the background again, on the layout computed
     for the first drawing: figures of the same :attr:`shape` share one."""
@@ -382,8 +382,9 @@ class MapsFigure:
         moving = [a for _, _, im, marks in self.panels for a in (im, *marks)]
         return moving + [self.cbar.ax] + ([self.title] if self.title is not None else [])
 
-    def png(self) -> tuple[bytes, int]:
-        """The figure as ``(png, width in px)`` at its natural size (:data:`DPI`)."""
+    def image(self, fmt: str = "png") -> tuple[bytes, int]:
+        """The figure as ``(bytes, width in px)`` in ``fmt`` (png or jpeg) at its natural size
+        (:data:`DPI`)."""
         from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
         fig, canvas = self.fig, self.fig.canvas
@@ -418,8 +419,8 @@ class MapsFigure:
                 canvas.draw()
                 fig.set_layout_engine("none")
                 self._background = None
-                return self.png()
-        return _rgba_png(canvas.buffer_rgba())
+                return self.image(fmt)
+        return _encode(canvas.buffer_rgba(), fmt)
 
 
 def compare_maps(
@@ -638,7 +639,7 @@ class Explorer:
             self._maps_cache[key] = self.maps(queries=self.query_positions(), **state)
         return self._maps_cache[key]
 
-    # -- drawn with matplotlib: the widget and the PNG fallback
+    # -- drawn with matplotlib: the PNG fallback, and what the live widget draws (LiveDrawing)
 
     def figures(self, state: dict, query: tuple[int, int] | None = None, parts=("maps", "bars")):
         """The state drawn with matplotlib in the book's style: the maps of the query at grid
@@ -774,16 +775,17 @@ class Explorer:
                 query[axis] = w.IntSlider(
                     value=start, min=0, max=self.query_grid - 1, description=label
                 )
-        map_out, bar_out = w.Image(format="png"), w.Image(format="png")
         drawing = LiveDrawing(self)
+        map_out = w.Image(format=LiveDrawing.MAPS_FORMAT)
+        bar_out = w.Image(format=LiveDrawing.BARS_FORMAT)
 
         def show(out, drawn):
             if drawn is None:
                 out.layout.display = "none"
                 return
-            png, width = drawn
-            if out.value != png:
-                out.value = png
+            data, width = drawn
+            if out.value != data:
+                out.value = data
             if out.layout.width != f"{width}px":  # each layout change is a message
                 out.layout.width, out.layout.max_width = f"{width}px", "100%"
             out.layout.display = None
@@ -795,11 +797,11 @@ class Explorer:
             return (query["row"].value, query["col"].value) if query else None
 
         def on_query(_=None):
-            show(map_out, drawing.maps_png(state(), q()))
+            show(map_out, drawing.maps_image(state(), q()))
 
         def on_state(_=None):
             on_query()
-            show(bar_out, drawing.bars_png(state()))
+            show(bar_out, drawing.bars_image(state()))
 
         for s in sliders.values():
             s.observe(on_state, names="value")
@@ -832,7 +834,7 @@ class Explorer:
 
 
 class LiveDrawing:
-    """What an explorer's live widget shows, drawn fast enough to follow a slider: the PNG of
+    """What an explorer's live widget shows, drawn fast enough to follow a slider: the image of
     a state's maps for a query, and of a state's bar charts, each at the figure's natural
     size (:data:`DPI`). The same figures as :meth:`Explorer.figures` draws, but kept:
 
@@ -841,25 +843,29 @@ class LiveDrawing:
       peaks' note over the figure's background; a move of a control draws the state's photo,
       titles and caption into it, on the layout computed once;
     * one bar figure (:class:`BarsFigure`), into which each state's charts are drawn while
-      they keep its shape, and each state's bar PNG, which no query changes;
-    * the PNG from the canvas's pixels, lightly compressed: no second drawing by ``savefig``.
+      they keep its shape, and each state's bar image, which no query changes;
+    * the image from the canvas's pixels (:func:`_encode`): no second drawing by ``savefig``.
 
     Figures are drawn on an Agg canvas of their own, outside pyplot, so that no notebook
     backend shows or keeps them."""
 
-    #: Maps figures kept (a few states back and forth; each holds its canvas, about 2 MB).
+    #: Maps figures kept (a few shapes; each holds its canvas and background, about 3 MB).
     KEEP = 4
+    #: Maps are mostly photo: JPEG (4:4:4, quality 90) is a tenth of PNG's time to encode and
+    #: a third of its bytes (a connection to Colab or Binder carries each move), its text
+    #: still crisp. Bars are flat colour: PNG.
+    MAPS_FORMAT, BARS_FORMAT = "jpeg", "png"
 
     def __init__(self, explorer: Explorer):
         self.explorer = explorer
         self._maps: dict[tuple, MapsFigure] = {}
         self._bars: BarsFigure | None = None
-        self._bar_pngs: dict[str, tuple[bytes, int]] = {}
+        self._bar_images: dict[str, tuple[bytes, int]] = {}
         self._photos: list[torch.Tensor] = []
 
-    def maps_png(self, state: dict, query: tuple[int, int] | None = None):
-        """The state's maps for the query at grid cell ``query`` (row, col) as ``(png,
-        width in px)``, or None if the explorer has no maps."""
+    def maps_image(self, state: dict, query: tuple[int, int] | None = None):
+        """The state's maps for the query at grid cell ``query`` (row, col) as ``(bytes,
+        width in px)`` in :data:`MAPS_FORMAT`, or None if the explorer has no maps."""
         e = self.explorer
         panels = e.state_maps(state)
         if not panels:
@@ -884,7 +890,7 @@ class LiveDrawing:
         self._maps[shape] = fig  # the newest last
         while len(self._maps) > self.KEEP:
             self._maps.pop(next(iter(self._maps)))
-        return fig.png()
+        return fig.image(self.MAPS_FORMAT)
 
     def _photo(self, state: dict) -> torch.Tensor:
         """The state's photo, one tensor per distinct photo (its identity says "unchanged")."""
@@ -895,11 +901,12 @@ class LiveDrawing:
         self._photos.append(img)
         return img
 
-    def bars_png(self, state: dict):
-        """The state's bar charts as ``(png, width in px)``, or None if it has none."""
+    def bars_image(self, state: dict):
+        """The state's bar charts as ``(bytes, width in px)`` in :data:`BARS_FORMAT`, or None
+        if it has none."""
         e = self.explorer
         key = e.state_key(state)
-        if key not in self._bar_pngs:
+        if key not in self._bar_images:
             charts = e.bars(**state)
             if not charts:
                 return None
@@ -908,8 +915,8 @@ class LiveDrawing:
                 self._bars.show(charts, title)
             else:
                 self._bars = _detached(BarsFigure(charts, title))
-            self._bar_pngs[key] = self._bars.png()
-        return self._bar_pngs[key]
+            self._bar_images[key] = self._bars.image(self.BARS_FORMAT)
+        return self._bar_images[key]
 
 
 def _detached(drawing):
@@ -922,15 +929,20 @@ def _detached(drawing):
     return drawing
 
 
-def _rgba_png(rgba) -> tuple[bytes, int]:
-    """A canvas's pixels as ``(png, width in px)``: lightly compressed, the bytes stay on one
-    machine or cross one connection (level 1 is about a tenth of the default's time)."""
+def _encode(rgba, fmt: str) -> tuple[bytes, int]:
+    """A canvas's pixels as ``(bytes, width in px)``: a PNG lightly compressed (level 1, about
+    a tenth of the default's time), or a JPEG at quality 90 without chroma subsampling."""
     from PIL import Image
 
     out = io.BytesIO()
     h, w = rgba.shape[:2]
-    image = Image.frombuffer("RGBA", (w, h), rgba, "raw", "RGBA", 0, 1)
-    image.convert("RGB").save(out, format="png", compress_level=1)
+    image = Image.frombuffer("RGBA", (w, h), rgba, "raw", "RGBA", 0, 1).convert("RGB")
+    if fmt == "png":
+        image.save(out, format="png", compress_level=1)
+    elif fmt == "jpeg":
+        image.save(out, format="jpeg", quality=90, subsampling=0)
+    else:
+        raise ValueError(f"fmt={fmt!r}: choose 'png' or 'jpeg'")
     return out.getvalue(), w
 
 
@@ -1022,16 +1034,16 @@ class BarsFigure:
         if suptitle or self.fig.get_suptitle():
             self.fig.suptitle(suptitle or "")
 
-    def png(self) -> tuple[bytes, int]:
-        """The figure as ``(png, width in px)`` at its natural size; laid out at its first
-        drawing only (other charts of its shape keep the layout)."""
+    def image(self, fmt: str = "png") -> tuple[bytes, int]:
+        """The figure as ``(bytes, width in px)`` in ``fmt`` (png or jpeg) at its natural
+        size; laid out at its first drawing only (other charts of its shape keep it)."""
         from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
         with mpl.rc_context(STYLE):
             self.fig.canvas.draw()
         if not isinstance(self.fig.get_layout_engine(), PlaceHolderLayoutEngine):
             self.fig.set_layout_engine("none")
-        return _rgba_png(self.fig.canvas.buffer_rgba())
+        return _encode(self.fig.canvas.buffer_rgba(), fmt)
 
 
 def bar_charts(charts: list[Bars], suptitle: str | None = None):
