@@ -177,6 +177,23 @@ def test_bias_is_a_function_of_the_offset_only():
         torch.testing.assert_close(bias[:, i, j], table[:, yi - yj + 2, xi - xj + 4])
 
 
+def test_only_small_grids_keep_their_index_in_memory():
+    # An H x W grid's index has (HW)² entries: 32x32 stays cached (8 MB of int64); larger
+    # grids are computed each time (a cached 56x56 index would hold 79 MB for good).
+    from vit_notes.coatnet.model import _cached_index
+
+    assert coatnet.relative_position_index(32, 32) is coatnet.relative_position_index(32, 32)
+    misses = _cached_index.cache_info().misses
+    H, W = 33, 32
+    big = coatnet.relative_position_index(H, W)
+    assert big is not coatnet.relative_position_index(H, W)
+    assert _cached_index.cache_info().misses == misses  # never went through the cache
+    assert big.shape == (H * W, H * W) and big.dtype == torch.long
+    for i, j in [(0, 0), (0, H * W - 1), (H * W - 1, 0), (500, 77)]:
+        (yi, xi), (yj, xj) = divmod(i, W), divmod(j, W)
+        assert big[i, j] == (yi - yj + H - 1) * (2 * W - 1) + xi - xj + W - 1
+
+
 def test_relative_bias_is_interpolated_for_other_grids():
     rp = RelativePositionBias((4, 4), num_heads=3)
     with torch.no_grad():

@@ -213,3 +213,18 @@ def test_app_holds_the_explorers_and_their_set_up():
 def test_app_names_the_chapters_when_asked_for_a_missing_one():
     with pytest.raises(ValueError, match=r"no chapter 'nope': the chapters are .*pvt"):
         lc.app("nope", ROOT)
+
+
+@per_chapter
+def test_links_to_other_chapters_open_beside_and_on_colab(src):
+    """A link to another chapter opens its copy beside this one (JupyterLab, VS Code, Binder)
+    and, next to it, on Colab: a chapter that Colab opened, or saved to Drive, has no copy
+    beside it."""
+    md = "\n".join(text(c) for c in live(src)["cells"] if c["cell_type"] == "markdown")
+    colab = lc.colab_opener(ROOT)
+    for m in re.finditer(r"\]\(([\w-]+\.ipynb)\)(.{0,200})", md):
+        name, after = m.groups()
+        assert (ROOT / lc.LIVE_DIR / name).exists(), f"{src.name}: {name} is not a live copy"
+        assert after.startswith(f" ([Colab]({colab(f'{lc.LIVE_DIR}/{name}')}))"), (
+            f"{src.name}: the link to {name} has no Colab link beside it"
+        )

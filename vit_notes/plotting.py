@@ -296,6 +296,7 @@ class MapsFigure:
     photo, titles or grids (another state) draw the background again, on the layout computed
     for the first drawing: figures of the same :attr:`shape` share one."""
 
+    @styled
     def __init__(
         self,
         img: torch.Tensor,
@@ -345,6 +346,7 @@ class MapsFigure:
         if text or self.title is not None:
             self.title = self.fig.suptitle(text)
 
+    @styled  # titles and texts take their sizes from the style when they are set
     def show(self, panels, query_rc, img: torch.Tensor | None = None, suptitle=None) -> None:
         """Draw ``panels`` for the query at ``query_rc`` into the figure, on their own shared
         colour scale, over ``img`` (default: the figure's photo) with ``suptitle``: as many
@@ -433,7 +435,7 @@ def compare_maps(
     """One query's maps side by side, at most :data:`MAX_COLS` to a row, on **one** colour
     scale with a colour bar, the query marked on each. ``panels``: ``[(title, weights, grid)]``.
     Where the peaks differ tenfold or more, the figure says so: a faint map is not empty."""
-    return MapsFigure(img, panels, query_rc, suptitle, panel_height).fig
+    return MapsFigure(img, panels, query_rc, suptitle=suptitle, panel_height=panel_height).fig
 
 
 def plot_query_maps(img: torch.Tensor, maps: dict, query_rc, label: str = "sr_ratio", title=None):
@@ -884,9 +886,9 @@ class LiveDrawing:
         fig = self._maps.pop(shape, None)
         if fig is None:
             # one map has one peak: no note, no line kept for it
-            fig = _detached(MapsFigure(img, rows, where, caption, note_line=len(rows) > 1))
+            fig = _detached(MapsFigure(img, rows, where, suptitle=caption, note_line=len(rows) > 1))
         else:
-            fig.show(rows, where, img, caption)
+            fig.show(rows, where, img=img, suptitle=caption)
         self._maps[shape] = fig  # the newest last
         while len(self._maps) > self.KEEP:
             self._maps.pop(next(iter(self._maps)))
@@ -991,6 +993,7 @@ class BarsFigure:
     many bars, labels as long) can be drawn into it in place (:meth:`show`), on the layout
     computed for the first: the live explorer's redraw of its cost bars."""
 
+    @styled
     def __init__(self, charts: list[Bars], suptitle: str | None = None):
         if not charts:
             raise ValueError("charts is empty: give at least one Bars")
@@ -1016,6 +1019,7 @@ class BarsFigure:
         self.fig = fig
         self.show(charts, suptitle)
 
+    @styled  # titles and texts take their sizes from the style when they are set
     def show(self, charts: list[Bars], suptitle: str | None = None) -> None:
         """Draw ``charts`` (of this figure's shape) into it."""
         if _bars_shape(charts) != self.shape:

@@ -260,11 +260,17 @@ class Converter:
         if "{bibliography}" in _page_text(page):  # its counterpart: this copy's own list
             return f"[{title}](#References)"
         rel = page.relative_to(self.root).as_posix()
-        if page.suffix == ".ipynb":  # another chapter: its live copy, beside this one
-            return f"[{title}]({Path(live_path(rel)).name})"
+        if page.suffix == ".ipynb":
+            # Another chapter: its live copy, beside this one (JupyterLab, VS Code, Binder),
+            # and on Colab, where a chapter saved to Drive has no copy beside it.
+            here = f"[{title}]({Path(live_path(rel)).name})"
+            return f"{here} ([Colab]({self.colab(live_path(rel))}))" if self.colab else here
         return f"[{title}]({self.repo}/blob/{self.branch}/{rel})"
 
     branch = "main"
+    #: ``path -> URL`` that opens the repository's notebook at ``path`` on Colab (None: the
+    #: repository is not on GitHub, so Colab cannot open it).
+    colab = None
 
     def roles(self, text: str) -> str:
         def sub(m):
@@ -394,6 +400,20 @@ def _repo_url(root: Path) -> tuple[str, str]:
     return repo["url"].rstrip("/").removesuffix(".git"), repo.get("branch", "main")
 
 
+def colab_opener(root: Path = ROOT):
+    """``path -> URL`` opening the repository's notebook at ``path`` on Colab (the launch
+    buttons' Colab address, ``_config.yml``), or None where the repository is not on GitHub."""
+    import yaml
+
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    repo, branch = _repo_url(root)
+    colab = config.get("launch_buttons", {}).get("colab_url", "").rstrip("/")
+    owner_repo = repo.removeprefix("https://github.com/")
+    if not colab or owner_repo == repo:
+        return None
+    return lambda path: f"{colab}/github/{owner_repo}/blob/{branch}/{path}"
+
+
 def convert(source: Path, root: Path = ROOT, *, bib=None, numbers=None) -> dict:
     """The live copy of the chapter notebook ``source``, as a notebook dict."""
     nb = json.loads(Path(source).read_text(encoding="utf-8"))
@@ -406,6 +426,7 @@ def convert(source: Path, root: Path = ROOT, *, bib=None, numbers=None) -> dict:
         repo,
     )
     conv.branch = branch
+    conv.colab = colab_opener(root)
     cells: list[dict] = []
     solution: list[str] | None = None
     label = ""

@@ -228,13 +228,30 @@ class MBConv(nn.Module):
         return self.drop_path(out) + shortcut
 
 
-@lru_cache(maxsize=16)
+#: Grids of at most this many positions keep their index in a cache (32x32: 8 MB of int64);
+#: a larger grid's index is computed each time, since it grows as the fourth power of the
+#: side (56x56, the stride-4 grid of a 224² image: 79 MB) and a cache would hold it for good.
+CACHED_INDEX_POSITIONS = 32 * 32
+
+
 def relative_position_index(H: int, W: int) -> torch.Tensor:
     """``(HW, HW)`` table index of the offset ``i − j`` between every pair of positions.
 
     With ``i = (y_i, x_i)``: ``(y_i − y_j + H − 1) · (2W − 1) + (x_i − x_j + W − 1)``, a
     number in ``[0, (2H−1)(2W−1))``; equal offsets share an entry (translation equivariance).
+    Small grids' indices are cached (:data:`CACHED_INDEX_POSITIONS`): do not modify the result.
     """
+    if H * W <= CACHED_INDEX_POSITIONS:
+        return _cached_index(H, W)
+    return _index(H, W)
+
+
+@lru_cache(maxsize=16)
+def _cached_index(H: int, W: int) -> torch.Tensor:
+    return _index(H, W)
+
+
+def _index(H: int, W: int) -> torch.Tensor:
     ys, xs = torch.meshgrid(
         torch.arange(H, device="cpu"), torch.arange(W, device="cpu"), indexing="ij"
     )
