@@ -309,36 +309,34 @@ class MapsFigure:
         n = len(panels)
         if n == 0:
             raise ValueError("panels is empty: give at least one (title, weights, grid)")
-        with mpl.rc_context(STYLE):
-            ncols, width = _maps_layout(n)
-            nrows = math.ceil(n / ncols)
-            fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.5, width=width)
-            vmax = max(float(row.max()) for _, row, _ in panels)
-            self.panels = []
-            for ax, (title, row, grid) in zip(axes.flat, panels):
-                im = overlay_map(ax, img, row, grid, title, vmax=vmax)
-                self.panels.append((ax, ax.images[0], im, mark_query(ax, img, query_rc)))
-            for ax in list(axes.flat)[n:]:
-                ax.set_visible(False)
-            cbar = fig.colorbar(im, ax=axes, shrink=0.9, pad=0.02)
-            cbar.set_label("attention weight (one scale)")
+        ncols, width = _maps_layout(n)
+        nrows = math.ceil(n / ncols)
+        fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.5, width=width)
+        vmax = max(float(row.max()) for _, row, _ in panels)
+        self.panels = []
+        for ax, (title, row, grid) in zip(axes.flat, panels):
+            im = overlay_map(ax, img, row, grid, title, vmax=vmax)
+            self.panels.append((ax, ax.images[0], im, mark_query(ax, img, query_rc)))
+        for ax in list(axes.flat)[n:]:
+            ax.set_visible(False)
+        cbar = fig.colorbar(im, ax=axes, shrink=0.9, pad=0.02)
+        cbar.set_label("attention weight (one scale)")
         self.fig, self.cbar, self.img, self.suptitle = fig, cbar, img, suptitle
         self.note_line = note_line
         self._static = self._static_of(img, panels, suptitle)
         self._background = None
         self.title = None  # the suptitle's Text, once there is one
-        self._title(panels)
+        self._title(_peaks_note([float(row.max()) for _, row, _ in panels]))
         self.shape = (n, (suptitle or "").count("\n"), note_line or self.noted)
 
     @staticmethod
     def _static_of(img, panels, suptitle) -> tuple:
         return (id(img), tuple((t, tuple(g)) for t, _, g in panels), suptitle)
 
-    def _title(self, panels) -> None:
-        """The figure's title: the suptitle and, where the peaks differ tenfold, their note
+    def _title(self, note: str) -> None:
+        """The figure's title: the suptitle and, where the peaks differ tenfold, their ``note``
         (``noted``: a line more, so another :attr:`shape`, unless ``note_line`` keeps a line
         for it whether it shows or not)."""
-        note = _peaks_note([float(row.max()) for _, row, _ in panels])
         self.noted = bool(note)
         if self.note_line and not note:
             note = " "
@@ -356,14 +354,16 @@ class MapsFigure:
             raise ValueError(f"{len(panels)} panels for a figure of {len(self.panels)}")
         if (suptitle or "").count("\n") != self.shape[1]:
             raise ValueError(f"suptitle {suptitle!r}: this figure's has {self.shape[1] + 1} lines")
-        noted = bool(_peaks_note([float(row.max()) for _, row, _ in panels]))
-        if not self.note_line and noted != self.shape[2]:
+        peaks = [float(row.max()) for _, row, _ in panels]
+        note = _peaks_note(peaks)
+        if not self.note_line and bool(note) != self.shape[2]:
             raise ValueError("the peaks' note comes or goes with these maps: another shape")
         static = self._static_of(img, panels, suptitle)
+        changed = static != self._static  # another state: photo, titles, grids or caption
         h, w = _size(img)
-        vmax = max(float(row.max()) for _, row, _ in panels)
+        vmax = max(peaks)
         for (ax, photo_im, im, marks), (title, row, grid) in zip(self.panels, panels):
-            if static != self._static:
+            if changed:
                 photo_im.set_data(img.permute(1, 2, 0).clamp(0, 1).numpy())
                 photo_im.set_extent((0, w, h, 0))
                 im.set_extent((0, w, h, 0))
@@ -371,13 +371,13 @@ class MapsFigure:
             im.set_data(row.reshape(grid).numpy())
             im.set_clim(0.0, vmax)  # the colour bar follows the last one
             move_query_mark(marks, img, query_rc)
-            if static != self._static:
+            if changed:
                 ax.set_xlim(0, w)
                 ax.set_ylim(h, 0)
-        if static != self._static:
+        if changed:
             self.img, self.suptitle, self._static = img, suptitle, static
             self._background = None
-        self._title(panels)
+        self._title(note)
 
     def _dynamic(self) -> list:
         """What a move of the query changes: drawn over the background."""
@@ -655,12 +655,16 @@ class Explorer:
             i = query[0] * self.query_grid + query[1]
             img = self.photo(**state)
             rows = [(p.title, p.rows[i], p.grid) for p in panels]
-            # compare_maps is as wide as its panels: the caption wraps to fit (11 pt titles)
-            caption = textwrap.fill(self.caption(**state), int(9 * _maps_layout(len(rows))[1]))
+            caption = self.maps_caption(state, len(rows))
             figs.append(compare_maps(img, rows, self.query_positions()[i], caption))
         if "bars" in parts and self.bars(**state):
             figs.append(bar_charts(self.bars(**state), None if panels else self.caption(**state)))
         return figs
+
+    def maps_caption(self, state: dict, n: int) -> str:
+        """The state's caption over ``n`` maps, wrapped to :func:`compare_maps`'s width (as
+        wide as its panels; 11 pt titles)."""
+        return textwrap.fill(self.caption(**state), int(9 * _maps_layout(n)[1]))
 
     def fallback_png(self) -> tuple[bytes, dict[str, int]]:
         """The starting state as one PNG (parts stacked), for frontends that run no scripts."""
@@ -879,9 +883,9 @@ class LiveDrawing:
         i = query[0] * e.query_grid + query[1]
         rows = [(p.title, p.rows[i], p.grid) for p in panels]
         where = e.query_positions()[i]
-        caption = textwrap.fill(e.caption(**state), int(9 * _maps_layout(len(rows))[1]))
-        # a line kept for the peaks' note: a move of the query never changes the layout
-        shape = (len(rows), caption.count("\n"), True)
+        caption = e.maps_caption(state, len(rows))
+        # a line is kept for the peaks' note (note_line): only these fix the layout
+        shape = (len(rows), caption.count("\n"))
         img = self._photo(state)
         fig = self._maps.pop(shape, None)
         if fig is None:
@@ -975,12 +979,12 @@ def _cmap_bytes() -> str:
     return base64.b64encode(lut.tobytes()).decode("ascii")
 
 
-def _bar_limits(b: Bars) -> tuple[float, float, float]:
-    """A chart's x range and where a missing bar's text starts: room right of the longest bar
-    for its text (decades more on a log scale)."""
+def _bar_limits(b: Bars) -> tuple[float, float]:
+    """A chart's x range, whose left end is also where a missing bar's text starts: room right
+    of the longest bar for its text (decades more on a log scale)."""
     shown = [v for v in b.values if v > 0]
     lo, hi = (min(shown), max(shown)) if shown else (1.0, 1.0)
-    return (lo / 10, hi * 300, lo / 10) if b.log else (0.0, hi * 1.7, 0.0)
+    return (lo / 10, hi * 300) if b.log else (0.0, hi * 1.7)
 
 
 def _bars_shape(charts: list[Bars]) -> tuple:
@@ -998,24 +1002,23 @@ class BarsFigure:
         if not charts:
             raise ValueError("charts is empty: give at least one Bars")
         self.shape = _bars_shape(charts)
-        with mpl.rc_context(STYLE):
-            ncols = min(2, len(charts))
-            nrows = math.ceil(len(charts) / ncols)
-            tallest = max(len(b.labels) for b in charts)
-            fig, axes = new_figure(nrows, ncols, height=nrows * (0.3 * tallest + 0.9) + 0.3)
-            self.charts = []
-            for ax, b in zip(axes.flat, charts):
-                ys = list(range(len(b.labels)))
-                bars = ax.barh(ys, [1.0] * len(ys), linewidth=2)
-                texts = [ax.text(0, y, "", va="center", fontsize=MIN_FONT_PT) for y in ys]
-                if b.log:
-                    ax.set_xscale("log")
-                ax.set_yticks(ys, b.labels)
-                ax.set_ylim(len(b.labels) - 0.5, -0.5)  # every label, a bar or not, first on top
-                ax.tick_params(axis="x", labelbottom=False, bottom=False, which="both")
-                self.charts.append((ax, bars, texts))
-            for ax in list(axes.flat)[len(charts) :]:
-                ax.set_visible(False)
+        ncols = min(2, len(charts))
+        nrows = math.ceil(len(charts) / ncols)
+        tallest = max(len(b.labels) for b in charts)
+        fig, axes = new_figure(nrows, ncols, height=nrows * (0.3 * tallest + 0.9) + 0.3)
+        self.charts = []
+        for ax, b in zip(axes.flat, charts):
+            ys = list(range(len(b.labels)))
+            bars = ax.barh(ys, [1.0] * len(ys), linewidth=2)
+            texts = [ax.text(0, y, "", va="center", fontsize=MIN_FONT_PT) for y in ys]
+            if b.log:
+                ax.set_xscale("log")
+            ax.set_yticks(ys, b.labels)
+            ax.set_ylim(len(b.labels) - 0.5, -0.5)  # every label, a bar or not, first on top
+            ax.tick_params(axis="x", labelbottom=False, bottom=False, which="both")
+            self.charts.append((ax, bars, texts))
+        for ax in list(axes.flat)[len(charts) :]:
+            ax.set_visible(False)
         self.fig = fig
         self.show(charts, suptitle)
 
@@ -1025,14 +1028,14 @@ class BarsFigure:
         if _bars_shape(charts) != self.shape:
             raise ValueError("these charts have another shape: draw them in a new BarsFigure")
         for (ax, bars, texts), b in zip(self.charts, charts):
-            left_lim, right_lim, left = _bar_limits(b)
+            left, right = _bar_limits(b)
             for i, (rect, text, v) in enumerate(zip(bars, texts, b.values)):
                 rect.set_width(v if v > 0 else float("nan"))
                 rect.set_facecolor(b.colours[i])
                 rect.set_edgecolor("black" if i == b.selected else "none")
                 text.set_x(v if v > 0 else left)
                 text.set_text(f" {b.texts[i]}")
-            ax.set_xlim(left_lim, right_lim)
+            ax.set_xlim(left, right)
             ax.set_yticks(range(len(b.labels)), b.labels)
             ax.set_title(b.title)
         if suptitle or self.fig.get_suptitle():
