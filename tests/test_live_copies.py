@@ -181,6 +181,33 @@ def test_solution_directive_and_gated_solution(tmp_path):
     assert all(c["cell_type"] == "markdown" for c in cells)
 
 
+def glue_output(name: str, text: str) -> dict:
+    prefix = "application/papermill.record/"
+    return {
+        "output_type": "display_data",
+        "data": {prefix + "text/plain": text},
+        "metadata": {"scrapbook": {"name": name, "mime_prefix": prefix}},
+    }
+
+
+def test_glued_values_become_plain_text(tmp_path):
+    code = {
+        "cell_type": "code",
+        "metadata": {},
+        "outputs": [glue_output("peak", "0.95312"), glue_output("n", "3136")],
+        "source": "glue('peak', peak)",
+    }
+    cells = convert_text(
+        "A weight of {glue:text}`peak:.3f` over {glue:text}`n:,d` tokens ({glue}`n`).",
+        tmp_path,
+        code,
+    )
+    assert text(cells[0]) == "A weight of 0.953 over 3,136 tokens (3136)."
+    assert cells[1]["outputs"] == []
+    with pytest.raises(lc.MystError, match="has no value stored"):
+        convert_text("{glue:text}`missing:.1f`", tmp_path, code)
+
+
 @pytest.mark.parametrize(
     "md, message",
     [

@@ -7,8 +7,9 @@ explorer, and exercise checkers: :mod:`~vit_notes.pvt`, :mod:`~vit_notes.coatnet
 recording), :mod:`~vit_notes.validate` (errors that name the bad value),
 :mod:`~vit_notes.layers` (shared layers and rules), :mod:`~vit_notes.counting` (counting and
 timing), :mod:`~vit_notes.photo` (the photo and its colour tokens), :mod:`~vit_notes.plotting`
-(plotting primitives and the explorer widget), :mod:`~vit_notes.checking` (checker machinery)
-and :mod:`~vit_notes.registry` (every model by name: :func:`create`, :func:`list_models`).
+(plotting primitives and the explorer widget), :mod:`~vit_notes.checking` (checker
+machinery), :mod:`~vit_notes.prose` (numbers glued into the prose) and
+:mod:`~vit_notes.registry` (every model by name: :func:`create`, :func:`list_models`).
 """
 
 import importlib as _importlib
@@ -23,6 +24,7 @@ _logging.getLogger("torch.utils.cpp_extension").setLevel(_logging.ERROR)
 
 from ._version import __version__  # noqa: E402
 from .attention import attend, explicit_attention  # noqa: E402
+from .prose import glue  # noqa: E402
 from .registry import create, list_models, model_info  # noqa: E402
 from .trace import record_attention, trace_shapes  # noqa: E402
 
@@ -37,6 +39,7 @@ __all__ = [
     "attend",
     "create",
     "explicit_attention",
+    "glue",
     "list_models",
     "model_info",
     "record_attention",

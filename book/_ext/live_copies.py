@@ -12,6 +12,8 @@ solution. Each copy written here is the same chapter with:
 * each exercise as a heading numbered as on the site ("Exercise 4 (The size of the
   table)"), and each solution, prose and code, inside a closed ``<details>`` block
   (Markdown, so no "Run All" runs it; the student opens it to read or copy the code);
+* glued numbers (``{glue:text}`key:fmt```) as plain text, formatted from the value the
+  chapter's stored outputs hold, as the site renders them;
 * admonitions as quotes; no stored outputs; the build's own tags dropped
   (``skip-execution``, so Voila and nbclient run the explorers; ``nbval-*``); cells tagged
   ``hide-input`` folded (``jupyter.source_hidden``), as on the site.
@@ -234,6 +236,8 @@ class Converter:
         )
         self.cited: list[str] = []
         self.exercise_titles: dict[str, str] = {}
+        #: key -> the text/plain of each value the chapter glued (its stored outputs)
+        self.glued: dict[str, str] = {}
 
     # roles
     def _cite(self, role: str, keys: str) -> str:
@@ -267,6 +271,17 @@ class Converter:
             return f"{here} ([Colab]({self.colab(live_path(rel))}))" if self.colab else here
         return f"[{title}]({self.repo}/blob/{self.branch}/{rel})"
 
+    def _glue(self, text: str) -> str:
+        from myst_nb.core.variables import format_plain_text
+
+        key, _, fmt = text.partition(":")
+        if "::" in text or key not in self.glued:
+            raise MystError(
+                f"{self.source.name}: {{glue}}`{text}` has no value stored in this chapter "
+                "(glue it in a code cell, then execute the notebook)"
+            )
+        return format_plain_text(self.glued[key], fmt)
+
     branch = "main"
     #: ``path -> URL`` that opens the repository's notebook at ``path`` on Colab (None: the
     #: repository is not on GitHub, so Colab cannot open it).
@@ -281,6 +296,8 @@ class Converter:
                 return self._doc(body)
             if role == "math":
                 return f"${body}$"
+            if role in ("glue", "glue:", "glue:any", "glue:text"):
+                return self._glue(body)
             if role in ("ref", "numref", "eq") and _TITLED.match(body):
                 return _TITLED.match(body).group("title")
             raise MystError(f"{self.source.name}: no plain form for the role {{{role}}}`{body}`")
@@ -414,6 +431,19 @@ def colab_opener(root: Path = ROOT):
     return lambda path: f"{colab}/github/{owner_repo}/blob/{branch}/{path}"
 
 
+def glued_values(nb: dict) -> dict[str, str]:
+    """Key -> text/plain of every value the notebook's stored outputs glue (myst-nb)."""
+    values = {}
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            meta = out.get("metadata", {}).get("scrapbook")
+            if meta:
+                text = out.get("data", {}).get(meta.get("mime_prefix", "") + "text/plain")
+                if text is not None:
+                    values[meta["name"]] = "".join(text) if isinstance(text, list) else text
+    return values
+
+
 def convert(source: Path, root: Path = ROOT, *, bib=None, numbers=None) -> dict:
     """The live copy of the chapter notebook ``source``, as a notebook dict."""
     nb = json.loads(Path(source).read_text(encoding="utf-8"))
@@ -427,6 +457,7 @@ def convert(source: Path, root: Path = ROOT, *, bib=None, numbers=None) -> dict:
     )
     conv.branch = branch
     conv.colab = colab_opener(root)
+    conv.glued = glued_values(nb)
     cells: list[dict] = []
     solution: list[str] | None = None
     label = ""

@@ -1,0 +1,61 @@
+"""Numbers the prose quotes: every result a chapter states in its text is glued from the
+cell that computes it (myst-nb's ``glue``), so the sentence cannot drift from the output.
+
+In a notebook::
+
+    from vit_notes import glue
+    glue("peak_r8", row.max())          # a tensor, a NumPy scalar, an int or a float
+
+and in the Markdown: ``{glue:text}`peak_r8:.3f```. The site renders the formatted value;
+the plain copies in ``live/`` carry it as plain text (``book/_ext/live_copies.py`` reads
+the stored outputs). In a kernel without myst-nb (Colab, Binder) ``glue`` does nothing:
+the number is printed or plotted by the cell itself.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+
+_KEY = re.compile(r"^[A-Za-z_][\w-]*$")
+
+
+def plain_value(value):
+    """``value`` as a Python ``int``, ``float`` or ``str`` (what the glue role formats):
+    a one-element tensor or NumPy scalar becomes its number."""
+    if isinstance(value, bool):
+        raise TypeError(f"glue a number or a string, got the bool {value!r}")
+    if hasattr(value, "numel") and hasattr(value, "item"):  # a torch tensor
+        if value.numel() != 1:
+            raise ValueError(f"glue one number, got a tensor of shape {tuple(value.shape)}")
+        value = value.item()
+    elif hasattr(value, "item") and getattr(value, "shape", None) == ():  # a NumPy scalar
+        value = value.item()
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"glue a finite number, got {value}")
+        return value
+    if isinstance(value, str):
+        return value
+    raise TypeError(
+        f"glue a number (int, float, a one-element tensor) or a string, got {type(value).__name__}"
+    )
+
+
+def glue(name: str, value) -> None:
+    """Store ``value`` under ``name`` for ``{glue:text}`name:fmt``` in this notebook's
+    Markdown, without showing it (the cell prints what the reader should see)."""
+    if not isinstance(name, str) or not _KEY.match(name):
+        raise ValueError(
+            f"a glue name is letters, digits, '_' and '-', starting with a letter; got {name!r}"
+        )
+    value = plain_value(value)
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:  # a reader's kernel: nothing renders glued values there
+        return
+    myst_glue(name, value, display=False)
