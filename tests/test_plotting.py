@@ -281,3 +281,13 @@ def test_live_bars_are_drawn_in_place_and_kept_per_state():
     assert plotting.figure_problems(figure.fig) == []
     with pytest.raises(ValueError, match="another shape"):
         figure.show([plotting.Bars("one", ("x",), (1.0,), ("1",), "r")])
+
+
+def test_alt_text_travels_with_the_stored_figure():
+    fig, _ = plotting.new_figure(width=3, height=2)
+    assert "alt" not in plotting.figure_png(fig)[1]
+    plotting.set_alt(fig, "Two  bars:\n SRA and plain attention.")
+    assert plotting.figure_png(fig)[1]["alt"] == "Two bars: SRA and plain attention."
+    with pytest.raises(ValueError, match="alt text"):
+        plotting.set_alt(fig, "  ")
+    plt.close(fig)

@@ -64,6 +64,21 @@ STYLE = {
 }
 
 
+def set_alt(fig, text: str):
+    """Give ``fig`` its alt text: one or two sentences saying what the figure shows (not
+    how it is drawn), for readers who cannot see it. Returns ``fig``. The book stores it
+    with the figure's PNG (:func:`figure_png`) and the site puts it on the image."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"alt text must be a non-empty string, got {text!r}")
+    fig._vit_notes_alt = " ".join(text.split())
+    return fig
+
+
+def alt_text(fig) -> str | None:
+    """The alt text :func:`set_alt` gave ``fig``, or None."""
+    return getattr(fig, "_vit_notes_alt", None)
+
+
 def figure_png(fig) -> tuple[bytes, dict[str, int]]:
     """``fig`` as the book stores it: a PNG at twice its natural size (sharp on high-density
     screens) with that natural CSS size as metadata, the figure as drawn (constrained layout
@@ -81,7 +96,10 @@ def figure_png(fig) -> tuple[bytes, dict[str, int]]:
         )
     out = io.BytesIO()
     small.save(out, format="png", optimize=True)
-    return out.getvalue(), {"width": width // 2, "height": height // 2}
+    meta = {"width": width // 2, "height": height // 2}
+    if alt_text(fig):
+        meta["alt"] = alt_text(fig)
+    return out.getvalue(), meta
 
 
 def book_style() -> None:
