@@ -125,17 +125,18 @@ def _title(path: Path) -> str:
 
 
 def exercise_numbers(root: Path = ROOT) -> dict[str, int]:
-    """Label -> number of every exercise, numbered through the book in _toc.yml's order as
-    sphinx-exercise numbers them on the site."""
+    """Label -> number of every exercise, numbered from 1 in each page, as the site numbers
+    them (``vit_notes_site`` renumbers sphinx-exercise's book-wide count per page)."""
     numbers: dict[str, int] = {}
     for doc in toc_files(root):
         path = _page(root, doc)
         if path is None:
             continue
+        n = 0
         for block in _blocks(_page_text(path)):
             if block[0] == "directive" and block[1] == "exercise":
-                label = block[3].get("label") or f"{path.stem}-{len(numbers) + 1}"
-                numbers[label] = len(numbers) + 1
+                n += 1
+                numbers[block[3].get("label") or f"{path.stem}-{n}"] = n
     return numbers
 
 

@@ -14,11 +14,37 @@
 * Launch buttons (Binder, Colab, ...) open a chapter's plain-Jupyter copy,
   ``live/<chapter>.ipynb`` (written by ``book/_ext/live_copies.py``), not the MyST source
   that the site is built from: sphinx-book-theme builds every launch URL from the page's
-  source path, so each URL's ``notebooks/<chapter>.ipynb`` is rewritten here.
+  source path, so each URL's ``notebooks/<chapter>.ipynb`` is rewritten here. The download
+  button gives the same copy (copied into the site as ``live/<chapter>.ipynb``), not the
+  MyST source.
+
+The page as readers meet it (issue 22; tests/browser/test_site.py checks each point):
+
+* Exercises are numbered from 1 in each chapter (sphinx-exercise counts through the whole
+  book); ``live_copies.exercise_numbers`` numbers the live copies the same way.
+* An exercise's attempt cell (the code cells right after the exercise) shows no stored
+  output: that output is the checker's answer to the unanswered ``None``, a failure the
+  reader did not make. A note says where the checker runs instead. A prediction's solution
+  (an exercise titled "Predict...") stays locked until the reader commits a prediction
+  (``_static/vit_notes.js``).
+* A figure's alt text comes from its PNG output's metadata (``vit_notes.plotting.set_alt``;
+  myst-nb passes on only width and height). A figure without one gets a placeholder that
+  names its section, never its file path (``tests/test_site_pages.py`` lists the chapters
+  still without alt texts).
+* Every line of a code or output block is its own element, so that on a narrow screen a long
+  line wraps under a hanging indent with a marker (``_static/vit_notes.css``) instead of
+  scrolling sideways, and nothing is cut.
+* The Colab install cell (tagged ``colab-install``) is left out of the search index.
+* Every kernel the build starts refuses to time or train (``build_guard.py``).
 """
 
 from __future__ import annotations
 
+import functools
+import html
+import os
+import re
+import shutil
 from pathlib import Path
 
 from docutils import nodes
@@ -131,7 +157,290 @@ def _drop_widget_state(app, pagename, templatename, context, doctree):
         docs[pagename].get("js_files", {}).pop("ipywidgets_state", None)
 
 
+# --- exercises: numbered per chapter, no pre-run verdicts, predictions locked ----------------
+
+
+def _renumber_exercises(app, env):
+    """Number each page's exercises from 1. Sphinx numbers an enumerable node within its
+    section number, and the chapters have none, so sphinx-exercise's count runs through the
+    whole book (the second chapter opened at Exercise 6). Runs after Sphinx has assigned
+    the numbers (``env-get-updated``); sphinx-exercise reads them from here for its titles,
+    the solutions' titles and references."""
+    changed = []
+    for docname, figtypes in env.toc_fignumbers.items():
+        numbers = figtypes.get("exercise")
+        if not numbers:
+            continue
+        ordered = sorted(numbers, key=lambda key: numbers[key])
+        renumbered = {key: (k + 1,) for k, key in enumerate(ordered)}
+        if renumbered != numbers:
+            figtypes["exercise"] = renumbered
+            changed.append(docname)
+    return changed
+
+
+def _is_code_cell(node) -> bool:
+    return isinstance(node, nodes.container) and node.get("nb_element") == "cell_code"
+
+
+def exercise_title(node) -> str:
+    """An exercise's own title ("Predict, then slide: ..."), without "Exercise N"."""
+    from sphinx_exercise.nodes import exercise_subtitle
+
+    sub = next(iter(node.findall(exercise_subtitle)), None)
+    return sub.astext().strip() if sub is not None else ""
+
+
+def is_prediction(title: str) -> bool:
+    """The book's prediction exercises are titled "Predict..." (tests/test_book.py)."""
+    return title.lower().startswith("predict")
+
+
+ATTEMPT_NOTE = (
+    '<p class="vn-attempt-note">Write your answer in this cell and run it in a live copy '
+    "of the chapter (the launch button at the top of the page): the checker answers "
+    "under it.</p>"
+)
+
+
+def _commit_form(label: str, solution_id: str) -> str:
+    field = f"vn-prediction-{label}"
+    return (
+        f'<form class="vn-commit" data-solution="{html.escape(solution_id)}" hidden>'
+        f'<label for="{html.escape(field)}">Your prediction</label> '
+        f'<input id="{html.escape(field)}" name="prediction" type="text" autocomplete="off"'
+        ' required> <button type="submit">Commit, then show the solution</button>'
+        '<p class="vn-commit-status" aria-live="polite">The solution stays closed until you '
+        "commit a prediction.</p></form>"
+    )
+
+
+class _ExerciseAttempts(SphinxTransform):
+    """The code cells right after an exercise are its attempt: drop their stored output
+    (the checker's verdict on the unanswered ``None``) and say where the checker runs. A
+    prediction's solution gets a commit form in front of it and the class ``vn-locked``."""
+
+    default_priority = 500  # after sphinx-exercise merges gated solutions (10)
+
+    def apply(self):
+        from sphinx_exercise.nodes import exercise_enumerable_node, exercise_node, solution_node
+
+        kinds = (exercise_enumerable_node, exercise_node)
+        for ex in list(self.document.findall(lambda n: isinstance(n, kinds))):
+            parent = ex.parent
+            i = parent.index(ex) + 1
+            attempts = []
+            while i < len(parent) and _is_code_cell(parent[i]):
+                attempts.append(parent[i])
+                i += 1
+            if not attempts:
+                continue
+            for cell in attempts:
+                for out in [c for c in cell.children if c.get("nb_element") == "cell_code_output"]:
+                    cell.remove(out)
+            solution = parent[i] if i < len(parent) else None
+            if not (
+                isinstance(solution, solution_node)
+                and solution.get("target_label") == ex.get("label")
+            ):
+                solution = None
+            if solution is not None and is_prediction(exercise_title(ex)):
+                solution["classes"].append("vn-locked")
+                extra = _commit_form(ex.get("label", ""), solution["ids"][0])
+            else:
+                extra = ATTEMPT_NOTE
+            attempts[-1].append(nodes.raw("", extra, format="html"))
+
+
+# --- figures: alt text from the output's metadata ---------------------------------------------
+
+
+def _alt_from_metadata(render_image):
+    """myst-nb's ``render_image``, also taking ``alt`` from the output's metadata (myst-nb
+    takes only width and height from there)."""
+
+    @functools.wraps(render_image)
+    def render(self, data):
+        result = render_image(self, data)
+        alt = data.output_metadata.get(data.mime_type, {}).get("alt")
+        if isinstance(alt, str) and alt.strip():
+            for node in result:
+                if isinstance(node, nodes.image):
+                    node["alt"] = " ".join(alt.split())
+        return result
+
+    render._vit_notes_alt = True
+    return render
+
+
+def missing_alt(section: str) -> str:
+    """The alt text of a figure whose chapter has not given it one yet (never its path)."""
+    return f"A figure of the section “{section}”, not described yet."
+
+
+class _FigureAlt(SphinxTransform):
+    """A cell's figure without alt text would get its file path as alt text (docutils'
+    default): name its section instead."""
+
+    default_priority = 500
+
+    def apply(self):
+        for image in self.document.findall(nodes.image):
+            if image.get("alt"):
+                continue
+            parent, section = image.parent, None
+            while parent is not None and section is None:
+                if isinstance(parent, nodes.section) and parent.children:
+                    if isinstance(parent[0], nodes.title):
+                        section = parent[0].astext()
+                parent = parent.parent
+            image["alt"] = missing_alt(section or self.env.docname)
+
+
+# --- search: the Colab install cell is no part of a page's text ------------------------------
+
+#: Classes of elements the search index skips (Sphinx 7 has no such option).
+NO_SEARCH = frozenset({"tag_colab-install"})
+
+
+def _skip_in_search(dispatch_visit):
+    @functools.wraps(dispatch_visit)
+    def visit(self, node):
+        if isinstance(node, nodes.Element) and NO_SEARCH & set(node.get("classes", [])):
+            raise nodes.SkipNode
+        return dispatch_visit(self, node)
+
+    visit._vit_notes_search = True
+    return visit
+
+
+# --- code and output blocks: one element per line --------------------------------------------
+
+_HIGHLIGHT_PRE = re.compile(r'(<div class="highlight"><pre>)(.*?)(</pre>)', re.S)
+_TOKEN = re.compile(r"<span\b[^>]*>|</span>|<[^>]*>|[^<]+")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def split_lines(inner: str) -> list[str]:
+    """The lines of a highlighted ``<pre>``'s HTML, each with its open ``<span>``s closed
+    at its end and reopened at the next line's start (a token can span lines)."""
+    lines, current, stack = [], [], []
+    for token in _TOKEN.findall(inner):
+        if token.startswith("<span"):
+            stack.append(token)
+            current.append(token)
+        elif token == "</span>":
+            if stack:
+                stack.pop()
+            current.append(token)
+        elif token.startswith("<"):
+            current.append(token)
+        else:
+            for k, part in enumerate(token.split("\n")):
+                if k:
+                    lines.append("".join(current + ["</span>"] * len(stack)))
+                    current = list(stack)
+                current.append(part)
+    lines.append("".join(current))
+    return lines
+
+
+def wrap_code_lines(body: str) -> str:
+    """Every line of every highlighted block as ``<span class="vn-line">``, carrying its
+    indentation (``--vn-i``) for the hanging indent of its wrapped continuation."""
+
+    def one(m):
+        lines = split_lines(m.group(2))
+        trailing = lines and _TAG.sub("", lines[-1]) == ""
+        if trailing:
+            lines = lines[:-1]
+        out = []
+        for line in lines:
+            text = html.unescape(_TAG.sub("", line))
+            indent = len(text) - len(text.lstrip(" "))
+            style = f' style="--vn-i:{indent}"' if indent else ""
+            out.append(f'<span class="vn-line"{style}>{line}</span>')
+        return m.group(1) + "\n".join(out) + ("\n" if trailing else "") + m.group(3)
+
+    return _HIGHLIGHT_PRE.sub(one, body)
+
+
+def _wrap_code(app, pagename, templatename, context, doctree):
+    if "body" in context:
+        context["body"] = wrap_code_lines(context["body"])
+
+
+# --- the download button: the live copy ------------------------------------------------------
+
+
+def _download_live_copy(app, pagename, templatename, context, doctree):
+    """A chapter's download button gives its live copy (copied into the site by
+    ``_copy_live_copies``), not the MyST source, which shows ``{exercise}`` raw in Jupyter."""
+    from live_copies import SOURCE_DIR, live_path
+
+    if not pagename.startswith(SOURCE_DIR + "/"):
+        return
+    live = live_path(f"{pagename}.ipynb")
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "download-buttons":
+            continue
+        kept = []
+        for button in group.get("buttons", []):
+            if button.get("label") == "download-notebook-button":
+                continue  # a second .ipynb entry (myst-nb's text notebooks): one is enough
+            if button.get("label") == "download-source-button":
+                button["url"] = context["pathto"](live, 1)
+                button["text"] = ".ipynb"
+                button["tooltip"] = "Download the notebook (the plain Jupyter copy)"
+            kept.append(button)
+        group["buttons"] = kept
+
+
+def _copy_live_copies(app, exception):
+    from live_copies import chapters, live_path
+
+    if exception is not None or app.builder.format != "html":
+        return
+    root = Path(app.srcdir)
+    for src in chapters(root):
+        live = live_path(src.relative_to(root))
+        target = Path(app.outdir) / live
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / live, target)
+
+
+# --- the build: no kernel times or trains --------------------------------------------------------
+
+
+def _guard_kernels(app):
+    """Every kernel this build starts runs build_guard.install() before its first cell."""
+    import build_guard
+
+    folder = Path(app.outdir).parent / "build-guard"
+    shutil.rmtree(folder, ignore_errors=True)
+    os.environ.update(build_guard.kernel_environment(folder))
+
+
+def _page_being_executed(app, docname, source):
+    # myst-nb starts the page's kernel while it parses the page, right after this event.
+    import build_guard
+
+    os.environ[build_guard.ENV_DOC] = docname
+
+
 def setup(app):
+    from myst_nb.core.render import NbElementRenderer
+    from sphinx.search import WordCollector
+
+    if not getattr(NbElementRenderer.render_image, "_vit_notes_alt", False):
+        NbElementRenderer.render_image = _alt_from_metadata(NbElementRenderer.render_image)
+    if not getattr(WordCollector.dispatch_visit, "_vit_notes_search", False):
+        WordCollector.dispatch_visit = _skip_in_search(WordCollector.dispatch_visit)
+    app.connect("builder-inited", _guard_kernels)
+    app.connect("source-read", _page_being_executed)
+    app.connect("env-get-updated", _renumber_exercises, priority=900)  # after Sphinx's count
+    app.add_transform(_ExerciseAttempts)
+    app.add_transform(_FigureAlt)
     app.connect("html-page-context", _drop_widget_state, priority=100)  # before myst-nb's
     app.add_node(_gate)
     app.add_transform(_RemoveHiddenSolutions)
@@ -139,4 +448,7 @@ def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     # After sphinx-book-theme's add_launch_buttons (priority 501) has built the URLs.
     app.connect("html-page-context", _launch_live_copies, priority=600)
+    app.connect("html-page-context", _download_live_copy, priority=600)
+    app.connect("html-page-context", _wrap_code, priority=900)
+    app.connect("build-finished", _copy_live_copies)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -25,7 +25,7 @@ import re
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import unquote, urldefrag, urlsplit
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import pytest
 import yaml
@@ -246,7 +246,8 @@ def test_page(visit):
         problems.append(f"{widget_views} cells show a widget's view, which needs a kernel")
 
     # 4. Dropdowns (exercise solutions, folded cells) open on click.
-    dropdowns = page.locator(".admonition.dropdown")
+    # (A prediction's solution is locked until a prediction is committed: test_exercises.)
+    dropdowns = page.locator(".admonition.dropdown:not(.vn-locked)")
     for i in range(dropdowns.count()):
         box = dropdowns.nth(i)
         body = box.locator(":scope > :not(.admonition-title)").first
@@ -339,6 +340,13 @@ _LAYOUT_JS = """() => {
         'div.math, mjx-container[display="true"]')];
     const scrolling = blocks.filter(b => b.scrollWidth > b.clientWidth + 1 && b.clientWidth > 0)
         .map(b => ({text: b.textContent.trim().slice(0, 50), over: b.scrollWidth - b.clientWidth}));
+    // A code or output line taller than one line of its block has wrapped.
+    const wrapped = [...document.querySelectorAll('span.vn-line')].filter(l => {
+        const h = parseFloat(getComputedStyle(l).lineHeight);
+        return l.offsetParent !== null && h > 0 && l.getBoundingClientRect().height > 1.5 * h;
+    }).map(l => l.textContent.slice(0, 50));
+    const unsplit = [...document.querySelectorAll('div.highlight pre')]
+        .filter(p => p.textContent.trim() && !p.querySelector('span.vn-line')).length;
     const figures = [...document.querySelectorAll('div.cell_output img')].map(i => {
         const box = i.getBoundingClientRect();
         const parent = i.closest('div.cell_output') || i.parentElement;
@@ -347,18 +355,20 @@ _LAYOUT_JS = """() => {
                 ratio: box.height ? box.width / box.height : 0,
                 naturalRatio: i.naturalHeight ? i.naturalWidth / i.naturalHeight : 0};
     });
-    return {scrolling, figures, pageWidth: document.documentElement.scrollWidth,
-            viewport: window.innerWidth};
+    return {scrolling, wrapped, unsplit, figures,
+            pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
 }"""
 
 
 def _layout_problems(page, phone: bool) -> list[str]:
     got = page.evaluate(_LAYOUT_JS)
-    problems = []
-    if not phone:
-        problems += [
-            f"block scrolls sideways by {b['over']} px: {b['text']!r}" for b in got["scrolling"]
-        ]
+    problems = [
+        f"block scrolls sideways by {b['over']} px: {b['text']!r}" for b in got["scrolling"]
+    ]
+    if got["unsplit"]:
+        problems.append(f"{got['unsplit']} code blocks without a span.vn-line per line")
+    if not phone:  # code at 80 columns and output at 90 fit a laptop's column unwrapped
+        problems += [f"a line wraps at a laptop's width: {t!r}" for t in got["wrapped"]]
     if got["pageWidth"] > got["viewport"] + 1:
         problems.append(f"the page scrolls sideways: {got['pageWidth']} px in {got['viewport']}")
     for f in got["figures"]:
@@ -380,8 +390,10 @@ def _layout_problems(page, phone: bool) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("rel", CHAPTERS or [None], ids=CHAPTERS or ["no-site"])
-def test_chapter_on_a_phone(rel, browser, base_url):
+@pytest.mark.parametrize("rel", PAGES or [None], ids=PAGES or ["no-site"])
+def test_page_on_a_phone(rel, browser, base_url):
+    """At 390 px nothing scrolls sideways, no code or output block either (long lines wrap
+    under a marked hanging indent, nothing cut), and figures fill the column."""
     if rel is None:
         pytest.skip("no built site")
     context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True)
@@ -611,3 +623,355 @@ def test_explorers_on_a_phone_and_from_disk(rel, browser):
     finally:
         context.close()
     assert not errors, errors
+
+
+# --- the page as readers meet it: dark mode, accessibility, keyboard, exercises, plumbing ------
+
+MODES = ("light", "dark")
+#: From the top of a page with an explorer: Tab presses to the "Skip to the explorer" link
+#: (the theme's "Skip to main content" comes first); Enter then focuses the explorer's first
+#: control (_static/vit_notes.js).
+TABS_TO_EXPLORER = 2
+#: axe-core's rule sets audited; a violation of impact serious or critical fails.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+_PATHLIKE = re.compile(r"(^|[\s/])[\w.-]+\.(png|jpe?g|svg|gif)\b|_images/", re.I)
+
+
+def _open(browser, base_url: str, rel: str, *, width: int = 1280, scheme: str = "light"):
+    """(context, page) for ``rel`` at ``width`` px with the system's colour scheme
+    ``scheme`` (the theme follows it: html_context.default_mode is auto)."""
+    phone = width < 600
+    context = browser.new_context(
+        viewport={"width": width, "height": 844 if phone else 900},
+        device_scale_factor=1,
+        is_mobile=phone,
+        color_scheme=scheme,
+    )
+    context.route(
+        "**/*", lambda r: r.continue_() if r.request.url.startswith(base_url) else r.abort()
+    )
+    page = context.new_page()
+    page.goto(base_url + rel, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    page.evaluate("""() => Promise.all([...document.images].map(img => {
+        img.loading = 'eager';
+        return img.complete ? null : new Promise(ok => { img.onload = img.onerror = ok; });
+    }))""")
+    if page.locator(".vn-explorer").count():
+        try:
+            page.wait_for_function(_ALL_DRAWN, timeout=10_000)
+        except Exception:
+            pass  # test_page counts undrawn explorers
+    return context, page
+
+
+def _shot(page, rel: str, suffix: str):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    name = rel.removesuffix(".html").replace("/", "__") + f"__{suffix}.png"
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def test_no_empty_page():
+    """Every page has text of its own (no empty general index: html_use_index is off)."""
+    if not PAGES:
+        pytest.skip("no built site")
+    assert "genindex.html" not in PAGES
+    for rel in PAGES:
+        if rel in ("index.html", "search.html"):  # the redirect to the intro; the search form
+            continue
+        text = re.sub(r"<[^>]+>", " ", (SITE / rel).read_text(encoding="utf-8"))
+        main = text[text.find("main-content") :]
+        assert len(main.split()) > 100, f"{rel} is (almost) empty"
+
+
+@pytest.mark.parametrize("scheme", MODES)
+@pytest.mark.parametrize("rel", PAGES or [None], ids=PAGES or ["no-site"])
+def test_accessibility_audit(rel, scheme, browser, base_url):
+    """axe-core on every page, light and dark: no serious or critical violation."""
+    if rel is None:
+        pytest.skip("no built site")
+    from axe_playwright_python.sync_playwright import Axe
+
+    context, page = _open(browser, base_url, rel, scheme=scheme)
+    try:
+        theme = page.evaluate("document.documentElement.dataset.theme")
+        assert theme == scheme, f"the theme is {theme!r} with the system in {scheme} mode"
+        results = Axe().run(
+            page,
+            options={"resultTypes": ["violations"], "runOnly": {"type": "tag", "values": AXE_TAGS}},
+        )
+    finally:
+        context.close()
+    bad = [
+        f"{v['impact']} {v['id']} ({len(v['nodes'])}x, e.g. {v['nodes'][0]['target']}): {v['help']}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"{rel} ({scheme}):\n  " + "\n  ".join(bad)
+
+
+@pytest.mark.parametrize("width", (1280, PHONE["width"]))
+@pytest.mark.parametrize("rel", CHAPTERS or [None], ids=CHAPTERS or ["no-site"])
+def test_dark_mode(rel, width, browser, base_url):
+    """In dark mode (the system's setting) a figure keeps its white paper, undimmed, framed
+    as a card; code blocks and text follow the theme. Screenshots at 1280 and 390 px."""
+    if rel is None:
+        pytest.skip("no built site")
+    context, page = _open(browser, base_url, rel, width=width, scheme="dark")
+    try:
+        _shot(page, rel, f"dark_{width}")
+        got = page.evaluate("""() => ({
+            theme: document.documentElement.dataset.theme,
+            body: getComputedStyle(document.body).backgroundColor,
+            figures: [...document.querySelectorAll('div.cell_output img')]
+                .filter(i => !i.closest('.vn-explorer')).map(i => {
+                    const s = getComputedStyle(i);
+                    return {filter: s.filter, background: s.backgroundColor,
+                            frame: s.boxShadow, src: i.getAttribute('src')};
+                }),
+            code: [...document.querySelectorAll('div.cell_input pre')].slice(0, 1)
+                .map(p => getComputedStyle(p.closest('.highlight')).backgroundColor),
+        })""")
+    finally:
+        context.close()
+    assert got["theme"] == "dark"
+    problems = []
+    for f in got["figures"]:
+        if f["filter"] != "none":
+            problems.append(f"figure {f['src']} is dimmed: filter {f['filter']}")
+        if f["background"] != "rgb(255, 255, 255)" or "255, 255, 255" not in f["frame"]:
+            problems.append(f"figure {f['src']} has no white card: {f['background']}")
+    if got["code"] and got["code"][0] in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"):
+        problems.append(f"code blocks stay light: {got['code'][0]}")
+    assert not problems, f"{rel} at {width} px, dark:\n  " + "\n  ".join(problems)
+
+
+def test_the_theme_toggle_switches_to_dark(browser, base_url):
+    if not CHAPTERS:
+        pytest.skip("no built site")
+    context, page = _open(browser, base_url, CHAPTERS[0], scheme="light")
+    try:
+        before = page.evaluate("document.documentElement.dataset.theme")
+        for _ in range(3):  # the toggle cycles light -> dark -> auto
+            if page.evaluate("document.documentElement.dataset.theme") == "dark":
+                break
+            page.locator("button.theme-switch-button").first.click()
+        after = page.evaluate("document.documentElement.dataset.theme")
+        card = page.evaluate(
+            "() => { const i = document.querySelector('div.cell_output img');"
+            " return i ? getComputedStyle(i).filter : 'none'; }"
+        )
+    finally:
+        context.close()
+    assert (before, after, card) == ("light", "dark", "none")
+
+
+@pytest.mark.parametrize("rel", CHAPTERS or [None], ids=CHAPTERS or ["no-site"])
+def test_figures_have_alt_text_and_enlarge_on_a_phone(rel, browser, base_url):
+    """Every figure's alt text is words, never its file path; on a phone a tap opens it at
+    its natural size or more (text 9 px or more) in a dialog that scrolls, not the page."""
+    if rel is None:
+        pytest.skip("no built site")
+    context, page = _open(browser, base_url, rel, width=PHONE["width"])
+    problems = []
+    try:
+        alts = page.evaluate(
+            "() => [...document.querySelectorAll('img')].map(i => [i.getAttribute('src'),"
+            " i.getAttribute('alt')])"
+        )
+        for src, alt in alts:
+            if not alt or not alt.strip():
+                problems.append(f"{src}: no alt text")
+            elif _PATHLIKE.search(alt) or alt.strip() == src:
+                problems.append(f"{src}: the alt text is a path: {alt!r}")
+        links = page.locator("div.cell_output a.vn-zoom")
+        figures = page.locator("div.cell_output img:not(.vn-explorer img)").count()
+        if links.count() < figures:
+            problems.append(f"{figures} figures, {links.count()} open enlarged")
+        if links.count():
+            link = links.first
+            link.scroll_into_view_if_needed()
+            natural = link.evaluate("a => parseFloat(a.querySelector('img').style.width)")
+            url = page.url
+            link.click()
+            dialog = page.locator("dialog.vn-zoom-dialog")
+            dialog.wait_for(state="visible", timeout=3000)
+            shown = dialog.locator("img").evaluate("i => i.getBoundingClientRect().width")
+            if page.url != url:
+                problems.append("the tap left the page")
+            if shown < natural - 1:
+                problems.append(f"enlarged to {shown:.0f} px, under its natural {natural:.0f}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"] + 1:
+                problems.append(f"the page scrolls sideways with the dialog open: {width} px")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / (rel.removesuffix(".html").replace("/", "__")
+                                             + "__zoom_phone.png")))  # fmt: skip
+            page.keyboard.press("Escape")
+            dialog.wait_for(state="hidden", timeout=3000)
+            if not link.evaluate("a => a === document.activeElement"):
+                problems.append("closing the dialog does not return the focus to the figure")
+    finally:
+        context.close()
+    assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("rel", EXPLORER_PAGES or [None], ids=EXPLORER_PAGES or ["no-site"])
+def test_keyboard_reaches_the_explorer(rel, browser, base_url):
+    """From the top of the page: TABS_TO_EXPLORER (2) Tab presses reach "Skip to the
+    explorer", Enter puts the focus on the explorer's first control, the address unchanged."""
+    if rel is None:
+        pytest.skip("no built site with explorers")
+    context, page = _open(browser, base_url, rel)
+    try:
+        url = page.url
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        for _ in range(TABS_TO_EXPLORER):
+            page.keyboard.press("Tab")
+        link = page.evaluate("document.activeElement.textContent.trim()")
+        page.keyboard.press("Enter")
+        inside = page.evaluate(
+            "() => { const a = document.activeElement;"
+            " return [!!a.closest('.vn-explorer'), a.tagName, a.closest('.vn-explorer') &&"
+            " a.closest('.vn-explorer').id]; }"
+        )
+        first = page.evaluate("document.querySelector('.vn-explorer[id]').id")
+        after = page.url
+    finally:
+        context.close()
+    assert link == "Skip to the explorer", f"Tab x{TABS_TO_EXPLORER} reached {link!r}"
+    assert inside[0] and inside[2] == first, inside
+    assert after == url, f"the skip link changed the address: {after}"
+
+
+@pytest.mark.parametrize("rel", CHAPTERS or [None], ids=CHAPTERS or ["no-site"])
+def test_exercises_on_the_page(rel, browser, base_url):
+    """Numbered from 1 in each chapter; no pre-run verdict (the checker's answer to the
+    unanswered None) on the page; a prediction's solution hidden until a prediction is
+    committed, then open."""
+    if rel is None:
+        pytest.skip("no built site")
+    context, page = _open(browser, base_url, rel, width=PHONE["width"])
+    problems = []
+    try:
+        numbers = page.evaluate(
+            "() => [...document.querySelectorAll('div.exercise > p.admonition-title')]"
+            ".map(t => (t.textContent.match(/Exercise (\\d+)/) || [])[1])"
+        )
+        if numbers and numbers != [str(k) for k in range(1, len(numbers) + 1)]:
+            problems.append(f"exercises numbered {numbers}, not from 1")
+        text = page.evaluate("document.querySelector('main').innerText")
+        for verdict in ("❌", "not yet:"):
+            if verdict in text:
+                problems.append(f"the page shows a verdict nobody asked for: {verdict!r}")
+        attempts = page.locator(".vn-attempt-note, form.vn-commit").count()
+        if attempts < len(numbers):
+            problems.append(f"{len(numbers)} exercises but {attempts} attempt notes or forms")
+        forms = page.locator("form.vn-commit")
+        for i in range(forms.count()):
+            form = forms.nth(i)
+            solution_id = form.get_attribute("data-solution")
+            solution = page.locator(f"[id='{solution_id}']")
+            form.scroll_into_view_if_needed()
+            if not form.is_visible():
+                problems.append(f"prediction form {i} is not shown")
+                continue
+            if solution.is_visible():
+                problems.append(f"{solution_id} shows before a prediction is committed")
+            form.locator("button[type=submit]").click()  # nothing written: stays closed
+            if solution.is_visible():
+                problems.append(f"{solution_id} opens on an empty prediction")
+            form.locator("input").fill("16")
+            form.locator("button[type=submit]").click()
+            body = solution.locator("section").first
+            try:
+                body.wait_for(state="visible", timeout=3000)
+            except Exception:
+                problems.append(f"{solution_id} does not open after the prediction")
+            if "16" not in form.inner_text():
+                problems.append(f"form {i} does not repeat the committed prediction")
+        if forms.count():
+            _shot(page, rel, "predicted_phone")
+    finally:
+        context.close()
+    assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("rel", CHAPTERS or [None], ids=CHAPTERS or ["no-site"])
+def test_plumbing_stays_out_of_the_way(rel, browser, base_url):
+    """The Colab install cell is folded, after the chapter's opening, before its first
+    section; the download button saves the chapter's live copy, byte for byte."""
+    if rel is None:
+        pytest.skip("no built site")
+    context, page = _open(browser, base_url, rel)
+    try:
+        colab = page.evaluate("""() => {
+            const cell = document.querySelector('.cell.tag_colab-install');
+            if (!cell) return null;
+            const h2 = document.querySelector('main section section h2, main h2');
+            const p = document.querySelector('main h1 ~ p, main section > p');
+            const source = cell.querySelector('.cell_input');
+            return {folded: !source || source.offsetParent === null,
+                    afterOpening: !!p && !!(p.compareDocumentPosition(cell) & 4),
+                    beforeSection: !h2 || !!(cell.compareDocumentPosition(h2) & 4)};
+        }""")
+        link = page.locator("a.btn-download-source-button")
+        href = link.get_attribute("href") if link.count() else None
+        download = link.get_attribute("download") if link.count() else None
+        served = page.request.get(urljoin(page.url, href)).body() if href else b""
+    finally:
+        context.close()
+    want = ROOT / live_copies.live_path(Path(rel).with_suffix(".ipynb"))
+    assert colab == {"folded": True, "afterOpening": True, "beforeSection": True}, colab
+    assert href and href.endswith(live_copies.live_path(Path(rel).with_suffix(".ipynb"))), href
+    assert download == want.name, download
+    assert served == want.read_bytes(), f"{href} is not {want.relative_to(ROOT)}"
+
+
+_SNIPPET_MARKUP = re.compile(r"\\[A-Za-z]+|\\[()\[\]]|\{(cite|doc|glue|ref|math)[^}]*\}`|\$")
+
+
+@pytest.mark.parametrize("query", ("attention", "keys", "install"))
+def test_search_snippets_are_plain_text(query, browser, base_url):
+    """Search results' snippets: no LaTeX, no MyST roles, no Colab install cell."""
+    if not PAGES:
+        pytest.skip("no built site")
+    context, page = _open(browser, base_url, f"search.html?q={query}")
+    try:
+        page.wait_for_function(
+            "() => document.querySelectorAll('#search-results li').length &&"
+            " [...document.querySelectorAll('#search-results li')]"
+            ".every(li => li.querySelector('p.context'))",
+            timeout=30_000,
+        )
+        snippets = page.evaluate(
+            "() => [...document.querySelectorAll('#search-results li')].map(li =>"
+            " [li.querySelector('a').getAttribute('href'), li.querySelector('p.context')"
+            ".textContent])"
+        )
+    finally:
+        context.close()
+    problems = []
+    for href, text in snippets:
+        if _SNIPPET_MARKUP.search(text):
+            problems.append(f"{href}: raw markup {_SNIPPET_MARKUP.search(text).group(0)!r}")
+        if "google.colab" in text or "%pip" in text:
+            problems.append(f"{href}: the Colab install cell")
+    assert snippets, f"no result for {query!r}"
+    assert not problems, "\n".join(problems)
+
+
+def test_tex_to_text(browser, base_url):
+    if not PAGES:
+        pytest.skip("no built site")
+    context, page = _open(browser, base_url, "search.html")
+    try:
+        got = page.evaluate(
+            "cases => cases.map(vnTexToText)",
+            ["\\(R^2 = 16\\)", "\\(2NC^2 + M C^2 R^2\\)", "\\(\\tfrac12(1 + 4) = 5/2\\)",
+             "\\(\\mathrm{softmax}(q k^\\top / \\sqrt{d})\\)", "\\(25{,}690{,}112\\)"],
+        )  # fmt: skip
+    finally:
+        context.close()
+    assert got == ["R² = 16", "2NC² + M C² R²", "1/2(1 + 4) = 5/2", "softmax(q kᵀ / √d)",
+                   "25,690,112"], got  # fmt: skip
