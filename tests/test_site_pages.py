@@ -212,12 +212,18 @@ def test_the_configs_name_the_repository_once():
 def test_set_repository_writes_every_copy(tmp_path):
     for name in repository.CONFIGS:
         (tmp_path / name).write_text((ROOT / name).read_text(encoding="utf-8"))
+    (tmp_path / "book").mkdir()
+    for page in (ROOT / "book").glob("*.md"):
+        (tmp_path / "book" / page.name).write_text(page.read_text(encoding="utf-8"))
     (tmp_path / "notebooks").mkdir()
     for path in NOTEBOOKS:
         (tmp_path / "notebooks" / path.name).write_text(path.read_text(encoding="utf-8"))
     fork = "https://github.com/someone/vit-notes-fork"
     changed = repository.set_repository(fork, tmp_path)
-    assert set(changed) == set(repository.CONFIGS) | {f"notebooks/{p.name}" for p in NOTEBOOKS}
+    assert set(changed) == set(repository.CONFIGS) | {f"notebooks/{p.name}" for p in NOTEBOOKS} | {
+        "book/how-to-use.md"
+    }
+    assert f"git clone {fork}\n" in (tmp_path / "book" / "how-to-use.md").read_text()
     assert repository.configured(tmp_path) == fork
     for path in NOTEBOOKS:
         cell = cells(tmp_path / "notebooks" / path.name)[1]

@@ -4,7 +4,8 @@ Every launch button (Binder, Colab), the repository button and the live copies' 
 Colab are built from it when the book builds. Two copies of it exist because the files that
 hold them are read without the config: ``_config_student.yml`` (jupyter-book's ``--config``
 replaces ``_config.yml``) and each chapter's Colab install cell, which runs on Colab with
-nothing but the notebook. ``tests/test_book.py`` fails while a copy differs;
+nothing but the notebook; the how-to page's ``git clone`` command quotes it too.
+``tests/test_book.py`` and ``tests/test_site_pages.py`` fail while a copy differs;
 
     bash scripts/set-repository https://github.com/OWNER/REPO
 
@@ -36,8 +37,9 @@ def configured(root: Path = ROOT) -> str:
 
 
 def set_repository(url: str, root: Path = ROOT) -> list[str]:
-    """Write ``url`` into both configs and every chapter's Colab install cell; returns the
-    files changed. Raises ValueError for an address that is not a GitHub repository's."""
+    """Write ``url`` into both configs, every chapter's Colab install cell and the book's
+    pages (``git clone`` on the how-to page); returns the files changed. Raises ValueError
+    for an address that is not a GitHub repository's."""
     url = url.rstrip("/").removesuffix(".git")
     if not GITHUB.fullmatch(url):
         raise ValueError(
@@ -45,7 +47,14 @@ def set_repository(url: str, root: Path = ROOT) -> list[str]:
             "(Colab opens notebooks from GitHub)"
         )
     root = Path(root)
+    old = configured(root)
     changed = []
+    for page in sorted((root / "book").glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        new = re.sub(re.escape(old) + r"(?![\w.-])", url, text)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+            changed.append(page.relative_to(root).as_posix())
     for name in CONFIGS:
         path = root / name
         text = path.read_text(encoding="utf-8")
