@@ -156,6 +156,7 @@
       t = t.replace(/\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g, "($1)/($2)");
     }
     t = t.replace(/\\[dt]?frac\s*(\w)\s*(\w)/g, "$1/$2");
+    t = t.replace(/\^\s*\{?\\top\}?/g, "ᵀ");
     t = t.replace(/\^\{?(2|3|4|T|-1)\}?/g, (_, s) => SUPERSCRIPTS[s]);
     t = t.replace(/\\[A-Za-z]+|\\[^A-Za-z]/g, (m) => TEX_SYMBOLS[m] ?? "");
     t = t.replace(/\\left|\\right/g, "").replace(/[{}]/g, "").replace(/&/g, " ");

@@ -273,6 +273,14 @@ def _alt_from_metadata(render_image):
     return render
 
 
+def _in_cell_output(node) -> bool:
+    while node is not None:
+        if isinstance(node, nodes.container) and node.get("nb_element") == "cell_code_output":
+            return True
+        node = node.parent
+    return False
+
+
 def missing_alt(section: str) -> str:
     """The alt text of a figure whose chapter has not given it one yet (never its path)."""
     return f"A figure of the section “{section}”, not described yet."
@@ -286,7 +294,7 @@ class _FigureAlt(SphinxTransform):
 
     def apply(self):
         for image in self.document.findall(nodes.image):
-            if image.get("alt"):
+            if image.get("alt") or not _in_cell_output(image):
                 continue
             parent, section = image.parent, None
             while parent is not None and section is None:

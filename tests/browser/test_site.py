@@ -908,10 +908,10 @@ def test_plumbing_stays_out_of_the_way(rel, browser, base_url):
         colab = page.evaluate("""() => {
             const cell = document.querySelector('.cell.tag_colab-install');
             if (!cell) return null;
-            const h2 = document.querySelector('main section section h2, main h2');
-            const p = document.querySelector('main h1 ~ p, main section > p');
-            const source = cell.querySelector('.cell_input');
-            return {folded: !source || source.offsetParent === null,
+            const h2 = document.querySelector('article section h2');
+            const p = document.querySelector('article section > h1 ~ p');
+            const fold = cell.querySelector('details');
+            return {folded: !!fold && !fold.open && !!fold.querySelector('.cell_input'),
                     afterOpening: !!p && !!(p.compareDocumentPosition(cell) & 4),
                     beforeSection: !h2 || !!(cell.compareDocumentPosition(h2) & 4)};
         }""")
