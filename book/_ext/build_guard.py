@@ -86,14 +86,23 @@ def violation(what: str) -> None:
     )
 
 
+_inside: list[str] = []  # the guarded call running now (nested calls are its own)
+
+
 def _guarded(cls, name: str, label: str):
     original = getattr(cls, name, None)
     if original is None or getattr(original, "_vit_notes_guarded", False):
         return
 
     def method(self, *args, **kwargs):
+        if _inside:  # torch's Timer runs the standard library's: one call, logged once
+            return original(self, *args, **kwargs)
         violation(f"{label}.{name}")
-        return original(self, *args, **kwargs)
+        _inside.append(name)
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _inside.pop()
 
     method._vit_notes_guarded = True
     method.__doc__ = original.__doc__
