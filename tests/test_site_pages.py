@@ -190,6 +190,14 @@ def test_every_line_of_a_block_is_its_own_element_with_the_same_text():
     assert '--vn-i:4"' in lines[1] and "--vn-i" not in lines[0]
 
 
+def test_bibliography_entries_are_list_items():
+    body = (
+        '<div role="list" class="citation-list">\n'
+        '<div class="citation" id="id4" role="doc-biblioentry">'
+    )
+    assert site.fix_citation_roles(body) == body.replace("doc-biblioentry", "listitem")
+
+
 def test_blocks_outside_highlight_are_left_alone():
     text = '<pre class="other">a\nb</pre><div class="math">\\[x\\]</div>'
     assert site.wrap_code_lines(text) == text

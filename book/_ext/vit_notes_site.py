@@ -373,9 +373,18 @@ def wrap_code_lines(body: str) -> str:
     return _HIGHLIGHT_PRE.sub(one, body)
 
 
+def fix_citation_roles(body: str) -> str:
+    """docutils writes the bibliography as ``role="list"`` holding ``role="doc-biblioentry"``
+    entries, which ARIA does not allow (a list holds list items; axe-core: critical): each
+    entry becomes a list item."""
+    return re.sub(
+        r'(<div class="citation"[^>]*?) role="doc-biblioentry"', r'\1 role="listitem"', body
+    )
+
+
 def _wrap_code(app, pagename, templatename, context, doctree):
     if "body" in context:
-        context["body"] = wrap_code_lines(context["body"])
+        context["body"] = fix_citation_roles(wrap_code_lines(context["body"]))
 
 
 # --- the download button: the live copy ------------------------------------------------------
