@@ -64,7 +64,8 @@ def test_registry_creates_every_model_by_name_with_its_paper_facts():
     assert len(names) == len(set(names)) == 19
     for name in names:
         info = vit_notes.model_info(name)
-        assert info.paper.params_m > 0 and info.paper.gflops > 0 and info.paper.cite
+        assert info.paper.params_m > 0 and info.paper.cite
+        assert info.paper.gflops is None or info.paper.gflops > 0  # None: not given at 224²
     with pytest.raises(ValueError, match="name='pvt_huge' is not allowed"):
         vit_notes.create("pvt_huge")
     with pytest.raises(ValueError, match="typo=1 is not an option of PyramidVisionTransformer"):

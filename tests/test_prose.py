@@ -32,11 +32,16 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 #: chapter stem -> {exact text: why it may be typed}. Keep it short.
-ALLOWED: dict[str, dict[str, str]] = {}
+ALLOWED: dict[str, dict[str, str]] = {
+    "coatnet": {
+        "ImageNet-1K": "a data set's name (its 1K classes), not a result",
+        "ImageNet-21K": "a data set's name (its 21K classes), not a result",
+    },
+}
 
 #: Chapters whose prose still types results by hand: each is expected to fail, strictly,
 #: so that a chapter leaves this set as soon as its prose is glued.
-PENDING = {"pvt", "coatnet", "shunted", "learned", "compare"}
+PENDING = {"pvt", "shunted", "learned", "compare"}
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1[ \t]*$", re.M | re.S)
 _DIRECTIVE_OPTION = re.compile(r"^:[\w-]+:.*$", re.M)

@@ -145,7 +145,7 @@ def family_table(names, img_size: int = 224) -> list[dict]:
                 gmacs=macs / 1e9,
                 paper_gflops=p.gflops,
                 params_ratio=params / p.params_m,
-                gmacs_ratio=macs / 1e9 / p.gflops,
+                gmacs_ratio=None if p.gflops is None else macs / 1e9 / p.gflops,
                 top1=p.top1,
                 cite=p.cite,
             )

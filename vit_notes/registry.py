@@ -22,11 +22,12 @@ from .plotting import Explorer, MapPanel
 @dataclass(frozen=True)
 class Paper:
     """A variant's numbers as its paper reports them (never used in a computation, only shown
-    beside the book's own counts): parameters (M), GFLOPs at 224² (= G multiply-adds),
-    ImageNet-1k top-1 (%) at 224² where the paper gives one, the bib key, and where it says so."""
+    beside the book's own counts): parameters (M), GFLOPs at 224² (= G multiply-adds) and
+    ImageNet-1k top-1 (%) at 224² where the paper gives them, the bib key, and where it says
+    so."""
 
     params_m: float
-    gflops: float
+    gflops: float | None
     top1: float | None
     cite: str
     source: str
@@ -122,7 +123,8 @@ def register_family(
         p = papers[name]
         build.__name__ = build.__qualname__ = name
         build.__doc__ = (
-            f"{name}: {configs[name]} (paper: {p.params_m} M params, {p.gflops} GFLOPs; {p.source})"
+            f"{name}: {configs[name]} (paper: {p.params_m} M params, "
+            f"{'no' if p.gflops is None else p.gflops} GFLOPs at 224²; {p.source})"
         )
         return build
 

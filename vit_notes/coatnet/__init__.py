@@ -1,11 +1,19 @@
 """Chapter 2, CoAtNet: MBConv stages, then transformer stages with relative attention (C-C-T-T).
 
 :mod:`.model` the modules and the family, :mod:`.cost` the analytic cost of every block,
-:mod:`.figures` the chapter's pictures and layout explorer, :mod:`.exercises` its checkers.
+:mod:`.figures` the chapter's pictures and layout explorer, :mod:`.exercises` its checkers,
+:mod:`.paper` what the paper reports (its claims, layout study and ablations).
 """
 
 from .. import registry
-from .cost import coatnet_cost, mbconv_cost, relative_attention_cost, transformer_block_cost
+from . import paper
+from .cost import (
+    ablation_costs,
+    coatnet_cost,
+    mbconv_cost,
+    relative_attention_cost,
+    transformer_block_cost,
+)
 from .exercises import (
     check_attention_macs,
     check_layout_choice,
@@ -80,6 +88,8 @@ registry.register_design(
 )
 
 __all__ = [
+    "ablation_costs",
+    "paper",
     "BLOCK_COLOURS",
     "BLOCK_TYPES",
     "CONFIGS",

@@ -16,6 +16,7 @@ from .model import (
     make_divisible,
     parse_layout,
 )
+from .paper import ablation  # the paper's facts; nothing there is computed
 
 
 def _grid_after(H: int, W: int, stride: int) -> tuple[int, int]:
@@ -232,3 +233,36 @@ def coatnet_cost(
         tot = tot + v
     out["total"] = tot
     return out
+
+
+def ablation_costs(title: str, img_size: int = 224) -> list[dict]:
+    """What each variant of one of the paper's ablation tables costs, counted by this book:
+    one row per (model, variant) that :class:`~vit_notes.coatnet.model.CoAtNet` can build
+    (:attr:`~vit_notes.coatnet.paper.Variant.overrides` not ``None``), with ``params_m``,
+    ``gmacs`` (at ``img_size``²), the S2 and S3 GMACs, the number of heads of the first
+    transformer stage and its largest attention map (``map_mib``, float32, one image).
+
+    The paper's tables say what each variant changes; these counts show what else changes
+    with it (a table that holds the number of blocks fixed changes the multiply-adds)."""
+    t = ablation(title)
+    models = [m for m in CONFIGS if any(m == k[1] for v in t.variants for k in v.results)]
+    rows = []
+    for m in models:
+        for v in t.variants:
+            if v.overrides is None or not any(m == k[1] for k in v.results):
+                continue
+            c = coatnet_cost(m, img_size=img_size, **v.overrides)
+            cfg = {**CONFIGS[m], **v.overrides}
+            rows.append(
+                dict(
+                    model=m,
+                    variant=v.name,
+                    params_m=c["total"].params / 1e6,
+                    gmacs=c["total"].macs / 1e9,
+                    s2_gmacs=c["S2"].macs / 1e9,
+                    s3_gmacs=c["S3"].macs / 1e9,
+                    s3_heads=cfg["embed_dims"][2] // cfg.get("dim_head", 32),
+                    map_mib=c["total"].attn_bytes / 2**20,
+                )
+            )
+    return rows

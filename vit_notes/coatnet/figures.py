@@ -13,6 +13,7 @@ one colour scale and a colour bar.
 from __future__ import annotations
 
 import math
+import re
 
 import torch
 from matplotlib.patches import FancyBboxPatch, Rectangle
@@ -31,6 +32,7 @@ from ..plotting import (
     mark_query,
     new_figure,
     schematic_axes,
+    set_alt,
     styled,
 )
 from ..trace import query_rows
@@ -225,7 +227,23 @@ def draw_coatnet_schematic(name_or_model="coatnet_0", img_size: int = 224):
                 ls="--",
             )
         )
-    return fig
+    t_stages = [s for s in stages if s["kind"] == "T"]
+    alt = (
+        f"Schematic of {title}, layout {layout}, at {img_hw[0]}×{img_hw[1]}: the image, then "
+        + ", ".join(
+            f"{s['name']} ({_stage_lines(s)[2]}, {s['grid'][0]}×{s['grid'][1]} grid)"
+            for s in stages
+        )
+        + "."
+    )
+    if t_stages:
+        s = t_stages[0]
+        a, b = s["table"]
+        alt += (
+            f" Each transformer stage learns a relative bias table per head; {s['name']}'s is "
+            f"{a}×{b} per head for {s['heads']} heads."
+        )
+    return set_alt(fig, alt)
 
 
 # --- small matrices -----------------------------------------------------------------------------
@@ -265,16 +283,22 @@ def plot_matrices(groups, panel_height: float = 2.3):
         fig.colorbar(im, ax=group_axes, shrink=0.8, pad=0.02, label=label)
     for ax in flat[n:]:
         ax.set_visible(False)
-    return fig
+    size = "×".join(str(d) for d in torch.as_tensor(panels[0][2]).shape)
+    alt = f"Heatmaps of {size} matrices, query i down, key j across: " + "; ".join(
+        f"{label}: " + ", ".join(re.sub(r"[${}\\]", "", t) for t in mats)  # no TeX markup
+        for label, mats in groups
+    )
+    return set_alt(fig, alt + ".")
 
 
 # --- the relative bias table -------------------------------------------------------------------
 
 
 def learned_style_table(grid: tuple[int, int] = (14, 14)) -> torch.Tensor:
-    """A relative-bias table shaped like trained ones, ``(3, 2H−1, 2W−1)``: head 0 local (a bump
-    around offset 0, ``−d²/8``), head 1 along rows (penalises vertical offsets only), head 2 up-left
-    (favours keys above and to the left of the query). Made by hand, for pictures."""
+    """A hand-made relative-bias table, ``(3, 2H−1, 2W−1)``, for pictures (no trained table is
+    shipped with the book): head 0 local (a bump around offset 0, ``−d²/8``), head 1 along rows
+    (penalises vertical offsets only), head 2 up-left (favours keys above and to the left of the
+    query)."""
     H, W = grid
     dy = torch.arange(-(H - 1), H, dtype=torch.float32)[:, None].expand(2 * H - 1, 2 * W - 1)
     dx = torch.arange(-(W - 1), W, dtype=torch.float32)[None, :].expand(2 * H - 1, 2 * W - 1)
@@ -365,7 +389,13 @@ def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
         note += f"\nthe heads' ranges differ {max(spans) / min(spans):.0f}-fold"
         note += f" ({min(spans):.1f} to {max(spans):.1f})"
     fig.suptitle(note, fontsize=10)
-    return fig
+    names = [titles[h] if titles else f"head {h}" for h in range(heads)]
+    alt = (
+        f"{heads} heads' relative bias tables, each a {A}×{Bw} image with offset (0, 0) at its "
+        f"centre ({', '.join(names)}), and below each the bias that the query at {tuple(query)} "
+        f"gives every key of the {H}×{W} grid: the table's window, flipped."
+    )
+    return set_alt(fig, alt)
 
 
 # --- one query's attention on the photo ----------------------------------------------------------
@@ -373,18 +403,19 @@ def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
 
 @torch.no_grad()
 def identity_relative_attention(
-    dim: int, grid: tuple[int, int], table: torch.Tensor | None = None, temperature: float = 0.25
+    dim: int, grid: tuple[int, int], table: torch.Tensor | None = None, scale: float = 0.25
 ):
     """A one-head :class:`~vit_notes.coatnet.model.RelativeAttention` whose q, k, v and
-    projection are identities (so, on colour tokens, logits compare colours), scale
-    ``temperature`` and relative table ``table`` (``(2H−1, 2W−1)``; zeros: no position bias)."""
+    projection are identities (so, on colour tokens, logits compare colours), with relative
+    table ``table`` (``(2H−1, 2W−1)``; zeros: no position bias). ``scale`` multiplies the
+    content logits ``x_iᵀx_j`` (an inverse temperature; 0 leaves the bias alone)."""
     attn = RelativeAttention(dim, num_heads=1, grid_size=grid).eval()
     eye = torch.eye(dim)[:, :, None, None]
     attn.qkv.weight.copy_(torch.cat([eye, eye, eye]))
     attn.qkv.bias.zero_()
     attn.proj.weight.copy_(eye)
     attn.proj.bias.zero_()
-    attn.scale = temperature
+    attn.scale = scale
     flat = torch.zeros_like(attn.rel_pos.relative_position_bias_table)
     if table is not None:
         flat = table.reshape(-1, 1)
@@ -398,17 +429,19 @@ def relative_query_maps(
 ) -> dict:
     """One query's attention over colour tokens on a ``size/patch`` grid, from content alone
     (``x_iᵀx_j``), from the position bias alone (``w_{i−j}``) and from their sum before the
-    softmax (CoAtNet's relative attention). Returns ``{label: (attn_row, grid)}``."""
+    softmax (CoAtNet's relative attention), with identity projections
+    (:func:`identity_relative_attention`, content logits scaled by 0.25). A toy: colour tokens
+    and hand-set weights, no trained layer. Returns ``{label: (attn_row, grid)}``."""
     tokens, grid = photo.colour_tokens(img, patch=patch)
     x = tokens.transpose(1, 2).reshape(1, -1, *grid)
     q = photo.query_at(grid, query_rc)
     out = {}
-    for label, t, temp in (
+    for label, t, scale in (
         ("content only", None, 0.25),
         ("bias only", table, 0.0),
         ("content + bias", table, 0.25),
     ):
-        layer = identity_relative_attention(tokens.shape[-1], grid, t, temp)
+        layer = identity_relative_attention(tokens.shape[-1], grid, t, scale)
         (out[label],) = query_rows(layer, x, query=q)
     return out
 
@@ -429,7 +462,15 @@ def plot_relative_query_maps(img: torch.Tensor, maps: dict, query_rc, suptitle=N
         (f"{QUERY_MAP_TITLES.get(label, label)}\npeak {float(row.max()):.2f}", row, grid)
         for label, (row, grid) in maps.items()
     ]
-    return compare_maps(img, panels, query_rc, suptitle=suptitle, panel_height=2.35)
+    fig = compare_maps(img, panels, query_rc, suptitle=suptitle, panel_height=2.35)
+    row, col = query_rc
+    alt = (
+        f"One query's attention weights over the photo (query at {row:.0%} of the height, "
+        f"{col:.0%} of the width), on one colour scale: "
+        + "; ".join(f"{label}, peak {float(w.max()):.2f}" for label, (w, _) in maps.items())
+        + "."
+    )
+    return set_alt(fig, alt)
 
 
 # --- cost ---------------------------------------------------------------------------------------
@@ -439,7 +480,8 @@ def conv_vs_attention_rows(
     sizes=(128, 160, 192, 224, 288, 352, 416, 512), widths=(96, 192, 384, 768)
 ) -> list[dict]:
     """For each image size and stage S1..S4 (stride 4..32, CoAtNet-0 widths): MACs of one stride-1
-    MBConv and of one stride-1 transformer block, and the transformer's attention map (MB)."""
+    MBConv and of one stride-1 transformer block, and the transformer's attention map (MiB,
+    float32, one image)."""
     rows = []
     for size in sizes:
         for i, C in enumerate(widths):
@@ -456,7 +498,7 @@ def conv_vs_attention_rows(
                     conv_mmacs=c.macs / 1e6,
                     attn_block_mmacs=t.macs / 1e6,
                     ratio=t.macs / c.macs,
-                    attn_mb=t.attn_bytes / 2**20,
+                    attn_mib=t.attn_bytes / 2**20,
                 )
             )
     return rows
@@ -488,7 +530,7 @@ def plot_conv_vs_attention(rows: list[dict], mark_size: int = 224):
         label = f"{s}: stride {sel[0]['stride']}, C = {sel[0]['width']}"
         xs = [r["size"] for r in sel]
         left.plot(xs, [r["ratio"] for r in sel], "-o", ms=4, color=colour, label=label)
-        right.plot(xs, [r["attn_mb"] for r in sel], "-o", ms=4, color=colour)
+        right.plot(xs, [r["attn_mib"] for r in sel], "-o", ms=4, color=colour)
     for ax in (left, right):
         ax.set_yscale("log")
         ax.set_xlabel("image size (px)")
@@ -502,13 +544,20 @@ def plot_conv_vs_attention(rows: list[dict], mark_size: int = 224):
     left.set_title("transformer block ÷ MBConv block")
     left.set_ylabel("MACs ratio (log scale)")
     right.set_title("attention map of one block")
-    right.set_ylabel("MB, float32 (log scale)")
+    right.set_ylabel("MiB, float32 (log scale)")
     _log_ticks(right, [10.0**k for k in range(-3, 5)], lambda v: f"{v:g}")
     if sizes[0] <= mark_size <= sizes[-1]:
         for ax in (left, right):
             ax.text(mark_size, ax.get_ylim()[1], f" {mark_size}²", va="top", color="gray")
     fig.legend(loc="outside lower center", ncol=2, frameon=False)
-    return fig
+    top = max(rows, key=lambda r: r["ratio"])
+    alt = (
+        f"Two log-scale line charts against the image size, {sizes[0]} to {sizes[-1]} px, one "
+        f"line per stage {', '.join(stages)}: left, a transformer block's multiply-adds over an "
+        f"MBConv block's, largest at {top['stage']} ({top['ratio']:.0f}× at {top['size']}²); "
+        "right, the attention map of one block in MiB, which shrinks stage by stage."
+    )
+    return set_alt(fig, alt)
 
 
 #: The explorer's image sizes.
@@ -517,7 +566,7 @@ EXPLORER_SIZES = (128, 160, 192, 224, 256, 288, 320, 384, 448, 512)
 
 def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet_0") -> list[Bars]:
     """The layout explorer's charts for ``name`` with ``layout`` at ``size``²: GMACs per stage
-    (coloured by block type), the largest attention map per stage (MB, log scale), and the
+    (coloured by block type), the largest attention map per stage (MiB, log scale), and the
     total GMACs and parameters of all four layouts (the selected one outlined). Analytic
     counts (``coatnet_cost``, equal to the counter)."""
     kinds = ("stem",) + parse_layout(layout) + ("head",)
@@ -537,7 +586,7 @@ def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet
             colours=colours,
         ),
         Bars(
-            "largest attention map (MB, log)",
+            "largest attention map (MiB, log)",
             stage_labels,
             mb,
             texts=tuple(f"{m:,.1f}" if m else "no map" for m in mb),

@@ -3,11 +3,13 @@
 Dai, Liu, Le and Tan, "CoAtNet: Marrying Convolution and Attention for All Data Sizes",
 NeurIPS 2021.
 
-* Relative attention (section "Merging Convolution and Self-Attention"):
-  ``y_i = Σ_j softmax_j(x_iᵀ x_j + w_{i−j}) x_j``; the static, input-independent
-  convolution kernel ``w_{i−j}`` is *added to the logits* of input-dependent attention,
-  one learned scalar per relative offset and head: a table of ``(2H−1)(2W−1)`` entries
-  per head for an ``H x W`` map.
+* Relative attention (section "Merging Convolution and Self-Attention", the
+  pre-normalisation form ``y_i^pre`` of Eqn. (3)): ``y_i = Σ_j softmax_j(x_iᵀ x_j + w_{i−j})
+  x_j``; the static, input-independent convolution kernel ``w_{i−j}`` is *added to the
+  logits* of input-dependent attention, one learned scalar per relative offset and head: a
+  table of ``(2H−1)(2W−1)`` entries per head for an ``H x W`` map. The paper's equations
+  leave out the query, key and value projections (its footnote 2) and the ``1/√d`` scale;
+  the modules have both, as timm's do.
 * The network (section "Vertical Layout Design", the overview figure, the table of
   sizes): S0 a two-conv stem of stride 2, S1-S2 MBConv blocks, S3-S4 transformer blocks
   (the "C-C-T-T" layout), each stage halving the resolution; the first block of a stage
@@ -15,7 +17,11 @@ NeurIPS 2021.
 
 Module and parameter names follow timm's ``timm/models/maxxvit.py`` (``coatnet_0_224`` ...
 ``coatnet_3_224``), so its state dicts load into these models unchanged (tested); the code
-is this book's own. Everything works on ``(B, C, H, W)`` feature maps, as the convolutions do.
+is this book's own. Where timm departs from the paper's text, these modules follow timm: a
+2x2 average pool where the paper's appendix names max pooling, a bicubic resize of the
+relative table where it says bi-linear, and a ``tanh`` pre-logits layer in the classifier
+that the paper does not describe. Everything works on ``(B, C, H, W)`` feature maps, as the
+convolutions do.
 """
 
 from __future__ import annotations
@@ -104,7 +110,9 @@ class BatchNormAct2d(nn.BatchNorm2d):
 
 class Downsample2d(nn.Module):
     """The shortcut of a down-sampling block (the paper's appendix): ``Proj(Pool(x))``, a 2x2
-    average pool (``stride=2``) and a 1x1 conv when the width changes."""
+    average pool (``stride=2``) and a 1x1 conv when the width changes. Average pooling is
+    timm's choice; the paper's appendix ("Down-Sampling") names max pooling of stride 2 for
+    the transformer block."""
 
     def __init__(self, dim: int, dim_out: int, stride: int = 2, bias: bool = True):
         super().__init__()
@@ -164,7 +172,8 @@ class MBConv(nn.Module):
 
     ``stride=2`` (first block of a stage): the shortcut becomes ``Proj(Pool(x))`` and the
     residual branch strides either in the first 1x1 conv, as in the paper's appendix
-    appendix (``stride_mode="1x1"``), or in the depthwise conv, as timm does (``"dw"``).
+    (``stride_mode="1x1"``), or in the depthwise conv, as timm does (``"dw"``; the paper's
+    Table 9 compares the two).
     """
 
     def __init__(
@@ -228,9 +237,9 @@ class MBConv(nn.Module):
         return self.drop_path(out) + shortcut
 
 
-#: Grids of at most this many positions keep their index in a cache (32x32: 8 MB of int64);
+#: Grids of at most this many positions keep their index in a cache (32x32: 8 MiB of int64);
 #: a larger grid's index is computed each time, since it grows as the fourth power of the
-#: side (56x56, the stride-4 grid of a 224² image: 79 MB) and a cache would hold it for good.
+#: side (56x56, the stride-4 grid of a 224² image: 75 MiB) and a cache would hold it for good.
 CACHED_INDEX_POSITIONS = 32 * 32
 
 
@@ -265,8 +274,9 @@ class RelativePositionBias(nn.Module):
     scalars per head, gathered into a ``(heads, N, N)`` bias for the logits.
 
     Built for an ``H x W`` grid (``grid_size``); on another grid the table, seen as a
-    ``(2H−1) x (2W−1)`` image per head, is resized bicubically (as when fine-tuning at a higher
-    resolution, as the paper does) to ``(2H'−1) x (2W'−1)``.
+    ``(2H−1) x (2W−1)`` image per head, is resized to ``(2H'−1) x (2W'−1)``: bicubically, as
+    timm does, where the paper's appendix ("2D Relative Attention") resizes bi-linearly when it
+    fine-tunes at a higher resolution.
     """
 
     def __init__(self, grid_size, num_heads: int):
@@ -665,8 +675,7 @@ class CoAtNet(nn.Module):
 
 _C01 = dict(stem_width=64, embed_dims=(96, 192, 384, 768))
 #: The CoAtNet family (the paper's table of sizes): ``stem_width`` = D0, ``embed_dims`` = D1..D4,
-#: ``depths`` = L1..L4 (L0 = 2, the stem's two convs). The paper's table prints D4 = 1026 for
-#: CoAtNet-2, a typo for 1024.
+#: ``depths`` = L1..L4 (L0 = 2, the stem's two convs).
 CONFIGS: dict[str, dict] = {
     "coatnet_0": dict(_C01, depths=(2, 3, 5, 2)),
     "coatnet_1": dict(_C01, depths=(2, 6, 14, 2)),
@@ -675,10 +684,11 @@ CONFIGS: dict[str, dict] = {
     "coatnet_4": dict(stem_width=192, embed_dims=(192, 384, 768, 1536), depths=(2, 12, 28, 2)),
 }
 
-_SRC = "CoAtNet, the table of sizes and the ImageNet-1K results table (224², no extra data)"
+_SRC = "CoAtNet (arXiv v2), Table 4 'Model performance on ImageNet' (224², ImageNet-1K only)"
 #: The paper's numbers, shown beside the book's counts (never used in a computation): parameters
 #: (M), GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%) at 224² without extra data.
-#: CoAtNet-4 is reported only with ImageNet-21K or JFT pre-training, so it has no top-1 here.
+#: CoAtNet-4 is reported only with ImageNet-21K or JFT pre-training, at 384² and 512², so it
+#: has neither GFLOPs at 224² nor a top-1 here (its 384² figures: ``paper.COATNET_4_AT_384``).
 PAPER = {
     "coatnet_0": registry.Paper(
         params_m=25, gflops=4.2, top1=81.6, cite="dai2021coatnet", source=_SRC
@@ -693,7 +703,11 @@ PAPER = {
         params_m=168, gflops=34.7, top1=84.5, cite="dai2021coatnet", source=_SRC
     ),
     "coatnet_4": registry.Paper(
-        params_m=275, gflops=62.4, top1=None, cite="dai2021coatnet", source=_SRC
+        params_m=275,
+        gflops=None,
+        top1=None,
+        cite="dai2021coatnet",
+        source="CoAtNet (arXiv v2), Table 4 'Model performance on ImageNet' (21K+1K rows)",
     ),
 }
 

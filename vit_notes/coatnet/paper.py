@@ -1,0 +1,327 @@
+"""What the CoAtNet paper reports, stored once and printed by the chapter: its layout study and
+its ablation tables, each with what it changes, what it holds fixed and what the paper concludes
+(short passages, each with the section it comes from).
+
+Dai, Liu, Le and Tan, "CoAtNet: Marrying Convolution and Attention for All Data Sizes",
+NeurIPS 2021 (arXiv:2106.04803v2). Tables are named by their number in arXiv v2 and their
+caption. Nothing here is computed: these are the paper's numbers, never used in a
+computation of the book (the book's own counts of the same variants are in
+:func:`vit_notes.coatnet.cost.ablation_costs`).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+from ..counting import format_table
+
+#: The arXiv version whose table numbers are used below.
+VERSION = "arXiv:2106.04803v2"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A claim as the paper words it: ``text`` (a short quotation) from ``section`` (the
+    section's title, or the appendix paragraph's)."""
+
+    section: str
+    text: str
+
+    def __str__(self) -> str:
+        return f'"{self.text}" (section "{self.section}")'
+
+
+#: The paper's conclusions that the ablation tables below quote, by a short key (the chapter
+#: quotes the paper's other claims in its text, each with its section).
+CLAIMS: dict[str, Passage] = {
+    "rel_attn_generalizes": Passage(
+        "Ablation Studies",
+        "the main advantage of relative attention in visual processing is not in higher"
+        " capacity but in better generalization",
+    ),
+    "strided_dconv": Passage(
+        "Appendix A.1, Down-Sampling",
+        "using stride-2 depthwise convolution is helpful but slower when model is small but not"
+        " so much when model scales",
+    ),
+}
+
+
+# --- the layout study (section "Vertical Layout Design", Figure 1 and Table 2) ----------------
+
+#: The five variants the study compares: what each is, stage by stage.
+LAYOUT_VARIANTS: dict[str, str] = {
+    "ViT_REL": "ViT stem (stride 16), then L transformer blocks with relative attention",
+    "C-C-C-C": "S0 conv stem, S1-S4 MBConv",
+    "C-C-C-T": "S0 conv stem, S1-S3 MBConv, S4 transformer",
+    "C-C-T-T": "S0 conv stem, S1-S2 MBConv, S3-S4 transformer",
+    "C-T-T-T": "S0 conv stem, S1 MBConv, S2-S4 transformer",
+}
+
+#: What the study holds fixed across the five variants, as the paper states it.
+LAYOUT_HELD_FIXED = (
+    "comparable model size (Figure 1: 'similar parameter size and computational cost'); "
+    "training on ImageNet-1K for 300 epochs and on JFT for 3 epochs, 'without any "
+    "regularization or augmentation'"
+)
+
+#: The orderings the paper reads off Figure 1 (it prints no numbers for this study).
+LAYOUT_RANKINGS: dict[str, str] = {
+    "generalization (ImageNet-1K)": "C-C-C-C ≈ C-C-C-T ≥ C-C-T-T > C-T-T-T ≫ ViT_REL",
+    "capacity (JFT)": "C-C-T-T ≈ C-T-T-T > ViT_REL > C-C-C-T > C-C-C-C",
+}
+
+#: Table 2 "Transferability test results": the two JFT-pre-trained variants fine-tuned on
+#: ImageNet-1K for 30 epochs. Metric -> (C-C-T-T, C-T-T-T).
+TRANSFER: dict[str, tuple[float, float]] = {
+    "pre-training precision@1 (JFT)": (34.40, 34.36),
+    "transfer accuracy 224x224": (82.39, 81.78),
+    "transfer accuracy 384x384": (84.23, 84.02),
+}
+
+
+# --- the ablations (section "Ablation Studies" and the appendix) -------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of an ablation table: ``name`` as the paper labels it, ``changes`` (what differs
+    from the table's baseline, ``"-"`` for the baseline), ``results``: ``(setting, model,
+    metric) -> value`` (top-1 %, or the pre-training precision@1), and ``overrides``: the
+    variant as options of :class:`~vit_notes.coatnet.model.CoAtNet` (``None``: the book's
+    model cannot build it)."""
+
+    name: str
+    changes: str
+    results: dict
+    overrides: dict | None = None
+
+
+@dataclass(frozen=True)
+class AblationTable:
+    """One of the paper's ablation tables: its ``title`` (number and caption in arXiv v2),
+    the ``section`` that discusses it, what the table ``holds_fixed`` across its rows, its
+    ``variants`` (the first is the baseline) and what the paper ``concludes`` from it (one
+    passage or more)."""
+
+    title: str
+    section: str
+    holds_fixed: str
+    variants: tuple[Variant, ...]
+    concludes: tuple[Passage, ...]
+
+
+_IN1K, _21K = "IN-1K", "IN-21K ⇒ IN-1K"
+
+ABLATIONS: tuple[AblationTable, ...] = (
+    AblationTable(
+        title="Table 6: Ablation on relative attention",
+        section="Ablation Studies",
+        holds_fixed="the rest of the model, which the paper does not name",
+        variants=(
+            Variant(
+                name="with rel-attn",
+                changes="-",
+                results={
+                    (_IN1K, "not named", "top-1 224²"): 84.1,
+                    (_IN1K, "not named", "top-1 384²"): 85.7,
+                    (_21K, "not named", "pre-train P@1 224²"): 53.0,
+                    (_21K, "not named", "fine-tune top-1 384²"): 87.9,
+                },
+            ),
+            Variant(
+                name="without rel-attn",
+                changes="relative attention removed (the paper does not say what replaces it)",
+                results={
+                    (_IN1K, "not named", "top-1 224²"): 83.8,
+                    (_IN1K, "not named", "top-1 384²"): 85.3,
+                    (_21K, "not named", "pre-train P@1 224²"): 52.8,
+                    (_21K, "not named", "fine-tune top-1 384²"): 87.4,
+                },
+            ),
+        ),
+        concludes=(CLAIMS["rel_attn_generalizes"],),
+    ),
+    AblationTable(
+        title="Table 7: Ablation on architecture layout",
+        section="Ablation Studies",
+        holds_fixed="the total number of blocks in S2 and S3 (20); the widths",
+        variants=(
+            Variant(
+                name="V0 [2, 2, 6, 14, 2]",
+                changes="-",
+                results={
+                    (_IN1K, "coatnet_2", "top-1 224²"): 84.1,
+                    (_21K, "coatnet_3", "pre-train P@1"): 53.0,
+                    (_21K, "coatnet_3", "fine-tune top-1"): 87.6,
+                },
+                overrides={},
+            ),
+            Variant(
+                name="V1 [2, 2, 2, 18, 2]",
+                changes="4 blocks moved from S2 (MBConv) to S3 (transformer)",
+                results={
+                    (_IN1K, "coatnet_2", "top-1 224²"): 83.4,
+                    (_21K, "coatnet_3", "pre-train P@1"): 53.0,
+                    (_21K, "coatnet_3", "fine-tune top-1"): 87.4,
+                },
+                overrides={"depths": (2, 2, 18, 2)},
+            ),
+            Variant(
+                name="V2 [2, 2, 8, 12, 2]",
+                changes="2 blocks moved from S3 (transformer) to S2 (MBConv)",
+                results={(_IN1K, "coatnet_2", "top-1 224²"): 84.0},
+                overrides={"depths": (2, 8, 12, 2)},
+            ),
+        ),
+        concludes=(
+            Passage(
+                "Ablation Studies",
+                "having more Transformer blocks in S3 generally leads to better performance"
+                " until the number of MBConv blocks in S2 is too small to generalize well",
+            ),
+        ),
+    ),
+    AblationTable(
+        title="Table 8: Ablation on head size and normalization type",
+        section="Ablation Studies",
+        holds_fixed="widths, depths and layout",
+        variants=(
+            Variant(
+                name="baseline",
+                changes="-",
+                results={
+                    (_IN1K, "coatnet_2", "top-1 224²"): 84.1,
+                    (_21K, "coatnet_3", "fine-tune top-1 384²"): 87.9,
+                },
+                overrides={},
+            ),
+            Variant(
+                name="head size 32 → 64",
+                changes="64 channels per attention head: half as many heads",
+                results={(_IN1K, "coatnet_2", "top-1 224²"): 83.9},
+                overrides={"dim_head": 64},
+            ),
+            Variant(
+                name="norm BN → LN",
+                changes="LayerNorm instead of BatchNorm in the MBConv blocks",
+                results={
+                    (_IN1K, "coatnet_2", "top-1 224²"): 84.1,
+                    (_21K, "coatnet_3", "fine-tune top-1 384²"): 87.8,
+                },
+            ),
+        ),
+        concludes=(
+            Passage(
+                "Ablation Studies",
+                "increasing head size from 32 to 64 can slightly hurt performance, though it"
+                " actually improves the TPU speed by a significant amount",
+            ),
+            Passage(
+                "Ablation Studies",
+                "BatchNorm and LayerNorm have almost the same performance, while BatchNorm is"
+                " 10 - 20% faster on TPU depending on the per-core batch size",
+            ),
+        ),
+    ),
+    AblationTable(
+        title="Table 9: The effect of performing down-sampling in first Conv v.s. the"
+        " Depthwise Conv",
+        section="Appendix A.1, Down-Sampling",
+        holds_fixed="everything but where the first MBConv block of a stage strides",
+        variants=(
+            Variant(
+                name="stride in first 1x1 conv",
+                changes="-",
+                results={
+                    (_IN1K, "coatnet_0", "top-1 224²"): 81.6,
+                    (_IN1K, "coatnet_1", "top-1 224²"): 83.3,
+                    (_IN1K, "coatnet_2", "top-1 224²"): 84.1,
+                },
+                overrides={"stride_mode": "1x1"},
+            ),
+            Variant(
+                name="strided DConv",
+                changes="the stride in the depthwise 3x3 conv instead",
+                results={
+                    (_IN1K, "coatnet_0", "top-1 224²"): 82.0,
+                    (_IN1K, "coatnet_1", "top-1 224²"): 83.5,
+                    (_IN1K, "coatnet_2", "top-1 224²"): 84.1,
+                },
+                overrides={"stride_mode": "dw"},
+            ),
+        ),
+        concludes=(CLAIMS["strided_dconv"],),
+    ),
+)
+
+#: Table 9's cost columns: model -> {variant: (params M, GFLOPs at 224²)}.
+DOWNSAMPLING_COST: dict[str, dict[str, tuple[float, float]]] = {
+    "coatnet_0": {"stride in first 1x1 conv": (25, 4.2), "strided DConv": (25, 4.6)},
+    "coatnet_1": {"stride in first 1x1 conv": (42, 8.4), "strided DConv": (42, 8.8)},
+    "coatnet_2": {"stride in first 1x1 conv": (75, 15.7), "strided DConv": (75, 16.6)},
+}
+
+#: CoAtNet-4 is reported only after ImageNet-21K or JFT pre-training, at 384² and 512². Table
+#: 4 ("Model performance on ImageNet") gives it at 384²: (params M, GFLOPs).
+COATNET_4_AT_384 = (275, 189.5)
+
+
+def ablation(title: str) -> AblationTable:
+    """The ablation table whose title starts with ``title`` (``"Table 7"``)."""
+    for t in ABLATIONS:
+        if t.title.startswith(title):
+            return t
+    have = [t.title.split(":")[0] for t in ABLATIONS]
+    raise ValueError(f"no ablation {title!r}; the paper's ablation tables are {have}")
+
+
+def ablation_rows(title: str) -> list[dict]:
+    """One dict per (variant, setting, model, metric) of an ablation table, for
+    :func:`vit_notes.counting.format_table`: ``variant``, ``setting``, ``model``,
+    ``metric`` and the paper's ``value``."""
+    return [
+        dict(variant=v.name, setting=s, model=m, metric=k, value=value)
+        for v in ablation(title).variants
+        for (s, m, k), value in v.results.items()
+    ]
+
+
+def _wrapped(label: str, text: str, width: int) -> list[str]:
+    return textwrap.wrap(
+        text, width, initial_indent=f"{label}: ", subsequent_indent=" " * (len(label) + 2)
+    )
+
+
+def describe_ablation(title: str, width: int = 88) -> str:
+    """One ablation table as text (lines of at most ``width`` characters): its title and
+    section, what it holds fixed, what each variant changes, the paper's numbers and what
+    the paper concludes."""
+    t = ablation(title)
+    lines = textwrap.wrap(f"{t.title} ({VERSION}, section {t.section!r})", width)
+    lines += _wrapped("holds fixed", t.holds_fixed, width)
+    for v in t.variants[1:]:
+        lines += _wrapped(f"{v.name} changes", v.changes, width)
+    table = format_table(
+        ablation_rows(title),
+        dict(variant="variant", setting="setting", model="model", metric="metric", value="paper"),
+        floatfmt=".1f",
+    )
+    lines += [""] + table.splitlines() + [""]
+    for passage in t.concludes:
+        lines += _wrapped("the paper concludes", str(passage), width)
+    return "\n".join(lines)
+
+
+def describe_layout_study(width: int = 88) -> str:
+    """The layout study (section "Vertical Layout Design") as text: the five variants, what
+    the study holds fixed, the two orderings it reads off its Figure 1 and Table 2."""
+    lines = [f"The layout study ({VERSION}, section 'Vertical Layout Design')"]
+    lines += [f"  {name:8s} {what}" for name, what in LAYOUT_VARIANTS.items()]
+    lines += _wrapped("holds fixed", LAYOUT_HELD_FIXED, width)
+    lines += ["orderings read off Figure 1 (no numbers printed):"]
+    lines += [f"  {k:29s} {v}" for k, v in LAYOUT_RANKINGS.items()]
+    rows = [dict(metric=k, cctt=a, cttt=b) for k, (a, b) in TRANSFER.items()]
+    table = format_table(rows, dict(metric="Table 2", cctt="C-C-T-T", cttt="C-T-T-T"))
+    return "\n".join(lines + [""] + table.splitlines())
