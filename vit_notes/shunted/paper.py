@@ -145,31 +145,31 @@ CLAIMS = (
 #: equations are general (how many rates, what MTA is made of), and where it departs from them.
 CODE_DIFFERENCES = (
     Difference(
-        "how many rates",
-        "each head i has its own rate r_i, varied across the heads of a layer",
-        "two groups of h/2 heads: rate r (sr1, kv1, local_conv1) and r/2 (sr2, kv2, "
+        topic="how many rates",
+        paper="each head i has its own rate r_i, varied across the heads of a layer",
+        code="two groups of h/2 heads: rate r (sr1, kv1, local_conv1) and r/2 (sr2, kv2, "
         "local_conv2); a stage with sr_ratio 1 has one group of all h heads",
-        f"{REPO} SSA.py, Attention.__init__",
+        evidence=f"{REPO} SSA.py, Attention.__init__",
     ),
     Difference(
-        "what MTA is made of",
-        "the equations write MTA(X, r_i), the tokens merged at rate r_i, as one operation",
-        "a convolution of kernel and stride r_i, then a LayerNorm and a GELU",
-        f"{REPO} SSA.py, Attention.forward (sr1, norm1, act)",
+        topic="what MTA is made of",
+        paper="the equations write MTA(X, r_i), the tokens merged at rate r_i, as one operation",
+        code="a convolution of kernel and stride r_i, then a LayerNorm and a GELU",
+        evidence=f"{REPO} SSA.py, Attention.forward (sr1, norm1, act)",
     ),
     Difference(
-        "LE with sr_ratio 1",
-        "V_i = V_i + LE(V_i) before the softmax-weighted sum",
-        "the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead; "
+        topic="LE with sr_ratio 1",
+        paper="V_i = V_i + LE(V_i) before the softmax-weighted sum",
+        code="the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead; "
         "the author answered that the placement hardly changes the final accuracy",
-        f"{REPO} SSA.py, the else branch of Attention.forward; issues 14 and 23",
+        evidence=f"{REPO} SSA.py, the else branch of Attention.forward; issues 14 and 23",
     ),
     Difference(
-        "stage 1's embedding",
-        "the architecture figure draws a patch embedding and a linear embedding in stage 1",
-        "the convolutional stem (Head) replaces stage 1's patch embedding; stages 2-4 use an "
-        "overlapping patch embedding",
-        f"{REPO} issue 13 (the author's reply); SSA.py, ShuntedTransformer.__init__",
+        topic="stage 1's embedding",
+        paper="the architecture figure draws a patch embedding and a linear embedding in stage 1",
+        code="the convolutional stem (Head) replaces stage 1's patch embedding; stages 2-4 use "
+        "an overlapping patch embedding",
+        evidence=f"{REPO} issue 13 (the author's reply); SSA.py, ShuntedTransformer.__init__",
     ),
 )
 
