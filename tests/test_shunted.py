@@ -6,6 +6,8 @@ Small dims and grids everywhere except the once-per-model 224² parameter/FLOP c
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,7 +15,7 @@ import torch.nn.functional as F
 from matplotlib.text import Text
 from torch import nn
 
-from vit_notes import counting, photo, plotting, pvt, shunted
+from vit_notes import counting, measured, photo, plotting, pvt, shunted
 from vit_notes.shunted import ConvStem, DetailSpecificMlp, ShuntedAttention, ShuntedTransformer
 from vit_notes.trace import query_rows, record_attention, trace_shapes
 
@@ -284,7 +286,7 @@ def test_cost_shunted_vs_sra():
     # than PVT's SRA in its attention term, 5/2 as many key-query products.
     s, p = shunted.shunted_cost(56, 56, 64, 2, 8), pvt.sra_cost(56, 56, 64, 2, 8)
     assert s.attn_macs * 2 == p.attn_macs * 5
-    r = shunted.sra_ratio_at_equal_cost(56, 56, 64, 2, 8)
+    r = shunted.sra_ratio_at_nearest_cost(56, 56, 64, 2, 8)
     assert 1 <= r < 8
     target = s.macs
     best = abs(pvt.sra_cost(56, 56, 64, 2, r).macs - target)
@@ -671,7 +673,7 @@ def test_every_figure_follows_the_standard():
                 img,
                 shunted.shunted_query_maps(img, (2, 4), q),
                 q,
-                shunted.sra_equal_cost_maps(img, (2, 4), q),
+                shunted.sra_nearest_cost_maps(img, (2, 4), q),
             ),
             shunted.plot_shunted_maps(img, shunted.shunted_query_maps(img, (1, 8), q), q),
         ],
@@ -697,12 +699,31 @@ def test_every_figure_follows_the_standard():
         for fig in figs:
             assert plotting.figure_problems(fig) == [], name
             assert fig.get_figwidth() <= plotting.TEXT_WIDTH_IN
+            if name != "explorer":  # the explorer's figures are the explorer team's
+                assert plotting.alt_text(fig), f"{name}: a figure without alt text"
+
+
+def test_alt_text_says_what_the_figure_shows():
+    img, q = _blocky_image(64), (0.3, 0.5)
+    maps = shunted.shunted_query_maps(img, (2, 4), q)
+    alt = plotting.alt_text(shunted.plot_shunted_maps(img, maps, q))
+    for r, groups in maps.items():
+        for name, (row, _) in groups.items():
+            rate = r if name == "coarse" else r // 2
+            assert f"{name} ÷{rate} peak {float(row.max()):.2f}" in alt
+    alt = plotting.alt_text(
+        shunted.draw_shunted_schematic(ShuntedAttention(32, 2, sr_ratio=4), 8, 8)
+    )
+    assert "2×2 keys" in alt and "4×4 keys" in alt and "64 tokens" in alt
+    rows = shunted.shunted_cost_table(size=64, sr_ratios=(2, 4), dim=32, timed=False)
+    alt = plotting.alt_text(shunted.plot_shunted_cost(rows, "counted"))
+    assert alt.startswith("counted. At sr_ratio 2, 4:") and "ms" not in alt
 
 
 def test_maps_share_one_colour_scale_and_say_when_peaks_differ():
     img, q = _blocky_image(64), (0.3, 0.5)
     maps = shunted.shunted_query_maps(img, (1, 2, 4), q)
-    sra = shunted.sra_equal_cost_maps(img, (1, 2, 4), q)
+    sra = shunted.sra_nearest_cost_maps(img, (1, 2, 4), q)
     fig = shunted.plot_shunted_maps(img, maps, q, sra)
     overlays = [ax.images[-1] for ax in fig.axes if ax.get_visible() and len(ax.images) == 2]
     assert len(overlays) == 8  # the groups' maps (1 + 2 + 2) and SRA's (3)
@@ -780,3 +801,100 @@ def test_schematic_labels_are_what_trace_shapes_prints(dim, heads, sr, H, W, bat
     if sr > 1:  # the two groups' key grids, from the layer's own kv_grids
         for name, (h, w) in zip(("coarse", "fine"), shunted.kv_grids(H, W, sr)):
             assert f"{name}: {h}×{w} keys" in texts
+
+
+# --- the chapter's tables, the recorded measurements, the paper's facts ---
+
+
+def test_effective_keys_and_own_window():
+    one_hot = torch.zeros(16)
+    one_hot[5] = 1.0
+    assert shunted.effective_keys(one_hot) == pytest.approx(1.0)
+    assert shunted.effective_keys(torch.full((49,), 1 / 49)) == pytest.approx(49.0)
+    # an 8x8 token grid, keys of 2x2 windows on a 4x4 grid: token (5, 3) is in window (2, 1)
+    row = torch.zeros(16)
+    row[2 * 4 + 1] = 1.0
+    assert shunted.on_own_window(row, (4, 4), 2, 5 * 8 + 3, 8)
+    assert not shunted.on_own_window(row, (4, 4), 2, 0, 8)
+    # a 6x6 grid under a 4x4 window: one key; the last rows and columns belong to none
+    assert not shunted.on_own_window(torch.ones(1), (1, 1), 4, 5 * 6 + 5, 6)
+    assert shunted.on_own_window(torch.ones(1), (1, 1), 4, 3 * 6 + 3, 6)
+
+
+def test_query_map_rows_describe_each_map():
+    img, q = _blocky_image(64), (0.3, 0.5)
+    maps = shunted.shunted_query_maps(img, (2, 4), q)
+    sra = shunted.sra_nearest_cost_maps(img, (2, 4), q)
+    rows = shunted.query_map_rows(maps, sra, q, 16, 16)
+    assert [(r["sr_ratio"], r["map"].split()[0]) for r in rows] == [
+        (2, "coarse"),
+        (2, "fine"),
+        (2, "SRA"),
+        (4, "coarse"),
+        (4, "fine"),
+        (4, "SRA"),
+    ]
+    coarse4 = rows[3]
+    row, grid = maps[4]["coarse"]
+    assert coarse4["keys"] == f"{grid[0]}x{grid[1]}" and coarse4["peak"] == float(row.max())
+    assert 1 <= coarse4["spread"] <= grid[0] * grid[1]
+    assert {r["own_window"] for r in rows} <= {"yes", "no"}
+
+
+def test_reduction_conv_table_counts_the_same_work_at_every_ratio():
+    rows = shunted.reduction_conv_table(size=64, sr_ratios=(2, 4, 8), dim=16, timed=False)
+    assert [r["keys"] for r in rows] == [64, 16, 4]
+    assert len({r["gmacs"] for r in rows}) == 1  # r divides the 16x16 grid: H·W·C² each
+    assert all("ms" not in r for r in rows)
+    conv = torch.nn.Conv2d(16, 16, 4, 4)
+    assert rows[1]["gmacs"] * 1e9 == counting.count_macs(conv, torch.randn(1, 16, 16, 16))
+
+
+@pytest.mark.parametrize("name", ["shunted_cost", "shunted_reduction_conv"])
+def test_the_recorded_measurements_match_the_code(name):
+    m = measured.load(name)
+    assert "python bench/shunted_cost.py" in m.command and m.machine.get("cpu")
+    for row in m.rows:
+        assert row["ms"] == min(row["ms_rounds"]) and len(row["ms_rounds"]) >= 3
+    if name == "shunted_cost":
+        assert {(r["variant"], r["sr_ratio"]) for r in m.rows} == {
+            (v, r) for v in ("Shunted", "SRA") for r in (2, 4, 8)
+        }
+        size = m.rows[0]["size"]
+        counted = shunted.shunted_cost_table(size=size, sr_ratios=(2, 4, 8), timed=False)
+        for rec, now in zip(m.rows, counted):
+            assert rec["counted_gmacs"] == pytest.approx(now["counted_gmacs"])
+    else:
+        size = m.rows[0]["size"]
+        now = shunted.reduction_conv_table(size=size, sr_ratios=(2, 4, 8), timed=False)
+        assert [r["gmacs"] for r in m.rows] == pytest.approx([r["gmacs"] for r in now])
+
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "shunted.ipynb"
+
+
+def test_the_chapter_states_the_papers_equations_as_stored():
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    for eq in shunted.paper.EQUATIONS:
+        assert eq.latex in text, eq.latex
+        assert f"*{eq.section.split()[0]}" in text  # the section is cited by its title
+    assert shunted.paper.equations_latex().count("\\\\") == len(shunted.paper.EQUATIONS) - 1
+
+
+def test_the_papers_facts_print_in_the_column_and_name_their_source():
+    paper = shunted.paper
+    for text in (
+        paper.describe_symbols(),
+        paper.describe_differences(),
+        paper.describe_ablations(),
+    ):
+        assert max(len(line) for line in text.splitlines()) <= 90
+    symbols = " ".join(s.symbol for s in paper.SYMBOLS)
+    for name in ("Q_i", "K_i", "V_i", "MTA", "LE", "d_h", "h_i", "r_i", "W_i^Q"):
+        assert name in symbols
+    for d in paper.CODE_DIFFERENCES:
+        assert d.paper and d.code and paper.REPO in d.evidence
+    for a in paper.ABLATIONS:
+        assert a.rows and paper.REPO in a.evidence and a.not_here
+    assert all(c.where and c.quote for c in paper.CLAIMS)

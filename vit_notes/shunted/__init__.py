@@ -2,11 +2,13 @@
 local enhancement. Builds on :mod:`vit_notes.pvt` (its patch embedding, its SRA for contrast).
 
 :mod:`.model` the modules and the family, :mod:`.cost` the analytic cost of one layer,
-:mod:`.figures` the chapter's pictures and explorer, :mod:`.exercises` its checkers.
+:mod:`.figures` the chapter's pictures and explorer, :mod:`.exercises` its checkers,
+:mod:`.paper` what the paper says (equations, claims, where the official code departs from it).
 """
 
 from .. import registry
-from .cost import shunted_cost, shunted_kv_tokens, sra_ratio_at_equal_cost
+from . import paper
+from .cost import shunted_cost, shunted_kv_tokens, sra_ratio_at_nearest_cost
 from .exercises import (
     check_explorer_prediction,
     check_ratio_choice,
@@ -18,14 +20,18 @@ from .exercises import (
 from .figures import (
     SHUNTED_COLOURS,
     draw_shunted_schematic,
+    effective_keys,
     identity_shunted,
+    on_own_window,
     plot_shunted_cost,
     plot_shunted_maps,
+    query_map_rows,
+    reduction_conv_table,
     shunted_cost_chart,
     shunted_cost_table,
     shunted_explorer,
     shunted_query_maps,
-    sra_equal_cost_maps,
+    sra_nearest_cost_maps,
     timing_outliers,
     traced_shapes,
 )
@@ -87,10 +93,15 @@ __all__ = [
     "create",
     "shunted_cost_chart",
     "draw_shunted_schematic",
+    "effective_keys",
     "identity_shunted",
     "kv_grids",
+    "on_own_window",
+    "paper",
     "plot_shunted_cost",
     "plot_shunted_maps",
+    "query_map_rows",
+    "reduction_conv_table",
     "shunted_b",
     "shunted_cost",
     "shunted_cost_table",
@@ -100,8 +111,8 @@ __all__ = [
     "shunted_query_maps",
     "shunted_s",
     "shunted_t",
-    "sra_equal_cost_maps",
-    "sra_ratio_at_equal_cost",
+    "sra_nearest_cost_maps",
+    "sra_ratio_at_nearest_cost",
     "timing_outliers",
     "traced_shapes",
 ]

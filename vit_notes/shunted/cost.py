@@ -1,6 +1,7 @@
 """What one shunted self-attention layer costs, counted by hand (Ren et al. 2022, section
-"Shunted Self-Attention"); equal to the FLOP counter (tested). And the SRA ratio that costs
-about the same, for a fair contrast of their maps."""
+"Shunted Self-Attention"); equal to the FLOP counter (tested). And the SRA ratio whose layer
+does the number of multiply-adds nearest to a shunted layer's: no whole ratio does exactly as
+many, so a comparison of their maps states how far apart the two layers' counts are."""
 
 from __future__ import annotations
 
@@ -58,9 +59,11 @@ def shunted_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1) ->
     )
 
 
-def sra_ratio_at_equal_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int) -> int:
-    """The PVT SRA ``sr_ratio`` (1 .. min(H, W)) whose :func:`sra_cost` is closest to the
-    :func:`shunted_cost` of a shunted layer with ``sr_ratio``: the fair contrast for its maps."""
+def sra_ratio_at_nearest_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int) -> int:
+    """The PVT SRA ``sr_ratio`` (1 .. min(H, W)) whose layer's multiply-adds
+    (:func:`~vit_notes.pvt.cost.sra_cost`) are nearest to those of a shunted layer with
+    ``sr_ratio`` (:func:`shunted_cost`), on the same grid with the same ``dim`` and heads.
+    The two counts differ: divide them to say by how much."""
     target = shunted_cost(H, W, dim, num_heads, sr_ratio).macs
     return min(
         range(1, min(H, W) + 1),

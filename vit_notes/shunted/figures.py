@@ -1,7 +1,11 @@
 """The Shunted chapter's pictures: a schematic of shunted self-attention drawn from a layer's own
 configuration, one query's attention in the coarse and the fine head group (colour tokens and
-identity weights: a toy), beside PVT's SRA at about the same cost, the cost of one stage-1 layer
-against ``sr_ratio``, and the classroom explorer.
+identity weights: a toy), beside PVT's SRA at the ratio whose multiply-adds are nearest to the
+shunted layer's, a table of those maps, the cost of one stage-1 layer against ``sr_ratio``
+(counted, and measured by ``bench/shunted_cost.py``), and the classroom explorer.
+
+Every figure carries its alt text (:func:`~vit_notes.plotting.set_alt`), written from what it
+shows.
 
 Every figure follows the book's standard (:mod:`vit_notes.plotting`): drawn inside
 :func:`~vit_notes.plotting.styled` with :func:`~vit_notes.plotting.new_figure`, at most as wide
@@ -32,6 +36,7 @@ from ..plotting import (
     new_figure,
     overlay_map,
     schematic_axes,
+    set_alt,
     styled,
 )
 from ..pvt.cost import sra_cost
@@ -40,7 +45,7 @@ from ..pvt.cost import sra_cost
 from ..pvt.figures import EXPLORER_SIZES, identity_sra
 from ..pvt.model import SpatialReductionAttention
 from ..trace import query_rows, trace_shapes
-from .cost import shunted_cost, sra_ratio_at_equal_cost
+from .cost import shunted_cost, sra_ratio_at_nearest_cost
 from .model import ShuntedAttention, kv_grids
 
 
@@ -120,7 +125,7 @@ def shunted_query_maps(
 
 
 @torch.no_grad()
-def sra_equal_cost_maps(
+def sra_nearest_cost_maps(
     img: torch.Tensor,
     sr_ratios=(2, 4, 8),
     query_rc=(0.3, 0.5),
@@ -128,15 +133,17 @@ def sra_equal_cost_maps(
     dim: int = 64,
     num_heads: int = 2,
 ) -> dict[int, tuple[int, torch.Tensor, tuple[int, int]]]:
-    """For each shunted ``sr_ratio``: PVT's SRA at the same cost (``sra_ratio_at_equal_cost``
-    for a ``dim``-channel, ``num_heads``-head layer on the photo's token grid), and the same
-    query's map through it. Returns ``{sr_ratio: (sra_ratio, row, grid)}``."""
+    """For each shunted ``sr_ratio``: the PVT SRA ratio whose multiply-adds are nearest to the
+    shunted layer's (:func:`~vit_notes.shunted.cost.sra_ratio_at_nearest_cost`, for a
+    ``dim``-channel, ``num_heads``-head layer on the photo's token grid), and the same query's
+    map through an identity-weight SRA at that ratio. Returns ``{sr_ratio: (sra_ratio, row,
+    grid)}``."""
 
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
     q = photo.query_at((H, W), query_rc)
     out = {}
     for r in sr_ratios:
-        r_sra = sra_ratio_at_equal_cost(H, W, dim, num_heads, r)
+        r_sra = sra_ratio_at_nearest_cost(H, W, dim, num_heads, r)
         ((row, grid),) = query_rows(identity_sra(tokens.shape[-1], r_sra), tokens, H, W, query=q)
         out[r] = (r_sra, row, grid)
     return out
@@ -150,10 +157,54 @@ def _peak_note(peaks: list[float]) -> str:
     return ""
 
 
+def effective_keys(row: torch.Tensor) -> float:
+    """How many keys a map's weight is spread over: ``exp`` of its entropy (1 for a map that
+    puts all its weight on one key, ``M`` for a uniform map over ``M`` keys)."""
+    row = row.double()
+    return float(torch.exp(-(row * row.clamp_min(1e-300).log()).sum()))
+
+
+def on_own_window(row: torch.Tensor, grid: tuple[int, int], rate: int, query: int, W: int) -> bool:
+    """Whether a map's largest weight is on the key whose window holds the query: token
+    ``query`` of a grid ``W`` tokens wide, keys on ``grid``, each the merge of a ``rate x rate``
+    window (leftover rows and columns belong to no key)."""
+    qy, qx = divmod(int(query), W)
+    ky, kx = divmod(int(row.argmax()), grid[1])
+    return (qy // rate, qx // rate) == (ky, kx)
+
+
+def query_map_rows(maps: dict, sra: dict | None, query_rc, H: int, W: int) -> list[dict]:
+    """One row per map of :func:`plot_shunted_maps`: its ``sr_ratio``, which map, its key grid,
+    its peak weight, the keys its weight is spread over (:func:`effective_keys`) and whether
+    the peak is on the query's own window (:func:`on_own_window`); ``H x W`` is the token grid
+    the maps were computed on, ``sra`` as for :func:`plot_shunted_maps`."""
+    query = photo.query_at((H, W), query_rc)
+    rows = []
+    for r, groups in maps.items():
+        rates = {"coarse": r, "fine": r // 2, "plain": 1}
+        entries = [(name, row, grid, rates[name]) for name, (row, grid) in groups.items()]
+        if sra:
+            r_sra, row, grid = sra[r]
+            entries.append((f"SRA R={r_sra}", row, grid, r_sra))
+        for name, row, grid, rate in entries:
+            rows.append(
+                dict(
+                    sr_ratio=r,
+                    map=name,
+                    keys=f"{grid[0]}x{grid[1]}",
+                    peak=float(row.max()),
+                    spread=effective_keys(row),
+                    own_window="yes" if on_own_window(row, grid, rate, query, W) else "no",
+                )
+            )
+    return rows
+
+
 @styled
 def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None = None):
     """One row per ``sr_ratio``: the coarse group's map, the fine group's map and, given ``sra``
-    (from :func:`sra_equal_cost_maps`), PVT's SRA at the same cost.
+    (from :func:`sra_nearest_cost_maps`), PVT's SRA at the ratio whose layer does the number of
+    multiply-adds nearest to the shunted layer's.
 
     Every map is drawn over the photo on **one** colour scale (one colour bar), with the query
     marked on each (outlined box and crosshair); each title gives the map's peak, and the
@@ -166,6 +217,7 @@ def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None 
         peaks += [float(sra[r][1].max()) for r in maps]
     vmax = max(peaks)
     im = None
+    described = []
     for ax_row, (r, groups) in zip(axes, maps.items()):
         panels = []
         for name, (row, grid) in groups.items():
@@ -183,14 +235,20 @@ def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None 
             title, row, grid = panel
             im = overlay_map(ax, img, row, grid, vmax=vmax, query_rc=query_rc)
             ax.set_title(f"{title}, peak {float(row.max()):.2f}")
+            described.append(f"{title.split(':')[0]} peak {float(row.max()):.2f}")
         ax_row[0].set_ylabel(f"sr_ratio = {r}")
     cbar = fig.colorbar(im, ax=axes, shrink=0.8, pad=0.02, aspect=30)
     cbar.set_label("attention weight (one scale)")
     columns = "coarse group (÷r), fine group (÷r/2)"
     if sra:
-        columns += ", PVT SRA at the same cost (÷R)"
+        columns += ", SRA at the R of nearest MACs (÷R)"
     note = _peak_note(peaks)
     fig.suptitle("\n".join(t for t in (columns + "; query: cyan box", note) if t))
+    set_alt(
+        fig,
+        f"One query's attention weights over the photo, one row per sr_ratio "
+        f"({', '.join(str(r) for r in maps)}), on one colour scale: " + "; ".join(described) + ".",
+    )
     return fig
 
 
@@ -360,6 +418,20 @@ def draw_shunted_schematic(
     box(ax, (5 - out_w / 2, out_y - 0.65), (out_w, 1.3), color="0.35", alpha=0.15)
     step = "concat the groups'\nC/2 channels; proj\n" if two else "add local_conv; proj\n"
     _label(ax, (5, out_y), step + shape("output_shape"), gid="output_shape")
+    if two:
+        what = (
+            f"the queries of all {H * W} tokens split into two head groups; the coarse group "
+            f"attends over {grids[0][0]}×{grids[0][1]} keys from a ÷{r} reduction of the grid, "
+            f"the fine group over {grids[1][0]}×{grids[1][1]} keys from a ÷{r // 2} reduction; "
+            "each adds a depthwise 3×3 convolution of its values to them; the two groups' "
+            "outputs are concatenated and projected"
+        )
+    else:
+        what = (
+            f"sr_ratio 1: all {h} heads attend over all {H * W} tokens, and a depthwise 3×3 "
+            "convolution of the values is added to the attention output before the projection"
+        )
+    set_alt(fig, f"Schematic of shunted self-attention on a {H}×{W} token grid, C = {C}: {what}.")
     return fig
 
 
@@ -375,7 +447,8 @@ def shunted_cost_table(
     num_threads: int | None = None,
     rounds: int = 5,
 ) -> list[dict]:
-    """Rows of {variant, sr_ratio, tokens, kv_tokens, analytic/counted GMACs, attention MB, ms}
+    """Rows of {variant, sr_ratio, tokens, kv_tokens, analytic/counted GMACs, attention-map MiB
+    (float32, all heads, batch 1), ms}
     for one stage-1 layer (``size/patch`` grid, so equal query-token counts) of shunted
     attention and of PVT's SRA at each ``sr_ratio``.
 
@@ -410,13 +483,54 @@ def shunted_cost_table(
                 kv_tokens=c.kv_tokens,
                 analytic_gmacs=c.macs / 1e9,
                 counted_gmacs=count_macs(layer, x, H, W) / 1e9,
-                attn_mb=c.attn_bytes / 2**20,
+                attn_mib=c.attn_bytes / 2**20,
             )
             rows.append(row)
             layers.append(layer)
     for _ in range(validate.positive_int("rounds", rounds) if timed else 0):
         for row, layer in zip(rows, layers):
             m = time_forward(layer, x, H, W, min_run_time=min_run_time, num_threads=num_threads)
+            row.setdefault("ms_rounds", []).append(m.median * 1e3)
+            row["ms"] = min(row["ms_rounds"])
+    return rows
+
+
+@torch.no_grad()
+def reduction_conv_table(
+    size: int = 112,
+    sr_ratios=(2, 4, 8),
+    dim: int = 64,
+    patch: int = 4,
+    timed: bool = True,
+    min_run_time: float = 0.05,
+    rounds: int = 5,
+) -> list[dict]:
+    """The reduction convolution alone (``dim -> dim``, kernel and stride ``r``, as SRA's ``sr``
+    and the coarse group's ``sr1``) on the ``size/patch`` grid, one row per ``r``: its keys, its
+    multiply-adds (``(H/r)(W/r)·C²·r²``, the same ``H·W·C²`` for every ``r`` that divides the
+    grid) and, timed, each round's median ms (``ms_rounds``, rounds taking turns) and the
+    fastest (``ms``). Changing ``r`` here changes only the kernel and the output grid."""
+    torch.manual_seed(0)
+    H = W = size // patch
+    x = torch.randn(1, dim, H, W)
+    rows, convs = [], []
+    for r in sr_ratios:
+        validate.positive_int("sr_ratio", r)
+        conv = torch.nn.Conv2d(dim, dim, kernel_size=r, stride=r).eval()
+        h, w = H // r, W // r
+        rows.append(
+            dict(
+                part="reduction conv",
+                size=size,
+                sr_ratio=r,
+                keys=h * w,
+                gmacs=h * w * dim * dim * r * r / 1e9,
+            )
+        )
+        convs.append(conv)
+    for _ in range(validate.positive_int("rounds", rounds) if timed else 0):
+        for row, conv in zip(rows, convs):
+            m = time_forward(conv, x, min_run_time=min_run_time)
             row.setdefault("ms_rounds", []).append(m.median * 1e3)
             row["ms"] = min(row["ms_rounds"])
     return rows
@@ -555,6 +669,22 @@ def plot_shunted_cost(rows: list[dict], title: str):
     ]
     axes[0, 0].legend(handles=key, loc="upper right")
     fig.suptitle(title)
+    ratios_text = ", ".join(str(r) for r in sorted(set(ratios)))
+    parts = []
+    for variant in variants:
+        sel = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r["sr_ratio"])
+        macs = ", ".join(f"{r['counted_gmacs']:.3g}" for r in sel)
+        text = f"{variant} {macs} GMACs"
+        if timed:
+            text += " and " + ", ".join(f"{r['ms']:.3g}" for r in sel) + " ms"
+        parts.append(text)
+    set_alt(
+        fig,
+        f"{title}. At sr_ratio {ratios_text}: "
+        + "; ".join(parts)
+        + ". Formula and counter agree"
+        + ("; the right panel is the measured latency." if timed else "."),
+    )
     return fig
 
 

@@ -6,9 +6,12 @@ enhancement (LE) equations; section "Detail-specific Feedforward Layers"; sectio
 Embedding"; the table of architecture variants).
 
 PVT's spatial-reduction attention (:mod:`vit_notes.pvt`) gives every head the same
-coarse key grid. Shunted self-attention splits the heads in two groups and gives each
-its own reduction rate, ``r`` and ``r/2``: the first group attends over a coarse grid
-(large objects, cheap), the second over a finer one (small objects), in the same layer.
+coarse key grid. Shunted self-attention merges the keys' and values' tokens at a rate of each
+head's own (the paper's ``r_i``); the official code splits the heads in two groups with rates
+``r`` and ``r/2``, a coarse key grid and a finer one in the same layer. The paper's aim, in its
+abstract: to "represent larger object features while keeping certain tokens to preserve
+fine-grained features". Where the code departs from the paper's equations is listed in
+:mod:`vit_notes.shunted.paper`.
 
 Parameter names follow the official code (OliverRensu/Shunted-Transformer, ``SSA.py``)
 so its checkpoints load into these modules unchanged.
@@ -83,7 +86,8 @@ class ShuntedAttention(nn.Module):
     groups' outputs, ``C/2`` channels each, are concatenated and projected (``proj``).
 
     ``sr_ratio = 1``: plain multi-head attention (``kv: C -> 2C``) plus a depthwise 3x3 conv
-    of V on the full grid (``local_conv``) added to the attention output.
+    of V on the full grid (``local_conv``) added to the attention output, as the official code
+    does (the paper's equation adds LE to V before the weighted sum).
 
     Call as ``attn(x, H, W)`` with ``x`` of shape ``(B, H*W, C)``. Under
     :func:`~vit_notes.trace.record_attention` the maps are stored per group as

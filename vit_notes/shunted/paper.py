@@ -1,0 +1,239 @@
+"""What the Shunted paper says, stored once so that the chapter prints it instead of retyping it.
+
+Ren et al., "Shunted Self-Attention via Multi-Scale Token Aggregation", CVPR 2022
+(``ren2022shunted`` in ``book/references.bib``). Every entry names where it was read: the
+paper's section by its title, or the official repository (OliverRensu/Shunted-Transformer,
+``SSA.py`` and its issue threads) where the paper is silent or the code departs from it.
+
+``EQUATIONS``: shunted self-attention as the paper writes it, with ``SYMBOLS`` saying which
+tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
+``CLAIMS``: the paper's own words for the claims the chapter repeats.
+``CODE_DIFFERENCES``: what the official code (which this package equals) does where the
+paper's equations are general, and where it departs from them. ``ABLATIONS``: what the
+paper's ablation study of the token aggregation varies, as far as it could be read.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+#: The paper, as cited in the book.
+CITE = "ren2022shunted"
+REPO = "https://github.com/OliverRensu/Shunted-Transformer"
+#: The section that defines shunted self-attention, by its title.
+SSA_SECTION = "Shunted Self-Attention"
+
+
+@dataclass(frozen=True)
+class Equation:
+    """One of the paper's equations: its LaTeX, in the paper's notation, and where it is."""
+
+    latex: str
+    section: str
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A symbol of the equations: what the paper means by it and the tensor in the code."""
+
+    symbol: str
+    paper: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The paper's words for a claim the chapter repeats, and where they are."""
+
+    topic: str
+    quote: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Where the official code departs from the paper's description, with the evidence."""
+
+    topic: str
+    paper: str
+    code: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class AblationRow:
+    """One row of an ablation study: what it changes against the paper's model."""
+
+    name: str
+    changes: str
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """One of the paper's ablation studies: what it varies, its rows, and what of the paper's
+    table is not reproduced here (``not_here``)."""
+
+    study: str
+    section: str
+    varies: str
+    rows: tuple[AblationRow, ...]
+    evidence: str
+    not_here: str
+
+
+#: Shunted self-attention in the paper's notation (section "Shunted Self-Attention"). The index
+#: ``i`` runs over the heads; each head has its own downsampling rate ``r_i``.
+EQUATIONS = (
+    Equation(r"Q_i = X W_i^Q", SSA_SECTION),
+    Equation(
+        r"K_i,\ V_i = \mathrm{MTA}(X, r_i)\, W_i^K,\ \mathrm{MTA}(X, r_i)\, W_i^V", SSA_SECTION
+    ),
+    Equation(r"V_i = V_i + \mathrm{LE}(V_i)", SSA_SECTION),
+    Equation(
+        r"h_i = \mathrm{Softmax}\!\left(\frac{Q_i K_i^{\top}}{\sqrt{d_h}}\right) V_i", SSA_SECTION
+    ),
+)
+
+#: Every symbol of :data:`EQUATIONS`, for one stage-1 layer (``C`` channels, ``h`` heads,
+#: ``d = C/h``, ``N = H·W`` tokens, ``sr_ratio = r``); the chapter asserts each shape.
+SYMBOLS = (
+    Symbol("X", "the layer's input tokens", "x: (B, N, C)"),
+    Symbol("i", "a head", "heads 0 .. h/2-1 form the coarse group, heads h/2 .. h-1 the fine one"),
+    Symbol(
+        "r_i", "head i's downsampling rate", "r (sr1) in the coarse group, r/2 (sr2) in the fine"
+    ),
+    Symbol(
+        "MTA(X, r_i)",
+        "multi-scale token aggregation: X merged at rate r_i",
+        "act(norm_g(sr_g(X))): (B, M_g, C), M_g keys of group g",
+    ),
+    Symbol("W_i^Q", "head i's query projection", "rows i·d .. (i+1)·d of q.weight (and q.bias)"),
+    Symbol(
+        "W_i^K, W_i^V",
+        "head i's key and value projections",
+        "the rows of kv_g.weight that give head i's K and its V "
+        "(kv_g: C -> C, K and V of the group's h/2 heads)",
+    ),
+    Symbol("Q_i", "head i's queries", "q[:, i]: (B, N, d)"),
+    Symbol("K_i, V_i", "head i's keys and values", "k[:, j], v[:, j] of group g: (B, M_g, d)"),
+    Symbol(
+        "LE(V_i)",
+        "local enhancement of V by a depth-wise convolution",
+        "local_conv_g on V laid out on its reduced grid: (B, M_g, d) per head",
+    ),
+    Symbol("d_h", "the dimension in the softmax's scale", "d = C/h; scale = d ** -0.5"),
+    Symbol("h_i", "head i's output", "weights_i @ V_i: (B, N, d); concat over heads, then proj"),
+)
+
+#: The paper's own words for what the two scales are for.
+CLAIMS = (
+    Claim(
+        "coarse and fine keys",
+        "it selectively merges tokens to represent larger object features while keeping certain "
+        "tokens to preserve fine-grained features",
+        "abstract",
+    ),
+    Claim(
+        "what the design is for",
+        "allows ViTs to model the attentions at hybrid scales per attention layer",
+        "abstract",
+    ),
+)
+
+#: What the official code, which :mod:`vit_notes.shunted` equals, does where the paper's
+#: equations are general (how many rates, what MTA is made of), and where it departs from them.
+CODE_DIFFERENCES = (
+    Difference(
+        topic="how many rates",
+        paper="each head i has its own rate r_i, varied across the heads of a layer",
+        code="two groups of h/2 heads: rate r (sr1, kv1, local_conv1) and r/2 (sr2, kv2, "
+        "local_conv2); a stage with sr_ratio 1 has one group of all h heads",
+        evidence=f"{REPO} SSA.py, Attention.__init__",
+    ),
+    Difference(
+        topic="what MTA is made of",
+        paper="the equations write MTA(X, r_i), the tokens merged at rate r_i, as one operation",
+        code="a convolution of kernel and stride r_i, then a LayerNorm and a GELU",
+        evidence=f"{REPO} SSA.py, Attention.forward (sr1, norm1, act)",
+    ),
+    Difference(
+        topic="LE with sr_ratio 1",
+        paper="V_i = V_i + LE(V_i) before the softmax-weighted sum",
+        code="the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead; "
+        "the author answered that the placement hardly changes the final accuracy",
+        evidence=f"{REPO} SSA.py, the else branch of Attention.forward; issues 14 and 23",
+    ),
+    Difference(
+        topic="stage 1's embedding",
+        paper="the architecture figure draws a patch embedding and a linear embedding in stage 1",
+        code="the convolutional stem (Head) replaces stage 1's patch embedding; stages 2-4 use "
+        "an overlapping patch embedding",
+        evidence=f"{REPO} issue 13 (the author's reply); SSA.py, ShuntedTransformer.__init__",
+    ),
+)
+
+#: The paper's ablation of the token aggregation (section "Ablation Studies"), as far as it
+#: could be read: its rows' accuracies are in the paper's table, not reproduced here.
+ABLATIONS = (
+    Ablation(
+        study="Token Aggregation Function",
+        section="Ablation Studies",
+        varies="how the tokens of the keys and values are merged (the token aggregation)",
+        rows=(
+            AblationRow("Linear", "the reduction sr_g is a pooling instead of a convolution"),
+            AblationRow("Conv", "the reduction sr_g is a convolution"),
+            AblationRow("the paper's MTA", "the multi-scale token aggregation of the equations"),
+        ),
+        evidence=f"{REPO} issue 18: the question names the study and its rows, the author's "
+        "reply says which reduction each row uses",
+        not_here="each row's ImageNet top-1 and the model it was trained in: the paper's table",
+    ),
+)
+
+
+def _wrap(label: str, text: str, width: int) -> str:
+    return textwrap.fill(
+        text, width=width, initial_indent=f"  {label:<8}", subsequent_indent=" " * 10
+    )
+
+
+def describe_symbols(width: int = 88) -> str:
+    """:data:`SYMBOLS` as lines of at most ``width`` characters, for a chapter to print."""
+    return "\n".join(
+        f"{s.symbol}\n" + _wrap("paper:", s.paper, width) + "\n" + _wrap("code:", s.code, width)
+        for s in SYMBOLS
+    )
+
+
+def describe_differences(width: int = 88) -> str:
+    """:data:`CODE_DIFFERENCES` as lines of at most ``width`` characters."""
+    return "\n".join(
+        f"{d.topic}\n"
+        + "\n".join(
+            _wrap(label, text, width)
+            for label, text in (("paper:", d.paper), ("code:", d.code), ("see:", d.evidence))
+        )
+        for d in CODE_DIFFERENCES
+    )
+
+
+def describe_ablations(width: int = 88) -> str:
+    """:data:`ABLATIONS` as lines of at most ``width`` characters."""
+    out = []
+    for a in ABLATIONS:
+        out.append(f"{a.study} (section {a.section!r})")
+        out.append(_wrap("varies:", a.varies, width))
+        out += [_wrap("row:", f"{row.name}: {row.changes}", width) for row in a.rows]
+        out.append(_wrap("see:", a.evidence, width))
+        out.append(_wrap("absent:", a.not_here, width))
+    return "\n".join(out)
+
+
+def equations_latex() -> str:
+    """The equations as one aligned LaTeX block."""
+    return (
+        "\\begin{aligned}\n"
+        + " \\\\\n".join(f"& {e.latex}" for e in EQUATIONS)
+        + "\n\\end{aligned}"
+    )
