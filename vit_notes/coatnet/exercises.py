@@ -250,12 +250,18 @@ def check_layout_prediction(
     )
 
 
+#: The layouts in the order of the paper's capacity ranking (section "Vertical Layout Design",
+#: ``paper.LAYOUT_RANKINGS``: C-C-T-T ≈ C-T-T-T > ViT_REL > C-C-C-T > C-C-C-C). C-C-T-T comes
+#: first of the tied pair: it transfers better (Table 2) and the paper picks it.
+CAPACITY_ORDER = ("C-C-T-T", "C-T-T-T", "C-C-C-T", "C-C-C-C")
+
+
 def check_layout_choice(
     answer, size: int = 384, budget_mb: float = 16.0, budget_gmacs: float = 15.0
 ) -> bool:
-    """Design judgement: the layout of CoAtNet-0 at ``size``² with the most attention stages
-    whose largest attention map (one image, float32) fits ``budget_mb`` MB and whose
-    multiply-adds fit ``budget_gmacs`` GMACs."""
+    """Design judgement: the layout of CoAtNet-0 at ``size``² that the paper ranks highest in
+    capacity among those whose largest attention map (one image, float32) fits ``budget_mb``
+    MB and whose multiply-adds fit ``budget_gmacs`` GMACs."""
     options, fitting = {}, []
     for layout in LAYOUTS:
         total = coatnet_cost("coatnet_0", img_size=size, layout=layout)["total"]
@@ -270,20 +276,27 @@ def check_layout_choice(
         else:
             fitting.append(layout)
             options[layout] = head
-    best = max(fitting, key=lambda lay: lay.count("T"))
+    best = min(fitting, key=CAPACITY_ORDER.index)
+    ranking = "C-C-T-T ≈ C-T-T-T > ViT_REL > C-C-C-T > C-C-C-C"
     for layout in fitting:
         if layout == best:
             options[layout] += (
-                ": the most attention stages that fit. The trade-off: a stage moved from "
-                "convolution to attention gains global, input-dependent weights but costs N² "
-                "where the convolution costs N; the paper's study (section 'Vertical Layout "
-                "Design') finds C-C-T-T and C-T-T-T with the most capacity, C-C-T-T "
-                "transferring better, and picks C-C-T-T"
+                ": of the layouts that fit, the paper's study (section 'Vertical Layout "
+                f"Design') ranks it highest in capacity ({ranking}). Capacity does not grow "
+                "with the number of attention stages as such: the paper finds that more "
+                "Transformer blocks do not necessarily mean higher capacity. The trade-off: a "
+                "stage moved from convolution to attention gains global, input-dependent "
+                "weights but costs N² where the convolution costs N"
+            )
+        elif {layout, best} == {"C-C-T-T", "C-T-T-T"}:
+            options[layout] += (
+                f": it fits, and the paper finds the two about equal in capacity, but {best} "
+                "transfers better (Table 2) and costs less: the paper picks C-C-T-T"
             )
         else:
             options[layout] += (
-                f": it fits, but {best} fits too with more attention stages, so more capacity "
-                "for the same budget"
+                f": it fits, but {best} fits too, and the paper's study (section 'Vertical "
+                f"Layout Design') ranks it higher in capacity ({ranking})"
             )
     return check_choice(
         answer, options, best, "the layout", parse=lambda a: option_named(a, LAYOUTS)

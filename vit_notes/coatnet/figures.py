@@ -57,8 +57,10 @@ BIAS_CMAP = "viridis"
 def coatnet_stages(name_or_model="coatnet_0", img_size: int = 224) -> list[dict]:
     """What :func:`draw_coatnet_schematic` draws, read from the model itself: one dict per
     stage S0..S4 with ``name``, ``kind`` ("stem", "C" or "T"), ``blocks``, ``width``,
-    ``grid`` (H, W) of its output and, for a transformer stage, ``heads`` and ``table``
-    ``(2H−1, 2W−1)``, the shape of one head's relative bias table.
+    ``grid`` (H, W) of its output and, for a transformer stage, ``heads``, ``table``
+    ``(2H−1, 2W−1)``, the shape of one head's relative bias table, and ``table_scalars``, the
+    learned scalars of all the stage's tables: every block has its own (the paper shares none
+    across layers, section "Related Work").
 
     ``name_or_model``: a name from :data:`~vit_notes.coatnet.model.CONFIGS`, a config dict
     (as :func:`~vit_notes.coatnet.cost.coatnet_cost` takes) or a built
@@ -91,6 +93,9 @@ def coatnet_stages(name_or_model="coatnet_0", img_size: int = 224) -> list[dict]
             s["heads"] = first.attn.num_heads
             s["table"] = tuple(rel.table().shape[1:])  # (2H−1, 2W−1), one per head
             s["grid"] = rel.grid_size  # the grid the table is built for: the stage's own
+            s["table_scalars"] = sum(
+                blk.attn.rel_pos.relative_position_bias_table.numel() for blk in stage.blocks
+            )
         stages.append(s)
     return stages
 
@@ -195,13 +200,14 @@ def draw_coatnet_schematic(name_or_model="coatnet_0", img_size: int = 224):
                 color="black",
             )
         )
-        N = H * W
+        N, blocks = H * W, it["blocks"]
         text = (
             f"{it['name']}'s relative bias table $w_{{i-j}}$: one scalar per offset "
             f"$(\\Delta y, \\Delta x)$,\n"
             f"(2·{H}−1)(2·{W}−1) = {a}×{b} = {a * b:,} per head, × {heads} heads "
-            f"= {a * b * heads:,} scalars,\n"
-            f"gathered into a {heads}×{N}×{N} bias added to the logits "
+            f"= {a * b * heads:,} scalars a block;\n"
+            f"each of the {blocks} blocks has its own: {it['table_scalars']:,} in all.\n"
+            f"Gathered into a {heads}×{N}×{N} bias added to the logits "
             f"(black: offset (0, 0))"
         )
         ax.text(tx + tw + 0.015, ty + th / 2, text, ha="left", va="center", fontsize=9)
@@ -240,8 +246,10 @@ def draw_coatnet_schematic(name_or_model="coatnet_0", img_size: int = 224):
         s = t_stages[0]
         a, b = s["table"]
         alt += (
-            f" Each transformer stage learns a relative bias table per head; {s['name']}'s is "
-            f"{a}×{b} per head for {s['heads']} heads."
+            f" Each transformer block learns its own relative bias table per head; in "
+            f"{s['name']} each is {a}×{b} per head for {s['heads']} heads, "
+            f"{a * b * s['heads']:,} scalars a block and {s['table_scalars']:,} over its "
+            f"{s['blocks']} blocks."
         )
     return set_alt(fig, alt)
 

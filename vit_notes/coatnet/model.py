@@ -7,7 +7,8 @@ NeurIPS 2021.
   pre-normalisation form ``y_i^pre`` of Eqn. (3)): ``y_i = Σ_j softmax_j(x_iᵀ x_j + w_{i−j})
   x_j``; the static, input-independent convolution kernel ``w_{i−j}`` is *added to the
   logits* of input-dependent attention, one learned scalar per relative offset and head: a
-  table of ``(2H−1)(2W−1)`` entries per head for an ``H x W`` map. The paper's equations
+  table of ``(2H−1)(2W−1)`` entries per head for an ``H x W`` map, in every transformer
+  block: the paper shares none across layers (section "Related Work"). The paper's equations
   leave out the query, key and value projections (its footnote 2) and the ``1/√d`` scale;
   the modules have both, as timm's do.
 * The network (section "Vertical Layout Design", the overview figure, the table of
@@ -17,11 +18,26 @@ NeurIPS 2021.
 
 Module and parameter names follow timm's ``timm/models/maxxvit.py`` (``coatnet_0_224`` ...
 ``coatnet_3_224``), so its state dicts load into these models unchanged (tested); the code
-is this book's own. Where timm departs from the paper's text, these modules follow timm: a
-2x2 average pool where the paper's appendix names max pooling, a bicubic resize of the
-relative table where it says bi-linear, and a ``tanh`` pre-logits layer in the classifier
-that the paper does not describe. Everything works on ``(B, C, H, W)`` feature maps, as the
-convolutions do.
+is this book's own. Where timm departs from the paper's text, these modules follow timm:
+
+* the MBConv's first 1x1 conv expands to 4x the block's *output* width (timm's
+  ``expand_output=True``); the paper's section "Merging Convolution and Self-Attention"
+  expands "the channel size of the input by 4x";
+* squeeze-excitation's hidden activation is SiLU (timm's ``attn_act_layer='silu'``); the
+  appendix ("Pre-Activation") names GELU as the activation of the MBConv blocks;
+* a down-sampling transformer block pools both branches with a 2x2 average, where the
+  appendix ("Down-Sampling") names "the standard max pooling of stride 2";
+* the classifier has a LayerNorm and a ``tanh`` pre-logits layer (timm's
+  ``head_hidden_size``); the appendix ("Classification head") describes only global average
+  pooling.
+
+One thing these modules do that timm's do not: on a grid other than the one it was built for,
+:class:`RelativePositionBias` resizes its table in the forward pass (bicubically). timm's model
+raises a shape error on an image of another size; timm resizes a table only when it loads a
+checkpoint into a model of another size (``maxxvit.checkpoint_filter_fn`` calls
+``resize_rel_pos_bias_table``, BEiT's resampling). The paper's appendix ("2D Relative
+Attention") uses bi-linear interpolation when it fine-tunes at a higher resolution.
+Everything works on ``(B, C, H, W)`` feature maps, as the convolutions do.
 """
 
 from __future__ import annotations
@@ -125,7 +141,10 @@ class Downsample2d(nn.Module):
 
 
 class SqueezeExcite(nn.Module):
-    """Squeeze-excitation: channel gates ``sigmoid(fc2(SiLU(fc1(mean(x)))))`` (Hu et al. 2018)."""
+    """Squeeze-excitation: channel gates ``sigmoid(fc2(SiLU(fc1(mean(x)))))`` (Hu et al. 2018).
+
+    SiLU is timm's choice (``attn_act_layer='silu'``); the CoAtNet paper's appendix
+    ("Pre-Activation") names GELU as the MBConv blocks' activation."""
 
     def __init__(self, channels: int, rd_channels: int):
         super().__init__()
@@ -165,10 +184,12 @@ class MBConv(nn.Module):
     """Pre-norm inverted-bottleneck block (CoAtNet, section "Vertical Layout Design";
     Sandler et al. 2018; Tan & Le 2019).
 
-    ``x + Conv1x1(SE(DepthConv3x3(Conv1x1(Norm(x)))))``: a 1x1 conv expands the width
-    ``expand_ratio`` times (of the output width), a depthwise 3x3 conv mixes each channel with
-    its 3x3 neighbourhood — the *static* kernel ``w_{i−j}`` —, squeeze-excitation with
-    ``se_ratio · out_chs`` hidden channels reweights channels, a 1x1 conv projects back.
+    ``x + Conv1x1(SE(DepthConv3x3(Conv1x1(Norm(x)))))``. A 1x1 conv expands to
+    ``expand_ratio`` times the *output* width ``out_chs`` (timm's ``expand_output=True``; the
+    paper's text expands the input by 4x, which differs in a stage's first block). A depthwise
+    3x3 conv mixes each channel with its 3x3 neighbourhood: the *static* kernel ``w_{i−j}``.
+    Squeeze-excitation with ``se_ratio · out_chs`` hidden channels reweights the channels, and a
+    1x1 conv projects back.
 
     ``stride=2`` (first block of a stage): the shortcut becomes ``Proj(Pool(x))`` and the
     residual branch strides either in the first 1x1 conv, as in the paper's appendix
@@ -274,8 +295,11 @@ class RelativePositionBias(nn.Module):
     scalars per head, gathered into a ``(heads, N, N)`` bias for the logits.
 
     Built for an ``H x W`` grid (``grid_size``); on another grid the table, seen as a
-    ``(2H−1) x (2W−1)`` image per head, is resized to ``(2H'−1) x (2W'−1)``: bicubically, as
-    timm does, where the paper's appendix ("2D Relative Attention") resizes bi-linearly when it
+    ``(2H−1) x (2W−1)`` image per head, is resized to ``(2H'−1) x (2W'−1)`` bicubically, in the
+    forward pass. timm does not do this: its ``RelPosBias`` adds a bias of the size it was built
+    for, so its model raises a shape error on another image size, and it resizes a table only
+    when it loads a checkpoint (``resize_rel_pos_bias_table``, BEiT's resampling on a
+    geometric grid). The paper's appendix ("2D Relative Attention") resizes bi-linearly when it
     fine-tunes at a higher resolution.
     """
 
@@ -525,7 +549,8 @@ class Stage(nn.Module):
 
 class ClassifierHead(nn.Module):
     """Average pool, LayerNorm, a ``tanh`` pre-logits layer (when ``hidden_size``), linear
-    classifier."""
+    classifier. The LayerNorm and the pre-logits layer are timm's; the paper's appendix
+    ("Classification head") describes only the global average pooling."""
 
     def __init__(
         self, dim: int, num_classes: int, hidden_size: int | None = None, drop: float = 0.0
@@ -555,7 +580,8 @@ class CoAtNet(nn.Module):
     ``dim_head`` the attention head size (32: heads = width / 32); ``stride_mode`` where an
     MBConv strides ("1x1": the paper's appendix, "dw": timm); ``head_hidden_size`` the width of the
     ``tanh`` pre-logits layer of timm's "paper-like" configs (0: none). ``img_size`` sets the
-    grids the relative tables are built for; other sizes (multiples of 32) interpolate them.
+    grids the relative tables are built for; other sizes (multiples of 32) interpolate them in
+    the forward pass, which timm's model does not (see :class:`RelativePositionBias`).
     """
 
     def __init__(

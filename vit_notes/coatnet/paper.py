@@ -101,7 +101,8 @@ class Variant:
 @dataclass(frozen=True)
 class AblationTable:
     """One of the paper's ablation tables: its ``title`` (number and caption in arXiv v2),
-    the ``section`` that discusses it, what the table ``holds_fixed`` across its rows, its
+    the ``section`` that discusses it, what the table ``holds_fixed`` across its rows (what
+    the paper states, with the book's assumptions marked "we assume"), its
     ``variants`` (the first is the baseline) and what the paper ``concludes`` from it (one
     passage or more)."""
 
@@ -132,7 +133,8 @@ ABLATIONS: tuple[AblationTable, ...] = (
             ),
             Variant(
                 name="without rel-attn",
-                changes="relative attention removed (the paper does not say what replaces it)",
+                changes="standard attention instead of relative attention (the paper does not"
+                " say what position information it uses)",
                 results={
                     (_IN1K, "not named", "top-1 224²"): 83.8,
                     (_IN1K, "not named", "top-1 384²"): 85.3,
@@ -146,7 +148,9 @@ ABLATIONS: tuple[AblationTable, ...] = (
     AblationTable(
         title="Table 7: Ablation on architecture layout",
         section="Ablation Studies",
-        holds_fixed="the total number of blocks in S2 and S3 (20); the widths",
+        holds_fixed="the total number of blocks in S2 and S3 (20), as the paper states. The"
+        " paper names V0 as CoAtNet-2 (on ImageNet-1K) and CoAtNet-3 (pre-trained on"
+        " ImageNet-21K) and gives only the layouts; we assume the widths stay those of V0",
         variants=(
             Variant(
                 name="V0 [2, 2, 6, 14, 2]",
@@ -186,7 +190,8 @@ ABLATIONS: tuple[AblationTable, ...] = (
     AblationTable(
         title="Table 8: Ablation on head size and normalization type",
         section="Ablation Studies",
-        holds_fixed="widths, depths and layout",
+        holds_fixed="the paper names the model of each setting (CoAtNet-2, CoAtNet-3) and one"
+        " change per row; we assume the widths, depths and layout stay those of that model",
         variants=(
             Variant(
                 name="baseline",
@@ -262,6 +267,10 @@ DOWNSAMPLING_COST: dict[str, dict[str, tuple[float, float]]] = {
     "coatnet_1": {"stride in first 1x1 conv": (42, 8.4), "strided DConv": (42, 8.8)},
     "coatnet_2": {"stride in first 1x1 conv": (75, 15.7), "strided DConv": (75, 16.6)},
 }
+
+#: CoAtNet-3 pre-trained on ImageNet-21K and fine-tuned on ImageNet-1K: image size -> top-1
+#: (%), from Table 4 "Model performance on ImageNet" (21K+1K column), also Table 14.
+COATNET_3_21K: dict[int, float] = {384: 87.6, 512: 87.9}
 
 #: CoAtNet-4 is reported only after ImageNet-21K or JFT pre-training, at 384² and 512². Table
 #: 4 ("Model performance on ImageNet") gives it at 384²: (params M, GFLOPs).
