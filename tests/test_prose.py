@@ -44,7 +44,6 @@ ALLOWED: dict[str, dict[str, str]] = {
 PENDING = {
     "pvt",
     "learned",
-    "compare",
 }
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1[ \t]*$", re.M | re.S)

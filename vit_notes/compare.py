@@ -1,44 +1,132 @@
-"""Checkers for the comparison chapter's exercises. They read every chapter's attention
-layers from the registry (each chapter registers its :class:`~vit_notes.registry.Design`), so
-this module imports no chapter."""
+"""The comparison chapter's line-up, its recorded timings and its exercise checkers.
+
+Everything here reads the designs from the registry (each chapter registers its
+:class:`~vit_notes.registry.Design`), so this module imports no chapter, and a chapter that
+registers a compared design joins every table, curve and checker of the comparison.
+"""
 
 from __future__ import annotations
 
+import torch
+
+from . import measured
 from .checking import check_choice, check_prediction, option_named
-from .registry import designs
+from .counting import count_macs, time_forward
+from .registry import AttentionLayer, create, designs, model_info, smallest_per_paper
+
+#: The results file of ``bench/compare_cost.py`` (:mod:`vit_notes.measured`).
+TIMING = "compare_cost"
+TIMING_COMMAND = "python bench/compare_cost.py"
 
 
-def _layers() -> dict:
+def layers() -> dict[str, AttentionLayer]:
+    """Every compared design's attention layers, label -> layer, in book order."""
     return {label: layer for d in designs() for label, layer in d.layers.items()}
+
+
+def lineup() -> list[str]:
+    """The comparison's models: for each paper of a compared design, its variant with the
+    fewest parameters (as the paper reports them), in book order."""
+    families = {d.family for d in designs()}
+    return [n for n in smallest_per_paper() if model_info(n).family in families]
+
+
+def time_lineup(
+    names: list[str] | None = None,
+    *,
+    rounds: int = 5,
+    min_run_time: float = 0.3,
+    img_size: int = 224,
+) -> list[dict]:
+    """Time one ``img_size``² image (batch 1, ``no_grad``, each model's default fused
+    attention) through each model of ``names`` (default: :func:`lineup`).
+
+    Every model is timed once per round, in turn, for ``rounds`` rounds, so that a model
+    slower in every round is slower, not unlucky. Each row holds the model, its counted
+    GMACs, the median of its rounds (``ms``) and every round's median (``ms_rounds``)."""
+    names = lineup() if names is None else list(names)
+    x = torch.randn(1, 3, img_size, img_size)
+    models = {}
+    for name in names:
+        torch.manual_seed(0)
+        models[name] = create(name, img_size=img_size).eval()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(rounds):
+        for name, model in models.items():
+            m = time_forward(model, x, min_run_time=min_run_time)
+            times[name].append(m.median * 1e3)
+    rows = []
+    for name, model in models.items():
+        with torch.no_grad():
+            macs = count_macs(model, x)
+        ms = sorted(times[name])
+        rows.append(
+            dict(
+                model=name,
+                family=model_info(name).family,
+                img_size=img_size,
+                gmacs=macs / 1e9,
+                ms=ms[len(ms) // 2],
+                ms_rounds=times[name],
+            )
+        )
+    return rows
+
+
+def recorded_times(names: list[str], gmacs: dict[str, float]) -> measured.Measurement:
+    """The recorded timings of ``names`` (:data:`TIMING`), checked against the models as they
+    are now: every model recorded, with the multiply-adds counted now (``gmacs``)."""
+    m = measured.load(TIMING)
+    have = {r["model"]: r for r in m.rows}
+    missing = [n for n in names if n not in have]
+    if missing:
+        raise ValueError(
+            f"no recorded time for {missing} in {TIMING!r} (recorded: {sorted(have)}); "
+            f"run {TIMING_COMMAND} and commit vit_notes/measurements/{TIMING}.json"
+        )
+    for name in names:
+        then, now = have[name]["gmacs"], gmacs[name]
+        if abs(then / now - 1) > 1e-6:
+            raise ValueError(
+                f"{name} was timed at {then:.4f} GMACs but counts {now:.4f} now: the model "
+                f"changed since the recording; run {TIMING_COMMAND}"
+            )
+    return measured.Measurement(
+        name=m.name,
+        rows=[have[n] for n in names],
+        command=m.command,
+        date=m.date,
+        machine=m.machine,
+    )
 
 
 def check_growth(
     answer,
     layer: str = "PVT SRA, R=8",
     start: int = 224,
-    end: int = 512,
+    end: int = 448,
     C: int = 64,
     heads: int = 2,
 ) -> bool:
     """Predict: from ``start``² to ``end``², by what factor do the attention products
     (``q kᵀ`` and ``attn v``) of ``layer`` on the stride-4 grid grow?"""
-    a, b = (_layers()[layer].cost(s // 4, s // 4, C, heads) for s in (start, end))
+    a, b = (layers()[layer].cost(s // 4, s // 4, C, heads) for s in (start, end))
     right = b.attn_macs / a.attn_macs
     tokens = b.tokens / a.tokens
+    keys = b.kv_tokens / a.kv_tokens
     return check_prediction(
         answer,
         right,
         "the factor",
-        f"Section 2 prints it for every layer: {layer}'s products grow {right:.1f}×, the whole "
-        f"layer {b.macs / a.macs:.1f}×",
-        correct=f"{right:.3g}×: the tokens grow {tokens:.3g}× and, with a fixed ratio, so do the "
-        f"keys: N·M grows {tokens:.3g}² = {tokens**2:.3g}×. A fixed ratio divides the "
-        "quadratic term by a constant; it does not remove it",
+        f"Section 3 prints it for every layer: {layer}'s products grow {right:.3g}×, the whole "
+        f"layer {b.macs / a.macs:.3g}×",
+        correct=f"{right:.3g}×: the tokens N grow {tokens:.3g}× and the keys M "
+        f"{keys:.3g}×, so N·M grows {tokens:.3g} × {keys:.3g} = {tokens * keys:.3g}×",
         mistakes=[
             (
                 tokens,
-                f"{tokens:.3g}× is the growth of the tokens N; with a fixed ratio the keys "
-                "M = N/R² grow as much, and the products cost N·M",
+                f"{tokens:.3g}× is the growth of the tokens N; the keys M grow too "
+                f"({keys:.3g}×), and the products cost N·M",
             ),
             (end / start, f"{end / start:.3g}× is the growth of the image's side"),
             (
@@ -51,21 +139,29 @@ def check_growth(
 
 
 def check_layer_choice(
-    answer, size: int = 1024, budget_mb: float = 1024.0, C: int = 64, heads: int = 2
+    answer, size: int = 896, budget_mib: float = 512.0, C: int = 64, heads: int = 2
 ) -> bool:
-    """Design judgement: of the registered attention layers, the one for a stride-4 layer at
-    ``size``² (C, heads) whose attention maps (float32, one image) fit ``budget_mb`` MB and
-    whose keys are the finest (the most keys a query sees)."""
+    """Design judgement: of the compared attention layers, the one for a stride-4 layer at
+    ``size``² (C, heads) whose attention maps (float32, one image) fit ``budget_mib`` MiB and
+    whose queries see the most keys (the finest key grid)."""
     H = W = size // 4
-    costs = {label: layer.cost(H, W, C, heads) for label, layer in _layers().items()}
-    fits = {k: c for k, c in costs.items() if c.attn_bytes / 2**20 <= budget_mb}
+    costs = {label: layer.cost(H, W, C, heads) for label, layer in layers().items()}
+    twice = {label: layer.cost(2 * H, 2 * W, C, heads) for label, layer in layers().items()}
+    fixed = [k for k in costs if twice[k].kv_tokens == costs[k].kv_tokens]
+    fits = {k: c for k, c in costs.items() if c.attn_bytes / 2**20 <= budget_mib}
     best = max(fits, key=lambda k: fits[k].kv_tokens, default=None)  # the most keys: finest
+    if len(fixed) == 1:
+        also = f"; {fixed[0]}'s keys do not grow with the image, so it fits any size"
+    elif fixed:
+        also = f"; the keys of {' and '.join(fixed)} do not grow with the image: they fit any size"
+    else:
+        also = ""
     options = {}
     for label, c in costs.items():
-        mb = c.attn_bytes / 2**20
-        head = f"{label} at {size}²: {c.kv_tokens:,} keys in all, maps {mb:,.0f} MB"
-        if mb > budget_mb:
-            options[label] = f"{head}, {mb / budget_mb:.3g}× the {budget_mb:,.0f} MB budget"
+        mib = c.attn_bytes / 2**20
+        head = f"{label} at {size}²: {c.kv_tokens:,} keys, maps {mib:,.0f} MiB"
+        if mib > budget_mib:
+            options[label] = f"{head}, {mib / budget_mib:.3g}× the {budget_mib:,.0f} MiB budget"
         elif label != best:
             options[label] = (
                 f"{head}: it fits, but {best} fits too with "
@@ -73,9 +169,8 @@ def check_layer_choice(
             )
         else:
             options[label] = (
-                f"{head}: the finest keys that fit. The trade-off: its keys still grow with the "
-                "tokens, so at a larger image it runs out of budget; linear SRA's 49 keys fit "
-                "any size, each averaging a window that grows with the image"
+                f"{head}: the most keys that fit. The trade-off: its keys grow with the "
+                f"tokens, so a larger image runs out of budget{also}"
             )
     return check_choice(
         answer, options, best, "the layer", parse=lambda a: option_named(a, options)
