@@ -25,7 +25,9 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.vit-notes-stamp" 2>/dev/null)
     set -euo pipefail
     [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
     # (grep drops this machine's noise about missing local mirror folders)
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    # --no-cache-dir: the set-up needs about 6 GB in the venv; a second copy of every
+    # wheel in pip's cache can fill a small CI disk.
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-cache-dir \
         -r "$ROOT/requirements-dev.txt" -c "$ROOT/constraints.txt" 2>&1 \
         | { grep -v "is ignored: it is neither a file nor a directory" || true; }
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT" \
@@ -33,7 +35,8 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.vit-notes-stamp" 2>/dev/null)
     "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 >/dev/null
     echo "$want" > "$VENV/.vit-notes-stamp"
   ); then
-    echo "error: setting up $VENV failed (see above)" >&2
+    echo "error: setting up $VENV failed (see above); free disk where it lives:" >&2
+    df -h "$(dirname "$VENV")" >&2 || true
     return 1 2>/dev/null || exit 1
   fi
 fi
