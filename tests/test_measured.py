@@ -34,3 +34,9 @@ def test_rows_must_be_dicts(tmp_path, monkeypatch):
     monkeypatch.setattr(measured, "DIR", tmp_path)
     with pytest.raises(TypeError, match="list of dicts"):
         measured.record("bad", [1, 2], command="x")
+
+
+def test_the_caption_counts_threads_in_english():
+    one = measured.Measurement("x", [], "cmd", "2026-12-05", {"torch_threads": 1})
+    two = measured.Measurement("x", [], "cmd", "2026-12-05", {"torch_threads": 2})
+    assert "(1 thread," in one.caption() and "(2 threads," in two.caption()
