@@ -222,6 +222,11 @@ def test_a_link_with_an_explorers_state_opens_it(new_page, site):
     assert (got["state"], got["row"], got["col"]) == ("3|3", 5, 0)
     assert _state(page, "explore-one")["state"] == "1|3"
     assert abs(_top(page, "explore-two")) <= 2, "the link did not open at its explorer"
+    # A setting left out keeps its default; so does the query.
+    page = new_page()
+    _open(page, site + "page.html?explore-two.a=2")
+    got = _state(page, "explore-two")
+    assert (got["state"], got["row"], got["col"]) == ("2|3", 2, 3)
     # The older form, #<id>?..., still opens (links shared before).
     page = new_page()
     _open(page, site + "page.html#explore-one?a=2&b=1&query=0,4")
@@ -351,3 +356,13 @@ def test_bars_are_linear(new_page, site):
         ".map(b => b.getBoundingClientRect().width)"
     )
     assert widths[0] / widths[1] == pytest.approx(22, rel=0.03), widths
+
+
+def test_in_a_notebook_the_address_is_left_alone(new_page, site):
+    """In JupyterLab or the classic notebook the address belongs to the app."""
+    page = new_page()
+    page.add_init_script("window.Jupyter = {}")
+    _open(page, site + "page.html")
+    _press(page, "explore-one", "a", "End")
+    page.wait_for_timeout(400)
+    assert _state(page, "explore-one")["state"] == "3|3" and page.url == site + "page.html"

@@ -313,6 +313,7 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
 
     // -- the state in the address: ?<id>.<control>=<value>&<id>.row=<r>&<id>.col=<c>
     const prefix = id + ".";
+    const inNotebook = !!(window.Jupyter || document.querySelector(".jp-LabShell, .jp-Notebook"));
     let lastSave = -Infinity, saveTimer = 0;
     function saveSoon() { // at most one write per SAVE_MS, the last move always written
       clearTimeout(saveTimer);
@@ -322,6 +323,7 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
     }
     function saveState() {
       lastSave = performance.now();
+      if (inNotebook) return; // JupyterLab's or the notebook's address is the app's, not ours
       try {
         const url = new URL(location.href);
         spec.controls.forEach((c, i) => url.searchParams.set(prefix + c.name, c.values[state[i]]));
@@ -337,7 +339,7 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
       const hash = decodeURIComponent(location.hash.slice(1));
       return hash.startsWith(id + "?") ? hash.slice(id.length + 1) : null;
     }
-    function setControl(name, value) {
+    function setControl(name, value) { // a name or value not offered is left out
       const i = spec.controls.findIndex((c) => c.name === name);
       if (i < 0 || !spec.controls[i].values.includes(value)) return;
       state[i] = spec.controls[i].values.indexOf(value);
@@ -357,7 +359,8 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
         found = true;
         setControl(name.slice(prefix.length), value);
       }
-      if (found) setCell(Number(params.get(prefix + "row")), Number(params.get(prefix + "col")));
+      const [r, c] = ["row", "col"].map((a) => params.get(prefix + a));
+      if (r !== null && c !== null) setCell(Number(r), Number(c)); // else the default query
       const old = oldHash();
       if (old !== null) {
         found = true;
