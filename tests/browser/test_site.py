@@ -482,6 +482,16 @@ def _goldens(explorer, key: str) -> tuple[list[str], str]:
     return [t for b in explorer.bars(**state) for t in b.texts], explorer.caption(**state)
 
 
+#: True once the address holds explorer ``id``'s state ``key`` (its controls' values, in order,
+#: joined by |) and its query as shown: explorer.js writes a reader's change into the query
+#: string, at most one write per SAVE_MS.
+_ADDRESS_HOLDS = """([id, key]) => {
+    const r = document.getElementById(id);
+    const spec = JSON.parse(r.querySelector('script.vn-data').textContent);
+    const p = new URLSearchParams(location.search);
+    const query = [...r.querySelectorAll('[data-control^=query-]')]
+        .every(i => p.get(id + '.' + i.dataset.control.slice(6)) === i.value);
+    return query && spec.controls.map(c => p.get(id + '.' + c.name)).join('|') === key; }"""
 #: Resolves once the explorer has drawn more than ``n`` times.
 _WAIT_DRAWN = """(r, n) => new Promise(ok => {
     const f = () => (+r.dataset.drawn > n ? ok() : requestAnimationFrame(f)); f(); })"""
@@ -587,10 +597,7 @@ def test_explorers(rel, browser, base_url):
             before = root.evaluate(_SNAPSHOT_JS)
             page.keyboard.press("ArrowLeft")
             moved = _settle(page, root, before["drawn"])
-            page.wait_for_function(
-                "k => [...new URLSearchParams(location.search).keys()].some(n => n.startsWith(k))",
-                arg=key + ".",
-            )
+            page.wait_for_function(_ADDRESS_HOLDS, arg=[key, moved["key"]])
             url = page.url
             page.reload(wait_until="load")
             page.wait_for_function(_ALL_DRAWN)
@@ -641,11 +648,8 @@ def test_section_links_hold(rel, browser, base_url):
         before = root.evaluate(_SNAPSHOT_JS)
         control.focus()
         page.keyboard.press("End" if control.input_value() == "0" else "Home")
-        _settle(page, root, before["drawn"])
-        page.wait_for_function(
-            "k => [...new URLSearchParams(location.search).keys()].some(n => n.startsWith(k))",
-            arg=key + ".",
-        )
+        moved = _settle(page, root, before["drawn"])
+        page.wait_for_function(_ADDRESS_HOLDS, arg=[key, moved["key"]])
         assert page.url.endswith("#" + section), page.url
         assert page.evaluate("history.length") == entries
     finally:
