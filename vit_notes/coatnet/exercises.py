@@ -16,7 +16,6 @@ from ..checking import (
     softmax_rows,
     verdict,
 )
-from ..counting import format_bytes
 from .cost import coatnet_cost
 from .figures import LAYOUTS
 from .model import RelativeAttention, relative_position_index
@@ -233,7 +232,7 @@ def check_layout_prediction(
         right,
         "the factor",
         f"Now move the explorer's image size slider from {start} to {end} ({layout}): the "
-        f"largest map, {s1}'s, goes from {format_bytes(a * 2**20)} to {format_bytes(b * 2**20)}",
+        f"largest map, {s1}'s, goes from {a:.2f} MB to {b:.2f} MB",
         correct=f"{right:.3g}×: {s1}'s tokens grow ({end}/{start})² = {tokens:.3g}×, and its "
         f"map has N² entries per head: {tokens:.3g}² = {tokens**2:.3g}",
         mistakes=[

@@ -18,7 +18,6 @@ from ..checking import (
     token_layer_cases,
     verdict,
 )
-from ..counting import format_bytes
 from ..pvt.cost import sra_cost
 from .cost import shunted_cost, shunted_kv_tokens
 from .model import ShuntedAttention
@@ -253,7 +252,7 @@ def check_explorer_prediction(
         right,
         "the ratio",
         f"Now move the explorer's sr_ratio slider to {sr_ratio}, then to 2 and 8: the bars read "
-        f"{format_bytes(sh.attn_bytes)} (Shunted) and {format_bytes(sra.attn_bytes)} (SRA) "
+        f"{sh.attn_bytes / 2**20:.1f} MB (Shunted) and {sra.attn_bytes / 2**20:.1f} MB (SRA) "
         f"at {sr_ratio}, and the ratio stays {right:g} wherever r divides the grid",
         correct=f"{right:g}×: half the heads see N/r² keys, the other half 4N/r², so "
         "(1/2)(1 + 4) = 5/2 of SRA's map, where every head sees N/r²",
