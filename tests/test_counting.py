@@ -74,3 +74,39 @@ def test_release_memory_is_a_no_op_without_glibc(monkeypatch):
 
     monkeypatch.setattr(counting, "_malloc_trim", lambda: broken)
     assert counting.release_memory() is False  # never raises
+
+
+@pytest.mark.parametrize(
+    "n, text",
+    [
+        (0, "0 B"),
+        (512, "512 B"),
+        (1023, "1,023 B"),
+        (1024, "1.00 KiB"),
+        (96 * 1024, "96.0 KiB"),
+        (1.5 * 2**20, "1.50 MiB"),  # binary units: 2**20 bytes = 1 MiB
+        (16 * 2**20, "16.0 MiB"),
+        (1000 * 2**20, "1,000 MiB"),
+        (9.996 * 2**20, "10.0 MiB"),
+        (3 * 2**30, "3.00 GiB"),
+    ],
+)
+def test_format_bytes_picks_the_unit_and_never_prints_zero(n, text):
+    assert counting.format_bytes(n) == text
+
+
+def test_format_bytes_and_significant_reject_bad_input():
+    with pytest.raises(ValueError, match=r"n=-1: give a number of bytes, 0 or more"):
+        counting.format_bytes(-1)
+    with pytest.raises(ValueError, match="n=True"):
+        counting.format_bytes(True)
+    with pytest.raises(TypeError, match="value must be a number, got '3'"):
+        counting.significant("3")
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(0.0123, "0.0123"), (1.5, "1.50"), (12.34, "12.3"), (123.4, "123"), (12345.6, "12,346")],
+)
+def test_significant_keeps_three_digits_without_exponents(value, text):
+    assert counting.significant(value) == text

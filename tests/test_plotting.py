@@ -291,3 +291,35 @@ def test_alt_text_travels_with_the_stored_figure():
     with pytest.raises(ValueError, match="alt text"):
         plotting.set_alt(fig, "  ")
     plt.close(fig)
+
+
+def test_cost_bars_are_linear_and_say_the_ratio():
+    """A 22x saving is drawn 22 times shorter and says so; small maps print KiB, not 0.0 MB."""
+    from vit_notes.counting import AttentionCost
+
+    def cost(macs, nbytes):
+        return AttentionCost(macs, 0, 1, 1, nbytes // 4, nbytes)
+
+    b = plotting.layer_cost_bars(
+        "t",
+        {"plain": cost(22_000_000, 2**20), "SRA": cost(1_000_000, 16 * 1024)},
+        {"plain": "tab:blue", "SRA": "tab:orange"},
+    )
+    assert not b.log and b.values[0] / b.values[1] == 22
+    assert b.texts == ("22.0 M, 1.00 MiB", "1.00 M, 16.0 KiB (22× fewer)")
+
+
+def test_no_explorer_prints_zero_or_draws_a_log_cost_chart():
+    """Every state of every chapter's explorer: no number printed as 0.0 (or 0.00, 0 MB) on
+    its bars, and the cost charts on a linear scale (a log scale shows 22x as about 2x)."""
+    import re
+
+    from vit_notes import coatnet, pvt, shunted
+
+    zero = re.compile(r"(?<![\d.,])0(\.0+)?(?![\d.,])\s*(B|KiB|MiB|GiB|MB|M)?\b")
+    for explorer in (pvt.sra_explorer(), shunted.shunted_explorer(), coatnet.layout_explorer()):
+        for state in explorer.states():
+            for chart in explorer.bars(**state):
+                assert not chart.log, (explorer.key, chart.title)
+                for text in chart.texts:
+                    assert not zero.search(text), (explorer.key, state, text)

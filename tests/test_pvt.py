@@ -491,8 +491,10 @@ def test_sra_explorer_shows_the_packages_maps_and_costs():
         torch.testing.assert_close(panel.rows[i], row)
     (chart,) = e.bars(**state)
     plain = pvt.sra_cost(40, 40, 64, 2, 1)
-    assert chart.texts[0] == f"{plain.macs / 1e6:,.0f} M, {plain.attn_bytes / 2**20:,.1f} MB"
-    assert chart.values[1] == pvt.sra_cost(40, 40, 64, 2, 4).macs and chart.log
+    sra = pvt.sra_cost(40, 40, 64, 2, 4)
+    assert chart.texts[0] == f"{plain.macs / 1e6:,.0f} M, {plain.attn_bytes / 2**20:.1f} MiB"
+    assert chart.texts[1].endswith(f"({plain.macs / sra.macs:.2g}× fewer)")
+    assert chart.values[1] == sra.macs and not chart.log  # linear: the ratio drawn as it is
     assert "100 keys" in e.caption(**state)
 
 

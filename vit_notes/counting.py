@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import math
 import sys
 from dataclasses import dataclass
 
@@ -171,6 +172,38 @@ def format_table(rows: list[dict], columns: dict[str, str], floatfmt: str = ".2f
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+#: Binary units: 2**10 bytes = 1 KiB, 2**20 bytes = 1 MiB, 2**30 bytes = 1 GiB.
+BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """``value`` with ``digits`` significant digits, in fixed point and with thousands
+    separators, never in exponent form: 0.0123, 1.50, 12.3, 123, 12,345 (a whole number
+    prints no decimals once it has ``digits`` digits or more)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"value must be a number, got {value!r} ({type(value).__name__})")
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    if math.floor(math.log10(abs(float(f"{value:.{digits - 1}e}")))) > magnitude:
+        magnitude += 1  # 9.996 rounds up to 10.0
+    return f"{value:,.{max(0, digits - 1 - magnitude)}f}"
+
+
+def format_bytes(n: float, digits: int = 3) -> str:
+    """``n`` bytes in the largest binary unit that keeps the number at 1 or more (B, KiB,
+    MiB, GiB; 2**20 bytes = 1 MiB), with ``digits`` significant digits: 512 B, 96.0 KiB,
+    1.50 MiB, 16.0 MiB, 1,024 GiB. A size above zero never prints as 0."""
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or not n >= 0:
+        raise ValueError(f"n={n!r}: give a number of bytes, 0 or more")
+    unit = 0
+    while unit < len(BYTE_UNITS) - 1 and n >= 1024 ** (unit + 1):
+        unit += 1
+    if unit == 0:
+        return f"{n:,.0f} B" if float(n).is_integer() else f"{significant(n, digits)} B"
+    return f"{significant(n / 1024**unit, digits)} {BYTE_UNITS[unit]}"
 
 
 @dataclass(frozen=True)

@@ -580,17 +580,33 @@ class Bars:
 
 def layer_cost_bars(title: str, costs: dict, colours: dict) -> Bars:
     """An explorer's cost panel: each layer's multiply-adds (``costs``: label ->
-    :class:`~vit_notes.counting.AttentionCost`) as a bar on a log scale, labelled with MMACs
-    and the attention maps' MB; ``colours``: label -> colour."""
+    :class:`~vit_notes.counting.AttentionCost`, the first the reference, plain attention) as a
+    bar on a linear scale, so that a bar a 22nd of another's is drawn a 22nd as long. Each is
+    labelled with its MMACs, its attention maps' size in binary units
+    (:func:`~vit_notes.counting.format_bytes`: KiB or MiB as fits, never 0.0) and, after the
+    first, how many times fewer (or more) multiply-adds it costs than the first ("as many"
+    within 5 %); ``colours``: label -> colour."""
+    from .counting import format_bytes, significant
+
+    reference = next(iter(costs.values())).macs
+
+    def text(i: int, c) -> str:
+        out = f"{significant(c.macs / 1e6)} M, {format_bytes(c.attn_bytes)}"
+        if not i or not c.macs:
+            return out
+        ratio = reference / c.macs
+        if significant(ratio, 2) == "1.0" or significant(1 / ratio, 2) == "1.0":
+            return out + " (as many)"
+        if ratio > 1:
+            return out + f" ({significant(ratio, 2)}× fewer)"
+        return out + f" ({significant(1 / ratio, 2)}× more)"
+
     return Bars(
         title=title,
         labels=tuple(costs),
         values=tuple(c.macs for c in costs.values()),
-        texts=tuple(
-            f"{c.macs / 1e6:,.0f} M, {c.attn_bytes / 2**20:,.1f} MB" for c in costs.values()
-        ),
+        texts=tuple(text(i, c) for i, c in enumerate(costs.values())),
         colours=tuple(colours[label] for label in costs),
-        log=True,
     )
 
 

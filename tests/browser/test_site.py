@@ -482,6 +482,16 @@ def _goldens(explorer, key: str) -> tuple[list[str], str]:
     return [t for b in explorer.bars(**state) for t in b.texts], explorer.caption(**state)
 
 
+#: True once the address holds explorer ``id``'s state ``key`` (its controls' values, in order,
+#: joined by |) and its query as shown: explorer.js writes a reader's change into the query
+#: string, at most one write per SAVE_MS.
+_ADDRESS_HOLDS = """([id, key]) => {
+    const r = document.getElementById(id);
+    const spec = JSON.parse(r.querySelector('script.vn-data').textContent);
+    const p = new URLSearchParams(location.search);
+    const query = [...r.querySelectorAll('[data-control^=query-]')]
+        .every(i => p.get(id + '.' + i.dataset.control.slice(6)) === i.value);
+    return query && spec.controls.map(c => p.get(id + '.' + c.name)).join('|') === key; }"""
 #: Resolves once the explorer has drawn more than ``n`` times.
 _WAIT_DRAWN = """(r, n) => new Promise(ok => {
     const f = () => (+r.dataset.drawn > n ? ok() : requestAnimationFrame(f)); f(); })"""
@@ -581,17 +591,19 @@ def test_explorers(rel, browser, base_url):
             )
             if unlabelled:
                 problems.append(f"{key}: {unlabelled} inputs without a label")
-            # The fragment keeps the state: a reload shows it again.
+            # The address keeps the state (the query string, after a reader's change): a
+            # reload shows it again.
             root.locator("input[data-control]").last.focus()
             before = root.evaluate(_SNAPSHOT_JS)
             page.keyboard.press("ArrowLeft")
             moved = _settle(page, root, before["drawn"])
+            page.wait_for_function(_ADDRESS_HOLDS, arg=[key, moved["key"]])
             url = page.url
             page.reload(wait_until="load")
             page.wait_for_function(_ALL_DRAWN)
             again = page.locator(f"#{key}").evaluate(_SNAPSHOT_JS)
             if (again["key"], again["hash"]) != (moved["key"], moved["hash"]):
-                problems.append(f"{key}: {url.split('#')[-1]} restored {again['key']}")
+                problems.append(f"{key}: {url.split('?')[-1]} restored {again['key']}")
         problems += [f"console error: {m}" for m in visit.console_errors]
         problems += [f"uncaught exception: {m}" for m in visit.page_errors]
         problems += [f"request off the site (blocked): {u}" for u in visit.external]
@@ -600,12 +612,60 @@ def test_explorers(rel, browser, base_url):
     assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
 
 
+#: The first section heading after a page's first explorer, and where a link to it lands.
+_SECTION_AFTER_EXPLORER = """() => {
+    const explorer = document.querySelector('.vn-explorer');
+    const after = [...document.querySelectorAll('section[id]')].find(s =>
+        explorer.compareDocumentPosition(s) & Node.DOCUMENT_POSITION_FOLLOWING
+        && !s.contains(explorer));
+    return after ? after.id : null; }"""
+
+
 @pytest.mark.parametrize("rel", EXPLORER_PAGES or [None], ids=EXPLORER_PAGES or ["no-site"])
-def test_explorers_on_a_phone_and_from_disk(rel, browser):
-    """At 390 px every explorer fits and draws; opened from disk (file://) it works too."""
+def test_section_links_hold(rel, browser, base_url):
+    """A chapter opened at a section below an explorer (page.html#some-section) is still at
+    that section, with that address, once every explorer has drawn; a reader's change of an
+    explorer then writes its state into the query string, the section link kept, and adds
+    no history entry; Back leaves the page."""
     if rel is None:
         pytest.skip("no built site with explorers")
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True)
+    context, page = _open(browser, base_url, rel)
+    try:
+        section = page.evaluate(_SECTION_AFTER_EXPLORER)
+        assert section, f"{rel}: no section after the first explorer"
+        page.goto(base_url + rel + "#" + section, wait_until="load")
+        page.wait_for_function(_ALL_DRAWN, timeout=10_000)
+        page.evaluate("() => new Promise(ok => requestAnimationFrame(() => setTimeout(ok, 300)))")
+        assert page.url == base_url + rel + "#" + section, f"the address became {page.url}"
+        where = f"document.getElementById('{section}').getBoundingClientRect().top"
+        top = page.evaluate(where)
+        page.evaluate(f"document.getElementById('{section}').scrollIntoView()")
+        assert abs(page.evaluate(where) - top) <= 2, f"#{section} moved to {top:.0f} px"
+        entries = page.evaluate("history.length")
+        root = page.locator(".vn-explorer").first
+        key = root.get_attribute("id")
+        control = root.locator("input[data-control]").first
+        before = root.evaluate(_SNAPSHOT_JS)
+        control.focus()
+        page.keyboard.press("End" if control.input_value() == "0" else "Home")
+        moved = _settle(page, root, before["drawn"])
+        page.wait_for_function(_ADDRESS_HOLDS, arg=[key, moved["key"]])
+        assert page.url.endswith("#" + section), page.url
+        assert page.evaluate("history.length") == entries
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("rel", EXPLORER_PAGES or [None], ids=EXPLORER_PAGES or ["no-site"])
+def test_explorers_on_a_phone_and_from_disk(rel, browser):
+    """At 390 px every explorer fits and draws; opened from disk (file://) it works too. On a
+    touch screen a swipe over a map is the page's (touch-action pan-y) and a tap moves the
+    query (tests/browser/test_explorer_page.py swipes, on a page of its own)."""
+    if rel is None:
+        pytest.skip("no built site with explorers")
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True
+    )
     errors = []
     try:
         page = context.new_page()
@@ -618,6 +678,17 @@ def test_explorers_on_a_phone_and_from_disk(rel, browser):
             box = root.bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 1, box
             root.screenshot(path=str(SHOTS / f"explorer__{root.get_attribute('id')}__phone.png"))
+            canvas = root.locator(".vn-map canvas").first
+            if not canvas.count():
+                continue
+            assert "pan-y" in canvas.evaluate("c => getComputedStyle(c).touchAction")
+            canvas.scroll_into_view_if_needed()
+            before = root.evaluate(_SNAPSHOT_JS)
+            b = canvas.bounding_box()
+            for fx in (0.1, 0.9):  # one of the two taps is off the starting query's cell
+                page.touchscreen.tap(b["x"] + b["width"] * fx, b["y"] + b["height"] * fx)
+            after = _settle(page, root, before["drawn"])
+            assert after["hash"] != before["hash"], "a tap on the map did not move the query"
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"] + 1, f"the page scrolls sideways: {width} px"
     finally:
@@ -705,9 +776,9 @@ def test_accessibility_audit(rel, scheme, browser, base_url):
 
 
 _AXE_OPTIONS = {"resultTypes": ["violations"], "runOnly": {"type": "tag", "values": AXE_TAGS}}
-#: The explorers' dark mode is being built (issue 22, the explorer engineer's part): their
-#: captions fail contrast in dark mode today. Strict: passing there fails, until removed.
-EXPLORERS_DARK_PENDING = True
+#: The explorers' dark mode (issue 22) is built: explorer.js follows html[data-theme] and the
+#: system's setting. True would mark the dark audit a strict xfail again.
+EXPLORERS_DARK_PENDING = False
 
 
 def _serious(results) -> list[str]:

@@ -223,7 +223,7 @@ def check_layout_prediction(
     answer, layout: str = "C-C-T-T", start: int = 224, end: int = 384
 ) -> bool:
     """Predict: moving the layout explorer's image size from ``start`` to ``end`` (``layout``
-    kept), by what factor does the largest attention map (MB, one image) grow?"""
+    kept), by what factor does the largest attention map (its memory, one image) grow?"""
     (_, a), (s1, b) = _largest_map(layout, start), _largest_map(layout, end)
     right = b / a
     tokens = (end / start) ** 2  # the stride-16 grid's side grows with the image's

@@ -20,6 +20,7 @@ from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter
 
 from .. import photo
+from ..counting import format_bytes
 from ..plotting import (
     MAP_CMAP,
     MAX_COLS,
@@ -574,9 +575,9 @@ EXPLORER_SIZES = (128, 160, 192, 224, 256, 288, 320, 384, 448, 512)
 
 def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet_0") -> list[Bars]:
     """The layout explorer's charts for ``name`` with ``layout`` at ``size``²: GMACs per stage
-    (coloured by block type), the largest attention map per stage (MiB, log scale), and the
-    total GMACs and parameters of all four layouts (the selected one outlined). Analytic
-    counts (``coatnet_cost``, equal to the counter)."""
+    (coloured by block type), the largest attention map per stage (its memory, KiB or MiB as
+    fits, on a linear scale), and the total GMACs and parameters of all four layouts (the
+    selected one outlined). Analytic counts (``coatnet_cost``, equal to the counter)."""
     kinds = ("stem",) + parse_layout(layout) + ("head",)
     c = coatnet_cost(name, img_size=size, layout=layout)
     names = ("S0", "S1", "S2", "S3", "S4", "head")
@@ -594,12 +595,13 @@ def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet
             colours=colours,
         ),
         Bars(
-            "largest attention map (MiB, log)",
+            "largest attention map (memory)",
             stage_labels,
             mb,
-            texts=tuple(f"{m:,.1f}" if m else "no map" for m in mb),
+            texts=tuple(
+                format_bytes(c[n].attn_bytes) if c[n].attn_bytes else "no map" for n in names
+            ),
             colours=colours,
-            log=True,
         ),
         Bars(
             f"GMACs, the four layouts at {size}²",

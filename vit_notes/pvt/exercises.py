@@ -158,7 +158,7 @@ def check_sra_forward(
 
 def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int = 2) -> bool:
     """Predict: moving the explorer's ``sr_ratio`` slider from ``start`` to ``end`` (image
-    ``size``², stage 1), by what factor does the SRA layer's attention matrix (MB) grow?"""
+    ``size``², stage 1), by what factor does the SRA layer's attention matrix (its memory) grow?"""
     H = W = size // 4
     a, b = (sra_cost(H, W, 64, 1, r) for r in (start, end))
     right = b.attn_bytes / a.attn_bytes

@@ -352,14 +352,15 @@ EXPLORER_SIZES = (112, 160, 224)
 
 def cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
     """The explorer's cost panel: one stage-1 layer (C=64, ``size/4`` tokens a side) of each
-    variant, its multiply-adds as a bar (log scale) labelled with MMACs and attention MB."""
+    variant, its multiply-adds as a bar (linear scale) labelled with MMACs, the attention
+    maps' memory and how many times fewer multiply-adds than plain attention."""
     H = W = size // 4
     costs = {
         v: sra_cost(H, W, 64, num_heads, sr_ratio if v == "SRA" else 1, linear=v == "linear SRA")
         for v in VARIANTS
     }
     return layer_cost_bars(
-        f"one stage-1 layer, C=64, {size}×{size}: MMACs (log scale), attention MB",
+        f"one stage-1 layer, C=64, {size}×{size}: MMACs, attention maps, against plain",
         costs,
         COLOURS,
     )

@@ -243,7 +243,7 @@ def check_explorer_prediction(
     answer, size: int = 224, sr_ratio: int = 4, num_heads: int = 2
 ) -> bool:
     """Predict: with the explorer's ``sr_ratio`` slider at ``sr_ratio``, how many times the SRA
-    bar's attention memory (MB) is the Shunted bar's?"""
+    bar's attention memory (KiB or MiB) is the Shunted bar's?"""
     H = W = size // 4
     sh, sra = shunted_cost(H, W, 64, num_heads, sr_ratio), sra_cost(H, W, 64, num_heads, sr_ratio)
     right = sh.attn_bytes / sra.attn_bytes

@@ -690,8 +690,9 @@ def plot_shunted_cost(rows: list[dict], title: str):
 
 def shunted_cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
     """The explorer's cost panel: one stage-1 layer (C=64, ``size/4`` tokens a side) of plain
-    attention, PVT's SRA and shunted attention at ``sr_ratio``, multiply-adds on a log scale,
-    labelled with MMACs and attention MB."""
+    attention, PVT's SRA and shunted attention at ``sr_ratio``, multiply-adds on a linear scale,
+    labelled with MMACs, the attention maps' memory and how many times fewer multiply-adds
+    than plain attention."""
     H = W = size // 4
     costs = {
         "plain": sra_cost(H, W, 64, num_heads, 1),
@@ -699,7 +700,7 @@ def shunted_cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
         "Shunted": shunted_cost(H, W, 64, num_heads, sr_ratio),
     }
     return layer_cost_bars(
-        f"one stage-1 layer, C=64, sr_ratio {sr_ratio}: MMACs (log scale), attention MB",
+        f"one stage-1 layer, C=64, sr_ratio {sr_ratio}: MMACs, attention maps, against plain",
         costs,
         SHUNTED_COLOURS,
     )

@@ -2,12 +2,38 @@
 // Every state was computed in Python; this file only draws: the maps of the chosen query over
 // the photo (inferno, alpha 0.7, one colour scale), the query box, and the bar charts.
 // Nothing is fetched: the data sit in the <script class="vn-data"> beside this script.
+//
+// The address: a reader's change of a control or of the query is written into the page's
+// query string (?explore-sra.sr_ratio=2&explore-sra.row=3&explore-sra.col=5), replacing the
+// history entry (never a new one, so Back leaves the page as on any page) and keeping the
+// fragment: a section link (#what-it-costs) stays. The first draw writes nothing. A reload
+// restores an explorer only from its own parameters (or from the older #<id>?... form).
+// A first draw keeps the section the page was opened at in place, however much the
+// explorer grows or shrinks above it.
+//
+// Phones: a swipe over a map scrolls the page (touch-action: pan-y), a tap moves the query;
+// a mouse moves it on a press and drags it. Dark mode: the explorer follows the page's theme
+// (pydata-sphinx-theme's html[data-theme], JupyterLab's body[data-jp-theme-light]) or, on a
+// page without one, the system's setting; the maps keep the photo's light card.
 (function () {
   "use strict";
   const ALPHA = 0.7; // the maps' opacity over the photo, as in plotting.overlay_map
+  const TAP_SLOP = 10; // px a touch may travel and still be a tap
+  // At most one address change per this many ms, the last one always written: browsers refuse
+  // faster ones (Safari: 100 in 30 s, Chromium: 200 in 10 s) during a long drag.
+  const SAVE_MS = 350;
+  const DARK = `--vn-fg:#e6edf3;--vn-muted:#c9d1d9;--vn-bg:#1b1f24;--vn-border:#4a525c;
+  --vn-focus:#6cb6ff;color-scheme:dark`;
   const CSS = `
-.vn-explorer{border:1px solid #ccc;border-radius:6px;padding:.6em;margin:.5em 0;max-width:750px;
+.vn-explorer{--vn-fg:#1f2328;--vn-muted:#3d444d;--vn-bg:#fff;--vn-border:#c8ccd1;--vn-focus:#0b62a4;
+  color-scheme:light;color:var(--vn-fg);background:var(--vn-bg);accent-color:var(--vn-focus);
+  border:1px solid var(--vn-border);border-radius:6px;padding:.6em;margin:.5em 0;max-width:750px;
   font-size:14px;line-height:1.35}
+html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explorer{${DARK}}
+@media (prefers-color-scheme:dark){
+  html:not([data-theme]) body:not([data-jp-theme-light]) .vn-explorer{${DARK}}}
+.vn-explorer :is(.vn-title,label,output,figcaption,span){color:var(--vn-fg)}
+.vn-explorer .vn-caption{color:var(--vn-muted)}
 .vn-title{font-weight:600;margin-bottom:.3em}
 .vn-controls{display:flex;flex-wrap:wrap;gap:.2em 1.2em}
 .vn-control{display:flex;align-items:center;gap:.4em;min-width:220px;flex:1 1 220px}
@@ -18,8 +44,9 @@
 .vn-maps{display:grid;gap:.5em;grid-template-columns:repeat(var(--vn-cols,3),minmax(0,240px))}
 @media (max-width:480px){.vn-maps{grid-template-columns:repeat(min(var(--vn-cols,3),2),minmax(0,1fr))}}
 .vn-map{margin:0}
-.vn-map canvas{width:100%;height:auto;display:block;cursor:crosshair;touch-action:none}
-.vn-map canvas:focus{outline:3px solid #1f77b4}
+.vn-map canvas{width:100%;height:auto;display:block;cursor:crosshair;touch-action:pan-y pinch-zoom}
+.vn-map canvas:focus{outline:3px solid var(--vn-focus)}
+.vn-control input:focus-visible{outline:2px solid var(--vn-focus);outline-offset:2px}
 .vn-map figcaption{font-size:12.5px;text-align:center}
 .vn-scale{display:flex;align-items:center;gap:.4em;font-size:12.5px;margin:.3em 0;flex-wrap:wrap}
 .vn-scale canvas{width:180px;height:12px;image-rendering:pixelated}
@@ -30,7 +57,7 @@
 .vn-bar-label{min-width:5.5em;text-align:right}
 .vn-bar-track{flex:1;display:flex;align-items:center;gap:.3em;min-width:0}
 .vn-bar{display:inline-block;height:14px;min-width:0;flex:none}
-.vn-bar.vn-selected{outline:2px solid black}
+.vn-bar.vn-selected{outline:2px solid var(--vn-fg)}
 .vn-bar-text{white-space:nowrap;font-variant-numeric:tabular-nums}
 .vn-fallback{max-width:100%;height:auto}`;
   if (!document.getElementById("vn-explorer-css")) {
@@ -58,6 +85,14 @@
     }
     for (const c of children || []) e.appendChild(c);
     return e;
+  }
+
+  function fragment() { // the address's fragment, decoded ("" if malformed)
+    try {
+      return decodeURIComponent(location.hash.slice(1));
+    } catch (e) {
+      return "";
+    }
   }
 
   function fmt(v) {
@@ -100,7 +135,7 @@
     }
     spec.controls.forEach((c, i) => {
       const s = slider(c.name, c.label, c.values.length, c.default, (v) => c.values[v]);
-      s.input.addEventListener("input", () => { state[i] = +s.input.value; update(); });
+      s.input.addEventListener("input", () => { state[i] = +s.input.value; update(true); });
       inputs.push(s);
     });
     let qInputs = [];
@@ -108,7 +143,7 @@
       qInputs = ["row", "col"].map((axis, a) => {
         const s = slider(`query-${axis}`, `query ${axis === "row" ? "row" : "column"}`, grid,
           query[a], (v) => `${v + 1} of ${grid}`);
-        s.input.addEventListener("input", () => { query[a] = +s.input.value; update(); });
+        s.input.addEventListener("input", () => { query[a] = +s.input.value; update(true); });
         return s;
       });
     }
@@ -120,13 +155,14 @@
     const bars = el("div", { class: "vn-bars" });
     const fallback = root.querySelector(".vn-fallback");
     if (fallback) fallback.remove();
-    root.append(el("div", { class: "vn-title", text: spec.title }), controls, caption, maps, scale, bars);
+    keepSection(() => root.append(
+      el("div", { class: "vn-title", text: spec.title }), controls, caption, maps, scale, bars));
 
-    function setQuery(r, c) {
+    function setQuery(r, c) { // a reader's move of the query
       query[0] = Math.max(0, Math.min(grid - 1, r));
       query[1] = Math.max(0, Math.min(grid - 1, c));
       qInputs.forEach((s, a) => { s.input.value = query[a]; s.show(); });
-      update();
+      update(true);
     }
     function pick(canvas, ev) {
       const box = canvas.getBoundingClientRect();
@@ -138,8 +174,27 @@
         width: 448, height: 448, tabindex: 0, role: "img",
         "aria-label": `${title}: click or use the arrow keys to move the query`,
       });
-      canvas.addEventListener("pointerdown", (ev) => { canvas.setPointerCapture(ev.pointerId); pick(canvas, ev); });
-      canvas.addEventListener("pointermove", (ev) => { if (ev.buttons) pick(canvas, ev); });
+      // A mouse or pen: a press moves the query, a drag moves it along. A touch: only a tap
+      // (released within TAP_SLOP px) moves it; a swipe scrolls the page (touch-action).
+      let touch = null;
+      canvas.addEventListener("pointerdown", (ev) => {
+        if (ev.pointerType === "touch") {
+          touch = { id: ev.pointerId, x: ev.clientX, y: ev.clientY };
+          return;
+        }
+        canvas.setPointerCapture(ev.pointerId);
+        pick(canvas, ev);
+      });
+      canvas.addEventListener("pointermove", (ev) => {
+        if (ev.pointerType !== "touch" && ev.buttons) pick(canvas, ev);
+      });
+      canvas.addEventListener("pointerup", (ev) => {
+        if (ev.pointerType !== "touch" || !touch || touch.id !== ev.pointerId) return;
+        const travel = Math.hypot(ev.clientX - touch.x, ev.clientY - touch.y);
+        touch = null;
+        if (travel <= TAP_SLOP) pick(canvas, ev);
+      });
+      canvas.addEventListener("pointercancel", () => { touch = null; }); // the page scrolled
       canvas.addEventListener("keydown", (ev) => {
         const step = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[ev.key];
         if (!step) return;
@@ -224,13 +279,24 @@
     }
 
     let pending = 0;
-    async function update() {
+    let touched = false; // has the reader changed a control or the query?
+    async function update(byReader) {
       const t0 = performance.now();
       const ticket = ++pending;
+      if (byReader) touched = true;
       const key = state.map((v, i) => spec.controls[i].values[v]).join("|");
       const s = spec.states[key];
       const levels = await Promise.all(s.maps.map((m) => blob(m.blob)));
       if (ticket !== pending) return; // a later move came in while this one decoded
+      if (touched) draw(s, levels);
+      else keepSection(() => draw(s, levels));
+      root.dataset.ms = (performance.now() - t0).toFixed(1); // what bench/explorers.py reads
+      root.dataset.drawn = ++drawn;
+      root.dataset.state = key;
+      if (touched) saveSoon();
+    }
+
+    function draw(s, levels) {
       caption.textContent = s.caption;
       if (s.maps.length) {
         const q = query[0] * grid + query[1];
@@ -253,43 +319,88 @@
         drawScale(vmax);
       }
       drawBars(s.bars);
-      root.dataset.ms = (performance.now() - t0).toFixed(1); // what bench/explorers.py reads
-      root.dataset.drawn = ++drawn;
-      root.dataset.state = key;
-      saveHash();
     }
 
-    // -- the state in the URL fragment: #<id>?sr_ratio=2&size=224&query=3,5
-    function saveHash() {
-      const params = spec.controls.map((c, i) => `${c.name}=${encodeURIComponent(c.values[state[i]])}`);
-      if (query) params.push(`query=${query[0]},${query[1]}`);
+    // -- the state in the address: ?<id>.<control>=<value>&<id>.row=<r>&<id>.col=<c>
+    const prefix = id + ".";
+    const inNotebook = !!(window.Jupyter || document.querySelector(".jp-LabShell, .jp-Notebook"));
+    let lastSave = -Infinity, saveTimer = 0;
+    function saveSoon() { // at most one write per SAVE_MS, the last move always written
+      clearTimeout(saveTimer);
+      const wait = lastSave + SAVE_MS - performance.now();
+      if (wait <= 0) saveState();
+      else saveTimer = setTimeout(saveState, wait);
+    }
+    function saveState() {
+      lastSave = performance.now();
+      if (inNotebook) return; // JupyterLab's or the notebook's address is the app's, not ours
       try {
-        history.replaceState(history.state, "", `#${id}?${params.join("&")}`);
+        const url = new URL(location.href);
+        spec.controls.forEach((c, i) => url.searchParams.set(prefix + c.name, c.values[state[i]]));
+        if (query) {
+          url.searchParams.set(prefix + "row", query[0]);
+          url.searchParams.set(prefix + "col", query[1]);
+        }
+        if (oldHash()) url.hash = ""; // the older form of this explorer's state
+        if (url.href !== location.href) history.replaceState(history.state, "", url.href);
       } catch (e) { /* a sandboxed frame: the state just is not kept */ }
     }
-    function loadHash() {
-      const hash = decodeURIComponent(location.hash.slice(1));
-      if (!hash.startsWith(id + "?")) return false;
-      for (const part of hash.slice(id.length + 1).split("&")) {
-        const [name, value] = part.split("=");
-        const i = spec.controls.findIndex((c) => c.name === name);
-        if (i >= 0 && spec.controls[i].values.includes(value)) {
-          state[i] = spec.controls[i].values.indexOf(value);
-          inputs[i].input.value = state[i];
-          inputs[i].show();
-        } else if (name === "query" && query) {
-          const [r, c] = value.split(",").map(Number);
-          if (r >= 0 && r < grid && c >= 0 && c < grid) {
-            query[0] = r; query[1] = c;
-            qInputs.forEach((s, a) => { s.input.value = query[a]; s.show(); });
-          }
+    function oldHash() { // #<id>?sr_ratio=2&size=224&query=3,5 (links written before)
+      const hash = fragment();
+      return hash.startsWith(id + "?") ? hash.slice(id.length + 1) : null;
+    }
+    function setControl(name, value) { // a name or value not offered is left out
+      const i = spec.controls.findIndex((c) => c.name === name);
+      if (i < 0 || !spec.controls[i].values.includes(value)) return;
+      state[i] = spec.controls[i].values.indexOf(value);
+      inputs[i].input.value = state[i];
+      inputs[i].show();
+    }
+    function setCell(r, c) {
+      if (!query || !(r >= 0 && r < grid && c >= 0 && c < grid)) return;
+      query[0] = r; query[1] = c;
+      qInputs.forEach((s, a) => { s.input.value = query[a]; s.show(); });
+    }
+    function loadState() { // true if the address holds this explorer's state
+      const params = new URLSearchParams(location.search);
+      let found = false;
+      for (const [name, value] of params) {
+        if (!name.startsWith(prefix)) continue;
+        found = true;
+        setControl(name.slice(prefix.length), value);
+      }
+      const [r, c] = ["row", "col"].map((a) => params.get(prefix + a));
+      if (r !== null && c !== null) setCell(Number(r), Number(c)); // else the default query
+      const old = oldHash();
+      if (old !== null) {
+        found = true;
+        for (const part of old.split("&")) {
+          const [name, value] = part.split("=");
+          if (name === "query") setCell(...value.split(",").map(Number));
+          else setControl(name, value);
         }
       }
-      return true;
+      return found;
     }
 
-    const restored = loadHash();
-    const start = () => update().then(() => { if (restored) root.scrollIntoView(); });
+    // A draw not asked for by the reader (the first) must not move the section the page was
+    // opened at (#some-section, outside this explorer): the page scrolls by what it shifted.
+    function keepSection(mutate) {
+      const name = fragment();
+      const target = name ? document.getElementById(name) : null;
+      if (!target || root.contains(target)) return mutate();
+      const before = target.getBoundingClientRect().top;
+      mutate();
+      const shift = target.getBoundingClientRect().top - before;
+      if (Math.abs(shift) >= 0.5) window.scrollBy(0, shift);
+    }
+
+    const restored = loadState();
+    // A link with this explorer's state (and no section) opens at the explorer; a reload or
+    // Back leaves the scrolling to the browser, which restores where the reader was.
+    const nav = (performance.getEntriesByType("navigation")[0] || {}).type || "navigate";
+    const jump = restored && nav === "navigate" && (!location.hash || oldHash() !== null);
+    const start = () => update(false).then(() => { if (jump) root.scrollIntoView(); });
     if (spec.photo) {
       photo = new Image();
       photo.onload = start;
