@@ -305,6 +305,23 @@ def test_check_sra_macs_names_the_missing_term(capsys):
     assert "2 FLOPs per multiply-add" in capsys.readouterr().out
 
 
+def test_check_sra_macs_names_every_term_of_the_missing_size(capsys):
+    """At stage 1, N = M·R²: q, proj and the reduction conv each cost N·C², so an answer
+    without proj is named as any of the three, not as the conv alone."""
+    c = pvt.sra_cost(56, 56, 64, 1, 8)
+    assert not pvt.check_sra_macs(c.macs - 56 * 56 * 64 * 64)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "3 terms have exactly that size" in out
+    assert all(t in out for t in ("q (N·C²)", "proj (N·C²)", "the reduction conv"))
+
+
+def test_check_sra_macs_tells_a_per_head_count(capsys):
+    c = pvt.sra_cost(56, 56, 64, 2, 8)
+    per_head = c.macs - 2 * c.tokens * c.kv_tokens * 64 + 2 * c.tokens * c.kv_tokens * 32
+    assert not pvt.check_sra_macs(per_head, num_heads=2)
+    assert "attention products of one head" in " ".join(capsys.readouterr().out.split())
+
+
 def student_sra(attn, x, H, W, slip=None):
     """A student's SRA, written the way the exercise asks, with one of the slips students make."""
     h = attn.num_heads
@@ -445,9 +462,9 @@ def test_explorer_prediction(capsys, answer, ok, says):
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
-        (8, True, "16×16 keys, each a 32-pixel window; the map takes 16.0 MB, the finest keys"),
+        (8, True, "16×16 keys, each a 32-pixel window; the map takes 16.0 MiB, the finest keys"),
         ("8", True, "Linear SRA"),
-        (4, False, "64.0 MB, 2.7× the 24 MB budget"),
+        (4, False, "64.0 MiB, 2.7× the 24 MiB budget"),
         (16, False, "inside the budget, but sr_ratio 8 fits too with 4× the keys"),
         (5, False, "choose one of 1, 2, 4, 8, 16, 32; got 5"),
         ([8], False, "choose one of"),
