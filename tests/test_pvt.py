@@ -427,7 +427,10 @@ def test_sra_steps_equal_the_module_map_and_output():
             "answer rounded to 3 significant figures",
         ),
         ("58.6M", "rounded to 3 significant figures"),
-        (58_605_568 - 12_845_056, "leaves out the reduction conv (M·C²·R²) = 12,845,056"),
+        (
+            58_605_568 - 12_845_056,
+            "3 terms have exactly that size: q (N·C²); proj (N·C²); the reduction conv",
+        ),
         (
             58_605_568 - 401_408 - 19_668_992,
             "leaves out two terms: the kv projection (2·M·C²) and q·kᵀ and attn·v (2·N·M·C)",

@@ -295,7 +295,8 @@ def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
         )
     if not notes:
         notes.append(
-            "Latency follows the counts: no timed point is slower than its multiply-adds predict."
+            "Within each variant, latency follows the counts: no timed point is slower "
+            "than its multiply-adds predict against another point of its variant."
         )
     return "\n\n".join(notes)
 
