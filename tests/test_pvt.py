@@ -582,23 +582,47 @@ def notes_of(fig) -> str:
 
 def test_cost_plot_says_when_a_timed_point_is_noise():
     quiet = pvt.plot_cost(fake_timings(), "sr_ratio", "t")
-    assert "Latency follows the counts" in notes_of(quiet) and "noise" not in notes_of(quiet)
+    assert "latency follows the counts" in notes_of(quiet) and "noise" not in notes_of(quiet)
     assert all("log scale" in ax.get_ylabel() for ax in quiet.axes[:3])
 
-    # SRA at sr_ratio 4 made slower than at sr_ratio 2, which does more work
+    # SRA at sr_ratio 4 made slower than at sr_ratio 2, which does more work; timed once,
+    # so nothing says it would repeat: noise, ringed in red
     rows = fake_timings({("SRA", 4): 2.0})
     (surprise,) = pvt.timing_surprises(rows, "sr_ratio")
     assert (surprise["variant"], surprise["x"], surprise["ref_x"]) == ("SRA", 4, 2)
+    assert not surprise["always"]
     fig = pvt.plot_cost(rows, "sr_ratio", "t")
     assert "SRA at sr_ratio 4" in notes_of(fig)
-    assert "timing noise on a shared machine" in notes_of(fig)
-    ringed = [ln for ln in fig.axes[2].lines if ln.get_markeredgecolor() == "black"]
+    assert "timing noise, which a rerun moves" in notes_of(fig)
+    ringed = [
+        ln
+        for ln in fig.axes[2].lines
+        if ln.get_markeredgecolor() == "tab:red" and ln.get_markersize() == 14
+    ]
     assert [tuple(ln.get_xdata()) for ln in ringed] == [(4,)]
 
     # SRA at sr_ratio 2 three times slower: slower than sr_ratio 1 (plain, more work) and
     # more than its extra work over sr_ratio 4 and 8 explains; one surprise, the worst kept
     (surprise,) = pvt.timing_surprises(fake_timings({("SRA", 2): 3.0}), "sr_ratio")
     assert (surprise["x"], surprise["ref_x"]) == (2, 1)
+
+
+def test_a_point_slower_in_every_round_is_a_cost_not_noise():
+    rows = fake_timings({("SRA", 4): 2.0})
+    for r in rows:  # three rounds, each as slow as the fastest
+        r["ms_rounds"] = [r["ms"], r["ms"] * 1.01, r["ms"] * 1.02]
+    (surprise,) = pvt.timing_surprises(rows, "sr_ratio")
+    assert surprise["always"]
+    fig = pvt.plot_cost(rows, "sr_ratio", "t")
+    assert "a cost the counts miss, not noise" in notes_of(fig)
+    ringed = [ln for ln in fig.axes[2].lines if ln.get_markeredgecolor() == "black"]
+    assert [tuple(ln.get_xdata()) for ln in ringed] == [(4,)]
+    # one round only as slow: noise
+    for r in rows:
+        if (r["variant"], r["sr_ratio"]) == ("SRA", 4):
+            r["ms_rounds"] = [r["ms"], r["ms"] / 2, r["ms"] / 2]
+    (surprise,) = pvt.timing_surprises(rows, "sr_ratio")
+    assert not surprise["always"]
 
 
 def test_cost_plot_names_fixed_costs_where_more_work_is_not_slower():
