@@ -6,7 +6,8 @@ versions and date they were measured on: nothing is timed while the book builds.
 (C = 64, one head, as at stage 1 of PVT-Tiny) is timed with torch.utils.benchmark in
 ``--rounds`` rounds that take turns (``vit_notes.pvt.sra_cost_table``): a burst of other work
 then slows one round of every layer rather than every round of one, and each row keeps every
-round's median. Two sweeps: ``sr_ratio`` 1, 2, 4, 8 at 224² (``sweep`` = "sr_ratio"), and the
+round's median, and the machine's 1-minute load average before and after (``load_avg``). Two
+sweeps: ``sr_ratio`` 1, 2, 4, 8 at 224² (``sweep`` = "sr_ratio"), and the
 image size 112 to 448 at ``sr_ratio`` 8 (``sweep`` = "size").
 
     python bench/pvt_cost.py [--rounds 5] [--min-run-time 0.05] [--threads 1]
@@ -18,6 +19,7 @@ Prints the rows and the points whose time the multiply-adds do not predict
 from __future__ import annotations
 
 import argparse
+import os
 
 import torch
 
@@ -41,10 +43,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)  # the results file records the threads in use
     try:
         rows = []
+        load = os.getloadavg()[0]
         for sweep, kw in SWEEPS.items():
             part = pvt.sra_cost_table(**kw, rounds=args.rounds, min_run_time=args.min_run_time)
             rows += [dict(sweep=sweep, **r) for r in part]
             report(part, sweep)
+        for r in rows:  # how busy the machine was: the 1-minute load average, before and after
+            r["load_avg"] = [load, os.getloadavg()[0]]
         if not args.no_record:
             command = (
                 f"python bench/pvt_cost.py --rounds {args.rounds} "
