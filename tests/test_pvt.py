@@ -305,6 +305,23 @@ def test_check_sra_macs_names_the_missing_term(capsys):
     assert "2 FLOPs per multiply-add" in capsys.readouterr().out
 
 
+def test_check_sra_macs_names_every_term_of_the_missing_size(capsys):
+    """At stage 1, N = M·R²: q, proj and the reduction conv each cost N·C², so an answer
+    without proj is named as any of the three, not as the conv alone."""
+    c = pvt.sra_cost(56, 56, 64, 1, 8)
+    assert not pvt.check_sra_macs(c.macs - 56 * 56 * 64 * 64)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "3 terms have exactly that size" in out
+    assert all(t in out for t in ("q (N·C²)", "proj (N·C²)", "the reduction conv"))
+
+
+def test_check_sra_macs_tells_a_per_head_count(capsys):
+    c = pvt.sra_cost(56, 56, 64, 2, 8)
+    per_head = c.macs - 2 * c.tokens * c.kv_tokens * 64 + 2 * c.tokens * c.kv_tokens * 32
+    assert not pvt.check_sra_macs(per_head, num_heads=2)
+    assert "attention products of one head" in " ".join(capsys.readouterr().out.split())
+
+
 def student_sra(attn, x, H, W, slip=None):
     """A student's SRA, written the way the exercise asks, with one of the slips students make."""
     h = attn.num_heads
@@ -410,7 +427,10 @@ def test_sra_steps_equal_the_module_map_and_output():
             "answer rounded to 3 significant figures",
         ),
         ("58.6M", "rounded to 3 significant figures"),
-        (58_605_568 - 12_845_056, "leaves out the reduction conv (M·C²·R²) = 12,845,056"),
+        (
+            58_605_568 - 12_845_056,
+            "3 terms have exactly that size: q (N·C²); proj (N·C²); the reduction conv",
+        ),
         (
             58_605_568 - 401_408 - 19_668_992,
             "leaves out two terms: the kv projection (2·M·C²) and q·kᵀ and attn·v (2·N·M·C)",
@@ -445,9 +465,9 @@ def test_explorer_prediction(capsys, answer, ok, says):
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
-        (8, True, "16×16 keys, each a 32-pixel window; the map takes 16.0 MB, the finest keys"),
+        (8, True, "16×16 keys, each a 32-pixel window; the map takes 16.0 MiB, the finest keys"),
         ("8", True, "Linear SRA"),
-        (4, False, "64.0 MB, 2.7× the 24 MB budget"),
+        (4, False, "64.0 MiB, 2.7× the 24 MiB budget"),
         (16, False, "inside the budget, but sr_ratio 8 fits too with 4× the keys"),
         (5, False, "choose one of 1, 2, 4, 8, 16, 32; got 5"),
         ([8], False, "choose one of"),
@@ -564,23 +584,47 @@ def notes_of(fig) -> str:
 
 def test_cost_plot_says_when_a_timed_point_is_noise():
     quiet = pvt.plot_cost(fake_timings(), "sr_ratio", "t")
-    assert "Latency follows the counts" in notes_of(quiet) and "noise" not in notes_of(quiet)
+    assert "latency follows the counts" in notes_of(quiet) and "noise" not in notes_of(quiet)
     assert all("log scale" in ax.get_ylabel() for ax in quiet.axes[:3])
 
-    # SRA at sr_ratio 4 made slower than at sr_ratio 2, which does more work
+    # SRA at sr_ratio 4 made slower than at sr_ratio 2, which does more work; timed once,
+    # so nothing says it would repeat: noise, ringed in red
     rows = fake_timings({("SRA", 4): 2.0})
     (surprise,) = pvt.timing_surprises(rows, "sr_ratio")
     assert (surprise["variant"], surprise["x"], surprise["ref_x"]) == ("SRA", 4, 2)
+    assert not surprise["always"]
     fig = pvt.plot_cost(rows, "sr_ratio", "t")
     assert "SRA at sr_ratio 4" in notes_of(fig)
-    assert "timing noise on a shared machine" in notes_of(fig)
-    ringed = [ln for ln in fig.axes[2].lines if ln.get_markeredgecolor() == "black"]
+    assert "timing noise, which a rerun moves" in notes_of(fig)
+    ringed = [
+        ln
+        for ln in fig.axes[2].lines
+        if ln.get_markeredgecolor() == "tab:red" and ln.get_markersize() == 14
+    ]
     assert [tuple(ln.get_xdata()) for ln in ringed] == [(4,)]
 
     # SRA at sr_ratio 2 three times slower: slower than sr_ratio 1 (plain, more work) and
     # more than its extra work over sr_ratio 4 and 8 explains; one surprise, the worst kept
     (surprise,) = pvt.timing_surprises(fake_timings({("SRA", 2): 3.0}), "sr_ratio")
     assert (surprise["x"], surprise["ref_x"]) == (2, 1)
+
+
+def test_a_point_slower_in_every_round_is_a_cost_not_noise():
+    rows = fake_timings({("SRA", 4): 2.0})
+    for r in rows:  # three rounds, each as slow as the fastest
+        r["ms_rounds"] = [r["ms"], r["ms"] * 1.01, r["ms"] * 1.02]
+    (surprise,) = pvt.timing_surprises(rows, "sr_ratio")
+    assert surprise["always"]
+    fig = pvt.plot_cost(rows, "sr_ratio", "t")
+    assert "a cost the counts miss, not noise" in notes_of(fig)
+    ringed = [ln for ln in fig.axes[2].lines if ln.get_markeredgecolor() == "black"]
+    assert [tuple(ln.get_xdata()) for ln in ringed] == [(4,)]
+    # one round only as slow: noise
+    for r in rows:
+        if (r["variant"], r["sr_ratio"]) == ("SRA", 4):
+            r["ms_rounds"] = [r["ms"], r["ms"] / 2, r["ms"] / 2]
+    (surprise,) = pvt.timing_surprises(rows, "sr_ratio")
+    assert not surprise["always"]
 
 
 def test_cost_plot_names_fixed_costs_where_more_work_is_not_slower():

@@ -54,30 +54,43 @@ def check_sra_macs(
     products)."""
     c = sra_cost(H, W, dim, num_heads, sr_ratio)
     N, M, C, R = c.tokens, c.kv_tokens, dim, sr_ratio
+    # One term per operation, so that a count short of one names every operation of that
+    # size: at stage 1, N = M·R², so q, proj and the reduction conv each cost N·C².
     terms = {
-        "q and proj (2·N·C²)": 2 * N * C * C,
+        "q (N·C²)": N * C * C,
+        "proj (N·C²)": N * C * C,
         "the reduction conv (M·C²·R²)": M * C * C * R * R,
         "the kv projection (2·M·C²)": 2 * M * C * C,
         "q·kᵀ and attn·v (2·N·M·C)": 2 * N * M * C,
     }
+    d = C // num_heads
+    mistakes = [
+        (
+            c.macs - 2 * N * M * C + 2 * N * N * C,
+            "the attention products use M reduced keys, not all N tokens",
+        ),
+        (
+            c.macs - M * C * C * R * R + M * C * C * R,
+            "the conv's kernel has R×R taps per input channel: M·C²·R², not M·C²·R",
+        ),
+        (2 * c.macs, TWO_FLOPS),
+    ]
+    if num_heads > 1:
+        mistakes.append(
+            (
+                c.macs - 2 * N * M * C + 2 * N * M * d,
+                f"you counted the attention products of one head (2·N·M·d, d = C/heads = {d}): "
+                f"each of the {num_heads} heads does them, 2·N·M·C in all",
+            )
+        )
     return check_count(
         answer,
         c.macs,
         "multiply-adds",
         f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} M)",
-        mistakes=[
-            (
-                c.macs - 2 * N * M * C + 2 * N * N * C,
-                "the attention products use M reduced keys, not all N tokens",
-            ),
-            (
-                c.macs - M * C * C * R * R + M * C * C * R,
-                "the conv's kernel has R×R taps per input channel: M·C²·R², not M·C²·R",
-            ),
-            (2 * c.macs, TWO_FLOPS),
-        ],
+        mistakes=mistakes,
         terms=terms,
-        hint="add up q, the conv, kv, both attention products and proj",
+        hint="add up q, the conv, k and v, both attention products and proj",
     )
 
 
@@ -187,36 +200,36 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
     )
 
 
-def check_sr_choice(answer, size: int = 512, budget_mb: float = 24.0, num_heads: int = 1) -> bool:
+def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads: int = 1) -> bool:
     """Design judgement: the ``sr_ratio`` (1, 2, 4, 8, 16 or 32) of a stage-1 SRA layer at
-    ``size``² (stride 4, C=64) whose attention matrix (float32, one image) fits ``budget_mb``
-    MB while keeping the keys as fine as possible."""
+    ``size``² (stride 4, C=64) whose attention matrix (float32, one image) fits ``budget_mib``
+    MiB while keeping the keys as fine as possible."""
     H = W = size // 4
     costs = {r: sra_cost(H, W, 64, num_heads, r) for r in (1, 2, 4, 8, 16, 32)}
-    fits = [r for r, c in costs.items() if c.attn_bytes / 2**20 <= budget_mb]
+    fits = [r for r, c in costs.items() if c.attn_bytes / 2**20 <= budget_mib]
     best = min(fits) if fits else None
 
     def why(r):
         c = costs[r]
         h, w = reduced_grid(H, W, r)
-        mb = c.attn_bytes / 2**20
+        mib = c.attn_bytes / 2**20
         head = (
-            f"sr_ratio {r}: {h}×{w} keys, each a {4 * r}-pixel window; the map takes {mb:,.1f} MB"
+            f"sr_ratio {r}: {h}×{w} keys, each a {4 * r}-pixel window; the map takes {mib:,.1f} MiB"
         )
-        if mb > budget_mb:
-            return f"{head}, {mb / budget_mb:.1f}× the {budget_mb:g} MB budget"
+        if mib > budget_mib:
+            return f"{head}, {mib / budget_mib:.1f}× the {budget_mib:g} MiB budget"
         if r != best:
             return (
                 f"{head}, inside the budget, but sr_ratio {best} fits too with "
-                f"{costs[best].kv_tokens // c.kv_tokens}× the keys: coarser keys than the "
-                "budget forces lose small objects for nothing"
+                f"{costs[best].kv_tokens // c.kv_tokens}× the keys: these keys are coarser "
+                "than the budget forces, for a saving you do not need"
             )
         return (
-            f"{head}, the finest keys that fit. The trade-off: a smaller ratio keeps small "
-            f"objects but the matrix grows with R⁻² ({costs[r // 2].attn_bytes / 2**20:,.0f} MB "
-            f"at {r // 2}); a larger one saves memory but each key averages a wider window. "
+            f"{head}, the finest keys that fit. The trade-off: a smaller ratio keeps finer "
+            f"keys, but the matrix grows with R⁻² ({costs[r // 2].attn_bytes / 2**20:,.0f} MiB "
+            f"at {r // 2}); a larger one saves memory but each key summarises a wider window. "
             f"Linear SRA (7×7 keys at any size) would take "
-            f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MB here, "
+            f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MiB here, "
             f"with {4 * H / 7:.0f}-pixel windows"
             if r > 1
             else f"{head}: full attention fits"

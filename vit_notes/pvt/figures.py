@@ -16,7 +16,7 @@ import matplotlib.ticker as mticker
 import torch
 from matplotlib.lines import Line2D
 
-from .. import photo
+from .. import photo, validate
 from ..counting import count_macs, time_forward
 from ..plotting import (
     MIN_FONT_PT,
@@ -30,6 +30,7 @@ from ..plotting import (
     layer_cost_bars,
     new_figure,
     schematic_axes,
+    set_alt,
     styled,
 )
 from ..trace import query_rows
@@ -39,20 +40,22 @@ from .model import CONFIGS, SpatialReductionAttention
 
 @torch.no_grad()
 def identity_sra(
-    dim: int, sr_ratio: int, temperature: float = 0.25, linear: bool = False, num_heads: int = 1
+    dim: int, sr_ratio: int, scale: float = 0.25, linear: bool = False, num_heads: int = 1
 ):
     """A :class:`~vit_notes.pvt.SpatialReductionAttention` with identity weights.
 
     ``q``, ``k``, ``v`` and ``proj`` are identities, the reduction conv averages each
     ``sr_ratio x sr_ratio`` window (so a reduced key is the mean of the tokens it covers)
-    and the LayerNorm is the plain standardisation. The logits are ``temperature · q·k``;
-    with several heads, each head compares its own slice of the palette.
+    and the LayerNorm is the plain standardisation. The logits are ``scale · q·k``: ``scale``
+    multiplies the logits, so it is an inverse temperature (softmax(z / T) with T = 1/scale),
+    and a larger ``scale`` sharpens the softmax. With several heads, each head compares its
+    own slice of the palette.
     """
     attn = SpatialReductionAttention(
         dim,
         num_heads=num_heads,
         qkv_bias=True,
-        qk_scale=temperature,
+        qk_scale=scale,
         sr_ratio=sr_ratio,
         linear=linear,
     )
@@ -116,23 +119,25 @@ def sra_cost_table(
     num_heads: int = 1,
     patch: int = 4,
     timed: bool = True,
-    min_run_time: float = 0.01,
+    min_run_time: float = 0.05,
+    rounds: int = 3,
 ) -> list[dict]:
-    """Rows of {variant, size, sr_ratio, analytic/counted GMACs, attention MB, ms} for one
-    stage-1 attention layer (tokens on a ``size/patch`` grid) of each variant.
+    """Rows of {variant, size, sr_ratio, tokens, kv_tokens, analytic/counted GMACs, attention
+    map MiB (float32, all heads, one image), ms} for one stage-1 attention layer (tokens on a
+    ``size/patch`` grid) of each variant.
 
     Plain and linear attention do not depend on ``sr_ratio`` (and SRA with ``sr_ratio`` 1 is
     plain attention): each distinct layer is counted and timed once and its row repeated.
-    ``min_run_time`` is short on purpose: longer ones make the benchmark pick blocks of
-    ~100 runs per measurement, which multiplies the notebook's run time for the same median.
-    Timing keeps torch's thread count: switching it inside a notebook kernel has hung kernels
-    here.
+    Timed, each distinct layer runs in ``rounds`` rounds that take turns with the others:
+    ``ms_rounds`` holds each round's median and ``ms`` the fastest, so a burst of other work on
+    the machine slows one round of every layer rather than every round of one
+    (:func:`timing_surprises` reads the rounds). Timing keeps torch's thread count: switching
+    it inside a notebook kernel has hung kernels here.
     """
     torch.manual_seed(0)
-    rows, seen = [], {}
+    rows, seen, layers = [], {}, {}
     for size in sizes:
         H = W = size // patch
-        x = torch.randn(1, H * W, dim)
         for r in sr_ratios:
             for variant in VARIANTS:
                 r_eff = r if variant == "SRA" else 1
@@ -151,15 +156,23 @@ def sra_cost_table(
                         kv_tokens=c.kv_tokens,
                         analytic_gmacs=c.macs / 1e9,
                         counted_gmacs=counted / 1e9,
-                        attn_mb=c.attn_bytes / 2**20,
+                        attn_mib=c.attn_bytes / 2**20,
                     )
                     if timed:
-                        layer = _sra(dim, num_heads, variant, r_eff)
-                        seen[key]["ms"] = (
-                            time_forward(layer, x, H, W, min_run_time=min_run_time).median * 1e3
-                        )
-                rows.append(dict(variant=variant, size=size, sr_ratio=r, **seen[key]))
-    return rows
+                        layers[key] = (_sra(dim, num_heads, variant, r_eff), H, W)
+                rows.append(dict(variant=variant, size=size, sr_ratio=r, _key=key))
+    inputs = {}
+    for _ in range(validate.positive_int("rounds", rounds) if timed else 0):
+        for key, (layer, H, W) in layers.items():
+            x = inputs.setdefault((H, W), torch.randn(1, H * W, dim))
+            m = time_forward(layer, x, H, W, min_run_time=min_run_time)
+            seen[key].setdefault("ms_rounds", []).append(m.median * 1e3)
+            seen[key]["ms"] = min(seen[key]["ms_rounds"])
+    out = []
+    for row in rows:
+        data = seen[row.pop("_key")]
+        out.append({**row, **{k: list(v) if isinstance(v, list) else v for k, v in data.items()}})
+    return out
 
 
 #: A timed point is called noise when it took more than this factor longer than a point of its
@@ -182,9 +195,20 @@ def timing_surprises(
     costs, such as launching the kernels, only pull the ratio towards 1). A point that took
     more than ``tol`` times as long as one doing at least its work, or more than
     ``growth_tol`` times what its extra work explains, is a surprise the counts do not
-    explain: on a shared machine, another job's noise. Returns ``[{variant, x, ms, ref_x,
-    ref_ms, ms_ratio, gmacs_ratio, excess}]``, largest excess first.
+    explain. ``always`` says whether it was so in every one of two or more rounds
+    (``ms_rounds``): then it is a cost the counts miss, not noise; otherwise a rerun moves it,
+    and it is noise. Returns ``[{variant, x, ms, ref_x, ref_ms, ms_ratio, gmacs_ratio,
+    excess, always}]``, largest excess first.
     """
+
+    def surprise(a_ms, b_ms, work):
+        took = b_ms / a_ms
+        if took > growth_tol * work:  # b: more time than its extra work explains
+            return "b", took / work
+        if took < 1 / tol:  # a: more time for no more work
+            return "a", 1 / took
+        return None, 0.0
+
     found: dict[tuple, dict] = {}
     for variant in VARIANTS:
         sel = [r for r in rows if r["variant"] == variant and "ms" in r]
@@ -192,13 +216,15 @@ def timing_surprises(
             for b in sel:
                 if a is b or b["counted_gmacs"] < a["counted_gmacs"]:
                     continue
-                work, took = b["counted_gmacs"] / a["counted_gmacs"], b["ms"] / a["ms"]
-                if took > growth_tol * work:  # b: more time than its extra work explains
-                    slow, ref, excess = b, a, took / work
-                elif took < 1 / tol:  # a: more time for no more work
-                    slow, ref, excess = a, b, 1 / took
-                else:
+                work = b["counted_gmacs"] / a["counted_gmacs"]
+                which, excess = surprise(a["ms"], b["ms"], work)
+                if which is None:
                     continue
+                slow, ref = (b, a) if which == "b" else (a, b)
+                pairs = list(zip(a.get("ms_rounds", [a["ms"]]), b.get("ms_rounds", [b["ms"]])))
+                always = len(pairs) > 1 and all(
+                    surprise(ta, tb, work)[0] == which for ta, tb in pairs
+                )
                 key = (variant, slow[x])
                 if key not in found or excess > found[key]["excess"]:
                     found[key] = dict(
@@ -210,6 +236,7 @@ def timing_surprises(
                         ms_ratio=slow["ms"] / ref["ms"],
                         gmacs_ratio=slow["counted_gmacs"] / ref["counted_gmacs"],
                         excess=excess,
+                        always=always,
                     )
     return sorted(found.values(), key=lambda s: -s["excess"])
 
@@ -218,9 +245,8 @@ def fixed_cost_pairs(rows: list[dict], x: str, work: float = 2.0, lag: float = 4
     """Pairs of variants at the same ``x`` whose times do not follow their multiply-adds: one
     does at least ``work`` times the other's, yet takes no longer, or less than ``1/lag`` of
     the proportional time (``g`` times the multiply-adds in under ``g/lag`` times the time).
-    That is the fixed cost of each kernel a layer runs, which the counts leave out (and which
-    a busy machine makes larger). ``[{x, more, less, gmacs_ratio, ms_ratio}]``, the largest
-    shortfall first."""
+    A likely reason, our reading: each kernel a layer runs has a fixed cost, which the counts
+    leave out. ``[{x, more, less, gmacs_ratio, ms_ratio}]``, the largest shortfall first."""
     found = []
     for value in sorted({r[x] for r in rows if "ms" in r}):
         at = {r["variant"]: r for r in rows if r[x] == value and "ms" in r}
@@ -244,28 +270,33 @@ def fixed_cost_pairs(rows: list[dict], x: str, work: float = 2.0, lag: float = 4
 def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
     name = "sr_ratio" if x == "sr_ratio" else "size"
     notes = []
-    if surprises:
-        s = surprises[0]
-        more = f"; {len(surprises) - 1} more ringed" if len(surprises) > 1 else ""
-        notes.append(
-            f"Ringed: slower than the counts predict ({s['variant']} at {name} {s['x']}: "
-            f"{s['ms_ratio']:.2f}× the time of {name} {s['ref_x']} for "
-            f"{s['gmacs_ratio']:.2f}× the multiply-adds{more}). That is timing noise on a "
-            "shared machine, not a cost of the layer: run the cell again and it moves."
-        )
+    n = max((len(r.get("ms_rounds", [])) for r in rows), default=0)
+    for always, what in (
+        (True, f"in every one of {n} rounds: a cost the counts miss, not noise."),
+        (False, "in some rounds only: timing noise, which a rerun moves."),
+    ):
+        group = [s for s in surprises if s["always"] == always]
+        if group:
+            s = group[0]
+            more = f" {len(group) - 1} more ringed so." if len(group) > 1 else ""
+            colour = "Black" if always else "Red"
+            notes.append(
+                f"{colour} ring: slower than the counts predict ({s['variant']} at {name} "
+                f"{s['x']}: {s['ms_ratio']:.2f}× the time of {name} {s['ref_x']} for "
+                f"{s['gmacs_ratio']:.2f}× the multiply-adds), {what}{more}"
+            )
     pairs = fixed_cost_pairs(rows, x)
     if pairs:
         f = pairs[0]
         notes.append(
             f"At {name} {f['x']}, {f['more']} does {f['gmacs_ratio']:.0f}× the "
-            f"multiply-adds of {f['less']} in {f['ms_ratio']:.2f}× the time: every kernel "
-            "a layer runs has a fixed cost that the counts leave out, larger on a busy "
-            "machine."
+            f"multiply-adds of {f['less']} in {f['ms_ratio']:.2f}× the time. Our reading: "
+            "each kernel a layer runs has a fixed cost that the counts leave out."
         )
     if not notes:
         notes.append(
-            "Latency follows the counts: no timed point is slower than its multiply-adds "
-            "predict (timings vary from run to run)."
+            "Within each variant, latency follows the counts: no timed point is slower "
+            "than its multiply-adds predict against another point of its variant."
         )
     return "\n\n".join(notes)
 
@@ -283,7 +314,8 @@ def plot_cost(rows: list[dict], x: str, title: str):
     multiply-adds (the formula as lines, the FLOP counter as circles), attention-matrix
     memory and, if the rows are timed, the measured latency, with a notes panel holding the
     legend and, decided from the data (:func:`timing_surprises`), whether a timed point is
-    slower than its count predicts (ringed, and explained as timing noise)."""
+    slower than its count predicts: ringed in black when it was so in every round (a cost the
+    counts miss), in red when only in some (noise)."""
     timed = "ms" in rows[0]
     if timed:
         fig, axes = new_figure(2, 2, height=5.4)
@@ -298,15 +330,17 @@ def plot_cost(rows: list[dict], x: str, title: str):
         kw = dict(color=COLOURS[variant])
         ax_macs.plot(xs, [r["analytic_gmacs"] for r in sel], "-", lw=1.5, **kw)
         ax_macs.plot(xs, [r["counted_gmacs"] for r in sel], "o", mfc="none", ms=6, **kw)
-        ax_mem.plot(xs, [r["attn_mb"] for r in sel], "-o", ms=4, **kw)
+        ax_mem.plot(xs, [r["attn_mib"] for r in sel], "-o", ms=4, **kw)
         if timed:
             ax_ms.plot(xs, [r["ms"] for r in sel], "-o", ms=4, **kw)
     panels = [
         (ax_macs, "multiply-adds: formula = counter", "GMACs (log scale)"),
-        (ax_mem, "attention matrix: N × M floats", "MB, float32 (log scale)"),
+        (ax_mem, "attention matrix: N × M floats", "MiB, float32 (log scale)"),
     ]
     if timed:
-        panels.append((ax_ms, "measured CPU latency (median)", "ms (log scale)"))
+        n = max(len(r.get("ms_rounds", [])) for r in rows)
+        label = f"measured CPU latency (best of {n} rounds)" if n > 1 else "measured CPU latency"
+        panels.append((ax_ms, label, "ms (log scale)"))
     for ax, message, ylabel in panels:
         ax.set_title(message)
         ax.set_xlabel(_X_LABELS[x])
@@ -324,10 +358,11 @@ def plot_cost(rows: list[dict], x: str, title: str):
         by_rows = [handles[i] for i in (0, 3, 1, 4, 2)]  # legends fill column by column
         fig.legend(handles=by_rows, loc="outside lower center", ncols=3, frameon=False)
         fig.suptitle(title)
-        return fig
+        return set_alt(fig, _cost_alt(rows, x, title))
     surprises = timing_surprises(rows, x)
     for s in surprises:
-        ax_ms.plot([s["x"]], [s["ms"]], "o", ms=14, mfc="none", mec="black", mew=1.5, zorder=5)
+        ring = "black" if s["always"] else "tab:red"
+        ax_ms.plot([s["x"]], [s["ms"]], "o", ms=14, mfc="none", mec=ring, mew=1.5, zorder=5)
     ax_notes.set_axis_off()
     ax_notes.legend(handles=handles, loc="upper left", ncols=2, frameon=False)
     ax_notes.text(
@@ -342,7 +377,26 @@ def plot_cost(rows: list[dict], x: str, title: str):
         fontsize=MIN_FONT_PT,
     )
     fig.suptitle(title)
-    return fig
+    return set_alt(fig, _cost_alt(rows, x, title))
+
+
+def _cost_alt(rows: list[dict], x: str, title: str) -> str:
+    """The alt text of :func:`plot_cost`: each variant's multiply-adds, map size and time."""
+    parts = []
+    for variant in VARIANTS:
+        sel = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r[x])
+        text = (
+            f"{variant} "
+            + ", ".join(f"{r['counted_gmacs']:.3g}" for r in sel)
+            + " GMACs and "
+            + ", ".join(f"{r['attn_mib']:.3g}" for r in sel)
+            + " MiB of attention map"
+        )
+        if "ms" in sel[0]:
+            text += ", " + ", ".join(f"{r['ms']:.3g}" for r in sel) + " ms"
+        parts.append(text)
+    xs = ", ".join(str(v) for v in sorted({r[x] for r in rows}))
+    return f"{title}. At {_X_LABELS[x]} {xs}: " + "; ".join(parts) + ". Formula and counter agree."
 
 
 #: The explorer's image sizes: every state is precomputed for the page, and a page holds at
@@ -587,4 +641,17 @@ def draw_sra_schematic(
         or f"{kind}: C={C}, {heads} head{s} of d={d}, on {H}×{W} tokens\n"
         f"queries from all {N} tokens, keys and values from {M}: {saving}"
     )
-    return fig
+    how = (
+        f"average-pooled to {kh}×{kw}, then a 1×1 convolution, a LayerNorm and a GELU"
+        if attn.linear
+        else f"reduced by a {R}×{R} convolution of stride {R} and a LayerNorm"
+        if R > 1
+        else "used as they are"
+    )
+    return set_alt(
+        fig,
+        f"Schematic of {kind} on a {H}×{W} token grid, C = {C}, {heads} head{s}: queries from "
+        f"all {N} tokens; keys and values from the grid {how}, {M} tokens; an attention map "
+        f"of {N}×{M}; the weighted values, heads merged and projected, give the output "
+        f"({N} tokens, {C} channels).",
+    )

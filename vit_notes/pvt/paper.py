@@ -1,0 +1,229 @@
+"""What the PVT papers say, stored once so that the chapter prints it instead of retyping it.
+
+* PVT v1: Wang et al., "Pyramid Vision Transformer: A Versatile Backbone for Dense Prediction
+  without Convolutions", ICCV 2021 (arXiv:2102.12122; ``wang2021pvt`` in
+  ``book/references.bib``), section "Spatial-Reduction Attention (SRA)".
+* PVT v2: Wang et al., "PVT v2: Improved Baselines with Pyramid Vision Transformer", CVMJ 2022
+  (arXiv:2106.13797; ``wang2022pvtv2``), section "Linear Spatial Reduction Attention".
+
+``EQUATIONS``: SRA as PVT v1 writes it, with ``SYMBOLS`` saying which tensor of
+:class:`~vit_notes.pvt.model.SpatialReductionAttention` each symbol is. ``LINEAR_SRA``: PVT v2's
+linear SRA. The paper describes it in words and by its cost; the equation here is the official
+code's order of operations (whai362/PVT, ``pvt_v2.py``), written in v1's notation, and it is
+marked as such. ``CLAIMS``: the papers' own words for the claims the chapter repeats.
+``CODE_DIFFERENCES``: where the official code, which this package equals, departs from the
+equations' letter.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+CITE_V1 = "wang2021pvt"
+CITE_V2 = "wang2022pvtv2"
+REPO = "https://github.com/whai362/PVT"
+#: The sections that define the two layers, by their titles.
+SRA_SECTION = "Spatial-Reduction Attention (SRA)"
+LINEAR_SECTION = "Linear Spatial Reduction Attention"
+
+
+@dataclass(frozen=True)
+class Equation:
+    """One equation: its LaTeX in the paper's notation, and where it is."""
+
+    latex: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A symbol of the equations: what the paper means by it and the tensor in the code."""
+
+    symbol: str
+    paper: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A paper's words for a claim the chapter repeats, and where they are."""
+
+    topic: str
+    quote: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Where the official code departs from the letter of the paper's equations."""
+
+    topic: str
+    paper: str
+    code: str
+    evidence: str
+
+
+#: SRA of stage i in PVT v1's notation (section "Spatial-Reduction Attention (SRA)").
+EQUATIONS = (
+    Equation(
+        r"\mathrm{SRA}(Q, K, V) = \mathrm{Concat}(\mathrm{head}_0, \ldots, "
+        r"\mathrm{head}_{N_i})\, W^O",
+        f"PVT v1, {SRA_SECTION}",
+    ),
+    Equation(
+        r"\mathrm{head}_j = \mathrm{Attention}(Q W_j^Q,\ \mathrm{SR}(K) W_j^K,\ "
+        r"\mathrm{SR}(V) W_j^V)",
+        f"PVT v1, {SRA_SECTION}",
+    ),
+    Equation(
+        r"\mathrm{SR}(\mathbf{x}) = \mathrm{Norm}(\mathrm{Reshape}(\mathbf{x}, R_i)\, W^S)",
+        f"PVT v1, {SRA_SECTION}",
+    ),
+    Equation(
+        r"\mathrm{Attention}(\mathbf{q}, \mathbf{k}, \mathbf{v}) = "
+        r"\mathrm{Softmax}\!\left(\frac{\mathbf{q}\mathbf{k}^{\top}}{\sqrt{d_{\mathrm{head}}}}"
+        r"\right) \mathbf{v}",
+        f"PVT v1, {SRA_SECTION}",
+    ),
+)
+
+#: Linear SRA's reduction, in v1's notation. Not the paper's equation: PVT v2 says in words
+#: that linear SRA average-pools the grid to a fixed P×P before the attention; the order
+#: pool, 1×1 conv (W^S), Norm, GELU is the official code's (``pvt_v2.py``, ``Attention``).
+LINEAR_SRA = Equation(
+    r"\mathrm{SR}_{\mathrm{linear}}(\mathbf{x}) = \mathrm{GELU}(\mathrm{Norm}("
+    r"\mathrm{AvgPool}_{P}(\mathbf{x})\, W^S)),\quad P = 7",
+    f"PVT v2, {LINEAR_SECTION} (in words); the order of operations from {REPO} pvt_v2.py",
+)
+
+#: Every symbol of :data:`EQUATIONS`, for one layer of stage i (``C = C_i`` channels,
+#: ``N_i`` heads of ``d = C/N_i``, ``H×W`` tokens, ``R = R_i``, ``M = ⌊H/R⌋·⌊W/R⌋`` keys);
+#: the chapter asserts each shape.
+SYMBOLS = (
+    Symbol("Q, K, V", "the layer's input sequence, three times", "x: (B, N, C), N = H·W"),
+    Symbol("x", "an input sequence of H_i·W_i tokens of C_i channels", "x: (B, N, C)"),
+    Symbol("R_i", "the reduction ratio of stage i", "sr_ratio"),
+    Symbol(
+        "Reshape(x, R_i)",
+        "x as H_iW_i/R_i² windows of R_i² tokens, each one vector of R_i²·C_i numbers",
+        "rearrange(grid, 'b c (h r1) (w r2) -> b (h w) (r1 r2 c)'): (B, M, R²·C)",
+    ),
+    Symbol(
+        "W^S",
+        "a linear projection from R_i²·C_i to C_i",
+        "sr.weight (C, C, R, R), read as a (C, R²·C) matrix, and sr.bias",
+    ),
+    Symbol("Norm", "layer normalisation", "norm (LayerNorm over C)"),
+    Symbol("SR(x)", "the reduced sequence", "x_reduced = norm(sr(grid)): (B, M, C)"),
+    Symbol("N_i", "the number of heads in stage i", "num_heads"),
+    Symbol("W_j^Q", "head j's query projection, C_i × d_head", "rows j·d .. (j+1)·d of q.weight"),
+    Symbol(
+        "W_j^K, W_j^V",
+        "head j's key and value projections, C_i × d_head",
+        "rows j·d .. (j+1)·d of kv.weight (K), and the same rows plus C (V)",
+    ),
+    Symbol("d_head", "the dimension of a head, C_i / N_i", "d = C // num_heads; scale = d ** -0.5"),
+    Symbol("head_j", "head j's output", "(B, N, d); the heads concatenated: (B, N, C)"),
+    Symbol("W^O", "the output projection, C_i × C_i", "proj.weight (and proj.bias)"),
+)
+
+#: The papers' own words for the claims the chapter repeats.
+CLAIMS = (
+    Claim(
+        "what Reshape does",
+        "an operation of reshaping the input sequence x to a sequence of size "
+        "H_iW_i/R_i² × (R_i²C_i)",
+        f"PVT v1, {SRA_SECTION}",
+    ),
+    Claim(
+        "what W^S does",
+        "a linear projection that reduces the dimension of the input sequence to C_i",
+        f"PVT v1, {SRA_SECTION}",
+    ),
+    Claim(
+        "PVT v2's three designs",
+        "(1) linear complexity attention layer, (2) overlapping patch embedding, and "
+        "(3) convolutional feed-forward network",
+        "PVT v2, abstract",
+    ),
+    Claim(
+        "what linear SRA is for",
+        "PVT v2 reduces the computational complexity of PVT v1 to linear",
+        "PVT v2, abstract",
+    ),
+)
+
+#: Where the official code, which :mod:`vit_notes.pvt` equals, departs from the equations'
+#: letter. Each is checked in the chapter or in ``tests/test_pvt.py``.
+CODE_DIFFERENCES = (
+    Difference(
+        topic="Reshape and W^S",
+        paper="reshape each R_i×R_i window into one vector, then a linear map W^S",
+        code="one Conv2d (sr) of kernel and stride R_i: the same function, its weight read as "
+        "W^S (the chapter checks the two are equal)",
+        evidence=f"{REPO} classification/pvt.py, Attention.__init__ and forward",
+    ),
+    Difference(
+        topic="SR(K) and SR(V)",
+        paper="SR is written for K and for V",
+        code="one SR of the input x; K and V are two projections of the same reduced tokens, "
+        "computed by one Linear (kv) with 2C outputs",
+        evidence=f"{REPO} classification/pvt.py, Attention.forward",
+    ),
+    Difference(
+        topic="the heads' index",
+        paper="Concat(head_0, ..., head_{N_i}) lists N_i + 1 heads",
+        code="there are N_i heads, head_0 .. head_{N_i - 1}, and d_head = C_i / N_i",
+        evidence=f"{REPO} classification/pvt.py, Attention.forward (num_heads)",
+    ),
+    Difference(
+        topic="linear SRA's reduction",
+        paper="average pooling to a fixed size P×P before the attention operation",
+        code="AdaptiveAvgPool2d(7), then a 1×1 Conv2d (sr), a LayerNorm (norm) and a GELU (act)",
+        evidence=f"{REPO} classification/pvt_v2.py, Attention (linear=True)",
+    ),
+)
+
+
+def _wrap(label: str, text: str, width: int) -> str:
+    return textwrap.fill(
+        text, width=width, initial_indent=f"  {label:<8}", subsequent_indent=" " * 10
+    )
+
+
+def describe_symbols(width: int = 88) -> str:
+    """:data:`SYMBOLS` as lines of at most ``width`` characters, for a chapter to print."""
+    return "\n".join(
+        f"{s.symbol}\n" + _wrap("paper:", s.paper, width) + "\n" + _wrap("code:", s.code, width)
+        for s in SYMBOLS
+    )
+
+
+def describe_differences(width: int = 88) -> str:
+    """:data:`CODE_DIFFERENCES` as lines of at most ``width`` characters."""
+    return "\n".join(
+        f"{d.topic}\n"
+        + "\n".join(
+            _wrap(label, text, width)
+            for label, text in (("paper:", d.paper), ("code:", d.code), ("see:", d.evidence))
+        )
+        for d in CODE_DIFFERENCES
+    )
+
+
+def describe_claims(width: int = 88) -> str:
+    """:data:`CLAIMS` as quoted lines with where each was read."""
+    return "\n".join(
+        f"{c.topic}\n" + _wrap("says:", f'"{c.quote}"', width) + "\n" + _wrap("in:", c.where, width)
+        for c in CLAIMS
+    )
+
+
+def equations_latex() -> str:
+    """The equations as one aligned LaTeX block."""
+    return (
+        "\\begin{aligned}\n"
+        + " \\\\\n".join(f"& {e.latex}" for e in EQUATIONS)
+        + "\n\\end{aligned}"
+    )
