@@ -27,7 +27,7 @@ def test_growth_prediction(capsys, answer, ok, says):
     out = " ".join(capsys.readouterr().out.split())
     assert says in out
     if ok:
-        assert "Section 3 prints it" in out
+        assert "Section 3 prints it for every layer" in out
     else:  # a prediction round: a wrong answer is never shown the figure
         assert "16" not in out and "8.03" not in out.replace("8.03× is", "")
 
@@ -47,6 +47,22 @@ def test_growth_prediction(capsys, answer, ok, says):
 def test_layer_judgement(capsys, answer, ok, says):
     assert compare.check_layer_choice(answer) is ok
     assert says in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    "answer,ok,says",
+    [
+        (81, True, "N·M grows 9 × 9 = 81×"),
+        (16, False, "16× is the growth to 448², which section 3 prints"),
+        (9, False, "9× is the growth of the tokens N"),
+        (40, False, "40× is too low"),
+    ],
+)
+def test_growth_prediction_beyond_the_printed_table(capsys, answer, ok, says):
+    args = dict(layer="Shunted, R=8 and 4", start=224, end=672)
+    assert compare.check_growth(answer, **args) is ok
+    out = " ".join(capsys.readouterr().out.split())
+    assert says in out and ("81" in out) is ok
 
 
 def test_the_fixed_key_limit_is_where_the_maps_pass_the_budget(capsys):

@@ -151,7 +151,7 @@ def check_growth(
     right = b.attn_macs / a.attn_macs
     tokens = b.tokens / a.tokens
     keys = b.kv_tokens / a.kv_tokens
-    then = "Then compare with the growths that section 3 prints"
+    then = f"Section 3 works it out from {start}² to {2 * start}²"
     value = as_number(answer)
     if value is None:
         return verdict(False, f"write your prediction of the factor as a number, got {describe(answer)}")
@@ -163,9 +163,9 @@ def check_growth(
         return verdict(
             True,
             f"{right:.3g}×: the tokens N grow {tokens:.3g}× and the keys M {keys:.3g}×, so "
-            f"N·M grows {tokens:.3g} × {keys:.3g} = {tokens * keys:.3g}×. Section 3 prints it "
-            f"for every layer: {layer}'s products grow {right:.3g}×, the whole layer "
-            f"{b.macs / a.macs:.3g}×",
+            f"N·M grows {tokens:.3g} × {keys:.3g} = {tokens * keys:.3g}×. The whole layer grows "
+            f"{b.macs / a.macs:.3g}×, less, since its linear maps grow only with N"
+            + (". Section 3 prints it for every layer" if end == 2 * start else ""),
         )
     mistakes = [
         (tokens, f"{tokens:.3g}× is the growth of the tokens N; the keys M grow too, and the "
@@ -174,6 +174,13 @@ def check_growth(
         (b.macs / a.macs, f"{b.macs / a.macs:.3g}× is the whole layer's growth, whose linear "
          "maps grow only with N; the question is about the products"),
     ]  # fmt: skip
+    if end != 2 * start:  # section 3 prints the growth to twice the side
+        c = layers()[layer].cost(start // 2, start // 2, C, heads)
+        printed = c.attn_macs / a.attn_macs
+        mistakes.append(
+            (printed, f"{printed:.3g}× is the growth to {2 * start}², which section 3 prints; "
+             f"{end}² has more tokens")
+        )  # fmt: skip
     for wrong, why in mistakes:
         if close(value, wrong):
             return verdict(False, f"{why}. {then}")
