@@ -56,9 +56,7 @@ def time_lineup(
         before = torch.get_num_threads()
         torch.set_num_threads(validate_threads)
         try:
-            return time_lineup(
-                names, rounds=rounds, min_run_time=min_run_time, img_size=img_size
-            )
+            return time_lineup(names, rounds=rounds, min_run_time=min_run_time, img_size=img_size)
         finally:
             torch.set_num_threads(before)
     x = torch.randn(1, 3, img_size, img_size)
@@ -154,7 +152,9 @@ def check_growth(
     then = f"Section 3 works it out from {start}² to {2 * start}²"
     value = as_number(answer)
     if value is None:
-        return verdict(False, f"write your prediction of the factor as a number, got {describe(answer)}")
+        return verdict(
+            False, f"write your prediction of the factor as a number, got {describe(answer)}"
+        )
 
     def close(x, y):
         return rel_error(x, y) <= 0.02
