@@ -172,3 +172,12 @@ def test_every_checker_answers_anything_with_one_message(capsys, monkeypatch, ch
         out = capsys.readouterr().out
         assert out.startswith(("❌ not yet: ", "✅ correct: ")), (answer, out)
         assert all(len(line) <= 80 for line in out.splitlines()), out
+
+
+def test_count_by_op_sums_to_the_total_and_isolates_the_products():
+    with torch.device("meta"):
+        m = registry.create("pvt_v2_b0", img_size=64).eval()
+    x = torch.empty(1, 3, 64, 64, device="meta")
+    by_op = counting.count_macs_by_op(m, x)
+    assert sum(by_op.values()) == counting.count_macs(m, x)
+    assert by_op["bmm"] > 0  # q kᵀ and attn v on the explicit path of the meta device
