@@ -18,19 +18,26 @@ from vit_notes import coatnet, compare, counting, pvt, registry, shunted
         (2, False, "2× is the growth of the image's side"),
         (8.03, False, "8.03× is the whole layer's growth"),
         (None, False, "as a number, got None"),
+        (7, False, "7× is too low"),
+        (64, False, "64× is too high"),
     ],
 )
 def test_growth_prediction(capsys, answer, ok, says):
     assert compare.check_growth(answer) is ok
     out = " ".join(capsys.readouterr().out.split())
-    assert says in out and ("Section 3 prints it" in out or answer is None)
+    assert says in out
+    if ok:
+        assert "Section 3 prints it for every layer" in out
+    else:  # a prediction round: a wrong answer is never shown the figure
+        assert "16" not in out and "8.03" not in out.replace("8.03× is", "")
 
 
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
         ("PVT SRA, R=8", True, "784 keys, maps 300 MiB: the most keys that fit"),
-        ("pvt sra, r=8", True, "linear SRA's keys do not grow with the image"),
+        ("pvt sra, r=8", True, "linear SRA's keys stay 49, so its maps grow only in step"),
+        ("PVT SRA, R=8", True, "They pass 512 MiB only beyond about 4,681² pixels"),
         ("linear", False, "it fits, but PVT SRA, R=8 fits too with 16× the keys"),
         ("Shunted", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
         ("full attention", False, "37.5× the 512 MiB budget"),
@@ -40,6 +47,39 @@ def test_growth_prediction(capsys, answer, ok, says):
 def test_layer_judgement(capsys, answer, ok, says):
     assert compare.check_layer_choice(answer) is ok
     assert says in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    "answer,ok,says",
+    [
+        (81, True, "N·M grows 9 × 9 = 81×"),
+        (16, False, "16× is the growth to 448², which section 3 prints"),
+        (9, False, "9× is the growth of the tokens N"),
+        (40, False, "40× is too low"),
+    ],
+)
+def test_growth_prediction_beyond_the_printed_table(capsys, answer, ok, says):
+    args = dict(layer="Shunted, R=8 and 4", start=224, end=672)
+    assert compare.check_growth(answer, **args) is ok
+    out = " ".join(capsys.readouterr().out.split())
+    assert says in out and ("81" in out) is ok
+
+
+def test_the_fixed_key_limit_is_where_the_maps_pass_the_budget(capsys):
+    layer = compare.layers()["PVT v2 linear SRA"]
+    side = compare.fixed_keys_limit(layer.cost(224, 224, 64, 2), 896, 512)
+    below, above = (int(side * f) // 4 * 4 for f in (0.99, 1.01))
+    for s, fits in ((below, True), (above, False)):
+        mib = layer.cost(s // 4, s // 4, 64, 2).attn_bytes / 2**20
+        assert (mib <= 512) is fits
+
+
+def test_time_lineup_threads_are_restored():
+    before = torch.get_num_threads()
+    compare.time_lineup(["pvt_v2_b0"], rounds=1, min_run_time=0.01, img_size=64, threads=1)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        compare.time_lineup(["pvt_v2_b0"], threads=0)
 
 
 def test_the_lineup_is_one_model_per_compared_paper():
@@ -132,3 +172,12 @@ def test_every_checker_answers_anything_with_one_message(capsys, monkeypatch, ch
         out = capsys.readouterr().out
         assert out.startswith(("❌ not yet: ", "✅ correct: ")), (answer, out)
         assert all(len(line) <= 80 for line in out.splitlines()), out
+
+
+def test_count_by_op_sums_to_the_total_and_isolates_the_products():
+    with torch.device("meta"):
+        m = registry.create("pvt_v2_b0", img_size=64).eval()
+    x = torch.empty(1, 3, 64, 64, device="meta")
+    by_op = counting.count_macs_by_op(m, x)
+    assert sum(by_op.values()) == counting.count_macs(m, x)
+    assert by_op["bmm"] > 0  # q kᵀ and attn v on the explicit path of the meta device

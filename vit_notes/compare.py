@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from . import measured
-from .checking import check_choice, check_prediction, option_named
+from .checking import _number, as_number, check_choice, describe, option_named, rel_error, verdict
 from .counting import count_macs, time_forward
 from .registry import AttentionLayer, create, designs, model_info, smallest_per_paper
 
@@ -37,14 +37,28 @@ def time_lineup(
     rounds: int = 5,
     min_run_time: float = 0.3,
     img_size: int = 224,
+    threads: int | None = None,
 ) -> list[dict]:
     """Time one ``img_size``² image (batch 1, ``no_grad``, each model's default fused
     attention) through each model of ``names`` (default: :func:`lineup`).
 
     Every model is timed once per round, in turn, for ``rounds`` rounds, so that a model
     slower in every round is slower, not unlucky. Each row holds the model, its counted
-    GMACs, the median of its rounds (``ms``) and every round's median (``ms_rounds``)."""
+    GMACs, the median of its rounds (``ms``) and every round's median (``ms_rounds``).
+
+    ``threads``: torch's thread count while timing (the recording used 1); ``None`` keeps
+    torch's current setting, by default every core."""
     names = lineup() if names is None else list(names)
+    if threads is not None:
+        validate_threads = int(threads)
+        if validate_threads != threads or validate_threads < 1:
+            raise ValueError(f"threads must be a whole number >= 1 or None, got {threads!r}")
+        before = torch.get_num_threads()
+        torch.set_num_threads(validate_threads)
+        try:
+            return time_lineup(names, rounds=rounds, min_run_time=min_run_time, img_size=img_size)
+        finally:
+            torch.set_num_threads(before)
     x = torch.randn(1, 3, img_size, img_size)
     models = {}
     for name in names:
@@ -100,6 +114,23 @@ def recorded_times(names: list[str], gmacs: dict[str, float]) -> measured.Measur
     )
 
 
+def fixed_keys_limit(cost, size: int, budget_mib: float) -> float:
+    """The image side (pixels, stride-4 grid) beyond which a layer with a fixed number of keys,
+    whose ``cost`` at ``size``² is given, has maps over ``budget_mib`` MiB: its maps hold
+    ``h·N·M`` floats with ``M`` fixed, so they grow in step with the tokens ``N``."""
+    tokens = budget_mib * 2**20 / (cost.attn_bytes / cost.tokens)
+    return 4 * tokens**0.5
+
+
+def _fixed_keys_reach(label: str, cost, size: int, budget_mib: float) -> str:
+    limit = fixed_keys_limit(cost, size, budget_mib)
+    return (
+        f"{label}'s keys stay {cost.kv_tokens:,}, so its maps grow only in step with the "
+        f"tokens: {cost.attn_bytes / 2**20:,.0f} MiB here. They pass {budget_mib:,.0f} MiB "
+        f"only beyond about {limit:,.0f}² pixels"
+    )
+
+
 def check_growth(
     answer,
     layer: str = "PVT SRA, R=8",
@@ -109,32 +140,55 @@ def check_growth(
     heads: int = 2,
 ) -> bool:
     """Predict: from ``start``² to ``end``², by what factor do the attention products
-    (``q kᵀ`` and ``attn v``) of ``layer`` on the stride-4 grid grow?"""
+    (``q kᵀ`` and ``attn v``) of ``layer`` on the stride-4 grid grow?
+
+    A wrong answer is told which slip it comes from, or whether it is too high or too low,
+    never the right factor (the teachers' page runs it as a prediction round); only the
+    right answer is told the figures."""
     a, b = (layers()[layer].cost(s // 4, s // 4, C, heads) for s in (start, end))
     right = b.attn_macs / a.attn_macs
     tokens = b.tokens / a.tokens
     keys = b.kv_tokens / a.kv_tokens
-    return check_prediction(
-        answer,
-        right,
-        "the factor",
-        f"Section 3 prints it for every layer: {layer}'s products grow {right:.3g}×, the whole "
-        f"layer {b.macs / a.macs:.3g}×",
-        correct=f"{right:.3g}×: the tokens N grow {tokens:.3g}× and the keys M "
-        f"{keys:.3g}×, so N·M grows {tokens:.3g} × {keys:.3g} = {tokens * keys:.3g}×",
-        mistakes=[
-            (
-                tokens,
-                f"{tokens:.3g}× is the growth of the tokens N; the keys M grow too "
-                f"({keys:.3g}×), and the products cost N·M",
-            ),
-            (end / start, f"{end / start:.3g}× is the growth of the image's side"),
-            (
-                b.macs / a.macs,
-                f"{b.macs / a.macs:.3g}× is the whole layer's growth, whose linear "
-                "maps grow only with N; the question is about the products",
-            ),
-        ],
+    then = f"Section 3 works it out from {start}² to {2 * start}²"
+    value = as_number(answer)
+    if value is None:
+        return verdict(
+            False, f"write your prediction of the factor as a number, got {describe(answer)}"
+        )
+
+    def close(x, y):
+        return rel_error(x, y) <= 0.02
+
+    if close(value, right):
+        return verdict(
+            True,
+            f"{right:.3g}×: the tokens N grow {tokens:.3g}× and the keys M {keys:.3g}×, so "
+            f"N·M grows {tokens:.3g} × {keys:.3g} = {tokens * keys:.3g}×. The whole layer grows "
+            f"{b.macs / a.macs:.3g}×, less, since its linear maps grow only with N"
+            + (". Section 3 prints it for every layer" if end == 2 * start else ""),
+        )
+    mistakes = [
+        (tokens, f"{tokens:.3g}× is the growth of the tokens N; the keys M grow too, and the "
+         "products cost N·M"),
+        (end / start, f"{end / start:.3g}× is the growth of the image's side, not of the tokens"),
+        (b.macs / a.macs, f"{b.macs / a.macs:.3g}× is the whole layer's growth, whose linear "
+         "maps grow only with N; the question is about the products"),
+    ]  # fmt: skip
+    if end != 2 * start:  # section 3 prints the growth to twice the side
+        c = layers()[layer].cost(start // 2, start // 2, C, heads)
+        printed = c.attn_macs / a.attn_macs
+        mistakes.append(
+            (printed, f"{printed:.3g}× is the growth to {2 * start}², which section 3 prints; "
+             f"{end}² has more tokens")
+        )  # fmt: skip
+    for wrong, why in mistakes:
+        if close(value, wrong):
+            return verdict(False, f"{why}. {then}")
+    side = "too high" if value > right else "too low"  # never how far: that tells the figure
+    return verdict(
+        False,
+        f"{_number(value)}× is {side}. Work out how the tokens N and the keys M each grow, and the "
+        f"products cost N·M. {then}",
     )
 
 
@@ -150,12 +204,7 @@ def check_layer_choice(
     fixed = [k for k in costs if twice[k].kv_tokens == costs[k].kv_tokens]
     fits = {k: c for k, c in costs.items() if c.attn_bytes / 2**20 <= budget_mib}
     best = max(fits, key=lambda k: fits[k].kv_tokens, default=None)  # the most keys: finest
-    if len(fixed) == 1:
-        also = f"; {fixed[0]}'s keys do not grow with the image, so it fits any size"
-    elif fixed:
-        also = f"; the keys of {' and '.join(fixed)} do not grow with the image: they fit any size"
-    else:
-        also = ""
+    also = "".join(f"; {_fixed_keys_reach(k, costs[k], size, budget_mib)}" for k in fixed)
     options = {}
     for label, c in costs.items():
         mib = c.attn_bytes / 2**20

@@ -65,6 +65,17 @@ def count_macs(module: nn.Module, *inputs, **kwargs) -> int:
     return counter.get_total_flops() // 2
 
 
+def count_macs_by_op(module: nn.Module, *inputs, **kwargs) -> dict[str, int]:
+    """Multiply-adds of one forward pass per ATen operator (``"bmm"``, ``"convolution"``,
+    ``"addmm"``, ...), counted as :func:`count_macs` counts them; they sum to its total."""
+    with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=_CPU_ATTENTION) as counter:
+        module(*inputs, **kwargs)
+    return {
+        getattr(op, "__name__", str(op)).split(".")[0]: flops // 2
+        for op, flops in counter.get_flop_counts()["Global"].items()
+    }
+
+
 def count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 

@@ -68,9 +68,9 @@ class Measurement:
     def caption(self) -> str:
         """One line naming the machine and date, to print under a measured figure."""
         m = self.machine
-        n = m.get("torch_threads", "?")
+        threads = m.get("torch_threads", "?")
         return (
-            f"measured on {m.get('cpu', '?')} ({n} thread{'' if n == 1 else 's'}, "
+            f"measured on {m.get('cpu', '?')} ({threads} thread{'' if threads == 1 else 's'}, "
             f"torch {m.get('torch', '?')}) on {self.date[:10]} by `{self.command}`"
         )
 
