@@ -602,7 +602,8 @@ def test_shunted_macs_slips(capsys, answer, says):
         (2.5, True, "2.5×: half the heads see N/r² keys, the other half 4N/r²"),
         ("5/2", True, "5/2 of SRA's map"),
         (5, False, "5× counts every head on both key sets"),
-        (2, False, "4× the coarse keys, not 2×"),
+        (2, False, "2× is the fine group alone: half the heads × 4"),
+        (1.5, False, "4× the coarse keys, not 2×"),
         (1, False, "the coarse group alone costs half of SRA"),
         ("more", False, "write your prediction of the ratio as a number, got 'more'"),
     ],
@@ -878,7 +879,9 @@ def test_the_chapter_states_the_papers_equations_as_stored():
     text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     for eq in shunted.paper.EQUATIONS:
         assert eq.latex in text, eq.latex
-        assert f"*{eq.section.split()[0]}" in text  # the section is cited by its title
+        assert eq.source == shunted.paper.EQUATIONS_SOURCE
+    # the paper's text was not consulted: the chapter says the equations are our transcription
+    assert "our transcription" in text and "could not be consulted" in text
     assert shunted.paper.equations_latex().count("\\\\") == len(shunted.paper.EQUATIONS) - 1
 
 

@@ -32,7 +32,6 @@ from ..plotting import (
     MapPanel,
     arrow,
     box,
-    layer_cost_bars,
     new_figure,
     overlay_map,
     schematic_axes,
@@ -691,17 +690,22 @@ def plot_shunted_cost(rows: list[dict], title: str):
 def shunted_cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
     """The explorer's cost panel: one stage-1 layer (C=64, ``size/4`` tokens a side) of plain
     attention, PVT's SRA and shunted attention at ``sr_ratio``, multiply-adds on a log scale,
-    labelled with MMACs and attention MB."""
+    labelled with MMACs and the attention maps' MiB (2**20 bytes)."""
     H = W = size // 4
     costs = {
         "plain": sra_cost(H, W, 64, num_heads, 1),
         "SRA": sra_cost(H, W, 64, num_heads, sr_ratio),
         "Shunted": shunted_cost(H, W, 64, num_heads, sr_ratio),
     }
-    return layer_cost_bars(
-        f"one stage-1 layer, C=64, sr_ratio {sr_ratio}: MMACs (log scale), attention MB",
-        costs,
-        SHUNTED_COLOURS,
+    return Bars(
+        title=f"one stage-1 layer, C=64, sr_ratio {sr_ratio}: MMACs (log scale), attention MiB",
+        labels=tuple(costs),
+        values=tuple(c.macs for c in costs.values()),
+        texts=tuple(
+            f"{c.macs / 1e6:,.0f} M, {c.attn_bytes / 2**20:,.1f} MiB" for c in costs.values()
+        ),
+        colours=tuple(SHUNTED_COLOURS[label] for label in costs),
+        log=True,
     )
 
 

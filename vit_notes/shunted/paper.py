@@ -1,16 +1,19 @@
 """What the Shunted paper says, stored once so that the chapter prints it instead of retyping it.
 
 Ren et al., "Shunted Self-Attention via Multi-Scale Token Aggregation", CVPR 2022
-(``ren2022shunted`` in ``book/references.bib``). Every entry names where it was read: the
-paper's section by its title, or the official repository (OliverRensu/Shunted-Transformer,
-``SSA.py`` and its issue threads) where the paper is silent or the code departs from it.
+(``ren2022shunted`` in ``book/references.bib``). Only the paper's abstract could be read
+for the book: its body text could not be consulted. Every entry therefore names what it rests
+on: the abstract, the official repository (OliverRensu/Shunted-Transformer, ``SSA.py`` and
+its issue threads, some of which quote the paper), or "our reading" where neither says it.
 
-``EQUATIONS``: shunted self-attention as the paper writes it, with ``SYMBOLS`` saying which
+``EQUATIONS``: shunted self-attention in the paper's notation, as we transcribe it (the
+paper's text was not consulted), with ``SYMBOLS`` saying which
 tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
 ``CODE_DIFFERENCES``: what the official code (which this package equals) does where the
 paper's equations are general, and where it departs from them. ``ABLATIONS``: what the
-paper's ablation study of the token aggregation varies, as far as it could be read.
+paper's ablation study of the token aggregation varies, as far as the repository's issue 18
+says.
 """
 
 from __future__ import annotations
@@ -21,16 +24,19 @@ from dataclasses import dataclass
 #: The paper, as cited in the book.
 CITE = "ren2022shunted"
 REPO = "https://github.com/OliverRensu/Shunted-Transformer"
-#: The section that defines shunted self-attention, by its title.
-SSA_SECTION = "Shunted Self-Attention"
+#: Where the equations come from: the paper's body text could not be consulted for the book.
+EQUATIONS_SOURCE = (
+    "our transcription in the paper's notation; the paper's text was not consulted. Issue 14 "
+    "of the official repository quotes the paper's definition of LE"
+)
 
 
 @dataclass(frozen=True)
 class Equation:
-    """One of the paper's equations: its LaTeX, in the paper's notation, and where it is."""
+    """One of the paper's equations: its LaTeX, in the paper's notation, and what it rests on."""
 
     latex: str
-    section: str
+    source: str
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,8 @@ class AblationRow:
 
 @dataclass(frozen=True)
 class Ablation:
-    """One of the paper's ablation studies: what it varies, its rows, and what of the paper's
-    table is not reproduced here (``not_here``)."""
+    """One of the paper's ablation studies: what it varies, its rows, what separates them as far
+    as a source says, and what of the paper's table is not reproduced here (``not_here``)."""
 
     study: str
     section: str
@@ -82,16 +88,17 @@ class Ablation:
     not_here: str
 
 
-#: Shunted self-attention in the paper's notation (section "Shunted Self-Attention"). The index
-#: ``i`` runs over the heads; each head has its own downsampling rate ``r_i``.
+#: Shunted self-attention in the paper's notation, as we transcribe it (:data:`EQUATIONS_SOURCE`).
+#: The index ``i`` runs over the heads; each head has its own downsampling rate ``r_i``.
 EQUATIONS = (
-    Equation(r"Q_i = X W_i^Q", SSA_SECTION),
+    Equation(r"Q_i = X W_i^Q", EQUATIONS_SOURCE),
     Equation(
-        r"K_i,\ V_i = \mathrm{MTA}(X, r_i)\, W_i^K,\ \mathrm{MTA}(X, r_i)\, W_i^V", SSA_SECTION
+        r"K_i,\ V_i = \mathrm{MTA}(X, r_i)\, W_i^K,\ \mathrm{MTA}(X, r_i)\, W_i^V", EQUATIONS_SOURCE
     ),
-    Equation(r"V_i = V_i + \mathrm{LE}(V_i)", SSA_SECTION),
+    Equation(r"V_i = V_i + \mathrm{LE}(V_i)", EQUATIONS_SOURCE),
     Equation(
-        r"h_i = \mathrm{Softmax}\!\left(\frac{Q_i K_i^{\top}}{\sqrt{d_h}}\right) V_i", SSA_SECTION
+        r"h_i = \mathrm{Softmax}\!\left(\frac{Q_i K_i^{\top}}{\sqrt{d_h}}\right) V_i",
+        EQUATIONS_SOURCE,
     ),
 )
 
@@ -146,48 +153,57 @@ CLAIMS = (
 CODE_DIFFERENCES = (
     Difference(
         topic="how many rates",
-        paper="each head i has its own rate r_i, varied across the heads of a layer",
+        paper="our reading of the equations' notation: head i has its own rate r_i, which "
+        "may vary across the heads of a layer",
         code="two groups of h/2 heads: rate r (sr1, kv1, local_conv1) and r/2 (sr2, kv2, "
         "local_conv2); a stage with sr_ratio 1 has one group of all h heads",
         evidence=f"{REPO} SSA.py, Attention.__init__",
     ),
     Difference(
         topic="what MTA is made of",
-        paper="the equations write MTA(X, r_i), the tokens merged at rate r_i, as one operation",
+        paper="the equations (our transcription) write MTA(X, r_i), the tokens merged at rate "
+        "r_i, as one operation",
         code="a convolution of kernel and stride r_i, then a LayerNorm and a GELU",
         evidence=f"{REPO} SSA.py, Attention.forward (sr1, norm1, act)",
     ),
     Difference(
         topic="LE with sr_ratio 1",
-        paper="V_i = V_i + LE(V_i) before the softmax-weighted sum",
-        code="the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead; "
-        "the author answered that the placement hardly changes the final accuracy",
+        paper="issue 14 quotes LE as the local enhancement of V by a depth-wise convolution. "
+        "Our transcription: V_i = V_i + LE(V_i) before the softmax-weighted sum",
+        code="the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead. "
+        "The author answered that the placement hardly changes the final accuracy",
         evidence=f"{REPO} SSA.py, the else branch of Attention.forward; issues 14 and 23",
     ),
     Difference(
         topic="stage 1's embedding",
-        paper="the architecture figure draws a patch embedding and a linear embedding in stage 1",
-        code="the convolutional stem (Head) replaces stage 1's patch embedding; stages 2-4 use "
+        paper="the question in issue 13 says that the paper's Fig. 4 draws a patch embedding "
+        "and a linear embedding in stage 1",
+        code="the convolutional stem (Head) replaces stage 1's patch embedding. Stages 2-4 use "
         "an overlapping patch embedding",
         evidence=f"{REPO} issue 13 (the author's reply); SSA.py, ShuntedTransformer.__init__",
     ),
 )
 
-#: The paper's ablation of the token aggregation (section "Ablation Studies"), as far as it
-#: could be read: its rows' accuracies are in the paper's table, not reproduced here.
+#: The paper's ablation of the token aggregation (section 4.4 "Ablation Studies", as the
+#: question in issue 18 names it), as far as issue 18 says. The paper's table was not consulted.
 ABLATIONS = (
     Ablation(
         study="Token Aggregation Function",
-        section="Ablation Studies",
+        section="4.4 Ablation Studies",
         varies="how the tokens of the keys and values are merged (the token aggregation)",
         rows=(
-            AblationRow("Linear", "the reduction sr_g is a pooling instead of a convolution"),
-            AblationRow("Conv", "the reduction sr_g is a convolution"),
-            AblationRow("the paper's MTA", "the multi-scale token aggregation of the equations"),
+            AblationRow("Linear", "the author's reply: the reduction sr is a pooling"),
+            AblationRow("Conv", "the author's reply: the reduction sr is a convolution"),
+            AblationRow(
+                "the paper's MTA",
+                "not stated in the reply. The official code's MTA also reduces by a "
+                "convolution. Our reading: it merges at two rates in one layer, Conv at one",
+            ),
         ),
-        evidence=f"{REPO} issue 18: the question names the study and its rows, the author's "
-        "reply says which reduction each row uses",
-        not_here="each row's ImageNet top-1 and the model it was trained in: the paper's table",
+        evidence=f"{REPO} issue 18: the question names the study and compares it with Linear "
+        "and Conv. The reply names the reduction of Linear and Conv only",
+        not_here="each row's ImageNet top-1 and the model it was trained in: the paper's "
+        "table, which could not be consulted",
     ),
 )
 
