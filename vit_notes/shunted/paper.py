@@ -192,8 +192,8 @@ ABLATIONS = (
         section="4.4 Ablation Studies",
         varies="how the tokens of the keys and values are merged (the token aggregation)",
         rows=(
-            AblationRow("Linear", "the author's reply: the reduction sr is a pooling"),
-            AblationRow("Conv", "the author's reply: the reduction sr is a convolution"),
+            AblationRow("Linear", "in the author's reply, the reduction sr is a pooling"),
+            AblationRow("Conv", "in the author's reply, the reduction sr is a convolution"),
             AblationRow(
                 "the paper's MTA",
                 "not stated in the reply. The official code's MTA also reduces by a "
