@@ -3,7 +3,8 @@
 Ren et al., "Shunted Self-Attention via Multi-Scale Token Aggregation", CVPR 2022
 (section "Shunted Self-Attention": the multi-scale token aggregation (MTA) and local
 enhancement (LE) equations; section "Detail-specific Feedforward Layers"; section "Patch
-Embedding"; the table of architecture variants).
+Embedding"; the table of architecture variants). The section titles are as the book's sources
+name them: the paper's body text was not consulted, and the modules follow the official code.
 
 PVT's spatial-reduction attention (:mod:`vit_notes.pvt`) gives every head the same
 coarse key grid. Shunted self-attention merges the keys' and values' tokens at a rate of each
