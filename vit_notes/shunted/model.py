@@ -20,7 +20,9 @@ so its checkpoints load into these modules unchanged.
 
 from __future__ import annotations
 
+import json
 from functools import partial
+from pathlib import Path
 
 import torch
 from einops import rearrange
@@ -490,8 +492,20 @@ PAPER = {
         params_m=39.6, gflops=8.1, top1=84.0, cite="ren2022shunted", source=_SRC
     ),
 }
-#: Parameters (M) that the official code counts (one decimal more than the paper's table).
-CODE_PARAMS = {"shunted_t": 11.55, "shunted_s": 22.40, "shunted_b": 39.61}
+#: What running the official code gives (OliverRensu/Shunted-Transformer ``SSA.py``, commit
+#: 6861101): each model's parameter count, and ``shunted_t()``'s state_dict keys and shapes.
+OFFICIAL_FILE = Path(__file__).with_name("official_shunted_t.json")
+_OFFICIAL = json.loads(OFFICIAL_FILE.read_text())
+#: Parameters (M) counted by running the official ``SSA.py`` (:data:`OFFICIAL_FILE`).
+CODE_PARAMS = {name: n / 1e6 for name, n in _OFFICIAL["params"].items()}
+
+
+def official_state_dict() -> dict[str, torch.Tensor]:
+    """A state_dict with the keys and shapes of the official ``shunted_t()`` (zeros), as
+    recorded in :data:`OFFICIAL_FILE`: ``shunted_t().load_state_dict(..., strict=True)``
+    accepts it, so the official checkpoint's layout loads without a download."""
+    return {k: torch.zeros(shape) for k, shape in _OFFICIAL["state_dict"].items()}
+
 
 create, _FACTORIES = registry.register_family("shunted", ShuntedTransformer, CONFIGS, PAPER)
 shunted_t, shunted_s, shunted_b = (_FACTORIES[n] for n in ("shunted_t", "shunted_s", "shunted_b"))

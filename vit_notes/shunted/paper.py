@@ -6,8 +6,9 @@ for the book: its body text could not be consulted. Every entry therefore names 
 on: the abstract, the official repository (OliverRensu/Shunted-Transformer, ``SSA.py`` and
 its issue threads, some of which quote the paper), or "our reading" where neither says it.
 
-``EQUATIONS``: shunted self-attention in the paper's notation, as we transcribe it (the
-paper's text was not consulted), with ``SYMBOLS`` saying which
+``EQUATIONS``: shunted self-attention as we reconstruct it, in the notation we believe the
+paper uses, not checked against its text (which was not consulted): the LE line rests on the
+paper's words that issue 14 quotes, the rest on the official ``SSA.py``. ``SYMBOLS`` says which
 tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
 ``CODE_DIFFERENCES``: what the official code (which this package equals) does where the
@@ -26,14 +27,15 @@ CITE = "ren2022shunted"
 REPO = "https://github.com/OliverRensu/Shunted-Transformer"
 #: Where the equations come from: the paper's body text could not be consulted for the book.
 EQUATIONS_SOURCE = (
-    "our transcription in the paper's notation; the paper's text was not consulted. Issue 14 "
-    "of the official repository quotes the paper's definition of LE"
+    "our reconstruction, in the notation we believe the paper uses, not checked against its "
+    "text. The LE line rests on issue 14 of the official repository, which quotes the paper's "
+    "definition of LE. The rest rests on the official SSA.py"
 )
 
 
 @dataclass(frozen=True)
 class Equation:
-    """One of the paper's equations: its LaTeX, in the paper's notation, and what it rests on."""
+    """One equation of our reconstruction: its LaTeX, and what it rests on."""
 
     latex: str
     source: str
@@ -41,7 +43,8 @@ class Equation:
 
 @dataclass(frozen=True)
 class Symbol:
-    """A symbol of the equations: what the paper means by it and the tensor in the code."""
+    """A symbol of the equations: what we reconstruct the paper to mean by it (``paper``,
+    not checked against its text) and the tensor in the code."""
 
     symbol: str
     paper: str
@@ -88,8 +91,9 @@ class Ablation:
     not_here: str
 
 
-#: Shunted self-attention in the paper's notation, as we transcribe it (:data:`EQUATIONS_SOURCE`).
-#: The index ``i`` runs over the heads; each head has its own downsampling rate ``r_i``.
+#: Shunted self-attention as we reconstruct it (:data:`EQUATIONS_SOURCE`). The index ``i``
+#: runs over the heads, and each head has its own downsampling rate ``r_i``: our reading of
+#: the official code.
 EQUATIONS = (
     Equation(r"Q_i = X W_i^Q", EQUATIONS_SOURCE),
     Equation(
@@ -113,7 +117,8 @@ SYMBOLS = (
     Symbol(
         "MTA(X, r_i)",
         "multi-scale token aggregation: X merged at rate r_i",
-        "act(norm_g(sr_g(X))): (B, M_g, C), M_g keys of group g",
+        "act(norm_g(sr_g(X))): (B, M_g, C), M_g keys of group g. Issue 14's wording makes LE "
+        "a part of MTA. We keep it as a separate line, as the equations do",
     ),
     Symbol("W_i^Q", "head i's query projection", "rows i·d .. (i+1)·d of q.weight (and q.bias)"),
     Symbol(
@@ -129,8 +134,10 @@ SYMBOLS = (
         "local enhancement of V by a depth-wise convolution",
         "local_conv_g on V laid out on its reduced grid: (B, M_g, d) per head",
     ),
-    Symbol("d_h", "the dimension in the softmax's scale", "d = C/h; scale = d ** -0.5"),
-    Symbol("h_i", "head i's output", "weights_i @ V_i: (B, N, d); concat over heads, then proj"),
+    Symbol("d_h", "the dimension in the softmax's scale", "d = C/h, and scale = d ** -0.5"),
+    Symbol(
+        "h_i", "head i's output", "weights_i @ V_i: (B, N, d), concatenated over heads, then proj"
+    ),
 )
 
 #: The paper's own words for what the two scales are for.
@@ -156,23 +163,23 @@ CODE_DIFFERENCES = (
         paper="our reading of the equations' notation: head i has its own rate r_i, which "
         "may vary across the heads of a layer",
         code="two groups of h/2 heads: rate r (sr1, kv1, local_conv1) and r/2 (sr2, kv2, "
-        "local_conv2); a stage with sr_ratio 1 has one group of all h heads",
+        "local_conv2). A stage with sr_ratio 1 has one group of all h heads",
         evidence=f"{REPO} SSA.py, Attention.__init__",
     ),
     Difference(
         topic="what MTA is made of",
-        paper="the equations (our transcription) write MTA(X, r_i), the tokens merged at rate "
-        "r_i, as one operation",
+        paper="our reconstruction writes MTA(X, r_i), the tokens merged at rate r_i, as one "
+        "operation. Issue 14's wording makes LE a part of MTA. We keep it as a separate line",
         code="a convolution of kernel and stride r_i, then a LayerNorm and a GELU",
         evidence=f"{REPO} SSA.py, Attention.forward (sr1, norm1, act)",
     ),
     Difference(
         topic="LE with sr_ratio 1",
         paper="issue 14 quotes LE as the local enhancement of V by a depth-wise convolution. "
-        "Our transcription: V_i = V_i + LE(V_i) before the softmax-weighted sum",
+        "Our reconstruction: V_i = V_i + LE(V_i) before the softmax-weighted sum",
         code="the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead. "
         "The author answered that the placement hardly changes the final accuracy",
-        evidence=f"{REPO} SSA.py, the else branch of Attention.forward; issues 14 and 23",
+        evidence=f"{REPO} SSA.py, the else branch of Attention.forward. Issues 14 and 23",
     ),
     Difference(
         topic="stage 1's embedding",
@@ -180,7 +187,7 @@ CODE_DIFFERENCES = (
         "and a linear embedding in stage 1",
         code="the convolutional stem (Head) replaces stage 1's patch embedding. Stages 2-4 use "
         "an overlapping patch embedding",
-        evidence=f"{REPO} issue 13 (the author's reply); SSA.py, ShuntedTransformer.__init__",
+        evidence=f"{REPO} issue 13 (the author's reply). SSA.py, ShuntedTransformer.__init__",
     ),
 )
 
@@ -214,10 +221,20 @@ def _wrap(label: str, text: str, width: int) -> str:
     )
 
 
+def _hang(label: str, text: str, width: int) -> str:
+    return textwrap.fill(
+        f"{label} {text}", width=width, initial_indent="  ", subsequent_indent=" " * 4
+    )
+
+
 def describe_symbols(width: int = 88) -> str:
-    """:data:`SYMBOLS` as lines of at most ``width`` characters, for a chapter to print."""
+    """:data:`SYMBOLS` as lines of at most ``width`` characters, for a chapter to print. The
+    paper's side is headed "paper (our reconstruction)": its text was not consulted."""
     return "\n".join(
-        f"{s.symbol}\n" + _wrap("paper:", s.paper, width) + "\n" + _wrap("code:", s.code, width)
+        f"{s.symbol}\n"
+        + _hang("paper (our reconstruction):", s.paper, width)
+        + "\n"
+        + _hang("code:", s.code, width)
         for s in SYMBOLS
     )
 
