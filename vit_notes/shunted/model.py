@@ -479,8 +479,10 @@ CONFIGS: dict[str, dict] = {
 }
 
 _SRC = "Shunted Transformer, the table of variants and the ImageNet-1K results table"
-#: The paper's numbers, shown beside the book's counts (never used in a computation): parameters
-#: (M), GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%).
+#: Numbers reported for the paper, shown beside the book's counts (never used in a computation):
+#: parameters (M) and ImageNet-1k top-1 (%) from the official repository's README, GFLOPs
+#: (= G multiply-adds) at 224² from the book's reference notes. The paper's table itself was not
+#: consulted (``_SRC`` is where the reference notes place them).
 PAPER = {
     "shunted_t": registry.Paper(
         params_m=11.5, gflops=2.1, top1=79.8, cite="ren2022shunted", source=_SRC
