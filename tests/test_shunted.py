@@ -143,6 +143,15 @@ def test_state_dict_keys_match_official_names():
     assert m1.state_dict()["kv.weight"].shape == (128, 64)
 
 
+def test_the_official_shunted_t_layout_loads_strictly():
+    # keys and shapes recorded by running the official SSA.py (vit_notes/shunted/official_*.json)
+    result = shunted.shunted_t().load_state_dict(shunted.official_state_dict(), strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    for name, m in shunted.CODE_PARAMS.items():
+        counted = sum(p.numel() for p in shunted.create(name).parameters())
+        assert counted == round(m * 1e6), name
+
+
 def test_model_keys_match_official_layout():
     keys = set(shunted.create("shunted_s", depths=(2, 1, 1, 1), num_classes=10).state_dict())
     for k in [
@@ -599,11 +608,15 @@ def test_shunted_macs_slips(capsys, answer, says):
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
-        (2.5, True, "2.5×: half the heads see N/r² keys, the other half 4N/r²"),
-        ("5/2", True, "5/2 of SRA's map"),
-        (5, False, "5× counts every head on both key sets"),
-        (2, False, "4× the coarse keys, not 2×"),
-        (1, False, "the coarse group alone costs half of SRA"),
+        # 112², sr_ratio 8: a 28x28 grid, floored to 3x3 coarse and 7x7 fine keys
+        ("29/9", True, "(9 + 49) / (2·9) = 3.22"),
+        (3.22, True, "coarse group sees ⌊28/8⌋×⌊28/8⌋ = 9 keys"),
+        (2.5, False, "5/2 holds only where sr_ratio divides the grid. 28/8 is not whole"),
+        (58 / 9, False, "counts every head on both key sets"),
+        (49 / 18, False, "the fine group alone"),
+        (49 / 9, False, "the fine group's keys against the coarse group's"),
+        (0.5, False, "the coarse group alone costs half of SRA"),
+        (3, False, "close"),
         ("more", False, "write your prediction of the ratio as a number, got 'more'"),
     ],
 )
@@ -611,6 +624,22 @@ def test_shunted_explorer_prediction(capsys, answer, ok, says):
     assert shunted.check_explorer_prediction(answer) is ok
     out = " ".join(capsys.readouterr().out.split())
     assert says in out
+    assert answer == "more" or "set the explorer to 112² and its sr_ratio slider to 8" in out
+
+
+def test_shunted_explorer_prediction_where_the_rule_holds(capsys):
+    assert shunted.check_explorer_prediction("5/2", size=224, sr_ratio=8)
+    assert shunted.check_explorer_prediction(1, size=224, sr_ratio=1)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(49 + 196) / (2·49) = 2.5" in out and "one group of all heads" in out
+
+
+def test_the_explorers_bars_tell_the_exercises_memories_apart():
+    (bars,) = shunted.shunted_explorer().bars(sr_ratio=8, num_heads=2, size=112)
+    memories = [t.split(", ")[1].split(" (")[0] for t in bars.texts]
+    assert memories[1:] == ["55.1 KiB", "178 KiB"]  # not "0.0 MiB" twice
+    alt = shunted.shunted_explorer()
+    assert "7×7 keys and the fine group's map over 14×14" in alt.alt(**alt.default_state())
 
 
 @pytest.mark.parametrize(
@@ -878,7 +907,11 @@ def test_the_chapter_states_the_papers_equations_as_stored():
     text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     for eq in shunted.paper.EQUATIONS:
         assert eq.latex in text, eq.latex
-        assert f"*{eq.section.split()[0]}" in text  # the section is cited by its title
+        assert eq.source == shunted.paper.EQUATIONS_SOURCE
+    # the paper's text was not consulted: the chapter says the equations are our reconstruction
+    assert "our reconstruction" in text and "could not be consulted" in text
+    assert "transcri" not in text and "transcri" not in shunted.paper.describe_differences()
+    assert "paper (our reconstruction):" in shunted.paper.describe_symbols()
     assert shunted.paper.equations_latex().count("\\\\") == len(shunted.paper.EQUATIONS) - 1
 
 

@@ -626,7 +626,8 @@ class Explorer:
     ``maps(queries=[(row, col), ...], **state)``: the state's attention maps, a row for every
     query on a ``query_grid × query_grid`` grid of positions (fractions of the image; none if
     ``query_grid`` is 0). ``bars(**state)``: its bar charts (the cost, from the package's
-    counts). ``caption(**state)``: one line saying what is shown.
+    counts). ``caption(**state)``: one line saying what is shown. ``alt(**state)``, if given:
+    the alt text of the starting state's PNG (what the picture shows, for a screen reader).
 
     Shown by a notebook (``_repr_mimebundle_``), it carries the live widget (where a kernel
     with ipywidgets runs), the HTML/JS twin with every state precomputed (text/html: inline
@@ -643,6 +644,7 @@ class Explorer:
     query_grid: int = 0
     default_query: tuple[int, int] = (0, 0)
     photo: Callable[..., torch.Tensor] | None = None
+    alt: Callable[..., str] | None = None
     _maps_cache: dict = field(default_factory=dict, repr=False)
 
     # -- states and queries
@@ -871,7 +873,10 @@ class Explorer:
             view = {"version_major": 2, "version_minor": 0, "model_id": ui.model_id}
             data = {"application/vnd.jupyter.widget-view+json": view, **data}
         # the picture's alt text, as the page's fallback image gives it
-        return data, {"image/png": {**size, "alt": f"{self.title}: the starting state"}}
+        alt = f"{self.title}: the starting state"
+        if self.alt is not None:
+            alt = " ".join(self.alt(**self.default_state()).split())
+        return data, {"image/png": {**size, "alt": alt}}
 
 
 class LiveDrawing:

@@ -38,6 +38,7 @@ from .figures import (
 from .model import (
     CODE_PARAMS,
     CONFIGS,
+    OFFICIAL_FILE,
     PAPER,
     ConvStem,
     DetailSpecificMlp,
@@ -47,6 +48,7 @@ from .model import (
     check_sr_ratio,
     create,
     kv_grids,
+    official_state_dict,
     shunted_b,
     shunted_s,
     shunted_t,
@@ -77,6 +79,7 @@ registry.register_design(
 __all__ = [
     "CODE_PARAMS",
     "CONFIGS",
+    "OFFICIAL_FILE",
     "ConvStem",
     "DetailSpecificMlp",
     "PAPER",
@@ -110,6 +113,7 @@ __all__ = [
     "shunted_kv_tokens",
     "shunted_query_maps",
     "shunted_s",
+    "official_state_dict",
     "shunted_t",
     "sra_nearest_cost_maps",
     "sra_ratio_at_nearest_cost",

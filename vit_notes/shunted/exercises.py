@@ -27,7 +27,7 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
     """How many keys does each head group of a shunted layer see? Answer ``(coarse, fine)``."""
     right = shunted_kv_tokens(H, W, sr_ratio)
     if sr_ratio == 1:
-        raise ValueError("sr_ratio=1 has a single head group; ask about an even sr_ratio > 1")
+        raise ValueError("sr_ratio=1 has a single head group. Ask about an even sr_ratio > 1")
     try:
         got = tuple(as_int(a) for a in answer)
     except Exception:  # not a pair of anything: any answer gets a message
@@ -56,13 +56,13 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
     if got[0] == right[0]:
         return verdict(
             False,
-            f"the coarse group is right; the fine group reduces by sr_ratio/2 = {half}: "
+            f"the coarse group is right. The fine group reduces by sr_ratio/2 = {half}: "
             f"⌊{H}/{half}⌋×⌊{W}/{half}⌋",
         )
     if got[1] == right[1]:
         return verdict(
             False,
-            f"the fine group is right; the coarse group reduces by sr_ratio = {r}: "
+            f"the fine group is right. The coarse group reduces by sr_ratio = {r}: "
             f"⌊{H}/{r}⌋×⌊{W}/{r}⌋",
         )
     return verdict(
@@ -240,30 +240,51 @@ def check_shunted_forward(
 
 
 def check_explorer_prediction(
-    answer, size: int = 224, sr_ratio: int = 4, num_heads: int = 2
+    answer, size: int = 112, sr_ratio: int = 8, num_heads: int = 2
 ) -> bool:
-    """Predict: with the explorer's ``sr_ratio`` slider at ``sr_ratio``, how many times the SRA
-    bar's attention memory (KiB or MiB) is the Shunted bar's?"""
+    """Predict: with the explorer at ``size``² and its ``sr_ratio`` slider at ``sr_ratio``, how
+    many times the Shunted bar's attention memory (KiB or MiB) is the SRA bar's? Where ``sr_ratio``
+    does not divide the grid the key grids are floored, and the 5/2 rule no longer holds."""
     H = W = size // 4
     sh, sra = shunted_cost(H, W, 64, num_heads, sr_ratio), sra_cost(H, W, 64, num_heads, sr_ratio)
     right = sh.attn_bytes / sra.attn_bytes
-    return check_prediction(
-        answer,
-        right,
-        "the ratio",
-        f"Now move the explorer's sr_ratio slider to {sr_ratio}, then to 2 and 8: the bars read "
-        f"{sh.attn_bytes / 2**20:.1f} MB (Shunted) and {sra.attn_bytes / 2**20:.1f} MB (SRA) "
-        f"at {sr_ratio}, and the ratio stays {right:g} wherever r divides the grid",
-        correct=f"{right:g}×: half the heads see N/r² keys, the other half 4N/r², so "
-        "(1/2)(1 + 4) = 5/2 of SRA's map, where every head sees N/r²",
-        mistakes=[
-            (5.0, "5× counts every head on both key sets; each group has half of the heads"),
-            (2.0, "the fine grid halves the stride on both sides: 4× the coarse keys, not 2×"),
-            (1.5, "the fine grid halves the stride on both sides: 4× the coarse keys, not 2×"),
-            (4.0, "4× is the fine group's keys against the coarse group's, for half the heads"),
-            (1.0, "the coarse group alone costs half of SRA; the fine group adds 4× that"),
-        ],
+    then = (
+        f"Now set the explorer to {size}² and its sr_ratio slider to {sr_ratio}: the bars read "
+        f"{sh.attn_bytes / 2**20:.3g} MiB (Shunted) and {sra.attn_bytes / 2**20:.3g} MiB (SRA). "
+        "At 224² and sr_ratio 8, where 8 divides the 56-token side, the ratio is 5/2"
     )
+    if sr_ratio == 1:
+        return check_prediction(
+            answer,
+            right,
+            "the ratio",
+            then,
+            correct=f"{right:g}×: with sr_ratio 1 the shunted layer has one group of all heads "
+            "over all N keys, as SRA at R = 1. Its depthwise convolution of V stores no map",
+        )
+    m1, m2 = shunted_kv_tokens(H, W, sr_ratio)
+    c1, c2 = (f"⌊{H}/{k}⌋×⌊{W}/{k}⌋" for k in (sr_ratio, sr_ratio // 2))
+    correct = (
+        f"{right:.3g}×: on the {H}×{W} grid the coarse group sees {c1} = {m1} keys and the fine "
+        f"group {c2} = {m2}. SRA gives every head the coarse group's {m1}. So the ratio is "
+        f"({m1} + {m2}) / (2·{m1}) = {right:.3g}"
+    )
+    mistakes = [
+        (
+            2.5,
+            f"5/2 holds only where sr_ratio divides the grid. {H}/{sr_ratio} is not whole: the "
+            f"grids are floored, to {c1} = {m1} coarse and {c2} = {m2} fine keys, and {m2} is "
+            f"not 4 × {m1}",
+        ),
+        (
+            (m1 + m2) / m1,
+            "that counts every head on both key sets. Each group has half of the heads",
+        ),
+        (m2 / (2 * m1), "that is the fine group alone. Add the coarse group's half"),
+        (m2 / m1, "that is the fine group's keys against the coarse group's, for half the heads"),
+        (0.5, "the coarse group alone costs half of SRA's. Add the fine group's half"),
+    ]
+    return check_prediction(answer, right, "the ratio", then, correct=correct, mistakes=mistakes)
 
 
 def check_ratio_choice(
@@ -280,7 +301,7 @@ def check_ratio_choice(
         coarse, fine = (f"{H // k}×{W // k}" for k in (r, r // 2))
         head = (
             f"sr_ratio {r}: groups ÷{r} and ÷{r // 2} ({coarse} and {fine} keys), maps "
-            f"{c.attn_bytes / 2**20:.2f} MB against SRA's {sra.attn_bytes / 2**20:.2f} MB"
+            f"{c.attn_bytes / 2**20:.2f} MiB against SRA's {sra.attn_bytes / 2**20:.2f} MiB"
         )
         if c.attn_bytes > sra.attn_bytes:
             options[r] = (

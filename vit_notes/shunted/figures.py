@@ -731,6 +731,18 @@ def shunted_explorer() -> Explorer:
             "query: cyan box"
         )
 
+    def alt(sr_ratio, num_heads, size):
+        side = size // 4
+        grids = " and ".join(
+            f"the {name} group's map over {h}×{w} keys"
+            for name, (h, w) in zip(("coarse", "fine"), kv_grids(side, side, sr_ratio))
+        )
+        return (
+            f"Explorer, starting state: the {size}×{size} photo with the query in a cyan box, "
+            f"{grids}, sr_ratio {sr_ratio}, {num_heads} heads. Under them, one stage-1 layer's "
+            "multiply-adds and attention-map MiB for plain attention, SRA and Shunted"
+        )
+
     return Explorer(
         key="explore-shunted",
         title="Shunted self-attention: sr_ratio, heads, image size, query",
@@ -742,6 +754,7 @@ def shunted_explorer() -> Explorer:
         maps=maps,
         bars=lambda sr_ratio, num_heads, size: [shunted_cost_chart(size, num_heads, sr_ratio)],
         caption=caption,
+        alt=alt,
         query_grid=10,
         default_query=(3, 5),
         photo=lambda size, **_: photo.load_photo(size),

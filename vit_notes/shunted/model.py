@@ -3,7 +3,8 @@
 Ren et al., "Shunted Self-Attention via Multi-Scale Token Aggregation", CVPR 2022
 (section "Shunted Self-Attention": the multi-scale token aggregation (MTA) and local
 enhancement (LE) equations; section "Detail-specific Feedforward Layers"; section "Patch
-Embedding"; the table of architecture variants).
+Embedding"; the table of architecture variants). The section titles are as the book's sources
+name them: the paper's body text was not consulted, and the modules follow the official code.
 
 PVT's spatial-reduction attention (:mod:`vit_notes.pvt`) gives every head the same
 coarse key grid. Shunted self-attention merges the keys' and values' tokens at a rate of each
@@ -19,7 +20,9 @@ so its checkpoints load into these modules unchanged.
 
 from __future__ import annotations
 
+import json
 from functools import partial
+from pathlib import Path
 
 import torch
 from einops import rearrange
@@ -476,8 +479,10 @@ CONFIGS: dict[str, dict] = {
 }
 
 _SRC = "Shunted Transformer, the table of variants and the ImageNet-1K results table"
-#: The paper's numbers, shown beside the book's counts (never used in a computation): parameters
-#: (M), GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%).
+#: Numbers reported for the paper, shown beside the book's counts (never used in a computation):
+#: parameters (M) and ImageNet-1k top-1 (%) from the official repository's README, GFLOPs
+#: (= G multiply-adds) at 224² from the book's reference notes. The paper's table itself was not
+#: consulted (``_SRC`` is where the reference notes place them).
 PAPER = {
     "shunted_t": registry.Paper(
         params_m=11.5, gflops=2.1, top1=79.8, cite="ren2022shunted", source=_SRC
@@ -489,8 +494,20 @@ PAPER = {
         params_m=39.6, gflops=8.1, top1=84.0, cite="ren2022shunted", source=_SRC
     ),
 }
-#: Parameters (M) that the official code counts (one decimal more than the paper's table).
-CODE_PARAMS = {"shunted_t": 11.55, "shunted_s": 22.40, "shunted_b": 39.61}
+#: What running the official code gives (OliverRensu/Shunted-Transformer ``SSA.py``, commit
+#: 6861101): each model's parameter count, and ``shunted_t()``'s state_dict keys and shapes.
+OFFICIAL_FILE = Path(__file__).with_name("official_shunted_t.json")
+_OFFICIAL = json.loads(OFFICIAL_FILE.read_text())
+#: Parameters (M) counted by running the official ``SSA.py`` (:data:`OFFICIAL_FILE`).
+CODE_PARAMS = {name: n / 1e6 for name, n in _OFFICIAL["params"].items()}
+
+
+def official_state_dict() -> dict[str, torch.Tensor]:
+    """A state_dict with the keys and shapes of the official ``shunted_t()`` (zeros), as
+    recorded in :data:`OFFICIAL_FILE`: ``shunted_t().load_state_dict(..., strict=True)``
+    accepts it, so the official checkpoint's layout loads without a download."""
+    return {k: torch.zeros(shape) for k, shape in _OFFICIAL["state_dict"].items()}
+
 
 create, _FACTORIES = registry.register_family("shunted", ShuntedTransformer, CONFIGS, PAPER)
 shunted_t, shunted_s, shunted_b = (_FACTORIES[n] for n in ("shunted_t", "shunted_s", "shunted_b"))

@@ -1,16 +1,20 @@
 """What the Shunted paper says, stored once so that the chapter prints it instead of retyping it.
 
 Ren et al., "Shunted Self-Attention via Multi-Scale Token Aggregation", CVPR 2022
-(``ren2022shunted`` in ``book/references.bib``). Every entry names where it was read: the
-paper's section by its title, or the official repository (OliverRensu/Shunted-Transformer,
-``SSA.py`` and its issue threads) where the paper is silent or the code departs from it.
+(``ren2022shunted`` in ``book/references.bib``). Only the paper's abstract could be read
+for the book: its body text could not be consulted. Every entry therefore names what it rests
+on: the abstract, the official repository (OliverRensu/Shunted-Transformer, ``SSA.py`` and
+its issue threads, some of which quote the paper), or "our reading" where neither says it.
 
-``EQUATIONS``: shunted self-attention as the paper writes it, with ``SYMBOLS`` saying which
+``EQUATIONS``: shunted self-attention as we reconstruct it, in the notation we believe the
+paper uses, not checked against its text (which was not consulted): the LE line rests on the
+paper's words that issue 14 quotes, the rest on the official ``SSA.py``. ``SYMBOLS`` says which
 tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
 ``CODE_DIFFERENCES``: what the official code (which this package equals) does where the
 paper's equations are general, and where it departs from them. ``ABLATIONS``: what the
-paper's ablation study of the token aggregation varies, as far as it could be read.
+paper's ablation study of the token aggregation varies, as far as the repository's issue 18
+says.
 """
 
 from __future__ import annotations
@@ -21,21 +25,26 @@ from dataclasses import dataclass
 #: The paper, as cited in the book.
 CITE = "ren2022shunted"
 REPO = "https://github.com/OliverRensu/Shunted-Transformer"
-#: The section that defines shunted self-attention, by its title.
-SSA_SECTION = "Shunted Self-Attention"
+#: Where the equations come from: the paper's body text could not be consulted for the book.
+EQUATIONS_SOURCE = (
+    "our reconstruction, in the notation we believe the paper uses, not checked against its "
+    "text. The LE line rests on issue 14 of the official repository, which quotes the paper's "
+    "definition of LE. The rest rests on the official SSA.py"
+)
 
 
 @dataclass(frozen=True)
 class Equation:
-    """One of the paper's equations: its LaTeX, in the paper's notation, and where it is."""
+    """One equation of our reconstruction: its LaTeX, and what it rests on."""
 
     latex: str
-    section: str
+    source: str
 
 
 @dataclass(frozen=True)
 class Symbol:
-    """A symbol of the equations: what the paper means by it and the tensor in the code."""
+    """A symbol of the equations: what we reconstruct the paper to mean by it (``paper``,
+    not checked against its text) and the tensor in the code."""
 
     symbol: str
     paper: str
@@ -71,8 +80,8 @@ class AblationRow:
 
 @dataclass(frozen=True)
 class Ablation:
-    """One of the paper's ablation studies: what it varies, its rows, and what of the paper's
-    table is not reproduced here (``not_here``)."""
+    """One of the paper's ablation studies: what it varies, its rows, what separates them as far
+    as a source says, and what of the paper's table is not reproduced here (``not_here``)."""
 
     study: str
     section: str
@@ -82,16 +91,18 @@ class Ablation:
     not_here: str
 
 
-#: Shunted self-attention in the paper's notation (section "Shunted Self-Attention"). The index
-#: ``i`` runs over the heads; each head has its own downsampling rate ``r_i``.
+#: Shunted self-attention as we reconstruct it (:data:`EQUATIONS_SOURCE`). The index ``i``
+#: runs over the heads, and each head has its own downsampling rate ``r_i``: our reading of
+#: the official code.
 EQUATIONS = (
-    Equation(r"Q_i = X W_i^Q", SSA_SECTION),
+    Equation(r"Q_i = X W_i^Q", EQUATIONS_SOURCE),
     Equation(
-        r"K_i,\ V_i = \mathrm{MTA}(X, r_i)\, W_i^K,\ \mathrm{MTA}(X, r_i)\, W_i^V", SSA_SECTION
+        r"K_i,\ V_i = \mathrm{MTA}(X, r_i)\, W_i^K,\ \mathrm{MTA}(X, r_i)\, W_i^V", EQUATIONS_SOURCE
     ),
-    Equation(r"V_i = V_i + \mathrm{LE}(V_i)", SSA_SECTION),
+    Equation(r"V_i = V_i + \mathrm{LE}(V_i)", EQUATIONS_SOURCE),
     Equation(
-        r"h_i = \mathrm{Softmax}\!\left(\frac{Q_i K_i^{\top}}{\sqrt{d_h}}\right) V_i", SSA_SECTION
+        r"h_i = \mathrm{Softmax}\!\left(\frac{Q_i K_i^{\top}}{\sqrt{d_h}}\right) V_i",
+        EQUATIONS_SOURCE,
     ),
 )
 
@@ -106,7 +117,8 @@ SYMBOLS = (
     Symbol(
         "MTA(X, r_i)",
         "multi-scale token aggregation: X merged at rate r_i",
-        "act(norm_g(sr_g(X))): (B, M_g, C), M_g keys of group g",
+        "act(norm_g(sr_g(X))): (B, M_g, C), M_g keys of group g. Issue 14's wording makes LE "
+        "a part of MTA. We keep it as a separate line, as the equations do",
     ),
     Symbol("W_i^Q", "head i's query projection", "rows i·d .. (i+1)·d of q.weight (and q.bias)"),
     Symbol(
@@ -122,8 +134,10 @@ SYMBOLS = (
         "local enhancement of V by a depth-wise convolution",
         "local_conv_g on V laid out on its reduced grid: (B, M_g, d) per head",
     ),
-    Symbol("d_h", "the dimension in the softmax's scale", "d = C/h; scale = d ** -0.5"),
-    Symbol("h_i", "head i's output", "weights_i @ V_i: (B, N, d); concat over heads, then proj"),
+    Symbol("d_h", "the dimension in the softmax's scale", "d = C/h, and scale = d ** -0.5"),
+    Symbol(
+        "h_i", "head i's output", "weights_i @ V_i: (B, N, d), concatenated over heads, then proj"
+    ),
 )
 
 #: The paper's own words for what the two scales are for.
@@ -146,48 +160,57 @@ CLAIMS = (
 CODE_DIFFERENCES = (
     Difference(
         topic="how many rates",
-        paper="each head i has its own rate r_i, varied across the heads of a layer",
+        paper="our reading of the equations' notation: head i has its own rate r_i, which "
+        "may vary across the heads of a layer",
         code="two groups of h/2 heads: rate r (sr1, kv1, local_conv1) and r/2 (sr2, kv2, "
-        "local_conv2); a stage with sr_ratio 1 has one group of all h heads",
+        "local_conv2). A stage with sr_ratio 1 has one group of all h heads",
         evidence=f"{REPO} SSA.py, Attention.__init__",
     ),
     Difference(
         topic="what MTA is made of",
-        paper="the equations write MTA(X, r_i), the tokens merged at rate r_i, as one operation",
+        paper="our reconstruction writes MTA(X, r_i), the tokens merged at rate r_i, as one "
+        "operation. Issue 14's wording makes LE a part of MTA. We keep it as a separate line",
         code="a convolution of kernel and stride r_i, then a LayerNorm and a GELU",
         evidence=f"{REPO} SSA.py, Attention.forward (sr1, norm1, act)",
     ),
     Difference(
         topic="LE with sr_ratio 1",
-        paper="V_i = V_i + LE(V_i) before the softmax-weighted sum",
-        code="the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead; "
-        "the author answered that the placement hardly changes the final accuracy",
-        evidence=f"{REPO} SSA.py, the else branch of Attention.forward; issues 14 and 23",
+        paper="issue 14 quotes LE as the local enhancement of V by a depth-wise convolution. "
+        "Our reconstruction: V_i = V_i + LE(V_i) before the softmax-weighted sum",
+        code="the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead. "
+        "The author answered that the placement hardly changes the final accuracy",
+        evidence=f"{REPO} SSA.py, the else branch of Attention.forward. Issues 14 and 23",
     ),
     Difference(
         topic="stage 1's embedding",
-        paper="the architecture figure draws a patch embedding and a linear embedding in stage 1",
-        code="the convolutional stem (Head) replaces stage 1's patch embedding; stages 2-4 use "
+        paper="the question in issue 13 says that the paper's Fig. 4 draws a patch embedding "
+        "and a linear embedding in stage 1",
+        code="the convolutional stem (Head) replaces stage 1's patch embedding. Stages 2-4 use "
         "an overlapping patch embedding",
-        evidence=f"{REPO} issue 13 (the author's reply); SSA.py, ShuntedTransformer.__init__",
+        evidence=f"{REPO} issue 13 (the author's reply). SSA.py, ShuntedTransformer.__init__",
     ),
 )
 
-#: The paper's ablation of the token aggregation (section "Ablation Studies"), as far as it
-#: could be read: its rows' accuracies are in the paper's table, not reproduced here.
+#: The paper's ablation of the token aggregation (section 4.4 "Ablation Studies", as the
+#: question in issue 18 names it), as far as issue 18 says. The paper's table was not consulted.
 ABLATIONS = (
     Ablation(
         study="Token Aggregation Function",
-        section="Ablation Studies",
+        section="4.4 Ablation Studies",
         varies="how the tokens of the keys and values are merged (the token aggregation)",
         rows=(
-            AblationRow("Linear", "the reduction sr_g is a pooling instead of a convolution"),
-            AblationRow("Conv", "the reduction sr_g is a convolution"),
-            AblationRow("the paper's MTA", "the multi-scale token aggregation of the equations"),
+            AblationRow("Linear", "in the author's reply, the reduction sr is a pooling"),
+            AblationRow("Conv", "in the author's reply, the reduction sr is a convolution"),
+            AblationRow(
+                "the paper's MTA",
+                "not stated in the reply. The official code's MTA also reduces by a "
+                "convolution. Our reading: it merges at two rates in one layer, Conv at one",
+            ),
         ),
-        evidence=f"{REPO} issue 18: the question names the study and its rows, the author's "
-        "reply says which reduction each row uses",
-        not_here="each row's ImageNet top-1 and the model it was trained in: the paper's table",
+        evidence=f"{REPO} issue 18: the question names the study and compares it with Linear "
+        "and Conv. The reply names the reduction of Linear and Conv only",
+        not_here="each row's ImageNet top-1 and the model it was trained in: the paper's "
+        "table, which could not be consulted",
     ),
 )
 
@@ -198,10 +221,20 @@ def _wrap(label: str, text: str, width: int) -> str:
     )
 
 
+def _hang(label: str, text: str, width: int) -> str:
+    return textwrap.fill(
+        f"{label} {text}", width=width, initial_indent="  ", subsequent_indent=" " * 4
+    )
+
+
 def describe_symbols(width: int = 88) -> str:
-    """:data:`SYMBOLS` as lines of at most ``width`` characters, for a chapter to print."""
+    """:data:`SYMBOLS` as lines of at most ``width`` characters, for a chapter to print. The
+    paper's side is headed "paper (our reconstruction)": its text was not consulted."""
     return "\n".join(
-        f"{s.symbol}\n" + _wrap("paper:", s.paper, width) + "\n" + _wrap("code:", s.code, width)
+        f"{s.symbol}\n"
+        + _hang("paper (our reconstruction):", s.paper, width)
+        + "\n"
+        + _hang("code:", s.code, width)
         for s in SYMBOLS
     )
 
