@@ -750,7 +750,7 @@ def test_layout_judgement(capsys, answer, ok, says):
 def test_layout_judgement_follows_the_papers_capacity_ranking(capsys):
     # With budgets that C-T-T-T fits too, the paper's pick among the two it ranks equal in
     # capacity is still C-C-T-T (it transfers better, Table 2).
-    wide = dict(size=224, budget_mb=200, budget_gmacs=30)
+    wide = dict(size=224, budget_mib=200, budget_gmacs=30)
     assert coatnet.check_layout_choice("C-C-T-T", **wide)
     assert not coatnet.check_layout_choice("C-T-T-T", **wide)
     assert "about equal in capacity" in " ".join(capsys.readouterr().out.split())

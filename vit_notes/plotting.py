@@ -854,7 +854,7 @@ class Explorer:
             # above HTML; the book's site ranks it out (nb_mime_priority_overrides).
             view = {"version_major": 2, "version_minor": 0, "model_id": ui.model_id}
             data = {"application/vnd.jupyter.widget-view+json": view, **data}
-        return data, {"image/png": size}
+        return data, {"image/png": {**size, "alt": f"{self.title}: the starting state"}}
 
 
 class LiveDrawing:

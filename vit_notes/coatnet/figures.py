@@ -456,9 +456,9 @@ def relative_query_maps(
 
 #: Panel titles of :func:`plot_relative_query_maps`: what the softmax is taken of.
 QUERY_MAP_TITLES = {
-    "content only": r"content: softmax$(x_i^\top x_j)$",
+    "content only": r"content: softmax$(0.25\,x_i^\top x_j)$",
     "bias only": r"bias: softmax$(w_{i-j})$",
-    "content + bias": r"sum: softmax$(x_i^\top x_j + w_{i-j})$",
+    "content + bias": r"sum: softmax$(0.25\,x_i^\top x_j + w_{i-j})$",
 }
 
 
@@ -574,7 +574,7 @@ EXPLORER_SIZES = (128, 160, 192, 224, 256, 288, 320, 384, 448, 512)
 
 def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet_0") -> list[Bars]:
     """The layout explorer's charts for ``name`` with ``layout`` at ``size``²: GMACs per stage
-    (coloured by block type), the largest attention map per stage (MiB, log scale), and the
+    (coloured by block type), the attention map of one block per stage (MiB, log scale), and the
     total GMACs and parameters of all four layouts (the selected one outlined). Analytic
     counts (``coatnet_cost``, equal to the counter)."""
     kinds = ("stem",) + parse_layout(layout) + ("head",)
@@ -583,7 +583,7 @@ def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet
     colours = tuple(BLOCK_COLOURS[k] for k in kinds)
     stage_labels = tuple(f"{n} ({k})" if k in "CT" else n for n, k in zip(names, kinds))
     totals = {lay: coatnet_cost(name, img_size=size, layout=lay)["total"] for lay in LAYOUTS}
-    mb = tuple(c[n].attn_bytes / 2**20 for n in names)
+    mib = tuple(c[n].attn_bytes / 2**20 for n in names)
     selected = LAYOUTS.index(layout)
     return [
         Bars(
@@ -594,10 +594,10 @@ def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet
             colours=colours,
         ),
         Bars(
-            "largest attention map (MiB, log)",
+            "attention map of one block, per stage (MiB, log)",
             stage_labels,
-            mb,
-            texts=tuple(f"{m:,.1f}" if m else "no map" for m in mb),
+            mib,
+            texts=tuple(f"{m:,.2f}" if m else "no map" for m in mib),
             colours=colours,
             log=True,
         ),
