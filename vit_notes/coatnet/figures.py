@@ -205,10 +205,10 @@ def draw_coatnet_schematic(name_or_model="coatnet_0", img_size: int = 224):
             f"{it['name']}'s relative bias table $w_{{i-j}}$: one scalar per offset "
             f"$(\\Delta y, \\Delta x)$,\n"
             f"(2·{H}−1)(2·{W}−1) = {a}×{b} = {a * b:,} per head, × {heads} heads "
-            f"= {a * b * heads:,} scalars a block;\n"
-            f"each of the {blocks} blocks has its own: {it['table_scalars']:,} in all.\n"
-            f"Gathered into a {heads}×{N}×{N} bias added to the logits "
-            f"(black: offset (0, 0))"
+            f"= {a * b * heads:,} scalars a block.\n"
+            f"Each of the {blocks} blocks has its own: {it['table_scalars']:,} in all.\n"
+            f"Gathered into a {heads}×{N}×{N} bias added to the logits.\n"
+            f"The black cell is offset (0, 0)."
         )
         ax.text(tx + tw + 0.015, ty + th / 2, text, ha="left", va="center", fontsize=9)
         # A dashed line from the callout up to the stage it describes.
@@ -320,7 +320,7 @@ def learned_style_table(grid: tuple[int, int] = (14, 14)) -> torch.Tensor:
 @styled
 def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
     """One column per head (at most three to a row): on top the head's table as an image,
-    offset (0, 0) at the centre, with the window of offsets that the query at grid position
+    offset (0, 0) at the centre, with the region of offsets that the query at grid position
     ``query`` (row, col) uses outlined; below it the bias that this query gives every key,
     an ``H x W`` map with the query marked (outlined box and crosshair). A head's table and
     its query map share one colour scale and a colour bar; where the heads' ranges differ
@@ -347,7 +347,7 @@ def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
             vmax=hi,
             extent=(-(W - 1) - 0.5, W - 1 + 0.5, H - 1 + 0.5, -(H - 1) - 0.5),
         )
-        # The offsets y_i − y_j, x_i − x_j this query meets: its window of the table.
+        # The offsets y_i − y_j, x_i − x_j this query meets: its region of the table.
         top.add_patch(
             Rectangle(
                 (qx - (W - 1) - 0.5, qy - (H - 1) - 0.5),
@@ -401,7 +401,7 @@ def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
     alt = (
         f"{heads} heads' relative bias tables, each a {A}×{Bw} image with offset (0, 0) at its "
         f"centre ({', '.join(names)}), and below each the bias that the query at {tuple(query)} "
-        f"gives every key of the {H}×{W} grid: the table's window, flipped."
+        f"gives every key of the {H}×{W} grid: the dashed box of its table, flipped."
     )
     return set_alt(fig, alt)
 
