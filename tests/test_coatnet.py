@@ -593,7 +593,7 @@ def test_schematic_numbers_are_the_models():
     assert "12×196×196" in text
     # Every block learns its own table (the paper shares none across layers).
     assert stages[3]["table_scalars"] == 5 * 729 * 12
-    assert "each of the 5 blocks has its own: 43,740" in text
+    assert "Each of the 5 blocks has its own: 43,740" in text
     # Another size and layout, from a built model: the numbers are its modules'.
     m = small(img_size=96, layout="C-T-T-T", dim_head=16)
     stages = coatnet.coatnet_stages(m)

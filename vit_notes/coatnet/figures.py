@@ -568,6 +568,11 @@ def plot_conv_vs_attention(rows: list[dict], mark_size: int = 224):
     return set_alt(fig, alt)
 
 
+def _three_figures(x: float) -> str:
+    """``x`` (positive) to three significant figures, without an exponent: 1.76, 15.2, 1,234."""
+    return f"{x:,.{max(0, 2 - math.floor(math.log10(x)))}f}"
+
+
 #: The explorer's image sizes.
 EXPLORER_SIZES = (128, 160, 192, 224, 256, 288, 320, 384, 448, 512)
 
@@ -594,10 +599,10 @@ def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet
             colours=colours,
         ),
         Bars(
-            "attention map of one block, per stage (MiB, log)",
+            "one block's attention map (MiB, log)",
             stage_labels,
             mib,
-            texts=tuple(f"{m:,.2f}" if m else "no map" for m in mib),
+            texts=tuple(_three_figures(m) if m else "no map" for m in mib),
             colours=colours,
             log=True,
         ),
