@@ -593,7 +593,7 @@ def test_schematic_numbers_are_the_models():
     assert "12×196×196" in text
     # Every block learns its own table (the paper shares none across layers).
     assert stages[3]["table_scalars"] == 5 * 729 * 12
-    assert "each of the 5 blocks has its own: 43,740" in text
+    assert "Each of the 5 blocks has its own: 43,740" in text
     # Another size and layout, from a built model: the numbers are its modules'.
     m = small(img_size=96, layout="C-T-T-T", dim_head=16)
     stages = coatnet.coatnet_stages(m)
@@ -750,7 +750,7 @@ def test_layout_judgement(capsys, answer, ok, says):
 def test_layout_judgement_follows_the_papers_capacity_ranking(capsys):
     # With budgets that C-T-T-T fits too, the paper's pick among the two it ranks equal in
     # capacity is still C-C-T-T (it transfers better, Table 2).
-    wide = dict(size=224, budget_mb=200, budget_gmacs=30)
+    wide = dict(size=224, budget_mib=200, budget_gmacs=30)
     assert coatnet.check_layout_choice("C-C-T-T", **wide)
     assert not coatnet.check_layout_choice("C-T-T-T", **wide)
     assert "about equal in capacity" in " ".join(capsys.readouterr().out.split())

@@ -232,7 +232,7 @@ def check_layout_prediction(
         right,
         "the factor",
         f"Now move the explorer's image size slider from {start} to {end} ({layout}): the "
-        f"largest map, {s1}'s, goes from {a:.2f} MB to {b:.2f} MB",
+        f"largest map, {s1}'s, goes from {a:.2f} MiB to {b:.2f} MiB",
         correct=f"{right:.3g}×: {s1}'s tokens grow ({end}/{start})² = {tokens:.3g}×, and its "
         f"map has N² entries per head: {tokens:.3g}² = {tokens**2:.3g}",
         mistakes=[
@@ -257,20 +257,20 @@ CAPACITY_ORDER = ("C-C-T-T", "C-T-T-T", "C-C-C-T", "C-C-C-C")
 
 
 def check_layout_choice(
-    answer, size: int = 384, budget_mb: float = 16.0, budget_gmacs: float = 15.0
+    answer, size: int = 384, budget_mib: float = 16.0, budget_gmacs: float = 15.0
 ) -> bool:
     """Design judgement: the layout of CoAtNet-0 at ``size``² that the paper ranks highest in
-    capacity among those whose largest attention map (one image, float32) fits ``budget_mb``
-    MB and whose multiply-adds fit ``budget_gmacs`` GMACs."""
+    capacity among those whose largest attention map (one image, float32) fits ``budget_mib``
+    MiB and whose multiply-adds fit ``budget_gmacs`` GMACs."""
     options, fitting = {}, []
     for layout in LAYOUTS:
         total = coatnet_cost("coatnet_0", img_size=size, layout=layout)["total"]
-        stage, mb = _largest_map(layout, size)
+        stage, mib = _largest_map(layout, size)
         gmacs = total.macs / 1e9
         head = f"{layout} at {size}²: {gmacs:.1f} GMACs, "
-        head += f"largest map {mb:.1f} MB ({stage})" if mb else "no attention map"
+        head += f"largest map {mib:.1f} MiB ({stage})" if mib else "no attention map"
         over = [f"{gmacs / budget_gmacs:.2f}× the GMACs"] if gmacs > budget_gmacs else []
-        over += [f"{mb / budget_mb:.1f}× the map budget"] if mb > budget_mb else []
+        over += [f"{mib / budget_mib:.1f}× the map budget"] if mib > budget_mib else []
         if over:
             options[layout] = f"{head}: over the budget ({', '.join(over)})"
         else:

@@ -206,10 +206,10 @@ def draw_coatnet_schematic(name_or_model="coatnet_0", img_size: int = 224):
             f"{it['name']}'s relative bias table $w_{{i-j}}$: one scalar per offset "
             f"$(\\Delta y, \\Delta x)$,\n"
             f"(2·{H}−1)(2·{W}−1) = {a}×{b} = {a * b:,} per head, × {heads} heads "
-            f"= {a * b * heads:,} scalars a block;\n"
-            f"each of the {blocks} blocks has its own: {it['table_scalars']:,} in all.\n"
-            f"Gathered into a {heads}×{N}×{N} bias added to the logits "
-            f"(black: offset (0, 0))"
+            f"= {a * b * heads:,} scalars a block.\n"
+            f"Each of the {blocks} blocks has its own: {it['table_scalars']:,} in all.\n"
+            f"Gathered into a {heads}×{N}×{N} bias added to the logits.\n"
+            f"The black cell is offset (0, 0)."
         )
         ax.text(tx + tw + 0.015, ty + th / 2, text, ha="left", va="center", fontsize=9)
         # A dashed line from the callout up to the stage it describes.
@@ -321,7 +321,7 @@ def learned_style_table(grid: tuple[int, int] = (14, 14)) -> torch.Tensor:
 @styled
 def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
     """One column per head (at most three to a row): on top the head's table as an image,
-    offset (0, 0) at the centre, with the window of offsets that the query at grid position
+    offset (0, 0) at the centre, with the region of offsets that the query at grid position
     ``query`` (row, col) uses outlined; below it the bias that this query gives every key,
     an ``H x W`` map with the query marked (outlined box and crosshair). A head's table and
     its query map share one colour scale and a colour bar; where the heads' ranges differ
@@ -348,7 +348,7 @@ def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
             vmax=hi,
             extent=(-(W - 1) - 0.5, W - 1 + 0.5, H - 1 + 0.5, -(H - 1) - 0.5),
         )
-        # The offsets y_i − y_j, x_i − x_j this query meets: its window of the table.
+        # The offsets y_i − y_j, x_i − x_j this query meets: its region of the table.
         top.add_patch(
             Rectangle(
                 (qx - (W - 1) - 0.5, qy - (H - 1) - 0.5),
@@ -402,7 +402,7 @@ def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
     alt = (
         f"{heads} heads' relative bias tables, each a {A}×{Bw} image with offset (0, 0) at its "
         f"centre ({', '.join(names)}), and below each the bias that the query at {tuple(query)} "
-        f"gives every key of the {H}×{W} grid: the table's window, flipped."
+        f"gives every key of the {H}×{W} grid: the dashed box of its table, flipped."
     )
     return set_alt(fig, alt)
 
@@ -457,9 +457,9 @@ def relative_query_maps(
 
 #: Panel titles of :func:`plot_relative_query_maps`: what the softmax is taken of.
 QUERY_MAP_TITLES = {
-    "content only": r"content: softmax$(x_i^\top x_j)$",
+    "content only": r"content: softmax$(0.25\,x_i^\top x_j)$",
     "bias only": r"bias: softmax$(w_{i-j})$",
-    "content + bias": r"sum: softmax$(x_i^\top x_j + w_{i-j})$",
+    "content + bias": r"sum: softmax$(0.25\,x_i^\top x_j + w_{i-j})$",
 }
 
 
@@ -575,8 +575,8 @@ EXPLORER_SIZES = (128, 160, 192, 224, 256, 288, 320, 384, 448, 512)
 
 def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet_0") -> list[Bars]:
     """The layout explorer's charts for ``name`` with ``layout`` at ``size``²: GMACs per stage
-    (coloured by block type), the largest attention map per stage (its memory, KiB or MiB as
-    fits, on a linear scale), and the total GMACs and parameters of all four layouts (the
+    (coloured by block type), the attention map of one block per stage (its memory, KiB or MiB
+    as fits, on a linear scale), and the total GMACs and parameters of all four layouts (the
     selected one outlined). Analytic counts (``coatnet_cost``, equal to the counter)."""
     kinds = ("stem",) + parse_layout(layout) + ("head",)
     c = coatnet_cost(name, img_size=size, layout=layout)
@@ -584,7 +584,7 @@ def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet
     colours = tuple(BLOCK_COLOURS[k] for k in kinds)
     stage_labels = tuple(f"{n} ({k})" if k in "CT" else n for n, k in zip(names, kinds))
     totals = {lay: coatnet_cost(name, img_size=size, layout=lay)["total"] for lay in LAYOUTS}
-    mb = tuple(c[n].attn_bytes / 2**20 for n in names)
+    mib = tuple(c[n].attn_bytes / 2**20 for n in names)
     selected = LAYOUTS.index(layout)
     return [
         Bars(
@@ -595,9 +595,9 @@ def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet
             colours=colours,
         ),
         Bars(
-            "largest attention map (memory)",
+            "one block's attention map (memory)",
             stage_labels,
-            mb,
+            mib,
             texts=tuple(
                 format_bytes(c[n].attn_bytes) if c[n].attn_bytes else "no map" for n in names
             ),

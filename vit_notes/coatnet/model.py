@@ -32,11 +32,13 @@ is this book's own. Where timm departs from the paper's text, these modules foll
   pooling.
 
 One thing these modules do that timm's do not: on a grid other than the one it was built for,
-:class:`RelativePositionBias` resizes its table in the forward pass (bicubically). timm's model
-raises a shape error on an image of another size; timm resizes a table only when it loads a
-checkpoint into a model of another size (``maxxvit.checkpoint_filter_fn`` calls
-``resize_rel_pos_bias_table``, BEiT's resampling). The paper's appendix ("2D Relative
-Attention") uses bi-linear interpolation when it fine-tunes at a higher resolution.
+:class:`RelativePositionBias` resizes its table in every forward pass (bicubically). timm's
+model raises a shape error on an image of another size unless
+``model.set_input_size(img_size=...)`` is called first. That call resizes the stored table
+once, in place, as ``maxxvit.checkpoint_filter_fn`` does when it loads a checkpoint into a
+model of another size (``resize_rel_pos_bias_table``, BEiT's resampling). The paper's appendix
+("2D Relative Attention") uses bi-linear interpolation when it fine-tunes at a higher
+resolution.
 Everything works on ``(B, C, H, W)`` feature maps, as the convolutions do.
 """
 
@@ -296,11 +298,13 @@ class RelativePositionBias(nn.Module):
 
     Built for an ``H x W`` grid (``grid_size``); on another grid the table, seen as a
     ``(2H−1) x (2W−1)`` image per head, is resized to ``(2H'−1) x (2W'−1)`` bicubically, in the
-    forward pass. timm does not do this: its ``RelPosBias`` adds a bias of the size it was built
-    for, so its model raises a shape error on another image size, and it resizes a table only
-    when it loads a checkpoint (``resize_rel_pos_bias_table``, BEiT's resampling on a
-    geometric grid). The paper's appendix ("2D Relative Attention") resizes bi-linearly when it
-    fine-tunes at a higher resolution.
+    forward pass, every time. timm's ``RelPosBias`` adds a bias of the size it was built for, so
+    its model raises a shape error on another image size. It resizes its stored table once, in
+    place, when ``model.set_input_size(img_size=...)`` is called
+    (``RelPosBias.set_window_size``) or when a checkpoint is loaded into a model of another
+    size (``checkpoint_filter_fn``). Both use ``resize_rel_pos_bias_table``, BEiT's resampling
+    on a geometric grid. The paper's appendix ("2D Relative Attention") resizes bi-linearly
+    when it fine-tunes at a higher resolution.
     """
 
     def __init__(self, grid_size, num_heads: int):

@@ -119,7 +119,9 @@ ABLATIONS: tuple[AblationTable, ...] = (
     AblationTable(
         title="Table 6: Ablation on relative attention",
         section="Ablation Studies",
-        holds_fixed="the rest of the model, which the paper does not name",
+        holds_fixed="the rest of the model, which the paper does not name. Its numbers equal"
+        " CoAtNet-2's Table 4 entries (IN-1K) and CoAtNet-3's Table 7 and 8 entries (IN-21K),"
+        " so we assume those are the models",
         variants=(
             Variant(
                 name="with rel-attn",
@@ -271,6 +273,10 @@ DOWNSAMPLING_COST: dict[str, dict[str, tuple[float, float]]] = {
 #: CoAtNet-3 pre-trained on ImageNet-21K and fine-tuned on ImageNet-1K: image size -> top-1
 #: (%), from Table 4 "Model performance on ImageNet" (21K+1K column), also Table 14.
 COATNET_3_21K: dict[int, float] = {384: 87.6, 512: 87.9}
+
+#: CoAtNet-2 trained on ImageNet-1K only: image size -> top-1 (%), from Table 4 "Model
+#: performance on ImageNet" (1K only column).
+COATNET_2_1K: dict[int, float] = {224: 84.1, 384: 85.7}
 
 #: CoAtNet-4 is reported only after ImageNet-21K or JFT pre-training, at 384² and 512². Table
 #: 4 ("Model performance on ImageNet") gives it at 384²: (params M, GFLOPs).
