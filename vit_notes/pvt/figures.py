@@ -38,12 +38,12 @@ from .cost import sra_cost
 from .model import CONFIGS, SpatialReductionAttention
 
 
-@torch.no_grad()
 def _article(n: int) -> str:
     """The article before the number ``n`` read aloud: an 8, an 11, an 18, an 80, a 2."""
     return "an" if str(n).startswith("8") or n in (11, 18) else "a"
 
 
+@torch.no_grad()
 def identity_sra(
     dim: int, sr_ratio: int, scale: float = 0.25, linear: bool = False, num_heads: int = 1
 ):
