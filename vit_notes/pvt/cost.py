@@ -1,5 +1,6 @@
-"""What one SRA layer costs, counted by hand (PVT v1, section "Spatial-Reduction Attention";
-PVT v2, section "Linear Spatial Reduction Attention"); equal to the FLOP counter (tested)."""
+"""What one SRA layer costs, counted by hand (PVT v1, §3.3 "Transformer Encoder",
+eqs. (1)-(4); PVT v2, §3.2 "Linear Spatial Reduction Attention", eqs. (1)-(2)); equal to the
+FLOP counter (tested)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,11 @@ def sra_cost(
 
     With ``N = HW`` and ``M`` keys (``⌊H/R⌋⌊W/R⌋``, or ``pool_size²`` for linear SRA):
     ``q`` and ``proj`` cost ``2NC²``; the reduction conv ``M·C²·R²`` (``M·C²`` for the 1x1
-    conv of linear SRA); ``kv`` ``2MC²``; ``q kᵀ`` and ``attn v`` ``2NMC`` (PVT v1, section
-    "Spatial-Reduction Attention": the attention term shrinks by ``R²``). ``sr_ratio=1`` is
+    conv of linear SRA); ``kv`` ``2MC²``; ``q kᵀ`` and ``attn v`` ``2NMC`` (PVT v1, §3.3
+    "Transformer Encoder": the attention term shrinks by ``R²``; PVT v2 eq. (2),
+    ``2hwP²c`` for linear SRA). PVT v2's eq. (1) writes the conv term as ``hwc²R²``; a
+    stride-R, R×R, c→c conv on an h×w grid does ``(h/R)(w/R)·c²R² = hwc²`` multiply-adds,
+    which is this function's ``M·C²·R²`` and what the FLOP counter counts. ``sr_ratio=1`` is
     plain multi-head attention.
     """
     for name, v in dict(H=H, W=W, sr_ratio=sr_ratio, pool_size=pool_size).items():

@@ -16,6 +16,7 @@ from ..checking import (
     softmax_rows,
     token_layer_cases,
 )
+from ..counting import format_bytes
 from ..layers import reduced_grid
 from .cost import sra_cost
 from .model import SpatialReductionAttention
@@ -178,7 +179,8 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
     side = start / end
     then = (
         f"Now move the explorer's sr_ratio slider from {start} to {end} at image size {size}: "
-        f"the SRA bar's MB goes from {a.attn_bytes / 2**20:.1f} to {b.attn_bytes / 2**20:.1f}, "
+        f"the SRA bar's attention map goes from {format_bytes(a.attn_bytes)} to "
+        f"{format_bytes(b.attn_bytes)}, "
         f"and the key grid in the map's title from {'×'.join(map(str, reduced_grid(H, W, start)))}"
         f" to {'×'.join(map(str, reduced_grid(H, W, end)))}"
     )

@@ -38,6 +38,11 @@ from .cost import sra_cost
 from .model import CONFIGS, SpatialReductionAttention
 
 
+def _article(n: int) -> str:
+    """The article before the number ``n`` read aloud: an 8, an 11, an 18, an 80, a 2."""
+    return "an" if str(n).startswith("8") or n in (11, 18) else "a"
+
+
 @torch.no_grad()
 def identity_sra(
     dim: int, sr_ratio: int, scale: float = 0.25, linear: bool = False, num_heads: int = 1
@@ -644,7 +649,7 @@ def draw_sra_schematic(
     how = (
         f"average-pooled to {kh}×{kw}, then a 1×1 convolution, a LayerNorm and a GELU"
         if attn.linear
-        else f"reduced by a {R}×{R} convolution of stride {R} and a LayerNorm"
+        else f"reduced by {_article(R)} {R}×{R} convolution of stride {R} and a LayerNorm"
         if R > 1
         else "used as they are"
     )

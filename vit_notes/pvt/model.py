@@ -1,8 +1,8 @@
 """Pyramid Vision Transformer, v1 and v2, built from spatial-reduction attention.
 
 * PVT v1: Wang et al., "Pyramid Vision Transformer: A Versatile Backbone for Dense
-  Prediction without Convolutions", ICCV 2021 (sections "Overall Architecture" and
-  "Spatial-Reduction Attention"; the configurations of its model-size table).
+  Prediction without Convolutions", ICCV 2021 (§3.1 "Overall Architecture" and
+  §3.3 "Transformer Encoder", eqs. (1)-(4); the configurations of its model-size table).
 * PVT v2: Wang et al., "PVT v2: Improved Baselines with Pyramid Vision Transformer",
   CVMJ 2022 (its linear SRA, overlapping patch embedding and convolutional feed-forward).
 
@@ -40,8 +40,8 @@ from ..trace import STATE, log_shapes
 
 
 class SpatialReductionAttention(nn.Module):
-    """Spatial-reduction attention, SRA (PVT v1, section "Spatial-Reduction Attention"); linear SRA
-    with ``linear=True`` (PVT v2).
+    """Spatial-reduction attention, SRA (PVT v1, §3.3 "Transformer Encoder", eqs. (1)-(4)); linear
+    SRA with ``linear=True`` (PVT v2, §3.2 "Linear Spatial Reduction Attention").
 
     Queries come from all ``N = H*W`` tokens; keys and values from a smaller grid:
     a ``sr_ratio x sr_ratio`` conv of stride ``sr_ratio`` + LayerNorm shrinks the
@@ -522,6 +522,9 @@ def state_dict_from_timm(timm_state: dict) -> dict:
 
 _V1_SRC = "PVT v1, ImageNet classification table; top-1 also in the official model zoo"
 _V2_SRC = "PVT v2, ImageNet classification table; top-1 also in the official model zoo"
+#: PVT v2-B1's parameter count in the official README and in timm, not the paper's table
+#: (which gives 13.1 M). Shown labelled as such, never as the paper's.
+README_PARAMS_M = {"pvt_v2_b1": 14.0}
 #: The papers' own numbers, shown beside the book's counts (never used in a computation):
 #: parameters (M), GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%).
 PAPER = {
@@ -541,7 +544,7 @@ PAPER = {
         params_m=3.4, gflops=0.6, top1=70.5, cite="wang2022pvtv2", source=_V2_SRC
     ),
     "pvt_v2_b1": registry.Paper(
-        params_m=14.0, gflops=2.1, top1=78.7, cite="wang2022pvtv2", source=_V2_SRC
+        params_m=13.1, gflops=2.1, top1=78.7, cite="wang2022pvtv2", source=_V2_SRC
     ),
     "pvt_v2_b2": registry.Paper(
         params_m=25.4, gflops=4.0, top1=82.0, cite="wang2022pvtv2", source=_V2_SRC
@@ -550,7 +553,7 @@ PAPER = {
         params_m=22.6, gflops=3.9, top1=82.1, cite="wang2022pvtv2", source=_V2_SRC
     ),
     "pvt_v2_b3": registry.Paper(
-        params_m=45.2, gflops=6.9, top1=83.1, cite="wang2022pvtv2", source=_V2_SRC
+        params_m=45.2, gflops=6.9, top1=83.2, cite="wang2022pvtv2", source=_V2_SRC
     ),
     "pvt_v2_b4": registry.Paper(
         params_m=62.6, gflops=10.1, top1=83.6, cite="wang2022pvtv2", source=_V2_SRC

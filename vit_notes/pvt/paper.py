@@ -2,9 +2,10 @@
 
 * PVT v1: Wang et al., "Pyramid Vision Transformer: A Versatile Backbone for Dense Prediction
   without Convolutions", ICCV 2021 (arXiv:2102.12122; ``wang2021pvt`` in
-  ``book/references.bib``), section "Spatial-Reduction Attention (SRA)".
+  ``book/references.bib``), §3.3 "Transformer Encoder", eqs. (1)-(4).
 * PVT v2: Wang et al., "PVT v2: Improved Baselines with Pyramid Vision Transformer", CVMJ 2022
-  (arXiv:2106.13797; ``wang2022pvtv2``), section "Linear Spatial Reduction Attention".
+  (arXiv:2106.13797; ``wang2022pvtv2``), §3.2 "Linear Spatial Reduction Attention",
+  eqs. (1)-(2).
 
 ``EQUATIONS``: SRA as PVT v1 writes it, with ``SYMBOLS`` saying which tensor of
 :class:`~vit_notes.pvt.model.SpatialReductionAttention` each symbol is. ``LINEAR_SRA``: PVT v2's
@@ -23,9 +24,11 @@ from dataclasses import dataclass
 CITE_V1 = "wang2021pvt"
 CITE_V2 = "wang2022pvtv2"
 REPO = "https://github.com/whai362/PVT"
-#: The sections that define the two layers, by their titles.
-SRA_SECTION = "Spatial-Reduction Attention (SRA)"
-LINEAR_SECTION = "Linear Spatial Reduction Attention"
+#: The sections that define the two layers, by their numbers and titles.
+SRA_SECTION = '§3.3 "Transformer Encoder"'
+LINEAR_SECTION = '§3.2 "Linear Spatial Reduction Attention"'
+#: The pooling size of linear SRA, "set to 7" (PVT v2, §3.2; P_i = 7 at every stage of B2-Li).
+POOL_SIZE = 7
 
 
 @dataclass(frozen=True)
@@ -64,33 +67,35 @@ class Difference:
     evidence: str
 
 
-#: SRA of stage i in PVT v1's notation (section "Spatial-Reduction Attention (SRA)").
+#: SRA of stage i in PVT v1's notation (§3.3 "Transformer Encoder", eqs. (1)-(4)).
 EQUATIONS = (
     Equation(
         r"\mathrm{SRA}(Q, K, V) = \mathrm{Concat}(\mathrm{head}_0, \ldots, "
         r"\mathrm{head}_{N_i})\, W^O",
-        f"PVT v1, {SRA_SECTION}",
+        f"PVT v1, {SRA_SECTION}, eq. (1)",
     ),
     Equation(
         r"\mathrm{head}_j = \mathrm{Attention}(Q W_j^Q,\ \mathrm{SR}(K) W_j^K,\ "
         r"\mathrm{SR}(V) W_j^V)",
-        f"PVT v1, {SRA_SECTION}",
+        f"PVT v1, {SRA_SECTION}, eq. (2)",
     ),
     Equation(
         r"\mathrm{SR}(\mathbf{x}) = \mathrm{Norm}(\mathrm{Reshape}(\mathbf{x}, R_i)\, W^S)",
-        f"PVT v1, {SRA_SECTION}",
+        f"PVT v1, {SRA_SECTION}, eq. (3)",
     ),
     Equation(
         r"\mathrm{Attention}(\mathbf{q}, \mathbf{k}, \mathbf{v}) = "
         r"\mathrm{Softmax}\!\left(\frac{\mathbf{q}\mathbf{k}^{\top}}{\sqrt{d_{\mathrm{head}}}}"
         r"\right) \mathbf{v}",
-        f"PVT v1, {SRA_SECTION}",
+        f"PVT v1, {SRA_SECTION}, eq. (4)",
     ),
 )
 
-#: Linear SRA's reduction, in v1's notation. Not the paper's equation: PVT v2 says in words
-#: that linear SRA average-pools the grid to a fixed P×P before the attention; the order
-#: pool, 1×1 conv (W^S), Norm, GELU is the official code's (``pvt_v2.py``, ``Attention``).
+#: Linear SRA's reduction, in v1's notation. Not the paper's equation: PVT v2 §3.2 says in
+#: words that linear SRA "uses average pooling to reduce the spatial dimension (i.e., h×w) to a
+#: fixed size (i.e., P×P) before the attention operation", with P = 7, and gives its cost as
+#: eq. (2). The order pool, 1×1 conv (W^S), Norm, GELU is the official code's (``pvt_v2.py``,
+#: ``Attention`` with ``linear=True``).
 LINEAR_SRA = Equation(
     r"\mathrm{SR}_{\mathrm{linear}}(\mathbf{x}) = \mathrm{GELU}(\mathrm{Norm}("
     r"\mathrm{AvgPool}_{P}(\mathbf{x})\, W^S)),\quad P = 7",
@@ -112,7 +117,7 @@ SYMBOLS = (
     Symbol(
         "W^S",
         "a linear projection from R_i²·C_i to C_i",
-        "sr.weight (C, C, R, R), read as a (C, R²·C) matrix, and sr.bias",
+        "sr.weight (C, C, R, R), read as an (R²·C, C) matrix, and sr.bias",
     ),
     Symbol("Norm", "layer normalisation", "norm (LayerNorm over C)"),
     Symbol("SR(x)", "the reduced sequence", "x_reduced = norm(sr(grid)): (B, M, C)"),
@@ -152,6 +157,20 @@ CLAIMS = (
         "PVT v2 reduces the computational complexity of PVT v1 to linear",
         "PVT v2, abstract",
     ),
+    Claim(
+        "what linear SRA does",
+        "linear SRA uses average pooling to reduce the spatial dimension (i.e., h×w) to a "
+        "fixed size (i.e., P×P) before the attention operation. So linear SRA enjoys linear "
+        "computational and memory costs like a convolutional layer",
+        f"PVT v2, {LINEAR_SECTION}",
+    ),
+    Claim(
+        "the two costs",
+        "Ω(SRA) = 2h²w²c/R² + hwc²R² (1), Ω(Linear SRA) = 2hwP²c (2), where R is the "
+        "spatial reduction ratio of SRA [33]. P is the pooling size of linear SRA, which is "
+        "set to 7",
+        f"PVT v2, {LINEAR_SECTION}, eqs. (1)-(2)",
+    ),
 )
 
 #: Where the official code, which :mod:`vit_notes.pvt` equals, departs from the equations'
@@ -178,9 +197,19 @@ CODE_DIFFERENCES = (
         evidence=f"{REPO} classification/pvt.py, Attention.forward (num_heads)",
     ),
     Difference(
+        topic="biases",
+        paper="eqs. (1)-(3) have no bias terms",
+        code="q and kv have biases (qkv_bias=True in every PVT configuration), and so do "
+        "proj, sr and the LayerNorm (its affine shift); the chapter's equation cell adds "
+        "b_Q, b_K, b_V and proj.bias to match the module",
+        evidence=f"{REPO} classification/pvt.py, Attention.__init__ (qkv_bias) and "
+        "pvt_tiny ... pvt_large (qkv_bias=True)",
+    ),
+    Difference(
         topic="linear SRA's reduction",
         paper="average pooling to a fixed size P×P before the attention operation",
-        code="AdaptiveAvgPool2d(7), then a 1×1 Conv2d (sr), a LayerNorm (norm) and a GELU (act)",
+        code="AdaptiveAvgPool2d(7), then a 1×1 Conv2d (sr), a LayerNorm (norm) and a GELU "
+        "(act); linear=True also adds a ReLU after fc1 in every feed-forward",
         evidence=f"{REPO} classification/pvt_v2.py, Attention (linear=True)",
     ),
 )
