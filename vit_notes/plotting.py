@@ -667,6 +667,16 @@ class Explorer:
         (``"bars"``); one figure per part (a state without maps draws its caption over the
         bars)."""
         query = self.default_query if query is None else query
+        if not isinstance(query, (tuple, list)) or len(query) != 2:
+            raise ValueError(f"query={query!r} must be a grid cell (row, col)")
+        for name, v in zip(("query row", "query col"), query):
+            validate.positive_int(name, v, minimum=0)
+            if v >= self.query_grid:
+                raise ValueError(
+                    f"{name}={v} is outside the {self.query_grid}×{self.query_grid} query grid; "
+                    f"use 0 <= {name} < {self.query_grid} (a negative index does not count "
+                    "from the end)"
+                )
         figs = []
         panels = self.state_maps(state)
         if "maps" in parts and panels:

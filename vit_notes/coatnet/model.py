@@ -232,6 +232,7 @@ class MBConv(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        validate.tensor("x", x, dtype=self.conv1_1x1.weight.dtype, what="a float map (B, C, H, W)")
         if x.dim() != 4 or x.shape[1] != self.in_chs:
             raise ValueError(
                 f"expected a map of shape (B, {self.in_chs}, H, W), got {tuple(x.shape)}"
@@ -269,10 +270,12 @@ def relative_position_index(H: int, W: int) -> torch.Tensor:
 
     With ``i = (y_i, x_i)``: ``(y_i − y_j + H − 1) · (2W − 1) + (x_i − x_j + W − 1)``, a
     number in ``[0, (2H−1)(2W−1))``; equal offsets share an entry (translation equivariance).
-    Small grids' indices are cached (:data:`CACHED_INDEX_POSITIONS`): do not modify the result.
+    Small grids' indices are cached (:data:`CACHED_INDEX_POSITIONS`); every call returns a
+    copy, so that changing the result in place cannot change the cache.
     """
+    H, W = validate.positive_int("H", H), validate.positive_int("W", W)
     if H * W <= CACHED_INDEX_POSITIONS:
-        return _cached_index(H, W)
+        return _cached_index(H, W).clone()
     return _index(H, W)
 
 
@@ -374,6 +377,7 @@ class RelativeAttention(nn.Module):
         self.proj_drop = nn.Dropout(proj_drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        validate.tensor("x", x, dtype=self.qkv.weight.dtype, what="a float map (B, C, H, W)")
         if x.dim() != 4 or x.shape[1] != self.dim:
             raise ValueError(f"expected a map of shape (B, {self.dim}, H, W), got {tuple(x.shape)}")
         validate.nonempty(x)
@@ -471,6 +475,7 @@ class TransformerBlock(nn.Module):
         self.drop_path2 = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        validate.tensor("x", x, dtype=self.attn.qkv.weight.dtype, what="a float map (B, C, H, W)")
         if self.stride == 2 and (x.dim() != 4 or x.shape[2] % 2 or x.shape[3] % 2):
             raise ValueError(
                 f"a stride-2 block needs a (B, C, H, W) map of even size, got {tuple(x.shape)}"
@@ -673,11 +678,7 @@ class CoAtNet(nn.Module):
     def forward_features(self, x: torch.Tensor, return_stages: bool = False):
         """Image ``(B, 3, H, W)`` -> last map ``(B, D4, H/32, W/32)``; with ``return_stages``
         also the list of the five stage outputs S0..S4."""
-        if x.dim() != 4:
-            raise ValueError(
-                f"expected images of shape (B, C, H, W), got a tensor of shape {tuple(x.shape)}"
-            )
-        validate.image(x, self.stem.conv1.in_channels)
+        validate.image(x, self.stem.conv1.in_channels, dtype=self.stem.conv1.weight.dtype)
         validate.nonempty(x)
         if x.shape[2] % self.stride or x.shape[3] % self.stride:
             raise ValueError(
