@@ -17,9 +17,8 @@ def reduced_grid(H: int, W: int, ratio: int) -> tuple[int, int]:
     """The grid a conv of kernel = stride = ``ratio`` leaves of an ``H x W`` token grid:
     ``floor(H/R) x floor(W/R)``. The conv has no padding, so leftover rows and columns are
     dropped, as in the official PVT and Shunted code. A grid smaller than ``ratio`` is refused."""
-    validate.positive_int("H", H)
-    validate.positive_int("W", W)
-    validate.positive_int("sr_ratio", ratio)
+    H, W = validate.positive_int("H", H), validate.positive_int("W", W)
+    ratio = validate.positive_int("sr_ratio", ratio)
     if H < ratio or W < ratio:
         raise ValueError(
             f"the token grid {H}x{W} is smaller than sr_ratio={ratio}; "

@@ -106,13 +106,12 @@ def number(
     lo_ok = low is None or (v > low if low_open else v >= low)
     hi_ok = high is None or (v < high if high_open else v <= high)
     if math.isnan(v) or not (lo_ok and hi_ok):
-        lo = "" if low is None else f"{'(' if low_open else '['}{low:g}, "
-        hi = "" if high is None else f"{high:g}{')' if high_open else ']'}"
-        where = (
-            f"in {lo}{hi}"
-            if low is not None and high is not None
-            else (f"{'>' if low_open else '>='} {low:g}" if low is not None else f"<= {high:g}")
-        )
+        parts = []
+        if low is not None:
+            parts.append(f"{'>' if low_open else '>='} {low:g}")
+        if high is not None:
+            parts.append(f"{'<' if high_open else '<='} {high:g}")
+        where = " and ".join(parts) if parts else "(not NaN)"
         raise ValueError(f"{name} must be a number {where}, got {_shown(value)}")
     return v
 

@@ -78,7 +78,8 @@ class SpatialReductionAttention(nn.Module):
             )
         self.dim, self.num_heads, self.sr_ratio, self.linear = dim, num_heads, sr_ratio, linear
         self.num_prefix_tokens = num_prefix_tokens
-        self.scale = qk_scale or head_dim**-0.5
+        # None: the default 1/√d. Any other number is honoured, 0 too (uniform attention).
+        self.scale = head_dim**-0.5 if qk_scale is None else validate.number("qk_scale", qk_scale)
 
         self.q = nn.Linear(dim, dim, bias=qkv_bias)
         self.kv = nn.Linear(dim, dim * 2, bias=qkv_bias)
@@ -116,7 +117,7 @@ class SpatialReductionAttention(nn.Module):
         return self.act(x_) if self.linear else x_
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
-        validate.tokens_match_grid(x, H, W, self.num_prefix_tokens)
+        validate.tokens_match_grid(x, H, W, self.num_prefix_tokens, dtype=self.q.weight.dtype)
         if x.shape[-1] != self.dim:
             raise ValueError(
                 f"x has {x.shape[-1]} channels but this layer was built for dim={self.dim}"
@@ -232,7 +233,7 @@ class PatchEmbed(nn.Module):
     ):
         super().__init__()
         self.patch_size = validate.positive_int("patch_size", patch_size)
-        self.stride = stride or patch_size
+        self.stride = patch_size if stride is None else validate.positive_int("stride", stride)
         self.img_size = validate.positive_int("img_size", img_size)
         self.padding = padding
         # The grid at the size the model is built for (PVT v1 sizes its position embeddings by it).
@@ -244,7 +245,7 @@ class PatchEmbed(nn.Module):
         self.norm = nn.LayerNorm(embed_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
-        validate.image(x, self.proj.in_channels)
+        validate.image(x, self.proj.in_channels, dtype=self.proj.weight.dtype)
         if min(x.shape[2:]) + 2 * self.padding < self.patch_size:
             raise ValueError(
                 f"input of {x.shape[2]}x{x.shape[3]} is smaller than the patch size "
@@ -427,7 +428,8 @@ class PyramidVisionTransformer(nn.Module):
     def forward_features(self, x: torch.Tensor, return_stages: bool = False):
         """Image ``(B, 3, H, W)`` -> pooled features ``(B, C4)``; with ``return_stages`` also
         the list of stage feature maps ``(B, C_i, H/2^(i+2), W/2^(i+2))``."""
-        validate.image(x, self.patch_embed1.proj.in_channels)
+        embed = self.patch_embed1.proj
+        validate.image(x, embed.in_channels, dtype=embed.weight.dtype)
         B, x_in_shape = x.shape[0], x.shape[2:]
         stages = []
         for i in range(self.num_stages):
