@@ -116,6 +116,11 @@ def number(
     return v
 
 
+def probability(name: str, value) -> float:
+    """A dropout rate or other probability: a number in [0, 1] (:func:`number`)."""
+    return number(name, value, low=0.0, high=1.0)
+
+
 def tensor(name: str, x, *, dtype: torch.dtype | None = None, what: str = "a float tensor"):
     """Check that ``x`` is a floating-point ``torch.Tensor`` (of ``dtype``, the module's weights'
     dtype, when given); else raise a :class:`InputTypeError` that says how to convert it."""
@@ -193,7 +198,15 @@ def one_of(name: str, value, allowed) -> None:
     if isinstance(value, (bool, float)) and not any(type(a) is type(value) for a in allowed):
         ok = False
     if not ok:
-        raise ValueError(f"{name}={value!r} is not allowed; choose one of {sorted(allowed)}")
+        try:
+            choices = sorted(allowed)
+        except TypeError:
+            choices = sorted(allowed, key=repr)
+        text = f"{name}={_shown(value)} is not allowed; choose one of {choices}"
+        kinds = {type(a) for a in allowed}
+        if not any(isinstance(value, k) and not isinstance(value, bool) for k in kinds):
+            raise InputTypeError(f"{text} (got a {_kind(value)})")  # text for a number, say
+        raise ValueError(text)
 
 
 def same_length(num_stages: int, **sequences) -> None:

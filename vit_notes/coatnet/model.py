@@ -159,6 +159,8 @@ class SqueezeExcite(nn.Module):
 def check_mbconv_ratios(out_chs: int, expand_ratio: float, se_ratio: float) -> None:
     """``expand_ratio > 0``; ``se_ratio`` in (0, 1], leaving ``int(se_ratio · out_chs) >= 1``
     squeeze-excitation channels."""
+    expand_ratio = validate.number("expand_ratio", expand_ratio)
+    se_ratio = validate.number("se_ratio", se_ratio)
     if not expand_ratio > 0 or not 0 < se_ratio <= 1:
         raise ValueError(
             f"expand_ratio={expand_ratio!r} must be > 0 and se_ratio={se_ratio!r} in (0, 1]"
@@ -173,6 +175,7 @@ def check_mbconv_ratios(out_chs: int, expand_ratio: float, se_ratio: float) -> N
 def check_expand_ratio(width: int, expand_ratio: float) -> None:
     """The transformer block's FFN: ``expand_ratio > 0`` leaving ``int(width · expand_ratio)
     >= 1`` hidden channels."""
+    expand_ratio = validate.number("expand_ratio", expand_ratio)
     if not expand_ratio > 0 or int(width * expand_ratio) < 1:
         raise ValueError(
             f"expand_ratio={expand_ratio!r} must be > 0 and leave int(width * expand_ratio) >= 1 "
@@ -372,9 +375,9 @@ class RelativeAttention(nn.Module):
         self.scale = head_dim**-0.5
         self.qkv = nn.Conv2d(dim, dim_out * 3, 1, bias=qkv_bias)
         self.rel_pos = RelativePositionBias(grid_size, num_heads)
-        self.attn_drop = nn.Dropout(attn_drop)
+        self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
         self.proj = nn.Conv2d(dim_out, dim_out, 1, bias=qkv_bias)
-        self.proj_drop = nn.Dropout(proj_drop)
+        self.proj_drop = nn.Dropout(validate.probability("proj_drop", proj_drop))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         validate.tensor("x", x, dtype=self.qkv.weight.dtype, what="a float map (B, C, H, W)")
@@ -412,7 +415,7 @@ class ConvMlp(nn.Module):
         super().__init__()
         self.fc1 = nn.Conv2d(dim, hidden, 1)
         self.act = nn.GELU()
-        self.drop = nn.Dropout(drop)
+        self.drop = nn.Dropout(validate.probability("drop", drop))
         self.fc2 = nn.Conv2d(hidden, dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -568,7 +571,7 @@ class ClassifierHead(nn.Module):
             self.pre_logits.add_module("act", nn.Tanh())
         else:
             self.pre_logits = nn.Identity()
-        self.drop = nn.Dropout(drop)
+        self.drop = nn.Dropout(validate.probability("drop", drop))
         self.fc = nn.Linear(hidden_size or dim, num_classes) if num_classes > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
@@ -607,6 +610,7 @@ class CoAtNet(nn.Module):
         drop_path_rate: float = 0.0,
     ):
         super().__init__()
+        validate.probability("drop_rate", drop_rate)
         validate.sequence("embed_dims", embed_dims)
         validate.sequence("depths", depths)
         if len(embed_dims) != len(depths):

@@ -71,6 +71,7 @@ class SpatialReductionAttention(nn.Module):
         head_dim = validate.heads_divide(dim, num_heads)
         validate.positive_int("sr_ratio", sr_ratio)
         validate.positive_int("num_prefix_tokens", num_prefix_tokens, minimum=0)
+        validate.positive_int("pool_size", pool_size)
         if num_prefix_tokens and (sr_ratio > 1 or linear):
             raise ValueError(
                 f"num_prefix_tokens={num_prefix_tokens} needs sr_ratio=1 and linear=False: "
@@ -83,9 +84,9 @@ class SpatialReductionAttention(nn.Module):
 
         self.q = nn.Linear(dim, dim, bias=qkv_bias)
         self.kv = nn.Linear(dim, dim * 2, bias=qkv_bias)
-        self.attn_drop = nn.Dropout(attn_drop)
+        self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
         self.proj = nn.Linear(dim, dim)
-        self.proj_drop = nn.Dropout(proj_drop)
+        self.proj_drop = nn.Dropout(validate.probability("proj_drop", proj_drop))
         if linear:
             self.pool_size = validate.positive_int("pool_size", pool_size)
             self.pool = nn.AdaptiveAvgPool2d(pool_size)
@@ -162,7 +163,7 @@ class Mlp(nn.Module):
         self.dwconv = DWConv(hidden_features) if dwconv else None
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_features, in_features)
-        self.drop = nn.Dropout(drop)
+        self.drop = nn.Dropout(validate.probability("drop", drop))
         self.relu = nn.ReLU(inplace=True) if linear else None
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
@@ -233,6 +234,9 @@ class PatchEmbed(nn.Module):
     ):
         super().__init__()
         self.patch_size = validate.positive_int("patch_size", patch_size)
+        validate.positive_int("in_chans", in_chans)
+        validate.positive_int("embed_dim", embed_dim)
+        padding = validate.positive_int("padding", padding, minimum=0)
         self.stride = patch_size if stride is None else validate.positive_int("stride", stride)
         self.img_size = validate.positive_int("img_size", img_size)
         self.padding = padding
@@ -314,6 +318,8 @@ class PyramidVisionTransformer(nn.Module):
         pool_size: int = 7,
     ):
         super().__init__()
+        validate.probability("drop_rate", drop_rate)
+        validate.probability("attn_drop_rate", attn_drop_rate)
         validate.one_of("version", version, {1, 2})
         validate.positive_int("pool_size", pool_size)
         validate.positive_int("num_stages", num_stages)
@@ -401,7 +407,11 @@ class PyramidVisionTransformer(nn.Module):
                     f"pos_embed{i + 1}",
                     nn.Parameter(torch.zeros(1, patch_embed.num_patches + prefix, embed_dims[i])),
                 )
-                setattr(self, f"pos_drop{i + 1}", nn.Dropout(drop_rate))
+                setattr(
+                    self,
+                    f"pos_drop{i + 1}",
+                    nn.Dropout(validate.probability("drop_rate", drop_rate)),
+                )
             else:
                 setattr(self, f"norm{i + 1}", norm_layer(embed_dims[i]))
         if version == 1:

@@ -112,9 +112,9 @@ class ShuntedAttention(nn.Module):
         self.scale = head_dim**-0.5 if qk_scale is None else validate.number("qk_scale", qk_scale)
 
         self.q = nn.Linear(dim, dim, bias=qkv_bias)
-        self.attn_drop = nn.Dropout(attn_drop)
+        self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
         self.proj = nn.Linear(dim, dim)
-        self.proj_drop = nn.Dropout(proj_drop)
+        self.proj_drop = nn.Dropout(validate.probability("proj_drop", proj_drop))
         if sr_ratio > 1:
             self.act = nn.GELU()
             self.sr1 = nn.Conv2d(dim, dim, kernel_size=sr_ratio, stride=sr_ratio)
@@ -243,7 +243,7 @@ class DetailSpecificMlp(nn.Module):
         self.dwconv = DWConv(hidden_features)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_features, in_features)
-        self.drop = nn.Dropout(drop)
+        self.drop = nn.Dropout(validate.probability("drop", drop))
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
         x = self.fc1(x)
@@ -363,6 +363,8 @@ class ShuntedTransformer(nn.Module):
         num_conv: int = 0,
     ):
         super().__init__()
+        validate.probability("drop_rate", drop_rate)
+        validate.probability("attn_drop_rate", attn_drop_rate)
         validate.positive_int("num_stages", num_stages)
         validate.positive_int("img_size", img_size)
         validate.positive_int("num_classes", num_classes, minimum=0)
