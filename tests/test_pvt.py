@@ -445,9 +445,9 @@ def test_explorer_prediction(capsys, answer, ok, says):
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
-        (8, True, "16×16 keys, each a 32-pixel window; the map takes 16.0 MB, the finest keys"),
+        (8, True, "16×16 keys, each a 32-pixel window; the map takes 16.0 MiB, the finest keys"),
         ("8", True, "Linear SRA"),
-        (4, False, "64.0 MB, 2.7× the 24 MB budget"),
+        (4, False, "64.0 MiB, 2.7× the 24 MiB budget"),
         (16, False, "inside the budget, but sr_ratio 8 fits too with 4× the keys"),
         (5, False, "choose one of 1, 2, 4, 8, 16, 32; got 5"),
         ([8], False, "choose one of"),

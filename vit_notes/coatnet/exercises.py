@@ -235,7 +235,7 @@ def check_layout_prediction(
     answer, layout: str = "C-C-T-T", start: int = 224, end: int = 384
 ) -> bool:
     """Predict: moving the layout explorer's image size from ``start`` to ``end`` (``layout``
-    kept), by what factor does the largest attention map (MB, one image) grow?"""
+    kept), by what factor does the largest attention map (MiB, one image) grow?"""
     (_, a), (s1, b) = _largest_map(layout, start), _largest_map(layout, end)
     right = b / a
     tokens = (end / start) ** 2  # the stride-16 grid's side grows with the image's
@@ -244,7 +244,7 @@ def check_layout_prediction(
         right,
         "the factor",
         f"Now move the explorer's image size slider from {start} to {end} ({layout}): the "
-        f"largest map, {s1}'s, goes from {a:.2f} MB to {b:.2f} MB",
+        f"largest map, {s1}'s, goes from {a:.2f} MiB to {b:.2f} MiB",
         correct=f"{right:.3g}×: {s1}'s tokens grow ({end}/{start})² = {tokens:.3g}×, and its "
         f"map has N² entries per head: {tokens:.3g}² = {tokens**2:.3g}",
         mistakes=[
@@ -273,14 +273,14 @@ def check_layout_choice(
 ) -> bool:
     """Design judgement: the layout of CoAtNet-0 at ``size``² that the paper ranks highest in
     capacity among those whose largest attention map (one image, float32) fits ``budget_mb``
-    MB and whose multiply-adds fit ``budget_gmacs`` GMACs."""
+    MiB and whose multiply-adds fit ``budget_gmacs`` GMACs."""
     options, fitting = {}, []
     for layout in LAYOUTS:
         total = coatnet_cost("coatnet_0", img_size=size, layout=layout)["total"]
         stage, mb = _largest_map(layout, size)
         gmacs = total.macs / 1e9
         head = f"{layout} at {size}²: {gmacs:.1f} GMACs, "
-        head += f"largest map {mb:.1f} MB ({stage})" if mb else "no attention map"
+        head += f"largest map {mb:.1f} MiB ({stage})" if mb else "no attention map"
         over = [f"{gmacs / budget_gmacs:.2f}× the GMACs"] if gmacs > budget_gmacs else []
         over += [f"{mb / budget_mb:.1f}× the map budget"] if mb > budget_mb else []
         if over:

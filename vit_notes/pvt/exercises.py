@@ -158,14 +158,15 @@ def check_sra_forward(
 
 def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int = 2) -> bool:
     """Predict: moving the explorer's ``sr_ratio`` slider from ``start`` to ``end`` (image
-    ``size``², stage 1), by what factor does the SRA layer's attention matrix (MB) grow?"""
+    ``size``², stage 1), by what factor does the SRA layer's attention matrix (MiB) grow?"""
     H = W = size // 4
     a, b = (sra_cost(H, W, 64, 1, r) for r in (start, end))
     right = b.attn_bytes / a.attn_bytes
     side = start / end
     then = (
         f"Now move the explorer's sr_ratio slider from {start} to {end} at image size {size}: "
-        f"the SRA bar's MB goes from {a.attn_bytes / 2**20:.1f} to {b.attn_bytes / 2**20:.1f}, "
+        f"the SRA bar's attention memory goes from {a.attn_bytes / 2**20:.1f} to "
+        f"{b.attn_bytes / 2**20:.1f} MiB, "
         f"and the key grid in the map's title from {'×'.join(map(str, reduced_grid(H, W, start)))}"
         f" to {'×'.join(map(str, reduced_grid(H, W, end)))}"
     )
@@ -190,7 +191,7 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
 def check_sr_choice(answer, size: int = 512, budget_mb: float = 24.0, num_heads: int = 1) -> bool:
     """Design judgement: the ``sr_ratio`` (1, 2, 4, 8, 16 or 32) of a stage-1 SRA layer at
     ``size``² (stride 4, C=64) whose attention matrix (float32, one image) fits ``budget_mb``
-    MB while keeping the keys as fine as possible."""
+    MiB while keeping the keys as fine as possible."""
     H = W = size // 4
     costs = {r: sra_cost(H, W, 64, num_heads, r) for r in (1, 2, 4, 8, 16, 32)}
     fits = [r for r, c in costs.items() if c.attn_bytes / 2**20 <= budget_mb]
@@ -201,10 +202,10 @@ def check_sr_choice(answer, size: int = 512, budget_mb: float = 24.0, num_heads:
         h, w = reduced_grid(H, W, r)
         mb = c.attn_bytes / 2**20
         head = (
-            f"sr_ratio {r}: {h}×{w} keys, each a {4 * r}-pixel window; the map takes {mb:,.1f} MB"
+            f"sr_ratio {r}: {h}×{w} keys, each a {4 * r}-pixel window; the map takes {mb:,.1f} MiB"
         )
         if mb > budget_mb:
-            return f"{head}, {mb / budget_mb:.1f}× the {budget_mb:g} MB budget"
+            return f"{head}, {mb / budget_mb:.1f}× the {budget_mb:g} MiB budget"
         if r != best:
             return (
                 f"{head}, inside the budget, but sr_ratio {best} fits too with "
@@ -213,10 +214,10 @@ def check_sr_choice(answer, size: int = 512, budget_mb: float = 24.0, num_heads:
             )
         return (
             f"{head}, the finest keys that fit. The trade-off: a smaller ratio keeps small "
-            f"objects but the matrix grows with R⁻² ({costs[r // 2].attn_bytes / 2**20:,.0f} MB "
+            f"objects but the matrix grows with R⁻² ({costs[r // 2].attn_bytes / 2**20:,.0f} MiB "
             f"at {r // 2}); a larger one saves memory but each key averages a wider window. "
             f"Linear SRA (7×7 keys at any size) would take "
-            f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MB here, "
+            f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MiB here, "
             f"with {4 * H / 7:.0f}-pixel windows"
             if r > 1
             else f"{head}: full attention fits"

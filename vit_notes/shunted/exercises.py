@@ -243,7 +243,7 @@ def check_explorer_prediction(
     answer, size: int = 224, sr_ratio: int = 4, num_heads: int = 2
 ) -> bool:
     """Predict: with the explorer's ``sr_ratio`` slider at ``sr_ratio``, how many times the SRA
-    bar's attention memory (MB) is the Shunted bar's?"""
+    bar's attention memory (MiB) is the Shunted bar's?"""
     H = W = size // 4
     sh, sra = shunted_cost(H, W, 64, num_heads, sr_ratio), sra_cost(H, W, 64, num_heads, sr_ratio)
     right = sh.attn_bytes / sra.attn_bytes
@@ -252,7 +252,7 @@ def check_explorer_prediction(
         right,
         "the ratio",
         f"Now move the explorer's sr_ratio slider to {sr_ratio}, then to 2 and 8: the bars read "
-        f"{sh.attn_bytes / 2**20:.1f} MB (Shunted) and {sra.attn_bytes / 2**20:.1f} MB (SRA) "
+        f"{sh.attn_bytes / 2**20:.1f} MiB (Shunted) and {sra.attn_bytes / 2**20:.1f} MiB (SRA) "
         f"at {sr_ratio}, and the ratio stays {right:g} wherever r divides the grid",
         correct=f"{right:g}×: half the heads see N/r² keys, the other half 4N/r², so "
         "(1/2)(1 + 4) = 5/2 of SRA's map, where every head sees N/r²",
@@ -280,7 +280,7 @@ def check_ratio_choice(
         coarse, fine = (f"{H // k}×{W // k}" for k in (r, r // 2))
         head = (
             f"sr_ratio {r}: groups ÷{r} and ÷{r // 2} ({coarse} and {fine} keys), maps "
-            f"{c.attn_bytes / 2**20:.2f} MB against SRA's {sra.attn_bytes / 2**20:.2f} MB"
+            f"{c.attn_bytes / 2**20:.2f} MiB against SRA's {sra.attn_bytes / 2**20:.2f} MiB"
         )
         if c.attn_bytes > sra.attn_bytes:
             options[r] = (
