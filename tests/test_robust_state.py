@@ -7,6 +7,8 @@ import io
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vit_notes import pvt, record_attention, trace_shapes
 from vit_notes.trace import STATE
@@ -59,3 +61,17 @@ def test_a_negative_query_cell_is_refused_not_wrapped():
     for query in [(-1, 0), (0, 4), (0.5, 1), "a"]:
         with pytest.raises((TypeError, ValueError), match="query"):
             ex.figures({}, query=query)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)
+@given(
+    model=st.one_of(st.text(max_size=8), st.integers(), st.lists(st.integers(), max_size=3),
+                    st.builds(torch.zeros, st.integers(0, 3))),
+    recording=st.booleans(),
+)  # fmt: skip
+def test_no_argument_leaves_global_state_changed(model, recording):
+    before = state()
+    manager = record_attention if recording else trace_shapes
+    with pytest.raises((TypeError, ValueError)), manager(model):
+        pass
+    assert state() == before

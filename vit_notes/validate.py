@@ -221,8 +221,8 @@ def sequence(name: str, value) -> None:
     """Check that ``value`` is a sequence (a per-stage list or tuple), not a single number."""
     if isinstance(value, str) or not hasattr(value, "__len__"):
         raise ValueError(
-            f"{name} must be a list or tuple with one entry per stage, got {value!r} "
-            f"({type(value).__name__})"
+            f"{name} must be a list or tuple with one entry per stage, got {_shown(value)} "
+            f"({_kind(value)})"
         )
 
 
