@@ -58,9 +58,10 @@ def test_a_negative_query_cell_is_refused_not_wrapped():
 
     ex = Explorer.__new__(Explorer)
     ex.query_grid, ex.default_query = 4, (0, 0)
+    assert ex.query_cell((3, 1)) == 13
     for query in [(-1, 0), (0, 4), (0.5, 1), "a"]:
         with pytest.raises((TypeError, ValueError), match="query"):
-            ex.figures({}, query=query)
+            ex.query_cell(query)
 
 
 @settings(max_examples=30, deadline=None, derandomize=True, database=None)
