@@ -178,11 +178,14 @@ def test_bias_is_a_function_of_the_offset_only():
 
 
 def test_only_small_grids_keep_their_index_in_memory():
-    # An H x W grid's index has (HW)² entries: 32x32 stays cached (8 MB of int64); larger
-    # grids are computed each time (a cached 56x56 index would hold 79 MB for good).
+    # An H x W grid's index has (HW)² entries: 32x32 stays cached (8 MiB of int64); larger
+    # grids are computed each time (a cached 56x56 index would hold 75 MiB for good).
     from vit_notes.coatnet.model import _cached_index
 
-    assert coatnet.relative_position_index(32, 32) is coatnet.relative_position_index(32, 32)
+    coatnet.relative_position_index(32, 32)
+    hits = _cached_index.cache_info().hits
+    assert torch.equal(coatnet.relative_position_index(32, 32), _cached_index(32, 32))
+    assert _cached_index.cache_info().hits > hits  # the second call read the cache
     misses = _cached_index.cache_info().misses
     H, W = 33, 32
     big = coatnet.relative_position_index(H, W)
@@ -192,6 +195,15 @@ def test_only_small_grids_keep_their_index_in_memory():
     for i, j in [(0, 0), (0, H * W - 1), (H * W - 1, 0), (500, 77)]:
         (yi, xi), (yj, xj) = divmod(i, W), divmod(j, W)
         assert big[i, j] == (yi - yj + H - 1) * (2 * W - 1) + xi - xj + W - 1
+
+
+def test_a_student_who_changes_the_index_in_place_changes_only_their_copy():
+    # The slip: ``idx = relative_position_index(4, 4); idx -= 1`` inside an exercise. The
+    # cache hands out copies, so the next call (the checker's, a model's) is still right.
+    right = coatnet.relative_position_index(4, 4).clone()
+    idx = coatnet.relative_position_index(4, 4)
+    idx -= 1
+    assert torch.equal(coatnet.relative_position_index(4, 4), right)
 
 
 def test_relative_bias_is_interpolated_for_other_grids():

@@ -19,13 +19,17 @@ Four kinds of checker share it:
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import numbers
 import re
+import signal
 import textwrap
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 import numpy as np
@@ -41,6 +45,75 @@ TWO_FLOPS = "that counts 2 FLOPs per multiply-add; the papers count one"
 NEAR = 0.1
 
 
+#: Seconds a student's function may run per call before a checker stops it and says so (where
+#: a timer can interrupt it: the main thread of a Unix process, as in a Jupyter kernel).
+STUDENT_SECONDS = 30.0
+
+
+class StudentError(Exception):
+    """A student's function raised, or ran past :data:`STUDENT_SECONDS`: ``str(e)`` says
+    which, in words a message can use; ``original`` is the student's exception (or ``None``)."""
+
+    def __init__(self, message: str, original: BaseException | None = None):
+        super().__init__(message)
+        self.original = original
+
+
+class _TimeUp(BaseException):
+    """Raised inside a student's function by the checker's timer (a ``BaseException``, so that
+    the student's own ``except Exception`` cannot swallow it)."""
+
+
+def _copy(value):
+    """A copy to hand a student's function: tensors cloned, modules deep-copied, so that
+    nothing the student changes in place reaches the checker's reference or a cache."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, (torch.nn.Module, list, dict, np.ndarray)):
+        return copy.deepcopy(value)
+    return value
+
+
+def call_student(fn: Callable, *args, seconds: float | None = None):
+    """``fn(*copies of args)``, the way every checker runs a student's code: the arguments are
+    copies (:func:`_copy`), and a call that raises or runs longer than ``seconds`` (default
+    :data:`STUDENT_SECONDS`) becomes a :class:`StudentError` that says so."""
+    if not callable(fn):
+        raise StudentError(f"give a function, got {describe(fn)}")
+    seconds = STUDENT_SECONDS if seconds is None else seconds
+    args = tuple(_copy(a) for a in args)
+    timed = (
+        seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not timed:
+        try:
+            return fn(*args)
+        except Exception as e:  # the student's code: report what broke
+            raise StudentError(f"your function raised {error_text(e)}", e) from None
+
+    def stop(signum, frame):
+        raise _TimeUp
+
+    old_handler = signal.signal(signal.SIGALRM, stop)
+    old_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn(*args)
+    except _TimeUp:
+        raise StudentError(
+            f"your function ran for more than {seconds:g} s and was stopped; look for a loop "
+            "that does not end, or loop over whole tensors instead of single entries"
+        ) from None
+    except Exception as e:  # the student's code: report what broke
+        raise StudentError(f"your function raised {error_text(e)}", e) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
+        if old_timer[0] > 0:  # someone else's timer was running: put it back
+            signal.setitimer(signal.ITIMER_REAL, *old_timer)
+
+
 def verdict(ok: bool, message: str) -> bool:
     """Print the checker's message (wrapped at :data:`LINE_WIDTH`) and return ``ok``."""
     text = ("✅ correct: " if ok else "❌ not yet: ") + message
@@ -48,17 +121,55 @@ def verdict(ok: bool, message: str) -> bool:
     return ok
 
 
+def digits(value: int) -> int:
+    """The number of decimal digits of a whole number, without ``str`` (which refuses numbers
+    of more than 4,300 digits)."""
+    value = abs(int(value))
+    guess = max(1, int(value.bit_length() * 0.30102999566398120))
+    while guess > 1 and value < 10 ** (guess - 1):
+        guess -= 1
+    while value >= 10**guess:
+        guess += 1
+    return guess
+
+
 def describe(answer, limit: int = 40) -> str:
     """A short description of any answer, for a message: its repr cut to ``limit`` characters,
-    or the shape of a tensor or array."""
-    shape = getattr(answer, "shape", None)
-    if shape is not None and hasattr(answer, "dtype") and len(tuple(shape)) > 0:
-        return f"a {type(answer).__name__} of shape {tuple(shape)}"
+    the shape of a tensor or array, the number of digits of a huge number, or its type where
+    its repr raises. Never raises."""
     try:
+        if isinstance(answer, numbers.Integral) and not isinstance(answer, bool):
+            if abs(int(answer)) >= 10**limit:
+                return f"a {digits(answer)}-digit number"
+        shape = getattr(answer, "shape", None)
+        if shape is not None and hasattr(answer, "dtype") and len(tuple(shape)) > 0:
+            return f"a {type(answer).__name__} of shape {tuple(shape)}"
         text = repr(answer)
-    except Exception:  # a broken __repr__ still gets a message
-        text = f"a {type(answer).__name__}"
+        if not isinstance(text, str):
+            raise TypeError
+    except Exception:  # a broken __repr__ (or shape) still gets a message
+        return f"a {_type_name(answer)} (its repr raised an error)"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _type_name(obj) -> str:
+    try:
+        return str(type(obj).__name__)
+    except Exception:
+        return "object"
+
+
+def error_text(e: BaseException, limit: int = 200) -> str:
+    """``'TypeError: what it says'`` for an exception raised by a student's code; never raises,
+    even when the exception's ``str`` does."""
+    try:
+        text = str(e)
+        if not isinstance(text, str):
+            raise TypeError
+    except Exception:
+        text = "(its message could not be printed)"
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"{_type_name(e)}: {text}" if text else _type_name(e)
 
 
 _SUFFIX = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
@@ -82,14 +193,29 @@ def _parse_text(text: str):
     if text[-1:] in _SUFFIX and text[:-1]:
         text, scale = text[:-1], _SUFFIX[text[-1]]
     if re.fullmatch(r"[+-]?\d+", text) and scale == 1.0:
-        return int(text)  # exact, however long
+        return _exact_int(text)  # exact, however long
     if re.fullmatch(r"[+-]?\d+/\d+", text):
-        num, den = text.split("/")
-        return float(Fraction(int(num), int(den))) if int(den) else None
+        num, den = (_exact_int(t) for t in text.split("/"))
+        try:
+            return float(Fraction(num, den)) if den else None
+        except OverflowError:
+            return None
     try:
-        return float(text) * scale
+        value = float(text) * scale
     except (ValueError, OverflowError):
         return None
+    return value
+
+
+def _exact_int(text: str) -> int:
+    """``int(text)`` for a string of digits of any length (``int`` refuses more than 4,300
+    digits; a ``Decimal`` does not)."""
+    if len(text) < 4000:
+        return int(text)
+    try:
+        return int(Decimal(text))
+    except (InvalidOperation, ValueError):  # pragma: no cover - the caller matched digits
+        return 0
 
 
 def as_number(answer) -> int | float | None:
@@ -144,8 +270,9 @@ def ratio(a, b) -> float:
 
 def _number(value) -> str:
     if isinstance(value, int):
-        text = f"{value:,}"
-        return text if len(text) <= 30 else f"a {len(str(abs(value)))}-digit number"
+        if abs(value) >= 10**24:
+            return f"a {digits(value)}-digit number"
+        return f"{value:,}"
     return f"{value:,.6g}"
 
 
@@ -367,11 +494,11 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def _as_tensor(got):
-    if isinstance(got, torch.Tensor):
-        return got.detach().to(torch.float64)
     if type(got).__module__ == "numpy" and hasattr(got, "shape"):
-        return torch.as_tensor(got).to(torch.float64)
-    raise TypeError
+        got = torch.as_tensor(got)
+    if not isinstance(got, torch.Tensor) or got.is_complex() or got.device.type == "meta":
+        raise TypeError
+    return got.detach().cpu().to(torch.float64)
 
 
 def _layout(got: torch.Tensor, want: torch.Tensor, labels: list[str]) -> str | None:
@@ -484,6 +611,9 @@ def compare_step(
     return f"{text}; {extra}" if extra else text
 
 
+_MISSING = object()
+
+
 def token_layer_cases(make: Callable, configs: Iterable) -> Iterable:
     """The configurations a token-grid attention checker tries: for each ``(H, W, dim, heads,
     sr_ratio)``, a label, the layer ``make(dim, heads, sr_ratio)`` with every parameter nudged
@@ -524,14 +654,18 @@ def check_forward(
     unchecked: list[str] = []
     checked: list[str] = []
     cases = list(cases)
+    if not cases:
+        raise ValueError(
+            f"no configurations to check {name} on: give at least one, or leave the default"
+        )
     for label, module, args in cases:
         with torch.no_grad():
             want = reference(module, *args)
             try:
-                got = fn(module, *args)
-            except Exception as e:  # the student's code: report what broke and where
-                hint = on_error(e) if on_error else ""
-                text = f"{label}: your function raised {type(e).__name__}: {e}"
+                got = call_student(fn, module, *args)  # copies: the reference stays intact
+            except StudentError as e:
+                hint = on_error(e.original) if on_error and e.original is not None else ""
+                text = f"{label}: {e}"
                 return verdict(False, f"{text}; {hint}" if hint else text)
         if isinstance(got, torch.Tensor) or type(got).__module__ == "numpy":
             got = {"out": got}
@@ -541,11 +675,19 @@ def check_forward(
                 f"return a dict of your steps ({', '.join(steps)}) or the output tensor; "
                 f"got {describe(got)}",
             )
-        if "out" not in got:
+        try:
+            has_out = "out" in got
+        except Exception:  # a dict subclass whose lookup raises
+            has_out = False
+        if not has_out:
             return verdict(False, f"{label}: return the output too, as 'out'")
         alts = None
         for key, value in want.items():
-            if key not in got:
+            try:
+                mine = got[key] if key in got else _MISSING
+            except Exception:  # a dict subclass whose lookup raises
+                mine = _MISSING
+            if mine is _MISSING:
                 unchecked += [key] if key not in unchecked else []
                 continue
             step = steps[key]
@@ -553,7 +695,10 @@ def check_forward(
                 with torch.no_grad():
                     alts = {m: reference(module, *args, mistake=m) for m in mistakes}
             wrong = {why: alts[m][key] for m, why in mistakes.items() if key in alts[m]}
-            problem = compare_step(got[key], value, step, wrong)
+            try:
+                problem = compare_step(mine, value, step, wrong)
+            except Exception:  # a value no comparison can read: say what it is
+                problem = f"could not compare it with the expected tensor: got {describe(mine)}"
             checked += [key] if key not in checked else []
             if problem:
                 return verdict(

@@ -17,9 +17,8 @@ def reduced_grid(H: int, W: int, ratio: int) -> tuple[int, int]:
     """The grid a conv of kernel = stride = ``ratio`` leaves of an ``H x W`` token grid:
     ``floor(H/R) x floor(W/R)``. The conv has no padding, so leftover rows and columns are
     dropped, as in the official PVT and Shunted code. A grid smaller than ``ratio`` is refused."""
-    validate.positive_int("H", H)
-    validate.positive_int("W", W)
-    validate.positive_int("sr_ratio", ratio)
+    H, W = validate.positive_int("H", H), validate.positive_int("W", W)
+    ratio = validate.positive_int("sr_ratio", ratio)
     if H < ratio or W < ratio:
         raise ValueError(
             f"the token grid {H}x{W} is smaller than sr_ratio={ratio}; "
@@ -31,8 +30,7 @@ def reduced_grid(H: int, W: int, ratio: int) -> tuple[int, int]:
 def drop_path_rates(rate: float, depths) -> list[list[float]]:
     """Stochastic-depth rates per block, stage by stage: rising linearly from 0 at the first
     block to ``rate`` at the last (the rule of DeiT, PVT, Shunted and timm's CoAtNet)."""
-    if not 0.0 <= rate < 1.0:
-        raise ValueError(f"drop_path_rate={rate!r} must be in [0, 1)")
+    rate = validate.number("drop_path_rate", rate, low=0.0, high=1.0, high_open=True)
     total = sum(depths)
     flat = [rate * j / max(total - 1, 1) for j in range(total)]
     out, cur = [], 0
@@ -47,7 +45,7 @@ class DropPath(nn.Module):
 
     def __init__(self, p: float = 0.0):
         super().__init__()
-        self.p = p
+        self.p = validate.number("drop_path", p, low=0.0, high=1.0, high_open=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:

@@ -62,6 +62,7 @@ def colour_tokens(img: torch.Tensor, patch: int = 4, bins: int = 4, sharpness: f
     so dot products compare colour distributions. The last few images' tokens are kept
     (by content), so an explorer's moves do not compute them again.
     """
+    validate.tensor("img", img, what="a float RGB image (3, H, W) in [0, 1]")
     if img.dim() != 3 or img.shape[0] != 3:
         raise ValueError(f"expected an RGB image of shape (3, H, W), got {tuple(img.shape)}")
     validate.positive_int("patch", patch)

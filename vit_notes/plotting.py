@@ -679,6 +679,21 @@ class Explorer:
 
     # -- drawn with matplotlib: the PNG fallback, and what the live widget draws (LiveDrawing)
 
+    def query_cell(self, query) -> int:
+        """The flat index of grid cell ``query`` (row, col); a cell outside the grid, a negative
+        one included, is refused (it would wrap around to another query)."""
+        if not isinstance(query, (tuple, list)) or len(query) != 2:
+            raise ValueError(f"query={query!r} must be a grid cell (row, col)")
+        for name, v in zip(("query row", "query col"), query):
+            validate.positive_int(name, v, minimum=0)
+            if v >= self.query_grid:
+                raise ValueError(
+                    f"{name}={v} is outside the {self.query_grid}×{self.query_grid} query grid; "
+                    f"use 0 <= {name} < {self.query_grid} (a negative index does not count "
+                    "from the end)"
+                )
+        return query[0] * self.query_grid + query[1]
+
     def figures(self, state: dict, query: tuple[int, int] | None = None, parts=("maps", "bars")):
         """The state drawn with matplotlib in the book's style: the maps of the query at grid
         cell ``query`` (row, col) on one colour scale (``"maps"``), and the bar charts
@@ -688,7 +703,7 @@ class Explorer:
         figs = []
         panels = self.state_maps(state)
         if "maps" in parts and panels:
-            i = query[0] * self.query_grid + query[1]
+            i = self.query_cell(query)
             img = self.photo(**state)
             rows = [(p.title, p.rows[i], p.grid) for p in panels]
             caption = self.maps_caption(state, len(rows))

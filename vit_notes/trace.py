@@ -34,6 +34,17 @@ STATE = _State()
 
 
 def _register_names(model: nn.Module | None, root: str | None) -> dict[int, str]:
+    """The names of ``model``'s layers, after checking the arguments: called before any global
+    state changes, so that a bad argument leaves tracing and recording as they were."""
+    if model is not None and not isinstance(model, nn.Module):
+        raise validate.InputTypeError(
+            f"model must be a torch.nn.Module (or None), got {type(model).__name__}; "
+            "pass the model itself, e.g. trace_shapes(model), not its output or its name"
+        )
+    if root is not None and not isinstance(root, str):
+        raise validate.InputTypeError(
+            f"root must be a string (the model's name in the printout), got {type(root).__name__}"
+        )
     if model is None:
         return {}
     root = root if root is not None else type(model).__name__
@@ -76,11 +87,17 @@ def trace_shapes(
     (``block1.0.attn``); otherwise with its class name. ``root`` names the model
     itself (default: its class name).
     """
+    names = _register_names(model, root)  # checks the arguments before anything changes
+    if stream is not None and not callable(getattr(stream, "write", None)):
+        raise validate.InputTypeError(
+            f"stream must be a file-like object with a write method (or None), "
+            f"got {type(stream).__name__}"
+        )
     old = (STATE.tracing, STATE.names, STATE.stream)
-    STATE.tracing = True
-    STATE.names = {**STATE.names, **_register_names(model, root)}
-    STATE.stream = stream
     try:
+        STATE.tracing = True
+        STATE.names = {**STATE.names, **names}
+        STATE.stream = stream
         yield
     finally:
         STATE.tracing, STATE.names, STATE.stream = old
@@ -136,11 +153,12 @@ def record_attention(
         query = [validate.positive_int("query", i, minimum=0) for i in query]
     elif query is not None:
         query = validate.positive_int("query", query, minimum=0)
+    names = _register_names(model, root)  # checks the arguments before anything changes
     maps = AttentionMaps(query)
     old = (STATE.recording, STATE.names)
-    STATE.recording = maps
-    STATE.names = {**STATE.names, **_register_names(model, root)}
     try:
+        STATE.recording = maps
+        STATE.names = {**STATE.names, **names}
         yield maps
     finally:
         STATE.recording, STATE.names = old

@@ -1,20 +1,161 @@
-"""Argument checks shared by every module: bad input gets a ``ValueError`` that names
-the bad value and says what is allowed, instead of a shape error from deep inside torch."""
+"""Argument checks shared by every module: bad input gets an error that names the argument,
+what it got and what is allowed (with the one-line fix where there is one), instead of an
+error from deep inside torch.
+
+The input contract, the same for models, layers, cost functions and checkers:
+
+* **Images and tokens** (:func:`tensor`, :func:`image`, :func:`tokens_match_grid`): a
+  ``torch.Tensor`` of floating point, in the dtype of the module's weights (float32 unless the
+  model was converted, e.g. ``model.double()``). Another float dtype (float64 from NumPy,
+  float16) is *refused*, not cast: a silent cast would hide a precision change, and the fix is
+  one call, ``x.float()``. uint8 images (PIL, ``torchvision.io``) are refused with the fix
+  ``x.float() / 255``; bool and integer tensors with ``x.float()``; NumPy arrays with
+  ``torch.from_numpy(x).float()``; nested lists with ``torch.tensor(x, dtype=torch.float32)``.
+* **Sizes, counts and ratios** (:func:`positive_int`, :func:`size`, :func:`number`): Python or
+  NumPy integers (converted to Python ``int``, so that no count overflows), in a stated
+  range; cost helpers refuse sides above :data:`MAX_SIDE` quickly. ``bool`` is not a number
+  here. Text is refused with a ``TypeError`` that names the argument.
+
+A wrong *kind* of value raises :class:`InputTypeError`: a ``TypeError`` that is also a
+``ValueError``, so that code written against the earlier ``ValueError`` still catches it. A
+value of the right kind outside its range raises ``ValueError``.
+"""
 
 from __future__ import annotations
 
+import math
 import numbers
 
+import torch
 
-def positive_int(name: str, value, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int, or raise if it is not an integer ``>= minimum``."""
+#: The largest side (pixels or tokens) a cost helper accepts: far beyond any image a model
+#: here can run (a 2^20-px side), small enough that every helper answers at once.
+MAX_SIDE = 2**20
+
+
+class InputTypeError(TypeError, ValueError):
+    """A value of the wrong kind (text for a number, a NumPy array for a tensor, a uint8
+    image): a ``TypeError``, and a ``ValueError`` too for code that catches that."""
+
+
+def _kind(value) -> str:
+    return type(value).__name__
+
+
+def _shown(value, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters; never raises (a huge int, a broken repr)."""
+    try:
+        if isinstance(value, numbers.Integral) and abs(int(value)) >= 10**limit:
+            return "a number of more than 40 digits"
+        text = repr(value)
+    except Exception:
+        return f"a {_kind(value)}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def positive_int(name: str, value, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """Return ``value`` as a Python int, or raise if it is not an integer in
+    ``[minimum, maximum]``. NumPy integers are accepted (and converted, so that no count made
+    from them overflows); text, floats and bools are a :class:`InputTypeError`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(
-            f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})"
+        hint = ""
+        if isinstance(value, str):
+            hint = f"; pass the number itself ({value.strip()}), not text"
+        elif isinstance(value, float) and value.is_integer():
+            hint = f"; pass {int(value)}, not {value!r}"
+        raise InputTypeError(
+            f"{name} must be an integer >= {minimum}, got {_shown(value)} ({_kind(value)}){hint}"
         )
+    value = int(value)
     if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {_shown(value)}")
+    if maximum is not None and value > maximum:
+        raise ValueError(
+            f"{name}={_shown(value)} is too large: this function accepts at most {maximum:,}"
+        )
+    return value
+
+
+def size(name: str, value, *, minimum: int = 1) -> int:
+    """A side in pixels or tokens for a cost helper: an integer in ``[minimum, MAX_SIDE]``."""
+    return positive_int(name, value, minimum=minimum, maximum=MAX_SIDE)
+
+
+def number(
+    name: str,
+    value,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Return ``value`` as a float in the stated range, or raise: text, ``None`` and bools are
+    a :class:`InputTypeError`; NaN and values outside the range a ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        hint = (
+            f"; pass the number itself ({value.strip()}), not text"
+            if isinstance(value, str)
+            else ""
+        )
+        raise InputTypeError(f"{name} must be a number, got {_shown(value)} ({_kind(value)}){hint}")
+    try:
+        v = float(value)
+    except OverflowError:
+        v = math.inf if value > 0 else -math.inf
+    lo_ok = low is None or (v > low if low_open else v >= low)
+    hi_ok = high is None or (v < high if high_open else v <= high)
+    if math.isnan(v) or not (lo_ok and hi_ok):
+        parts = []
+        if low is not None:
+            parts.append(f"{'>' if low_open else '>='} {low:g}")
+        if high is not None:
+            parts.append(f"{'<' if high_open else '<='} {high:g}")
+        where = " and ".join(parts) if parts else "(not NaN)"
+        raise ValueError(f"{name} must be a number {where}, got {_shown(value)}")
+    return v
+
+
+def probability(name: str, value) -> float:
+    """A dropout rate or other probability: a number in [0, 1] (:func:`number`)."""
+    return number(name, value, low=0.0, high=1.0)
+
+
+def tensor(name: str, x, *, dtype: torch.dtype | None = None, what: str = "a float tensor"):
+    """Check that ``x`` is a floating-point ``torch.Tensor`` (of ``dtype``, the module's weights'
+    dtype, when given); else raise a :class:`InputTypeError` that says how to convert it."""
+    if not isinstance(x, torch.Tensor):
+        if type(x).__module__ == "numpy" and hasattr(x, "shape"):
+            fix = f"torch.from_numpy({name}).float()"
+            if str(getattr(x, "dtype", "")) == "uint8":
+                fix = f"torch.from_numpy({name}).float() / 255"
+            raise InputTypeError(
+                f"{name} must be {what}, got a NumPy array of shape {tuple(x.shape)}; "
+                f"convert it with {fix} (and move channels first if needed: .permute(2, 0, 1))"
+            )
+        if isinstance(x, (list, tuple)):
+            raise InputTypeError(
+                f"{name} must be {what}, got a {_kind(x)}; convert it with "
+                f"torch.tensor({name}, dtype=torch.float32)"
+            )
+        raise InputTypeError(f"{name} must be {what}, got {_shown(x)} ({_kind(x)})")
+    if x.dtype == torch.uint8:
+        raise InputTypeError(
+            f"{name} is a uint8 tensor (pixel values 0-255); the models take floats in [0, 1]: "
+            f"use {name}.float() / 255"
+        )
+    if not x.is_floating_point():
+        raise InputTypeError(
+            f"{name} is a {x.dtype} tensor; the models take floats: use {name}.float()"
+        )
+    if dtype is not None and x.dtype != dtype:
+        fix = {torch.float32: ".float()", torch.float64: ".double()", torch.float16: ".half()"}
+        to = fix.get(dtype, f".to({dtype})")
+        raise InputTypeError(
+            f"{name} is {x.dtype} but the weights are {dtype}: use {name}{to} (it is not cast "
+            "silently, since that changes the precision)"
+        )
+    return x
 
 
 def heads_divide(dim: int, num_heads: int) -> int:
@@ -29,8 +170,10 @@ def heads_divide(dim: int, num_heads: int) -> int:
     return dim // num_heads
 
 
-def tokens_match_grid(x, H: int, W: int, extra: int = 0) -> None:
-    """Check that a ``(B, N, C)`` token tensor holds ``H * W`` (+ ``extra``) tokens."""
+def tokens_match_grid(x, H: int, W: int, extra: int = 0, *, dtype=None) -> None:
+    """Check that a ``(B, N, C)`` float token tensor (of ``dtype``, when given: :func:`tensor`)
+    holds ``H * W`` (+ ``extra``) tokens."""
+    tensor("x", x, dtype=dtype, what="a float tensor of tokens (B, N, C)")
     if x.dim() != 3:
         raise ValueError(
             f"expected tokens of shape (B, N, C), got a tensor of shape {tuple(x.shape)}"
@@ -55,7 +198,15 @@ def one_of(name: str, value, allowed) -> None:
     if isinstance(value, (bool, float)) and not any(type(a) is type(value) for a in allowed):
         ok = False
     if not ok:
-        raise ValueError(f"{name}={value!r} is not allowed; choose one of {sorted(allowed)}")
+        try:
+            choices = sorted(allowed)
+        except TypeError:
+            choices = sorted(allowed, key=repr)
+        text = f"{name}={_shown(value)} is not allowed; choose one of {choices}"
+        kinds = {type(a) for a in allowed}
+        if not any(isinstance(value, k) and not isinstance(value, bool) for k in kinds):
+            raise InputTypeError(f"{text} (got a {_kind(value)})")  # text for a number, say
+        raise ValueError(text)
 
 
 def same_length(num_stages: int, **sequences) -> None:
@@ -70,8 +221,8 @@ def sequence(name: str, value) -> None:
     """Check that ``value`` is a sequence (a per-stage list or tuple), not a single number."""
     if isinstance(value, str) or not hasattr(value, "__len__"):
         raise ValueError(
-            f"{name} must be a list or tuple with one entry per stage, got {value!r} "
-            f"({type(value).__name__})"
+            f"{name} must be a list or tuple with one entry per stage, got {_shown(value)} "
+            f"({_kind(value)})"
         )
 
 
@@ -84,12 +235,16 @@ def nonempty(x) -> None:
         )
 
 
-def image(x, channels: int | None = None) -> None:
-    """Check that ``x`` is a batch of images ``(B, C, H, W)`` (with ``channels`` channels)."""
+def image(x, channels: int | None = None, *, dtype=None, name: str = "x") -> None:
+    """Check that ``x`` is a batch of float images ``(B, C, H, W)`` (with ``channels``
+    channels, of ``dtype`` when given: :func:`tensor`)."""
     want = "C" if channels is None else str(channels)
+    tensor(name, x, dtype=dtype, what=f"a float tensor of images (B, {want}, H, W)")
     if x.dim() != 4 or (channels is not None and x.shape[1] != channels):
+        one = x.dim() == 3 and (channels is None or x.shape[0] == channels)
         raise ValueError(
             f"expected images of shape (B, {want}, H, W), got a tensor of shape {tuple(x.shape)}"
+            + (f"; for one image use {name}[None] (a batch of one)" if one else "")
         )
 
 

@@ -21,11 +21,10 @@ from .paper import ablation  # the paper's facts; nothing there is computed
 
 def _grid_after(H: int, W: int, stride: int) -> tuple[int, int]:
     validate.one_of("stride", stride, {1, 2})
-    validate.positive_int("H", H)
-    validate.positive_int("W", W)
+    H, W = validate.size("H", H), validate.size("W", W)
     if stride == 2 and (H % 2 or W % 2):
         raise ValueError(f"a stride-2 block needs an even grid, got {H}x{W}")
-    return H // stride, W // stride
+    return H // int(stride), W // int(stride)
 
 
 def relative_attention_cost(
@@ -38,10 +37,11 @@ def relative_attention_cost(
     other), the projection ``NC²``. Gathering and adding the relative bias ``w_{i−j}`` costs no
     multiply-adds, only the ``heads x N x N`` bias tensor in memory.
     """
-    validate.positive_int("dim", dim)
+    dim = validate.positive_int("dim", dim)
     dim_out = dim if dim_out is None else validate.positive_int("dim_out", dim_out)
+    num_heads = validate.positive_int("num_heads", num_heads)
     validate.heads_divide(dim_out, num_heads)
-    N = validate.positive_int("H", H) * validate.positive_int("W", W)
+    N = validate.size("H", H) * validate.size("W", W)
     attn = 2 * N * N * dim_out
     macs = 3 * N * dim * dim_out + attn + N * dim_out * dim_out
     return AttentionCost(
@@ -73,8 +73,9 @@ def mbconv_cost(
     ``2·M·M_se`` once, project ``M·out·N'``, shortcut 1x1 ``in·out·N'`` when the width changes.
     """
     validate.one_of("stride_mode", stride_mode, {"1x1", "dw"})
-    validate.positive_int("in_chs", in_chs)
-    validate.positive_int("out_chs", out_chs)
+    in_chs = validate.positive_int("in_chs", in_chs)
+    out_chs = validate.positive_int("out_chs", out_chs)
+    H, W = validate.size("H", H), validate.size("W", W)
     check_mbconv_ratios(out_chs, expand_ratio, se_ratio)
     Ho, Wo = _grid_after(H, W, stride)
     N, No = H * W, Ho * Wo
@@ -115,10 +116,11 @@ def transformer_block_cost(
     ``H x W`` input: :func:`relative_attention_cost` on the (pooled) output grid, the FFN
     ``2·C·4C`` per position, the shortcut 1x1 conv when the width changes, the relative table
     ``(2H'−1)(2W'−1)`` per head."""
-    validate.positive_int("dim", dim)
+    dim = validate.positive_int("dim", dim)
     dim_out = dim if dim_out is None else validate.positive_int("dim_out", dim_out)
     Ho, Wo = _grid_after(H, W, stride)
-    if dim_out % validate.positive_int("dim_head", dim_head):
+    dim_head = validate.positive_int("dim_head", dim_head)
+    if dim_out % dim_head:
         raise ValueError(f"width {dim_out} is not divisible by the head size dim_head={dim_head}")
     check_expand_ratio(dim_out, expand_ratio)
     heads, N, hidden = dim_out // dim_head, Ho * Wo, int(dim_out * expand_ratio)
@@ -141,6 +143,17 @@ def transformer_block_cost(
         attn_macs=a.attn_macs,
         attn_elements=a.attn_elements,
         attn_bytes=a.attn_bytes,
+    )
+
+
+def _times(block: BlockCost, n: int) -> BlockCost:
+    """``n`` blocks alike in sequence: counts times ``n``, the largest map unchanged."""
+    return BlockCost(
+        macs=block.macs * n,
+        params=block.params * n,
+        attn_macs=block.attn_macs * n,
+        attn_elements=block.attn_elements,
+        attn_bytes=block.attn_bytes,
     )
 
 
@@ -199,6 +212,9 @@ def coatnet_cost(
     validate.positive_int("num_classes", cfg["num_classes"], minimum=0)
     if cfg["head_hidden_size"] is not None:
         validate.positive_int("head_hidden_size", cfg["head_hidden_size"], minimum=0)
+    # Python ints from here on (NumPy's overflow silently), whatever the config holds.
+    img_size, D0 = validate.size("img_size", img_size), int(D0)
+    depths, dims = tuple(int(d) for d in depths), tuple(int(d) for d in dims)
     H = img_size // 2
     out = {
         "S0": BlockCost(
@@ -208,17 +224,17 @@ def coatnet_cost(
     }
     in_chs = D0
     for i, (t, d, L) in enumerate(zip(layout, dims, depths)):
+        # The first block strides and widens; the other L - 1 are alike: one cost, L - 1 times
+        # (so that a deep stage costs no time to count).
         total = BlockCost(0, 0)
-        for j in range(L):
-            s, c = (2, in_chs) if j == 0 else (1, d)
+        for j, s, c in ((0, 2, in_chs), (1, 1, d))[: min(L, 2)]:
             if t == "C":
-                total = total + mbconv_cost(
+                block = mbconv_cost(
                     H, H, c, d, s, cfg["expand_ratio"], cfg["se_ratio"], cfg["stride_mode"]
                 )
             else:
-                total = total + transformer_block_cost(
-                    H, H, c, d, s, cfg["dim_head"], cfg["expand_ratio"]
-                )
+                block = transformer_block_cost(H, H, c, d, s, cfg["dim_head"], cfg["expand_ratio"])
+            total = total + (block if j == 0 else _times(block, L - 1))
             H //= s
         out[f"S{i + 1}"], in_chs = total, d
     D, hid, K = dims[-1], cfg["head_hidden_size"], cfg["num_classes"]

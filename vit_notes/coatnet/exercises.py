@@ -8,10 +8,13 @@ from einops import rearrange
 from ..checking import (
     TWO_FLOPS,
     Step,
+    StudentError,
+    call_student,
     check_choice,
     check_count,
     check_forward,
     check_prediction,
+    describe,
     option_named,
     softmax_rows,
     verdict,
@@ -51,36 +54,45 @@ def check_rel_table_size(answer, H: int = 14, W: int = 14, num_heads: int = 12) 
 def check_relative_index(fn, grids=((1, 1), (2, 3), (4, 4), (5, 2), (7, 7))) -> bool:
     """``fn(H, W)`` must return the ``(HW, HW)`` integer index of the offset ``i − j`` into a
     table of ``(2H−1)(2W−1)`` entries laid out row-major over (Δy + H − 1, Δx + W − 1)."""
+    if not callable(fn):
+        return verdict(False, f"give a function fn(H, W), got {describe(fn)}")
+    grids = list(grids)
+    if not grids:
+        raise ValueError("grids is empty: give at least one (H, W) to check, or leave the default")
     for H, W in grids:
-        want = relative_position_index(H, W)
+        want = relative_position_index(H, W)  # a copy: the cached index cannot be changed
         try:
-            got = fn(H, W)
-        except Exception as e:  # the student's code: report what broke and where
-            return verdict(False, f"H={H}, W={W}: {type(e).__name__}: {e}")
-        if not isinstance(got, torch.Tensor):
-            return verdict(False, f"H={H}, W={W}: return a tensor, got {type(got).__name__}")
-        if tuple(got.shape) != tuple(want.shape):
-            return verdict(
-                False,
-                f"H={H}, W={W}: shape {tuple(got.shape)}, expected (N, N) = {tuple(want.shape)}",
-            )
-        if torch.equal(got.long(), want):
-            continue
-        if torch.equal(got.long(), want.t()):
-            return verdict(
-                False,
-                f"H={H}, W={W}: you computed j − i; the paper's bias is w_(i−j) (query minus key)",
-            )
-        if got.min() < 0:
-            return verdict(
-                False, f"H={H}, W={W}: negative entries; shift Δy by H − 1 and Δx by W − 1"
-            )
-        return verdict(
-            False,
-            f"H={H}, W={W}: {int((got.long() != want).sum())} entries differ; the index is "
-            "(Δy + H − 1)·(2W − 1) + (Δx + W − 1) with Δ = position of query i − position of key j",
-        )
+            got = call_student(fn, H, W)
+        except StudentError as e:
+            return verdict(False, f"H={H}, W={W}: {e}")
+        try:
+            problem = _index_problem(got, want, H, W)
+        except Exception:  # garbage no comparison can read: say what it is
+            problem = f"return an integer tensor of shape (N, N), got {describe(got)}"
+        if problem:
+            return verdict(False, f"H={H}, W={W}: {problem}")
     return verdict(True, f"matches on {len(grids)} grids, including non-square ones")
+
+
+def _index_problem(got, want: torch.Tensor, H: int, W: int) -> str | None:
+    """What is wrong with a student's relative-position index ``got`` (``None``: nothing)."""
+    if not isinstance(got, torch.Tensor):
+        return f"return a tensor, got {describe(got)}"
+    if tuple(got.shape) != tuple(want.shape):
+        return f"shape {tuple(got.shape)}, expected (N, N) = {tuple(want.shape)}"
+    if got.is_complex() or not torch.isfinite(got.double()).all():
+        return "return whole-number indices (an integer tensor), not NaN, infinity or complex"
+    got = got.detach().cpu()
+    if torch.equal(got.long(), want):
+        return None
+    if torch.equal(got.long(), want.t()):
+        return "you computed j − i; the paper's bias is w_(i−j) (query minus key)"
+    if got.min() < 0:
+        return "negative entries; shift Δy by H − 1 and Δx by W − 1"
+    return (
+        f"{int((got.long() != want).sum())} entries differ; the index is "
+        "(Δy + H − 1)·(2W − 1) + (Δx + W − 1) with Δ = position of query i − position of key j"
+    )
 
 
 def check_attention_macs(answer, H: int = 14, W: int = 14, dim: int = 384) -> bool:

@@ -161,6 +161,8 @@ class SqueezeExcite(nn.Module):
 def check_mbconv_ratios(out_chs: int, expand_ratio: float, se_ratio: float) -> None:
     """``expand_ratio > 0``; ``se_ratio`` in (0, 1], leaving ``int(se_ratio · out_chs) >= 1``
     squeeze-excitation channels."""
+    expand_ratio = validate.number("expand_ratio", expand_ratio)
+    se_ratio = validate.number("se_ratio", se_ratio)
     if not expand_ratio > 0 or not 0 < se_ratio <= 1:
         raise ValueError(
             f"expand_ratio={expand_ratio!r} must be > 0 and se_ratio={se_ratio!r} in (0, 1]"
@@ -175,6 +177,7 @@ def check_mbconv_ratios(out_chs: int, expand_ratio: float, se_ratio: float) -> N
 def check_expand_ratio(width: int, expand_ratio: float) -> None:
     """The transformer block's FFN: ``expand_ratio > 0`` leaving ``int(width · expand_ratio)
     >= 1`` hidden channels."""
+    expand_ratio = validate.number("expand_ratio", expand_ratio)
     if not expand_ratio > 0 or int(width * expand_ratio) < 1:
         raise ValueError(
             f"expand_ratio={expand_ratio!r} must be > 0 and leave int(width * expand_ratio) >= 1 "
@@ -234,6 +237,7 @@ class MBConv(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        validate.tensor("x", x, dtype=self.conv1_1x1.weight.dtype, what="a float map (B, C, H, W)")
         if x.dim() != 4 or x.shape[1] != self.in_chs:
             raise ValueError(
                 f"expected a map of shape (B, {self.in_chs}, H, W), got {tuple(x.shape)}"
@@ -271,10 +275,12 @@ def relative_position_index(H: int, W: int) -> torch.Tensor:
 
     With ``i = (y_i, x_i)``: ``(y_i − y_j + H − 1) · (2W − 1) + (x_i − x_j + W − 1)``, a
     number in ``[0, (2H−1)(2W−1))``; equal offsets share an entry (translation equivariance).
-    Small grids' indices are cached (:data:`CACHED_INDEX_POSITIONS`): do not modify the result.
+    Small grids' indices are cached (:data:`CACHED_INDEX_POSITIONS`); every call returns a
+    copy, so that changing the result in place cannot change the cache.
     """
+    H, W = validate.positive_int("H", H), validate.positive_int("W", W)
     if H * W <= CACHED_INDEX_POSITIONS:
-        return _cached_index(H, W)
+        return _cached_index(H, W).clone()
     return _index(H, W)
 
 
@@ -373,11 +379,12 @@ class RelativeAttention(nn.Module):
         self.scale = head_dim**-0.5
         self.qkv = nn.Conv2d(dim, dim_out * 3, 1, bias=qkv_bias)
         self.rel_pos = RelativePositionBias(grid_size, num_heads)
-        self.attn_drop = nn.Dropout(attn_drop)
+        self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
         self.proj = nn.Conv2d(dim_out, dim_out, 1, bias=qkv_bias)
-        self.proj_drop = nn.Dropout(proj_drop)
+        self.proj_drop = nn.Dropout(validate.probability("proj_drop", proj_drop))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        validate.tensor("x", x, dtype=self.qkv.weight.dtype, what="a float map (B, C, H, W)")
         if x.dim() != 4 or x.shape[1] != self.dim:
             raise ValueError(f"expected a map of shape (B, {self.dim}, H, W), got {tuple(x.shape)}")
         validate.nonempty(x)
@@ -412,7 +419,7 @@ class ConvMlp(nn.Module):
         super().__init__()
         self.fc1 = nn.Conv2d(dim, hidden, 1)
         self.act = nn.GELU()
-        self.drop = nn.Dropout(drop)
+        self.drop = nn.Dropout(validate.probability("drop", drop))
         self.fc2 = nn.Conv2d(hidden, dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -475,6 +482,7 @@ class TransformerBlock(nn.Module):
         self.drop_path2 = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        validate.tensor("x", x, dtype=self.attn.qkv.weight.dtype, what="a float map (B, C, H, W)")
         if self.stride == 2 and (x.dim() != 4 or x.shape[2] % 2 or x.shape[3] % 2):
             raise ValueError(
                 f"a stride-2 block needs a (B, C, H, W) map of even size, got {tuple(x.shape)}"
@@ -567,7 +575,7 @@ class ClassifierHead(nn.Module):
             self.pre_logits.add_module("act", nn.Tanh())
         else:
             self.pre_logits = nn.Identity()
-        self.drop = nn.Dropout(drop)
+        self.drop = nn.Dropout(validate.probability("drop", drop))
         self.fc = nn.Linear(hidden_size or dim, num_classes) if num_classes > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
@@ -606,6 +614,7 @@ class CoAtNet(nn.Module):
         drop_path_rate: float = 0.0,
     ):
         super().__init__()
+        validate.probability("drop_rate", drop_rate)
         validate.sequence("embed_dims", embed_dims)
         validate.sequence("depths", depths)
         if len(embed_dims) != len(depths):
@@ -677,11 +686,7 @@ class CoAtNet(nn.Module):
     def forward_features(self, x: torch.Tensor, return_stages: bool = False):
         """Image ``(B, 3, H, W)`` -> last map ``(B, D4, H/32, W/32)``; with ``return_stages``
         also the list of the five stage outputs S0..S4."""
-        if x.dim() != 4:
-            raise ValueError(
-                f"expected images of shape (B, C, H, W), got a tensor of shape {tuple(x.shape)}"
-            )
-        validate.image(x, self.stem.conv1.in_channels)
+        validate.image(x, self.stem.conv1.in_channels, dtype=self.stem.conv1.weight.dtype)
         validate.nonempty(x)
         if x.shape[2] % self.stride or x.shape[3] % self.stride:
             raise ValueError(

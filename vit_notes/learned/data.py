@@ -136,6 +136,25 @@ def _spread(task: str, size: int, d: int) -> int:
     return size // 2 if task == "same" else d + 2
 
 
+#: Tries to place one image's marks before :func:`make_dataset` gives up (settings that leave
+#: room are placed in a few tries; the room itself is checked first, :func:`_check_room`).
+MAX_TRIES = 10_000
+
+
+def _check_room(task: str, size: int, d: int, marks: int) -> None:
+    """Refuse, up front, a ``size`` and mark side ``d`` on which ``marks`` marks cannot lie
+    far enough apart: corners range over a square of side ``size - d``, and at most
+    ``(⌊(size - d) / gap⌋ + 1)²`` corners fit in it at Chebyshev distance ``gap``."""
+    gap = _spread(task, size, d)
+    fit = ((size - d) // gap + 1) ** 2
+    if fit < marks:
+        raise ValueError(
+            f"size={size}, detail={d}, task={task!r}: {marks} marks of {d} px, at least {gap} px "
+            f"apart, do not fit on a {size}-px image (at most {fit}); use a larger size or a "
+            "smaller detail"
+        )
+
+
 def make_dataset(
     n: int,
     seed: int,
@@ -159,8 +178,9 @@ def make_dataset(
     lo, hi = detail_range(detail, size)
     if not 0 <= noise <= 1:
         raise ValueError(f"noise={noise!r} must be in [0, 1]")
-    rng = np.random.default_rng(seed)
     k, marks = len(SHAPES), TASKS[task]
+    _check_room(task, size, hi, marks)
+    rng = np.random.default_rng(seed)
     first = rng.integers(0, k, n)
     other = (first + rng.integers(1, k, n)) % k  # another shape, uniformly
     if task == "majority":
@@ -178,10 +198,15 @@ def make_dataset(
     for i in range(n):
         d = int(sides[i])
         gap = _spread(task, size, d)
-        while True:  # all corners at once, until every pair is far enough apart
+        for _ in range(MAX_TRIES):  # all corners at once, until every pair is far enough apart
             pos = rng.integers(0, size - d + 1, (marks, 2))
             if all(np.abs(pos[a] - pos[b]).max() >= gap for a, b in pairs):
                 break
+        else:
+            raise ValueError(
+                f"could not place {marks} marks of {d} px on a {size}-px image in {MAX_TRIES:,} "
+                f"tries (image {i}): use a larger size or a smaller detail"
+            )
         for j, (r, c) in enumerate(pos):
             m = masks[(int(shapes[i, j]), d)]
             patch = images[i, r : r + d, c : c + d]

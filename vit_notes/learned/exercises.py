@@ -12,7 +12,7 @@ import numbers
 
 import torch
 
-from ..checking import as_int, verdict
+from ..checking import StudentError, as_int, call_student, describe, verdict
 from .data import SHAPES, num_classes
 from .figures import query_token
 from .models import STUDY
@@ -53,7 +53,8 @@ def check_chance_level(answer, task: str = "majority") -> bool:
     value = as_fraction(answer)
     if value is None:
         return verdict(
-            False, f"give a fraction such as 0.1 or a percentage such as '10%', got {answer!r}"
+            False,
+            f"give a fraction such as 0.1 or a percentage such as '10%', got {describe(answer)}",
         )
     k = num_classes(task)
     right = 1 / k
@@ -124,7 +125,7 @@ def check_prediction(
     than ``baseline`` on the study's test sets?"""
     word = _word(answer)
     if word is None:
-        return verdict(False, f"answer 'lower', 'same' or 'higher', got {answer!r}")
+        return verdict(False, f"answer 'lower', 'same' or 'higher', got {describe(answer)}")
     results = load_results() if results is None else results
     truth, diff, spread = compare(results, baseline, model)
     a, b = STUDY[baseline].label, STUDY[model].label
@@ -145,21 +146,26 @@ def check_query_token(fn) -> bool:
     """``fn(corner, detail)`` must give the flat index of the stage-1 token (8×8 grid, 4 px per
     token, row by row) that holds a mark's centre pixel ``corner + (detail - 1) // 2``."""
 
+    if not callable(fn):
+        return verdict(False, f"give a function fn(corner, detail), got {describe(fn)}")
     cases = [((0, 0), 3), ((5, 20), 3), ((12, 2), 9), ((23, 23), 9), ((2, 27), 4), ((17, 9), 6)]
     for corner, detail in cases:
         want = query_token(corner, detail)
         where = f"corner={corner}, detail={detail}"
         try:
-            got = fn(corner, detail)
-        except Exception as e:  # the student's code: report what broke and where
-            return verdict(False, f"{where}: {type(e).__name__}: {e}")
+            got = call_student(fn, corner, detail)
+        except StudentError as e:
+            return verdict(False, f"{where}: {e}")
         if isinstance(got, (tuple, list)) and len(got) == 2:
+            pair = ", ".join(describe(v) for v in got)
             return verdict(
-                False, f"{where}: you returned (row, col) = {tuple(got)}; flatten it, row * 8 + col"
+                False, f"{where}: you returned (row, col) = ({pair}); flatten it, row * 8 + col"
             )
         value = as_int(got)
         if value is None:
-            return verdict(False, f"{where}: return a whole number (a token index), got {got!r}")
+            return verdict(
+                False, f"{where}: return a whole number (a token index), got {describe(got)}"
+            )
         if value == want:
             continue
         r, c = (v + (detail - 1) // 2 for v in corner)
@@ -172,7 +178,7 @@ def check_query_token(fn) -> bool:
             )  # fmt: skip
         if value == r * 32 + c:
             return verdict(False, f"{where}: {value} indexes pixels; a token is 4×4 pixels")
-        return verdict(False, f"{where}: expected token {want}, got {value}")
+        return verdict(False, f"{where}: expected token {want}, got {describe(value)}")
     return verdict(True, f"right on {len(cases)} marks, at the edges of the image too")
 
 
@@ -181,7 +187,9 @@ def check_test_size(answer, n: int = 2000) -> bool:
     with ``n`` images per seed?"""
     value = as_int(answer)
     if value is None:
-        return verdict(False, f"give a whole number of images, got {answer!r}")
+        return verdict(False, f"give a whole number of images, got {describe(answer)}")
+    if abs(value) >= 10**24:
+        return verdict(False, f"{describe(value)} is far too many images: solve for n")
     if value == 4 * n:
         return verdict(
             True, f"{4 * n:,}: the spread of a mean of n right-or-wrong answers shrinks like "
@@ -212,7 +220,7 @@ def check_choice(
     deviations of the best one's (the spread of its test seeds)."""
     names = [n for n in STUDY]
     if not isinstance(answer, str) or answer.strip() not in names:
-        return verdict(False, f"answer one of the study's models, {names}, got {answer!r}")
+        return verdict(False, f"answer one of the study's models, {names}, got {describe(answer)}")
     results = load_results() if results is None else results
     rows = {n: results["models"][n] for n in names if n in results["models"]}
     budget = rows["pvt_full"]["macs"] / 1e6 if budget_mmacs is None else budget_mmacs

@@ -41,9 +41,18 @@ def query_token(corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE) 
     """The flat index, on a ``grid x grid`` token grid of a ``size``-px image, of the token
     (the ``size/grid``-px patch) that holds the centre pixel of a mark with top-left pixel
     ``corner`` (row, col) and side ``detail``."""
-    stride = size // grid
+    stride = _stride(grid, size)
     r, c = (int(v) + (int(detail) - 1) // 2 for v in corner)
+    if not (0 <= r < size and 0 <= c < size):
+        raise ValueError(f"corner={tuple(corner)}: the mark's centre ({r}, {c}) is off the image")
     return (r // stride) * grid + c // stride
+
+
+def _stride(grid: int, size: int) -> int:
+    grid, size = validate.positive_int("grid", grid), validate.positive_int("size", size)
+    if size % grid:
+        raise ValueError(f"grid={grid} does not divide size={size}: a token is size/grid pixels")
+    return size // grid
 
 
 def query_rc(corner, detail: int, size: int = IMG_SIZE) -> tuple[float, float]:
@@ -253,7 +262,7 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
 
 def mark_tokens(corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE) -> list[int]:
     """The flat indices of the tokens (``size/grid``-px patches) that a mark's box overlaps."""
-    stride = size // grid
+    stride = _stride(grid, size)
     (r, c), d = (int(v) for v in corner), int(detail)
     rows = range(r // stride, (r + d - 1) // stride + 1)
     cols = range(c // stride, (c + d - 1) // stride + 1)
@@ -273,20 +282,25 @@ def attention_on_marks(data: Marks, name: str | None = None, count: int = 200) -
     if data.task != "majority":
         raise ValueError("attention_on_marks needs the 'majority' task: a pair and an odd mark")
     model = None if name is None else load(name)
+    size = data.images.shape[-1]  # the data's own size: its stage-1 grid is size/4 a side
+    grid = (size // 4, size // 4)
     totals = dict.fromkeys(("own mark", "partner", "odd mark", "background"), 0.0)
     count = min(validate.positive_int("count", count), len(data))
     for i in range(count):
         d = int(data.detail[i])
-        q = query_token(data.corners[i, 0], d)
+        q = query_token(data.corners[i, 0], d, grid=grid[0], size=size)
         if model is None:
-            ((row, grid),) = sra_query_maps(
-                data.images[i], (1,), query_rc(data.corners[i, 0], d)
+            ((row, keys),) = sra_query_maps(
+                data.images[i], (1,), query_rc(data.corners[i, 0], d, size=size)
             ).values()
         else:
-            ((row, grid),) = _stage1_rows(model, data.images[i], q)
-        if grid != GRID:
-            raise ValueError(f"{name}: its first layer has a {grid} key grid, not the full {GRID}")
-        marks = [set(mark_tokens(data.corners[i, j], d)) for j in range(3)]
+            ((row, keys),) = _stage1_rows(model, data.images[i], q)
+        if tuple(keys) != grid:
+            raise ValueError(
+                f"{name or 'the toy'}: its first layer has a {keys} key grid, not the full "
+                f"{grid} of these {size}-px images"
+            )
+        marks = [set(mark_tokens(data.corners[i, j], d, grid=grid[0], size=size)) for j in range(3)]
         own, partner, odd = marks[0], marks[1] - marks[0], marks[2] - marks[0] - marks[1]
         shares = {"own mark": own, "partner": partner, "odd mark": odd}
         for key, tokens in shares.items():

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import validate
-from .data import DETAIL, TRAIN_SEEDS, make_dataset
+from .data import DETAIL, TRAIN_SEEDS, make_dataset, num_classes
 
 #: The study's recipe: every shipped model was trained with these (see :mod:`.reproduce`).
 RECIPE = dict(epochs=30, n=3000, batch_size=64, lr=3e-3, weight_decay=0.05)
@@ -174,6 +174,13 @@ def evaluate(
             f"seed={seed} is a training seed (>= {TRAIN_SEEDS:,}); test on a seed below it"
         )
     data = make_dataset(n, seed, detail=detail, task=task)
+    with torch.no_grad():
+        classes = model.eval()(data.images[:1]).shape[-1]
+    if classes != num_classes(task):
+        raise ValueError(
+            f"the model has {classes} outputs but task={task!r} has {num_classes(task)} classes; "
+            f"score it on its own task (build it with task={task!r} to train one for this task)"
+        )
     right = (predict(model, data.images) == data.labels).float()
     by = {int(d): right[data.detail == d].mean().item() for d in data.detail.unique()}
     return Score(right.mean().item(), by_detail=by, n=n, seed=seed)

@@ -30,8 +30,13 @@ def sra_cost(
     which is this function's ``M·C²·R²`` and what the FLOP counter counts. ``sr_ratio=1`` is
     plain multi-head attention.
     """
-    for name, v in dict(H=H, W=W, sr_ratio=sr_ratio, pool_size=pool_size).items():
-        validate.positive_int(name, v)
+    # Python ints (NumPy's overflow silently) and sizes below validate.MAX_SIDE.
+    H, W = validate.size("H", H), validate.size("W", W)
+    sr_ratio, pool_size = validate.size("sr_ratio", sr_ratio), validate.size("pool_size", pool_size)
+    dim, num_heads = (
+        validate.positive_int("dim", dim),
+        validate.positive_int("num_heads", num_heads),
+    )
     validate.heads_divide(dim, num_heads)
     N, C = H * W, dim
     if linear:

@@ -71,6 +71,7 @@ class SpatialReductionAttention(nn.Module):
         head_dim = validate.heads_divide(dim, num_heads)
         validate.positive_int("sr_ratio", sr_ratio)
         validate.positive_int("num_prefix_tokens", num_prefix_tokens, minimum=0)
+        validate.positive_int("pool_size", pool_size)
         if num_prefix_tokens and (sr_ratio > 1 or linear):
             raise ValueError(
                 f"num_prefix_tokens={num_prefix_tokens} needs sr_ratio=1 and linear=False: "
@@ -78,13 +79,14 @@ class SpatialReductionAttention(nn.Module):
             )
         self.dim, self.num_heads, self.sr_ratio, self.linear = dim, num_heads, sr_ratio, linear
         self.num_prefix_tokens = num_prefix_tokens
-        self.scale = qk_scale or head_dim**-0.5
+        # None: the default 1/√d. Any other number is honoured, 0 too (uniform attention).
+        self.scale = head_dim**-0.5 if qk_scale is None else validate.number("qk_scale", qk_scale)
 
         self.q = nn.Linear(dim, dim, bias=qkv_bias)
         self.kv = nn.Linear(dim, dim * 2, bias=qkv_bias)
-        self.attn_drop = nn.Dropout(attn_drop)
+        self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
         self.proj = nn.Linear(dim, dim)
-        self.proj_drop = nn.Dropout(proj_drop)
+        self.proj_drop = nn.Dropout(validate.probability("proj_drop", proj_drop))
         if linear:
             self.pool_size = validate.positive_int("pool_size", pool_size)
             self.pool = nn.AdaptiveAvgPool2d(pool_size)
@@ -116,7 +118,7 @@ class SpatialReductionAttention(nn.Module):
         return self.act(x_) if self.linear else x_
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
-        validate.tokens_match_grid(x, H, W, self.num_prefix_tokens)
+        validate.tokens_match_grid(x, H, W, self.num_prefix_tokens, dtype=self.q.weight.dtype)
         if x.shape[-1] != self.dim:
             raise ValueError(
                 f"x has {x.shape[-1]} channels but this layer was built for dim={self.dim}"
@@ -161,7 +163,7 @@ class Mlp(nn.Module):
         self.dwconv = DWConv(hidden_features) if dwconv else None
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_features, in_features)
-        self.drop = nn.Dropout(drop)
+        self.drop = nn.Dropout(validate.probability("drop", drop))
         self.relu = nn.ReLU(inplace=True) if linear else None
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
@@ -232,7 +234,10 @@ class PatchEmbed(nn.Module):
     ):
         super().__init__()
         self.patch_size = validate.positive_int("patch_size", patch_size)
-        self.stride = stride or patch_size
+        validate.positive_int("in_chans", in_chans)
+        validate.positive_int("embed_dim", embed_dim)
+        padding = validate.positive_int("padding", padding, minimum=0)
+        self.stride = patch_size if stride is None else validate.positive_int("stride", stride)
         self.img_size = validate.positive_int("img_size", img_size)
         self.padding = padding
         # The grid at the size the model is built for (PVT v1 sizes its position embeddings by it).
@@ -244,7 +249,7 @@ class PatchEmbed(nn.Module):
         self.norm = nn.LayerNorm(embed_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
-        validate.image(x, self.proj.in_channels)
+        validate.image(x, self.proj.in_channels, dtype=self.proj.weight.dtype)
         if min(x.shape[2:]) + 2 * self.padding < self.patch_size:
             raise ValueError(
                 f"input of {x.shape[2]}x{x.shape[3]} is smaller than the patch size "
@@ -313,6 +318,8 @@ class PyramidVisionTransformer(nn.Module):
         pool_size: int = 7,
     ):
         super().__init__()
+        validate.probability("drop_rate", drop_rate)
+        validate.probability("attn_drop_rate", attn_drop_rate)
         validate.one_of("version", version, {1, 2})
         validate.positive_int("pool_size", pool_size)
         validate.positive_int("num_stages", num_stages)
@@ -400,7 +407,11 @@ class PyramidVisionTransformer(nn.Module):
                     f"pos_embed{i + 1}",
                     nn.Parameter(torch.zeros(1, patch_embed.num_patches + prefix, embed_dims[i])),
                 )
-                setattr(self, f"pos_drop{i + 1}", nn.Dropout(drop_rate))
+                setattr(
+                    self,
+                    f"pos_drop{i + 1}",
+                    nn.Dropout(validate.probability("drop_rate", drop_rate)),
+                )
             else:
                 setattr(self, f"norm{i + 1}", norm_layer(embed_dims[i]))
         if version == 1:
@@ -427,7 +438,8 @@ class PyramidVisionTransformer(nn.Module):
     def forward_features(self, x: torch.Tensor, return_stages: bool = False):
         """Image ``(B, 3, H, W)`` -> pooled features ``(B, C4)``; with ``return_stages`` also
         the list of stage feature maps ``(B, C_i, H/2^(i+2), W/2^(i+2))``."""
-        validate.image(x, self.patch_embed1.proj.in_channels)
+        embed = self.patch_embed1.proj
+        validate.image(x, embed.in_channels, dtype=embed.weight.dtype)
         B, x_in_shape = x.shape[0], x.shape[2:]
         stages = []
         for i in range(self.num_stages):

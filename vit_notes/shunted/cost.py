@@ -30,8 +30,16 @@ def shunted_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1) ->
     depthwise conv of V ``9NC``. ``kv_tokens`` is ``M1 + M2`` (every key of the layer);
     ``attn_elements`` counts both groups' maps, ``(h/2)·N·(M1 + M2)``.
     """
-    for name, v in dict(H=H, W=W).items():
-        validate.positive_int(name, v)
+    # Python ints (NumPy's overflow silently) and sizes below validate.MAX_SIDE.
+    H, W, sr_ratio = (
+        validate.size("H", H),
+        validate.size("W", W),
+        validate.size("sr_ratio", sr_ratio),
+    )
+    dim, num_heads = (
+        validate.positive_int("dim", dim),
+        validate.positive_int("num_heads", num_heads),
+    )
     validate.heads_divide(dim, num_heads)
     Ms = shunted_kv_tokens(H, W, sr_ratio)  # validates sr_ratio and the grid
     check_head_groups(num_heads, sr_ratio, dim)
@@ -59,11 +67,19 @@ def shunted_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1) ->
     )
 
 
+#: :func:`sra_ratio_at_nearest_cost` tries every ratio up to the grid's side: it accepts sides up
+#: to this (a 16,384-px image at stride 4), so that it answers within a second.
+NEAREST_MAX_SIDE = 4096
+
+
 def sra_ratio_at_nearest_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int) -> int:
     """The PVT SRA ``sr_ratio`` (1 .. min(H, W)) whose layer's multiply-adds
     (:func:`~vit_notes.pvt.cost.sra_cost`) are nearest to those of a shunted layer with
     ``sr_ratio`` (:func:`shunted_cost`), on the same grid with the same ``dim`` and heads.
-    The two counts differ: divide them to say by how much."""
+    The two counts differ: divide them to say by how much. It tries every ratio, so the grid's
+    sides are bounded by :data:`NEAREST_MAX_SIDE`."""
+    H = validate.positive_int("H", H, maximum=NEAREST_MAX_SIDE)
+    W = validate.positive_int("W", W, maximum=NEAREST_MAX_SIDE)
     target = shunted_cost(H, W, dim, num_heads, sr_ratio).macs
     return min(
         range(1, min(H, W) + 1),

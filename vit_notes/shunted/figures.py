@@ -168,7 +168,8 @@ def on_own_window(row: torch.Tensor, grid: tuple[int, int], rate: int, query: in
     """Whether a map's largest weight is on the key whose window holds the query: token
     ``query`` of a grid ``W`` tokens wide, keys on ``grid``, each the merge of a ``rate x rate``
     window (leftover rows and columns belong to no key)."""
-    qy, qx = divmod(int(query), W)
+    query, W = validate.positive_int("query", query, minimum=0), validate.positive_int("W", W)
+    qy, qx = divmod(query, W)
     ky, kx = divmod(int(row.argmax()), grid[1])
     return (qy // rate, qx // rate) == (ky, kx)
 

@@ -42,8 +42,7 @@ def kv_grids(H: int, W: int, sr_ratio: int) -> tuple[tuple[int, int], ...]:
     of kernel = stride drops leftover rows and columns, as in the official code);
     ``sr_ratio == 1``: ``((H, W),)``, plain attention.
     """
-    validate.positive_int("H", H)
-    validate.positive_int("W", W)
+    H, W = validate.positive_int("H", H), validate.positive_int("W", W)
     r = check_sr_ratio(sr_ratio)
     if r == 1:
         return ((H, W),)
@@ -112,12 +111,13 @@ class ShuntedAttention(nn.Module):
         sr_ratio = check_sr_ratio(sr_ratio)
         check_head_groups(num_heads, sr_ratio, dim)
         self.dim, self.num_heads, self.sr_ratio = dim, num_heads, sr_ratio
-        self.scale = qk_scale or head_dim**-0.5
+        # None: the default 1/√d. Any other number is honoured, 0 too (uniform attention).
+        self.scale = head_dim**-0.5 if qk_scale is None else validate.number("qk_scale", qk_scale)
 
         self.q = nn.Linear(dim, dim, bias=qkv_bias)
-        self.attn_drop = nn.Dropout(attn_drop)
+        self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
         self.proj = nn.Linear(dim, dim)
-        self.proj_drop = nn.Dropout(proj_drop)
+        self.proj_drop = nn.Dropout(validate.probability("proj_drop", proj_drop))
         if sr_ratio > 1:
             self.act = nn.GELU()
             self.sr1 = nn.Conv2d(dim, dim, kernel_size=sr_ratio, stride=sr_ratio)
@@ -188,7 +188,7 @@ class ShuntedAttention(nn.Module):
         return rearrange(out, "b h n d -> b n (h d)")
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
-        validate.tokens_match_grid(x, H, W)
+        validate.tokens_match_grid(x, H, W, dtype=self.q.weight.dtype)
         if x.shape[-1] != self.dim:
             raise ValueError(
                 f"x has {x.shape[-1]} channels but this layer was built for dim={self.dim}"
@@ -246,7 +246,7 @@ class DetailSpecificMlp(nn.Module):
         self.dwconv = DWConv(hidden_features)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_features, in_features)
-        self.drop = nn.Dropout(drop)
+        self.drop = nn.Dropout(validate.probability("drop", drop))
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
         x = self.fc1(x)
@@ -320,6 +320,7 @@ class ConvStem(nn.Module):
         self.norm = nn.LayerNorm(embed_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+        validate.tensor("x", x, dtype=self.norm.weight.dtype, what="a float tensor of images")
         if x.dim() != 4 or x.shape[1] != self.in_chans:
             raise ValueError(
                 f"expected images of shape (B, {self.in_chans}, H, W), got a tensor of shape "
@@ -365,6 +366,8 @@ class ShuntedTransformer(nn.Module):
         num_conv: int = 0,
     ):
         super().__init__()
+        validate.probability("drop_rate", drop_rate)
+        validate.probability("attn_drop_rate", attn_drop_rate)
         validate.positive_int("num_stages", num_stages)
         validate.positive_int("img_size", img_size)
         validate.positive_int("num_classes", num_classes, minimum=0)
@@ -432,6 +435,7 @@ class ShuntedTransformer(nn.Module):
     def forward_features(self, x: torch.Tensor, return_stages: bool = False):
         """Image ``(B, 3, H, W)`` -> pooled features ``(B, C4)``; with ``return_stages`` also the
         list of stage feature maps ``(B, C_i, H_i, W_i)``, ``H_i`` about ``H/2^(i+2)``."""
+        validate.tensor("x", x, what="a float tensor of images")  # dtype: checked by the stem
         if x.dim() != 4:
             raise ValueError(
                 f"expected images of shape (B, C, H, W), got a tensor of shape {tuple(x.shape)}"

@@ -1,0 +1,260 @@
+"""Every checker answers every input with a message (issue 19): each test is a student's slip.
+
+A checker prints one verdict and returns ``True``/``False``; it never raises on the student's
+answer or function, whatever they are: a number too long for ``str`` (``10**5000``, or typed
+as text), an object whose ``repr`` raises, a function that raises an exception whose ``str``
+raises, hangs, returns garbage, or changes what it is handed in place. A checker given no
+configurations to try raises (it cannot say "correct" about nothing).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import sys
+import time
+from contextlib import redirect_stdout
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vit_notes import checking
+from vit_notes.coatnet import exercises as coatnet_ex
+from vit_notes.coatnet import relative_position_index
+from vit_notes.learned import exercises as learned_ex
+from vit_notes.pvt import exercises as pvt_ex
+from vit_notes.shunted import exercises as shunted_ex
+
+#: Every checker that takes an answer (a number, a word, a choice).
+ANSWER_CHECKERS = [
+    pvt_ex.check_kv_tokens,
+    pvt_ex.check_sra_macs,
+    pvt_ex.check_explorer_prediction,
+    pvt_ex.check_sr_choice,
+    coatnet_ex.check_rel_table_size,
+    coatnet_ex.check_attention_macs,
+    coatnet_ex.check_layout_prediction,
+    coatnet_ex.check_layout_choice,
+    shunted_ex.check_shunted_kv_tokens,
+    shunted_ex.check_shunted_macs,
+    shunted_ex.check_explorer_prediction,
+    shunted_ex.check_ratio_choice,
+    learned_ex.check_chance_level,
+    learned_ex.check_prediction,
+    learned_ex.check_test_size,
+    learned_ex.check_choice,
+]
+
+#: Every checker that runs a student's function.
+FUNCTION_CHECKERS = [
+    pvt_ex.check_sra_forward,
+    shunted_ex.check_shunted_forward,
+    coatnet_ex.check_relative_attention,
+    coatnet_ex.check_relative_index,
+    learned_ex.check_query_token,
+]
+
+HUGE = 10**5000
+
+
+def huge_text() -> str:
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        return str(HUGE)
+    finally:
+        sys.set_int_max_str_digits(old)
+
+
+class Unprintable:
+    """An answer whose repr and str raise (a half-written class of the student's)."""
+
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+    __str__ = __repr__
+
+
+class UnprintableError(Exception):
+    def __str__(self):
+        raise RuntimeError("no str")
+
+
+def answered(check, *args, **kwargs) -> str:
+    """Run ``check``; it must return a bool and print one verdict. Returns what it printed."""
+    out = io.StringIO()
+    with redirect_stdout(out):
+        ok = check(*args, **kwargs)
+    assert isinstance(ok, bool), f"{check.__name__} returned {ok!r}"
+    text = out.getvalue()
+    assert text.startswith(("✅", "❌")), f"{check.__name__} printed {text!r}"
+    return text
+
+
+def name(check) -> str:
+    return f"{check.__module__.split('.')[1]}.{check.__name__}"
+
+
+@pytest.mark.parametrize("check", ANSWER_CHECKERS, ids=name)
+@pytest.mark.parametrize(
+    "answer",
+    [HUGE, -HUGE, "huge text", "1" * 5000 + ".5", "1" * 5000 + "k", "7/" + "1" * 5000],
+    ids=["10**5000", "-10**5000", "10**5000 as text", "long decimal", "long with k", "fraction"],
+)
+def test_a_number_too_long_to_print_gets_a_message(check, answer):
+    # The slip: a student multiplies instead of adding, or pastes a runaway number.
+    answer = huge_text() if answer == "huge text" else answer
+    text = answered(check, answer)
+    assert "❌" in text
+    assert len(text) < 2000  # described, not printed digit by digit
+
+
+@pytest.mark.parametrize("check", ANSWER_CHECKERS, ids=name)
+def test_an_answer_whose_repr_raises_gets_a_message(check):
+    assert "❌" in answered(check, Unprintable())
+
+
+def test_huge_numbers_are_described_by_their_digits():
+    assert checking.describe(HUGE) == "a 5001-digit number"
+    assert checking.digits(10**5000 - 1) == 5000
+    assert checking.digits(0) == 1 and checking.digits(-999) == 3
+    assert checking.as_int(huge_text()) == HUGE  # typed as text, still exact
+
+
+@pytest.mark.parametrize("check", ANSWER_CHECKERS, ids=name)
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    answer=st.one_of(
+        st.integers(),
+        st.integers(min_value=10**300, max_value=10**6000),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=30),
+        st.from_regex(r"[+-]?\d{1,6000}[kMG%]?", fullmatch=True),
+        st.none(),
+        st.booleans(),
+        st.lists(st.integers(), max_size=3),
+        st.builds(torch.tensor, st.floats(allow_nan=True, width=32)),
+        st.just(Unprintable()),
+    )
+)
+def test_any_answer_gets_one_verdict(check, answer):
+    answered(check, answer)
+
+
+# --- student functions -------------------------------------------------------------------------
+
+
+def raises_unprintable(*args):
+    raise UnprintableError()
+
+
+def returns_unprintable(*args):
+    return Unprintable()
+
+
+def returns_complex(*args):
+    return {"out": torch.zeros(2, 2, dtype=torch.complex64)}
+
+
+def returns_meta(*args):
+    return torch.empty(2, 3, device="meta")
+
+
+@pytest.mark.parametrize("check", FUNCTION_CHECKERS, ids=name)
+@pytest.mark.parametrize(
+    "fn",
+    [raises_unprintable, returns_unprintable, returns_complex, returns_meta, 5, None],
+    ids=["raises, unprintable", "returns unprintable", "complex", "meta tensor", "int", "None"],
+)
+def test_a_broken_student_function_gets_a_message(check, fn):
+    assert "❌" in answered(check, fn)
+
+
+@pytest.mark.parametrize("check", FUNCTION_CHECKERS, ids=name)
+def test_a_student_function_that_hangs_is_stopped(check, monkeypatch):
+    # The slip: ``while i < n:`` without ``i += 1``; even ``except Exception`` cannot keep it.
+    monkeypatch.setattr(checking, "STUDENT_SECONDS", 0.3)
+
+    def hangs(*args):
+        while True:
+            try:
+                time.sleep(0.01)
+            except Exception:
+                pass
+
+    start = time.monotonic()
+    text = answered(check, hangs)
+    assert "was stopped" in text
+    assert time.monotonic() - start < 20
+
+
+def test_the_timer_is_put_back_after_a_check():
+    import signal
+
+    if not hasattr(signal, "setitimer"):
+        pytest.skip("no interval timers on this platform")
+    before = signal.getsignal(signal.SIGALRM)
+    answered(coatnet_ex.check_relative_index, relative_position_index)
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        pvt_ex.check_sra_forward,
+        shunted_ex.check_shunted_forward,
+        coatnet_ex.check_relative_attention,
+        coatnet_ex.check_relative_index,
+    ],
+    ids=name,
+)
+def test_no_configurations_is_an_error_not_correct(check):
+    # The slip: ``check(my_fn, configs=[])`` while trying one case at a time.
+    with pytest.raises(ValueError, match="at least one"):
+        check(raises_unprintable, ())
+
+
+def test_changing_the_cached_index_cannot_fool_the_checker():
+    # The slip (or the cheat): take the package's index and edit it in place. The checker
+    # and the cache hand out copies: the edit is wrong, and the next caller sees the truth.
+    right = relative_position_index(3, 3).clone()
+
+    def edits_in_place(H, W):
+        idx = relative_position_index(H, W)
+        idx.zero_()
+        return idx
+
+    assert "❌" in answered(coatnet_ex.check_relative_index, edits_in_place)
+    assert torch.equal(relative_position_index(3, 3), right)
+    assert "✅" in answered(coatnet_ex.check_relative_index, relative_position_index)
+
+
+def test_a_student_who_edits_the_layer_in_place_cannot_change_the_reference():
+    # The slip: ``attn.scale = 1.0`` or ``x.mul_(2)`` inside the student's forward. They get
+    # copies, so the reference (computed before) and the mistakes (computed after) stay right.
+    from vit_notes.pvt.exercises import sra_steps
+
+    def vandal(attn, x, H, W):
+        out = sra_steps(attn, x, H, W)
+        attn.scale = 0.0
+        with torch.no_grad():
+            for p in attn.parameters():
+                p.zero_()
+        x.mul_(0)
+        return out
+
+    assert "✅" in answered(pvt_ex.check_sra_forward, vandal, configs=((8, 8, 16, 2, 2),))
+
+
+def test_a_fraction_with_a_huge_denominator_is_a_small_number():
+    value = checking.as_number("1/" + "1" * 5000)
+    assert value is not None and math.isclose(value, 0.0, abs_tol=1e-300)

@@ -1,0 +1,167 @@
+"""The input contract (issue 19, class 5; :mod:`vit_notes.validate`): the commonest slips get
+an error that names the argument and the one-line fix, never an error from inside torch.
+
+Images and tokens: a float tensor in the weights' dtype. uint8 (straight from PIL), float16,
+float64 (from NumPy), bool, NumPy arrays and nested lists are refused with the conversion to
+use. Numbers in constructors: text is a ``TypeError`` naming the argument (also a
+``ValueError``, for code written against the earlier errors).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vit_notes import photo, validate
+from vit_notes.coatnet import CoAtNet, MBConv, RelativeAttention, TransformerBlock
+from vit_notes.pvt import PatchEmbed, PyramidVisionTransformer, SpatialReductionAttention
+from vit_notes.shunted import ShuntedAttention, ShuntedTransformer
+
+MODELS = {
+    "pvt": lambda: PyramidVisionTransformer(
+        img_size=64, embed_dims=(8, 16, 16, 16), num_heads=(1, 1, 1, 1), depths=(1, 1, 1, 1),
+        num_classes=3,
+    ),
+    "shunted": lambda: ShuntedTransformer(
+        img_size=64, embed_dims=(8, 16, 16, 16), num_heads=(2, 2, 2, 2), depths=(1, 1, 1, 1),
+        num_classes=3,
+    ),
+    "coatnet": lambda: CoAtNet(
+        img_size=64, embed_dims=(8, 16, 32, 32), depths=(1, 1, 1, 1), stem_width=8, num_classes=3
+    ),
+}  # fmt: skip
+
+
+def slips(x: torch.Tensor) -> dict:
+    """The same image as a student might hand it over, each with the fix the error must name."""
+    return {
+        "uint8 from PIL": ((x * 255).to(torch.uint8), "x.float() / 255"),
+        "float64 from NumPy": (x.double(), "x.float()"),
+        "float16": (x.half(), "x.float()"),
+        "bool mask": (x > 0.5, "x.float()"),
+        "int64": (x.long(), "x.float()"),
+        "NumPy array": (x.numpy(), "torch.from_numpy(x).float()"),
+        "nested list": (x.tolist(), "torch.tensor(x, dtype=torch.float32)"),
+    }
+
+
+@pytest.mark.parametrize("family", MODELS)
+def test_a_model_names_the_fix_for_every_image_slip(family):
+    model = MODELS[family]().eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        assert model(x).shape == (1, 3)
+        for slip, (bad, fix) in slips(x).items():
+            with pytest.raises(TypeError) as e:
+                model(bad)
+            assert fix in str(e.value), (slip, str(e.value))
+            assert isinstance(e.value, ValueError)  # old ``except ValueError`` still catches it
+
+
+def test_a_model_converted_to_float64_takes_float64():
+    # float64 is refused only against float32 weights: ``model.double()`` makes it right.
+    model = MODELS["pvt"]().double().eval()
+    with torch.no_grad():
+        assert model(torch.rand(1, 3, 64, 64, dtype=torch.float64)).dtype == torch.float64
+        with pytest.raises(TypeError, match=r"x\.double\(\)"):
+            model(torch.rand(1, 3, 64, 64))
+
+
+def test_one_image_without_a_batch_gets_the_fix():
+    model = MODELS["coatnet"]().eval()
+    with pytest.raises(ValueError, match=r"x\[None\]"):
+        model(torch.rand(3, 64, 64))
+
+
+LAYERS = {
+    "SRA": (lambda: SpatialReductionAttention(8, 2, sr_ratio=2), lambda x: (x, 4, 4), (1, 16, 8)),
+    "Shunted": (lambda: ShuntedAttention(8, 2, sr_ratio=2), lambda x: (x, 4, 4), (1, 16, 8)),
+    "RelativeAttention": (lambda: RelativeAttention(8, num_heads=2, grid_size=(4, 4)),
+                          lambda x: (x,), (1, 8, 4, 4)),
+    "MBConv": (lambda: MBConv(8, 8), lambda x: (x,), (1, 8, 4, 4)),
+    "TransformerBlock": (lambda: TransformerBlock(32, grid_size=(4, 4)), lambda x: (x,),
+                         (1, 32, 4, 4)),
+    "PatchEmbed": (lambda: PatchEmbed(img_size=16, patch_size=4, embed_dim=8), lambda x: (x,),
+                   (1, 3, 16, 16)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+@settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    kind=st.sampled_from(
+        [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.uint8, torch.bool,
+         torch.int32, torch.complex64, "numpy", "list", "none", "text"]
+    )
+)  # fmt: skip
+def test_a_layer_accepts_floats_and_refuses_the_rest_with_a_type_error(layer, kind):
+    make, args, shape = LAYERS[layer]
+    module = make().eval()
+    x = torch.rand(*shape)
+    bad = {
+        "numpy": x.numpy(), "list": x.tolist(), "none": None, "text": "x",
+    }.get(kind) if isinstance(kind, str) else x.to(kind)  # fmt: skip
+    with torch.no_grad():
+        if kind is torch.float32:
+            module(*args(x))
+            return
+        with pytest.raises(TypeError, match="x"):
+            module(*args(bad))
+
+
+CONSTRUCTORS = {
+    SpatialReductionAttention: dict(dim=8, num_heads=2),
+    ShuntedAttention: dict(dim=8, num_heads=2),
+    RelativeAttention: dict(dim=8, num_heads=2, grid_size=(2, 2)),
+    MBConv: dict(in_chs=8, out_chs=8),
+    TransformerBlock: dict(dim=32, grid_size=(2, 2)),
+    PatchEmbed: dict(img_size=32, patch_size=4, embed_dim=8),
+}
+
+
+@pytest.mark.parametrize("cls", CONSTRUCTORS, ids=lambda c: c.__name__)
+def test_a_number_typed_as_text_is_a_type_error_naming_the_argument(cls):
+    # The slip: ``SpatialReductionAttention(64, "2")``, ``MBConv(8, 8, expand_ratio="4")``.
+    kwargs = CONSTRUCTORS[cls]
+    for p in inspect.signature(cls).parameters.values():
+        value = kwargs.get(p.name, p.default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        with pytest.raises(TypeError, match=p.name):
+            cls(**{**kwargs, p.name: str(value)})
+
+
+@pytest.mark.parametrize(
+    "family, name",
+    [("pvt", "drop_rate"), ("pvt", "attn_drop_rate"), ("pvt", "drop_path_rate"),
+     ("shunted", "drop_rate"), ("coatnet", "drop_rate"), ("coatnet", "expand_ratio")],
+)  # fmt: skip
+def test_a_rate_typed_as_text_names_the_models_argument(family, name):
+    cls = {"pvt": PyramidVisionTransformer, "shunted": ShuntedTransformer, "coatnet": CoAtNet}
+    with pytest.raises(TypeError, match=name):
+        cls[family](**{name: "0.1"})
+
+
+def test_numpy_integers_are_python_ints_after_validation():
+    assert type(validate.positive_int("dim", np.int64(8))) is int
+    with pytest.raises(TypeError, match="not text"):
+        validate.positive_int("dim", "8")
+    with pytest.raises(TypeError, match="pass 8"):
+        validate.positive_int("dim", 8.0)
+
+
+def test_a_uint8_photo_gets_the_fix_in_the_toy_too():
+    img = photo.load_photo(32)
+    with pytest.raises(TypeError, match=r"img\.float\(\) / 255"):
+        photo.colour_tokens((img * 255).to(torch.uint8))

@@ -1,0 +1,198 @@
+"""No silent wrong result, no hang (issue 19, classes 3 and 4): each test is a student's slip.
+
+Zero honoured where zero means something, NumPy integers counted exactly, a model scored only
+on its own task, the study's helpers on the data's own grid; generators refuse settings they
+cannot meet, up front, and cost helpers refuse sizes above their stated bound at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vit_notes import validate
+from vit_notes.coatnet import (
+    coatnet_cost,
+    mbconv_cost,
+    relative_attention_cost,
+    transformer_block_cost,
+)
+from vit_notes.learned import data as study_data
+from vit_notes.learned.figures import mark_tokens, query_token
+from vit_notes.pvt import PatchEmbed, SpatialReductionAttention, sra_cost
+from vit_notes.pvt.figures import identity_sra
+from vit_notes.shunted import ShuntedAttention, shunted_cost
+from vit_notes.shunted.cost import NEAREST_MAX_SIDE, sra_ratio_at_nearest_cost
+
+FAST = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+# --- zero is a value ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [SpatialReductionAttention, ShuntedAttention])
+def test_qk_scale_zero_is_honoured_not_replaced(make):
+    # The slip that is not one: qk_scale=0 asks for uniform attention; it is not "the default".
+    assert make(8, 2, qk_scale=0).scale == 0.0
+    assert make(8, 2, qk_scale=0.0).scale == 0.0
+    assert make(8, 2).scale == pytest.approx(4**-0.5)
+    assert make(8, 2, qk_scale=-0.5).scale == -0.5
+
+
+def test_temperature_zero_gives_uniform_attention():
+    attn = identity_sra(8, 1, temperature=0.0)
+    assert attn.scale == 0.0
+
+
+@pytest.mark.parametrize("bad", ["0.1", None.__class__, float("nan")])
+def test_qk_scale_must_be_a_number(bad):
+    with pytest.raises((TypeError, ValueError), match="qk_scale"):
+        SpatialReductionAttention(8, 2, qk_scale=bad)
+
+
+def test_patch_stride_zero_is_refused_not_replaced():
+    with pytest.raises(ValueError, match="stride"):
+        PatchEmbed(img_size=32, patch_size=4, stride=0)
+    assert PatchEmbed(img_size=32, patch_size=4).stride == 4
+
+
+# --- NumPy integers -----------------------------------------------------------------------------
+
+
+def test_numpy_sizes_do_not_overflow():
+    # The slip: sizes taken from an array (``np.int32``) overflow at 2**31 inside a product.
+    i = np.int32
+    exact = sra_cost(4096, 4096, 4096, 1, 1)
+    assert sra_cost(i(4096), i(4096), i(4096), i(1), i(1)) == exact
+    assert exact.macs > 2**63 // 10**3 and type(exact.macs) is int
+    for cost in [
+        shunted_cost(i(4096), i(4096), i(4096), i(2), i(2)),
+        relative_attention_cost(i(4096), i(4096), i(4096), i(2)),
+        mbconv_cost(i(4096), i(4096), i(4096), i(2048)),
+        transformer_block_cost(i(4096), i(4096), i(4096), i(2048)),
+        coatnet_cost(img_size=np.int64(4096), depths=np.array([2, 2, 2, 2]))["total"],
+    ]:
+        assert type(cost.macs) is int and cost.macs > 0
+
+
+@FAST
+@given(
+    H=st.integers(1, 4096),
+    W=st.integers(1, 4096),
+    heads=st.sampled_from([1, 2, 4]),
+    r=st.sampled_from([1, 2, 4, 8]),
+    kind=st.sampled_from([np.int16, np.int32, np.int64, np.uint32, int]),
+)
+def test_any_integer_type_gives_the_same_count(H, W, heads, r, kind):
+    if min(H, W) < r:
+        return
+    assert sra_cost(kind(H), kind(W), kind(64), kind(heads), kind(r)) == sra_cost(
+        H, W, 64, heads, r
+    )
+
+
+# --- the study ------------------------------------------------------------------------------------
+
+
+def test_token_helpers_follow_the_images_size():
+    # The slip: images of 64 px, the helper still assumes 32 px and an 8x8 grid.
+    assert query_token((40, 40), 9, grid=16, size=64) == (44 // 4) * 16 + 44 // 4
+    assert query_token((0, 0), 3) == 0
+    with pytest.raises(ValueError, match="off the image"):
+        query_token((40, 40), 9)  # a 64-px corner on the default 32-px image
+    with pytest.raises(ValueError, match="divide"):
+        mark_tokens((0, 0), 3, grid=7, size=32)
+
+
+def test_a_model_is_scored_only_on_its_own_task():
+    # The slip: a 4-class "majority" model scored on the 2-class "same" task scored 0.0.
+    from vit_notes.learned.train import evaluate
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 4))
+    with pytest.raises(ValueError, match="4 outputs"):
+        evaluate(model, n=8, task="same")
+    assert 0 <= evaluate(model, n=8, task="majority").accuracy <= 1
+
+
+# --- generators refuse what they cannot meet ------------------------------------------------------
+
+
+def test_no_room_for_the_marks_is_refused_up_front():
+    # The slip: small images with the largest marks; it used to loop for ever.
+    start = time.monotonic()
+    with pytest.raises(ValueError, match="do not fit"):
+        study_data.make_dataset(4, 0, size=16, detail=9)
+    with pytest.raises(ValueError, match="do not fit"):
+        study_data.make_dataset(4, 0, size=16, detail=9, task="same")
+    assert time.monotonic() - start < 5
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    size=st.integers(16, 40),
+    lo=st.integers(3, 12),
+    span=st.integers(0, 3),
+    task=st.sampled_from(["majority", "same"]),
+)
+def test_make_dataset_answers_every_setting_at_once(size, lo, span, task):
+    start = time.monotonic()
+    try:
+        data = study_data.make_dataset(3, 0, size=size, detail=(lo, lo + span), task=task)
+    except ValueError as e:
+        assert "detail" in str(e) or "size" in str(e)
+    else:
+        assert data.images.shape == (3, 3, size, size)
+    assert time.monotonic() - start < 10
+
+
+# --- cost helpers refuse huge sizes at once -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: sra_cost(10**9, 10**9, 64, 1, 8),
+        lambda: shunted_cost(10**9, 10**9, 64, 2, 8),
+        lambda: relative_attention_cost(10**9, 7, 64, 2),
+        lambda: mbconv_cost(10**9, 10**9, 64, 64),
+        lambda: coatnet_cost(img_size=2**40),
+        lambda: sra_ratio_at_nearest_cost(NEAREST_MAX_SIDE + 1, 64, 64, 2, 8),
+    ],
+)
+def test_huge_sizes_are_refused_quickly(call):
+    start = time.monotonic()
+    with pytest.raises(ValueError, match="too large"):
+        call()
+    assert time.monotonic() - start < 1
+
+
+def test_deep_stages_cost_no_time_to_count():
+    start = time.monotonic()
+    deep = coatnet_cost(depths=(2, 3, 10**6, 2))
+    assert time.monotonic() - start < 1
+    one = coatnet_cost(depths=(2, 3, 5, 2))
+    assert deep["total"].macs > one["total"].macs
+    assert deep["S3"].attn_bytes == one["S3"].attn_bytes  # one map at a time
+
+
+def test_sizes_above_the_stated_bound_are_refused():
+    assert validate.size("H", validate.MAX_SIDE) == validate.MAX_SIDE
+    with pytest.raises(ValueError, match="at most"):
+        validate.size("H", validate.MAX_SIDE + 1)
