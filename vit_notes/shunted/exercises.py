@@ -255,7 +255,7 @@ def check_explorer_prediction(
     drawn = dict(zip(bars.labels, bars.texts))
     then = (
         f"Now set the explorer to {size}² and its sr_ratio slider to {sr_ratio}: the bars read "
-        f"\"SRA {drawn['SRA']}\" and \"Shunted {drawn['Shunted']}\". "
+        f'"SRA {drawn["SRA"]}" and "Shunted {drawn["Shunted"]}". '
         "At 224² and sr_ratio 8, where 8 divides the 56-token side, the ratio is 5/2"
     )
     if sr_ratio == 1:

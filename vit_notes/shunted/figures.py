@@ -742,7 +742,8 @@ def shunted_explorer() -> Explorer:
         return (
             f"Explorer, starting state: the {size}×{size} photo with the query in a cyan box, "
             f"{grids}, sr_ratio {sr_ratio}, {num_heads} heads. Under them, one stage-1 layer's "
-            "multiply-adds and attention-map MiB for plain attention, SRA and Shunted"
+            "multiply-adds and attention-map memory (KiB or MiB) for plain attention, SRA and "
+            "Shunted"
         )
 
     return Explorer(
