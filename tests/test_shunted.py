@@ -634,6 +634,19 @@ def test_shunted_explorer_prediction_where_the_rule_holds(capsys):
     assert "(49 + 196) / (2·49) = 2.5" in out and "one group of all heads" in out
 
 
+@pytest.mark.parametrize("size, sr_ratio", [(112, 8), (224, 8), (224, 1)])
+def test_the_explorer_checker_quotes_the_bars_as_drawn(capsys, size, sr_ratio):
+    shunted.check_explorer_prediction(0, size=size, sr_ratio=sr_ratio)
+    out = " ".join(capsys.readouterr().out.split())
+    bars = shunted.shunted_cost_chart(size, 2, sr_ratio)
+    for label, text in zip(bars.labels[1:], bars.texts[1:]):
+        assert f'"{label} {text}"' in out
+    if (size, sr_ratio) == (112, 8):
+        assert '"SRA 9.76 M, 55.1 KiB (9.4× fewer)"' in out
+        assert '"Shunted 15.2 M, 178 KiB (6.0× fewer)"' in out
+        assert "MiB" not in out
+
+
 def test_the_explorers_bars_tell_the_exercises_memories_apart():
     (bars,) = shunted.shunted_explorer().bars(sr_ratio=8, num_heads=2, size=112)
     memories = [t.split(", ")[1].split(" (")[0] for t in bars.texts]

@@ -1,5 +1,6 @@
-"""What one shunted self-attention layer costs, counted by hand (Ren et al. 2022, section
-"Shunted Self-Attention"); equal to the FLOP counter (tested). And the SRA ratio whose layer
+"""What one shunted self-attention layer costs, counted by hand from the official code's
+``SSA.py`` (``Attention.forward``; the paper's body text was not consulted); equal to the FLOP
+counter (tested). And the SRA ratio whose layer
 does the number of multiply-adds nearest to a shunted layer's: no whole ratio does exactly as
 many, so a comparison of their maps states how far apart the two layers' counts are."""
 

@@ -248,9 +248,14 @@ def check_explorer_prediction(
     H = W = size // 4
     sh, sra = shunted_cost(H, W, 64, num_heads, sr_ratio), sra_cost(H, W, 64, num_heads, sr_ratio)
     right = sh.attn_bytes / sra.attn_bytes
+    # quote the bars as the explorer draws them: the same function builds their text
+    from .figures import shunted_cost_chart
+
+    bars = shunted_cost_chart(size, num_heads, sr_ratio)
+    drawn = dict(zip(bars.labels, bars.texts))
     then = (
         f"Now set the explorer to {size}² and its sr_ratio slider to {sr_ratio}: the bars read "
-        f"{sh.attn_bytes / 2**20:.3g} MiB (Shunted) and {sra.attn_bytes / 2**20:.3g} MiB (SRA). "
+        f'"SRA {drawn["SRA"]}" and "Shunted {drawn["Shunted"]}". '
         "At 224² and sr_ratio 8, where 8 divides the 56-token side, the ratio is 5/2"
     )
     if sr_ratio == 1:

@@ -51,7 +51,7 @@ from .model import ShuntedAttention, kv_grids
 
 @torch.no_grad()
 def identity_shunted(
-    channels: int, sr_ratio: int, num_heads: int = 2, temperature: float = 0.25, shift: float = 6.0
+    channels: int, sr_ratio: int, num_heads: int = 2, logit_scale: float = 0.25, shift: float = 6.0
 ):
     """A :class:`~vit_notes.shunted.model.ShuntedAttention` with identity weights, for tokens
     made by :func:`repeat_for_heads` (``dim = num_heads · channels``).
@@ -62,13 +62,15 @@ def identity_shunted(
     are zero. The norms standardise and add ``shift`` so that the GELU after them is (almost
     exactly) the identity: a constant added to every key component leaves the logits of a
     standardised query unchanged. The two head groups then differ only in their key grid.
+    ``logit_scale`` multiplies the logits in place of ``d_h ** -0.5``: an inverse temperature
+    we chose, so a larger one sharpens every map alike.
     """
 
     validate.positive_int("channels", channels)
     h = validate.positive_int("num_heads", num_heads)
     dim = h * channels
     attn = ShuntedAttention(
-        dim, num_heads=h, qkv_bias=True, qk_scale=temperature, sr_ratio=sr_ratio
+        dim, num_heads=h, qkv_bias=True, qk_scale=logit_scale, sr_ratio=sr_ratio
     )
     eye = torch.eye(dim)
     for lin in (attn.q, attn.proj):
@@ -741,7 +743,8 @@ def shunted_explorer() -> Explorer:
         return (
             f"Explorer, starting state: the {size}×{size} photo with the query in a cyan box, "
             f"{grids}, sr_ratio {sr_ratio}, {num_heads} heads. Under them, one stage-1 layer's "
-            "multiply-adds and attention-map MiB for plain attention, SRA and Shunted"
+            "multiply-adds and attention-map memory (KiB or MiB) for plain attention, SRA and "
+            "Shunted"
         )
 
     return Explorer(

@@ -178,8 +178,10 @@ CODE_DIFFERENCES = (
         paper="issue 14 quotes LE as the local enhancement of V by a depth-wise convolution. "
         "Our reconstruction: V_i = V_i + LE(V_i) before the softmax-weighted sum",
         code="the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead. "
-        "The author answered that the placement hardly changes the final accuracy",
-        evidence=f"{REPO} SSA.py, the else branch of Attention.forward. Issues 14 and 23",
+        "In issue 14 the author answered that in the last stage the placement hardly "
+        "changes the final performance",
+        evidence=f"{REPO} SSA.py, the else branch of Attention.forward. Issue 14 (the "
+        "author's answer). Issue 23 asks the same question",
     ),
     Difference(
         topic="stage 1's embedding",
@@ -210,7 +212,7 @@ ABLATIONS = (
         evidence=f"{REPO} issue 18: the question names the study and compares it with Linear "
         "and Conv. The reply names the reduction of Linear and Conv only",
         not_here="each row's ImageNet top-1 and the model it was trained in: the paper's "
-        "table, which could not be consulted",
+        "table (not consulted)",
     ),
 )
 
