@@ -627,6 +627,8 @@ class Explorer:
     query_grid: int = 0
     default_query: tuple[int, int] = (0, 0)
     photo: Callable[..., torch.Tensor] | None = None
+    #: the starting state's PNG's alt text (what it shows); empty: none
+    alt: str = ""
     _maps_cache: dict = field(default_factory=dict, repr=False)
 
     # -- states and queries
@@ -854,7 +856,7 @@ class Explorer:
             # above HTML; the book's site ranks it out (nb_mime_priority_overrides).
             view = {"version_major": 2, "version_minor": 0, "model_id": ui.model_id}
             data = {"application/vnd.jupyter.widget-view+json": view, **data}
-        return data, {"image/png": size}
+        return data, {"image/png": {**size, "alt": self.alt} if self.alt else size}
 
 
 class LiveDrawing:

@@ -1,6 +1,7 @@
 """Chapter 4, what attention learns: small models of each family trained in the book, their
-accuracy beside their cost, and what this design can and cannot say about the attention. Builds on :mod:`vit_notes.pvt`, :mod:`vit_notes.coatnet`
-and :mod:`vit_notes.shunted` (their classes, with small configurations).
+accuracy beside their cost, and what this design can and cannot say about the attention.
+Builds on :mod:`vit_notes.pvt`, :mod:`vit_notes.coatnet` and :mod:`vit_notes.shunted` (their
+classes, with small configurations).
 
 :mod:`.data` the Marks dataset (:func:`make_dataset`), :mod:`.models` the study's models,
 :mod:`.train` training and scoring (:func:`train`, :func:`evaluate`), :mod:`.reproduce` the

@@ -85,7 +85,15 @@ def check_chance_level(answer, task: str = "majority") -> bool:
 
 _WORDS = {
     "lower": ("lower", "worse", "less", "below", "drops", "loses"),
-    "same": ("same", "equal", "similar", "about the same", "no difference", "unchanged", "within noise"),
+    "same": (
+        "same",
+        "equal",
+        "similar",
+        "about the same",
+        "no difference",
+        "unchanged",
+        "within noise",
+    ),
     "higher": ("higher", "better", "more", "above", "gains"),
 }
 

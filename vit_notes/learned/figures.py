@@ -250,6 +250,11 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
         # the token at the centre of the default image's first mark
         default_query=divmod(query_token(test.corners[1, 0], int(test.detail[1])), GRID[1]),
         photo=lambda image, **_: test.images[image],
+        alt=(
+            "Explorer of a trained PVT's first attention layer: one test image, the map of one "
+            "query at sr_ratio 2 beside the colour-token toy's map, and bars of the four "
+            "ratios' test accuracy."
+        ),
     )
 
 
