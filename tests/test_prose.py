@@ -43,7 +43,6 @@ ALLOWED: dict[str, dict[str, str]] = {
 #: so that a chapter leaves this set as soon as its prose is glued.
 PENDING = {
     "pvt",
-    "learned",
 }
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1[ \t]*$", re.M | re.S)

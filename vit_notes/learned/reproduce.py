@@ -13,7 +13,7 @@ training seeds (not shipped). The chapter reads these files; nothing in it is ty
 
 Each model trains with :data:`~.train.RECIPE`, seed 0, with ``--threads`` threads (2: the
 book's machine). Training is deterministic for one machine and thread count; elsewhere the
-weights differ in the last bits and the accuracies by up to a point or two (tests/test_learned.py
+weights differ in the last bits and the accuracies can differ too (tests/test_learned.py
 retrains one model and checks its accuracy against the shipped one within a stated tolerance).
 Scores are computed from the float16 weights as shipped, loaded back into float32 models.
 """
