@@ -384,3 +384,23 @@ def test_as_fraction():
     assert ex.as_fraction(0.3) == 0.3 and ex.as_fraction(torch.tensor(0.5)) == 0.5
     for bad in (None, "x", math.nan, math.inf, -0.1, 1000, True, [0.2], 10**400):
         assert ex.as_fraction(bad) is None
+
+
+# --- intervals over training seeds ---------------------------------------------------------------
+
+
+def test_intervals_over_seeds():
+    from vit_notes.learned import stats
+
+    i = stats.mean_interval([0.8, 0.9, 1.0])  # sd 0.1, n 3: half-width 4.303 * 0.1 / sqrt(3)
+    assert math.isclose(i.mean, 0.9) and math.isclose(i.high - i.mean, 4.303 * 0.1 / math.sqrt(3))
+    d = stats.paired_difference({"0": 0.5, "1": 0.6, "2": 0.7}, {"0": 0.6, "1": 0.7, "2": 0.8})
+    assert math.isclose(d.mean, 0.1) and math.isclose(d.low, d.high) and not d.holds_zero
+    wide = stats.paired_difference({"0": 0.8, "1": 0.9}, {"0": 0.9, "1": 0.8})
+    assert wide.holds_zero and "[" in str(wide)
+    with pytest.raises(ValueError, match="values: give 2"):
+        stats.mean_interval([0.5])
+    with pytest.raises(ValueError, match="share 1 seed"):
+        stats.paired_difference({"0": 0.5, "1": 0.6}, {"0": 0.5})
+    with pytest.raises(TypeError, match="runs_b"):
+        stats.paired_difference({"0": 0.5}, [0.5])

@@ -644,7 +644,8 @@ class Explorer:
     query_grid: int = 0
     default_query: tuple[int, int] = (0, 0)
     photo: Callable[..., torch.Tensor] | None = None
-    alt: Callable[..., str] | None = None
+    #: the starting state's PNG's alt text: a string, or a function of the state's controls
+    alt: str | Callable[..., str] | None = None
     _maps_cache: dict = field(default_factory=dict, repr=False)
 
     # -- states and queries
@@ -889,9 +890,11 @@ class Explorer:
             data = {"application/vnd.jupyter.widget-view+json": view, **data}
         # the picture's alt text, as the page's fallback image gives it
         alt = f"{self.title}: the starting state"
-        if self.alt is not None:
-            alt = " ".join(self.alt(**self.default_state()).split())
-        return data, {"image/png": {**size, "alt": alt}}
+        if callable(self.alt):
+            alt = self.alt(**self.default_state())
+        elif self.alt:
+            alt = self.alt
+        return data, {"image/png": {**size, "alt": " ".join(alt.split())}}
 
 
 class LiveDrawing:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 #: Chapters (notebook stems) that still time or train while the book builds: being moved
 #: to ``vit_notes.measured`` and a ``skip-execution`` cell by their engineers (issue 22).
-PENDING = frozenset({"shunted", "learned"})
+PENDING: frozenset[str] = frozenset()
 
 #: Environment of a kernel the build starts: the folder of the log, and the page executed.
 ENV_LOG = "VIT_NOTES_BUILD_GUARD"

@@ -1,11 +1,13 @@
-"""Chapter 4, what attention learns: small models of each family trained in the book, and what
-spatial reduction costs in accuracy. Builds on :mod:`vit_notes.pvt`, :mod:`vit_notes.coatnet`
-and :mod:`vit_notes.shunted` (their classes, with small configurations).
+"""Chapter 4, what attention learns: small models of each family trained in the book, their
+accuracy beside their cost, and what this design can and cannot say about the attention.
+Builds on :mod:`vit_notes.pvt`, :mod:`vit_notes.coatnet` and :mod:`vit_notes.shunted` (their
+classes, with small configurations).
 
 :mod:`.data` the Marks dataset (:func:`make_dataset`), :mod:`.models` the study's models,
 :mod:`.train` training and scoring (:func:`train`, :func:`evaluate`), :mod:`.reproduce` the
 command that trains every model and writes the shipped weights and results, :mod:`.shipped`
-reading them (:func:`load`, :func:`load_results`), :mod:`.figures`
+reading them (:func:`load`, :func:`load_results`, :func:`caption`), :mod:`.stats` intervals
+over training seeds, :mod:`.figures`
 the chapter's pictures, :mod:`.exercises` its checkers.
 
 The study's models carry no paper facts, so they are not registered in the family registry;
@@ -32,7 +34,8 @@ from .figures import (
     toy_query_maps,
 )
 from .models import STUDY, StudyModel, build
-from .shipped import RESULTS, WEIGHTS, load, load_results
+from .shipped import RESULTS, WEIGHTS, caption, load, load_results
+from .stats import Interval, mean_interval, paired_difference
 from .train import RECIPE, Progress, Score, TrainLog, evaluate, predict, train
 
 
@@ -69,13 +72,17 @@ __all__ = [
     "TrainLog",
     "WEIGHTS",
     "build",
+    "caption",
     "check_chance_level",
     "check_choice",
     "check_prediction",
     "check_query_token",
     "check_test_size",
     "evaluate",
+    "Interval",
     "learned_query_maps",
+    "mean_interval",
+    "paired_difference",
     "load",
     "load_results",
     "make_dataset",

@@ -17,6 +17,7 @@ from .data import SHAPES, num_classes
 from .figures import query_token
 from .models import STUDY
 from .shipped import load_results
+from .stats import paired_difference
 
 
 def as_fraction(answer) -> float | None:
@@ -85,7 +86,15 @@ def check_chance_level(answer, task: str = "majority") -> bool:
 
 _WORDS = {
     "lower": ("lower", "worse", "less", "below", "drops", "loses"),
-    "same": ("same", "equal", "similar", "about the same", "no difference", "unchanged"),
+    "same": (
+        "same",
+        "equal",
+        "similar",
+        "about the same",
+        "no difference",
+        "unchanged",
+        "within noise",
+    ),
     "higher": ("higher", "better", "more", "above", "gains"),
 }
 
@@ -102,16 +111,16 @@ def _word(answer) -> str | None:
 
 def compare(results: dict, a: str, b: str) -> tuple[str, float, float]:
     """How model ``b`` scores against model ``a`` in ``results``: ``("lower" | "same" |
-    "higher", difference, spread)``. Where both were trained from several seeds, the difference
-    is between their mean accuracies over those runs and the spread is the larger range of one
-    model's runs (what a second training run can change); otherwise the difference is between
-    the test-set means and the spread is two standard deviations of ``a``'s test seeds. A
-    difference within the spread counts as the same."""
+    "higher", difference, half-width)``. Where both were trained from several seeds, the
+    difference is the mean of the per-seed differences (a seed fixes the training images, so
+    the runs pair up) and the half-width that of its 95% t-interval (:mod:`.stats`); otherwise
+    the difference is between the test-set means and the half-width is two standard deviations
+    of ``a``'s test seeds. A difference whose interval holds zero counts as the same: within
+    noise."""
     ra, rb = results["models"][a], results["models"][b]
     if "seeds" in ra and "seeds" in rb:
-        runs = [torch.tensor(list(r["seeds"].values()), dtype=torch.float64) for r in (ra, rb)]
-        diff = (runs[1].mean() - runs[0].mean()).item()
-        spread = max((r.max() - r.min()).item() for r in runs)
+        d = paired_difference(ra["seeds"], rb["seeds"])
+        diff, spread = d.mean, d.high - d.mean
     else:
         diff = rb["mean"] - ra["mean"]
         spread = 2 * torch.tensor(ra["accuracy"], dtype=torch.float64).std().item()
@@ -122,7 +131,8 @@ def check_prediction(
     answer, model: str = "pvt_sra8", baseline: str = "pvt_full", results: dict | None = None
 ) -> bool:
     """Predict, then look: does ``model`` score ``"lower"``, the ``"same"`` or ``"higher"``
-    than ``baseline`` on the study's test sets?"""
+    than ``baseline`` on the study's test sets? "same" means within noise: the 95% interval of
+    the difference holds zero."""
     word = _word(answer)
     if word is None:
         return verdict(False, f"answer 'lower', 'same' or 'higher', got {describe(answer)}")
@@ -130,11 +140,19 @@ def check_prediction(
     truth, diff, spread = compare(results, baseline, model)
     a, b = STUDY[baseline].label, STUDY[model].label
     runs = "seeds" in results["models"][model] and "seeds" in results["models"][baseline]
-    over = "training runs" if runs else "test sets"
-    numbers_ = (
-        f"over {over}, {b} scores {diff:+.1%} against {a}, and {over} of one model differ "
-        f"by up to {spread:.1%}"
-    )
+    if runs:
+        n = len(set(results["models"][model]["seeds"]) & set(results["models"][baseline]["seeds"]))
+        numbers_ = (
+            f"over training runs from {n} seeds, {b} scores {diff:+.1%} against {a}, with a "
+            f"95% interval of ±{spread:.1%}"
+        )
+    else:
+        numbers_ = (
+            f"over test sets, {b} scores {diff:+.1%} against {a}; two standard deviations "
+            f"of {a}'s test sets are {spread:.1%}"
+        )
+    if truth == "same":
+        numbers_ += ": within noise"
     if word == truth:
         return verdict(True, f"{truth}: {numbers_}")
     return verdict(

@@ -142,13 +142,15 @@ def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25):
 
 
 @styled
-def plot_losses(live: list[float], shipped: list[float], label: str):
-    """The training loss per epoch of a run in this session beside the shipped run's."""
+def plot_losses(live: list[float] | None, shipped: list[float], label: str):
+    """The training loss per epoch of the shipped run, and of a run in this session beside it
+    (``live``; ``None``: the shipped run alone)."""
     fig, axes = new_figure(1, 1, height=3.0, width=5.5)
     ax = axes[0, 0]
     epochs = range(1, len(shipped) + 1)
     ax.plot(epochs, shipped, color="grey", linewidth=4, alpha=0.5, label="shipped run")
-    ax.plot(range(1, len(live) + 1), live, color="tab:blue", label="this run")
+    if live is not None:
+        ax.plot(range(1, len(live) + 1), live, color="tab:blue", label="this run")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss")
     ax.set_title(label)
@@ -257,6 +259,11 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
         # the token at the centre of the default image's first mark
         default_query=divmod(query_token(test.corners[1, 0], int(test.detail[1])), GRID[1]),
         photo=lambda image, **_: test.images[image],
+        alt=(
+            "Explorer of a trained PVT's first attention layer: one test image, the map of one "
+            "query at sr_ratio 2 beside the colour-token toy's map, and bars of the four "
+            "ratios' test accuracy."
+        ),
     )
 
 

@@ -13,7 +13,7 @@ training seeds (not shipped). The chapter reads these files; nothing in it is ty
 
 Each model trains with :data:`~.train.RECIPE`, seed 0, with ``--threads`` threads (2: the
 book's machine). Training is deterministic for one machine and thread count; elsewhere the
-weights differ in the last bits and the accuracies by up to a point or two (tests/test_learned.py
+weights differ in the last bits and the accuracies can differ too (tests/test_learned.py
 retrains one model and checks its accuracy against the shipped one within a stated tolerance).
 Scores are computed from the float16 weights as shipped, loaded back into float32 models.
 """
@@ -21,12 +21,14 @@ Scores are computed from the float16 weights as shipped, loaded back into float3
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import platform
 import time
 
 import torch
 
+from .. import measured
 from ..counting import count_macs, count_params, time_forward
 from .data import IMG_SIZE, MAX_DETAIL, MIN_DETAIL
 from .models import STUDY, build
@@ -106,6 +108,11 @@ def main(argv=None) -> None:
         generated_by="python -m vit_notes.learned.reproduce",
         torch=torch.__version__,
         machine=f"{platform.machine()}, {platform.system()}",
+        # the processor, cores and versions, as a benchmark records them
+        recorded=dict(
+            date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            **measured.machine(),
+        ),
         threads=args.threads,
         recipe=RECIPE,
         test=dict(seeds=list(TEST_SEEDS), n=TEST_N, detail_n=DETAIL_N),

@@ -40,3 +40,15 @@ def load(name: str, task: str = "majority", path: Path = WEIGHTS) -> torch.nn.Mo
 def load_results(path: Path = RESULTS) -> dict:
     """The shipped results (what they hold: :mod:`.reproduce`)."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def caption(results: dict) -> str:
+    """One line naming what wrote ``results`` and where: the command, the machine, the threads
+    and the torch version (and the processor and date, where the file records them)."""
+    rec = results.get("recorded", {})
+    where = rec.get("cpu") or results.get("machine", "?")
+    when = f" on {rec['date'][:10]}" if "date" in rec else ""
+    return (
+        f"recorded on {where} ({results.get('threads', '?')} threads, torch "
+        f"{results.get('torch', '?')}){when} by `{results.get('generated_by', '?')}`"
+    )
