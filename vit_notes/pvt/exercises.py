@@ -237,7 +237,8 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
             f"at {r // 2}); a larger one saves memory but each key summarises a wider window. "
             f"Linear SRA (7×7 keys at any size) would take "
             f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MiB here, "
-            f"with {4 * H / 7:.0f}-pixel windows"
+            f"with one key per about {4 * H / 7:.0f} px of the image (adaptive pooling's windows "
+            "overlap at their edges when 7 does not divide the grid)"
             if r > 1
             else f"{head}: full attention fits"
         )
