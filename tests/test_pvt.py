@@ -315,6 +315,17 @@ def test_check_sra_macs_names_every_term_of_the_missing_size(capsys):
     assert all(t in out for t in ("q (N·C²)", "proj (N·C²)", "the reduction conv"))
 
 
+def test_check_sra_macs_at_r1_has_no_reduction_conv(capsys):
+    """At sr_ratio 1 there is no conv (sra_cost, the official code): the exact count passes,
+    and an answer short of q names q and proj, not a conv that is not there."""
+    c = pvt.sra_cost(56, 56, 64, 1, 1)
+    assert c.macs == 2 * c.tokens * 64 * 64 + 2 * c.tokens * 64 * 64 + 2 * c.tokens**2 * 64
+    assert pvt.check_sra_macs(c.macs, sr_ratio=1)
+    assert not pvt.check_sra_macs(c.macs - 56 * 56 * 64 * 64, sr_ratio=1)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "reduction conv" not in out
+
+
 def test_check_sra_macs_tells_a_per_head_count(capsys):
     c = pvt.sra_cost(56, 56, 64, 2, 8)
     per_head = c.macs - 2 * c.tokens * c.kv_tokens * 64 + 2 * c.tokens * c.kv_tokens * 32

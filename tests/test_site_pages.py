@@ -38,7 +38,7 @@ def source(cell: dict) -> str:
 
 #: Chapters whose figures do not all carry alt text yet (vit_notes.plotting.set_alt): each
 #: is expected to fail, strictly, so that a chapter leaves this set once its figures do.
-PENDING_ALT = {"pvt"}
+PENDING_ALT: set[str] = set()
 _PATHLIKE = re.compile(r"(^|[\s/])[\w.-]+\.(png|jpe?g|svg|gif)\b|_images/|^\.\./", re.I)
 
 

@@ -22,8 +22,9 @@ def sra_cost(
     ``H x W`` grid.
 
     With ``N = HW`` and ``M`` keys (``⌊H/R⌋⌊W/R⌋``, or ``pool_size²`` for linear SRA):
-    ``q`` and ``proj`` cost ``2NC²``; the reduction conv ``M·C²·R²`` (``M·C²`` for the 1x1
-    conv of linear SRA); ``kv`` ``2MC²``; ``q kᵀ`` and ``attn v`` ``2NMC`` (PVT v1, §3.3
+    ``q`` and ``proj`` cost ``2NC²``; the reduction conv ``M·C²·R²``, only for ``R > 1``
+    (``M·C²`` for the 1x1 conv of linear SRA; at ``R = 1`` there is no conv and ``M = N``);
+    ``kv`` ``2MC²``; ``q kᵀ`` and ``attn v`` ``2NMC`` (PVT v1, §3.3
     "Transformer Encoder": the attention term shrinks by ``R²``; PVT v2 eq. (2),
     ``2hwP²c`` for linear SRA). PVT v2's eq. (1) writes the conv term as ``hwc²R²``; a
     stride-R, R×R, c→c conv on an h×w grid does ``(h/R)(w/R)·c²R² = hwc²`` multiply-adds,

@@ -51,8 +51,8 @@ def check_kv_tokens(answer, H: int = 28, W: int = 28, sr_ratio: int = 4) -> bool
 def check_sra_macs(
     answer, H: int = 56, W: int = 56, dim: int = 64, num_heads: int = 1, sr_ratio: int = 8
 ) -> bool:
-    """Multiply-adds of one SRA layer (all four linear maps, the reduction conv, both attention
-    products)."""
+    """Multiply-adds of one SRA layer (all four linear maps, the reduction conv when
+    ``sr_ratio > 1``, both attention products)."""
     c = sra_cost(H, W, dim, num_heads, sr_ratio)
     N, M, C, R = c.tokens, c.kv_tokens, dim, sr_ratio
     # One term per operation, so that a count short of one names every operation of that
@@ -64,18 +64,23 @@ def check_sra_macs(
         "the kv projection (2·M·C²)": 2 * M * C * C,
         "q·kᵀ and attn·v (2·N·M·C)": 2 * N * M * C,
     }
+    if R == 1:  # at R = 1 there is no reduction conv (sra_cost)
+        del terms["the reduction conv (M·C²·R²)"]
     d = C // num_heads
     mistakes = [
         (
             c.macs - 2 * N * M * C + 2 * N * N * C,
             "the attention products use M reduced keys, not all N tokens",
         ),
-        (
-            c.macs - M * C * C * R * R + M * C * C * R,
-            "the conv's kernel has R×R taps per input channel: M·C²·R², not M·C²·R",
-        ),
         (2 * c.macs, TWO_FLOPS),
     ]
+    if R > 1:
+        mistakes.append(
+            (
+                c.macs - M * C * C * R * R + M * C * C * R,
+                "the conv's kernel has R×R taps per input channel: M·C²·R², not M·C²·R",
+            )
+        )
     if num_heads > 1:
         mistakes.append(
             (
@@ -232,7 +237,8 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
             f"at {r // 2}); a larger one saves memory but each key summarises a wider window. "
             f"Linear SRA (7×7 keys at any size) would take "
             f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MiB here, "
-            f"with {4 * H / 7:.0f}-pixel windows"
+            f"with one key per about {4 * H / 7:.0f} px of the image (adaptive pooling's windows "
+            "overlap at their edges when 7 does not divide the grid)"
             if r > 1
             else f"{head}: full attention fits"
         )

@@ -209,7 +209,8 @@ CODE_DIFFERENCES = (
         topic="linear SRA's reduction",
         paper="average pooling to a fixed size P×P before the attention operation",
         code="AdaptiveAvgPool2d(7), then a 1×1 Conv2d (sr), a LayerNorm (norm) and a GELU "
-        "(act); linear=True also adds a ReLU after fc1 in every feed-forward",
+        "(act), in every stage, stage 4 included, where sr_ratio 1 has no reduction; "
+        "linear=True also adds a ReLU after fc1 in every feed-forward",
         evidence=f"{REPO} classification/pvt_v2.py, Attention (linear=True)",
     ),
 )
