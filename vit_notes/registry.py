@@ -236,8 +236,8 @@ def designs_explorer(size: int = 224):
         maps=maps,
         bars=lambda: [],
         caption=lambda: (
-            f"{size}×{size} photo, one query through each design. The cyan box is the patch "
-            "that each panel's query token stands for"
+            f"{size}×{size} photo, one query through each design. Cyan box: each panel's "
+            "query patch"
         ),
         query_grid=14,
         default_query=(4, 7),
