@@ -56,6 +56,10 @@ def test_layer_judgement(capsys, answer, ok, says):
         (16, False, "16× is the growth to 448², which section 3 prints"),
         (9, False, "9× is the growth of the tokens N"),
         (40, False, "40× is too low"),
+        ("81x", True, "N·M grows 9 × 9 = 81×"),
+        ("81×", True, "N·M grows 9 × 9 = 81×"),
+        (80, False, "80× is too low"),
+        (82.5, False, "82.5× is too high"),
     ],
 )
 def test_growth_prediction_beyond_the_printed_table(capsys, answer, ok, says):
@@ -181,3 +185,30 @@ def test_count_by_op_sums_to_the_total_and_isolates_the_products():
     by_op = counting.count_macs_by_op(m, x)
     assert sum(by_op.values()) == counting.count_macs(m, x)
     assert by_op["bmm"] > 0  # q kᵀ and attn v on the explicit path of the meta device
+
+
+def test_the_layer_choice_message_chains_no_semicolons(capsys):
+    compare.check_layer_choice("PVT SRA, R=8")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "; PVT v2" not in out and ". PVT v2 linear SRA's keys stay 49" in out
+
+
+def test_each_query_panel_knows_its_query_patch():
+    """The comparison's query box marks each panel's own query token: the stride-4 grid for
+    PVT and Shunted, CoAtNet's stride-16 grid (issue: one box drawn on every panel)."""
+    from vit_notes import photo, registry
+
+    img = photo.load_photo(224)
+    found = {d.family: registry.query_patches(d, img) for d in registry.designs()}
+    assert found == {"pvt": [4], "coatnet": [16], "shunted": [4, 4]}
+
+
+def test_the_query_box_is_the_query_tokens_patch():
+    import torch
+
+    from vit_notes import plotting
+
+    img = torch.zeros(3, 224, 224)
+    for patch, corner in ((4, (112, 64)), (16, (112, 64)), (None, (104.0, 59.2))):
+        got, side, _ = plotting._query_marks(img, (0.3, 0.5), patch)
+        assert got == pytest.approx(corner) and side == (patch or 16)

@@ -203,8 +203,8 @@ def _query_marks(img: torch.Tensor, query_rc: tuple[float, float], patch: int | 
     h, w = _size(img)
     side = patch or max(h, w) / 14
     y, x = query_rc[0] * h, query_rc[1] * w
-    if patch:  # the box of the patch the query token stands for
-        y0, x0 = (y // side) * side, (x // side) * side
+    if patch:  # the box of the patch the query token stands for, as photo.query_index finds it
+        y0, x0 = int(query_rc[0] * (h // patch)) * patch, int(query_rc[1] * (w // patch)) * patch
     else:
         y0, x0 = y - side / 2, x - side / 2
     cy, cx = y0 + side / 2, x0 + side / 2
@@ -323,18 +323,23 @@ class MapsFigure:
         suptitle: str | None = None,
         panel_height: float = 2.45,
         note_line: bool = False,
+        patches: list[int | None] | None = None,
     ):
         n = len(panels)
         if n == 0:
             raise ValueError("panels is empty: give at least one (title, weights, grid)")
+        patches = [None] * n if patches is None else list(patches)
+        if len(patches) != n:
+            raise ValueError(f"patches: {len(patches)} query patches for {n} panels")
+        self.patches = patches
         ncols, width = _maps_layout(n)
         nrows = math.ceil(n / ncols)
         fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.5, width=width)
         vmax = max(float(row.max()) for _, row, _ in panels)
         self.panels = []
-        for ax, (title, row, grid) in zip(axes.flat, panels):
+        for ax, (title, row, grid), patch in zip(axes.flat, panels, patches):
             im = overlay_map(ax, img, row, grid, title, vmax=vmax)
-            self.panels.append((ax, ax.images[0], im, mark_query(ax, img, query_rc)))
+            self.panels.append((ax, ax.images[0], im, mark_query(ax, img, query_rc, patch)))
         for ax in list(axes.flat)[n:]:
             ax.set_visible(False)
         cbar = fig.colorbar(im, ax=axes, shrink=0.9, pad=0.02)
@@ -363,13 +368,19 @@ class MapsFigure:
             self.title = self.fig.suptitle(text)
 
     @styled  # titles and texts take their sizes from the style when they are set
-    def show(self, panels, query_rc, img: torch.Tensor | None = None, suptitle=None) -> None:
+    def show(
+        self, panels, query_rc, img: torch.Tensor | None = None, suptitle=None, patches=None
+    ) -> None:
         """Draw ``panels`` for the query at ``query_rc`` into the figure, on their own shared
         colour scale, over ``img`` (default: the figure's photo) with ``suptitle``: as many
         panels, title lines and peaks' notes as the figure has (:attr:`shape`)."""
         img = self.img if img is None else img
         if len(panels) != len(self.panels):
             raise ValueError(f"{len(panels)} panels for a figure of {len(self.panels)}")
+        if patches is not None:
+            if len(patches) != len(panels):
+                raise ValueError(f"patches: {len(patches)} query patches for {len(panels)} panels")
+            self.patches = list(patches)
         if (suptitle or "").count("\n") != self.shape[1]:
             raise ValueError(f"suptitle {suptitle!r}: this figure's has {self.shape[1] + 1} lines")
         peaks = [float(row.max()) for _, row, _ in panels]
@@ -380,7 +391,9 @@ class MapsFigure:
         changed = static != self._static  # another state: photo, titles, grids or caption
         h, w = _size(img)
         vmax = max(peaks)
-        for (ax, photo_im, im, marks), (title, row, grid) in zip(self.panels, panels):
+        for (ax, photo_im, im, marks), (title, row, grid), patch in zip(
+            self.panels, panels, self.patches
+        ):
             if changed:
                 photo_im.set_data(img.permute(1, 2, 0).clamp(0, 1).numpy())
                 photo_im.set_extent((0, w, h, 0))
@@ -388,7 +401,7 @@ class MapsFigure:
                 ax.set_title(title)
             im.set_data(row.reshape(grid).numpy())
             im.set_clim(0.0, vmax)  # the colour bar follows the last one
-            move_query_mark(marks, img, query_rc)
+            move_query_mark(marks, img, query_rc, patch)
             if changed:
                 ax.set_xlim(0, w)
                 ax.set_ylim(h, 0)
@@ -449,11 +462,16 @@ def compare_maps(
     query_rc,
     suptitle: str | None = None,
     panel_height: float = 2.45,
+    patches: list[int | None] | None = None,
 ):
     """One query's maps side by side, at most :data:`MAX_COLS` to a row, on **one** colour
     scale with a colour bar, the query marked on each. ``panels``: ``[(title, weights, grid)]``.
+    ``patches``: per panel, the side in pixels of the patch its query token stands for, boxed
+    where the token lies (``None``: a box of 1/14 of the image centred on the query).
     Where the peaks differ tenfold or more, the figure says so: a faint map is not empty."""
-    return MapsFigure(img, panels, query_rc, suptitle=suptitle, panel_height=panel_height).fig
+    return MapsFigure(
+        img, panels, query_rc, suptitle=suptitle, panel_height=panel_height, patches=patches
+    ).fig
 
 
 def plot_query_maps(img: torch.Tensor, maps: dict, query_rc, label: str = "sr_ratio", title=None):
@@ -561,6 +579,9 @@ class MapPanel:
     title: str
     grid: tuple[int, int]
     rows: torch.Tensor
+    #: the side in pixels of the patch each query token stands for (the box drawn around the
+    #: query), or None: a box of 1/14 of the image centred on the query
+    patch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -608,6 +629,16 @@ def layer_cost_bars(title: str, costs: dict, colours: dict) -> Bars:
         texts=tuple(text(i, c) for i, c in enumerate(costs.values())),
         colours=tuple(colours[label] for label in costs),
     )
+
+
+def _query_cells(patch: int | None, img: torch.Tensor) -> dict:
+    """A map's query box for the page: the query tokens per side (``qcells``, rows and
+    columns) when the box marks the query token's patch, so that explorer.js finds the token
+    as :func:`~vit_notes.photo.query_index` does; nothing for the default box."""
+    if patch is None:
+        return {}
+    h, w = _size(img)
+    return {"qcells": [h // patch, w // patch]}
 
 
 #: The page-side renderer of every explorer, inlined into each explorer's HTML output.
@@ -708,7 +739,9 @@ class Explorer:
             img = self.photo(**state)
             rows = [(p.title, p.rows[i], p.grid) for p in panels]
             caption = self.maps_caption(state, len(rows))
-            figs.append(compare_maps(img, rows, self.query_positions()[i], caption))
+            where = self.query_positions()[i]
+            patches = [p.patch for p in panels]
+            figs.append(compare_maps(img, rows, where, caption, patches=patches))
         if "bars" in parts and self.bars(**state):
             figs.append(bar_charts(self.bars(**state), None if panels else self.caption(**state)))
         return figs
@@ -765,6 +798,7 @@ class Explorer:
                         grid=list(p.grid),
                         blob=seen[data],
                         peaks=[float(f"{v:.4g}") for v in peaks.tolist()],
+                        **_query_cells(p.patch, self.photo(**state)),
                     )
                 )
             states[self.state_key(state)] = dict(
@@ -948,9 +982,18 @@ class LiveDrawing:
         fig = self._maps.pop(shape, None)
         if fig is None:
             # one map has one peak: no note, no line kept for it
-            fig = _detached(MapsFigure(img, rows, where, suptitle=caption, note_line=len(rows) > 1))
+            fig = _detached(
+                MapsFigure(
+                    img,
+                    rows,
+                    where,
+                    suptitle=caption,
+                    note_line=len(rows) > 1,
+                    patches=[p.patch for p in panels],
+                )
+            )
         else:
-            fig.show(rows, where, img=img, suptitle=caption)
+            fig.show(rows, where, img=img, suptitle=caption, patches=[p.patch for p in panels])
         self._maps[shape] = fig  # the newest last
         while len(self._maps) > self.KEEP:
             self._maps.pop(next(iter(self._maps)))

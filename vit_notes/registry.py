@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
 from torch import nn
 
 from . import photo, validate
@@ -185,6 +186,32 @@ def designs() -> list[Design]:
     return [d for d in chapters() if d.compared]
 
 
+#: Where :func:`query_patches` probes a design's maps: the face, the jacket, the background.
+QUERY_PROBES = ((0.3, 0.5), (0.7, 0.4), (0.15, 0.15))
+
+
+def query_patches(design: Design, img: torch.Tensor, probes=QUERY_PROBES) -> list[int]:
+    """The side in pixels of the patch each of ``design``'s query panels stands for: the grid
+    its query token lies on. Computed from the panels themselves, not declared: the largest
+    ``p`` (dividing the image) such that two queries at opposite corners of the ``p × p`` cell
+    around each probe give the same weights, so lie in one token (a larger cell holds two
+    tokens, whose weights differ)."""
+    h, w = img.shape[-2:]
+    candidates = [p for p in (64, 32, 16, 8, 4, 2, 1) if h % p == 0 and w % p == 0]
+    queries = []
+    for p in candidates:
+        for r, c in probes:
+            y0, x0 = int(r * (h // p)) * p, int(c * (w // p)) * p
+            queries += [((y0 + 0.5) / h, (x0 + 0.5) / w), ((y0 + p - 0.5) / h, (x0 + p - 0.5) / w)]
+    out = []
+    for _, rows, _ in design.query_panels(img, queries):
+        pairs = rows.reshape(len(candidates), len(probes), 2, -1)
+        out.append(
+            next(p for p, pp in zip(candidates, pairs) if all(torch.equal(a, b) for a, b in pp))
+        )
+    return out
+
+
 def designs_explorer(size: int = 224):
     """The comparison chapter's explorer: a query picked on the photo (a 14 × 14 grid, one
     query per CoAtNet stride-16 token) answered by every registered design side by side
@@ -194,10 +221,12 @@ def designs_explorer(size: int = 224):
     def maps(queries):
         img = photo.load_photo(size)
         return [
-            MapPanel(f"{title}: {grid[0]}×{grid[1]} keys", grid, rows)
+            MapPanel(f"{title}: {grid[0]}×{grid[1]} keys", grid, rows, patch)
             for d in designs()
             if d.query_panels is not None
-            for title, rows, grid in d.query_panels(img, queries)
+            for (title, rows, grid), patch in zip(
+                d.query_panels(img, queries), query_patches(d, img)
+            )
         ]
 
     return Explorer(
@@ -206,7 +235,10 @@ def designs_explorer(size: int = 224):
         controls=(),
         maps=maps,
         bars=lambda: [],
-        caption=lambda: f"{size}×{size} photo; the same query (cyan box) through each design",
+        caption=lambda: (
+            f"{size}×{size} photo, one query through each design. Cyan box: each panel's "
+            "query patch"
+        ),
         query_grid=14,
         default_query=(4, 7),
         photo=lambda: photo.load_photo(size),

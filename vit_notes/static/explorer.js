@@ -222,20 +222,30 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
       off.getContext("2d").putImageData(cells, 0, 0);
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(off, 0, 0, W, H);
-      // the query: an outlined cyan box (1/14 of the image) and a dashed crosshair
-      const side = W / 14;
-      const cx = ((query[1] + 0.5) / grid) * W, cy = ((query[0] + 0.5) / grid) * H;
-      const x0 = cx - side / 2, y0 = cy - side / 2;
+      // the query: an outlined cyan box and a dashed crosshair. The box is the patch of the
+      // panel's query token (qcells: its query tokens per side, found as
+      // photo.query_index finds them), or 1/14 of the image centred on the query.
+      const fr = (query[0] + 0.5) / grid, fc = (query[1] + 0.5) / grid;
+      let x0, y0, side, sideY;
+      if (panel.qcells) {
+        const [qh, qw] = panel.qcells;
+        sideY = H / qh; side = W / qw;
+        y0 = Math.floor(fr * qh) * sideY; x0 = Math.floor(fc * qw) * side;
+      } else {
+        side = W / 14; sideY = H / 14;
+        x0 = fc * W - side / 2; y0 = fr * H - sideY / 2;
+      }
+      const cx = x0 + side / 2, cy = y0 + sideY / 2;
       ctx.setLineDash([6, 6]);
       ctx.strokeStyle = "cyan";
       ctx.lineWidth = 1.6;
       ctx.beginPath();
       ctx.moveTo(0, cy); ctx.lineTo(x0, cy); ctx.moveTo(x0 + side, cy); ctx.lineTo(W, cy);
-      ctx.moveTo(cx, 0); ctx.lineTo(cx, y0); ctx.moveTo(cx, y0 + side); ctx.lineTo(cx, H);
+      ctx.moveTo(cx, 0); ctx.lineTo(cx, y0); ctx.moveTo(cx, y0 + sideY); ctx.lineTo(cx, H);
       ctx.stroke();
       ctx.setLineDash([]);
-      ctx.strokeStyle = "black"; ctx.lineWidth = 7; ctx.strokeRect(x0, y0, side, side);
-      ctx.strokeStyle = "cyan"; ctx.lineWidth = 4; ctx.strokeRect(x0, y0, side, side);
+      ctx.strokeStyle = "black"; ctx.lineWidth = 7; ctx.strokeRect(x0, y0, side, sideY);
+      ctx.strokeStyle = "cyan"; ctx.lineWidth = 4; ctx.strokeRect(x0, y0, side, sideY);
     }
 
     function drawScale(vmax) {
