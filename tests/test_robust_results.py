@@ -50,8 +50,8 @@ def test_qk_scale_zero_is_honoured_not_replaced(make):
     assert make(8, 2, qk_scale=-0.5).scale == -0.5
 
 
-def test_temperature_zero_gives_uniform_attention():
-    attn = identity_sra(8, 1, temperature=0.0)
+def test_scale_zero_gives_uniform_attention():
+    attn = identity_sra(8, 1, scale=0.0)
     assert attn.scale == 0.0
 
 

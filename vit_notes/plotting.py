@@ -33,6 +33,7 @@ from matplotlib import patheffects
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from . import validate
+from .counting import format_bytes, significant
 
 #: The site's text column: about 750 CSS px at a laptop's width (1280 px).
 TEXT_WIDTH_IN = 7.5
@@ -607,7 +608,6 @@ def layer_cost_bars(title: str, costs: dict, colours: dict) -> Bars:
     (:func:`~vit_notes.counting.format_bytes`: KiB or MiB as fits, never 0.0) and, after the
     first, how many times fewer (or more) multiply-adds it costs than the first ("as many"
     within 5 %); ``colours``: label -> colour."""
-    from .counting import format_bytes, significant
 
     reference = next(iter(costs.values())).macs
 

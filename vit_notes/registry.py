@@ -221,7 +221,7 @@ def designs_explorer(size: int = 224):
     def maps(queries):
         img = photo.load_photo(size)
         return [
-            MapPanel(f"{title}: {grid[0]}×{grid[1]} keys", grid, rows, patch)
+            MapPanel(f"{title}: {grid[0]}×{grid[1]} keys", grid, rows, patch=patch)
             for d in designs()
             if d.query_panels is not None
             for (title, rows, grid), patch in zip(

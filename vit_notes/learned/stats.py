@@ -45,7 +45,7 @@ def mean_interval(values) -> Interval:
     mean = sum(xs) / n
     sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
     half = T975[n - 1] * sd / math.sqrt(n)
-    return Interval(mean, mean - half, mean + half, n)
+    return Interval(mean=mean, low=mean - half, high=mean + half, n=n)
 
 
 def paired_difference(runs_a: dict, runs_b: dict) -> Interval:

@@ -20,6 +20,7 @@ from ..checking import (
 )
 from ..pvt.cost import sra_cost
 from .cost import shunted_cost, shunted_kv_tokens
+from .figures import shunted_cost_chart
 from .model import ShuntedAttention
 
 
@@ -249,7 +250,6 @@ def check_explorer_prediction(
     sh, sra = shunted_cost(H, W, 64, num_heads, sr_ratio), sra_cost(H, W, 64, num_heads, sr_ratio)
     right = sh.attn_bytes / sra.attn_bytes
     # quote the bars as the explorer draws them: the same function builds their text
-    from .figures import shunted_cost_chart
 
     bars = shunted_cost_chart(size, num_heads, sr_ratio)
     drawn = dict(zip(bars.labels, bars.texts))
