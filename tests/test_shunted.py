@@ -611,7 +611,7 @@ def test_shunted_macs_slips(capsys, answer, says):
         # 112², sr_ratio 8: a 28x28 grid, floored to 3x3 coarse and 7x7 fine keys
         ("29/9", True, "(9 + 49) / (2·9) = 3.22"),
         (3.22, True, "coarse group sees ⌊28/8⌋×⌊28/8⌋ = 9 keys"),
-        (2.5, False, "5/2 holds only where sr_ratio divides the grid. 28/8 is not whole"),
+        (2.5, False, "5/2 holds where the fine grid is exactly twice the coarse one per side"),
         (58 / 9, False, "counts every head on both key sets"),
         (49 / 18, False, "the fine group alone"),
         (49 / 9, False, "the fine group's keys against the coarse group's"),
@@ -645,6 +645,7 @@ def test_the_explorer_checker_quotes_the_bars_as_drawn(capsys, size, sr_ratio):
         assert '"SRA 9.76 M, 55.1 KiB (9.4× fewer)"' in out
         assert '"Shunted 15.2 M, 178 KiB (6.0× fewer)"' in out
         assert "MiB" not in out
+        assert "counts multiply-adds against plain attention, not memory" in out
 
 
 def test_the_explorers_bars_tell_the_exercises_memories_apart():

@@ -256,6 +256,7 @@ def check_explorer_prediction(
     then = (
         f"Now set the explorer to {size}² and its sr_ratio slider to {sr_ratio}: the bars read "
         f'"SRA {drawn["SRA"]}" and "Shunted {drawn["Shunted"]}". '
+        "The bracket counts multiply-adds against plain attention, not memory: compare the KiB. "
         "At 224² and sr_ratio 8, where 8 divides the 56-token side, the ratio is 5/2"
     )
     if sr_ratio == 1:
@@ -277,9 +278,9 @@ def check_explorer_prediction(
     mistakes = [
         (
             2.5,
-            f"5/2 holds only where sr_ratio divides the grid. {H}/{sr_ratio} is not whole: the "
-            f"grids are floored, to {c1} = {m1} coarse and {c2} = {m2} fine keys, and {m2} is "
-            f"not 4 × {m1}",
+            "5/2 holds where the fine grid is exactly twice the coarse one per side. "
+            f"Here the grids are floored, to {c1} = {m1} coarse and {c2} = {m2} fine keys, "
+            f"and {m2} is not 4 × {m1}",
         ),
         (
             (m1 + m2) / m1,
