@@ -316,7 +316,8 @@ def exercises(path: Path) -> list[dict]:
         text = "".join(cell["source"])
         if cell["cell_type"] == "markdown":
             if "{solution-end}" in text:
-                in_solution = False
+                # code after a solution belongs to no exercise (a closing check, say)
+                in_solution, current = False, None
             for m in EXERCISE.finditer(text):
                 current = dict(m.groupdict(), attempt=[], solution=[], gated=False)
                 found.append(current)
