@@ -46,6 +46,13 @@ def plain_value(value):
     )
 
 
+class _PlainText(str):
+    """A glued string whose ``text/plain`` is the string itself, without Python's quotes."""
+
+    def __repr__(self) -> str:
+        return str.__str__(self)
+
+
 def glue(name: str, value) -> None:
     """Store ``value`` under ``name`` for ``{glue:text}`name:fmt``` in this notebook's
     Markdown, without showing it (the cell prints what the reader should see)."""
@@ -54,6 +61,8 @@ def glue(name: str, value) -> None:
             f"a glue name is letters, digits, '_' and '-', starting with a letter; got {name!r}"
         )
     value = plain_value(value)
+    if isinstance(value, str):  # stored as the text itself, not its repr with quotes
+        value = _PlainText(value)
     try:
         from myst_nb import glue as myst_glue
     except ImportError:  # a reader's kernel: nothing renders glued values there

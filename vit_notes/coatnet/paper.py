@@ -282,6 +282,10 @@ COATNET_2_1K: dict[int, float] = {224: 84.1, 384: 85.7}
 #: 4 ("Model performance on ImageNet") gives it at 384²: (params M, GFLOPs).
 COATNET_4_AT_384 = (275, 189.5)
 
+#: CoAtNet-4 pre-trained on ImageNet-21K and fine-tuned on ImageNet-1K, at 384²: top-1 (%),
+#: from Table 4 "Model performance on ImageNet" (21K+1K column), also Table 14.
+COATNET_4_21K_384 = 87.9
+
 
 def ablation(title: str) -> AblationTable:
     """The ablation table whose title starts with ``title`` (``"Table 7"``)."""
