@@ -86,17 +86,12 @@ def check_chance_level(answer, task: str = "majority") -> bool:
 
 _WORDS = {
     "lower": ("lower", "worse", "less", "below", "drops", "loses"),
-    "same": (
-        "same",
-        "equal",
-        "similar",
-        "about the same",
-        "no difference",
-        "unchanged",
-        "within noise",
-    ),
+    "same": ("same", "about the same", "within noise"),
     "higher": ("higher", "better", "more", "above", "gains"),
 }
+
+# Words that claim equality: a difference within noise does not show it.
+_EQUAL = ("equal", "no difference", "unchanged", "identical", "similar")
 
 
 def _word(answer) -> str | None:
@@ -133,6 +128,11 @@ def check_prediction(
     """Predict, then look: does ``model`` score ``"lower"``, the ``"same"`` or ``"higher"``
     than ``baseline`` on the study's test sets? "same" means within noise: the 95% interval of
     the difference holds zero."""
+    if isinstance(answer, str) and answer.strip().lower() in _EQUAL:
+        return verdict(
+            False, f"{answer.strip()!r} claims equality, and an interval that holds zero does "
+            "not show that: answer 'same' (within noise), 'lower' or 'higher'",
+        )  # fmt: skip
     word = _word(answer)
     if word is None:
         return verdict(False, f"answer 'lower', 'same' or 'higher', got {describe(answer)}")
