@@ -82,6 +82,9 @@ def test_every_shape_covers_the_same_area():
         areas = {int(render_shape(s, side).sum()) for s in range(len(SHAPES))}
         assert areas == {5 * (side // 3) ** 2}
     assert not (render_shape(0, 3) == render_shape(1, 3)).all()
+    # At the other sides the areas differ: the chapter states this cue.
+    for side in (4, 5, 7, 8):
+        assert len({int(render_shape(s, side).sum()) for s in range(len(SHAPES))}) > 1
 
 
 def test_marks_never_touch():
@@ -325,6 +328,9 @@ def test_prediction_checker(capsys):
     assert ex.check_prediction("same", results=same)
     assert ex.check_prediction("About the same", results=same)
     capsys.readouterr()
+    for claim in ("equal", "no difference", "unchanged"):
+        assert not ex.check_prediction(claim, results=same)
+        assert "does not show" in capsys.readouterr().out
     assert not ex.check_prediction("lower", results=same)
     assert "the study says 'same'" in capsys.readouterr().out
     lower = _results(sra8=(0.60, 0.61, 0.62))

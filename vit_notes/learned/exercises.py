@@ -86,17 +86,12 @@ def check_chance_level(answer, task: str = "majority") -> bool:
 
 _WORDS = {
     "lower": ("lower", "worse", "less", "below", "drops", "loses"),
-    "same": (
-        "same",
-        "equal",
-        "similar",
-        "about the same",
-        "no difference",
-        "unchanged",
-        "within noise",
-    ),
+    "same": ("same", "about the same", "within noise"),
     "higher": ("higher", "better", "more", "above", "gains"),
 }
+
+# Words that claim equality: a difference within noise does not show it.
+_EQUAL = ("equal", "no difference", "unchanged", "identical", "similar")
 
 
 def _word(answer) -> str | None:
@@ -133,6 +128,11 @@ def check_prediction(
     """Predict, then look: does ``model`` score ``"lower"``, the ``"same"`` or ``"higher"``
     than ``baseline`` on the study's test sets? "same" means within noise: the 95% interval of
     the difference holds zero."""
+    if isinstance(answer, str) and answer.strip().lower() in _EQUAL:
+        return verdict(
+            False, f"{answer.strip()!r} claims equality, and an interval that holds zero does "
+            "not show that: answer 'same' (within noise), 'lower' or 'higher'",
+        )  # fmt: skip
     word = _word(answer)
     if word is None:
         return verdict(False, f"answer 'lower', 'same' or 'higher', got {describe(answer)}")
@@ -235,7 +235,8 @@ def check_choice(
     PVT with full attention costs)? Answer a model's name (:data:`.models.STUDY`).
 
     Right: any model within budget whose accuracy at ``detail`` px is within two standard
-    deviations of the best one's (the spread of its test seeds)."""
+    errors of the best one's: the binomial standard error of that score, over the
+    ``detail_n`` test images of one size (one training run each: seed spread is not known)."""
     names = [n for n in STUDY]
     if not isinstance(answer, str) or answer.strip() not in names:
         return verdict(False, f"answer one of the study's models, {names}, got {describe(answer)}")
@@ -252,7 +253,8 @@ def check_choice(
     affordable = {n: r for n, r in rows.items() if r["macs"] / 1e6 <= budget}
     best = max(affordable, key=lambda n: affordable[n]["by_detail"][str(detail)])
     top = affordable[best]["by_detail"][str(detail)]
-    spread = 2 * torch.tensor(affordable[best]["accuracy"], dtype=torch.float64).std().item()
+    n = (results.get("test") or load_results()["test"])["detail_n"]
+    spread = 2 * math.sqrt(top * (1 - top) / n)
     mine = row["by_detail"][str(detail)]
     if mine >= top - spread:
         return verdict(

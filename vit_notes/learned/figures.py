@@ -160,15 +160,17 @@ def plot_losses(live: list[float] | None, shipped: list[float], label: str):
 
 
 @torch.no_grad()
-def _stage1_rows(model, img: torch.Tensor, query) -> list[tuple[torch.Tensor, tuple]]:
-    """Head 0's attention of token ``query`` (an index, or a list: one row each) in the first
+def _stage1_rows(
+    model, img: torch.Tensor, query, head: int = 0
+) -> list[tuple[torch.Tensor, tuple]]:
+    """Head ``head``'s attention of token ``query`` (an index, or a list: one row each) in the first
     block of stage 1, per head group (the image through the stem and that block only: later
     stages have fewer tokens)."""
     x, H, W = model.patch_embed1(img[None])
     block = model.block1[0]
     with torch.no_grad(), record_attention(block, root="block", query=query) as maps:
         block(x, H, W)
-    pick = (0, 0) if isinstance(query, list) else (0, 0, 0)
+    pick = (0, head) if isinstance(query, list) else (0, head, 0)
     return [(m[pick], maps.grids[k]) for k, m in maps.items()]
 
 
@@ -277,7 +279,9 @@ def mark_tokens(corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE) 
 
 
 @torch.no_grad()
-def attention_on_marks(data: Marks, name: str | None = None, count: int = 200) -> dict:
+def attention_on_marks(
+    data: Marks, name: str | None = None, count: int = 200, head: int = 0
+) -> dict:
     """Where one query's attention goes, averaged over the first ``count`` images of ``data``
     ("majority" task): the query is the token at the centre of the first mark of the shared
     pair; the result is the mean share of its weight on the tokens of that mark itself
@@ -285,7 +289,8 @@ def attention_on_marks(data: Marks, name: str | None = None, count: int = 200) -
     other shape (``"odd mark"``) and on the rest (``"background"``), full 8×8 key grid.
 
     ``name``: a trained model of the study with full attention at stage 1 (its first block,
-    head 0); ``None``: the earlier chapters' toy (colour tokens, identity weights, R=1)."""
+    head ``head``, 0 by default); ``None``: the earlier chapters' toy (colour tokens, identity
+    weights, R=1)."""
     if data.task != "majority":
         raise ValueError("attention_on_marks needs the 'majority' task: a pair and an odd mark")
     model = None if name is None else load(name)
@@ -301,7 +306,7 @@ def attention_on_marks(data: Marks, name: str | None = None, count: int = 200) -
                 data.images[i], (1,), query_rc(data.corners[i, 0], d, size=size)
             ).values()
         else:
-            ((row, keys),) = _stage1_rows(model, data.images[i], q)
+            ((row, keys),) = _stage1_rows(model, data.images[i], q, head=head)
         if tuple(keys) != grid:
             raise ValueError(
                 f"{name or 'the toy'}: its first layer has a {keys} key grid, not the full "

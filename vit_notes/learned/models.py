@@ -6,7 +6,7 @@ Shunted do at 224² (56×56); the second stage halves the grid to 4×4. The PVT 
 in their key grids: ``sr_ratios`` (R at stage 1, R/2 at stage 2, PVT's rule of a key grid of the
 same size at every stage) or linear SRA. Shunted gives half of the heads ``r`` and half ``r/2``.
 CoAtNet, at this size, has one MBConv stage at stride 4 and relative attention at strides 8 and 16
-(its paper's "C-T-T" layout; "C-C-T-T" would leave 2×2 and 1×1 grids).
+(a C-T-T layout, shortened from the paper's C-C-T-T, which would leave 2×2 and 1×1 grids here).
 """
 
 from __future__ import annotations
