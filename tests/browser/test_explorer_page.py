@@ -44,8 +44,9 @@ def toy_explorer(key: str) -> plotting.Explorer:
 
     def bars(a, b):
         return [
-            plotting.Bars("cost", ("plain", "reduced"), (22.0 * b, 1.0 * b),
-                          (f"{22 * b} M", f"{b} M (22× fewer)"), ("tab:blue", "tab:orange")),
+            plotting.Bars("cost", ("plain attention", "reduced"), (22.0 * b, 1.0 * b),
+                          (f"{22 * b}.5 M, 37.5 MiB", f"{b} M, 600 KiB (22× fewer)"),
+                          ("tab:blue", "tab:orange")),
         ]  # fmt: skip
 
     return plotting.Explorer(
@@ -356,6 +357,25 @@ def test_bars_are_linear(new_page, site):
         ".map(b => b.getBoundingClientRect().width)"
     )
     assert widths[0] / widths[1] == pytest.approx(22, rel=0.03), widths
+
+
+def test_bar_texts_fit_on_a_phone(new_page, site):
+    """At 390 px every bar's text ends inside its chart, and the bars stay linear."""
+    page = new_page(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=1)
+    _open(page, site + "page.html")
+    overflow = page.evaluate(
+        """() => [...document.querySelectorAll('.vn-bar-text')].map(t => {
+            const chart = t.closest('.vn-chart').getBoundingClientRect();
+            const r = t.getBoundingClientRect();
+            return [t.textContent, Math.round(r.right - Math.min(chart.right, innerWidth))];
+        }).filter(([, over]) => over > 0)"""
+    )
+    assert not overflow, overflow
+    widths = page.evaluate(
+        "() => [...document.querySelectorAll('#explore-one .vn-bar')]"
+        ".map(b => b.getBoundingClientRect().width)"
+    )
+    assert widths[0] / widths[1] == pytest.approx(22, rel=0.05), widths
 
 
 def test_in_a_notebook_the_address_is_left_alone(new_page, site):

@@ -51,14 +51,15 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
 .vn-scale{display:flex;align-items:center;gap:.4em;font-size:12.5px;margin:.3em 0;flex-wrap:wrap}
 .vn-scale canvas{width:180px;height:12px;image-rendering:pixelated}
 .vn-bars{display:flex;flex-wrap:wrap;gap:.3em 1.5em}
-.vn-chart{margin:.3em 0;flex:1 1 300px;font-size:12.5px}
-.vn-chart figcaption{font-weight:600;margin-bottom:.2em}
-.vn-bar-row{display:flex;align-items:center;gap:.4em;margin:2px 0}
-.vn-bar-label{min-width:5.5em;text-align:right}
-.vn-bar-track{flex:1;display:flex;align-items:center;gap:.3em;min-width:0}
+.vn-chart{margin:.3em 0;flex:1 1 300px;min-width:0;font-size:12.5px;display:grid;
+ grid-template-columns:auto minmax(25%,1fr) auto;column-gap:.4em;row-gap:2px;align-items:center}
+.vn-chart figcaption{font-weight:600;margin-bottom:.2em;grid-column:1/-1}
+.vn-bar-row{display:contents}
+.vn-bar-label{text-align:right}
+.vn-bar-track{display:flex;align-items:center;min-width:0}
 .vn-bar{display:inline-block;height:14px;min-width:0;flex:none}
 .vn-bar.vn-selected{outline:2px solid var(--vn-fg)}
-.vn-bar-text{white-space:nowrap;font-variant-numeric:tabular-nums}
+.vn-bar-text{font-variant-numeric:tabular-nums}
 .vn-fallback{max-width:100%;height:auto}`;
   if (!document.getElementById("vn-explorer-css")) {
     document.head.appendChild(Object.assign(document.createElement("style"),
@@ -266,7 +267,7 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
         const lo = Math.min(...shown), hi = Math.max(...shown);
         const length = (v) => {
           if (!(v > 0)) return 0;
-          if (!chart.log) return (v / hi) * 60; // percent of the track; the rest for the text
+          if (!chart.log) return (v / hi) * 100; // percent of the track; the texts have a column
           return (Math.log(v / (lo / 10)) / Math.log((hi * 300) / (lo / 10))) * 100;
         };
         const rows = chart.labels.map((label, i) => el("div", { class: "vn-bar-row" }, [
@@ -276,8 +277,9 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
               class: "vn-bar" + (i === chart.selected ? " vn-selected" : ""),
               style: `width:${length(chart.values[i]).toFixed(2)}%;background:${chart.colours[i]}`,
             }),
-            el("span", { class: "vn-bar-text", text: chart.texts[i] }),
           ]),
+          // In a column of its own, so that the longest text never pushes past a phone's edge.
+          el("span", { class: "vn-bar-text", text: chart.texts[i] }),
         ]));
         bars.append(el("figure", { class: "vn-chart" }, [el("figcaption", { text: chart.title }), ...rows]));
       }
