@@ -4,7 +4,11 @@
   everything it loads (budget: the first at most 3 MB);
 * how long a state switch takes to draw in headless Chromium, from the input event to the
   drawn canvases and bars (``data-ms`` that vit_notes/static/explorer.js records; budget:
-  under 50 ms), over every value of every control and a few queries.
+  under 50 ms), over every value of every control and a few queries;
+* when each explorer's first picture stands, in ms from the page's navigation
+  (``data-first-ms``; budget: about 0.5 s), on the laptop and with the CPU slowed 4 times
+  (Chromium's CPU throttling, a stand-in for a phone; the site is served locally, so no
+  network time is in it).
 
     bash scripts/book && python bench/explorers.py
 
@@ -66,6 +70,22 @@ def _switches(page, root) -> list[float]:
     return times
 
 
+def _first_pictures(browser, url: str, rate: float) -> dict[str, float]:
+    """Each explorer's ``data-first-ms`` on a fresh page with the CPU slowed ``rate`` times."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": rate})
+    page.goto(url, wait_until="load")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.vn-explorer')].every(e => e.dataset.firstMs)"
+    )
+    firsts = {
+        root.get_attribute("id"): float(root.get_attribute("data-first-ms"))
+        for root in page.locator(".vn-explorer").all()
+    }
+    page.close()
+    return firsts
+
+
 def main():
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(SITE))
@@ -113,6 +133,11 @@ def main():
                 )
             print(line)
             page.close()
+        print(f"\n{'page':28s}  first picture, ms after navigation: laptop / CPU slowed 4x")
+        for rel in pages:
+            firsts = [_first_pictures(browser, base + rel, rate) for rate in (1, 4)]
+            cells = [f"{key}: {firsts[0][key]:.0f} / {firsts[1][key]:.0f}" for key in firsts[0]]
+            print(f"{rel:28s}  " + ", ".join(cells))
         browser.close()
     server.shutdown()
 

@@ -378,6 +378,17 @@ def test_bar_texts_fit_on_a_phone(new_page, site):
     assert widths[0] / widths[1] == pytest.approx(22, rel=0.05), widths
 
 
+def test_first_picture_is_recorded(new_page, site):
+    """Each explorer records when its first picture stood (bench/explorers.py reads it)."""
+    page = new_page()
+    _open(page, site + "page.html")
+    firsts = page.evaluate(
+        "() => [...document.querySelectorAll('.vn-explorer')].map(e => +e.dataset.firstMs)"
+    )
+    assert len(firsts) == 2 and all(t > 0 for t in firsts), firsts
+    assert page.evaluate(f"() => {max(firsts)} <= performance.now()")
+
+
 def test_in_a_notebook_the_address_is_left_alone(new_page, site):
     """In JupyterLab or the classic notebook the address belongs to the app."""
     page = new_page()

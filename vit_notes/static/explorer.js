@@ -304,6 +304,8 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
       else keepSection(() => draw(s, levels));
       root.dataset.ms = (performance.now() - t0).toFixed(1); // what bench/explorers.py reads
       root.dataset.drawn = ++drawn;
+      // When the first picture stood, in ms from the page's navigation (bench/explorers.py).
+      if (drawn === 1) root.dataset.firstMs = performance.now().toFixed(1);
       root.dataset.state = key;
       if (touched) saveSoon();
     }
