@@ -273,3 +273,34 @@ def test_softmax_rows_check_tells_rows_from_columns():
     assert checking.softmax_rows(logits.softmax(-1)) is None
     assert "columns sum to 1" in checking.softmax_rows(logits.softmax(-2))
     assert "rows do not sum to 1" in checking.softmax_rows(logits)
+
+
+# --- one description for the page (tests/browser/test_answers.py compares the two) ---------
+
+
+def test_page_spec_records_what_a_count_checker_checks_against(capsys):
+    from vit_notes import pvt
+
+    spec = checking.page_spec(pvt.check_sra_macs, H=56, W=56, dim=64, sr_ratio=8)
+    assert spec["kind"] == "count" and spec["right"] == "58605568"
+    assert ["q (N·C²)", "12845056"] in spec["terms"] and capsys.readouterr().out == ""
+    assert pvt.check_sra_macs(58_605_568)  # recording is over: the checker checks again
+
+
+def test_page_spec_leaves_checkers_with_logic_of_their_own_to_the_kernel(capsys):
+    from vit_notes import pvt, shunted
+
+    assert checking.page_spec(shunted.check_shunted_kv_tokens) is None
+    assert checking.page_spec(pvt.check_sra_forward) is None
+    free = checking.page_spec(checking.check_choice, options={1: "a"}, right=1, question="q")
+    assert free is None  # read by a function of its own: not described
+    assert capsys.readouterr().out == ""
+
+
+def test_page_spec_of_a_choice_says_how_answers_are_read():
+    from vit_notes import coatnet, pvt
+
+    assert checking.page_spec(pvt.check_sr_choice)["parse"] == {"kind": "int"}
+    layout = checking.page_spec(coatnet.check_layout_choice)
+    assert layout["parse"]["kind"] == "name" and "C-C-T-T" in layout["parse"]["names"]
+    assert layout["right"] in layout["parse"]["names"]

@@ -19,7 +19,9 @@ Four kinds of checker share it:
 
 from __future__ import annotations
 
+import contextvars
 import copy
+import functools
 import itertools
 import math
 import numbers
@@ -114,8 +116,63 @@ def call_student(fn: Callable, *args, seconds: float | None = None):
             signal.setitimer(signal.ITIMER_REAL, *old_timer)
 
 
+# --- one description for the page and the kernel -----------------------------------------
+#
+# A chapter's count, prediction and choice checkers end in :func:`check_count`,
+# :func:`check_prediction` or :func:`check_choice`. What they pass there is the exercise's
+# whole description: :func:`page_spec` records it, and the site's answer box
+# (``_static/vit_notes_answers.js``) checks a typed answer from it with the same messages.
+
+_RECORDING: contextvars.ContextVar[bool] = contextvars.ContextVar("recording", default=False)
+
+
+class _Recorded(Exception):
+    def __init__(self, spec: dict | None):
+        super().__init__()
+        self.spec = spec
+
+
+def _record(spec: dict | None):
+    if _RECORDING.get():
+        raise _Recorded(spec)
+
+
+def _json_number(value):
+    """An int as text (the page reads it as a BigInt, exact however large); a float as is."""
+    return str(value) if isinstance(value, int) else float(value)
+
+
+def _json_key(option):
+    """A choice's option: a name as is, a whole number as a JSON number."""
+    return option if isinstance(option, str) else int(option)
+
+
+def _parse_name(parse) -> dict | None:
+    """How the page reads a choice: ``as_int``, or :func:`option_named` over given names."""
+    if parse is as_int:
+        return {"kind": "int"}
+    if isinstance(parse, functools.partial) and parse.func is option_named and not parse.args:
+        return {"kind": "name", "names": list(parse.keywords["names"])}
+    return None
+
+
+def page_spec(checker: Callable, **kwargs) -> dict | None:
+    """The description that ``checker(answer, **kwargs)`` checks a typed answer against, as
+    JSON-ready data, or ``None`` where the checker has logic of its own (a page cannot check
+    it: the reader runs it in a kernel). Prints nothing."""
+    token = _RECORDING.set(True)
+    try:
+        checker(None, **kwargs)
+    except _Recorded as done:
+        return done.spec
+    finally:
+        _RECORDING.reset(token)
+    return None  # pragma: no cover - every checker ends in a verdict
+
+
 def verdict(ok: bool, message: str) -> bool:
     """Print the checker's message (wrapped at :data:`LINE_WIDTH`) and return ``ok``."""
+    _record(None)  # a verdict of the checker's own: not a description the page can use
     text = ("✅ correct: " if ok else "❌ not yet: ") + message
     print(textwrap.fill(text, LINE_WIDTH, subsequent_indent="   ", break_on_hyphens=False))
     return ok
@@ -362,6 +419,17 @@ def check_count(
     """Check a whole-number answer against ``right``: a known mistake ``(wrong value, why)``,
     one or two of ``terms`` (the parts of the sum) left out, a near miss, or how far it is
     (``hint`` says where to look)."""
+    _record(
+        {
+            "kind": "count",
+            "right": _json_number(right),
+            "unit": unit,
+            "correct": correct,
+            "mistakes": [[_json_number(w), why] for w, why in mistakes],
+            "terms": [[name, _json_number(t)] for name, t in (terms or {}).items()],
+            "hint": hint,
+        }
+    )
     value = as_number(answer)
     if value is None:
         return verdict(False, f"give a whole number of {unit}, got {describe(answer)}")
@@ -402,6 +470,18 @@ def check_prediction(
     Within ``rel_tol`` (relative) is right, since a value read off a figure is rounded (then
     ``correct`` says why); a known mistake ``(its value, why)`` is named; a near miss is told
     how far. Every message ends with ``then``, the slider to move to see it."""
+    _record(
+        {
+            "kind": "prediction",
+            "right": float(right),
+            "right_g": f"{right:g}",
+            "what": what,
+            "then": then,
+            "correct": correct,
+            "mistakes": [[float(w), why] for w, why in mistakes],
+            "rel_tol": float(rel_tol),
+        }
+    )
     value = as_number(answer)
     if value is None:
         return verdict(
@@ -435,6 +515,18 @@ def check_choice(
     """A design judgement: ``answer`` (read with ``parse``) must be one of ``options``, which
     maps each option to why it is or is not the one; the right option's text explains the
     trade-off."""
+    reader = _parse_name(parse)
+    _record(
+        reader
+        and {
+            "kind": "choice",
+            "parse": reader,
+            "options": [[_json_key(o), text] for o, text in options.items()],
+            "right": None if right is None else _json_key(right),
+            "allowed": ", ".join(repr(o) for o in options),
+            "question": question,
+        }
+    )
     try:
         choice = parse(answer)
         known = choice in options

@@ -24,7 +24,10 @@ The page as readers meet it (issue 22; tests/browser/test_site.py checks each po
   book); ``live_copies.exercise_numbers`` numbers the live copies the same way.
 * An exercise's attempt cell (the code cells right after the exercise) shows no stored
   output: that output is the checker's answer to the unanswered ``None``, a failure the
-  reader did not make. A note says where the checker runs instead. A prediction's solution
+  reader did not make. Where the checker is a count, a prediction or a choice
+  (``vit_notes.checking.page_spec``), an answer box checks a typed answer on the page with
+  the checker's messages (``_static/vit_notes_answers.js``); elsewhere a note says where the
+  checker runs. A prediction's solution
   (an exercise titled "Predict...") stays locked until the reader commits a prediction
   (``_static/vit_notes.js``).
 * A figure's alt text comes from its PNG output's metadata (``vit_notes.plotting.set_alt``;
@@ -40,8 +43,12 @@ The page as readers meet it (issue 22; tests/browser/test_site.py checks each po
 
 from __future__ import annotations
 
+import ast
 import functools
 import html
+import importlib
+import importlib.util
+import json
 import os
 import re
 import shutil
@@ -179,6 +186,14 @@ def _renumber_exercises(app, env):
     return changed
 
 
+def _source(cell) -> str:
+    """A code cell's source, as the notebook holds it."""
+    for child in cell.children:
+        if child.get("nb_element") == "cell_code_source":
+            return child.astext()
+    return ""
+
+
 def _is_code_cell(node) -> bool:
     return isinstance(node, nodes.container) and node.get("nb_element") == "cell_code"
 
@@ -203,15 +218,80 @@ ATTEMPT_NOTE = (
 )
 
 
-def _commit_form(label: str, solution_id: str) -> str:
-    field = f"vn-prediction-{label}"
+ANSWER_NOTE = (
+    '<p class="vn-attempt-note">Check your answer here, or write it in this cell and run it '
+    "in a live copy of the chapter (the launch button at the top of the page).</p>"
+)
+
+
+def checker_call(source: str) -> tuple[str, str, dict] | None:
+    """The chapter checker an attempt cell calls, ``("pvt", "check_sra_macs", {"H": 56})``:
+    a call ``module.check_...(answer, name=literal, ...)`` on a vit_notes subpackage, else
+    ``None``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for call in ast.walk(tree):
+        func = getattr(call, "func", None)
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.attr.startswith("check_")
+            and len(call.args) == 1
+        ):
+            continue
+        try:
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
+        except ValueError:
+            return None
+        if len(kwargs) == len(call.keywords) and importlib.util.find_spec(
+            f"vit_notes.{func.value.id}"
+        ):
+            return func.value.id, func.attr, kwargs
+    return None
+
+
+def answer_spec(source: str) -> dict | None:
+    """What the page checks a typed answer against (``vit_notes.checking.page_spec``) for
+    the checker an attempt cell calls, or ``None`` when the page cannot check it."""
+    from vit_notes.checking import page_spec  # torch: loaded only by pages with exercises
+
+    call = checker_call(source)
+    if call is None:
+        return None
+    module, name, kwargs = call
+    return page_spec(getattr(importlib.import_module(f"vit_notes.{module}"), name), **kwargs)
+
+
+def _spec_attr(spec: dict) -> str:
+    return html.escape(json.dumps(spec, ensure_ascii=False, separators=(",", ":")), quote=True)
+
+
+def _answer_form(label: str, spec: dict) -> str:
+    field = f"vn-answer-{label}"
     return (
-        f'<form class="vn-commit" data-solution="{html.escape(solution_id)}" hidden>'
+        f'<form class="vn-answer" data-spec="{_spec_attr(spec)}" hidden>'
+        f'<label for="{html.escape(field)}">Your answer</label> '
+        f'<input id="{html.escape(field)}" name="answer" type="text" autocomplete="off"'
+        ' spellcheck="false"> <button type="submit">Check</button>'
+        '<p class="vn-answer-verdict" aria-live="polite"></p></form>'
+    )
+
+
+def _commit_form(label: str, solution_id: str, spec: dict | None = None) -> str:
+    field = f"vn-prediction-{label}"
+    checked = f' data-spec="{_spec_attr(spec)}"' if spec else ""
+    return (
+        f'<form class="vn-commit" data-solution="{html.escape(solution_id)}"{checked} hidden>'
         f'<label for="{html.escape(field)}">Your prediction</label> '
         f'<input id="{html.escape(field)}" name="prediction" type="text" autocomplete="off"'
         ' required> <button type="submit">Commit, then show the solution</button>'
         '<p class="vn-commit-status" aria-live="polite">The solution stays closed until you '
-        "commit a prediction.</p></form>"
+        "commit a prediction.</p>"
+        + ('<p class="vn-answer-verdict" aria-live="polite"></p>' if spec else "")
+        + "</form>"
     )
 
 
@@ -244,9 +324,13 @@ class _ExerciseAttempts(SphinxTransform):
                 and solution.get("target_label") == ex.get("label")
             ):
                 solution = None
+            spec = next(filter(None, (answer_spec(_source(cell)) for cell in attempts)), None)
+            label = ex.get("label", "")
             if solution is not None and is_prediction(exercise_title(ex)):
                 solution["classes"].append("vn-locked")
-                extra = _commit_form(ex.get("label", ""), solution["ids"][0])
+                extra = _commit_form(label, solution["ids"][0], spec)
+            elif spec is not None:
+                extra = _answer_form(label, spec) + ANSWER_NOTE
             else:
                 extra = ATTEMPT_NOTE
             attempts[-1].append(nodes.raw("", extra, format="html"))

@@ -22,7 +22,6 @@ import threading
 
 import pytest
 import torch
-from frontends import CHROMIUM, CHROMIUM_ARGS
 
 from vit_notes import plotting
 
@@ -119,28 +118,12 @@ def site(tmp_path_factory):
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        msg = f"{CHROMIUM} is missing: run bash scripts/browser-deps.sh"
-        pytest.fail(msg) if REQUIRED else pytest.skip(msg)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        msg = "the playwright package is missing: run bash scripts/browser-deps.sh"
-        pytest.fail(msg) if REQUIRED else pytest.skip(msg)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
-def new_page(browser):
+def new_page(chromium):
     contexts, errors = [], []
 
     def make(**options):
-        context = browser.new_context(**{"viewport": {"width": 1280, "height": 800}, **options})
+        context = chromium.new_context(**{"viewport": {"width": 1280, "height": 800}, **options})
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))

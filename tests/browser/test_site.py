@@ -963,6 +963,10 @@ def test_exercises_on_the_page(rel, browser, base_url):
             if verdict in text:
                 problems.append(f"the page shows a verdict nobody asked for: {verdict!r}")
         attempts = page.locator(".vn-attempt-note, form.vn-commit").count()
+        if rel.endswith(("pvt.html", "coatnet.html", "shunted.html")):
+            boxes = page.locator("form.vn-answer, form.vn-commit[data-spec]").count()
+            if boxes < 4:
+                problems.append(f"{boxes} exercises answered on the page, not 4 or more")
         if attempts < len(numbers):
             problems.append(f"{len(numbers)} exercises but {attempts} attempt notes or forms")
         forms = page.locator("form.vn-commit")
@@ -990,9 +994,32 @@ def test_exercises_on_the_page(rel, browser, base_url):
                 problems.append(f"form {i} does not repeat the committed prediction")
         if forms.count():
             _shot(page, rel, "predicted_phone")
+        problems += _answer_boxes_work(page)
     finally:
         context.close()
     assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
+
+
+def _answer_boxes_work(page) -> list[str]:
+    """Each answer box checks on the page: text gets "not yet", the right answer (read from
+    the box's own description) "correct" (tests/browser/test_answers.py checks every message)."""
+    problems = []
+    boxes = page.locator("form.vn-answer")
+    for i in range(boxes.count()):
+        box = boxes.nth(i)
+        box.scroll_into_view_if_needed()
+        if not box.is_visible():
+            problems.append(f"answer box {i} is not shown")
+            continue
+        spec = json.loads(box.get_attribute("data-spec"))
+        right = {"count": spec["right"], "prediction": spec.get("right_g")}.get(spec["kind"])
+        for typed, want in (("abc", "❌ not yet"), (str(right or spec.get("right")), "✅ correct")):
+            box.locator("input").fill(typed)
+            box.locator("button[type=submit]").click()
+            said = box.locator(".vn-answer-verdict").inner_text()
+            if not said.startswith(want):
+                problems.append(f"answer box {i} says {said[:60]!r} to {typed!r}")
+    return problems
 
 
 @pytest.mark.parametrize("rel", CHAPTERS or [None], ids=CHAPTERS or ["no-site"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from einops import rearrange
 
@@ -311,5 +313,5 @@ def check_layout_choice(
                 f"Layout Design') ranks it higher in capacity ({ranking})"
             )
     return check_choice(
-        answer, options, best, "the layout", parse=lambda a: option_named(a, LAYOUTS)
+        answer, options, best, "the layout", parse=functools.partial(option_named, names=LAYOUTS)
     )

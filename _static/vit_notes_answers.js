@@ -1,0 +1,346 @@
+/* ViT Notes: exercises answered on the page.
+
+   An exercise whose checker ends in vit_notes.checking's check_count, check_prediction or
+   check_choice gets an answer box on the site (book/_ext/vit_notes_site.py writes it). The
+   box carries the checker's description, recorded by checking.page_spec from the same call
+   the notebook makes, and this file checks a typed answer against it with the Python
+   checker's messages, line for line. tests/browser/test_answers.py feeds both the same
+   answers and compares the messages, so the two cannot drift apart unseen.
+
+   Numbers are read as checking.as_number reads text: "58,605,568", "58.6M", "3.1e3", "5/2";
+   whole numbers exactly (BigInt), however long. */
+(() => {
+  "use strict";
+
+  const SUFFIX = { k: 1e3, K: 1e3, M: 1e6, G: 1e9 };
+  const FLOAT = /^[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)$/i;
+  const NEAR = 0.1;
+  const BIG = 10n ** 24n; // from here on a whole number is described by its digit count
+
+  // A number is {int: BigInt} (exact) or {float: Number}, as Python's int and float.
+  const isInt = (v) => typeof v.int === "bigint";
+  const num = (v) => (isInt(v) ? Number(v.int) : v.float);
+  const abs = (n) => (n < 0n ? -n : n);
+
+  function parseText(text) {
+    let t = text.trim().replaceAll("_", "").replaceAll(",", "").replaceAll(" ", "").replaceAll("×", "*");
+    let scale = 1;
+    const last = t.slice(-1);
+    if (Object.hasOwn(SUFFIX, last) && t.slice(0, -1)) {
+      t = t.slice(0, -1);
+      scale = SUFFIX[last];
+    }
+    if (/^[+-]?[0-9]+$/.test(t) && scale === 1) return { int: BigInt(t) };
+    const frac = t.match(/^([+-]?[0-9]+)\/([0-9]+)$/);
+    if (frac) {
+      const den = BigInt(frac[2]);
+      return den ? { float: Number(BigInt(frac[1])) / Number(den) } : null;
+    }
+    if (!FLOAT.test(t)) return null;
+    if (/^[+-]?(?:inf|infinity|nan)$/i.test(t)) return { float: NaN };
+    return { float: Number(t) * scale };
+  }
+
+  /** checking.as_number for typed text. */
+  function asNumber(text) {
+    if (!text.trim()) return null;
+    const v = parseText(text);
+    if (v === null || isInt(v)) return v;
+    if (!Number.isFinite(v.float)) return null;
+    if (Number.isInteger(v.float) && Math.abs(v.float) < 2 ** 63) return { int: BigInt(v.float) };
+    return v;
+  }
+
+  /* --- Python's formatting ---------------------------------------------------------- */
+  function group(digits) {
+    return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  }
+
+  /** |x| exactly, as [N, k] with |x| = N / 10^k (every double is a finite decimal). */
+  function exact(x) {
+    const view = new DataView(new ArrayBuffer(8));
+    view.setFloat64(0, Math.abs(x));
+    const hi = view.getUint32(0), lo = view.getUint32(4);
+    let e = (hi >>> 20) & 0x7ff;
+    let m = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+    if (e === 0) e = 1;
+    else m |= 1n << 52n;
+    const e2 = e - 1075; // |x| = m * 2^e2, and 2^-n = 5^n / 10^n
+    return e2 >= 0 ? [m << BigInt(e2), 0] : [m * 5n ** BigInt(-e2), -e2];
+  }
+
+  /** N / 10^drop rounded half to even, as Python rounds a float's exact value. */
+  function roundDrop(N, drop) {
+    if (drop <= 0) return N * 10n ** BigInt(-drop);
+    const unit = 10n ** BigInt(drop);
+    const q = N / unit, r = N % unit;
+    return 2n * r > unit || (2n * r === unit && q % 2n === 1n) ? q + 1n : q;
+  }
+
+  /** format(x, f".{f}f") */
+  function formatF(x, f) {
+    if (!Number.isFinite(x)) return Number.isNaN(x) ? "nan" : x > 0 ? "inf" : "-inf";
+    const [N, k] = exact(x);
+    const digits = roundDrop(N, k - f).toString().padStart(f + 1, "0");
+    const sign = x < 0 || Object.is(x, -0) ? "-" : "";
+    return sign + (f ? `${digits.slice(0, -f)}.${digits.slice(-f)}` : digits);
+  }
+
+  /** format(x, f".{prec}g"), with "," grouping when asked. */
+  function formatG(x, prec, grouping = false) {
+    if (!Number.isFinite(x)) return Number.isNaN(x) ? "nan" : x > 0 ? "inf" : "-inf";
+    const sign = x < 0 || Object.is(x, -0) ? "-" : "";
+    if (x === 0) return sign + "0";
+    const p = Math.max(prec, 1);
+    const [N, k] = exact(x);
+    let exp = N.toString().length - 1 - k; // the first digit's power of ten
+    let digits = roundDrop(N, k + exp - (p - 1)).toString();
+    if (digits.length > p) {
+      exp += 1; // 9.99... rounded up to 10.0...
+      digits = digits.slice(0, p);
+    }
+    const strip = (s) => (s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s);
+    if (exp >= -4 && exp < p) {
+      let whole, part;
+      if (exp >= 0) {
+        whole = digits.slice(0, exp + 1);
+        part = digits.slice(exp + 1);
+      } else {
+        whole = "0";
+        part = "0".repeat(-exp - 1) + digits;
+      }
+      const fixed = strip(part ? `${whole}.${part}` : whole);
+      const [w, frac] = fixed.split(".");
+      return sign + (grouping ? group(w) : w) + (frac ? "." + frac : "");
+    }
+    const mant = strip(digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits);
+    return `${sign}${mant}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  }
+
+  function percent(x) {
+    return formatF(x * 100, 2) + "%";
+  }
+
+  function digitCount(n) {
+    return abs(n).toString().length;
+  }
+
+  /** checking._number */
+  function number(v) {
+    if (isInt(v)) {
+      if (abs(v.int) >= BIG) return `a ${digitCount(v.int)}-digit number`;
+      return (v.int < 0n ? "-" : "") + group(abs(v.int).toString());
+    }
+    return formatG(v.float, 6, true);
+  }
+
+  /** Python's str.isprintable for one code point. */
+  function printable(ch) {
+    if (ch === " ") return true;
+    return !/[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u.test(ch);
+  }
+
+  /** repr(text), as Python writes it. */
+  function repr(text) {
+    const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+    let out = quote;
+    for (const ch of text) {
+      const code = ch.codePointAt(0);
+      if (ch === quote || ch === "\\") out += "\\" + ch;
+      else if (ch === "\t") out += "\\t";
+      else if (ch === "\n") out += "\\n";
+      else if (ch === "\r") out += "\\r";
+      else if (code < 0x20 || code === 0x7f) out += "\\x" + code.toString(16).padStart(2, "0");
+      else if (code < 0x7f || printable(ch)) out += ch;
+      else if (code < 0x100) out += "\\x" + code.toString(16).padStart(2, "0");
+      else if (code < 0x10000) out += "\\u" + code.toString(16).padStart(4, "0");
+      else out += "\\U" + code.toString(16).padStart(8, "0");
+    }
+    return out + quote;
+  }
+
+  /** checking.describe for typed text. */
+  function describe(text, limit = 40) {
+    const chars = Array.from(repr(text));
+    return chars.length <= limit ? chars.join("") : chars.slice(0, limit - 3).join("") + "...";
+  }
+
+  /* --- checking's arithmetic -------------------------------------------------------- */
+  function equal(a, b) {
+    return isInt(a) && isInt(b) ? a.int === b.int : num(a) === num(b);
+  }
+
+  function minus(a, b) {
+    return isInt(a) && isInt(b) ? { int: a.int - b.int } : { float: num(a) - num(b) };
+  }
+
+  function absolute(v) {
+    return isInt(v) ? { int: abs(v.int) } : { float: Math.abs(v.float) };
+  }
+
+  function ratio(a, b) {
+    const x = num(a), y = num(b);
+    if (y === 0) return x ? Infinity : 1.0;
+    return x / y;
+  }
+
+  function relError(value, right) {
+    if (num(right) === 0) return equal(value, right) ? 0.0 : Infinity;
+    return num(absolute(minus(value, right))) / Math.abs(num(right));
+  }
+
+  function howFar(value, right) {
+    const diff = minus(value, right);
+    const side = num(diff) > 0 ? "too high" : "too low";
+    return `${number(absolute(diff))} off (${percent(relError(value, right))} of the answer), ${side}`;
+  }
+
+  function nearMiss(value, right, unit, near = NEAR) {
+    if (equal(value, right) || !(relError(value, right) <= near)) return null;
+    let text = `close: ${number(value)} is ${howFar(value, right)}`;
+    let digits = null;
+    for (let d = 2; d < 8; d++) {
+      if (Number(formatG(num(right), d)) === num(value)) {
+        digits = d;
+        break;
+      }
+    }
+    if (digits !== null) {
+      text += `; it is the answer rounded to ${digits} significant figures: give it exactly`;
+    } else if (!Number.isInteger(num(value))) {
+      text += `; a count of ${unit} is a whole number`;
+    }
+    return text;
+  }
+
+  function missingTerms(value, total, terms) {
+    const missing = total - value;
+    const single = terms.filter(([, t]) => t === missing).map(([name]) => name);
+    const n = (i) => number({ int: i });
+    if (single.length === 1) return `${n(value)} leaves out ${single[0]} = ${n(missing)}`;
+    if (single.length) {
+      return (
+        `${n(value)} is ${n(missing)} short, and ${single.length} terms have ` +
+        `exactly that size: ${single.join("; ")}. The count alone cannot tell which one ` +
+        "you left out: check each"
+      );
+    }
+    const pairs = [];
+    for (let i = 0; i < terms.length; i++) {
+      for (let j = i + 1; j < terms.length; j++) {
+        if (terms[i][1] + terms[j][1] === missing) pairs.push(`${terms[i][0]} and ${terms[j][0]}`);
+      }
+    }
+    if (pairs.length) {
+      const which = pairs.length === 1 ? pairs[0] : "either " + pairs.join(", or ");
+      return `${n(value)} leaves out two terms: ${which}`;
+    }
+    return null;
+  }
+
+  /* --- the three kinds of checker ---------------------------------------------------- */
+  const say = (ok, message) => ({ ok, message });
+
+  function checkCount(spec, text) {
+    const value = asNumber(text);
+    const right = { int: BigInt(spec.right) };
+    if (value === null) return say(false, `give a whole number of ${spec.unit}, got ${describe(text)}`);
+    if (equal(value, right)) return say(true, spec.correct);
+    if (isInt(value)) {
+      for (const [wrong, why] of spec.mistakes) if (value.int === BigInt(wrong)) return say(false, why);
+      const terms = spec.terms.map(([name, t]) => [name, BigInt(t)]);
+      const missing = terms.length ? missingTerms(value.int, right.int, terms) : null;
+      if (missing) return say(false, missing);
+    }
+    const close = nearMiss(value, right, spec.unit);
+    if (close) return say(false, close);
+    if (num(value) <= 0) return say(false, `a number of ${spec.unit} is positive, got ${number(value)}`);
+    if (!isInt(value)) return say(false, `a number of ${spec.unit} is whole, got ${number(value)}`);
+    const times = ratio(value, right);
+    const size = Number.isFinite(times) ? `${formatG(times, 3)}× the right count` : "far too large";
+    const out = `${number(value)} is ${size}`;
+    return say(false, spec.hint ? `${out}; ${spec.hint}` : out);
+  }
+
+  function checkPrediction(spec, text) {
+    const value = asNumber(text);
+    const then = spec.then;
+    if (value === null) {
+      return say(false, `write your prediction of ${spec.what} as a number, got ${describe(text)}`);
+    }
+    const right = { float: spec.right };
+    const close = (a, b) => relError(a, b) <= spec.rel_tol;
+    if (close(value, right)) return say(true, `${spec.correct || spec.right_g}. ${then}`);
+    for (const [wrong, why] of spec.mistakes) {
+      if (close(value, { float: wrong })) return say(false, `${why}. ${then}`);
+    }
+    const nearby = nearMiss(value, right, "", 0.25);
+    if (nearby) return say(false, `${nearby.split(";")[0]}. ${then}`);
+    const times = ratio(value, right);
+    const size = Number.isFinite(times) ? `${formatG(times, 3)}× the right value` : "far off";
+    return say(false, `${number(value)} is ${size}. ${then}`);
+  }
+
+  function optionNamed(text, names) {
+    const key = (s) => s.toLowerCase().replace(/[\s_-]/g, "");
+    const exact = names.filter((n) => key(n) === key(text));
+    if (exact.length) return exact[0];
+    const partial = names.filter((n) => key(text) && key(n).includes(key(text)));
+    return partial.length === 1 ? partial[0] : null;
+  }
+
+  function checkChoice(spec, text) {
+    let choice = null;
+    if (spec.parse.kind === "int") {
+      const v = asNumber(text);
+      choice = v && isInt(v) ? v.int : null;
+    } else {
+      choice = optionNamed(text, spec.parse.names);
+    }
+    const same = (a, b) => (typeof a === "bigint" ? a === BigInt(b) : a === b);
+    const option = choice === null ? null : spec.options.find(([o]) => same(choice, o));
+    if (!option) return say(false, `${spec.question}: choose one of ${spec.allowed}; got ${describe(text)}`);
+    return say(spec.right !== null && same(choice, spec.right), option[1]);
+  }
+
+  const CHECKERS = { count: checkCount, prediction: checkPrediction, choice: checkChoice };
+
+  /** The verdict on ``text`` as the Python checker prints it, unwrapped. */
+  function check(spec, text) {
+    const { ok, message } = CHECKERS[spec.kind](spec, String(text));
+    return { ok, text: (ok ? "✅ correct: " : "❌ not yet: ") + message };
+  }
+  check.formatG = formatG; // Python's number formats, for tests/browser
+  check.percent = percent;
+  window.vnCheckAnswer = check; // for tests/browser
+
+  /* --- the answer boxes -------------------------------------------------------------- */
+  function show(form, spec, value) {
+    const out = form.querySelector(".vn-answer-verdict");
+    const { ok, text } = check(spec, value);
+    out.textContent = text;
+    out.classList.toggle("vn-right", ok);
+  }
+
+  function boxes() {
+    document.querySelectorAll("form.vn-answer[data-spec]").forEach((form) => {
+      const spec = JSON.parse(form.dataset.spec);
+      form.hidden = false;
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        show(form, spec, form.querySelector("input").value);
+      });
+    });
+    // A prediction is checked once it is committed (vit_notes.js opens the solution).
+    document.querySelectorAll("form.vn-commit[data-spec]").forEach((form) => {
+      const spec = JSON.parse(form.dataset.spec);
+      form.addEventListener("submit", () => {
+        const value = form.querySelector("input").value;
+        if (value.trim()) show(form, spec, value);
+      });
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boxes);
+  else boxes();
+})();

@@ -1,0 +1,172 @@
+"""Exercises answered on the page give the Python checkers' verdicts (issue 22).
+
+The site's answer box (``_static/vit_notes_answers.js``) checks a typed answer against the
+description that ``vit_notes.checking.page_spec`` records from the chapter's own checker
+call (the one in the exercise's attempt cell). Here both get the same typed answers: the
+right one, every known mistake, each term of a sum left out, near misses, rounded values,
+text, nothing, huge numbers; their messages must be equal, word for word. Needs only
+Chromium, not a built site.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from vit_notes.checking import page_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from vit_notes_site import answer_spec, checker_call  # noqa: E402
+
+SCRIPT = ROOT / "_static" / "vit_notes_answers.js"
+
+#: What students type that is not the answer (each tried on every exercise).
+SLIPS = [
+    "", "   ", "abc", "it's", 'say "x"', "None", "nan", "inf", "-inf", "1e400", "0", "-5",
+    "12.5", "5/2", "1/0", "3/4", "1_000", "1,234", "1 234", "×", "7M", "2.5k", "0x10",
+    "1" + "0" * 30, "9" * 60, "x" * 60, "\u200b", "é", "\t8", "8.0", "+8", ".5", "5.",
+]  # fmt: skip
+
+
+def chapter_checkers() -> list[tuple[tuple[str, str, dict], dict]]:
+    """Every (module, checker, keyword arguments) a chapter's code cells call, with the
+    description the page gets for it; checkers the page cannot check are left out."""
+    found: dict[str, tuple] = {}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            call = checker_call("".join(cell["source"]))
+            if call is None:
+                continue
+            module, name, kwargs = call
+            fn = getattr(importlib.import_module(f"vit_notes.{module}"), name)
+            spec = page_spec(fn, **kwargs)
+            if spec is not None:
+                found[json.dumps([module, name, kwargs], sort_keys=True)] = (call, spec)
+    return list(found.values())
+
+
+def _g(x: float) -> str:
+    return repr(float(x))
+
+
+def answers_for(spec: dict) -> list[str]:
+    """Typed answers that reach every branch of the description's checker."""
+    texts = list(SLIPS)
+    if spec["kind"] == "count":
+        right = int(spec["right"])
+        terms = [int(t) for _, t in spec["terms"]]
+        texts += [str(right), f"{right:,}", str(right + 1), str(right - 1), str(-right)]
+        texts += [str(right * 2), str(right // 2), str(right * 1000), f"{right}.5"]
+        texts += [str(int(w)) for w, _ in spec["mistakes"]]
+        texts += [str(right - t) for t in terms]
+        texts += [str(right - a - b) for i, a in enumerate(terms) for b in terms[i + 1 :]]
+        texts += [f"{right:.{d}g}" for d in range(2, 6)]
+        texts += [f"{right / 1e6:.1f}M", f"{right / 1e3:.0f}k", str(int(right * 1.05))]
+    elif spec["kind"] == "prediction":
+        right = spec["right"]
+        texts += [_g(right), _g(right * 1.01), _g(right * 1.03), _g(right * 1.2), _g(right * 2)]
+        texts += [_g(right * 0.8), _g(1 / right), _g(-right), f"{right:g}", f"{right:.3g}"]
+        texts += [_g(w) for w, _ in spec["mistakes"]] + [_g(w * 1.01) for w, _ in spec["mistakes"]]
+    else:
+        for option, _ in spec["options"]:
+            text = str(option)
+            texts += [text, text.lower(), text.replace("-", ""), f" {text} ", text[:3], text[-2:]]
+        texts += ["C-C", "ctt", "T", "9", "64", "2.0"]
+    return texts
+
+
+def python_verdict(fn, text: str, kwargs: dict) -> str:
+    """What the Python checker prints for ``text``, its line breaks undone."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        fn(text, **kwargs)
+    return " ".join(out.getvalue().split())
+
+
+CHECKERS = chapter_checkers()
+
+
+def test_the_chapters_have_answer_boxes():
+    """Counts, predictions and choices of every cost chapter reach the page."""
+    kinds = {(call[0], spec["kind"]) for call, spec in CHECKERS}
+    for chapter in ("pvt", "coatnet", "shunted"):
+        for kind in ("count", "prediction", "choice"):
+            assert (chapter, kind) in kinds, f"no {kind} exercise of {chapter} on the page"
+
+
+def test_an_attempt_cell_names_its_checker():
+    """The site's reading of an attempt cell: the call, its literal arguments, its spec."""
+    source = "my_answer = None\npassed = pvt.check_sra_macs(\n    my_answer, H=56, sr_ratio=8\n)"
+    assert checker_call(source) == ("pvt", "check_sra_macs", {"H": 56, "sr_ratio": 8})
+    assert answer_spec(source)["right"] == str(58_605_568)
+    assert checker_call("pvt.check_sra_macs(my_answer, H=size)") is None  # not a literal
+    assert checker_call("print(1)") is None and checker_call("def (") is None
+    assert answer_spec("pvt.check_sra_forward(my_forward)") is None  # a kernel's checker
+
+
+@pytest.fixture(scope="module")
+def page(chromium):
+    context = chromium.new_context()
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_content("<!doctype html><html><body></body></html>")
+    page.add_script_tag(path=str(SCRIPT))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+@pytest.mark.parametrize(
+    "call,spec", CHECKERS, ids=[f"{c[0]}.{c[1]}{c[2] or ''}" for c, _ in CHECKERS]
+)
+def test_page_and_kernel_agree(page, call, spec):
+    module, name, kwargs = call
+    fn = getattr(importlib.import_module(f"vit_notes.{module}"), name)
+    texts = answers_for(spec)
+    js = page.evaluate(
+        "([spec, texts]) => texts.map(t => window.vnCheckAnswer(spec, t).text)", [spec, texts]
+    )
+    differ = [
+        f"{t!r}\n   python: {want}\n   page:   {' '.join(got.split())}"
+        for t, got, want in zip(texts, js, (python_verdict(fn, t, kwargs) for t in texts))
+        if " ".join(got.split()) != want
+    ]
+    assert not differ, f"{len(differ)} of {len(texts)} differ:\n" + "\n".join(differ[:10])
+    rights = [t for t, got in zip(texts, js) if got.startswith("✅")]
+    assert rights, "no answer was right: the cases do not reach the right answer"
+
+
+def _floats() -> list[float]:
+    """Floats where Python's rounding is easy to get wrong: exact ties (k/8, k/1024),
+    powers of ten, values that round up to the next decade, tiny and huge ones."""
+    rng = random.Random(0)
+    xs = [k / 8 for k in range(-40, 41)] + [k / 1024 for k in range(1, 300, 7)]
+    xs += [10.0**e for e in range(-8, 25)] + [9.9999995 * 10.0**e for e in range(-6, 9)]
+    xs += [0.3125, 0.03125, 2.5, 1234565.0, 123456.5, 0.0, -0.0, 1e-310, 1.7e308, 5e-5]
+    xs += [rng.uniform(-1e3, 1e3) for _ in range(300)]
+    xs += [rng.lognormvariate(0, 12) for _ in range(300)]
+    return xs
+
+
+def test_numbers_print_as_python_prints_them(page):
+    """``{x:,.6g}``, ``{x:.3g}``, ``{x:g}`` and ``{x:.2%}``: the page's formats."""
+    xs = _floats()
+    got = page.evaluate(
+        """xs => xs.map(x => { const c = window.vnCheckAnswer;
+            return [c.formatG(x, 6, true), c.formatG(x, 3), c.formatG(x, 6), c.percent(x)]; })""",
+        xs,
+    )
+    want = [[f"{x:,.6g}", f"{x:.3g}", f"{x:g}", f"{x:.2%}"] for x in xs]
+    differ = [(x, g, w) for x, g, w in zip(xs, got, want) if g != w]
+    assert not differ, differ[:10]
