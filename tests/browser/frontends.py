@@ -9,6 +9,7 @@ the repository), and is stopped with everything it started (see :class:`Server`)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -176,6 +177,30 @@ def start_present(tmp: Path, chapter: str) -> Server:
 
 def launch_browser(pw):
     return pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def chromium(required: bool):
+    """Headless Chromium for a test module, or the test skipped (failed when ``required``)
+    with the command that installs what is missing."""
+    import pytest
+
+    why = None
+    if not os.access(CHROMIUM, os.X_OK):
+        why = f"{CHROMIUM} is missing: run bash scripts/browser-deps.sh"
+    else:
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            why = "the playwright package is missing: run bash scripts/browser-deps.sh"
+    if why:
+        pytest.fail(why) if required else pytest.skip(why)
+    with sync_playwright() as pw:
+        b = launch_browser(pw)
+        try:
+            yield b
+        finally:
+            b.close()
 
 
 def local_only(context, base: str) -> list[str]:

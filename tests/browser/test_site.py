@@ -33,13 +33,12 @@ import yaml
 from vit_notes import plotting
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "book" / "_ext"))
+import frontends  # noqa: E402  (one set of flags for every browser test)
 import live_copies  # noqa: E402
-from frontends import CHROMIUM_ARGS  # noqa: E402  (one set of flags for every browser test)
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("VIT_NOTES_SITE", ROOT / "_build" / "html"))
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("VIT_NOTES_BROWSER_TEST") == "1"
 PAGE_BUDGET = 3 * 1024 * 1024  # a chapter page's HTML plus its images, bytes
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static"}
@@ -91,18 +90,8 @@ def base_url():
 
 @pytest.fixture(scope="session")
 def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        msg = f"{CHROMIUM} is missing: run bash scripts/browser-deps.sh"
-        pytest.fail(msg) if REQUIRED else pytest.skip(msg)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        msg = "the playwright package is missing: run bash scripts/browser-deps.sh"
-        pytest.fail(msg) if REQUIRED else pytest.skip(msg)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with frontends.chromium(REQUIRED) as b:
         yield b
-        b.close()
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / "report.json").write_text(json.dumps(REPORT, indent=2, sort_keys=True))
 
