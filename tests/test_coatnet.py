@@ -294,6 +294,16 @@ def test_every_ablation_row_says_what_it_changes_and_holds_fixed():
         coatnet.paper.ablation("Table 5")
 
 
+def test_table_7s_coatnet_3_number_matches_table_4_at_two_image_sizes():
+    # Table 7 names no image size: its 87.6 is Table 4's CoAtNet-3 (21K+1K) at 224² and at 384²
+    rows = coatnet.paper.ablation_rows("Table 7")
+    v0 = [r for r in rows if r["variant"].startswith("V0") and r["model"] == "coatnet_3"]
+    fine_tuned = next(r["value"] for r in v0 if r["metric"] == "fine-tune top-1")
+    c3 = coatnet.paper.COATNET_3_21K
+    assert sorted(c3) == [224, 384, 512]
+    assert [size for size, top1 in c3.items() if top1 == fine_tuned] == [224, 384]
+
+
 def test_table_7_holds_the_blocks_of_s2_and_s3_fixed_but_not_the_cost():
     rows = coatnet.ablation_costs("Table 7")
     for v in coatnet.paper.ablation("Table 7").variants:

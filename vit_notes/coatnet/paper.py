@@ -52,7 +52,8 @@ CLAIMS: dict[str, Passage] = {
 
 #: The five variants the study compares: what each is, stage by stage.
 LAYOUT_VARIANTS: dict[str, str] = {
-    "ViT_REL": "ViT stem (stride 16), then L transformer blocks with relative attention",
+    "ViT_REL": "ViT stem with an aggressive stride (the paper's example: 16x16), then L"
+    " transformer blocks with relative attention",
     "C-C-C-C": "S0 conv stem, S1-S4 MBConv",
     "C-C-C-T": "S0 conv stem, S1-S3 MBConv, S4 transformer",
     "C-C-T-T": "S0 conv stem, S1-S2 MBConv, S3-S4 transformer",
@@ -271,8 +272,9 @@ DOWNSAMPLING_COST: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 #: CoAtNet-3 pre-trained on ImageNet-21K and fine-tuned on ImageNet-1K: image size -> top-1
-#: (%), from Table 4 "Model performance on ImageNet" (21K+1K column), also Table 14.
-COATNET_3_21K: dict[int, float] = {384: 87.6, 512: 87.9}
+#: (%), from Table 4 "Model performance on ImageNet" (21K+1K column). Table 14 repeats the
+#: 384² and 512² entries. The 224² entry is in Table 4 only, not in Table 14.
+COATNET_3_21K: dict[int, float] = {224: 87.6, 384: 87.6, 512: 87.9}
 
 #: CoAtNet-2 trained on ImageNet-1K only: image size -> top-1 (%), from Table 4 "Model
 #: performance on ImageNet" (1K only column).
@@ -337,7 +339,10 @@ def describe_layout_study(width: int = 88) -> str:
     """The layout study (section "Vertical Layout Design") as text: the five variants, what
     the study holds fixed, the two orderings it reads off its Figure 1 and Table 2."""
     lines = [f"The layout study ({VERSION}, section 'Vertical Layout Design')"]
-    lines += [f"  {name:8s} {what}" for name, what in LAYOUT_VARIANTS.items()]
+    for name, what in LAYOUT_VARIANTS.items():
+        lines += textwrap.wrap(
+            what, width, initial_indent=f"  {name:8s} ", subsequent_indent=" " * 11
+        )
     lines += _wrapped("holds fixed", LAYOUT_HELD_FIXED, width)
     lines += ["orderings read off Figure 1 (no numbers printed):"]
     lines += [f"  {k:29s} {v}" for k, v in LAYOUT_RANKINGS.items()]
