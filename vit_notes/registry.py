@@ -193,9 +193,9 @@ QUERY_PROBES = ((0.3, 0.5), (0.7, 0.4), (0.15, 0.15))
 def query_patches(design: Design, img: torch.Tensor, probes=QUERY_PROBES) -> list[int]:
     """The side in pixels of the patch each of ``design``'s query panels stands for: the grid
     its query token lies on. Computed from the panels themselves, not declared: the largest
-    ``p`` (dividing the image) such that two queries at opposite corners of the ``p × p`` cell
-    around each probe give the same weights, so lie in one token (a larger cell holds two
-    tokens, whose weights differ)."""
+    ``p`` (dividing the image) such that two queries at opposite corners of the ``p × p`` square
+    of pixels around each probe give the same weights, so lie in one token (a larger square
+    holds two tokens, whose weights differ)."""
     h, w = img.shape[-2:]
     candidates = [p for p in (64, 32, 16, 8, 4, 2, 1) if h % p == 0 and w % p == 0]
     queries = []
