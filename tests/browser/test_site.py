@@ -35,6 +35,7 @@ from vit_notes import plotting
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "book" / "_ext"))
 import frontends  # noqa: E402  (one set of flags for every browser test)
 import live_copies  # noqa: E402
+import vit_notes_site  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("VIT_NOTES_SITE", ROOT / "_build" / "html"))
@@ -952,10 +953,9 @@ def test_exercises_on_the_page(rel, browser, base_url):
             if verdict in text:
                 problems.append(f"the page shows a verdict nobody asked for: {verdict!r}")
         attempts = page.locator(".vn-attempt-note, form.vn-commit").count()
-        if rel.endswith(("pvt.html", "coatnet.html", "shunted.html")):
-            boxes = page.locator("form.vn-answer, form.vn-commit[data-spec]").count()
-            if boxes < 4:
-                problems.append(f"{boxes} exercises answered on the page, not 4 or more")
+        boxes = page.locator("form.vn-answer, form.vn-commit[data-spec]").count()
+        if boxes != _checkable(rel):
+            problems.append(f"{boxes} answer boxes for {_checkable(rel)} checkable exercises")
         if attempts < len(numbers):
             problems.append(f"{len(numbers)} exercises but {attempts} attempt notes or forms")
         forms = page.locator("form.vn-commit")
@@ -987,6 +987,21 @@ def test_exercises_on_the_page(rel, browser, base_url):
     finally:
         context.close()
     assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
+
+
+def _checkable(rel: str) -> int:
+    """How many of a chapter's exercises the page can check: those whose attempt cell (the
+    code cells right after the exercise) calls a checker the page has a description of."""
+    cells = json.loads((ROOT / Path(rel).with_suffix(".ipynb")).read_text())["cells"]
+    count, attempt = 0, None
+    for cell in cells:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            count += bool(attempt)
+            attempt = False if "{exercise}" in text else None
+        elif attempt is False and vit_notes_site.answer_spec(text) is not None:
+            attempt = True
+    return count + bool(attempt)
 
 
 def _answer_boxes_work(page) -> list[str]:
