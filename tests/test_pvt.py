@@ -477,7 +477,7 @@ def test_explorer_prediction(capsys, answer, ok, says):
     "answer,ok,says",
     [
         (8, True, "16×16 keys, each a 32-pixel window; the map takes 16.0 MiB, the finest keys"),
-        ("8", True, "Linear SRA"),
+        ("8", True, "PVT v2's linear SRA, as in its B2-Li"),
         (4, False, "64.0 MiB, 2.7× the 24 MiB budget"),
         (16, False, "inside the budget, but sr_ratio 8 fits too with 4× the keys"),
         (5, False, "choose one of 1, 2, 4, 8, 16, 32; got 5"),

@@ -205,8 +205,8 @@ def timing_surprises(
     (``ms_rounds``): then it is a cost the counts miss, not noise. Otherwise we call it noise,
     which we expect a rerun to move; nothing here reruns to show it. Points *faster* than
     proportional (``g`` times the work in well under ``g`` times the time) are not surprises:
-    :func:`fastest_growth` finds the largest such gap. Returns ``[{variant, x, ms, ref_x, ref_ms, ms_ratio, gmacs_ratio,
-    excess, always}]``, largest excess first.
+    :func:`fastest_growth` finds the largest such gap. Returns ``[{variant, x, ms, ref_x,
+    ref_ms, ms_ratio, gmacs_ratio, excess, always}]``, largest excess first.
     """
 
     def surprise(a_ms, b_ms, work):
@@ -254,7 +254,8 @@ def fixed_cost_pairs(rows: list[dict], x: str, work: float = 2.0, lag: float = 4
     does at least ``work`` times the other's, yet takes no longer, or less than ``1/lag`` of
     the proportional time (``g`` times the multiply-adds in under ``g/lag`` times the time).
     The counts cannot say why: a fixed cost per call and a kernel that is faster per
-    multiply-add on larger products would each do it. ``[{x, more, less, gmacs_ratio, ms_ratio}]``, the largest shortfall first."""
+    multiply-add on larger products would each do it. ``[{x, more, less, gmacs_ratio,
+    ms_ratio}]``, the largest shortfall first."""
     found = []
     for value in sorted({r[x] for r in rows if "ms" in r}):
         at = {r["variant"]: r for r in rows if r[x] == value and "ms" in r}

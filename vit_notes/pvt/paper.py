@@ -128,7 +128,9 @@ SYMBOLS = (
         "head j's key and value projections, C_i × d_head",
         "rows j·d .. (j+1)·d of kv.weight (K), and the same rows plus C (V)",
     ),
-    Symbol("d_head", "the dimension of a head, C_i / N_i", "d = C // num_heads, and scale = d ** -0.5"),
+    Symbol(
+        "d_head", "the dimension of a head, C_i / N_i", "d = C // num_heads, and scale = d ** -0.5"
+    ),
     Symbol("head_j", "head j's output", "(B, N, d). The heads concatenated: (B, N, C)"),
     Symbol("W^O", "the output projection, C_i × C_i", "proj.weight (and proj.bias)"),
 )
