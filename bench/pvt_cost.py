@@ -5,10 +5,10 @@ The chapter plots the recorded rows (``vit_notes.measured.load("pvt_cost")``) wi
 versions and date they were measured on: nothing is timed while the book builds. Each layer
 (C = 64, one head, as at stage 1 of PVT-Tiny) is timed with torch.utils.benchmark in
 ``--rounds`` rounds that take turns (``vit_notes.pvt.sra_cost_table``): a burst of other work
-then slows one round of every layer rather than every round of one, and each row keeps every
-round's median, and the machine's 1-minute load average before and after (``load_avg``). Two
-sweeps: ``sr_ratio`` 1, 2, 4, 8 at 224² (``sweep`` = "sr_ratio"), and the
-image size 112 to 448 at ``sr_ratio`` 8 (``sweep`` = "size").
+is then spread over several layers' runs, not cancelled (within one round it can slow one layer
+more than another). Each row keeps every round's median, and the machine's 1-minute load
+average before and after (``load_avg``). Two sweeps: ``sr_ratio`` 1, 2, 4, 8 at 224²
+(``sweep`` = "sr_ratio"), and the image size 112 to 448 at ``sr_ratio`` 8 (``sweep`` = "size").
 
     python bench/pvt_cost.py [--rounds 5] [--min-run-time 0.05] [--threads 1]
 

@@ -477,7 +477,7 @@ def test_explorer_prediction(capsys, answer, ok, says):
     "answer,ok,says",
     [
         (8, True, "16×16 keys, each a 32-pixel window; the map takes 16.0 MiB, the finest keys"),
-        ("8", True, "Linear SRA"),
+        ("8", True, "PVT v2's linear SRA, as in its B2-Li"),
         (4, False, "64.0 MiB, 2.7× the 24 MiB budget"),
         (16, False, "inside the budget, but sr_ratio 8 fits too with 4× the keys"),
         (5, False, "choose one of 1, 2, 4, 8, 16, 32; got 5"),
@@ -576,6 +576,7 @@ def test_every_figure_of_the_chapter_follows_the_standard():
             pvt.SpatialReductionAttention(32, 2, linear=True), 24, 24
         ),
         "cost, timed": pvt.plot_cost(timed, "sr_ratio", "one layer at 64x64"),
+        "cost, quiet": pvt.plot_cost(fake_timings(), "sr_ratio", "one layer at 64x64"),
         "cost, counted": pvt.plot_cost(counted, "size", "one layer, sr_ratio 4"),
         "query maps": plotting.plot_query_maps(
             img, pvt.sra_query_maps(img, (1, 2, 4, 8), query), query
@@ -595,7 +596,7 @@ def notes_of(fig) -> str:
 
 def test_cost_plot_says_when_a_timed_point_is_noise():
     quiet = pvt.plot_cost(fake_timings(), "sr_ratio", "t")
-    assert "latency follows the counts" in notes_of(quiet) and "noise" not in notes_of(quiet)
+    assert "no timed point is slower" in notes_of(quiet).lower() and "noise" not in notes_of(quiet)
     assert all("log scale" in ax.get_ylabel() for ax in quiet.axes[:3])
 
     # SRA at sr_ratio 4 made slower than at sr_ratio 2, which does more work; timed once,
@@ -606,7 +607,7 @@ def test_cost_plot_says_when_a_timed_point_is_noise():
     assert not surprise["always"]
     fig = pvt.plot_cost(rows, "sr_ratio", "t")
     assert "SRA at sr_ratio 4" in notes_of(fig)
-    assert "timing noise, which a rerun moves" in notes_of(fig)
+    assert "timing noise, which we expect a rerun to move" in notes_of(fig)
     ringed = [
         ln
         for ln in fig.axes[2].lines
@@ -636,6 +637,30 @@ def test_a_point_slower_in_every_round_is_a_cost_not_noise():
             r["ms_rounds"] = [r["ms"], r["ms"] / 2, r["ms"] / 2]
     (surprise,) = pvt.timing_surprises(rows, "sr_ratio")
     assert not surprise["always"]
+
+
+def test_cost_plot_names_points_faster_than_their_multiply_adds():
+    # a fixed 0.5 ms per call: the small layers take more time per multiply-add
+    rows = fake_timings()
+    fast = pvt.fastest_growth(rows, "sr_ratio")
+    assert fast["gmacs_ratio"] > 2 * fast["ms_ratio"]
+    g = fast["gmacs_ratio"]
+    assert all(
+        b["counted_gmacs"] / a["counted_gmacs"] / (b["ms"] / a["ms"]) <= g / fast["ms_ratio"] + 1e-9
+        for a in rows
+        for b in rows
+        if a["variant"] == b["variant"] and b["counted_gmacs"] > a["counted_gmacs"]
+    )
+    note = notes_of(pvt.plot_cost(rows, "sr_ratio", "t"))
+    assert "Faster ones are not ringed" in note and f"{g:.0f}× the multiply-adds" in note
+    # time proportional to the work: no such note
+    for r in rows:
+        r["ms"] = 20 * r["counted_gmacs"]
+    assert pvt.fastest_growth(rows, "sr_ratio")["ms_ratio"] == pytest.approx(
+        pvt.fastest_growth(rows, "sr_ratio")["gmacs_ratio"]
+    )
+    assert "Faster ones" not in notes_of(pvt.plot_cost(rows, "sr_ratio", "t"))
+    assert pvt.fastest_growth(rows[:1], "sr_ratio") is None
 
 
 def test_cost_plot_names_fixed_costs_where_more_work_is_not_slower():

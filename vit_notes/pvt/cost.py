@@ -26,9 +26,10 @@ def sra_cost(
     (``M·C²`` for the 1x1 conv of linear SRA; at ``R = 1`` there is no conv and ``M = N``);
     ``kv`` ``2MC²``; ``q kᵀ`` and ``attn v`` ``2NMC`` (PVT v1, §3.3
     "Transformer Encoder": the attention term shrinks by ``R²``; PVT v2 eq. (2),
-    ``2hwP²c`` for linear SRA). PVT v2's eq. (1) writes the conv term as ``hwc²R²``; a
-    stride-R, R×R, c→c conv on an h×w grid does ``(h/R)(w/R)·c²R² = hwc²`` multiply-adds,
-    which is this function's ``M·C²·R²`` and what the FLOP counter counts. ``sr_ratio=1`` is
+    ``2hwP²c`` for linear SRA). PVT v2's eq. (1) writes the conv term as ``hwc²R²``, ``R²``
+    times the count: a stride-R, R×R, c→c conv on an h×w grid does ``(h/R)(w/R)·c²R² = hwc²``
+    multiply-adds, which is this function's ``M·C²·R²`` and what the FLOP counter counts. We
+    read the paper's term as a slip. ``sr_ratio=1`` is
     plain multi-head attention.
     """
     # Python ints (NumPy's overflow silently) and sizes below validate.MAX_SIDE.

@@ -235,7 +235,7 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
             f"{head}, the finest keys that fit. The trade-off: a smaller ratio keeps finer "
             f"keys, but the matrix grows with R⁻² ({costs[r // 2].attn_bytes / 2**20:,.0f} MiB "
             f"at {r // 2}); a larger one saves memory but each key summarises a wider window. "
-            f"Linear SRA (7×7 keys at any size) would take "
+            f"PVT v2's linear SRA, as in its B2-Li, keeps 7×7 keys at any size. It would take "
             f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MiB here, "
             f"with one key per about {4 * H / 7:.0f} px of the image (adaptive pooling's windows "
             "overlap at their edges when 7 does not divide the grid)"

@@ -135,7 +135,8 @@ def sra_cost_table(
     plain attention): each distinct layer is counted and timed once and its row repeated.
     Timed, each distinct layer runs in ``rounds`` rounds that take turns with the others:
     ``ms_rounds`` holds each round's median and ``ms`` the fastest, so a burst of other work on
-    the machine slows one round of every layer rather than every round of one
+    the machine is spread over several layers' runs rather than falling on every run of one.
+    It is not cancelled: within one round a burst can slow one layer more than another
     (:func:`timing_surprises` reads the rounds). Timing keeps torch's thread count: switching
     it inside a notebook kernel has hung kernels here.
     """
@@ -201,9 +202,11 @@ def timing_surprises(
     more than ``tol`` times as long as one doing at least its work, or more than
     ``growth_tol`` times what its extra work explains, is a surprise the counts do not
     explain. ``always`` says whether it was so in every one of two or more rounds
-    (``ms_rounds``): then it is a cost the counts miss, not noise; otherwise a rerun moves it,
-    and it is noise. Returns ``[{variant, x, ms, ref_x, ref_ms, ms_ratio, gmacs_ratio,
-    excess, always}]``, largest excess first.
+    (``ms_rounds``): then it is a cost the counts miss, not noise. Otherwise we call it noise,
+    which we expect a rerun to move; nothing here reruns to show it. Points *faster* than
+    proportional (``g`` times the work in well under ``g`` times the time) are not surprises:
+    :func:`fastest_growth` finds the largest such gap. Returns ``[{variant, x, ms, ref_x,
+    ref_ms, ms_ratio, gmacs_ratio, excess, always}]``, largest excess first.
     """
 
     def surprise(a_ms, b_ms, work):
@@ -250,8 +253,9 @@ def fixed_cost_pairs(rows: list[dict], x: str, work: float = 2.0, lag: float = 4
     """Pairs of variants at the same ``x`` whose times do not follow their multiply-adds: one
     does at least ``work`` times the other's, yet takes no longer, or less than ``1/lag`` of
     the proportional time (``g`` times the multiply-adds in under ``g/lag`` times the time).
-    A likely reason, our reading: each kernel a layer runs has a fixed cost, which the counts
-    leave out. ``[{x, more, less, gmacs_ratio, ms_ratio}]``, the largest shortfall first."""
+    The counts cannot say why: a fixed cost per call and a kernel that is faster per
+    multiply-add on larger products would each do it. ``[{x, more, less, gmacs_ratio,
+    ms_ratio}]``, the largest shortfall first."""
     found = []
     for value in sorted({r[x] for r in rows if "ms" in r}):
         at = {r["variant"]: r for r in rows if r[x] == value and "ms" in r}
@@ -272,13 +276,31 @@ def fixed_cost_pairs(rows: list[dict], x: str, work: float = 2.0, lag: float = 4
     return sorted(found, key=lambda f: -f["gmacs_ratio"] / f["ms_ratio"])
 
 
+def fastest_growth(rows: list[dict], x: str) -> dict | None:
+    """Within one variant, the pair of timed points whose time grew least for its work: the
+    largest ``gmacs_ratio / ms_ratio`` of a point ``x`` over a point ``ref_x`` that does fewer
+    multiply-adds, fastest rounds. Time proportional to the multiply-adds would give 1.
+    ``{variant, x, ref_x, gmacs_ratio, ms_ratio}``, or None when no variant has two points."""
+    best = None
+    for variant in VARIANTS:
+        sel = [r for r in rows if r["variant"] == variant and "ms" in r]
+        for a in sel:
+            for b in sel:
+                if b["counted_gmacs"] <= a["counted_gmacs"]:
+                    continue
+                g, took = b["counted_gmacs"] / a["counted_gmacs"], b["ms"] / a["ms"]
+                if best is None or g / took > best["gmacs_ratio"] / best["ms_ratio"]:
+                    best = dict(variant=variant, x=b[x], ref_x=a[x], gmacs_ratio=g, ms_ratio=took)
+    return best
+
+
 def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
     name = "sr_ratio" if x == "sr_ratio" else "size"
     notes = []
     n = max((len(r.get("ms_rounds", [])) for r in rows), default=0)
     for always, what in (
         (True, f"in every one of {n} rounds: a cost the counts miss, not noise."),
-        (False, "in some rounds only: timing noise, which a rerun moves."),
+        (False, "in some rounds only: timing noise, which we expect a rerun to move."),
     ):
         group = [s for s in surprises if s["always"] == always]
         if group:
@@ -295,14 +317,22 @@ def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
         f = pairs[0]
         notes.append(
             f"At {name} {f['x']}, {f['more']} does {f['gmacs_ratio']:.0f}× the "
-            f"multiply-adds of {f['less']} in {f['ms_ratio']:.2f}× the time. Our reading: "
-            "each kernel a layer runs has a fixed cost that the counts leave out."
+            f"multiply-adds of {f['less']} in {f['ms_ratio']:.2f}× the time. The counts "
+            "cannot tell a fixed cost per call from a kernel that is faster per multiply-add "
+            "on larger products."
         )
     if not notes:
         notes.append(
-            "Within each variant, latency follows the counts: no timed point is slower "
-            "than its multiply-adds predict against another point of its variant."
+            "No timed point is slower than its multiply-adds predict against another "
+            "point of its variant."
         )
+        fast = fastest_growth(rows, x)
+        if fast is not None and fast["gmacs_ratio"] > 2 * fast["ms_ratio"]:
+            notes.append(
+                f"Faster ones are not ringed: {fast['variant']} at {name} {fast['x']} does "
+                f"{fast['gmacs_ratio']:.0f}× the multiply-adds of {name} {fast['ref_x']} in "
+                f"{fast['ms_ratio']:.1f}× the time."
+            )
     return "\n\n".join(notes)
 
 

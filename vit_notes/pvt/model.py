@@ -4,7 +4,9 @@
   Prediction without Convolutions", ICCV 2021 (§3.1 "Overall Architecture" and
   §3.3 "Transformer Encoder", eqs. (1)-(4); the configurations of its model-size table).
 * PVT v2: Wang et al., "PVT v2: Improved Baselines with Pyramid Vision Transformer",
-  CVMJ 2022 (its linear SRA, overlapping patch embedding and convolutional feed-forward).
+  CVMJ 2022 (its overlapping patch embedding and convolutional feed-forward, in every model,
+  and its linear SRA, which only B2-Li uses: Table 1, where "-Li" denotes "PVT v2 with linear
+  SRA"; B0 to B5 keep SRA).
 
 Parameter names follow the official code (whai362/PVT) so its checkpoints, and
 timm's ``pvt_v2`` attention modules, load into these modules unchanged.
@@ -41,7 +43,8 @@ from ..trace import STATE, log_shapes
 
 class SpatialReductionAttention(nn.Module):
     """Spatial-reduction attention, SRA (PVT v1, §3.3 "Transformer Encoder", eqs. (1)-(4)); linear
-    SRA with ``linear=True`` (PVT v2, §3.2 "Linear Spatial Reduction Attention").
+    SRA with ``linear=True`` (PVT v2, §3.2 "Linear Spatial Reduction Attention"; of the PVT v2
+    models only B2-Li uses it).
 
     Queries come from all ``N = H*W`` tokens; keys and values from a smaller grid:
     a ``sr_ratio x sr_ratio`` conv of stride ``sr_ratio`` + LayerNorm shrinks the

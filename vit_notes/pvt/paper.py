@@ -128,8 +128,10 @@ SYMBOLS = (
         "head j's key and value projections, C_i × d_head",
         "rows j·d .. (j+1)·d of kv.weight (K), and the same rows plus C (V)",
     ),
-    Symbol("d_head", "the dimension of a head, C_i / N_i", "d = C // num_heads; scale = d ** -0.5"),
-    Symbol("head_j", "head j's output", "(B, N, d); the heads concatenated: (B, N, C)"),
+    Symbol(
+        "d_head", "the dimension of a head, C_i / N_i", "d = C // num_heads, and scale = d ** -0.5"
+    ),
+    Symbol("head_j", "head j's output", "(B, N, d). The heads concatenated: (B, N, C)"),
     Symbol("W^O", "the output projection, C_i × C_i", "proj.weight (and proj.bias)"),
 )
 
@@ -186,7 +188,7 @@ CODE_DIFFERENCES = (
     Difference(
         topic="SR(K) and SR(V)",
         paper="SR is written for K and for V",
-        code="one SR of the input x; K and V are two projections of the same reduced tokens, "
+        code="one SR of the input x. K and V are two projections of the same reduced tokens, "
         "computed by one Linear (kv) with 2C outputs",
         evidence=f"{REPO} classification/pvt.py, Attention.forward",
     ),
@@ -200,8 +202,8 @@ CODE_DIFFERENCES = (
         topic="biases",
         paper="eqs. (1)-(3) have no bias terms",
         code="q and kv have biases (qkv_bias=True in every PVT configuration), and so do "
-        "proj, sr and the LayerNorm (its affine shift); the chapter's equation cell adds "
-        "b_Q, b_K, b_V and proj.bias to match the module",
+        "proj and sr. The LayerNorm's affine shift is a bias too. The chapter's equation "
+        "cell adds b_Q, b_K, b_V and proj.bias to match the module",
         evidence=f"{REPO} classification/pvt.py, Attention.__init__ (qkv_bias) and "
         "pvt_tiny ... pvt_large (qkv_bias=True)",
     ),
@@ -209,9 +211,11 @@ CODE_DIFFERENCES = (
         topic="linear SRA's reduction",
         paper="average pooling to a fixed size P×P before the attention operation",
         code="AdaptiveAvgPool2d(7), then a 1×1 Conv2d (sr), a LayerNorm (norm) and a GELU "
-        "(act), in every stage, stage 4 included, where sr_ratio 1 has no reduction; "
-        "linear=True also adds a ReLU after fc1 in every feed-forward",
-        evidence=f"{REPO} classification/pvt_v2.py, Attention (linear=True)",
+        "(act), in every stage. Stage 4 is included, where sr_ratio 1 has no reduction. "
+        "linear=True also adds a ReLU after fc1 in every feed-forward. Only pvt_v2_b2_li "
+        "is built with linear=True. B0 to B5 keep SRA",
+        evidence=f"{REPO} classification/pvt_v2.py, Attention (linear=True) and "
+        "pvt_v2_b0 ... pvt_v2_b5, pvt_v2_b2_li",
     ),
 )
 
