@@ -1,4 +1,4 @@
-"""Chapter 4, what attention learns: small models of each family trained in the book, their
+"""Chapter 4, a small study on an easy task: small models of each family trained in the book, their
 accuracy beside their cost, and what this design can and cannot say about the attention.
 Builds on :mod:`vit_notes.pvt`, :mod:`vit_notes.coatnet` and :mod:`vit_notes.shunted` (their
 classes, with small configurations).
@@ -47,7 +47,7 @@ def _query_panels(img, query_rc):
 registry.register_design(
     registry.Design(
         family="learned",
-        title="What attention learns",
+        title="Small models on an easy task",
         order=4,
         layers={},
         query_panels=_query_panels,

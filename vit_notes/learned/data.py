@@ -2,16 +2,17 @@
 image, labelled by how their shapes relate across the image.
 
 Nothing is downloaded: :func:`make_dataset` draws ``n`` images from a seed (the same seed gives
-the same images, bit for bit), at any size. Every shape covers the same 5 of the 9 cells of its
-3×3 template, and each mark's colour is drawn independently of its shape, so a mark's mean
-colour says nothing about the label: only the arrangement of a few pixels does.
+the same images, bit for bit), at any size. Every shape covers 5 of the 9 cells of its 3×3
+template, and each mark's colour is drawn independently of its shape. Scaled by nearest
+neighbour, the shapes cover the same number of pixels at sides 3, 6 and 9, so there a mark's
+mean colour says nothing about its shape. At sides 4, 5, 7 and 8 the areas differ, a cue to
+the shape.
 
 Two questions (``task``):
 
 * ``"majority"`` (the study's): three marks, two of them share a shape, the third has another;
-  the label is the shared shape (4 classes, chance 25%). Counting each shape over the image
-  gives the label, so the task needs no selection: a model whose attention has one key (a
-  broadcast) scores within noise of full attention over three training seeds.
+  the label is the shared shape (4 classes, each drawn with probability 1/4). Counting each
+  shape over the image gives the label, so the task needs no selection.
 * ``"same"``: two marks at least half the image apart; the label is 1 when they have the same
   shape, else 0 (chance 50%). The pairwise question, kept because the chapter reports that the
   two models trained on it answer "same" to every test image.

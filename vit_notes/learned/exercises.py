@@ -62,8 +62,8 @@ def check_chance_level(answer, task: str = "majority") -> bool:
     if math.isclose(value, right, abs_tol=0.005):
         return verdict(
             True,
-            f"{right:.0%}: {k} classes, equally frequent by construction, so any guess is right "
-            f"one time in {k}",
+            f"{right:.0%}: each label is drawn uniformly from {k} classes, so a guess is right "
+            f"one time in {k} on average",
         )
     if task == "majority" and math.isclose(value, 1 / 2, abs_tol=0.005):
         return verdict(
