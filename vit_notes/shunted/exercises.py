@@ -42,7 +42,8 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
         return verdict(
             True,
             f"the coarse group sees {H // r}×{W // r} = {right[0]} keys, the fine group "
-            f"{H // half}×{W // half} = {right[1]}: {right[0] + right[1]} keys in one layer",
+            f"{H // half}×{W // half} = {right[1]}. No head sees all {right[0] + right[1]}: "
+            "each head attends over its own group's keys",
         )
     if got == right[::-1]:
         return verdict(

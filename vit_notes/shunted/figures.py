@@ -63,11 +63,13 @@ def identity_shunted(
     exactly) the identity: a constant added to every key component leaves the logits of a
     standardised query unchanged. The two head groups then differ only in their key grid.
     ``logit_scale`` multiplies the logits in place of ``d_h ** -0.5``: an inverse temperature
-    we chose, so a larger one sharpens every map alike.
+    we chose. A larger one sharpens every map without moving its peak, by an amount that
+    depends on the map's logits.
     """
 
     validate.positive_int("channels", channels)
     h = validate.positive_int("num_heads", num_heads)
+    logit_scale = validate.number("logit_scale", logit_scale, low=0, low_open=True, high=1e3)
     dim = h * channels
     attn = ShuntedAttention(
         dim, num_heads=h, qkv_bias=True, qk_scale=logit_scale, sr_ratio=sr_ratio
@@ -109,10 +111,16 @@ SHUNTED_COLOURS = {"plain": "tab:red", "SRA": "tab:blue", "Shunted": "tab:purple
 
 @torch.no_grad()
 def shunted_query_maps(
-    img: torch.Tensor, sr_ratios=(2, 4, 8), query_rc=(0.3, 0.5), patch: int = 4, num_heads: int = 2
+    img: torch.Tensor,
+    sr_ratios=(2, 4, 8),
+    query_rc=(0.3, 0.5),
+    patch: int = 4,
+    num_heads: int = 2,
+    logit_scale: float = 0.25,
 ) -> dict[int, dict[str, tuple[torch.Tensor, tuple[int, int]]]]:
     """For each ``sr_ratio``: one query's attention in the coarse and the fine head group of a
-    shunted layer with identity weights on colour tokens (:func:`identity_shunted`).
+    shunted layer with identity weights on colour tokens (:func:`identity_shunted`, whose
+    ``logit_scale`` multiplies the logits).
 
     Returns ``{sr_ratio: {"coarse": (row, grid), "fine": (row, grid)}}`` (``{"plain": ...}`` for 1).
     """
@@ -121,7 +129,8 @@ def shunted_query_maps(
     q = photo.query_at((H, W), query_rc)
     out = {}
     for r in sr_ratios:
-        rows = query_rows(identity_shunted(tokens.shape[-1], r, num_heads), x, H, W, query=q)
+        layer = identity_shunted(tokens.shape[-1], r, num_heads, logit_scale=logit_scale)
+        rows = query_rows(layer, x, H, W, query=q)
         out[r] = dict(zip(("coarse", "fine") if r > 1 else ("plain",), rows))
     return out
 

@@ -6,9 +6,10 @@ for the book: its body text could not be consulted. Every entry therefore names 
 on: the abstract, the official repository (OliverRensu/Shunted-Transformer, ``SSA.py`` and
 its issue threads, some of which quote the paper), or "our reading" where neither says it.
 
-``EQUATIONS``: shunted self-attention as we reconstruct it, in the notation we believe the
-paper uses, not checked against its text (which was not consulted): the LE line rests on the
-paper's words that issue 14 quotes, the rest on the official ``SSA.py``. ``SYMBOLS`` says which
+``EQUATIONS``: shunted self-attention as we reconstruct it from the official ``SSA.py``, in
+the notation we believe the paper uses, not checked against its text (which was not
+consulted). Issue 14 gives LE's definition; where LE is added comes from ``SSA.py``.
+``SYMBOLS`` says which
 tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
 ``CODE_DIFFERENCES``: what the official code (which this package equals) does where the
@@ -27,9 +28,9 @@ CITE = "ren2022shunted"
 REPO = "https://github.com/OliverRensu/Shunted-Transformer"
 #: Where the equations come from: the paper's body text could not be consulted for the book.
 EQUATIONS_SOURCE = (
-    "our reconstruction, in the notation we believe the paper uses, not checked against its "
-    "text. The LE line rests on issue 14 of the official repository, which quotes the paper's "
-    "definition of LE. The rest rests on the official SSA.py"
+    "our reconstruction from the official SSA.py, in the notation we believe the paper uses, "
+    "not checked against the paper's text. Issue 14 of the official repository gives LE's "
+    "definition. Where LE is added comes from SSA.py"
 )
 
 
@@ -117,8 +118,7 @@ SYMBOLS = (
     Symbol(
         "MTA(X, r_i)",
         "multi-scale token aggregation: X merged at rate r_i",
-        "act(norm_g(sr_g(X))): (B, M_g, C), M_g keys of group g. Issue 14's wording makes LE "
-        "a part of MTA. We keep it as a separate line, as the equations do",
+        "act(norm_g(sr_g(X))): (B, M_g, C), M_g keys of group g",
     ),
     Symbol("W_i^Q", "head i's query projection", "rows i·d .. (i+1)·d of q.weight (and q.bias)"),
     Symbol(
@@ -169,14 +169,15 @@ CODE_DIFFERENCES = (
     Difference(
         topic="what MTA is made of",
         paper="our reconstruction writes MTA(X, r_i), the tokens merged at rate r_i, as one "
-        "operation. Issue 14's wording makes LE a part of MTA. We keep it as a separate line",
+        "operation",
         code="a convolution of kernel and stride r_i, then a LayerNorm and a GELU",
         evidence=f"{REPO} SSA.py, Attention.forward (sr1, norm1, act)",
     ),
     Difference(
         topic="LE with sr_ratio 1",
-        paper="issue 14 quotes LE as the local enhancement of V by a depth-wise convolution. "
-        "Our reconstruction: V_i = V_i + LE(V_i) before the softmax-weighted sum",
+        paper="issue 14 gives LE's definition: the local enhancement of V by a depth-wise "
+        "convolution. Our reconstruction, from stages 1-3 of the code: V_i = V_i + LE(V_i) "
+        "before the softmax-weighted sum",
         code="the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead. "
         "In issue 14 the author answered that in the last stage the placement hardly "
         "changes the final performance",
@@ -212,7 +213,7 @@ ABLATIONS = (
         evidence=f"{REPO} issue 18: the question names the study and compares it with Linear "
         "and Conv. The reply names the reduction of Linear and Conv only",
         not_here="each row's ImageNet top-1 and the model it was trained in: the paper's "
-        "table (not consulted)",
+        "table, not reproduced here",
     ),
 )
 
