@@ -99,6 +99,13 @@ def train(
     validate.positive_int("seed", seed, minimum=0)
     for name, v in (("epochs", epochs), ("n", n), ("batch_size", batch_size)):
         validate.positive_int(name, v)
+    validate.number("lr", lr, low=0.0, low_open=True)
+    validate.number("weight_decay", weight_decay, low=0.0)
+    if not isinstance(model, nn.Module):
+        raise validate.InputTypeError(
+            f"model must be a torch.nn.Module, got {validate.shown(model)} "
+            f"({type(model).__name__}); build one with models.build(name, task={task!r})"
+        )
     if batch_size > n:
         raise ValueError(f"batch_size={batch_size} is larger than an epoch of n={n} images")
     steps_per_epoch = n // batch_size
@@ -121,6 +128,8 @@ def train(
     try:
         for epoch in range(epochs):
             data = make_dataset(n, TRAIN_SEEDS + 1000 * seed + epoch, detail=detail, task=task)
+            if epoch == 0:  # before the first step: a model for another task is refused
+                check_classes(model, task, data.images[:1])
             model.train()
             perm = torch.randperm(n, generator=order)
             total = 0.0
@@ -142,6 +151,21 @@ def train(
         model.eval()
     log.seconds = time.perf_counter() - start
     return log
+
+
+def check_classes(
+    model: nn.Module, task: str, image: torch.Tensor, doing: str = "train it on its own task"
+) -> None:
+    """Raise unless ``model`` has one output per class of ``task`` (one forward pass of
+    ``image``, in eval mode, without gradients): a 4-class model trained or scored on the
+    2-class task would run without an error and give a meaningless loss or accuracy."""
+    with torch.no_grad():
+        classes = model.eval()(image).shape[-1]
+    if classes != num_classes(task):
+        raise ValueError(
+            f"the model has {classes} outputs but task={task!r} has {num_classes(task)} classes; "
+            f"{doing} (build it with task={task!r} to train one for this task)"
+        )
 
 
 @dataclass(frozen=True)
@@ -174,13 +198,7 @@ def evaluate(
             f"seed={seed} is a training seed (>= {TRAIN_SEEDS:,}); test on a seed below it"
         )
     data = make_dataset(n, seed, detail=detail, task=task)
-    with torch.no_grad():
-        classes = model.eval()(data.images[:1]).shape[-1]
-    if classes != num_classes(task):
-        raise ValueError(
-            f"the model has {classes} outputs but task={task!r} has {num_classes(task)} classes; "
-            f"score it on its own task (build it with task={task!r} to train one for this task)"
-        )
+    check_classes(model, task, data.images[:1], doing="score it on its own task")
     right = (predict(model, data.images) == data.labels).float()
     by = {int(d): right[data.detail == d].mean().item() for d in data.detail.unique()}
     return Score(right.mean().item(), by_detail=by, n=n, seed=seed)
