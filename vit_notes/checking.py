@@ -646,7 +646,8 @@ def check_forward(
     cases = list(cases)
     if not cases:
         raise ValueError(
-            f"no configurations to check {name} on: give at least one, or leave the default"
+            f"configs is empty: no configurations to check {name} on; give at least one, or "
+            "leave the default"
         )
     for label, module, args in cases:
         with torch.no_grad():

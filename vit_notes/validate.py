@@ -351,6 +351,60 @@ def image(x, channels: int | None = None, *, dtype=None, name: str = "x") -> Non
         )
 
 
+def instance(name: str, value, cls, fix: str = ""):
+    """Return ``value`` if it is a ``cls`` (a class or a tuple of them); else raise a
+    :class:`InputTypeError` naming ``name``, what it got and ``fix``."""
+    if not isinstance(value, cls):
+        names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+        raise InputTypeError(
+            f"{name} must be a {names}, got {_shown(value)} ({_kind(value)})"
+            + (f"; {fix}" if fix else "")
+        )
+    return value
+
+
+def grid(name: str, value) -> tuple[int, int]:
+    """A grid ``(H, W)``: a pair of sides, each in ``[1, MAX_IMAGE]``."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise InputTypeError(
+            f"{name} must be a pair (H, W) of integers, got {_shown(value)} ({_kind(value)})"
+        )
+    return image_side(f"{name}[0]", value[0]), image_side(f"{name}[1]", value[1])
+
+
+def nonempty_sequence(name: str, value) -> list:
+    """A non-empty list or tuple (of sizes, ratios, ...), returned as a list."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, range)):
+        raise InputTypeError(
+            f"{name} must be a list or tuple, got {_shown(value)} ({_kind(value)})"
+        )
+    if not len(value):
+        raise ValueError(f"{name} is empty: give at least one value")
+    return list(value)
+
+
+def rows(name: str, value, keys=()) -> list:
+    """A table as the package's table functions return it: a non-empty list of dicts, the
+    first holding ``keys``. Returns it as a list."""
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)):
+        raise InputTypeError(
+            f"{name} must be a list of rows (dicts), as the table functions return, got "
+            f"{_shown(value)} ({_kind(value)})"
+        )
+    if not value:
+        raise ValueError(f"{name} is empty: give at least one row")
+    bad = next((r for r in value if not isinstance(r, dict)), None)
+    if bad is not None:
+        raise InputTypeError(f"{name} must hold dicts, one per row, got a row {_shown(bad)}")
+    missing = [k for k in keys if k not in value[0]]
+    if missing:
+        raise ValueError(
+            f"{name}'s rows lack {missing}: pass the rows a table function of this chapter "
+            f"returns (they have {sorted(value[0])[:8]})"
+        )
+    return list(value)
+
+
 def divisors(n: int) -> list[int]:
     """The divisors of ``n``, to suggest a valid head count."""
     return [d for d in range(1, n + 1) if n % d == 0]

@@ -87,6 +87,8 @@ def parse_layout(layout, num_stages: int = 4) -> tuple[str, ...]:
 def make_divisible(v: float, divisor: int = 8) -> int:
     """Round a channel count to a multiple of ``divisor`` (never more than 10% down), as
     EfficientNet does."""
+    v = validate.number("v", v, low=0.0, low_open=True)
+    divisor = validate.positive_int("divisor", divisor)
     new = max(divisor, int(v + divisor / 2) // divisor * divisor)
     return new + divisor if new < 0.9 * v else new
 
@@ -805,6 +807,8 @@ def load_timm_state_dict(model: nn.Module, timm_model: nn.Module) -> list[str]:
     copied.
 
     Outputs then equal timm's when ``stride_mode="dw"`` (timm strides in the depthwise conv)."""
+    validate.instance("model", model, nn.Module)
+    validate.instance("timm_model", timm_model, nn.Module, "pass timm.create_model(...)")
     src, dst = timm_model.state_dict(), model.state_dict()
     missing = sorted(set(dst) - set(src))
     unexpected = sorted(set(src) - set(dst))

@@ -42,6 +42,8 @@ class Progress:
     ``\\r`` in a terminal, and as one line per epoch in a log file."""
 
     def __init__(self, total: int, label: str = "", width: int = 24, enabled: bool = True):
+        validate.positive_int("total", total)
+        validate.positive_int("width", width)
         self.total, self.label, self.width, self.enabled = total, label, width, enabled
         self.handle = None
         self.tty = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
@@ -181,6 +183,9 @@ class Score:
 @torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     """The model's class for each image (eval mode, no gradients)."""
+    validate.instance("model", model, nn.Module, "build one with models.build(name)")
+    validate.image(images, name="images")
+    batch_size = validate.positive_int("batch_size", batch_size)
     model.eval()
     return torch.cat(
         [model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)]
@@ -192,6 +197,7 @@ def evaluate(
 ) -> Score:
     """Score ``model`` on ``n`` fresh test images drawn from ``seed`` (small seeds never meet the
     training images: :data:`~.data.TRAIN_SEEDS`)."""
+    validate.instance("model", model, nn.Module, "build one with models.build(name)")
     validate.positive_int("seed", seed, minimum=0)
     if seed >= TRAIN_SEEDS:
         raise ValueError(

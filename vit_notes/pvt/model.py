@@ -538,6 +538,7 @@ def state_dict_from_timm(timm_state: dict) -> dict:
         (r"^stages\.(\d+)\.norm\.", lambda m: f"norm{int(m[1]) + 1}."),
         (r"\.mlp\.dwconv\.", ".mlp.dwconv.dwconv."),
     ]
+    validate.instance("timm_state", timm_state, dict, "pass timm_model.state_dict()")
     out = {}
     for key, value in timm_state.items():
         for pattern, repl in rules:
