@@ -125,11 +125,15 @@ def positive_int(
     return value
 
 
-def width(name: str, value) -> int:
+def width(name: str, value, *, minimum: int = 1) -> int:
     """A channel count (or head count) a layer is built with: an integer in
-    ``[1, MAX_CHANNELS]``."""
+    ``[minimum, MAX_CHANNELS]`` (``minimum=0`` where 0 means "none")."""
     return positive_int(
-        name, value, maximum=MAX_CHANNELS, why="the widest official layer has 6,144 channels"
+        name,
+        value,
+        minimum=minimum,
+        maximum=MAX_CHANNELS,
+        why="the widest official layer has 6,144 channels",
     )
 
 
@@ -381,6 +385,14 @@ def nonempty_sequence(name: str, value) -> list:
     if not len(value):
         raise ValueError(f"{name} is empty: give at least one value")
     return list(value)
+
+
+def nonempty_dict(name: str, value, source: str) -> dict:
+    """A non-empty dict, as the function ``source`` returns it (maps of a figure, say)."""
+    instance(name, value, dict, f"pass what {source} returns")
+    if not value:
+        raise ValueError(f"{name} is empty: pass what {source} returns")
+    return value
 
 
 def rows(name: str, value, keys=()) -> list:

@@ -483,9 +483,7 @@ def plot_relative_query_maps(img: torch.Tensor, maps: dict, query_rc, suptitle=N
     one colour scale with a colour bar, the query marked (through
     :func:`~vit_notes.plotting.compare_maps`)."""
     validate.tensor("img", img, what="an image tensor (3, H, W)")
-    validate.instance("maps", maps, dict, "pass what relative_query_maps returns")
-    if not maps:
-        raise ValueError("maps is empty: pass what relative_query_maps returns")
+    validate.nonempty_dict("maps", maps, "relative_query_maps")
     panels = [
         (f"{QUERY_MAP_TITLES.get(label, label)}\npeak {float(row.max()):.2f}", row, grid)
         for label, (row, grid) in maps.items()

@@ -609,9 +609,7 @@ class ClassifierHead(nn.Module):
         validate.width("dim", dim)
         validate.classes("num_classes", num_classes)
         if hidden_size is not None:
-            validate.positive_int(
-                "hidden_size", hidden_size, minimum=0, maximum=validate.MAX_CHANNELS
-            )
+            validate.width("hidden_size", hidden_size, minimum=0)
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         if hidden_size:
             self.pre_logits = nn.Sequential()
@@ -681,9 +679,7 @@ class CoAtNet(nn.Module):
             validate.depth(f"depths[{i}]", d)
         validate.classes("num_classes", num_classes)
         if head_hidden_size is not None:
-            validate.positive_int(
-                "head_hidden_size", head_hidden_size, minimum=0, maximum=validate.MAX_CHANNELS
-            )
+            validate.width("head_hidden_size", head_hidden_size, minimum=0)
         for i, (t, d) in enumerate(zip(self.layout, embed_dims)):
             validate.width(f"embed_dims[{i}]", d)
             if t == "T":

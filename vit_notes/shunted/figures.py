@@ -215,9 +215,7 @@ def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None 
     marked on each (outlined box and crosshair); each title gives the map's peak, and the
     figure says so when the peaks differ tenfold or more."""
     validate.tensor("img", img, what="an image tensor (3, H, W)")
-    validate.instance("maps", maps, dict, "pass what shunted_query_maps returns")
-    if not maps:
-        raise ValueError("maps is empty: pass what shunted_query_maps returns")
+    validate.nonempty_dict("maps", maps, "shunted_query_maps")
     ncols = 3 if sra else 2
     nrows = len(maps)
     fig, axes = new_figure(nrows, ncols, height=2.3 * nrows + 0.45)
