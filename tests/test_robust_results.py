@@ -125,6 +125,36 @@ def test_a_model_is_scored_only_on_its_own_task():
     assert 0 <= evaluate(model, n=8, task="majority").accuracy <= 1
 
 
+def test_a_model_is_trained_only_on_its_own_task():
+    # The slip: a 4-class "majority" model trained on the 2-class "same" task. Cross-entropy
+    # runs without an error (labels 0 and 1 are valid classes of 4) and trains a wrong model.
+    from vit_notes.learned.train import train
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 4))
+    before = [p.clone() for p in model.parameters()]
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    with pytest.raises(ValueError, match="4 outputs but task='same' has 2 classes"):
+        train(model, epochs=1, n=8, batch_size=4, task="same", progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # untouched
+    assert torch.are_deterministic_algorithms_enabled() == deterministic  # state restored
+    log = train(model, epochs=1, n=8, batch_size=4, task="majority", progress=False)
+    assert len(log.losses) == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [(dict(model="pvt_full"), "model"), (dict(lr=0), "lr"), (dict(lr="3e-3"), "lr"),
+     (dict(weight_decay=-1), "weight_decay")],
+)  # fmt: skip
+def test_train_refuses_a_bad_setting_naming_it(kwargs, name):
+    # The slips: the model's name instead of the model, a zero or text learning rate.
+    from vit_notes.learned.train import train
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 4))
+    with pytest.raises(ValueError, match=name):
+        train(**{"model": model, "epochs": 1, "n": 8, "batch_size": 4, **kwargs}, progress=False)
+
+
 # --- generators refuse what they cannot meet ------------------------------------------------------
 
 

@@ -8,7 +8,8 @@ recording), :mod:`~vit_notes.validate` (errors that name the bad value),
 :mod:`~vit_notes.layers` (shared layers and rules), :mod:`~vit_notes.counting` (counting and
 timing), :mod:`~vit_notes.photo` (the photo and its colour tokens), :mod:`~vit_notes.plotting`
 (plotting primitives and the explorer widget), :mod:`~vit_notes.checking` (checker
-machinery), :mod:`~vit_notes.prose` (numbers glued into the prose) and
+machinery), :mod:`~vit_notes.facts` (records of what a paper says),
+:mod:`~vit_notes.prose` (numbers glued into the prose) and
 :mod:`~vit_notes.registry` (every model by name: :func:`create`, :func:`list_models`).
 """
 

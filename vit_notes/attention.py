@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import validate
 from .trace import STATE, layer_name, log_shapes
 
 
@@ -24,6 +25,8 @@ def explicit_attention(
     bias: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(softmax(q kᵀ scale + bias) v, softmax map)`` with the map materialised."""
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        validate.tensor(name, t, what="a float tensor (..., N, d)")
     attn = (q * scale) @ k.transpose(-2, -1)
     if bias is not None:
         attn = attn + bias

@@ -37,6 +37,8 @@ from fractions import Fraction
 import numpy as np
 import torch
 
+from .validate import digits
+
 #: Printed lines wrap here, so that a checker's message fits the page without scrolling
 #: (80, under the 90 of other output: its marks and symbols are wider than a letter).
 LINE_WIDTH = 80
@@ -176,18 +178,6 @@ def verdict(ok: bool, message: str) -> bool:
     text = ("✅ correct: " if ok else "❌ not yet: ") + message
     print(textwrap.fill(text, LINE_WIDTH, subsequent_indent="   ", break_on_hyphens=False))
     return ok
-
-
-def digits(value: int) -> int:
-    """The number of decimal digits of a whole number, without ``str`` (which refuses numbers
-    of more than 4,300 digits)."""
-    value = abs(int(value))
-    guess = max(1, int(value.bit_length() * 0.30102999566398120))
-    while guess > 1 and value < 10 ** (guess - 1):
-        guess -= 1
-    while value >= 10**guess:
-        guess += 1
-    return guess
 
 
 def describe(answer, limit: int = 40) -> str:
@@ -748,7 +738,8 @@ def check_forward(
     cases = list(cases)
     if not cases:
         raise ValueError(
-            f"no configurations to check {name} on: give at least one, or leave the default"
+            f"configs is empty: no configurations to check {name} on; give at least one, or "
+            "leave the default"
         )
     for label, module, args in cases:
         with torch.no_grad():

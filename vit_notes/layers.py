@@ -60,6 +60,7 @@ class DWConv(nn.Module):
 
     def __init__(self, dim: int):
         super().__init__()
+        validate.width("dim", dim)
         self.dwconv = nn.Conv2d(dim, dim, kernel_size=3, stride=1, padding=1, bias=True, groups=dim)
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:

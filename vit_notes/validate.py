@@ -15,6 +15,15 @@ The input contract, the same for models, layers, cost functions and checkers:
   NumPy integers (converted to Python ``int``, so that no count overflows), in a stated
   range; cost helpers refuse sides above :data:`MAX_SIDE` quickly. ``bool`` is not a number
   here. Text is refused with a ``TypeError`` that names the argument.
+* **Constructor sizes** (:func:`width`, :func:`depth`, :func:`image_side`, :func:`kernel`,
+  :func:`classes`, :func:`stages`): every size a model or layer is built with has an upper
+  bound (:data:`MAX_CHANNELS`, :data:`MAX_DEPTH`, :data:`MAX_IMAGE`, :data:`MAX_KERNEL`,
+  :data:`MAX_CLASSES`, :data:`MAX_STAGES`), so that a huge integer (``dim=10**5000``,
+  ``depth=10**9``) gets a ``ValueError`` naming the argument, the value (its number of digits
+  when it is huge) and the allowed range, instead of an error from inside torch or a loop
+  that never ends. Each bound is several times the largest official configuration
+  (tests/test_robust_bounds.py builds every one). The bounds are per argument: several large
+  values together can still ask for more memory than the machine has.
 
 A wrong *kind* of value raises :class:`InputTypeError`: a ``TypeError`` that is also a
 ``ValueError``, so that code written against the earlier ``ValueError`` still catches it. A
@@ -32,6 +41,39 @@ import torch
 #: here can run (a 2^20-px side), small enough that every helper answers at once.
 MAX_SIDE = 2**20
 
+#: Channels of one layer (``dim``, ``embed_dim``, hidden widths; also ``num_heads``, since a
+#: head has at least one channel). The widest official layer is CoAtNet-4's feed-forward, 4 x
+#: 1536 = 6,144 channels; a ``Linear(dim, 3 * dim)`` at 2^15 already holds 3 x 2^30 weights
+#: (12 GiB), more than a machine here can hold.
+MAX_CHANNELS = 2**15
+#: Blocks in one stage. The deepest official stage is PVT v2-B5's third, 40 blocks (CoAtNet-4's
+#: is 28); 1,000 is 25 times that and still builds in seconds at toy widths.
+MAX_DEPTH = 1000
+#: Stages of a pyramid. Every official model has 4 (CoAtNet's stem aside); each stage halves the
+#: grid, so 8 stages of a 224-px image already end at a 1-token grid.
+MAX_STAGES = 8
+#: The image side (px) a model is built for. The largest official one is CoAtNet's 512 px
+#: fine-tuning; at 4,096 px PVT v1's stage-1 position embedding is 1024² x 64 floats (256 MiB).
+MAX_IMAGE = 4096
+#: A patch, stride, padding or reduction ratio (a conv's kernel side). Official ones are at most
+#: 8 (PVT's sr_ratio; ViT's patches are 16 and 32); a 64 x 64 kernel is already 4,096 weights
+#: per input and output channel.
+MAX_KERNEL = 64
+#: Output classes. The largest official head is ImageNet-21k's 21,841 classes.
+MAX_CLASSES = 100_000
+
+
+def digits(value: int) -> int:
+    """The number of decimal digits of a whole number, without ``str`` (which refuses numbers
+    of more than 4,300 digits)."""
+    value = abs(int(value))
+    guess = max(1, int(value.bit_length() * 0.30102999566398120))
+    while guess > 1 and value < 10 ** (guess - 1):
+        guess -= 1
+    while value >= 10**guess:
+        guess += 1
+    return guess
+
 
 class InputTypeError(TypeError, ValueError):
     """A value of the wrong kind (text for a number, a NumPy array for a tensor, a uint8
@@ -46,17 +88,23 @@ def _shown(value, limit: int = 40) -> str:
     """``repr(value)`` cut to ``limit`` characters; never raises (a huge int, a broken repr)."""
     try:
         if isinstance(value, numbers.Integral) and abs(int(value)) >= 10**limit:
-            return "a number of more than 40 digits"
+            return f"a {digits(value)}-digit number"
         text = repr(value)
     except Exception:
         return f"a {_kind(value)}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def positive_int(name: str, value, *, minimum: int = 1, maximum: int | None = None) -> int:
+shown = _shown  # for messages elsewhere in the package
+
+
+def positive_int(
+    name: str, value, *, minimum: int = 1, maximum: int | None = None, why: str = ""
+) -> int:
     """Return ``value`` as a Python int, or raise if it is not an integer in
-    ``[minimum, maximum]``. NumPy integers are accepted (and converted, so that no count made
-    from them overflows); text, floats and bools are a :class:`InputTypeError`."""
+    ``[minimum, maximum]`` (``why``: the bound's reason, added to the message). NumPy integers
+    are accepted (and converted, so that no count made from them overflows); text, floats and
+    bools are a :class:`InputTypeError`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         hint = ""
         if isinstance(value, str):
@@ -71,9 +119,56 @@ def positive_int(name: str, value, *, minimum: int = 1, maximum: int | None = No
         raise ValueError(f"{name} must be an integer >= {minimum}, got {_shown(value)}")
     if maximum is not None and value > maximum:
         raise ValueError(
-            f"{name}={_shown(value)} is too large: this function accepts at most {maximum:,}"
+            f"{name}={_shown(value)} is too large: use an integer from {minimum} to at most "
+            f"{maximum:,}" + (f" ({why})" if why else "")
         )
     return value
+
+
+def width(name: str, value, *, minimum: int = 1) -> int:
+    """A channel count (or head count) a layer is built with: an integer in
+    ``[minimum, MAX_CHANNELS]`` (``minimum=0`` where 0 means "none")."""
+    return positive_int(
+        name,
+        value,
+        minimum=minimum,
+        maximum=MAX_CHANNELS,
+        why="the widest official layer has 6,144 channels",
+    )
+
+
+def depth(name: str, value) -> int:
+    """Blocks in one stage: an integer in ``[1, MAX_DEPTH]``."""
+    return positive_int(
+        name, value, maximum=MAX_DEPTH, why="the deepest official stage has 40 blocks"
+    )
+
+
+def stages(name: str, value) -> int:
+    """Stages of a pyramid: an integer in ``[1, MAX_STAGES]``."""
+    return positive_int(name, value, maximum=MAX_STAGES, why="official pyramids have 4 stages")
+
+
+def image_side(name: str, value) -> int:
+    """The image side a model is built for: an integer in ``[1, MAX_IMAGE]``."""
+    return positive_int(
+        name, value, maximum=MAX_IMAGE, why="the largest official image is 512 px a side"
+    )
+
+
+def kernel(name: str, value, *, minimum: int = 1) -> int:
+    """A patch size, stride, padding or reduction ratio: an integer in
+    ``[minimum, MAX_KERNEL]``."""
+    return positive_int(
+        name, value, minimum=minimum, maximum=MAX_KERNEL, why="official ones are at most 16"
+    )
+
+
+def classes(name: str, value) -> int:
+    """Output classes (0: no classifier): an integer in ``[0, MAX_CLASSES]``."""
+    return positive_int(
+        name, value, minimum=0, maximum=MAX_CLASSES, why="ImageNet-21k has 21,841 classes"
+    )
 
 
 def size(name: str, value, *, minimum: int = 1) -> int:
@@ -158,10 +253,22 @@ def tensor(name: str, x, *, dtype: torch.dtype | None = None, what: str = "a flo
     return x
 
 
+def hidden_width(name: str, ratio, dim: int) -> None:
+    """Check that a ratio times a width (``mlp_ratio``, ``expand_ratio``) stays within
+    :data:`MAX_CHANNELS` hidden channels; the lower bound is the caller's."""
+    r = number(name, ratio, low=0.0, low_open=True)
+    if r * dim > MAX_CHANNELS:
+        raise ValueError(
+            f"{name}={_shown(ratio)} gives {dim} x {name} = {r * dim:.3g} hidden channels, more "
+            f"than {MAX_CHANNELS:,}: use {name} <= {MAX_CHANNELS // dim} for a width of {dim} "
+            "(official ratios are at most 8)"
+        )
+
+
 def heads_divide(dim: int, num_heads: int) -> int:
     """Check that ``num_heads`` splits ``dim`` evenly; return the head size."""
-    positive_int("dim", dim)
-    positive_int("num_heads", num_heads)
+    width("dim", dim)
+    width("num_heads", num_heads)
     if dim % num_heads:
         raise ValueError(
             f"dim={dim} is not divisible by num_heads={num_heads}; "
@@ -246,6 +353,68 @@ def image(x, channels: int | None = None, *, dtype=None, name: str = "x") -> Non
             f"expected images of shape (B, {want}, H, W), got a tensor of shape {tuple(x.shape)}"
             + (f"; for one image use {name}[None] (a batch of one)" if one else "")
         )
+
+
+def instance(name: str, value, cls, fix: str = ""):
+    """Return ``value`` if it is a ``cls`` (a class or a tuple of them); else raise a
+    :class:`InputTypeError` naming ``name``, what it got and ``fix``."""
+    if not isinstance(value, cls):
+        names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+        raise InputTypeError(
+            f"{name} must be a {names}, got {_shown(value)} ({_kind(value)})"
+            + (f"; {fix}" if fix else "")
+        )
+    return value
+
+
+def grid(name: str, value) -> tuple[int, int]:
+    """A grid ``(H, W)``: a pair of sides, each in ``[1, MAX_IMAGE]``."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise InputTypeError(
+            f"{name} must be a pair (H, W) of integers, got {_shown(value)} ({_kind(value)})"
+        )
+    return image_side(f"{name}[0]", value[0]), image_side(f"{name}[1]", value[1])
+
+
+def nonempty_sequence(name: str, value) -> list:
+    """A non-empty list or tuple (of sizes, ratios, ...), returned as a list."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, range)):
+        raise InputTypeError(
+            f"{name} must be a list or tuple, got {_shown(value)} ({_kind(value)})"
+        )
+    if not len(value):
+        raise ValueError(f"{name} is empty: give at least one value")
+    return list(value)
+
+
+def nonempty_dict(name: str, value, source: str) -> dict:
+    """A non-empty dict, as the function ``source`` returns it (maps of a figure, say)."""
+    instance(name, value, dict, f"pass what {source} returns")
+    if not value:
+        raise ValueError(f"{name} is empty: pass what {source} returns")
+    return value
+
+
+def rows(name: str, value, keys=()) -> list:
+    """A table as the package's table functions return it: a non-empty list of dicts, the
+    first holding ``keys``. Returns it as a list."""
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)):
+        raise InputTypeError(
+            f"{name} must be a list of rows (dicts), as the table functions return, got "
+            f"{_shown(value)} ({_kind(value)})"
+        )
+    if not value:
+        raise ValueError(f"{name} is empty: give at least one row")
+    bad = next((r for r in value if not isinstance(r, dict)), None)
+    if bad is not None:
+        raise InputTypeError(f"{name} must hold dicts, one per row, got a row {_shown(bad)}")
+    missing = [k for k in keys if k not in value[0]]
+    if missing:
+        raise ValueError(
+            f"{name}'s rows lack {missing}: pass the rows a table function of this chapter "
+            f"returns (they have {sorted(value[0])[:8]})"
+        )
+    return list(value)
 
 
 def divisors(n: int) -> list[int]:

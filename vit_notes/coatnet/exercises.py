@@ -7,6 +7,7 @@ import functools
 import torch
 from einops import rearrange
 
+from .. import validate
 from ..checking import (
     TWO_FLOPS,
     Step,
@@ -28,6 +29,8 @@ from .model import RelativeAttention, relative_position_index
 
 def check_rel_table_size(answer, H: int = 14, W: int = 14, num_heads: int = 12) -> bool:
     """How many learned scalars does one relative-attention layer's bias table hold?"""
+    H, W = validate.size("H", H), validate.size("W", W)
+    num_heads = validate.width("num_heads", num_heads)
     offsets = (2 * H - 1) * (2 * W - 1)
     right = offsets * num_heads
     gathered = "is the size of the gathered bias (N×N per head); the table stores one scalar per "
@@ -100,6 +103,8 @@ def _index_problem(got, want: torch.Tensor, H: int, W: int) -> str | None:
 def check_attention_macs(answer, H: int = 14, W: int = 14, dim: int = 384) -> bool:
     """Multiply-adds of the two attention products (``q kᵀ`` and ``attn v``) of one full
     relative-attention layer on an ``H x W`` grid with width ``dim`` (all heads together)."""
+    H, W = validate.size("H", H), validate.size("W", W)
+    dim = validate.width("dim", dim)
     N = H * W
     right = 2 * N * N * dim
     return check_count(
@@ -164,6 +169,8 @@ def relative_attention_steps(
     (:data:`REL_STEPS`), from its own ``qkv``, bias table and ``proj``; with ``mistake`` (a key
     of :data:`REL_MISTAKES`) as a student who made it would compute them. Tested equal to the
     module (map and output)."""
+    validate.instance("attn", attn, RelativeAttention)
+    validate.image(x, attn.dim, dtype=attn.qkv.weight.dtype)
     _, _, H, W = x.shape
     h = attn.num_heads
     pattern = "b (three h d) y x" if mistake == "qkv_order" else "b (h three d) y x"

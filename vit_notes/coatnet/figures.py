@@ -19,7 +19,7 @@ import torch
 from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter
 
-from .. import photo
+from .. import photo, validate
 from ..counting import format_bytes
 from ..plotting import (
     MAP_CMAP,
@@ -39,6 +39,7 @@ from ..plotting import (
 from ..trace import query_rows
 from .cost import coatnet_cost, mbconv_cost, transformer_block_cost
 from .model import (
+    CONFIGS,
     CoAtNet,
     RelativeAttention,
     create,
@@ -264,7 +265,16 @@ def plot_matrices(groups, panel_height: float = 2.3):
     to a row. ``groups``: ``[(label, {title: matrix})]``; the matrices of one group share one
     colour scale and one colour bar labelled ``label`` (weights, ``≥ 0``, in the attention
     colours; a group with negative entries, such as a bias, in :data:`BIAS_CMAP`)."""
-    panels = [(g, title, m) for g, (_, mats) in enumerate(groups) for title, m in mats.items()]
+    groups = validate.nonempty_sequence("groups", groups)
+    try:
+        panels = [(g, title, m) for g, (_, mats) in enumerate(groups) for title, m in mats.items()]
+    except (TypeError, ValueError, AttributeError):
+        raise validate.InputTypeError(
+            f"groups must be a list of (label, {{title: matrix}}) pairs, got "
+            f"{validate.shown(groups)}"
+        ) from None
+    if not panels:
+        raise ValueError("groups holds no matrices: give at least one {title: matrix}")
     n = len(panels)
     ncols = min(n, MAX_COLS)
     nrows = math.ceil(n / ncols)
@@ -308,7 +318,7 @@ def learned_style_table(grid: tuple[int, int] = (14, 14)) -> torch.Tensor:
     shipped with the book): head 0 local (a bump around offset 0, ``−d²/8``), head 1 along rows
     (penalises vertical offsets only), head 2 up-left (favours keys above and to the left of the
     query)."""
-    H, W = grid
+    H, W = validate.grid("grid", grid)
     dy = torch.arange(-(H - 1), H, dtype=torch.float32)[:, None].expand(2 * H - 1, 2 * W - 1)
     dx = torch.arange(-(W - 1), W, dtype=torch.float32)[None, :].expand(2 * H - 1, 2 * W - 1)
     local = -(dy**2 + dx**2) / 8
@@ -326,6 +336,11 @@ def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
     an ``H x W`` map with the query marked (outlined box and crosshair). A head's table and
     its query map share one colour scale and a colour bar; where the heads' ranges differ
     tenfold, the figure says so."""
+    validate.tensor("table", table, what="a float tensor (heads, 2H-1, 2W-1)")
+    if table.dim() != 3 or table.shape[1] % 2 == 0 or table.shape[2] % 2 == 0:
+        raise ValueError(
+            f"table must have shape (heads, 2H-1, 2W-1), odd sides, got {tuple(table.shape)}"
+        )
     heads, A, Bw = table.shape
     H, W = (A + 1) // 2, (Bw + 1) // 2
     qy, qx = query
@@ -467,6 +482,8 @@ def plot_relative_query_maps(img: torch.Tensor, maps: dict, query_rc, suptitle=N
     """One query's attention for each entry of :func:`relative_query_maps`, over the photo, on
     one colour scale with a colour bar, the query marked (through
     :func:`~vit_notes.plotting.compare_maps`)."""
+    validate.tensor("img", img, what="an image tensor (3, H, W)")
+    validate.nonempty_dict("maps", maps, "relative_query_maps")
     panels = [
         (f"{QUERY_MAP_TITLES.get(label, label)}\npeak {float(row.max()):.2f}", row, grid)
         for label, (row, grid) in maps.items()
@@ -491,6 +508,10 @@ def conv_vs_attention_rows(
     """For each image size and stage S1..S4 (stride 4..32, CoAtNet-0 widths): MACs of one stride-1
     MBConv and of one stride-1 transformer block, and the transformer's attention map (MiB,
     float32, one image)."""
+    for size in validate.nonempty_sequence("sizes", sizes):
+        validate.size("size", size, minimum=2 ** (len(widths) + 1))
+    for i, C in enumerate(validate.nonempty_sequence("widths", widths)):
+        validate.width(f"widths[{i}]", C)
     rows = []
     for size in sizes:
         for i, C in enumerate(widths):
@@ -530,6 +551,7 @@ def plot_conv_vs_attention(rows: list[dict], mark_size: int = 224):
     """Two panels against the image size, one line per stage (one legend for both): left, what
     a stride-1 transformer block costs relative to a stride-1 MBConv block; right, the
     transformer's attention map. Both on log axes; ``mark_size`` (if in range) is marked."""
+    rows = validate.rows("rows", rows, keys=("stage", "size", "ratio", "attn_mib"))
     fig, axes = new_figure(1, 2, height=3.6)
     left, right = axes[0]
     stages = sorted({r["stage"] for r in rows})
@@ -625,6 +647,7 @@ def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet
 def layout_explorer(name: str = "coatnet_0") -> Explorer:
     """The chapter's explorer over the layout (C-C-C-C ... C-T-T-T) and the image size
     (:func:`layout_charts`): a live widget in a kernel, a precomputed twin on the page."""
+    validate.one_of("name", name, CONFIGS)
 
     def caption(layout, size):
         t = coatnet_cost(name, img_size=size, layout=layout)["total"]

@@ -87,25 +87,32 @@ def parse_layout(layout, num_stages: int = 4) -> tuple[str, ...]:
 def make_divisible(v: float, divisor: int = 8) -> int:
     """Round a channel count to a multiple of ``divisor`` (never more than 10% down), as
     EfficientNet does."""
+    v = validate.number("v", v, low=0.0, low_open=True)
+    divisor = validate.positive_int("divisor", divisor)
     new = max(divisor, int(v + divisor / 2) // divisor * divisor)
     return new + divisor if new < 0.9 * v else new
 
 
 def _pair(v, name: str) -> tuple[int, int]:
+    """One side or a pair ``(H, W)``, each in ``[1, MAX_IMAGE]`` (:func:`validate.image_side`)."""
     if isinstance(v, str) or not hasattr(v, "__len__"):
         h = w = v
     elif len(v) == 2:
         h, w = v
     else:
-        raise ValueError(f"{name}={v!r} must be one integer or a pair (H, W) of integers")
-    return validate.positive_int(f"{name}[0]", h), validate.positive_int(f"{name}[1]", w)
+        raise ValueError(
+            f"{name}={validate.shown(v)} must be one integer or a pair (H, W) of integers"
+        )
+    if h is w:
+        return (validate.image_side(name, h),) * 2
+    return validate.image_side(f"{name}[0]", h), validate.image_side(f"{name}[1]", w)
 
 
 class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channels of a ``(B, C, H, W)`` map."""
 
     def __init__(self, num_channels: int, eps: float = 1e-6):
-        super().__init__(num_channels, eps=eps)
+        super().__init__(validate.width("num_channels", num_channels), eps=eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.layer_norm(
@@ -119,7 +126,7 @@ class BatchNormAct2d(nn.BatchNorm2d):
     so the parameter names are those of a plain BatchNorm."""
 
     def __init__(self, num_features: int, act: bool = True, eps: float = 1e-5):
-        super().__init__(num_features, eps=eps)
+        super().__init__(validate.width("num_features", num_features), eps=eps)
         self.act = nn.GELU() if act else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -134,6 +141,8 @@ class Downsample2d(nn.Module):
 
     def __init__(self, dim: int, dim_out: int, stride: int = 2, bias: bool = True):
         super().__init__()
+        validate.width("dim", dim)
+        validate.width("dim_out", dim_out)
         validate.one_of("stride", stride, {1, 2})
         self.pool = nn.AvgPool2d(2) if stride == 2 else nn.Identity()
         self.expand = nn.Conv2d(dim, dim_out, 1, bias=bias) if dim != dim_out else nn.Identity()
@@ -150,6 +159,8 @@ class SqueezeExcite(nn.Module):
 
     def __init__(self, channels: int, rd_channels: int):
         super().__init__()
+        validate.width("channels", channels)
+        validate.width("rd_channels", rd_channels)
         self.fc1 = nn.Conv2d(channels, rd_channels, 1)
         self.act = nn.SiLU()
         self.fc2 = nn.Conv2d(rd_channels, channels, 1)
@@ -161,12 +172,13 @@ class SqueezeExcite(nn.Module):
 def check_mbconv_ratios(out_chs: int, expand_ratio: float, se_ratio: float) -> None:
     """``expand_ratio > 0``; ``se_ratio`` in (0, 1], leaving ``int(se_ratio · out_chs) >= 1``
     squeeze-excitation channels."""
-    expand_ratio = validate.number("expand_ratio", expand_ratio)
+    typed, expand_ratio = expand_ratio, validate.number("expand_ratio", expand_ratio)
     se_ratio = validate.number("se_ratio", se_ratio)
     if not expand_ratio > 0 or not 0 < se_ratio <= 1:
         raise ValueError(
             f"expand_ratio={expand_ratio!r} must be > 0 and se_ratio={se_ratio!r} in (0, 1]"
         )
+    validate.hidden_width("expand_ratio", typed, out_chs)
     if int(se_ratio * out_chs) < 1:
         raise ValueError(
             f"se_ratio={se_ratio!r} leaves int(se_ratio * out_chs={out_chs}) = 0 "
@@ -177,7 +189,9 @@ def check_mbconv_ratios(out_chs: int, expand_ratio: float, se_ratio: float) -> N
 def check_expand_ratio(width: int, expand_ratio: float) -> None:
     """The transformer block's FFN: ``expand_ratio > 0`` leaving ``int(width · expand_ratio)
     >= 1`` hidden channels."""
-    expand_ratio = validate.number("expand_ratio", expand_ratio)
+    typed, expand_ratio = expand_ratio, validate.number("expand_ratio", expand_ratio)
+    if expand_ratio > 0:
+        validate.hidden_width("expand_ratio", typed, width)
     if not expand_ratio > 0 or int(width * expand_ratio) < 1:
         raise ValueError(
             f"expand_ratio={expand_ratio!r} must be > 0 and leave int(width * expand_ratio) >= 1 "
@@ -213,8 +227,8 @@ class MBConv(nn.Module):
         drop_path: float = 0.0,
     ):
         super().__init__()
-        validate.positive_int("in_chs", in_chs)
-        validate.positive_int("out_chs", out_chs)
+        validate.width("in_chs", in_chs)
+        validate.width("out_chs", out_chs)
         validate.one_of("stride", stride, {1, 2})
         validate.one_of("stride_mode", stride_mode, STRIDE_MODES)
         check_mbconv_ratios(out_chs, expand_ratio, se_ratio)
@@ -270,6 +284,23 @@ class MBConv(nn.Module):
 CACHED_INDEX_POSITIONS = 32 * 32
 
 
+#: Positions of a relative-attention grid (64 x 64). Its bias is ``(heads, N, N)`` and its index
+#: ``N x N`` int64: at 4,096 positions 128 MiB, at 16,384 (128 x 128) already 2 GiB. The largest
+#: official grid is CoAtNet's stage S3 at 512 px, 32 x 32 = 1,024 positions.
+MAX_POSITIONS = 64 * 64
+
+
+def check_positions(H: int, W: int, what: str) -> None:
+    """Refuse a relative-attention grid of more than :data:`MAX_POSITIONS` positions, naming
+    ``what`` gave it."""
+    if H * W > MAX_POSITIONS:
+        raise ValueError(
+            f"{what} gives relative attention a {H}x{W} grid of {H * W:,} positions; it allows at "
+            f"most {MAX_POSITIONS:,} (a 64x64 grid), since its index is N x N: use a smaller image "
+            "or an MBConv stage ('C') there"
+        )
+
+
 def relative_position_index(H: int, W: int) -> torch.Tensor:
     """``(HW, HW)`` table index of the offset ``i − j`` between every pair of positions.
 
@@ -278,7 +309,8 @@ def relative_position_index(H: int, W: int) -> torch.Tensor:
     Small grids' indices are cached (:data:`CACHED_INDEX_POSITIONS`); every call returns a
     copy, so that changing the result in place cannot change the cache.
     """
-    H, W = validate.positive_int("H", H), validate.positive_int("W", W)
+    H, W = validate.image_side("H", H), validate.image_side("W", W)
+    check_positions(H, W, f"H={H}, W={W}")
     if H * W <= CACHED_INDEX_POSITIONS:
         return _cached_index(H, W).clone()
     return _index(H, W)
@@ -316,8 +348,9 @@ class RelativePositionBias(nn.Module):
     def __init__(self, grid_size, num_heads: int):
         super().__init__()
         self.grid_size = _pair(grid_size, "grid_size")
-        self.num_heads = validate.positive_int("num_heads", num_heads)
+        self.num_heads = validate.width("num_heads", num_heads)
         H, W = self.grid_size
+        check_positions(H, W, f"grid_size={self.grid_size}")
         self.relative_position_bias_table = nn.Parameter(
             torch.zeros((2 * H - 1) * (2 * W - 1), num_heads)
         )
@@ -372,8 +405,8 @@ class RelativeAttention(nn.Module):
         proj_drop: float = 0.0,
     ):
         super().__init__()
-        validate.positive_int("dim", dim)
-        dim_out = dim if dim_out is None else validate.positive_int("dim_out", dim_out)
+        validate.width("dim", dim)
+        dim_out = dim if dim_out is None else validate.width("dim_out", dim_out)
         head_dim = validate.heads_divide(dim_out, num_heads)
         self.dim, self.dim_out, self.num_heads, self.head_dim = dim, dim_out, num_heads, head_dim
         self.scale = head_dim**-0.5
@@ -417,6 +450,8 @@ class ConvMlp(nn.Module):
 
     def __init__(self, dim: int, hidden: int, drop: float = 0.0):
         super().__init__()
+        validate.width("dim", dim)
+        validate.width("hidden", hidden)
         self.fc1 = nn.Conv2d(dim, hidden, 1)
         self.act = nn.GELU()
         self.drop = nn.Dropout(validate.probability("drop", drop))
@@ -448,10 +483,10 @@ class TransformerBlock(nn.Module):
         drop_path: float = 0.0,
     ):
         super().__init__()
-        validate.positive_int("dim", dim)
-        dim_out = dim if dim_out is None else validate.positive_int("dim_out", dim_out)
+        validate.width("dim", dim)
+        dim_out = dim if dim_out is None else validate.width("dim_out", dim_out)
         validate.one_of("stride", stride, {1, 2})
-        validate.positive_int("dim_head", dim_head)
+        validate.width("dim_head", dim_head)
         if dim_out % dim_head:
             raise ValueError(
                 f"width {dim_out} is not divisible by the head size dim_head={dim_head}; "
@@ -499,6 +534,8 @@ class Stem(nn.Module):
 
     def __init__(self, in_chans: int, out_chs: int):
         super().__init__()
+        validate.width("in_chans", in_chans)
+        validate.width("out_chs", out_chs)
         self.conv1 = nn.Conv2d(in_chans, out_chs, 3, stride=2, padding=1, bias=False)
         self.norm1 = BatchNormAct2d(out_chs)
         self.conv2 = nn.Conv2d(out_chs, out_chs, 3, padding=1, bias=False)
@@ -525,9 +562,10 @@ class Stage(nn.Module):
     ):
         super().__init__()
         validate.one_of("block_type", block_type, BLOCK_TYPES)
+        depth = validate.depth("depth", depth)
         dp = drop_path if isinstance(drop_path, (list, tuple)) else [drop_path] * depth
         blocks = []
-        for i in range(validate.positive_int("depth", depth)):
+        for i in range(depth):
             stride, dim = (2, in_chs) if i == 0 else (1, out_chs)
             if block_type == "C":
                 blocks.append(
@@ -568,6 +606,10 @@ class ClassifierHead(nn.Module):
         self, dim: int, num_classes: int, hidden_size: int | None = None, drop: float = 0.0
     ):
         super().__init__()
+        validate.width("dim", dim)
+        validate.classes("num_classes", num_classes)
+        if hidden_size is not None:
+            validate.width("hidden_size", hidden_size, minimum=0)
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         if hidden_size:
             self.pre_logits = nn.Sequential()
@@ -617,6 +659,7 @@ class CoAtNet(nn.Module):
         validate.probability("drop_rate", drop_rate)
         validate.sequence("embed_dims", embed_dims)
         validate.sequence("depths", depths)
+        validate.stages("len(depths)", len(depths))
         if len(embed_dims) != len(depths):
             raise ValueError(
                 f"embed_dims has {len(embed_dims)} entries but depths has {len(depths)}"
@@ -630,18 +673,19 @@ class CoAtNet(nn.Module):
                     f"img_size={img_size} is not divisible by the total stride {self.stride}; "
                     f"use a multiple of {self.stride}"
                 )
-        for name, v in dict(
-            in_chans=in_chans,
-            stem_width=stem_width,
-            **{f"depths[{i}]": d for i, d in enumerate(depths)},
-        ).items():
-            validate.positive_int(name, v)
-        validate.positive_int("num_classes", num_classes, minimum=0)
+        validate.width("in_chans", in_chans)
+        validate.width("stem_width", stem_width)
+        for i, d in enumerate(depths):
+            validate.depth(f"depths[{i}]", d)
+        validate.classes("num_classes", num_classes)
         if head_hidden_size is not None:
-            validate.positive_int("head_hidden_size", head_hidden_size, minimum=0)
+            validate.width("head_hidden_size", head_hidden_size, minimum=0)
         for i, (t, d) in enumerate(zip(self.layout, embed_dims)):
-            validate.positive_int(f"embed_dims[{i}]", d)
-            if t == "T" and d % validate.positive_int("dim_head", dim_head):
+            validate.width(f"embed_dims[{i}]", d)
+            if t == "T":
+                side = (self.img_size[0] >> (i + 2), self.img_size[1] >> (i + 2))
+                check_positions(*side, f"img_size={img_size} (stage S{i + 1}'s grid)")
+            if t == "T" and d % validate.width("dim_head", dim_head):
                 raise ValueError(
                     f"embed_dims[{i}]={d} (stage S{i + 1}, a transformer stage) is not divisible "
                     f"by dim_head={dim_head}; use a multiple of {dim_head}"
@@ -759,6 +803,8 @@ def load_timm_state_dict(model: nn.Module, timm_model: nn.Module) -> list[str]:
     copied.
 
     Outputs then equal timm's when ``stride_mode="dw"`` (timm strides in the depthwise conv)."""
+    validate.instance("model", model, nn.Module)
+    validate.instance("timm_model", timm_model, nn.Module, "pass timm.create_model(...)")
     src, dst = timm_model.state_dict(), model.state_dict()
     missing = sorted(set(dst) - set(src))
     unexpected = sorted(set(src) - set(dst))

@@ -295,7 +295,9 @@ def ablation(title: str) -> AblationTable:
         if t.title.startswith(title):
             return t
     have = [t.title.split(":")[0] for t in ABLATIONS]
-    raise ValueError(f"no ablation {title!r}; the paper's ablation tables are {have}")
+    raise ValueError(
+        f"title={title!r} names no ablation table; the paper's ablation tables are {have}"
+    )
 
 
 def ablation_rows(title: str) -> list[dict]:

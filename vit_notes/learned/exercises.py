@@ -12,6 +12,7 @@ import numbers
 
 import torch
 
+from .. import validate
 from ..checking import StudentError, as_int, call_student, describe, verdict
 from .data import SHAPES, num_classes
 from .figures import query_token
@@ -128,6 +129,8 @@ def check_prediction(
     """Predict, then look: does ``model`` score ``"lower"``, the ``"same"`` or ``"higher"``
     than ``baseline`` on the study's test sets? "same" means within noise: the 95% interval of
     the difference holds zero."""
+    validate.one_of("model", model, STUDY)
+    validate.one_of("baseline", baseline, STUDY)
     if isinstance(answer, str) and answer.strip().lower() in _EQUAL:
         return verdict(
             False, f"{answer.strip()!r} claims equality, and an interval that holds zero does "
@@ -203,6 +206,7 @@ def check_query_token(fn) -> bool:
 def check_test_size(answer, n: int = 2000) -> bool:
     """How many test images per seed would halve the spread of the accuracy over seeds, measured
     with ``n`` images per seed?"""
+    n = validate.positive_int("n", n)
     value = as_int(answer)
     if value is None:
         return verdict(False, f"give a whole number of images, got {describe(answer)}")
@@ -237,6 +241,9 @@ def check_choice(
     Right: any model within budget whose accuracy at ``detail`` px is within two standard
     errors of the best one's: the binomial standard error of that score, over the
     ``detail_n`` test images of one size (one training run each: seed spread is not known)."""
+    detail = validate.positive_int("detail", detail)
+    if budget_mmacs is not None:
+        validate.number("budget_mmacs", budget_mmacs, low=0.0, low_open=True)
     names = [n for n in STUDY]
     if not isinstance(answer, str) or answer.strip() not in names:
         return verdict(False, f"answer one of the study's models, {names}, got {describe(answer)}")

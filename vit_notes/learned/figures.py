@@ -23,7 +23,7 @@ from ..pvt import sra_query_maps
 from ..trace import record_attention
 from .data import IMG_SIZE, SHAPES, Marks, make_dataset
 from .models import STUDY
-from .shipped import load, load_results
+from .shipped import check_results, load, load_results
 
 #: The stage-1 token grid of every study model (stride 4 on 32×32 images).
 GRID = (IMG_SIZE // 4, IMG_SIZE // 4)
@@ -42,6 +42,7 @@ def query_token(corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE) 
     (the ``size/grid``-px patch) that holds the centre pixel of a mark with top-left pixel
     ``corner`` (row, col) and side ``detail``."""
     stride = _stride(grid, size)
+    detail = validate.positive_int("detail", detail)
     r, c = (int(v) + (int(detail) - 1) // 2 for v in corner)
     if not (0 <= r < size and 0 <= c < size):
         raise ValueError(f"corner={tuple(corner)}: the mark's centre ({r}, {c}) is off the image")
@@ -57,6 +58,8 @@ def _stride(grid: int, size: int) -> int:
 
 def query_rc(corner, detail: int, size: int = IMG_SIZE) -> tuple[float, float]:
     """A mark's centre pixel as a fraction (row, col) of the image, for the figures."""
+    detail = validate.positive_int("detail", detail)
+    size = validate.positive_int("size", size)
     return tuple((int(v) + (int(detail) - 1) // 2 + 0.5) / size for v in corner)
 
 
@@ -92,6 +95,7 @@ def plot_accuracy_vs_cost(results: dict):
     """Accuracy (mean ± standard deviation over the test seeds) against multiply-adds per image
     and against the measured time per batch, one point per model of the study; hollow markers:
     the mean accuracy of runs from other training seeds, where the results hold some."""
+    check_results(results)
     fig, axes = new_figure(1, 2, height=4.2, sharey=True)
     for row in _study_rows(results):
         mean, std = _mean_std(row["accuracy"])
@@ -120,6 +124,7 @@ def plot_accuracy_vs_cost(results: dict):
 @styled
 def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25):
     """Accuracy against the side of the marks (px), one line per model."""
+    check_results(results)
     fig, axes = new_figure(1, 1, height=4.0)
     ax = axes[0, 0]
     for row in _study_rows(results):
@@ -145,6 +150,9 @@ def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25):
 def plot_losses(live: list[float] | None, shipped: list[float], label: str):
     """The training loss per epoch of the shipped run, and of a run in this session beside it
     (``live``; ``None``: the shipped run alone)."""
+    validate.nonempty_sequence("shipped", shipped)
+    if live is not None:
+        validate.nonempty_sequence("live", live)
     fig, axes = new_figure(1, 1, height=3.0, width=5.5)
     ax = axes[0, 0]
     epochs = range(1, len(shipped) + 1)
@@ -180,7 +188,12 @@ def learned_query_maps(
     """One query's attention in the first block of each trained model (shipped weights, head
     0; a Shunted layer gives one panel per head group): ``[(title, weights, key_grid), ...]``.
     ``query``: a fraction (row, col) of the image."""
-    names = list(RATIO_MODELS.values()) if names is None else list(names)
+    validate.tensor("img", img, what="an image tensor (3, H, W)")
+    names = (
+        list(RATIO_MODELS.values()) if names is None else validate.nonempty_sequence("names", names)
+    )
+    for name in names:
+        validate.one_of("names", name, STUDY)
     q = photo.query_index(GRID, *query)
     panels = []
     for name in names:
@@ -209,6 +222,7 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     scale, and the four ratios' accuracy (shipped results) with the chosen one outlined.
     Shown by a notebook: the live widget in a kernel, the precomputed page twin on the site
     (:class:`~vit_notes.plotting.Explorer`)."""
+    validate.positive_int("images", images)
     test = make_dataset(images, seed)
     results = load_results()["models"]
     names = list(SHAPES)

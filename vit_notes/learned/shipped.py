@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from .. import validate
 from .models import build
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -39,12 +40,26 @@ def load(name: str, task: str = "majority", path: Path = WEIGHTS) -> torch.nn.Mo
 
 def load_results(path: Path = RESULTS) -> dict:
     """The shipped results (what they hold: :mod:`.reproduce`)."""
+    validate.instance("path", path, (str, Path))
+    if not Path(path).is_file():
+        raise ValueError(
+            f"path={str(path)!r} is no file; leave the default for the shipped results"
+        )
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def check_results(results) -> dict:
+    """Raise unless ``results`` looks like :func:`load_results`'s (a dict with ``models``)."""
+    validate.instance("results", results, dict, "pass load_results()")
+    if not isinstance(results.get("models"), dict) or not results["models"]:
+        raise ValueError("results holds no 'models': pass load_results()")
+    return results
 
 
 def caption(results: dict) -> str:
     """One line naming what wrote ``results`` and where: the command, the machine, the threads
     and the torch version (and the processor and date, where the file records them)."""
+    validate.instance("results", results, dict, "pass load_results()")
     rec = results.get("recorded", {})
     where = rec.get("cpu") or results.get("machine", "?")
     when = f" on {rec['date'][:10]}" if "date" in rec else ""

@@ -42,6 +42,8 @@ class Progress:
     ``\\r`` in a terminal, and as one line per epoch in a log file."""
 
     def __init__(self, total: int, label: str = "", width: int = 24, enabled: bool = True):
+        validate.positive_int("total", total)
+        validate.positive_int("width", width)
         self.total, self.label, self.width, self.enabled = total, label, width, enabled
         self.handle = None
         self.tty = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
@@ -99,6 +101,13 @@ def train(
     validate.positive_int("seed", seed, minimum=0)
     for name, v in (("epochs", epochs), ("n", n), ("batch_size", batch_size)):
         validate.positive_int(name, v)
+    validate.number("lr", lr, low=0.0, low_open=True)
+    validate.number("weight_decay", weight_decay, low=0.0)
+    if not isinstance(model, nn.Module):
+        raise validate.InputTypeError(
+            f"model must be a torch.nn.Module, got {validate.shown(model)} "
+            f"({type(model).__name__}); build one with models.build(name, task={task!r})"
+        )
     if batch_size > n:
         raise ValueError(f"batch_size={batch_size} is larger than an epoch of n={n} images")
     steps_per_epoch = n // batch_size
@@ -121,6 +130,8 @@ def train(
     try:
         for epoch in range(epochs):
             data = make_dataset(n, TRAIN_SEEDS + 1000 * seed + epoch, detail=detail, task=task)
+            if epoch == 0:  # before the first step: a model for another task is refused
+                check_classes(model, task, data.images[:1])
             model.train()
             perm = torch.randperm(n, generator=order)
             total = 0.0
@@ -144,6 +155,21 @@ def train(
     return log
 
 
+def check_classes(
+    model: nn.Module, task: str, image: torch.Tensor, doing: str = "train it on its own task"
+) -> None:
+    """Raise unless ``model`` has one output per class of ``task`` (one forward pass of
+    ``image``, in eval mode, without gradients): a 4-class model trained or scored on the
+    2-class task would run without an error and give a meaningless loss or accuracy."""
+    with torch.no_grad():
+        classes = model.eval()(image).shape[-1]
+    if classes != num_classes(task):
+        raise ValueError(
+            f"the model has {classes} outputs but task={task!r} has {num_classes(task)} classes; "
+            f"{doing} (build it with task={task!r} to train one for this task)"
+        )
+
+
 @dataclass(frozen=True)
 class Score:
     """Accuracy on one test set: overall, and per mark size (``by_detail``: px -> accuracy)."""
@@ -157,6 +183,9 @@ class Score:
 @torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     """The model's class for each image (eval mode, no gradients)."""
+    validate.instance("model", model, nn.Module, "build one with models.build(name)")
+    validate.image(images, name="images")
+    batch_size = validate.positive_int("batch_size", batch_size)
     model.eval()
     return torch.cat(
         [model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)]
@@ -168,19 +197,14 @@ def evaluate(
 ) -> Score:
     """Score ``model`` on ``n`` fresh test images drawn from ``seed`` (small seeds never meet the
     training images: :data:`~.data.TRAIN_SEEDS`)."""
+    validate.instance("model", model, nn.Module, "build one with models.build(name)")
     validate.positive_int("seed", seed, minimum=0)
     if seed >= TRAIN_SEEDS:
         raise ValueError(
             f"seed={seed} is a training seed (>= {TRAIN_SEEDS:,}); test on a seed below it"
         )
     data = make_dataset(n, seed, detail=detail, task=task)
-    with torch.no_grad():
-        classes = model.eval()(data.images[:1]).shape[-1]
-    if classes != num_classes(task):
-        raise ValueError(
-            f"the model has {classes} outputs but task={task!r} has {num_classes(task)} classes; "
-            f"score it on its own task (build it with task={task!r} to train one for this task)"
-        )
+    check_classes(model, task, data.images[:1], doing="score it on its own task")
     right = (predict(model, data.images) == data.labels).float()
     by = {int(d): right[data.detail == d].mean().item() for d in data.detail.unique()}
     return Score(right.mean().item(), by_detail=by, n=n, seed=seed)

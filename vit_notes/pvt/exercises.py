@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from einops import rearrange
 
+from .. import validate
 from ..checking import (
     TWO_FLOPS,
     Step,
@@ -126,6 +127,8 @@ def sra_steps(
     """The intermediates of ``attn(x, H, W)`` (:data:`SRA_STEPS`), from the module's own
     ``q``, ``reduce``, ``kv`` and ``proj``; with ``mistake`` (a key of :data:`SRA_MISTAKES`)
     as a student who made it would compute them. Tested equal to the module (map and output)."""
+    validate.instance("attn", attn, SpatialReductionAttention)
+    validate.tokens_match_grid(x, H, W, attn.num_prefix_tokens, dtype=attn.q.weight.dtype)
     h = attn.num_heads
     q = rearrange(attn.q(x), "b n (h d) -> b h n d", h=h)
     if mistake == "no_reduction" or (attn.sr_ratio == 1 and not attn.linear):
@@ -178,7 +181,7 @@ def check_sra_forward(
 def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int = 2) -> bool:
     """Predict: moving the explorer's ``sr_ratio`` slider from ``start`` to ``end`` (image
     ``size``², stage 1), by what factor does the SRA layer's attention matrix (its memory) grow?"""
-    H = W = size // 4
+    H = W = validate.size("size", size, minimum=4) // 4
     a, b = (sra_cost(H, W, 64, 1, r) for r in (start, end))
     right = b.attn_bytes / a.attn_bytes
     side = start / end
@@ -211,7 +214,7 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
     """Design judgement: the ``sr_ratio`` (1, 2, 4, 8, 16 or 32) of a stage-1 SRA layer at
     ``size``² (stride 4, C=64) whose attention matrix (float32, one image) fits ``budget_mib``
     MiB while keeping the keys as fine as possible."""
-    H = W = size // 4
+    H = W = validate.size("size", size, minimum=4) // 4
     costs = {r: sra_cost(H, W, 64, num_heads, r) for r in (1, 2, 4, 8, 16, 32)}
     fits = [r for r, c in costs.items() if c.attn_bytes / 2**20 <= budget_mib]
     best = min(fits) if fits else None

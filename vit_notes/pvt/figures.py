@@ -140,6 +140,9 @@ def sra_cost_table(
     (:func:`timing_surprises` reads the rounds). Timing keeps torch's thread count: switching
     it inside a notebook kernel has hung kernels here.
     """
+    patch = validate.kernel("patch", patch)
+    for size in validate.nonempty_sequence("sizes", sizes):
+        validate.size("size", size, minimum=patch)
     torch.manual_seed(0)
     rows, seen, layers = [], {}, {}
     for size in sizes:
@@ -217,6 +220,7 @@ def timing_surprises(
             return "a", 1 / took
         return None, 0.0
 
+    rows = validate.rows("rows", rows, keys=(x, "variant", "counted_gmacs"))
     found: dict[tuple, dict] = {}
     for variant in VARIANTS:
         sel = [r for r in rows if r["variant"] == variant and "ms" in r]
@@ -256,6 +260,7 @@ def fixed_cost_pairs(rows: list[dict], x: str, work: float = 2.0, lag: float = 4
     The counts cannot say why: a fixed cost per call and a kernel that is faster per
     multiply-add on larger products would each do it. ``[{x, more, less, gmacs_ratio,
     ms_ratio}]``, the largest shortfall first."""
+    rows = validate.rows("rows", rows, keys=(x, "variant", "counted_gmacs"))
     found = []
     for value in sorted({r[x] for r in rows if "ms" in r}):
         at = {r["variant"]: r for r in rows if r[x] == value and "ms" in r}
@@ -351,6 +356,7 @@ def plot_cost(rows: list[dict], x: str, title: str):
     legend and, decided from the data (:func:`timing_surprises`), whether a timed point is
     slower than its count predicts: ringed in black when it was so in every round (a cost the
     counts miss), in red when only in some (noise)."""
+    rows = validate.rows("rows", rows, keys=(x, "variant", "analytic_gmacs", "attn_mib"))
     timed = "ms" in rows[0]
     if timed:
         fig, axes = new_figure(2, 2, height=5.4)
@@ -443,7 +449,7 @@ def cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
     """The explorer's cost panel: one stage-1 layer (C=64, ``size/4`` tokens a side) of each
     variant, its multiply-adds as a bar (linear scale) labelled with MMACs, the attention
     maps' memory and how many times fewer multiply-adds than plain attention."""
-    H = W = size // 4
+    H = W = validate.size("size", size, minimum=4) // 4
     costs = {
         v: sra_cost(H, W, 64, num_heads, sr_ratio if v == "SRA" else 1, linear=v == "linear SRA")
         for v in VARIANTS
@@ -499,6 +505,9 @@ def sra_shapes(
     ``pool_size`` through its ``kv_grid``): ``{"q": (B, heads, N, d), "x_reduced": (B, M, C)
     (only where the keys are reduced), "kv": (2, B, heads, M, d), "attn": (B, heads, N, M),
     "output": (B, N, C)}``."""
+    validate.instance("attn", attn, SpatialReductionAttention)
+    H, W = validate.size("H", H), validate.size("W", W)
+    validate.positive_int("batch", batch)
     C, heads = attn.dim, attn.num_heads
     d = C // heads
     N = H * W + attn.num_prefix_tokens

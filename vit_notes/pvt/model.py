@@ -72,9 +72,15 @@ class SpatialReductionAttention(nn.Module):
     ):
         super().__init__()
         head_dim = validate.heads_divide(dim, num_heads)
-        validate.positive_int("sr_ratio", sr_ratio)
-        validate.positive_int("num_prefix_tokens", num_prefix_tokens, minimum=0)
-        validate.positive_int("pool_size", pool_size)
+        validate.kernel("sr_ratio", sr_ratio)
+        validate.positive_int(
+            "num_prefix_tokens",
+            num_prefix_tokens,
+            minimum=0,
+            maximum=validate.MAX_KERNEL,
+            why="PVT v1 has one, its class token",
+        )
+        validate.kernel("pool_size", pool_size)
         if num_prefix_tokens and (sr_ratio > 1 or linear):
             raise ValueError(
                 f"num_prefix_tokens={num_prefix_tokens} needs sr_ratio=1 and linear=False: "
@@ -91,7 +97,7 @@ class SpatialReductionAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(validate.probability("proj_drop", proj_drop))
         if linear:
-            self.pool_size = validate.positive_int("pool_size", pool_size)
+            self.pool_size = pool_size
             self.pool = nn.AdaptiveAvgPool2d(pool_size)
             self.sr = nn.Conv2d(dim, dim, kernel_size=1, stride=1)
             self.norm = nn.LayerNorm(dim)
@@ -162,6 +168,8 @@ class Mlp(nn.Module):
         linear: bool = False,
     ):
         super().__init__()
+        validate.width("in_features", in_features)
+        validate.width("hidden_features", hidden_features)
         self.fc1 = nn.Linear(in_features, hidden_features)
         self.dwconv = DWConv(hidden_features) if dwconv else None
         self.act = nn.GELU()
@@ -200,6 +208,8 @@ class Block(nn.Module):
         pool_size: int = 7,
     ):
         super().__init__()
+        validate.heads_divide(dim, num_heads)
+        validate.hidden_width("mlp_ratio", mlp_ratio, dim)
         self.norm1 = norm_layer(dim)
         self.attn = SpatialReductionAttention(
             dim,
@@ -236,12 +246,12 @@ class PatchEmbed(nn.Module):
         padding: int = 0,
     ):
         super().__init__()
-        self.patch_size = validate.positive_int("patch_size", patch_size)
-        validate.positive_int("in_chans", in_chans)
-        validate.positive_int("embed_dim", embed_dim)
-        padding = validate.positive_int("padding", padding, minimum=0)
-        self.stride = patch_size if stride is None else validate.positive_int("stride", stride)
-        self.img_size = validate.positive_int("img_size", img_size)
+        self.patch_size = validate.kernel("patch_size", patch_size)
+        validate.width("in_chans", in_chans)
+        validate.width("embed_dim", embed_dim)
+        padding = validate.kernel("padding", padding, minimum=0)
+        self.stride = patch_size if stride is None else validate.kernel("stride", stride)
+        self.img_size = validate.image_side("img_size", img_size)
         self.padding = padding
         # The grid at the size the model is built for (PVT v1 sizes its position embeddings by it).
         self.H = self.W = max((img_size + 2 * padding - patch_size) // self.stride + 1, 1)
@@ -324,8 +334,8 @@ class PyramidVisionTransformer(nn.Module):
         validate.probability("drop_rate", drop_rate)
         validate.probability("attn_drop_rate", attn_drop_rate)
         validate.one_of("version", version, {1, 2})
-        validate.positive_int("pool_size", pool_size)
-        validate.positive_int("num_stages", num_stages)
+        validate.kernel("pool_size", pool_size)
+        validate.stages("num_stages", num_stages)
         validate.same_length(
             num_stages,
             embed_dims=embed_dims,
@@ -336,22 +346,26 @@ class PyramidVisionTransformer(nn.Module):
         )
         for i in range(num_stages):
             try:
-                validate.positive_int("depth", depths[i])
+                validate.depth(f"depths[{i}]", depths[i])
+                validate.width(f"embed_dims[{i}]", embed_dims[i])
+                validate.width(f"num_heads[{i}]", num_heads[i])
                 validate.heads_divide(embed_dims[i], num_heads[i])
-                validate.positive_int("sr_ratio", sr_ratios[i])
+                validate.kernel(f"sr_ratios[{i}]", sr_ratios[i])
                 if not mlp_ratios[i] > 0:
-                    raise ValueError(f"mlp_ratio={mlp_ratios[i]!r} must be > 0")
+                    raise ValueError(f"mlp_ratio={validate.shown(mlp_ratios[i])} must be > 0")
+                validate.hidden_width(f"mlp_ratios[{i}]", mlp_ratios[i], embed_dims[i])
                 if int(embed_dims[i] * mlp_ratios[i]) < 1:
                     raise ValueError(
-                        f"mlp_ratio={mlp_ratios[i]!r} gives dim * mlp_ratio < 1 hidden features "
+                        f"mlp_ratio={validate.shown(mlp_ratios[i])} gives dim * mlp_ratio < 1 "
+                        "hidden features "
                         f"(dim={embed_dims[i]}); use mlp_ratio >= 1/{embed_dims[i]}"
                     )
             except ValueError as e:
                 raise ValueError(f"stage {i + 1}: {e}") from None
-        validate.positive_int("img_size", img_size)
-        validate.positive_int("patch_size", patch_size)
-        validate.positive_int("in_chans", in_chans)
-        validate.positive_int("num_classes", num_classes, minimum=0)
+        validate.image_side("img_size", img_size)
+        validate.kernel("patch_size", patch_size)
+        validate.width("in_chans", in_chans)
+        validate.classes("num_classes", num_classes)
         self.version, self.num_stages, self.num_classes, self.depths = (
             version,
             num_stages,
@@ -527,6 +541,7 @@ def state_dict_from_timm(timm_state: dict) -> dict:
         (r"^stages\.(\d+)\.norm\.", lambda m: f"norm{int(m[1]) + 1}."),
         (r"\.mlp\.dwconv\.", ".mlp.dwconv.dwconv."),
     ]
+    validate.instance("timm_state", timm_state, dict, "pass timm_model.state_dict()")
     out = {}
     for key, value in timm_state.items():
         for pattern, repl in rules:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from ..facts import Claim, Difference, Symbol
+
 CITE_V1 = "wang2021pvt"
 CITE_V2 = "wang2022pvtv2"
 REPO = "https://github.com/whai362/PVT"
@@ -37,34 +39,6 @@ class Equation:
 
     latex: str
     where: str
-
-
-@dataclass(frozen=True)
-class Symbol:
-    """A symbol of the equations: what the paper means by it and the tensor in the code."""
-
-    symbol: str
-    paper: str
-    code: str
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A paper's words for a claim the chapter repeats, and where they are."""
-
-    topic: str
-    quote: str
-    where: str
-
-
-@dataclass(frozen=True)
-class Difference:
-    """Where the official code departs from the letter of the paper's equations."""
-
-    topic: str
-    paper: str
-    code: str
-    evidence: str
 
 
 #: SRA of stage i in PVT v1's notation (§3.3 "Transformer Encoder", eqs. (1)-(4)).

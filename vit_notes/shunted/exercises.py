@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from einops import rearrange
 
+from .. import validate
 from ..checking import (
     TWO_FLOPS,
     Step,
@@ -176,6 +177,8 @@ def shunted_steps(
     ``sr_ratio > 1``, ``k``, ``v``, ``attn`` for ``sr_ratio`` 1), from the module's own layers;
     with ``mistake`` (a key of :data:`SHUNTED_MISTAKES`) as a student who made it would
     compute them. Tested equal to the module (maps and output)."""
+    validate.instance("attn", attn, ShuntedAttention)
+    validate.tokens_match_grid(x, H, W, dtype=attn.q.weight.dtype)
     h = attn.num_heads
     scale = 1.0 if mistake == "no_scale" else attn.scale
     split = (
@@ -247,7 +250,7 @@ def check_explorer_prediction(
     """Predict: with the explorer at ``size``² and its ``sr_ratio`` slider at ``sr_ratio``, how
     many times the Shunted bar's attention memory (KiB or MiB) is the SRA bar's? Where ``sr_ratio``
     does not divide the grid the key grids are floored, and the 5/2 rule no longer holds."""
-    H = W = size // 4
+    H = W = validate.size("size", size, minimum=4) // 4
     sh, sra = shunted_cost(H, W, 64, num_heads, sr_ratio), sra_cost(H, W, 64, num_heads, sr_ratio)
     right = sh.attn_bytes / sra.attn_bytes
     # quote the bars as the explorer draws them: the same function builds their text

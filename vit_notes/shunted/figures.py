@@ -171,7 +171,7 @@ def _peak_note(peaks: list[float]) -> str:
 def effective_keys(row: torch.Tensor) -> float:
     """How many keys a map's weight is spread over: ``exp`` of its entropy (1 for a map that
     puts all its weight on one key, ``M`` for a uniform map over ``M`` keys)."""
-    row = row.double()
+    row = validate.tensor("row", row, what="a tensor of attention weights").double()
     return float(torch.exp(-(row * row.clamp_min(1e-300).log()).sum()))
 
 
@@ -179,6 +179,7 @@ def on_own_window(row: torch.Tensor, grid: tuple[int, int], rate: int, query: in
     """Whether a map's largest weight is on the key whose window holds the query: token
     ``query`` of a grid ``W`` tokens wide, keys on ``grid``, each the merge of a ``rate x rate``
     window (leftover rows and columns belong to no key)."""
+    validate.tensor("row", row, what="a tensor of attention weights")
     query, W = validate.positive_int("query", query, minimum=0), validate.positive_int("W", W)
     qy, qx = divmod(query, W)
     ky, kx = divmod(int(row.argmax()), grid[1])
@@ -190,6 +191,7 @@ def query_map_rows(maps: dict, sra: dict | None, query_rc, H: int, W: int) -> li
     its peak weight, the keys its weight is spread over (:func:`effective_keys`) and whether
     the peak is on the query's own window (:func:`on_own_window`); ``H x W`` is the token grid
     the maps were computed on, ``sra`` as for :func:`plot_shunted_maps`."""
+    validate.instance("maps", maps, dict, "pass what shunted_query_maps returns")
     query = photo.query_at((H, W), query_rc)
     rows = []
     for r, groups in maps.items():
@@ -221,6 +223,8 @@ def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None 
     Every map is drawn over the photo on **one** colour scale (one colour bar), with the query
     marked on each (outlined box and crosshair); each title gives the map's peak, and the
     figure says so when the peaks differ tenfold or more."""
+    validate.tensor("img", img, what="an image tensor (3, H, W)")
+    validate.nonempty_dict("maps", maps, "shunted_query_maps")
     ncols = 3 if sra else 2
     nrows = len(maps)
     fig, axes = new_figure(nrows, ncols, height=2.3 * nrows + 0.45)
@@ -275,6 +279,8 @@ def traced_shapes(attn: ShuntedAttention, H: int = 56, W: int = 56, batch: int =
     """What :func:`~vit_notes.trace.trace_shapes` prints for ``attn`` on a ``batch x (H·W) x
     dim`` input, as ``{"q_shape": "(1, 2, 3136, 32)", ...}``. Run on a copy of the layer on
     the ``meta`` device: shapes only, nothing computed."""
+    validate.instance("attn", attn, ShuntedAttention)
+    H, W = validate.size("H", H), validate.size("W", W)
     validate.positive_int("batch", batch)
     layer = copy.deepcopy(attn).to("meta").eval()
     buf = io.StringIO()
@@ -330,6 +336,7 @@ def draw_shunted_schematic(
     ``sr_ratio`` 1 the layer is one group of plain attention, and the conv of V is added to
     its output."""
     attn = ShuntedAttention(64, 2, qkv_bias=True, sr_ratio=8) if attn is None else attn
+    validate.instance("attn", attn, ShuntedAttention)
     shapes = traced_shapes(attn, H, W, batch)
     r, C, h = attn.sr_ratio, attn.dim, attn.num_heads
     grids = kv_grids(H, W, r)
@@ -472,6 +479,9 @@ def shunted_cost_table(
     adds time, and a burst of it then spoils one round of every layer rather than every round
     of one (:func:`timing_outliers` reads the rounds)."""
 
+    patch = validate.kernel("patch", patch)
+    size = validate.size("size", size, minimum=patch)
+    validate.nonempty_sequence("sr_ratios", sr_ratios)
     torch.manual_seed(0)
     H = W = size // patch
     device = torch.device("cpu" if timed else "meta")
@@ -522,6 +532,10 @@ def reduction_conv_table(
     multiply-adds (``(H/r)(W/r)·C²·r²``, the same ``H·W·C²`` for every ``r`` that divides the
     grid) and, timed, each round's median ms (``ms_rounds``, rounds taking turns) and the
     fastest (``ms``). Changing ``r`` here changes only the kernel and the output grid."""
+    patch = validate.kernel("patch", patch)
+    size = validate.size("size", size, minimum=patch)
+    validate.nonempty_sequence("sr_ratios", sr_ratios)
+    dim = validate.width("dim", dim)
     torch.manual_seed(0)
     H = W = size // patch
     x = torch.randn(1, dim, H, W)
@@ -568,6 +582,7 @@ def timing_outliers(rows: list[dict]) -> dict[str, list[dict]]:
     work on a shared machine, not a property of the layer. ``"systematic"``: so in every one
     of two or more rounds: a real cost that multiply-adds do not count (a kernel that runs
     slower per multiply-add than another, say)."""
+    rows = validate.rows("rows", rows, keys=("variant",))
     out = {"noise": [], "systematic": []}
     for a in rows:
         if "ms" not in a:
@@ -622,6 +637,7 @@ def plot_shunted_cost(rows: list[dict], title: str):
     predict (:func:`timing_outliers`) is ringed and explained on the figure: in red when it is
     timing noise on a shared machine (not so in every round), in black when it is so in every
     round (a cost the counts miss)."""
+    rows = validate.rows("rows", rows, keys=("variant", "sr_ratio", "analytic_gmacs"))
     timed = "ms" in rows[0]
     fig, axes = new_figure(1, 2 if timed else 1, height=3.9)
     variants = [v for v in ("Shunted", "SRA") if any(r["variant"] == v for r in rows)]

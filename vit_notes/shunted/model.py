@@ -51,7 +51,7 @@ def kv_grids(H: int, W: int, sr_ratio: int) -> tuple[tuple[int, int], ...]:
 
 def check_sr_ratio(sr_ratio) -> int:
     """``sr_ratio`` must be 1 or an even integer (the second head group uses ``sr_ratio // 2``)."""
-    r = validate.positive_int("sr_ratio", sr_ratio)
+    r = validate.kernel("sr_ratio", sr_ratio)
     if r > 1 and r % 2:
         raise ValueError(
             f"sr_ratio={r} does not halve to an integer: the second head group reduces by "
@@ -241,8 +241,8 @@ class DetailSpecificMlp(nn.Module):
 
     def __init__(self, in_features: int, hidden_features: int | None = None, drop: float = 0.0):
         super().__init__()
-        validate.positive_int("in_features", in_features)
-        hidden_features = validate.positive_int("hidden_features", hidden_features or in_features)
+        validate.width("in_features", in_features)
+        hidden_features = validate.width("hidden_features", hidden_features or in_features)
         self.fc1 = nn.Linear(in_features, hidden_features)
         self.dwconv = DWConv(hidden_features)
         self.act = nn.GELU()
@@ -272,6 +272,8 @@ class Block(nn.Module):
         sr_ratio: int = 1,
     ):
         super().__init__()
+        validate.heads_divide(dim, num_heads)
+        validate.hidden_width("mlp_ratio", mlp_ratio, dim)
         self.norm1 = norm_layer(dim)
         self.attn = ShuntedAttention(
             dim,
@@ -302,9 +304,15 @@ class ConvStem(nn.Module):
 
     def __init__(self, num_conv: int = 0, in_chans: int = 3, embed_dim: int = 64):
         super().__init__()
-        self.num_conv = validate.positive_int("num_conv", num_conv, minimum=0)
-        self.in_chans = validate.positive_int("in_chans", in_chans)
-        validate.positive_int("embed_dim", embed_dim)
+        self.num_conv = validate.positive_int(
+            "num_conv",
+            num_conv,
+            minimum=0,
+            maximum=validate.MAX_DEPTH,
+            why="official stems have at most 2 extra convs",
+        )
+        self.in_chans = validate.width("in_chans", in_chans)
+        validate.width("embed_dim", embed_dim)
         layers = [
             nn.Conv2d(in_chans, embed_dim, kernel_size=7, stride=2, padding=3, bias=False),
             nn.BatchNorm2d(embed_dim),
@@ -369,9 +377,9 @@ class ShuntedTransformer(nn.Module):
         super().__init__()
         validate.probability("drop_rate", drop_rate)
         validate.probability("attn_drop_rate", attn_drop_rate)
-        validate.positive_int("num_stages", num_stages)
-        validate.positive_int("img_size", img_size)
-        validate.positive_int("num_classes", num_classes, minimum=0)
+        validate.stages("num_stages", num_stages)
+        validate.image_side("img_size", img_size)
+        validate.classes("num_classes", num_classes)
         validate.same_length(
             num_stages,
             embed_dims=embed_dims,
@@ -383,14 +391,19 @@ class ShuntedTransformer(nn.Module):
         for i in range(num_stages):
             # Build-time checks of every stage's attention config, with the stage named.
             try:
-                validate.positive_int("depth", depths[i])
+                validate.depth(f"depths[{i}]", depths[i])
+                validate.width(f"embed_dims[{i}]", embed_dims[i])
+                validate.width(f"num_heads[{i}]", num_heads[i])
                 validate.heads_divide(embed_dims[i], num_heads[i])
+                validate.kernel(f"sr_ratios[{i}]", sr_ratios[i])
                 check_head_groups(num_heads[i], check_sr_ratio(sr_ratios[i]), embed_dims[i])
                 if not mlp_ratios[i] > 0:
-                    raise ValueError(f"mlp_ratio={mlp_ratios[i]!r} must be > 0")
+                    raise ValueError(f"mlp_ratio={validate.shown(mlp_ratios[i])} must be > 0")
+                validate.hidden_width(f"mlp_ratios[{i}]", mlp_ratios[i], embed_dims[i])
                 if int(embed_dims[i] * mlp_ratios[i]) < 1:
                     raise ValueError(
-                        f"mlp_ratio={mlp_ratios[i]!r} gives dim * mlp_ratio < 1 hidden features "
+                        f"mlp_ratio={validate.shown(mlp_ratios[i])} gives dim * mlp_ratio < 1 "
+                        "hidden features "
                         f"(dim={embed_dims[i]}); use mlp_ratio >= 1/{embed_dims[i]}"
                     )
             except ValueError as e:

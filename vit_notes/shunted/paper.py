@@ -23,6 +23,8 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from ..facts import Claim, Difference, Symbol
+
 #: The paper, as cited in the book.
 CITE = "ren2022shunted"
 REPO = "https://github.com/OliverRensu/Shunted-Transformer"
@@ -40,35 +42,6 @@ class Equation:
 
     latex: str
     source: str
-
-
-@dataclass(frozen=True)
-class Symbol:
-    """A symbol of the equations: what we reconstruct the paper to mean by it (``paper``,
-    not checked against its text) and the tensor in the code."""
-
-    symbol: str
-    paper: str
-    code: str
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The paper's words for a claim the chapter repeats, and where they are."""
-
-    topic: str
-    quote: str
-    where: str
-
-
-@dataclass(frozen=True)
-class Difference:
-    """Where the official code departs from the paper's description, with the evidence."""
-
-    topic: str
-    paper: str
-    code: str
-    evidence: str
 
 
 @dataclass(frozen=True)
