@@ -363,3 +363,20 @@ def test_a_wrong_image_or_token_count_is_refused():
     blk = swin.SwinTransformerBlock(8, (14, 14), 2)
     with pytest.raises(ValueError, match="N=100 tokens but H=14, W=14"):
         blk(torch.randn(1, 100, 8))
+
+
+def test_the_grid_layer_is_the_attention_half_of_a_block():
+    blk = swin.SwinTransformerBlock(16, (14, 14), 2, window_size=7, shift_size=3).eval()
+    layer = swin.GridWindowAttention(16, (14, 14), 2, window_size=7, shift_size=3).eval()
+    layer.attn.load_state_dict(blk.attn.state_dict())
+    x = torch.randn(1, 196, 16)
+    with torch.no_grad():
+        half = x + layer(blk.norm1(x), 14, 14)
+        torch.testing.assert_close(blk(x), half + blk.mlp(blk.norm2(half)))
+    (design,) = [d for d in registry.chapters() if d.family == "swin"]
+    (entry,) = design.layers.values()
+    built = entry.build(56, 56, 64, 2)
+    counted = counting.count_macs(built, torch.randn(1, 56 * 56, 64), 56, 56)
+    assert entry.cost(56, 56, 64, 2).macs == counted
+    with pytest.raises(ValueError, match="built for the 14x14 grid, got H=7, W=28"):
+        layer(torch.randn(1, 196, 16), 7, 28)

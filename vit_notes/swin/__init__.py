@@ -17,6 +17,7 @@ from .model import (
     MASK_VALUE,
     OFFICIAL_FILE,
     BasicLayer,
+    GridWindowAttention,
     Mlp,
     PatchEmbed,
     PatchMerging,
@@ -32,6 +33,7 @@ from .model import (
     relative_position_index,
     shift_mask,
     shift_regions,
+    shifted_window_attention,
     size_problem,
     stage_grids,
     state_dict_from_official,
@@ -51,7 +53,7 @@ registry.register_design(
         layers={
             "Swin, M=7": registry.AttentionLayer(
                 cost=lambda H, W, C, heads: window_attention_cost(H, W, C, heads, 7),
-                build=lambda H, W, C, heads: SwinTransformerBlock(C, (H, W), heads).attn,
+                build=lambda H, W, C, heads: GridWindowAttention(C, (H, W), heads),
             )
         },
         compared=False,
@@ -60,6 +62,7 @@ registry.register_design(
 
 __all__ = [
     "BasicLayer",
+    "GridWindowAttention",
     "CODE_PARAMS",
     "CONFIGS",
     "MASK_VALUE",
@@ -82,6 +85,7 @@ __all__ = [
     "relative_position_index",
     "shift_mask",
     "shift_regions",
+    "shifted_window_attention",
     "size_problem",
     "stage_grids",
     "state_dict_from_official",

@@ -250,6 +250,76 @@ class Mlp(nn.Module):
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
 
+def shifted_window_attention(
+    owner: nn.Module,
+    x: torch.Tensor,
+    attn: WindowAttention,
+    window_size: int,
+    shift_size: int,
+    mask: torch.Tensor | None,
+) -> torch.Tensor:
+    """(S)W-MSA on a ``(B, H, W, C)`` grid (§3.2): roll by ``-shift_size`` (the cyclic shift),
+    cut into windows, attend inside each window with ``mask``, put the windows back, roll by
+    ``+shift_size`` (the shift back). ``owner`` names the step in traces (``windows_shape``,
+    ``mask_shape``)."""
+    H, W = x.shape[1], x.shape[2]
+    M, s = window_size, shift_size
+    if s:
+        x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))  # cyclic shift
+    windows = rearrange(window_partition(x, M), "nb m1 m2 c -> nb (m1 m2) c")
+    if STATE.tracing:
+        log_shapes(owner, windows=windows)
+        if mask is not None:
+            log_shapes(owner, mask=mask)
+    windows = attn(windows, mask=mask)
+    x = window_reverse(rearrange(windows, "nb (m1 m2) c -> nb m1 m2 c", m1=M), M, H, W)
+    if s:
+        x = torch.roll(x, shifts=(s, s), dims=(1, 2))  # the shift back
+    return x
+
+
+class GridWindowAttention(nn.Module):
+    """Window attention as a layer on a token grid, called as ``layer(x (B, H*W, C), H, W)``
+    like the other chapters' attention layers (the comparison chapter's form): the attention
+    half of a block, without its LayerNorm, residual and MLP. Built for one grid, because the
+    mask of the shifted windows depends on it."""
+
+    def __init__(
+        self,
+        dim: int,
+        input_resolution: tuple[int, int],
+        num_heads: int,
+        window_size: int = 7,
+        shift_size: int = 0,
+        qkv_bias: bool = True,
+    ):
+        super().__init__()
+        H, W = _pair("input_resolution", input_resolution)
+        window_size = validate.positive_int("window_size", window_size)
+        shift_size = check_shift(shift_size, window_size)
+        if min(H, W) <= window_size:
+            window_size, shift_size = min(H, W), 0
+        check_window(H, W, window_size)
+        self.input_resolution, self.window_size, self.shift_size = (H, W), window_size, shift_size
+        self.attn = WindowAttention(dim, window_size, num_heads, qkv_bias=qkv_bias)
+        self.register_buffer(
+            "attn_mask", shift_mask(H, W, window_size, shift_size), persistent=False
+        )
+
+    def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
+        if (H, W) != self.input_resolution:
+            raise ValueError(
+                f"this layer was built for the {self.input_resolution[0]}x"
+                f"{self.input_resolution[1]} grid, got H={H}, W={W}"
+            )
+        validate.tokens_match_grid(x, H, W, dtype=self.attn.qkv.weight.dtype)
+        x = rearrange(x, "b (h w) c -> b h w c", h=H, w=W)
+        x = shifted_window_attention(
+            self, x, self.attn, self.window_size, self.shift_size, self.attn_mask
+        )
+        return rearrange(x, "b h w c -> b (h w) c")
+
+
 class SwinTransformerBlock(nn.Module):
     """One Swin Transformer block (§3.1, eq. (3)):
     ``ẑ = (S)W-MSA(LN(z)) + z``, ``z' = MLP(LN(ẑ)) + ẑ``.
@@ -306,20 +376,11 @@ class SwinTransformerBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         H, W = self.input_resolution
         validate.tokens_match_grid(x, H, W, dtype=self.norm1.weight.dtype)
-        M, s = self.window_size, self.shift_size
         shortcut = x
         x = rearrange(self.norm1(x), "b (h w) c -> b h w c", h=H, w=W)
-        if s:
-            x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))  # cyclic shift
-        windows = rearrange(window_partition(x, M), "nb m1 m2 c -> nb (m1 m2) c")
-        if STATE.tracing:
-            log_shapes(self, windows=windows)
-            if self.attn_mask is not None:
-                log_shapes(self, mask=self.attn_mask)
-        windows = self.attn(windows, mask=self.attn_mask)
-        x = window_reverse(rearrange(windows, "nb (m1 m2) c -> nb m1 m2 c", m1=M), M, H, W)
-        if s:
-            x = torch.roll(x, shifts=(s, s), dims=(1, 2))  # the shift back
+        x = shifted_window_attention(
+            self, x, self.attn, self.window_size, self.shift_size, self.attn_mask
+        )
         x = shortcut + self.drop_path(rearrange(x, "b h w c -> b (h w) c"))
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
