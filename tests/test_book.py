@@ -193,11 +193,18 @@ def test_chapter_cites_its_paper(path):
     assert papers <= cited, f"{path.name} must cite {sorted(papers - cited)}"
 
 
+#: Families whose package has landed before their chapter (strict both ways: a family leaves
+#: this set when notebooks/<name>.ipynb lands).
+PENDING_CHAPTERS = {"swin"}
+
+
 def test_every_registered_family_has_its_chapter():
     families = {vit_notes.model_info(n).family for n in vit_notes.list_models()}
-    assert families <= {p.stem for p in NOTEBOOKS}, (
+    chapters = {p.stem for p in NOTEBOOKS}
+    assert families - PENDING_CHAPTERS <= chapters, (
         "each chapter subpackage needs notebooks/<name>.ipynb"
     )
+    assert PENDING_CHAPTERS <= families - chapters, "remove a landed chapter from PENDING_CHAPTERS"
 
 
 # --- what the pages show: figures and text that fit the column (the figure standard) --------

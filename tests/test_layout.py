@@ -61,7 +61,7 @@ def test_every_chapter_subpackage_registers_a_design():
 def test_registry_creates_every_model_by_name_with_its_paper_facts():
     names = vit_notes.list_models()
     assert names[:4] == ["pvt_tiny", "pvt_small", "pvt_medium", "pvt_large"]  # book order
-    assert len(names) == len(set(names)) == 19
+    assert len(names) == len(set(names)) == 22
     for name in names:
         info = vit_notes.model_info(name)
         assert info.paper.params_m > 0 and info.paper.cite

@@ -1,0 +1,382 @@
+"""Tests of vit_notes.swin (Swin Transformer): each step of shifted-window attention, the
+model against timm's and the official code's, and the paper's cost formulas against the
+FLOP counter.
+
+Input sizes (the claim the module docstring makes, tested here): timm builds a model at any
+image size. Where a window does not divide a stage's grid, or a grid to merge is odd, it
+zero-pads the grid (and it floors a side that the patch does not divide). The paper and the
+official classification code have no padding: they run only where every grid is tiled
+exactly. Ours accepts exactly those sizes, equals timm (weights copied) at every one of them
+that is swept here, and refuses the others with a ValueError that lists the accepted sizes.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+
+import pytest
+import timm
+import torch
+from timm.models.swin_transformer import SwinTransformer as TimmSwin
+
+import vit_notes
+from vit_notes import counting, record_attention, registry, swin, trace_shapes
+from vit_notes.swin import model as swin_model
+
+TINY = dict(embed_dim=8, depths=(2, 2, 2, 2), num_heads=(1, 2, 2, 4), num_classes=10)
+
+
+def _random_timm(img_size: int, window_size: int, **cfg) -> TimmSwin:
+    """A small timm Swin with every weight drawn at random (std 0.3, so that the biases,
+    LayerNorms and the relative position tables all differ from their initial values)."""
+    torch.manual_seed(img_size + window_size)
+    t = TimmSwin(img_size=img_size, window_size=window_size, drop_path_rate=0.0, **cfg).eval()
+    with torch.no_grad():
+        for p in t.parameters():
+            p.normal_(0, 0.3)
+    return t
+
+
+def _ours_from_timm(t: TimmSwin, img_size: int, window_size: int, **cfg):
+    ours = swin.SwinTransformer(img_size=img_size, window_size=window_size, **cfg).eval()
+    result = ours.load_state_dict(swin.state_dict_from_timm(t.state_dict()), strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    return ours
+
+
+# --- the steps, one at a time --------------------------------------------------------------
+
+
+def test_partition_and_reverse_round_trip_and_order():
+    x = torch.randn(2, 14, 21, 5)
+    w = swin.window_partition(x, 7)
+    assert w.shape == (2 * 2 * 3, 7, 7, 5)
+    # window k of image b is the k-th 7x7 tile in row-major order
+    assert torch.equal(w[4], x[0, 7:14, 7:14])
+    assert torch.equal(w[6 + 5], x[1, 7:14, 14:21])
+    assert torch.equal(swin.window_reverse(w, 7, 14, 21), x)
+
+
+def test_relative_position_index_is_the_offset_query_minus_key():
+    Wh, Ww = 3, 4
+    index = swin.relative_position_index((Wh, Ww))
+    assert index.shape == (12, 12) and index.min() == 0
+    assert index.max() == (2 * Wh - 1) * (2 * Ww - 1) - 1
+    for i in range(12):
+        for j in range(12):
+            dy, dx = i // Ww - j // Ww, i % Ww - j % Ww  # query i minus key j
+            assert index[i, j] == (dy + Wh - 1) * (2 * Ww - 1) + dx + Ww - 1
+    # the same entry of the table for every pair at the same offset; not symmetric in i, j
+    assert index[0, 5] != index[5, 0]
+    official = torch.tensor(swin_model.OFFICIAL["relative_position_index_2x3"])
+    assert torch.equal(swin.relative_position_index((2, 3)), official)
+
+
+def test_the_bias_is_indexed_with_i_minus_j():
+    attn = swin.WindowAttention(4, 3, 1)
+    with torch.no_grad():
+        attn.relative_position_bias_table.copy_(torch.randn(25, 1))
+    B = attn.relative_position_bias()[0]
+    table = attn.relative_position_bias_table[:, 0].view(5, 5)  # rows dy + 2, cols dx + 2
+    for i in range(9):
+        for j in range(9):
+            dy, dx = i // 3 - j // 3, i % 3 - j % 3
+            assert B[i, j] == table[dy + 2, dx + 2]
+    assert not torch.equal(B, B.T)  # indexing with j - i would give the transpose
+
+
+@pytest.mark.parametrize("H,W,M,s", [(8, 8, 4, 2), (14, 14, 7, 3), (12, 8, 4, 1), (6, 6, 3, 2)])
+def test_the_mask_keeps_wrapped_tokens_apart(H, W, M, s):
+    mask = swin.shift_mask(H, W, M, s)
+    assert mask.shape == ((H // M) * (W // M), M * M, M * M)
+    # After torch.roll by -s, the token at (r, c) came from ((r + s) % H, (c + s) % W); it
+    # wrapped around along an axis where r + s >= H. Two tokens of one shifted window were
+    # neighbours before the shift only if they wrapped alike along both axes.
+    rows = torch.arange(H)[:, None].expand(H, W)
+    cols = torch.arange(W)[None, :].expand(H, W)
+    wrapped = torch.stack([rows + s >= H, cols + s >= W], dim=-1).float()
+    tags = swin.window_partition(wrapped[None], M).flatten(1, 2)  # (nW, M², 2)
+    apart = (tags[:, :, None, :] != tags[:, None, :, :]).any(-1)
+    assert torch.equal(mask == swin.MASK_VALUE, apart) and torch.equal(
+        mask[~apart], 0 * mask[~apart]
+    )
+    assert swin.shift_mask(H, W, M, 0) is None
+
+
+def test_the_mask_and_regions_equal_the_official_code():
+    official = torch.tensor(swin_model.OFFICIAL["attn_mask_8x8_window4_shift2"])
+    assert torch.equal(swin.shift_mask(8, 8, 4, 2), official)
+    labels = swin.shift_regions(8, 8, 4, 2)
+    assert labels.unique().tolist() == list(range(9))
+
+
+def test_the_block_shifts_back_and_alternates_shifts():
+    layer = swin.BasicLayer(16, (14, 14), 4, num_heads=2, window_size=7)
+    assert [b.shift_size for b in layer.blocks] == [0, 3, 0, 3]
+    assert [b.attn_mask is None for b in layer.blocks] == [True, False, True, False]
+    # a grid no larger than the window: one window, no shift (official and timm)
+    last = swin.BasicLayer(16, (7, 7), 2, num_heads=2, window_size=7)
+    assert [(b.window_size, b.shift_size) for b in last.blocks] == [(7, 0), (7, 0)]
+    # A block whose attention is the identity on values (the MLP zeroed) moves no token:
+    # a shift without its shift back would move every token by 3.
+    blk = swin.SwinTransformerBlock(4, (8, 8), 1, window_size=4, shift_size=2).eval()
+    with torch.no_grad():
+        for p in blk.parameters():
+            p.zero_()
+        blk.norm1.weight.fill_(1.0)
+        blk.attn.qkv.weight[8:].copy_(torch.eye(4))  # v = x, q = k = 0: uniform weights
+        blk.attn.proj.weight.copy_(torch.eye(4))
+    x = torch.zeros(1, 64, 4)
+    x[0, 9] = torch.tensor([1.0, -1.0, 1.0, -1.0])  # one token, normalised to itself
+    out = blk(x) - x
+    # the token's value is spread over the tokens of its own shifted window, all within
+    # the 4x4 window around it on the original grid (never on the far side of the image)
+    moved = (out[0].abs().sum(-1) > 1e-6).nonzero().flatten().tolist()  # e^-100: not moved
+    r, c = 9 // 8, 9 % 8
+    assert 9 in moved
+    assert all(abs(k // 8 - r) < 4 and abs(k % 8 - c) < 4 for k in moved)
+
+
+def test_patch_merging_concatenates_in_the_official_order():
+    pm = swin.PatchMerging((4, 4), 1)
+    with torch.no_grad():
+        pm.norm.weight.fill_(1.0)
+        pm.norm.bias.zero_()
+    grid = torch.arange(16.0).view(1, 16, 1)
+    captured = {}
+    pm.norm.register_forward_hook(lambda m, i, o: captured.setdefault("x", i[0]))
+    pm(grid)
+    # the first merged token: (0,0), (1,0), (0,1), (1,1) as (row, col) = tokens 0, 4, 1, 5
+    assert captured["x"][0, 0].tolist() == [0.0, 4.0, 1.0, 5.0]
+    assert captured["x"].shape == (1, 4, 4)
+
+
+def test_the_explicit_path_equals_the_fused_one_and_keeps_the_maps():
+    blk = swin.SwinTransformerBlock(16, (14, 14), 2, window_size=7, shift_size=3).eval()
+    x = torch.randn(2, 196, 16)
+    with torch.no_grad():
+        fused = blk(x)
+        with record_attention(blk, root="blk") as maps:
+            explicit = blk(x)
+    torch.testing.assert_close(explicit, fused)
+    (attn,) = maps.values()
+    assert attn.shape == (2 * 4, 2, 49, 49)
+    torch.testing.assert_close(attn.sum(-1), torch.ones(8, 2, 49))
+    # the last window of each image holds wrapped tokens: their weight on the others ~ 0
+    apart = blk.attn_mask[-1] < 0
+    assert attn[3][:, apart].max() < 1e-30
+    assert maps.grids["blk.attn"] == (7, 7)
+
+
+def test_trace_prints_windows_mask_and_attn_shapes():
+    blk = swin.SwinTransformerBlock(16, (14, 14), 2, window_size=7, shift_size=3)
+    out = io.StringIO()
+    with torch.no_grad(), trace_shapes(blk, root="blk", stream=out):
+        blk(torch.randn(1, 196, 16))
+    text = out.getvalue()
+    assert "blk windows_shape: (4, 49, 16)" in text
+    assert "blk mask_shape: (4, 49, 49)" in text
+    assert "blk.attn attn_shape: (4, 2, 49, 49)" in text
+
+
+# --- against timm and the official code ---------------------------------------------------
+
+
+def test_swin_t_equals_timm_at_224():
+    t = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False).eval()
+    ours = swin.swin_t().eval()
+    ours.load_state_dict(swin.state_dict_from_timm(t.state_dict()), strict=True)
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), t(x))
+    del t, ours
+    gc.collect()
+    counting.release_memory()
+
+
+# Window 7 (the paper's) accepts 224 and 448 up to 448; window 4 accepts 32, 64, 128, 256 up to
+# 256, and its 32 and 64 clamp the last stages' windows to their 2x2 and 1x1 grids.
+@pytest.mark.parametrize("window_size,up_to", [(7, 448), (4, 256)])
+def test_equal_to_timm_at_every_accepted_size_and_refused_elsewhere(window_size, up_to):
+    accepted = swin.accepted_sizes(window_size=window_size, up_to=up_to)
+    assert accepted == {7: [224, 448], 4: [32, 64, 128, 256]}[window_size]
+    for size in accepted:
+        t = _random_timm(size, window_size, **TINY)
+        ours = _ours_from_timm(t, size, window_size, **TINY)
+        x = torch.randn(2, 3, size, size)
+        with torch.no_grad():
+            torch.testing.assert_close(ours(x), t(x), rtol=1e-4, atol=1e-4)
+    for size in range(4, up_to + 1, 4):
+        if size not in accepted:
+            with pytest.raises(ValueError, match=f"accepted up to .* are \\[{accepted[0]}, "):
+                swin.SwinTransformer(img_size=size, window_size=window_size, **TINY)
+
+
+@pytest.mark.parametrize("size", [96, 230, 256])
+def test_timm_pads_where_ours_refuses(size):
+    # timm runs at these sizes: it pads each grid up to a multiple of the window
+    t = _random_timm(size, 7, **TINY)
+    with torch.no_grad():
+        assert t(torch.randn(1, 3, size, size)).shape == (1, 10)
+    with pytest.raises(ValueError, match=f"img_size={size}"):
+        swin.SwinTransformer(img_size=size, **TINY)
+
+
+def test_the_timm_names_map_to_the_official_ones():
+    t = _random_timm(224, 7, **TINY)
+    mapped = set(swin.state_dict_from_timm(t.state_dict()))
+    assert "layers.0.downsample.reduction.weight" in mapped  # timm: layers.1.downsample
+    assert "layers.3.downsample.norm.weight" not in mapped
+    assert "head.weight" in mapped and "head.fc.weight" in t.state_dict()
+    assert {k for k in t.state_dict() if "downsample" in k} == {
+        f"layers.{i}.downsample.{n}"
+        for i in (1, 2, 3)
+        for n in ("norm.weight", "norm.bias", "reduction.weight")
+    }
+
+
+def test_the_official_swin_t_layout_loads_strictly():
+    # keys and shapes recorded by running the official models/swin_transformer.py
+    official = swin.official_state_dict()
+    assert sum("relative_position_index" in k for k in official) == 12
+    assert sum(k.endswith("attn_mask") for k in official) == 5  # shifted blocks of stages 1-3
+    with torch.device("meta"):
+        ours = swin.swin_t()
+    result = ours.load_state_dict(swin.state_dict_from_official(official), strict=True, assign=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    for name, m in swin.CODE_PARAMS.items():
+        with torch.device("meta"):
+            counted = counting.count_params(swin.create(name))
+        assert counted == round(m * 1e6), name
+
+
+# --- cost -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "H,W,dim,heads,M,shift",
+    [
+        (56, 56, 96, 3, 7, 0),
+        (56, 56, 96, 3, 7, 3),
+        (28, 28, 192, 6, 7, 3),
+        (14, 14, 64, 2, 7, 0),
+        (7, 7, 64, 2, 7, 0),  # one window: eq. (2) is eq. (1)
+        (16, 8, 32, 2, 4, 2),
+        (12, 12, 48, 3, 6, 3),
+    ],
+)
+def test_the_papers_formulas_equal_the_flop_counter(H, W, dim, heads, M, shift):
+    blk = swin.SwinTransformerBlock(dim, (H, W), heads, window_size=M, shift_size=shift).eval()
+    windows = torch.randn((H // M) * (W // M), M * M, dim)
+    counted = counting.count_macs(blk.attn, windows, mask=blk.attn_mask)
+    cost = swin.window_attention_cost(H, W, dim, heads, M)
+    assert cost.macs == counted == 4 * H * W * dim**2 + 2 * M * M * H * W * dim
+    assert swin.swin_block_cost(H, W, dim, heads, M) == counting.count_macs(
+        blk, torch.randn(1, H * W, dim)
+    )
+    # global attention: one window covering the grid
+    glob = swin.WindowAttention(dim, (H, W), heads).eval()
+    counted = counting.count_macs(glob, torch.randn(1, H * W, dim))
+    assert swin.msa_cost(H, W, dim, heads).macs == counted
+    assert counted == 4 * H * W * dim**2 + 2 * (H * W) ** 2 * dim
+
+
+def test_window_cost_is_linear_in_the_tokens():
+    a = swin.window_attention_cost(56, 56, 96, 3, 7)
+    b = swin.window_attention_cost(112, 112, 96, 3, 7)
+    assert b.macs == 4 * a.macs and b.attn_elements == 4 * a.attn_elements
+    g = swin.msa_cost(56, 56, 96, 3)
+    assert g.attn_macs == a.attn_macs * 3136 // 49
+    assert swin.effective_window(7, 7, 7) == 7 and swin.effective_window(4, 4, 7) == 4
+
+
+def test_the_registry_knows_the_family_with_the_papers_table():
+    assert vit_notes.list_models("swin") == ["swin_t", "swin_s", "swin_b"]
+    p = vit_notes.model_info("swin_t").paper
+    assert (p.params_m, p.gflops, p.top1, p.cite) == (28, 4.5, 81.3, "liu2021swin")
+    assert registry.smallest("swin") == "swin_t"
+    assert "swin" not in {d.family for d in registry.designs()}  # not yet in the line-up
+    rows = counting.family_table(["swin_t"])
+    assert rows[0]["params_m"] == pytest.approx(28.29, abs=0.01)
+    assert rows[0]["gmacs"] == pytest.approx(4.5, rel=0.03)  # the counter at 224²
+
+
+# --- bad input --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "build,match",
+    [
+        (
+            lambda: swin.window_partition(torch.randn(1, 8, 8, 2), 7),
+            r"window_size=7 does not divide the 8x8 token grid; .*\[1, 2, 4, 8\]",
+        ),
+        (
+            lambda: swin.SwinTransformerBlock(8, (14, 14), 2, shift_size=7),
+            r"shift_size=7 is out of range for window_size=7: use an integer in \[0, 6\]",
+        ),
+        (
+            lambda: swin.SwinTransformerBlock(8, (14, 14), 2, shift_size=-1),
+            r"shift_size=-1 is out of range",
+        ),
+        (
+            lambda: swin.SwinTransformerBlock(8, (14, 14), 2, shift_size=1.5),
+            r"shift_size must be an integer in \[0, 6\], got 1.5",
+        ),
+        (
+            lambda: swin.SwinTransformerBlock(8, (16, 16), 2, window_size=7),
+            r"window_size=7 does not divide the 16x16",
+        ),
+        (
+            lambda: swin.WindowAttention(10, 7, 3),
+            r"dim=10 is not divisible by num_heads=3; .*\[1, 2, 5, 10\]",
+        ),
+        (
+            lambda: swin.SwinTransformer(num_heads=(3, 5, 12, 24)),
+            r"dim=192 is not divisible by num_heads=5",
+        ),
+        (
+            lambda: swin.SwinTransformer(img_size=256),
+            r"img_size=256 gives a 64x64 token grid at stage 1, which window_size=7 does not "
+            r"divide.*\[224, 448, 672, 896",
+        ),
+        (
+            lambda: swin.SwinTransformer(img_size=226),
+            r"img_size=226 is not a multiple of patch_size=4",
+        ),
+        (lambda: swin.SwinTransformer(img_size=112), r"7x7 token grid at stage 3, odd"),
+        (lambda: swin.PatchMerging((7, 7), 8), r"even token grid, got 7x7"),
+    ],
+)
+def test_bad_input_names_the_value_and_what_is_allowed(build, match):
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_a_wrong_image_or_token_count_is_refused():
+    m = swin.SwinTransformer(img_size=224, **TINY)
+    with pytest.raises(ValueError, match="built for img_size=224"):
+        m(torch.randn(1, 3, 448, 448))
+    with pytest.raises(TypeError, match="uint8"):
+        m(torch.zeros(1, 3, 224, 224, dtype=torch.uint8))
+    blk = swin.SwinTransformerBlock(8, (14, 14), 2)
+    with pytest.raises(ValueError, match="N=100 tokens but H=14, W=14"):
+        blk(torch.randn(1, 100, 8))
+
+
+def test_the_grid_layer_is_the_attention_half_of_a_block():
+    blk = swin.SwinTransformerBlock(16, (14, 14), 2, window_size=7, shift_size=3).eval()
+    layer = swin.GridWindowAttention(16, (14, 14), 2, window_size=7, shift_size=3).eval()
+    layer.attn.load_state_dict(blk.attn.state_dict())
+    x = torch.randn(1, 196, 16)
+    with torch.no_grad():
+        half = x + layer(blk.norm1(x), 14, 14)
+        torch.testing.assert_close(blk(x), half + blk.mlp(blk.norm2(half)))
+    (design,) = [d for d in registry.chapters() if d.family == "swin"]
+    (entry,) = design.layers.values()
+    built = entry.build(56, 56, 64, 2)
+    counted = counting.count_macs(built, torch.randn(1, 56 * 56, 64), 56, 56)
+    assert entry.cost(56, 56, 64, 2).macs == counted
+    with pytest.raises(ValueError, match="built for the 14x14 grid, got H=7, W=28"):
+        layer(torch.randn(1, 196, 16), 7, 28)
