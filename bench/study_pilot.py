@@ -138,9 +138,7 @@ def main(argv=None) -> None:
         for seed in seeds:
             model = backbone.build(v, seed, **model_kw)
             start = time.perf_counter()
-            losses = fit(
-                model, train_x, train_y, seed, args.epochs, args.batch, args.lr, args.wd
-            )
+            losses = fit(model, train_x, train_y, seed, args.epochs, args.batch, args.lr, args.wd)
             seconds = time.perf_counter() - start
             acc = accuracy(model, test_x, test_y)
             train_acc = accuracy(model, train_x[: args.n_test], train_y[: args.n_test])
@@ -159,7 +157,8 @@ def main(argv=None) -> None:
             )
     for v in variants:
         accs = [r["accuracy"] for r in rows if r["variant"] == v]
-        print(f"{v:>14}: mean {sum(accs) / len(accs):.3f} over {len(accs)} seeds; chance {chance:.3f}")
+        mean = sum(accs) / len(accs)
+        print(f"{v:>14}: mean {mean:.3f} over {len(accs)} seeds; chance {chance:.3f}")
     if args.record:
         settings = dict(
             task=task, model=model_kw, epochs=args.epochs, n_train=args.n_train,

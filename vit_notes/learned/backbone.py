@@ -29,6 +29,7 @@ bit for bit (tests/test_study_backbone.py checks it).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -87,32 +88,28 @@ class ShuntedNoLE(ShuntedAttention):
         return rearrange(out, "b h n d -> b n (h d)")
 
 
-def _sra(**kw) -> Callable:
-    return lambda dim, heads: SpatialReductionAttention(dim, heads, qkv_bias=True, **kw)
+def _sra(dim: int, heads: int, **kw) -> nn.Module:
+    return SpatialReductionAttention(dim, heads, qkv_bias=True, **kw)
+
+
+def _avg(dim: int, heads: int, sr_ratio: int) -> nn.Module:
+    return AvgPoolSRA(dim, heads, sr_ratio, qkv_bias=True)
+
+
+def _shunted(dim: int, heads: int, sr_ratio: int, le: bool = True) -> nn.Module:
+    kind = ShuntedAttention if le else ShuntedNoLE
+    return kind(dim, heads, qkv_bias=True, sr_ratio=sr_ratio)
 
 
 #: The attention variants by name: each a function ``(dim, heads) -> layer``.
 ATTENTION: dict[str, Callable[[int, int], nn.Module]] = {
-    "full": _sra(sr_ratio=1),
-    **{f"sra{r}": _sra(sr_ratio=r) for r in (2, 4, 8)},
-    **{
-        f"avg{r}": (lambda r: lambda dim, heads: AvgPoolSRA(dim, heads, r, qkv_bias=True))(r)
-        for r in (2, 4, 8)
-    },
-    "linear2": _sra(linear=True, pool_size=2),
-    **{
-        f"shunted{r}": (lambda r: lambda dim, heads: ShuntedAttention(dim, heads, qkv_bias=True, sr_ratio=r))(
-            r
-        )
-        for r in (4, 8)
-    },
-    **{
-        f"shunted{r}_nole": (lambda r: lambda dim, heads: ShuntedNoLE(dim, heads, r, qkv_bias=True))(
-            r
-        )
-        for r in (4, 8)
-    },
-    "pool": _sra(linear=True, pool_size=1),
+    "full": partial(_sra, sr_ratio=1),
+    **{f"sra{r}": partial(_sra, sr_ratio=r) for r in (2, 4, 8)},
+    **{f"avg{r}": partial(_avg, sr_ratio=r) for r in (2, 4, 8)},
+    "linear2": partial(_sra, linear=True, pool_size=2),
+    **{f"shunted{r}": partial(_shunted, sr_ratio=r) for r in (4, 8)},
+    **{f"shunted{r}_nole": partial(_shunted, sr_ratio=r, le=False) for r in (4, 8)},
+    "pool": partial(_sra, linear=True, pool_size=1),
 }
 
 
@@ -129,9 +126,9 @@ def sincos_2d(H: int, W: int, dim: int) -> torch.Tensor:
         return torch.cat([a.sin(), a.cos()], dim=1)  # (n, dim/2)
 
     rows, cols = one(H), one(W)
-    return torch.cat(
-        [rows[:, None].expand(H, W, -1), cols[None].expand(H, W, -1)], dim=-1
-    ).reshape(H * W, dim)
+    return torch.cat([rows[:, None].expand(H, W, -1), cols[None].expand(H, W, -1)], dim=-1).reshape(
+        H * W, dim
+    )
 
 
 class Block(nn.Module):
