@@ -103,6 +103,7 @@ def main(argv=None) -> None:
     ap.add_argument("--detail", type=int, default=pairs.DETAIL)
     ap.add_argument("--distractors", type=int, default=pairs.DISTRACTORS)
     ap.add_argument("--kinds", type=int, default=pairs.KINDS)
+    ap.add_argument("--match", default="shape", choices=sorted(pairs.MATCH))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache", default="/tmp/study_pilot_cache", help="'' for none")
     ap.add_argument("--record", action="store_true", help="write the results file")
@@ -116,7 +117,7 @@ def main(argv=None) -> None:
     seeds = [int(s) for s in args.seeds.split(",") if s]
     task = dict(
         grid=args.grid, cell=args.cell, detail=args.detail, distractors=args.distractors,
-        kinds=args.kinds,
+        kinds=args.kinds, match=args.match,
     )  # fmt: skip
     model_kw = dict(
         img_size=args.grid * args.cell, patch=args.cell, dim=args.dim, depth=args.depth,

@@ -55,6 +55,15 @@ def test_labels_follow_the_rule_and_the_core():
     assert 0.4 < d.labels.float().mean() < 0.6
 
 
+def test_matching_by_colour_labels_by_colour():
+    d = make_pairs(200, 4, match="colour", kinds=5, distractors=3)
+    assert torch.equal(d.kinds, d.colours)
+    for i in range(len(d)):
+        assert has_pair(d.colours[i].numpy(), d.rows[i].numpy()) == d.labels[i]
+    assert set(d.colours.flatten().tolist()) <= set(range(5))
+    assert torch.equal(make_pairs(200, 4).kinds, make_pairs(200, 4).shapes)
+
+
 def test_shapes_alone_and_rows_alone_carry_no_label():
     """The core's shapes are {s, s, t} and its rows {r, r, r'} in both classes: the counts of
     each shape and of each row have one distribution whatever the label (checked on the core,
@@ -114,6 +123,8 @@ def test_every_shape_covers_the_same_area_at_side_3():
         (dict(grid=3, kinds=2, distractors=3), "distractors"),
         (dict(gap=8), "gap"),
         (dict(noise=2.0), "noise"),
+        (dict(match="size"), "match"),
+        (dict(match="colour", kinds=7), "kinds"),
     ],
 )
 def test_bad_knobs_are_value_errors_naming_the_knob(kwargs, match):

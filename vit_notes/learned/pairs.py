@@ -45,9 +45,13 @@ Why a pooled summary should fail here (our reading, until the pilot in
    R mixes R×R cells into one key, so the key must keep which shape sits in which of its R
    rows. This is where SRA should lose as ``detail`` shrinks or R grows (the issue's question).
 
+``match="colour"`` makes the colour what two marks share (``kinds`` colours of
+:data:`~.data.COLOURS`) and draws the shapes freely: the same task with a detail that a patch
+embedding reads off linearly, the easier setting to learn.
+
 Knobs: ``detail`` (side of a mark in px, an int or a range ``(lo, hi)`` drawn per image, 3 to
 ``cell``), ``distractors`` (marks besides the core), ``kinds`` (how many of :data:`SHAPES` are
-used), ``grid`` and ``cell`` (the image size is their product), ``gap`` and ``noise``.
+used), ``match``, ``grid`` and ``cell`` (the image size is their product), ``gap`` and ``noise``.
 Everything is drawn from ``seed`` with NumPy's PCG64: the same settings and seed give the same
 images, bit for bit.
 """
@@ -73,6 +77,9 @@ SHAPES: dict[str, tuple[str, str, str]] = {
     "zed": ("##.", ".#.", ".##"),
     "ess": (".##", ".#.", "##."),
 }
+#: What makes two marks alike (the ``match`` knob), and how many kinds each allows: the shape
+#: (a 3×3 pattern; colours are then drawn freely) or the colour (shapes are then drawn freely).
+MATCH = {"shape": len(SHAPES), "colour": len(COLOURS)}
 #: Marks that decide the label (marks 0, 1, 2 of every image); the rest are distractors.
 CORE = 3
 #: The defaults (the pilot's setting; see bench/study_pilot.py).
@@ -132,9 +139,10 @@ class Pairs(torch.utils.data.Dataset):
 
     ``images`` ``(n, 3, size, size)`` float32 in [0, 1]; ``labels`` ``(n,)``; per mark
     ``(n, marks)``: ``shapes`` (:data:`SHAPES` numbers), ``rows``, ``cols`` (cell coordinates),
-    ``colours`` (:data:`~.data.COLOURS` numbers); ``detail`` ``(n,)`` each image's mark side in
-    px. Marks 0, 1, 2 are the core (module docstring). ``settings``: the knobs it was drawn with.
-    Indexing gives ``(image, label)``, as a ``DataLoader`` expects.
+    ``colours`` (:data:`~.data.COLOURS` numbers), ``kinds`` (what the marks match by: the
+    shapes or the colours, as ``settings["match"]`` says); ``detail`` ``(n,)`` each image's
+    mark side in px. Marks 0, 1, 2 are the core (module docstring). ``settings``: the knobs
+    it was drawn with. Indexing gives ``(image, label)``, as a ``DataLoader`` expects.
     """
 
     images: torch.Tensor
@@ -143,6 +151,7 @@ class Pairs(torch.utils.data.Dataset):
     rows: torch.Tensor
     cols: torch.Tensor
     colours: torch.Tensor
+    kinds: torch.Tensor
     detail: torch.Tensor
     seed: int
     settings: dict
@@ -162,6 +171,7 @@ def check_settings(
     kinds: int = KINDS,
     gap: int | None = None,
     noise: float = 0.05,
+    match: str = "shape",
 ) -> dict:
     """The knobs, checked, as a dict (``detail`` as ``(lo, hi)``, ``gap`` filled in).
 
@@ -172,7 +182,8 @@ def check_settings(
     cell = validate.positive_int("cell", cell, minimum=MIN_DETAIL)
     lo, hi = _detail_range(detail, cell)
     distractors = validate.positive_int("distractors", distractors, minimum=0)
-    kinds = validate.positive_int("kinds", kinds, minimum=2, maximum=len(SHAPES))
+    validate.one_of("match", match, MATCH)
+    kinds = validate.positive_int("kinds", kinds, minimum=2, maximum=MATCH[match])
     gap = grid // 2 if gap is None else validate.positive_int("gap", gap)
     if gap > grid - 1:
         raise ValueError(
@@ -243,26 +254,31 @@ def make_pairs(
     kinds: int = KINDS,
     gap: int | None = None,
     noise: float = 0.05,
+    match: str = "shape",
 ) -> Pairs:
     """``n`` images of the Pairs task (module docstring), drawn from ``seed``; label 1 for half
     of them on average, drawn per image. Same settings and seed, same images."""
     n = validate.positive_int("n", n)
     seed = validate.positive_int("seed", seed, minimum=0)
-    s = check_settings(grid, cell, detail, distractors, kinds, gap, noise)
+    s = check_settings(grid, cell, detail, distractors, kinds, gap, noise, match)
     grid, cell, (lo, hi) = s["grid"], s["cell"], s["detail"]
     size, marks = grid * cell, CORE + s["distractors"]
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 2, n)
     sides = rng.integers(lo, hi + 1, n)
-    colours = rng.integers(0, len(COLOURS), (n, marks))
+    # The free attribute: colours when marks match by shape, shapes when they match by colour.
+    free = rng.integers(0, len(COLOURS) if match == "shape" else len(SHAPES), (n, marks))
     images = s["noise"] * rng.standard_normal((n, size, size, 3), dtype=np.float32)
     shapes = np.zeros((n, marks), dtype=np.int64)
     rows, cols = np.zeros_like(shapes), np.zeros_like(shapes)
     masks = {
-        (k, d): render_shape(k, d)[..., None] for k in range(s["kinds"]) for d in range(lo, hi + 1)
+        (k, d): render_shape(k, d)[..., None] for k in range(len(SHAPES)) for d in range(lo, hi + 1)
     }
+    kinds_ = np.zeros((n, marks), dtype=np.int64)
     for i in range(n):
-        shapes[i], rows[i], cols[i] = _place(rng, int(labels[i]), s)
+        kinds_[i], rows[i], cols[i] = _place(rng, int(labels[i]), s)
+    shapes, colours = (kinds_, free) if match == "shape" else (free, kinds_)
+    for i in range(n):
         d = int(sides[i])
         offsets = rng.integers(0, cell - d + 1, (marks, 2))  # where in its cell the mark sits
         for j in range(marks):
@@ -278,6 +294,7 @@ def make_pairs(
         rows=torch.from_numpy(rows),
         cols=torch.from_numpy(cols),
         colours=torch.from_numpy(colours.astype(np.int64)),
+        kinds=torch.from_numpy(kinds_),
         detail=torch.from_numpy(sides.astype(np.int64)),
         seed=seed,
         settings=dict(s, detail=[lo, hi], size=size),
