@@ -104,6 +104,7 @@ def main(argv=None) -> None:
     ap.add_argument("--distractors", type=int, default=pairs.DISTRACTORS)
     ap.add_argument("--kinds", type=int, default=pairs.KINDS)
     ap.add_argument("--match", default="shape", choices=sorted(pairs.MATCH))
+    ap.add_argument("--no-embed-norm", action="store_true", help="no LayerNorm after the stem")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache", default="/tmp/study_pilot_cache", help="'' for none")
     ap.add_argument("--record", action="store_true", help="write the results file")
@@ -121,7 +122,7 @@ def main(argv=None) -> None:
     )  # fmt: skip
     model_kw = dict(
         img_size=args.grid * args.cell, patch=args.cell, dim=args.dim, depth=args.depth,
-        heads=args.heads, num_classes=2,
+        heads=args.heads, num_classes=2, embed_norm=not args.no_embed_norm,
     )  # fmt: skip
     cache = Path(args.cache) if args.cache else None
     t0 = time.perf_counter()

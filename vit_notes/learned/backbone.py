@@ -151,7 +151,8 @@ class Backbone(nn.Module):
 
     ``img_size`` px images, ``patch`` px patches (a ``img_size/patch`` token grid), ``dim``
     channels, ``depth`` blocks of ``heads`` heads, ``mlp_ratio`` hidden width of the
-    feed-forward, ``num_classes`` outputs."""
+    feed-forward, ``num_classes`` outputs. ``embed_norm=False`` drops the LayerNorm after the
+    patch embedding (which scales a dark background patch's noise up to a mark's loudness)."""
 
     def __init__(
         self,
@@ -163,6 +164,7 @@ class Backbone(nn.Module):
         heads: int = 2,
         mlp_ratio: float = 2.0,
         num_classes: int = 2,
+        embed_norm: bool = True,
     ):
         super().__init__()
         validate.one_of("attention", attention, ATTENTION)
@@ -176,7 +178,7 @@ class Backbone(nn.Module):
         num_classes = validate.positive_int("num_classes", num_classes, minimum=2)
         # Shared parts first, so that their initial weights do not depend on the attention.
         self.patch_embed = nn.Conv2d(3, dim, kernel_size=patch, stride=patch)
-        self.embed_norm = nn.LayerNorm(dim)
+        self.embed_norm = nn.LayerNorm(dim) if embed_norm else nn.Identity()
         self.register_buffer("pos_embed", sincos_2d(self.grid, self.grid, dim), persistent=False)
         self.blocks = nn.ModuleList(Block(dim, mlp_ratio) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
