@@ -6,8 +6,14 @@ a few training seeds each, on the CPU with one thread, and prints each run's tes
 beside chance. The task is meant to put the pooling baseline near chance and full attention
 well above it; the pilot is where that is checked.
 
-    python bench/study_pilot.py [--variants pool,full] [--seeds 0,1,2] [--epochs 8]
-                                [--n-train 8000] [--distractors 4] [--detail 3] [--record]
+    python bench/study_pilot.py [--variants pool,full] [--seeds 0,1,2] [--epochs 12]
+                                [--n-train 8000] [--distractors 0] [--detail 3] [--record]
+
+The defaults are the first setting where full attention left chance in the pilot (a 4×4 grid
+of 3-px cells, marks matched by colour, no distractors, dim 64, 4 heads, 2 blocks, 12 epochs of
+8,000 images, batches of 32, lr 2e-3): about 4 minutes a run on one thread of a loaded 2-core
+machine. At the module's defaults (8×8 grid, shapes, 4 distractors) and at 8×8 with colours,
+full attention stayed at chance (loss 0.693) within 2,000 steps.
 
 Every run sees the same training images (drawn once from the training seed of the task,
 cached under --cache) in an order set by its seed; the model's weights come from the seed
@@ -89,21 +95,21 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--variants", default="pool,full", help="names in backbone.ATTENTION")
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--n-train", type=int, default=8000)
     ap.add_argument("--n-test", type=int, default=2000)
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--wd", type=float, default=0.05)
-    ap.add_argument("--dim", type=int, default=32)
+    ap.add_argument("--dim", type=int, default=64)
     ap.add_argument("--depth", type=int, default=2)
-    ap.add_argument("--heads", type=int, default=2)
-    ap.add_argument("--grid", type=int, default=pairs.GRID)
-    ap.add_argument("--cell", type=int, default=pairs.CELL)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--grid", type=int, default=4)
+    ap.add_argument("--cell", type=int, default=3)
     ap.add_argument("--detail", type=int, default=pairs.DETAIL)
-    ap.add_argument("--distractors", type=int, default=pairs.DISTRACTORS)
-    ap.add_argument("--kinds", type=int, default=pairs.KINDS)
-    ap.add_argument("--match", default="shape", choices=sorted(pairs.MATCH))
+    ap.add_argument("--distractors", type=int, default=0)
+    ap.add_argument("--kinds", type=int, default=4)
+    ap.add_argument("--match", default="colour", choices=sorted(pairs.MATCH))
     ap.add_argument("--no-embed-norm", action="store_true", help="no LayerNorm after the stem")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache", default="/tmp/study_pilot_cache", help="'' for none")

@@ -45,6 +45,14 @@ Why a pooled summary should fail here (our reading, until the pilot in
    R mixes R×R cells into one key, so the key must keep which shape sits in which of its R
    rows. This is where SRA should lose as ``detail`` shrinks or R grows (the issue's question).
 
+What the pilot has shown so far (bench/study_pilot.py, one CPU thread, seed 0 unless said):
+at the defaults below (8×8 grid, shapes, 4 distractors) and on 8×8 grids matched by colour,
+full attention stayed at chance (loss 0.693 throughout 2,000 steps, dim 32). On a 4×4 grid of
+3-px cells, matched by colour, with no distractors, full attention left chance: 0.82 after
+6,000 steps at dim 32, 0.92 after 3,000 steps at dim 64 with 4 heads. That grid has only
+4 × 4 = 16 (colour, row) bins, fewer than the width, so points 1-2 above do not rule pooling
+out there: a pooling baseline at chance on it is a fact of training, not of capacity.
+
 ``match="colour"`` makes the colour what two marks share (``kinds`` colours of
 :data:`~.data.COLOURS`) and draws the shapes freely: the same task with a detail that a patch
 embedding reads off linearly, the easier setting to learn.
