@@ -49,7 +49,9 @@ What the pilot has shown so far (bench/study_pilot.py, one CPU thread, seed 0 un
 at the defaults below (8×8 grid, shapes, 4 distractors) and on 8×8 grids matched by colour,
 full attention stayed at chance (loss 0.693 throughout 2,000 steps, dim 32). On a 4×4 grid of
 3-px cells, matched by colour, with no distractors, full attention left chance: 0.82 after
-6,000 steps at dim 32, 0.92 after 3,000 steps at dim 64 with 4 heads. That grid has only
+6,000 steps at dim 32, 0.92 after 3,000 steps at dim 64 with 4 heads. Seeds 1 and 2 of that
+last setting stayed at chance (0.498, 0.507), as did the pooling baseline (0.493, 0.504 at
+seeds 0 and 1): leaving chance is a matter of the seed at this budget. That grid has only
 4 × 4 = 16 (colour, row) bins, fewer than the width, so points 1-2 above do not rule pooling
 out there: a pooling baseline at chance on it is a fact of training, not of capacity.
 
