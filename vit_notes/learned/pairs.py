@@ -56,7 +56,8 @@ epochs) seeds 1 and 2 scored 0.994 and 0.998, the pooling baseline 0.521 (seed 0
 0.521): in this toy, attention learned it and pooling did not, and full attention sits at the
 ceiling. That grid has only 4 × 4 = 16 (colour, row) bins, fewer than the width, so points 1-2
 above do not rule pooling out there: pooling at chance on it is a fact of training at this
-budget, not of capacity.
+budget, not of capacity. With 3 distractors (seed 1, 24 epochs) full attention scored 0.584
+and pooling 0.479. Single seeds: no interval yet.
 
 ``match="colour"`` makes the colour what two marks share (``kinds`` colours of
 :data:`~.data.COLOURS`) and draws the shapes freely: the same task with a detail that a patch
