@@ -162,9 +162,9 @@ def test_choice_lists_the_options_for_anything_else(capsys, answer):
 
 
 def test_option_named_matches_loosely_but_not_ambiguously():
-    names = ["PVT SRA, R=8", "PVT v2 linear SRA"]
+    names = ["PVT SRA, R=8", "PVT B2-Li linear SRA"]
     assert checking.option_named("pvt sra, r=8", names) == "PVT SRA, R=8"
-    assert checking.option_named("linear", names) == "PVT v2 linear SRA"
+    assert checking.option_named("linear", names) == "PVT B2-Li linear SRA"
     assert checking.option_named("SRA", names) is None
     assert checking.option_named(8, names) is None
 

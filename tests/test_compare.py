@@ -70,7 +70,7 @@ def test_growth_prediction_beyond_the_printed_table(capsys, answer, ok, says):
 
 
 def test_the_fixed_key_limit_is_where_the_maps_pass_the_budget(capsys):
-    layer = compare.layers()["PVT v2 linear SRA"]
+    layer = compare.layers()["PVT B2-Li linear SRA"]
     side = compare.fixed_keys_limit(layer.cost(224, 224, 64, 2), 896, 512)
     below, above = (int(side * f) // 4 * 4 for f in (0.99, 1.01))
     for s, fits in ((below, True), (above, False)):
@@ -190,7 +190,7 @@ def test_count_by_op_sums_to_the_total_and_isolates_the_products():
 def test_the_layer_choice_message_chains_no_semicolons(capsys):
     compare.check_layer_choice("PVT SRA, R=8")
     out = " ".join(capsys.readouterr().out.split())
-    assert "; PVT v2" not in out and ". PVT v2 linear SRA's keys stay 49" in out
+    assert "; PVT v2" not in out and ". PVT B2-Li linear SRA's keys stay 49" in out
 
 
 def test_each_query_panel_knows_its_query_patch():

@@ -76,7 +76,7 @@ registry.register_design(
         layers={
             "full attention": _sra_layer(),
             "PVT SRA, R=8": _sra_layer(8),
-            "PVT v2 linear SRA": _sra_layer(linear=True),
+            "PVT B2-Li linear SRA": _sra_layer(linear=True),
         },
         query_panels=_query_panels,
         schematic=draw_sra_schematic,

@@ -286,6 +286,7 @@ def fastest_growth(rows: list[dict], x: str) -> dict | None:
     largest ``gmacs_ratio / ms_ratio`` of a point ``x`` over a point ``ref_x`` that does fewer
     multiply-adds, fastest rounds. Time proportional to the multiply-adds would give 1.
     ``{variant, x, ref_x, gmacs_ratio, ms_ratio}``, or None when no variant has two points."""
+    rows = validate.rows("rows", rows, keys=(x, "variant", "counted_gmacs"))
     best = None
     for variant in VARIANTS:
         sel = [r for r in rows if r["variant"] == variant and "ms" in r]

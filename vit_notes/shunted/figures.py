@@ -476,8 +476,8 @@ def shunted_cost_table(
     it inside a notebook kernel has hung or killed the kernel here, so leave it unless needed).
     Each layer is timed in ``rounds`` rounds, taking turns with the others: ``ms_rounds`` holds
     each round's median and ``ms`` the fastest, since other work on a shared machine only ever
-    adds time, and a burst of it then spoils one round of every layer rather than every round
-    of one (:func:`timing_outliers` reads the rounds)."""
+    adds time. Taking turns spreads a burst of it over the layers rather than over every round
+    of one layer; it does not cancel it (:func:`timing_outliers` reads the rounds)."""
 
     patch = validate.kernel("patch", patch)
     size = validate.size("size", size, minimum=patch)
