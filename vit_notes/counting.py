@@ -43,6 +43,13 @@ class AttentionCost:
     attn_elements: int
     attn_bytes: int
 
+    @classmethod
+    def of(cls, macs: int, attn_macs: int, tokens: int, kv_tokens: int, maps: int):
+        """The cost of a layer with ``maps`` attention maps of ``tokens x kv_tokens`` each
+        (one per head), whose entries and float32 bytes follow from those."""
+        elements = maps * tokens * kv_tokens
+        return cls(macs, attn_macs, tokens, kv_tokens, elements, 4 * elements)
+
 
 def _sdpa_for_cpu_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
     return flop_counter.sdpa_flop_count(query_shape, key_shape, value_shape)

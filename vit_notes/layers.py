@@ -68,9 +68,10 @@ class DWConv(nn.Module):
         return rearrange(self.dwconv(x), "b c h w -> b (h w) c")
 
 
-def init_weights(m: nn.Module) -> None:
+def init_weights(m: nn.Module, convs: bool = True) -> None:
     """The official initialisation of PVT, Shunted and timm's CoAtNet: truncated normal
-    (std 0.02) for linears, fan-out normal for convs, ones and zeros for LayerNorms."""
+    (std 0.02) for linears, fan-out normal for convs, ones and zeros for LayerNorms. Swin's
+    leaves convolutions at PyTorch's default (``convs=False``)."""
     if isinstance(m, nn.Linear):
         nn.init.trunc_normal_(m.weight, std=0.02)
         if m.bias is not None:
@@ -78,7 +79,7 @@ def init_weights(m: nn.Module) -> None:
     elif isinstance(m, nn.LayerNorm):
         nn.init.ones_(m.weight)
         nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.Conv2d):
+    elif convs and isinstance(m, nn.Conv2d):
         fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
         nn.init.normal_(m.weight, 0, math.sqrt(2.0 / fan_out))
         if m.bias is not None:

@@ -44,14 +44,7 @@ def relative_attention_cost(
     N = validate.size("H", H) * validate.size("W", W)
     attn = 2 * N * N * dim_out
     macs = 3 * N * dim * dim_out + attn + N * dim_out * dim_out
-    return AttentionCost(
-        macs=macs,
-        attn_macs=attn,
-        tokens=N,
-        kv_tokens=N,
-        attn_elements=num_heads * N * N,
-        attn_bytes=4 * num_heads * N * N,
-    )
+    return AttentionCost.of(macs, attn, N, N, num_heads)
 
 
 def mbconv_cost(

@@ -52,11 +52,4 @@ def sra_cost(
         M, reduce = N, 0
     attn = 2 * N * M * C
     macs = 2 * N * C * C + reduce + 2 * M * C * C + attn
-    return AttentionCost(
-        macs=macs,
-        attn_macs=attn,
-        tokens=N,
-        kv_tokens=M,
-        attn_elements=num_heads * N * M,
-        attn_bytes=4 * num_heads * N * M,
-    )
+    return AttentionCost.of(macs, attn, N, M, num_heads)

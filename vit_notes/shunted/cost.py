@@ -49,7 +49,7 @@ def shunted_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1) ->
         M = N
         attn = 2 * N * M * C
         macs = 2 * N * C * C + 2 * N * C * C + attn + 9 * N * C
-        elements = num_heads * N * M
+        maps = num_heads
     else:
         M1, M2 = Ms
         M = M1 + M2
@@ -57,15 +57,8 @@ def shunted_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1) ->
         reduce = M1 * C * C * sr_ratio**2 + M2 * C * C * half**2
         attn = N * M * C
         macs = 2 * N * C * C + reduce + M * C * C + 9 * M * (C // 2) + attn
-        elements = (num_heads // 2) * N * M
-    return AttentionCost(
-        macs=macs,
-        attn_macs=attn,
-        tokens=N,
-        kv_tokens=M,
-        attn_elements=elements,
-        attn_bytes=4 * elements,
-    )
+        maps = num_heads // 2  # each head of a group meets both grids' keys: M1 + M2
+    return AttentionCost.of(macs, attn, N, M, maps)
 
 
 #: :func:`sra_ratio_at_nearest_cost` tries every ratio up to the grid's side: it accepts sides up

@@ -40,14 +40,7 @@ def msa_cost(H: int, W: int, dim: int, num_heads: int) -> AttentionCost:
     validate.heads_divide(C, num_heads)
     N = H * W
     attn = 2 * N * N * C
-    return AttentionCost(
-        macs=4 * N * C * C + attn,
-        attn_macs=attn,
-        tokens=N,
-        kv_tokens=N,
-        attn_elements=num_heads * N * N,
-        attn_bytes=4 * num_heads * N * N,
-    )
+    return AttentionCost.of(4 * N * C * C + attn, attn, N, N, num_heads)
 
 
 def window_attention_cost(
@@ -63,14 +56,7 @@ def window_attention_cost(
     M = effective_window(H, W, window_size)
     N, K = H * W, M * M
     attn = 2 * K * N * C
-    return AttentionCost(
-        macs=4 * N * C * C + attn,
-        attn_macs=attn,
-        tokens=N,
-        kv_tokens=K,
-        attn_elements=num_heads * N * K,
-        attn_bytes=4 * num_heads * N * K,
-    )
+    return AttentionCost.of(4 * N * C * C + attn, attn, N, K, num_heads)
 
 
 def swin_block_cost(

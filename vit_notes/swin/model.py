@@ -31,6 +31,7 @@ code has, so those sizes raise a ValueError here that names the sizes accepted
 
 from __future__ import annotations
 
+import functools
 import json
 import numbers
 from pathlib import Path
@@ -41,7 +42,7 @@ from torch import nn
 
 from .. import registry, validate
 from ..attention import attend
-from ..layers import DropPath, drop_path_rates
+from ..layers import DropPath, drop_path_rates, init_weights
 from ..trace import STATE, log_shapes
 from . import paper
 
@@ -638,7 +639,8 @@ class SwinTransformer(nn.Module):
         )
         self.norm = norm_layer(self.num_features)
         self.head = nn.Linear(self.num_features, num_classes) if num_classes else nn.Identity()
-        self.apply(_init_weights)
+        # The official initialisation leaves convolutions at PyTorch's default.
+        self.apply(functools.partial(init_weights, convs=False))
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """The pooled features ``(B, num_features)`` before the classifier."""
@@ -652,18 +654,6 @@ class SwinTransformer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.forward_features(x))
-
-
-def _init_weights(m: nn.Module) -> None:
-    """The official initialisation: truncated normal (std 0.02) for linears, ones and zeros
-    for LayerNorms; convolutions keep PyTorch's default (the official code leaves them)."""
-    if isinstance(m, nn.Linear):
-        nn.init.trunc_normal_(m.weight, std=0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.LayerNorm):
-        nn.init.ones_(m.weight)
-        nn.init.zeros_(m.bias)
 
 
 def state_dict_from_timm(timm_state: dict) -> dict:
