@@ -8,24 +8,33 @@ walks the API and fails on a function that has neither a slip here nor a reason 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
+import pkgutil
 import time
 
 import numpy as np
 import pytest
 import torch
 
+import vit_notes
 from vit_notes import photo, registry
 from vit_notes.coatnet import RelativeAttention
 from vit_notes.learned import make_dataset
 from vit_notes.pvt import SpatialReductionAttention
 from vit_notes.shunted import ShuntedAttention
+from vit_notes.swin import WindowAttention
 
-#: Where the public API is listed: each package's ``__all__``.
-PACKAGES = ["vit_notes", "vit_notes.pvt", "vit_notes.coatnet", "vit_notes.shunted",
-            "vit_notes.learned"]  # fmt: skip
+#: Where the public API is listed: the top level's ``__all__`` and every chapter
+#: subpackage's, found by walking the package (a new chapter is walked without a line here).
+CHAPTERS = [m.name for m in pkgutil.iter_modules(vit_notes.__path__) if m.ispkg]
+PACKAGES = ["vit_notes", *(f"vit_notes.{c}" for c in CHAPTERS)]
 #: Each chapter's figure helpers, public whether exported or not.
-FIGURES = [f"vit_notes.{c}.figures" for c in ("pvt", "coatnet", "shunted", "learned")]
+FIGURES = [
+    f"vit_notes.{c}.figures"
+    for c in CHAPTERS
+    if importlib.util.find_spec(f"vit_notes.{c}.figures") is not None
+]
 
 
 def public_functions() -> dict[str, object]:
@@ -61,6 +70,7 @@ _shunted = Later(lambda: ShuntedAttention(8, 2, sr_ratio=2))
 _rel = Later(lambda: RelativeAttention(8, num_heads=2, grid_size=(2, 2)))
 _np_img = Later(lambda: photo.load_photo(32).numpy())
 _marks = Later(lambda: make_dataset(4, 0))
+_win = Later(lambda: WindowAttention(16, 7, 2))
 
 
 def _forward(attn, x, H, W):
@@ -203,6 +213,34 @@ SLIPS: dict[str, tuple] = {
     "vit_notes.learned.figures.mark_tokens": (((0, 0), 3), dict(grid=7), "grid"),
     "vit_notes.learned.figures.attention_on_marks": ((_marks,),
                                                      dict(count=0), "count"),
+    # swin
+    "vit_notes.swin.BasicLayer": ((16, (14, 14), 2, 3, 7), {}, "num_heads"),
+    "vit_notes.swin.GridWindowAttention": ((16, (14, 14), 2), dict(window_size=5), "window_size"),
+    "vit_notes.swin.Mlp": ((16, 0), {}, "hidden_features"),
+    "vit_notes.swin.PatchEmbed": ((), dict(img_size=226), "img_size"),
+    "vit_notes.swin.PatchMerging": (((7, 7), 16), {}, "input_resolution"),
+    "vit_notes.swin.SwinTransformer": ((), dict(img_size=230), "img_size"),
+    "vit_notes.swin.SwinTransformerBlock": ((16, (14, 14), 2), dict(shift_size=7), "shift_size"),
+    "vit_notes.swin.WindowAttention": ((16, 7, 3), {}, "num_heads"),
+    "vit_notes.swin.accepted_sizes": ((), dict(window_size=0), "window_size"),
+    "vit_notes.swin.check_img_size": ((230, 4, 7, 4), {}, "img_size"),
+    "vit_notes.swin.check_shift": ((7, 7), {}, "shift_size"),
+    "vit_notes.swin.check_window": ((14, 14, 5), {}, "window_size"),
+    "vit_notes.swin.effective_window": ((14, 14, 0), {}, "window_size"),
+    "vit_notes.swin.msa_cost": ((14, 14, 16, 3), {}, "num_heads"),
+    "vit_notes.swin.relative_position_index": ((0,), {}, "window_size"),
+    "vit_notes.swin.shift_mask": ((14, 14, 7, 7), {}, "shift_size"),
+    "vit_notes.swin.shift_regions": ((14, 14, 7, -1), {}, "shift_size"),
+    "vit_notes.swin.shifted_window_attention": ((None, torch.rand(1, 14, 14, 16), _win, 7, 9,
+                                                 None), {}, "shift_size"),
+    "vit_notes.swin.size_problem": (("224", 4, 7, 4), {}, "img_size"),
+    "vit_notes.swin.stage_grids": ((224,), dict(patch_size=0), "patch_size"),
+    "vit_notes.swin.state_dict_from_official": (([1, 2],), {}, "official_state"),
+    "vit_notes.swin.state_dict_from_timm": (({"x": 1},), {}, "timm_state"),
+    "vit_notes.swin.swin_block_cost": ((14, 14, 16, 3), {}, "num_heads"),
+    "vit_notes.swin.window_attention_cost": ((14, 14, 16, 2), dict(window_size=5), "window_size"),
+    "vit_notes.swin.window_partition": ((torch.rand(1, 14, 14, 8), 5), {}, "window_size"),
+    "vit_notes.swin.window_reverse": ((torch.rand(6, 7, 7, 8), 7, 14, 14), {}, "windows"),
 }  # fmt: skip
 
 #: Public callables with no bad-input test, and why.
@@ -210,6 +248,7 @@ NO_SLIP = {
     "vit_notes.pvt.sra_explorer": "takes no arguments",
     "vit_notes.shunted.shunted_explorer": "takes no arguments",
     "vit_notes.shunted.official_state_dict": "takes no arguments",
+    "vit_notes.swin.official_state_dict": "takes no arguments",
     "vit_notes.learned.check_query_token": "a checker of a student function: every input "
     "answered with a message (tests/test_robust_checkers.py)",
     "vit_notes.learned.Marks": "a record of tensors that make_dataset fills in",

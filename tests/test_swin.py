@@ -346,7 +346,7 @@ def test_the_registry_knows_the_family_with_the_papers_table():
             r"img_size=226 is not a multiple of patch_size=4",
         ),
         (lambda: swin.SwinTransformer(img_size=112), r"7x7 token grid at stage 3, odd"),
-        (lambda: swin.PatchMerging((7, 7), 8), r"even token grid, got 7x7"),
+        (lambda: swin.PatchMerging((7, 7), 8), r"input_resolution=7x7"),
     ],
 )
 def test_bad_input_names_the_value_and_what_is_allowed(build, match):

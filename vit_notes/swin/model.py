@@ -242,6 +242,8 @@ class Mlp(nn.Module):
 
     def __init__(self, in_features: int, hidden_features: int, drop: float = 0.0):
         super().__init__()
+        in_features = validate.width("in_features", in_features)
+        hidden_features = validate.width("hidden_features", hidden_features)
         self.fc1 = nn.Linear(in_features, hidden_features)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_features, in_features)
@@ -263,8 +265,12 @@ def shifted_window_attention(
     cut into windows, attend inside each window with ``mask``, put the windows back, roll by
     ``+shift_size`` (the shift back). ``owner`` names the step in traces (``windows_shape``,
     ``mask_shape``)."""
+    validate.tensor("x", x, what="a float tensor (B, H, W, C)")
+    if x.dim() != 4:
+        raise ValueError(f"x must be a (B, H, W, C) grid of tokens, got shape {tuple(x.shape)}")
+    validate.instance("attn", attn, WindowAttention, "pass a block's .attn (a WindowAttention)")
     H, W = x.shape[1], x.shape[2]
-    M, s = window_size, shift_size
+    M, s = validate.positive_int("window_size", window_size), check_shift(shift_size, window_size)
     if s:
         x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))  # cyclic shift
     windows = rearrange(window_partition(x, M), "nb m1 m2 c -> nb (m1 m2) c")
@@ -404,7 +410,7 @@ class PatchMerging(nn.Module):
         H, W = _pair("input_resolution", input_resolution)
         if H % 2 or W % 2:
             raise ValueError(
-                f"patch merging needs an even token grid, got {H}x{W}; "
+                f"input_resolution={H}x{W}: patch merging needs an even token grid; "
                 "choose an image size whose grid is even at every merge"
             )
         self.input_resolution, self.dim = (H, W), validate.positive_int("dim", dim)
@@ -517,6 +523,10 @@ def size_problem(img_size: int, patch_size: int, window_size: int, num_stages: i
     """Why the official code cannot run at ``img_size`` (None when it can): the side is not a
     multiple of the patch, a grid to merge is odd, or the window does not divide a grid larger
     than itself."""
+    img_size = validate.image_side("img_size", img_size)
+    patch_size = validate.kernel("patch_size", patch_size)
+    window_size = validate.positive_int("window_size", window_size)
+    num_stages = validate.stages("num_stages", num_stages)
     if img_size % patch_size:
         return f"img_size={img_size} is not a multiple of patch_size={patch_size}"
     side = img_size // patch_size
@@ -541,6 +551,8 @@ def accepted_sizes(
 ) -> list[int]:
     """Every image side up to ``up_to`` that a model with this patch, window and number of
     stages accepts (:func:`size_problem` finds nothing)."""
+    patch_size = validate.kernel("patch_size", patch_size)
+    up_to = validate.size("up_to", up_to)
     return [
         s
         for s in range(patch_size, up_to + 1, patch_size)
@@ -656,11 +668,23 @@ class SwinTransformer(nn.Module):
         return self.head(self.forward_features(x))
 
 
+def _check_state(name: str, state, source: str) -> None:
+    """A state_dict: a non-empty dict of tensors under string names."""
+    validate.nonempty_dict(name, state, f"{source}.state_dict()" if "(" in source else source)
+    for k, v in state.items():
+        if not isinstance(k, str) or not isinstance(v, torch.Tensor):
+            raise validate.InputTypeError(
+                f"{name} must map parameter names to tensors, got {k!r}: {type(v).__name__}; "
+                f"pass the state_dict of {source}"
+            )
+
+
 def state_dict_from_timm(timm_state: dict) -> dict:
     """timm's ``swin_transformer`` state_dict under this module's (the official) names: timm's
     ``layers.{i}.downsample`` (the merging at the start of stage ``i``) is the official
     ``layers.{i-1}.downsample`` (at the end of stage ``i-1``), and ``head.fc`` is ``head``.
     Every other name is the same."""
+    _check_state("timm_state", timm_state, "timm.create_model('swin_tiny_patch4_window7_224')")
     out = {}
     for k, v in timm_state.items():
         parts = k.split(".")
@@ -680,6 +704,7 @@ COMPUTED_BUFFERS = ("relative_position_index", "attn_mask")
 def state_dict_from_official(official_state: dict) -> dict:
     """An official checkpoint's ``state_dict`` (its ``"model"`` entry) without the computed
     buffers of :data:`COMPUTED_BUFFERS`: every remaining name is this module's."""
+    _check_state("official_state", official_state, "torch.load(path)['model']")
     return {k: v for k, v in official_state.items() if k.split(".")[-1] not in COMPUTED_BUFFERS}
 
 
