@@ -126,6 +126,7 @@ def sra_cost_table(
     timed: bool = True,
     min_run_time: float = 0.05,
     rounds: int = 3,
+    points=None,
 ) -> list[dict]:
     """Rows of {variant, size, sr_ratio, tokens, kv_tokens, analytic/counted GMACs, attention
     map MiB (float32, all heads, one image), ms} for one stage-1 attention layer (tokens on a
@@ -139,37 +140,48 @@ def sra_cost_table(
     It is not cancelled: within one round a burst can slow one layer more than another
     (:func:`timing_surprises` reads the rounds). Timing keeps torch's thread count: switching
     it inside a notebook kernel has hung kernels here.
+
+    ``points``: ``(size, sr_ratio)`` pairs to use instead of every size with every ratio, so
+    that two sweeps sharing a setting time it once and show one time for it.
     """
     patch = validate.kernel("patch", patch)
-    for size in validate.nonempty_sequence("sizes", sizes):
-        validate.size("size", size, minimum=patch)
+    if points is None:
+        points = [(size, r) for size in validate.nonempty_sequence("sizes", sizes)
+                  for r in validate.nonempty_sequence("sr_ratios", sr_ratios)]  # fmt: skip
+    pairs = []
+    for i, point in enumerate(validate.nonempty_sequence("points", points)):
+        if isinstance(point, (str, bytes)) or not hasattr(point, "__len__") or len(point) != 2:
+            raise validate.InputTypeError(
+                f"points[{i}] must be a pair (size, sr_ratio), got {point!r:.60}"
+            )
+        size = validate.size("size", point[0], minimum=patch)
+        pairs.append((size, validate.kernel("sr_ratio", point[1])))
     torch.manual_seed(0)
     rows, seen, layers = [], {}, {}
-    for size in sizes:
+    for size, r in pairs:
         H = W = size // patch
-        for r in sr_ratios:
-            for variant in VARIANTS:
-                r_eff = r if variant == "SRA" else 1
-                key = (
-                    "plain" if (variant, r_eff) == ("SRA", 1) else variant,
-                    size,
-                    r_eff,
-                )  # SRA, R=1 is plain
-                if key not in seen:
-                    c = sra_cost(H, W, dim, num_heads, r_eff, linear=variant == "linear SRA")
-                    with torch.device("meta"):  # counting needs shapes only: no compute
-                        layer = _sra(dim, num_heads, variant, r_eff)
-                    counted = count_macs(layer, torch.empty(1, H * W, dim, device="meta"), H, W)
-                    seen[key] = dict(
-                        tokens=c.tokens,
-                        kv_tokens=c.kv_tokens,
-                        analytic_gmacs=c.macs / 1e9,
-                        counted_gmacs=counted / 1e9,
-                        attn_mib=c.attn_bytes / 2**20,
-                    )
-                    if timed:
-                        layers[key] = (_sra(dim, num_heads, variant, r_eff), H, W)
-                rows.append(dict(variant=variant, size=size, sr_ratio=r, _key=key))
+        for variant in VARIANTS:
+            r_eff = r if variant == "SRA" else 1
+            key = (
+                "plain" if (variant, r_eff) == ("SRA", 1) else variant,
+                size,
+                r_eff,
+            )  # SRA, R=1 is plain
+            if key not in seen:
+                c = sra_cost(H, W, dim, num_heads, r_eff, linear=variant == "linear SRA")
+                with torch.device("meta"):  # counting needs shapes only: no compute
+                    layer = _sra(dim, num_heads, variant, r_eff)
+                counted = count_macs(layer, torch.empty(1, H * W, dim, device="meta"), H, W)
+                seen[key] = dict(
+                    tokens=c.tokens,
+                    kv_tokens=c.kv_tokens,
+                    analytic_gmacs=c.macs / 1e9,
+                    counted_gmacs=counted / 1e9,
+                    attn_mib=c.attn_bytes / 2**20,
+                )
+                if timed:
+                    layers[key] = (_sra(dim, num_heads, variant, r_eff), H, W)
+            rows.append(dict(variant=variant, size=size, sr_ratio=r, _key=key))
     inputs = {}
     for _ in range(validate.positive_int("rounds", rounds) if timed else 0):
         for key, (layer, H, W) in layers.items():
@@ -375,13 +387,22 @@ def plot_cost(rows: list[dict], x: str, title: str):
         ax_mem.plot(xs, [r["attn_mib"] for r in sel], "-o", ms=4, **kw)
         if timed:
             ax_ms.plot(xs, [r["ms"] for r in sel], "-o", ms=4, **kw)
+            # The rounds' spread: each round's median, from the fastest to the slowest.
+            lo = [r["ms"] - min(r.get("ms_rounds", [r["ms"]])) for r in sel]
+            hi = [max(r.get("ms_rounds", [r["ms"]])) - r["ms"] for r in sel]
+            ax_ms.errorbar(xs, [r["ms"] for r in sel], yerr=[lo, hi], fmt="none", capsize=3,
+                           lw=1, **kw)  # fmt: skip
     panels = [
         (ax_macs, "multiply-adds: formula = counter", "GMACs (log scale)"),
         (ax_mem, "attention matrix: N × M floats", "MiB, float32 (log scale)"),
     ]
     if timed:
         n = max(len(r.get("ms_rounds", [])) for r in rows)
-        label = f"measured CPU latency (best of {n} rounds)" if n > 1 else "measured CPU latency"
+        label = (
+            f"measured CPU latency: best of {n} rounds, bar to the slowest"
+            if n > 1
+            else "measured CPU latency"
+        )
         panels.append((ax_ms, label, "ms (log scale)"))
     for ax, message, ylabel in panels:
         ax.set_title(message)
