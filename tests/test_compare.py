@@ -37,6 +37,9 @@ def test_growth_prediction(capsys, answer, ok, says):
     [
         ("PVT SRA, R=8", True, "784 keys, maps 300 MiB: the most keys that fit"),
         ("pvt sra, r=8", True, "linear SRA's keys stay 49, so its maps grow only in step"),
+        ("PVT SRA R=8", True, "784 keys, maps 300 MiB: the most keys that fit"),
+        ("pvt  sra r = 8.", True, "784 keys, maps 300 MiB: the most keys that fit"),
+        ("Shunted R=8 and 4", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
         ("PVT SRA, R=8", True, "They pass 512 MiB only beyond about 4,681² pixels"),
         ("linear", False, "it fits, but PVT SRA, R=8 fits too with 16× the keys"),
         ("Shunted", False, "maps 750 MiB, 1.47× the 512 MiB budget"),

@@ -7,6 +7,8 @@ registers a compared design joins every table, curve and checker of the comparis
 
 from __future__ import annotations
 
+import re
+
 import torch
 
 from . import measured
@@ -226,6 +228,19 @@ def check_layer_choice(
                 f"{head}: the most keys that fit. The trade-off: its keys grow with the "
                 f"tokens, so a larger image runs out of budget{also}"
             )
-    return check_choice(
-        answer, options, best, "the layer", parse=lambda a: option_named(a, options)
-    )
+    return check_choice(answer, options, best, "the layer", parse=lambda a: layer_named(a, options))
+
+
+def layer_named(answer, names) -> str | None:
+    """The one of ``names`` (the layers' labels) that ``answer`` names, as
+    :func:`~vit_notes.checking.option_named` reads it, but blind to punctuation too: "PVT SRA R=8"
+    and "pvt sra, r = 8" name "PVT SRA, R=8". ``None`` if none or several do."""
+    if not isinstance(answer, str):
+        return None
+
+    def plain(s):  # letters and digits only
+        return re.sub(r"[\W_]", "", s.lower())
+
+    by_plain = {plain(n): n for n in names}
+    found = option_named(plain(answer), by_plain)
+    return None if found is None else by_plain[found]

@@ -32,9 +32,14 @@ class Passage:
         return f'"{self.text}" (section "{self.section}")'
 
 
-#: The paper's conclusions that the ablation tables below quote, by a short key (the chapter
-#: quotes the paper's other claims in its text, each with its section).
+#: The paper's claims that the book quotes, by a short key: the conclusions that the ablation
+#: tables below quote, and why S1 has no attention (the comparison chapter quotes it).
 CLAIMS: dict[str, Passage] = {
+    "s1_no_attention": Passage(
+        "Vertical Layout Design",
+        "S1 always employs MBConv blocks with squeeze-excitation (SE), as the spatial size is too"
+        " large for global attention",
+    ),
     "rel_attn_generalizes": Passage(
         "Ablation Studies",
         "the main advantage of relative attention in visual processing is not in higher"

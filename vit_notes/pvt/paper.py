@@ -112,6 +112,12 @@ SYMBOLS = (
 #: The papers' own words for the claims the chapter repeats.
 CLAIMS = (
     Claim(
+        "what SRA does",
+        "our SRA reduces the spatial scale of K and V before the attention operation (see "
+        "Figure 4), which largely reduces the computational/memory overhead",
+        f"PVT v1, {SRA_SECTION}",
+    ),
+    Claim(
         "what Reshape does",
         "an operation of reshaping the input sequence x to a sequence of size "
         "H_iW_i/R_i² × (R_i²C_i)",
