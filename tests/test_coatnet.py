@@ -719,11 +719,59 @@ def test_relative_attention_index_outside_the_table_gets_a_hint(capsys):
 def test_relative_attention_bias_as_n_n_heads_is_a_layout(capsys):
     def nnh(attn, x):
         steps = student_relative(attn, x)
-        return {"bias": steps["bias"].permute(1, 2, 0), "out": steps["out"]}
+        return {**steps, "bias": steps["bias"].permute(1, 2, 0)}
 
     assert not coatnet.check_relative_attention(nnh)
     out = " ".join(capsys.readouterr().out.split())
     assert "your dims are (N, N, heads), expected (heads, N, N)" in out
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda attn, x: attn(x),
+        lambda attn, x: dict(out=attn(x)),
+        lambda attn, x: attn.forward(x),
+        lambda attn, x: {**student_relative(attn, x), "out": attn(x)},
+    ],
+    ids=["attn(x)", "dict(out=attn(x))", "attn.forward(x)", "steps, then attn(x)"],
+)
+def test_relative_attention_calling_the_module_fails(capsys, answer):
+    # The slip: the exercise asks for attn(x) from its weights, and the answer calls attn.
+    assert not coatnet.check_relative_attention(answer)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "❌" in out and "call the steps, not the module" in out
+
+
+def test_relative_attention_bias_from_the_module_fails(capsys):
+    # The slip: the bias taken from attn.rel_pos(H, W), not gathered from the table.
+    def module_bias(attn, x):
+        steps = student_relative(attn, x)
+        steps["bias"] = attn.rel_pos(*x.shape[-2:])
+        return steps
+
+    assert not coatnet.check_relative_attention(module_bias)
+    assert "gather the bias yourself" in " ".join(capsys.readouterr().out.split())
+
+
+def test_relative_attention_output_alone_fails(capsys):
+    # The slip: the output computed right, but none of the steps the exercise asks for.
+    assert not coatnet.check_relative_attention(lambda a, x: student_relative(a, x)["out"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "return every step in the dict" in out and "q, k, v, bias, attn missing" in out
+
+
+def test_relative_attention_checked_module_still_runs():
+    # The refusing copy is the checker's only: the package's module still runs.
+    from vit_notes.coatnet.exercises import _relative_cases, _steps_only
+
+    ((_, attn, (x,)),) = _relative_cases(((3, 3, 16, 1),))
+    ((_, guarded, _),) = _steps_only([("", attn, (x,))])
+    with torch.no_grad():
+        out = attn(x)
+        torch.testing.assert_close(coatnet.relative_attention_steps(guarded, x)["out"], out)
+    with pytest.raises(NotImplementedError, match="call the steps, not the module"):
+        guarded(x)
 
 
 def test_relative_attention_steps_equal_the_module_map_and_output():
