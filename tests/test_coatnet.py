@@ -276,6 +276,27 @@ def test_flops_of_the_large_models_match_the_paper_on_the_meta_device(name):
     assert abs(macs / (gflops * 1e9) - 1) < 0.05, (name, macs)
 
 
+def test_table4_flops_rows_agree_with_the_other_constants():
+    t4 = coatnet.paper.TABLE4_GFLOPS
+    assert len(t4) == 12
+    for name, p in coatnet.PAPER.items():
+        assert t4.get((name, 224)) == p.gflops
+    assert t4["coatnet_4", 384] == coatnet.paper.COATNET_4_AT_384[1]
+
+
+def test_counts_fall_short_of_table4_more_at_larger_sizes():
+    # The formula (equal to the counter, tested above) at every size of Table 4: below the
+    # paper's FLOPs, within 4%, and for every model further below at each larger size.
+    ratios = {
+        key: coatnet.coatnet_cost(key[0], img_size=key[1])["total"].macs / (g * 1e9)
+        for key, g in coatnet.paper.TABLE4_GFLOPS.items()
+    }
+    assert all(0.96 < r < 1 for r in ratios.values()), ratios
+    for name in coatnet.CONFIGS:
+        mine = [r for (n, _), r in sorted(ratios.items()) if n == name]
+        assert mine == sorted(mine, reverse=True) and len(set(mine)) == len(mine), name
+
+
 # --- the paper's ablations beside the book's counts -----------------------------------------------
 
 
