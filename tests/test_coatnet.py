@@ -276,6 +276,27 @@ def test_flops_of_the_large_models_match_the_paper_on_the_meta_device(name):
     assert abs(macs / (gflops * 1e9) - 1) < 0.05, (name, macs)
 
 
+def test_table4_flops_rows_agree_with_the_other_constants():
+    t4 = coatnet.paper.TABLE4_GFLOPS
+    assert len(t4) == 12
+    for name, p in coatnet.PAPER.items():
+        assert t4.get((name, 224)) == p.gflops
+    assert t4["coatnet_4", 384] == coatnet.paper.COATNET_4_AT_384[1]
+
+
+def test_counts_fall_short_of_table4_more_at_larger_sizes():
+    # The formula (equal to the counter, tested above) at every size of Table 4: below the
+    # paper's FLOPs, within 4%, and for every model further below at each larger size.
+    ratios = {
+        key: coatnet.coatnet_cost(key[0], img_size=key[1])["total"].macs / (g * 1e9)
+        for key, g in coatnet.paper.TABLE4_GFLOPS.items()
+    }
+    assert all(0.96 < r < 1 for r in ratios.values()), ratios
+    for name in coatnet.CONFIGS:
+        mine = [r for (n, _), r in sorted(ratios.items()) if n == name]
+        assert mine == sorted(mine, reverse=True) and len(set(mine)) == len(mine), name
+
+
 # --- the paper's ablations beside the book's counts -----------------------------------------------
 
 
@@ -719,11 +740,59 @@ def test_relative_attention_index_outside_the_table_gets_a_hint(capsys):
 def test_relative_attention_bias_as_n_n_heads_is_a_layout(capsys):
     def nnh(attn, x):
         steps = student_relative(attn, x)
-        return {"bias": steps["bias"].permute(1, 2, 0), "out": steps["out"]}
+        return {**steps, "bias": steps["bias"].permute(1, 2, 0)}
 
     assert not coatnet.check_relative_attention(nnh)
     out = " ".join(capsys.readouterr().out.split())
     assert "your dims are (N, N, heads), expected (heads, N, N)" in out
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda attn, x: attn(x),
+        lambda attn, x: dict(out=attn(x)),
+        lambda attn, x: attn.forward(x),
+        lambda attn, x: {**student_relative(attn, x), "out": attn(x)},
+    ],
+    ids=["attn(x)", "dict(out=attn(x))", "attn.forward(x)", "steps, then attn(x)"],
+)
+def test_relative_attention_calling_the_module_fails(capsys, answer):
+    # The slip: the exercise asks for attn(x) from its weights, and the answer calls attn.
+    assert not coatnet.check_relative_attention(answer)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "❌" in out and "call the steps, not the module" in out
+
+
+def test_relative_attention_bias_from_the_module_fails(capsys):
+    # The slip: the bias taken from attn.rel_pos(H, W), not gathered from the table.
+    def module_bias(attn, x):
+        steps = student_relative(attn, x)
+        steps["bias"] = attn.rel_pos(*x.shape[-2:])
+        return steps
+
+    assert not coatnet.check_relative_attention(module_bias)
+    assert "gather the bias yourself" in " ".join(capsys.readouterr().out.split())
+
+
+def test_relative_attention_output_alone_fails(capsys):
+    # The slip: the output computed right, but none of the steps the exercise asks for.
+    assert not coatnet.check_relative_attention(lambda a, x: student_relative(a, x)["out"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "return every step in the dict" in out and "q, k, v, bias, attn missing" in out
+
+
+def test_relative_attention_checked_module_still_runs():
+    # The refusing copy is the checker's only: the package's module still runs.
+    from vit_notes.coatnet.exercises import _relative_cases, _steps_only
+
+    ((_, attn, (x,)),) = _relative_cases(((3, 3, 16, 1),))
+    ((_, guarded, _),) = _steps_only([("", attn, (x,))])
+    with torch.no_grad():
+        out = attn(x)
+        torch.testing.assert_close(coatnet.relative_attention_steps(guarded, x)["out"], out)
+    with pytest.raises(NotImplementedError, match="call the steps, not the module"):
+        guarded(x)
 
 
 def test_relative_attention_steps_equal_the_module_map_and_output():

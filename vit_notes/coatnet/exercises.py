@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 
 import torch
@@ -24,7 +25,7 @@ from ..checking import (
 )
 from .cost import coatnet_cost
 from .figures import LAYOUTS
-from .model import RelativeAttention, relative_position_index
+from .model import RelativeAttention, RelativePositionBias, relative_position_index
 
 
 def check_rel_table_size(answer, H: int = 14, W: int = 14, num_heads: int = 12) -> bool:
@@ -216,16 +217,81 @@ def _index_error(e: Exception) -> str:
     return ""
 
 
+#: What a student's function hears when it calls the module (or its bias) instead of the steps.
+CALL_THE_STEPS = (
+    "call the steps, not the module: compute attn(x) from attn.qkv, "
+    "attn.rel_pos.relative_position_bias_table, attn.scale and attn.proj"
+)
+
+
+class _StepsOnlyBias(RelativePositionBias):
+    """The bias module handed to a student: its table is there, its forward refuses."""
+
+    def forward(self, H: int, W: int) -> torch.Tensor:
+        raise NotImplementedError(
+            "gather the bias yourself, not with attn.rel_pos(H, W): index "
+            "attn.rel_pos.relative_position_bias_table with the relative position index"
+        )
+
+
+class _StepsOnly(RelativeAttention):
+    """The module handed to a student's ``my_relative``: its weights and its ``qkv`` and
+    ``proj`` convs work, its forward refuses (:data:`CALL_THE_STEPS`)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError(CALL_THE_STEPS)
+
+
+def _steps_only(cases):
+    """The cases with each module replaced by a copy whose forward (and its bias module's)
+    refuses: an answer that calls ``attn(x)`` fails, and says why."""
+    for label, attn, args in cases:
+        guarded = copy.deepcopy(attn)
+        guarded.__class__ = _StepsOnly
+        guarded.rel_pos.__class__ = _StepsOnlyBias
+        yield label, guarded, args
+
+
+def _missing_steps(fn, cases) -> list[str]:
+    """The steps of :data:`REL_STEPS` that ``fn`` leaves out of its dict on the first case;
+    none where it raises or returns something else (``check_forward`` then says what)."""
+    label, attn, args = cases[0]
+    try:
+        with torch.no_grad():
+            got = call_student(fn, attn, *args)
+    except StudentError:
+        return []
+    if isinstance(got, torch.Tensor):
+        return [k for k in REL_STEPS if k != "out"]
+    if not isinstance(got, dict):
+        return []
+    try:
+        return [k for k in REL_STEPS if k not in got]
+    except Exception:  # a dict subclass whose lookup raises: check_forward reports it
+        return []
+
+
 def check_relative_attention(
     fn, configs=((7, 7, 64, 2), (5, 3, 96, 3), (4, 6, 32, 4), (1, 1, 16, 1))
 ) -> bool:
     """``fn(attn, x)`` must compute ``attn(x)`` of a ``RelativeAttention`` on a ``(B, C, H, W)``
     map from its weights (``qkv``, ``rel_pos.relative_position_bias_table``, ``scale``,
-    ``proj``) for every config ``(H, W, dim, heads)``, returning its steps (:data:`REL_STEPS`)
-    or the output. Names the first config and step that differ, and how."""
+    ``proj``) for every config ``(H, W, dim, heads)``, returning every one of its steps
+    (:data:`REL_STEPS`) in a dict. The module ``fn`` gets has a forward that refuses
+    (:data:`CALL_THE_STEPS`), so ``return attn(x)`` fails. Names the first config and step
+    that differ, and how."""
+    cases = list(_steps_only(_relative_cases(configs)))
+    if cases and callable(fn):
+        missing = _missing_steps(fn, cases)
+        if missing:
+            return verdict(
+                False,
+                f"return every step in the dict, not only the output: {', '.join(missing)} "
+                f"missing (the dict's keys: {', '.join(REL_STEPS)})",
+            )
     return check_forward(
         fn,
-        _relative_cases(configs),
+        cases,
         relative_attention_steps,
         REL_STEPS,
         "RelativeAttention",

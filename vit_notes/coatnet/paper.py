@@ -289,6 +289,23 @@ COATNET_2_1K: dict[int, float] = {224: 84.1, 384: 85.7}
 #: 4 ("Model performance on ImageNet") gives it at 384²: (params M, GFLOPs).
 COATNET_4_AT_384 = (275, 189.5)
 
+#: Every CoAtNet row's FLOPs in Table 4 ("Model performance on ImageNet"): (model, eval size)
+#: -> GFLOPs. The PT-RA rows repeat CoAtNet-4's; CoAtNet-4 has no 224² row.
+TABLE4_GFLOPS: dict[tuple[str, int], float] = {
+    ("coatnet_0", 224): 4.2,
+    ("coatnet_1", 224): 8.4,
+    ("coatnet_2", 224): 15.7,
+    ("coatnet_3", 224): 34.7,
+    ("coatnet_0", 384): 13.4,
+    ("coatnet_1", 384): 27.4,
+    ("coatnet_2", 384): 49.8,
+    ("coatnet_3", 384): 107.4,
+    ("coatnet_4", 384): 189.5,
+    ("coatnet_2", 512): 96.7,
+    ("coatnet_3", 512): 203.1,
+    ("coatnet_4", 512): 360.9,
+}
+
 #: CoAtNet-4 pre-trained on ImageNet-21K and fine-tuned on ImageNet-1K, at 384²: top-1 (%),
 #: from Table 4 "Model performance on ImageNet" (21K+1K column), also Table 14.
 COATNET_4_21K_384 = 87.9
