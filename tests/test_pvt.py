@@ -590,6 +590,10 @@ def test_every_figure_of_the_chapter_follows_the_standard():
     assert len(figures["query maps"].axes) == 5  # four maps on one scale, one colour bar
 
 
+def rows_at(rows, variant, sr_ratio):
+    return next(r for r in rows if (r["variant"], r["sr_ratio"]) == (variant, sr_ratio))
+
+
 def notes_of(fig) -> str:
     return " ".join(t.get_text() for t in fig.axes[3].texts).replace("\n", " ")
 
@@ -631,6 +635,9 @@ def test_a_point_slower_in_every_round_is_a_cost_not_noise():
     assert surprise["always"]
     fig = pvt.plot_cost(rows, "sr_ratio", "t")
     assert "a cost the counts miss, not noise" in notes_of(fig)
+    # the time ratio within each round: SRA at 4 over 2, the same in all three rounds
+    ratio = rows_at(rows, "SRA", 4)["ms"] / rows_at(rows, "SRA", 2)["ms"]
+    assert f"{ratio:.2f}× the time (median of 3 rounds, {ratio:.2f}× to" in notes_of(fig)
     ringed = [ln for ln in fig.axes[2].lines if ln.get_markeredgecolor() == "black"]
     assert [tuple(ln.get_xdata()) for ln in ringed] == [(4,)]
     # one round only as slow: noise
