@@ -476,7 +476,7 @@ def test_explorer_prediction(capsys, answer, ok, says):
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
-        (8, True, "16×16 keys, each a 32-pixel window; the map takes 16.0 MiB, the finest keys"),
+        (8, True, "16×16 keys, each a 32-pixel window. The map takes 16.0 MiB, the finest keys"),
         ("8", True, "PVT v2's linear SRA, as in its B2-Li"),
         (4, False, "64.0 MiB, 2.7× the 24 MiB budget"),
         (16, False, "inside the budget, but sr_ratio 8 fits too with 4× the keys"),
@@ -590,13 +590,19 @@ def test_every_figure_of_the_chapter_follows_the_standard():
     assert len(figures["query maps"].axes) == 5  # four maps on one scale, one colour bar
 
 
+def rows_at(rows, variant, sr_ratio):
+    return next(r for r in rows if (r["variant"], r["sr_ratio"]) == (variant, sr_ratio))
+
+
 def notes_of(fig) -> str:
     return " ".join(t.get_text() for t in fig.axes[3].texts).replace("\n", " ")
 
 
 def test_cost_plot_says_when_a_timed_point_is_noise():
     quiet = pvt.plot_cost(fake_timings(), "sr_ratio", "t")
-    assert "no timed point is slower" in notes_of(quiet).lower() and "noise" not in notes_of(quiet)
+    quiet_note = notes_of(quiet)
+    assert "No timed point took more than 2% longer" in quiet_note and "noise" not in quiet_note
+    assert f"grew more than {pvt.GROWTH_TOLERANCE - 1:.0%} beyond" in quiet_note
     assert all("log scale" in ax.get_ylabel() for ax in quiet.axes[:3])
 
     # SRA at sr_ratio 4 made slower than at sr_ratio 2, which does more work; timed once,
@@ -629,6 +635,9 @@ def test_a_point_slower_in_every_round_is_a_cost_not_noise():
     assert surprise["always"]
     fig = pvt.plot_cost(rows, "sr_ratio", "t")
     assert "a cost the counts miss, not noise" in notes_of(fig)
+    # the time ratio within each round: SRA at 4 over 2, the same in all three rounds
+    ratio = rows_at(rows, "SRA", 4)["ms"] / rows_at(rows, "SRA", 2)["ms"]
+    assert f"{ratio:.2f}× the time (median of 3 rounds, {ratio:.2f}× to" in notes_of(fig)
     ringed = [ln for ln in fig.axes[2].lines if ln.get_markeredgecolor() == "black"]
     assert [tuple(ln.get_xdata()) for ln in ringed] == [(4,)]
     # one round only as slow: noise

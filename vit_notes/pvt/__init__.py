@@ -16,6 +16,8 @@ from .exercises import (
 )
 from .figures import (
     COLOURS,
+    GROWTH_TOLERANCE,
+    NOISE_TOLERANCE,
     VARIANTS,
     cost_chart,
     draw_sra_schematic,
@@ -87,7 +89,9 @@ __all__ = [
     "Block",
     "COLOURS",
     "CONFIGS",
+    "GROWTH_TOLERANCE",
     "Mlp",
+    "NOISE_TOLERANCE",
     "OverlapPatchEmbed",
     "PAPER",
     "PatchEmbed",

@@ -35,7 +35,7 @@ def check_kv_tokens(answer, H: int = 28, W: int = 28, sr_ratio: int = 4) -> bool
         mistakes=[
             (
                 H * W // sr_ratio,
-                f"{H * W // sr_ratio} divides N by sr_ratio once; the conv shrinks both height "
+                f"{H * W // sr_ratio} divides N by sr_ratio once. The conv shrinks both height "
                 f"and width, so N shrinks by sr_ratio² = {sr_ratio**2}",
             ),
             (H * W, f"{H * W} is N, the number of queries: the keys come from the reduced grid"),
@@ -43,7 +43,7 @@ def check_kv_tokens(answer, H: int = 28, W: int = 28, sr_ratio: int = 4) -> bool
                 -(-H // sr_ratio) * -(-W // sr_ratio),
                 "the strided conv has no padding: leftover rows and columns are dropped (floor)",
             ),
-            (h, f"{h} is one side of the reduced grid; count its {h}×{w} tokens"),
+            (h, f"{h} is one side of the reduced grid. Count its {h}×{w} tokens"),
         ],
         hint="the reduced grid is floor(H/sr_ratio) × floor(W/sr_ratio)",
     )
@@ -116,7 +116,7 @@ SRA_MISTAKES = {
     "no_norm": "this is the conv's output without the LayerNorm (attn.norm) after it",
     "swapped_kv": "k and v are swapped: kv's 2C output channels hold K first, then V",
     "no_scale": "the map is softmax(q kᵀ) without the scale dim_head**-0.5 (attn.scale)",
-    "softmax_queries": "the softmax runs over the queries (dim=-2); it runs over the keys",
+    "softmax_queries": "the softmax runs over the queries (dim=-2). It runs over the keys",
     "no_proj": "this is the heads' output before the projection: apply attn.proj",
 }
 
@@ -201,7 +201,7 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
         mistakes=[
             (
                 side,
-                f"{side:g}× is the growth of each side of the key grid; the grid has two "
+                f"{side:g}× is the growth of each side of the key grid. The grid has two "
                 "sides, and the matrix has one column per key",
             ),
             (1 / right, "that is the factor the other way: a smaller sr_ratio keeps more keys"),
@@ -224,7 +224,7 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
         h, w = reduced_grid(H, W, r)
         mib = c.attn_bytes / 2**20
         head = (
-            f"sr_ratio {r}: {h}×{w} keys, each a {4 * r}-pixel window; the map takes {mib:,.1f} MiB"
+            f"sr_ratio {r}: {h}×{w} keys, each a {4 * r}-pixel window. The map takes {mib:,.1f} MiB"
         )
         if mib > budget_mib:
             return f"{head}, {mib / budget_mib:.1f}× the {budget_mib:g} MiB budget"
@@ -236,8 +236,8 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
             )
         return (
             f"{head}, the finest keys that fit. The trade-off: a smaller ratio keeps finer "
-            f"keys, but the matrix grows with R⁻² ({costs[r // 2].attn_bytes / 2**20:,.0f} MiB "
-            f"at {r // 2}); a larger one saves memory but each key summarises a wider window. "
+            f"keys, but the matrix grows with R⁻²: {costs[r // 2].attn_bytes / 2**20:,.0f} MiB "
+            f"at {r // 2}. A larger one saves memory, but each key summarises a wider window. "
             f"PVT v2's linear SRA, as in its B2-Li, keeps 7×7 keys at any size. It would take "
             f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MiB here, "
             f"with one key per about {4 * H / 7:.0f} px of the image (adaptive pooling's windows "

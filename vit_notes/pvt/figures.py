@@ -10,6 +10,7 @@ column's width, no text under 9 pt, at most three panels in a row."""
 from __future__ import annotations
 
 import math
+import statistics
 import textwrap
 
 import matplotlib.ticker as mticker
@@ -312,6 +313,23 @@ def fastest_growth(rows: list[dict], x: str) -> dict | None:
     return best
 
 
+def _time_ratio(rows: list[dict], x: str, slow: tuple, ref: tuple) -> str:
+    """ "<median>× the time" of the row ``slow`` = (variant, x value) over the row ``ref``,
+    from the ratio within each round, with the rounds' range when there are several."""
+
+    def rounds(variant, value):
+        r = next(r for r in rows if r["variant"] == variant and r[x] == value and "ms" in r)
+        return r.get("ms_rounds", [r["ms"]])
+
+    per = sorted(b / a for a, b in zip(rounds(*ref), rounds(*slow)))
+    if len(per) == 1:
+        return f"{per[0]:.2f}× the time"
+    return (
+        f"{statistics.median(per):.2f}× the time (median of {len(per)} rounds, "
+        f"{per[0]:.2f}× to {per[-1]:.2f}×)"
+    )
+
+
 def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
     name = "sr_ratio" if x == "sr_ratio" else "size"
     notes = []
@@ -323,33 +341,38 @@ def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
         group = [s for s in surprises if s["always"] == always]
         if group:
             s = group[0]
+            v = s["variant"]
             more = f" {len(group) - 1} more ringed so." if len(group) > 1 else ""
             colour = "Black" if always else "Red"
             notes.append(
                 f"{colour} ring: slower than the counts predict ({s['variant']} at {name} "
-                f"{s['x']}: {s['ms_ratio']:.2f}× the time of {name} {s['ref_x']} for "
-                f"{s['gmacs_ratio']:.2f}× the multiply-adds), {what}{more}"
+                f"{s['x']}: {_time_ratio(rows, x, (v, s['x']), (v, s['ref_x']))}"
+                f" of {name} {s['ref_x']} for {s['gmacs_ratio']:.2f}× the multiply-adds), "
+                f"{what}{more}"
             )
     pairs = fixed_cost_pairs(rows, x)
     if pairs:
         f = pairs[0]
         notes.append(
             f"At {name} {f['x']}, {f['more']} does {f['gmacs_ratio']:.0f}× the "
-            f"multiply-adds of {f['less']} in {f['ms_ratio']:.2f}× the time. The counts "
+            f"multiply-adds of {f['less']} in "
+            f"{_time_ratio(rows, x, (f['more'], f['x']), (f['less'], f['x']))}. The counts "
             "cannot tell a fixed cost per call from a kernel that is faster per multiply-add "
             "on larger products."
         )
     if not notes:
         notes.append(
-            "No timed point is slower than its multiply-adds predict against another "
-            "point of its variant."
+            f"No timed point took more than {NOISE_TOLERANCE - 1:.0%} longer than a point of "
+            f"its variant doing at least its work, or grew more than {GROWTH_TOLERANCE - 1:.0%} "
+            "beyond what its extra multiply-adds predict (fastest rounds)."
         )
         fast = fastest_growth(rows, x)
         if fast is not None and fast["gmacs_ratio"] > 2 * fast["ms_ratio"]:
+            v = fast["variant"]
             notes.append(
                 f"Faster ones are not ringed: {fast['variant']} at {name} {fast['x']} does "
                 f"{fast['gmacs_ratio']:.0f}× the multiply-adds of {name} {fast['ref_x']} in "
-                f"{fast['ms_ratio']:.1f}× the time."
+                f"{_time_ratio(rows, x, (v, fast['x']), (v, fast['ref_x']))}."
             )
     return "\n\n".join(notes)
 
