@@ -99,7 +99,8 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
     lengths.forEach((l, s) => { if (l) symbol[offs[l]++] = s; });
     return { count, symbol };
   }
-  const FIXED = [huffman(Array.from({ length: 288 }, (_, s) => (s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8))),
+  const FIXED = [ // the fixed codes: literals and lengths, distances
+    huffman(Array.from({ length: 288 }, (_, s) => (s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8))),
     huffman(new Array(30).fill(5))];
   function inflateNow(b64) {
     const src = bytes(b64);
