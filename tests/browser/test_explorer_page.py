@@ -14,11 +14,14 @@ Without chromium or playwright the tests skip, unless VIT_NOTES_BROWSER_TEST=1.
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
 import io
 import os
+import random
 import threading
+import zlib
 
 import pytest
 import torch
@@ -380,3 +383,42 @@ def test_in_a_notebook_the_address_is_left_alone(new_page, site):
     _press(page, "explore-one", "a", "End")
     page.wait_for_timeout(400)
     assert _state(page, "explore-one")["state"] == "3|3" and page.url == site + "page.html"
+
+
+def _deflate_cases() -> list[tuple[str, str]]:
+    """(zlib stream, its input), base64: stored, fixed-Huffman and dynamic-Huffman blocks,
+    long matches at far distances, an empty input, and an input of several blocks."""
+    rng = random.Random(0)
+    skewed = bytes(min(255, int(rng.expovariate(0.05))) for _ in range(150_000))
+    inputs = [
+        b"",
+        b"a short map",
+        bytes(rng.randrange(256) for _ in range(70_000)),  # incompressible: stored blocks
+        b"0123456789abcdef" * 4000 + skewed[:3000] * 10,
+        skewed,
+    ]
+    cases = [(zlib.compress(data, level), data) for data in inputs for level in (0, 1, 6, 9)]
+    block_types = {(stream[2] >> 1) & 3 for stream, _ in cases}
+    assert block_types == {0, 1, 2}, block_types  # every kind of block is decoded below
+    return [(base64.b64encode(s).decode(), base64.b64encode(d).decode()) for s, d in cases]
+
+
+def test_the_first_pictures_inflate_gives_back_zlibs_input(new_page):
+    """explorer.js inflates the first picture's maps itself (inflateNow): the browser's
+    DecompressionStream gives its result back only after the page's load, up to seconds
+    after the explorer could draw (issue 22, bench/explorers.py). Its output is zlib's input,
+    byte for byte, for every kind of block."""
+    js = plotting.EXPLORER_JS.read_text(encoding="utf-8")
+    functions = js[js.index("  function bytes(") : js.index("  function el(")]
+    page = new_page()
+    page.set_content("<!doctype html><title>inflate</title>")
+    results = page.evaluate(
+        """([functions, cases]) => {
+            const [bytes, inflateNow] = new Function(functions + "return [bytes, inflateNow];")();
+            return cases.map(([stream, data]) => {
+                const out = inflateNow(stream), want = bytes(data);
+                return out.length === want.length && out.every((v, i) => v === want[i]);
+            }); }""",
+        [functions, _deflate_cases()],
+    )
+    assert results and all(results), results
