@@ -427,6 +427,16 @@ def test_query_rows_equal_recorded_maps(r, heads):
             torch.testing.assert_close(row, full[0, 0, q], rtol=1e-4, atol=1e-6)
 
 
+def test_kv_tokens_on_a_floored_grid(capsys):
+    # the chapter's exercise: 30×22 at sr_ratio 4, a grid the table of section 1 does not show
+    assert shunted.check_shunted_kv_tokens((35, 165), H=30, W=22, sr_ratio=4)
+    capsys.readouterr()
+    assert not shunted.check_shunted_kv_tokens((35, 140), H=30, W=22, sr_ratio=4)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "4× the coarse keys holds only where sr_ratio divides the grid" in out
+    assert "15×11" in out
+
+
 def test_exercise_checkers(capsys):
     from einops import rearrange
 
@@ -434,6 +444,7 @@ def test_exercise_checkers(capsys):
     assert not shunted.check_shunted_kv_tokens((196, 49))
     assert not shunted.check_shunted_kv_tokens((49, 98))
     assert not shunted.check_shunted_kv_tokens(None)
+
     right = shunted.shunted_cost(56, 56, 64, 2, 8).macs
     assert shunted.check_shunted_macs(right)
     assert not shunted.check_shunted_macs(right - 2 * 3136 * 64 * 64)
@@ -477,8 +488,34 @@ def test_exercise_checkers(capsys):
         return attn.proj(torch.cat(outs, -1))
 
     small = ((8, 8, 32, 2, 8), (6, 4, 32, 4, 2), (3, 3, 16, 2, 1))
-    assert shunted.check_shunted_forward(solution, small)
+    # right output, but the exercise asks for the steps: returning the output alone fails
+    capsys.readouterr()
+    assert not shunted.check_shunted_forward(solution, small)
+    assert "you returned only the output" in " ".join(capsys.readouterr().out.split())
     assert not shunted.check_shunted_forward(lambda attn, x, H, W: x, small)
+
+
+def test_ssa_forward_calling_the_module_is_not_step_by_step(capsys):
+    # The slip: the module's own forward in place of the explicit products.
+    assert not shunted.check_shunted_forward(lambda attn, x, H, W: attn(x, H, W))
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("❌") and "you returned only the output" in out
+    assert "q, x1, k1, v1, attn1, x2, k2, v2, attn2 and out" in out
+
+
+def test_ssa_forward_missing_steps_fail_and_are_named(capsys):
+    def no_maps(attn, x, H, W):
+        steps = student_ssa(attn, x, H, W)
+        return {k: v for k, v in steps.items() if not k.startswith("attn")}
+
+    assert not shunted.check_shunted_forward(no_maps, SMALL)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "the steps attn1, attn2 are missing" in out and "not checked" not in out
+    # sr_ratio 1 asks for its own steps: k, v and attn
+    assert not shunted.check_shunted_forward(
+        lambda attn, x, H, W: {"q": None, "out": attn(x, H, W)}, ((5, 5, 32, 2, 1),)
+    )
+    assert "the steps k, v, attn are missing" in " ".join(capsys.readouterr().out.split())
 
 
 def student_ssa(attn, x, H, W, slip=None):
@@ -642,10 +679,20 @@ def test_the_explorer_checker_quotes_the_bars_as_drawn(capsys, size, sr_ratio):
     for label, text in zip(bars.labels[1:], bars.texts[1:]):
         assert f'"{label} {text}"' in out
     if (size, sr_ratio) == (112, 8):
-        assert '"SRA 9.76 M, 55.1 KiB (9.4× fewer)"' in out
-        assert '"Shunted 15.2 M, 178 KiB (6.0× fewer)"' in out
+        assert '"SRA 9.76 M, 55.1 KiB (9.4× fewer MACs; 87× less memory)"' in out
+        assert '"Shunted 15.2 M, 178 KiB (6.0× fewer MACs; 27× less memory)"' in out
         assert "MiB" not in out
-        assert "counts multiply-adds against plain attention, not memory" in out
+        assert "compares each layer with plain attention, not with SRA" in out
+
+
+def test_the_explorers_brackets_say_which_cost():
+    # 22× counts multiply-adds; in memory SRA is 64× below plain attention at 224², r = 8
+    bars = shunted.shunted_cost_chart(224, 2, 8)
+    assert bars.texts[1].endswith("(22× fewer MACs; 64× less memory)")
+    assert bars.texts[2].endswith("(13× fewer MACs; 26× less memory)")
+    assert "bar length = multiply-adds" in bars.title
+    same = shunted.shunted_cost_chart(224, 2, 1)
+    assert same.texts[1].endswith("(as many MACs; as much memory)")
 
 
 def test_the_explorers_bars_tell_the_exercises_memories_apart():
@@ -668,6 +715,15 @@ def test_the_explorers_bars_tell_the_exercises_memories_apart():
 def test_shunted_ratio_judgement(capsys, answer, ok, says):
     assert shunted.check_ratio_choice(answer) is ok
     assert says in " ".join(capsys.readouterr().out.split())
+
+
+def test_ratio_judgement_computes_its_fraction(capsys):
+    assert shunted.check_ratio_choice(8)
+    assert "(½·49/196 + ½·196/196 = 5/8)" in " ".join(capsys.readouterr().out.split())
+    # 28×28: the grids are floored, the fraction is no longer 5/8
+    assert shunted.check_ratio_choice(8, H=28, W=28, sra_ratio=4)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "0.592× SRA's memory (½·9/49 + ½·49/49 = 29/49)" in out and "5/8" not in out
 
 
 def test_cost_table_rows_agree():
@@ -822,6 +878,26 @@ def test_timing_outliers_are_the_points_the_counts_do_not_predict():
     assert plotting.figure_problems(fig) == []
     fig = shunted.plot_shunted_cost(_timed(rows, calm), "calm")
     assert fig.legends == [] and fig.axes[1].get_legend() is None
+
+
+def test_timing_figure_draws_the_rounds_spread():
+    rows = shunted.shunted_cost_table(size=32, sr_ratios=(2, 4), dim=16, timed=False)
+    for i, r in enumerate(rows):
+        r["ms_rounds"] = [1.0 + i, 3.0 + i, 2.0 + i]
+        r["ms"] = min(r["ms_rounds"])
+    fig = shunted.plot_shunted_cost(rows, "spread")
+    ax = fig.axes[1]
+    assert "up to the slowest round" in ax.get_title()
+    # one vertical bar per point, from its fastest round to its slowest
+    spans = sorted(
+        tuple(round(y, 6) for y in seg[:, 1])
+        for coll in ax.collections
+        for seg in coll.get_segments()
+        if seg[0, 0] == seg[1, 0]
+    )
+    want = sorted((min(r["ms_rounds"]), max(r["ms_rounds"])) for r in rows)
+    assert spans == want
+    assert "slowest round" in plotting.alt_text(fig)
 
 
 @pytest.mark.parametrize(

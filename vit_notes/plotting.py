@@ -600,14 +600,16 @@ class Bars:
     selected: int | None = None
 
 
-def layer_cost_bars(title: str, costs: dict, colours: dict) -> Bars:
+def layer_cost_bars(title: str, costs: dict, colours: dict, ratio_of: str = "") -> Bars:
     """An explorer's cost panel: each layer's multiply-adds (``costs``: label ->
     :class:`~vit_notes.counting.AttentionCost`, the first the reference, plain attention) as a
     bar on a linear scale, so that a bar a 22nd of another's is drawn a 22nd as long. Each is
     labelled with its MMACs, its attention maps' size in binary units
     (:func:`~vit_notes.counting.format_bytes`: KiB or MiB as fits, never 0.0) and, after the
     first, how many times fewer (or more) multiply-adds it costs than the first ("as many"
-    within 5 %); ``colours``: label -> colour."""
+    within 5 %), followed by ``ratio_of`` where given ("(22× fewer MACs)", so that the
+    bracket says which cost it counts); ``colours``: label -> colour."""
+    unit = f" {ratio_of}" if ratio_of else ""
 
     reference = next(iter(costs.values())).macs
 
@@ -617,10 +619,10 @@ def layer_cost_bars(title: str, costs: dict, colours: dict) -> Bars:
             return out
         ratio = reference / c.macs
         if significant(ratio, 2) == "1.0" or significant(1 / ratio, 2) == "1.0":
-            return out + " (as many)"
+            return out + f" (as many{unit})"
         if ratio > 1:
-            return out + f" ({significant(ratio, 2)}× fewer)"
-        return out + f" ({significant(1 / ratio, 2)}× more)"
+            return out + f" ({significant(ratio, 2)}× fewer{unit})"
+        return out + f" ({significant(1 / ratio, 2)}× more{unit})"
 
     return Bars(
         title=title,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import torch
 from einops import rearrange
 
@@ -9,7 +11,9 @@ from .. import validate
 from ..checking import (
     TWO_FLOPS,
     Step,
+    StudentError,
     as_int,
+    call_student,
     check_choice,
     check_count,
     check_forward,
@@ -55,6 +59,13 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
             False,
             f"the fine grid halves the stride on both sides, so it has 4× (not 2×) the keys "
             f"of the coarse one: {right[1]}",
+        )
+    if got[0] == right[0] and got[1] == right[0] * 4:
+        return verdict(
+            False,
+            f"4× the coarse keys holds only where sr_ratio divides the grid. The fine group "
+            f"reduces by sr_ratio/2 = {half}: ⌊{H}/{half}⌋×⌊{W}/{half}⌋ = "
+            f"{H // half}×{W // half}, floored on its own",
         )
     if got[0] == right[0]:
         return verdict(
@@ -220,6 +231,35 @@ def _shunted_cases(configs):
     )
 
 
+def _missing_steps(fn, configs) -> str:
+    """What a student's ``fn`` leaves out of the steps the exercise asks for, on the first
+    configuration where it does, as a message; "" when it returns them all. Whatever else is
+    wrong (it raises, returns no dict, or no ``out``) is left to :func:`check_forward` to say."""
+    for label, module, args in _shunted_cases(configs):
+        try:
+            got = call_student(fn, module, *args)
+        except StudentError:
+            return ""
+        want = [k for k in shunted_steps(module, *args) if k != "out"]
+        if isinstance(got, torch.Tensor):
+            return (
+                f"{label}: you returned only the output. The exercise asks for the steps: "
+                f"return a dict with {', '.join(want)} and out"
+            )
+        try:
+            if not isinstance(got, dict) or "out" not in got:
+                return ""
+            lost = [k for k in want if k not in got]
+        except Exception:  # a dict subclass whose lookup raises
+            return ""
+        if lost:
+            return (
+                f"{label}: the steps {', '.join(lost)} are missing. The exercise asks for "
+                f"every step: return a dict with {', '.join(want)} and out"
+            )
+    return ""
+
+
 def check_shunted_forward(
     fn,
     configs=(
@@ -233,7 +273,12 @@ def check_shunted_forward(
     """``fn(attn, x, H, W)`` must compute ``attn(x, H, W)`` of a ``ShuntedAttention`` from its
     weights for every config ``(H, W, dim, heads, sr_ratio)``, returning its steps
     (:data:`SHUNTED_STEPS`) or the output. Names the first config and step that differ, and
-    how."""
+    how. The exercise asks for the steps: a function that returns only the output, or leaves
+    out a step of :data:`SHUNTED_STEPS` that the configuration has, fails and is told which
+    (:func:`_missing_steps`)."""
+    missing = _missing_steps(fn, configs)
+    if missing:
+        return verdict(False, missing)
     return check_forward(
         fn,
         _shunted_cases(configs),
@@ -260,7 +305,8 @@ def check_explorer_prediction(
     then = (
         f"Now set the explorer to {size}² and its sr_ratio slider to {sr_ratio}: the bars read "
         f'"SRA {drawn["SRA"]}" and "Shunted {drawn["Shunted"]}". '
-        "The bracket counts multiply-adds against plain attention, not memory: compare the KiB. "
+        "The bracket compares each layer with plain attention, not with SRA: compare the "
+        "memory labels (KiB). "
         "At 224² and sr_ratio 8, where 8 divides the 56-token side, the ratio is 5/2"
     )
     if sr_ratio == 1:
@@ -304,6 +350,7 @@ def check_ratio_choice(
     ``sra_ratio`` on an ``H x W`` grid, whose attention maps take no more memory than SRA's and
     whose fine group's keys are at least as fine as SRA's."""
     sra = sra_cost(H, W, 64, num_heads, sra_ratio)
+    sra_keys = sra.kv_tokens  # every head of SRA attends over these
     options = {}
     good = []
     for r in (2, 4, 8, 16):
@@ -324,11 +371,14 @@ def check_ratio_choice(
             )
         else:
             good.append(r)
+            m1, m2 = shunted_kv_tokens(H, W, r)
+            keeps = "keeps SRA's" if r // 2 == sra_ratio else "is finer than SRA's"
             options[r] = (
-                f"{head}: the fine group keeps SRA's ÷{sra_ratio} grid for half the heads, and "
-                f"the other half gets a coarse ÷{r} view for large regions, at "
-                f"{c.attn_bytes / sra.attn_bytes:.3g}× SRA's memory (½·¼ + ½·1 = 5/8). The "
-                f"price: half the heads now see only the coarse ÷{r} grid, where SRA gave every "
-                f"head the ÷{sra_ratio} one"
+                f"{head}: the fine group {keeps} ÷{sra_ratio} grid for half the heads, and the "
+                f"other half gets a coarse ÷{r} view for large regions, at "
+                f"{c.attn_bytes / sra.attn_bytes:.3g}× SRA's memory (½·{m1}/{sra_keys} + "
+                f"½·{m2}/{sra_keys} = {Fraction(m1 + m2, 2 * sra_keys)}). The price: half the "
+                f"heads now see only the coarse ÷{r} grid, where SRA gave every head the "
+                f"÷{sra_ratio} one"
             )
     return check_choice(answer, options, good[0] if good else None, "the sr_ratio", parse=as_int)

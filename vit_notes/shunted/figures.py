@@ -15,6 +15,7 @@ colour scale and a colour bar, and the query is marked with an outlined box and 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import re
 
@@ -23,7 +24,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, LogFormatter, NullLocator, ScalarFormatter
 
 from .. import photo, validate
-from ..counting import count_macs, time_forward
+from ..counting import count_macs, significant, time_forward
 from ..plotting import (
     MIN_FONT_PT,
     Bars,
@@ -628,6 +629,11 @@ def _sr_axis(ax, ratios) -> None:
     ax.grid(alpha=0.3, which="both")
 
 
+#: How far the measured panel moves each variant's points off its sr_ratio (a factor: the
+#: axis is logarithmic), so that the rounds' bars of the two layers stand side by side.
+_DODGE = {"Shunted": 1.04, "SRA": 1 / 1.04}
+
+
 @styled
 def plot_shunted_cost(rows: list[dict], title: str):
     """Cost of one layer against ``sr_ratio``, one message per panel: the multiply-adds (formula
@@ -656,12 +662,23 @@ def plot_shunted_cost(rows: list[dict], title: str):
         ax = axes[0, 1]
         for variant in variants:
             sel = [r for r in rows if r["variant"] == variant]
-            xs = [r["sr_ratio"] for r in sel]
-            ax.plot(xs, [r["ms"] for r in sel], ":s", color=SHUNTED_COLOURS[variant])
+            # side by side, so that the two layers' bars do not hide each other
+            xs = [r["sr_ratio"] * _DODGE[variant] for r in sel]
+            ms = [r["ms"] for r in sel]
+            ax.plot(xs, ms, ":s", color=SHUNTED_COLOURS[variant])
+            # The rounds' spread: each round's median, from the fastest to the slowest.
+            lo = [m - min(r.get("ms_rounds", [m])) for m, r in zip(ms, sel)]
+            hi = [max(r.get("ms_rounds", [m])) - m for m, r in zip(ms, sel)]
+            ax.errorbar(xs, ms, yerr=[lo, hi], fmt="none", capsize=3, lw=1,
+                        color=SHUNTED_COLOURS[variant])  # fmt: skip
         _sr_axis(ax, ratios)
         ax.set_ylabel("CPU latency, ms (log scale)")
         n = max(len(r.get("ms_rounds", [])) for r in rows)
-        ax.set_title(f"measured: best of {n} rounds" if n > 1 else "measured: median of runs")
+        ax.set_title(
+            f"measured: best of {n} rounds\n(bar: up to the slowest round)"
+            if n > 1
+            else "measured: median of runs"
+        )
         odd = timing_outliers(rows)
         rings = {
             "noise": (
@@ -676,7 +693,7 @@ def plot_shunted_cost(rows: list[dict], title: str):
         for kind, (colour, label) in rings.items():
             if odd[kind]:
                 ax.plot(
-                    [r["sr_ratio"] for r in odd[kind]],
+                    [r["sr_ratio"] * _DODGE[r["variant"]] for r in odd[kind]],
                     [r["ms"] for r in odd[kind]],
                     "o",
                     ms=16,
@@ -704,34 +721,60 @@ def plot_shunted_cost(rows: list[dict], title: str):
         macs = ", ".join(f"{r['counted_gmacs']:.3g}" for r in sel)
         text = f"{variant} {macs} GMACs"
         if timed:
-            text += " and " + ", ".join(f"{r['ms']:.3g}" for r in sel) + " ms"
+            text += " and " + ", ".join(
+                f"{r['ms']:.3g} ms (slowest round {max(r.get('ms_rounds', [r['ms']])):.3g})"
+                for r in sel
+            )
         parts.append(text)
     set_alt(
         fig,
         f"{title}. At sr_ratio {ratios_text}: "
         + "; ".join(parts)
         + ". Formula and counter agree"
-        + ("; the right panel is the measured latency." if timed else "."),
+        + (
+            "; the right panel is the measured latency of the fastest round, with a bar up to "
+            "the slowest."
+            if timed
+            else "."
+        ),
     )
     return fig
 
 
 def shunted_cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
     """The explorer's cost panel: one stage-1 layer (C=64, ``size/4`` tokens a side) of plain
-    attention, PVT's SRA and shunted attention at ``sr_ratio``, multiply-adds on a linear scale,
-    labelled with MMACs, the attention maps' memory and how many times fewer multiply-adds
-    than plain attention."""
+    attention, PVT's SRA and shunted attention at ``sr_ratio``, multiply-adds on a linear scale
+    (the title says so), labelled with MMACs, the attention maps' memory and how many times
+    fewer multiply-adds than plain attention, named as such ("(22× fewer MACs)")."""
     H = W = size // 4
     costs = {
         "plain": sra_cost(H, W, 64, num_heads, 1),
         "SRA": sra_cost(H, W, 64, num_heads, sr_ratio),
         "Shunted": shunted_cost(H, W, 64, num_heads, sr_ratio),
     }
-    return layer_cost_bars(
-        f"one stage-1 layer, C=64, sr_ratio {sr_ratio}: MMACs, attention maps, against plain",
+    bars = layer_cost_bars(
+        f"one stage-1 layer, C=64, sr_ratio {sr_ratio}: bar length = multiply-adds (M); "
+        "brackets against plain",
         costs,
         SHUNTED_COLOURS,
+        ratio_of="MACs",
     )
+    # The chapter's exercise asks about memory: the bracket gives its ratio to plain too.
+    plain = costs["plain"].attn_bytes
+
+    def memory(c) -> str:
+        ratio = plain / c.attn_bytes
+        if significant(ratio, 2) == "1.0" or significant(1 / ratio, 2) == "1.0":
+            return "as much memory"
+        if ratio > 1:
+            return f"{significant(ratio, 2)}× less memory"
+        return f"{significant(1 / ratio, 2)}× more memory"
+
+    texts = [bars.texts[0]] + [
+        f"{t[:-1]}; {memory(c)})" if t.endswith(")") else t
+        for t, c in zip(bars.texts[1:], list(costs.values())[1:])
+    ]
+    return dataclasses.replace(bars, texts=tuple(texts))
 
 
 def shunted_explorer() -> Explorer:

@@ -89,8 +89,9 @@ class ShuntedAttention(nn.Module):
 
     ``sr_ratio = 1``: plain multi-head attention (``kv: C -> 2C``) plus a depthwise 3x3 conv
     of V on the full grid (``local_conv``) added to the attention output, as the official code
-    does. Our reconstruction's placement adds LE to V before the weighted sum, as issue 14
-    quotes the paper ("local enhancing component of MTA for value V"); unchecked against its text.
+    does. Our reconstruction's placement adds LE to V before the weighted sum, as the question
+    in issue 14 quotes the paper ("local enhancing component of MTA for value V"); unchecked
+    against its text.
 
     Call as ``attn(x, H, W)`` with ``x`` of shape ``(B, H*W, C)``. Under
     :func:`~vit_notes.trace.record_attention` the maps are stored per group as

@@ -8,7 +8,8 @@ its issue threads, some of which quote the paper), or "our reading" where neithe
 
 ``EQUATIONS``: shunted self-attention as we reconstruct it from the official ``SSA.py``, in
 the notation we believe the paper uses, not checked against its text (which was not
-consulted). Issue 14 gives LE's definition; where LE is added comes from ``SSA.py``.
+consulted). LE's definition is the paper's as the question in issue 14 quotes it (second-hand
+paper text); where LE is added comes from ``SSA.py``.
 ``SYMBOLS`` says which
 tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
@@ -31,8 +32,9 @@ REPO = "https://github.com/OliverRensu/Shunted-Transformer"
 #: Where the equations come from: the paper's body text could not be consulted for the book.
 EQUATIONS_SOURCE = (
     "our reconstruction from the official SSA.py, in the notation we believe the paper uses, "
-    "not checked against the paper's text. Issue 14 of the official repository gives LE's "
-    "definition. Where LE is added comes from SSA.py"
+    "not checked against the paper's text. LE's definition is the paper's, as the question in "
+    "issue 14 of the official repository quotes it (second-hand paper text). Where LE is added "
+    "comes from SSA.py"
 )
 
 
@@ -104,7 +106,8 @@ SYMBOLS = (
     Symbol("K_i, V_i", "head i's keys and values", "k[:, j], v[:, j] of group g: (B, M_g, d)"),
     Symbol(
         "LE(V_i)",
-        "local enhancement of V by a depth-wise convolution",
+        "local enhancement of V by a depth-wise convolution (the paper's definition, as the "
+        "question in issue 14 quotes it)",
         "local_conv_g on V laid out on its reduced grid: (B, M_g, d) per head",
     ),
     Symbol("d_h", "the dimension in the softmax's scale", "d = C/h, and scale = d ** -0.5"),
@@ -148,22 +151,30 @@ CODE_DIFFERENCES = (
     ),
     Difference(
         topic="LE with sr_ratio 1",
-        paper="issue 14 gives LE's definition: the local enhancement of V by a depth-wise "
-        "convolution. Our reconstruction, from stages 1-3 of the code: V_i = V_i + LE(V_i) "
+        paper="the question in issue 14 (unclebuff) quotes the paper: LE is the 'local "
+        "enhancing component of MTA for value V by a depth-wise convolution'. Our "
+        "reconstruction, from stages 1-3 of the code: V_i = V_i + LE(V_i) "
         "before the softmax-weighted sum",
         code="the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead. "
         "In issue 14 the author answered that in the last stage the placement hardly "
         "changes the final performance",
         evidence=f"{REPO} SSA.py, the else branch of Attention.forward. Issue 14 (the "
-        "author's answer). Issue 23 asks the same question",
+        "question quotes the paper; the author, OliverRensu, answered 2022-08-15). Issue 23 "
+        "asks the same question",
     ),
     Difference(
-        topic="stage 1's embedding",
-        paper="the question in issue 13 says that the paper's Fig. 4 draws a patch embedding "
-        "and a linear embedding in stage 1",
-        code="the convolutional stem (Head) replaces stage 1's patch embedding. Stages 2-4 use "
-        "an overlapping patch embedding",
-        evidence=f"{REPO} issue 13 (the author's reply). SSA.py, ShuntedTransformer.__init__",
+        topic="stage 1's embedding: a question's reading of Fig. 4, not a difference the "
+        "author grants",
+        paper="the question in issue 13 (XuanxuanGao) reads the paper's Fig. 4 as drawing a "
+        "patch embedding and a linear embedding in stage 1, and asks whether one should go",
+        code="the convolutional stem (Head) alone embeds stage 1; stages 2-4 use an "
+        "overlapping patch embedding. The author (OliverRensu) replied: 'In the first stage, "
+        "we use conv stem (Head) to replace naive non-overlap patch embedding in ViT', that "
+        "is, ViT's patch embedding, and then 'You can regard the Head is the combinat…' (our "
+        "stored copy of the thread ends there). Our reading: the author regards the Head as "
+        "Fig. 4's stage-1 embedding",
+        evidence=f"{REPO} issue 13 (the question, 2022-06-30; both replies by OliverRensu, "
+        "2023-02-22). SSA.py, ShuntedTransformer.__init__",
     ),
 )
 
