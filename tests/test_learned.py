@@ -365,7 +365,7 @@ def test_query_token_checker(capsys):
 
 def test_test_size_checker(capsys):
     assert ex.check_test_size(8000) and ex.check_test_size("8000")
-    cases = {4000: "sqrt(2)", 1000: "fewer images", 2000 * 2000: "square 2",
+    cases = {4000: "sqrt(2)", 1000: "fewer images", 2000 * 2000: "1/log(n)",
              123: "solve for the n"}  # fmt: skip
     _each_wrong_answer_says(ex.check_test_size, cases, capsys)
 
@@ -383,6 +383,16 @@ def test_choice_checker(capsys):
     assert ex.check_choice("pvt_sra8", results=over)  # within two sd of the best affordable
     assert not ex.check_choice("vit", results=results)
     assert "answer one of the study's models" in capsys.readouterr().out
+
+
+def test_uncounted_values():
+    # pvt_full on one 32² image: every layer norm alone touches its tokens' values, and its
+    # stage-1 attention map has 64 × 64 entries, so the total is at least both
+    n = ex.uncounted_values("pvt_full")
+    assert n > 64 * 64 + 64 * 24
+    assert ex.uncounted_values("coatnet") != n
+    with pytest.raises(ValueError, match="vit"):
+        ex.uncounted_values("vit")
 
 
 def test_as_fraction():

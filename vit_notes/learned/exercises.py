@@ -16,7 +16,7 @@ from .. import validate
 from ..checking import StudentError, as_int, call_student, describe, verdict
 from .data import SHAPES, num_classes
 from .figures import query_token
-from .models import STUDY
+from .models import STUDY, build
 from .shipped import load_results
 from .stats import paired_difference
 
@@ -224,7 +224,10 @@ def check_test_size(answer, n: int = 2000) -> bool:
     if value == n // 2:
         return verdict(False, f"{value:,} is fewer images: the spread grows as n shrinks")
     if value == n * n:
-        return verdict(False, "the spread shrinks like 1/sqrt(n), not 1/log(n) or 1/n: square 2")
+        return verdict(
+            False, f"{value:,} = n² would halve a spread that shrinks like 1/log(n); it shrinks "
+            "like 1/sqrt(n), so multiply n by 2² = 4",
+        )  # fmt: skip
     return verdict(
         False, f"{value:,} is not it: the spread of an accuracy over n images is about "
         "sqrt(p(1-p)/n); solve for the n that halves it",
@@ -254,8 +257,8 @@ def check_choice(
     row = rows[name]
     if row["macs"] / 1e6 > budget:
         return verdict(
-            False, f"{name} costs {row['macs'] / 1e6:.2f} MMACs per image, over the budget of "
-            f"{budget:.2f}",
+            False, f"{name} costs {row['macs']:,.0f} multiply-adds per image, over the budget "
+            f"of {budget * 1e6:,.0f}",
         )  # fmt: skip
     affordable = {n: r for n, r in rows.items() if r["macs"] / 1e6 <= budget}
     best = max(affordable, key=lambda n: affordable[n]["by_detail"][str(detail)])
@@ -265,11 +268,50 @@ def check_choice(
     mine = row["by_detail"][str(detail)]
     if mine >= top - spread:
         return verdict(
-            True, f"{name}: {mine:.1%} at {detail} px for {row['macs'] / 1e6:.2f} MMACs; the best "
-            f"within budget is {best} at {top:.1%}",
+            True, f"{name}: {mine:.1%} at {detail} px for {row['macs']:,.0f} multiply-adds; the "
+            f"best within the budget of {budget * 1e6:,.0f} is {best} at {top:.1%}",
         )  # fmt: skip
     return verdict(
         False, f"{name} is within budget but recognises {detail}-px marks {mine:.1%} of the time; "
-        f"{best} reaches {top:.1%} for {affordable[best]['macs'] / 1e6:.2f} MMACs. What does it "
+        f"{best} reaches {top:.1%} for {affordable[best]['macs']:,.0f} multiply-adds. What does it "
         "have that your choice lacks?",
     )  # fmt: skip
+
+
+#: The operations the multiply-add counter counts (:func:`vit_notes.counting.count_macs`):
+#: matrix products and convolutions. Everything else a forward pass runs, it leaves out.
+_COUNTED = ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution")
+
+
+@torch.no_grad()
+def uncounted_values(name: str, size: int = 32) -> int:
+    """How many values the operations that the multiply-add counter leaves out (norms,
+    activations, pooling, additions, the softmax) touch in one forward pass of the study's
+    model ``name`` on one ``size``² image: per operation, its largest input or output, and for
+    fused attention, its attention map's entries. Views cost nothing and are skipped."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    validate.one_of("name", name, list(STUDY))
+    size = validate.positive_int("size", size)
+    counted = {getattr(torch.ops.aten, op) for op in _COUNTED}
+
+    class Tally(TorchDispatchMode):
+        total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func.is_view or func.overloadpacket in counted:
+                return out
+            flat = tree_flatten((args, kwargs, out))[0]
+            sizes = [t.numel() for t in flat if isinstance(t, torch.Tensor)]
+            if "scaled_dot_product" in str(func.overloadpacket):  # the softmax's map
+                q, k = args[0], args[1]
+                sizes.append(q.numel() // q.shape[-1] * k.shape[-2])
+            Tally.total += max(sizes, default=0)
+            return out
+
+    model = build(name).eval()
+    with Tally():
+        model(torch.zeros(1, 3, size, size))
+    return Tally.total
