@@ -210,6 +210,8 @@ def table(summary: dict) -> str:
         line = f"{v:>14} {r['params']:>7,} {r['macs'] / 1e6:>6.2f} {r['n']:>2}"
         if "mean" in r:
             line += f"  {r['mean']:.3f} {r['sd']:.3f}  [{r['low']:.3f}, {r['high']:.3f}]"
+        else:  # one seed: its accuracy, no interval
+            line += f"  {next(iter(r['seeds'].values())):.3f}  (one seed: no interval)"
         if "minus_full" in r:
             d = r["minus_full"]
             line += f"  {d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
