@@ -46,14 +46,14 @@ def test_two_variants_differ_only_in_attention(other):
 def test_costs_of_every_variant():
     """Parameters and multiply-adds of each variant (printed: ``pytest -s``); the shared parts
     are the same, so the differences are the attention layers'."""
-    x = torch.rand(1, 3, 32, 32)
+    x = torch.rand(1, 3, 48, 48)
     for name in ATTENTION:
         m = build(name).eval()
         print(f"{name:>14}: {count_params(m):>8,} params, {count_macs(m, x):>10,} MACs")
 
 
 def test_every_variant_runs_and_uses_its_own_layer():
-    x = torch.rand(2, 3, 32, 32)
+    x = torch.rand(2, 3, 48, 48)
     for name in ATTENTION:
         m = build(name)
         assert m(x).shape == (2, 2)
@@ -97,7 +97,7 @@ def test_position_embedding_rows_and_columns():
     "kwargs, match",
     [
         (dict(attention="window"), "attention"),
-        (dict(img_size=30), "multiple"),
+        (dict(img_size=50), "multiple"),
         (dict(dim=30, heads=4), "head"),
         (dict(depth=0), "depth"),
     ],
@@ -108,5 +108,34 @@ def test_bad_settings(kwargs, match):
 
 
 def test_wrong_image_size_is_refused():
-    with pytest.raises(ValueError, match="built for 8x8"):
-        build("full")(torch.rand(1, 3, 48, 48))
+    with pytest.raises(ValueError, match="built for 16x16"):
+        build("full")(torch.rand(1, 3, 96, 96))
+
+
+def key_grid(model: Backbone) -> list[tuple[int, int]]:
+    """The key grid(s) of the first block's attention on the model's token grid."""
+    attn, g = model.blocks[0].attn, model.grid
+    if isinstance(attn, ShuntedAttention):
+        r = attn.sr_ratio
+        return [(g // r, g // r), (2 * g // r, 2 * g // r)]
+    if getattr(attn, "linear", False):
+        p = attn.pool.output_size
+        p = p if isinstance(p, int) else p[0]
+        return [(p, p)]
+    return [attn.kv_grid(g, g)]
+
+
+def test_the_default_grid_gives_distinct_key_grids():
+    """16 x 16 tokens: R = 2, 4, 8 leave 8 x 8, 4 x 4, 2 x 2 keys (conv or pool alike), the
+    pooling baseline one key, and no reduction conv's kernel covers the whole grid."""
+    grids = {name: key_grid(build(name)) for name in ATTENTION}
+    assert build("full").grid == 16 and grids["full"] == [(16, 16)]
+    for r, side in ((2, 8), (4, 4), (8, 2)):
+        assert grids[f"sra{r}"] == grids[f"avg{r}"] == [(side, side)]
+    assert grids["shunted4"] == grids["shunted4_nole"] == [(4, 4), (8, 8)]
+    assert grids["shunted8"] == grids["shunted8_nole"] == [(2, 2), (4, 4)]
+    assert grids["pool"] == [(1, 1)] and grids["linear2"] == [(2, 2)]
+    for name in ATTENTION:
+        for m in build(name).blocks[0].attn.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                assert m.kernel_size[0] < 16, (name, m)

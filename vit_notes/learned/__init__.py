@@ -10,7 +10,8 @@ reading them (:func:`load`, :func:`load_results`, :func:`caption`), :mod:`.stats
 over training seeds, :mod:`.figures`
 the chapter's pictures, :mod:`.exercises` its checkers. For the redesign of issue 23 (not yet
 in the chapter): :mod:`.pairs` the Pairs task, which needs selection, and :mod:`.backbone` one
-backbone whose attention layer is the only switch (pilot: ``bench/study_pilot.py``).
+backbone whose attention layer is the only switch, :mod:`.study` the multi-seed runner
+(``python -m vit_notes.learned.study``; early pilot: ``bench/study_pilot.py``).
 
 The study's models carry no paper facts, so they are not registered in the family registry;
 the chapter registers its Design for the book's layout, not for the comparison chapter.

@@ -149,7 +149,9 @@ class Block(nn.Module):
 class Backbone(nn.Module):
     """The study's shared backbone with attention ``attention`` (a name in :data:`ATTENTION`).
 
-    ``img_size`` px images, ``patch`` px patches (a ``img_size/patch`` token grid), ``dim``
+    ``img_size`` px images, ``patch`` px patches (a ``img_size/patch`` token grid: 16 × 16 at the
+    defaults, one token per cell of :mod:`.pairs`, so R = 2, 4, 8 give 8 × 8, 4 × 4 and 2 × 2
+    key grids), ``dim``
     channels, ``depth`` blocks of ``heads`` heads, ``mlp_ratio`` hidden width of the
     feed-forward, ``num_classes`` outputs. ``embed_norm=False`` drops the LayerNorm after the
     patch embedding (which scales a dark background patch's noise up to a mark's loudness)."""
@@ -157,8 +159,8 @@ class Backbone(nn.Module):
     def __init__(
         self,
         attention: str = "full",
-        img_size: int = 32,
-        patch: int = 4,
+        img_size: int = 48,
+        patch: int = 3,
         dim: int = 32,
         depth: int = 2,
         heads: int = 2,

@@ -1,71 +1,67 @@
-"""**Pairs**, the study's task that needs selection (issue 23): small shapes on a grid of cells,
-labelled 1 when some row holds two marks of the same shape.
+"""**Pairs**, the study's task that needs selection (issue 23): small marks on a grid of cells,
+labelled 1 when some row holds two marks of the same kind (colour, or shape).
 
-The image is a ``grid x grid`` array of square cells of ``cell`` px (``size = grid * cell``).
-Each mark is one of :data:`SHAPES` (3×3 templates, 5 of 9 cells set each, so every shape covers
-the same area at the sides 3, 6, 9), drawn at ``detail`` px inside one cell, in a colour drawn
-independently of its shape. Every image has ``3 + distractors`` marks in distinct cells:
+The image is a ``grid x grid`` array of square cells of ``cell`` px (``size = grid * cell``);
+the study's backbone cuts it into patches of one cell, so every cell is one token. At the
+defaults (16 x 16 cells of 3 px, a 48-px image) SRA with R = 2, 4, 8 leaves 8 x 8, 4 x 4 and
+2 x 2 key grids, and no reduction conv covers the whole grid. Each mark is one of
+:data:`SHAPES` (3×3 templates, 5 of 9 cells set) drawn at ``detail`` px inside one cell, in one
+of :data:`~.data.COLOURS`. An image has ``marks = 3 + distractors`` marks, drawn in two steps.
 
-* a **core** of three marks: marks 0 and 1 lie in one row ``r``, at least ``gap`` columns apart
-  (``grid // 2`` by default), mark 2 lies in another row ``r'``. For label 1 marks 0 and 1 have
-  one shape ``s`` and mark 2 another, ``t``. For label 0 marks 0 and 2 have shape ``s`` and
-  mark 1 has ``t``. The label-0 core is the label-1 core with the shapes of marks 1 and 2
-  swapped.
-* ``distractors`` further marks, each in a (shape, row) pair that no other mark of the image
-  has, and never of shape ``s`` or ``t`` in row ``r`` or ``r'``. So they never make a second
-  pair, and their distribution does not depend on the label.
+1. **Where** (blind to the label): ``marks`` distinct cells, uniformly, redrawn until some row
+   holds two of them and the kinds can be given out (step 2). Then the **core**: a pair A, B
+   drawn uniformly from the marks that share a row ``r``, and a mark C drawn uniformly from the
+   marks in other rows (its row ``r'``).
+2. **What**: two kinds ``s != t``. Label 1: A and B get ``s``, C gets ``t``. Label 0: A gets
+   ``s``, B gets ``t``, C gets ``s``: the label-1 core with the kinds of B and C swapped. Every
+   other mark (a distractor) gets a kind drawn uniformly from those that leave its (kind, row)
+   bin unused; the bins ``{s, t} x {r, r'}`` count as used in both classes.
 
-The label is :func:`has_pair` of the marks: 1 when two marks share shape and row.
+Both steps draw the same random numbers whatever the label (``_place`` never reads the label
+before its last line), so an image of label 0 and one of label 1 drawn from one generator state
+have the same cells, the same distractors and the same kinds up to the swap. Hence:
 
-Why a pooled summary should fail here (our reading, until the pilot in
-``bench/study_pilot.py`` shows it):
+* **Position carries no label information**: the cells are drawn before the label is used
+  (tests/test_study_pairs.py checks it both ways: the same cells for both labels, and a
+  classifier of the occupancy map trained on thousands of images at chance).
+* **The kinds alone carry none**: the multiset of kinds is the same for both labels.
+* **A single mark carries none**: each mark's (kind, cell) has one distribution in both classes.
 
-1. The shapes alone have the same distribution in both classes (``{s, s, t}`` plus the same
-   distractors), and so do the positions alone (two marks far apart in one row, one in another,
-   plus the same distractors). Any statistic of the shapes without their rows, or of the rows
-   without their shapes, is useless: a count of each shape over the image (what solves the Marks
-   task) scores at chance by construction.
-2. What decides the label is the joint histogram of (shape, row) pairs: ``kinds x grid`` bins
-   (8 x 8 = 64 at the defaults), of which ``3 + distractors`` are filled, one twice when the
-   label is 1. The Deep Sets argument says that a sum of per-token features followed by an MLP
-   can represent any function of the set of tokens, this one too: give each bin its own channel,
-   sum, and ask whether any channel reads 2. That needs one channel per bin. A model whose only
-   route between tokens is one pooled vector of width ``dim`` must squeeze 64 bins into ``dim``
-   channels (32 or 64 in the pilot). Squeezed codes of the bins overlap, and the overlaps of
-   every pair of marks add up, so a collision is read through a noise that grows with the number
-   of marks: ``distractors`` is the knob that drowns it. Two layers of pooling do not help much:
-   the second can let each mark read the pooled summary and check its own bin, but it reads it
-   through the same overlapping codes.
-3. Attention does it with one head: a query of shape ``s`` in row ``r`` scores the keys that
-   match both (a bilinear form in two patch embeddings can compare pixel patterns, and one in
-   two position embeddings can compare rows), and the mark's output says whether one matched.
-   The mean over tokens then says whether any mark found its partner.
-4. The partner is a small detail far away: the mark is ``detail`` px (3 px: one pixel per
-   template cell), and it lies at least ``gap`` cells from its partner. A key grid reduced by
-   R mixes R×R cells into one key, so the key must keep which shape sits in which of its R
-   rows. This is where SRA should lose as ``detail`` shrinks or R grows (the issue's question).
+The label is :func:`has_pair` of the marks: 1 when two marks share kind and row, that is when
+the marks fill ``marks - 1`` of the ``kinds x grid`` (kind, row) bins instead of ``marks``.
+Labels are balanced: ``make_pairs`` gives exactly ``n // 2`` images of label 1.
 
-What the pilot has shown so far (bench/study_pilot.py, one CPU thread, seed 0 unless said):
-at the defaults below (8×8 grid, shapes, 4 distractors) and on 8×8 grids matched by colour,
-full attention stayed at chance (loss 0.693 throughout 2,000 steps, dim 32). On a 4×4 grid of
-3-px cells, matched by colour, with no distractors, full attention left chance: 0.82 after
-6,000 steps at dim 32, 0.92 after 3,000 steps at dim 64 with 4 heads. Seeds 1 and 2 of that
-last setting stayed at chance (0.498, 0.507), as did the pooling baseline (0.493, 0.504 at
-seeds 0 and 1): leaving chance is a matter of the seed at this budget. At 6,000 steps (24
-epochs) seeds 1 and 2 scored 0.994 and 0.998, the pooling baseline 0.521 (seed 0, chance
-0.521): in this toy, attention learned it and pooling did not, and full attention sits at the
-ceiling. That grid has only 4 × 4 = 16 (colour, row) bins, fewer than the width, so points 1-2
-above do not rule pooling out there: pooling at chance on it is a fact of training at this
-budget, not of capacity. With 3 distractors (seed 1, 24 epochs) full attention scored 0.584
-and pooling 0.479. Single seeds: no interval yet.
+**Why a pooled summary cannot solve it** (a proof for one model class, our reading beyond it).
+Write ``h`` for the image's histogram of (kind, row) bins, ``B = kinds * grid`` entries (96 at
+the defaults). The label is ``[number of filled bins < marks]``. A model that relates tokens only
+through a pooled summary ``m = sum_i phi(token_i)`` of width ``d`` and reads it out bilinearly,
+``sum_i a(token_i) . m`` (one round of Deep Sets with a bilinear readout), computes the quadratic
+form ``sum_ij a(token_i) . phi(token_j)`` of rank at most ``d`` in the bins. Whether two marks
+share a bin is ``sum_b h_b (h_b - 1) / 2``, a quadratic form of rank ``B`` (the identity on the
+bins), so for ``B > d`` no such model computes it: some pair of images of different labels gets
+the same output. The study's pooling baseline (``pool`` in :mod:`.backbone`: every block adds
+one broadcast vector, a function of the mean of the tokens) has nonlinear readouts, so the
+rank argument does not bind it exactly. Our reading: it must tell from ``depth``
+summaries of ``d`` numbers, each a fixed per-token map summed over the tokens, whether any of
+``B`` bins holds two of the ``marks`` marks. Real-valued summaries could encode the whole
+histogram in principle, so what stops it is width, precision and training, and no argument
+here settles how far. That is why the claim is tested, not assumed: the pooling baseline is
+trained as the others are (``python -m vit_notes.learned.study``), and a linear classifier of
+pooled per-token features (tests/test_study_pairs.py) stays at chance.
 
-``match="colour"`` makes the colour what two marks share (``kinds`` colours of
-:data:`~.data.COLOURS`) and draws the shapes freely: the same task with a detail that a patch
-embedding reads off linearly, the easier setting to learn.
+**Why attention can**: a query of kind ``s`` in row ``r`` scores the keys that match both (a
+bilinear form in two patch embeddings compares colours, one in two position embeddings compares
+rows), and the query's output says whether one matched. A key grid reduced by ``R`` mixes
+``R x R`` cells into one key, which must then keep which kind sits in which of its ``R`` rows:
+this is where SRA should lose as ``R`` grows (the study's question).
+
+``match="colour"`` (the default) makes the colour what two marks share (``kinds`` of
+:data:`~.data.COLOURS`) and draws shapes freely: a patch embedding reads a colour linearly.
+``match="shape"`` makes it the 3×3 shape and draws colours freely (harder to learn).
 
 Knobs: ``detail`` (side of a mark in px, an int or a range ``(lo, hi)`` drawn per image, 3 to
-``cell``), ``distractors`` (marks besides the core), ``kinds`` (how many of :data:`SHAPES` are
-used), ``match``, ``grid`` and ``cell`` (the image size is their product), ``gap`` and ``noise``.
+``cell``), ``distractors`` (marks besides the core), ``kinds`` (how many colours or shapes are
+used), ``match``, ``grid`` and ``cell`` (the image size is their product), and ``noise``.
 Everything is drawn from ``seed`` with NumPy's PCG64: the same settings and seed give the same
 images, bit for bit.
 """
@@ -96,12 +92,14 @@ SHAPES: dict[str, tuple[str, str, str]] = {
 MATCH = {"shape": len(SHAPES), "colour": len(COLOURS)}
 #: Marks that decide the label (marks 0, 1, 2 of every image); the rest are distractors.
 CORE = 3
-#: The defaults (the pilot's setting; see bench/study_pilot.py).
-GRID, CELL, DETAIL, DISTRACTORS, KINDS = 8, 4, 3, 4, 8
+#: The defaults: a 16 × 16 grid of 3-px cells (a 48-px image), marks matched by colour.
+GRID, CELL, DETAIL, DISTRACTORS, KINDS, MATCH_BY = 16, 3, 3, 5, 6, "colour"
 #: The smallest mark: one pixel per template cell.
 MIN_DETAIL = 3
 #: Training images come from seeds at or above this one; test sets use small seeds.
 TRAIN_SEEDS = 1_000_000
+#: Redraws of one image's cells before giving up (each is rare at sensible settings).
+TRIES = 1000
 
 
 def render_shape(shape: int, side: int) -> np.ndarray:
@@ -183,79 +181,74 @@ def check_settings(
     detail=DETAIL,
     distractors: int = DISTRACTORS,
     kinds: int = KINDS,
-    gap: int | None = None,
     noise: float = 0.05,
-    match: str = "shape",
+    match: str = MATCH_BY,
 ) -> dict:
-    """The knobs, checked, as a dict (``detail`` as ``(lo, hi)``, ``gap`` filled in).
+    """The knobs, checked, as a dict (``detail`` as ``(lo, hi)``).
 
     Refuses, with a ValueError naming the knob: a grid under 2 cells, fewer than 2 kinds or more
-    than :data:`SHAPES` has, a ``gap`` the grid cannot give, and more distractors than the
-    (shape, row) pairs and cells left free can hold."""
+    than ``match`` allows, and more marks than the grid's rows can hold with one mark per
+    (kind, row) bin (the core's two rows hold at most ``kinds - 1`` marks each)."""
     grid = validate.positive_int("grid", grid, minimum=2)
     cell = validate.positive_int("cell", cell, minimum=MIN_DETAIL)
     lo, hi = _detail_range(detail, cell)
     distractors = validate.positive_int("distractors", distractors, minimum=0)
     validate.one_of("match", match, MATCH)
     kinds = validate.positive_int("kinds", kinds, minimum=2, maximum=MATCH[match])
-    gap = grid // 2 if gap is None else validate.positive_int("gap", gap)
-    if gap > grid - 1:
-        raise ValueError(
-            f"gap={gap}: two marks of one row are at most grid - 1 = {grid - 1} columns apart"
-        )
     noise = validate.number("noise", noise, low=0.0, high=1.0)
-    # Distractors avoid 4 (shape, row) pairs and use one pair each; they also need free cells.
-    bins = kinds * grid - 4
-    cells = grid * grid - CORE
-    if distractors > min(bins, cells):
+    room = 2 * (min(kinds, grid) - 1) + (grid - 2) * min(kinds, grid)
+    if CORE + distractors > min(room, grid * grid) // 2:
         raise ValueError(
             f"distractors={distractors}: with kinds={kinds} and grid={grid} at most "
-            f"{min(bins, cells)} distractors fit (each needs its own (shape, row) pair and cell)"
+            f"{min(room, grid * grid) // 2 - CORE} distractors fit (half of the marks the rows "
+            "can hold, one per (kind, row) bin, so that a draw succeeds quickly)"
         )
     return dict(
-        grid=grid, cell=cell, detail=(lo, hi), distractors=distractors, kinds=kinds, gap=gap,
-        noise=noise,
+        grid=grid, cell=cell, detail=(lo, hi), distractors=distractors, kinds=kinds,
+        noise=noise, match=match,
     )  # fmt: skip
 
 
 def _place(rng, label: int, s: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One image's marks: shapes, rows, cols (core first, then distractors)."""
-    grid, kinds = s["grid"], s["kinds"]
-    sh, tt = rng.choice(kinds, 2, replace=False)
-    r, r2 = rng.choice(grid, 2, replace=False)
-    while True:  # two columns at least gap apart (grid >= gap + 1, so this ends quickly)
-        c0, c1 = rng.integers(0, grid, 2)
-        if abs(int(c0) - int(c1)) >= s["gap"]:
-            break
-    c2 = rng.integers(0, grid)
-    shapes = [sh, sh, tt] if label else [sh, tt, sh]
-    rows, cols = [r, r, r2], [c0, c1, c2]
-    used_cells = {(r, c0), (r, c1), (r2, c2)}
-    used_bins = {(sh, r), (sh, r2), (tt, r), (tt, r2)}  # the same four for either label
-    full_rows = set()
-    added, tries = 0, 0
-    while added < s["distractors"] and tries < 100 * (s["distractors"] + 1):
-        tries += 1  # uniform over the (shape, row) pairs still free, by rejection
-        k, y = int(rng.integers(0, kinds)), int(rng.integers(0, grid))
-        if (k, y) in used_bins or y in full_rows:
+    """One image's marks: kinds, rows, cols (core A, B, C first, then the distractors).
+
+    Every random number is drawn before ``label`` is read (module docstring): the same
+    generator state gives the same cells and distractors for both labels."""
+    grid, kinds, marks = s["grid"], s["kinds"], CORE + s["distractors"]
+    for _ in range(TRIES):
+        cells = rng.choice(grid * grid, marks, replace=False)
+        rows, cols = cells // grid, cells % grid
+        same = [(i, j) for i in range(marks) for j in range(i + 1, marks) if rows[i] == rows[j]]
+        if not same:
             continue
-        open_cols = [x for x in range(grid) if (y, x) not in used_cells]
-        if not open_cols:
-            full_rows.add(y)
+        a, b = same[rng.integers(len(same))]
+        if rng.random() < 0.5:
+            a, b = b, a
+        others = [k for k in range(marks) if rows[k] != rows[a]]
+        if not others:
             continue
-        x = open_cols[rng.integers(0, len(open_cols))]
-        shapes.append(k)
-        rows.append(y)
-        cols.append(x)
-        used_cells.add((y, x))
-        used_bins.add((k, y))
-        added += 1
-    if added < s["distractors"]:
-        raise ValueError(
-            f"distractors={s['distractors']}: only {added} fit on this image "
-            f"(grid={grid}, kinds={kinds}); use fewer distractors or a larger grid"
-        )
-    return np.array(shapes), np.array(rows), np.array(cols)
+        c = others[rng.integers(len(others))]
+        sh, tt = (int(k) for k in rng.choice(kinds, 2, replace=False))
+        used = {(k, int(rows[x])) for k in (sh, tt) for x in (a, c)}
+        rest = [k for k in range(marks) if k not in (a, b, c)]
+        extra, ok = [], True
+        for k in rest:
+            free = [q for q in range(kinds) if (q, int(rows[k])) not in used]
+            if not free:
+                ok = False
+                break
+            q = free[rng.integers(len(free))]
+            used.add((q, int(rows[k])))
+            extra.append(q)
+        if not ok:
+            continue
+        order = [a, b, c, *rest]
+        core = [sh, sh, tt] if label else [sh, tt, sh]  # the label is read here, last
+        return np.array(core + extra), rows[order], cols[order]
+    raise ValueError(
+        f"distractors={s['distractors']}: no image found in {TRIES} draws on grid={grid} with "
+        f"kinds={kinds}; use fewer distractors or more kinds"
+    )
 
 
 def make_pairs(
@@ -266,19 +259,18 @@ def make_pairs(
     detail=DETAIL,
     distractors: int = DISTRACTORS,
     kinds: int = KINDS,
-    gap: int | None = None,
     noise: float = 0.05,
-    match: str = "shape",
+    match: str = MATCH_BY,
 ) -> Pairs:
-    """``n`` images of the Pairs task (module docstring), drawn from ``seed``; label 1 for half
-    of them on average, drawn per image. Same settings and seed, same images."""
+    """``n`` images of the Pairs task (module docstring), drawn from ``seed``: exactly
+    ``n // 2`` of label 1, in a random order. Same settings and seed, same images."""
     n = validate.positive_int("n", n)
     seed = validate.positive_int("seed", seed, minimum=0)
-    s = check_settings(grid, cell, detail, distractors, kinds, gap, noise, match)
+    s = check_settings(grid, cell, detail, distractors, kinds, noise, match)
     grid, cell, (lo, hi) = s["grid"], s["cell"], s["detail"]
     size, marks = grid * cell, CORE + s["distractors"]
     rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 2, n)
+    labels = rng.permutation(np.arange(n) < n // 2).astype(np.int64)
     sides = rng.integers(lo, hi + 1, n)
     # The free attribute: colours when marks match by shape, shapes when they match by colour.
     free = rng.integers(0, len(COLOURS) if match == "shape" else len(SHAPES), (n, marks))

@@ -1,0 +1,282 @@
+"""The redesigned study (issue 23): every attention variant of :mod:`.backbone` trained on the
+Pairs task (:mod:`.pairs`) from several seeds, with intervals.
+
+    python -m vit_notes.learned.study                         # the default set (below)
+    python -m vit_notes.learned.study --variants full,sra4,pool --seeds 0-4 --device cpu
+    python -m vit_notes.learned.study --summary               # only rewrite the summary
+
+Each run (variant, seed) trains the shared backbone with that attention on :data:`N_TRAIN`
+training images (drawn once from :data:`~.pairs.TRAIN_SEEDS`) in an order set by the seed, from
+weights set by the seed (:func:`.backbone.build`), and scores it on :data:`N_TEST` test images
+(seed 0, balanced). A run writes ``runs/<variant>_seed<k>.json`` under :data:`OUT` and is
+skipped when that file exists, so an interrupted study resumes where it stopped; runs can be
+split between processes by variant. The summary ``summary.json`` gives each variant's
+parameters, multiply-adds per image, per-seed accuracies, mean, sd, 95% t-interval, and the
+paired difference with full attention over the seeds both have (:mod:`.stats`), and records
+the device, versions, date, seeds and wall time of each run.
+
+Sized for a CPU: one thread per run (``--threads``), a 16 × 16 token grid of width 32, two
+blocks, :data:`EPOCHS` epochs of 250 steps: about 4 minutes a run of full attention and under
+2 minutes for the reduced variants, on one thread of the 2-core machine.
+
+**Not yet at an operating point.** Pilots of full attention, seed 0, one thread (``--epochs``,
+``--distractors``, ``--noise``, ``--embed-norm`` override the settings for a pilot; pilot runs
+go to their own ``--out``): 6 epochs with 5 or 2 distractors, 8 epochs with 0 or 1 distractor,
+and 6 epochs with 0 distractors without the stem's LayerNorm (with and without pixel noise) all
+ended at a loss of 0.693 and a test accuracy of 0.49 to 0.50. On this 16 × 16 grid the
+backbone has not left chance within 2,000 steps; the budget or the recipe (width, learning
+rate, steps) that puts every attention variant between 55% and 95% is still to find.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import math
+import platform
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .. import measured, validate
+from ..counting import count_macs, count_params
+from . import backbone, pairs
+from .stats import mean_interval, paired_difference
+
+#: The task (the Pairs defaults) and the model every variant shares (the Backbone defaults
+#: but for the width): a 48-px image, 3-px patches, a 16 × 16 token grid.
+TASK = dict(
+    grid=pairs.GRID, cell=pairs.CELL, detail=pairs.DETAIL, distractors=pairs.DISTRACTORS,
+    kinds=pairs.KINDS, match=pairs.MATCH_BY,
+)  # fmt: skip
+MODEL = dict(img_size=pairs.GRID * pairs.CELL, patch=pairs.CELL, dim=32, depth=2, heads=2)
+#: The training recipe: AdamW, one-cycle learning rate, cross-entropy.
+EPOCHS, N_TRAIN, N_TEST, BATCH, LR, WD = 6, 8000, 2000, 32, 2e-3, 0.05
+RECIPE = dict(epochs=EPOCHS, n_train=N_TRAIN, n_test=N_TEST, batch=BATCH, lr=LR, wd=WD)
+#: Every variant, in the order the study trains them (the baseline and one SRA first).
+VARIANTS = ("full", "sra4", "pool", "sra2", "sra8", "avg2", "avg4", "avg8", "linear2",
+            "shunted4", "shunted4_nole", "shunted8", "shunted8_nole")  # fmt: skip
+SEEDS = (0, 1, 2, 3, 4)
+#: Where the runs and the summary go.
+OUT = Path(__file__).resolve().parent.parent / "measurements" / "study_pairs"
+
+
+def data(n: int, seed: int, cache: Path | None = None):
+    """``(images, labels)`` of ``make_pairs(n, seed, **TASK)``, cached on disk when asked."""
+    path = None
+    if cache is not None:
+        tag = hashlib.sha256(json.dumps([n, seed, TASK], sort_keys=True).encode()).hexdigest()
+        path = cache / f"pairs_{tag[:16]}.pt"
+        if path.exists():
+            return torch.load(path)
+    d = pairs.make_pairs(n, seed, **TASK)
+    out = (d.images, d.labels)
+    if path is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        torch.save(out, path)
+    return out
+
+
+def fit(model, images, labels, seed: int, device: str = "cpu", progress=None) -> list[float]:
+    """Train ``model`` in place with :data:`RECIPE`, batch order from ``seed``; the mean loss of
+    each epoch."""
+    steps = len(labels) // BATCH
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WD)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=LR, total_steps=EPOCHS * steps, pct_start=0.15
+    )
+    order = torch.Generator().manual_seed(seed)
+    losses = []
+    model.train()
+    for _ in range(EPOCHS):
+        perm = torch.randperm(len(labels), generator=order)
+        total = 0.0
+        for i in range(steps):
+            idx = perm[i * BATCH : (i + 1) * BATCH]
+            loss = F.cross_entropy(model(images[idx].to(device)), labels[idx].to(device))
+            if not math.isfinite(loss.item()):
+                raise FloatingPointError(f"the loss became {loss.item()}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+            if progress is not None:
+                progress.update(1)
+        losses.append(total / steps)
+    model.eval()
+    return losses
+
+
+@torch.no_grad()
+def accuracy(model, images, labels, device: str = "cpu", batch: int = 500) -> float:
+    model.eval()
+    pred = torch.cat(
+        [
+            model(images[i : i + batch].to(device)).argmax(1).cpu()
+            for i in range(0, len(labels), batch)
+        ]
+    )
+    return (pred == labels).float().mean().item()
+
+
+def cost(variant: str) -> dict:
+    """Parameters and multiply-adds per image of ``variant`` (on the meta device: no compute)."""
+    m = backbone.build(variant, 0, **MODEL).eval()
+    macs = count_macs(m, torch.rand(1, 3, MODEL["img_size"], MODEL["img_size"]))
+    return dict(params=count_params(m), macs=macs)
+
+
+def run(variant: str, seed: int, train, test, device: str = "cpu", progress=None) -> dict:
+    """Train and score one (variant, seed); the run's record."""
+    model = backbone.build(variant, seed, **MODEL).to(device)
+    start = time.perf_counter()
+    losses = fit(model, *train, seed, device, progress)
+    seconds = time.perf_counter() - start
+    return dict(
+        variant=variant, seed=seed, accuracy=accuracy(model, *test, device),
+        train_accuracy=accuracy(model, train[0][:N_TEST], train[1][:N_TEST], device),
+        losses=[round(x, 4) for x in losses], seconds=round(seconds, 1), device=device,
+        threads=torch.get_num_threads(), torch=torch.__version__,
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        settings=dict(task=TASK, model=MODEL, recipe=RECIPE),
+    )  # fmt: skip
+
+
+def summarise(out: Path = OUT) -> dict:
+    """Read every run under ``out/runs`` and write ``out/summary.json``: per variant its cost,
+    per-seed accuracies, mean, sd, 95% interval, and the paired difference with ``full``."""
+    runs = [json.loads(p.read_text("utf-8")) for p in sorted((out / "runs").glob("*.json"))]
+    current = [r for r in runs if r["settings"] == dict(task=TASK, model=MODEL, recipe=RECIPE)]
+    by = {}
+    for r in current:
+        by.setdefault(r["variant"], {})[r["seed"]] = r["accuracy"]
+    variants = {}
+    for v in [v for v in VARIANTS if v in by] + sorted(set(by) - set(VARIANTS)):
+        accs = by[v]
+        row = dict(cost(v), seeds={str(k): a for k, a in sorted(accs.items())}, n=len(accs))
+        row["seconds"] = [r["seconds"] for r in current if r["variant"] == v]
+        if len(accs) >= 2:
+            iv = mean_interval(list(accs.values()))
+            sd = (iv.high - iv.mean) / (stats_t(len(accs))) * math.sqrt(len(accs))
+            row.update(mean=iv.mean, sd=sd, low=iv.low, high=iv.high)
+            if v != "full" and len(set(accs) & set(by.get("full", {}))) >= 2:
+                d = paired_difference(by["full"], accs)
+                row["minus_full"] = dict(mean=d.mean, low=d.low, high=d.high, n=d.n)
+        variants[v] = row
+    summary = dict(
+        generated_by="python -m vit_notes.learned.study",
+        recorded={
+            **measured.machine(),
+            "python": platform.python_version(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "devices": sorted({r["device"] for r in current}),
+            "torch_of_runs": sorted({r["torch"] for r in current}),
+        },
+        settings=dict(task=TASK, model=MODEL, recipe=RECIPE, n_test=N_TEST, test_seed=0),
+        chance=0.5,
+        variants=variants,
+    )
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    return summary
+
+
+def stats_t(n: int) -> float:
+    from .stats import T975
+
+    return T975[n - 1]
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-4"`` or ``"0,2,5"`` as a list of seeds."""
+    seeds = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        if not lo.strip().isdigit() or not (hi or lo).strip().isdigit():
+            raise ValueError(f"seeds={text!r}: give seeds >= 0 as '0-4' or '0,2,5'")
+        seeds += list(range(int(lo), int(hi or lo) + 1))
+    return [validate.positive_int("seed", s, minimum=0) for s in seeds]
+
+
+def table(summary: dict) -> str:
+    """The summary as a text table."""
+    lines = [f"{'variant':>14} {'params':>7} {'MMACs':>6}  n  mean    sd   95% interval    "
+             "minus full [95%]"]  # fmt: skip
+    for v, r in summary["variants"].items():
+        line = f"{v:>14} {r['params']:>7,} {r['macs'] / 1e6:>6.2f} {r['n']:>2}"
+        if "mean" in r:
+            line += f"  {r['mean']:.3f} {r['sd']:.3f}  [{r['low']:.3f}, {r['high']:.3f}]"
+        else:  # one seed: its accuracy, no interval
+            line += f"  {next(iter(r['seeds'].values())):.3f}  (one seed: no interval)"
+        if "minus_full" in r:
+            d = r["minus_full"]
+            line += f"  {d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--variants", default=",".join(VARIANTS[:3]), help="names, or 'all'")
+    ap.add_argument("--seeds", default="0-4", help="e.g. 0-4 or 0,1,2")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1, help="CPU threads per run")
+    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--cache", default="/tmp/study_pairs_cache", help="'' for none")
+    ap.add_argument("--summary", action="store_true", help="only rewrite the summary")
+    ap.add_argument("--epochs", type=int, default=None, help="pilots only: other epochs")
+    ap.add_argument("--distractors", type=int, default=None, help="pilots only")
+    ap.add_argument("--noise", type=float, default=None, help="pilots only")
+    ap.add_argument("--embed-norm", type=int, default=None, help="pilots only: 0 or 1")
+    args = ap.parse_args(argv)
+    if args.epochs is not None or args.distractors is not None:  # a pilot: its own settings
+        global EPOCHS
+        EPOCHS = validate.positive_int("--epochs", args.epochs or EPOCHS)
+        RECIPE["epochs"] = EPOCHS
+        if args.distractors is not None:
+            TASK["distractors"] = args.distractors
+    if args.noise is not None:
+        TASK["noise"] = args.noise
+    if args.embed_norm is not None:
+        MODEL["embed_norm"] = bool(args.embed_norm)
+    out = Path(args.out)
+    if not args.summary:
+        from tqdm.auto import tqdm
+
+        torch.set_num_threads(args.threads)
+        names = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
+        for v in names:
+            validate.one_of("--variants", v, backbone.ATTENTION)
+        todo = [
+            (v, s)
+            for s in parse_seeds(args.seeds)
+            for v in names
+            if not (out / "runs" / f"{v}_seed{s}.json").exists()
+        ]
+        print(f"{len(todo)} runs to do (done runs are skipped)", flush=True)
+        if todo:
+            cache = Path(args.cache) if args.cache else None
+            train = data(N_TRAIN, pairs.TRAIN_SEEDS, cache)
+            test = data(N_TEST, 0, cache)
+            steps = EPOCHS * (N_TRAIN // BATCH)
+            (out / "runs").mkdir(parents=True, exist_ok=True)
+            with tqdm(total=steps * len(todo), unit="step", mininterval=10) as bar:
+                for v, s in todo:
+                    bar.set_description(f"{v} seed {s}")
+                    r = run(v, s, train, test, args.device, bar)
+                    path = out / "runs" / f"{v}_seed{s}.json"
+                    path.write_text(json.dumps(r, indent=1) + "\n", encoding="utf-8")
+                    tqdm.write(
+                        f"{v:>14} seed {s}: test {r['accuracy']:.3f}  train "
+                        f"{r['train_accuracy']:.3f}  loss {r['losses'][0]:.3f} -> "
+                        f"{r['losses'][-1]:.3f}  {r['seconds']:.0f} s"
+                    )
+    print(table(summarise(out)))
+
+
+if __name__ == "__main__":
+    main()
