@@ -132,7 +132,9 @@ def full_map(
     places: row ``i`` holds query ``i``'s weights, zero outside its (shifted) window. Read off
     the maps that :func:`~vit_notes.record_attention` keeps of a :class:`GridWindowAttention`
     built with :func:`toy_window_attention`'s weights."""
-    layer = GridWindowAttention(tokens.shape[-1], (H, W), 1, window_size, shift_size).eval()
+    layer = GridWindowAttention(
+        tokens.shape[-1], (H, W), 1, window_size=window_size, shift_size=shift_size
+    ).eval()
     layer.attn.load_state_dict(
         toy_window_attention(tokens.shape[-1], window_size, logit_scale).state_dict()
     )
