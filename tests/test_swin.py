@@ -12,6 +12,7 @@ that is swept here, and refuses the others with a ValueError that lists the acce
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 
@@ -380,3 +381,124 @@ def test_the_grid_layer_is_the_attention_half_of_a_block():
     assert entry.cost(56, 56, 64, 2).macs == counted
     with pytest.raises(ValueError, match="built for the 14x14 grid, got H=7, W=28"):
         layer(torch.randn(1, 196, 16), 7, 28)
+
+
+# --- the chapter's figures and exercises ---------------------------------------------------
+
+
+@pytest.mark.parametrize("query", [0, 27, 25 * 28 + 13, 28 * 28 - 1])
+def test_the_receptive_field_is_what_autograd_finds(query):
+    from vit_notes.swin import figures
+
+    H = W = 28
+    fields = figures.receptive_fields(H, W, 7, query, blocks=4)
+    torch.manual_seed(1)
+    blocks = [
+        swin.SwinTransformerBlock(4, (H, W), 1, window_size=7, shift_size=3 * (j % 2))
+        for j in range(4)
+    ]
+    x = torch.randn(1, H * W, 4, requires_grad=True)
+    y = x
+    for k, blk in enumerate(blocks, start=1):
+        y = blk(y)
+        (grad,) = torch.autograd.grad(y[0, query].sum(), x, retain_graph=True)
+        # a masked key keeps e^-100 of a weight: its gradient is below 1e-40, not zero
+        depends = grad[0].abs().sum(-1) > 1e-30
+        assert torch.equal(depends.reshape(H, W), fields[k - 1]), k
+    assert int(fields[0].sum()) == 49
+
+
+def test_the_toy_map_is_the_package_layer_read_in_place():
+    from vit_notes.swin import figures
+
+    torch.manual_seed(0)
+    H = W = 8
+    tokens = torch.randn(1, H * W, 6)
+    full = figures.full_map(tokens, H, W, 4, 2, logit_scale=0.5)
+    groups = figures.attention_groups(H, W, 4, 2).flatten()
+    assert torch.allclose(full.sum(-1), torch.ones(H * W))
+    # zero exactly where the block keeps two tokens apart (other window, or masked region)
+    apart = groups[:, None] != groups[None, :]
+    assert full[apart].abs().max() < 1e-30 and (full[~apart] > 0).all()
+    # the weights are the toy's softmax of scaled dot products within each group
+    logits = 0.5 * tokens[0] @ tokens[0].T
+    want = logits.masked_fill(apart, float("-inf")).softmax(-1)
+    torch.testing.assert_close(full, want, rtol=1e-4, atol=1e-6)
+
+
+def test_the_exercise_steps_equal_the_module_and_each_mistake_is_named():
+    from vit_notes.swin import exercises
+
+    for _, layer, args in exercises.swin_cases(((8, 8, 16, 2, 4, 2), (12, 8, 16, 2, 4, 0))):
+        with torch.no_grad():
+            torch.testing.assert_close(exercises.swin_steps(layer, *args)["out"], layer(*args))
+    for mistake, why in exercises.SWIN_MISTAKES.items():
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            ok = exercises.check_swin_forward(
+                lambda layer, x, H, W, m=mistake: exercises.swin_steps(layer, x, H, W, mistake=m)
+            )
+        assert not ok and why.split(":")[0] in " ".join(out.getvalue().split()), mistake
+
+
+@pytest.mark.parametrize("answer", [None, "abc", float("nan"), [1, 2], torch.ones(2), 10**40, -3])
+def test_the_checkers_answer_anything_with_a_message(answer):
+    from vit_notes.swin import exercises
+
+    for check in (
+        exercises.check_window_macs,
+        exercises.check_memory_prediction,
+        exercises.check_window_choice,
+    ):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert check(answer) is False
+        assert out.getvalue().startswith("❌ not yet: ")
+
+
+def test_the_checkers_right_answers_and_page_specs():
+    from vit_notes.checking import page_spec
+    from vit_notes.swin import exercises
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert exercises.check_window_macs(4 * 3136 * 96**2 + 2 * 49 * 3136 * 96)
+        assert exercises.check_memory_prediction(4) and not exercises.check_memory_prediction(16)
+        assert exercises.check_window_choice(8) and not exercises.check_window_choice(16)
+        assert not exercises.check_window_choice(7)  # does not tile a 256 grid
+    kinds = [
+        page_spec(c)["kind"]
+        for c in (
+            exercises.check_window_macs,
+            exercises.check_memory_prediction,
+            exercises.check_window_choice,
+        )
+    ]
+    assert kinds == ["count", "prediction", "choice"]
+
+
+def test_the_figures_follow_the_standard():
+    import matplotlib.pyplot as plt
+
+    from vit_notes import photo, plotting
+    from vit_notes.swin import figures
+
+    img = photo.load_photo(224)
+    maps = figures.toy_block_maps(img, (0.45, 0.49))
+    H, W = maps["grid"]
+    own = figures.own_window(H, W, 7, maps["query"])
+    assert maps["block2_noshift"].reshape(H, W)[~own].sum() < 1e-6
+    assert maps["block2_shift"].reshape(H, W)[~own].sum() > 0.1
+    fields = figures.receptive_fields(H, W, 7, maps["query"], blocks=4)
+    block = swin.SwinTransformerBlock(8, (8, 8), 1, window_size=4, shift_size=2)
+    for fig in (
+        figures.plot_two_blocks(img, maps, (0.45, 0.49)),
+        figures.plot_receptive_fields(img, fields, (0.45, 0.49)),
+        figures.draw_shift_schematic(block),
+        figures.plot_cost_curves(figures.cost_curves(sides=(224, 448), windows=(7, 14))),
+    ):
+        assert plotting.figure_problems(fig) == [] and plotting.alt_text(fig)
+        plt.close(fig)
+    with pytest.raises(ValueError, match="shift_size"):
+        figures.draw_shift_schematic(swin.SwinTransformerBlock(8, (8, 8), 1, window_size=4))
+    with pytest.raises(ValueError, match="query"):
+        figures.receptive_fields(8, 8, 4, 64, blocks=2)

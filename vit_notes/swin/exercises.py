@@ -1,0 +1,233 @@
+"""Checkers for the Swin chapter's exercises: they accept any answer and say what is wrong."""
+
+from __future__ import annotations
+
+import torch
+from einops import rearrange
+
+from .. import validate
+from ..checking import (
+    TWO_FLOPS,
+    Step,
+    as_int,
+    check_choice,
+    check_count,
+    check_forward,
+    check_prediction,
+    softmax_rows,
+)
+from .cost import window_attention_cost
+from .model import GridWindowAttention, accepted_sizes, stage_grids, window_partition
+
+
+def check_window_macs(
+    answer, H: int = 56, W: int = 56, dim: int = 96, num_heads: int = 3, window_size: int = 7
+) -> bool:
+    """Multiply-adds of one (S)W-MSA layer on an ``H x W`` grid with ``M x M`` windows: the
+    four projections and, inside every window, ``q kᵀ`` and ``attn v`` (eq. (2))."""
+    c = window_attention_cost(H, W, dim, num_heads, window_size)
+    N, C, M = H * W, dim, window_size
+    right = f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} M)"
+    return check_count(
+        answer,
+        c.macs,
+        "multiply-adds",
+        f"{right}: 4hwC² = {4 * N * C * C:,} for the projections and 2M²hwC = "
+        f"{2 * M * M * N * C:,} for the products in the {N // (M * M)} windows. The shift adds "
+        "none: it rolls the grid, and the mask is an addition",
+        mistakes=[
+            (2 * c.macs, TWO_FLOPS),
+            (
+                4 * N * C * C + 2 * N * N * C,
+                "that is eq. (1), global attention: inside a window each query meets M² keys, "
+                "not all hw",
+            ),
+            (
+                4 * N * C * C + 2 * M * M * N * C // num_heads,
+                "the heads split the C channels: all heads together cost 2M²hwC, not 2M²hwC/heads",
+            ),
+            (
+                3 * N * C * C + 2 * M * M * N * C,
+                "qkv gives q, k and v (3hwC²), and proj adds hwC² more",
+            ),
+        ],
+        terms={
+            "qkv (3hwC²)": 3 * N * C * C,
+            "proj (hwC²)": N * C * C,
+            "q·kᵀ in the windows (M²hwC)": M * M * N * C,
+            "attn·v in the windows (M²hwC)": M * M * N * C,
+        },
+        hint="add qkv, proj, and q·kᵀ and attn·v with M² keys per query",
+    )
+
+
+def check_memory_prediction(answer, side: int = 448, base: int = 224, window_size: int = 7) -> bool:
+    """Predict: stage 1's attention maps at ``side``² take how many times the memory they take
+    at ``base``² (window ``window_size``)? Each query keeps ``M²`` weights: linear in tokens."""
+    side = validate.size("side", side, minimum=4)
+    base = validate.size("base", base, minimum=4)
+    big = window_attention_cost(side // 4, side // 4, 96, 3, window_size)
+    small = window_attention_cost(base // 4, base // 4, 96, 3, window_size)
+    right = big.attn_bytes / small.attn_bytes
+    tokens = (side / base) ** 2
+    then = (
+        f"Now look at the lower left panel of the cost figure: from {base} to {side} px the "
+        "window line rises by the factor of the tokens, the global line by its square"
+    )
+    return check_prediction(
+        answer,
+        right,
+        "the ratio of the maps' memory",
+        then,
+        correct=f"{right:g}×: {tokens:g}× the tokens, each with the same M² = "
+        f"{window_size**2} keys in its window",
+        mistakes=[
+            (tokens**2, "that is global attention's growth, N². A window keeps M² keys per query"),
+            (side / base, "that is the growth of the side; the tokens grow with its square"),
+            (1.0, "the number of keys per query stays M², but there are more queries"),
+        ],
+    )
+
+
+def check_window_choice(answer, side: int = 1024, dim: int = 96) -> bool:
+    """Judgement: the window side for a dense task at ``side``² (4×4 patches, four stages):
+    the largest window that tiles every stage's grid without padding and keeps stage 1's
+    attention products (``2M²hwC``) no larger than its projections (``4hwC²``)."""
+    side = validate.size("side", side, minimum=32)
+    grids = stage_grids(side, 4, 4)
+    options, good = {}, []
+    for M in (7, 8, 12, 16, 32):
+        tiles = all(g % M == 0 or g <= M for g in grids)
+        products, projections = 2 * M * M, 4 * dim
+        head = f"M = {M}: stage grids {', '.join(f'{g}×{g}' for g in grids)}"
+        if not tiles:
+            bad = [g for g in grids if g % M and g > M]
+            options[M] = (
+                f"{head}. {M} does not divide {', '.join(str(g) for g in bad)}: the paper's "
+                "windows tile the grid, so this needs padding (timm pads; the official "
+                f"classification code and this package refuse: at M = {M} they accept "
+                f"{', '.join(str(s) for s in accepted_sizes(4, M, 4, up_to=1200)[:4])}, ...)"
+            )
+        elif products > projections:
+            options[M] = (
+                f"{head}: it tiles every grid, but the products 2M²hwC are "
+                f"{products / projections:.2f}× the projections 4hwC² at C = {dim}. Each block "
+                f"reaches {M} tokens per side, at a cost that grows with M²"
+            )
+        else:
+            good.append(M)
+            options[M] = (
+                f"{head}: it tiles every grid, and the products 2M²hwC are "
+                f"{products / projections:.2f}× the projections. The price: a block sees "
+                f"{M}×{M} tokens ({4 * M}×{4 * M} px at stage 1 of a {side}² image), so a "
+                f"large object needs more blocks, or later stages, to be seen whole"
+            )
+    right = max(good) if good else None
+    if right is not None:
+        options[right] = options[right] + " (the largest window within both limits)"
+    for M in good:
+        if M != right:
+            options[M] = options[M] + f". A larger window, {right}, is still within both limits"
+    return check_choice(answer, options, right, "the window side M", parse=as_int)
+
+
+SWIN_STEPS = {
+    "shifted": Step("B H W C", "the grid rolled by -shift_size (the cyclic shift)"),
+    "windows": Step("windows M² C", "the windows, (B · H/M · W/M, M², C), image by image"),
+    "bias": Step("heads M² M²", "B: the bias table's row for each offset i - j"),
+    "mask": Step("nW M² M²", "the mask: 0 within a region, -100 across two regions"),
+    "attn": Step("windows heads M² M²", "the map: softmax(q kᵀ · scale + B + mask)", softmax_rows),
+    "out": Step("B N C", "the output on the grid, rolled back by +shift_size"),
+}
+
+SWIN_MISTAKES = {
+    "roll_forward": "the grid is rolled by +shift_size: the cyclic shift rolls by -shift_size "
+    "(torch.roll(x, (-s, -s), (1, 2))) and the shift back by +shift_size",
+    "no_shift_back": "the windows are put back but the grid is not rolled back by +shift_size: "
+    "every token's output sits shift_size places up and left of its token",
+    "open_mask": "the mask lets tokens that the shift wrapped around the border attend to each "
+    "other: add -100 where query and key lie in different regions (shift_regions)",
+    "bias_j_minus_i": "the bias is indexed with j - i, the transpose of B: relative_position_index "
+    "holds the offset query minus key, i - j",
+}
+
+
+def swin_steps(
+    layer: GridWindowAttention, x: torch.Tensor, H: int, W: int, mistake: str | None = None
+) -> dict[str, torch.Tensor]:
+    """The intermediates of ``layer(x, H, W)`` (:data:`SWIN_STEPS`), from the layer's own weights;
+    with ``mistake`` (a key of :data:`SWIN_MISTAKES`) as a student who made it would compute
+    them. Tested equal to the module."""
+    validate.instance("layer", layer, GridWindowAttention)
+    validate.tokens_match_grid(x, H, W, dtype=layer.attn.qkv.weight.dtype)
+    attn, M, s = layer.attn, layer.window_size, layer.shift_size
+    h = attn.num_heads
+    grid = rearrange(x, "b (h w) c -> b h w c", h=H)
+    sign = 1 if mistake == "roll_forward" else -1
+    shifted = torch.roll(grid, (sign * s, sign * s), (1, 2)) if s else grid
+    windows = rearrange(window_partition(shifted, M), "n m1 m2 c -> n (m1 m2) c")
+    bias = attn.relative_position_bias()
+    if mistake == "bias_j_minus_i":
+        bias = bias.transpose(-2, -1)
+    steps = {"shifted": shifted, "windows": windows, "bias": bias}
+    logits_extra = bias[None]
+    if s:
+        mask = layer.attn_mask
+        if mistake == "open_mask":
+            mask = torch.zeros_like(mask)
+        steps["mask"] = mask
+        nW = mask.shape[0]
+        logits_extra = (bias[None, None] + mask[None, :, None]).reshape(-1, h, M * M, M * M)
+        logits_extra = logits_extra.repeat(windows.shape[0] // nW, 1, 1, 1)
+    q, k, v = rearrange(attn.qkv(windows), "n t (three h d) -> three n h t d", three=3, h=h)
+    a = (q @ k.transpose(-2, -1) * attn.scale + logits_extra).softmax(-1)
+    steps["attn"] = a
+    out = attn.proj(rearrange(a @ v, "n h t d -> n t (h d)"))
+    out = rearrange(out, "(b nh nw) (m1 m2) c -> b (nh m1) (nw m2) c", nh=H // M, nw=W // M, m1=M)
+    if s and mistake != "no_shift_back":
+        out = torch.roll(out, (-sign * s, -sign * s), (1, 2))
+    steps["out"] = rearrange(out, "b h w c -> b (h w) c")
+    return steps
+
+
+def swin_cases(configs):
+    """For each ``(H, W, dim, heads, window_size, shift_size)``: a label, a
+    :class:`GridWindowAttention` with every parameter nudged (seeded) and two images of
+    random tokens."""
+    torch.manual_seed(0)
+    for H, W, dim, heads, M, s in configs:
+        layer = GridWindowAttention(dim, (H, W), heads, window_size=M, shift_size=s).eval()
+        with torch.no_grad():
+            for p in layer.parameters():
+                p.add_(0.05 * torch.randn_like(p))
+            # a bias far from symmetric, so that B and its transpose differ
+            layer.attn.relative_position_bias_table.normal_(0, 1.0)
+        x = torch.randn(2, H * W, dim)
+        yield (
+            f"H={H}, W={W}, dim={dim}, heads={heads}, window_size={M}, shift_size={s}",
+            layer,
+            (x, H, W),
+        )
+
+
+def check_swin_forward(
+    fn,
+    configs=(
+        (8, 8, 16, 2, 4, 2),
+        (14, 14, 24, 3, 7, 3),
+        (12, 8, 16, 2, 4, 0),
+        (12, 16, 32, 4, 4, 1),
+    ),
+) -> bool:
+    """``fn(layer, x, H, W)`` must compute ``layer(x, H, W)`` of a ``GridWindowAttention`` from
+    its weights for every config ``(H, W, dim, heads, window_size, shift_size)``, returning its
+    steps (:data:`SWIN_STEPS`) or the output. Names the first config and step that differ,
+    and how."""
+    return check_forward(
+        fn,
+        swin_cases(configs),
+        swin_steps,
+        SWIN_STEPS,
+        "GridWindowAttention",
+        mistakes=SWIN_MISTAKES,
+    )

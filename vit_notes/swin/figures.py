@@ -1,0 +1,435 @@
+"""The Swin chapter's figures and the computations behind them: one query's attention in two
+consecutive blocks on the photo (a colour-token toy), the receptive field after ``k`` blocks,
+a schematic of the windows, the shifted windows and the mask, and the cost curves.
+
+Every figure follows the book's standard (:mod:`vit_notes.plotting`) and carries alt text.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+
+from .. import counting, photo, validate
+from ..counting import significant as sig
+from ..plotting import MAP_CMAP, mark_query, new_figure, set_alt, show_photo, styled
+from ..trace import record_attention
+from .cost import msa_cost, window_attention_cost
+from .model import (
+    GridWindowAttention,
+    WindowAttention,
+    check_shift,
+    check_window,
+    shift_regions,
+    window_partition,
+)
+
+#: The toy's inverse temperature: a logit is ``TOY_LOGIT_SCALE`` times the dot product of two
+#: standardised colour histograms (64 entries), so at most ``64 * TOY_LOGIT_SCALE``.
+TOY_LOGIT_SCALE = 1 / 4
+
+
+def toy_window_attention(dim: int, window_size: int, logit_scale: float = TOY_LOGIT_SCALE):
+    """A :class:`WindowAttention` whose similarities mean something on colour tokens: one head,
+    ``q``, ``k``, ``v`` and ``proj`` identities, the relative position bias zero, and the
+    logits ``logit_scale · q·k`` (an inverse temperature we chose). Untrained: a toy."""
+    attn = WindowAttention(dim, window_size, 1, qk_scale=logit_scale).eval()
+    eye = torch.eye(dim)
+    with torch.no_grad():
+        attn.qkv.weight.copy_(torch.cat([eye, eye, eye]))
+        attn.qkv.bias.zero_()
+        attn.proj.weight.copy_(eye)
+        attn.proj.bias.zero_()
+        attn.relative_position_bias_table.zero_()
+    return attn
+
+
+def window_of(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
+    """``(H, W)``: the index of the window that each token of the grid attends in, for a
+    block with ``shift_size`` (windows of the rolled grid, drawn at the tokens' own places)."""
+    check_window(H, W, window_size)
+    s = check_shift(shift_size, window_size)
+    rows = (torch.arange(H) - s) % H // window_size
+    cols = (torch.arange(W) - s) % W // window_size
+    return rows[:, None] * (W // window_size) + cols[None, :]
+
+
+def attention_groups(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
+    """``(H, W)`` labels: two tokens attend to each other in a block with ``shift_size``
+    exactly when their labels are equal (same window of the rolled grid and, where the shift
+    wrapped tokens around the border, the same region of :func:`shift_regions`)."""
+    win = window_of(H, W, window_size, shift_size)
+    if shift_size == 0:
+        return win
+    regions = torch.roll(shift_regions(H, W, window_size, shift_size), (shift_size,) * 2, (0, 1))
+    return win * 9 + regions
+
+
+def receptive_fields(
+    H: int, W: int, window_size: int, query: int, blocks: int, shift_size: int | None = None
+) -> list[torch.Tensor]:
+    """The tokens that query ``query``'s output depends on after 1, 2, ..., ``blocks``
+    consecutive blocks (regular windows, then shifted by ``shift_size``, default
+    ``window_size // 2``, alternating): a list of ``(H, W)`` boolean grids."""
+    validate.positive_int("blocks", blocks)
+    shift = window_size // 2 if shift_size is None else shift_size
+    validate.positive_int("query", query, minimum=0)
+    if query >= H * W:
+        raise ValueError(f"query={query} is outside the {H}x{W} grid's {H * W} tokens")
+    out = []
+    for k in range(1, blocks + 1):
+        # walk back from the output through blocks k, k-1, ..., 1 (block j shifted if j odd)
+        new = torch.zeros(H * W, dtype=torch.bool)
+        new[query] = True
+        for j in reversed(range(k)):
+            groups = attention_groups(H, W, window_size, shift if j % 2 else 0).flatten()
+            new = torch.isin(groups, groups[new].unique())
+        out.append(new.reshape(H, W))
+    return out
+
+
+def toy_block_maps(
+    img: torch.Tensor, query_rc, window_size: int = 7, logit_scale: float = TOY_LOGIT_SCALE
+) -> dict[str, torch.Tensor]:
+    """The toy's maps of one query on the photo's stride-4 colour tokens, each ``(H*W,)`` over
+    the grid: ``"block1"`` (W-MSA), ``"block2_shift"`` (SW-MSA on block 1's output),
+    ``"block2_noshift"`` (W-MSA again), and ``"two_shift"``, ``"two_noshift"``: the two
+    blocks' maps multiplied (the query's weight on each input token through both blocks).
+    Between the blocks, each token is standardised (a LayerNorm without its affine, as
+    ``norm1`` before the attention). No residual, no MLP: a toy."""
+    tokens, (H, W) = photo.colour_tokens(img)
+    q = photo.query_index((H, W), *query_rc)
+    C = tokens.shape[-1]
+    shift = window_size // 2
+    full1 = full_map(tokens, H, W, window_size, 0, logit_scale)
+    with torch.no_grad():
+        x1 = full1 @ tokens[0]  # block 1's output, (N, C)
+        x1 = F.layer_norm(x1, (C,))[None]
+    full2s = full_map(x1, H, W, window_size, shift, logit_scale)
+    full2n = full_map(x1, H, W, window_size, 0, logit_scale)
+    return {
+        "block1": full1[q],
+        "block2_shift": full2s[q],
+        "block2_noshift": full2n[q],
+        "two_shift": (full2s @ full1)[q],
+        "two_noshift": (full2n @ full1)[q],
+        "grid": (H, W),
+        "query": q,
+    }
+
+
+@torch.no_grad()
+def full_map(
+    tokens: torch.Tensor,
+    H: int,
+    W: int,
+    window_size: int,
+    shift_size: int,
+    logit_scale: float = TOY_LOGIT_SCALE,
+) -> torch.Tensor:
+    """The toy layer's attention as one ``(N, N)`` matrix over the grid's tokens in their own
+    places: row ``i`` holds query ``i``'s weights, zero outside its (shifted) window. Read off
+    the maps that :func:`~vit_notes.record_attention` keeps of a :class:`GridWindowAttention`
+    built with :func:`toy_window_attention`'s weights."""
+    layer = GridWindowAttention(
+        tokens.shape[-1], (H, W), 1, window_size=window_size, shift_size=shift_size
+    ).eval()
+    layer.attn.load_state_dict(
+        toy_window_attention(tokens.shape[-1], window_size, logit_scale).state_dict()
+    )
+    layer.attn.scale = logit_scale
+    with record_attention(layer, root="toy") as maps:
+        layer(tokens, H, W)
+    windows = maps.last()[:, 0]  # (nW, M², M²)
+    M, s = layer.window_size, layer.shift_size
+    # where each window position sits on the original grid
+    index = torch.arange(H * W).reshape(1, H, W, 1)
+    index = torch.roll(index, (-s, -s), (1, 2))
+    where = window_partition(index, M).flatten(1)  # (nW, M²)
+    full = torch.zeros(H * W, H * W)
+    rows = where[:, :, None].expand(-1, -1, M * M)
+    cols = where[:, None, :].expand(-1, M * M, -1)
+    full[rows.reshape(-1), cols.reshape(-1)] = windows.reshape(-1)
+    return full
+
+
+def _window_lines(ax, H: int, W: int, M: int, s: int, px: float, color: str, style="-") -> None:
+    """The borders of a block's windows on the photo (``px`` pixels per token)."""
+    for k in range(0, H + 1):
+        y = (k * M + s) % H if s else k * M
+        if k * M > H:
+            break
+        ax.axhline(y * px, color=color, lw=0.8, ls=style)
+    for k in range(0, W + 1):
+        x = (k * M + s) % W if s else k * M
+        if k * M > W:
+            break
+        ax.axvline(x * px, color=color, lw=0.8, ls=style)
+
+
+@styled
+def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 7):
+    """Four panels, one colour scale per panel: block 1's map (regular windows), block 2's
+    without and with the shift, and the two blocks' maps multiplied with the shift, each
+    with its block's window borders."""
+    H, W = maps["grid"]
+    px = img.shape[-1] / W
+    s = window_size // 2
+    panels = [
+        ("block 1, W-MSA", maps["block1"], 0),
+        ("block 2 without the shift", maps["block2_noshift"], 0),
+        ("block 2, SW-MSA (shift 3)", maps["block2_shift"], s),
+        ("blocks 1 and 2 together", maps["two_shift"], None),
+    ]
+    fig, axes = new_figure(2, 2, height=6.6, width=6.4)
+    outside = []
+    for ax, (title, row, shift) in zip(axes.flat, panels, strict=True):
+        show_photo(ax, img)
+        ax.imshow(
+            row.reshape(H, W).numpy(),
+            cmap=MAP_CMAP,
+            alpha=0.75,
+            extent=(0, img.shape[-1], img.shape[-2], 0),
+            interpolation="nearest",
+            vmin=0.0,
+            vmax=float(row.max()),
+        )
+        if shift is None:
+            _window_lines(ax, H, W, window_size, 0, px, "white", "-")
+            _window_lines(ax, H, W, window_size, s, px, "cyan", ":")
+        else:
+            _window_lines(ax, H, W, window_size, shift, px, "cyan" if shift else "white")
+        mark_query(ax, img, query_rc, patch=int(px))
+        ax.set_title(f"{title}\npeak {float(row.max()):.2f}")
+        outside.append(
+            float(row.reshape(H, W)[~own_window(H, W, window_size, maps["query"])].sum())
+        )
+    set_alt(
+        fig,
+        "One query's attention in a colour-token toy, on the photo, four panels. Block 1 "
+        "(regular windows) and block 2 without the shift keep all weight inside the query's "
+        f"7×7-token window (weight outside: {outside[0]:.2f} and {outside[1]:.2f}). Block 2 "
+        f"with the shift puts {outside[2]:.2f} of its weight outside that window, and the two "
+        f"blocks together {outside[3]:.2f}.",
+    )
+    return fig
+
+
+def own_window(H: int, W: int, window_size: int, query: int) -> torch.Tensor:
+    """``(H, W)`` boolean: the tokens of query ``query``'s regular (unshifted) window."""
+    win = window_of(H, W, window_size, 0)
+    return win == win.flatten()[query]
+
+
+@styled
+def plot_receptive_fields(img: torch.Tensor, fields: list[torch.Tensor], query_rc, ks=(1, 2, 4)):
+    """The tokens that the query's output depends on after ``k`` blocks, for each ``k`` of
+    ``ks``, drawn over the photo."""
+    fig, axes = new_figure(1, len(ks), height=2.9)
+    H, W = fields[0].shape
+    sizes = []
+    for ax, k in zip(axes[0], ks, strict=True):
+        field = fields[k - 1]
+        show_photo(ax, img)
+        shade = torch.where(field, 0.0, 0.75).numpy()
+        ax.imshow(
+            shade,
+            cmap="gray_r",
+            alpha=shade,
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+            extent=(0, img.shape[-1], img.shape[-2], 0),
+        )
+        mark_query(ax, img, query_rc, patch=img.shape[-1] // W)
+        sizes.append(int(field.sum()))
+        ax.set_title(f"after {k} block{'s' if k > 1 else ''}: {sizes[-1]} tokens")
+    set_alt(
+        fig,
+        "The photo, darkened except where the query's output depends on the input tokens, "
+        f"after {', '.join(str(k) for k in ks)} blocks: "
+        + ", ".join(f"{n} tokens" for n in sizes)
+        + ".",
+    )
+    return fig
+
+
+@styled
+def draw_shift_schematic(block):
+    """Three grids drawn from ``block``'s configuration (a :class:`SwinTransformerBlock` or
+    :class:`GridWindowAttention` with a shift): the regular windows of block ``l``; the
+    shifted windows of block ``l+1`` at the tokens' own places; and the grid after the cyclic
+    shift, coloured by region, where the mask keeps two regions in one window apart."""
+    H, W = block.input_resolution
+    M, s = block.window_size, block.shift_size
+    if s == 0:
+        raise ValueError("draw_shift_schematic needs a block with shift_size > 0")
+    fig, axes = new_figure(1, 3, height=3.0)
+    cmap = plt.get_cmap("tab20")
+    regular = window_of(H, W, M, 0)
+    shifted = window_of(H, W, M, s)
+    rolled_regions = shift_regions(H, W, M, s)
+    mask = block.attn_mask  # (nW, M², M²)
+    masked_windows = int((mask != 0).flatten(1).any(1).sum())
+    panels = [
+        (f"block l: {regular.max() + 1} windows {M}×{M}", regular % 20, None),
+        (f"block l+1: shifted by {s}", shifted % 20, None),
+        (f"rolled by -{s}: {masked_windows} windows masked", rolled_regions, "regions"),
+    ]
+    for ax, (title, labels, kind) in zip(axes[0], panels, strict=True):
+        colours = (
+            cmap(labels.numpy() % 20) if kind is None else plt.get_cmap("Set3")(labels.numpy())
+        )
+        ax.imshow(colours, interpolation="nearest", extent=(0, W, H, 0))
+        for k in range(H + 1):
+            ax.axhline(k, color="white", lw=0.4)
+        for k in range(W + 1):
+            ax.axvline(k, color="white", lw=0.4)
+        if kind == "regions":
+            for k in range(0, H + 1, M):
+                ax.axhline(k, color="black", lw=2)
+            for k in range(0, W + 1, M):
+                ax.axvline(k, color="black", lw=2)
+            for r in range(H):
+                for c in range(W):
+                    ax.text(
+                        c + 0.5,
+                        r + 0.5,
+                        str(int(labels[r, c])),
+                        ha="center",
+                        va="center",
+                        fontsize=9,
+                    )
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(title)
+    set_alt(
+        fig,
+        f"Three {H}×{W} token grids. Left: {int(regular.max()) + 1} regular {M}×{M} windows. "
+        f"Middle: the windows of the next block, shifted by {s} tokens, some of them split "
+        "across the grid's border. Right: the grid rolled by the shift, numbered by region; "
+        f"{masked_windows} windows hold tokens of several regions, which the mask keeps apart.",
+    )
+    return fig
+
+
+def cost_curves(
+    sides=(224, 448, 672, 896, 1120),
+    windows=(1, 2, 4, 7, 8, 14, 28, 56),
+    window_side: int = 224,
+    dim: int = 96,
+    num_heads: int = 3,
+    window_size: int = 7,
+    counted_up_to: int = 56,
+) -> list[dict]:
+    """Stage 1's attention layer (``C = dim``, ``num_heads``; a 4×4 patch: grid = side / 4) at
+    each image side of ``sides`` (global and window ``window_size``) and at each window of
+    ``windows`` on a ``window_side``² image: eqs. (1), (2) and the FLOP counter on the module
+    (for global attention where the grid side is at most ``counted_up_to``, since the counter
+    runs the module and its bias index holds ``(hw)²`` entries)."""
+    rows = []
+
+    def add(axis, value, kind, cost, module, x):
+        counted = counting.count_macs(module, x) if module is not None else None
+        if counted is not None and counted != cost.macs:
+            raise AssertionError(f"eq. and counter differ at {axis}={value}, {kind}")
+        rows.append(
+            dict(
+                axis=axis,
+                value=value,
+                kind=kind,
+                gmacs=cost.macs / 1e9,
+                counted_gmacs=None if counted is None else counted / 1e9,
+                attn_mib=cost.attn_bytes / 2**20,
+            )
+        )
+
+    for side in sides:
+        g = side // 4
+        n = (g // window_size) ** 2
+        wa = WindowAttention(dim, window_size, num_heads).eval()
+        add(
+            "side",
+            side,
+            "window",
+            window_attention_cost(g, g, dim, num_heads, window_size),
+            wa,
+            torch.randn(n, window_size**2, dim),
+        )
+        glob = WindowAttention(dim, g, num_heads).eval() if g <= counted_up_to else None
+        add(
+            "side", side, "global", msa_cost(g, g, dim, num_heads), glob, torch.randn(1, g * g, dim)
+        )
+    g = window_side // 4
+    for M in windows:
+        wa = WindowAttention(dim, M, num_heads).eval()
+        add(
+            "window",
+            M,
+            "window",
+            window_attention_cost(g, g, dim, num_heads, M),
+            wa,
+            torch.randn((g // M) ** 2, M * M, dim),
+        )
+    return rows
+
+
+@styled
+def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
+    """Four panels: multiply-adds and attention-map MiB of stage 1's attention against the
+    image side (global and windowed) and against the window size; lines the paper's eqs.,
+    circles the counter."""
+    fig, axes = new_figure(2, 2, height=5.6)
+    styles = {
+        "global": ("tab:red", "global, eq. (1)"),
+        "window": ("tab:blue", f"M = {window_size}, eq. (2)"),
+    }
+    for col, axis in enumerate(("side", "window")):
+        for row_i, key in enumerate(("gmacs", "attn_mib")):
+            ax = axes[row_i, col]
+            kinds = ("global", "window") if axis == "side" else ("window",)
+            for kind in kinds:
+                pts = [r for r in rows if r["axis"] == axis and r["kind"] == kind]
+                xs = [r["value"] for r in pts]
+                color, label = styles[kind]
+                if axis == "window":
+                    label = "windows M × M, eq. (2)"
+                ax.plot(xs, [r[key] for r in pts], "-", color=color, label=label)
+                if key == "gmacs":
+                    cx = [r["value"] for r in pts if r["counted_gmacs"] is not None]
+                    cy = [r["counted_gmacs"] for r in pts if r["counted_gmacs"] is not None]
+                    ax.plot(
+                        cx,
+                        cy,
+                        "o",
+                        mfc="none",
+                        color=color,
+                        label="counter" if kind == "window" else None,
+                    )
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ticks = sorted({r["value"] for r in rows if r["axis"] == axis})
+            ax.set_xticks(ticks, [str(t) for t in ticks])
+            ax.minorticks_off()
+            ax.set_xlabel(
+                "image side (px)" if axis == "side" else "window side M (tokens), 224² image"
+            )
+            ax.set_ylabel("GMACs" if key == "gmacs" else "attention maps (MiB)")
+            ax.grid(True, which="major")
+            if row_i == 0:
+                ax.legend(loc="upper left")
+    fig.suptitle(f"Stage 1's attention layer (C = {dim}, 3 heads, 4×4 patches)")
+    side_rows = {(r["kind"], r["value"]): r for r in rows if r["axis"] == "side"}
+    sides = sorted({r["value"] for r in rows if r["axis"] == "side"})
+    lo, hi = sides[0], sides[-1]
+    set_alt(
+        fig,
+        "Four log-log panels. Against the image side from "
+        f"{lo} to {hi} px, global attention grows from {sig(side_rows['global', lo]['gmacs'])} to "
+        f"{sig(side_rows['global', hi]['gmacs'])} GMACs and window attention from "
+        f"{sig(side_rows['window', lo]['gmacs'])} to {sig(side_rows['window', hi]['gmacs'])}; the "
+        "maps' memory grows the same way. Against the window side at 224², both grow "
+        "with the window. Circles (the counter) lie on the lines (the paper's equations).",
+    )
+    return fig
