@@ -71,6 +71,7 @@ _rel = Later(lambda: RelativeAttention(8, num_heads=2, grid_size=(2, 2)))
 _np_img = Later(lambda: photo.load_photo(32).numpy())
 _marks = Later(lambda: make_dataset(4, 0))
 _win = Later(lambda: WindowAttention(16, 7, 2))
+_img56 = Later(lambda: photo.load_photo(56))
 
 
 def _forward(attn, x, H, W):
@@ -214,6 +215,19 @@ SLIPS: dict[str, tuple] = {
     "vit_notes.learned.figures.attention_on_marks": ((_marks,),
                                                      dict(count=0), "count"),
     # swin
+    "vit_notes.swin.attention_groups": ((14, 14, 7, 7), {}, "shift_size"),
+    "vit_notes.swin.cost_curves": ((), dict(sides=()), "sides"),
+    "vit_notes.swin.draw_shift_schematic": (("block",), {}, "block"),
+    "vit_notes.swin.full_map": ((torch.rand(1, 196, 8).numpy(), 14, 14, 7, 3), {}, "tokens"),
+    "vit_notes.swin.own_window": ((14, 14, 7, 196), {}, "query"),
+    "vit_notes.swin.plot_cost_curves": (([],), {}, "rows"),
+    "vit_notes.swin.plot_receptive_fields": ((_img56, []), dict(query_rc=(0.5, 0.5)), "fields"),
+    "vit_notes.swin.plot_two_blocks": ((_img56, {}, (0.5, 0.5)), {}, "maps"),
+    "vit_notes.swin.receptive_fields": ((14, 14, 7, 0, 0), {}, "blocks"),
+    "vit_notes.swin.swin_steps": ((None, torch.rand(1, 196, 16), 14, 14), {}, "layer"),
+    "vit_notes.swin.toy_block_maps": ((_img56, (1.5, 0.5)), {}, "row"),
+    "vit_notes.swin.toy_window_attention": ((8, 7), dict(logit_scale=float("nan")), "logit_scale"),
+    "vit_notes.swin.window_of": ((14, 14, 5, 0), {}, "window_size"),
     "vit_notes.swin.BasicLayer": ((16, (14, 14), 2, 3, 7), {}, "num_heads"),
     "vit_notes.swin.GridWindowAttention": ((16, (14, 14), 2), dict(window_size=5), "window_size"),
     "vit_notes.swin.Mlp": ((16, 0), {}, "hidden_features"),
@@ -249,6 +263,14 @@ NO_SLIP = {
     "vit_notes.shunted.shunted_explorer": "takes no arguments",
     "vit_notes.shunted.official_state_dict": "takes no arguments",
     "vit_notes.swin.official_state_dict": "takes no arguments",
+    "vit_notes.swin.check_memory_prediction": "a checker: every input answered with a message "
+    "(tests/test_swin.py)",
+    "vit_notes.swin.check_window_choice": "a checker: every input answered with a message "
+    "(tests/test_swin.py)",
+    "vit_notes.swin.check_window_macs": "a checker: every input answered with a message "
+    "(tests/test_swin.py)",
+    "vit_notes.swin.check_swin_forward": "a checker of a student function: every input "
+    "answered with a message (tests/test_swin.py)",
     "vit_notes.learned.check_query_token": "a checker of a student function: every input "
     "answered with a message (tests/test_robust_checkers.py)",
     "vit_notes.learned.Marks": "a record of tensors that make_dataset fills in",

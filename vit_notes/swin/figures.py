@@ -18,6 +18,7 @@ from ..trace import record_attention
 from .cost import msa_cost, window_attention_cost
 from .model import (
     GridWindowAttention,
+    SwinTransformerBlock,
     WindowAttention,
     check_shift,
     check_window,
@@ -34,6 +35,7 @@ def toy_window_attention(dim: int, window_size: int, logit_scale: float = TOY_LO
     """A :class:`WindowAttention` whose similarities mean something on colour tokens: one head,
     ``q``, ``k``, ``v`` and ``proj`` identities, the relative position bias zero, and the
     logits ``logit_scale · q·k`` (an inverse temperature we chose). Untrained: a toy."""
+    logit_scale = validate.number("logit_scale", logit_scale)
     attn = WindowAttention(dim, window_size, 1, qk_scale=logit_scale).eval()
     eye = torch.eye(dim)
     with torch.no_grad():
@@ -173,6 +175,9 @@ def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 
     """Four panels, one colour scale per panel: block 1's map (regular windows), block 2's
     without and with the shift, and the two blocks' maps multiplied with the shift, each
     with its block's window borders."""
+    maps = validate.nonempty_dict("maps", maps, "toy_block_maps")
+    if not {"grid", "block1", "block2_noshift", "block2_shift", "two_shift"} <= set(maps):
+        raise ValueError("maps must hold the entries toy_block_maps returns; pass its result")
     H, W = maps["grid"]
     px = img.shape[-1] / W
     s = window_size // 2
@@ -219,6 +224,7 @@ def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 
 def own_window(H: int, W: int, window_size: int, query: int) -> torch.Tensor:
     """``(H, W)`` boolean: the tokens of query ``query``'s regular (unshifted) window."""
     win = window_of(H, W, window_size, 0)
+    query = validate.positive_int("query", query, minimum=0, maximum=win.numel() - 1)
     return win == win.flatten()[query]
 
 
@@ -226,6 +232,8 @@ def own_window(H: int, W: int, window_size: int, query: int) -> torch.Tensor:
 def plot_receptive_fields(img: torch.Tensor, fields: list[torch.Tensor], query_rc, ks=(1, 2, 4)):
     """The tokens that the query's output depends on after ``k`` blocks, for each ``k`` of
     ``ks``, drawn over the photo."""
+    fields = validate.nonempty_sequence("fields", fields)
+    ks = [validate.positive_int("ks", k, maximum=len(fields)) for k in ks]
     fig, axes = new_figure(1, len(ks), height=2.9)
     H, W = fields[0].shape
     sizes = []
@@ -261,6 +269,8 @@ def draw_shift_schematic(block):
     :class:`GridWindowAttention` with a shift): the regular windows of block ``l``; the
     shifted windows of block ``l+1`` at the tokens' own places; and the grid after the cyclic
     shift, coloured by region, where the mask keeps two regions in one window apart."""
+    validate.instance("block", block, (SwinTransformerBlock, GridWindowAttention),
+                      "build one, e.g. GridWindowAttention(16, (8, 8), 2, 4, 2)")  # fmt: skip
     H, W = block.input_resolution
     M, s = block.window_size, block.shift_size
     if s == 0:
@@ -328,6 +338,8 @@ def cost_curves(
     ``windows`` on a ``window_side``² image: eqs. (1), (2) and the FLOP counter on the module
     (for global attention where the grid side is at most ``counted_up_to``, since the counter
     runs the module and its bias index holds ``(hw)²`` entries)."""
+    sides = validate.nonempty_sequence("sides", sides)
+    windows = validate.nonempty_sequence("windows", windows)
     rows = []
 
     def add(axis, value, kind, cost, module, x):
@@ -380,6 +392,7 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
     """Four panels: multiply-adds and attention-map MiB of stage 1's attention against the
     image side (global and windowed) and against the window size; lines the paper's eqs.,
     circles the counter."""
+    rows = validate.rows("rows", rows, keys=("axis", "kind"))
     fig, axes = new_figure(2, 2, height=5.6)
     styles = {
         "global": ("tab:red", "global, eq. (1)"),
