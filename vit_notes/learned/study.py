@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from .. import measured, validate
 from ..counting import count_macs, count_params
 from . import backbone, pairs
-from .stats import mean_interval, paired_difference
+from .stats import T975, mean_interval, paired_difference
 
 #: The task (the Pairs defaults) and the model every variant shares (the Backbone defaults
 #: but for the width): a 48-px image, 3-px patches, a 16 × 16 token grid.
@@ -186,8 +186,7 @@ def summarise(out: Path = OUT) -> dict:
 
 
 def stats_t(n: int) -> float:
-    from .stats import T975
-
+    """The t quantile of :data:`.stats.T975` for ``n`` seeds."""
     return T975[n - 1]
 
 
