@@ -10,6 +10,7 @@ configurations to try raises (it cannot say "correct" about nothing).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import io
 import math
@@ -34,20 +35,20 @@ from vit_notes.pvt import exercises as pvt_ex
 def _checkers() -> list:
     """Every ``check_*`` of every chapter's ``exercises`` module and of ``vit_notes.compare``,
     found by walking the package: a chapter added later is swept without editing this file."""
+    # find_spec, not a caught ModuleNotFoundError: a broken import inside an exercises module
+    # must fail this file, not drop that chapter from the sweep.
+    chapters = [m.name for m in pkgutil.iter_modules(vit_notes.__path__) if m.ispkg]
+    names = [f"vit_notes.{c}.exercises" for c in chapters]
     modules = [vit_notes.compare]
-    for info in pkgutil.iter_modules(vit_notes.__path__):
-        if info.ispkg:
-            try:
-                modules.append(importlib.import_module(f"vit_notes.{info.name}.exercises"))
-            except ModuleNotFoundError:
-                continue
-    found = []
-    for module in modules:
-        for attr, obj in vars(module).items():
-            if attr.startswith("check_") and inspect.isfunction(obj):
-                if obj.__module__ == module.__name__:
-                    found.append(obj)
-    return found
+    modules += [importlib.import_module(n) for n in names if importlib.util.find_spec(n)]
+    return [
+        obj
+        for module in modules
+        for attr, obj in vars(module).items()
+        if attr.startswith("check_")
+        and inspect.isfunction(obj)
+        and obj.__module__ == module.__name__
+    ]
 
 
 def _first_parameter(check) -> str:

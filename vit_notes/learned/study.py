@@ -186,7 +186,7 @@ def summarise(out: Path = OUT) -> dict:
 
 
 def stats_t(n: int) -> float:
-    """The t quantile of :data:`.stats.T975` for ``n`` seeds."""
+    """The 0.975 t quantile for ``n`` seeds (``n - 1`` degrees of freedom, :data:`.stats.T975`)."""
     return T975[n - 1]
 
 
