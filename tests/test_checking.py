@@ -304,3 +304,130 @@ def test_page_spec_of_a_choice_says_how_answers_are_read():
     layout = checking.page_spec(coatnet.check_layout_choice)
     assert layout["parse"]["kind"] == "name" and "C-C-T-T" in layout["parse"]["names"]
     assert layout["right"] in layout["parse"]["names"]
+
+
+# --- forward checkers: the student rebuilds the module's forward, every step ---------------
+#
+# Each chapter's forward checker, with small configurations (one of them shifted or reduced),
+# its package helper (the reference steps, as a student who writes it right), and how the
+# module under test is called.
+
+
+def _forward_checkers():
+    from vit_notes.coatnet import exercises as coatnet
+    from vit_notes.pvt import exercises as pvt
+    from vit_notes.shunted import exercises as shunted
+    from vit_notes.swin import exercises as swin
+
+    return {
+        "pvt": (pvt.check_sra_forward, pvt.sra_steps, ((8, 8, 16, 2, 2), (4, 6, 16, 2, 1))),
+        "shunted": (
+            shunted.check_shunted_forward,
+            shunted.shunted_steps,
+            ((8, 8, 32, 2, 4), (3, 3, 16, 2, 1)),
+        ),
+        "coatnet": (
+            coatnet.check_relative_attention,
+            coatnet.relative_attention_steps,
+            ((3, 4, 16, 2),),
+        ),
+        "swin": (swin.check_swin_forward, swin.swin_steps, ((8, 8, 16, 2, 4, 2),)),
+    }
+
+
+FORWARD_CHAPTERS = ["pvt", "shunted", "coatnet", "swin"]
+
+
+def _run(check, fn, configs):
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        ok = check(fn, configs)
+    return ok, " ".join(out.getvalue().split())
+
+
+@pytest.mark.parametrize("chapter", FORWARD_CHAPTERS)
+def test_a_forward_checker_passes_the_package_steps(chapter):
+    check, steps, configs = _forward_checkers()[chapter]
+    ok, out = _run(check, steps, configs)
+    assert ok and out.startswith("✅"), out
+
+
+@pytest.mark.parametrize("chapter", FORWARD_CHAPTERS)
+@pytest.mark.parametrize(
+    "slip",
+    [
+        lambda m, *a: m(*a),
+        lambda m, *a: dict(out=m(*a)),
+        lambda m, *a: m.forward(*a),
+        "steps, then the module",
+    ],
+    ids=["module(...)", "dict(out=module(...))", "module.forward(...)", "steps, then module"],
+)
+def test_a_forward_checker_fails_an_answer_that_calls_the_module(chapter, slip):
+    # The slip (review E1): the "solution" calls the module under test and returns its output.
+    check, steps, configs = _forward_checkers()[chapter]
+    if slip == "steps, then the module":
+
+        def slip(m, *a):
+            return {**steps(m, *a), "out": m(*a)}
+
+    ok, out = _run(check, slip, configs)
+    assert not ok and out.startswith("❌ not yet"), out
+    assert "raised NotImplementedError" in out and "not the" in out, out
+
+
+@pytest.mark.parametrize("chapter", FORWARD_CHAPTERS)
+def test_a_forward_checker_fails_the_output_alone_and_names_every_step(chapter):
+    check, steps, configs = _forward_checkers()[chapter]
+    ok, out = _run(check, lambda m, *a: steps(m, *a)["out"], configs)
+    assert not ok and "you returned only the output" in out, out
+    _, module, args = next(iter(_cases(chapter, configs)))
+    names = [k for k in steps(module, *args) if k != "out"]
+    assert f"return a dict with {', '.join(names)} and out" in out, out
+
+
+@pytest.mark.parametrize("chapter", FORWARD_CHAPTERS)
+def test_a_forward_checker_fails_a_step_left_out_and_names_it(chapter):
+    check, steps, configs = _forward_checkers()[chapter]
+    for left_out in ("attn1" if chapter == "shunted" else "attn", "out"):
+
+        def partial(m, *a, left_out=left_out):
+            return {k: v for k, v in steps(m, *a).items() if k != left_out}
+
+        ok, out = _run(check, partial, configs)
+        assert not ok and f"the step {left_out} is missing" in out, out
+
+
+def _cases(chapter, configs):
+    from vit_notes.coatnet.exercises import _relative_cases
+    from vit_notes.pvt.exercises import _sra_cases
+    from vit_notes.shunted.exercises import _shunted_cases
+    from vit_notes.swin.exercises import swin_cases
+
+    make = {
+        "pvt": _sra_cases,
+        "shunted": _shunted_cases,
+        "coatnet": _relative_cases,
+        "swin": swin_cases,
+    }
+    return make[chapter](configs)
+
+
+def test_steps_only_switches_off_the_forward_of_a_copy_only():
+    import torch
+
+    from vit_notes.swin.exercises import REFUSE
+
+    _, layer, args = next(iter(_cases("swin", ((8, 8, 16, 2, 4, 2),))))
+    guarded = checking.steps_only(layer, REFUSE)
+    assert isinstance(guarded, type(layer)) and isinstance(guarded.attn, type(layer.attn))
+    with pytest.raises(NotImplementedError, match="call the layer's parts, not the layer itself"):
+        guarded(*args)
+    with pytest.raises(NotImplementedError, match="write the attention products out"):
+        guarded.attn(torch.zeros(1, 16, 16))
+    with torch.no_grad():
+        torch.testing.assert_close(guarded.attn.qkv(args[0]), layer.attn.qkv(args[0]))
+        layer(*args)  # the original still runs

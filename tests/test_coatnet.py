@@ -779,15 +779,16 @@ def test_relative_attention_output_alone_fails(capsys):
     # The slip: the output computed right, but none of the steps the exercise asks for.
     assert not coatnet.check_relative_attention(lambda a, x: student_relative(a, x)["out"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "return every step in the dict" in out and "q, k, v, bias, attn missing" in out
+    assert "you returned only the output" in out and "q, k, v, bias, attn and out" in out
 
 
 def test_relative_attention_checked_module_still_runs():
     # The refusing copy is the checker's only: the package's module still runs.
-    from vit_notes.coatnet.exercises import _relative_cases, _steps_only
+    from vit_notes.checking import steps_only
+    from vit_notes.coatnet.exercises import REFUSE, _relative_cases
 
     ((_, attn, (x,)),) = _relative_cases(((3, 3, 16, 1),))
-    ((_, guarded, _),) = _steps_only([("", attn, (x,))])
+    guarded = steps_only(attn, REFUSE)
     with torch.no_grad():
         out = attn(x)
         torch.testing.assert_close(coatnet.relative_attention_steps(guarded, x)["out"], out)

@@ -10,6 +10,7 @@ from matplotlib.text import Text
 
 from vit_notes import counting, photo, plotting, pvt, record_attention, trace_shapes
 from vit_notes.counting import count_params
+from vit_notes.pvt.exercises import SRA_STEPS
 
 
 def naive_sra(attn: pvt.SpatialReductionAttention, x, H, W):
@@ -363,9 +364,36 @@ def test_student_sra_written_right_passes_step_by_step(capsys):
     assert "checked step by step: q, x_reduced, k, v, attn, out" in capsys.readouterr().out
 
 
-def test_output_alone_passes_and_says_what_was_not_checked(capsys):
-    assert pvt.check_sra_forward(lambda a, x, H, W: a(x, H, W))
-    assert "return q, x_reduced, k, v, attn too" in capsys.readouterr().out
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda a, x, H, W: a(x, H, W),
+        lambda a, x, H, W: dict(out=a(x, H, W)),
+        lambda a, x, H, W: {**student_sra(a, x, H, W), "out": a(x, H, W)},
+    ],
+    ids=["attn(x, H, W)", "dict(out=attn(x, H, W))", "steps, then attn(x, H, W)"],
+)
+def test_sra_forward_calling_the_module_fails(capsys, answer):
+    # The slip: the exercise rebuilds attn(x, H, W) from its parts, and the answer calls attn.
+    assert not pvt.check_sra_forward(answer)
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("❌") and "call the layer's parts (q, kv, proj, sr, norm)" in out
+
+
+def test_sra_forward_output_alone_or_a_step_left_out_fails(capsys):
+    # The slips: the right output with none of the steps; the steps with one left out.
+    assert not pvt.check_sra_forward(lambda a, x, H, W: student_sra(a, x, H, W)["out"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "you returned only the output" in out and "q, x_reduced, k, v, attn and out" in out
+
+    def no_keys(a, x, H, W):
+        steps = student_sra(a, x, H, W)
+        del steps["k"], steps["x_reduced"]
+        return steps
+
+    assert not pvt.check_sra_forward(no_keys)
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("❌") and "the steps x_reduced, k are missing" in out
 
 
 @pytest.mark.parametrize(
@@ -406,9 +434,11 @@ def test_sra_forward_transposed_heads_and_tokens_is_a_layout(capsys):
 
 
 def test_sra_forward_wrong_shape_and_unanswered_and_broken(capsys):
-    assert not pvt.check_sra_forward(lambda a, x, H, W: x[:, :1])
+    assert not pvt.check_sra_forward(
+        lambda a, x, H, W: {**student_sra(a, x, H, W), "out": x[:, :1]}
+    )
     assert "shape (2, 1, 64), expected (B, N, C) = (2, 3136, 64)" in capsys.readouterr().out
-    assert not pvt.check_sra_forward(lambda a, x, H, W: {"q": None, "out": x})
+    assert not pvt.check_sra_forward(lambda a, x, H, W: dict.fromkeys(SRA_STEPS))
     assert "step is q (the queries, split into heads): not computed yet (None)" in " ".join(
         capsys.readouterr().out.split()
     )

@@ -495,9 +495,24 @@ def test_exercise_checkers(capsys):
     assert not shunted.check_shunted_forward(lambda attn, x, H, W: x, small)
 
 
-def test_ssa_forward_calling_the_module_is_not_step_by_step(capsys):
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda attn, x, H, W: attn(x, H, W),
+        lambda attn, x, H, W: dict(out=attn(x, H, W)),
+        lambda attn, x, H, W: {**student_ssa(attn, x, H, W), "out": attn(x, H, W)},
+    ],
+    ids=["attn(x, H, W)", "dict(out=attn(x, H, W))", "steps, then attn(x, H, W)"],
+)
+def test_ssa_forward_calling_the_module_is_not_step_by_step(capsys, answer):
     # The slip: the module's own forward in place of the explicit products.
-    assert not shunted.check_shunted_forward(lambda attn, x, H, W: attn(x, H, W))
+    assert not shunted.check_shunted_forward(answer, SMALL)
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("❌") and "call the layer's parts (q, proj, act, sr1" in out
+
+
+def test_ssa_forward_output_alone_names_every_step(capsys):
+    assert not shunted.check_shunted_forward(lambda *a: student_ssa(*a)["out"])
     out = " ".join(capsys.readouterr().out.split())
     assert out.startswith("❌") and "you returned only the output" in out
     assert "q, x1, k1, v1, attn1, x2, k2, v2, attn2 and out" in out
@@ -513,7 +528,7 @@ def test_ssa_forward_missing_steps_fail_and_are_named(capsys):
     assert "the steps attn1, attn2 are missing" in out and "not checked" not in out
     # sr_ratio 1 asks for its own steps: k, v and attn
     assert not shunted.check_shunted_forward(
-        lambda attn, x, H, W: {"q": None, "out": attn(x, H, W)}, ((5, 5, 32, 2, 1),)
+        lambda attn, x, H, W: {"q": None, "out": x}, ((5, 5, 32, 2, 1),)
     )
     assert "the steps k, v, attn are missing" in " ".join(capsys.readouterr().out.split())
 

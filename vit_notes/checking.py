@@ -14,7 +14,9 @@ Four kinds of checker share it:
 * predictions (:func:`check_prediction`): a number read off an explorer, within a tolerance;
 * judgements (:func:`check_choice`): one option of a few, each with its trade-off;
 * forward passes (:func:`check_forward`): the student's intermediates compared with the
-  package's, step by step, naming the first wrong step and how (:func:`compare_step`).
+  package's, step by step, naming the first wrong step and how (:func:`compare_step`); the
+  student's function gets a copy of the module whose forward refuses (:func:`steps_only`),
+  and every step is required.
 """
 
 from __future__ import annotations
@@ -693,9 +695,6 @@ def compare_step(
     return f"{text}; {extra}" if extra else text
 
 
-_MISSING = object()
-
-
 def token_layer_cases(make: Callable, configs: Iterable) -> Iterable:
     """The configurations a token-grid attention checker tries: for each ``(H, W, dim, heads,
     sr_ratio)``, a label, the layer ``make(dim, heads, sr_ratio)`` with every parameter nudged
@@ -711,6 +710,62 @@ def token_layer_cases(make: Callable, configs: Iterable) -> Iterable:
         yield f"H={H}, W={W}, dim={dim}, heads={heads}, sr_ratio={r}", layer, (x, H, W)
 
 
+#: The parts of a layer that are not steps of its own (nothing to call): left out of the list
+#: that :func:`steps_only` prints.
+_NOT_PARTS = (torch.nn.Dropout, torch.nn.Identity)
+
+_REFUSING: dict[tuple[type, str], type] = {}
+
+
+def _refusing_class(cls: type, message: str) -> type:
+    """A subclass of ``cls`` whose ``forward`` raises ``NotImplementedError(message)`` (one per
+    class and message, so that a checker does not make a new class every call)."""
+    key = (cls, message)
+    if key not in _REFUSING:
+
+        def forward(self, *args, **kwargs):
+            raise NotImplementedError(message)
+
+        _REFUSING[key] = type(
+            cls.__name__, (cls,), {"forward": forward, "__module__": cls.__module__}
+        )
+    return _REFUSING[key]
+
+
+def parts_of(module: torch.nn.Module) -> list[str]:
+    """The names of ``module``'s own submodules a student calls to rebuild its forward (its
+    layers and norms; not its dropouts or identities)."""
+    return [n for n, m in module.named_children() if not isinstance(m, _NOT_PARTS)]
+
+
+def call_the_parts(module: torch.nn.Module, name: str) -> str:
+    """The default refusal: ``'call the layer's parts (q, kv, proj, sr, norm), not the layer
+    itself: the checker switched off SpatialReductionAttention's forward'``."""
+    parts = ", ".join(parts_of(module))
+    return (
+        f"call the layer's parts ({parts}), not the layer itself: the checker switched off "
+        f"{name}'s forward"
+    )
+
+
+def steps_only(module: torch.nn.Module, refuse: dict[str, str]) -> torch.nn.Module:
+    """A deep copy of ``module`` in which the forward of each submodule named in ``refuse`` (its
+    path in ``module``; ``""`` is the module itself) raises ``NotImplementedError`` with that
+    message. Its weights, its other submodules and its methods work as before, and
+    ``isinstance`` still holds: a student's function that rebuilds the forward from the parts
+    runs; one that calls the module fails, and is told why. ``module`` itself is untouched."""
+    guarded = copy.deepcopy(module)
+    for path, message in refuse.items():
+        sub = guarded.get_submodule(path)
+        sub.__class__ = _refusing_class(type(sub), message)
+    return guarded
+
+
+def _steps_list(keys: list[str]) -> str:
+    rest = [k for k in keys if k != "out"]
+    return f"{', '.join(rest)} and out" if rest else "out"
+
+
 def check_forward(
     fn: Callable,
     cases: Iterable[tuple[str, object, tuple]],
@@ -720,20 +775,25 @@ def check_forward(
     *,
     mistakes: dict[str, str] | None = None,
     on_error: Callable[[Exception], str] | None = None,
+    refuse: dict[str, str] | None = None,
 ) -> bool:
     """Run the student's ``fn(module, *args)`` on every case ``(label, module, args)`` and
     compare what it returns with ``reference(module, *args)``, step by step.
 
-    ``fn`` returns a dict of its intermediates under the names of ``steps`` (in the order of
-    the forward pass; ``"out"`` is required), or just the output tensor. The first step that
-    differs is named with what is wrong (:func:`compare_step`). ``mistakes`` maps a mistake's
-    key to its description; ``reference(module, *args, mistake=key)`` computes the steps as
-    that mistake would, so that a step equal to one is named. ``on_error(exception)`` adds a
-    hint when ``fn`` raises. Steps the student did not return are listed, not failed."""
+    ``fn`` gets a copy of the module whose forward refuses to run (:func:`steps_only`): the
+    exercise is to rebuild that forward from the module's parts, so ``return attn(x, H, W)``
+    fails and is told so. ``refuse`` maps each submodule path to switch off (``""``, the
+    module) to the message it raises; by default the module alone, with
+    :func:`call_the_parts`. ``fn`` returns a dict of every step the reference computes for the
+    case, under the names of ``steps`` (in the order of the forward pass; ``"out"`` is the
+    output): the output alone, or a dict that leaves a step out, is "not yet", and is told
+    which steps are missing. The first step that differs is named with what is wrong
+    (:func:`compare_step`). ``mistakes`` maps a mistake's key to its description;
+    ``reference(module, *args, mistake=key)`` computes the steps as that mistake would, so that
+    a step equal to one is named. ``on_error(exception)`` adds a hint when ``fn`` raises."""
     if not callable(fn):
         return verdict(False, f"give a function, got {describe(fn)}")
     mistakes = mistakes or {}
-    unchecked: list[str] = []
     checked: list[str] = []
     cases = list(cases)
     if not cases:
@@ -742,37 +802,51 @@ def check_forward(
             "leave the default"
         )
     for label, module, args in cases:
+        guarded = steps_only(module, refuse or {"": call_the_parts(module, name)})
         with torch.no_grad():
             want = reference(module, *args)
             try:
-                got = call_student(fn, module, *args)  # copies: the reference stays intact
+                got = call_student(fn, guarded, *args)  # copies: the reference stays intact
             except StudentError as e:
                 hint = on_error(e.original) if on_error and e.original is not None else ""
                 text = f"{label}: {e}"
                 return verdict(False, f"{text}; {hint}" if hint else text)
+        every = _steps_list(list(want))
         if isinstance(got, torch.Tensor) or type(got).__module__ == "numpy":
-            got = {"out": got}
-        if not isinstance(got, dict):
             return verdict(
                 False,
-                f"return a dict of your steps ({', '.join(steps)}) or the output tensor; "
-                f"got {describe(got)}",
+                f"{label}: you returned only the output. The exercise asks for every step: "
+                f"return a dict with {every}",
+            )
+        if not isinstance(got, dict):
+            return verdict(
+                False, f"{label}: return a dict of your steps ({every}); got {describe(got)}"
             )
         try:
-            has_out = "out" in got
+            lost = [key for key in want if key not in got]
         except Exception:  # a dict subclass whose lookup raises
-            has_out = False
-        if not has_out:
-            return verdict(False, f"{label}: return the output too, as 'out'")
+            return verdict(
+                False,
+                f"{label}: your dict's keys could not be read; return a plain dict of {every}",
+            )
+        if lost:
+            which = (
+                f"the step {lost[0]} is missing"
+                if len(lost) == 1
+                else f"the steps {', '.join(lost)} are missing"
+            )
+            return verdict(
+                False,
+                f"{label}: {which}. The exercise asks for every step: return a dict with {every}",
+            )
         alts = None
         for key, value in want.items():
             try:
-                mine = got[key] if key in got else _MISSING
+                mine = got[key]
             except Exception:  # a dict subclass whose lookup raises
-                mine = _MISSING
-            if mine is _MISSING:
-                unchecked += [key] if key not in unchecked else []
-                continue
+                return verdict(
+                    False, f"{label}: your dict's {key} could not be read; return a plain dict"
+                )
             step = steps[key]
             if alts is None:
                 with torch.no_grad():
@@ -787,10 +861,7 @@ def check_forward(
                 return verdict(
                     False, f"{label}: the first wrong step is {key} ({step.what}): {problem}"
                 )
-    unchecked = [k for k in unchecked if k not in checked]
-    text = (
-        f"matches {name} on {len(cases)} configurations, checked step by step: {', '.join(checked)}"
+    steps_text = ", ".join(checked)
+    return verdict(
+        True, f"matches {name} on {len(cases)} configurations, checked step by step: {steps_text}"
     )
-    if unchecked:
-        text += f" (return {', '.join(unchecked)} too, to have them checked)"
-    return verdict(True, text)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 
 import torch
@@ -25,7 +24,7 @@ from ..checking import (
 )
 from .cost import coatnet_cost
 from .figures import LAYOUTS
-from .model import RelativeAttention, RelativePositionBias, relative_position_index
+from .model import RelativeAttention, relative_position_index
 
 
 def check_rel_table_size(answer, H: int = 14, W: int = 14, num_heads: int = 12) -> bool:
@@ -224,51 +223,15 @@ CALL_THE_STEPS = (
 )
 
 
-class _StepsOnlyBias(RelativePositionBias):
-    """The bias module handed to a student: its table is there, its forward refuses."""
+#: What the bias module says when a student's function calls it instead of the table.
+GATHER_THE_BIAS = (
+    "gather the bias yourself, not with attn.rel_pos(H, W): index "
+    "attn.rel_pos.relative_position_bias_table with the relative position index"
+)
 
-    def forward(self, H: int, W: int) -> torch.Tensor:
-        raise NotImplementedError(
-            "gather the bias yourself, not with attn.rel_pos(H, W): index "
-            "attn.rel_pos.relative_position_bias_table with the relative position index"
-        )
-
-
-class _StepsOnly(RelativeAttention):
-    """The module handed to a student's ``my_relative``: its weights and its ``qkv`` and
-    ``proj`` convs work, its forward refuses (:data:`CALL_THE_STEPS`)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError(CALL_THE_STEPS)
-
-
-def _steps_only(cases):
-    """The cases with each module replaced by a copy whose forward (and its bias module's)
-    refuses: an answer that calls ``attn(x)`` fails, and says why."""
-    for label, attn, args in cases:
-        guarded = copy.deepcopy(attn)
-        guarded.__class__ = _StepsOnly
-        guarded.rel_pos.__class__ = _StepsOnlyBias
-        yield label, guarded, args
-
-
-def _missing_steps(fn, cases) -> list[str]:
-    """The steps of :data:`REL_STEPS` that ``fn`` leaves out of its dict on the first case;
-    none where it raises or returns something else (``check_forward`` then says what)."""
-    label, attn, args = cases[0]
-    try:
-        with torch.no_grad():
-            got = call_student(fn, attn, *args)
-    except StudentError:
-        return []
-    if isinstance(got, torch.Tensor):
-        return [k for k in REL_STEPS if k != "out"]
-    if not isinstance(got, dict):
-        return []
-    try:
-        return [k for k in REL_STEPS if k not in got]
-    except Exception:  # a dict subclass whose lookup raises: check_forward reports it
-        return []
+#: The submodules whose forward the checker switches off in the copy a student's function gets
+#: (:func:`~vit_notes.checking.steps_only`): the layer itself and its bias module.
+REFUSE = {"": CALL_THE_STEPS, "rel_pos": GATHER_THE_BIAS}
 
 
 def check_relative_attention(
@@ -277,26 +240,19 @@ def check_relative_attention(
     """``fn(attn, x)`` must compute ``attn(x)`` of a ``RelativeAttention`` on a ``(B, C, H, W)``
     map from its weights (``qkv``, ``rel_pos.relative_position_bias_table``, ``scale``,
     ``proj``) for every config ``(H, W, dim, heads)``, returning every one of its steps
-    (:data:`REL_STEPS`) in a dict. The module ``fn`` gets has a forward that refuses
-    (:data:`CALL_THE_STEPS`), so ``return attn(x)`` fails. Names the first config and step
-    that differ, and how."""
-    cases = list(_steps_only(_relative_cases(configs)))
-    if cases and callable(fn):
-        missing = _missing_steps(fn, cases)
-        if missing:
-            return verdict(
-                False,
-                f"return every step in the dict, not only the output: {', '.join(missing)} "
-                f"missing (the dict's keys: {', '.join(REL_STEPS)})",
-            )
+    (:data:`REL_STEPS`) in a dict: the output alone, or a step left out, fails and is told
+    which. The module ``fn`` gets has a forward that refuses, and so has its bias module
+    (:data:`REFUSE`), so ``return attn(x)`` fails. Names the first config and step that differ,
+    and how."""
     return check_forward(
         fn,
-        cases,
+        _relative_cases(configs),
         relative_attention_steps,
         REL_STEPS,
         "RelativeAttention",
         mistakes=REL_MISTAKES,
         on_error=_index_error,
+        refuse=REFUSE,
     )
 
 

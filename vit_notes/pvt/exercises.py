@@ -166,8 +166,11 @@ def check_sra_forward(
 ) -> bool:
     """``fn(attn, x, H, W)`` must compute ``attn(x, H, W)`` from the weights of a
     ``SpatialReductionAttention`` for every config ``(H, W, dim, heads, sr_ratio)``, returning
-    its steps (:data:`SRA_STEPS`: ``q``, ``x_reduced``, ``k``, ``v``, ``attn``, ``out``) or
-    the output. Names the first config and step that differ, and how."""
+    every one of its steps (:data:`SRA_STEPS`: ``q``, ``x_reduced``, ``k``, ``v``, ``attn``,
+    ``out``) in a dict: the output alone, or a step left out, fails and is told which. The
+    module ``fn`` gets has its forward switched off, so ``return attn(x, H, W)`` fails and is
+    told to call the parts (:func:`~vit_notes.checking.check_forward`). Names the first config
+    and step that differ, and how."""
     return check_forward(
         fn,
         _sra_cases(configs),

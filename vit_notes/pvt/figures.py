@@ -515,14 +515,14 @@ def sra_explorer() -> Explorer:
     def maps(queries, sr_ratio, num_heads, size):
         img = photo.load_photo(size)
         ((rows, grid),) = sra_query_maps(img, (sr_ratio,), queries, num_heads=num_heads).values()
-        return [MapPanel(f"SRA, head 0: {grid[0]}×{grid[1]} keys", grid, rows)]
+        return [MapPanel(f"toy SRA, head 0: {grid[0]}×{grid[1]} keys", grid, rows)]
 
     def caption(sr_ratio, num_heads, size):
         H = W = size // 4
         M = sra_cost(H, W, 64, num_heads, sr_ratio).kv_tokens
         return (
             f"{size}×{size} photo, {H * W} query tokens; sr_ratio={sr_ratio}, "
-            f"heads={num_heads}: {M} keys; query: cyan box"
+            f"heads={num_heads}: {M} keys; query: cyan box. Toy: colour tokens, identity weights"
         )
 
     return Explorer(

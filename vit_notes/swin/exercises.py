@@ -210,6 +210,17 @@ def swin_cases(configs):
         )
 
 
+#: The submodules whose forward the checker switches off in the copy a student's function gets
+#: (:func:`~vit_notes.checking.steps_only`): the layer, and its window attention, since the
+#: exercise writes the attention products out.
+REFUSE = {
+    "": "call the layer's parts, not the layer itself: roll, cut windows, then use "
+    "layer.attn's qkv, scale, relative_position_bias() and proj, and layer.attn_mask",
+    "attn": "write the attention products out, not layer.attn(windows, mask): use attn.qkv, "
+    "attn.scale, attn.relative_position_bias() and attn.proj",
+}
+
+
 def check_swin_forward(
     fn,
     configs=(
@@ -221,8 +232,10 @@ def check_swin_forward(
 ) -> bool:
     """``fn(layer, x, H, W)`` must compute ``layer(x, H, W)`` of a ``GridWindowAttention`` from
     its weights for every config ``(H, W, dim, heads, window_size, shift_size)``, returning its
-    steps (:data:`SWIN_STEPS`) or the output. Names the first config and step that differ,
-    and how."""
+    steps (:data:`SWIN_STEPS`: ``mask`` where the layer shifts) in a dict: the output alone,
+    or a step left out, fails and is told which. The layer ``fn`` gets has its forward and its
+    window attention's switched off (:data:`REFUSE`). Names the first config and step that
+    differ, and how."""
     return check_forward(
         fn,
         swin_cases(configs),
@@ -230,4 +243,5 @@ def check_swin_forward(
         SWIN_STEPS,
         "GridWindowAttention",
         mistakes=SWIN_MISTAKES,
+        refuse=REFUSE,
     )
