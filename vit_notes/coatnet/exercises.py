@@ -230,7 +230,10 @@ def _relative_cases(configs):
 def _index_error(e: Exception, dtypes: list[torch.dtype] | None = None) -> str:
     """The hint for an error raised by a student's relative attention: ``dtypes``, those of
     the tensors it indexed with that no tensor can index with (:class:`_IndexDtypes`)."""
-    text = str(e)
+    try:
+        text = str(e)
+    except Exception:  # an exception whose message cannot be printed: no hint from it
+        text = ""
     if dtypes:
         return "your index has " + _dtype_problem(dtypes[-1])
     if "must be long" in text or "Expected dtype int" in text:
