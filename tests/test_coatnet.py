@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 
 import pytest
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from matplotlib.lines import Line2D
 
 from vit_notes import coatnet, counting, plotting
@@ -656,6 +658,25 @@ def test_schematic_numbers_are_the_models():
         coatnet.coatnet_stages("coatnet_9")
 
 
+def test_schematic_reads_the_stem_and_the_grids_off_the_modules():
+    # The grids are the shapes a forward pass gives, on a non-square image too.
+    m = small(img_size=(64, 96), layout="C-C-T-T")
+    with torch.no_grad():
+        _, maps = m.forward_features(torch.randn(1, 3, 64, 96), return_stages=True)
+    stages = coatnet.coatnet_stages(m)
+    assert [s["grid"] for s in stages] == [tuple(x.shape[-2:]) for x in maps]
+    assert [s["width"] for s in stages] == [x.shape[1] for x in maps]
+    assert stages[0]["blocks"] == 2  # the paper's two-conv stem, L0 = 2
+    # Change a module, and the number read off it changes with it.
+    m = small(img_size=64, layout="C-C-C-C")
+    m.stem.conv1.stride = (1, 1)
+    m.stages[1].blocks[0].stride = 1
+    m.stem.add_module("conv3", torch.nn.Conv2d(16, 48, 3, padding=1))
+    stages = coatnet.coatnet_stages(m)
+    assert stages[0]["blocks"] == 3 and stages[0]["width"] == 48
+    assert [s["grid"] for s in stages] == [(64, 64), (32, 32), (32, 32), (16, 16), (8, 8)]
+
+
 def test_layout_explorer_shows_the_packages_counts():
     e = coatnet.layout_explorer()
     assert [c.name for c in e.controls] == ["layout", "size"] and e.maps is None
@@ -735,6 +756,79 @@ def test_relative_attention_index_outside_the_table_gets_a_hint(capsys):
     assert not coatnet.check_relative_attention(shifted_by_h)
     out = " ".join(capsys.readouterr().out.split())
     assert "raised IndexError" in out and "shift Δy by H − 1 and Δx by W − 1" in out
+
+
+def float_index(H, W, dtype=torch.float32):
+    """The slip: the grid built from float coordinates, so the index is a float tensor whose
+    values are right."""
+    ys, xs = torch.meshgrid(
+        torch.arange(H, dtype=dtype), torch.arange(W, dtype=dtype), indexing="ij"
+    )
+    dy = ys.flatten()[:, None] - ys.flatten()[None, :]
+    dx = xs.flatten()[:, None] - xs.flatten()[None, :]
+    return (dy + H - 1) * (2 * W - 1) + (dx + W - 1)
+
+
+def linspace_index(H, W):
+    """The slip: coordinates from torch.linspace, float32 by default."""
+    ys = torch.linspace(0, H - 1, H)[:, None].expand(H, W).flatten()
+    xs = torch.linspace(0, W - 1, W)[None, :].expand(H, W).flatten()
+    return (ys[:, None] - ys[None, :] + H - 1) * (2 * W - 1) + (xs[:, None] - xs[None, :] + W - 1)
+
+
+@pytest.mark.parametrize(
+    "answer,dtype",
+    [
+        (float_index, "torch.float32"),
+        (functools.partial(float_index, dtype=torch.float64), "torch.float64"),
+        (linspace_index, "torch.float32"),
+        (lambda H, W: coatnet.relative_position_index(H, W).float() + 0.4, "torch.float32"),
+    ],
+    ids=["float arange", "float64 arange", "linspace", "not whole numbers"],
+)
+def test_relative_index_of_a_float_dtype_fails_and_names_it(capsys, answer, dtype):
+    # Its values truncate to the right index, but a float tensor cannot index the table.
+    assert not coatnet.check_relative_index(answer)
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"dtype {dtype}" in out and "cannot index the table" in out
+    assert "torch.arange" in out and "torch.long" in out
+
+
+def test_relative_index_of_other_dtypes(capsys):
+    int32 = lambda H, W: coatnet.relative_position_index(H, W).int()  # noqa: E731
+    assert coatnet.check_relative_index(int32)  # an int32 tensor indexes the table too
+    assert not coatnet.check_relative_index(
+        lambda H, W: coatnet.relative_position_index(H, W).short()
+    )
+    out = " ".join(capsys.readouterr().out.split())
+    assert "dtype torch.int16" in out and ".long()" in out
+
+
+@pytest.mark.parametrize(
+    "gather,dtype",
+    [
+        (lambda table, index: table[index.flatten()], "torch.float32"),
+        (lambda table, index: table.index_select(0, index.flatten().double()), "torch.float64"),
+    ],
+    ids=["table[index]", "index_select"],
+)
+def test_relative_attention_float_index_names_the_dtype(capsys, gather, dtype):
+    # The slip: ex-coatnet-forward with the float index of ex-coatnet-index.
+    def answer(attn, x):
+        _, _, H, W = x.shape
+        q, k, v = rearrange(
+            attn.qkv(x), "b (h three d) y x -> three b h (y x) d", h=attn.num_heads, three=3
+        )
+        table = attn.rel_pos.relative_position_bias_table
+        bias = rearrange(gather(table, float_index(H, W)), "(n m) h -> h n m", n=H * W)
+        weights = ((q @ k.transpose(-2, -1)) * attn.scale + bias).softmax(-1)
+        out = attn.proj(rearrange(weights @ v, "b h (y x) d -> b (h d) y x", y=H))
+        return dict(q=q, k=k, v=v, bias=bias, attn=weights, out=out)
+
+    assert not coatnet.check_relative_attention(answer)
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"your index has dtype {dtype}" in out and "torch.arange" in out
+    assert "outside the table" not in out
 
 
 def test_relative_attention_bias_as_n_n_heads_is_a_layout(capsys):

@@ -6,6 +6,7 @@ import functools
 
 import torch
 from einops import rearrange
+from torch.overrides import TorchFunctionMode
 
 from .. import validate
 from ..checking import (
@@ -79,14 +80,32 @@ def check_relative_index(fn, grids=((1, 1), (2, 3), (4, 4), (5, 2), (7, 7))) -> 
     return verdict(True, f"matches on {len(grids)} grids, including non-square ones")
 
 
+#: The dtypes a tensor can index another with (``uint8`` and ``bool`` tensors are masks).
+INDEX_DTYPES = (torch.int64, torch.int32)
+
+
+def _dtype_problem(dtype: torch.dtype) -> str:
+    """What to tell a student whose index has ``dtype``, one not in :data:`INDEX_DTYPES`."""
+    why = f"dtype {dtype}: a {dtype} tensor cannot index the table, so return an integer "
+    why += "(torch.long) tensor"
+    if dtype.is_floating_point or dtype.is_complex:
+        return why + (
+            ". Build the grid with torch.arange(H) and torch.arange(W), which are integer, "
+            "not with a float dtype or torch.linspace"
+        )
+    if dtype in (torch.bool, torch.uint8):
+        return why + f": a {dtype} tensor is a mask, it picks entries but does not index them"
+    return why + ": call .long() on it"
+
+
 def _index_problem(got, want: torch.Tensor, H: int, W: int) -> str | None:
     """What is wrong with a student's relative-position index ``got`` (``None``: nothing)."""
     if not isinstance(got, torch.Tensor):
         return f"return a tensor, got {describe(got)}"
     if tuple(got.shape) != tuple(want.shape):
         return f"shape {tuple(got.shape)}, expected (N, N) = {tuple(want.shape)}"
-    if got.is_complex() or not torch.isfinite(got.double()).all():
-        return "return whole-number indices (an integer tensor), not NaN, infinity or complex"
+    if got.dtype not in INDEX_DTYPES:
+        return _dtype_problem(got.dtype)
     got = got.detach().cpu()
     if torch.equal(got.long(), want):
         return None
@@ -207,13 +226,70 @@ def _relative_cases(configs):
         yield f"H={H}, W={W}, dim={dim}, heads={heads}", attn, (x,)
 
 
-def _index_error(e: Exception) -> str:
+def _index_error(e: Exception, dtypes: list[torch.dtype] | None = None) -> str:
+    """The hint for an error raised by a student's relative attention: ``dtypes``, those of
+    the tensors it indexed with that no tensor can index with (:class:`_IndexDtypes`)."""
+    try:
+        text = str(e)
+    except Exception:  # an exception whose message cannot be printed: no hint from it
+        text = ""
+    if dtypes:
+        return "your index has " + _dtype_problem(dtypes[-1])
+    if "must be long" in text or "Expected dtype int" in text:
+        return (
+            "your index has a dtype no tensor can index with: return an integer (torch.long) "
+            "index, built with torch.arange on integers"
+        )
     if isinstance(e, IndexError):
         return (
             "an index outside the table: offsets run from −(H−1) to H−1, so shift Δy by H − 1 "
             "and Δx by W − 1 (not H and W), with rows of 2W − 1 entries"
         )
     return ""
+
+
+class _IndexDtypes(TorchFunctionMode):
+    """While active, records in ``dtypes`` the dtype of every tensor used as an index
+    (``t[i]``, ``index_select``, ``gather``, ``take``) that cannot index: not in
+    :data:`INDEX_DTYPES` and not a mask. PyTorch's own error does not name it."""
+
+    _INDEXED = {
+        torch.Tensor.__getitem__: 1,
+        torch.index_select: 2,
+        torch.Tensor.index_select: 2,
+        torch.gather: 2,
+        torch.Tensor.gather: 2,
+        torch.take: 1,
+        torch.Tensor.take: 1,
+    }
+
+    def __init__(self, dtypes: list):
+        super().__init__()
+        self.dtypes = dtypes
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        at = self._INDEXED.get(func)
+        if at is not None:
+            index = kwargs.get("index", args[at] if len(args) > at else None)
+            for i in index if isinstance(index, tuple) else (index,):
+                if isinstance(i, torch.Tensor) and i.dtype not in (
+                    *INDEX_DTYPES,
+                    torch.bool,
+                    torch.uint8,
+                ):
+                    self.dtypes.append(i.dtype)
+        return func(*args, **kwargs)
+
+
+def _watching_index_dtypes(fn, dtypes: list):
+    """``fn`` run inside :class:`_IndexDtypes`, which records into ``dtypes``."""
+
+    def watched(*args):
+        with _IndexDtypes(dtypes):
+            return fn(*args)
+
+    return watched
 
 
 #: What a student's function hears when it calls the module (or its bias) instead of the steps.
@@ -244,6 +320,9 @@ def check_relative_attention(
     which. The module ``fn`` gets has a forward that refuses, and so has its bias module
     (:data:`REFUSE`), so ``return attn(x)`` fails. Names the first config and step that differ,
     and how."""
+    dtypes: list[torch.dtype] = []  # of the indices that cannot index, as fn runs
+    if callable(fn):
+        fn = _watching_index_dtypes(fn, dtypes)
     return check_forward(
         fn,
         _relative_cases(configs),
@@ -251,7 +330,7 @@ def check_relative_attention(
         REL_STEPS,
         "RelativeAttention",
         mistakes=REL_MISTAKES,
-        on_error=_index_error,
+        on_error=lambda e: _index_error(e, dtypes),
         refuse=REFUSE,
     )
 

@@ -58,11 +58,12 @@ BIAS_CMAP = "viridis"
 
 def coatnet_stages(name_or_model="coatnet_0", img_size: int = 224) -> list[dict]:
     """What :func:`draw_coatnet_schematic` draws, read from the model itself: one dict per
-    stage S0..S4 with ``name``, ``kind`` ("stem", "C" or "T"), ``blocks``, ``width``,
-    ``grid`` (H, W) of its output and, for a transformer stage, ``heads``, ``table``
-    ``(2H−1, 2W−1)``, the shape of one head's relative bias table, and ``table_scalars``, the
-    learned scalars of all the stage's tables: every block has its own (the paper shares none
-    across layers, section "Related Work").
+    stage S0..S4 with ``name``, ``kind`` ("stem", "C" or "T"), ``blocks`` (the stem's: its
+    convs), ``width``, ``grid`` (H, W) of its output (the image size divided by the strides
+    of the stem's convs and of each stage's first block) and, for a transformer stage,
+    ``heads``, ``table`` ``(2H−1, 2W−1)``, the shape of one head's relative bias table, and
+    ``table_scalars``, the learned scalars of all the stage's tables: every block has its own
+    (the paper shares none across layers, section "Related Work").
 
     ``name_or_model``: a name from :data:`~vit_notes.coatnet.model.CONFIGS`, a config dict
     (as :func:`~vit_notes.coatnet.cost.coatnet_cost` takes) or a built
@@ -76,13 +77,16 @@ def coatnet_stages(name_or_model="coatnet_0", img_size: int = 224) -> list[dict]
                 model = CoAtNet(**{**name_or_model, "img_size": img_size})
             else:
                 model = create(name_or_model, img_size=img_size)
-    H, W = model.img_size[0] // 2, model.img_size[1] // 2
+    convs = [m for m in model.stem.modules() if isinstance(m, torch.nn.Conv2d)]
+    H, W = model.img_size
+    for conv in convs:  # the stem's stride: the product of its convs' strides
+        H, W = H // conv.stride[0], W // conv.stride[1]
     stages = [
-        dict(name="S0", kind="stem", blocks=2, width=model.stem.conv2.out_channels, grid=(H, W))
+        dict(name="S0", kind="stem", blocks=len(convs), width=convs[-1].out_channels, grid=(H, W))
     ]
     for i, stage in enumerate(model.stages):
-        H, W = H // 2, W // 2
         first = stage.blocks[0]
+        H, W = H // first.stride, W // first.stride  # the first block strides, the others not
         s = dict(
             name=f"S{i + 1}",
             kind=model.layout[i],
