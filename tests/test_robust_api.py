@@ -182,6 +182,7 @@ SLIPS: dict[str, tuple] = {
     "vit_notes.shunted.shunted_query_maps": ((_np_img,), {}, "img"),
     "vit_notes.shunted.sra_nearest_cost_maps": ((_np_img,), {}, "img"),
     "vit_notes.shunted.sra_ratio_at_nearest_cost": ((56, 56, 64, 2, 3), {}, "sr_ratio"),
+    "vit_notes.shunted.timing_margins": (("rows",), {}, "rows"),
     "vit_notes.shunted.timing_outliers": (("rows",), {}, "rows"),
     "vit_notes.shunted.traced_shapes": (("ssa",), {}, "attn"),
     # the study

@@ -668,6 +668,9 @@ def test_shunted_macs_slips(capsys, answer, says):
         (49 / 18, False, "the fine group alone"),
         (49 / 9, False, "the fine group's keys against the coarse group's"),
         (0.5, False, "the coarse group alone costs half of SRA"),
+        # SRA's over Shunted's: the inverse of the question's ratio
+        ("9/29", False, "that is inverted: SRA's memory divided by Shunted's"),
+        (0.31, False, "Shunted's divided by SRA's, 3.22, the inverse of your answer"),
         (3, False, "close"),
         ("more", False, "write your prediction of the ratio as a number, got 'more'"),
     ],
@@ -684,6 +687,9 @@ def test_shunted_explorer_prediction_where_the_rule_holds(capsys):
     assert shunted.check_explorer_prediction(1, size=224, sr_ratio=1)
     out = " ".join(capsys.readouterr().out.split())
     assert "(49 + 196) / (2·49) = 2.5" in out and "one group of all heads" in out
+    # the inverse of 5/2 is named as inverted, not as a number far off
+    assert not shunted.check_explorer_prediction("2/5", size=224, sr_ratio=8)
+    assert "that is inverted" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("size, sr_ratio", [(112, 8), (224, 8), (224, 1)])
@@ -887,6 +893,19 @@ def test_timing_outliers_are_the_points_the_counts_do_not_predict():
             r["ms_rounds"] = [2.1, 2.5, 2.1]  # in round 2, faster than Shunted at 4
         r["ms"] = min(r["ms_rounds"])
     assert kinds(rounds) == {"noise": {("Shunted", 8)}, "systematic": {("SRA", 8)}}
+    # the rings are decided on the fastest rounds: Shunted at 4 is over its limit against
+    # Shunted at 8 in its bad round only, so it is not ringed
+    pairs = shunted.timing_margins(rounds)
+    assert len(pairs) == 2 * 3 * 2  # ordered pairs within each variant
+    (p,) = [
+        p
+        for p in pairs
+        if (p["row"]["variant"], p["row"]["sr_ratio"], p["other"]["sr_ratio"]) == ("Shunted", 4, 8)
+    ]
+    assert p["fastest"] == pytest.approx(2.0 / 2.1)
+    assert p["rounds"] == pytest.approx([2.0 / 2.1, 9.0 / 2.5, 2.0 / 2.1])
+    assert p["limit"] == pytest.approx(p["row"]["counted_gmacs"] / p["other"]["counted_gmacs"])
+    assert p["fastest"] < p["limit"] < p["rounds"][1]
     fig = shunted.plot_shunted_cost(rounds, "both kinds")
     legend = " ".join(t.get_text() for lg in fig.legends for t in lg.get_texts())
     assert "timing noise" in legend and "in every round" in legend

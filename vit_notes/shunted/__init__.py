@@ -32,6 +32,7 @@ from .figures import (
     shunted_explorer,
     shunted_query_maps,
     sra_nearest_cost_maps,
+    timing_margins,
     timing_outliers,
     traced_shapes,
 )
@@ -117,6 +118,7 @@ __all__ = [
     "shunted_t",
     "sra_nearest_cost_maps",
     "sra_ratio_at_nearest_cost",
+    "timing_margins",
     "timing_outliers",
     "traced_shapes",
 ]

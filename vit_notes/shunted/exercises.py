@@ -259,9 +259,10 @@ def check_shunted_forward(
 def check_explorer_prediction(
     answer, size: int = 112, sr_ratio: int = 8, num_heads: int = 2
 ) -> bool:
-    """Predict: with the explorer at ``size``² and its ``sr_ratio`` slider at ``sr_ratio``, how
-    many times the Shunted bar's attention memory (KiB or MiB) is the SRA bar's? Where ``sr_ratio``
-    does not divide the grid the key grids are floored, and the 5/2 rule no longer holds."""
+    """Predict: with the explorer at ``size``² and its ``sr_ratio`` slider at ``sr_ratio``, the
+    Shunted bar's attention memory (KiB or MiB) divided by the SRA bar's. Where ``sr_ratio``
+    does not divide the grid the key grids are floored, and the 5/2 rule no longer holds. The
+    inverse, SRA's divided by Shunted's, is named as inverted."""
     H = W = validate.size("size", size, minimum=4) // 4
     sh, sra = shunted_cost(H, W, 64, num_heads, sr_ratio), sra_cost(H, W, 64, num_heads, sr_ratio)
     right = sh.attn_bytes / sra.attn_bytes
@@ -306,6 +307,11 @@ def check_explorer_prediction(
         (m2 / (2 * m1), "that is the fine group alone. Add the coarse group's half"),
         (m2 / m1, "that is the fine group's keys against the coarse group's, for half the heads"),
         (0.5, "the coarse group alone costs half of SRA's. Add the fine group's half"),
+        (
+            1 / right,
+            f"that is inverted: SRA's memory divided by Shunted's. The question asks for "
+            f"Shunted's divided by SRA's, {right:.3g}, the inverse of your answer",
+        ),
     ]
     return check_prediction(answer, right, "the ratio", then, correct=correct, mistakes=mistakes)
 

@@ -568,42 +568,67 @@ def reduction_conv_table(
 NOISE_TOLERANCE = 1.0
 
 
+def _limit(a: dict, b: dict) -> float:
+    """How many times ``b``'s time ``a`` may take: time may grow at most as fast as the
+    multiply-adds (fixed costs make it grow slower), never when they shrink."""
+    return max(1.0, a["counted_gmacs"] / b["counted_gmacs"]) * NOISE_TOLERANCE
+
+
 def _unexplained(a: dict, b: dict, ms_a: float, ms_b: float) -> bool:
-    """Whether ``a`` taking ``ms_a`` is slower than ``b`` taking ``ms_b`` explains: time may grow
-    at most as fast as the multiply-adds (fixed costs make it grow slower), never when they
-    shrink."""
-    return ms_a / ms_b > max(1.0, a["counted_gmacs"] / b["counted_gmacs"]) * NOISE_TOLERANCE
+    """Whether ``a`` taking ``ms_a`` is slower than ``b`` taking ``ms_b`` explains
+    (:func:`_limit`)."""
+    return ms_a / ms_b > _limit(a, b)
 
 
-def timing_outliers(rows: list[dict]) -> dict[str, list[dict]]:
-    """The timed rows that the counts do not explain, against another row of the same variant
-    on the same grid (:func:`_unexplained`, on their fastest rounds ``ms``), in two kinds:
-
-    ``"noise"``: not so in every round (``ms_rounds``), or timed once: timing noise, other
-    work on a shared machine, not a property of the layer. ``"systematic"``: so in every one
-    of two or more rounds: a real cost that multiply-adds do not count (a kernel that runs
-    slower per multiply-add than another, say)."""
+def timing_margins(rows: list[dict]) -> list[dict]:
+    """Every ordered pair of timed rows of the same variant on the same grid, as the rings of
+    :func:`plot_shunted_cost` judge them: ``row`` against ``other``, ``limit`` (how many times
+    ``other``'s time the counts let ``row`` take), ``fastest`` (the ratio of their fastest
+    rounds ``ms``, the points drawn) and ``rounds`` (the ratio within each round of
+    ``ms_rounds``; the rounds took turns, so round k of both ran at about the same time).
+    A ratio above ``limit`` is slower than the multiply-adds predict."""
     rows = validate.rows("rows", rows, keys=("variant",))
-    out = {"noise": [], "systematic": []}
+    out = []
     for a in rows:
         if "ms" not in a:
             continue
-        same = [
-            b
-            for b in rows
-            if b is not a
-            and "ms" in b
-            and all(b.get(k) == a.get(k) for k in ("variant", "size", "tokens"))
-        ]
-        quicker = [b for b in same if _unexplained(a, b, a["ms"], b["ms"])]
-        if not quicker:
+        for b in rows:
+            if b is a or "ms" not in b:
+                continue
+            if any(b.get(k) != a.get(k) for k in ("variant", "size", "tokens")):
+                continue
+            rounds = zip(a.get("ms_rounds", [a["ms"]]), b.get("ms_rounds", [b["ms"]]))
+            out.append(
+                dict(
+                    row=a,
+                    other=b,
+                    limit=_limit(a, b),
+                    fastest=a["ms"] / b["ms"],
+                    rounds=[ta / tb for ta, tb in rounds],
+                )
+            )
+    return out
+
+
+def timing_outliers(rows: list[dict]) -> dict[str, list[dict]]:
+    """The timed rows that the counts do not explain, in two kinds. Whether a row is one is
+    decided on the points the figure draws, the fastest rounds ``ms``: slower than another row
+    of the same variant on the same grid by more than the multiply-adds predict
+    (:func:`timing_margins`). The rounds ``ms_rounds`` only choose the kind:
+
+    ``"noise"``: not so in every round, or timed once: timing noise, other work on a shared
+    machine, not a property of the layer. ``"systematic"``: so in every one of two or more
+    rounds: a real cost that multiply-adds do not count (a kernel that runs slower per
+    multiply-add than another, say). A row slower than predicted in some rounds but not on its
+    fastest round is neither."""
+    out = {"noise": [], "systematic": []}
+    pairs = timing_margins(rows)
+    for a in rows:
+        over = [p for p in pairs if p["row"] is a and p["fastest"] > p["limit"]]
+        if not over:
             continue
-        rounds = list(
-            zip(a.get("ms_rounds", [a["ms"]]), *(b.get("ms_rounds", [b["ms"]]) for b in quicker))
-        )
-        always = len(rounds) > 1 and all(
-            any(_unexplained(a, b, t[0], tb) for b, tb in zip(quicker, t[1:])) for t in rounds
-        )
+        n = min(len(p["rounds"]) for p in over)
+        always = n > 1 and all(any(p["rounds"][k] > p["limit"] for p in over) for k in range(n))
         out["systematic" if always else "noise"].append(a)
     return out
 
