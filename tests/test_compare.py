@@ -41,6 +41,7 @@ def test_growth_prediction(capsys, answer, ok, says):
         ("pvt  sra r = 8.", True, "784 keys, maps 300 MiB: the most keys that fit"),
         ("Shunted R=8 and 4", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
         ("PVT SRA, R=8", True, "They pass 512 MiB only beyond about 4,681² pixels"),
+        ("PVT SRA, R=8", True, "gives up detail: Shunted, R=8 and 4 has 5× as many keys"),
         ("linear", False, "it fits, but PVT SRA, R=8 fits too with 16× the keys"),
         ("Shunted", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
         ("full attention", False, "37.5× the 512 MiB budget"),

@@ -225,10 +225,26 @@ def check_layer_choice(
             )
         else:
             options[label] = (
-                f"{head}: the most keys that fit. The trade-off: its keys grow with the "
-                f"tokens, so a larger image runs out of budget{also}"
+                f"{head}: the most keys that fit{_gives_up(label, costs, budget_mib)}. "
+                "The trade-off: its keys grow with the tokens, so a larger image runs out "
+                f"of budget{also}"
             )
     return check_choice(answer, options, best, "the layer", parse=lambda a: layer_named(a, options))
+
+
+def _gives_up(best: str, costs: dict, budget_mib: float) -> str:
+    """What the layer ``best`` gives up for small objects: the over-budget layer with the
+    fewest keys among those with more keys than it, or nothing if there is none."""
+    finer = [k for k, c in costs.items() if c.kv_tokens > costs[best].kv_tokens]
+    if not finer:
+        return ""
+    near = min(finer, key=lambda k: costs[k].kv_tokens)
+    c = costs[near]
+    return (
+        f". For small objects it gives up detail: {near} has "
+        f"{c.kv_tokens / costs[best].kv_tokens:.3g}× as many keys, finer ones, but its maps take "
+        f"{c.attn_bytes / 2**20:,.0f} MiB, over the {budget_mib:,.0f} MiB budget"
+    )
 
 
 def layer_named(answer, names) -> str | None:
