@@ -3,7 +3,7 @@ blocks so that information crosses the windows (Liu et al. 2021).
 
 :mod:`.model` the modules and the family, :mod:`.cost` the paper's cost formulas,
 :mod:`.figures` the chapter's pictures (a colour-token toy, receptive fields, the schematic,
-the cost curves), :mod:`.exercises` its checkers, :mod:`.paper` what the paper says
+the cost curves) and its explorer, :mod:`.exercises` its checkers, :mod:`.paper` what the paper says
 (equations, variants, its table, where the official code fills in). Not yet in the comparison
 line-up (``compared=False``): joining it needs a new recording of the line-up's timings
 (``python bench/compare_cost.py``) and the comparison chapter's re-execution.
@@ -13,6 +13,7 @@ from .. import registry
 from . import paper
 from .cost import effective_window, msa_cost, swin_block_cost, window_attention_cost
 from .exercises import (
+    check_explorer_prediction,
     check_memory_prediction,
     check_swin_forward,
     check_window_choice,
@@ -20,15 +21,26 @@ from .exercises import (
     swin_steps,
 )
 from .figures import (
+    EXPLORER_BLOCK2,
+    EXPLORER_SCALES,
+    EXPLORER_SIZE,
+    EXPLORER_WINDOWS,
+    TIMED_VARIANTS,
     attention_groups,
     cost_curves,
     draw_shift_schematic,
+    explorer_cost_chart,
+    explorer_maps,
     full_map,
     own_window,
     plot_cost_curves,
+    plot_measured_times,
     plot_receptive_fields,
     plot_two_blocks,
     receptive_fields,
+    round_ratios,
+    swin_cost_table,
+    swin_explorer,
     toy_block_maps,
     toy_window_attention,
     window_of,
@@ -84,6 +96,11 @@ registry.register_design(
 
 __all__ = [
     "BasicLayer",
+    "EXPLORER_BLOCK2",
+    "EXPLORER_SCALES",
+    "EXPLORER_SIZE",
+    "EXPLORER_WINDOWS",
+    "TIMED_VARIANTS",
     "GridWindowAttention",
     "CODE_PARAMS",
     "CONFIGS",
@@ -97,6 +114,7 @@ __all__ = [
     "WindowAttention",
     "accepted_sizes",
     "attention_groups",
+    "check_explorer_prediction",
     "check_img_size",
     "check_memory_prediction",
     "check_swin_forward",
@@ -104,12 +122,18 @@ __all__ = [
     "check_window_macs",
     "cost_curves",
     "draw_shift_schematic",
+    "explorer_cost_chart",
+    "explorer_maps",
     "full_map",
     "own_window",
     "plot_cost_curves",
+    "plot_measured_times",
     "plot_receptive_fields",
     "plot_two_blocks",
     "receptive_fields",
+    "round_ratios",
+    "swin_cost_table",
+    "swin_explorer",
     "swin_steps",
     "toy_block_maps",
     "toy_window_attention",
