@@ -297,7 +297,19 @@ def test_the_registry_knows_the_family_with_the_papers_table():
     p = vit_notes.model_info("swin_t").paper
     assert (p.params_m, p.gflops, p.top1, p.cite) == (28, 4.5, 81.3, "liu2021swin")
     assert registry.smallest("swin") == "swin_t"
-    assert "swin" not in {d.family for d in registry.designs()}  # not yet in the line-up
+    # in the comparison's line-up: its layer, its schematic, block 1's toy map on the photo
+    from vit_notes import compare, photo
+
+    assert "swin" in {d.family for d in registry.designs()} and "swin_t" in compare.lineup()
+    design = next(d for d in registry.designs() if d.family == "swin")
+    img = photo.load_photo(224)
+    ((title, row, grid),) = design.query_panels(img, (0.45, 0.49))
+    toy = swin.toy_block_maps(img, (0.45, 0.49))
+    assert grid == toy["grid"] and torch.allclose(row, toy["block1"], atol=1e-6)
+    assert registry.panel_title(title, row, grid) == "Swin W-MSA, M=7: 49 of 56×56 keys"
+    layer = compare.layers()["Swin, M=7"]
+    assert layer.cost(56, 56, 64, 2) == swin.window_attention_cost(56, 56, 64, 2, 7)
+    assert vit_notes.plotting.alt_text(design.schematic()).startswith("Three 8×8 token grids")
     rows = counting.family_table(["swin_t"])
     assert rows[0]["params_m"] == pytest.approx(28.29, abs=0.01)
     assert rows[0]["gmacs"] == pytest.approx(4.5, rel=0.03)  # the counter at 224²

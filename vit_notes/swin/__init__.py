@@ -3,13 +3,13 @@ blocks so that information crosses the windows (Liu et al. 2021).
 
 :mod:`.model` the modules and the family, :mod:`.cost` the paper's cost formulas,
 :mod:`.figures` the chapter's pictures (a colour-token toy, receptive fields, the schematic,
-the cost curves) and its explorer, :mod:`.exercises` its checkers, :mod:`.paper` what the paper says
-(equations, variants, its table, where the official code fills in). Not yet in the comparison
-line-up (``compared=False``): joining it needs a new recording of the line-up's timings
-(``python bench/compare_cost.py``) and the comparison chapter's re-execution.
+the cost curves, the measured times) and its explorer, :mod:`.exercises` its checkers,
+:mod:`.paper` what the paper says (equations, variants, its tables, its claims, where the
+official code fills in). In the comparison line-up: its layer, its schematic and block 1's toy
+map (``_query_panels``) are registered with the design.
 """
 
-from .. import registry
+from .. import photo, registry
 from . import paper
 from .cost import effective_window, msa_cost, swin_block_cost, window_attention_cost
 from .exercises import (
@@ -79,6 +79,23 @@ from .model import (
     window_reverse,
 )
 
+
+def _query_panels(img, query_rc):
+    """Block 1's window attention (W-MSA, M = 7) of the colour-token toy, as the chapter's
+    section 5 draws it: one row per query (one row alone for one query)."""
+    single = len(query_rc) == 2 and all(isinstance(v, (int, float)) for v in query_rc)
+    queries = [tuple(query_rc)] if single else list(query_rc)
+    tokens, (H, W) = photo.colour_tokens(img)
+    rows = full_map(tokens, H, W, 7, 0)[photo.query_at((H, W), queries)]
+    return [("Swin W-MSA, M=7", rows[0] if single else rows, (H, W))]
+
+
+def _schematic():
+    """The chapter's picture of the windows, the shifted windows and the mask, drawn from a
+    layer on an 8×8 grid with 4×4 windows shifted by 2 (the chapter's section 3)."""
+    return draw_shift_schematic(GridWindowAttention(16, (8, 8), 2, window_size=4, shift_size=2))
+
+
 registry.register_design(
     registry.Design(
         family="swin",
@@ -90,7 +107,8 @@ registry.register_design(
                 build=lambda H, W, C, heads: GridWindowAttention(C, (H, W), heads),
             )
         },
-        compared=False,
+        query_panels=_query_panels,
+        schematic=_schematic,
     )
 )
 

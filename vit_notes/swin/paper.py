@@ -6,7 +6,8 @@ Liu et al., "Swin Transformer: Hierarchical Vision Transformer using Shifted Win
 ``EQUATIONS``: the paper's eqs. (1)-(4) in its notation. ``SYMBOLS``: which tensor of
 :mod:`vit_notes.swin.model` each symbol is. ``VARIANTS``: §3.3 "Architecture Variants".
 ``TABLE``: each variant's parameters, FLOPs and ImageNet-1K top-1 at 224², from the paper's
-Table 1(a). ``TABLE5_MS``: Table 5's time of W-MSA and SW-MSA per stage on a V100.
+Table 1(a). ``CLAIMS``: the abstract's words that the comparison repeats. ``TABLE5_MS``:
+Table 5's time of W-MSA and SW-MSA per stage on a V100.
 ``CODE_DIFFERENCES``: where the official code, which this package equals, does something the
 equations leave open.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import registry
+from ..facts import Claim
 
 #: The paper, as cited in the book.
 CITE = "liu2021swin"
@@ -120,6 +122,24 @@ TABLE = {
     "swin_s": registry.Paper(params_m=50, gflops=8.7, top1=83.0, cite=CITE, source=_TABLE),
     "swin_b": registry.Paper(params_m=88, gflops=15.4, top1=83.5, cite=CITE, source=_TABLE),
 }
+
+#: The paper's claims that the comparison chapter repeats, in its own words (checked against
+#: the paper's text, arXiv v2).
+CLAIMS = (
+    Claim(
+        "linear cost",
+        "This hierarchical architecture has the flexibility to model at various scales and has "
+        "linear computational complexity with respect to image size",
+        "abstract",
+    ),
+    Claim(
+        "what the shifted windows do",
+        "The shifted windowing scheme brings greater efficiency by limiting self-attention "
+        "computation to non-overlapping local windows while also allowing for cross-window "
+        "connection",
+        "abstract",
+    ),
+)
 
 #: Table 5 of §4.4 "Ablation Study" ("Real speed of different self-attention computation
 #: methods and implementations on a V100 GPU"), the two rows of this package's method: the
