@@ -313,7 +313,7 @@ def test_every_reference_links_to_its_paper():
 EXERCISE = re.compile(r"```\{exercise\} (?P<title>[^\n]+)\n:label: (?P<label>[\w-]+)")
 MINIMUM = {"pvt": 4, "coatnet": 4, "shunted": 4, "swin": 4, "compare": 2}
 #: Chapters without an explorer, so without a "Predict, then slide" exercise.
-NO_EXPLORER = {"compare", "swin"}
+NO_EXPLORER = {"compare"}
 
 
 def exercises(path: Path) -> list[dict]:

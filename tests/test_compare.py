@@ -204,7 +204,20 @@ def test_each_query_panel_knows_its_query_patch():
 
     img = photo.load_photo(224)
     found = {d.family: registry.query_patches(d, img) for d in registry.designs()}
-    assert found == {"pvt": [4], "coatnet": [16], "shunted": [4, 4]}
+    assert found == {"pvt": [4], "coatnet": [16], "shunted": [4, 4], "swin": [4]}
+
+
+def test_a_panel_title_says_how_many_keys_a_query_sees():
+    import torch
+
+    from vit_notes import registry
+
+    everywhere = torch.full((2, 49), 1 / 49)
+    assert registry.panel_title("SRA", everywhere, (7, 7)) == "SRA: 7×7 keys"
+    window = torch.zeros(2, 64)
+    window[0, :4] = window[1, 8:14] = 0.1  # the second query sees 6 keys
+    assert registry.panel_title("W", window, (8, 8)) == "W: 6 of 8×8 keys"
+    assert registry.panel_title("W", window, (8, 8), sep=":\n") == "W:\n6 of 8×8 keys"
 
 
 def test_the_query_box_is_the_query_tokens_patch():

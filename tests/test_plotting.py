@@ -314,10 +314,16 @@ def test_no_explorer_prints_zero_or_draws_a_log_cost_chart():
     its bars, and the cost charts on a linear scale (a log scale shows 22x as about 2x)."""
     import re
 
-    from vit_notes import coatnet, pvt, shunted
+    from vit_notes import coatnet, pvt, shunted, swin
 
     zero = re.compile(r"(?<![\d.,])0(\.0+)?(?![\d.,])\s*(B|KiB|MiB|GiB|MB|M)?\b")
-    for explorer in (pvt.sra_explorer(), shunted.shunted_explorer(), coatnet.layout_explorer()):
+    explorers = (
+        pvt.sra_explorer(),
+        shunted.shunted_explorer(),
+        coatnet.layout_explorer(),
+        swin.swin_explorer(),
+    )
+    for explorer in explorers:
         for state in explorer.states():
             for chart in explorer.bars(**state):
                 assert not chart.log, (explorer.key, chart.title)

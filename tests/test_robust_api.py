@@ -216,6 +216,12 @@ SLIPS: dict[str, tuple] = {
     "vit_notes.learned.figures.attention_on_marks": ((_marks,),
                                                      dict(count=0), "count"),
     # swin
+    "vit_notes.swin.check_explorer_prediction": ((16,), dict(window_size=5), "window_size"),
+    "vit_notes.swin.explorer_cost_chart": ((7, "shifted"), {}, "block2"),
+    "vit_notes.swin.explorer_maps": ((_img56, [(0.5, 0.5)], 7, "SW-MSA", -1.0), {}, "logit_scale"),
+    "vit_notes.swin.swin_cost_table": ((), dict(stages=(5,), timed=False), "stages"),
+    "vit_notes.swin.round_ratios": (([{"variant": "W-MSA"}], "SW-MSA"), {}, "rows"),
+    "vit_notes.swin.plot_measured_times": (({"rows": 1},), {}, "rows"),
     "vit_notes.swin.attention_groups": ((14, 14, 7, 7), {}, "shift_size"),
     "vit_notes.swin.cost_curves": ((), dict(sides=()), "sides"),
     "vit_notes.swin.draw_shift_schematic": (("block",), {}, "block"),
@@ -264,6 +270,7 @@ NO_SLIP = {
     "vit_notes.shunted.shunted_explorer": "takes no arguments",
     "vit_notes.shunted.official_state_dict": "takes no arguments",
     "vit_notes.swin.official_state_dict": "takes no arguments",
+    "vit_notes.swin.swin_explorer": "takes no arguments",
     "vit_notes.swin.check_memory_prediction": "a checker: every input answered with a message "
     "(tests/test_swin.py)",
     "vit_notes.swin.check_window_choice": "a checker: every input answered with a message "

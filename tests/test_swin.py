@@ -297,7 +297,19 @@ def test_the_registry_knows_the_family_with_the_papers_table():
     p = vit_notes.model_info("swin_t").paper
     assert (p.params_m, p.gflops, p.top1, p.cite) == (28, 4.5, 81.3, "liu2021swin")
     assert registry.smallest("swin") == "swin_t"
-    assert "swin" not in {d.family for d in registry.designs()}  # not yet in the line-up
+    # in the comparison's line-up: its layer, its schematic, block 1's toy map on the photo
+    from vit_notes import compare, photo
+
+    assert "swin" in {d.family for d in registry.designs()} and "swin_t" in compare.lineup()
+    design = next(d for d in registry.designs() if d.family == "swin")
+    img = photo.load_photo(224)
+    ((title, row, grid),) = design.query_panels(img, (0.45, 0.49))
+    toy = swin.toy_block_maps(img, (0.45, 0.49))
+    assert grid == toy["grid"] and torch.allclose(row, toy["block1"], atol=1e-6)
+    assert registry.panel_title(title, row, grid) == "Swin W-MSA, M=7: 49 of 56×56 keys"
+    layer = compare.layers()["Swin, M=7"]
+    assert layer.cost(56, 56, 64, 2) == swin.window_attention_cost(56, 56, 64, 2, 7)
+    assert vit_notes.plotting.alt_text(design.schematic()).startswith("Three 8×8 token grids")
     rows = counting.family_table(["swin_t"])
     assert rows[0]["params_m"] == pytest.approx(28.29, abs=0.01)
     assert rows[0]["gmacs"] == pytest.approx(4.5, rel=0.03)  # the counter at 224²
@@ -449,6 +461,7 @@ def test_the_checkers_answer_anything_with_a_message(answer):
         exercises.check_window_macs,
         exercises.check_memory_prediction,
         exercises.check_window_choice,
+        exercises.check_explorer_prediction,
     ):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
@@ -465,15 +478,22 @@ def test_the_checkers_right_answers_and_page_specs():
         assert exercises.check_memory_prediction(4) and not exercises.check_memory_prediction(16)
         assert exercises.check_window_choice(8) and not exercises.check_window_choice(16)
         assert not exercises.check_window_choice(7)  # does not tile a 256 grid
+        # the corner query: a 4×4 region of its wrapped window; the centre: a whole window
+        assert exercises.check_explorer_prediction(16) and not exercises.check_explorer_prediction(
+            49
+        )
+        assert exercises.check_explorer_prediction(49, query=(6, 6))
+        assert exercises.check_explorer_prediction(2 * 4, window_size=4, query=(0, 13))
     kinds = [
         page_spec(c)["kind"]
         for c in (
             exercises.check_window_macs,
             exercises.check_memory_prediction,
             exercises.check_window_choice,
+            exercises.check_explorer_prediction,
         )
     ]
-    assert kinds == ["count", "prediction", "choice"]
+    assert kinds == ["count", "prediction", "choice", "count"]
 
 
 def test_the_figures_follow_the_standard():
@@ -502,3 +522,130 @@ def test_the_figures_follow_the_standard():
         figures.draw_shift_schematic(swin.SwinTransformerBlock(8, (8, 8), 1, window_size=4))
     with pytest.raises(ValueError, match="query"):
         figures.receptive_fields(8, 8, 4, 64, blocks=2)
+
+
+# --- the explorer ------------------------------------------------------------------------------
+
+
+def test_the_explorers_maps_are_the_chapters_toy_and_its_keys_at_temperature_zero():
+    from vit_notes import photo
+    from vit_notes.swin import figures
+
+    img = photo.load_photo(224)
+    query = (0.45, 0.49)  # the chapter's query
+    toy = figures.toy_block_maps(img, query)
+    (_, b1, grid), (_, b2, _), (_, both, _) = figures.explorer_maps(
+        img, [query], 7, "SW-MSA", figures.TOY_LOGIT_SCALE
+    )
+    assert grid == toy["grid"] == (56, 56)
+    for got, key in ((b1, "block1"), (b2, "block2_shift"), (both, "two_shift")):
+        torch.testing.assert_close(got[0], toy[key], rtol=1e-4, atol=1e-6)
+    (_, b2, _), _ = figures.explorer_maps(img, [query], 7, "W-MSA", figures.TOY_LOGIT_SCALE)[1:]
+    torch.testing.assert_close(b2[0], toy["block2_noshift"], rtol=1e-4, atol=1e-6)
+    # at inverse temperature 0 each map is uniform over the keys the block lets the query
+    # attend: its window, less the keys the mask keeps in another region
+    corners = [((r + 0.5) / 14, (c + 0.5) / 14) for r, c in ((13, 13), (6, 6), (0, 13))]
+    for M in swin.EXPLORER_WINDOWS:
+        panels = figures.explorer_maps(img, corners, M, "SW-MSA", 0.0)
+        for k, shift in ((0, 0), (1, M // 2)):
+            groups = figures.attention_groups(56, 56, M, shift).flatten()
+            for i, rc in enumerate(corners):
+                q = photo.query_index((56, 56), *rc)
+                allowed = groups == groups[q]
+                row = panels[k][1][i]
+                torch.testing.assert_close(
+                    row[allowed], torch.full_like(row[allowed], 1 / int(allowed.sum()))
+                )
+                assert row[~allowed].max() < 1e-30
+    # the exercise's count is what the map shows: 1 / the peak of block 2
+    with contextlib.redirect_stdout(io.StringIO()):
+        for M in swin.EXPLORER_WINDOWS:
+            (_, b2, _) = figures.explorer_maps(img, [corners[0]], M, "SW-MSA", 0.0)[1]
+            assert swin.check_explorer_prediction(round(1 / float(b2.max())), window_size=M)
+
+
+def test_the_explorer_covers_its_states_within_the_other_chapters_weight():
+    import matplotlib.pyplot as plt
+
+    from vit_notes import plotting, pvt
+
+    e = swin.swin_explorer()
+    states = e.states()
+    assert len(states) == len(swin.EXPLORER_WINDOWS) * 2 * len(swin.EXPLORER_SCALES)
+    payload = e.payload()
+    assert len(payload["states"]) == len(states)
+    for state in states:
+        maps = payload["states"][e.state_key(state)]["maps"]
+        assert [m["grid"] for m in maps] == [[56, 56]] * 3
+        assert all(len(m["peaks"]) == 14 * 14 for m in maps)
+        (bars,) = e.bars(**state)
+        assert bars.values[0] > bars.values[1]  # global costs more than any window here
+    # the page weighs no more than PVT's explorer, the heaviest of the chapters'
+    assert len(e.html()) <= len(pvt.sra_explorer().html())
+    # the starting state drawn as the widget and the fallback picture draw it: maps and bars
+    figs = e.figures(e.default_state())
+    assert len(figs) == 2
+    for fig in figs:
+        assert plotting.figure_problems(fig) == []
+        plt.close(fig)
+
+
+# --- measured time -----------------------------------------------------------------------------
+
+
+def test_the_timing_table_counts_each_layer_as_the_equations_do():
+    rows = swin.swin_cost_table(timed=False)
+    assert [(r["variant"], r["stage"]) for r in rows] == [
+        (v, s) for s in (1, 2, 3, 4) for v in swin.TIMED_VARIANTS
+    ]
+    for r in rows:
+        assert r["counted_gmacs"] == r["analytic_gmacs"], r
+        assert "ms" not in r
+    by = {(r["variant"], r["stage"]): r for r in rows}
+    assert by["SW-MSA", 1]["shift"] == 3 and by["W-MSA", 1]["shift"] == 0
+    assert (
+        by["MSA", 1]["window"] == 56
+        and by["MSA", 1]["counted_gmacs"] > 13 * by["W-MSA", 1]["counted_gmacs"]
+    )
+    # stage 4 at 224²: the 7×7 grid is one window, unshifted, so the three are one layer
+    assert {(r["window"], r["shift"], r["counted_gmacs"]) for r in rows if r["stage"] == 4} == {
+        (7, 0, by["W-MSA", 4]["counted_gmacs"])
+    }
+
+
+def test_the_recorded_timings_are_the_tables_layers_timed_on_one_thread():
+    from vit_notes import measured
+
+    m = measured.load("swin_cost")
+    assert m.command.startswith("python bench/swin_cost.py") and "--threads 1" in m.command
+    assert m.machine["torch_threads"] == 1
+    counted = {(r["variant"], r["stage"]): r for r in swin.swin_cost_table(timed=False)}
+    assert {(r["variant"], r["stage"]) for r in m.rows} == set(counted)
+    rounds = {len(r["ms_rounds"]) for r in m.rows}
+    assert len(rounds) == 1 and rounds.pop() >= 3
+    for r in m.rows:
+        want = counted[r["variant"], r["stage"]]
+        assert r["counted_gmacs"] == want["counted_gmacs"] and r["shift"] == want["shift"]
+        assert r["ms"] == min(r["ms_rounds"]) > 0
+
+
+def test_round_ratios_pair_each_round():
+    rows = [
+        dict(variant="W-MSA", stage=1, ms_rounds=[2.0, 4.0]),
+        dict(variant="SW-MSA", stage=1, ms_rounds=[3.0, 4.0]),
+        dict(variant="MSA", stage=1, ms_rounds=[20.0, 8.0]),
+    ]
+    assert swin.round_ratios(rows, "SW-MSA") == {1: [1.5, 1.0]}
+    assert swin.round_ratios(rows, "MSA") == {1: [10.0, 2.0]}
+    with pytest.raises(ValueError, match="variant"):
+        swin.round_ratios(rows, "global")
+
+
+def test_the_measured_figure_follows_the_standard():
+    import matplotlib.pyplot as plt
+
+    from vit_notes import measured, plotting
+
+    fig = swin.plot_measured_times(measured.load("swin_cost").rows)
+    assert plotting.figure_problems(fig) == [] and "SW-MSA at stage 1" in plotting.alt_text(fig)
+    plt.close(fig)

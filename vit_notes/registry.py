@@ -212,16 +212,31 @@ def query_patches(design: Design, img: torch.Tensor, probes=QUERY_PROBES) -> lis
     return out
 
 
+def panel_title(title: str, rows: torch.Tensor, grid: tuple[int, int], sep: str = ": ") -> str:
+    """A query panel's title with its keys: ``"PVT SRA, R=8: 7×7 keys"``, or, where a query
+    sees only part of the key grid (its other weights are exactly zero, as outside a Swin
+    window), how many of them: ``"Swin W-MSA, M=7: 49 of 56×56 keys"``. ``sep`` joins the two
+    parts (``":\n"``: on two lines, as the explorer's three panels to a row need)."""
+    seen = int((rows.reshape(-1, rows.shape[-1]) != 0).sum(-1).max())
+    keys = f"{grid[0]}×{grid[1]}"
+    return (
+        f"{title}{sep}{keys} keys"
+        if seen == grid[0] * grid[1]
+        else f"{title}{sep}{seen} of {keys} keys"
+    )
+
+
 def designs_explorer(size: int = 224):
     """The comparison chapter's explorer: a query picked on the photo (a 14 × 14 grid, one
     query per CoAtNet stride-16 token) answered by every registered design side by side
-    (each chapter's ``query_panels``: PVT's SRA, Shunted's two head groups, CoAtNet's
-    relative attention), on one colour scale (:class:`~vit_notes.plotting.Explorer`)."""
+    (each chapter's ``query_panels``: PVT's SRA, CoAtNet's relative attention, Shunted's two
+    head groups, Swin's window attention), on one colour scale
+    (:class:`~vit_notes.plotting.Explorer`)."""
 
     def maps(queries):
         img = photo.load_photo(size)
         return [
-            MapPanel(f"{title}: {grid[0]}×{grid[1]} keys", grid, rows, patch=patch)
+            MapPanel(panel_title(title, rows, grid, sep=":\n"), grid, rows, patch=patch)
             for d in designs()
             if d.query_panels is not None
             for (title, rows, grid), patch in zip(

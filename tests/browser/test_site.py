@@ -452,13 +452,14 @@ _SNAPSHOT_JS = """root => {
 
 
 def _explorers():
-    from vit_notes import coatnet, learned, pvt, registry, shunted
+    from vit_notes import coatnet, learned, pvt, registry, shunted, swin
 
     return {
         "explore-learned": learned.learned_explorer,
         "explore-sra": pvt.sra_explorer,
         "explore-shunted": shunted.shunted_explorer,
         "explore-layout": coatnet.layout_explorer,
+        "explore-swin": swin.swin_explorer,
         "explore-designs": registry.designs_explorer,
     }
 

@@ -3,16 +3,17 @@ blocks so that information crosses the windows (Liu et al. 2021).
 
 :mod:`.model` the modules and the family, :mod:`.cost` the paper's cost formulas,
 :mod:`.figures` the chapter's pictures (a colour-token toy, receptive fields, the schematic,
-the cost curves), :mod:`.exercises` its checkers, :mod:`.paper` what the paper says
-(equations, variants, its table, where the official code fills in). Not yet in the comparison
-line-up (``compared=False``): joining it needs a new recording of the line-up's timings
-(``python bench/compare_cost.py``) and the comparison chapter's re-execution.
+the cost curves, the measured times) and its explorer, :mod:`.exercises` its checkers,
+:mod:`.paper` what the paper says (equations, variants, its tables, its claims, where the
+official code fills in). In the comparison line-up: its layer, its schematic and block 1's toy
+map (``_query_panels``) are registered with the design.
 """
 
-from .. import registry
+from .. import photo, registry
 from . import paper
 from .cost import effective_window, msa_cost, swin_block_cost, window_attention_cost
 from .exercises import (
+    check_explorer_prediction,
     check_memory_prediction,
     check_swin_forward,
     check_window_choice,
@@ -20,15 +21,26 @@ from .exercises import (
     swin_steps,
 )
 from .figures import (
+    EXPLORER_BLOCK2,
+    EXPLORER_SCALES,
+    EXPLORER_SIZE,
+    EXPLORER_WINDOWS,
+    TIMED_VARIANTS,
     attention_groups,
     cost_curves,
     draw_shift_schematic,
+    explorer_cost_chart,
+    explorer_maps,
     full_map,
     own_window,
     plot_cost_curves,
+    plot_measured_times,
     plot_receptive_fields,
     plot_two_blocks,
     receptive_fields,
+    round_ratios,
+    swin_cost_table,
+    swin_explorer,
     toy_block_maps,
     toy_window_attention,
     window_of,
@@ -67,6 +79,23 @@ from .model import (
     window_reverse,
 )
 
+
+def _query_panels(img, query_rc):
+    """Block 1's window attention (W-MSA, M = 7) of the colour-token toy, as the chapter's
+    section 5 draws it: one row per query (one row alone for one query)."""
+    single = len(query_rc) == 2 and all(isinstance(v, (int, float)) for v in query_rc)
+    queries = [tuple(query_rc)] if single else list(query_rc)
+    tokens, (H, W) = photo.colour_tokens(img)
+    rows = full_map(tokens, H, W, 7, 0)[photo.query_at((H, W), queries)]
+    return [("Swin W-MSA, M=7", rows[0] if single else rows, (H, W))]
+
+
+def _schematic():
+    """The chapter's picture of the windows, the shifted windows and the mask, drawn from a
+    layer on an 8×8 grid with 4×4 windows shifted by 2 (the chapter's section 3)."""
+    return draw_shift_schematic(GridWindowAttention(16, (8, 8), 2, window_size=4, shift_size=2))
+
+
 registry.register_design(
     registry.Design(
         family="swin",
@@ -78,12 +107,18 @@ registry.register_design(
                 build=lambda H, W, C, heads: GridWindowAttention(C, (H, W), heads),
             )
         },
-        compared=False,
+        query_panels=_query_panels,
+        schematic=_schematic,
     )
 )
 
 __all__ = [
     "BasicLayer",
+    "EXPLORER_BLOCK2",
+    "EXPLORER_SCALES",
+    "EXPLORER_SIZE",
+    "EXPLORER_WINDOWS",
+    "TIMED_VARIANTS",
     "GridWindowAttention",
     "CODE_PARAMS",
     "CONFIGS",
@@ -97,6 +132,7 @@ __all__ = [
     "WindowAttention",
     "accepted_sizes",
     "attention_groups",
+    "check_explorer_prediction",
     "check_img_size",
     "check_memory_prediction",
     "check_swin_forward",
@@ -104,12 +140,18 @@ __all__ = [
     "check_window_macs",
     "cost_curves",
     "draw_shift_schematic",
+    "explorer_cost_chart",
+    "explorer_maps",
     "full_map",
     "own_window",
     "plot_cost_curves",
+    "plot_measured_times",
     "plot_receptive_fields",
     "plot_two_blocks",
     "receptive_fields",
+    "round_ratios",
+    "swin_cost_table",
+    "swin_explorer",
     "swin_steps",
     "toy_block_maps",
     "toy_window_attention",

@@ -17,7 +17,14 @@ from ..checking import (
     softmax_rows,
 )
 from .cost import window_attention_cost
-from .model import GridWindowAttention, accepted_sizes, stage_grids, window_partition
+from .figures import EXPLORER_SIZE, EXPLORER_WINDOWS, window_of
+from .model import (
+    GridWindowAttention,
+    accepted_sizes,
+    shift_regions,
+    stage_grids,
+    window_partition,
+)
 
 
 def check_window_macs(
@@ -129,6 +136,75 @@ def check_window_choice(answer, side: int = 1024, dim: int = 96) -> bool:
         if M != right:
             options[M] = options[M] + f". A larger window, {right}, is still within both limits"
     return check_choice(answer, options, right, "the window side M", parse=as_int)
+
+
+def check_explorer_prediction(answer, window_size: int = 7, query=(13, 13)) -> bool:
+    """Predict: in the explorer, with windows ``window_size`` and block 2 shifted (SW-MSA), how
+    many keys may the query at cell ``query`` (row, col) of its 14 × 14 query grid attend in
+    block 2? Its shifted window, less the keys that the mask keeps in another region."""
+    validate.one_of("window_size", window_size, EXPLORER_WINDOWS)
+    if not isinstance(query, (tuple, list)) or len(query) != 2:
+        raise ValueError(f"query={query!r} must be a cell (row, col) of the 14×14 query grid")
+    for name, v in zip(("query row", "query col"), query):
+        validate.positive_int(name, v, minimum=0, maximum=13)
+    g, M = EXPLORER_SIZE // 4, window_size
+    s = M // 2
+    r, c = (int((v + 0.5) / 14 * g) for v in query)
+    win = window_of(g, g, M, s)
+    regions = torch.roll(shift_regions(g, g, M, s), (s, s), (0, 1))  # at the tokens' places
+    same_window = win == win[r, c]
+    rows_band = same_window & (regions // 3 == regions[r, c] // 3)
+    cols_band = same_window & (regions % 3 == regions[r, c] % 3)
+    keys = same_window & (regions == regions[r, c])
+    right = int(keys.sum())
+    rows, cols = int(keys.any(1).sum()), int(keys.any(0).sum())
+    then = (
+        f"Now set the explorer's window M to {M}, block 2 to SW-MSA and the inverse temperature "
+        f"to 0, and put the query in cell ({query[0]}, {query[1]}), token ({r}, {c}). At "
+        "inverse temperature 0 every key the query may attend weighs the same, so block 2's "
+        "map covers exactly those keys and its peak reads 1 over their number"
+    )
+    if right == M * M:
+        correct = (
+            f"{right}: the query's shifted window lies inside the grid, so the mask keeps "
+            f"nothing apart and all {M}×{M} keys of the window count"
+        )
+    else:
+        correct = (
+            f"{right} = {rows}×{cols}: the query's shifted window wraps around the grid's "
+            "border. The cyclic shift put tokens from the far side into it, and the mask keeps "
+            "the query to its own region of the window"
+        )
+    mistakes = [
+        (
+            M * M,
+            "that is the whole window. Near the border the shifted window holds tokens "
+            "from the far side of the grid, and the mask keeps the query from them",
+        ),
+        (
+            int(rows_band.sum()),
+            "that masks the rows from the far side only: the columns "
+            "wrapped around the border are masked too",
+        ),
+        (
+            int(cols_band.sum()),
+            "that masks the columns from the far side only: the rows "
+            "wrapped around the border are masked too",
+        ),
+        (
+            int(same_window.sum()) - right,
+            "that counts the keys the mask removes; the query attends to the others",
+        ),
+    ]
+    return check_count(
+        answer,
+        right,
+        "keys",
+        f"{correct}. {then}",
+        mistakes=[(w, f"{why}. {then}") for w, why in mistakes if w != right],
+        hint=f"find the query's window after the shift by {s} and the part of it that does "
+        "not come from the other side of the grid",
+    )
 
 
 SWIN_STEPS = {

@@ -13,16 +13,30 @@ import torch.nn.functional as F
 
 from .. import counting, photo, validate
 from ..counting import significant as sig
-from ..plotting import MAP_CMAP, mark_query, new_figure, set_alt, show_photo, styled
+from ..plotting import (
+    MAP_CMAP,
+    Bars,
+    Control,
+    Explorer,
+    MapPanel,
+    layer_cost_bars,
+    mark_query,
+    new_figure,
+    set_alt,
+    show_photo,
+    styled,
+)
 from ..trace import record_attention
-from .cost import msa_cost, window_attention_cost
+from .cost import effective_window, msa_cost, window_attention_cost
 from .model import (
+    CONFIGS,
     GridWindowAttention,
     SwinTransformerBlock,
     WindowAttention,
     check_shift,
     check_window,
     shift_regions,
+    stage_grids,
     window_partition,
 )
 
@@ -445,4 +459,264 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
         "maps' memory grows the same way. Against the window side at 224², both grow "
         "with the window. Circles (the counter) lie on the lines (the paper's equations).",
     )
+    return fig
+
+
+# --- the explorer ---------------------------------------------------------------------------
+
+#: The explorer's window sides M: each divides the 56×56 token grid of the 224² photo.
+EXPLORER_WINDOWS = (4, 7, 8, 14)
+#: The explorer's second block: the same windows again, or the windows shifted by ⌊M/2⌋.
+EXPLORER_BLOCK2 = ("W-MSA", "SW-MSA")
+#: The toy's inverse temperatures in the explorer. At 0 every key that a query may attend
+#: weighs the same, so its map shows the window and the mask alone.
+EXPLORER_SCALES = (0.0, 1 / 16, TOY_LOGIT_SCALE)
+#: The explorer's photo side: the chapter's image, a 56×56 grid of stride-4 colour tokens.
+EXPLORER_SIZE = 224
+#: The explorer's stage-1 layer (Swin-T's): channels and heads.
+EXPLORER_DIM, EXPLORER_HEADS = 96, 3
+
+
+def explorer_maps(
+    img: torch.Tensor, queries, window_size: int, block2: str, logit_scale: float
+) -> list[tuple[str, torch.Tensor, tuple[int, int]]]:
+    """The explorer's three maps of each query of ``queries`` ((row, col) fractions of the
+    image) on the photo's stride-4 colour tokens, as :func:`toy_block_maps` builds them:
+    block 1 (W-MSA), block 2 (``block2``: W-MSA again, or SW-MSA shifted by ``⌊M/2⌋``) and the
+    two blocks' maps multiplied. ``[(title, rows (len(queries), H*W), grid)]``."""
+    M = validate.positive_int("window_size", window_size)
+    validate.one_of("block2", block2, EXPLORER_BLOCK2)
+    logit_scale = validate.number("logit_scale", logit_scale, low=0.0)
+    tokens, (H, W) = photo.colour_tokens(img)
+    check_window(H, W, M)
+    index = photo.query_at((H, W), list(queries))
+    shift = M // 2 if block2 == "SW-MSA" else 0
+    full1 = full_map(tokens, H, W, M, 0, logit_scale)
+    with torch.no_grad():
+        x1 = F.layer_norm(full1 @ tokens[0], (tokens.shape[-1],))[None]
+    full2 = full_map(x1, H, W, M, shift, logit_scale)
+    rows1, rows2 = full1[index], full2[index]
+    second = f"block 2: SW-MSA, shift {shift}" if shift else "block 2: W-MSA again"
+    return [
+        (f"block 1: W-MSA, {M}×{M}", rows1, (H, W)),
+        (second, rows2, (H, W)),
+        ("blocks 1 and 2 together", rows2 @ full1, (H, W)),
+    ]
+
+
+def explorer_cost_chart(window_size: int, block2: str) -> Bars:
+    """The explorer's cost panel: Swin-T's stage-1 attention layer (C = 96, 3 heads, 56×56
+    tokens) as global MSA (eq. (1)) and as window attention with ``M = window_size``
+    (eq. (2); SW-MSA costs the same), multiply-adds on a linear scale, each labelled with
+    MMACs, the attention maps' memory and how many times fewer multiply-adds than global."""
+    validate.one_of("window_size", window_size, EXPLORER_WINDOWS)
+    validate.one_of("block2", block2, EXPLORER_BLOCK2)
+    g = EXPLORER_SIZE // 4
+    window = f"{block2}, M = {window_size}"
+    costs = {
+        "global MSA": msa_cost(g, g, EXPLORER_DIM, EXPLORER_HEADS),
+        window: window_attention_cost(g, g, EXPLORER_DIM, EXPLORER_HEADS, window_size),
+    }
+    return layer_cost_bars(
+        f"Swin-T stage 1, C = {EXPLORER_DIM}, {g}×{g} tokens: multiply-adds (M), against global",
+        costs,
+        {"global MSA": "tab:red", window: "tab:blue"},
+        ratio_of="MACs",
+    )
+
+
+def swin_explorer() -> Explorer:
+    """The chapter's explorer over the window side ``M``, the second block (the same windows
+    or shifted ones), the toy's inverse temperature and the query: one query's map in block 1,
+    in block 2 and through both, on the chapter's photo, with the layer's cost against global
+    attention. At inverse temperature 0 the maps show the keys a query may attend: its
+    window, less the keys the mask keeps apart. A live widget in a kernel, a precomputed twin
+    on the page (:class:`~vit_notes.plotting.Explorer`)."""
+
+    def maps(queries, window_size, block2, logit_scale):
+        img = photo.load_photo(EXPLORER_SIZE)
+        panels = explorer_maps(img, queries, window_size, block2, logit_scale)
+        return [MapPanel(title, grid, rows, patch=4) for title, rows, grid in panels]
+
+    def caption(window_size, block2, logit_scale):
+        what = ": every key a query may attend weighs the same" if logit_scale == 0 else ""
+        return (
+            f"{EXPLORER_SIZE}² photo, {window_size}×{window_size} windows, block 2 {block2}, "
+            f"inverse temperature {logit_scale:g}{what}; query token: cyan box"
+        )
+
+    def alt(window_size, block2, logit_scale):
+        return (
+            f"Explorer, starting state: the {EXPLORER_SIZE}×{EXPLORER_SIZE} photo with the "
+            f"query's token in a cyan box, three maps of its attention in a colour-token toy: "
+            f"block 1 in its {window_size}×{window_size} window, block 2 ({block2}) and both "
+            f"blocks together, inverse temperature {logit_scale:g}. Under them, the "
+            "multiply-adds and attention-map memory of Swin-T's stage-1 layer, global against "
+            "windowed"
+        )
+
+    return Explorer(
+        key="explore-swin",
+        title="Shifted windows: window side, block 2, inverse temperature, query",
+        controls=(
+            Control("window_size", "window M", EXPLORER_WINDOWS, default=7),
+            Control("block2", "block 2", EXPLORER_BLOCK2, default="SW-MSA"),
+            Control("logit_scale", "inverse temperature", EXPLORER_SCALES, default=TOY_LOGIT_SCALE),
+        ),
+        maps=maps,
+        bars=lambda window_size, block2, logit_scale: [explorer_cost_chart(window_size, block2)],
+        caption=caption,
+        alt=alt,
+        query_grid=14,
+        default_query=(6, 6),
+        photo=lambda **_: photo.load_photo(EXPLORER_SIZE),
+    )
+
+
+# --- measured time ------------------------------------------------------------------------------
+
+#: The attention layers :func:`swin_cost_table` times at each stage, in order: window
+#: attention (block l), shifted-window attention (block l+1) and global attention.
+TIMED_VARIANTS = ("W-MSA", "SW-MSA", "MSA")
+
+
+def swin_cost_table(
+    size: int = 224,
+    name: str = "swin_t",
+    stages=(1, 2, 3, 4),
+    timed: bool = True,
+    min_run_time: float = 0.05,
+    rounds: int = 5,
+) -> list[dict]:
+    """Rows of {variant, stage, grid, dim, heads, window, shift, analytic/counted GMACs,
+    attention-map MiB (float32, all heads, batch 1), ms} for the attention layer of each of
+    ``stages`` of ``name`` at ``size``²: W-MSA, SW-MSA (shifted by ``⌊M/2⌋``) and global MSA
+    (one window as large as the grid) on the stage's grid, each a :class:`GridWindowAttention`
+    on one image. A grid no larger than the window is one window, unshifted: there the three
+    are the same layer.
+
+    Untimed, the layers are counted on the ``meta`` device. Timed, they run on the CPU with
+    torch's current threads, in ``rounds`` rounds that take turns: ``ms_rounds`` holds each
+    round's median, ``ms`` the fastest (other work on a shared machine only adds time)."""
+    validate.one_of("name", name, CONFIGS)
+    cfg = CONFIGS[name]
+    size = validate.size("size", size, minimum=4)
+    stages = validate.nonempty_sequence("stages", stages)
+    grids = stage_grids(size, cfg.get("patch_size", 4), len(cfg["depths"]))
+    for s in stages:
+        validate.positive_int("stages", s, maximum=len(grids))
+    torch.manual_seed(0)
+    device = torch.device("cpu" if timed else "meta")
+    rows, layers, inputs = [], [], []
+    for stage in stages:
+        g = grids[stage - 1]
+        C, heads = cfg["embed_dim"] * 2 ** (stage - 1), cfg["num_heads"][stage - 1]
+        M = effective_window(g, g, cfg["window_size"])
+        x = torch.randn(1, g * g, C, device=device)
+        for variant in TIMED_VARIANTS:
+            window = g if variant == "MSA" else M
+            shift = M // 2 if variant == "SW-MSA" and M < g else 0
+            with device:
+                layer = GridWindowAttention(C, (g, g), heads, window_size=window, shift_size=shift)
+            layer.eval()
+            cost = (
+                msa_cost(g, g, C, heads)
+                if variant == "MSA"
+                else (window_attention_cost(g, g, C, heads, M))
+            )
+            rows.append(
+                dict(
+                    variant=variant,
+                    stage=stage,
+                    size=size,
+                    grid=g,
+                    dim=C,
+                    heads=heads,
+                    window=layer.window_size,
+                    shift=layer.shift_size,
+                    analytic_gmacs=cost.macs / 1e9,
+                    counted_gmacs=counting.count_macs(layer, x, g, g) / 1e9,
+                    attn_mib=cost.attn_bytes / 2**20,
+                )
+            )
+            layers.append(layer)
+            inputs.append(x)
+    for _ in range(validate.positive_int("rounds", rounds) if timed else 0):
+        for row, layer, x in zip(rows, layers, inputs):
+            m = counting.time_forward(layer, x, row["grid"], row["grid"], min_run_time=min_run_time)
+            row.setdefault("ms_rounds", []).append(m.median * 1e3)
+            row["ms"] = min(row["ms_rounds"])
+    return rows
+
+
+def round_ratios(
+    rows: list[dict], variant: str, reference: str = "W-MSA"
+) -> dict[int, list[float]]:
+    """Per stage, ``variant``'s time over ``reference``'s in each round (the rounds take turns,
+    so each ratio compares two timings made moments apart): ``{stage: [ratio per round]}``."""
+    rows = validate.rows("rows", rows, keys=("variant", "stage", "ms_rounds"))
+    validate.one_of("variant", variant, TIMED_VARIANTS)
+    validate.one_of("reference", reference, TIMED_VARIANTS)
+    by = {(r["variant"], r["stage"]): r["ms_rounds"] for r in rows}
+    return {
+        stage: [a / b for a, b in zip(by[variant, stage], by[reference, stage], strict=True)]
+        for (v, stage) in by
+        if v == variant and (reference, stage) in by
+    }
+
+
+@styled
+def plot_measured_times(rows: list[dict], caption: str = ""):
+    """Two panels from :func:`swin_cost_table`'s timed rows: the time of each layer per stage
+    (the fastest round, a bar up to the slowest; log scale), and per stage the time of SW-MSA
+    and of global MSA over W-MSA's, round by round (a dot per round)."""
+    rows = validate.rows("rows", rows, keys=("variant", "stage", "ms", "ms_rounds"))
+    fig, axes = new_figure(1, 2, height=3.2)
+    colours = {"W-MSA": "tab:blue", "SW-MSA": "tab:green", "MSA": "tab:red"}
+    stages = sorted({r["stage"] for r in rows})
+    ax = axes[0, 0]
+    for k, variant in enumerate(TIMED_VARIANTS):
+        pts = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r["stage"])
+        xs = [r["stage"] + (k - 1) * 0.12 for r in pts]
+        lo = [r["ms"] for r in pts]
+        hi = [max(r["ms_rounds"]) for r in pts]
+        ax.errorbar(
+            xs, lo, yerr=[[0] * len(lo), [h - v for h, v in zip(hi, lo)]], fmt="o",
+            color=colours[variant], label=variant, capsize=2,
+        )  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xticks(stages, [str(s) for s in stages])
+    ax.set_xlabel("stage")
+    ax.set_ylabel("ms per image (fastest round)")
+    ax.legend(loc="upper right")
+    ax.grid(True, which="major")
+    ax = axes[0, 1]
+    summary = []
+    for variant in ("SW-MSA", "MSA"):
+        ratios = round_ratios(rows, variant)
+        for stage, rs in sorted(ratios.items()):
+            ax.plot([stage] * len(rs), rs, "o", mfc="none", color=colours[variant], alpha=0.7,
+                    label=f"{variant} / W-MSA" if stage == stages[0] else None)  # fmt: skip
+            summary.append(f"{variant} at stage {stage}: {min(rs):.2f} to {max(rs):.2f}")
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xticks(stages, [str(s) for s in stages])
+    ax.set_xlabel("stage")
+    ax.set_ylabel("time / W-MSA's, each round")
+    ax.legend(loc="upper right")
+    ax.grid(True, which="major")
+    if caption:
+        fig.suptitle(caption)
+    set_alt(
+        fig,
+        "Two panels. Left: the measured time of W-MSA, SW-MSA and global MSA at each stage of "
+        "Swin-T, log scale: "
+        + "; ".join(
+            f"stage {s}: " + ", ".join(
+                f"{r['variant']} {sig(r['ms'])} ms" for r in rows if r["stage"] == s
+            )
+            for s in stages
+        )
+        + ". Right: the ratio to W-MSA's time in each round: " + "; ".join(summary) + ".",
+    )  # fmt: skip
     return fig

@@ -6,15 +6,18 @@ Liu et al., "Swin Transformer: Hierarchical Vision Transformer using Shifted Win
 ``EQUATIONS``: the paper's eqs. (1)-(4) in its notation. ``SYMBOLS``: which tensor of
 :mod:`vit_notes.swin.model` each symbol is. ``VARIANTS``: §3.3 "Architecture Variants".
 ``TABLE``: each variant's parameters, FLOPs and ImageNet-1K top-1 at 224², from the paper's
-Table 1(a). ``CODE_DIFFERENCES``: where the official code, which this package equals, does
-something the equations leave open.
+Table 1(a). ``CLAIMS``: the abstract's words that the comparison repeats. ``TABLE5_MS``:
+Table 5's time of W-MSA and SW-MSA per stage on a V100.
+``CODE_DIFFERENCES``: where the official code, which this package equals, does something the
+equations leave open.
 
 What this rests on, said once: the paper's body text was not in the corpus this package was
 written from, so the equations and section titles follow the paper as the book's brief quotes
 it, and the official code's comments. The three variants' parameters and FLOPs (28M/4.5G,
 50M/8.7G, 88M/15.4G) are also the official README's; its top-1 for Swin-T and Swin-S (81.2,
 83.2) come from a later training run than Table 1's (81.3, 83.0). Check each against the
-paper's text before the chapter quotes it.
+paper's text before the chapter quotes it. ``TABLE5_MS`` and the sentences quoted beside it
+were checked against the paper's text (arXiv v2, §4.4).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import registry
+from ..facts import Claim
 
 #: The paper, as cited in the book.
 CITE = "liu2021swin"
@@ -30,6 +34,7 @@ REPO = "https://github.com/microsoft/Swin-Transformer"
 #: The sections the package cites, by number and title.
 SECTIONS = {
     "architecture": '§3.1 "Overall Architecture"',
+    "ablation": '§4.4 "Ablation Study"',
     "windows": '§3.2 "Shifted Window based Self-Attention"',
     "variants": '§3.3 "Architecture Variants"',
 }
@@ -116,6 +121,35 @@ TABLE = {
     "swin_t": registry.Paper(params_m=28, gflops=4.5, top1=81.3, cite=CITE, source=_TABLE),
     "swin_s": registry.Paper(params_m=50, gflops=8.7, top1=83.0, cite=CITE, source=_TABLE),
     "swin_b": registry.Paper(params_m=88, gflops=15.4, top1=83.5, cite=CITE, source=_TABLE),
+}
+
+#: The paper's claims that the comparison chapter repeats, in its own words (checked against
+#: the paper's text, arXiv v2).
+CLAIMS = (
+    Claim(
+        "linear cost",
+        "This hierarchical architecture has the flexibility to model at various scales and has "
+        "linear computational complexity with respect to image size",
+        "abstract",
+    ),
+    Claim(
+        "what the shifted windows do",
+        "The shifted windowing scheme brings greater efficiency by limiting self-attention "
+        "computation to non-overlapping local windows while also allowing for cross-window "
+        "connection",
+        "abstract",
+    ),
+)
+
+#: Table 5 of §4.4 "Ablation Study" ("Real speed of different self-attention computation
+#: methods and implementations on a V100 GPU"), the two rows of this package's method: the
+#: time of "MSA in a stage" (ms) at stages 1-4 of Swin-T at 224². The paper's paragraph
+#: "Shifted windows": "The latency overhead by shifted window is also small, as shown in
+#: Table 5." Only shown beside the book's own timing, never used in a computation.
+TABLE5_SOURCE = 'Table 5, §4.4 "Ablation Study", V100 GPU'
+TABLE5_MS = {
+    "window (w/o shifting)": (2.8, 1.7, 1.2, 0.9),
+    "shifted window (cyclic)": (3.0, 1.9, 1.3, 1.0),
 }
 
 #: Where the official code (which this package equals, tested) fills in what the equations
