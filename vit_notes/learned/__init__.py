@@ -37,7 +37,7 @@ from .figures import (
     toy_query_maps,
 )
 from .models import STUDY, StudyModel, build
-from .shipped import RESULTS, WEIGHTS, caption, load, load_results
+from .shipped import RESULTS, RETRAIN_TOLERANCE, WEIGHTS, caption, load, load_results
 from .stats import Interval, mean_interval, paired_difference
 from .train import RECIPE, Progress, Score, TrainLog, evaluate, predict, train
 
@@ -67,6 +67,7 @@ __all__ = [
     "Progress",
     "RECIPE",
     "RESULTS",
+    "RETRAIN_TOLERANCE",
     "SHAPES",
     "STUDY",
     "Score",

@@ -1,12 +1,15 @@
 """The study's dataset, generated on the spot: **Marks**, small shapes scattered on a dark, noisy
 image, labelled by how their shapes relate across the image.
 
-Nothing is downloaded: :func:`make_dataset` draws ``n`` images from a seed (the same seed gives
-the same images, bit for bit), at any size. Every shape covers 5 of the 9 cells of its 3×3
+Nothing is downloaded: :func:`make_dataset` draws ``n`` images from a seed, at any size. The
+same ``n`` and seed give the same images, bit for bit. Image ``i`` depends on ``n`` as well
+(each draw is a length-``n`` vector from one generator), so ``make_dataset(6, s)`` is not the
+first six images of ``make_dataset(12, s)``. Every shape covers 5 of the 9 cells of its 3×3
 template, and each mark's colour is drawn independently of its shape. Scaled by nearest
 neighbour, the shapes cover the same number of pixels at sides 3, 6 and 9, so there a mark's
-mean colour says nothing about its shape. At sides 4, 5, 7 and 8 the areas differ, a cue to
-the shape.
+total area, and its mean colour over its whole box, say nothing about its shape. At sides 4, 5,
+7 and 8 the areas differ, a cue to the shape. At every side, how a mark's pixels split across
+the 4-px tokens depends on its shape and its offset.
 
 Two questions (``task``):
 
@@ -18,8 +21,10 @@ Two questions (``task``):
   two models trained on it answer "same" to every test image.
 
 One knob: ``detail``, the side of a mark in pixels (an int, or a range ``(lo, hi)`` that draws
-a side per image). At 3 px each template cell is one pixel, smaller than one token of the
-stride-4 stems every model here starts with.
+a side per image). At 3 px each template cell is one pixel, and the mark is smaller than one
+token of every model's first attention layer: PVT's stride-4 convolution makes 4-px tokens,
+Shunted's stem starts with a stride-2 convolution and reaches 4-px tokens, and CoAtNet's stem
+(stride 2) and MBConv stage lead to 8-px tokens.
 
 Seeds: the training function draws its images from seeds at or above :data:`TRAIN_SEEDS`, the
 test sets from small seeds (0, 1, 2, ...), so a test image is never a training image.
@@ -165,7 +170,8 @@ def make_dataset(
     task: str = "majority",
     noise: float = 0.05,
 ) -> Marks:
-    """``n`` images of the Marks task, drawn from ``seed`` (same seed, same images).
+    """``n`` images of the Marks task, drawn from ``seed`` (the same ``n`` and seed give the
+    same images; another ``n`` gives other images, image ``i`` included).
 
     Each image: a dark background with Gaussian pixel noise (std ``noise``) and marks of side
     ``detail`` px (an int, or a range ``(lo, hi)`` drawing a side per image) in random colours,

@@ -26,8 +26,12 @@ from .models import STUDY
 from .shipped import check_results, load, load_results
 from .stats import mean_interval
 
-#: The stage-1 token grid of every study model (stride 4 on 32×32 images).
+#: The stage-1 token grid of the PVT and Shunted models (stride 4 on 32×32 images).
 GRID = (IMG_SIZE // 4, IMG_SIZE // 4)
+#: How many test images the chapter's section 6 and the explorer draw, with
+#: ``make_dataset(SAMPLE, seed)``: the images depend on ``n``, so both draw the same number and
+#: the explorer's test image 1 is the image of section 6's figures.
+SAMPLE = 12
 #: One colour per model, one marker per family, in every plot of the chapter.
 MODEL_COLOURS = dict(
     zip(STUDY, ["black", "tab:blue", "tab:cyan", "tab:purple", "tab:olive",
@@ -217,7 +221,8 @@ def toy_query_maps(
 
 
 def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
-    """The chapter's explorer: a test image (``images`` of them, from test ``seed``), a ratio
+    """The chapter's explorer: a test image (the first ``images`` of
+    ``make_dataset(max(images, SAMPLE), seed)``, so that image 1 is section 6's), a ratio
     and a query on the 8×8 stage-1 grid; the trained PVT at that ratio (first attention layer,
     head 0, shipped weights) beside the colour-token toy at the same ratio, on one colour
     scale, and the four ratios' accuracy (shipped results: the mean over training seeds with its
@@ -225,7 +230,8 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     Shown by a notebook: the live widget in a kernel, the precomputed page twin on the site
     (:class:`~vit_notes.plotting.Explorer`)."""
     validate.positive_int("images", images)
-    test = make_dataset(images, seed)
+    drawn = max(images, SAMPLE)  # the images depend on how many are drawn (make_dataset)
+    test = make_dataset(drawn, seed)
     results = load_results()["models"]
     names = list(SHAPES)
 
@@ -261,7 +267,8 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
 
     def caption(sr_ratio, image):
         return (
-            f"test image {image} (seed {seed}): label {names[int(test.labels[image])]}, "
+            f"test image {image} (n = {drawn}, seed {seed}): label "
+            f"{names[int(test.labels[image])]}, "
             f"{int(test.detail[image])} px marks; query: cyan box"
         )
 

@@ -1,12 +1,16 @@
 """The study's models: small pyramids of each family, built from the package's own classes with
 keyword arguments (no model code here), sized to train on two CPU cores in well under a minute.
 
-Every model sees 32×32 images and starts from a stride-4 stem (an 8×8 token grid), as PVT and
-Shunted do at 224² (56×56); the second stage halves the grid to 4×4. The PVT models differ only
-in their key grids: ``sr_ratios`` (R at stage 1, R/2 at stage 2, PVT's rule of a key grid of the
-same size at every stage) or linear SRA. Shunted gives half of the heads ``r`` and half ``r/2``.
-CoAtNet, at this size, has one MBConv stage at stride 4 and relative attention at strides 8 and 16
-(a C-T-T layout, shortened from the paper's C-C-T-T, which would leave 2×2 and 1×1 grids here).
+Every model sees 32×32 images. PVT's first convolution has stride 4 and makes the 8×8 token
+grid of stage 1, as PVT does at 224² (56×56). Shunted's stem starts with a stride-2 convolution
+(a 16×16 grid) and reaches the same 8×8 token grid at stride 4. In both, the second stage halves
+the grid to 4×4. The PVT models differ only in their attention's keys and values: ``sr_ratios``
+(R at stage 1, R/2 at stage 2, PVT's rule of a key grid of the same size at every stage) or
+linear SRA. So R = 2 leaves stage 2 at full attention (ratio 1), while R = 4 and R = 8 reduce it
+too, with a reduction convolution of its own. Shunted gives half of the heads ``r`` and half
+``r/2``. CoAtNet, at this size, has a stride-2 stem, one MBConv stage at stride 4 and relative
+attention at strides 8 and 16, so its first attention tokens form a 4×4 grid. Its layout is
+C-T-T, shortened from the paper's C-C-T-T, which would leave 2×2 and 1×1 grids here.
 """
 
 from __future__ import annotations

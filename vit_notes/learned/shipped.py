@@ -15,6 +15,11 @@ from .models import build
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 WEIGHTS = WEIGHTS_DIR / "study.pt"
 RESULTS = WEIGHTS_DIR / "results.json"
+#: A retrained model's accuracy must come within this of the shipped one's (absolute, on the
+#: same test set; tests/test_learned.py retrains pvt_sra8 from seed 0 and scores it on test
+#: seed 0): the shipped weights are float16, and another machine or thread count changes the
+#: last bits of every step. The chapter quotes it beside the differences it compares.
+RETRAIN_TOLERANCE = 0.03
 
 
 def key(name: str, task: str = "majority") -> str:

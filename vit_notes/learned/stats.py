@@ -5,13 +5,17 @@ Student-t interval of their mean. :func:`paired_difference` compares two models 
 from the same seeds: a seed fixes the training images and their order (:func:`.train.train`),
 so the runs pair up, and the interval is the t-interval of the per-seed differences.
 With three seeds the t factor is large (4.30), so the intervals are wide: a difference they
-hold zero in is "within noise", not "no difference".
+hold zero in is "within noise", not "no difference". :func:`seeds_needed` estimates how many
+seeds a difference would need, if the spread of a few seeds held (:func:`t_quantile` gives
+Student's t beyond the table).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from .. import validate
 
 #: Student's t, 0.975 quantile, by degrees of freedom (1 to 10): a 95% two-sided interval.
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571,
@@ -34,6 +38,12 @@ class Interval:
 
     def __str__(self) -> str:
         return f"{self.mean:+.1%} [{self.low:+.1%}, {self.high:+.1%}]"
+
+    def points(self) -> str:
+        """A difference of two accuracies in percentage points, with its interval's ends:
+        ``"+2.0 [-1.5, +5.4] points"``."""
+        ends = ", ".join(f"{100 * v:+.1f}" for v in (self.low, self.high))
+        return f"{100 * self.mean:+.1f} [{ends}] points"
 
 
 def mean_interval(values) -> Interval:
@@ -60,3 +70,57 @@ def paired_difference(runs_a: dict, runs_b: dict) -> Interval:
             f"runs_a and runs_b share {len(seeds)} seed(s) ({seeds}); a paired interval needs 2"
         )
     return mean_interval([runs_b[s] - runs_a[s] for s in seeds])
+
+
+def t_quantile(df: int, p: float = 0.975) -> float:
+    """Student's t quantile for ``df`` degrees of freedom: :data:`T975` where it has it, else by
+    bisection on the distribution function, integrated from the density (Simpson's rule)."""
+    df = validate.positive_int("df", df)
+    p = validate.number("p", p, low=0.5, high=1.0, low_open=True, high_open=True)
+    if p == 0.975 and df in T975:
+        return T975[df]
+    return _t_numeric(df, p)
+
+
+def _t_numeric(df: int, p: float) -> float:
+    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+
+    def cdf(x: float, steps: int = 400) -> float:
+        h = x / steps
+        us = (i * h for i in range(steps + 1))
+        f = [math.exp(log_c - (df + 1) / 2 * math.log1p(u * u / df)) for u in us]
+        area = h / 3 * (f[0] + f[-1] + 4 * sum(f[1:-1:2]) + 2 * sum(f[2:-1:2]))
+        return 0.5 + area
+
+    lo, hi = 0.0, 1.0
+    while cdf(hi) < p:
+        lo, hi = hi, 2 * hi
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
+    return (lo + hi) / 2
+
+
+def seeds_needed(sd: float, difference: float, limit: int = 10_000) -> int:
+    """How many paired seeds it would take for the 95% t-interval of a mean difference to
+    leave out zero, if the per-seed differences kept standard deviation ``sd`` and mean
+    ``difference``: the least n >= 2 with t(n - 1) * sd / sqrt(n) < |difference| (the left side
+    falls as n grows, so a bisection finds it). A rough estimate: ``sd`` from a few seeds is
+    itself uncertain, and more seeds would move the mean."""
+    spread = validate.number("sd", sd, low=0.0, high=math.inf, high_open=True)
+    d = abs(validate.number("difference", difference, low=-math.inf, high=math.inf,
+                            low_open=True, high_open=True))  # fmt: skip
+    if d == 0:
+        raise ValueError("difference=0: no number of seeds resolves a zero difference")
+    limit = validate.positive_int("limit", limit, minimum=2)
+
+    def resolves(n: int) -> bool:
+        return t_quantile(n - 1) * spread / math.sqrt(n) < d
+
+    if not resolves(limit):
+        raise ValueError(f"sd={sd!r}, difference={difference!r}: more than limit={limit} seeds")
+    lo, hi = 1, limit  # resolves(hi) holds; lo is below the least n
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if mid >= 2 and resolves(mid) else (mid, hi)
+    return hi
