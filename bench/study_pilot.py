@@ -61,14 +61,19 @@ def dataset(n: int, seed: int, task: dict, cache: Path | None):
     return out
 
 
-def fit(model, images, labels, seed: int, epochs: int, batch: int, lr: float, wd: float):
-    """AdamW, one-cycle learning rate, cross-entropy; batch order from ``seed``. Returns the
-    mean loss of each epoch."""
+def fit(
+    model, images, labels, seed: int, epochs: int, batch: int, lr: float, wd: float,
+    warmup: float = 0.15, log_every: int = 0,
+):  # fmt: skip
+    """AdamW, one-cycle learning rate (``warmup`` of the steps rising), cross-entropy; batch
+    order from ``seed``. Returns the mean loss of each epoch, and the mean loss of every
+    ``log_every`` steps (printed as it goes; none when 0)."""
     steps = len(labels) // batch
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=lr, total_steps=epochs * steps, pct_start=0.15
+        opt, max_lr=lr, total_steps=epochs * steps, pct_start=warmup
     )
+    trace, window = [], []
     order = torch.Generator().manual_seed(seed)
     losses = []
     model.train()
@@ -85,9 +90,16 @@ def fit(model, images, labels, seed: int, epochs: int, batch: int, lr: float, wd
             opt.step()
             sched.step()
             total += loss.item()
+            window.append(loss.item())
+            if log_every and len(window) == log_every:
+                trace.append(round(sum(window) / log_every, 3))
+                window = []
+                print(" ", trace[-1], end="", flush=True)
         losses.append(total / steps)
     model.eval()
-    return losses
+    if log_every:
+        print()
+    return losses, trace
 
 
 @torch.no_grad()
@@ -107,6 +119,12 @@ def main(argv=None) -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--wd", type=float, default=0.05)
+    ap.add_argument("--warmup", type=float, default=0.15, help="share of steps warming up")
+    ap.add_argument("--pos", default="even", choices=backbone.POS_SPACINGS)
+    ap.add_argument("--readout", default="mean", choices=backbone.READOUTS)
+    ap.add_argument("--init-std", type=float, default=0.02, help="std of the linears' weights")
+    ap.add_argument("--noise", type=float, default=0.05)
+    ap.add_argument("--log-every", type=int, default=125, help="print the loss every N steps")
     ap.add_argument("--dim", type=int, default=64)
     ap.add_argument("--depth", type=int, default=2)
     ap.add_argument("--heads", type=int, default=4)
@@ -130,11 +148,12 @@ def main(argv=None) -> None:
     seeds = [int(s) for s in args.seeds.split(",") if s]
     task = dict(
         grid=args.grid, cell=args.cell, detail=args.detail, distractors=args.distractors,
-        kinds=args.kinds, match=args.match,
+        kinds=args.kinds, match=args.match, noise=args.noise,
     )  # fmt: skip
     model_kw = dict(
         img_size=args.grid * args.cell, patch=args.cell, dim=args.dim, depth=args.depth,
-        heads=args.heads, num_classes=2, embed_norm=not args.no_embed_norm,
+        heads=args.heads, num_classes=2, embed_norm=not args.no_embed_norm, pos=args.pos,
+        readout=args.readout, init_std=args.init_std,
     )  # fmt: skip
     cache = Path(args.cache) if args.cache else None
     t0 = time.perf_counter()
@@ -152,7 +171,10 @@ def main(argv=None) -> None:
         for seed in seeds:
             model = backbone.build(v, seed, **model_kw)
             start = time.perf_counter()
-            losses = fit(model, train_x, train_y, seed, args.epochs, args.batch, args.lr, args.wd)
+            losses, trace = fit(
+                model, train_x, train_y, seed, args.epochs, args.batch, args.lr, args.wd,
+                args.warmup, args.log_every,
+            )  # fmt: skip
             seconds = time.perf_counter() - start
             acc = accuracy(model, test_x, test_y)
             train_acc = accuracy(model, train_x[: args.n_test], train_y[: args.n_test])
@@ -160,7 +182,7 @@ def main(argv=None) -> None:
                 dict(
                     variant=v, seed=seed, accuracy=acc, train_accuracy=train_acc,
                     chance=chance, params=params, macs=macs, seconds=round(seconds, 1),
-                    losses=[round(x, 4) for x in losses],
+                    losses=[round(x, 4) for x in losses], trace=trace,
                 )
             )  # fmt: skip
             print(
@@ -176,12 +198,17 @@ def main(argv=None) -> None:
     if args.record:
         settings = dict(
             task=task, model=model_kw, epochs=args.epochs, n_train=args.n_train,
-            n_test=args.n_test, batch=args.batch, lr=args.lr, wd=args.wd, threads=args.threads,
+            n_test=args.n_test, batch=args.batch, lr=args.lr, wd=args.wd, warmup=args.warmup,
+            threads=args.threads,
         )  # fmt: skip
-        for r in rows:
-            r["settings"] = settings
         command = "python bench/study_pilot.py " + " ".join(sys.argv[1:] if argv is None else argv)
-        print("wrote", measured.record("study_pilot", rows, command=command))
+        for r in rows:
+            r.update(settings=settings, command=command)
+        try:  # earlier pilots are kept: each row carries its own command
+            rows = measured.load("study_pilot").rows + rows
+        except ValueError:
+            pass
+        print("wrote", measured.record("study_pilot", rows, command="see each row"))
 
 
 if __name__ == "__main__":
