@@ -61,12 +61,16 @@ row   grid  setting (besides the above)                            steps  test  
 23    8     the same, ``dist=2 ntr=48000``                         6000   0.582  298
 24    8     the same, ``v=pool``                                   6000   0.610  265
 25    8     ``dist=1 kinds=4 linit=0.1 lr=5e-3 readout=max``       3000   0.648  133
+26    8     ``dist=2 dim=16 linit=0.1 lr=5e-3 readout=max``        3000   0.487  31
+27    8     the same, ``v=pool``                                   3000   0.527  22
+28    16    ``linit=0.1 lr=5e-3 readout=max ntr=40000``            5000   0.509  312
 ====  ====  =====================================================  =====  =====  ========
 
-(Rows 8-9 train with LABEL ``red`` or ``row0``; rows 10-25 with ``pair``. In rows 1-7, 10-12,
-16-17, 20 and 22 the training loss stays within 0.003 of 0.693 = ln 2 throughout; in rows
-13-15 it leaves it near step 1,500 to 1,900, in row 18 near step 1,000, in rows 21 and 23-24
-slowly after step 2,000 to 3,000, ending near 0.66 with the test still near chance in 21.)
+(Rows 8-9 train with LABEL ``red`` or ``row0``; rows 10-28 with ``pair``. Rows 26-28 ran at
+a load average under 1. In rows 1-7, 10-12, 16-17, 20, 22 and 26-28 the training loss stays
+within 0.003 of 0.693 = ln 2 throughout; in rows 13-15 it leaves it near step 1,500 to 1,900,
+in row 18 near step 1,000, in rows 21 and 23-24 slowly after step 2,000 to 3,000, ending near
+0.66 with the test still near chance in 21.)
 
 What the pilots show (single seeds; our reading where it says so):
 
@@ -89,15 +93,18 @@ What the pilots show (single seeds; our reading where it says so):
    (kind, row) bins against a width of 32, so one pooled vector can carry much of the
    histogram (:mod:`.pairs`: the floor holds only while bins greatly outnumber the width).
    An 8 × 8 grid with the max readout is therefore no operating point.
-5. On the 16 × 16 grid (96 bins) full attention has not left chance in any setting within
-   1,500 steps (rows 1, 20), about 100 s a run on an idle thread.
+5. On the 16 × 16 grid (96 bins) full attention has not left chance in any setting, within
+   1,500 steps (rows 1, 20) or 5,000 with the max readout (row 28, 312 s on a nearly idle
+   thread). At width 16 on 8 × 8 neither full attention nor the pooling baseline leaves
+   chance in 3,000 steps (rows 26-27).
 
 Left to find (not run): the 16 × 16 grid with the max readout, ``linit=0.1``, even spacing and
-more steps (at 66 ms a step, 10,000 steps is about 11 minutes a run of full attention, so
+more steps (at 62 ms a step, 10,000 steps is about 10 minutes a run of full attention, so
 13 variants × 5 seeds would take up to about 12 hours on one thread (the reduced variants
 cost less), or 6 on the 2 cores: a GPU
-job, ``--device``); or a narrower model on 8 × 8 (width 16 leaves 48 bins to 16 channels, and
-``pos="even"`` still tells the 8 rows apart), checked first with the pooling baseline.
+job, ``--device``, and not known to suffice); or a task whose relation gives attention a
+first-order signal while a pooled summary still fails, checked first with the pooling
+baseline at the max readout.
 The recorded runs under ``study_pairs`` (full, sra4, pool, 5 seeds each, all at chance) used
 the defaults: geometric spacing, mean readout, std 0.02.
 """
