@@ -8,6 +8,7 @@ import torch
 from vit_notes.counting import count_macs, count_params
 from vit_notes.learned.backbone import (
     ATTENTION,
+    POS_SPACINGS,
     AvgPoolSRA,
     Backbone,
     ShuntedNoLE,
@@ -93,6 +94,38 @@ def test_position_embedding_rows_and_columns():
         sincos_2d(4, 4, 6)
 
 
+def test_evenly_spaced_rows_are_orthogonal_and_geometric_ones_are_not():
+    """Even spacing: the row halves of 16 rows at dim 32 are orthogonal, so one bilinear form
+    reads "same row" exactly. Geometric spacing: neighbouring rows are nearly alike and the 16
+    rows span fewer than 16 useful directions (the diagnosis in vit_notes.learned.study)."""
+    rows = {s: sincos_2d(16, 16, 32, s).reshape(16, 16, 32)[:, 0, :16] for s in POS_SPACINGS}
+    gram = rows["even"] @ rows["even"].T
+    assert torch.allclose(gram, 8 * torch.eye(16), atol=1e-4)
+    geo = rows["geometric"]
+    assert (geo[0] @ geo[1]).item() > 6.0  # of 8 with itself
+    assert torch.linalg.matrix_rank(geo, atol=1e-2) < 12
+    with pytest.raises(ValueError, match="at most dim/2 = 16"):
+        sincos_2d(17, 17, 32, "even")
+    assert sincos_2d(17, 17, 32).shape == (17 * 17, 32)
+    with pytest.raises(ValueError, match="spacing"):
+        sincos_2d(4, 4, 8, "linear")
+
+
+def test_readout_and_init_std():
+    """``readout="max"`` takes each channel's largest token; ``init_std`` scales the linears'
+    initial weights alike in the shared parts and the attention."""
+    x = torch.rand(2, 3, 48, 48)
+    a, b = build("full", 0), build("full", 0, readout="max")
+    with torch.no_grad():
+        tokens = a.embed_norm(a.patch_embed(x).flatten(2).transpose(1, 2)) + a.pos_embed
+        feats = a.norm(a.blocks[1](a.blocks[0](tokens, 16, 16), 16, 16))
+        assert torch.allclose(b(x), b.head(feats.amax(1)), atol=1e-6)
+        assert torch.allclose(a(x), a.head(feats.mean(1)), atol=1e-6)
+    wide = build("sra4", 0, init_std=0.1)
+    assert 0.07 < wide.head.weight.std() < 0.12 and 0.07 < wide.blocks[0].attn.q.weight.std() < 0.12
+    assert 0.01 < build("sra4", 0).blocks[0].attn.q.weight.std() < 0.03
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -100,6 +133,10 @@ def test_position_embedding_rows_and_columns():
         (dict(img_size=50), "multiple"),
         (dict(dim=30, heads=4), "head"),
         (dict(depth=0), "depth"),
+        (dict(readout="sum"), "readout"),
+        (dict(pos="learned"), "spacing"),
+        (dict(init_std=0.0), "init_std"),
+        (dict(dim=16, heads=2, pos="even"), "at most dim/2"),
     ],
 )
 def test_bad_settings(kwargs, match):

@@ -7,6 +7,12 @@ row, half for the column, no parameters), ``depth`` pre-norm blocks ``x + attn(L
 then LayerNorm, the mean over tokens and a linear classifier. Every block's attention layer comes
 from :data:`ATTENTION`, by name, and is the only thing that differs between variants.
 
+Options shared by every variant, for the study's pilots (vit_notes.learned.study lists what
+each did): ``pos`` (the embedding's frequency spacing, :func:`sincos_2d`), ``readout`` (the
+mean or the per-channel maximum over tokens) and ``init_std`` (std of every linear layer's
+initial weights, shared parts and attention alike; 0.02 is the official initialisation).
+The defaults are the settings of the recorded runs.
+
 The attention layers are the package's own where one fits:
 
 * ``full``: :class:`~vit_notes.pvt.model.SpatialReductionAttention` with ``sr_ratio=1``.
@@ -113,22 +119,52 @@ ATTENTION: dict[str, Callable[[int, int], nn.Module]] = {
 }
 
 
-def sincos_2d(H: int, W: int, dim: int) -> torch.Tensor:
+#: How the sine-cosine embedding spaces its frequencies (:func:`sincos_2d`).
+POS_SPACINGS = ("even", "geometric")
+
+
+def sincos_2d(H: int, W: int, dim: int, spacing: str = "geometric") -> torch.Tensor:
     """A fixed 2-D sine-cosine position embedding ``(H*W, dim)``: the first half of the channels
-    encodes the row, the second half the column (``dim`` a multiple of 4)."""
+    encodes the row, the second half the column (``dim`` a multiple of 4), each with the sine and
+    cosine of ``q = dim/4`` frequencies.
+
+    ``spacing="geometric"`` (the default, what every recorded run used): frequencies
+    ``(pi/2) / 100^(j/q)``, a geometric series as in the Transformer's embedding. Its low
+    frequencies are nearly alike: on 16 rows at ``dim=32`` the row halves span about 9 useful
+    directions, not 16, and neighbouring rows have dot product 6.5 of 8, so no bilinear form
+    (one attention score) tells "same row" from "next row" sharply.
+
+    ``spacing="even"``: frequencies ``pi (j + 1/2) / q``, ``j = 0 .. q-1``, evenly spaced up to
+    half a turn per row. The row halves of any two of ``2q`` rows are then orthogonal (dot
+    product 0, and ``q`` with itself), so one bilinear form reads "same row" exactly; a grid of
+    more than ``2q`` rows or columns is refused (rows ``2q`` apart would be negatives)."""
     if dim % 4:
         raise ValueError(f"dim={dim}: the 2-D sine-cosine embedding needs a multiple of 4")
+    validate.one_of("spacing", spacing, POS_SPACINGS)
     quarter = dim // 4
-    freq = 1.0 / (100.0 ** (torch.arange(quarter, dtype=torch.float32) / quarter))
+    j = torch.arange(quarter, dtype=torch.float32)
+    if spacing == "even":
+        if max(H, W) > 2 * quarter:
+            raise ValueError(
+                f"dim={dim}: evenly spaced frequencies tell apart at most dim/2 = {2 * quarter} "
+                f"rows or columns, got a {H}x{W} grid; use a larger dim or spacing='geometric'"
+            )
+        freq = torch.pi * (j + 0.5) / quarter
+    else:
+        freq = torch.pi / 2 / (100.0 ** (j / quarter))
 
     def one(n):
-        a = torch.arange(n, dtype=torch.float32)[:, None] * freq[None] * torch.pi / 2
+        a = torch.arange(n, dtype=torch.float32)[:, None] * freq[None]
         return torch.cat([a.sin(), a.cos()], dim=1)  # (n, dim/2)
 
     rows, cols = one(H), one(W)
     return torch.cat([rows[:, None].expand(H, W, -1), cols[None].expand(H, W, -1)], dim=-1).reshape(
         H * W, dim
     )
+
+
+#: How the tokens become one vector for the classifier: their mean, or their maximum per channel.
+READOUTS = ("mean", "max")
 
 
 class Block(nn.Module):
@@ -154,7 +190,9 @@ class Backbone(nn.Module):
     key grids), ``dim``
     channels, ``depth`` blocks of ``heads`` heads, ``mlp_ratio`` hidden width of the
     feed-forward, ``num_classes`` outputs. ``embed_norm=False`` drops the LayerNorm after the
-    patch embedding (which scales a dark background patch's noise up to a mark's loudness)."""
+    patch embedding (which scales a dark background patch's noise up to a mark's loudness).
+    ``pos``: :data:`POS_SPACINGS`; ``readout``: :data:`READOUTS`; ``init_std``: the linears'
+    initial std (module docstring)."""
 
     def __init__(
         self,
@@ -167,6 +205,9 @@ class Backbone(nn.Module):
         mlp_ratio: float = 2.0,
         num_classes: int = 2,
         embed_norm: bool = True,
+        pos: str = "geometric",
+        readout: str = "mean",
+        init_std: float = 0.02,
     ):
         super().__init__()
         validate.one_of("attention", attention, ATTENTION)
@@ -178,17 +219,28 @@ class Backbone(nn.Module):
         self.depth = validate.positive_int("depth", depth)
         validate.heads_divide(dim, heads)
         num_classes = validate.positive_int("num_classes", num_classes, minimum=2)
+        validate.one_of("readout", readout, READOUTS)
+        self.readout = readout
+        init_std = validate.number("init_std", init_std, low=0.0, low_open=True)
+
+        def init(m: nn.Module) -> None:  # the official init; linears at init_std if asked
+            init_weights(m)
+            if isinstance(m, nn.Linear) and init_std != 0.02:
+                nn.init.trunc_normal_(m.weight, std=init_std, a=-2 * init_std, b=2 * init_std)
+
         # Shared parts first, so that their initial weights do not depend on the attention.
         self.patch_embed = nn.Conv2d(3, dim, kernel_size=patch, stride=patch)
         self.embed_norm = nn.LayerNorm(dim) if embed_norm else nn.Identity()
-        self.register_buffer("pos_embed", sincos_2d(self.grid, self.grid, dim), persistent=False)
+        self.register_buffer(
+            "pos_embed", sincos_2d(self.grid, self.grid, dim, pos), persistent=False
+        )
         self.blocks = nn.ModuleList(Block(dim, mlp_ratio) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, num_classes)
-        self.apply(init_weights)
+        self.apply(init)
         for blk in self.blocks:
             blk.attn = ATTENTION[attention](dim, heads)
-            blk.attn.apply(init_weights)
+            blk.attn.apply(init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         validate.image(x, 3, dtype=self.patch_embed.weight.dtype)
@@ -202,7 +254,8 @@ class Backbone(nn.Module):
         x = self.embed_norm(rearrange(x, "b c h w -> b (h w) c")) + self.pos_embed
         for blk in self.blocks:
             x = blk(x, H, W)
-        return self.head(self.norm(x).mean(1))
+        x = self.norm(x)
+        return self.head(x.mean(1) if self.readout == "mean" else x.amax(1))
 
 
 def build(attention: str, seed: int = 0, **kwargs) -> Backbone:

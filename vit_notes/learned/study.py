@@ -16,16 +16,97 @@ paired difference with full attention over the seeds both have (:mod:`.stats`), 
 the device, versions, date, seeds and wall time of each run.
 
 Sized for a CPU: one thread per run (``--threads``), a 16 × 16 token grid of width 32, two
-blocks, :data:`EPOCHS` epochs of 250 steps: about 4 minutes a run of full attention and under
-2 minutes for the reduced variants, on one thread of the 2-core machine.
+blocks, :data:`EPOCHS` epochs of 250 steps (1,500 steps). Full attention costs about 66 ms a
+step on one idle thread (batch 32; 144 ms at width 64 with 4 heads, 11 ms on an 8 × 8 grid),
+so about 100 s a run; the recorded runs took 700 s on the loaded 2-core machine.
 
-**Not yet at an operating point.** Pilots of full attention, seed 0, one thread (``--epochs``,
-``--distractors``, ``--noise``, ``--embed-norm`` override the settings for a pilot; pilot runs
-go to their own ``--out``): 6 epochs with 5 or 2 distractors, 8 epochs with 0 or 1 distractor,
-and 6 epochs with 0 distractors without the stem's LayerNorm (with and without pixel noise) all
-ended at a loss of 0.693 and a test accuracy of 0.49 to 0.50. On this 16 × 16 grid the
-backbone has not left chance within 2,000 steps; the budget or the recipe (width, learning
-rate, steps) that puts every attention variant between 55% and 95% is still to find.
+**No operating point yet.** No setting tried puts full attention above chance while the
+pooling baseline stays at chance. Pilots, seed 0, one thread, on a shared machine whose load
+average was 4 to 13 (so the times are not idle costs). Unless a row says otherwise: full
+attention, width 32, 2 heads, 2 blocks, colour match, 6 kinds, 5 distractors, noise 0.05,
+lr 2e-3, 8,000 training images, mean readout, official init (std 0.02).
+
+Rows 1-7: ``python bench/study_pilot.py --variants full --seeds 0 --epochs 6 --kinds 6
+--dim 32 --heads 2 --grid G --distractors D [--pos P] [--no-embed-norm] [--noise N]
+--record`` (1,500 steps; rows in vit_notes/measurements/study_pilot.json). Rows 8-25:
+``python bench/study_pilot_steps.py G STEPS LABEL [key=value ...]`` (1,000 test images;
+``linit=0.1`` redraws every linear layer's weights N(0, 0.1), shared parts and attention
+alike; ``readout=max`` takes the per-channel maximum over tokens instead of the mean).
+
+====  ====  =====================================================  =====  =====  ========
+row   grid  setting (besides the above)                            steps  test   time (s)
+====  ====  =====================================================  =====  =====  ========
+1     16    pos even                                               1500   0.501  189
+2     8     pos even                                               1500   0.498  28
+3     8     pos geometric                                          1500   0.505  30
+4     8     pos even, no stem LayerNorm                            1500   0.500  44
+5     8     pos even, no stem LayerNorm, noise 0                   1500   0.500  46
+6     8     pos even, 0 distractors                                1500   0.492  31
+7     8     pos even, 0 distractors, no stem LayerNorm             1500   0.500  43
+8     8     control ``red``: some mark has colour 0                400    1.000  19
+9     8     control ``row0``: some mark lies in row 0              400    1.000  17
+10    8     ``dist=0 lr=5e-3 sched=const``                         1500   0.500  68
+11    8     ``dist=0 qkinit=0.2``                                  1500   0.485  72
+12    8     ``dist=0 en=0 noise=0 lr=5e-3``                        1500   0.500  68
+13    4     ``dist=0 kinds=4``                                     3000   0.784  62
+14    4     ``dist=0 kinds=4 linit=0.1``                           3000   1.000  47
+15    4     ``dist=0 kinds=4 lr=5e-3``                             3000   0.740  52
+16    4     ``dist=0 kinds=4 depth=1``                             3000   0.491  32
+17    8     ``dist=0 kinds=4 linit=0.1 lr=5e-3``                   4000   0.505  217
+18    8     the same with ``readout=max``                          3000   1.000  149
+19    8     the same, ``v=pool`` (pooling baseline)                3000   0.855  95
+20    16    ``linit=0.1 lr=5e-3 readout=max``                      1500   0.472  309
+21    8     ``linit=0.1 lr=5e-3 readout=max``                      3000   0.504  136
+22    8     the same, ``dist=2 ntr=24000``                         3000   0.477  136
+23    8     the same, ``dist=2 ntr=48000``                         6000   0.582  298
+24    8     the same, ``v=pool``                                   6000   0.610  265
+25    8     ``dist=1 kinds=4 linit=0.1 lr=5e-3 readout=max``       3000   0.648  133
+26    8     ``dist=2 dim=16 linit=0.1 lr=5e-3 readout=max``        3000   0.487  31
+27    8     the same, ``v=pool``                                   3000   0.527  22
+28    16    ``linit=0.1 lr=5e-3 readout=max ntr=40000``            5000   0.509  312
+====  ====  =====================================================  =====  =====  ========
+
+(Rows 8-9 train with LABEL ``red`` or ``row0``; rows 10-28 with ``pair``. Rows 26-28 ran at
+a load average under 1. In rows 1-7, 10-12, 16-17, 20, 22 and 26-28 the training loss, after
+the first few hundred steps, stays within 0.003 of 0.693 = ln 2. In rows 13-15 it leaves it
+near step 1,500 to 1,900, in row 18 near step 1,000, and in rows 21 and 23-24 slowly after
+step 2,000 to 3,000, ending near 0.66 with the test still near chance in 21.)
+
+What the pilots show (single seeds; our reading where it says so):
+
+1. *The machinery works*: the controls (rows 8-9), which need no relation, reach 1.000 in 400
+   steps. What fails is relating two marks.
+2. *The geometric position embedding cannot say "same row" sharply*: on 16 rows at width 32
+   its row halves span about 9 useful directions, and neighbouring rows have dot product 6.5
+   of 8 (:func:`.backbone.sincos_2d`, tests/test_study_backbone.py). ``pos="even"`` makes
+   any two of the 16 rows orthogonal. Alone it does not move the loss (rows 1-3).
+3. *The loss sits on a plateau at ln 2 that grows with the number of tokens*: 16 tokens leave
+   it after 1,500 to 1,900 steps (rows 13-15), 64 tokens not within 4,000 (row 17). Our
+   reading: the task is built so that same-colour pairs and same-row pairs are equally many in
+   both classes, so at the start, where attention is uniform, no score gets a gradient of the
+   first order; the model must grow a row score and a colour comparison together. Wider init
+   (row 14), learning rate (10, 15), no stem LayerNorm (4, 5, 7, 12) do not shorten it much.
+4. *The mean readout dilutes the signal*: with the per-channel maximum over tokens, the
+   8 × 8 grid leaves the plateau near step 1,000 and reaches 1.000 (row 18 against row 17,
+   which also had 1,000 more steps). But the pooling baseline then learns too: 0.855 (row 19)
+   and 0.610 beside full attention's 0.582 (rows 23-24). On 8 rows × 6 kinds there are 48
+   (kind, row) bins against a width of 32, so one pooled vector can carry much of the
+   histogram (:mod:`.pairs`: the floor holds only while bins greatly outnumber the width).
+   An 8 × 8 grid with the max readout is therefore no operating point.
+5. On the 16 × 16 grid (96 bins) full attention has not left chance in any setting, within
+   1,500 steps (rows 1, 20) or 5,000 with the max readout (row 28, 312 s on a nearly idle
+   thread). At width 16 on 8 × 8 neither full attention nor the pooling baseline leaves
+   chance in 3,000 steps (rows 26-27).
+
+Left to find (not run): the 16 × 16 grid with the max readout, ``linit=0.1``, even spacing and
+more steps (at 62 ms a step, 10,000 steps is about 10 minutes a run of full attention, so
+13 variants × 5 seeds would take up to about 12 hours on one thread (the reduced variants
+cost less), or 6 on the 2 cores: a GPU
+job, ``--device``, and not known to suffice); or a task whose relation gives attention a
+first-order signal while a pooled summary still fails, checked first with the pooling
+baseline at the max readout.
+The recorded runs under ``study_pairs`` (full, sra4, pool, 5 seeds each, all at chance) used
+the defaults: geometric spacing, mean readout, std 0.02.
 """
 
 from __future__ import annotations
