@@ -544,12 +544,18 @@ def test_sra_explorer_shows_the_packages_maps_and_costs():
     e = pvt.sra_explorer()
     assert [c.label for c in e.controls] == ["sr_ratio", "heads", "image size"]
     state = dict(sr_ratio=4, num_heads=2, size=160)
-    (panel,) = e.state_maps(state)
+    plain, panel = e.state_maps(state)  # the plain-attention reference, then SRA
     assert panel.grid == (10, 10) and panel.rows.shape == (100, 100)  # every query of 10x10
+    assert plain.grid == (40, 40) and plain.rows.shape == (100, 1600)
+    assert "plain" in plain.title and "R=4" in panel.title
     img = photo.load_photo(160)
     for i in (0, 37, 99):
-        ((row, grid),) = pvt.sra_query_maps(img, (4,), e.query_positions()[i], num_heads=2).values()
-        torch.testing.assert_close(panel.rows[i], row)
+        maps = pvt.sra_query_maps(img, (1, 4), e.query_positions()[i], num_heads=2)
+        torch.testing.assert_close(plain.rows[i], maps[1][0])
+        torch.testing.assert_close(panel.rows[i], maps[4][0])
+    # at sr_ratio 1 SRA is plain attention: the page stores that map once
+    same = e.state_maps(dict(state, sr_ratio=1))
+    torch.testing.assert_close(same[0].rows, same[1].rows)
     (chart,) = e.bars(**state)
     plain = pvt.sra_cost(40, 40, 64, 2, 1)
     sra = pvt.sra_cost(40, 40, 64, 2, 4)

@@ -507,15 +507,21 @@ def cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
 
 
 def sra_explorer() -> Explorer:
-    """The chapter's explorer over ``sr_ratio``, heads, image size and the query: SRA's map of
-    the query (head 0, colour tokens) on the reduced key grid, and the layer's cost against
+    """The chapter's explorer over ``sr_ratio``, heads, image size and the query: the query's
+    map under plain attention (every token a key) beside SRA's on the reduced key grid, both
+    of the toy layer (head 0, colour tokens) on one colour scale, and the layer's cost against
     plain and linear attention. Shown by a notebook: the live widget in a kernel, the
     precomputed page twin on the site (:class:`~vit_notes.plotting.Explorer`)."""
 
     def maps(queries, sr_ratio, num_heads, size):
         img = photo.load_photo(size)
-        ((rows, grid),) = sra_query_maps(img, (sr_ratio,), queries, num_heads=num_heads).values()
-        return [MapPanel(f"toy SRA, head 0: {grid[0]}×{grid[1]} keys", grid, rows)]
+        # sr_ratio 1 is plain attention: the reference, stored once for every sr_ratio
+        both = sra_query_maps(img, (1, sr_ratio), queries, num_heads=num_heads)
+        (plain, plain_grid), (rows, grid) = both[1], both[sr_ratio]
+        return [
+            MapPanel(f"plain, head 0: {plain_grid[0]}×{plain_grid[1]} keys", plain_grid, plain),
+            MapPanel(f"SRA R={sr_ratio}, head 0: {grid[0]}×{grid[1]} keys", grid, rows),
+        ]
 
     def caption(sr_ratio, num_heads, size):
         H = W = size // 4
