@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from vit_notes import photo, plotting
+from vit_notes import explorer, photo, plotting
 
 
 def test_figure_problems_names_each_break_of_the_standard():
@@ -88,19 +88,19 @@ def _toy_explorer(calls=None):
         if calls is not None:
             calls.append((a, b))
         rows = torch.arange(len(queries) * 4, dtype=torch.float32).reshape(len(queries), 4) * a
-        return [plotting.MapPanel(f"a={a}", (2, 2), rows.softmax(-1))]
+        return [explorer.MapPanel(f"a={a}", (2, 2), rows.softmax(-1))]
 
     def bars(a, b):
         return [
-            plotting.Bars("cost", ("x", "y"), (a, 10.0 * b), (f"{a} M", f"{10 * b} M"), ("r", "b"))
+            explorer.Bars("cost", ("x", "y"), (a, 10.0 * b), (f"{a} M", f"{10 * b} M"), ("r", "b"))
         ]
 
-    return plotting.Explorer(
+    return explorer.Explorer(
         key="explore-toy",
         title="toy",
         controls=(
-            plotting.Control("a", "a", (1, 2), 1),
-            plotting.Control("b", "b", (1, 3), 3),
+            explorer.Control("a", "a", (1, 2), 1),
+            explorer.Control("b", "b", (1, 3), 3),
         ),
         maps=maps,
         bars=bars,
@@ -126,12 +126,12 @@ def test_explorer_payload_holds_every_state_with_maps_stored_once():
         bytearray(zlib.decompress(base64.b64decode(p["blobs"][m["blob"]]))), dtype=torch.uint8
     ).reshape(4, 4)
     rows = e.state_maps(dict(a=2, b=3))[0].rows
-    restored = levels.float() / plotting.MAP_LEVELS * torch.tensor(m["peaks"])[:, None]
+    restored = levels.float() / explorer.MAP_LEVELS * torch.tensor(m["peaks"])[:, None]
     assert torch.allclose(restored, rows, atol=rows.max().item() / 255)
     with pytest.raises(ValueError, match=r"a=5: choose one of \(1, 2\)"):
         e.state_key(dict(a=5, b=1))
     with pytest.raises(ValueError, match="default 7"):
-        plotting.Control("a", "a", (1, 2), 7)
+        explorer.Control("a", "a", (1, 2), 7)
 
 
 def test_explorer_html_is_self_contained():
@@ -158,9 +158,9 @@ def test_explorer_widget_moves_of_the_query_redraw_the_maps_alone(monkeypatch):
     e = _toy_explorer(calls)
     drawn = []
     for part in ("maps", "bars"):
-        real = getattr(plotting.LiveDrawing, f"{part}_image")
+        real = getattr(explorer.LiveDrawing, f"{part}_image")
         monkeypatch.setattr(
-            plotting.LiveDrawing,
+            explorer.LiveDrawing,
             f"{part}_image",
             lambda self, *a, _p=part, _r=real: drawn.append(_p) or _r(self, *a),
         )
@@ -191,22 +191,22 @@ def _two_map_explorer():
         flat = torch.full((len(queries), 4), 0.25)
         flat[::2] = 0.002  # every other query: a faint map beside a peaked one
         return [
-            plotting.MapPanel(f"peaked k={k}", (3, 3), rows / rows.sum(-1, keepdim=True)),
-            plotting.MapPanel("flat", (2, 2), flat),
+            explorer.MapPanel(f"peaked k={k}", (3, 3), rows / rows.sum(-1, keepdim=True)),
+            explorer.MapPanel("flat", (2, 2), flat),
         ]
 
     def bars(size, k):
         return [
-            plotting.Bars(f"cost at {size}", ("x", "y"), (k, size), (f"{k}", f"{size}"), "rb"),
-            plotting.Bars("log", ("u", "v"), (10.0**k, 0.0), (f"1e{k}", "none"), "gg", log=True),
+            explorer.Bars(f"cost at {size}", ("x", "y"), (k, size), (f"{k}", f"{size}"), "rb"),
+            explorer.Bars("log", ("u", "v"), (10.0**k, 0.0), (f"1e{k}", "none"), "gg", log=True),
         ]
 
-    return plotting.Explorer(
+    return explorer.Explorer(
         key="explore-two",
         title="two maps",
         controls=(
-            plotting.Control("size", "size", (32, 48), 32),
-            plotting.Control("k", "k", (1, 2, 3), 1),
+            explorer.Control("size", "size", (32, 48), 32),
+            explorer.Control("k", "k", (1, 2, 3), 1),
         ),
         maps=maps,
         bars=bars,
@@ -232,7 +232,7 @@ def test_live_drawing_draws_what_a_new_figure_shows_and_blits_what_a_full_draw_w
     import numpy as np
 
     e = _two_map_explorer()
-    live = plotting.LiveDrawing(e)
+    live = explorer.LiveDrawing(e)
     moves = [((32, 1), (0, 0)), ((32, 1), (0, 1)), ((48, 3), (2, 2)), ((32, 2), (1, 0))]
     moves += [((48, 3), (2, 1)), ((32, 1), (0, 0))]
     notes = []
@@ -269,7 +269,7 @@ def test_live_drawing_draws_what_a_new_figure_shows_and_blits_what_a_full_draw_w
 
 def test_live_bars_are_drawn_in_place_and_kept_per_state():
     e = _two_map_explorer()
-    live = plotting.LiveDrawing(e)
+    live = explorer.LiveDrawing(e)
     first = live.bars_image(dict(size=32, k=1))
     figure = live._bars
     second = live.bars_image(dict(size=48, k=3))
@@ -280,7 +280,7 @@ def test_live_bars_are_drawn_in_place_and_kept_per_state():
     assert log_ax.get_xscale() == "log" and log_texts[1].get_text() == " none"
     assert plotting.figure_problems(figure.fig) == []
     with pytest.raises(ValueError, match="another shape"):
-        figure.show([plotting.Bars("one", ("x",), (1.0,), ("1",), "r")])
+        figure.show([explorer.Bars("one", ("x",), (1.0,), ("1",), "r")])
 
 
 def test_alt_text_travels_with_the_stored_figure():
@@ -300,7 +300,7 @@ def test_cost_bars_are_linear_and_say_the_ratio():
     def cost(macs, nbytes):
         return AttentionCost(macs, 0, 1, 1, nbytes // 4, nbytes)
 
-    b = plotting.layer_cost_bars(
+    b = explorer.layer_cost_bars(
         "t",
         {"plain": cost(22_000_000, 2**20), "SRA": cost(1_000_000, 16 * 1024)},
         {"plain": "tab:blue", "SRA": "tab:orange"},
@@ -323,9 +323,9 @@ def test_no_explorer_prints_zero_or_draws_a_log_cost_chart():
         coatnet.layout_explorer(),
         swin.swin_explorer(),
     )
-    for explorer in explorers:
-        for state in explorer.states():
-            for chart in explorer.bars(**state):
-                assert not chart.log, (explorer.key, chart.title)
+    for e in explorers:
+        for state in e.states():
+            for chart in e.bars(**state):
+                assert not chart.log, (e.key, chart.title)
                 for text in chart.texts:
-                    assert not zero.search(text), (explorer.key, state, text)
+                    assert not zero.search(text), (e.key, state, text)

@@ -54,7 +54,7 @@ def test_state_is_restored_when_the_block_raises():
 
 def test_a_negative_query_cell_is_refused_not_wrapped():
     # The slip: ``explorer.figures(state, query=(-1, 0))`` hoping for the last row.
-    from vit_notes.plotting import Explorer
+    from vit_notes.explorer import Explorer
 
     ex = Explorer.__new__(Explorer)
     ex.query_grid, ex.default_query = 4, (0, 0)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from . import photo, validate
-from .plotting import Explorer, MapPanel
+from .explorer import Explorer, MapPanel
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,7 @@ def designs_explorer(size: int = 224):
     query per CoAtNet stride-16 token) answered by every registered design side by side
     (each chapter's ``query_panels``: PVT's SRA, CoAtNet's relative attention, Shunted's two
     head groups, Swin's window attention), on one colour scale
-    (:class:`~vit_notes.plotting.Explorer`)."""
+    (:class:`~vit_notes.explorer.Explorer`)."""
 
     def maps(queries):
         img = photo.load_photo(size)

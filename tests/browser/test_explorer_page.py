@@ -1,6 +1,6 @@
 """The page explorer (vit_notes/static/explorer.js) on a small page of its own, in headless
 Chromium: no book build needed. The page holds two toy explorers as the package writes them
-(:meth:`vit_notes.plotting.Explorer.html`, a fallback picture of another height than the
+(:meth:`vit_notes.explorer.Explorer.html`, a fallback picture of another height than the
 drawn explorer included) around a section, served from 127.0.0.1.
 
 Checked: links hold (the first draw writes nothing into the address, a section link stays
@@ -26,7 +26,7 @@ import zlib
 import pytest
 import torch
 
-from vit_notes import plotting
+from vit_notes import explorer
 
 REQUIRED = os.environ.get("VIT_NOTES_BROWSER_TEST") == "1"
 PHONE = {"width": 390, "height": 844}
@@ -35,26 +35,26 @@ _WAIT_DRAWN = """([id, n]) => new Promise(ok => { const r = document.getElementB
     const f = () => (+r.dataset.drawn > n ? ok() : requestAnimationFrame(f)); f(); })"""
 
 
-def toy_explorer(key: str) -> plotting.Explorer:
+def toy_explorer(key: str) -> explorer.Explorer:
     """Two controls, maps over a 6 x 6 query grid (depending on ``a``), two bar charts of
     which one holds a 22x saving on a linear scale."""
 
     def maps(queries, a, b):
         g = torch.Generator().manual_seed(a)
         rows = torch.rand(len(queries), 16, generator=g) ** (2 * a)
-        return [plotting.MapPanel(f"a={a}", (4, 4), rows / rows.sum(-1, keepdim=True))]
+        return [explorer.MapPanel(f"a={a}", (4, 4), rows / rows.sum(-1, keepdim=True))]
 
     def bars(a, b):
         return [
-            plotting.Bars("cost", ("plain attention", "reduced"), (22.0 * b, 1.0 * b),
+            explorer.Bars("cost", ("plain attention", "reduced"), (22.0 * b, 1.0 * b),
                           (f"{22 * b}.5 M, 37.5 MiB", f"{b} M, 600 KiB (22× fewer)"),
                           ("tab:blue", "tab:orange")),
         ]  # fmt: skip
 
-    return plotting.Explorer(
+    return explorer.Explorer(
         key=key,
         title=f"toy explorer {key}",
-        controls=(plotting.Control("a", "a", (1, 2, 3), 1), plotting.Control("b", "b", (1, 3), 3)),
+        controls=(explorer.Control("a", "a", (1, 2, 3), 1), explorer.Control("b", "b", (1, 3), 3)),
         maps=maps,
         bars=bars,
         caption=lambda a, b: f"a={a}, b={b}; query: cyan box",
@@ -408,7 +408,7 @@ def test_the_first_pictures_inflate_gives_back_zlibs_input(new_page):
     DecompressionStream gives its result back only after the page's load, up to seconds
     after the explorer could draw (issue 22, bench/explorers.py). Its output is zlib's input,
     byte for byte, for every kind of block."""
-    js = plotting.EXPLORER_JS.read_text(encoding="utf-8")
+    js = explorer.EXPLORER_JS.read_text(encoding="utf-8")
     functions = js[js.index("  function bytes(") : js.index("  function el(")]
     page = new_page()
     page.set_content("<!doctype html><title>inflate</title>")

@@ -21,12 +21,10 @@ from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter
 
 from .. import photo, validate
 from ..counting import format_bytes
+from ..explorer import Bars, Control, Explorer
 from ..plotting import (
     MAP_CMAP,
     MAX_COLS,
-    Bars,
-    Control,
-    Explorer,
     arrow,
     box,
     compare_maps,

@@ -9,16 +9,8 @@ import matplotlib.pyplot as plt
 import torch
 
 from .. import photo, validate
-from ..plotting import (
-    Bars,
-    Control,
-    Explorer,
-    MapPanel,
-    compare_maps,
-    new_figure,
-    show_photo,
-    styled,
-)
+from ..explorer import Bars, Control, Explorer, MapPanel
+from ..plotting import compare_maps, new_figure, show_photo, styled
 from ..pvt import sra_query_maps
 from ..trace import record_attention
 from .data import IMG_SIZE, SHAPES, Marks, make_dataset
@@ -228,7 +220,7 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     scale, and the four ratios' accuracy (shipped results: the mean over training seeds with its
     95% interval) with the chosen one outlined.
     Shown by a notebook: the live widget in a kernel, the precomputed page twin on the site
-    (:class:`~vit_notes.plotting.Explorer`)."""
+    (:class:`~vit_notes.explorer.Explorer`)."""
     validate.positive_int("images", images)
     drawn = max(images, SAMPLE)  # the images depend on how many are drawn (make_dataset)
     test = make_dataset(drawn, seed)

@@ -19,16 +19,12 @@ from matplotlib.lines import Line2D
 
 from .. import photo, validate
 from ..counting import count_macs, time_forward
+from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
 from ..plotting import (
     MIN_FONT_PT,
     TEXT_WIDTH_IN,
-    Bars,
-    Control,
-    Explorer,
-    MapPanel,
     arrow,
     box,
-    layer_cost_bars,
     new_figure,
     schematic_axes,
     set_alt,
@@ -511,7 +507,7 @@ def sra_explorer() -> Explorer:
     map under plain attention (every token a key) beside SRA's on the reduced key grid, both
     of the toy layer (head 0, colour tokens) on one colour scale, and the layer's cost against
     plain and linear attention. Shown by a notebook: the live widget in a kernel, the
-    precomputed page twin on the site (:class:`~vit_notes.plotting.Explorer`)."""
+    precomputed page twin on the site (:class:`~vit_notes.explorer.Explorer`)."""
 
     def maps(queries, sr_ratio, num_heads, size):
         img = photo.load_photo(size)

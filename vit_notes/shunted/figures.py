@@ -25,15 +25,11 @@ from matplotlib.ticker import FixedLocator, LogFormatter, NullLocator, ScalarFor
 
 from .. import photo, validate
 from ..counting import count_macs, significant, time_forward
+from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
 from ..plotting import (
     MIN_FONT_PT,
-    Bars,
-    Control,
-    Explorer,
-    MapPanel,
     arrow,
     box,
-    layer_cost_bars,
     new_figure,
     overlay_map,
     schematic_axes,
@@ -806,7 +802,7 @@ def shunted_explorer() -> Explorer:
     """The chapter's explorer over ``sr_ratio``, heads, image size and the query: the coarse
     and the fine group's map of the query on one colour scale, and the cost of one stage-1
     layer against SRA and plain attention. A live widget in a kernel, a precomputed twin on
-    the page (:class:`~vit_notes.plotting.Explorer`)."""
+    the page (:class:`~vit_notes.explorer.Explorer`)."""
 
     def maps(queries, sr_ratio, num_heads, size):
         img = photo.load_photo(size)

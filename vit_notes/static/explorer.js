@@ -1,4 +1,4 @@
-// The kernel-free explorer of ViT Notes (vit_notes.plotting.Explorer writes it into the page).
+// The kernel-free explorer of ViT Notes (vit_notes.explorer.Explorer writes it into the page).
 // Every state was computed in Python; this file only draws: the maps of the chosen query over
 // the photo (inferno, alpha 0.7, one colour scale), the query box, and the bar charts.
 // Nothing is fetched: the data sit in the <script class="vn-data"> beside this script.

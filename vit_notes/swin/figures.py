@@ -13,19 +13,8 @@ import torch.nn.functional as F
 
 from .. import counting, photo, validate
 from ..counting import significant as sig
-from ..plotting import (
-    MAP_CMAP,
-    Bars,
-    Control,
-    Explorer,
-    MapPanel,
-    layer_cost_bars,
-    mark_query,
-    new_figure,
-    set_alt,
-    show_photo,
-    styled,
-)
+from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
+from ..plotting import MAP_CMAP, mark_query, new_figure, set_alt, show_photo, styled
 from ..trace import record_attention
 from .cost import effective_window, msa_cost, window_attention_cost
 from .model import (
@@ -531,7 +520,7 @@ def swin_explorer() -> Explorer:
     in block 2 and through both, on the chapter's photo, with the layer's cost against global
     attention. At inverse temperature 0 the maps show the keys a query may attend: its
     window, less the keys the mask keeps apart. A live widget in a kernel, a precomputed twin
-    on the page (:class:`~vit_notes.plotting.Explorer`)."""
+    on the page (:class:`~vit_notes.explorer.Explorer`)."""
 
     def maps(queries, window_size, block2, logit_scale):
         img = photo.load_photo(EXPLORER_SIZE)

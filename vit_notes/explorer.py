@@ -1,0 +1,629 @@
+"""The explorers: one description (:class:`Explorer`) of an explorer's controls, maps, bars
+and caption, drawn as a live ipywidgets explorer in a kernel (matplotlib, :class:`LiveDrawing`)
+and as a kernel-free HTML/JavaScript twin on the page (every state precomputed, drawn by
+``static/explorer.js``), so that the two cannot drift apart. The figure style and the
+primitives they draw with are :mod:`vit_notes.plotting`'s.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+import json
+import math
+import textwrap
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import torch
+
+from . import validate
+from .counting import format_bytes, significant
+from .plotting import (
+    MAP_CMAP,
+    MIN_FONT_PT,
+    STYLE,
+    MapsFigure,
+    _encode,
+    _maps_layout,
+    _size,
+    compare_maps,
+    figure_png,
+    new_figure,
+    styled,
+)
+
+
+@dataclass(frozen=True)
+class Control:
+    """One discrete control of an explorer: ``name`` (the keyword the explorer's functions
+    take), ``label`` (shown, and read by screen readers), its ``values`` in order, and the
+    ``default`` among them."""
+
+    name: str
+    label: str
+    values: tuple
+    default: object
+
+    def __post_init__(self):
+        if self.default not in self.values:
+            raise ValueError(f"{self.name}: default {self.default!r} is not one of {self.values}")
+
+
+@dataclass(frozen=True)
+class MapPanel:
+    """One attention map of an explorer state: its ``title``, the key ``grid`` ``(h, w)`` and
+    ``rows``, one row of ``h·w`` weights for each query of the explorer's query grid."""
+
+    title: str
+    grid: tuple[int, int]
+    rows: torch.Tensor
+    #: the side in pixels of the patch each query token stands for (the box drawn around the
+    #: query), or None: a box of 1/14 of the image centred on the query
+    patch: int | None = None
+
+
+@dataclass(frozen=True)
+class Bars:
+    """One bar chart of an explorer state: a bar per label, as long as its value (``log``: on
+    a log scale), with ``texts``, the numbers printed beside the bars, formatted here once so
+    that the page and the package show the same; ``selected``: the outlined bar, if any."""
+
+    title: str
+    labels: tuple[str, ...]
+    values: tuple[float, ...]
+    texts: tuple[str, ...]
+    colours: tuple[str, ...]
+    log: bool = False
+    selected: int | None = None
+
+
+def layer_cost_bars(title: str, costs: dict, colours: dict, ratio_of: str = "") -> Bars:
+    """An explorer's cost panel: each layer's multiply-adds (``costs``: label ->
+    :class:`~vit_notes.counting.AttentionCost`, the first the reference, plain attention) as a
+    bar on a linear scale, so that a bar a 22nd of another's is drawn a 22nd as long. Each is
+    labelled with its MMACs, its attention maps' size in binary units
+    (:func:`~vit_notes.counting.format_bytes`: KiB or MiB as fits, never 0.0) and, after the
+    first, how many times fewer (or more) multiply-adds it costs than the first ("as many"
+    within 5 %), followed by ``ratio_of`` where given ("(22× fewer MACs)", so that the
+    bracket says which cost it counts); ``colours``: label -> colour."""
+    unit = f" {ratio_of}" if ratio_of else ""
+
+    reference = next(iter(costs.values())).macs
+
+    def text(i: int, c) -> str:
+        out = f"{significant(c.macs / 1e6)} M, {format_bytes(c.attn_bytes)}"
+        if not i or not c.macs:
+            return out
+        ratio = reference / c.macs
+        if significant(ratio, 2) == "1.0" or significant(1 / ratio, 2) == "1.0":
+            return out + f" (as many{unit})"
+        if ratio > 1:
+            return out + f" ({significant(ratio, 2)}× fewer{unit})"
+        return out + f" ({significant(1 / ratio, 2)}× more{unit})"
+
+    return Bars(
+        title=title,
+        labels=tuple(costs),
+        values=tuple(c.macs for c in costs.values()),
+        texts=tuple(text(i, c) for i, c in enumerate(costs.values())),
+        colours=tuple(colours[label] for label in costs),
+    )
+
+
+def _query_cells(patch: int | None, img: torch.Tensor) -> dict:
+    """A map's query box for the page: the query tokens per side (``qcells``, rows and
+    columns) when the box marks the query token's patch, so that explorer.js finds the token
+    as :func:`~vit_notes.photo.query_index` does; nothing for the default box."""
+    if patch is None:
+        return {}
+    h, w = _size(img)
+    return {"qcells": [h // patch, w // patch]}
+
+
+#: The page-side renderer of every explorer, inlined into each explorer's HTML output.
+EXPLORER_JS = Path(__file__).with_name("static") / "explorer.js"
+#: A stored map's levels: uint8, each query's row scaled to its own peak.
+MAP_LEVELS = 255
+
+
+@dataclass
+class Explorer:
+    """The one description of an explorer, from which the live ipywidgets explorer (a kernel)
+    and its kernel-free HTML/JavaScript twin (the site, or any page that runs scripts) are both
+    built, so that they cannot drift apart.
+
+    ``controls``: the discrete controls; every combination of their values is a *state*.
+    ``maps(queries=[(row, col), ...], **state)``: the state's attention maps, a row for every
+    query on a ``query_grid × query_grid`` grid of positions (fractions of the image; none if
+    ``query_grid`` is 0). ``bars(**state)``: its bar charts (the cost, from the package's
+    counts). ``caption(**state)``: one line saying what is shown. ``alt(**state)``, if given:
+    the alt text of the starting state's PNG (what the picture shows, for a screen reader).
+
+    Shown by a notebook (``_repr_mimebundle_``), it carries the live widget (where a kernel
+    with ipywidgets runs), the HTML/JS twin with every state precomputed (text/html: inline
+    script, nothing fetched), and a PNG of the starting state for frontends that run no
+    scripts (the PDF, GitHub's preview), each frontend showing the richest it can.
+    """
+
+    key: str
+    title: str
+    controls: tuple[Control, ...]
+    bars: Callable[..., list[Bars]]
+    caption: Callable[..., str]
+    maps: Callable[..., list[MapPanel]] | None = None
+    query_grid: int = 0
+    default_query: tuple[int, int] = (0, 0)
+    photo: Callable[..., torch.Tensor] | None = None
+    #: the starting state's PNG's alt text: a string, or a function of the state's controls
+    alt: str | Callable[..., str] | None = None
+    _maps_cache: dict = field(default_factory=dict, repr=False)
+
+    # -- states and queries
+
+    def states(self) -> list[dict]:
+        names = [c.name for c in self.controls]
+        return [dict(zip(names, v)) for v in itertools.product(*(c.values for c in self.controls))]
+
+    def default_state(self) -> dict:
+        return {c.name: c.default for c in self.controls}
+
+    def state_key(self, state: dict) -> str:
+        """The state's name on the page: its values, in the controls' order, joined by ``|``."""
+        for c in self.controls:
+            if state.get(c.name) not in c.values:
+                raise ValueError(f"{c.name}={state.get(c.name)!r}: choose one of {c.values}")
+        return "|".join(str(state[c.name]) for c in self.controls)
+
+    def query_positions(self) -> list[tuple[float, float]]:
+        """The grid of queries, row by row, as (row, col) fractions of the image: cell centres."""
+        g = self.query_grid
+        return [((i + 0.5) / g, (j + 0.5) / g) for i in range(g) for j in range(g)]
+
+    def state_maps(self, state: dict) -> list[MapPanel]:
+        """The state's maps, computed once per state (a move of the query alone reuses them)."""
+        key = self.state_key(state)
+        if self.maps is None:
+            return []
+        if key not in self._maps_cache:
+            self._maps_cache[key] = self.maps(queries=self.query_positions(), **state)
+        return self._maps_cache[key]
+
+    # -- drawn with matplotlib: the PNG fallback, and what the live widget draws (LiveDrawing)
+
+    def query_cell(self, query) -> int:
+        """The flat index of grid cell ``query`` (row, col); a cell outside the grid, a negative
+        one included, is refused (it would wrap around to another query)."""
+        if not isinstance(query, (tuple, list)) or len(query) != 2:
+            raise ValueError(f"query={query!r} must be a grid cell (row, col)")
+        for name, v in zip(("query row", "query col"), query):
+            validate.positive_int(name, v, minimum=0)
+            if v >= self.query_grid:
+                raise ValueError(
+                    f"{name}={v} is outside the {self.query_grid}×{self.query_grid} query grid; "
+                    f"use 0 <= {name} < {self.query_grid} (a negative index does not count "
+                    "from the end)"
+                )
+        return query[0] * self.query_grid + query[1]
+
+    def figures(self, state: dict, query: tuple[int, int] | None = None, parts=("maps", "bars")):
+        """The state drawn with matplotlib in the book's style: the maps of the query at grid
+        cell ``query`` (row, col) on one colour scale (``"maps"``), and the bar charts
+        (``"bars"``); one figure per part (a state without maps draws its caption over the
+        bars)."""
+        query = self.default_query if query is None else query
+        figs = []
+        panels = self.state_maps(state)
+        if "maps" in parts and panels:
+            i = self.query_cell(query)
+            img = self.photo(**state)
+            rows = [(p.title, p.rows[i], p.grid) for p in panels]
+            caption = self.maps_caption(state, len(rows))
+            where = self.query_positions()[i]
+            patches = [p.patch for p in panels]
+            figs.append(compare_maps(img, rows, where, caption, patches=patches))
+        if "bars" in parts and self.bars(**state):
+            figs.append(bar_charts(self.bars(**state), None if panels else self.caption(**state)))
+        return figs
+
+    def maps_caption(self, state: dict, n: int) -> str:
+        """The state's caption over ``n`` maps, wrapped to :func:`compare_maps`'s width (as
+        wide as its panels; 11 pt titles)."""
+        return textwrap.fill(self.caption(**state), int(9 * _maps_layout(n)[1]))
+
+    def fallback_png(self) -> tuple[bytes, dict[str, int]]:
+        """The starting state as one PNG (parts stacked), for frontends that run no scripts."""
+        from PIL import Image
+
+        images, width = [], 0
+        for fig in self.figures(self.default_state()):
+            data, size = figure_png(fig)
+            plt.close(fig)
+            images.append(Image.open(io.BytesIO(data)).convert("RGB"))
+            width = max(width, size["width"])
+        canvas = Image.new("RGB", (2 * width, sum(im.height for im in images)), "white")
+        y = 0
+        for im in images:
+            canvas.paste(im, (0, y))
+            y += im.height
+        out = io.BytesIO()
+        canvas.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(
+            out, format="png", optimize=True
+        )
+        return out.getvalue(), {"width": width, "height": canvas.height // 2}
+
+    # -- the page's twin: every state precomputed, drawn by explorer.js
+
+    def payload(self) -> dict:
+        """Everything the page draws from, as JSON: the controls, the photo, and per state
+        its caption, bar charts and maps. A map is stored as uint8 levels of each query's row
+        relative to that row's peak (kept beside it), deflated and base64-encoded; identical
+        maps (a control that changes the cost only) are stored once."""
+        blobs: list[str] = []
+        seen: dict[bytes, int] = {}
+        states = {}
+        for state in self.states():
+            maps = []
+            for p in self.state_maps(state):
+                rows = p.rows.float().reshape(len(p.rows), -1)
+                peaks = rows.amax(dim=1).clamp_min(1e-12)
+                levels = (rows / peaks[:, None] * MAP_LEVELS).round().to(torch.uint8)
+                data = zlib.compress(levels.numpy().tobytes(), 6)
+                if data not in seen:
+                    seen[data] = len(blobs)
+                    blobs.append(base64.b64encode(data).decode("ascii"))
+                maps.append(
+                    dict(
+                        title=p.title,
+                        grid=list(p.grid),
+                        blob=seen[data],
+                        peaks=[float(f"{v:.4g}") for v in peaks.tolist()],
+                        **_query_cells(p.patch, self.photo(**state)),
+                    )
+                )
+            states[self.state_key(state)] = dict(
+                caption=self.caption(**state),
+                maps=maps,
+                bars=[_bars_json(b) for b in self.bars(**state)],
+            )
+        return dict(
+            id=self.key,
+            title=self.title,
+            controls=[
+                dict(
+                    name=c.name,
+                    label=c.label,
+                    values=[str(v) for v in c.values],
+                    default=c.values.index(c.default),
+                )
+                for c in self.controls
+            ],
+            query=dict(grid=self.query_grid, default=list(self.default_query))
+            if self.maps
+            else None,
+            photo=_photo_uri(self.photo(**self.default_state())) if self.maps else None,
+            cmap=_cmap_bytes(),
+            blobs=blobs,
+            states=states,
+        )
+
+    def html(self, fallback: bytes | None = None) -> str:
+        """The kernel-free explorer: a ``<div>`` holding the payload and the inline script that
+        draws it (no file or network fetched; it works opened from disk), with ``fallback``
+        (a PNG) shown until the script runs, or instead of it where scripts do not run."""
+        data = json.dumps(self.payload(), separators=(",", ":")).replace("</", "<\\/")
+        img = ""
+        if fallback:
+            src = base64.b64encode(fallback).decode("ascii")
+            img = (
+                f'<img class="vn-fallback" alt="{html.escape(self.title)}: the starting state" '
+                f'src="data:image/png;base64,{src}">'
+            )
+        return (
+            f'<div class="vn-explorer" id="{self.key}" data-explorer="{self.key}">{img}'
+            f'<script type="application/json" class="vn-data">{data}</script>'
+            f"<script>{EXPLORER_JS.read_text(encoding='utf-8')}</script></div>"
+        )
+
+    # -- the live widget
+
+    def widget(self):
+        """The ipywidgets explorer: a slider per control and, with maps, two for the query;
+        a move of the query redraws the maps alone, a move of a control the maps and bars
+        (drawn by :class:`LiveDrawing`: figures kept and redrawn in place)."""
+        import ipywidgets as w
+
+        sliders = {
+            c.name: w.SelectionSlider(
+                options=[(str(v), v) for v in c.values], value=c.default, description=c.label
+            )
+            for c in self.controls
+        }
+        query = {}
+        if self.maps:
+            for axis, label, start in zip(
+                ("row", "col"), ("query row", "query col"), self.default_query
+            ):
+                query[axis] = w.IntSlider(
+                    value=start, min=0, max=self.query_grid - 1, description=label
+                )
+        drawing = LiveDrawing(self)
+        map_out = w.Image(format=LiveDrawing.MAPS_FORMAT)
+        bar_out = w.Image(format=LiveDrawing.BARS_FORMAT)
+
+        def show(out, drawn):
+            if drawn is None:
+                out.layout.display = "none"
+                return
+            data, width = drawn
+            if out.value != data:
+                out.value = data
+            if out.layout.width != f"{width}px":  # each layout change is a message
+                out.layout.width, out.layout.max_width = f"{width}px", "100%"
+            out.layout.display = None
+
+        def state():
+            return {name: s.value for name, s in sliders.items()}
+
+        def q():
+            return (query["row"].value, query["col"].value) if query else None
+
+        def on_query(_=None):
+            show(map_out, drawing.maps_image(state(), q()))
+
+        def on_state(_=None):
+            on_query()
+            show(bar_out, drawing.bars_image(state()))
+
+        for s in sliders.values():
+            s.observe(on_state, names="value")
+        for s in query.values():
+            s.observe(on_query, names="value")
+        on_state()
+        rows = [w.HBox(list(sliders.values()))]
+        if query:
+            rows.append(w.HBox(list(query.values())))
+        return w.VBox(rows + [map_out, bar_out])
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        png, size = self.fallback_png()
+        data = {
+            "text/html": self.html(fallback=png),
+            "image/png": base64.b64encode(png).decode("ascii"),
+            "text/plain": f"{self.title} (explorer: run in a kernel with ipywidgets, or open "
+            "the book's page)",
+        }
+        try:
+            ui = self.widget()
+        except ImportError:  # no ipywidgets: the page's twin and the picture
+            ui = None
+        if ui is not None:
+            # The live widget first: JupyterLab, Voila and the classic notebook rank it
+            # above HTML; the book's site ranks it out (nb_mime_priority_overrides).
+            view = {"version_major": 2, "version_minor": 0, "model_id": ui.model_id}
+            data = {"application/vnd.jupyter.widget-view+json": view, **data}
+        # the picture's alt text, as the page's fallback image gives it
+        alt = f"{self.title}: the starting state"
+        if callable(self.alt):
+            alt = self.alt(**self.default_state())
+        elif self.alt:
+            alt = self.alt
+        return data, {"image/png": {**size, "alt": " ".join(alt.split())}}
+
+
+class LiveDrawing:
+    """What an explorer's live widget shows, drawn fast enough to follow a slider: the image of
+    a state's maps for a query, and of a state's bar charts, each at the figure's natural
+    size (:data:`DPI`). The same figures as :meth:`Explorer.figures` draws, but kept:
+
+    * a maps figure per shape (:class:`MapsFigure`; as many panels and caption lines, the
+      last :data:`KEEP`): a move of the query blits the new maps, marks, colour scale and
+      peaks' note over the figure's background; a move of a control draws the state's photo,
+      titles and caption into it, on the layout computed once;
+    * one bar figure (:class:`BarsFigure`), into which each state's charts are drawn while
+      they keep its shape, and each state's bar image, which no query changes;
+    * the image from the canvas's pixels (:func:`_encode`): no second drawing by ``savefig``.
+
+    Figures are drawn on an Agg canvas of their own, outside pyplot, so that no notebook
+    backend shows or keeps them."""
+
+    #: Maps figures kept (a few shapes; each holds its canvas and background, about 3 MB).
+    KEEP = 4
+    #: Maps are mostly photo: JPEG (4:4:4, quality 90) encodes faster and in fewer bytes than
+    #: PNG (a connection to Colab or Binder carries each move), its text still crisp. Bars are
+    #: flat colour: PNG.
+    MAPS_FORMAT, BARS_FORMAT = "jpeg", "png"
+
+    def __init__(self, explorer: Explorer):
+        self.explorer = explorer
+        self._maps: dict[tuple, MapsFigure] = {}
+        self._bars: BarsFigure | None = None
+        self._bar_images: dict[str, tuple[bytes, int]] = {}
+        self._photos: list[torch.Tensor] = []
+
+    def maps_image(self, state: dict, query: tuple[int, int] | None = None):
+        """The state's maps for the query at grid cell ``query`` (row, col) as ``(bytes,
+        width in px)`` in :data:`MAPS_FORMAT`, or None if the explorer has no maps."""
+        e = self.explorer
+        panels = e.state_maps(state)
+        if not panels:
+            return None
+        query = e.default_query if query is None else query
+        for axis, v in zip(("row", "col"), query):
+            if not (isinstance(v, int) and 0 <= v < e.query_grid):
+                raise ValueError(f"query {axis}={v!r}: choose a whole number 0..{e.query_grid - 1}")
+        i = query[0] * e.query_grid + query[1]
+        rows = [(p.title, p.rows[i], p.grid) for p in panels]
+        where = e.query_positions()[i]
+        caption = e.maps_caption(state, len(rows))
+        # a line is kept for the peaks' note (note_line): only these fix the layout
+        shape = (len(rows), caption.count("\n"))
+        img = self._photo(state)
+        fig = self._maps.pop(shape, None)
+        if fig is None:
+            # one map has one peak: no note, no line kept for it
+            fig = _detached(
+                MapsFigure(
+                    img,
+                    rows,
+                    where,
+                    suptitle=caption,
+                    note_line=len(rows) > 1,
+                    patches=[p.patch for p in panels],
+                )
+            )
+        else:
+            fig.show(rows, where, img=img, suptitle=caption, patches=[p.patch for p in panels])
+        self._maps[shape] = fig  # the newest last
+        while len(self._maps) > self.KEEP:
+            self._maps.pop(next(iter(self._maps)))
+        return fig.image(self.MAPS_FORMAT)
+
+    def _photo(self, state: dict) -> torch.Tensor:
+        """The state's photo, one tensor per distinct photo (its identity says "unchanged")."""
+        img = self.explorer.photo(**state)
+        for kept in self._photos:
+            if kept.shape == img.shape and torch.equal(kept, img):
+                return kept
+        self._photos.append(img)
+        return img
+
+    def bars_image(self, state: dict):
+        """The state's bar charts as ``(bytes, width in px)`` in :data:`BARS_FORMAT`, or None
+        if it has none."""
+        e = self.explorer
+        key = e.state_key(state)
+        if key not in self._bar_images:
+            charts = e.bars(**state)
+            if not charts:
+                return None
+            title = None if e.maps else e.caption(**state)
+            if self._bars is not None and self._bars.shape == _bars_shape(charts):
+                self._bars.show(charts, title)
+            else:
+                self._bars = _detached(BarsFigure(charts, title))
+            self._bar_images[key] = self._bars.image(self.BARS_FORMAT)
+        return self._bar_images[key]
+
+
+def _detached(drawing):
+    """``drawing``'s figure taken out of pyplot (no backend shows or keeps it) onto an Agg
+    canvas of its own."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    plt.close(drawing.fig)
+    FigureCanvasAgg(drawing.fig)
+    return drawing
+
+
+def _bars_json(b: Bars) -> dict:
+    return dict(
+        title=b.title,
+        labels=list(b.labels),
+        values=[float(v) for v in b.values],
+        texts=list(b.texts),
+        colours=[mpl.colors.to_hex(c) for c in b.colours],
+        log=b.log,
+        selected=b.selected,
+    )
+
+
+def _photo_uri(img: torch.Tensor) -> str:
+    from PIL import Image
+
+    arr = (img.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    out = io.BytesIO()
+    Image.fromarray(arr).save(out, format="jpeg", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def _cmap_bytes() -> str:
+    """:data:`MAP_CMAP` as 256 RGB triples (base64): the page colours maps as matplotlib does."""
+    lut = mpl.colormaps[MAP_CMAP](range(256), bytes=True)[:, :3]
+    return base64.b64encode(lut.tobytes()).decode("ascii")
+
+
+def _bar_limits(b: Bars) -> tuple[float, float]:
+    """A chart's x range, whose left end is also where a missing bar's text starts: room right
+    of the longest bar for its text (decades more on a log scale)."""
+    shown = [v for v in b.values if v > 0]
+    lo, hi = (min(shown), max(shown)) if shown else (1.0, 1.0)
+    return (lo / 10, hi * 300) if b.log else (0.0, hi * 1.7)
+
+
+def _bars_shape(charts: list[Bars]) -> tuple:
+    """What fixes a bar figure's layout: the charts' count, scales and label lengths."""
+    return tuple((b.log, tuple(len(t) for t in b.labels)) for b in charts)
+
+
+class BarsFigure:
+    """:func:`bar_charts`'s figure, kept so that another state's charts of the same shape (as
+    many bars, labels as long) can be drawn into it in place (:meth:`show`), on the layout
+    computed for the first: the live explorer's redraw of its cost bars."""
+
+    @styled
+    def __init__(self, charts: list[Bars], suptitle: str | None = None):
+        if not charts:
+            raise ValueError("charts is empty: give at least one Bars")
+        self.shape = _bars_shape(charts)
+        ncols = min(2, len(charts))
+        nrows = math.ceil(len(charts) / ncols)
+        tallest = max(len(b.labels) for b in charts)
+        fig, axes = new_figure(nrows, ncols, height=nrows * (0.3 * tallest + 0.9) + 0.3)
+        self.charts = []
+        for ax, b in zip(axes.flat, charts):
+            ys = list(range(len(b.labels)))
+            bars = ax.barh(ys, [1.0] * len(ys), linewidth=2)
+            texts = [ax.text(0, y, "", va="center", fontsize=MIN_FONT_PT) for y in ys]
+            if b.log:
+                ax.set_xscale("log")
+            ax.set_yticks(ys, b.labels)
+            ax.set_ylim(len(b.labels) - 0.5, -0.5)  # every label, a bar or not, first on top
+            ax.tick_params(axis="x", labelbottom=False, bottom=False, which="both")
+            self.charts.append((ax, bars, texts))
+        for ax in list(axes.flat)[len(charts) :]:
+            ax.set_visible(False)
+        self.fig = fig
+        self.show(charts, suptitle)
+
+    @styled  # titles and texts take their sizes from the style when they are set
+    def show(self, charts: list[Bars], suptitle: str | None = None) -> None:
+        """Draw ``charts`` (of this figure's shape) into it."""
+        if _bars_shape(charts) != self.shape:
+            raise ValueError("these charts have another shape: draw them in a new BarsFigure")
+        for (ax, bars, texts), b in zip(self.charts, charts):
+            left, right = _bar_limits(b)
+            for i, (rect, text, v) in enumerate(zip(bars, texts, b.values)):
+                rect.set_width(v if v > 0 else float("nan"))
+                rect.set_facecolor(b.colours[i])
+                rect.set_edgecolor("black" if i == b.selected else "none")
+                text.set_x(v if v > 0 else left)
+                text.set_text(f" {b.texts[i]}")
+            ax.set_xlim(left, right)
+            ax.set_yticks(range(len(b.labels)), b.labels)
+            ax.set_title(b.title)
+        if suptitle or self.fig.get_suptitle():
+            self.fig.suptitle(suptitle or "")
+
+    def image(self, fmt: str = "png") -> tuple[bytes, int]:
+        """The figure as ``(bytes, width in px)`` in ``fmt`` (png or jpeg) at its natural
+        size; laid out at its first drawing only (other charts of its shape keep it)."""
+        from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+        with mpl.rc_context(STYLE):
+            self.fig.canvas.draw()
+        if not isinstance(self.fig.get_layout_engine(), PlaceHolderLayoutEngine):
+            self.fig.set_layout_engine("none")
+        return _encode(self.fig.canvas.buffer_rgba(), fmt)
+
+
+def bar_charts(charts: list[Bars], suptitle: str | None = None):
+    """An explorer's bar charts, two to a row: horizontal bars labelled with their numbers
+    (the same texts the page shows), the selected bar outlined."""
+    return BarsFigure(charts, suptitle).fig
