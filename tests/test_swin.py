@@ -295,7 +295,7 @@ def test_window_cost_is_linear_in_the_tokens():
 def test_the_registry_knows_the_family_with_the_papers_table():
     assert vit_notes.list_models("swin") == ["swin_t", "swin_s", "swin_b"]
     p = vit_notes.model_info("swin_t").paper
-    assert (p.params_m, p.gflops, p.top1, p.cite) == (28, 4.5, 81.3, "liu2021swin")
+    assert (p.params_m, p.gflops, p.top1, p.cite) == (29, 4.5, 81.3, "liu2021swin")
     assert registry.smallest("swin") == "swin_t"
     # in the comparison's line-up: its layer, its schematic, block 1's toy map on the photo
     from vit_notes import compare, photo
@@ -451,6 +451,67 @@ def test_the_exercise_steps_equal_the_module_and_each_mistake_is_named():
                 lambda layer, x, H, W, m=mistake: exercises.swin_steps(layer, x, H, W, mistake=m)
             )
         assert not ok and why.split(":")[0] in " ".join(out.getvalue().split()), mistake
+
+
+@pytest.mark.parametrize(
+    ("form", "passes"),
+    [
+        ("official", True),
+        ("-inf", True),
+        ("blocked True", True),
+        ("allowed True", True),
+        ("-inf everywhere apart", False),  # -inf on the diagonal too: a wrong mask
+        ("one region open", False),
+        ("-1", False),  # too weak to keep the regions apart
+    ],
+)
+def test_the_forward_checker_takes_the_mask_in_any_form_that_means_it(form, passes):
+    from vit_notes.swin import exercises
+
+    def answer(layer, x, H, W):
+        steps = exercises.swin_steps(layer, x, H, W)
+        if "mask" in steps:
+            m = steps["mask"]
+            apart = m != 0
+            steps["mask"] = {
+                "official": m,
+                "-inf": m.masked_fill(apart, float("-inf")),
+                "blocked True": apart,
+                "allowed True": ~apart,
+                "-inf everywhere apart": torch.full_like(m, float("-inf")),
+                "one region open": m.masked_fill(apart & (torch.rand(m.shape) < 0.5), 0.0),
+                "-1": m.masked_fill(apart, -1.0),
+            }[form]
+        return steps
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert exercises.check_swin_forward(answer) is passes, out.getvalue()
+    if not passes:
+        assert "wrong step is mask" in " ".join(out.getvalue().split())
+    # what the rewriting leaves alone: anything that is not a dict with a tensor mask
+    for value in (None, 3, {"mask": "abc"}, {"out": torch.ones(2)}, torch.ones(2)):
+        assert exercises.as_official_mask(value) is value
+
+
+def test_the_schematics_middle_panel_is_the_papers_shifted_windows():
+    import matplotlib.pyplot as plt
+
+    from vit_notes import plotting
+    from vit_notes.swin import figures
+
+    block = swin.SwinTransformerBlock(8, (8, 8), 1, window_size=4, shift_size=2)
+    fig = figures.draw_shift_schematic(block)
+    middle = fig.axes[1].images[0].get_array()[..., :3]  # (8, 8, 3) colours
+    colours = {tuple(c) for c in middle.reshape(-1, 3).tolist()}
+    groups = figures.attention_groups(8, 8, 4, 2)
+    assert len(colours) == groups.unique().numel() == 9  # 2×2 windows become 3×3
+    # one colour per set of tokens that attend to each other, never two sets in one colour
+    same = (middle.reshape(64, 1, 3) == middle.reshape(1, 64, 3)).all(-1)
+    assert torch.equal(torch.as_tensor(same), groups.flatten()[:, None] == groups.flatten())
+    alt = plotting.alt_text(fig)
+    assert "the 9 windows" in alt and "8 of them are smaller than 4×4" in alt
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("answer", [None, "abc", float("nan"), [1, 2], torch.ones(2), 10**40, -3])

@@ -19,6 +19,7 @@ from ..checking import (
 from .cost import window_attention_cost
 from .figures import EXPLORER_SIZE, EXPLORER_WINDOWS, window_of
 from .model import (
+    MASK_VALUE,
     GridWindowAttention,
     accepted_sizes,
     shift_regions,
@@ -208,10 +209,10 @@ def check_explorer_prediction(answer, window_size: int = 7, query=(13, 13)) -> b
 
 
 SWIN_STEPS = {
-    "shifted": Step("B H W C", "the grid rolled by -shift_size (the cyclic shift)"),
+    "shifted": Step("B H W C", "the grid rolled by -shift_size: the cyclic shift"),
     "windows": Step("windows M² C", "the windows, (B · H/M · W/M, M², C), image by image"),
     "bias": Step("heads M² M²", "B: the bias table's row for each offset i - j"),
-    "mask": Step("nW M² M²", "the mask: 0 within a region, -100 across two regions"),
+    "mask": Step("nW M² M²", "the mask: 0 within a region, -100, -inf or True across two regions"),
     "attn": Step("windows heads M² M²", "the map: softmax(q kᵀ · scale + B + mask)", softmax_rows),
     "out": Step("B N C", "the output on the grid, rolled back by +shift_size"),
 }
@@ -297,6 +298,39 @@ REFUSE = {
 }
 
 
+def as_official_mask(steps):
+    """``steps`` with its ``mask`` written as the official code stores it (0, or
+    :data:`MASK_VALUE` across two regions), where the student's mask says the same thing in
+    another form: ``-inf`` (the official docstring's "0/-inf") or any value at most
+    :data:`MASK_VALUE` for the blocked pairs, or a boolean mask (``True`` for the blocked
+    pairs, or for the allowed ones: a token may always attend to itself, so the diagonal tells
+    which). Anything else is returned as it is, for the checker to judge."""
+    try:
+        if not isinstance(steps, dict) or not isinstance(steps.get("mask"), torch.Tensor):
+            return steps
+        mask = steps["mask"].detach()
+        if mask.dim() < 2 or mask.shape[-1] != mask.shape[-2] or mask.numel() == 0:
+            return steps
+        if mask.dtype == torch.bool:
+            diagonal = mask.diagonal(dim1=-2, dim2=-1)
+            if diagonal.all():
+                apart = ~mask
+            elif not diagonal.any():
+                apart = mask
+            else:
+                return steps
+        elif mask.is_floating_point():
+            apart = mask != 0
+            if not apart.any() or not bool((mask[apart] <= MASK_VALUE).all()):
+                return steps
+        else:
+            return steps
+        official = torch.zeros(mask.shape).masked_fill(apart, MASK_VALUE)
+        return dict(steps, mask=official)
+    except Exception:  # a value no rewriting can read: the checker says what it is
+        return steps
+
+
 def check_swin_forward(
     fn,
     configs=(
@@ -311,9 +345,14 @@ def check_swin_forward(
     steps (:data:`SWIN_STEPS`: ``mask`` where the layer shifts) in a dict: the output alone,
     or a step left out, fails and is told which. The layer ``fn`` gets has its forward and its
     window attention's switched off (:data:`REFUSE`). Names the first config and step that
-    differ, and how."""
+    differ, and how. A mask of ``-inf`` or booleans counts as the official ``-100``
+    (:func:`as_official_mask`)."""
+
+    def student(*args, **kwargs):
+        return as_official_mask(fn(*args, **kwargs))
+
     return check_forward(
-        fn,
+        student if callable(fn) else fn,
         swin_cases(configs),
         swin_steps,
         SWIN_STEPS,

@@ -270,8 +270,10 @@ def plot_receptive_fields(img: torch.Tensor, fields: list[torch.Tensor], query_r
 def draw_shift_schematic(block):
     """Three grids drawn from ``block``'s configuration (a :class:`SwinTransformerBlock` or
     :class:`GridWindowAttention` with a shift): the regular windows of block ``l``; the
-    shifted windows of block ``l+1`` at the tokens' own places; and the grid after the cyclic
-    shift, coloured by region, where the mask keeps two regions in one window apart."""
+    shifted windows of block ``l+1`` at the tokens' own places, one colour for each set of
+    tokens that attend to each other (:func:`attention_groups`: the paper's shifted windows,
+    some smaller than ``M×M``); and the grid after the cyclic shift, coloured by region, where
+    the mask keeps two regions in one window apart."""
     validate.instance("block", block, (SwinTransformerBlock, GridWindowAttention),
                       "build one, e.g. GridWindowAttention(16, (8, 8), 2, 4, 2)")  # fmt: skip
     H, W = block.input_resolution
@@ -281,13 +283,18 @@ def draw_shift_schematic(block):
     fig, axes = new_figure(1, 3, height=3.0)
     cmap = plt.get_cmap("tab20")
     regular = window_of(H, W, M, 0)
-    shifted = window_of(H, W, M, s)
+    groups = attention_groups(H, W, M, s)
+    # number the groups 0, 1, ...: one colour per shifted window (tab20's dark hues, every
+    # second colour, so that two neighbouring windows never get a light and a dark blue)
+    _, shifted = torch.unique(groups, return_inverse=True)
+    sizes = torch.bincount(shifted.flatten())
+    n_shifted, n_small = len(sizes), int((sizes < M * M).sum())
     rolled_regions = shift_regions(H, W, M, s)
     mask = block.attn_mask  # (nW, M², M²)
     masked_windows = int((mask != 0).flatten(1).any(1).sum())
     panels = [
         (f"block l: {regular.max() + 1} windows {M}×{M}", regular % 20, None),
-        (f"block l+1: shifted by {s}", shifted % 20, None),
+        (f"block l+1: {n_shifted} windows, shifted by {s}", shifted * 2 % 20, None),
         (f"rolled by -{s}: {masked_windows} windows masked", rolled_regions, "regions"),
     ]
     for ax, (title, labels, kind) in zip(axes[0], panels, strict=True):
@@ -320,8 +327,9 @@ def draw_shift_schematic(block):
     set_alt(
         fig,
         f"Three {H}×{W} token grids. Left: {int(regular.max()) + 1} regular {M}×{M} windows. "
-        f"Middle: the windows of the next block, shifted by {s} tokens, some of them split "
-        "across the grid's border. Right: the grid rolled by the shift, numbered by region; "
+        f"Middle: the {n_shifted} windows of the next block, shifted by {s} tokens, each in its "
+        f"own colour; {n_small} of them are smaller than {M}×{M}. Right: the grid rolled by the "
+        "shift, numbered by region; "
         f"{masked_windows} windows hold tokens of several regions, which the mask keeps apart.",
     )
     return fig

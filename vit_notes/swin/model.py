@@ -24,8 +24,9 @@ Input sizes: exactly those that the official code runs. The image side must equa
 than the window is one window, not shifted (the official rule, and timm's); each grid that
 is merged must be even. For Swin-T (4×4 patches, ``M = 7``) that is every multiple of 224.
 timm builds models at other sizes by zero-padding the grid up to a multiple of the window and
-odd grids before merging: an extension that neither the paper nor the official classification
-code has, so those sizes raise a ValueError here that names the sizes accepted
+odd grids before merging. The paper allows that padding (§3.2, footnote 4: "bottom-right
+padding is employed on the feature map if needed"), but the official classification code
+does not pad, so those sizes raise a ValueError here that names the sizes accepted
 (:func:`accepted_sizes`).
 """
 

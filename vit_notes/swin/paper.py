@@ -11,13 +11,12 @@ Table 5's time of W-MSA and SW-MSA per stage on a V100.
 ``CODE_DIFFERENCES``: where the official code, which this package equals, does something the
 equations leave open.
 
-What this rests on, said once: the paper's body text was not in the corpus this package was
-written from, so the equations and section titles follow the paper as the book's brief quotes
-it, and the official code's comments. The three variants' parameters and FLOPs (28M/4.5G,
-50M/8.7G, 88M/15.4G) are also the official README's; its top-1 for Swin-T and Swin-S (81.2,
-83.2) come from a later training run than Table 1's (81.3, 83.0). Check each against the
-paper's text before the chapter quotes it. ``TABLE5_MS`` and the sentences quoted beside it
-were checked against the paper's text (arXiv v2, §4.4).
+What this rests on: the equations, section titles, Table 1(a) and Table 5 were checked
+against the paper's text (arXiv v2). Table 1(a) prints 29M parameters for Swin-T; the
+official code counts 28,288,354 (:data:`vit_notes.swin.CODE_PARAMS`), which its README
+rounds to 28M. Swin-S and Swin-B (50M/8.7G, 88M/15.4G) agree with the code. The README's
+top-1 for Swin-T and Swin-S (81.2, 83.2) come from a later training run than Table 1's
+(81.3, 83.0).
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ SECTIONS = {
     "architecture": '§3.1 "Overall Architecture"',
     "ablation": '§4.4 "Ablation Study"',
     "windows": '§3.2 "Shifted Window based Self-Attention"',
+    "batch": '§3.2, paragraph "Efficient batch computation for shifted configuration"',
     "variants": '§3.3 "Architecture Variants"',
 }
 
@@ -83,7 +83,11 @@ SYMBOLS = (
     Symbol("h, w", "the token grid's height and width", "input_resolution"),
     Symbol("C", "channels", "dim"),
     Symbol("M", "the window's side, in tokens (7)", "window_size"),
-    Symbol("⌊M/2⌋", "the shift of every second block", "shift_size = window_size // 2"),
+    Symbol(
+        "⌊M/2⌋",
+        "the shift of every second block (none where the grid is one window)",
+        "shift_size = window_size // 2",
+    ),
     Symbol(
         "B",
         "the relative position bias, M²×M² per head",
@@ -118,7 +122,7 @@ WINDOW, HEAD_DIM, MLP_RATIO = 7, 32, 4.0
 _TABLE = "Table 1(a), ImageNet-1K trained, 224²"
 #: The paper's numbers (never used in a computation, only shown beside the book's counts).
 TABLE = {
-    "swin_t": registry.Paper(params_m=28, gflops=4.5, top1=81.3, cite=CITE, source=_TABLE),
+    "swin_t": registry.Paper(params_m=29, gflops=4.5, top1=81.3, cite=CITE, source=_TABLE),
     "swin_s": registry.Paper(params_m=50, gflops=8.7, top1=83.0, cite=CITE, source=_TABLE),
     "swin_b": registry.Paper(params_m=88, gflops=15.4, top1=83.5, cite=CITE, source=_TABLE),
 }
