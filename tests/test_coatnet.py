@@ -299,6 +299,67 @@ def test_counts_fall_short_of_table4_more_at_larger_sizes():
         assert mine == sorted(mine, reverse=True) and len(set(mine)) == len(mine), name
 
 
+def _table4_rows():
+    rows = []
+    for (name, size), gflops in coatnet.paper.TABLE4_GFLOPS.items():
+        cost = coatnet.coatnet_cost(name, img_size=size)
+        depths = coatnet.CONFIGS[name]["depths"]
+        entries = sum(n * cost[s].attn_elements for s, n in zip(("S3", "S4"), depths[2:]))
+        rows.append(
+            dict(size=size, paper=gflops, gmacs=cost["total"].macs / 1e9, entries=entries / 1e9)
+        )
+    return rows
+
+
+def test_shortfall_fit_recovers_an_exact_line_and_flags_misfits_beyond_the_rounding():
+    rows = [dict(paper=10 + 2 * x, gmacs=10.0, entries=x) for x in (1.0, 2.0, 3.0)]
+    fit = coatnet.shortfall_fit(rows, "entries", rounding=0.05)
+    assert fit["k"] == pytest.approx(2) and fit["worst"] == pytest.approx(0, abs=1e-12)
+    assert not any(r["beyond"] for r in fit["rows"])
+    assert all(r["share"] == pytest.approx(1) for r in fit["rows"])
+    rows[0]["paper"] += 0.5  # one row off the line: its misfit exceeds the rounding
+    out = coatnet.shortfall_fit(rows, "entries", rounding=0.05)["rows"]
+    assert out[0]["beyond"] and out[0]["residual"] > 0 and out[0]["share"] < 1
+    assert sum(r["beyond"] for r in out) >= 1
+    for r in out:
+        assert r["shortfall"] == pytest.approx(r["fit"] + r["residual"])
+        assert r["beyond"] == (abs(r["residual"]) > 0.05)
+
+
+def test_shortfall_fit_at_224_what_the_chapter_says():
+    # section 10: at 224² the per-entry fit's misfit exceeds Table 4's rounding on all rows
+    # but one, and there the paper's shortfall is larger than the fit
+    rows = _table4_rows()
+    fit = coatnet.shortfall_fit(rows, "entries", rounding=0.05)
+    at_224 = [r for r in fit["rows"] if r["size"] == 224]
+    known = [r for r in at_224 if r["beyond"]]
+    assert len(known) == len(at_224) - 1 > 0
+    assert all(r["residual"] > 0 and 0 < r["share"] < 1 for r in known)
+    assert fit["worst"] > 3 * 0.05  # the worst misfit is not rounding
+
+
+@pytest.mark.parametrize(
+    "rows, x, rounding, error, message",
+    [
+        ([], "entries", 0.05, ValueError, "empty"),
+        ([dict(paper=1.0, gmacs=0.9)], "entries", 0.05, ValueError, "entries"),
+        ([dict(paper=1.0, gmacs=0.9, entries=1.0)], "entries", 0, ValueError, "rounding"),
+        ([dict(paper=1.0, gmacs=0.9, entries=0.0)], "entries", 0.05, ValueError, "is 0"),
+        ([dict(paper=1.0, gmacs=0.9, entries="1")], "entries", 0.05, TypeError, "number"),
+        (
+            [dict(paper=1.0, gmacs=0.9, entries=1.0), dict(paper=1.0, entries=1.0)],
+            "entries",
+            0.05,
+            ValueError,
+            "row 1 lacks 'gmacs'",
+        ),
+    ],
+)
+def test_shortfall_fit_refuses_bad_input(rows, x, rounding, error, message):
+    with pytest.raises(error, match=message):
+        coatnet.shortfall_fit(rows, x, rounding)
+
+
 # --- the paper's ablations beside the book's counts -----------------------------------------------
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from vit_notes import glue
-from vit_notes.prose import plain_value
+from vit_notes.prose import plain_value, round_up
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,37 @@ def test_what_cannot_be_glued_is_refused(value, error, message):
 def test_a_glue_name_is_a_plain_key(name):
     with pytest.raises(ValueError, match="glue name"):
         glue(name, 1)
+
+
+@pytest.mark.parametrize(
+    "value, places, shown",
+    [
+        (2.1410534780860475, 1, "2.2"),  # rounding to nearest would print 2.1
+        (0.01918098285714287, 3, "2.0%"),  # as .1%
+        (0.02, 3, "2.0%"),  # a value on the grid stays itself
+        (0.0346, 3, "3.5%"),
+        (torch.tensor(0.4623), 2, "47%"),
+        (-0.0348, 3, "-3.4%"),
+        (5, 0, "5"),
+    ],
+)
+def test_round_up_gives_a_bound_that_prints_as_one(value, places, shown):
+    bound = round_up(value, places)
+    fmt = f".{places - 2}%" if shown.endswith("%") else f".{places}f"
+    assert format(bound, fmt) == shown
+    assert bound >= float(plain_value(value))
+    assert bound - float(plain_value(value)) < 10**-places
+
+
+@pytest.mark.parametrize(
+    "value, places, error, message",
+    [
+        ("2.1", 1, TypeError, "string"),
+        (2.1, -1, ValueError, "places"),
+        (2.1, 1.5, ValueError, "places"),
+        (float("nan"), 1, ValueError, "finite"),
+    ],
+)
+def test_round_up_refuses_bad_input(value, places, error, message):
+    with pytest.raises(error, match=message):
+        round_up(value, places)

@@ -120,6 +120,7 @@ SLIPS: dict[str, tuple] = {
     "vit_notes.pvt.timing_surprises": (("rows", "size"), {}, "rows"),
     # CoAtNet
     "vit_notes.coatnet.ablation_costs": (("no such table",), {}, "title"),
+    "vit_notes.coatnet.shortfall_fit": (([dict(paper=1.0, gmacs=0.9)],), {}, "entries"),
     "vit_notes.coatnet.CoAtNet": ((), dict(img_size=100), "img_size"),
     "vit_notes.coatnet.MBConv": ((0, 8), {}, "in_chs"),
     "vit_notes.coatnet.RelativeAttention": ((8,), dict(num_heads=3), "num_heads"),

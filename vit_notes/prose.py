@@ -14,6 +14,7 @@ the number is printed or plotted by the cell itself.
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 import re
@@ -44,6 +45,20 @@ def plain_value(value):
     raise TypeError(
         f"glue a number (int, float, a one-element tensor) or a string, got {type(value).__name__}"
     )
+
+
+def round_up(value, places: int) -> float:
+    """``value`` rounded up to ``places`` decimals: a bound that stays a bound when the
+    glue role prints it (``.1f`` is ``places=1``, ``.1%`` is ``places=3``). Rounding to
+    nearest would print 2.1 for 2.141, and "within 2.1" would be false."""
+    value = plain_value(value)
+    if isinstance(value, str):
+        raise TypeError(f"round_up takes a number, got the string {value!r}")
+    if isinstance(places, bool) or not isinstance(places, numbers.Integral) or places < 0:
+        raise ValueError(f"places is a whole number of decimals >= 0, got {places!r}")
+    step = decimal.Decimal(1).scaleb(-int(places))
+    exact = decimal.Decimal(repr(float(value)))  # the decimal the float prints as
+    return float(exact.quantize(step, rounding=decimal.ROUND_CEILING))
 
 
 class _PlainText(str):

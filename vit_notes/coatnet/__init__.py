@@ -12,6 +12,7 @@ from .cost import (
     coatnet_cost,
     mbconv_cost,
     relative_attention_cost,
+    shortfall_fit,
     transformer_block_cost,
 )
 from .exercises import (
@@ -132,5 +133,6 @@ __all__ = [
     "relative_attention_cost",
     "relative_position_index",
     "relative_query_maps",
+    "shortfall_fit",
     "transformer_block_cost",
 ]

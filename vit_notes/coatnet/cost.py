@@ -275,3 +275,46 @@ def ablation_costs(title: str, img_size: int = 224) -> list[dict]:
                 )
             )
     return rows
+
+
+def shortfall_fit(rows, x: str = "entries", rounding: float = 0.05) -> dict:
+    """Fit each row's shortfall, the paper's FLOPs minus this book's GMACs
+    (``paper - gmacs``), as ``k * row[x]``: least squares through zero over ``rows``.
+
+    ``rows`` are dicts with ``paper``, ``gmacs`` and ``x`` (section 10's Table 4 rows).
+    ``rounding`` is half the last digit the paper prints: each shortfall is known only to
+    within it. Returns ``k``, ``worst`` (the largest misfit) and ``rows``: each input row
+    with ``shortfall``, ``fit``, ``residual`` (shortfall minus fit), ``beyond`` and
+    ``share`` (the fit's share of the shortfall). ``beyond`` says the misfit exceeds the
+    rounding. Only there is the residual's sign known, and with it the share's side of 1.
+    """
+    rows = validate.rows("rows", rows, ("paper", "gmacs", x))
+    rounding = validate.number("rounding", rounding, low=0, low_open=True)
+    for i, r in enumerate(rows):
+        for key in ("paper", "gmacs", x):
+            if key not in r:
+                raise ValueError(f"row {i} lacks {key!r}: every row needs paper, gmacs and {x}")
+    short = [
+        validate.number(f"row {i}'s 'paper'", r["paper"])
+        - validate.number(f"row {i}'s 'gmacs'", r["gmacs"])
+        for i, r in enumerate(rows)
+    ]
+    col = [validate.number(f"row {i}'s {x!r}", r[x]) for i, r in enumerate(rows)]
+    norm = sum(c * c for c in col)
+    if norm == 0:
+        raise ValueError(f"every row's {x!r} is 0: there is nothing to fit the shortfall to")
+    k = sum(c * s for c, s in zip(col, short)) / norm
+    out = []
+    for r, c, s in zip(rows, col, short):
+        fit = k * c
+        out.append(
+            {
+                **r,
+                "shortfall": s,
+                "fit": fit,
+                "residual": s - fit,
+                "beyond": abs(s - fit) > rounding,
+                "share": fit / s if s else float("nan"),
+            }
+        )
+    return dict(k=k, worst=max(abs(r["residual"]) for r in out), rows=out)
