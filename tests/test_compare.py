@@ -1,6 +1,7 @@
 """The comparison chapter's checkers, and every chapter's checkers against any answer."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -35,14 +36,21 @@ def test_growth_prediction(capsys, answer, ok, says):
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
-        ("PVT SRA, R=8", True, "784 keys, maps 300 MiB: the most keys that fit"),
+        ("PVT SRA, R=8", True, "784 keys of 8×8 tokens, maps 300 MiB: the most keys a query"),
         ("pvt sra, r=8", True, "linear SRA's keys stay 49, so its maps grow only in step"),
-        ("PVT SRA R=8", True, "784 keys, maps 300 MiB: the most keys that fit"),
-        ("pvt  sra r = 8.", True, "784 keys, maps 300 MiB: the most keys that fit"),
+        ("PVT SRA R=8", True, "784 keys of 8×8 tokens, maps 300 MiB: the most keys a query"),
+        ("pvt  sra r = 8.", True, "784 keys of 8×8 tokens, maps 300 MiB: the most keys a query"),
         ("Shunted R=8 and 4", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
         ("PVT SRA, R=8", True, "They pass 512 MiB only beyond about 4,681² pixels"),
-        ("PVT SRA, R=8", True, "gives up detail: Shunted, R=8 and 4 has 5× as many keys"),
-        ("linear", False, "it fits, but PVT SRA, R=8 fits too with 16× the keys"),
+        # keys per head group: the fine group's heads see 4× SRA's, never the groups' sum
+        ("PVT SRA, R=8", True, "its group with the most keys sees 4× as many keys (3,136)"),
+        ("PVT SRA, R=8", True, "each of 4×4 tokens against 8×8: 2× finer per side"),
+        ("Shunted", False, "per head group 784 keys of 8×8 tokens and 3,136 keys of 4×4 tokens"),
+        ("linear", False, "a query sees 16× as many of its keys. And its keys are 4× coarser"),
+        # Swin's keys are single tokens: finer than SRA's, but fewer and local
+        ("Swin, M=7", False, "49 keys of one token each, maps 19 MiB: it fits"),
+        ("Swin", False, "Its keys are 8× finer per side than PVT SRA, R=8's"),
+        ("Swin", False, "They cover only 49 of the 50,176 tokens: a local view"),
         ("Shunted", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
         ("full attention", False, "37.5× the 512 MiB budget"),
         ("sra", False, "choose one of 'full attention', 'PVT SRA, R=8'"),
@@ -191,6 +199,22 @@ def test_count_by_op_sums_to_the_total_and_isolates_the_products():
     assert by_op["bmm"] > 0  # q kᵀ and attn v on the explicit path of the meta device
 
 
+def test_the_layer_choice_never_sums_head_groups_nor_calls_coarser_keys_finer(capsys):
+    """The judgement checker counts Shunted's keys per head group (784 and 3,136, not their
+    sum 3,920) and says "finer" only of keys with fewer tokens a side behind them."""
+    for answer in compare.layers():
+        compare.check_layer_choice(answer)
+        out = " ".join(capsys.readouterr().out.split())
+        assert "3,920" not in out and not re.search(r"(?<![\d.])5×", out), out
+        if answer == "Swin, M=7":  # single tokens: finer than SRA's, never called coarser
+            assert "coarser" not in out and "finer per side" in out, out
+        if answer == "PVT B2-Li linear SRA":  # 32×32 tokens behind a key: coarser
+            assert "finer" not in out and "4× coarser per side" in out, out
+    groups = compare.layer_keys(896, 512)["Shunted, R=8 and 4"]["groups"]
+    assert groups == ((784, 8), (3136, 4))
+    assert compare.layer_keys(896, 512)["Swin, M=7"]["groups"] == ((49, 1),)
+
+
 def test_the_layer_choice_message_chains_no_semicolons(capsys):
     compare.check_layer_choice("PVT SRA, R=8")
     out = " ".join(capsys.readouterr().out.split())
@@ -229,3 +253,54 @@ def test_the_query_box_is_the_query_tokens_patch():
     for patch, corner in ((4, (112, 64)), (16, (112, 64)), (None, (104.0, 59.2))):
         got, side, _ = plotting._query_marks(img, (0.3, 0.5), patch)
         assert got == pytest.approx(corner) and side == (patch or 16)
+
+
+def test_the_swin_panel_outlines_the_query_window_in_the_figure_and_on_the_page():
+    """Swin's panel outlines the 7×7 window (28×28 px at stride 4) of keys its query sees, in
+    the matplotlib figure and in the page's payload alike; no other panel gets an outline."""
+    import matplotlib.pyplot as plt
+
+    from vit_notes import photo, plotting
+
+    e = registry.designs_explorer()
+    panels = e.state_maps(e.default_state())
+    payload = e.payload()["states"][""]["maps"]
+    i = e.query_cell(e.default_query)
+    (fig,) = e.figures(e.default_state(), parts=("maps",))
+    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.get_visible()]
+    for p, shown, ax in zip(panels, payload, axes, strict=True):
+        box = plotting.seen_box(p.rows[i], p.grid)
+        outlines = [r for r in ax.patches[1:] if r.get_visible()]  # [0]: the query box
+        if p.title.startswith("Swin"):
+            t, left, b, r = box
+            assert (b - t, r - left) == (7, 7) and shown["seen"][i] == [t, left, b, r]
+            (rect,) = outlines
+            assert (rect.get_width(), rect.get_height()) == (28, 28)
+            assert (rect.get_x(), rect.get_y()) == (left * 4, t * 4)
+            q = photo.query_at(p.grid, [e.query_positions()[i]])[0]  # inside its window
+            assert t <= q // p.grid[1] < b and left <= q % p.grid[1] < r
+        else:
+            assert box is None and "seen" not in shown and not outlines
+    plt.close(fig)
+
+
+def test_the_live_explorer_moves_the_swin_window_with_the_query():
+    """The live widget's kept figure, redrawn for another query, outlines the window that a
+    new figure of that query outlines."""
+    import matplotlib.pyplot as plt
+
+    from vit_notes import explorer
+
+    e = registry.designs_explorer()
+    live = explorer.LiveDrawing(e)
+    for query in ((4, 7), (10, 2)):
+        live.maps_image(e.default_state(), query)
+        kept = list(live._maps.values())[-1]
+        (fresh,) = e.figures(e.default_state(), query, parts=("maps",))
+        fresh_axes = [ax for ax in fresh.axes if ax.get_label() != "<colorbar>"]
+        for (ax, _, _, marks), fax in zip(kept.panels, fresh_axes):
+            drawn = [m.get_bbox().bounds for m in marks[5:] if m.get_visible()]
+            wanted = [r.get_bbox().bounds for r in fax.patches[1:] if r.get_visible()]
+            assert drawn == wanted
+            assert len(drawn) == ax.get_title().startswith("Swin")
+        plt.close(fresh)

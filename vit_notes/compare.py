@@ -199,51 +199,116 @@ def check_growth(
     )
 
 
+def _keys_text(groups) -> str:
+    """A layer's keys as a query sees them, per head group where it has several."""
+
+    def one(keys, side):
+        return f"{keys:,} keys of " + ("one token each" if side == 1 else f"{side}×{side} tokens")
+
+    if len(groups) == 1:
+        return one(*groups[0])
+    return "per head group " + " and ".join(one(*g) for g in groups)
+
+
+def layer_keys(
+    size: int = 896, budget_mib: float = 512.0, C: int = 64, heads: int = 2
+) -> dict[str, dict]:
+    """Each compared layer on the stride-4 grid of a ``size``² image: ``groups`` (per head
+    group, the keys one query sees and the tokens a side behind each key,
+    :meth:`~vit_notes.registry.AttentionLayer.keys`), ``most`` (the most keys a head sees),
+    its attention maps' ``mib`` (float32, one image) and whether they ``fit`` the budget.
+    The judgement exercise's checker and its solution both read this."""
+    H = W = size // 4
+    out = {}
+    for label, layer in layers().items():
+        groups = layer.keys(H, W, C, heads)
+        mib = layer.cost(H, W, C, heads).attn_bytes / 2**20
+        out[label] = dict(
+            groups=groups, most=max(k for k, _ in groups), mib=mib, fits=mib <= budget_mib
+        )
+    return out
+
+
 def check_layer_choice(
     answer, size: int = 896, budget_mib: float = 512.0, C: int = 64, heads: int = 2
 ) -> bool:
     """Design judgement: of the compared attention layers, the one for a stride-4 layer at
     ``size``² (C, heads) whose attention maps (float32, one image) fit ``budget_mib`` MiB and
-    whose queries see the most keys (the finest key grid)."""
+    whose heads each see the most keys (:func:`layer_keys`). Keys are counted per head group,
+    and "finer" is said per side, of the tokens behind one key."""
     H = W = size // 4
     costs = {label: layer.cost(H, W, C, heads) for label, layer in layers().items()}
     twice = {label: layer.cost(2 * H, 2 * W, C, heads) for label, layer in layers().items()}
     fixed = [k for k in costs if twice[k].kv_tokens == costs[k].kv_tokens]
-    fits = {k: c for k, c in costs.items() if c.attn_bytes / 2**20 <= budget_mib}
-    best = max(fits, key=lambda k: fits[k].kv_tokens, default=None)  # the most keys: finest
+    at = layer_keys(size, budget_mib, C, heads)
+    fits = [k for k, v in at.items() if v["fits"]]
+    best = max(fits, key=lambda k: at[k]["most"], default=None)
     also = "".join(f". {_fixed_keys_reach(k, costs[k], size, budget_mib)}" for k in fixed)
     options = {}
-    for label, c in costs.items():
-        mib = c.attn_bytes / 2**20
-        head = f"{label} at {size}²: {c.kv_tokens:,} keys, maps {mib:,.0f} MiB"
-        if mib > budget_mib:
-            options[label] = f"{head}, {mib / budget_mib:.3g}× the {budget_mib:,.0f} MiB budget"
+    for label, v in at.items():
+        head = f"{label} at {size}²: {_keys_text(v['groups'])}, maps {v['mib']:,.0f} MiB"
+        if not v["fits"]:
+            over = v["mib"] / budget_mib
+            options[label] = f"{head}, {over:.3g}× the {budget_mib:,.0f} MiB budget"
         elif label != best:
             options[label] = (
-                f"{head}: it fits, but {best} fits too with "
-                f"{costs[best].kv_tokens / c.kv_tokens:.3g}× the keys, finer for small objects"
+                f"{head}: it fits, but {best} fits too, and a query sees "
+                f"{at[best]['most'] / v['most']:.3g}× as many of its keys"
+                + _per_side(v["groups"], at[best]["groups"], best, H * W)
             )
         else:
             options[label] = (
-                f"{head}: the most keys that fit{_gives_up(label, costs, budget_mib)}. "
+                f"{head}: the most keys a query sees that fit{_gives_up(best, at, budget_mib)}. "
                 "The trade-off: its keys grow with the tokens, so a larger image runs out "
                 f"of budget{also}"
             )
     return check_choice(answer, options, best, "the layer", parse=lambda a: layer_named(a, options))
 
 
-def _gives_up(best: str, costs: dict, budget_mib: float) -> str:
-    """What the layer ``best`` gives up for small objects: the over-budget layer with the
-    fewest keys among those with more keys than it, or nothing if there is none."""
-    finer = [k for k, c in costs.items() if c.kv_tokens > costs[best].kv_tokens]
-    if not finer:
+def _per_side(groups, best_groups, best: str, tokens: int) -> str:
+    """How the tokens behind one key compare per side with ``best``'s (one group each), and
+    whether a query's keys cover only part of the ``tokens`` (a local view, as in a window)."""
+    (keys, side), (_, best_side) = groups[0], best_groups[0]
+    if len(groups) != 1 or len(best_groups) != 1 or side == best_side:
         return ""
-    near = min(finer, key=lambda k: costs[k].kv_tokens)
-    c = costs[near]
+    if side > best_side:
+        return (
+            f". And its keys are {side / best_side:.3g}× coarser per side "
+            f"({side}×{side} tokens against {best_side}×{best_side})"
+        )
+    one = "single tokens" if side == 1 else f"{side}×{side} tokens"
+    local = (
+        f". They cover only {keys * side**2:,} of the {tokens:,} tokens: a local view"
+        if keys * side**2 < tokens
+        else ""
+    )
     return (
-        f". For small objects it gives up detail: {near} has "
-        f"{c.kv_tokens / costs[best].kv_tokens:.3g}× as many keys, finer ones, but its maps take "
-        f"{c.attn_bytes / 2**20:,.0f} MiB, over the {budget_mib:,.0f} MiB budget"
+        f". Its keys are {best_side / side:.3g}× finer per side than {best}'s "
+        f"({one} against {best_side}×{best_side} tokens), but fewer{local}"
+    )
+
+
+def _gives_up(best: str, at: dict, budget_mib: float) -> str:
+    """What the layer ``best`` gives up for small objects: of the layers in which a head sees
+    more keys, the one with the fewest, its head group with the most keys against ``best``'s
+    (keys and tokens a side), or nothing if there is none."""
+    more = [k for k, v in at.items() if v["most"] > at[best]["most"]]
+    if not more:
+        return ""
+    near = min(more, key=lambda k: at[k]["most"])
+    keys, side = max(at[near]["groups"])
+    b_keys, b_side = max(at[best]["groups"])
+    group = "a head of its group with the most keys" if len(at[near]["groups"]) > 1 else "a head"
+    finer = (
+        f", each of {side}×{side} tokens against {b_side}×{b_side}: "
+        f"{b_side / side:.3g}× finer per side"
+        if side < b_side
+        else ""
+    )
+    return (
+        f". For small objects it gives up detail. In {near}, {group} sees "
+        f"{keys / b_keys:.3g}× as many keys ({keys:,}){finer}. But its maps take "
+        f"{at[near]['mib']:,.0f} MiB, over the {budget_mib:,.0f} MiB budget"
     )
 
 

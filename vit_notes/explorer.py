@@ -36,6 +36,7 @@ from .plotting import (
     compare_maps,
     figure_png,
     new_figure,
+    seen_box,
     styled,
 )
 
@@ -67,6 +68,9 @@ class MapPanel:
     #: the side in pixels of the patch each query token stands for (the box drawn around the
     #: query), or None: a box of 1/14 of the image centred on the query
     patch: int | None = None
+    #: whether to outline the keys each query sees where it sees only part of the key grid
+    #: (:func:`~vit_notes.plotting.seen_box`: a Swin window), on the page and in the figure
+    window: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,19 @@ def _query_cells(patch: int | None, img: torch.Tensor) -> dict:
         return {}
     h, w = _size(img)
     return {"qcells": [h // patch, w // patch]}
+
+
+def _seen_boxes(panel: MapPanel) -> dict:
+    """A map's window outlines for the page, for a panel with ``window``: per query, the
+    key-grid cells it sees (:func:`~vit_notes.plotting.seen_box`: top, left, bottom, right)
+    where it sees only part of the grid, so that explorer.js outlines what the matplotlib
+    figure outlines; nothing for a map whose queries all see every key."""
+    if not panel.window:
+        return {}
+    boxes = [seen_box(row, panel.grid) for row in panel.rows.reshape(len(panel.rows), -1)]
+    if all(b is None for b in boxes):
+        return {}
+    return {"seen": [None if b is None else list(b) for b in boxes]}
 
 
 #: The page-side renderer of every explorer, inlined into each explorer's HTML output.
@@ -227,7 +244,8 @@ class Explorer:
             caption = self.maps_caption(state, len(rows))
             where = self.query_positions()[i]
             patches = [p.patch for p in panels]
-            figs.append(compare_maps(img, rows, where, caption, patches=patches))
+            windows = [p.window for p in panels]
+            figs.append(compare_maps(img, rows, where, caption, patches=patches, windows=windows))
         if "bars" in parts and self.bars(**state):
             figs.append(bar_charts(self.bars(**state), None if panels else self.caption(**state)))
         return figs
@@ -285,6 +303,7 @@ class Explorer:
                         blob=seen[data],
                         peaks=[float(f"{v:.4g}") for v in peaks.tolist()],
                         **_query_cells(p.patch, self.photo(**state)),
+                        **_seen_boxes(p),
                     )
                 )
             states[self.state_key(state)] = dict(
@@ -476,6 +495,7 @@ class LiveDrawing:
                     suptitle=caption,
                     note_line=len(rows) > 1,
                     patches=[p.patch for p in panels],
+                    windows=[p.window for p in panels],
                 )
             )
         else:

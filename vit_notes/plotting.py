@@ -246,6 +246,49 @@ def move_query_mark(marks: list, img: torch.Tensor, query_rc, patch: int | None 
         line.set_data(xs, ys)
 
 
+def seen_box(row: torch.Tensor, grid: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """The key-grid cells ``(top, left, bottom, right)``, ends excluded, that one query's
+    weights ``row`` reach where they reach only part of the ``grid``, the others exactly zero
+    (as outside a Swin window); ``None`` where the query sees every key."""
+    seen = row.reshape(grid) != 0
+    if bool(seen.all()) or not bool(seen.any()):
+        return None
+    rows, cols = seen.any(1).nonzero().flatten(), seen.any(0).nonzero().flatten()
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def _seen_rect(img: torch.Tensor, row: torch.Tensor, grid: tuple[int, int]):
+    """Where :func:`mark_seen` draws: the corner and sides, in pixels, of the keys the query
+    sees, or ``None``."""
+    found = seen_box(row, grid)
+    if found is None:
+        return None
+    h, w = _size(img)
+    (t, left, b, r), (gh, gw) = found, grid
+    return (left * w / gw, t * h / gh), (r - left) * w / gw, (b - t) * h / gh
+
+
+def mark_seen(ax, img: torch.Tensor, row: torch.Tensor, grid: tuple[int, int]):
+    """Outline, in white, the keys a query sees where it sees only part of the key grid (its
+    window, :func:`seen_box`); elsewhere the outline is drawn but hidden. Returns it
+    (:func:`move_seen_mark` moves it)."""
+    outline = [patheffects.withStroke(linewidth=3, foreground="black")]
+    rect = ax.add_patch(
+        Rectangle((0, 0), 0, 0, fill=False, edgecolor="white", linewidth=1.5, zorder=4)
+    )
+    rect.set_path_effects(outline)
+    move_seen_mark(rect, img, row, grid)
+    return rect
+
+
+def move_seen_mark(rect, img: torch.Tensor, row: torch.Tensor, grid: tuple[int, int]) -> None:
+    """Move :func:`mark_seen`'s outline to the keys that ``row`` reaches (hidden if all)."""
+    found = _seen_rect(img, row, grid)
+    rect.set_visible(found is not None)
+    if found is not None:
+        rect.set_bounds(*found[0], found[1], found[2])
+
+
 def overlay_map(
     ax,
     img: torch.Tensor,
@@ -315,6 +358,7 @@ class MapsFigure:
         panel_height: float = 2.45,
         note_line: bool = False,
         patches: list[int | None] | None = None,
+        windows: list[bool] | None = None,
     ):
         n = len(panels)
         if n == 0:
@@ -323,14 +367,21 @@ class MapsFigure:
         if len(patches) != n:
             raise ValueError(f"patches: {len(patches)} query patches for {n} panels")
         self.patches = patches
+        windows = [False] * n if windows is None else list(windows)
+        if len(windows) != n:
+            raise ValueError(f"windows: {len(windows)} flags for {n} panels")
+        self.windows = windows
         ncols, width = _maps_layout(n)
         nrows = math.ceil(n / ncols)
         fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.5, width=width)
         vmax = max(float(row.max()) for _, row, _ in panels)
         self.panels = []
-        for ax, (title, row, grid), patch in zip(axes.flat, panels, patches):
+        for ax, (title, row, grid), patch, window in zip(axes.flat, panels, patches, windows):
             im = overlay_map(ax, img, row, grid, title, vmax=vmax)
-            self.panels.append((ax, ax.images[0], im, mark_query(ax, img, query_rc, patch)))
+            marks = mark_query(ax, img, query_rc, patch)
+            if window:  # the keys the query sees, where it sees part of the grid
+                marks.append(mark_seen(ax, img, row, grid))
+            self.panels.append((ax, ax.images[0], im, marks))
         for ax in list(axes.flat)[n:]:
             ax.set_visible(False)
         cbar = fig.colorbar(im, ax=axes, shrink=0.9, pad=0.02)
@@ -392,7 +443,9 @@ class MapsFigure:
                 ax.set_title(title)
             im.set_data(row.reshape(grid).numpy())
             im.set_clim(0.0, vmax)  # the colour bar follows the last one
-            move_query_mark(marks, img, query_rc, patch)
+            move_query_mark(marks[:5], img, query_rc, patch)  # the box and its four lines
+            if len(marks) > 5:  # the window's outline
+                move_seen_mark(marks[5], img, row, grid)
             if changed:
                 ax.set_xlim(0, w)
                 ax.set_ylim(h, 0)
@@ -423,12 +476,13 @@ class MapsFigure:
                 self.cbar.mappable.set_clim(*clim)
             if self._background is None:
                 dynamic = self._dynamic()
+                shown = [a.get_visible() for a in dynamic]  # a hidden window stays hidden
                 for a in dynamic:
                     a.set_visible(False)
                 canvas.draw()
                 self._background = canvas.copy_from_bbox(fig.bbox)
-                for a in dynamic:
-                    a.set_visible(True)
+                for a, visible in zip(dynamic, shown):
+                    a.set_visible(visible)
             canvas.restore_region(self._background)
             for ax, _, im, marks in self.panels:
                 for a in (im, *marks, *ax.spines.values()):  # the frames over the map, as drawn
@@ -472,14 +526,23 @@ def compare_maps(
     suptitle: str | None = None,
     panel_height: float = 2.45,
     patches: list[int | None] | None = None,
+    windows: list[bool] | None = None,
 ):
     """One query's maps side by side, at most :data:`MAX_COLS` to a row, on **one** colour
     scale with a colour bar, the query marked on each. ``panels``: ``[(title, weights, grid)]``.
     ``patches``: per panel, the side in pixels of the patch its query token stands for, boxed
     where the token lies (``None``: a box of 1/14 of the image centred on the query).
+    ``windows``: per panel, whether to outline in white the keys the query sees where it sees
+    only part of the key grid (:func:`seen_box`: a Swin window); default none.
     Where the peaks differ tenfold or more, the figure says so: a faint map is not empty."""
     return MapsFigure(
-        img, panels, query_rc, suptitle=suptitle, panel_height=panel_height, patches=patches
+        img,
+        panels,
+        query_rc,
+        suptitle=suptitle,
+        panel_height=panel_height,
+        patches=patches,
+        windows=windows,
     ).fig
 
 

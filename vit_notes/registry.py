@@ -60,11 +60,25 @@ class ModelInfo:
 class AttentionLayer:
     """One attention layer to compare on an ``H x W`` token grid with ``dim`` channels and
     ``heads`` heads: its analytic cost and its module. ``tokens``: called as
-    ``layer(x (B, H*W, C), H, W)``; otherwise as ``layer(x (B, C, H, W))``."""
+    ``layer(x (B, H*W, C), H, W)``; otherwise as ``layer(x (B, C, H, W))``.
+
+    ``key_groups(H, W, C, heads)``: per head group, ``(keys one query sees, tokens a side
+    that one key summarises)``, 1 for a key that is one token. ``None``: one group whose
+    queries all see the cost's ``kv_tokens`` keys, each summarising ``(N/M)^½`` tokens a side
+    (full attention, SRA, linear SRA); a layer whose queries see different keys (Swin's
+    windows) or whose groups differ (Shunted) registers its own."""
 
     cost: Callable
     build: Callable
     tokens: bool = True
+    key_groups: Callable | None = None
+
+    def keys(self, H: int, W: int, C: int, heads: int) -> tuple[tuple[int, int], ...]:
+        """Per head group: the keys one query sees and the tokens a side behind one key."""
+        if self.key_groups is not None:
+            return tuple(self.key_groups(H, W, C, heads))
+        c = self.cost(H, W, C, heads)
+        return ((c.kv_tokens, round((c.tokens / c.kv_tokens) ** 0.5)),)
 
 
 @dataclass(frozen=True)
@@ -236,7 +250,9 @@ def designs_explorer(size: int = 224):
     def maps(queries):
         img = photo.load_photo(size)
         return [
-            MapPanel(panel_title(title, rows, grid, sep=":\n"), grid, rows, patch=patch)
+            MapPanel(
+                panel_title(title, rows, grid, sep=":\n"), grid, rows, patch=patch, window=True
+            )
             for d in designs()
             if d.query_panels is not None
             for (title, rows, grid), patch in zip(
@@ -252,7 +268,7 @@ def designs_explorer(size: int = 224):
         bars=lambda: [],
         caption=lambda: (
             f"{size}×{size} photo, one query through each design. Cyan box: each panel's "
-            "query patch"
+            "query patch. White square: the window of keys a Swin query sees"
         ),
         query_grid=14,
         default_query=(4, 7),

@@ -35,6 +35,11 @@ class Passage:
 #: The paper's claims that the book quotes, by a short key: the conclusions that the ablation
 #: tables below quote, and why S1 has no attention (the comparison chapter quotes it).
 CLAIMS: dict[str, Passage] = {
+    "aim": Passage(
+        "Abstract",
+        "while Transformers tend to have larger model capacity, their generalization can be"
+        " worse than convolutional networks due to the lack of the right inductive bias",
+    ),
     "s1_no_attention": Passage(
         "Vertical Layout Design",
         "S1 always employs MBConv blocks with squeeze-excitation (SE), as the spatial size is too"

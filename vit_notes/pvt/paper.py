@@ -112,6 +112,12 @@ SYMBOLS = (
 #: The papers' own words for the claims the chapter repeats.
 CLAIMS = (
     Claim(
+        "what PVT is for",
+        "the Pyramid Vision Transformer (PVT), which overcomes the difficulties of porting "
+        "Transformer to various dense prediction tasks",
+        "PVT v1, abstract",
+    ),
+    Claim(
         "what SRA does",
         "our SRA reduces the spatial scale of K and V before the attention operation (see "
         "Figure 4), which largely reduces the computational/memory overhead",

@@ -70,6 +70,10 @@ registry.register_design(
             "Shunted, R=8 and 4": registry.AttentionLayer(
                 cost=lambda H, W, C, heads: shunted_cost(H, W, C, heads, 8),
                 build=lambda H, W, C, heads: ShuntedAttention(C, heads, qkv_bias=True, sr_ratio=8),
+                # coarse group, fine group: each head sees its own group's key grid
+                key_groups=lambda H, W, C, heads: tuple(
+                    (h * w, H // h) for h, w in kv_grids(H, W, 8)
+                ),
             )
         },
         query_panels=_query_panels,

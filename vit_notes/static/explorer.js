@@ -320,6 +320,15 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
       off.getContext("2d").putImageData(cells, 0, 0);
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(off, 0, 0, W, H);
+      // the keys the query sees, where it sees only part of the grid (seen: its window's
+      // key-grid cells, top, left, bottom, right, as plotting.seen_box finds them): white
+      const box = panel.seen && panel.seen[q];
+      if (box) {
+        const [t, l, b, r] = box;
+        const bx = (l * W) / gw, by = (t * H) / gh, bw = ((r - l) * W) / gw, bh = ((b - t) * H) / gh;
+        ctx.strokeStyle = "black"; ctx.lineWidth = 6; ctx.strokeRect(bx, by, bw, bh);
+        ctx.strokeStyle = "white"; ctx.lineWidth = 3; ctx.strokeRect(bx, by, bw, bh);
+      }
       // the query: an outlined cyan box and a dashed crosshair. The box is the patch of the
       // panel's query token (qcells: its query tokens per side, found as
       // photo.query_index finds them), or 1/14 of the image centred on the query.

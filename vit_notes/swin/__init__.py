@@ -105,6 +105,10 @@ registry.register_design(
             "Swin, M=7": registry.AttentionLayer(
                 cost=lambda H, W, C, heads: window_attention_cost(H, W, C, heads, 7),
                 build=lambda H, W, C, heads: GridWindowAttention(C, (H, W), heads),
+                # a query sees the single tokens of its own window
+                key_groups=lambda H, W, C, heads: (
+                    (window_attention_cost(H, W, C, heads, 7).kv_tokens, 1),
+                ),
             )
         },
         query_panels=_query_panels,
