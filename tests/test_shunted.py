@@ -751,6 +751,9 @@ def test_cost_table_rows_agree():
 
     rows = shunted.shunted_cost_table(size=64, sr_ratios=(2, 4), dim=32, timed=False)
     assert [r["variant"] for r in rows] == ["Shunted", "SRA"] * 2
+    # keys per head: one group's keys, never the two groups' sum (kv_tokens)
+    assert [r["head_keys"] for r in rows] == ["64 or 256", "64", "16 or 64", "16"]
+    assert rows[0]["kv_tokens"] == 64 + 256
     for r in rows:
         assert (
             r["counted_gmacs"] == pytest.approx(r["analytic_gmacs"], rel=0.01)
