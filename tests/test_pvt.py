@@ -765,6 +765,24 @@ def test_default_schematic_is_stage_1_of_pvt_tiny():
     assert "3136×49, not 3136×3136" in fig.axes[0].get_title()
 
 
+def test_query_peaks_are_each_querys_maps():
+    img = photo.load_photo(128)
+    near = photo.nearby_queries((0.3, 0.5), n=2)
+    peaks = pvt.query_peaks(img, near, (1, 8), mass=0.9)
+    assert [p["query"] for p in peaks] == near
+    for p in peaks:
+        maps = pvt.sra_query_maps(img, (1, 8), p["query"])
+        for r, (row, grid) in maps.items():
+            assert p["peaks"][r] == pytest.approx(float(row.max()), abs=1e-6)
+            assert p["grids"][r] == grid
+            top = row.sort(descending=True).values
+            # the fewest keys that hold 90%: one fewer holds less
+            assert top[: p["keys"][r]].sum() >= 0.9 - 1e-6
+            assert top[: p["keys"][r] - 1].sum() < 0.9
+    with pytest.raises(ValueError, match="mass"):
+        pvt.query_peaks(img, near, mass=0)
+
+
 def test_query_maps_coarsen_with_sr_ratio():
     maps = pvt.sra_query_maps(photo.load_photo(128), (1, 2, 4, 8), (0.3, 0.5))
     assert [grid for _, grid in maps.values()] == [(32, 32), (16, 16), (8, 8), (4, 4)]

@@ -977,6 +977,17 @@ def test_effective_keys_and_own_window():
     assert shunted.on_own_window(torch.ones(1), (1, 1), 4, 3 * 6 + 3, 6)
 
 
+def test_coarse_peaks_read_the_coarse_map():
+    img = photo.load_photo(224)
+    # the chapter's face query peaks on its own window, the explorer's first query does not
+    face, start = shunted.coarse_peaks(img, [(0.3, 0.5), (0.35, 0.55)], sr_ratio=8)
+    (row, grid), _ = shunted.shunted_query_maps(img, (8,), (0.35, 0.55))[8].values()
+    assert start["peak"] == pytest.approx(float(row.max()), abs=1e-6)
+    assert start["own_weight"] == pytest.approx(float(row[start["own_key"]]), abs=1e-6)
+    assert face["on_own"] and face["peak_key"] == face["own_key"] == 2 * 7 + 3
+    assert not start["on_own"] and start["peak_key"] != start["own_key"]
+
+
 def test_query_map_rows_describe_each_map():
     img, q = _blocky_image(64), (0.3, 0.5)
     maps = shunted.shunted_query_maps(img, (2, 4), q)
