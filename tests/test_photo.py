@@ -16,3 +16,16 @@ def test_photo_is_deterministic_and_shaped():
         photo.colour_tokens(img, patch=5)
     with pytest.raises(ValueError, match="row=1.0 must be a fraction"):
         photo.query_index(grid, 1.0, 0.5)
+
+
+def test_nearby_queries_are_a_stated_grid_around_the_query():
+    near = photo.nearby_queries((0.3, 0.5), step=0.05, n=3)
+    assert len(near) == 9 and near[4] == (0.3, 0.5)  # the query itself at the centre
+    assert near[0] == (0.25, 0.45) and near[-1] == (0.35, 0.55)  # rounded: 0.3 + 0.05 = 0.35
+    assert photo.nearby_queries((0.5, 0.5), n=1) == [(0.5, 0.5)]
+    with pytest.raises(ValueError, match="outside the image"):
+        photo.nearby_queries((0.02, 0.5), step=0.05)
+    with pytest.raises(ValueError, match="step"):
+        photo.nearby_queries((0.3, 0.5), step=0)
+    with pytest.raises(ValueError, match="query_rc"):
+        photo.nearby_queries(0.3)

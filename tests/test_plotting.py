@@ -64,6 +64,33 @@ def test_compare_maps_uses_one_colour_scale_and_says_when_peaks_differ():
     assert plotting.figure_problems(fig) == []
 
 
+def test_a_colour_bar_label_longer_than_its_bar_is_a_problem():
+    fig, ax = plt.subplots(figsize=(4, 1.2), layout="constrained")
+    im = ax.imshow([[0, 1], [1, 0]])
+    fig.colorbar(im, ax=ax, label="a label far longer than this short colour bar")
+    assert "longer than its bar" in " | ".join(plotting.figure_problems(fig))
+
+
+def test_a_long_caption_leaves_the_maps_their_height():
+    # four title lines (a wrapped caption and the peaks' note): the colour bar keeps its
+    # height, and its label stays beside it instead of running into what lies below
+    img = photo.load_photo(64)
+    flat, peaked = torch.full((16,), 1 / 16), torch.zeros(16)
+    peaked[5] = 1.0
+    panels = [("flat", flat, (4, 4)), ("peaked", peaked, (4, 4))]
+    short = plotting.compare_maps(img, panels, (0.5, 0.5), suptitle="one line")
+    long = plotting.compare_maps(img, panels, (0.5, 0.5), suptitle="one\ntwo\nthree")
+    assert long.get_figheight() > short.get_figheight()
+    assert plotting.figure_problems(long) == []
+
+    def bar_height(fig):
+        fig.canvas.draw()
+        (cbar,) = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+        return cbar.get_window_extent().height
+
+    assert bar_height(long) == pytest.approx(bar_height(short), rel=0.05)
+
+
 def test_figure_png_is_twice_the_natural_size_and_palette_compressed():
     import io
 

@@ -560,9 +560,11 @@ def test_sra_explorer_shows_the_packages_maps_and_costs():
     plain = pvt.sra_cost(40, 40, 64, 2, 1)
     sra = pvt.sra_cost(40, 40, 64, 2, 4)
     assert chart.texts[0] == f"{plain.macs / 1e6:,.0f} M, {plain.attn_bytes / 2**20:.1f} MiB"
-    assert chart.texts[1].endswith(f"({plain.macs / sra.macs:.2g}× fewer)")
+    # the ratio says which cost it is: it follows the map's memory, 256× less here
+    assert chart.texts[1].endswith(f"({plain.macs / sra.macs:.2g}× fewer MACs)")
     assert chart.values[1] == sra.macs and not chart.log  # linear: the ratio drawn as it is
-    assert "100 keys" in e.caption(**state)
+    caption = e.caption(**state)
+    assert "1600 queries, 2 heads. SRA: 100 keys." in caption and ";" not in caption
 
 
 # --- The chapter's figures follow the book's standard -----------------------------------------
@@ -618,8 +620,12 @@ def test_every_figure_of_the_chapter_follows_the_standard():
             img, pvt.sra_query_maps(img, (1, 2, 4, 8), query), query
         ),
     }
-    explorer = pvt.sra_explorer().figures(dict(sr_ratio=2, num_heads=2, size=112), (9, 0))
+    e = pvt.sra_explorer()
+    explorer = e.figures(dict(sr_ratio=2, num_heads=2, size=112), (9, 0))
     figures.update({f"explorer {i}": fig for i, fig in enumerate(explorer)})
+    # the starting state, whose caption and peaks' note take the most lines
+    start = e.figures(e.default_state())
+    figures.update({f"explorer start {i}": fig for i, fig in enumerate(start)})
     for name, fig in figures.items():
         assert plotting.figure_problems(fig) == [], name
         assert clipped_text(fig) == [], name
@@ -757,6 +763,24 @@ def test_default_schematic_is_stage_1_of_pvt_tiny():
     fig = pvt.draw_sra_schematic()
     assert drawn_shapes(fig) == printed
     assert "3136×49, not 3136×3136" in fig.axes[0].get_title()
+
+
+def test_query_peaks_are_each_querys_maps():
+    img = photo.load_photo(128)
+    near = photo.nearby_queries((0.3, 0.5), n=2)
+    peaks = pvt.query_peaks(img, near, (1, 8), mass=0.9)
+    assert [p["query"] for p in peaks] == near
+    for p in peaks:
+        maps = pvt.sra_query_maps(img, (1, 8), p["query"])
+        for r, (row, grid) in maps.items():
+            assert p["peaks"][r] == pytest.approx(float(row.max()), abs=1e-6)
+            assert p["grids"][r] == grid
+            top = row.sort(descending=True).values
+            # the fewest keys that hold 90%: one fewer holds less
+            assert top[: p["keys"][r]].sum() >= 0.9 - 1e-6
+            assert top[: p["keys"][r] - 1].sum() < 0.9
+    with pytest.raises(ValueError, match="mass"):
+        pvt.query_peaks(img, near, mass=0)
 
 
 def test_query_maps_coarsen_with_sr_ratio():

@@ -751,6 +751,9 @@ def test_cost_table_rows_agree():
 
     rows = shunted.shunted_cost_table(size=64, sr_ratios=(2, 4), dim=32, timed=False)
     assert [r["variant"] for r in rows] == ["Shunted", "SRA"] * 2
+    # keys per head: one group's keys, never the two groups' sum (kv_tokens)
+    assert [r["head_keys"] for r in rows] == ["64 or 256", "64", "16 or 64", "16"]
+    assert rows[0]["kv_tokens"] == 64 + 256
     for r in rows:
         assert (
             r["counted_gmacs"] == pytest.approx(r["analytic_gmacs"], rel=0.01)
@@ -972,6 +975,17 @@ def test_effective_keys_and_own_window():
     # a 6x6 grid under a 4x4 window: one key; the last rows and columns belong to none
     assert not shunted.on_own_window(torch.ones(1), (1, 1), 4, 5 * 6 + 5, 6)
     assert shunted.on_own_window(torch.ones(1), (1, 1), 4, 3 * 6 + 3, 6)
+
+
+def test_coarse_peaks_read_the_coarse_map():
+    img = photo.load_photo(224)
+    # the chapter's face query peaks on its own window, the explorer's first query does not
+    face, start = shunted.coarse_peaks(img, [(0.3, 0.5), (0.35, 0.55)], sr_ratio=8)
+    (row, grid), _ = shunted.shunted_query_maps(img, (8,), (0.35, 0.55))[8].values()
+    assert start["peak"] == pytest.approx(float(row.max()), abs=1e-6)
+    assert start["own_weight"] == pytest.approx(float(row[start["own_key"]]), abs=1e-6)
+    assert face["on_own"] and face["peak_key"] == face["own_key"] == 2 * 7 + 3
+    assert not start["on_own"] and start["peak_key"] != start["own_key"]
 
 
 def test_query_map_rows_describe_each_map():

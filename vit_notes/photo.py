@@ -117,6 +117,34 @@ def query_at(grid: tuple[int, int], query_rc) -> int | list[int]:
     return [query_index(grid, *rc) for rc in query_rc]
 
 
+def nearby_queries(query_rc, step: float = 0.05, n: int = 3) -> list[tuple[float, float]]:
+    """The ``n x n`` queries around ``query_rc`` (row, col fractions), ``step`` of the image
+    apart, row by row, ``query_rc`` at the centre for an odd ``n``: a small, stated set of
+    neighbours, to see whether one query's map is typical of its region. Each is rounded to 6
+    decimals (0.3 + 0.05 is 0.35); a neighbour outside the image is refused."""
+    if not isinstance(query_rc, (tuple, list)) or len(query_rc) != 2:
+        raise ValueError(f"query_rc={query_rc!r} must be one (row, col) pair of fractions")
+    row, col = (
+        validate.number(name, v, low=0.0, high=1.0, high_open=True)
+        for name, v in zip(("row", "col"), query_rc)
+    )
+    step = validate.number("step", step, low=0.0, low_open=True)
+    n = validate.positive_int("n", n)
+    offsets = [(i - (n - 1) / 2) * step for i in range(n)]
+    out = []
+    for dr in offsets:
+        for dc in offsets:
+            r, c = round(row + dr, 6), round(col + dc, 6)
+            for name, v in (("row", r), ("col", c)):
+                if not 0.0 <= v < 1.0:
+                    raise ValueError(
+                        f"the neighbour at {name}={v:g} lies outside the image: use a smaller "
+                        f"step than {step:g} or fewer than n={n} queries a side"
+                    )
+            out.append((r, c))
+    return out
+
+
 def repeat_for_heads(tokens: torch.Tensor, num_heads: int) -> torch.Tensor:
     """``(B, N, K)`` colour tokens -> ``(B, N, num_heads·K)``: one full copy per head, so that with
     identity projections every head compares whole colour histograms."""

@@ -155,6 +155,24 @@ def figure_problems(fig) -> list[str]:
     over = max(-drawn.x0, -drawn.y0, drawn.x1 - fig.get_figwidth(), drawn.y1 - fig.get_figheight())
     if over > 0.02:
         problems.append(f"something is cut off at the figure's edge ({over:.2f} in outside)")
+    # A colour bar's label no longer than its bar: a longer one runs past it into what lies
+    # above or below (another panel's title, or the figure's edge).
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        if ax.get_visible() and ax.get_label() == "<colorbar>":
+            bar = ax.get_window_extent(renderer)
+            vertical = bar.height >= bar.width
+            label = (ax.yaxis if vertical else ax.xaxis).label
+            if not label.get_visible() or not label.get_text().strip():
+                continue
+            drawn = label.get_window_extent(renderer)
+            lo, hi = (drawn.y0, drawn.y1) if vertical else (drawn.x0, drawn.x1)
+            b_lo, b_hi = (bar.y0, bar.y1) if vertical else (bar.x0, bar.x1)
+            if max(b_lo - lo, hi - b_hi) > 0.02 * fig.dpi:
+                problems.append(
+                    f"colour bar label {label.get_text()!r} is longer than its bar "
+                    f"({(hi - lo) / fig.dpi:.2f} in against {(b_hi - b_lo) / fig.dpi:.2f} in)"
+                )
     rows: dict[tuple[float, float], int] = {}
     for ax in fig.axes:
         if ax.get_visible() and ax.get_label() != "<colorbar>" and ax.axison | bool(ax.images):
@@ -334,6 +352,8 @@ def _peaks_note(peaks: list[float]) -> str:
     return ""
 
 
+#: The height of one line of a figure's title (11 pt, 1.2 lines apart), in inches.
+TITLE_LINE_IN = 0.19
 #: A colour scale's top whose tick labels are as wide as an attention map's get (7 characters).
 WIDEST_SCALE = 0.000155
 
@@ -373,7 +393,12 @@ class MapsFigure:
         self.windows = windows
         ncols, width = _maps_layout(n)
         nrows = math.ceil(n / ncols)
-        fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.5, width=width)
+        # The title's lines beyond the first get height of their own, so that the panels and
+        # the colour bar beside them keep their size however long the caption is.
+        noted = bool(_peaks_note([float(row.max()) for _, row, _ in panels])) or note_line
+        lines = (suptitle.count("\n") + 1 if suptitle else 0) + noted
+        height = panel_height * nrows + 0.5 + TITLE_LINE_IN * max(0, lines - 1)
+        fig, axes = new_figure(nrows, ncols, height=height, width=width)
         vmax = max(float(row.max()) for _, row, _ in panels)
         self.panels = []
         for ax, (title, row, grid), patch, window in zip(axes.flat, panels, patches, windows):

@@ -103,6 +103,27 @@ def sra_query_maps(
     return out
 
 
+def query_peaks(img: torch.Tensor, queries, sr_ratios=(1, 8), mass: float = 0.9) -> list[dict]:
+    """For each of ``queries`` (row, col fractions, e.g. :func:`~vit_notes.photo.nearby_queries`):
+    its map's largest weight at each of ``sr_ratios`` (``peaks``), how many keys hold ``mass``
+    of its weight (``keys``) and the key grid (``grids``), from :func:`sra_query_maps` (the toy:
+    colour tokens, identity weights, head 0). One forward of the toy layer per ``sr_ratio``."""
+    queries = validate.nonempty_sequence("queries", queries)
+    mass = validate.number("mass", mass, low=0.0, high=1.0, low_open=True)
+    maps = sra_query_maps(img, tuple(sr_ratios), [tuple(q) for q in queries])
+    out = []
+    for i, q in enumerate(queries):
+        peaks, keys, grids = {}, {}, {}
+        for r, (rows, grid) in maps.items():
+            row = rows[i]
+            held = row.sort(descending=True).values.cumsum(0)
+            peaks[r] = float(row.max())
+            keys[r] = int((held < mass).sum()) + 1  # the fewest keys that hold the mass
+            grids[r] = tuple(grid)
+        out.append(dict(query=tuple(q), peaks=peaks, keys=keys, grids=grids))
+    return out
+
+
 def _sra(dim, heads, variant, r):
     return SpatialReductionAttention(
         dim,
@@ -489,7 +510,8 @@ EXPLORER_SIZES = (112, 160, 224)
 def cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
     """The explorer's cost panel: one stage-1 layer (C=64, ``size/4`` tokens a side) of each
     variant, its multiply-adds as a bar (linear scale) labelled with MMACs, the attention
-    maps' memory and how many times fewer multiply-adds than plain attention."""
+    maps' memory and how many times fewer multiply-adds than plain attention, named as such
+    ("(22× fewer MACs)": the ratio follows the map's size, so it says which cost it counts)."""
     H = W = validate.size("size", size, minimum=4) // 4
     costs = {
         v: sra_cost(H, W, 64, num_heads, sr_ratio if v == "SRA" else 1, linear=v == "linear SRA")
@@ -499,6 +521,7 @@ def cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
         f"one stage-1 layer, C=64, {size}×{size}: MMACs, attention maps, against plain",
         costs,
         COLOURS,
+        ratio_of="MACs",
     )
 
 
@@ -522,9 +545,10 @@ def sra_explorer() -> Explorer:
     def caption(sr_ratio, num_heads, size):
         H = W = size // 4
         M = sra_cost(H, W, 64, num_heads, sr_ratio).kv_tokens
+        heads = f"{num_heads} head" + ("s" if num_heads > 1 else "")
         return (
-            f"{size}×{size} photo, {H * W} query tokens; sr_ratio={sr_ratio}, "
-            f"heads={num_heads}: {M} keys; query: cyan box. Toy: colour tokens, identity weights"
+            f"{size}×{size} photo, {H * W} queries, {heads}. SRA: {M} keys. "
+            "Query: cyan box. Toy: colour tokens, identity weights."
         )
 
     return Explorer(

@@ -19,6 +19,7 @@ from .exercises import (
 )
 from .figures import (
     SHUNTED_COLOURS,
+    coarse_peaks,
     draw_shunted_schematic,
     effective_keys,
     identity_shunted,
@@ -98,6 +99,7 @@ __all__ = [
     "check_shunted_kv_tokens",
     "check_shunted_macs",
     "check_sr_ratio",
+    "coarse_peaks",
     "create",
     "shunted_cost_chart",
     "draw_shunted_schematic",

@@ -57,7 +57,8 @@ def shunted_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1) ->
         reduce = M1 * C * C * sr_ratio**2 + M2 * C * C * half**2
         attn = N * M * C
         macs = 2 * N * C * C + reduce + M * C * C + 9 * M * (C // 2) + attn
-        maps = num_heads // 2  # each head of a group meets both grids' keys: M1 + M2
+        # h/2 coarse heads of N x M1 and h/2 fine heads of N x M2: (h/2)·N·(M1 + M2)
+        maps = num_heads // 2
     return AttentionCost.of(macs, attn, N, M, maps)
 
 

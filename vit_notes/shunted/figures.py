@@ -42,7 +42,7 @@ from ..pvt.cost import sra_cost
 from ..pvt.figures import EXPLORER_SIZES, identity_sra
 from ..pvt.model import SpatialReductionAttention
 from ..trace import query_rows, trace_shapes
-from .cost import shunted_cost, sra_ratio_at_nearest_cost
+from .cost import shunted_cost, shunted_kv_tokens, sra_ratio_at_nearest_cost
 from .model import ShuntedAttention, kv_grids
 
 
@@ -181,6 +181,34 @@ def on_own_window(row: torch.Tensor, grid: tuple[int, int], rate: int, query: in
     qy, qx = divmod(query, W)
     ky, kx = divmod(int(row.argmax()), grid[1])
     return (qy // rate, qx // rate) == (ky, kx)
+
+
+def coarse_peaks(img: torch.Tensor, queries, sr_ratio: int = 8, num_heads: int = 2) -> list[dict]:
+    """For each of ``queries`` (row, col fractions, e.g. :func:`~vit_notes.photo.nearby_queries`):
+    the coarse group's map at ``sr_ratio`` (:func:`shunted_query_maps`, the toy), its largest
+    weight (``peak``), the key that holds it (``peak_key``), the key whose window holds the query
+    (``own_key``), that key's weight (``own_weight``) and whether the peak is on it
+    (``on_own``, :func:`on_own_window`). One forward of the toy layer."""
+    queries = [tuple(q) for q in validate.nonempty_sequence("queries", queries)]
+    r = validate.positive_int("sr_ratio", sr_ratio, minimum=2)
+    img = validate.tensor("img", img, what="an image tensor (3, H, W)")
+    (rows, grid) = shunted_query_maps(img, (r,), queries, num_heads=num_heads)[r]["coarse"]
+    _, (H, W) = photo.colour_tokens(img)
+    out = []
+    for row, q, token in zip(rows, queries, photo.query_at((H, W), queries)):
+        qy, qx = divmod(token, W)
+        own = (qy // r) * grid[1] + qx // r
+        out.append(
+            dict(
+                query=q,
+                peak=float(row.max()),
+                peak_key=int(row.argmax()),
+                own_key=own,
+                own_weight=float(row[own]),
+                on_own=on_own_window(row, grid, r, token, W),
+            )
+        )
+    return out
 
 
 def query_map_rows(maps: dict, sra: dict | None, query_rc, H: int, W: int) -> list[dict]:
@@ -463,8 +491,8 @@ def shunted_cost_table(
     num_threads: int | None = None,
     rounds: int = 5,
 ) -> list[dict]:
-    """Rows of {variant, sr_ratio, tokens, kv_tokens, analytic/counted GMACs, attention-map MiB
-    (float32, all heads, batch 1), ms}
+    """Rows of {variant, sr_ratio, tokens, kv_tokens, head_keys, analytic/counted GMACs,
+    attention-map MiB (float32, all heads, batch 1), ms}
     for one stage-1 layer (``size/patch`` grid, so equal query-token counts) of shunted
     attention and of PVT's SRA at each ``sr_ratio``.
 
@@ -474,7 +502,11 @@ def shunted_cost_table(
     Each layer is timed in ``rounds`` rounds, taking turns with the others: ``ms_rounds`` holds
     each round's median and ``ms`` the fastest, since other work on a shared machine only ever
     adds time. Taking turns spreads a burst of it over the layers rather than over every round
-    of one layer; it does not cancel it (:func:`timing_outliers` reads the rounds)."""
+    of one layer; it does not cancel it (:func:`timing_outliers` reads the rounds).
+
+    ``kv_tokens`` is every key of the layer (Shunted: ``M1 + M2``, summed over its two head
+    groups); ``head_keys`` the keys one head attends to, as text: SRA's ``M``, and Shunted's
+    ``"M1 or M2"`` (a head of the coarse group sees ``M1``, one of the fine group ``M2``)."""
 
     patch = validate.kernel("patch", patch)
     size = validate.size("size", size, minimum=patch)
@@ -500,6 +532,11 @@ def shunted_cost_table(
                 sr_ratio=r,
                 tokens=c.tokens,
                 kv_tokens=c.kv_tokens,
+                head_keys=(
+                    " or ".join(str(m) for m in shunted_kv_tokens(H, W, r))
+                    if variant == "Shunted"
+                    else str(c.kv_tokens)
+                ),
                 analytic_gmacs=c.macs / 1e9,
                 counted_gmacs=count_macs(layer, x, H, W) / 1e9,
                 attn_mib=c.attn_bytes / 2**20,
