@@ -87,6 +87,28 @@ def test_every_shape_covers_the_same_area():
         assert len({int(render_shape(s, side).sum()) for s in range(len(SHAPES))}) > 1
 
 
+def test_area_floor_is_the_best_guess_from_areas():
+    from vit_notes.learned.data import area_floor
+
+    for side in (3, 6, 9):  # equal areas: nothing to go on but chance
+        assert area_floor(side) == pytest.approx(1 / len(SHAPES))
+    for side in (4, 5, 7, 8):
+        assert area_floor(side) > 1 / len(SHAPES)
+    # Against the generator: the best lookup from the three areas to the label, fitted on
+    # many images of one side, scores the floor on them (up to sampling)
+    for side in (4, 7):
+        data = make_dataset(20_000, 3, detail=side)
+        area = [int(render_shape(s, side).sum()) for s in range(len(SHAPES))]
+        seen = [tuple(sorted(area[s] for s in row)) for row in data.shapes.tolist()]
+        counts: dict = {}
+        for areas, label in zip(seen, data.labels.tolist()):
+            counts.setdefault(areas, [0] * len(SHAPES))[label] += 1
+        best = sum(max(c) for c in counts.values()) / len(data)
+        assert best == pytest.approx(area_floor(side), abs=0.02)
+    with pytest.raises(ValueError, match="detail"):
+        area_floor(2)
+
+
 def test_marks_never_touch():
     data = make_dataset(300, 5, detail=9)
     for i in range(len(data)):
@@ -400,6 +422,13 @@ def test_choice_checker(capsys):
     assert ex.run_spread(spread) == pytest.approx(0.2) and ex.run_spread(results) == 0
     assert ex.check_choice("pvt_sra8", results=spread)  # 0.68 against 0.95: within 0.4
     assert "spread between training runs" in capsys.readouterr().out
+    # Two single runs differ with sqrt(2) times one run's sd: a gap of 0.5 is within
+    # 2 * sqrt(2) * 0.2 = 0.57, though more than 2 * 0.2, and a gap of 0.6 is not.
+    spread["models"]["pvt_sra8"]["by_detail"]["3"] = 0.45
+    assert ex.check_choice("pvt_sra8", results=spread)
+    assert "within 56.6 points" in capsys.readouterr().out
+    spread["models"]["pvt_sra8"]["by_detail"]["3"] = 0.35
+    assert not ex.check_choice("pvt_sra8", results=spread)
 
 
 def test_uncounted_values():
@@ -438,6 +467,22 @@ def test_intervals_over_seeds():
     with pytest.raises(TypeError, match="runs_b"):
         stats.paired_difference({"0": 0.5}, [0.5])
     assert d.points() == "+10.0 [+10.0, +10.0] points"
+
+
+def test_mcnemar_counts_the_images_the_models_disagree_on():
+    from vit_notes.learned import stats
+
+    a = [True] * 10 + [True] * 2 + [False] * 8 + [False] * 5
+    b = [True] * 10 + [False] * 2 + [True] * 8 + [False] * 5
+    m = stats.mcnemar(a, b)
+    assert (m.only_a, m.only_b) == (2, 8)
+    assert m.z == pytest.approx(6 / math.sqrt(10))
+    # exact two-sided binomial: 2 * P(X <= 2), X ~ Bin(10, 1/2) = 2 * 56 / 1024
+    assert m.p == pytest.approx(112 / 1024)
+    assert stats.mcnemar(b, a).z == pytest.approx(-m.z)
+    assert stats.mcnemar(a, a).p == 1.0 and stats.mcnemar(a, a).z == 0
+    with pytest.raises(ValueError, match="the same images"):
+        stats.mcnemar(a, b[:-1])
 
 
 def test_t_quantiles_and_seeds_needed():

@@ -15,7 +15,9 @@ Two questions (``task``):
 
 * ``"majority"`` (the study's): three marks, two of them share a shape, the third has another;
   the label is the shared shape (4 classes, each drawn with probability 1/4). Counting each
-  shape over the image gives the label, so the task needs no selection.
+  shape over the image would give the label, so by our reading the task needs no selection
+  (untested: no model without mixing across tokens was trained on it). From the marks' areas
+  alone, without their layout, a classifier reaches :func:`area_floor`.
 * ``"same"``: two marks at least half the image apart; the label is 1 when they have the same
   shape, else 0 (chance 50%). The pairwise question, kept because the chapter reports that the
   two models trained on it answer "same" to every test image.
@@ -33,6 +35,7 @@ test sets from small seeds (0, 1, 2, ...), so a test image is never a training i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import torch
@@ -83,6 +86,28 @@ def render_shape(shape: int, side: int) -> np.ndarray:
     cells = np.arange(side) * 3 // side
     t = np.array([[c == "#" for c in row] for row in list(SHAPES.values())[shape]])
     return t[np.ix_(cells, cells)].astype(np.float32)
+
+
+def area_floor(detail: int) -> float:
+    """The best accuracy a classifier reaches on the ``"majority"`` task from the marks' pixel
+    areas alone, at mark side ``detail``: it sees the three areas, in any order, and nothing of
+    the shapes' layout, the colours or the places. Exact, from the task's draw (the label
+    uniform over the shapes, the odd shape uniform over the others) and :func:`render_shape`:
+    for each set of three areas, the most likely label given it. Where every shape covers the
+    same area (sides 3, 6 and 9) it is chance, ``1 / len(SHAPES)``."""
+    side = validate.positive_int("detail", detail, minimum=MIN_DETAIL)
+    k = len(SHAPES)
+    area = [int(render_shape(s, side).sum()) for s in range(k)]
+    joint: dict[tuple, Fraction] = {}  # (the three areas, sorted; label) -> probability
+    for label in range(k):
+        for other in range(k):
+            if other != label:
+                seen = tuple(sorted((area[label], area[label], area[other])))
+                joint[seen, label] = joint.get((seen, label), 0) + Fraction(1, k * (k - 1))
+    best: dict[tuple, Fraction] = {}
+    for (seen, _), p in joint.items():
+        best[seen] = max(best.get(seen, Fraction(0)), p)
+    return float(sum(best.values()))
 
 
 def detail_range(detail, size: int = IMG_SIZE) -> tuple[int, int]:

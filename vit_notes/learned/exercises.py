@@ -258,8 +258,9 @@ def check_choice(
     PVT with full attention costs)? Answer a model's name (:data:`.models.STUDY`).
 
     Right: any model within budget whose accuracy at ``detail`` px is within two standard
-    deviations of the best one's. The standard deviation is the larger of two: the binomial
-    one of a score over the ``detail_n`` test images of one size, and the largest spread
+    deviations of the best one's, for a difference of two single runs: sqrt(2) times the
+    standard deviation of one run. That one is the larger of two: the binomial one of a score
+    over the ``detail_n`` test images of one size, and the largest spread
     between training runs of one model in the results (:func:`run_spread`, measured on the
     whole test set: no second run was scored at one size). Each model at ``detail`` px is one
     run, so the checker names no cause for a gap, only its size."""
@@ -284,7 +285,7 @@ def check_choice(
     top = affordable[best]["by_detail"][str(detail)]
     n = (results.get("test") or load_results()["test"])["detail_n"]
     test_sd, runs_sd = math.sqrt(top * (1 - top) / n), run_spread(results)
-    margin = 2 * max(test_sd, runs_sd)
+    margin = 2 * math.sqrt(2) * max(test_sd, runs_sd)  # a difference of two runs
     why = (
         "the spread between training runs of one model (measured on the whole test set)"
         if runs_sd > test_sd
@@ -296,13 +297,15 @@ def check_choice(
             True, f"{name}: {mine:.1%} at {detail} px in one training run, for "
             f"{row['macs']:,.0f} multiply-adds. The best within the budget of "
             f"{budget * 1e6:,.0f} is {best} at {top:.1%}, and any model within "
-            f"{100 * margin:.1f} points of it counts: two standard deviations of {why}",
+            f"{100 * margin:.1f} points of it counts: two standard deviations of a difference "
+            f"of two runs, one run's spread taken from {why}",
         )  # fmt: skip
     return verdict(
         False, f"{name} is within budget and scores {mine:.1%} at {detail} px in one training "
         f"run. {best} scores {top:.1%}, one run too, for {affordable[best]['macs']:,.0f} "
         f"multiply-adds. The gap, {100 * (top - mine):.1f} points, is more than "
-        f"{100 * margin:.1f}: two standard deviations of {why}",
+        f"{100 * margin:.1f}: two standard deviations of a difference of two runs, one run's "
+        f"spread taken from {why}",
     )  # fmt: skip
 
 

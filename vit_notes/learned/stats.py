@@ -7,7 +7,8 @@ so the runs pair up, and the interval is the t-interval of the per-seed differen
 With three seeds the t factor is large (4.30), so the intervals are wide: a difference they
 hold zero in is "within noise", not "no difference". :func:`seeds_needed` estimates how many
 seeds a difference would need, if the spread of a few seeds held (:func:`t_quantile` gives
-Student's t beyond the table).
+Student's t beyond the table). :func:`mcnemar` compares two models scored on the same test
+images, image by image.
 """
 
 from __future__ import annotations
@@ -124,3 +125,36 @@ def seeds_needed(sd: float, difference: float, limit: int = 10_000) -> int:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if mid >= 2 and resolves(mid) else (mid, hi)
     return hi
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Two models scored on the same images: ``only_a`` images only model a gets right,
+    ``only_b`` only model b; ``z`` = (only_b - only_a) / sqrt(only_a + only_b), McNemar's
+    statistic with its sign; ``p`` the exact two-sided binomial p-value of the split."""
+
+    only_a: int
+    only_b: int
+    z: float
+    p: float
+
+
+def mcnemar(right_a, right_b) -> Paired:
+    """McNemar's paired comparison of two models on the same images: ``right_a`` and
+    ``right_b``, one truth value per image (right or wrong), in the same order. Only the images
+    on which they disagree count; under no difference each of them is equally likely to be
+    either model's."""
+    a = [bool(v) for v in right_a]
+    b = [bool(v) for v in right_b]
+    if len(a) != len(b) or not a:
+        raise ValueError(
+            f"right_a and right_b: one value per image, the same images; got {len(a)} and {len(b)}"
+        )
+    only_a = sum(x and not y for x, y in zip(a, b))
+    only_b = sum(y and not x for x, y in zip(a, b))
+    n = only_a + only_b
+    if n == 0:
+        return Paired(only_a=0, only_b=0, z=0.0, p=1.0)
+    tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n
+    return Paired(only_a=only_a, only_b=only_b, z=(only_b - only_a) / math.sqrt(n),
+                  p=min(1.0, 2 * tail))  # fmt: skip
