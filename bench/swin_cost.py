@@ -6,11 +6,13 @@ The chapter plots the recorded rows (``vit_notes.measured.load("swin_cost")``) w
 machine, versions and date they were measured on: nothing is timed while the book builds.
 Each layer (``swin.GridWindowAttention`` on one image's stage grid: 56×56 tokens of C = 96
 with 3 heads at stage 1 of a 224² image, down to 7×7 of C = 768 at stage 4) is timed with
-torch.utils.benchmark in ``--rounds`` rounds that take turns (``swin.swin_cost_table``): a
-burst of other work then slows one round of every layer rather than every round of one
-layer, and each row keeps every round's median. The paper's Table 5 times the same two
-window layers per stage on a V100 (§4.4 "Ablation Study"); global MSA is the equations'
-reference (eq. (1)), timed here on the same grids.
+torch.utils.benchmark in ``--rounds`` rounds (``swin.swin_cost_table``). Each round times
+the 12 layers in turn, each for at least ``--min-run-time`` seconds, so a round lasts
+seconds. Taking turns spreads a burst of other work over the layers; a burst shorter than a
+round can still slow one layer and not the next. Each row keeps every round's median. The
+paper's Table 5 times all attention of a stage ("MSA in a stage") on a V100, with and
+without Swin's shifted blocks (§4.4 "Ablation Study"); global MSA is the equations'
+reference (eq. (1)), timed here on the same grids, its relative position bias included.
 
     python bench/swin_cost.py [--size 224] [--rounds 7] [--min-run-time 0.2] [--threads 1]
 

@@ -710,3 +710,41 @@ def test_the_measured_figure_follows_the_standard():
     fig = swin.plot_measured_times(measured.load("swin_cost").rows)
     assert plotting.figure_problems(fig) == [] and "SW-MSA at stage 1" in plotting.alt_text(fig)
     plt.close(fig)
+
+
+def test_the_bias_record_times_the_global_layer_and_its_gather_in_each_round():
+    from vit_notes import measured
+
+    m = measured.load("swin_bias")
+    assert m.command.startswith("python bench/swin_bias.py") and "--threads 1" in m.command
+    assert m.machine["torch_threads"] == 1
+    by = {r["part"]: r for r in m.rows}
+    assert set(by) == {"forward", "bias"}
+    assert len(by["forward"]["ms_rounds"]) == len(by["bias"]["ms_rounds"]) >= 3
+    for r in m.rows:  # stage 1's global layer: one window of the 56x56 grid
+        assert (r["grid"], r["window"], r["dim"], r["heads"]) == (56, 56, 96, 3)
+        assert r["ms"] == min(r["ms_rounds"]) > 0
+    # the gather is part of the forward: alone it is faster in every round
+    assert all(b < f for b, f in zip(by["bias"]["ms_rounds"], by["forward"]["ms_rounds"]))
+
+
+def test_the_figures_say_what_the_bars_are_and_keep_their_ticks_apart():
+    import matplotlib.pyplot as plt
+
+    from vit_notes import measured, plotting
+
+    fig = swin.plot_measured_times(measured.load("swin_cost").rows)
+    legend = fig.axes[0].get_legend().get_title().get_text()
+    assert "fastest round" in legend and "slowest" in legend
+    assert "bar runs up to the slowest round" in plotting.alt_text(fig)
+    plt.close(fig)
+    fig = swin.plot_cost_curves(swin.cost_curves(sides=(224, 448)))
+    fig.canvas.draw()
+    ax = fig.axes[1]  # multiply-adds against the window side
+    labels = dict(zip(ax.get_xticks(), (t.get_text() for t in ax.get_xticklabels())))
+    assert labels[7] == "7" and labels[8] == ""  # 7 and 8 would read as "78"
+    shown = [t.get_text() for t in ax.yaxis.get_ticklabels(minor=True) if t.get_text()]
+    shown += [t.get_text() for t in ax.yaxis.get_ticklabels() if t.get_text()]
+    assert len(shown) >= 3, shown
+    assert plotting.figure_problems(fig) == []
+    plt.close(fig)

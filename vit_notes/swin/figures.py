@@ -8,6 +8,7 @@ Every figure follows the book's standard (:mod:`vit_notes.plotting`) and carries
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import torch
 import torch.nn.functional as F
 
@@ -434,8 +435,17 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ticks = sorted({r["value"] for r in rows if r["axis"] == axis})
-            ax.set_xticks(ticks, [str(t) for t in ticks])
-            ax.minorticks_off()
+            # 7 and 8 sit side by side on a log axis: label 7 only (8 keeps its tick)
+            shown = [t for t in ticks if not (t == 8 and 7 in ticks)]
+            ax.set_xticks(ticks, [str(t) if t in shown else "" for t in ticks])
+            ax.xaxis.set_minor_locator(mticker.NullLocator())
+            lo_y = min(r[key] for r in rows if r["axis"] == axis)
+            hi_y = max(r[key] for r in rows if r["axis"] == axis)
+            if hi_y / lo_y < 100:  # under two decades: label 0.2, 0.5, 1, 2 in plain numbers
+                ax.yaxis.set_minor_locator(mticker.LogLocator(subs=(2.0, 5.0)))
+                plain = mticker.FuncFormatter(lambda v, _: f"{v:g}")
+                ax.yaxis.set_major_formatter(plain)
+                ax.yaxis.set_minor_formatter(plain)
             ax.set_xlabel(
                 "image side (px)" if axis == "side" else "window side M (tokens), 224² image"
             )
@@ -593,8 +603,11 @@ def swin_cost_table(
     are the same layer.
 
     Untimed, the layers are counted on the ``meta`` device. Timed, they run on the CPU with
-    torch's current threads, in ``rounds`` rounds that take turns: ``ms_rounds`` holds each
-    round's median, ``ms`` the fastest (other work on a shared machine only adds time)."""
+    torch's current threads, in ``rounds`` rounds: each round times every layer in turn.
+    ``ms_rounds`` holds each round's median, ``ms`` the fastest (other work on a shared
+    machine only adds time; a burst shorter than a round may slow one layer and not the
+    next). Global MSA's forward includes gathering its ``(heads, hw, hw)`` bias B, which
+    eq. (1) does not count."""
     validate.one_of("name", name, CONFIGS)
     cfg = CONFIGS[name]
     size = validate.size("size", size, minimum=4)
@@ -649,8 +662,9 @@ def swin_cost_table(
 def round_ratios(
     rows: list[dict], variant: str, reference: str = "W-MSA"
 ) -> dict[int, list[float]]:
-    """Per stage, ``variant``'s time over ``reference``'s in each round (the rounds take turns,
-    so each ratio compares two timings made moments apart): ``{stage: [ratio per round]}``."""
+    """Per stage, ``variant``'s time over ``reference``'s in each round (within a round the
+    layers are timed in turn, so each ratio compares two timings of one round):
+    ``{stage: [ratio per round]}``."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms_rounds"))
     validate.one_of("variant", variant, TIMED_VARIANTS)
     validate.one_of("reference", reference, TIMED_VARIANTS)
@@ -665,8 +679,9 @@ def round_ratios(
 @styled
 def plot_measured_times(rows: list[dict], caption: str = ""):
     """Two panels from :func:`swin_cost_table`'s timed rows: the time of each layer per stage
-    (the fastest round, a bar up to the slowest; log scale), and per stage the time of SW-MSA
-    and of global MSA over W-MSA's, round by round (a dot per round)."""
+    (the fastest round, a bar up to the slowest, as the legend says; log scale), and per
+    stage the time of SW-MSA and of global MSA over W-MSA's, round by round (a dot per
+    round)."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms", "ms_rounds"))
     fig, axes = new_figure(1, 2, height=3.2)
     colours = {"W-MSA": "tab:blue", "SW-MSA": "tab:green", "MSA": "tab:red"}
@@ -684,8 +699,8 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     ax.set_yscale("log")
     ax.set_xticks(stages, [str(s) for s in stages])
     ax.set_xlabel("stage")
-    ax.set_ylabel("ms per image (fastest round)")
-    ax.legend(loc="upper right")
+    ax.set_ylabel("ms per image")
+    ax.legend(loc="upper right", title="dot: fastest round\nbar: up to slowest")
     ax.grid(True, which="major")
     ax = axes[0, 1]
     summary = []
@@ -707,7 +722,8 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     set_alt(
         fig,
         "Two panels. Left: the measured time of W-MSA, SW-MSA and global MSA at each stage of "
-        "Swin-T, log scale: "
+        "Swin-T, log scale; a dot is the fastest round and its bar runs up to the slowest "
+        "round: "
         + "; ".join(
             f"stage {s}: " + ", ".join(
                 f"{r['variant']} {sig(r['ms'])} ms" for r in rows if r["stage"] == s

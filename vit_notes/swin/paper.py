@@ -7,7 +7,7 @@ Liu et al., "Swin Transformer: Hierarchical Vision Transformer using Shifted Win
 :mod:`vit_notes.swin.model` each symbol is. ``VARIANTS``: §3.3 "Architecture Variants".
 ``TABLE``: each variant's parameters, FLOPs and ImageNet-1K top-1 at 224², from the paper's
 Table 1(a). ``CLAIMS``: the abstract's words that the comparison repeats. ``TABLE5_MS``:
-Table 5's time of W-MSA and SW-MSA per stage on a V100.
+Table 5's "MSA in a stage (ms)" on a V100, without shifting and with Swin's cyclic shift.
 ``CODE_DIFFERENCES``: where the official code, which this package equals, does something the
 equations leave open.
 
@@ -149,7 +149,8 @@ CLAIMS = (
 #: methods and implementations on a V100 GPU"), the two rows of this package's method: the
 #: time of "MSA in a stage" (ms) at stages 1-4 of Swin-T at 224². The paper's paragraph
 #: "Shifted windows": "The latency overhead by shifted window is also small, as shown in
-#: Table 5." Only shown beside the book's own timing, never used in a computation.
+#: Table 5." Table 4's caption: "w/o shifting: all self-attention modules adopt regular window
+#: partitioning". Shown beside the book's own timing; only its ratios are computed.
 TABLE5_SOURCE = 'Table 5, §4.4 "Ablation Study", V100 GPU'
 TABLE5_MS = {
     "window (w/o shifting)": (2.8, 1.7, 1.2, 0.9),
