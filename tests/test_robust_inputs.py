@@ -21,6 +21,8 @@ from vit_notes import photo, validate
 from vit_notes.coatnet import CoAtNet, MBConv, RelativeAttention, TransformerBlock
 from vit_notes.pvt import PatchEmbed, PyramidVisionTransformer, SpatialReductionAttention
 from vit_notes.shunted import ShuntedAttention, ShuntedTransformer
+from vit_notes.swin import PatchEmbed as SwinPatchEmbed
+from vit_notes.swin import PatchMerging, SwinTransformer, SwinTransformerBlock, WindowAttention
 
 MODELS = {
     "pvt": lambda: PyramidVisionTransformer(
@@ -33,6 +35,10 @@ MODELS = {
     ),
     "coatnet": lambda: CoAtNet(
         img_size=64, embed_dims=(8, 16, 32, 32), depths=(1, 1, 1, 1), stem_width=8, num_classes=3
+    ),
+    "swin": lambda: SwinTransformer(
+        img_size=64, embed_dim=8, depths=(2, 2, 2), num_heads=(1, 2, 2), window_size=4,
+        num_classes=3,
     ),
 }  # fmt: skip
 
@@ -88,6 +94,13 @@ LAYERS = {
                          (1, 32, 4, 4)),
     "PatchEmbed": (lambda: PatchEmbed(img_size=16, patch_size=4, embed_dim=8), lambda x: (x,),
                    (1, 3, 16, 16)),
+    "WindowAttention": (lambda: WindowAttention(8, 4, 2), lambda x: (x,), (2, 16, 8)),
+    "SwinTransformerBlock": (lambda: SwinTransformerBlock(8, (8, 8), 2, window_size=4,
+                                                          shift_size=2),
+                             lambda x: (x,), (1, 64, 8)),
+    "PatchMerging": (lambda: PatchMerging((4, 4), 8), lambda x: (x,), (1, 16, 8)),
+    "SwinPatchEmbed": (lambda: SwinPatchEmbed(img_size=16, patch_size=4, embed_dim=8),
+                       lambda x: (x,), (1, 3, 16, 16)),
 }  # fmt: skip
 
 
@@ -127,6 +140,17 @@ CONSTRUCTORS = {
     MBConv: dict(in_chs=8, out_chs=8),
     TransformerBlock: dict(dim=32, grid_size=(2, 2)),
     PatchEmbed: dict(img_size=32, patch_size=4, embed_dim=8),
+    WindowAttention: dict(dim=8, window_size=4, num_heads=2),
+    SwinTransformerBlock: dict(dim=8, input_resolution=(8, 8), num_heads=2, window_size=4),
+    SwinPatchEmbed: dict(img_size=32, patch_size=4, embed_dim=8),
+    SwinTransformer: dict(
+        img_size=64,
+        embed_dim=8,
+        depths=(2, 2, 2),
+        num_heads=(1, 2, 2),
+        window_size=4,
+        num_classes=3,
+    ),
 }
 
 
@@ -145,10 +169,13 @@ def test_a_number_typed_as_text_is_a_type_error_naming_the_argument(cls):
 @pytest.mark.parametrize(
     "family, name",
     [("pvt", "drop_rate"), ("pvt", "attn_drop_rate"), ("pvt", "drop_path_rate"),
-     ("shunted", "drop_rate"), ("coatnet", "drop_rate"), ("coatnet", "expand_ratio")],
+     ("shunted", "drop_rate"), ("coatnet", "drop_rate"), ("coatnet", "expand_ratio"),
+     ("swin", "drop_rate"), ("swin", "attn_drop_rate"), ("swin", "drop_path_rate"),
+     ("swin", "mlp_ratio")],
 )  # fmt: skip
 def test_a_rate_typed_as_text_names_the_models_argument(family, name):
-    cls = {"pvt": PyramidVisionTransformer, "shunted": ShuntedTransformer, "coatnet": CoAtNet}
+    cls = {"pvt": PyramidVisionTransformer, "shunted": ShuntedTransformer, "coatnet": CoAtNet,
+           "swin": SwinTransformer}  # fmt: skip
     with pytest.raises(TypeError, match=name):
         cls[family](**{name: "0.1"})
 
@@ -165,3 +192,27 @@ def test_a_uint8_photo_gets_the_fix_in_the_toy_too():
     img = photo.load_photo(32)
     with pytest.raises(TypeError, match=r"img\.float\(\) / 255"):
         photo.colour_tokens((img * 255).to(torch.uint8))
+
+
+FLAGS = [
+    (PyramidVisionTransformer, "qkv_bias"), (PyramidVisionTransformer, "linear"),
+    (ShuntedTransformer, "qkv_bias"), (SwinTransformer, "qkv_bias"), (SwinTransformer, "ape"),
+    (SwinTransformer, "patch_norm"), (SpatialReductionAttention, "linear"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("cls, name", FLAGS, ids=lambda v: getattr(v, "__name__", v))
+@pytest.mark.parametrize("slip", ["False", "0", 0, 1, None])
+def test_a_switch_given_text_or_a_number_is_refused_not_read_as_its_truth_value(cls, name, slip):
+    # The slip: ``qkv_bias="False"`` is truthy, so reading it as a truth value would silently
+    # build the model with biases. Only True and False are switches.
+    kwargs = CONSTRUCTORS.get(cls, {}) if cls in CONSTRUCTORS else {}
+    if cls is SpatialReductionAttention:
+        kwargs = dict(dim=8, num_heads=2)
+    with pytest.raises(TypeError, match=name):
+        cls(**{**kwargs, name: slip})
+
+
+def test_a_numpy_bool_is_a_switch():
+    assert validate.flag("ape", np.bool_(True)) is True
+    assert SwinTransformer(**CONSTRUCTORS[SwinTransformer], ape=np.False_).ape is False

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
 import torch
 
 #: The largest side (pixels or tokens) a cost helper accepts: far beyond any image a model
@@ -209,6 +210,20 @@ def number(
         where = " and ".join(parts) if parts else "(not NaN)"
         raise ValueError(f"{name} must be a number {where}, got {_shown(value)}")
     return v
+
+
+def flag(name: str, value) -> bool:
+    """An on/off switch: ``True`` or ``False`` (a NumPy bool is converted). Text such as
+    ``"False"``, numbers and ``None`` are refused: ``bool("False")`` is ``True``, so taking
+    their truth value would silently build the other model."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    hint = ""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        hint = f"; pass {value.strip().capitalize()}, not text"
+    raise InputTypeError(
+        f"{name} must be True or False, got {_shown(value)} ({_kind(value)}){hint}"
+    )
 
 
 def probability(name: str, value) -> float:

@@ -86,11 +86,13 @@ class SpatialReductionAttention(nn.Module):
                 f"num_prefix_tokens={num_prefix_tokens} needs sr_ratio=1 and linear=False: "
                 "a class token has no place on the reduced key grid"
             )
+        linear = validate.flag("linear", linear)
         self.dim, self.num_heads, self.sr_ratio, self.linear = dim, num_heads, sr_ratio, linear
         self.num_prefix_tokens = num_prefix_tokens
         # None: the default 1/√d. Any other number is honoured, 0 too (uniform attention).
         self.scale = head_dim**-0.5 if qk_scale is None else validate.number("qk_scale", qk_scale)
 
+        qkv_bias = validate.flag("qkv_bias", qkv_bias)
         self.q = nn.Linear(dim, dim, bias=qkv_bias)
         self.kv = nn.Linear(dim, dim * 2, bias=qkv_bias)
         self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
@@ -171,6 +173,7 @@ class Mlp(nn.Module):
         validate.width("in_features", in_features)
         validate.width("hidden_features", hidden_features)
         self.fc1 = nn.Linear(in_features, hidden_features)
+        dwconv, linear = validate.flag("dwconv", dwconv), validate.flag("linear", linear)
         self.dwconv = DWConv(hidden_features) if dwconv else None
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_features, in_features)

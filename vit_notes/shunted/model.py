@@ -116,6 +116,7 @@ class ShuntedAttention(nn.Module):
         # None: the default 1/√d. Any other number is honoured, 0 too (uniform attention).
         self.scale = head_dim**-0.5 if qk_scale is None else validate.number("qk_scale", qk_scale)
 
+        qkv_bias = validate.flag("qkv_bias", qkv_bias)
         self.q = nn.Linear(dim, dim, bias=qkv_bias)
         self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
         self.proj = nn.Linear(dim, dim)

@@ -190,7 +190,7 @@ class WindowAttention(nn.Module):
         self.register_buffer(
             "relative_position_index", relative_position_index(self.window_size), persistent=False
         )
-        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.qkv = nn.Linear(dim, dim * 3, bias=validate.flag("qkv_bias", qkv_bias))
         self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(validate.probability("proj_drop", proj_drop))
@@ -302,6 +302,7 @@ class GridWindowAttention(nn.Module):
         qkv_bias: bool = True,
     ):
         super().__init__()
+        dim = validate.width("dim", dim)
         H, W = _pair("input_resolution", input_resolution)
         window_size = validate.positive_int("window_size", window_size)
         shift_size = check_shift(shift_size, window_size)
@@ -355,6 +356,7 @@ class SwinTransformerBlock(nn.Module):
         norm_layer=nn.LayerNorm,
     ):
         super().__init__()
+        dim, drop_path = validate.width("dim", dim), validate.probability("drop_path", drop_path)
         H, W = _pair("input_resolution", input_resolution)
         window_size = validate.positive_int("window_size", window_size)
         shift_size = check_shift(shift_size, window_size)
@@ -450,7 +452,7 @@ class BasicLayer(nn.Module):
         downsample: type | None = None,
     ):
         super().__init__()
-        depth = validate.positive_int("depth", depth)
+        depth, dim = validate.positive_int("depth", depth), validate.width("dim", dim)
         self.dim, self.input_resolution, self.depth = dim, input_resolution, depth
         rates = drop_path if isinstance(drop_path, (list, tuple)) else [drop_path] * depth
         self.blocks = nn.ModuleList(
@@ -489,8 +491,9 @@ class PatchEmbed(nn.Module):
         norm_layer=nn.LayerNorm,
     ):  # fmt: skip
         super().__init__()
-        self.img_size = validate.positive_int("img_size", img_size)
-        self.patch_size = validate.positive_int("patch_size", patch_size)
+        img_size = self.img_size = validate.positive_int("img_size", img_size)
+        patch_size = self.patch_size = validate.positive_int("patch_size", patch_size)
+        embed_dim = validate.width("embed_dim", embed_dim)
         if img_size % patch_size:
             raise ValueError(
                 f"img_size={img_size} is not a multiple of patch_size={patch_size}; "
@@ -617,6 +620,7 @@ class SwinTransformer(nn.Module):
             validate.heads_divide(embed_dim * 2**i, h)
         check_img_size(img_size, patch_size, window_size, num_stages)
         self.num_classes, self.num_layers, self.embed_dim = num_classes, num_stages, embed_dim
+        ape, patch_norm = validate.flag("ape", ape), validate.flag("patch_norm", patch_norm)
         self.ape, self.window_size = ape, window_size
         self.num_features = embed_dim * 2 ** (num_stages - 1)
         self.patch_embed = PatchEmbed(
@@ -631,6 +635,8 @@ class SwinTransformer(nn.Module):
             self.absolute_pos_embed = nn.Parameter(torch.zeros(1, grids[0] ** 2, embed_dim))
             nn.init.trunc_normal_(self.absolute_pos_embed, std=0.02)
         self.pos_drop = nn.Dropout(validate.probability("drop_rate", drop_rate))
+        validate.probability("attn_drop_rate", attn_drop_rate)
+        validate.number("mlp_ratio", mlp_ratio, low=0.0, low_open=True)
         rates = drop_path_rates(drop_path_rate, depths)
         self.layers = nn.ModuleList(
             BasicLayer(
