@@ -230,6 +230,7 @@ SLIPS: dict[str, tuple] = {
     "vit_notes.swin.draw_shift_schematic": (("block",), {}, "block"),
     "vit_notes.swin.full_map": ((torch.rand(1, 196, 8).numpy(), 14, 14, 7, 3), {}, "tokens"),
     "vit_notes.swin.own_window": ((14, 14, 7, 196), {}, "query"),
+    "vit_notes.swin.input_gradient": (([], torch.rand(1, 196, 8), 0), {}, "blocks"),
     "vit_notes.swin.plot_cost_curves": (([],), {}, "rows"),
     "vit_notes.swin.plot_receptive_fields": ((_img56, []), dict(query_rc=(0.5, 0.5)), "fields"),
     "vit_notes.swin.plot_two_blocks": ((_img56, {}, (0.5, 0.5)), {}, "maps"),

@@ -748,3 +748,34 @@ def test_the_figures_say_what_the_bars_are_and_keep_their_ticks_apart():
     assert len(shown) >= 3, shown
     assert plotting.figure_problems(fig) == []
     plt.close(fig)
+
+
+def test_a_count_that_two_mistakes_give_names_both():
+    """For the corner query, masking only the wrapped rows and only the wrapped columns both give
+    4×7 keys: the message names the two mistakes, not one of them."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert not swin.check_explorer_prediction(28, window_size=7, query=(13, 13))
+    text = out.getvalue()
+    assert "the wrapped rows or the wrapped columns, not both" in text
+    assert "masks the rows from the far side only" not in text
+
+
+def test_input_gradient_in_float64_keeps_what_float32_underflows():
+    """The corner query (54, 54) after two blocks: in float64 every token of the block-1 windows
+    under its shifted window has a non-zero gradient; float32 loses most of the masked ones."""
+    torch.manual_seed(0)
+    H = W = 56
+    blocks = [swin.SwinTransformerBlock(8, (H, W), 1, window_size=7, shift_size=s) for s in (0, 3)]
+    x = torch.randn(1, H * W, 8)
+    q = 54 * W + 54
+    win1, win2 = (swin.window_of(H, W, 7, s).flatten() for s in (0, 3))
+    four = torch.isin(win1, win1[win2 == win2[q]].unique())
+    g64 = swin.input_gradient(blocks, x, q)
+    g32 = swin.input_gradient(blocks, x, q, dtype=torch.float32)
+    field = swin.receptive_fields(H, W, 7, q, blocks=2)[1].flatten()
+    assert torch.equal(g64 > 0, four) and int(four.sum()) == 4 * 49
+    assert field.sum() < (g32 > 0).sum() < four.sum()
+    assert g64.dtype == torch.float64 and x.dtype == torch.float32  # x itself is not changed
+    with pytest.raises(ValueError, match="dtype"):
+        swin.input_gradient(blocks, x, q, dtype=torch.float16)

@@ -35,7 +35,7 @@ def check_window_macs(
     four projections and, inside every window, ``q kᵀ`` and ``attn v`` (eq. (2))."""
     c = window_attention_cost(H, W, dim, num_heads, window_size)
     N, C, M = H * W, dim, window_size
-    right = f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} M)"
+    right = f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} million)"
     return check_count(
         answer,
         c.macs,
@@ -176,22 +176,35 @@ def check_explorer_prediction(answer, window_size: int = 7, query=(13, 13)) -> b
             "border. The cyclic shift put tokens from the far side into it, and the mask keeps "
             "the query to its own region of the window"
         )
+    n_rows_band, n_cols_band = int(rows_band.sum()), int(cols_band.sum())
+    if n_rows_band == n_cols_band:  # one count, two mistakes: name both
+        bands = [
+            (
+                n_rows_band,
+                "that masks the wrapped rows or the wrapped columns, not both. A key must "
+                "share both the query's row band and its column band",
+            )
+        ]
+    else:
+        bands = [
+            (
+                n_rows_band,
+                "that masks the rows from the far side only: the columns "
+                "wrapped around the border are masked too",
+            ),
+            (
+                n_cols_band,
+                "that masks the columns from the far side only: the rows "
+                "wrapped around the border are masked too",
+            ),
+        ]
     mistakes = [
         (
             M * M,
             "that is the whole window. Near the border the shifted window holds tokens "
             "from the far side of the grid, and the mask keeps the query from them",
         ),
-        (
-            int(rows_band.sum()),
-            "that masks the rows from the far side only: the columns "
-            "wrapped around the border are masked too",
-        ),
-        (
-            int(cols_band.sum()),
-            "that masks the columns from the far side only: the rows "
-            "wrapped around the border are masked too",
-        ),
+        *bands,
         (
             int(same_window.sum()) - right,
             "that counts the keys the mask removes; the query attends to the others",

@@ -7,6 +7,8 @@ Every figure follows the book's standard (:mod:`vit_notes.plotting`) and carries
 
 from __future__ import annotations
 
+import copy
+
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import torch
@@ -95,6 +97,31 @@ def receptive_fields(
     return out
 
 
+GRADIENT_DTYPES = (torch.float32, torch.float64)
+
+
+def input_gradient(blocks, x: torch.Tensor, query: int, dtype=torch.float64) -> torch.Tensor:
+    """``(N,)``: for each input token of ``x`` ``(1, N, C)``, the size (summed absolute value
+    over channels) of the gradient of query ``query``'s output after ``blocks``, applied in
+    turn. The blocks and ``x`` are copied to ``dtype`` first: float64 by default, since in
+    float32 a gradient through the weights of about ``e^-100`` that the ``-100`` mask leaves
+    underflows to zero, so float32 counts fewer tokens, and which ones depends on ``x``."""
+    blocks = validate.nonempty_sequence("blocks", blocks)
+    for b in blocks:
+        validate.instance("blocks", b, torch.nn.Module, "pass a list of SwinTransformerBlock")
+    validate.tensor("x", x)
+    if x.dim() != 3 or x.shape[0] != 1:
+        raise ValueError(f"x must be (1, N, C), one image of N tokens; got {tuple(x.shape)}")
+    validate.one_of("dtype", dtype, GRADIENT_DTYPES)
+    validate.positive_int("query", query, minimum=0, maximum=x.shape[1] - 1)
+    x = x.detach().to(dtype).requires_grad_(True)
+    y = x
+    for b in blocks:
+        y = copy.deepcopy(b).to(dtype)(y)
+    (grad,) = torch.autograd.grad(y[0, query].sum(), x)
+    return grad[0].abs().sum(-1)
+
+
 def toy_block_maps(
     img: torch.Tensor, query_rc, window_size: int = 7, logit_scale: float = TOY_LOGIT_SCALE
 ) -> dict[str, torch.Tensor]:
@@ -176,9 +203,9 @@ def _window_lines(ax, H: int, W: int, M: int, s: int, px: float, color: str, sty
 
 @styled
 def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 7):
-    """Four panels, one colour scale per panel: block 1's map (regular windows), block 2's
-    without and with the shift, and the two blocks' maps multiplied with the shift, each
-    with its block's window borders."""
+    """Four panels on one colour scale, with a colour bar: block 1's map (regular windows),
+    block 2's without and with the shift, and the two blocks' maps multiplied with the shift,
+    each with its block's window borders."""
     maps = validate.nonempty_dict("maps", maps, "toy_block_maps")
     if not {"grid", "block1", "block2_noshift", "block2_shift", "two_shift"} <= set(maps):
         raise ValueError("maps must hold the entries toy_block_maps returns; pass its result")
@@ -192,17 +219,18 @@ def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 
         ("blocks 1 and 2 together", maps["two_shift"], None),
     ]
     fig, axes = new_figure(2, 2, height=6.6, width=6.4)
+    top = max(float(row.max()) for _, row, _ in panels)  # one scale for all four maps
     outside = []
     for ax, (title, row, shift) in zip(axes.flat, panels, strict=True):
         show_photo(ax, img)
-        ax.imshow(
+        im = ax.imshow(
             row.reshape(H, W).numpy(),
             cmap=MAP_CMAP,
             alpha=0.75,
             extent=(0, img.shape[-1], img.shape[-2], 0),
             interpolation="nearest",
             vmin=0.0,
-            vmax=float(row.max()),
+            vmax=top,
         )
         if shift is None:
             _window_lines(ax, H, W, window_size, 0, px, "white", "-")
@@ -214,9 +242,12 @@ def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 
         outside.append(
             float(row.reshape(H, W)[~own_window(H, W, window_size, maps["query"])].sum())
         )
+    cbar = fig.colorbar(im, ax=axes, shrink=0.9, pad=0.02)
+    cbar.set_label("attention weight (one scale)")
     set_alt(
         fig,
-        "One query's attention in a colour-token toy, on the photo, four panels. Block 1 "
+        "One query's attention in a colour-token toy, on the photo, four panels on one colour "
+        f"scale from 0 to {top:.2f}. Block 1 "
         "(regular windows) and block 2 without the shift keep all weight inside the query's "
         f"7×7-token window (weight outside: {outside[0]:.2f} and {outside[1]:.2f}). Block 2 "
         f"with the shift puts {outside[2]:.2f} of its weight outside that window, and the two "
@@ -273,8 +304,9 @@ def draw_shift_schematic(block):
     :class:`GridWindowAttention` with a shift): the regular windows of block ``l``; the
     shifted windows of block ``l+1`` at the tokens' own places, one colour for each set of
     tokens that attend to each other (:func:`attention_groups`: the paper's shifted windows,
-    some smaller than ``M×M``); and the grid after the cyclic shift, coloured by region, where
-    the mask keeps two regions in one window apart."""
+    some smaller than ``M×M``); and the grid after the cyclic shift, where the mask keeps two
+    regions in one window apart. A token keeps its colour and its region's number in the
+    middle and right panels; the left panel's windows are grey."""
     validate.instance("block", block, (SwinTransformerBlock, GridWindowAttention),
                       "build one, e.g. GridWindowAttention(16, (8, 8), 2, 4, 2)")  # fmt: skip
     H, W = block.input_resolution
@@ -282,56 +314,72 @@ def draw_shift_schematic(block):
     if s == 0:
         raise ValueError("draw_shift_schematic needs a block with shift_size > 0")
     fig, axes = new_figure(1, 3, height=3.0)
-    cmap = plt.get_cmap("tab20")
     regular = window_of(H, W, M, 0)
     groups = attention_groups(H, W, M, s)
-    # number the groups 0, 1, ...: one colour per shifted window (tab20's dark hues, every
-    # second colour, so that two neighbouring windows never get a light and a dark blue)
-    _, shifted = torch.unique(groups, return_inverse=True)
-    sizes = torch.bincount(shifted.flatten())
+    # number the token sets 0, 1, ... (one per shifted window, or per region of a masked one)
+    _, sets = torch.unique(groups, return_inverse=True)
+    sizes = torch.bincount(sets.flatten())
     n_shifted, n_small = len(sizes), int((sizes < M * M).sum())
     rolled_regions = shift_regions(H, W, M, s)
+    regions_here = torch.roll(rolled_regions, (s, s), (0, 1))  # at the tokens' own places
+    rolled_sets = torch.roll(sets, (-s, -s), (0, 1))  # the same sets, on the rolled grid
     mask = block.attn_mask  # (nW, M², M²)
     masked_windows = int((mask != 0).flatten(1).any(1).sum())
+    # one colour per token set, the same in the middle and right panels (tab20's dark hues);
+    # the left panel's windows in greys, so that no colour means two things
+    dark = plt.get_cmap("tab20")
+    greys = plt.get_cmap("Greys")
     panels = [
-        (f"block l: {regular.max() + 1} windows {M}×{M}", regular % 20, None),
-        (f"block l+1: {n_shifted} windows, shifted by {s}", shifted * 2 % 20, None),
-        (f"rolled by -{s}: {masked_windows} windows masked", rolled_regions, "regions"),
+        (
+            f"block l: {regular.max() + 1} windows {M}×{M}",
+            greys(0.25 + 0.3 * ((regular // (W // M) + regular % (W // M)) % 2).numpy()),
+            None,
+        ),
+        (
+            f"block l+1: {n_shifted} windows, shifted by {s}",
+            dark((sets * 2 % 20).numpy()),
+            regions_here,
+        ),
+        (
+            f"rolled by -{s}: {masked_windows} windows masked",
+            dark((rolled_sets * 2 % 20).numpy()),
+            rolled_regions,
+        ),
     ]
-    for ax, (title, labels, kind) in zip(axes[0], panels, strict=True):
-        colours = (
-            cmap(labels.numpy() % 20) if kind is None else plt.get_cmap("Set3")(labels.numpy())
-        )
+    for j, (ax, (title, colours, numbers)) in enumerate(zip(axes[0], panels, strict=True)):
         ax.imshow(colours, interpolation="nearest", extent=(0, W, H, 0))
         for k in range(H + 1):
             ax.axhline(k, color="white", lw=0.4)
         for k in range(W + 1):
             ax.axvline(k, color="white", lw=0.4)
-        if kind == "regions":
+        if j == 2:  # the regular windows of the rolled grid
             for k in range(0, H + 1, M):
                 ax.axhline(k, color="black", lw=2)
             for k in range(0, W + 1, M):
                 ax.axvline(k, color="black", lw=2)
+        if numbers is not None:
             for r in range(H):
                 for c in range(W):
                     ax.text(
                         c + 0.5,
                         r + 0.5,
-                        str(int(labels[r, c])),
+                        str(int(numbers[r, c])),
                         ha="center",
                         va="center",
                         fontsize=9,
+                        color="white",
                     )
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(title)
     set_alt(
         fig,
-        f"Three {H}×{W} token grids. Left: {int(regular.max()) + 1} regular {M}×{M} windows. "
-        f"Middle: the {n_shifted} windows of the next block, shifted by {s} tokens, each in its "
-        f"own colour; {n_small} of them are smaller than {M}×{M}. Right: the grid rolled by the "
-        "shift, numbered by region; "
-        f"{masked_windows} windows hold tokens of several regions, which the mask keeps apart.",
+        f"Three {H}×{W} token grids. Left: {int(regular.max()) + 1} regular {M}×{M} windows, "
+        f"in greys. Middle: the {n_shifted} windows of the next block, shifted by {s} tokens, "
+        f"each in its own colour and numbered by region; {n_small} of them are smaller than "
+        f"{M}×{M}. Right: the grid rolled by the shift, each token keeping its colour and "
+        f"number; {masked_windows} windows hold tokens of several regions, which the mask "
+        "keeps apart.",
     )
     return fig
 

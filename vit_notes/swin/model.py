@@ -48,7 +48,8 @@ from ..trace import STATE, log_shapes
 from . import paper
 
 #: The logit the official code adds where the shifted-window mask keeps two tokens apart: not
-#: ``-inf``, but low enough that such a key gets ``e^-100``, about ``4e-44``, of a weight.
+#: ``-inf``. Such a key gets at most ``e^(Δ - 100)`` of a weight, ``Δ`` being its logit minus
+#: the largest logit of the query's own region: about ``4e-44`` where ``Δ`` is near 0.
 MASK_VALUE = -100.0
 
 

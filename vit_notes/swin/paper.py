@@ -161,7 +161,8 @@ TABLE5_MS = {
 #: leave open.
 CODE_DIFFERENCES = (
     "The mask adds -100 to the logits of token pairs that the cyclic shift brought together, "
-    "not -inf: such a key gets about 4e-44 of the weight.",
+    "not -inf: such a key gets at most e^(Δ - 100) of the weight, Δ being its logit minus the "
+    "largest logit of the query's own region (about 4e-44 where Δ is near 0).",
     "A stage whose grid is no larger than the window has one window and no shift: at 224² the "
     "last stage's 7×7 grid is one window in both of its blocks.",
     "Eq. (1) and (2) count the four projections (4hwC²) and q kᵀ and attn v (2·hw·M²·C); "
