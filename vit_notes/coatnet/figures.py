@@ -508,8 +508,8 @@ def conv_vs_attention_rows(
     sizes=(128, 160, 192, 224, 288, 352, 416, 512), widths=(96, 192, 384, 768)
 ) -> list[dict]:
     """For each image size and stage S1..S4 (stride 4..32, CoAtNet-0 widths): MACs of one stride-1
-    MBConv and of one stride-1 transformer block, and the transformer's attention map (MiB,
-    float32, one image)."""
+    MBConv and of one stride-1 transformer block, the transformer's heads and its attention map
+    (MiB, float32, one image)."""
     for size in validate.nonempty_sequence("sizes", sizes):
         validate.size("size", size, minimum=2 ** (len(widths) + 1))
     for i, C in enumerate(validate.nonempty_sequence("widths", widths)):
@@ -530,6 +530,7 @@ def conv_vs_attention_rows(
                     conv_mmacs=c.macs / 1e6,
                     attn_block_mmacs=t.macs / 1e6,
                     ratio=t.macs / c.macs,
+                    heads=t.attn_elements // (side * side) ** 2,  # heads x N x N entries
                     attn_mib=t.attn_bytes / 2**20,
                 )
             )
