@@ -299,9 +299,17 @@ def test_check_sra_macs_names_the_missing_term(capsys):
     c = pvt.sra_cost(56, 56, 64, 1, 8)
     assert pvt.check_sra_macs(c.macs)
     assert not pvt.check_sra_macs(c.macs - 2 * c.tokens * c.kv_tokens * 64)
-    assert "q·kᵀ and attn·v" in capsys.readouterr().out
+    assert "q·kᵀ (N·M·C) and attn·v (N·M·C)" in capsys.readouterr().out
     assert not pvt.check_sra_macs(c.macs - 2 * c.kv_tokens * 64 * 64)
-    assert "kv projection" in capsys.readouterr().out
+    assert "k (M·C²) and v (M·C²)" in capsys.readouterr().out
+    # one of k and v, or one of the two products: both candidates named
+    assert not pvt.check_sra_macs(c.macs - c.kv_tokens * 64 * 64)
+    assert "k (M·C²); v (M·C²)" in " ".join(capsys.readouterr().out.split())
+    assert not pvt.check_sra_macs(c.macs - c.tokens * c.kv_tokens * 64)
+    assert "q·kᵀ (N·M·C); attn·v (N·M·C)" in " ".join(capsys.readouterr().out.split())
+    # PVT v2's eq. (1) conv term, hwc²R², in place of M·C²·R²
+    assert not pvt.check_sra_macs(c.macs - c.tokens * 64 * 64 + c.tokens * 64 * 64 * 64)
+    assert "eq. (1)" in capsys.readouterr().out
     assert not pvt.check_sra_macs(2 * c.macs)
     assert "2 FLOPs per multiply-add" in capsys.readouterr().out
 
@@ -473,8 +481,8 @@ def test_sra_steps_equal_the_module_map_and_output():
             "3 terms have exactly that size: q (N·C²); proj (N·C²); the reduction conv",
         ),
         (
-            58_605_568 - 401_408 - 19_668_992,
-            "leaves out two terms: the kv projection (2·M·C²) and q·kᵀ and attn·v (2·N·M·C)",
+            58_605_568 - 200_704 - 9_834_496,
+            "leaves out two terms: either k (M·C²) and q·kᵀ (N·M·C)",
         ),
         (58_605_568 - 12_845_056 + 12_845_056 // 8, "M·C²·R², not M·C²·R"),
         (10**400, "a 401-digit number is far too large"),
@@ -655,7 +663,7 @@ def test_cost_plot_says_when_a_timed_point_is_noise():
     assert not surprise["always"]
     fig = pvt.plot_cost(rows, "sr_ratio", "t")
     assert "SRA at sr_ratio 4" in notes_of(fig)
-    assert "timing noise, which we expect a rerun to move" in notes_of(fig)
+    assert "only a rerun can tell whether it is noise" in notes_of(fig)
     ringed = [
         ln
         for ln in fig.axes[2].lines
@@ -679,7 +687,8 @@ def test_a_point_slower_in_every_round_is_a_cost_not_noise():
     assert "a cost the counts miss, not noise" in notes_of(fig)
     # the time ratio within each round: SRA at 4 over 2, the same in all three rounds
     ratio = rows_at(rows, "SRA", 4)["ms"] / rows_at(rows, "SRA", 2)["ms"]
-    assert f"{ratio:.2f}× the time (median of 3 rounds, {ratio:.2f}× to" in notes_of(fig)
+    assert f"{ratio:.2f}× the time in the fastest rounds" in notes_of(fig)
+    assert f"within each of 3 rounds: median {ratio:.2f}×, {ratio:.2f}× to" in notes_of(fig)
     ringed = [ln for ln in fig.axes[2].lines if ln.get_markeredgecolor() == "black"]
     assert [tuple(ln.get_xdata()) for ln in ringed] == [(4,)]
     # one round only as slow: noise
@@ -999,3 +1008,15 @@ def test_sra_cost_equals_the_counter_on_odd_grids(H, W, sr, linear):
     cost = pvt.sra_cost(H, W, 64, 2, sr, linear)
     assert cost.kv_tokens == (49 if linear else (H // sr) * (W // sr))
     assert cost.macs == counted
+
+
+def test_check_sra_forward_points_sr_ratio_1_at_its_missing_sr(capsys):
+    """A solution that always calls attn.sr and attn.norm is told that sr_ratio 1 has neither."""
+
+    def always_reduces(attn, x, H, W):
+        grid = x.transpose(1, 2).reshape(x.shape[0], -1, H, W)
+        return attn.norm(attn.sr(grid))
+
+    assert not pvt.check_sra_forward(always_reduces, configs=((7, 7, 64, 2, 1),))
+    out = " ".join(capsys.readouterr().out.split())
+    assert "at sr_ratio 1 the layer has no sr or norm" in out

@@ -62,8 +62,10 @@ def check_sra_macs(
         "q (N·C²)": N * C * C,
         "proj (N·C²)": N * C * C,
         "the reduction conv (M·C²·R²)": M * C * C * R * R,
-        "the kv projection (2·M·C²)": 2 * M * C * C,
-        "q·kᵀ and attn·v (2·N·M·C)": 2 * N * M * C,
+        "k (M·C²)": M * C * C,
+        "v (M·C²)": M * C * C,
+        "q·kᵀ (N·M·C)": N * M * C,
+        "attn·v (N·M·C)": N * M * C,
     }
     if R == 1:  # at R = 1 there is no reduction conv (sra_cost)
         del terms["the reduction conv (M·C²·R²)"]
@@ -80,6 +82,13 @@ def check_sra_macs(
             (
                 c.macs - M * C * C * R * R + M * C * C * R,
                 "the conv's kernel has R×R taps per input channel: M·C²·R², not M·C²·R",
+            )
+        )
+        mistakes.append(
+            (
+                c.macs - M * C * C * R * R + N * C * C * R * R,
+                "you counted the conv as N·C²·R², PVT v2's eq. (1) term hwc²R²: R² too large. "
+                "The conv runs once per key, not per token: M·C²·R² (section 5)",
             )
         )
     if num_heads > 1:
@@ -147,6 +156,19 @@ def sra_steps(
     return {"q": q, "x_reduced": x_, "k": k, "v": v, "attn": a, "out": out}
 
 
+def _no_reduction_hint(error: Exception) -> str:
+    """The hint for a solution that calls ``attn.sr`` or ``attn.norm`` on a layer without them."""
+    if not isinstance(error, AttributeError):
+        return ""
+    name = getattr(error, "name", None) or str(error).rsplit(" ", 1)[-1].strip("'\"")
+    if name not in ("sr", "norm"):
+        return ""
+    return (
+        "at sr_ratio 1 the layer has no sr or norm: keys and values come from x itself "
+        "(section 5: at R = 1 there is no conv and M = N)"
+    )
+
+
 def _sra_cases(configs):
     return token_layer_cases(
         lambda dim, heads, r: SpatialReductionAttention(dim, heads, qkv_bias=True, sr_ratio=r),
@@ -178,6 +200,7 @@ def check_sra_forward(
         SRA_STEPS,
         "SpatialReductionAttention",
         mistakes=SRA_MISTAKES,
+        on_error=_no_reduction_hint,
     )
 
 

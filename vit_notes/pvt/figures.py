@@ -235,8 +235,8 @@ def timing_surprises(
     more than ``tol`` times as long as one doing at least its work, or more than
     ``growth_tol`` times what its extra work explains, is a surprise the counts do not
     explain. ``always`` says whether it was so in every one of two or more rounds
-    (``ms_rounds``): then it is a cost the counts miss, not noise. Otherwise we call it noise,
-    which we expect a rerun to move; nothing here reruns to show it. Points *faster* than
+    (``ms_rounds``): then it is a cost the counts miss on the machine as recorded, not noise.
+    Otherwise only a rerun can tell whether it is noise; nothing here reruns. Points *faster* than
     proportional (``g`` times the work in well under ``g`` times the time) are not surprises:
     :func:`fastest_growth` finds the largest such gap. Returns ``[{variant, x, ms, ref_x,
     ref_ms, ms_ratio, gmacs_ratio, excess, always}]``, largest excess first.
@@ -331,19 +331,22 @@ def fastest_growth(rows: list[dict], x: str) -> dict | None:
 
 
 def _time_ratio(rows: list[dict], x: str, slow: tuple, ref: tuple) -> str:
-    """ "<median>× the time" of the row ``slow`` = (variant, x value) over the row ``ref``,
-    from the ratio within each round, with the rounds' range when there are several."""
+    """ "<ratio>× the time" of the row ``slow`` = (variant, x value) over the row ``ref``,
+    from the fastest rounds (as the rings compare), and, when there are several rounds, the
+    median and range of the ratio within each round beside it."""
 
     def rounds(variant, value):
         r = next(r for r in rows if r["variant"] == variant and r[x] == value and "ms" in r)
         return r.get("ms_rounds", [r["ms"]])
 
-    per = sorted(b / a for a, b in zip(rounds(*ref), rounds(*slow)))
+    a_rounds, b_rounds = rounds(*ref), rounds(*slow)
+    per = sorted(b / a for a, b in zip(a_rounds, b_rounds))
+    fastest = min(b_rounds) / min(a_rounds)
     if len(per) == 1:
         return f"{per[0]:.2f}× the time"
     return (
-        f"{statistics.median(per):.2f}× the time (median of {len(per)} rounds, "
-        f"{per[0]:.2f}× to {per[-1]:.2f}×)"
+        f"{fastest:.2f}× the time in the fastest rounds (within each of {len(per)} rounds: "
+        f"median {statistics.median(per):.2f}×, {per[0]:.2f}× to {per[-1]:.2f}×)"
     )
 
 
@@ -353,7 +356,7 @@ def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
     n = max((len(r.get("ms_rounds", [])) for r in rows), default=0)
     for always, what in (
         (True, f"in every one of {n} rounds: a cost the counts miss, not noise."),
-        (False, "in some rounds only: timing noise, which we expect a rerun to move."),
+        (False, "in some rounds only: only a rerun can tell whether it is noise."),
     ):
         group = [s for s in surprises if s["always"] == always]
         if group:
@@ -408,7 +411,7 @@ def plot_cost(rows: list[dict], x: str, title: str):
     memory and, if the rows are timed, the measured latency, with a notes panel holding the
     legend and, decided from the data (:func:`timing_surprises`), whether a timed point is
     slower than its count predicts: ringed in black when it was so in every round (a cost the
-    counts miss), in red when only in some (noise)."""
+    counts miss), in red when only in some (a rerun would tell whether it is noise)."""
     rows = validate.rows("rows", rows, keys=(x, "variant", "analytic_gmacs", "attn_mib"))
     timed = "ms" in rows[0]
     if timed:
@@ -626,6 +629,7 @@ def draw_sra_schematic(
     _, _, N, d = shapes["q"]
     M = shapes["kv"][3]
     reduces = "x_reduced" in shapes
+    shaded = None  # the lower-left corner of the one window drawn token by token
     kh, kw = attn.kv_grid(H, W) if reduces else (H, W)
     q_col, kv_col, grid_col, attn_col = "tab:blue", "tab:orange", "tab:grey", "tab:purple"
 
@@ -646,6 +650,12 @@ def draw_sra_schematic(
         if not attn.linear or (H % kh == 0 and W % kw == 0):
             cw, ch = gw * kw * ww / W, gh * kh * wh / H  # what the windows cover (floor)
             box(ax, (gx, gy + gh - ch), (cw, ch), color=kv_col, cells=(kh, kw), alpha=0.0)
+            if not attn.linear and R <= 16:
+                # One window's R×R tokens, ruled finely and shaded: they become one key, the
+                # key shaded in x_reduced (the bottom-right window of what the windows cover).
+                one = (gx + cw - cw / kw, gy + gh - ch)
+                box(ax, one, (cw / kw, ch / kh), color=kv_col, cells=(R, R), alpha=0.6)
+                shaded = one
     ax.text(
         0.05,
         gy + gh + 0.08,
@@ -675,13 +685,21 @@ def draw_sra_schematic(
         rw, rh = rs * kw / max(kh, kw), rs * kh / max(kh, kw)
         rx, ry = 2.1 - rw / 2, 1.35 - rh / 2
         box(ax, (rx, ry), (rw, rh), color=kv_col, cells=(kh, kw) if max(kh, kw) <= 16 else None)
-        arrow(ax, (gx + gw, gy + 0.15), (rx, ry + rh / 2))
+        if shaded is not None:  # the shaded window's key: the bottom-right one
+            box(ax, (rx + rw - rw / kw, ry), (rw / kw, rh / kh), color=kv_col, alpha=0.6)
+            start = (gx + gw * kw * R / W, shaded[1] + gh * R / H / 2)
+            arrow(ax, start, (rx, ry + rh / kh / 2))  # into the shaded key's row
+        else:
+            arrow(ax, (gx + gw, gy + 0.15), (rx, ry + rh / 2))
         how = (
             f"avg-pool to {kh}×{kw},\n1×1 conv, LN, GELU"
             if attn.linear
+            else f"conv {R}×{R}, stride {R}:\n{R}×{R} = {R * R} tokens\n"
+            "(shaded) → 1 key.\nLayerNorm"
+            if shaded is not None
             else f"conv {R}×{R}, stride {R}:\none key per window,\nLayerNorm"
         )
-        ax.text(gx - 0.05, gy - 0.08, how, ha="left", va="top", color=kv_col)
+        ax.text(gx - 0.15, gy - 0.06, how, ha="left", va="top", color=kv_col)
         ax.text(
             rx + rw / 2,
             ry - 0.08,

@@ -195,9 +195,11 @@ CODE_DIFFERENCES = (
     ),
     Difference(
         topic="linear SRA's reduction",
-        paper="average pooling to a fixed size P×P before the attention operation",
+        paper="average pooling to a fixed size P×P before the attention operation, in all "
+        "four stages of B2-Li (Table 1: P_1 = P_2 = P_3 = P_4 = 7, as the code builds it); "
+        "§3.2 names no other step",
         code="AdaptiveAvgPool2d(7), then a 1×1 Conv2d (sr), a LayerNorm (norm) and a GELU "
-        "(act), in every stage. Stage 4 is included, where sr_ratio 1 has no reduction. "
+        "(act): the conv, the LayerNorm and the GELU are the departure. "
         "linear=True also adds a ReLU after fc1 in every feed-forward. Only pvt_v2_b2_li "
         "is built with linear=True. B0 to B5 keep SRA",
         evidence=f"{REPO} classification/pvt_v2.py, Attention (linear=True) and "
