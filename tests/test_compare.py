@@ -37,7 +37,12 @@ def test_growth_prediction(capsys, answer, ok, says):
     "answer,ok,says",
     [
         ("PVT SRA, R=8", True, "784 keys of 8×8 tokens, maps 300 MiB: the most keys a query"),
-        ("pvt sra, r=8", True, "linear SRA's keys stay 49, so its maps grow only in step"),
+        ("pvt sra, r=8", True, "linear SRA, the keys stay 49, so the maps grow only in step"),
+        # each other layer that fits: what it gives up against SRA's
+        ("PVT SRA, R=8", True, "It gives up detail: a query sees 16× fewer keys than in PVT"),
+        ("PVT SRA, R=8", True, "It gives up the wide view: a query sees 16× fewer keys"),
+        ("PVT SRA, R=8", True, "The trade-off: PVT SRA, R=8's keys grow with the tokens"),
+        ("swin 7x7", False, "Swin, 7×7 windows at 896²: 49 keys of one token each"),
         ("PVT SRA R=8", True, "784 keys of 8×8 tokens, maps 300 MiB: the most keys a query"),
         ("pvt  sra r = 8.", True, "784 keys of 8×8 tokens, maps 300 MiB: the most keys a query"),
         ("Shunted R=8 and 4", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
@@ -48,7 +53,7 @@ def test_growth_prediction(capsys, answer, ok, says):
         ("Shunted", False, "per head group 784 keys of 8×8 tokens and 3,136 keys of 4×4 tokens"),
         ("linear", False, "a query sees 16× as many of its keys. And its keys are 4× coarser"),
         # Swin's keys are single tokens: finer than SRA's, but fewer and local
-        ("Swin, M=7", False, "49 keys of one token each, maps 19 MiB: it fits"),
+        ("Swin, 7×7 windows", False, "49 keys of one token each, maps 19 MiB: it fits"),
         ("Swin", False, "Its keys are 8× finer per side than PVT SRA, R=8's"),
         ("Swin", False, "They cover only 49 of the 50,176 tokens: a local view"),
         ("Shunted", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
@@ -206,19 +211,19 @@ def test_the_layer_choice_never_sums_head_groups_nor_calls_coarser_keys_finer(ca
         compare.check_layer_choice(answer)
         out = " ".join(capsys.readouterr().out.split())
         assert "3,920" not in out and not re.search(r"(?<![\d.])5×", out), out
-        if answer == "Swin, M=7":  # single tokens: finer than SRA's, never called coarser
+        if answer == "Swin, 7×7 windows":  # single tokens: finer than SRA's, never called coarser
             assert "coarser" not in out and "finer per side" in out, out
         if answer == "PVT B2-Li linear SRA":  # 32×32 tokens behind a key: coarser
             assert "finer" not in out and "4× coarser per side" in out, out
     groups = compare.layer_keys(896, 512)["Shunted, R=8 and 4"]["groups"]
     assert groups == ((784, 8), (3136, 4))
-    assert compare.layer_keys(896, 512)["Swin, M=7"]["groups"] == ((49, 1),)
+    assert compare.layer_keys(896, 512)["Swin, 7×7 windows"]["groups"] == ((49, 1),)
 
 
 def test_the_layer_choice_message_chains_no_semicolons(capsys):
     compare.check_layer_choice("PVT SRA, R=8")
     out = " ".join(capsys.readouterr().out.split())
-    assert "; PVT v2" not in out and ". PVT B2-Li linear SRA's keys stay 49" in out
+    assert "; PVT v2" not in out and ". In PVT B2-Li linear SRA, the keys stay 49" in out
 
 
 def test_each_query_panel_knows_its_query_patch():

@@ -306,8 +306,8 @@ def test_the_registry_knows_the_family_with_the_papers_table():
     ((title, row, grid),) = design.query_panels(img, (0.45, 0.49))
     toy = swin.toy_block_maps(img, (0.45, 0.49))
     assert grid == toy["grid"] and torch.allclose(row, toy["block1"], atol=1e-6)
-    assert registry.panel_title(title, row, grid) == "Swin W-MSA, M=7: 49 of 56×56 keys"
-    layer = compare.layers()["Swin, M=7"]
+    assert registry.panel_title(title, row, grid) == "Swin W-MSA, 7×7 windows: 49 of 56×56 keys"
+    layer = compare.layers()["Swin, 7×7 windows"]
     assert layer.cost(56, 56, 64, 2) == swin.window_attention_cost(56, 56, 64, 2, 7)
     assert vit_notes.plotting.alt_text(design.schematic()).startswith("Three 8×8 token grids")
     rows = counting.family_table(["swin_t"])

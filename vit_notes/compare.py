@@ -127,10 +127,29 @@ def fixed_keys_limit(cost, size: int, budget_mib: float) -> float:
 def _fixed_keys_reach(label: str, cost, size: int, budget_mib: float) -> str:
     limit = fixed_keys_limit(cost, size, budget_mib)
     return (
-        f"{label}'s keys stay {cost.kv_tokens:,}, so its maps grow only in step with the "
-        f"tokens: {cost.attn_bytes / 2**20:,.0f} MiB here. They pass {budget_mib:,.0f} MiB "
+        f"In {label}, the keys stay {cost.kv_tokens:,}, so the maps grow only in step with "
+        f"the tokens: {cost.attn_bytes / 2**20:,.0f} MiB here. They pass {budget_mib:,.0f} MiB "
         f"only beyond about {limit:,.0f}² pixels"
     )
+
+
+def _fitting_loss(groups, best_groups, best: str, tokens: int) -> str:
+    """What a layer that fits the budget gives up against ``best`` (one head group each): a
+    query sees fewer keys, and each key covers more tokens (detail) or the keys cover only
+    part of the ``tokens`` (the wide view)."""
+    ((keys, side),), ((b_keys, b_side),) = groups, best_groups
+    fewer = f"a query sees {b_keys / keys:.3g}× fewer keys than in {best}"
+    if side > b_side:
+        return (
+            f". It gives up detail: {fewer}, each of {side}×{side} tokens against "
+            f"{b_side}×{b_side}, {side / b_side:.3g}× coarser per side"
+        )
+    if keys * side**2 < tokens:
+        return (
+            f". It gives up the wide view: {fewer}, only {keys * side**2:,} of the "
+            f"{tokens:,} tokens"
+        )
+    return f". It gives up keys: {fewer}"
 
 
 def check_growth(
@@ -243,7 +262,17 @@ def check_layer_choice(
     at = layer_keys(size, budget_mib, C, heads)
     fits = [k for k, v in at.items() if v["fits"]]
     best = max(fits, key=lambda k: at[k]["most"], default=None)
-    also = "".join(f". {_fixed_keys_reach(k, costs[k], size, budget_mib)}" for k in fixed)
+    # each other layer that fits with a fixed number of keys: how far it reaches, and what
+    # it gives up against the best one
+    also = "".join(
+        f". {_fixed_keys_reach(k, costs[k], size, budget_mib)}"
+        + (
+            _fitting_loss(at[k]["groups"], at[best]["groups"], best, H * W)
+            if k != best and at[k]["fits"] and len(at[k]["groups"]) == len(at[best]["groups"]) == 1
+            else ""
+        )
+        for k in fixed
+    )
     options = {}
     for label, v in at.items():
         head = f"{label} at {size}²: {_keys_text(v['groups'])}, maps {v['mib']:,.0f} MiB"
@@ -259,8 +288,8 @@ def check_layer_choice(
         else:
             options[label] = (
                 f"{head}: the most keys a query sees that fit{_gives_up(best, at, budget_mib)}. "
-                "The trade-off: its keys grow with the tokens, so a larger image runs out "
-                f"of budget{also}"
+                f"The trade-off: {label}'s keys grow with the tokens, so a larger image runs "
+                f"out of budget{also}"
             )
     return check_choice(answer, options, best, "the layer", parse=lambda a: layer_named(a, options))
 
@@ -315,12 +344,13 @@ def _gives_up(best: str, at: dict, budget_mib: float) -> str:
 def layer_named(answer, names) -> str | None:
     """The one of ``names`` (the layers' labels) that ``answer`` names, as
     :func:`~vit_notes.checking.option_named` reads it, but blind to punctuation too: "PVT SRA R=8"
-    and "pvt sra, r = 8" name "PVT SRA, R=8". ``None`` if none or several do."""
+    and "pvt sra, r = 8" name "PVT SRA, R=8", "swin 7x7" names "Swin, 7×7 windows". ``None`` if
+    none or several do."""
     if not isinstance(answer, str):
         return None
 
-    def plain(s):  # letters and digits only
-        return re.sub(r"[\W_]", "", s.lower())
+    def plain(s):  # letters and digits only; "7x7" as "7×7"
+        return re.sub(r"[\W_]", "", re.sub(r"(?<=\d)\s*x\s*(?=\d)", "×", s.lower()))
 
     by_plain = {plain(n): n for n in names}
     found = option_named(plain(answer), by_plain)

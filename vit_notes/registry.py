@@ -229,8 +229,8 @@ def query_patches(design: Design, img: torch.Tensor, probes=QUERY_PROBES) -> lis
 def panel_title(title: str, rows: torch.Tensor, grid: tuple[int, int], sep: str = ": ") -> str:
     """A query panel's title with its keys: ``"PVT SRA, R=8: 7×7 keys"``, or, where a query
     sees only part of the key grid (its other weights are exactly zero, as outside a Swin
-    window), how many of them: ``"Swin W-MSA, M=7: 49 of 56×56 keys"``. ``sep`` joins the two
-    parts (``":\n"``: on two lines, as the explorer's three panels to a row need)."""
+    window), how many of them: ``"Swin W-MSA, 7×7 windows: 49 of 56×56 keys"``. ``sep`` joins
+    the two parts (``":\n"``: on two lines, as the explorer's three panels to a row need)."""
     seen = int((rows.reshape(-1, rows.shape[-1]) != 0).sum(-1).max())
     keys = f"{grid[0]}×{grid[1]}"
     return (

@@ -82,13 +82,13 @@ from .model import (
 
 
 def _query_panels(img, query_rc):
-    """Block 1's window attention (W-MSA, M = 7) of the colour-token toy, as the chapter's
+    """Block 1's window attention (W-MSA, 7×7 windows) of the colour-token toy, as the chapter's
     section 5 draws it: one row per query (one row alone for one query)."""
     single = len(query_rc) == 2 and all(isinstance(v, (int, float)) for v in query_rc)
     queries = [tuple(query_rc)] if single else list(query_rc)
     tokens, (H, W) = photo.colour_tokens(img)
     rows = full_map(tokens, H, W, 7, 0)[photo.query_at((H, W), queries)]
-    return [("Swin W-MSA, M=7", rows[0] if single else rows, (H, W))]
+    return [("Swin W-MSA, 7×7 windows", rows[0] if single else rows, (H, W))]
 
 
 def _schematic():
@@ -103,7 +103,7 @@ registry.register_design(
         title="Swin",
         order=5,
         layers={
-            "Swin, M=7": registry.AttentionLayer(
+            "Swin, 7×7 windows": registry.AttentionLayer(
                 cost=lambda H, W, C, heads: window_attention_cost(H, W, C, heads, 7),
                 build=lambda H, W, C, heads: GridWindowAttention(C, (H, W), heads),
                 # a query sees the single tokens of its own window

@@ -119,7 +119,7 @@ VARIANTS = {
 }
 WINDOW, HEAD_DIM, MLP_RATIO = 7, 32, 4.0
 
-_TABLE = "Table 1(a), ImageNet-1K trained, 224²"
+_TABLE = "Swin Transformer, Table 1(a), ImageNet-1K trained, 224²"
 #: The paper's numbers (never used in a computation, only shown beside the book's counts).
 TABLE = {
     "swin_t": registry.Paper(params_m=29, gflops=4.5, top1=81.3, cite=CITE, source=_TABLE),
