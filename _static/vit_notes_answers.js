@@ -217,19 +217,26 @@
     const missing = total - value;
     const single = terms.filter(([, t]) => t === missing).map(([name]) => name);
     const n = (i) => number({ int: i });
-    if (single.length === 1) return `${n(value)} leaves out ${single[0]} = ${n(missing)}`;
-    if (single.length) {
+    const pairs = [];
+    for (let i = 0; i < terms.length; i++) {
+      for (let j = i + 1; j < terms.length; j++) {
+        if (terms[i][1] + terms[j][1] === missing) pairs.push(`${terms[i][0]} and ${terms[j][0]}`);
+      }
+    }
+    if (single.length === 1 && !pairs.length) return `${n(value)} leaves out ${single[0]} = ${n(missing)}`;
+    if (single.length && !pairs.length) {
       return (
         `${n(value)} is ${n(missing)} short, and ${single.length} terms have ` +
         `exactly that size: ${single.join("; ")}. The count alone cannot tell which one ` +
         "you left out: check each"
       );
     }
-    const pairs = [];
-    for (let i = 0; i < terms.length; i++) {
-      for (let j = i + 1; j < terms.length; j++) {
-        if (terms[i][1] + terms[j][1] === missing) pairs.push(`${terms[i][0]} and ${terms[j][0]}`);
-      }
+    if (single.length) {
+      return (
+        `${n(value)} is ${n(missing)} short. One term or two together have ` +
+        `exactly that size: either ${single.concat(pairs).join(", or ")}. The count alone cannot ` +
+        "tell which you left out: check each"
+      );
     }
     if (pairs.length) {
       const which = pairs.length === 1 ? pairs[0] : "either " + pairs.join(", or ");

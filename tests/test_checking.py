@@ -114,6 +114,12 @@ def test_two_missing_terms_named_as_a_pair():
     assert "leaves out two terms: a and d" in checking.missing_terms(1024 - 1010, 1024, TERMS)
 
 
+def test_one_term_and_a_pair_of_the_same_size_are_all_named():
+    terms = {"a": 10, "b": 4, "c": 6, "d": 1000}  # a alone, or b and c together, are 10
+    text = checking.missing_terms(1020 - 10, 1020, terms)
+    assert "either a, or b and c" in text and "cannot tell which" in text
+
+
 def test_diagnose_sum_falls_back_to_mistakes_then_fallback(capsys):
     assert not checking.diagnose_sum(2048, 1024, TERMS, [(2048, "twice")], "no idea")
     assert not checking.diagnose_sum(5, 1024, TERMS, [(2048, "twice")], "no idea")

@@ -433,8 +433,22 @@ def test_kv_tokens_on_a_floored_grid(capsys):
     capsys.readouterr()
     assert not shunted.check_shunted_kv_tokens((35, 140), H=30, W=22, sr_ratio=4)
     out = " ".join(capsys.readouterr().out.split())
-    assert "4× the coarse keys holds only where sr_ratio divides the grid" in out
-    assert "15×11" in out
+    assert "4× the coarse keys holds only where H mod r < r/2 on both sides" in out
+    assert "30 mod 4 = 2 and 22 mod 4 = 2, against r/2 = 2" in out and "15×11" in out
+    # the 2× slip: the rule is stated as 4× only where the floor allows it, and 165 given
+    assert not shunted.check_shunted_kv_tokens((35, 70), H=30, W=22, sr_ratio=4)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "about 4× (not 2×)" in out and "15×11 = 165" in out
+    assert "It is 4× exactly only where H mod r < r/2" in out
+
+
+def test_kv_tokens_4x_rule_follows_the_floor_not_divisibility(capsys):
+    # 6 does not divide 56, yet the fine grid (18×18) is exactly twice the coarse (9×9)
+    assert shunted.check_shunted_kv_tokens((81, 324), H=56, W=56, sr_ratio=6)
+    capsys.readouterr()
+    assert not shunted.check_shunted_kv_tokens((81, 162), H=56, W=56, sr_ratio=6)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "has 4× (not 2×)" in out and "about" not in out and "exactly only" not in out
 
 
 def test_exercise_checkers(capsys):
@@ -450,7 +464,9 @@ def test_exercise_checkers(capsys):
     assert not shunted.check_shunted_macs(right - 2 * 3136 * 64 * 64)
     assert not shunted.check_shunted_macs(2 * right)
     out = capsys.readouterr().out
-    assert "swapped" in out and "4× (not 2×)" in out and "leaves out q and proj" in out
+    assert "swapped" in out and "4× (not 2×)" in out
+    # 2·N·C² is q and proj, and also both reduction convs at sr_ratio 8: both are named
+    assert "either q and proj (2·N·C²), or the coarse reduction conv" in " ".join(out.split())
 
     def solution(attn, x, H, W):
         h = attn.num_heads

@@ -360,23 +360,30 @@ def near_miss(value, right, unit: str, near: float = NEAR) -> str | None:
 
 
 def missing_terms(value: int, total: int, terms: dict[str, int]) -> str | None:
-    """If ``value`` is ``total`` less one or two of ``terms``: say which. When several terms
-    have the missing size, the count alone cannot tell them apart: say so and name each."""
+    """If ``value`` is ``total`` less one or two of ``terms``: say which. When several choices
+    (one term, or two together) have the missing size, the count alone cannot tell them
+    apart: say so and name each."""
     missing = total - value
     single = [name for name, term in terms.items() if term == missing]
-    if len(single) == 1:
-        return f"{_number(value)} leaves out {single[0]} = {_number(missing)}"
-    if single:
-        return (
-            f"{_number(value)} is {_number(missing)} short, and {len(single)} terms have "
-            f"exactly that size: {'; '.join(single)}. The count alone cannot tell which one "
-            "you left out: check each"
-        )
     pairs = [
         f"{a} and {b}"
         for (a, ta), (b, tb) in itertools.combinations(terms.items(), 2)
         if ta + tb == missing
     ]
+    if len(single) == 1 and not pairs:
+        return f"{_number(value)} leaves out {single[0]} = {_number(missing)}"
+    if single and not pairs:
+        return (
+            f"{_number(value)} is {_number(missing)} short, and {len(single)} terms have "
+            f"exactly that size: {'; '.join(single)}. The count alone cannot tell which one "
+            "you left out: check each"
+        )
+    if single:
+        return (
+            f"{_number(value)} is {_number(missing)} short. One term or two together have "
+            f"exactly that size: either {', or '.join(single + pairs)}. The count alone cannot "
+            "tell which you left out: check each"
+        )
     if pairs:
         which = pairs[0] if len(pairs) == 1 else "either " + ", or ".join(pairs)
         return f"{_number(value)} leaves out two terms: {which}"

@@ -315,10 +315,12 @@ def overlay_map(
     title: str | None = None,
     vmax: float | None = None,
     query_rc: tuple[float, float] | None = None,
+    patch: int | None = None,
 ):
     """Draw one query's attention over the keys (``attn_row`` of length ``h*w``) on the photo,
     on the colour scale ``[0, vmax]`` (default: this map's own peak); returns the image, for a
-    colour bar."""
+    colour bar. With ``query_rc`` the query is marked (:func:`mark_query`: with ``patch``, the
+    box outlines the query token's own ``patch``-pixel square)."""
     h, w = _size(img)
     show_photo(ax, img)
     im = ax.imshow(
@@ -331,7 +333,7 @@ def overlay_map(
         vmax=float(attn_row.max()) if vmax is None else vmax,
     )
     if query_rc is not None:
-        mark_query(ax, img, query_rc)
+        mark_query(ax, img, query_rc, patch)
     if title:
         ax.set_title(title)
     return im

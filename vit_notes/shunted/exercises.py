@@ -52,18 +52,25 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
         return verdict(
             False, "swapped: the first group (sr1, kernel and stride sr_ratio) is the coarse one"
         )
+    fine_grid = f"⌊{H}/{half}⌋×⌊{W}/{half}⌋ = {H // half}×{W // half} = {right[1]}"
+    exact = H % r < half and W % r < half  # the fine grid is twice the coarse one per side
+    rule = (
+        f"only where H mod r < r/2 on both sides (r = sr_ratio = {r}). Here "
+        f"{H} mod {r} = {H % r} and {W} mod {r} = {W % r}, against r/2 = {half}"
+    )
     if got[0] == right[0] and got[1] == right[0] * 2:
         return verdict(
             False,
-            f"the fine grid halves the stride on both sides, so it has 4× (not 2×) the keys "
-            f"of the coarse one: {right[1]}",
+            "the fine grid halves the stride on both sides, so it has "
+            f"{'' if exact else 'about '}4× (not 2×) the keys of the coarse one. Floored on its "
+            f"own: {fine_grid}" + ("" if exact else f". It is 4× exactly {rule}"),
         )
-    if got[0] == right[0] and got[1] == right[0] * 4:
+    if got[0] == right[0] and got[1] == right[0] * 4:  # only reached where 4× is not exact
         return verdict(
             False,
-            f"4× the coarse keys holds only where sr_ratio divides the grid. The fine group "
-            f"reduces by sr_ratio/2 = {half}: ⌊{H}/{half}⌋×⌊{W}/{half}⌋ = "
-            f"{H // half}×{W // half}, floored on its own",
+            f"4× the coarse keys holds {rule}. Where the leftover reaches r/2, the fine grid "
+            "fits one more row or column of windows into it. The fine group reduces by "
+            f"sr_ratio/2 = {half}: {fine_grid}",
         )
     if got[0] == right[0]:
         return verdict(

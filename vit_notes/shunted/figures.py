@@ -240,15 +240,19 @@ def query_map_rows(maps: dict, sra: dict | None, query_rc, H: int, W: int) -> li
 
 
 @styled
-def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None = None):
+def plot_shunted_maps(
+    img: torch.Tensor, maps: dict, query_rc, sra: dict | None = None, patch: int = 4
+):
     """One row per ``sr_ratio``: the coarse group's map, the fine group's map and, given ``sra``
     (from :func:`sra_nearest_cost_maps`), PVT's SRA at the ratio whose layer does the number of
     multiply-adds nearest to the shunted layer's.
 
     Every map is drawn over the photo on **one** colour scale (one colour bar), with the query
-    marked on each (outlined box and crosshair); each title gives the map's peak, and the
-    figure says so when the peaks differ tenfold or more."""
+    marked on each: a box around the query token's own ``patch``×``patch`` pixels (the
+    ``patch`` the maps were made with, :func:`shunted_query_maps`) and a crosshair. Each title
+    gives the map's peak, and the figure says so when the peaks differ tenfold or more."""
     validate.tensor("img", img, what="an image tensor (3, H, W)")
+    patch = validate.kernel("patch", patch)
     validate.nonempty_dict("maps", maps, "shunted_query_maps")
     ncols = 3 if sra else 2
     nrows = len(maps)
@@ -274,7 +278,7 @@ def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None 
                 ax.set_visible(False)
                 continue
             title, row, grid = panel
-            im = overlay_map(ax, img, row, grid, vmax=vmax, query_rc=query_rc)
+            im = overlay_map(ax, img, row, grid, vmax=vmax, query_rc=query_rc, patch=patch)
             ax.set_title(f"{title}, peak {float(row.max()):.2f}")
             described.append(f"{title.split(':')[0]} peak {float(row.max()):.2f}")
         ax_row[0].set_ylabel(f"sr_ratio = {r}")
@@ -282,9 +286,9 @@ def plot_shunted_maps(img: torch.Tensor, maps: dict, query_rc, sra: dict | None 
     cbar.set_label("attention weight (one scale)")
     columns = "coarse group (÷r), fine group (÷r/2)"
     if sra:
-        columns += ", SRA at the R of nearest MACs (÷R)"
+        columns += ", SRA at nearest MACs (÷R)"
     note = _peak_note(peaks)
-    fig.suptitle("\n".join(t for t in (columns + "; query: cyan box", note) if t))
+    fig.suptitle("\n".join(t for t in (f"{columns}; query token: cyan box", note) if t))
     set_alt(
         fig,
         f"One query's attention weights over the photo, one row per sr_ratio "
@@ -846,7 +850,7 @@ def shunted_explorer() -> Explorer:
         groups = shunted_query_maps(img, (sr_ratio,), queries, num_heads=num_heads)[sr_ratio]
         rates = {"coarse": sr_ratio, "fine": sr_ratio // 2, "plain": 1}
         return [
-            MapPanel(f"{name} ÷{rates[name]}: {grid[0]}×{grid[1]} keys", grid, rows)
+            MapPanel(f"{name} ÷{rates[name]}: {grid[0]}×{grid[1]} keys", grid, rows, patch=4)
             for name, (rows, grid) in groups.items()
         ]
 
@@ -857,7 +861,7 @@ def shunted_explorer() -> Explorer:
         )
         return (
             f"{size}×{size} photo, {H * W} query tokens, heads={num_heads}: {groups}; "
-            "query: cyan box"
+            "query token: cyan box"
         )
 
     def alt(sr_ratio, num_heads, size):
@@ -867,10 +871,10 @@ def shunted_explorer() -> Explorer:
             for name, (h, w) in zip(("coarse", "fine"), kv_grids(side, side, sr_ratio))
         )
         return (
-            f"Explorer, starting state: the {size}×{size} photo with the query in a cyan box, "
-            f"{grids}, sr_ratio {sr_ratio}, {num_heads} heads. Under them, one stage-1 layer's "
-            "multiply-adds and attention-map memory (KiB or MiB) for plain attention, SRA and "
-            "Shunted"
+            f"Explorer, starting state: the {size}×{size} photo with the query token in a cyan "
+            f"box, {grids}, sr_ratio {sr_ratio}, {num_heads} heads. Under them, one stage-1 "
+            "layer's multiply-adds and attention-map memory (KiB or MiB) for plain attention, "
+            "SRA and Shunted"
         )
 
     return Explorer(

@@ -162,8 +162,6 @@ CODE_DIFFERENCES = (
         "question quotes the paper; the author, OliverRensu, answered 2022-08-15). Issue 23 "
         "asks the same question",
     ),
-    # The second reply is cut off mid-word ("combinat") in the thread as we could read it;
-    # the chapter says so once, in a note beside this row.
     Difference(
         topic="stage 1's embedding: a question's reading of Fig. 4, not a difference the "
         "author grants",
@@ -172,9 +170,9 @@ CODE_DIFFERENCES = (
         code="the convolutional stem (Head) alone embeds stage 1; stages 2-4 use an "
         "overlapping patch embedding. The author (OliverRensu) replied: 'In the first stage, "
         "we use conv stem (Head) to replace naive non-overlap patch embedding in ViT', that "
-        "is, ViT's patch embedding, and then 'You can regard the Head is the combinat…'. "
-        "Our reading: the author regards the Head as Fig. 4's stage-1 embedding",
-        evidence=f"{REPO} issue 13 (the question, 2022-06-30; both replies by OliverRensu, "
+        "is, ViT's patch embedding. Our reading: the author regards the Head as Fig. 4's "
+        "stage-1 embedding",
+        evidence=f"{REPO} issue 13 (the question, 2022-06-30; the reply by OliverRensu, "
         "2023-02-22). SSA.py, ShuntedTransformer.__init__",
     ),
 )
