@@ -295,6 +295,25 @@ def test_check_kv_tokens_names_ceil_mistake(capsys):
     assert "floor" in capsys.readouterr().out
 
 
+def test_check_kv_tokens_names_the_double_count(capsys):
+    assert not pvt.check_kv_tokens(98, 28, 28, 4)  # 49 keys + 49 values
+    assert "count them once" in capsys.readouterr().out
+
+
+def test_check_kv_tokens_names_every_mistake_of_one_value(capsys):
+    # 8x8, sr_ratio 2: N / sr_ratio = 32 = twice the 16 reduced tokens
+    assert not pvt.check_kv_tokens(32, 8, 8, 2)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "divides N by sr_ratio once" in out and "count them once" in out
+
+
+def test_check_sra_macs_names_k_and_v_over_all_tokens(capsys):
+    c = pvt.sra_cost(56, 56, 64, 1, 8)
+    N, M, C = c.tokens, c.kv_tokens, 64
+    assert not pvt.check_sra_macs(c.macs - 2 * M * C * C + 2 * N * C * C)
+    assert "not 2·N·C²" in " ".join(capsys.readouterr().out.split())
+
+
 def test_check_sra_macs_names_the_missing_term(capsys):
     c = pvt.sra_cost(56, 56, 64, 1, 8)
     assert pvt.check_sra_macs(c.macs)

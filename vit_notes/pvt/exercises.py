@@ -23,6 +23,18 @@ from .cost import sra_cost
 from .model import SpatialReductionAttention
 
 
+def _one_per_value(mistakes: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Known mistakes with their values; where several give the same value, one entry that
+    names them all (a checker answers with the first match)."""
+    why: dict[int, list[str]] = {}
+    for wrong, text in mistakes:
+        why.setdefault(wrong, []).append(text)
+    return [
+        (wrong, texts[0] if len(texts) == 1 else "either " + ", or ".join(texts))
+        for wrong, texts in why.items()
+    ]
+
+
 def check_kv_tokens(answer, H: int = 28, W: int = 28, sr_ratio: int = 4) -> bool:
     """How many key/value tokens does SRA keep on an ``H x W`` grid with ``sr_ratio``?"""
     h, w = reduced_grid(H, W, sr_ratio)
@@ -32,19 +44,30 @@ def check_kv_tokens(answer, H: int = 28, W: int = 28, sr_ratio: int = 4) -> bool
         right,
         "tokens",
         f"{H}×{W} tokens shrink to {h}×{w} = {right} keys and values",
-        mistakes=[
-            (
-                H * W // sr_ratio,
-                f"{H * W // sr_ratio} divides N by sr_ratio once. The conv shrinks both height "
-                f"and width, so N shrinks by sr_ratio² = {sr_ratio**2}",
-            ),
-            (H * W, f"{H * W} is N, the number of queries: the keys come from the reduced grid"),
-            (
-                -(-H // sr_ratio) * -(-W // sr_ratio),
-                "the strided conv has no padding: leftover rows and columns are dropped (floor)",
-            ),
-            (h, f"{h} is one side of the reduced grid. Count its {h}×{w} tokens"),
-        ],
+        mistakes=_one_per_value(
+            [
+                (
+                    H * W // sr_ratio,
+                    f"{H * W // sr_ratio} divides N by sr_ratio once. The conv shrinks both height "
+                    f"and width, so N shrinks by sr_ratio² = {sr_ratio**2}",
+                ),
+                (
+                    H * W,
+                    f"{H * W} is N, the number of queries: the keys come from the reduced grid",
+                ),
+                (
+                    -(-H // sr_ratio) * -(-W // sr_ratio),
+                    "the strided conv has no padding: leftover rows and columns are dropped "
+                    "(floor)",
+                ),
+                (h, f"{h} is one side of the reduced grid. Count its {h}×{w} tokens"),
+                (
+                    2 * right,
+                    f"{2 * right} counts the reduced tokens twice. Keys and values are two "
+                    f"projections of the same {right} tokens: count them once",
+                ),
+            ]
+        ),
         hint="the reduced grid is floor(H/sr_ratio) × floor(W/sr_ratio)",
     )
 
@@ -77,7 +100,13 @@ def check_sra_macs(
         ),
         (2 * c.macs, TWO_FLOPS),
     ]
-    if R > 1:
+    if R > 1:  # at R = 1, M = N: k and v over all N tokens is the right count
+        mistakes.append(
+            (
+                c.macs - 2 * M * C * C + 2 * N * C * C,
+                "k and v are computed from the M reduced tokens, not all N: 2·M·C², not 2·N·C²",
+            )
+        )
         mistakes.append(
             (
                 c.macs - M * C * C * R * R + M * C * C * R,
@@ -104,7 +133,7 @@ def check_sra_macs(
         c.macs,
         "multiply-adds",
         f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} M)",
-        mistakes=mistakes,
+        mistakes=_one_per_value(mistakes),
         terms=terms,
         hint="add up q, the conv, k and v, both attention products and proj",
     )

@@ -1,8 +1,9 @@
 """Pyramid Vision Transformer, v1 and v2, built from spatial-reduction attention.
 
 * PVT v1: Wang et al., "Pyramid Vision Transformer: A Versatile Backbone for Dense
-  Prediction without Convolutions", ICCV 2021 (§3.1 "Overall Architecture" and
-  §3.3 "Transformer Encoder", eqs. (1)-(4); the configurations of its model-size table).
+  Prediction without Convolutions", arXiv:2102.12122v2, also ICCV 2021 (§3.1 "Overall
+  Architecture" and §3.3 "Transformer Encoder", eqs. (1)-(4); the configurations of its
+  model-size table, which the ICCV paper moves to its supplementary material).
 * PVT v2: Wang et al., "PVT v2: Improved Baselines with Pyramid Vision Transformer",
   CVMJ 2022 (its overlapping patch embedding and convolutional feed-forward, in every model,
   and its linear SRA, which only B2-Li uses: Table 1, where "-Li" denotes "PVT v2 with linear

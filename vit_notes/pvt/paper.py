@@ -1,8 +1,9 @@
 """What the PVT papers say, stored once so that the chapter prints it instead of retyping it.
 
 * PVT v1: Wang et al., "Pyramid Vision Transformer: A Versatile Backbone for Dense Prediction
-  without Convolutions", ICCV 2021 (arXiv:2102.12122; ``wang2021pvt`` in
-  ``book/references.bib``), §3.3 "Transformer Encoder", eqs. (1)-(4).
+  without Convolutions", arXiv:2102.12122v2, also ICCV 2021 (``wang2021pvt`` in
+  ``book/references.bib``, which names v2: its section and table numbers are the ones cited),
+  §3.3 "Transformer Encoder", eqs. (1)-(4).
 * PVT v2: Wang et al., "PVT v2: Improved Baselines with Pyramid Vision Transformer", CVMJ 2022
   (arXiv:2106.13797; ``wang2022pvtv2``), §3.2 "Linear Spatial Reduction Attention",
   eqs. (1)-(2).
