@@ -252,6 +252,20 @@ def test_step_wrong_values_says_how_far_and_where():
     assert "1 of 120 entries differ, by up to 0.5 (at B=1, heads=2, N=3, d=0" in text
 
 
+def test_step_axes_name_each_position_where_two_dims_share_a_label():
+    """A mask's query and key are both M²: named axes tell them apart."""
+    import torch
+
+    step = checking.Step("nW M² M²", "the mask", axes=("window", "query", "key"))
+    want = torch.zeros(2, 4, 4)
+    got = want.clone()
+    got[1, 0, 2] = -10.0
+    text = checking.compare_step(got, want, step, {})
+    assert "(at window 1, query 0, key 2: -10, expected 0)" in text
+    with pytest.raises(ValueError, match="one name per dimension"):
+        checking.Step("nW M² M²", "the mask", axes=("window", "query"))
+
+
 def test_step_nan_entries_are_counted():
     want = _want()
     got = want.clone()

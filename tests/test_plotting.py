@@ -334,6 +334,16 @@ def test_cost_bars_are_linear_and_say_the_ratio():
     )
     assert not b.log and b.values[0] / b.values[1] == 22
     assert b.texts == ("22.0 M, 1.00 MiB", "1.00 M, 16.0 KiB (22× fewer)")
+    # where M names something else on the page (Swin's window side), the word
+    b = explorer.layer_cost_bars(
+        "t",
+        {"plain": cost(22_000_000, 2**20)},
+        {"plain": "tab:blue"},
+        millions="million",
+    )
+    assert b.texts == ("22.0 million, 1.00 MiB",)
+    with pytest.raises(ValueError, match="millions"):
+        explorer.layer_cost_bars("t", {"plain": cost(1, 4)}, {"plain": "k"}, millions="Mio")
 
 
 def test_no_explorer_prints_zero_or_draws_a_log_cost_chart():

@@ -709,7 +709,17 @@ def test_the_measured_figure_follows_the_standard():
 
     fig = swin.plot_measured_times(measured.load("swin_cost").rows)
     assert plotting.figure_problems(fig) == [] and "SW-MSA at stage 1" in plotting.alt_text(fig)
+    # the ratios near 1 get a linear panel of their own, apart from global MSA's
+    middle, right = fig.axes[1], fig.axes[2]
+    assert middle.get_yscale() == "linear" and right.get_yscale() == "log"
+    assert middle.get_ylim()[1] < 2 and "median" in plotting.alt_text(fig)
     plt.close(fig)
+
+
+def test_the_explorer_bars_say_million_where_m_is_the_window_side():
+    chart = swin.explorer_cost_chart(7, "SW-MSA")
+    assert "(millions)" in chart.title and "(M)" not in chart.title
+    assert all(" million, " in t for t in chart.texts)
 
 
 def test_the_bias_record_times_the_global_layer_and_its_gather_in_each_round():

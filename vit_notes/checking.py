@@ -559,12 +559,22 @@ def option_named(answer, names: Iterable[str]) -> str | None:
 
 @dataclass(frozen=True)
 class Step:
-    """One intermediate of a forward pass: its dimensions (``"B heads N d"``), what it is, and
-    an optional extra diagnosis ``check(got) -> message or None`` for wrong values."""
+    """One intermediate of a forward pass: its dimensions (``"B heads N d"``), what it is, an
+    optional extra diagnosis ``check(got) -> message or None`` for wrong values, and optional
+    ``axes``: a name per dimension for the position of a wrong entry ("window 1, query 0,
+    key 2"), where two dimensions share a size label such as ``M²``."""
 
     dims: str
     what: str
     check: Callable[[torch.Tensor], str | None] | None = None
+    axes: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.axes and len(self.axes) != len(self.dims.split()):
+            raise ValueError(
+                f"axes={self.axes!r}: give one name per dimension of {self.dims!r}, "
+                f"{len(self.dims.split())} in all"
+            )
 
 
 def softmax_rows(got: torch.Tensor) -> str | None:
@@ -630,7 +640,9 @@ def _layout(got: torch.Tensor, want: torch.Tensor, labels: list[str]) -> str | N
     return None
 
 
-def _where(index: tuple[int, ...], labels: list[str]) -> str:
+def _where(index: tuple[int, ...], labels: list[str], axes: tuple[str, ...] = ()) -> str:
+    if axes and len(axes) == len(index):
+        return ", ".join(f"{n} {i}" for n, i in zip(axes, index, strict=True))
     if len(labels) != len(index):
         return str(index)
     return ", ".join(f"{n}={i}" for n, i in zip(labels, index, strict=True))
@@ -695,7 +707,7 @@ def compare_step(
     off = int((err > ATOL + 1e-4 * want.abs()).sum())
     text = (
         f"right shape, wrong values: {off} of {got.numel()} entries differ, by up to "
-        f"{err.max().item():.3g} (at {_where(index, labels)}: {got[index].item():.4g}, "
+        f"{err.max().item():.3g} (at {_where(index, labels, step.axes)}: {got[index].item():.4g}, "
         f"expected {want[index].item():.4g})"
     )
     extra = step.check(got) if step.check else None

@@ -88,7 +88,9 @@ class Bars:
     selected: int | None = None
 
 
-def layer_cost_bars(title: str, costs: dict, colours: dict, ratio_of: str = "") -> Bars:
+def layer_cost_bars(
+    title: str, costs: dict, colours: dict, ratio_of: str = "", millions: str = "M"
+) -> Bars:
     """An explorer's cost panel: each layer's multiply-adds (``costs``: label ->
     :class:`~vit_notes.counting.AttentionCost`, the first the reference, plain attention) as a
     bar on a linear scale, so that a bar a 22nd of another's is drawn a 22nd as long. Each is
@@ -96,13 +98,15 @@ def layer_cost_bars(title: str, costs: dict, colours: dict, ratio_of: str = "") 
     (:func:`~vit_notes.counting.format_bytes`: KiB or MiB as fits, never 0.0) and, after the
     first, how many times fewer (or more) multiply-adds it costs than the first ("as many"
     within 5 %), followed by ``ratio_of`` where given ("(22× fewer MACs)", so that the
-    bracket says which cost it counts); ``colours``: label -> colour."""
+    bracket says which cost it counts); ``colours``: label -> colour; ``millions``: the word
+    after the count of millions ("M", or "million" where M names something else on the page)."""
+    validate.one_of("millions", millions, ("M", "million"))
     unit = f" {ratio_of}" if ratio_of else ""
 
     reference = next(iter(costs.values())).macs
 
     def text(i: int, c) -> str:
-        out = f"{significant(c.macs / 1e6)} M, {format_bytes(c.attn_bytes)}"
+        out = f"{significant(c.macs / 1e6)} {millions}, {format_bytes(c.attn_bytes)}"
         if not i or not c.macs:
             return out
         ratio = reference / c.macs

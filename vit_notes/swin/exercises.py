@@ -222,12 +222,37 @@ def check_explorer_prediction(answer, window_size: int = 7, query=(13, 13)) -> b
 
 
 SWIN_STEPS = {
-    "shifted": Step("B H W C", "the grid rolled by -shift_size: the cyclic shift"),
-    "windows": Step("windows M² C", "the windows, (B · H/M · W/M, M², C), image by image"),
-    "bias": Step("heads M² M²", "B: the bias table's row for each offset i - j"),
-    "mask": Step("nW M² M²", "the mask: 0 within a region, -100, -inf or True across two regions"),
-    "attn": Step("windows heads M² M²", "the map: softmax(q kᵀ · scale + B + mask)", softmax_rows),
-    "out": Step("B N C", "the output on the grid, rolled back by +shift_size"),
+    "shifted": Step(
+        "batch H W C",
+        "the grid rolled by -shift_size: the cyclic shift",
+        axes=("image", "row", "column", "channel"),
+    ),
+    "windows": Step(
+        "windows M² C",
+        "the windows, (batch · H/M · W/M, M², C), image by image",
+        axes=("window", "token", "channel"),
+    ),
+    "bias": Step(
+        "heads M² M²",
+        "B: the bias table's row for each offset i - j",
+        axes=("head", "query", "key"),
+    ),
+    "mask": Step(
+        "nW M² M²",
+        "the mask: 0 within a region, -100, -inf or True across two regions",
+        axes=("window", "query", "key"),
+    ),
+    "attn": Step(
+        "windows heads M² M²",
+        "the map: softmax(q kᵀ · scale + B + mask)",
+        softmax_rows,
+        axes=("window", "head", "query", "key"),
+    ),
+    "out": Step(
+        "batch N C",
+        "the output on the grid, rolled back by +shift_size",
+        axes=("image", "token", "channel"),
+    ),
 }
 
 SWIN_MISTAKES = {

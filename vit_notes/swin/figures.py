@@ -128,7 +128,8 @@ def toy_block_maps(
     """The toy's maps of one query on the photo's stride-4 colour tokens, each ``(H*W,)`` over
     the grid: ``"block1"`` (W-MSA), ``"block2_shift"`` (SW-MSA on block 1's output),
     ``"block2_noshift"`` (W-MSA again), and ``"two_shift"``, ``"two_noshift"``: the two
-    blocks' maps multiplied (the query's weight on each input token through both blocks).
+    blocks composed: the query's row of block 2 times block 1's attention matrix (the query's
+    weight on each input token through both blocks).
     Between the blocks, each token is standardised (a LayerNorm without its affine, as
     ``norm1`` before the attention). No residual, no MLP: a toy."""
     tokens, (H, W) = photo.colour_tokens(img)
@@ -204,8 +205,9 @@ def _window_lines(ax, H: int, W: int, M: int, s: int, px: float, color: str, sty
 @styled
 def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 7):
     """Four panels on one colour scale, with a colour bar: block 1's map (regular windows),
-    block 2's without and with the shift, and the two blocks' maps multiplied with the shift,
-    each with its block's window borders."""
+    block 2's without and with the shift, and the two blocks composed with the shift (block
+    2's row times block 1's matrix), each with its block's window borders: white for the
+    regular windows, cyan for the shifted ones (dotted where both are drawn)."""
     maps = validate.nonempty_dict("maps", maps, "toy_block_maps")
     if not {"grid", "block1", "block2_noshift", "block2_shift", "two_shift"} <= set(maps):
         raise ValueError("maps must hold the entries toy_block_maps returns; pass its result")
@@ -538,7 +540,8 @@ def explorer_maps(
     """The explorer's three maps of each query of ``queries`` ((row, col) fractions of the
     image) on the photo's stride-4 colour tokens, as :func:`toy_block_maps` builds them:
     block 1 (W-MSA), block 2 (``block2``: W-MSA again, or SW-MSA shifted by ``⌊M/2⌋``) and the
-    two blocks' maps multiplied. ``[(title, rows (len(queries), H*W), grid)]``."""
+    two blocks composed (block 2's rows times block 1's matrix).
+    ``[(title, rows (len(queries), H*W), grid)]``."""
     M = validate.positive_int("window_size", window_size)
     validate.one_of("block2", block2, EXPLORER_BLOCK2)
     logit_scale = validate.number("logit_scale", logit_scale, low=0.0)
@@ -563,7 +566,8 @@ def explorer_cost_chart(window_size: int, block2: str) -> Bars:
     """The explorer's cost panel: Swin-T's stage-1 attention layer (C = 96, 3 heads, 56×56
     tokens) as global MSA (eq. (1)) and as window attention with ``M = window_size``
     (eq. (2); SW-MSA costs the same), multiply-adds on a linear scale, each labelled with
-    MMACs, the attention maps' memory and how many times fewer multiply-adds than global."""
+    millions of multiply-adds (the word: M is the window side here), the attention maps'
+    memory and how many times fewer multiply-adds than global."""
     validate.one_of("window_size", window_size, EXPLORER_WINDOWS)
     validate.one_of("block2", block2, EXPLORER_BLOCK2)
     g = EXPLORER_SIZE // 4
@@ -573,10 +577,12 @@ def explorer_cost_chart(window_size: int, block2: str) -> Bars:
         window: window_attention_cost(g, g, EXPLORER_DIM, EXPLORER_HEADS, window_size),
     }
     return layer_cost_bars(
-        f"Swin-T stage 1, C = {EXPLORER_DIM}, {g}×{g} tokens: multiply-adds (M), against global",
+        f"Swin-T stage 1, C = {EXPLORER_DIM}, {g}×{g} tokens: multiply-adds (millions), "
+        "against global",
         costs,
         {"global MSA": "tab:red", window: "tab:blue"},
         ratio_of="MACs",
+        millions="million",  # M is the window side on this page
     )
 
 
@@ -726,12 +732,13 @@ def round_ratios(
 
 @styled
 def plot_measured_times(rows: list[dict], caption: str = ""):
-    """Two panels from :func:`swin_cost_table`'s timed rows: the time of each layer per stage
-    (the fastest round, a bar up to the slowest, as the legend says; log scale), and per
-    stage the time of SW-MSA and of global MSA over W-MSA's, round by round (a dot per
-    round)."""
+    """Three panels from :func:`swin_cost_table`'s timed rows: the time of each layer per stage
+    (the fastest round, a bar up to the slowest, as the legend says; log scale); per stage
+    SW-MSA's time over W-MSA's, round by round (a dot per round, a bar at the median), beside
+    stage 4's second control, global MSA over W-MSA, on a linear axis; and global MSA over
+    W-MSA at every stage (log scale)."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms", "ms_rounds"))
-    fig, axes = new_figure(1, 2, height=3.2)
+    fig, axes = new_figure(1, 3, height=3.4)
     colours = {"W-MSA": "tab:blue", "SW-MSA": "tab:green", "MSA": "tab:red"}
     stages = sorted({r["stage"] for r in rows})
     ax = axes[0, 0]
@@ -750,14 +757,38 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     ax.set_ylabel("ms per image")
     ax.legend(loc="upper right", title="dot: fastest round\nbar: up to slowest")
     ax.grid(True, which="major")
+    sw, msa = round_ratios(rows, "SW-MSA"), round_ratios(rows, "MSA")
+    last = stages[-1]
+    # linear panel: SW-MSA / W-MSA at every stage, and the last stage's MSA / W-MSA (control)
     ax = axes[0, 1]
-    summary = []
-    for variant in ("SW-MSA", "MSA"):
-        ratios = round_ratios(rows, variant)
-        for stage, rs in sorted(ratios.items()):
-            ax.plot([stage] * len(rs), rs, "o", mfc="none", color=colours[variant], alpha=0.7,
-                    label=f"{variant} / W-MSA" if stage == stages[0] else None)  # fmt: skip
-            summary.append(f"{variant} at stage {stage}: {min(rs):.2f} to {max(rs):.2f}")
+    near = [(stage, rs, "SW-MSA", 0.0) for stage, rs in sorted(sw.items())]
+    near.append((last, msa[last], "MSA", 0.3))
+    summary, shown = [], []
+    for stage, rs, variant, dx in near:
+        x = stage + dx
+        ax.plot([x] * len(rs), rs, "o", mfc="none", color=colours[variant], alpha=0.7,
+                label=f"{variant} / W-MSA" if variant not in shown else None)  # fmt: skip
+        shown.append(variant)
+        mid = float(torch.tensor(rs).median())
+        ax.plot([x - 0.15, x + 0.15], [mid, mid], color=colours[variant], lw=2)
+        summary.append(
+            f"{variant} at stage {stage}: {min(rs):.2f} to {max(rs):.2f}, median {mid:.2f}"
+        )
+    values = [r for _, rs, _, _ in near for r in rs]
+    # room above the highest round for the legend
+    ax.set_ylim(min(0.9, min(values) - 0.05), max(values) + 0.22)
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.set_xticks(stages, [str(s) for s in stages])
+    ax.set_xlabel("stage")
+    ax.set_ylabel("time / W-MSA's, each round")
+    ax.legend(loc="upper center", title="bar: median")
+    ax.grid(True, axis="y")
+    ax = axes[0, 2]
+    for stage, rs in sorted(msa.items()):
+        ax.plot([stage] * len(rs), rs, "o", mfc="none", color=colours["MSA"], alpha=0.7,
+                label="MSA / W-MSA" if stage == stages[0] else None)  # fmt: skip
+        if stage != last:
+            summary.append(f"MSA at stage {stage}: {min(rs):.2f} to {max(rs):.2f}")
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_yscale("log")
     ax.set_xticks(stages, [str(s) for s in stages])
@@ -769,8 +800,8 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
         fig.suptitle(caption)
     set_alt(
         fig,
-        "Two panels. Left: the measured time of W-MSA, SW-MSA and global MSA at each stage of "
-        "Swin-T, log scale; a dot is the fastest round and its bar runs up to the slowest "
+        "Three panels. Left: the measured time of W-MSA, SW-MSA and global MSA at each stage "
+        "of Swin-T, log scale; a dot is the fastest round and its bar runs up to the slowest "
         "round: "
         + "; ".join(
             f"stage {s}: " + ", ".join(
@@ -778,6 +809,8 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
             )
             for s in stages
         )
-        + ". Right: the ratio to W-MSA's time in each round: " + "; ".join(summary) + ".",
+        + ". Middle, on a linear axis, and right, on a log axis: the ratio to W-MSA's time in "
+        f"each round, with stage {last}'s global MSA beside SW-MSA in the middle: "
+        + "; ".join(summary) + ".",
     )  # fmt: skip
     return fig
