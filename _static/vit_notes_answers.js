@@ -195,16 +195,18 @@
     return `${number(absolute(diff))} off (${percent(relError(value, right))} of the answer), ${side}`;
   }
 
+  /** The significant figures (2 to 7) to which ``value`` is ``right`` rounded, or null. */
+  function rounded(value, right) {
+    for (let d = 2; d < 8; d++) {
+      if (Number(formatG(num(right), d)) === num(value)) return d;
+    }
+    return null;
+  }
+
   function nearMiss(value, right, unit, near = NEAR) {
     if (equal(value, right) || !(relError(value, right) <= near)) return null;
     let text = `close: ${number(value)} is ${howFar(value, right)}`;
-    let digits = null;
-    for (let d = 2; d < 8; d++) {
-      if (Number(formatG(num(right), d)) === num(value)) {
-        digits = d;
-        break;
-      }
-    }
+    const digits = rounded(value, right);
     if (digits !== null) {
       text += `; it is the answer rounded to ${digits} significant figures: give it exactly`;
     } else if (!Number.isInteger(num(value))) {
@@ -277,7 +279,12 @@
     }
     const right = { float: spec.right };
     const close = (a, b) => relError(a, b) <= spec.rel_tol;
-    if (close(value, right)) return say(true, `${spec.correct || spec.right_g}. ${then}`);
+    if (close(value, right)) {
+      if (spec.inexact && !(relError(value, right) <= 1e-6 || rounded(value, right) !== null)) {
+        return say(false, `close: ${number(value)} is ${howFar(value, right)}; ${spec.inexact}. ${then}`);
+      }
+      return say(true, `${spec.correct || spec.right_g}. ${then}`);
+    }
     for (const [wrong, why] of spec.mistakes) {
       if (close(value, { float: wrong })) return say(false, `${why}. ${then}`);
     }

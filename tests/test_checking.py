@@ -156,6 +156,16 @@ def test_prediction_names_a_mistake_and_a_near_miss(capsys):
     assert "close: 14 is 2 off (12.50% of the answer), too low. Slide." in capsys.readouterr().out
 
 
+def test_an_exact_prediction_takes_only_the_answer_rounded(capsys):
+    why = "the exact value is 29/9"
+    for right in (29 / 9, "29/9", 3.2, 3.22, 3.222222, 3.2222222):
+        assert checking.check_prediction(right, 29 / 9, "r", "Slide.", inexact=why)
+    assert not checking.check_prediction(3.25, 29 / 9, "r", "Slide.", inexact=why)
+    out = capsys.readouterr().out
+    assert "close: 3.25 is 0.0277778 off (0.86% of the answer), too high; the exact" in out
+    assert checking.check_prediction(3.25, 29 / 9, "r", "Slide.")  # without: a figure's reading
+
+
 def test_prediction_of_nothing_asks_for_a_number(capsys):
     assert not checking.check_prediction(None, 16, "the factor", "Slide.")
     assert "write your prediction of the factor as a number, got None" in capsys.readouterr().out

@@ -341,6 +341,15 @@ def how_far(value, right) -> str:
     return f"{_number(abs(diff))} off ({rel:.2%} of the answer), {side}"
 
 
+def rounded(value, right) -> int | None:
+    """The number of significant figures (2 to 7) to which ``value`` is ``right`` rounded,
+    or ``None``."""
+    return next(
+        (d for d in range(2, 8) if float(f"{right:.{d}g}") == float(value)),
+        None,
+    )
+
+
 def near_miss(value, right, unit: str, near: float = NEAR) -> str | None:
     """If ``value`` is within ``near`` (relative) of ``right`` but not equal: a message that
     says it is close, how far (absolute and relative) and, for a rounded answer, to how many
@@ -348,10 +357,7 @@ def near_miss(value, right, unit: str, near: float = NEAR) -> str | None:
     if value == right or not rel_error(value, right) <= near:
         return None
     text = f"close: {_number(value)} is {how_far(value, right)}"
-    digits = next(
-        (d for d in range(2, 8) if float(f"{right:.{d}g}") == float(value)),
-        None,
-    )
+    digits = rounded(value, right)
     if digits is not None:
         text += f"; it is the answer rounded to {digits} significant figures: give it exactly"
     elif not float(value).is_integer():
@@ -463,12 +469,18 @@ def check_prediction(
     correct: str = "",
     mistakes: Iterable[tuple[float, str]] = (),
     rel_tol: float = 0.02,
+    inexact: str = "",
 ) -> bool:
     """A prediction of ``what`` (a number, ``right``), to be checked on an explorer afterwards.
 
     Within ``rel_tol`` (relative) is right, since a value read off a figure is rounded (then
     ``correct`` says why); a known mistake ``(its value, why)`` is named; a near miss is told
-    how far. Every message ends with ``then``, the slider to move to see it."""
+    how far. Every message ends with ``then``, the slider to move to see it.
+
+    Where the answer is an exact number a reader can work out (not read off a figure), pass
+    ``inexact``: then within ``rel_tol`` only ``right`` (to 1e-6, relative), or ``right``
+    rounded to 2 to 7 significant figures, is right. Any other value there is told it is
+    close, how far, and ``inexact`` (say what the exact value is and where it comes from)."""
     _record(
         {
             "kind": "prediction",
@@ -479,6 +491,7 @@ def check_prediction(
             "correct": correct,
             "mistakes": [[float(w), why] for w, why in mistakes],
             "rel_tol": float(rel_tol),
+            "inexact": inexact,
         }
     )
     value = as_number(answer)
@@ -491,6 +504,10 @@ def check_prediction(
         return rel_error(a, b) <= rel_tol
 
     if close(value, right):
+        if inexact and not (rel_error(value, right) <= 1e-6 or rounded(value, right)):
+            return verdict(
+                False, f"close: {_number(value)} is {how_far(value, right)}; {inexact}. {then}"
+            )
         return verdict(True, f"{correct or f'{right:g}'}. {then}")
     for wrong, why in mistakes:
         if close(value, wrong):

@@ -320,7 +320,14 @@ def check_explorer_prediction(
             f"Shunted's divided by SRA's, {right:.3g}, the inverse of your answer",
         ),
     ]
-    return check_prediction(answer, right, "the ratio", then, correct=correct, mistakes=mistakes)
+    exact = Fraction(m1 + m2, 2 * m1)
+    inexact = (
+        f"the exact ratio is {exact} = {right:.3g}, from ({m1} + {m2}) / (2·{m1}): "
+        "give it, or it rounded"
+    )
+    return check_prediction(
+        answer, right, "the ratio", then, correct=correct, mistakes=mistakes, inexact=inexact
+    )
 
 
 def check_ratio_choice(

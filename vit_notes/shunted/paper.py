@@ -163,17 +163,17 @@ CODE_DIFFERENCES = (
         "asks the same question",
     ),
     Difference(
-        topic="stage 1's embedding: a question's reading of Fig. 4, not a difference the "
-        "author grants",
+        topic="stage 1's embedding: a question about Fig. 4, which the author answered",
         paper="the question in issue 13 (XuanxuanGao) reads the paper's Fig. 4 as drawing a "
         "patch embedding and a linear embedding in stage 1, and asks whether one should go",
         code="the convolutional stem (Head) alone embeds stage 1; stages 2-4 use an "
-        "overlapping patch embedding. The author (OliverRensu) replied: 'In the first stage, "
-        "we use conv stem (Head) to replace naive non-overlap patch embedding in ViT', that "
-        "is, ViT's patch embedding. Our reading: the author regards the Head as Fig. 4's "
-        "stage-1 embedding",
-        evidence=f"{REPO} issue 13 (the question, 2022-06-30; the reply by OliverRensu, "
-        "2023-02-22). SSA.py, ShuntedTransformer.__init__",
+        "overlapping patch embedding. The author (OliverRensu) answered in two replies. "
+        "First: 'In the first stage, we use conv stem (Head) to replace naive non-overlap "
+        "patch embedding in ViT'. Then: 'You can regard the Head is the combinat…'. So the "
+        "author maps the Head onto Fig. 4's stage 1 himself. Our reading of the second reply, "
+        "quoted in part: the Head plays both roles that Fig. 4 draws in stage 1",
+        evidence=f"{REPO} issue 13 (the question, 2022-06-30; two replies by OliverRensu, "
+        "both 2023-02-22, the second quoted in part). SSA.py, ShuntedTransformer.__init__",
     ),
 )
 
