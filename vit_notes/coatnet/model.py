@@ -27,9 +27,9 @@ is this book's own. Where timm departs from the paper's text, these modules foll
   appendix ("Pre-Activation") names GELU as the activation of the MBConv blocks;
 * a down-sampling transformer block pools both branches with a 2x2 average, where the
   appendix ("Down-Sampling") names "the standard max pooling of stride 2";
-* the classifier has a LayerNorm and a ``tanh`` pre-logits layer (timm's
-  ``head_hidden_size``); the appendix ("Classification head") describes only global average
-  pooling.
+* the classifier has a LayerNorm, timm's final norm (see :class:`ClassifierHead`), and a
+  ``tanh`` pre-logits layer, timm's ``head_hidden_size``; the appendix ("Classification
+  head") describes only global average pooling.
 
 One thing these modules do that timm's do not: on a grid other than the one it was built for,
 :class:`RelativePositionBias` resizes its table in every forward pass (bicubically). timm's
@@ -600,7 +600,9 @@ class Stage(nn.Module):
 class ClassifierHead(nn.Module):
     """Average pool, LayerNorm, a ``tanh`` pre-logits layer (when ``hidden_size``), linear
     classifier. The LayerNorm and the pre-logits layer are timm's; the paper's appendix
-    ("Classification head") describes only the global average pooling."""
+    ("Classification head") describes only the global average pooling. With ``hidden_size``
+    0 the LayerNorm stays after the pooling; timm's model without ``head_hidden_size`` applies
+    it before."""
 
     def __init__(
         self, dim: int, num_classes: int, hidden_size: int | None = None, drop: float = 0.0
