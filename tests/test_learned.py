@@ -11,6 +11,8 @@ import torch
 
 from vit_notes import plotting, registry
 from vit_notes.learned import (
+    CONTROLS,
+    MODELS,
     RESULTS,
     STUDY,
     WEIGHTS,
@@ -21,6 +23,8 @@ from vit_notes.learned import (
     load_results,
     make_dataset,
     render_shape,
+    reproduce,
+    stats,
     train,
 )
 from vit_notes.learned import exercises as ex
@@ -142,7 +146,7 @@ def test_centres_are_fractions_of_the_image():
 # --- the models -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", list(STUDY))
+@pytest.mark.parametrize("name", list(MODELS))
 def test_every_model_builds_and_runs(name):
     model = build(name).eval()
     x = make_dataset(2, 0).images
@@ -152,6 +156,26 @@ def test_every_model_builds_and_runs(name):
     torch.testing.assert_close(
         build(name, seed=1).state_dict(), build(name, seed=1).state_dict(), rtol=0, atol=0
     )
+
+
+def test_the_control_has_no_attention():
+    # pvt_none is pvt_full from the same seed, less its attention and the norm before it
+    full, none = build("pvt_full", seed=3), build("pvt_none", seed=3)
+    kept = none.state_dict()
+    assert kept and all(torch.equal(v, full.state_dict()[k]) for k, v in kept.items())
+    assert all(".attn." in k or ".norm1." in k for k in set(full.state_dict()) - set(kept))
+    block, x = none.block1[0], torch.rand(2, 64, 24)
+    assert torch.equal(block.attn(block.norm1(x), 8, 8), torch.zeros_like(x))
+    assert set(CONTROLS) == {"pvt_none"} and not set(CONTROLS) & set(STUDY)
+    with pytest.raises(ValueError, match="pvt_none"):
+        build("pvt_nothing")
+
+
+def test_reproduce_refuses_unknown_runs():
+    with pytest.raises(ValueError, match="pvt_none"):
+        reproduce.main(["--only", "pvt_nothing"])
+    with pytest.raises(ValueError, match=r"\[0, 1, 2\]"):
+        reproduce.main(["--only", "pvt_none", "--seeds", "7"])
 
 
 def test_key_grids_are_what_the_labels_say():
@@ -225,7 +249,7 @@ def test_evaluate_on_a_new_seed():
 def test_shipped_weights_and_results():
     assert WEIGHTS.stat().st_size + RESULTS.stat().st_size < 2 * 2**20  # under 2 MB in all
     states = torch.load(WEIGHTS, weights_only=True)
-    want = {key(n) for n in STUDY} | {key(n, "same") for n in SAME_TASK}
+    want = {key(n) for n in MODELS} | {key(n, "same") for n in SAME_TASK}
     assert set(states) == want
     results = load_results()
     assert set(results["models"]) == want
@@ -429,6 +453,17 @@ def test_choice_checker(capsys):
     assert "within 56.6 points" in capsys.readouterr().out
     spread["models"]["pvt_sra8"]["by_detail"]["3"] = 0.35
     assert not ex.check_choice("pvt_sra8", results=spread)
+    # Runs scored at 3 px count too, and the message names the models whose spread there
+    # was not measured.
+    at3 = _results()
+    at3["models"]["coatnet"]["seeds_by_detail"] = {
+        "0": {"3": 0.95}, "1": {"3": 0.75}, "2": {"3": 0.55}
+    }  # fmt: skip
+    assert ex.run_spread(at3, detail=3) == pytest.approx(0.2) and ex.run_spread(at3) == 0
+    capsys.readouterr()
+    assert ex.check_choice("pvt_sra8", results=at3)  # 0.68 against 0.95: within 0.57
+    out = capsys.readouterr().out
+    assert "at 3 px" in out and "was not measured" in out and "pvt_full" in out
 
 
 def test_uncounted_values():
@@ -483,6 +518,29 @@ def test_mcnemar_counts_the_images_the_models_disagree_on():
     assert stats.mcnemar(a, a).p == 1.0 and stats.mcnemar(a, a).z == 0
     with pytest.raises(ValueError, match="the same images"):
         stats.mcnemar(a, b[:-1])
+
+
+def test_attention_on_marks_per_image():
+    data = make_dataset(12, 0)
+    each = figures.attention_on_marks(data, "pvt_full", count=12, per_image=True)
+    mean = figures.attention_on_marks(data, "pvt_full", count=12)
+    assert all(len(v) == 12 for v in each.values())
+    for part, v in each.items():
+        assert sum(v) / 12 == pytest.approx(mean[part])
+    with pytest.raises(TypeError, match="per_image"):
+        figures.attention_on_marks(data, "pvt_full", per_image="yes")
+
+
+def test_share_resolved_and_sd_range():
+    # the reviewer's simulation: 1.96 points, sd 1.37, n seeds
+    assert stats.share_resolved(0.01957, 0.01373, 5) == pytest.approx(0.67, abs=0.01)
+    assert stats.share_resolved(0.01957, 0.01373, 8) == pytest.approx(0.93, abs=0.01)
+    assert stats.share_resolved(0.0, 0.01, 3) == pytest.approx(0.05, abs=0.01)  # the level
+    lo, hi = stats.sd_range(2)  # chi-square with 2 df: sqrt(2 / 7.378), sqrt(2 / 0.0506)
+    assert lo == pytest.approx(0.5207, abs=1e-3) and hi == pytest.approx(6.285, abs=1e-2)
+    assert stats.sd_range(1000)[1] < 1.05
+    with pytest.raises(ValueError, match="sd"):
+        stats.share_resolved(0.01, 0.0, 3)
 
 
 def test_t_quantiles_and_seeds_needed():

@@ -36,10 +36,10 @@ from .figures import (
     show_examples,
     toy_query_maps,
 )
-from .models import STUDY, StudyModel, build
+from .models import CONTROLS, MODELS, STUDY, StudyModel, build
 from .shipped import RESULTS, RETRAIN_TOLERANCE, WEIGHTS, caption, load, load_results
 from .stats import Interval, mean_interval, paired_difference
-from .train import RECIPE, Progress, Score, TrainLog, evaluate, predict, train
+from .train import RECIPE, WARMUP, Progress, Score, TrainLog, evaluate, predict, train
 
 
 def _query_panels(img, query_rc):
@@ -66,10 +66,13 @@ __all__ = [
     "Marks",
     "Progress",
     "RECIPE",
+    "WARMUP",
     "RESULTS",
     "RETRAIN_TOLERANCE",
     "SHAPES",
     "STUDY",
+    "CONTROLS",
+    "MODELS",
     "Score",
     "StudyModel",
     "TRAIN_SEEDS",

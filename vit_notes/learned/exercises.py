@@ -237,13 +237,19 @@ def check_test_size(answer, n: int = 2000) -> bool:
     )  # fmt: skip
 
 
-def run_spread(results: dict) -> float:
+def run_spread(results: dict, detail: int | None = None) -> float:
     """The largest standard deviation between training runs of one model in ``results``: over
     the models trained from two or more seeds (``"seeds"``: seed -> accuracy on the whole test
-    set), 0 where none was."""
+    set), 0 where none was. With ``detail``, the same at that mark size, over the models whose
+    runs were scored there (``"seeds_by_detail"``)."""
+    if detail is not None:
+        detail = validate.positive_int("detail", detail)
     sds = []
     for row in results["models"].values():
-        runs = [float(v) for v in row.get("seeds", {}).values()]
+        if detail is None:
+            runs = [float(v) for v in row.get("seeds", {}).values()]
+        else:
+            runs = [float(v[str(detail)]) for v in row.get("seeds_by_detail", {}).values()]
         if len(runs) >= 2:
             mean = sum(runs) / len(runs)
             sds.append(math.sqrt(sum((v - mean) ** 2 for v in runs) / (len(runs) - 1)))
@@ -259,10 +265,11 @@ def check_choice(
 
     Right: any model within budget whose accuracy at ``detail`` px is within two standard
     deviations of the best one's, for a difference of two single runs: sqrt(2) times the
-    standard deviation of one run. That one is the larger of two: the binomial one of a score
-    over the ``detail_n`` test images of one size, and the largest spread
-    between training runs of one model in the results (:func:`run_spread`, measured on the
-    whole test set: no second run was scored at one size). Each model at ``detail`` px is one
+    standard deviation of one run. That one is the largest of three: the binomial one of a
+    score over the ``detail_n`` test images of one size, the largest spread between training
+    runs of one model on the whole test set, and the largest at ``detail`` px, over the models
+    whose runs were scored there (:func:`run_spread`). The message names the models within
+    budget whose spread at ``detail`` px was not measured. Each model at ``detail`` px is one
     run, so the checker names no cause for a gap, only its size."""
     detail = validate.positive_int("detail", detail)
     if budget_mmacs is not None:
@@ -284,13 +291,21 @@ def check_choice(
     best = max(affordable, key=lambda n: affordable[n]["by_detail"][str(detail)])
     top = affordable[best]["by_detail"][str(detail)]
     n = (results.get("test") or load_results()["test"])["detail_n"]
-    test_sd, runs_sd = math.sqrt(top * (1 - top) / n), run_spread(results)
-    margin = 2 * math.sqrt(2) * max(test_sd, runs_sd)  # a difference of two runs
-    why = (
-        "the spread between training runs of one model (measured on the whole test set)"
-        if runs_sd > test_sd
-        else f"a score over {n:,} test images"
-    )
+    spreads = {
+        f"a score over {n:,} test images": math.sqrt(top * (1 - top) / n),
+        "the spread between training runs of one model on the whole test set": run_spread(results),
+        f"the spread between training runs of one model at {detail} px": run_spread(
+            results, detail
+        ),
+    }
+    why = max(spreads, key=spreads.get)
+    margin = 2 * math.sqrt(2) * spreads[why]  # a difference of two runs
+    unmeasured = [m for m in affordable if len(affordable[m].get("seeds_by_detail", {})) < 2]
+    if unmeasured:
+        why += (
+            f". The spread at {detail} px between runs of {', '.join(unmeasured)} was not "
+            "measured and may be larger"
+        )
     mine = row["by_detail"][str(detail)]
     if mine >= top - margin:
         return verdict(

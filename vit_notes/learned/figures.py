@@ -91,7 +91,8 @@ def _study_rows(results: dict) -> list[dict]:
 def plot_accuracy_vs_cost(results: dict):
     """Accuracy (mean ± standard deviation over the test seeds) against multiply-adds per image
     and against the measured time per batch, one point per model of the study; hollow markers:
-    the mean accuracy of runs from other training seeds, where the results hold some."""
+    the mean accuracy of runs from other training seeds, where the results hold some. The bars
+    measure the test sets of the seed-0 run, not training; the legend says so."""
     check_results(results)
     fig, axes = new_figure(1, 2, height=4.2, sharey=True)
     for row in _study_rows(results):
@@ -114,6 +115,9 @@ def plot_accuracy_vs_cost(results: dict):
         plt.Line2D([], [], marker="o", color="grey", markerfacecolor="none", linestyle="none")
     )
     labels.append("other training seeds")
+    sets = len(_study_rows(results)[0]["accuracy"])
+    handles.append(plt.Line2D([], [], marker="|", color="grey", markersize=10, linestyle="none"))
+    labels.append(f"bars: sd over {sets} test sets, seed-0 run")
     fig.legend(handles, labels, loc="outside lower center", ncols=3)
     return fig
 
@@ -304,7 +308,7 @@ def mark_tokens(corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE) 
 
 @torch.no_grad()
 def attention_on_marks(
-    data: Marks, name: str | None = None, count: int = 200, head: int = 0
+    data: Marks, name: str | None = None, count: int = 200, head: int = 0, per_image: bool = False
 ) -> dict:
     """Where one query's attention goes, averaged over the first ``count`` images of ``data``
     ("majority" task): the query is the token at the centre of the first mark of the shared
@@ -314,13 +318,15 @@ def attention_on_marks(
 
     ``name``: a trained model of the study with full attention at stage 1 (its first block,
     head ``head``, 0 by default); ``None``: the earlier chapters' toy (colour tokens, identity
-    weights, R=1)."""
+    weights, R=1). ``per_image``: each share as a list, one value per image, for an interval
+    over the images, instead of the mean."""
+    validate.flag("per_image", per_image)
     if data.task != "majority":
         raise ValueError("attention_on_marks needs the 'majority' task: a pair and an odd mark")
     model = None if name is None else load(name)
     size = data.images.shape[-1]  # the data's own size: its stage-1 grid is size/4 a side
     grid = (size // 4, size // 4)
-    totals = dict.fromkeys(("own mark", "partner", "odd mark", "background"), 0.0)
+    totals = {k: [] for k in ("own mark", "partner", "odd mark", "background")}
     count = min(validate.positive_int("count", count), len(data))
     for i in range(count):
         d = int(data.detail[i])
@@ -340,9 +346,11 @@ def attention_on_marks(
         own, partner, odd = marks[0], marks[1] - marks[0], marks[2] - marks[0] - marks[1]
         shares = {"own mark": own, "partner": partner, "odd mark": odd}
         for key, tokens in shares.items():
-            totals[key] += float(row[sorted(tokens)].sum()) if tokens else 0.0
-        totals["background"] += 1.0 - sum(float(row[sorted(t)].sum()) for t in shares.values() if t)
-    return {k: v / count for k, v in totals.items()}
+            totals[key].append(float(row[sorted(tokens)].sum()) if tokens else 0.0)
+        totals["background"].append(1.0 - sum(totals[k][-1] for k in shares))
+    if per_image:
+        return totals
+    return {k: sum(v) / count for k, v in totals.items()}
 
 
 __all__ = [

@@ -11,6 +11,12 @@ too, with a reduction convolution of its own. Shunted gives half of the heads ``
 ``r/2``. CoAtNet, at this size, has a stride-2 stem, one MBConv stage at stride 4 and relative
 attention at strides 8 and 16, so its first attention tokens form a 4×4 grid. Its layout is
 C-T-T, shortened from the paper's C-C-T-T, which would leave 2×2 and 1×1 grids here.
+
+:data:`CONTROLS` holds the control that must fail if the task needs attention: ``pvt_none`` is
+pvt_full with each block's attention (and the LayerNorm before it) removed, built from the same
+seed, so every other weight starts as pvt_full's. Its tokens still meet through the
+convolutions: the 3×3 depthwise convolution in each feed-forward layer and the 3×3 stride-2
+patch convolution before stage 2. It removes attention, not all mixing across tokens.
 """
 
 from __future__ import annotations
@@ -79,6 +85,22 @@ def _coatnet(classes: int) -> nn.Module:
     )
 
 
+class NoAttention(nn.Module):
+    """Stands in for a PVT block's attention and adds nothing: the block's residual branch
+    returns zeros, so ``x + attn(x)`` is ``x``."""
+
+    def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
+        return torch.zeros_like(x)
+
+
+def _pvt_none(classes: int) -> nn.Module:
+    model = _pvt((1, 1))(classes)  # pvt_full's weights from the same seed, then no attention
+    for stage in (model.block1, model.block2):
+        for block in stage:
+            block.attn, block.norm1 = NoAttention(), nn.Identity()
+    return model
+
+
 @dataclass(frozen=True)
 class StudyModel:
     """One model of the study: its name, family, a short label for the plots, the key grids its
@@ -123,10 +145,21 @@ STUDY: dict[str, StudyModel] = {
 }
 
 
+#: Controls, trained and scored like the study's models but kept out of its plots and tables:
+#: the model that must fail if the task needs attention.
+CONTROLS: dict[str, StudyModel] = {
+    "pvt_none": StudyModel("pvt_none", "PVT", "PVT, no attention", keys="none", build=_pvt_none),
+}
+
+#: Every model :func:`build` makes: the study's and the controls.
+MODELS: dict[str, StudyModel] = {**STUDY, **CONTROLS}
+
+
 def build(name: str, seed: int = 0, task: str = "majority") -> nn.Module:
-    """The study's model ``name`` (:data:`STUDY`), its weights initialised from ``seed``, with
-    a classifier for ``task`` (4 classes for "majority", 2 for "same")."""
-    validate.one_of("name", name, STUDY)
+    """The study's model ``name`` (:data:`STUDY`, or a control of :data:`CONTROLS`), its weights
+    initialised from ``seed``, with a classifier for ``task`` (4 classes for "majority", 2 for
+    "same")."""
+    validate.one_of("name", name, MODELS)
     validate.positive_int("seed", seed, minimum=0)
     torch.manual_seed(seed)
-    return STUDY[name].build(num_classes(task))
+    return MODELS[name].build(num_classes(task))

@@ -1,15 +1,22 @@
 """Train every model of the study and write the shipped weights and results.
 
-    python -m vit_notes.learned.reproduce            # every run: about 11 minutes on 2 cores
+    python -m vit_notes.learned.reproduce            # every run: about 13 minutes on 2 cores
     python -m vit_notes.learned.reproduce --check    # retrain nothing: re-score the shipped
                                                      # weights and compare with the results file
+    python -m vit_notes.learned.reproduce --only pvt_none --seeds 1 2  # some runs only
 
 Writes ``vit_notes/learned/weights/study.pt`` (every model's weights, float16, by name) and
 ``vit_notes/learned/weights/results.json``: for each model its parameters, multiply-adds per
 image, measured time per batch of 64 images, training time and losses, accuracy on
 :data:`TEST_SEEDS` test sets of :data:`TEST_N` images each (mean and the per-seed values),
 and accuracy at each mark size; for :data:`SEED_MODELS`, the mean accuracy of runs from other
-training seeds (not shipped). The chapter reads these files; nothing in it is typed by hand.
+training seeds (``seeds``; not shipped), their accuracy at each mark size (``seeds_by_detail``)
+and their last epoch's training loss (``seeds_final_loss``). The controls of
+:data:`~.models.CONTROLS` are trained and scored alike, but not timed. The chapter reads these
+files; nothing in it is typed by hand.
+
+A run restricted with ``--only`` or ``--seeds`` keeps the file's header (machine, threads,
+torch, the seed-0 timings) and appends what it ran, where and when, to ``added_runs``.
 
 Each model trains with :data:`~.train.RECIPE`, seed 0, with ``--threads`` threads (2: the
 book's machine). Training is deterministic for one machine and thread count; elsewhere the
@@ -31,7 +38,7 @@ import torch
 from .. import measured
 from ..counting import count_macs, count_params, time_forward
 from .data import IMG_SIZE, MAX_DETAIL, MIN_DETAIL
-from .models import STUDY, build
+from .models import CONTROLS, MODELS, build
 from .shipped import RESULTS, WEIGHTS, key, load, load_results
 from .train import RECIPE, evaluate, train
 
@@ -44,18 +51,18 @@ DETAIL_N = 1000
 SAME_TASK = ("pvt_full", "coatnet")
 #: Models trained again from other seeds, to measure how much one training run varies; these
 #: runs are scored on the test seeds (``results["models"][name]["seeds"]``), not shipped.
-SEED_MODELS = ("pvt_full", "pvt_sra2", "pvt_sra4", "pvt_sra8")
+SEED_MODELS = ("pvt_full", "pvt_sra2", "pvt_sra4", "pvt_sra8", *CONTROLS)
 EXTRA_SEEDS = (1, 2)
 
 
-def cost(model: torch.nn.Module, min_run_time: float = 0.5) -> dict:
-    """Parameters, multiply-adds per image and milliseconds per batch of 64 (median)."""
+def cost(model: torch.nn.Module, min_run_time: float = 0.5, timed: bool = True) -> dict:
+    """Parameters, multiply-adds per image and milliseconds per batch of 64 (median; left out
+    when ``timed`` is False)."""
     x = torch.zeros(64, 3, IMG_SIZE, IMG_SIZE)
-    return dict(
-        params=count_params(model),
-        macs=count_macs(model.eval(), x[:1]),
-        ms=time_forward(model.eval(), x, min_run_time=min_run_time).median * 1e3,
-    )
+    out = dict(params=count_params(model), macs=count_macs(model.eval(), x[:1]))
+    if timed:
+        out["ms"] = time_forward(model.eval(), x, min_run_time=min_run_time).median * 1e3
+    return out
 
 
 def score(model: torch.nn.Module, task: str = "majority", full: bool = True):
@@ -93,17 +100,27 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--check", action="store_true", help="re-score the shipped weights")
     parser.add_argument("--only", nargs="*", default=None, help="train only these models")
+    parser.add_argument("--seeds", nargs="*", type=int, default=None, help="only these seeds")
     args = parser.parse_args(argv)
+    for name in args.only or ():
+        if name not in MODELS:
+            raise ValueError(f"--only {name!r}: not a model; choose from {sorted(MODELS)}")
+    for seed in args.seeds or ():
+        if seed not in (0, *EXTRA_SEEDS):
+            raise ValueError(f"--seeds {seed}: choose from {[0, *EXTRA_SEEDS]}")
     torch.set_num_threads(args.threads)  # a script, not a notebook kernel: safe here
     if args.check:
         check()
         return
-    runs = [(name, "majority", 0) for name in STUDY] + [(name, "same", 0) for name in SAME_TASK]
+    runs = [(name, "majority", 0) for name in MODELS] + [(name, "same", 0) for name in SAME_TASK]
     runs += [(name, "majority", seed) for seed in EXTRA_SEEDS for name in SEED_MODELS]
     if args.only:
         runs = [r for r in runs if r[0] in args.only]
+    if args.seeds is not None:
+        runs = [r for r in runs if r[2] in args.seeds]
     states = torch.load(WEIGHTS, weights_only=True) if WEIGHTS.exists() else {}
     old = load_results() if RESULTS.exists() else {"models": {}}
+    partial = args.only is not None or args.seeds is not None
     results = dict(
         generated_by="python -m vit_notes.learned.reproduce",
         torch=torch.__version__,
@@ -118,15 +135,27 @@ def main(argv=None) -> None:
         test=dict(seeds=list(TEST_SEEDS), n=TEST_N, detail_n=DETAIL_N),
         models=dict(old.get("models", {})),
     )
+    if partial and "generated_by" in old:  # keep the header of the runs already there
+        results = dict(old, models=dict(old["models"]))
+        results["added_runs"] = [*old.get("added_runs", []), dict(
+            runs=[f"{key(n, t)} seed {s}" for n, t, s in runs],
+            date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            threads=args.threads, **measured.machine(),
+        )]  # fmt: skip
     start = time.perf_counter()
     for name, task, seed in runs:
         k = key(name, task)
         if seed:
             model = build(name, seed=seed, task=task)
-            train(model, seed=seed, task=task, label=f"{k} seed {seed}")
+            log = train(model, seed=seed, task=task, label=f"{k} seed {seed}")
             model.load_state_dict({n: v.half().float() for n, v in model.state_dict().items()})
             entry = results["models"][k]
-            entry.setdefault("seeds", {"0": entry["mean"]})[str(seed)] = score(model, task, False)
+            scored = score(model, task)
+            entry.setdefault("seeds", {"0": entry["mean"]})[str(seed)] = scored["mean"]
+            entry.setdefault("seeds_by_detail", {"0": entry["by_detail"]})
+            entry["seeds_by_detail"][str(seed)] = scored["by_detail"]
+            entry.setdefault("seeds_final_loss", {"0": entry["losses"][-1]})
+            entry["seeds_final_loss"][str(seed)] = log.losses[-1]
             print(f"{k:18s} seed {seed} accuracy {entry['seeds'][str(seed)]:.3f}")
             RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", "utf-8")
             continue
@@ -135,15 +164,20 @@ def main(argv=None) -> None:
         states[k] = {n: v.detach().to(torch.float16) for n, v in model.state_dict().items()}
         torch.save(states, WEIGHTS)
         model = load(name, task)  # score what is shipped: the float16 weights
-        entry = {f: v for f, v in results["models"].get(k, {}).items() if f != "seeds"}
-        info = STUDY[name]
+        entry = {f: v for f, v in results["models"].get(k, {}).items() if not f.startswith("seeds")}
+        info = MODELS[name]
         entry.update(name=name, task=task, label=info.label, family=info.family, keys=info.keys)
-        entry.update(cost(model), **score(model, task))
+        if name in CONTROLS:
+            entry["control"] = True
+        entry.update(cost(model, timed=name not in CONTROLS), **score(model, task))
         entry.update(train_seconds=log.seconds, losses=log.losses)
         results["models"][k] = entry
         print(f"{k:18s} accuracy {entry['mean']:.3f}  ({time.perf_counter() - start:.0f} s so far)")
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    results["total_seconds"] = time.perf_counter() - start
+    if partial:
+        results["added_runs"][-1]["seconds"] = time.perf_counter() - start
+    else:
+        results["total_seconds"] = time.perf_counter() - start
     RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 

@@ -7,7 +7,9 @@ so the runs pair up, and the interval is the t-interval of the per-seed differen
 With three seeds the t factor is large (4.30), so the intervals are wide: a difference they
 hold zero in is "within noise", not "no difference". :func:`seeds_needed` estimates how many
 seeds a difference would need, if the spread of a few seeds held (:func:`t_quantile` gives
-Student's t beyond the table). :func:`mcnemar` compares two models scored on the same test
+Student's t beyond the table); :func:`share_resolved` how often that many seeds would
+leave out zero if the runs scatter as assumed, and :func:`sd_range` how uncertain the spread
+of a few seeds is. :func:`mcnemar` compares two models scored on the same test
 images, image by image.
 """
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+import torch
 
 from .. import validate
 
@@ -125,6 +129,48 @@ def seeds_needed(sd: float, difference: float, limit: int = 10_000) -> int:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if mid >= 2 and resolves(mid) else (mid, hi)
     return hi
+
+
+def share_resolved(difference: float, sd: float, n: int, draws: int = 200_000, seed: int = 0):
+    """How often the 95% t-interval of ``n`` paired differences leaves out zero, if each
+    per-seed difference were drawn from N(``difference``, ``sd``²): the share of ``draws``
+    simulated studies (seeded, so the same every call). :func:`seeds_needed` asks when the
+    interval *would* leave out zero at exactly the assumed mean and spread; this asks how often
+    it does when the runs scatter."""
+    mu = validate.number("difference", difference, low=-math.inf, high=math.inf,
+                         low_open=True, high_open=True)  # fmt: skip
+    spread = validate.number("sd", sd, low=0.0, high=math.inf, low_open=True, high_open=True)
+    n = validate.positive_int("n", n, minimum=2)
+    draws = validate.positive_int("draws", draws)
+    gen = torch.Generator().manual_seed(validate.positive_int("seed", seed, minimum=0))
+    x = mu + spread * torch.randn(draws, n, generator=gen, dtype=torch.float64)
+    half = t_quantile(n - 1) * x.std(dim=1) / math.sqrt(n)
+    return ((x.mean(dim=1).abs() > half).double().mean()).item()
+
+
+def sd_range(df: int, level: float = 0.95) -> tuple[float, float]:
+    """How far a standard deviation estimated with ``df`` degrees of freedom can be from the
+    true one: the ``level`` interval of sigma / s, from the chi-square distribution,
+    [sqrt(df / q_high), sqrt(df / q_low)] (quantiles by bisection on
+    ``torch.special.gammainc``)."""
+    df = validate.positive_int("df", df)
+    level = validate.number("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+
+    def quantile(p: float) -> float:
+        def cdf(x):
+            half = torch.tensor([df / 2, x / 2], dtype=torch.float64)
+            return torch.special.gammainc(half[0], half[1]).item()
+
+        lo, hi = 0.0, 1.0
+        while cdf(hi) < p:
+            lo, hi = hi, 2 * hi
+        for _ in range(80):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
+        return (lo + hi) / 2
+
+    tail = (1 - level) / 2
+    return math.sqrt(df / quantile(1 - tail)), math.sqrt(df / quantile(tail))
 
 
 @dataclass(frozen=True)

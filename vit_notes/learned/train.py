@@ -26,6 +26,8 @@ from .data import DETAIL, TRAIN_SEEDS, make_dataset, num_classes
 
 #: The study's recipe: every shipped model was trained with these (see :mod:`.reproduce`).
 RECIPE = dict(epochs=30, n=3000, batch_size=64, lr=3e-3, weight_decay=0.05)
+#: The one-cycle schedule's warm-up: this share of the steps, then cosine decay to about zero.
+WARMUP = 0.15
 
 
 @dataclass
@@ -113,7 +115,7 @@ def train(
     steps_per_epoch = n // batch_size
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.15
+        opt, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=WARMUP
     )
     order = torch.Generator().manual_seed(seed)
     log = TrainLog(
