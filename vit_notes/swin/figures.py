@@ -207,7 +207,8 @@ def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 
     """Four panels on one colour scale, with a colour bar: block 1's map (regular windows),
     block 2's without and with the shift, and the two blocks composed with the shift (block
     2's row times block 1's matrix), each with its block's window borders: white for the
-    regular windows, cyan for the shifted ones (dotted where both are drawn)."""
+    regular windows, lime for the shifted ones (dotted where both are drawn). The query keeps
+    :func:`~vit_notes.plotting.mark_query`'s cyan box and dashed cross, a colour no window uses."""
     maps = validate.nonempty_dict("maps", maps, "toy_block_maps")
     if not {"grid", "block1", "block2_noshift", "block2_shift", "two_shift"} <= set(maps):
         raise ValueError("maps must hold the entries toy_block_maps returns; pass its result")
@@ -236,9 +237,9 @@ def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 
         )
         if shift is None:
             _window_lines(ax, H, W, window_size, 0, px, "white", "-")
-            _window_lines(ax, H, W, window_size, s, px, "cyan", ":")
+            _window_lines(ax, H, W, window_size, s, px, "lime", ":")
         else:
-            _window_lines(ax, H, W, window_size, shift, px, "cyan" if shift else "white")
+            _window_lines(ax, H, W, window_size, shift, px, "lime" if shift else "white")
         mark_query(ax, img, query_rc, patch=int(px))
         ax.set_title(f"{title}\npeak {float(row.max()):.2f}")
         outside.append(
