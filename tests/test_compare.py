@@ -51,10 +51,14 @@ def test_growth_prediction(capsys, answer, ok, says):
         ("PVT SRA, R=8", True, "its group with the most keys sees 4× as many keys (3,136)"),
         ("PVT SRA, R=8", True, "each of 4×4 tokens against 8×8: 2× finer per side"),
         ("Shunted", False, "per head group 784 keys of 8×8 tokens and 3,136 keys of 4×4 tokens"),
-        ("linear", False, "a query sees 16× as many of its keys. And its keys are 4× coarser"),
+        (
+            "linear",
+            False,
+            "there a query sees 16× as many keys (784 against 49). And this layer's keys are 4×",
+        ),
         # Swin's keys are single tokens: finer than SRA's, but fewer and local
         ("Swin, 7×7 windows", False, "49 keys of one token each, maps 19 MiB: it fits"),
-        ("Swin", False, "Its keys are 8× finer per side than PVT SRA, R=8's"),
+        ("Swin", False, "This layer's keys are 8× finer per side than PVT SRA, R=8's"),
         ("Swin", False, "They cover only 49 of the 50,176 tokens: a local view"),
         ("Shunted", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
         ("full attention", False, "37.5× the 512 MiB budget"),

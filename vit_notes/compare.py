@@ -281,8 +281,9 @@ def check_layer_choice(
             options[label] = f"{head}, {over:.3g}× the {budget_mib:,.0f} MiB budget"
         elif label != best:
             options[label] = (
-                f"{head}: it fits, but {best} fits too, and a query sees "
-                f"{at[best]['most'] / v['most']:.3g}× as many of its keys"
+                f"{head}: it fits, but {best} fits too, and there a query sees "
+                f"{at[best]['most'] / v['most']:.3g}× as many keys "
+                f"({at[best]['most']:,} against {v['most']:,})"
                 + _per_side(v["groups"], at[best]["groups"], best, H * W)
             )
         else:
@@ -302,7 +303,7 @@ def _per_side(groups, best_groups, best: str, tokens: int) -> str:
         return ""
     if side > best_side:
         return (
-            f". And its keys are {side / best_side:.3g}× coarser per side "
+            f". And this layer's keys are {side / best_side:.3g}× coarser per side "
             f"({side}×{side} tokens against {best_side}×{best_side})"
         )
     one = "single tokens" if side == 1 else f"{side}×{side} tokens"
@@ -312,7 +313,7 @@ def _per_side(groups, best_groups, best: str, tokens: int) -> str:
         else ""
     )
     return (
-        f". Its keys are {best_side / side:.3g}× finer per side than {best}'s "
+        f". This layer's keys are {best_side / side:.3g}× finer per side than {best}'s "
         f"({one} against {best_side}×{best_side} tokens), but fewer{local}"
     )
 

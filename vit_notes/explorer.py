@@ -71,6 +71,10 @@ class MapPanel:
     #: whether to outline the keys each query sees where it sees only part of the key grid
     #: (:func:`~vit_notes.plotting.seen_box`: a Swin window), on the page and in the figure
     window: bool = False
+    #: whether to draw the query's box one patch outside its patch, where the patch is smaller
+    #: than the box's stroke (:func:`~vit_notes.plotting.mark_query`), on the page and in the
+    #: figure
+    outside: bool = False
 
 
 @dataclass(frozen=True)
@@ -249,7 +253,12 @@ class Explorer:
             where = self.query_positions()[i]
             patches = [p.patch for p in panels]
             windows = [p.window for p in panels]
-            figs.append(compare_maps(img, rows, where, caption, patches=patches, windows=windows))
+            outside = [p.outside for p in panels]
+            figs.append(
+                compare_maps(
+                    img, rows, where, caption, patches=patches, windows=windows, outside=outside
+                )
+            )
         if "bars" in parts and self.bars(**state):
             figs.append(bar_charts(self.bars(**state), None if panels else self.caption(**state)))
         return figs
@@ -307,6 +316,7 @@ class Explorer:
                         blob=seen[data],
                         peaks=[float(f"{v:.4g}") for v in peaks.tolist()],
                         **_query_cells(p.patch, self.photo(**state)),
+                        **({"qoutside": True} if p.outside else {}),
                         **_seen_boxes(p),
                     )
                 )
@@ -500,6 +510,7 @@ class LiveDrawing:
                     note_line=len(rows) > 1,
                     patches=[p.patch for p in panels],
                     windows=[p.window for p in panels],
+                    outside=[p.outside for p in panels],
                 )
             )
         else:

@@ -35,6 +35,10 @@ MIN_FONT_PT = 9
 MAX_COLS = 3
 #: The colour map of every attention map in the book, and its colour for "no weight".
 MAP_CMAP = "inferno"
+#: A query patch narrower than this (pixels of a 224² photo, in a panel of a maps figure) is
+#: covered by the query box's stroke; a figure may draw its box one patch outside it instead
+#: (``outside`` of :func:`mark_query`), so that the weight on the query's own token shows.
+MARK_OUTSIDE_BELOW = 8
 
 STYLE = {
     "figure.dpi": DPI,
@@ -206,9 +210,15 @@ def show_photo(
         ax.set_title(title)
 
 
-def _query_marks(img: torch.Tensor, query_rc: tuple[float, float], patch: int | None = None):
+def _query_marks(
+    img: torch.Tensor,
+    query_rc: tuple[float, float],
+    patch: int | None = None,
+    outside: bool = False,
+):
     """Where :func:`mark_query` draws: the box's corner and side, and the crosshair's four
-    segments (from the image's edges to the box)."""
+    segments (from the image's edges to the box); with ``outside``, the box one patch outside
+    the query's patch on every side."""
     h, w = _size(img)
     side = patch or max(h, w) / 14
     y, x = query_rc[0] * h, query_rc[1] * w
@@ -217,6 +227,8 @@ def _query_marks(img: torch.Tensor, query_rc: tuple[float, float], patch: int | 
     else:
         y0, x0 = y - side / 2, x - side / 2
     cy, cx = y0 + side / 2, x0 + side / 2
+    if outside:  # a ring one patch wide around the patch: its inside stays visible
+        x0, y0, side = x0 - side, y0 - side, 3 * side
     segments = (
         ((0, x0), (cy, cy)),
         ((x0 + side, w), (cy, cy)),
@@ -226,13 +238,21 @@ def _query_marks(img: torch.Tensor, query_rc: tuple[float, float], patch: int | 
     return (x0, y0), side, segments
 
 
-def mark_query(ax, img: torch.Tensor, query_rc: tuple[float, float], patch: int | None = None):
+def mark_query(
+    ax,
+    img: torch.Tensor,
+    query_rc: tuple[float, float],
+    patch: int | None = None,
+    outside: bool = False,
+):
     """Mark the query at fractional position ``query_rc`` (row, col): an outlined box around
     its patch (``patch`` px, default 1/14 of the image) and a crosshair to the edges, drawn in
     cyan with a black outline so that it cannot be taken for part of the photo or the map.
+    With ``outside`` the box is drawn one patch outside the patch, so that a patch smaller
+    than the box's stroke (:data:`MARK_OUTSIDE_BELOW`) stays visible inside it.
     Returns the artists it drew (:func:`move_query_mark` moves them)."""
     h, w = _size(img)
-    corner, side, segments = _query_marks(img, query_rc, patch)
+    corner, side, segments = _query_marks(img, query_rc, patch, outside)
     outline = [patheffects.withStroke(linewidth=3.5, foreground="black")]
     marks = [
         ax.add_patch(
@@ -255,9 +275,11 @@ def mark_query(ax, img: torch.Tensor, query_rc: tuple[float, float], patch: int 
     return marks
 
 
-def move_query_mark(marks: list, img: torch.Tensor, query_rc, patch: int | None = None) -> None:
+def move_query_mark(
+    marks: list, img: torch.Tensor, query_rc, patch: int | None = None, outside: bool = False
+) -> None:
     """Move :func:`mark_query`'s ``marks`` (its box, then its four lines) to ``query_rc``."""
-    corner, side, segments = _query_marks(img, query_rc, patch)
+    corner, side, segments = _query_marks(img, query_rc, patch, outside)
     box, *lines = marks
     box.set_bounds(*corner, side, side)
     for line, (xs, ys) in zip(lines, segments):
@@ -381,6 +403,7 @@ class MapsFigure:
         note_line: bool = False,
         patches: list[int | None] | None = None,
         windows: list[bool] | None = None,
+        outside: list[bool] | None = None,
     ):
         n = len(panels)
         if n == 0:
@@ -393,6 +416,10 @@ class MapsFigure:
         if len(windows) != n:
             raise ValueError(f"windows: {len(windows)} flags for {n} panels")
         self.windows = windows
+        outside = [False] * n if outside is None else list(outside)
+        if len(outside) != n:
+            raise ValueError(f"outside: {len(outside)} flags for {n} panels")
+        self.outside = outside
         ncols, width = _maps_layout(n)
         nrows = math.ceil(n / ncols)
         # The title's lines beyond the first get height of their own, so that the panels and
@@ -403,9 +430,11 @@ class MapsFigure:
         fig, axes = new_figure(nrows, ncols, height=height, width=width)
         vmax = max(float(row.max()) for _, row, _ in panels)
         self.panels = []
-        for ax, (title, row, grid), patch, window in zip(axes.flat, panels, patches, windows):
+        for ax, (title, row, grid), patch, window, out in zip(
+            axes.flat, panels, patches, windows, outside
+        ):
             im = overlay_map(ax, img, row, grid, title, vmax=vmax)
-            marks = mark_query(ax, img, query_rc, patch)
+            marks = mark_query(ax, img, query_rc, patch, out)
             if window:  # the keys the query sees, where it sees part of the grid
                 marks.append(mark_seen(ax, img, row, grid))
             self.panels.append((ax, ax.images[0], im, marks))
@@ -460,8 +489,8 @@ class MapsFigure:
         changed = static != self._static  # another state: photo, titles, grids or caption
         h, w = _size(img)
         vmax = max(peaks)
-        for (ax, photo_im, im, marks), (title, row, grid), patch in zip(
-            self.panels, panels, self.patches
+        for (ax, photo_im, im, marks), (title, row, grid), patch, out in zip(
+            self.panels, panels, self.patches, self.outside
         ):
             if changed:
                 photo_im.set_data(img.permute(1, 2, 0).clamp(0, 1).numpy())
@@ -470,7 +499,7 @@ class MapsFigure:
                 ax.set_title(title)
             im.set_data(row.reshape(grid).numpy())
             im.set_clim(0.0, vmax)  # the colour bar follows the last one
-            move_query_mark(marks[:5], img, query_rc, patch)  # the box and its four lines
+            move_query_mark(marks[:5], img, query_rc, patch, out)  # the box and its four lines
             if len(marks) > 5:  # the window's outline
                 move_seen_mark(marks[5], img, row, grid)
             if changed:
@@ -554,6 +583,7 @@ def compare_maps(
     panel_height: float = 2.45,
     patches: list[int | None] | None = None,
     windows: list[bool] | None = None,
+    outside: list[bool] | None = None,
 ):
     """One query's maps side by side, at most :data:`MAX_COLS` to a row, on **one** colour
     scale with a colour bar, the query marked on each. ``panels``: ``[(title, weights, grid)]``.
@@ -561,6 +591,8 @@ def compare_maps(
     where the token lies (``None``: a box of 1/14 of the image centred on the query).
     ``windows``: per panel, whether to outline in white the keys the query sees where it sees
     only part of the key grid (:func:`seen_box`: a Swin window); default none.
+    ``outside``: per panel, whether to draw the query's box one patch outside its patch
+    (:func:`mark_query`); default none.
     Where the peaks differ tenfold or more, the figure says so: a faint map is not empty."""
     return MapsFigure(
         img,
@@ -570,6 +602,7 @@ def compare_maps(
         panel_height=panel_height,
         patches=patches,
         windows=windows,
+        outside=outside,
     ).fig
 
 

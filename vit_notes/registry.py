@@ -18,6 +18,7 @@ from torch import nn
 
 from . import photo, validate
 from .explorer import Explorer, MapPanel
+from .plotting import MARK_OUTSIDE_BELOW
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,13 @@ def designs_explorer(size: int = 224):
         img = photo.load_photo(size)
         return [
             MapPanel(
-                panel_title(title, rows, grid, sep=":\n"), grid, rows, patch=patch, window=True
+                panel_title(title, rows, grid, sep=":\n"),
+                grid,
+                rows,
+                patch=patch,
+                window=True,
+                # a 4×4-px patch hides under the box's stroke: the box goes one patch outside
+                outside=patch is not None and patch < MARK_OUTSIDE_BELOW,
             )
             for d in designs()
             if d.query_panels is not None
@@ -268,7 +275,8 @@ def designs_explorer(size: int = 224):
         bars=lambda: [],
         caption=lambda: (
             f"{size}×{size} photo, one query through each design. Cyan box: each panel's "
-            "query patch. White square: the window of keys a Swin query sees"
+            f"query patch; a patch under {MARK_OUTSIDE_BELOW} px sits inside it, one patch from "
+            "its edge. White square: the window of keys a Swin query sees"
         ),
         query_grid=14,
         default_query=(4, 7),

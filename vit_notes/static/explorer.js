@@ -342,6 +342,9 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
         side = W / 14; sideY = H / 14;
         x0 = fc * W - side / 2; y0 = fr * H - sideY / 2;
       }
+      if (panel.qoutside) { // a ring one patch outside a patch smaller than its stroke
+        x0 -= side; y0 -= sideY; side *= 3; sideY *= 3;
+      }
       const cx = x0 + side / 2, cy = y0 + sideY / 2;
       ctx.setLineDash([6, 6]);
       ctx.strokeStyle = "cyan";
