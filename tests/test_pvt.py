@@ -533,7 +533,11 @@ def test_explorer_prediction(capsys, answer, ok, says):
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
-        (8, True, "16×16 keys, each a 32-pixel window. The map takes 16.0 MiB, the finest keys"),
+        (
+            8,
+            True,
+            "16×16 keys, each window 32 pixels wide. The map takes 16.0 MiB, the finest keys",
+        ),
         ("8", True, "PVT v2's linear SRA, as in its B2-Li"),
         (4, False, "64.0 MiB, 2.7× the 24 MiB budget"),
         (16, False, "inside the budget, but sr_ratio 8 fits too with 4× the keys"),
@@ -670,7 +674,7 @@ def notes_of(fig) -> str:
 def test_cost_plot_says_when_a_timed_point_is_noise():
     quiet = pvt.plot_cost(fake_timings(), "sr_ratio", "t")
     quiet_note = notes_of(quiet)
-    assert "No timed point took more than 2% longer" in quiet_note and "noise" not in quiet_note
+    assert "No layer took more than 2% longer" in quiet_note and "noise" not in quiet_note
     assert f"grew more than {pvt.GROWTH_TOLERANCE - 1:.0%} beyond" in quiet_note
     assert all("log scale" in ax.get_ylabel() for ax in quiet.axes[:3])
 

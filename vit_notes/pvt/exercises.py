@@ -279,7 +279,8 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
         h, w = reduced_grid(H, W, r)
         mib = c.attn_bytes / 2**20
         head = (
-            f"sr_ratio {r}: {h}×{w} keys, each a {4 * r}-pixel window. The map takes {mib:,.1f} MiB"
+            f"sr_ratio {r}: {h}×{w} keys, each window {4 * r} pixels wide. "
+            f"The map takes {mib:,.1f} MiB"
         )
         if mib > budget_mib:
             return f"{head}, {mib / budget_mib:.1f}× the {budget_mib:g} MiB budget"

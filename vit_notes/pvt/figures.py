@@ -382,9 +382,9 @@ def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
         )
     if not notes:
         notes.append(
-            f"No timed point took more than {NOISE_TOLERANCE - 1:.0%} longer than a point of "
-            f"its variant doing at least its work, or grew more than {GROWTH_TOLERANCE - 1:.0%} "
-            "beyond what its extra multiply-adds predict (fastest rounds)."
+            f"No layer took more than {NOISE_TOLERANCE - 1:.0%} longer than one of its kind "
+            f"with more multiply-adds. None grew more than {GROWTH_TOLERANCE - 1:.0%} beyond "
+            "its extra multiply-adds. Both compare the fastest rounds."
         )
         fast = fastest_growth(rows, x)
         if fast is not None and fast["gmacs_ratio"] > 2 * fast["ms_ratio"]:
