@@ -185,16 +185,22 @@ ABLATIONS = (
         section="4.4 Ablation Studies",
         varies="how the tokens of the keys and values are merged (the token aggregation)",
         rows=(
-            AblationRow("Linear", "in the author's reply, the reduction sr is a pooling"),
-            AblationRow("Conv", "in the author's reply, the reduction sr is a convolution"),
+            AblationRow("Linear", "in the author's reply, the reduction self.sr1 is a pooling"),
+            AblationRow("Conv", "in the author's reply, the reduction self.sr1 is a convolution"),
             AblationRow(
                 "the paper's MTA",
                 "not stated in the reply. The official code's MTA also reduces by a "
-                "convolution. Our reading: it merges at two rates in one layer, Conv at one",
+                "convolution. The questioner asked whether MTA differs by merging at several "
+                "scales. The author did not confirm it. His reply names self.sr1, which SSA.py "
+                "builds only in the two-rate layer (sr_ratio > 1). So the issue leaves open what "
+                "separates Conv from MTA. Our reading: the reply's self.sr1 suggests that both "
+                "rows keep the two rates",
             ),
         ),
-        evidence=f"{REPO} issue 18: the question names the study and compares it with Linear "
-        "and Conv. The reply names the reduction of Linear and Conv only",
+        evidence=f"{REPO} issue 18 (the question and the reply, both 2022-10-08): the question "
+        "names the study, compares it with Linear and Conv, and asks whether the difference is "
+        "merging at several scales. The reply names the reduction self.sr1 of Linear and Conv "
+        "only. SSA.py, Attention.__init__ (sr1 under sr_ratio > 1)",
         not_here="each row's ImageNet top-1 and the model it was trained in: the paper's "
         "table, not reproduced here",
     ),
