@@ -605,6 +605,15 @@ def test_exercise_checkers_accept_right_and_explain_wrong_answers(capsys):
         not coatnet.check_attention_macs(12 * 2 * 196**2 * 384)
         and "heads" in capsys.readouterr().out
     )
+    assert (
+        not coatnet.check_attention_macs(24 * 2 * 196**2 * 384)
+        and "2 FLOPs" in capsys.readouterr().out
+    )
+    # 12 heads cannot give 8×: no heads message for it
+    assert (
+        not coatnet.check_attention_macs(8 * 2 * 196**2 * 384)
+        and "heads" not in capsys.readouterr().out
+    )
 
 
 def _texts(fig) -> str:

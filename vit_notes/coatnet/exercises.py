@@ -121,37 +121,42 @@ def _index_problem(got, want: torch.Tensor, H: int, W: int) -> str | None:
 
 def check_attention_macs(answer, H: int = 14, W: int = 14, dim: int = 384) -> bool:
     """Multiply-adds of the two attention products (``q kᵀ`` and ``attn v``) of one full
-    relative-attention layer on an ``H x W`` grid with width ``dim`` (all heads together)."""
+    relative-attention layer on an ``H x W`` grid with width ``dim`` (all heads together,
+    ``dim // 32`` of them, CoAtNet's head size 32)."""
     H, W = validate.size("H", H), validate.size("W", W)
     dim = validate.width("dim", dim)
     N = H * W
     right = 2 * N * N * dim
+    one = N * N * dim  # one of the two products
+    mistakes = {
+        one: f"{one:,} is one of the two products; add attn·v (the same size again)",
+        2 * right: TWO_FLOPS,
+        2 * N * dim * dim: f"{2 * N * dim * dim:,} has C² where the attention products have N²: "
+        "q kᵀ is N×d by d×N per head",
+    }
+    heads = dim // 32
+    causes: dict[int, list[str]] = {}
+    for wrong, why in (
+        (one * heads, "one product times the heads"),
+        (right * heads, "both products times the heads"),
+        (right * heads, "one product in FLOPs (2 per multiply-add) times the heads"),
+        (2 * right * heads, "both products times the heads and 2 FLOPs per multiply-add"),
+    ):
+        if heads > 1 and wrong != right:  # a slip that gives the right count is not named
+            causes.setdefault(wrong, []).append(why)
+    for wrong, whys in causes.items():
+        text = (
+            f"{wrong:,} is {wrong / right:g}× the count: did you count {', or '.join(whys)}? "
+            f"Each of the {heads} heads works on d = C/heads channels, so heads·d = C"
+        )
+        mistakes[wrong] = f"{mistakes[wrong]}; or {text}" if wrong in mistakes else text
     return check_count(
         answer,
         right,
         "multiply-adds",
         f"2·N²·C = 2·{N}²·{dim} = {right:,} ({right / 1e6:.1f} M): the heads split C, "
         "so their number does not appear",
-        mistakes=[
-            (
-                N * N * dim,
-                f"{N * N * dim:,} is one of the two products; add attn·v (the same size again)",
-            ),
-            (2 * right, TWO_FLOPS),
-            (
-                2 * N * dim * dim,
-                f"{2 * N * dim * dim:,} has C² where the attention products have N²: q kᵀ is "
-                "N×d by d×N per head",
-            ),
-        ]
-        + [
-            (
-                k * right,
-                f"{k * right:,} is {k}× too many; did you multiply by the heads? Each head works "
-                "on d = C/heads channels, so heads·d = C",
-            )
-            for k in (6, 8, 12, 24)
-        ],
+        mistakes=list(mistakes.items()),
         hint="q kᵀ costs N·N·C and attn·v another N·N·C",
     )
 
