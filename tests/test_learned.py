@@ -300,6 +300,16 @@ def test_figures_follow_the_standard():
     ]
     for fig in figs:
         assert plotting.figure_problems(fig) == []
+    # the control is drawn beside the study, marked as one (the cost plot: MACs only, not timed)
+    for fig in figs[2:4]:
+        labels = fig.legends[0].get_texts()
+        assert "PVT, no attention (control)" in [t.get_text() for t in labels]
+
+
+def test_explorer_bars_hold_the_control():
+    explorer = figures.learned_explorer()
+    (bars,) = explorer.bars(**explorer.default_state())
+    assert bars.labels == ("R=1", "R=2", "R=4", "R=8", "no attention")
 
 
 def test_explorer_starts_on_section_6s_image():
@@ -382,6 +392,7 @@ def test_prediction_checker(capsys):
     same = _results()
     assert ex.check_prediction("same", results=same)
     assert ex.check_prediction("About the same", results=same)
+    assert ex.check_prediction("similar", results=same)  # claims less than "same"
     capsys.readouterr()
     for claim in ("equal", "no difference", "unchanged"):
         assert not ex.check_prediction(claim, results=same)

@@ -87,12 +87,13 @@ def check_chance_level(answer, task: str = "majority") -> bool:
 
 _WORDS = {
     "lower": ("lower", "worse", "less", "below", "drops", "loses"),
-    "same": ("same", "about the same", "within noise"),
+    "same": ("same", "about the same", "within noise", "similar"),
     "higher": ("higher", "better", "more", "above", "gains"),
 }
 
-# Words that claim equality: a difference within noise does not show it.
-_EQUAL = ("equal", "no difference", "unchanged", "identical", "similar")
+# Words that claim equality: a difference within noise does not show it. ("similar" claims
+# less, and counts as "same".)
+_EQUAL = ("equal", "no difference", "unchanged", "identical")
 
 
 def _word(answer) -> str | None:

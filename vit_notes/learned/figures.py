@@ -14,7 +14,7 @@ from ..plotting import compare_maps, new_figure, show_photo, styled
 from ..pvt import sra_query_maps
 from ..trace import record_attention
 from .data import IMG_SIZE, SHAPES, Marks, make_dataset
-from .models import STUDY
+from .models import CONTROLS, STUDY
 from .shipped import check_results, load, load_results
 from .stats import mean_interval
 
@@ -29,6 +29,9 @@ MODEL_COLOURS = dict(
     zip(STUDY, ["black", "tab:blue", "tab:cyan", "tab:purple", "tab:olive",
                 "tab:orange", "tab:red", "tab:brown", "tab:green"])
 )  # fmt: skip
+#: The controls (:data:`.models.CONTROLS`): grey, a marker of their own, "(control)" in the legend.
+CONTROL_COLOUR, CONTROL_MARKER = "grey", "X"
+MODEL_COLOURS.update(dict.fromkeys(CONTROLS, CONTROL_COLOUR))
 FAMILY_MARKERS = {"PVT": "o", "Shunted": "s", "CoAtNet": "D"}
 #: The PVT models whose maps are drawn at each ratio.
 RATIO_MODELS = {1: "pvt_full", 2: "pvt_sra2", 4: "pvt_sra4", 8: "pvt_sra8"}
@@ -83,25 +86,36 @@ def _mean_std(values) -> tuple[float, float]:
     return t.mean().item(), t.std().item() if len(t) > 1 else 0.0
 
 
-def _study_rows(results: dict) -> list[dict]:
-    return [results["models"][n] for n in STUDY if n in results["models"]]
+def _study_rows(results: dict, controls: bool = False) -> list[dict]:
+    names = [*STUDY, *CONTROLS] if controls else list(STUDY)
+    return [results["models"][n] for n in names if n in results["models"]]
+
+
+def _style(row: dict) -> tuple[str, str, str]:
+    """A row's colour, marker and legend label: the controls grey, marked as controls."""
+    if row["name"] in CONTROLS:
+        return CONTROL_COLOUR, CONTROL_MARKER, f"{row['label']} (control)"
+    return MODEL_COLOURS[row["name"]], FAMILY_MARKERS[row["family"]], row["label"]
 
 
 @styled
 def plot_accuracy_vs_cost(results: dict):
     """Accuracy (mean ± standard deviation over the test seeds) against multiply-adds per image
-    and against the measured time per batch, one point per model of the study; hollow markers:
-    the mean accuracy of runs from other training seeds, where the results hold some. The bars
+    and against the measured time per batch, one point per model of the study and a grey one
+    per control (:data:`.models.CONTROLS`; not timed, so only in the left panel); hollow markers:
+    the accuracy of runs from other training seeds, where the results hold some. The bars
     measure the test sets of the seed-0 run, not training; the legend says so."""
     check_results(results)
     fig, axes = new_figure(1, 2, height=4.2, sharey=True)
-    for row in _study_rows(results):
+    for row in _study_rows(results, controls=True):
         mean, std = _mean_std(row["accuracy"])
-        colour, marker = MODEL_COLOURS[row["name"]], FAMILY_MARKERS[row["family"]]
+        colour, marker, label = _style(row)
         style = dict(color=colour, marker=marker, capsize=3, markersize=6, linestyle="none")
         others = [v for s, v in row.get("seeds", {}).items() if s != "0"]
-        for ax, x in zip(axes.flat, (row["macs"] / 1e6, row["ms"])):
-            ax.errorbar(x, mean, yerr=std, label=row["label"], **style)
+        for ax, x in zip(axes.flat, (row["macs"] / 1e6, row.get("ms"))):
+            if x is None:  # a control: not timed
+                continue
+            ax.errorbar(x, mean, yerr=std, label=label, **style)
             if others:
                 ax.plot([x] * len(others), others, marker, color=colour, markersize=6,
                         markerfacecolor="none", linestyle="none")  # fmt: skip
@@ -124,21 +138,25 @@ def plot_accuracy_vs_cost(results: dict):
 
 @styled
 def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25, floor=None):
-    """Accuracy against the side of the marks (px), one line per model. ``floor``: side ->
-    accuracy of a baseline (:func:`.data.area_floor`), a black dash at each side; ``None``: none."""
+    """Accuracy against the side of the marks (px), one line per model of the study and a grey
+    dashed one per control (:data:`.models.CONTROLS`), each the seed-0 run; ``names``: only
+    these models. ``floor``: side -> accuracy of a baseline (:func:`.data.area_floor`), a black
+    dash at each side; ``None``: none."""
     check_results(results)
     fig, axes = new_figure(1, 1, height=4.0)
     ax = axes[0, 0]
-    for row in _study_rows(results):
+    for row in _study_rows(results, controls=True):
         if names is not None and row["name"] not in names:
             continue
         sizes = sorted(int(d) for d in row["by_detail"])
+        colour, marker, label = _style(row)
         ax.plot(
             sizes,
             [row["by_detail"][str(d)] for d in sizes],
-            marker=FAMILY_MARKERS[row["family"]],
-            color=MODEL_COLOURS[row["name"]],
-            label=row["label"],
+            marker=marker,
+            color=colour,
+            linestyle="--" if row["name"] in CONTROLS else "-",
+            label=label,
         )
     ax.axhline(chance, color="grey", linestyle=":", linewidth=1)
     if floor is not None:
@@ -228,8 +246,8 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     ``make_dataset(max(images, SAMPLE), seed)``, so that image 1 is section 6's), a ratio
     and a query on the 8×8 stage-1 grid; the trained PVT at that ratio (first attention layer,
     head 0, shipped weights) beside the colour-token toy at the same ratio, on one colour
-    scale, and the four ratios' accuracy (shipped results: the mean over training seeds with its
-    95% interval) with the chosen one outlined.
+    scale, and the four ratios' accuracy and the control's without attention (shipped results:
+    the mean over training seeds with its 95% interval) with the chosen ratio outlined.
     Shown by a notebook: the live widget in a kernel, the precomputed page twin on the site
     (:class:`~vit_notes.explorer.Explorer`)."""
     validate.positive_int("images", images)
@@ -252,18 +270,20 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
         ]
 
     # The bars: each ratio's mean over its training seeds with the 95% interval (the runs of
-    # section 4), not the shipped seed-0 run alone, which no ranking can rest on.
-    runs = {r: mean_interval(results[n]["seeds"].values()) for r, n in RATIO_MODELS.items()}
+    # section 4), not the shipped seed-0 run alone, which no ranking can rest on; last, the
+    # control without attention, the reference the ratios are read against.
+    bar_models = {f"R={r}": n for r, n in RATIO_MODELS.items()} | {"no attention": "pvt_none"}
+    runs = {k: mean_interval(results[n]["seeds"].values()) for k, n in bar_models.items()}
     n_runs = min(i.n for i in runs.values())
 
     def bars(sr_ratio, image):
         return [
             Bars(
                 f"accuracy of the trained PVT: mean of {n_runs} training runs, 95% interval",
-                labels=tuple(f"R={r}" for r in RATIO_MODELS),
+                labels=tuple(runs),
                 values=tuple(i.mean for i in runs.values()),
                 texts=tuple(f"{i.mean:.1%} [{i.low:.1%}, {i.high:.1%}]" for i in runs.values()),
-                colours=tuple(MODEL_COLOURS[n] for n in RATIO_MODELS.values()),
+                colours=tuple(MODEL_COLOURS[n] for n in bar_models.values()),
                 selected=list(RATIO_MODELS).index(sr_ratio),
             )
         ]
@@ -292,7 +312,8 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
         alt=(
             "Explorer of a trained PVT's first attention layer: one test image, the map of one "
             "query at sr_ratio 2 beside the colour-token toy's map, and bars of the four "
-            f"ratios' test accuracy, each the mean of {n_runs} training runs with its interval."
+            "ratios' test accuracy and that of the PVT without attention (the control), each "
+            f"the mean of {n_runs} training runs with its interval."
         ),
     )
 

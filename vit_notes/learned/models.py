@@ -12,9 +12,10 @@ too, with a reduction convolution of its own. Shunted gives half of the heads ``
 attention at strides 8 and 16, so its first attention tokens form a 4×4 grid. Its layout is
 C-T-T, shortened from the paper's C-C-T-T, which would leave 2×2 and 1×1 grids here.
 
-:data:`CONTROLS` holds the control that must fail if the task needs attention: ``pvt_none`` is
-pvt_full with each block's attention (and the LayerNorm before it) removed, built from the same
-seed, so every other weight starts as pvt_full's. Its tokens still meet through the
+:data:`CONTROLS` holds the control that must score lower if this PVT, under the shared recipe,
+needs its attention on the task: ``pvt_none`` is pvt_full with each block's attention (and the
+LayerNorm before it) removed, built from the same seed, so every other weight starts as
+pvt_full's. It tests the PVT family only. Its tokens still meet through the
 convolutions: the 3×3 depthwise convolution in each feed-forward layer and the 3×3 stride-2
 patch convolution before stage 2. It removes attention, not all mixing across tokens.
 """
@@ -145,8 +146,9 @@ STUDY: dict[str, StudyModel] = {
 }
 
 
-#: Controls, trained and scored like the study's models but kept out of its plots and tables:
-#: the model that must fail if the task needs attention.
+#: Controls, trained and scored like the study's models, drawn in grey beside them in the plots
+#: but not timed: the model that must score lower if this PVT needs its attention (it tests the
+#: PVT family only; no Shunted or CoAtNet model has such a control).
 CONTROLS: dict[str, StudyModel] = {
     "pvt_none": StudyModel("pvt_none", "PVT", "PVT, no attention", keys="none", build=_pvt_none),
 }
