@@ -582,7 +582,7 @@ def explorer_cost_chart(window_size: int, block2: str) -> Bars:
         "against global",
         costs,
         {"global MSA": "tab:red", window: "tab:blue"},
-        ratio_of="MACs",
+        ratio_of="multiply-adds",
         millions="million",  # M is the window side on this page
     )
 
