@@ -36,28 +36,32 @@ def test_growth_prediction(capsys, answer, ok, says):
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
-        ("PVT SRA, R=8", True, "784 keys of 8×8 tokens, maps 300 MiB: the most keys a query"),
+        ("PVT SRA, R=8", True, "784 keys (8×8 tokens each), maps 300 MiB: the most keys a query"),
         ("pvt sra, r=8", True, "linear SRA, the keys stay 49, so the maps grow only in step"),
         # each other layer that fits: what it gives up against SRA's
         ("PVT SRA, R=8", True, "It gives up detail: a query sees 16× fewer keys than in PVT"),
         ("PVT SRA, R=8", True, "It gives up the wide view: a query sees 16× fewer keys"),
         ("PVT SRA, R=8", True, "The trade-off: PVT SRA, R=8's keys grow with the tokens"),
-        ("swin 7x7", False, "Swin, 7×7 windows at 896²: 49 keys of one token each"),
-        ("PVT SRA R=8", True, "784 keys of 8×8 tokens, maps 300 MiB: the most keys a query"),
-        ("pvt  sra r = 8.", True, "784 keys of 8×8 tokens, maps 300 MiB: the most keys a query"),
+        ("swin 7x7", False, "Swin, 7×7 windows at 896²: 49 keys (one token each)"),
+        ("PVT SRA R=8", True, "784 keys (8×8 tokens each), maps 300 MiB: the most keys a query"),
+        ("pvt  sra r = 8.", True, "784 keys (8×8 tokens each), maps 300 MiB: the most keys"),
         ("Shunted R=8 and 4", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
         ("PVT SRA, R=8", True, "They pass 512 MiB only beyond about 4,681² pixels"),
         # keys per head group: the fine group's heads see 4× SRA's, never the groups' sum
         ("PVT SRA, R=8", True, "its group with the most keys sees 4× as many keys (3,136)"),
-        ("PVT SRA, R=8", True, "each of 4×4 tokens against 8×8: 2× finer per side"),
-        ("Shunted", False, "per head group 784 keys of 8×8 tokens and 3,136 keys of 4×4 tokens"),
+        ("PVT SRA, R=8", True, "each 4×4 tokens against 8×8: 2× finer per side"),
+        (
+            "Shunted",
+            False,
+            "per head group 784 keys (8×8 tokens each) and 3,136 keys (4×4 tokens each)",
+        ),
         (
             "linear",
             False,
             "there a query sees 16× as many keys (784 against 49). And this layer's keys are 4×",
         ),
         # Swin's keys are single tokens: finer than SRA's, but fewer and local
-        ("Swin, 7×7 windows", False, "49 keys of one token each, maps 19 MiB: it fits"),
+        ("Swin, 7×7 windows", False, "49 keys (one token each), maps 19 MiB: it fits"),
         ("Swin", False, "This layer's keys are 8× finer per side than PVT SRA, R=8's"),
         ("Swin", False, "They cover only 49 of the 50,176 tokens: a local view"),
         ("Shunted", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
@@ -88,6 +92,20 @@ def test_growth_prediction_beyond_the_printed_table(capsys, answer, ok, says):
     assert compare.check_growth(answer, **args) is ok
     out = " ".join(capsys.readouterr().out.split())
     assert says in out and ("81" in out) is ok
+
+
+@pytest.mark.parametrize(
+    "layer,less",
+    [("PVT SRA, R=8", True), ("PVT B2-Li linear SRA", True), ("Swin, 7×7 windows", False)],
+)
+def test_growth_says_less_only_where_the_whole_layer_grows_less(capsys, layer, less):
+    # the rest of a layer grows at most in step with the tokens: "less" where the products
+    # outgrow it, nothing where they grow alike (Swin's windows); "maps" means attention maps
+    a, b = (compare.layers()[layer].cost(s // 4, s // 4, 64, 2) for s in (224, 448))
+    assert compare.check_growth(b.attn_macs / a.attn_macs, layer=layer)
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("less, since the rest of the layer grows at most in step with N" in out) is less
+    assert "linear maps" not in out
 
 
 def test_the_fixed_key_limit_is_where_the_maps_pass_the_budget(capsys):

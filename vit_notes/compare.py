@@ -141,7 +141,7 @@ def _fitting_loss(groups, best_groups, best: str, tokens: int) -> str:
     fewer = f"a query sees {b_keys / keys:.3g}× fewer keys than in {best}"
     if side > b_side:
         return (
-            f". It gives up detail: {fewer}, each of {side}×{side} tokens against "
+            f". It gives up detail: {fewer}, each {side}×{side} tokens against "
             f"{b_side}×{b_side}, {side / b_side:.3g}× coarser per side"
         )
     if keys * side**2 < tokens:
@@ -185,20 +185,26 @@ def check_growth(
     def close(x, y, tol=0.02):
         return rel_error(x, y) <= tol
 
+    whole = b.macs / a.macs
     if close(value, right, exact):
         return verdict(
             True,
             f"{right:.3g}×: the tokens N grow {tokens:.3g}× and the keys M {keys:.3g}×, so "
             f"N·M grows {tokens:.3g} × {keys:.3g} = {tokens * keys:.3g}×. The whole layer grows "
-            f"{b.macs / a.macs:.3g}×, less, since its linear maps grow only with N"
+            f"{whole:.3g}×"
+            + (
+                ", less, since the rest of the layer grows at most in step with N"
+                if whole < right * (1 - 1e-9)
+                else ""
+            )
             + (". Section 3 prints it for every layer" if end == 2 * start else ""),
         )
     mistakes = [
         (tokens, f"{tokens:.3g}× is the growth of the tokens N; the keys M grow too, and the "
          "products cost N·M"),
         (end / start, f"{end / start:.3g}× is the growth of the image's side, not of the tokens"),
-        (b.macs / a.macs, f"{b.macs / a.macs:.3g}× is the whole layer's growth, whose linear "
-         "maps grow only with N; the question is about the products"),
+        (whole, f"{whole:.3g}× is the whole layer's growth, whose other parts grow at most in "
+         "step with N; the question is about the products"),
     ]  # fmt: skip
     if end != 2 * start:  # section 3 prints the growth to twice the side
         c = layers()[layer].cost(start // 2, start // 2, C, heads)
@@ -222,7 +228,8 @@ def _keys_text(groups) -> str:
     """A layer's keys as a query sees them, per head group where it has several."""
 
     def one(keys, side):
-        return f"{keys:,} keys of " + ("one token each" if side == 1 else f"{side}×{side} tokens")
+        behind = "one token" if side == 1 else f"{side}×{side} tokens"
+        return f"{keys:,} keys ({behind} each)"
 
     if len(groups) == 1:
         return one(*groups[0])
@@ -330,7 +337,7 @@ def _gives_up(best: str, at: dict, budget_mib: float) -> str:
     b_keys, b_side = max(at[best]["groups"])
     group = "a head of its group with the most keys" if len(at[near]["groups"]) > 1 else "a head"
     finer = (
-        f", each of {side}×{side} tokens against {b_side}×{b_side}: "
+        f", each {side}×{side} tokens against {b_side}×{b_side}: "
         f"{b_side / side:.3g}× finer per side"
         if side < b_side
         else ""
