@@ -64,6 +64,16 @@ def test_compare_maps_uses_one_colour_scale_and_says_when_peaks_differ():
     assert plotting.figure_problems(fig) == []
 
 
+def test_compare_maps_shares_a_scale_given_its_top_and_refuses_one_that_clips():
+    img = photo.load_photo(64)
+    flat = torch.full((16,), 1 / 16)
+    fig = plotting.compare_maps(img, [("flat", flat, (4, 4))], (0.5, 0.5), vmax=0.5)
+    maps = [im for ax in fig.axes for im in ax.images if im.get_alpha() == 0.7]
+    assert [im.get_clim() for im in maps] == [(0.0, 0.5)]
+    with pytest.raises(ValueError, match=r"vmax=0\.01 is below the panels' largest weight"):
+        plotting.compare_maps(img, [("flat", flat, (4, 4))], (0.5, 0.5), vmax=0.01)
+
+
 def test_a_colour_bar_label_longer_than_its_bar_is_a_problem():
     fig, ax = plt.subplots(figsize=(4, 1.2), layout="constrained")
     im = ax.imshow([[0, 1], [1, 0]])

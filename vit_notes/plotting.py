@@ -404,6 +404,7 @@ class MapsFigure:
         patches: list[int | None] | None = None,
         windows: list[bool] | None = None,
         outside: list[bool] | None = None,
+        vmax: float | None = None,
     ):
         n = len(panels)
         if n == 0:
@@ -428,7 +429,13 @@ class MapsFigure:
         lines = (suptitle.count("\n") + 1 if suptitle else 0) + noted
         height = panel_height * nrows + 0.5 + TITLE_LINE_IN * max(0, lines - 1)
         fig, axes = new_figure(nrows, ncols, height=height, width=width)
-        vmax = max(float(row.max()) for _, row, _ in panels)
+        peak = max(float(row.max()) for _, row, _ in panels)
+        if vmax is None:
+            vmax = peak
+        elif not vmax >= peak:
+            raise ValueError(
+                f"vmax={vmax!r} is below the panels' largest weight {peak}: give vmax >= {peak}"
+            )
         self.panels = []
         for ax, (title, row, grid), patch, window, out in zip(
             axes.flat, panels, patches, windows, outside
@@ -584,9 +591,12 @@ def compare_maps(
     patches: list[int | None] | None = None,
     windows: list[bool] | None = None,
     outside: list[bool] | None = None,
+    vmax: float | None = None,
 ):
     """One query's maps side by side, at most :data:`MAX_COLS` to a row, on **one** colour
     scale with a colour bar, the query marked on each. ``panels``: ``[(title, weights, grid)]``.
+    ``vmax``: the scale's top, to share one scale with another figure (default: the largest
+    weight in ``panels``; a smaller one is a ValueError, since it would clip a map).
     ``patches``: per panel, the side in pixels of the patch its query token stands for, boxed
     where the token lies (``None``: a box of 1/14 of the image centred on the query).
     ``windows``: per panel, whether to outline in white the keys the query sees where it sees
@@ -603,6 +613,7 @@ def compare_maps(
         patches=patches,
         windows=windows,
         outside=outside,
+        vmax=vmax,
     ).fig
 
 
