@@ -691,8 +691,13 @@ def test_shunted_macs_slips(capsys, answer, says):
         # a rounding of 29/9 is right; another value near it is close, not right
         (3.2, True, "(9 + 49) / (2·9) = 3.22"),
         (3.222, True, "(9 + 49) / (2·9) = 3.22"),
-        (3.25, False, "close: 3.25 is 0.0277778 off (0.86% of the answer), too high; the exact"),
-        (3.23, False, "the exact ratio is 29/9 = 3.22, from (9 + 49) / (2·9)"),
+        (3.25, False, "close: 3.25 is 0.0277778 off (0.86% of the answer), too high; the ratio"),
+        (
+            3.23,
+            False,
+            "the ratio of the exact byte counts is 29/9 = 3.22, from (9 + 49) / (2·9), not the "
+            "ratio of the rounded labels",
+        ),
         ("more", False, "write your prediction of the ratio as a number, got 'more'"),
     ],
 )
@@ -748,9 +753,13 @@ def test_the_explorers_bars_tell_the_exercises_memories_apart():
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
-        (8, True, "0.625× SRA's memory"),
+        (
+            8,
+            True,
+            "a coarse ÷8 grid (which the paper means for larger objects), at 0.625× SRA's memory",
+        ),
         (4, False, "2.50× SRA's memory, over the budget"),
-        (16, False, "even the fine group is coarser than SRA's ÷4 keys"),
+        (16, False, "even the fine group's windows (8×8 tokens) are larger than SRA's ÷4 windows"),
         (None, False, "choose one of 2, 4, 8, 16"),
     ],
 )

@@ -322,8 +322,8 @@ def check_explorer_prediction(
     ]
     exact = Fraction(m1 + m2, 2 * m1)
     inexact = (
-        f"the exact ratio is {exact} = {right:.3g}, from ({m1} + {m2}) / (2·{m1}): "
-        "give it, or it rounded"
+        f"the ratio of the exact byte counts is {exact} = {right:.3g}, from "
+        f"({m1} + {m2}) / (2·{m1}), not the ratio of the rounded labels: give it, or it rounded"
     )
     return check_prediction(
         answer, right, "the ratio", then, correct=correct, mistakes=mistakes, inexact=inexact
@@ -353,8 +353,8 @@ def check_ratio_choice(
             )
         elif r // 2 > sra_ratio:
             options[r] = (
-                f"{head}: cheaper, but even the fine group is coarser than SRA's ÷{sra_ratio} "
-                "keys: small objects are averaged away in both groups"
+                f"{head}: cheaper, but even the fine group's windows ({r // 2}×{r // 2} "
+                f"tokens) are larger than SRA's ÷{sra_ratio} windows"
             )
         else:
             good.append(r)
@@ -362,7 +362,8 @@ def check_ratio_choice(
             keeps = "keeps SRA's" if r // 2 == sra_ratio else "is finer than SRA's"
             options[r] = (
                 f"{head}: the fine group {keeps} ÷{sra_ratio} grid for half the heads, and the "
-                f"other half gets a coarse ÷{r} view for large regions, at "
+                f"other half gets a coarse ÷{r} grid (which the paper means for larger "
+                "objects), at "
                 f"{c.attn_bytes / sra.attn_bytes:.3g}× SRA's memory (½·{m1}/{sra_keys} + "
                 f"½·{m2}/{sra_keys} = {Fraction(m1 + m2, 2 * sra_keys)}). The price: half the "
                 f"heads now see only the coarse ÷{r} grid, where SRA gave every head the "

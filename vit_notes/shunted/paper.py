@@ -146,8 +146,20 @@ CODE_DIFFERENCES = (
         topic="what MTA is made of",
         paper="our reconstruction writes MTA(X, r_i), the tokens merged at rate r_i, as one "
         "operation",
-        code="a convolution of kernel and stride r_i, then a LayerNorm and a GELU",
-        evidence=f"{REPO} SSA.py, Attention.forward (sr1, norm1, act)",
+        code="in stages 1-3 (sr_ratio > 1): a convolution of kernel and stride r_i, then a "
+        "LayerNorm and a GELU. Stage 3's fine group has r_i = 1 and still gets all three: "
+        "sr2 is a 1×1 convolution there",
+        evidence=f"{REPO} SSA.py, Attention.__init__ (sr2 of kernel 1 under sr_ratio 2) and "
+        "Attention.forward (sr1, norm1, act)",
+    ),
+    Difference(
+        topic="MTA with sr_ratio 1",
+        paper="our reconstruction computes K_i and V_i from MTA(X, r_i) in every head",
+        code="the last stage (sr_ratio 1) has no MTA: K and V come from kv(X), with no "
+        "convolution, LayerNorm or GELU. So MTA(X, 1) is X here, but not in stage 3's fine "
+        "group",
+        evidence=f"{REPO} SSA.py, Attention.__init__ (its else branch builds only kv and "
+        "local_conv) and the else branch of Attention.forward",
     ),
     Difference(
         topic="LE with sr_ratio 1",
