@@ -767,8 +767,11 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     summary, shown = [], []
     for stage, rs, variant, dx in near:
         x = stage + dx
+        label = f"{variant} / W-MSA"
+        if variant == "MSA":  # only the control is drawn here: every stage is on the right
+            label += f",\nstage {stage} only"
         ax.plot([x] * len(rs), rs, "o", mfc="none", color=colours[variant], alpha=0.7,
-                label=f"{variant} / W-MSA" if variant not in shown else None)  # fmt: skip
+                label=label if variant not in shown else None)  # fmt: skip
         shown.append(variant)
         mid = float(torch.tensor(rs).median())
         ax.plot([x - 0.15, x + 0.15], [mid, mid], color=colours[variant], lw=2)
@@ -777,7 +780,7 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
         )
     values = [r for _, rs, _, _ in near for r in rs]
     # room above the highest round for the legend
-    ax.set_ylim(min(0.9, min(values) - 0.05), max(values) + 0.22)
+    ax.set_ylim(min(0.9, min(values) - 0.05), max(values) + 0.3)
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_xticks(stages, [str(s) for s in stages])
     ax.set_xlabel("stage")
