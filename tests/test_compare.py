@@ -66,7 +66,7 @@ def test_growth_prediction(capsys, answer, ok, says):
         ("Swin", False, "They cover only 49 of the 50,176 tokens: a local view"),
         ("Shunted", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
         ("full attention", False, "37.5× the 512 MiB budget"),
-        ("sra", False, "choose one of 'full attention', 'PVT SRA, R=8'"),
+        ("sra", False, "names 2 layers, 'PVT SRA, R=8', 'PVT B2-Li linear SRA': which one?"),
     ],
 )
 def test_layer_judgement(capsys, answer, ok, says):
@@ -331,3 +331,13 @@ def test_the_live_explorer_moves_the_swin_window_with_the_query():
             assert drawn == wanted
             assert len(drawn) == ax.get_title().startswith("Swin")
         plt.close(fresh)
+
+
+def test_the_layer_choice_names_every_layer_an_answer_fits(capsys):
+    """ "SRA" is in two labels: the checker names both and asks which, not "choose one of"."""
+    assert compare.check_layer_choice("SRA") is False
+    out = " ".join(capsys.readouterr().out.split())
+    assert "'SRA' names 2 layers" in out and "'PVT SRA, R=8'" in out, out
+    assert "'PVT B2-Li linear SRA'" in out and "choose one of" not in out, out
+    assert compare.layers_named("sra", ["PVT SRA, R=8", "Swin, 7×7 windows"]) == ["PVT SRA, R=8"]
+    assert compare.layers_named(3, ["PVT SRA, R=8"]) == []

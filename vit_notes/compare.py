@@ -299,6 +299,12 @@ def check_layer_choice(
                 f"The trade-off: {label}'s keys grow with the tokens, so a larger image runs "
                 f"out of budget{also}"
             )
+    several = layers_named(answer, options)
+    if layer_named(answer, options) is None and len(several) > 1:  # name them all
+        listed = ", ".join(repr(n) for n in several)
+        return verdict(
+            False, f"the layer: {answer!r} names {len(several)} layers, {listed}: which one?"
+        )
     return check_choice(answer, options, best, "the layer", parse=lambda a: layer_named(a, options))
 
 
@@ -356,10 +362,19 @@ def layer_named(answer, names) -> str | None:
     none or several do."""
     if not isinstance(answer, str):
         return None
-
-    def plain(s):  # letters and digits only; "7x7" as "7×7"
-        return re.sub(r"[\W_]", "", re.sub(r"(?<=\d)\s*x\s*(?=\d)", "×", s.lower()))
-
-    by_plain = {plain(n): n for n in names}
-    found = option_named(plain(answer), by_plain)
+    by_plain = {_plain(n): n for n in names}
+    found = option_named(_plain(answer), by_plain)
     return None if found is None else by_plain[found]
+
+
+def layers_named(answer, names) -> list[str]:
+    """Every one of ``names`` whose label contains ``answer``, read as :func:`layer_named`
+    reads it ("SRA" is in two labels); ``[]`` for an answer that is not text."""
+    if not isinstance(answer, str) or not _plain(answer):
+        return []
+    return [n for n in names if _plain(answer) in _plain(n)]
+
+
+def _plain(s: str) -> str:
+    """``s`` as letters and digits only, lower case; "7x7" as "7×7"."""
+    return re.sub(r"[\W_]", "", re.sub(r"(?<=\d)\s*x\s*(?=\d)", "×", s.lower()))
