@@ -273,7 +273,8 @@
 
   function checkPrediction(spec, text) {
     const value = asNumber(text);
-    const then = spec.then;
+    const hide = spec.then_wrong != null;
+    const then = hide ? spec.then_wrong : spec.then;
     if (value === null) {
       return say(false, `write your prediction of ${spec.what} as a number, got ${describe(text)}`);
     }
@@ -283,10 +284,13 @@
       if (spec.inexact && !(relError(value, right) <= 1e-6 || rounded(value, right) !== null)) {
         return say(false, `close: ${number(value)} is ${howFar(value, right)}; ${spec.inexact}. ${then}`);
       }
-      return say(true, `${spec.correct || spec.right_g}. ${then}`);
+      return say(true, `${spec.correct || spec.right_g}. ${spec.then}`);
     }
     for (const [wrong, why] of spec.mistakes) {
       if (close(value, { float: wrong })) return say(false, `${why}. ${then}`);
+    }
+    if (hide) {
+      return say(false, `${number(value)} is too ${num(value) > spec.right ? "large" : "small"}. ${then}`);
     }
     const nearby = nearMiss(value, right, "", 0.25);
     if (nearby) return say(false, `${nearby.split(";")[0]}. ${then}`);

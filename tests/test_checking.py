@@ -156,6 +156,18 @@ def test_prediction_names_a_mistake_and_a_near_miss(capsys):
     assert "close: 14 is 2 off (12.50% of the answer), too low. Slide." in capsys.readouterr().out
 
 
+def test_a_prediction_with_then_wrong_keeps_the_answer_from_a_wrong_one(capsys):
+    kw = dict(mistakes=[(4, "R, not R²")], then_wrong="Try again.")
+    assert not checking.check_prediction(4, 16, "f", "It is 16.", **kw)
+    assert not checking.check_prediction(14, 16, "f", "It is 16.", **kw)
+    assert not checking.check_prediction(20, 16, "f", "It is 16.", **kw)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "R, not R². Try again." in out and "14 is too small. Try again." in out
+    assert "20 is too large. Try again." in out and "16" not in out
+    assert checking.check_prediction(16, 16, "f", "It is 16.", **kw)
+    assert "It is 16." in capsys.readouterr().out
+
+
 def test_an_exact_prediction_takes_only_the_answer_rounded(capsys):
     why = "the exact value is 29/9"
     for right in (29 / 9, "29/9", 3.2, 3.22, 3.222222, 3.2222222):

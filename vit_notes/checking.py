@@ -470,12 +470,15 @@ def check_prediction(
     mistakes: Iterable[tuple[float, str]] = (),
     rel_tol: float = 0.02,
     inexact: str = "",
+    then_wrong: str | None = None,
 ) -> bool:
     """A prediction of ``what`` (a number, ``right``), to be checked on an explorer afterwards.
 
     Within ``rel_tol`` (relative) is right, since a value read off a figure is rounded (then
     ``correct`` says why); a known mistake ``(its value, why)`` is named; a near miss is told
-    how far. Every message ends with ``then``, the slider to move to see it.
+    how far. Every message ends with ``then``, the slider to move to see it. Where ``then``
+    shows the answer, pass ``then_wrong``: a wrong answer then ends with it instead, and an
+    answer that is neither right nor a known mistake is told only too large or too small.
 
     Where the answer is an exact number a reader can work out (not read off a figure), pass
     ``inexact``: then within ``rel_tol`` only ``right`` (to 1e-6, relative), or ``right``
@@ -492,8 +495,10 @@ def check_prediction(
             "mistakes": [[float(w), why] for w, why in mistakes],
             "rel_tol": float(rel_tol),
             "inexact": inexact,
+            "then_wrong": then_wrong,
         }
     )
+    right_then, then = then, then if then_wrong is None else then_wrong
     value = as_number(answer)
     if value is None:
         return verdict(
@@ -508,10 +513,13 @@ def check_prediction(
             return verdict(
                 False, f"close: {_number(value)} is {how_far(value, right)}; {inexact}. {then}"
             )
-        return verdict(True, f"{correct or f'{right:g}'}. {then}")
+        return verdict(True, f"{correct or f'{right:g}'}. {right_then}")
     for wrong, why in mistakes:
         if close(value, wrong):
             return verdict(False, f"{why}. {then}")
+    if then_wrong is not None:
+        way = "large" if value > right else "small"
+        return verdict(False, f"{_number(value)} is too {way}. {then}")
     nearby = near_miss(value, right, "", near=0.25)
     if nearby:
         return verdict(False, f"{nearby.split(';')[0]}. {then}")

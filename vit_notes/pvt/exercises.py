@@ -235,7 +235,8 @@ def check_sra_forward(
 
 def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int = 2) -> bool:
     """Predict: moving the explorer's ``sr_ratio`` slider from ``start`` to ``end`` (image
-    ``size``², stage 1), by what factor does the SRA layer's attention matrix (its memory) grow?"""
+    ``size``², stage 1), by what factor does the SRA layer's attention matrix (its memory) grow?
+    Only a right answer is told the slider's readings, which show the factor."""
     H = W = validate.size("size", size, minimum=4) // 4
     a, b = (sra_cost(H, W, 64, 1, r) for r in (start, end))
     right = b.attn_bytes / a.attn_bytes
@@ -253,6 +254,7 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
         "the factor",
         then,
         correct=f"the attention matrix grows {right:g}×: the keys grow by (R/R')² = {side:g}²",
+        then_wrong="Try again before you move the slider",
         mistakes=[
             (
                 side,

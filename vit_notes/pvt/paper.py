@@ -86,7 +86,7 @@ SYMBOLS = (
     Symbol("R_i", "the reduction ratio of stage i", "sr_ratio"),
     Symbol(
         "Reshape(x, R_i)",
-        "x as H_iW_i/R_i² windows of R_i² tokens, each one vector of R_i²·C_i numbers",
+        "x as H_iW_i/R_i² rows of R_i²·C_i numbers. The code makes each row one R_i×R_i window",
         "rearrange(grid, 'b c (h r1) (w r2) -> b (h w) (r1 r2 c)'): (B, M, R²·C)",
     ),
     Symbol(
@@ -167,9 +167,12 @@ CLAIMS = (
 CODE_DIFFERENCES = (
     Difference(
         topic="Reshape and W^S",
-        paper="reshape each R_i×R_i window into one vector, then a linear map W^S",
-        code="one Conv2d (sr) of kernel and stride R_i: the same function, its weight read as "
-        "W^S (the chapter checks the two are equal)",
+        paper="reshape the sequence x to H_iW_i/R_i² × (R_i²C_i), then a linear map W^S. "
+        "It does not say which R_i² tokens form a row: read literally, R_i² consecutive "
+        "tokens of the raster order",
+        code="one Conv2d (sr) of kernel and stride R_i on the H_i×W_i grid: each row is one "
+        "R_i×R_i window, and we follow it. With rows made of windows, the conv is the "
+        "same function, its weight read as W^S (the chapter checks the two are equal)",
         evidence=f"{REPO} classification/pvt.py, Attention.__init__ and forward",
     ),
     Difference(
@@ -189,7 +192,7 @@ CODE_DIFFERENCES = (
         topic="biases",
         paper="eqs. (1)-(3) have no bias terms",
         code="q and kv have biases (qkv_bias=True in every PVT configuration), and so do "
-        "proj and sr. The LayerNorm's affine shift is a bias too. The chapter's equation "
+        "proj and sr. The chapter's equation "
         "cell adds b_Q, b_K, b_V and proj.bias to match the module",
         evidence=f"{REPO} classification/pvt.py, Attention.__init__ (qkv_bias) and "
         "pvt_tiny ... pvt_large (qkv_bias=True)",
