@@ -332,6 +332,12 @@ def test_learned_maps_are_rows_of_the_models_attention():
     assert [p[0] for p in design.query_panels(img, (0.5, 0.5))] == [p[0] for p in panels]
 
 
+def test_map_titles_state_the_uniform_level():
+    panels = [("flat", torch.full((4,), 0.25), (2, 2)), ("peaked", torch.eye(16)[0], (4, 4))]
+    titles = [t for t, _, _ in figures.with_levels(panels)]
+    assert titles == ["flat\nuniform 0.25, largest 0.25", "peaked\nuniform 0.062, largest 1.00"]
+
+
 def test_query_token():
     assert figures.query_token((0, 0), 3) == 0
     assert figures.query_token((28, 28), 3) == 63  # centre pixel (29, 29): token (7, 7)

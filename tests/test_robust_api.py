@@ -215,6 +215,7 @@ SLIPS: dict[str, tuple] = {
     "vit_notes.learned.toy_query_maps": ((_img, (0.3, 0.5)), dict(ratios=(0,)), "ratio"),
     "vit_notes.learned.train": (("pvt_full",), {}, "model"),
     "vit_notes.learned.figures.query_rc": (((0, 0), 0), {}, "detail"),
+    "vit_notes.learned.figures.with_levels": (([],), {}, "panels"),
     "vit_notes.learned.figures.mark_tokens": (((0, 0), 3), dict(grid=7), "grid"),
     "vit_notes.learned.figures.attention_on_marks": ((_marks,),
                                                      dict(count=0), "count"),

@@ -241,6 +241,21 @@ def toy_query_maps(
     return [(f"toy, R={r}: {g[0]}×{g[1]} keys", row, g) for r, (row, g) in maps.items()]
 
 
+def with_levels(
+    panels: list[tuple[str, torch.Tensor, tuple]],
+) -> list[tuple[str, torch.Tensor, tuple]]:
+    """``panels`` (``[(title, weights, key_grid), ...]``) with each title's second line stating
+    the panel's uniform weight, 1 over its keys, and its largest weight. On one colour scale a
+    panel with few keys is bright even where its weights are uniform: the titles say so."""
+    out = []
+    for title, row, grid in validate.nonempty_sequence("panels", panels):
+        row = torch.as_tensor(row)
+        keys = grid[0] * grid[1]
+        line = f"uniform {1 / keys:.2g}, largest {float(row.max()):.2f}"
+        out.append((f"{title}\n{line}", row, grid))
+    return out
+
+
 def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     """The chapter's explorer: a test image (the first ``images`` of
     ``make_dataset(max(images, SAMPLE), seed)``, so that image 1 is section 6's), a ratio
@@ -387,4 +402,5 @@ __all__ = [
     "query_token",
     "show_examples",
     "toy_query_maps",
+    "with_levels",
 ]

@@ -4,13 +4,15 @@ keyword arguments (no model code here), sized to train on two CPU cores in well 
 Every model sees 32×32 images. PVT's first convolution has stride 4 and makes the 8×8 token
 grid of stage 1, as PVT does at 224² (56×56). Shunted's stem starts with a stride-2 convolution
 (a 16×16 grid) and reaches the same 8×8 token grid at stride 4. In both, the second stage halves
-the grid to 4×4. The PVT models differ only in their attention's keys and values: ``sr_ratios``
+the grid to 4×4. The PVT models differ in their attention's keys and values: ``sr_ratios``
 (R at stage 1, R/2 at stage 2, PVT's rule of a key grid of the same size at every stage) or
-linear SRA. So R = 2 leaves stage 2 at full attention (ratio 1), while R = 4 and R = 8 reduce it
-too, with a reduction convolution of its own. Shunted gives half of the heads ``r`` and half
-``r/2``. CoAtNet, at this size, has a stride-2 stem, one MBConv stage at stride 4 and relative
-attention at strides 8 and 16, so its first attention tokens form a 4×4 grid. Its layout is
-C-T-T, shortened from the paper's C-C-T-T, which would leave 2×2 and 1×1 grids here.
+linear SRA. pvt_linear also has the ReLU after fc1 in each feed-forward layer that PVT v2's
+official code gives its linear-SRA models. So R = 2 leaves stage 2 at full attention (ratio 1),
+while R = 4 and R = 8 reduce it too, with a reduction convolution of its own. Shunted gives half
+of the heads ``r`` and half ``r/2``. CoAtNet, at this size, has a stride-2 stem, one MBConv stage
+at stride 4 and relative attention at strides 8 and 16, so its first attention tokens form a 4×4
+grid. Its layout is C-T-T, shortened from the paper's C-C-T-T, which would leave 2×2 and 1×1
+grids here.
 
 :data:`CONTROLS` holds the control that must score lower if this PVT, under the shared recipe,
 needs its attention on the task: ``pvt_none`` is pvt_full with each block's attention (and the
@@ -128,7 +130,7 @@ STUDY: dict[str, StudyModel] = {
         StudyModel(
             "pvt_linear",
             "PVT",
-            "PVT linear SRA, 2×2",
+            "PVT linear SRA, feed-forward ReLU",
             keys="2×2",
             build=_pvt(linear=True, pool_size=2),
         ),
