@@ -97,10 +97,16 @@ def _t_numeric(df: int, p: float) -> float:
         area = h / 3 * (f[0] + f[-1] + 4 * sum(f[1:-1:2]) + 2 * sum(f[2:-1:2]))
         return 0.5 + area
 
+    return _invert(cdf, p, steps=60)
+
+
+def _invert(cdf, p: float, steps: int) -> float:
+    """The ``x >= 0`` where the increasing ``cdf`` reaches ``p``: double an upper bound until
+    it is passed, then bisect ``steps`` times."""
     lo, hi = 0.0, 1.0
     while cdf(hi) < p:
         lo, hi = hi, 2 * hi
-    for _ in range(60):
+    for _ in range(steps):
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
     return (lo + hi) / 2
@@ -161,13 +167,7 @@ def sd_range(df: int, level: float = 0.95) -> tuple[float, float]:
             half = torch.tensor([df / 2, x / 2], dtype=torch.float64)
             return torch.special.gammainc(half[0], half[1]).item()
 
-        lo, hi = 0.0, 1.0
-        while cdf(hi) < p:
-            lo, hi = hi, 2 * hi
-        for _ in range(80):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
-        return (lo + hi) / 2
+        return _invert(cdf, p, steps=80)
 
     tail = (1 - level) / 2
     return math.sqrt(df / quantile(1 - tail)), math.sqrt(df / quantile(tail))
