@@ -20,7 +20,9 @@ import http.server
 import io
 import os
 import random
+import re
 import threading
+import time
 import zlib
 
 import pytest
@@ -105,15 +107,30 @@ def site(tmp_path_factory):
         end=_text(12),
     )
     (root / "page.html").write_text(page, encoding="utf-8")
+    # late.html: the first explorer's photo arrives a second late, so that it draws (and
+    # changes its height) after the second one has opened the page at itself.
+    first = toy_explorer("explore-one").html(fallback=_fallback(1400))
+    uri = re.search(r'"photo": ?"(data:[^"]+)"', first).group(1)
+    (root / "slow-photo.jpg").write_bytes(base64.b64decode(uri.split(",", 1)[1]))
+    (root / "late.html").write_text(
+        page.replace(first, first.replace(uri, "slow-photo.jpg")), encoding="utf-8"
+    )
     (root / "other.html").write_text(
         '<!doctype html><html lang="en"><title>other</title><link rel="icon" href="data:,">'
         '<a href="page.html">page</a></html>',
         encoding="utf-8",
     )
-    handler = functools.partial(
-        type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *a: None}),
-        directory=str(root),
-    )
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if self.path.startswith("/slow-"):
+                time.sleep(1.0)
+            super().do_GET()
+
+    handler = functools.partial(Quiet, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -219,6 +236,13 @@ def test_a_link_with_an_explorers_state_opens_it(new_page, site):
     _open(page, site + "page.html#explore-one?a=2&b=1&query=0,4")
     got = _state(page, "explore-one")
     assert (got["state"], got["row"], got["col"]) == ("2|1", 0, 4)
+
+
+def test_a_link_to_an_explorer_holds_while_one_above_it_draws_later(new_page, site):
+    page = new_page()
+    _open(page, site + "late.html?explore-two.a=3")
+    assert _state(page, "explore-two")["state"] == "3|3"
+    assert abs(_top(page, "explore-two")) <= 2, f"moved to {_top(page, 'explore-two')} px"
 
 
 def test_moves_of_the_query_write_the_address(new_page, site):

@@ -185,6 +185,10 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
     return e;
   }
 
+  // The explorer a link with its state opened the page at: other explorers' first draws,
+  // which may come later and change their height, keep it in place as they keep a section.
+  let opened = null;
+
   function fragment() { // the address's fragment, decoded ("" if malformed)
     try {
       return decodeURIComponent(location.hash.slice(1));
@@ -511,7 +515,7 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
     // opened at (#some-section, outside this explorer): the page scrolls by what it shifted.
     function keepSection(mutate) {
       const name = fragment();
-      const target = name ? document.getElementById(name) : null;
+      const target = (name && document.getElementById(name)) || opened;
       if (!target || root.contains(target)) return mutate();
       const before = target.getBoundingClientRect().top;
       mutate();
@@ -524,7 +528,14 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
     // Back leaves the scrolling to the browser, which restores where the reader was.
     const nav = (performance.getEntriesByType("navigation")[0] || {}).type || "navigate";
     const jump = restored && nav === "navigate" && (!location.hash || oldHash() !== null);
-    const start = () => update(false).then(() => { if (jump) root.scrollIntoView(); });
+    // The jump waits for the page's end: while it is still parsed, the page may be too short
+    // to bring the explorer to the top.
+    const start = () => update(false).then(() => {
+      if (!jump) return;
+      opened = root;
+      if (document.readyState === "complete") root.scrollIntoView();
+      else addEventListener("load", () => root.scrollIntoView(), { once: true });
+    });
     // The first state's maps are inflated while the photo decodes.
     for (const m of spec.states[stateKey()].maps) blob(m.blob, true);
     if (spec.photo) {
