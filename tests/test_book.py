@@ -366,3 +366,19 @@ def test_teachers_page_names_only_exercises_that_exist():
     titles = {e["title"] for path in NOTEBOOKS for e in exercises(path)}
     named = re.findall(r"\*((?:Predict)[^*]+)\*", page)
     assert len(named) >= 4 and set(named) <= titles, set(named) - titles
+
+
+def test_each_registered_explorer_is_shown_by_its_chapter_and_no_other_is_called():
+    """The registry lists every explorer (``Design.explorers``; the tests that open each
+    explorer on the site read it): each is called in its own chapter's code, and a chapter
+    calls no explorer the registry does not list."""
+    owner = {f.__name__: d.family for d in registry.chapters() for f in d.explorers}
+    owner[registry.designs_explorer.__name__] = "compare"
+    assert len(owner) == len(registry.explorers()), "two explorers share a name"
+    for path in NOTEBOOKS:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        called = set(re.findall(r"\b(\w+_explorer)\(", code))
+        assert called <= set(owner), f"{path.name} calls {called - set(owner)}, not registered"
+        mine = {name for name, chapter in owner.items() if chapter == path.stem}
+        assert mine <= called, f"{path.name} never shows {mine - called}"

@@ -361,15 +361,10 @@ def test_no_explorer_prints_zero_or_draws_a_log_cost_chart():
     its bars, and the cost charts on a linear scale (a log scale shows 22x as about 2x)."""
     import re
 
-    from vit_notes import coatnet, pvt, shunted, swin
+    from vit_notes import registry
 
     zero = re.compile(r"(?<![\d.,])0(\.0+)?(?![\d.,])\s*(B|KiB|MiB|GiB|MB|M)?\b")
-    explorers = (
-        pvt.sra_explorer(),
-        shunted.shunted_explorer(),
-        coatnet.layout_explorer(),
-        swin.swin_explorer(),
-    )
+    explorers = [f() for f in registry.explorers()]
     for e in explorers:
         for state in e.states():
             for chart in e.bars(**state):

@@ -92,7 +92,8 @@ class Design:
     idea (a figure drawn from the module's own configuration). ``compared``: whether the
     comparison chapter lines it up (:func:`designs`); a chapter that studies the others'
     designs, rather than bringing its own, registers with ``compared=False`` and appears only
-    in :func:`chapters`."""
+    in :func:`chapters`. ``explorers``: the chapter's explorer factories, each called with no
+    argument (:func:`explorers` lines them up for the tests that open every explorer)."""
 
     family: str
     title: str
@@ -101,6 +102,7 @@ class Design:
     query_panels: Callable | None = None
     schematic: Callable | None = None
     compared: bool = True
+    explorers: tuple[Callable, ...] = ()
 
 
 _MODELS: dict[str, ModelInfo] = {}
@@ -199,6 +201,12 @@ def chapters() -> list[Design]:
 def designs() -> list[Design]:
     """The attention designs the comparison chapter lines up, in book order."""
     return [d for d in chapters() if d.compared]
+
+
+def explorers() -> list[Callable]:
+    """Every explorer's factory in book order: each chapter's, then the comparison's
+    (:func:`designs_explorer`)."""
+    return [f for d in chapters() for f in d.explorers] + [designs_explorer]
 
 
 #: Where :func:`query_patches` probes a design's maps: the face, the jacket, the background.

@@ -452,16 +452,9 @@ _SNAPSHOT_JS = """root => {
 
 
 def _explorers():
-    from vit_notes import coatnet, learned, pvt, registry, shunted, swin
+    from vit_notes import registry
 
-    return {
-        "explore-learned": learned.learned_explorer,
-        "explore-sra": pvt.sra_explorer,
-        "explore-shunted": shunted.shunted_explorer,
-        "explore-layout": coatnet.layout_explorer,
-        "explore-swin": swin.swin_explorer,
-        "explore-designs": registry.designs_explorer,
-    }
+    return {f().key: f for f in registry.explorers()}
 
 
 def _goldens(explorer, key: str) -> tuple[list[str], str]:

@@ -85,6 +85,7 @@ registry.register_design(
         },
         query_panels=_query_panels,
         schematic=draw_coatnet_schematic,
+        explorers=(layout_explorer,),
     )
 )
 

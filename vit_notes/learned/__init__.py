@@ -55,6 +55,7 @@ registry.register_design(
         layers={},
         query_panels=_query_panels,
         compared=False,
+        explorers=(learned_explorer,),
     )
 )
 

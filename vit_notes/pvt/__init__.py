@@ -83,6 +83,7 @@ registry.register_design(
         },
         query_panels=_query_panels,
         schematic=draw_sra_schematic,
+        explorers=(sra_explorer,),
     )
 )
 

@@ -79,6 +79,7 @@ registry.register_design(
         },
         query_panels=_query_panels,
         schematic=draw_shunted_schematic,
+        explorers=(shunted_explorer,),
     )
 )
 

@@ -114,6 +114,7 @@ registry.register_design(
         },
         query_panels=_query_panels,
         schematic=_schematic,
+        explorers=(swin_explorer,),
     )
 )
 
