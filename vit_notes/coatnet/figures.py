@@ -571,10 +571,8 @@ def plot_conv_vs_attention(rows: list[dict], mark_size: int = 224):
         ax.grid(alpha=0.3)
         if sizes[0] <= mark_size <= sizes[-1]:
             ax.axvline(mark_size, color="gray", lw=1, ls="--")
-    left.axhline(1.5, color="gray", ls=":", lw=1)
     left.set_ylim(1.0, max(2.0, max(r["ratio"] for r in rows) * 1.3))
     _log_ticks(left, (1, 2, 3, 5, 10, 20, 50, 100), lambda v: f"{v:g}×")
-    left.text(sizes[-1], 1.42, "1.5×: linear layers only", color="gray", ha="right", va="top")
     left.set_title("transformer block ÷ MBConv block")
     left.set_ylabel("MACs ratio (log scale)")
     right.set_title("attention map of one block")
