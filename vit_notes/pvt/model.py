@@ -558,8 +558,9 @@ _V1_SRC = "PVT v1, ImageNet classification table; top-1 also in the official mod
 _V2_SRC = "PVT v2, ImageNet classification table; top-1 also in the official model zoo"
 #: Parameter counts (M) of the official model zoo (whai362/PVT, classification/README.md,
 #: "PVTv2 on ImageNet-1K") where they differ from the paper's table: b0 (the table gives 3.4 M;
-#: the authors confirm 3.7 M in whai362/PVT issue #60) and b1 (the table gives 13.1 M; timm
-#: agrees with the README). Shown labelled as such, never as the paper's.
+#: a maintainer's reply in whai362/PVT issue #60 calls that an error and gives 3.7 M) and b1
+#: (the table gives 13.1 M; timm agrees with the README). Shown labelled as such, never as the
+#: paper's.
 README_PARAMS_M = {"pvt_v2_b0": 3.7, "pvt_v2_b1": 14.0}
 #: The papers' own numbers, shown beside the book's counts (never used in a computation):
 #: parameters (M), GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%).
