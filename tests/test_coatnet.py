@@ -706,6 +706,11 @@ def test_schematic_numbers_are_the_models():
         assert label in text
     assert "27×27 = 729 per head, × 12 heads = 8,748" in text
     assert "12×196×196" in text
+    # The boxes do not halve: the figure and its alt text say their log scale.
+    assert "log2 scale of the grid side" in text
+    assert "log2 scale of the grid side" in plotting.alt_text(
+        coatnet.draw_coatnet_schematic("coatnet_0", img_size=224)
+    )
     # Every block learns its own table (the paper shares none across layers).
     assert stages[3]["table_scalars"] == 5 * 729 * 12
     assert "Each of the 5 blocks has its own: 43,740" in text

@@ -104,6 +104,13 @@ def coatnet_stages(name_or_model="coatnet_0", img_size: int = 224) -> list[dict]
     return stages
 
 
+#: What the schematic's box sizes mean, in the figure and in its alt text.
+_LOG_SCALE_NOTE = (
+    "Box sides are on a log2 scale of the grid side:\n"
+    "each halving takes the same step off a box, not half of it."
+)
+
+
 def _stage_lines(s: dict) -> list[str]:
     (H, W), kind = s["grid"], s["kind"]
     what = {"stem": "convs", "C": "MBConv", "T": "transformer"}[kind]
@@ -117,7 +124,8 @@ def _stage_lines(s: dict) -> list[str]:
 @styled
 def draw_coatnet_schematic(name_or_model="coatnet_0", img_size: int = 224):
     """CoAtNet's idea in one picture: the image, then stages S0..S4 as boxes shrinking with
-    the resolution (grey: the stem, blue: MBConv "C", red: transformer "T"), each labelled
+    the resolution (grey: the stem, blue: MBConv "C", red: transformer "T"; a box's side is
+    linear in log2 of its grid side, as the figure says), each labelled
     with its grid, width, number of blocks and, for "T" stages, heads and the shape of the
     relative bias table; a callout spells out the first transformer stage's table. All
     numbers come from the model's own modules (:func:`coatnet_stages`), so the picture
@@ -185,6 +193,8 @@ def draw_coatnet_schematic(name_or_model="coatnet_0", img_size: int = 224):
         va="top",
         fontsize=11,
     )
+    # The boxes cannot halve per stage and stay readable, so the figure says its scale.
+    ax.text(0.02, 0.42, _LOG_SCALE_NOTE, ha="left", va="top", fontsize=9, linespacing=1.25)
     first_t = next((k for k, it in enumerate(items) if it["kind"] == "T"), None)
     if first_t is not None:
         it = items[first_t]
@@ -244,7 +254,8 @@ def draw_coatnet_schematic(name_or_model="coatnet_0", img_size: int = 224):
             f"{s['name']} ({_stage_lines(s)[2]}, {s['grid'][0]}×{s['grid'][1]} grid)"
             for s in stages
         )
-        + "."
+        + ". "
+        + _LOG_SCALE_NOTE.replace("\n", " ")
     )
     if t_stages:
         s = t_stages[0]
