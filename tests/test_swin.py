@@ -537,6 +537,7 @@ def test_the_checkers_right_answers_and_page_specs():
     with contextlib.redirect_stdout(io.StringIO()):
         assert exercises.check_window_macs(4 * 3136 * 96**2 + 2 * 49 * 3136 * 96)
         assert exercises.check_memory_prediction(4) and not exercises.check_memory_prediction(16)
+        assert not exercises.check_memory_prediction(4.07)  # the ratio is exactly 4
         assert exercises.check_window_choice(8) and not exercises.check_window_choice(16)
         assert not exercises.check_window_choice(7)  # does not tile a 256 grid
         # the corner query: a 4×4 region of its wrapped window; the centre: a whole window
@@ -746,6 +747,10 @@ def test_the_figures_say_what_the_bars_are_and_keep_their_ticks_apart():
     fig = swin.plot_measured_times(measured.load("swin_cost").rows)
     legend = fig.axes[0].get_legend().get_title().get_text()
     assert "fastest round" in legend and "slowest" in legend
+    # the global layer's time includes gathering its bias B: its labels say so
+    for ax in (fig.axes[0], fig.axes[2]):
+        names = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert any("global MSA" in n and "gathers B" in n for n in names), names
     assert "bar runs up to the slowest round" in plotting.alt_text(fig)
     plt.close(fig)
     fig = swin.plot_cost_curves(swin.cost_curves(sides=(224, 448)))

@@ -89,6 +89,8 @@ def check_memory_prediction(answer, side: int = 448, base: int = 224, window_siz
         then,
         correct=f"{right:g}×: {tokens:g}× the tokens, each with the same M² = "
         f"{window_size**2} keys in its window",
+        inexact=f"the ratio is exactly {right:g}: the same M² keys per query, "
+        f"{tokens:g}× the queries",
         mistakes=[
             (tokens**2, "that is global attention's growth, N². A window keeps M² keys per query"),
             (side / base, "that is the growth of the side; the tokens grow with its square"),

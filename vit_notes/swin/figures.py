@@ -31,6 +31,7 @@ from .model import (
     stage_grids,
     window_partition,
 )
+from .paper import VARIANTS
 
 #: The toy's inverse temperature: a logit is ``TOY_LOGIT_SCALE`` times the dot product of two
 #: standardised colour histograms (64 entries), so at most ``64 * TOY_LOGIT_SCALE``.
@@ -269,7 +270,8 @@ def own_window(H: int, W: int, window_size: int, query: int) -> torch.Tensor:
 @styled
 def plot_receptive_fields(img: torch.Tensor, fields: list[torch.Tensor], query_rc, ks=(1, 2, 4)):
     """The tokens that the query's output depends on after ``k`` blocks, for each ``k`` of
-    ``ks``, drawn over the photo."""
+    ``ks``, drawn over the photo. The title says that the blocks share one grid, while
+    Swin-T's stage 1 has only its first ``layers[0]`` blocks."""
     fields = validate.nonempty_sequence("fields", fields)
     ks = [validate.positive_int("ks", k, maximum=len(fields)) for k in ks]
     fig, axes = new_figure(1, len(ks), height=2.9)
@@ -291,12 +293,17 @@ def plot_receptive_fields(img: torch.Tensor, fields: list[torch.Tensor], query_r
         mark_query(ax, img, query_rc, patch=img.shape[-1] // W)
         sizes.append(int(field.sum()))
         ax.set_title(f"after {k} block{'s' if k > 1 else ''}: {sizes[-1]} tokens")
+    depth = VARIANTS["swin_t"].layers[0]
+    title = (
+        f"Blocks stacked on one {H}×{W} grid. Swin-T's stage 1 has {depth}, then the grid halves."
+    )
+    fig.suptitle(title)
     set_alt(
         fig,
         "The photo, darkened except where the query's output depends on the input tokens, "
         f"after {', '.join(str(k) for k in ks)} blocks: "
         + ", ".join(f"{n} tokens" for n in sizes)
-        + ".",
+        + f". {title}",
     )
     return fig
 
@@ -578,8 +585,8 @@ def explorer_cost_chart(window_size: int, block2: str) -> Bars:
         window: window_attention_cost(g, g, EXPLORER_DIM, EXPLORER_HEADS, window_size),
     }
     return layer_cost_bars(
-        f"Swin-T stage 1, C = {EXPLORER_DIM}, {g}×{g} tokens: multiply-adds (millions), "
-        "against global",
+        f"Swin-T stage 1, C = {EXPLORER_DIM}, {g}×{g}: multiply-adds (millions), "
+        "float32 attention maps (MiB)",
         costs,
         {"global MSA": "tab:red", window: "tab:blue"},
         ratio_of="multiply-adds",
@@ -640,6 +647,9 @@ def swin_explorer() -> Explorer:
 #: The attention layers :func:`swin_cost_table` times at each stage, in order: window
 #: attention (block l), shifted-window attention (block l+1) and global attention.
 TIMED_VARIANTS = ("W-MSA", "SW-MSA", "MSA")
+#: Global MSA's forward gathers its ``(heads, hw, hw)`` bias B on every call: the figure
+#: says so wherever it names that series.
+GATHERS_B = "(gathers B each call)"
 
 
 def swin_cost_table(
@@ -743,6 +753,7 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     colours = {"W-MSA": "tab:blue", "SW-MSA": "tab:green", "MSA": "tab:red"}
     stages = sorted({r["stage"] for r in rows})
     ax = axes[0, 0]
+    labels = {"W-MSA": "W-MSA", "SW-MSA": "SW-MSA", "MSA": f"global MSA\n{GATHERS_B}"}
     for k, variant in enumerate(TIMED_VARIANTS):
         pts = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r["stage"])
         xs = [r["stage"] + (k - 1) * 0.12 for r in pts]
@@ -750,7 +761,7 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
         hi = [max(r["ms_rounds"]) for r in pts]
         ax.errorbar(
             xs, lo, yerr=[[0] * len(lo), [h - v for h, v in zip(hi, lo)]], fmt="o",
-            color=colours[variant], label=variant, capsize=2,
+            color=colours[variant], label=labels[variant], capsize=2,
         )  # fmt: skip
     ax.set_yscale("log")
     ax.set_xticks(stages, [str(s) for s in stages])
@@ -769,7 +780,7 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
         x = stage + dx
         label = f"{variant} / W-MSA"
         if variant == "MSA":  # only the control is drawn here: every stage is on the right
-            label += f",\nstage {stage} only"
+            label = f"global {label},\nstage {stage} only"
         ax.plot([x] * len(rs), rs, "o", mfc="none", color=colours[variant], alpha=0.7,
                 label=label if variant not in shown else None)  # fmt: skip
         shown.append(variant)
@@ -790,7 +801,8 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     ax = axes[0, 2]
     for stage, rs in sorted(msa.items()):
         ax.plot([stage] * len(rs), rs, "o", mfc="none", color=colours["MSA"], alpha=0.7,
-                label="MSA / W-MSA" if stage == stages[0] else None)  # fmt: skip
+                label=f"global MSA / W-MSA\n{GATHERS_B}" if stage == stages[0] else None,
+                )  # fmt: skip
         if stage != last:
             summary.append(f"MSA at stage {stage}: {min(rs):.2f} to {max(rs):.2f}")
     ax.axhline(1.0, color="black", lw=0.8)
@@ -805,7 +817,8 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     set_alt(
         fig,
         "Three panels. Left: the measured time of W-MSA, SW-MSA and global MSA at each stage "
-        "of Swin-T, log scale; a dot is the fastest round and its bar runs up to the slowest "
+        "of Swin-T, log scale; global MSA's time includes gathering its bias B, (hw)² entries "
+        "per head, on every call; a dot is the fastest round and its bar runs up to the slowest "
         "round: "
         + "; ".join(
             f"stage {s}: " + ", ".join(
