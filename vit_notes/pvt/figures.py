@@ -18,7 +18,7 @@ import torch
 from matplotlib.lines import Line2D
 
 from .. import photo, validate
-from ..counting import count_macs, time_forward
+from ..counting import count_macs, significant, time_forward
 from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
 from ..plotting import (
     MIN_FONT_PT,
@@ -88,17 +88,18 @@ def sra_query_maps(
     patch: int = 4,
     num_heads: int = 1,
     linear: bool = False,
+    scale: float = 0.25,
 ) -> dict[int, tuple[torch.Tensor, tuple[int, int]]]:
     """For each ``sr_ratio``: the attention of one query over the (reduced) key grid, head 0.
 
-    Uses colour tokens and identity projections (:func:`identity_sra`) so the maps show
-    colour similarity; returns ``{sr_ratio: (attn_row, key_grid)}``.
+    Uses colour tokens and identity projections (:func:`identity_sra`, its logit ``scale``)
+    so the maps show colour similarity; returns ``{sr_ratio: (attn_row, key_grid)}``.
     """
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
     q = photo.query_at((H, W), query_rc)
     out = {}
     for r in sr_ratios:
-        layer = identity_sra(tokens.shape[-1], r, linear=linear, num_heads=num_heads)
+        layer = identity_sra(tokens.shape[-1], r, scale=scale, linear=linear, num_heads=num_heads)
         (out[r],) = query_rows(layer, tokens, H, W, query=q)  # that one row only, not the N x M map
     return out
 
@@ -333,7 +334,8 @@ def fastest_growth(rows: list[dict], x: str) -> dict | None:
 def _time_ratio(rows: list[dict], x: str, slow: tuple, ref: tuple) -> str:
     """ "<ratio>× the time" of the row ``slow`` = (variant, x value) over the row ``ref``,
     from the fastest rounds (as the rings compare), and, when there are several rounds, the
-    median and range of the ratio within each round beside it."""
+    median and range of the ratio within each round beside it. Two significant figures: the
+    rounds of a loaded machine support no more."""
 
     def rounds(variant, value):
         r = next(r for r in rows if r["variant"] == variant and r[x] == value and "ms" in r)
@@ -343,10 +345,11 @@ def _time_ratio(rows: list[dict], x: str, slow: tuple, ref: tuple) -> str:
     per = sorted(b / a for a, b in zip(a_rounds, b_rounds))
     fastest = min(b_rounds) / min(a_rounds)
     if len(per) == 1:
-        return f"{per[0]:.2f}× the time"
+        return f"{significant(per[0], 2)}× the time"
     return (
-        f"{fastest:.2f}× the time in the fastest rounds (within each of {len(per)} rounds: "
-        f"median {statistics.median(per):.2f}×, {per[0]:.2f}× to {per[-1]:.2f}×)"
+        f"{significant(fastest, 2)}× the time in the fastest rounds (within each of "
+        f"{len(per)} rounds: median {significant(statistics.median(per), 2)}×, "
+        f"{significant(per[0], 2)}× to {significant(per[-1], 2)}×)"
     )
 
 
