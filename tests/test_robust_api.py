@@ -177,6 +177,7 @@ SLIPS: dict[str, tuple] = {
     "vit_notes.shunted.plot_shunted_cost": (([], "title"), {}, "rows"),
     "vit_notes.shunted.plot_shunted_maps": (("img", {}, (0.3, 0.5)), {}, "img"),
     "vit_notes.shunted.query_map_rows": (("maps", None, (0.3, 0.5), 4, 4), {}, "maps"),
+    "vit_notes.shunted.round_ratios": (([{"variant": "SRA"}],), {}, "rows"),
     "vit_notes.shunted.reduction_conv_table": ((), dict(size=0, timed=False), "size"),
     "vit_notes.shunted.shunted_cost": ((56, 56, 64, 2, 3), {}, "sr_ratio"),
     "vit_notes.shunted.shunted_cost_table": ((), dict(size=0, timed=False), "size"),

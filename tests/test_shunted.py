@@ -953,6 +953,15 @@ def test_timing_figure_draws_the_rounds_spread():
         r["ms_rounds"] = [1.0 + i, 3.0 + i, 2.0 + i]
         r["ms"] = min(r["ms_rounds"])
     fig = shunted.plot_shunted_cost(rows, "spread")
+    # both layers in several rounds: a third panel, Shunted over SRA within each round
+    paired = shunted.round_ratios(rows)
+    by = {(r["variant"], r["sr_ratio"]): r for r in rows}
+    for r, p in paired.items():
+        s, q = by["Shunted", r], by["SRA", r]
+        assert p["rounds"] == pytest.approx([a / b for a, b in zip(s["ms_rounds"], q["ms_rounds"])])
+        assert p["macs"] == pytest.approx(s["counted_gmacs"] / q["counted_gmacs"])
+    assert len(fig.axes) == 3 and "each round" in fig.axes[2].get_title()
+    assert "third panel" in plotting.alt_text(fig)
     ax = fig.axes[1]
     assert "up to the slowest round" in ax.get_title()
     # one vertical bar per point, from its fastest round to its slowest
@@ -1077,10 +1086,13 @@ def test_the_chapter_states_the_papers_equations_as_stored():
         assert eq.latex in text, eq.latex
         assert eq.source == shunted.paper.EQUATIONS_SOURCE
     # the chapter names its sources once, and marks the equations as our reading of the code
-    assert "our reconstruction" in text and "our reading of the official code" in text
+    assert "our reading of the official code" in " ".join(text.split())
+    assert "reconstruct" not in text and "we believe" not in text.lower()  # one wording
     assert "could not be consulted" not in text  # sources, not the page's history
     assert "transcri" not in text and "transcri" not in shunted.paper.describe_differences()
-    assert "paper (our reconstruction):" in shunted.paper.describe_symbols()
+    # the book's equations are never headed as the paper's
+    assert "our equations:" in shunted.paper.describe_symbols()
+    assert "\n  paper:" not in "\n" + shunted.paper.describe_differences()
     assert shunted.paper.equations_latex().count("\\\\") == len(shunted.paper.EQUATIONS) - 1
 
 

@@ -18,6 +18,7 @@ import copy
 import dataclasses
 import io
 import re
+import statistics
 
 import torch
 from matplotlib.lines import Line2D
@@ -670,6 +671,28 @@ def timing_outliers(rows: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
+def round_ratios(rows: list[dict]) -> dict[int, dict]:
+    """Per ``sr_ratio`` timed for both layers, the shunted layer's time over SRA's within each
+    round of ``ms_rounds`` (the rounds took turns, so round k of both ran at about the same
+    time): ``{sr_ratio: {"rounds": [ratio per round], "median": ..., "macs": Shunted's
+    multiply-adds over SRA's}}``. This is the ratio the chapter reads, not the ratio of the
+    fastest rounds, which may be different rounds."""
+    rows = validate.rows("rows", rows, keys=("variant", "sr_ratio", "ms_rounds", "counted_gmacs"))
+    by = {(r["variant"], r["sr_ratio"]): r for r in rows}
+    out = {}
+    for (variant, r), s in sorted(by.items(), key=lambda kv: kv[0][1]):
+        if variant != "Shunted" or ("SRA", r) not in by:
+            continue
+        p = by["SRA", r]
+        ratios = [a / b for a, b in zip(s["ms_rounds"], p["ms_rounds"], strict=True)]
+        out[r] = dict(
+            rounds=ratios,
+            median=statistics.median(ratios),
+            macs=s["counted_gmacs"] / p["counted_gmacs"],
+        )
+    return out
+
+
 class _PlainLogFormatter(LogFormatter):
     """Log-axis tick labels as plain numbers (``0.02``, ``200``), not ``2e-02``."""
 
@@ -699,7 +722,10 @@ _DODGE = {"Shunted": 1.04, "SRA": 1 / 1.04}
 @styled
 def plot_shunted_cost(rows: list[dict], title: str):
     """Cost of one layer against ``sr_ratio``, one message per panel: the multiply-adds (formula
-    lines, counter circles: they agree) and, when the rows are timed, the measured latency.
+    lines, counter circles: they agree) and, when the rows are timed, the measured latency of
+    each layer's fastest round. When both layers were timed in several rounds, a third panel
+    gives the shunted layer's time over SRA's within each round (:func:`round_ratios`): a dot
+    per round, a bar at the median, a cross at the multiply-add ratio.
 
     Both axes are logarithmic and labelled so. A timed point slower than its multiply-adds
     predict (:func:`timing_outliers`) is ringed and explained on the figure: in red when it is
@@ -707,7 +733,10 @@ def plot_shunted_cost(rows: list[dict], title: str):
     round (a cost the counts miss)."""
     rows = validate.rows("rows", rows, keys=("variant", "sr_ratio", "analytic_gmacs"))
     timed = "ms" in rows[0]
-    fig, axes = new_figure(1, 2 if timed else 1, height=3.9)
+    paired = (
+        round_ratios(rows) if timed and all(len(r.get("ms_rounds", [])) > 1 for r in rows) else {}
+    )
+    fig, axes = new_figure(1, 1 + timed + bool(paired), height=3.9)
     variants = [v for v in ("Shunted", "SRA") if any(r["variant"] == v for r in rows)]
     ratios = [r["sr_ratio"] for r in rows]
     ax = axes[0, 0]
@@ -737,7 +766,7 @@ def plot_shunted_cost(rows: list[dict], title: str):
         ax.set_ylabel("CPU latency, ms (log scale)")
         n = max(len(r.get("ms_rounds", [])) for r in rows)
         ax.set_title(
-            f"measured: best of {n} rounds\n(bar: up to the slowest round)"
+            f"each layer's fastest of {n} rounds\n(bar: up to the slowest round)"
             if n > 1
             else "measured: median of runs"
         )
@@ -767,6 +796,22 @@ def plot_shunted_cost(rows: list[dict], title: str):
         handles, _ = ax.get_legend_handles_labels()
         if handles:  # what the rings mean, under the panels
             fig.legend(handles=handles, loc="outside lower center", ncol=1)
+    if paired:
+        ax = axes[0, 2]
+        for r, p in paired.items():
+            ax.plot([r] * len(p["rounds"]), p["rounds"], "o", mfc="none", color="0.35", alpha=0.8)
+            ax.plot([r / 1.15, r * 1.15], [p["median"]] * 2, color="black", lw=2)
+            ax.plot([r], [p["macs"]], "x", color=SHUNTED_COLOURS["Shunted"], ms=10, mew=2)
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_locator(FixedLocator(sorted(paired)))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlim(min(paired) / 1.6, max(paired) * 1.6)
+        ax.set_xlabel("sr_ratio (log scale)")
+        ax.axhline(1.0, color="black", lw=0.8)
+        ax.set_ylabel("Shunted time / SRA's, in one round")
+        ax.set_title("Shunted / SRA, each round\n(bar: median; ×: MACs)")
+        ax.grid(True, axis="y")
     # The key, in the counts' panel (its curves fall, so its upper right is free); the
     # measured panel uses the same colours.
     key = [Line2D([], [], color=SHUNTED_COLOURS[v], lw=3, label=v) for v in variants]
@@ -794,10 +839,21 @@ def plot_shunted_cost(rows: list[dict], title: str):
         + "; ".join(parts)
         + ". Formula and counter agree"
         + (
-            "; the right panel is the measured latency of the fastest round, with a bar up to "
-            "the slowest."
+            "; the second panel is each layer's measured latency in its fastest round, with a "
+            "bar up to the slowest."
             if timed
             else "."
+        )
+        + (
+            " The third panel is the shunted layer's time over SRA's within each round: "
+            + "; ".join(
+                f"at sr_ratio {r} {min(p['rounds']):.2f} to {max(p['rounds']):.2f}, median "
+                f"{p['median']:.2f}, against {p['macs']:.2f} times the multiply-adds"
+                for r, p in paired.items()
+            )
+            + "."
+            if paired
+            else ""
         ),
     )
     return fig

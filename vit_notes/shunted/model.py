@@ -89,9 +89,9 @@ class ShuntedAttention(nn.Module):
 
     ``sr_ratio = 1``: plain multi-head attention (``kv: C -> 2C``) plus a depthwise 3x3 conv
     of V on the full grid (``local_conv``) added to the attention output, as the official code
-    does. Our reconstruction's placement adds LE to V before the weighted sum, as the question
-    in issue 14 quotes the paper ("local enhancing component of MTA for value V"); unchecked
-    against its text.
+    does. Our equations (our reading of stages 1-3 of the official code) add LE to V before
+    the weighted sum, as the question in issue 14 quotes the paper ("local enhancing component
+    of MTA for value V").
 
     Call as ``attn(x, H, W)`` with ``x`` of shape ``(B, H*W, C)``. Under
     :func:`~vit_notes.trace.record_attention` the maps are stored per group as
@@ -348,7 +348,7 @@ class ConvStem(nn.Module):
 
 
 class ShuntedTransformer(nn.Module):
-    """Shunted Transformer (Ren et al. 2022, the architecture figure and the table of variants):
+    """Shunted Transformer (Ren et al. 2022, as the official SSA.py builds it):
     four stages at 1/4, 1/8, 1/16, 1/32.
 
     Stage 1 embeds with the convolutional stem (:class:`ConvStem`), stages 2-4 with an
@@ -490,19 +490,23 @@ _COMMON = dict(
     sr_ratios=(8, 4, 2, 1),
 )
 
-#: Configurations of the Shunted family (Ren et al. 2022, the table of variants, and the
-#: official code).
+#: Configurations of the Shunted family (Ren et al. 2022), as the official code's SSA.py
+#: builds them.
 CONFIGS: dict[str, dict] = {
     "shunted_t": dict(_COMMON, depths=(1, 2, 4, 1), num_conv=0),
     "shunted_s": dict(_COMMON, depths=(2, 4, 12, 1), num_conv=1),
     "shunted_b": dict(_COMMON, depths=(3, 4, 24, 2), num_conv=2),
 }
 
-_SRC = "Shunted Transformer, the table of variants and the ImageNet-1K results table"
+_SRC = (
+    "params and top-1: the official README's results list; GFLOPs: the book's reference "
+    "notes, unchecked against the paper's text"
+)
 #: Numbers reported for the paper, shown beside the book's counts (never used in a computation):
-#: parameters (M) and ImageNet-1k top-1 (%) from the official repository's README, GFLOPs
-#: (= G multiply-adds) at 224² from the book's reference notes. The paper's table itself was not
-#: consulted (``_SRC`` is where the reference notes place them).
+#: parameters (M) and ImageNet-1k top-1 (%) from the results list in the official repository's
+#: README, GFLOPs at 224² from the book's reference notes, unchecked: the paper's tables were
+#: not read. That one FLOP there is one multiply-add is our inference: the book's counts come
+#: within a few percent above them (the chapter glues by how much).
 PAPER = {
     "shunted_t": registry.Paper(
         params_m=11.5, gflops=2.1, top1=79.8, cite="ren2022shunted", source=_SRC

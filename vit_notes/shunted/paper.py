@@ -1,20 +1,20 @@
 """What the Shunted paper says, stored once so that the chapter prints it instead of retyping it.
 
 Ren et al., "Shunted Self-Attention via Multi-Scale Token Aggregation", CVPR 2022
-(``ren2022shunted`` in ``book/references.bib``). Only the paper's abstract could be read
-for the book: its body text could not be consulted. Every entry therefore names what it rests
-on: the abstract, the official repository (OliverRensu/Shunted-Transformer, ``SSA.py`` and
-its issue threads, some of which quote the paper), or "our reading" where neither says it.
+(``ren2022shunted`` in ``book/references.bib``). Only the paper's abstract was read for the
+book, not its body text. Every entry therefore names what it rests on: the abstract, the
+official repository (OliverRensu/Shunted-Transformer, ``SSA.py`` and its issue threads, some
+of which quote the paper), or "our reading" where neither says it.
 
-``EQUATIONS``: shunted self-attention as we reconstruct it from the official ``SSA.py``, in
-the notation we believe the paper uses, not checked against its text (which was not
-consulted). LE's definition is the paper's as the question in issue 14 quotes it (second-hand
-paper text); where LE is added comes from ``SSA.py``.
+``EQUATIONS``: shunted self-attention as our reading of the official ``SSA.py``, not the
+paper's equations. LE's definition is the paper's as the question in issue 14 quotes it
+(second-hand paper text); where LE is added comes from ``SSA.py``.
 ``SYMBOLS`` says which
 tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
-``CODE_DIFFERENCES``: what the official code (which this package equals) does where the
-paper's equations are general, and where it departs from them. ``ABLATIONS``: what the
+``CODE_DIFFERENCES``: what the official code (which this package equals) does where our
+equations are general, and where it departs from them. ``QUESTIONS``: a question about the
+paper's figure that the author answered in an issue. ``ABLATIONS``: what the
 paper's ablation study of the token aggregation varies, as far as the repository's issue 18
 says.
 """
@@ -29,18 +29,17 @@ from ..facts import Claim, Difference, Symbol
 #: The paper, as cited in the book.
 CITE = "ren2022shunted"
 REPO = "https://github.com/OliverRensu/Shunted-Transformer"
-#: Where the equations come from: the paper's body text could not be consulted for the book.
+#: Where the equations come from: the paper's body text was not read for the book.
 EQUATIONS_SOURCE = (
-    "our reconstruction from the official SSA.py, in the notation we believe the paper uses, "
-    "not checked against the paper's text. LE's definition is the paper's, as the question in "
-    "issue 14 of the official repository quotes it (second-hand paper text). Where LE is added "
-    "comes from SSA.py"
+    "our reading of the official code (SSA.py), not the paper's equations. The names MTA and "
+    "LE and LE's definition are the paper's, as the question in issue 14 of the official "
+    "repository quotes it (second-hand paper text). Where LE is added comes from SSA.py"
 )
 
 
 @dataclass(frozen=True)
 class Equation:
-    """One equation of our reconstruction: its LaTeX, and what it rests on."""
+    """One of our equations: its LaTeX, and what it rests on."""
 
     latex: str
     source: str
@@ -67,9 +66,8 @@ class Ablation:
     not_here: str
 
 
-#: Shunted self-attention as we reconstruct it (:data:`EQUATIONS_SOURCE`). The index ``i``
-#: runs over the heads, and each head has its own downsampling rate ``r_i``: our reading of
-#: the official code.
+#: Shunted self-attention, our reading of the official code (:data:`EQUATIONS_SOURCE`). The
+#: index ``i`` runs over the heads, and ``r_i`` is head i's downsampling rate.
 EQUATIONS = (
     Equation(r"Q_i = X W_i^Q", EQUATIONS_SOURCE),
     Equation(
@@ -131,21 +129,21 @@ CLAIMS = (
     ),
 )
 
-#: What the official code, which :mod:`vit_notes.shunted` equals, does where the paper's
-#: equations are general (how many rates, what MTA is made of), and where it departs from them.
+#: What the official code, which :mod:`vit_notes.shunted` equals, does where our equations
+#: are general (how many rates, what MTA is made of), and where it departs from them. The
+#: ``paper`` field holds our equations' side (printed as "ours:").
 CODE_DIFFERENCES = (
     Difference(
         topic="how many rates",
-        paper="our reading of the equations' notation: head i has its own rate r_i, which "
-        "may vary across the heads of a layer",
+        paper="r_i is our notation for head i's rate. It does not say how many rates a layer "
+        "has: only the code does",
         code="two groups of h/2 heads: rate r (sr1, kv1, local_conv1) and r/2 (sr2, kv2, "
         "local_conv2). A stage with sr_ratio 1 has one group of all h heads",
         evidence=f"{REPO} SSA.py, Attention.__init__",
     ),
     Difference(
         topic="what MTA is made of",
-        paper="our reconstruction writes MTA(X, r_i), the tokens merged at rate r_i, as one "
-        "operation",
+        paper="MTA(X, r_i), the tokens merged at rate r_i, is one operation",
         code="in stages 1-3 (sr_ratio > 1): a convolution of kernel and stride r_i, then a "
         "LayerNorm and a GELU. Stage 3's fine group has r_i = 1 and still gets all three: "
         "sr2 is a 1×1 convolution there",
@@ -154,7 +152,7 @@ CODE_DIFFERENCES = (
     ),
     Difference(
         topic="MTA with sr_ratio 1",
-        paper="our reconstruction computes K_i and V_i from MTA(X, r_i) in every head",
+        paper="K_i and V_i come from MTA(X, r_i) in every head",
         code="the last stage (sr_ratio 1) has no MTA: K and V come from kv(X), with no "
         "convolution, LayerNorm or GELU. So MTA(X, 1) is X here, but not in stage 3's fine "
         "group",
@@ -163,10 +161,9 @@ CODE_DIFFERENCES = (
     ),
     Difference(
         topic="LE with sr_ratio 1",
-        paper="the question in issue 14 (unclebuff) quotes the paper: LE is the 'local "
-        "enhancing component of MTA for value V by a depth-wise convolution'. Our "
-        "reconstruction, from stages 1-3 of the code: V_i = V_i + LE(V_i) "
-        "before the softmax-weighted sum",
+        paper="V_i = V_i + LE(V_i) before the softmax-weighted sum, as in stages 1-3 of the "
+        "code. The question in issue 14 (unclebuff) quotes the paper: LE is the 'local "
+        "enhancing component of MTA for value V by a depth-wise convolution'",
         code="the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead. "
         "In issue 14 the author answered that in the last stage the placement hardly "
         "changes the final performance",
@@ -174,18 +171,32 @@ CODE_DIFFERENCES = (
         "question quotes the paper; the author, OliverRensu, answered 2022-08-15). Issue 23 "
         "asks the same question",
     ),
-    Difference(
-        topic="stage 1's embedding: a question about Fig. 4, which the author answered",
-        paper="the question in issue 13 (XuanxuanGao) reads the paper's Fig. 4 as drawing a "
-        "patch embedding and a linear embedding in stage 1, and asks whether one should go",
-        code="the convolutional stem (Head) alone embeds stage 1; stages 2-4 use an "
-        "overlapping patch embedding. The author (OliverRensu) answered in two replies. "
-        "First: 'In the first stage, we use conv stem (Head) to replace naive non-overlap "
-        "patch embedding in ViT'. Then: 'You can regard the Head is the combinat…'. So the "
-        "author maps the Head onto Fig. 4's stage 1 himself. Our reading of the second reply, "
-        "quoted in part: the Head plays both roles that Fig. 4 draws in stage 1",
-        evidence=f"{REPO} issue 13 (the question, 2022-06-30; two replies by OliverRensu, "
-        "both 2023-02-22, the second quoted in part). SSA.py, ShuntedTransformer.__init__",
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question about the paper asked in an issue, and the author's answer, quoted whole."""
+
+    topic: str
+    asked: str
+    answer: str
+    evidence: str
+
+
+#: Questions about the paper's figures that the author answered in the repository's issues.
+QUESTIONS = (
+    Question(
+        topic="stage 1's embedding: a question about Fig. 4",
+        asked="the question in issue 13 (XuanxuanGao) reads the paper's Fig. 4 as drawing a "
+        "patch embedding and a linear embedding in stage 1, and asks whether one should go. "
+        "In the code, the convolutional stem (Head) alone embeds stage 1; stages 2-4 use an "
+        "overlapping patch embedding",
+        answer="the first of the author's (OliverRensu) two replies: 'In the first stage, we "
+        "use conv stem (Head) to replace naive non-overlap patch embedding in ViT. In the "
+        "following stage, we use overlap patchembed.'",
+        evidence=f"{REPO} issue 13 (the question, 2022-06-30; the reply, 2023-02-22). "
+        "SSA.py, ShuntedTransformer.__init__",
     ),
 )
 
@@ -201,18 +212,11 @@ ABLATIONS = (
             AblationRow("Conv", "in the author's reply, the reduction self.sr1 is a convolution"),
             AblationRow(
                 "the paper's MTA",
-                "not stated in the reply. The official code's MTA also reduces by a "
-                "convolution. The questioner asked whether MTA differs by merging at several "
-                "scales. The author did not confirm it. His reply names self.sr1, which SSA.py "
-                "builds only in the two-rate layer (sr_ratio > 1). So the issue leaves open what "
-                "separates Conv from MTA. Our reading: the reply's self.sr1 suggests that both "
-                "rows keep the two rates",
+                "not stated in the reply. The questioner asked whether MTA differs from Conv "
+                "by merging at several scales. The reply does not say",
             ),
         ),
-        evidence=f"{REPO} issue 18 (the question and the reply, both 2022-10-08): the question "
-        "names the study, compares it with Linear and Conv, and asks whether the difference is "
-        "merging at several scales. The reply names the reduction self.sr1 of Linear and Conv "
-        "only. SSA.py, Attention.__init__ (sr1 under sr_ratio > 1)",
+        evidence=f"{REPO} issue 18 (the question and the reply, both 2022-10-08)",
         not_here="each row's ImageNet top-1 and the model it was trained in: the paper's "
         "table, not reproduced here",
     ),
@@ -233,10 +237,10 @@ def _hang(label: str, text: str, width: int) -> str:
 
 def describe_symbols(width: int = 88) -> str:
     """:data:`SYMBOLS` as lines of at most ``width`` characters, for a chapter to print. The
-    paper's side is headed "paper (our reconstruction)": its text was not consulted."""
+    equations' side is headed "our equations": they are our reading of the official code."""
     return "\n".join(
         f"{s.symbol}\n"
-        + _hang("paper (our reconstruction):", s.paper, width)
+        + _hang("our equations:", s.paper, width)
         + "\n"
         + _hang("code:", s.code, width)
         for s in SYMBOLS
@@ -244,14 +248,19 @@ def describe_symbols(width: int = 88) -> str:
 
 
 def describe_differences(width: int = 88) -> str:
-    """:data:`CODE_DIFFERENCES` as lines of at most ``width`` characters."""
-    return "\n".join(
-        f"{d.topic}\n"
-        + "\n".join(
-            _wrap(label, text, width)
-            for label, text in (("paper:", d.paper), ("code:", d.code), ("see:", d.evidence))
-        )
+    """:data:`CODE_DIFFERENCES`, then :data:`QUESTIONS`, as lines of at most ``width``
+    characters. Our equations' side is headed "ours:"."""
+    rows = [
+        (d.topic, (("ours:", d.paper), ("code:", d.code), ("see:", d.evidence)))
         for d in CODE_DIFFERENCES
+    ]
+    rows += [
+        (q.topic, (("asked:", q.asked), ("answer:", q.answer), ("see:", q.evidence)))
+        for q in QUESTIONS
+    ]
+    return "\n".join(
+        f"{topic}\n" + "\n".join(_wrap(label, text, width) for label, text in fields)
+        for topic, fields in rows
     )
 
 
