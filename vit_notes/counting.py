@@ -62,7 +62,8 @@ _CPU_ATTENTION = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _s
 
 
 def count_macs(module: nn.Module, *inputs, **kwargs) -> int:
-    """Multiply-adds of one forward pass, counted by :mod:`torch.utils.flop_counter` (halved).
+    """Multiply-adds of one forward pass, counted by :mod:`torch.utils.flop_counter` (halved),
+    with an entry for the CPU's fused attention kernel, which the stock counter leaves out.
 
     Works on real tensors and on the ``meta`` device (shapes only, no compute), which
     is how the family tables count the large variants in a fraction of a second.
