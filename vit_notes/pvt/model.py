@@ -554,8 +554,11 @@ def state_dict_from_timm(timm_state: dict) -> dict:
     return out
 
 
-_V1_SRC = "PVT v1, ImageNet classification table; top-1 also in the official model zoo"
-_V2_SRC = "PVT v2, ImageNet classification table; top-1 also in the official model zoo"
+#: Both papers' ImageNet table is their Table 2, of the same caption (PVT v1 in its arXiv v2, the
+#: edition ``book/references.bib`` names; the ICCV edition numbers it Table 1).
+_TABLE = "Table 2 'Image classification performance on the ImageNet validation set'"
+_V1_SRC = f"PVT v1 (arXiv v2), {_TABLE}; top-1 also in the official model zoo"
+_V2_SRC = f"PVT v2, {_TABLE}; top-1 also in the official model zoo"
 #: Parameter counts (M) of the official model zoo (whai362/PVT, classification/README.md,
 #: "PVTv2 on ImageNet-1K") where they differ from the paper's table: b0 (the table gives 3.4 M;
 #: a maintainer's reply in whai362/PVT issue #60 calls that an error and gives 3.7 M) and b1
