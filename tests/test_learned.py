@@ -446,41 +446,53 @@ def test_choice_checker(capsys):
     results = _results()
     assert ex.check_choice("coatnet", results=results)
     capsys.readouterr()
-    assert not ex.check_choice("pvt_sra8", results=results)
+    # One run each at 3 px: the study cannot rank them, so every model within budget passes,
+    # and the message gives the gap, the spread it would need, and names every model accepted.
+    assert ex.check_choice("pvt_sra8", results=results)
     out = capsys.readouterr().out
-    assert "coatnet scores 95.0%, one run too" in out and "?" not in out  # asks for no cause
+    assert "27.0 points below coatnet (95.0%)" in out and "cannot rank them" in out
+    assert "under 9.5 points" in out  # 0.27 / (2 * sqrt(2))
+    assert "No model's runs were scored at 3 px" in out and "?" not in out  # asks for no cause
+    assert "pvt_full, pvt_sra8, coatnet" in out
     assert not ex.check_choice("shunted_r8", results=results)
     assert "over the budget" in capsys.readouterr().out
     over = _results(coat_macs=3e6)  # CoAtNet now costs more than the budget
     assert ex.check_choice("pvt_full", results=over)
-    assert ex.check_choice("pvt_sra8", results=over)  # within two sd of the best affordable
+    assert "above pvt_sra8" in capsys.readouterr().out
+    assert not ex.check_choice("coatnet", results=over)
     assert not ex.check_choice("vit", results=results)
     assert "answer one of the study's models" in capsys.readouterr().out
-    # Runs from several seeds that spread widely widen the margin: a gap inside twice their
-    # standard deviation is no reason to refuse a model.
+    # Runs from several seeds on the whole test set: the largest standard deviation
     spread = _results()
     spread["models"]["pvt_full"]["seeds"] = {"0": 0.70, "1": 0.90, "2": 0.50}  # sd 0.2
     assert ex.run_spread(spread) == pytest.approx(0.2) and ex.run_spread(results) == 0
-    assert ex.check_choice("pvt_sra8", results=spread)  # 0.68 against 0.95: within 0.4
-    assert "spread between training runs" in capsys.readouterr().out
-    # Two single runs differ with sqrt(2) times one run's sd: a gap of 0.5 is within
-    # 2 * sqrt(2) * 0.2 = 0.57, though more than 2 * 0.2, and a gap of 0.6 is not.
-    spread["models"]["pvt_sra8"]["by_detail"]["3"] = 0.45
-    assert ex.check_choice("pvt_sra8", results=spread)
-    assert "within 56.6 points" in capsys.readouterr().out
-    spread["models"]["pvt_sra8"]["by_detail"]["3"] = 0.35
-    assert not ex.check_choice("pvt_sra8", results=spread)
-    # Runs scored at 3 px count too, and the message names the models whose spread there
-    # was not measured.
+    # Runs scored at 3 px: the message gives the largest spread measured there
     at3 = _results()
-    at3["models"]["coatnet"]["seeds_by_detail"] = {
-        "0": {"3": 0.95}, "1": {"3": 0.75}, "2": {"3": 0.55}
+    at3["models"]["pvt_full"]["seeds_by_detail"] = {
+        "0": {"3": 0.70}, "1": {"3": 0.50}, "2": {"3": 0.30}
     }  # fmt: skip
     assert ex.run_spread(at3, detail=3) == pytest.approx(0.2) and ex.run_spread(at3) == 0
     capsys.readouterr()
-    assert ex.check_choice("pvt_sra8", results=at3)  # 0.68 against 0.95: within 0.57
+    assert ex.check_choice("pvt_sra8", results=at3)
+    assert "between runs of pvt_full, is 20.0 points" in capsys.readouterr().out
+    # Paired runs at 3 px whose interval leaves out zero rank a model lower: refused, and the
+    # message names the models that pass
+    ranked = _results()
+    ranked["models"]["coatnet"]["seeds_by_detail"] = {
+        "0": {"3": 0.95}, "1": {"3": 0.96}, "2": {"3": 0.94}
+    }  # fmt: skip
+    ranked["models"]["pvt_sra8"]["seeds_by_detail"] = {
+        "0": {"3": 0.68}, "1": {"3": 0.70}, "2": {"3": 0.69}
+    }  # fmt: skip
+    assert not ex.check_choice("pvt_sra8", results=ranked)
     out = capsys.readouterr().out
-    assert "at 3 px" in out and "was not measured" in out and "pvt_full" in out
+    assert "against coatnet" in out and "leaves out zero" in out
+    assert "passes: pvt_full, coatnet" in out
+    # ... and an interval that holds zero does not
+    ranked["models"]["pvt_sra8"]["seeds_by_detail"]["0"]["3"] = 0.99
+    ranked["models"]["pvt_sra8"]["seeds_by_detail"]["1"]["3"] = 0.50
+    assert ex.check_choice("pvt_sra8", results=ranked)
+    assert "within noise" in capsys.readouterr().out
 
 
 def test_uncounted_values():

@@ -238,6 +238,18 @@ def check_test_size(answer, n: int = 2000) -> bool:
     )  # fmt: skip
 
 
+def _runs(row: dict, detail: int | None) -> dict:
+    """A model's training runs, seed -> accuracy: on the whole test set, or at ``detail`` px."""
+    if detail is None:
+        return {s: float(v) for s, v in row.get("seeds", {}).items()}
+    return {s: float(v[str(detail)]) for s, v in row.get("seeds_by_detail", {}).items()}
+
+
+def _sd(runs: dict) -> float:
+    mean = sum(runs.values()) / len(runs)
+    return math.sqrt(sum((v - mean) ** 2 for v in runs.values()) / (len(runs) - 1))
+
+
 def run_spread(results: dict, detail: int | None = None) -> float:
     """The largest standard deviation between training runs of one model in ``results``: over
     the models trained from two or more seeds (``"seeds"``: seed -> accuracy on the whole test
@@ -245,15 +257,7 @@ def run_spread(results: dict, detail: int | None = None) -> float:
     runs were scored there (``"seeds_by_detail"``)."""
     if detail is not None:
         detail = validate.positive_int("detail", detail)
-    sds = []
-    for row in results["models"].values():
-        if detail is None:
-            runs = [float(v) for v in row.get("seeds", {}).values()]
-        else:
-            runs = [float(v[str(detail)]) for v in row.get("seeds_by_detail", {}).values()]
-        if len(runs) >= 2:
-            mean = sum(runs) / len(runs)
-            sds.append(math.sqrt(sum((v - mean) ** 2 for v in runs) / (len(runs) - 1)))
+    sds = [_sd(r) for r in (_runs(row, detail) for row in results["models"].values()) if len(r) > 1]
     return max(sds, default=0.0)
 
 
@@ -264,14 +268,14 @@ def check_choice(
     ``detail`` px, spending at most ``budget_mmacs`` multiply-adds per image (default: what
     PVT with full attention costs)? Answer a model's name (:data:`.models.STUDY`).
 
-    Right: any model within budget whose accuracy at ``detail`` px is within two standard
-    deviations of the best one's, for a difference of two single runs: sqrt(2) times the
-    standard deviation of one run. That one is the largest of three: the binomial one of a
-    score over the ``detail_n`` test images of one size, the largest spread between training
-    runs of one model on the whole test set, and the largest at ``detail`` px, over the models
-    whose runs were scored there (:func:`run_spread`). The message names the models within
-    budget whose spread at ``detail`` px was not measured. Each model at ``detail`` px is one
-    run, so the checker names no cause for a gap, only its size."""
+    Right: any model within budget that the study does not rank below another model within
+    budget at ``detail`` px. A ranking needs both models' training runs from the same seeds
+    scored at ``detail`` px (``"seeds_by_detail"``) and a paired 95% interval of the
+    difference (:func:`.stats.paired_difference`) that leaves out zero. Where a model is one
+    run at ``detail`` px, the message gives its gap to the nearest rival (the best within
+    budget, or for the best the next), and the standard deviation between runs below which
+    the gap would be two standard deviations of a difference of two runs, beside the largest
+    such spread measured at ``detail`` px (:func:`run_spread`). It names every model accepted."""
     detail = validate.positive_int("detail", detail)
     if budget_mmacs is not None:
         validate.number("budget_mmacs", budget_mmacs, low=0.0, low_open=True)
@@ -282,46 +286,72 @@ def check_choice(
     rows = {n: results["models"][n] for n in names if n in results["models"]}
     budget = rows["pvt_full"]["macs"] / 1e6 if budget_mmacs is None else budget_mmacs
     name = answer.strip()
-    row = rows[name]
-    if row["macs"] / 1e6 > budget:
+    if rows[name]["macs"] / 1e6 > budget:
         return verdict(
-            False, f"{name} costs {row['macs']:,.0f} multiply-adds per image, over the budget "
-            f"of {budget * 1e6:,.0f}",
+            False, f"{name} costs {rows[name]['macs']:,.0f} multiply-adds per image, over the "
+            f"budget of {budget * 1e6:,.0f}",
         )  # fmt: skip
     affordable = {n: r for n, r in rows.items() if r["macs"] / 1e6 <= budget}
-    best = max(affordable, key=lambda n: affordable[n]["by_detail"][str(detail)])
-    top = affordable[best]["by_detail"][str(detail)]
-    n = (results.get("test") or load_results()["test"])["detail_n"]
-    spreads = {
-        f"a score over {n:,} test images": math.sqrt(top * (1 - top) / n),
-        "the spread between training runs of one model on the whole test set": run_spread(results),
-        f"the spread between training runs of one model at {detail} px": run_spread(
-            results, detail
-        ),
-    }
-    why = max(spreads, key=spreads.get)
-    margin = 2 * math.sqrt(2) * spreads[why]  # a difference of two runs
-    unmeasured = [m for m in affordable if len(affordable[m].get("seeds_by_detail", {})) < 2]
-    if unmeasured:
-        why += (
-            f". The spread at {detail} px between runs of {', '.join(unmeasured)} was not "
-            "measured and may be larger"
-        )
-    mine = row["by_detail"][str(detail)]
-    if mine >= top - margin:
+    at = {n: r["by_detail"][str(detail)] for n, r in affordable.items()}
+
+    def beaten_by(m: str) -> dict:  # the models within budget that rank above m, paired
+        out = {}
+        for o in affordable:
+            a, b = _runs(affordable[o], detail), _runs(affordable[m], detail)
+            if o != m and len(set(a) & set(b)) > 1:
+                d = paired_difference(a, b)  # m minus o, seed by seed
+                if d.high < 0:
+                    out[o] = d
+        return out
+
+    accepted = [m for m in affordable if not beaten_by(m)]
+    fits = "Every model within budget that the study does not rank lower passes: "
+    fits += ", ".join(accepted)
+    above = beaten_by(name)
+    if above:
+        o, d = next(iter(above.items()))
         return verdict(
-            True, f"{name}: {mine:.1%} at {detail} px in one training run, for "
-            f"{row['macs']:,.0f} multiply-adds. The best within the budget of "
-            f"{budget * 1e6:,.0f} is {best} at {top:.1%}, and any model within "
-            f"{100 * margin:.1f} points of it counts: two standard deviations of a difference "
-            f"of two runs, one run's spread taken from {why}",
+            False, f"{name} is within budget, but at {detail} px, over runs from {d.n} seeds, "
+            f"it scores {d.points()} against {o}: the interval leaves out zero. {fits}",
         )  # fmt: skip
+    mine = at[name]
+    head = (
+        f"{name}: {rows[name]['macs']:,.0f} multiply-adds, within the budget of "
+        f"{budget * 1e6:,.0f}, and {mine:.1%} at {detail} px"
+    )
+    order = sorted(at, key=at.get, reverse=True)
+    rival = order[0] if order[0] != name else (order[1] if len(order) > 1 else None)
+    if rival is None:
+        return verdict(True, f"{head}. It is the only model within budget")
+    gap = abs(at[rival] - mine)
+    pair = [m for m in (name, rival) if len(_runs(affordable[m], detail)) < 2]
+    if not pair:  # both scored from several seeds there, and no ranking: within noise
+        d = paired_difference(_runs(affordable[rival], detail), _runs(affordable[name], detail))
+        return verdict(
+            True, f"{head}. Against {rival}, over runs from {d.n} seeds: {d.points()}, within "
+            f"noise. {fits}",
+        )  # fmt: skip
+    side = "above" if mine >= at[rival] else "below"
+    flip = gap / (2 * math.sqrt(2))  # one run's sd at which the gap is two sd of a difference
+    measured = {
+        m: _sd(r)
+        for m, r in ((m, _runs(row, detail)) for m, row in results["models"].items())
+        if len(r) > 1
+    }
+    if measured:
+        widest = max(measured, key=measured.get)
+        known = (
+            f"The largest measured there, between runs of {widest}, is "
+            f"{100 * measured[widest]:.1f} points"
+        )
+    else:
+        known = f"No model's runs were scored at {detail} px"
     return verdict(
-        False, f"{name} is within budget and scores {mine:.1%} at {detail} px in one training "
-        f"run. {best} scores {top:.1%}, one run too, for {affordable[best]['macs']:,.0f} "
-        f"multiply-adds. The gap, {100 * (top - mine):.1f} points, is more than "
-        f"{100 * margin:.1f}: two standard deviations of a difference of two runs, one run's "
-        f"spread taken from {why}",
+        True, f"{head} in one training run, {100 * gap:.1f} points {side} {rival} "
+        f"({at[rival]:.1%}). No second run of {' or '.join(pair)} was scored at {detail} px, so "
+        f"the study has no interval for that gap and cannot rank them. The gap exceeds two "
+        f"standard deviations of a difference of two runs only while one run's standard "
+        f"deviation at {detail} px is under {100 * flip:.1f} points. {known}. {fits}",
     )  # fmt: skip
 
 
