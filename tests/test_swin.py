@@ -745,12 +745,13 @@ def test_the_figures_say_what_the_bars_are_and_keep_their_ticks_apart():
     from vit_notes import measured, plotting
 
     fig = swin.plot_measured_times(measured.load("swin_cost").rows)
-    legend = fig.axes[0].get_legend().get_title().get_text()
-    assert "fastest round" in legend and "slowest" in legend
-    # the global layer's time includes gathering its bias B: its labels say so
-    for ax in (fig.axes[0], fig.axes[2]):
-        names = [t.get_text() for t in ax.get_legend().get_texts()]
-        assert any("global MSA" in n and "gathers B" in n for n in names), names
+    (legend,) = fig.legends  # under the panels, clear of stage 1's global MSA
+    title = legend.get_title().get_text()
+    assert "fastest round" in title and "slowest" in title and "every call" in title
+    # every layer gathers its bias B: the labels give each its size
+    names = [t.get_text() for t in legend.get_texts()]
+    assert [n.split("\n")[1] for n in names] == ["B: M⁴ entries"] * 2 + ["B: (hw)² entries"]
+    assert fig.axes[0].get_legend() is None
     assert "bar runs up to the slowest round" in plotting.alt_text(fig)
     plt.close(fig)
     fig = swin.plot_cost_curves(swin.cost_curves(sides=(224, 448)))

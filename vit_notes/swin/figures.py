@@ -222,7 +222,7 @@ def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 
         ("block 2, SW-MSA (shift 3)", maps["block2_shift"], s),
         ("blocks 1 and 2 together", maps["two_shift"], None),
     ]
-    fig, axes = new_figure(2, 2, height=6.6, width=6.4)
+    fig, axes = new_figure(2, 2, height=6.9, width=6.4)
     top = max(float(row.max()) for _, row, _ in panels)  # one scale for all four maps
     outside = []
     for ax, (title, row, shift) in zip(axes.flat, panels, strict=True):
@@ -247,7 +247,8 @@ def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 
             float(row.reshape(H, W)[~own_window(H, W, window_size, maps["query"])].sum())
         )
     cbar = fig.colorbar(im, ax=axes, shrink=0.9, pad=0.02)
-    cbar.set_label("attention weight (one scale)")
+    cbar.set_label("toy attention weight (one scale)")
+    fig.suptitle("Colour-token toy: one query's attention")
     set_alt(
         fig,
         "One query's attention in a colour-token toy, on the photo, four panels on one colour "
@@ -610,7 +611,8 @@ def swin_explorer() -> Explorer:
     def caption(window_size, block2, logit_scale):
         what = ": every key a query may attend weighs the same" if logit_scale == 0 else ""
         return (
-            f"{EXPLORER_SIZE}² photo, {window_size}×{window_size} windows, block 2 {block2}, "
+            f"Colour-token toy: {EXPLORER_SIZE}² photo, {window_size}×{window_size} windows, "
+            f"block 2 {block2}, "
             f"inverse temperature {logit_scale:g}{what}; query token: cyan box"
         )
 
@@ -626,7 +628,7 @@ def swin_explorer() -> Explorer:
 
     return Explorer(
         key="explore-swin",
-        title="Shifted windows: window side, block 2, inverse temperature, query",
+        title="Shifted windows, colour-token toy: window side, block 2, inverse temperature, query",
         controls=(
             Control("window_size", "window M", EXPLORER_WINDOWS, default=7),
             Control("block2", "block 2", EXPLORER_BLOCK2, default="SW-MSA"),
@@ -647,9 +649,9 @@ def swin_explorer() -> Explorer:
 #: The attention layers :func:`swin_cost_table` times at each stage, in order: window
 #: attention (block l), shifted-window attention (block l+1) and global attention.
 TIMED_VARIANTS = ("W-MSA", "SW-MSA", "MSA")
-#: Global MSA's forward gathers its ``(heads, hw, hw)`` bias B on every call: the figure
-#: says so wherever it names that series.
-GATHERS_B = "(gathers B each call)"
+#: Every layer gathers its bias B on every call: ``M⁴`` entries per head in a window layer,
+#: ``(hw)²`` in global MSA. The figure's legend gives each series its size.
+B_SIZES = {"W-MSA": "B: M⁴ entries", "SW-MSA": "B: M⁴ entries", "MSA": "B: (hw)² entries"}
 
 
 def swin_cost_table(
@@ -749,11 +751,12 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     stage 4's second control, global MSA over W-MSA, on a linear axis; and global MSA over
     W-MSA at every stage (log scale)."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms", "ms_rounds"))
-    fig, axes = new_figure(1, 3, height=3.4)
+    fig, axes = new_figure(1, 3, height=4.2)
     colours = {"W-MSA": "tab:blue", "SW-MSA": "tab:green", "MSA": "tab:red"}
     stages = sorted({r["stage"] for r in rows})
     ax = axes[0, 0]
-    labels = {"W-MSA": "W-MSA", "SW-MSA": "SW-MSA", "MSA": f"global MSA\n{GATHERS_B}"}
+    names = {"W-MSA": "W-MSA", "SW-MSA": "SW-MSA", "MSA": "global MSA"}
+    labels = {v: f"{names[v]}\n{B_SIZES[v]}" for v in TIMED_VARIANTS}
     for k, variant in enumerate(TIMED_VARIANTS):
         pts = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r["stage"])
         xs = [r["stage"] + (k - 1) * 0.12 for r in pts]
@@ -767,7 +770,12 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     ax.set_xticks(stages, [str(s) for s in stages])
     ax.set_xlabel("stage")
     ax.set_ylabel("ms per image")
-    ax.legend(loc="upper right", title="dot: fastest round\nbar: up to slowest")
+    # under the panels: in the left panel a legend would hide stage 1's global MSA
+    fig.legend(
+        loc="outside lower center", ncols=3,
+        title="left: dot = fastest round, bar = up to slowest; each layer gathers B per head "
+        "on every call",
+    )  # fmt: skip
     ax.grid(True, which="major")
     sw, msa = round_ratios(rows, "SW-MSA"), round_ratios(rows, "MSA")
     last = stages[-1]
@@ -801,7 +809,7 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     ax = axes[0, 2]
     for stage, rs in sorted(msa.items()):
         ax.plot([stage] * len(rs), rs, "o", mfc="none", color=colours["MSA"], alpha=0.7,
-                label=f"global MSA / W-MSA\n{GATHERS_B}" if stage == stages[0] else None,
+                label="global MSA / W-MSA" if stage == stages[0] else None,
                 )  # fmt: skip
         if stage != last:
             summary.append(f"MSA at stage {stage}: {min(rs):.2f} to {max(rs):.2f}")
@@ -817,9 +825,9 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     set_alt(
         fig,
         "Three panels. Left: the measured time of W-MSA, SW-MSA and global MSA at each stage "
-        "of Swin-T, log scale; global MSA's time includes gathering its bias B, (hw)² entries "
-        "per head, on every call; a dot is the fastest round and its bar runs up to the slowest "
-        "round: "
+        "of Swin-T, log scale; every layer gathers its bias B on every call, M⁴ entries per "
+        "head for W-MSA and SW-MSA, (hw)² for global MSA; a dot is the fastest round and its "
+        "bar runs up to the slowest round: "
         + "; ".join(
             f"stage {s}: " + ", ".join(
                 f"{r['variant']} {sig(r['ms'])} ms" for r in rows if r["stage"] == s
