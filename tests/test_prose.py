@@ -38,6 +38,7 @@ ALLOWED: dict[str, dict[str, str]] = {
         "§3.3": "a section number of the paper, not a result",
         "§3.4": "a section number of the paper, not a result",
         "§3.5": "a section number of the paper, not a result",
+        "§4.1": "a section number of the paper, not a result",
     },
     "coatnet": {
         "ImageNet-1K": "a data set's name (its 1K classes), not a result",

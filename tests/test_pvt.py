@@ -6,6 +6,7 @@ import re
 import pytest
 import torch
 from einops import rearrange
+from matplotlib.colors import to_rgb
 from matplotlib.text import Text
 
 from vit_notes import counting, photo, plotting, pvt, record_attention, trace_shapes
@@ -521,6 +522,8 @@ def test_sra_macs_near_misses_and_slips(capsys, answer, says):
         (1 / 16, False, "the factor the other way"),
         (256, False, "the queries do not change"),
         (15, False, "15 is too small. Try again before you move the slider"),
+        (15.8, False, "close: 15.8 is 0.2 off (1.25% of the answer), too low; the factor is exact"),
+        (15.9, False, "the factor is exact: work it out from the two key grids"),
         (100, False, "100 is too large. Try again before you move the slider"),
         (None, False, "write your prediction of the factor as a number, got None"),
     ],
@@ -741,15 +744,40 @@ def test_cost_plot_names_points_faster_than_their_multiply_adds():
         if a["variant"] == b["variant"] and b["counted_gmacs"] > a["counted_gmacs"]
     )
     note = notes_of(pvt.plot_cost(rows, "sr_ratio", "t"))
-    assert "Faster ones are not ringed" in note and f"{g:.0f}× the multiply-adds" in note
+    assert "Time can grow less than the work" in note and f"{g:.0f}× the multiply-adds" in note
     # time proportional to the work: no such note
     for r in rows:
         r["ms"] = 20 * r["counted_gmacs"]
     assert pvt.fastest_growth(rows, "sr_ratio")["ms_ratio"] == pytest.approx(
         pvt.fastest_growth(rows, "sr_ratio")["gmacs_ratio"]
     )
-    assert "Faster ones" not in notes_of(pvt.plot_cost(rows, "sr_ratio", "t"))
+    assert "grow less than the work" not in notes_of(pvt.plot_cost(rows, "sr_ratio", "t"))
     assert pvt.fastest_growth(rows[:1], "sr_ratio") is None
+
+
+def test_cost_plot_draws_a_layer_without_sr_ratio_once():
+    # plain attention and linear SRA were timed once: a flat line, no dots, one bar
+    rows = fake_timings()
+    fig = pvt.plot_cost(rows, "sr_ratio", "t")
+    ax_ms = fig.axes[2]
+    for variant in pvt.VARIANTS:
+        colour = pvt.figures.COLOURS[variant]
+        (line,) = [
+            ln for ln in ax_ms.lines if (ln.get_color(), ln.get_linestyle()) == (colour, "-")
+        ]
+        assert (line.get_marker() in ("None", "", None)) is (variant != "SRA")
+        bars = [c for c in ax_ms.collections if tuple(c.get_color()[0][:3]) == to_rgb(colour)]
+        assert sum(len(c.get_segments()) for c in bars) == (4 if variant == "SRA" else 1)
+    assert "no sr_ratio: timed once, drawn flat, one bar" in notes_of(fig)
+    alt = plotting.alt_text(fig)
+    for variant in ("plain", "linear SRA"):
+        ms = rows_at(rows, variant, 1)["ms"]
+        assert f"MiB of attention map, timed once: {ms:.3g} ms" in alt.split(f"; {variant} ")[-1]
+    # against the image size every layer is timed at every point
+    sizes = pvt.sra_cost_table(sizes=(64, 96), sr_ratios=(4,), timed=False)
+    for r in sizes:
+        r["ms"] = 1.0 + r["counted_gmacs"]
+    assert "timed once" not in notes_of(pvt.plot_cost(sizes, "size", "t"))
 
 
 def test_cost_plot_names_fixed_costs_where_more_work_is_not_slower():

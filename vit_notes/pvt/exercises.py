@@ -254,6 +254,8 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
         "the factor",
         then,
         correct=f"the attention matrix grows {right:g}×: the keys grow by (R/R')² = {side:g}²",
+        inexact="the factor is exact: work it out from the two key grids, nothing here is read "
+        "off a figure",
         then_wrong="Try again before you move the slider",
         mistakes=[
             (

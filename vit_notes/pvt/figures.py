@@ -77,6 +77,13 @@ def identity_sra(
 
 
 VARIANTS = ("plain", "SRA", "linear SRA")
+
+
+def _timed_once(variant: str, x: str) -> bool:
+    """Plain attention and linear SRA have no ``sr_ratio``: against it, one timing each."""
+    return x == "sr_ratio" and variant != "SRA"
+
+
 COLOURS = {"plain": "tab:red", "SRA": "tab:blue", "linear SRA": "tab:green"}
 
 
@@ -393,10 +400,12 @@ def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
         if fast is not None and fast["gmacs_ratio"] > 2 * fast["ms_ratio"]:
             v = fast["variant"]
             notes.append(
-                f"Faster ones are not ringed: {fast['variant']} at {name} {fast['x']} does "
+                f"Time can grow less than the work: {fast['variant']} at {name} {fast['x']} does "
                 f"{fast['gmacs_ratio']:.0f}× the multiply-adds of {name} {fast['ref_x']} in "
                 f"{_time_ratio(rows, x, (v, fast['x']), (v, fast['ref_x']))}."
             )
+    if x == "sr_ratio":
+        notes.append("Plain and linear SRA have no sr_ratio: timed once, drawn flat, one bar.")
     return "\n\n".join(notes)
 
 
@@ -432,12 +441,15 @@ def plot_cost(rows: list[dict], x: str, title: str):
         ax_macs.plot(xs, [r["counted_gmacs"] for r in sel], "o", mfc="none", ms=6, **kw)
         ax_mem.plot(xs, [r["attn_mib"] for r in sel], "-o", ms=4, **kw)
         if timed:
-            ax_ms.plot(xs, [r["ms"] for r in sel], "-o", ms=4, **kw)
+            # timed once (no sr_ratio): a flat line without dots, one bar at the left
+            once = _timed_once(variant, x)
+            ax_ms.plot(xs, [r["ms"] for r in sel], "-" if once else "-o", ms=4, **kw)
+            bars = sel[:1] if once else sel
             # The rounds' spread: each round's median, from the fastest to the slowest.
-            lo = [r["ms"] - min(r.get("ms_rounds", [r["ms"]])) for r in sel]
-            hi = [max(r.get("ms_rounds", [r["ms"]])) - r["ms"] for r in sel]
-            ax_ms.errorbar(xs, [r["ms"] for r in sel], yerr=[lo, hi], fmt="none", capsize=3,
-                           lw=1, **kw)  # fmt: skip
+            lo = [r["ms"] - min(r.get("ms_rounds", [r["ms"]])) for r in bars]
+            hi = [max(r.get("ms_rounds", [r["ms"]])) - r["ms"] for r in bars]
+            ax_ms.errorbar(xs[: len(bars)], [r["ms"] for r in bars], yerr=[lo, hi], fmt="none",
+                           capsize=3, lw=1, **kw)  # fmt: skip
     panels = [
         (ax_macs, "multiply-adds: formula = counter", "GMACs (log scale)"),
         (ax_mem, "attention matrix: N × M floats", "MiB, float32 (log scale)"),
@@ -501,7 +513,9 @@ def _cost_alt(rows: list[dict], x: str, title: str) -> str:
             + ", ".join(f"{r['attn_mib']:.3g}" for r in sel)
             + " MiB of attention map"
         )
-        if "ms" in sel[0]:
+        if "ms" in sel[0] and _timed_once(variant, x):
+            text += f", timed once: {sel[0]['ms']:.3g} ms"
+        elif "ms" in sel[0]:
             text += ", " + ", ".join(f"{r['ms']:.3g}" for r in sel) + " ms"
         parts.append(text)
     xs = ", ".join(str(v) for v in sorted({r[x] for r in rows}))
