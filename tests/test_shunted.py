@@ -756,7 +756,8 @@ def test_the_explorers_bars_tell_the_exercises_memories_apart():
         (
             8,
             True,
-            "a coarse ÷8 grid (which the paper means for larger objects), at 0.625× SRA's memory",
+            "a coarse ÷8 grid (which we read the abstract as meaning for larger objects), "
+            "at 0.625× SRA's memory",
         ),
         (4, False, "2.50× SRA's memory, over the budget"),
         (16, False, "even the fine group's windows (8×8 tokens) are larger than SRA's ÷4 windows"),
@@ -1085,8 +1086,8 @@ def test_the_chapter_states_the_papers_equations_as_stored():
     for eq in shunted.paper.EQUATIONS:
         assert eq.latex in text, eq.latex
         assert eq.source == shunted.paper.EQUATIONS_SOURCE
-    # the chapter names its sources once, and marks the equations as our reading of the code
-    assert "our reading of the official code" in " ".join(text.split())
+    # the chapter names its sources once, and marks the equations and symbols as ours
+    assert "are ours, written from the official code" in " ".join(text.split())
     assert "reconstruct" not in text and "we believe" not in text.lower()  # one wording
     assert "could not be consulted" not in text  # sources, not the page's history
     assert "transcri" not in text and "transcri" not in shunted.paper.describe_differences()

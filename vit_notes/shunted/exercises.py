@@ -362,8 +362,8 @@ def check_ratio_choice(
             keeps = "keeps SRA's" if r // 2 == sra_ratio else "is finer than SRA's"
             options[r] = (
                 f"{head}: the fine group {keeps} ÷{sra_ratio} grid for half the heads, and the "
-                f"other half gets a coarse ÷{r} grid (which the paper means for larger "
-                "objects), at "
+                f"other half gets a coarse ÷{r} grid (which we read the abstract as meaning for "
+                "larger objects), at "
                 f"{c.attn_bytes / sra.attn_bytes:.3g}× SRA's memory (½·{m1}/{sra_keys} + "
                 f"½·{m2}/{sra_keys} = {Fraction(m1 + m2, 2 * sra_keys)}). The price: half the "
                 f"heads now see only the coarse ÷{r} grid, where SRA gave every head the "

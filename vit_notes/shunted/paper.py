@@ -6,10 +6,10 @@ book, not its body text. Every entry therefore names what it rests on: the abstr
 official repository (OliverRensu/Shunted-Transformer, ``SSA.py`` and its issue threads, some
 of which quote the paper), or "our reading" where neither says it.
 
-``EQUATIONS``: shunted self-attention as our reading of the official ``SSA.py``, not the
-paper's equations. LE's definition is the paper's as the question in issue 14 quotes it
-(second-hand paper text); where LE is added comes from ``SSA.py``.
-``SYMBOLS`` says which
+``EQUATIONS``: shunted self-attention in our equations and symbols, written from the
+``sr_ratio > 1`` branch of the official ``SSA.py``, not the paper's equations. LE's definition
+is the paper's as the question in issue 14 quotes it (second-hand paper text); where LE is
+added comes from ``SSA.py`` at ``sr_ratio > 1``. ``SYMBOLS`` says which
 tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
 ``CODE_DIFFERENCES``: what the official code (which this package equals) does where our
@@ -31,9 +31,11 @@ CITE = "ren2022shunted"
 REPO = "https://github.com/OliverRensu/Shunted-Transformer"
 #: Where the equations come from: the paper's body text was not read for the book.
 EQUATIONS_SOURCE = (
-    "our reading of the official code (SSA.py), not the paper's equations. The names MTA and "
-    "LE and LE's definition are the paper's, as the question in issue 14 of the official "
-    "repository quotes it (second-hand paper text). Where LE is added comes from SSA.py"
+    "ours, written from the official code (SSA.py) where sr_ratio > 1, not the paper's "
+    "equations; the symbols are ours too. At sr_ratio 1 the code departs from them "
+    "(CODE_DIFFERENCES). The names MTA and LE and LE's definition are the paper's, as the "
+    "question in issue 14 of the official repository quotes it (second-hand paper text). "
+    "Where LE is added comes from SSA.py at sr_ratio > 1"
 )
 
 
@@ -66,7 +68,7 @@ class Ablation:
     not_here: str
 
 
-#: Shunted self-attention, our reading of the official code (:data:`EQUATIONS_SOURCE`). The
+#: Shunted self-attention, our equations (:data:`EQUATIONS_SOURCE`). The
 #: index ``i`` runs over the heads, and ``r_i`` is head i's downsampling rate.
 EQUATIONS = (
     Equation(r"Q_i = X W_i^Q", EQUATIONS_SOURCE),
@@ -114,10 +116,10 @@ SYMBOLS = (
     ),
 )
 
-#: The paper's own words for what the two scales are for.
+#: The paper's own words for the claims the chapter repeats.
 CLAIMS = (
     Claim(
-        "coarse and fine keys",
+        "merging and keeping tokens",
         "it selectively merges tokens to represent larger object features while keeping certain "
         "tokens to preserve fine-grained features",
         "abstract",
@@ -237,7 +239,7 @@ def _hang(label: str, text: str, width: int) -> str:
 
 def describe_symbols(width: int = 88) -> str:
     """:data:`SYMBOLS` as lines of at most ``width`` characters, for a chapter to print. The
-    equations' side is headed "our equations": they are our reading of the official code."""
+    equations' side is headed "our equations": the symbols are ours."""
     return "\n".join(
         f"{s.symbol}\n"
         + _hang("our equations:", s.paper, width)
