@@ -7,18 +7,30 @@ registers a compared design joins every table, curve and checker of the comparis
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 
 import torch
+import torch.nn.functional as F
+import torch.utils.benchmark as benchmark
 
 from . import measured
+from .attention import explicit_attention
 from .checking import _number, as_number, check_choice, describe, option_named, rel_error, verdict
-from .counting import count_macs, time_forward
+from .counting import count_macs, release_memory, time_forward
 from .registry import AttentionLayer, create, designs, model_info, smallest_per_paper
 
 #: The results file of ``bench/compare_cost.py`` (:mod:`vit_notes.measured`).
 TIMING = "compare_cost"
 TIMING_COMMAND = "python bench/compare_cost.py"
+#: The results file of ``bench/attention_memory.py``: one attention's peak memory and time on
+#: the explicit path (the map stored) and the fused one (``scaled_dot_product_attention``).
+MEMORY = "attention_memory"
+MEMORY_COMMAND = "python bench/attention_memory.py"
+#: The two paths :func:`measure_attention` runs.
+PATHS = ("explicit", "fused")
 
 
 def layers() -> dict[str, AttentionLayer]:
@@ -378,3 +390,119 @@ def layers_named(answer, names) -> list[str]:
 def _plain(s: str) -> str:
     """``s`` as letters and digits only, lower case; "7x7" as "7×7"."""
     return re.sub(r"[\W_]", "", re.sub(r"(?<=\d)\s*x\s*(?=\d)", "×", s.lower()))
+
+
+def _resident(field: str) -> int:
+    """``VmRSS`` (now) or ``VmHWM`` (the peak since the last reset) of this process, bytes."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        line = next(ln for ln in f if ln.startswith(field + ":"))
+    return int(line.split()[1]) * 1024  # the kernel writes kB, meaning KiB
+
+
+def _attention(path: str):
+    if path == "explicit":
+        return lambda q, k, v, scale: explicit_attention(q, k, v, scale)[0]
+    return lambda q, k, v, scale: F.scaled_dot_product_attention(q, k, v, scale=scale)
+
+
+def _measure_here(
+    path: str, tokens: int, dim: int, heads: int, threads: int, min_run_time: float
+) -> dict:
+    """One attention on this process's own memory: call it in a fresh process only
+    (:func:`measure_attention` does). Linux: it reads and resets ``/proc/self``."""
+    torch.set_num_threads(threads)
+    run = _attention(path)
+    scale = dim**-0.5
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(1, heads, tokens, dim) for _ in range(3))
+    with torch.no_grad():
+        tiny = [t[:, :, :16] for t in (q, k, v)]
+        run(*tiny, scale)  # the first call's one-time set-up (kernel choice, thread pool)
+        del tiny
+        release_memory()  # the heap's free pages back, so the peak is new pages only
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")  # reset the peak (VmHWM) to the resident memory now
+        before = _resident("VmRSS")
+        out = run(q, k, v, scale)
+        peak = _resident("VmHWM") - before
+        del out
+        row = dict(path=path, tokens=tokens, dim=dim, heads=heads, threads=threads)
+        row.update(peak_bytes=peak, map_bytes=4 * heads * tokens**2)
+        if min_run_time > 0:
+            timer = benchmark.Timer(
+                stmt="run(q, k, v, scale)",
+                globals=dict(run=run, q=q, k=k, v=v, scale=scale),
+                num_threads=threads,
+            )
+            runs = list(timer.blocked_autorange(min_run_time=min_run_time).times)
+            while len(runs) < 3:  # a slow call fills the time alone: three at least
+                runs.append(timer.timeit(1).median)
+            ms = sorted(t * 1e3 for t in runs)
+            row.update(ms=ms[len(ms) // 2], ms_runs=[t * 1e3 for t in runs])
+    return row
+
+
+def measure_attention(
+    path: str,
+    tokens: int,
+    *,
+    dim: int = 64,
+    heads: int = 1,
+    threads: int = 1,
+    min_run_time: float = 0.0,
+) -> dict:
+    """One attention of ``tokens`` queries and keys (batch 1, float32, ``no_grad``) on
+    ``path``: ``"explicit"`` (:func:`~vit_notes.attention.explicit_attention`, which stores the
+    map) or ``"fused"`` (:func:`torch.nn.functional.scaled_dot_product_attention`).
+
+    It runs in a fresh Python process, so that no earlier tensor's freed memory serves this
+    one. There it creates q, k and v, runs the path once on 16 tokens (the first call's set-up),
+    hands freed heap pages back (:func:`~vit_notes.counting.release_memory`), resets the
+    process's peak resident memory and runs the path once. ``peak_bytes`` is that peak above
+    the resident memory just before the call: the output, every temporary, and the allocator's
+    rounding, but not the inputs. ``map_bytes`` is the map's own size, ``4·heads·tokens²``.
+    With ``min_run_time`` > 0 it then times the path (:class:`torch.utils.benchmark.Timer`,
+    ``threads`` threads, three runs at least): ``ms`` (the median) and ``ms_runs``. Linux only:
+    it reads the peak from ``/proc/self/status``."""
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+    args = [path, int(tokens), int(dim), int(heads), int(threads), float(min_run_time)]
+    code = (
+        "import json, sys; from vit_notes.compare import _measure_here; "
+        "print(json.dumps(_measure_here(*json.loads(sys.argv[1]))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"measuring {path} at {tokens} tokens failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def attention_memory() -> tuple[measured.Measurement, list[dict]]:
+    """The recorded measurement of :data:`MEMORY` and one row per token count, in MiB and
+    ms: ``tokens``, ``side`` (the image side whose stride-4 grid has them), ``map_mib``,
+    ``explicit_mib``, ``fused_mib``, ``explicit_ms``, ``fused_ms`` (medians), and every run's
+    time, ``explicit_runs`` and ``fused_runs``."""
+    m = measured.load(MEMORY)
+    by = {(r["path"], r["tokens"]): r for r in m.rows}
+    rows = []
+    for n in sorted({r["tokens"] for r in m.rows}):
+        missing = [p for p in PATHS if (p, n) not in by]
+        if missing:
+            raise ValueError(f"{MEMORY!r} has no {missing} row at {n} tokens; run {MEMORY_COMMAND}")
+        e, f = by["explicit", n], by["fused", n]
+        rows.append(
+            dict(
+                tokens=n,
+                side=4 * round(n**0.5),
+                map_mib=e["map_bytes"] / 2**20,
+                explicit_mib=e["peak_bytes"] / 2**20,
+                fused_mib=f["peak_bytes"] / 2**20,
+                explicit_ms=e["ms"],
+                fused_ms=f["ms"],
+                explicit_runs=e["ms_runs"],
+                fused_runs=f["ms_runs"],
+            )
+        )
+    return m, rows

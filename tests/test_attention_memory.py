@@ -1,0 +1,48 @@
+"""What "attention MiB" means in practice: the recorded peak memory and time of the explicit
+path (the map stored) and the fused one (bench/attention_memory.py), and the measuring
+function itself, run small."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from vit_notes import compare
+
+FIELDS = {
+    "tokens", "side", "map_mib", "explicit_mib", "fused_mib", "explicit_ms", "fused_ms",
+    "explicit_runs", "fused_runs",
+}  # fmt: skip
+
+
+def test_the_recording_has_both_paths_at_growing_token_counts():
+    m, rows = compare.attention_memory()
+    assert m.command.startswith("python bench/attention_memory.py") and m.machine.get("cpu")
+    assert m.machine["torch_threads"] == 1
+    assert len(rows) >= 3 and [r["tokens"] for r in rows] == sorted(r["tokens"] for r in rows)
+    for r in rows:
+        assert set(r) == FIELDS
+        assert r["tokens"] == (r["side"] // 4) ** 2
+        assert r["map_mib"] == pytest.approx(4 * r["tokens"] ** 2 / 2**20)
+        assert r["explicit_ms"] > 0 and r["fused_ms"] > 0 and len(r["fused_runs"]) >= 3
+    for raw in m.rows:
+        assert {"path", "peak_bytes", "map_bytes", "ms", "ms_runs", "load_avg"} <= set(raw)
+        assert raw["dim"] == 64 and raw["heads"] == 1 and raw["threads"] == 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_the_explicit_path_stores_the_map_and_the_fused_one_does_not():
+    tokens = 2048  # a 16 MiB map
+    explicit = compare.measure_attention("explicit", tokens)
+    fused = compare.measure_attention("fused", tokens)
+    map_bytes = 4 * tokens**2
+    assert explicit["map_bytes"] == fused["map_bytes"] == map_bytes
+    assert explicit["peak_bytes"] >= map_bytes
+    assert fused["peak_bytes"] < map_bytes / 4
+    assert "ms" not in fused  # timed only when asked
+
+
+def test_an_unknown_path_is_refused():
+    with pytest.raises(ValueError, match="path must be one of"):
+        compare.measure_attention("flash", 16)
