@@ -447,7 +447,7 @@ def draw_shunted_schematic(
         lx = gx if two else 10 - gx
         box(ax, (lx - bw / 2, ly - 0.4), (bw, 0.8), color=colour, alpha=0.08)
         if two:
-            le = "LE: V + DWConv3×3(V)\n" + shape(f"v{g}_grid_shape")
+            le = "V + LE(V), LE = DWConv3×3\n" + shape(f"v{g}_grid_shape")
             _label(ax, (gx, ly), le, gid=f"v{g}_grid_shape")
             arrow(ax, (gx, ky - 0.4), (gx, ly + 0.4), color=colour)
         else:
@@ -456,7 +456,7 @@ def draw_shunted_schematic(
             arrow(ax, (lx, ly - 0.4), (5 + out_w / 2 - 0.3, out_y + 0.65), color=colour)
         # attention over this group's keys, with this group's queries
         box(ax, (gx - bw / 2, ay - 0.45), (bw, 0.9), color=colour, alpha=0.3)
-        what = f"softmax(q{tag} K{tag}ᵀ · scale) V{tag}\n" if two else "softmax(q Kᵀ · scale) V\n"
+        what = f"softmax(Q{tag} K{tag}ᵀ · scale) V{tag}\n" if two else "softmax(Q Kᵀ · scale) V\n"
         _label(ax, (gx, ay), what + shape(f"attn{tag}_shape"), gid=f"attn{tag}_shape")
         arrow(ax, (gx, (ly if two else ky) - 0.4), (gx, ay + 0.45), color=colour)
         qs = qx + (g - 0.5) * part

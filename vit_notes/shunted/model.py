@@ -83,8 +83,8 @@ class ShuntedAttention(nn.Module):
     shrunk by ``r_i`` (``r_1 = r``, ``r_2 = r/2``): a conv of kernel = stride ``r_i``
     (``sr1``/``sr2``), LayerNorm (``norm1``/``norm2``), GELU (``act``), and a linear
     ``kv_i: C -> C`` giving K and V for the ``h/2`` heads of the group (MTA). Local
-    enhancement (LE): ``V_i + DWConv3x3(V_i)`` on V's reduced grid (``local_conv1``/
-    ``local_conv2``, ``C/2`` channels each) replaces ``V_i`` in the weighted sum. The two
+    enhancement (LE): ``DWConv3x3(V_i)`` on V's reduced grid (``local_conv1``/``local_conv2``,
+    ``C/2`` channels each); ``V_i + LE(V_i)`` replaces ``V_i`` in the weighted sum. The two
     groups' outputs, ``C/2`` channels each, are concatenated and projected (``proj``).
 
     ``sr_ratio = 1``: plain multi-head attention (``kv: C -> 2C``) plus a depthwise 3x3 conv

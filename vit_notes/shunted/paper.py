@@ -6,10 +6,10 @@ book, not its body text. Every entry therefore names what it rests on: the abstr
 official repository (OliverRensu/Shunted-Transformer, ``SSA.py`` and its issue threads, some
 of which quote the paper), or "our reading" where neither says it.
 
-``EQUATIONS``: shunted self-attention in our equations and symbols, written from the
-``sr_ratio > 1`` branch of the official ``SSA.py``, not the paper's equations. LE's definition
-is the paper's as the question in issue 14 quotes it (second-hand paper text); where LE is
-added comes from ``SSA.py`` at ``sr_ratio > 1``. ``SYMBOLS`` says which
+``EQUATIONS``: shunted self-attention in our equations, written from the ``sr_ratio > 1``
+branch of the official ``SSA.py``. The names MTA and LE, LE's definition and the per-head
+rate ``r_i`` are the paper's, second-hand (:data:`EQUATIONS_SOURCE`). Where LE is added comes
+from ``SSA.py`` at ``sr_ratio > 1``. ``SYMBOLS`` says which
 tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
 ``CODE_DIFFERENCES``: what the official code (which this package equals) does where our
@@ -31,10 +31,11 @@ CITE = "ren2022shunted"
 REPO = "https://github.com/OliverRensu/Shunted-Transformer"
 #: Where the equations come from: the paper's body text was not read for the book.
 EQUATIONS_SOURCE = (
-    "ours, written from the official code (SSA.py) where sr_ratio > 1, not the paper's "
-    "equations; the symbols are ours too. At sr_ratio 1 the code departs from them "
-    "(CODE_DIFFERENCES). The names MTA and LE and LE's definition are the paper's, as the "
-    "question in issue 14 of the official repository quotes it (second-hand paper text). "
+    "ours, written from the official code (SSA.py) where sr_ratio > 1. At sr_ratio 1 the code "
+    "departs from them (CODE_DIFFERENCES). The names MTA and LE and LE's definition are the "
+    "paper's, as the question in issue 14 of the official repository quotes it (second-hand "
+    "paper text). So is a downsampling rate r_i per head, as a Chinese summary of the paper "
+    "gives it (https://cloud.tencent.com.cn/developer/article/1984007). "
     "Where LE is added comes from SSA.py at sr_ratio > 1"
 )
 
