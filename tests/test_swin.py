@@ -453,6 +453,59 @@ def test_the_exercise_steps_equal_the_module_and_each_mistake_is_named():
         assert not ok and why.split(":")[0] in " ".join(out.getvalue().split()), mistake
 
 
+def student_swin(back=1, dims_in=(1, 2), dims_out=(1, 2)):
+    """The notebook's solution, written apart from the package, with its rolls as given:
+    ``back`` is the sign of the roll back, ``dims_in``/``dims_out`` the axes rolled."""
+    from einops import rearrange
+
+    def my_swin(layer, x, H, W):
+        attn, M, s = layer.attn, layer.window_size, layer.shift_size
+        grid = rearrange(x, "b (h w) c -> b h w c", h=H)
+        shifted = torch.roll(grid, (-s,) * len(dims_in), dims_in)
+        windows = rearrange(shifted, "b (nh m1) (nw m2) c -> (b nh nw) (m1 m2) c", m1=M, m2=M)
+        qkv = rearrange(attn.qkv(windows), "n t (k h d) -> k n h t d", k=3, h=attn.num_heads)
+        q, k, v = qkv
+        bias = attn.relative_position_bias()
+        logits = q @ k.transpose(-2, -1) * attn.scale + bias
+        steps = dict(shifted=shifted, windows=windows, bias=bias)
+        if layer.attn_mask is not None:
+            mask = steps["mask"] = layer.attn_mask
+            logits = rearrange(logits, "(b n) h i j -> b n h i j", n=mask.shape[0])
+            logits = (logits + mask[None, :, None]).flatten(0, 1)
+        weights = logits.softmax(dim=-1)
+        out = attn.proj(rearrange(weights @ v, "n h t d -> n t (h d)"))
+        out = rearrange(
+            out, "(b nh nw) (m1 m2) c -> b (nh m1) (nw m2) c", nh=H // M, nw=W // M, m1=M
+        )
+        out = torch.roll(out, (back * s,) * len(dims_out), dims_out)
+        return dict(steps, attn=weights, out=rearrange(out, "b h w c -> b (h w) c"))
+
+    return my_swin
+
+
+@pytest.mark.parametrize(
+    ("rolls", "mistake"),
+    [
+        (dict(), None),
+        (dict(back=-1), "back_wrong_way"),
+        (dict(dims_in=(1,), dims_out=(1,)), "rows_only"),
+        (dict(dims_in=(2,), dims_out=(2,)), "columns_only"),
+        (dict(dims_in=(1,)), "rows_only"),  # the roll back is right: the first wrong step names it
+    ],
+)
+def test_a_students_wrong_roll_is_named(rolls, mistake):
+    from vit_notes.swin import exercises
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        ok = exercises.check_swin_forward(student_swin(**rolls))
+    text = " ".join(out.getvalue().split())
+    assert ok is (mistake is None), text
+    if mistake:
+        assert exercises.SWIN_MISTAKES[mistake] in text
+        assert "split or merged" not in text
+
+
 @pytest.mark.parametrize(
     ("form", "passes"),
     [

@@ -260,6 +260,12 @@ SWIN_STEPS = {
 SWIN_MISTAKES = {
     "roll_forward": "the grid is rolled by +shift_size: the cyclic shift rolls by -shift_size "
     "(torch.roll(x, (-s, -s), (1, 2))) and the shift back by +shift_size",
+    "back_wrong_way": "the output is rolled back the wrong way, by -shift_size: the shift back "
+    "undoes the cyclic shift, so it rolls by +shift_size (torch.roll(out, (s, s), (1, 2)))",
+    "rows_only": "the grid is rolled along one axis only, H (dim 1): the cyclic shift rolls "
+    "both axes, torch.roll(x, (-s, -s), (1, 2)), and so does the shift back",
+    "columns_only": "the grid is rolled along one axis only, W (dim 2): the cyclic shift rolls "
+    "both axes, torch.roll(x, (-s, -s), (1, 2)), and so does the shift back",
     "no_shift_back": "the windows are put back but the grid is not rolled back by +shift_size: "
     "every token's output sits shift_size places up and left of its token",
     "open_mask": "the mask lets tokens that the shift wrapped around the border attend to each "
@@ -281,7 +287,8 @@ def swin_steps(
     h = attn.num_heads
     grid = rearrange(x, "b (h w) c -> b h w c", h=H)
     sign = 1 if mistake == "roll_forward" else -1
-    shifted = torch.roll(grid, (sign * s, sign * s), (1, 2)) if s else grid
+    dims = {"rows_only": (1,), "columns_only": (2,)}.get(mistake, (1, 2))
+    shifted = torch.roll(grid, (sign * s,) * len(dims), dims) if s else grid
     windows = rearrange(window_partition(shifted, M), "n m1 m2 c -> n (m1 m2) c")
     bias = attn.relative_position_bias()
     if mistake == "bias_j_minus_i":
@@ -302,7 +309,8 @@ def swin_steps(
     out = attn.proj(rearrange(a @ v, "n h t d -> n t (h d)"))
     out = rearrange(out, "(b nh nw) (m1 m2) c -> b (nh m1) (nw m2) c", nh=H // M, nw=W // M, m1=M)
     if s and mistake != "no_shift_back":
-        out = torch.roll(out, (-sign * s, -sign * s), (1, 2))
+        back = sign * s if mistake == "back_wrong_way" else -sign * s
+        out = torch.roll(out, (back,) * len(dims), dims)
     steps["out"] = rearrange(out, "b h w c -> b (h w) c")
     return steps
 
