@@ -767,8 +767,14 @@ def test_cost_plot_draws_a_layer_without_sr_ratio_once():
         ]
         assert (line.get_marker() in ("None", "", None)) is (variant != "SRA")
         bars = [c for c in ax_ms.collections if tuple(c.get_color()[0][:3]) == to_rgb(colour)]
-        assert sum(len(c.get_segments()) for c in bars) == (4 if variant == "SRA" else 1)
+        # SRA at sr_ratio 1 is plain attention: no bar of its own over plain's
+        assert sum(len(c.get_segments()) for c in bars) == (3 if variant == "SRA" else 1)
+    # ... and an open dot at plain's time, not a measurement of its own
+    (dot,) = [ln for ln in ax_ms.lines if (ln.get_linestyle(), ln.get_marker()) == ("None", "o")]
+    assert dot.get_markerfacecolor() == "white"
+    assert (dot.get_xdata()[0], dot.get_ydata()[0]) == (1, rows_at(rows, "plain", 1)["ms"])
     assert "no sr_ratio: timed once, drawn flat, one bar" in notes_of(fig)
+    assert "SRA at sr_ratio 1 is plain attention: same timing" in notes_of(fig)
     alt = plotting.alt_text(fig)
     for variant in ("plain", "linear SRA"):
         ms = rows_at(rows, variant, 1)["ms"]

@@ -406,6 +406,8 @@ def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
             )
     if x == "sr_ratio":
         notes.append("Plain and linear SRA have no sr_ratio: timed once, drawn flat, one bar.")
+        if any(r["variant"] == "SRA" and r[x] == 1 for r in rows):
+            notes[-1] += " SRA at sr_ratio 1 is plain attention: same timing, open dot."
     return "\n\n".join(notes)
 
 
@@ -427,7 +429,7 @@ def plot_cost(rows: list[dict], x: str, title: str):
     rows = validate.rows("rows", rows, keys=(x, "variant", "analytic_gmacs", "attn_mib"))
     timed = "ms" in rows[0]
     if timed:
-        fig, axes = new_figure(2, 2, height=5.4)
+        fig, axes = new_figure(2, 2, height=5.6)
         ax_macs, ax_mem, ax_ms, ax_notes = axes.flat
     else:
         fig, axes = new_figure(1, 2, height=3.1)
@@ -443,12 +445,17 @@ def plot_cost(rows: list[dict], x: str, title: str):
         if timed:
             # timed once (no sr_ratio): a flat line without dots, one bar at the left
             once = _timed_once(variant, x)
-            ax_ms.plot(xs, [r["ms"] for r in sel], "-" if once else "-o", ms=4, **kw)
-            bars = sel[:1] if once else sel
+            # SRA at sr_ratio 1 is plain attention: plain's timing, an open dot and no bar
+            own = [i for i, r in enumerate(sel) if once or x != "sr_ratio" or r[x] > 1]
+            ax_ms.plot(xs, [r["ms"] for r in sel], "-" if once else "-o", ms=4, markevery=own, **kw)
+            for i in sorted(set(range(len(sel))) - set(own)):
+                ax_ms.plot(xs[i], sel[i]["ms"], "o", ms=4, mfc="white", **kw)
+            bars = sel[:1] if once else [sel[i] for i in own]
+            xb = [r[x] for r in bars]
             # The rounds' spread: each round's median, from the fastest to the slowest.
             lo = [r["ms"] - min(r.get("ms_rounds", [r["ms"]])) for r in bars]
             hi = [max(r.get("ms_rounds", [r["ms"]])) - r["ms"] for r in bars]
-            ax_ms.errorbar(xs[: len(bars)], [r["ms"] for r in bars], yerr=[lo, hi], fmt="none",
+            ax_ms.errorbar(xb, [r["ms"] for r in bars], yerr=[lo, hi], fmt="none",
                            capsize=3, lw=1, **kw)  # fmt: skip
     panels = [
         (ax_macs, "multiply-adds: formula = counter", "GMACs (log scale)"),
