@@ -17,6 +17,7 @@ from vit_notes.learned import (
     STUDY,
     WEIGHTS,
     build,
+    caption,
     evaluate,
     figures,
     load,
@@ -368,7 +369,7 @@ def test_every_checker_answers_any_input(answer, capsys):
         lambda a: ex.check_chance_level(a),
         lambda a: ex.check_prediction(a, results=results),
         lambda a: ex.check_test_size(a),
-        lambda a: ex.check_choice(a, results=results),
+        lambda a: ex.check_higher(a, results=results),
         lambda a: ex.check_query_token(lambda corner, detail: a),
     ]
     for check in checks:
@@ -442,67 +443,60 @@ def test_test_size_checker(capsys):
     _each_wrong_answer_says(ex.check_test_size, cases, capsys)
 
 
-def test_choice_checker(capsys):
+def test_higher_checker(capsys):
+    # One run each at 3 px (no "seeds_by_detail"): no interval over training runs, so the
+    # study cannot tell, whatever the gap; "yes" and "no" are refused with the same reason.
     results = _results()
-    assert ex.check_choice("coatnet", results=results)
-    capsys.readouterr()
-    # One run each at 3 px: the study cannot rank them, so every model within budget passes,
-    # and the message gives the gap, the spread it would need, and names every model accepted.
-    assert ex.check_choice("pvt_sra8", results=results)
+    assert ex.check_higher("cannot tell", results=results)
     out = capsys.readouterr().out
-    assert "27.0 points below coatnet (95.0%)" in out and "cannot rank them" in out
-    assert "under 9.5 points" in out  # 0.27 / (2 * sqrt(2))
-    assert "No model's runs were scored at 3 px" in out and "?" not in out  # asks for no cause
-    assert "pvt_full, pvt_sra8, coatnet" in out
-    assert not ex.check_choice("shunted_r8", results=results)
-    assert "over the budget" in capsys.readouterr().out
-    over = _results(coat_macs=3e6)  # CoAtNet now costs more than the budget
-    assert ex.check_choice("pvt_full", results=over)
-    assert "above pvt_sra8" in capsys.readouterr().out
-    assert not ex.check_choice("coatnet", results=over)
-    assert not ex.check_choice("vit", results=results)
-    assert "answer one of the study's models" in capsys.readouterr().out
-    # Runs from several seeds on the whole test set: the largest standard deviation
-    spread = _results()
-    spread["models"]["pvt_full"]["seeds"] = {"0": 0.70, "1": 0.90, "2": 0.50}  # sd 0.2
-    assert ex.run_spread(spread) == pytest.approx(0.2) and ex.run_spread(results) == 0
-    # Runs scored at 3 px: the message gives the largest spread measured there
-    at3 = _results()
-    at3["models"]["pvt_full"]["seeds_by_detail"] = {
-        "0": {"3": 0.70}, "1": {"3": 0.50}, "2": {"3": 0.30}
-    }  # fmt: skip
-    assert ex.run_spread(at3, detail=3) == pytest.approx(0.2) and ex.run_spread(at3) == 0
-    capsys.readouterr()
-    assert ex.check_choice("pvt_sra8", results=at3)
-    assert "between runs of pvt_full, is 20.0 points" in capsys.readouterr().out
-    # Paired runs at 3 px whose interval leaves out zero rank a model lower: refused, and the
-    # message names the models that pass
-    ranked = _results()
-    ranked["models"]["coatnet"]["seeds_by_detail"] = {
-        "0": {"3": 0.95}, "1": {"3": 0.96}, "2": {"3": 0.94}
-    }  # fmt: skip
-    ranked["models"]["pvt_sra8"]["seeds_by_detail"] = {
-        "0": {"3": 0.68}, "1": {"3": 0.70}, "2": {"3": 0.69}
-    }  # fmt: skip
-    assert not ex.check_choice("pvt_sra8", results=ranked)
+    assert "pvt_sra8 scores 68.0% (one run) and pvt_full 70.0% (one run)" in out
+    assert "Each was scored there in one training run only" in out
+    for wrong in ("yes", "No"):
+        assert not ex.check_higher(wrong, results=results)
+        assert "the study's answer is 'cannot tell'" in capsys.readouterr().out
+    assert not ex.check_higher("coatnet", results=results)
+    assert "choose one of 'yes', 'no', 'cannot tell'" in capsys.readouterr().out
+    # Runs from the same seeds at 3 px: the paired t-interval decides
+    runs = _results()
+    by = {"pvt_sra8": (0.80, 0.82, 0.81), "pvt_full": (0.70, 0.71, 0.72)}
+    for name, accs in by.items():
+        runs["models"][name]["seeds_by_detail"] = {
+            str(s): {"3": v, "9": 0.99} for s, v in enumerate(accs)
+        }  # fmt: skip
+    assert ex.check_higher("yes", results=runs)
     out = capsys.readouterr().out
-    assert "against coatnet" in out and "leaves out zero" in out
-    assert "passes: pvt_full, coatnet" in out
-    # ... and an interval that holds zero does not
-    ranked["models"]["pvt_sra8"]["seeds_by_detail"]["0"]["3"] = 0.99
-    ranked["models"]["pvt_sra8"]["seeds_by_detail"]["1"]["3"] = 0.50
-    assert ex.check_choice("pvt_sra8", results=ranked)
+    assert "paired by seed, pvt_sra8 minus pvt_full is +10.0" in out and "above zero" in out
+    assert not ex.check_higher("cannot tell", results=runs)
+    assert ex.check_higher("no", model="pvt_full", baseline="pvt_sra8", results=runs)
+    assert "below zero" in capsys.readouterr().out
+    runs["models"]["pvt_sra8"]["seeds_by_detail"]["1"]["3"] = 0.50  # the interval holds zero
+    assert ex.check_higher("cannot tell", results=runs)
     assert "within noise" in capsys.readouterr().out
+    # Several runs each, but from other seeds: no pairing
+    runs["models"]["pvt_full"]["seeds_by_detail"] = {"7": {"3": 0.7}, "8": {"3": 0.7}}
+    assert ex.check_higher("cannot tell", results=runs)
+    assert "share fewer than two training seeds" in capsys.readouterr().out
+    # The whole test set, from the "seeds" of each run; one model with one run
+    whole = _results()
+    whole["models"]["pvt_full"]["seeds"] = {"0": 0.81, "1": 0.95, "2": 0.88}
+    assert ex.check_higher("cannot tell", detail=None, results=whole)
+    assert "pvt_sra8 was scored there in one training run only" in capsys.readouterr().out
+    # The shipped runs: at 3 px only the control has runs from several seeds
+    assert ex.check_higher("cannot tell")
+    assert "Each was scored there in one training run only" in capsys.readouterr().out
+    assert ex.check_higher("cannot tell", model="pvt_none", baseline="pvt_full", detail=3)
+    assert "pvt_none scores" in capsys.readouterr().out  # its 3 runs, against one
+    assert ex.check_higher("cannot tell", model="pvt_none", detail=None)
+    for bad, match in ((dict(model="vit"), "vit"), (dict(baseline="pvt_sra8"), "both"),
+                       (dict(detail=2), "mark sides"), (dict(detail=0), "detail")):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            ex.check_higher("yes", **bad)
 
 
-def test_uncounted_values():
-    # pvt_full on one 32² image: every layer norm alone touches its tokens' values, and its
-    # stage-1 attention map has 64 × 64 entries, so the total is at least both
-    n = ex.uncounted_values("pvt_full")
-    assert n > 64 * 64 + 64 * 24
-    assert ex.uncounted_values("coatnet") != n
-    with pytest.raises(ValueError, match="vit"):
-        ex.uncounted_values("vit")
+def test_caption_names_the_runs_added_later():
+    text = caption(load_results())
+    assert "Added later: pvt_none (seeds 0, 1, 2)" in text and "AMD EPYC" in text
+    assert "Added later" not in caption({"models": {}})
 
 
 def test_as_fraction():

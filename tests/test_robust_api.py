@@ -195,7 +195,7 @@ SLIPS: dict[str, tuple] = {
     "vit_notes.learned.build": (("pvt_fulll",), {}, "name"),
     "vit_notes.learned.caption": (("results",), {}, "results"),
     "vit_notes.learned.check_chance_level": ((0.25,), dict(task="sam"), "task"),
-    "vit_notes.learned.check_choice": (("pvt_full",), dict(detail="3"), "detail"),
+    "vit_notes.learned.check_higher": (("yes",), dict(detail="3"), "detail"),
     "vit_notes.learned.check_prediction": (("higher",), dict(model="pvt_sra9"), "model"),
     "vit_notes.learned.check_test_size": ((100,), dict(n=0), "n"),
     "vit_notes.learned.evaluate": (("pvt_full",), {}, "model"),

@@ -21,7 +21,7 @@ from .. import registry
 from .data import COLOURS, DETAIL, IMG_SIZE, SHAPES, TRAIN_SEEDS, Marks, make_dataset, render_shape
 from .exercises import (
     check_chance_level,
-    check_choice,
+    check_higher,
     check_prediction,
     check_query_token,
     check_test_size,
@@ -82,7 +82,7 @@ __all__ = [
     "build",
     "caption",
     "check_chance_level",
-    "check_choice",
+    "check_higher",
     "check_prediction",
     "check_query_token",
     "check_test_size",

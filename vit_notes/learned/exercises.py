@@ -7,17 +7,26 @@ here; the tests pass results of their own to reach every diagnosis.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
 import torch
 
 from .. import validate
-from ..checking import StudentError, as_int, call_student, describe, verdict
+from ..checking import (
+    StudentError,
+    as_int,
+    call_student,
+    check_choice,
+    describe,
+    option_named,
+    verdict,
+)
 from .data import SHAPES, num_classes
 from .figures import query_token
-from .models import STUDY, build
-from .shipped import load_results
+from .models import MODELS, STUDY
+from .shipped import check_results, load_results
 from .stats import paired_difference
 
 
@@ -109,11 +118,11 @@ def _word(answer) -> str | None:
 def compare(results: dict, a: str, b: str) -> tuple[str, float, float]:
     """How model ``b`` scores against model ``a`` in ``results``: ``("lower" | "same" |
     "higher", difference, half-width)``. Where both were trained from several seeds, the
-    difference is the mean of the per-seed differences (a seed fixes the training images, so
-    the runs pair up) and the half-width that of its 95% t-interval (:mod:`.stats`); otherwise
-    the difference is between the test-set means and the half-width is two standard deviations
-    of ``a``'s test seeds. A difference whose interval holds zero counts as the same: within
-    noise."""
+    difference is the mean of the per-seed differences (a seed fixes the training images, and
+    the runs are paired by seed) and the half-width that of its 95% t-interval
+    (:mod:`.stats`); otherwise the difference is between the test-set means and the half-width
+    is two standard deviations of ``a``'s test seeds. A difference whose interval holds zero
+    counts as the same: within noise."""
     ra, rb = results["models"][a], results["models"][b]
     if "seeds" in ra and "seeds" in rb:
         d = paired_difference(ra["seeds"], rb["seeds"])
@@ -238,157 +247,91 @@ def check_test_size(answer, n: int = 2000) -> bool:
     )  # fmt: skip
 
 
-def _runs(row: dict, detail: int | None) -> dict:
-    """A model's training runs, seed -> accuracy: on the whole test set, or at ``detail`` px."""
+def _scores(row: dict, detail: int | None) -> dict:
+    """A model's training runs, seed -> accuracy: on the whole test set (``"seeds"``), or at
+    ``detail`` px (``"seeds_by_detail"``); a model with neither has one run, seed 0."""
     if detail is None:
-        return {s: float(v) for s, v in row.get("seeds", {}).items()}
-    return {s: float(v[str(detail)]) for s, v in row.get("seeds_by_detail", {}).items()}
+        return {s: float(v) for s, v in row.get("seeds", {}).items()} or {"0": float(row["mean"])}
+    runs = {s: float(v[str(detail)]) for s, v in row.get("seeds_by_detail", {}).items()}
+    return runs or {"0": float(row["by_detail"][str(detail)])}
 
 
-def _sd(runs: dict) -> float:
-    mean = sum(runs.values()) / len(runs)
-    return math.sqrt(sum((v - mean) ** 2 for v in runs.values()) / (len(runs) - 1))
+ANSWERS = ("yes", "no", "cannot tell")
 
 
-def run_spread(results: dict, detail: int | None = None) -> float:
-    """The largest standard deviation between training runs of one model in ``results``: over
-    the models trained from two or more seeds (``"seeds"``: seed -> accuracy on the whole test
-    set), 0 where none was. With ``detail``, the same at that mark size, over the models whose
-    runs were scored there (``"seeds_by_detail"``)."""
+def check_higher(
+    answer,
+    model: str = "pvt_sra8",
+    baseline: str = "pvt_full",
+    detail: int | None = 3,
+    results: dict | None = None,
+) -> bool:
+    """Judgement: does the study show that ``model`` scores higher than ``baseline`` on marks
+    of ``detail`` px (``None``: the whole test set)? Answer ``"yes"``, ``"no"`` (it shows
+    ``model`` lower) or ``"cannot tell"``.
+
+    The rule of the chapter's section 4: where both models have runs from two or more of the
+    same training seeds scored there, the 95% t-interval of the per-seed differences
+    (:func:`.stats.paired_difference`); "yes" if it lies above zero, "no" if below, "cannot
+    tell" if it holds zero. Where either model has a single run there, or their runs share
+    fewer than two seeds, there is no such interval: "cannot tell". Each message gives the
+    numbers and says why."""
+    validate.one_of("model", model, MODELS)
+    validate.one_of("baseline", baseline, MODELS)
+    if model == baseline:
+        raise ValueError(f"model and baseline are both {model!r}: name two different models")
+    results = load_results() if results is None else check_results(results)
+    rows = {n: results["models"][n] for n in (model, baseline)}
     if detail is not None:
         detail = validate.positive_int("detail", detail)
-    sds = [_sd(r) for r in (_runs(row, detail) for row in results["models"].values()) if len(r) > 1]
-    return max(sds, default=0.0)
-
-
-def check_choice(
-    answer, budget_mmacs: float | None = None, detail: int = 3, results: dict | None = None
-) -> bool:
-    """Design judgement: which of the study's models would you ship to recognise marks of
-    ``detail`` px, spending at most ``budget_mmacs`` multiply-adds per image (default: what
-    PVT with full attention costs)? Answer a model's name (:data:`.models.STUDY`).
-
-    Right: any model within budget that the study does not rank below another model within
-    budget at ``detail`` px. A ranking needs both models' training runs from the same seeds
-    scored at ``detail`` px (``"seeds_by_detail"``) and a paired 95% interval of the
-    difference (:func:`.stats.paired_difference`) that leaves out zero. Where a model is one
-    run at ``detail`` px, the message gives its gap to the nearest rival (the best within
-    budget, or for the best the next), and the standard deviation between runs below which
-    the gap would be two standard deviations of a difference of two runs, beside the largest
-    such spread measured at ``detail`` px (:func:`run_spread`). It names every model accepted."""
-    detail = validate.positive_int("detail", detail)
-    if budget_mmacs is not None:
-        validate.number("budget_mmacs", budget_mmacs, low=0.0, low_open=True)
-    names = [n for n in STUDY]
-    if not isinstance(answer, str) or answer.strip() not in names:
-        return verdict(False, f"answer one of the study's models, {names}, got {describe(answer)}")
-    results = load_results() if results is None else results
-    rows = {n: results["models"][n] for n in names if n in results["models"]}
-    budget = rows["pvt_full"]["macs"] / 1e6 if budget_mmacs is None else budget_mmacs
-    name = answer.strip()
-    if rows[name]["macs"] / 1e6 > budget:
-        return verdict(
-            False, f"{name} costs {rows[name]['macs']:,.0f} multiply-adds per image, over the "
-            f"budget of {budget * 1e6:,.0f}",
-        )  # fmt: skip
-    affordable = {n: r for n, r in rows.items() if r["macs"] / 1e6 <= budget}
-    at = {n: r["by_detail"][str(detail)] for n, r in affordable.items()}
-
-    def beaten_by(m: str) -> dict:  # the models within budget that rank above m, paired
-        out = {}
-        for o in affordable:
-            a, b = _runs(affordable[o], detail), _runs(affordable[m], detail)
-            if o != m and len(set(a) & set(b)) > 1:
-                d = paired_difference(a, b)  # m minus o, seed by seed
-                if d.high < 0:
-                    out[o] = d
-        return out
-
-    accepted = [m for m in affordable if not beaten_by(m)]
-    fits = "Every model within budget that the study does not rank lower passes: "
-    fits += ", ".join(accepted)
-    above = beaten_by(name)
-    if above:
-        o, d = next(iter(above.items()))
-        return verdict(
-            False, f"{name} is within budget, but at {detail} px, over runs from {d.n} seeds, "
-            f"it scores {d.points()} against {o}: the interval leaves out zero. {fits}",
-        )  # fmt: skip
-    mine = at[name]
-    head = (
-        f"{name}: {rows[name]['macs']:,.0f} multiply-adds, within the budget of "
-        f"{budget * 1e6:,.0f}, and {mine:.1%} at {detail} px"
-    )
-    order = sorted(at, key=at.get, reverse=True)
-    rival = order[0] if order[0] != name else (order[1] if len(order) > 1 else None)
-    if rival is None:
-        return verdict(True, f"{head}. It is the only model within budget")
-    gap = abs(at[rival] - mine)
-    pair = [m for m in (name, rival) if len(_runs(affordable[m], detail)) < 2]
-    if not pair:  # both scored from several seeds there, and no ranking: within noise
-        d = paired_difference(_runs(affordable[rival], detail), _runs(affordable[name], detail))
-        return verdict(
-            True, f"{head}. Against {rival}, over runs from {d.n} seeds: {d.points()}, within "
-            f"noise. {fits}",
-        )  # fmt: skip
-    side = "above" if mine >= at[rival] else "below"
-    flip = gap / (2 * math.sqrt(2))  # one run's sd at which the gap is two sd of a difference
-    measured = {
-        m: _sd(r)
-        for m, r in ((m, _runs(row, detail)) for m, row in results["models"].items())
-        if len(r) > 1
-    }
-    if measured:
-        widest = max(measured, key=measured.get)
-        known = (
-            f"The largest measured there, between runs of {widest}, is "
-            f"{100 * measured[widest]:.1f} points"
+        sides = sorted(int(d) for d in rows[model]["by_detail"])
+        if any(str(detail) not in r["by_detail"] for r in rows.values()):
+            raise ValueError(f"detail={detail}: the results score mark sides {sides}, or None")
+    where = "on the whole test set" if detail is None else f"on {detail}-pixel marks"
+    a, b = _scores(rows[model], detail), _scores(rows[baseline], detail)
+    shared = set(a) & set(b)
+    if len(shared) >= 2:
+        d = paired_difference(b, a)  # model minus baseline, seed by seed
+        right = "yes" if d.low > 0 else "no" if d.high < 0 else "cannot tell"
+        facts = (
+            f"{where}, over runs from {d.n} training seeds paired by seed, {model} minus "
+            f"{baseline} is {d.points()} (95% t-interval)"
         )
+        why = {
+            "yes": "The interval lies above zero",
+            "no": "The interval lies below zero",
+            "cannot tell": "The interval holds zero, so the difference is within noise",
+        }[right]
     else:
-        known = f"No model's runs were scored at {detail} px"
-    return verdict(
-        True, f"{head} in one training run, {100 * gap:.1f} points {side} {rival} "
-        f"({at[rival]:.1%}). No second run of {' or '.join(pair)} was scored at {detail} px, so "
-        f"the study has no interval for that gap and cannot rank them. The gap exceeds two "
-        f"standard deviations of a difference of two runs only while one run's standard "
-        f"deviation at {detail} px is under {100 * flip:.1f} points. {known}. {fits}",
-    )  # fmt: skip
+        right = "cannot tell"
 
+        def scored(runs: dict) -> str:
+            mean = sum(runs.values()) / len(runs)
+            return f"{mean:.1%} ({'one run' if len(runs) < 2 else f'mean of {len(runs)} runs'})"
 
-#: The operations the multiply-add counter counts (:func:`vit_notes.counting.count_macs`):
-#: matrix products and convolutions. Everything else a forward pass runs, it leaves out.
-_COUNTED = ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution")
-
-
-@torch.no_grad()
-def uncounted_values(name: str, size: int = 32) -> int:
-    """How many values the operations that the multiply-add counter leaves out (norms,
-    activations, pooling, additions, the softmax) touch in one forward pass of the study's
-    model ``name`` on one ``size``² image: per operation, its largest input or output, and for
-    fused attention, its attention map's entries. Views cost nothing and are skipped."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils._pytree import tree_flatten
-
-    validate.one_of("name", name, list(STUDY))
-    size = validate.positive_int("size", size)
-    counted = {getattr(torch.ops.aten, op) for op in _COUNTED}
-
-    class Tally(TorchDispatchMode):
-        total = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            out = func(*args, **(kwargs or {}))
-            if func.is_view or func.overloadpacket in counted:
-                return out
-            flat = tree_flatten((args, kwargs, out))[0]
-            sizes = [t.numel() for t in flat if isinstance(t, torch.Tensor)]
-            if "scaled_dot_product" in str(func.overloadpacket):  # the softmax's map
-                q, k = args[0], args[1]
-                sizes.append(q.numel() // q.shape[-1] * k.shape[-2])
-            Tally.total += max(sizes, default=0)
-            return out
-
-    model = build(name).eval()
-    with Tally():
-        model(torch.zeros(1, 3, size, size))
-    return Tally.total
+        gap = sum(a.values()) / len(a) - sum(b.values()) / len(b)
+        facts = (
+            f"{where}, {model} scores {scored(a)} and {baseline} {scored(b)}, a difference "
+            f"of {100 * gap:+.1f} points"
+        )
+        single = [n for n, r in ((model, a), (baseline, b)) if len(r) < 2]
+        if single:
+            why = (
+                f"{single[0] if len(single) == 1 else 'Each'} was scored there in one "
+                "training run only, so there is no interval over training runs. A test-set "
+                "error bar says nothing about a second run"
+            )
+        else:
+            why = "Their runs share fewer than two training seeds, so they cannot be paired"
+    options = {
+        o: (f"{o}: {facts}. {why}." if o == right else
+            f"the study's answer is {right!r}: {facts}. {why}.")
+        for o in ANSWERS
+    }  # fmt: skip
+    return check_choice(
+        answer,
+        options,
+        right,
+        f"does {model} score higher than {baseline} {where}",
+        parse=functools.partial(option_named, names=ANSWERS),
+    )

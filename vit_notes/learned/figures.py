@@ -102,9 +102,9 @@ def _style(row: dict) -> tuple[str, str, str]:
 def plot_accuracy_vs_cost(results: dict):
     """Accuracy (mean ± standard deviation over the test seeds) against multiply-adds per image
     and against the measured time per batch, one point per model of the study and a grey one
-    per control (:data:`.models.CONTROLS`; not timed, so only in the left panel); hollow markers:
-    the accuracy of runs from other training seeds, where the results hold some. The bars
-    measure the test sets of the seed-0 run, not training; the legend says so."""
+    per control (:data:`.models.CONTROLS`; not timed, so only in the left panel). Filled markers:
+    the seed-0 run; hollow markers: runs from other training seeds, where the results hold
+    some. The bars measure the test sets of the seed-0 run, not training; the legend says so."""
     check_results(results)
     fig, axes = new_figure(1, 2, height=4.2, sharey=True)
     for row in _study_rows(results, controls=True):
@@ -125,13 +125,17 @@ def plot_accuracy_vs_cost(results: dict):
     for ax in axes.flat:
         ax.grid(alpha=0.3)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    handles.append(
-        plt.Line2D([], [], marker="o", color="grey", markerfacecolor="none", linestyle="none")
-    )
-    labels.append("other training seeds")
+    later = sorted({s for r in _study_rows(results, controls=True) for s in r.get("seeds", {})})
     sets = len(_study_rows(results)[0]["accuracy"])
+    for fill, text in (
+        ("grey", "filled: the seed-0 run"),
+        ("none", f"hollow: seeds {', '.join(s for s in later if s != '0')}"),
+    ):
+        handles.append(plt.Line2D([], [], marker="o", color="grey", markerfacecolor=fill,
+                                  linestyle="none"))  # fmt: skip
+        labels.append(text)
     handles.append(plt.Line2D([], [], marker="|", color="grey", markersize=10, linestyle="none"))
-    labels.append(f"bars: sd over {sets} test sets, seed-0 run")
+    labels.append(f"bars: seed 0's sd over {sets} test sets")
     fig.legend(handles, labels, loc="outside lower center", ncols=3)
     return fig
 

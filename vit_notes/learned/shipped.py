@@ -63,12 +63,25 @@ def check_results(results) -> dict:
 
 def caption(results: dict) -> str:
     """One line naming what wrote ``results`` and where: the command, the machine, the threads
-    and the torch version (and the processor and date, where the file records them)."""
+    and the torch version (and the processor and date, where the file records them), then
+    each later session's runs (``added_runs``) with their date, processor, threads and torch."""
     validate.instance("results", results, dict, "pass load_results()")
     rec = results.get("recorded", {})
     where = rec.get("cpu") or results.get("machine", "?")
     when = f" on {rec['date'][:10]}" if "date" in rec else ""
-    return (
+    line = (
         f"recorded on {where} ({results.get('threads', '?')} threads, torch "
         f"{results.get('torch', '?')}){when} by `{results.get('generated_by', '?')}`"
     )
+    for added in results.get("added_runs", []):
+        seeds: dict[str, list[str]] = {}
+        for run in added.get("runs", []):
+            name, _, seed = run.partition(" seed ")
+            seeds.setdefault(name, []).append(seed)
+        runs = " and ".join(f"{n} (seeds {', '.join(s)})" for n, s in seeds.items())
+        line += (
+            f". Added later: {runs or '?'} on {added.get('date', '?')[:10]}, on "
+            f"{added.get('cpu', '?')} ({added.get('threads', '?')} threads, torch "
+            f"{added.get('torch', '?')})"
+        )
+    return line

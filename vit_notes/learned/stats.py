@@ -3,7 +3,8 @@
 A model trained from a few seeds gives a few accuracies. :func:`mean_interval` is the 95%
 Student-t interval of their mean. :func:`paired_difference` compares two models trained
 from the same seeds: a seed fixes the training images and their order (:func:`.train.train`),
-so the runs pair up, and the interval is the t-interval of the per-seed differences.
+so the runs can be paired by seed, and the interval is the t-interval of the per-seed
+differences. Pairing narrows it only where the runs from one seed move together.
 With three seeds the t factor is large (4.30), so the intervals are wide: a difference they
 hold zero in is "within noise", not "no difference". :func:`seeds_needed` estimates how many
 seeds a difference would need, if the spread of a few seeds held (:func:`t_quantile` gives
