@@ -1,17 +1,15 @@
 """Shunted Transformer: keys and values at several scales inside one attention layer.
 
-Ren et al., "Shunted Self-Attention via Multi-Scale Token Aggregation", CVPR 2022
-(section "Shunted Self-Attention": the multi-scale token aggregation (MTA) and local
-enhancement (LE) equations; section "Detail-specific Feedforward Layers"; section "Patch
-Embedding"; the table of architecture variants). The section titles are as the book's sources
-name them: the paper's body text was not consulted, and the modules follow the official code.
+Ren et al., "Shunted Self-Attention via Multi-Scale Token Aggregation", CVPR 2022. The
+paper's body text was not read: the modules follow the official code, and the equations of
+:mod:`vit_notes.shunted.paper` are ours, written from it.
 
 PVT's spatial-reduction attention (:mod:`vit_notes.pvt`) gives every head the same
 coarse key grid. Shunted self-attention merges the keys' and values' tokens at a rate of each
-head's own (the paper's ``r_i``); the official code splits the heads in two groups with rates
+head's own (our ``r_i``); the official code splits the heads in two groups with rates
 ``r`` and ``r/2``, a coarse key grid and a finer one in the same layer. The paper's aim, in its
 abstract: to "represent larger object features while keeping certain tokens to preserve
-fine-grained features". Where the code departs from the paper's equations is listed in
+fine-grained features". Where the code departs from our equations is listed in
 :mod:`vit_notes.shunted.paper`.
 
 Parameter names follow the official code (OliverRensu/Shunted-Transformer, ``SSA.py``)
@@ -75,8 +73,7 @@ def check_head_groups(num_heads: int, sr_ratio: int, dim: int | None = None) -> 
 
 
 class ShuntedAttention(nn.Module):
-    """Shunted self-attention, SSA (Ren et al. 2022, section "Shunted Self-Attention", MTA and
-    LE equations).
+    """Shunted self-attention, SSA (Ren et al. 2022): the official ``Attention`` of ``SSA.py``.
 
     ``sr_ratio = r > 1``: queries come from all ``N = H*W`` tokens. The heads split in two
     equal groups. Group ``i`` (``i = 1, 2``) sees keys and values computed from the grid
@@ -234,8 +231,8 @@ class ShuntedAttention(nn.Module):
 
 
 class DetailSpecificMlp(nn.Module):
-    """Detail-specific feed-forward (Ren et al. 2022, section "Detail-specific Feedforward
-    Layers"): ``fc2(act(h + DWConv3x3(h)))``, ``h = fc1(x)``.
+    """The feed-forward of a block, the official ``Mlp``: ``fc2(act(h + DWConv3x3(h)))``,
+    ``h = fc1(x)``.
 
     Unlike PVT v2's convolutional FFN, the depthwise conv is a residual branch: the
     pointwise features pass through unchanged and local detail is added on top.
@@ -296,8 +293,7 @@ class Block(nn.Module):
 
 
 class ConvStem(nn.Module):
-    """The convolutional stem, stage 1's patch embedding (Ren et al. 2022, section "Patch
-    Embedding"; the official ``Head``).
+    """The convolutional stem, stage 1's patch embedding (the official ``Head``).
 
     Conv 7x7 stride 2 (no bias) + BatchNorm + ReLU, then ``num_conv`` x (conv 3x3 + BatchNorm +
     ReLU), then a conv of kernel 2 stride 2 and LayerNorm: ``(B, 3, H, W)`` -> tokens of

@@ -7,8 +7,8 @@ official repository (OliverRensu/Shunted-Transformer, ``SSA.py`` and its issue t
 of which quote the paper), or "our reading" where neither says it.
 
 ``EQUATIONS``: shunted self-attention in our equations, written from the ``sr_ratio > 1``
-branch of the official ``SSA.py``. The names MTA and LE, LE's definition and the per-head
-rate ``r_i`` are the paper's, second-hand (:data:`EQUATIONS_SOURCE`). Where LE is added comes
+branch of the official ``SSA.py``. The names MTA and LE and LE's definition are the paper's,
+second-hand (:data:`EQUATIONS_SOURCE`). Where LE is added comes
 from ``SSA.py`` at ``sr_ratio > 1``. ``SYMBOLS`` says which
 tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
@@ -34,9 +34,7 @@ EQUATIONS_SOURCE = (
     "ours, written from the official code (SSA.py) where sr_ratio > 1. At sr_ratio 1 the code "
     "departs from them (CODE_DIFFERENCES). The names MTA and LE and LE's definition are the "
     "paper's, as the question in issue 14 of the official repository quotes it (second-hand "
-    "paper text). So is a downsampling rate r_i per head, as a Chinese summary of the paper "
-    "gives it (https://cloud.tencent.com.cn/developer/article/1984007). "
-    "Where LE is added comes from SSA.py at sr_ratio > 1"
+    "paper text). Where LE is added comes from SSA.py at sr_ratio > 1"
 )
 
 
