@@ -50,6 +50,8 @@ def test_growth_prediction(capsys, answer, ok, says):
         # keys per head group: the fine group's heads see 4× SRA's, never the groups' sum
         ("PVT SRA, R=8", True, "its group with the most keys sees 4× as many keys (3,136)"),
         ("PVT SRA, R=8", True, "each 4×4 tokens against 8×8: 2× finer per side"),
+        # what it gives up is computed (coarser keys), not a claim about objects
+        ("PVT SRA, R=8", True, "the most keys a query sees that fit. It gives up detail. In"),
         (
             "Shunted",
             False,

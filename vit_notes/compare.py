@@ -344,7 +344,7 @@ def _per_side(groups, best_groups, best: str, tokens: int) -> str:
 
 
 def _gives_up(best: str, at: dict, budget_mib: float) -> str:
-    """What the layer ``best`` gives up for small objects: of the layers in which a head sees
+    """What the layer ``best`` gives up in detail: of the layers in which a head sees
     more keys, the one with the fewest, its head group with the most keys against ``best``'s
     (keys and tokens a side), or nothing if there is none."""
     more = [k for k, v in at.items() if v["most"] > at[best]["most"]]
@@ -361,7 +361,7 @@ def _gives_up(best: str, at: dict, budget_mib: float) -> str:
         else ""
     )
     return (
-        f". For small objects it gives up detail. In {near}, {group} sees "
+        f". It gives up detail. In {near}, {group} sees "
         f"{keys / b_keys:.3g}× as many keys ({keys:,}){finer}. But its maps take "
         f"{at[near]['mib']:,.0f} MiB, over the {budget_mib:,.0f} MiB budget"
     )

@@ -25,14 +25,15 @@ from .plotting import MARK_OUTSIDE_BELOW
 class Paper:
     """A variant's numbers as its paper reports them (never used in a computation, only shown
     beside the book's own counts): parameters (M), GFLOPs at 224² (= G multiply-adds) and
-    ImageNet-1k top-1 (%) at 224² where the paper gives them, the bib key, and where it says
-    so."""
+    ImageNet-1k top-1 (%) at 224² where the paper gives them, the bib key, where it says so,
+    and whether ``gflops`` is unchecked against the paper's text."""
 
     params_m: float
     gflops: float | None
     top1: float | None
     cite: str
     source: str
+    gflops_unchecked: bool = False
 
 
 @dataclass(frozen=True)
