@@ -10,9 +10,9 @@ torch.utils.benchmark in ``--rounds`` rounds (``swin.swin_cost_table``). Each ro
 the 12 layers in turn, each for at least ``--min-run-time`` seconds, so a round lasts
 seconds. Taking turns spreads a burst of other work over the layers; a burst shorter than a
 round can still slow one layer and not the next. Each row keeps every round's median. The
-paper's Table 5 times all attention of a stage ("MSA in a stage") on a V100, with and
-without Swin's shifted blocks (§4.4 "Ablation Study"); global MSA is the equations'
-reference (eq. (1)), timed here on the same grids, its relative position bias included.
+paper's Table 5 times "MSA in a stage" on a V100, with and without Swin's shifted blocks
+(§4.4 "Ablation Study"); global MSA is the equations' reference (eq. (1)), timed here on the
+same grids, its relative position bias included.
 
     python bench/swin_cost.py [--size 224] [--rounds 7] [--min-run-time 0.2] [--threads 1]
 

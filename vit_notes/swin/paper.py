@@ -148,7 +148,8 @@ CLAIMS = (
 #: Table 5 of §4.4 "Ablation Study" ("Real speed of different self-attention computation
 #: methods and implementations on a V100 GPU"), the two rows of this package's method: the
 #: time of "MSA in a stage" (ms) at stages S1-S4. The table does not say which model or image
-#: size these columns time. The paper's paragraph
+#: size these columns time, nor whether a stage's time is one attention layer or all of them.
+#: The paper's paragraph
 #: "Shifted windows": "The latency overhead by shifted window is also small, as shown in
 #: Table 5." Table 4's caption: "w/o shifting: all self-attention modules adopt regular window
 #: partitioning". Shown beside the book's own timing; only its ratios are computed.
