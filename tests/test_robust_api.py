@@ -108,7 +108,7 @@ SLIPS: dict[str, tuple] = {
     "vit_notes.pvt.cost_chart": ((0, 1, 8), {}, "size"),
     "vit_notes.pvt.draw_sra_schematic": ((), dict(attn="sra"), "attn"),
     "vit_notes.pvt.fixed_cost_pairs": (("rows", "size"), {}, "rows"),
-    "vit_notes.pvt.fastest_growth": (("rows", "size"), {}, "rows"),
+    "vit_notes.pvt.growth_order": (("rows", "size"), {}, "rows"),
     "vit_notes.pvt.identity_sra": ((0, 2), {}, "dim"),
     "vit_notes.pvt.plot_cost": (([], "size", "title"), {}, "rows"),
     "vit_notes.pvt.query_peaks": ((_img, []), {}, "queries"),

@@ -10,7 +10,6 @@ column's width, no text under 9 pt, at most three panels in a row."""
 from __future__ import annotations
 
 import math
-import statistics
 import textwrap
 
 import matplotlib.ticker as mticker
@@ -245,9 +244,9 @@ def timing_surprises(
     explain. ``always`` says whether it was so in every one of two or more rounds
     (``ms_rounds``): then it is a cost the counts miss on the machine as recorded, not noise.
     Otherwise only a rerun can tell whether it is noise; nothing here reruns. Points *faster* than
-    proportional (``g`` times the work in well under ``g`` times the time) are not surprises:
-    :func:`fastest_growth` finds the largest such gap. Returns ``[{variant, x, ms, ref_x,
-    ref_ms, ms_ratio, gmacs_ratio, excess, always}]``, largest excess first.
+    proportional (``g`` times the work in well under ``g`` times the time) are not surprises.
+    Returns ``[{variant, x, ms, ref_x, ref_ms, ms_ratio, gmacs_ratio, excess, always}]``,
+    largest excess first.
     """
 
     def surprise(a_ms, b_ms, work):
@@ -319,30 +318,33 @@ def fixed_cost_pairs(rows: list[dict], x: str, work: float = 2.0, lag: float = 4
     return sorted(found, key=lambda f: -f["gmacs_ratio"] / f["ms_ratio"])
 
 
-def fastest_growth(rows: list[dict], x: str) -> dict | None:
-    """Within one variant, the pair of timed points whose time grew least for its work: the
-    largest ``gmacs_ratio / ms_ratio`` of a point ``x`` over a point ``ref_x`` that does fewer
-    multiply-adds, fastest rounds. Time proportional to the multiply-adds would give 1.
-    ``{variant, x, ref_x, gmacs_ratio, ms_ratio}``, or None when no variant has two points."""
-    rows = validate.rows("rows", rows, keys=(x, "variant", "counted_gmacs"))
-    best = None
+def growth_order(rows: list[dict], x: str) -> list[tuple[str, str]]:
+    """Pairs ``(more, less)`` of variants whose time grew more from the smallest ``x`` to the
+    largest than the other's in every one of two or more rounds (``ms_rounds``): the order the
+    rounds support, with no ratio. Variants timed once against ``x`` (no ``sr_ratio``) are
+    left out. ``[]`` when no pair keeps its order in every round."""
+    rows = validate.rows("rows", rows, keys=(x, "variant"))
+    timed = [r for r in rows if len(r.get("ms_rounds", [])) > 1]
+    if not timed:
+        return []
+    lo, hi = min(r[x] for r in timed), max(r[x] for r in timed)
+    growth = {}
     for variant in VARIANTS:
-        sel = [r for r in rows if r["variant"] == variant and "ms" in r]
-        for a in sel:
-            for b in sel:
-                if b["counted_gmacs"] <= a["counted_gmacs"]:
-                    continue
-                g, took = b["counted_gmacs"] / a["counted_gmacs"], b["ms"] / a["ms"]
-                if best is None or g / took > best["gmacs_ratio"] / best["ms_ratio"]:
-                    best = dict(variant=variant, x=b[x], ref_x=a[x], gmacs_ratio=g, ms_ratio=took)
-    return best
+        at = {r[x]: r["ms_rounds"] for r in timed if r["variant"] == variant}
+        if lo != hi and lo in at and hi in at and not _timed_once(variant, x):
+            growth[variant] = [b / a for a, b in zip(at[lo], at[hi])]
+    return [
+        (more, less)
+        for more in growth
+        for less in growth
+        if more != less and all(g > h for g, h in zip(growth[more], growth[less]))
+    ]
 
 
 def _time_ratio(rows: list[dict], x: str, slow: tuple, ref: tuple) -> str:
-    """ "<ratio>× the time" of the row ``slow`` = (variant, x value) over the row ``ref``,
-    from the fastest rounds (as the rings compare), and, when there are several rounds, the
-    median and range of the ratio within each round beside it. Two significant figures: the
-    rounds of a loaded machine support no more."""
+    """ "<ratio>× the time" of the row ``slow`` = (variant, x value) over the row ``ref``; when
+    there are several rounds, its range within each round, not the fastest rounds' ratio: the
+    rounds of a loaded machine support no single number. Two significant figures."""
 
     def rounds(variant, value):
         r = next(r for r in rows if r["variant"] == variant and r[x] == value and "ms" in r)
@@ -350,13 +352,11 @@ def _time_ratio(rows: list[dict], x: str, slow: tuple, ref: tuple) -> str:
 
     a_rounds, b_rounds = rounds(*ref), rounds(*slow)
     per = sorted(b / a for a, b in zip(a_rounds, b_rounds))
-    fastest = min(b_rounds) / min(a_rounds)
     if len(per) == 1:
         return f"{significant(per[0], 2)}× the time"
     return (
-        f"{significant(fastest, 2)}× the time in the fastest rounds (within each of "
-        f"{len(per)} rounds: median {significant(statistics.median(per), 2)}×, "
-        f"{significant(per[0], 2)}× to {significant(per[-1], 2)}×)"
+        f"{significant(per[0], 2)}× to {significant(per[-1], 2)}× the time within each of "
+        f"{len(per)} rounds"
     )
 
 
@@ -390,20 +390,13 @@ def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
             "cannot tell a fixed cost per call from a kernel that is faster per multiply-add "
             "on larger products."
         )
-    if not notes:
+    order = growth_order(rows, x)
+    lo, hi = min(r[x] for r in rows if "ms" in r), max(r[x] for r in rows if "ms" in r)
+    for more in dict.fromkeys(m for m, _ in order):
+        less = " and ".join(f"{b}'s" for m, b in order if m == more)
         notes.append(
-            f"No layer took more than {NOISE_TOLERANCE - 1:.0%} longer than one of its kind "
-            f"with more multiply-adds. None grew more than {GROWTH_TOLERANCE - 1:.0%} beyond "
-            "its extra multiply-adds. Both compare the fastest rounds."
+            f"In each of {n} rounds, {more}'s time grew more from {name} {lo} to {hi} than {less}."
         )
-        fast = fastest_growth(rows, x)
-        if fast is not None and fast["gmacs_ratio"] > 2 * fast["ms_ratio"]:
-            v = fast["variant"]
-            notes.append(
-                f"Time can grow less than the work: {fast['variant']} at {name} {fast['x']} does "
-                f"{fast['gmacs_ratio']:.0f}× the multiply-adds of {name} {fast['ref_x']} in "
-                f"{_time_ratio(rows, x, (v, fast['x']), (v, fast['ref_x']))}."
-            )
     if x == "sr_ratio":
         notes.append("Plain and linear SRA have no sr_ratio: timed once, drawn flat, one bar.")
         if any(r["variant"] == "SRA" and r[x] == 1 for r in rows):

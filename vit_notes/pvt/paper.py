@@ -169,7 +169,7 @@ CODE_DIFFERENCES = (
         topic="Reshape and W^S",
         paper="reshape the sequence x to H_iW_i/R_i² × (R_i²C_i), then a linear map W^S. "
         "It does not say which R_i² tokens form a row: read literally, R_i² consecutive "
-        "tokens of the raster order",
+        "tokens of the sequence, which lists the grid row by row",
         code="one Conv2d (sr) of kernel and stride R_i on the H_i×W_i grid: each row is one "
         "R_i×R_i window, and we follow it. With rows made of windows, the conv is the "
         "same function, its weight read as W^S (the chapter checks the two are equal)",
