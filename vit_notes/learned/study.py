@@ -279,6 +279,13 @@ def parse_seeds(text: str) -> list[int]:
         if not lo.strip().isdigit() or not (hi or lo).strip().isdigit():
             raise ValueError(f"seeds={text!r}: give seeds >= 0 as '0-4' or '0,2,5'")
         seeds += list(range(int(lo), int(hi or lo) + 1))
+    seen: set[int] = set()
+    twice = sorted({s for s in seeds if s in seen or seen.add(s)})
+    if twice:
+        raise ValueError(
+            f"seeds={text!r}: {', '.join(map(str, twice))} given twice; give each seed once,"
+            " as '0-4' or '0,2,5'"
+        )
     return [validate.positive_int("seed", s, minimum=0) for s in seeds]
 
 
