@@ -144,8 +144,8 @@ def plot_accuracy_vs_cost(results: dict):
 def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25, floor=None):
     """Accuracy against the side of the marks (px), one line per model of the study and a grey
     dashed one per control (:data:`.models.CONTROLS`), each the seed-0 run; ``names``: only
-    these models. ``floor``: side -> accuracy of a baseline (:func:`.data.area_floor`), a black
-    dash at each side; ``None``: none."""
+    these models. A grey dotted line at ``chance``. ``floor``: side -> accuracy of a baseline
+    (:func:`.data.area_floor`), a black dash at each side; ``None``: none."""
     check_results(results)
     fig, axes = new_figure(1, 1, height=4.0)
     ax = axes[0, 0]
@@ -162,14 +162,16 @@ def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25, flo
             linestyle="--" if row["name"] in CONTROLS else "-",
             label=label,
         )
-    ax.axhline(chance, color="grey", linestyle=":", linewidth=1)
+    ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label=f"chance ({chance:g})")
     if floor is not None:
         sides = sorted(int(d) for d in floor)
         # one dash per side: the sides are whole pixels, nothing lies between them
         ax.plot(sides, [floor[d] for d in sides], color="black", linestyle="none",
                 marker="_", markersize=20, markeredgewidth=2,
                 label="from areas alone")  # fmt: skip
-    ax.set_xlabel("side of a mark (px)\nfirst tokens: PVT's and Shunted's 4 px, CoAtNet's 8 px")
+    ax.set_xlabel(
+        "side of a mark (px)\nfirst attention layer's tokens: PVT and Shunted 4 px, CoAtNet 8 px"
+    )
     ax.set_ylabel("test accuracy")
     ax.grid(alpha=0.3)
     fig.legend(loc="outside right center")
