@@ -131,7 +131,8 @@ ABLATIONS: tuple[AblationTable, ...] = (
         title="Table 6: Ablation on relative attention",
         section="Ablation Studies",
         holds_fixed="the rest of the model, which the paper does not name. Its numbers equal"
-        " CoAtNet-2's Table 4 entries (IN-1K) and CoAtNet-3's Table 7 and 8 entries (IN-21K),"
+        " CoAtNet-2's Table 4 entries (IN-1K) and CoAtNet-3's Table 8 entries and Table 7's P@1"
+        " (IN-21K),"
         " so we assume those are the models",
         variants=(
             Variant(
