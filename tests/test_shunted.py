@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from matplotlib.text import Text
 from torch import nn
 
@@ -634,6 +635,18 @@ def test_ssa_forward_sr_ratio_1_local_conv_on_v_instead_of_output(capsys):
     assert "with sr_ratio 1 the local conv of V is added to the attention's output" in " ".join(
         capsys.readouterr().out.split()
     )
+
+
+def test_ssa_forward_sr_ratio_1_v_after_local_conv_with_a_right_output(capsys):
+    def v_after_le(attn, x, H, W):
+        steps = shunted.shunted_steps(attn, x, H, W)
+        local = attn.local_conv(rearrange(steps["v"], "b h (y x) d -> b (h d) y x", y=H))
+        return {**steps, "v": steps["v"] + rearrange(local, "b (h d) y x -> b h (y x) d", h=2)}
+
+    assert not shunted.check_shunted_forward(v_after_le, ((5, 5, 32, 2, 1),))
+    out = " ".join(capsys.readouterr().out.split())
+    assert "return v before the local convolution" in out
+    assert "added to the attention's output" not in out  # their output is right
 
 
 def test_shunted_steps_equal_the_module_maps_and_output():

@@ -810,6 +810,21 @@ def _steps_list(keys: list[str]) -> str:
     return f"{', '.join(rest)} and out" if rest else "out"
 
 
+def _fit_output(alts: dict, got: dict, want: dict, steps: dict[str, Step]) -> dict:
+    """The mistakes of ``alts`` that may be named: a right ``"out"`` rules out every mistake
+    that changes the output, so a right output is never diagnosed as wrong."""
+    if "out" not in want:
+        return alts
+    try:
+        right = compare_step(got.get("out"), want["out"], steps["out"], {}) is None
+    except Exception:  # an output no comparison can read is not right
+        right = False
+    if not right:
+        return alts
+    want_out = want["out"].detach().to(torch.float64)
+    return {m: s for m, s in alts.items() if _close(s["out"].detach().to(torch.float64), want_out)}
+
+
 def check_forward(
     fn: Callable,
     cases: Iterable[tuple[str, object, tuple]],
@@ -834,7 +849,8 @@ def check_forward(
     which steps are missing. The first step that differs is named with what is wrong
     (:func:`compare_step`). ``mistakes`` maps a mistake's key to its description;
     ``reference(module, *args, mistake=key)`` computes the steps as that mistake would, so that
-    a step equal to one is named. ``on_error(exception)`` adds a hint when ``fn`` raises."""
+    a step equal to one is named; with a right output, only a mistake that keeps it.
+    ``on_error(exception)`` adds a hint when ``fn`` raises."""
     if not callable(fn):
         return verdict(False, f"give a function, got {describe(fn)}")
     mistakes = mistakes or {}
@@ -895,7 +911,8 @@ def check_forward(
             if alts is None:
                 with torch.no_grad():
                     alts = {m: reference(module, *args, mistake=m) for m in mistakes}
-            wrong = {why: alts[m][key] for m, why in mistakes.items() if key in alts[m]}
+                alts = _fit_output(alts, got, want, steps)
+            wrong = {why: alts[m][key] for m, why in mistakes.items() if key in alts.get(m, {})}
             try:
                 problem = compare_step(mine, value, step, wrong)
             except Exception:  # a value no comparison can read: say what it is

@@ -69,7 +69,8 @@ NEAREST_MAX_SIDE = 4096
 
 def sra_ratio_at_nearest_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int) -> int:
     """The PVT SRA ``sr_ratio`` (1 .. min(H, W)) whose layer's multiply-adds
-    (:func:`~vit_notes.pvt.cost.sra_cost`) are nearest to those of a shunted layer with
+    (:func:`~vit_notes.pvt.cost.sra_cost`) are nearest, in absolute difference, to those of
+    a shunted layer with
     ``sr_ratio`` (:func:`shunted_cost`), on the same grid with the same ``dim`` and heads.
     The two counts differ: divide them to say by how much. It tries every ratio, so the grid's
     sides are bounded by :data:`NEAREST_MAX_SIDE`."""

@@ -170,6 +170,7 @@ SHUNTED_MISTAKES = {
     "no_le": "these are V without local enhancement: add local_conv(V), computed on V's "
     "reduced grid, to V before the weighted sum",
     "le_on_v": "with sr_ratio 1 the local conv of V is added to the attention's output, not to V",
+    "v_after_le": "return v before the local convolution: the exercise asks for V as kv gives it",
     "groups_swapped": "the groups have swapped queries: the first half of the heads "
     "(q[:, :heads // 2]) attends to the coarse keys",
     "no_scale": "the map is softmax(q kᵀ) without the scale dim_head**-0.5 (attn.scale)",
@@ -208,7 +209,7 @@ def shunted_steps(
         a, out = _attend(q, k, v + local if mistake == "le_on_v" else v, scale)
         if mistake != "le_on_v":
             out = out + rearrange(local, "b h n d -> b n (h d)")
-        steps.update(k=k, v=v + local if mistake == "le_on_v" else v, attn=a)
+        steps.update(k=k, v=v + local if mistake in ("le_on_v", "v_after_le") else v, attn=a)
         return {**steps, "out": attn.proj(out)}
     grid = rearrange(x, "b (h w) c -> b c h w", h=H)
     outs = []

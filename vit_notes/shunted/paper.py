@@ -14,7 +14,7 @@ tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
 ``CODE_DIFFERENCES``: what the official code (which this package equals) does where our
 equations are general, and where it departs from them. ``QUESTIONS``: a question about the
-paper's figure that the author answered in an issue. ``ABLATIONS``: what the
+paper's figure that the author replied to in an issue. ``ABLATIONS``: what the
 paper's ablation study of the token aggregation varies, as far as the repository's issue 18
 says.
 """
@@ -61,6 +61,8 @@ class Ablation:
 
     study: str
     section: str
+    #: where the section's number and title come from
+    section_source: str
     varies: str
     rows: tuple[AblationRow, ...]
     evidence: str
@@ -177,15 +179,15 @@ CODE_DIFFERENCES = (
 
 @dataclass(frozen=True)
 class Question:
-    """A question about the paper asked in an issue, and the author's answer, quoted whole."""
+    """A question about the paper asked in an issue, and the author's reply, quoted whole."""
 
     topic: str
     asked: str
-    answer: str
+    reply: str
     evidence: str
 
 
-#: Questions about the paper's figures that the author answered in the repository's issues.
+#: Questions about the paper's figures that the author replied to in the repository's issues.
 QUESTIONS = (
     Question(
         topic="stage 1's embedding: a question about Fig. 4",
@@ -193,10 +195,10 @@ QUESTIONS = (
         "patch embedding and a linear embedding in stage 1, and asks whether one should go. "
         "In the code, the convolutional stem (Head) alone embeds stage 1; stages 2-4 use an "
         "overlapping patch embedding",
-        answer="the first of the author's (OliverRensu) two replies: 'In the first stage, we "
+        reply="the first of the author's (OliverRensu) two replies: 'In the first stage, we "
         "use conv stem (Head) to replace naive non-overlap patch embedding in ViT. In the "
         "following stage, we use overlap patchembed.'",
-        evidence=f"{REPO} issue 13 (the question, 2022-06-30; the reply, 2023-02-22). "
+        evidence=f"{REPO} issue 13 (the question, 2022-06-30; the first reply, 2023-02-22). "
         "SSA.py, ShuntedTransformer.__init__",
     ),
 )
@@ -207,6 +209,7 @@ ABLATIONS = (
     Ablation(
         study="Token Aggregation Function",
         section="4.4 Ablation Studies",
+        section_source="the question in issue 18",
         varies="how the tokens of the keys and values are merged (the token aggregation)",
         rows=(
             AblationRow("Linear", "in the author's reply, the reduction self.sr1 is a pooling"),
@@ -256,7 +259,7 @@ def describe_differences(width: int = 88) -> str:
         for d in CODE_DIFFERENCES
     ]
     rows += [
-        (q.topic, (("asked:", q.asked), ("answer:", q.answer), ("see:", q.evidence)))
+        (q.topic, (("asked:", q.asked), ("reply:", q.reply), ("see:", q.evidence)))
         for q in QUESTIONS
     ]
     return "\n".join(
@@ -269,7 +272,8 @@ def describe_ablations(width: int = 88) -> str:
     """:data:`ABLATIONS` as lines of at most ``width`` characters."""
     out = []
     for a in ABLATIONS:
-        out.append(f"{a.study} (section {a.section!r})")
+        out.append(a.study)
+        out.append(_wrap("where:", f"section {a.section!r}, as {a.section_source} names it", width))
         out.append(_wrap("varies:", a.varies, width))
         out += [_wrap("row:", f"{row.name}: {row.changes}", width) for row in a.rows]
         out.append(_wrap("see:", a.evidence, width))
