@@ -748,8 +748,9 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     """Three panels from :func:`swin_cost_table`'s timed rows: the time of each layer per stage
     (the fastest round, a bar up to the slowest, as the legend says; log scale); per stage
     SW-MSA's time over W-MSA's, round by round (a dot per round, a bar at the median), beside
-    stage 4's second control, global MSA over W-MSA, on a linear axis; and global MSA over
-    W-MSA at every stage (log scale)."""
+    stage 4's global MSA over W-MSA, on a linear axis: there the two are the same layer (one
+    window, no shift), so its ratios show the timing spread; and global MSA over W-MSA at
+    every stage (log scale)."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms", "ms_rounds"))
     fig, axes = new_figure(1, 3, height=4.2)
     colours = {"W-MSA": "tab:blue", "SW-MSA": "tab:green", "MSA": "tab:red"}
@@ -779,7 +780,10 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     ax.grid(True, which="major")
     sw, msa = round_ratios(rows, "SW-MSA"), round_ratios(rows, "MSA")
     last = stages[-1]
-    # linear panel: SW-MSA / W-MSA at every stage, and the last stage's MSA / W-MSA (control)
+    win = {r["variant"]: (r.get("window"), r.get("shift")) for r in rows if r["stage"] == last}
+    same = win.get("MSA") == win.get("W-MSA") and None not in win.get("MSA", (None,))
+    # linear panel: SW-MSA / W-MSA at every stage, and the last stage's MSA / W-MSA: one
+    # window, no shift, so the same layer as W-MSA timed twice (the control)
     ax = axes[0, 1]
     near = [(stage, rs, "SW-MSA", 0.0) for stage, rs in sorted(sw.items())]
     near.append((last, msa[last], "MSA", 0.3))
@@ -789,14 +793,15 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
         label = f"{variant} / W-MSA"
         if variant == "MSA":  # only the control is drawn here: every stage is on the right
             label = f"global {label},\nstage {stage} only"
+            if same:
+                label = f"same layer as W-MSA,\ntimed twice (stage {stage}):\ntiming spread"
         ax.plot([x] * len(rs), rs, "o", mfc="none", color=colours[variant], alpha=0.7,
                 label=label if variant not in shown else None)  # fmt: skip
         shown.append(variant)
         mid = float(torch.tensor(rs).median())
         ax.plot([x - 0.15, x + 0.15], [mid, mid], color=colours[variant], lw=2)
-        summary.append(
-            f"{variant} at stage {stage}: {min(rs):.2f} to {max(rs):.2f}, median {mid:.2f}"
-        )
+        name = "the same layer as W-MSA, timed twice," if variant == "MSA" and same else variant
+        summary.append(f"{name} at stage {stage}: {min(rs):.2f} to {max(rs):.2f}, median {mid:.2f}")
     values = [r for _, rs, _, _ in near for r in rs]
     # room above the highest round for the legend
     ax.set_ylim(min(0.9, min(values) - 0.05), max(values) + 0.3)
@@ -835,7 +840,11 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
             for s in stages
         )
         + ". Middle, on a linear axis, and right, on a log axis: the ratio to W-MSA's time in "
-        f"each round, with stage {last}'s global MSA beside SW-MSA in the middle: "
+        f"each round, with stage {last}'s global MSA beside SW-MSA in the middle"
+        + (
+            f": at stage {last} it is one window with no shift, the same layer as W-MSA, so "
+            "its ratios show the timing spread: " if same else ": "
+        )
         + "; ".join(summary) + ".",
     )  # fmt: skip
     return fig
