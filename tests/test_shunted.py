@@ -715,10 +715,37 @@ def test_shunted_macs_slips(capsys, answer, says):
     ],
 )
 def test_shunted_explorer_prediction(capsys, answer, ok, says):
+    assert shunted.check_explorer_prediction(answer, size=112, sr_ratio=8, num_heads=2) is ok
+    out = " ".join(capsys.readouterr().out.split())
+    assert says in out
+    assert (
+        answer == "more" or "set the explorer to 112², 2 heads and its sr_ratio slider to 8" in out
+    )
+
+
+@pytest.mark.parametrize(
+    "answer,ok,says",
+    [
+        # the exercise: 160², 4 heads, sr_ratio 8, a 40x40 grid where the 5/2 rule holds
+        ("5/2", True, "⌊40/4⌋×⌊40/4⌋ = 100 = 4 × 25"),
+        (2.5, True, "The 4 heads cancel: they multiply both bars' memory"),
+        # the labels' ratio, 1.53 MiB / 625 KiB, is close but not the exact one
+        (1.53 * 1024 / 625, False, "the ratio of the exact byte counts is 5/2 = 2.5"),
+        # section 5's printed 112² ratio, copied to the wrong grid
+        ("29/9", False, "Here 40 mod 8 = 0 is under r/2 = 4, so section 5's rule holds"),
+        (5, False, "counts every head on both key sets"),
+        (2, False, "the fine group alone"),
+        ("2/5", False, "that is inverted"),
+    ],
+)
+def test_shunted_explorer_prediction_of_the_exercise(capsys, answer, ok, says):
     assert shunted.check_explorer_prediction(answer) is ok
     out = " ".join(capsys.readouterr().out.split())
     assert says in out
-    assert answer == "more" or "set the explorer to 112² and its sr_ratio slider to 8" in out
+    assert "set the explorer to 160², 4 heads and its sr_ratio slider to 8" in out
+    assert '"SRA 25.0 M, 625 KiB' in out and '"Shunted 39.6 M, 1.53 MiB' in out
+    assert "At 112² and sr_ratio 8, where 28 mod 8 = 4 reaches r/2, the ratio is 29/9" in out
+    assert "compare the memory labels, in one unit (1 MiB = 1024 KiB)" in out
 
 
 def test_shunted_explorer_prediction_where_the_rule_holds(capsys):
@@ -733,7 +760,7 @@ def test_shunted_explorer_prediction_where_the_rule_holds(capsys):
 
 @pytest.mark.parametrize("size, sr_ratio", [(112, 8), (224, 8), (224, 1)])
 def test_the_explorer_checker_quotes_the_bars_as_drawn(capsys, size, sr_ratio):
-    shunted.check_explorer_prediction(0, size=size, sr_ratio=sr_ratio)
+    shunted.check_explorer_prediction(0, size=size, sr_ratio=sr_ratio, num_heads=2)
     out = " ".join(capsys.readouterr().out.split())
     bars = shunted.shunted_cost_chart(size, 2, sr_ratio)
     for label, text in zip(bars.labels[1:], bars.texts[1:]):

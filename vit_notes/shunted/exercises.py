@@ -265,12 +265,12 @@ def check_shunted_forward(
 
 
 def check_explorer_prediction(
-    answer, size: int = 112, sr_ratio: int = 8, num_heads: int = 2
+    answer, size: int = 160, sr_ratio: int = 8, num_heads: int = 4
 ) -> bool:
-    """Predict: with the explorer at ``size``² and its ``sr_ratio`` slider at ``sr_ratio``, the
-    Shunted bar's attention memory (KiB or MiB) divided by the SRA bar's. Where ``sr_ratio``
-    does not divide the grid the key grids are floored, and the 5/2 rule no longer holds. The
-    inverse, SRA's divided by Shunted's, is named as inverted."""
+    """Predict: with the explorer at ``size``², ``num_heads`` heads and its ``sr_ratio`` slider
+    at ``sr_ratio``, the Shunted bar's attention memory (KiB or MiB) divided by the SRA bar's.
+    Where ``sr_ratio`` does not divide the grid the key grids are floored, and the 5/2 rule may
+    no longer hold. The inverse, SRA's divided by Shunted's, is named as inverted."""
     H = W = validate.size("size", size, minimum=4) // 4
     sh, sra = shunted_cost(H, W, 64, num_heads, sr_ratio), sra_cost(H, W, 64, num_heads, sr_ratio)
     right = sh.attn_bytes / sra.attn_bytes
@@ -278,12 +278,32 @@ def check_explorer_prediction(
 
     bars = shunted_cost_chart(size, num_heads, sr_ratio)
     drawn = dict(zip(bars.labels, bars.texts))
+    m1, m2 = shunted_kv_tokens(H, W, sr_ratio) if sr_ratio > 1 else (H * W, H * W)
+    if m2 == 4 * m1 and sr_ratio > 1:  # the rule holds here: point at a grid where it does not
+        b1, b2 = shunted_kv_tokens(28, 28, 8)
+        elsewhere = (
+            f"At 112² and sr_ratio 8, where 28 mod 8 = 4 reaches r/2, the ratio is "
+            f"{Fraction(b1 + b2, 2 * b1)} instead"
+        )
+        # section 5's floored case, copied to a grid where the rule holds
+        copied = [
+            (
+                (b1 + b2) / (2 * b1),
+                f"that is section 5's ratio for 112² at sr_ratio 8, where 28 mod 8 reaches r/2. "
+                f"Here {H} mod {sr_ratio} = {H % sr_ratio} is under r/2 = {sr_ratio // 2}, "
+                "so section 5's rule holds",
+            )
+        ]
+    else:
+        elsewhere = "At 224² and sr_ratio 8, where 8 divides the 56-token side, the ratio is 5/2"
+        copied = []
+    units = {"KiB" in drawn[name].split(" (")[0] for name in ("SRA", "Shunted")}
+    one_unit = ", in one unit (1 MiB = 1024 KiB)" if len(units) > 1 else ""
     then = (
-        f"Now set the explorer to {size}² and its sr_ratio slider to {sr_ratio}: the bars read "
-        f'"SRA {drawn["SRA"]}" and "Shunted {drawn["Shunted"]}". '
+        f"Now set the explorer to {size}², {num_heads} heads and its sr_ratio slider to "
+        f'{sr_ratio}: the bars read "SRA {drawn["SRA"]}" and "Shunted {drawn["Shunted"]}". '
         "The bracket compares each layer with plain attention, not with SRA: compare the "
-        "memory labels (KiB). "
-        "At 224² and sr_ratio 8, where 8 divides the 56-token side, the ratio is 5/2"
+        f"memory labels{one_unit}. {elsewhere}"
     )
     if sr_ratio == 1:
         return check_prediction(
@@ -294,20 +314,24 @@ def check_explorer_prediction(
             correct=f"{right:g}×: with sr_ratio 1 the shunted layer has one group of all heads "
             "over all N keys, as SRA at R = 1. Its depthwise convolution of V stores no map",
         )
-    m1, m2 = shunted_kv_tokens(H, W, sr_ratio)
     c1, c2 = (f"⌊{H}/{k}⌋×⌊{W}/{k}⌋" for k in (sr_ratio, sr_ratio // 2))
+    holds = m2 == 4 * m1
     correct = (
         f"{right:.3g}×: on the {H}×{W} grid the coarse group sees {c1} = {m1} keys and the fine "
-        f"group {c2} = {m2}. SRA gives every head the coarse group's {m1}. So the ratio is "
-        f"({m1} + {m2}) / (2·{m1}) = {right:.3g}"
+        f"group {c2} = {m2}{' = 4 × ' + str(m1) if holds else ''}. SRA gives every head the "
+        f"coarse group's {m1}. So the ratio is ({m1} + {m2}) / (2·{m1}) = {right:.3g}. "
+        f"The {num_heads} heads cancel: they multiply both bars' memory"
     )
-    mistakes = [
+    floored = [
         (
             2.5,
             "5/2 holds where the fine grid is exactly twice the coarse one per side. "
             f"Here the grids are floored, to {c1} = {m1} coarse and {c2} = {m2} fine keys, "
             f"and {m2} is not 4 × {m1}",
-        ),
+        )
+    ]
+    mistakes = [
+        *(copied if holds else floored),
         (
             (m1 + m2) / m1,
             "that counts every head on both key sets. Each group has half of the heads",
