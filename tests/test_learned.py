@@ -493,10 +493,11 @@ def test_higher_checker(capsys):
             ex.check_higher("yes", **bad)
 
 
-def test_caption_names_the_runs_added_later():
+def test_caption_names_the_runs_trained_elsewhere():
     text = caption(load_results())
-    assert "Added later: pvt_none (seeds 0, 1, 2)" in text and "AMD EPYC" in text
-    assert "Added later" not in caption({"models": {}})
+    assert "pvt_none (seeds 0, 1, 2) trained on AMD EPYC" in text
+    assert "Added later" not in text and "2026" not in text  # a fact about the runs, no history
+    assert "trained on" not in caption({"models": {}})
 
 
 def test_as_fraction():
@@ -525,6 +526,13 @@ def test_intervals_over_seeds():
     with pytest.raises(TypeError, match="runs_b"):
         stats.paired_difference({"0": 0.5}, [0.5])
     assert d.points() == "+10.0 [+10.0, +10.0] points"
+    # unpaired (Welch): equal spreads and counts give df 4, t 2.776; the seeds are ignored
+    u = stats.unpaired_difference({"0": 0.8, "1": 0.9, "2": 1.0}, {"5": 1.1, "6": 0.9, "7": 1.0})
+    assert math.isclose(u.mean, 0.1) and math.isclose(u.high - u.mean, 2.776 * math.sqrt(0.02 / 3))
+    with pytest.raises(ValueError, match="runs_b: give 2"):
+        stats.unpaired_difference({"0": 0.5, "1": 0.6}, {"0": 0.5})
+    with pytest.raises(TypeError, match="runs_a"):
+        stats.unpaired_difference([0.5], {"0": 0.5})
 
 
 def test_mcnemar_counts_the_images_the_models_disagree_on():

@@ -203,6 +203,7 @@ SLIPS: dict[str, tuple] = {
                                              "names"),
     "vit_notes.learned.mean_interval": (([],), {}, "values"),
     "vit_notes.learned.paired_difference": (({0: 0.5}, {1: 0.5}), {}, "runs"),
+    "vit_notes.learned.unpaired_difference": (({0: 0.5}, {1: 0.5}), {}, "runs"),
     "vit_notes.learned.load": (("pvt_fulll",), {}, "name"),
     "vit_notes.learned.load_results": ((), dict(path="no/such/results.json"), "path"),
     "vit_notes.learned.make_dataset": ((10, 0), dict(size=16, detail=9), "detail"),

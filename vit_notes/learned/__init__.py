@@ -38,7 +38,7 @@ from .figures import (
 )
 from .models import CONTROLS, MODELS, STUDY, StudyModel, build
 from .shipped import RESULTS, RETRAIN_TOLERANCE, WEIGHTS, caption, load, load_results
-from .stats import Interval, mean_interval, paired_difference
+from .stats import Interval, mean_interval, paired_difference, unpaired_difference
 from .train import RECIPE, WARMUP, Progress, Score, TrainLog, evaluate, predict, train
 
 
@@ -91,6 +91,7 @@ __all__ = [
     "learned_query_maps",
     "mean_interval",
     "paired_difference",
+    "unpaired_difference",
     "load",
     "load_results",
     "make_dataset",

@@ -143,7 +143,8 @@ def plot_accuracy_vs_cost(results: dict):
 @styled
 def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25, floor=None):
     """Accuracy against the side of the marks (px), one line per model of the study and a grey
-    dashed one per control (:data:`.models.CONTROLS`), each the seed-0 run; ``names``: only
+    dashed one per control (:data:`.models.CONTROLS`), each the seed-0 run (the title says so:
+    one training run per model); ``names``: only
     these models. A grey dotted line at ``chance``. ``floor``: side -> accuracy of a baseline
     (:func:`.data.area_floor`), a black dash at each side; ``None``: none."""
     check_results(results)
@@ -173,6 +174,7 @@ def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25, flo
         "side of a mark (px)\nfirst attention layer's tokens: PVT and Shunted 4 px, CoAtNet 8 px"
     )
     ax.set_ylabel("test accuracy")
+    ax.set_title("each line: one training run per model (seed 0)")
     ax.grid(alpha=0.3)
     fig.legend(loc="outside right center")
     return fig

@@ -64,7 +64,7 @@ def check_results(results) -> dict:
 def caption(results: dict) -> str:
     """One line naming what wrote ``results`` and where: the command, the machine, the threads
     and the torch version (and the processor and date, where the file records them), then
-    each later session's runs (``added_runs``) with their date, processor, threads and torch."""
+    each further set of runs (``added_runs``) with the processor, threads and torch it ran on."""
     validate.instance("results", results, dict, "pass load_results()")
     rec = results.get("recorded", {})
     where = rec.get("cpu") or results.get("machine", "?")
@@ -80,7 +80,7 @@ def caption(results: dict) -> str:
             seeds.setdefault(name, []).append(seed)
         runs = " and ".join(f"{n} (seeds {', '.join(s)})" for n, s in seeds.items())
         line += (
-            f". Added later: {runs or '?'} on {added.get('date', '?')[:10]}, on "
+            f". {runs or '?'} trained on "
             f"{added.get('cpu', '?')} ({added.get('threads', '?')} threads, torch "
             f"{added.get('torch', '?')})"
         )

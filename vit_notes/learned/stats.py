@@ -5,6 +5,7 @@ Student-t interval of their mean. :func:`paired_difference` compares two models 
 from the same seeds: a seed fixes the training images and their order (:func:`.train.train`),
 so the runs can be paired by seed, and the interval is the t-interval of the per-seed
 differences. Pairing narrows it only where the runs from one seed move together.
+:func:`unpaired_difference` ignores the seeds: Welch's interval of the difference of means.
 With three seeds the t factor is large (4.30), so the intervals are wide: a difference they
 hold zero in is "within noise", not "no difference". :func:`seeds_needed` estimates how many
 seeds a difference would need, if the spread of a few seeds held (:func:`t_quantile` gives
@@ -76,6 +77,30 @@ def paired_difference(runs_a: dict, runs_b: dict) -> Interval:
             f"runs_a and runs_b share {len(seeds)} seed(s) ({seeds}); a paired interval needs 2"
         )
     return mean_interval([runs_b[s] - runs_a[s] for s in seeds])
+
+
+def unpaired_difference(runs_a: dict, runs_b: dict) -> Interval:
+    """``b`` minus ``a`` as two independent samples (``runs``: seed -> accuracy, two or more
+    each), the seeds ignored: the difference of the means with Welch's 95% t-interval, its
+    degrees of freedom rounded down (a slightly wider interval)."""
+    stats = []
+    for name, runs in (("runs_a", runs_a), ("runs_b", runs_b)):
+        if not isinstance(runs, dict):
+            raise TypeError(f"{name}: a dict of seed -> accuracy, got {type(runs).__name__}")
+        xs = [float(v) for v in runs.values()]
+        if len(xs) < 2:
+            raise ValueError(f"{name}: give 2 or more runs, got {len(xs)}")
+        mean = sum(xs) / len(xs)
+        var = sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)
+        stats.append((mean, var / len(xs), len(xs)))
+    (mean_a, se2_a, n_a), (mean_b, se2_b, n_b) = stats
+    se2 = se2_a + se2_b
+    diff = mean_b - mean_a
+    if se2 == 0:
+        return Interval(mean=diff, low=diff, high=diff, n=n_a + n_b)
+    df = se2**2 / (se2_a**2 / (n_a - 1) + se2_b**2 / (n_b - 1))
+    half = t_quantile(max(1, math.floor(df))) * math.sqrt(se2)
+    return Interval(mean=diff, low=diff - half, high=diff + half, n=n_a + n_b)
 
 
 def t_quantile(df: int, p: float = 0.975) -> float:
