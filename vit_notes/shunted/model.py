@@ -498,36 +498,28 @@ _SRC = (
     "params and top-1: the official README's results list; GFLOPs: the book's reference "
     "notes, unchecked against the paper's text"
 )
+
+
+def _paper(params_m: float, gflops: float, top1: float) -> registry.Paper:
+    return registry.Paper(
+        params_m=params_m,
+        gflops=gflops,
+        top1=top1,
+        cite="ren2022shunted",
+        source=_SRC,
+        gflops_unchecked=True,
+    )
+
+
 #: Numbers reported for the paper, shown beside the book's counts (never used in a computation):
 #: parameters (M) and ImageNet-1k top-1 (%) from the results list in the official repository's
 #: README, GFLOPs at 224² from the book's reference notes, unchecked: the paper's tables were
 #: not read. That one FLOP there is one multiply-add is our inference: the book's counts come
 #: within a few percent above them (the chapter glues by how much).
 PAPER = {
-    "shunted_t": registry.Paper(
-        params_m=11.5,
-        gflops=2.1,
-        top1=79.8,
-        cite="ren2022shunted",
-        source=_SRC,
-        gflops_unchecked=True,
-    ),
-    "shunted_s": registry.Paper(
-        params_m=22.4,
-        gflops=4.9,
-        top1=82.9,
-        cite="ren2022shunted",
-        source=_SRC,
-        gflops_unchecked=True,
-    ),
-    "shunted_b": registry.Paper(
-        params_m=39.6,
-        gflops=8.1,
-        top1=84.0,
-        cite="ren2022shunted",
-        source=_SRC,
-        gflops_unchecked=True,
-    ),
+    "shunted_t": _paper(params_m=11.5, gflops=2.1, top1=79.8),
+    "shunted_s": _paper(params_m=22.4, gflops=4.9, top1=82.9),
+    "shunted_b": _paper(params_m=39.6, gflops=8.1, top1=84.0),
 }
 #: What running the official code gives (OliverRensu/Shunted-Transformer ``SSA.py``, commit
 #: 6861101): each model's parameter count, and ``shunted_t()``'s state_dict keys and shapes.
