@@ -13,8 +13,8 @@ from vit_notes import coatnet, compare, counting, pvt, registry, shunted
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
-        (16, True, "N·M grows 4 × 4 = 16×"),
-        ("16", True, "the keys M 4×"),
+        (16, True, "N·N_k grows 4 × 4 = 16×"),
+        ("16", True, "the keys a query sees, N_k, 4×"),
         (4, False, "4× is the growth of the tokens N"),
         (2, False, "2× is the growth of the image's side"),
         (8.03, False, "8.03× is the whole layer's growth"),
@@ -37,7 +37,8 @@ def test_growth_prediction(capsys, answer, ok, says):
     "answer,ok,says",
     [
         ("PVT SRA, R=8", True, "784 keys (8×8 tokens each), maps 300 MiB: the most keys a query"),
-        ("pvt sra, r=8", True, "linear SRA, the keys stay 49, so the maps grow only in step"),
+        ("pvt sra, r=8", True, "linear SRA, a query sees 49 keys at every size, so the maps grow"),
+        ("PVT SRA, R=8", True, "In Swin, 7×7 windows, a query sees 49 keys at every size"),
         # each other layer that fits: what it gives up against SRA's
         ("PVT SRA, R=8", True, "It gives up detail: a query sees 16× fewer keys than in PVT"),
         ("PVT SRA, R=8", True, "It gives up the wide view: a query sees 16× fewer keys"),
@@ -79,12 +80,12 @@ def test_layer_judgement(capsys, answer, ok, says):
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
-        (81, True, "N·M grows 9 × 9 = 81×"),
+        (81, True, "N·N_k grows 9 × 9 = 81×"),
         (16, False, "16× is the growth to 448², which section 3 prints"),
         (9, False, "9× is the growth of the tokens N"),
         (40, False, "40× is too low"),
-        ("81x", True, "N·M grows 9 × 9 = 81×"),
-        ("81×", True, "N·M grows 9 × 9 = 81×"),
+        ("81x", True, "N·N_k grows 9 × 9 = 81×"),
+        ("81×", True, "N·N_k grows 9 × 9 = 81×"),
         (80, False, "80× is too low"),
         (82.5, False, "82.5× is too high"),
     ],
@@ -247,7 +248,7 @@ def test_the_layer_choice_never_sums_head_groups_nor_calls_coarser_keys_finer(ca
 def test_the_layer_choice_message_chains_no_semicolons(capsys):
     compare.check_layer_choice("PVT SRA, R=8")
     out = " ".join(capsys.readouterr().out.split())
-    assert "; PVT v2" not in out and ". In PVT B2-Li linear SRA, the keys stay 49" in out
+    assert "; PVT v2" not in out and ". In PVT B2-Li linear SRA, a query sees 49 keys" in out
 
 
 def test_each_query_panel_knows_its_query_patch():

@@ -131,7 +131,8 @@ def recorded_times(names: list[str], gmacs: dict[str, float]) -> measured.Measur
 def fixed_keys_limit(cost, size: int, budget_mib: float) -> float:
     """The image side (pixels, stride-4 grid) beyond which a layer with a fixed number of keys,
     whose ``cost`` at ``size``² is given, has maps over ``budget_mib`` MiB: its maps hold
-    ``h·N·M`` floats with ``M`` fixed, so they grow in step with the tokens ``N``."""
+    ``h·N·N_k`` floats with the keys a query sees, ``N_k``, fixed, so they grow in step with
+    the tokens ``N``."""
     tokens = budget_mib * 2**20 / (cost.attn_bytes / cost.tokens)
     return 4 * tokens**0.5
 
@@ -139,9 +140,9 @@ def fixed_keys_limit(cost, size: int, budget_mib: float) -> float:
 def _fixed_keys_reach(label: str, cost, size: int, budget_mib: float) -> str:
     limit = fixed_keys_limit(cost, size, budget_mib)
     return (
-        f"In {label}, the keys stay {cost.kv_tokens:,}, so the maps grow only in step with "
-        f"the tokens: {cost.attn_bytes / 2**20:,.0f} MiB here. They pass {budget_mib:,.0f} MiB "
-        f"only beyond about {limit:,.0f}² pixels"
+        f"In {label}, a query sees {cost.kv_tokens:,} keys at every size, so the maps grow only "
+        f"in step with the tokens: {cost.attn_bytes / 2**20:,.0f} MiB here. They pass "
+        f"{budget_mib:,.0f} MiB only beyond about {limit:,.0f}² pixels"
     )
 
 
@@ -201,8 +202,9 @@ def check_growth(
     if close(value, right, exact):
         return verdict(
             True,
-            f"{right:.3g}×: the tokens N grow {tokens:.3g}× and the keys M {keys:.3g}×, so "
-            f"N·M grows {tokens:.3g} × {keys:.3g} = {tokens * keys:.3g}×. The whole layer grows "
+            f"{right:.3g}×: the tokens N grow {tokens:.3g}× and the keys a query sees, N_k, "
+            f"{keys:.3g}×, so N·N_k grows {tokens:.3g} × {keys:.3g} = {tokens * keys:.3g}×. "
+            f"The whole layer grows "
             f"{whole:.3g}×"
             + (
                 ", less, since the rest of the layer grows at most in step with N"
@@ -212,8 +214,8 @@ def check_growth(
             + (". Section 3 prints it for every layer" if end == 2 * start else ""),
         )
     mistakes = [
-        (tokens, f"{tokens:.3g}× is the growth of the tokens N; the keys M grow too, and the "
-         "products cost N·M"),
+        (tokens, f"{tokens:.3g}× is the growth of the tokens N; the keys a query sees, N_k, "
+         "grow too, and the products cost N·N_k"),
         (end / start, f"{end / start:.3g}× is the growth of the image's side, not of the tokens"),
         (whole, f"{whole:.3g}× is the whole layer's growth, whose other parts grow at most in "
          "step with N; the question is about the products"),
@@ -231,8 +233,8 @@ def check_growth(
     side = "too high" if value > right else "too low"  # never how far: that tells the figure
     return verdict(
         False,
-        f"{_number(value)}× is {side}. Work out how the tokens N and the keys M each grow, and the "
-        f"products cost N·M. {then}",
+        f"{_number(value)}× is {side}. Work out how the tokens N and the keys a query sees, N_k, "
+        f"each grow, and the products cost N·N_k. {then}",
     )
 
 
