@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -796,8 +797,8 @@ def test_the_explorers_bars_tell_the_exercises_memories_apart():
         (
             8,
             True,
-            "a coarse ÷8 grid (which we read the abstract as meaning for larger objects), "
-            "at 0.625× SRA's memory",
+            "The other half gets a coarse ÷8 grid. We read the abstract as meaning that grid "
+            "for larger objects. The maps take 0.625× SRA's memory",
         ),
         (4, False, "2.50× SRA's memory, over the budget"),
         (16, False, "even the fine group's windows (8×8 tokens) are larger than SRA's ÷4 windows"),
@@ -811,11 +812,21 @@ def test_shunted_ratio_judgement(capsys, answer, ok, says):
 
 def test_ratio_judgement_computes_its_fraction(capsys):
     assert shunted.check_ratio_choice(8)
-    assert "(½·49/196 + ½·196/196 = 5/8)" in " ".join(capsys.readouterr().out.split())
+    assert "memory: ½·49/196 + ½·196/196 = 5/8." in " ".join(capsys.readouterr().out.split())
     # 28×28: the grids are floored, the fraction is no longer 5/8
     assert shunted.check_ratio_choice(8, H=28, W=28, sra_ratio=4)
     out = " ".join(capsys.readouterr().out.split())
-    assert "0.592× SRA's memory (½·9/49 + ½·49/49 = 29/49)" in out and "5/8" not in out
+    assert "0.592× SRA's memory: ½·9/49 + ½·49/49 = 29/49." in out and "5/8" not in out
+
+
+@pytest.mark.parametrize("answer", [2, 4, 8, 16])
+def test_ratio_judgement_speaks_in_short_sentences(capsys, answer):
+    # the style's rule: one idea a sentence, most under 25 words; none of a verdict's over 30
+    shunted.check_ratio_choice(answer)
+    text = " ".join(capsys.readouterr().out.split())
+    text = text.split(": ", 1)[1]  # after "✅ correct:" or "❌ not yet:"
+    for sentence in re.split(r"(?<=[a-z0-9)])\. ", text):
+        assert len(sentence.split()) <= 30, sentence
 
 
 def test_cost_table_rows_agree():
@@ -1127,7 +1138,9 @@ def test_the_chapter_states_the_papers_equations_as_stored():
         assert eq.latex in text, eq.latex
         assert eq.source == shunted.paper.EQUATIONS_SOURCE
     # the chapter names its sources once, and marks the equations and symbols as ours
-    assert "are ours, written from the official code" in " ".join(text.split())
+    flat = " ".join(text.split())
+    assert "our reading of the official code" in flat
+    assert "are ours" not in flat and "was not read" not in flat  # one plain wording
     assert "reconstruct" not in text and "we believe" not in text.lower()  # one wording
     assert "could not be consulted" not in text  # sources, not the page's history
     assert "transcri" not in text and "transcri" not in shunted.paper.describe_differences()

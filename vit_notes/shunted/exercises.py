@@ -374,11 +374,12 @@ def check_ratio_choice(
         )
         if c.attn_bytes > sra.attn_bytes:
             options[r] = (
-                f"{head}: {c.attn_bytes / sra.attn_bytes:.2f}× SRA's memory, over the budget"
+                f"{head}. That is {c.attn_bytes / sra.attn_bytes:.2f}× SRA's memory, over the "
+                "budget"
             )
         elif r // 2 > sra_ratio:
             options[r] = (
-                f"{head}: cheaper, but even the fine group's windows ({r // 2}×{r // 2} "
+                f"{head}. It is cheaper. But even the fine group's windows ({r // 2}×{r // 2} "
                 f"tokens) are larger than SRA's ÷{sra_ratio} windows"
             )
         else:
@@ -386,12 +387,11 @@ def check_ratio_choice(
             m1, m2 = shunted_kv_tokens(H, W, r)
             keeps = "keeps SRA's" if r // 2 == sra_ratio else "is finer than SRA's"
             options[r] = (
-                f"{head}: the fine group {keeps} ÷{sra_ratio} grid for half the heads, and the "
-                f"other half gets a coarse ÷{r} grid (which we read the abstract as meaning for "
-                "larger objects), at "
-                f"{c.attn_bytes / sra.attn_bytes:.3g}× SRA's memory (½·{m1}/{sra_keys} + "
-                f"½·{m2}/{sra_keys} = {Fraction(m1 + m2, 2 * sra_keys)}). The price: half the "
-                f"heads now see only the coarse ÷{r} grid, where SRA gave every head the "
-                f"÷{sra_ratio} one"
+                f"{head}. The fine group {keeps} ÷{sra_ratio} grid for half the heads. The other "
+                f"half gets a coarse ÷{r} grid. We read the abstract as meaning that grid for "
+                f"larger objects. The maps take {c.attn_bytes / sra.attn_bytes:.3g}× SRA's "
+                f"memory: ½·{m1}/{sra_keys} + ½·{m2}/{sra_keys} = "
+                f"{Fraction(m1 + m2, 2 * sra_keys)}. The price: half the heads now see only the "
+                f"coarse ÷{r} grid, where SRA gave every head the ÷{sra_ratio} one"
             )
     return check_choice(answer, options, good[0] if good else None, "the sr_ratio", parse=as_int)

@@ -141,19 +141,21 @@ def sra_nearest_cost_maps(
     patch: int = 4,
     dim: int = 64,
     num_heads: int = 2,
+    logit_scale: float = 0.25,
 ) -> dict[int, tuple[int, torch.Tensor, tuple[int, int]]]:
     """For each shunted ``sr_ratio``: the PVT SRA ratio whose multiply-adds are nearest to the
     shunted layer's (:func:`~vit_notes.shunted.cost.sra_ratio_at_nearest_cost`, for a
     ``dim``-channel, ``num_heads``-head layer on the photo's token grid), and the same query's
-    map through an identity-weight SRA at that ratio. Returns ``{sr_ratio: (sra_ratio, row,
-    grid)}``."""
+    map through an identity-weight SRA at that ratio, whose logits ``logit_scale`` multiplies
+    (as in :func:`shunted_query_maps`). Returns ``{sr_ratio: (sra_ratio, row, grid)}``."""
 
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
     q = photo.query_at((H, W), query_rc)
     out = {}
     for r in sr_ratios:
         r_sra = sra_ratio_at_nearest_cost(H, W, dim, num_heads, r)
-        ((row, grid),) = query_rows(identity_sra(tokens.shape[-1], r_sra), tokens, H, W, query=q)
+        sra = identity_sra(tokens.shape[-1], r_sra, scale=logit_scale)
+        ((row, grid),) = query_rows(sra, tokens, H, W, query=q)
         out[r] = (r_sra, row, grid)
     return out
 
