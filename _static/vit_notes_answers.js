@@ -250,11 +250,19 @@
   /* --- the three kinds of checker ---------------------------------------------------- */
   const say = (ok, message) => ({ ok, message });
 
+  /** |value − right| <= within (a whole number), as Python compares an int or a float. */
+  function withinOf(value, right, within) {
+    if (isInt(value)) return abs(value.int - right.int) <= within;
+    return Math.abs(value.float - Number(right.int)) <= Number(within);
+  }
+
   function checkCount(spec, text) {
     const value = asNumber(text);
     const right = { int: BigInt(spec.right) };
     if (value === null) return say(false, `give a whole number of ${spec.unit}, got ${describe(text)}`);
     if (equal(value, right)) return say(true, spec.correct);
+    const within = BigInt(spec.within || 0);
+    if (within && withinOf(value, right, within)) return say(true, spec.correct);
     if (isInt(value)) {
       for (const [wrong, why] of spec.mistakes) if (value.int === BigInt(wrong)) return say(false, why);
       const terms = spec.terms.map(([name, t]) => [name, BigInt(t)]);

@@ -97,6 +97,17 @@ def test_check_count_names_a_known_mistake_before_calling_it_close(capsys):
     assert "off by one: count 0" in capsys.readouterr().out
 
 
+def test_check_count_within_accepts_a_rounded_answer_and_records_it(capsys):
+    kw = dict(within=50)
+    assert checking.check_count(1000, 1020, "x", "ok", **kw)  # 20 off: inside
+    assert checking.check_count("1.05k", 1020, "x", "ok", **kw)  # 30 off, a float
+    assert not checking.check_count(1100, 1020, "x", "ok", **kw)  # 80 off
+    assert not checking.check_count(1000, 1020, "x", "ok")  # the default: exact only
+    capsys.readouterr()
+    spec = checking.page_spec(checking.check_count, right=1020, unit="x", correct="ok", **kw)
+    assert spec["within"] == "50"
+
+
 TERMS = {"a": 10, "b": 7, "c": 7, "d": 1000}
 
 

@@ -626,6 +626,27 @@ def _colour_bars(fig) -> int:
     return sum(ax.get_label() == "<colorbar>" for ax in fig.axes)
 
 
+def test_query_maps_box_the_query_tokens_patch():
+    # The maps show the row of the token photo.query_at picks (its patch's corner, not the
+    # fractional position): the box must outline that patch, not one centred on the fraction.
+    import matplotlib.patches
+    import matplotlib.pyplot as plt
+
+    img = torch.linspace(0, 1, 3 * 64 * 64).reshape(3, 64, 64)
+    query = (0.8, 0.3)  # token (6, 2) of the 8x8 grid: pixels 48-56 down, 16-24 across
+    maps = coatnet.relative_query_maps(img, coatnet.learned_style_table((8, 8))[0], query, patch=8)
+    fig = coatnet.plot_relative_query_maps(img, maps, query)
+    boxes = [
+        (r.get_xy(), r.get_width(), r.get_height())
+        for ax in fig.axes
+        for r in ax.patches
+        if isinstance(r, matplotlib.patches.Rectangle) and r.get_edgecolor()[:3] == (0, 1, 1)
+    ]
+    plt.close(fig)
+    assert len(boxes) == 3
+    assert all(b == ((16, 48), 8, 8) for b in boxes), boxes
+
+
 def test_every_chapter_figure_follows_the_book_standard():
     # Every figure function of the chapter, on small inputs: at most 7.5 in wide, no text
     # under 9 pt, at most three panels in a row (plotting.figure_problems).
@@ -994,6 +1015,32 @@ def test_relative_attention_steps_equal_the_module_map_and_output():
 def test_layout_explorer_prediction(capsys, answer, ok, says):
     assert coatnet.check_layout_prediction(answer) is ok
     assert says in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    "answer,ok",
+    [
+        (254_803_968, True),  # exact: 2·576²·384
+        ("254.8M", True),  # to the nearest 0.1 million, as the question allows
+        (254_800_000, True),
+        ("254,800,000", True),
+        (2.548e8, True),
+        (254_850_000, True),  # 46,032 off: inside half a step
+        (254_900_000, False),  # 96,032 off: a step away
+        (255_000_000, False),  # three significant figures: coarser than asked
+        (254.8, False),  # millions without the M
+    ],
+)
+def test_attention_macs_accepts_the_asked_precision(capsys, answer, ok):
+    assert coatnet.check_attention_macs(answer, H=24, W=24, dim=384) is ok
+    out = capsys.readouterr().out
+    assert ("254,803,968" in out) is ok  # the right message names the exact count
+
+
+def test_attention_macs_takes_the_printed_mmacs(capsys):
+    # the chapter prints 29.5 MMACs for S3 at 224²: 29,500,000 is that count rounded as asked
+    assert coatnet.check_attention_macs(29_500_000)
+    assert coatnet.check_attention_macs("29.5M")
 
 
 @pytest.mark.parametrize(

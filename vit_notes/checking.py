@@ -420,10 +420,13 @@ def check_count(
     mistakes: Iterable[tuple[int, str]] = (),
     terms: dict[str, int] | None = None,
     hint: str = "",
+    within: int = 0,
 ) -> bool:
     """Check a whole-number answer against ``right``: a known mistake ``(wrong value, why)``,
     one or two of ``terms`` (the parts of the sum) left out, a near miss, or how far it is
-    (``hint`` says where to look)."""
+    (``hint`` says where to look). ``within``: where the question asks for the count rounded
+    (to the nearest 0.1 million, say), half that step; an answer at most ``within`` from
+    ``right`` is right too (default 0: only the exact count)."""
     _record(
         {
             "kind": "count",
@@ -433,12 +436,13 @@ def check_count(
             "mistakes": [[_json_number(w), why] for w, why in mistakes],
             "terms": [[name, _json_number(t)] for name, t in (terms or {}).items()],
             "hint": hint,
+            "within": _json_number(int(within)),
         }
     )
     value = as_number(answer)
     if value is None:
         return verdict(False, f"give a whole number of {unit}, got {describe(answer)}")
-    if value == right:
+    if value == right or (within and abs(value - right) <= within):
         return verdict(True, correct)
     if isinstance(value, int):
         for wrong, why in mistakes:

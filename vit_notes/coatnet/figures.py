@@ -494,14 +494,16 @@ QUERY_MAP_TITLES = {
 def plot_relative_query_maps(img: torch.Tensor, maps: dict, query_rc, suptitle=None):
     """One query's attention for each entry of :func:`relative_query_maps`, over the photo, on
     one colour scale with a colour bar, the query marked (through
-    :func:`~vit_notes.plotting.compare_maps`)."""
+    :func:`~vit_notes.plotting.compare_maps`): the box outlines the patch of the query's token,
+    the one whose row the maps show (``photo.query_at``), not a box centred on ``query_rc``."""
     validate.tensor("img", img, what="an image tensor (3, H, W)")
     validate.nonempty_dict("maps", maps, "relative_query_maps")
     panels = [
         (f"{QUERY_MAP_TITLES.get(label, label)}\npeak {float(row.max()):.2f}", row, grid)
         for label, (row, grid) in maps.items()
     ]
-    fig = compare_maps(img, panels, query_rc, suptitle=suptitle, panel_height=2.35)
+    patches = [img.shape[-2] // grid[0] for _, _, grid in panels]  # each token's patch, px
+    fig = compare_maps(img, panels, query_rc, suptitle=suptitle, panel_height=2.35, patches=patches)
     row, col = query_rc
     alt = (
         f"One query's attention weights over the photo (query at {row:.0%} of the height, "
