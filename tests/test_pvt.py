@@ -517,7 +517,7 @@ def test_sra_macs_near_misses_and_slips(capsys, answer, says):
     "answer,ok,says",
     [
         (16, True, "grows 16×"),
-        ("16.0", True, "from 8 to 2 at image size 224"),
+        ("16.0", True, "image size to 224 and move its sr_ratio slider from 8 to 2"),
         (4, False, "4× is the growth of each side of the key grid"),
         (1 / 16, False, "the factor the other way"),
         (256, False, "the queries do not change"),
@@ -533,8 +533,56 @@ def test_explorer_prediction(capsys, answer, ok, says):
     out = " ".join(capsys.readouterr().out.split())
     assert says in out
     # only a right answer is told the slider's readings, which show the factor
-    assert ("Now move the explorer's sr_ratio slider" in out) is ok
+    assert ("move its sr_ratio slider" in out) is ok
     assert ok or not any(s in out for s in ("16", "KiB", "MiB", "28×28"))
+
+
+@pytest.mark.parametrize(
+    "answer,ok,says",
+    [
+        # 28×28 tokens: sr_ratio 8 floors to 3×3 = 9 keys, sr_ratio 2 leaves 14×14 = 196
+        ("196/9", True, "grows 196/9 ≈ 21.78×"),
+        (21.78, True, "from 3×3 to 14×14, 196 keys over 9"),
+        (196 / 9, True, "(R/R')² = 16 does not hold here"),
+        (16, False, "16 is (R/R')², which holds only where both ratios divide"),
+        (12.25, False, "you rounded a key grid's side up"),
+        (14 / 3, False, "14/3× is the growth of each side of the key grid"),
+        (4, False, "that is R/R' = 4"),
+        (9 / 196, False, "the factor the other way"),
+        ((196 / 9) ** 2, False, "the queries do not change"),
+        (21.7, False, "close: 21.7"),
+        (30, False, "30 is too large"),
+        ("many", False, "write your prediction of the factor as a number"),
+    ],
+)
+def test_explorer_prediction_floors_at_112(capsys, answer, ok, says):
+    assert pvt.check_explorer_prediction(answer, size=112, start=8, end=2) is ok
+    out = " ".join(capsys.readouterr().out.split())
+    assert says in out
+    assert ("from 27.6 KiB to 600 KiB" in out) is ok
+    assert "4²" not in out  # the rule of a divided grid is not named where it fails
+
+
+@pytest.mark.parametrize(
+    "size,start,end,right,rule",
+    [
+        (160, 8, 4, 4, "from 5×5 to 10×10: (R/R')² = 2²"),  # 40×40: both divide
+        (112, 8, 4, 49 / 9, "49/9 ≈ 5.444×"),  # 28×28: 3×3 to 7×7
+        (160, 8, 1, 64, "from 5×5 to 40×40: (R/R')² = 8²"),
+        (112, 4, 2, 4, "from 7×7 to 14×14: (R/R')² = 2²"),
+    ],
+)
+def test_explorer_prediction_at_every_explorer_size(capsys, size, start, end, right, rule):
+    assert pvt.check_explorer_prediction(right, size=size, start=start, end=end)
+    assert rule in " ".join(capsys.readouterr().out.split())
+    grids = [pvt.sra_cost(size // 4, size // 4, 64, 1, r).kv_tokens for r in (start, end)]
+    assert grids[1] / grids[0] == pytest.approx(right)
+
+
+@pytest.mark.parametrize("bad", [dict(start=0), dict(end="2"), dict(start=64, size=112)])
+def test_explorer_prediction_refuses_bad_settings(bad):
+    with pytest.raises((ValueError, TypeError), match="start|end"):
+        pvt.check_explorer_prediction(16, **bad)
 
 
 @pytest.mark.parametrize(

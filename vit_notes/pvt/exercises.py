@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import torch
 from einops import rearrange
 
@@ -236,36 +239,86 @@ def check_sra_forward(
 def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int = 2) -> bool:
     """Predict: moving the explorer's ``sr_ratio`` slider from ``start`` to ``end`` (image
     ``size``², stage 1), by what factor does the SRA layer's attention matrix (its memory) grow?
-    Only a right answer is told the slider's readings, which show the factor."""
+
+    The queries stay; the keys go from one floored key grid to the other
+    (:func:`~vit_notes.layers.reduced_grid`), so the factor is the ratio of the two key counts.
+    It is ``(start/end)²`` only where both ratios divide the grid's side: at 112² (a 28×28
+    grid) ``sr_ratio`` 8 leaves 3×3 keys, not 3.5×3.5. Only a right answer is told the
+    slider's readings, which show the factor."""
     H = W = validate.size("size", size, minimum=4) // 4
+    start, end = validate.size("start", start), validate.size("end", end)
+    for name, r in (("start", start), ("end", end)):
+        if r > H:
+            raise ValueError(
+                f"{name}={r} is larger than the {H}×{W} token grid of a {size}² image; "
+                f"use an sr_ratio <= {H}"
+            )
     a, b = (sra_cost(H, W, 64, 1, r) for r in (start, end))
-    right = b.attn_bytes / a.attn_bytes
+    ga, gb = reduced_grid(H, W, start), reduced_grid(H, W, end)
+    right = b.attn_bytes / a.attn_bytes  # = b.kv_tokens / a.kv_tokens: the queries stay
+    exact = Fraction(b.kv_tokens, a.kv_tokens)
     side = start / end
+    naive = side**2
+    shown = f"{right:g}" if exact.denominator == 1 else f"{exact} ≈ {right:.4g}"
+    grids = f"the key grid goes from {'×'.join(map(str, ga))} to {'×'.join(map(str, gb))}"
+    if math.isclose(naive, right):
+        rule = f"the queries stay and {grids}: (R/R')² = {side:g}²"
+    else:
+        rule = (
+            f"the queries stay and {grids}, {b.kv_tokens} keys over {a.kv_tokens}. The "
+            f"conv floors each side, floor({H}/R), so (R/R')² = {naive:g} does not hold here"
+        )
     then = (
-        f"Now move the explorer's sr_ratio slider from {start} to {end} at image size {size}: "
-        f"the SRA bar's attention map goes from {format_bytes(a.attn_bytes)} to "
-        f"{format_bytes(b.attn_bytes)}, "
-        f"and the key grid in the map's title from {'×'.join(map(str, reduced_grid(H, W, start)))}"
-        f" to {'×'.join(map(str, reduced_grid(H, W, end)))}"
+        f"Now set the explorer's image size to {size} and move its sr_ratio slider from "
+        f"{start} to {end}: the SRA bar's attention map goes from {format_bytes(a.attn_bytes)} "
+        f"to {format_bytes(b.attn_bytes)}, and the key grid in the map's title from "
+        f"{'×'.join(map(str, ga))} to {'×'.join(map(str, gb))}"
     )
+    mistakes = []
+    if not math.isclose(naive, right):
+        mistakes.append(
+            (
+                naive,
+                f"{naive:g} is (R/R')², which holds only where both ratios divide the grid's "
+                f"side. At {size}² the stage-1 grid is {H} tokens a side, and the conv floors: "
+                f"each key grid's side is floor({H}/R). Count the keys of both grids",
+            )
+        )
+    ceil_a, ceil_b = (-(-H // r) * -(-W // r) for r in (start, end))
+    if not math.isclose(ceil_b / ceil_a, right):
+        mistakes.append(
+            (
+                ceil_b / ceil_a,
+                "you rounded a key grid's side up: the strided conv has no padding, so "
+                "leftover rows and columns are dropped (floor)",
+            )
+        )
+    for wrong, why in (
+        (
+            gb[0] / ga[0],
+            f"{Fraction(gb[0], ga[0])}× is the growth of each side of the key grid. The grid "
+            "has two sides, and the matrix has one column per key",
+        ),
+        (
+            side,
+            f"that is R/R' = {side:g}, the ratio of the two sr_ratios. The matrix has one "
+            "column per key: count the keys of both grids",
+        ),
+        (1 / right, "that is the factor the other way: a smaller sr_ratio keeps more keys"),
+        (right**2, "the queries do not change: only the keys (one side of the matrix) grow"),
+    ):
+        if not math.isclose(wrong, right) and all(not math.isclose(wrong, w) for w, _ in mistakes):
+            mistakes.append((wrong, why))
     return check_prediction(
         answer,
         right,
         "the factor",
         then,
-        correct=f"the attention matrix grows {right:g}×: the keys grow by (R/R')² = {side:g}²",
+        correct=f"the attention matrix grows {shown}×: {rule}",
         inexact="the factor is exact: work it out from the two key grids, nothing here is read "
         "off a figure",
         then_wrong="Try again before you move the slider",
-        mistakes=[
-            (
-                side,
-                f"{side:g}× is the growth of each side of the key grid. The grid has two "
-                "sides, and the matrix has one column per key",
-            ),
-            (1 / right, "that is the factor the other way: a smaller sr_ratio keeps more keys"),
-            (side**4, "the queries do not change: only the keys (one side of the matrix) grow"),
-        ],
+        mistakes=mistakes,
     )
 
 

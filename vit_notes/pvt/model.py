@@ -90,7 +90,7 @@ class SpatialReductionAttention(nn.Module):
         linear = validate.flag("linear", linear)
         self.dim, self.num_heads, self.sr_ratio, self.linear = dim, num_heads, sr_ratio, linear
         self.num_prefix_tokens = num_prefix_tokens
-        # None: the default 1/√d. Any other number is honoured, 0 too (uniform attention).
+        # None: the default 1/√d. Any other number is honoured, 0 too (equal weights on every key).
         self.scale = head_dim**-0.5 if qk_scale is None else validate.number("qk_scale", qk_scale)
 
         qkv_bias = validate.flag("qkv_bias", qkv_bias)
