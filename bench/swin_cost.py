@@ -8,8 +8,11 @@ Each layer (``swin.GridWindowAttention`` on one image's stage grid: 56×56 token
 with 3 heads at stage 1 of a 224² image, down to 7×7 of C = 768 at stage 4) is timed with
 torch.utils.benchmark in ``--rounds`` rounds (``swin.swin_cost_table``). Each round times
 the 12 layers in turn, each for at least ``--min-run-time`` seconds, so a round lasts
-seconds. Taking turns spreads a burst of other work over the layers; a burst shorter than a
-round can still slow one layer and not the next. Each row keeps every round's median. The
+seconds. The order alternates: forward in the odd rounds, backward in the even ones, so no
+layer is always timed just before another. Within a stage the three layers share W-MSA's
+weights, so SW-MSA differs from W-MSA by the shift and its mask alone. Taking turns spreads
+a burst of other work over the layers; a burst shorter than a round can still slow one
+layer and not the next. Each row keeps every round's median. The
 paper's Table 5 times "MSA in a stage" on a V100, with and without Swin's shifted blocks
 (§4.4 "Ablation Study"); global MSA is the equations' reference (eq. (1)), timed here on the
 same grids, its relative position bias included.

@@ -728,6 +728,33 @@ def test_the_timing_table_counts_each_layer_as_the_equations_do():
     }
 
 
+def test_the_timing_table_shares_weights_and_alternates_the_order(monkeypatch):
+    from vit_notes.swin import figures
+
+    calls = []
+
+    class Timed:
+        median = 1e-3
+
+    def fake_time(layer, x, H, W, min_run_time):
+        calls.append(layer)
+        return Timed()
+
+    monkeypatch.setattr(figures.counting, "time_forward", fake_time)
+    rows = swin.swin_cost_table(stages=(1, 4), rounds=3)
+    assert all(r["ms_rounds"] == [1.0] * 3 for r in rows)
+    first = calls[: len(rows)]
+    # round 2 times the layers in the reverse order, round 3 as round 1
+    assert calls[len(rows) : 2 * len(rows)] == first[::-1]
+    assert calls[2 * len(rows) :] == first
+    w, sw, msa = first[:3]  # stage 1
+    assert sw.attn is w.attn and sw.shift_size == 3  # the shift and its mask alone differ
+    assert msa.attn.qkv is w.attn.qkv and msa.attn.proj is w.attn.proj
+    assert msa.attn is not w.attn  # global MSA's bias table is larger
+    w4, sw4, msa4 = first[3:]  # stage 4: one window, W-MSA's weights
+    assert sw4.attn is w4.attn and msa4.attn is w4.attn and sw4.shift_size == 0
+
+
 def test_the_recorded_timings_are_the_tables_layers_timed_on_one_thread():
     from vit_notes import measured
 
@@ -766,7 +793,8 @@ def test_the_measured_figure_follows_the_standard():
     # the ratios near 1 get a linear panel of their own, apart from global MSA's
     middle, right = fig.axes[1], fig.axes[2]
     assert middle.get_yscale() == "linear" and right.get_yscale() == "log"
-    assert middle.get_ylim()[1] < 2 and "median" in plotting.alt_text(fig)
+    # global MSA's ratios (tens at stage 1) stay off it; the top leaves room for the legend
+    assert middle.get_ylim()[1] < 5 and "median" in plotting.alt_text(fig)
     plt.close(fig)
 
 

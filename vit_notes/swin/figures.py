@@ -670,11 +670,16 @@ def swin_cost_table(
     are the same layer.
 
     Untimed, the layers are counted on the ``meta`` device. Timed, they run on the CPU with
-    torch's current threads, in ``rounds`` rounds: each round times every layer in turn.
-    ``ms_rounds`` holds each round's median, ``ms`` the fastest (other work on a shared
-    machine only adds time; a burst shorter than a round may slow one layer and not the
-    next). Global MSA's forward includes gathering its ``(heads, hw, hw)`` bias B, which
-    eq. (1) does not count."""
+    torch's current threads, in ``rounds`` rounds: each round times every layer in turn,
+    stage 1's W-MSA first in the odd rounds and last in the even ones (the order alternates,
+    so no layer is always timed before another). ``ms_rounds`` holds each round's median, in
+    the rounds' order, ``ms`` the fastest (other work on a shared machine only adds time; a
+    burst shorter than a round may slow one layer and not the next). Within a stage the
+    layers share their weights: SW-MSA holds W-MSA's ``attn`` module, and global MSA its
+    ``qkv`` and ``proj`` (its bias table is larger; where the grid is one window it holds
+    W-MSA's ``attn`` too). So SW-MSA differs from W-MSA by the shift and the mask alone.
+    Global MSA's forward includes gathering its ``(heads, hw, hw)`` bias B, which eq. (1)
+    does not count."""
     validate.one_of("name", name, CONFIGS)
     cfg = CONFIGS[name]
     size = validate.size("size", size, minimum=4)
@@ -696,6 +701,12 @@ def swin_cost_table(
             with device:
                 layer = GridWindowAttention(C, (g, g), heads, window_size=window, shift_size=shift)
             layer.eval()
+            if variant != "W-MSA":  # the stage's W-MSA weights: built first, shared
+                first = layers[-1] if variant == "SW-MSA" else layers[-2]
+                if layer.window_size == first.window_size:
+                    layer.attn = first.attn
+                else:
+                    layer.attn.qkv, layer.attn.proj = first.attn.qkv, first.attn.proj
             cost = (
                 msa_cost(g, g, C, heads)
                 if variant == "MSA"
@@ -718,8 +729,9 @@ def swin_cost_table(
             )
             layers.append(layer)
             inputs.append(x)
-    for _ in range(validate.positive_int("rounds", rounds) if timed else 0):
-        for row, layer, x in zip(rows, layers, inputs):
+    order = list(zip(rows, layers, inputs))
+    for k in range(validate.positive_int("rounds", rounds) if timed else 0):
+        for row, layer, x in order if k % 2 == 0 else order[::-1]:
             m = counting.time_forward(layer, x, row["grid"], row["grid"], min_run_time=min_run_time)
             row.setdefault("ms_rounds", []).append(m.median * 1e3)
             row["ms"] = min(row["ms_rounds"])
@@ -748,9 +760,10 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     """Three panels from :func:`swin_cost_table`'s timed rows: the time of each layer per stage
     (the fastest round, a bar up to the slowest, as the legend says; log scale); per stage
     SW-MSA's time over W-MSA's, round by round (a dot per round, a bar at the median), beside
-    stage 4's global MSA over W-MSA, on a linear axis: there the two are the same layer (one
-    window, no shift), so its ratios show the timing spread; and global MSA over W-MSA at
-    every stage (log scale)."""
+    stage 4's global MSA over W-MSA, on a linear axis: there the grid is one window, so
+    neither shifts (their points are marked), and global MSA holds W-MSA's weights, a layer
+    timed on its own: its ratios show the timing spread; and global MSA over W-MSA at every
+    stage (log scale)."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms", "ms_rounds"))
     fig, axes = new_figure(1, 3, height=4.2)
     colours = {"W-MSA": "tab:blue", "SW-MSA": "tab:green", "MSA": "tab:red"}
@@ -783,33 +796,45 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     win = {r["variant"]: (r.get("window"), r.get("shift")) for r in rows if r["stage"] == last}
     same = win.get("MSA") == win.get("W-MSA") and None not in win.get("MSA", (None,))
     # linear panel: SW-MSA / W-MSA at every stage, and the last stage's MSA / W-MSA: one
-    # window, no shift, so the same layer as W-MSA timed twice (the control)
+    # window, no shift, W-MSA's weights, timed as a layer of its own (the control)
     ax = axes[0, 1]
-    near = [(stage, rs, "SW-MSA", 0.0) for stage, rs in sorted(sw.items())]
+    shifts = {r["stage"]: r.get("shift") for r in rows if r["variant"] == "SW-MSA"}
+    near = [
+        (stage, rs, "SW-MSA" if shifts.get(stage) != 0 else "SW-MSA, no shift", 0.0)
+        for stage, rs in sorted(sw.items())
+    ]
     near.append((last, msa[last], "MSA", 0.3))
     summary, shown = [], []
     for stage, rs, variant, dx in near:
         x = stage + dx
-        label = f"{variant} / W-MSA"
+        label, colour, marker = f"{variant} / W-MSA", colours.get(variant, "tab:green"), "o"
+        name = variant
+        if variant == "SW-MSA, no shift":  # one window: the block does not shift
+            label = f"SW-MSA / W-MSA,\nstage {stage}: no shift"
+            marker, name = "s", "SW-MSA, one window with no shift,"
         if variant == "MSA":  # only the control is drawn here: every stage is on the right
             label = f"global {label},\nstage {stage} only"
             if same:
-                label = f"same layer as W-MSA,\ntimed twice (stage {stage}):\ntiming spread"
-        ax.plot([x] * len(rs), rs, "o", mfc="none", color=colours[variant], alpha=0.7,
+                label = (
+                    f"global MSA / W-MSA,\nstage {stage}: no shift,\nW-MSA's weights,\n"
+                    "timed in its own turn"
+                )
+                name = "global MSA, one window with W-MSA's weights and no shift,"
+        ax.plot([x] * len(rs), rs, marker, mfc="none", color=colour, alpha=0.7,
                 label=label if variant not in shown else None)  # fmt: skip
         shown.append(variant)
         mid = float(torch.tensor(rs).median())
-        ax.plot([x - 0.15, x + 0.15], [mid, mid], color=colours[variant], lw=2)
-        name = "the same layer as W-MSA, timed twice," if variant == "MSA" and same else variant
+        ax.plot([x - 0.15, x + 0.15], [mid, mid], color=colour, lw=2)
         summary.append(f"{name} at stage {stage}: {min(rs):.2f} to {max(rs):.2f}, median {mid:.2f}")
     values = [r for _, rs, _, _ in near for r in rs]
     # room above the highest round for the legend
-    ax.set_ylim(min(0.9, min(values) - 0.05), max(values) + 0.3)
+    low, high = min(0.9, min(values) - 0.05), max(values)
+    ax.set_ylim(low, high + 1.3 * (high - low))
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_xticks(stages, [str(s) for s in stages])
     ax.set_xlabel("stage")
     ax.set_ylabel("time / W-MSA's, each round")
-    ax.legend(loc="upper center", title="bar: median")
+    ax.legend(loc="upper center", title="bar: median", handlelength=1, borderpad=0.3)
     ax.grid(True, axis="y")
     ax = axes[0, 2]
     for stage, rs in sorted(msa.items()):
@@ -842,8 +867,9 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
         + ". Middle, on a linear axis, and right, on a log axis: the ratio to W-MSA's time in "
         f"each round, with stage {last}'s global MSA beside SW-MSA in the middle"
         + (
-            f": at stage {last} it is one window with no shift, the same layer as W-MSA, so "
-            "its ratios show the timing spread: " if same else ": "
+            f": at stage {last} the grid is one window, so neither SW-MSA nor global MSA "
+            "shifts, and global MSA holds W-MSA's weights: its ratios show the timing "
+            "spread: " if same else ": "
         )
         + "; ".join(summary) + ".",
     )  # fmt: skip
