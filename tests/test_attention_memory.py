@@ -5,6 +5,7 @@ function itself, run small."""
 from __future__ import annotations
 
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,7 +13,7 @@ from vit_notes import compare
 
 FIELDS = {
     "tokens", "side", "map_mib", "explicit_mib", "fused_mib", "explicit_ms", "fused_ms",
-    "explicit_runs", "fused_runs",
+    "explicit_runs", "fused_runs", "head_dim",
 }  # fmt: skip
 
 
@@ -29,6 +30,27 @@ def test_the_recording_has_both_paths_at_growing_token_counts():
     for raw in m.rows:
         assert {"path", "peak_bytes", "map_bytes", "ms", "ms_runs", "load_avg"} <= set(raw)
         assert raw["dim"] == 64 and raw["heads"] == 1 and raw["threads"] == 1
+    # the chapter reads the head size from the recording: d = dim / heads of its runs
+    assert {r["head_dim"] for r in rows} == {raw["dim"] // raw["heads"] for raw in m.rows}
+
+
+def _row(path, dim, heads):
+    return dict(path=path, tokens=16, dim=dim, heads=heads, map_bytes=1024, peak_bytes=2048,
+                ms=1.0, ms_runs=[1.0])  # fmt: skip
+
+
+def test_the_head_size_is_the_recordings_own(monkeypatch):
+    rows = [_row("explicit", 96, 3), _row("fused", 96, 3)]
+    monkeypatch.setattr(compare.measured, "load", lambda name: SimpleNamespace(rows=rows))
+    _, (row,) = compare.attention_memory()
+    assert row["head_dim"] == 32
+
+
+def test_two_head_sizes_at_one_token_count_are_refused(monkeypatch):
+    rows = [_row("explicit", 64, 1), _row("fused", 64, 2)]
+    monkeypatch.setattr(compare.measured, "load", lambda name: SimpleNamespace(rows=rows))
+    with pytest.raises(ValueError, match="two head sizes"):
+        compare.attention_memory()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")

@@ -484,8 +484,9 @@ def measure_attention(
 def attention_memory() -> tuple[measured.Measurement, list[dict]]:
     """The recorded measurement of :data:`MEMORY` and one row per token count, in MiB and
     ms: ``tokens``, ``side`` (the image side whose stride-4 grid has them), ``map_mib``,
-    ``explicit_mib``, ``fused_mib``, ``explicit_ms``, ``fused_ms`` (medians), and every run's
-    time, ``explicit_runs`` and ``fused_runs``."""
+    ``explicit_mib``, ``fused_mib``, ``explicit_ms``, ``fused_ms`` (medians), every run's
+    time, ``explicit_runs`` and ``fused_runs``, and ``head_dim``, the head size the recording
+    ran (its ``dim`` over its ``heads``)."""
     m = measured.load(MEMORY)
     by = {(r["path"], r["tokens"]): r for r in m.rows}
     rows = []
@@ -494,6 +495,9 @@ def attention_memory() -> tuple[measured.Measurement, list[dict]]:
         if missing:
             raise ValueError(f"{MEMORY!r} has no {missing} row at {n} tokens; run {MEMORY_COMMAND}")
         e, f = by["explicit", n], by["fused", n]
+        head_dims = {r["dim"] // r["heads"] for r in (e, f)}
+        if len(head_dims) != 1:
+            raise ValueError(f"{MEMORY!r} ran two head sizes at {n} tokens: {sorted(head_dims)}")
         rows.append(
             dict(
                 tokens=n,
@@ -505,6 +509,7 @@ def attention_memory() -> tuple[measured.Measurement, list[dict]]:
                 fused_ms=f["ms"],
                 explicit_runs=e["ms_runs"],
                 fused_runs=f["ms_runs"],
+                head_dim=head_dims.pop(),
             )
         )
     return m, rows

@@ -593,8 +593,8 @@ def sra_shapes(
 ) -> dict[str, tuple[int, ...]]:
     """The shapes ``trace_shapes`` prints for ``attn`` on an ``H x W`` grid, worked out from the
     layer's configuration alone (``dim``, ``num_heads``, ``sr_ratio``, ``linear``,
-    ``pool_size`` through its ``kv_grid``): ``{"q": (B, heads, N, d), "x_reduced": (B, M, C)
-    (only where the keys are reduced), "kv": (2, B, heads, M, d), "attn": (B, heads, N, M),
+    ``pool_size`` through its ``kv_grid``): ``{"q": (B, heads, N, d), "x_reduced": (B, N_k, C)
+    (only where the keys are reduced), "kv": (2, B, heads, N_k, d), "attn": (B, heads, N, N_k),
     "output": (B, N, C)}``."""
     validate.instance("attn", attn, SpatialReductionAttention)
     H, W = validate.size("H", H), validate.size("W", W)
@@ -638,7 +638,7 @@ def draw_sra_schematic(
     """SRA as a picture, drawn from ``attn``'s own configuration (default: stage 1 of
     ``pvt_tiny``, C=64, 1 head, ``sr_ratio`` 8) on an ``H x W`` token grid: the queries from
     every token, the reduction of the grid to the key grid (``attn.kv_grid``), ``k`` and ``v``
-    from the reduced tokens, the ``N x M`` attention matrix and the output, each labelled with
+    from the reduced tokens, the ``N x N_k`` attention matrix and the output, each labelled with
     the shape :func:`~vit_notes.trace_shapes` prints for it (:func:`sra_shapes`)."""
     attn = _stage1_sra() if attn is None else attn
     shapes = sra_shapes(attn, H, W, batch)
@@ -720,7 +720,7 @@ def draw_sra_schematic(
         ax.text(
             rx + rw / 2,
             ry - 0.08,
-            _shape_label("x_reduced", shapes) + f"\n(B, M, C), M = {kh}×{kw}",
+            _shape_label("x_reduced", shapes) + f"\n(B, N_k, C), N_k = {kh}×{kw}",
             ha="center",
             va="top",
         )
@@ -749,12 +749,12 @@ def draw_sra_schematic(
     ax.text(
         kx + kvw / 2,
         vy - 0.08,
-        _shape_label("kv", shapes) + "\n(2, B, heads, M, d)",
+        _shape_label("kv", shapes) + "\n(2, B, heads, N_k, d)",
         ha="center",
         va="top",
     )
 
-    # The attention matrix: N rows (queries) by M columns (keys), per head.
+    # The attention matrix: N rows (queries) by N_k columns (keys), per head.
     scaled = "q kᵀ/√d" if math.isclose(attn.scale, d**-0.5) else f"q kᵀ · {attn.scale:g}"
     ax0, ay0, aw, ah = 4.9, 2.1, 2.45, 1.2
     box(ax, (ax0, ay0), (aw, ah), color=attn_col, alpha=0.15)
