@@ -4,6 +4,7 @@ weights and results, the figures and the exercise checkers."""
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -387,8 +388,11 @@ def _each_wrong_answer_says(check, cases: dict, capsys) -> None:
 
 
 def test_chance_level_checker(capsys):
-    for answer in (0.25, "25%", 25, torch.tensor(0.25), "0.25"):
-        assert ex.check_chance_level(answer)
+    for answer in (0.25, "25%", 25, torch.tensor(0.25), "0.25", "1/4", " 1 / 4 ", "1 in 4",
+                   "1 out of 4", "25 %", Fraction(1, 4)):  # fmt: skip
+        assert ex.check_chance_level(answer), answer
+    assert not ex.check_chance_level("1/3")
+    assert not ex.check_chance_level("4/1") and not ex.check_chance_level("1/0")
     assert ex.check_chance_level(0.5, task="same")
     cases = {0.5: "pairwise question", 1 / 3: "three marks", 0.75: "wrong, not right",
              0.1: "count the classes"}  # fmt: skip
@@ -400,6 +404,8 @@ def test_prediction_checker(capsys):
     assert ex.check_prediction("same", results=same)
     assert ex.check_prediction("About the same", results=same)
     assert ex.check_prediction("similar", results=same)  # claims less than "same"
+    for answer in ("the same", "The same.", "same (within noise)", "'same'", "within the noise"):
+        assert ex.check_prediction(answer, results=same), answer
     capsys.readouterr()
     for claim in ("equal", "no difference", "unchanged"):
         assert not ex.check_prediction(claim, results=same)
@@ -445,17 +451,22 @@ def test_test_size_checker(capsys):
 
 def test_higher_checker(capsys):
     # One run each at 3 px (no "seeds_by_detail"): no interval over training runs, so the
-    # study cannot tell, whatever the gap; "yes" and "no" are refused with the same reason.
+    # study cannot tell, whatever the gap; "yes" (higher) and "lower" are refused with the same
+    # reason, and a bare "no" is asked which of "lower" and "cannot tell" it means.
     results = _results()
-    assert ex.check_higher("cannot tell", results=results)
+    for answer in ("cannot tell", "can't tell", "Can’t tell.", "cant tell", "unknown", "cannot"):
+        assert ex.check_higher(answer, results=results), answer
     out = capsys.readouterr().out
     assert "pvt_sra8 scores 68.0% (one run) and pvt_full 70.0% (one run)" in out
     assert "Each was scored there in one training run only" in out
-    for wrong in ("yes", "No"):
+    capsys.readouterr()
+    for wrong in ("yes", "higher", "Lower"):
         assert not ex.check_higher(wrong, results=results)
         assert "the study's answer is 'cannot tell'" in capsys.readouterr().out
+    assert not ex.check_higher("No", results=results)
+    assert "'no' can mean 'lower'" in capsys.readouterr().out
     assert not ex.check_higher("coatnet", results=results)
-    assert "choose one of 'yes', 'no', 'cannot tell'" in capsys.readouterr().out
+    assert "choose one of 'higher', 'lower', 'cannot tell'" in capsys.readouterr().out
     # Runs from the same seeds at 3 px: the paired t-interval decides
     runs = _results()
     by = {"pvt_sra8": (0.80, 0.82, 0.81), "pvt_full": (0.70, 0.71, 0.72)}
@@ -463,11 +474,11 @@ def test_higher_checker(capsys):
         runs["models"][name]["seeds_by_detail"] = {
             str(s): {"3": v, "9": 0.99} for s, v in enumerate(accs)
         }  # fmt: skip
-    assert ex.check_higher("yes", results=runs)
+    assert ex.check_higher("yes", results=runs) and ex.check_higher("higher", results=runs)
     out = capsys.readouterr().out
     assert "paired by seed, pvt_sra8 minus pvt_full is +10.0" in out and "above zero" in out
     assert not ex.check_higher("cannot tell", results=runs)
-    assert ex.check_higher("no", model="pvt_full", baseline="pvt_sra8", results=runs)
+    assert ex.check_higher("lower", model="pvt_full", baseline="pvt_sra8", results=runs)
     assert "below zero" in capsys.readouterr().out
     runs["models"]["pvt_sra8"]["seeds_by_detail"]["1"]["3"] = 0.50  # the interval holds zero
     assert ex.check_higher("cannot tell", results=runs)

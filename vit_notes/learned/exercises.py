@@ -7,9 +7,9 @@ here; the tests pass results of their own to reach every diagnosis.
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
+import re
 
 import torch
 
@@ -18,7 +18,6 @@ from ..checking import (
     StudentError,
     as_int,
     call_student,
-    check_choice,
     describe,
     option_named,
     verdict,
@@ -29,14 +28,22 @@ from .models import MODELS, STUDY
 from .shipped import check_results, load_results
 from .stats import paired_difference
 
+#: A fraction typed as text: ``"1/4"``, ``"1 / 4"``, ``"1 in 4"``, ``"1 out of 4"``.
+_RATIO = re.compile(r"(\d+(?:\.\d+)?)\s*(?:/|in|out of)\s*(\d+(?:\.\d+)?)")
+
 
 def as_fraction(answer) -> float | None:
-    """``answer`` as a fraction in [0, 1]: a number (``0.25``), a percentage (``25``, ``"25%"``)
-    or a one-element tensor; ``None`` for anything else (text, NaN, a list, a huge number)."""
+    """``answer`` as a fraction in [0, 1]: a number (``0.25``, ``Fraction(1, 4)``), a fraction
+    as text (``"1/4"``, ``"1 in 4"``), a percentage (``25``, ``"25%"``) or a one-element
+    tensor; ``None`` for anything else (other text, NaN, a list, a huge number)."""
     if isinstance(answer, bool):
         return None
     if isinstance(answer, str):
         text = answer.strip()
+        ratio = _RATIO.fullmatch(text.lower())
+        if ratio:  # "1/4", "1 in 4", "one in four" is not read: digits only
+            top, bottom = float(ratio.group(1)), float(ratio.group(2))
+            return top / bottom if bottom > 0 and top <= bottom else None
         percent = text.endswith("%")
         try:
             value = float(text.rstrip("%").strip())
@@ -65,7 +72,8 @@ def check_chance_level(answer, task: str = "majority") -> bool:
     if value is None:
         return verdict(
             False,
-            f"give a fraction such as 0.1 or a percentage such as '10%', got {describe(answer)}",
+            "give a fraction such as 0.1 or '1/10', or a percentage such as '10%', got "
+            f"{describe(answer)}",
         )
     k = num_classes(task)
     right = 1 / k
@@ -95,10 +103,22 @@ def check_chance_level(answer, task: str = "majority") -> bool:
 
 
 _WORDS = {
-    "lower": ("lower", "worse", "less", "below", "drops", "loses"),
-    "same": ("same", "about the same", "within noise", "similar"),
-    "higher": ("higher", "better", "more", "above", "gains"),
-}
+    "lower": ("lower", "worse", "less", "below", "drops", "loses", "it scores lower"),
+    "same": ("same", "about the same", "roughly the same", "within noise", "within the noise",
+             "similar", "same within noise", "the same within noise", "not different",
+             "no detectable difference", "indistinguishable", "it scores the same"),
+    "higher": ("higher", "better", "more", "above", "gains", "it scores higher"),
+}  # fmt: skip
+
+
+def _plain(answer: str) -> str:
+    """``answer`` lower-cased, its quotes and end punctuation and a leading "the" dropped,
+    runs of spaces and brackets read as one space: "The same." and "same (within noise)"
+    read as "same" and "same within noise"."""
+    text = answer.strip().lower().replace("’", "'").strip("'\"`.!? ")
+    text = re.sub(r"[\s()\[\],;:]+", " ", text).strip()
+    return text[4:] if text.startswith("the ") else text
+
 
 # Words that claim equality: a difference within noise does not show it. ("similar" claims
 # less, and counts as "same".)
@@ -108,9 +128,9 @@ _EQUAL = ("equal", "no difference", "unchanged", "identical")
 def _word(answer) -> str | None:
     if not isinstance(answer, str):
         return None
-    text = answer.strip().lower()
+    text = _plain(answer)
     for word, synonyms in _WORDS.items():
-        if text in synonyms:
+        if text in synonyms or f"the {text}" in synonyms:
             return word
     return None
 
@@ -141,7 +161,7 @@ def check_prediction(
     the difference holds zero."""
     validate.one_of("model", model, STUDY)
     validate.one_of("baseline", baseline, STUDY)
-    if isinstance(answer, str) and answer.strip().lower() in _EQUAL:
+    if isinstance(answer, str) and _plain(answer) in _EQUAL:
         return verdict(
             False, f"{answer.strip()!r} claims equality, and an interval that holds zero does "
             "not show that: answer 'same' (within noise), 'lower' or 'higher'",
@@ -256,7 +276,29 @@ def _scores(row: dict, detail: int | None) -> dict:
     return runs or {"0": float(row["by_detail"][str(detail)])}
 
 
-ANSWERS = ("yes", "no", "cannot tell")
+#: The judgement's answers, in their plain meaning: what the study shows about ``model``.
+ANSWERS = ("higher", "lower", "cannot tell")
+
+#: Other ways to type each answer ("yes": yes, it shows ``model`` higher).
+_JUDGEMENTS = {
+    "higher": ("yes", "yes higher", "it scores higher", "above", "better"),
+    "lower": ("it scores lower", "below", "worse"),
+    "cannot tell": ("can't tell", "cant tell", "can not tell", "cannot say", "can't say",
+                    "don't know", "dont know", "not sure", "unknown", "unclear", "undecided",
+                    "inconclusive", "no interval", "not enough runs", "within noise",
+                    "it cannot tell", "the study cannot tell"),
+}  # fmt: skip
+
+
+def _judgement(answer) -> str | None:
+    """The answer of :data:`ANSWERS` that ``answer`` means, or ``None``."""
+    if not isinstance(answer, str):
+        return None
+    text = _plain(answer)
+    for option, others in _JUDGEMENTS.items():
+        if text == option or text in others:
+            return option
+    return option_named(text, ANSWERS)
 
 
 def check_higher(
@@ -266,16 +308,17 @@ def check_higher(
     detail: int | None = 3,
     results: dict | None = None,
 ) -> bool:
-    """Judgement: does the study show that ``model`` scores higher than ``baseline`` on marks
-    of ``detail`` px (``None``: the whole test set)? Answer ``"yes"``, ``"no"`` (it shows
-    ``model`` lower) or ``"cannot tell"``.
+    """Judgement: what does the study show about ``model`` against ``baseline`` on marks of
+    ``detail`` px (``None``: the whole test set)? Answer ``"higher"``, ``"lower"`` or
+    ``"cannot tell"`` (``"yes"`` reads as "higher"; a bare ``"no"`` is asked to say which of
+    the other two it means).
 
     The rule of the chapter's section 4: where both models have runs from two or more of the
     same training seeds scored there, the 95% t-interval of the per-seed differences
-    (:func:`.stats.paired_difference`); "yes" if it lies above zero, "no" if below, "cannot
-    tell" if it holds zero. Where either model has a single run there, or their runs share
-    fewer than two seeds, there is no such interval: "cannot tell". Each message gives the
-    numbers and says why."""
+    (:func:`.stats.paired_difference`); "higher" if it lies above zero, "lower" if below,
+    "cannot tell" if it holds zero. Where either model has a single run there, or their runs
+    share fewer than two seeds, there is no such interval: "cannot tell". Each message gives
+    the numbers and says why."""
     validate.one_of("model", model, MODELS)
     validate.one_of("baseline", baseline, MODELS)
     if model == baseline:
@@ -288,18 +331,28 @@ def check_higher(
         if any(str(detail) not in r["by_detail"] for r in rows.values()):
             raise ValueError(f"detail={detail}: the results score mark sides {sides}, or None")
     where = "on the whole test set" if detail is None else f"on {detail}-pixel marks"
+    question = f"how does {model} score against {baseline} {where}"
+    allowed = ", ".join(repr(o) for o in ANSWERS)
+    if isinstance(answer, str) and _plain(answer) in ("no", "not higher", "it does not"):
+        return verdict(
+            False, f"{question}: 'no' can mean 'lower' (the interval lies below zero) or "
+            "'cannot tell' (no interval, or one that holds zero); answer which",
+        )  # fmt: skip
+    choice = _judgement(answer)
+    if choice is None:
+        return verdict(False, f"{question}: choose one of {allowed}; got {describe(answer)}")
     a, b = _scores(rows[model], detail), _scores(rows[baseline], detail)
     shared = set(a) & set(b)
     if len(shared) >= 2:
         d = paired_difference(b, a)  # model minus baseline, seed by seed
-        right = "yes" if d.low > 0 else "no" if d.high < 0 else "cannot tell"
+        right = "higher" if d.low > 0 else "lower" if d.high < 0 else "cannot tell"
         facts = (
             f"{where}, over runs from {d.n} training seeds paired by seed, {model} minus "
             f"{baseline} is {d.points()} (95% t-interval)"
         )
         why = {
-            "yes": "The interval lies above zero",
-            "no": "The interval lies below zero",
+            "higher": "The interval lies above zero",
+            "lower": "The interval lies below zero",
             "cannot tell": "The interval holds zero, so the difference is within noise",
         }[right]
     else:
@@ -323,15 +376,6 @@ def check_higher(
             )
         else:
             why = "Their runs share fewer than two training seeds, so they cannot be paired"
-    options = {
-        o: (f"{o}: {facts}. {why}." if o == right else
-            f"the study's answer is {right!r}: {facts}. {why}.")
-        for o in ANSWERS
-    }  # fmt: skip
-    return check_choice(
-        answer,
-        options,
-        right,
-        f"does {model} score higher than {baseline} {where}",
-        parse=functools.partial(option_named, names=ANSWERS),
-    )
+    if choice == right:
+        return verdict(True, f"{right}: {facts}. {why}.")
+    return verdict(False, f"the study's answer is {right!r}: {facts}. {why}.")
