@@ -173,7 +173,7 @@ SLIPS: dict[str, tuple] = {
     "vit_notes.shunted.effective_keys": (([0.5, 0.5],), {}, "row"),
     "vit_notes.shunted.identity_shunted": ((0, 2), {}, "channels"),
     "vit_notes.shunted.kv_grids": ((56, 56, 3), {}, "sr_ratio"),
-    "vit_notes.shunted.on_own_window": (([0.25] * 4, (2, 2), 2, 0, 4), {}, "row"),
+    "vit_notes.shunted.on_own_tile": (([0.25] * 4, (2, 2), 2, 0, 4), {}, "row"),
     "vit_notes.shunted.plot_shunted_cost": (([], "title"), {}, "rows"),
     "vit_notes.shunted.plot_shunted_maps": (("img", {}, (0.3, 0.5)), {}, "img"),
     "vit_notes.shunted.query_map_rows": (("maps", None, (0.3, 0.5), 4, 4), {}, "maps"),

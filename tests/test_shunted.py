@@ -669,14 +669,14 @@ def test_shunted_macs_equal_convs_are_named_together(capsys):
     conv = 49 * 64 * 64 * 64  # the coarse conv, and the fine one: 196 · 64² · 16, the same
     assert not shunted.check_shunted_macs(c.macs - conv)
     out = " ".join(capsys.readouterr().out.split())
-    both = "the coarse reduction conv (M1·C²·r²); the fine reduction conv (M2·C²·(r/2)²)"
+    both = "the coarse reduction conv (N_k1·C²·r²); the fine reduction conv (N_k2·C²·(r/2)²)"
     assert f"2 terms have exactly that size: {both}" in out and "cannot tell which one" in out
 
 
 @pytest.mark.parametrize(
     "answer,says",
     [
-        (101_626_784 + 3136 * 245 * 64, "its two products cost N·M_i·C, not 2·N·M_i·C"),
+        (101_626_784 + 3136 * 245 * 64, "its two products cost N·N_ki·C, not 2·N·N_ki·C"),
         (101_626_784 + 245 * 64 * 64, "kv1 and kv2 map C to C"),
         (101_600_000, "close: 101,600,000 is 26,784 off (0.03% of the answer), too low"),
         (101_626_784 - 70_560, "leaves out the local-enhancement convs"),
@@ -727,26 +727,36 @@ def test_shunted_explorer_prediction(capsys, answer, ok, says):
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
-        # the exercise: 160², 4 heads, sr_ratio 8, a 40x40 grid where the 5/2 rule holds
-        ("5/2", True, "⌊40/4⌋×⌊40/4⌋ = 100 = 4 × 25"),
-        (2.5, True, "The 4 heads cancel: they multiply both bars' memory"),
-        # the labels' ratio, 1.53 MiB / 625 KiB, is close but not the exact one
-        (1.53 * 1024 / 625, False, "the ratio of the exact byte counts is 5/2 = 2.5"),
-        # section 5's printed 112² ratio, copied to the wrong grid
-        ("29/9", False, "Here 40 mod 8 = 0 is under r/2 = 4, so section 5's rule holds"),
-        (5, False, "counts every head on both key sets"),
-        (2, False, "the fine group alone"),
-        ("2/5", False, "that is inverted"),
+        # the exercise: 112², 4 heads, sr_ratio 8, a 28x28 grid where the 5/2 rule fails
+        ("29/9", True, "⌊28/4⌋×⌊28/4⌋ = 49. SRA gives every head the coarse group's 9"),
+        (3.22, True, "The 4 heads cancel: they multiply both bars' memory"),
+        # the labels' ratio, 355 KiB / 110 KiB, is close but not the exact one
+        (355 / 110, False, "the ratio of the exact byte counts is 29/9 = 3.22"),
+        # section 5's rule, applied where the floors break it
+        ("5/2", False, "5/2 holds where the fine grid is exactly twice the coarse one per side"),
+        (58 / 9, False, "counts every head on both key sets"),
+        (49 / 18, False, "the fine group alone"),
+        ("9/29", False, "that is inverted"),
     ],
 )
 def test_shunted_explorer_prediction_of_the_exercise(capsys, answer, ok, says):
     assert shunted.check_explorer_prediction(answer) is ok
     out = " ".join(capsys.readouterr().out.split())
     assert says in out
-    assert "set the explorer to 160², 4 heads and its sr_ratio slider to 8" in out
+    assert "set the explorer to 112², 4 heads and its sr_ratio slider to 8" in out
+    assert '"SRA 9.76 M, 110 KiB' in out and '"Shunted 15.2 M, 355 KiB' in out
+    assert "At 224² and sr_ratio 8, where 8 divides the 56-token side, the ratio is 5/2" in out
+
+
+def test_the_exercise_ratio_copied_to_a_grid_where_the_rule_holds(capsys):
+    # 160², 4 heads, sr_ratio 8: a 40x40 grid where the 5/2 rule holds
+    assert not shunted.check_explorer_prediction("29/9", size=160)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "that is the ratio at 112² and sr_ratio 8, where 28 mod 8 reaches r/2" in out
+    assert "Here 40 mod 8 = 0 is under r/2 = 4, so section 5's rule holds" in out
     assert '"SRA 25.0 M, 625 KiB' in out and '"Shunted 39.6 M, 1.53 MiB' in out
-    assert "At 112² and sr_ratio 8, where 28 mod 8 = 4 reaches r/2, the ratio is 29/9" in out
     assert "compare the memory labels, in one unit (1 MiB = 1024 KiB)" in out
+    assert shunted.check_explorer_prediction("5/2", size=160)
 
 
 def test_shunted_explorer_prediction_where_the_rule_holds(capsys):
@@ -801,7 +811,11 @@ def test_the_explorers_bars_tell_the_exercises_memories_apart():
             "for larger objects. The maps take 0.625× SRA's memory",
         ),
         (4, False, "2.50× SRA's memory, over the budget"),
-        (16, False, "even the fine group's windows (8×8 tokens) are larger than SRA's ÷4 windows"),
+        (
+            16,
+            False,
+            "even the fine group's reduction tiles (8×8 tokens) are larger than SRA's ÷4 tiles",
+        ),
         (None, False, "choose one of 2, 4, 8, 16"),
     ],
 )
@@ -1053,24 +1067,24 @@ def test_schematic_labels_are_what_trace_shapes_prints(dim, heads, sr, H, W, bat
 # --- the chapter's tables, the recorded measurements, the paper's facts ---
 
 
-def test_effective_keys_and_own_window():
+def test_effective_keys_and_own_tile():
     one_hot = torch.zeros(16)
     one_hot[5] = 1.0
     assert shunted.effective_keys(one_hot) == pytest.approx(1.0)
     assert shunted.effective_keys(torch.full((49,), 1 / 49)) == pytest.approx(49.0)
-    # an 8x8 token grid, keys of 2x2 windows on a 4x4 grid: token (5, 3) is in window (2, 1)
+    # an 8x8 token grid, keys of 2x2 reduction tiles on a 4x4 grid: token (5, 3) is in tile (2, 1)
     row = torch.zeros(16)
     row[2 * 4 + 1] = 1.0
-    assert shunted.on_own_window(row, (4, 4), 2, 5 * 8 + 3, 8)
-    assert not shunted.on_own_window(row, (4, 4), 2, 0, 8)
-    # a 6x6 grid under a 4x4 window: one key; the last rows and columns belong to none
-    assert not shunted.on_own_window(torch.ones(1), (1, 1), 4, 5 * 6 + 5, 6)
-    assert shunted.on_own_window(torch.ones(1), (1, 1), 4, 3 * 6 + 3, 6)
+    assert shunted.on_own_tile(row, (4, 4), 2, 5 * 8 + 3, 8)
+    assert not shunted.on_own_tile(row, (4, 4), 2, 0, 8)
+    # a 6x6 grid under a 4x4 reduction tile: one key; the last rows and columns belong to none
+    assert not shunted.on_own_tile(torch.ones(1), (1, 1), 4, 5 * 6 + 5, 6)
+    assert shunted.on_own_tile(torch.ones(1), (1, 1), 4, 3 * 6 + 3, 6)
 
 
 def test_coarse_peaks_read_the_coarse_map():
     img = photo.load_photo(224)
-    # the chapter's face query peaks on its own window, the explorer's first query does not
+    # the chapter's face query peaks on its own reduction tile, the explorer's first query does not
     face, start = shunted.coarse_peaks(img, [(0.3, 0.5), (0.35, 0.55)], sr_ratio=8)
     (row, grid), _ = shunted.shunted_query_maps(img, (8,), (0.35, 0.55))[8].values()
     assert start["peak"] == pytest.approx(float(row.max()), abs=1e-6)
@@ -1096,7 +1110,7 @@ def test_query_map_rows_describe_each_map():
     row, grid = maps[4]["coarse"]
     assert coarse4["keys"] == f"{grid[0]}x{grid[1]}" and coarse4["peak"] == float(row.max())
     assert 1 <= coarse4["spread"] <= grid[0] * grid[1]
-    assert {r["own_window"] for r in rows} <= {"yes", "no"}
+    assert {r["own_tile"] for r in rows} <= {"yes", "no"}
 
 
 def test_reduction_conv_table_counts_the_same_work_at_every_ratio():
@@ -1137,9 +1151,12 @@ def test_the_chapter_states_the_papers_equations_as_stored():
     for eq in shunted.paper.EQUATIONS:
         assert eq.latex in text, eq.latex
         assert eq.source == shunted.paper.EQUATIONS_SOURCE
-    # the chapter names its sources once, and marks the equations and symbols as ours
+    # the chapter names its sources once, in the Sources box, without the page's history
     flat = " ".join(text.split())
-    assert "our reading of the official code" in flat
+    said = "derived from the official code where `sr_ratio` > 1, and were not compared with the "
+    assert flat.count(said + "paper's section 3") == 1
+    assert "our reading of the official code" not in flat and "not the paper's own" not in flat
+    assert "We did not have" not in flat and "unchecked" not in flat
     assert "are ours" not in flat and "was not read" not in flat  # one plain wording
     assert "reconstruct" not in text and "we believe" not in text.lower()  # one wording
     assert "could not be consulted" not in text  # sources, not the page's history

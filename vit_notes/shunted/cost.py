@@ -23,13 +23,14 @@ def shunted_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1) ->
     """Multiply-adds of :class:`~vit_notes.shunted.model.ShuntedAttention` on an ``H x W`` grid
     (MTA and LE in our equations).
 
-    With ``N = HW``, ``C = dim`` and, for ``r > 1``, ``M1``/``M2`` keys for the coarse/fine
+    With ``N = HW``, ``C = dim`` and, for ``r > 1``, ``N_k1``/``N_k2`` keys for the coarse/fine
     head group (:func:`shunted_kv_tokens`): ``q`` and ``proj`` cost ``2NC²``; the reduction
-    convs ``M1·C²·r² + M2·C²·(r/2)²``; ``kv1``, ``kv2`` ``(M1 + M2)·C²``; the local-enhancement
-    depthwise convs ``9·(M1 + M2)·C/2``; ``q kᵀ`` and ``attn v`` of each group (``h/2`` heads,
-    ``C/2`` channels) ``N·M_i·C``. For ``r = 1``: ``kv`` ``2NC²``, attention ``2N²C`` and the
-    depthwise conv of V ``9NC``. ``kv_tokens`` is ``M1 + M2`` (every key of the layer);
-    ``attn_elements`` counts both groups' maps, ``(h/2)·N·(M1 + M2)``.
+    convs ``N_k1·C²·r² + N_k2·C²·(r/2)²``; ``kv1``, ``kv2`` ``(N_k1 + N_k2)·C²``; the
+    local-enhancement depthwise convs ``9·(N_k1 + N_k2)·C/2``; ``q kᵀ`` and ``attn v`` of each
+    group (``h/2`` heads, ``C/2`` channels) ``N·N_ki·C``. For ``r = 1``: ``kv`` ``2NC²``,
+    attention ``2N²C`` and the depthwise conv of V ``9NC``. ``kv_tokens`` is ``N_k1 + N_k2``
+    (every key of the layer); ``attn_elements`` counts both groups' maps,
+    ``(h/2)·N·(N_k1 + N_k2)``.
     """
     # Python ints (NumPy's overflow silently) and sizes below validate.MAX_SIDE.
     H, W, sr_ratio = (
@@ -42,24 +43,24 @@ def shunted_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1) ->
         validate.positive_int("num_heads", num_heads),
     )
     validate.heads_divide(dim, num_heads)
-    Ms = shunted_kv_tokens(H, W, sr_ratio)  # validates sr_ratio and the grid
+    Nks = shunted_kv_tokens(H, W, sr_ratio)  # validates sr_ratio and the grid
     check_head_groups(num_heads, sr_ratio, dim)
     N, C = H * W, dim
     if sr_ratio == 1:
-        M = N
-        attn = 2 * N * M * C
+        Nk = N
+        attn = 2 * N * Nk * C
         macs = 2 * N * C * C + 2 * N * C * C + attn + 9 * N * C
         maps = num_heads
     else:
-        M1, M2 = Ms
-        M = M1 + M2
+        Nk1, Nk2 = Nks
+        Nk = Nk1 + Nk2
         half = sr_ratio // 2
-        reduce = M1 * C * C * sr_ratio**2 + M2 * C * C * half**2
-        attn = N * M * C
-        macs = 2 * N * C * C + reduce + M * C * C + 9 * M * (C // 2) + attn
-        # h/2 coarse heads of N x M1 and h/2 fine heads of N x M2: (h/2)·N·(M1 + M2)
+        reduce = Nk1 * C * C * sr_ratio**2 + Nk2 * C * C * half**2
+        attn = N * Nk * C
+        macs = 2 * N * C * C + reduce + Nk * C * C + 9 * Nk * (C // 2) + attn
+        # h/2 coarse heads of N x Nk1 and h/2 fine heads of N x Nk2: (h/2)·N·(N_k1 + N_k2)
         maps = num_heads // 2
-    return AttentionCost.of(macs, attn, N, M, maps)
+    return AttentionCost.of(macs, attn, N, Nk, maps)
 
 
 #: :func:`sra_ratio_at_nearest_cost` tries every ratio up to the grid's side: it accepts sides up

@@ -69,7 +69,7 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
         return verdict(
             False,
             f"4× the coarse keys holds {rule}. Where the leftover reaches r/2, the fine grid "
-            "fits one more row or column of windows into it. The fine group reduces by "
+            "fits one more row or column of reduction tiles into it. The fine group reduces by "
             f"sr_ratio/2 = {half}: {fine_grid}",
         )
     if got[0] == right[0]:
@@ -96,7 +96,7 @@ def check_shunted_macs(
     """Multiply-adds of one shunted layer: q, both reduction convs, kv1 and kv2, the two local
     convs, both groups' attention products and proj."""
     c = shunted_cost(H, W, dim, num_heads, sr_ratio)
-    N, C, r, M = c.tokens, dim, sr_ratio, c.kv_tokens
+    N, C, r, Nk = c.tokens, dim, sr_ratio, c.kv_tokens
     right = f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} M)"
     if sr_ratio == 1:
         return check_count(
@@ -114,14 +114,14 @@ def check_shunted_macs(
             hint="with sr_ratio 1 add q, kv, both attention products, the depthwise conv of V "
             "and proj",
         )
-    M1, M2 = shunted_kv_tokens(H, W, sr_ratio)
+    Nk1, Nk2 = shunted_kv_tokens(H, W, sr_ratio)
     terms = {
         "q and proj (2·N·C²)": 2 * N * C * C,
-        "the coarse reduction conv (M1·C²·r²)": M1 * C * C * r * r,
-        "the fine reduction conv (M2·C²·(r/2)²)": M2 * C * C * (r // 2) ** 2,
-        "kv1 and kv2 ((M1 + M2)·C²)": M * C * C,
-        "the local-enhancement convs (9·(M1 + M2)·C/2)": 9 * M * (C // 2),
-        "q·kᵀ and attn·v of both groups (N·(M1 + M2)·C)": N * M * C,
+        "the coarse reduction conv (N_k1·C²·r²)": Nk1 * C * C * r * r,
+        "the fine reduction conv (N_k2·C²·(r/2)²)": Nk2 * C * C * (r // 2) ** 2,
+        "kv1 and kv2 ((N_k1 + N_k2)·C²)": Nk * C * C,
+        "the local-enhancement convs (9·(N_k1 + N_k2)·C/2)": 9 * Nk * (C // 2),
+        "q·kᵀ and attn·v of both groups (N·(N_k1 + N_k2)·C)": N * Nk * C,
     }
     return check_count(
         answer,
@@ -130,12 +130,12 @@ def check_shunted_macs(
         right,
         mistakes=[
             (
-                c.macs + N * M * C,
+                c.macs + N * Nk * C,
                 "each group has only h/2 heads, C/2 channels: its two products cost "
-                "N·M_i·C, not 2·N·M_i·C",
+                "N·N_ki·C, not 2·N·N_ki·C, where N_ki is that group's keys",
             ),
             (
-                c.macs + M * C * C,
+                c.macs + Nk * C * C,
                 "kv1 and kv2 map C to C (K and V for half the heads each), not C to 2C",
             ),
             (2 * c.macs, TWO_FLOPS),
@@ -148,14 +148,14 @@ def check_shunted_macs(
 
 SHUNTED_STEPS = {
     "q": Step("B heads N d", "the queries of all heads"),
-    "x1": Step("B M1 C", "group 1's tokens: conv sr1, norm1, GELU"),
-    "k1": Step("B heads/2 M1 d", "group 1's keys"),
-    "v1": Step("B heads/2 M1 d", "group 1's values, V + local_conv1(V)"),
-    "attn1": Step("B heads/2 N M1", "group 1's map: its query heads over its keys", softmax_rows),
-    "x2": Step("B M2 C", "group 2's tokens: conv sr2, norm2, GELU"),
-    "k2": Step("B heads/2 M2 d", "group 2's keys"),
-    "v2": Step("B heads/2 M2 d", "group 2's values, V + local_conv2(V)"),
-    "attn2": Step("B heads/2 N M2", "group 2's map", softmax_rows),
+    "x1": Step("B N_k1 C", "group 1's tokens: conv sr1, norm1, GELU"),
+    "k1": Step("B heads/2 N_k1 d", "group 1's keys"),
+    "v1": Step("B heads/2 N_k1 d", "group 1's values, V + local_conv1(V)"),
+    "attn1": Step("B heads/2 N N_k1", "group 1's map: its query heads over its keys", softmax_rows),
+    "x2": Step("B N_k2 C", "group 2's tokens: conv sr2, norm2, GELU"),
+    "k2": Step("B heads/2 N_k2 d", "group 2's keys"),
+    "v2": Step("B heads/2 N_k2 d", "group 2's values, V + local_conv2(V)"),
+    "attn2": Step("B heads/2 N N_k2", "group 2's map", softmax_rows),
     "k": Step("B heads N d", "the keys (sr_ratio 1: every token)"),
     "v": Step("B heads N d", "the values (sr_ratio 1: no local conv added to them)"),
     "attn": Step("B heads N N", "the attention map (sr_ratio 1)", softmax_rows),
@@ -265,7 +265,7 @@ def check_shunted_forward(
 
 
 def check_explorer_prediction(
-    answer, size: int = 160, sr_ratio: int = 8, num_heads: int = 4
+    answer, size: int = 112, sr_ratio: int = 8, num_heads: int = 4
 ) -> bool:
     """Predict: with the explorer at ``size``², ``num_heads`` heads and its ``sr_ratio`` slider
     at ``sr_ratio``, the Shunted bar's attention memory (KiB or MiB) divided by the SRA bar's.
@@ -285,11 +285,11 @@ def check_explorer_prediction(
             f"At 112² and sr_ratio 8, where 28 mod 8 = 4 reaches r/2, the ratio is "
             f"{Fraction(b1 + b2, 2 * b1)} instead"
         )
-        # section 5's floored case, copied to a grid where the rule holds
+        # the exercise's floored case, copied to a grid where the rule holds
         copied = [
             (
                 (b1 + b2) / (2 * b1),
-                f"that is section 5's ratio for 112² at sr_ratio 8, where 28 mod 8 reaches r/2. "
+                f"that is the ratio at 112² and sr_ratio 8, where 28 mod 8 reaches r/2. "
                 f"Here {H} mod {sr_ratio} = {H % sr_ratio} is under r/2 = {sr_ratio // 2}, "
                 "so section 5's rule holds",
             )
@@ -379,8 +379,8 @@ def check_ratio_choice(
             )
         elif r // 2 > sra_ratio:
             options[r] = (
-                f"{head}. It is cheaper. But even the fine group's windows ({r // 2}×{r // 2} "
-                f"tokens) are larger than SRA's ÷{sra_ratio} windows"
+                f"{head}. It is cheaper. But even the fine group's reduction tiles "
+                f"({r // 2}×{r // 2} tokens) are larger than SRA's ÷{sra_ratio} tiles"
             )
         else:
             good.append(r)

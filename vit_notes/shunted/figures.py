@@ -55,7 +55,7 @@ def identity_shunted(
     made by :func:`repeat_for_heads` (``dim = num_heads · channels``).
 
     ``q`` and ``proj`` are identities; ``kv1``/``kv2`` give each head of a group its own copy
-    of the (reduced) token as key and as value; ``sr1``/``sr2`` average each window, so a
+    of the (reduced) token as key and as value; ``sr1``/``sr2`` average each reduction tile, so a
     reduced key is the mean histogram of the tokens it covers; the local-enhancement convs
     are zero. The norms standardise and add ``shift`` so that the GELU after them is (almost
     exactly) the identity: a constant added to every key component leaves the logits of a
@@ -170,15 +170,15 @@ def _peak_note(peaks: list[float]) -> str:
 
 def effective_keys(row: torch.Tensor) -> float:
     """How many keys a map's weight is spread over: ``exp`` of its entropy (1 for a map that
-    puts all its weight on one key, ``M`` for a uniform map over ``M`` keys)."""
+    puts all its weight on one key, ``N_k`` for a uniform map over ``N_k`` keys)."""
     row = validate.tensor("row", row, what="a tensor of attention weights").double()
     return float(torch.exp(-(row * row.clamp_min(1e-300).log()).sum()))
 
 
-def on_own_window(row: torch.Tensor, grid: tuple[int, int], rate: int, query: int, W: int) -> bool:
-    """Whether a map's largest weight is on the key whose window holds the query: token
+def on_own_tile(row: torch.Tensor, grid: tuple[int, int], rate: int, query: int, W: int) -> bool:
+    """Whether a map's largest weight is on the key whose reduction tile holds the query: token
     ``query`` of a grid ``W`` tokens wide, keys on ``grid``, each the merge of a ``rate x rate``
-    window (leftover rows and columns belong to no key)."""
+    reduction tile (leftover rows and columns belong to no key)."""
     validate.tensor("row", row, what="a tensor of attention weights")
     query, W = validate.positive_int("query", query, minimum=0), validate.positive_int("W", W)
     qy, qx = divmod(query, W)
@@ -189,9 +189,9 @@ def on_own_window(row: torch.Tensor, grid: tuple[int, int], rate: int, query: in
 def coarse_peaks(img: torch.Tensor, queries, sr_ratio: int = 8, num_heads: int = 2) -> list[dict]:
     """For each of ``queries`` (row, col fractions, e.g. :func:`~vit_notes.photo.nearby_queries`):
     the coarse group's map at ``sr_ratio`` (:func:`shunted_query_maps`, the toy), its largest
-    weight (``peak``), the key that holds it (``peak_key``), the key whose window holds the query
-    (``own_key``), that key's weight (``own_weight``) and whether the peak is on it
-    (``on_own``, :func:`on_own_window`). One forward of the toy layer."""
+    weight (``peak``), the key that holds it (``peak_key``), the key whose reduction tile holds the
+    query (``own_key``), that key's weight (``own_weight``) and whether the peak is on it
+    (``on_own``, :func:`on_own_tile`). One forward of the toy layer."""
     queries = [tuple(q) for q in validate.nonempty_sequence("queries", queries)]
     r = validate.positive_int("sr_ratio", sr_ratio, minimum=2)
     img = validate.tensor("img", img, what="an image tensor (3, H, W)")
@@ -208,7 +208,7 @@ def coarse_peaks(img: torch.Tensor, queries, sr_ratio: int = 8, num_heads: int =
                 peak_key=int(row.argmax()),
                 own_key=own,
                 own_weight=float(row[own]),
-                on_own=on_own_window(row, grid, r, token, W),
+                on_own=on_own_tile(row, grid, r, token, W),
             )
         )
     return out
@@ -217,7 +217,7 @@ def coarse_peaks(img: torch.Tensor, queries, sr_ratio: int = 8, num_heads: int =
 def query_map_rows(maps: dict, sra: dict | None, query_rc, H: int, W: int) -> list[dict]:
     """One row per map of :func:`plot_shunted_maps`: its ``sr_ratio``, which map, its key grid,
     its peak weight, the keys its weight is spread over (:func:`effective_keys`) and whether
-    the peak is on the query's own window (:func:`on_own_window`); ``H x W`` is the token grid
+    the peak is on the query's own reduction tile (:func:`on_own_tile`); ``H x W`` is the token grid
     the maps were computed on, ``sra`` as for :func:`plot_shunted_maps`."""
     validate.instance("maps", maps, dict, "pass what shunted_query_maps returns")
     query = photo.query_at((H, W), query_rc)
@@ -236,7 +236,7 @@ def query_map_rows(maps: dict, sra: dict | None, query_rc, H: int, W: int) -> li
                     keys=f"{grid[0]}x{grid[1]}",
                     peak=float(row.max()),
                     spread=effective_keys(row),
-                    own_window="yes" if on_own_window(row, grid, rate, query, W) else "no",
+                    own_tile="yes" if on_own_tile(row, grid, rate, query, W) else "no",
                 )
             )
     return rows
@@ -511,9 +511,10 @@ def shunted_cost_table(
     adds time. Taking turns spreads a burst of it over the layers rather than over every round
     of one layer; it does not cancel it (:func:`timing_outliers` reads the rounds).
 
-    ``kv_tokens`` is every key of the layer (Shunted: ``M1 + M2``, summed over its two head
-    groups); ``head_keys`` the keys one head attends to, as text: SRA's ``M``, and Shunted's
-    ``"M1 or M2"`` (a head of the coarse group sees ``M1``, one of the fine group ``M2``)."""
+    ``kv_tokens`` is every key of the layer (Shunted: ``N_k1 + N_k2``, summed over its two head
+    groups); ``head_keys`` the keys one head attends to, as text: SRA's ``N_k``, and Shunted's
+    ``"N_k1 or N_k2"`` (a head of the coarse group sees ``N_k1``, one of the fine group
+    ``N_k2``)."""
 
     patch = validate.kernel("patch", patch)
     size = validate.size("size", size, minimum=patch)

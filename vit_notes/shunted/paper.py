@@ -94,7 +94,7 @@ SYMBOLS = (
     Symbol(
         "MTA(X, r_i)",
         "multi-scale token aggregation: X merged at rate r_i",
-        "act(norm_g(sr_g(X))): (B, M_g, C), M_g keys of group g",
+        "act(norm_g(sr_g(X))): (B, N_k,g, C), N_k,g keys of group g",
     ),
     Symbol("W_i^Q", "head i's query projection", "rows i·d .. (i+1)·d of q.weight (and q.bias)"),
     Symbol(
@@ -104,12 +104,12 @@ SYMBOLS = (
         "(kv_g: C -> C, K and V of the group's h/2 heads)",
     ),
     Symbol("Q_i", "head i's queries", "q[:, i]: (B, N, d)"),
-    Symbol("K_i, V_i", "head i's keys and values", "k[:, j], v[:, j] of group g: (B, M_g, d)"),
+    Symbol("K_i, V_i", "head i's keys and values", "k[:, j], v[:, j] of group g: (B, N_k,g, d)"),
     Symbol(
         "LE(V_i)",
         "local enhancement of V by a depth-wise convolution (the paper's definition, as the "
         "question in issue 14 quotes it)",
-        "local_conv_g on V laid out on its reduced grid: (B, M_g, d) per head",
+        "local_conv_g on V laid out on its reduced grid: (B, N_k,g, d) per head",
     ),
     Symbol("d_h", "the dimension in the softmax's scale", "d = C/h, and scale = d ** -0.5"),
     Symbol(
