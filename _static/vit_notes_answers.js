@@ -203,14 +203,21 @@
     return null;
   }
 
-  function nearMiss(value, right, unit, near = NEAR) {
+  /** checking.round_to_step: ``right`` (a BigInt) to the nearest multiple of ``step``. */
+  const roundToStep = (right, step) => ((right + step / 2n) / step) * step;
+
+  function nearMiss(value, right, unit, near = NEAR, step = 0n) {
     if (equal(value, right) || !(relError(value, right) <= near)) return null;
     let text = `close: ${number(value)} is ${howFar(value, right)}`;
+    const exactly = step ? `give it exactly, or rounded to the nearest ${number({ int: step })}` : "";
     const digits = rounded(value, right);
     if (digits !== null) {
-      text += `; it is the answer rounded to ${digits} significant figures: give it exactly`;
+      text += `; it is the answer rounded to ${digits} significant figures: `;
+      text += exactly || "give it exactly";
     } else if (!Number.isInteger(num(value))) {
       text += `; a count of ${unit} is a whole number`;
+    } else if (exactly) {
+      text += `; ${exactly}`;
     }
     return text;
   }
@@ -250,26 +257,20 @@
   /* --- the three kinds of checker ---------------------------------------------------- */
   const say = (ok, message) => ({ ok, message });
 
-  /** |value − right| <= within (a whole number), as Python compares an int or a float. */
-  function withinOf(value, right, within) {
-    if (isInt(value)) return abs(value.int - right.int) <= within;
-    return Math.abs(value.float - Number(right.int)) <= Number(within);
-  }
-
   function checkCount(spec, text) {
     const value = asNumber(text);
     const right = { int: BigInt(spec.right) };
     if (value === null) return say(false, `give a whole number of ${spec.unit}, got ${describe(text)}`);
     if (equal(value, right)) return say(true, spec.correct);
-    const within = BigInt(spec.within || 0);
-    if (within && withinOf(value, right, within)) return say(true, spec.correct);
+    const step = BigInt(spec.step || 0);
+    if (step && equal(value, { int: roundToStep(right.int, step) })) return say(true, spec.correct);
     if (isInt(value)) {
       for (const [wrong, why] of spec.mistakes) if (value.int === BigInt(wrong)) return say(false, why);
       const terms = spec.terms.map(([name, t]) => [name, BigInt(t)]);
       const missing = terms.length ? missingTerms(value.int, right.int, terms) : null;
       if (missing) return say(false, missing);
     }
-    const close = nearMiss(value, right, spec.unit);
+    const close = nearMiss(value, right, spec.unit, NEAR, step);
     if (close) return say(false, close);
     if (num(value) <= 0) return say(false, `a number of ${spec.unit} is positive, got ${number(value)}`);
     if (!isInt(value)) return say(false, `a number of ${spec.unit} is whole, got ${number(value)}`);

@@ -97,15 +97,30 @@ def test_check_count_names_a_known_mistake_before_calling_it_close(capsys):
     assert "off by one: count 0" in capsys.readouterr().out
 
 
-def test_check_count_within_accepts_a_rounded_answer_and_records_it(capsys):
-    kw = dict(within=50)
-    assert checking.check_count(1000, 1020, "x", "ok", **kw)  # 20 off: inside
-    assert checking.check_count("1.05k", 1020, "x", "ok", **kw)  # 30 off, a float
-    assert not checking.check_count(1100, 1020, "x", "ok", **kw)  # 80 off
+def test_check_count_step_accepts_the_rounding_asked_for_and_records_it(capsys):
+    kw = dict(step=100)
+    assert checking.check_count(1000, 1020, "x", "ok", **kw)  # 1020 to the nearest 100
+    assert checking.check_count("1.0k", 1020, "x", "ok", **kw)  # the same, a float
+    assert checking.check_count(1050, 1050, "x", "ok", **kw)  # exact
+    assert checking.check_count(1100, 1050, "x", "ok", **kw)  # a half rounds up
+    assert not checking.check_count(1040, 1020, "x", "ok", **kw)  # 20 off, not a rounding
+    assert not checking.check_count(1000, 1050, "x", "ok", **kw)  # rounded down
     assert not checking.check_count(1000, 1020, "x", "ok")  # the default: exact only
-    capsys.readouterr()
+    out = capsys.readouterr().out
+    assert out.count("give it exactly, or rounded to the nearest 100") == 2
     spec = checking.page_spec(checking.check_count, right=1020, unit="x", correct="ok", **kw)
-    assert spec["within"] == "50"
+    assert spec["step"] == "100"
+
+
+def test_check_count_step_tells_a_coarser_rounding_how_to_round(capsys):
+    assert not checking.check_count(1_000_000, 1_023_456, "x", "ok", step=10_000)
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "rounded to 2 significant figures: give it exactly, or rounded to the nearest 10,000" in out
+    )
+    assert not checking.check_count(1_000_000, 1_023_456, "x", "ok")  # no step: exactly
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.endswith("significant figures: give it exactly")
 
 
 TERMS = {"a": 10, "b": 7, "c": 7, "d": 1000}

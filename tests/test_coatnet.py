@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D
 
 from vit_notes import coatnet, counting, plotting
 from vit_notes.coatnet import MBConv, RelativeAttention, RelativePositionBias, TransformerBlock
+from vit_notes.coatnet import exercises as coatnet_exercises
 from vit_notes.trace import record_attention, trace_shapes
 
 SMALL = dict(stem_width=16, embed_dims=(16, 32, 32, 64), depths=(1, 2, 2, 1), num_classes=10)
@@ -1025,16 +1026,21 @@ def test_layout_explorer_prediction(capsys, answer, ok, says):
         (254_800_000, True),
         ("254,800,000", True),
         (2.548e8, True),
-        (254_850_000, True),  # 46,032 off: inside half a step
+        ("254,804,000", False),  # to the nearest thousand: neither form asked for
+        (254_850_000, False),  # 46,032 off: not the count rounded as asked (review r24)
+        (254_750_000, False),
         (254_900_000, False),  # 96,032 off: a step away
         (255_000_000, False),  # three significant figures: coarser than asked
+        ("255M", False),
         (254.8, False),  # millions without the M
     ],
 )
 def test_attention_macs_accepts_the_asked_precision(capsys, answer, ok):
     assert coatnet.check_attention_macs(answer, H=24, W=24, dim=384) is ok
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())
     assert ("254,803,968" in out) is ok  # the right message names the exact count
+    if not ok and answer != 254.8:  # a near miss is told the two forms, not "exactly" alone
+        assert out.endswith("give it exactly, or rounded to the nearest 100,000")
 
 
 def test_attention_macs_takes_the_printed_mmacs(capsys):
@@ -1079,3 +1085,17 @@ def test_layout_judgement_follows_the_papers_capacity_ranking(capsys):
 def test_rel_table_size_slips(capsys, answer, says):
     assert not coatnet.check_rel_table_size(answer)
     assert says in " ".join(capsys.readouterr().out.split())
+
+
+def test_relative_attention_names_a_wrong_entry_by_query_and_key(capsys):
+    # review r24: "at heads=1, N=46, N=0" named both positions N; the message says which is
+    # the query and which the key
+    def one_entry_off(attn, x):
+        steps = coatnet_exercises.relative_attention_steps(attn, x)
+        steps["bias"] = steps["bias"].clone()
+        steps["bias"][1, 46, 0] += 1.0
+        return steps
+
+    assert not coatnet.check_relative_attention(one_entry_off)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "at head 1, query 46, key 0:" in out and "N=" not in out

@@ -44,6 +44,7 @@ ALLOWED: dict[str, dict[str, str]] = {
         "ImageNet-1K": "a data set's name (its 1K classes), not a result",
         "ImageNet-21K": "a data set's name (its 21K classes), not a result",
         "(row 0.8, col 0.3)": "the query's position, a setting the code chooses, not a result",
+        "(row 0.3, col 0.5)": "the face query's position, a setting the code chooses",
     },
     "swin": {"ImageNet-22K": "a data set's name (its 22K classes), not a result"},
 }

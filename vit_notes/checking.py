@@ -350,18 +350,28 @@ def rounded(value, right) -> int | None:
     )
 
 
-def near_miss(value, right, unit: str, near: float = NEAR) -> str | None:
+def round_to_step(right: int, step: int) -> int:
+    """``right`` rounded to the nearest multiple of ``step`` (a half rounds up)."""
+    return (right + step // 2) // step * step
+
+
+def near_miss(value, right, unit: str, near: float = NEAR, step: int = 0) -> str | None:
     """If ``value`` is within ``near`` (relative) of ``right`` but not equal: a message that
     says it is close, how far (absolute and relative) and, for a rounded answer, to how many
-    significant figures it agrees."""
+    significant figures it agrees. With ``step`` (the question also allows the count rounded
+    to the nearest ``step``), a whole-number miss is told to give it exactly or so rounded."""
     if value == right or not rel_error(value, right) <= near:
         return None
     text = f"close: {_number(value)} is {how_far(value, right)}"
+    exactly = f"give it exactly, or rounded to the nearest {step:,}" if step else ""
     digits = rounded(value, right)
     if digits is not None:
-        text += f"; it is the answer rounded to {digits} significant figures: give it exactly"
+        text += f"; it is the answer rounded to {digits} significant figures: "
+        text += exactly or "give it exactly"
     elif not float(value).is_integer():
         text += f"; a count of {unit} is a whole number"
+    elif exactly:
+        text += f"; {exactly}"
     return text
 
 
@@ -420,13 +430,14 @@ def check_count(
     mistakes: Iterable[tuple[int, str]] = (),
     terms: dict[str, int] | None = None,
     hint: str = "",
-    within: int = 0,
+    step: int = 0,
 ) -> bool:
     """Check a whole-number answer against ``right``: a known mistake ``(wrong value, why)``,
     one or two of ``terms`` (the parts of the sum) left out, a near miss, or how far it is
-    (``hint`` says where to look). ``within``: where the question asks for the count rounded
-    (to the nearest 0.1 million, say), half that step; an answer at most ``within`` from
-    ``right`` is right too (default 0: only the exact count)."""
+    (``hint`` says where to look). ``step``: where the question also allows the count rounded
+    to the nearest ``step`` (100,000, say), that rounding (:func:`round_to_step`) is right
+    too, and no other value near it; a near miss is told how to round (default 0: only the
+    exact count)."""
     _record(
         {
             "kind": "count",
@@ -436,13 +447,13 @@ def check_count(
             "mistakes": [[_json_number(w), why] for w, why in mistakes],
             "terms": [[name, _json_number(t)] for name, t in (terms or {}).items()],
             "hint": hint,
-            "within": _json_number(int(within)),
+            "step": _json_number(int(step)),
         }
     )
     value = as_number(answer)
     if value is None:
         return verdict(False, f"give a whole number of {unit}, got {describe(answer)}")
-    if value == right or (within and abs(value - right) <= within):
+    if value == right or (step and value == round_to_step(right, step)):
         return verdict(True, correct)
     if isinstance(value, int):
         for wrong, why in mistakes:
@@ -451,7 +462,7 @@ def check_count(
         missing = missing_terms(value, right, terms) if terms else None
         if missing:
             return verdict(False, missing)
-    close = near_miss(value, right, unit)
+    close = near_miss(value, right, unit, step=step)
     if close:
         return verdict(False, close)
     if value <= 0:

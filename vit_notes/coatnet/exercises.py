@@ -119,16 +119,16 @@ def _index_problem(got, want: torch.Tensor, H: int, W: int) -> str | None:
     )
 
 
-#: The precision :func:`check_attention_macs` asks for: the count to the nearest 0.1 million
-#: (as the chapter prints MMACs), so an answer within half of that of the count is right.
+#: The rounding :func:`check_attention_macs` allows besides the exact count: to the nearest
+#: 0.1 million, as the chapter prints MMACs.
 MACS_STEP = 100_000
 
 
 def check_attention_macs(answer, H: int = 14, W: int = 14, dim: int = 384) -> bool:
     """Multiply-adds of the two attention products (``q kᵀ`` and ``attn v``) of one full
     relative-attention layer on an ``H x W`` grid with width ``dim`` (all heads together,
-    ``dim // 32`` of them, CoAtNet's head size 32), exactly or to the nearest 0.1 million
-    (:data:`MACS_STEP`): ``"12.3M"`` and ``12_300_000`` are read alike."""
+    ``dim // 32`` of them, CoAtNet's head size 32), exactly or rounded to the nearest 0.1
+    million (:data:`MACS_STEP`): ``"12.3M"`` and ``12_300_000`` are read alike."""
     H, W = validate.size("H", H), validate.size("W", W)
     dim = validate.width("dim", dim)
     N = H * W
@@ -164,7 +164,7 @@ def check_attention_macs(answer, H: int = 14, W: int = 14, dim: int = 384) -> bo
         "so their number does not appear",
         mistakes=list(mistakes.items()),
         hint="q kᵀ costs N·N·C and attn·v another N·N·C",
-        within=MACS_STEP // 2,
+        step=MACS_STEP,
     )
 
 
@@ -172,8 +172,17 @@ REL_STEPS = {
     "q": Step("B heads N d", "the queries: attn.qkv, channels ordered (head, q/k/v, d)"),
     "k": Step("B heads N d", "the keys"),
     "v": Step("B heads N d", "the values"),
-    "bias": Step("heads N N", "the bias gathered from the table: bias[h, i, j] = table[i − j, h]"),
-    "attn": Step("B heads N N", "the map, softmax(q kᵀ · scale + bias)", softmax_rows),
+    "bias": Step(
+        "heads N N",
+        "the bias gathered from the table: bias[h, i, j] = table[i − j, h]",
+        axes=("head", "query", "key"),
+    ),
+    "attn": Step(
+        "B heads N N",
+        "the map, softmax(q kᵀ · scale + bias)",
+        softmax_rows,
+        axes=("image", "head", "query", "key"),
+    ),
     "out": Step("B C H W", "the output map, after proj"),
 }
 
