@@ -17,6 +17,13 @@ from vit_notes import coatnet, counting, plotting
 from vit_notes.coatnet import MBConv, RelativeAttention, RelativePositionBias, TransformerBlock
 from vit_notes.trace import record_attention, trace_shapes
 
+#: Text this chapter's prose may type by hand (tests/test_prose.py): exact text -> why.
+PROSE_ALLOWED: dict[str, str] = {
+    "ImageNet-1K": "a data set's name (its 1K classes), not a result",
+    "ImageNet-21K": "a data set's name (its 21K classes), not a result",
+    "(row 0.8, col 0.3)": "the query's position, a setting the code chooses, not a result",
+}
+
 SMALL = dict(stem_width=16, embed_dims=(16, 32, 32, 64), depths=(1, 2, 2, 1), num_classes=10)
 
 

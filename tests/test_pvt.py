@@ -13,6 +13,15 @@ from vit_notes import counting, photo, plotting, pvt, record_attention, trace_sh
 from vit_notes.counting import count_params
 from vit_notes.pvt.exercises import SRA_STEPS
 
+#: Text this chapter's prose may type by hand (tests/test_prose.py): exact text -> why.
+PROSE_ALLOWED: dict[str, str] = {
+    "§3.2": "a section number of the paper, not a result",
+    "§3.3": "a section number of the paper, not a result",
+    "§3.4": "a section number of the paper, not a result",
+    "§3.5": "a section number of the paper, not a result",
+    "§4.1": "a section number of the paper, not a result",
+}
+
 
 def naive_sra(attn: pvt.SpatialReductionAttention, x, H, W):
     """Reference written with loops over heads and explicit reshapes (the notes' version)."""

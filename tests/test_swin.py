@@ -25,6 +25,11 @@ import vit_notes
 from vit_notes import counting, record_attention, registry, swin, trace_shapes
 from vit_notes.swin import model as swin_model
 
+#: Text this chapter's prose may type by hand (tests/test_prose.py): exact text -> why.
+PROSE_ALLOWED: dict[str, str] = {
+    "ImageNet-22K": "a data set's name (its 22K classes), not a result"
+}
+
 TINY = dict(embed_dim=8, depths=(2, 2, 2, 2), num_heads=(1, 2, 2, 4), num_classes=10)
 
 
