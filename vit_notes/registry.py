@@ -135,13 +135,16 @@ class Samples:
     ``(B, 3, 64, 64)`` images with 3 classes; ``layers``: name -> ``(make(), args(x), input
     shape)``, each called as ``make()(*args(x))`` on a float tensor of that shape;
     ``constructors``: class -> the keyword arguments of a small instance; ``rates``: the
-    model's rate arguments (a float each); ``flags``: ``(class, argument)`` switches."""
+    model's rate arguments (a float each); ``flags``: ``(class, argument)`` switches;
+    ``overrides``: keyword arguments that make any of the family's registered variants tiny
+    (``create(name, img_size=64, **overrides)``; tests/test_properties.py)."""
 
     model: Callable[[], nn.Module]
     layers: dict[str, tuple[Callable, Callable, tuple]] = field(default_factory=dict)
     constructors: dict[type, dict] = field(default_factory=dict)
     rates: tuple[str, ...] = ()
     flags: tuple[tuple[type, str], ...] = ()
+    overrides: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

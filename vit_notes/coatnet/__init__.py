@@ -135,6 +135,9 @@ registry.register_design(
                 TransformerBlock: dict(dim=32, grid_size=(2, 2)),
             },
             rates=("drop_rate", "expand_ratio"),
+            overrides=dict(
+                stem_width=8, embed_dims=(8, 8, 16, 16), depths=(1, 1, 1, 1), dim_head=8
+            ),
         ),
     )
 )

@@ -136,6 +136,7 @@ registry.register_design(
                 (PyramidVisionTransformer, "linear"),
                 (SpatialReductionAttention, "linear"),
             ),
+            overrides=dict(embed_dims=(8, 8, 8, 8), num_heads=(1, 1, 2, 2), depths=(1, 1, 1, 1)),
         ),
     )
 )

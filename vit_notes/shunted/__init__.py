@@ -125,6 +125,7 @@ registry.register_design(
             constructors={ShuntedAttention: dict(dim=8, num_heads=2)},
             rates=("drop_rate",),
             flags=((ShuntedTransformer, "qkv_bias"),),
+            overrides=dict(embed_dims=(8, 8, 8, 8), num_heads=(2, 2, 2, 2), depths=(1, 1, 1, 1)),
         ),
     )
 )

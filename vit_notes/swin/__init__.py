@@ -183,6 +183,8 @@ registry.register_design(
                 (SwinTransformer, "ape"),
                 (SwinTransformer, "patch_norm"),
             ),
+            # channels 1, 2, 4, 8 (doubling per stage); 4x4 windows tile 64² (grids 16, 8, 4, 2)
+            overrides=dict(embed_dim=1, num_heads=(1, 1, 1, 1), depths=(1, 1, 1, 1), window_size=4),
         ),
     )
 )
