@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import vit_notes_site  # noqa: E402  (the chapter-table directive's rendering)
 from live_copies import toc_files  # noqa: E402  (the book's one reading of _toc.yml)
 
 CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")
@@ -362,10 +363,70 @@ def test_each_chapter_has_its_exercises_gated_with_checkers_that_say_not_yet(cha
 
 
 def test_teachers_page_names_only_exercises_that_exist():
-    page = (ROOT / "book" / "teachers.md").read_text(encoding="utf-8")
+    page = " ".join((ROOT / "book" / "teachers.md").read_text(encoding="utf-8").split())
+    page += " ".join(vit_notes_site.chapter_table("predictions", ROOT).split())
     titles = {e["title"] for path in NOTEBOOKS for e in exercises(path)}
     named = re.findall(r"\*((?:Predict)[^*]+)\*", page)
     assert len(named) >= 4 and set(named) <= titles, set(named) - titles
+    for label in re.findall(r"\{numref\}`[^`<]*<([^>`]+)>`", page):
+        assert any(e["label"] == label for p in NOTEBOOKS for e in exercises(p)), label
+
+
+# --- the chapters' rows on the book's pages come from their registration ---------------------
+
+#: Page -> the chapter-table kinds it must render (book/_ext/vit_notes_site.py): a chapter
+#: adds its rows by registering its Teaching, never by editing these pages.
+CHAPTER_TABLES = {
+    "intro.md": ["intro"],
+    "teachers.md": ["explorers", "predictions", "judgements", "query-grids"],
+}
+
+
+@pytest.mark.parametrize("page", sorted(CHAPTER_TABLES))
+def test_pages_render_the_chapters_rows_from_the_registry(page):
+    text = (ROOT / "book" / page).read_text(encoding="utf-8")
+    kinds = re.findall(r"^```\{chapter-table\}\s+(\S+)\s*$", text, re.M)
+    assert kinds == CHAPTER_TABLES[page], f"{page} lost a chapter-table directive: {kinds}"
+    assert set(kinds) <= set(vit_notes_site.CHAPTER_TABLE_KINDS)
+    for family in (d.family for d in registry.chapters()):
+        # no hand-written row for a registered chapter beside the directive
+        title = vit_notes_site.chapter_title(ROOT, f"notebooks/{family}")
+        assert f"| {title} |" not in text, f"{page}: a hand-written row for {family}"
+
+
+def test_every_registered_chapter_has_its_teaching_metadata():
+    keys = bib_keys()
+    for d in registry.chapters():
+        t = d.teaching
+        assert t is not None, f"{d.family}: register its registry.Teaching"
+        labels = {
+            e["label"]: e["title"] for e in exercises(ROOT / "notebooks" / f"{d.family}.ipynb")
+        }
+        assert t.predict in labels, f"{d.family}: no exercise {t.predict!r}"
+        assert vit_notes_site.is_prediction(labels[t.predict]), (t.predict, labels[t.predict])
+        if t.slider:
+            assert labels[t.predict].startswith("Predict, then slide"), labels[t.predict]
+        assert labels.get(t.judgement, "").startswith("Judgement"), t.judgement
+        assert t.name and t.explorer_section and t.explorer_controls and t.question
+        assert set(t.cites) <= keys, f"{d.family} cites {set(t.cites) - keys}"
+        if d.compared:  # a design chapter: a row of the intro table and a slider exercise
+            assert t.idea and t.cites and t.slider, d.family
+        assert not t.idea.endswith("."), "a table cell: no full stop"
+        assert not t.question.endswith("."), "the line adds its full stop"
+
+
+def test_chapter_tables_render_every_registered_chapter_in_toc_order():
+    toc = [Path(f).stem for f in toc_files() if f.startswith("notebooks/")]
+    order = [f for f in toc if f in {d.family for d in registry.chapters()}]
+    judgements = vit_notes_site.chapter_table("judgements", ROOT)
+    at = [judgements.index(d.teaching.judgement) for f in order for d in registry.chapters()
+          if d.family == f]  # fmt: skip
+    assert at == sorted(at), "the rows follow _toc.yml"
+    intro = vit_notes_site.chapter_table("intro", ROOT)
+    for d in registry.designs():
+        assert f"</notebooks/{d.family}>" in intro and d.teaching.idea in intro, d.family
+    with pytest.raises(ValueError, match="choose from"):
+        vit_notes_site.chapter_table("nonsense", ROOT)
 
 
 def test_each_registered_explorer_is_shown_by_its_chapter_and_no_other_is_called():

@@ -382,28 +382,24 @@ def test_page_spec_of_a_choice_says_how_answers_are_read():
 
 
 def _forward_checkers():
-    from vit_notes.coatnet import exercises as coatnet
-    from vit_notes.pvt import exercises as pvt
-    from vit_notes.shunted import exercises as shunted
-    from vit_notes.swin import exercises as swin
-
-    return {
-        "pvt": (pvt.check_sra_forward, pvt.sra_steps, ((8, 8, 16, 2, 2), (4, 6, 16, 2, 1))),
-        "shunted": (
-            shunted.check_shunted_forward,
-            shunted.shunted_steps,
-            ((8, 8, 32, 2, 4), (3, 3, 16, 2, 1)),
-        ),
-        "coatnet": (
-            coatnet.check_relative_attention,
-            coatnet.relative_attention_steps,
-            ((3, 4, 16, 2),),
-        ),
-        "swin": (swin.check_swin_forward, swin.swin_steps, ((8, 8, 16, 2, 4, 2),)),
-    }
+    """Chapter -> ``(check, steps, configs)``, from each chapter's registration
+    (``registry.ForwardExercise``): a new chapter's forward exercise is tested here unchanged."""
+    return {d.family: (d.forward.check, d.forward.steps, d.forward.configs) for d in _forward()}
 
 
-FORWARD_CHAPTERS = ["pvt", "shunted", "coatnet", "swin"]
+def _forward():
+    from vit_notes import registry
+
+    return [d for d in registry.chapters() if d.forward is not None]
+
+
+FORWARD_CHAPTERS = [d.family for d in _forward()]
+
+
+def test_every_compared_design_registers_its_forward_exercise():
+    from vit_notes import registry
+
+    assert {d.family for d in registry.designs()} <= set(FORWARD_CHAPTERS)
 
 
 def _run(check, fn, configs):
@@ -460,7 +456,8 @@ def test_a_forward_checker_fails_the_output_alone_and_names_every_step(chapter):
 @pytest.mark.parametrize("chapter", FORWARD_CHAPTERS)
 def test_a_forward_checker_fails_a_step_left_out_and_names_it(chapter):
     check, steps, configs = _forward_checkers()[chapter]
-    for left_out in ("attn1" if chapter == "shunted" else "attn", "out"):
+    attn = next(d.forward.attn_step for d in _forward() if d.family == chapter)
+    for left_out in (attn, "out"):
 
         def partial(m, *a, left_out=left_out):
             return {k: v for k, v in steps(m, *a).items() if k != left_out}
@@ -470,18 +467,7 @@ def test_a_forward_checker_fails_a_step_left_out_and_names_it(chapter):
 
 
 def _cases(chapter, configs):
-    from vit_notes.coatnet.exercises import _relative_cases
-    from vit_notes.pvt.exercises import _sra_cases
-    from vit_notes.shunted.exercises import _shunted_cases
-    from vit_notes.swin.exercises import swin_cases
-
-    make = {
-        "pvt": _sra_cases,
-        "shunted": _shunted_cases,
-        "coatnet": _relative_cases,
-        "swin": swin_cases,
-    }
-    return make[chapter](configs)
+    return next(d.forward.cases for d in _forward() if d.family == chapter)(configs)
 
 
 def test_steps_only_switches_off_the_forward_of_a_copy_only():

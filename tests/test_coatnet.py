@@ -8,6 +8,7 @@ import io
 import itertools
 
 import pytest
+import slips
 import torch
 import torch.nn.functional as F
 from einops import rearrange
@@ -17,6 +18,14 @@ from vit_notes import coatnet, counting, plotting
 from vit_notes.coatnet import MBConv, RelativeAttention, RelativePositionBias, TransformerBlock
 from vit_notes.coatnet import exercises as coatnet_exercises
 from vit_notes.trace import record_attention, trace_shapes
+
+#: Text this chapter's prose may type by hand (tests/test_prose.py): exact text -> why.
+PROSE_ALLOWED: dict[str, str] = {
+    "ImageNet-1K": "a data set's name (its 1K classes), not a result",
+    "ImageNet-21K": "a data set's name (its 21K classes), not a result",
+    "(row 0.8, col 0.3)": "the query's position, a setting the code chooses, not a result",
+    "(row 0.3, col 0.5)": "the face query's position, a setting the code chooses",
+}
 
 SMALL = dict(stem_width=16, embed_dims=(16, 32, 32, 64), depths=(1, 2, 2, 1), num_classes=10)
 
@@ -1099,3 +1108,47 @@ def test_relative_attention_names_a_wrong_entry_by_query_and_key(capsys):
     assert not coatnet.check_relative_attention(one_entry_off)
     out = " ".join(capsys.readouterr().out.split())
     assert "at head 1, query 46, key 0:" in out and "N=" not in out
+
+
+# --- bad inputs: one slip per public function of the chapter (tests/test_robust_api.py) ---
+
+_SLIP_REL = slips.Later(lambda: RelativeAttention(8, num_heads=2, grid_size=(2, 2)))
+
+#: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
+API_SLIPS: dict[str, tuple] = {
+    "vit_notes.coatnet.ablation_costs": (("no such table",), {}, "title"),
+    "vit_notes.coatnet.shortfall_fit": (([dict(paper=1.0, gmacs=0.9)],), {}, "entries"),
+    "vit_notes.coatnet.CoAtNet": ((), dict(img_size=100), "img_size"),
+    "vit_notes.coatnet.MBConv": ((0, 8), {}, "in_chs"),
+    "vit_notes.coatnet.RelativeAttention": ((8,), dict(num_heads=3), "num_heads"),
+    "vit_notes.coatnet.RelativePositionBias": (((0, 2), 2), {}, "grid_size"),
+    "vit_notes.coatnet.TransformerBlock": ((32,), dict(dim_head=5), "dim_head"),
+    "vit_notes.coatnet.check_attention_macs": ((1,), dict(H=0), "H"),
+    "vit_notes.coatnet.check_layout_choice": (("C-C-T-T",), dict(size=0), "size"),
+    "vit_notes.coatnet.check_layout_prediction": ((2,), dict(layout="C-Q"), "layout"),
+    "vit_notes.coatnet.check_rel_table_size": ((1,), dict(num_heads=0), "num_heads"),
+    "vit_notes.coatnet.check_relative_attention": ((slips.forward,), dict(configs=()), "configs"),
+    "vit_notes.coatnet.check_relative_index": ((slips.forward,), dict(grids=()), "grids"),
+    "vit_notes.coatnet.relative_attention_steps": ((_SLIP_REL, torch.rand(1, 8, 2, 2).tolist()), {},
+                                                   "x"),
+    "vit_notes.coatnet.coatnet_cost": ((), dict(img_size=100), "img_size"),
+    "vit_notes.coatnet.coatnet_stages": ((), dict(img_size=0), "img_size"),
+    "vit_notes.coatnet.conv_vs_attention_rows": ((), dict(sizes=(0,)), "size"),
+    "vit_notes.coatnet.draw_coatnet_schematic": ((), dict(img_size=100), "img_size"),
+    "vit_notes.coatnet.layout_charts": ((), dict(layout="C-Q-T-T"), "layout"),
+    "vit_notes.coatnet.identity_relative_attention": ((0, (2, 2)), {}, "dim"),
+    "vit_notes.coatnet.layout_explorer": ((), dict(name="coatnet_9"), "name"),
+    "vit_notes.coatnet.learned_style_table": ((), dict(grid=(0, 2)), "grid"),
+    "vit_notes.coatnet.load_timm_state_dict": (("model", "timm_model"), {}, "model"),
+    "vit_notes.coatnet.make_divisible": ((96,), dict(divisor=0), "divisor"),
+    "vit_notes.coatnet.mbconv_cost": ((0, 56, 64, 64), {}, "H"),
+    "vit_notes.coatnet.parse_layout": (("C-C-Q-T",), {}, "layout"),
+    "vit_notes.coatnet.plot_bias_table": (("table", (0, 0)), {}, "table"),
+    "vit_notes.coatnet.plot_conv_vs_attention": (([],), {}, "rows"),
+    "vit_notes.coatnet.plot_matrices": (([],), {}, "groups"),
+    "vit_notes.coatnet.plot_relative_query_maps": (("img", {}, (0.3, 0.5)), {}, "img"),
+    "vit_notes.coatnet.relative_attention_cost": ((0, 14, 64, 2), {}, "H"),
+    "vit_notes.coatnet.relative_position_index": ((0, 2), {}, "H"),
+    "vit_notes.coatnet.relative_query_maps": ((slips.np_img, torch.zeros(27, 27)), {}, "img"),
+    "vit_notes.coatnet.transformer_block_cost": ((0, 14, 64), {}, "H"),
+}  # fmt: skip

@@ -86,6 +86,24 @@ def test_version_is_written_once():
     assert 'dynamic = ["version"]' in pyproject and "vit_notes._version.__version__" in pyproject
 
 
+def test_every_data_file_ships_under_one_package_data_rule():
+    """pyproject.toml's package data is one rule for the whole package (globs over every
+    subpackage): a chapter's data file (its official code's layout, a measurement, weights)
+    ships with no line of its own. Every non-Python file under vit_notes/ but the explorers'
+    script (MANIFEST.in) must match it."""
+    tomllib = pytest.importorskip("tomllib")
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    rules = pyproject["tool"]["setuptools"]["package-data"]
+    assert list(rules) == ["vit_notes"], f"one rule, for the package: {sorted(rules)}"
+    shipped = {p for pattern in rules["vit_notes"] for p in PACKAGE.glob(pattern)}
+    data = {
+        p
+        for p in PACKAGE.rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc", ".js") and "__pycache__" not in p.parts
+    }
+    assert data <= shipped, sorted(str(p.relative_to(PACKAGE)) for p in data - shipped)
+
+
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_constructors_take_keywords_past_three_arguments(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))

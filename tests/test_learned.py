@@ -7,7 +7,9 @@ import math
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
+import slips
 import torch
 
 from vit_notes import plotting, registry
@@ -266,10 +268,11 @@ def test_shipped_weights_and_results():
 
 
 def test_weights_ship_with_the_package():
-    # (read as text: tomllib needs Python 3.11, the package supports 3.10)
+    # (read as text: tomllib needs Python 3.11, the package supports 3.10); tests/test_layout.py
+    # checks that the rule covers every data file of the package
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert "[tool.setuptools.package-data]" in pyproject
-    assert '"vit_notes.learned" = ["weights/*.pt", "weights/*.json"]' in pyproject
+    assert '"vit_notes" = ["**/*.json", "**/*.pt"]' in pyproject
 
 
 def test_retraining_reaches_the_shipped_accuracy():
@@ -603,3 +606,54 @@ def test_t_quantiles_and_seeds_needed():
         stats.seeds_needed(0.1, 0.001, limit=3)
     with pytest.raises(ValueError, match="df must be an integer >= 1"):
         stats.t_quantile(0)
+
+
+# --- bad inputs: one slip per public function of the chapter (tests/test_robust_api.py) ---
+
+_SLIP_MARKS = slips.Later(lambda: make_dataset(4, 0))
+
+#: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
+API_SLIPS: dict[str, tuple] = {
+    "vit_notes.learned.learned_explorer": ((), dict(images=0), "images"),
+    "vit_notes.learned.Progress": ((0,), {}, "total"),
+    "vit_notes.learned.build": (("pvt_fulll",), {}, "name"),
+    "vit_notes.learned.caption": (("results",), {}, "results"),
+    "vit_notes.learned.check_chance_level": ((0.25,), dict(task="sam"), "task"),
+    "vit_notes.learned.check_higher": (("yes",), dict(detail="3"), "detail"),
+    "vit_notes.learned.check_prediction": (("higher",), dict(model="pvt_sra9"), "model"),
+    "vit_notes.learned.check_test_size": ((100,), dict(n=0), "n"),
+    "vit_notes.learned.evaluate": (("pvt_full",), {}, "model"),
+    "vit_notes.learned.learned_query_maps": ((slips.img, (0.3, 0.5)), dict(names=["pvt_fulll"]),
+                                             "names"),
+    "vit_notes.learned.mean_interval": (([],), {}, "values"),
+    "vit_notes.learned.paired_difference": (({0: 0.5}, {1: 0.5}), {}, "runs"),
+    "vit_notes.learned.unpaired_difference": (({0: 0.5}, {1: 0.5}), {}, "runs"),
+    "vit_notes.learned.load": (("pvt_fulll",), {}, "name"),
+    "vit_notes.learned.load_results": ((), dict(path="no/such/results.json"), "path"),
+    "vit_notes.learned.make_dataset": ((10, 0), dict(size=16, detail=9), "detail"),
+    "vit_notes.learned.plot_accuracy_vs_cost": (({},), {}, "results"),
+    "vit_notes.learned.plot_accuracy_vs_detail": (({},), {}, "results"),
+    "vit_notes.learned.plot_losses": ((None, [], "pvt_full"), {}, "shipped"),
+    "vit_notes.learned.predict": ((torch.nn.Flatten(), np.zeros((2, 3, 32, 32))), {}, "images"),
+    "vit_notes.learned.query_token": (((0, 0), 0), {}, "detail"),
+    "vit_notes.learned.render_shape": ((7, 8), {}, "shape"),
+    "vit_notes.learned.show_examples": ((_SLIP_MARKS,), dict(k=0), "k"),
+    "vit_notes.learned.toy_query_maps": ((slips.img, (0.3, 0.5)), dict(ratios=(0,)), "ratio"),
+    "vit_notes.learned.train": (("pvt_full",), {}, "model"),
+    "vit_notes.learned.figures.query_rc": (((0, 0), 0), {}, "detail"),
+    "vit_notes.learned.figures.with_levels": (([],), {}, "panels"),
+    "vit_notes.learned.figures.mark_tokens": (((0, 0), 3), dict(grid=7), "grid"),
+    "vit_notes.learned.figures.attention_on_marks": ((_SLIP_MARKS,),
+                                                     dict(count=0), "count"),
+}  # fmt: skip
+
+#: Public callables with no bad-input test, and why.
+API_NO_SLIP: dict[str, str] = {
+    "vit_notes.learned.check_query_token": "a checker of a student function: every input "
+    "answered with a message (tests/test_robust_checkers.py)",
+    "vit_notes.learned.Marks": "a record of tensors that make_dataset fills in",
+    "vit_notes.learned.Score": "a record that evaluate fills in",
+    "vit_notes.learned.StudyModel": "a record of the study's fixed table",
+    "vit_notes.learned.TrainLog": "a record that train fills in",
+    "vit_notes.learned.Interval": "a record that mean_interval fills in",
+}

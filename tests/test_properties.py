@@ -977,12 +977,10 @@ def test_coatnet_cost(name, img_size, overrides):
 
 # --- create() -------------------------------------------------------------------------------------
 
+#: Family -> overrides that make its variants tiny: each chapter registers its own
+#: (``registry.Samples.overrides``).
 TINY = {
-    "pvt": dict(embed_dims=(8, 8, 8, 8), num_heads=(1, 1, 2, 2), depths=(1, 1, 1, 1)),
-    "coatnet": dict(stem_width=8, embed_dims=(8, 8, 16, 16), depths=(1, 1, 1, 1), dim_head=8),
-    "shunted": dict(embed_dims=(8, 8, 8, 8), num_heads=(2, 2, 2, 2), depths=(1, 1, 1, 1)),
-    # channels 1, 2, 4, 8 (doubling per stage); 4x4 windows tile 64² (grids 16, 8, 4, 2)
-    "swin": dict(embed_dim=1, num_heads=(1, 1, 1, 1), depths=(1, 1, 1, 1), window_size=4),
+    d.family: d.samples.overrides for d in vit_notes.registry.chapters() if d.samples is not None
 }
 
 

@@ -17,11 +17,13 @@ blocks, MyST roles (citations, links, glued values) and link targets are removed
   is a result.
 
 Small integers otherwise (a grid side, a count of heads, an exercise's setting) may be
-typed. ``ALLOWED`` lists the few exceptions, each with its reason.
+typed. Each chapter's test file lists its few exceptions, each with its reason
+(``PROSE_ALLOWED`` in tests/test_<chapter>.py).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -31,23 +33,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
-#: chapter stem -> {exact text: why it may be typed}. Keep it short.
-ALLOWED: dict[str, dict[str, str]] = {
-    "pvt": {
-        "§3.2": "a section number of the paper, not a result",
-        "§3.3": "a section number of the paper, not a result",
-        "§3.4": "a section number of the paper, not a result",
-        "§3.5": "a section number of the paper, not a result",
-        "§4.1": "a section number of the paper, not a result",
-    },
-    "coatnet": {
-        "ImageNet-1K": "a data set's name (its 1K classes), not a result",
-        "ImageNet-21K": "a data set's name (its 21K classes), not a result",
-        "(row 0.8, col 0.3)": "the query's position, a setting the code chooses, not a result",
-        "(row 0.3, col 0.5)": "the face query's position, a setting the code chooses",
-    },
-    "swin": {"ImageNet-22K": "a data set's name (its 22K classes), not a result"},
-}
+
+def allowed(chapter: str) -> dict[str, str]:
+    """``{exact text: why it may be typed}`` for one chapter: ``PROSE_ALLOWED`` in its own test
+    file, tests/test_<chapter>.py (read, not imported; a chapter without one allows nothing).
+    Keep it short."""
+    path = Path(__file__).with_name(f"test_{chapter}.py")
+    if not path.is_file():
+        return {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        target = getattr(node, "target", None) or (getattr(node, "targets", None) or [None])[0]
+        if getattr(target, "id", None) == "PROSE_ALLOWED":
+            return ast.literal_eval(node.value)
+    return {}
+
 
 #: Chapters whose prose still types results by hand: each is expected to fail, strictly,
 #: so that a chapter leaves this set as soon as its prose is glued.
@@ -128,7 +127,7 @@ def markdown(path: Path) -> str:
     ],
 )
 def test_no_result_typed_by_hand(path):
-    found = typed_results(markdown(path), ALLOWED.get(path.stem))
+    found = typed_results(markdown(path), allowed(path.stem) or None)
     assert not found, (
         f"{path.name}: results typed into the prose; glue them from the cell that computes "
         "them (vit_notes.glue, then {glue:text}`key:fmt`):\n  " + "\n  ".join(found)

@@ -4,6 +4,7 @@ import io
 import re
 
 import pytest
+import slips
 import torch
 from einops import rearrange
 from matplotlib.colors import to_rgb
@@ -12,6 +13,15 @@ from matplotlib.text import Text
 from vit_notes import counting, photo, plotting, pvt, record_attention, trace_shapes
 from vit_notes.counting import count_params
 from vit_notes.pvt.exercises import SRA_STEPS
+
+#: Text this chapter's prose may type by hand (tests/test_prose.py): exact text -> why.
+PROSE_ALLOWED: dict[str, str] = {
+    "§3.2": "a section number of the paper, not a result",
+    "§3.3": "a section number of the paper, not a result",
+    "§3.4": "a section number of the paper, not a result",
+    "§3.5": "a section number of the paper, not a result",
+    "§4.1": "a section number of the paper, not a result",
+}
 
 
 def naive_sra(attn: pvt.SpatialReductionAttention, x, H, W):
@@ -1144,3 +1154,43 @@ def test_check_sra_forward_points_sr_ratio_1_at_its_missing_sr(capsys):
     assert not pvt.check_sra_forward(always_reduces, configs=((7, 7, 64, 2, 1),))
     out = " ".join(capsys.readouterr().out.split())
     assert "at sr_ratio 1 the layer has no sr or norm" in out
+
+
+# --- bad inputs: one slip per public function of the chapter (tests/test_robust_api.py) ---
+
+_SLIP_SRA = slips.Later(lambda: pvt.SpatialReductionAttention(8, 2, sr_ratio=2))
+
+#: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
+API_SLIPS: dict[str, tuple] = {
+    "vit_notes.pvt.Block": ((), dict(dim=8, num_heads=3), "num_heads"),
+    "vit_notes.pvt.Mlp": ((), dict(in_features="8", hidden_features=16), "in_features"),
+    "vit_notes.pvt.OverlapPatchEmbed": ((), dict(img_size="224"), "img_size"),
+    "vit_notes.pvt.PatchEmbed": ((), dict(patch_size=0), "patch_size"),
+    "vit_notes.pvt.PyramidVisionTransformer": ((), dict(img_size=-1), "img_size"),
+    "vit_notes.pvt.SpatialReductionAttention": ((), dict(dim=8, num_heads=2, sr_ratio=0),
+                                                "sr_ratio"),
+    "vit_notes.pvt.check_explorer_prediction": ((4,), dict(size="224"), "size"),
+    "vit_notes.pvt.check_kv_tokens": ((49,), dict(H=0), "H"),
+    "vit_notes.pvt.check_sr_choice": ((8,), dict(size=-1), "size"),
+    "vit_notes.pvt.check_sra_forward": ((slips.forward,), dict(configs=()), "configs"),
+    "vit_notes.pvt.check_sra_macs": ((1,), dict(H="56"), "H"),
+    "vit_notes.pvt.cost_chart": ((0, 1, 8), {}, "size"),
+    "vit_notes.pvt.draw_sra_schematic": ((), dict(attn="sra"), "attn"),
+    "vit_notes.pvt.fixed_cost_pairs": (("rows", "size"), {}, "rows"),
+    "vit_notes.pvt.growth_order": (("rows", "size"), {}, "rows"),
+    "vit_notes.pvt.identity_sra": ((0, 2), {}, "dim"),
+    "vit_notes.pvt.plot_cost": (([], "size", "title"), {}, "rows"),
+    "vit_notes.pvt.query_peaks": ((slips.img, []), {}, "queries"),
+    "vit_notes.pvt.sra_cost": ((0, 56, 64, 1), {}, "H"),
+    "vit_notes.pvt.sra_cost_table": ((), dict(sizes=(0,), timed=False), "size"),
+    "vit_notes.pvt.sra_query_maps": ((slips.np_img,), {}, "img"),
+    "vit_notes.pvt.sra_shapes": (("sra", 4, 4), {}, "attn"),
+    "vit_notes.pvt.sra_steps": ((_SLIP_SRA, torch.rand(1, 16, 8).numpy(), 4, 4), {}, "x"),
+    "vit_notes.pvt.state_dict_from_timm": (("weights.pth",), {}, "timm_state"),
+    "vit_notes.pvt.timing_surprises": (("rows", "size"), {}, "rows"),
+}  # fmt: skip
+
+#: Public callables with no bad-input test, and why.
+API_NO_SLIP: dict[str, str] = {
+    "vit_notes.pvt.sra_explorer": "takes no arguments",
+}

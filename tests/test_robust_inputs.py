@@ -17,30 +17,13 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vit_notes import photo, validate
-from vit_notes.coatnet import CoAtNet, MBConv, RelativeAttention, TransformerBlock
-from vit_notes.pvt import PatchEmbed, PyramidVisionTransformer, SpatialReductionAttention
-from vit_notes.shunted import ShuntedAttention, ShuntedTransformer
-from vit_notes.swin import PatchEmbed as SwinPatchEmbed
-from vit_notes.swin import PatchMerging, SwinTransformer, SwinTransformerBlock, WindowAttention
+from vit_notes import photo, registry, validate
+from vit_notes.swin import SwinTransformer
 
-MODELS = {
-    "pvt": lambda: PyramidVisionTransformer(
-        img_size=64, embed_dims=(8, 16, 16, 16), num_heads=(1, 1, 1, 1), depths=(1, 1, 1, 1),
-        num_classes=3,
-    ),
-    "shunted": lambda: ShuntedTransformer(
-        img_size=64, embed_dims=(8, 16, 16, 16), num_heads=(2, 2, 2, 2), depths=(1, 1, 1, 1),
-        num_classes=3,
-    ),
-    "coatnet": lambda: CoAtNet(
-        img_size=64, embed_dims=(8, 16, 32, 32), depths=(1, 1, 1, 1), stem_width=8, num_classes=3
-    ),
-    "swin": lambda: SwinTransformer(
-        img_size=64, embed_dim=8, depths=(2, 2, 2), num_heads=(1, 2, 2), window_size=4,
-        num_classes=3,
-    ),
-}  # fmt: skip
+# Each chapter registers its smallest modules (``registry.Samples``, in its ``__init__``):
+# a new chapter adds its cases there, and nothing here changes.
+SAMPLES = {d.family: d.samples for d in registry.chapters() if d.samples is not None}
+MODELS = {family: s.model for family, s in SAMPLES.items()}
 
 
 def slips(x: torch.Tensor) -> dict:
@@ -84,24 +67,8 @@ def test_one_image_without_a_batch_gets_the_fix():
         model(torch.rand(3, 64, 64))
 
 
-LAYERS = {
-    "SRA": (lambda: SpatialReductionAttention(8, 2, sr_ratio=2), lambda x: (x, 4, 4), (1, 16, 8)),
-    "Shunted": (lambda: ShuntedAttention(8, 2, sr_ratio=2), lambda x: (x, 4, 4), (1, 16, 8)),
-    "RelativeAttention": (lambda: RelativeAttention(8, num_heads=2, grid_size=(4, 4)),
-                          lambda x: (x,), (1, 8, 4, 4)),
-    "MBConv": (lambda: MBConv(8, 8), lambda x: (x,), (1, 8, 4, 4)),
-    "TransformerBlock": (lambda: TransformerBlock(32, grid_size=(4, 4)), lambda x: (x,),
-                         (1, 32, 4, 4)),
-    "PatchEmbed": (lambda: PatchEmbed(img_size=16, patch_size=4, embed_dim=8), lambda x: (x,),
-                   (1, 3, 16, 16)),
-    "WindowAttention": (lambda: WindowAttention(8, 4, 2), lambda x: (x,), (2, 16, 8)),
-    "SwinTransformerBlock": (lambda: SwinTransformerBlock(8, (8, 8), 2, window_size=4,
-                                                          shift_size=2),
-                             lambda x: (x,), (1, 64, 8)),
-    "PatchMerging": (lambda: PatchMerging((4, 4), 8), lambda x: (x,), (1, 16, 8)),
-    "SwinPatchEmbed": (lambda: SwinPatchEmbed(img_size=16, patch_size=4, embed_dim=8),
-                       lambda x: (x,), (1, 3, 16, 16)),
-}  # fmt: skip
+LAYERS = {name: case for s in SAMPLES.values() for name, case in s.layers.items()}
+assert len(LAYERS) == sum(len(s.layers) for s in SAMPLES.values()), "two layers share a name"
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -133,25 +100,7 @@ def test_a_layer_accepts_floats_and_refuses_the_rest_with_a_type_error(layer, ki
             module(*args(bad))
 
 
-CONSTRUCTORS = {
-    SpatialReductionAttention: dict(dim=8, num_heads=2),
-    ShuntedAttention: dict(dim=8, num_heads=2),
-    RelativeAttention: dict(dim=8, num_heads=2, grid_size=(2, 2)),
-    MBConv: dict(in_chs=8, out_chs=8),
-    TransformerBlock: dict(dim=32, grid_size=(2, 2)),
-    PatchEmbed: dict(img_size=32, patch_size=4, embed_dim=8),
-    WindowAttention: dict(dim=8, window_size=4, num_heads=2),
-    SwinTransformerBlock: dict(dim=8, input_resolution=(8, 8), num_heads=2, window_size=4),
-    SwinPatchEmbed: dict(img_size=32, patch_size=4, embed_dim=8),
-    SwinTransformer: dict(
-        img_size=64,
-        embed_dim=8,
-        depths=(2, 2, 2),
-        num_heads=(1, 2, 2),
-        window_size=4,
-        num_classes=3,
-    ),
-}
+CONSTRUCTORS = {cls: kw for s in SAMPLES.values() for cls, kw in s.constructors.items()}
 
 
 @pytest.mark.parametrize("cls", CONSTRUCTORS, ids=lambda c: c.__name__)
@@ -166,18 +115,22 @@ def test_a_number_typed_as_text_is_a_type_error_naming_the_argument(cls):
             cls(**{**kwargs, p.name: str(value)})
 
 
-@pytest.mark.parametrize(
-    "family, name",
-    [("pvt", "drop_rate"), ("pvt", "attn_drop_rate"), ("pvt", "drop_path_rate"),
-     ("shunted", "drop_rate"), ("coatnet", "drop_rate"), ("coatnet", "expand_ratio"),
-     ("swin", "drop_rate"), ("swin", "attn_drop_rate"), ("swin", "drop_path_rate"),
-     ("swin", "mlp_ratio")],
-)  # fmt: skip
+RATES = [(family, name) for family, s in SAMPLES.items() for name in s.rates]
+
+
+@pytest.mark.parametrize("family, name", RATES)
 def test_a_rate_typed_as_text_names_the_models_argument(family, name):
-    cls = {"pvt": PyramidVisionTransformer, "shunted": ShuntedTransformer, "coatnet": CoAtNet,
-           "swin": SwinTransformer}  # fmt: skip
+    cls = type(SAMPLES[family].model())
     with pytest.raises(TypeError, match=name):
-        cls[family](**{name: "0.1"})
+        cls(**{name: "0.1"})
+
+
+def test_every_model_family_registers_its_samples():
+    families = {registry.model_info(n).family for n in registry.list_models()}
+    designs = {d.family for d in registry.designs()}
+    assert designs <= set(SAMPLES), f"no registry.Samples for {sorted(designs - set(SAMPLES))}"
+    for family in families & set(SAMPLES):
+        assert SAMPLES[family].rates, f"{family}: name the model's rate arguments"
 
 
 def test_numpy_integers_are_python_ints_after_validation():
@@ -194,11 +147,7 @@ def test_a_uint8_photo_gets_the_fix_in_the_toy_too():
         photo.colour_tokens((img * 255).to(torch.uint8))
 
 
-FLAGS = [
-    (PyramidVisionTransformer, "qkv_bias"), (PyramidVisionTransformer, "linear"),
-    (ShuntedTransformer, "qkv_bias"), (SwinTransformer, "qkv_bias"), (SwinTransformer, "ape"),
-    (SwinTransformer, "patch_norm"), (SpatialReductionAttention, "linear"),
-]  # fmt: skip
+FLAGS = [flag for s in SAMPLES.values() for flag in s.flags]
 
 
 @pytest.mark.parametrize("cls, name", FLAGS, ids=lambda v: getattr(v, "__name__", v))
@@ -206,9 +155,7 @@ FLAGS = [
 def test_a_switch_given_text_or_a_number_is_refused_not_read_as_its_truth_value(cls, name, slip):
     # The slip: ``qkv_bias="False"`` is truthy, so reading it as a truth value would silently
     # build the model with biases. Only True and False are switches.
-    kwargs = CONSTRUCTORS.get(cls, {}) if cls in CONSTRUCTORS else {}
-    if cls is SpatialReductionAttention:
-        kwargs = dict(dim=8, num_heads=2)
+    kwargs = CONSTRUCTORS.get(cls, {})
     with pytest.raises(TypeError, match=name):
         cls(**{**kwargs, name: slip})
 

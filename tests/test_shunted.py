@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+import slips
 import torch
 import torch.nn.functional as F
 from einops import rearrange
@@ -1183,3 +1184,52 @@ def test_the_papers_facts_print_in_the_column_and_name_their_source():
     for a in paper.ABLATIONS:
         assert a.rows and paper.REPO in a.evidence and a.not_here
     assert all(c.where and c.quote for c in paper.CLAIMS)
+
+
+# --- bad inputs: one slip per public function of the chapter (tests/test_robust_api.py) ---
+
+_SLIP_SHUNTED = slips.Later(lambda: ShuntedAttention(8, 2, sr_ratio=2))
+
+#: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
+API_SLIPS: dict[str, tuple] = {
+    "vit_notes.shunted.ConvStem": ((), dict(num_conv=-1), "num_conv"),
+    "vit_notes.shunted.DetailSpecificMlp": ((0,), {}, "in_features"),
+    "vit_notes.shunted.ShuntedAttention": ((8, 2), dict(sr_ratio=3), "sr_ratio"),
+    "vit_notes.shunted.ShuntedTransformer": ((), dict(img_size="224"), "img_size"),
+    "vit_notes.shunted.check_explorer_prediction": ((4,), dict(size=0), "size"),
+    "vit_notes.shunted.check_head_groups": ((3, 8), {}, "num_heads"),
+    "vit_notes.shunted.check_ratio_choice": ((4,), dict(H=0), "H"),
+    "vit_notes.shunted.check_shunted_forward": ((slips.forward,), dict(configs=()), "configs"),
+    "vit_notes.shunted.check_shunted_kv_tokens": ((49,), dict(sr_ratio=3), "sr_ratio"),
+    "vit_notes.shunted.check_shunted_macs": ((1,), dict(dim="64"), "dim"),
+    "vit_notes.shunted.coarse_peaks": ((slips.img, [(0.3, 0.5)]), dict(sr_ratio=1), "sr_ratio"),
+    "vit_notes.shunted.check_sr_ratio": ((3,), {}, "sr_ratio"),
+    "vit_notes.shunted.shunted_cost_chart": ((224, 2, 3), {}, "sr_ratio"),
+    "vit_notes.shunted.draw_shunted_schematic": ((), dict(attn="ssa"), "attn"),
+    "vit_notes.shunted.effective_keys": (([0.5, 0.5],), {}, "row"),
+    "vit_notes.shunted.identity_shunted": ((0, 2), {}, "channels"),
+    "vit_notes.shunted.kv_grids": ((56, 56, 3), {}, "sr_ratio"),
+    "vit_notes.shunted.on_own_tile": (([0.25] * 4, (2, 2), 2, 0, 4), {}, "row"),
+    "vit_notes.shunted.plot_shunted_cost": (([], "title"), {}, "rows"),
+    "vit_notes.shunted.plot_shunted_maps": (("img", {}, (0.3, 0.5)), {}, "img"),
+    "vit_notes.shunted.query_map_rows": (("maps", None, (0.3, 0.5), 4, 4), {}, "maps"),
+    "vit_notes.shunted.round_ratios": (([{"variant": "SRA"}],), {}, "rows"),
+    "vit_notes.shunted.reduction_conv_table": ((), dict(size=0, timed=False), "size"),
+    "vit_notes.shunted.shunted_cost": ((56, 56, 64, 2, 3), {}, "sr_ratio"),
+    "vit_notes.shunted.shunted_cost_table": ((), dict(size=0, timed=False), "size"),
+    "vit_notes.shunted.shunted_steps": ((_SLIP_SHUNTED, torch.rand(1, 16, 8).half(), 4, 4), {},
+                                        "x"),
+    "vit_notes.shunted.shunted_kv_tokens": ((56, 56, 3), {}, "sr_ratio"),
+    "vit_notes.shunted.shunted_query_maps": ((slips.np_img,), {}, "img"),
+    "vit_notes.shunted.sra_nearest_cost_maps": ((slips.np_img,), {}, "img"),
+    "vit_notes.shunted.sra_ratio_at_nearest_cost": ((56, 56, 64, 2, 3), {}, "sr_ratio"),
+    "vit_notes.shunted.timing_margins": (("rows",), {}, "rows"),
+    "vit_notes.shunted.timing_outliers": (("rows",), {}, "rows"),
+    "vit_notes.shunted.traced_shapes": (("ssa",), {}, "attn"),
+}  # fmt: skip
+
+#: Public callables with no bad-input test, and why.
+API_NO_SLIP: dict[str, str] = {
+    "vit_notes.shunted.shunted_explorer": "takes no arguments",
+    "vit_notes.shunted.official_state_dict": "takes no arguments",
+}

@@ -17,6 +17,7 @@ import gc
 import io
 
 import pytest
+import slips
 import timm
 import torch
 from timm.models.swin_transformer import SwinTransformer as TimmSwin
@@ -24,6 +25,11 @@ from timm.models.swin_transformer import SwinTransformer as TimmSwin
 import vit_notes
 from vit_notes import counting, record_attention, registry, swin, trace_shapes
 from vit_notes.swin import model as swin_model
+
+#: Text this chapter's prose may type by hand (tests/test_prose.py): exact text -> why.
+PROSE_ALLOWED: dict[str, str] = {
+    "ImageNet-22K": "a data set's name (its 22K classes), not a result"
+}
 
 TINY = dict(embed_dim=8, depths=(2, 2, 2, 2), num_heads=(1, 2, 2, 4), num_classes=10)
 
@@ -876,3 +882,75 @@ def test_input_gradient_in_float64_keeps_what_float32_underflows():
     assert g64.dtype == torch.float64 and x.dtype == torch.float32  # x itself is not changed
     with pytest.raises(ValueError, match="dtype"):
         swin.input_gradient(blocks, x, q, dtype=torch.float16)
+
+
+# --- bad inputs: one slip per public function of the chapter (tests/test_robust_api.py) ---
+
+_SLIP_WIN = slips.Later(lambda: swin.WindowAttention(16, 7, 2))
+
+#: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
+API_SLIPS: dict[str, tuple] = {
+    "vit_notes.swin.check_explorer_prediction": ((16,), dict(window_size=5), "window_size"),
+    "vit_notes.swin.explorer_cost_chart": ((7, "shifted"), {}, "block2"),
+    "vit_notes.swin.explorer_maps": ((slips.img56, [(0.5, 0.5)], 7, "SW-MSA", -1.0), {},
+                                     "logit_scale"),
+    "vit_notes.swin.swin_cost_table": ((), dict(stages=(5,), timed=False), "stages"),
+    "vit_notes.swin.round_ratios": (([{"variant": "W-MSA"}], "SW-MSA"), {}, "rows"),
+    "vit_notes.swin.plot_measured_times": (({"rows": 1},), {}, "rows"),
+    "vit_notes.swin.attention_groups": ((14, 14, 7, 7), {}, "shift_size"),
+    "vit_notes.swin.cost_curves": ((), dict(sides=()), "sides"),
+    "vit_notes.swin.draw_shift_schematic": (("block",), {}, "block"),
+    "vit_notes.swin.full_map": ((torch.rand(1, 196, 8).numpy(), 14, 14, 7, 3), {}, "tokens"),
+    "vit_notes.swin.own_window": ((14, 14, 7, 196), {}, "query"),
+    "vit_notes.swin.input_gradient": (([], torch.rand(1, 196, 8), 0), {}, "blocks"),
+    "vit_notes.swin.plot_cost_curves": (([],), {}, "rows"),
+    "vit_notes.swin.plot_receptive_fields": ((slips.img56, []), dict(query_rc=(0.5, 0.5)),
+                                             "fields"),
+    "vit_notes.swin.plot_two_blocks": ((slips.img56, {}, (0.5, 0.5)), {}, "maps"),
+    "vit_notes.swin.receptive_fields": ((14, 14, 7, 0, 0), {}, "blocks"),
+    "vit_notes.swin.swin_steps": ((None, torch.rand(1, 196, 16), 14, 14), {}, "layer"),
+    "vit_notes.swin.toy_block_maps": ((slips.img56, (1.5, 0.5)), {}, "row"),
+    "vit_notes.swin.toy_window_attention": ((8, 7), dict(logit_scale=float("nan")), "logit_scale"),
+    "vit_notes.swin.window_of": ((14, 14, 5, 0), {}, "window_size"),
+    "vit_notes.swin.BasicLayer": ((16, (14, 14), 2, 3, 7), {}, "num_heads"),
+    "vit_notes.swin.GridWindowAttention": ((16, (14, 14), 2), dict(window_size=5), "window_size"),
+    "vit_notes.swin.Mlp": ((16, 0), {}, "hidden_features"),
+    "vit_notes.swin.PatchEmbed": ((), dict(img_size=226), "img_size"),
+    "vit_notes.swin.PatchMerging": (((7, 7), 16), {}, "input_resolution"),
+    "vit_notes.swin.SwinTransformer": ((), dict(img_size=230), "img_size"),
+    "vit_notes.swin.SwinTransformerBlock": ((16, (14, 14), 2), dict(shift_size=7), "shift_size"),
+    "vit_notes.swin.WindowAttention": ((16, 7, 3), {}, "num_heads"),
+    "vit_notes.swin.accepted_sizes": ((), dict(window_size=0), "window_size"),
+    "vit_notes.swin.check_img_size": ((230, 4, 7, 4), {}, "img_size"),
+    "vit_notes.swin.check_shift": ((7, 7), {}, "shift_size"),
+    "vit_notes.swin.check_window": ((14, 14, 5), {}, "window_size"),
+    "vit_notes.swin.effective_window": ((14, 14, 0), {}, "window_size"),
+    "vit_notes.swin.msa_cost": ((14, 14, 16, 3), {}, "num_heads"),
+    "vit_notes.swin.relative_position_index": ((0,), {}, "window_size"),
+    "vit_notes.swin.shift_mask": ((14, 14, 7, 7), {}, "shift_size"),
+    "vit_notes.swin.shift_regions": ((14, 14, 7, -1), {}, "shift_size"),
+    "vit_notes.swin.shifted_window_attention": ((None, torch.rand(1, 14, 14, 16), _SLIP_WIN, 7, 9,
+                                                 None), {}, "shift_size"),
+    "vit_notes.swin.size_problem": (("224", 4, 7, 4), {}, "img_size"),
+    "vit_notes.swin.stage_grids": ((224,), dict(patch_size=0), "patch_size"),
+    "vit_notes.swin.state_dict_from_official": (([1, 2],), {}, "official_state"),
+    "vit_notes.swin.state_dict_from_timm": (({"x": 1},), {}, "timm_state"),
+    "vit_notes.swin.swin_block_cost": ((14, 14, 16, 3), {}, "num_heads"),
+    "vit_notes.swin.window_attention_cost": ((14, 14, 16, 2), dict(window_size=5), "window_size"),
+    "vit_notes.swin.window_partition": ((torch.rand(1, 14, 14, 8), 5), {}, "window_size"),
+    "vit_notes.swin.window_reverse": ((torch.rand(6, 7, 7, 8), 7, 14, 14), {}, "windows"),
+}  # fmt: skip
+
+#: Public callables with no bad-input test, and why.
+API_NO_SLIP: dict[str, str] = {
+    "vit_notes.swin.official_state_dict": "takes no arguments",
+    "vit_notes.swin.swin_explorer": "takes no arguments",
+    "vit_notes.swin.check_memory_prediction": "a checker: every input answered with a message "
+    "(tests/test_swin.py)",
+    "vit_notes.swin.check_window_choice": "a checker: every input answered with a message "
+    "(tests/test_swin.py)",
+    "vit_notes.swin.check_window_macs": "a checker: every input answered with a message "
+    "(tests/test_swin.py)",
+    "vit_notes.swin.check_swin_forward": "a checker of a student function: every input "
+    "answered with a message (tests/test_swin.py)",
+}

@@ -84,6 +84,70 @@ class AttentionLayer:
 
 
 @dataclass(frozen=True)
+class Teaching:
+    """What the book's pages say about a chapter, kept with the chapter so that a new chapter
+    edits no page: ``book/_ext/vit_notes_site.py``'s ``chapter-table`` directive renders it
+    on the intro page (the chapters table) and the teachers' page (the explorers, the
+    prediction round, the judgement exercises, where the queries lie).
+
+    ``name``: how the teachers' page names the chapter ("Swin", "the study chapter");
+    ``cites``: the bib keys of its papers and ``idea``: its idea in one line, for the intro
+    page's table (no row when ``idea`` is empty: a chapter that brings no design of its own);
+    ``explorer_section``: where its explorer is ("section 5") and ``explorer_controls``:
+    what the explorer's controls are; ``predict``: the label of its prediction exercise in
+    the notebook, with ``slider`` (the settings the round moves the explorer to, empty for
+    a prediction with no slider) and ``prediction`` (what is predicted, or, without a slider,
+    what the prediction works against); ``judgement``: the label of its judgement exercise
+    and ``question``: its question in short. The exercises' numbers and titles are read from
+    the notebook, the chapter's title from its first heading."""
+
+    name: str
+    explorer_section: str
+    explorer_controls: str
+    predict: str
+    prediction: str
+    judgement: str
+    question: str
+    slider: str = ""
+    cites: tuple[str, ...] = ()
+    idea: str = ""
+
+
+@dataclass(frozen=True)
+class ForwardExercise:
+    """A chapter's forward exercise (the student rebuilds a layer's forward from its weights,
+    every step), for the tests that hold every forward checker to one contract: ``check(fn,
+    configs)`` the checker, ``steps(module, *args)`` the package's reference steps,
+    ``cases(configs)`` the ``(config, module, args)`` it checks, ``configs`` small
+    configurations to test with, ``attn_step`` the name of its attention-map step."""
+
+    check: Callable
+    steps: Callable
+    cases: Callable
+    configs: tuple
+    attn_step: str = "attn"
+
+
+@dataclass(frozen=True)
+class Samples:
+    """A chapter's smallest modules, for the tests of the input contract
+    (:mod:`vit_notes.validate`; tests/test_robust_inputs.py): ``model()`` a tiny model taking
+    ``(B, 3, 64, 64)`` images with 3 classes; ``layers``: name -> ``(make(), args(x), input
+    shape)``, each called as ``make()(*args(x))`` on a float tensor of that shape;
+    ``constructors``: class -> the keyword arguments of a small instance; ``rates``: the
+    model's rate arguments (a float each); ``flags``: ``(class, argument)`` switches;
+    ``overrides``: keyword arguments that make any of the family's registered variants tiny
+    (``create(name, img_size=64, **overrides)``; tests/test_properties.py)."""
+
+    model: Callable[[], nn.Module]
+    layers: dict[str, tuple[Callable, Callable, tuple]] = field(default_factory=dict)
+    constructors: dict[type, dict] = field(default_factory=dict)
+    rates: tuple[str, ...] = ()
+    flags: tuple[tuple[type, str], ...] = ()
+    overrides: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Design:
     """A chapter's attention design for the comparison chapter.
 
@@ -94,7 +158,10 @@ class Design:
     comparison chapter lines it up (:func:`designs`); a chapter that studies the others'
     designs, rather than bringing its own, registers with ``compared=False`` and appears only
     in :func:`chapters`. ``explorers``: the chapter's explorer factories, each called with no
-    argument (:func:`explorers` lines them up for the tests that open every explorer)."""
+    argument (:func:`explorers` lines them up for the tests that open every explorer).
+    ``teaching``: what the book's pages say about the chapter (:class:`Teaching`);
+    ``forward``: its forward exercise (:class:`ForwardExercise`); ``samples``: its smallest
+    modules (:class:`Samples`), for the tests that hold every chapter to one contract."""
 
     family: str
     title: str
@@ -104,6 +171,9 @@ class Design:
     schematic: Callable | None = None
     compared: bool = True
     explorers: tuple[Callable, ...] = ()
+    teaching: Teaching | None = None
+    forward: ForwardExercise | None = None
+    samples: Samples | None = None
 
 
 _MODELS: dict[str, ModelInfo] = {}

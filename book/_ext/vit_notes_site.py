@@ -510,6 +510,170 @@ def _copy_live_copies(app, exception):
         shutil.copyfile(root / live, target)
 
 
+# --- the chapters' rows on the intro and teachers' pages, from the registry ----------------
+
+#: The kinds of ``chapter-table`` and what each renders.
+CHAPTER_TABLE_KINDS = {
+    "intro": "the intro page's table of design chapters: title, papers, idea",
+    "explorers": "one line per chapter: where its explorer is, what its controls are",
+    "predictions": "the prediction round's table (slider exercises), then the others",
+    "judgements": "one line per chapter: its judgement exercise and its question",
+    "query-grids": "one sentence: the grid each explorer's queries lie on",
+}
+
+#: How the teachers' page names the comparison chapter's explorer (not a registered chapter).
+COMPARISON = "the comparison"
+
+
+def registered_chapters(root: Path) -> list[tuple[str, object]]:
+    """``(docname, Design)`` of every registered chapter (``vit_notes.registry.chapters``),
+    in ``_toc.yml``'s order; a registered chapter missing from the table of contents, or
+    without its :class:`~vit_notes.registry.Teaching`, is an error."""
+    from live_copies import SOURCE_DIR, toc_files
+
+    from vit_notes import registry
+
+    by_family = {d.family: d for d in registry.chapters()}
+    docs = {Path(f).with_suffix("").as_posix(): f for f in toc_files(root)}
+    out = []
+    for doc in docs:
+        family = Path(doc).name
+        if Path(doc).parent.as_posix() == SOURCE_DIR and family in by_family:
+            out.append((doc, by_family.pop(family)))
+    if by_family:
+        raise ValueError(f"registered chapters not in _toc.yml: {sorted(by_family)}")
+    lacking = [d.family for _, d in out if d.teaching is None]
+    if lacking:
+        raise ValueError(
+            f"registered chapters without their Teaching (registry.Design.teaching): {lacking}"
+        )
+    return out
+
+
+def exercise_titles(root: Path, doc: str) -> dict[str, str]:
+    """Label -> title of every exercise of a page (``ex-pvt-predict`` -> ``Predict, then
+    slide: from sr_ratio 8 to 2``)."""
+    from live_copies import _blocks, _page, _page_text
+
+    path = _page(root, doc)
+    return {
+        b[3]["label"]: b[2]
+        for b in _blocks(_page_text(path))
+        if b[0] == "directive" and b[1] == "exercise" and b[3].get("label")
+    }
+
+
+def chapter_title(root: Path, doc: str) -> str:
+    """A chapter's name for a table: its notebook's first heading, before any colon
+    ("Swin Transformer: attention inside shifted windows" -> "Swin Transformer")."""
+    from live_copies import _page, _title
+
+    return _title(_page(root, doc)).split(":")[0].strip()
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _exercise(root: Path, doc: str, label: str, titled: bool = True) -> str:
+    titles = exercise_titles(root, doc)
+    if label not in titles:
+        raise ValueError(f"{doc} has no exercise labelled {label!r}")
+    ref = f"{{numref}}`Exercise %s <{label}>`"
+    return f"{ref}, *{titles[label]}*" if titled else ref
+
+
+def _an(n: int) -> str:
+    return "an" if str(n).startswith("8") or n in (11, 18) else "a"
+
+
+def chapter_table(kind: str, root: Path, extra: list[str] = ()) -> str:
+    """The MyST of one ``chapter-table`` (:data:`CHAPTER_TABLE_KINDS`), from every registered
+    chapter's :class:`~vit_notes.registry.Teaching` in ``_toc.yml``'s order; ``extra``: the
+    directive's own lines, hand-written rows or items that follow the generated ones (the
+    comparison chapter's, which registers no design)."""
+    chapters = registered_chapters(root)
+    lines: list[str] = []
+    if kind == "intro":
+        lines += ["| chapter | paper | the idea |", "|---|---|---|"]
+        for doc, d in chapters:
+            t = d.teaching
+            if t.idea:
+                papers = ", ".join(f"{{cite:t}}`{key}`" for key in t.cites)
+                title = chapter_title(root, doc)
+                lines.append(f"| {{doc}}`{title} </{doc}>` | {papers} | {t.idea} |")
+        lines += list(extra)
+    elif kind == "explorers":
+        for _, d in chapters:
+            t = d.teaching
+            lines.append(f"* {_capital(t.name)} ({t.explorer_section}): {t.explorer_controls}")
+        lines += list(extra)
+    elif kind == "predictions":
+        lines += [
+            "| chapter | exercise | the slider | the prediction |",
+            "|---|---|---|---|",
+        ]
+        after = []
+        for doc, d in chapters:
+            t = d.teaching
+            ex = _exercise(root, doc, t.predict)
+            if t.slider:
+                lines.append(f"| {t.name} | {ex} | {t.slider} | {t.prediction} |")
+            else:
+                after.append(f"{_capital(t.name)}'s {ex}, {t.prediction}.")
+        lines += list(extra)
+        lines += [line for a in after for line in ("", a)]
+    elif kind == "judgements":
+        for doc, d in chapters:
+            t = d.teaching
+            ex = _exercise(root, doc, t.judgement, titled=False)
+            lines.append(f"* {_capital(t.name)}'s {ex}: {t.question}.")
+        lines += list(extra)
+    elif kind == "query-grids":
+        from vit_notes import registry
+
+        grids: dict[int, list[str]] = {}
+        named = [(d.teaching.name, f) for _, d in chapters for f in d.explorers]
+        for name, factory in named + [(COMPARISON, registry.designs_explorer)]:
+            g = factory().query_grid
+            if g and f"{name}'s" not in grids.get(g, []):
+                grids.setdefault(g, []).append(f"{name}'s")
+        parts = [
+            f"{' and '.join(names)} {'queries lie ' if k == 0 else ''}on {_an(g)} {g}×{g} grid"
+            for k, (g, names) in enumerate(grids.items())
+        ]
+        lines.append(_capital(", ".join(parts)) + ".")
+        lines += list(extra)
+    else:
+        raise ValueError(f"chapter-table {kind!r}: choose from {sorted(CHAPTER_TABLE_KINDS)}")
+    return "\n".join(lines)
+
+
+class _ChapterTable(SphinxDirective):
+    """````{chapter-table} KIND```` (:data:`CHAPTER_TABLE_KINDS`): the rows every registered
+    chapter contributes to a page, rendered as MyST from its registration
+    (:func:`chapter_table`); the directive's content follows them (hand-written rows)."""
+
+    has_content = True
+    required_arguments = 1
+
+    def run(self):
+        from docutils.statemachine import StringList
+
+        root = Path(self.env.srcdir)
+        try:
+            text = chapter_table(self.arguments[0], root, list(self.content))
+        except ValueError as e:
+            raise self.error(f"chapter-table: {e}") from None
+        for doc, _ in registered_chapters(root):
+            self.env.note_dependency(str(root / f"{doc}.ipynb"))
+        box = nodes.container()
+        self.state.nested_parse(
+            StringList(text.split("\n"), source=self.env.docname), self.content_offset, box
+        )
+        return box.children
+
+
 # --- the build: no kernel times or trains --------------------------------------------------------
 
 
@@ -540,6 +704,7 @@ def setup(app):
     app.connect("builder-inited", _guard_kernels)
     app.connect("source-read", _page_being_executed)
     app.connect("env-get-updated", _renumber_exercises, priority=900)  # after Sphinx's count
+    app.add_directive("chapter-table", _ChapterTable)
     app.add_transform(_ExerciseAttempts)
     app.add_transform(_FigureAlt)
     app.connect("html-page-context", _drop_widget_state, priority=100)  # before myst-nb's

@@ -16,6 +16,7 @@ from .cost import (
     transformer_block_cost,
 )
 from .exercises import (
+    _relative_cases,
     check_attention_macs,
     check_layout_choice,
     check_layout_prediction,
@@ -86,6 +87,58 @@ registry.register_design(
         query_panels=_query_panels,
         schematic=draw_coatnet_schematic,
         explorers=(layout_explorer,),
+        teaching=registry.Teaching(
+            name="CoAtNet",
+            cites=("dai2021coatnet",),
+            idea="convolutions first, attention later, with a learned bias per relative offset",
+            explorer_section="section 8, beside the paper's layout study",
+            explorer_controls=(
+                "pick a layout and an image size. The per-stage GMACs, one block's attention "
+                "map per stage and the four layouts' totals redraw."
+            ),
+            predict="ex-coatnet-predict",
+            slider="the explorer of section 8: image size 224 → 512, C-C-T-T",
+            prediction="the growth of the largest attention map, in MiB",
+            judgement="ex-coatnet-judgement",
+            question="which layout fits a budget",
+        ),
+        forward=registry.ForwardExercise(
+            check=check_relative_attention,
+            steps=relative_attention_steps,
+            cases=_relative_cases,
+            configs=((3, 4, 16, 2),),
+        ),
+        samples=registry.Samples(
+            model=lambda: CoAtNet(
+                img_size=64,
+                embed_dims=(8, 16, 32, 32),
+                depths=(1, 1, 1, 1),
+                stem_width=8,
+                num_classes=3,
+            ),
+            layers={
+                "RelativeAttention": (
+                    lambda: RelativeAttention(8, num_heads=2, grid_size=(4, 4)),
+                    lambda x: (x,),
+                    (1, 8, 4, 4),
+                ),
+                "MBConv": (lambda: MBConv(8, 8), lambda x: (x,), (1, 8, 4, 4)),
+                "TransformerBlock": (
+                    lambda: TransformerBlock(32, grid_size=(4, 4)),
+                    lambda x: (x,),
+                    (1, 32, 4, 4),
+                ),
+            },
+            constructors={
+                RelativeAttention: dict(dim=8, num_heads=2, grid_size=(2, 2)),
+                MBConv: dict(in_chs=8, out_chs=8),
+                TransformerBlock: dict(dim=32, grid_size=(2, 2)),
+            },
+            rates=("drop_rate", "expand_ratio"),
+            overrides=dict(
+                stem_width=8, embed_dims=(8, 8, 16, 16), depths=(1, 1, 1, 1), dim_head=8
+            ),
+        ),
     )
 )
 

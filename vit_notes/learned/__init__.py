@@ -56,6 +56,15 @@ registry.register_design(
         query_panels=_query_panels,
         compared=False,
         explorers=(learned_explorer,),
+        teaching=registry.Teaching(
+            name="the study chapter",
+            explorer_section="section 6",
+            explorer_controls="a test image, `sr_ratio` and the query.",
+            predict="ex-learned-predict",
+            prediction="works against its shipped results",
+            judgement="ex-learned-judge",
+            question="whether the shipped runs show R = 8 above full attention at 3 pixels",
+        ),
     )
 )
 

@@ -7,6 +7,7 @@
 from .. import registry
 from .cost import sra_cost
 from .exercises import (
+    _sra_cases,
     check_explorer_prediction,
     check_kv_tokens,
     check_sr_choice,
@@ -84,6 +85,59 @@ registry.register_design(
         query_panels=_query_panels,
         schematic=draw_sra_schematic,
         explorers=(sra_explorer,),
+        teaching=registry.Teaching(
+            name="PVT",
+            cites=("wang2021pvt", "wang2022pvtv2"),
+            idea="shrink the keys and values, not the queries: *spatial-reduction attention*",
+            explorer_section="section 6",
+            explorer_controls=(
+                "`sr_ratio`, heads, the image size (112, 160 or 224 px) and the query, "
+                "picked on the photo."
+            ),
+            predict="ex-pvt-predict",
+            slider="image size 112², then `sr_ratio` 8 → 2",
+            prediction="the growth of the attention matrix",
+            judgement="ex-pvt-judgement",
+            question="which `sr_ratio` for a 512² detector",
+        ),
+        forward=registry.ForwardExercise(
+            check=check_sra_forward,
+            steps=sra_steps,
+            cases=_sra_cases,
+            configs=((8, 8, 16, 2, 2), (4, 6, 16, 2, 1)),
+        ),
+        samples=registry.Samples(
+            model=lambda: PyramidVisionTransformer(
+                img_size=64,
+                embed_dims=(8, 16, 16, 16),
+                num_heads=(1, 1, 1, 1),
+                depths=(1, 1, 1, 1),
+                num_classes=3,
+            ),
+            layers={
+                "SRA": (
+                    lambda: SpatialReductionAttention(8, 2, sr_ratio=2),
+                    lambda x: (x, 4, 4),
+                    (1, 16, 8),
+                ),
+                "PatchEmbed": (
+                    lambda: PatchEmbed(img_size=16, patch_size=4, embed_dim=8),
+                    lambda x: (x,),
+                    (1, 3, 16, 16),
+                ),
+            },
+            constructors={
+                SpatialReductionAttention: dict(dim=8, num_heads=2),
+                PatchEmbed: dict(img_size=32, patch_size=4, embed_dim=8),
+            },
+            rates=("drop_rate", "attn_drop_rate", "drop_path_rate"),
+            flags=(
+                (PyramidVisionTransformer, "qkv_bias"),
+                (PyramidVisionTransformer, "linear"),
+                (SpatialReductionAttention, "linear"),
+            ),
+            overrides=dict(embed_dims=(8, 8, 8, 8), num_heads=(1, 1, 2, 2), depths=(1, 1, 1, 1)),
+        ),
     )
 )
 

@@ -10,6 +10,7 @@ from .. import registry
 from . import paper
 from .cost import shunted_cost, shunted_kv_tokens, sra_ratio_at_nearest_cost
 from .exercises import (
+    _shunted_cases,
     check_explorer_prediction,
     check_ratio_choice,
     check_shunted_forward,
@@ -81,6 +82,51 @@ registry.register_design(
         query_panels=_query_panels,
         schematic=draw_shunted_schematic,
         explorers=(shunted_explorer,),
+        teaching=registry.Teaching(
+            name="Shunted",
+            cites=("ren2022shunted",),
+            idea=(
+                "shrink the keys and values at two rates at once, one per half of the heads, "
+                "in every stage but the last"
+            ),
+            explorer_section="section 4",
+            explorer_controls=(
+                "`sr_ratio`, heads, the image size (112, 160 or 224 px) and the query, "
+                "picked on the photo."
+            ),
+            predict="ex-shunted-predict",
+            slider="112², 4 heads, `sr_ratio` 8",
+            prediction="Shunted's map memory as a multiple of SRA's",
+            judgement="ex-shunted-judgement",
+            question="which ratio pair replaces an SRA layer",
+        ),
+        forward=registry.ForwardExercise(
+            check=check_shunted_forward,
+            steps=shunted_steps,
+            cases=_shunted_cases,
+            configs=((8, 8, 32, 2, 4), (3, 3, 16, 2, 1)),
+            attn_step="attn1",
+        ),
+        samples=registry.Samples(
+            model=lambda: ShuntedTransformer(
+                img_size=64,
+                embed_dims=(8, 16, 16, 16),
+                num_heads=(2, 2, 2, 2),
+                depths=(1, 1, 1, 1),
+                num_classes=3,
+            ),
+            layers={
+                "Shunted": (
+                    lambda: ShuntedAttention(8, 2, sr_ratio=2),
+                    lambda x: (x, 4, 4),
+                    (1, 16, 8),
+                ),
+            },
+            constructors={ShuntedAttention: dict(dim=8, num_heads=2)},
+            rates=("drop_rate",),
+            flags=((ShuntedTransformer, "qkv_bias"),),
+            overrides=dict(embed_dims=(8, 8, 8, 8), num_heads=(2, 2, 2, 2), depths=(1, 1, 1, 1)),
+        ),
     )
 )
 

@@ -18,6 +18,7 @@ from .exercises import (
     check_swin_forward,
     check_window_choice,
     check_window_macs,
+    swin_cases,
     swin_steps,
 )
 from .figures import (
@@ -91,6 +92,12 @@ def _query_panels(img, query_rc):
     return [("Swin W-MSA, 7×7 windows", rows[0] if single else rows, (H, W))]
 
 
+#: A Swin small enough for the input-contract tests: 64² images, three stages, 4×4 windows.
+_TINY = dict(
+    img_size=64, embed_dim=8, depths=(2, 2, 2), num_heads=(1, 2, 2), window_size=4, num_classes=3
+)
+
+
 def _schematic():
     """The chapter's picture of the windows, the shifted windows and the mask, drawn from a
     layer on an 8×8 grid with 4×4 windows shifted by 2 (the chapter's section 3)."""
@@ -115,6 +122,70 @@ registry.register_design(
         query_panels=_query_panels,
         schematic=_schematic,
         explorers=(swin_explorer,),
+        teaching=registry.Teaching(
+            name="Swin",
+            cites=("liu2021swin",),
+            idea=(
+                "keep every key, but attend only inside local windows that shift between "
+                "consecutive blocks"
+            ),
+            explorer_section="section 5",
+            explorer_controls=(
+                "the window side, block 2 shifted or not, the toy's inverse temperature and "
+                "the query. At inverse temperature 0 the maps show the keys a query may attend."
+            ),
+            predict="ex-swin-slide",
+            slider=(
+                "window 7, block 2 SW-MSA, inverse temperature 0, the query in the "
+                "bottom-right corner"
+            ),
+            prediction="the keys block 2 lets a corner query attend",
+            judgement="ex-swin-judgement",
+            question="which window for a dense task at 1024²",
+        ),
+        forward=registry.ForwardExercise(
+            check=check_swin_forward,
+            steps=swin_steps,
+            cases=swin_cases,
+            configs=((8, 8, 16, 2, 4, 2),),
+        ),
+        samples=registry.Samples(
+            model=lambda: SwinTransformer(**_TINY),
+            layers={
+                "WindowAttention": (
+                    lambda: WindowAttention(8, 4, 2),
+                    lambda x: (x,),
+                    (2, 16, 8),
+                ),
+                "SwinTransformerBlock": (
+                    lambda: SwinTransformerBlock(8, (8, 8), 2, window_size=4, shift_size=2),
+                    lambda x: (x,),
+                    (1, 64, 8),
+                ),
+                "PatchMerging": (lambda: PatchMerging((4, 4), 8), lambda x: (x,), (1, 16, 8)),
+                "SwinPatchEmbed": (
+                    lambda: PatchEmbed(img_size=16, patch_size=4, embed_dim=8),
+                    lambda x: (x,),
+                    (1, 3, 16, 16),
+                ),
+            },
+            constructors={
+                WindowAttention: dict(dim=8, window_size=4, num_heads=2),
+                SwinTransformerBlock: dict(
+                    dim=8, input_resolution=(8, 8), num_heads=2, window_size=4
+                ),
+                PatchEmbed: dict(img_size=32, patch_size=4, embed_dim=8),
+                SwinTransformer: _TINY,
+            },
+            rates=("drop_rate", "attn_drop_rate", "drop_path_rate", "mlp_ratio"),
+            flags=(
+                (SwinTransformer, "qkv_bias"),
+                (SwinTransformer, "ape"),
+                (SwinTransformer, "patch_norm"),
+            ),
+            # channels 1, 2, 4, 8 (doubling per stage); 4x4 windows tile 64² (grids 16, 8, 4, 2)
+            overrides=dict(embed_dim=1, num_heads=(1, 1, 1, 1), depths=(1, 1, 1, 1), window_size=4),
+        ),
     )
 )
 
