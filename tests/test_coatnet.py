@@ -811,7 +811,18 @@ def student_relative(attn, x, slip=None):
         dy, dx = -dy, -dx
     shift_x = W - 2 if slip == "dx off by one" else W - 1
     index = (dy + H - 1) * (2 * W - 1) + dx + shift_x
-    bias = attn.rel_pos.relative_position_bias_table[index].permute(2, 0, 1)
+    H0, W0 = attn.rel_pos.grid_size  # the grid the table was built for
+    table = attn.rel_pos.relative_position_bias_table.t().reshape(h, 2 * H0 - 1, 2 * W0 - 1)
+    resize = {
+        "bilinear": dict(mode="bilinear", align_corners=True),
+        "align_corners=False": dict(mode="bicubic", align_corners=False),
+        "nearest": dict(mode="nearest"),
+    }.get(slip, dict(mode="bicubic", align_corners=True))
+    if (H, W) != (H0, W0) and slip == "crop":
+        table = table[:, H0 - H : H0 + H - 1, W0 - W : W0 + W - 1]
+    elif (H, W) != (H0, W0) and slip != "no resize":
+        table = F.interpolate(table[None], size=(2 * H - 1, 2 * W - 1), **resize)[0]
+    bias = table.flatten(1)[:, index]
     logits = q @ k.transpose(-2, -1)
     logits = logits if slip == "no scale" else logits * attn.scale
     if slip not in ("no bias", "bias after softmax"):
@@ -820,12 +831,12 @@ def student_relative(attn, x, slip=None):
     if slip == "bias after softmax":
         a = a + bias
     out = attn.proj((a @ v).transpose(-2, -1).reshape(B, C, H, W))
-    return {"q": q, "k": k, "v": v, "bias": bias, "attn": a, "out": out}
+    return {"q": q, "k": k, "v": v, "table": table, "bias": bias, "attn": a, "out": out}
 
 
 def test_student_relative_attention_written_right_passes(capsys):
     assert coatnet.check_relative_attention(student_relative)
-    assert "q, k, v, bias, attn, out" in capsys.readouterr().out
+    assert "q, k, v, table, bias, attn, out" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -845,11 +856,53 @@ def test_student_relative_attention_written_right_passes(capsys):
         ),
         ("no bias", "without the relative bias"),
         ("bias after softmax", "the bias is added after the softmax"),
+        (
+            "bilinear",
+            "first wrong step is table (the table as one image per head, resized for the "
+            "map's H×W grid): resized bilinearly: the module resizes bicubically",
+        ),
+        ("align_corners=False", "resized with align_corners=False"),
+        ("nearest", "resized by nearest neighbour"),
+        # the first config's map is larger than the module's grid: the stored table is short
+        ("no resize", "raised IndexError"),
     ],
 )
 def test_relative_attention_names_the_slip(capsys, slip, says):
     assert not coatnet.check_relative_attention(lambda a, x: student_relative(a, x, slip))
     assert says in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    "slip,says",
+    [
+        ("no resize", "this is the stored table, built for the module's grid"),
+        ("crop", "you cut the middle out of the stored table"),
+    ],
+)
+def test_relative_attention_on_a_smaller_map_names_the_slip(capsys, slip, says):
+    # review r24 E2: the exercise runs the map on a grid other than the module's
+    smaller = ((6, 6, 32, 4, 3, 4),)
+    assert not coatnet.check_relative_attention(
+        lambda a, x: student_relative(a, x, slip), configs=smaller
+    )
+    assert says in " ".join(capsys.readouterr().out.split())
+
+
+def test_relative_attention_no_resize_on_a_larger_map_says_resize(capsys):
+    assert not coatnet.check_relative_attention(lambda a, x: student_relative(a, x, "no resize"))
+    out = " ".join(capsys.readouterr().out.split())
+    assert "raised IndexError" in out and "resize the table" in out
+
+
+def test_relative_attention_resize_by_the_module_fails(capsys):
+    # The shortcut: the module's own resize, attn.rel_pos.table(H, W), is what to write.
+    def module_table(attn, x):
+        steps = student_relative(attn, x)
+        steps["table"] = attn.rel_pos.table(*x.shape[-2:])
+        return steps
+
+    assert not coatnet.check_relative_attention(module_table)
+    assert "resize the table yourself" in " ".join(capsys.readouterr().out.split())
 
 
 def test_relative_attention_index_outside_the_table_gets_a_hint(capsys):
@@ -898,6 +951,56 @@ def test_relative_index_of_a_float_dtype_fails_and_names_it(capsys, answer, dtyp
     out = " ".join(capsys.readouterr().out.split())
     assert f"dtype {dtype}" in out and "cannot index the table" in out
     assert "torch.arange" in out and "torch.long" in out
+
+
+def dx_rows_index(H, W, slip=None):
+    """A student's index into the table stored with a row per Δx (Exercise 2)."""
+    ys, xs = torch.meshgrid(torch.arange(H), torch.arange(W), indexing="ij")
+    dy = ys.flatten()[:, None] - ys.flatten()[None, :]
+    dx = xs.flatten()[:, None] - xs.flatten()[None, :]
+    row = 2 * W - 1 if slip == "row of 2W - 1" else 2 * H - 1
+    index = (dx + W - 1) * row + (dy + H - 1)
+    return index.t() if slip == "j - i" else index
+
+
+def test_relative_index_into_a_table_with_a_row_per_dx():
+    # review r24 E1: the exercise asks for another layout than section 3 prints
+    assert coatnet.check_relative_index(dx_rows_index, layout="dx_rows")
+
+    def remapped(H, W):  # another right form: section 3's entry, moved to the new layout
+        old = coatnet.relative_position_index(H, W)
+        return (old % (2 * W - 1)) * (2 * H - 1) + old // (2 * W - 1)
+
+    assert coatnet.check_relative_index(remapped, layout="dx_rows")
+    assert not coatnet.check_relative_index(dx_rows_index)  # the default layout is section 3's
+    with pytest.raises(ValueError, match="layout"):
+        coatnet.check_relative_index(dx_rows_index, layout="columns")
+
+
+@pytest.mark.parametrize(
+    "answer,says",
+    [
+        (coatnet.relative_position_index, "this is section 3's index"),
+        (functools.partial(dx_rows_index, slip="j - i"), "you computed j − i"),
+        (
+            functools.partial(dx_rows_index, slip="row of 2W - 1"),
+            "H=2, W=3: your rows hold 2W − 1 = 5 entries",
+        ),
+        (lambda H, W: dx_rows_index(H, W) - 1, "negative entries"),
+        (lambda H, W: dx_rows_index(H, W) + 1, "numbered 0 to 0"),
+        (
+            lambda H, W: torch.zeros(H * W, H * W, dtype=torch.long),
+            "H=2, W=3: 35 of 36 entries differ. The first is query 0 and key 0, offset "
+            "(Δy, Δx) = (0, 0): you gave entry 0, but that offset is entry 7",
+        ),
+    ],
+    ids=["section 3's", "j - i", "row length", "negative", "too large", "zeros"],
+)
+def test_relative_index_with_a_row_per_dx_names_the_slip_not_the_formula(capsys, answer, says):
+    assert not coatnet.check_relative_index(answer, layout="dx_rows")
+    out = " ".join(capsys.readouterr().out.split())
+    assert says in out
+    assert "(Δx + W − 1)" not in out and "(Δy + H − 1)" not in out  # no formula given away
 
 
 def test_relative_index_of_other_dtypes(capsys):
@@ -979,7 +1082,7 @@ def test_relative_attention_output_alone_fails(capsys):
     # The slip: the output computed right, but none of the steps the exercise asks for.
     assert not coatnet.check_relative_attention(lambda a, x: student_relative(a, x)["out"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "you returned only the output" in out and "q, k, v, bias, attn and out" in out
+    assert "you returned only the output" in out and "q, k, v, table, bias, attn and out" in out
 
 
 def test_relative_attention_checked_module_still_runs():
@@ -1000,7 +1103,8 @@ def test_relative_attention_steps_equal_the_module_map_and_output():
     from vit_notes import record_attention
     from vit_notes.coatnet.exercises import _relative_cases
 
-    for _, attn, (x,) in _relative_cases(((5, 3, 96, 3), (4, 6, 32, 4))):
+    configs = ((5, 3, 96, 3), (4, 6, 32, 4), (7, 7, 64, 2, 9, 9), (5, 3, 96, 3, 4, 6))
+    for _, attn, (x,) in _relative_cases(configs):
         steps = coatnet.relative_attention_steps(attn, x)
         with torch.no_grad(), record_attention(attn) as maps:
             out = attn(x)

@@ -247,6 +247,36 @@ def test_changing_the_cached_index_cannot_fool_the_checker():
     assert "✅" in answered(coatnet_ex.check_relative_index, relative_position_index)
 
 
+@pytest.mark.parametrize(
+    "fn",
+    [
+        raises_unprintable,
+        returns_unprintable,
+        returns_meta,
+        lambda H, W: torch.full((H * W, H * W), 2**62, dtype=torch.long),
+        lambda H, W: torch.full((H * W, H * W), -(2**62), dtype=torch.long),
+        lambda H, W: torch.zeros(H * W, H * W, dtype=torch.uint8),
+        lambda H, W: torch.zeros(H * W, H * W, dtype=torch.complex64),
+        lambda H, W: torch.zeros(H * W, H * W, dtype=torch.long).as_strided((H * W, H * W), (0, 0)),
+        lambda H, W: relative_position_index(H, W)[None],
+    ],
+    ids=[
+        "raises",
+        "unprintable",
+        "meta",
+        "huge",
+        "very negative",
+        "uint8",
+        "complex",
+        "zero strides",
+        "one dim too many",
+    ],
+)
+def test_the_index_with_a_row_per_dx_answers_garbage_with_a_message(fn):
+    # review r24 E1: Exercise 2 checks the layout with a row per Δx
+    assert "❌" in answered(coatnet_ex.check_relative_index, fn, layout="dx_rows")
+
+
 def test_a_student_who_edits_the_layer_in_place_cannot_change_the_reference():
     # The slip: ``attn.scale = 1.0`` or ``x.mul_(2)`` inside the student's forward. They get
     # copies, so the reference (computed before) and the mistakes (computed after) stay right.

@@ -57,22 +57,52 @@ def check_rel_table_size(answer, H: int = 14, W: int = 14, num_heads: int = 12) 
     )
 
 
-def check_relative_index(fn, grids=((1, 1), (2, 3), (4, 4), (5, 2), (7, 7))) -> bool:
+#: The layouts :func:`check_relative_index` knows: how the table of offsets (Δy, Δx), seen as an
+#: image, is flattened. ``"dy_rows"``: a row per Δy, each holding the 2W − 1 values of Δx, the
+#: package's (section 3's) layout. ``"dx_rows"``: the same table stored with a row per Δx, each
+#: holding the 2H − 1 values of Δy (the table's image transposed).
+INDEX_LAYOUTS = ("dy_rows", "dx_rows")
+
+
+def _offsets(H: int, W: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The offsets ``i − j`` (Δy, Δx) of every (query, key) pair, each ``(HW, HW)``."""
+    ys, xs = torch.meshgrid(torch.arange(H), torch.arange(W), indexing="ij")
+    ys, xs = ys.flatten(), xs.flatten()
+    return ys[:, None] - ys[None, :], xs[:, None] - xs[None, :]
+
+
+def layout_index(H: int, W: int, layout: str = "dy_rows") -> torch.Tensor:
+    """The ``(HW, HW)`` index of the offset ``i − j`` into a table stored in ``layout``
+    (:data:`INDEX_LAYOUTS`); ``"dy_rows"`` equals :func:`relative_position_index`."""
+    if layout not in INDEX_LAYOUTS:
+        raise ValueError(f"layout={layout!r}: choose one of {', '.join(map(repr, INDEX_LAYOUTS))}")
+    dy, dx = _offsets(H, W)
+    dy, dx = dy + H - 1, dx + W - 1
+    return dy * (2 * W - 1) + dx if layout == "dy_rows" else dx * (2 * H - 1) + dy
+
+
+def check_relative_index(
+    fn, grids=((1, 1), (2, 3), (4, 4), (5, 2), (7, 7)), layout: str = "dy_rows"
+) -> bool:
     """``fn(H, W)`` must return the ``(HW, HW)`` integer index of the offset ``i − j`` into a
-    table of ``(2H−1)(2W−1)`` entries laid out row-major over (Δy + H − 1, Δx + W − 1)."""
+    table of ``(2H−1)(2W−1)`` entries stored in ``layout`` (:data:`INDEX_LAYOUTS`): by default
+    a row per Δy (:func:`relative_position_index`), or ``"dx_rows"``, a row per Δx. The
+    messages name what is wrong without giving the formula."""
+    if layout not in INDEX_LAYOUTS:
+        raise ValueError(f"layout={layout!r}: choose one of {', '.join(map(repr, INDEX_LAYOUTS))}")
     if not callable(fn):
         return verdict(False, f"give a function fn(H, W), got {describe(fn)}")
     grids = list(grids)
     if not grids:
         raise ValueError("grids is empty: give at least one (H, W) to check, or leave the default")
     for H, W in grids:
-        want = relative_position_index(H, W)  # a copy: the cached index cannot be changed
+        want = layout_index(H, W, layout)  # built here: nothing the student can change
         try:
             got = call_student(fn, H, W)
         except StudentError as e:
             return verdict(False, f"H={H}, W={W}: {e}")
         try:
-            problem = _index_problem(got, want, H, W)
+            problem = _index_problem(got, want, H, W, layout)
         except Exception:  # garbage no comparison can read: say what it is
             problem = f"return an integer tensor of shape (N, N), got {describe(got)}"
         if problem:
@@ -98,24 +128,51 @@ def _dtype_problem(dtype: torch.dtype) -> str:
     return why + ": call .long() on it"
 
 
-def _index_problem(got, want: torch.Tensor, H: int, W: int) -> str | None:
-    """What is wrong with a student's relative-position index ``got`` (``None``: nothing)."""
+def _index_problem(got, want: torch.Tensor, H: int, W: int, layout: str = "dy_rows") -> str | None:
+    """What is wrong with a student's relative-position index ``got`` (``None``: nothing), for
+    a table stored in ``layout``. It names the slip, or the first pair that differs, never the
+    formula."""
     if not isinstance(got, torch.Tensor):
         return f"return a tensor, got {describe(got)}"
     if tuple(got.shape) != tuple(want.shape):
         return f"shape {tuple(got.shape)}, expected (N, N) = {tuple(want.shape)}"
     if got.dtype not in INDEX_DTYPES:
         return _dtype_problem(got.dtype)
-    got = got.detach().cpu()
-    if torch.equal(got.long(), want):
+    got = got.detach().cpu().long()
+    if torch.equal(got, want):
         return None
-    if torch.equal(got.long(), want.t()):
+    if torch.equal(got, want.t()):
         return "you computed j − i; the paper's bias is w_(i−j) (query minus key)"
+    other = "dx_rows" if layout == "dy_rows" else "dy_rows"
+    if torch.equal(got, layout_index(H, W, other)):
+        if layout == "dx_rows":
+            return (
+                "this is section 3's index, for the table stored with a row per Δy. Here the "
+                "same table is stored with a row per Δx, each row holding the values of Δy"
+            )
+        return "this index is for a table stored with a row per Δx; here a row holds one Δy"
+    if layout == "dx_rows":
+        dy, dx = _offsets(H, W)
+        if torch.equal(got, (dx + W - 1) * (2 * W - 1) + dy + H - 1):
+            return (
+                f"your rows hold 2W − 1 = {2 * W - 1} entries. A row of this table holds one "
+                f"entry per Δy, so it has 2H − 1 = {2 * H - 1}"
+            )
     if got.min() < 0:
-        return "negative entries; shift Δy by H − 1 and Δx by W − 1"
+        return "negative entries: shift each offset so that the smallest one is 0"
+    size = (2 * H - 1) * (2 * W - 1)
+    if got.max() >= size:
+        return (
+            f"entries up to {int(got.max())}, but the table's (2H − 1)(2W − 1) entries are "
+            f"numbered 0 to {size - 1}"
+        )
+    wrong = (got != want).nonzero()
+    i, j = (int(t) for t in wrong[0])
+    dy, dx = _offsets(H, W)
     return (
-        f"{int((got.long() != want).sum())} entries differ; the index is "
-        "(Δy + H − 1)·(2W − 1) + (Δx + W − 1) with Δ = position of query i − position of key j"
+        f"{len(wrong)} of {want.numel()} entries differ. The first is query {i} and key {j}, "
+        f"offset (Δy, Δx) = ({int(dy[i, j])}, {int(dx[i, j])}): you gave entry {int(got[i, j])}, "
+        f"but that offset is entry {int(want[i, j])} of the table"
     )
 
 
@@ -172,6 +229,11 @@ REL_STEPS = {
     "q": Step("B heads N d", "the queries: attn.qkv, channels ordered (head, q/k/v, d)"),
     "k": Step("B heads N d", "the keys"),
     "v": Step("B heads N d", "the values"),
+    "table": Step(
+        "heads 2H−1 2W−1",
+        "the table as one image per head, resized for the map's H×W grid",
+        axes=("head", "row", "column"),
+    ),
     "bias": Step(
         "heads N N",
         "the bias gathered from the table: bias[h, i, j] = table[i − j, h]",
@@ -199,22 +261,70 @@ REL_MISTAKES = {
     "no_bias": "this is softmax(q kᵀ · scale) without the relative bias",
     "bias_after_softmax": "the bias is added after the softmax; CoAtNet adds it to the "
     "logits, before (its rows then sum to 1)",
+    "no_resize": "this is the stored table, built for the module's grid: resize it to "
+    "(heads, 2H − 1, 2W − 1) for the map's grid first",
+    "crop": "you cut the middle out of the stored table. The module resizes the whole table "
+    "to the map's grid instead",
+    "resize_bilinear": "resized bilinearly: the module resizes bicubically "
+    "(mode='bicubic', align_corners=True)",
+    "resize_bilinear_unaligned": "resized bilinearly with align_corners=False: the module "
+    "resizes bicubically, with align_corners=True",
+    "resize_unaligned": "resized with align_corners=False: the module's resize keeps the "
+    "corners of the table in place (align_corners=True)",
+    "resize_nearest": "resized by nearest neighbour: the module resizes bicubically "
+    "(mode='bicubic', align_corners=True)",
 }
+
+#: How each resize mistake of :data:`REL_MISTAKES` calls ``F.interpolate``.
+RESIZES = {
+    None: dict(mode="bicubic", align_corners=True),
+    "resize_bilinear": dict(mode="bilinear", align_corners=True),
+    "resize_bilinear_unaligned": dict(mode="bilinear", align_corners=False),
+    "resize_unaligned": dict(mode="bicubic", align_corners=False),
+    "resize_nearest": dict(mode="nearest"),
+}
+
+
+def _resized_table(attn: RelativeAttention, H: int, W: int, mistake: str | None) -> torch.Tensor:
+    """The module's table as ``(heads, 2H0−1, 2W0−1)`` images, for an ``H x W`` map: resized as
+    the module resizes it, or as ``mistake`` would. ``None`` where ``mistake`` cannot make one
+    of the right size (a crop of a smaller table)."""
+    H0, W0 = attn.rel_pos.grid_size
+    t = rearrange(attn.rel_pos.relative_position_bias_table, "(a b) h -> h a b", a=2 * H0 - 1)
+    if (H, W) == (H0, W0) or mistake == "no_resize":
+        return t
+    if mistake == "crop":
+        if H > H0 or W > W0:
+            return None
+        return t[:, H0 - H : H0 + H - 1, W0 - W : W0 + W - 1]
+    size = (2 * H - 1, 2 * W - 1)
+    return torch.nn.functional.interpolate(
+        t[None], size=size, **RESIZES.get(mistake, RESIZES[None])
+    )[0]
 
 
 def relative_attention_steps(
     attn: RelativeAttention, x: torch.Tensor, mistake: str | None = None
 ) -> dict[str, torch.Tensor]:
-    """The intermediates of ``attn(x)`` on a ``(B, C, H, W)`` map at the module's grid size
-    (:data:`REL_STEPS`), from its own ``qkv``, bias table and ``proj``; with ``mistake`` (a key
-    of :data:`REL_MISTAKES`) as a student who made it would compute them. Tested equal to the
-    module (map and output)."""
+    """The intermediates of ``attn(x)`` on a ``(B, C, H, W)`` map (:data:`REL_STEPS`), from its
+    own ``qkv``, bias table and ``proj``: on a grid other than the module's, the table is
+    resized first, bicubically, as :meth:`RelativePositionBias.table` does. With ``mistake`` (a
+    key of :data:`REL_MISTAKES`) as a student who made it would compute them. Tested equal to
+    the module (map and output)."""
     validate.instance("attn", attn, RelativeAttention)
     validate.image(x, attn.dim, dtype=attn.qkv.weight.dtype)
     _, _, H, W = x.shape
     h = attn.num_heads
     pattern = "b (three h d) y x" if mistake == "qkv_order" else "b (h three d) y x"
     q, k, v = rearrange(attn.qkv(x), f"{pattern} -> three b h (y x) d", h=h, three=3)
+    table = _resized_table(attn, H, W, mistake)
+    steps = {"q": q, "k": k, "v": v, "table": table}
+    if table is None or table.shape[1:] != (2 * H - 1, 2 * W - 1):
+        # the stored table of another size: the index does not fit it, no bias follows
+        nan = torch.full((h, H * W, H * W), float("nan"))
+        steps["table"] = table if table is not None else nan
+        steps.update(bias=nan, attn=nan[None], out=torch.full_like(x, float("nan")))
+        return steps
     index = relative_position_index(H, W)
     size = (2 * H - 1) * (2 * W - 1)
     index = {
@@ -222,8 +332,7 @@ def relative_attention_steps(
         "dx_off_by_one": (index - 1) % size,
         "dy_off_by_one": (index - (2 * W - 1)) % size,
     }.get(mistake, index)
-    table = attn.rel_pos.relative_position_bias_table  # (offsets, heads)
-    bias = rearrange(table[index.flatten()], "(n m) h -> h n m", n=H * W)
+    bias = rearrange(table.flatten(1)[:, index.flatten()], "h (n m) -> h n m", n=H * W)
     logits = (q @ k.transpose(-2, -1)) * (1.0 if mistake == "no_scale" else attn.scale)
     if mistake not in ("no_bias", "bias_after_softmax"):
         logits = logits + bias
@@ -231,20 +340,27 @@ def relative_attention_steps(
     if mistake == "bias_after_softmax":
         a = a + bias
     out = attn.proj(rearrange(a @ v, "b h (y x) d -> b (h d) y x", y=H))
-    return {"q": q, "k": k, "v": v, "bias": bias, "attn": a, "out": out}
+    return {**steps, "bias": bias, "attn": a, "out": out}
 
 
 def _relative_cases(configs):
+    """Each config ``(H, W, dim, heads)``, the module built for the map's grid, or
+    ``(H0, W0, dim, heads, H, W)``: the module built for ``H0 x W0``, the map ``H x W``."""
     torch.manual_seed(0)
-    for H, W, dim, heads in configs:
-        attn = RelativeAttention(dim, num_heads=heads, grid_size=(H, W)).eval()
+    for config in configs:
+        H0, W0, dim, heads, *grid = config
+        H, W = grid or (H0, W0)
+        attn = RelativeAttention(dim, num_heads=heads, grid_size=(H0, W0)).eval()
         with torch.no_grad():
             for p in attn.parameters():  # non-trivial biases, so no term can hide
                 p.add_(0.05 * torch.randn_like(p))
             # a bias as large as the content logits, so that every mistake with it shows
             attn.rel_pos.relative_position_bias_table.normal_()
         x = torch.randn(2, dim, H, W)
-        yield f"H={H}, W={W}, dim={dim}, heads={heads}", attn, (x,)
+        where = (
+            f"H={H}, W={W}" if (H, W) == (H0, W0) else f"module built for {H0}×{W0}, map {H}×{W}"
+        )
+        yield f"{where}, dim={dim}, heads={heads}", attn, (x,)
 
 
 def _index_error(e: Exception, dtypes: list[torch.dtype] | None = None) -> str:
@@ -263,8 +379,9 @@ def _index_error(e: Exception, dtypes: list[torch.dtype] | None = None) -> str:
         )
     if isinstance(e, IndexError):
         return (
-            "an index outside the table: offsets run from −(H−1) to H−1, so shift Δy by H − 1 "
-            "and Δx by W − 1 (not H and W), with rows of 2W − 1 entries"
+            "an index outside the table. On a map larger than the module's grid, resize the "
+            "table to (2H − 1)(2W − 1) entries first. Offsets run from −(H−1) to H−1, so "
+            "shift Δy by H − 1 and Δx by W − 1 (not H and W), with rows of 2W − 1 entries"
         )
     return ""
 
@@ -326,24 +443,56 @@ GATHER_THE_BIAS = (
     "attn.rel_pos.relative_position_bias_table with the relative position index"
 )
 
+#: What the bias module's resize says when a student's function calls it.
+RESIZE_THE_TABLE = (
+    "resize the table yourself, not with attn.rel_pos.table(H, W): F.interpolate on the "
+    "table seen as one (2H0 − 1) × (2W0 − 1) image per head"
+)
+
+
+def _refuse_table(*args, **kwargs):
+    raise NotImplementedError(RESIZE_THE_TABLE)
+
+
+def _without_table(fn):
+    """``fn`` handed a module whose bias module's ``table`` (the resize) refuses to run."""
+
+    def guarded(attn, *args):
+        rel_pos = getattr(attn, "rel_pos", None)
+        if isinstance(rel_pos, torch.nn.Module):
+            object.__setattr__(rel_pos, "table", _refuse_table)
+        return fn(attn, *args)
+
+    return guarded
+
+
 #: The submodules whose forward the checker switches off in the copy a student's function gets
 #: (:func:`~vit_notes.checking.steps_only`): the layer itself and its bias module.
 REFUSE = {"": CALL_THE_STEPS, "rel_pos": GATHER_THE_BIAS}
 
 
 def check_relative_attention(
-    fn, configs=((7, 7, 64, 2), (5, 3, 96, 3), (4, 6, 32, 4), (1, 1, 16, 1))
+    fn,
+    configs=(
+        (7, 7, 64, 2, 9, 9),
+        (5, 3, 96, 3, 4, 6),
+        (6, 6, 32, 4, 3, 4),
+        (4, 6, 32, 4),
+        (1, 1, 16, 1),
+    ),
 ) -> bool:
     """``fn(attn, x)`` must compute ``attn(x)`` of a ``RelativeAttention`` on a ``(B, C, H, W)``
     map from its weights (``qkv``, ``rel_pos.relative_position_bias_table``, ``scale``,
-    ``proj``) for every config ``(H, W, dim, heads)``, returning every one of its steps
+    ``proj``) for every config: ``(H, W, dim, heads)``, the map on the module's grid, or
+    ``(H0, W0, dim, heads, H, W)``, the module built for ``H0 x W0`` and the map ``H x W``, so
+    that the table must be resized first. It returns every one of its steps
     (:data:`REL_STEPS`) in a dict: the output alone, or a step left out, fails and is told
-    which. The module ``fn`` gets has a forward that refuses, and so has its bias module
-    (:data:`REFUSE`), so ``return attn(x)`` fails. Names the first config and step that differ,
-    and how."""
+    which. The module ``fn`` gets has a forward that refuses, and so have its bias module
+    (:data:`REFUSE`) and that module's resize, ``table``, so ``return attn(x)`` fails. Names
+    the first config and step that differ, and how."""
     dtypes: list[torch.dtype] = []  # of the indices that cannot index, as fn runs
     if callable(fn):
-        fn = _watching_index_dtypes(fn, dtypes)
+        fn = _watching_index_dtypes(_without_table(fn), dtypes)
     return check_forward(
         fn,
         _relative_cases(configs),
