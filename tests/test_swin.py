@@ -767,7 +767,7 @@ def test_the_recorded_timings_are_the_tables_layers_timed_on_one_thread():
     m = measured.load("swin_cost")
     assert m.command.startswith("python bench/swin_cost.py") and "--threads 1" in m.command
     assert m.machine["torch_threads"] == 1
-    counted = {(r["variant"], r["stage"]): r for r in swin.swin_cost_table(timed=False)}
+    counted = {(r["variant"], r["stage"]): r for r in swin.swin_cost_table(timed=False, split=True)}
     assert {(r["variant"], r["stage"]) for r in m.rows} == set(counted)
     rounds = {len(r["ms_rounds"]) for r in m.rows}
     assert len(rounds) == 1 and rounds.pop() >= 3
@@ -810,20 +810,49 @@ def test_the_explorer_bars_say_million_where_m_is_the_window_side():
     assert all(" million, " in t for t in chart.texts)
 
 
-def test_the_bias_record_times_the_global_layer_and_its_gather_in_each_round():
+def test_the_recording_times_the_gather_and_the_split_in_the_layers_rounds():
     from vit_notes import measured
 
-    m = measured.load("swin_bias")
-    assert m.command.startswith("python bench/swin_bias.py") and "--threads 1" in m.command
-    assert m.machine["torch_threads"] == 1
-    by = {r["part"]: r for r in m.rows}
-    assert set(by) == {"forward", "bias"}
-    assert len(by["forward"]["ms_rounds"]) == len(by["bias"]["ms_rounds"]) >= 3
-    for r in m.rows:  # stage 1's global layer: one window of the 56x56 grid
-        assert (r["grid"], r["window"], r["dim"], r["heads"]) == (56, 56, 96, 3)
-        assert r["ms"] == min(r["ms_rounds"]) > 0
-    # the gather is part of the forward: alone it is faster in every round
-    assert all(b < f for b, f in zip(by["bias"]["ms_rounds"], by["forward"]["ms_rounds"]))
+    m = measured.load("swin_cost")
+    by = {(r["variant"], r["stage"]): r for r in m.rows}
+    n = len(by["W-MSA", 1]["ms_rounds"])
+    for stage in (1, 2, 3):  # the stages that shift: roll alone and mask alone
+        for v in ("SW-MSA roll only", "SW-MSA mask only"):
+            assert len(by[v, stage]["ms_rounds"]) == n
+    assert ("SW-MSA roll only", 4) not in by  # stage 4 does not shift
+    for stage in (1, 2, 3, 4):
+        gather = by["MSA bias gather", stage]
+        assert gather["window"] == by["MSA", stage]["window"] and gather["counted_gmacs"] == 0
+        assert len(gather["ms_rounds"]) == n
+    # the gather is part of global MSA's forward: alone it is faster in every round
+    assert all(r < 1 for r in swin.round_ratios(m.rows, "MSA bias gather", "MSA")[1])
+
+
+def test_the_split_layers_hold_w_msas_weights_and_drop_one_step(monkeypatch):
+    from vit_notes.swin import figures
+
+    calls = []
+
+    class Timed:
+        median = 1e-3
+
+    def fake_time(layer, x, H, W, min_run_time):
+        calls.append(layer)
+        return Timed()
+
+    monkeypatch.setattr(figures.counting, "time_forward", fake_time)
+    rows = swin.swin_cost_table(stages=(1,), rounds=1, split=True)
+    assert [r["variant"] for r in rows] == list(swin.TIMED_VARIANTS + swin.SPLIT_VARIANTS)
+    w, sw, msa, roll, masked, gather = calls
+    assert roll.attn is w.attn and roll.shift_size == 3 and roll.attn_mask is None
+    assert masked.attn is w.attn and masked.shift_size == 0
+    assert torch.equal(masked.attn_mask, sw.attn_mask)
+    x = torch.randn(1, 56 * 56, 96)
+    assert torch.equal(gather(x, 56, 56), msa.attn.relative_position_bias())
+    # with the roll and the mask, the split layers would be SW-MSA again
+    with torch.no_grad():
+        masked.shift_size = 3
+        torch.testing.assert_close(masked(x, 56, 56), sw(x, 56, 56))
 
 
 def test_the_figures_say_what_the_bars_are_and_keep_their_ticks_apart():

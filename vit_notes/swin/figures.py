@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .. import counting, photo, validate
 from ..counting import significant as sig
@@ -461,13 +462,18 @@ def cost_curves(
 @styled
 def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
     """Four panels: multiply-adds and attention-map MiB of stage 1's attention against the
-    image side (global and windowed) and against the window size; lines the paper's eqs.,
-    circles the counter."""
+    image side (global and windowed) and against the window size. In the top row the lines
+    are the paper's eqs. and the circles the counter; in the bottom row the lines are the
+    maps' size, heads·hw·keys·4 bytes, which neither equation gives."""
     rows = validate.rows("rows", rows, keys=("axis", "kind"))
     fig, axes = new_figure(2, 2, height=5.6)
     styles = {
         "global": ("tab:red", "global, eq. (1)"),
         "window": ("tab:blue", f"M = {window_size}, eq. (2)"),
+    }
+    map_labels = {
+        "global": "global: map size, heads·(hw)²·4 B",
+        "window": "windows: map size, heads·hw·M²·4 B",
     }
     for col, axis in enumerate(("side", "window")):
         for row_i, key in enumerate(("gmacs", "attn_mib")):
@@ -479,6 +485,8 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
                 color, label = styles[kind]
                 if axis == "window":
                     label = "windows M × M, eq. (2)"
+                if key == "attn_mib":  # no equation gives memory: the maps' size
+                    label = map_labels[kind]
                 ax.plot(xs, [r[key] for r in pts], "-", color=color, label=label)
                 if key == "gmacs":
                     cx = [r["value"] for r in pts if r["counted_gmacs"] is not None]
@@ -510,7 +518,7 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
             )
             ax.set_ylabel("GMACs" if key == "gmacs" else "attention maps (MiB)")
             ax.grid(True, which="major")
-            if row_i == 0:
+            if row_i == 0 or col == 0:
                 ax.legend(loc="upper left")
     fig.suptitle(f"Stage 1's attention layer (C = {dim}, 3 heads, 4×4 patches)")
     side_rows = {(r["kind"], r["value"]): r for r in rows if r["axis"] == "side"}
@@ -523,7 +531,8 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
         f"{sig(side_rows['global', hi]['gmacs'])} GMACs and window attention from "
         f"{sig(side_rows['window', lo]['gmacs'])} to {sig(side_rows['window', hi]['gmacs'])}; the "
         "maps' memory grows the same way. Against the window side at 224², both grow "
-        "with the window. Circles (the counter) lie on the lines (the paper's equations).",
+        "with the window. Circles (the counter) lie on the multiply-add lines (the paper's "
+        "equations); the memory lines are the maps' size, heads times hw times keys times 4 bytes.",
     )
     return fig
 
@@ -652,6 +661,21 @@ TIMED_VARIANTS = ("W-MSA", "SW-MSA", "MSA")
 #: Every layer gathers its bias B on every call: ``M⁴`` entries per head in a window layer,
 #: ``(hw)²`` in global MSA. The figure's legend gives each series its size.
 B_SIZES = {"W-MSA": "B: M⁴ entries", "SW-MSA": "B: M⁴ entries", "MSA": "B: (hw)² entries"}
+#: Parts timed in the same rounds, to split the layers' time: SW-MSA with its roll and no
+#: mask, SW-MSA with its mask and no roll (where the stage shifts), and global MSA's gather
+#: of B alone (``attn.relative_position_bias()``, the call its forward makes).
+SPLIT_VARIANTS = ("SW-MSA roll only", "SW-MSA mask only", "MSA bias gather")
+
+
+class _BiasGather(nn.Module):
+    """Times a layer's gather of B alone: called as a layer, it returns B."""
+
+    def __init__(self, attn: nn.Module):
+        super().__init__()
+        self.attn = attn
+
+    def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
+        return self.attn.relative_position_bias()
 
 
 def swin_cost_table(
@@ -661,6 +685,7 @@ def swin_cost_table(
     timed: bool = True,
     min_run_time: float = 0.05,
     rounds: int = 5,
+    split: bool = False,
 ) -> list[dict]:
     """Rows of {variant, stage, grid, dim, heads, window, shift, analytic/counted GMACs,
     attention-map MiB (float32, all heads, batch 1), ms} for the attention layer of each of
@@ -679,7 +704,12 @@ def swin_cost_table(
     ``qkv`` and ``proj`` (its bias table is larger; where the grid is one window it holds
     W-MSA's ``attn`` too). So SW-MSA differs from W-MSA by the shift and the mask alone.
     Global MSA's forward includes gathering its ``(heads, hw, hw)`` bias B, which eq. (1)
-    does not count."""
+    does not count.
+
+    With ``split=True`` the rounds also time, after each stage's three layers, the parts of
+    :data:`SPLIT_VARIANTS`: where the stage shifts, SW-MSA with the roll and no mask and with
+    the mask and no roll (W-MSA's ``attn`` again), and at every stage global MSA's gather
+    of B alone. Their rows count no multiply-adds of their own for the gather."""
     validate.one_of("name", name, CONFIGS)
     cfg = CONFIGS[name]
     size = validate.size("size", size, minimum=4)
@@ -729,6 +759,40 @@ def swin_cost_table(
             )
             layers.append(layer)
             inputs.append(x)
+        if not split:
+            continue
+        w, sw, msa = layers[-3:]
+        sw_row, msa_row = rows[-2], rows[-1]
+        parts = {}
+        if sw.shift_size:
+            with device:
+                roll = GridWindowAttention(C, (g, g), heads, window_size=M, shift_size=M // 2)
+                masked = GridWindowAttention(C, (g, g), heads, window_size=M, shift_size=M // 2)
+            roll.attn = masked.attn = w.attn
+            roll.attn_mask = None  # the roll and the roll back, no mask
+            masked.shift_size = 0  # the mask on unrolled windows, no roll
+            parts["SW-MSA roll only"], parts["SW-MSA mask only"] = roll.eval(), masked.eval()
+        parts["MSA bias gather"] = _BiasGather(msa.attn).eval()
+        for variant, layer in parts.items():
+            gather = variant == "MSA bias gather"
+            macs = 0 if gather else counting.count_macs(layer, x, g, g)
+            rows.append(
+                dict(
+                    variant=variant,
+                    stage=stage,
+                    size=size,
+                    grid=g,
+                    dim=C,
+                    heads=heads,
+                    window=msa.window_size if gather else layer.window_size,
+                    shift=0 if gather else M // 2,
+                    analytic_gmacs=0.0 if gather else sw_row["analytic_gmacs"],
+                    counted_gmacs=macs / 1e9,
+                    attn_mib=(msa_row if gather else sw_row)["attn_mib"],
+                )
+            )
+            layers.append(layer)
+            inputs.append(x)
     order = list(zip(rows, layers, inputs))
     for k in range(validate.positive_int("rounds", rounds) if timed else 0):
         for row, layer, x in order if k % 2 == 0 else order[::-1]:
@@ -745,8 +809,8 @@ def round_ratios(
     layers are timed in turn, so each ratio compares two timings of one round):
     ``{stage: [ratio per round]}``."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms_rounds"))
-    validate.one_of("variant", variant, TIMED_VARIANTS)
-    validate.one_of("reference", reference, TIMED_VARIANTS)
+    validate.one_of("variant", variant, TIMED_VARIANTS + SPLIT_VARIANTS)
+    validate.one_of("reference", reference, TIMED_VARIANTS + SPLIT_VARIANTS)
     by = {(r["variant"], r["stage"]): r["ms_rounds"] for r in rows}
     return {
         stage: [a / b for a, b in zip(by[variant, stage], by[reference, stage], strict=True)]
@@ -765,6 +829,7 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     timed on its own: its ratios show the timing spread; and global MSA over W-MSA at every
     stage (log scale)."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms", "ms_rounds"))
+    rows = [r for r in rows if r["variant"] in TIMED_VARIANTS]  # the split parts: in print
     fig, axes = new_figure(1, 3, height=4.2)
     colours = {"W-MSA": "tab:blue", "SW-MSA": "tab:green", "MSA": "tab:red"}
     stages = sorted({r["stage"] for r in rows})
