@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import dataclasses
 import json
 import re
 import struct
@@ -378,6 +379,7 @@ def test_teachers_page_names_only_exercises_that_exist():
 #: adds its rows by registering its Teaching, never by editing these pages.
 CHAPTER_TABLES = {
     "intro.md": ["intro"],
+    "notation.md": ["glossary"],
     "teachers.md": ["explorers", "predictions", "judgements", "query-grids"],
 }
 
@@ -427,6 +429,87 @@ def test_chapter_tables_render_every_registered_chapter_in_toc_order():
         assert f"</notebooks/{d.family}>" in intro and d.teaching.idea in intro, d.family
     with pytest.raises(ValueError, match="choose from"):
         vit_notes_site.chapter_table("nonsense", ROOT)
+
+
+# --- the glossary: shared terms on the notation page, each design's own in its registration ----
+
+#: The shared glossary's sections (book/notation.md): their anchors (#attention, ...) stay.
+SHARED_GLOSSARY = ["Attention", "Tokens and grids", "Networks", "Costs and the book"]
+
+
+def shared_glossary() -> dict[str, list[tuple[str, ...]]]:
+    """The notation page's shared glossary tables: section title -> rows (the cells of each)."""
+    text = (ROOT / "book" / "notation.md").read_text(encoding="utf-8")
+    glossary = text[text.index("\n## Glossary\n") :]
+    sections: dict[str, list[tuple[str, ...]]] = {}
+    for title, body in re.findall(r"^### (.+)\n((?:(?!^#).*\n?)*)", glossary, re.M):
+        table = [line for line in body.splitlines() if line.startswith("|")]
+        assert tuple(table[:2]) == vit_notes_site.GLOSSARY_HEADER, title
+        sections[title] = [
+            tuple(c.strip() for c in row.strip("|").split(" | ")) for row in table[2:]
+        ]
+    return sections
+
+
+def term_names(english: str) -> set[str]:
+    """The names a glossary row goes by: "window attention (W-MSA)" -> the whole, "window
+    attention" and "w-msa"."""
+    m = re.fullmatch(r"(.+?) \((.+)\)", english)
+    return {name.lower() for name in (english, *(m.groups() if m else ()))}
+
+
+def test_the_notation_page_keeps_its_shared_glossary_then_the_chapters_sections():
+    text = (ROOT / "book" / "notation.md").read_text(encoding="utf-8")
+    assert list(shared_glossary()) == SHARED_GLOSSARY, "the shared sections and their anchors"
+    glossary = text[text.index("\n## Glossary\n") :]
+    assert glossary.count("\n## ") == 1, "the glossary is the page's last section"
+    last_table = glossary.rindex("\n| ")
+    directive = glossary.index("```{chapter-table} glossary")
+    assert last_table < directive, "the chapters' sections follow the shared tables"
+    assert not re.search(r"^#", glossary[directive:], re.M), "nothing after the chapters'"
+    assert all(len(row) == 3 for rows in shared_glossary().values() for row in rows)
+
+
+def test_each_glossary_term_is_in_one_place():
+    """A term several chapters use is in the shared tables; a term one design alone uses is
+    in its registration (Teaching.glossary); never in both, nor in two designs."""
+    where: dict[str, str] = {}
+    for section, rows in shared_glossary().items():
+        for english, *_ in rows:
+            for name in term_names(english):
+                assert name not in where, f"{english!r} twice: {section} and {where[name]}"
+                where[name] = f"the shared table {section}"
+    for d in registry.chapters():
+        for row in d.teaching.glossary:
+            vit_notes_site.glossary_row(d.family, row)  # three cells that fit a table
+            for name in term_names(row[0]):
+                assert name not in where, f"{row[0]!r} is in {d.family}'s and {where[name]}"
+                where[name] = f"{d.family}'s glossary"
+
+
+def test_the_glossary_renders_each_design_with_terms_in_toc_order(monkeypatch):
+    chapters = vit_notes_site.registered_chapters(ROOT)
+    text = vit_notes_site.chapter_table("glossary", ROOT)
+    with_terms = [d for _, d in chapters if d.teaching.glossary]
+    assert len(with_terms) >= 4, "the design chapters register their terms"
+    assert re.findall(r"^### (.+)$", text, re.M) == [d.title for d in with_terms]
+    assert text.count("\n".join(vit_notes_site.GLOSSARY_HEADER)) == len(with_terms)
+    for d in with_terms:
+        for row in d.teaching.glossary:
+            assert f"| {' | '.join(row)} |" in text, (d.family, row[0])
+    # a registered design without terms: no section, the others unchanged
+    first = with_terms[0]
+    bare = dataclasses.replace(first, teaching=dataclasses.replace(first.teaching, glossary=()))
+    monkeypatch.setitem(registry._DESIGNS, first.family, bare)
+    without = vit_notes_site.chapter_table("glossary", ROOT)
+    assert f"### {first.title}\n" not in without
+    assert re.findall(r"^### (.+)$", without, re.M) == [d.title for d in with_terms[1:]]
+    # a row that would break its table is refused
+    broken = (("a | b", "甲", "a term"),)
+    bad = dataclasses.replace(first, teaching=dataclasses.replace(first.teaching, glossary=broken))
+    monkeypatch.setitem(registry._DESIGNS, first.family, bad)
+    with pytest.raises(ValueError, match="glossary cell"):
+        vit_notes_site.chapter_table("glossary", ROOT)
 
 
 def test_each_registered_explorer_is_shown_by_its_chapter_and_no_other_is_called():

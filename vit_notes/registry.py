@@ -87,8 +87,9 @@ class AttentionLayer:
 class Teaching:
     """What the book's pages say about a chapter, kept with the chapter so that a new chapter
     edits no page: ``book/_ext/vit_notes_site.py``'s ``chapter-table`` directive renders it
-    on the intro page (the chapters table) and the teachers' page (the explorers, the
-    prediction round, the judgement exercises, where the queries lie).
+    on the intro page (the chapters table), the notation page (the glossary's chapter
+    sections) and the teachers' page (the explorers, the prediction round, the judgement
+    exercises, where the queries lie).
 
     ``name``: how the teachers' page names the chapter ("Swin", "the study chapter");
     ``cites``: the bib keys of its papers and ``idea``: its idea in one line, for the intro
@@ -99,7 +100,13 @@ class Teaching:
     a prediction with no slider) and ``prediction`` (what is predicted, or, without a slider,
     what the prediction works against); ``judgement``: the label of its judgement exercise
     and ``question``: its question in short. The exercises' numbers and titles are read from
-    the notebook, the chapter's title from its first heading."""
+    the notebook, the chapter's title from its first heading.
+
+    ``glossary``: the terms that this design alone uses, as ``(English, 中文, meaning)`` rows
+    (``meaning`` is MyST: math and roles are fine, a ``|`` or a line break is not); the
+    ``glossary`` kind renders them in the chapter's section of the notation page's
+    glossary, after the shared tables (no section when empty). A term several chapters use
+    stays in the shared tables of ``book/notation.md``, and no term is in both."""
 
     name: str
     explorer_section: str
@@ -111,6 +118,7 @@ class Teaching:
     slider: str = ""
     cites: tuple[str, ...] = ()
     idea: str = ""
+    glossary: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -519,7 +519,12 @@ CHAPTER_TABLE_KINDS = {
     "predictions": "the prediction round's table (slider exercises), then the others",
     "judgements": "one line per chapter: its judgement exercise and its question",
     "query-grids": "one sentence: the grid each explorer's queries lie on",
+    "glossary": "the notation page's glossary, after its shared tables: a section per chapter "
+    "(its title), a table of the terms its design alone uses (none when it registers none)",
 }
+
+#: The header of every glossary table, the shared ones of book/notation.md and the chapters'.
+GLOSSARY_HEADER = ("| English | 中文 | meaning |", "|---|---|---|")
 
 #: How the teachers' page names the comparison chapter's explorer (not a registered chapter).
 COMPARISON = "the comparison"
@@ -644,15 +649,39 @@ def chapter_table(kind: str, root: Path, extra: list[str] = ()) -> str:
         ]
         lines.append(_capital(", ".join(parts)) + ".")
         lines += list(extra)
+    elif kind == "glossary":
+        for doc, d in chapters:
+            rows = [glossary_row(d.family, row) for row in d.teaching.glossary]
+            if rows:
+                lead = (
+                    f"Terms of the {{doc}}`{chapter_title(root, doc)} </{doc}>` chapter's design."
+                )
+                lines += ["", f"### {d.title}", "", lead, "", *GLOSSARY_HEADER, *rows]
+        lines += list(extra)
     else:
         raise ValueError(f"chapter-table {kind!r}: choose from {sorted(CHAPTER_TABLE_KINDS)}")
     return "\n".join(lines)
 
 
+def glossary_row(family: str, row: tuple[str, str, str]) -> str:
+    """One row of a chapter's glossary table, ``| English | 中文 | meaning |``: three cells,
+    none empty, none holding a ``|`` or a line break (either would break the table)."""
+    if len(row) != 3 or not all(isinstance(c, str) and c.strip() for c in row):
+        raise ValueError(f"{family}: a glossary row is (English, 中文, meaning), got {row!r}")
+    bad = [c for c in row if "|" in c or "\n" in c]
+    if bad:
+        raise ValueError(f"{family}: a glossary cell holds a '|' or a line break: {bad[0]!r}")
+    return f"| {' | '.join(c.strip() for c in row)} |"
+
+
 class _ChapterTable(SphinxDirective):
     """````{chapter-table} KIND```` (:data:`CHAPTER_TABLE_KINDS`): the rows every registered
     chapter contributes to a page, rendered as MyST from its registration
-    (:func:`chapter_table`); the directive's content follows them (hand-written rows)."""
+    (:func:`chapter_table`); the directive's content follows them (hand-written rows).
+
+    The ``glossary`` kind renders headings: its sections join the page's own (MyST files a
+    nested parse's ``###`` section under the enclosing ``##`` one), so they stand beside the
+    shared tables' sections, in the page's contents and with anchors of their own."""
 
     has_content = True
     required_arguments = 1
@@ -665,11 +694,16 @@ class _ChapterTable(SphinxDirective):
             text = chapter_table(self.arguments[0], root, list(self.content))
         except ValueError as e:
             raise self.error(f"chapter-table: {e}") from None
-        for doc, _ in registered_chapters(root):
+        for doc, d in registered_chapters(root):
             self.env.note_dependency(str(root / f"{doc}.ipynb"))
+            # its registration (Teaching): the rows come from there
+            self.env.note_dependency(importlib.import_module(f"vit_notes.{d.family}").__file__)
         box = nodes.container()
         self.state.nested_parse(
-            StringList(text.split("\n"), source=self.env.docname), self.content_offset, box
+            StringList(text.split("\n"), source=self.env.docname),
+            self.content_offset,
+            box,
+            match_titles=self.arguments[0] == "glossary",
         )
         return box.children
 

@@ -101,6 +101,43 @@ registry.register_design(
             prediction="the growth of the largest attention map, in MiB",
             judgement="ex-coatnet-judgement",
             question="which layout fits a budget",
+            glossary=(
+                (
+                    "relative attention",
+                    "相对注意力",
+                    (
+                        "attention whose logits add a learned bias $w_{i-j}$ that depends only on "
+                        "the offset between two positions (CoAtNet)"
+                    ),
+                ),
+                (
+                    "relative position bias",
+                    "相对位置偏置",
+                    (
+                        r"the table of those biases: $(2H-1)(2W-1)$ entries per head on CoAtNet's "
+                        r"$H \times W$ grid; Swin learns one per block for its 7×7 windows, "
+                        r"$13 \times 13$ entries per head"
+                    ),
+                ),
+                (
+                    "MBConv (inverted bottleneck)",
+                    "MBConv（倒置瓶颈块）",
+                    (
+                        "expand the channels with a 1×1 conv, filter with a depthwise conv, "
+                        "project back (CoAtNet's S1, S2)"
+                    ),
+                ),
+                (
+                    "squeeze-and-excitation (SE)",
+                    "SE（挤压-激励）",
+                    "channel reweighting from a globally pooled summary",
+                ),
+                (
+                    "layout",
+                    "布局",
+                    "which block type each stage of CoAtNet uses, such as C-C-T-T",
+                ),
+            ),
         ),
         forward=registry.ForwardExercise(
             check=check_relative_attention,

@@ -99,6 +99,21 @@ registry.register_design(
             prediction="the growth of the attention matrix",
             judgement="ex-pvt-judgement",
             question="which `sr_ratio` for a 512² detector",
+            glossary=(
+                (
+                    "spatial-reduction attention (SRA)",
+                    "SRA（空间缩减注意力）",
+                    "attention whose keys and values come from the token grid reduced by $R$ (PVT)",
+                ),
+                (
+                    "linear SRA",
+                    "linear SRA（线性空间缩减注意力）",
+                    (
+                        r"SRA whose keys and values are average-pooled to a fixed $7 \times 7$ "
+                        r"grid, so its products grow linearly with $N$ (PVT v2)"
+                    ),
+                ),
+            ),
         ),
         forward=registry.ForwardExercise(
             check=check_sra_forward,

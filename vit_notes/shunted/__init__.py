@@ -99,6 +99,40 @@ registry.register_design(
             prediction="Shunted's map memory as a multiple of SRA's",
             judgement="ex-shunted-judgement",
             question="which ratio pair replaces an SRA layer",
+            glossary=(
+                (
+                    "shunted self-attention (SSA)",
+                    "SSA（分流自注意力）",
+                    "attention whose head groups see keys at different reduction ratios (Shunted)",
+                ),
+                (
+                    "multi-scale token aggregation (MTA)",
+                    "MTA（多尺度 token 聚合）",
+                    (
+                        "merging tokens at several scales inside one attention layer to make "
+                        "multi-scale keys and values (Shunted)"
+                    ),
+                ),
+                (
+                    "head group",
+                    "头组",
+                    "a set of heads that share one key grid (Shunted: two groups, one per ratio)",
+                ),
+                (
+                    "local enhancement",
+                    "局部增强",
+                    (
+                        "a depthwise 3×3 convolution of $V$ on its key grid, added to $V$ before "
+                        "the weighted sum; without reduction, added to the attention output "
+                        "(Shunted)"
+                    ),
+                ),
+                (
+                    "detail-specific feed-forward",
+                    "细节特定前馈网络",
+                    "a feed-forward layer with a depthwise convolution branch inside (Shunted)",
+                ),
+            ),
         ),
         forward=registry.ForwardExercise(
             check=check_shunted_forward,

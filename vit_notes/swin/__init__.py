@@ -143,6 +143,61 @@ registry.register_design(
             prediction="the keys block 2 lets a corner query attend",
             judgement="ex-swin-judgement",
             question="which window for a dense task at 1024²",
+            glossary=(
+                (
+                    "window (attention window)",
+                    "窗口（注意力窗口）",
+                    (
+                        r"Swin's square block of tokens, $M \times M$ with $M = 7$ in every Swin "
+                        r"model of the book: a query attends only to the tokens of its own window; "
+                        r"every token stays a key"
+                    ),
+                ),
+                (
+                    "shifted window",
+                    "移位窗口",
+                    (
+                        "a window of the next block, moved by half a window's side, rounded down, "
+                        "along both axes (Swin)"
+                    ),
+                ),
+                (
+                    "window attention (W-MSA)",
+                    "W-MSA（窗口多头自注意力）",
+                    (
+                        "multi-head self-attention inside each window: a query sees only the "
+                        "tokens of its own window (Swin)"
+                    ),
+                ),
+                (
+                    "shifted window attention (SW-MSA)",
+                    "SW-MSA（移位窗口多头自注意力）",
+                    (
+                        "W-MSA with the windows shifted by half a window's side, rounded down, in "
+                        "every second block where the grid is larger than one window, so that "
+                        "neighbouring windows exchange information (Swin)"
+                    ),
+                ),
+                (
+                    "cyclic shift",
+                    "循环移位",
+                    (
+                        "rolling the grid by the shift (`torch.roll`) so that the shifted windows "
+                        "are again whole windows; the tokens that wrap around share a window with "
+                        "tokens that are not their neighbours (Swin)"
+                    ),
+                ),
+                (
+                    "attention mask",
+                    "注意力掩码",
+                    (
+                        "a large negative number added to the logits of the query–key pairs that "
+                        "must not attend, so that their weights become negligible (exactly zero "
+                        "with −inf); Swin's keeps apart the tokens that the cyclic shift brought "
+                        "together"
+                    ),
+                ),
+            ),
         ),
         forward=registry.ForwardExercise(
             check=check_swin_forward,
