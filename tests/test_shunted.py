@@ -1154,8 +1154,13 @@ def test_the_chapter_states_the_papers_equations_as_stored():
         assert eq.source == shunted.paper.EQUATIONS_SOURCE
     # the chapter names its sources once, in the Sources box, without the page's history
     flat = " ".join(text.split())
-    said = "derived from the official code where `sr_ratio` > 1, and were not compared with the "
-    assert flat.count(said + "paper's section 3") == 1
+    said = "The equations of section 3 are written from the official code where `sr_ratio` > 1."
+    assert flat.count(said) == 1
+    assert "not compared with" not in flat and "from a secondary list" not in flat
+    # the GFLOPs' source is said once, where the numbers are shown (section 6)
+    (gflops,) = [c for c in cells if "paper GFLOPs" in "".join(c["source"])][:1]
+    assert "a secondary list reports for the paper" in "".join(gflops["source"])
+    assert flat.count("secondary list") == 1
     assert "our reading of the official code" not in flat and "not the paper's own" not in flat
     assert "We did not have" not in flat and "unchecked" not in flat
     assert "are ours" not in flat and "was not read" not in flat  # one plain wording
@@ -1233,3 +1238,14 @@ API_NO_SLIP: dict[str, str] = {
     "vit_notes.shunted.shunted_explorer": "takes no arguments",
     "vit_notes.shunted.official_state_dict": "takes no arguments",
 }
+
+
+def test_the_chapters_glue_calls_are_in_folded_cells():
+    # glue is plumbing for the prose: the reader's visible cells do not call it
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    visible = [
+        "".join(c["source"])
+        for c in cells
+        if c["cell_type"] == "code" and "hide-input" not in c["metadata"].get("tags", [])
+    ]
+    assert visible and not [s for s in visible if "glue(" in s]

@@ -150,8 +150,8 @@ CODE_DIFFERENCES = (
         code="in stages 1-3 (sr_ratio > 1): a convolution of kernel and stride r_i, then a "
         "LayerNorm and a GELU. Stage 3's fine group has r_i = 1 and still gets all three: "
         "sr2 is a 1×1 convolution there",
-        evidence=f"{REPO} SSA.py, Attention.__init__ (sr2 of kernel 1 under sr_ratio 2) and "
-        "Attention.forward (sr1, norm1, act)",
+        evidence=f"{REPO} SSA.py. Attention.__init__ builds sr2 with kernel 1 under "
+        "sr_ratio 2. Attention.forward applies sr1, norm1 and act",
     ),
     Difference(
         topic="MTA with sr_ratio 1",
@@ -170,9 +170,9 @@ CODE_DIFFERENCES = (
         code="the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead. "
         "In issue 14 the author answered that in the last stage the placement hardly "
         "changes the final performance",
-        evidence=f"{REPO} SSA.py, the else branch of Attention.forward. Issue 14 (the "
-        "question quotes the paper; the author, OliverRensu, answered 2022-08-15). Issue 23 "
-        "asks the same question",
+        evidence=f"{REPO} SSA.py, the else branch of Attention.forward. Issue 14: the "
+        "question quotes the paper, and the author, OliverRensu, answered on 2022-08-15. "
+        "Issue 23 asks the same question",
     ),
 )
 
@@ -198,8 +198,8 @@ QUESTIONS = (
         reply="the first of the author's (OliverRensu) two replies: 'In the first stage, we "
         "use conv stem (Head) to replace naive non-overlap patch embedding in ViT. In the "
         "following stage, we use overlap patchembed.'",
-        evidence=f"{REPO} issue 13 (the question, 2022-06-30; the first reply, 2023-02-22). "
-        "SSA.py, ShuntedTransformer.__init__",
+        evidence=f"{REPO} issue 13: the question of 2022-06-30, the first reply of "
+        "2023-02-22. SSA.py, ShuntedTransformer.__init__",
     ),
 )
 
