@@ -192,7 +192,24 @@
   function howFar(value, right) {
     const diff = minus(value, right);
     const side = num(diff) > 0 ? "too high" : "too low";
-    return `${number(absolute(diff))} off (${percent(relError(value, right))} of the answer), ${side}`;
+    const share = percent(relError(value, right));
+    return `${number(absolute(diff))} off (${share === "0.00%" ? "less than 0.01%" : share} of the answer), ${side}`;
+  }
+
+  /** checking.last_digit: the place value of the last digit of ``value`` as written. */
+  function lastDigit(value) {
+    if (isInt(value)) return 1.0;
+    const [mantissa, exp] = String(value.float).toLowerCase().split("e");
+    const frac = mantissa.includes(".") ? mantissa.split(".")[1].length : 0;
+    return 10 ** (Number(exp || 0) - frac);
+  }
+
+  /** checking.within_digits: ``right`` rounded or cut off at ``value``'s last digit. */
+  function withinDigits(value, right) {
+    const v = num(value), r = num(right);
+    const unit = lastDigit(value) * (1 - 1e-9);
+    const cut = Math.abs(v) <= Math.abs(r) && Math.abs(r) - Math.abs(v) < unit;
+    return Math.abs(v - r) <= unit / 2 || (cut && v * r >= 0);
   }
 
   /** The significant figures (2 to 7) to which ``value`` is ``right`` rounded, or null. */
@@ -290,7 +307,8 @@
     const right = { float: spec.right };
     const close = (a, b) => relError(a, b) <= spec.rel_tol;
     if (close(value, right)) {
-      if (spec.inexact && !(relError(value, right) <= 1e-6 || rounded(value, right) !== null)) {
+      const exact = relError(value, right) <= 1e-6 || rounded(value, right) !== null;
+      if (spec.inexact && !(exact || withinDigits(value, right))) {
         return say(false, `close: ${number(value)} is ${howFar(value, right)}; ${spec.inexact}. ${then}`);
       }
       return say(true, `${spec.correct || spec.right_g}. ${spec.then}`);

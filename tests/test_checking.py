@@ -204,6 +204,27 @@ def test_an_exact_prediction_takes_only_the_answer_rounded(capsys):
     assert checking.check_prediction(3.25, 29 / 9, "r", "Slide.")  # without: a figure's reading
 
 
+def test_an_exact_prediction_takes_its_digits_rounded_or_cut_off(capsys):
+    why = "the exact value is 196/9"
+    # 196/9 = 21.7777...: rounded (22, 21.78) or cut off (21.7, 21.777) at the last digit typed
+    for answer in (22, 21.8, 21.78, 21.7, 21.777, "21.777", 21.7778, 21.77777):
+        assert checking.check_prediction(answer, 196 / 9, "f", "Slide.", inexact=why), answer
+    capsys.readouterr()
+    # more than one unit of the last digit typed away: wrong, and never "0.00%" off
+    for answer in (21.5, 21.76, 21.7771, 21.6, 21.79):
+        assert not checking.check_prediction(answer, 196 / 9, "f", "Slide.", inexact=why), answer
+        out = capsys.readouterr().out
+        assert "0.00%" not in out and why in out
+    assert checking.within_digits(21.777, 196 / 9) and not checking.within_digits(21.76, 196 / 9)
+    assert not checking.within_digits(15.9, 16)  # one unit off exactly: not a cut-off 16
+    assert checking.last_digit(22) == 1.0 and checking.last_digit(1e-5) == 1e-5
+
+
+def test_how_far_never_prints_zero_percent():
+    assert checking.how_far(21.7771, 196 / 9).endswith("(less than 0.01% of the answer), too low")
+    assert "(1.28% of the answer)" in checking.how_far(21.5, 196 / 9)
+
+
 def test_prediction_of_nothing_asks_for_a_number(capsys):
     assert not checking.check_prediction(None, 16, "the factor", "Slide.")
     assert "write your prediction of the factor as a number, got None" in capsys.readouterr().out

@@ -329,15 +329,15 @@ def test_check_sra_macs_names_the_missing_term(capsys):
     c = pvt.sra_cost(56, 56, 64, 1, 8)
     assert pvt.check_sra_macs(c.macs)
     assert not pvt.check_sra_macs(c.macs - 2 * c.tokens * c.kv_tokens * 64)
-    assert "q·kᵀ (N·M·C) and attn·v (N·M·C)" in capsys.readouterr().out
+    assert "q·kᵀ (N·N_k·C) and attn·v (N·N_k·C)" in capsys.readouterr().out
     assert not pvt.check_sra_macs(c.macs - 2 * c.kv_tokens * 64 * 64)
-    assert "k (M·C²) and v (M·C²)" in capsys.readouterr().out
+    assert "k (N_k·C²) and v (N_k·C²)" in capsys.readouterr().out
     # one of k and v, or one of the two products: both candidates named
     assert not pvt.check_sra_macs(c.macs - c.kv_tokens * 64 * 64)
-    assert "k (M·C²); v (M·C²)" in " ".join(capsys.readouterr().out.split())
+    assert "k (N_k·C²); v (N_k·C²)" in " ".join(capsys.readouterr().out.split())
     assert not pvt.check_sra_macs(c.macs - c.tokens * c.kv_tokens * 64)
-    assert "q·kᵀ (N·M·C); attn·v (N·M·C)" in " ".join(capsys.readouterr().out.split())
-    # PVT v2's eq. (1) conv term, hwc²R², in place of M·C²·R²
+    assert "q·kᵀ (N·N_k·C); attn·v (N·N_k·C)" in " ".join(capsys.readouterr().out.split())
+    # PVT v2's eq. (1) conv term, hwc²R², in place of N_k·C²·R²
     assert not pvt.check_sra_macs(c.macs - c.tokens * 64 * 64 + c.tokens * 64 * 64 * 64)
     assert "eq. (1)" in capsys.readouterr().out
     assert not pvt.check_sra_macs(2 * c.macs)
@@ -512,9 +512,9 @@ def test_sra_steps_equal_the_module_map_and_output():
         ),
         (
             58_605_568 - 200_704 - 9_834_496,
-            "leaves out two terms: either k (M·C²) and q·kᵀ (N·M·C)",
+            "leaves out two terms: either k (N_k·C²) and q·kᵀ (N·N_k·C)",
         ),
-        (58_605_568 - 12_845_056 + 12_845_056 // 8, "M·C²·R², not M·C²·R"),
+        (58_605_568 - 12_845_056 + 12_845_056 // 8, "N_k·C²·R², not N_k·C²·R"),
         (10**400, "a 401-digit number is far too large"),
     ],
 )
@@ -560,7 +560,14 @@ def test_explorer_prediction(capsys, answer, ok, says):
         (4, False, "that is R/R' = 4"),
         (9 / 196, False, "the factor the other way"),
         ((196 / 9) ** 2, False, "the queries do not change"),
-        (21.7, False, "close: 21.7"),
+        # the answer rounded or cut off at its own last digit: every one is right
+        (22, True, "grows 196/9 ≈ 21.78×"),
+        (21.8, True, "grows 196/9 ≈ 21.78×"),
+        (21.777, True, "grows 196/9 ≈ 21.78×"),
+        ("21.777", True, "grows 196/9 ≈ 21.78×"),
+        (21.7, True, "grows 196/9 ≈ 21.78×"),
+        (21.5, False, "close: 21.5 is 0.277778 off (1.28% of the answer), too low"),
+        (21.7771, False, "(less than 0.01% of the answer)"),
         (30, False, "30 is too large"),
         ("many", False, "write your prediction of the factor as a number"),
     ],
@@ -601,7 +608,8 @@ def test_explorer_prediction_refuses_bad_settings(bad):
         (
             8,
             True,
-            "16×16 keys, each window 32 pixels wide. The map takes 16.0 MiB, the finest keys",
+            "16×16 keys, each reduction tile 32 pixels wide. The map takes 16.0 MiB, the "
+            "finest keys",
         ),
         ("8", True, "PVT v2's linear SRA, as in its B2-Li"),
         (4, False, "64.0 MiB, 2.7× the 24 MiB budget"),
@@ -829,9 +837,12 @@ def test_cost_plot_draws_a_layer_without_sr_ratio_once():
         bars = [c for c in ax_ms.collections if tuple(c.get_color()[0][:3]) == to_rgb(colour)]
         # SRA at sr_ratio 1 is plain attention: no bar of its own over plain's
         assert sum(len(c.get_segments()) for c in bars) == (3 if variant == "SRA" else 1)
-    # ... and an open dot at plain's time, not a measurement of its own
-    (dot,) = [ln for ln in ax_ms.lines if (ln.get_linestyle(), ln.get_marker()) == ("None", "o")]
+    # ... and an open diamond at plain's time, not a measurement of its own: not the open
+    # circle that the legend gives the counter; the notes panel says what it is
+    (dot,) = [ln for ln in ax_ms.lines if (ln.get_linestyle(), ln.get_marker()) == ("None", "D")]
+    assert not [ln for ln in ax_ms.lines if (ln.get_linestyle(), ln.get_marker()) == ("None", "o")]
     assert dot.get_markerfacecolor() == "white"
+    assert "SRA at sr_ratio 1 is plain attention: same timing, diamond." in notes_of(fig)
     assert (dot.get_xdata()[0], dot.get_ydata()[0]) == (1, rows_at(rows, "plain", 1)["ms"])
     assert "no sr_ratio: timed once, drawn flat, one bar" in notes_of(fig)
     assert "SRA at sr_ratio 1 is plain attention: same timing" in notes_of(fig)

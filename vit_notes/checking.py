@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import decimal
 import functools
 import itertools
 import math
@@ -334,11 +335,31 @@ def rel_error(value, right) -> float:
 
 
 def how_far(value, right) -> str:
-    """``'{difference} off ({relative} of the answer), too high|low'``."""
+    """``'{difference} off ({relative} of the answer), too high|low'``. A relative difference
+    that would print as 0.00% prints as "less than 0.01%": a wrong answer is never 0.00% off."""
     diff = value - right
     rel = rel_error(value, right)
     side = "too high" if diff > 0 else "too low"
-    return f"{_number(abs(diff))} off ({rel:.2%} of the answer), {side}"
+    share = f"{rel:.2%}" if f"{rel:.2%}" != "0.00%" else "less than 0.01%"
+    return f"{_number(abs(diff))} off ({share} of the answer), {side}"
+
+
+def last_digit(value) -> float:
+    """The place value of the last digit of ``value`` as written: 1 for a whole number,
+    0.001 for 21.777 (the digits of its shortest ``repr``, as the page's box reads them)."""
+    if isinstance(value, int):
+        return 1.0
+    return 10.0 ** decimal.Decimal(repr(float(value))).as_tuple().exponent
+
+
+def within_digits(value, right) -> bool:
+    """Whether ``value`` is ``right`` rounded or cut off at ``value``'s own last digit:
+    rounded, at most half a unit of that digit away (21.78 and 22 for 196/9); cut off, toward
+    zero by less than one unit (21.7 and 21.777). The margin of 1e-9 units keeps a float's
+    rounding from passing 15.9 for 16, or 3.23 for 29/9."""
+    unit = last_digit(value) * (1 - 1e-9)
+    cut = abs(value) <= abs(right) and abs(right) - abs(value) < unit
+    return abs(value - right) <= unit / 2 or (cut and value * right >= 0)
 
 
 def rounded(value, right) -> int | None:
@@ -497,8 +518,9 @@ def check_prediction(
 
     Where the answer is an exact number a reader can work out (not read off a figure), pass
     ``inexact``: then within ``rel_tol`` only ``right`` (to 1e-6, relative), or ``right``
-    rounded to 2 to 7 significant figures, is right. Any other value there is told it is
-    close, how far, and ``inexact`` (say what the exact value is and where it comes from)."""
+    rounded or cut off at the answer's own last digit (:func:`within_digits`), is right.
+    Any other value there is told it is close, how far, and ``inexact`` (say what the exact
+    value is and where it comes from)."""
     _record(
         {
             "kind": "prediction",
@@ -524,7 +546,8 @@ def check_prediction(
         return rel_error(a, b) <= rel_tol
 
     if close(value, right):
-        if inexact and not (rel_error(value, right) <= 1e-6 or rounded(value, right)):
+        exact = rel_error(value, right) <= 1e-6 or rounded(value, right)
+        if inexact and not (exact or within_digits(value, right)):
             return verdict(
                 False, f"close: {_number(value)} is {how_far(value, right)}; {inexact}. {then}"
             )

@@ -31,8 +31,8 @@ class AttentionCost:
     """Cost of one attention layer on one image.
 
     ``macs``: multiply-adds of the whole layer; ``attn_macs``: those of ``q kᵀ`` and
-    ``attn v`` alone; ``tokens``/``kv_tokens``: N and the number of keys M;
-    ``attn_elements``: entries of the ``heads x N x M`` attention matrix, and
+    ``attn v`` alone; ``tokens``/``kv_tokens``: N and the number of keys N_k;
+    ``attn_elements``: entries of the ``heads x N x N_k`` attention matrix, and
     ``attn_bytes`` their size in float32 (what the explicit path stores).
     """
 

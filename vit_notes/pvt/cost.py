@@ -21,14 +21,14 @@ def sra_cost(
     """Multiply-adds of :class:`~vit_notes.pvt.model.SpatialReductionAttention` on an
     ``H x W`` grid.
 
-    With ``N = HW`` and ``M`` keys (``⌊H/R⌋⌊W/R⌋``, or ``pool_size²`` for linear SRA):
-    ``q`` and ``proj`` cost ``2NC²``; the reduction conv ``M·C²·R²``, only for ``R > 1``
-    (``M·C²`` for the 1x1 conv of linear SRA; at ``R = 1`` there is no conv and ``M = N``);
+    With ``N = HW`` and ``N_k`` keys (``⌊H/R⌋⌊W/R⌋``, or ``pool_size²`` for linear SRA):
+    ``q`` and ``proj`` cost ``2NC²``; the reduction conv ``N_k·C²·R²``, only for ``R > 1``
+    (``N_k·C²`` for the 1x1 conv of linear SRA; at ``R = 1`` there is no conv and ``N_k = N``);
     ``kv`` ``2MC²``; ``q kᵀ`` and ``attn v`` ``2NMC`` (PVT v1, §3.3
     "Transformer Encoder": the attention term shrinks by ``R²``; PVT v2 eq. (2),
     ``2hwP²c`` for linear SRA). PVT v2's eq. (1) writes the conv term as ``hwc²R²``, ``R²``
     times the count: a stride-R, R×R, c→c conv on an h×w grid does ``(h/R)(w/R)·c²R² = hwc²``
-    multiply-adds, which is this function's ``M·C²·R²`` and what the FLOP counter counts. We
+    multiply-adds, which is this function's ``N_k·C²·R²`` and what the FLOP counter counts. We
     read the paper's term as a slip. ``sr_ratio=1`` is
     plain multi-head attention.
     """

@@ -81,54 +81,54 @@ def check_sra_macs(
     """Multiply-adds of one SRA layer (all four linear maps, the reduction conv when
     ``sr_ratio > 1``, both attention products)."""
     c = sra_cost(H, W, dim, num_heads, sr_ratio)
-    N, M, C, R = c.tokens, c.kv_tokens, dim, sr_ratio
+    N, Nk, C, R = c.tokens, c.kv_tokens, dim, sr_ratio
     # One term per operation, so that a count short of one names every operation of that
-    # size: at stage 1, N = M·R², so q, proj and the reduction conv each cost N·C².
+    # size: where R divides the grid, N = N_k·R², so q, proj and the reduction conv each cost N·C².
     terms = {
         "q (N·C²)": N * C * C,
         "proj (N·C²)": N * C * C,
-        "the reduction conv (M·C²·R²)": M * C * C * R * R,
-        "k (M·C²)": M * C * C,
-        "v (M·C²)": M * C * C,
-        "q·kᵀ (N·M·C)": N * M * C,
-        "attn·v (N·M·C)": N * M * C,
+        "the reduction conv (N_k·C²·R²)": Nk * C * C * R * R,
+        "k (N_k·C²)": Nk * C * C,
+        "v (N_k·C²)": Nk * C * C,
+        "q·kᵀ (N·N_k·C)": N * Nk * C,
+        "attn·v (N·N_k·C)": N * Nk * C,
     }
     if R == 1:  # at R = 1 there is no reduction conv (sra_cost)
-        del terms["the reduction conv (M·C²·R²)"]
+        del terms["the reduction conv (N_k·C²·R²)"]
     d = C // num_heads
     mistakes = [
         (
-            c.macs - 2 * N * M * C + 2 * N * N * C,
-            "the attention products use M reduced keys, not all N tokens",
+            c.macs - 2 * N * Nk * C + 2 * N * N * C,
+            "the attention products use N_k reduced keys, not all N tokens",
         ),
         (2 * c.macs, TWO_FLOPS),
     ]
-    if R > 1:  # at R = 1, M = N: k and v over all N tokens is the right count
+    if R > 1:  # at R = 1, N_k = N: k and v over all N tokens is the right count
         mistakes.append(
             (
-                c.macs - 2 * M * C * C + 2 * N * C * C,
-                "k and v are computed from the M reduced tokens, not all N: 2·M·C², not 2·N·C²",
+                c.macs - 2 * Nk * C * C + 2 * N * C * C,
+                "k and v are computed from the N_k reduced tokens, not all N: 2·N_k·C², not 2·N·C²",
             )
         )
         mistakes.append(
             (
-                c.macs - M * C * C * R * R + M * C * C * R,
-                "the conv's kernel has R×R taps per input channel: M·C²·R², not M·C²·R",
+                c.macs - Nk * C * C * R * R + Nk * C * C * R,
+                "the conv's kernel has R×R taps per input channel: N_k·C²·R², not N_k·C²·R",
             )
         )
         mistakes.append(
             (
-                c.macs - M * C * C * R * R + N * C * C * R * R,
+                c.macs - Nk * C * C * R * R + N * C * C * R * R,
                 "you counted the conv as N·C²·R², PVT v2's eq. (1) term hwc²R²: R² too large. "
-                "The conv runs once per key, not per token: M·C²·R² (section 5)",
+                "The conv runs once per key, not per token: N_k·C²·R² (section 5)",
             )
         )
     if num_heads > 1:
         mistakes.append(
             (
-                c.macs - 2 * N * M * C + 2 * N * M * d,
-                f"you counted the attention products of one head (2·N·M·d, d = C/heads = {d}): "
-                f"each of the {num_heads} heads does them, 2·N·M·C in all",
+                c.macs - 2 * N * Nk * C + 2 * N * Nk * d,
+                f"you counted the attention products of one head (2·N·N_k·d, d = C/heads = {d}): "
+                f"each of the {num_heads} heads does them, 2·N·N_k·C in all",
             )
         )
     return check_count(
@@ -144,10 +144,10 @@ def check_sra_macs(
 
 SRA_STEPS = {
     "q": Step("B heads N d", "the queries, split into heads"),
-    "x_reduced": Step("B M C", "the tokens keys and values come from: conv, then LayerNorm"),
-    "k": Step("B heads M d", "the keys"),
-    "v": Step("B heads M d", "the values"),
-    "attn": Step("B heads N M", "the attention map, softmax(q kᵀ · scale)", softmax_rows),
+    "x_reduced": Step("B N_k C", "the tokens keys and values come from: conv, then LayerNorm"),
+    "k": Step("B heads N_k d", "the keys"),
+    "v": Step("B heads N_k d", "the values"),
+    "attn": Step("B heads N N_k", "the attention map, softmax(q kᵀ · scale)", softmax_rows),
     "out": Step("B N C", "the output, after proj"),
 }
 
@@ -197,7 +197,7 @@ def _no_reduction_hint(error: Exception) -> str:
         return ""
     return (
         "at sr_ratio 1 the layer has no sr or norm: keys and values come from x itself "
-        "(section 5: at R = 1 there is no conv and M = N)"
+        "(section 5: at R = 1 there is no conv and N_k = N)"
     )
 
 
@@ -336,7 +336,7 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
         h, w = reduced_grid(H, W, r)
         mib = c.attn_bytes / 2**20
         head = (
-            f"sr_ratio {r}: {h}×{w} keys, each window {4 * r} pixels wide. "
+            f"sr_ratio {r}: {h}×{w} keys, each reduction tile {4 * r} pixels wide. "
             f"The map takes {mib:,.1f} MiB"
         )
         if mib > budget_mib:
@@ -350,11 +350,12 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
         return (
             f"{head}, the finest keys that fit. The trade-off: a smaller ratio keeps finer "
             f"keys, but the matrix grows with R⁻²: {costs[r // 2].attn_bytes / 2**20:,.0f} MiB "
-            f"at {r // 2}. A larger one saves memory, but each key summarises a wider window. "
+            f"at {r // 2}. A larger one saves memory, but each key summarises a wider "
+            "reduction tile. "
             f"PVT v2's linear SRA, as in its B2-Li, keeps 7×7 keys at any size. It would take "
             f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MiB here, "
-            f"with one key per about {4 * H / 7:.0f} px of the image (adaptive pooling's windows "
-            "overlap at their edges when 7 does not divide the grid)"
+            f"with one key per about {4 * H / 7:.0f} px of the image (adaptive pooling's reduction "
+            "tiles overlap at their edges when 7 does not divide the grid)"
             if r > 1
             else f"{head}: full attention fits"
         )

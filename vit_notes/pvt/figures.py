@@ -46,7 +46,7 @@ def identity_sra(
     """A :class:`~vit_notes.pvt.SpatialReductionAttention` with identity weights.
 
     ``q``, ``k``, ``v`` and ``proj`` are identities, the reduction conv averages each
-    ``sr_ratio x sr_ratio`` window (so a reduced key is the mean of the tokens it covers)
+    ``sr_ratio x sr_ratio`` reduction tile (so a reduced key is the mean of the tokens it covers)
     and the LayerNorm is the plain standardisation. The logits are ``scale · q·k``: ``scale``
     multiplies the logits, so it is an inverse temperature (softmax(z / T) with T = 1/scale),
     and a larger ``scale`` sharpens the softmax. With several heads, each head compares its
@@ -106,7 +106,7 @@ def sra_query_maps(
     out = {}
     for r in sr_ratios:
         layer = identity_sra(tokens.shape[-1], r, scale=scale, linear=linear, num_heads=num_heads)
-        (out[r],) = query_rows(layer, tokens, H, W, query=q)  # that one row only, not the N x M map
+        (out[r],) = query_rows(layer, tokens, H, W, query=q)  # one row only, not the N x N_k map
     return out
 
 
@@ -400,7 +400,7 @@ def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
     if x == "sr_ratio":
         notes.append("Plain and linear SRA have no sr_ratio: timed once, drawn flat, one bar.")
         if any(r["variant"] == "SRA" and r[x] == 1 for r in rows):
-            notes[-1] += " SRA at sr_ratio 1 is plain attention: same timing, open dot."
+            notes[-1] += " SRA at sr_ratio 1 is plain attention: same timing, diamond."
     return "\n\n".join(notes)
 
 
@@ -438,11 +438,12 @@ def plot_cost(rows: list[dict], x: str, title: str):
         if timed:
             # timed once (no sr_ratio): a flat line without dots, one bar at the left
             once = _timed_once(variant, x)
-            # SRA at sr_ratio 1 is plain attention: plain's timing, an open dot and no bar
+            # SRA at sr_ratio 1 is plain attention: plain's timing, an open diamond (not the
+            # counter's open circle) and no bar
             own = [i for i, r in enumerate(sel) if once or x != "sr_ratio" or r[x] > 1]
             ax_ms.plot(xs, [r["ms"] for r in sel], "-" if once else "-o", ms=4, markevery=own, **kw)
             for i in sorted(set(range(len(sel))) - set(own)):
-                ax_ms.plot(xs[i], sel[i]["ms"], "o", ms=4, mfc="white", **kw)
+                ax_ms.plot(xs[i], sel[i]["ms"], "D", ms=5, mfc="white", **kw)
             bars = sel[:1] if once else [sel[i] for i in own]
             xb = [r[x] for r in bars]
             # The rounds' spread: each round's median, from the fastest to the slowest.
@@ -452,7 +453,7 @@ def plot_cost(rows: list[dict], x: str, title: str):
                            capsize=3, lw=1, **kw)  # fmt: skip
     panels = [
         (ax_macs, "multiply-adds: formula = counter", "GMACs (log scale)"),
-        (ax_mem, "attention matrix: N × M floats", "MiB, float32 (log scale)"),
+        (ax_mem, "attention matrix: N × N_k floats", "MiB, float32 (log scale)"),
     ]
     if timed:
         n = max(len(r.get("ms_rounds", [])) for r in rows)
@@ -714,7 +715,7 @@ def draw_sra_schematic(
             else f"conv {R}×{R}, stride {R}:\n{R}×{R} = {R * R} tokens\n"
             "(shaded) → 1 key.\nLayerNorm"
             if shaded is not None
-            else f"conv {R}×{R}, stride {R}:\none key per window,\nLayerNorm"
+            else f"conv {R}×{R}, stride {R}:\none key per\nreduction tile,\nLayerNorm"
         )
         ax.text(gx - 0.15, gy - 0.06, how, ha="left", va="top", color=kv_col)
         ax.text(

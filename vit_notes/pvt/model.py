@@ -117,7 +117,7 @@ class SpatialReductionAttention(nn.Module):
         return reduced_grid(H, W, self.sr_ratio) if self.sr_ratio > 1 else (H, W)
 
     def reduce(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
-        """The tokens keys and values are computed from: ``(B, N, C) -> (B, M, C)``."""
+        """The tokens keys and values are computed from: ``(B, N, C) -> (B, N_k, C)``."""
         if not self.linear and self.sr_ratio == 1:
             return x
         grid = rearrange(x, "b (h w) c -> b c h w", h=H, w=W)

@@ -78,7 +78,7 @@ LINEAR_SRA = Equation(
 )
 
 #: Every symbol of :data:`EQUATIONS`, for one layer of stage i (``C = C_i`` channels,
-#: ``N_i`` heads of ``d = C/N_i``, ``H×W`` tokens, ``R = R_i``, ``M = ⌊H/R⌋·⌊W/R⌋`` keys);
+#: ``N_i`` heads of ``d = C/N_i``, ``H×W`` tokens, ``R = R_i``, ``N_k = ⌊H/R⌋·⌊W/R⌋`` keys);
 #: the chapter asserts each shape.
 SYMBOLS = (
     Symbol("Q, K, V", "the layer's input sequence, three times", "x: (B, N, C), N = H·W"),
@@ -86,8 +86,9 @@ SYMBOLS = (
     Symbol("R_i", "the reduction ratio of stage i", "sr_ratio"),
     Symbol(
         "Reshape(x, R_i)",
-        "x as H_iW_i/R_i² rows of R_i²·C_i numbers. The code makes each row one R_i×R_i window",
-        "rearrange(grid, 'b c (h r1) (w r2) -> b (h w) (r1 r2 c)'): (B, M, R²·C)",
+        "x as H_iW_i/R_i² rows of R_i²·C_i numbers. The code makes each row one R_i×R_i "
+        "reduction tile",
+        "rearrange(grid, 'b c (h r1) (w r2) -> b (h w) (r1 r2 c)'): (B, N_k, R²·C)",
     ),
     Symbol(
         "W^S",
@@ -95,7 +96,7 @@ SYMBOLS = (
         "sr.weight (C, C, R, R), read as an (R²·C, C) matrix, and sr.bias",
     ),
     Symbol("Norm", "layer normalisation", "norm (LayerNorm over C)"),
-    Symbol("SR(x)", "the reduced sequence", "x_reduced = norm(sr(grid)): (B, M, C)"),
+    Symbol("SR(x)", "the reduced sequence", "x_reduced = norm(sr(grid)): (B, N_k, C)"),
     Symbol("N_i", "the number of heads in stage i", "num_heads"),
     Symbol("W_j^Q", "head j's query projection, C_i × d_head", "rows j·d .. (j+1)·d of q.weight"),
     Symbol(
@@ -168,11 +169,12 @@ CODE_DIFFERENCES = (
     Difference(
         topic="Reshape and W^S",
         paper="reshape the sequence x to H_iW_i/R_i² × (R_i²C_i), then a linear map W^S. "
-        "It does not say which R_i² tokens form a row: read literally, R_i² consecutive "
-        "tokens of the sequence, which lists the grid row by row",
-        code="one Conv2d (sr) of kernel and stride R_i on the H_i×W_i grid: each row is one "
-        "R_i×R_i window, and we follow it. With rows made of windows, the conv is the "
-        "same function, its weight read as W^S (the chapter checks the two are equal)",
+        "It does not say which R_i² tokens form a row. Read literally, a row is R_i² "
+        "consecutive tokens of the sequence. The sequence lists the grid row by row",
+        code="one Conv2d (sr) of kernel and stride R_i on the H_i×W_i grid. Each row is one "
+        "R_i×R_i reduction tile, and we follow the code. With rows made of reduction tiles, "
+        "the conv is the same function, its weight read as W^S. The chapter checks that "
+        "the two are equal",
         evidence=f"{REPO} classification/pvt.py, Attention.__init__ and forward",
     ),
     Difference(
@@ -203,7 +205,7 @@ CODE_DIFFERENCES = (
         "four stages of B2-Li (Table 1: P_1 = P_2 = P_3 = P_4 = 7, as the code builds it); "
         "§3.2 names no other step",
         code="AdaptiveAvgPool2d(7), then a 1×1 Conv2d (sr), a LayerNorm (norm) and a GELU "
-        "(act): the conv, the LayerNorm and the GELU are the departure. "
+        "(act). The conv, the LayerNorm and the GELU are the departure. "
         "linear=True also adds a ReLU after fc1 in every feed-forward. Only pvt_v2_b2_li "
         "is built with linear=True. B0 to B5 keep SRA",
         evidence=f"{REPO} classification/pvt_v2.py, Attention (linear=True) and "
