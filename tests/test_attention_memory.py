@@ -4,6 +4,7 @@ function itself, run small."""
 
 from __future__ import annotations
 
+import statistics
 import sys
 from types import SimpleNamespace
 
@@ -27,6 +28,9 @@ def test_the_recording_has_both_paths_at_growing_token_counts():
         assert r["tokens"] == (r["side"] // 4) ** 2
         assert r["map_mib"] == pytest.approx(4 * r["tokens"] ** 2 / 2**20)
         assert r["explicit_ms"] > 0 and r["fused_ms"] > 0 and len(r["fused_runs"]) >= 3
+        # medians: with an even number of runs, the mean of the two middle ones
+        assert r["explicit_ms"] == statistics.median(r["explicit_runs"])
+        assert r["fused_ms"] == statistics.median(r["fused_runs"])
     for raw in m.rows:
         assert {"path", "peak_bytes", "map_bytes", "ms", "ms_runs", "load_avg"} <= set(raw)
         assert raw["dim"] == 64 and raw["heads"] == 1 and raw["threads"] == 1
@@ -44,6 +48,14 @@ def test_the_head_size_is_the_recordings_own(monkeypatch):
     monkeypatch.setattr(compare.measured, "load", lambda name: SimpleNamespace(rows=rows))
     _, (row,) = compare.attention_memory()
     assert row["head_dim"] == 32
+
+
+def test_the_median_of_an_even_number_of_runs_is_the_mean_of_the_middle_two(monkeypatch):
+    # the recorded "ms" (the upper middle run, as an older recording stored it) is not read
+    rows = [dict(_row(p, 64, 1), ms=4.0, ms_runs=[4.0, 1.0, 3.0, 2.0]) for p in compare.PATHS]
+    monkeypatch.setattr(compare.measured, "load", lambda name: SimpleNamespace(rows=rows))
+    _, (row,) = compare.attention_memory()
+    assert row["explicit_ms"] == row["fused_ms"] == 2.5
 
 
 def test_two_head_sizes_at_one_token_count_are_refused(monkeypatch):

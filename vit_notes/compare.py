@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import subprocess
 import sys
 
@@ -87,14 +88,13 @@ def time_lineup(
     for name, model in models.items():
         with torch.no_grad():
             macs = count_macs(model, x)
-        ms = sorted(times[name])
         rows.append(
             dict(
                 model=name,
                 family=model_info(name).family,
                 img_size=img_size,
                 gmacs=macs / 1e9,
-                ms=ms[len(ms) // 2],
+                ms=statistics.median(times[name]),
                 ms_rounds=times[name],
             )
         )
@@ -137,32 +137,34 @@ def fixed_keys_limit(cost, size: int, budget_mib: float) -> float:
     return 4 * tokens**0.5
 
 
-def _fixed_keys_reach(label: str, cost, size: int, budget_mib: float) -> str:
+def _fixed_keys_reach(labels: list[str], cost, size: int, budget_mib: float) -> str:
+    """How far the layers ``labels``, which share a fixed number of keys and the maps'
+    memory (``cost`` at ``size``²), reach before their maps pass ``budget_mib`` MiB."""
     limit = fixed_keys_limit(cost, size, budget_mib)
     return (
-        f"In {label}, a query sees {cost.kv_tokens:,} keys at every size, so the maps grow only "
-        f"in step with the tokens: {cost.attn_bytes / 2**20:,.0f} MiB here. They pass "
-        f"{budget_mib:,.0f} MiB only beyond about {limit:,.0f}² pixels"
+        f"In {' and '.join(labels)}, a query sees {cost.kv_tokens:,} keys at every size. "
+        f"The maps grow only in step with the tokens: {cost.attn_bytes / 2**20:,.0f} MiB "
+        f"here, over {budget_mib:,.0f} MiB only beyond about {limit:,.0f}² pixels"
     )
 
 
-def _fitting_loss(groups, best_groups, best: str, tokens: int) -> str:
-    """What a layer that fits the budget gives up against ``best`` (one head group each): a
-    query sees fewer keys, and each key covers more tokens (detail) or the keys cover only
-    part of the ``tokens`` (the wide view)."""
+def _fitting_loss(label: str, groups, best_groups, best: str, tokens: int) -> str:
+    """What the layer ``label``, which fits the budget, gives up against ``best`` (one head
+    group each): a query sees fewer keys, and each key covers more tokens (detail) or the keys
+    cover only part of the ``tokens`` (the wide view)."""
     ((keys, side),), ((b_keys, b_side),) = groups, best_groups
     fewer = f"a query sees {b_keys / keys:.3g}× fewer keys than in {best}"
     if side > b_side:
         return (
-            f". It gives up detail: {fewer}, each {side}×{side} tokens against "
+            f". {label} gives up detail: {fewer}, each {side}×{side} tokens against "
             f"{b_side}×{b_side}, {side / b_side:.3g}× coarser per side"
         )
     if keys * side**2 < tokens:
         return (
-            f". It gives up the wide view: {fewer}, only {keys * side**2:,} of the "
+            f". {label} gives up the wide view: {fewer}, only {keys * side**2:,} of the "
             f"{tokens:,} tokens"
         )
-    return f". It gives up keys: {fewer}"
+    return f". {label} gives up keys: {fewer}"
 
 
 def check_growth(
@@ -285,14 +287,16 @@ def check_layer_choice(
     best = max(fits, key=lambda k: at[k]["most"], default=None)
     # each other layer that fits with a fixed number of keys: how far it reaches, and what
     # it gives up against the best one
+    # layers with as many keys and maps of one size reach as far: one sentence for them
+    alike: dict[tuple, list[str]] = {}
+    for k in fixed:
+        alike.setdefault((costs[k].kv_tokens, costs[k].attn_bytes), []).append(k)
     also = "".join(
-        f". {_fixed_keys_reach(k, costs[k], size, budget_mib)}"
-        + (
-            _fitting_loss(at[k]["groups"], at[best]["groups"], best, H * W)
-            if k != best and at[k]["fits"] and len(at[k]["groups"]) == len(at[best]["groups"]) == 1
-            else ""
-        )
+        f". {_fixed_keys_reach(ks, costs[ks[0]], size, budget_mib)}" for ks in alike.values()
+    ) + "".join(
+        _fitting_loss(k, at[k]["groups"], at[best]["groups"], best, H * W)
         for k in fixed
+        if k != best and at[k]["fits"] and len(at[k]["groups"]) == len(at[best]["groups"]) == 1
     )
     options = {}
     for label, v in at.items():
@@ -310,8 +314,8 @@ def check_layer_choice(
         else:
             options[label] = (
                 f"{head}: the most keys a query sees that fit{_gives_up(best, at, budget_mib)}. "
-                f"The trade-off: {label}'s keys grow with the tokens, so a larger image runs "
-                f"out of budget{also}"
+                f"The trade-off: the keys of {label} grow with the tokens, so a larger image "
+                f"runs out of budget{also}"
             )
     several = layers_named(answer, options)
     if layer_named(answer, options) is None and len(several) > 1:  # name them all
@@ -439,8 +443,9 @@ def _measure_here(
             runs = list(timer.blocked_autorange(min_run_time=min_run_time).times)
             while len(runs) < 3:  # a slow call fills the time alone: three at least
                 runs.append(timer.timeit(1).median)
-            ms = sorted(t * 1e3 for t in runs)
-            row.update(ms=ms[len(ms) // 2], ms_runs=[t * 1e3 for t in runs])
+            ms_runs = [t * 1e3 for t in runs]
+            # an even number of runs: the mean of the two middle ones
+            row.update(ms=statistics.median(ms_runs), ms_runs=ms_runs)
     return row
 
 
@@ -484,7 +489,8 @@ def measure_attention(
 def attention_memory() -> tuple[measured.Measurement, list[dict]]:
     """The recorded measurement of :data:`MEMORY` and one row per token count, in MiB and
     ms: ``tokens``, ``side`` (the image side whose stride-4 grid has them), ``map_mib``,
-    ``explicit_mib``, ``fused_mib``, ``explicit_ms``, ``fused_ms`` (medians), every run's
+    ``explicit_mib``, ``fused_mib``, ``explicit_ms``, ``fused_ms`` (the medians of the runs,
+    :func:`statistics.median`), every run's
     time, ``explicit_runs`` and ``fused_runs``, and ``head_dim``, the head size the recording
     ran (its ``dim`` over its ``heads``)."""
     m = measured.load(MEMORY)
@@ -505,8 +511,10 @@ def attention_memory() -> tuple[measured.Measurement, list[dict]]:
                 map_mib=e["map_bytes"] / 2**20,
                 explicit_mib=e["peak_bytes"] / 2**20,
                 fused_mib=f["peak_bytes"] / 2**20,
-                explicit_ms=e["ms"],
-                fused_ms=f["ms"],
+                # the median of the recorded runs, the mean of the two middle ones where
+                # their number is even (a recording's own "ms" may predate that rule)
+                explicit_ms=statistics.median(e["ms_runs"]),
+                fused_ms=statistics.median(f["ms_runs"]),
                 explicit_runs=e["ms_runs"],
                 fused_runs=f["ms_runs"],
                 head_dim=head_dims.pop(),
