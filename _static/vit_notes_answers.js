@@ -12,7 +12,9 @@
 (() => {
   "use strict";
 
-  const SUFFIX = { k: 1e3, K: 1e3, M: 1e6, G: 1e9 };
+  const SUFFIX = { k: 3, K: 3, M: 6, G: 9 }; // the power of ten each suffix stands for
+  const DECIMAL = /^([+-]?)([0-9]*)\.?([0-9]*)(?:[eE]([+-]?[0-9]+))?$/;
+  const WORD_SUFFIX = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?([A-Za-z]+)$/;
   const FLOAT = /^[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)$/i;
   const NEAR = 0.1;
   const BIG = 10n ** 24n; // from here on a whole number is described by its digit count
@@ -22,15 +24,36 @@
   const num = (v) => (isInt(v) ? Number(v.int) : v.float);
   const abs = (n) => (n < 0n ? -n : n);
 
+  /** checking._scaled: text (a decimal) times 10^power, exactly. */
+  function scaled(text, power) {
+    const m = text.match(DECIMAL);
+    if (!m || !(m[2] || m[3])) return null;
+    if ((m[4] || "").length > 6) return { float: Number(text) * 10 ** power };
+    let exp10 = Number(m[4] || 0) - m[3].length + power;
+    const digits = (m[2] + m[3]).replace(/^0+/, "");
+    const stripped = digits.replace(/0+$/, "");
+    exp10 += digits.length - stripped.length;
+    if (!stripped) return { int: 0n };
+    if (exp10 >= 0 && stripped.length + exp10 <= 19) {
+      const value = BigInt(m[1] + stripped) * 10n ** BigInt(exp10);
+      return abs(value) < 2n ** 63n ? { int: value } : { float: Number(value) };
+    }
+    return { float: Number(`${m[1]}${stripped}e${exp10}`) };
+  }
+
+  /** checking.unknown_suffix: the letters after a number that no suffix matches. */
+  function unknownSuffix(text) {
+    const m = text.trim().replaceAll("_", "").replaceAll(",", "").replaceAll(" ", "").match(WORD_SUFFIX);
+    return m && !Object.hasOwn(SUFFIX, m[1]) ? m[1] : null;
+  }
+
+  const suffixNote = (text) => `the suffixes read are k, M and G, not '${unknownSuffix(text)}'`;
+
   function parseText(text) {
     let t = text.trim().replaceAll("_", "").replaceAll(",", "").replaceAll(" ", "").replaceAll("×", "*");
-    let scale = 1;
     const last = t.slice(-1);
-    if (Object.hasOwn(SUFFIX, last) && t.slice(0, -1)) {
-      t = t.slice(0, -1);
-      scale = SUFFIX[last];
-    }
-    if (/^[+-]?[0-9]+$/.test(t) && scale === 1) return { int: BigInt(t) };
+    if (Object.hasOwn(SUFFIX, last) && t.slice(0, -1)) return scaled(t.slice(0, -1), SUFFIX[last]);
+    if (/^[+-]?[0-9]+$/.test(t)) return { int: BigInt(t) };
     const frac = t.match(/^([+-]?[0-9]+)\/([0-9]+)$/);
     if (frac) {
       const den = BigInt(frac[2]);
@@ -38,7 +61,7 @@
     }
     if (!FLOAT.test(t)) return null;
     if (/^[+-]?(?:inf|infinity|nan)$/i.test(t)) return { float: NaN };
-    return { float: Number(t) * scale };
+    return { float: Number(t) };
   }
 
   /** checking.as_number for typed text. */
@@ -277,6 +300,9 @@
   function checkCount(spec, text) {
     const value = asNumber(text);
     const right = { int: BigInt(spec.right) };
+    if (value === null && unknownSuffix(text)) {
+      return say(false, `give a whole number of ${spec.unit}: ${suffixNote(text)}`);
+    }
     if (value === null) return say(false, `give a whole number of ${spec.unit}, got ${describe(text)}`);
     if (equal(value, right)) return say(true, spec.correct);
     const step = BigInt(spec.step || 0);
@@ -301,6 +327,9 @@
     const value = asNumber(text);
     const hide = spec.then_wrong != null;
     const then = hide ? spec.then_wrong : spec.then;
+    if (value === null && unknownSuffix(text)) {
+      return say(false, `write your prediction of ${spec.what} as a number: ${suffixNote(text)}`);
+    }
     if (value === null) {
       return say(false, `write your prediction of ${spec.what} as a number, got ${describe(text)}`);
     }

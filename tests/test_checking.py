@@ -506,3 +506,39 @@ def test_steps_only_switches_off_the_forward_of_a_copy_only():
     with torch.no_grad():
         torch.testing.assert_close(guarded.attn.qkv(args[0]), layer.attn.qkv(args[0]))
         layer(*args)  # the original still runs
+
+
+@pytest.mark.parametrize(
+    "answer,value",
+    [
+        ("0.2548G", 254_800_000),  # 0.2548 * 1e9 is 254800000.00000003 in floats
+        ("254.8M", 254_800_000),
+        ("0.1G", 100_000_000),
+        ("1.005k", 1005),
+        ("-2.5k", -2500),
+        (".5M", 500_000),
+        ("2.5e3k", 2_500_000),
+        ("1e-3k", 1),
+        ("0.00025k", 0.25),
+        ("1e30G", 1e39),
+        ("1e9999999G", None),
+        ("1.2.3M", None),
+    ],
+)
+def test_suffixed_numbers_parse_exactly(answer, value):
+    assert checking.as_number(answer) == value
+    assert type(checking.as_number(answer)) is type(value)
+
+
+def test_an_unknown_suffix_is_named(capsys):
+    for text in ("254.8m", "254.8 million", "7x"):
+        assert checking.unknown_suffix(text) == text.replace(" ", "").lstrip("0123456789.")
+        assert not checking.check_count(text, 254_803_968, "multiply-adds", "ok", step=100_000)
+        out = " ".join(capsys.readouterr().out.split())
+        assert f"the suffixes read are k, M and G, not '{checking.unknown_suffix(text)}'" in out
+        assert checking.parse_count(text, "tokens") is None
+        assert "not '" in capsys.readouterr().out
+    assert checking.unknown_suffix("254.8M") is None and checking.unknown_suffix("abc") is None
+    assert checking.unknown_suffix(3) is None
+    # the right count, rounded to the step, typed in G: accepted, not "not whole"
+    assert checking.check_count("0.2548G", 254_803_968, "multiply-adds", "ok", step=100_000)

@@ -398,6 +398,15 @@ def test_table_7s_coatnet_3_number_matches_table_4_at_two_image_sizes():
     assert [size for size, top1 in c3.items() if top1 == fine_tuned] == [224, 384]
 
 
+def test_table_7_labels_no_image_size():
+    # the paper's Table 7 has no size column: its rows must not carry one
+    assert all("²" not in r["metric"] for r in coatnet.paper.ablation_rows("Table 7"))
+    v0_1k = next(r for r in coatnet.paper.ablation_rows("Table 7") if r["setting"] == "IN-1K")
+    # the size is our reading: V0's 1K number is CoAtNet-2's Table 4 entry at 224²
+    assert v0_1k["value"] == coatnet.paper.COATNET_2_1K[224]
+    assert "our reading" in coatnet.paper.ablation("Table 7").holds_fixed
+
+
 def test_table_7_holds_the_blocks_of_s2_and_s3_fixed_but_not_the_cost():
     rows = coatnet.ablation_costs("Table 7")
     for v in coatnet.paper.ablation("Table 7").variants:

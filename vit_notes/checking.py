@@ -222,7 +222,45 @@ def error_text(e: BaseException, limit: int = 200) -> str:
     return f"{_type_name(e)}: {text}" if text else _type_name(e)
 
 
-_SUFFIX = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
+_SUFFIX = {"k": 3, "K": 3, "M": 6, "G": 9}  # the power of ten each suffix stands for
+_DECIMAL = re.compile(r"([+-]?)(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?")
+# a number followed by letters that are not a suffix the parser reads ("254.8m")
+_WORD_SUFFIX = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?([A-Za-z]+)")
+
+
+def _scaled(text: str, power: int):
+    """``text`` (a decimal) times ``10**power``, computed exactly: ``"0.2548"`` and 9 give
+    254,800,000, where float arithmetic gives 254800000.00000003. A whole value below 2**63
+    comes back as ``int``, any other as the nearest float; not a decimal: ``None``."""
+    m = _DECIMAL.fullmatch(text)
+    if not m or not (m[2] or m[3]):
+        return None
+    if len(m[4] or "") > 6:  # an exponent beyond any float: the float product (0 or inf)
+        return float(text) * 10.0**power
+    exp10 = int(m[4] or 0) - len(m[3]) + power
+    digits = (m[2] + m[3]).lstrip("0")
+    stripped = digits.rstrip("0")
+    exp10 += len(digits) - len(stripped)
+    if not stripped:
+        return 0
+    if exp10 >= 0 and len(stripped) + exp10 <= 19:
+        value = int(m[1] + stripped) * 10**exp10
+        return value if abs(value) < 2**63 else float(value)
+    return float(f"{m[1]}{stripped}e{exp10}")
+
+
+def unknown_suffix(answer) -> str | None:
+    """For text such as ``"254.8m"`` or ``"254.8 million"``: the letters after the number,
+    which no suffix of the parser matches; else ``None``."""
+    if not isinstance(answer, str):
+        return None
+    text = answer.strip().replace("_", "").replace(",", "").replace(" ", "")
+    m = _WORD_SUFFIX.fullmatch(text)
+    return m[1] if m and m[1] not in _SUFFIX else None
+
+
+def _suffix_note(answer) -> str:
+    return f"the suffixes read are k, M and G, not {unknown_suffix(answer)!r}"
 
 
 def _scalar(answer):
@@ -239,10 +277,9 @@ def _scalar(answer):
 
 def _parse_text(text: str):
     text = text.strip().replace("_", "").replace(",", "").replace(" ", "").replace("×", "*")
-    scale = 1.0
     if text[-1:] in _SUFFIX and text[:-1]:
-        text, scale = text[:-1], _SUFFIX[text[-1]]
-    if re.fullmatch(r"[+-]?\d+", text) and scale == 1.0:
+        return _scaled(text[:-1], _SUFFIX[text[-1]])  # exact: "0.2548G" is 254,800,000
+    if re.fullmatch(r"[+-]?\d+", text):
         return _exact_int(text)  # exact, however long
     if re.fullmatch(r"[+-]?\d+/\d+", text):
         num, den = (_exact_int(t) for t in text.split("/"))
@@ -251,7 +288,7 @@ def _parse_text(text: str):
         except OverflowError:
             return None
     try:
-        value = float(text) * scale
+        value = float(text)
     except (ValueError, OverflowError):
         return None
     return value
@@ -303,7 +340,9 @@ def as_int(answer) -> int | None:
 def parse_count(answer, unit: str) -> int | None:
     """The answer as a whole number, or None after telling the student that it must be one."""
     value = as_int(answer)
-    if value is None:
+    if value is None and unknown_suffix(answer):
+        verdict(False, f"give a whole number of {unit}: {_suffix_note(answer)}")
+    elif value is None:
         verdict(False, f"give a whole number of {unit}, got {describe(answer)}")
     return value
 
@@ -472,6 +511,8 @@ def check_count(
         }
     )
     value = as_number(answer)
+    if value is None and unknown_suffix(answer):
+        return verdict(False, f"give a whole number of {unit}: {_suffix_note(answer)}")
     if value is None:
         return verdict(False, f"give a whole number of {unit}, got {describe(answer)}")
     if value == right or (step and value == round_to_step(right, step)):
@@ -537,6 +578,9 @@ def check_prediction(
     )
     right_then, then = then, then if then_wrong is None else then_wrong
     value = as_number(answer)
+    if value is None and unknown_suffix(answer):
+        note = _suffix_note(answer)
+        return verdict(False, f"write your prediction of {what} as a number: {note}")
     if value is None:
         return verdict(
             False, f"write your prediction of {what} as a number, got {describe(answer)}"

@@ -33,6 +33,7 @@ SLIPS = [
     "", "   ", "abc", "it's", 'say "x"', "None", "nan", "inf", "-inf", "1e400", "0", "-5",
     "12.5", "5/2", "1/0", "3/4", "1_000", "1,234", "1 234", "×", "7M", "2.5k", "0x10",
     "1" + "0" * 30, "9" * 60, "x" * 60, "\u200b", "é", "\t8", "8.0", "+8", ".5", "5.",
+    "7m", "7 million", "2.5e3k", "1e-3k", "1e30G", "1e9999999G", "0.1G", "2x", "1e", "-0.0k",
 ]  # fmt: skip
 
 
@@ -72,6 +73,7 @@ def answers_for(spec: dict) -> list[str]:
         texts += [str(right - a - b) for i, a in enumerate(terms) for b in terms[i + 1 :]]
         texts += [f"{right:.{d}g}" for d in range(2, 6)]
         texts += [f"{right / 1e6:.1f}M", f"{right / 1e3:.0f}k", str(int(right * 1.05))]
+        texts += [f"{right / 1e9:.4g}G", f"{right / 1e6:.1f}m", f"{right / 1e6:.1f} million"]
     elif spec["kind"] == "prediction":
         right = spec["right"]
         texts += [_g(right), _g(right * 1.01), _g(right * 1.03), _g(right * 1.2), _g(right * 2)]
