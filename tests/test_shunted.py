@@ -1154,21 +1154,33 @@ def test_the_chapter_states_the_papers_equations_as_stored():
         assert eq.source == shunted.paper.EQUATIONS_SOURCE
     # the chapter names its sources once, in the Sources box, without the page's history
     flat = " ".join(text.split())
-    said = "The equations of section 3 are written from the official code where `sr_ratio` > 1."
+    said = "The equations of section 3 follow the official code where `sr_ratio` > 1."
     assert flat.count(said) == 1
-    assert "not compared with" not in flat and "from a secondary list" not in flat
-    # the GFLOPs' source is said once, where the numbers are shown (section 6)
-    (gflops,) = [c for c in cells if "paper GFLOPs" in "".join(c["source"])][:1]
-    assert "a secondary list reports for the paper" in "".join(gflops["source"])
-    assert flat.count("secondary list") == 1
+    # the symbols are the paper's names; the equations are neither called ours nor the paper's
+    assert flat.count("symbols MTA, LE, $r_i$ and $d_h$ are the paper's names") == 1
+    assert not re.search(r"\bour (notation|equations)\b", flat, re.IGNORECASE)
+    assert "our notation" not in shunted.paper.describe_differences()
+    assert "not compared with" not in flat and "secondary list" not in flat
+    # the GFLOPs' source is named in the Sources box and at the table, and the column's
+    # heading does not call them the paper's
+    source = "ImageNet table as commonly reported, not checked against the paper's text"
+    assert flat.count(source) == 1 and " ".join(cells[0]["source"]).count("commonly") == 1
+    (box,) = [c for c in cells if "{admonition} Sources" in "".join(c["source"])]
+    assert "ImageNet table as commonly reported" in " ".join("".join(box["source"]).split())
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert "paper GFLOPs" not in text and "paper GFLOPs" not in code
+    assert "commonly reported" in shunted.PAPER["shunted_t"].source
+    assert "reference notes" not in shunted.PAPER["shunted_t"].source
     assert "our reading of the official code" not in flat and "not the paper's own" not in flat
     assert "We did not have" not in flat and "unchecked" not in flat
     assert "are ours" not in flat and "was not read" not in flat  # one plain wording
     assert "reconstruct" not in text and "we believe" not in text.lower()  # one wording
     assert "could not be consulted" not in text  # sources, not the page's history
     assert "transcri" not in text and "transcri" not in shunted.paper.describe_differences()
-    # the book's equations are never headed as the paper's
-    assert "our equations:" in shunted.paper.describe_symbols()
+    # the equations are headed neither as ours nor as the paper's
+    assert "\n  equations:" in shunted.paper.describe_symbols()
+    assert "our equations" not in shunted.paper.describe_symbols()
+    assert "\n  equations:" in shunted.paper.describe_differences()
     assert "\n  paper:" not in "\n" + shunted.paper.describe_differences()
     assert shunted.paper.equations_latex().count("\\\\") == len(shunted.paper.EQUATIONS) - 1
 

@@ -3,7 +3,7 @@ local enhancement. Builds on :mod:`vit_notes.pvt` (its patch embedding, its SRA 
 
 :mod:`.model` the modules and the family, :mod:`.cost` the analytic cost of one layer,
 :mod:`.figures` the chapter's pictures and explorer, :mod:`.exercises` its checkers,
-:mod:`.paper` what the paper says, our equations, and where the official code departs from them.
+:mod:`.paper` what the paper says, the equations, and where the official code departs from them.
 """
 
 from .. import registry

