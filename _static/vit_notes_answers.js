@@ -316,7 +316,9 @@
     const close = nearMiss(value, right, spec.unit, NEAR, step);
     if (close) return say(false, close);
     if (num(value) <= 0) return say(false, `a number of ${spec.unit} is positive, got ${number(value)}`);
-    if (!isInt(value)) return say(false, `a number of ${spec.unit} is whole, got ${number(value)}`);
+    if (!isInt(value) && !Number.isInteger(value.float)) {
+      return say(false, `a number of ${spec.unit} is whole, got ${number(value)}`);
+    }
     const times = ratio(value, right);
     const size = Number.isFinite(times) ? `${formatG(times, 3)}× the right count` : "far too large";
     const out = `${number(value)} is ${size}`;

@@ -160,6 +160,7 @@ def test_diagnose_sum_falls_back_to_mistakes_then_fallback(capsys):
         (10**400, "a 401-digit number is far too large"),
         (250, "2.5× the right count; look again"),
         (12.25, "a number of things is whole"),
+        (1e100, "1e+100 is 1e+98× the right count"),  # whole, far too large: not "not whole"
     ],
 )
 def test_check_count_far_answers(capsys, answer, says):

@@ -372,6 +372,33 @@ def test_check_sra_macs_tells_a_per_head_count(capsys):
     assert "attention products of one head" in " ".join(capsys.readouterr().out.split())
 
 
+def test_check_sra_macs_with_two_heads_names_both_slips_of_that_size(capsys):
+    """With 2 heads, one head's two products cost as much as one product of all heads: the
+    count cannot tell a per-head count from a product left out, so both are named."""
+    c = pvt.sra_cost(40, 40, 128, 2, 4)
+    wrong = c.macs - c.tokens * c.kv_tokens * 128
+    assert not pvt.check_sra_macs(wrong, H=40, W=40, dim=128, num_heads=2, sr_ratio=4)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "attention products of one head" in out
+    assert "left out a term of N·N_k·C" in out and "q·kᵀ (N·N_k·C) or attn·v" in out
+
+
+def test_check_sra_forward_tiles_that_do_not_cover_the_grid_are_told_the_floor(capsys):
+    """Reshape into R×R tiles, the paper's route, fails where R does not divide the grid
+    (30×22, sr_ratio 4): the message says that the conv floors."""
+
+    def tiles(attn, x, H, W):
+        R = attn.sr_ratio
+        grid = rearrange(x, "b (h w) c -> b c h w", h=H, w=W)
+        if R > 1:
+            rearrange(grid, "b c (h r1) (w r2) -> b (h w) (r1 r2 c)", r1=R, r2=R)
+        return student_sra(attn, x, H, W)
+
+    assert not pvt.check_sra_forward(tiles)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "H=30, W=22" in out and "The conv floors" in out
+
+
 def student_sra(attn, x, H, W, slip=None):
     """A student's SRA, written the way the exercise asks, with one of the slips students make."""
     h = attn.num_heads
@@ -1205,3 +1232,10 @@ API_SLIPS: dict[str, tuple] = {
 API_NO_SLIP: dict[str, str] = {
     "vit_notes.pvt.sra_explorer": "takes no arguments",
 }
+
+
+def test_check_sr_choice_at_ratio_1_names_no_reduction_tile(capsys):
+    """At sr_ratio 1 nothing is reduced: the message has no reduction tile to size."""
+    assert not pvt.check_sr_choice(1, size=512, budget_mib=24)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "one per token, no reduction tile" in out and "4 pixels wide" not in out

@@ -529,7 +529,7 @@ def check_count(
         return verdict(False, close)
     if value <= 0:
         return verdict(False, f"a number of {unit} is positive, got {_number(value)}")
-    if isinstance(value, float):
+    if isinstance(value, float) and not value.is_integer():
         return verdict(False, f"a number of {unit} is whole, got {_number(value)}")
     times = ratio(value, right)
     size = f"{times:.3g}× the right count" if math.isfinite(times) else "far too large"

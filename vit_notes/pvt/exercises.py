@@ -131,6 +131,16 @@ def check_sra_macs(
                 f"each of the {num_heads} heads does them, 2·N·N_k·C in all",
             )
         )
+        # with 2 heads, one head's two products (2·N·N_k·d) cost as much as one product of
+        # all heads (N·N_k·C): the same count may leave out one of the terms of that size
+        same = [name for name, term in terms.items() if term == N * Nk * C]
+        if 2 * d == C and same:
+            mistakes.append(
+                (
+                    c.macs - N * Nk * C,
+                    f"you left out a term of N·N_k·C = {N * Nk * C:,}: {' or '.join(same)}",
+                )
+            )
     return check_count(
         answer,
         c.macs,
@@ -189,7 +199,16 @@ def sra_steps(
 
 
 def _no_reduction_hint(error: Exception) -> str:
-    """The hint for a solution that calls ``attn.sr`` or ``attn.norm`` on a layer without them."""
+    """The hint for a solution that calls ``attn.sr`` or ``attn.norm`` on a layer without them,
+    or that cuts the grid into R×R reduction tiles where R does not divide it."""
+    if type(error).__name__ == "EinopsError" or (
+        isinstance(error, RuntimeError) and "shape" in str(error)
+    ):
+        return (
+            "a shape error. Where sr_ratio does not divide H or W, R×R reduction tiles do not "
+            "cover the grid. The conv floors: it drops the leftover rows and columns. Apply "
+            "attn.sr to the (B, C, H, W) grid"
+        )
     if not isinstance(error, AttributeError):
         return ""
     name = getattr(error, "name", None) or str(error).rsplit(" ", 1)[-1].strip("'\"")
@@ -335,10 +354,12 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
         c = costs[r]
         h, w = reduced_grid(H, W, r)
         mib = c.attn_bytes / 2**20
-        head = (
-            f"sr_ratio {r}: {h}×{w} keys, each reduction tile {4 * r} pixels wide. "
-            f"The map takes {mib:,.1f} MiB"
+        tile = (
+            "one per token, no reduction tile"
+            if r == 1
+            else f"each reduction tile {4 * r} pixels wide"
         )
+        head = f"sr_ratio {r}: {h}×{w} keys, {tile}. The map takes {mib:,.1f} MiB"
         if mib > budget_mib:
             return f"{head}, {mib / budget_mib:.1f}× the {budget_mib:g} MiB budget"
         if r != best:

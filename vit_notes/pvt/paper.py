@@ -98,17 +98,21 @@ SYMBOLS = (
     Symbol("Norm", "layer normalisation", "norm (LayerNorm over C)"),
     Symbol("SR(x)", "the reduced sequence", "x_reduced = norm(sr(grid)): (B, N_k, C)"),
     Symbol("N_i", "the number of heads in stage i", "num_heads"),
-    Symbol("W_j^Q", "head j's query projection, C_i × d_head", "rows j·d .. (j+1)·d of q.weight"),
+    Symbol(
+        "W_j^Q",
+        "head j's query projection, C_i × d_head",
+        "rows j·d .. (j+1)·d of q.weight, transposed: Linear stores (out, in), a d × C block",
+    ),
     Symbol(
         "W_j^K, W_j^V",
         "head j's key and value projections, C_i × d_head",
-        "rows j·d .. (j+1)·d of kv.weight (K), and the same rows plus C (V)",
+        "rows j·d .. (j+1)·d of kv.weight (K), and the same rows plus C (V), each block transposed",
     ),
     Symbol(
         "d_head", "the dimension of a head, C_i / N_i", "d = C // num_heads, and scale = d ** -0.5"
     ),
     Symbol("head_j", "head j's output", "(B, N, d). The heads concatenated: (B, N, C)"),
-    Symbol("W^O", "the output projection, C_i × C_i", "proj.weight (and proj.bias)"),
+    Symbol("W^O", "the output projection, C_i × C_i", "proj.weight transposed (and proj.bias)"),
 )
 
 #: The papers' own words for the claims the chapter repeats.
@@ -173,8 +177,10 @@ CODE_DIFFERENCES = (
         "consecutive tokens of the sequence. The sequence lists the grid row by row",
         code="one Conv2d (sr) of kernel and stride R_i on the H_i×W_i grid. Each row is one "
         "R_i×R_i reduction tile, and we follow the code. With rows made of reduction tiles, "
-        "the conv is the same function, its weight read as W^S. The chapter checks that "
-        "the two are equal",
+        "and where R_i divides H_i and W_i, the conv is the same function, its weight read "
+        "as W^S. The chapter checks that the two are equal. Where R_i does not divide a side, "
+        "the conv floors: it drops the leftover rows or columns, and H_iW_i/R_i² is not a "
+        "whole number of rows",
         evidence=f"{REPO} classification/pvt.py, Attention.__init__ and forward",
     ),
     Difference(
