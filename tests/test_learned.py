@@ -12,6 +12,7 @@ import pytest
 import slips
 import torch
 
+from vit_notes import explorer as explorer_module
 from vit_notes import plotting, registry
 from vit_notes.learned import (
     CONTROLS,
@@ -314,7 +315,14 @@ def test_figures_follow_the_standard():
 def test_explorer_bars_hold_the_control():
     explorer = figures.learned_explorer()
     (bars,) = explorer.bars(**explorer.default_state())
-    assert bars.labels == ("R=1", "R=2", "R=4", "R=8", "no attention")
+    assert bars.labels == ("R=1", "R=2", "R=4", "R=8", "no attention,\nseparate session")
+    # drawn intervals around each mean, on a value axis from zero
+    assert all(lo < v < hi for lo, v, hi in zip(bars.low, bars.values, bars.high))
+    assert bars.axis and "from 0" in bars.axis
+    fig = explorer_module.bar_charts([bars])
+    (ax,) = fig.axes
+    assert ax.get_xlim()[0] == 0 and ax.get_xlabel() == bars.axis
+    assert len(ax._interval_lines) == 3 and len(ax.get_xticks()) > 1
 
 
 def test_explorer_starts_on_section_6s_image():
@@ -402,12 +410,21 @@ def test_chance_level_checker(capsys):
     _each_wrong_answer_says(ex.check_chance_level, cases, capsys)
 
 
+def _seeded(full=(0.80, 0.82, 0.81), sra8=(0.80, 0.81, 0.82)):
+    """:func:`_results` with pvt_full and pvt_sra8 trained from seeds 0 to 2."""
+    results = _results(full, sra8)
+    for name, runs in (("pvt_full", full), ("pvt_sra8", sra8)):
+        results["models"][name]["seeds"] = {str(s): v for s, v in enumerate(runs)}
+    return results
+
+
 def test_prediction_checker(capsys):
-    same = _results()
+    same = _seeded()
     assert ex.check_prediction("same", results=same)
     assert ex.check_prediction("About the same", results=same)
     assert ex.check_prediction("similar", results=same)  # claims less than "same"
-    for answer in ("the same", "The same.", "same (within noise)", "'same'", "within the noise"):
+    for answer in ("the same", "The same.", "same (within noise)", "'same'", "within the noise",
+                   "cannot tell", "Can't tell"):  # fmt: skip
         assert ex.check_prediction(answer, results=same), answer
     capsys.readouterr()
     for claim in ("equal", "no difference", "unchanged"):
@@ -415,19 +432,40 @@ def test_prediction_checker(capsys):
         assert "does not show" in capsys.readouterr().out
     assert not ex.check_prediction("lower", results=same)
     assert "the study says 'same'" in capsys.readouterr().out
-    lower = _results(sra8=(0.60, 0.61, 0.62))
+    lower = _seeded(sra8=(0.60, 0.61, 0.62))
     assert ex.check_prediction("worse", results=lower)
-    higher = _results(sra8=(0.95, 0.96, 0.97))
+    assert not ex.check_prediction("cannot tell", results=lower)
+    assert "the study says 'lower'" in capsys.readouterr().out
+    higher = _seeded(sra8=(0.95, 0.96, 0.97))
     assert ex.check_prediction("higher", results=higher)
     assert ex.compare(lower, "pvt_full", "pvt_sra8")[0] == "lower"
     # With training runs from several seeds, their spread is what a difference must exceed.
-    runs = _results(sra8=(0.95, 0.96, 0.97))
-    runs["models"]["pvt_full"]["seeds"] = {"0": 0.81, "1": 0.95, "2": 0.88}
-    runs["models"]["pvt_sra8"]["seeds"] = {"0": 0.96, "1": 0.90, "2": 0.93}
+    runs = _seeded(full=(0.81, 0.95, 0.88), sra8=(0.96, 0.90, 0.93))
     assert ex.compare(runs, "pvt_full", "pvt_sra8")[0] == "same"
     assert ex.check_prediction("same", results=runs)
     assert "over training runs" in capsys.readouterr().out
     assert ex.check_prediction(ex.compare(load_results(), "pvt_full", "pvt_sra8")[0])
+
+
+def test_prediction_checker_without_seed_runs_cannot_tell(capsys):
+    # A model trained from one seed has no interval over training runs, however far its
+    # test-set mean lies from the baseline's: the study's answer is "cannot tell", as in
+    # check_higher, whatever the test-set error bars say.
+    far = _results(sra8=(0.95, 0.96, 0.97))  # no seeds at all
+    capsys.readouterr()
+    for answer in ("higher", "same", "lower"):
+        assert not ex.check_prediction(answer, results=far), answer
+        out = capsys.readouterr().out
+        assert "the study's answer is 'cannot tell'" in out, out
+        assert "no interval over training runs" in out and "second run" in out
+    for answer in ("cannot tell", "can't tell", "inconclusive"):
+        assert ex.check_prediction(answer, results=far), answer
+    # the shipped results: shunted_full and pvt_linear have one run each
+    for model in ("shunted_full", "pvt_linear"):
+        assert not ex.check_prediction("higher", model=model, baseline="pvt_full")
+        assert not ex.check_prediction("same", model=model, baseline="pvt_full")
+        assert ex.check_prediction("cannot tell", model=model, baseline="pvt_full")
+    assert ex.check_prediction("same")  # the page's pair has runs from three seeds
 
 
 def test_query_token_checker(capsys):
@@ -509,9 +547,10 @@ def test_higher_checker(capsys):
 
 def test_caption_names_the_runs_trained_elsewhere():
     text = caption(load_results())
-    assert "pvt_none (seeds 0, 1, 2) trained on AMD EPYC" in text
+    assert "pvt_none (seeds 0, 1, 2) trained in a separate session, on AMD EPYC" in text
+    assert "x86_64, Linux, processor not recorded" in text  # no processor to compare with
     assert "Added later" not in text and "2026" not in text  # a fact about the runs, no history
-    assert "trained on" not in caption({"models": {}})
+    assert "separate session" not in caption({"models": {}})
 
 
 def test_as_fraction():

@@ -90,6 +90,11 @@ class Bars:
     colours: tuple[str, ...]
     log: bool = False
     selected: int | None = None
+    #: each bar's interval, drawn as an error bar (``None``: none drawn)
+    low: tuple[float, ...] | None = None
+    high: tuple[float, ...] | None = None
+    #: the value axis's label; where given, the axis is drawn, from zero, with its ticks
+    axis: str | None = None
 
 
 def layer_cost_bars(
@@ -587,7 +592,7 @@ def _cmap_bytes() -> str:
 def _bar_limits(b: Bars) -> tuple[float, float]:
     """A chart's x range, whose left end is also where a missing bar's text starts: room right
     of the longest bar for its text (decades more on a log scale)."""
-    shown = [v for v in b.values if v > 0]
+    shown = [v for v in (b.high or b.values) if v > 0]
     lo, hi = (min(shown), max(shown)) if shown else (1.0, 1.0)
     return (lo / 10, hi * 300) if b.log else (0.0, hi * 1.7)
 
@@ -634,12 +639,31 @@ class BarsFigure:
             raise ValueError("these charts have another shape: draw them in a new BarsFigure")
         for (ax, bars, texts), b in zip(self.charts, charts):
             left, right = _bar_limits(b)
+            ends = b.high or b.values  # a bar's text starts right of its error bar
             for i, (rect, text, v) in enumerate(zip(bars, texts, b.values)):
                 rect.set_width(v if v > 0 else float("nan"))
                 rect.set_facecolor(b.colours[i])
                 rect.set_edgecolor("black" if i == b.selected else "none")
-                text.set_x(v if v > 0 else left)
+                rect.set_alpha(0.55 if b.low is not None else None)  # the error bar shows
+                text.set_x(ends[i] if v > 0 else left)
                 text.set_text(f" {b.texts[i]}")
+            for line in getattr(ax, "_interval_lines", []):  # a redraw replaces them
+                line.remove()
+            ax._interval_lines = []
+            if b.low is not None and b.high is not None:
+                ys = range(len(b.values))
+                ax._interval_lines = [
+                    ax.hlines(ys, b.low, b.high, colors="black", linewidth=1),
+                    ax.vlines(b.low, [y - 0.2 for y in ys], [y + 0.2 for y in ys], "black", lw=1),
+                    ax.vlines(b.high, [y - 0.2 for y in ys], [y + 0.2 for y in ys], "black", lw=1),
+                ]
+            if b.axis is not None:
+                ax.tick_params(axis="x", labelbottom=True, bottom=True, which="both")
+                ax.set_xlabel(b.axis)
+                if not b.log:  # ticks over the values' range, not over the texts' room
+                    top = max(ends)
+                    ticks = mpl.ticker.MaxNLocator(5).tick_values(0, top)
+                    ax.set_xticks([t for t in ticks if 0 <= t <= 1.05 * top])
             ax.set_xlim(left, right)
             ax.set_yticks(range(len(b.labels)), b.labels)
             ax.set_title(b.title)

@@ -158,7 +158,10 @@ def check_prediction(
 ) -> bool:
     """Predict, then look: does ``model`` score ``"lower"``, the ``"same"`` or ``"higher"``
     than ``baseline`` on the study's test sets? "same" means within noise: the 95% interval of
-    the difference holds zero."""
+    the difference over training runs, paired by seed, holds zero. Where either model has runs
+    from fewer than two of the same seeds there is no such interval, and the study's answer is
+    ``"cannot tell"``, for the reason :func:`check_higher` gives: a test-set error bar says
+    nothing about a second training run."""
     validate.one_of("model", model, STUDY)
     validate.one_of("baseline", baseline, STUDY)
     if isinstance(answer, str) and _plain(answer) in _EQUAL:
@@ -167,29 +170,29 @@ def check_prediction(
             "not show that: answer 'same' (within noise), 'lower' or 'higher'",
         )  # fmt: skip
     word = _word(answer)
+    if word is None and _judgement(answer) == "cannot tell":
+        word = "cannot tell"
     if word is None:
         return verdict(False, f"answer 'lower', 'same' or 'higher', got {describe(answer)}")
     results = load_results() if results is None else results
-    truth, diff, spread = compare(results, baseline, model)
+    rows = results["models"]
+    a_runs, b_runs = _scores(rows[model], None), _scores(rows[baseline], None)
+    if len(set(a_runs) & set(b_runs)) < 2:  # no interval over training runs
+        facts, why = _no_interval(model, baseline, a_runs, b_runs, "on the whole test set")
+        if word == "cannot tell":
+            return verdict(True, f"cannot tell: {facts}. {why}.")
+        return verdict(False, f"the study's answer is 'cannot tell': {facts}. {why}.")
+    truth, _, _ = compare(results, baseline, model)
     a, b = STUDY[baseline].label, STUDY[model].label
-    runs = "seeds" in results["models"][model] and "seeds" in results["models"][baseline]
-    if runs:
-        d = paired_difference(
-            results["models"][baseline]["seeds"], results["models"][model]["seeds"]
-        )
-        numbers_ = (
-            f"over training runs from {d.n} seeds, {b} scores {100 * d.mean:+.1f} points "
-            f"against {a}, and the 95% interval runs from {100 * d.low:+.1f} to "
-            f"{100 * d.high:+.1f} points"
-        )
-    else:
-        numbers_ = (
-            f"over test sets, {b} scores {100 * diff:+.1f} points against {a}, and two "
-            f"standard deviations of {a}'s test sets are {100 * spread:.1f} points"
-        )
+    d = paired_difference(b_runs, a_runs)
+    numbers_ = (
+        f"over training runs from {d.n} seeds, {b} scores {100 * d.mean:+.1f} points "
+        f"against {a}, and the 95% interval runs from {100 * d.low:+.1f} to "
+        f"{100 * d.high:+.1f} points"
+    )
     if truth == "same":
         numbers_ += ": within noise"
-    if word == truth:
+    if word == truth or (word, truth) == ("cannot tell", "same"):
         return verdict(True, f"{truth}: {numbers_}")
     return verdict(
         False, f"the study says {truth!r}: {numbers_}. Where did your intuition come from?"
@@ -276,6 +279,32 @@ def _scores(row: dict, detail: int | None) -> dict:
     return runs or {"0": float(row["by_detail"][str(detail)])}
 
 
+def _no_interval(model: str, baseline: str, a: dict, b: dict, where: str) -> tuple[str, str]:
+    """The facts and the reason of a "cannot tell" with no interval over training runs:
+    ``a`` and ``b``, the runs (seed -> accuracy) of ``model`` and ``baseline``, share fewer
+    than two seeds."""
+
+    def scored(runs: dict) -> str:
+        mean = sum(runs.values()) / len(runs)
+        return f"{mean:.1%} ({'one run' if len(runs) < 2 else f'mean of {len(runs)} runs'})"
+
+    gap = sum(a.values()) / len(a) - sum(b.values()) / len(b)
+    facts = (
+        f"{where}, {model} scores {scored(a)} and {baseline} {scored(b)}, a difference "
+        f"of {100 * gap:+.1f} points"
+    )
+    single = [n for n, r in ((model, a), (baseline, b)) if len(r) < 2]
+    if single:
+        why = (
+            f"{single[0] if len(single) == 1 else 'Each'} was scored there in one "
+            "training run only, so there is no interval over training runs. A test-set "
+            "error bar says nothing about a second run"
+        )
+    else:
+        why = "Their runs share fewer than two training seeds, so they cannot be paired"
+    return facts, why
+
+
 #: The judgement's answers, in their plain meaning: what the study shows about ``model``.
 ANSWERS = ("higher", "lower", "cannot tell")
 
@@ -357,25 +386,7 @@ def check_higher(
         }[right]
     else:
         right = "cannot tell"
-
-        def scored(runs: dict) -> str:
-            mean = sum(runs.values()) / len(runs)
-            return f"{mean:.1%} ({'one run' if len(runs) < 2 else f'mean of {len(runs)} runs'})"
-
-        gap = sum(a.values()) / len(a) - sum(b.values()) / len(b)
-        facts = (
-            f"{where}, {model} scores {scored(a)} and {baseline} {scored(b)}, a difference "
-            f"of {100 * gap:+.1f} points"
-        )
-        single = [n for n, r in ((model, a), (baseline, b)) if len(r) < 2]
-        if single:
-            why = (
-                f"{single[0] if len(single) == 1 else 'Each'} was scored there in one "
-                "training run only, so there is no interval over training runs. A test-set "
-                "error bar says nothing about a second run"
-            )
-        else:
-            why = "Their runs share fewer than two training seeds, so they cannot be paired"
+        facts, why = _no_interval(model, baseline, a, b, where)
     if choice == right:
         return verdict(True, f"{right}: {facts}. {why}.")
     return verdict(False, f"the study's answer is {right!r}: {facts}. {why}.")

@@ -295,7 +295,9 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     # The bars: each ratio's mean over its training seeds with the 95% interval (the runs of
     # section 4), not the shipped seed-0 run alone, which no ranking can rest on; last, the
     # control without attention, the reference the ratios are read against.
-    bar_models = {f"R={r}": n for r, n in RATIO_MODELS.items()} | {"no attention": "pvt_none"}
+    bar_models = {f"R={r}": n for r, n in RATIO_MODELS.items()} | {
+        "no attention,\nseparate session": "pvt_none"  # its runs: results["added_runs"]
+    }
     runs = {k: mean_interval(results[n]["seeds"].values()) for k, n in bar_models.items()}
     n_runs = min(i.n for i in runs.values())
 
@@ -308,6 +310,9 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
                 texts=tuple(f"{i.mean:.1%} [{i.low:.1%}, {i.high:.1%}]" for i in runs.values()),
                 colours=tuple(MODEL_COLOURS[n] for n in bar_models.values()),
                 selected=list(RATIO_MODELS).index(sr_ratio),
+                low=tuple(i.low for i in runs.values()),
+                high=tuple(i.high for i in runs.values()),
+                axis="test accuracy (axis from 0; 1 = every image right)",
             )
         ]
 

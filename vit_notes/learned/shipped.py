@@ -63,11 +63,12 @@ def check_results(results) -> dict:
 
 def caption(results: dict) -> str:
     """One line naming what wrote ``results`` and where: the command, the machine, the threads
-    and the torch version (and the processor and date, where the file records them), then
-    each further set of runs (``added_runs``) with the processor, threads and torch it ran on."""
+    and the torch version (and the processor and date, where the file records them, or that the
+    processor is not recorded), then each further set of runs (``added_runs``), trained in a
+    separate session, with the processor, threads and torch it ran on."""
     validate.instance("results", results, dict, "pass load_results()")
     rec = results.get("recorded", {})
-    where = rec.get("cpu") or results.get("machine", "?")
+    where = rec.get("cpu") or f"{results.get('machine', '?')}, processor not recorded"
     when = f" on {rec['date'][:10]}" if "date" in rec else ""
     line = (
         f"recorded on {where} ({results.get('threads', '?')} threads, torch "
@@ -80,7 +81,7 @@ def caption(results: dict) -> str:
             seeds.setdefault(name, []).append(seed)
         runs = " and ".join(f"{n} (seeds {', '.join(s)})" for n, s in seeds.items())
         line += (
-            f". {runs or '?'} trained on "
+            f". {runs or '?'} trained in a separate session, on "
             f"{added.get('cpu', '?')} ({added.get('threads', '?')} threads, torch "
             f"{added.get('torch', '?')})"
         )
