@@ -734,7 +734,9 @@ def test_the_timing_table_counts_each_layer_as_the_equations_do():
     }
 
 
-def test_the_timing_table_shares_weights_and_alternates_the_order(monkeypatch):
+@pytest.fixture
+def timed_layers(monkeypatch):
+    """The layers swin_cost_table times, in the order it times them; no clock runs."""
     from vit_notes.swin import figures
 
     calls = []
@@ -747,6 +749,11 @@ def test_the_timing_table_shares_weights_and_alternates_the_order(monkeypatch):
         return Timed()
 
     monkeypatch.setattr(figures.counting, "time_forward", fake_time)
+    return calls
+
+
+def test_the_timing_table_shares_weights_and_alternates_the_order(timed_layers):
+    calls = timed_layers
     rows = swin.swin_cost_table(stages=(1, 4), rounds=3)
     assert all(r["ms_rounds"] == [1.0] * 3 for r in rows)
     first = calls[: len(rows)]
@@ -828,19 +835,8 @@ def test_the_recording_times_the_gather_and_the_split_in_the_layers_rounds():
     assert all(r < 1 for r in swin.round_ratios(m.rows, "MSA bias gather", "MSA")[1])
 
 
-def test_the_split_layers_hold_w_msas_weights_and_drop_one_step(monkeypatch):
-    from vit_notes.swin import figures
-
-    calls = []
-
-    class Timed:
-        median = 1e-3
-
-    def fake_time(layer, x, H, W, min_run_time):
-        calls.append(layer)
-        return Timed()
-
-    monkeypatch.setattr(figures.counting, "time_forward", fake_time)
+def test_the_split_layers_hold_w_msas_weights_and_drop_one_step(timed_layers):
+    calls = timed_layers
     rows = swin.swin_cost_table(stages=(1,), rounds=1, split=True)
     assert [r["variant"] for r in rows] == list(swin.TIMED_VARIANTS + swin.SPLIT_VARIANTS)
     w, sw, msa, roll, masked, gather = calls

@@ -725,6 +725,7 @@ def swin_cost_table(
         C, heads = cfg["embed_dim"] * 2 ** (stage - 1), cfg["num_heads"][stage - 1]
         M = effective_window(g, g, cfg["window_size"])
         x = torch.randn(1, g * g, C, device=device)
+        stage_keys = dict(stage=stage, size=size, grid=g, dim=C, heads=heads)  # every row's
         for variant in TIMED_VARIANTS:
             window = g if variant == "MSA" else M
             shift = M // 2 if variant == "SW-MSA" and M < g else 0
@@ -745,11 +746,7 @@ def swin_cost_table(
             rows.append(
                 dict(
                     variant=variant,
-                    stage=stage,
-                    size=size,
-                    grid=g,
-                    dim=C,
-                    heads=heads,
+                    **stage_keys,
                     window=layer.window_size,
                     shift=layer.shift_size,
                     analytic_gmacs=cost.macs / 1e9,
@@ -779,11 +776,7 @@ def swin_cost_table(
             rows.append(
                 dict(
                     variant=variant,
-                    stage=stage,
-                    size=size,
-                    grid=g,
-                    dim=C,
-                    heads=heads,
+                    **stage_keys,
                     window=msa.window_size if gather else layer.window_size,
                     shift=0 if gather else M // 2,
                     analytic_gmacs=0.0 if gather else sw_row["analytic_gmacs"],
