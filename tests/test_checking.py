@@ -221,6 +221,21 @@ def test_an_exact_prediction_takes_its_digits_rounded_or_cut_off(capsys):
     assert checking.last_digit(22) == 1.0 and checking.last_digit(1e-5) == 1e-5
 
 
+def test_a_rounded_answer_kept_in_float32_gets_the_typed_answers_verdict(capsys):
+    import numpy as np
+    import torch
+
+    # the student slip: the answer computed in a tensor, rounded, and passed as it is
+    why = "the exact value is 196/9"
+    for answer in (np.float32(21.78), torch.tensor(21.78), torch.tensor([21.78]), np.float16(22)):
+        assert checking.check_prediction(answer, 196 / 9, "f", "Slide.", inexact=why), answer
+    assert checking.as_number(np.float32(21.78)) == 21.78
+    assert checking.as_number(torch.tensor(3.22, dtype=torch.float16)) == 3.22
+    # a wrong float32 answer is still wrong, and the message says it is off
+    assert not checking.check_prediction(np.float32(21.76), 196 / 9, "f", "Slide.", inexact=why)
+    assert "off" in capsys.readouterr().out
+
+
 def test_how_far_never_prints_zero_percent():
     assert checking.how_far(21.7771, 196 / 9).endswith("(less than 0.01% of the answer), too low")
     assert "(1.28% of the answer)" in checking.how_far(21.5, 196 / 9)

@@ -263,15 +263,29 @@ def _suffix_note(answer) -> str:
     return f"the suffixes read are k, M and G, not {unknown_suffix(answer)!r}"
 
 
+# A float32 or float16 number holds 21.78 as 21.780000686...: read it as the shortest decimal
+# that its own precision prints (NumPy's str), so a rounded answer kept in a tensor or a NumPy
+# scalar gets the same verdict as the same digits typed as a Python float.
+_SHORT = {torch.float32: np.float32, torch.float16: np.float16, torch.bfloat16: np.float32}
+
+
 def _scalar(answer):
-    """A one-element tensor or array, or a NumPy scalar, as a Python number; else ``answer``."""
+    """A one-element tensor or array, or a NumPy scalar, as a Python number; else ``answer``.
+    A float32 or float16 value comes back as the shortest decimal its precision prints."""
     if isinstance(answer, torch.Tensor) or type(answer).__module__ == "numpy":
         size = answer.numel() if isinstance(answer, torch.Tensor) else getattr(answer, "size", 1)
         if size == 1:
             try:
-                return answer.item()
+                value = answer.item()
             except Exception:  # an object array, say: not a number
                 return answer
+            dtype = answer.dtype
+            short = _SHORT.get(dtype) if isinstance(answer, torch.Tensor) else None
+            if dtype in (np.float32, np.float16):
+                short = dtype.type
+            if short is not None and isinstance(value, float) and math.isfinite(value):
+                return float(str(short(value)))
+            return value
     return answer
 
 
