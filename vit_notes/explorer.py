@@ -360,7 +360,7 @@ class Explorer:
         if fallback:
             src = base64.b64encode(fallback).decode("ascii")
             img = (
-                f'<img class="vn-fallback" alt="{html.escape(self.title)}: the starting state" '
+                f'<img class="vn-fallback" alt="{html.escape(self.fallback_alt())}" '
                 f'src="data:image/png;base64,{src}">'
             )
         return (
@@ -447,12 +447,17 @@ class Explorer:
             view = {"version_major": 2, "version_minor": 0, "model_id": ui.model_id}
             data = {"application/vnd.jupyter.widget-view+json": view, **data}
         # the picture's alt text, as the page's fallback image gives it
+        return data, {"image/png": {**size, "alt": self.fallback_alt()}}
+
+    def fallback_alt(self) -> str:
+        """The alt text of the starting state's picture (the notebook's PNG and the page's
+        fallback image alike): :attr:`alt`, or, without one, the title."""
         alt = f"{self.title}: the starting state"
         if callable(self.alt):
             alt = self.alt(**self.default_state())
         elif self.alt:
             alt = self.alt
-        return data, {"image/png": {**size, "alt": " ".join(alt.split())}}
+        return " ".join(alt.split())
 
 
 class LiveDrawing:
