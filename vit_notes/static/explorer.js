@@ -440,7 +440,7 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
           const fig = maps.children[i];
           fig.querySelector("figcaption").textContent = `${m.title}, peak ${fmt(m.peaks[q])}`;
           fig.querySelector("canvas").setAttribute("aria-label",
-            `${m.title}: query at row ${query[0] + 1}, column ${query[1] + 1} of ${grid}; ` +
+            `${m.title}: query at row ${query[0]}, column ${query[1]} of ${grid}, counted from 0; ` +
             "click or use the arrow keys to move it");
           drawMap(fig.querySelector("canvas"), levels[i], m, q, vmax);
         });
