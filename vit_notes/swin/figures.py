@@ -661,9 +661,10 @@ TIMED_VARIANTS = ("W-MSA", "SW-MSA", "MSA")
 #: Every layer gathers its bias B on every call: ``M⁴`` entries per head in a window layer,
 #: ``(hw)²`` in global MSA. The figure's legend gives each series its size.
 B_SIZES = {"W-MSA": "B: M⁴ entries", "SW-MSA": "B: M⁴ entries", "MSA": "B: (hw)² entries"}
-#: Parts timed in the same rounds, to split the layers' time: SW-MSA with its roll and no
-#: mask, SW-MSA with its mask and no roll (where the stage shifts), and global MSA's gather
-#: of B alone (``attn.relative_position_bias()``, the call its forward makes).
+#: Variants timed in the same rounds: SW-MSA with its roll and no mask, SW-MSA with its mask
+#: and no roll (where the stage shifts), and global MSA's gather of B alone
+#: (``attn.relative_position_bias()``, the call its forward makes). The two SW-MSA variants
+#: are whole layers, so the variants' times do not add up to a layer's time.
 SPLIT_VARIANTS = ("SW-MSA roll only", "SW-MSA mask only", "MSA bias gather")
 
 
@@ -706,7 +707,7 @@ def swin_cost_table(
     Global MSA's forward includes gathering its ``(heads, hw, hw)`` bias B, which eq. (1)
     does not count.
 
-    With ``split=True`` the rounds also time, after each stage's three layers, the parts of
+    With ``split=True`` the rounds also time, after each stage's three layers, the variants of
     :data:`SPLIT_VARIANTS`: where the stage shifts, SW-MSA with the roll and no mask and with
     the mask and no roll (W-MSA's ``attn`` again), and at every stage global MSA's gather
     of B alone. Their rows count no multiply-adds of their own for the gather."""
@@ -822,7 +823,7 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     timed on its own: its ratios show the timing spread; and global MSA over W-MSA at every
     stage (log scale)."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms", "ms_rounds"))
-    rows = [r for r in rows if r["variant"] in TIMED_VARIANTS]  # the split parts: in print
+    rows = [r for r in rows if r["variant"] in TIMED_VARIANTS]  # the variants: in print
     fig, axes = new_figure(1, 3, height=4.2)
     colours = {"W-MSA": "tab:blue", "SW-MSA": "tab:green", "MSA": "tab:red"}
     stages = sorted({r["stage"] for r in rows})
