@@ -26,7 +26,8 @@ class Paper:
     """A variant's numbers as its paper reports them (never used in a computation, only shown
     beside the book's own counts): parameters (M), GFLOPs at 224² (= G multiply-adds) and
     ImageNet-1k top-1 (%) at 224² where the paper gives them, the bib key, where it says so,
-    and whether ``gflops`` is unchecked against the paper's text."""
+    and whether the paper's GFLOPs are unchecked against its text (``gflops`` is then
+    ``None`` where the book's sources give no figure)."""
 
     params_m: float
     gflops: float | None

@@ -44,7 +44,7 @@ from ..pvt.figures import EXPLORER_SIZES, identity_sra
 from ..pvt.model import SpatialReductionAttention
 from ..trace import query_rows, trace_shapes
 from .cost import shunted_cost, shunted_kv_tokens, sra_ratio_at_nearest_cost
-from .model import ShuntedAttention, kv_grids
+from .model import CONFIGS, ShuntedAttention, kv_grids
 
 
 @torch.no_grad()
@@ -133,6 +133,28 @@ def shunted_query_maps(
     return out
 
 
+class _NearestCostMaps(dict):
+    """What :func:`sra_nearest_cost_maps` returns, ``{sr_ratio: (sra_ratio, row, grid)}``, with
+    the shunted layer whose multiply-adds the SRA ratios were matched to (``dim`` channels,
+    ``num_heads`` heads), so that a figure can say which layer that was."""
+
+    def __init__(self, maps: dict, dim: int, num_heads: int):
+        super().__init__(maps)
+        self.dim, self.num_heads = dim, num_heads
+
+
+def _matched_layer(sra: dict) -> str:
+    """The shunted layer whose multiply-adds the SRA column was matched to, for a title: by
+    name where it is Shunted-T's stage-1 layer (:data:`~vit_notes.shunted.model.CONFIGS`)."""
+    dim, heads = getattr(sra, "dim", None), getattr(sra, "num_heads", None)
+    if dim is None:  # a plain dict: the layer is not known
+        return "the shunted layer's"
+    tiny = CONFIGS["shunted_t"]
+    if (dim, heads) == (tiny["embed_dims"][0], tiny["num_heads"][0]):
+        return f"Shunted-T's stage-1 layer (C = {dim})"
+    return f"a shunted layer with C = {dim} and {heads} heads"
+
+
 @torch.no_grad()
 def sra_nearest_cost_maps(
     img: torch.Tensor,
@@ -147,7 +169,10 @@ def sra_nearest_cost_maps(
     shunted layer's (:func:`~vit_notes.shunted.cost.sra_ratio_at_nearest_cost`, for a
     ``dim``-channel, ``num_heads``-head layer on the photo's token grid), and the same query's
     map through an identity-weight SRA at that ratio, whose logits ``logit_scale`` multiplies
-    (as in :func:`shunted_query_maps`). Returns ``{sr_ratio: (sra_ratio, row, grid)}``."""
+    (as in :func:`shunted_query_maps`). Returns ``{sr_ratio: (sra_ratio, row, grid)}``, a dict
+    that also keeps ``dim`` and ``num_heads``: :func:`plot_shunted_maps` names the layer the
+    ratios were matched to. The toy's own width (two copies of the colour histogram) is not
+    ``dim``: the ratios match the cost of a ``dim``-channel layer, not of the toy."""
 
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
     q = photo.query_at((H, W), query_rc)
@@ -157,7 +182,7 @@ def sra_nearest_cost_maps(
         sra = identity_sra(tokens.shape[-1], r_sra, scale=logit_scale)
         ((row, grid),) = query_rows(sra, tokens, H, W, query=q)
         out[r] = (r_sra, row, grid)
-    return out
+    return _NearestCostMaps(out, dim, num_heads)
 
 
 def _peak_note(peaks: list[float]) -> str:
@@ -248,7 +273,9 @@ def plot_shunted_maps(
 ):
     """One row per ``sr_ratio``: the coarse group's map, the fine group's map and, given ``sra``
     (from :func:`sra_nearest_cost_maps`), PVT's SRA at the ratio whose layer does the number of
-    multiply-adds nearest to the shunted layer's.
+    multiply-adds nearest to the shunted layer's. The maps are the colour-token toy's
+    (:func:`shunted_query_maps`, identity weights): the title and the alt text say so, and
+    name the layer the SRA ratios were matched to.
 
     Every map is drawn over the photo on **one** colour scale (one colour bar), with the query
     marked on each: a box around the query token's own ``patch``×``patch`` pixels (the
@@ -259,7 +286,7 @@ def plot_shunted_maps(
     validate.nonempty_dict("maps", maps, "shunted_query_maps")
     ncols = 3 if sra else 2
     nrows = len(maps)
-    fig, axes = new_figure(nrows, ncols, height=2.3 * nrows + 0.45)
+    fig, axes = new_figure(nrows, ncols, height=2.3 * nrows + (0.65 if sra else 0.45))
     peaks = [float(row.max()) for groups in maps.values() for row, _ in groups.values()]
     if sra:
         peaks += [float(sra[r][1].max()) for r in maps]
@@ -287,16 +314,24 @@ def plot_shunted_maps(
         ax_row[0].set_ylabel(f"sr_ratio = {r}")
     cbar = fig.colorbar(im, ax=axes, shrink=0.8, pad=0.02, aspect=30)
     cbar.set_label("attention weight (one scale)")
-    columns = "coarse group (÷r), fine group (÷r/2)"
+    toy = "Colour-token toy (identity weights): coarse group (÷r), fine group (÷r/2)"
+    lines = [toy]
     if sra:
-        columns += ", SRA at nearest MACs (÷R)"
+        lines.append(f"SRA (÷R) at the MACs nearest {_matched_layer(sra)}")
+    lines[-1] += "; query token: cyan box"
     note = _peak_note(peaks)
-    fig.suptitle("\n".join(t for t in (f"{columns}; query token: cyan box", note) if t))
-    set_alt(
-        fig,
-        f"One query's attention weights over the photo, one row per sr_ratio "
-        f"({', '.join(str(r) for r in maps)}), on one colour scale: " + "; ".join(described) + ".",
+    fig.suptitle("\n".join(t for t in (*lines, note) if t))
+    alt = (
+        "One query's attention weights over the photo in a colour-token toy with identity "
+        f"weights, one row per sr_ratio ({', '.join(str(r) for r in maps)}), on one colour "
+        "scale: " + "; ".join(described) + "."
     )
+    if sra:
+        alt += (
+            " The SRA column is at the ratio R whose multiply-adds are nearest "
+            f"{_matched_layer(sra)}."
+        )
+    set_alt(fig, alt)
     return fig
 
 
@@ -919,8 +954,8 @@ def shunted_explorer() -> Explorer:
             "one group, all keys" if sr_ratio == 1 else f"groups ÷{sr_ratio} and ÷{sr_ratio // 2}"
         )
         return (
-            f"{size}×{size} photo, {H * W} query tokens, heads={num_heads}: {groups}; "
-            "query token: cyan box"
+            f"Colour-token toy (identity weights). {size}×{size} photo, {H * W} query tokens, "
+            f"heads={num_heads}: {groups}; query token: cyan box"
         )
 
     def alt(sr_ratio, num_heads, size):
@@ -931,7 +966,8 @@ def shunted_explorer() -> Explorer:
         )
         return (
             f"Explorer, starting state: the {size}×{size} photo with the query token in a cyan "
-            f"box, {grids}, sr_ratio {sr_ratio}, {num_heads} heads. Under them, one stage-1 "
+            f"box, {grids} of a colour-token toy with identity weights, sr_ratio {sr_ratio}, "
+            f"{num_heads} heads. Under them, one stage-1 "
             "layer's multiply-adds and attention-map memory (KiB or MiB) for plain attention, "
             "SRA and Shunted"
         )

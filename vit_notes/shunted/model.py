@@ -495,15 +495,15 @@ CONFIGS: dict[str, dict] = {
 }
 
 _SRC = (
-    "params and top-1: the official README's results list; GFLOPs: the paper's ImageNet "
-    "table as commonly reported, not checked against the paper's text"
+    "params and top-1: the official README's results list; GFLOPs: none, since the README "
+    "gives none and the book's sources hold no other"
 )
 
 
-def _paper(params_m: float, gflops: float, top1: float) -> registry.Paper:
+def _paper(params_m: float, top1: float) -> registry.Paper:
     return registry.Paper(
         params_m=params_m,
-        gflops=gflops,
+        gflops=None,
         top1=top1,
         cite="ren2022shunted",
         source=_SRC,
@@ -513,13 +513,14 @@ def _paper(params_m: float, gflops: float, top1: float) -> registry.Paper:
 
 #: Numbers reported for the paper, shown beside the book's counts (never used in a computation):
 #: parameters (M) and ImageNet-1k top-1 (%) from the results list in the official repository's
-#: README, GFLOPs at 224² as the paper's ImageNet table is commonly reported, not checked
-#: against the paper's text. That one FLOP there is one multiply-add is our inference: the
-#: book's counts come within a few percent above them (the chapter glues by how much).
+#: README. The README gives no FLOPs, and the book's sources for this paper (its abstract, the
+#: official code, the README, the repository's issues) hold no other figure for them: so no
+#: GFLOPs (``gflops`` is ``None``, and ``gflops_unchecked`` says that the paper's own table
+#: was not checked).
 PAPER = {
-    "shunted_t": _paper(params_m=11.5, gflops=2.1, top1=79.8),
-    "shunted_s": _paper(params_m=22.4, gflops=4.9, top1=82.9),
-    "shunted_b": _paper(params_m=39.6, gflops=8.1, top1=84.0),
+    "shunted_t": _paper(params_m=11.5, top1=79.8),
+    "shunted_s": _paper(params_m=22.4, top1=82.9),
+    "shunted_b": _paper(params_m=39.6, top1=84.0),
 }
 #: What running the official code gives (OliverRensu/Shunted-Transformer ``SSA.py``, commit
 #: 6861101): each model's parameter count, and ``shunted_t()``'s state_dict keys and shapes.
