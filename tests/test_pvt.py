@@ -1,11 +1,14 @@
 """PVT: spatial-reduction attention and the v1/v2 models."""
 
+import inspect
 import io
 import re
 
+import numpy as np
 import pytest
 import slips
 import torch
+import torch.nn.functional as F
 from einops import rearrange
 from matplotlib.colors import to_rgb
 from matplotlib.text import Text
@@ -400,19 +403,41 @@ def test_check_sra_forward_tiles_that_do_not_cover_the_grid_are_told_the_floor(c
 
 
 def student_sra(attn, x, H, W, slip=None):
-    """A student's SRA, written the way the exercise asks, with one of the slips students make."""
-    h = attn.num_heads
+    """A student's SRA, written the way the exercise asks (the reduction as the paper's
+    Reshape, then W^S from attn.sr's weight and bias), with one of the slips students make."""
+    h, R = attn.num_heads, attn.sr_ratio
     q = rearrange(attn.q(x), "b n (h d) -> b h n d", h=h)
     x_ = x
-    if attn.sr_ratio > 1 and slip != "no reduction":
+    if R > 1 and slip != "no reduction":
         grid = x.transpose(1, 2).reshape(x.shape[0], -1, H, W)
-        x_ = attn.sr(grid).flatten(2).transpose(1, 2)
+        if slip == "zero padding":  # covers the grid, but the conv has no padding
+            grid = F.pad(grid, (0, -W % R, 0, -H % R))
+        else:
+            grid = grid[:, :, : H // R * R, : W // R * R]  # the conv's floor
+        if slip == "F.unfold tiles":  # (c r1 r2) order, against the weight's (r1 r2 c)
+            tiles = F.unfold(grid, R, stride=R).transpose(1, 2)
+        else:
+            tiles = rearrange(grid, "b c (h r1) (w r2) -> b (h w) (r1 r2 c)", r1=R, r2=R)
+        if slip == "weight.flatten(1)":  # (c r1 r2) order, against the tiles' (r1 r2 c)
+            w_s = attn.sr.weight.flatten(1).T
+        else:
+            w_s = rearrange(attn.sr.weight, "o c r1 r2 -> (r1 r2 c) o")
+        x_ = tiles @ w_s + attn.sr.bias
         if slip != "no norm":
             x_ = attn.norm(x_)
     kv = attn.kv(x_).reshape(x.shape[0], -1, 2, h, attn.dim // h).permute(2, 0, 3, 1, 4)
     k, v = (kv[1], kv[0]) if slip == "k and v swapped" else (kv[0], kv[1])
-    logits = q @ k.transpose(-2, -1)
-    a = (logits if slip == "no scale" else logits * attn.scale).softmax(
+    scale = attn.scale
+    if slip == "1/sqrt(C)":  # the full channel width, not the head's
+        scale = x.shape[-1] ** -0.5
+    if slip in ("q pre-scaled, logits too", "q pre-scaled once"):
+        q = q * attn.scale  # scaled before the product, and returned so
+        scale = attn.scale if slip == "q pre-scaled, logits too" else 1.0
+    q_used = q
+    if slip == "scaled twice, q kept":  # q returned as asked, then scaled in the product too
+        q_used = q * attn.scale
+    logits = q_used @ k.transpose(-2, -1)
+    a = (logits if slip == "no scale" else logits * scale).softmax(
         dim=-2 if slip == "softmax over queries" else -1
     )
     out = (a @ v).transpose(1, 2).reshape(x.shape)
@@ -429,6 +454,21 @@ def test_student_sra_written_right_passes_step_by_step(capsys):
     assert "checked step by step: q, x_reduced, k, v, attn, out" in capsys.readouterr().out
 
 
+def test_sra_forward_calling_the_reduction_conv_is_told_to_write_the_papers_reshape(capsys):
+    # review r23 E1: the exercise asks for SR(x) as the paper writes it, Reshape then W^S,
+    # which the page prints only where R divides the grid. The slip: calling attn.sr.
+    def conv(attn, x, H, W):
+        if attn.sr_ratio > 1:
+            attn.sr(x.transpose(1, 2).reshape(x.shape[0], -1, H, W))
+        return student_sra(attn, x, H, W)
+
+    assert not pvt.check_sra_forward(conv)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "attn.sr's forward is switched off: write SR(x) as the paper does" in out
+    assert "attn.sr.weight as an (R·R·C, C) matrix, add attn.sr.bias" in out
+    assert "..." not in out  # the whole message, not cut off
+
+
 @pytest.mark.parametrize(
     "answer",
     [
@@ -442,7 +482,7 @@ def test_sra_forward_calling_the_module_fails(capsys, answer):
     # The slip: the exercise rebuilds attn(x, H, W) from its parts, and the answer calls attn.
     assert not pvt.check_sra_forward(answer)
     out = " ".join(capsys.readouterr().out.split())
-    assert out.startswith("❌") and "call the layer's parts (q, kv, proj, sr, norm)" in out
+    assert out.startswith("❌") and "call the layer's parts (q, kv, proj, norm, and sr's" in out
 
 
 def test_sra_forward_output_alone_or_a_step_left_out_fails(capsys):
@@ -466,15 +506,56 @@ def test_sra_forward_output_alone_or_a_step_left_out_fails(capsys):
     [
         (
             "no reduction",
-            "x_reduced (the tokens keys and values come from: conv, then LayerNorm): "
+            "x_reduced (the tokens keys and values come from: Reshape, W^S, then LayerNorm): "
             "these are all N tokens",
         ),
-        ("no norm", "without the LayerNorm (attn.norm)"),
+        ("no norm", "this is Reshape(x, R) W^S without the LayerNorm (attn.norm)"),
+        (
+            "zero padding",
+            "H=30, W=22, dim=64, heads=2, sr_ratio=4: the first wrong step is x_reduced "
+            "(the tokens keys and values come from: Reshape, W^S, then LayerNorm): these keys "
+            "cover a grid padded to a multiple of R. The conv has no padding",
+        ),
+        (
+            "F.unfold tiles",
+            "x_reduced (the tokens keys and values come from: Reshape, W^S, then LayerNorm): "
+            "your tiles hold their numbers in (c r1 r2) order and W^S's rows are in (r1 r2 c), "
+            "or the other way round",
+        ),
+        (
+            "weight.flatten(1)",
+            "x_reduced (the tokens keys and values come from: Reshape, W^S, then LayerNorm): "
+            "your tiles hold their numbers in (c r1 r2) order and W^S's rows are in (r1 r2 c), "
+            "or the other way round",
+        ),
         ("k and v swapped", "first wrong step is k (the keys): k and v are swapped"),
         (
             "no scale",
             "first wrong step is attn (the attention map, softmax(q kᵀ · scale)): "
             "the map is softmax(q kᵀ) without the scale",
+        ),
+        (
+            "q pre-scaled, logits too",
+            "first wrong step is q (the queries, split into heads, not yet scaled): this q is "
+            "already multiplied by attn.scale. The step q is the queries before any scale. "
+            "Scaling q before the product is fine if it is the only scale: then do not scale "
+            "the logits again",
+        ),
+        (
+            "q pre-scaled once",
+            "first wrong step is q (the queries, split into heads, not yet scaled): this q is "
+            "already multiplied by attn.scale. The step q is the queries before any scale",
+        ),
+        (
+            "scaled twice, q kept",
+            "first wrong step is attn (the attention map, softmax(q kᵀ · scale)): the map is "
+            "softmax(q kᵀ · scale²): the scale was applied twice",
+        ),
+        (
+            "1/sqrt(C)",
+            "H=28, W=28, dim=128, heads=2, sr_ratio=4: the first wrong step is attn (the "
+            "attention map, softmax(q kᵀ · scale)): the map is softmax(q kᵀ / √C) with C the "
+            "full channel width. Eq. (4) divides by √d_head, with d_head = C/heads",
         ),
         ("softmax over queries", "the softmax runs over the queries"),
         (
@@ -504,9 +585,8 @@ def test_sra_forward_wrong_shape_and_unanswered_and_broken(capsys):
     )
     assert "shape (2, 1, 64), expected (B, N, C) = (2, 3136, 64)" in capsys.readouterr().out
     assert not pvt.check_sra_forward(lambda a, x, H, W: dict.fromkeys(SRA_STEPS))
-    assert "step is q (the queries, split into heads): not computed yet (None)" in " ".join(
-        capsys.readouterr().out.split()
-    )
+    out = " ".join(capsys.readouterr().out.split())
+    assert "step is q (the queries, split into heads, not yet scaled): not computed yet" in out
     assert not pvt.check_sra_forward(lambda a, x, H, W: 1 / 0)
     assert "raised ZeroDivisionError" in capsys.readouterr().out
     assert not pvt.check_sra_forward(None)
@@ -516,10 +596,13 @@ def test_sra_forward_wrong_shape_and_unanswered_and_broken(capsys):
 def test_sra_steps_equal_the_module_map_and_output():
     from vit_notes import record_attention
 
-    for _, attn, (x, H, W) in pvt.exercises._sra_cases(((30, 22, 64, 2, 4), (7, 7, 64, 2, 1))):
-        steps = pvt.sra_steps(attn, x, H, W)
+    configs = inspect.signature(pvt.check_sra_forward).parameters["configs"].default
+    for _, attn, (x, H, W) in pvt.exercises._sra_cases(configs):
+        steps = pvt.sra_steps(attn, x, H, W)  # the reduction as the paper's Reshape, W^S
         with torch.no_grad(), record_attention(attn) as maps:
             out = attn(x, H, W)
+            reduced = attn.reduce(x, H, W)  # the module's strided conv
+        torch.testing.assert_close(steps["x_reduced"], reduced, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(steps["out"], out, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(steps["attn"], maps.last(), rtol=1e-4, atol=1e-6)
 
@@ -593,6 +676,12 @@ def test_explorer_prediction(capsys, answer, ok, says):
         (21.777, True, "grows 196/9 ≈ 21.78×"),
         ("21.777", True, "grows 196/9 ≈ 21.78×"),
         (21.7, True, "grows 196/9 ≈ 21.78×"),
+        # review r23 E2: a float32 answer is read at its own precision, as torch prints it
+        (np.float32(21.78), True, "grows 196/9 ≈ 21.78×"),
+        (torch.tensor(21.78), True, "grows 196/9 ≈ 21.78×"),
+        (torch.tensor(196.0) / 9, True, "grows 196/9 ≈ 21.78×"),
+        (torch.tensor([21.78], dtype=torch.float16), True, "grows 196/9 ≈ 21.78×"),
+        (np.float32(21.5), False, "close: 21.5 is 0.277778 off (1.28% of the answer), too low"),
         (21.5, False, "close: 21.5 is 0.277778 off (1.28% of the answer), too low"),
         (21.7771, False, "(less than 0.01% of the answer)"),
         (30, False, "30 is too large"),

@@ -263,15 +263,23 @@ def _suffix_note(answer) -> str:
     return f"the suffixes read are k, M and G, not {unknown_suffix(answer)!r}"
 
 
-# A float32 or float16 number holds 21.78 as 21.780000686...: read it as the shortest decimal
-# that its own precision prints (NumPy's str), so a rounded answer kept in a tensor or a NumPy
-# scalar gets the same verdict as the same digits typed as a Python float.
-_SHORT = {torch.float32: np.float32, torch.float16: np.float16, torch.bfloat16: np.float32}
+#: Float types narrower than Python's float, and the NumPy type that prints each one's values
+#: (bfloat16's values are float32 values).
+_NARROW = {
+    torch.float32: np.float32,
+    torch.float16: np.float16,
+    torch.bfloat16: np.float32,
+    np.dtype(np.float32): np.float32,
+    np.dtype(np.float16): np.float16,
+}
 
 
 def _scalar(answer):
     """A one-element tensor or array, or a NumPy scalar, as a Python number; else ``answer``.
-    A float32 or float16 value comes back as the shortest decimal its precision prints."""
+
+    A float32 or float16 value comes back as the shortest decimal that its own type prints,
+    the number the reader wrote or sees: ``np.float32(21.78)`` and ``torch.tensor(21.78)`` are
+    21.78, not 21.780000686645508, whose digits no reader typed."""
     if isinstance(answer, torch.Tensor) or type(answer).__module__ == "numpy":
         size = answer.numel() if isinstance(answer, torch.Tensor) else getattr(answer, "size", 1)
         if size == 1:
@@ -279,12 +287,12 @@ def _scalar(answer):
                 value = answer.item()
             except Exception:  # an object array, say: not a number
                 return answer
-            dtype = answer.dtype
-            short = _SHORT.get(dtype) if isinstance(answer, torch.Tensor) else None
-            if dtype in (np.float32, np.float16):
-                short = dtype.type
-            if short is not None and isinstance(value, float) and math.isfinite(value):
-                return float(str(short(value)))
+            try:
+                narrow = _NARROW.get(answer.dtype)
+            except TypeError:  # a dtype that cannot be looked up: not a narrow float
+                narrow = None
+            if narrow is not None and isinstance(value, float) and math.isfinite(value):
+                return float(str(narrow(value)))
             return value
     return answer
 
@@ -930,7 +938,7 @@ def check_forward(
     *,
     mistakes: dict[str, str] | None = None,
     on_error: Callable[[Exception], str] | None = None,
-    refuse: dict[str, str] | None = None,
+    refuse: dict[str, str] | Callable[[torch.nn.Module], dict[str, str]] | None = None,
 ) -> bool:
     """Run the student's ``fn(module, *args)`` on every case ``(label, module, args)`` and
     compare what it returns with ``reference(module, *args)``, step by step.
@@ -939,14 +947,15 @@ def check_forward(
     exercise is to rebuild that forward from the module's parts, so ``return attn(x, H, W)``
     fails and is told so. ``refuse`` maps each submodule path to switch off (``""``, the
     module) to the message it raises; by default the module alone, with
-    :func:`call_the_parts`. ``fn`` returns a dict of every step the reference computes for the
-    case, under the names of ``steps`` (in the order of the forward pass; ``"out"`` is the
-    output): the output alone, or a dict that leaves a step out, is "not yet", and is told
-    which steps are missing. The first step that differs is named with what is wrong
-    (:func:`compare_step`). ``mistakes`` maps a mistake's key to its description;
-    ``reference(module, *args, mistake=key)`` computes the steps as that mistake would, so that
-    a step equal to one is named; with a right output, only a mistake that keeps it.
-    ``on_error(exception)`` adds a hint when ``fn`` raises."""
+    :func:`call_the_parts`. ``refuse`` may also be a function of the case's module that
+    returns that dict, for parts that only some cases' modules have. ``fn`` returns a dict of
+    every step the reference computes for the case, under the names of ``steps`` (in the
+    order of the forward pass; ``"out"`` is the output): the output alone, or a dict that
+    leaves a step out, is "not yet", and is told which steps are missing. The first step that
+    differs is named with what is wrong (:func:`compare_step`). ``mistakes`` maps a mistake's
+    key to its description; ``reference(module, *args, mistake=key)`` computes the steps as
+    that mistake would, so that a step equal to one is named; with a right output, only a
+    mistake that keeps it. ``on_error(exception)`` adds a hint when ``fn`` raises."""
     if not callable(fn):
         return verdict(False, f"give a function, got {describe(fn)}")
     mistakes = mistakes or {}
@@ -958,7 +967,8 @@ def check_forward(
             "leave the default"
         )
     for label, module, args in cases:
-        guarded = steps_only(module, refuse or {"": call_the_parts(module, name)})
+        spec = refuse(module) if callable(refuse) else refuse
+        guarded = steps_only(module, spec or {"": call_the_parts(module, name)})
         with torch.no_grad():
             want = reference(module, *args)
             try:
