@@ -146,6 +146,17 @@ def test_the_lineup_is_one_model_per_compared_paper():
         assert info.paper.params_m == min(registry.model_info(m).paper.params_m for m in same)
 
 
+def test_a_readme_figure_is_recorded_as_the_readmes():
+    """The comparison marks a figure that a README gives, not a paper's table, from
+    ``Paper.readme``: only parameters and top-1 can be such, and the source names the README."""
+    for name in registry.list_models():
+        p = registry.model_info(name).paper
+        assert set(p.readme) <= {"params_m", "top1"}, (name, p.readme)
+        assert not p.readme or "README" in p.source, (name, p.source)
+    # Shunted's parameters and top-1: the official README's results list
+    assert registry.model_info("shunted_t").paper.readme == ("params_m", "top1")
+
+
 def test_the_recorded_timing_covers_the_lineup_as_it_is_now():
     # A design that joins the comparison, or a model that changes, needs a new recording:
     # python bench/compare_cost.py (the chapter would refuse the stale file).

@@ -508,6 +508,7 @@ def _paper(params_m: float, top1: float) -> registry.Paper:
         cite="ren2022shunted",
         source=_SRC,
         gflops_unchecked=True,
+        readme=("params_m", "top1"),
     )
 
 

@@ -325,13 +325,17 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(off, 0, 0, W, H);
       // the keys the query sees, where it sees only part of the grid (seen: its window's
-      // key-grid cells, top, left, bottom, right, as plotting.seen_box finds them): white
+      // key-grid cells, top, left, bottom, right, as plotting.seen_box finds them): white,
+      // drawn half its black stroke outside the window, as plotting.mark_seen draws it, so
+      // that it covers none of the window's keys (the query's own token can sit on its edge)
       const box = panel.seen && panel.seen[q];
       if (box) {
         const [t, l, b, r] = box;
-        const bx = (l * W) / gw, by = (t * H) / gh, bw = ((r - l) * W) / gw, bh = ((b - t) * H) / gh;
-        ctx.strokeStyle = "black"; ctx.lineWidth = 6; ctx.strokeRect(bx, by, bw, bh);
-        ctx.strokeStyle = "white"; ctx.lineWidth = 3; ctx.strokeRect(bx, by, bw, bh);
+        const pad = 3; // half the black stroke's width
+        const bx = (l * W) / gw - pad, by = (t * H) / gh - pad;
+        const bw = ((r - l) * W) / gw + 2 * pad, bh = ((b - t) * H) / gh + 2 * pad;
+        ctx.strokeStyle = "black"; ctx.lineWidth = 2 * pad; ctx.strokeRect(bx, by, bw, bh);
+        ctx.strokeStyle = "white"; ctx.lineWidth = pad; ctx.strokeRect(bx, by, bw, bh);
       }
       // the query: an outlined cyan box and a dashed crosshair. The box is the patch of the
       // panel's query token (qcells: its query tokens per side, found as
