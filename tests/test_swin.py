@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
+import json
+from pathlib import Path
 
 import pytest
 import slips
@@ -287,6 +289,16 @@ def test_the_papers_formulas_equal_the_flop_counter(H, W, dim, heads, M, shift):
     counted = counting.count_macs(glob, torch.randn(1, H * W, dim))
     assert swin.msa_cost(H, W, dim, heads).macs == counted
     assert counted == 4 * H * W * dim**2 + 2 * (H * W) ** 2 * dim
+
+
+def test_the_cost_curves_count_global_attention_at_every_side():
+    # on the meta device: a 280×280 grid's bias index would take 46 GiB on real tensors
+    rows = swin.cost_curves(sides=(224, 448, 1120), windows=(7,))
+    glob = {r["value"]: r for r in rows if r["kind"] == "global"}
+    assert sorted(glob) == [224, 448, 1120]
+    for r in rows:
+        assert r["counted_gmacs"] == r["gmacs"], r
+    assert glob[1120]["counted_gmacs"] * 1e9 == swin.msa_cost(280, 280, 96, 3).macs
 
 
 def test_window_cost_is_linear_in_the_tokens():
@@ -979,3 +991,15 @@ API_NO_SLIP: dict[str, str] = {
     "vit_notes.swin.check_swin_forward": "a checker of a student function: every input "
     "answered with a message (tests/test_swin.py)",
 }
+
+
+def test_the_chapters_glue_calls_are_in_folded_cells():
+    # glue is plumbing for the prose: the reader's visible cells do not call it
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "swin.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    visible = [
+        "".join(c["source"])
+        for c in cells
+        if c["cell_type"] == "code" and "hide-input" not in c["metadata"].get("tags", [])
+    ]
+    assert visible and not [s for s in visible if "glue(" in s]

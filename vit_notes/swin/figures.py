@@ -403,20 +403,20 @@ def cost_curves(
     dim: int = 96,
     num_heads: int = 3,
     window_size: int = 7,
-    counted_up_to: int = 56,
 ) -> list[dict]:
     """Stage 1's attention layer (``C = dim``, ``num_heads``; a 4×4 patch: grid = side / 4) at
     each image side of ``sides`` (global and window ``window_size``) and at each window of
-    ``windows`` on a ``window_side``² image: eqs. (1), (2) and the FLOP counter on the module
-    (for global attention where the grid side is at most ``counted_up_to``, since the counter
-    runs the module and its bias index holds ``(hw)²`` entries)."""
+    ``windows`` on a ``window_side``² image: eqs. (1), (2) and the FLOP counter on the module,
+    at every point. The counter runs the modules on the ``meta`` device, from shapes alone:
+    on real tensors global attention's bias index alone holds ``(hw)²`` int64 entries, over
+    a GiB from a 112×112 grid on."""
     sides = validate.nonempty_sequence("sides", sides)
     windows = validate.nonempty_sequence("windows", windows)
     rows = []
 
     def add(axis, value, kind, cost, module, x):
-        counted = counting.count_macs(module, x) if module is not None else None
-        if counted is not None and counted != cost.macs:
+        counted = counting.count_macs(module, x)
+        if counted != cost.macs:
             raise AssertionError(f"eq. and counter differ at {axis}={value}, {kind}")
         rows.append(
             dict(
@@ -424,38 +424,29 @@ def cost_curves(
                 value=value,
                 kind=kind,
                 gmacs=cost.macs / 1e9,
-                counted_gmacs=None if counted is None else counted / 1e9,
+                counted_gmacs=counted / 1e9,
                 attn_mib=cost.attn_bytes / 2**20,
             )
         )
 
+    meta = torch.device("meta")  # shapes alone: no memory, no compute
     for side in sides:
         g = side // 4
         n = (g // window_size) ** 2
-        wa = WindowAttention(dim, window_size, num_heads).eval()
-        add(
-            "side",
-            side,
-            "window",
-            window_attention_cost(g, g, dim, num_heads, window_size),
-            wa,
-            torch.randn(n, window_size**2, dim),
-        )
-        glob = WindowAttention(dim, g, num_heads).eval() if g <= counted_up_to else None
-        add(
-            "side", side, "global", msa_cost(g, g, dim, num_heads), glob, torch.randn(1, g * g, dim)
-        )
+        with meta:
+            wa = WindowAttention(dim, window_size, num_heads).eval()
+            x = torch.randn(n, window_size**2, dim)
+        add("side", side, "window", window_attention_cost(g, g, dim, num_heads, window_size), wa, x)
+        with meta:  # global attention: one window as large as the grid
+            glob = WindowAttention(dim, g, num_heads).eval()
+            x = torch.randn(1, g * g, dim)
+        add("side", side, "global", msa_cost(g, g, dim, num_heads), glob, x)
     g = window_side // 4
     for M in windows:
-        wa = WindowAttention(dim, M, num_heads).eval()
-        add(
-            "window",
-            M,
-            "window",
-            window_attention_cost(g, g, dim, num_heads, M),
-            wa,
-            torch.randn((g // M) ** 2, M * M, dim),
-        )
+        with meta:
+            wa = WindowAttention(dim, M, num_heads).eval()
+            x = torch.randn((g // M) ** 2, M * M, dim)
+        add("window", M, "window", window_attention_cost(g, g, dim, num_heads, M), wa, x)
     return rows
 
 
@@ -488,12 +479,10 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
                 if key == "attn_mib":  # no equation gives memory: the maps' size
                     label = map_labels[kind]
                 ax.plot(xs, [r[key] for r in pts], "-", color=color, label=label)
-                if key == "gmacs":
-                    cx = [r["value"] for r in pts if r["counted_gmacs"] is not None]
-                    cy = [r["counted_gmacs"] for r in pts if r["counted_gmacs"] is not None]
+                if key == "gmacs":  # the counter, at every point
                     ax.plot(
-                        cx,
-                        cy,
+                        xs,
+                        [r["counted_gmacs"] for r in pts],
                         "o",
                         mfc="none",
                         color=color,
