@@ -320,7 +320,17 @@ def test_step_merged_heads_is_a_layout_with_permute_and_reshape():
 def test_step_values_in_another_order():
     want = _want()
     shuffled = want.flatten()[torch_perm(want.numel())].reshape(want.shape)
-    assert "the right values in the wrong order" in checking.compare_step(shuffled, want, STEP, {})
+    text = checking.compare_step(shuffled, want, STEP, {})
+    assert text == f"the right values in the wrong order: {checking.WRONG_ORDER}"
+
+
+def test_step_with_its_own_order_hint_says_it_instead():
+    # review r27 E1: a gathered bias has no channels to split into heads
+    want = _want()
+    shuffled = want.flatten()[torch_perm(want.numel())].reshape(want.shape)
+    step = checking.Step(STEP.dims, STEP.what, order="check the index you gather with")
+    text = checking.compare_step(shuffled, want, step, {})
+    assert text == "the right values in the wrong order: check the index you gather with"
 
 
 def torch_perm(n):

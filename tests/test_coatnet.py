@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from matplotlib.lines import Line2D
 
-from vit_notes import coatnet, counting, plotting
+from vit_notes import checking, coatnet, counting, plotting
 from vit_notes.coatnet import MBConv, RelativeAttention, RelativePositionBias, TransformerBlock
 from vit_notes.coatnet import exercises as coatnet_exercises
 from vit_notes.trace import record_attention, trace_shapes
@@ -801,6 +801,8 @@ def test_layout_explorer_shows_the_packages_counts():
         cost[n].macs / 1e9 for n in ("S0", "S1", "S2", "S3", "S4", "head")
     )
     assert maps.texts[:2] == ("no map", "no map") and maps.values[2] > 0  # S2 is T
+    # review r27 S1: "head" means an attention head; the last bar is the classifier
+    assert per_stage.labels == ("S0", "S1 (C)", "S2 (T)", "S3 (T)", "S4 (T)", "classifier")
     assert totals.selected == params.selected == coatnet.LAYOUTS.index("C-T-T-T")
     assert totals.texts[3] == f"{cost['total'].macs / 1e9:.2f}"
 
@@ -820,6 +822,8 @@ def student_relative(attn, x, slip=None):
         dy, dx = -dy, -dx
     shift_x = W - 2 if slip == "dx off by one" else W - 1
     index = (dy + H - 1) * (2 * W - 1) + dx + shift_x
+    if slip == "dx rows":  # exercise 2's index: a row per Δx, of 2H − 1 entries
+        index = (dx + W - 1) * (2 * H - 1) + dy + H - 1
     H0, W0 = attn.rel_pos.grid_size  # the grid the table was built for
     table = attn.rel_pos.relative_position_bias_table.t().reshape(h, 2 * H0 - 1, 2 * W0 - 1)
     resize = {
@@ -859,6 +863,12 @@ def test_student_relative_attention_written_right_passes(capsys):
         ),
         ("dx off by one", "every index is one entry too low"),
         (
+            "dx rows",
+            "first wrong step is bias (the bias gathered from the table: bias[h, i, j] = "
+            "table[i − j, h]): this is Exercise 2's index, for a table stored with a row per Δx. "
+            "relative_position_bias_table has a row per Δy",
+        ),
+        (
             "no scale",
             "first wrong step is attn (the map, softmax(q kᵀ · scale + bias)): the "
             "logits miss the scale",
@@ -895,6 +905,20 @@ def test_relative_attention_on_a_smaller_map_names_the_slip(capsys, slip, says):
         lambda a, x: student_relative(a, x, slip), configs=smaller
     )
     assert says in " ".join(capsys.readouterr().out.split())
+
+
+def test_relative_attention_bias_in_another_order_points_at_the_index():
+    # review r27 E1: the bias step's wrong-order hint names the index, not heads and channels
+    attn = coatnet.RelativeAttention(32, num_heads=2, grid_size=(3, 3)).eval()
+    with torch.no_grad():
+        attn.rel_pos.relative_position_bias_table.normal_()
+        want = coatnet_exercises.relative_attention_steps(attn, torch.randn(1, 32, 3, 3))["bias"]
+    perm = torch.randperm(want.numel(), generator=torch.Generator().manual_seed(0))
+    shuffled = want.flatten()[perm].reshape(want.shape)
+    step = coatnet_exercises.REL_STEPS["bias"]
+    text = checking.compare_step(shuffled, want, step, {})
+    assert text.startswith("the right values in the wrong order: pairs (i, j) took the entries")
+    assert "check the index" in text and "channels" not in text
 
 
 def test_relative_attention_no_resize_on_a_larger_map_says_resize(capsys):

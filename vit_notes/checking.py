@@ -686,17 +686,28 @@ def option_named(answer, names: Iterable[str]) -> str | None:
 # --- forward passes, step by step ---------------------------------------------------------
 
 
+#: What :func:`compare_step` says of a step whose values are right but in the wrong order,
+#: unless the step has its own ``order``.
+WRONG_ORDER = (
+    "some axis was split or merged the wrong way "
+    "(e.g. the channels into heads: the head is the outer factor, '(h d)')"
+)
+
+
 @dataclass(frozen=True)
 class Step:
     """One intermediate of a forward pass: its dimensions (``"B heads N d"``), what it is, an
     optional extra diagnosis ``check(got) -> message or None`` for wrong values, and optional
     ``axes``: a name per dimension for the position of a wrong entry ("window 1, query 0,
-    key 2"), where two dimensions share a size label such as ``M²``."""
+    key 2"), where two dimensions share a size label such as ``M²``, and an optional ``order``:
+    what to say when the values are right but in the wrong order (default
+    :data:`WRONG_ORDER`), for a step where a split or merged axis is not the likely slip."""
 
     dims: str
     what: str
     check: Callable[[torch.Tensor], str | None] | None = None
     axes: tuple[str, ...] = ()
+    order: str = ""
 
     def __post_init__(self):
         if self.axes and len(self.axes) != len(self.dims.split()):
@@ -826,10 +837,7 @@ def compare_step(
         bad = int((~torch.isfinite(got)).sum())
         return f"{bad} of {got.numel()} entries are NaN or infinite"
     if _close(got.flatten().sort().values, want.flatten().sort().values):
-        return (
-            "the right values in the wrong order: some axis was split or merged the wrong way "
-            "(e.g. the channels into heads: the head is the outer factor, '(h d)')"
-        )
+        return f"the right values in the wrong order: {step.order or WRONG_ORDER}"
     err = (got - want).abs()
     i = int(err.argmax())
     index = tuple(int(k) for k in np.unravel_index(i, tuple(got.shape)))

@@ -238,6 +238,9 @@ REL_STEPS = {
         "heads N N",
         "the bias gathered from the table: bias[h, i, j] = table[i − j, h]",
         axes=("head", "query", "key"),
+        order="pairs (i, j) took the entries of other offsets: check the index you gather "
+        "with. It must pick the entry of the offset i − j in a table stored with a row per Δy "
+        "(section 3's layout)",
     ),
     "attn": Step(
         "B heads N N",
@@ -257,6 +260,9 @@ REL_MISTAKES = {
     "to the table's end): shift Δx by W − 1",
     "dy_off_by_one": "every index is one row of the table too low (Δy shifted by H − 2): "
     "shift Δy by H − 1, rows of 2W − 1 entries",
+    "index_dx_rows": "this is Exercise 2's index, for a table stored with a row per Δx. "
+    "relative_position_bias_table has a row per Δy: gather with section 3's index, "
+    "coatnet.relative_position_index(H, W)",
     "no_scale": "the logits miss the scale dim_head**-0.5 (attn.scale)",
     "no_bias": "this is softmax(q kᵀ · scale) without the relative bias",
     "bias_after_softmax": "the bias is added after the softmax; CoAtNet adds it to the "
@@ -331,6 +337,7 @@ def relative_attention_steps(
         "index_transposed": index.t(),
         "dx_off_by_one": (index - 1) % size,
         "dy_off_by_one": (index - (2 * W - 1)) % size,
+        "index_dx_rows": layout_index(H, W, "dx_rows"),  # exercise 2's, a row per Δx
     }.get(mistake, index)
     bias = rearrange(table.flatten(1)[:, index.flatten()], "h (n m) -> h n m", n=H * W)
     logits = (q @ k.transpose(-2, -1)) * (1.0 if mistake == "no_scale" else attn.scale)
