@@ -25,16 +25,14 @@ from .plotting import MARK_OUTSIDE_BELOW
 class Paper:
     """A variant's numbers as its paper reports them (never used in a computation, only shown
     beside the book's own counts): parameters (M), GFLOPs at 224² (= G multiply-adds) and
-    ImageNet-1k top-1 (%) at 224² where the paper gives them, the bib key, where it says so,
-    and whether the paper's GFLOPs are unchecked against its text (``gflops`` is then
-    ``None`` where the book's sources give no figure)."""
+    ImageNet-1k top-1 (%) at 224² where the paper gives them (``None`` where it gives none),
+    the bib key, and where it says so."""
 
     params_m: float
     gflops: float | None
     top1: float | None
     cite: str
     source: str
-    gflops_unchecked: bool = False
 
 
 @dataclass(frozen=True)
