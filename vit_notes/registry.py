@@ -25,17 +25,15 @@ from .plotting import MARK_OUTSIDE_BELOW
 class Paper:
     """A variant's numbers as its paper reports them (never used in a computation, only shown
     beside the book's own counts): parameters (M), GFLOPs at 224² (= G multiply-adds) and
-    ImageNet-1k top-1 (%) at 224² where the paper gives them, the bib key, where it says so,
-    whether the paper's GFLOPs are unchecked against its text (``gflops`` is then ``None``
-    where the book's sources give no figure), and which figures (``readme``: ``"params_m"``,
-    ``"top1"``) come from the official repository's README instead of the paper's table."""
+    ImageNet-1k top-1 (%) at 224² where the paper gives them (``None`` where it gives none),
+    the bib key, where it says so, and which figures (``readme``: ``"params_m"``, ``"top1"``)
+    come from the official repository's README instead of the paper's table."""
 
     params_m: float
     gflops: float | None
     top1: float | None
     cite: str
     source: str
-    gflops_unchecked: bool = False
     readme: tuple[str, ...] = ()
 
 

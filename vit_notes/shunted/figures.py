@@ -462,7 +462,7 @@ def draw_shunted_schematic(
             _label(
                 ax,
                 (gx + 1.25 * inner, 7.95),
-                f"sr{g}: conv {rate}×{rate}, stride {rate},\nLayerNorm, GELU",
+                f"sr{g} (conv {rate}×{rate}, stride {rate}),\nnorm{g}, act (GELU)",
                 ha="right" if g == 1 else "left",
                 va="bottom",
             )
@@ -509,6 +509,8 @@ def draw_shunted_schematic(
             f"the queries of all {H * W} tokens split into two head groups; the coarse group "
             f"attends over {grids[0][0]}×{grids[0][1]} keys from a ÷{r} reduction of the grid, "
             f"the fine group over {grids[1][0]}×{grids[1][1]} keys from a ÷{r // 2} reduction; "
+            "each reduction is a convolution (sr1, sr2), then a LayerNorm (norm1, norm2), then "
+            "a GELU (act); "
             "each adds a depthwise 3×3 convolution of its values to them; the two groups' "
             "outputs are concatenated and projected"
         )

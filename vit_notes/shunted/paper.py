@@ -94,7 +94,7 @@ SYMBOLS = (
     Symbol("i", "a head", "heads 0 .. h/2-1 form the coarse group, heads h/2 .. h-1 the fine one"),
     Symbol(
         "r_i",
-        "head i's downsampling rate (the chapter's symbol)",
+        "head i's downsampling rate",
         "r (sr1) in the coarse group, r/2 (sr2) in the fine",
     ),
     Symbol(
@@ -119,7 +119,7 @@ SYMBOLS = (
     ),
     Symbol(
         "d_h",
-        "the dimension in the softmax's scale (the chapter's symbol)",
+        "the dimension in the softmax's scale",
         "head_dim = d = C/h, and scale = d ** -0.5",
     ),
     Symbol(
