@@ -431,7 +431,7 @@ def test_prediction_checker(capsys):
         assert not ex.check_prediction(claim, results=same)
         assert "does not show" in capsys.readouterr().out
     assert not ex.check_prediction("lower", results=same)
-    assert "the study says 'same'" in capsys.readouterr().out
+    assert "the study says 'cannot tell'" in capsys.readouterr().out
     lower = _seeded(sra8=(0.60, 0.61, 0.62))
     assert ex.check_prediction("worse", results=lower)
     assert not ex.check_prediction("cannot tell", results=lower)

@@ -156,24 +156,25 @@ def compare(results: dict, a: str, b: str) -> tuple[str, float, float]:
 def check_prediction(
     answer, model: str = "pvt_sra8", baseline: str = "pvt_full", results: dict | None = None
 ) -> bool:
-    """Predict, then look: does ``model`` score ``"lower"``, the ``"same"`` or ``"higher"``
-    than ``baseline`` on the study's test sets? "same" means within noise: the 95% interval of
-    the difference over training runs, paired by seed, holds zero. Where either model has runs
-    from fewer than two of the same seeds there is no such interval, and the study's answer is
-    ``"cannot tell"``, for the reason :func:`check_higher` gives: a test-set error bar says
-    nothing about a second training run."""
+    """Predict, then look: does ``model`` score ``"lower"`` or ``"higher"`` than ``baseline``
+    on the study's test sets, or can the study ``"cannot tell"``? The answers are those of
+    :func:`check_higher`: "cannot tell" where the 95% interval of the difference over training
+    runs, paired by seed, holds zero (within noise: "same" and "within noise" read as it there),
+    and where either model has runs from fewer than two of the same seeds, so that there is no
+    such interval (a test-set error bar says nothing about a second training run; "same" is
+    then refused, as nothing shows the difference within noise)."""
     validate.one_of("model", model, STUDY)
     validate.one_of("baseline", baseline, STUDY)
     if isinstance(answer, str) and _plain(answer) in _EQUAL:
         return verdict(
             False, f"{answer.strip()!r} claims equality, and an interval that holds zero does "
-            "not show that: answer 'same' (within noise), 'lower' or 'higher'",
+            "not show that: answer 'lower', 'higher' or 'cannot tell' (within noise)",
         )  # fmt: skip
     word = _word(answer)
     if word is None and _judgement(answer) == "cannot tell":
         word = "cannot tell"
     if word is None:
-        return verdict(False, f"answer 'lower', 'same' or 'higher', got {describe(answer)}")
+        return verdict(False, f"answer 'lower', 'higher' or 'cannot tell', got {describe(answer)}")
     results = load_results() if results is None else results
     rows = results["models"]
     a_runs, b_runs = _scores(rows[model], None), _scores(rows[baseline], None)
@@ -182,6 +183,8 @@ def check_prediction(
         if word == "cannot tell":
             return verdict(True, f"cannot tell: {facts}. {why}.")
         return verdict(False, f"the study's answer is 'cannot tell': {facts}. {why}.")
+    if word == "same":  # within noise: an interval that holds zero cannot tell them apart
+        word = "cannot tell"
     truth, _, _ = compare(results, baseline, model)
     a, b = STUDY[baseline].label, STUDY[model].label
     d = paired_difference(b_runs, a_runs)
@@ -190,9 +193,10 @@ def check_prediction(
         f"against {a}, and the 95% interval runs from {100 * d.low:+.1f} to "
         f"{100 * d.high:+.1f} points"
     )
-    if truth == "same":
+    if truth == "same":  # the interval holds zero
+        truth = "cannot tell"
         numbers_ += ": within noise"
-    if word == truth or (word, truth) == ("cannot tell", "same"):
+    if word == truth:
         return verdict(True, f"{truth}: {numbers_}")
     return verdict(
         False, f"the study says {truth!r}: {numbers_}. Where did your intuition come from?"
