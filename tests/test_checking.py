@@ -517,6 +517,24 @@ def _cases(chapter, configs):
     return next(d.forward.cases for d in _forward() if d.family == chapter)(configs)
 
 
+def test_refusing_calls_refuses_the_named_functions_inside_only():
+    import torch
+
+    with checking.refusing_calls(lambda name: "use a matmul" if name == "conv2d" else None):
+        with pytest.raises(NotImplementedError, match="use a matmul"):
+            torch.nn.functional.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1))
+        assert torch.ones(2, 2).matmul(torch.ones(2, 2)).sum().item() == 8.0
+    assert torch.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1)).sum().item() == 4.0
+    with checking.refusing_calls(None):  # nothing refused
+        torch.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1))
+
+
+def test_a_checkers_refusal_is_printed_whole_and_a_students_long_error_is_cut():
+    long = "x" * 300
+    assert checking.error_text(checking.refusal(long)) == f"NotImplementedError: {long}"
+    assert checking.error_text(NotImplementedError(long)).endswith("...")
+
+
 def test_steps_only_switches_off_the_forward_of_a_copy_only():
     import torch
 

@@ -465,8 +465,119 @@ def test_sra_forward_calling_the_reduction_conv_is_told_to_write_the_papers_resh
     assert not pvt.check_sra_forward(conv)
     out = " ".join(capsys.readouterr().out.split())
     assert "attn.sr's forward is switched off: write SR(x) as the paper does" in out
-    assert "attn.sr.weight as an (R·R·C, C) matrix, add attn.sr.bias" in out
+    assert "attn.sr.weight as an (R·R·C, C) matrix, and add attn.sr.bias" in out
     assert "..." not in out  # the whole message, not cut off
+
+
+def sra_by_convolution(route):
+    """A student's SRA that gets SR(x) from a convolution with attn.sr's weight and bias, by
+    ``route``, not from the paper's Reshape then W^S: review r24 E1's slip. The rest is right."""
+    from torch.nn.functional import conv2d  # bound before the checker runs
+
+    def conv(attn, grid, R):
+        w, b = attn.sr.weight, attn.sr.bias
+        if route == "F.conv2d":  # the review's answer, which passed round 24's checker
+            return F.conv2d(grid, w, b, stride=R)
+        if route == "torch.conv2d":
+            return torch.conv2d(grid, w, b, stride=R)
+        if route == "conv2d imported early":
+            return conv2d(grid, w, b, stride=R)
+        if route == "a new nn.Conv2d":
+            layer = torch.nn.Conv2d(grid.shape[1], w.shape[0], R, stride=R)
+            layer.load_state_dict({"weight": w, "bias": b})
+            return layer(grid)
+        if route == "aten.convolution":
+            return torch.ops.aten.convolution(grid, w, b, [R, R], [0, 0], [1, 1], False, [0, 0], 1)
+        raise ValueError(route)
+
+    def sra(attn, x, H, W):
+        steps = student_sra(attn, x, H, W)
+        if attn.sr_ratio > 1:
+            grid = rearrange(x, "b (h w) c -> b c h w", h=H, w=W)
+            reduced = conv(attn, grid, attn.sr_ratio)
+            steps["x_reduced"] = attn.norm(rearrange(reduced, "b c h w -> b (h w) c"))
+        return steps
+
+    return sra
+
+
+CONV_ROUTES = [
+    "F.conv2d",
+    "torch.conv2d",
+    "conv2d imported early",
+    "a new nn.Conv2d",
+    "aten.convolution",
+]
+
+
+@pytest.mark.parametrize("route", CONV_ROUTES)
+def test_sra_forward_a_convolution_for_the_reduction_is_told_to_write_the_papers(capsys, route):
+    # review r24 E1: F.conv2d(grid, attn.sr.weight, attn.sr.bias, stride=R) is the conv
+    # again, with no Reshape and no W^S. Every convolution refuses while the student's runs.
+    assert not pvt.check_sra_forward(sra_by_convolution(route))
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("❌") and "sr_ratio=8: your function raised NotImplementedError" in out
+    assert "is a convolution, and convolutions are switched off while your function runs" in out
+    assert (
+        "write SR(x) as the paper does: cut the grid into R×R tiles (Reshape), then multiply "
+        "them by W^S, attn.sr.weight as an (R·R·C, C) matrix, and add attn.sr.bias" in out
+    )
+    assert "..." not in out  # the whole message, not cut off
+
+
+def test_sra_forward_the_convolutions_work_again_on_every_way_out(capsys, monkeypatch):
+    """After a right answer, a refused conv, a student error and a timeout, every route to a
+    convolution runs again, and no torch function mode is left on."""
+    from vit_notes import checking
+
+    def conv_runs():
+        x, w = torch.ones(1, 2, 4, 4), torch.ones(3, 2, 2, 2)
+        for route in (F.conv2d, torch.conv2d):
+            assert route(x, w, stride=2).sum().item() == 3 * 4 * 8
+        assert torch.nn.Conv2d(2, 3, 2, stride=2)(x).shape == (1, 3, 2, 2)
+        assert not torch.overrides._is_torch_function_mode_enabled()
+
+    def stuck(attn, x, H, W):
+        while True:
+            pass
+
+    assert pvt.check_sra_forward(student_sra)
+    conv_runs()
+    assert not pvt.check_sra_forward(sra_by_convolution("F.conv2d"))
+    conv_runs()
+    assert not pvt.check_sra_forward(lambda a, x, H, W: 1 / 0)
+    conv_runs()
+    monkeypatch.setattr(checking, "STUDENT_SECONDS", 0.2)
+    assert not pvt.check_sra_forward(stuck, configs=((8, 8, 16, 2, 2),))
+    assert "was stopped" in capsys.readouterr().out
+    conv_runs()
+
+
+def test_refuse_convolution_names_every_convolution_and_nothing_else():
+    from vit_notes.pvt.exercises import refuse_convolution
+
+    for name in (
+        "conv2d",
+        "conv1d",
+        "convolution",
+        "_convolution",
+        "conv2d.default",
+        "conv_transpose2d",
+        "mkldnn_convolution",
+        "cudnn_convolution",
+    ):
+        assert "switched off" in refuse_convolution(name), name
+    for name in (
+        "matmul",
+        "linear",
+        "unfold",
+        "layer_norm",
+        "einsum",
+        "__get__",
+        "",
+        "_convert_indices_from_coo_to_csr",
+    ):
+        assert refuse_convolution(name) is None, name
 
 
 @pytest.mark.parametrize(

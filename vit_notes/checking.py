@@ -21,6 +21,7 @@ Four kinds of checker share it:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import decimal
@@ -39,6 +40,7 @@ from fractions import Fraction
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 
 from .validate import digits
 
@@ -211,14 +213,16 @@ def _type_name(obj) -> str:
 
 def error_text(e: BaseException, limit: int = 200) -> str:
     """``'TypeError: what it says'`` for an exception raised by a student's code; never raises,
-    even when the exception's ``str`` does."""
+    even when the exception's ``str`` does. A message over ``limit`` characters is cut, unless
+    the checker raised it (:func:`refusal`)."""
     try:
         text = str(e)
         if not isinstance(text, str):
             raise TypeError
     except Exception:
         text = "(its message could not be printed)"
-    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    whole = getattr(e, "whole", False) is True  # a checker's own refusal: it says what to do
+    text = text if whole or len(text) <= limit else text[: limit - 3] + "..."
     return f"{_type_name(e)}: {text}" if text else _type_name(e)
 
 
@@ -873,6 +877,14 @@ _NOT_PARTS = (torch.nn.Dropout, torch.nn.Identity)
 _REFUSING: dict[tuple[type, str], type] = {}
 
 
+def refusal(message: str) -> NotImplementedError:
+    """The ``NotImplementedError`` a part the checker switched off raises: its message says
+    what to do instead, so :func:`error_text` prints it whole."""
+    error = NotImplementedError(message)
+    error.whole = True
+    return error
+
+
 def _refusing_class(cls: type, message: str) -> type:
     """A subclass of ``cls`` whose ``forward`` raises ``NotImplementedError(message)`` (one per
     class and message, so that a checker does not make a new class every call)."""
@@ -880,7 +892,7 @@ def _refusing_class(cls: type, message: str) -> type:
     if key not in _REFUSING:
 
         def forward(self, *args, **kwargs):
-            raise NotImplementedError(message)
+            raise refusal(message)
 
         _REFUSING[key] = type(
             cls.__name__, (cls,), {"forward": forward, "__module__": cls.__module__}
@@ -917,6 +929,30 @@ def steps_only(module: torch.nn.Module, refuse: dict[str, str]) -> torch.nn.Modu
     return guarded
 
 
+class _RefusingCalls(TorchFunctionMode):
+    """While active, a torch function for which ``refuse(name)`` gives a message raises
+    ``NotImplementedError`` with it; every other call runs as before. A mode, not a patched
+    attribute: ``F.conv2d``, ``torch.conv2d``, a ``conv2d`` imported earlier, an ``nn.Conv2d``
+    and ``torch.ops.aten.convolution`` all pass through it."""
+
+    def __init__(self, refuse: Callable[[str], str | None]):
+        super().__init__()
+        self.refuse = refuse
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        message = self.refuse(getattr(func, "__name__", "") or "")
+        if message:
+            raise refusal(message)
+        return func(*args, **(kwargs or {}))
+
+
+def refusing_calls(refuse: Callable[[str], str | None] | None):
+    """A context in which the torch functions ``refuse`` names (it maps a function's name,
+    such as ``"conv2d"``, to the message it raises, or to ``None``) refuse to run. Leaving it,
+    by a return, an exception or a checker's timer, switches them back on."""
+    return _RefusingCalls(refuse) if refuse is not None else contextlib.nullcontext()
+
+
 def _steps_list(keys: list[str]) -> str:
     rest = [k for k in keys if k != "out"]
     return f"{', '.join(rest)} and out" if rest else "out"
@@ -947,6 +983,7 @@ def check_forward(
     mistakes: dict[str, str] | None = None,
     on_error: Callable[[Exception], str] | None = None,
     refuse: dict[str, str] | Callable[[torch.nn.Module], dict[str, str]] | None = None,
+    refuse_calls: Callable[[str], str | None] | None = None,
 ) -> bool:
     """Run the student's ``fn(module, *args)`` on every case ``(label, module, args)`` and
     compare what it returns with ``reference(module, *args)``, step by step.
@@ -963,7 +1000,10 @@ def check_forward(
     differs is named with what is wrong (:func:`compare_step`). ``mistakes`` maps a mistake's
     key to its description; ``reference(module, *args, mistake=key)`` computes the steps as
     that mistake would, so that a step equal to one is named; with a right output, only a
-    mistake that keeps it. ``on_error(exception)`` adds a hint when ``fn`` raises."""
+    mistake that keeps it. ``on_error(exception)`` adds a hint when ``fn`` raises.
+    ``refuse_calls`` maps a torch function's name to the message it raises while ``fn`` runs
+    (:func:`refusing_calls`), or to ``None``: a function the exercise asks to write out, such
+    as a convolution, fails and is told so however it is called."""
     if not callable(fn):
         return verdict(False, f"give a function, got {describe(fn)}")
     mistakes = mistakes or {}
@@ -980,7 +1020,8 @@ def check_forward(
         with torch.no_grad():
             want = reference(module, *args)
             try:
-                got = call_student(fn, guarded, *args)  # copies: the reference stays intact
+                with refusing_calls(refuse_calls):  # lifted again on every way out
+                    got = call_student(fn, guarded, *args)  # copies: the reference stays intact
             except StudentError as e:
                 hint = on_error(e.original) if on_error and e.original is not None else ""
                 text = f"{label}: {e}"

@@ -189,15 +189,33 @@ SRA_MISTAKES = {
     "no_proj": "this is the heads' output before the projection: apply attn.proj",
 }
 
+#: How the exercise asks for the reduction: the paper's Reshape(x, R), then W^S.
+PAPER_SR = (
+    "write SR(x) as the paper does: cut the grid into R×R tiles (Reshape), then multiply them "
+    "by W^S, attn.sr.weight as an (R·R·C, C) matrix, and add attn.sr.bias"
+)
+
 #: The parts the checker switches off: the layer's forward and its reduction conv's, so that
 #: the reduction is written as the paper writes it, Reshape(x, R) then W^S.
 SRA_REFUSE = {
     "": "call the layer's parts (q, kv, proj, norm, and sr's weight and bias), not the layer "
     "itself: the checker switched off SpatialReductionAttention's forward",
-    "sr": "attn.sr's forward is switched off: write SR(x) as the paper does. Cut the grid "
-    "into R×R tiles (Reshape), multiply by W^S, attn.sr.weight as an (R·R·C, C) matrix, add "
-    "attn.sr.bias",
+    "sr": f"attn.sr's forward is switched off: {PAPER_SR}",
 }
+
+
+def refuse_convolution(name: str) -> str | None:
+    """The message a convolution function (``conv2d``, ``convolution``, ``conv2d.default``
+    of ``torch.ops.aten``, ...) raises while a student's SRA runs, ``None`` for any other:
+    ``F.conv2d(grid, attn.sr.weight, attn.sr.bias, stride=R)`` is the module's conv again,
+    not the paper's Reshape then W^S."""
+    base = name.split(".")[0].lstrip("_")
+    if "conv" not in base or base.startswith("convert"):
+        return None
+    return (
+        f"{name} is a convolution, and convolutions are switched off while your function "
+        f"runs: {PAPER_SR}"
+    )
 
 
 def _sra_refuse(attn: SpatialReductionAttention) -> dict[str, str]:
@@ -308,8 +326,10 @@ def check_sra_forward(
     module ``fn`` gets has its forward switched off, and so has its reduction conv ``sr``
     (:data:`SRA_REFUSE`): ``return attn(x, H, W)`` fails and is told to call the parts
     (:func:`~vit_notes.checking.check_forward`), and the reduction is written as the paper's
-    Reshape then W^S, from ``sr``'s weight and bias. Names the first config and step that
-    differ, and how, with the slip it matches (:data:`SRA_MISTAKES`)."""
+    Reshape then W^S, from ``sr``'s weight and bias. While ``fn`` runs, every convolution
+    function refuses too (:func:`refuse_convolution`): ``F.conv2d`` with ``sr``'s weight is
+    the conv again, not the paper's reduction. Names the first config and step that differ,
+    and how, with the slip it matches (:data:`SRA_MISTAKES`)."""
     return check_forward(
         fn,
         _sra_cases(configs),
@@ -319,6 +339,7 @@ def check_sra_forward(
         mistakes=SRA_MISTAKES,
         on_error=_no_reduction_hint,
         refuse=_sra_refuse,
+        refuse_calls=refuse_convolution,
     )
 
 
