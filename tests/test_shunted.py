@@ -5,6 +5,7 @@ Small dims and grids everywhere except the once-per-model 224² parameter/FLOP c
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import re
@@ -18,7 +19,7 @@ from einops import rearrange
 from matplotlib.text import Text
 from torch import nn
 
-from vit_notes import counting, measured, photo, plotting, pvt, shunted
+from vit_notes import counting, measured, model_info, photo, plotting, pvt, shunted
 from vit_notes.shunted import ConvStem, DetailSpecificMlp, ShuntedAttention, ShuntedTransformer
 from vit_notes.trace import query_rows, record_attention, trace_shapes
 
@@ -1217,6 +1218,33 @@ def test_the_recorded_measurements_match_the_code(name):
         assert [r["gmacs"] for r in m.rows] == pytest.approx([r["gmacs"] for r in now])
 
 
+def test_the_benchmark_times_shunted_t_stage_1_and_the_record_says_so():
+    # bench/shunted_cost.py's DIM and NUM_HEADS are Shunted-T's stage 1, and the record's
+    # multiply-adds (which fix C) and map memory (which fixes the heads) are that layer's:
+    # the chapter titles its figure from the model's configuration, not from typed numbers
+    spec = importlib.util.spec_from_file_location(
+        "shunted_bench", Path(__file__).resolve().parents[1] / "bench" / "shunted_cost.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    config = model_info("shunted_t").config
+    assert (bench.DIM, bench.NUM_HEADS) == (config["embed_dims"][0], config["num_heads"][0])
+    m = measured.load("shunted_cost")
+    side = m.rows[0]["size"] // 4
+    for row in m.rows:
+        cost = shunted.shunted_cost if row["variant"] == "Shunted" else pvt.sra_cost
+        c = cost(side, side, bench.DIM, bench.NUM_HEADS, row["sr_ratio"])
+        assert row["analytic_gmacs"] == pytest.approx(c.macs / 1e9)
+        assert row["attn_mib"] == pytest.approx(c.attn_bytes / 2**20)
+        wrong = cost(side, side, bench.DIM, bench.NUM_HEADS * 2, row["sr_ratio"])
+        assert row["attn_mib"] != pytest.approx(wrong.attn_bytes / 2**20)
+    # a new record carries the settings itself
+    rows = shunted.shunted_cost_table(size=32, sr_ratios=(2,), dim=16, num_heads=4, timed=False)
+    assert {(r["dim"], r["num_heads"]) for r in rows} == {(16, 4)}
+    (conv,) = shunted.reduction_conv_table(size=32, sr_ratios=(2,), dim=16, timed=False)
+    assert conv["dim"] == 16
+
+
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "shunted.ipynb"
 
 
@@ -1277,6 +1305,44 @@ def test_the_chapter_states_the_papers_equations_as_stored():
     assert shunted.paper.equations_latex().count("\\\\") == len(shunted.paper.EQUATIONS) - 1
 
 
+def test_mta_keeps_one_meaning_and_the_provenance_is_said_once():
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    flat = " ".join(text.split())
+    printed = " ".join((paper_text() + shunted.paper.describe_ablations()).split())
+    # MTA is the paper's whole component, LE one of its parts; the merge has its own symbol
+    assert "MTA is the whole component" in flat and "So MTA has two parts" in flat
+    for both in (flat, printed):
+        assert "MTA(X" not in both and "\\mathrm{MTA}" not in both
+        assert "no MTA" not in both and "MTA is a convolution" not in both
+        assert "what MTA is made of" not in both
+    assert "Merge(X, r_i)" in printed and "no token merge" in printed
+    # the equations' caveat about the paper's own symbols, once
+    assert flat.count("The chapter cannot check that") == 1
+    (box,) = [c for c in cells if "{admonition} Sources" in "".join(c["source"])]
+    box = " ".join("".join(box["source"]).split())
+    assert "The chapter cannot check that" in box
+    # LE's provenance once (the box), the author's answer on stage 4 once (the printout)
+    assert flat.count("issue 14") - flat.count("The author's answer in issue 14") == 2
+    assert "quotes the paper's definition of LE" in box
+    assert "issue 14" not in shunted.paper.describe_symbols()
+    assert "local enhancing component" not in shunted.paper.describe_differences()
+    assert "hardly changes" not in flat and "hardly changes" in printed
+    assert "The first two rows say" not in flat and "The last entry is" not in flat
+
+
+def test_the_timing_prose_gives_conclusions_not_the_table_again():
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    for key in ("time_lo", "time_hi", "time_median", "time_odd", "macs_ratio_r"):
+        assert f"shunted_{key}" not in text
+    assert "{glue:text}`shunted_median_gap:.2f`" in text
+    # the benchmark's C and heads come from the model and are checked against the record
+    assert "C = 64 and two heads, on the" not in text and "(C=64, 2 heads)" not in code
+    assert "{glue:text}`shunted_bench_dim`" in text and 'glue("shunted_bench_dim", C1)' in code
+
+
 def test_the_papers_facts_print_in_the_column_and_name_their_source():
     paper = shunted.paper
     for text in (
@@ -1286,7 +1352,7 @@ def test_the_papers_facts_print_in_the_column_and_name_their_source():
     ):
         assert max(len(line) for line in text.splitlines()) <= 90
     symbols = " ".join(s.symbol for s in paper.SYMBOLS)
-    for name in ("Q_i", "K_i", "V_i", "MTA", "LE", "d_h", "h_i", "r_i", "W_i^Q"):
+    for name in ("Q_i", "K_i", "V_i", "Merge", "LE", "d_h", "h_i", "r_i", "W_i^Q"):
         assert name in symbols
     for d in paper.CODE_DIFFERENCES:
         assert d.paper and d.code and paper.REPO in d.evidence

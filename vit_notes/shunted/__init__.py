@@ -111,7 +111,8 @@ registry.register_design(
                     "MTA（多尺度 token 聚合）",
                     (
                         "merging tokens at several scales inside one attention layer to make "
-                        "multi-scale keys and values (Shunted)"
+                        "multi-scale keys and values, with a local enhancement of the values "
+                        "(Shunted)"
                     ),
                 ),
                 (

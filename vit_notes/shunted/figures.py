@@ -535,8 +535,8 @@ def shunted_cost_table(
     num_threads: int | None = None,
     rounds: int = 5,
 ) -> list[dict]:
-    """Rows of {variant, sr_ratio, tokens, kv_tokens, head_keys, analytic/counted GMACs,
-    attention-map MiB (float32, all heads, batch 1), ms}
+    """Rows of {variant, size, dim, num_heads, sr_ratio, tokens, kv_tokens, head_keys,
+    analytic/counted GMACs, attention-map MiB (float32, all heads, batch 1), ms}
     for one stage-1 layer (``size/patch`` grid, so equal query-token counts) of shunted
     attention and of PVT's SRA at each ``sr_ratio``.
 
@@ -574,6 +574,8 @@ def shunted_cost_table(
             row = dict(
                 variant=variant,
                 size=size,
+                dim=dim,
+                num_heads=num_heads,
                 sr_ratio=r,
                 tokens=c.tokens,
                 kv_tokens=c.kv_tokens,
@@ -627,6 +629,7 @@ def reduction_conv_table(
             dict(
                 part="reduction conv",
                 size=size,
+                dim=dim,
                 sr_ratio=r,
                 keys=h * w,
                 gmacs=h * w * dim * dim * r * r / 1e9,
