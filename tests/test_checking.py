@@ -183,6 +183,21 @@ def test_prediction_names_a_mistake_and_a_near_miss(capsys):
     assert "close: 14 is 2 off (12.50% of the answer), too low. Slide." in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("answer", ["27x", "27×", " 27 x ", "27X", "27 ×", "27.0x"])
+def test_a_factor_typed_with_a_times_sign_reads_as_its_number(capsys, answer):
+    # review coatnet r28 E1: the pages write a factor "27×"; a student who copies it is right
+    assert checking.check_prediction(answer, 27.3, "the factor", "Slide.")
+    assert capsys.readouterr().out.startswith("✅ correct: 27.3. Slide.")
+    assert not checking.check_prediction(answer, 9, "the factor", "Slide.", mistakes=[(27, "N")])
+    assert "N. Slide." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer", ["x", "×", " x ", "max", "27xx", "27x3", "two×"])
+def test_a_times_sign_without_a_number_before_it_is_not_a_factor(capsys, answer):
+    assert not checking.check_prediction(answer, 27.3, "the factor", "Slide.")
+    assert "❌ not yet: write your prediction of the factor as a number" in capsys.readouterr().out
+
+
 def test_a_prediction_with_then_wrong_keeps_the_answer_from_a_wrong_one(capsys):
     kw = dict(mistakes=[(4, "R, not R²")], then_wrong="Try again.")
     assert not checking.check_prediction(4, 16, "f", "It is 16.", **kw)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import functools
 import io
 import itertools
+import json
+import re
+from pathlib import Path
 
 import pytest
 import slips
@@ -870,7 +873,7 @@ def test_student_relative_attention_written_right_passes(capsys):
         ),
         (
             "no scale",
-            "first wrong step is attn (the map, softmax(q kᵀ · scale + bias)): the "
+            "first wrong step is attn (the attention map, softmax(q kᵀ · scale + bias)): the "
             "logits miss the scale",
         ),
         ("no bias", "without the relative bias"),
@@ -878,11 +881,11 @@ def test_student_relative_attention_written_right_passes(capsys):
         (
             "bilinear",
             "first wrong step is table (the table as one image per head, resized for the "
-            "map's H×W grid): resized bilinearly: the module resizes bicubically",
+            "input's H×W grid): resized bilinearly: the module resizes bicubically",
         ),
         ("align_corners=False", "resized with align_corners=False"),
         ("nearest", "resized by nearest neighbour"),
-        # the first config's map is larger than the module's grid: the stored table is short
+        # the first config's input is larger than the module's grid: the stored table is short
         ("no resize", "raised IndexError"),
     ],
 )
@@ -1157,11 +1160,24 @@ def test_relative_attention_steps_equal_the_module_map_and_output():
         (1.71, False, "1.71× is the growth of the image's side"),
         (1, False, "the grid it attends on did"),
         (None, False, "as a number, got None"),
+        # review r28 E1: a factor written as the page writes it, or as a student types it
+        ("8.6×", True, "S3's tokens grow"),
+        ("8.6x", True, "S3's tokens grow"),
+        (" 8.6 x ", True, "S3's tokens grow"),
+        ("2.94x", False, "2.94× is the growth of the tokens"),
     ],
 )
 def test_layout_explorer_prediction(capsys, answer, ok, says):
     assert coatnet.check_layout_prediction(answer) is ok
     assert says in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("answer", ["27x", "27×", " 27 x "])
+def test_exercise_4_takes_the_factor_with_a_times_sign(capsys, answer):
+    # review r28 E1: Exercise 4's call (224² to 512²), the page writes factors "27.3×"
+    assert coatnet.check_layout_prediction(answer, layout="C-C-T-T", start=224, end=512)
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("✅ correct: 27.3×") and "suffixes" not in out
 
 
 @pytest.mark.parametrize(
@@ -1289,3 +1305,33 @@ API_SLIPS: dict[str, tuple] = {
     "vit_notes.coatnet.relative_query_maps": ((slips.np_img, torch.zeros(27, 27)), {}, "img"),
     "vit_notes.coatnet.transformer_block_cost": ((0, 14, 64), {}, "H"),
 }  # fmt: skip
+
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "coatnet.ipynb"
+
+
+def _cells(kind: str) -> list[dict]:
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    return [c for c in cells if c["cell_type"] == kind]
+
+
+def test_the_chapters_glue_calls_are_in_folded_cells():
+    # review r28 S1: glue is plumbing for the prose, the reader's visible cells do not call it
+    visible = [
+        "".join(c["source"])
+        for c in _cells("code")
+        if "hide-input" not in c["metadata"].get("tags", [])
+    ]
+    assert visible and not [s for s in visible if "glue(" in s or "release_memory" in s]
+
+
+def test_map_keeps_one_meaning_in_the_exercise_and_its_checker():
+    # review r28 M1: "map" is the attention map; the (B, C, H, W) tensor is the input
+    text = " ".join("".join(c["source"]) for c in _cells("markdown"))
+    for slip in ("The map `x`", "On a map of another size", "16×16 map", "linear map"):
+        assert slip not in text, slip
+    steps = coatnet_exercises.REL_STEPS
+    assert steps["attn"].what.startswith("the attention map") and "map" not in steps["table"].what
+    assert steps["out"].what.startswith("the output feature map")
+    for why in coatnet_exercises.REL_MISTAKES.values():
+        assert not re.search(r"\bmap's\b", why), why

@@ -563,6 +563,19 @@ def check_count(
     return verdict(False, f"{text}; {hint}" if hint else text)
 
 
+#: The signs a factor may end in: "27×", as the pages write one, or "27x", as it is typed.
+TIMES_SIGNS = ("x", "X", "×")
+
+
+def factor_text(answer) -> str | None:
+    """For text such as ``"27×"`` or ``" 27 x "``: the text before the times sign, spaces
+    stripped (``"27"``); else ``None``. :func:`check_prediction` reads it as the number."""
+    if not isinstance(answer, str):
+        return None
+    text = answer.strip()
+    return text[:-1].strip() if text[-1:] in TIMES_SIGNS else None
+
+
 def check_prediction(
     answer,
     right: float,
@@ -587,7 +600,11 @@ def check_prediction(
     ``inexact``: then within ``rel_tol`` only ``right`` (to 1e-6, relative), or ``right``
     rounded or cut off at the answer's own last digit (:func:`within_digits`), is right.
     Any other value there is told it is close, how far, and ``inexact`` (say what the exact
-    value is and where it comes from)."""
+    value is and where it comes from).
+
+    A text answer that ends in ``x``, ``X`` or ``×`` (spaces around it allowed) reads as the
+    number before it: ``"27×"`` and ``" 27 x "`` are 27, a factor written as the pages write
+    one (:func:`factor_text`)."""
     _record(
         {
             "kind": "prediction",
@@ -604,6 +621,8 @@ def check_prediction(
     )
     right_then, then = then, then if then_wrong is None else then_wrong
     value = as_number(answer)
+    if value is None:
+        value = as_number(factor_text(answer))
     if value is None and unknown_suffix(answer):
         note = _suffix_note(answer)
         return verdict(False, f"write your prediction of {what} as a number: {note}")
