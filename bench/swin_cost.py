@@ -10,8 +10,9 @@ torch.utils.benchmark in ``--rounds`` rounds (``swin.swin_cost_table``). Each ro
 the 12 layers in turn, each for at least ``--min-run-time`` seconds, so a round lasts
 seconds. The order alternates: forward in the odd rounds, backward in the even ones, so no
 layer is always timed just before another. SW-MSA uses W-MSA's weights, so it differs from
-W-MSA by the shift and its mask alone. Global MSA shares W-MSA's projections and has its own,
-larger bias table. Taking turns spreads
+W-MSA by the shift and its mask alone. At stages 1 to 3 global MSA shares W-MSA's projections
+and has its own, larger bias table; at stage 4 the grid is one window and global MSA holds all of
+W-MSA's weights. Taking turns spreads
 a burst of other work over the layers; a burst shorter than a round can still slow one
 layer and not the next. Each row keeps every round's median. The
 paper's Table 5 times "MSA in a stage" on a V100, with and without Swin's shifted blocks

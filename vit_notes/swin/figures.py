@@ -8,6 +8,7 @@ Every figure follows the book's standard (:mod:`vit_notes.plotting`) and carries
 from __future__ import annotations
 
 import copy
+import textwrap
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
@@ -463,8 +464,8 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
         "window": ("tab:blue", f"M = {window_size}, eq. (2)"),
     }
     map_labels = {
-        "global": "global: map size, heads·(hw)²·4 B",
-        "window": "windows: map size, heads·hw·M²·4 B",
+        "global": "global: map size, heads·(hw)²·4 bytes",
+        "window": "windows: map size, heads·hw·M²·4 bytes",
     }
     for col, axis in enumerate(("side", "window")):
         for row_i, key in enumerate(("gmacs", "attn_mib")):
@@ -507,6 +508,8 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
             )
             ax.set_ylabel("GMACs" if key == "gmacs" else "attention maps (MiB)")
             ax.grid(True, which="major")
+            if row_i == 1 and col == 0:  # room above global's line for the long labels
+                ax.set_ylim(top=ax.get_ylim()[1] * 30)
             if row_i == 0 or col == 0:
                 ax.legend(loc="upper left")
     fig.suptitle(f"Stage 1's attention layer (C = {dim}, 3 heads, 4×4 patches)")
@@ -802,6 +805,56 @@ def round_ratios(
     }
 
 
+def print_round_ratios(rows: list[dict], machine: dict | None = None, width: int = 88) -> None:
+    """Print, round by round, the ratios the chapter reads from :func:`swin_cost_table`'s timed
+    rows (``split=True``): per stage SW-MSA's, global MSA's and the two SW-MSA variants' time
+    over W-MSA's; at the last stage SW-MSA's over global MSA's; where the stage shifts the
+    mask-only variant's over the roll-only one's; and at stage 1 global MSA's gather of B over
+    its forward. With ``machine`` (a recording's, :attr:`Measurement.machine
+    <vit_notes.measured.Measurement.machine>`), a first line names it and the load average
+    before and after the run. Lines longer than ``width`` wrap."""
+    rows = validate.rows("rows", rows, keys=("variant", "stage", "ms_rounds"))
+    width = validate.positive_int("width", width)
+    lines = []
+    if machine is not None:
+        if not isinstance(machine, dict):
+            raise validate.InputTypeError(
+                f"machine must be a recording's machine (a dict), got {type(machine).__name__}"
+            )
+        load = rows[0].get("load_avg", (float("nan"),) * 2)  # before, after
+        lines.append(
+            f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, timed on "
+            f"{machine.get('torch_threads', '?')} thread, load average {load[0]:.1f} to "
+            f"{load[1]:.1f}"
+        )
+
+    def add(stage, name, rs):
+        line = f"stage {stage}: {name} in each round: " + ", ".join(f"{r:.2f}" for r in rs)
+        lines.extend(textwrap.wrap(line, width, subsequent_indent="  "))
+
+    variants = {r["variant"] for r in rows}
+    for v in ("SW-MSA", "MSA", *SPLIT_VARIANTS[:2]):
+        if v in variants:
+            for stage, rs in round_ratios(rows, v).items():
+                add(stage, f"{v} / W-MSA", rs)
+    # the last stage: SW-MSA and global MSA are the same layer there
+    pair = round_ratios(rows, "SW-MSA", "MSA")
+    if pair:
+        last = max(pair)
+        add(last, "SW-MSA / MSA", pair[last])
+    # the two SW-MSA variants against each other: timed one after the other
+    roll_v, mask_v = SPLIT_VARIANTS[:2]
+    if {roll_v, mask_v} <= variants:
+        for stage, rs in round_ratios(rows, mask_v, roll_v).items():
+            add(stage, "SW-MSA mask only / roll only", rs)
+    # global MSA's gather of B, timed alone in the same rounds
+    share = round_ratios(rows, "MSA bias gather", "MSA") if "MSA bias gather" in variants else {}
+    if 1 in share:
+        lines += ["", "stage 1: global MSA's gather of B / its forward, each round:"]
+        lines.append("  " + ", ".join(f"{x:.2f}" for x in share[1]))
+    print("\n".join(lines))
+
+
 @styled
 def plot_measured_times(rows: list[dict], caption: str = ""):
     """Three panels from :func:`swin_cost_table`'s timed rows: the time of each layer per stage
@@ -886,17 +939,21 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     ax.grid(True, axis="y")
     ax = axes[0, 2]
     for stage, rs in sorted(msa.items()):
-        ax.plot([stage] * len(rs), rs, "o", mfc="none", color=colours["MSA"], alpha=0.7,
-                label="global MSA / W-MSA" if stage == stages[0] else None,
-                )  # fmt: skip
+        ax.plot([stage] * len(rs), rs, "o", mfc="none", color=colours["MSA"], alpha=0.7)
         if stage != last:
             summary.append(f"MSA at stage {stage}: {min(rs):.2f} to {max(rs):.2f}")
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_yscale("log")
+    # 1, 2, 5, 10, 20, 50 in plain numbers: stage 1's tens can be read off the axis
+    ax.yaxis.set_minor_locator(mticker.LogLocator(subs=(2.0, 5.0)))
+    plain = mticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
     ax.set_xticks(stages, [str(s) for s in stages])
     ax.set_xlabel("stage")
     ax.set_ylabel("time / W-MSA's, each round")
-    ax.legend(loc="upper right")
+    # a title, not a legend: a legend would cover stage 1's points, the panel's highest
+    ax.set_title("global MSA / W-MSA")
     ax.grid(True, which="major")
     if caption:
         fig.suptitle(caption)
