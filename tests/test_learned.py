@@ -325,6 +325,38 @@ def test_explorer_bars_hold_the_control():
     assert len(ax._interval_lines) == 3 and len(ax.get_xticks()) > 1
 
 
+def test_explorer_page_draws_the_figures_axis_and_intervals():
+    """The page's bars (the payload explorer.js draws) carry the static figure's value axis
+    and intervals, from the shipped results: each ratio's mean over its training seeds with
+    its 95% interval; the live widget's figure has the same ticks."""
+    explorer = figures.learned_explorer()
+    results = load_results()["models"]
+    state = explorer.default_state()
+    (bars,) = explorer.bars(**state)
+    (chart,) = explorer.payload()["states"][explorer.state_key(state)]["bars"]
+    names = [*figures.RATIO_MODELS.values(), "pvt_none"]
+    runs = [stats.mean_interval(results[n]["seeds"].values()) for n in names]
+    assert chart["values"] == pytest.approx([r.mean for r in runs])
+    assert chart["low"] == pytest.approx([r.low for r in runs])
+    assert chart["high"] == pytest.approx([r.high for r in runs])
+    fig = explorer_module.bar_charts([bars])
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    axis = chart["axis"]
+    assert axis["label"] == ax.get_xlabel() == bars.axis and axis["log"] is False
+    assert axis["ticks"] == pytest.approx(list(ax.get_xticks()))
+    assert axis["tick_labels"] == [t.get_text() for t in ax.get_xticklabels()]
+    assert axis["domain"][0] == 0 == axis["ticks"][0]
+    assert axis["domain"][1] >= max(chart["high"])
+    whiskers = ax._interval_lines[0].get_segments()
+    assert [s[0][0] for s in whiskers] == pytest.approx(chart["low"])
+    assert [s[1][0] for s in whiskers] == pytest.approx(chart["high"])
+    live = explorer_module.LiveDrawing(explorer)
+    live.bars_image(state)
+    ((live_ax, _, _),) = live._bars.charts
+    assert [t.get_text() for t in live_ax.get_xticklabels()] == axis["tick_labels"]
+
+
 def test_explorer_starts_on_section_6s_image():
     explorer = figures.learned_explorer()
     state = explorer.default_state()
