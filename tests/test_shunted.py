@@ -1317,13 +1317,15 @@ def test_mta_keeps_one_meaning_and_the_provenance_is_said_once():
         assert "no MTA" not in both and "MTA is a convolution" not in both
         assert "what MTA is made of" not in both
     assert "Merge(X, r_i)" in printed and "no token merge" in printed
-    # the equations' caveat about the paper's own symbols, once
-    assert flat.count("The chapter cannot check that") == 1
+    # no guesses about the paper's method section, nor narration of the chapter's sources
+    assert "The chapter cannot check that" not in flat and "We think the paper" not in flat
     (box,) = [c for c in cells if "{admonition} Sources" in "".join(c["source"])]
     box = " ".join("".join(box["source"]).split())
-    assert "The chapter cannot check that" in box
+    assert "The other symbols are this chapter's" in box
+    # MTA defined at first use as the whole component: the merge and the local enhancement
+    assert "merges the tokens and locally enhances the values" in flat
     # LE's provenance once (the box), the author's answer on stage 4 once (the printout)
-    assert flat.count("issue 14") - flat.count("The author's answer in issue 14") == 2
+    assert flat.count("issue 14") - flat.count("The author's answer in issue 14") == 1
     assert "quotes the paper's definition of LE" in box
     assert "issue 14" not in shunted.paper.describe_symbols()
     assert "local enhancing component" not in shunted.paper.describe_differences()

@@ -48,7 +48,7 @@ from .validate import digits
 #: (80, under the 90 of other output: its marks and symbols are wider than a letter).
 LINE_WIDTH = 80
 
-TWO_FLOPS = "that counts 2 FLOPs per multiply-add; the papers count one"
+TWO_FLOPS = "that counts 2 FLOPs per multiply-add; the exercise counts each multiply-add once"
 
 #: A count this close to the right one (relative) is called a near miss.
 NEAR = 0.1

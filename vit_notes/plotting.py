@@ -374,11 +374,13 @@ def overlay_map(
     vmax: float | None = None,
     query_rc: tuple[float, float] | None = None,
     patch: int | None = None,
+    outside: bool = False,
 ):
     """Draw one query's attention over the keys (``attn_row`` of length ``h*w``) on the photo,
     on the colour scale ``[0, vmax]`` (default: this map's own peak); returns the image, for a
     colour bar. With ``query_rc`` the query is marked (:func:`mark_query`: with ``patch``, the
-    box outlines the query token's own ``patch``-pixel square)."""
+    box outlines the query token's own ``patch``-pixel square, or with ``outside`` a ring one
+    patch outside it)."""
     h, w = _size(img)
     show_photo(ax, img)
     im = ax.imshow(
@@ -391,7 +393,7 @@ def overlay_map(
         vmax=float(attn_row.max()) if vmax is None else vmax,
     )
     if query_rc is not None:
-        mark_query(ax, img, query_rc, patch)
+        mark_query(ax, img, query_rc, patch, outside)
     if title:
         ax.set_title(title)
     return im

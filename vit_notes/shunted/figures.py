@@ -28,6 +28,7 @@ from .. import photo, validate
 from ..counting import count_macs, significant, time_forward
 from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
 from ..plotting import (
+    MARK_OUTSIDE_BELOW,
     MIN_FONT_PT,
     arrow,
     box,
@@ -279,11 +280,14 @@ def plot_shunted_maps(
 
     Every map is drawn over the photo on **one** colour scale (one colour bar), with the query
     marked on each: a box around the query token's own ``patch``×``patch`` pixels (the
-    ``patch`` the maps were made with, :func:`shunted_query_maps`) and a crosshair. Each title
+    ``patch`` the maps were made with, :func:`shunted_query_maps`) and a crosshair. A patch
+    under :data:`~vit_notes.plotting.MARK_OUTSIDE_BELOW` px would hide under the box's stroke,
+    so there the box is drawn one patch outside it. Each title
     gives the map's peak, and the figure says so when the peaks differ tenfold or more."""
     validate.tensor("img", img, what="an image tensor (3, H, W)")
     patch = validate.kernel("patch", patch)
     validate.nonempty_dict("maps", maps, "shunted_query_maps")
+    outside = patch < MARK_OUTSIDE_BELOW  # the query's pixels stay visible inside the box
     ncols = 3 if sra else 2
     nrows = len(maps)
     fig, axes = new_figure(nrows, ncols, height=2.3 * nrows + (0.65 if sra else 0.45))
@@ -308,7 +312,9 @@ def plot_shunted_maps(
                 ax.set_visible(False)
                 continue
             title, row, grid = panel
-            im = overlay_map(ax, img, row, grid, vmax=vmax, query_rc=query_rc, patch=patch)
+            im = overlay_map(
+                ax, img, row, grid, vmax=vmax, query_rc=query_rc, patch=patch, outside=outside
+            )
             ax.set_title(f"{title}, peak {float(row.max()):.2f}")
             described.append(f"{title.split(':')[0]} peak {float(row.max()):.2f}")
         ax_row[0].set_ylabel(f"sr_ratio = {r}")
@@ -949,7 +955,14 @@ def shunted_explorer() -> Explorer:
         groups = shunted_query_maps(img, (sr_ratio,), queries, num_heads=num_heads)[sr_ratio]
         rates = {"coarse": sr_ratio, "fine": sr_ratio // 2, "plain": 1}
         return [
-            MapPanel(f"{name} ÷{rates[name]}: {grid[0]}×{grid[1]} keys", grid, rows, patch=4)
+            MapPanel(
+                f"{name} ÷{rates[name]}: {grid[0]}×{grid[1]} keys",
+                grid,
+                rows,
+                patch=4,
+                # a 4×4-px patch hides under the box's stroke: the box goes one patch outside
+                outside=4 < MARK_OUTSIDE_BELOW,
+            )
             for name, (rows, grid) in groups.items()
         ]
 
@@ -960,7 +973,8 @@ def shunted_explorer() -> Explorer:
         )
         return (
             f"Colour-token toy (identity weights). {size}×{size} photo, {H * W} query tokens, "
-            f"heads={num_heads}: {groups}; query token: cyan box"
+            f"heads={num_heads}: {groups}; query token: inside the cyan box, one token from "
+            "its edge"
         )
 
     def alt(sr_ratio, num_heads, size):
@@ -970,8 +984,9 @@ def shunted_explorer() -> Explorer:
             for name, (h, w) in zip(("coarse", "fine"), kv_grids(side, side, sr_ratio))
         )
         return (
-            f"Explorer, starting state: the {size}×{size} photo with the query token in a cyan "
-            f"box, {grids} of a colour-token toy with identity weights, sr_ratio {sr_ratio}, "
+            f"Explorer, starting state: the {size}×{size} photo with the query token inside "
+            f"a cyan box, one token from its edge, {grids} of a colour-token toy with "
+            f"identity weights, sr_ratio {sr_ratio}, "
             f"{num_heads} heads. Under them, one stage-1 "
             "layer's multiply-adds and attention-map memory (KiB or MiB) for plain attention, "
             "SRA and Shunted"
