@@ -578,6 +578,12 @@ def test_higher_checker(capsys):
     for answer in ("within noise", "cannot tell (within noise)"):
         assert not ex.check_higher(answer, results=results), answer
         assert "not because of noise" in capsys.readouterr().out
+    # The word "noise" alone does not claim "within noise"; "because" starts a reason
+    for answer in ("cannot tell (only one run, so no noise estimate)",
+                   "cannot tell (the seed-to-seed noise is unmeasured)",
+                   "cannot tell (not detectably lower: one run)",
+                   "cannot tell because there is only one run"):  # fmt: skip
+        assert ex.check_higher(answer, results=results), answer
     # "same" claims equality; an option followed by its reason reads as the option
     assert not ex.check_higher("same", results=results)
     assert "says the two score alike" in capsys.readouterr().out

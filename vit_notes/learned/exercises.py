@@ -126,9 +126,10 @@ _EQUAL = ("same", "about the same", "roughly the same", "it scores the same", "s
           "equal", "equally", "equally well", "no difference", "not different", "unchanged",
           "identical")  # fmt: skip
 
-#: Where an answer's first clause ends: a bracket, a comma, a colon, a semicolon or a dash
-#: between spaces ("cannot tell (within noise)", "lower, because ...", "cannot tell - why").
-_CLAUSE = re.compile(r"\s*[(\[,;:]|\s[-–—]+\s")
+#: Where an answer's first clause ends: a bracket, a comma, a colon, a semicolon, a dash
+#: between spaces or the word "because" ("cannot tell (within noise)", "lower, because ...",
+#: "cannot tell - why", "cannot tell because there is one run").
+_CLAUSE = re.compile(r"\s*[(\[,;:]|\s[-–—]+\s|\s+because\b", re.IGNORECASE)
 
 #: Words that give a direction: a first clause that names one direction and a rest that names
 #: the other, or that says the study cannot tell, names two options.
@@ -169,10 +170,18 @@ def _equality(answer) -> str | None:
     return None
 
 
+#: Phrases that claim the difference lies within noise. Other uses of "noise" ("no noise
+#: estimate", "the noise is unmeasured") do not claim that, and are not refused for it.
+_NOISE_CLAIMS = (
+    "within noise", "within the noise", "in the noise", "inside the noise",
+    "no detectable difference", "not detectably different", "indistinguishable",
+)  # fmt: skip
+
+
 def _says_noise(answer) -> bool:
-    """Whether ``answer`` gives "within noise" (or its like) as the reason."""
+    """Whether ``answer`` claims the difference lies within noise (:data:`_NOISE_CLAIMS`)."""
     text = _plain(answer) if isinstance(answer, str) else ""
-    return any(w in text for w in ("noise", "no detectable", "not detectably", "indistinguish"))
+    return any(w in text for w in _NOISE_CLAIMS)
 
 
 def _equal_message(answer, options: str) -> str:

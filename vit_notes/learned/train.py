@@ -30,7 +30,8 @@ from .data import DETAIL, TRAIN_SEEDS, make_dataset, num_classes
 RECIPE = dict(epochs=30, n=3000, batch_size=64, lr=3e-3, weight_decay=0.05)
 #: The one-cycle schedule's warm-up: this share of the steps, then cosine decay to about zero.
 WARMUP = 0.15
-#: The one-cycle schedule as :func:`train` sets it: ``OneCycleLR``'s defaults, written out. The
+#: The one-cycle schedule as :func:`train` sets it: ``OneCycleLR``'s defaults, written out, except
+#: the warm-up, :data:`WARMUP` where PyTorch's default ``pct_start`` is 0.3. The
 #: rate starts at ``lr / div_factor``, rises to ``lr`` over :data:`WARMUP` of the steps, then
 #: falls along a cosine to ``lr / div_factor / final_div_factor``. With ``cycle_momentum`` the
 #: schedule also moves AdamW's beta1 the other way: from ``max_momentum`` down to
