@@ -843,6 +843,11 @@ def test_the_round_ratios_print_every_ratio_the_chapter_reads(capsys):
         assert f"stage {stage}: MSA / W-MSA in each round" in text
     assert "stage 4: SW-MSA / MSA in each round" in text
     assert "stage 3: SW-MSA mask only / roll only in each round" in text
+    # three decimals and the count above 1: a ratio of 1.002 reads as a slower round
+    direct = swin.round_ratios(m.rows, "SW-MSA mask only", "SW-MSA roll only")[1]
+    above = sum(r > 1 for r in direct)
+    assert f"stage 1: SW-MSA mask only / roll only in each round ({above} of 7 above 1)" in text
+    assert f"{min(r for r in direct if r > 1):.3f}" in text.replace("\n  ", " ")
     share = swin.round_ratios(m.rows, "MSA bias gather", "MSA")[1]
     assert lines[-1] == "  " + ", ".join(f"{x:.2f}" for x in share)
     swin.print_round_ratios(m.rows)  # no machine: no first line

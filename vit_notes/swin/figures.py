@@ -812,7 +812,8 @@ def print_round_ratios(rows: list[dict], machine: dict | None = None, width: int
     mask-only variant's over the roll-only one's; and at stage 1 global MSA's gather of B over
     its forward. With ``machine`` (a recording's, :attr:`Measurement.machine
     <vit_notes.measured.Measurement.machine>`), a first line names it and the load average
-    before and after the run. Lines longer than ``width`` wrap."""
+    before and after the run. Each ratio has three decimals, and each line counts its
+    ratios above 1. Lines longer than ``width`` wrap."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms_rounds"))
     width = validate.positive_int("width", width)
     lines = []
@@ -829,7 +830,12 @@ def print_round_ratios(rows: list[dict], machine: dict | None = None, width: int
         )
 
     def add(stage, name, rs):
-        line = f"stage {stage}: {name} in each round: " + ", ".join(f"{r:.2f}" for r in rs)
+        # three decimals, so that a ratio just above 1 reads as above 1; the count is the
+        # chapter's sign test's: any ratio above 1, however small, is a slower round
+        above = sum(r > 1 for r in rs)
+        line = f"stage {stage}: {name} in each round ({above} of {len(rs)} above 1): " + ", ".join(
+            f"{r:.3f}" for r in rs
+        )
         lines.extend(textwrap.wrap(line, width, subsequent_indent="  "))
 
     variants = {r["variant"] for r in rows}
