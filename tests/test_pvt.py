@@ -416,6 +416,10 @@ def student_sra(attn, x, H, W, slip=None):
             grid = grid[:, :, : H // R * R, : W // R * R]  # the conv's floor
         if slip == "F.unfold tiles":  # (c r1 r2) order, against the weight's (r1 r2 c)
             tiles = F.unfold(grid, R, stride=R).transpose(1, 2)
+        elif slip == "in-tile transpose":  # (r2 r1 c) tiles, against the weight's (r1 r2 c)
+            tiles = rearrange(grid, "b c (h r1) (w r2) -> b (h w) (r2 r1 c)", r1=R, r2=R)
+        elif slip == "keys column by column":  # the reduced grid listed (w h), not (h w)
+            tiles = rearrange(grid, "b c (h r1) (w r2) -> b (w h) (r1 r2 c)", r1=R, r2=R)
         else:
             tiles = rearrange(grid, "b c (h r1) (w r2) -> b (h w) (r1 r2 c)", r1=R, r2=R)
         if slip == "weight.flatten(1)":  # (c r1 r2) order, against the tiles' (r1 r2 c)
@@ -638,6 +642,18 @@ def test_sra_forward_output_alone_or_a_step_left_out_fails(capsys):
             "x_reduced (the tokens keys and values come from: Reshape, W^S, then LayerNorm): "
             "your tiles hold their numbers in (c r1 r2) order and W^S's rows are in (r1 r2 c), "
             "or the other way round",
+        ),
+        (
+            "in-tile transpose",
+            "x_reduced (the tokens keys and values come from: Reshape, W^S, then LayerNorm): "
+            "your tiles hold their numbers in (r2 r1 c) order and W^S's rows are in (r1 r2 c), "
+            "or the other way round: the two axes inside a tile are swapped",
+        ),
+        (
+            "keys column by column",
+            "the first wrong step is x_reduced (the tokens keys and values come from: Reshape, "
+            "W^S, then LayerNorm): the right values in the wrong order: your keys are the right "
+            "ones in another order: list the reduced grid row by row, '(h w)', as the module does",
         ),
         ("k and v swapped", "first wrong step is k (the keys): k and v are swapped"),
         (

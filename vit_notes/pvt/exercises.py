@@ -156,7 +156,10 @@ def check_sra_macs(
 SRA_STEPS = {
     "q": Step("B heads N d", "the queries, split into heads, not yet scaled"),
     "x_reduced": Step(
-        "B N_k C", "the tokens keys and values come from: Reshape, W^S, then LayerNorm"
+        "B N_k C",
+        "the tokens keys and values come from: Reshape, W^S, then LayerNorm",
+        order="your keys are the right ones in another order: list the reduced grid row by "
+        "row, '(h w)', as the module does",
     ),
     "k": Step("B heads N_k d", "the keys"),
     "v": Step("B heads N_k d", "the values"),
@@ -178,6 +181,9 @@ SRA_MISTAKES = {
     "weight_order": "W^S's rows are in (c r1 r2) order and your tiles hold their numbers in "
     "(r1 r2 c), or the other way round. F.unfold and weight.flatten(1) give (c r1 r2): read "
     "the tiles and the weight in one order",
+    "tile_transposed": "your tiles hold their numbers in (r2 r1 c) order and W^S's rows are in "
+    "(r1 r2 c), or the other way round: the two axes inside a tile are swapped. Read the "
+    "tiles and the weight in one order",
     "no_norm": "this is Reshape(x, R) W^S without the LayerNorm (attn.norm) after it",
     "swapped_kv": "k and v are swapped: kv's 2C output channels hold K first, then V",
     "no_scale": "the map is softmax(q kᵀ) without the scale dim_head**-0.5 (attn.scale)",
@@ -226,7 +232,8 @@ def _sra_refuse(attn: SpatialReductionAttention) -> dict[str, str]:
 def _paper_reduction(attn, x, H: int, W: int, mistake: str | None = None) -> torch.Tensor:
     """``Reshape(x, R) W^S`` before the LayerNorm, the paper's form of the strided conv, as a
     student writes it: right (the conv's floor: the rows and columns left over are dropped),
-    or with the slip ``mistake`` (``"padded"``, ``"tile_order"``, ``"weight_order"``)."""
+    or with the slip ``mistake`` (``"padded"``, ``"tile_order"``, ``"weight_order"``,
+    ``"tile_transposed"``)."""
     R = attn.sr_ratio
     reduced_grid(H, W, R)  # a grid smaller than the conv: a clear error, as the module's
     grid = rearrange(x, "b (h w) c -> b c h w", h=H, w=W)
@@ -234,7 +241,7 @@ def _paper_reduction(attn, x, H: int, W: int, mistake: str | None = None) -> tor
         grid = F.pad(grid, (0, -W % R, 0, -H % R))
     else:
         grid = grid[:, :, : H // R * R, : W // R * R]
-    tile = "(c r1 r2)" if mistake == "tile_order" else "(r1 r2 c)"
+    tile = {"tile_order": "(c r1 r2)", "tile_transposed": "(r2 r1 c)"}.get(mistake, "(r1 r2 c)")
     rows = "(c r1 r2)" if mistake == "weight_order" else "(r1 r2 c)"
     tiles = rearrange(grid, f"b c (h r1) (w r2) -> b (h w) {tile}", r1=R, r2=R)
     w_s = rearrange(attn.sr.weight, f"o c r1 r2 -> {rows} o")
@@ -463,8 +470,8 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
             "reduction tile. "
             f"PVT v2's linear SRA, as in its B2-Li, keeps 7×7 keys at any size. It would take "
             f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MiB here, "
-            f"with one key per about {4 * H / 7:.0f} px of the image (adaptive pooling's reduction "
-            "tiles overlap at their edges when 7 does not divide the grid)"
+            f"with one key per about {4 * H / 7:.0f} px of the image (adaptive pooling's windows "
+            "overlap at their edges when 7 does not divide the grid)"
             if r > 1
             else f"{head}: full attention fits"
         )
