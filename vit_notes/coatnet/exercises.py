@@ -23,6 +23,7 @@ from ..checking import (
     softmax_rows,
     verdict,
 )
+from ..counting import format_bytes
 from .cost import coatnet_cost
 from .figures import LAYOUTS
 from .model import RelativeAttention, relative_position_index
@@ -570,8 +571,10 @@ def check_layout_choice(
         total = coatnet_cost("coatnet_0", img_size=size, layout=layout)["total"]
         stage, mib = _largest_map(layout, size)
         gmacs = total.macs / 1e9
-        head = f"{layout} at {size}²: {gmacs:.1f} GMACs, "
-        head += f"largest map {mib:.1f} MiB ({stage})" if mib else "no attention map"
+        head = f"{layout} at {size}²: {gmacs:.2f} GMACs, "
+        # as section 8 prints it (counting.format_bytes, three significant figures)
+        shown = format_bytes(mib * 2**20)
+        head += f"largest map {shown} ({stage})" if mib else "no attention map"
         over = [f"{gmacs / budget_gmacs:.2f}× the GMACs"] if gmacs > budget_gmacs else []
         over += [f"{mib / budget_mib:.1f}× the map budget"] if mib > budget_mib else []
         if over:
