@@ -1259,7 +1259,21 @@ def test_layout_judgement_follows_the_papers_capacity_ranking(capsys):
     wide = dict(size=224, budget_mib=200, budget_gmacs=30)
     assert coatnet.check_layout_choice("C-C-T-T", **wide)
     assert not coatnet.check_layout_choice("C-T-T-T", **wide)
-    assert "about equal in capacity" in " ".join(capsys.readouterr().out.split())
+    out = " ".join(capsys.readouterr().out.split())
+    assert "about equal in capacity" in out
+    # review r31 E2: the message names the tie-break the exercise states
+    assert "On that tie the exercise asks for the one the paper adopts, C-C-T-T" in out
+
+
+def test_layout_judgement_states_its_tie_break():
+    # review r31 E2: the question says how a tie in capacity is broken, as the checker does
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    text = " ".join(
+        " ".join("".join(c["source"]).split())
+        for c in nb["cells"]
+        if c["cell_type"] == "markdown" and "ex-coatnet-judgement" in "".join(c["source"])
+    )
+    assert "If two layouts that fit tie in capacity, take the one the paper adopts" in text
 
 
 @pytest.mark.parametrize(

@@ -565,7 +565,8 @@ def check_layout_choice(
 ) -> bool:
     """Design judgement: the layout of CoAtNet-0 at ``size``² that the paper ranks highest in
     capacity among those whose largest attention map (one image, float32) fits ``budget_mib``
-    MiB and whose multiply-adds fit ``budget_gmacs`` GMACs."""
+    MiB and whose multiply-adds fit ``budget_gmacs`` GMACs. On the paper's tie in capacity
+    (C-C-T-T ≈ C-T-T-T, both fitting), the exercise asks for the one the paper adopts."""
     options, fitting = {}, []
     for layout in LAYOUTS:
         total = coatnet_cost("coatnet_0", img_size=size, layout=layout)["total"]
@@ -596,8 +597,9 @@ def check_layout_choice(
             )
         elif {layout, best} == {"C-C-T-T", "C-T-T-T"}:
             options[layout] += (
-                f": it fits, and the paper finds the two about equal in capacity, but {best} "
-                "transfers better (Table 2) and costs less: the paper picks C-C-T-T"
+                f": it fits, and the paper finds the two about equal in capacity. On that tie "
+                f"the exercise asks for the one the paper adopts, {best}: it transfers better "
+                "(Table 2) and costs less"
             )
         else:
             options[layout] += (
