@@ -465,9 +465,29 @@ def test_prediction_checker(capsys):
         out = capsys.readouterr().out
         assert "says the two score alike" in out and "answer 'cannot tell'" in out, out
     # two options at once: neither is read
-    for answer in ("higher or lower", "lower, or higher", "higher (or cannot tell)"):
+    assert not ex.check_prediction("higher or lower", results=same)
+    assert "the option alone" in capsys.readouterr().out
+    # a direction whose reason names another option: the message names that clash
+    for answer, phrase in {
+        "lower, or higher": "'lower' names one direction and the reason names 'higher'",
+        "higher (or cannot tell)": "'higher' names a direction, but the reason says",
+        "Higher (within noise)": "'Higher' names a direction, but the reason says the "
+        "interval holds zero",
+        "lower, within noise": "'lower' names a direction",
+        "higher, but within noise": "choose one",
+    }.items():
         assert not ex.check_prediction(answer, results=same), answer
-        assert "the option alone" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert phrase in out and "the option alone" not in out, (answer, out)
+    # a part of an option's name is no answer, and a bare "no" is asked which it means,
+    # as check_higher asks
+    for answer in ("no", "not", "n", "c", "can", "tell", "not tell"):
+        assert not ex.check_prediction(answer, results=same), answer
+        assert not ex.check_higher(answer, results=same), answer
+        assert "correct" not in capsys.readouterr().out
+    assert not ex.check_prediction("No", results=same)
+    assert "'no' can mean 'lower'" in capsys.readouterr().out
+    assert ex.check_prediction("Cannot-Tell", results=same)
     assert not ex.check_prediction("lower", results=same)
     assert "the study says 'cannot tell'" in capsys.readouterr().out
     lower = _seeded(sra8=(0.60, 0.61, 0.62))
@@ -709,6 +729,18 @@ def test_share_resolved_and_sd_range():
         stats.share_resolved(0.01, 0.0, 3)
 
 
+def test_seeds_for_power():
+    # Above seeds_needed (about a coin flip): the least n with the share at or above power
+    sd, d = 0.0355, 0.02
+    n = stats.seeds_for_power(sd, d)
+    assert n > stats.seeds_needed(sd, d)
+    assert stats.share_resolved(d, sd, n, draws=20_000) >= 0.8
+    assert stats.share_resolved(d, sd, n - 1, draws=20_000) < 0.8
+    assert stats.seeds_for_power(0.0, 0.01) == 2
+    with pytest.raises(ValueError, match="power"):
+        stats.seeds_for_power(sd, d, power=1.0)
+
+
 def test_t_quantiles_and_seeds_needed():
     from vit_notes.learned import stats
 
@@ -791,10 +823,13 @@ def test_runs_to_pair_checker(capsys):
     for answer in ([1, 3], (3, 1), {1, 3}, ["1", 3.0]):
         assert ex.check_runs_to_pair(answer, results=results), answer
     assert "seeds 1 and 3" in capsys.readouterr().out
+    assert not ex.check_runs_to_pair([], results=results)
+    assert "a run from each of seeds 1 and 3" in capsys.readouterr().out
     cases = {
         (0, 1, 3): "already scored at 3 px in its run from seed 0",
         (1, 2, 3): "no run from seed 2",
-        (1,): "a run from each of seed 3",
+        (1,): "also has a run from seed 3 scored",
+        (3,): "also has a run from seed 1 scored",
         (): "seeds 1 and 3",
         "1 and 3": "a list of whole numbers",
         (1.5,): "a list of whole numbers",

@@ -232,9 +232,13 @@ def check_prediction(
     validate.one_of("model", model, STUDY)
     validate.one_of("baseline", baseline, STUDY)
     options = "'lower', 'higher' or 'cannot tell'"
+    if _says_no(answer):
+        return verdict(False, _NO)
     if _equality(answer):
         return verdict(False, _equal_message(answer, options))
     word = _read(answer, _word)
+    if word is None and _clash(answer, _word):
+        return verdict(False, _clash(answer, _word))
     if word is None:
         return verdict(
             False, f"answer {options}, the option alone or followed by a reason in brackets, "
@@ -383,7 +387,8 @@ ANSWERS = ("higher", "lower", "cannot tell")
 _JUDGEMENTS = {
     "higher": ("yes", "yes higher", "it scores higher", "above", "better"),
     "lower": ("it scores lower", "below", "worse"),
-    "cannot tell": ("can't tell", "cant tell", "can not tell", "cannot say", "can't say",
+    "cannot tell": ("cannot", "can't", "can't tell", "cant tell", "can not tell", "cannot say",
+                    "can't say",
                     "don't know", "dont know", "not sure", "unknown", "unclear", "undecided",
                     "inconclusive", "no interval", "not enough runs", "within noise",
                     "it cannot tell", "the study cannot tell"),
@@ -395,7 +400,53 @@ def _judgement_plain(text: str) -> str | None:
     for option, others in _JUDGEMENTS.items():
         if text == option or text in others:
             return option
-    return option_named(text, ANSWERS)
+    # Only a whole option counts: a part of one ("no", "c", "tell") names nothing, and a bare
+    # "no" gets the message of :func:`_says_no`.
+    named = option_named(text, ANSWERS)
+    return named if named is not None and _key(named) == _key(text) else None
+
+
+def _key(text: str) -> str:
+    """``text`` as :func:`.checking.option_named` compares it: lower case, no spaces, dashes
+    or underscores."""
+    return re.sub(r"[\s_\-]", "", text.lower())
+
+
+def _says_no(answer) -> bool:
+    """Whether ``answer`` is a bare "no", which can mean "lower" or "cannot tell"."""
+    return isinstance(answer, str) and _plain(answer) in ("no", "not higher", "it does not")
+
+
+#: What a bare "no" gets: it names two options.
+_NO = (
+    "'no' can mean 'lower' (the interval lies below zero) or 'cannot tell' (no interval, or "
+    "one that holds zero); answer which"
+)
+
+
+def _clash(answer, read) -> str | None:
+    """Where ``answer``'s first clause names a direction and its reason names another option
+    ("higher (within noise)", "lower, or higher"): the message that says so; else ``None``."""
+    if not isinstance(answer, str):
+        return None
+    text = answer.strip()
+    cut = _CLAUSE.search(text)
+    if cut is None or cut.start() == 0:
+        return None
+    head = text[: cut.start()].strip()
+    first = read(_plain(head))
+    if first not in _DIRECTION:
+        return None
+    rest = set(re.findall(r"[a-z']+", text[cut.start() :].lower()))
+    if rest & {"tell", "same", "noise"}:
+        return (
+            f"{head!r} names a direction, but the reason says the interval holds zero (within "
+            "noise, or cannot tell): choose one"
+        )
+    other = next(d for d in _DIRECTION if d != first)
+    if rest & set(_DIRECTION[other]):
+        return f"{head!r} names one direction and the reason names {other!r}: choose one"
+    return None
 
 
 def _judgement(answer) -> str | None:
@@ -446,14 +497,13 @@ def check_higher(
     where = "on the whole test set" if detail is None else f"on {detail}-pixel marks"
     question = f"how does {model} score against {baseline} {where}"
     allowed = ", ".join(repr(o) for o in ANSWERS)
-    if isinstance(answer, str) and _plain(answer) in ("no", "not higher", "it does not"):
-        return verdict(
-            False, f"{question}: 'no' can mean 'lower' (the interval lies below zero) or "
-            "'cannot tell' (no interval, or one that holds zero); answer which",
-        )  # fmt: skip
+    if _says_no(answer):
+        return verdict(False, f"{question}: {_NO}")
     if _equality(answer):
         return verdict(False, f"{question}: {_equal_message(answer, allowed)}")
     choice = _judgement(answer)
+    if choice is None and _clash(answer, _judgement_plain):
+        return verdict(False, f"{question}: {_clash(answer, _judgement_plain)}")
     if choice is None:
         return verdict(
             False, f"{question}: choose one of {allowed}, the option alone or followed by a "
@@ -544,7 +594,8 @@ def check_runs_to_pair(
     missing = sorted(want - given - have)
     if missing:
         return verdict(
-            False, f"{control} also has a run from each of {_seed_list(missing)} scored "
+            False, f"{control} also has a run from {'' if len(missing) == 1 else 'each of '}"
+            f"{_seed_list(missing)} scored "
             f"{where}, left without a partner: name every seed the control's runs need",
         )  # fmt: skip
     return verdict(

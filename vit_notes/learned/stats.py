@@ -180,6 +180,30 @@ def share_resolved(difference: float, sd: float, n: int, draws: int = 200_000, s
     return ((x.mean(dim=1).abs() > half).double().mean()).item()
 
 
+def seeds_for_power(sd: float, difference: float, power: float = 0.8, draws: int = 20_000) -> int:
+    """The least number of paired seeds at which the 95% t-interval leaves out zero in at least
+    ``power`` of simulated studies (:func:`share_resolved`, ``draws`` each), if each per-seed
+    difference were drawn from N(``difference``, ``sd``²). :func:`seeds_needed` gives about a
+    coin flip; this searches above it, doubling and then bisecting."""
+    power = validate.number("power", power, low=0.0, high=1.0, low_open=True, high_open=True)
+    lo = seeds_needed(sd, difference)  # resolves at the assumed mean: about half the time
+    if sd == 0:  # no scatter: every study resolves at that count
+        return lo
+
+    def enough(n: int) -> bool:
+        return share_resolved(difference, sd, n, draws=draws) >= power
+
+    if enough(lo):
+        return lo
+    hi = 2 * lo
+    while not enough(hi):
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if enough(mid) else (mid, hi)
+    return hi
+
+
 def sd_range(df: int, level: float = 0.95) -> tuple[float, float]:
     """How far a standard deviation estimated with ``df`` degrees of freedom can be from the
     true one: the ``level`` interval of sigma / s, from the chi-square distribution,
