@@ -1098,6 +1098,8 @@ def test_timing_figure_draws_the_rounds_spread():
         assert p["rounds"] == pytest.approx([a / b for a, b in zip(s["ms_rounds"], q["ms_rounds"])])
         assert p["macs"] == pytest.approx(s["counted_gmacs"] / q["counted_gmacs"])
     assert len(fig.axes) == 3 and "each round" in fig.axes[2].get_title()
+    # "bar" means one mark: the middle panel's spread; the right panel's median is a line
+    assert "line: median" in fig.axes[2].get_title() and "bar" not in fig.axes[2].get_title()
     assert "third panel" in plotting.alt_text(fig)
     ax = fig.axes[1]
     assert "up to the slowest round" in ax.get_title()
@@ -1263,11 +1265,15 @@ def test_the_chapter_states_the_papers_equations_as_stored():
     flat = " ".join(text.split())
     (box,) = [c for c in cells if "{admonition} Sources" in "".join(c["source"])]
     box = " ".join("".join(box["source"]).split())
-    said = "The equations of section 3 are this chapter's, written from stages 1–3 of `SSA.py`"
+    said = "The equations of section 3 are therefore written from stages 1–3 of `SSA.py`"
     assert flat.count(said) == 1 and said in box
-    # the equations are the chapter's, written from stages 1-3: stage 4 differs from those
-    # stages, not from the paper. MTA and LE are the paper's names (issue 14 quotes them);
-    # r_i and d_h are not called the paper's
+    # the paper's section 3 was not read: the equations are written from stages 1-3 of the
+    # code and claimed neither as the chapter's nor as the paper's, whose notation may differ.
+    # Stage 4 differs from those stages, not from the paper. MTA and LE are the paper's names
+    # (issue 14 quotes them); r_i and d_h are not called the paper's
+    assert "We could not read the paper's section 3" in box
+    assert "The paper's own notation may differ" in box
+    assert "this chapter's" not in box and "are the chapter's" not in flat
     assert "MTA and LE are the paper's names" in box
     assert "$r_i$ stands for the code's `sr_ratio` or `sr_ratio / 2`" in box
     assert not re.search(r"r_i\$? and \$?d_h\$? are the paper's", flat)
@@ -1321,7 +1327,8 @@ def test_mta_keeps_one_meaning_and_the_provenance_is_said_once():
     assert "The chapter cannot check that" not in flat and "We think the paper" not in flat
     (box,) = [c for c in cells if "{admonition} Sources" in "".join(c["source"])]
     box = " ".join("".join(box["source"]).split())
-    assert "The other symbols are this chapter's" in box
+    assert "The other symbols are this chapter's" not in box
+    assert "$\\mathrm{Merge}(X, r_i)$ names MTA's token merge" in box
     # MTA defined at first use as the whole component: the merge and the local enhancement
     assert "merges the tokens and locally enhances the values" in flat
     # LE's provenance once (the box), the author's answer on stage 4 once (the printout)

@@ -859,7 +859,7 @@ def plot_shunted_cost(rows: list[dict], title: str):
         ax.set_xlabel("sr_ratio (log scale)")
         ax.axhline(1.0, color="black", lw=0.8)
         ax.set_ylabel("Shunted time / SRA's, in one round")
-        ax.set_title("Shunted / SRA, each round\n(bar: median; ×: MACs)")
+        ax.set_title("Shunted / SRA, each round\n(line: median; ×: MACs)")
         ax.grid(True, axis="y")
     # The key, in the counts' panel (its curves fall, so its upper right is free); the
     # measured panel uses the same colours.

@@ -6,13 +6,14 @@ book, not its body text. Every entry therefore names what it rests on: the abstr
 official repository (OliverRensu/Shunted-Transformer, ``SSA.py`` and its issue threads, some
 of which quote the paper), or "our reading" where neither says it.
 
-``EQUATIONS``: shunted self-attention head by head, the chapter's equations, written from the
-``sr_ratio > 1`` branch of the official ``SSA.py`` (stages 1-3; :data:`EQUATIONS_SOURCE`).
+``EQUATIONS``: shunted self-attention head by head, written from the ``sr_ratio > 1`` branch
+of the official ``SSA.py`` (stages 1-3; :data:`EQUATIONS_SOURCE`). The paper's section 3 could
+not be read, so the equations are neither claimed as the paper's nor as the chapter's: the
+paper's own notation may differ.
 MTA and LE are the paper's names: the question in issue 14 quotes LE(.) and its definition, a
-component of MTA, from the paper. So MTA is the whole component, and ``Merge(X, r_i)`` is the
-chapter's symbol for its token merge (the convolution, LayerNorm and GELU of the code).
-``r_i`` and ``d_h`` are the chapter's symbols for the code's rate of a head's group and its
-``head_dim``. ``SYMBOLS`` says which tensor of
+component of MTA, from the paper. So MTA is the whole component, and ``Merge(X, r_i)`` names
+its token merge (the convolution, LayerNorm and GELU of the code). ``r_i`` stands for the
+code's rate of a head's group and ``d_h`` for its ``head_dim``. ``SYMBOLS`` says which tensor of
 :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
 ``CODE_DIFFERENCES``: what the code makes of two of the equations' symbols, and where the
@@ -32,21 +33,22 @@ from ..facts import Claim, Difference, Symbol
 #: The paper, as cited in the book.
 CITE = "ren2022shunted"
 REPO = "https://github.com/OliverRensu/Shunted-Transformer"
-#: What the equations rest on: they are the chapter's, written from stages 1-3 of the official
-#: code. Two of their names, MTA and LE, are the paper's.
+#: What the equations rest on: they are written from stages 1-3 of the official code, because
+#: the paper's section 3 could not be read. Two of their names, MTA and LE, are the paper's.
 EQUATIONS_SOURCE = (
-    "the chapter's equations, written from stages 1-3 of the official code (SSA.py, "
-    "sr_ratio > 1). MTA and LE are the paper's names: the question in issue 14 of the official "
+    "equations written from stages 1-3 of the official code (SSA.py, sr_ratio > 1) and "
+    "checked against it. The paper's section 3 could not be read, so its own notation may "
+    "differ. MTA and LE are the paper's names: the question in issue 14 of the official "
     "repository quotes LE(.) and its definition, a component of MTA, from the paper. "
-    "Merge(X, r_i) is the chapter's symbol for MTA's token merge, r_i and d_h its symbols for "
-    "the rate of a head's group (sr_ratio or sr_ratio / 2) and the code's head_dim. Stage 4 of "
-    "the code (sr_ratio 1) differs from stages 1-3 (CODE_DIFFERENCES)"
+    "Merge(X, r_i) names MTA's token merge. r_i stands for the rate of a head's group "
+    "(sr_ratio or sr_ratio / 2), d_h for the code's head_dim. Stage 4 of the code "
+    "(sr_ratio 1) differs from stages 1-3 (CODE_DIFFERENCES)"
 )
 
 
 @dataclass(frozen=True)
 class Equation:
-    """One of the chapter's equations: its LaTeX, and what it rests on."""
+    """One of the equations in the chapter: its LaTeX, and what it rests on."""
 
     latex: str
     source: str
