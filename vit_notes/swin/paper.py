@@ -7,7 +7,8 @@ Liu et al., "Swin Transformer: Hierarchical Vision Transformer using Shifted Win
 :mod:`vit_notes.swin.model` each symbol is. ``VARIANTS``: §3.3 "Architecture Variants".
 ``TABLE``: each variant's parameters, FLOPs and ImageNet-1K top-1 at 224², from the paper's
 Table 1(a). ``CLAIMS``: the abstract's words that the comparison repeats. ``TABLE5_MS``:
-Table 5's "MSA in a stage (ms)" on a V100, without shifting and with Swin's cyclic shift.
+Table 5's "MSA in a stage (ms)" on a V100, without shifting and with Swin's cyclic shift,
+``TABLE5_FPS`` its "Arch. (FPS)", ``TABLE1_THROUGHPUT`` Table 1(a)'s throughput.
 ``CODE_DIFFERENCES``: where the official code, which this package equals, does something the
 equations leave open.
 
@@ -149,15 +150,26 @@ CLAIMS = (
 #: methods and implementations on a V100 GPU"), the two rows of this package's method: the
 #: time of "MSA in a stage" (ms) at stages S1-S4. The table does not say which model or image
 #: size these columns time, nor whether a stage's time is one attention layer or all of them.
-#: The paper's paragraph
-#: "Shifted windows": "The latency overhead by shifted window is also small, as shown in
-#: Table 5." Table 4's caption: "w/o shifting: all self-attention modules adopt regular window
-#: partitioning". Shown beside the book's own timing; only its ratios are computed.
-TABLE5_SOURCE = 'Table 5, §4.4 "Ablation Study", V100 GPU'
+#: The paragraph that presents the table is "Different self-attention methods": "The real
+#: speed of different self-attention computation methods and implementations are compared in
+#: Table 5." The paragraph "Shifted windows" points to it: "The latency overhead by shifted
+#: window is also small, as shown in Table 5." Table 4's caption: "w/o shifting: all
+#: self-attention modules adopt regular window partitioning".
+#: Shown beside the book's own timing; only its ratios are computed.
+TABLE5_SOURCE = 'Table 5, §4.4 "Ablation Study", "Different self-attention methods", V100 GPU'
 TABLE5_MS = {
     "window (w/o shifting)": (2.8, 1.7, 1.2, 0.9),
     "shifted window (cyclic)": (3.0, 1.9, 1.3, 1.0),
 }
+#: The same rows' "Arch. (FPS)" columns: images per second of Swin-T, Swin-S and Swin-B. The
+#: cyclic row equals Table 1(a)'s throughput at 224² (:data:`TABLE1_THROUGHPUT`) rounded, so
+#: we read these columns as the whole model at 224².
+TABLE5_FPS = {
+    "window (w/o shifting)": (770, 444, 280),
+    "shifted window (cyclic)": (755, 437, 278),
+}
+#: Table 1(a)'s "throughput (image / s)" at 224², on a V100 GPU.
+TABLE1_THROUGHPUT = {"swin_t": 755.2, "swin_s": 436.9, "swin_b": 278.1}
 
 #: Where the official code (which this package equals, tested) fills in what the equations
 #: leave open.
