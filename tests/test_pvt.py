@@ -653,7 +653,8 @@ def test_sra_forward_output_alone_or_a_step_left_out_fails(capsys):
             "keys column by column",
             "the first wrong step is x_reduced (the tokens keys and values come from: Reshape, "
             "W^S, then LayerNorm): the right values in the wrong order: your keys are the right "
-            "ones in another order: list the reduced grid row by row, '(h w)', as the module does",
+            "ones in another order: list the reduced grid row by row, '(gh gw)', as the module "
+            "does",
         ),
         ("k and v swapped", "first wrong step is k (the keys): k and v are swapped"),
         (

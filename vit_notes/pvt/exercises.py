@@ -159,7 +159,7 @@ SRA_STEPS = {
         "B N_k C",
         "the tokens keys and values come from: Reshape, W^S, then LayerNorm",
         order="your keys are the right ones in another order: list the reduced grid row by "
-        "row, '(h w)', as the module does",
+        "row, '(gh gw)', as the module does",
     ),
     "k": Step("B heads N_k d", "the keys"),
     "v": Step("B heads N_k d", "the values"),

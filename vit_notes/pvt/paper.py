@@ -88,7 +88,7 @@ SYMBOLS = (
         "Reshape(x, R_i)",
         "x as H_iW_i/R_i² rows of R_i²·C_i numbers. The code makes each row one R_i×R_i "
         "reduction tile",
-        "rearrange(grid, 'b c (h r1) (w r2) -> b (h w) (r1 r2 c)'): (B, N_k, R²·C)",
+        "rearrange(grid, 'b c (gh r1) (gw r2) -> b (gh gw) (r1 r2 c)'): (B, N_k, R²·C)",
     ),
     Symbol(
         "W^S",
