@@ -54,8 +54,9 @@ MASK_VALUE = -100.0
 
 
 #: The most entries a window's own tables may hold: the relative index, ``M² x M²``, and the
-#: shift mask, ``H·W·M²``. 2^28 entries (1 GiB of int32) is a window of 128 (official ones are
-#: 7 and 12), so that a huge window is refused at once rather than allocated.
+#: shift mask, ``H·W·M²``. 2^28 entries (2 GiB of int64) is a window of 128 (official ones are
+#: 7 and 12), so that a huge window is refused at once rather than allocated. Not checked on
+#: the meta device (``with torch.device("meta")``), where the tables are shapes alone.
 MAX_WINDOW_ENTRIES = 2**28
 
 
@@ -138,7 +139,8 @@ def relative_position_index(window_size) -> torch.Tensor:
     ``(2Wh - 1)(2Ww - 1)`` rows (§3.2 "Relative position bias": ``B`` is taken from
     ``B̂ ∈ R^{(2M-1)×(2M-1)}``)."""
     Wh, Ww = _pair("window_size", window_size)
-    if (Wh * Ww) ** 2 > MAX_WINDOW_ENTRIES:
+    on_meta = torch.empty(()).device.type == "meta"  # under torch.device("meta"): shapes only
+    if (Wh * Ww) ** 2 > MAX_WINDOW_ENTRIES and not on_meta:
         raise ValueError(
             f"window_size={Wh}x{Ww}: its relative index would hold (Wh·Ww)² = "
             f"{(Wh * Ww) ** 2:,} entries, more than {MAX_WINDOW_ENTRIES:,}; use a window of at "
@@ -176,7 +178,8 @@ def shift_mask(H: int, W: int, window_size: int, shift_size: int) -> torch.Tenso
         check_window(H, W, window_size)
         return None
     H, W = validate.image_side("H", H), validate.image_side("W", W)
-    if H * W * window_size**2 > MAX_WINDOW_ENTRIES:
+    on_meta = torch.empty(()).device.type == "meta"  # under torch.device("meta"): shapes only
+    if H * W * window_size**2 > MAX_WINDOW_ENTRIES and not on_meta:
         raise ValueError(
             f"the shift mask of a {H}x{W} grid in windows of {window_size} would hold "
             f"H·W·window_size² = {H * W * window_size**2:,} entries, more than "
