@@ -8,7 +8,8 @@
    answers and compares the messages, so the two cannot drift apart unseen.
 
    Numbers are read as checking.as_number reads text: "58,605,568", "58.6M", "3.1e3", "5/2";
-   whole numbers exactly (BigInt), however long. */
+   whole numbers exactly (BigInt), however long. A prediction also reads a factor written
+   with a times sign, "27×" or "27x", as the number before it (checking.check_prediction). */
 (() => {
   "use strict";
 
@@ -17,6 +18,7 @@
   const WORD_SUFFIX = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?([A-Za-z]+)$/;
   const FLOAT = /^[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)$/i;
   const NEAR = 0.1;
+  const TIMES_SIGNS = ["x", "X", "×"]; // checking.TIMES_SIGNS: a prediction's factor may end in one
   const BIG = 10n ** 24n; // from here on a whole number is described by its digit count
 
   // A number is {int: BigInt} (exact) or {float: Number}, as Python's int and float.
@@ -328,8 +330,15 @@
     return say(false, spec.hint ? `${out}; ${spec.hint}` : out);
   }
 
+  /** checking.factor_text: the text before a trailing times sign ("27×", " 27 x "), or null. */
+  function factorText(text) {
+    const t = text.trim();
+    return TIMES_SIGNS.includes(t.slice(-1)) ? t.slice(0, -1).trim() : null;
+  }
+
   function checkPrediction(spec, text) {
-    const value = asNumber(text);
+    let value = asNumber(text);
+    if (value === null && factorText(text) !== null) value = asNumber(factorText(text));
     const hide = spec.then_wrong != null;
     const then = hide ? spec.then_wrong : spec.then;
     if (value === null && unknownSuffix(text)) {

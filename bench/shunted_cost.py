@@ -5,7 +5,8 @@ vit_notes/measurements/shunted_reduction_conv.json.
 
 The chapter plots the recorded rows (``vit_notes.measured.load("shunted_cost")``) with the
 machine, versions and date they were measured on: nothing is timed while the book builds.
-Each layer (C = 64, 2 heads, on the token grid of a ``--size`` image, as at stage 1) is timed
+Each layer (Shunted-T's stage 1: ``DIM`` channels and ``NUM_HEADS`` heads, on the token grid of
+a ``--size`` image; each row records them as ``dim`` and ``num_heads``) is timed
 with torch.utils.benchmark in ``--rounds`` rounds that take turns
 (``vit_notes.shunted.shunted_cost_table``): a burst of other work then slows one round of
 every layer rather than every round of one layer, and each row keeps every round's median.
@@ -25,6 +26,9 @@ import torch
 from vit_notes import counting, measured, shunted
 
 SR_RATIOS = (2, 4, 8)
+#: the timed layers' channels and heads: those of Shunted-T's stage 1 (tests/test_shunted.py
+#: checks them against the model's configuration and the recorded rows)
+DIM, NUM_HEADS = 64, 2
 
 
 def main() -> None:
@@ -42,12 +46,15 @@ def main() -> None:
         rows = shunted.shunted_cost_table(
             size=args.size,
             sr_ratios=SR_RATIOS,
+            dim=DIM,
+            num_heads=NUM_HEADS,
             min_run_time=args.min_run_time,
             rounds=args.rounds,
         )
         convs = shunted.reduction_conv_table(
             size=args.size,
             sr_ratios=SR_RATIOS,
+            dim=DIM,
             min_run_time=args.min_run_time,
             rounds=args.rounds,
         )

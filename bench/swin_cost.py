@@ -10,24 +10,26 @@ torch.utils.benchmark in ``--rounds`` rounds (``swin.swin_cost_table``). Each ro
 the 12 layers in turn, each for at least ``--min-run-time`` seconds, so a round lasts
 seconds. The order alternates: forward in the odd rounds, backward in the even ones, so no
 layer is always timed just before another. SW-MSA uses W-MSA's weights, so it differs from
-W-MSA by the shift and its mask alone. Global MSA shares W-MSA's projections and has its own,
-larger bias table. Taking turns spreads
+W-MSA by the shift and its mask alone. At stages 1 to 3 global MSA shares W-MSA's projections
+and has its own, larger bias table; at stage 4 the grid is one window and global MSA holds all of
+W-MSA's weights. Taking turns spreads
 a burst of other work over the layers; a burst shorter than a round can still slow one
 layer and not the next. Each row keeps every round's median. The
 paper's Table 5 times "MSA in a stage" on a V100, with and without Swin's shifted blocks
 (§4.4 "Ablation Study"); global MSA is the equations' reference (eq. (1)), timed here on the
 same grids, its relative position bias included.
 
-The same rounds time the parts that split those layers (``swin.SPLIT_VARIANTS``): at each
-stage that shifts, SW-MSA with the roll and no mask and with the mask and no roll, and at
-every stage global MSA's gather of its bias B alone. So the gather's share of global MSA's
-time and the split of SW-MSA's extra time come from the same run as the layers.
+The same rounds time variants of those layers (``swin.SPLIT_VARIANTS``): at each stage that
+shifts, SW-MSA with the roll and no mask and with the mask and no roll, and at every stage
+global MSA's gather of its bias B alone. The SW-MSA variants are whole layers, so their times
+do not add up to SW-MSA's. The gather's share of global MSA's time and the variants' ratios to
+W-MSA come from the same run as the layers.
 
     python bench/swin_cost.py [--size 224] [--rounds 7] [--min-run-time 0.2] [--threads 1]
 
-Prints the rows and, per stage, each other layer's and part's time over W-MSA's in each round, then
-writes the results file. Each row keeps the machine's 1-minute load average before and after
-the run: on a shared machine other work adds time.
+Prints the rows and, per stage, each other layer's and variant's time over W-MSA's in each
+round, then writes the results file. Each row keeps the machine's 1-minute load average before
+and after the run: on a shared machine other work adds time.
 """
 
 from __future__ import annotations

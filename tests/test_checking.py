@@ -183,6 +183,21 @@ def test_prediction_names_a_mistake_and_a_near_miss(capsys):
     assert "close: 14 is 2 off (12.50% of the answer), too low. Slide." in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("answer", ["27x", "27×", " 27 x ", "27X", "27 ×", "27.0x"])
+def test_a_factor_typed_with_a_times_sign_reads_as_its_number(capsys, answer):
+    # review coatnet r28 E1: the pages write a factor "27×"; a student who copies it is right
+    assert checking.check_prediction(answer, 27.3, "the factor", "Slide.")
+    assert capsys.readouterr().out.startswith("✅ correct: 27.3. Slide.")
+    assert not checking.check_prediction(answer, 9, "the factor", "Slide.", mistakes=[(27, "N")])
+    assert "N. Slide." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer", ["x", "×", " x ", "max", "27xx", "27x3", "two×"])
+def test_a_times_sign_without_a_number_before_it_is_not_a_factor(capsys, answer):
+    assert not checking.check_prediction(answer, 27.3, "the factor", "Slide.")
+    assert "❌ not yet: write your prediction of the factor as a number" in capsys.readouterr().out
+
+
 def test_a_prediction_with_then_wrong_keeps_the_answer_from_a_wrong_one(capsys):
     kw = dict(mistakes=[(4, "R, not R²")], then_wrong="Try again.")
     assert not checking.check_prediction(4, 16, "f", "It is 16.", **kw)
@@ -219,6 +234,21 @@ def test_an_exact_prediction_takes_its_digits_rounded_or_cut_off(capsys):
     assert checking.within_digits(21.777, 196 / 9) and not checking.within_digits(21.76, 196 / 9)
     assert not checking.within_digits(15.9, 16)  # one unit off exactly: not a cut-off 16
     assert checking.last_digit(22) == 1.0 and checking.last_digit(1e-5) == 1e-5
+
+
+def test_a_rounded_answer_kept_in_float32_gets_the_typed_answers_verdict(capsys):
+    import numpy as np
+    import torch
+
+    # the student slip: the answer computed in a tensor, rounded, and passed as it is
+    why = "the exact value is 196/9"
+    for answer in (np.float32(21.78), torch.tensor(21.78), torch.tensor([21.78]), np.float16(22)):
+        assert checking.check_prediction(answer, 196 / 9, "f", "Slide.", inexact=why), answer
+    assert checking.as_number(np.float32(21.78)) == 21.78
+    assert checking.as_number(torch.tensor(3.22, dtype=torch.float16)) == 3.22
+    # a wrong float32 answer is still wrong, and the message says it is off
+    assert not checking.check_prediction(np.float32(21.76), 196 / 9, "f", "Slide.", inexact=why)
+    assert "off" in capsys.readouterr().out
 
 
 def test_how_far_never_prints_zero_percent():
@@ -305,7 +335,17 @@ def test_step_merged_heads_is_a_layout_with_permute_and_reshape():
 def test_step_values_in_another_order():
     want = _want()
     shuffled = want.flatten()[torch_perm(want.numel())].reshape(want.shape)
-    assert "the right values in the wrong order" in checking.compare_step(shuffled, want, STEP, {})
+    text = checking.compare_step(shuffled, want, STEP, {})
+    assert text == f"the right values in the wrong order: {checking.WRONG_ORDER}"
+
+
+def test_step_with_its_own_order_hint_says_it_instead():
+    # review r27 E1: a gathered bias has no channels to split into heads
+    want = _want()
+    shuffled = want.flatten()[torch_perm(want.numel())].reshape(want.shape)
+    step = checking.Step(STEP.dims, STEP.what, order="check the index you gather with")
+    text = checking.compare_step(shuffled, want, step, {})
+    assert text == "the right values in the wrong order: check the index you gather with"
 
 
 def torch_perm(n):
@@ -490,6 +530,24 @@ def test_a_forward_checker_fails_a_step_left_out_and_names_it(chapter):
 
 def _cases(chapter, configs):
     return next(d.forward.cases for d in _forward() if d.family == chapter)(configs)
+
+
+def test_refusing_calls_refuses_the_named_functions_inside_only():
+    import torch
+
+    with checking.refusing_calls(lambda name: "use a matmul" if name == "conv2d" else None):
+        with pytest.raises(NotImplementedError, match="use a matmul"):
+            torch.nn.functional.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1))
+        assert torch.ones(2, 2).matmul(torch.ones(2, 2)).sum().item() == 8.0
+    assert torch.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1)).sum().item() == 4.0
+    with checking.refusing_calls(None):  # nothing refused
+        torch.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1))
+
+
+def test_a_checkers_refusal_is_printed_whole_and_a_students_long_error_is_cut():
+    long = "x" * 300
+    assert checking.error_text(checking.refusal(long)) == f"NotImplementedError: {long}"
+    assert checking.error_text(NotImplementedError(long)).endswith("...")
 
 
 def test_steps_only_switches_off_the_forward_of_a_copy_only():

@@ -6,6 +6,9 @@ from __future__ import annotations
 import functools
 import io
 import itertools
+import json
+import re
+from pathlib import Path
 
 import pytest
 import slips
@@ -14,7 +17,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from matplotlib.lines import Line2D
 
-from vit_notes import coatnet, counting, plotting
+from vit_notes import checking, coatnet, counting, plotting
 from vit_notes.coatnet import MBConv, RelativeAttention, RelativePositionBias, TransformerBlock
 from vit_notes.coatnet import exercises as coatnet_exercises
 from vit_notes.trace import record_attention, trace_shapes
@@ -801,6 +804,8 @@ def test_layout_explorer_shows_the_packages_counts():
         cost[n].macs / 1e9 for n in ("S0", "S1", "S2", "S3", "S4", "head")
     )
     assert maps.texts[:2] == ("no map", "no map") and maps.values[2] > 0  # S2 is T
+    # review r27 S1: "head" means an attention head; the last bar is the classifier
+    assert per_stage.labels == ("S0", "S1 (C)", "S2 (T)", "S3 (T)", "S4 (T)", "classifier")
     assert totals.selected == params.selected == coatnet.LAYOUTS.index("C-T-T-T")
     assert totals.texts[3] == f"{cost['total'].macs / 1e9:.2f}"
 
@@ -820,6 +825,8 @@ def student_relative(attn, x, slip=None):
         dy, dx = -dy, -dx
     shift_x = W - 2 if slip == "dx off by one" else W - 1
     index = (dy + H - 1) * (2 * W - 1) + dx + shift_x
+    if slip == "dx rows":  # exercise 2's index: a row per Δx, of 2H − 1 entries
+        index = (dx + W - 1) * (2 * H - 1) + dy + H - 1
     H0, W0 = attn.rel_pos.grid_size  # the grid the table was built for
     table = attn.rel_pos.relative_position_bias_table.t().reshape(h, 2 * H0 - 1, 2 * W0 - 1)
     resize = {
@@ -859,8 +866,14 @@ def test_student_relative_attention_written_right_passes(capsys):
         ),
         ("dx off by one", "every index is one entry too low"),
         (
+            "dx rows",
+            "first wrong step is bias (the bias gathered from the table: bias[h, i, j] = "
+            "table[i − j, h]): this is Exercise 2's index, for a table stored with a row per Δx. "
+            "relative_position_bias_table has a row per Δy",
+        ),
+        (
             "no scale",
-            "first wrong step is attn (the map, softmax(q kᵀ · scale + bias)): the "
+            "first wrong step is attn (the attention map, softmax(q kᵀ · scale + bias)): the "
             "logits miss the scale",
         ),
         ("no bias", "without the relative bias"),
@@ -868,11 +881,11 @@ def test_student_relative_attention_written_right_passes(capsys):
         (
             "bilinear",
             "first wrong step is table (the table as one image per head, resized for the "
-            "map's H×W grid): resized bilinearly: the module resizes bicubically",
+            "input's H×W grid): resized bilinearly: the module resizes bicubically",
         ),
         ("align_corners=False", "resized with align_corners=False"),
         ("nearest", "resized by nearest neighbour"),
-        # the first config's map is larger than the module's grid: the stored table is short
+        # the first config's input is larger than the module's grid: the stored table is short
         ("no resize", "raised IndexError"),
     ],
 )
@@ -895,6 +908,20 @@ def test_relative_attention_on_a_smaller_map_names_the_slip(capsys, slip, says):
         lambda a, x: student_relative(a, x, slip), configs=smaller
     )
     assert says in " ".join(capsys.readouterr().out.split())
+
+
+def test_relative_attention_bias_in_another_order_points_at_the_index():
+    # review r27 E1: the bias step's wrong-order hint names the index, not heads and channels
+    attn = coatnet.RelativeAttention(32, num_heads=2, grid_size=(3, 3)).eval()
+    with torch.no_grad():
+        attn.rel_pos.relative_position_bias_table.normal_()
+        want = coatnet_exercises.relative_attention_steps(attn, torch.randn(1, 32, 3, 3))["bias"]
+    perm = torch.randperm(want.numel(), generator=torch.Generator().manual_seed(0))
+    shuffled = want.flatten()[perm].reshape(want.shape)
+    step = coatnet_exercises.REL_STEPS["bias"]
+    text = checking.compare_step(shuffled, want, step, {})
+    assert text.startswith("the right values in the wrong order: pairs (i, j) took the entries")
+    assert "check the index" in text and "channels" not in text
 
 
 def test_relative_attention_no_resize_on_a_larger_map_says_resize(capsys):
@@ -1133,11 +1160,24 @@ def test_relative_attention_steps_equal_the_module_map_and_output():
         (1.71, False, "1.71× is the growth of the image's side"),
         (1, False, "the grid it attends on did"),
         (None, False, "as a number, got None"),
+        # review r28 E1: a factor written as the page writes it, or as a student types it
+        ("8.6×", True, "S3's tokens grow"),
+        ("8.6x", True, "S3's tokens grow"),
+        (" 8.6 x ", True, "S3's tokens grow"),
+        ("2.94x", False, "2.94× is the growth of the tokens"),
     ],
 )
 def test_layout_explorer_prediction(capsys, answer, ok, says):
     assert coatnet.check_layout_prediction(answer) is ok
     assert says in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("answer", ["27x", "27×", " 27 x "])
+def test_exercise_4_takes_the_factor_with_a_times_sign(capsys, answer):
+    # review r28 E1: Exercise 4's call (224² to 512²), the page writes factors "27.3×"
+    assert coatnet.check_layout_prediction(answer, layout="C-C-T-T", start=224, end=512)
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("✅ correct: 27.3×") and "suffixes" not in out
 
 
 @pytest.mark.parametrize(
@@ -1394,3 +1434,33 @@ def test_a_table_that_requires_grad_is_drawn():
     table = coatnet.learned_style_table((2, 2)).requires_grad_()
     fig = coatnet.plot_bias_table(table, (0, 1))
     assert fig.axes
+
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "coatnet.ipynb"
+
+
+def _cells(kind: str) -> list[dict]:
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    return [c for c in cells if c["cell_type"] == kind]
+
+
+def test_the_chapters_glue_calls_are_in_folded_cells():
+    # review r28 S1: glue is plumbing for the prose, the reader's visible cells do not call it
+    visible = [
+        "".join(c["source"])
+        for c in _cells("code")
+        if "hide-input" not in c["metadata"].get("tags", [])
+    ]
+    assert visible and not [s for s in visible if "glue(" in s or "release_memory" in s]
+
+
+def test_map_keeps_one_meaning_in_the_exercise_and_its_checker():
+    # review r28 M1: "map" is the attention map; the (B, C, H, W) tensor is the input
+    text = " ".join("".join(c["source"]) for c in _cells("markdown"))
+    for slip in ("The map `x`", "On a map of another size", "16×16 map", "linear map"):
+        assert slip not in text, slip
+    steps = coatnet_exercises.REL_STEPS
+    assert steps["attn"].what.startswith("the attention map") and "map" not in steps["table"].what
+    assert steps["out"].what.startswith("the output feature map")
+    for why in coatnet_exercises.REL_MISTAKES.values():
+        assert not re.search(r"\bmap's\b", why), why

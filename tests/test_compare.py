@@ -40,12 +40,16 @@ def test_growth_prediction(capsys, answer, ok, says):
     [
         ("PVT SRA, R=8", True, "784 keys (8×8 tokens each), maps 300 MiB: the most keys a query"),
         ("pvt sra, r=8", True, "a query sees 49 keys at every size. The maps grow only in step"),
-        ("PVT SRA, R=8", True, "In PVT B2-Li linear SRA and Swin, 7×7 windows, a query sees 49"),
+        (
+            "PVT SRA, R=8",
+            True,
+            "In “PVT B2-Li linear SRA” and “Swin, 7×7 windows”, a query sees 49",
+        ),
         # each other layer that fits: what it gives up against SRA's
-        ("PVT SRA, R=8", True, "linear SRA gives up detail: a query sees 16× fewer keys than"),
-        ("PVT SRA, R=8", True, "windows gives up the wide view: a query sees 16× fewer keys"),
-        ("PVT SRA, R=8", True, "The trade-off: the keys of PVT SRA, R=8 grow with the tokens"),
-        ("swin 7x7", False, "Swin, 7×7 windows at 896²: 49 keys (one token each)"),
+        ("PVT SRA, R=8", True, "linear SRA” gives up detail: a query sees 16× fewer keys than"),
+        ("PVT SRA, R=8", True, "windows” gives up the wide view: a query sees 16× fewer keys"),
+        ("PVT SRA, R=8", True, "The trade-off: the keys of “PVT SRA, R=8” grow with the tokens"),
+        ("swin 7x7", False, "“Swin, 7×7 windows” at 896²: 49 keys (one token each)"),
         ("PVT SRA R=8", True, "784 keys (8×8 tokens each), maps 300 MiB: the most keys a query"),
         ("pvt  sra r = 8.", True, "784 keys (8×8 tokens each), maps 300 MiB: the most keys"),
         ("Shunted R=8 and 4", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
@@ -67,7 +71,7 @@ def test_growth_prediction(capsys, answer, ok, says):
         ),
         # Swin's keys are single tokens: finer than SRA's, but fewer and local
         ("Swin, 7×7 windows", False, "49 keys (one token each), maps 19 MiB: it fits"),
-        ("Swin", False, "This layer's keys are 8× finer per side than PVT SRA, R=8's"),
+        ("Swin", False, "This layer's keys are 8× finer per side than those of “PVT SRA, R=8”"),
         ("Swin", False, "They cover only 49 of the 50,176 tokens: a local view"),
         ("Shunted", False, "maps 750 MiB, 1.47× the 512 MiB budget"),
         ("full attention", False, "37.5× the 512 MiB budget"),
@@ -141,6 +145,17 @@ def test_the_lineup_is_one_model_per_compared_paper():
         same = [m for m in registry.list_models(info.family)
                 if registry.model_info(m).paper.cite == info.paper.cite]  # fmt: skip
         assert info.paper.params_m == min(registry.model_info(m).paper.params_m for m in same)
+
+
+def test_a_readme_figure_is_recorded_as_the_readmes():
+    """The comparison marks a figure that a README gives, not a paper's table, from
+    ``Paper.readme``: only parameters and top-1 can be such, and the source names the README."""
+    for name in registry.list_models():
+        p = registry.model_info(name).paper
+        assert set(p.readme) <= {"params_m", "top1"}, (name, p.readme)
+        assert not p.readme or "README" in p.source, (name, p.source)
+    # Shunted's parameters and top-1: the official README's results list
+    assert registry.model_info("shunted_t").paper.readme == ("params_m", "top1")
 
 
 def test_the_recorded_timing_covers_the_lineup_as_it_is_now():
@@ -252,10 +267,24 @@ def test_the_layer_choice_never_sums_head_groups_nor_calls_coarser_keys_finer(ca
 def test_the_layer_choice_message_chains_no_semicolons(capsys):
     compare.check_layer_choice("PVT SRA, R=8")
     out = " ".join(capsys.readouterr().out.split())
-    assert "; PVT v2" not in out and ". In PVT B2-Li linear SRA and Swin, 7×7 windows, a " in out
+    assert (
+        "; PVT v2" not in out and ". In “PVT B2-Li linear SRA” and “Swin, 7×7 windows”, a " in out
+    )
     # the two layers of 49 keys reach as far: one sentence for both, and no possessive label
     assert out.count("4,681² pixels") == 1 and "R=8's keys" not in out, out
-    assert "PVT B2-Li linear SRA gives up detail" in out and "Swin, 7×7 windows gives up" in out
+    assert "“PVT B2-Li linear SRA” gives up detail" in out and "“Swin, 7×7 windows” gives up" in out
+
+
+def test_the_layer_choice_quotes_every_label_it_names(capsys):
+    """The labels hold commas ("PVT SRA, R=8", "Swin, 7×7 windows"): unquoted in a sentence they
+    read as a list. Every label the checker's messages name stands in quotes."""
+    labels = list(compare.layers())
+    for answer in labels:
+        compare.check_layer_choice(answer)
+        out = " ".join(capsys.readouterr().out.split())
+        for label in labels:
+            bare = out.replace(f"“{label}”", "")
+            assert label not in bare, (answer, label, out)
 
 
 def test_each_query_panel_knows_its_query_patch():
@@ -341,6 +370,28 @@ def test_the_live_explorer_moves_the_swin_window_with_the_query():
             assert drawn == wanted
             assert len(drawn) == ax.get_title().startswith("Swin")
         plt.close(fresh)
+
+
+def test_the_explorer_picture_says_it_is_the_toy_and_what_it_shows():
+    """The starting state's picture, in the notebook and as the page's fallback image, is
+    described in words: the toy, the query's cell, every panel's largest weight, and the panel
+    whose weight tops the shared colour scale; no click instruction. Its caption names the toy
+    too, on the picture and on the page."""
+    e = registry.designs_explorer()
+    alt = e.fallback_alt()
+    i = e.query_cell(e.default_query)
+    panels = e.state_maps(e.default_state())
+    peaks = [float(p.rows[i].max()) for p in panels]
+    assert "toy" in alt and "not a trained model" in alt and "click" not in alt, alt
+    assert f"row {e.default_query[0]} and column {e.default_query[1]}" in alt, alt
+    for p, peak in zip(panels, peaks):
+        assert f"“{p.title.split(':')[0]}”: {peak:.2f}" in alt, (p.title, alt)
+    top = panels[peaks.index(max(peaks))].title.split(":")[0]
+    assert f"“{top}” sets the top of the colour scale, {max(peaks):.2f}" in alt, alt
+    from html import escape
+
+    assert f'alt="{escape(alt)}"' in e.html(fallback=b"\x89PNG fake")
+    assert "toy" in e.caption() and e.payload()["states"][""]["caption"] == e.caption()
 
 
 def test_the_layer_choice_names_every_layer_an_answer_fits(capsys):

@@ -34,7 +34,7 @@ from vit_notes.learned import (
 )
 from vit_notes.learned import exercises as ex
 from vit_notes.learned.data import COLOURS, SHAPES, TRAIN_SEEDS
-from vit_notes.learned.reproduce import SAME_TASK, TEST_SEEDS
+from vit_notes.learned.reproduce import SAME_TASK, SEED_MODELS, TEST_SEEDS
 from vit_notes.learned.shipped import RETRAIN_TOLERANCE, key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -325,6 +325,38 @@ def test_explorer_bars_hold_the_control():
     assert len(ax._interval_lines) == 3 and len(ax.get_xticks()) > 1
 
 
+def test_explorer_page_draws_the_figures_axis_and_intervals():
+    """The page's bars (the payload explorer.js draws) carry the static figure's value axis
+    and intervals, from the shipped results: each ratio's mean over its training seeds with
+    its 95% interval; the live widget's figure has the same ticks."""
+    explorer = figures.learned_explorer()
+    results = load_results()["models"]
+    state = explorer.default_state()
+    (bars,) = explorer.bars(**state)
+    (chart,) = explorer.payload()["states"][explorer.state_key(state)]["bars"]
+    names = [*figures.RATIO_MODELS.values(), "pvt_none"]
+    runs = [stats.mean_interval(results[n]["seeds"].values()) for n in names]
+    assert chart["values"] == pytest.approx([r.mean for r in runs])
+    assert chart["low"] == pytest.approx([r.low for r in runs])
+    assert chart["high"] == pytest.approx([r.high for r in runs])
+    fig = explorer_module.bar_charts([bars])
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    axis = chart["axis"]
+    assert axis["label"] == ax.get_xlabel() == bars.axis and axis["log"] is False
+    assert axis["ticks"] == pytest.approx(list(ax.get_xticks()))
+    assert axis["tick_labels"] == [t.get_text() for t in ax.get_xticklabels()]
+    assert axis["domain"][0] == 0 == axis["ticks"][0]
+    assert axis["domain"][1] >= max(chart["high"])
+    whiskers = ax._interval_lines[0].get_segments()
+    assert [s[0][0] for s in whiskers] == pytest.approx(chart["low"])
+    assert [s[1][0] for s in whiskers] == pytest.approx(chart["high"])
+    live = explorer_module.LiveDrawing(explorer)
+    live.bars_image(state)
+    ((live_ax, _, _),) = live._bars.charts
+    assert [t.get_text() for t in live_ax.get_xticklabels()] == axis["tick_labels"]
+
+
 def test_explorer_starts_on_section_6s_image():
     explorer = figures.learned_explorer()
     state = explorer.default_state()
@@ -420,18 +452,24 @@ def _seeded(full=(0.80, 0.82, 0.81), sra8=(0.80, 0.81, 0.82)):
 
 def test_prediction_checker(capsys):
     same = _seeded()
-    assert ex.check_prediction("same", results=same)
-    assert ex.check_prediction("About the same", results=same)
-    assert ex.check_prediction("similar", results=same)  # claims less than "same"
-    for answer in ("the same", "The same.", "same (within noise)", "'same'", "within the noise",
-                   "cannot tell", "Can't tell"):  # fmt: skip
+    for answer in ("same (within noise)", "the same, within noise", "within the noise",
+                   "cannot tell", "Can't tell", "cannot tell (within noise)",
+                   "cannot tell, within noise", "cannot tell - within noise",
+                   "cannot tell: the interval holds zero", "no detectable difference"):  # fmt: skip
         assert ex.check_prediction(answer, results=same), answer
     capsys.readouterr()
-    for claim in ("equal", "no difference", "unchanged"):
-        assert not ex.check_prediction(claim, results=same)
-        assert "does not show" in capsys.readouterr().out
+    # "same" claims equality as much as "equal": refused, and pointed at "cannot tell"
+    for claim in ("same", "The same.", "'same'", "About the same", "it scores the same",
+                  "similar", "equal", "identical", "no difference", "unchanged"):  # fmt: skip
+        assert not ex.check_prediction(claim, results=same), claim
+        out = capsys.readouterr().out
+        assert "says the two score alike" in out and "answer 'cannot tell'" in out, out
+    # two options at once: neither is read
+    for answer in ("higher or lower", "lower, or higher", "higher (or cannot tell)"):
+        assert not ex.check_prediction(answer, results=same), answer
+        assert "the option alone" in capsys.readouterr().out
     assert not ex.check_prediction("lower", results=same)
-    assert "the study says 'same'" in capsys.readouterr().out
+    assert "the study says 'cannot tell'" in capsys.readouterr().out
     lower = _seeded(sra8=(0.60, 0.61, 0.62))
     assert ex.check_prediction("worse", results=lower)
     assert not ex.check_prediction("cannot tell", results=lower)
@@ -442,9 +480,10 @@ def test_prediction_checker(capsys):
     # With training runs from several seeds, their spread is what a difference must exceed.
     runs = _seeded(full=(0.81, 0.95, 0.88), sra8=(0.96, 0.90, 0.93))
     assert ex.compare(runs, "pvt_full", "pvt_sra8")[0] == "same"
-    assert ex.check_prediction("same", results=runs)
+    assert ex.check_prediction("within noise", results=runs)
     assert "over training runs" in capsys.readouterr().out
-    assert ex.check_prediction(ex.compare(load_results(), "pvt_full", "pvt_sra8")[0])
+    shipped = ex.compare(load_results(), "pvt_full", "pvt_sra8")[0]  # "same": within noise
+    assert ex.check_prediction({"same": "cannot tell"}.get(shipped, shipped))
 
 
 def test_prediction_checker_without_seed_runs_cannot_tell(capsys):
@@ -453,19 +492,21 @@ def test_prediction_checker_without_seed_runs_cannot_tell(capsys):
     # check_higher, whatever the test-set error bars say.
     far = _results(sra8=(0.95, 0.96, 0.97))  # no seeds at all
     capsys.readouterr()
-    for answer in ("higher", "same", "lower"):
+    for answer in ("higher", "lower", "within noise", "cannot tell (within noise)"):
         assert not ex.check_prediction(answer, results=far), answer
         out = capsys.readouterr().out
         assert "the study's answer is 'cannot tell'" in out, out
         assert "no interval over training runs" in out and "second run" in out
-    for answer in ("cannot tell", "can't tell", "inconclusive"):
+    assert not ex.check_prediction("same", results=far)
+    assert "says the two score alike" in capsys.readouterr().out
+    for answer in ("cannot tell", "can't tell", "inconclusive", "cannot tell (no interval)"):
         assert ex.check_prediction(answer, results=far), answer
     # the shipped results: shunted_full and pvt_linear have one run each
     for model in ("shunted_full", "pvt_linear"):
         assert not ex.check_prediction("higher", model=model, baseline="pvt_full")
         assert not ex.check_prediction("same", model=model, baseline="pvt_full")
         assert ex.check_prediction("cannot tell", model=model, baseline="pvt_full")
-    assert ex.check_prediction("same")  # the page's pair has runs from three seeds
+    assert ex.check_prediction("within noise")  # the page's pair has runs from three seeds
 
 
 def test_query_token_checker(capsys):
@@ -533,9 +574,28 @@ def test_higher_checker(capsys):
     whole["models"]["pvt_full"]["seeds"] = {"0": 0.81, "1": 0.95, "2": 0.88}
     assert ex.check_higher("cannot tell", detail=None, results=whole)
     assert "pvt_sra8 was scored there in one training run only" in capsys.readouterr().out
-    # The shipped runs: at 3 px only the control has runs from several seeds
-    assert ex.check_higher("cannot tell")
-    assert "Each was scored there in one training run only" in capsys.readouterr().out
+    # "within noise" where there is no interval: no noise estimate to be within
+    for answer in ("within noise", "cannot tell (within noise)"):
+        assert not ex.check_higher(answer, results=results), answer
+        assert "not because of noise" in capsys.readouterr().out
+    # The word "noise" alone does not claim "within noise"; "because" starts a reason
+    for answer in ("cannot tell (only one run, so no noise estimate)",
+                   "cannot tell (the seed-to-seed noise is unmeasured)",
+                   "cannot tell (not detectably lower: one run)",
+                   "cannot tell because there is only one run"):  # fmt: skip
+        assert ex.check_higher(answer, results=results), answer
+    # "same" claims equality; an option followed by its reason reads as the option
+    assert not ex.check_higher("same", results=results)
+    assert "says the two score alike" in capsys.readouterr().out
+    for answer in ("cannot tell (no interval)", "cannot tell, one run each", "Can't tell - 1 run"):
+        assert ex.check_higher(answer, results=results), answer
+    # The shipped runs, the exercise's pair: pvt_linear is trained from seed 0 only (it is not
+    # among the reproduce command's seeded models), so whatever pvt_full's runs, no interval
+    assert "pvt_linear" not in SEED_MODELS
+    capsys.readouterr()
+    assert ex.check_higher("cannot tell", model="pvt_linear", baseline="pvt_full", detail=3)
+    out = capsys.readouterr().out
+    assert "pvt_linear scores" in out and "one training run only" in out, out
     assert ex.check_higher("cannot tell", model="pvt_none", baseline="pvt_full", detail=3)
     assert "pvt_none scores" in capsys.readouterr().out  # its 3 runs, against one
     assert ex.check_higher("cannot tell", model="pvt_none", detail=None)
@@ -543,6 +603,28 @@ def test_higher_checker(capsys):
                        (dict(detail=2), "mark sides"), (dict(detail=0), "detail")):  # fmt: skip
         with pytest.raises(ValueError, match=match):
             ex.check_higher("yes", **bad)
+
+
+def test_schedule_is_the_one_the_chapter_describes():
+    # train() uses schedule(): the rate starts at 1/25 of the peak, peaks after WARMUP of the
+    # steps, and AdamW's beta1 moves from 0.95 down to 0.85 at the peak and back (section 3)
+    import importlib
+
+    train_module = importlib.import_module("vit_notes.learned.train")  # not the function
+
+    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = train_module.schedule(opt, 0.003, 100)
+    lrs, betas = [], []
+    for _ in range(100):
+        lrs.append(opt.param_groups[0]["lr"])
+        betas.append(opt.param_groups[0]["betas"][0])
+        opt.step()
+        sched.step()
+    peak = lrs.index(max(lrs))  # the end of the warm-up, 15% of the steps in
+    assert peak == 14 and math.isclose(lrs[0], 0.003 / 25) and lrs[-1] < 1e-5
+    assert math.isclose(betas[0], 0.95) and math.isclose(betas[peak], 0.85)
+    assert math.isclose(betas[-1], 0.95, abs_tol=1e-3)
+    assert "schedule(opt, lr, epochs * steps_per_epoch)" in Path(train_module.__file__).read_text()
 
 
 def test_caption_names_the_runs_trained_elsewhere():

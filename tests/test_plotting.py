@@ -320,6 +320,56 @@ def test_live_bars_are_drawn_in_place_and_kept_per_state():
         figure.show([explorer.Bars("one", ("x",), (1.0,), ("1",), "r")])
 
 
+def test_a_charts_axis_and_intervals_are_one_description_for_figure_and_page():
+    """A chart with a value axis and intervals: the page's payload carries the figure's
+    ticks, their labels and the intervals (explorer.bar_axis, read by both drawings), and a
+    redraw of the kept figure (the live explorer) takes the new chart's ticks."""
+    acc = explorer.Bars(
+        "accuracy",
+        ("a", "b"),
+        (0.62, 0.9),
+        ("62%", "90%"),
+        ("r", "b"),
+        low=(0.5, 0.85),
+        high=(0.74, 0.95),
+        axis="accuracy (axis from 0)",
+    )
+    shown = explorer._bars_json(acc)
+    assert shown["low"] == [0.5, 0.85] and shown["high"] == [0.74, 0.95]
+    axis = shown["axis"]
+    assert axis == explorer.bar_axis(acc)
+    assert axis["log"] is False and axis["ticks"][0] == 0 and axis["domain"] == [0.0, 0.95]
+    # ticks over the values and intervals, none past them by more than 5%
+    assert axis["tick_labels"] == ["0.0", "0.2", "0.4", "0.6", "0.8"]
+    figure = explorer.BarsFigure([acc])
+    figure.fig.canvas.draw()
+    ((ax, _, _),) = figure.charts
+    assert list(ax.get_xticks()) == pytest.approx(axis["ticks"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == axis["tick_labels"]
+    assert ax.get_xlabel() == axis["label"] and ax.get_xscale() == "linear"
+    whiskers = ax._interval_lines[0].get_segments()
+    assert [(s[0][0], s[1][0]) for s in whiskers] == [(0.5, 0.74), (0.85, 0.95)]
+    # the bars' colours as the figure shows them on its paper (paled: the error bar shows)
+    for rect, colour in zip(figure.charts[0][1], shown["colours"], strict=True):
+        *rgb, alpha = rect.get_facecolor()
+        assert alpha < 1 and mpl.colors.to_hex([alpha * x + 1 - alpha for x in rgb]) == colour
+    # the live explorer draws another state's chart into the kept figure: its ticks
+    wide = explorer.Bars("accuracy", ("a", "b"), (20.0, 35.0), ("20", "35"), ("r", "b"),
+                         low=(10.0, 30.0), high=(30.0, 41.0), axis="points")  # fmt: skip
+    figure.show([wide])
+    assert list(ax.get_xticks()) == pytest.approx(explorer.bar_axis(wide)["ticks"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "10", "20", "30", "40"]
+    assert explorer.bar_axis(wide)["domain"] == [0.0, 41.0]
+    plt.close(figure.fig)
+    # a log axis: a tick per power of ten over the values; a chart without: nothing added
+    log = explorer.Bars("cost", ("a", "b"), (3e6, 4e8), ("3", "400"), ("r", "b"), log=True,
+                        axis="MACs")  # fmt: skip
+    assert explorer.bar_axis(log)["ticks"] == [1e6, 1e7, 1e8, 1e9]
+    plain = explorer._bars_json(explorer.Bars("t", ("a",), (1.0,), ("1",), ("r",)))
+    assert explorer.bar_axis(explorer.Bars("t", ("a",), (1.0,), ("1",), ("r",))) is None
+    assert not {"axis", "low", "high"} & set(plain)
+
+
 def test_alt_text_travels_with_the_stored_figure():
     fig, _ = plotting.new_figure(width=3, height=2)
     assert "alt" not in plotting.figure_png(fig)[1]

@@ -1,5 +1,6 @@
 """PVT: spatial-reduction attention and the v1/v2 models."""
 
+import inspect
 import io
 import re
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 import slips
 import torch
+import torch.nn.functional as F
 from einops import rearrange
 from matplotlib.colors import to_rgb
 from matplotlib.text import Text
@@ -401,19 +403,45 @@ def test_check_sra_forward_tiles_that_do_not_cover_the_grid_are_told_the_floor(c
 
 
 def student_sra(attn, x, H, W, slip=None):
-    """A student's SRA, written the way the exercise asks, with one of the slips students make."""
-    h = attn.num_heads
+    """A student's SRA, written the way the exercise asks (the reduction as the paper's
+    Reshape, then W^S from attn.sr's weight and bias), with one of the slips students make."""
+    h, R = attn.num_heads, attn.sr_ratio
     q = rearrange(attn.q(x), "b n (h d) -> b h n d", h=h)
     x_ = x
-    if attn.sr_ratio > 1 and slip != "no reduction":
+    if R > 1 and slip != "no reduction":
         grid = x.transpose(1, 2).reshape(x.shape[0], -1, H, W)
-        x_ = attn.sr(grid).flatten(2).transpose(1, 2)
+        if slip == "zero padding":  # covers the grid, but the conv has no padding
+            grid = F.pad(grid, (0, -W % R, 0, -H % R))
+        else:
+            grid = grid[:, :, : H // R * R, : W // R * R]  # the conv's floor
+        if slip == "F.unfold tiles":  # (c r1 r2) order, against the weight's (r1 r2 c)
+            tiles = F.unfold(grid, R, stride=R).transpose(1, 2)
+        elif slip == "in-tile transpose":  # (r2 r1 c) tiles, against the weight's (r1 r2 c)
+            tiles = rearrange(grid, "b c (h r1) (w r2) -> b (h w) (r2 r1 c)", r1=R, r2=R)
+        elif slip == "keys column by column":  # the reduced grid listed (w h), not (h w)
+            tiles = rearrange(grid, "b c (h r1) (w r2) -> b (w h) (r1 r2 c)", r1=R, r2=R)
+        else:
+            tiles = rearrange(grid, "b c (h r1) (w r2) -> b (h w) (r1 r2 c)", r1=R, r2=R)
+        if slip == "weight.flatten(1)":  # (c r1 r2) order, against the tiles' (r1 r2 c)
+            w_s = attn.sr.weight.flatten(1).T
+        else:
+            w_s = rearrange(attn.sr.weight, "o c r1 r2 -> (r1 r2 c) o")
+        x_ = tiles @ w_s + attn.sr.bias
         if slip != "no norm":
             x_ = attn.norm(x_)
     kv = attn.kv(x_).reshape(x.shape[0], -1, 2, h, attn.dim // h).permute(2, 0, 3, 1, 4)
     k, v = (kv[1], kv[0]) if slip == "k and v swapped" else (kv[0], kv[1])
-    logits = q @ k.transpose(-2, -1)
-    a = (logits if slip == "no scale" else logits * attn.scale).softmax(
+    scale = attn.scale
+    if slip == "1/sqrt(C)":  # the full channel width, not the head's
+        scale = x.shape[-1] ** -0.5
+    if slip in ("q pre-scaled, logits too", "q pre-scaled once"):
+        q = q * attn.scale  # scaled before the product, and returned so
+        scale = attn.scale if slip == "q pre-scaled, logits too" else 1.0
+    q_used = q
+    if slip == "scaled twice, q kept":  # q returned as asked, then scaled in the product too
+        q_used = q * attn.scale
+    logits = q_used @ k.transpose(-2, -1)
+    a = (logits if slip == "no scale" else logits * scale).softmax(
         dim=-2 if slip == "softmax over queries" else -1
     )
     out = (a @ v).transpose(1, 2).reshape(x.shape)
@@ -430,6 +458,132 @@ def test_student_sra_written_right_passes_step_by_step(capsys):
     assert "checked step by step: q, x_reduced, k, v, attn, out" in capsys.readouterr().out
 
 
+def test_sra_forward_calling_the_reduction_conv_is_told_to_write_the_papers_reshape(capsys):
+    # review r23 E1: the exercise asks for SR(x) as the paper writes it, Reshape then W^S,
+    # which the page prints only where R divides the grid. The slip: calling attn.sr.
+    def conv(attn, x, H, W):
+        if attn.sr_ratio > 1:
+            attn.sr(x.transpose(1, 2).reshape(x.shape[0], -1, H, W))
+        return student_sra(attn, x, H, W)
+
+    assert not pvt.check_sra_forward(conv)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "attn.sr's forward is switched off: write SR(x) as the paper does" in out
+    assert "attn.sr.weight as an (R·R·C, C) matrix, and add attn.sr.bias" in out
+    assert "..." not in out  # the whole message, not cut off
+
+
+def sra_by_convolution(route):
+    """A student's SRA that gets SR(x) from a convolution with attn.sr's weight and bias, by
+    ``route``, not from the paper's Reshape then W^S: review r24 E1's slip. The rest is right."""
+    from torch.nn.functional import conv2d  # bound before the checker runs
+
+    def conv(attn, grid, R):
+        w, b = attn.sr.weight, attn.sr.bias
+        if route == "F.conv2d":  # the review's answer, which passed round 24's checker
+            return F.conv2d(grid, w, b, stride=R)
+        if route == "torch.conv2d":
+            return torch.conv2d(grid, w, b, stride=R)
+        if route == "conv2d imported early":
+            return conv2d(grid, w, b, stride=R)
+        if route == "a new nn.Conv2d":
+            layer = torch.nn.Conv2d(grid.shape[1], w.shape[0], R, stride=R)
+            layer.load_state_dict({"weight": w, "bias": b})
+            return layer(grid)
+        if route == "aten.convolution":
+            return torch.ops.aten.convolution(grid, w, b, [R, R], [0, 0], [1, 1], False, [0, 0], 1)
+        raise ValueError(route)
+
+    def sra(attn, x, H, W):
+        steps = student_sra(attn, x, H, W)
+        if attn.sr_ratio > 1:
+            grid = rearrange(x, "b (h w) c -> b c h w", h=H, w=W)
+            reduced = conv(attn, grid, attn.sr_ratio)
+            steps["x_reduced"] = attn.norm(rearrange(reduced, "b c h w -> b (h w) c"))
+        return steps
+
+    return sra
+
+
+CONV_ROUTES = [
+    "F.conv2d",
+    "torch.conv2d",
+    "conv2d imported early",
+    "a new nn.Conv2d",
+    "aten.convolution",
+]
+
+
+@pytest.mark.parametrize("route", CONV_ROUTES)
+def test_sra_forward_a_convolution_for_the_reduction_is_told_to_write_the_papers(capsys, route):
+    # review r24 E1: F.conv2d(grid, attn.sr.weight, attn.sr.bias, stride=R) is the conv
+    # again, with no Reshape and no W^S. Every convolution refuses while the student's runs.
+    assert not pvt.check_sra_forward(sra_by_convolution(route))
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("❌") and "sr_ratio=8: your function raised NotImplementedError" in out
+    assert "is a convolution, and convolutions are switched off while your function runs" in out
+    assert (
+        "write SR(x) as the paper does: cut the grid into R×R tiles (Reshape), then multiply "
+        "them by W^S, attn.sr.weight as an (R·R·C, C) matrix, and add attn.sr.bias" in out
+    )
+    assert "..." not in out  # the whole message, not cut off
+
+
+def test_sra_forward_the_convolutions_work_again_on_every_way_out(capsys, monkeypatch):
+    """After a right answer, a refused conv, a student error and a timeout, every route to a
+    convolution runs again, and no torch function mode is left on."""
+    from vit_notes import checking
+
+    def conv_runs():
+        x, w = torch.ones(1, 2, 4, 4), torch.ones(3, 2, 2, 2)
+        for route in (F.conv2d, torch.conv2d):
+            assert route(x, w, stride=2).sum().item() == 3 * 4 * 8
+        assert torch.nn.Conv2d(2, 3, 2, stride=2)(x).shape == (1, 3, 2, 2)
+        assert not torch.overrides._is_torch_function_mode_enabled()
+
+    def stuck(attn, x, H, W):
+        while True:
+            pass
+
+    assert pvt.check_sra_forward(student_sra)
+    conv_runs()
+    assert not pvt.check_sra_forward(sra_by_convolution("F.conv2d"))
+    conv_runs()
+    assert not pvt.check_sra_forward(lambda a, x, H, W: 1 / 0)
+    conv_runs()
+    monkeypatch.setattr(checking, "STUDENT_SECONDS", 0.2)
+    assert not pvt.check_sra_forward(stuck, configs=((8, 8, 16, 2, 2),))
+    assert "was stopped" in capsys.readouterr().out
+    conv_runs()
+
+
+def test_refuse_convolution_names_every_convolution_and_nothing_else():
+    from vit_notes.pvt.exercises import refuse_convolution
+
+    for name in (
+        "conv2d",
+        "conv1d",
+        "convolution",
+        "_convolution",
+        "conv2d.default",
+        "conv_transpose2d",
+        "mkldnn_convolution",
+        "cudnn_convolution",
+    ):
+        assert "switched off" in refuse_convolution(name), name
+    for name in (
+        "matmul",
+        "linear",
+        "unfold",
+        "layer_norm",
+        "einsum",
+        "__get__",
+        "",
+        "_convert_indices_from_coo_to_csr",
+    ):
+        assert refuse_convolution(name) is None, name
+
+
 @pytest.mark.parametrize(
     "answer",
     [
@@ -443,7 +597,7 @@ def test_sra_forward_calling_the_module_fails(capsys, answer):
     # The slip: the exercise rebuilds attn(x, H, W) from its parts, and the answer calls attn.
     assert not pvt.check_sra_forward(answer)
     out = " ".join(capsys.readouterr().out.split())
-    assert out.startswith("❌") and "call the layer's parts (q, kv, proj, sr, norm)" in out
+    assert out.startswith("❌") and "call the layer's parts (q, kv, proj, norm, and sr's" in out
 
 
 def test_sra_forward_output_alone_or_a_step_left_out_fails(capsys):
@@ -467,15 +621,68 @@ def test_sra_forward_output_alone_or_a_step_left_out_fails(capsys):
     [
         (
             "no reduction",
-            "x_reduced (the tokens keys and values come from: conv, then LayerNorm): "
+            "x_reduced (the tokens keys and values come from: Reshape, W^S, then LayerNorm): "
             "these are all N tokens",
         ),
-        ("no norm", "without the LayerNorm (attn.norm)"),
+        ("no norm", "this is Reshape(x, R) W^S without the LayerNorm (attn.norm)"),
+        (
+            "zero padding",
+            "H=30, W=22, dim=64, heads=2, sr_ratio=4: the first wrong step is x_reduced "
+            "(the tokens keys and values come from: Reshape, W^S, then LayerNorm): these keys "
+            "cover a grid padded to a multiple of R. The conv has no padding",
+        ),
+        (
+            "F.unfold tiles",
+            "x_reduced (the tokens keys and values come from: Reshape, W^S, then LayerNorm): "
+            "your tiles hold their numbers in (c r1 r2) order and W^S's rows are in (r1 r2 c), "
+            "or the other way round",
+        ),
+        (
+            "weight.flatten(1)",
+            "x_reduced (the tokens keys and values come from: Reshape, W^S, then LayerNorm): "
+            "your tiles hold their numbers in (c r1 r2) order and W^S's rows are in (r1 r2 c), "
+            "or the other way round",
+        ),
+        (
+            "in-tile transpose",
+            "x_reduced (the tokens keys and values come from: Reshape, W^S, then LayerNorm): "
+            "your tiles hold their numbers in (r2 r1 c) order and W^S's rows are in (r1 r2 c), "
+            "or the other way round: the two axes inside a tile are swapped",
+        ),
+        (
+            "keys column by column",
+            "the first wrong step is x_reduced (the tokens keys and values come from: Reshape, "
+            "W^S, then LayerNorm): the right values in the wrong order: your keys are the right "
+            "ones in another order: list the reduced grid row by row, '(h w)', as the module does",
+        ),
         ("k and v swapped", "first wrong step is k (the keys): k and v are swapped"),
         (
             "no scale",
             "first wrong step is attn (the attention map, softmax(q kᵀ · scale)): "
             "the map is softmax(q kᵀ) without the scale",
+        ),
+        (
+            "q pre-scaled, logits too",
+            "first wrong step is q (the queries, split into heads, not yet scaled): this q is "
+            "already multiplied by attn.scale. The step q is the queries before any scale. "
+            "Scaling q before the product is fine if it is the only scale: then do not scale "
+            "the logits again",
+        ),
+        (
+            "q pre-scaled once",
+            "first wrong step is q (the queries, split into heads, not yet scaled): this q is "
+            "already multiplied by attn.scale. The step q is the queries before any scale",
+        ),
+        (
+            "scaled twice, q kept",
+            "first wrong step is attn (the attention map, softmax(q kᵀ · scale)): the map is "
+            "softmax(q kᵀ · scale²): the scale was applied twice",
+        ),
+        (
+            "1/sqrt(C)",
+            "H=28, W=28, dim=128, heads=2, sr_ratio=4: the first wrong step is attn (the "
+            "attention map, softmax(q kᵀ · scale)): the map is softmax(q kᵀ / √C) with C the "
+            "full channel width. Eq. (4) divides by √d_head, with d_head = C/heads",
         ),
         ("softmax over queries", "the softmax runs over the queries"),
         (
@@ -505,9 +712,8 @@ def test_sra_forward_wrong_shape_and_unanswered_and_broken(capsys):
     )
     assert "shape (2, 1, 64), expected (B, N, C) = (2, 3136, 64)" in capsys.readouterr().out
     assert not pvt.check_sra_forward(lambda a, x, H, W: dict.fromkeys(SRA_STEPS))
-    assert "step is q (the queries, split into heads): not computed yet (None)" in " ".join(
-        capsys.readouterr().out.split()
-    )
+    out = " ".join(capsys.readouterr().out.split())
+    assert "step is q (the queries, split into heads, not yet scaled): not computed yet" in out
     assert not pvt.check_sra_forward(lambda a, x, H, W: 1 / 0)
     assert "raised ZeroDivisionError" in capsys.readouterr().out
     assert not pvt.check_sra_forward(None)
@@ -517,10 +723,13 @@ def test_sra_forward_wrong_shape_and_unanswered_and_broken(capsys):
 def test_sra_steps_equal_the_module_map_and_output():
     from vit_notes import record_attention
 
-    for _, attn, (x, H, W) in pvt.exercises._sra_cases(((30, 22, 64, 2, 4), (7, 7, 64, 2, 1))):
-        steps = pvt.sra_steps(attn, x, H, W)
+    configs = inspect.signature(pvt.check_sra_forward).parameters["configs"].default
+    for _, attn, (x, H, W) in pvt.exercises._sra_cases(configs):
+        steps = pvt.sra_steps(attn, x, H, W)  # the reduction as the paper's Reshape, W^S
         with torch.no_grad(), record_attention(attn) as maps:
             out = attn(x, H, W)
+            reduced = attn.reduce(x, H, W)  # the module's strided conv
+        torch.testing.assert_close(steps["x_reduced"], reduced, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(steps["out"], out, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(steps["attn"], maps.last(), rtol=1e-4, atol=1e-6)
 
@@ -594,6 +803,12 @@ def test_explorer_prediction(capsys, answer, ok, says):
         (21.777, True, "grows 196/9 ≈ 21.78×"),
         ("21.777", True, "grows 196/9 ≈ 21.78×"),
         (21.7, True, "grows 196/9 ≈ 21.78×"),
+        # review r23 E2: a float32 answer is read at its own precision, as torch prints it
+        (np.float32(21.78), True, "grows 196/9 ≈ 21.78×"),
+        (torch.tensor(21.78), True, "grows 196/9 ≈ 21.78×"),
+        (torch.tensor(196.0) / 9, True, "grows 196/9 ≈ 21.78×"),
+        (torch.tensor([21.78], dtype=torch.float16), True, "grows 196/9 ≈ 21.78×"),
+        (np.float32(21.5), False, "close: 21.5 is 0.277778 off (1.28% of the answer), too low"),
         (21.5, False, "close: 21.5 is 0.277778 off (1.28% of the answer), too low"),
         (21.7771, False, "(less than 0.01% of the answer)"),
         (30, False, "30 is too large"),

@@ -21,6 +21,7 @@ Four kinds of checker share it:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import decimal
@@ -39,6 +40,7 @@ from fractions import Fraction
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 
 from . import validate
 from .layers import keeps_global_rng
@@ -48,7 +50,7 @@ from .validate import digits
 #: (80, under the 90 of other output: its marks and symbols are wider than a letter).
 LINE_WIDTH = 80
 
-TWO_FLOPS = "that counts 2 FLOPs per multiply-add; the papers count one"
+TWO_FLOPS = "that counts 2 FLOPs per multiply-add; the exercise counts each multiply-add once"
 
 #: A count this close to the right one (relative) is called a near miss.
 NEAR = 0.1
@@ -222,14 +224,16 @@ def _type_name(obj) -> str:
 
 def error_text(e: BaseException, limit: int = 200) -> str:
     """``'TypeError: what it says'`` for an exception raised by a student's code; never raises,
-    even when the exception's ``str`` does."""
+    even when the exception's ``str`` does. A message over ``limit`` characters is cut, unless
+    the checker raised it (:func:`refusal`)."""
     try:
         text = str(e)
         if not isinstance(text, str):
             raise TypeError
     except Exception:
         text = "(its message could not be printed)"
-    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    whole = getattr(e, "whole", False) is True  # a checker's own refusal: it says what to do
+    text = text if whole or len(text) <= limit else text[: limit - 3] + "..."
     return f"{_type_name(e)}: {text}" if text else _type_name(e)
 
 
@@ -280,15 +284,37 @@ def _suffix_note(answer) -> str:
     return f"the suffixes read are k, M and G, not {unknown_suffix(answer)!r}"
 
 
+#: Float types narrower than Python's float, and the NumPy type that prints each one's values
+#: (bfloat16's values are float32 values).
+_NARROW = {
+    torch.float32: np.float32,
+    torch.float16: np.float16,
+    torch.bfloat16: np.float32,
+    np.dtype(np.float32): np.float32,
+    np.dtype(np.float16): np.float16,
+}
+
+
 def _scalar(answer):
-    """A one-element tensor or array, or a NumPy scalar, as a Python number; else ``answer``."""
+    """A one-element tensor or array, or a NumPy scalar, as a Python number; else ``answer``.
+
+    A float32 or float16 value comes back as the shortest decimal that its own type prints,
+    the number the reader wrote or sees: ``np.float32(21.78)`` and ``torch.tensor(21.78)`` are
+    21.78, not 21.780000686645508, whose digits no reader typed."""
     if isinstance(answer, torch.Tensor) or type(answer).__module__ == "numpy":
         size = answer.numel() if isinstance(answer, torch.Tensor) else getattr(answer, "size", 1)
         if size == 1:
             try:
-                return answer.item()
+                value = answer.item()
             except Exception:  # an object array, say: not a number
                 return answer
+            try:
+                narrow = _NARROW.get(answer.dtype)
+            except TypeError:  # a dtype that cannot be looked up: not a narrow float
+                narrow = None
+            if narrow is not None and isinstance(value, float) and math.isfinite(value):
+                return float(str(narrow(value)))
+            return value
     return answer
 
 
@@ -554,6 +580,19 @@ def check_count(
     return verdict(False, f"{text}; {hint}" if hint else text)
 
 
+#: The signs a factor may end in: "27×", as the pages write one, or "27x", as it is typed.
+TIMES_SIGNS = ("x", "X", "×")
+
+
+def factor_text(answer) -> str | None:
+    """For text such as ``"27×"`` or ``" 27 x "``: the text before the times sign, spaces
+    stripped (``"27"``); else ``None``. :func:`check_prediction` reads it as the number."""
+    if not isinstance(answer, str):
+        return None
+    text = answer.strip()
+    return text[:-1].strip() if text[-1:] in TIMES_SIGNS else None
+
+
 def check_prediction(
     answer,
     right: float,
@@ -578,7 +617,11 @@ def check_prediction(
     ``inexact``: then within ``rel_tol`` only ``right`` (to 1e-6, relative), or ``right``
     rounded or cut off at the answer's own last digit (:func:`within_digits`), is right.
     Any other value there is told it is close, how far, and ``inexact`` (say what the exact
-    value is and where it comes from)."""
+    value is and where it comes from).
+
+    A text answer that ends in ``x``, ``X`` or ``×`` (spaces around it allowed) reads as the
+    number before it: ``"27×"`` and ``" 27 x "`` are 27, a factor written as the pages write
+    one (:func:`factor_text`)."""
     _record(
         {
             "kind": "prediction",
@@ -595,6 +638,8 @@ def check_prediction(
     )
     right_then, then = then, then if then_wrong is None else then_wrong
     value = as_number(answer)
+    if value is None:
+        value = as_number(factor_text(answer))
     if value is None and unknown_suffix(answer):
         note = _suffix_note(answer)
         return verdict(False, f"write your prediction of {what} as a number: {note}")
@@ -681,17 +726,28 @@ def option_named(answer, names: Iterable[str]) -> str | None:
 # --- forward passes, step by step ---------------------------------------------------------
 
 
+#: What :func:`compare_step` says of a step whose values are right but in the wrong order,
+#: unless the step has its own ``order``.
+WRONG_ORDER = (
+    "some axis was split or merged the wrong way "
+    "(e.g. the channels into heads: the head is the outer factor, '(h d)')"
+)
+
+
 @dataclass(frozen=True)
 class Step:
     """One intermediate of a forward pass: its dimensions (``"B heads N d"``), what it is, an
     optional extra diagnosis ``check(got) -> message or None`` for wrong values, and optional
     ``axes``: a name per dimension for the position of a wrong entry ("window 1, query 0,
-    key 2"), where two dimensions share a size label such as ``M²``."""
+    key 2"), where two dimensions share a size label such as ``M²``, and an optional ``order``:
+    what to say when the values are right but in the wrong order (default
+    :data:`WRONG_ORDER`), for a step where a split or merged axis is not the likely slip."""
 
     dims: str
     what: str
     check: Callable[[torch.Tensor], str | None] | None = None
     axes: tuple[str, ...] = ()
+    order: str = ""
 
     def __post_init__(self):
         if self.axes and len(self.axes) != len(self.dims.split()):
@@ -821,10 +877,7 @@ def compare_step(
         bad = int((~torch.isfinite(got)).sum())
         return f"{bad} of {got.numel()} entries are NaN or infinite"
     if _close(got.flatten().sort().values, want.flatten().sort().values):
-        return (
-            "the right values in the wrong order: some axis was split or merged the wrong way "
-            "(e.g. the channels into heads: the head is the outer factor, '(h d)')"
-        )
+        return f"the right values in the wrong order: {step.order or WRONG_ORDER}"
     err = (got - want).abs()
     i = int(err.argmax())
     index = tuple(int(k) for k in np.unravel_index(i, tuple(got.shape)))
@@ -883,6 +936,14 @@ _NOT_PARTS = (torch.nn.Dropout, torch.nn.Identity)
 _REFUSING: dict[tuple[type, str], type] = {}
 
 
+def refusal(message: str) -> NotImplementedError:
+    """The ``NotImplementedError`` a part the checker switched off raises: its message says
+    what to do instead, so :func:`error_text` prints it whole."""
+    error = NotImplementedError(message)
+    error.whole = True
+    return error
+
+
 def _refusing_class(cls: type, message: str) -> type:
     """A subclass of ``cls`` whose ``forward`` raises ``NotImplementedError(message)`` (one per
     class and message, so that a checker does not make a new class every call)."""
@@ -890,7 +951,7 @@ def _refusing_class(cls: type, message: str) -> type:
     if key not in _REFUSING:
 
         def forward(self, *args, **kwargs):
-            raise NotImplementedError(message)
+            raise refusal(message)
 
         _REFUSING[key] = type(
             cls.__name__, (cls,), {"forward": forward, "__module__": cls.__module__}
@@ -927,6 +988,30 @@ def steps_only(module: torch.nn.Module, refuse: dict[str, str]) -> torch.nn.Modu
     return guarded
 
 
+class _RefusingCalls(TorchFunctionMode):
+    """While active, a torch function for which ``refuse(name)`` gives a message raises
+    ``NotImplementedError`` with it; every other call runs as before. A mode, not a patched
+    attribute: ``F.conv2d``, ``torch.conv2d``, a ``conv2d`` imported earlier, an ``nn.Conv2d``
+    and ``torch.ops.aten.convolution`` all pass through it."""
+
+    def __init__(self, refuse: Callable[[str], str | None]):
+        super().__init__()
+        self.refuse = refuse
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        message = self.refuse(getattr(func, "__name__", "") or "")
+        if message:
+            raise refusal(message)
+        return func(*args, **(kwargs or {}))
+
+
+def refusing_calls(refuse: Callable[[str], str | None] | None):
+    """A context in which the torch functions ``refuse`` names (it maps a function's name,
+    such as ``"conv2d"``, to the message it raises, or to ``None``) refuse to run. Leaving it,
+    by a return, an exception or a checker's timer, switches them back on."""
+    return _RefusingCalls(refuse) if refuse is not None else contextlib.nullcontext()
+
+
 def _steps_list(keys: list[str]) -> str:
     rest = [k for k in keys if k != "out"]
     return f"{', '.join(rest)} and out" if rest else "out"
@@ -956,7 +1041,8 @@ def check_forward(
     *,
     mistakes: dict[str, str] | None = None,
     on_error: Callable[[Exception], str] | None = None,
-    refuse: dict[str, str] | None = None,
+    refuse: dict[str, str] | Callable[[torch.nn.Module], dict[str, str]] | None = None,
+    refuse_calls: Callable[[str], str | None] | None = None,
 ) -> bool:
     """Run the student's ``fn(module, *args)`` on every case ``(label, module, args)`` and
     compare what it returns with ``reference(module, *args)``, step by step.
@@ -965,14 +1051,18 @@ def check_forward(
     exercise is to rebuild that forward from the module's parts, so ``return attn(x, H, W)``
     fails and is told so. ``refuse`` maps each submodule path to switch off (``""``, the
     module) to the message it raises; by default the module alone, with
-    :func:`call_the_parts`. ``fn`` returns a dict of every step the reference computes for the
-    case, under the names of ``steps`` (in the order of the forward pass; ``"out"`` is the
-    output): the output alone, or a dict that leaves a step out, is "not yet", and is told
-    which steps are missing. The first step that differs is named with what is wrong
-    (:func:`compare_step`). ``mistakes`` maps a mistake's key to its description;
-    ``reference(module, *args, mistake=key)`` computes the steps as that mistake would, so that
-    a step equal to one is named; with a right output, only a mistake that keeps it.
-    ``on_error(exception)`` adds a hint when ``fn`` raises."""
+    :func:`call_the_parts`. ``refuse`` may also be a function of the case's module that
+    returns that dict, for parts that only some cases' modules have. ``fn`` returns a dict of
+    every step the reference computes for the case, under the names of ``steps`` (in the
+    order of the forward pass; ``"out"`` is the output): the output alone, or a dict that
+    leaves a step out, is "not yet", and is told which steps are missing. The first step that
+    differs is named with what is wrong (:func:`compare_step`). ``mistakes`` maps a mistake's
+    key to its description; ``reference(module, *args, mistake=key)`` computes the steps as
+    that mistake would, so that a step equal to one is named; with a right output, only a
+    mistake that keeps it. ``on_error(exception)`` adds a hint when ``fn`` raises.
+    ``refuse_calls`` maps a torch function's name to the message it raises while ``fn`` runs
+    (:func:`refusing_calls`), or to ``None``: a function the exercise asks to write out, such
+    as a convolution, fails and is told so however it is called."""
     if not callable(fn):
         return verdict(False, f"give a function, got {describe(fn)}")
     mistakes = mistakes or {}
@@ -984,11 +1074,13 @@ def check_forward(
             "leave the default"
         )
     for label, module, args in cases:
-        guarded = steps_only(module, refuse or {"": call_the_parts(module, name)})
+        spec = refuse(module) if callable(refuse) else refuse
+        guarded = steps_only(module, spec or {"": call_the_parts(module, name)})
         with torch.no_grad():
             want = reference(module, *args)
             try:
-                got = call_student(fn, guarded, *args)  # copies: the reference stays intact
+                with refusing_calls(refuse_calls):  # lifted again on every way out
+                    got = call_student(fn, guarded, *args)  # copies: the reference stays intact
             except StudentError as e:
                 hint = on_error(e.original) if on_error and e.original is not None else ""
                 text = f"{label}: {e}"

@@ -160,12 +160,19 @@ def fixed_keys_limit(cost, size: int, budget_mib: float) -> float:
     return 4 * tokens**0.5
 
 
+def _quoted(label: str) -> str:
+    """A layer's label in a sentence, in quotes: the labels hold commas ("PVT SRA, R=8"),
+    which unquoted read as a list or a clause break."""
+    return f"“{label}”"
+
+
 def _fixed_keys_reach(labels: list[str], cost, size: int, budget_mib: float) -> str:
     """How far the layers ``labels``, which share a fixed number of keys and the maps'
     memory (``cost`` at ``size``²), reach before their maps pass ``budget_mib`` MiB."""
     limit = fixed_keys_limit(cost, size, budget_mib)
     return (
-        f"In {' and '.join(labels)}, a query sees {cost.kv_tokens:,} keys at every size. "
+        f"In {' and '.join(map(_quoted, labels))}, a query sees {cost.kv_tokens:,} keys at "
+        "every size. "
         f"The maps grow only in step with the tokens: {cost.attn_bytes / 2**20:,.0f} MiB "
         f"here, over {budget_mib:,.0f} MiB only beyond about {limit:,.0f}² pixels"
     )
@@ -176,7 +183,8 @@ def _fitting_loss(label: str, groups, best_groups, best: str, tokens: int) -> st
     group each): a query sees fewer keys, and each key covers more tokens (detail) or the keys
     cover only part of the ``tokens`` (the wide view)."""
     ((keys, side),), ((b_keys, b_side),) = groups, best_groups
-    fewer = f"a query sees {b_keys / keys:.3g}× fewer keys than in {best}"
+    fewer = f"a query sees {b_keys / keys:.3g}× fewer keys than in {_quoted(best)}"
+    label = _quoted(label)
     if side > b_side:
         return (
             f". {label} gives up detail: {fewer}, each {side}×{side} tokens against "
@@ -332,13 +340,13 @@ def check_layer_choice(
     )
     options = {}
     for label, v in at.items():
-        head = f"{label} at {size}²: {_keys_text(v['groups'])}, maps {v['mib']:,.0f} MiB"
+        head = f"{_quoted(label)} at {size}²: {_keys_text(v['groups'])}, maps {v['mib']:,.0f} MiB"
         if not v["fits"]:
             over = v["mib"] / budget_mib
             options[label] = f"{head}, {over:.3g}× the {budget_mib:,.0f} MiB budget"
         elif label != best:
             options[label] = (
-                f"{head}: it fits, but {best} fits too, and there a query sees "
+                f"{head}: it fits, but {_quoted(best)} fits too, and there a query sees "
                 f"{at[best]['most'] / v['most']:.3g}× as many keys "
                 f"({at[best]['most']:,} against {v['most']:,})"
                 + _per_side(v["groups"], at[best]["groups"], best, H * W)
@@ -346,8 +354,8 @@ def check_layer_choice(
         else:
             options[label] = (
                 f"{head}: the most keys a query sees that fit{_gives_up(best, at, budget_mib)}. "
-                f"The trade-off: the keys of {label} grow with the tokens, so a larger image "
-                f"runs out of budget{also}"
+                f"The trade-off: the keys of {_quoted(label)} grow with the tokens, so a larger "
+                f"image runs out of budget{also}"
             )
     several = layers_named(answer, options)
     if layer_named(answer, options) is None and len(several) > 1:  # name them all
@@ -376,7 +384,8 @@ def _per_side(groups, best_groups, best: str, tokens: int) -> str:
         else ""
     )
     return (
-        f". This layer's keys are {best_side / side:.3g}× finer per side than {best}'s "
+        f". This layer's keys are {best_side / side:.3g}× finer per side than those of "
+        f"{_quoted(best)} "
         f"({one} against {best_side}×{best_side} tokens), but fewer{local}"
     )
 
@@ -399,7 +408,7 @@ def _gives_up(best: str, at: dict, budget_mib: float) -> str:
         else ""
     )
     return (
-        f". It gives up detail. In {near}, {group} sees "
+        f". It gives up detail. In {_quoted(near)}, {group} sees "
         f"{keys / b_keys:.3g}× as many keys ({keys:,}){finer}. But its maps take "
         f"{at[near]['mib']:,.0f} MiB, over the {budget_mib:,.0f} MiB budget"
     )

@@ -360,7 +360,7 @@ class Explorer:
         if fallback:
             src = base64.b64encode(fallback).decode("ascii")
             img = (
-                f'<img class="vn-fallback" alt="{html.escape(self.title)}: the starting state" '
+                f'<img class="vn-fallback" alt="{html.escape(self.fallback_alt())}" '
                 f'src="data:image/png;base64,{src}">'
             )
         return (
@@ -447,12 +447,17 @@ class Explorer:
             view = {"version_major": 2, "version_minor": 0, "model_id": ui.model_id}
             data = {"application/vnd.jupyter.widget-view+json": view, **data}
         # the picture's alt text, as the page's fallback image gives it
+        return data, {"image/png": {**size, "alt": self.fallback_alt()}}
+
+    def fallback_alt(self) -> str:
+        """The alt text of the starting state's picture (the notebook's PNG and the page's
+        fallback image alike): :attr:`alt`, or, without one, the title."""
         alt = f"{self.title}: the starting state"
         if callable(self.alt):
             alt = self.alt(**self.default_state())
         elif self.alt:
             alt = self.alt
-        return data, {"image/png": {**size, "alt": " ".join(alt.split())}}
+        return " ".join(alt.split())
 
 
 class LiveDrawing:
@@ -562,16 +567,39 @@ def _detached(drawing):
     return drawing
 
 
+#: A bar's opacity where its interval is drawn over it, so that the error bar shows through.
+INTERVAL_ALPHA = 0.55
+
+
+def _on_paper(colour, alpha: float | None) -> str:
+    """``colour`` as the figure shows it on its white paper at opacity ``alpha`` (None:
+    opaque), as an opaque hex colour: the page draws it so on a light or a dark page alike."""
+    rgb = mpl.colors.to_rgb(colour)
+    if alpha is not None:
+        rgb = tuple(alpha * x + (1 - alpha) for x in rgb)
+    return mpl.colors.to_hex(rgb)
+
+
 def _bars_json(b: Bars) -> dict:
-    return dict(
+    """A chart as the page draws it (explorer.js): what :class:`BarsFigure` draws, its
+    intervals, its bars' colours as the figure shows them and its value axis
+    (:func:`bar_axis`) included."""
+    alpha = INTERVAL_ALPHA if b.low is not None else None
+    out = dict(
         title=b.title,
         labels=list(b.labels),
         values=[float(v) for v in b.values],
         texts=list(b.texts),
-        colours=[mpl.colors.to_hex(c) for c in b.colours],
+        colours=[_on_paper(c, alpha) for c in b.colours],
         log=b.log,
         selected=b.selected,
     )
+    if b.low is not None and b.high is not None:
+        out.update(low=[float(v) for v in b.low], high=[float(v) for v in b.high])
+    axis = bar_axis(b)
+    if axis is not None:
+        out["axis"] = axis
+    return out
 
 
 def _photo_uri(img: torch.Tensor) -> str:
@@ -595,6 +623,45 @@ def _bar_limits(b: Bars) -> tuple[float, float]:
     shown = [v for v in (b.high or b.values) if v > 0]
     lo, hi = (min(shown), max(shown)) if shown else (1.0, 1.0)
     return (lo / 10, hi * 300) if b.log else (0.0, hi * 1.7)
+
+
+def _tick_labels(ticks: list[float]) -> list[str]:
+    """The ticks' labels, each with as many decimals as the finest needs (0.0, 0.2, ..., 1.0;
+    0, 50, 100), as matplotlib's default labels read."""
+    for decimals in range(7):
+        if all(abs(round(t, decimals) - t) <= 1e-9 * max(1.0, abs(t)) for t in ticks):
+            break
+    return [f"{t:,.{decimals}f}" for t in ticks]
+
+
+def bar_axis(b: Bars) -> dict | None:
+    """A chart's value axis (``b.axis`` given; None otherwise), one description for the
+    matplotlib figure (:class:`BarsFigure`: the live explorer and the picture) and the page
+    (explorer.js): ``label``, ``log``, ``ticks`` and their ``tick_labels``, and the ``domain``
+    (low, high) the page's bar track spans. A linear axis starts at zero, its ticks
+    (:class:`matplotlib.ticker.MaxNLocator`, at most 5 steps) over the values and their
+    intervals; a log axis has a tick per power of ten over them."""
+    if b.axis is None:
+        return None
+    ends = [v for v in (b.high or b.values) if v > 0] or [1.0]
+    if b.log:
+        starts = [v for v in (b.low or b.values) if v > 0] or ends
+        lo = math.floor(math.log10(min(starts)) + 1e-9)
+        hi = math.ceil(math.log10(max(ends)) - 1e-9)
+        ticks = [10.0**k for k in range(lo, max(hi, lo + 1) + 1)]
+        domain = (ticks[0], ticks[-1])
+    else:
+        top = max(ends)
+        found = mpl.ticker.MaxNLocator(5).tick_values(0, top)
+        ticks = [float(f"{t:.12g}") for t in found if 0 <= t <= 1.05 * top]
+        domain = (0.0, max(top, ticks[-1]))
+    return dict(
+        label=b.axis,
+        log=b.log,
+        ticks=ticks,
+        tick_labels=_tick_labels(ticks),
+        domain=[float(d) for d in domain],
+    )
 
 
 def _bars_shape(charts: list[Bars]) -> tuple:
@@ -644,7 +711,8 @@ class BarsFigure:
                 rect.set_width(v if v > 0 else float("nan"))
                 rect.set_facecolor(b.colours[i])
                 rect.set_edgecolor("black" if i == b.selected else "none")
-                rect.set_alpha(0.55 if b.low is not None else None)  # the error bar shows
+                # the error bar shows through
+                rect.set_alpha(INTERVAL_ALPHA if b.low is not None else None)
                 text.set_x(ends[i] if v > 0 else left)
                 text.set_text(f" {b.texts[i]}")
             for line in getattr(ax, "_interval_lines", []):  # a redraw replaces them
@@ -657,13 +725,13 @@ class BarsFigure:
                     ax.vlines(b.low, [y - 0.2 for y in ys], [y + 0.2 for y in ys], "black", lw=1),
                     ax.vlines(b.high, [y - 0.2 for y in ys], [y + 0.2 for y in ys], "black", lw=1),
                 ]
-            if b.axis is not None:
-                ax.tick_params(axis="x", labelbottom=True, bottom=True, which="both")
-                ax.set_xlabel(b.axis)
-                if not b.log:  # ticks over the values' range, not over the texts' room
-                    top = max(ends)
-                    ticks = mpl.ticker.MaxNLocator(5).tick_values(0, top)
-                    ax.set_xticks([t for t in ticks if 0 <= t <= 1.05 * top])
+            axis = bar_axis(b)
+            if axis is not None:  # the page's axis (explorer.js) draws the same ticks
+                ax.tick_params(axis="x", labelbottom=True, bottom=True, which="major")
+                ax.set_xlabel(axis["label"])
+                # ticks over the values' range, not over the texts' room
+                ax.set_xticks(axis["ticks"], axis["tick_labels"])
+                ax.set_xticks([], minor=True)
             ax.set_xlim(left, right)
             ax.set_yticks(range(len(b.labels)), b.labels)
             ax.set_title(b.title)

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib import patheffects
 from matplotlib.patches import FancyArrowPatch, Rectangle
+from matplotlib.transforms import Bbox, BboxTransformTo
 
 from . import validate
 
@@ -312,13 +313,48 @@ def _seen_rect(img: torch.Tensor, row: torch.Tensor, grid: tuple[int, int]):
     return (left * w / gw, t * h / gh), (r - left) * w / gw, (b - t) * h / gh
 
 
+#: The window outline's width in points: white, inside a black stroke of twice its width.
+SEEN_LINE_PT = 1.5
+
+
+class _OutsideRectangle(Rectangle):
+    """A rectangle drawn ``pad`` points outside its bounds on every side, so that a stroke of
+    twice ``pad`` centred on its drawn edge covers nothing inside the bounds. Its bounds
+    (``get_x``, ``get_width``, ...) stay the data it outlines; only the drawing moves out."""
+
+    def __init__(self, *args, pad: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pad = pad
+
+    def get_patch_transform(self):
+        if self.axes is None or self.figure is None:
+            return super().get_patch_transform()
+        bbox = self.get_bbox()
+        to_display = self.get_data_transform()
+        (x0, y0), (x1, y1) = to_display.transform([(bbox.x0, bbox.y0), (bbox.x1, bbox.y1)])
+        p = self.pad * self.figure.dpi / 72  # points to display pixels, at the drawing's dpi
+        lo = (min(x0, x1) - p, min(y0, y1) - p)
+        hi = (max(x0, x1) + p, max(y0, y1) + p)
+        return BboxTransformTo(Bbox(to_display.inverted().transform([lo, hi])))
+
+
 def mark_seen(ax, img: torch.Tensor, row: torch.Tensor, grid: tuple[int, int]):
     """Outline, in white, the keys a query sees where it sees only part of the key grid (its
-    window, :func:`seen_box`); elsewhere the outline is drawn but hidden. Returns it
-    (:func:`move_seen_mark` moves it)."""
-    outline = [patheffects.withStroke(linewidth=3, foreground="black")]
+    window, :func:`seen_box`); elsewhere the outline is drawn but hidden. The outline and its
+    black stroke lie just outside the window, so that they cover none of its keys (the query's
+    own token can sit on its edge). Returns it (:func:`move_seen_mark` moves it)."""
+    outline = [patheffects.withStroke(linewidth=2 * SEEN_LINE_PT, foreground="black")]
     rect = ax.add_patch(
-        Rectangle((0, 0), 0, 0, fill=False, edgecolor="white", linewidth=1.5, zorder=4)
+        _OutsideRectangle(
+            (0, 0),
+            0,
+            0,
+            pad=SEEN_LINE_PT,  # half the black stroke: its inner edge on the window's edge
+            fill=False,
+            edgecolor="white",
+            linewidth=SEEN_LINE_PT,
+            zorder=4,
+        )
     )
     rect.set_path_effects(outline)
     move_seen_mark(rect, img, row, grid)
@@ -342,11 +378,13 @@ def overlay_map(
     vmax: float | None = None,
     query_rc: tuple[float, float] | None = None,
     patch: int | None = None,
+    outside: bool = False,
 ):
     """Draw one query's attention over the keys (``attn_row`` of length ``h*w``) on the photo,
     on the colour scale ``[0, vmax]`` (default: this map's own peak); returns the image, for a
     colour bar. With ``query_rc`` the query is marked (:func:`mark_query`: with ``patch``, the
-    box outlines the query token's own ``patch``-pixel square)."""
+    box outlines the query token's own ``patch``-pixel square, or with ``outside`` a ring one
+    patch outside it)."""
     h, w = _size(img)
     show_photo(ax, img)
     im = ax.imshow(
@@ -359,7 +397,7 @@ def overlay_map(
         vmax=float(attn_row.max()) if vmax is None else vmax,
     )
     if query_rc is not None:
-        mark_query(ax, img, query_rc, patch)
+        mark_query(ax, img, query_rc, patch, outside)
     if title:
         ax.set_title(title)
     return im

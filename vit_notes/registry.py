@@ -25,15 +25,16 @@ from .plotting import MARK_OUTSIDE_BELOW
 class Paper:
     """A variant's numbers as its paper reports them (never used in a computation, only shown
     beside the book's own counts): parameters (M), GFLOPs at 224² (= G multiply-adds) and
-    ImageNet-1k top-1 (%) at 224² where the paper gives them, the bib key, where it says so,
-    and whether ``gflops`` is unchecked against the paper's text."""
+    ImageNet-1k top-1 (%) at 224² where the paper gives them (``None`` where it gives none),
+    the bib key, where it says so, and which figures (``readme``: ``"params_m"``, ``"top1"``)
+    come from the official repository's README instead of the paper's table."""
 
     params_m: float
     gflops: float | None
     top1: float | None
     cite: str
     source: str
-    gflops_unchecked: bool = False
+    readme: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -328,6 +329,10 @@ def panel_title(title: str, rows: torch.Tensor, grid: tuple[int, int], sep: str 
     )
 
 
+#: What the comparison's query maps are: the design chapters' toy, not a trained model.
+TOY = "colour tokens, identity projections"
+
+
 def designs_explorer(size: int = 224):
     """The comparison chapter's explorer: a query picked on the photo (a 14 × 14 grid, one
     query per CoAtNet stride-16 token) answered by every registered design side by side
@@ -354,21 +359,45 @@ def designs_explorer(size: int = 224):
             )
         ]
 
-    return Explorer(
+    def alt():
+        """The starting state's picture in words: the toy, the query, each panel's largest
+        weight, and the panel whose weight sets the top of the shared colour scale."""
+        i = explorer.query_cell(explorer.default_query)
+        where = explorer.query_positions()[i]
+        panels = explorer.state_maps(explorer.default_state())
+        peaks = {p.title.split(":")[0]: float(p.rows[i].max()) for p in panels}
+        top = max(panels, key=lambda p: float(p.rows[i].max()))
+        own = int(top.rows[i].argmax()) == photo.query_at(top.grid, where)
+        row, col = explorer.default_query
+        g = explorer.query_grid
+        return (
+            f"The book's toy ({TOY}), not a trained model: one query at row {row} and column "
+            f"{col} of the {g}×{g} query grid, counted from 0, through each design on one "
+            "colour scale, with a cyan box on each panel's query patch and a white square on "
+            "the window of keys a Swin query sees. The largest weight: "
+            + ", ".join(f"“{t}”: {v:.2f}" for t, v in peaks.items())
+            + f". “{top.title.split(':')[0]}” sets the top of the colour scale, "
+            f"{float(top.rows[i].max()):.2f}" + (", on the query's own token." if own else ".")
+        )
+
+    explorer = Explorer(
         key="explore-designs",
         title="One query, every design: click the photo or use the arrow keys",
         controls=(),
         maps=maps,
         bars=lambda: [],
         caption=lambda: (
-            f"{size}×{size} photo, one query through each design. Cyan box: each panel's "
+            f"{size}×{size} photo, one query through each design, in the book's toy ({TOY}), "
+            "not a trained model. Cyan box: each panel's "
             f"query patch; a patch under {MARK_OUTSIDE_BELOW} px sits inside it, one patch from "
             "its edge. White square: the window of keys a Swin query sees"
         ),
+        alt=alt,
         query_grid=14,
         default_query=(4, 7),
         photo=lambda: photo.load_photo(size),
     )
+    return explorer
 
 
 def is_meta(model: nn.Module) -> bool:

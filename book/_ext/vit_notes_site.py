@@ -37,6 +37,9 @@ The page as readers meet it (issue 22; tests/browser/test_site.py checks each po
 * Every line of a code or output block is its own element, so that on a narrow screen a long
   line wraps under a hanging indent with a marker (``_static/vit_notes.css``) instead of
   scrolling sideways, and nothing is cut.
+* A generated table too wide for a phone (the teachers' page's prediction exercises, four
+  columns: ``STACKED_KINDS``) reads as stacked cards there, each cell under its column's
+  header (``stack_on_phones``, ``_static/vit_notes.css``); at a laptop's width it is a table.
 * The Colab install cell (tagged ``colab-install``) is left out of the search index.
 * Every kernel the build starts refuses to time or train (``build_guard.py``).
 """
@@ -523,6 +526,10 @@ CHAPTER_TABLE_KINDS = {
     "(its title), a table of the terms its design alone uses (none when it registers none)",
 }
 
+#: The kinds whose tables a phone shows as stacked cards (:func:`stack_on_phones`): four
+#: columns of sentences do not fit 390 px side by side.
+STACKED_KINDS = ("predictions",)
+
 #: The header of every glossary table, the shared ones of book/notation.md and the chapters'.
 GLOSSARY_HEADER = ("| English | 中文 | meaning |", "|---|---|---|")
 
@@ -674,6 +681,31 @@ def glossary_row(family: str, row: tuple[str, str, str]) -> str:
     return f"| {' | '.join(c.strip() for c in row)} |"
 
 
+#: The class of a table read as cards on a phone (``_static/vit_notes.css``): below its
+#: breakpoint each row is a card and each cell starts with its column's header.
+STACKED = "vn-stacked"
+
+
+def stack_on_phones(table: nodes.table) -> nodes.table:
+    """Mark ``table`` to be read as stacked cards on a phone (:data:`STACKED`): each body
+    cell starts with its column's header (a ``span.vn-cell-label``, shown on a phone only),
+    so that a card's cells keep their names once the header row is out of sight."""
+    table["classes"].append(STACKED)
+    heads = []
+    for thead in table.findall(nodes.thead):
+        heads = [entry.astext().strip() for entry in thead.findall(nodes.entry)]
+    for tbody in table.findall(nodes.tbody):
+        for row in tbody.findall(nodes.row):
+            for head, entry in zip(heads, row.findall(nodes.entry)):
+                label = nodes.inline(head, head, classes=["vn-cell-label"])
+                para = next(iter(entry.findall(nodes.paragraph)), None)
+                if para is None:
+                    entry.insert(0, nodes.paragraph("", "", label))
+                else:
+                    para.insert(0, label)
+    return table
+
+
 class _ChapterTable(SphinxDirective):
     """````{chapter-table} KIND```` (:data:`CHAPTER_TABLE_KINDS`): the rows every registered
     chapter contributes to a page, rendered as MyST from its registration
@@ -705,6 +737,9 @@ class _ChapterTable(SphinxDirective):
             box,
             match_titles=self.arguments[0] == "glossary",
         )
+        if self.arguments[0] in STACKED_KINDS:
+            for table in box.findall(nodes.table):
+                stack_on_phones(table)
         return box.children
 
 

@@ -32,7 +32,7 @@ def render(source: Path, outdir: Path) -> Path:
         source.resolve(),
         live_copies.bibliography(ROOT),
         live_copies.exercise_numbers(ROOT),
-        "https://github.com/example/vit-notes",
+        live_copies._repo_url(ROOT)[0],  # the address the live copies link, from _config.yml
     )
     conv.glued = live_copies.glued_values(nb)
     outdir.mkdir(parents=True, exist_ok=True)

@@ -409,6 +409,100 @@ def test_page_on_a_phone(rel, browser, base_url):
     assert not problems, f"{rel} at {PHONE['width']} px:\n  " + "\n  ".join(problems)
 
 
+#: Pages with a table too wide for a phone's column (four columns of sentences), which a
+#: phone shows as stacked cards (book/_ext/vit_notes_site.py, stack_on_phones).
+WIDE_TABLE_PAGES = [p for p in PAGES if p == "book/teachers.html"]
+
+#: Whatever, in the article, scrolls sideways or reaches past the viewport (an element
+#: clipped by an ancestor, such as a visually hidden header row, is the ancestor's).
+_OVERFLOW_JS = """() => {
+    const out = [], W = window.innerWidth;
+    const clips = e => { for (let a = e.parentElement; a; a = a.parentElement) {
+        const s = getComputedStyle(a);
+        if (s.overflowX !== 'visible' || s.clipPath !== 'none') return true; } return false; };
+    const name = e => e.tagName.toLowerCase() + (e.className && typeof e.className === 'string'
+        ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
+    for (const e of document.querySelectorAll('article.bd-article, article.bd-article *')) {
+        const s = getComputedStyle(e);
+        if (s.display === 'none' || s.visibility === 'hidden') continue;
+        const r = e.getBoundingClientRect();
+        if (!r.width || !r.height) continue;
+        if (['auto', 'scroll'].includes(s.overflowX) && e.scrollWidth > e.clientWidth + 1)
+            out.push(`${name(e)} scrolls sideways by ${e.scrollWidth - e.clientWidth} px: ` +
+                     JSON.stringify(e.textContent.trim().slice(0, 40)));
+        else if ((r.right > W + 1 || r.left < -1) && !clips(e))
+            out.push(`${name(e)} reaches ${Math.round(r.left)}..${Math.round(r.right)} px ` +
+                     `in ${W}: ` + JSON.stringify(e.textContent.trim().slice(0, 40)));
+    }
+    return out;
+}"""
+
+#: Each stacked table as shown: its display, its header row's, each body cell's label and
+#: whether it is shown, and the header's texts.
+_STACKED_JS = """() => [...document.querySelectorAll('table.vn-stacked')].map(t => ({
+    display: getComputedStyle(t).display,
+    head: [...t.querySelectorAll('thead th')].map(h => h.textContent.trim()),
+    headShown: t.tHead ? t.tHead.getBoundingClientRect().height > 1 : false,
+    rows: [...t.tBodies[0].rows].map(r => ({
+        display: getComputedStyle(r).display,
+        labels: [...r.cells].map(c => {
+            const l = c.querySelector('.vn-cell-label');
+            return l ? [l.textContent.trim(), getComputedStyle(l).display !== 'none'] : null;
+        })})),
+    width: t.getBoundingClientRect().width,
+    room: t.parentElement.clientWidth,
+}))"""
+
+
+@pytest.mark.parametrize("scheme", ("light", "dark"))
+@pytest.mark.parametrize("rel", WIDE_TABLE_PAGES or [None], ids=WIDE_TABLE_PAGES or ["no-site"])
+def test_wide_tables_read_as_cards_on_a_phone(rel, scheme, browser, base_url):
+    """At 390 px nothing of the page scrolls sideways or reaches past the viewport, its
+    tables' scrolling boxes included: a table of four columns is a card per row, each cell
+    under its column's header; at 1280 px it is a table with its header row. Text and
+    cards have the contrast axe-core asks for, light and dark. Screenshots at 390 px."""
+    if rel is None:
+        pytest.skip("no built site")
+    from axe_playwright_python.sync_playwright import Axe
+
+    problems = []
+    context, page = _open(browser, base_url, rel, width=PHONE["width"], scheme=scheme)
+    try:
+        _shot(page, rel, f"{scheme}_{PHONE['width']}")
+        problems += page.evaluate(_OVERFLOW_JS)
+        phone = page.evaluate(_STACKED_JS)
+        contrast = Axe().run(
+            page, options={"runOnly": {"type": "rule", "values": ["color-contrast"]}}
+        )
+        problems += _serious(contrast)
+    finally:
+        context.close()
+    context, page = _open(browser, base_url, rel, width=1280, scheme=scheme)
+    try:
+        laptop = page.evaluate(_STACKED_JS)
+    finally:
+        context.close()
+    if not phone:
+        problems.append("no table.vn-stacked: the wide tables are not marked for a phone")
+    for t in phone:
+        if t["width"] > t["room"] + 1:
+            problems.append(f"a table {t['width']:.0f} px wide in {t['room']} px")
+        for r in t["rows"]:
+            if r["display"] != "block":
+                problems.append(f"a row is {r['display']!r}, not a card, at 390 px")
+            if [lab and lab[0] for lab in r["labels"]] != t["head"]:
+                problems.append(f"cells labelled {r['labels']}, the header {t['head']}")
+            if not all(lab and lab[1] for lab in r["labels"]):
+                problems.append(f"a cell's label is hidden at 390 px: {r['labels']}")
+    for t in laptop:
+        if t["display"] != "table" or not t["headShown"]:
+            problems.append(f"at 1280 px a stacked table shows as {t['display']!r}")
+        for r in t["rows"]:
+            if r["display"] != "table-row" or any(lab and lab[1] for lab in r["labels"]):
+                problems.append(f"at 1280 px a row shows as {r['display']!r} with labels")
+    assert not problems, f"{rel} ({scheme}):\n  " + "\n  ".join(problems)
+
+
 # --- the student edition (bash scripts/book --student) -----------------------------------
 
 STUDENT_SITE = ROOT / "_build" / "student" / "_build" / "html"
@@ -704,6 +798,149 @@ def test_explorers_on_a_phone_and_from_disk(rel, browser):
     finally:
         context.close()
     assert not errors, errors
+
+
+#: Each bar chart of an explorer as drawn: the left and right edges (px) of its tracks, its
+#: bars and its intervals; its axis's ticks (centre, label, whether the label shows and its
+#: edges) and the axis's own label.
+_CHARTS_JS = """root => [...root.querySelectorAll('.vn-chart')].map(c => {
+    const edges = e => { const r = e.getBoundingClientRect(); return [r.left, r.right]; };
+    const tracks = [...c.querySelectorAll('.vn-bar-track')];
+    return {
+        tracks: tracks.map(edges),
+        bars: tracks.map(t => edges(t.querySelector('.vn-bar'))),
+        intervals: tracks.map(t => t.querySelector('.vn-interval'))
+            .map(i => i ? edges(i) : null),
+        ticks: [...c.querySelectorAll('.vn-axis .vn-tick')].map(t => {
+            const l = t.querySelector('.vn-tick-label'), [a, b] = edges(t);
+            return {x: (a + b) / 2, label: t.textContent.trim(),
+                    shown: getComputedStyle(l).visibility !== 'hidden', box: edges(l)};
+        }),
+        axis: (c.querySelector('.vn-axis-label') || {textContent: null}).textContent,
+        room: edges(root),
+    };
+})"""
+
+
+def _figure_axis(b) -> tuple[list[tuple[float, str]], str]:
+    """The value axis of chart ``b`` as the static matplotlib figure draws it (the live
+    explorer's and the picture's, vit_notes.explorer.bar_charts): its ticks in view, each
+    (value, label), and its label."""
+    import matplotlib.pyplot as plt
+
+    from vit_notes import explorer as explorer_module
+
+    fig = explorer_module.bar_charts([b])
+    try:
+        fig.canvas.draw()
+        (ax,) = [a for a in fig.axes if a.get_visible()]
+        lo, hi = sorted(ax.get_xlim())
+        ticks = [
+            (float(t), label.get_text())
+            for t, label in zip(ax.get_xticks(), ax.get_xticklabels())
+            if lo <= t <= hi and label.get_visible()
+        ]
+        return ticks, ax.get_xlabel()
+    finally:
+        plt.close(fig)
+
+
+def _chart_problems(b, shown: dict) -> list[str]:
+    """What the page's drawing of chart ``b`` lacks beside the matplotlib figure's: the value
+    axis (its ticks' labels, a linear scale from zero whose ticks sit where their values
+    are), each bar ending at its value and each interval spanning low to high on that scale,
+    tick labels that neither overlap nor leave the explorer."""
+    out = []
+    n = sum(1 for v in b.values if v > 0)
+    if b.low is not None:
+        drawn = [i for i in shown["intervals"] if i]
+        if len(drawn) != n:
+            out.append(f"{b.title!r}: {len(drawn)} intervals drawn for {n} bars")
+    if b.axis is None:
+        return out
+    ticks, label = _figure_axis(b)
+    labels = [t["label"] for t in shown["ticks"]]
+    if labels != [t[1] for t in ticks] or shown["axis"] != label:
+        return out + [
+            f"{b.title!r}: axis {shown['axis']!r} with ticks {labels}; the figure's: "
+            f"{label!r} with {[t[1] for t in ticks]}"
+        ]
+    (v0, x0), (v1, x1) = [
+        (t[0], p["x"]) for t, p in ((ticks[0], shown["ticks"][0]), (ticks[-1], shown["ticks"][-1]))
+    ]
+
+    def x(v: float) -> float:  # the page's linear scale, from its first and last ticks
+        return x0 + (v - v0) * (x1 - x0) / (v1 - v0)
+
+    for (v, text), p in zip(ticks, shown["ticks"]):
+        if abs(p["x"] - x(v)) > 1:
+            out.append(f"tick {text} at {p['x']:.1f} px, not {x(v):.1f} (a linear scale)")
+    track = shown["tracks"][0]
+    if 0.0 in [t[0] for t in ticks] and abs(x(0.0) - track[0]) > 1:
+        out.append(f"the axis's 0 at {x(0.0):.1f} px, the bars start at {track[0]:.1f}")
+    for i, (v, bar) in enumerate(zip(b.values, shown["bars"])):
+        if v > 0 and abs(bar[1] - x(v)) > 1.5:
+            out.append(f"bar {b.labels[i]!r} ends at {bar[1]:.1f} px, its value at {x(v):.1f}")
+        drawn = shown["intervals"][i]
+        if b.low is not None and v > 0 and drawn:
+            want = (x(b.low[i]), x(b.high[i]))
+            if max(abs(drawn[0] - want[0]), abs(drawn[1] - want[1])) > 1.5:
+                out.append(f"interval {b.labels[i]!r} spans {drawn}, its values {want}")
+    visible = [p["box"] for p in shown["ticks"] if p["shown"]]
+    if len(visible) < 2:
+        out.append(f"{len(visible)} tick labels shown")
+    if any(a[1] > b_[0] for a, b_ in zip(visible, visible[1:])):
+        out.append(f"tick labels overlap: {visible}")
+    room = shown["room"]
+    if visible and (visible[0][0] < room[0] - 1 or visible[-1][1] > room[1] + 1):
+        out.append(f"tick labels reach past the explorer: {visible} in {room}")
+    return out
+
+
+@pytest.mark.parametrize(
+    ("width", "scheme"), ((1280, "light"), (PHONE["width"], "light"), (PHONE["width"], "dark"))
+)
+@pytest.mark.parametrize("rel", EXPLORER_PAGES or [None], ids=EXPLORER_PAGES or ["no-site"])
+def test_explorer_bars_show_their_axis_and_intervals(rel, width, scheme, browser, base_url):
+    """A chart the package draws with a value axis and intervals (the study chapter's
+    accuracies: the mean of the training runs and its 95% interval) shows both on the page
+    as in the matplotlib figure: the same ticks and labels, on a linear scale from zero,
+    each bar and interval where its values are; at 390 px too, its tick labels apart.
+    Screenshots of each such explorer's bars."""
+    if rel is None:
+        pytest.skip("no built site with explorers")
+    factories = _explorers()
+    context, page = _open(browser, base_url, rel, width=width, scheme=scheme)
+    problems, checked = [], 0
+    try:
+        for root in page.locator(".vn-explorer").all():
+            key = root.get_attribute("id")
+            explorer = factories[key]()
+            names = [c.name for c in explorer.controls]
+            values = root.get_attribute("data-state").split("|") if names else []
+            state = {
+                c.name: next(v for v in c.values if str(v) == values[i])
+                for i, c in enumerate(explorer.controls)
+            }
+            charts = explorer.bars(**state)
+            shown = root.evaluate(_CHARTS_JS)
+            if len(shown) != len(charts):
+                problems.append(f"{key}: {len(shown)} charts drawn, the package {len(charts)}")
+                continue
+            for i, (b, drawn) in enumerate(zip(charts, shown)):
+                if b.axis is None and b.low is None:
+                    continue
+                checked += 1
+                problems += [f"{key}: {p}" for p in _chart_problems(b, drawn)]
+                chart = root.locator(".vn-chart").nth(i)
+                chart.scroll_into_view_if_needed()
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                chart.screenshot(path=str(SHOTS / f"explorer__{key}__bars_{width}_{scheme}.png"))
+    finally:
+        context.close()
+    if rel == f"{CHAPTER_DIR}/learned.html" and not checked:
+        problems.append("the study chapter's explorer has no chart with an axis or intervals")
+    assert not problems, f"{rel} at {width} px, {scheme}:\n  " + "\n  ".join(problems)
 
 
 # --- the page as readers meet it: dark mode, accessibility, keyboard, exercises, plumbing ------

@@ -235,21 +235,24 @@ REL_STEPS = {
     "v": Step("B heads N d", "the values"),
     "table": Step(
         "heads 2H−1 2W−1",
-        "the table as one image per head, resized for the map's H×W grid",
+        "the table as one image per head, resized for the input's H×W grid",
         axes=("head", "row", "column"),
     ),
     "bias": Step(
         "heads N N",
         "the bias gathered from the table: bias[h, i, j] = table[i − j, h]",
         axes=("head", "query", "key"),
+        order="pairs (i, j) took the entries of other offsets: check the index you gather "
+        "with. It must pick the entry of the offset i − j in a table stored with a row per Δy "
+        "(section 3's layout)",
     ),
     "attn": Step(
         "B heads N N",
-        "the map, softmax(q kᵀ · scale + bias)",
+        "the attention map, softmax(q kᵀ · scale + bias)",
         softmax_rows,
         axes=("image", "head", "query", "key"),
     ),
-    "out": Step("B C H W", "the output map, after proj"),
+    "out": Step("B C H W", "the output feature map, after proj"),
 }
 
 REL_MISTAKES = {
@@ -261,14 +264,17 @@ REL_MISTAKES = {
     "to the table's end): shift Δx by W − 1",
     "dy_off_by_one": "every index is one row of the table too low (Δy shifted by H − 2): "
     "shift Δy by H − 1, rows of 2W − 1 entries",
+    "index_dx_rows": "this is Exercise 2's index, for a table stored with a row per Δx. "
+    "relative_position_bias_table has a row per Δy: gather with section 3's index, "
+    "coatnet.relative_position_index(H, W)",
     "no_scale": "the logits miss the scale dim_head**-0.5 (attn.scale)",
     "no_bias": "this is softmax(q kᵀ · scale) without the relative bias",
     "bias_after_softmax": "the bias is added after the softmax; CoAtNet adds it to the "
     "logits, before (its rows then sum to 1)",
     "no_resize": "this is the stored table, built for the module's grid: resize it to "
-    "(heads, 2H − 1, 2W − 1) for the map's grid first",
+    "(heads, 2H − 1, 2W − 1) for the input's grid first",
     "crop": "you cut the middle out of the stored table. The module resizes the whole table "
-    "to the map's grid instead",
+    "to the input's grid instead",
     "resize_bilinear": "resized bilinearly: the module resizes bicubically "
     "(mode='bicubic', align_corners=True)",
     "resize_bilinear_unaligned": "resized bilinearly with align_corners=False: the module "
@@ -290,7 +296,7 @@ RESIZES = {
 
 
 def _resized_table(attn: RelativeAttention, H: int, W: int, mistake: str | None) -> torch.Tensor:
-    """The module's table as ``(heads, 2H0−1, 2W0−1)`` images, for an ``H x W`` map: resized as
+    """The module's table as ``(heads, 2H0−1, 2W0−1)`` images, for an ``H x W`` input: resized as
     the module resizes it, or as ``mistake`` would. ``None`` where ``mistake`` cannot make one
     of the right size (a crop of a smaller table)."""
     H0, W0 = attn.rel_pos.grid_size
@@ -310,11 +316,11 @@ def _resized_table(attn: RelativeAttention, H: int, W: int, mistake: str | None)
 def relative_attention_steps(
     attn: RelativeAttention, x: torch.Tensor, mistake: str | None = None
 ) -> dict[str, torch.Tensor]:
-    """The intermediates of ``attn(x)`` on a ``(B, C, H, W)`` map (:data:`REL_STEPS`), from its
-    own ``qkv``, bias table and ``proj``: on a grid other than the module's, the table is
-    resized first, bicubically, as :meth:`RelativePositionBias.table` does. With ``mistake`` (a
+    """The intermediates of ``attn(x)`` on a ``(B, C, H, W)`` feature map (:data:`REL_STEPS`),
+    from its own ``qkv``, bias table and ``proj``: on a grid other than the module's, the table
+    is resized first, bicubically, as :meth:`RelativePositionBias.table` does. With ``mistake`` (a
     key of :data:`REL_MISTAKES`) as a student who made it would compute them. Tested equal to
-    the module (map and output)."""
+    the module (attention map and output)."""
     validate.instance("attn", attn, RelativeAttention)
     validate.image(x, attn.dim, dtype=attn.qkv.weight.dtype, device=attn.qkv.weight.device)
     if not x.shape[2] or not x.shape[3]:
@@ -339,6 +345,7 @@ def relative_attention_steps(
         "index_transposed": index.t(),
         "dx_off_by_one": (index - 1) % size,
         "dy_off_by_one": (index - (2 * W - 1)) % size,
+        "index_dx_rows": layout_index(H, W, "dx_rows"),  # exercise 2's, a row per Δx
     }.get(mistake, index)
     bias = rearrange(table.flatten(1)[:, index.flatten()], "h (n m) -> h n m", n=H * W)
     logits = (q @ k.transpose(-2, -1)) * (1.0 if mistake == "no_scale" else attn.scale)
@@ -378,8 +385,8 @@ def _relative_configs(configs) -> list[tuple[int, ...]]:
 
 @keeps_global_rng
 def _relative_cases(configs):
-    """Each config ``(H, W, dim, heads)``, the module built for the map's grid, or
-    ``(H0, W0, dim, heads, H, W)``: the module built for ``H0 x W0``, the map ``H x W``."""
+    """Each config ``(H, W, dim, heads)``, the module built for the input's grid, or
+    ``(H0, W0, dim, heads, H, W)``: the module built for ``H0 x W0``, the input ``H x W``."""
     configs = _relative_configs(configs)
     torch.manual_seed(0)
     for H0, W0, dim, heads, H, W in configs:
@@ -391,7 +398,7 @@ def _relative_cases(configs):
             attn.rel_pos.relative_position_bias_table.normal_()
         x = torch.randn(2, dim, H, W)
         where = (
-            f"H={H}, W={W}" if (H, W) == (H0, W0) else f"module built for {H0}×{W0}, map {H}×{W}"
+            f"H={H}, W={W}" if (H, W) == (H0, W0) else f"module built for {H0}×{W0}, input {H}×{W}"
         )
         yield f"{where}, dim={dim}, heads={heads}", attn, (x,)
 
@@ -412,7 +419,7 @@ def _index_error(e: Exception, dtypes: list[torch.dtype] | None = None) -> str:
         )
     if isinstance(e, IndexError):
         return (
-            "an index outside the table. On a map larger than the module's grid, resize the "
+            "an index outside the table. On an input larger than the module's grid, resize the "
             "table to (2H − 1)(2W − 1) entries first. Offsets run from −(H−1) to H−1, so "
             "shift Δy by H − 1 and Δx by W − 1 (not H and W), with rows of 2W − 1 entries"
         )
@@ -515,9 +522,9 @@ def check_relative_attention(
     ),
 ) -> bool:
     """``fn(attn, x)`` must compute ``attn(x)`` of a ``RelativeAttention`` on a ``(B, C, H, W)``
-    map from its weights (``qkv``, ``rel_pos.relative_position_bias_table``, ``scale``,
-    ``proj``) for every config: ``(H, W, dim, heads)``, the map on the module's grid, or
-    ``(H0, W0, dim, heads, H, W)``, the module built for ``H0 x W0`` and the map ``H x W``, so
+    feature map from its weights (``qkv``, ``rel_pos.relative_position_bias_table``, ``scale``,
+    ``proj``) for every config: ``(H, W, dim, heads)``, the input on the module's grid, or
+    ``(H0, W0, dim, heads, H, W)``, the module built for ``H0 x W0`` and the input ``H x W``, so
     that the table must be resized first. It returns every one of its steps
     (:data:`REL_STEPS`) in a dict: the output alone, or a step left out, fails and is told
     which. The module ``fn`` gets has a forward that refuses, and so have its bias module

@@ -46,7 +46,7 @@ from .model import (
 )
 
 LAYOUTS = ("C-C-C-C", "C-C-C-T", "C-C-T-T", "C-T-T-T")
-BLOCK_COLOURS = {"C": "tab:blue", "T": "tab:red", "stem": "tab:gray", "head": "tab:gray"}
+BLOCK_COLOURS = {"C": "tab:blue", "T": "tab:red", "stem": "tab:gray", "classifier": "tab:gray"}
 #: The colour map of a bias (a signed logit offset), to tell it from attention weights.
 BIAS_CMAP = "viridis"
 
@@ -677,11 +677,12 @@ def layout_charts(layout: str = "C-C-T-T", size: int = 224, name: str = "coatnet
     (coloured by block type), the attention map of one block per stage (its memory, KiB or MiB
     as fits, on a linear scale), and the total GMACs and parameters of all four layouts (the
     selected one outlined). Analytic counts (``coatnet_cost``, equal to the counter)."""
-    kinds = ("stem",) + parse_layout(layout) + ("head",)
+    kinds = ("stem",) + parse_layout(layout) + ("classifier",)
     c = coatnet_cost(name, img_size=size, layout=layout)
-    names = ("S0", "S1", "S2", "S3", "S4", "head")
+    names = ("S0", "S1", "S2", "S3", "S4", "head")  # coatnet_cost's keys: "head" is the classifier
+    labels = names[:-1] + ("classifier",)  # "head" is kept for attention heads
     colours = tuple(BLOCK_COLOURS[k] for k in kinds)
-    stage_labels = tuple(f"{n} ({k})" if k in "CT" else n for n, k in zip(names, kinds))
+    stage_labels = tuple(f"{n} ({k})" if k in ("C", "T") else n for n, k in zip(labels, kinds))
     totals = {lay: coatnet_cost(name, img_size=size, layout=lay)["total"] for lay in LAYOUTS}
     mib = tuple(c[n].attn_bytes / 2**20 for n in names)
     selected = LAYOUTS.index(layout)

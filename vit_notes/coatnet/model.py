@@ -793,7 +793,8 @@ CONFIGS: dict[str, dict] = {
 
 _SRC = "CoAtNet (arXiv v2), Table 4 'Model performance on ImageNet' (224², ImageNet-1K only)"
 #: The paper's numbers, shown beside the book's counts (never used in a computation): parameters
-#: (M), GFLOPs (= G multiply-adds) at 224², ImageNet-1k top-1 (%) at 224² without extra data.
+#: (M), GFLOPs at 224² (the paper does not define them: the book reads them as G multiply-adds),
+#: ImageNet-1k top-1 (%) at 224² without extra data.
 #: CoAtNet-4 is reported only with ImageNet-21K or JFT pre-training, at 384² and 512², so it
 #: has neither GFLOPs at 224² nor a top-1 here (its 384² figures: ``paper.COATNET_4_AT_384``).
 PAPER = {

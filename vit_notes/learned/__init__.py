@@ -39,7 +39,7 @@ from .figures import (
 from .models import CONTROLS, MODELS, STUDY, StudyModel, build
 from .shipped import RESULTS, RETRAIN_TOLERANCE, WEIGHTS, caption, load, load_results
 from .stats import Interval, mean_interval, paired_difference, unpaired_difference
-from .train import RECIPE, WARMUP, Progress, Score, TrainLog, evaluate, predict, train
+from .train import RECIPE, SCHEDULE, WARMUP, Progress, Score, TrainLog, evaluate, predict, train
 
 
 def _query_panels(img, query_rc):
@@ -63,7 +63,7 @@ registry.register_design(
             predict="ex-learned-predict",
             prediction="works against its shipped results",
             judgement="ex-learned-judge",
-            question="whether the shipped runs show R = 8 above full attention at 3 pixels",
+            question="whether the shipped runs show linear SRA below full attention at 3 pixels",
         ),
     )
 )
@@ -77,6 +77,7 @@ __all__ = [
     "Progress",
     "RECIPE",
     "WARMUP",
+    "SCHEDULE",
     "RESULTS",
     "RETRAIN_TOLERANCE",
     "SHAPES",

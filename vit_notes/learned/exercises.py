@@ -104,9 +104,8 @@ def check_chance_level(answer, task: str = "majority") -> bool:
 
 _WORDS = {
     "lower": ("lower", "worse", "less", "below", "drops", "loses", "it scores lower"),
-    "same": ("same", "about the same", "roughly the same", "within noise", "within the noise",
-             "similar", "same within noise", "the same within noise", "not different",
-             "no detectable difference", "indistinguishable", "it scores the same"),
+    "same": ("within noise", "within the noise", "same within noise", "the same within noise",
+             "no detectable difference", "not detectably different", "indistinguishable"),
     "higher": ("higher", "better", "more", "above", "gains", "it scores higher"),
 }  # fmt: skip
 
@@ -120,19 +119,84 @@ def _plain(answer: str) -> str:
     return text[4:] if text.startswith("the ") else text
 
 
-# Words that claim equality: a difference within noise does not show it. ("similar" claims
-# less, and counts as "same".)
-_EQUAL = ("equal", "no difference", "unchanged", "identical")
+# Words that say the two score alike: a difference within noise does not show that, so they
+# are refused, "same" as much as "equal". "Within noise" and "no detectable difference" say
+# what the interval shows, and read as "cannot tell".
+_EQUAL = ("same", "about the same", "roughly the same", "it scores the same", "similar",
+          "equal", "equally", "equally well", "no difference", "not different", "unchanged",
+          "identical")  # fmt: skip
+
+#: Where an answer's first clause ends: a bracket, a comma, a colon, a semicolon, a dash
+#: between spaces or the word "because" ("cannot tell (within noise)", "lower, because ...",
+#: "cannot tell - why", "cannot tell because there is one run").
+_CLAUSE = re.compile(r"\s*[(\[,;:]|\s[-–—]+\s|\s+because\b", re.IGNORECASE)
+
+#: Words that give a direction: a first clause that names one direction and a rest that names
+#: the other, or that says the study cannot tell, names two options.
+_DIRECTION = {"higher": ("higher", "better", "above"), "lower": ("lower", "worse", "below")}
 
 
-def _word(answer) -> str | None:
+def _read(answer, read) -> str | None:
+    """The option ``read(plain text)`` finds in ``answer``: in the whole answer, else in its
+    first clause, where the rest is a reason ("cannot tell (within noise)"); ``None`` where
+    neither names one, or where the rest names another direction ("higher, or lower")."""
     if not isinstance(answer, str):
         return None
-    text = _plain(answer)
-    for word, synonyms in _WORDS.items():
-        if text in synonyms or f"the {text}" in synonyms:
-            return word
+    whole = read(_plain(answer))
+    if whole is not None:
+        return whole
+    cut = _CLAUSE.search(answer.strip())
+    if cut is None or cut.start() == 0:
+        return None
+    first = read(_plain(answer.strip()[: cut.start()]))
+    rest = set(re.findall(r"[a-z']+", answer.strip()[cut.start() :].lower()))
+    if first in _DIRECTION:
+        other = {w for d, ws in _DIRECTION.items() if d != first for w in ws}
+        if rest & (other | {"tell", "same", "noise"}):
+            return None
+    return first
+
+
+def _equality(answer) -> str | None:
+    """The words of ``answer`` that say the two models score alike (:data:`_EQUAL`), in the
+    whole answer or its first clause; ``None`` if it says no such thing."""
+    if not isinstance(answer, str) or _says_noise(answer):  # "same (within noise)" says why
+        return None
+    text = answer.strip()
+    cut = _CLAUSE.search(text)
+    for part in (text, text[: cut.start()] if cut and cut.start() else ""):
+        if part and _plain(part) in _EQUAL:
+            return part.strip()
     return None
+
+
+#: Phrases that claim the difference lies within noise. Other uses of "noise" ("no noise
+#: estimate", "the noise is unmeasured") do not claim that, and are not refused for it.
+_NOISE_CLAIMS = (
+    "within noise", "within the noise", "in the noise", "inside the noise",
+    "no detectable difference", "not detectably different", "indistinguishable",
+)  # fmt: skip
+
+
+def _says_noise(answer) -> bool:
+    """Whether ``answer`` claims the difference lies within noise (:data:`_NOISE_CLAIMS`)."""
+    text = _plain(answer) if isinstance(answer, str) else ""
+    return any(w in text for w in _NOISE_CLAIMS)
+
+
+def _equal_message(answer, options: str) -> str:
+    return (
+        f"{_equality(answer)!r} says the two score alike, and an interval that holds zero does "
+        f"not show that. If you mean that the study cannot tell them apart, answer "
+        f"'cannot tell'; the options are {options}"
+    )
+
+
+def _word(plain: str) -> str | None:
+    for word, synonyms in _WORDS.items():
+        if plain in synonyms or f"the {plain}" in synonyms:
+            return word
+    return "cannot tell" if _judgement_plain(plain) == "cannot tell" else None
 
 
 def compare(results: dict, a: str, b: str) -> tuple[str, float, float]:
@@ -159,32 +223,38 @@ def compare(results: dict, a: str, b: str) -> tuple[str, float, float]:
 def check_prediction(
     answer, model: str = "pvt_sra8", baseline: str = "pvt_full", results: dict | None = None
 ) -> bool:
-    """Predict, then look: does ``model`` score ``"lower"``, the ``"same"`` or ``"higher"``
-    than ``baseline`` on the study's test sets? "same" means within noise: the 95% interval of
-    the difference over training runs, paired by seed, holds zero. Where either model has runs
-    from fewer than two of the same seeds there is no such interval, and the study's answer is
-    ``"cannot tell"``, for the reason :func:`check_higher` gives: a test-set error bar says
-    nothing about a second training run."""
+    """Predict, then look: does ``model`` score ``"lower"`` or ``"higher"`` than ``baseline``
+    on the study's test sets, or can the study ``"cannot tell"``? The answers are those of
+    :func:`check_higher`: "cannot tell" where the 95% interval of the difference over training
+    runs, paired by seed, holds zero ("within noise" reads as it there), and where either model
+    has runs from fewer than two of the same seeds, so that there is no such interval (a
+    test-set error bar says nothing about a second training run; "within noise" is then
+    refused, as there is no noise estimate to be within). Words that say the two score alike
+    ("same", "equal") are refused: an interval that holds zero does not show that. An option
+    followed by a reason reads as the option: "cannot tell (within noise)"."""
     validate.one_of("model", model, STUDY)
     validate.one_of("baseline", baseline, STUDY)
-    if isinstance(answer, str) and _plain(answer) in _EQUAL:
-        return verdict(
-            False, f"{answer.strip()!r} claims equality, and an interval that holds zero does "
-            "not show that: answer 'same' (within noise), 'lower' or 'higher'",
-        )  # fmt: skip
-    word = _word(answer)
-    if word is None and _judgement(answer) == "cannot tell":
-        word = "cannot tell"
+    options = "'lower', 'higher' or 'cannot tell'"
+    if _equality(answer):
+        return verdict(False, _equal_message(answer, options))
+    word = _read(answer, _word)
     if word is None:
-        return verdict(False, f"answer 'lower', 'same' or 'higher', got {describe(answer)}")
+        return verdict(
+            False, f"answer {options}, the option alone or followed by a reason in brackets, "
+            f"got {describe(answer)}",
+        )  # fmt: skip
     results = load_results() if results is None else check_results(results)
     rows = results["models"]
     a_runs, b_runs = _scores(rows[model], None), _scores(rows[baseline], None)
     if len(set(a_runs) & set(b_runs)) < 2:  # no interval over training runs
         facts, why = _no_interval(model, baseline, a_runs, b_runs, "on the whole test set")
+        if word in ("cannot tell", "same") and _says_noise(answer):
+            return verdict(False, _not_noise(facts, why))
         if word == "cannot tell":
             return verdict(True, f"cannot tell: {facts}. {why}.")
         return verdict(False, f"the study's answer is 'cannot tell': {facts}. {why}.")
+    if word == "same":  # within noise: an interval that holds zero cannot tell them apart
+        word = "cannot tell"
     truth, _, _ = compare(results, baseline, model)
     a, b = STUDY[baseline].label, STUDY[model].label
     d = paired_difference(b_runs, a_runs)
@@ -193,9 +263,10 @@ def check_prediction(
         f"against {a}, and the 95% interval runs from {100 * d.low:+.1f} to "
         f"{100 * d.high:+.1f} points"
     )
-    if truth == "same":
+    if truth == "same":  # the interval holds zero
+        truth = "cannot tell"
         numbers_ += ": within noise"
-    if word == truth or (word, truth) == ("cannot tell", "same"):
+    if word == truth:
         return verdict(True, f"{truth}: {numbers_}")
     return verdict(
         False, f"the study says {truth!r}: {numbers_}. Where did your intuition come from?"
@@ -322,15 +393,26 @@ _JUDGEMENTS = {
 }  # fmt: skip
 
 
-def _judgement(answer) -> str | None:
-    """The answer of :data:`ANSWERS` that ``answer`` means, or ``None``."""
-    if not isinstance(answer, str):
-        return None
-    text = _plain(answer)
+def _judgement_plain(text: str) -> str | None:
+    """The answer of :data:`ANSWERS` that the plain text ``text`` (:func:`_plain`) means."""
     for option, others in _JUDGEMENTS.items():
         if text == option or text in others:
             return option
     return option_named(text, ANSWERS)
+
+
+def _judgement(answer) -> str | None:
+    """The answer of :data:`ANSWERS` that ``answer`` means, alone or followed by a reason
+    ("cannot tell (no interval)"), or ``None``."""
+    return _read(answer, _judgement_plain)
+
+
+def _not_noise(facts: str, why: str) -> str:
+    """The message for "within noise" where there is no interval over training runs."""
+    return (
+        f"the study's answer is 'cannot tell', but not because of noise: {facts}. {why}. "
+        "Without an interval over training runs there is no noise estimate to be within"
+    )
 
 
 def check_higher(
@@ -349,8 +431,10 @@ def check_higher(
     same training seeds scored there, the 95% t-interval of the per-seed differences
     (:func:`.stats.paired_difference`); "higher" if it lies above zero, "lower" if below,
     "cannot tell" if it holds zero. Where either model has a single run there, or their runs
-    share fewer than two seeds, there is no such interval: "cannot tell". Each message gives
-    the numbers and says why."""
+    share fewer than two seeds, there is no such interval: "cannot tell", and "within noise"
+    is refused there (there is no noise estimate to be within). Words that say the two score
+    alike ("same", "equal") are refused. An option followed by a reason reads as the option:
+    "cannot tell (no interval)". Each message gives the numbers and says why."""
     validate.one_of("model", model, MODELS)
     validate.one_of("baseline", baseline, MODELS)
     if model == baseline:
@@ -370,9 +454,14 @@ def check_higher(
             False, f"{question}: 'no' can mean 'lower' (the interval lies below zero) or "
             "'cannot tell' (no interval, or one that holds zero); answer which",
         )  # fmt: skip
+    if _equality(answer):
+        return verdict(False, f"{question}: {_equal_message(answer, allowed)}")
     choice = _judgement(answer)
     if choice is None:
-        return verdict(False, f"{question}: choose one of {allowed}; got {describe(answer)}")
+        return verdict(
+            False, f"{question}: choose one of {allowed}, the option alone or followed by a "
+            f"reason in brackets; got {describe(answer)}",
+        )  # fmt: skip
     a, b = _scores(rows[model], detail), _scores(rows[baseline], detail)
     shared = set(a) & set(b)
     if len(shared) >= 2:
@@ -390,6 +479,8 @@ def check_higher(
     else:
         right = "cannot tell"
         facts, why = _no_interval(model, baseline, a, b, where)
+        if choice == right and _says_noise(answer):  # no interval: no noise to be within
+            return verdict(False, _not_noise(facts, why))
     if choice == right:
         return verdict(True, f"{right}: {facts}. {why}.")
     return verdict(False, f"the study's answer is {right!r}: {facts}. {why}.")

@@ -6,6 +6,7 @@ import math
 from fractions import Fraction
 
 import torch
+import torch.nn.functional as F
 from einops import rearrange
 
 from .. import validate
@@ -156,8 +157,13 @@ def check_sra_macs(
 
 
 SRA_STEPS = {
-    "q": Step("B heads N d", "the queries, split into heads"),
-    "x_reduced": Step("B N_k C", "the tokens keys and values come from: conv, then LayerNorm"),
+    "q": Step("B heads N d", "the queries, split into heads, not yet scaled"),
+    "x_reduced": Step(
+        "B N_k C",
+        "the tokens keys and values come from: Reshape, W^S, then LayerNorm",
+        order="your keys are the right ones in another order: list the reduced grid row by "
+        "row, '(h w)', as the module does",
+    ),
     "k": Step("B heads N_k d", "the keys"),
     "v": Step("B heads N_k d", "the values"),
     "attn": Step("B heads N N_k", "the attention map, softmax(q kᵀ · scale)", softmax_rows),
@@ -165,22 +171,95 @@ SRA_STEPS = {
 }
 
 SRA_MISTAKES = {
+    "prescaled_q": "this q is already multiplied by attn.scale. The step q is the queries "
+    "before any scale. Scaling q before the product is fine if it is the only scale: then do "
+    "not scale the logits again",
     "no_reduction": "these are all N tokens: keys and values come from the reduced grid "
-    "(attn.sr on the (B, C, H, W) grid, then attn.norm)",
-    "no_norm": "this is the conv's output without the LayerNorm (attn.norm) after it",
+    "(Reshape(x, R) W^S, then attn.norm)",
+    "padded": "these keys cover a grid padded to a multiple of R. The conv has no padding: "
+    "it drops the leftover rows and columns (floor), so Reshape must drop them too",
+    "tile_order": "your tiles hold their numbers in (c r1 r2) order and W^S's rows are in "
+    "(r1 r2 c), or the other way round. F.unfold and weight.flatten(1) give (c r1 r2): read "
+    "the tiles and the weight in one order",
+    "weight_order": "W^S's rows are in (c r1 r2) order and your tiles hold their numbers in "
+    "(r1 r2 c), or the other way round. F.unfold and weight.flatten(1) give (c r1 r2): read "
+    "the tiles and the weight in one order",
+    "tile_transposed": "your tiles hold their numbers in (r2 r1 c) order and W^S's rows are in "
+    "(r1 r2 c), or the other way round: the two axes inside a tile are swapped. Read the "
+    "tiles and the weight in one order",
+    "no_norm": "this is Reshape(x, R) W^S without the LayerNorm (attn.norm) after it",
     "swapped_kv": "k and v are swapped: kv's 2C output channels hold K first, then V",
     "no_scale": "the map is softmax(q kᵀ) without the scale dim_head**-0.5 (attn.scale)",
+    "double_scale": "the map is softmax(q kᵀ · scale²): the scale was applied twice, to q "
+    "before the product and to the logits. Apply attn.scale once",
+    "full_width_scale": "the map is softmax(q kᵀ / √C) with C the full channel width. "
+    "Eq. (4) divides by √d_head, with d_head = C/heads: use attn.scale, dim_head**-0.5",
     "softmax_queries": "the softmax runs over the queries (dim=-2). It runs over the keys",
     "no_proj": "this is the heads' output before the projection: apply attn.proj",
 }
+
+#: How the exercise asks for the reduction: the paper's Reshape(x, R), then W^S.
+PAPER_SR = (
+    "write SR(x) as the paper does: cut the grid into R×R tiles (Reshape), then multiply them "
+    "by W^S, attn.sr.weight as an (R·R·C, C) matrix, and add attn.sr.bias"
+)
+
+#: The parts the checker switches off: the layer's forward and its reduction conv's, so that
+#: the reduction is written as the paper writes it, Reshape(x, R) then W^S.
+SRA_REFUSE = {
+    "": "call the layer's parts (q, kv, proj, norm, and sr's weight and bias), not the layer "
+    "itself: the checker switched off SpatialReductionAttention's forward",
+    "sr": f"attn.sr's forward is switched off: {PAPER_SR}",
+}
+
+
+def refuse_convolution(name: str) -> str | None:
+    """The message a convolution function (``conv2d``, ``convolution``, ``conv2d.default``
+    of ``torch.ops.aten``, ...) raises while a student's SRA runs, ``None`` for any other:
+    ``F.conv2d(grid, attn.sr.weight, attn.sr.bias, stride=R)`` is the module's conv again,
+    not the paper's Reshape then W^S."""
+    base = name.split(".")[0].lstrip("_")
+    if "conv" not in base or base.startswith("convert"):
+        return None
+    return (
+        f"{name} is a convolution, and convolutions are switched off while your function "
+        f"runs: {PAPER_SR}"
+    )
+
+
+def _sra_refuse(attn: SpatialReductionAttention) -> dict[str, str]:
+    """:data:`SRA_REFUSE` for ``attn``: at sr_ratio 1 the layer has no ``sr`` to switch off."""
+    return {path: text for path, text in SRA_REFUSE.items() if not path or hasattr(attn, path)}
+
+
+def _paper_reduction(attn, x, H: int, W: int, mistake: str | None = None) -> torch.Tensor:
+    """``Reshape(x, R) W^S`` before the LayerNorm, the paper's form of the strided conv, as a
+    student writes it: right (the conv's floor: the rows and columns left over are dropped),
+    or with the slip ``mistake`` (``"padded"``, ``"tile_order"``, ``"weight_order"``,
+    ``"tile_transposed"``)."""
+    R = attn.sr_ratio
+    reduced_grid(H, W, R)  # a grid smaller than the conv: a clear error, as the module's
+    grid = rearrange(x, "b (h w) c -> b c h w", h=H, w=W)
+    if mistake == "padded":  # zeros to the next multiple of R
+        grid = F.pad(grid, (0, -W % R, 0, -H % R))
+    else:
+        grid = grid[:, :, : H // R * R, : W // R * R]
+    tile = {"tile_order": "(c r1 r2)", "tile_transposed": "(r2 r1 c)"}.get(mistake, "(r1 r2 c)")
+    rows = "(c r1 r2)" if mistake == "weight_order" else "(r1 r2 c)"
+    tiles = rearrange(grid, f"b c (h r1) (w r2) -> b (h w) {tile}", r1=R, r2=R)
+    w_s = rearrange(attn.sr.weight, f"o c r1 r2 -> {rows} o")
+    return tiles @ w_s + attn.sr.bias
 
 
 def sra_steps(
     attn: SpatialReductionAttention, x: torch.Tensor, H: int, W: int, mistake: str | None = None
 ) -> dict[str, torch.Tensor]:
     """The intermediates of ``attn(x, H, W)`` (:data:`SRA_STEPS`), from the module's own
-    ``q``, ``reduce``, ``kv`` and ``proj``; with ``mistake`` (a key of :data:`SRA_MISTAKES`)
-    as a student who made it would compute them. Tested equal to the module (map and output)."""
+    ``q``, ``kv``, ``norm`` and ``proj``, with the reduction in the paper's form, Reshape then
+    W^S from ``sr``'s weight and bias (linear SRA: the module's ``reduce``); with ``mistake``
+    (a key of :data:`SRA_MISTAKES`) as a student who made it would compute them. Tested equal
+    to the module (reduced tokens, map and output), so it runs on the copy a student's
+    function gets, whose ``sr`` refuses its forward."""
     validate.instance("attn", attn, SpatialReductionAttention)
     validate.tokens_match_grid(
         x, H, W, attn.num_prefix_tokens, dtype=attn.q.weight.dtype, device=attn.q.weight.device
@@ -196,30 +275,40 @@ def sra_steps(
     q = rearrange(attn.q(x), "b n (h d) -> b h n d", h=h)
     if mistake == "no_reduction" or (attn.sr_ratio == 1 and not attn.linear):
         x_ = x
-    elif mistake == "no_norm":
-        x_ = rearrange(attn.sr(rearrange(x, "b (h w) c -> b c h w", h=H)), "b c h w -> b (h w) c")
-    else:
+    elif attn.linear:
         x_ = attn.reduce(x, H, W)
+    elif mistake == "no_norm":
+        x_ = _paper_reduction(attn, x, H, W)
+    else:
+        x_ = attn.norm(_paper_reduction(attn, x, H, W, mistake))
     k, v = rearrange(attn.kv(x_), "b m (two h d) -> two b h m d", two=2, h=h)
     if mistake == "swapped_kv":
         k, v = v, k
-    scale = 1.0 if mistake == "no_scale" else attn.scale
+    scale = {
+        "no_scale": 1.0,
+        "double_scale": attn.scale**2,
+        "full_width_scale": attn.dim**-0.5,
+    }.get(mistake, attn.scale)
     a = ((q @ k.transpose(-2, -1)) * scale).softmax(-2 if mistake == "softmax_queries" else -1)
     out = rearrange(a @ v, "b h n d -> b n (h d)")
     out = out if mistake == "no_proj" else attn.proj(out)
+    if mistake == "prescaled_q":  # scaled once, before the product: only q differs
+        q = q * attn.scale
     return {"q": q, "x_reduced": x_, "k": k, "v": v, "attn": a, "out": out}
 
 
 def _no_reduction_hint(error: Exception) -> str:
     """The hint for a solution that calls ``attn.sr`` or ``attn.norm`` on a layer without them,
     or that cuts the grid into R×R reduction tiles where R does not divide it."""
+    if isinstance(error, NotImplementedError):  # a part the checker switched off says why
+        return ""
     if type(error).__name__ == "EinopsError" or (
         isinstance(error, RuntimeError) and "shape" in str(error)
     ):
         return (
             "a shape error. Where sr_ratio does not divide H or W, R×R reduction tiles do not "
-            "cover the grid. The conv floors: it drops the leftover rows and columns. Apply "
-            "attn.sr to the (B, C, H, W) grid"
+            "cover the grid. The conv floors: it drops the leftover rows and columns. Keep "
+            "the first floor(H/R)·R rows and floor(W/R)·R columns, then cut the tiles"
         )
     if not isinstance(error, AttributeError):
         return ""
@@ -253,9 +342,13 @@ def check_sra_forward(
     ``SpatialReductionAttention`` for every config ``(H, W, dim, heads, sr_ratio)``, returning
     every one of its steps (:data:`SRA_STEPS`: ``q``, ``x_reduced``, ``k``, ``v``, ``attn``,
     ``out``) in a dict: the output alone, or a step left out, fails and is told which. The
-    module ``fn`` gets has its forward switched off, so ``return attn(x, H, W)`` fails and is
-    told to call the parts (:func:`~vit_notes.checking.check_forward`). Names the first config
-    and step that differ, and how."""
+    module ``fn`` gets has its forward switched off, and so has its reduction conv ``sr``
+    (:data:`SRA_REFUSE`): ``return attn(x, H, W)`` fails and is told to call the parts
+    (:func:`~vit_notes.checking.check_forward`), and the reduction is written as the paper's
+    Reshape then W^S, from ``sr``'s weight and bias. While ``fn`` runs, every convolution
+    function refuses too (:func:`refuse_convolution`): ``F.conv2d`` with ``sr``'s weight is
+    the conv again, not the paper's reduction. Names the first config and step that differ,
+    and how, with the slip it matches (:data:`SRA_MISTAKES`)."""
     return check_forward(
         fn,
         _sra_cases(configs),
@@ -264,6 +357,8 @@ def check_sra_forward(
         "SpatialReductionAttention",
         mistakes=SRA_MISTAKES,
         on_error=_no_reduction_hint,
+        refuse=_sra_refuse,
+        refuse_calls=refuse_convolution,
     )
 
 
@@ -390,8 +485,8 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
             "reduction tile. "
             f"PVT v2's linear SRA, as in its B2-Li, keeps 7×7 keys at any size. It would take "
             f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MiB here, "
-            f"with one key per about {4 * H / 7:.0f} px of the image (adaptive pooling's reduction "
-            "tiles overlap at their edges when 7 does not divide the grid)"
+            f"with one key per about {4 * H / 7:.0f} px of the image (adaptive pooling's windows "
+            "overlap at their edges when 7 does not divide the grid)"
             if r > 1
             else f"{head}: full attention fits"
         )

@@ -3,7 +3,8 @@ local enhancement. Builds on :mod:`vit_notes.pvt` (its patch embedding, its SRA 
 
 :mod:`.model` the modules and the family, :mod:`.cost` the analytic cost of one layer,
 :mod:`.figures` the chapter's pictures and explorer, :mod:`.exercises` its checkers,
-:mod:`.paper` what the paper says, the equations, and where the official code departs from them.
+:mod:`.paper` what the paper says, the chapter's equations (written from the official
+code's stages 1-3), and where the code's stage 4 differs from them.
 """
 
 from .. import registry
@@ -110,7 +111,8 @@ registry.register_design(
                     "MTA（多尺度 token 聚合）",
                     (
                         "merging tokens at several scales inside one attention layer to make "
-                        "multi-scale keys and values (Shunted)"
+                        "multi-scale keys and values, with a local enhancement of the values "
+                        "(Shunted)"
                     ),
                 ),
                 (

@@ -21,7 +21,7 @@ def shunted_kv_tokens(H: int, W: int, sr_ratio: int) -> tuple[int, ...]:
 
 def shunted_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1) -> AttentionCost:
     """Multiply-adds of :class:`~vit_notes.shunted.model.ShuntedAttention` on an ``H x W`` grid
-    (MTA and LE in the chapter's equations).
+    (MTA's token merge and LE in the chapter's equations).
 
     With ``N = HW``, ``C = dim`` and, for ``r > 1``, ``N_k1``/``N_k2`` keys for the coarse/fine
     head group (:func:`shunted_kv_tokens`): ``q`` and ``proj`` cost ``2NC²``; the reduction

@@ -29,6 +29,7 @@ from ..counting import count_macs, significant, time_forward
 from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
 from ..layers import keeps_global_rng, reduced_grid
 from ..plotting import (
+    MARK_OUTSIDE_BELOW,
     MIN_FONT_PT,
     arrow,
     box,
@@ -45,7 +46,7 @@ from ..pvt.figures import EXPLORER_SIZES, identity_sra
 from ..pvt.model import SpatialReductionAttention
 from ..trace import query_rows, trace_shapes
 from .cost import shunted_cost, shunted_kv_tokens, sra_ratio_at_nearest_cost
-from .model import ShuntedAttention, check_sr_ratio, kv_grids
+from .model import CONFIGS, ShuntedAttention, check_sr_ratio, kv_grids
 
 
 @torch.no_grad()
@@ -144,6 +145,28 @@ def shunted_query_maps(
     return out
 
 
+class _NearestCostMaps(dict):
+    """What :func:`sra_nearest_cost_maps` returns, ``{sr_ratio: (sra_ratio, row, grid)}``, with
+    the shunted layer whose multiply-adds the SRA ratios were matched to (``dim`` channels,
+    ``num_heads`` heads), so that a figure can say which layer that was."""
+
+    def __init__(self, maps: dict, dim: int, num_heads: int):
+        super().__init__(maps)
+        self.dim, self.num_heads = dim, num_heads
+
+
+def _matched_layer(sra: dict) -> str:
+    """The shunted layer whose multiply-adds the SRA column was matched to, for a title: by
+    name where it is Shunted-T's stage-1 layer (:data:`~vit_notes.shunted.model.CONFIGS`)."""
+    dim, heads = getattr(sra, "dim", None), getattr(sra, "num_heads", None)
+    if dim is None:  # a plain dict: the layer is not known
+        return "the shunted layer's"
+    tiny = CONFIGS["shunted_t"]
+    if (dim, heads) == (tiny["embed_dims"][0], tiny["num_heads"][0]):
+        return f"Shunted-T's stage-1 layer (C = {dim})"
+    return f"a shunted layer with C = {dim} and {heads} heads"
+
+
 @torch.no_grad()
 def sra_nearest_cost_maps(
     img: torch.Tensor,
@@ -158,9 +181,13 @@ def sra_nearest_cost_maps(
     shunted layer's (:func:`~vit_notes.shunted.cost.sra_ratio_at_nearest_cost`, for a
     ``dim``-channel, ``num_heads``-head layer on the photo's token grid), and the same query's
     map through an identity-weight SRA at that ratio, whose logits ``logit_scale`` multiplies
-    (as in :func:`shunted_query_maps`). Returns ``{sr_ratio: (sra_ratio, row, grid)}``."""
+    (as in :func:`shunted_query_maps`). Returns ``{sr_ratio: (sra_ratio, row, grid)}``, a dict
+    that also keeps ``dim`` and ``num_heads``: :func:`plot_shunted_maps` names the layer the
+    ratios were matched to. The toy's own width (two copies of the colour histogram) is not
+    ``dim``: the ratios match the cost of a ``dim``-channel layer, not of the toy."""
     sr_ratios = _ratios(sr_ratios)
     logit_scale = validate.number("logit_scale", logit_scale, low=0, low_open=True, high=1e3)
+    dim, num_heads = validate.width("dim", dim), validate.width("num_heads", num_heads)
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
     q = photo.query_at((H, W), query_rc)
     out = {}
@@ -169,7 +196,7 @@ def sra_nearest_cost_maps(
         sra = identity_sra(tokens.shape[-1], r_sra, scale=logit_scale)
         ((row, grid),) = query_rows(sra, tokens, H, W, query=q)
         out[r] = (r_sra, row, grid)
-    return out
+    return _NearestCostMaps(out, dim, num_heads)
 
 
 def _peak_note(peaks: list[float]) -> str:
@@ -326,11 +353,15 @@ def plot_shunted_maps(
 ):
     """One row per ``sr_ratio``: the coarse group's map, the fine group's map and, given ``sra``
     (from :func:`sra_nearest_cost_maps`), PVT's SRA at the ratio whose layer does the number of
-    multiply-adds nearest to the shunted layer's.
+    multiply-adds nearest to the shunted layer's. The maps are the colour-token toy's
+    (:func:`shunted_query_maps`, identity weights): the title and the alt text say so, and
+    name the layer the SRA ratios were matched to.
 
     Every map is drawn over the photo on **one** colour scale (one colour bar), with the query
     marked on each: a box around the query token's own ``patch``×``patch`` pixels (the
-    ``patch`` the maps were made with, :func:`shunted_query_maps`) and a crosshair. Each title
+    ``patch`` the maps were made with, :func:`shunted_query_maps`) and a crosshair. A patch
+    under :data:`~vit_notes.plotting.MARK_OUTSIDE_BELOW` px would hide under the box's stroke,
+    so there the box is drawn one patch outside it. Each title
     gives the map's peak, and the figure says so when the peaks differ tenfold or more."""
     img = validate.photo("img", img)
     patch = validate.kernel("patch", patch)
@@ -338,9 +369,10 @@ def plot_shunted_maps(
     if sra is not None:
         _sra_entries(sra, maps)
     validate.fraction_pair("query_rc", query_rc)
+    outside = patch < MARK_OUTSIDE_BELOW  # the query's pixels stay visible inside the box
     ncols = 3 if sra else 2
     nrows = len(maps)
-    fig, axes = new_figure(nrows, ncols, height=2.3 * nrows + 0.45)
+    fig, axes = new_figure(nrows, ncols, height=2.3 * nrows + (0.65 if sra else 0.45))
     peaks = [float(row.max()) for groups in maps.values() for row, _ in groups.values()]
     if sra:
         peaks += [float(sra[r][1].max()) for r in maps]
@@ -362,22 +394,32 @@ def plot_shunted_maps(
                 ax.set_visible(False)
                 continue
             title, row, grid = panel
-            im = overlay_map(ax, img, row, grid, vmax=vmax, query_rc=query_rc, patch=patch)
+            im = overlay_map(
+                ax, img, row, grid, vmax=vmax, query_rc=query_rc, patch=patch, outside=outside
+            )
             ax.set_title(f"{title}, peak {float(row.max()):.2f}")
             described.append(f"{title.split(':')[0]} peak {float(row.max()):.2f}")
         ax_row[0].set_ylabel(f"sr_ratio = {r}")
     cbar = fig.colorbar(im, ax=axes, shrink=0.8, pad=0.02, aspect=30)
     cbar.set_label("attention weight (one scale)")
-    columns = "coarse group (÷r), fine group (÷r/2)"
+    toy = "Colour-token toy (identity weights): coarse group (÷r), fine group (÷r/2)"
+    lines = [toy]
     if sra:
-        columns += ", SRA at nearest MACs (÷R)"
+        lines.append(f"SRA (÷R) at the MACs nearest {_matched_layer(sra)}")
+    lines[-1] += "; query token: cyan box"
     note = _peak_note(peaks)
-    fig.suptitle("\n".join(t for t in (f"{columns}; query token: cyan box", note) if t))
-    set_alt(
-        fig,
-        f"One query's attention weights over the photo, one row per sr_ratio "
-        f"({', '.join(str(r) for r in maps)}), on one colour scale: " + "; ".join(described) + ".",
+    fig.suptitle("\n".join(t for t in (*lines, note) if t))
+    alt = (
+        "One query's attention weights over the photo in a colour-token toy with identity "
+        f"weights, one row per sr_ratio ({', '.join(str(r) for r in maps)}), on one colour "
+        "scale: " + "; ".join(described) + "."
     )
+    if sra:
+        alt += (
+            " The SRA column is at the ratio R whose multiply-adds are nearest "
+            f"{_matched_layer(sra)}."
+        )
+    set_alt(fig, alt)
     return fig
 
 
@@ -508,7 +550,7 @@ def draw_shunted_schematic(
             _label(
                 ax,
                 (gx + 1.25 * inner, 7.95),
-                f"sr{g}: conv {rate}×{rate}, stride {rate},\nLayerNorm, GELU",
+                f"sr{g} (conv {rate}×{rate}, stride {rate}),\nnorm{g}, act (GELU)",
                 ha="right" if g == 1 else "left",
                 va="bottom",
             )
@@ -555,6 +597,8 @@ def draw_shunted_schematic(
             f"the queries of all {H * W} tokens split into two head groups; the coarse group "
             f"attends over {grids[0][0]}×{grids[0][1]} keys from a ÷{r} reduction of the grid, "
             f"the fine group over {grids[1][0]}×{grids[1][1]} keys from a ÷{r // 2} reduction; "
+            "each reduction is a convolution (sr1, sr2), then a LayerNorm (norm1, norm2), then "
+            "a GELU (act); "
             "each adds a depthwise 3×3 convolution of its values to them; the two groups' "
             "outputs are concatenated and projected"
         )
@@ -580,8 +624,8 @@ def shunted_cost_table(
     num_threads: int | None = None,
     rounds: int = 5,
 ) -> list[dict]:
-    """Rows of {variant, sr_ratio, tokens, kv_tokens, head_keys, analytic/counted GMACs,
-    attention-map MiB (float32, all heads, batch 1), ms}
+    """Rows of {variant, size, dim, num_heads, sr_ratio, tokens, kv_tokens, head_keys,
+    analytic/counted GMACs, attention-map MiB (float32, all heads, batch 1), ms}
     for one stage-1 layer (``size/patch`` grid, so equal query-token counts) of shunted
     attention and of PVT's SRA at each ``sr_ratio``.
 
@@ -624,6 +668,8 @@ def shunted_cost_table(
             row = dict(
                 variant=variant,
                 size=size,
+                dim=dim,
+                num_heads=num_heads,
                 sr_ratio=r,
                 tokens=c.tokens,
                 kv_tokens=c.kv_tokens,
@@ -679,6 +725,7 @@ def reduction_conv_table(
             dict(
                 part="reduction conv",
                 size=size,
+                dim=dim,
                 sr_ratio=r,
                 keys=h * w,
                 gmacs=h * w * dim * dim * r * r / 1e9,
@@ -999,7 +1046,14 @@ def shunted_explorer() -> Explorer:
         groups = shunted_query_maps(img, (sr_ratio,), queries, num_heads=num_heads)[sr_ratio]
         rates = {"coarse": sr_ratio, "fine": sr_ratio // 2, "plain": 1}
         return [
-            MapPanel(f"{name} ÷{rates[name]}: {grid[0]}×{grid[1]} keys", grid, rows, patch=4)
+            MapPanel(
+                f"{name} ÷{rates[name]}: {grid[0]}×{grid[1]} keys",
+                grid,
+                rows,
+                patch=4,
+                # a 4×4-px patch hides under the box's stroke: the box goes one patch outside
+                outside=4 < MARK_OUTSIDE_BELOW,
+            )
             for name, (rows, grid) in groups.items()
         ]
 
@@ -1009,8 +1063,9 @@ def shunted_explorer() -> Explorer:
             "one group, all keys" if sr_ratio == 1 else f"groups ÷{sr_ratio} and ÷{sr_ratio // 2}"
         )
         return (
-            f"{size}×{size} photo, {H * W} query tokens, heads={num_heads}: {groups}; "
-            "query token: cyan box"
+            f"Colour-token toy (identity weights). {size}×{size} photo, {H * W} query tokens, "
+            f"heads={num_heads}: {groups}; query token: inside the cyan box, one token from "
+            "its edge"
         )
 
     def alt(sr_ratio, num_heads, size):
@@ -1020,8 +1075,10 @@ def shunted_explorer() -> Explorer:
             for name, (h, w) in zip(("coarse", "fine"), kv_grids(side, side, sr_ratio))
         )
         return (
-            f"Explorer, starting state: the {size}×{size} photo with the query token in a cyan "
-            f"box, {grids}, sr_ratio {sr_ratio}, {num_heads} heads. Under them, one stage-1 "
+            f"Explorer, starting state: the {size}×{size} photo with the query token inside "
+            f"a cyan box, one token from its edge, {grids} of a colour-token toy with "
+            f"identity weights, sr_ratio {sr_ratio}, "
+            f"{num_heads} heads. Under them, one stage-1 "
             "layer's multiply-adds and attention-map memory (KiB or MiB) for plain attention, "
             "SRA and Shunted"
         )

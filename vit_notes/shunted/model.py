@@ -83,16 +83,18 @@ class ShuntedAttention(nn.Module):
     equal groups. Group ``i`` (``i = 1, 2``) sees keys and values computed from the grid
     shrunk by ``r_i`` (``r_1 = r``, ``r_2 = r/2``): a conv of kernel = stride ``r_i``
     (``sr1``/``sr2``), LayerNorm (``norm1``/``norm2``), GELU (``act``), and a linear
-    ``kv_i: C -> C`` giving K and V for the ``h/2`` heads of the group (MTA). Local
-    enhancement (LE): ``DWConv3x3(V_i)`` on V's reduced grid (``local_conv1``/``local_conv2``,
-    ``C/2`` channels each); ``V_i + LE(V_i)`` replaces ``V_i`` in the weighted sum. The two
+    ``kv_i: C -> C`` giving K and V for the ``h/2`` heads of the group. The conv, LayerNorm
+    and GELU are the token merge of MTA (``Merge(X, r_i)`` in the chapter's equations). Local
+    enhancement (LE), MTA's other part: ``DWConv3x3(V_i)`` on V's reduced grid
+    (``local_conv1``/``local_conv2``, ``C/2`` channels each); ``V_i + LE(V_i)`` replaces ``V_i``
+    in the weighted sum. The two
     groups' outputs, ``C/2`` channels each, are concatenated and projected (``proj``).
 
     ``sr_ratio = 1``: plain multi-head attention (``kv: C -> 2C``) plus a depthwise 3x3 conv
     of V on the full grid (``local_conv``) added to the attention output, as the official code
-    does. Our equations (our reading of stages 1-3 of the official code) add LE to V before
-    the weighted sum, as the question in issue 14 quotes the paper ("local enhancing component
-    of MTA for value V").
+    does. The chapter's equations, written from stages 1-3 of the official code, add LE to V
+    before the weighted sum, as the question in issue 14 quotes the paper ("local enhancing
+    component of MTA for value V").
 
     Call as ``attn(x, H, W)`` with ``x`` of shape ``(B, H*W, C)``. Under
     :func:`~vit_notes.trace.record_attention` the maps are stored per group as
@@ -142,8 +144,8 @@ class ShuntedAttention(nn.Module):
             self.local_conv = nn.Conv2d(dim, dim, kernel_size=3, padding=1, stride=1, groups=dim)
 
     def reduce(self, x: torch.Tensor, H: int, W: int) -> tuple[tuple[torch.Tensor, int, int], ...]:
-        """Multi-scale token aggregation, MTA: ``(B, N, C)`` -> one ``(tokens, h_i, w_i)`` per head
-        group, ``tokens`` of shape ``(B, h_i*w_i, C)`` after conv, LayerNorm and GELU."""
+        """MTA's token merge, ``Merge(X, r_i)``: ``(B, N, C)`` -> one ``(tokens, h_i, w_i)`` per
+        head group, ``tokens`` of shape ``(B, h_i*w_i, C)`` after conv, LayerNorm and GELU."""
         kv_grids(H, W, self.sr_ratio)  # raises for a grid smaller than sr_ratio
         grid = rearrange(x, "b (h w) c -> b c h w", h=H, w=W)
         out = []
@@ -512,8 +514,8 @@ CONFIGS: dict[str, dict] = {
 }
 
 _SRC = (
-    "params and top-1: the official README's results list; GFLOPs: the paper's ImageNet "
-    "table as commonly reported, not checked against the paper's text"
+    "params and top-1: the official README's results list; GFLOPs at 224²: the paper's "
+    "ImageNet-1K comparison table"
 )
 
 
@@ -524,15 +526,16 @@ def _paper(params_m: float, gflops: float, top1: float) -> registry.Paper:
         top1=top1,
         cite="ren2022shunted",
         source=_SRC,
-        gflops_unchecked=True,
+        readme=("params_m", "top1"),
     )
 
 
-#: Numbers reported for the paper, shown beside the book's counts (never used in a computation):
+#: The paper's numbers, shown beside the book's counts (never used in a computation):
 #: parameters (M) and ImageNet-1k top-1 (%) from the results list in the official repository's
-#: README, GFLOPs at 224² as the paper's ImageNet table is commonly reported, not checked
-#: against the paper's text. That one FLOP there is one multiply-add is our inference: the
-#: book's counts come within a few percent above them (the chapter glues by how much).
+#: README, which gives no FLOPs, and GFLOPs at 224² from the paper's ImageNet-1K comparison
+#: table (the book's sources do not show that table's number). That one FLOP there is one
+#: multiply-add is our reading: the book's counts come within a few percent above them (the
+#: chapter glues by how much), where two FLOPs per multiply-add would put them near half.
 PAPER = {
     "shunted_t": _paper(params_m=11.5, gflops=2.1, top1=79.8),
     "shunted_s": _paper(params_m=22.4, gflops=4.9, top1=82.9),

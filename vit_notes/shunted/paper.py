@@ -6,17 +6,20 @@ book, not its body text. Every entry therefore names what it rests on: the abstr
 official repository (OliverRensu/Shunted-Transformer, ``SSA.py`` and its issue threads, some
 of which quote the paper), or "our reading" where neither says it.
 
-``EQUATIONS``: shunted self-attention head by head, in the paper's symbols (MTA, LE, ``r_i``,
-``d_h``), as the ``sr_ratio > 1`` branch of the official ``SSA.py`` computes it
-(:data:`EQUATIONS_SOURCE`). Issue 14 quotes LE(.) and its definition from the paper. Where LE
-is added comes from ``SSA.py`` at ``sr_ratio > 1``. ``SYMBOLS`` says which
-tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
+``EQUATIONS``: shunted self-attention head by head, the chapter's equations, written from the
+``sr_ratio > 1`` branch of the official ``SSA.py`` (stages 1-3; :data:`EQUATIONS_SOURCE`).
+MTA and LE are the paper's names: the question in issue 14 quotes LE(.) and its definition, a
+component of MTA, from the paper. So MTA is the whole component, and ``Merge(X, r_i)`` is the
+chapter's symbol for its token merge (the convolution, LayerNorm and GELU of the code).
+``r_i`` and ``d_h`` are the chapter's symbols for the code's rate of a head's group and its
+``head_dim``. ``SYMBOLS`` says which tensor of
+:class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
-``CODE_DIFFERENCES``: what the official code (which this package equals) does where the
-equations are general, and where it departs from them. ``QUESTIONS``: a question about the
-paper's figure that the author replied to in an issue. ``ABLATIONS``: what the
-paper's ablation study of the token aggregation varies, as far as the repository's issue 18
-says.
+``CODE_DIFFERENCES``: what the code makes of two of the equations' symbols, and where the
+code's stage 4 (``sr_ratio`` 1) differs from stages 1-3, from which the equations were
+written. ``QUESTIONS``: a question about the paper's figure that the author replied to in an
+issue. ``ABLATIONS``: what the paper's ablation study of the token aggregation varies, as far
+as the repository's issue 18 says.
 """
 
 from __future__ import annotations
@@ -29,13 +32,15 @@ from ..facts import Claim, Difference, Symbol
 #: The paper, as cited in the book.
 CITE = "ren2022shunted"
 REPO = "https://github.com/OliverRensu/Shunted-Transformer"
-#: What the equations rest on: their symbols are the paper's names, the equations as written
-#: follow the official code.
+#: What the equations rest on: they are the chapter's, written from stages 1-3 of the official
+#: code. Two of their names, MTA and LE, are the paper's.
 EQUATIONS_SOURCE = (
-    "the symbols MTA, LE, r_i and d_h are the paper's names: the question in issue 14 of the "
-    "official repository quotes LE(.) and its definition from the paper. The equations as "
-    "written here follow the official code (SSA.py) where sr_ratio > 1. At sr_ratio 1 the "
-    "code departs from them (CODE_DIFFERENCES)"
+    "the chapter's equations, written from stages 1-3 of the official code (SSA.py, "
+    "sr_ratio > 1). MTA and LE are the paper's names: the question in issue 14 of the official "
+    "repository quotes LE(.) and its definition, a component of MTA, from the paper. "
+    "Merge(X, r_i) is the chapter's symbol for MTA's token merge, r_i and d_h its symbols for "
+    "the rate of a head's group (sr_ratio or sr_ratio / 2) and the code's head_dim. Stage 4 of "
+    "the code (sr_ratio 1) differs from stages 1-3 (CODE_DIFFERENCES)"
 )
 
 
@@ -75,7 +80,8 @@ class Ablation:
 EQUATIONS = (
     Equation(r"Q_i = X W_i^Q", EQUATIONS_SOURCE),
     Equation(
-        r"K_i,\ V_i = \mathrm{MTA}(X, r_i)\, W_i^K,\ \mathrm{MTA}(X, r_i)\, W_i^V", EQUATIONS_SOURCE
+        r"K_i,\ V_i = \mathrm{Merge}(X, r_i)\, W_i^K,\ \mathrm{Merge}(X, r_i)\, W_i^V",
+        EQUATIONS_SOURCE,
     ),
     Equation(r"V_i = V_i + \mathrm{LE}(V_i)", EQUATIONS_SOURCE),
     Equation(
@@ -90,11 +96,13 @@ SYMBOLS = (
     Symbol("X", "the layer's input tokens", "x: (B, N, C)"),
     Symbol("i", "a head", "heads 0 .. h/2-1 form the coarse group, heads h/2 .. h-1 the fine one"),
     Symbol(
-        "r_i", "head i's downsampling rate", "r (sr1) in the coarse group, r/2 (sr2) in the fine"
+        "r_i",
+        "head i's downsampling rate",
+        "r (sr1) in the coarse group, r/2 (sr2) in the fine",
     ),
     Symbol(
-        "MTA(X, r_i)",
-        "multi-scale token aggregation: X merged at rate r_i",
+        "Merge(X, r_i)",
+        "MTA's token merge: X merged at rate r_i",
         "act(norm_g(sr_g(X))): (B, N_k,g, C), N_k,g keys of group g",
     ),
     Symbol("W_i^Q", "head i's query projection", "rows i·d .. (i+1)·d of q.weight (and q.bias)"),
@@ -108,11 +116,14 @@ SYMBOLS = (
     Symbol("K_i, V_i", "head i's keys and values", "k[:, j], v[:, j] of group g: (B, N_k,g, d)"),
     Symbol(
         "LE(V_i)",
-        "local enhancement of V by a depth-wise convolution (the paper's definition, as the "
-        "question in issue 14 quotes it)",
+        "MTA's local enhancement of V by a depth-wise convolution",
         "local_conv_g on V laid out on its reduced grid: (B, N_k,g, d) per head",
     ),
-    Symbol("d_h", "the dimension in the softmax's scale", "d = C/h, and scale = d ** -0.5"),
+    Symbol(
+        "d_h",
+        "the dimension in the softmax's scale",
+        "head_dim = d = C/h, and scale = d ** -0.5",
+    ),
     Symbol(
         "h_i", "head i's output", "weights_i @ V_i: (B, N, d), concatenated over heads, then proj"
     ),
@@ -133,21 +144,23 @@ CLAIMS = (
     ),
 )
 
-#: What the official code, which :mod:`vit_notes.shunted` equals, does where the equations
-#: are general (how many rates, what MTA is made of), and where it departs from them. The
-#: ``paper`` field holds the equations' side (printed as "equations:").
+#: What the official code, which :mod:`vit_notes.shunted` equals, makes of two of the
+#: equations' symbols (how many rates, what the token merge is made of), and where its stage 4
+#: (``sr_ratio`` 1) differs from stages 1-3, from which the equations were written. The
+#: ``paper`` field holds the equations' side (printed as "equations:"). On the paper's side
+#: there is only issue 14: its question says that the paper does not describe the last stage's
+#: placement of LE in detail.
 CODE_DIFFERENCES = (
     Difference(
         topic="how many rates",
-        paper="r_i is head i's rate. The equations do not say how many rates a layer has: "
-        "only the code does",
+        paper="r_i is head i's rate, one symbol per head",
         code="two groups of h/2 heads: rate r (sr1, kv1, local_conv1) and r/2 (sr2, kv2, "
         "local_conv2). A stage with sr_ratio 1 has one group of all h heads",
         evidence=f"{REPO} SSA.py, Attention.__init__",
     ),
     Difference(
-        topic="what MTA is made of",
-        paper="MTA(X, r_i), the tokens merged at rate r_i, is one operation",
+        topic="what the token merge is made of",
+        paper="Merge(X, r_i), the tokens merged at rate r_i, is one symbol",
         code="in stages 1-3 (sr_ratio > 1): a convolution of kernel and stride r_i, then a "
         "LayerNorm and a GELU. Stage 3's fine group has r_i = 1 and still gets all three: "
         "sr2 is a 1×1 convolution there",
@@ -155,22 +168,22 @@ CODE_DIFFERENCES = (
         "sr_ratio 2. Attention.forward applies sr1, norm1 and act",
     ),
     Difference(
-        topic="MTA with sr_ratio 1",
-        paper="K_i and V_i come from MTA(X, r_i) in every head",
-        code="the last stage (sr_ratio 1) has no MTA: K and V come from kv(X), with no "
-        "convolution, LayerNorm or GELU. So MTA(X, 1) is X here, but not in stage 3's fine "
+        topic="the token merge with sr_ratio 1: stage 4 differs from stages 1-3",
+        paper="K_i and V_i come from Merge(X, r_i), as in every head of stages 1-3",
+        code="stage 4 (sr_ratio 1) has no token merge: K and V come from kv(X), with no "
+        "convolution, LayerNorm or GELU. So Merge(X, 1) is X there, but not in stage 3's fine "
         "group",
         evidence=f"{REPO} SSA.py, Attention.__init__ (its else branch builds only kv and "
         "local_conv) and the else branch of Attention.forward",
     ),
     Difference(
-        topic="LE with sr_ratio 1",
-        paper="V_i = V_i + LE(V_i) before the softmax-weighted sum, as in stages 1-3 of the "
-        "code. The question in issue 14 (unclebuff) quotes the paper: LE is the 'local "
-        "enhancing component of MTA for value V by a depth-wise convolution'",
-        code="the last stage (sr_ratio 1) adds local_conv(V) to the attention output instead. "
-        "In issue 14 the author answered that in the last stage the placement hardly "
-        "changes the final performance",
+        topic="LE with sr_ratio 1: stage 4 differs from stages 1-3",
+        paper="V_i = V_i + LE(V_i) before the softmax-weighted sum, as in stages 1-3. The "
+        "paper's side: the question in issue 14 (unclebuff) says that the paper does not "
+        "describe the last stage's placement of LE in detail",
+        code="stage 4 (sr_ratio 1) adds local_conv(V) to the attention output instead. In "
+        "issue 14 the author answered that in the last stage the placement hardly changes the "
+        "final performance",
         evidence=f"{REPO} SSA.py, the else branch of Attention.forward. Issue 14: the "
         "question quotes the paper, and the author, OliverRensu, answered on 2022-08-15. "
         "Issue 23 asks the same question",

@@ -56,10 +56,22 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
 .vn-chart figcaption{font-weight:600;margin-bottom:.2em;grid-column:1/-1}
 .vn-bar-row{display:contents}
 .vn-bar-label{text-align:right}
-.vn-bar-track{display:flex;align-items:center;min-width:0}
+.vn-bar-track{display:flex;align-items:center;min-width:0;position:relative;align-self:stretch}
 .vn-bar{display:inline-block;height:14px;min-width:0;flex:none}
 .vn-bar.vn-selected{outline:2px solid var(--vn-fg)}
 .vn-bar-text{font-variant-numeric:tabular-nums}
+.vn-interval{position:absolute;top:50%;height:10px;margin-top:-5px;pointer-events:none}
+.vn-interval>span{position:absolute;background:var(--vn-fg);box-shadow:0 0 0 1px var(--vn-bg)}
+.vn-interval>.vn-whisker{left:0;right:0;top:4px;height:2px}
+.vn-interval>.vn-cap{top:0;bottom:0;width:2px}
+.vn-interval>.vn-cap:first-child{left:-1px}.vn-interval>.vn-cap:last-child{right:-1px}
+.vn-axis{position:relative;height:1.5em;border-top:1px solid var(--vn-fg);margin-top:2px}
+.vn-tick{position:absolute;top:0;width:1px;height:4px;margin-left:-.5px;background:var(--vn-fg)}
+.vn-tick-label{position:absolute;top:5px;left:0;transform:translateX(-50%);font-size:12px;
+ font-variant-numeric:tabular-nums;white-space:nowrap}
+.vn-tick-label.vn-crowded{visibility:hidden}
+.vn-axis-label{grid-column:2/-1;font-size:12px}
+.vn-explorer :is(.vn-tick-label,.vn-axis-label){color:var(--vn-muted)}
 .vn-fallback{max-width:100%;height:auto}`;
   if (!document.getElementById("vn-explorer-css")) {
     document.head.appendChild(Object.assign(document.createElement("style"),
@@ -325,13 +337,17 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(off, 0, 0, W, H);
       // the keys the query sees, where it sees only part of the grid (seen: its window's
-      // key-grid cells, top, left, bottom, right, as plotting.seen_box finds them): white
+      // key-grid cells, top, left, bottom, right, as plotting.seen_box finds them): white,
+      // drawn half its black stroke outside the window, as plotting.mark_seen draws it, so
+      // that it covers none of the window's keys (the query's own token can sit on its edge)
       const box = panel.seen && panel.seen[q];
       if (box) {
         const [t, l, b, r] = box;
-        const bx = (l * W) / gw, by = (t * H) / gh, bw = ((r - l) * W) / gw, bh = ((b - t) * H) / gh;
-        ctx.strokeStyle = "black"; ctx.lineWidth = 6; ctx.strokeRect(bx, by, bw, bh);
-        ctx.strokeStyle = "white"; ctx.lineWidth = 3; ctx.strokeRect(bx, by, bw, bh);
+        const pad = 3; // half the black stroke's width
+        const bx = (l * W) / gw - pad, by = (t * H) / gh - pad;
+        const bw = ((r - l) * W) / gw + 2 * pad, bh = ((b - t) * H) / gh + 2 * pad;
+        ctx.strokeStyle = "black"; ctx.lineWidth = 2 * pad; ctx.strokeRect(bx, by, bw, bh);
+        ctx.strokeStyle = "white"; ctx.lineWidth = pad; ctx.strokeRect(bx, by, bw, bh);
       }
       // the query: an outlined cyan box and a dashed crosshair. The box is the patch of the
       // panel's query token (qcells: its query tokens per side, found as
@@ -373,31 +389,84 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
         el("span", { class: "vn-scale-label", text: "attention weight (one scale)" }));
     }
 
+    // An axis too narrow for every tick's label (a phone) labels every second tick, or every
+    // third...: the ticks all stay. Again whenever the axis changes width.
+    const axes = new ResizeObserver((entries) => entries.forEach((e) => unCrowd(e.target)));
+    function unCrowd(axis) {
+      const labels = [...axis.querySelectorAll(".vn-tick-label")];
+      labels.forEach((l) => l.classList.remove("vn-crowded"));
+      const boxes = labels.map((l) => l.getBoundingClientRect());
+      if (!boxes.length || !boxes[0].width) return; // not laid out (hidden)
+      let step = 1;
+      const clear = (k) => boxes[k].left >= boxes[k - step].right + 6;
+      while (step < labels.length - 1) {
+        let fits = true;
+        for (let k = step; k < labels.length; k += step) fits = fits && clear(k);
+        if (fits) break;
+        step++;
+      }
+      labels.forEach((l, k) => l.classList.toggle("vn-crowded", k % step !== 0));
+    }
+
+    // A chart: a bar per label, its text in a column of its own; where the chart has them,
+    // each bar's interval (low, high: an error bar over a bar paled as in the figure) and the
+    // value axis (axis: its domain, ticks and labels, vit_notes.explorer.bar_axis, which the
+    // matplotlib figure draws too).
     function drawBars(charts) {
+      axes.disconnect();
       bars.replaceChildren();
       for (const chart of charts) {
         const shown = chart.values.filter((v) => v > 0);
         const lo = Math.min(...shown), hi = Math.max(...shown);
-        const length = (v) => {
+        const axis = chart.axis;
+        const length = (v) => { // percent of the track
+          if (axis) {
+            const [a, b] = axis.domain;
+            if (axis.log && !(v > 0)) return 0;
+            const f = axis.log ? Math.log(v / a) / Math.log(b / a) : (v - a) / (b - a);
+            return Math.max(0, Math.min(1, f)) * 100;
+          }
           if (!(v > 0)) return 0;
-          if (!chart.log) return (v / hi) * 100; // percent of the track; the texts have a column
+          if (!chart.log) return (v / hi) * 100; // the texts have a column
           return (Math.log(v / (lo / 10)) / Math.log((hi * 300) / (lo / 10))) * 100;
+        };
+        const pct = (v) => `${length(v).toFixed(2)}%`;
+        const interval = (i) => {
+          if (!chart.low || !(chart.values[i] > 0)) return [];
+          const left = length(chart.low[i]), right = length(chart.high[i]);
+          return [el("span", {
+            class: "vn-interval", "aria-hidden": "true",
+            style: `left:${left.toFixed(2)}%;width:${(right - left).toFixed(2)}%`,
+          }, [el("span", { class: "vn-cap" }), el("span", { class: "vn-whisker" }),
+            el("span", { class: "vn-cap" })])];
         };
         const rows = chart.labels.map((label, i) => el("div", { class: "vn-bar-row" }, [
           el("span", { class: "vn-bar-label", text: label }),
           el("span", { class: "vn-bar-track" }, [
             el("span", {
               class: "vn-bar" + (i === chart.selected ? " vn-selected" : ""),
-              style: `width:${length(chart.values[i]).toFixed(2)}%;background:${chart.colours[i]}`,
+              style: `width:${pct(chart.values[i])};background:${chart.colours[i]}`,
             }),
+            ...interval(i),
           ]),
           // In a column of its own, so that the longest text never pushes past a phone's edge.
           el("span", { class: "vn-bar-text", text: chart.texts[i] }),
         ]));
-        bars.append(el("figure", { class: "vn-chart" }, [el("figcaption", { text: chart.title }), ...rows]));
+        const axisRow = axis && el("span", { class: "vn-axis" }, axis.ticks.map((t, k) =>
+          el("span", { class: "vn-tick", style: `left:${pct(t)}` },
+            [el("span", { class: "vn-tick-label", text: axis.tick_labels[k] })])));
+        if (axis) {
+          rows.push(el("span"), axisRow, el("span"), el("span"),
+            el("span", { class: "vn-axis-label", text: axis.label }));
+        }
+        bars.append(el("figure", { class: "vn-chart" },
+          [el("figcaption", { text: chart.title }), ...rows]));
+        if (axis) {
+          unCrowd(axisRow);
+          axes.observe(axisRow);
+        }
       }
     }
-
     function blob(i, now) { // the levels, or a promise of them; now: inflated at once
       if (!blobs.has(i)) blobs.set(i, now ? inflateNow(spec.blobs[i]) : inflate(spec.blobs[i]));
       return blobs.get(i);
@@ -440,7 +509,7 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
           const fig = maps.children[i];
           fig.querySelector("figcaption").textContent = `${m.title}, peak ${fmt(m.peaks[q])}`;
           fig.querySelector("canvas").setAttribute("aria-label",
-            `${m.title}: query at row ${query[0] + 1}, column ${query[1] + 1} of ${grid}; ` +
+            `${m.title}: query at row ${query[0]}, column ${query[1]} of ${grid}, counted from 0; ` +
             "click or use the arrow keys to move it");
           drawMap(fig.querySelector("canvas"), levels[i], m, q, vmax);
         });

@@ -239,6 +239,8 @@ SWIN_STEPS = {
         "windows M² C",
         "the windows, (batch · H/M · W/M, M², C), image by image",
         axes=("window", "token", "channel"),
+        order="cut the windows image by image, then row of windows, then column, "
+        "'(b nh nw)', and take the tokens row by row inside a window, '(m1 m2)'",
     ),
     "bias": Step(
         "heads M² M²",
@@ -260,6 +262,9 @@ SWIN_STEPS = {
         "batch N C",
         "the output on the grid, rolled back by +shift_size",
         axes=("image", "token", "channel"),
+        order="the tokens' outputs sit in the wrong places: put the windows back as they were "
+        "cut, '(b nh nw) (m1 m2) -> b (nh m1) (nw m2)', roll the grid back by +shift_size "
+        "along both axes, and flatten it row by row, '(h w)'",
     ),
 }
 

@@ -8,6 +8,7 @@ Every figure follows the book's standard (:mod:`vit_notes.plotting`) and carries
 from __future__ import annotations
 
 import copy
+import textwrap
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
@@ -452,23 +453,19 @@ def cost_curves(
     dim: int = 96,
     num_heads: int = 3,
     window_size: int = 7,
-    counted_up_to: int = 56,
 ) -> list[dict]:
     """Stage 1's attention layer (``C = dim``, ``num_heads``; a 4×4 patch: grid = side / 4) at
     each image side of ``sides`` (global and window ``window_size``) and at each window of
-    ``windows`` on a ``window_side``² image: eqs. (1), (2) and the FLOP counter on the module
-    (for global attention where the grid side is at most ``counted_up_to``, since the counter
-    runs the module and its bias index holds ``(hw)²`` entries). The modules are counted on
-    the ``meta`` device: shapes only, no memory. Every setting is checked before anything is
-    counted: each window must tile its grid exactly (eq. (2) assumes it)."""
+    ``windows`` on a ``window_side``² image: eqs. (1), (2) and the FLOP counter on the module,
+    at every point. The counter runs the modules on the ``meta`` device, from shapes alone:
+    on real tensors global attention's bias index alone holds ``(hw)²`` int64 entries, over
+    a GiB from a 112×112 grid on. Every setting is checked before
+    anything is counted: each window must tile its grid exactly (eq. (2) assumes it)."""
     sides = validate.nonempty_sequence("sides", sides, limit=100)
     windows = validate.nonempty_sequence("windows", windows, limit=100)
     dim, num_heads = validate.width("dim", dim), validate.width("num_heads", num_heads)
     validate.heads_divide(dim, num_heads)
     window_size = validate.image_side("window_size", window_size)
-    counted_up_to = validate.positive_int(
-        "counted_up_to", counted_up_to, maximum=64, why="global attention's bias index is (hw)²"
-    )
     sides = [validate.image_side(f"sides[{i}]", s) for i, s in enumerate(sides)]
     windows = [validate.image_side(f"windows[{i}]", m) for i, m in enumerate(windows)]
     window_side = validate.image_side("window_side", window_side)
@@ -479,8 +476,8 @@ def cost_curves(
     rows = []
 
     def add(axis, value, kind, cost, module, x):
-        counted = counting.count_macs(module, x) if module is not None else None
-        if counted is not None and counted != cost.macs:
+        counted = counting.count_macs(module, x)
+        if counted != cost.macs:
             raise AssertionError(f"eq. and counter differ at {axis}={value}, {kind}")
         rows.append(
             dict(
@@ -488,44 +485,29 @@ def cost_curves(
                 value=value,
                 kind=kind,
                 gmacs=cost.macs / 1e9,
-                counted_gmacs=None if counted is None else counted / 1e9,
+                counted_gmacs=counted / 1e9,
                 attn_mib=cost.attn_bytes / 2**20,
             )
         )
 
-    with torch.device("meta"):  # counting needs shapes only
-        for side in sides:
-            g = side // 4
-            n = (g // window_size) ** 2
+    meta = torch.device("meta")  # shapes alone: no memory, no compute
+    for side in sides:
+        g = side // 4
+        n = (g // window_size) ** 2
+        with meta:
             wa = WindowAttention(dim, window_size, num_heads).eval()
-            add(
-                "side",
-                side,
-                "window",
-                window_attention_cost(g, g, dim, num_heads, window_size),
-                wa,
-                torch.empty(n, window_size**2, dim),
-            )
-            glob = WindowAttention(dim, g, num_heads).eval() if g <= counted_up_to else None
-            add(
-                "side",
-                side,
-                "global",
-                msa_cost(g, g, dim, num_heads),
-                glob,
-                torch.empty(1, g * g, dim),
-            )
-        g = window_side // 4
-        for M in windows:
+            x = torch.randn(n, window_size**2, dim)
+        add("side", side, "window", window_attention_cost(g, g, dim, num_heads, window_size), wa, x)
+        with meta:  # global attention: one window as large as the grid
+            glob = WindowAttention(dim, g, num_heads).eval()
+            x = torch.randn(1, g * g, dim)
+        add("side", side, "global", msa_cost(g, g, dim, num_heads), glob, x)
+    g = window_side // 4
+    for M in windows:
+        with meta:
             wa = WindowAttention(dim, M, num_heads).eval()
-            add(
-                "window",
-                M,
-                "window",
-                window_attention_cost(g, g, dim, num_heads, M),
-                wa,
-                torch.empty((g // M) ** 2, M * M, dim),
-            )
+            x = torch.randn((g // M) ** 2, M * M, dim)
+        add("window", M, "window", window_attention_cost(g, g, dim, num_heads, M), wa, x)
     return rows
 
 
@@ -555,8 +537,8 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
         "window": ("tab:blue", f"M = {window_size}, eq. (2)"),
     }
     map_labels = {
-        "global": "global: map size, heads·(hw)²·4 B",
-        "window": "windows: map size, heads·hw·M²·4 B",
+        "global": "global: map size, heads·(hw)²·4 bytes",
+        "window": "windows: map size, heads·hw·M²·4 bytes",
     }
     for col, axis in enumerate(("side", "window")):
         for row_i, key in enumerate(("gmacs", "attn_mib")):
@@ -571,12 +553,10 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
                 if key == "attn_mib":  # no equation gives memory: the maps' size
                     label = map_labels[kind]
                 ax.plot(xs, [r[key] for r in pts], "-", color=color, label=label)
-                if key == "gmacs":
-                    cx = [r["value"] for r in pts if r["counted_gmacs"] is not None]
-                    cy = [r["counted_gmacs"] for r in pts if r["counted_gmacs"] is not None]
+                if key == "gmacs":  # the counter, at every point
                     ax.plot(
-                        cx,
-                        cy,
+                        xs,
+                        [r["counted_gmacs"] for r in pts],
                         "o",
                         mfc="none",
                         color=color,
@@ -601,6 +581,8 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
             )
             ax.set_ylabel("GMACs" if key == "gmacs" else "attention maps (MiB)")
             ax.grid(True, which="major")
+            if row_i == 1 and col == 0:  # room above global's line for the long labels
+                ax.set_ylim(top=ax.get_ylim()[1] * 30)
             if row_i == 0 or col == 0:
                 ax.legend(loc="upper left")
     fig.suptitle(f"Stage 1's attention layer (C = {dim}, 3 heads, 4×4 patches)")
@@ -746,9 +728,10 @@ TIMED_VARIANTS = ("W-MSA", "SW-MSA", "MSA")
 #: Every layer gathers its bias B on every call: ``M⁴`` entries per head in a window layer,
 #: ``(hw)²`` in global MSA. The figure's legend gives each series its size.
 B_SIZES = {"W-MSA": "B: M⁴ entries", "SW-MSA": "B: M⁴ entries", "MSA": "B: (hw)² entries"}
-#: Parts timed in the same rounds, to split the layers' time: SW-MSA with its roll and no
-#: mask, SW-MSA with its mask and no roll (where the stage shifts), and global MSA's gather
-#: of B alone (``attn.relative_position_bias()``, the call its forward makes).
+#: Variants timed in the same rounds: SW-MSA with its roll and no mask, SW-MSA with its mask
+#: and no roll (where the stage shifts), and global MSA's gather of B alone
+#: (``attn.relative_position_bias()``, the call its forward makes). The two SW-MSA variants
+#: are whole layers, so the variants' times do not add up to a layer's time.
 SPLIT_VARIANTS = ("SW-MSA roll only", "SW-MSA mask only", "MSA bias gather")
 
 
@@ -792,7 +775,7 @@ def swin_cost_table(
     Global MSA's forward includes gathering its ``(heads, hw, hw)`` bias B, which eq. (1)
     does not count.
 
-    With ``split=True`` the rounds also time, after each stage's three layers, the parts of
+    With ``split=True`` the rounds also time, after each stage's three layers, the variants of
     :data:`SPLIT_VARIANTS`: where the stage shifts, SW-MSA with the roll and no mask and with
     the mask and no roll (W-MSA's ``attn`` again), and at every stage global MSA's gather
     of B alone. Their rows count no multiply-adds of their own for the gather."""
@@ -901,6 +884,62 @@ def round_ratios(
     }
 
 
+def print_round_ratios(rows: list[dict], machine: dict | None = None, width: int = 88) -> None:
+    """Print, round by round, the ratios the chapter reads from :func:`swin_cost_table`'s timed
+    rows (``split=True``): per stage SW-MSA's, global MSA's and the two SW-MSA variants' time
+    over W-MSA's; at the last stage SW-MSA's over global MSA's; where the stage shifts the
+    mask-only variant's over the roll-only one's; and at stage 1 global MSA's gather of B over
+    its forward. With ``machine`` (a recording's, :attr:`Measurement.machine
+    <vit_notes.measured.Measurement.machine>`), a first line names it and the load average
+    before and after the run. Each ratio has three decimals, and each line counts its
+    ratios above 1. Lines longer than ``width`` wrap."""
+    rows = validate.rows("rows", rows, keys=("variant", "stage", "ms_rounds"))
+    width = validate.positive_int("width", width)
+    lines = []
+    if machine is not None:
+        if not isinstance(machine, dict):
+            raise validate.InputTypeError(
+                f"machine must be a recording's machine (a dict), got {type(machine).__name__}"
+            )
+        load = rows[0].get("load_avg", (float("nan"),) * 2)  # before, after
+        lines.append(
+            f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, timed on "
+            f"{machine.get('torch_threads', '?')} thread, load average {load[0]:.1f} to "
+            f"{load[1]:.1f}"
+        )
+
+    def add(stage, name, rs):
+        # three decimals, so that a ratio just above 1 reads as above 1; the count is the
+        # chapter's sign test's: any ratio above 1, however small, is a slower round
+        above = sum(r > 1 for r in rs)
+        line = f"stage {stage}: {name} in each round ({above} of {len(rs)} above 1): " + ", ".join(
+            f"{r:.3f}" for r in rs
+        )
+        lines.extend(textwrap.wrap(line, width, subsequent_indent="  "))
+
+    variants = {r["variant"] for r in rows}
+    for v in ("SW-MSA", "MSA", *SPLIT_VARIANTS[:2]):
+        if v in variants:
+            for stage, rs in round_ratios(rows, v).items():
+                add(stage, f"{v} / W-MSA", rs)
+    # the last stage: SW-MSA and global MSA are the same layer there
+    pair = round_ratios(rows, "SW-MSA", "MSA")
+    if pair:
+        last = max(pair)
+        add(last, "SW-MSA / MSA", pair[last])
+    # the two SW-MSA variants against each other: timed one after the other
+    roll_v, mask_v = SPLIT_VARIANTS[:2]
+    if {roll_v, mask_v} <= variants:
+        for stage, rs in round_ratios(rows, mask_v, roll_v).items():
+            add(stage, "SW-MSA mask only / roll only", rs)
+    # global MSA's gather of B, timed alone in the same rounds
+    share = round_ratios(rows, "MSA bias gather", "MSA") if "MSA bias gather" in variants else {}
+    if 1 in share:
+        lines += ["", "stage 1: global MSA's gather of B / its forward, each round:"]
+        lines.append("  " + ", ".join(f"{x:.2f}" for x in share[1]))
+    print("\n".join(lines))
+
+
 @styled
 def plot_measured_times(rows: list[dict], caption: str = ""):
     """Three panels from :func:`swin_cost_table`'s timed rows: the time of each layer per stage
@@ -912,7 +951,7 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     stage (log scale)."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms", "ms_rounds"))
     caption = validate.text("caption", caption, allow_empty=True)
-    rows = [r for r in rows if r["variant"] in TIMED_VARIANTS]  # the split parts: in print
+    rows = [r for r in rows if r["variant"] in TIMED_VARIANTS]  # the variants: in print
     fig, axes = new_figure(1, 3, height=4.2)
     colours = {"W-MSA": "tab:blue", "SW-MSA": "tab:green", "MSA": "tab:red"}
     stages = sorted({r["stage"] for r in rows})
@@ -986,17 +1025,21 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     ax.grid(True, axis="y")
     ax = axes[0, 2]
     for stage, rs in sorted(msa.items()):
-        ax.plot([stage] * len(rs), rs, "o", mfc="none", color=colours["MSA"], alpha=0.7,
-                label="global MSA / W-MSA" if stage == stages[0] else None,
-                )  # fmt: skip
+        ax.plot([stage] * len(rs), rs, "o", mfc="none", color=colours["MSA"], alpha=0.7)
         if stage != last:
             summary.append(f"MSA at stage {stage}: {min(rs):.2f} to {max(rs):.2f}")
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_yscale("log")
+    # 1, 2, 5, 10, 20, 50 in plain numbers: stage 1's tens can be read off the axis
+    ax.yaxis.set_minor_locator(mticker.LogLocator(subs=(2.0, 5.0)))
+    plain = mticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
     ax.set_xticks(stages, [str(s) for s in stages])
     ax.set_xlabel("stage")
     ax.set_ylabel("time / W-MSA's, each round")
-    ax.legend(loc="upper right")
+    # a title, not a legend: a legend would cover stage 1's points, the panel's highest
+    ax.set_title("global MSA / W-MSA")
     ax.grid(True, which="major")
     if caption:
         fig.suptitle(caption)
