@@ -438,6 +438,24 @@ def test_larger_heads_keep_the_macs_and_halve_the_map():
     assert round((base["params_m"] - h64["params_m"]) * 1e6) == lost
 
 
+def test_ablation_costs_name_the_size_they_count_at():
+    # review r30 M1: Table 8 gives CoAtNet-3 only at 384², so its row is counted there
+    rows = coatnet.ablation_costs("Table 8", sizes={"coatnet_3": 384})
+    assert [(r["model"], r["img_size"]) for r in rows] == [
+        ("coatnet_2", 224),
+        ("coatnet_2", 224),
+        ("coatnet_3", 384),
+    ]
+    c3 = coatnet.coatnet_cost("coatnet_3", img_size=384)["total"]
+    assert rows[2]["gmacs"] == c3.macs / 1e9 and rows[2]["map_mib"] == c3.attn_bytes / 2**20
+    assert all(r["img_size"] == 224 for r in coatnet.ablation_costs("Table 7"))
+    assert all(r["img_size"] == 384 for r in coatnet.ablation_costs("Table 7", img_size=384))
+    with pytest.raises(ValueError, match="a model in sizes"):
+        coatnet.ablation_costs("Table 8", sizes={"coatnet_9": 384})
+    with pytest.raises(TypeError, match="sizes must be a dict"):
+        coatnet.ablation_costs("Table 8", sizes=[384])
+
+
 def test_table_9_flops_are_the_counts_of_the_two_stride_placements():
     got = {(r["model"], r["variant"]): r["gmacs"] for r in coatnet.ablation_costs("Table 9")}
     for name, variants in coatnet.paper.DOWNSAMPLING_COST.items():
@@ -1226,13 +1244,36 @@ def test_layout_judgement(capsys, answer, ok, says):
     assert says in " ".join(capsys.readouterr().out.split())
 
 
+def test_layout_judgement_prints_the_map_as_section_8_does(capsys):
+    # review r30 S3: section 8 prints the 384² maps with counting.format_bytes
+    assert not coatnet.check_layout_choice("C-T-T-T")
+    out = " ".join(capsys.readouterr().out.split())
+    bytes_ = coatnet.coatnet_cost("coatnet_0", img_size=384, layout="C-T-T-T")["total"].attn_bytes
+    assert f"largest map {counting.format_bytes(bytes_)} (S2)" in out and "122 MiB" in out
+    assert "C-T-T-T at 384²: 20.18 GMACs" in out  # section 8 prints 20.18
+
+
 def test_layout_judgement_follows_the_papers_capacity_ranking(capsys):
     # With budgets that C-T-T-T fits too, the paper's pick among the two it ranks equal in
     # capacity is still C-C-T-T (it transfers better, Table 2).
     wide = dict(size=224, budget_mib=200, budget_gmacs=30)
     assert coatnet.check_layout_choice("C-C-T-T", **wide)
     assert not coatnet.check_layout_choice("C-T-T-T", **wide)
-    assert "about equal in capacity" in " ".join(capsys.readouterr().out.split())
+    out = " ".join(capsys.readouterr().out.split())
+    assert "about equal in capacity" in out
+    # review r31 E2: the message names the tie-break the exercise states
+    assert "On that tie the exercise asks for the one the paper adopts, C-C-T-T" in out
+
+
+def test_layout_judgement_states_its_tie_break():
+    # review r31 E2: the question says how a tie in capacity is broken, as the checker does
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    text = " ".join(
+        " ".join("".join(c["source"]).split())
+        for c in nb["cells"]
+        if c["cell_type"] == "markdown" and "ex-coatnet-judgement" in "".join(c["source"])
+    )
+    assert "If two layouts that fit tie in capacity, take the one the paper adopts" in text
 
 
 @pytest.mark.parametrize(

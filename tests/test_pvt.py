@@ -1533,3 +1533,30 @@ def test_check_sr_choice_at_ratio_1_names_no_reduction_tile(capsys):
     assert not pvt.check_sr_choice(1, size=512, budget_mib=24)
     out = " ".join(capsys.readouterr().out.split())
     assert "one per token, no reduction tile" in out and "4 pixels wide" not in out
+
+
+def _chapter_cells() -> list[dict]:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "pvt.ipynb"
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def test_the_chapters_glue_calls_are_in_folded_cells():
+    # review r26 S1: glue is plumbing for the prose, the solutions' visible cells do not call it
+    visible = [
+        "".join(c["source"])
+        for c in _chapter_cells()
+        if c["cell_type"] == "code" and "hide-input" not in c["metadata"].get("tags", [])
+    ]
+    assert visible and not [s for s in visible if "glue(" in s]
+
+
+def test_derived_grids_and_areas_are_glued_not_typed():
+    # review r26 S2: the 224² key grid, stage 4's grid and the R = 8 key's pixels are results
+    text = "\n".join("".join(c["source"]) for c in _chapter_cells() if c["cell_type"] == "markdown")
+    for typed in ("from the 7×7 reduced grid", "pool of the 7×7 grid", "32×32-pixel"):
+        assert typed not in text
+    for key in ("pvt_key_side_224", "pvt_li_stage4_side", "pvt_face_r8_key_px"):
+        assert f"{{glue:text}}`{key}`" in text

@@ -1501,3 +1501,16 @@ def test_the_chapters_glue_calls_are_in_folded_cells():
         if c["cell_type"] == "code" and "hide-input" not in c["metadata"].get("tags", [])
     ]
     assert visible and not [s for s in visible if "glue(" in s]
+
+
+def test_the_reduction_conv_benchmarks_settings_are_glued_from_its_record():
+    # review r31 S1: C and the grid of the timed conv come from shunted_reduction_conv
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert "C = 64 channels" not in text and "alone on the 56×56 grid" not in text
+    assert "{glue:text}`shunted_conv_dim`" in text and "{glue:text}`shunted_conv_grid`" in text
+    assert 'glue("shunted_conv_dim", conv_dim)' in code
+    convs = measured.load("shunted_reduction_conv")
+    side = convs.rows[0]["size"] // 4
+    assert all(round(c["gmacs"] * 1e9) == side * side * 64**2 for c in convs.rows)

@@ -630,6 +630,10 @@ def test_the_checkers_right_answers_and_page_specs():
         assert exercises.check_window_macs(4 * 3136 * 96**2 + 2 * 49 * 3136 * 96)
         assert exercises.check_memory_prediction(4) and not exercises.check_memory_prediction(16)
         assert not exercises.check_memory_prediction(4.07)  # the ratio is exactly 4
+        # the page's exercise: the window grows with the image, 4× the tokens and 4× the keys
+        page = dict(side=448, base=224, window_size=14, base_window=7)
+        assert exercises.check_memory_prediction(16, **page)
+        assert not exercises.check_memory_prediction(4, **page)
         assert exercises.check_window_choice(8) and not exercises.check_window_choice(16)
         assert not exercises.check_window_choice(7)  # does not tile a 256 grid
         # the corner query: a 4×4 region of its wrapped window; the centre: a whole window
@@ -648,6 +652,30 @@ def test_the_checkers_right_answers_and_page_specs():
         )
     ]
     assert kinds == ["count", "prediction", "choice", "count"]
+
+
+def test_the_memory_checker_names_each_half_of_a_growing_window():
+    from vit_notes.swin import exercises
+
+    page = dict(side=448, base=224, window_size=14, base_window=7)
+    for answer, words in (
+        (4, "one factor of two"),
+        (8, "square of the side"),
+        (2, "growth of the image's side"),
+        (1, "with the keys of each"),
+    ):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert not exercises.check_memory_prediction(answer, **page)
+        assert words in " ".join(out.getvalue().split()), answer
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert exercises.check_memory_prediction(16, **page)  # global's growth, and the answer
+    assert "196 keys" in " ".join(out.getvalue().split())
+    # a bad base window is named as itself, not as the window_size it is checked as
+    for bad, error in ((5, ValueError), ("7", TypeError), (0, ValueError)):
+        with pytest.raises(error, match="base_window"):
+            exercises.check_memory_prediction(16, base_window=bad)
 
 
 def test_the_figures_follow_the_standard():

@@ -260,29 +260,42 @@ def coatnet_cost(
     return out
 
 
-def ablation_costs(title: str, img_size: int = 224) -> list[dict]:
+def ablation_costs(
+    title: str, img_size: int = 224, sizes: dict[str, int] | None = None
+) -> list[dict]:
     """What each variant of one of the paper's ablation tables costs, counted by this book:
     one row per (model, variant) that :class:`~vit_notes.coatnet.model.CoAtNet` can build
-    (:attr:`~vit_notes.coatnet.paper.Variant.overrides` not ``None``), with ``params_m``,
-    ``gmacs`` (at ``img_size``²), the S2 and S3 GMACs, the number of heads of the first
-    transformer stage and its largest attention map (``map_mib``, float32, one image).
+    (:attr:`~vit_notes.coatnet.paper.Variant.overrides` not ``None``), with ``img_size`` (the
+    image side it is counted at), ``params_m``, ``gmacs``, the S2 and S3 GMACs, the number of
+    heads of the first transformer stage and its largest attention map (``map_mib``, float32,
+    one image).
+
+    Every row is counted at ``img_size``², except the rows of a model named in ``sizes``
+    (``{"coatnet_3": 384}``), counted at that model's size: a table may give one model's
+    results at another size than the rest (Table 8 gives CoAtNet-3 only at 384²).
 
     The paper's tables say what each variant changes; these counts show what else changes
     with it (a table that holds the number of blocks fixed changes the multiply-adds)."""
     img_size = validate.image_side("img_size", img_size)
     t = ablation(title)
+    sizes = {} if sizes is None else dict(validate.instance("sizes", sizes, dict))
+    for m, side in sizes.items():
+        validate.one_of("a model in sizes", m, CONFIGS)
+        sizes[m] = validate.image_side(f"sizes[{m!r}]", side)
     models = [m for m in CONFIGS if any(m == k[1] for v in t.variants for k in v.results)]
     rows = []
     for m in models:
+        side = sizes.get(m, img_size)
         for v in t.variants:
             if v.overrides is None or not any(m == k[1] for k in v.results):
                 continue
-            c = coatnet_cost(m, img_size=img_size, **v.overrides)
+            c = coatnet_cost(m, img_size=side, **v.overrides)
             cfg = {**CONFIGS[m], **v.overrides}
             rows.append(
                 dict(
                     model=m,
                     variant=v.name,
+                    img_size=side,
                     params_m=c["total"].params / 1e6,
                     gmacs=c["total"].macs / 1e9,
                     s2_gmacs=c["S2"].macs / 1e9,

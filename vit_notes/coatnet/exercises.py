@@ -23,6 +23,7 @@ from ..checking import (
     softmax_rows,
     verdict,
 )
+from ..counting import format_bytes
 from ..layers import keeps_global_rng
 from .cost import coatnet_cost
 from .figures import LAYOUTS
@@ -604,7 +605,8 @@ def check_layout_choice(
 ) -> bool:
     """Design judgement: the layout of CoAtNet-0 at ``size``² that the paper ranks highest in
     capacity among those whose largest attention map (one image, float32) fits ``budget_mib``
-    MiB and whose multiply-adds fit ``budget_gmacs`` GMACs."""
+    MiB and whose multiply-adds fit ``budget_gmacs`` GMACs. On the paper's tie in capacity
+    (C-C-T-T ≈ C-T-T-T, both fitting), the exercise asks for the one the paper adopts."""
     size = validate.image_side("size", size)
     if size % 32:
         raise ValueError(f"size={size} is not divisible by CoAtNet's total stride 32")
@@ -615,8 +617,10 @@ def check_layout_choice(
         total = coatnet_cost("coatnet_0", img_size=size, layout=layout)["total"]
         stage, mib = _largest_map(layout, size)
         gmacs = total.macs / 1e9
-        head = f"{layout} at {size}²: {gmacs:.1f} GMACs, "
-        head += f"largest map {mib:.1f} MiB ({stage})" if mib else "no attention map"
+        head = f"{layout} at {size}²: {gmacs:.2f} GMACs, "
+        # as section 8 prints it (counting.format_bytes, three significant figures)
+        shown = format_bytes(mib * 2**20)
+        head += f"largest map {shown} ({stage})" if mib else "no attention map"
         over = [f"{gmacs / budget_gmacs:.2f}× the GMACs"] if gmacs > budget_gmacs else []
         over += [f"{mib / budget_mib:.1f}× the map budget"] if mib > budget_mib else []
         if over:
@@ -643,8 +647,9 @@ def check_layout_choice(
             )
         elif {layout, best} == {"C-C-T-T", "C-T-T-T"}:
             options[layout] += (
-                f": it fits, and the paper finds the two about equal in capacity, but {best} "
-                "transfers better (Table 2) and costs less: the paper picks C-C-T-T"
+                f": it fits, and the paper finds the two about equal in capacity. On that tie "
+                f"the exercise asks for the one the paper adopts, {best}: it transfers better "
+                "(Table 2) and costs less"
             )
         else:
             options[layout] += (

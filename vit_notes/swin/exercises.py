@@ -75,33 +75,107 @@ def check_window_macs(
     )
 
 
-def check_memory_prediction(answer, side: int = 448, base: int = 224, window_size: int = 7) -> bool:
-    """Predict: stage 1's attention maps at ``side``² take how many times the memory they take
-    at ``base``² (window ``window_size``)? Each query keeps ``M²`` weights: linear in tokens."""
+def check_memory_prediction(
+    answer, side: int = 448, base: int = 224, window_size: int = 7, base_window: int | None = None
+) -> bool:
+    """Predict: stage 1's attention maps at ``side``² with windows ``window_size`` take how many
+    times the memory they take at ``base``² with windows ``base_window`` (``window_size`` if not
+    given)? Each query keeps ``M²`` weights: the maps grow with the tokens and with ``M²``."""
     side = validate.size("side", side, minimum=4)
     base = validate.size("base", base, minimum=4)
+    if base_window is None:
+        base_window = window_size
+    else:  # a slip here is named as base_window's, not as the window_size it is checked as
+        base_window = validate.positive_int("base_window", base_window, minimum=1)
+        if (base // 4) % base_window:
+            raise ValueError(
+                f"base_window={base_window} does not divide the {base // 4}x{base // 4} token "
+                f"grid of a {base}² image"
+            )
     big = window_attention_cost(side // 4, side // 4, 96, 3, window_size)
-    small = window_attention_cost(base // 4, base // 4, 96, 3, window_size)
+    small = window_attention_cost(base // 4, base // 4, 96, 3, base_window)
     right = big.attn_bytes / small.attn_bytes
     tokens = (side / base) ** 2
-    then = (
-        f"Now look at the lower left panel of the cost figure: from {base} to {side} px the "
-        "window line rises by the factor of the tokens, the global line by its square"
-    )
+    M, M0 = window_size, base_window
+    if M == M0:
+        then = (
+            f"Now look at the lower left panel of the cost figure: from {base} to {side} px the "
+            "window line rises by the factor of the tokens, the global line by its square"
+        )
+        correct = (
+            f"{right:g}×: {tokens:g}× the tokens, each with the same M² = {M**2} keys in its window"
+        )
+        inexact = (
+            f"the ratio is exactly {right:g}: the same M² keys per query, {tokens:g}× the queries"
+        )
+        mistakes = [
+            (tokens**2, "that is global attention's growth, N². A window keeps M² keys per query"),
+            (side / base, "that is the growth of the side; the tokens grow with its square"),
+            (1.0, "the number of keys per query stays M², but there are more queries"),
+        ]
+    else:
+        keys = M**2 / M0**2
+        then = (
+            f"Now read two factors off the cost figure. The lower left panel's window line, from "
+            f"{base} to {side} px, rises by the factor of the tokens. The lower right "
+            f"panel's window line, from M = {M0} to M = {M}, rises by the factor of the keys. "
+            f"Their product is the answer. Compare the global line from {base} to {side} px"
+        )
+        correct = (
+            f"{right:g}×: {tokens:g}× the tokens, each with M² = {M**2} keys in its window "
+            f"instead of {M0**2}, {keys:g}× as many"
+        )
+        inexact = (
+            f"the ratio is exactly {right:g}: {tokens:g}× the queries, each with {keys:g}× the keys"
+        )
+        if abs(tokens - keys) < 1e-9 * keys:  # one value, two halves of the answer: name both
+            one_factor = [
+                (
+                    tokens,
+                    f"that counts one factor of two. There are {tokens:g}× the queries, and "
+                    f"each keeps {keys:g}× the keys: M² = {M**2} against {M0**2}",
+                )
+            ]
+        else:
+            one_factor = [
+                (
+                    tokens,
+                    f"that is the growth of the tokens alone. The window grew from M = {M0} to "
+                    f"M = {M}, so each query keeps {keys:g}× the keys too",
+                ),
+                (
+                    keys,
+                    f"that is the growth of the keys per query alone, from M² = {M0**2} to "
+                    f"{M**2}. There are {tokens:g}× the queries too",
+                ),
+            ]
+        named = one_factor + [
+            (
+                tokens * M / M0,
+                f"the window's side grew {M / M0:g}-fold, but a query keeps M² keys. The keys "
+                "grow with the square of the side",
+            ),
+            (
+                side / base,
+                "that is the growth of the image's side. The tokens grow with its square",
+            ),
+            (tokens**2, "that is global attention's growth, N²"),
+            (1.0, "the maps grow with the queries and with the keys of each"),
+        ]
+        seen: set[float] = set()
+        mistakes = []
+        for value, why in named:  # never call the right value, or one value twice, a mistake
+            if abs(value - right) > 1e-9 * right and value not in seen:
+                seen.add(value)
+                mistakes.append((value, why))
     return check_prediction(
         answer,
         right,
         "the ratio of the maps' memory",
         then,
-        correct=f"{right:g}×: {tokens:g}× the tokens, each with the same M² = "
-        f"{window_size**2} keys in its window",
-        inexact=f"the ratio is exactly {right:g}: the same M² keys per query, "
-        f"{tokens:g}× the queries",
-        mistakes=[
-            (tokens**2, "that is global attention's growth, N². A window keeps M² keys per query"),
-            (side / base, "that is the growth of the side; the tokens grow with its square"),
-            (1.0, "the number of keys per query stays M², but there are more queries"),
-        ],
+        correct=correct,
+        inexact=inexact,
+        mistakes=mistakes,
     )
 
 
