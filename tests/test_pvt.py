@@ -1416,6 +1416,7 @@ _SLIP_SRA = slips.Later(lambda: pvt.SpatialReductionAttention(8, 2, sr_ratio=2))
 
 #: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
 API_SLIPS: dict[str, tuple] = {
+    "vit_notes.pvt.exercises.refuse_convolution": ((3,), {}, "name"),
     "vit_notes.pvt.Block": ((), dict(dim=8, num_heads=3), "num_heads"),
     "vit_notes.pvt.Mlp": ((), dict(in_features="8", hidden_features=16), "in_features"),
     "vit_notes.pvt.OverlapPatchEmbed": ((), dict(img_size="224"), "img_size"),

@@ -119,7 +119,7 @@ def query_at(grid: tuple[int, int], query_rc) -> int | list[int]:
     """:func:`query_index` of one (row, col) fraction pair, or the list of them for a
     non-empty list of pairs (an explorer's grid of queries)."""
     if _one_position(query_rc):
-        return query_index(grid, *query_rc)
+        return query_index(grid, *validate.fraction_pair("query_rc", query_rc))
     if not isinstance(query_rc, (tuple, list)):
         raise validate.InputTypeError(
             f"query_rc must be a (row, col) pair of fractions in [0, 1), or a list of them, got "

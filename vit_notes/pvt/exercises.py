@@ -218,6 +218,7 @@ def refuse_convolution(name: str) -> str | None:
     of ``torch.ops.aten``, ...) raises while a student's SRA runs, ``None`` for any other:
     ``F.conv2d(grid, attn.sr.weight, attn.sr.bias, stride=R)`` is the module's conv again,
     not the paper's Reshape then W^S."""
+    name = validate.text("name", name, allow_empty=True)
     base = name.split(".")[0].lstrip("_")
     if "conv" not in base or base.startswith("convert"):
         return None
