@@ -1290,6 +1290,52 @@ def test_rel_table_size_slips(capsys, answer, says):
     assert says in " ".join(capsys.readouterr().out.split())
 
 
+@pytest.mark.parametrize("k", [12, 48, 2, 36])
+def test_rel_table_size_names_a_wrong_head_count(capsys, k):
+    # review r32 E2: 529 offsets times the wrong heads (S3's 12, say) is told the offsets are
+    # right and the head count is not, not sent back to count the offsets
+    assert not coatnet.check_rel_table_size(529 * k, H=12, W=12, num_heads=24)
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"529 offsets per head is right; the layer has 24 heads, not {k}" in out
+    assert "count the possible offsets" not in out
+
+
+def test_plot_matrices_alt_text_reads_the_tex_out():
+    import matplotlib.pyplot
+
+    # review r32 S1: the alt text said "y^mathrmpre" and "w_i-j"
+    fig = coatnet.plot_matrices(
+        [
+            ("bias (logits)", {"bias $B_{ij} = w_{i-j}$": torch.zeros(4, 4)}),
+            ("weight", {r"$y^{\mathrm{pre}}$: with bias, x1": torch.eye(4)}),
+        ]
+    )
+    alt = plotting.alt_text(fig)
+    matplotlib.pyplot.close(fig)
+    assert "bias B_ij = w(i−j)" in alt and "y-pre: with bias, x1" in alt, alt
+    assert "mathrm" not in alt and "w_i-j" not in alt, alt
+
+
+def test_layout_explorer_alt_text_says_what_the_picture_shows():
+    # review r32 S2: the alt text named only "the starting state"
+    alt = coatnet.layout_explorer().fallback_alt()
+    c = coatnet.coatnet_cost("coatnet_0", img_size=224, layout="C-C-T-T")
+    totals = [
+        coatnet.coatnet_cost("coatnet_0", img_size=224, layout=lay)["total"]
+        for lay in coatnet.LAYOUTS
+    ]
+    for text in (
+        "C-C-T-T at 224²",
+        f"S3 (T) with {c['S3'].macs / 1e9:.3f} GMACs",
+        f"{counting.format_bytes(c['S3'].attn_bytes)} in S3",
+        f"{counting.format_bytes(c['S4'].attn_bytes)} in S4",
+        f"{min(t.macs for t in totals) / 1e9:.2f} to {max(t.macs for t in totals) / 1e9:.2f} GMACs",
+        f"{min(t.params for t in totals) / 1e6:.1f} to {max(t.params for t in totals) / 1e6:.1f} M",
+    ):
+        assert text in alt, (text, alt)
+    assert "none, since every stage is MBConv" in coatnet.layout_explorer().alt("C-C-C-C", 224)
+
+
 def test_relative_attention_names_a_wrong_entry_by_query_and_key(capsys):
     # review r24: "at heads=1, N=46, N=0" named both positions N; the message says which is
     # the query and which the key

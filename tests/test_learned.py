@@ -900,3 +900,34 @@ def test_build_and_load_leave_the_readers_random_draws_alone():
     assert torch.equal(torch.rand(3), want)
     b = build("pvt_sra8", seed=5)
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_runs_to_pair_checker(capsys):
+    # The control scored at 3 px from seeds 0, 1 and 3; pvt_full from seed 0 only: the
+    # runs to score are pvt_full's from seeds 1 and 3, read from the results
+    results = _results()
+    results["models"]["pvt_none"] = dict(
+        accuracy=[0.9] * 3, mean=0.9, macs=1.0e6, by_detail={"3": 0.7, "9": 0.99},
+        seeds_by_detail={s: {"3": 0.7, "9": 0.99} for s in ("0", "1", "3")},
+    )  # fmt: skip
+    for answer in ([1, 3], (3, 1), {1, 3}, ["1", 3.0]):
+        assert ex.check_runs_to_pair(answer, results=results), answer
+    assert "seeds 1 and 3" in capsys.readouterr().out
+    cases = {
+        (0, 1, 3): "already scored at 3 px in its run from seed 0",
+        (1, 2, 3): "no run from seed 2",
+        (1,): "a run from each of seed 3",
+        (): "seeds 1 and 3",
+        "1 and 3": "a list of whole numbers",
+        (1.5,): "a list of whole numbers",
+    }
+    _each_wrong_answer_says(
+        lambda a: ex.check_runs_to_pair(list(a) if isinstance(a, tuple) else a, results=results),
+        cases,
+        capsys,
+    )
+    for odd in ODD_ANSWERS:
+        assert ex.check_runs_to_pair(odd, results=results) is False
+        assert capsys.readouterr().out.startswith("❌ not yet: ")
+    with pytest.raises(ValueError, match="both"):
+        ex.check_runs_to_pair([1], model="pvt_none", results=results)

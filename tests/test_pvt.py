@@ -14,7 +14,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.text import Text
 
 from vit_notes import counting, photo, plotting, pvt, record_attention, trace_shapes
-from vit_notes.counting import count_params
+from vit_notes.counting import count_params, significant
 from vit_notes.pvt.exercises import SRA_STEPS
 
 #: Text this chapter's prose may type by hand (tests/test_prose.py): exact text -> why.
@@ -1087,17 +1087,87 @@ def test_cost_plot_draws_a_layer_without_sr_ratio_once():
     assert dot.get_markerfacecolor() == "white"
     assert "SRA at sr_ratio 1 is plain attention: same timing, diamond." in notes_of(fig)
     assert (dot.get_xdata()[0], dot.get_ydata()[0]) == (1, rows_at(rows, "plain", 1)["ms"])
-    assert "no sr_ratio: timed once, drawn flat, one bar" in notes_of(fig)
+    # timed in every round like the others, not once: the note says so
+    assert "no sr_ratio: drawn flat, one bar" in notes_of(fig)  # fake rows: no rounds
+    for r in rows:
+        r["ms_rounds"] = [r["ms"]] * 5
+    assert "no sr_ratio: timed in all 5 rounds, drawn flat, one bar" in notes_of(
+        pvt.plot_cost(rows, "sr_ratio", "t")
+    )
+    assert "timed once" not in notes_of(fig)
     assert "SRA at sr_ratio 1 is plain attention: same timing" in notes_of(fig)
     alt = plotting.alt_text(fig)
-    for variant in ("plain", "linear SRA"):
+    assert "timed once" not in alt
+    for variant, name in (("plain", "Plain: "), ("linear SRA", "Linear SRA: ")):
         ms = rows_at(rows, variant, 1)["ms"]
-        assert f"MiB of attention map, timed once: {ms:.3g} ms" in alt.split(f"; {variant} ")[-1]
+        own = alt.split(name)[-1]
+        assert f"It has no sr_ratio: one time for all, {significant(ms)} ms." in own
     # against the image size every layer is timed at every point
     sizes = pvt.sra_cost_table(sizes=(64, 96), sr_ratios=(4,), timed=False)
     for r in sizes:
         r["ms"] = 1.0 + r["counted_gmacs"]
     assert "timed once" not in notes_of(pvt.plot_cost(sizes, "size", "t"))
+
+
+def test_cost_alt_gives_each_time_as_its_rounds_spread_in_short_sentences():
+    # the alt text says a time is the fastest of the rounds, and gives the slowest too: one
+    # sentence per fact, no semicolons, no exponent form, the title's lines as sentences
+    rows = fake_timings()
+    for r in rows:
+        r["ms_rounds"] = [r["ms"], r["ms"] * 2.05, r["ms"] * 1.5]
+    for r in rows:
+        r["ms"] *= 1000  # thousands of ms: the exponent form the old text wrote
+        r["ms_rounds"] = [v * 1000 for v in r["ms_rounds"]]
+    alt = plotting.alt_text(pvt.plot_cost(rows, "sr_ratio", "a title\ntimed under load"))
+    assert alt.startswith("A title. Timed under load. ")
+    assert "Each time runs from the fastest of 3 rounds to the slowest." in alt
+    assert ";" not in alt and not re.search(r"\de[+-]\d", alt)
+    plain = rows_at(rows, "plain", 1)
+    assert (
+        "Plain: " in alt
+        and f"one time for all, {significant(plain['ms'])} to "
+        f"{significant(max(plain['ms_rounds']))} ms."
+        in alt
+    )
+    sra = sorted((r for r in rows if r["variant"] == "SRA"), key=lambda r: r["sr_ratio"])
+    took = ", ".join(
+        f"{significant(r['ms'])} to {significant(max(r['ms_rounds']))}" for r in sra[:-1]
+    )
+    assert f"It took {took} and " in alt
+    sentences = [x for x in re.split(r"(?<=\.) (?=[A-Z])", alt)]
+    assert max(len(x.split()) for x in sentences) <= 25, sentences
+
+
+def test_schematic_alt_is_short_sentences():
+    alt = plotting.alt_text(pvt.draw_sra_schematic())
+    assert ";" not in alt
+    assert "The queries come from all 3,136 tokens." in alt
+    assert "The keys and values come from 49 tokens: an 8×8 convolution of stride 8" in alt
+    assert "The attention map is 3,136×49." in alt
+    linear = plotting.alt_text(
+        pvt.draw_sra_schematic(attn=pvt.figures._sra(64, 1, "linear SRA", 1))
+    )
+    assert ";" not in linear and "average-pooled to 7×7" in linear
+
+
+def test_sra_explorer_alt_says_what_its_starting_picture_shows():
+    # not the title: the photo, the query, both maps' keys and largest weight, the bars
+    e = pvt.sra_explorer()
+    alt = e.fallback_alt()
+    assert not alt.startswith(e.title)
+    state = e.default_state()
+    query = e.query_positions()[e.query_cell(e.default_query)]
+    assert f"query ({query[0]:.2f}, {query[1]:.2f}) in a cyan box" in alt
+    maps = pvt.sra_query_maps(
+        photo.load_photo(state["size"]), (1, state["sr_ratio"]), query,
+        num_heads=state["num_heads"],
+    )  # fmt: skip
+    plain, sra = (significant(float(maps[r][0].max()), 2) for r in (1, state["sr_ratio"]))
+    assert f"Plain attention has 56×56 keys and a largest weight of {plain}." in alt
+    assert f"SRA at sr_ratio 8 has 7×7 keys and a largest weight of {sra}." in alt
+    for bar in pvt.cost_chart(state["size"], state["num_heads"], state["sr_ratio"]).texts:
+        mmacs, size = bar.split(" (")[0].split(", ")
+        assert f"{mmacs.removesuffix(' M')} million and {size}" in alt
 
 
 def test_cost_plot_names_fixed_costs_where_more_work_is_not_slower():

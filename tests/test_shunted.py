@@ -1514,3 +1514,20 @@ def test_the_reduction_conv_benchmarks_settings_are_glued_from_its_record():
     convs = measured.load("shunted_reduction_conv")
     side = convs.rows[0]["size"] // 4
     assert all(round(c["gmacs"] * 1e9) == side * side * 64**2 for c in convs.rows)
+
+
+def test_le_placements_match_the_module_and_differ_from_stages_1_to_3():
+    """Stage 4's step-by-step build equals the layer; LE on V gives another function."""
+    torch.manual_seed(0)
+    attn = ShuntedAttention(32, 4, qkv_bias=True, sr_ratio=1).eval()
+    nn.init.normal_(attn.local_conv.weight)  # a non-zero LE, so the placements differ
+    x = torch.randn(2, 16, 32)
+    steps = shunted.le_placements(attn, x)
+    with torch.no_grad():
+        torch.testing.assert_close(attn(x, 4, 4), steps["code_way"], rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(steps["code_way"], steps["recon_way"], atol=1e-3)
+    m = shunted.placement_metrics(attn, x)
+    assert m["keys"] == 16 and 1 <= m["spread"] <= 16 and 0 < m["apart"]
+    table = shunted.le_placement_table([m], m, (0,)).splitlines()
+    assert table[5].split() == ["tokens", "seed", "apart", "keys/row", "kept", "proj", "LE", "mean"]
+    assert [row.split()[0] for row in table[6:]] == ["photo", "random"]

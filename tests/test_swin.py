@@ -100,8 +100,8 @@ def test_the_mask_keeps_wrapped_tokens_apart(H, W, M, s):
     mask = swin.shift_mask(H, W, M, s)
     assert mask.shape == ((H // M) * (W // M), M * M, M * M)
     # After torch.roll by -s, the token at (r, c) came from ((r + s) % H, (c + s) % W); it
-    # wrapped around along an axis where r + s >= H. Two tokens of one shifted window were
-    # neighbours before the shift only if they wrapped alike along both axes.
+    # wrapped around along an axis where r + s >= H. Two tokens of one window of the rolled
+    # grid were neighbours before the shift only if they wrapped alike along both axes.
     rows = torch.arange(H)[:, None].expand(H, W)
     cols = torch.arange(W)[None, :].expand(H, W)
     wrapped = torch.stack([rows + s >= H, cols + s >= W], dim=-1).float()
@@ -977,7 +977,8 @@ def test_a_count_that_two_mistakes_give_names_both():
 
 def test_input_gradient_in_float64_keeps_what_float32_underflows():
     """The corner query (54, 54) after two blocks: in float64 every token of the block-1 windows
-    under its shifted window has a non-zero gradient; float32 loses most of the masked ones."""
+    under its window of the rolled grid has a non-zero gradient; float32 loses most of the
+    masked ones."""
     torch.manual_seed(0)
     H = W = 56
     blocks = [swin.SwinTransformerBlock(8, (H, W), 1, window_size=7, shift_size=s) for s in (0, 3)]

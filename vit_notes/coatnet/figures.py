@@ -273,6 +273,16 @@ def draw_coatnet_schematic(name_or_model="coatnet_0", img_size: int = 224):
 # --- small matrices -----------------------------------------------------------------------------
 
 
+def plain_title(title: str) -> str:
+    """A panel title in words for alt text: its TeX read out, not stripped. ``\\mathrm{pre}``
+    reads "pre", a superscript ``y^{pre}`` "y-pre", a subscript holding a sign ``w_{i-j}``
+    "w(i−j)", any other subscript ``B_{ij}`` "B_ij"; then the markup left is dropped."""
+    t = re.sub(r"\\mathrm\{([^{}]*)\}", r"\1", title)
+    t = re.sub(r"\^\{([^{}]*)\}", r"-\1", t)
+    t = re.sub(r"_\{([^{}]*[-+][^{}]*)\}", lambda m: "(" + m[1].replace("-", "−") + ")", t)
+    return re.sub(r"[${}\\]", "", t)
+
+
 @styled
 def plot_matrices(groups, panel_height: float = 2.3):
     """Small heatmaps of ``N x N`` matrices (row: query ``i``, column: key ``j``), at most three
@@ -324,8 +334,7 @@ def plot_matrices(groups, panel_height: float = 2.3):
         ax.set_visible(False)
     size = "×".join(str(d) for d in torch.as_tensor(panels[0][2]).shape)
     alt = f"Heatmaps of {size} matrices, query i down, key j across: " + "; ".join(
-        f"{label}: " + ", ".join(re.sub(r"[${}\\]", "", t) for t in mats)  # no TeX markup
-        for label, mats in groups
+        f"{label}: " + ", ".join(plain_title(t) for t in mats) for label, mats in groups
     )
     return set_alt(fig, alt + ".")
 
@@ -734,6 +743,31 @@ def layout_explorer(name: str = "coatnet_0") -> Explorer:
             "params (C: MBConv, T: transformer)"
         )
 
+    def alt(layout, size):
+        c = coatnet_cost(name, img_size=size, layout=layout)
+        kinds = dict(zip(("S1", "S2", "S3", "S4"), parse_layout(layout)))
+        top = max(("S0", "S1", "S2", "S3", "S4"), key=lambda n: c[n].macs)
+        maps = [f"{format_bytes(c[n].attn_bytes)} in {n}" for n in kinds if c[n].attn_bytes]
+        totals = [coatnet_cost(name, img_size=size, layout=lay)["total"] for lay in LAYOUTS]
+        gmacs, params = [t.macs / 1e9 for t in totals], [t.params / 1e6 for t in totals]
+        t = c["total"]
+        listed = " and ".join(filter(None, (", ".join(maps[:-1]), maps[-1]))) if maps else ""
+        return (
+            f"Explorer, starting state: {name} with layout {layout} at {size}². The first "
+            f"chart gives the multiply-adds per stage. The largest is {top} "
+            f"({kinds.get(top, 'stem')}) with {c[top].macs / 1e9:.3f} GMACs. The second gives "
+            "one block's attention map per stage: "
+            + (
+                f"{listed}. The stem and the MBConv stages have none"
+                if maps
+                else "none, since every stage is MBConv"
+            )
+            + ". The last two compare the four "
+            f"layouts at {size}²: {min(gmacs):.2f} to {max(gmacs):.2f} GMACs and "
+            f"{min(params):.1f} to {max(params):.1f} M parameters in total. {layout} is "
+            f"outlined, at {t.macs / 1e9:.2f} GMACs and {t.params / 1e6:.1f} M parameters"
+        )
+
     return Explorer(
         key="explore-layout",
         title=f"CoAtNet layouts: {name}'s cost per stage and in total",
@@ -743,4 +777,5 @@ def layout_explorer(name: str = "coatnet_0") -> Explorer:
         ),
         bars=lambda layout, size: layout_charts(layout, size, name),
         caption=caption,
+        alt=alt,
     )

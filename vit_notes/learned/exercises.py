@@ -484,3 +484,73 @@ def check_higher(
     if choice == right:
         return verdict(True, f"{right}: {facts}. {why}.")
     return verdict(False, f"the study's answer is {right!r}: {facts}. {why}.")
+
+
+def _seed_list(seeds) -> str:
+    """``[1]`` -> "seed 1", ``[1, 2]`` -> "seeds 1 and 2"."""
+    names = [str(s) for s in seeds]
+    if len(names) == 1:
+        return f"seed {names[0]}"
+    return f"seeds {', '.join(names[:-1])} and {names[-1]}"
+
+
+def check_runs_to_pair(
+    answer,
+    model: str = "pvt_full",
+    control: str = "pvt_none",
+    detail: int = 3,
+    results: dict | None = None,
+) -> bool:
+    """Judgement: which training runs of ``model``, named by seed, would have to be scored at
+    ``detail`` px so that each run of ``control`` scored there has a partner from the same seed
+    (the pairing of the chapter's section 4)? Answer the seeds as a list of whole numbers, like
+    ``[3, 4]``, or ``[]`` for none.
+
+    The right answer is read from the results: the seeds of ``control``'s runs scored at
+    ``detail`` px, less those of ``model``'s. A seed already scored, a seed the control has no
+    run from, a missing seed and an answer that is not a list of whole numbers each get their
+    own message."""
+    validate.one_of("model", model, MODELS)
+    validate.one_of("control", control, MODELS)
+    if model == control:
+        raise ValueError(f"model and control are both {model!r}: name two different models")
+    detail = validate.positive_int("detail", detail)
+    results = load_results() if results is None else check_results(results)
+    rows = {n: results["models"][n] for n in (model, control)}
+    if any(str(detail) not in r["by_detail"] for r in rows.values()):
+        sides = sorted(int(d) for d in rows[model]["by_detail"])
+        raise ValueError(f"detail={detail}: the results score mark sides {sides}")
+    have = {int(s) for s in _scores(rows[model], detail)}
+    want = {int(s) for s in _scores(rows[control], detail)}
+    right = sorted(want - have)
+    where = f"at {detail} px"
+    items = list(answer) if isinstance(answer, (list, tuple, set)) else None
+    seeds = None if items is None else [as_int(v) for v in items]
+    if seeds is None or any(s is None for s in seeds):
+        return verdict(
+            False, f"answer the training seeds as a list of whole numbers, like [3, 4], or [] "
+            f"for none; got {describe(answer)}",
+        )  # fmt: skip
+    given = set(seeds)
+    done = sorted(given & have)
+    if done:
+        return verdict(
+            False, f"{model} is already scored {where} in its run from "
+            f"{_seed_list(done)}: that pair exists, and section 5's figure shows it",
+        )  # fmt: skip
+    alone = sorted(given - want)
+    if alone:
+        return verdict(
+            False, f"{control} has no run from {_seed_list(alone)} scored "
+            f"{where}, so a {model} run from it would have no partner to pair with",
+        )  # fmt: skip
+    missing = sorted(want - given - have)
+    if missing:
+        return verdict(
+            False, f"{control} also has a run from each of {_seed_list(missing)} scored "
+            f"{where}, left without a partner: name every seed the control's runs need",
+        )  # fmt: skip
+    return verdict(
+        True, f"{model}'s runs from {_seed_list(right)}, scored {where}, would "
+        f"pair with each of {control}'s {len(want)} runs there, seed by seed",
+    )  # fmt: skip

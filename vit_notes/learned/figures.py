@@ -408,7 +408,8 @@ def attention_on_marks(
     ("majority" task): the query is the token at the centre of the first mark of the shared
     pair; the result is the mean share of its weight on the tokens of that mark itself
     (``"own mark"``), of its partner of the same shape (``"partner"``), of the mark of the
-    other shape (``"odd mark"``) and on the rest (``"background"``), full 8×8 key grid.
+    other shape (``"odd mark"``) and on the rest (``"rest"``: tokens whose 4-px patch overlaps no
+    mark, though their receptive field may reach one), full 8×8 key grid.
 
     ``name``: a trained model of the study with full attention at stage 1 (its first block,
     head ``head``, 0 by default); ``None``: the earlier chapters' toy (colour tokens, identity
@@ -424,7 +425,7 @@ def attention_on_marks(
     model = None if name is None else load(name)
     size = data.images.shape[-1]  # the data's own size: its stage-1 grid is size/4 a side
     grid = (size // 4, size // 4)
-    totals = {k: [] for k in ("own mark", "partner", "odd mark", "background")}
+    totals = {k: [] for k in ("own mark", "partner", "odd mark", "rest")}
     count = min(validate.positive_int("count", count), len(data))
     for i in range(count):
         d = int(data.detail[i])
@@ -445,7 +446,7 @@ def attention_on_marks(
         shares = {"own mark": own, "partner": partner, "odd mark": odd}
         for key, tokens in shares.items():
             totals[key].append(float(row[sorted(tokens)].sum()) if tokens else 0.0)
-        totals["background"].append(1.0 - sum(totals[k][-1] for k in shares))
+        totals["rest"].append(1.0 - sum(totals[k][-1] for k in shares))
     if per_image:
         return totals
     return {k: sum(v) / count for k, v in totals.items()}

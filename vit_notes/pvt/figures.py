@@ -17,7 +17,7 @@ import torch
 from matplotlib.lines import Line2D
 
 from .. import photo, validate
-from ..counting import count_macs, significant, time_forward
+from ..counting import count_macs, format_bytes, significant, time_forward
 from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
 from ..layers import keeps_global_rng
 from ..plotting import (
@@ -420,7 +420,11 @@ def _timing_note(rows: list[dict], x: str, surprises: list[dict]) -> str:
             f"In each of {n} rounds, {more}'s time grew more from {name} {lo} to {hi} than {less}."
         )
     if x == "sr_ratio":
-        notes.append("Plain and linear SRA have no sr_ratio: timed once, drawn flat, one bar.")
+        notes.append(
+            "Plain and linear SRA have no sr_ratio: "
+            + (f"timed in all {n} rounds, " if n > 1 else "")
+            + "drawn flat, one bar."
+        )
         if any(r["variant"] == "SRA" and r[x] == 1 for r in rows):
             notes[-1] += " SRA at sr_ratio 1 is plain attention: same timing, diamond."
     return "\n\n".join(notes)
@@ -527,24 +531,35 @@ def plot_cost(rows: list[dict], x: str, title: str):
 
 
 def _cost_alt(rows: list[dict], x: str, title: str) -> str:
-    """The alt text of :func:`plot_cost`: each variant's multiply-adds, map size and time."""
-    parts = []
+    """The alt text of :func:`plot_cost`: the title's lines as sentences, then one sentence per
+    variant with its multiply-adds, map size and, if timed, its time: the fastest of the rounds
+    and the slowest (numbers as :func:`~vit_notes.counting.significant` writes them)."""
+    lines = [line.strip().rstrip(".") for line in title.split("\n") if line.strip()]
+    head = ". ".join(line[:1].upper() + line[1:] for line in lines)
+    xs = ", ".join(str(v) for v in sorted({r[x] for r in rows}))
+    n = max(len(r.get("ms_rounds", [])) for r in rows)
+    sentences = [f"{head}.", f"The values are at {_X_LABELS[x]} {xs}, in that order."]
+    if "ms" in rows[0] and n > 1:
+        sentences.append(f"Each time runs from the fastest of {n} rounds to the slowest.")
+
+    def nums(values):
+        out = [v if isinstance(v, str) else significant(v) for v in values]
+        return out[0] if len(out) == 1 else ", ".join(out[:-1]) + " and " + out[-1]
+
+    def ms(r):
+        slow = max(r.get("ms_rounds", [r["ms"]]))
+        return significant(r["ms"]) + (f" to {significant(slow)}" if n > 1 else "")
+
     for variant in VARIANTS:
         sel = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r[x])
-        text = (
-            f"{variant} "
-            + ", ".join(f"{r['counted_gmacs']:.3g}" for r in sel)
-            + " GMACs and "
-            + ", ".join(f"{r['attn_mib']:.3g}" for r in sel)
-            + " MiB of attention map"
-        )
+        name = variant[:1].upper() + variant[1:]
+        sentences.append(f"{name}: {nums([r['counted_gmacs'] for r in sel])} GMACs.")
+        sentences.append(f"Its attention maps take {nums([r['attn_mib'] for r in sel])} MiB.")
         if "ms" in sel[0] and _timed_once(variant, x):
-            text += f", timed once: {sel[0]['ms']:.3g} ms"
+            sentences.append(f"It has no {x}: one time for all, {ms(sel[0])} ms.")
         elif "ms" in sel[0]:
-            text += ", " + ", ".join(f"{r['ms']:.3g}" for r in sel) + " ms"
-        parts.append(text)
-    xs = ", ".join(str(v) for v in sorted({r[x] for r in rows}))
-    return f"{title}. At {_X_LABELS[x]} {xs}: " + "; ".join(parts) + ". Formula and counter agree."
+            sentences.append(f"It took {nums([ms(r) for r in sel])} ms.")
+    return " ".join(sentences + ["Formula and counter agree."])
 
 
 #: The explorer's image sizes: every state is precomputed for the page, and a page holds at
@@ -596,6 +611,42 @@ def sra_explorer() -> Explorer:
             "Query: cyan box. Toy: colour tokens, identity weights."
         )
 
+    grid, start = 10, (3, 5)  # the query positions, and the starting one
+
+    def alt(sr_ratio, num_heads, size):
+        query = ((start[0] + 0.5) / grid, (start[1] + 0.5) / grid)
+        img = photo.load_photo(size)
+        both = sra_query_maps(img, (1, sr_ratio), [query], num_heads=num_heads)
+        (plain, pg), (rows, g) = both[1], both[sr_ratio]
+        H = W = size // 4
+        costs = [
+            (
+                v,
+                sra_cost(
+                    H, W, 64, num_heads, sr_ratio if v == "SRA" else 1, linear=v == "linear SRA"
+                ),
+            )
+            for v in VARIANTS
+        ]
+        bars = ", ".join(
+            f"{v} {significant(c.macs / 1e6)} million and {format_bytes(c.attn_bytes)}"
+            for v, c in costs
+        )
+        heads = f"{num_heads} head" + ("s" if num_heads > 1 else "")
+
+        def peak(row):
+            return significant(float(row.max()), 2)
+
+        return (
+            f"Explorer, starting state: the {size}×{size} photo with the query "
+            f"({query[0]:.2f}, {query[1]:.2f}) in a cyan box, on the face. Two maps show its "
+            f"attention in the colour-token toy with {heads}, head 0, on one colour scale. "
+            f"Plain attention has {pg[0]}×{pg[1]} keys and a largest weight of {peak(plain)}. "
+            f"SRA at sr_ratio {sr_ratio} has {g[0]}×{g[1]} keys and a largest weight of "
+            f"{peak(rows)}. Under them, bars give one stage-1 layer's multiply-adds and "
+            f"attention maps: {bars}."
+        )
+
     return Explorer(
         key="explore-sra",
         title="Spatial-reduction attention: sr_ratio, heads, image size, query",
@@ -607,8 +658,9 @@ def sra_explorer() -> Explorer:
         maps=maps,
         bars=lambda sr_ratio, num_heads, size: [cost_chart(size, num_heads, sr_ratio)],
         caption=caption,
-        query_grid=10,
-        default_query=(3, 5),
+        alt=alt,
+        query_grid=grid,
+        default_query=start,
         photo=lambda size, **_: photo.load_photo(size),
     )
 
@@ -819,16 +871,18 @@ def draw_sra_schematic(
         f"queries from all {N} tokens, keys and values from {M}: {saving}"
     )
     how = (
-        f"average-pooled to {kh}×{kw}, then a 1×1 convolution, a LayerNorm and a GELU"
+        f": the grid average-pooled to {kh}×{kw}, then a 1×1 convolution, a LayerNorm and a GELU"
         if attn.linear
-        else f"reduced by {_article(R)} {R}×{R} convolution of stride {R} and a LayerNorm"
+        else f": {_article(R)} {R}×{R} convolution of stride {R}, then a LayerNorm"
         if R > 1
-        else "used as they are"
+        else ", used as they are"
     )
     return set_alt(
         fig,
-        f"Schematic of {kind} on a {H}×{W} token grid, C = {C}, {heads} head{s}: queries from "
-        f"all {N} tokens; keys and values from the grid {how}, {M} tokens; an attention map "
-        f"of {N}×{M}; the weighted values, heads merged and projected, give the output "
-        f"({N} tokens, {C} channels).",
+        f"Schematic of {kind} on a {H}×{W} token grid, C = {C}, {heads} head{s}. "
+        f"The queries come from all {N:,} tokens. "
+        f"The keys and values come from {M:,} tokens{how}. "
+        f"The attention map is {N:,}×{M:,}. "
+        f"The weighted values, heads merged and projected, give the output: "
+        f"{N:,} tokens, {C} channels.",
     )

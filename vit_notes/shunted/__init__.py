@@ -4,7 +4,8 @@ local enhancement. Builds on :mod:`vit_notes.pvt` (its patch embedding, its SRA 
 :mod:`.model` the modules and the family, :mod:`.cost` the analytic cost of one layer,
 :mod:`.figures` the chapter's pictures and explorer, :mod:`.exercises` its checkers,
 :mod:`.paper` what the paper says, the chapter's equations (written from the official
-code's stages 1-3), and where the code's stage 4 differs from them.
+code's stages 1-3), and where the code's stage 4 differs from them, :mod:`.placement` how far
+stage 4's placement of the local enhancement lands from stages 1-3's.
 """
 
 from .. import registry
@@ -57,6 +58,13 @@ from .model import (
     shunted_b,
     shunted_s,
     shunted_t,
+)
+from .placement import (
+    le_placement_study,
+    le_placement_table,
+    le_placements,
+    placement_metrics,
+    stage4_input,
 )
 
 
@@ -212,4 +220,9 @@ __all__ = [
     "timing_margins",
     "timing_outliers",
     "traced_shapes",
+    "le_placement_study",
+    "le_placement_table",
+    "le_placements",
+    "placement_metrics",
+    "stage4_input",
 ]

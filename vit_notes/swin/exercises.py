@@ -227,7 +227,8 @@ def check_window_choice(answer, side: int = 1024, dim: int = 96) -> bool:
 def check_explorer_prediction(answer, window_size: int = 7, query=(13, 13)) -> bool:
     """Predict: in the explorer, with windows ``window_size`` and block 2 shifted (SW-MSA), how
     many keys may the query at cell ``query`` (row, col) of its 14 × 14 query grid attend in
-    block 2? Its shifted window, less the keys that the mask keeps in another region."""
+    block 2? The keys of its shifted window: its window of the rolled grid, less the keys that
+    the mask keeps in another region."""
     validate.one_of("window_size", window_size, EXPLORER_WINDOWS)
     query = validate.cell("query", query, 14, 14)
     g, M = EXPLORER_SIZE // 4, window_size
@@ -249,14 +250,14 @@ def check_explorer_prediction(answer, window_size: int = 7, query=(13, 13)) -> b
     )
     if right == M * M:
         correct = (
-            f"{right}: the query's shifted window lies inside the grid, so the mask keeps "
-            f"nothing apart and all {M}×{M} keys of the window count"
+            f"{right}: the query's shifted window is a whole {M}×{M} window, so the mask keeps "
+            "nothing apart and all its keys count"
         )
     else:
         correct = (
-            f"{right} = {rows}×{cols}: the query's shifted window wraps around the grid's "
-            "border. The cyclic shift put tokens from the far side into it, and the mask keeps "
-            "the query to its own region of the window"
+            f"{right} = {rows}×{cols}: the query's shifted window is cut short by the grid's "
+            "border. The cyclic shift puts tokens from the far side into its window of the "
+            "rolled grid, and the mask keeps the query to its own region of that window"
         )
     n_rows_band, n_cols_band = int(rows_band.sum()), int(cols_band.sum())
     if n_rows_band == n_cols_band:  # one count, two mistakes: name both
@@ -283,8 +284,8 @@ def check_explorer_prediction(answer, window_size: int = 7, query=(13, 13)) -> b
     mistakes = [
         (
             M * M,
-            "that is the whole window. Near the border the shifted window holds tokens "
-            "from the far side of the grid, and the mask keeps the query from them",
+            "that is the whole window of the rolled grid. Near the border that window holds "
+            "tokens from the far side of the grid, and the mask keeps the query from them",
         ),
         *bands,
         (

@@ -1,0 +1,112 @@
+"""Stage 4's local enhancement: the official code adds LE(V) to the attention output, where
+stages 1-3 add it to V. The chapter builds both placements for one layer. This module repeats
+that build for models under several seeds and for random tokens, and measures how far apart
+the two placements land and why.
+"""
+
+from __future__ import annotations
+
+import torch
+from einops import rearrange
+
+from .model import ShuntedTransformer, shunted_t
+
+_HEADS = "b n (h d) -> b h n d"
+_JOINED = "b h n d -> b n (h d)"
+
+
+def stage4_input(net: ShuntedTransformer, img: torch.Tensor) -> torch.Tensor:
+    """The photo's tokens as they enter the first attention layer of stage 4."""
+    seen = []
+    attn = net.block4[0].attn
+    hook = attn.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    try:
+        with torch.no_grad():
+            net.forward_features(img[None])
+    finally:
+        hook.remove()
+    return seen[0]
+
+
+def le_placements(attn, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Stage 4's layer (``sr_ratio`` 1) step by step, with LE placed both ways.
+
+    ``code_way`` adds LE(V) to the output, as the official code's stage 4 does.
+    ``recon_way`` adds it to V, as stages 1-3 do. ``weights`` are the softmax rows W and
+    ``local`` is LE(V), per head.
+    """
+    heads = attn.num_heads
+    side = round(x.shape[1] ** 0.5)
+    assert side * side == x.shape[1], "a square token grid"
+    with torch.no_grad():
+        k, v = rearrange(attn.kv(x), "b m (two h d) -> two b h m d", two=2, h=heads)
+        q = rearrange(attn.q(x), _HEADS, h=heads)
+        w = ((q @ k.transpose(-2, -1)) * attn.scale).softmax(-1)
+        v_img = rearrange(v, "b h (y x) d -> b (h d) y x", y=side)
+        local = rearrange(attn.local_conv(v_img), "b (h d) y x -> b h (y x) d", h=heads)
+        code_way = attn.proj(rearrange(w @ v + local, _JOINED))
+        recon_way = attn.proj(rearrange(w @ (v + local), _JOINED))
+    return dict(weights=w, local=local, code_way=code_way, recon_way=recon_way)
+
+
+def placement_metrics(attn, x: torch.Tensor) -> dict[str, float]:
+    """How far the two placements land apart, and the terms that explain it.
+
+    ``apart``: the two outputs' difference in the output's norm. ``spread``: the keys a row
+    of W spreads over (the exponential of its entropy), averaged. ``kept``: the norm of
+    W·LE(V) over that of LE(V). ``mean_part``: LE(V)'s mean over the keys, in the norm of
+    LE(V). ``le_share``: proj's weights on LE(V) alone, in the output's norm.
+    """
+    p = le_placements(attn, x)
+    w, local, code_way = p["weights"], p["local"], p["code_way"]
+    with torch.no_grad():
+        # the two differ by proj's weights applied to W·LE(V) - LE(V)
+        le_alone = torch.nn.functional.linear(rearrange(local, _JOINED), attn.proj.weight)
+        keys = w.shape[-1]
+        # the part of LE(V) that is the same for every key: its mean
+        mean_le = local.mean(-2, keepdim=True)
+        return dict(
+            apart=float((p["recon_way"] - code_way).norm() / code_way.norm()),
+            spread=float(torch.exp(-(w * w.log()).sum(-1)).mean()),
+            kept=float((w @ local).norm() / local.norm()),
+            mean_part=float(mean_le.norm() * keys**0.5 / local.norm()),
+            le_share=float(le_alone.norm() / code_way.norm()),
+            keys=keys,
+        )
+
+
+def le_placement_study(img: torch.Tensor, seeds=(0, 1, 2)) -> tuple[list[dict], dict]:
+    """The placements' metrics on the photo's stage-4 tokens, one untrained Shunted-T per
+    seed, each measured on its own first stage-4 layer. Then the first seed's layer on
+    random Gaussian tokens, drawn after ``torch.manual_seed(seeds[0])``: no image, no
+    spatial structure. Returns the photo's runs, one per seed, and the random run.
+    """
+    photo_runs, layers = [], []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        net = shunted_t().eval()
+        layers.append(net.block4[0].attn)
+        x = stage4_input(net, img)
+        photo_runs.append(placement_metrics(layers[-1], x))
+    torch.manual_seed(seeds[0])
+    noise = placement_metrics(layers[0], torch.randn(x.shape))
+    return photo_runs, noise
+
+
+def le_placement_table(photo_runs: list[dict], noise: dict, seeds) -> str:
+    """The study's legend and table, one row per run."""
+    lines = [
+        "apart: LE on V instead of on the output, in the output's norm",
+        f"keys/row: the keys a row of W spreads over, of {noise['keys']}",
+        "kept: the norm of W·LE(V) over that of LE(V)",
+        "proj LE: proj's weights on LE(V) alone, in the output's norm",
+        "mean: LE(V)'s mean over the keys, in the norm of LE(V)",
+    ]
+    names = ("apart", "keys/row", "kept", "proj LE", "mean")
+    cols = ("apart", "spread", "kept", "le_share", "mean_part")
+    lines.append(f"{'tokens':>7s} {'seed':>4s}" + "".join(f" {n:>8s}" for n in names))
+    runs = [*(("photo", s, r) for s, r in zip(seeds, photo_runs)), ("random", seeds[0], noise)]
+    for label, seed, run in runs:
+        cells = "".join(f" {run[c]:{'>8.1f' if c == 'spread' else '>8.1%'}}" for c in cols)
+        lines.append(f"{label:>7s} {seed:>4d}{cells}")
+    return "\n".join(lines)
