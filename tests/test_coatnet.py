@@ -1356,6 +1356,7 @@ _SLIP_REL = slips.Later(lambda: RelativeAttention(8, num_heads=2, grid_size=(2, 
 
 #: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
 API_SLIPS: dict[str, tuple] = {
+    "vit_notes.coatnet.figures.plain_title": ((3,), {}, "title"),
     "vit_notes.coatnet.ablation_costs": (("no such table",), {}, "title"),
     "vit_notes.coatnet.shortfall_fit": (([dict(paper=1.0, gmacs=0.9)],), {}, "entries"),
     "vit_notes.coatnet.CoAtNet": ((), dict(img_size=100), "img_size"),

@@ -735,6 +735,7 @@ _SLIP_MARKS = slips.Later(lambda: make_dataset(4, 0))
 
 #: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
 API_SLIPS: dict[str, tuple] = {
+    "vit_notes.learned.exercises.check_runs_to_pair": (([1],), dict(model="pvt_fulll"), "model"),
     "vit_notes.learned.learned_explorer": ((), dict(images=0), "images"),
     "vit_notes.learned.Progress": ((0,), {}, "total"),
     "vit_notes.learned.build": (("pvt_fulll",), {}, "name"),

@@ -1369,6 +1369,11 @@ _SLIP_SHUNTED = slips.Later(lambda: ShuntedAttention(8, 2, sr_ratio=2))
 
 #: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
 API_SLIPS: dict[str, tuple] = {
+    "vit_notes.shunted.stage4_input": ((None, None), {}, "net"),
+    "vit_notes.shunted.le_placements": ((None, torch.rand(1, 4, 8)), {}, "attn"),
+    "vit_notes.shunted.placement_metrics": ((None, torch.rand(1, 4, 8)), {}, "attn"),
+    "vit_notes.shunted.le_placement_study": ((None,), {}, "img"),
+    "vit_notes.shunted.le_placement_table": (([], {}, (0,)), {}, "photo_runs"),
     "vit_notes.shunted.ConvStem": ((), dict(num_conv=-1), "num_conv"),
     "vit_notes.shunted.DetailSpecificMlp": ((0,), {}, "in_features"),
     "vit_notes.shunted.ShuntedAttention": ((8, 2), dict(sr_ratio=3), "sr_ratio"),

@@ -277,6 +277,7 @@ def plain_title(title: str) -> str:
     """A panel title in words for alt text: its TeX read out, not stripped. ``\\mathrm{pre}``
     reads "pre", a superscript ``y^{pre}`` "y-pre", a subscript holding a sign ``w_{i-j}``
     "w(i−j)", any other subscript ``B_{ij}`` "B_ij"; then the markup left is dropped."""
+    title = validate.text("title", title, allow_empty=True)
     t = re.sub(r"\\mathrm\{([^{}]*)\}", r"\1", title)
     t = re.sub(r"\^\{([^{}]*)\}", r"-\1", t)
     t = re.sub(r"_\{([^{}]*[-+][^{}]*)\}", lambda m: "(" + m[1].replace("-", "−") + ")", t)
