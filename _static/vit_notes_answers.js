@@ -43,16 +43,19 @@
     return { float: Number(`${m[1]}${stripped}e${exp10}`) };
   }
 
+  /** checking._plain_text: typed text without the digit separators "_", "," and spaces. */
+  const plainText = (text) => text.trim().replaceAll("_", "").replaceAll(",", "").replaceAll(" ", "");
+
   /** checking.unknown_suffix: the letters after a number that no suffix matches. */
   function unknownSuffix(text) {
-    const m = text.trim().replaceAll("_", "").replaceAll(",", "").replaceAll(" ", "").match(WORD_SUFFIX);
+    const m = plainText(text).match(WORD_SUFFIX);
     return m && !Object.hasOwn(SUFFIX, m[1]) ? m[1] : null;
   }
 
   const suffixNote = (text) => `the suffixes read are k, M and G, not '${unknownSuffix(text)}'`;
 
   function parseText(text) {
-    let t = text.trim().replaceAll("_", "").replaceAll(",", "").replaceAll(" ", "").replaceAll("×", "*");
+    let t = plainText(text).replaceAll("×", "*");
     const last = t.slice(-1);
     if (Object.hasOwn(SUFFIX, last) && t.slice(0, -1)) return scaled(t.slice(0, -1), SUFFIX[last]);
     if (/^[+-]?[0-9]+$/.test(t)) return { int: BigInt(t) };

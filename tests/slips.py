@@ -28,6 +28,21 @@ def forward(attn, x, H, W):
     return attn(x, H, W)
 
 
+def chapter_more_slips(chapters) -> dict[str, list[tuple]]:
+    """Every chapter's ``API_MORE_SLIPS`` (``'package.name' -> [(args, kwargs, argument, slip),
+    ...]``): further slips of a function beyond its one in ``API_SLIPS``, each a student's (or
+    a teacher's) mistake that once got an error from inside Python or torch, a wrong answer, or
+    no error at all (issue 19's fuzz)."""
+    more: dict[str, list[tuple]] = {}
+    for chapter in chapters:
+        if not Path(__file__).with_name(f"test_{chapter}.py").is_file():
+            continue
+        module = importlib.import_module(f"test_{chapter}")
+        for name, cases in getattr(module, "API_MORE_SLIPS", {}).items():
+            more.setdefault(name, []).extend(cases)
+    return more
+
+
 def chapter_slips(chapters) -> tuple[dict[str, tuple], dict[str, str]]:
     """Every chapter's ``API_SLIPS`` (``'package.name' -> (args, kwargs, argument)``) and
     ``API_NO_SLIP`` (``'package.name' -> why none``), from tests/test_<chapter>.py (pytest

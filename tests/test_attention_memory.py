@@ -78,5 +78,5 @@ def test_the_explicit_path_stores_the_map_and_the_fused_one_does_not():
 
 
 def test_an_unknown_path_is_refused():
-    with pytest.raises(ValueError, match="path must be one of"):
+    with pytest.raises(ValueError, match="path='flash' is not allowed; choose one of"):
         compare.measure_attention("flash", 16)

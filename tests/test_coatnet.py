@@ -1356,6 +1356,7 @@ _SLIP_REL = slips.Later(lambda: RelativeAttention(8, num_heads=2, grid_size=(2, 
 
 #: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
 API_SLIPS: dict[str, tuple] = {
+    "vit_notes.coatnet.figures.plain_title": ((3,), {}, "title"),
     "vit_notes.coatnet.ablation_costs": (("no such table",), {}, "title"),
     "vit_notes.coatnet.shortfall_fit": (([dict(paper=1.0, gmacs=0.9)],), {}, "entries"),
     "vit_notes.coatnet.CoAtNet": ((), dict(img_size=100), "img_size"),
@@ -1391,7 +1392,136 @@ API_SLIPS: dict[str, tuple] = {
     "vit_notes.coatnet.relative_position_index": ((0, 2), {}, "H"),
     "vit_notes.coatnet.relative_query_maps": ((slips.np_img, torch.zeros(27, 27)), {}, "img"),
     "vit_notes.coatnet.transformer_block_cost": ((0, 14, 64), {}, "H"),
+    "vit_notes.coatnet.exercises.layout_index": ((0, 2), {}, "H"),
 }  # fmt: skip
+
+
+def _slip_table():
+    return coatnet.learned_style_table((2, 2))
+
+
+#: ``'package.name' -> [(args, kwargs, argument, the slip), ...]``: further slips, each once
+#: answered by Python or torch from inside the package, or not at all (issue 19's fuzz).
+API_MORE_SLIPS: dict[str, list[tuple]] = {
+    "vit_notes.coatnet.ablation_costs": [
+        ((3,), {}, "title", "a table's number for its title: str.startswith's TypeError"),
+        (("",), {}, "title", "an empty title matched the first table and gave []"),
+        (("Table 7",), dict(img_size=-1), "img_size", "a negative size gave [] silently"),
+    ],
+    "vit_notes.coatnet.check_layout_choice": [
+        (("C-C-T-T",), dict(budget_mib=0.0), "budget_mib", "a zero budget: ZeroDivisionError"),
+        (("C-C-T-T",), dict(budget_gmacs="15"), "budget_gmacs",
+         "a budget typed as text: '>' not supported"),
+        (("C-C-T-T",), dict(budget_gmacs=1e-9), "budget_gmacs",
+         "a budget no layout meets: min() of an empty sequence"),
+    ],
+    "vit_notes.coatnet.check_layout_prediction": [
+        ((2,), dict(start=0), "start", "the error named img_size, not start"),
+        ((2,), dict(layout="C-C-C-C"), "layout", "no attention stage: division by zero"),
+    ],
+    "vit_notes.coatnet.check_relative_attention": [
+        ((slips.forward,), dict(configs=[7]), "configs",
+         "a config that is not a tuple: cannot unpack int"),
+        ((slips.forward,), dict(configs=[(4, 4, 6, 4)]), "dim", "heads that do not divide dim"),
+    ],
+    "vit_notes.coatnet.check_relative_index": [
+        ((slips.forward,), dict(grids=[3]), "grids", "one side for a grid: cannot unpack int"),
+        ((slips.forward,), dict(grids=[(100, 100)]), "grids",
+         "a grid whose (HW, HW) index would take 800 MB"),
+        ((slips.forward,), dict(layout=10**5000), "layout", "its message raised"),
+    ],
+    "vit_notes.coatnet.relative_attention_steps": [
+        ((_SLIP_REL, torch.rand(1, 8, 2, 2)), dict(mistake=["no_bias"]), "mistake",
+         "a list for the mistake: unhashable type"),
+        ((_SLIP_REL, torch.rand(1, 8, 2, 0)), {}, "x", "an empty map: the conv's error"),
+        ((_SLIP_REL, torch.empty(1, 8, 2, 2, device="meta")), {}, "x",
+         "a map on the meta device: torch's device error"),
+    ],
+    "vit_notes.coatnet.coatnet_cost": [
+        (({},), {}, "name_or_config", "an empty config: KeyError 'depths'"),
+        (("coatnet-0",), {}, "name_or_config", "the error named name, not name_or_config"),
+        (("coatnet_0",), dict(drop_rate=float("nan")), "drop_rate", "NaN accepted silently"),
+    ],
+
+    "vit_notes.coatnet.conv_vs_attention_rows": [
+        ((), dict(widths=96), "widths", "one width for the list: len() of an int"),
+        ((), dict(sizes=range(10**9)), "sizes", "a billion sizes: MemoryError"),
+    ],
+    "vit_notes.coatnet.identity_relative_attention": [
+        ((8, (2, 2)), dict(table=slips.Later(_slip_table)), "table",
+         "the three-head table for a one-head layer: torch's size mismatch"),
+        ((8, (2, 2)), dict(scale="0.25"), "scale", "the scale as text: stored unchecked"),
+    ],
+    "vit_notes.coatnet.learned_style_table": [
+        ((), dict(grid={2, 3}), "grid", "a set for the grid: not subscriptable"),
+    ],
+    "vit_notes.coatnet.make_divisible": [
+        ((float("inf"),), {}, "v", "an infinite width: OverflowError"),
+    ],
+    "vit_notes.coatnet.mbconv_cost": [
+        ((8, 8, 16, 2**30), {}, "out_chs", "a huge width blamed expand_ratio (use <= 0)"),
+        ((8, 8, 10**5000, 16), {}, "in_chs", "a cost whose repr raised"),
+    ],
+    "vit_notes.coatnet.parse_layout": [
+        (("C-C-T-T",), dict(num_stages=10**18), "num_stages", "MemoryError"),
+        (("C-C-T-T",), dict(num_stages="4"), "num_stages", "str - int TypeError"),
+    ],
+    "vit_notes.coatnet.plot_bias_table": [
+        ((slips.Later(_slip_table), [0]), {}, "query", "one index for the cell: cannot unpack"),
+        ((slips.Later(_slip_table), (0, 0)), dict(titles=3), "titles",
+         "a number for the titles: not subscriptable"),
+    ],
+    "vit_notes.coatnet.plot_conv_vs_attention": [
+        ((slips.Later(lambda: coatnet.conv_vs_attention_rows(sizes=(128,))),),
+         dict(mark_size="224"), "mark_size", "the size as text: '<=' not supported"),
+    ],
+    "vit_notes.coatnet.plot_matrices": [
+        (([("w", {"a": torch.rand(3, 3)})],), dict(panel_height=-1.0), "panel_height",
+         "a negative height: matplotlib's error"),
+        ((range(10**9),), {}, "groups", "a billion groups: MemoryError"),
+    ],
+    "vit_notes.coatnet.plot_relative_query_maps": [
+        ((slips.img, {"content only": 1}, (0.3, 0.5)), {}, "maps",
+         "a number for a map: cannot unpack"),
+        ((slips.img, {"content only": (torch.rand(4), (2, 2))}, 7), {}, "query_rc",
+         "one number for the query: not subscriptable"),
+    ],
+    "vit_notes.coatnet.relative_query_maps": [
+        ((slips.img, slips.Later(_slip_table)), dict(patch=16), "table",
+         "the three-head table: torch's size mismatch"),
+        ((slips.img, torch.zeros(3, 3)), dict(query_rc=[0.3]), "query_rc",
+         "one fraction for the query: Value after * must be an iterable"),
+        ((slips.img, torch.zeros(3, 3)), dict(patch=10**5000), "patch", "its message raised"),
+    ],
+    "vit_notes.coatnet.RelativeAttention": [
+        ((16,), dict(num_heads=2, qkv_bias="False"), "qkv_bias",
+         "'False' as text built the layer with a bias"),
+    ],
+    "vit_notes.coatnet.RelativePositionBias": [
+        (({2, 3}, 2), {}, "grid_size", "a set for the grid: its order is arbitrary"),
+    ],
+    "vit_notes.coatnet.CoAtNet": [
+        ((), dict(img_size=torch.tensor(64)), "img_size", "a 0-d tensor: len() of a 0-d tensor"),
+    ],
+    "vit_notes.coatnet.shortfall_fit": [
+        (([dict(paper=1.0, gmacs=0.9, entries=2.0)],), dict(x=["entries"]), "x",
+         "a list for the column: unhashable type"),
+    ],
+    "vit_notes.coatnet.transformer_block_cost": [
+        ((8, 8, 10**5000), {}, "dim", "OverflowError in hidden_width"),
+    ],
+    "vit_notes.coatnet.exercises.layout_index": [
+        ((2, 2), dict(layout=["dy_rows"]), "layout", "a list for the layout: unhashable"),
+    ],
+}  # fmt: skip
+
+
+def test_a_table_that_requires_grad_is_drawn():
+    # The slip: a bias table being trained (requires_grad) handed to the figure; numpy()
+    # raised "Can't call numpy() on Tensor that requires grad". A figure draws the values.
+    table = coatnet.learned_style_table((2, 2)).requires_grad_()
+    fig = coatnet.plot_bias_table(table, (0, 1))
+    assert fig.axes
 
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "coatnet.ipynb"

@@ -6,6 +6,7 @@ import statistics
 
 import numpy as np
 import pytest
+import slips
 import torch
 
 from vit_notes import coatnet, compare, counting, pvt, registry, shunted
@@ -401,3 +402,54 @@ def test_the_layer_choice_names_every_layer_an_answer_fits(capsys):
     assert "'PVT B2-Li linear SRA'" in out and "choose one of" not in out, out
     assert compare.layers_named("sra", ["PVT SRA, R=8", "Swin, 7×7 windows"]) == ["PVT SRA, R=8"]
     assert compare.layers_named(3, ["PVT SRA, R=8"]) == []
+
+
+# --- bad inputs: one slip per public function of the chapter (tests/test_robust_api.py) ---
+
+
+def _slip_cost():
+    return pvt.sra_cost(56, 56, 64, 1, 8)
+
+
+#: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
+API_SLIPS: dict[str, tuple] = {
+    "vit_notes.compare.time_lineup": ((["pvt_tinyy"],), {}, "names"),
+    "vit_notes.compare.recorded_times": ((["pvt_tiny"], {}), {}, "gmacs"),
+    "vit_notes.compare.fixed_keys_limit": (("cost", 896, 512.0), {}, "cost"),
+    "vit_notes.compare.check_growth": ((4,), dict(layer="PVT SRA R=8"), "layer"),
+    "vit_notes.compare.layer_keys": ((), dict(size=0), "size"),
+    "vit_notes.compare.check_layer_choice": (("Swin",), dict(budget_mib=0), "budget_mib"),
+    "vit_notes.compare.layer_named": (("swin", "Swin, 7×7 windows"), {}, "names"),
+    "vit_notes.compare.layers_named": (("swin", [3]), {}, "names"),
+    "vit_notes.compare.measure_attention": (("explicitt", 64), {}, "path"),
+}  # fmt: skip
+
+#: Public callables with no bad-input test, and why.
+API_NO_SLIP: dict[str, str] = {
+    "vit_notes.compare.layers": "takes no arguments",
+    "vit_notes.compare.lineup": "takes no arguments",
+    "vit_notes.compare.attention_memory": "takes no arguments",
+}
+
+#: ``'package.name' -> [(args, kwargs, argument, the slip), ...]``: further slips, each once
+#: answered by Python or torch from inside the package, or not at all (issue 19's fuzz).
+API_MORE_SLIPS: dict[str, list[tuple]] = {
+    "vit_notes.compare.time_lineup": [
+        ((["pvt_tiny"],), dict(threads="2"), "threads", "text for the threads: int('2') read it"),
+        ((["pvt_tiny"],), dict(rounds=0, img_size=64), "rounds", "no rounds: rows without times"),
+    ],
+    "vit_notes.compare.check_growth": [
+        ((4,), dict(start=0), "start", "a zero side: ZeroDivisionError"),
+        ((4,), dict(C=64, heads=3), "heads", "heads that do not divide C"),
+    ],
+    "vit_notes.compare.check_layer_choice": [
+        (("Swin",), dict(size="896"), "size", "the size as text: str // int"),
+    ],
+    "vit_notes.compare.fixed_keys_limit": [
+        ((slips.Later(_slip_cost), 896, "512"), {}, "budget_mib", "text: str * int"),
+    ],
+    "vit_notes.compare.measure_attention": [
+        (("fused", 3.5), {}, "tokens", "int(3.5) measured 3 tokens"),
+        (("fused", 64), dict(threads="1"), "threads", "int('1') read the text"),
+    ],
+}  # fmt: skip

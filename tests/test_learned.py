@@ -767,6 +767,7 @@ _SLIP_MARKS = slips.Later(lambda: make_dataset(4, 0))
 
 #: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
 API_SLIPS: dict[str, tuple] = {
+    "vit_notes.learned.exercises.check_runs_to_pair": (([1],), dict(model="pvt_fulll"), "model"),
     "vit_notes.learned.learned_explorer": ((), dict(images=0), "images"),
     "vit_notes.learned.Progress": ((0,), {}, "total"),
     "vit_notes.learned.build": (("pvt_fulll",), {}, "name"),
@@ -798,6 +799,8 @@ API_SLIPS: dict[str, tuple] = {
     "vit_notes.learned.figures.mark_tokens": (((0, 0), 3), dict(grid=7), "grid"),
     "vit_notes.learned.figures.attention_on_marks": ((_SLIP_MARKS,),
                                                      dict(count=0), "count"),
+    "vit_notes.learned.exercises.compare": (({"models": {}}, "pvt_full", "pvt_sra8"), {},
+                                            "results"),
 }  # fmt: skip
 
 #: Public callables with no bad-input test, and why.
@@ -809,7 +812,127 @@ API_NO_SLIP: dict[str, str] = {
     "vit_notes.learned.StudyModel": "a record of the study's fixed table",
     "vit_notes.learned.TrainLog": "a record that train fills in",
     "vit_notes.learned.Interval": "a record that mean_interval fills in",
+    "vit_notes.learned.exercises.as_fraction": "reads any answer: None for what it cannot read "
+    "(tests/test_robust_checkers.py sweeps the checker that uses it)",
 }
+
+#: ``'package.name' -> [(args, kwargs, argument, the slip), ...]``: further slips, each once
+#: answered by Python, NumPy or torch from inside the package, or not at all (issue 19's fuzz).
+API_MORE_SLIPS: dict[str, list[tuple]] = {
+    "vit_notes.learned.check_prediction": [
+        (("higher",), dict(results="results.json"), "results",
+         "the results file's name: string indices must be integers"),
+    ],
+    "vit_notes.learned.check_higher": [
+        (("yes",), dict(detail=10**5000), "detail", "its message raised"),
+    ],
+    "vit_notes.learned.evaluate": [
+        ((slips.Later(lambda: build("pvt_sra8")),), dict(seed=10**5000, n=8), "seed",
+         "its message raised"),
+    ],
+    "vit_notes.learned.learned_query_maps": [
+        ((slips.Later(lambda: slips.img.make()[None]), (0.3, 0.5)), {}, "img",
+         "a batch of one image: the error named x and asked for (B, 3, H, W)"),
+        ((slips.img, 0.3), {}, "query", "one fraction for the query: Value after *"),
+    ],
+    "vit_notes.learned.mean_interval": [
+        (("24",), {}, "values", "text: read as the runs [2, 4]"),
+        (({0.5, 0.6},), {}, "values", "a set: its order is arbitrary"),
+        (([0.5, None],), {}, "values", "a missing run: float()'s TypeError"),
+    ],
+    "vit_notes.learned.unpaired_difference": [
+        (({0: 0.5, 1: 0.6}, {0: "0.5", 1: 0.7}), {}, "runs_b", "text for a run: float('0.5')"),
+    ],
+    "vit_notes.learned.make_dataset": [
+        ((4, 0), dict(noise="0.05"), "noise", "the noise as text: '<=' not supported"),
+        ((4, 10**5000), {}, "seed", "a seed no generator takes: a Marks whose repr raised"),
+        ((10**9, 0), {}, "n", "a billion images: MemoryError"),
+    ],
+    "vit_notes.learned.plot_accuracy_vs_detail": [
+        ((slips.Later(load_results),), dict(chance="0.25"), "chance",
+         "the chance level as text: Unknown format code"),
+        ((slips.Later(load_results),), dict(names="pvt_full"), "names",
+         "one name for the list: matched by substring"),
+    ],
+    "vit_notes.learned.plot_losses": [
+        ((None, [1.0, "0.5"], "pvt_full"), {}, "shipped", "text for a loss: plotted as a label"),
+        ((None, [1.0, 0.5], 3), {}, "label", "a number for the label"),
+    ],
+    "vit_notes.learned.predict": [
+        ((torch.nn.Linear(4, 4), torch.rand(2, 3, 32, 32)), {}, "model",
+         "a layer that is not a classifier: torch's shape error"),
+    ],
+    "vit_notes.learned.Progress": [
+        ((3,), dict(enabled="False"), "enabled", "'False' as text drew the bar"),
+    ],
+    "vit_notes.learned.query_token": [
+        ((4, 5), {}, "corner", "one number for the corner: int is not iterable"),
+        (((4, 4), 10**5000), {}, "detail", "its message raised"),
+    ],
+    "vit_notes.learned.render_shape": [
+        ((1, 2**62), {}, "side", "a side no array holds: NumPy's error"),
+    ],
+    "vit_notes.learned.show_examples": [
+        ((None,), {}, "data", "no dataset: len() of None"),
+    ],
+    "vit_notes.learned.toy_query_maps": [
+        ((slips.img, (0.3, 0.5)), dict(ratios=8), "ratios", "one ratio for the list: not iterable"),
+    ],
+    "vit_notes.learned.figures.attention_on_marks": [
+        ((None,), {}, "data", "no dataset: 'NoneType' object has no attribute 'task'"),
+        ((_SLIP_MARKS,), dict(name="pvt_fulll"), "name", "a misspelt model: hash of a dict"),
+    ],
+    "vit_notes.learned.figures.with_levels": [
+        (([3],), {}, "panels", "a number for a panel: cannot unpack"),
+    ],
+    "vit_notes.learned.figures.mark_tokens": [
+        (("24", 3), {}, "corner", "text for the corner: read as (2, 4)"),
+        (((4, 4), float("inf")), {}, "detail", "OverflowError"),
+    ],
+    "vit_notes.learned.figures.query_rc": [
+        (([4],), dict(detail=3), "corner", "one number for the corner: a 1-tuple, silently"),
+    ],
+    "vit_notes.learned.load": [
+        (("pvt_sra8",), dict(path=None), "path", "pathlib's TypeError"),
+        (("pvt_sra8",), dict(path="weights.pt"), "path", "torch.load's FileNotFoundError"),
+    ],
+    "vit_notes.learned.exercises.compare": [
+        (({}, "pvt_full", "pvt_sra8"), {}, "results", "KeyError 'models'"),
+        ((slips.Later(load_results), "pvt_full", "pvt_sra9"), {}, "b", "KeyError 'pvt_sra9'"),
+    ],
+    "vit_notes.learned.train": [
+        ((slips.Later(lambda: build("pvt_sra8")),), dict(progress="no", epochs=1, n=8,
+          batch_size=4), "progress", "'no' as text drew the bar"),
+        ((slips.Later(lambda: build("pvt_sra8")),), dict(lr=1e308, epochs=1, n=8, batch_size=4,
+          progress=False), "lr", "the loss became NaN after the first steps"),
+        ((torch.nn.Linear(4, 4),), dict(epochs=1, n=8, batch_size=4, progress=False), "model",
+         "a layer that is not a classifier: torch's shape error"),
+    ],
+}  # fmt: skip
+
+
+def test_a_numpy_seed_trains_as_its_int():
+    # The slip: seed=np.int64(1) from a NumPy loop; torch.Generator refused it with "an integer
+    # is required". A NumPy integer is taken as its int (issue 19), and the run is the same.
+    runs = []
+    for seed in (1, np.int64(1)):
+        model = build("pvt_sra8")
+        runs.append(train(model, seed=seed, epochs=1, n=8, batch_size=4, progress=False).losses)
+    assert runs[0] == runs[1]
+
+
+def test_build_and_load_leave_the_readers_random_draws_alone():
+    # The slip: torch.manual_seed(0) in a notebook, then learned.load(...) for a figure, then
+    # torch.rand: building a model reseeded the global generator, so the reader's next draws
+    # were seed 0's again, whatever came before. The weights are still drawn from ``seed``.
+    torch.manual_seed(123)
+    want = torch.rand(3)
+    torch.manual_seed(123)
+    a = build("pvt_sra8", seed=5)
+    load("pvt_sra8")
+    assert torch.equal(torch.rand(3), want)
+    b = build("pvt_sra8", seed=5)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
 
 
 def test_runs_to_pair_checker(capsys):

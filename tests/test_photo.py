@@ -14,7 +14,7 @@ def test_photo_is_deterministic_and_shaped():
     assert tokens.shape == (1, 3136, 64) and grid == (56, 56)
     with pytest.raises(ValueError, match="not divisible by patch=5"):
         photo.colour_tokens(img, patch=5)
-    with pytest.raises(ValueError, match="row=1.0 must be a fraction"):
+    with pytest.raises(ValueError, match=r"row must be a number >= 0 and < 1, got 1.0"):
         photo.query_index(grid, 1.0, 0.5)
 
 

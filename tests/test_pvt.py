@@ -1487,6 +1487,7 @@ _SLIP_SRA = slips.Later(lambda: pvt.SpatialReductionAttention(8, 2, sr_ratio=2))
 
 #: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
 API_SLIPS: dict[str, tuple] = {
+    "vit_notes.pvt.exercises.refuse_convolution": ((3,), {}, "name"),
     "vit_notes.pvt.Block": ((), dict(dim=8, num_heads=3), "num_heads"),
     "vit_notes.pvt.Mlp": ((), dict(in_features="8", hidden_features=16), "in_features"),
     "vit_notes.pvt.OverlapPatchEmbed": ((), dict(img_size="224"), "img_size"),
@@ -1519,6 +1520,84 @@ API_SLIPS: dict[str, tuple] = {
 API_NO_SLIP: dict[str, str] = {
     "vit_notes.pvt.sra_explorer": "takes no arguments",
 }
+
+
+def _slip_rows():
+    return pvt.sra_cost_table(sizes=(64,), sr_ratios=(2,), dim=8, timed=False)
+
+
+#: ``'package.name' -> [(args, kwargs, argument, the slip), ...]``: further slips, each once
+#: answered by Python or torch from inside the package, or not at all (issue 19's fuzz).
+API_MORE_SLIPS: dict[str, list[tuple]] = {
+    "vit_notes.pvt.Block": [
+        ((16, 2), dict(norm_layer="LayerNorm"), "norm_layer",
+         "the norm's name for its class: 'str' object is not callable"),
+        ((16, 2), dict(mlp_ratio=1e-9), "mlp_ratio", "a ratio that leaves no hidden channel: "
+         "the error named hidden_features"),
+        ((16, 2), dict(qkv_bias="False"), "qkv_bias", "'False' as text built q with a bias"),
+    ],
+    "vit_notes.pvt.OverlapPatchEmbed": [
+        ((), dict(patch_size="7"), "patch_size", "the patch as text: str // int"),
+    ],
+    "vit_notes.pvt.check_sr_choice": [
+        ((8,), dict(budget_mib="24"), "budget_mib", "the budget as text: '<=' not supported"),
+        ((8,), dict(size=64), "size", "a size too small for sr_ratio 32: the error named sr_ratio"),
+    ],
+    "vit_notes.pvt.check_sra_forward": [
+        ((slips.forward,), dict(configs=[(8, 8, 16, 2)]), "configs",
+         "a config without its sr_ratio: not enough values to unpack"),
+        ((slips.forward,), dict(configs=[(8, 8, 16, 3, 2)]), "dim",
+         "heads that do not divide dim: the error came from the first case built"),
+    ],
+    "vit_notes.pvt.check_kv_tokens": [
+        ((49,), dict(H=10**5000), "H", "its message raised"),
+    ],
+    "vit_notes.pvt.fixed_cost_pairs": [
+        ((slips.Later(_slip_rows), ["size"]), {}, "x", "a list for the column: unhashable"),
+        ((slips.Later(_slip_rows), "size"), dict(work="2"), "work", "text: '>=' not supported"),
+    ],
+    "vit_notes.pvt.growth_order": [
+        ((slips.Later(_slip_rows), "sizes"), {}, "x", "a column the rows lack"),
+    ],
+    "vit_notes.pvt.plot_cost": [
+        ((slips.Later(_slip_rows), "size", 3), {}, "title", "a number for the title"),
+    ],
+    "vit_notes.pvt.query_peaks": [
+        ((slips.img, [0.3, 0.5]), {}, "queries", "one query for the list: int is not iterable"),
+    ],
+    "vit_notes.pvt.sra_cost_table": [
+        ((), dict(sizes=(64,), sr_ratios=(2,), dim=8, timed="False"), "timed",
+         "'False' as text timed the table"),
+        ((), dict(sizes=(64,), sr_ratios=(2,), dim=8, timed=False, rounds=0), "rounds",
+         "no rounds: accepted silently when untimed"),
+    ],
+    "vit_notes.pvt.sra_query_maps": [
+        ((slips.img,), dict(sr_ratios=[]), "sr_ratios", "no ratios: an empty dict, silently"),
+        ((slips.img,), dict(sr_ratios={1, 2}), "sr_ratios", "a set: arbitrary order"),
+        ((slips.img,), dict(scale=float("inf")), "scale", "an infinite scale: NaN maps"),
+        ((slips.Later(lambda: slips.img.make().to("meta")),), {}, "img",
+         "an image on the meta device: cannot copy out of meta tensor"),
+    ],
+    "vit_notes.pvt.sra_shapes": [
+        ((_SLIP_SRA, 4, 4), dict(batch=np.int32(2**30)), "batch",
+         "a NumPy batch returned NumPy shapes, unbounded"),
+    ],
+    "vit_notes.pvt.draw_sra_schematic": [
+        ((), dict(title=10**5000), "title", "a number for the title: matplotlib's str() raised"),
+    ],
+    "vit_notes.pvt.sra_steps": [
+        ((_SLIP_SRA, torch.rand(1, 16, 6), 4, 4), {}, "x",
+         "tokens of 6 channels for a dim-8 layer: torch's matmul error"),
+        ((_SLIP_SRA, torch.rand(1, 16, 8), 4, 4), dict(mistake="no such slip"), "mistake",
+         "an unknown mistake: computed as no mistake"),
+    ],
+    "vit_notes.pvt.state_dict_from_timm": [
+        (({"a": 1},), {}, "timm_state", "a dict of numbers: returned as a state dict"),
+    ],
+    "vit_notes.pvt.timing_surprises": [
+        ((slips.Later(_slip_rows), "size"), dict(tol=float("nan")), "tol", "NaN: no surprises"),
+    ],
+}  # fmt: skip
 
 
 def test_check_sr_choice_at_ratio_1_names_no_reduction_tile(capsys):

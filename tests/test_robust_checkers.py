@@ -56,6 +56,23 @@ def _first_parameter(check) -> str:
 
 
 CHECKERS = _checkers()
+
+
+def _good():
+    from vit_notes import learned, pvt, shunted, swin
+
+    return {
+        "check_sra_forward": pvt.sra_steps,
+        "check_shunted_forward": shunted.shunted_steps,
+        "check_swin_forward": swin.swin_steps,
+        "check_relative_attention": coatnet_ex.relative_attention_steps,
+        "check_relative_index": relative_position_index,
+        "check_query_token": learned.query_token,
+    }
+
+
+#: A right student function for each function checker: the package's own steps.
+GOOD = _good()
 #: Every checker that takes an answer (a number, a word, a choice).
 ANSWER_CHECKERS = [c for c in CHECKERS if _first_parameter(c) == "answer"]
 #: Every checker that runs a student's function.
@@ -182,14 +199,44 @@ def returns_meta(*args):
     return torch.empty(2, 3, device="meta")
 
 
+def calls_exit(*args):
+    raise SystemExit(1)  # ``exit()`` or ``sys.exit()`` left in a student's function
+
+
 @pytest.mark.parametrize("check", FUNCTION_CHECKERS, ids=name)
 @pytest.mark.parametrize(
     "fn",
-    [raises_unprintable, returns_unprintable, returns_complex, returns_meta, 5, None],
-    ids=["raises, unprintable", "returns unprintable", "complex", "meta tensor", "int", "None"],
-)
+    [raises_unprintable, returns_unprintable, returns_complex, returns_meta, 5, None, calls_exit],
+    ids=["raises, unprintable", "returns unprintable", "complex", "meta tensor", "int", "None",
+         "exit()"],
+)  # fmt: skip
 def test_a_broken_student_function_gets_a_message(check, fn):
+    # exit() inside the function once ended the checker with SystemExit and no verdict
     assert "❌" in answered(check, fn)
+
+
+@pytest.mark.parametrize("check", FUNCTION_CHECKERS, ids=name)
+def test_the_readers_interrupt_is_not_swallowed(check):
+    # Stopping the cell (KeyboardInterrupt) stops the checker: it is not a student's mistake.
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        check(interrupted)
+
+
+@pytest.mark.parametrize("check", CHECKERS, ids=name)
+def test_a_checker_leaves_the_readers_random_draws_alone(check):
+    # The slip: torch.manual_seed(1) at the top of the notebook, a checker, then torch.rand:
+    # the function checkers seeded the global generator for their cases, so the reader's
+    # next draws were seed 0's. A checker draws apart (issue 19: global state restored).
+    torch.manual_seed(1)
+    want = torch.rand(4)
+    torch.manual_seed(1)
+    first = _first_parameter(check)
+    with redirect_stdout(io.StringIO()):
+        check(GOOD[check.__name__] if first == "fn" and check.__name__ in GOOD else None)
+    assert torch.equal(torch.rand(4), want), check.__name__
 
 
 @pytest.mark.parametrize("check", FUNCTION_CHECKERS, ids=name)
@@ -292,6 +339,13 @@ def test_a_student_who_edits_the_layer_in_place_cannot_change_the_reference():
         return out
 
     assert "✅" in answered(pvt_ex.check_sra_forward, vandal, configs=((8, 8, 16, 2, 2),))
+
+
+@pytest.mark.parametrize("check", ANSWER_CHECKERS, ids=name)
+def test_an_answer_with_no_values_gets_a_message(check):
+    # The slip: the answer computed on the meta device (shapes only), as the cost tables do;
+    # check_chance_level raised "Tensor.item() cannot be called on meta tensors".
+    answered(check, torch.empty(1, device="meta"))
 
 
 def test_a_fraction_with_a_huge_denominator_is_a_small_number():

@@ -163,3 +163,66 @@ def test_a_switch_given_text_or_a_number_is_refused_not_read_as_its_truth_value(
 def test_a_numpy_bool_is_a_switch():
     assert validate.flag("ape", np.bool_(True)) is True
     assert SwinTransformer(**CONSTRUCTORS[SwinTransformer], ape=np.False_).ape is False
+
+
+# --- any value, anywhere: refused by the package or read (issue 19's fuzz) -------------------
+
+#: Any value a student might hand over: numbers of every size, text, containers, tensors.
+ANY = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=10**300, max_value=10**5000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.one_of(st.integers(-3, 300), st.floats(allow_nan=True)), max_size=4),
+    st.tuples(st.floats(allow_nan=True), st.floats(allow_nan=True)),
+    st.sets(st.integers(0, 9), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.builds(torch.tensor, st.floats(allow_nan=True, width=32)),
+    st.just(np.int64(4)),
+    st.just(np.float64("nan")),
+    st.just(object()),
+)
+
+
+def _tokens():
+    return torch.rand(1, 2, 16, 8), torch.rand(1, 2, 4, 8), torch.rand(1, 2, 4, 8)
+
+
+def _positions():
+    from vit_notes import coatnet, learned, pvt, shunted, swin
+    from vit_notes.attention import explicit_attention
+
+    return {
+        "query_rc": lambda v: photo.query_at((14, 14), v),
+        "widths": lambda v: coatnet.conv_vs_attention_rows(sizes=(128,), widths=v),
+        "shift_size": lambda v: swin.check_shift(v, 7),
+        "scale": lambda v: explicit_attention(*_tokens(), v),
+        "values": lambda v: learned.stats.mean_interval(v),
+        "grid": lambda v: coatnet.learned_style_table(v),
+        "corner": lambda v: learned.query_token(v, 5),
+        "sr_ratios": lambda v: pvt.sra_query_maps(photo.load_photo(32), sr_ratios=v),
+        "row": lambda v: shunted.effective_keys(v),
+        "v": lambda v: coatnet.make_divisible(v),
+    }
+
+
+POSITIONS = _positions()
+
+
+@pytest.mark.parametrize("argument", POSITIONS)
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@given(value=ANY)
+def test_any_value_is_read_or_refused_by_the_package_naming_the_argument(argument, value):
+    # Each argument once met some value that Python, NumPy or torch refused from inside the
+    # package (a set for a grid, a huge int, a 0-d tensor for a list, text for a number).
+    import traceback
+
+    try:
+        POSITIONS[argument](value)
+    except (TypeError, ValueError) as e:
+        where = traceback.extract_tb(e.__traceback__)[-1].filename
+        assert "vit_notes" in where, f"{argument}={value!r}: raised in {where}: {e}"
+        assert argument in str(e), f"{argument}={value!r}: {e}"

@@ -226,3 +226,24 @@ def test_sizes_above_the_stated_bound_are_refused():
     assert validate.size("H", validate.MAX_SIDE) == validate.MAX_SIDE
     with pytest.raises(ValueError, match="at most"):
         validate.size("H", validate.MAX_SIDE + 1)
+
+
+@pytest.mark.parametrize("kind", [np.uint8, np.int16, np.int32])
+def test_a_numpy_setting_of_a_checker_gives_the_same_verdict(kind, capsys):
+    # The slip: a checker's settings taken from a NumPy array (np.uint8 sizes); the checkers'
+    # own arithmetic overflowed ("Python integer 3136 out of bounds for uint8") or, for int16,
+    # could wrap silently. Settings are Python ints before any product.
+    from vit_notes import pvt, shunted, swin
+
+    cases = [
+        (pvt.check_sra_macs, pvt.sra_cost(56, 56, 64, 1, 8).macs,
+         dict(H=56, W=56, dim=64, num_heads=1, sr_ratio=8)),
+        (pvt.check_kv_tokens, 49, dict(H=28, W=28, sr_ratio=4)),
+        (shunted.check_shunted_macs, shunted.shunted_cost(56, 56, 64, 2, 8).macs,
+         dict(H=56, W=56, dim=64, num_heads=2, sr_ratio=8)),
+        (swin.check_window_macs, swin.window_attention_cost(56, 56, 96, 3, 7).macs,
+         dict(H=56, W=56, dim=96, num_heads=3, window_size=7)),
+    ]  # fmt: skip
+    for check, right, options in cases:
+        assert check(right, **{k: kind(v) for k, v in options.items()}), check.__name__
+    capsys.readouterr()

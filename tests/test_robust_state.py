@@ -76,3 +76,54 @@ def test_no_argument_leaves_global_state_changed(model, recording):
     with pytest.raises((TypeError, ValueError)), manager(model):
         pass
     assert state() == before
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: __import__("vit_notes").pvt.sra_cost_table(sizes=(64,), sr_ratios=(2,), dim=8,
+                                                            timed=False),
+        lambda: __import__("vit_notes").shunted.shunted_cost_table(size=64, sr_ratios=(2,),
+                                                                    dim=8, timed=False),
+        lambda: __import__("vit_notes").shunted.reduction_conv_table(size=64, sr_ratios=(2,),
+                                                                      dim=8, timed=False),
+        lambda: __import__("vit_notes").swin.swin_cost_table(size=224, stages=(4,), timed=False),
+        lambda: list(__import__("vit_notes").swin.exercises.swin_cases([(8, 8, 16, 2, 4, 2)])),
+        lambda: __import__("vit_notes").learned.load("pvt_sra8"),
+    ],
+    ids=["sra_cost_table", "shunted_cost_table", "reduction_conv_table", "swin_cost_table",
+         "swin_cases", "learned.load"],
+)  # fmt: skip
+def test_a_table_leaves_the_readers_random_draws_alone(call):
+    # The slip: torch.manual_seed(1), a cost table (untimed), then torch.rand: the table
+    # seeded the global generator for its layers, so the reader's draws were seed 0's.
+    torch.manual_seed(1)
+    want = torch.rand(4)
+    torch.manual_seed(1)
+    call()
+    assert torch.equal(torch.rand(4), want)
+
+
+def test_a_table_is_the_same_whatever_the_readers_generator():
+    # Its own draws stay seeded: the rows do not depend on what the reader drew before.
+    from vit_notes import shunted
+
+    rows = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        rows.append(shunted.reduction_conv_table(size=64, sr_ratios=(2,), dim=8, timed=False))
+    assert rows[0] == rows[1]
+
+
+def test_cases_between_a_students_draws_stay_the_same():
+    # A student's function that draws random numbers between two cases once moved the next
+    # case's weights; the cases now draw from their own stream.
+    from vit_notes.swin import exercises
+
+    configs = [(8, 8, 16, 2, 4, 2), (8, 8, 16, 2, 4, 0)]
+    plain = [layer.attn.qkv.weight.clone() for _, layer, _ in exercises.swin_cases(configs)]
+    drawn = []
+    for _, layer, _ in exercises.swin_cases(configs):
+        torch.rand(1000)  # the student's draws, between two cases
+        drawn.append(layer.attn.qkv.weight.clone())
+    assert all(torch.equal(a, b) for a, b in zip(plain, drawn))

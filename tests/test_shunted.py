@@ -1376,6 +1376,11 @@ _SLIP_SHUNTED = slips.Later(lambda: ShuntedAttention(8, 2, sr_ratio=2))
 
 #: ``'package.name' -> (args, kwargs, argument the message must name)``: the student slip.
 API_SLIPS: dict[str, tuple] = {
+    "vit_notes.shunted.stage4_input": ((None, None), {}, "net"),
+    "vit_notes.shunted.le_placements": ((None, torch.rand(1, 4, 8)), {}, "attn"),
+    "vit_notes.shunted.placement_metrics": ((None, torch.rand(1, 4, 8)), {}, "attn"),
+    "vit_notes.shunted.le_placement_study": ((None,), {}, "img"),
+    "vit_notes.shunted.le_placement_table": (([], {}, (0,)), {}, "photo_runs"),
     "vit_notes.shunted.ConvStem": ((), dict(num_conv=-1), "num_conv"),
     "vit_notes.shunted.DetailSpecificMlp": ((0,), {}, "in_features"),
     "vit_notes.shunted.ShuntedAttention": ((8, 2), dict(sr_ratio=3), "sr_ratio"),
@@ -1417,6 +1422,86 @@ API_NO_SLIP: dict[str, str] = {
     "vit_notes.shunted.shunted_explorer": "takes no arguments",
     "vit_notes.shunted.official_state_dict": "takes no arguments",
 }
+
+
+def _slip_maps():
+    return shunted.shunted_query_maps(slips.img56.make(), (2,), (0.3, 0.5))
+
+
+#: ``'package.name' -> [(args, kwargs, argument, the slip), ...]``: further slips, each once
+#: answered by Python or torch from inside the package, or not at all (issue 19's fuzz).
+API_MORE_SLIPS: dict[str, list[tuple]] = {
+    "vit_notes.shunted.check_head_groups": [
+        (("4", 2), {}, "num_heads", "the heads as text: string formatting's TypeError"),
+        ((2, 3.0), {}, "sr_ratio", "a float ratio: accepted"),
+    ],
+    "vit_notes.shunted.check_ratio_choice": [
+        ((8,), dict(sra_ratio=0), "sra_ratio", "the error named sr_ratio, not sra_ratio"),
+    ],
+    "vit_notes.shunted.coarse_peaks": [
+        ((slips.img56, [0.3, 0.5]), {}, "queries", "one query for the list: not iterable"),
+        ((slips.img56, [(0.3, 0.5)]), dict(num_heads=2**63), "num_heads",
+         "torch's repeat() overflow"),
+    ],
+    "vit_notes.shunted.shunted_cost_chart": [
+        ((-1, 2, 4), {}, "size", "the error named H, not size"),
+    ],
+    "vit_notes.shunted.draw_shunted_schematic": [
+        ((), dict(batch=2**63), "batch", "torch.empty()'s overflow"),
+    ],
+    "vit_notes.shunted.identity_shunted": [
+        ((2**30, 2), {}, "channels", "a NumPy-size width: dim overflowed to a negative number"),
+        ((8, 2), dict(shift="6"), "shift", "the shift as text: fill_()'s TypeError"),
+    ],
+    "vit_notes.shunted.effective_keys": [
+        ((torch.empty(0),), {}, "row", "no weights: 1.0 keys, silently"),
+    ],
+    "vit_notes.shunted.on_own_tile": [
+        ((torch.rand(16), 4, 2, 5, 8), {}, "grid", "one side for the grid: not subscriptable"),
+        ((torch.rand(16), (4, 4), "2", 5, 8), {}, "rate", "the rate as text: int // str"),
+        ((torch.rand(15), (4, 4), 2, 5, 8), {}, "row", "15 weights for 16 keys: no check"),
+    ],
+    "vit_notes.shunted.plot_shunted_maps": [
+        ((slips.img56, slips.Later(_slip_maps), (0.3, 0.5)), dict(sra=[]), "sra",
+         "an empty list for sra: accepted as no sra"),
+        ((slips.img56, slips.Later(_slip_maps), 7), {}, "query_rc",
+         "one number for the query: not subscriptable"),
+    ],
+    "vit_notes.shunted.query_map_rows": [
+        (({2: {"coarse": 1}}, None, (0.3, 0.5), 14, 14), {}, "maps",
+         "a number for a map: cannot unpack"),
+        ((slips.Later(_slip_maps), None, (0.3, 0.5), "14", 14), {}, "H",
+         "the grid's height as text: can't multiply sequence"),
+    ],
+    "vit_notes.shunted.reduction_conv_table": [
+        ((), dict(size=64, sr_ratios=(2,), dim=8, timed="False"), "timed",
+         "'False' as text timed the table"),
+        ((), dict(size=64, sr_ratios=(32,), dim=8, timed=False), "sr_ratio",
+         "a ratio larger than the grid: the conv's error"),
+    ],
+    "vit_notes.shunted.shunted_cost_table": [
+        ((), dict(size=64, sr_ratios=(2,), dim=8.0, timed=False), "dim",
+         "a float width: randn()'s TypeError"),
+    ],
+    "vit_notes.shunted.shunted_steps": [
+        ((_SLIP_SHUNTED, torch.rand(1, 16, 8), 4, 4), dict(mistake=3), "mistake",
+         "an unknown mistake: computed as none"),
+    ],
+    "vit_notes.shunted.DetailSpecificMlp": [
+        ((16,), dict(hidden_features=False), "hidden_features",
+         "False for the width: read as 'no width given'"),
+    ],
+    "vit_notes.shunted.ShuntedAttention": [
+        ((16,), dict(num_heads=2, qk_scale=float("-inf")), "qk_scale",
+         "an infinite scale: NaN maps"),
+    ],
+    "vit_notes.shunted.ShuntedTransformer": [
+        ((), dict(norm_layer=None), "norm_layer", "None for the norm: not callable"),
+    ],
+    "vit_notes.shunted.kv_grids": [
+        ((2**63, 8, 4), {}, "H", "a grid no image has: returned"),
+    ],
+}  # fmt: skip
 
 
 def test_the_chapters_glue_calls_are_in_folded_cells():

@@ -1052,6 +1052,7 @@ API_SLIPS: dict[str, tuple] = {
     "vit_notes.swin.window_attention_cost": ((14, 14, 16, 2), dict(window_size=5), "window_size"),
     "vit_notes.swin.window_partition": ((torch.rand(1, 14, 14, 8), 5), {}, "window_size"),
     "vit_notes.swin.window_reverse": ((torch.rand(6, 7, 7, 8), 7, 14, 14), {}, "windows"),
+    "vit_notes.swin.exercises.swin_cases": (([(8, 8, 16, 2, 4)],), {}, "configs"),
 }  # fmt: skip
 
 #: Public callables with no bad-input test, and why.
@@ -1066,7 +1067,117 @@ API_NO_SLIP: dict[str, str] = {
     "(tests/test_swin.py)",
     "vit_notes.swin.check_swin_forward": "a checker of a student function: every input "
     "answered with a message (tests/test_swin.py)",
+    "vit_notes.swin.exercises.as_official_mask": "reads any student's steps: what it cannot "
+    "read is returned as it is, for the checker to judge (tests/test_swin.py)",
 }
+
+
+def _slip_fields():
+    return swin.receptive_fields(14, 14, 7, 30, 2)
+
+
+#: ``'package.name' -> [(args, kwargs, argument, the slip), ...]``: further slips, each once
+#: answered by Python, NumPy or torch from inside the package, or not at all (issue 19's fuzz).
+API_MORE_SLIPS: dict[str, list[tuple]] = {
+    "vit_notes.swin.BasicLayer": [
+        ((8, (8, 8)), dict(depth=10**9, num_heads=1, window_size=4), "depth",
+         "a billion blocks: MemoryError"),
+        ((8, (8, 8), 2, 1, 4), dict(downsample="PatchMerging"), "downsample",
+         "the class's name: 'str' object is not callable"),
+        ((8, (8, 8), 2, 1, 4), dict(mlp_ratio=float("inf")), "mlp_ratio",
+         "an infinite ratio: OverflowError"),
+    ],
+    "vit_notes.swin.GridWindowAttention": [
+        ((16, (8, 8), 2), dict(window_size=4, shift_size=10**5000), "shift_size",
+         "its message raised"),
+        ((16, 10**5000, 2), {}, "input_resolution", "OverflowError"),
+    ],
+    "vit_notes.swin.PatchEmbed": [
+        ((), dict(in_chans=2**30), "in_chans", "torch's allocator error"),
+        ((), dict(norm_layer="LayerNorm"), "norm_layer", "not callable"),
+    ],
+    "vit_notes.swin.PatchMerging": [
+        (((8, 8), 2**30), {}, "dim", "a negative dimension from an overflow in torch"),
+    ],
+    "vit_notes.swin.SwinTransformer": [
+        ((), dict(num_classes=2**30), "num_classes", "torch's allocator error"),
+        ((), dict(num_heads={3, 6, 12, 24}), "num_heads", "a set: not subscriptable"),
+        ((), dict(depths=[]), "depths", "no stages: the error named num_heads"),
+    ],
+    "vit_notes.swin.WindowAttention": [
+        ((8, 2**40, 2), {}, "window_size", "torch.zeros()'s overflow"),
+        ((8, 200, 2), {}, "window_size", "a (200², 200²) relative index: 12 GB"),
+    ],
+    "vit_notes.swin.attention_groups": [
+        ((2**30, 8, 4, 2), {}, "H", "torch's allocator error"),
+        ((8, 8, 4, Exception), {}, "shift_size", "a class for the shift"),
+    ],
+    "vit_notes.swin.check_explorer_prediction": [
+        ((16,), dict(query=(10**5000, 3)), "query", "its message raised"),
+    ],
+    "vit_notes.swin.check_window_choice": [
+        (("8",), dict(dim=0), "dim", "ZeroDivisionError"),
+        (("8",), dict(dim="96"), "dim", "'>' not supported"),
+    ],
+    "vit_notes.swin.check_window_macs": [
+        ((1,), dict(dim="96"), "dim", "the width as text"),
+    ],
+    "vit_notes.swin.cost_curves": [
+        ((), dict(window_side=16), "window_side",
+         "a grid the windows do not tile: AssertionError from inside"),
+        ((), dict(window_size=0), "window_size", "ZeroDivisionError"),
+        ((), dict(windows=[2] * 100_000), "windows", "100,000 windows: ran for minutes"),
+        ((), dict(sides=["224"]), "sides", "str // int"),
+    ],
+    "vit_notes.swin.explorer_maps": [
+        ((slips.img56, [], 7, "SW-MSA", 0.25), {}, "queries", "no queries: empty maps, silently"),
+        ((slips.Later(lambda: slips.img56.make().double()), [(0.5, 0.5)], 7, "SW-MSA", 0.25), {},
+         "img", "a float64 image: torch's dtype mismatch"),
+    ],
+    "vit_notes.swin.full_map": [
+        ((torch.rand(3, 64, 8), 8, 8, 4, 0), {}, "tokens", "three images: torch's shape mismatch"),
+        ((torch.rand(1, 4096 * 4, 4), 128, 128, 8, 0), {}, "H", "a (16384, 16384) map: 1 GB"),
+    ],
+    "vit_notes.swin.plot_two_blocks": [
+        ((slips.img56, {"grid": 14, "block1": 1, "block2_noshift": 1, "block2_shift": 1,
+                        "two_shift": 1}, (0.5, 0.5)), {}, "maps", "cannot unpack"),
+    ],
+    "vit_notes.swin.receptive_fields": [
+        ((8, 8, 4, 10, 2), dict(shift_size="2"), "shift_size", "the shift as text"),
+        ((8, 8, "4", 10, 2), {}, "window_size", "str // int"),
+    ],
+    "vit_notes.swin.plot_receptive_fields": [
+        ((slips.img56, slips.Later(_slip_fields), 7), dict(ks=(1, 2)), "query_rc",
+         "not subscriptable"),
+    ],
+    "vit_notes.swin.shift_mask": [
+        ((4096, 4096, 64, 32), {}, "window_size", "a 4096x4096 mask in 64² windows: 68 GB"),
+    ],
+    "vit_notes.swin.shifted_window_attention": [
+        ((None, torch.rand(1, 14, 14, 16), _SLIP_WIN, 7, 3, torch.zeros(4, 49).numpy()), {},
+         "mask", "a NumPy mask: has no attribute 'to'"),
+        ((None, torch.rand(1, 14, 14, 16), _SLIP_WIN, 7, 3, torch.zeros(0, 49, 49)), {},
+         "mask", "an empty mask: integer modulo by zero"),
+    ],
+    "vit_notes.swin.input_gradient": [
+        ((slips.Later(lambda: [swin.SwinTransformerBlock(8, (8, 8), 1, window_size=4)]),
+          torch.rand(1, 64, 7), 0), {}, "x", "tokens of 7 channels for dim-8 blocks: layer_norm"),
+    ],
+    "vit_notes.swin.plot_measured_times": [
+        ((slips.Later(lambda: swin.swin_cost_table(size=224, stages=(4,), rounds=2,
+                                                   min_run_time=0.001)),),
+         dict(caption=10**5000), "caption", "matplotlib could not print the caption"),
+    ],
+    "vit_notes.swin.window_partition": [
+        ((torch.rand(14, 14, 8), 7), {}, "x", "a grid without its batch: IndexError"),
+    ],
+    "vit_notes.swin.exercises.swin_cases": [
+        (([(8, 8, 16, 3, 4, 2)],), {}, "dim", "heads that do not divide dim"),
+    ],
+    "vit_notes.swin.check_swin_forward": [
+        ((slips.forward,), dict(configs=[7]), "configs", "cannot unpack int"),
+    ],
+}  # fmt: skip
 
 
 def test_the_chapters_glue_calls_are_in_folded_cells():

@@ -17,6 +17,61 @@ from . import validate
 from .trace import STATE, layer_name, log_shapes
 
 
+def _check(q, k, v, scale, bias) -> float:
+    """Check the kernel's arguments, so that a slip gets an error naming it rather than one
+    from inside torch: ``q (..., N, d)``, ``k (..., M, d)`` and ``v (..., M, d_v)`` float
+    tensors of one dtype whose leading dimensions broadcast, ``scale`` a finite number (0 is
+    honoured: every key weighs the same) and ``bias`` ``None`` or a float tensor that
+    broadcasts to ``(..., N, M)``. Returns ``scale`` as a float."""
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        validate.tensor(name, t, what="a float tensor (..., N, d)")
+        if t.dtype != q.dtype:
+            raise validate.InputTypeError(
+                f"{name} is {t.dtype} but q is {q.dtype}: q, k and v must share one dtype; "
+                f"convert them alike, e.g. {name}.to(q.dtype)"
+            )
+        if t.device != q.device:
+            raise ValueError(
+                f"{name} is on the {t.device} device but q is on {q.device}: q, k and v must "
+                f"share one device; use {name}.to(q.device)"
+            )
+        if t.dim() < 2:
+            raise ValueError(
+                f"{name} must have at least 2 dimensions (..., tokens, channels), got a tensor "
+                f"of shape {tuple(t.shape)}"
+            )
+    if k.shape[-1] != q.shape[-1]:
+        raise ValueError(
+            f"q has {q.shape[-1]} channels per head but k has {k.shape[-1]}: q and k must share "
+            "their last dimension"
+        )
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k has {k.shape[-2]} keys but v has {v.shape[-2]} values: give one each")
+    try:
+        lead = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except RuntimeError:
+        raise ValueError(
+            f"the leading dimensions of q {tuple(q.shape)}, k {tuple(k.shape)} and "
+            f"v {tuple(v.shape)} do not broadcast: give each (batch, heads, tokens, channels)"
+        ) from None
+    scale = validate.number("scale", scale)  # finite; 0 is honoured
+    if bias is not None:
+        validate.tensor(
+            "bias", bias, dtype=q.dtype, device=q.device, what="a float tensor of logit biases"
+        )
+        want = (*lead, q.shape[-2], k.shape[-2])
+        try:
+            ok = torch.broadcast_shapes(bias.shape, want) == torch.Size(want)
+        except RuntimeError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"bias of shape {tuple(bias.shape)} does not broadcast to the logits' shape "
+                f"{want} (..., queries, keys)"
+            )
+    return scale
+
+
 def explicit_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -25,8 +80,7 @@ def explicit_attention(
     bias: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(softmax(q kᵀ scale + bias) v, softmax map)`` with the map materialised."""
-    for name, t in (("q", q), ("k", k), ("v", v)):
-        validate.tensor(name, t, what="a float tensor (..., N, d)")
+    scale = _check(q, k, v, scale, bias)
     attn = (q * scale) @ k.transpose(-2, -1)
     if bias is not None:
         attn = attn + bias
@@ -54,6 +108,12 @@ def attend(
     ``(h, w)`` grid the ``M`` keys were flattened from, kept beside a recorded map so that
     a figure can draw it without knowing the layer.
     """
+    validate.instance("module", module, nn.Module, "pass the layer that calls attend (self)")
+    scale = _check(q, k, v, scale, bias)
+    dropout_p = validate.number("dropout_p", dropout_p, low=0.0, high=1.0, high_open=True)
+    validate.instance("tag", tag, str)
+    if kv_grid is not None:
+        kv_grid = validate.grid("kv_grid", kv_grid)
     if STATE.tracing:
         log_shapes(module, **{tag: (*q.shape[:-1], k.shape[-2])})
     maps = STATE.recording

@@ -42,6 +42,8 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
+from . import validate
+from .layers import keeps_global_rng
 from .validate import digits
 
 #: Printed lines wrap here, so that a checker's message fits the page without scrolling
@@ -99,8 +101,8 @@ def call_student(fn: Callable, *args, seconds: float | None = None):
     if not timed:
         try:
             return fn(*args)
-        except Exception as e:  # the student's code: report what broke
-            raise StudentError(f"your function raised {error_text(e)}", e) from None
+        except (Exception, SystemExit) as e:  # the student's code: report what broke
+            raise StudentError(_raised(e), e) from None
 
     def stop(signum, frame):
         raise _TimeUp
@@ -114,13 +116,22 @@ def call_student(fn: Callable, *args, seconds: float | None = None):
             f"your function ran for more than {seconds:g} s and was stopped; look for a loop "
             "that does not end, or loop over whole tensors instead of single entries"
         ) from None
-    except Exception as e:  # the student's code: report what broke
-        raise StudentError(f"your function raised {error_text(e)}", e) from None
+    except (Exception, SystemExit) as e:  # the student's code: report what broke
+        raise StudentError(_raised(e), e) from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old_handler)
         if old_timer[0] > 0:  # someone else's timer was running: put it back
             signal.setitimer(signal.ITIMER_REAL, *old_timer)
+
+
+def _raised(e: BaseException) -> str:
+    """What a student's function raised, for a message. ``exit()`` or ``sys.exit()`` inside it
+    (a ``SystemExit``) is reported too, rather than ending the checker with no verdict; a
+    ``KeyboardInterrupt`` (the reader stopping the cell) is not caught."""
+    if isinstance(e, SystemExit):
+        return "your function called exit() (SystemExit); return the result instead"
+    return f"your function raised {error_text(e)}"
 
 
 # --- one description for the page and the kernel -----------------------------------------
@@ -253,13 +264,19 @@ def _scaled(text: str, power: int):
     return float(f"{m[1]}{stripped}e{exp10}")
 
 
+def _plain_text(text: str) -> str:
+    """Typed text as the parser reads it: stripped, without the digit separators ``_``,
+    ``,`` and spaces (``" 1_000, 000 k"`` is ``"1000000k"``). The page's twin is
+    ``plainText`` in ``_static/vit_notes_answers.js``."""
+    return text.strip().replace("_", "").replace(",", "").replace(" ", "")
+
+
 def unknown_suffix(answer) -> str | None:
     """For text such as ``"254.8m"`` or ``"254.8 million"``: the letters after the number,
     which no suffix of the parser matches; else ``None``."""
     if not isinstance(answer, str):
         return None
-    text = answer.strip().replace("_", "").replace(",", "").replace(" ", "")
-    m = _WORD_SUFFIX.fullmatch(text)
+    m = _WORD_SUFFIX.fullmatch(_plain_text(answer))
     return m[1] if m and m[1] not in _SUFFIX else None
 
 
@@ -302,7 +319,7 @@ def _scalar(answer):
 
 
 def _parse_text(text: str):
-    text = text.strip().replace("_", "").replace(",", "").replace(" ", "").replace("×", "*")
+    text = _plain_text(text).replace("×", "*")
     if text[-1:] in _SUFFIX and text[:-1]:
         return _scaled(text[:-1], _SUFFIX[text[-1]])  # exact: "0.2548G" is 254,800,000
     if re.fullmatch(r"[+-]?\d+", text):
@@ -874,11 +891,34 @@ def compare_step(
     return f"{text}; {extra}" if extra else text
 
 
+def _token_configs(configs) -> list[tuple[int, int, int, int, int]]:
+    """``configs`` checked: a non-empty list of ``(H, W, dim, heads, sr_ratio)``."""
+    if isinstance(configs, (list, tuple)) and not configs:
+        return []  # check_forward says that no configuration was given
+    out = []
+    for i, config in enumerate(validate.nonempty_sequence("configs", configs, limit=100)):
+        if not validate._ordered(config) or len(config) != 5:
+            raise validate.InputTypeError(
+                f"configs[{i}] must be (H, W, dim, heads, sr_ratio), got {validate.shown(config)}"
+            )
+        H, W = validate.grid(f"configs[{i}][:2]", config[:2])
+        dim = validate.width(f"configs[{i}] dim", config[2])
+        heads = validate.width(f"configs[{i}] heads", config[3])
+        validate.heads_divide(dim, heads)
+        r = validate.kernel(f"configs[{i}] sr_ratio", config[4])
+        out.append((H, W, dim, heads, r))
+    return out
+
+
+@keeps_global_rng
 def token_layer_cases(make: Callable, configs: Iterable) -> Iterable:
     """The configurations a token-grid attention checker tries: for each ``(H, W, dim, heads,
     sr_ratio)``, a label, the layer ``make(dim, heads, sr_ratio)`` with every parameter nudged
     off its initial value (non-trivial biases and norms, so that no forgotten term can hide),
-    and its inputs ``(x, H, W)``, two images of random tokens. Seeded: the same every call."""
+    and its inputs ``(x, H, W)``, two images of random tokens. Seeded: the same every call.
+    Every configuration is checked before the first case is built, so that a slip in a
+    teacher's list gets an error that names the entry."""
+    configs = _token_configs(configs)
     torch.manual_seed(0)
     for H, W, dim, heads, r in configs:
         layer = make(dim, heads, r).eval()

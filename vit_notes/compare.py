@@ -17,11 +17,19 @@ import torch
 import torch.nn.functional as F
 import torch.utils.benchmark as benchmark
 
-from . import measured
+from . import measured, validate
 from .attention import explicit_attention
 from .checking import _number, as_number, check_choice, describe, option_named, rel_error, verdict
-from .counting import count_macs, release_memory, time_forward
-from .registry import AttentionLayer, create, designs, model_info, smallest_per_paper
+from .counting import AttentionCost, count_macs, release_memory, time_forward
+from .layers import keeps_global_rng
+from .registry import (
+    AttentionLayer,
+    create,
+    designs,
+    list_models,
+    model_info,
+    smallest_per_paper,
+)
 
 #: The results file of ``bench/compare_cost.py`` (:mod:`vit_notes.measured`).
 TIMING = "compare_cost"
@@ -46,6 +54,7 @@ def lineup() -> list[str]:
     return [n for n in smallest_per_paper() if model_info(n).family in families]
 
 
+@keeps_global_rng
 def time_lineup(
     names: list[str] | None = None,
     *,
@@ -63,13 +72,15 @@ def time_lineup(
 
     ``threads``: torch's thread count while timing (the recording used 1); ``None`` keeps
     torch's current setting, by default every core."""
-    names = lineup() if names is None else list(names)
+    names = lineup() if names is None else validate.nonempty_sequence("names", names, limit=100)
+    for name in names:
+        validate.one_of("names", name, list_models())
+    min_run_time, rounds = validate.timing(min_run_time, rounds)
+    img_size = validate.image_side("img_size", img_size)
     if threads is not None:
-        validate_threads = int(threads)
-        if validate_threads != threads or validate_threads < 1:
-            raise ValueError(f"threads must be a whole number >= 1 or None, got {threads!r}")
+        threads = validate.positive_int("threads", threads, maximum=1024)
         before = torch.get_num_threads()
-        torch.set_num_threads(validate_threads)
+        torch.set_num_threads(threads)
         try:
             return time_lineup(names, rounds=rounds, min_run_time=min_run_time, img_size=img_size)
         finally:
@@ -104,6 +115,13 @@ def time_lineup(
 def recorded_times(names: list[str], gmacs: dict[str, float]) -> measured.Measurement:
     """The recorded timings of ``names`` (:data:`TIMING`), checked against the models as they
     are now: every model recorded, with the multiply-adds counted now (``gmacs``)."""
+    names = validate.nonempty_sequence("names", names, limit=100)
+    validate.instance("gmacs", gmacs, dict, "name -> GMACs, counted now")
+    for name in names:
+        validate.instance("names", name, str, "give the models' names")
+        if name not in gmacs:
+            raise ValueError(f"gmacs has no count for {name!r}: count every model of names")
+        validate.number(f"gmacs[{name!r}]", gmacs[name], low=0.0, low_open=True)
     m = measured.load(TIMING)
     have = {r["model"]: r for r in m.rows}
     missing = [n for n in names if n not in have]
@@ -133,6 +151,11 @@ def fixed_keys_limit(cost, size: int, budget_mib: float) -> float:
     whose ``cost`` at ``size``² is given, has maps over ``budget_mib`` MiB: its maps hold
     ``h·N·N_k`` floats with the keys a query sees, ``N_k``, fixed, so they grow in step with
     the tokens ``N``."""
+    validate.instance("cost", cost, AttentionCost, "pass a layer's cost, e.g. layer.cost(...)")
+    validate.image_side("size", size)
+    budget_mib = validate.number("budget_mib", budget_mib, low=0.0, low_open=True)
+    if not cost.attn_bytes or not cost.tokens:
+        raise ValueError("cost holds no attention map: there is no limit to find")
     tokens = budget_mib * 2**20 / (cost.attn_bytes / cost.tokens)
     return 4 * tokens**0.5
 
@@ -189,6 +212,9 @@ def check_growth(
     A wrong answer is told which slip it comes from, or whether it is too high or too low,
     never the right factor (the teachers' page runs it as a prediction round); only the
     right answer is told the figures."""
+    validate.one_of("layer", layer, layers())
+    start, end = validate.image_side("start", start), validate.image_side("end", end)
+    C, heads = _layer_settings(C, heads)
     a, b = (layers()[layer].cost(s // 4, s // 4, C, heads) for s in (start, end))
     right = b.attn_macs / a.attn_macs
     tokens = b.tokens / a.tokens
@@ -268,6 +294,9 @@ def layer_keys(
     :meth:`~vit_notes.registry.AttentionLayer.keys`), ``most`` (the most keys a head sees),
     its attention maps' ``mib`` (float32, one image) and whether they ``fit`` the budget.
     The judgement exercise's checker and its solution both read this."""
+    size = validate.image_side("size", size)
+    budget_mib = validate.number("budget_mib", budget_mib, low=0.0, low_open=True)
+    C, heads = _layer_settings(C, heads)
     H = W = size // 4
     out = {}
     for label, layer in layers().items():
@@ -286,6 +315,9 @@ def check_layer_choice(
     ``size``² (C, heads) whose attention maps (float32, one image) fit ``budget_mib`` MiB and
     whose heads each see the most keys (:func:`layer_keys`). Keys are counted per head group,
     and "finer" is said per side, of the tokens behind one key."""
+    size = validate.image_side("size", size)
+    budget_mib = validate.number("budget_mib", budget_mib, low=0.0, low_open=True)
+    C, heads = _layer_settings(C, heads)
     H = W = size // 4
     costs = {label: layer.cost(H, W, C, heads) for label, layer in layers().items()}
     twice = {label: layer.cost(2 * H, 2 * W, C, heads) for label, layer in layers().items()}
@@ -382,11 +414,29 @@ def _gives_up(best: str, at: dict, budget_mib: float) -> str:
     )
 
 
+def _layer_settings(C, heads) -> tuple[int, int]:
+    """The compared layers' width and heads: integers, heads dividing ``C``."""
+    C, heads = validate.width("C", C), validate.width("heads", heads)
+    validate.heads_divide(C, heads)
+    return C, heads
+
+
+def _names(names) -> list[str]:
+    """The layers' labels: a non-empty list, tuple or dict (its keys) of strings."""
+    if isinstance(names, dict):
+        names = list(names)
+    names = validate.nonempty_sequence("names", names, limit=1000)
+    for name in names:
+        validate.instance("names", name, str, "give the layers' labels")
+    return names
+
+
 def layer_named(answer, names) -> str | None:
     """The one of ``names`` (the layers' labels) that ``answer`` names, as
     :func:`~vit_notes.checking.option_named` reads it, but blind to punctuation too: "PVT SRA R=8"
     and "pvt sra, r = 8" name "PVT SRA, R=8", "swin 7x7" names "Swin, 7×7 windows". ``None`` if
     none or several do."""
+    names = _names(names)
     if not isinstance(answer, str):
         return None
     by_plain = {_plain(n): n for n in names}
@@ -397,6 +447,7 @@ def layer_named(answer, names) -> str | None:
 def layers_named(answer, names) -> list[str]:
     """Every one of ``names`` whose label contains ``answer``, read as :func:`layer_named`
     reads it ("SRA" is in two labels); ``[]`` for an answer that is not text."""
+    names = _names(names)
     if not isinstance(answer, str) or not _plain(answer):
         return []
     return [n for n in names if _plain(answer) in _plain(n)]
@@ -480,9 +531,12 @@ def measure_attention(
     With ``min_run_time`` > 0 it then times the path (:class:`torch.utils.benchmark.Timer`,
     ``threads`` threads, three runs at least): ``ms`` (the median) and ``ms_runs``. Linux only:
     it reads the peak from ``/proc/self/status``."""
-    if path not in PATHS:
-        raise ValueError(f"path must be one of {PATHS}, got {path!r}")
-    args = [path, int(tokens), int(dim), int(heads), int(threads), float(min_run_time)]
+    validate.one_of("path", path, PATHS)
+    tokens = validate.positive_int("tokens", tokens, maximum=2**16, why="the map is tokens²")
+    dim, heads = validate.width("dim", dim), validate.width("heads", heads)
+    threads = validate.positive_int("threads", threads, maximum=1024)
+    min_run_time = validate.number("min_run_time", min_run_time, low=0.0, high=600.0)
+    args = [path, tokens, dim, heads, threads, min_run_time]
     code = (
         "import json, sys; from vit_notes.compare import _measure_here; "
         "print(json.dumps(_measure_here(*json.loads(sys.argv[1]))))"

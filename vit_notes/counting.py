@@ -46,7 +46,11 @@ class AttentionCost:
     @classmethod
     def of(cls, macs: int, attn_macs: int, tokens: int, kv_tokens: int, maps: int):
         """The cost of a layer with ``maps`` attention maps of ``tokens x kv_tokens`` each
-        (one per head), whose entries and float32 bytes follow from those."""
+        (one per head), whose entries and float32 bytes follow from those. Every count is a
+        Python ``int`` (a NumPy integer would overflow silently, or raise, in the products)."""
+        macs, attn_macs, tokens, kv_tokens, maps = (
+            int(v) for v in (macs, attn_macs, tokens, kv_tokens, maps)
+        )
         elements = maps * tokens * kv_tokens
         return cls(macs, attn_macs, tokens, kv_tokens, elements, 4 * elements)
 

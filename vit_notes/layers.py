@@ -1,9 +1,13 @@
 """Layers and rules that more than one family uses: stochastic depth and its per-block rate
-rule, the depthwise conv on a token grid, the official weight initialisation, and the grid
-that a strided reduction leaves (PVT's SRA, Shunted's two head groups)."""
+rule, the depthwise conv on a token grid, the official weight initialisation, the grid
+that a strided reduction leaves (PVT's SRA, Shunted's two head groups), and
+:func:`keeps_global_rng`, for code that seeds its own layers without resetting the reader's
+random draws."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 
 import torch
@@ -13,12 +17,50 @@ from torch import nn
 from . import validate
 
 
+def keeps_global_rng(fn):
+    """Decorate a function that seeds torch's global generator for its own draws (a table's
+    layers, a checker's cases): the caller's generator is as it was when the function returns
+    or raises, so that calling it does not reset the reader's own random draws. A generator
+    function keeps its draws apart between items too: code run between two items (a student's
+    function, say) neither sees its stream nor changes the next item's draws."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def items(*args, **kwargs):
+            return _draws_apart(fn(*args, **kwargs))
+
+        return items
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        with torch.random.fork_rng(devices=[]):
+            return fn(*args, **kwargs)
+
+    return call
+
+
+def _draws_apart(gen):
+    state = None
+    while True:
+        caller = torch.random.get_rng_state()
+        if state is not None:
+            torch.random.set_rng_state(state)
+        try:
+            item = next(gen)
+        except StopIteration:
+            return
+        finally:
+            state = torch.random.get_rng_state()
+            torch.random.set_rng_state(caller)
+        yield item
+
+
 def reduced_grid(H: int, W: int, ratio: int) -> tuple[int, int]:
     """The grid a conv of kernel = stride = ``ratio`` leaves of an ``H x W`` token grid:
     ``floor(H/R) x floor(W/R)``. The conv has no padding, so leftover rows and columns are
     dropped, as in the official PVT and Shunted code. A grid smaller than ``ratio`` is refused."""
-    H, W = validate.positive_int("H", H), validate.positive_int("W", W)
-    ratio = validate.positive_int("sr_ratio", ratio)
+    H, W = validate.size("H", H), validate.size("W", W)
+    ratio = validate.size("sr_ratio", ratio)
     if H < ratio or W < ratio:
         raise ValueError(
             f"the token grid {H}x{W} is smaller than sr_ratio={ratio}; "
@@ -60,7 +102,7 @@ class DWConv(nn.Module):
 
     def __init__(self, dim: int):
         super().__init__()
-        validate.width("dim", dim)
+        dim = validate.width("dim", dim)
         self.dwconv = nn.Conv2d(dim, dim, kernel_size=3, stride=1, padding=1, bias=True, groups=dim)
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import numbers
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ from . import validate
 
 def load_photo(size: int = 224) -> torch.Tensor:
     """Grace Hopper, centre-cropped to a square and resized: ``(3, size, size)`` in [0, 1]."""
-    validate.positive_int("size", size, minimum=8)
+    size = validate.positive_int("size", size, minimum=8)
     return _photo(size).clone()  # a copy: the cached one stays as loaded
 
 
@@ -48,7 +49,7 @@ def _photo(size: int) -> torch.Tensor:
 
 def palette(bins: int = 4) -> torch.Tensor:
     """The ``bins³`` colours of a regular RGB grid, ``(bins³, 3)`` in [0, 1]."""
-    validate.positive_int("bins", bins, minimum=2)
+    bins = validate.positive_int("bins", bins, minimum=2)
     levels = (torch.arange(bins, dtype=torch.float32) + 0.5) / bins
     return torch.cartesian_prod(levels, levels, levels)
 
@@ -62,10 +63,8 @@ def colour_tokens(img: torch.Tensor, patch: int = 4, bins: int = 4, sharpness: f
     so dot products compare colour distributions. The last few images' tokens are kept
     (by content), so an explorer's moves do not compute them again.
     """
-    validate.tensor("img", img, what="a float RGB image (3, H, W) in [0, 1]")
-    if img.dim() != 3 or img.shape[0] != 3:
-        raise ValueError(f"expected an RGB image of shape (3, H, W), got {tuple(img.shape)}")
-    validate.positive_int("patch", patch)
+    patch = validate.kernel("patch", patch)
+    img = validate.photo("img", img, patch=patch)
     if img.shape[1] % patch or img.shape[2] % patch:
         raise ValueError(
             f"image of {img.shape[1]}x{img.shape[2]} is not divisible by patch={patch}"
@@ -103,18 +102,32 @@ def _colour_tokens(img, patch, bins, sharpness):
 def query_index(grid: tuple[int, int], row: float, col: float) -> int:
     """Flat token index of the query at fractional position (``row``, ``col``) in [0, 1)."""
     H, W = grid
-    for name, v in (("row", row), ("col", col)):
-        if not 0.0 <= v < 1.0:
-            raise ValueError(f"{name}={v!r} must be a fraction of the image in [0, 1)")
+    row = validate.number("row", row, low=0.0, high=1.0, high_open=True)
+    col = validate.number("col", col, low=0.0, high=1.0, high_open=True)
     return int(row * H) * W + int(col * W)
 
 
+def _one_position(query_rc) -> bool:
+    return (
+        isinstance(query_rc, (tuple, list))
+        and len(query_rc) == 2
+        and all(isinstance(v, numbers.Real) for v in query_rc)
+    )
+
+
 def query_at(grid: tuple[int, int], query_rc) -> int | list[int]:
-    """:func:`query_index` of one (row, col) fraction pair, or the list of them for a list of
-    pairs (an explorer's grid of queries)."""
-    if len(query_rc) == 2 and all(isinstance(v, (int, float)) for v in query_rc):
-        return query_index(grid, *query_rc)
-    return [query_index(grid, *rc) for rc in query_rc]
+    """:func:`query_index` of one (row, col) fraction pair, or the list of them for a
+    non-empty list of pairs (an explorer's grid of queries)."""
+    if _one_position(query_rc):
+        return query_index(grid, *validate.fraction_pair("query_rc", query_rc))
+    if not isinstance(query_rc, (tuple, list)):
+        raise validate.InputTypeError(
+            f"query_rc must be a (row, col) pair of fractions in [0, 1), or a list of them, got "
+            f"{validate.shown(query_rc)} ({type(query_rc).__name__})"
+        )
+    queries = validate.nonempty_sequence("query_rc", query_rc)
+    return [query_index(grid, *validate.fraction_pair(f"query_rc[{i}]", rc))
+            for i, rc in enumerate(queries)]  # fmt: skip
 
 
 def nearby_queries(query_rc, step: float = 0.05, n: int = 3) -> list[tuple[float, float]]:
@@ -123,7 +136,9 @@ def nearby_queries(query_rc, step: float = 0.05, n: int = 3) -> list[tuple[float
     neighbours, to see whether one query's map is typical of its region. Each is rounded to 6
     decimals (0.3 + 0.05 is 0.35); a neighbour outside the image is refused."""
     if not isinstance(query_rc, (tuple, list)) or len(query_rc) != 2:
-        raise ValueError(f"query_rc={query_rc!r} must be one (row, col) pair of fractions")
+        raise ValueError(
+            f"query_rc={validate.shown(query_rc)} must be one (row, col) pair of fractions"
+        )
     row, col = (
         validate.number(name, v, low=0.0, high=1.0, high_open=True)
         for name, v in zip(("row", "col"), query_rc)
@@ -148,5 +163,5 @@ def nearby_queries(query_rc, step: float = 0.05, n: int = 3) -> list[tuple[float
 def repeat_for_heads(tokens: torch.Tensor, num_heads: int) -> torch.Tensor:
     """``(B, N, K)`` colour tokens -> ``(B, N, num_heads·K)``: one full copy per head, so that with
     identity projections every head compares whole colour histograms."""
-    validate.positive_int("num_heads", num_heads)
+    num_heads = validate.width("num_heads", num_heads)
     return tokens.repeat(1, 1, num_heads)

@@ -135,7 +135,7 @@ def new_figure(
 ):
     """``plt.subplots`` within the standard: at most :data:`MAX_COLS` columns and the text
     column's width. Call inside a :func:`styled` helper."""
-    validate.positive_int("nrows", nrows)
+    nrows = validate.positive_int("nrows", nrows)
     if not 1 <= validate.positive_int("ncols", ncols) <= MAX_COLS:
         raise ValueError(f"ncols={ncols}: at most {MAX_COLS} panels in a row; use more rows")
     if not 0 < width <= TEXT_WIDTH_IN:
@@ -201,6 +201,7 @@ def show_photo(
     patch: int | None = None,
 ):
     """The photo on ``ax``, without ticks, with the query marked if ``query_rc`` is given."""
+    img = validate.photo("img", img)
     h, w = _size(img)
     ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy(), extent=(0, w, h, 0))
     if query_rc is not None:
@@ -220,6 +221,9 @@ def _query_marks(
     """Where :func:`mark_query` draws: the box's corner and side, and the crosshair's four
     segments (from the image's edges to the box); with ``outside``, the box one patch outside
     the query's patch on every side."""
+    query_rc = validate.fraction_pair("query_rc", query_rc)
+    if patch is not None:
+        patch = validate.kernel("patch", patch)
     h, w = _size(img)
     side = patch or max(h, w) / 14
     y, x = query_rc[0] * h, query_rc[1] * w

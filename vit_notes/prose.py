@@ -19,6 +19,8 @@ import math
 import numbers
 import re
 
+from . import validate
+
 _KEY = re.compile(r"^[A-Za-z_][\w-]*$")
 
 
@@ -73,7 +75,8 @@ def glue(name: str, value) -> None:
     Markdown, without showing it (the cell prints what the reader should see)."""
     if not isinstance(name, str) or not _KEY.match(name):
         raise ValueError(
-            f"a glue name is letters, digits, '_' and '-', starting with a letter; got {name!r}"
+            "a glue name is letters, digits, '_' and '-', starting with a letter; got "
+            f"name={validate.shown(name)}"
         )
     value = plain_value(value)
     if isinstance(value, str):  # stored as the text itself, not its repr with quotes

@@ -25,6 +25,15 @@ The input contract, the same for models, layers, cost functions and checkers:
   (tests/test_robust_bounds.py builds every one). The bounds are per argument: several large
   values together can still ask for more memory than the machine has.
 
+* **Everything else** (issue 19's fuzz): lists of settings (:func:`nonempty_sequence`) are
+  lists or tuples, not text, sets or generators, of at most :data:`MAX_ITEMS` entries
+  (:data:`MAX_SETTINGS` where each builds a layer); pairs (:func:`grid`, :func:`pair`,
+  :func:`cell`, :func:`fraction_pair`) are ordered pairs; numbers (:func:`number`) are finite
+  unless a caller allows infinity; names and titles are text (:func:`text`); a photo for a
+  figure is a finite float32 ``(3, H, W)`` CPU tensor (:func:`photo`); a tensor for a module is
+  on its weights' device (:func:`tensor`'s ``device``). Every message shows a value through
+  :func:`shown`, which never raises, whatever the value (a 5,000-digit number, a broken repr).
+
 A wrong *kind* of value raises :class:`InputTypeError`: a ``TypeError`` that is also a
 ``ValueError``, so that code written against the earlier ``ValueError`` still catches it. A
 value of the right kind outside its range raises ``ValueError``.
@@ -126,6 +135,25 @@ def positive_int(
     return value
 
 
+#: The largest seed a random generator takes (torch's and NumPy's accept 64-bit seeds).
+MAX_SEED = 2**63 - 1
+
+
+def seed(name: str, value) -> int:
+    """A random seed: an integer in ``[0, MAX_SEED]``."""
+    return positive_int(name, value, minimum=0, maximum=MAX_SEED, why="a 64-bit seed")
+
+
+def timing(min_run_time, rounds) -> tuple[float, int]:
+    """A timing's settings, checked up front (timed or not, so that a slip is refused before
+    anything is built): ``min_run_time`` seconds in ``[0, 600]`` and ``rounds`` an integer in
+    ``[1, 1000]``."""
+    return (
+        number("min_run_time", min_run_time, low=0.0, high=600.0),
+        positive_int("rounds", rounds, maximum=1000, why="each round times every layer"),
+    )
+
+
 def width(name: str, value, *, minimum: int = 1) -> int:
     """A channel count (or head count) a layer is built with: an integer in
     ``[minimum, MAX_CHANNELS]`` (``minimum=0`` where 0 means "none")."""
@@ -185,9 +213,12 @@ def number(
     high: float | None = None,
     low_open: bool = False,
     high_open: bool = False,
+    finite: bool = True,
 ) -> float:
     """Return ``value`` as a float in the stated range, or raise: text, ``None`` and bools are
-    a :class:`InputTypeError`; NaN and values outside the range a ``ValueError``."""
+    a :class:`InputTypeError`; NaN and values outside the range a ``ValueError``, and so are
+    the infinities (and integers too large for a float, which would become one) unless
+    ``finite=False``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         hint = (
             f"; pass the number itself ({value.strip()}), not text"
@@ -209,6 +240,8 @@ def number(
             parts.append(f"{'<' if high_open else '<='} {high:g}")
         where = " and ".join(parts) if parts else "(not NaN)"
         raise ValueError(f"{name} must be a number {where}, got {_shown(value)}")
+    if finite and math.isinf(v):
+        raise ValueError(f"{name}={_shown(value)} is too large in magnitude: give a finite number")
     return v
 
 
@@ -231,9 +264,17 @@ def probability(name: str, value) -> float:
     return number(name, value, low=0.0, high=1.0)
 
 
-def tensor(name: str, x, *, dtype: torch.dtype | None = None, what: str = "a float tensor"):
+def tensor(
+    name: str,
+    x,
+    *,
+    dtype: torch.dtype | None = None,
+    what: str = "a float tensor",
+    device: torch.device | None = None,
+):
     """Check that ``x`` is a floating-point ``torch.Tensor`` (of ``dtype``, the module's weights'
-    dtype, when given); else raise a :class:`InputTypeError` that says how to convert it."""
+    dtype, and on ``device``, theirs, when given); else raise a :class:`InputTypeError` (a
+    ``ValueError`` for the device) that says how to convert it."""
     if not isinstance(x, torch.Tensor):
         if type(x).__module__ == "numpy" and hasattr(x, "shape"):
             fix = f"torch.from_numpy({name}).float()"
@@ -265,6 +306,14 @@ def tensor(name: str, x, *, dtype: torch.dtype | None = None, what: str = "a flo
             f"{name} is {x.dtype} but the weights are {dtype}: use {name}{to} (it is not cast "
             "silently, since that changes the precision)"
         )
+    if device is not None and x.device != torch.device(device):
+        where = torch.device(device)
+        meta = "meta" in (x.device.type, where.type)
+        note = " (the meta device holds shapes only, no values)" if meta else ""
+        raise ValueError(
+            f"{name} is on the {x.device} device but the weights are on {where}: use "
+            f"{name}.to('{where}'){note}"
+        )
     return x
 
 
@@ -272,11 +321,25 @@ def hidden_width(name: str, ratio, dim: int) -> None:
     """Check that a ratio times a width (``mlp_ratio``, ``expand_ratio``) stays within
     :data:`MAX_CHANNELS` hidden channels; the lower bound is the caller's."""
     r = number(name, ratio, low=0.0, low_open=True)
-    if r * dim > MAX_CHANNELS:
+    try:
+        hidden = r * dim
+    except OverflowError:  # a width too large for a float: far above the bound
+        hidden = math.inf
+    if hidden > MAX_CHANNELS:
+        if not isinstance(dim, numbers.Integral) or dim > MAX_CHANNELS:
+            raise ValueError(
+                f"the width {_shown(dim)} that {name} multiplies is more than {MAX_CHANNELS:,} "
+                "channels: use a smaller width"
+            )
         raise ValueError(
-            f"{name}={_shown(ratio)} gives {dim} x {name} = {r * dim:.3g} hidden channels, more "
+            f"{name}={_shown(ratio)} gives {dim} x {name} = {hidden:.3g} hidden channels, more "
             f"than {MAX_CHANNELS:,}: use {name} <= {MAX_CHANNELS // dim} for a width of {dim} "
             "(official ratios are at most 8)"
+        )
+    if int(hidden) < 1:
+        raise ValueError(
+            f"{name}={_shown(ratio)} gives int({_shown(dim)} x {name}) = 0 hidden channels: "
+            f"use {name} >= 1/{_shown(dim)}"
         )
 
 
@@ -292,16 +355,15 @@ def heads_divide(dim: int, num_heads: int) -> int:
     return dim // num_heads
 
 
-def tokens_match_grid(x, H: int, W: int, extra: int = 0, *, dtype=None) -> None:
+def tokens_match_grid(x, H: int, W: int, extra: int = 0, *, dtype=None, device=None) -> None:
     """Check that a ``(B, N, C)`` float token tensor (of ``dtype``, when given: :func:`tensor`)
     holds ``H * W`` (+ ``extra``) tokens."""
-    tensor("x", x, dtype=dtype, what="a float tensor of tokens (B, N, C)")
+    tensor("x", x, dtype=dtype, device=device, what="a float tensor of tokens (B, N, C)")
     if x.dim() != 3:
         raise ValueError(
             f"expected tokens of shape (B, N, C), got a tensor of shape {tuple(x.shape)}"
         )
-    positive_int("H", H)
-    positive_int("W", W)
+    H, W = size("H", H), size("W", W)
     if x.shape[1] != H * W + extra:
         plus = f" + {extra} prefix token(s)" if extra else ""
         raise ValueError(
@@ -312,10 +374,11 @@ def tokens_match_grid(x, H: int, W: int, extra: int = 0, *, dtype=None) -> None:
 
 def one_of(name: str, value, allowed) -> None:
     """Raise unless ``value`` is one of ``allowed``, listing them. ``True`` and ``2.0`` equal
-    ``1`` and ``2`` but are not integer choices; an unhashable value is simply not allowed."""
+    ``1`` and ``2`` but are not integer choices; an unhashable value (or one whose ``==`` or
+    hash raises) is simply not allowed."""
     try:
-        ok = value in allowed
-    except TypeError:
+        ok = bool(value in allowed)
+    except Exception:  # unhashable, or an object whose == or hash raises: not a choice
         ok = False
     if isinstance(value, (bool, float)) and not any(type(a) is type(value) for a in allowed):
         ok = False
@@ -357,11 +420,11 @@ def nonempty(x) -> None:
         )
 
 
-def image(x, channels: int | None = None, *, dtype=None, name: str = "x") -> None:
+def image(x, channels: int | None = None, *, dtype=None, name: str = "x", device=None) -> None:
     """Check that ``x`` is a batch of float images ``(B, C, H, W)`` (with ``channels``
     channels, of ``dtype`` when given: :func:`tensor`)."""
     want = "C" if channels is None else str(channels)
-    tensor(name, x, dtype=dtype, what=f"a float tensor of images (B, {want}, H, W)")
+    tensor(name, x, dtype=dtype, device=device, what=f"a float tensor of images (B, {want}, H, W)")
     if x.dim() != 4 or (channels is not None and x.shape[1] != channels):
         one = x.dim() == 3 and (channels is None or x.shape[0] == channels)
         raise ValueError(
@@ -382,24 +445,127 @@ def instance(name: str, value, cls, fix: str = ""):
     return value
 
 
+def _ordered(value) -> bool:
+    """Whether ``value`` is an ordered sequence a pair or a list can be read from: a list, a
+    tuple, a ``torch.Size`` or a one-dimensional NumPy array (not text, a set or a dict)."""
+    if isinstance(value, (list, tuple, torch.Size)):
+        return True
+    return type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 1
+
+
 def grid(name: str, value) -> tuple[int, int]:
     """A grid ``(H, W)``: a pair of sides, each in ``[1, MAX_IMAGE]``."""
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+    if not _ordered(value) or len(value) != 2:
         raise InputTypeError(
             f"{name} must be a pair (H, W) of integers, got {_shown(value)} ({_kind(value)})"
         )
     return image_side(f"{name}[0]", value[0]), image_side(f"{name}[1]", value[1])
 
 
-def nonempty_sequence(name: str, value) -> list:
-    """A non-empty list or tuple (of sizes, ratios, ...), returned as a list."""
+def pair(name: str, value, what: str = "(row, col)") -> tuple:
+    """A pair ``what`` (a list or tuple of two entries), returned as a tuple; its entries are
+    the caller's to check."""
+    if not _ordered(value) or len(value) != 2:
+        raise InputTypeError(f"{name} must be a pair {what}, got {_shown(value)} ({_kind(value)})")
+    return tuple(value)
+
+
+def cell(name: str, value, H: int, W: int) -> tuple[int, int]:
+    """A cell ``(row, col)`` of an ``H x W`` grid: two integers, ``0 <= row < H`` and
+    ``0 <= col < W`` (a negative index does not count from the end)."""
+    out = []
+    for axis, v, n in zip(("row", "column"), pair(name, value), (H, W)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise InputTypeError(
+                f"{name} must be a cell (row, col) of the {H}x{W} grid, two integers; its {axis} "
+                f"is {_shown(v)} ({_kind(v)})"
+            )
+        if not 0 <= v < n:
+            raise ValueError(
+                f"{name} must be a cell (row, col) of the {H}x{W} grid: its {axis} {_shown(v)} is "
+                f"not in [0, {n - 1}] (a negative index does not count from the end)"
+            )
+        out.append(int(v))
+    return out[0], out[1]
+
+
+def fraction_pair(name: str, value) -> tuple[float, float]:
+    """A position ``(row, col)`` as fractions of an image, each in ``[0, 1)``."""
+    row, col = pair(name, value, "(row, col) of fractions in [0, 1)")
+    return (
+        number(f"{name}[0] (the row)", row, low=0.0, high=1.0, high_open=True),
+        number(f"{name}[1] (the column)", col, low=0.0, high=1.0, high_open=True),
+    )
+
+
+#: The most entries a list argument may hold (sizes, ratios, queries, configurations, ...):
+#: each entry runs a computation, and the book's lists hold at most a few hundred.
+MAX_ITEMS = 4096
+#: The most ratios or sizes a list of them may hold where each builds and runs a layer.
+MAX_SETTINGS = 64
+
+
+def nonempty_sequence(name: str, value, *, limit: int = MAX_ITEMS) -> list:
+    """A non-empty list or tuple (of sizes, ratios, ...) of at most ``limit`` entries,
+    returned as a list. A set, a generator or text is refused: their order is not the
+    caller's to rely on, or they can be read only once."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, range)):
         raise InputTypeError(
             f"{name} must be a list or tuple, got {_shown(value)} ({_kind(value)})"
         )
     if not len(value):
         raise ValueError(f"{name} is empty: give at least one value")
+    if len(value) > limit:
+        raise ValueError(
+            f"{name} has {len(value):,} entries, more than the {limit:,} allowed: each entry "
+            "runs a computation; give fewer"
+        )
     return list(value)
+
+
+def text(name: str, value, *, allow_empty: bool = False) -> str:
+    """A string (a title, a name, a column), else a :class:`InputTypeError`; an empty or
+    blank one is a ``ValueError`` unless ``allow_empty``."""
+    if not isinstance(value, str):
+        raise InputTypeError(f"{name} must be a string, got {_shown(value)} ({_kind(value)})")
+    if not allow_empty and not value.strip():
+        raise ValueError(f"{name} is {_shown(value)}: give a non-empty string")
+    return value
+
+
+def photo(name: str, img, *, patch: int = 1):
+    """An RGB image as the figures take it: a float tensor ``(3, H, W)`` on the CPU, with
+    data (not the ``meta`` device), every value finite, at least ``patch`` pixels a side.
+    Returned detached from any autograd graph (a figure draws values, not gradients)."""
+    tensor(name, img, what="a float RGB image tensor (3, H, W)")
+    if img.dim() != 3 or img.shape[0] != 3:
+        one = img.dim() == 4 and img.shape[:2] == (1, 3)
+        raise ValueError(
+            f"{name} must be an RGB image of shape (3, H, W), got a tensor of shape "
+            f"{tuple(img.shape)}" + (f"; for the one image of a batch use {name}[0]" if one else "")
+        )
+    if img.device.type == "meta":
+        raise ValueError(
+            f"{name} is on the meta device (shapes only, no values): give an image with values"
+        )
+    if img.device.type != "cpu":
+        raise ValueError(
+            f"{name} is on the {img.device.type} device; the figures draw from the CPU: "
+            f"use {name}.cpu()"
+        )
+    if img.dtype != torch.float32:
+        raise InputTypeError(
+            f"{name} is {img.dtype}; the figures take float32 images in [0, 1], as "
+            f"photo.load_photo gives them: use {name}.float()"
+        )
+    if img.shape[1] < patch or img.shape[2] < patch:
+        raise ValueError(
+            f"{name} is {img.shape[1]}x{img.shape[2]} px, smaller than one {patch}-px patch"
+        )
+    img = img.detach()
+    if not bool(torch.isfinite(img).all()):
+        raise ValueError(f"{name} holds NaN or infinite values: give an image of finite values")
+    return img
 
 
 def nonempty_dict(name: str, value, source: str) -> dict:
@@ -430,6 +596,41 @@ def rows(name: str, value, keys=()) -> list:
             f"returns (they have {sorted(value[0])[:8]})"
         )
     return list(value)
+
+
+def layer_factory(name: str, value, *, allow_none: bool = False):
+    """A layer class (or any callable that builds a layer from a width), such as
+    ``nn.LayerNorm``; ``None`` where ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if not callable(value) or isinstance(value, torch.nn.Module):
+        raise InputTypeError(
+            f"{name} must be a layer class such as torch.nn.LayerNorm (called with a width), "
+            f"got {_shown(value)} ({_kind(value)})"
+        )
+    return value
+
+
+def state_dict(name: str, state, source: str) -> dict:
+    """A state_dict: a non-empty dict of tensors under string names (``source``: what to pass,
+    for the message)."""
+    nonempty_dict(name, state, f"{source}.state_dict()" if "(" in source else source)
+    for k, v in state.items():
+        if not isinstance(k, str) or not isinstance(v, torch.Tensor):
+            raise InputTypeError(
+                f"{name} must map parameter names to tensors, got {_shown(k)}: {_kind(v)}; "
+                f"pass the state_dict of {source}"
+            )
+    return state
+
+
+#: The largest batch a shapes-only helper (a schematic, a trace) takes.
+MAX_BATCH = 2**20
+
+
+def batch(name: str, value) -> int:
+    """A batch size for a shapes-only helper: an integer in ``[1, MAX_BATCH]``."""
+    return positive_int(name, value, maximum=MAX_BATCH, why="shapes only, but a bound all the same")
 
 
 def divisors(n: int) -> list[int]:

@@ -37,9 +37,9 @@ def relative_attention_cost(
     other), the projection ``NC²``. Gathering and adding the relative bias ``w_{i−j}`` costs no
     multiply-adds, only the ``heads x N x N`` bias tensor in memory.
     """
-    dim = validate.positive_int("dim", dim)
-    dim_out = dim if dim_out is None else validate.positive_int("dim_out", dim_out)
-    num_heads = validate.positive_int("num_heads", num_heads)
+    dim = validate.width("dim", dim)
+    dim_out = dim if dim_out is None else validate.width("dim_out", dim_out)
+    num_heads = validate.width("num_heads", num_heads)
     validate.heads_divide(dim_out, num_heads)
     N = validate.size("H", H) * validate.size("W", W)
     attn = 2 * N * N * dim_out
@@ -66,8 +66,8 @@ def mbconv_cost(
     ``2·M·M_se`` once, project ``M·out·N'``, shortcut 1x1 ``in·out·N'`` when the width changes.
     """
     validate.one_of("stride_mode", stride_mode, {"1x1", "dw"})
-    in_chs = validate.positive_int("in_chs", in_chs)
-    out_chs = validate.positive_int("out_chs", out_chs)
+    in_chs = validate.width("in_chs", in_chs)
+    out_chs = validate.width("out_chs", out_chs)
     H, W = validate.size("H", H), validate.size("W", W)
     check_mbconv_ratios(out_chs, expand_ratio, se_ratio)
     Ho, Wo = _grid_after(H, W, stride)
@@ -109,12 +109,15 @@ def transformer_block_cost(
     ``H x W`` input: :func:`relative_attention_cost` on the (pooled) output grid, the FFN
     ``2·C·4C`` per position, the shortcut 1x1 conv when the width changes, the relative table
     ``(2H'−1)(2W'−1)`` per head."""
-    dim = validate.positive_int("dim", dim)
-    dim_out = dim if dim_out is None else validate.positive_int("dim_out", dim_out)
+    dim = validate.width("dim", dim)
+    dim_out = dim if dim_out is None else validate.width("dim_out", dim_out)
     Ho, Wo = _grid_after(H, W, stride)
-    dim_head = validate.positive_int("dim_head", dim_head)
+    dim_head = validate.width("dim_head", dim_head)
     if dim_out % dim_head:
-        raise ValueError(f"width {dim_out} is not divisible by the head size dim_head={dim_head}")
+        raise ValueError(
+            f"dim_out={dim_out} (the block's width) is not divisible by the head size "
+            f"dim_head={dim_head}"
+        )
     check_expand_ratio(dim_out, expand_ratio)
     heads, N, hidden = dim_out // dim_head, Ho * Wo, int(dim_out * expand_ratio)
     a = relative_attention_cost(Ho, Wo, dim, heads, dim_out)
@@ -163,12 +166,24 @@ def coatnet_cost(
     :func:`count_params` (tested).
     """
     if not isinstance(name_or_config, dict):
-        validate.one_of("name", name_or_config, CONFIGS)
+        validate.one_of("name_or_config", name_or_config, CONFIGS)
         name_or_config = CONFIGS[name_or_config]
-    unknown = set(overrides) - set(inspect.signature(CoAtNet).parameters)
-    if unknown:
+    options = set(inspect.signature(CoAtNet).parameters)
+    for where, given in (("name_or_config", name_or_config), ("overrides", overrides)):
+        unknown = [k for k in given if k not in options]
+        if unknown:
+            raise ValueError(
+                f"{where}: {validate.shown(unknown, 80)} are not options of CoAtNet; see "
+                "vit_notes.coatnet.CoAtNet"
+            )
+    for rate in ("drop_rate", "drop_path_rate"):  # no cost, but a slip all the same
+        if rate in overrides:
+            validate.probability(rate, overrides[rate])
+    missing = [k for k in ("depths", "embed_dims", "stem_width") if k not in name_or_config]
+    if missing:
         raise ValueError(
-            f"{sorted(unknown)} are not options of CoAtNet; see vit_notes.coatnet.CoAtNet"
+            f"name_or_config lacks {missing}: give a model's name or a config dict as "
+            "vit_notes.coatnet.model.CONFIGS holds them"
         )
     cfg = {
         **dict(
@@ -189,9 +204,10 @@ def coatnet_cost(
     validate.sequence("depths", depths)
     if len(dims) != len(depths):
         raise ValueError(f"embed_dims has {len(dims)} entries but depths has {len(depths)}")
+    validate.stages("depths (its length, the number of stages)", len(depths))
     layout = parse_layout(cfg["layout"], len(depths))
     stride = 2 ** (len(depths) + 1)
-    validate.positive_int("img_size", img_size)
+    img_size = validate.image_side("img_size", img_size)
     if img_size % stride:
         raise ValueError(f"img_size={img_size} is not divisible by the total stride {stride}")
     # The checks CoAtNet makes of the values no block cost sees (as CoAtNet names them).
@@ -260,12 +276,12 @@ def ablation_costs(
 
     The paper's tables say what each variant changes; these counts show what else changes
     with it (a table that holds the number of blocks fixed changes the multiply-adds)."""
+    img_size = validate.image_side("img_size", img_size)
     t = ablation(title)
-    img_size = validate.positive_int("img_size", img_size)
     sizes = {} if sizes is None else dict(validate.instance("sizes", sizes, dict))
     for m, side in sizes.items():
         validate.one_of("a model in sizes", m, CONFIGS)
-        sizes[m] = validate.positive_int(f"sizes[{m!r}]", side)
+        sizes[m] = validate.image_side(f"sizes[{m!r}]", side)
     models = [m for m in CONFIGS if any(m == k[1] for v in t.variants for k in v.results)]
     rows = []
     for m in models:
@@ -302,12 +318,13 @@ def shortfall_fit(rows, x: str = "entries", rounding: float = 0.05) -> dict:
     ``share`` (the fit's share of the shortfall). ``beyond`` says the misfit exceeds the
     rounding. Only there is the residual's sign known, and with it the share's side of 1.
     """
+    x = validate.text("x", x)
     rows = validate.rows("rows", rows, ("paper", "gmacs", x))
     rounding = validate.number("rounding", rounding, low=0, low_open=True)
     for i, r in enumerate(rows):
         for key in ("paper", "gmacs", x):
             if key not in r:
-                raise ValueError(f"row {i} lacks {key!r}: every row needs paper, gmacs and {x}")
+                raise ValueError(f"row {i} lacks {key!r}: every row needs paper, gmacs and {x!r}")
     short = [
         validate.number(f"row {i}'s 'paper'", r["paper"])
         - validate.number(f"row {i}'s 'gmacs'", r["gmacs"])

@@ -24,9 +24,10 @@ from ..checking import (
     verdict,
 )
 from ..counting import format_bytes
+from ..layers import keeps_global_rng
 from .cost import coatnet_cost
 from .figures import LAYOUTS
-from .model import RelativeAttention, relative_position_index
+from .model import RelativeAttention, check_positions, parse_layout, relative_position_index
 
 
 def check_rel_table_size(answer, H: int = 14, W: int = 14, num_heads: int = 12) -> bool:
@@ -85,8 +86,9 @@ def _offsets(H: int, W: int) -> tuple[torch.Tensor, torch.Tensor]:
 def layout_index(H: int, W: int, layout: str = "dy_rows") -> torch.Tensor:
     """The ``(HW, HW)`` index of the offset ``i − j`` into a table stored in ``layout``
     (:data:`INDEX_LAYOUTS`); ``"dy_rows"`` equals :func:`relative_position_index`."""
-    if layout not in INDEX_LAYOUTS:
-        raise ValueError(f"layout={layout!r}: choose one of {', '.join(map(repr, INDEX_LAYOUTS))}")
+    validate.one_of("layout", layout, INDEX_LAYOUTS)
+    H, W = validate.image_side("H", H), validate.image_side("W", W)
+    check_positions(H, W, f"H={H}, W={W}")
     dy, dx = _offsets(H, W)
     dy, dx = dy + H - 1, dx + W - 1
     return dy * (2 * W - 1) + dx if layout == "dy_rows" else dx * (2 * H - 1) + dy
@@ -99,13 +101,15 @@ def check_relative_index(
     table of ``(2H−1)(2W−1)`` entries stored in ``layout`` (:data:`INDEX_LAYOUTS`): by default
     a row per Δy (:func:`relative_position_index`), or ``"dx_rows"``, a row per Δx. The
     messages name what is wrong without giving the formula."""
-    if layout not in INDEX_LAYOUTS:
-        raise ValueError(f"layout={layout!r}: choose one of {', '.join(map(repr, INDEX_LAYOUTS))}")
+    validate.one_of("layout", layout, INDEX_LAYOUTS)
+    if isinstance(grids, (list, tuple)) and not grids:
+        raise ValueError("grids is empty: give at least one (H, W) to check, or leave the default")
+    grids = [validate.grid(f"grids[{i}]", g) for i, g in enumerate(validate.nonempty_sequence(
+        "grids", grids, limit=100))]  # fmt: skip
+    for H, W in grids:
+        check_positions(H, W, f"grids: H={H}, W={W}")
     if not callable(fn):
         return verdict(False, f"give a function fn(H, W), got {describe(fn)}")
-    grids = list(grids)
-    if not grids:
-        raise ValueError("grids is empty: give at least one (H, W) to check, or leave the default")
     for H, W in grids:
         want = layout_index(H, W, layout)  # built here: nothing the student can change
         try:
@@ -329,7 +333,11 @@ def relative_attention_steps(
     key of :data:`REL_MISTAKES`) as a student who made it would compute them. Tested equal to
     the module (attention map and output)."""
     validate.instance("attn", attn, RelativeAttention)
-    validate.image(x, attn.dim, dtype=attn.qkv.weight.dtype)
+    validate.image(x, attn.dim, dtype=attn.qkv.weight.dtype, device=attn.qkv.weight.device)
+    if not x.shape[2] or not x.shape[3]:
+        raise ValueError(f"x is a {x.shape[2]}x{x.shape[3]} map: give a map of at least 1x1")
+    if mistake is not None:
+        validate.one_of("mistake", mistake, REL_MISTAKES)
     _, _, H, W = x.shape
     h = attn.num_heads
     pattern = "b (three h d) y x" if mistake == "qkv_order" else "b (h three d) y x"
@@ -361,13 +369,38 @@ def relative_attention_steps(
     return {**steps, "bias": bias, "attn": a, "out": out}
 
 
+def _relative_configs(configs) -> list[tuple[int, ...]]:
+    """``configs`` checked, each as ``(H0, W0, dim, heads, H, W)``: a slip in a teacher's list
+    gets an error naming the entry, before any case is built."""
+    if isinstance(configs, (list, tuple)) and not configs:
+        raise ValueError(
+            "configs is empty: no configurations to check RelativeAttention on; give at least "
+            "one, or leave the default"
+        )
+    out = []
+    for i, config in enumerate(validate.nonempty_sequence("configs", configs, limit=100)):
+        if not validate._ordered(config) or len(config) not in (4, 6):
+            raise validate.InputTypeError(
+                f"configs[{i}] must be (H, W, dim, heads) or (H0, W0, dim, heads, H, W), got "
+                f"{validate.shown(config)}"
+            )
+        H0, W0 = validate.grid(f"configs[{i}][:2]", config[:2])
+        H, W = validate.grid(f"configs[{i}][4:]", config[4:]) if len(config) == 6 else (H0, W0)
+        for h, w in {(H0, W0), (H, W)}:
+            check_positions(h, w, f"configs[{i}]")
+        dim, heads = validate.width("dim", config[2]), validate.width("heads", config[3])
+        validate.heads_divide(dim, heads)
+        out.append((H0, W0, dim, heads, H, W))
+    return out
+
+
+@keeps_global_rng
 def _relative_cases(configs):
     """Each config ``(H, W, dim, heads)``, the module built for the input's grid, or
     ``(H0, W0, dim, heads, H, W)``: the module built for ``H0 x W0``, the input ``H x W``."""
+    configs = _relative_configs(configs)
     torch.manual_seed(0)
-    for config in configs:
-        H0, W0, dim, heads, *grid = config
-        H, W = grid or (H0, W0)
+    for H0, W0, dim, heads, H, W in configs:
         attn = RelativeAttention(dim, num_heads=heads, grid_size=(H0, W0)).eval()
         with torch.no_grad():
             for p in attn.parameters():  # non-trivial biases, so no term can hide
@@ -534,7 +567,14 @@ def check_layout_prediction(
 ) -> bool:
     """Predict: moving the layout explorer's image size from ``start`` to ``end`` (``layout``
     kept), by what factor does the largest attention map (its memory, one image) grow?"""
+    start, end = validate.image_side("start", start), validate.image_side("end", end)
+    for name, side in (("start", start), ("end", end)):
+        if side % 32:
+            raise ValueError(f"{name}={side} is not divisible by CoAtNet's total stride 32")
+    parse_layout(layout)
     (_, a), (s1, b) = _largest_map(layout, start), _largest_map(layout, end)
+    if not a:
+        raise ValueError(f"layout={layout!r} has no attention stage: there is no map to grow")
     right = b / a
     tokens = (end / start) ** 2  # the stride-16 grid's side grows with the image's
     # A prediction rounds: (384/224)^4 with the ratio rounded to 1.7 is 3.3% low, and
@@ -577,6 +617,11 @@ def check_layout_choice(
     capacity among those whose largest attention map (one image, float32) fits ``budget_mib``
     MiB and whose multiply-adds fit ``budget_gmacs`` GMACs. On the paper's tie in capacity
     (C-C-T-T ≈ C-T-T-T, both fitting), the exercise asks for the one the paper adopts."""
+    size = validate.image_side("size", size)
+    if size % 32:
+        raise ValueError(f"size={size} is not divisible by CoAtNet's total stride 32")
+    budget_mib = validate.number("budget_mib", budget_mib, low=0.0, low_open=True)
+    budget_gmacs = validate.number("budget_gmacs", budget_gmacs, low=0.0, low_open=True)
     options, fitting = {}, []
     for layout in LAYOUTS:
         total = coatnet_cost("coatnet_0", img_size=size, layout=layout)["total"]
@@ -593,6 +638,11 @@ def check_layout_choice(
         else:
             fitting.append(layout)
             options[layout] = head
+    if not fitting:
+        raise ValueError(
+            f"budget_mib={budget_mib:g} and budget_gmacs={budget_gmacs:g} at size={size}: no "
+            "layout fits both, so the exercise has no answer; raise a budget"
+        )
     best = min(fitting, key=CAPACITY_ORDER.index)
     ranking = "C-C-T-T ≈ C-T-T-T > ViT_REL > C-C-C-T > C-C-C-C"
     for layout in fitting:

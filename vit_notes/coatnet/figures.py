@@ -74,6 +74,7 @@ def coatnet_stages(name_or_model="coatnet_0", img_size: int = 224) -> list[dict]
             if isinstance(name_or_model, dict):
                 model = CoAtNet(**{**name_or_model, "img_size": img_size})
             else:
+                validate.one_of("name_or_model", name_or_model, CONFIGS)
                 model = create(name_or_model, img_size=img_size)
     convs = [m for m in model.stem.modules() if isinstance(m, torch.nn.Conv2d)]
     H, W = model.img_size
@@ -276,6 +277,7 @@ def plain_title(title: str) -> str:
     """A panel title in words for alt text: its TeX read out, not stripped. ``\\mathrm{pre}``
     reads "pre", a superscript ``y^{pre}`` "y-pre", a subscript holding a sign ``w_{i-j}``
     "w(i−j)", any other subscript ``B_{ij}`` "B_ij"; then the markup left is dropped."""
+    title = validate.text("title", title, allow_empty=True)
     t = re.sub(r"\\mathrm\{([^{}]*)\}", r"\1", title)
     t = re.sub(r"\^\{([^{}]*)\}", r"-\1", t)
     t = re.sub(r"_\{([^{}]*[-+][^{}]*)\}", lambda m: "(" + m[1].replace("-", "−") + ")", t)
@@ -289,6 +291,7 @@ def plot_matrices(groups, panel_height: float = 2.3):
     colour scale and one colour bar labelled ``label`` (weights, ``≥ 0``, in the attention
     colours; a group with negative entries, such as a bias, in :data:`BIAS_CMAP`)."""
     groups = validate.nonempty_sequence("groups", groups)
+    panel_height = validate.number("panel_height", panel_height, low=0.5, high=10.0)
     try:
         panels = [(g, title, m) for g, (_, mats) in enumerate(groups) for title, m in mats.items()]
     except (TypeError, ValueError, AttributeError):
@@ -298,6 +301,11 @@ def plot_matrices(groups, panel_height: float = 2.3):
         ) from None
     if not panels:
         raise ValueError("groups holds no matrices: give at least one {title: matrix}")
+    for g, title, m in panels:
+        where = f"groups[{g}]'s matrix {validate.shown(title)}"
+        m = validate.tensor(where, m, what="a float tensor (N, N)")
+        if m.dim() != 2 or m.shape[0] != m.shape[1] or not m.numel():
+            raise ValueError(f"{where} must be a square (N, N) matrix, got {tuple(m.shape)}")
     n = len(panels)
     ncols = min(n, MAX_COLS)
     nrows = math.ceil(n / ncols)
@@ -358,16 +366,17 @@ def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
     an ``H x W`` map with the query marked (outlined box and crosshair). A head's table and
     its query map share one colour scale and a colour bar; where the heads' ranges differ
     tenfold, the figure says so."""
-    validate.tensor("table", table, what="a float tensor (heads, 2H-1, 2W-1)")
-    if table.dim() != 3 or table.shape[1] % 2 == 0 or table.shape[2] % 2 == 0:
-        raise ValueError(
-            f"table must have shape (heads, 2H-1, 2W-1), odd sides, got {tuple(table.shape)}"
-        )
+    table = _table("table", table, heads=True)
     heads, A, Bw = table.shape
     H, W = (A + 1) // 2, (Bw + 1) // 2
-    qy, qx = query
-    if not (0 <= qy < H and 0 <= qx < W):
-        raise ValueError(f"query={query!r} must be a (row, col) on the {H}x{W} grid")
+    qy, qx = validate.cell("query", query, H, W)
+    if titles is not None:
+        titles = validate.nonempty_sequence("titles", titles)
+        if len(titles) != heads or not all(isinstance(t, str) for t in titles):
+            raise ValueError(
+                f"titles must be {heads} strings, one per head of the table, got "
+                f"{validate.shown(titles)}"
+            )
     idx = relative_position_index(H, W)[qy * W + qx]  # table entry of offset i − j, every key j
     ncols = min(heads, MAX_COLS)
     blocks = math.ceil(heads / ncols)
@@ -447,6 +456,47 @@ def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
 # --- one query's attention on the photo ----------------------------------------------------------
 
 
+def _table(name: str, table, *, heads: bool = False, grid=None) -> torch.Tensor:
+    """A relative-bias table as the figures take it: a float tensor ``(2H−1, 2W−1)`` (with a
+    leading heads dimension where ``heads``), odd sides, finite values, on the CPU; of the
+    ``grid``'s size where one is given. Returned detached."""
+    shape = "(heads, 2H-1, 2W-1)" if heads else "(2H-1, 2W-1)"
+    validate.tensor(name, table, what=f"a float tensor {shape}")
+    sides = table.shape[-2:] if table.dim() >= 2 else ()
+    if (
+        table.dim() != (3 if heads else 2)
+        or not table.numel()
+        or any(side % 2 == 0 for side in sides)
+    ):
+        raise ValueError(f"{name} must have shape {shape}, odd sides, got {tuple(table.shape)}")
+    if grid is not None and tuple(sides) != (2 * grid[0] - 1, 2 * grid[1] - 1):
+        raise ValueError(
+            f"{name} is {sides[0]}x{sides[1]} but the {grid[0]}x{grid[1]} grid needs a "
+            f"{2 * grid[0] - 1}x{2 * grid[1] - 1} table (one entry per offset i − j)"
+            + ("; for one head of a (heads, ...) table use table[0]" if table.dim() == 3 else "")
+        )
+    if table.device.type != "cpu":
+        raise ValueError(f"{name} is on the {table.device.type} device: give a CPU tensor")
+    table = table.detach()
+    if not bool(torch.isfinite(table).all()):
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return table
+
+
+def _map_entry(name: str, entry) -> None:
+    """One entry ``(weights, (h, w))`` of a maps dict: a float row of ``h·w`` weights."""
+    if not validate._ordered(entry) or len(entry) != 2:
+        raise validate.InputTypeError(
+            f"{name} must be (weights, (h, w)), as the maps functions return, got "
+            f"{validate.shown(entry)}"
+        )
+    row, grid = entry
+    validate.tensor(f"{name}'s weights", row, what="a float tensor of attention weights")
+    h, w = validate.grid(f"{name}'s grid", grid)
+    if row.numel() != h * w:
+        raise ValueError(f"{name} holds {row.numel()} weights for a {h}x{w} grid of keys")
+
+
 @torch.no_grad()
 def identity_relative_attention(
     dim: int, grid: tuple[int, int], table: torch.Tensor | None = None, scale: float = 0.25
@@ -456,6 +506,9 @@ def identity_relative_attention(
     table ``table`` (``(2H−1, 2W−1)``; zeros: no position bias). ``scale`` multiplies the
     content logits ``x_iᵀx_j`` (an inverse temperature; 0 leaves the bias alone)."""
     attn = RelativeAttention(dim, num_heads=1, grid_size=grid).eval()
+    scale = validate.number("scale", scale)
+    if table is not None:
+        table = _table("table", table, grid=attn.rel_pos.grid_size)
     eye = torch.eye(dim)[:, :, None, None]
     attn.qkv.weight.copy_(torch.cat([eye, eye, eye]))
     attn.qkv.bias.zero_()
@@ -479,6 +532,7 @@ def relative_query_maps(
     (:func:`identity_relative_attention`, content logits scaled by 0.25). A toy: colour tokens
     and hand-set weights, no trained layer. Returns ``{label: (attn_row, grid)}``."""
     tokens, grid = photo.colour_tokens(img, patch=patch)
+    table = _table("table", table, grid=grid)
     x = tokens.transpose(1, 2).reshape(1, -1, *grid)
     q = photo.query_at(grid, query_rc)
     out = {}
@@ -505,15 +559,19 @@ def plot_relative_query_maps(img: torch.Tensor, maps: dict, query_rc, suptitle=N
     one colour scale with a colour bar, the query marked (through
     :func:`~vit_notes.plotting.compare_maps`): the box outlines the patch of the query's token,
     the one whose row the maps show (``photo.query_at``), not a box centred on ``query_rc``."""
-    validate.tensor("img", img, what="an image tensor (3, H, W)")
+    img = validate.photo("img", img)
     validate.nonempty_dict("maps", maps, "relative_query_maps")
+    row, col = validate.fraction_pair("query_rc", query_rc)
+    if suptitle is not None:
+        validate.text("suptitle", suptitle, allow_empty=True)
+    for label, entry in maps.items():
+        _map_entry(f"maps[{validate.shown(label)}]", entry)
     panels = [
         (f"{QUERY_MAP_TITLES.get(label, label)}\npeak {float(row.max()):.2f}", row, grid)
         for label, (row, grid) in maps.items()
     ]
     patches = [img.shape[-2] // grid[0] for _, _, grid in panels]  # each token's patch, px
     fig = compare_maps(img, panels, query_rc, suptitle=suptitle, panel_height=2.35, patches=patches)
-    row, col = query_rc
     alt = (
         f"One query's attention weights over the photo (query at {row:.0%} of the height, "
         f"{col:.0%} of the width), on one colour scale: "
@@ -532,10 +590,16 @@ def conv_vs_attention_rows(
     """For each image size and stage S1..S4 (stride 4..32, CoAtNet-0 widths): MACs of one stride-1
     MBConv and of one stride-1 transformer block, the transformer's heads and its attention map
     (MiB, float32, one image)."""
-    for size in validate.nonempty_sequence("sizes", sizes):
-        validate.size("size", size, minimum=2 ** (len(widths) + 1))
-    for i, C in enumerate(validate.nonempty_sequence("widths", widths)):
-        validate.width(f"widths[{i}]", C)
+    widths = validate.nonempty_sequence("widths", widths, limit=validate.MAX_STAGES)
+    for i, C in enumerate(widths):
+        if validate.width(f"widths[{i}]", C) % 32:
+            raise ValueError(
+                f"widths[{i}]={C} is not a multiple of 32, CoAtNet's head size: the "
+                "transformer block splits its width into heads of 32 channels"
+            )
+    sizes = validate.nonempty_sequence("sizes", sizes)
+    for i, size in enumerate(sizes):
+        validate.size(f"sizes[{i}]", size, minimum=2 ** (len(widths) + 1))
     rows = []
     for size in sizes:
         for i, C in enumerate(widths):
@@ -591,7 +655,7 @@ def plot_conv_vs_attention(rows: list[dict], mark_size: int = 224):
         ax.set_yscale("log")
         ax.set_xlabel("image size (px)")
         ax.grid(alpha=0.3)
-        if sizes[0] <= mark_size <= sizes[-1]:
+        if sizes[0] <= validate.size("mark_size", mark_size) <= sizes[-1]:
             ax.axvline(mark_size, color="gray", lw=1, ls="--")
     left.set_ylim(1.0, max(2.0, max(r["ratio"] for r in rows) * 1.3))
     _log_ticks(left, (1, 2, 3, 5, 10, 20, 50, 100), lambda v: f"{v:g}×")

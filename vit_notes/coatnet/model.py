@@ -65,20 +65,23 @@ def parse_layout(layout, num_stages: int = 4) -> tuple[str, ...]:
     """``"C-C-T-T"`` (or a sequence ``("C", "C", "T", "T")``) -> ``("C", "C", "T", "T")``.
 
     One letter per stage S1..S4; raises ``ValueError`` for an unknown letter or a wrong count."""
+    num_stages = validate.stages("num_stages", num_stages)
     if not isinstance(layout, (str, list, tuple)):
-        raise ValueError(
-            f"layout={layout!r} must be a string such as 'C-C-T-T' or a sequence of 'C' and 'T'"
+        raise validate.InputTypeError(
+            f"layout={validate.shown(layout)} must be a string such as 'C-C-T-T' or a sequence "
+            "of 'C' and 'T'"
         )
     parts = tuple(layout.split("-")) if isinstance(layout, str) else tuple(layout)
     for p in parts:
-        if p not in BLOCK_TYPES:
+        if not isinstance(p, str) or p not in BLOCK_TYPES:
             raise ValueError(
-                f"unknown block type {p!r} in layout {layout!r}; "
+                f"unknown block type {validate.shown(p)} in layout {validate.shown(layout)}; "
                 f"allowed: 'C' (MBConv) and 'T' (transformer), e.g. 'C-C-T-T'"
             )
     if len(parts) != num_stages:
         raise ValueError(
-            f"layout {layout!r} has {len(parts)} stages but the model has {num_stages}; "
+            f"layout {validate.shown(layout)} has {len(parts)} stages but the model has "
+            f"{num_stages}; "
             f"give one letter per stage, e.g. {'-'.join('C' * 2 + 'T' * (num_stages - 2))!r}"
         )
     return parts
@@ -87,16 +90,16 @@ def parse_layout(layout, num_stages: int = 4) -> tuple[str, ...]:
 def make_divisible(v: float, divisor: int = 8) -> int:
     """Round a channel count to a multiple of ``divisor`` (never more than 10% down), as
     EfficientNet does."""
-    v = validate.number("v", v, low=0.0, low_open=True)
-    divisor = validate.positive_int("divisor", divisor)
+    v = validate.number("v", v, low=0.0, low_open=True, high=validate.MAX_CHANNELS)
+    divisor = validate.width("divisor", divisor)
     new = max(divisor, int(v + divisor / 2) // divisor * divisor)
     return new + divisor if new < 0.9 * v else new
 
 
 def _pair(v, name: str) -> tuple[int, int]:
     """One side or a pair ``(H, W)``, each in ``[1, MAX_IMAGE]`` (:func:`validate.image_side`)."""
-    if isinstance(v, str) or not hasattr(v, "__len__"):
-        h = w = v
+    if not validate._ordered(v):
+        h = w = v  # one side: image_side refuses what is not an integer
     elif len(v) == 2:
         h, w = v
     else:
@@ -141,8 +144,8 @@ class Downsample2d(nn.Module):
 
     def __init__(self, dim: int, dim_out: int, stride: int = 2, bias: bool = True):
         super().__init__()
-        validate.width("dim", dim)
-        validate.width("dim_out", dim_out)
+        dim = validate.width("dim", dim)
+        dim_out = validate.width("dim_out", dim_out)
         validate.one_of("stride", stride, {1, 2})
         self.pool = nn.AvgPool2d(2) if stride == 2 else nn.Identity()
         self.expand = nn.Conv2d(dim, dim_out, 1, bias=bias) if dim != dim_out else nn.Identity()
@@ -159,8 +162,8 @@ class SqueezeExcite(nn.Module):
 
     def __init__(self, channels: int, rd_channels: int):
         super().__init__()
-        validate.width("channels", channels)
-        validate.width("rd_channels", rd_channels)
+        channels = validate.width("channels", channels)
+        rd_channels = validate.width("rd_channels", rd_channels)
         self.fc1 = nn.Conv2d(channels, rd_channels, 1)
         self.act = nn.SiLU()
         self.fc2 = nn.Conv2d(rd_channels, channels, 1)
@@ -227,8 +230,8 @@ class MBConv(nn.Module):
         drop_path: float = 0.0,
     ):
         super().__init__()
-        validate.width("in_chs", in_chs)
-        validate.width("out_chs", out_chs)
+        in_chs = validate.width("in_chs", in_chs)
+        out_chs = validate.width("out_chs", out_chs)
         validate.one_of("stride", stride, {1, 2})
         validate.one_of("stride_mode", stride_mode, STRIDE_MODES)
         check_mbconv_ratios(out_chs, expand_ratio, se_ratio)
@@ -251,7 +254,13 @@ class MBConv(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        validate.tensor("x", x, dtype=self.conv1_1x1.weight.dtype, what="a float map (B, C, H, W)")
+        validate.tensor(
+            "x",
+            x,
+            dtype=self.conv1_1x1.weight.dtype,
+            device=self.conv1_1x1.weight.device,
+            what="a float map (B, C, H, W)",
+        )
         if x.dim() != 4 or x.shape[1] != self.in_chs:
             raise ValueError(
                 f"expected a map of shape (B, {self.in_chs}, H, W), got {tuple(x.shape)}"
@@ -405,19 +414,25 @@ class RelativeAttention(nn.Module):
         proj_drop: float = 0.0,
     ):
         super().__init__()
-        validate.width("dim", dim)
+        dim = validate.width("dim", dim)
         dim_out = dim if dim_out is None else validate.width("dim_out", dim_out)
         head_dim = validate.heads_divide(dim_out, num_heads)
         self.dim, self.dim_out, self.num_heads, self.head_dim = dim, dim_out, num_heads, head_dim
         self.scale = head_dim**-0.5
-        self.qkv = nn.Conv2d(dim, dim_out * 3, 1, bias=qkv_bias)
+        self.qkv = nn.Conv2d(dim, dim_out * 3, 1, bias=validate.flag("qkv_bias", qkv_bias))
         self.rel_pos = RelativePositionBias(grid_size, num_heads)
         self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
         self.proj = nn.Conv2d(dim_out, dim_out, 1, bias=qkv_bias)
         self.proj_drop = nn.Dropout(validate.probability("proj_drop", proj_drop))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        validate.tensor("x", x, dtype=self.qkv.weight.dtype, what="a float map (B, C, H, W)")
+        validate.tensor(
+            "x",
+            x,
+            dtype=self.qkv.weight.dtype,
+            device=self.qkv.weight.device,
+            what="a float map (B, C, H, W)",
+        )
         if x.dim() != 4 or x.shape[1] != self.dim:
             raise ValueError(f"expected a map of shape (B, {self.dim}, H, W), got {tuple(x.shape)}")
         validate.nonempty(x)
@@ -450,8 +465,8 @@ class ConvMlp(nn.Module):
 
     def __init__(self, dim: int, hidden: int, drop: float = 0.0):
         super().__init__()
-        validate.width("dim", dim)
-        validate.width("hidden", hidden)
+        dim = validate.width("dim", dim)
+        hidden = validate.width("hidden", hidden)
         self.fc1 = nn.Conv2d(dim, hidden, 1)
         self.act = nn.GELU()
         self.drop = nn.Dropout(validate.probability("drop", drop))
@@ -483,10 +498,10 @@ class TransformerBlock(nn.Module):
         drop_path: float = 0.0,
     ):
         super().__init__()
-        validate.width("dim", dim)
+        dim = validate.width("dim", dim)
         dim_out = dim if dim_out is None else validate.width("dim_out", dim_out)
         validate.one_of("stride", stride, {1, 2})
-        validate.width("dim_head", dim_head)
+        dim_head = validate.width("dim_head", dim_head)
         if dim_out % dim_head:
             raise ValueError(
                 f"width {dim_out} is not divisible by the head size dim_head={dim_head}; "
@@ -517,7 +532,13 @@ class TransformerBlock(nn.Module):
         self.drop_path2 = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        validate.tensor("x", x, dtype=self.attn.qkv.weight.dtype, what="a float map (B, C, H, W)")
+        validate.tensor(
+            "x",
+            x,
+            dtype=self.attn.qkv.weight.dtype,
+            device=self.attn.qkv.weight.device,
+            what="a float map (B, C, H, W)",
+        )
         if self.stride == 2 and (x.dim() != 4 or x.shape[2] % 2 or x.shape[3] % 2):
             raise ValueError(
                 f"a stride-2 block needs a (B, C, H, W) map of even size, got {tuple(x.shape)}"
@@ -534,8 +555,8 @@ class Stem(nn.Module):
 
     def __init__(self, in_chans: int, out_chs: int):
         super().__init__()
-        validate.width("in_chans", in_chans)
-        validate.width("out_chs", out_chs)
+        in_chans = validate.width("in_chans", in_chans)
+        out_chs = validate.width("out_chs", out_chs)
         self.conv1 = nn.Conv2d(in_chans, out_chs, 3, stride=2, padding=1, bias=False)
         self.norm1 = BatchNormAct2d(out_chs)
         self.conv2 = nn.Conv2d(out_chs, out_chs, 3, padding=1, bias=False)
@@ -608,10 +629,10 @@ class ClassifierHead(nn.Module):
         self, dim: int, num_classes: int, hidden_size: int | None = None, drop: float = 0.0
     ):
         super().__init__()
-        validate.width("dim", dim)
-        validate.classes("num_classes", num_classes)
+        dim = validate.width("dim", dim)
+        num_classes = validate.classes("num_classes", num_classes)
         if hidden_size is not None:
-            validate.width("hidden_size", hidden_size, minimum=0)
+            hidden_size = validate.width("hidden_size", hidden_size, minimum=0)
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         if hidden_size:
             self.pre_logits = nn.Sequential()
@@ -658,7 +679,7 @@ class CoAtNet(nn.Module):
         drop_path_rate: float = 0.0,
     ):
         super().__init__()
-        validate.probability("drop_rate", drop_rate)
+        drop_rate = validate.probability("drop_rate", drop_rate)
         validate.sequence("embed_dims", embed_dims)
         validate.sequence("depths", depths)
         validate.stages("len(depths)", len(depths))
@@ -675,13 +696,13 @@ class CoAtNet(nn.Module):
                     f"img_size={img_size} is not divisible by the total stride {self.stride}; "
                     f"use a multiple of {self.stride}"
                 )
-        validate.width("in_chans", in_chans)
-        validate.width("stem_width", stem_width)
+        in_chans = validate.width("in_chans", in_chans)
+        stem_width = validate.width("stem_width", stem_width)
         for i, d in enumerate(depths):
             validate.depth(f"depths[{i}]", d)
-        validate.classes("num_classes", num_classes)
+        num_classes = validate.classes("num_classes", num_classes)
         if head_hidden_size is not None:
-            validate.width("head_hidden_size", head_hidden_size, minimum=0)
+            head_hidden_size = validate.width("head_hidden_size", head_hidden_size, minimum=0)
         for i, (t, d) in enumerate(zip(self.layout, embed_dims)):
             validate.width(f"embed_dims[{i}]", d)
             if t == "T":
@@ -732,7 +753,12 @@ class CoAtNet(nn.Module):
     def forward_features(self, x: torch.Tensor, return_stages: bool = False):
         """Image ``(B, 3, H, W)`` -> last map ``(B, D4, H/32, W/32)``; with ``return_stages``
         also the list of the five stage outputs S0..S4."""
-        validate.image(x, self.stem.conv1.in_channels, dtype=self.stem.conv1.weight.dtype)
+        validate.image(
+            x,
+            self.stem.conv1.in_channels,
+            dtype=self.stem.conv1.weight.dtype,
+            device=self.stem.conv1.weight.device,
+        )
         validate.nonempty(x)
         if x.shape[2] % self.stride or x.shape[3] % self.stride:
             raise ValueError(

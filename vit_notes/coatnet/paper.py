@@ -14,6 +14,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from .. import validate
 from ..counting import format_table
 
 #: The arXiv version whose table numbers are used below.
@@ -321,12 +322,14 @@ COATNET_4_21K_384 = 87.9
 
 def ablation(title: str) -> AblationTable:
     """The ablation table whose title starts with ``title`` (``"Table 7"``)."""
+    title = validate.text("title", title)
     for t in ABLATIONS:
         if t.title.startswith(title):
             return t
     have = [t.title.split(":")[0] for t in ABLATIONS]
     raise ValueError(
-        f"title={title!r} names no ablation table; the paper's ablation tables are {have}"
+        f"title={validate.shown(title)} names no ablation table; the paper's ablation tables "
+        f"are {have}"
     )
 
 

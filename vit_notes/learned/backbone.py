@@ -243,7 +243,9 @@ class Backbone(nn.Module):
             blk.attn.apply(init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        validate.image(x, 3, dtype=self.patch_embed.weight.dtype)
+        validate.image(
+            x, 3, dtype=self.patch_embed.weight.dtype, device=self.patch_embed.weight.device
+        )
         x = self.patch_embed(x)
         H, W = x.shape[-2:]
         if (H, W) != (self.grid, self.grid):

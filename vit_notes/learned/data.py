@@ -82,7 +82,7 @@ def render_shape(shape: int, side: int) -> np.ndarray:
     """Shape number ``shape`` (index into :data:`SHAPES`) as a ``side x side`` mask of 0 and 1:
     its 3×3 template with each cell about ``side/3`` pixels (nearest neighbour)."""
     validate.one_of("shape", shape, set(range(len(SHAPES))))
-    side = validate.positive_int("side", side, minimum=MIN_DETAIL)
+    side = validate.positive_int("side", side, minimum=MIN_DETAIL, maximum=MAX_SIZE)
     cells = np.arange(side) * 3 // side
     t = np.array([[c == "#" for c in row] for row in list(SHAPES.values())[shape]])
     return t[np.ix_(cells, cells)].astype(np.float32)
@@ -110,11 +110,19 @@ def area_floor(detail: int) -> float:
     return float(sum(best.values()))
 
 
+#: The most images :func:`make_dataset` draws at once (a 32-px image is 12 KiB: 100,000 of them
+#: are 1.2 GB), and the largest side it draws them at.
+MAX_IMAGES = 100_000
+MAX_SIZE = 512
+
+
 def detail_range(detail, size: int = IMG_SIZE) -> tuple[int, int]:
     """``detail`` (one side in pixels, or ``(lo, hi)``) as a checked range ``(lo, hi)``."""
     if isinstance(detail, (tuple, list)):
         if len(detail) != 2:
-            raise ValueError(f"detail={detail!r}: give one side in pixels or a range (lo, hi)")
+            raise ValueError(
+                f"detail={validate.shown(detail)}: give one side in pixels or a range (lo, hi)"
+            )
         lo, hi = detail
     else:
         lo = hi = detail
@@ -123,7 +131,8 @@ def detail_range(detail, size: int = IMG_SIZE) -> tuple[int, int]:
         validate.positive_int("detail", v, minimum=MIN_DETAIL)
         if v > top:
             raise ValueError(
-                f"detail={detail!r}: on a {size}-px image a mark is at most {top} px a side"
+                f"detail={validate.shown(detail)}: on a {size}-px image a mark is at most {top} "
+                "px a side"
             )
     if lo > hi:
         raise ValueError(f"detail={detail!r}: the range (lo, hi) needs lo <= hi")
@@ -204,13 +213,12 @@ def make_dataset(
     one shape and one of another, label = the shared shape, uniform over the four shapes.
     ``"same"``: two marks, label 1 (same shape) for half of the images, drawn per image.
     """
-    n = validate.positive_int("n", n)
-    seed = validate.positive_int("seed", seed, minimum=0)
+    n = validate.positive_int("n", n, maximum=MAX_IMAGES, why="each image is held in memory")
+    seed = validate.seed("seed", seed)
     validate.one_of("task", task, TASKS)
-    size = validate.positive_int("size", size, minimum=16)
+    size = validate.positive_int("size", size, minimum=16, maximum=MAX_SIZE)
     lo, hi = detail_range(detail, size)
-    if not 0 <= noise <= 1:
-        raise ValueError(f"noise={noise!r} must be in [0, 1]")
+    noise = validate.number("noise", noise, low=0.0, high=1.0)
     k, marks = len(SHAPES), TASKS[task]
     _check_room(task, size, hi, marks)
     rng = np.random.default_rng(seed)

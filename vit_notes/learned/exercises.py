@@ -16,6 +16,7 @@ import torch
 from .. import validate
 from ..checking import (
     StudentError,
+    _scalar,
     as_int,
     call_student,
     describe,
@@ -36,6 +37,7 @@ def as_fraction(answer) -> float | None:
     """``answer`` as a fraction in [0, 1]: a number (``0.25``, ``Fraction(1, 4)``), a fraction
     as text (``"1/4"``, ``"1 in 4"``), a percentage (``25``, ``"25%"``) or a one-element
     tensor; ``None`` for anything else (other text, NaN, a list, a huge number)."""
+    answer = _scalar(answer)  # a one-element tensor or array as its number
     if isinstance(answer, bool):
         return None
     if isinstance(answer, str):
@@ -50,8 +52,6 @@ def as_fraction(answer) -> float | None:
         except ValueError:
             return None
         value = value / 100 if percent else value
-    elif isinstance(answer, torch.Tensor) and answer.numel() == 1:
-        value = float(answer)
     elif isinstance(answer, numbers.Real):
         try:
             value = float(answer)
@@ -207,6 +207,9 @@ def compare(results: dict, a: str, b: str) -> tuple[str, float, float]:
     (:mod:`.stats`); otherwise the difference is between the test-set means and the half-width
     is two standard deviations of ``a``'s test seeds. A difference whose interval holds zero
     counts as the same: within noise."""
+    check_results(results)
+    for name, model in (("a", a), ("b", b)):
+        validate.one_of(name, model, results["models"])
     ra, rb = results["models"][a], results["models"][b]
     if "seeds" in ra and "seeds" in rb:
         d = paired_difference(ra["seeds"], rb["seeds"])
@@ -244,7 +247,7 @@ def check_prediction(
             False, f"answer {options}, the option alone or followed by a reason in brackets, "
             f"got {describe(answer)}",
         )  # fmt: skip
-    results = load_results() if results is None else results
+    results = load_results() if results is None else check_results(results)
     rows = results["models"]
     a_runs, b_runs = _scores(rows[model], None), _scores(rows[baseline], None)
     if len(set(a_runs) & set(b_runs)) < 2:  # no interval over training runs
@@ -490,7 +493,7 @@ def check_higher(
     results = load_results() if results is None else check_results(results)
     rows = {n: results["models"][n] for n in (model, baseline)}
     if detail is not None:
-        detail = validate.positive_int("detail", detail)
+        detail = validate.positive_int("detail", detail, maximum=validate.MAX_IMAGE)
         sides = sorted(int(d) for d in rows[model]["by_detail"])
         if any(str(detail) not in r["by_detail"] for r in rows.values()):
             raise ValueError(f"detail={detail}: the results score mark sides {sides}, or None")

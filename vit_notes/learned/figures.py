@@ -14,9 +14,10 @@ from ..plotting import compare_maps, new_figure, show_photo, styled
 from ..pvt import sra_query_maps
 from ..trace import record_attention
 from .data import IMG_SIZE, SHAPES, Marks, make_dataset
-from .models import CONTROLS, STUDY
+from .models import CONTROLS, MODELS, STUDY
 from .shipped import check_results, load, load_results
 from .stats import mean_interval
+from .train import MAX_EPOCHS
 
 #: The stage-1 token grid of the PVT and Shunted models (stride 4 on 32×32 images).
 GRID = (IMG_SIZE // 4, IMG_SIZE // 4)
@@ -42,15 +43,29 @@ def query_token(corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE) 
     (the ``size/grid``-px patch) that holds the centre pixel of a mark with top-left pixel
     ``corner`` (row, col) and side ``detail``."""
     stride = _stride(grid, size)
-    detail = validate.positive_int("detail", detail)
-    r, c = (int(v) + (int(detail) - 1) // 2 for v in corner)
+    detail = validate.positive_int("detail", detail, maximum=size)
+    r, c = (v + (detail - 1) // 2 for v in _corner(corner))
     if not (0 <= r < size and 0 <= c < size):
         raise ValueError(f"corner={tuple(corner)}: the mark's centre ({r}, {c}) is off the image")
     return (r // stride) * grid + c // stride
 
 
+def _corner(corner) -> tuple[int, int]:
+    """A mark's top-left pixel ``(row, col)``: two integers >= 0 (the caller checks that the
+    mark lies on its image)."""
+    if isinstance(corner, torch.Tensor):  # a row of Marks.corners
+        corner = corner.tolist()
+    row, col = validate.pair("corner", corner)
+    big = validate.MAX_IMAGE
+    return (
+        validate.positive_int("corner[0] (the row)", row, minimum=0, maximum=big),
+        validate.positive_int("corner[1] (the column)", col, minimum=0, maximum=big),
+    )
+
+
 def _stride(grid: int, size: int) -> int:
-    grid, size = validate.positive_int("grid", grid), validate.positive_int("size", size)
+    size = validate.image_side("size", size)
+    grid = validate.positive_int("grid", grid, maximum=size)
     if size % grid:
         raise ValueError(f"grid={grid} does not divide size={size}: a token is size/grid pixels")
     return size // grid
@@ -58,15 +73,19 @@ def _stride(grid: int, size: int) -> int:
 
 def query_rc(corner, detail: int, size: int = IMG_SIZE) -> tuple[float, float]:
     """A mark's centre pixel as a fraction (row, col) of the image, for the figures."""
-    detail = validate.positive_int("detail", detail)
-    size = validate.positive_int("size", size)
-    return tuple((int(v) + (int(detail) - 1) // 2 + 0.5) / size for v in corner)
+    size = validate.image_side("size", size)
+    detail = validate.positive_int("detail", detail, maximum=size)
+    r, c = (v + (detail - 1) // 2 for v in _corner(corner))
+    if not (0 <= r < size and 0 <= c < size):
+        raise ValueError(f"corner={tuple(corner)}: the mark's centre ({r}, {c}) is off the image")
+    return ((r + 0.5) / size, (c + 0.5) / size)
 
 
 @styled
 def show_examples(data: Marks, k: int = 6):
     """The first ``k`` images of ``data`` (at most 6), each titled with its label."""
-    validate.positive_int("k", k)
+    validate.instance("data", data, Marks, "pass what make_dataset returns")
+    k = validate.positive_int("k", k)
     k = min(k, 6, len(data))
     names = list(SHAPES)
     rows = -(-k // 3)
@@ -148,6 +167,15 @@ def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25, flo
     these models. A grey dotted line at ``chance``. ``floor``: side -> accuracy of a baseline
     (:func:`.data.area_floor`), a black dash at each side; ``None``: none."""
     check_results(results)
+    if names is not None:
+        names = validate.nonempty_sequence("names", names)
+        for name in names:
+            validate.one_of("names", name, MODELS)
+    chance = validate.number("chance", chance, low=0.0, high=1.0)
+    if floor is not None:
+        validate.nonempty_dict("floor", floor, "data.area_floor")
+        floor = {validate.positive_int("floor's sides", d): validate.number(
+            f"floor[{d}]", v, low=0.0, high=1.0) for d, v in floor.items()}  # fmt: skip
     fig, axes = new_figure(1, 1, height=4.0)
     ax = axes[0, 0]
     for row in _study_rows(results, controls=True):
@@ -180,13 +208,20 @@ def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25, flo
     return fig
 
 
+def _losses(name: str, losses) -> list[float]:
+    """A run's loss per epoch: a non-empty list of finite numbers, 0 or more."""
+    losses = validate.nonempty_sequence(name, losses, limit=MAX_EPOCHS)
+    return [validate.number(f"{name}[{i}]", v, low=0.0) for i, v in enumerate(losses)]
+
+
 @styled
 def plot_losses(live: list[float] | None, shipped: list[float], label: str):
     """The training loss per epoch of the shipped run, and of a run in this session beside it
     (``live``; ``None``: the shipped run alone)."""
-    validate.nonempty_sequence("shipped", shipped)
+    shipped = _losses("shipped", shipped)
     if live is not None:
-        validate.nonempty_sequence("live", live)
+        live = _losses("live", live)
+    label = validate.text("label", label, allow_empty=True)
     fig, axes = new_figure(1, 1, height=3.0, width=5.5)
     ax = axes[0, 0]
     epochs = range(1, len(shipped) + 1)
@@ -222,13 +257,13 @@ def learned_query_maps(
     """One query's attention in the first block of each trained model (shipped weights, head
     0; a Shunted layer gives one panel per head group): ``[(title, weights, key_grid), ...]``.
     ``query``: a fraction (row, col) of the image."""
-    validate.tensor("img", img, what="an image tensor (3, H, W)")
+    img = validate.photo("img", img)
     names = (
         list(RATIO_MODELS.values()) if names is None else validate.nonempty_sequence("names", names)
     )
     for name in names:
         validate.one_of("names", name, STUDY)
-    q = photo.query_index(GRID, *query)
+    q = photo.query_index(GRID, *validate.fraction_pair("query", query))
     panels = []
     for name in names:
         rows = _stage1_rows(load(name), img, q)
@@ -256,9 +291,18 @@ def with_levels(
     the panel's uniform weight, 1 over its keys, and its largest weight. On one colour scale a
     panel with few keys is bright even where its weights are uniform: the titles say so."""
     out = []
-    for title, row, grid in validate.nonempty_sequence("panels", panels):
-        row = torch.as_tensor(row)
-        keys = grid[0] * grid[1]
+    for i, panel in enumerate(validate.nonempty_sequence("panels", panels)):
+        if not validate._ordered(panel) or len(panel) != 3:
+            raise validate.InputTypeError(
+                f"panels[{i}] must be (title, weights, key_grid), got {validate.shown(panel)}"
+            )
+        title, row, grid = panel
+        validate.text(f"panels[{i}]'s title", title, allow_empty=True)
+        validate.tensor(f"panels[{i}]'s weights", row, what="a tensor of attention weights")
+        h, w = validate.grid(f"panels[{i}]'s key grid", grid)
+        if not row.numel():
+            raise ValueError(f"panels[{i}] holds no weights")
+        keys = h * w
         line = f"uniform {1 / keys:.2g}, largest {float(row.max()):.2f}"
         out.append((f"{title}\n{line}", row, grid))
     return out
@@ -273,7 +317,8 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     the mean over training seeds with its 95% interval) with the chosen ratio outlined.
     Shown by a notebook: the live widget in a kernel, the precomputed page twin on the site
     (:class:`~vit_notes.explorer.Explorer`)."""
-    validate.positive_int("images", images)
+    images = validate.positive_int("images", images, maximum=100, why="one control per image")
+    seed = validate.seed("seed", seed)
     drawn = max(images, SAMPLE)  # the images depend on how many are drawn (make_dataset)
     test = make_dataset(drawn, seed)
     results = load_results()["models"]
@@ -349,7 +394,7 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
 def mark_tokens(corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE) -> list[int]:
     """The flat indices of the tokens (``size/grid``-px patches) that a mark's box overlaps."""
     stride = _stride(grid, size)
-    (r, c), d = (int(v) for v in corner), int(detail)
+    (r, c), d = _corner(corner), validate.positive_int("detail", detail, maximum=size)
     rows = range(r // stride, (r + d - 1) // stride + 1)
     cols = range(c // stride, (c + d - 1) // stride + 1)
     return [i * grid + j for i in rows for j in cols]
@@ -370,7 +415,11 @@ def attention_on_marks(
     head ``head``, 0 by default); ``None``: the earlier chapters' toy (colour tokens, identity
     weights, R=1). ``per_image``: each share as a list, one value per image, for an interval
     over the images, instead of the mean."""
-    validate.flag("per_image", per_image)
+    per_image = validate.flag("per_image", per_image)
+    validate.instance("data", data, Marks, "pass what make_dataset returns")
+    if name is not None:
+        validate.one_of("name", name, STUDY)
+    head = validate.positive_int("head", head, minimum=0, maximum=validate.MAX_CHANNELS)
     if data.task != "majority":
         raise ValueError("attention_on_marks needs the 'majority' task: a pair and an odd mark")
     model = None if name is None else load(name)

@@ -32,6 +32,7 @@ from torch import nn
 
 from .. import validate
 from ..coatnet import CoAtNet
+from ..layers import keeps_global_rng
 from ..pvt import PyramidVisionTransformer
 from ..shunted import ShuntedTransformer
 from .data import IMG_SIZE, num_classes
@@ -159,11 +160,12 @@ CONTROLS: dict[str, StudyModel] = {
 MODELS: dict[str, StudyModel] = {**STUDY, **CONTROLS}
 
 
+@keeps_global_rng
 def build(name: str, seed: int = 0, task: str = "majority") -> nn.Module:
     """The study's model ``name`` (:data:`STUDY`, or a control of :data:`CONTROLS`), its weights
-    initialised from ``seed``, with a classifier for ``task`` (4 classes for "majority", 2 for
-    "same")."""
+    initialised from ``seed`` (drawn apart: the caller's random generator is left as it was),
+    with a classifier for ``task`` (4 classes for "majority", 2 for "same")."""
     validate.one_of("name", name, MODELS)
-    validate.positive_int("seed", seed, minimum=0)
+    seed = validate.seed("seed", seed)
     torch.manual_seed(seed)
     return MODELS[name].build(num_classes(task))

@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 
 from .. import validate
-from .models import build
+from ..layers import keeps_global_rng
+from .models import MODELS, build
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 WEIGHTS = WEIGHTS_DIR / "study.pt"
@@ -34,10 +35,22 @@ def _states(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def _weights_file(path) -> Path:
+    """``path`` as an existing file: a ``str`` or ``Path``."""
+    validate.instance("path", path, (str, Path), "leave the default for the shipped weights")
+    if not Path(path).is_file():
+        raise ValueError(
+            f"path={str(path)!r} is no file; leave the default for the shipped weights"
+        )
+    return Path(path)
+
+
+@keeps_global_rng
 def load(name: str, task: str = "majority", path: Path = WEIGHTS) -> torch.nn.Module:
     """The study's model ``name`` with its shipped weights, in eval mode (a fresh module each
     call: the file is read once, the model is built anew)."""
-    states = _states(Path(path))
+    validate.one_of("name", name, MODELS)
+    states = _states(_weights_file(path))
     model = build(name, task=task)
     model.load_state_dict({k: v.float() for k, v in states[key(name, task)].items()})
     return model.eval()

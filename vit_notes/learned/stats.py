@@ -18,6 +18,7 @@ images, image by image.
 from __future__ import annotations
 
 import math
+from collections.abc import ValuesView
 from dataclasses import dataclass
 
 import torch
@@ -55,7 +56,10 @@ class Interval:
 
 def mean_interval(values) -> Interval:
     """The mean of ``values`` (two to eleven runs) and its 95% t-interval."""
-    xs = [float(v) for v in values]
+    if isinstance(values, ValuesView):  # a dict's values, as the results file holds runs
+        values = list(values)
+    xs = [validate.number(f"values[{i}]", v)
+          for i, v in enumerate(validate.nonempty_sequence("values", values))]  # fmt: skip
     n = len(xs)
     if not 2 <= n <= max(T975) + 1:
         raise ValueError(f"values: give 2 to {max(T975) + 1} runs, got {n}")
@@ -65,12 +69,19 @@ def mean_interval(values) -> Interval:
     return Interval(mean=mean, low=mean - half, high=mean + half, n=n)
 
 
+def _runs(name: str, runs) -> dict:
+    """``runs`` (seed -> accuracy) checked: a dict of finite numbers, returned as floats."""
+    if not isinstance(runs, dict):
+        raise validate.InputTypeError(
+            f"{name}: a dict of seed -> accuracy, got {type(runs).__name__}"
+        )
+    return {s: validate.number(f"{name}[{validate.shown(s)}]", v) for s, v in runs.items()}
+
+
 def paired_difference(runs_a: dict, runs_b: dict) -> Interval:
     """``b`` minus ``a``, seed by seed, over the seeds both were trained from (``runs``: seed
     -> accuracy), with its 95% t-interval."""
-    for name, runs in (("runs_a", runs_a), ("runs_b", runs_b)):
-        if not isinstance(runs, dict):
-            raise TypeError(f"{name}: a dict of seed -> accuracy, got {type(runs).__name__}")
+    runs_a, runs_b = _runs("runs_a", runs_a), _runs("runs_b", runs_b)
     seeds = sorted(set(runs_a) & set(runs_b), key=str)
     if len(seeds) < 2:
         raise ValueError(
@@ -85,9 +96,7 @@ def unpaired_difference(runs_a: dict, runs_b: dict) -> Interval:
     degrees of freedom rounded down (a slightly wider interval)."""
     stats = []
     for name, runs in (("runs_a", runs_a), ("runs_b", runs_b)):
-        if not isinstance(runs, dict):
-            raise TypeError(f"{name}: a dict of seed -> accuracy, got {type(runs).__name__}")
-        xs = [float(v) for v in runs.values()]
+        xs = list(_runs(name, runs).values())
         if len(xs) < 2:
             raise ValueError(f"{name}: give 2 or more runs, got {len(xs)}")
         mean = sum(xs) / len(xs)

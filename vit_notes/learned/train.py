@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import validate
-from .data import DETAIL, TRAIN_SEEDS, make_dataset, num_classes
+from .data import DETAIL, MAX_IMAGES, TRAIN_SEEDS, make_dataset, num_classes
 
 #: The study's recipe: every shipped model was trained with these (see :mod:`.reproduce`).
 RECIPE = dict(epochs=30, n=3000, batch_size=64, lr=3e-3, weight_decay=0.05)
@@ -57,13 +57,19 @@ class TrainLog:
     settings: dict = field(default_factory=dict)
 
 
+#: The most epochs :func:`train` runs (the recipe runs 30).
+MAX_EPOCHS = 10_000
+
+
 class Progress:
     """A one-line progress bar: redrawn in place in a notebook (one output, updated), with
     ``\\r`` in a terminal, and as one line per epoch in a log file."""
 
     def __init__(self, total: int, label: str = "", width: int = 24, enabled: bool = True):
-        validate.positive_int("total", total)
-        validate.positive_int("width", width)
+        total = validate.positive_int("total", total, maximum=MAX_EPOCHS)
+        width = validate.positive_int("width", width, maximum=200, why="one line of text")
+        label = validate.text("label", label, allow_empty=True)
+        enabled = validate.flag("enabled", enabled)
         self.total, self.label, self.width, self.enabled = total, label, width, enabled
         self.handle = None
         self.tty = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
@@ -118,11 +124,14 @@ def train(
     the thread count: do that, if at all, before the first PyTorch call). ``progress`` draws a
     bar; ``label`` names the run on it.
     """
-    validate.positive_int("seed", seed, minimum=0)
-    for name, v in (("epochs", epochs), ("n", n), ("batch_size", batch_size)):
-        validate.positive_int(name, v)
-    validate.number("lr", lr, low=0.0, low_open=True)
-    validate.number("weight_decay", weight_decay, low=0.0)
+    seed = validate.seed("seed", seed)
+    epochs = validate.positive_int("epochs", epochs, maximum=MAX_EPOCHS)
+    n = validate.positive_int("n", n, maximum=MAX_IMAGES, why="each epoch's images are held")
+    batch_size = validate.positive_int("batch_size", batch_size, maximum=MAX_IMAGES)
+    lr = validate.number("lr", lr, low=0.0, low_open=True, high=10.0)  # the recipe's: 0.003
+    weight_decay = validate.number("weight_decay", weight_decay, low=0.0, high=10.0)
+    progress = validate.flag("progress", progress)
+    label = validate.text("label", label, allow_empty=True)
     if not isinstance(model, nn.Module):
         raise validate.InputTypeError(
             f"model must be a torch.nn.Module, got {validate.shown(model)} "
@@ -180,7 +189,14 @@ def check_classes(
     ``image``, in eval mode, without gradients): a 4-class model trained or scored on the
     2-class task would run without an error and give a meaningless loss or accuracy."""
     with torch.no_grad():
-        classes = model.eval()(image).shape[-1]
+        try:
+            classes = model.eval()(image).shape[-1]
+        except RuntimeError as e:  # a module that does not take images (a Linear, say)
+            raise ValueError(
+                f"model ({type(model).__name__}) could not classify an image of shape "
+                f"{tuple(image.shape)}: {validate.shown(str(e), 160)}; build one with "
+                "models.build(name)"
+            ) from None
     if classes != num_classes(task):
         raise ValueError(
             f"the model has {classes} outputs but task={task!r} has {num_classes(task)} classes; "
@@ -205,9 +221,22 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 500) -> to
     validate.image(images, name="images")
     batch_size = validate.positive_int("batch_size", batch_size)
     model.eval()
-    return torch.cat(
-        [model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)]
-    )
+    if not len(images):  # no images: no classes
+        return torch.empty(0, dtype=torch.long)
+    try:
+        out = [model(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+    except RuntimeError as e:  # a module that does not take images (a Linear, say)
+        raise ValueError(
+            f"model ({type(model).__name__}) could not classify images of shape "
+            f"{tuple(images.shape)}: {validate.shown(str(e), 160)}; build one with "
+            "models.build(name)"
+        ) from None
+    if any(o.dim() != 2 for o in out):
+        raise ValueError(
+            f"model ({type(model).__name__}) must give (batch, classes) scores, got shape "
+            f"{tuple(out[0].shape)}; build one with models.build(name)"
+        )
+    return torch.cat([o.argmax(1) for o in out])
 
 
 def evaluate(
@@ -216,7 +245,7 @@ def evaluate(
     """Score ``model`` on ``n`` fresh test images drawn from ``seed`` (small seeds never meet the
     training images: :data:`~.data.TRAIN_SEEDS`)."""
     validate.instance("model", model, nn.Module, "build one with models.build(name)")
-    validate.positive_int("seed", seed, minimum=0)
+    seed = validate.seed("seed", seed)
     if seed >= TRAIN_SEEDS:
         raise ValueError(
             f"seed={seed} is a training seed (>= {TRAIN_SEEDS:,}); test on a seed below it"

@@ -33,6 +33,7 @@ def sra_cost(
     plain multi-head attention.
     """
     # Python ints (NumPy's overflow silently) and sizes below validate.MAX_SIDE.
+    linear = validate.flag("linear", linear)
     H, W = validate.size("H", H), validate.size("W", W)
     sr_ratio, pool_size = validate.size("sr_ratio", sr_ratio), validate.size("pool_size", pool_size)
     dim, num_heads = (

@@ -42,6 +42,7 @@ def _one_per_value(mistakes: list[tuple[int, str]]) -> list[tuple[int, str]]:
 def check_kv_tokens(answer, H: int = 28, W: int = 28, sr_ratio: int = 4) -> bool:
     """How many key/value tokens does SRA keep on an ``H x W`` grid with ``sr_ratio``?"""
     h, w = reduced_grid(H, W, sr_ratio)
+    H, W, sr_ratio = int(H), int(W), int(sr_ratio)  # checked: NumPy's would overflow below
     right = h * w
     return check_count(
         answer,
@@ -82,6 +83,8 @@ def check_sra_macs(
     """Multiply-adds of one SRA layer (all four linear maps, the reduction conv when
     ``sr_ratio > 1``, both attention products)."""
     c = sra_cost(H, W, dim, num_heads, sr_ratio)
+    # Python ints from here on: a NumPy integer (np.uint8) overflows in the products below
+    H, W, dim, num_heads, sr_ratio = (int(v) for v in (H, W, dim, num_heads, sr_ratio))
     N, Nk, C, R = c.tokens, c.kv_tokens, dim, sr_ratio
     # One term per operation, so that a count short of one names every operation of that
     # size: where R divides the grid, N = N_k·R², so q, proj and the reduction conv each cost N·C².
@@ -215,6 +218,7 @@ def refuse_convolution(name: str) -> str | None:
     of ``torch.ops.aten``, ...) raises while a student's SRA runs, ``None`` for any other:
     ``F.conv2d(grid, attn.sr.weight, attn.sr.bias, stride=R)`` is the module's conv again,
     not the paper's Reshape then W^S."""
+    name = validate.text("name", name, allow_empty=True)
     base = name.split(".")[0].lstrip("_")
     if "conv" not in base or base.startswith("convert"):
         return None
@@ -258,7 +262,16 @@ def sra_steps(
     to the module (reduced tokens, map and output), so it runs on the copy a student's
     function gets, whose ``sr`` refuses its forward."""
     validate.instance("attn", attn, SpatialReductionAttention)
-    validate.tokens_match_grid(x, H, W, attn.num_prefix_tokens, dtype=attn.q.weight.dtype)
+    validate.tokens_match_grid(
+        x, H, W, attn.num_prefix_tokens, dtype=attn.q.weight.dtype, device=attn.q.weight.device
+    )
+    if x.shape[-1] != attn.dim:
+        raise ValueError(
+            f"x has {x.shape[-1]} channels but attn was built for dim={attn.dim}: give tokens of "
+            f"{attn.dim} channels"
+        )
+    if mistake is not None:
+        validate.one_of("mistake", mistake, SRA_MISTAKES)
     h = attn.num_heads
     q = rearrange(attn.q(x), "b n (h d) -> b h n d", h=h)
     if mistake == "no_reduction" or (attn.sr_ratio == 1 and not attn.linear):
@@ -440,7 +453,10 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
     """Design judgement: the ``sr_ratio`` (1, 2, 4, 8, 16 or 32) of a stage-1 SRA layer at
     ``size``² (stride 4, C=64) whose attention matrix (float32, one image) fits ``budget_mib``
     MiB while keeping the keys as fine as possible."""
-    H = W = validate.size("size", size, minimum=4) // 4
+    # every option, sr_ratio 32 too, needs a grid of at least 32 tokens a side
+    H = W = validate.size("size", size, minimum=4 * 32) // 4
+    budget_mib = validate.number("budget_mib", budget_mib, low=0.0, low_open=True)
+    num_heads = validate.width("num_heads", num_heads)
     costs = {r: sra_cost(H, W, 64, num_heads, r) for r in (1, 2, 4, 8, 16, 32)}
     fits = [r for r, c in costs.items() if c.attn_bytes / 2**20 <= budget_mib]
     best = min(fits) if fits else None

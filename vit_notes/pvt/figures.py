@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D
 from .. import photo, validate
 from ..counting import count_macs, format_bytes, significant, time_forward
 from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
+from ..layers import keeps_global_rng
 from ..plotting import (
     MIN_FONT_PT,
     TEXT_WIDTH_IN,
@@ -52,6 +53,7 @@ def identity_sra(
     and a larger ``scale`` sharpens the softmax. With several heads, each head compares its
     own slice of the palette.
     """
+    linear = validate.flag("linear", linear)
     attn = SpatialReductionAttention(
         dim,
         num_heads=num_heads,
@@ -84,6 +86,8 @@ def _timed_once(variant: str, x: str) -> bool:
 
 
 COLOURS = {"plain": "tab:red", "SRA": "tab:blue", "linear SRA": "tab:green"}
+#: The columns a table of :func:`sra_cost_table` is read against.
+AXES = ("size", "sr_ratio")
 
 
 @torch.no_grad()
@@ -101,8 +105,11 @@ def sra_query_maps(
     Uses colour tokens and identity projections (:func:`identity_sra`, its logit ``scale``)
     so the maps show colour similarity; returns ``{sr_ratio: (attn_row, key_grid)}``.
     """
+    linear = validate.flag("linear", linear)
+    sr_ratios = validate.nonempty_sequence("sr_ratios", sr_ratios, limit=validate.MAX_SETTINGS)
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
     q = photo.query_at((H, W), query_rc)
+    sr_ratios = [validate.kernel(f"sr_ratios[{i}]", r) for i, r in enumerate(sr_ratios)]
     out = {}
     for r in sr_ratios:
         layer = identity_sra(tokens.shape[-1], r, scale=scale, linear=linear, num_heads=num_heads)
@@ -115,9 +122,11 @@ def query_peaks(img: torch.Tensor, queries, sr_ratios=(1, 8), mass: float = 0.9)
     its map's largest weight at each of ``sr_ratios`` (``peaks``), how many keys hold ``mass``
     of its weight (``keys``) and the key grid (``grids``), from :func:`sra_query_maps` (the toy:
     colour tokens, identity weights, head 0). One forward of the toy layer per ``sr_ratio``."""
-    queries = validate.nonempty_sequence("queries", queries)
+    queries = [validate.fraction_pair(f"queries[{i}]", q)
+               for i, q in enumerate(validate.nonempty_sequence("queries", queries))]  # fmt: skip
+    sr_ratios = validate.nonempty_sequence("sr_ratios", sr_ratios, limit=validate.MAX_SETTINGS)
     mass = validate.number("mass", mass, low=0.0, high=1.0, low_open=True)
-    maps = sra_query_maps(img, tuple(sr_ratios), [tuple(q) for q in queries])
+    maps = sra_query_maps(img, tuple(sr_ratios), queries)
     out = []
     for i, q in enumerate(queries):
         peaks, keys, grids = {}, {}, {}
@@ -141,6 +150,7 @@ def _sra(dim, heads, variant, r):
     ).eval()
 
 
+@keeps_global_rng
 @torch.no_grad()
 def sra_cost_table(
     sizes=(224,),
@@ -169,15 +179,20 @@ def sra_cost_table(
     ``points``: ``(size, sr_ratio)`` pairs to use instead of every size with every ratio, so
     that two sweeps sharing a setting time it once and show one time for it.
     """
+    timed = validate.flag("timed", timed)
+    min_run_time, rounds = validate.timing(min_run_time, rounds)
     patch = validate.kernel("patch", patch)
     if points is None:
-        points = [(size, r) for size in validate.nonempty_sequence("sizes", sizes)
-                  for r in validate.nonempty_sequence("sr_ratios", sr_ratios)]  # fmt: skip
+        many = validate.MAX_SETTINGS
+        sizes = validate.nonempty_sequence("sizes", sizes, limit=many)
+        sr_ratios = validate.nonempty_sequence("sr_ratios", sr_ratios, limit=many)
+        points = [(size, r) for size in sizes for r in sr_ratios]
     pairs = []
-    for i, point in enumerate(validate.nonempty_sequence("points", points)):
-        if isinstance(point, (str, bytes)) or not hasattr(point, "__len__") or len(point) != 2:
+    points = validate.nonempty_sequence("points", points, limit=validate.MAX_SETTINGS**2)
+    for i, point in enumerate(points):
+        if not validate._ordered(point) or len(point) != 2:
             raise validate.InputTypeError(
-                f"points[{i}] must be a pair (size, sr_ratio), got {point!r:.60}"
+                f"points[{i}] must be a pair (size, sr_ratio), got {validate.shown(point)}"
             )
         size = validate.size("size", point[0], minimum=patch)
         pairs.append((size, validate.kernel("sr_ratio", point[1])))
@@ -208,7 +223,7 @@ def sra_cost_table(
                     layers[key] = (_sra(dim, num_heads, variant, r_eff), H, W)
             rows.append(dict(variant=variant, size=size, sr_ratio=r, _key=key))
     inputs = {}
-    for _ in range(validate.positive_int("rounds", rounds) if timed else 0):
+    for _ in range(rounds if timed else 0):
         for key, (layer, H, W) in layers.items():
             x = inputs.setdefault((H, W), torch.randn(1, H * W, dim))
             m = time_forward(layer, x, H, W, min_run_time=min_run_time)
@@ -257,6 +272,9 @@ def timing_surprises(
             return "a", 1 / took
         return None, 0.0
 
+    validate.one_of("x", x, AXES)
+    tol = validate.number("tol", tol, low=1.0)
+    growth_tol = validate.number("growth_tol", growth_tol, low=1.0)
     rows = validate.rows("rows", rows, keys=(x, "variant", "counted_gmacs"))
     found: dict[tuple, dict] = {}
     for variant in VARIANTS:
@@ -297,6 +315,9 @@ def fixed_cost_pairs(rows: list[dict], x: str, work: float = 2.0, lag: float = 4
     The counts cannot say why: a fixed cost per call and a kernel that is faster per
     multiply-add on larger products would each do it. ``[{x, more, less, gmacs_ratio,
     ms_ratio}]``, the largest shortfall first."""
+    validate.one_of("x", x, AXES)
+    work = validate.number("work", work, low=1.0)
+    lag = validate.number("lag", lag, low=1.0)
     rows = validate.rows("rows", rows, keys=(x, "variant", "counted_gmacs"))
     found = []
     for value in sorted({r[x] for r in rows if "ms" in r}):
@@ -323,6 +344,7 @@ def growth_order(rows: list[dict], x: str) -> list[tuple[str, str]]:
     largest than the other's in every one of two or more rounds (``ms_rounds``): the order the
     rounds support, with no ratio. Variants timed once against ``x`` (no ``sr_ratio``) are
     left out. ``[]`` when no pair keeps its order in every round."""
+    validate.one_of("x", x, AXES)
     rows = validate.rows("rows", rows, keys=(x, "variant"))
     timed = [r for r in rows if len(r.get("ms_rounds", [])) > 1]
     if not timed:
@@ -423,6 +445,8 @@ def plot_cost(rows: list[dict], x: str, title: str):
     legend and, decided from the data (:func:`timing_surprises`), whether a timed point is
     slower than its count predicts: ringed in black when it was so in every round (a cost the
     counts miss), in red when only in some (a rerun would tell whether it is noise)."""
+    validate.one_of("x", x, AXES)
+    title = validate.text("title", title, allow_empty=True)
     rows = validate.rows("rows", rows, keys=(x, "variant", "analytic_gmacs", "attn_mib"))
     timed = "ms" in rows[0]
     if timed:
@@ -651,7 +675,7 @@ def sra_shapes(
     "output": (B, N, C)}``."""
     validate.instance("attn", attn, SpatialReductionAttention)
     H, W = validate.size("H", H), validate.size("W", W)
-    validate.positive_int("batch", batch)
+    batch = validate.batch("batch", batch)
     C, heads = attn.dim, attn.num_heads
     d = C // heads
     N = H * W + attn.num_prefix_tokens
@@ -694,6 +718,8 @@ def draw_sra_schematic(
     from the reduced tokens, the ``N x N_k`` attention matrix and the output, each labelled with
     the shape :func:`~vit_notes.trace_shapes` prints for it (:func:`sra_shapes`)."""
     attn = _stage1_sra() if attn is None else attn
+    if title is not None:
+        title = validate.text("title", title, allow_empty=True)
     shapes = sra_shapes(attn, H, W, batch)
     C, heads, R = attn.dim, attn.num_heads, attn.sr_ratio
     _, _, N, d = shapes["q"]

@@ -73,7 +73,7 @@ class SpatialReductionAttention(nn.Module):
     ):
         super().__init__()
         head_dim = validate.heads_divide(dim, num_heads)
-        validate.kernel("sr_ratio", sr_ratio)
+        sr_ratio = validate.kernel("sr_ratio", sr_ratio)
         validate.positive_int(
             "num_prefix_tokens",
             num_prefix_tokens,
@@ -81,7 +81,7 @@ class SpatialReductionAttention(nn.Module):
             maximum=validate.MAX_KERNEL,
             why="PVT v1 has one, its class token",
         )
-        validate.kernel("pool_size", pool_size)
+        pool_size = validate.kernel("pool_size", pool_size)
         if num_prefix_tokens and (sr_ratio > 1 or linear):
             raise ValueError(
                 f"num_prefix_tokens={num_prefix_tokens} needs sr_ratio=1 and linear=False: "
@@ -130,7 +130,9 @@ class SpatialReductionAttention(nn.Module):
         return self.act(x_) if self.linear else x_
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
-        validate.tokens_match_grid(x, H, W, self.num_prefix_tokens, dtype=self.q.weight.dtype)
+        validate.tokens_match_grid(
+            x, H, W, self.num_prefix_tokens, dtype=self.q.weight.dtype, device=self.q.weight.device
+        )
         if x.shape[-1] != self.dim:
             raise ValueError(
                 f"x has {x.shape[-1]} channels but this layer was built for dim={self.dim}"
@@ -171,8 +173,8 @@ class Mlp(nn.Module):
         linear: bool = False,
     ):
         super().__init__()
-        validate.width("in_features", in_features)
-        validate.width("hidden_features", hidden_features)
+        in_features = validate.width("in_features", in_features)
+        hidden_features = validate.width("hidden_features", hidden_features)
         self.fc1 = nn.Linear(in_features, hidden_features)
         dwconv, linear = validate.flag("dwconv", dwconv), validate.flag("linear", linear)
         self.dwconv = DWConv(hidden_features) if dwconv else None
@@ -211,6 +213,10 @@ class Block(nn.Module):
         num_prefix_tokens: int = 0,
         pool_size: int = 7,
     ):
+        norm_layer = validate.layer_factory("norm_layer", norm_layer)
+        qkv_bias = validate.flag("qkv_bias", qkv_bias)
+        linear = validate.flag("linear", linear)
+        dwconv = validate.flag("dwconv", dwconv)
         super().__init__()
         validate.heads_divide(dim, num_heads)
         validate.hidden_width("mlp_ratio", mlp_ratio, dim)
@@ -251,8 +257,8 @@ class PatchEmbed(nn.Module):
     ):
         super().__init__()
         self.patch_size = validate.kernel("patch_size", patch_size)
-        validate.width("in_chans", in_chans)
-        validate.width("embed_dim", embed_dim)
+        in_chans = validate.width("in_chans", in_chans)
+        embed_dim = validate.width("embed_dim", embed_dim)
         padding = validate.kernel("padding", padding, minimum=0)
         self.stride = patch_size if stride is None else validate.kernel("stride", stride)
         self.img_size = validate.image_side("img_size", img_size)
@@ -266,7 +272,9 @@ class PatchEmbed(nn.Module):
         self.norm = nn.LayerNorm(embed_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
-        validate.image(x, self.proj.in_channels, dtype=self.proj.weight.dtype)
+        validate.image(
+            x, self.proj.in_channels, dtype=self.proj.weight.dtype, device=self.proj.weight.device
+        )
         if min(x.shape[2:]) + 2 * self.padding < self.patch_size:
             raise ValueError(
                 f"input of {x.shape[2]}x{x.shape[3]} is smaller than the patch size "
@@ -289,6 +297,7 @@ def OverlapPatchEmbed(
 ) -> PatchEmbed:
     """PVT v2's overlapping patch embedding: conv of kernel ``patch_size`` > ``stride``, zero
     padding."""
+    patch_size = validate.kernel("patch_size", patch_size)
     return PatchEmbed(
         img_size=img_size,
         patch_size=patch_size,
@@ -334,12 +343,15 @@ class PyramidVisionTransformer(nn.Module):
         linear: bool = False,
         pool_size: int = 7,
     ):
+        norm_layer = validate.layer_factory("norm_layer", norm_layer)
+        qkv_bias = validate.flag("qkv_bias", qkv_bias)
+        linear = validate.flag("linear", linear)
         super().__init__()
-        validate.probability("drop_rate", drop_rate)
-        validate.probability("attn_drop_rate", attn_drop_rate)
+        drop_rate = validate.probability("drop_rate", drop_rate)
+        attn_drop_rate = validate.probability("attn_drop_rate", attn_drop_rate)
         validate.one_of("version", version, {1, 2})
-        validate.kernel("pool_size", pool_size)
-        validate.stages("num_stages", num_stages)
+        pool_size = validate.kernel("pool_size", pool_size)
+        num_stages = validate.stages("num_stages", num_stages)
         validate.same_length(
             num_stages,
             embed_dims=embed_dims,
@@ -366,10 +378,10 @@ class PyramidVisionTransformer(nn.Module):
                     )
             except ValueError as e:
                 raise ValueError(f"stage {i + 1}: {e}") from None
-        validate.image_side("img_size", img_size)
-        validate.kernel("patch_size", patch_size)
-        validate.width("in_chans", in_chans)
-        validate.classes("num_classes", num_classes)
+        img_size = validate.image_side("img_size", img_size)
+        patch_size = validate.kernel("patch_size", patch_size)
+        in_chans = validate.width("in_chans", in_chans)
+        num_classes = validate.classes("num_classes", num_classes)
         self.version, self.num_stages, self.num_classes, self.depths = (
             version,
             num_stages,
@@ -545,7 +557,7 @@ def state_dict_from_timm(timm_state: dict) -> dict:
         (r"^stages\.(\d+)\.norm\.", lambda m: f"norm{int(m[1]) + 1}."),
         (r"\.mlp\.dwconv\.", ".mlp.dwconv.dwconv."),
     ]
-    validate.instance("timm_state", timm_state, dict, "pass timm_model.state_dict()")
+    validate.state_dict("timm_state", timm_state, "timm.create_model('pvt_v2_b0')")
     out = {}
     for key, value in timm_state.items():
         for pattern, repl in rules:

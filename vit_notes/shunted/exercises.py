@@ -96,6 +96,8 @@ def check_shunted_macs(
     """Multiply-adds of one shunted layer: q, both reduction convs, kv1 and kv2, the two local
     convs, both groups' attention products and proj."""
     c = shunted_cost(H, W, dim, num_heads, sr_ratio)
+    # Python ints from here on: a NumPy integer (np.uint8) overflows in the products below
+    H, W, dim, num_heads, sr_ratio = (int(v) for v in (H, W, dim, num_heads, sr_ratio))
     N, C, r, Nk = c.tokens, dim, sr_ratio, c.kv_tokens
     right = f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} M)"
     if sr_ratio == 1:
@@ -199,7 +201,14 @@ def shunted_steps(
     with ``mistake`` (a key of :data:`SHUNTED_MISTAKES`) as a student who made it would
     compute them. Tested equal to the module (maps and output)."""
     validate.instance("attn", attn, ShuntedAttention)
-    validate.tokens_match_grid(x, H, W, dtype=attn.q.weight.dtype)
+    validate.tokens_match_grid(x, H, W, dtype=attn.q.weight.dtype, device=attn.q.weight.device)
+    if x.shape[-1] != attn.dim:
+        raise ValueError(
+            f"x has {x.shape[-1]} channels but attn was built for dim={attn.dim}: give tokens of "
+            f"{attn.dim} channels"
+        )
+    if mistake is not None:
+        validate.one_of("mistake", mistake, SHUNTED_MISTAKES)
     h = attn.num_heads
     scale = 1.0 if mistake == "no_scale" else attn.scale
     split = (
@@ -365,6 +374,8 @@ def check_ratio_choice(
     """Design judgement: the ``sr_ratio`` of a Shunted layer that replaces an SRA layer with
     ``sra_ratio`` on an ``H x W`` grid, whose attention maps take no more memory than SRA's and
     whose fine group's keys are at least as fine as SRA's."""
+    sra_ratio = validate.kernel("sra_ratio", sra_ratio)
+    H, W = validate.size("H", H), validate.size("W", W)
     sra = sra_cost(H, W, 64, num_heads, sra_ratio)
     sra_keys = sra.kv_tokens  # every head of SRA attends over these
     options = {}

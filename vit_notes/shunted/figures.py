@@ -27,6 +27,7 @@ from matplotlib.ticker import FixedLocator, LogFormatter, NullLocator, ScalarFor
 from .. import photo, validate
 from ..counting import count_macs, significant, time_forward
 from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
+from ..layers import keeps_global_rng, reduced_grid
 from ..plotting import (
     MARK_OUTSIDE_BELOW,
     MIN_FONT_PT,
@@ -45,7 +46,7 @@ from ..pvt.figures import EXPLORER_SIZES, identity_sra
 from ..pvt.model import SpatialReductionAttention
 from ..trace import query_rows, trace_shapes
 from .cost import shunted_cost, shunted_kv_tokens, sra_ratio_at_nearest_cost
-from .model import CONFIGS, ShuntedAttention, kv_grids
+from .model import CONFIGS, ShuntedAttention, check_sr_ratio, kv_grids
 
 
 @torch.no_grad()
@@ -66,10 +67,11 @@ def identity_shunted(
     depends on the map's logits.
     """
 
-    validate.positive_int("channels", channels)
-    h = validate.positive_int("num_heads", num_heads)
+    channels = validate.width("channels", channels)
+    h = validate.width("num_heads", num_heads)
     logit_scale = validate.number("logit_scale", logit_scale, low=0, low_open=True, high=1e3)
-    dim = h * channels
+    shift = validate.number("shift", shift, low=-1e3, high=1e3)
+    dim = validate.width("num_heads x channels (the layer's dim)", h * channels)
     attn = ShuntedAttention(
         dim, num_heads=h, qkv_bias=True, qk_scale=logit_scale, sr_ratio=sr_ratio
     )
@@ -108,6 +110,13 @@ def identity_shunted(
 SHUNTED_COLOURS = {"plain": "tab:red", "SRA": "tab:blue", "Shunted": "tab:purple"}
 
 
+def _ratios(sr_ratios) -> list[int]:
+    """A non-empty list of shunted ``sr_ratios`` (1 or even, :func:`check_sr_ratio`), each
+    building a layer: at most :data:`~vit_notes.validate.MAX_SETTINGS`."""
+    sr_ratios = validate.nonempty_sequence("sr_ratios", sr_ratios, limit=validate.MAX_SETTINGS)
+    return [check_sr_ratio(r) for r in sr_ratios]
+
+
 @torch.no_grad()
 def shunted_query_maps(
     img: torch.Tensor,
@@ -123,6 +132,8 @@ def shunted_query_maps(
 
     Returns ``{sr_ratio: {"coarse": (row, grid), "fine": (row, grid)}}`` (``{"plain": ...}`` for 1).
     """
+    sr_ratios = _ratios(sr_ratios)
+    logit_scale = validate.number("logit_scale", logit_scale, low=0, low_open=True, high=1e3)
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
     x = photo.repeat_for_heads(tokens, num_heads)
     q = photo.query_at((H, W), query_rc)
@@ -174,7 +185,9 @@ def sra_nearest_cost_maps(
     that also keeps ``dim`` and ``num_heads``: :func:`plot_shunted_maps` names the layer the
     ratios were matched to. The toy's own width (two copies of the colour histogram) is not
     ``dim``: the ratios match the cost of a ``dim``-channel layer, not of the toy."""
-
+    sr_ratios = _ratios(sr_ratios)
+    logit_scale = validate.number("logit_scale", logit_scale, low=0, low_open=True, high=1e3)
+    dim, num_heads = validate.width("dim", dim), validate.width("num_heads", num_heads)
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
     q = photo.query_at((H, W), query_rc)
     out = {}
@@ -194,10 +207,67 @@ def _peak_note(peaks: list[float]) -> str:
     return ""
 
 
+def _weights(name: str, row) -> torch.Tensor:
+    """One query's attention weights: a non-empty float tensor of finite values (its entries
+    in any shape, read flat), detached."""
+    validate.tensor(name, row, what="a tensor of attention weights")
+    if not row.numel() or row.device.type == "meta":
+        raise ValueError(f"{name} holds no weights: give one query's row of a map")
+    row = row.detach().flatten()
+    if not bool(torch.isfinite(row).all()):
+        raise ValueError(f"{name} holds NaN or infinite weights")
+    return row
+
+
+def _entries(name: str, maps, source: str) -> None:
+    """Each entry of a maps dict as :func:`shunted_query_maps` returns it:
+    ``{sr_ratio: {group: (row, (h, w))}}``."""
+    validate.nonempty_dict(name, maps, source)
+    for r, groups in maps.items():
+        where = f"{name}[{validate.shown(r)}]"
+        validate.kernel(f"{name}'s keys (sr_ratio)", r)
+        validate.nonempty_dict(where, groups, source)
+        for group, entry in groups.items():
+            validate.one_of(f"{where}'s groups", group, ("coarse", "fine", "plain"))
+            if not validate._ordered(entry) or len(entry) != 2:
+                raise validate.InputTypeError(
+                    f"{where}[{group!r}] must be (weights, (h, w)), got {validate.shown(entry)}"
+                )
+            row = _weights(f"{where}[{group!r}]'s weights", entry[0])
+            h, w = validate.grid(f"{where}[{group!r}]'s grid", entry[1])
+            if row.numel() != h * w:
+                raise ValueError(f"{where}[{group!r}] holds {row.numel()} weights for {h}x{w} keys")
+
+
+def _sra_entries(sra, maps) -> None:
+    """``sra`` as :func:`sra_nearest_cost_maps` returns it, one entry per ratio of ``maps``:
+    ``{sr_ratio: (sra_ratio, row, (h, w))}``."""
+    validate.nonempty_dict("sra", sra, "sra_nearest_cost_maps (or None)")
+    for r in maps:
+        if r not in sra:
+            raise ValueError(f"sra has no entry for sr_ratio={r} of maps: pass the sra maps of "
+                             "the same ratios")  # fmt: skip
+        entry = sra[r]
+        if not validate._ordered(entry) or len(entry) != 3:
+            raise validate.InputTypeError(
+                f"sra[{r}] must be (sra_ratio, weights, (h, w)), got {validate.shown(entry)}"
+            )
+        validate.kernel(f"sra[{r}]'s ratio", entry[0])
+        row = _weights(f"sra[{r}]'s weights", entry[1])
+        h, w = validate.grid(f"sra[{r}]'s grid", entry[2])
+        if row.numel() != h * w:
+            raise ValueError(f"sra[{r}] holds {row.numel()} weights for {h}x{w} keys")
+
+
 def effective_keys(row: torch.Tensor) -> float:
     """How many keys a map's weight is spread over: ``exp`` of its entropy (1 for a map that
     puts all its weight on one key, ``N_k`` for a uniform map over ``N_k`` keys)."""
-    row = validate.tensor("row", row, what="a tensor of attention weights").double()
+    row = _weights("row", row).double()
+    if (row < 0).any() or abs(float(row.sum()) - 1) > 1e-3:
+        raise ValueError(
+            f"row must be one query's attention weights (>= 0, summing to 1), got weights "
+            f"summing to {float(row.sum()):.4g}"
+        )
     return float(torch.exp(-(row * row.clamp_min(1e-300).log()).sum()))
 
 
@@ -205,10 +275,15 @@ def on_own_tile(row: torch.Tensor, grid: tuple[int, int], rate: int, query: int,
     """Whether a map's largest weight is on the key whose reduction tile holds the query: token
     ``query`` of a grid ``W`` tokens wide, keys on ``grid``, each the merge of a ``rate x rate``
     reduction tile (leftover rows and columns belong to no key)."""
-    validate.tensor("row", row, what="a tensor of attention weights")
-    query, W = validate.positive_int("query", query, minimum=0), validate.positive_int("W", W)
+    row = _weights("row", row)
+    h, w = validate.grid("grid", grid)
+    if row.numel() != h * w:
+        raise ValueError(f"row holds {row.numel()} weights but grid={h}x{w} has {h * w} keys")
+    rate = validate.kernel("rate", rate)
+    W = validate.size("W", W)
+    query = validate.positive_int("query", query, minimum=0, maximum=validate.MAX_SIDE**2)
     qy, qx = divmod(query, W)
-    ky, kx = divmod(int(row.argmax()), grid[1])
+    ky, kx = divmod(int(row.argmax()), w)
     return (qy // rate, qx // rate) == (ky, kx)
 
 
@@ -218,9 +293,10 @@ def coarse_peaks(img: torch.Tensor, queries, sr_ratio: int = 8, num_heads: int =
     weight (``peak``), the key that holds it (``peak_key``), the key whose reduction tile holds the
     query (``own_key``), that key's weight (``own_weight``) and whether the peak is on it
     (``on_own``, :func:`on_own_tile`). One forward of the toy layer."""
-    queries = [tuple(q) for q in validate.nonempty_sequence("queries", queries)]
-    r = validate.positive_int("sr_ratio", sr_ratio, minimum=2)
-    img = validate.tensor("img", img, what="an image tensor (3, H, W)")
+    queries = [validate.fraction_pair(f"queries[{i}]", q)
+               for i, q in enumerate(validate.nonempty_sequence("queries", queries))]  # fmt: skip
+    r = validate.kernel("sr_ratio", sr_ratio, minimum=2)
+    img = validate.photo("img", img)
     (rows, grid) = shunted_query_maps(img, (r,), queries, num_heads=num_heads)[r]["coarse"]
     _, (H, W) = photo.colour_tokens(img)
     out = []
@@ -245,8 +321,11 @@ def query_map_rows(maps: dict, sra: dict | None, query_rc, H: int, W: int) -> li
     its peak weight, the keys its weight is spread over (:func:`effective_keys`) and whether
     the peak is on the query's own reduction tile (:func:`on_own_tile`); ``H x W`` is the token grid
     the maps were computed on, ``sra`` as for :func:`plot_shunted_maps`."""
-    validate.instance("maps", maps, dict, "pass what shunted_query_maps returns")
-    query = photo.query_at((H, W), query_rc)
+    _entries("maps", maps, "shunted_query_maps")
+    if sra is not None:
+        _sra_entries(sra, maps)
+    H, W = validate.size("H", H), validate.size("W", W)
+    query = photo.query_at((H, W), validate.fraction_pair("query_rc", query_rc))
     rows = []
     for r, groups in maps.items():
         rates = {"coarse": r, "fine": r // 2, "plain": 1}
@@ -284,9 +363,12 @@ def plot_shunted_maps(
     under :data:`~vit_notes.plotting.MARK_OUTSIDE_BELOW` px would hide under the box's stroke,
     so there the box is drawn one patch outside it. Each title
     gives the map's peak, and the figure says so when the peaks differ tenfold or more."""
-    validate.tensor("img", img, what="an image tensor (3, H, W)")
+    img = validate.photo("img", img)
     patch = validate.kernel("patch", patch)
-    validate.nonempty_dict("maps", maps, "shunted_query_maps")
+    _entries("maps", maps, "shunted_query_maps")
+    if sra is not None:
+        _sra_entries(sra, maps)
+    validate.fraction_pair("query_rc", query_rc)
     outside = patch < MARK_OUTSIDE_BELOW  # the query's pixels stay visible inside the box
     ncols = 3 if sra else 2
     nrows = len(maps)
@@ -354,7 +436,7 @@ def traced_shapes(attn: ShuntedAttention, H: int = 56, W: int = 56, batch: int =
     the ``meta`` device: shapes only, nothing computed."""
     validate.instance("attn", attn, ShuntedAttention)
     H, W = validate.size("H", H), validate.size("W", W)
-    validate.positive_int("batch", batch)
+    batch = validate.batch("batch", batch)
     layer = copy.deepcopy(attn).to("meta").eval()
     buf = io.StringIO()
     with trace_shapes(layer, root="ssa", stream=buf):
@@ -529,6 +611,7 @@ def draw_shunted_schematic(
     return fig
 
 
+@keeps_global_rng
 @torch.no_grad()
 def shunted_cost_table(
     size: int = 224,
@@ -559,9 +642,14 @@ def shunted_cost_table(
     ``"N_k1 or N_k2"`` (a head of the coarse group sees ``N_k1``, one of the fine group
     ``N_k2``)."""
 
+    timed = validate.flag("timed", timed)
+    min_run_time, rounds = validate.timing(min_run_time, rounds)
     patch = validate.kernel("patch", patch)
     size = validate.size("size", size, minimum=patch)
-    validate.nonempty_sequence("sr_ratios", sr_ratios)
+    sr_ratios = validate.nonempty_sequence("sr_ratios", sr_ratios, limit=validate.MAX_SETTINGS)
+    if num_threads is not None:
+        num_threads = validate.positive_int("num_threads", num_threads, maximum=1024)
+    dim, num_heads = validate.width("dim", dim), validate.width("num_heads", num_heads)
     torch.manual_seed(0)
     H = W = size // patch
     device = torch.device("cpu" if timed else "meta")
@@ -596,7 +684,7 @@ def shunted_cost_table(
             )
             rows.append(row)
             layers.append(layer)
-    for _ in range(validate.positive_int("rounds", rounds) if timed else 0):
+    for _ in range(rounds if timed else 0):
         for row, layer in zip(rows, layers):
             m = time_forward(layer, x, H, W, min_run_time=min_run_time, num_threads=num_threads)
             row.setdefault("ms_rounds", []).append(m.median * 1e3)
@@ -604,6 +692,7 @@ def shunted_cost_table(
     return rows
 
 
+@keeps_global_rng
 @torch.no_grad()
 def reduction_conv_table(
     size: int = 112,
@@ -619,18 +708,19 @@ def reduction_conv_table(
     multiply-adds (``(H/r)(W/r)·C²·r²``, the same ``H·W·C²`` for every ``r`` that divides the
     grid) and, timed, each round's median ms (``ms_rounds``, rounds taking turns) and the
     fastest (``ms``). Changing ``r`` here changes only the kernel and the output grid."""
+    timed = validate.flag("timed", timed)
+    min_run_time, rounds = validate.timing(min_run_time, rounds)
     patch = validate.kernel("patch", patch)
     size = validate.size("size", size, minimum=patch)
-    validate.nonempty_sequence("sr_ratios", sr_ratios)
+    sr_ratios = validate.nonempty_sequence("sr_ratios", sr_ratios, limit=validate.MAX_SETTINGS)
     dim = validate.width("dim", dim)
     torch.manual_seed(0)
     H = W = size // patch
     x = torch.randn(1, dim, H, W)
     rows, convs = [], []
-    for r in sr_ratios:
-        validate.positive_int("sr_ratio", r)
+    for r in [validate.kernel("sr_ratios", r) for r in sr_ratios]:
+        h, w = reduced_grid(H, W, r)
         conv = torch.nn.Conv2d(dim, dim, kernel_size=r, stride=r).eval()
-        h, w = H // r, W // r
         rows.append(
             dict(
                 part="reduction conv",
@@ -642,7 +732,7 @@ def reduction_conv_table(
             )
         )
         convs.append(conv)
-    for _ in range(validate.positive_int("rounds", rounds) if timed else 0):
+    for _ in range(rounds if timed else 0):
         for row, conv in zip(rows, convs):
             m = time_forward(conv, x, min_run_time=min_run_time)
             row.setdefault("ms_rounds", []).append(m.median * 1e3)
@@ -780,6 +870,7 @@ def plot_shunted_cost(rows: list[dict], title: str):
     predict (:func:`timing_outliers`) is ringed and explained on the figure: in red when it is
     timing noise on a shared machine (not so in every round), in black when it is so in every
     round (a cost the counts miss)."""
+    title = validate.text("title", title, allow_empty=True)
     rows = validate.rows("rows", rows, keys=("variant", "sr_ratio", "analytic_gmacs"))
     timed = "ms" in rows[0]
     paired = (
@@ -913,7 +1004,7 @@ def shunted_cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
     attention, PVT's SRA and shunted attention at ``sr_ratio``, multiply-adds on a linear scale
     (the title says so), labelled with MMACs, the attention maps' memory and how many times
     fewer multiply-adds than plain attention, named as such ("(22× fewer MACs)")."""
-    H = W = size // 4
+    H = W = validate.size("size", size, minimum=4) // 4
     costs = {
         "plain": sra_cost(H, W, 64, num_heads, 1),
         "SRA": sra_cost(H, W, 64, num_heads, sr_ratio),

@@ -40,7 +40,7 @@ def kv_grids(H: int, W: int, sr_ratio: int) -> tuple[tuple[int, int], ...]:
     of kernel = stride drops leftover rows and columns, as in the official code);
     ``sr_ratio == 1``: ``((H, W),)``, plain attention.
     """
-    H, W = validate.positive_int("H", H), validate.positive_int("W", W)
+    H, W = validate.size("H", H), validate.size("W", W)
     r = check_sr_ratio(sr_ratio)
     if r == 1:
         return ((H, W),)
@@ -60,6 +60,10 @@ def check_sr_ratio(sr_ratio) -> int:
 
 def check_head_groups(num_heads: int, sr_ratio: int, dim: int | None = None) -> None:
     """``sr_ratio > 1`` splits the heads into two equal groups, so ``num_heads`` must be even."""
+    num_heads = validate.width("num_heads", num_heads)
+    sr_ratio = check_sr_ratio(sr_ratio)
+    if dim is not None:
+        dim = validate.width("dim", dim)
     if sr_ratio > 1 and num_heads % 2:
         options = (
             f" (divisors of dim={dim}: {[d for d in validate.divisors(dim) if d % 2 == 0]})"
@@ -190,7 +194,7 @@ class ShuntedAttention(nn.Module):
         return rearrange(out, "b h n d -> b n (h d)")
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
-        validate.tokens_match_grid(x, H, W, dtype=self.q.weight.dtype)
+        validate.tokens_match_grid(x, H, W, dtype=self.q.weight.dtype, device=self.q.weight.device)
         if x.shape[-1] != self.dim:
             raise ValueError(
                 f"x has {x.shape[-1]} channels but this layer was built for dim={self.dim}"
@@ -242,8 +246,12 @@ class DetailSpecificMlp(nn.Module):
 
     def __init__(self, in_features: int, hidden_features: int | None = None, drop: float = 0.0):
         super().__init__()
-        validate.width("in_features", in_features)
-        hidden_features = validate.width("hidden_features", hidden_features or in_features)
+        in_features = validate.width("in_features", in_features)
+        hidden_features = (
+            in_features
+            if hidden_features is None
+            else validate.width("hidden_features", hidden_features)
+        )
         self.fc1 = nn.Linear(in_features, hidden_features)
         self.dwconv = DWConv(hidden_features)
         self.act = nn.GELU()
@@ -272,6 +280,7 @@ class Block(nn.Module):
         norm_layer=nn.LayerNorm,
         sr_ratio: int = 1,
     ):
+        norm_layer = validate.layer_factory("norm_layer", norm_layer)
         super().__init__()
         validate.heads_divide(dim, num_heads)
         validate.hidden_width("mlp_ratio", mlp_ratio, dim)
@@ -312,7 +321,7 @@ class ConvStem(nn.Module):
             why="official stems have at most 2 extra convs",
         )
         self.in_chans = validate.width("in_chans", in_chans)
-        validate.width("embed_dim", embed_dim)
+        embed_dim = validate.width("embed_dim", embed_dim)
         layers = [
             nn.Conv2d(in_chans, embed_dim, kernel_size=7, stride=2, padding=3, bias=False),
             nn.BatchNorm2d(embed_dim),
@@ -329,7 +338,13 @@ class ConvStem(nn.Module):
         self.norm = nn.LayerNorm(embed_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
-        validate.tensor("x", x, dtype=self.norm.weight.dtype, what="a float tensor of images")
+        validate.tensor(
+            "x",
+            x,
+            dtype=self.norm.weight.dtype,
+            device=self.norm.weight.device,
+            what="a float tensor of images",
+        )
         if x.dim() != 4 or x.shape[1] != self.in_chans:
             raise ValueError(
                 f"expected images of shape (B, {self.in_chans}, H, W), got a tensor of shape "
@@ -374,12 +389,14 @@ class ShuntedTransformer(nn.Module):
         num_stages: int = 4,
         num_conv: int = 0,
     ):
+        norm_layer = validate.layer_factory("norm_layer", norm_layer)
+        qkv_bias = validate.flag("qkv_bias", qkv_bias)
         super().__init__()
-        validate.probability("drop_rate", drop_rate)
-        validate.probability("attn_drop_rate", attn_drop_rate)
-        validate.stages("num_stages", num_stages)
-        validate.image_side("img_size", img_size)
-        validate.classes("num_classes", num_classes)
+        drop_rate = validate.probability("drop_rate", drop_rate)
+        attn_drop_rate = validate.probability("attn_drop_rate", attn_drop_rate)
+        num_stages = validate.stages("num_stages", num_stages)
+        img_size = validate.image_side("img_size", img_size)
+        num_classes = validate.classes("num_classes", num_classes)
         validate.same_length(
             num_stages,
             embed_dims=embed_dims,

@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 from einops import rearrange
 
-from .model import ShuntedTransformer, shunted_t
+from .. import validate
+from .model import ShuntedAttention, ShuntedTransformer, shunted_t
 
 _HEADS = "b n (h d) -> b h n d"
 _JOINED = "b h n d -> b n (h d)"
@@ -17,6 +18,8 @@ _JOINED = "b h n d -> b n (h d)"
 
 def stage4_input(net: ShuntedTransformer, img: torch.Tensor) -> torch.Tensor:
     """The photo's tokens as they enter the first attention layer of stage 4."""
+    validate.instance("net", net, ShuntedTransformer, "build one with shunted_t()")
+    img = validate.photo("img", img)
     seen = []
     attn = net.block4[0].attn
     hook = attn.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
@@ -35,9 +38,17 @@ def le_placements(attn, x: torch.Tensor) -> dict[str, torch.Tensor]:
     ``recon_way`` adds it to V, as stages 1-3 do. ``weights`` are the softmax rows W and
     ``local`` is LE(V), per head.
     """
+    validate.instance("attn", attn, ShuntedAttention, "pass a stage-4 layer's attn")
+    validate.tensor("x", x, dtype=attn.q.weight.dtype, device=attn.q.weight.device)
+    if x.dim() != 3 or not x.shape[1] or x.shape[-1] != attn.dim:
+        raise ValueError(
+            f"x must be tokens (B, N, {attn.dim}) for this layer, got a tensor of shape "
+            f"{tuple(x.shape)}"
+        )
     heads = attn.num_heads
     side = round(x.shape[1] ** 0.5)
-    assert side * side == x.shape[1], "a square token grid"
+    if side * side != x.shape[1]:
+        raise ValueError(f"x holds {x.shape[1]} tokens: give a square token grid")
     with torch.no_grad():
         k, v = rearrange(attn.kv(x), "b m (two h d) -> two b h m d", two=2, h=heads)
         q = rearrange(attn.q(x), _HEADS, h=heads)
@@ -81,6 +92,9 @@ def le_placement_study(img: torch.Tensor, seeds=(0, 1, 2)) -> tuple[list[dict], 
     random Gaussian tokens, drawn after ``torch.manual_seed(seeds[0])``: no image, no
     spatial structure. Returns the photo's runs, one per seed, and the random run.
     """
+    img = validate.photo("img", img)
+    seeds = validate.nonempty_sequence("seeds", seeds, limit=16)
+    seeds = [validate.seed(f"seeds[{i}]", s) for i, s in enumerate(seeds)]
     photo_runs, layers = [], []
     for seed in seeds:
         torch.manual_seed(seed)
@@ -95,6 +109,9 @@ def le_placement_study(img: torch.Tensor, seeds=(0, 1, 2)) -> tuple[list[dict], 
 
 def le_placement_table(photo_runs: list[dict], noise: dict, seeds) -> str:
     """The study's legend and table, one row per run."""
+    photo_runs = validate.nonempty_sequence("photo_runs", photo_runs)
+    validate.nonempty_dict("noise", noise, "le_placement_study")
+    seeds = validate.nonempty_sequence("seeds", seeds)
     lines = [
         "apart: LE on V instead of on the output, in the output's norm",
         f"keys/row: the keys a row of W spreads over, of {noise['keys']}",

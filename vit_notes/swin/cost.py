@@ -36,7 +36,8 @@ def msa_cost(H: int, W: int, dim: int, num_heads: int) -> AttentionCost:
     """Eq. (1): global multi-head self-attention on an ``H x W`` grid,
     ``4hwC² + 2(hw)²C`` multiply-adds; the map is ``heads x hw x hw``."""
     H, W = validate.size("H", H), validate.size("W", W)
-    C = validate.positive_int("dim", dim)
+    C = validate.width("dim", dim)
+    num_heads = validate.width("num_heads", num_heads)
     validate.heads_divide(C, num_heads)
     N = H * W
     attn = 2 * N * N * C
@@ -51,7 +52,8 @@ def window_attention_cost(
     ``M²``, the keys each query meets; the maps of all windows hold ``heads · hw · M²``
     entries."""
     H, W = validate.size("H", H), validate.size("W", W)
-    C = validate.positive_int("dim", dim)
+    C = validate.width("dim", dim)
+    num_heads = validate.width("num_heads", num_heads)
     validate.heads_divide(C, num_heads)
     M = effective_window(H, W, window_size)
     N, K = H * W, M * M
@@ -66,5 +68,7 @@ def swin_block_cost(
     plus the MLP's two linear layers, ``2·α·hwC²`` (α = ``mlp_ratio``, hidden width
     ``int(αC)``). LayerNorms, GELU and the residual additions are not counted."""
     a = window_attention_cost(H, W, dim, num_heads, window_size)
-    validate.number("mlp_ratio", mlp_ratio, low=0.0, low_open=True)
+    dim = validate.width("dim", dim)
+    mlp_ratio = validate.number("mlp_ratio", mlp_ratio, low=0.0, low_open=True)
+    validate.hidden_width("mlp_ratio", mlp_ratio, dim)
     return a.macs + 2 * a.tokens * dim * int(dim * mlp_ratio)

@@ -16,12 +16,15 @@ from ..checking import (
     check_prediction,
     softmax_rows,
 )
-from .cost import window_attention_cost
+from ..layers import keeps_global_rng
+from .cost import effective_window, window_attention_cost
 from .figures import EXPLORER_SIZE, EXPLORER_WINDOWS, window_of
 from .model import (
     MASK_VALUE,
     GridWindowAttention,
     accepted_sizes,
+    check_shift,
+    check_window,
     shift_regions,
     stage_grids,
     window_partition,
@@ -34,6 +37,9 @@ def check_window_macs(
     """Multiply-adds of one (S)W-MSA layer on an ``H x W`` grid with ``M x M`` windows: the
     four projections and, inside every window, ``q kᵀ`` and ``attn v`` (eq. (2))."""
     c = window_attention_cost(H, W, dim, num_heads, window_size)
+    H, W, dim = validate.size("H", H), validate.size("W", W), validate.width("dim", dim)
+    num_heads = validate.width("num_heads", num_heads)
+    window_size = effective_window(H, W, window_size)
     N, C, M = H * W, dim, window_size
     right = f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} million)"
     return check_count(
@@ -177,7 +183,10 @@ def check_window_choice(answer, side: int = 1024, dim: int = 96) -> bool:
     """Judgement: the window side for a dense task at ``side``² (4×4 patches, four stages):
     the largest window that tiles every stage's grid without padding and keeps stage 1's
     attention products (``2M²hwC``) no larger than its projections (``4hwC²``)."""
-    side = validate.size("side", side, minimum=32)
+    side = validate.image_side("side", side)
+    if side < 32:
+        raise ValueError(f"side={side}: four stages of 4x4 patches need an image of 32 px or more")
+    dim = validate.width("dim", dim)
     grids = stage_grids(side, 4, 4)
     options, good = {}, []
     for M in (7, 8, 12, 16, 32):
@@ -221,10 +230,7 @@ def check_explorer_prediction(answer, window_size: int = 7, query=(13, 13)) -> b
     block 2? The keys of its shifted window: its window of the rolled grid, less the keys that
     the mask keeps in another region."""
     validate.one_of("window_size", window_size, EXPLORER_WINDOWS)
-    if not isinstance(query, (tuple, list)) or len(query) != 2:
-        raise ValueError(f"query={query!r} must be a cell (row, col) of the 14×14 query grid")
-    for name, v in zip(("query row", "query col"), query):
-        validate.positive_int(name, v, minimum=0, maximum=13)
+    query = validate.cell("query", query, 14, 14)
     g, M = EXPLORER_SIZE // 4, window_size
     s = M // 2
     r, c = (int((v + 0.5) / 14 * g) for v in query)
@@ -362,7 +368,16 @@ def swin_steps(
     with ``mistake`` (a key of :data:`SWIN_MISTAKES`) as a student who made it would compute
     them. Tested equal to the module."""
     validate.instance("layer", layer, GridWindowAttention)
-    validate.tokens_match_grid(x, H, W, dtype=layer.attn.qkv.weight.dtype)
+    validate.tokens_match_grid(
+        x, H, W, dtype=layer.attn.qkv.weight.dtype, device=layer.attn.qkv.weight.device
+    )
+    if x.shape[-1] != layer.attn.dim:
+        raise ValueError(
+            f"x has {x.shape[-1]} channels but layer was built for dim={layer.attn.dim}: give "
+            f"tokens of {layer.attn.dim} channels"
+        )
+    if mistake is not None:
+        validate.one_of("mistake", mistake, SWIN_MISTAKES)
     attn, M, s = layer.attn, layer.window_size, layer.shift_size
     h = attn.num_heads
     grid = rearrange(x, "b (h w) c -> b h w c", h=H)
@@ -398,7 +413,28 @@ def swin_steps(
 def swin_cases(configs):
     """For each ``(H, W, dim, heads, window_size, shift_size)``: a label, a
     :class:`GridWindowAttention` with every parameter nudged (seeded) and two images of
-    random tokens."""
+    random tokens. Every configuration is checked here, before the first case is built."""
+    if isinstance(configs, (list, tuple)) and not configs:
+        return iter(())  # check_forward says that no configuration was given
+    checked = []
+    for i, config in enumerate(validate.nonempty_sequence("configs", configs, limit=100)):
+        if not validate._ordered(config) or len(config) != 6:
+            raise validate.InputTypeError(
+                f"configs[{i}] must be (H, W, dim, heads, window_size, shift_size), got "
+                f"{validate.shown(config)}"
+            )
+        H, W = validate.grid(f"configs[{i}][:2]", config[:2])
+        dim = validate.width(f"configs[{i}] dim", config[2])
+        heads = validate.width(f"configs[{i}] heads", config[3])
+        validate.heads_divide(dim, heads)
+        M = validate.image_side(f"configs[{i}] window_size", config[4])
+        check_window(H, W, min(M, H, W))
+        checked.append((H, W, dim, heads, M, check_shift(config[5], M)))
+    return _swin_cases(checked)
+
+
+@keeps_global_rng
+def _swin_cases(configs):
     torch.manual_seed(0)
     for H, W, dim, heads, M, s in configs:
         layer = GridWindowAttention(dim, (H, W), heads, window_size=M, shift_size=s).eval()

@@ -19,6 +19,7 @@ from torch import nn
 from .. import counting, photo, validate
 from ..counting import significant as sig
 from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
+from ..layers import keeps_global_rng
 from ..plotting import MAP_CMAP, mark_query, new_figure, set_alt, show_photo, styled
 from ..trace import record_attention
 from .cost import effective_window, msa_cost, window_attention_cost
@@ -59,8 +60,10 @@ def toy_window_attention(dim: int, window_size: int, logit_scale: float = TOY_LO
 def window_of(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
     """``(H, W)``: the index of the window that each token of the grid attends in, for a
     block with ``shift_size`` (windows of the rolled grid, drawn at the tokens' own places)."""
+    H, W = validate.image_side("H", H), validate.image_side("W", W)
     check_window(H, W, window_size)
     s = check_shift(shift_size, window_size)
+    window_size = int(window_size)
     rows = (torch.arange(H) - s) % H // window_size
     cols = (torch.arange(W) - s) % W // window_size
     return rows[:, None] * (W // window_size) + cols[None, :]
@@ -71,9 +74,10 @@ def attention_groups(H: int, W: int, window_size: int, shift_size: int) -> torch
     exactly when their labels are equal (same window of the rolled grid and, where the shift
     wrapped tokens around the border, the same region of :func:`shift_regions`)."""
     win = window_of(H, W, window_size, shift_size)
-    if shift_size == 0:
+    s = check_shift(shift_size, window_size)
+    if s == 0:
         return win
-    regions = torch.roll(shift_regions(H, W, window_size, shift_size), (shift_size,) * 2, (0, 1))
+    regions = torch.roll(shift_regions(H, W, window_size, s), (s, s), (0, 1))
     return win * 9 + regions
 
 
@@ -83,9 +87,11 @@ def receptive_fields(
     """The tokens that query ``query``'s output depends on after 1, 2, ..., ``blocks``
     consecutive blocks (regular windows, then shifted by ``shift_size``, default
     ``window_size // 2``, alternating): a list of ``(H, W)`` boolean grids."""
-    validate.positive_int("blocks", blocks)
-    shift = window_size // 2 if shift_size is None else shift_size
-    validate.positive_int("query", query, minimum=0)
+    blocks = validate.positive_int("blocks", blocks, maximum=64, why="each block walks the grid")
+    H, W = validate.image_side("H", H), validate.image_side("W", W)
+    check_window(H, W, window_size)
+    shift = int(window_size) // 2 if shift_size is None else check_shift(shift_size, window_size)
+    query = validate.positive_int("query", query, minimum=0, maximum=H * W)
     if query >= H * W:
         raise ValueError(f"query={query} is outside the {H}x{W} grid's {H * W} tokens")
     out = []
@@ -116,7 +122,10 @@ def input_gradient(blocks, x: torch.Tensor, query: int, dtype=torch.float64) -> 
     if x.dim() != 3 or x.shape[0] != 1:
         raise ValueError(f"x must be (1, N, C), one image of N tokens; got {tuple(x.shape)}")
     validate.one_of("dtype", dtype, GRADIENT_DTYPES)
-    validate.positive_int("query", query, minimum=0, maximum=x.shape[1] - 1)
+    width = getattr(blocks[0], "dim", x.shape[-1])
+    if x.shape[-1] != width:
+        raise ValueError(f"x has {x.shape[-1]} channels but the blocks take dim={width}")
+    query = validate.positive_int("query", query, minimum=0, maximum=x.shape[1] - 1)
     x = x.detach().to(dtype).requires_grad_(True)
     y = x
     for b in blocks:
@@ -135,8 +144,9 @@ def toy_block_maps(
     weight on each input token through both blocks).
     Between the blocks, each token is standardised (a LayerNorm without its affine, as
     ``norm1`` before the attention). No residual, no MLP: a toy."""
+    window_size = validate.image_side("window_size", window_size)
     tokens, (H, W) = photo.colour_tokens(img)
-    q = photo.query_index((H, W), *query_rc)
+    q = photo.query_index((H, W), *validate.fraction_pair("query_rc", query_rc))
     C = tokens.shape[-1]
     shift = window_size // 2
     full1 = full_map(tokens, H, W, window_size, 0, logit_scale)
@@ -156,6 +166,10 @@ def toy_block_maps(
     }
 
 
+#: The most tokens :func:`full_map` takes: its ``(N, N)`` matrix then holds 16.7 M weights.
+MAX_FULL_MAP = 4096
+
+
 @torch.no_grad()
 def full_map(
     tokens: torch.Tensor,
@@ -169,6 +183,20 @@ def full_map(
     places: row ``i`` holds query ``i``'s weights, zero outside its (shifted) window. Read off
     the maps that :func:`~vit_notes.record_attention` keeps of a :class:`GridWindowAttention`
     built with :func:`toy_window_attention`'s weights."""
+    H, W = validate.image_side("H", H), validate.image_side("W", W)
+    if H * W > MAX_FULL_MAP:
+        raise ValueError(
+            f"H={H}, W={W}: the full map is (H·W)² = {(H * W) ** 2:,} weights; use a grid of at "
+            f"most {MAX_FULL_MAP:,} tokens (the explorer's is 56x56 = 3,136)"
+        )
+    validate.tensor("tokens", tokens, dtype=torch.float32, what="a float tensor (1, H*W, C)")
+    if tokens.device.type != "cpu":
+        raise ValueError(f"tokens is on the {tokens.device} device: give CPU tokens")
+    if tokens.dim() != 3 or tokens.shape[:2] != (1, H * W) or not tokens.shape[2]:
+        raise ValueError(
+            f"tokens must be (1, H*W, C) = (1, {H * W}, C), one image of the {H}x{W} grid, got "
+            f"a tensor of shape {tuple(tokens.shape)}"
+        )
     layer = GridWindowAttention(
         tokens.shape[-1], (H, W), 1, window_size=window_size, shift_size=shift_size
     ).eval()
@@ -212,10 +240,22 @@ def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 
     2's row times block 1's matrix), each with its block's window borders: white for the
     regular windows, lime for the shifted ones (dotted where both are drawn). The query keeps
     :func:`~vit_notes.plotting.mark_query`'s cyan box and dashed cross, a colour no window uses."""
+    img = validate.photo("img", img)
     maps = validate.nonempty_dict("maps", maps, "toy_block_maps")
     if not {"grid", "block1", "block2_noshift", "block2_shift", "two_shift"} <= set(maps):
         raise ValueError("maps must hold the entries toy_block_maps returns; pass its result")
-    H, W = maps["grid"]
+    H, W = validate.grid("maps['grid']", maps["grid"])
+    for key in ("block1", "block2_noshift", "block2_shift", "two_shift"):
+        validate.tensor(f"maps[{key!r}]", maps[key], what="a row of attention weights")
+        if maps[key].numel() != H * W:
+            raise ValueError(f"maps[{key!r}] holds {maps[key].numel()} weights for {H}x{W} keys")
+    window_size = validate.image_side("window_size", window_size)
+    check_window(H, W, window_size)
+    if img.shape[-2] % H or img.shape[-1] % W:
+        raise ValueError(
+            f"img is {img.shape[-2]}x{img.shape[-1]} px but maps['grid'] is {H}x{W}: pass the "
+            "image the maps were made from"
+        )
     px = img.shape[-1] / W
     s = window_size // 2
     panels = [
@@ -275,7 +315,16 @@ def plot_receptive_fields(img: torch.Tensor, fields: list[torch.Tensor], query_r
     """The tokens that the query's output depends on after ``k`` blocks, for each ``k`` of
     ``ks``, drawn over the photo. The title says that the blocks share one grid, while
     Swin-T's stage 1 has only its first ``layers[0]`` blocks."""
-    fields = validate.nonempty_sequence("fields", fields)
+    img = validate.photo("img", img)
+    fields = validate.nonempty_sequence("fields", fields, limit=64)
+    for i, field in enumerate(fields):
+        validate.instance(f"fields[{i}]", field, torch.Tensor, "pass what receptive_fields returns")
+        if field.dim() != 2 or field.shape != fields[0].shape or not field.numel():
+            raise ValueError(
+                f"fields[{i}] must be an (H, W) grid like fields[0], as receptive_fields returns, "
+                f"got a tensor of shape {tuple(field.shape)}"
+            )
+    ks = validate.nonempty_sequence("ks", ks, limit=3)
     ks = [validate.positive_int("ks", k, maximum=len(fields)) for k in ks]
     fig, axes = new_figure(1, len(ks), height=2.9)
     H, W = fields[0].shape
@@ -410,9 +459,20 @@ def cost_curves(
     ``windows`` on a ``window_side``² image: eqs. (1), (2) and the FLOP counter on the module,
     at every point. The counter runs the modules on the ``meta`` device, from shapes alone:
     on real tensors global attention's bias index alone holds ``(hw)²`` int64 entries, over
-    a GiB from a 112×112 grid on."""
-    sides = validate.nonempty_sequence("sides", sides)
-    windows = validate.nonempty_sequence("windows", windows)
+    a GiB from a 112×112 grid on. Every setting is checked before
+    anything is counted: each window must tile its grid exactly (eq. (2) assumes it)."""
+    sides = validate.nonempty_sequence("sides", sides, limit=100)
+    windows = validate.nonempty_sequence("windows", windows, limit=100)
+    dim, num_heads = validate.width("dim", dim), validate.width("num_heads", num_heads)
+    validate.heads_divide(dim, num_heads)
+    window_size = validate.image_side("window_size", window_size)
+    sides = [validate.image_side(f"sides[{i}]", s) for i, s in enumerate(sides)]
+    windows = [validate.image_side(f"windows[{i}]", m) for i, m in enumerate(windows)]
+    window_side = validate.image_side("window_side", window_side)
+    for i, side in enumerate(sides):
+        _tiles(f"sides[{i}]={side}", side // 4, window_size, "window_size")
+    for i, M in enumerate(windows):
+        _tiles(f"window_side={window_side}", window_side // 4, M, f"windows[{i}]")
     rows = []
 
     def add(axis, value, kind, cost, module, x):
@@ -451,6 +511,18 @@ def cost_curves(
     return rows
 
 
+def _tiles(where: str, g: int, M: int, name: str) -> None:
+    """Raise unless windows of ``M`` tile the ``g x g`` grid exactly (``where`` gave the grid,
+    ``name`` the window), as eq. (2) assumes."""
+    if not g:
+        raise ValueError(f"{where} is smaller than one 4-px patch")
+    if g < M or g % M:
+        raise ValueError(
+            f"{name}={M} does not tile the {g}x{g} grid of {where} (its 4-px patches): use a "
+            f"window that divides {g}: {validate.divisors(g)}"
+        )
+
+
 @styled
 def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
     """Four panels: multiply-adds and attention-map MiB of stage 1's attention against the
@@ -458,6 +530,7 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
     are the paper's eqs. and the circles the counter; in the bottom row the lines are the
     maps' size, heads·hw·keys·4 bytes, which neither equation gives."""
     rows = validate.rows("rows", rows, keys=("axis", "kind"))
+    dim, window_size = validate.width("dim", dim), validate.image_side("window_size", window_size)
     fig, axes = new_figure(2, 2, height=5.6)
     styles = {
         "global": ("tab:red", "global, eq. (1)"),
@@ -552,12 +625,14 @@ def explorer_maps(
     block 1 (W-MSA), block 2 (``block2``: W-MSA again, or SW-MSA shifted by ``⌊M/2⌋``) and the
     two blocks composed (block 2's rows times block 1's matrix).
     ``[(title, rows (len(queries), H*W), grid)]``."""
-    M = validate.positive_int("window_size", window_size)
+    M = validate.image_side("window_size", window_size)
     validate.one_of("block2", block2, EXPLORER_BLOCK2)
     logit_scale = validate.number("logit_scale", logit_scale, low=0.0)
+    queries = [validate.fraction_pair(f"queries[{i}]", q)
+               for i, q in enumerate(validate.nonempty_sequence("queries", queries))]  # fmt: skip
     tokens, (H, W) = photo.colour_tokens(img)
     check_window(H, W, M)
-    index = photo.query_at((H, W), list(queries))
+    index = photo.query_at((H, W), queries)
     shift = M // 2 if block2 == "SW-MSA" else 0
     full1 = full_map(tokens, H, W, M, 0, logit_scale)
     with torch.no_grad():
@@ -671,6 +746,7 @@ class _BiasGather(nn.Module):
         return self.attn.relative_position_bias()
 
 
+@keeps_global_rng
 def swin_cost_table(
     size: int = 224,
     name: str = "swin_t",
@@ -703,6 +779,9 @@ def swin_cost_table(
     :data:`SPLIT_VARIANTS`: where the stage shifts, SW-MSA with the roll and no mask and with
     the mask and no roll (W-MSA's ``attn`` again), and at every stage global MSA's gather
     of B alone. Their rows count no multiply-adds of their own for the gather."""
+    timed = validate.flag("timed", timed)
+    min_run_time, rounds = validate.timing(min_run_time, rounds)
+    split = validate.flag("split", split)
     validate.one_of("name", name, CONFIGS)
     cfg = CONFIGS[name]
     size = validate.size("size", size, minimum=4)
@@ -780,7 +859,7 @@ def swin_cost_table(
             layers.append(layer)
             inputs.append(x)
     order = list(zip(rows, layers, inputs))
-    for k in range(validate.positive_int("rounds", rounds) if timed else 0):
+    for k in range(rounds if timed else 0):
         for row, layer, x in order if k % 2 == 0 else order[::-1]:
             m = counting.time_forward(layer, x, row["grid"], row["grid"], min_run_time=min_run_time)
             row.setdefault("ms_rounds", []).append(m.median * 1e3)
@@ -871,6 +950,7 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     timed on its own: its ratios show the timing spread; and global MSA over W-MSA at every
     stage (log scale)."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms", "ms_rounds"))
+    caption = validate.text("caption", caption, allow_empty=True)
     rows = [r for r in rows if r["variant"] in TIMED_VARIANTS]  # the variants: in print
     fig, axes = new_figure(1, 3, height=4.2)
     colours = {"W-MSA": "tab:blue", "SW-MSA": "tab:green", "MSA": "tab:red"}

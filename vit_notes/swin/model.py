@@ -53,19 +53,28 @@ from . import paper
 MASK_VALUE = -100.0
 
 
+#: The most entries a window's own tables may hold: the relative index, ``M² x M²``, and the
+#: shift mask, ``H·W·M²``. 2^28 entries (2 GiB of int64) is a window of 128 (official ones are
+#: 7 and 12), so that a huge window is refused at once rather than allocated. Not checked on
+#: the meta device (``with torch.device("meta")``), where the tables are shapes alone.
+MAX_WINDOW_ENTRIES = 2**28
+
+
 def _pair(name: str, value) -> tuple[int, int]:
-    """A window as ``(height, width)``: an int for a square, or a pair of ints."""
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return validate.positive_int(name, value[0]), validate.positive_int(name, value[1])
-    side = validate.positive_int(name, value)
+    """A window or grid as ``(height, width)``: an int for a square, or a pair of ints, each
+    in ``[1, MAX_IMAGE]``."""
+    if validate._ordered(value):
+        h, w = validate.grid(name, value)
+        return h, w
+    side = validate.image_side(name, value)
     return side, side
 
 
 def check_window(H: int, W: int, window_size: int) -> None:
     """Raise unless ``window_size`` divides both sides of the ``H x W`` token grid
     (window partition tiles the grid exactly, §3.2 "Self-attention in non-overlapped windows")."""
-    H, W = validate.positive_int("H", H), validate.positive_int("W", W)
-    M = validate.positive_int("window_size", window_size)
+    H, W = validate.size("H", H), validate.size("W", W)
+    M = validate.size("window_size", window_size)
     if H % M or W % M:
         common = [d for d in validate.divisors(H) if W % d == 0]
         raise ValueError(
@@ -78,16 +87,17 @@ def check_shift(shift_size: int, window_size: int) -> int:
     """Raise unless ``0 <= shift_size < window_size`` (the official code's rule). The paper
     shifts by ``⌊M/2⌋`` (§3.2 "Shifted window partitioning in successive blocks"); 0 is the
     regular partition."""
-    M = validate.positive_int("window_size", window_size)
+    M = validate.size("window_size", window_size)
     if isinstance(shift_size, bool) or not isinstance(shift_size, numbers.Integral):
         raise validate.InputTypeError(
-            f"shift_size must be an integer in [0, {M - 1}], got {shift_size!r} "
+            f"shift_size must be an integer in [0, {M - 1}], got {validate.shown(shift_size)} "
             f"({type(shift_size).__name__}); the paper uses window_size // 2 = {M // 2}"
         )
     shift_size = int(shift_size)
     if not 0 <= shift_size < M:
         raise ValueError(
-            f"shift_size={shift_size} is out of range for window_size={M}: use an integer in "
+            f"shift_size={validate.shown(shift_size)} is out of range for window_size={M}: use "
+            "an integer in "
             f"[0, {M - 1}] (the paper shifts by window_size // 2 = {M // 2}; 0 means no shift)"
         )
     return shift_size
@@ -96,15 +106,23 @@ def check_shift(shift_size: int, window_size: int) -> int:
 def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
     """Cut a ``(B, H, W, C)`` grid into non-overlapping ``M x M`` windows:
     ``(B * H/M * W/M, M, M, C)``, window by window in row-major order, image by image."""
-    M = validate.positive_int("window_size", window_size)
+    M = validate.size("window_size", window_size)
+    validate.instance("x", x, torch.Tensor, "a (B, H, W, C) grid of tokens (or of labels)")
+    if x.dim() != 4:
+        raise ValueError(f"x must be (B, H, W, C), got a tensor of shape {tuple(x.shape)}")
     check_window(x.shape[1], x.shape[2], M)
     return rearrange(x, "b (nh m1) (nw m2) c -> (b nh nw) m1 m2 c", m1=M, m2=M)
 
 
 def window_reverse(windows: torch.Tensor, window_size: int, H: int, W: int) -> torch.Tensor:
     """Put the windows of :func:`window_partition` back on the ``(B, H, W, C)`` grid."""
-    M = validate.positive_int("window_size", window_size)
+    M = validate.size("window_size", window_size)
     check_window(H, W, M)
+    validate.instance("windows", windows, torch.Tensor, "the windows of window_partition")
+    if windows.dim() != 4 or tuple(windows.shape[1:3]) != (M, M):
+        raise ValueError(
+            f"windows must be (B*nW, {M}, {M}, C), got a tensor of shape {tuple(windows.shape)}"
+        )
     per_image = (H // M) * (W // M)
     if windows.shape[0] % per_image:
         raise ValueError(
@@ -121,6 +139,13 @@ def relative_position_index(window_size) -> torch.Tensor:
     ``(2Wh - 1)(2Ww - 1)`` rows (§3.2 "Relative position bias": ``B`` is taken from
     ``B̂ ∈ R^{(2M-1)×(2M-1)}``)."""
     Wh, Ww = _pair("window_size", window_size)
+    on_meta = torch.empty(()).device.type == "meta"  # under torch.device("meta"): shapes only
+    if (Wh * Ww) ** 2 > MAX_WINDOW_ENTRIES and not on_meta:
+        raise ValueError(
+            f"window_size={Wh}x{Ww}: its relative index would hold (Wh·Ww)² = "
+            f"{(Wh * Ww) ** 2:,} entries, more than {MAX_WINDOW_ENTRIES:,}; use a window of at "
+            "most 128 (official windows are 7 and 12)"
+        )
     rows, cols = torch.meshgrid(torch.arange(Wh), torch.arange(Ww), indexing="ij")
     rows, cols = rows.flatten(), cols.flatten()
     dy = rows[:, None] - rows[None, :]  # query minus key
@@ -133,6 +158,7 @@ def shift_regions(H: int, W: int, window_size: int, shift_size: int) -> torch.Te
     neighbours before the shift; a window holding two labels holds tokens that the shift
     wrapped around the border. Each axis has three bands, ``[0, H-M)``, ``[H-M, H-s)``,
     ``[H-s, H)``, and a token's label is ``3 * row band + column band``."""
+    H, W = validate.image_side("H", H), validate.image_side("W", W)
     check_window(H, W, window_size)
     s = check_shift(shift_size, window_size)
 
@@ -151,6 +177,14 @@ def shift_mask(H: int, W: int, window_size: int, shift_size: int) -> torch.Tenso
     if check_shift(shift_size, window_size) == 0:
         check_window(H, W, window_size)
         return None
+    H, W = validate.image_side("H", H), validate.image_side("W", W)
+    on_meta = torch.empty(()).device.type == "meta"  # under torch.device("meta"): shapes only
+    if H * W * window_size**2 > MAX_WINDOW_ENTRIES and not on_meta:
+        raise ValueError(
+            f"the shift mask of a {H}x{W} grid in windows of {window_size} would hold "
+            f"H·W·window_size² = {H * W * window_size**2:,} entries, more than "
+            f"{MAX_WINDOW_ENTRIES:,}: use a smaller grid or window"
+        )
     labels = shift_regions(H, W, window_size, shift_size)
     win = window_partition(labels[None, :, :, None], window_size).flatten(1)  # (nW, M²)
     apart = win[:, :, None] != win[:, None, :]
@@ -185,12 +219,11 @@ class WindowAttention(nn.Module):
         self.window_size = _pair("window_size", window_size)
         Wh, Ww = self.window_size
         self.scale = head_dim**-0.5 if qk_scale is None else validate.number("qk_scale", qk_scale)
+        index = relative_position_index(self.window_size)  # refuses a huge window first
         self.relative_position_bias_table = nn.Parameter(
             torch.zeros((2 * Wh - 1) * (2 * Ww - 1), num_heads)
         )
-        self.register_buffer(
-            "relative_position_index", relative_position_index(self.window_size), persistent=False
-        )
+        self.register_buffer("relative_position_index", index, persistent=False)
         self.qkv = nn.Linear(dim, dim * 3, bias=validate.flag("qkv_bias", qkv_bias))
         self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
         self.proj = nn.Linear(dim, dim)
@@ -204,7 +237,13 @@ class WindowAttention(nn.Module):
         return rearrange(bias, "(i j) h -> h i j", i=n, j=n)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        validate.tensor("x", x, dtype=self.qkv.weight.dtype, what="a float tensor of windows")
+        validate.tensor(
+            "x",
+            x,
+            dtype=self.qkv.weight.dtype,
+            device=self.qkv.weight.device,
+            what="a float tensor of windows",
+        )
         n = self.window_size[0] * self.window_size[1]
         if x.dim() != 3 or x.shape[1] != n or x.shape[2] != self.dim:
             raise ValueError(
@@ -215,6 +254,15 @@ class WindowAttention(nn.Module):
         q, k, v = qkv.unbind(0)
         bias = self.relative_position_bias()[None]  # (1, heads, M², M²)
         if mask is not None:
+            validate.tensor(
+                "mask", mask, device=x.device, what="a float mask (num_windows, M², M²)"
+            )
+            if mask.dim() != 3 or tuple(mask.shape[1:]) != (n, n) or not mask.shape[0]:
+                raise ValueError(
+                    f"mask must be (num_windows, {n}, {n}) for {self.window_size[0]}x"
+                    f"{self.window_size[1]} windows, as shift_mask gives it, got a tensor of "
+                    f"shape {tuple(mask.shape)}"
+                )
             nW = mask.shape[0]
             if x.shape[0] % nW:
                 raise ValueError(
@@ -271,6 +319,8 @@ def shifted_window_attention(
     if x.dim() != 4:
         raise ValueError(f"x must be a (B, H, W, C) grid of tokens, got shape {tuple(x.shape)}")
     validate.instance("attn", attn, WindowAttention, "pass a block's .attn (a WindowAttention)")
+    if owner is not None:  # None: the step goes unnamed in traces
+        validate.instance("owner", owner, nn.Module, "pass the block or layer that runs it")
     H, W = x.shape[1], x.shape[2]
     M, s = validate.positive_int("window_size", window_size), check_shift(shift_size, window_size)
     if s:
@@ -302,10 +352,11 @@ class GridWindowAttention(nn.Module):
         shift_size: int = 0,
         qkv_bias: bool = True,
     ):
+        qkv_bias = validate.flag("qkv_bias", qkv_bias)
         super().__init__()
         dim = validate.width("dim", dim)
         H, W = _pair("input_resolution", input_resolution)
-        window_size = validate.positive_int("window_size", window_size)
+        window_size = validate.image_side("window_size", window_size)
         shift_size = check_shift(shift_size, window_size)
         if min(H, W) <= window_size:
             window_size, shift_size = min(H, W), 0
@@ -322,7 +373,9 @@ class GridWindowAttention(nn.Module):
                 f"this layer was built for the {self.input_resolution[0]}x"
                 f"{self.input_resolution[1]} grid, got H={H}, W={W}"
             )
-        validate.tokens_match_grid(x, H, W, dtype=self.attn.qkv.weight.dtype)
+        validate.tokens_match_grid(
+            x, H, W, dtype=self.attn.qkv.weight.dtype, device=self.attn.qkv.weight.device
+        )
         x = rearrange(x, "b (h w) c -> b h w c", h=H, w=W)
         x = shifted_window_attention(
             self, x, self.attn, self.window_size, self.shift_size, self.attn_mask
@@ -356,10 +409,12 @@ class SwinTransformerBlock(nn.Module):
         drop_path: float = 0.0,
         norm_layer=nn.LayerNorm,
     ):
+        norm_layer = validate.layer_factory("norm_layer", norm_layer)
+        qkv_bias = validate.flag("qkv_bias", qkv_bias)
         super().__init__()
         dim, drop_path = validate.width("dim", dim), validate.probability("drop_path", drop_path)
         H, W = _pair("input_resolution", input_resolution)
-        window_size = validate.positive_int("window_size", window_size)
+        window_size = validate.image_side("window_size", window_size)
         shift_size = check_shift(shift_size, window_size)
         if min(H, W) <= window_size:  # one window covers the grid: nothing to shift
             window_size, shift_size = min(H, W), 0
@@ -367,6 +422,7 @@ class SwinTransformerBlock(nn.Module):
         self.dim, self.input_resolution, self.num_heads = dim, (H, W), num_heads
         self.window_size, self.shift_size = window_size, shift_size
         self.mlp_ratio = validate.number("mlp_ratio", mlp_ratio, low=0.0, low_open=True)
+        validate.hidden_width("mlp_ratio", mlp_ratio, dim)
         self.norm1 = norm_layer(dim)
         self.attn = WindowAttention(
             dim,
@@ -386,7 +442,9 @@ class SwinTransformerBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         H, W = self.input_resolution
-        validate.tokens_match_grid(x, H, W, dtype=self.norm1.weight.dtype)
+        validate.tokens_match_grid(
+            x, H, W, dtype=self.norm1.weight.dtype, device=self.norm1.weight.device
+        )
         shortcut = x
         x = rearrange(self.norm1(x), "b (h w) c -> b h w c", h=H, w=W)
         x = shifted_window_attention(
@@ -410,6 +468,7 @@ class PatchMerging(nn.Module):
     as (row, column) offsets."""
 
     def __init__(self, input_resolution: tuple[int, int], dim: int, norm_layer=nn.LayerNorm):
+        norm_layer = validate.layer_factory("norm_layer", norm_layer)
         super().__init__()
         H, W = _pair("input_resolution", input_resolution)
         if H % 2 or W % 2:
@@ -417,13 +476,16 @@ class PatchMerging(nn.Module):
                 f"input_resolution={H}x{W}: patch merging needs an even token grid; "
                 "choose an image size whose grid is even at every merge"
             )
-        self.input_resolution, self.dim = (H, W), validate.positive_int("dim", dim)
+        self.input_resolution, self.dim = (H, W), validate.width("dim", dim)
+        dim = self.dim
         self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
         self.norm = norm_layer(4 * dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         H, W = self.input_resolution
-        validate.tokens_match_grid(x, H, W, dtype=self.reduction.weight.dtype)
+        validate.tokens_match_grid(
+            x, H, W, dtype=self.reduction.weight.dtype, device=self.reduction.weight.device
+        )
         x = rearrange(x, "b (h dh w dw) c -> b (h w) (dw dh c)", h=H // 2, w=W // 2, dh=2, dw=2)
         return self.reduction(self.norm(x))
 
@@ -452,8 +514,15 @@ class BasicLayer(nn.Module):
         norm_layer=nn.LayerNorm,
         downsample: type | None = None,
     ):
+        norm_layer = validate.layer_factory("norm_layer", norm_layer)
+        qkv_bias = validate.flag("qkv_bias", qkv_bias)
         super().__init__()
-        depth, dim = validate.positive_int("depth", depth), validate.width("dim", dim)
+        depth, dim = validate.depth("depth", depth), validate.width("dim", dim)
+        if downsample is not None and not callable(downsample):
+            raise validate.InputTypeError(
+                f"downsample must be a layer class such as PatchMerging (or None), got "
+                f"{validate.shown(downsample)} ({type(downsample).__name__})"
+            )
         self.dim, self.input_resolution, self.depth = dim, input_resolution, depth
         rates = drop_path if isinstance(drop_path, (list, tuple)) else [drop_path] * depth
         self.blocks = nn.ModuleList(
@@ -491,22 +560,25 @@ class PatchEmbed(nn.Module):
         self, img_size: int = 224, patch_size: int = 4, in_chans: int = 3, embed_dim: int = 96,
         norm_layer=nn.LayerNorm,
     ):  # fmt: skip
+        norm_layer = validate.layer_factory("norm_layer", norm_layer, allow_none=True)
         super().__init__()
-        img_size = self.img_size = validate.positive_int("img_size", img_size)
-        patch_size = self.patch_size = validate.positive_int("patch_size", patch_size)
+        img_size = self.img_size = validate.image_side("img_size", img_size)
+        patch_size = self.patch_size = validate.kernel("patch_size", patch_size)
         embed_dim = validate.width("embed_dim", embed_dim)
         if img_size % patch_size:
             raise ValueError(
                 f"img_size={img_size} is not a multiple of patch_size={patch_size}; "
                 f"use e.g. {img_size // patch_size * patch_size or patch_size}"
             )
-        self.in_chans = validate.positive_int("in_chans", in_chans)
+        self.in_chans = in_chans = validate.width("in_chans", in_chans)
         self.patches_resolution = (img_size // patch_size,) * 2
         self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
         self.norm = norm_layer(embed_dim) if norm_layer is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        validate.image(x, self.in_chans, dtype=self.proj.weight.dtype)
+        validate.image(
+            x, self.in_chans, dtype=self.proj.weight.dtype, device=self.proj.weight.device
+        )
         if tuple(x.shape[-2:]) != (self.img_size, self.img_size):
             raise ValueError(
                 f"the image is {x.shape[-2]}x{x.shape[-1]} but this model was built for "
@@ -518,10 +590,8 @@ class PatchEmbed(nn.Module):
 
 def stage_grids(img_size: int, patch_size: int = 4, num_stages: int = 4) -> list[int]:
     """The token grid's side at each stage: ``img_size / patch_size``, halved at each merge."""
-    side = validate.positive_int("img_size", img_size) // validate.positive_int(
-        "patch_size", patch_size
-    )
-    return [side // 2**i for i in range(validate.positive_int("num_stages", num_stages))]
+    side = validate.image_side("img_size", img_size) // validate.kernel("patch_size", patch_size)
+    return [side // 2**i for i in range(validate.stages("num_stages", num_stages))]
 
 
 def size_problem(img_size: int, patch_size: int, window_size: int, num_stages: int) -> str | None:
@@ -530,7 +600,7 @@ def size_problem(img_size: int, patch_size: int, window_size: int, num_stages: i
     than itself."""
     img_size = validate.image_side("img_size", img_size)
     patch_size = validate.kernel("patch_size", patch_size)
-    window_size = validate.positive_int("window_size", window_size)
+    window_size = validate.image_side("window_size", window_size)
     num_stages = validate.stages("num_stages", num_stages)
     if img_size % patch_size:
         return f"img_size={img_size} is not a multiple of patch_size={patch_size}"
@@ -608,15 +678,22 @@ class SwinTransformer(nn.Module):
         ape: bool = False,
         patch_norm: bool = True,
     ):
+        norm_layer = validate.layer_factory("norm_layer", norm_layer)
+        qkv_bias = validate.flag("qkv_bias", qkv_bias)
         super().__init__()
-        validate.sequence("depths", depths)
-        num_stages = len(depths)
+        depths = validate.nonempty_sequence("depths", depths, limit=validate.MAX_STAGES)
+        num_stages = validate.stages("len(depths)", len(depths))
+        num_heads = validate.nonempty_sequence("num_heads", num_heads, limit=validate.MAX_STAGES)
         validate.same_length(num_stages, num_heads=num_heads)
-        img_size = validate.positive_int("img_size", img_size)
-        patch_size = validate.positive_int("patch_size", patch_size)
-        window_size = validate.positive_int("window_size", window_size)
-        embed_dim = validate.positive_int("embed_dim", embed_dim)
-        num_classes = validate.positive_int("num_classes", num_classes, minimum=0)
+        depths = [validate.depth(f"depths[{i}]", d) for i, d in enumerate(depths)]
+        num_heads = [validate.width(f"num_heads[{i}]", h) for i, h in enumerate(num_heads)]
+        img_size = validate.image_side("img_size", img_size)
+        patch_size = validate.kernel("patch_size", patch_size)
+        window_size = validate.image_side("window_size", window_size)
+        embed_dim = validate.width("embed_dim", embed_dim)
+        num_classes = validate.classes("num_classes", num_classes)
+        validate.width(f"embed_dim x 2^{num_stages - 1} (the last stage's width)",
+                       embed_dim * 2 ** (num_stages - 1))  # fmt: skip
         for i, h in enumerate(num_heads):
             validate.heads_divide(embed_dim * 2**i, h)
         check_img_size(img_size, patch_size, window_size, num_stages)
@@ -636,8 +713,8 @@ class SwinTransformer(nn.Module):
             self.absolute_pos_embed = nn.Parameter(torch.zeros(1, grids[0] ** 2, embed_dim))
             nn.init.trunc_normal_(self.absolute_pos_embed, std=0.02)
         self.pos_drop = nn.Dropout(validate.probability("drop_rate", drop_rate))
-        validate.probability("attn_drop_rate", attn_drop_rate)
-        validate.number("mlp_ratio", mlp_ratio, low=0.0, low_open=True)
+        attn_drop_rate = validate.probability("attn_drop_rate", attn_drop_rate)
+        mlp_ratio = validate.number("mlp_ratio", mlp_ratio, low=0.0, low_open=True)
         rates = drop_path_rates(drop_path_rate, depths)
         self.layers = nn.ModuleList(
             BasicLayer(
@@ -678,13 +755,7 @@ class SwinTransformer(nn.Module):
 
 def _check_state(name: str, state, source: str) -> None:
     """A state_dict: a non-empty dict of tensors under string names."""
-    validate.nonempty_dict(name, state, f"{source}.state_dict()" if "(" in source else source)
-    for k, v in state.items():
-        if not isinstance(k, str) or not isinstance(v, torch.Tensor):
-            raise validate.InputTypeError(
-                f"{name} must map parameter names to tensors, got {k!r}: {type(v).__name__}; "
-                f"pass the state_dict of {source}"
-            )
+    validate.state_dict(name, state, source)
 
 
 def state_dict_from_timm(timm_state: dict) -> dict:
