@@ -43,8 +43,15 @@
     return { float: Number(`${m[1]}${stripped}e${exp10}`) };
   }
 
-  /** checking._plain_text: typed text without the digit separators "_", "," and spaces. */
-  const plainText = (text) => text.trim().replaceAll("_", "").replaceAll(",", "").replaceAll(" ", "");
+  /** checking._LONE_COMMA: a comma not followed by exactly three digits ("3,22"). */
+  const LONE_COMMA = /,(?![0-9]{3}(?![0-9]))/;
+
+  /** checking._plain_text: typed text without the digit separators "_", "," and spaces; a
+   *  comma is a separator only before exactly three digits. */
+  function plainText(text) {
+    const t = text.trim().replaceAll("_", "").replaceAll(" ", "");
+    return LONE_COMMA.test(t) ? t : t.replaceAll(",", "");
+  }
 
   /** checking.unknown_suffix: the letters after a number that no suffix matches. */
   function unknownSuffix(text) {
@@ -52,7 +59,14 @@
     return m && !Object.hasOwn(SUFFIX, m[1]) ? m[1] : null;
   }
 
-  const suffixNote = (text) => `the suffixes read are k, M and G, not '${unknownSuffix(text)}'`;
+  /** checking.format_note: why typed text is not read, where the slip is a known one. */
+  function formatNote(text) {
+    if (unknownSuffix(text)) return `the suffixes read are k, M and G, not '${unknownSuffix(text)}'`;
+    if (LONE_COMMA.test(plainText(text))) {
+      return "a comma only separates thousands, as in 3,136: write a decimal with a point";
+    }
+    return null;
+  }
 
   function parseText(text) {
     let t = plainText(text).replaceAll("×", "*");
@@ -305,8 +319,8 @@
   function checkCount(spec, text) {
     const value = asNumber(text);
     const right = { int: BigInt(spec.right) };
-    if (value === null && unknownSuffix(text)) {
-      return say(false, `give a whole number of ${spec.unit}: ${suffixNote(text)}`);
+    if (value === null && formatNote(text)) {
+      return say(false, `give a whole number of ${spec.unit}: ${formatNote(text)}`);
     }
     if (value === null) return say(false, `give a whole number of ${spec.unit}, got ${describe(text)}`);
     if (equal(value, right)) return say(true, spec.correct);
@@ -341,8 +355,8 @@
     if (value === null && factorText(text) !== null) value = asNumber(factorText(text));
     const hide = spec.then_wrong != null;
     const then = hide ? spec.then_wrong : spec.then;
-    if (value === null && unknownSuffix(text)) {
-      return say(false, `write your prediction of ${spec.what} as a number: ${suffixNote(text)}`);
+    if (value === null && formatNote(text)) {
+      return say(false, `write your prediction of ${spec.what} as a number: ${formatNote(text)}`);
     }
     if (value === null) {
       return say(false, `write your prediction of ${spec.what} as a number, got ${describe(text)}`);

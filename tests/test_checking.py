@@ -589,6 +589,20 @@ def test_suffixed_numbers_parse_exactly(answer, value):
     assert type(checking.as_number(answer)) is type(value)
 
 
+def test_a_decimal_comma_is_named_not_read_as_thousands(capsys):
+    # the slip of a reader who writes decimals with a comma: "3,22" is not 322
+    for text in ("3,22", "2,5", "12,5k", "3,1360"):
+        assert checking.as_number(text) is None
+        assert not checking.check_prediction(text, 3.22, "the ratio", "then look")
+        out = " ".join(capsys.readouterr().out.split())
+        assert "a comma only separates thousands, as in 3,136" in out
+        assert checking.parse_count(text, "tokens") is None
+        assert "comma only separates thousands" in capsys.readouterr().out
+    for text, value in (("3,136", 3136), ("1,000,000", 1_000_000), ("3,136.5", 3136.5)):
+        assert checking.as_number(text) == value
+    assert checking.format_note("3.22") is None and checking.format_note(3) is None
+
+
 def test_an_unknown_suffix_is_named(capsys):
     for text in ("254.8m", "254.8 million", "7x"):
         assert checking.unknown_suffix(text) == text.replace(" ", "").lstrip("0123456789.")

@@ -264,11 +264,18 @@ def _scaled(text: str, power: int):
     return float(f"{m[1]}{stripped}e{exp10}")
 
 
+#: A comma that separates no thousands, not followed by exactly three digits ("3,22" with a
+#: decimal comma, "2,5k"). The page's twin is ``LONE_COMMA``.
+_LONE_COMMA = re.compile(r",(?![0-9]{3}(?![0-9]))")
+
+
 def _plain_text(text: str) -> str:
     """Typed text as the parser reads it: stripped, without the digit separators ``_``,
-    ``,`` and spaces (``" 1_000, 000 k"`` is ``"1000000k"``). The page's twin is
-    ``plainText`` in ``_static/vit_notes_answers.js``."""
-    return text.strip().replace("_", "").replace(",", "").replace(" ", "")
+    ``,`` and spaces (``" 1_000, 000 k"`` is ``"1000000k"``). A comma is read as a separator
+    only before exactly three digits: any other comma stays, so ``"3,22"`` is not read as 322.
+    The page's twin is ``plainText`` in ``_static/vit_notes_answers.js``."""
+    text = text.strip().replace("_", "").replace(" ", "")
+    return text if _LONE_COMMA.search(text) else text.replace(",", "")
 
 
 def unknown_suffix(answer) -> str | None:
@@ -280,8 +287,17 @@ def unknown_suffix(answer) -> str | None:
     return m[1] if m and m[1] not in _SUFFIX else None
 
 
-def _suffix_note(answer) -> str:
-    return f"the suffixes read are k, M and G, not {unknown_suffix(answer)!r}"
+def format_note(answer) -> str | None:
+    """Why typed text is not read as a number, where the slip is a known one: a suffix the
+    parser does not read (``"254.8m"``), or a decimal comma (``"3,22"``); else ``None``."""
+    if not isinstance(answer, str):
+        return None
+    suffix = unknown_suffix(answer)
+    if suffix:
+        return f"the suffixes read are k, M and G, not {suffix!r}"
+    if _LONE_COMMA.search(_plain_text(answer)):
+        return "a comma only separates thousands, as in 3,136: write a decimal with a point"
+    return None
 
 
 #: Float types narrower than Python's float, and the NumPy type that prints each one's values
@@ -383,8 +399,8 @@ def as_int(answer) -> int | None:
 def parse_count(answer, unit: str) -> int | None:
     """The answer as a whole number, or None after telling the student that it must be one."""
     value = as_int(answer)
-    if value is None and unknown_suffix(answer):
-        verdict(False, f"give a whole number of {unit}: {_suffix_note(answer)}")
+    if value is None and format_note(answer):
+        verdict(False, f"give a whole number of {unit}: {format_note(answer)}")
     elif value is None:
         verdict(False, f"give a whole number of {unit}, got {describe(answer)}")
     return value
@@ -554,8 +570,8 @@ def check_count(
         }
     )
     value = as_number(answer)
-    if value is None and unknown_suffix(answer):
-        return verdict(False, f"give a whole number of {unit}: {_suffix_note(answer)}")
+    if value is None and format_note(answer):
+        return verdict(False, f"give a whole number of {unit}: {format_note(answer)}")
     if value is None:
         return verdict(False, f"give a whole number of {unit}, got {describe(answer)}")
     if value == right or (step and value == round_to_step(right, step)):
@@ -640,8 +656,8 @@ def check_prediction(
     value = as_number(answer)
     if value is None:
         value = as_number(factor_text(answer))
-    if value is None and unknown_suffix(answer):
-        note = _suffix_note(answer)
+    if value is None and format_note(answer):
+        note = format_note(answer)
         return verdict(False, f"write your prediction of {what} as a number: {note}")
     if value is None:
         return verdict(
