@@ -13,6 +13,7 @@ that is swept here, and refuses the others with a ValueError that lists the acce
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 import io
 import json
@@ -992,6 +993,12 @@ def test_input_gradient_in_float64_keeps_what_float32_underflows():
     assert torch.equal(g64 > 0, four) and int(four.sum()) == 4 * 49
     assert field.sum() < (g32 > 0).sum() < four.sum()
     assert g64.dtype == torch.float64 and x.dtype == torch.float32  # x itself is not changed
+    # the same blocks with a mask of -inf: only the field, in either precision
+    inf = copy.deepcopy(blocks[1])
+    inf.attn_mask = inf.attn_mask.masked_fill(inf.attn_mask < 0, -torch.inf)
+    for dtype in (torch.float32, torch.float64):
+        assert torch.equal(swin.input_gradient([blocks[0], inf], x, q, dtype=dtype) > 0, field)
+    assert torch.equal(blocks[1].attn_mask.unique(), torch.tensor([-100.0, 0.0]))  # unchanged
     with pytest.raises(ValueError, match="dtype"):
         swin.input_gradient(blocks, x, q, dtype=torch.float16)
 
