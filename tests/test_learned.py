@@ -518,7 +518,8 @@ def test_prediction_checker_without_seed_runs_cannot_tell(capsys):
         assert "the study's answer is 'cannot tell'" in out, out
         assert "no interval over training runs" in out and "second run" in out
     assert not ex.check_prediction("same", results=far)
-    assert "says the two score alike" in capsys.readouterr().out
+    out = capsys.readouterr().out  # no interval exists: the message names none
+    assert "no interval over training runs exists here" in out and "holds zero" not in out
     for answer in ("cannot tell", "can't tell", "inconclusive", "cannot tell (no interval)"):
         assert ex.check_prediction(answer, results=far), answer
     # the shipped results: shunted_full and pvt_linear have one run each
@@ -606,7 +607,9 @@ def test_higher_checker(capsys):
         assert ex.check_higher(answer, results=results), answer
     # "same" claims equality; an option followed by its reason reads as the option
     assert not ex.check_higher("same", results=results)
-    assert "says the two score alike" in capsys.readouterr().out
+    out = capsys.readouterr().out  # no interval exists: the message names none
+    assert "no interval over training runs exists here" in out and "holds zero" not in out
+    assert "answer 'cannot tell'" in out
     for answer in ("cannot tell (no interval)", "cannot tell, one run each", "Can't tell - 1 run"):
         assert ex.check_higher(answer, results=results), answer
     # The shipped runs, the exercise's pair: pvt_linear is trained from seed 0 only (it is not
@@ -967,3 +970,21 @@ def test_runs_to_pair_checker(capsys):
         assert capsys.readouterr().out.startswith("❌ not yet: ")
     with pytest.raises(ValueError, match="both"):
         ex.check_runs_to_pair([1], model="pvt_none", results=results)
+
+
+def test_equal_without_interval_names_no_interval(capsys):
+    # Exercise 5 (review r21 E2): pvt_full has one run at 3 px, so "equal" is refused for the
+    # missing interval, not for an interval that holds zero
+    assert not ex.check_higher("equal", model="pvt_none", baseline="pvt_full", detail=3)
+    out = capsys.readouterr().out
+    assert "no interval over training runs exists here" in out, out
+    assert "pvt_full was scored on 3-pixel marks in one run" in out, out
+    assert "holds zero" not in out and "answer 'cannot tell'" in out, out
+    # with runs paired by seed, the interval reason still applies
+    runs = _results()
+    for name, accs in {"pvt_sra8": (0.80, 0.82, 0.81), "pvt_full": (0.70, 0.9, 0.72)}.items():
+        runs["models"][name]["seeds_by_detail"] = {
+            str(s): {"3": v, "9": 0.99} for s, v in enumerate(accs)
+        }  # fmt: skip
+    assert not ex.check_higher("same", results=runs)
+    assert "says the two score alike" in capsys.readouterr().out

@@ -170,6 +170,23 @@ def _equality(answer) -> str | None:
     return None
 
 
+def _alike_without_interval(model: str, baseline: str, a: dict, b: dict, where: str) -> str:
+    """The message for an answer that says the two score alike ("same", "equal") where their
+    runs ``a`` and ``b`` (seed -> accuracy) share fewer than two seeds: no interval exists, so
+    the message names none."""
+    single = [n for n, r in ((model, a), (baseline, b)) if len(r) < 2]
+    if len(single) == 1:
+        scored = f"{single[0]} was scored {where} in one run"
+    elif single:
+        scored = f"each was scored {where} in one run"
+    else:
+        scored = f"their runs {where} share fewer than two training seeds"
+    return (
+        f"no interval over training runs exists here ({scored}), so the study cannot show "
+        "them alike or apart: answer 'cannot tell'"
+    )
+
+
 #: Phrases that claim the difference lies within noise. Other uses of "noise" ("no noise
 #: estimate", "the noise is unmeasured") do not claim that, and are not refused for it.
 _NOISE_CLAIMS = (
@@ -230,13 +247,21 @@ def check_prediction(
     has runs from fewer than two of the same seeds, so that there is no such interval (a
     test-set error bar says nothing about a second training run; "within noise" is then
     refused, as there is no noise estimate to be within). Words that say the two score alike
-    ("same", "equal") are refused: an interval that holds zero does not show that. An option
+    ("same", "equal") are refused: where there is no interval, because none exists, and
+    otherwise because an interval that holds zero does not show that. An option
     followed by a reason reads as the option: "cannot tell (within noise)"."""
     validate.one_of("model", model, STUDY)
     validate.one_of("baseline", baseline, STUDY)
     options = "'lower', 'higher' or 'cannot tell'"
     if _says_no(answer):
         return verdict(False, _NO)
+    results = load_results() if results is None else check_results(results)
+    rows = results["models"]
+    a_runs, b_runs = _scores(rows[model], None), _scores(rows[baseline], None)
+    paired = len(set(a_runs) & set(b_runs)) >= 2
+    if _equality(answer) and not paired:  # no interval: say so, do not name one
+        where = "on the whole test set"
+        return verdict(False, _alike_without_interval(model, baseline, a_runs, b_runs, where))
     if _equality(answer):
         return verdict(False, _equal_message(answer, options))
     word = _read(answer, _word)
@@ -247,10 +272,7 @@ def check_prediction(
             False, f"answer {options}, the option alone or followed by a reason in brackets, "
             f"got {describe(answer)}",
         )  # fmt: skip
-    results = load_results() if results is None else check_results(results)
-    rows = results["models"]
-    a_runs, b_runs = _scores(rows[model], None), _scores(rows[baseline], None)
-    if len(set(a_runs) & set(b_runs)) < 2:  # no interval over training runs
+    if not paired:  # no interval over training runs
         facts, why = _no_interval(model, baseline, a_runs, b_runs, "on the whole test set")
         if word in ("cannot tell", "same") and _says_noise(answer):
             return verdict(False, _not_noise(facts, why))
@@ -484,8 +506,10 @@ def check_higher(
     "cannot tell" if it holds zero. Where either model has a single run there, or their runs
     share fewer than two seeds, there is no such interval: "cannot tell", and "within noise"
     is refused there (there is no noise estimate to be within). Words that say the two score
-    alike ("same", "equal") are refused. An option followed by a reason reads as the option:
-    "cannot tell (no interval)". Each message gives the numbers and says why."""
+    alike ("same", "equal") are refused: where there is no interval, because none exists, and
+    otherwise because an interval that holds zero does not show that. An option followed by a
+    reason reads as the option: "cannot tell (no interval)". Each message gives the numbers and
+    says why."""
     validate.one_of("model", model, MODELS)
     validate.one_of("baseline", baseline, MODELS)
     if model == baseline:
@@ -502,6 +526,12 @@ def check_higher(
     allowed = ", ".join(repr(o) for o in ANSWERS)
     if _says_no(answer):
         return verdict(False, f"{question}: {_NO}")
+    a, b = _scores(rows[model], detail), _scores(rows[baseline], detail)
+    shared = set(a) & set(b)
+    if _equality(answer) and len(shared) < 2:  # no interval: say so, do not name one
+        return verdict(
+            False, f"{question}: {_alike_without_interval(model, baseline, a, b, where)}"
+        )
     if _equality(answer):
         return verdict(False, f"{question}: {_equal_message(answer, allowed)}")
     choice = _judgement(answer)
@@ -512,8 +542,6 @@ def check_higher(
             False, f"{question}: choose one of {allowed}, the option alone or followed by a "
             f"reason in brackets; got {describe(answer)}",
         )  # fmt: skip
-    a, b = _scores(rows[model], detail), _scores(rows[baseline], detail)
-    shared = set(a) & set(b)
     if len(shared) >= 2:
         d = paired_difference(b, a)  # model minus baseline, seed by seed
         right = "higher" if d.low > 0 else "lower" if d.high < 0 else "cannot tell"

@@ -10,7 +10,7 @@ import torch
 
 from .. import photo, validate
 from ..explorer import Bars, Control, Explorer, MapPanel
-from ..plotting import compare_maps, new_figure, show_photo, styled
+from ..plotting import compare_maps, new_figure, set_alt, show_photo, styled
 from ..pvt import sra_query_maps
 from ..trace import record_attention
 from .data import IMG_SIZE, SHAPES, Marks, make_dataset
@@ -83,13 +83,15 @@ def query_rc(corner, detail: int, size: int = IMG_SIZE) -> tuple[float, float]:
 
 @styled
 def show_examples(data: Marks, k: int = 6):
-    """The first ``k`` images of ``data`` (at most 6), each titled with its label."""
+    """The first ``k`` images of ``data`` (at most 6), each titled with its label. The figure
+    carries its alt text (:func:`.plotting.set_alt`): the images and their labels."""
     validate.instance("data", data, Marks, "pass what make_dataset returns")
     k = validate.positive_int("k", k)
     k = min(k, 6, len(data))
     names = list(SHAPES)
     rows = -(-k // 3)
     fig, axes = new_figure(rows, 3, height=2.3 * rows + 0.2)
+    shown = []
     for i, ax in enumerate(axes.flat):
         if i >= k:
             ax.set_visible(False)
@@ -97,7 +99,14 @@ def show_examples(data: Marks, k: int = 6):
         label = int(data.labels[i])
         what = names[label] if data.task == "majority" else ("same", "different")[1 - label]
         show_photo(ax, data.images[i], title=f"{what}, {int(data.detail[i])} px marks")
-    return fig
+        shown.append(what)
+    count = ("One", "Two", "Three", "Four", "Five", "Six")[k - 1]
+    marks = "three" if data.task == "majority" else "two"
+    alt = (
+        f"{count} Marks images, each with {marks} small coloured marks on a dark, noisy "
+        f"background; their labels are {', '.join(shown)}."
+    )
+    return set_alt(fig, alt)  # what it shows, for readers who cannot see it
 
 
 def _mean_std(values) -> tuple[float, float]:
@@ -117,13 +126,85 @@ def _style(row: dict) -> tuple[str, str, str]:
     return MODEL_COLOURS[row["name"]], FAMILY_MARKERS[row["family"]], row["label"]
 
 
+def _pvt_and_others(rows: list[dict], value) -> tuple[list, list]:
+    """``value(row)`` for the PVT models of the study, and for the others (Shunted, CoAtNet)."""
+    pvt = [value(r) for r in rows if r["family"] == "PVT"]
+    return pvt, [value(r) for r in rows if r["family"] != "PVT"]
+
+
+def _cost_alt(results: dict) -> str:
+    """The alt text of :func:`plot_accuracy_vs_cost`: the range of each family's seed-0 means,
+    the seeds of the hollow markers, and each control's runs."""
+    pvt, others = _pvt_and_others(_study_rows(results), lambda r: r["mean"])
+    text = "Two scatter plots of test accuracy, against multiply-adds per image and against "
+    text += "measured time per batch. Each model's filled point is its seed-0 run, with its "
+    text += "spread over the test sets"
+    if pvt:
+        text += f": the PVT models between {min(pvt):.0%} and {max(pvt):.0%}"
+    if others:
+        text += f", Shunted and CoAtNet between {min(others):.1%} and {max(others):.1%}"
+    later = sorted({s for r in _study_rows(results, controls=True) for s in r.get("seeds", {})})
+    later = [s for s in later if s != "0"]
+    if later:
+        text += f". Hollow markers are the runs from seeds {' and '.join(later)}"
+    for name in CONTROLS:
+        row = results["models"].get(name)
+        if row is None:
+            continue
+        runs = row.get("seeds", {"0": row["mean"]})
+        each = ", ".join(
+            f"{v:.1%} (seed {s}, {'filled' if s == '0' else 'hollow'})" for s, v in runs.items()
+        )
+        text += (
+            f". {len(runs)} grey crosses on the left plot only, the PVT without attention "
+            f"(the control, not timed), at {row['macs'] / 1e6:.2f} MMACs: {each}"
+        )
+    return text + "."
+
+
+def _detail_alt(results: dict, names, floor) -> str:
+    """The alt text of :func:`plot_accuracy_vs_detail`: each family's range at the smallest
+    side, the floor's levels and each control's score there."""
+    rows = [r for r in _study_rows(results) if names is None or r["name"] in names]
+    small = min(int(d) for r in _study_rows(results, controls=True) for d in r["by_detail"])
+    pvt, others = _pvt_and_others(rows, lambda r: r["by_detail"][str(small)])
+    text = "Line chart of test accuracy against the side of a mark in pixels, one line per "
+    text += f"model, each one training run (seed 0). At {small} pixels"
+    parts = []
+    if pvt:
+        parts.append(f"the PVT models score {min(pvt):.0%} to {max(pvt):.0%}")
+    if others:
+        parts.append(f"Shunted and CoAtNet {min(others):.0%} to {max(others):.0%}")
+    text += " " + ", ".join(parts) if parts else ""
+    text += "."
+    if floor is not None:
+        levels: dict = {}
+        for d in sorted(floor):
+            levels.setdefault(f"{floor[d]:.0%}", []).append(str(d))
+        text += (
+            " Black dashes mark what the marks' areas alone give: "
+            + ", ".join(f"{v} at {', '.join(ds)} pixels" for v, ds in levels.items())
+            + "."
+        )
+    text += " A grey dotted line marks chance."
+    for name in CONTROLS:
+        row = results["models"].get(name)
+        if row is not None and (names is None or name in names):
+            text += (
+                " A grey dashed line, the PVT without attention (the control), scores "
+                f"{row['by_detail'][str(small)]:.0%} at {small} pixels."
+            )
+    return text
+
+
 @styled
 def plot_accuracy_vs_cost(results: dict):
     """Accuracy (mean ± standard deviation over the test seeds) against multiply-adds per image
     and against the measured time per batch, one point per model of the study and a grey one
     per control (:data:`.models.CONTROLS`; not timed, so only in the left panel). Filled markers:
     the seed-0 run; hollow markers: runs from other training seeds, where the results hold
-    some. The bars measure the test sets of the seed-0 run, not training; the legend says so."""
+    some. The bars measure the test sets of the seed-0 run, not training; the legend says so.
+    The figure carries its alt text (:func:`.plotting.set_alt`), computed from ``results``."""
     check_results(results)
     fig, axes = new_figure(1, 2, height=4.2, sharey=True)
     for row in _study_rows(results, controls=True):
@@ -156,7 +237,7 @@ def plot_accuracy_vs_cost(results: dict):
     handles.append(plt.Line2D([], [], marker="|", color="grey", markersize=10, linestyle="none"))
     labels.append(f"bars: seed 0's sd over {sets} test sets")
     fig.legend(handles, labels, loc="outside lower center", ncols=3)
-    return fig
+    return set_alt(fig, _cost_alt(results))  # what it shows, for readers who cannot see it
 
 
 @styled
@@ -165,7 +246,8 @@ def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25, flo
     dashed one per control (:data:`.models.CONTROLS`), each the seed-0 run (the title says so:
     one training run per model); ``names``: only
     these models. A grey dotted line at ``chance``. ``floor``: side -> accuracy of a baseline
-    (:func:`.data.area_floor`), a black dash at each side; ``None``: none."""
+    (:func:`.data.area_floor`), a black dash at each side; ``None``: none. The figure carries
+    its alt text (:func:`.plotting.set_alt`), computed from ``results``."""
     check_results(results)
     if names is not None:
         names = validate.nonempty_sequence("names", names)
@@ -205,7 +287,7 @@ def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25, flo
     ax.set_title("each line: one training run per model (seed 0)")
     ax.grid(alpha=0.3)
     fig.legend(loc="outside right center")
-    return fig
+    return set_alt(fig, _detail_alt(results, names, floor))  # for readers who cannot see it
 
 
 def _losses(name: str, losses) -> list[float]:
