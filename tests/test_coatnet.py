@@ -1552,3 +1552,20 @@ def test_map_keeps_one_meaning_in_the_exercise_and_its_checker():
     assert steps["out"].what.startswith("the output feature map")
     for why in coatnet_exercises.REL_MISTAKES.values():
         assert not re.search(r"\bmap's\b", why), why
+
+
+@pytest.mark.parametrize(
+    "answer,says",
+    [
+        (2 * 576**2 * 384 + 12 * 576**2, "counts the bias add. It is one add per logit"),
+        (258_800_000, "counts the bias add. It is one add per logit"),
+        (2 * 576**2 * 384 + 2 * 12 * 576**2, "counts the bias add and the scale"),
+        (2 * 196**2 * 384, "is this stage at 224², 14×14. At 384² it works on 24×24, N = 576"),
+        ("29.5M", "is this stage at 224², 14×14"),
+    ],
+)
+def test_attention_macs_names_the_bias_and_the_224_grid(capsys, answer, says):
+    # review r33 E1: the bias add and S3's 224² grid were told "close" or sent to the formula
+    assert not coatnet.check_attention_macs(answer, H=24, W=24, dim=384)
+    out = " ".join(capsys.readouterr().out.split())
+    assert says in out and "nearest 100,000" not in out and "N·N·C" not in out

@@ -20,6 +20,7 @@ from ..checking import (
     check_prediction,
     describe,
     option_named,
+    round_to_step,
     softmax_rows,
     verdict,
 )
@@ -196,23 +197,49 @@ def _index_problem(got, want: torch.Tensor, H: int, W: int, layout: str = "dy_ro
 MACS_STEP = 100_000
 
 
-def check_attention_macs(answer, H: int = 14, W: int = 14, dim: int = 384) -> bool:
+def check_attention_macs(
+    answer, H: int = 14, W: int = 14, dim: int = 384, stride: int = 16
+) -> bool:
     """Multiply-adds of the two attention products (``q kᵀ`` and ``attn v``) of one full
     relative-attention layer on an ``H x W`` grid with width ``dim`` (all heads together,
     ``dim // 32`` of them, CoAtNet's head size 32), exactly or rounded to the nearest 0.1
-    million (:data:`MACS_STEP`): ``"12.3M"`` and ``12_300_000`` are read alike."""
+    million (:data:`MACS_STEP`): ``"12.3M"`` and ``12_300_000`` are read alike. ``stride``:
+    the stage's stride (S3's, 16), to name the count of the same stage at 224² when the grid
+    is another image's."""
     H, W = validate.size("H", H), validate.size("W", W)
     dim = validate.width("dim", dim)
+    stride = validate.size("stride", stride)
     N = H * W
     right = 2 * N * N * dim
     one = N * N * dim  # one of the two products
+    heads = dim // 32
     mistakes = {
         one: f"{one:,} is one of the two products; add attn·v (the same size again)",
         2 * right: TWO_FLOPS,
         2 * N * dim * dim: f"{2 * N * dim * dim:,} has C² where the attention products have N²: "
         "q kᵀ is N×d by d×N per head",
     }
-    heads = dim // 32
+    only = "The exercise counts only the multiply-adds of q kᵀ and attn·v"
+    for extra, what in (  # one add or multiply per logit of each head
+        (heads * N * N, "the bias add. It is one add per logit, not a multiply-add"),
+        (
+            2 * heads * N * N,
+            "the bias add and the scale. They are one add and one multiply per logit, "
+            "not multiply-adds",
+        ),
+    ):
+        wrong = right + extra
+        for given in (wrong, round_to_step(wrong, MACS_STEP)):  # exact, or rounded as asked
+            mistakes.setdefault(given, f"{given:,} counts {what}. {only}")
+    side = 224 // stride  # the same stage's grid at 224²
+    if (H, W) != (side, side) and side > 0:
+        small = 2 * side**4 * dim
+        for given in (small, round_to_step(small, MACS_STEP)):
+            mistakes.setdefault(
+                given,
+                f"{given:,} is this stage at 224², {side}×{side}. At {H * stride}² it works "
+                f"on {H}×{W}, N = {N}",
+            )
     causes: dict[int, list[str]] = {}
     for wrong, why in (
         (one * heads, "one product times the heads"),

@@ -345,8 +345,8 @@ def plot_matrices(groups, panel_height: float = 2.3):
 
 def learned_style_table(grid: tuple[int, int] = (14, 14)) -> torch.Tensor:
     """A hand-made relative-bias table, ``(3, 2H−1, 2W−1)``, for pictures (no trained table is
-    shipped with the book): head 0 local (a bump around offset 0, ``−d²/8``), head 1 along rows
-    (penalises vertical offsets only), head 2 a
+    shipped with the book): head 0 local (a bump around offset 0, ``−δ²/8`` at a distance of
+    δ patches), head 1 along rows (penalises vertical offsets only), head 2 a
     clipped ramp on Δy + Δx (favours keys up-left of the anti-diagonal through the query)."""
     H, W = validate.grid("grid", grid)
     dy = torch.arange(-(H - 1), H, dtype=torch.float32)[:, None].expand(2 * H - 1, 2 * W - 1)
