@@ -1318,7 +1318,8 @@ def test_mta_keeps_one_meaning_and_the_provenance_is_said_once():
     flat = " ".join(text.split())
     printed = " ".join((paper_text() + shunted.paper.describe_ablations()).split())
     # MTA is the paper's whole component, LE one of its parts; the merge has its own symbol
-    assert "MTA is the whole component" in flat and "So MTA has two parts" in flat
+    assert "MTA means both parts" in flat and "So MTA has two parts" in flat
+    assert "MTA is the whole component" not in flat
     for both in (flat, printed):
         assert "MTA(X" not in both and "\\mathrm{MTA}" not in both
         assert "no MTA" not in both and "MTA is a convolution" not in both
@@ -1329,7 +1330,7 @@ def test_mta_keeps_one_meaning_and_the_provenance_is_said_once():
     (box,) = [c for c in cells if "{admonition} Sources" in "".join(c["source"])]
     box = " ".join("".join(box["source"]).split())
     assert "The other symbols are this chapter's" not in box
-    assert "$\\mathrm{Merge}(X, r_i)$ names MTA's token merge" in box
+    assert "the token merge, written $\\mathrm{Merge}(X, r_i)$, and LE" in box
     # MTA defined at first use as the whole component: the merge and the local enhancement
     assert "merges the tokens and locally enhances the values" in flat
     # LE's provenance once (the box), the author's answer on stage 4 once (the printout)
@@ -1544,3 +1545,17 @@ def test_le_placements_match_the_module_and_differ_from_stages_1_to_3():
     table = shunted.le_placement_table([m], m, (0,)).splitlines()
     assert table[5].split() == ["tokens", "seed", "apart", "keys/row", "kept", "proj", "LE", "mean"]
     assert [row.split()[0] for row in table[6:]] == ["photo", "random"]
+
+
+def test_the_random_token_gap_is_split_into_its_two_factors():
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    flat = " ".join(text.split())
+    # apart = proj LE x changed: both factors glued, and no single cause named for the gap
+    for key in ("noise_share", "share_lo", "share_hi", "noise_changed", "changed_lo"):
+        assert f"shunted_r1_{key}" in flat
+    assert "The large gap comes with these random tokens" not in flat
+    assert "does not name one cause of the larger gap" in flat
+    # the symbol table says what j is before cell 25's code uses it
+    symbols = shunted.paper.describe_symbols()
+    assert "j = i - g·h/2" in symbols and "g = 0" in symbols and "g = 1" in symbols

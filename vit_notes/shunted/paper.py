@@ -11,10 +11,10 @@ of the official ``SSA.py`` (stages 1-3; :data:`EQUATIONS_SOURCE`). The paper's s
 not be read, so the equations are neither claimed as the paper's nor as the chapter's: the
 paper's own notation may differ.
 MTA and LE are the paper's names: the question in issue 14 quotes LE(.) and its definition, a
-component of MTA, from the paper. So MTA is the whole component, and ``Merge(X, r_i)`` names
-its token merge (the convolution, LayerNorm and GELU of the code). ``r_i`` stands for the
-code's rate of a head's group and ``d_h`` for its ``head_dim``. ``SYMBOLS`` says which tensor of
-:class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
+component of MTA, from the paper. LE is thus part of MTA. MTA means both parts: the token
+merge, ``Merge(X, r_i)`` (the convolution, LayerNorm and GELU of the code), and LE. ``r_i``
+stands for the code's rate of a head's group and ``d_h`` for its ``head_dim``. ``SYMBOLS``
+says which tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
 ``CODE_DIFFERENCES``: what the code makes of two of the equations' symbols, and where the
 code's stage 4 (``sr_ratio`` 1) differs from stages 1-3, from which the equations were
@@ -96,7 +96,11 @@ EQUATIONS = (
 #: ``d = C/h``, ``N = H·W`` tokens, ``sr_ratio = r``); the chapter asserts each shape.
 SYMBOLS = (
     Symbol("X", "the layer's input tokens", "x: (B, N, C)"),
-    Symbol("i", "a head", "heads 0 .. h/2-1 form the coarse group, heads h/2 .. h-1 the fine one"),
+    Symbol(
+        "i",
+        "a head",
+        "coarse group g = 0: heads 0 .. h/2-1. Fine group g = 1: heads h/2 .. h-1",
+    ),
     Symbol(
         "r_i",
         "head i's downsampling rate",
@@ -115,7 +119,12 @@ SYMBOLS = (
         "(kv_g: C -> C, K and V of the group's h/2 heads)",
     ),
     Symbol("Q_i", "head i's queries", "q[:, i]: (B, N, d)"),
-    Symbol("K_i, V_i", "head i's keys and values", "k[:, j], v[:, j] of group g: (B, N_k,g, d)"),
+    Symbol(
+        "K_i, V_i",
+        "head i's keys and values",
+        "k[:, j], v[:, j] of group g, where j = i - g·h/2 is head i's place in its group:"
+        " (B, N_k,g, d)",
+    ),
     Symbol(
         "LE(V_i)",
         "MTA's local enhancement of V by a depth-wise convolution",
