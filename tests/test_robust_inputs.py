@@ -17,7 +17,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vit_notes import photo, registry, validate
+from vit_notes import photo, registry, swin, validate
 from vit_notes.swin import SwinTransformer
 
 # Each chapter registers its smallest modules (``registry.Samples``, in its ``__init__``):
@@ -226,3 +226,35 @@ def test_any_value_is_read_or_refused_by_the_package_naming_the_argument(argumen
         where = traceback.extract_tb(e.__traceback__)[-1].filename
         assert "vit_notes" in where, f"{argument}={value!r}: raised in {where}: {e}"
         assert argument in str(e), f"{argument}={value!r}: {e}"
+
+
+# Second audit (robust-audit-r1): sizes with no upper bound crashed inside PIL or torch, a NaN
+# sharpness gave NaN tokens, and three messages named the wrong argument or function.
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: photo.load_photo(size=10**30), "size"),
+        (lambda: photo.load_photo(size=40_000), "size"),
+        (lambda: photo.palette(bins=10**30), "bins"),
+        (lambda: photo.palette(bins=np.int64(2**62)), "bins"),
+        (lambda: photo.colour_tokens(photo.load_photo(32), bins=10**6), "bins"),
+        (lambda: photo.colour_tokens(photo.load_photo(32), sharpness=float("nan")), "sharpness"),
+        (lambda: photo.colour_tokens(photo.load_photo(32), sharpness=float("inf")), "sharpness"),
+        (lambda: photo.nearby_queries((0.5, 0.5), n=10**9), "n"),
+        (lambda: swin.check_memory_prediction("3", base_window=10**5000), "base_window"),
+        (lambda: swin.swin_cost_table(size=7, timed=False), "size=7"),
+        (lambda: swin.swin_cost_table(size=12, timed=False), "size=12"),
+    ],
+)
+def test_second_audit_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
+
+
+def test_record_attention_names_itself_in_its_fix():
+    from vit_notes import trace
+
+    with pytest.raises(TypeError, match=r"record_attention\(model\)"):
+        with trace.record_attention(model=5):
+            pass

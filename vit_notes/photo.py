@@ -29,7 +29,9 @@ from . import validate
 
 def load_photo(size: int = 224) -> torch.Tensor:
     """Grace Hopper, centre-cropped to a square and resized: ``(3, size, size)`` in [0, 1]."""
-    size = validate.positive_int("size", size, minimum=8)
+    size = validate.positive_int(
+        "size", size, minimum=8, maximum=4096, why="the photo is 4096 px at most, 48 MiB"
+    )
     return _photo(size).clone()  # a copy: the cached one stays as loaded
 
 
@@ -49,7 +51,9 @@ def _photo(size: int) -> torch.Tensor:
 
 def palette(bins: int = 4) -> torch.Tensor:
     """The ``bins³`` colours of a regular RGB grid, ``(bins³, 3)`` in [0, 1]."""
-    bins = validate.positive_int("bins", bins, minimum=2)
+    bins = validate.positive_int(
+        "bins", bins, minimum=2, maximum=16, why="bins³ colours: 4,096 at 16"
+    )
     levels = (torch.arange(bins, dtype=torch.float32) + 0.5) / bins
     return torch.cartesian_prod(levels, levels, levels)
 
@@ -65,6 +69,10 @@ def colour_tokens(img: torch.Tensor, patch: int = 4, bins: int = 4, sharpness: f
     """
     patch = validate.kernel("patch", patch)
     img = validate.photo("img", img, patch=patch)
+    bins = validate.positive_int(
+        "bins", bins, minimum=2, maximum=16, why="bins³ colours: 4,096 at 16"
+    )
+    sharpness = validate.number("sharpness", sharpness, low=0.0)
     if img.shape[1] % patch or img.shape[2] % patch:
         raise ValueError(
             f"image of {img.shape[1]}x{img.shape[2]} is not divisible by patch={patch}"
@@ -144,7 +152,7 @@ def nearby_queries(query_rc, step: float = 0.05, n: int = 3) -> list[tuple[float
         for name, v in zip(("row", "col"), query_rc)
     )
     step = validate.number("step", step, low=0.0, low_open=True)
-    n = validate.positive_int("n", n)
+    n = validate.positive_int("n", n, maximum=100, why="n×n queries, 10,000 at 100")
     offsets = [(i - (n - 1) / 2) * step for i in range(n)]
     out = []
     for dr in offsets:

@@ -33,13 +33,15 @@ class _State:
 STATE = _State()
 
 
-def _register_names(model: nn.Module | None, root: str | None) -> dict[int, str]:
+def _register_names(
+    model: nn.Module | None, root: str | None, caller: str = "trace_shapes"
+) -> dict[int, str]:
     """The names of ``model``'s layers, after checking the arguments: called before any global
     state changes, so that a bad argument leaves tracing and recording as they were."""
     if model is not None and not isinstance(model, nn.Module):
         raise validate.InputTypeError(
             f"model must be a torch.nn.Module (or None), got {type(model).__name__}; "
-            "pass the model itself, e.g. trace_shapes(model), not its output or its name"
+            f"pass the model itself, e.g. {caller}(model), not its output or its name"
         )
     if root is not None and not isinstance(root, str):
         raise validate.InputTypeError(
@@ -153,7 +155,7 @@ def record_attention(
         query = [validate.positive_int("query", i, minimum=0) for i in query]
     elif query is not None:
         query = validate.positive_int("query", query, minimum=0)
-    names = _register_names(model, root)  # checks the arguments before anything changes
+    names = _register_names(model, root, "record_attention")  # checked before any change
     maps = AttentionMaps(query)
     old = (STATE.recording, STATE.names)
     try:

@@ -86,7 +86,10 @@ def check_memory_prediction(
     if base_window is None:
         base_window = window_size
     else:  # a slip here is named as base_window's, not as the window_size it is checked as
-        base_window = validate.positive_int("base_window", base_window, minimum=1)
+        base_window = validate.positive_int(
+            "base_window", base_window, minimum=1, maximum=base // 4,
+            why=f"a window fits in the {base // 4}x{base // 4} token grid of a {base}² image",
+        )  # fmt: skip
         if (base // 4) % base_window:
             raise ValueError(
                 f"base_window={base_window} does not divide the {base // 4}x{base // 4} token "

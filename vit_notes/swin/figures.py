@@ -789,6 +789,12 @@ def swin_cost_table(
     grids = stage_grids(size, cfg.get("patch_size", 4), len(cfg["depths"]))
     for s in stages:
         validate.positive_int("stages", s, maximum=len(grids))
+        if grids[s - 1] < 1:  # patch merging halved the grid to nothing
+            patch = cfg.get("patch_size", 4)
+            raise ValueError(
+                f"size={size} leaves stage {s} no tokens: use a size of at least "
+                f"{patch * 2 ** (s - 1)} (the patch, {patch}, times 2 for each merge before it)"
+            )
     torch.manual_seed(0)
     device = torch.device("cpu" if timed else "meta")
     rows, layers, inputs = [], [], []
