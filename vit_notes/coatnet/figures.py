@@ -408,9 +408,9 @@ def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
         )
         name = titles[h] if titles else f"head {h}"
         top.set_title(f"{name}: table {A}×{Bw}")
-        top.set_xlabel("Δx = x_i − x_j")
+        top.set_xlabel(r"$\Delta x = x_i - x_j$")
         if c == 0:
-            top.set_ylabel("Δy = y_i − y_j")
+            top.set_ylabel(r"$\Delta y = y_i - y_j$")
         im = bottom.imshow(
             table[h].flatten()[idx].reshape(H, W).numpy(),
             cmap=BIAS_CMAP,

@@ -21,8 +21,10 @@ Module and parameter names follow timm's ``timm/models/maxxvit.py`` (``coatnet_0
 is this book's own. Where timm departs from the paper's text, these modules follow timm:
 
 * the MBConv's first 1x1 conv expands to 4x the block's *output* width (timm's
-  ``expand_output=True``); the paper's section "Merging Convolution and Self-Attention"
-  expands "the channel size of the input by 4x";
+  ``expand_output=True``). This is not a departure but a choice the paper leaves open: it
+  expands by 4x (Table 3's caption), and its one sentence on the rate (section "Merging
+  Convolution and Self-Attention") describes a block that projects "back to the original
+  channel size", so it does not say which width a stage's first block expands from;
 * squeeze-excitation's hidden activation is SiLU (timm's ``attn_act_layer='silu'``); the
   appendix ("Pre-Activation") names GELU as the activation of the MBConv blocks;
 * a down-sampling transformer block pools both branches with a 2x2 average, where the
@@ -208,7 +210,7 @@ class MBConv(nn.Module):
 
     ``x + Conv1x1(SE(DepthConv3x3(Conv1x1(Norm(x)))))``. A 1x1 conv expands to
     ``expand_ratio`` times the *output* width ``out_chs`` (timm's ``expand_output=True``; the
-    paper's text expands the input by 4x, which differs in a stage's first block). A depthwise
+    paper does not say which width a stage's first block expands from). A depthwise
     3x3 conv mixes each channel with its 3x3 neighbourhood: the *static* kernel ``w_{i−j}``.
     Squeeze-excitation with ``se_ratio · out_chs`` hidden channels reweights the channels, and a
     1x1 conv projects back.
