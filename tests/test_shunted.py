@@ -1558,4 +1558,5 @@ def test_the_random_token_gap_is_split_into_its_two_factors():
     assert "does not name one cause of the larger gap" in flat
     # the symbol table says what j is before cell 25's code uses it
     symbols = shunted.paper.describe_symbols()
-    assert "j = i - g·h/2" in symbols and "g = 0" in symbols and "g = 1" in symbols
+    assert "j = i - (g-1)·h/2" in symbols and "g = 1" in symbols and "g = 2" in symbols
+    assert "g = 0" not in symbols  # the groups are numbered 1 and 2, as sr1/sr2 are
