@@ -1276,6 +1276,10 @@ def test_the_chapter_states_the_papers_equations_as_stored():
     assert "The paper's own notation may differ" in box
     assert "this chapter's" not in box and "are the chapter's" not in flat
     assert "MTA and LE are the paper's names" in box
+    # r36 S1, U1: the caveat once, in the box; the box says what section 3 checks, no more
+    assert flat.count("notation may differ") == 1 and flat.count("are the paper's names") == 1
+    assert "follows that code step by step" not in flat
+    assert "The official code itself is not run on this page" in box
     assert "$r_i$ stands for the code's `sr_ratio` or `sr_ratio / 2`" in box
     assert not re.search(r"r_i\$? and \$?d_h\$? are the paper's", flat)
     assert "the paper's names" not in " ".join(s.paper for s in shunted.paper.SYMBOLS)
