@@ -1276,6 +1276,10 @@ def test_the_chapter_states_the_papers_equations_as_stored():
     assert "The paper's own notation may differ" in box
     assert "this chapter's" not in box and "are the chapter's" not in flat
     assert "MTA and LE are the paper's names" in box
+    # r36 S1, U1: the caveat once, in the box; the box says what section 3 checks, no more
+    assert flat.count("notation may differ") == 1 and flat.count("are the paper's names") == 1
+    assert "follows that code step by step" not in flat
+    assert "The official code itself is not run on this page" in box
     assert "$r_i$ stands for the code's `sr_ratio` or `sr_ratio / 2`" in box
     assert not re.search(r"r_i\$? and \$?d_h\$? are the paper's", flat)
     assert "the paper's names" not in " ".join(s.paper for s in shunted.paper.SYMBOLS)
@@ -1558,4 +1562,67 @@ def test_the_random_token_gap_is_split_into_its_two_factors():
     assert "does not name one cause of the larger gap" in flat
     # the symbol table says what j is before cell 25's code uses it
     symbols = shunted.paper.describe_symbols()
-    assert "j = i - g·h/2" in symbols and "g = 0" in symbols and "g = 1" in symbols
+    assert "j = i - (g-1)·h/2" in symbols and "g = 1" in symbols and "g = 2" in symbols
+    assert "g = 0" not in symbols  # the groups are numbered 1 and 2, as sr1/sr2 are
+
+
+@pytest.mark.parametrize("answer", ["35", "35, 165", b"35"])
+def test_kv_tokens_refuses_text(capsys, answer):
+    """r36 E1: text is not read character by character as a pair."""
+    assert not shunted.check_shunted_kv_tokens(answer, H=30, W=22, sr_ratio=4)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "not text" in out and "(3, 5)" not in out
+
+
+@pytest.mark.parametrize("answer", [{165, 35}, {35, 165}, frozenset({35, 165}), {35: 165}])
+def test_kv_tokens_refuses_an_unordered_answer(capsys, answer):
+    """r36 E1: a set iterates as 35, 165 whichever order it was written in."""
+    assert not shunted.check_shunted_kv_tokens(answer, H=30, W=22, sr_ratio=4)
+    assert "has no order" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("answer", [[35, 165], (35, 165), torch.tensor([35, 165])])
+def test_kv_tokens_takes_an_ordered_pair(answer):
+    assert shunted.check_shunted_kv_tokens(answer, H=30, W=22, sr_ratio=4)
+
+
+def test_shunted_macs_local_convs_over_all_channels(capsys):
+    """r36 E2: 9·(N_k1 + N_k2)·C instead of C/2 is named, not called a near miss."""
+    c = shunted.shunted_cost(56, 56, 64, 2, 8)
+    assert c.macs + 9 * 245 * 32 == 101_626_784 + 70_560
+    assert not shunted.check_shunted_macs(c.macs + 9 * 245 * 32)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "each local conv acts on C/2 channels" in out and "close" not in out
+    c = shunted.shunted_cost(28, 28, 128, 4, 4)
+    assert c.macs + 141_120 == 80_262_784  # the reviewer's answer for Exercise 2
+    assert not shunted.check_shunted_macs(80_262_784, H=28, W=28, dim=128, num_heads=4, sr_ratio=4)
+    assert "each local conv acts on C/2 channels" in capsys.readouterr().out
+
+
+def test_shunted_macs_a_term_counted_twice_is_named(capsys):
+    c = shunted.shunted_cost(56, 56, 64, 2, 8)
+    q = c.tokens * 64 * 64  # N·C²: q, proj and both reduction convs
+    assert not shunted.check_shunted_macs(c.macs + q)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "counts one term twice" in out and "4 terms have exactly that size" in out
+    c1 = shunted.shunted_cost(7, 7, 64, 2, 1)
+    assert not shunted.check_shunted_macs(c1.macs + 9 * 49 * 64, H=7, W=7, sr_ratio=1)
+    assert "counts the depthwise conv of V (9·N·C) = 28,224 twice" in " ".join(
+        capsys.readouterr().out.split()
+    )
+
+
+def test_ssa_forward_v_before_local_enhancement_with_a_right_output(capsys):
+    """r36 E3: v1, v2 returned before LE, the output still right: named."""
+
+    def v_before_le(attn, x, H, W):
+        return shunted.shunted_steps(attn, x, H, W, mistake="v_before_le")
+
+    right = shunted.shunted_steps
+    for _, attn, (x, H, W) in __import__(
+        "vit_notes.shunted.exercises", fromlist=["_shunted_cases"]
+    )._shunted_cases(SMALL[:1]):
+        torch.testing.assert_close(v_before_le(attn, x, H, W)["out"], right(attn, x, H, W)["out"])
+    assert not shunted.check_shunted_forward(v_before_le, SMALL)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "first wrong step is v1" in out and "these are V before local enhancement" in out

@@ -32,6 +32,17 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
     right = shunted_kv_tokens(H, W, sr_ratio)
     if sr_ratio == 1:
         raise ValueError("sr_ratio=1 has a single head group. Ask about an even sr_ratio > 1")
+    if isinstance(answer, (str, bytes)):  # "35" would be read digit by digit
+        return verdict(
+            False,
+            f"give two whole numbers, (coarse group, fine group), not text: got {describe(answer)}",
+        )
+    if isinstance(answer, (set, frozenset, dict)):  # no order: {165, 35} iterates as 35, 165
+        return verdict(
+            False,
+            f"a {type(answer).__name__} has no order, so it cannot say which group is which: "
+            "give the pair in order, as a tuple (coarse group, fine group)",
+        )
     try:
         got = tuple(as_int(a) for a in answer)
     except Exception:  # not a pair of anything: any answer gets a message
@@ -101,19 +112,20 @@ def check_shunted_macs(
     N, C, r, Nk = c.tokens, dim, sr_ratio, c.kv_tokens
     right = f"{c.macs:,} multiply-adds ({c.macs / 1e6:.1f} M)"
     if sr_ratio == 1:
+        terms1 = {
+            "q (N·C²)": N * C * C,
+            "proj (N·C²)": N * C * C,
+            "kv (2·N·C²)": 2 * N * C * C,
+            "q·kᵀ and attn·v (2·N²·C)": 2 * N * N * C,
+            "the depthwise conv of V (9·N·C)": 9 * N * C,
+        }
         return check_count(
             answer,
             c.macs,
             "multiply-adds",
             right,
-            mistakes=[(2 * c.macs, TWO_FLOPS)],
-            terms={
-                "q (N·C²)": N * C * C,
-                "proj (N·C²)": N * C * C,
-                "kv (2·N·C²)": 2 * N * C * C,
-                "q·kᵀ and attn·v (2·N²·C)": 2 * N * N * C,
-                "the depthwise conv of V (9·N·C)": 9 * N * C,
-            },
+            mistakes=[(2 * c.macs, TWO_FLOPS), *counted_twice(c.macs, terms1)],
+            terms=terms1,
             hint="with sr_ratio 1 add q, kv, both attention products, the depthwise conv of V "
             "and proj",
         )
@@ -144,12 +156,39 @@ def check_shunted_macs(
                 c.macs + Nk * C * C,
                 "kv1 and kv2 map C to C (K and V for half the heads each), not C to 2C",
             ),
+            (
+                c.macs + 9 * Nk * (C // 2),
+                "each local conv acts on C/2 channels, one group's values: 9·N_k,g·C/2, "
+                "not 9·N_k,g·C",
+            ),
             (2 * c.macs, TWO_FLOPS),
+            *counted_twice(c.macs, terms),
         ],
         terms=terms,
         hint="add up q, both convs, kv1, kv2, the local convs, both groups' attention "
         "products and proj",
     )
+
+
+def counted_twice(total: int, terms: dict[str, int]) -> list[tuple[int, str]]:
+    """One mistake per size of term: ``total`` plus that term, a term counted twice. Where
+    several terms have that size, the count alone cannot tell which: each is named."""
+    sizes: dict[int, list[str]] = {}
+    for name, term in terms.items():
+        sizes.setdefault(term, []).append(name)
+    out = []
+    for term, names in sizes.items():
+        if len(names) == 1:
+            out.append((total + term, f"counts {names[0]} = {term:,} twice"))
+        else:
+            out.append(
+                (
+                    total + term,
+                    f"counts one term twice: {term:,} too many, and {len(names)} terms have "
+                    f"exactly that size: {'; '.join(names)}. Check each",
+                )
+            )
+    return out
 
 
 SHUNTED_STEPS = {
@@ -177,6 +216,9 @@ SHUNTED_MISTAKES = {
     "reduced grid, to V before the weighted sum",
     "le_on_v": "with sr_ratio 1 the local conv of V is added to the attention's output, not to V",
     "v_after_le": "return v before the local convolution: the exercise asks for V as kv gives it",
+    "v_before_le": "these are V before local enhancement. Where sr_ratio > 1 the exercise asks "
+    "for v1 and v2 after it: V + local_conv(V), computed on V's reduced grid. Only at "
+    "sr_ratio 1 is v the value before the local conv",
     "groups_swapped": "the groups have swapped queries: the first half of the heads "
     "(q[:, :heads // 2]) attends to the coarse keys",
     "no_scale": "the map is softmax(q kᵀ) without the scale dim_head**-0.5 (attn.scale)",
@@ -235,11 +277,14 @@ def shunted_steps(
         tokens = norm(rearrange(y, "b c h w -> b (h w) c"))
         tokens = tokens if mistake == "no_act" else attn.act(tokens)
         k, v = rearrange(kv(tokens), split, two=2, h=h // 2)
+        v_kv = v  # V as kv gives it
         if mistake != "no_le":
             v = v + _local(v, local_conv, y.shape[2], h // 2)
         first = (g == 1) != (mistake == "groups_swapped")
         a, out = _attend(q[:, : h // 2] if first else q[:, h // 2 :], k, v, scale)
-        steps.update({f"x{g}": tokens, f"k{g}": k, f"v{g}": v, f"attn{g}": a})
+        # v_before_le: the step returned is V before LE, the output is still computed with it
+        v_step = v_kv if mistake == "v_before_le" else v
+        steps.update({f"x{g}": tokens, f"k{g}": k, f"v{g}": v_step, f"attn{g}": a})
         outs.append(out)
     return {**steps, "out": attn.proj(torch.cat(outs, dim=-1))}
 

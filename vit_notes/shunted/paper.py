@@ -99,7 +99,7 @@ SYMBOLS = (
     Symbol(
         "i",
         "a head",
-        "coarse group g = 0: heads 0 .. h/2-1. Fine group g = 1: heads h/2 .. h-1",
+        "coarse group g = 1: heads 0 .. h/2-1. Fine group g = 2: heads h/2 .. h-1",
     ),
     Symbol(
         "r_i",
@@ -109,26 +109,29 @@ SYMBOLS = (
     Symbol(
         "Merge(X, r_i)",
         "MTA's token merge: X merged at rate r_i",
-        "act(norm_g(sr_g(X))): (B, N_k,g, C), N_k,g keys of group g",
+        "act(norm_g(sr_g(X))), so sr1, norm1 in the coarse group, sr2, norm2 in the fine:"
+        " (B, N_k,g, C), N_k,g keys of group g",
     ),
     Symbol("W_i^Q", "head i's query projection", "rows i·d .. (i+1)·d of q.weight (and q.bias)"),
     Symbol(
         "W_i^K, W_i^V",
         "head i's key and value projections",
         "the rows of kv_g.weight that give head i's K and its V "
-        "(kv_g: C -> C, K and V of the group's h/2 heads)",
+        "(kv1 in the coarse group, kv2 in the fine. kv_g: C -> C, K and V of the group's"
+        " h/2 heads)",
     ),
     Symbol("Q_i", "head i's queries", "q[:, i]: (B, N, d)"),
     Symbol(
         "K_i, V_i",
         "head i's keys and values",
-        "k[:, j], v[:, j] of group g, where j = i - g·h/2 is head i's place in its group:"
+        "k[:, j], v[:, j] of group g, where j = i - (g-1)·h/2 is head i's place in its group:"
         " (B, N_k,g, d)",
     ),
     Symbol(
         "LE(V_i)",
         "MTA's local enhancement of V by a depth-wise convolution",
-        "local_conv_g on V laid out on its reduced grid: (B, N_k,g, d) per head",
+        "local_conv_g (local_conv1 in the coarse group, local_conv2 in the fine) on V laid out"
+        " on its reduced grid: (B, N_k,g, d) per head",
     ),
     Symbol(
         "d_h",
