@@ -472,14 +472,18 @@ def test_the_exercise_steps_equal_the_module_and_each_mistake_is_named():
         assert not ok and why.split(":")[0] in " ".join(out.getvalue().split()), mistake
 
 
-def student_swin(back=1, dims_in=(1, 2), dims_out=(1, 2), cut="(b nh nw)", put="(b nh nw)"):
+def student_swin(
+    back=1, dims_in=(1, 2), dims_out=(1, 2), cut="(b nh nw)", put="(b nh nw)", amount=None
+):
     """The notebook's solution, written apart from the package, with its rolls as given:
     ``back`` is the sign of the roll back, ``dims_in``/``dims_out`` the axes rolled, ``cut``
-    and ``put`` the order of the windows when they are cut and put back."""
+    and ``put`` the order of the windows when they are cut and put back, ``amount(s)`` the
+    places rolled, shift_size where it is not given."""
     from einops import rearrange
 
     def my_swin(layer, x, H, W):
         attn, M, s = layer.attn, layer.window_size, layer.shift_size
+        s = amount(s) if amount else s
         grid = rearrange(x, "b (h w) c -> b h w c", h=H)
         shifted = torch.roll(grid, (-s,) * len(dims_in), dims_in)
         windows = rearrange(shifted, f"b (nh m1) (nw m2) c -> {cut} (m1 m2) c", m1=M, m2=M)
@@ -522,6 +526,31 @@ def test_a_students_wrong_roll_is_named(rolls, mistake):
     if mistake:
         assert exercises.SWIN_MISTAKES[mistake] in text
         assert "split or merged" not in text
+
+
+@pytest.mark.parametrize(
+    ("amount", "mistake"),
+    [
+        (lambda s: 0, "no_roll"),  # no cyclic shift and no shift back: the likeliest slip
+        (lambda s: 1, "wrong_amount"),  # by one place, as the review tried
+        (lambda s: s + 1, None),  # another amount: the shifted step's own order text
+    ],
+)
+def test_a_missing_or_wrong_amount_of_roll_is_named_not_blamed_on_heads(amount, mistake):
+    from vit_notes.swin import exercises
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        ok = exercises.check_swin_forward(student_swin(amount=amount))
+    text = " ".join(out.getvalue().split())
+    assert not ok, text
+    assert "first wrong step is shifted " in text, text
+    if mistake:
+        assert exercises.SWIN_MISTAKES[mistake] in text, text
+    else:
+        assert exercises.SWIN_STEPS["shifted"].order in text, text
+    # shifted (batch, H, W, C) has no head axis: the default text about '(h d)' misnames it
+    assert "split or merged" not in text and "(h d)" not in text
 
 
 @pytest.mark.parametrize(

@@ -312,6 +312,9 @@ SWIN_STEPS = {
         "batch H W C",
         "the grid rolled by -shift_size: the cyclic shift",
         axes=("image", "row", "column", "channel"),
+        order="the tokens are in the wrong places: roll the grid by -shift_size along both "
+        "axes, torch.roll(x, (-s, -s), (1, 2)). A grid not rolled, or rolled by another "
+        "amount, fails here",
     ),
     "windows": Step(
         "windows M² C",
@@ -347,6 +350,11 @@ SWIN_STEPS = {
 }
 
 SWIN_MISTAKES = {
+    "no_roll": "the grid is not rolled: the cyclic shift rolls it by -shift_size "
+    "(torch.roll(x, (-s, -s), (1, 2))) before the windows are cut, and the shift back by "
+    "+shift_size",
+    "wrong_amount": "the grid is rolled by another amount than shift_size: the cyclic shift "
+    "rolls by -shift_size (torch.roll(x, (-s, -s), (1, 2))) and the shift back by +shift_size",
     "roll_forward": "the grid is rolled by +shift_size: the cyclic shift rolls by -shift_size "
     "(torch.roll(x, (-s, -s), (1, 2))) and the shift back by +shift_size",
     "back_wrong_way": "the output is rolled back the wrong way, by -shift_size: the shift back "
@@ -386,7 +394,13 @@ def swin_steps(
     grid = rearrange(x, "b (h w) c -> b h w c", h=H)
     sign = 1 if mistake == "roll_forward" else -1
     dims = {"rows_only": (1,), "columns_only": (2,)}.get(mistake, (1, 2))
-    shifted = torch.roll(grid, (sign * s,) * len(dims), dims) if s else grid
+    if s and mistake == "no_roll":
+        dims = ()
+    if s and mistake == "wrong_amount":
+        s_rolled = 1 if s != 1 else 2  # a roll by one place, or by two where the shift is one
+    else:
+        s_rolled = s
+    shifted = torch.roll(grid, (sign * s_rolled,) * len(dims), dims) if s and dims else grid
     windows = rearrange(window_partition(shifted, M), "n m1 m2 c -> n (m1 m2) c")
     bias = attn.relative_position_bias()
     if mistake == "bias_j_minus_i":
@@ -406,8 +420,8 @@ def swin_steps(
     steps["attn"] = a
     out = attn.proj(rearrange(a @ v, "n h t d -> n t (h d)"))
     out = rearrange(out, "(b nh nw) (m1 m2) c -> b (nh m1) (nw m2) c", nh=H // M, nw=W // M, m1=M)
-    if s and mistake != "no_shift_back":
-        back = sign * s if mistake == "back_wrong_way" else -sign * s
+    if s and dims and mistake != "no_shift_back":
+        back = sign * s_rolled if mistake == "back_wrong_way" else -sign * s_rolled
         out = torch.roll(out, (back,) * len(dims), dims)
     steps["out"] = rearrange(out, "b h w c -> b (h w) c")
     return steps
