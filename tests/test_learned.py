@@ -485,6 +485,14 @@ def test_prediction_checker(capsys):
         assert not ex.check_prediction(answer, results=same), answer
         assert not ex.check_higher(answer, results=same), answer
         assert "correct" not in capsys.readouterr().out
+    # a shrug is no prediction, and "no interval" is a false reason where one exists
+    for answer in ("don't know", "not sure", "unknown", "undecided"):
+        assert not ex.check_prediction(answer, results=same), answer
+        assert "commit to a prediction" in capsys.readouterr().out
+    for answer in ("no interval", "not enough runs", "cannot tell (only one run)",
+                   "cannot tell (no interval)"):  # fmt: skip
+        assert not ex.check_prediction(answer, results=same), answer
+        assert "there is an interval over training runs from 3 seeds" in capsys.readouterr().out
     assert not ex.check_prediction("No", results=same)
     assert "'no' can mean 'lower'" in capsys.readouterr().out
     assert ex.check_prediction("Cannot-Tell", results=same)

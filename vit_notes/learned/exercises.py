@@ -264,6 +264,8 @@ def check_prediction(
         return verdict(False, _alike_without_interval(model, baseline, a_runs, b_runs, where))
     if _equality(answer):
         return verdict(False, _equal_message(answer, options))
+    if _shrugs(answer):  # not a prediction: "predict, then look" needs one
+        return verdict(False, f"commit to a prediction: {options}")
     word = _read(answer, _word)
     if word is None and _clash(answer, _word):
         return verdict(False, _clash(answer, _word))
@@ -271,6 +273,13 @@ def check_prediction(
         return verdict(
             False, f"answer {options}, the option alone or followed by a reason in brackets, "
             f"got {describe(answer)}",
+        )  # fmt: skip
+    if paired and _says_no_interval(answer):  # a false reason: the interval exists
+        n = len(set(a_runs) & set(b_runs))
+        return verdict(
+            False, f"there is an interval over training runs from {n} seeds, paired by seed: "
+            "the reason 'no interval' or 'not enough runs' is not the study's. Say what the "
+            "interval shows",
         )  # fmt: skip
     if not paired:  # no interval over training runs
         facts, why = _no_interval(model, baseline, a_runs, b_runs, "on the whole test set")
@@ -435,6 +444,28 @@ def _key(text: str) -> str:
     """``text`` as :func:`.checking.option_named` compares it: lower case, no spaces, dashes
     or underscores."""
     return re.sub(r"[\s_\-]", "", text.lower())
+
+
+#: Answers that make no prediction: "predict, then look" asks for one of the options.
+_SHRUGS = ("don't know", "dont know", "i don't know", "i dont know", "not sure", "unknown",
+           "unclear", "undecided", "no idea")  # fmt: skip
+
+#: Reasons that say there is no interval over training runs (refused where there is one).
+_NO_INTERVAL_CLAIMS = ("no interval", "not enough runs", "one run", "single run", "one seed",
+                       "no runs", "too few runs")  # fmt: skip
+
+
+def _shrugs(answer) -> bool:
+    """Whether ``answer`` declines to predict ("don't know", "not sure", :data:`_SHRUGS`)."""
+    return isinstance(answer, str) and _plain(answer) in _SHRUGS
+
+
+def _says_no_interval(answer) -> bool:
+    """Whether ``answer`` or its reason says there is no interval (:data:`_NO_INTERVAL_CLAIMS`)."""
+    if not isinstance(answer, str):
+        return False
+    text = f" {_plain(answer)} "
+    return any(f" {claim} " in text for claim in _NO_INTERVAL_CLAIMS)
 
 
 def _says_no(answer) -> bool:
