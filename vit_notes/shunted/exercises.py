@@ -124,7 +124,7 @@ def check_shunted_macs(
             c.macs,
             "multiply-adds",
             right,
-            mistakes=[(2 * c.macs, TWO_FLOPS), *counted_twice(c.macs, terms1)],
+            mistakes=[(2 * c.macs, TWO_FLOPS), *_counted_twice(c.macs, terms1)],
             terms=terms1,
             hint="with sr_ratio 1 add q, kv, both attention products, the depthwise conv of V "
             "and proj",
@@ -162,7 +162,7 @@ def check_shunted_macs(
                 "not 9·N_k,g·C",
             ),
             (2 * c.macs, TWO_FLOPS),
-            *counted_twice(c.macs, terms),
+            *_counted_twice(c.macs, terms),
         ],
         terms=terms,
         hint="add up q, both convs, kv1, kv2, the local convs, both groups' attention "
@@ -170,7 +170,7 @@ def check_shunted_macs(
     )
 
 
-def counted_twice(total: int, terms: dict[str, int]) -> list[tuple[int, str]]:
+def _counted_twice(total: int, terms: dict[str, int]) -> list[tuple[int, str]]:
     """One mistake per size of term: ``total`` plus that term, a term counted twice. Where
     several terms have that size, the count alone cannot tell which: each is named."""
     sizes: dict[int, list[str]] = {}
