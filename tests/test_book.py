@@ -526,3 +526,21 @@ def test_each_registered_explorer_is_shown_by_its_chapter_and_no_other_is_called
         assert called <= set(owner), f"{path.name} calls {called - set(owner)}, not registered"
         mine = {name for name, chapter in owner.items() if chapter == path.stem}
         assert mine <= called, f"{path.name} never shows {mine - called}"
+
+
+# A titled admonition is {admonition}: MyST's {note}, {tip}, ... take no title, and one written
+# on the first line beside an options block is a warning that fails the -W build (nbval and the
+# notebook tests do not see it).
+_UNTITLED = "note|tip|hint|important|warning|caution|attention|danger|error|seealso"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_untitled_admonition_is_given_a_title_beside_options(nb):
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    bad = []
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] == "markdown":
+            src = "".join(cell["source"])
+            pattern = rf"^`{{3,}}\{{(?:{_UNTITLED})\}}[ \t]+\S.*\n:[a-z-]+:"
+            bad += [f"cell {i}: {m.group(0)!r}" for m in re.finditer(pattern, src, re.M)]
+    assert not bad, f"use {{admonition}} Title for a titled note: {bad}"
