@@ -17,7 +17,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vit_notes import photo, registry, swin, validate
+from vit_notes import counting, photo, registry, swin, validate
 from vit_notes.swin import SwinTransformer
 
 # Each chapter registers its smallest modules (``registry.Samples``, in its ``__init__``):
@@ -258,3 +258,33 @@ def test_record_attention_names_itself_in_its_fix():
     with pytest.raises(TypeError, match=r"record_attention\(model\)"):
         with trace.record_attention(model=5):
             pass
+
+
+# Third audit (robust-audit-r2): formatting helpers overflowed on huge or infinite numbers,
+# arguments reached torch unchecked, and silent results (wrong quantiles, wrapped indices).
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: counting.significant(10**400), "value"),
+        (lambda: counting.significant(float("inf")), "value"),
+        (lambda: counting.significant(float("nan")), "value"),
+        (lambda: counting.significant(1.5, digits=0), "digits"),
+        (lambda: counting.significant(1.5, digits=2.5), "digits"),
+        (lambda: counting.significant(1.5, digits=10**30), "digits"),
+        (lambda: counting.format_bytes(10**400), "n"),
+        (lambda: counting.format_bytes(float("inf")), "n"),
+        (lambda: counting.format_bytes(5000, digits=-1), "digits"),
+        (lambda: counting.family_table(["pvt_v2_b0"], img_size=-5), "img_size"),
+        (lambda: counting.family_table(["pvt_v2_b0"], img_size=10**30), "img_size"),
+        (lambda: counting.family_table("pvt_v2_b0"), "names"),
+        (lambda: counting.count_params(5), "module"),
+        (lambda: counting.count_macs(5), "module"),
+        (lambda: counting.format_table([{"a": 1}], {"b": "B"}), "'b'"),
+        (lambda: counting.format_table(5, {"a": "A"}), "rows"),
+        (lambda: counting.format_table([{"a": 1.0}], {"a": "A"}, floatfmt="q"), "floatfmt"),
+    ],
+)
+def test_third_audit_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
