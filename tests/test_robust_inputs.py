@@ -17,7 +17,10 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vit_notes import counting, photo, registry, swin, validate
+from vit_notes import counting, layers, photo, registry, swin, validate
+from vit_notes.coatnet import paper as coatnet_paper
+from vit_notes.pvt import paper as pvt_paper
+from vit_notes.shunted import paper as shunted_paper
 from vit_notes.swin import SwinTransformer
 
 # Each chapter registers its smallest modules (``registry.Samples``, in its ``__init__``):
@@ -285,6 +288,32 @@ def test_record_attention_names_itself_in_its_fix():
     ],
 )
 def test_third_audit_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: layers.drop_path_rates(0.1, 5), "depths"),
+        (lambda: layers.drop_path_rates(0.1, [2.5]), "depths[0]"),
+        (lambda: layers.drop_path_rates(0.1, [3, -1]), "depths[1]"),
+        (lambda: layers.drop_path_rates(0.1, [-2]), "depths[0]"),
+        (lambda: layers.drop_path_rates(0.1, [10**30]), "depths[0]"),
+        (lambda: layers.drop_path_rates(0.1, [np.int64(2**62)]), "depths[0]"),
+        (lambda: pvt_paper.describe_symbols(width=float("nan")), "width"),
+        (lambda: pvt_paper.describe_differences(width=float("nan")), "width"),
+        (lambda: pvt_paper.describe_claims(width=float("nan")), "width"),
+        (lambda: shunted_paper.describe_symbols(width=float("nan")), "width"),
+        (lambda: shunted_paper.describe_differences(width=float("nan")), "width"),
+        (lambda: shunted_paper.describe_ablations(width=float("nan")), "width"),
+        (lambda: coatnet_paper.describe_layout_study(width=float("nan")), "width"),
+        (lambda: coatnet_paper.describe_layout_study(width=2.5), "width"),
+        (lambda: coatnet_paper.describe_layout_study(width=0), "width"),
+    ],
+)
+def test_third_audit_hangs_are_refused_by_name(call, name):
     with pytest.raises((TypeError, ValueError)) as err:
         call()
     assert name in str(err.value)
