@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from vit_notes import counting, layers, photo, registry, swin, validate
 from vit_notes.coatnet import paper as coatnet_paper
+from vit_notes.learned import stats
 from vit_notes.pvt import paper as pvt_paper
 from vit_notes.shunted import paper as shunted_paper
 from vit_notes.swin import SwinTransformer
@@ -317,3 +318,38 @@ def test_third_audit_hangs_are_refused_by_name(call, name):
     with pytest.raises((TypeError, ValueError)) as err:
         call()
     assert name in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: stats.share_resolved(1, 1, 5, draws=np.int64(2**62)), "draws"),
+        (lambda: stats.share_resolved(1, 1, 10**9, draws=10), "n"),
+        (lambda: stats.share_resolved(1, 1, 5, seed=10**30), "seed"),
+        (lambda: stats.share_resolved(1, 1, 5, seed=2**64), "seed"),
+        (lambda: stats.share_resolved(1, 1, 5, draws=10**30), "draws"),
+        (lambda: stats.share_resolved(1, 1, 10**30), "n"),
+        (lambda: stats.seeds_for_power(1, 1, draws=10**30), "draws"),
+        (lambda: stats.mean_interval([1e308, -1e308, 1e308]), "values"),
+        (lambda: stats.mean_interval([1e308, 1e308]), "values"),
+        (lambda: stats.unpaired_difference({1: 1e308, 2: -1e308}, {1: -1e308, 2: 1e308}), "runs_a"),
+        (lambda: stats.mcnemar([float("nan"), 1], [0, 1]), "right_a[0]"),
+        (lambda: stats.mcnemar("abc", "abc"), "right_a"),
+        (lambda: stats.mcnemar([2, 3], [0, 1]), "right_a[0]"),
+        (lambda: stats.t_quantile(10**30), "df"),
+    ],
+)
+def test_third_audit_stats_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
+
+
+@pytest.mark.parametrize("df", [10**7 + 1, 10**12, 10**15, np.int64(2**59)])
+def test_t_quantile_of_large_df_is_the_normal_quantile(df):
+    assert abs(stats.t_quantile(df) - 1.959964) < 1e-5
+
+
+def test_mcnemar_takes_bool_tensors_and_zero_one_arrays():
+    got = stats.mcnemar(torch.tensor([True, False, True]), np.array([0, 1, 1]))
+    assert (got.only_a, got.only_b) == (1, 1)
