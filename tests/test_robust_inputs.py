@@ -17,8 +17,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vit_notes import counting, layers, photo, registry, swin, validate
+from vit_notes import counting, explorer, layers, photo, plotting, registry, swin, validate
 from vit_notes.coatnet import paper as coatnet_paper
+from vit_notes.learned import figures as learned_figures
 from vit_notes.learned import stats
 from vit_notes.pvt import paper as pvt_paper
 from vit_notes.shunted import paper as shunted_paper
@@ -353,3 +354,35 @@ def test_t_quantile_of_large_df_is_the_normal_quantile(df):
 def test_mcnemar_takes_bool_tensors_and_zero_one_arrays():
     got = stats.mcnemar(torch.tensor([True, False, True]), np.array([0, 1, 1]))
     assert (got.only_a, got.only_b) == (1, 1)
+
+
+_COST = counting.AttentionCost.of(10, 5, 4, 4, 1)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: explorer.layer_cost_bars("t", {}, {}), "costs"),
+        (lambda: explorer.layer_cost_bars("t", {"a": _COST}, {}), "colours"),
+        (lambda: explorer.layer_cost_bars("t", {"a": 5}, {"a": "r"}), "costs['a']"),
+        (lambda: explorer.layer_cost_bars("t", [1], {}), "costs"),
+        (
+            lambda: explorer.layer_cost_bars(
+                "t",
+                {"a": _COST, "b": counting.AttentionCost(10**400, 0, 1, 1, 0, 0)},
+                {"a": "r", "b": "g"},
+            ),
+            "costs['b'].macs",
+        ),
+        (lambda: plotting.seen_box(torch.ones(5), (2, 2)), "row"),
+        (lambda: plotting.seen_box(torch.ones(4) / 4, (10**30, 1)), "grid[0]"),
+        (lambda: plotting.seen_box(torch.full((4,), float("nan")), (2, 2)), "NaN"),
+        (lambda: photo.query_index((10**30, 2), 0.5, 0.5), "grid[0]"),
+        (lambda: learned_figures.mark_tokens((31, 31), 8), "corner"),
+        (lambda: learned_figures.mark_tokens((4000, 4000), 8), "corner"),
+    ],
+)
+def test_third_audit_figure_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
