@@ -17,10 +17,22 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vit_notes import counting, explorer, layers, photo, plotting, registry, swin, validate
+from vit_notes import (
+    compare,
+    counting,
+    explorer,
+    layers,
+    photo,
+    plotting,
+    registry,
+    swin,
+    validate,
+)
 from vit_notes.coatnet import paper as coatnet_paper
+from vit_notes.coatnet.cost import coatnet_cost
 from vit_notes.learned import figures as learned_figures
 from vit_notes.learned import stats
+from vit_notes.pvt import model as pvt_model
 from vit_notes.pvt import paper as pvt_paper
 from vit_notes.shunted import paper as shunted_paper
 from vit_notes.swin import SwinTransformer
@@ -386,3 +398,45 @@ def test_third_audit_figure_slips_are_refused_by_name(call, name):
     with pytest.raises((TypeError, ValueError)) as err:
         call()
     assert name in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: coatnet_cost("coatnet_0", num_classes=np.int64(2**62)), "num_classes"),
+        (lambda: coatnet_cost("coatnet_0", num_classes=10**30), "num_classes"),
+        (lambda: coatnet_cost("coatnet_0", depths=(10**30, 1, 1, 1)), "depths[0]"),
+        (lambda: coatnet_cost("coatnet_0", depths=(2000, 1, 1, 1)), "depths[0]"),
+        (lambda: coatnet_cost("coatnet_0", head_hidden_size=10**30), "head_hidden_size"),
+        (
+            lambda: compare.fixed_keys_limit(counting.AttentionCost(1, 1, 1, 1, -4, -4), 224, 512),
+            "cost.",
+        ),
+        (
+            lambda: compare.fixed_keys_limit(
+                counting.AttentionCost(1, 1, float("nan"), 1, 4, float("nan")), 224, 5
+            ),
+            "cost.",
+        ),
+        (
+            lambda: compare.fixed_keys_limit(counting.AttentionCost(1, 1, 1, 1, 4, 4), 224, 1e308),
+            "budget_mib",
+        ),
+        (lambda: compare.layer_keys(size=3), "size=3"),
+        (lambda: compare.layer_keys(size=4096), "size=4096"),
+        (lambda: compare.check_layer_choice("x", size=100), "size=100"),
+        (lambda: swin.model.WindowAttention(8, 7, 1, qk_scale=1e308), "qk_scale"),
+        (lambda: pvt_model.SpatialReductionAttention(8, 1, qk_scale=1e308), "qk_scale"),
+        (lambda: swin.figures.toy_window_attention(8, 7, logit_scale=1e308), "logit_scale"),
+    ],
+)
+def test_third_audit_cost_and_scale_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
+
+
+def test_coatnet_cost_counts_numpy_classes_as_python_ints():
+    total = coatnet_cost("coatnet_0", num_classes=np.int64(1000))["total"]
+    assert type(total.macs) is int and type(total.params) is int
+    assert total == coatnet_cost("coatnet_0")["total"]
