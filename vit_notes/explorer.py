@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from . import validate
-from .counting import format_bytes, significant
+from .counting import AttentionCost, format_bytes, significant
 from .plotting import (
     MAP_CMAP,
     MIN_FONT_PT,
@@ -138,8 +138,6 @@ def layer_cost_bars(
 def _check_costs(costs, colours) -> None:
     """``costs`` a non-empty dict of label -> AttentionCost with finite counts, ``colours`` a
     dict with a colour for every label; else an error naming which."""
-    from .counting import AttentionCost
-
     if not isinstance(costs, dict) or not costs:
         raise validate.InputTypeError(
             "costs must be a non-empty dict of label -> AttentionCost, got "
