@@ -17,7 +17,24 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vit_notes import photo, registry, swin, validate
+from vit_notes import (
+    compare,
+    counting,
+    explorer,
+    layers,
+    photo,
+    plotting,
+    registry,
+    swin,
+    validate,
+)
+from vit_notes.coatnet import paper as coatnet_paper
+from vit_notes.coatnet.cost import coatnet_cost
+from vit_notes.learned import figures as learned_figures
+from vit_notes.learned import stats
+from vit_notes.pvt import model as pvt_model
+from vit_notes.pvt import paper as pvt_paper
+from vit_notes.shunted import paper as shunted_paper
 from vit_notes.swin import SwinTransformer
 
 # Each chapter registers its smallest modules (``registry.Samples``, in its ``__init__``):
@@ -258,3 +275,168 @@ def test_record_attention_names_itself_in_its_fix():
     with pytest.raises(TypeError, match=r"record_attention\(model\)"):
         with trace.record_attention(model=5):
             pass
+
+
+# Third audit (robust-audit-r2): formatting helpers overflowed on huge or infinite numbers,
+# arguments reached torch unchecked, and silent results (wrong quantiles, wrapped indices).
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: counting.significant(10**400), "value"),
+        (lambda: counting.significant(float("inf")), "value"),
+        (lambda: counting.significant(float("nan")), "value"),
+        (lambda: counting.significant(1.5, digits=0), "digits"),
+        (lambda: counting.significant(1.5, digits=2.5), "digits"),
+        (lambda: counting.significant(1.5, digits=10**30), "digits"),
+        (lambda: counting.format_bytes(10**400), "n"),
+        (lambda: counting.format_bytes(float("inf")), "n"),
+        (lambda: counting.format_bytes(5000, digits=-1), "digits"),
+        (lambda: counting.family_table(["pvt_v2_b0"], img_size=-5), "img_size"),
+        (lambda: counting.family_table(["pvt_v2_b0"], img_size=10**30), "img_size"),
+        (lambda: counting.family_table("pvt_v2_b0"), "names"),
+        (lambda: counting.count_params(5), "module"),
+        (lambda: counting.count_macs(5), "module"),
+        (lambda: counting.format_table([{"a": 1}], {"b": "B"}), "'b'"),
+        (lambda: counting.format_table(5, {"a": "A"}), "rows"),
+        (lambda: counting.format_table([{"a": 1.0}], {"a": "A"}, floatfmt="q"), "floatfmt"),
+    ],
+)
+def test_third_audit_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: layers.drop_path_rates(0.1, 5), "depths"),
+        (lambda: layers.drop_path_rates(0.1, [2.5]), "depths[0]"),
+        (lambda: layers.drop_path_rates(0.1, [3, -1]), "depths[1]"),
+        (lambda: layers.drop_path_rates(0.1, [-2]), "depths[0]"),
+        (lambda: layers.drop_path_rates(0.1, [10**30]), "depths[0]"),
+        (lambda: layers.drop_path_rates(0.1, [np.int64(2**62)]), "depths[0]"),
+        (lambda: pvt_paper.describe_symbols(width=float("nan")), "width"),
+        (lambda: pvt_paper.describe_differences(width=float("nan")), "width"),
+        (lambda: pvt_paper.describe_claims(width=float("nan")), "width"),
+        (lambda: shunted_paper.describe_symbols(width=float("nan")), "width"),
+        (lambda: shunted_paper.describe_differences(width=float("nan")), "width"),
+        (lambda: shunted_paper.describe_ablations(width=float("nan")), "width"),
+        (lambda: coatnet_paper.describe_layout_study(width=float("nan")), "width"),
+        (lambda: coatnet_paper.describe_layout_study(width=2.5), "width"),
+        (lambda: coatnet_paper.describe_layout_study(width=0), "width"),
+    ],
+)
+def test_third_audit_hangs_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: stats.share_resolved(1, 1, 5, draws=np.int64(2**62)), "draws"),
+        (lambda: stats.share_resolved(1, 1, 10**9, draws=10), "n"),
+        (lambda: stats.share_resolved(1, 1, 5, seed=10**30), "seed"),
+        (lambda: stats.share_resolved(1, 1, 5, seed=2**64), "seed"),
+        (lambda: stats.share_resolved(1, 1, 5, draws=10**30), "draws"),
+        (lambda: stats.share_resolved(1, 1, 10**30), "n"),
+        (lambda: stats.seeds_for_power(1, 1, draws=10**30), "draws"),
+        (lambda: stats.mean_interval([1e308, -1e308, 1e308]), "values"),
+        (lambda: stats.mean_interval([1e308, 1e308]), "values"),
+        (lambda: stats.unpaired_difference({1: 1e308, 2: -1e308}, {1: -1e308, 2: 1e308}), "runs_a"),
+        (lambda: stats.mcnemar([float("nan"), 1], [0, 1]), "right_a[0]"),
+        (lambda: stats.mcnemar("abc", "abc"), "right_a"),
+        (lambda: stats.mcnemar([2, 3], [0, 1]), "right_a[0]"),
+        (lambda: stats.t_quantile(10**30), "df"),
+    ],
+)
+def test_third_audit_stats_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
+
+
+@pytest.mark.parametrize("df", [10**7 + 1, 10**12, 10**15, np.int64(2**59)])
+def test_t_quantile_of_large_df_is_the_normal_quantile(df):
+    assert abs(stats.t_quantile(df) - 1.959964) < 1e-5
+
+
+def test_mcnemar_takes_bool_tensors_and_zero_one_arrays():
+    got = stats.mcnemar(torch.tensor([True, False, True]), np.array([0, 1, 1]))
+    assert (got.only_a, got.only_b) == (1, 1)
+
+
+_COST = counting.AttentionCost.of(10, 5, 4, 4, 1)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: explorer.layer_cost_bars("t", {}, {}), "costs"),
+        (lambda: explorer.layer_cost_bars("t", {"a": _COST}, {}), "colours"),
+        (lambda: explorer.layer_cost_bars("t", {"a": 5}, {"a": "r"}), "costs['a']"),
+        (lambda: explorer.layer_cost_bars("t", [1], {}), "costs"),
+        (
+            lambda: explorer.layer_cost_bars(
+                "t",
+                {"a": _COST, "b": counting.AttentionCost(10**400, 0, 1, 1, 0, 0)},
+                {"a": "r", "b": "g"},
+            ),
+            "costs['b'].macs",
+        ),
+        (lambda: plotting.seen_box(torch.ones(5), (2, 2)), "row"),
+        (lambda: plotting.seen_box(torch.ones(4) / 4, (10**30, 1)), "grid[0]"),
+        (lambda: plotting.seen_box(torch.full((4,), float("nan")), (2, 2)), "NaN"),
+        (lambda: photo.query_index((10**30, 2), 0.5, 0.5), "grid[0]"),
+        (lambda: learned_figures.mark_tokens((31, 31), 8), "corner"),
+        (lambda: learned_figures.mark_tokens((4000, 4000), 8), "corner"),
+    ],
+)
+def test_third_audit_figure_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: coatnet_cost("coatnet_0", num_classes=np.int64(2**62)), "num_classes"),
+        (lambda: coatnet_cost("coatnet_0", num_classes=10**30), "num_classes"),
+        (lambda: coatnet_cost("coatnet_0", depths=(10**30, 1, 1, 1)), "depths[0]"),
+        (lambda: coatnet_cost("coatnet_0", depths=(2000, 1, 1, 1)), "depths[0]"),
+        (lambda: coatnet_cost("coatnet_0", head_hidden_size=10**30), "head_hidden_size"),
+        (
+            lambda: compare.fixed_keys_limit(counting.AttentionCost(1, 1, 1, 1, -4, -4), 224, 512),
+            "cost.",
+        ),
+        (
+            lambda: compare.fixed_keys_limit(
+                counting.AttentionCost(1, 1, float("nan"), 1, 4, float("nan")), 224, 5
+            ),
+            "cost.",
+        ),
+        (
+            lambda: compare.fixed_keys_limit(counting.AttentionCost(1, 1, 1, 1, 4, 4), 224, 1e308),
+            "budget_mib",
+        ),
+        (lambda: compare.layer_keys(size=3), "size=3"),
+        (lambda: compare.layer_keys(size=4096), "size=4096"),
+        (lambda: compare.check_layer_choice("x", size=100), "size=100"),
+        (lambda: swin.model.WindowAttention(8, 7, 1, qk_scale=1e308), "qk_scale"),
+        (lambda: pvt_model.SpatialReductionAttention(8, 1, qk_scale=1e308), "qk_scale"),
+        (lambda: swin.figures.toy_window_attention(8, 7, logit_scale=1e308), "logit_scale"),
+    ],
+)
+def test_third_audit_cost_and_scale_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
+
+
+def test_coatnet_cost_counts_numpy_classes_as_python_ints():
+    total = coatnet_cost("coatnet_0", num_classes=np.int64(1000))["total"]
+    assert type(total.macs) is int and type(total.params) is int
+    assert total == coatnet_cost("coatnet_0")["total"]

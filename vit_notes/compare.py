@@ -8,6 +8,7 @@ registers a compared design joins every table, curve and checker of the comparis
 from __future__ import annotations
 
 import json
+import math
 import re
 import statistics
 import subprocess
@@ -154,10 +155,18 @@ def fixed_keys_limit(cost, size: int, budget_mib: float) -> float:
     validate.instance("cost", cost, AttentionCost, "pass a layer's cost, e.g. layer.cost(...)")
     validate.image_side("size", size)
     budget_mib = validate.number("budget_mib", budget_mib, low=0.0, low_open=True)
+    for field in ("macs", "attn_macs", "tokens", "kv_tokens", "attn_elements", "attn_bytes"):
+        validate.positive_int(f"cost.{field}", getattr(cost, field), minimum=0)
     if not cost.attn_bytes or not cost.tokens:
         raise ValueError("cost holds no attention map: there is no limit to find")
     tokens = budget_mib * 2**20 / (cost.attn_bytes / cost.tokens)
-    return 4 * tokens**0.5
+    side = 4 * tokens**0.5
+    if not math.isfinite(side):
+        raise ValueError(
+            f"budget_mib={validate.shown(budget_mib)} is too large: the image side it allows "
+            "overflows a float; give a budget in MiB a machine could hold"
+        )
+    return side
 
 
 def _quoted(label: str) -> str:
@@ -286,6 +295,33 @@ def _keys_text(groups) -> str:
     return "per head group " + " and ".join(one(*g) for g in groups)
 
 
+def _runs_at(size: int, C: int, heads: int) -> bool:
+    """Whether every compared layer runs on the stride-4 grid of a ``size``² image."""
+    H = size // 4
+    try:
+        for layer in layers().values():
+            layer.keys(H, H, C, heads)
+            layer.cost(H, H, C, heads)
+    except ValueError:
+        return False
+    return True
+
+
+def _layer_size(size: int, C: int, heads: int) -> None:
+    """Refuse, naming ``size``, an image side whose stride-4 grid some compared layer cannot
+    run on (too small, or not divided by a window), with the nearest sides that work."""
+    if _runs_at(size, C, heads):
+        return
+    ok = [s for s in range(4, validate.MAX_IMAGE + 1, 4) if _runs_at(s, C, heads)]
+    near = [s for s in ok if s < size][-1:] + [s for s in ok if s > size][:1]
+    raise ValueError(
+        f"size={size}: the compared layers do not all run on its {size // 4}x{size // 4} "
+        "stride-4 grid (each window must divide it); give a size that works, e.g. "
+        + " or ".join(map(str, near))
+        + (f" (from {ok[0]} to {ok[-1]}, {len(ok)} sizes)" if ok else "")
+    )
+
+
 def layer_keys(
     size: int = 896, budget_mib: float = 512.0, C: int = 64, heads: int = 2
 ) -> dict[str, dict]:
@@ -297,6 +333,7 @@ def layer_keys(
     size = validate.image_side("size", size)
     budget_mib = validate.number("budget_mib", budget_mib, low=0.0, low_open=True)
     C, heads = _layer_settings(C, heads)
+    _layer_size(size, C, heads)
     H = W = size // 4
     out = {}
     for label, layer in layers().items():
@@ -318,6 +355,7 @@ def check_layer_choice(
     size = validate.image_side("size", size)
     budget_mib = validate.number("budget_mib", budget_mib, low=0.0, low_open=True)
     C, heads = _layer_settings(C, heads)
+    _layer_size(size, C, heads)
     H = W = size // 4
     costs = {label: layer.cost(H, W, C, heads) for label, layer in layers().items()}
     twice = {label: layer.cost(2 * H, 2 * W, C, heads) for label, layer in layers().items()}

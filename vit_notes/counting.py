@@ -23,7 +23,7 @@ from torch import nn
 from torch.utils import benchmark, flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import registry
+from . import registry, validate
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ def count_macs(module: nn.Module, *inputs, **kwargs) -> int:
     Works on real tensors and on the ``meta`` device (shapes only, no compute), which
     is how the family tables count the large variants in a fraction of a second.
     """
+    _module(module)
     with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=_CPU_ATTENTION) as counter:
         module(*inputs, **kwargs)
     return counter.get_total_flops() // 2
@@ -88,7 +89,12 @@ def count_macs_by_op(module: nn.Module, *inputs, **kwargs) -> dict[str, int]:
     }
 
 
+def _module(module):
+    return validate.instance("module", module, nn.Module, "pass a model or layer (an nn.Module)")
+
+
 def count_params(module: nn.Module) -> int:
+    _module(module)
     return sum(p.numel() for p in module.parameters())
 
 
@@ -151,6 +157,12 @@ def family_table(names, img_size: int = 224) -> list[dict]:
     from shapes alone, without allocating the weights or computing anything. Each row holds
     the paper's parameters, GFLOPs, top-1 (``None`` where the paper gives none) and bib key.
     """
+    if isinstance(names, (str, bytes)) or not isinstance(names, (list, tuple)):
+        raise validate.InputTypeError(
+            f"names must be a list or tuple of model names, got {validate.shown(names)} "
+            f"({type(names).__name__}); for one model pass [{validate.shown(names)}]"
+        )
+    img_size = validate.image_side("img_size", img_size)
     rows = []
     for name in names:
         info = registry.model_info(name)
@@ -185,6 +197,36 @@ def _cell(value, floatfmt: str) -> str:
 
 def format_table(rows: list[dict], columns: dict[str, str], floatfmt: str = ".2f") -> str:
     """A fixed-width text table of ``rows``; ``columns`` maps row keys to headers."""
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, (list, tuple)):
+        raise validate.InputTypeError(
+            f"rows must be a list of dicts, got {validate.shown(rows)} ({type(rows).__name__})"
+        )
+    if not isinstance(columns, dict):
+        raise validate.InputTypeError(
+            "columns must be a dict from row keys to headers, got "
+            f"{validate.shown(columns)} ({type(columns).__name__})"
+        )
+    if not isinstance(floatfmt, str):
+        raise validate.InputTypeError(
+            f"floatfmt must be a format spec such as '.2f', got {validate.shown(floatfmt)} "
+            f"({type(floatfmt).__name__})"
+        )
+    try:
+        format(1.5, floatfmt)
+    except ValueError:
+        raise ValueError(
+            f"floatfmt={floatfmt!r} is not a float format spec; give one such as '.2f' or '.3g'"
+        ) from None
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict):
+            raise validate.InputTypeError(
+                f"rows[{i}] must be a dict, got {validate.shown(r)} ({type(r).__name__})"
+            )
+        missing = [k for k in columns if k not in r]
+        if missing:
+            raise ValueError(
+                f"rows[{i}] has no key {missing[0]!r}, named in columns; its keys are {list(r)}"
+            )
     cells = [[h for h in columns.values()]]
     for r in rows:
         cells.append([_cell(r[k], floatfmt) for k in columns])
@@ -207,6 +249,8 @@ def significant(value: float, digits: int = 3) -> str:
     prints no decimals once it has ``digits`` digits or more)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"value must be a number, got {value!r} ({type(value).__name__})")
+    validate.number("value", value)  # NaN, the infinities and ints past a float's range
+    digits = validate.positive_int("digits", digits, maximum=50, why="a float holds about 17")
     if value == 0:
         return "0"
     magnitude = math.floor(math.log10(abs(value)))
@@ -220,7 +264,9 @@ def format_bytes(n: float, digits: int = 3) -> str:
     MiB, GiB; 2**20 bytes = 1 MiB), with ``digits`` significant digits: 512 B, 96.0 KiB,
     1.50 MiB, 16.0 MiB, 1,024 GiB. A size above zero never prints as 0."""
     if isinstance(n, bool) or not isinstance(n, (int, float)) or not n >= 0:
-        raise ValueError(f"n={n!r}: give a number of bytes, 0 or more")
+        raise ValueError(f"n={validate.shown(n)}: give a number of bytes, 0 or more")
+    validate.number("n", n)  # the infinities and ints past a float's range
+    validate.positive_int("digits", digits, maximum=50, why="a float holds about 17")
     unit = 0
     while unit < len(BYTE_UNITS) - 1 and n >= 1024 ** (unit + 1):
         unit += 1

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from . import validate
-from .counting import format_bytes, significant
+from .counting import AttentionCost, format_bytes, significant
 from .plotting import (
     MAP_CMAP,
     MIN_FONT_PT,
@@ -111,6 +111,7 @@ def layer_cost_bars(
     after the count of millions ("M", or "million" where M names something else on the page)."""
     validate.one_of("millions", millions, ("M", "million"))
     unit = f" {ratio_of}" if ratio_of else ""
+    _check_costs(costs, colours)
 
     reference = next(iter(costs.values())).macs
 
@@ -132,6 +133,32 @@ def layer_cost_bars(
         texts=tuple(text(i, c) for i, c in enumerate(costs.values())),
         colours=tuple(colours[label] for label in costs),
     )
+
+
+def _check_costs(costs, colours) -> None:
+    """``costs`` a non-empty dict of label -> AttentionCost with finite counts, ``colours`` a
+    dict with a colour for every label; else an error naming which."""
+    if not isinstance(costs, dict) or not costs:
+        raise validate.InputTypeError(
+            "costs must be a non-empty dict of label -> AttentionCost, got "
+            f"{validate.shown(costs)} ({type(costs).__name__})"
+        )
+    if not isinstance(colours, dict):
+        raise validate.InputTypeError(
+            "colours must be a dict of label -> colour, got "
+            f"{validate.shown(colours)} ({type(colours).__name__})"
+        )
+    for label, c in costs.items():
+        validate.instance(
+            f"costs[{label!r}]", c, AttentionCost, "give counting.AttentionCost.of(...)"
+        )
+        validate.number(f"costs[{label!r}].macs", c.macs, low=0.0)
+        validate.number(f"costs[{label!r}].attn_bytes", c.attn_bytes, low=0.0)
+        if label not in colours:
+            raise ValueError(
+                f"colours has no colour for {label!r}; give one for every label in costs "
+                f"({list(costs)})"
+            )
 
 
 def _query_cells(patch: int | None, img: torch.Tensor) -> dict:

@@ -73,6 +73,16 @@ def drop_path_rates(rate: float, depths) -> list[list[float]]:
     """Stochastic-depth rates per block, stage by stage: rising linearly from 0 at the first
     block to ``rate`` at the last (the rule of DeiT, PVT, Shunted and timm's CoAtNet)."""
     rate = validate.number("drop_path_rate", rate, low=0.0, high=1.0, high_open=True)
+    depths = [
+        validate.depth(f"depths[{i}]", d)
+        for i, d in enumerate(
+            validate.nonempty_sequence(
+                "depths",
+                list(depths) if validate._ordered(depths) else depths,
+                limit=validate.MAX_STAGES,
+            )
+        )
+    ]
     total = sum(depths)
     flat = [rate * j / max(total - 1, 1) for j in range(total)]
     out, cur = [], 0

@@ -109,7 +109,7 @@ def _colour_tokens(img, patch, bins, sharpness):
 
 def query_index(grid: tuple[int, int], row: float, col: float) -> int:
     """Flat token index of the query at fractional position (``row``, ``col``) in [0, 1)."""
-    H, W = grid
+    H, W = validate.grid("grid", grid)
     row = validate.number("row", row, low=0.0, high=1.0, high_open=True)
     col = validate.number("col", col, low=0.0, high=1.0, high_open=True)
     return int(row * H) * W + int(col * W)

@@ -295,6 +295,15 @@ def seen_box(row: torch.Tensor, grid: tuple[int, int]) -> tuple[int, int, int, i
     """The key-grid cells ``(top, left, bottom, right)``, ends excluded, that one query's
     weights ``row`` reach where they reach only part of the ``grid``, the others exactly zero
     (as outside a Swin window); ``None`` where the query sees every key."""
+    grid = validate.grid("grid", grid)
+    validate.instance("row", row, torch.Tensor, "give one query's row of attention weights")
+    if row.numel() != grid[0] * grid[1]:
+        raise ValueError(
+            f"row has {row.numel():,} weights, but grid {grid[0]}x{grid[1]} has "
+            f"{grid[0] * grid[1]:,} keys; give one weight per key"
+        )
+    if row.is_floating_point() and bool(row.isnan().any()):
+        raise ValueError("row holds NaN weights: give a row of attention weights with none")
     seen = row.reshape(grid) != 0
     if bool(seen.all()) or not bool(seen.any()):
         return None

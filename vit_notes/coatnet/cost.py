@@ -211,16 +211,18 @@ def coatnet_cost(
     if img_size % stride:
         raise ValueError(f"img_size={img_size} is not divisible by the total stride {stride}")
     # The checks CoAtNet makes of the values no block cost sees (as CoAtNet names them).
-    for name, v in dict(
-        in_chans=cfg["in_chans"],
-        stem_width=D0,
-        **{f"depths[{i}]": d for i, d in enumerate(depths)},
-        **{f"embed_dims[{i}]": d for i, d in enumerate(dims)},
-    ).items():
-        validate.positive_int(name, v)
-    validate.positive_int("num_classes", cfg["num_classes"], minimum=0)
+    # With CoAtNet's bounds, and as Python ints (NumPy's overflow silently in the products).
+    cfg["in_chans"] = validate.width("in_chans", cfg["in_chans"])
+    validate.width("stem_width", D0)
+    for i, d in enumerate(depths):
+        validate.depth(f"depths[{i}]", d)
+    for i, d in enumerate(dims):
+        validate.width(f"embed_dims[{i}]", d)
+    cfg["num_classes"] = validate.classes("num_classes", cfg["num_classes"])
     if cfg["head_hidden_size"] is not None:
-        validate.positive_int("head_hidden_size", cfg["head_hidden_size"], minimum=0)
+        cfg["head_hidden_size"] = validate.width(
+            "head_hidden_size", cfg["head_hidden_size"], minimum=0
+        )
     # Python ints from here on (NumPy's overflow silently), whatever the config holds.
     img_size, D0 = validate.size("img_size", img_size), int(D0)
     depths, dims = tuple(int(d) for d in depths), tuple(int(d) for d in dims)

@@ -354,6 +354,7 @@ def describe_ablation(title: str, width: int = 88) -> str:
     """One ablation table as text (lines of at most ``width`` characters): its title and
     section, what it holds fixed, what each variant changes, the paper's numbers and what
     the paper concludes."""
+    width = validate.positive_int("width", width, minimum=20, maximum=1000, why="characters a line")
     t = ablation(title)
     lines = textwrap.wrap(f"{t.title} ({VERSION}, section {t.section!r})", width)
     lines += _wrapped("holds fixed", t.holds_fixed, width)
@@ -373,6 +374,7 @@ def describe_ablation(title: str, width: int = 88) -> str:
 def describe_layout_study(width: int = 88) -> str:
     """The layout study (section "Vertical Layout Design") as text: the five variants, what
     the study holds fixed, the two orderings it reads off its Figure 1 and Table 2."""
+    width = validate.positive_int("width", width, minimum=20, maximum=1000, why="characters a line")
     lines = [f"The layout study ({VERSION}, section 'Vertical Layout Design')"]
     for name, what in LAYOUT_VARIANTS.items():
         lines += textwrap.wrap(

@@ -477,6 +477,11 @@ def mark_tokens(corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE) 
     """The flat indices of the tokens (``size/grid``-px patches) that a mark's box overlaps."""
     stride = _stride(grid, size)
     (r, c), d = _corner(corner), validate.positive_int("detail", detail, maximum=size)
+    if r + d > size or c + d > size:
+        raise ValueError(
+            f"corner={(r, c)}, detail={d}: the mark's box ends at ({r + d - 1}, {c + d - 1}), "
+            f"off the {size}x{size} image; give a mark that lies on it"
+        )
     rows = range(r // stride, (r + d - 1) // stride + 1)
     cols = range(c // stride, (c + d - 1) // stride + 1)
     return [i * grid + j for i in rows for j in cols]

@@ -18,9 +18,11 @@ images, image by image.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import ValuesView
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .. import validate
@@ -63,10 +65,23 @@ def mean_interval(values) -> Interval:
     n = len(xs)
     if not 2 <= n <= max(T975) + 1:
         raise ValueError(f"values: give 2 to {max(T975) + 1} runs, got {n}")
-    mean = sum(xs) / n
-    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
-    half = T975[n - 1] * sd / math.sqrt(n)
-    return Interval(mean=mean, low=mean - half, high=mean + half, n=n)
+    try:
+        mean = sum(xs) / n
+        sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
+        half = T975[n - 1] * sd / math.sqrt(n)
+        out = Interval(mean=mean, low=mean - half, high=mean + half, n=n)
+    except OverflowError:
+        out = None
+    if out is None or not all(map(math.isfinite, (out.mean, out.low, out.high))):
+        raise _overflows("values", xs)
+    return out
+
+
+def _overflows(name: str, xs) -> ValueError:
+    return ValueError(
+        f"{name}: {validate.shown(xs)} are too large in magnitude: their mean or spread "
+        "overflows a float; rescale them (accuracies are at most 1)"
+    )
 
 
 def _runs(name: str, runs) -> dict:
@@ -94,6 +109,16 @@ def unpaired_difference(runs_a: dict, runs_b: dict) -> Interval:
     """``b`` minus ``a`` as two independent samples (``runs``: seed -> accuracy, two or more
     each), the seeds ignored: the difference of the means with Welch's 95% t-interval, its
     degrees of freedom rounded down (a slightly wider interval)."""
+    try:
+        out = _unpaired(runs_a, runs_b)
+    except OverflowError:
+        out = None
+    if out is None or not all(map(math.isfinite, (out.mean, out.low, out.high))):
+        raise _overflows("runs_a and runs_b", [runs_a, runs_b])
+    return out
+
+
+def _unpaired(runs_a: dict, runs_b: dict) -> Interval:
     stats = []
     for name, runs in (("runs_a", runs_a), ("runs_b", runs_b)):
         xs = list(_runs(name, runs).values())
@@ -115,15 +140,23 @@ def unpaired_difference(runs_a: dict, runs_b: dict) -> Interval:
 def t_quantile(df: int, p: float = 0.975) -> float:
     """Student's t quantile for ``df`` degrees of freedom: :data:`T975` where it has it, else by
     bisection on the distribution function, integrated from the density (Simpson's rule)."""
-    df = validate.positive_int("df", df)
+    df = validate.positive_int("df", df, maximum=_MAX_DF, why="t is the normal far below that")
     p = validate.number("p", p, low=0.5, high=1.0, low_open=True, high_open=True)
     if p == 0.975 and df in T975:
         return T975[df]
     return _t_numeric(df, p)
 
 
+#: The most degrees of freedom :func:`t_quantile` takes (a float's range holds far more).
+_MAX_DF = 10**18
+
+
 def _t_numeric(df: int, p: float) -> float:
-    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    if df <= 10**7:
+        log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    else:  # the lgamma difference loses its digits: its asymptotic series, x = df / 2
+        x = df / 2
+        log_c = -0.5 * math.log(2 * math.pi) - 1 / (8 * x) + 1 / (192 * x**3)
 
     def cdf(x: float, steps: int = 400) -> float:
         h = x / steps
@@ -172,6 +205,12 @@ def seeds_needed(sd: float, difference: float, limit: int = 10_000) -> int:
     return hi
 
 
+#: The most seeds :func:`share_resolved` simulates, and the most numbers it draws at once
+#: (float64: 800 MB).
+_MAX_SEEDS = 10_000
+_MAX_DRAWS = 10**8
+
+
 def share_resolved(difference: float, sd: float, n: int, draws: int = 200_000, seed: int = 0):
     """How often the 95% t-interval of ``n`` paired differences leaves out zero, if each
     per-seed difference were drawn from N(``difference``, ``sd``²): the share of ``draws``
@@ -181,9 +220,11 @@ def share_resolved(difference: float, sd: float, n: int, draws: int = 200_000, s
     mu = validate.number("difference", difference, low=-math.inf, high=math.inf,
                          low_open=True, high_open=True)  # fmt: skip
     spread = validate.number("sd", sd, low=0.0, high=math.inf, low_open=True, high_open=True)
-    n = validate.positive_int("n", n, minimum=2)
-    draws = validate.positive_int("draws", draws)
-    gen = torch.Generator().manual_seed(validate.positive_int("seed", seed, minimum=0))
+    n = validate.positive_int("n", n, minimum=2, maximum=_MAX_SEEDS, why="seeds_needed's limit")
+    draws = validate.positive_int(
+        "draws", draws, maximum=_MAX_DRAWS // n, why=f"draws x n at most {_MAX_DRAWS:,} numbers"
+    )
+    gen = torch.Generator().manual_seed(validate.seed("seed", seed))
     x = mu + spread * torch.randn(draws, n, generator=gen, dtype=torch.float64)
     half = t_quantile(n - 1) * x.std(dim=1) / math.sqrt(n)
     return ((x.mean(dim=1).abs() > half).double().mean()).item()
@@ -249,8 +290,7 @@ def mcnemar(right_a, right_b) -> Paired:
     ``right_b``, one truth value per image (right or wrong), in the same order. Only the images
     on which they disagree count; under no difference each of them is equally likely to be
     either model's."""
-    a = [bool(v) for v in right_a]
-    b = [bool(v) for v in right_b]
+    a, b = _truths("right_a", right_a), _truths("right_b", right_b)
     if len(a) != len(b) or not a:
         raise ValueError(
             f"right_a and right_b: one value per image, the same images; got {len(a)} and {len(b)}"
@@ -263,3 +303,24 @@ def mcnemar(right_a, right_b) -> Paired:
     tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n
     return Paired(only_a=only_a, only_b=only_b, z=(only_b - only_a) / math.sqrt(n),
                   p=min(1.0, 2 * tail))  # fmt: skip
+
+
+def _truths(name: str, values) -> list[bool]:
+    """One truth value per image: a list, tuple, NumPy array or tensor of bools (or 0 and 1)."""
+    if isinstance(values, (torch.Tensor, np.ndarray)):
+        values = values.tolist()
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+        raise validate.InputTypeError(
+            f"{name} must be a list of truth values (True/False, one per image), got "
+            f"{validate.shown(values)} ({type(values).__name__})"
+        )
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, (bool, np.bool_)) or (isinstance(v, numbers.Integral) and v in (0, 1)):
+            out.append(bool(v))
+        else:
+            raise ValueError(
+                f"{name}[{i}] must be True or False (or 1 or 0), got {validate.shown(v)} "
+                f"({type(v).__name__})"
+            )
+    return out

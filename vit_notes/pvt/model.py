@@ -91,7 +91,11 @@ class SpatialReductionAttention(nn.Module):
         self.dim, self.num_heads, self.sr_ratio, self.linear = dim, num_heads, sr_ratio, linear
         self.num_prefix_tokens = num_prefix_tokens
         # None: the default 1/√d. Any other number is honoured, 0 too (equal weights on every key).
-        self.scale = head_dim**-0.5 if qk_scale is None else validate.number("qk_scale", qk_scale)
+        self.scale = (
+            head_dim**-0.5
+            if qk_scale is None
+            else validate.number("qk_scale", qk_scale, low=-1e6, high=1e6)
+        )
 
         qkv_bias = validate.flag("qkv_bias", qkv_bias)
         self.q = nn.Linear(dim, dim, bias=qkv_bias)

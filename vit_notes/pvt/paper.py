@@ -22,6 +22,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from .. import validate
 from ..facts import Claim, Difference, Symbol
 
 CITE_V1 = "wang2021pvt"
@@ -228,6 +229,7 @@ def _wrap(label: str, text: str, width: int) -> str:
 
 def describe_symbols(width: int = 88) -> str:
     """:data:`SYMBOLS` as lines of at most ``width`` characters, for a chapter to print."""
+    width = validate.positive_int("width", width, minimum=20, maximum=1000, why="characters a line")
     return "\n".join(
         f"{s.symbol}\n" + _wrap("paper:", s.paper, width) + "\n" + _wrap("code:", s.code, width)
         for s in SYMBOLS
@@ -236,6 +238,7 @@ def describe_symbols(width: int = 88) -> str:
 
 def describe_differences(width: int = 88) -> str:
     """:data:`CODE_DIFFERENCES` as lines of at most ``width`` characters."""
+    width = validate.positive_int("width", width, minimum=20, maximum=1000, why="characters a line")
     return "\n".join(
         f"{d.topic}\n"
         + "\n".join(
@@ -248,6 +251,7 @@ def describe_differences(width: int = 88) -> str:
 
 def describe_claims(width: int = 88) -> str:
     """:data:`CLAIMS` as quoted lines with where each was read."""
+    width = validate.positive_int("width", width, minimum=20, maximum=1000, why="characters a line")
     return "\n".join(
         f"{c.topic}\n" + _wrap("says:", f'"{c.quote}"', width) + "\n" + _wrap("in:", c.where, width)
         for c in CLAIMS

@@ -117,7 +117,11 @@ class ShuntedAttention(nn.Module):
         check_head_groups(num_heads, sr_ratio, dim)
         self.dim, self.num_heads, self.sr_ratio = dim, num_heads, sr_ratio
         # None: the default 1/√d. Any other number is honoured, 0 too (uniform attention).
-        self.scale = head_dim**-0.5 if qk_scale is None else validate.number("qk_scale", qk_scale)
+        self.scale = (
+            head_dim**-0.5
+            if qk_scale is None
+            else validate.number("qk_scale", qk_scale, low=-1e6, high=1e6)
+        )
 
         qkv_bias = validate.flag("qkv_bias", qkv_bias)
         self.q = nn.Linear(dim, dim, bias=qkv_bias)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from .. import validate
 from ..facts import Claim, Difference, Symbol
 
 #: The paper, as cited in the book.
@@ -270,6 +271,7 @@ def _hang(label: str, text: str, width: int) -> str:
 def describe_symbols(width: int = 88) -> str:
     """:data:`SYMBOLS` as lines of at most ``width`` characters, for a chapter to print. The
     equations' side is headed "equations": what the symbol is in them."""
+    width = validate.positive_int("width", width, minimum=20, maximum=1000, why="characters a line")
     return "\n".join(
         f"{s.symbol}\n" + _hang("equations:", s.paper, width) + "\n" + _hang("code:", s.code, width)
         for s in SYMBOLS
@@ -279,6 +281,7 @@ def describe_symbols(width: int = 88) -> str:
 def describe_differences(width: int = 88) -> str:
     """:data:`CODE_DIFFERENCES`, then :data:`QUESTIONS`, as lines of at most ``width``
     characters. The equations' side is headed "equations:"."""
+    width = validate.positive_int("width", width, minimum=20, maximum=1000, why="characters a line")
     rows = [
         (d.topic, (("equations:", d.paper), ("code:", d.code), ("see:", d.evidence)))
         for d in CODE_DIFFERENCES
@@ -295,6 +298,7 @@ def describe_differences(width: int = 88) -> str:
 
 def describe_ablations(width: int = 88) -> str:
     """:data:`ABLATIONS` as lines of at most ``width`` characters."""
+    width = validate.positive_int("width", width, minimum=20, maximum=1000, why="characters a line")
     out = []
     for a in ABLATIONS:
         out.append(a.study)

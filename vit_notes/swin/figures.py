@@ -45,7 +45,7 @@ def toy_window_attention(dim: int, window_size: int, logit_scale: float = TOY_LO
     """A :class:`WindowAttention` whose similarities mean something on colour tokens: one head,
     ``q``, ``k``, ``v`` and ``proj`` identities, the relative position bias zero, and the
     logits ``logit_scale · q·k`` (an inverse temperature we chose). Untrained: a toy."""
-    logit_scale = validate.number("logit_scale", logit_scale)
+    logit_scale = validate.number("logit_scale", logit_scale, low=-1e6, high=1e6)
     attn = WindowAttention(dim, window_size, 1, qk_scale=logit_scale).eval()
     eye = torch.eye(dim)
     with torch.no_grad():
@@ -627,7 +627,7 @@ def explorer_maps(
     ``[(title, rows (len(queries), H*W), grid)]``."""
     M = validate.image_side("window_size", window_size)
     validate.one_of("block2", block2, EXPLORER_BLOCK2)
-    logit_scale = validate.number("logit_scale", logit_scale, low=0.0)
+    logit_scale = validate.number("logit_scale", logit_scale, low=0.0, high=1e6)
     queries = [validate.fraction_pair(f"queries[{i}]", q)
                for i, q in enumerate(validate.nonempty_sequence("queries", queries))]  # fmt: skip
     tokens, (H, W) = photo.colour_tokens(img)

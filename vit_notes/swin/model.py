@@ -218,7 +218,11 @@ class WindowAttention(nn.Module):
         self.dim, self.num_heads = dim, num_heads
         self.window_size = _pair("window_size", window_size)
         Wh, Ww = self.window_size
-        self.scale = head_dim**-0.5 if qk_scale is None else validate.number("qk_scale", qk_scale)
+        self.scale = (
+            head_dim**-0.5
+            if qk_scale is None
+            else validate.number("qk_scale", qk_scale, low=-1e6, high=1e6)
+        )
         index = relative_position_index(self.window_size)  # refuses a huge window first
         self.relative_position_bias_table = nn.Parameter(
             torch.zeros((2 * Wh - 1) * (2 * Ww - 1), num_heads)
