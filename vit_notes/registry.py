@@ -27,7 +27,8 @@ class Paper:
     beside the book's own counts): parameters (M), GFLOPs at 224² (= G multiply-adds) and
     ImageNet-1k top-1 (%) at 224² where the paper gives them (``None`` where it gives none),
     the bib key, where it says so, and which figures (``readme``: ``"params_m"``, ``"top1"``)
-    come from the official repository's README instead of the paper's table."""
+    come from the official repository's README instead of the paper's table, and which
+    (``unchecked``) the book has not checked against the paper's table."""
 
     params_m: float
     gflops: float | None
@@ -35,6 +36,9 @@ class Paper:
     cite: str
     source: str
     readme: tuple[str, ...] = ()
+    #: figures (``"gflops"``, ...) taken from a chapter's record of the paper's table, which
+    #: the book has not checked against the table itself
+    unchecked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -331,6 +335,10 @@ def panel_title(title: str, rows: torch.Tensor, grid: tuple[int, int], sep: str 
 
 #: What the comparison's query maps are: the design chapters' toy, not a trained model.
 TOY = "colour tokens, identity projections"
+#: The toy's inverse temperature, shared by every design's panels: a logit is
+#: ``TOY_LOGIT_SCALE`` times the dot product of two standardised colour histograms, in place of
+#: a trained layer's ``d_h ** -0.5``. A choice of the toy, not of any paper.
+TOY_LOGIT_SCALE = 1 / 4
 
 
 def designs_explorer(size: int = 224):

@@ -19,7 +19,7 @@ import torch
 from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter
 
-from .. import photo, validate
+from .. import photo, registry, validate
 from ..counting import format_bytes
 from ..explorer import Bars, Control, Explorer
 from ..plotting import (
@@ -499,7 +499,10 @@ def _map_entry(name: str, entry) -> None:
 
 @torch.no_grad()
 def identity_relative_attention(
-    dim: int, grid: tuple[int, int], table: torch.Tensor | None = None, scale: float = 0.25
+    dim: int,
+    grid: tuple[int, int],
+    table: torch.Tensor | None = None,
+    scale: float = registry.TOY_LOGIT_SCALE,
 ):
     """A one-head :class:`~vit_notes.coatnet.model.RelativeAttention` whose q, k, v and
     projection are identities (so, on colour tokens, logits compare colours), with relative
@@ -537,9 +540,9 @@ def relative_query_maps(
     q = photo.query_at(grid, query_rc)
     out = {}
     for label, t, scale in (
-        ("content only", None, 0.25),
+        ("content only", None, registry.TOY_LOGIT_SCALE),
         ("bias only", table, 0.0),
-        ("content + bias", table, 0.25),
+        ("content + bias", table, registry.TOY_LOGIT_SCALE),
     ):
         layer = identity_relative_attention(tokens.shape[-1], grid, t, scale)
         (out[label],) = query_rows(layer, x, query=q)

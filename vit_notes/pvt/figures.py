@@ -16,7 +16,7 @@ import matplotlib.ticker as mticker
 import torch
 from matplotlib.lines import Line2D
 
-from .. import photo, validate
+from .. import photo, registry, validate
 from ..counting import count_macs, format_bytes, significant, time_forward
 from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
 from ..layers import keeps_global_rng
@@ -42,7 +42,11 @@ def _article(n: int) -> str:
 
 @torch.no_grad()
 def identity_sra(
-    dim: int, sr_ratio: int, scale: float = 0.25, linear: bool = False, num_heads: int = 1
+    dim: int,
+    sr_ratio: int,
+    scale: float = registry.TOY_LOGIT_SCALE,
+    linear: bool = False,
+    num_heads: int = 1,
 ):
     """A :class:`~vit_notes.pvt.SpatialReductionAttention` with identity weights.
 
@@ -98,7 +102,7 @@ def sra_query_maps(
     patch: int = 4,
     num_heads: int = 1,
     linear: bool = False,
-    scale: float = 0.25,
+    scale: float = registry.TOY_LOGIT_SCALE,
 ) -> dict[int, tuple[torch.Tensor, tuple[int, int]]]:
     """For each ``sr_ratio``: the attention of one query over the (reduced) key grid, head 0.
 

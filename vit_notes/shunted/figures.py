@@ -24,7 +24,7 @@ import torch
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, LogFormatter, NullLocator, ScalarFormatter
 
-from .. import photo, validate
+from .. import photo, registry, validate
 from ..counting import count_macs, significant, time_forward
 from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
 from ..layers import keeps_global_rng, reduced_grid
@@ -51,7 +51,11 @@ from .model import CONFIGS, ShuntedAttention, check_sr_ratio, kv_grids
 
 @torch.no_grad()
 def identity_shunted(
-    channels: int, sr_ratio: int, num_heads: int = 2, logit_scale: float = 0.25, shift: float = 6.0
+    channels: int,
+    sr_ratio: int,
+    num_heads: int = 2,
+    logit_scale: float = registry.TOY_LOGIT_SCALE,
+    shift: float = 6.0,
 ):
     """A :class:`~vit_notes.shunted.model.ShuntedAttention` with identity weights, for tokens
     made by :func:`repeat_for_heads` (``dim = num_heads · channels``).
@@ -124,7 +128,7 @@ def shunted_query_maps(
     query_rc=(0.3, 0.5),
     patch: int = 4,
     num_heads: int = 2,
-    logit_scale: float = 0.25,
+    logit_scale: float = registry.TOY_LOGIT_SCALE,
 ) -> dict[int, dict[str, tuple[torch.Tensor, tuple[int, int]]]]:
     """For each ``sr_ratio``: one query's attention in the coarse and the fine head group of a
     shunted layer with identity weights on colour tokens (:func:`identity_shunted`, whose
@@ -175,7 +179,7 @@ def sra_nearest_cost_maps(
     patch: int = 4,
     dim: int = 64,
     num_heads: int = 2,
-    logit_scale: float = 0.25,
+    logit_scale: float = registry.TOY_LOGIT_SCALE,
 ) -> dict[int, tuple[int, torch.Tensor, tuple[int, int]]]:
     """For each shunted ``sr_ratio``: the PVT SRA ratio whose multiply-adds are nearest to the
     shunted layer's (:func:`~vit_notes.shunted.cost.sra_ratio_at_nearest_cost`, for a

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import counting, photo, validate
+from .. import counting, photo, registry, validate
 from ..counting import significant as sig
 from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
 from ..layers import keeps_global_rng
@@ -37,8 +37,9 @@ from .model import (
 from .paper import VARIANTS
 
 #: The toy's inverse temperature: a logit is ``TOY_LOGIT_SCALE`` times the dot product of two
-#: standardised colour histograms (64 entries), so at most ``64 * TOY_LOGIT_SCALE``.
-TOY_LOGIT_SCALE = 1 / 4
+#: standardised colour histograms (64 entries), so at most ``64 * TOY_LOGIT_SCALE``. The one
+#: value every design's toy shares (``registry.TOY_LOGIT_SCALE``).
+TOY_LOGIT_SCALE = registry.TOY_LOGIT_SCALE
 
 
 def toy_window_attention(dim: int, window_size: int, logit_scale: float = TOY_LOGIT_SCALE):
