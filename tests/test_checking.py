@@ -620,23 +620,23 @@ def test_an_unknown_suffix_is_named(capsys):
 @pytest.mark.parametrize(
     "answer,says",
     [
-        (60, "6 parts, not 3"),  # an integer multiple: 2× the right count
+        (120, "6 parts, not 12"),  # an integer multiple: 2× the right count
         (20, "6 parts, not 2"),  # a fraction: 1/3 of it
         (90, "6 parts, not 9"),  # 3/2 of it: still a whole number of parts
-        (70, "look again"),  # 7 parts would be 70, but a known mistake is tried first
-        (250, "25× the right count"),  # beyond 4n parts: told how far it is
+        (70, "look again"),  # 7 parts, but a known mistake is tried first
+        (250, "250 is 4.17× the right count; h"),  # beyond 4n parts: told how far it is
     ],
 )
 def test_check_count_names_a_wrong_number_of_parts(capsys, answer, says):
     # one rule for every k: a whole number k of the right count's n equal parts
     why = "each part is right; the count has 6 parts, not {k}"
     assert not checking.check_count(
-        answer, 30, "things", "ok", mistakes=[(70, "look again")], parts=(6, why), hint="h"
+        answer, 60, "things", "ok", mistakes=[(70, "look again")], parts=(6, why), hint="h"
     )
     assert says in capsys.readouterr().out
 
 
 def test_check_count_parts_leave_the_right_count_and_odd_parts_alone(capsys):
-    assert checking.check_count(30, 30, "things", "ok", parts=(6, "not {k}"))
-    assert not checking.check_count(60, 31, "things", "ok", parts=(6, "not {k}"))  # 6 ∤ 31
-    assert "not {k}" not in capsys.readouterr().out and checking._whole_parts(5, 30, 6) is None
+    assert checking.check_count(60, 60, "things", "ok", parts=(6, "not {k}"))
+    assert not checking.check_count(120, 61, "things", "ok", parts=(6, "not {k}"))  # 6 ∤ 61
+    assert "not {k}" not in capsys.readouterr().out and checking._whole_parts(55, 60, 6) is None
