@@ -316,6 +316,16 @@
   /* --- the three kinds of checker ---------------------------------------------------- */
   const say = (ok, message) => ({ ok, message });
 
+  /** checking._whole_parts: k where value is k of the n equal parts of right (2 <= k <= 4n,
+   * k != n), else null. */
+  function wholeParts(value, right, n) {
+    if (n < 1n || right % n !== 0n) return null;
+    const part = right / n;
+    if (part <= 0n || value % part !== 0n) return null;
+    const k = value / part;
+    return k >= 2n && k <= 4n * n && k !== n ? k : null;
+  }
+
   function checkCount(spec, text) {
     const value = asNumber(text);
     const right = { int: BigInt(spec.right) };
@@ -328,6 +338,8 @@
     if (step && equal(value, { int: roundToStep(right.int, step) })) return say(true, spec.correct);
     if (isInt(value)) {
       for (const [wrong, why] of spec.mistakes) if (value.int === BigInt(wrong)) return say(false, why);
+      const k = spec.parts ? wholeParts(value.int, right.int, BigInt(spec.parts[0])) : null;
+      if (k !== null) return say(false, spec.parts[1].replaceAll("{k}", k.toString()));
       const terms = spec.terms.map(([name, t]) => [name, BigInt(t)]);
       const missing = terms.length ? missingTerms(value.int, right.int, terms) : null;
       if (missing) return say(false, missing);

@@ -615,3 +615,28 @@ def test_an_unknown_suffix_is_named(capsys):
     assert checking.unknown_suffix(3) is None
     # the right count, rounded to the step, typed in G: accepted, not "not whole"
     assert checking.check_count("0.2548G", 254_803_968, "multiply-adds", "ok", step=100_000)
+
+
+@pytest.mark.parametrize(
+    "answer,says",
+    [
+        (120, "6 parts, not 12"),  # an integer multiple: 2× the right count
+        (20, "6 parts, not 2"),  # a fraction: 1/3 of it
+        (90, "6 parts, not 9"),  # 3/2 of it: still a whole number of parts
+        (70, "look again"),  # 7 parts, but a known mistake is tried first
+        (250, "250 is 4.17× the right count; h"),  # beyond 4n parts: told how far it is
+    ],
+)
+def test_check_count_names_a_wrong_number_of_parts(capsys, answer, says):
+    # one rule for every k: a whole number k of the right count's n equal parts
+    why = "each part is right; the count has 6 parts, not {k}"
+    assert not checking.check_count(
+        answer, 60, "things", "ok", mistakes=[(70, "look again")], parts=(6, why), hint="h"
+    )
+    assert says in capsys.readouterr().out
+
+
+def test_check_count_parts_leave_the_right_count_and_odd_parts_alone(capsys):
+    assert checking.check_count(60, 60, "things", "ok", parts=(6, "not {k}"))
+    assert not checking.check_count(120, 61, "things", "ok", parts=(6, "not {k}"))  # 6 ∤ 61
+    assert "not {k}" not in capsys.readouterr().out and checking._whole_parts(55, 60, 6) is None

@@ -28,6 +28,7 @@ PROSE_ALLOWED: dict[str, str] = {
     "ImageNet-21K": "a data set's name (its 21K classes), not a result",
     "(row 0.8, col 0.3)": "the query's position, a setting the code chooses, not a result",
     "(row 0.3, col 0.5)": "the face query's position, a setting the code chooses",
+    "the channel size of the input by 4x": "the paper's words, quoted (section 2.1)",
 }
 
 SMALL = dict(stem_width=16, embed_dims=(16, 32, 32, 64), depths=(1, 2, 2, 1), num_classes=10)

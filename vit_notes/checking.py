@@ -540,6 +540,19 @@ def diagnose_sum(
     return verdict(False, fallback)
 
 
+def _whole_parts(value: int, right: int, n: int) -> int | None:
+    """``k`` where ``value`` is ``k`` of the ``n`` equal parts of ``right``, for a whole ``k``
+    from 2 to ``4n`` other than ``n``; else ``None``."""
+    n = int(n)
+    if n < 1 or right % n:
+        return None
+    part = right // n
+    if part <= 0 or value % part:
+        return None
+    k = value // part
+    return k if 2 <= k <= 4 * n and k != n else None
+
+
 def check_count(
     answer,
     right: int,
@@ -550,13 +563,18 @@ def check_count(
     terms: dict[str, int] | None = None,
     hint: str = "",
     step: int = 0,
+    parts: tuple[int, str] | None = None,
 ) -> bool:
     """Check a whole-number answer against ``right``: a known mistake ``(wrong value, why)``,
     one or two of ``terms`` (the parts of the sum) left out, a near miss, or how far it is
     (``hint`` says where to look). ``step``: where the question also allows the count rounded
     to the nearest ``step`` (100,000, say), that rounding (:func:`round_to_step`) is right
     too, and no other value near it; a near miss is told how to round (default 0: only the
-    exact count)."""
+    exact count). ``parts``: ``(n, why)`` where ``right`` is ``n`` equal parts (one per head,
+    say). A whole answer of ``k`` such parts, for ``k`` from 2 to ``4n`` other than ``n``, is
+    ``k/n`` of the right count: an integer multiple or fraction of it when ``n`` or ``k``
+    divides the other. It is told ``why`` with ``{k}`` replaced by ``k``. Known mistakes are
+    tried first."""
     _record(
         {
             "kind": "count",
@@ -567,6 +585,7 @@ def check_count(
             "terms": [[name, _json_number(t)] for name, t in (terms or {}).items()],
             "hint": hint,
             "step": _json_number(int(step)),
+            "parts": None if parts is None else [_json_number(int(parts[0])), parts[1]],
         }
     )
     value = as_number(answer)
@@ -580,6 +599,9 @@ def check_count(
         for wrong, why in mistakes:
             if value == wrong:
                 return verdict(False, why)
+        k = _whole_parts(value, right, parts[0]) if parts else None
+        if k is not None:
+            return verdict(False, parts[1].replace("{k}", str(k)))
         missing = missing_terms(value, right, terms) if terms else None
         if missing:
             return verdict(False, missing)

@@ -21,10 +21,11 @@ Module and parameter names follow timm's ``timm/models/maxxvit.py`` (``coatnet_0
 is this book's own. Where timm departs from the paper's text, these modules follow timm:
 
 * the MBConv's first 1x1 conv expands to 4x the block's *output* width (timm's
-  ``expand_output=True``). This is not a departure but a choice the paper leaves open: it
-  expands by 4x (Table 3's caption), and its one sentence on the rate (section "Merging
-  Convolution and Self-Attention") describes a block that projects "back to the original
-  channel size", so it does not say which width a stage's first block expands from;
+  ``expand_output=True``). The paper expands by 4x (Table 3's caption). Its one sentence on
+  the rate (section "Merging Convolution and Self-Attention") "first expands the channel size
+  of the input by 4x and later project the 4x-wide hidden state back to the original channel
+  size": read literally, from the input width. But it describes a residual block, whose input
+  and output widths are equal, so it does not settle a stage's first block;
 * squeeze-excitation's hidden activation is SiLU (timm's ``attn_act_layer='silu'``); the
   appendix ("Pre-Activation") names GELU as the activation of the MBConv blocks;
 * a down-sampling transformer block pools both branches with a 2x2 average, where the
@@ -210,7 +211,8 @@ class MBConv(nn.Module):
 
     ``x + Conv1x1(SE(DepthConv3x3(Conv1x1(Norm(x)))))``. A 1x1 conv expands to
     ``expand_ratio`` times the *output* width ``out_chs`` (timm's ``expand_output=True``; the
-    paper does not say which width a stage's first block expands from). A depthwise
+    paper's sentence, read literally, expands the input width, but it describes a block of
+    equal widths and does not settle a stage's first block). A depthwise
     3x3 conv mixes each channel with its 3x3 neighbourhood: the *static* kernel ``w_{i−j}``.
     Squeeze-excitation with ``se_ratio · out_chs`` hidden channels reweights the channels, and a
     1x1 conv projects back.
