@@ -445,7 +445,7 @@ def test_kv_tokens_on_a_floored_grid(capsys):
     capsys.readouterr()
     assert not shunted.check_shunted_kv_tokens((35, 140), H=30, W=22, sr_ratio=4)
     out = " ".join(capsys.readouterr().out.split())
-    assert "4× the coarse keys holds only where H mod r < r/2 on both sides" in out
+    assert "4× the coarse keys holds only where H mod r < r/2 and W mod r < r/2" in out
     assert "30 mod 4 = 2 and 22 mod 4 = 2, against r/2 = 2" in out and "15×11" in out
     # the 2× slip: the rule is stated as 4× only where the floor allows it, and 165 given
     assert not shunted.check_shunted_kv_tokens((35, 70), H=30, W=22, sr_ratio=4)
@@ -461,6 +461,15 @@ def test_kv_tokens_4x_rule_follows_the_floor_not_divisibility(capsys):
     assert not shunted.check_shunted_kv_tokens((81, 162), H=56, W=56, sr_ratio=6)
     out = " ".join(capsys.readouterr().out.split())
     assert "has 4× (not 2×)" in out and "about" not in out and "exactly only" not in out
+
+
+def test_kv_tokens_4x_rule_names_w_as_well_as_h(capsys):
+    # review r37: 56×28 at r = 8. H mod r = 0 passes, W mod r = 4 = r/2 fails: 21 and 98 keys
+    assert shunted.shunted_kv_tokens(56, 28, 8) == (21, 98)
+    assert not shunted.check_shunted_kv_tokens((21, 84), H=56, W=28, sr_ratio=8)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "only where H mod r < r/2 and W mod r < r/2" in out
+    assert "56 mod 8 = 0 and 28 mod 8 = 4, against r/2 = 4" in out
 
 
 def test_exercise_checkers(capsys):

@@ -66,13 +66,13 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
     fine_grid = f"⌊{H}/{half}⌋×⌊{W}/{half}⌋ = {H // half}×{W // half} = {right[1]}"
     exact = H % r < half and W % r < half  # the fine grid is twice the coarse one per side
     rule = (
-        f"only where H mod r < r/2 on both sides (r = sr_ratio = {r}). Here "
+        f"only where H mod r < r/2 and W mod r < r/2 (r = sr_ratio = {r}). Here "
         f"{H} mod {r} = {H % r} and {W} mod {r} = {W % r}, against r/2 = {half}"
     )
     if got[0] == right[0] and got[1] == right[0] * 2:
         return verdict(
             False,
-            "the fine grid halves the stride on both sides, so it has "
+            "the fine grid halves the stride along both H and W, so it has "
             f"{'' if exact else 'about '}4× (not 2×) the keys of the coarse one. Floored on its "
             f"own: {fine_grid}" + ("" if exact else f". It is 4× exactly {rule}"),
         )
