@@ -445,7 +445,7 @@ def test_kv_tokens_on_a_floored_grid(capsys):
     capsys.readouterr()
     assert not shunted.check_shunted_kv_tokens((35, 140), H=30, W=22, sr_ratio=4)
     out = " ".join(capsys.readouterr().out.split())
-    assert "4× the coarse keys holds only where H mod r < r/2 on both sides" in out
+    assert "4× the coarse keys holds only where H mod r < r/2 and W mod r < r/2" in out
     assert "30 mod 4 = 2 and 22 mod 4 = 2, against r/2 = 2" in out and "15×11" in out
     # the 2× slip: the rule is stated as 4× only where the floor allows it, and 165 given
     assert not shunted.check_shunted_kv_tokens((35, 70), H=30, W=22, sr_ratio=4)
@@ -461,6 +461,15 @@ def test_kv_tokens_4x_rule_follows_the_floor_not_divisibility(capsys):
     assert not shunted.check_shunted_kv_tokens((81, 162), H=56, W=56, sr_ratio=6)
     out = " ".join(capsys.readouterr().out.split())
     assert "has 4× (not 2×)" in out and "about" not in out and "exactly only" not in out
+
+
+def test_kv_tokens_4x_rule_names_w_as_well_as_h(capsys):
+    # review r37: 56×28 at r = 8. H mod r = 0 passes, W mod r = 4 = r/2 fails: 21 and 98 keys
+    assert shunted.shunted_kv_tokens(56, 28, 8) == (21, 98)
+    assert not shunted.check_shunted_kv_tokens((21, 84), H=56, W=28, sr_ratio=8)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "only where H mod r < r/2 and W mod r < r/2" in out
+    assert "56 mod 8 = 0 and 28 mod 8 = 4, against r/2 = 4" in out
 
 
 def test_exercise_checkers(capsys):
@@ -586,6 +595,7 @@ def student_ssa(attn, x, H, W, slip=None):
             v_grid = v.transpose(2, 3).reshape(B, -1, *red.shape[2:])
             v = v + lc(v_grid).reshape(B, h // 2, -1, red.shape[2] * red.shape[3]).transpose(2, 3)
         first = (g == 1) != (slip == "groups swapped")
+        first = {"first half twice": True, "second half twice": False}.get(slip, first)
         qg = q[:, : h // 2] if first else q[:, h // 2 :]
         a = ((qg @ k.transpose(-2, -1)) * attn.scale).softmax(-1)
         steps.update({f"x{g}": t, f"k{g}": k, f"v{g}": v, f"attn{g}": a})
@@ -619,13 +629,31 @@ def test_student_ssa_written_right_passes(capsys):
         (
             "groups swapped",
             # on an 8x8 grid the coarse group has one key, so its map is 1 either way
-            "the groups have swapped queries: the first half of the heads",
+            "first wrong step is attn2 (group 2's map): group 2's map uses the first half of "
+            "the queries, q[:, :heads // 2]. Group 2, the fine group, takes the second half",
         ),
     ],
 )
 def test_ssa_forward_names_the_slip(capsys, slip, says):
     assert not shunted.check_shunted_forward(lambda *a: student_ssa(*a, slip=slip), SMALL)
     assert says in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    "slip,step,says",
+    [
+        # r37 E1: the same half of the queries in both groups is not called a swap
+        ("first half twice", "attn2", "group 2's map uses the first half of the queries"),
+        ("second half twice", "attn1", "group 1's map uses the second half of the queries"),
+        ("groups swapped", "attn1", "group 1's map uses the second half of the queries"),
+    ],
+)
+def test_ssa_forward_names_the_group_whose_queries_are_wrong(capsys, slip, step, says):
+    config = ((12, 10, 64, 4, 4),)  # both groups have several keys: each map can be wrong
+    assert not shunted.check_shunted_forward(lambda *a: student_ssa(*a, slip=slip), config)
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"the first wrong step is {step} " in out and says in out, out
+    assert "swapped" not in out
 
 
 def test_ssa_forward_sr_ratio_1_local_conv_on_v_instead_of_output(capsys):

@@ -66,13 +66,13 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
     fine_grid = f"⌊{H}/{half}⌋×⌊{W}/{half}⌋ = {H // half}×{W // half} = {right[1]}"
     exact = H % r < half and W % r < half  # the fine grid is twice the coarse one per side
     rule = (
-        f"only where H mod r < r/2 on both sides (r = sr_ratio = {r}). Here "
+        f"only where H mod r < r/2 and W mod r < r/2 (r = sr_ratio = {r}). Here "
         f"{H} mod {r} = {H % r} and {W} mod {r} = {W % r}, against r/2 = {half}"
     )
     if got[0] == right[0] and got[1] == right[0] * 2:
         return verdict(
             False,
-            "the fine grid halves the stride on both sides, so it has "
+            "the fine grid halves the stride along both H and W, so it has "
             f"{'' if exact else 'about '}4× (not 2×) the keys of the coarse one. Floored on its "
             f"own: {fine_grid}" + ("" if exact else f". It is 4× exactly {rule}"),
         )
@@ -219,8 +219,12 @@ SHUNTED_MISTAKES = {
     "v_before_le": "these are V before local enhancement. Where sr_ratio > 1 the exercise asks "
     "for v1 and v2 after it: V + local_conv(V), computed on V's reduced grid. Only at "
     "sr_ratio 1 is v the value before the local conv",
-    "groups_swapped": "the groups have swapped queries: the first half of the heads "
-    "(q[:, :heads // 2]) attends to the coarse keys",
+    # one mistake per group: a student who swapped both groups' queries is told group 1's
+    # first, and one who gave both groups the same half is told the group that is wrong
+    "q1_second_half": "group 1's map uses the second half of the queries, q[:, heads // 2:]. "
+    "Group 1, the coarse group, takes the first half: q[:, :heads // 2]",
+    "q2_first_half": "group 2's map uses the first half of the queries, q[:, :heads // 2]. "
+    "Group 2, the fine group, takes the second half: q[:, heads // 2:]",
     "no_scale": "the map is softmax(q kᵀ) without the scale dim_head**-0.5 (attn.scale)",
 }
 
@@ -280,7 +284,8 @@ def shunted_steps(
         v_kv = v  # V as kv gives it
         if mistake != "no_le":
             v = v + _local(v, local_conv, y.shape[2], h // 2)
-        first = (g == 1) != (mistake == "groups_swapped")
+        wrong_half = mistake == ("q1_second_half" if g == 1 else "q2_first_half")
+        first = (g == 1) != wrong_half  # the first half of the queries
         a, out = _attend(q[:, : h // 2] if first else q[:, h // 2 :], k, v, scale)
         # v_before_le: the step returned is V before LE, the output is still computed with it
         v_step = v_kv if mistake == "v_before_le" else v
