@@ -898,8 +898,10 @@ def test_the_round_ratios_print_every_ratio_the_chapter_reads(capsys):
     text = "\n".join(lines)
     for stage in (1, 2, 3, 4):
         assert f"stage {stage}: SW-MSA / W-MSA in each round" in text
-        assert f"stage {stage}: MSA / W-MSA in each round" in text
-    assert "stage 4: SW-MSA / MSA in each round" in text
+        assert f"stage {stage}: global MSA / W-MSA in each round" in text
+    # bare "MSA" would read as Table 5's header, which means any attention layer
+    assert ": MSA /" not in text and "/ MSA " not in text
+    assert "stage 4: SW-MSA / global MSA in each round" in text
     assert "stage 3: SW-MSA mask only / roll only in each round" in text
     # three decimals and the count above 1: a ratio of 1.002 reads as a slower round
     direct = swin.round_ratios(m.rows, "SW-MSA mask only", "SW-MSA roll only")[1]
@@ -981,8 +983,16 @@ def test_the_figures_say_what_the_bars_are_and_keep_their_ticks_apart():
     assert [n.split("\n")[1] for n in names] == ["B: M⁴ entries"] * 2 + ["B: (hw)² entries"]
     assert fig.axes[0].get_legend() is None
     assert "bar runs up to the slowest round" in plotting.alt_text(fig)
+    # "bar" is the span on the left: the middle panel's median is a tick
+    middle = fig.axes[1].get_legend().get_title().get_text()
+    assert middle == "tick: median" and "bar" not in middle
+    plt.close(fig)
+    # the title names the heads the curves were counted with, not a typed 3
+    fig = swin.plot_cost_curves(swin.cost_curves(sides=(224,), windows=(7,), num_heads=6))
+    assert "C = 96, 6 heads" in fig._suptitle.get_text()
     plt.close(fig)
     fig = swin.plot_cost_curves(swin.cost_curves(sides=(224, 448)))
+    assert "C = 96, 3 heads" in fig._suptitle.get_text()
     fig.canvas.draw()
     ax = fig.axes[1]  # multiply-adds against the window side
     labels = dict(zip(ax.get_xticks(), (t.get_text() for t in ax.get_xticklabels())))

@@ -461,7 +461,8 @@ def cost_curves(
     at every point. The counter runs the modules on the ``meta`` device, from shapes alone:
     on real tensors global attention's bias index alone holds ``(hw)²`` int64 entries, over
     a GiB from a 112×112 grid on. Every setting is checked before
-    anything is counted: each window must tile its grid exactly (eq. (2) assumes it)."""
+    anything is counted: each window must tile its grid exactly (eq. (2) assumes it). Each
+    row holds its ``heads``, so that a figure can name them."""
     sides = validate.nonempty_sequence("sides", sides, limit=100)
     windows = validate.nonempty_sequence("windows", windows, limit=100)
     dim, num_heads = validate.width("dim", dim), validate.width("num_heads", num_heads)
@@ -485,6 +486,7 @@ def cost_curves(
                 axis=axis,
                 value=value,
                 kind=kind,
+                heads=num_heads,
                 gmacs=cost.macs / 1e9,
                 counted_gmacs=counted / 1e9,
                 attn_mib=cost.attn_bytes / 2**20,
@@ -529,7 +531,8 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
     """Four panels: multiply-adds and attention-map MiB of stage 1's attention against the
     image side (global and windowed) and against the window size. In the top row the lines
     are the paper's eqs. and the circles the counter; in the bottom row the lines are the
-    maps' size, heads·hw·keys·4 bytes, which neither equation gives."""
+    maps' size, heads·hw·keys·4 bytes, which neither equation gives. The title gives
+    ``C = dim`` and the heads the rows were counted with."""
     rows = validate.rows("rows", rows, keys=("axis", "kind"))
     dim, window_size = validate.width("dim", dim), validate.image_side("window_size", window_size)
     fig, axes = new_figure(2, 2, height=5.6)
@@ -586,7 +589,10 @@ def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
                 ax.set_ylim(top=ax.get_ylim()[1] * 30)
             if row_i == 0 or col == 0:
                 ax.legend(loc="upper left")
-    fig.suptitle(f"Stage 1's attention layer (C = {dim}, 3 heads, 4×4 patches)")
+    # the heads the rows were counted with (cost_curves writes them into every row)
+    heads = sorted({r["heads"] for r in rows if "heads" in r})
+    heads_text = f", {heads[0]} heads" if len(heads) == 1 else ""
+    fig.suptitle(f"Stage 1's attention layer (C = {dim}{heads_text}, 4×4 patches)")
     side_rows = {(r["kind"], r["value"]): r for r in rows if r["axis"] == "side"}
     sides = sorted({r["value"] for r in rows if r["axis"] == "side"})
     lo, hi = sides[0], sides[-1]
@@ -927,13 +933,15 @@ def print_round_ratios(rows: list[dict], machine: dict | None = None, width: int
     variants = {r["variant"] for r in rows}
     for v in ("SW-MSA", "MSA", *SPLIT_VARIANTS[:2]):
         if v in variants:
+            # bare "MSA" is global attention here: Table 5's "MSA" is any attention layer
+            name = "global MSA" if v == "MSA" else v
             for stage, rs in round_ratios(rows, v).items():
-                add(stage, f"{v} / W-MSA", rs)
+                add(stage, f"{name} / W-MSA", rs)
     # the last stage: SW-MSA and global MSA are the same layer there
     pair = round_ratios(rows, "SW-MSA", "MSA")
     if pair:
         last = max(pair)
-        add(last, "SW-MSA / MSA", pair[last])
+        add(last, "SW-MSA / global MSA", pair[last])
     # the two SW-MSA variants against each other: timed one after the other
     roll_v, mask_v = SPLIT_VARIANTS[:2]
     if {roll_v, mask_v} <= variants:
@@ -951,7 +959,7 @@ def print_round_ratios(rows: list[dict], machine: dict | None = None, width: int
 def plot_measured_times(rows: list[dict], caption: str = ""):
     """Three panels from :func:`swin_cost_table`'s timed rows: the time of each layer per stage
     (the fastest round, a bar up to the slowest, as the legend says; log scale); per stage
-    SW-MSA's time over W-MSA's, round by round (a dot per round, a bar at the median), beside
+    SW-MSA's time over W-MSA's, round by round (a dot per round, a short tick at the median), beside
     stage 4's global MSA over W-MSA, on a linear axis: there the grid is one window, so
     neither shifts (their points are marked), and global MSA holds W-MSA's weights, a layer
     timed on its own: its ratios show the timing spread; and global MSA over W-MSA at every
@@ -1028,7 +1036,7 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     ax.set_xticks(stages, [str(s) for s in stages])
     ax.set_xlabel("stage")
     ax.set_ylabel("time / W-MSA's, each round")
-    ax.legend(loc="upper center", title="bar: median", handlelength=1, borderpad=0.3)
+    ax.legend(loc="upper center", title="tick: median", handlelength=1, borderpad=0.3)
     ax.grid(True, axis="y")
     ax = axes[0, 2]
     for stage, rs in sorted(msa.items()):
