@@ -934,15 +934,8 @@ def _token_configs(configs) -> list[tuple[int, int, int, int, int]]:
     if isinstance(configs, (list, tuple)) and not configs:
         return []  # check_forward says that no configuration was given
     out = []
-    for i, config in enumerate(validate.nonempty_sequence("configs", configs, limit=100)):
-        if not validate._ordered(config) or len(config) != 5:
-            raise validate.InputTypeError(
-                f"configs[{i}] must be (H, W, dim, heads, sr_ratio), got {validate.shown(config)}"
-            )
-        H, W = validate.grid(f"configs[{i}][:2]", config[:2])
-        dim = validate.width(f"configs[{i}] dim", config[2])
-        heads = validate.width(f"configs[{i}] heads", config[3])
-        validate.heads_divide(dim, heads)
+    fields = ("H", "W", "dim", "heads", "sr_ratio")
+    for i, config, (H, W, dim, heads) in validate.layer_configs(configs, fields):
         r = validate.kernel(f"configs[{i}] sr_ratio", config[4])
         out.append((H, W, dim, heads, r))
     return out

@@ -462,6 +462,36 @@ def grid(name: str, value) -> tuple[int, int]:
     return image_side(f"{name}[0]", value[0]), image_side(f"{name}[1]", value[1])
 
 
+def layer_configs(configs, fields: tuple[str, ...]):
+    """A forward checker's configurations, each a tuple named by ``fields`` whose first four
+    are ``(H, W, dim, heads)``: yields ``(i, config, (H, W, dim, heads))`` with those four
+    checked (the rest is the caller's). ``configs`` is a non-empty list of at most 100; an
+    empty list is the caller's to answer (``check_forward`` says no configuration was given)."""
+    for i, config in enumerate(nonempty_sequence("configs", configs, limit=100)):
+        if not _ordered(config) or len(config) != len(fields):
+            raise InputTypeError(
+                f"configs[{i}] must be ({', '.join(fields)}), got {_shown(config)}"
+            )
+        H, W = grid(f"configs[{i}][:2]", config[:2])
+        dim = width(f"configs[{i}] dim", config[2])
+        heads = width(f"configs[{i}] heads", config[3])
+        heads_divide(dim, heads)
+        yield i, config, (H, W, dim, heads)
+
+
+def layer_tokens(attn, cls, x, H: int, W: int, extra: int = 0) -> None:
+    """Check a step-by-step replay's inputs: ``attn`` is a ``cls`` and ``x`` its ``(B, N, C)``
+    tokens on an ``H x W`` grid (+ ``extra`` prefix tokens), of the layer's dtype, device and
+    width ``attn.dim``."""
+    instance("attn", attn, cls)
+    tokens_match_grid(x, H, W, extra, dtype=attn.q.weight.dtype, device=attn.q.weight.device)
+    if x.shape[-1] != attn.dim:
+        raise ValueError(
+            f"x has {x.shape[-1]} channels but attn was built for dim={attn.dim}: give tokens of "
+            f"{attn.dim} channels"
+        )
+
+
 def pair(name: str, value, what: str = "(row, col)") -> tuple:
     """A pair ``what`` (a list or tuple of two entries), returned as a tuple; its entries are
     the caller's to check."""

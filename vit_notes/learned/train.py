@@ -189,19 +189,26 @@ def check_classes(
     ``image``, in eval mode, without gradients): a 4-class model trained or scored on the
     2-class task would run without an error and give a meaningless loss or accuracy."""
     with torch.no_grad():
-        try:
-            classes = model.eval()(image).shape[-1]
-        except RuntimeError as e:  # a module that does not take images (a Linear, say)
-            raise ValueError(
-                f"model ({type(model).__name__}) could not classify an image of shape "
-                f"{tuple(image.shape)}: {validate.shown(str(e), 160)}; build one with "
-                "models.build(name)"
-            ) from None
+        classes = _scores(model.eval(), image, max(len(image), 1))[0].shape[-1]
     if classes != num_classes(task):
         raise ValueError(
             f"the model has {classes} outputs but task={task!r} has {num_classes(task)} classes; "
             f"{doing} (build it with task={task!r} to train one for this task)"
         )
+
+
+def _scores(model: nn.Module, images: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """``model``'s outputs for ``images``, batch by batch; a module that does not take images
+    (a Linear, say) raises torch's RuntimeError, answered here with what to build instead."""
+    try:
+        starts = range(0, len(images), batch_size) or [0]  # no images: one empty batch
+        return [model(images[i : i + batch_size]) for i in starts]
+    except RuntimeError as e:
+        raise ValueError(
+            f"model ({type(model).__name__}) could not classify images of shape "
+            f"{tuple(images.shape)}: {validate.shown(str(e), 160)}; build one with "
+            "models.build(name)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -223,14 +230,7 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 500) -> to
     model.eval()
     if not len(images):  # no images: no classes
         return torch.empty(0, dtype=torch.long)
-    try:
-        out = [model(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
-    except RuntimeError as e:  # a module that does not take images (a Linear, say)
-        raise ValueError(
-            f"model ({type(model).__name__}) could not classify images of shape "
-            f"{tuple(images.shape)}: {validate.shown(str(e), 160)}; build one with "
-            "models.build(name)"
-        ) from None
+    out = _scores(model, images, batch_size)
     if any(o.dim() != 2 for o in out):
         raise ValueError(
             f"model ({type(model).__name__}) must give (batch, classes) scores, got shape "

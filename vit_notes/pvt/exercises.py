@@ -261,15 +261,7 @@ def sra_steps(
     (a key of :data:`SRA_MISTAKES`) as a student who made it would compute them. Tested equal
     to the module (reduced tokens, map and output), so it runs on the copy a student's
     function gets, whose ``sr`` refuses its forward."""
-    validate.instance("attn", attn, SpatialReductionAttention)
-    validate.tokens_match_grid(
-        x, H, W, attn.num_prefix_tokens, dtype=attn.q.weight.dtype, device=attn.q.weight.device
-    )
-    if x.shape[-1] != attn.dim:
-        raise ValueError(
-            f"x has {x.shape[-1]} channels but attn was built for dim={attn.dim}: give tokens of "
-            f"{attn.dim} channels"
-        )
+    validate.layer_tokens(attn, SpatialReductionAttention, x, H, W, attn.num_prefix_tokens)
     if mistake is not None:
         validate.one_of("mistake", mistake, SRA_MISTAKES)
     h = attn.num_heads

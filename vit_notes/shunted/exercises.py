@@ -246,13 +246,7 @@ def shunted_steps(
     ``sr_ratio > 1``, ``k``, ``v``, ``attn`` for ``sr_ratio`` 1), from the module's own layers;
     with ``mistake`` (a key of :data:`SHUNTED_MISTAKES`) as a student who made it would
     compute them. Tested equal to the module (maps and output)."""
-    validate.instance("attn", attn, ShuntedAttention)
-    validate.tokens_match_grid(x, H, W, dtype=attn.q.weight.dtype, device=attn.q.weight.device)
-    if x.shape[-1] != attn.dim:
-        raise ValueError(
-            f"x has {x.shape[-1]} channels but attn was built for dim={attn.dim}: give tokens of "
-            f"{attn.dim} channels"
-        )
+    validate.layer_tokens(attn, ShuntedAttention, x, H, W)
     if mistake is not None:
         validate.one_of("mistake", mistake, SHUNTED_MISTAKES)
     h = attn.num_heads

@@ -434,16 +434,8 @@ def swin_cases(configs):
     if isinstance(configs, (list, tuple)) and not configs:
         return iter(())  # check_forward says that no configuration was given
     checked = []
-    for i, config in enumerate(validate.nonempty_sequence("configs", configs, limit=100)):
-        if not validate._ordered(config) or len(config) != 6:
-            raise validate.InputTypeError(
-                f"configs[{i}] must be (H, W, dim, heads, window_size, shift_size), got "
-                f"{validate.shown(config)}"
-            )
-        H, W = validate.grid(f"configs[{i}][:2]", config[:2])
-        dim = validate.width(f"configs[{i}] dim", config[2])
-        heads = validate.width(f"configs[{i}] heads", config[3])
-        validate.heads_divide(dim, heads)
+    fields = ("H", "W", "dim", "heads", "window_size", "shift_size")
+    for i, config, (H, W, dim, heads) in validate.layer_configs(configs, fields):
         M = validate.image_side(f"configs[{i}] window_size", config[4])
         check_window(H, W, min(M, H, W))
         checked.append((H, W, dim, heads, M, check_shift(config[5], M)))
