@@ -802,7 +802,7 @@ def test_explorers_on_a_phone_and_from_disk(rel, browser):
 
 #: Each bar chart of an explorer as drawn: the left and right edges (px) of its tracks, its
 #: bars and its intervals; its axis's ticks (centre, label, whether the label shows and its
-#: edges) and the axis's own label.
+#: edges), the axis's own label, and the explorer's and the chart's edges.
 _CHARTS_JS = """root => [...root.querySelectorAll('.vn-chart')].map(c => {
     const edges = e => { const r = e.getBoundingClientRect(); return [r.left, r.right]; };
     const tracks = [...c.querySelectorAll('.vn-bar-track')];
@@ -818,6 +818,7 @@ _CHARTS_JS = """root => [...root.querySelectorAll('.vn-chart')].map(c => {
         }),
         axis: (c.querySelector('.vn-axis-label') || {textContent: null}).textContent,
         room: edges(root),
+        chart: edges(c),
     };
 })"""
 
@@ -891,6 +892,11 @@ def _chart_problems(b, shown: dict) -> list[str]:
         out.append(f"{len(visible)} tick labels shown")
     if any(a[1] > b_[0] for a, b_ in zip(visible, visible[1:])):
         out.append(f"tick labels overlap: {visible}")
+    # On a phone the labels sit above the bars: a track keeps most of the chart's width, so
+    # that intervals a few points apart stay apart (beside a long label it was a quarter).
+    span = (track[1] - track[0]) / (shown["chart"][1] - shown["chart"][0])
+    if span < 0.4:
+        out.append(f"the bars' track is {span:.0%} of the chart's width (at least 40%)")
     room = shown["room"]
     if visible and (visible[0][0] < room[0] - 1 or visible[-1][1] > room[1] + 1):
         out.append(f"tick labels reach past the explorer: {visible} in {room}")

@@ -50,7 +50,7 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
 .vn-map figcaption{font-size:12.5px;text-align:center}
 .vn-scale{display:flex;align-items:center;gap:.4em;font-size:12.5px;margin:.3em 0;flex-wrap:wrap}
 .vn-scale canvas{width:180px;height:12px;image-rendering:pixelated}
-.vn-bars{display:flex;flex-wrap:wrap;gap:.3em 1.5em}
+.vn-bars{display:flex;flex-wrap:wrap;gap:.3em 1.5em;container-type:inline-size}
 .vn-chart{margin:.3em 0;flex:1 1 300px;min-width:0;font-size:12.5px;display:grid;
  grid-template-columns:auto minmax(25%,1fr) auto;column-gap:.4em;row-gap:2px;align-items:center}
 .vn-chart figcaption{font-weight:600;margin-bottom:.2em;grid-column:1/-1}
@@ -72,6 +72,10 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
 .vn-tick-label.vn-crowded{visibility:hidden}
 .vn-axis-label{grid-column:2/-1;font-size:12px}
 .vn-explorer :is(.vn-tick-label,.vn-axis-label){color:var(--vn-muted)}
+@container (max-width:440px){
+ .vn-chart{grid-template-columns:minmax(0,1fr) auto}
+ .vn-bar-label,.vn-axis-label{grid-column:1/-1;text-align:left}
+}
 .vn-fallback{max-width:100%;height:auto}`;
   if (!document.getElementById("vn-explorer-css")) {
     document.head.appendChild(Object.assign(document.createElement("style"),
@@ -408,7 +412,8 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
       labels.forEach((l, k) => l.classList.toggle("vn-crowded", k % step !== 0));
     }
 
-    // A chart: a bar per label, its text in a column of its own; where the chart has them,
+    // A chart: a bar per label, its text in a column of its own (on a phone the label sits above
+    // its bar, so the track keeps most of the width); where the chart has them,
     // each bar's interval (low, high: an error bar over a bar paled as in the figure) and the
     // value axis (axis: its domain, ticks and labels, vit_notes.explorer.bar_axis, which the
     // matplotlib figure draws too).
@@ -456,7 +461,9 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
           el("span", { class: "vn-tick", style: `left:${pct(t)}` },
             [el("span", { class: "vn-tick-label", text: axis.tick_labels[k] })])));
         if (axis) {
-          rows.push(el("span"), axisRow, el("span"), el("span"),
+          // Placeholders as labels: on a phone a label takes a row of its own (above).
+          rows.push(el("span", { class: "vn-bar-label" }), axisRow, el("span"),
+            el("span", { class: "vn-bar-label" }),
             el("span", { class: "vn-axis-label", text: axis.label }));
         }
         bars.append(el("figure", { class: "vn-chart" },
