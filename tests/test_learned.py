@@ -568,7 +568,8 @@ def test_higher_checker(capsys):
     for answer in ("cannot tell", "can't tell", "Can’t tell.", "cant tell", "unknown", "cannot"):
         assert ex.check_higher(answer, results=results), answer
     out = capsys.readouterr().out
-    assert "pvt_sra8 scores 68.0% (one run) and pvt_full 70.0% (one run)" in out
+    assert "pvt_sra8 scores 68.0% and pvt_full 70.0% in their runs from training seed 0" in out
+    assert "a gap of -2.0 points, the only matched comparison" in out
     assert "Each was scored there in one training run only" in out
     capsys.readouterr()
     for wrong in ("yes", "higher", "Lower"):
@@ -899,6 +900,8 @@ API_MORE_SLIPS: dict[str, list[tuple]] = {
     "vit_notes.learned.figures.mark_tokens": [
         (("24", 3), {}, "corner", "text for the corner: read as (2, 4)"),
         (((4, 4), float("inf")), {}, "detail", "OverflowError"),
+        (((4, 4), 6), dict(shape=7), "shape", "no such shape: an IndexError from the template"),
+        (((4, 4), 6), dict(shape=torch.tensor([0, 1])), "shape", "a row of shapes for one mark"),
     ],
     "vit_notes.learned.figures.query_rc": [
         (([4],), dict(detail=3), "corner", "one number for the corner: a 1-tuple, silently"),
@@ -980,6 +983,27 @@ def test_runs_to_pair_checker(capsys):
         ex.check_runs_to_pair([1], model="pvt_none", results=results)
 
 
+def test_no_interval_refuses_a_reason_that_assumes_one(capsys):
+    # Exercise 5 (review r23 E1): pvt_full has one run at 3 px, so no interval exists; a reason
+    # that says an interval holds zero, or leans on the error bars, is as false as "within noise"
+    kw = dict(model="pvt_none", baseline="pvt_full", detail=3)
+    for answer in ("cannot tell (the interval holds zero)",
+                   "cannot tell (the 95% interval includes zero)",
+                   "cannot tell (it contains 0)"):  # fmt: skip
+        assert not ex.check_higher(answer, **kw), answer
+        out = capsys.readouterr().out
+        assert "not because an interval holds zero, since none exists here" in out, out
+    assert not ex.check_higher("cannot tell (within the error bars)", **kw)
+    assert "not because of the error bars" in capsys.readouterr().out
+    for answer in ("cannot tell (no interval)", "cannot tell (one run of pvt_full, no pairing)"):
+        assert ex.check_higher(answer, **kw), answer
+    # (review r23 M1) the gap is the matched one, at the one seed the two share, not the
+    # control's mean of 3 runs against pvt_full's one run; the control's runs are its range
+    out = capsys.readouterr().out
+    assert "in their runs from training seed 0" in out and "the only matched comparison" in out
+    assert "pvt_none's own 3 runs there range from" in out and "mean of" not in out, out
+
+
 def test_equal_without_interval_names_no_interval(capsys):
     # Exercise 5 (review r21 E2): pvt_full has one run at 3 px, so "equal" is refused for the
     # missing interval, not for an interval that holds zero
@@ -996,3 +1020,27 @@ def test_equal_without_interval_names_no_interval(capsys):
         }  # fmt: skip
     assert not ex.check_higher("same", results=runs)
     assert "says the two score alike" in capsys.readouterr().out
+
+
+def test_mark_tokens_hold_the_marks_pixels():
+    # The slip (review r23 F1): a mark's tokens taken from its box, so a patch that the box
+    # overlaps only where the shape is blank counted as the mark's. With its shape, a token
+    # counts only if its patch holds a pixel of the mark.
+    from vit_notes.learned.figures import mark_tokens
+
+    for shape in range(len(SHAPES)):
+        for d in (3, 5, 6, 9):
+            for corner in ((0, 0), (2, 3), (7, 1)):
+                mask = np.zeros((32, 32))
+                mask[corner[0] : corner[0] + d, corner[1] : corner[1] + d] = render_shape(shape, d)
+                held = {(r // 4) * 8 + c // 4 for r, c in zip(*mask.nonzero())}
+                got = mark_tokens(corner, d, shape=shape)
+                assert got == sorted(held), (shape, d, corner)
+                assert set(got) <= set(mark_tokens(corner, d))  # the box's tokens
+    # some mark's box reaches a patch that holds none of its pixels
+    assert any(
+        len(mark_tokens((3, 3), 6, shape=s)) < len(mark_tokens((3, 3), 6))
+        for s in range(len(SHAPES))
+    )
+    # an entry of Marks.shapes (a tensor) reads as its number
+    assert mark_tokens((3, 3), 6, shape=torch.tensor(1)) == mark_tokens((3, 3), 6, shape=1)

@@ -391,17 +391,28 @@ def _scores(row: dict, detail: int | None) -> dict:
 def _no_interval(model: str, baseline: str, a: dict, b: dict, where: str) -> tuple[str, str]:
     """The facts and the reason of a "cannot tell" with no interval over training runs:
     ``a`` and ``b``, the runs (seed -> accuracy) of ``model`` and ``baseline``, share fewer
-    than two seeds."""
-
-    def scored(runs: dict) -> str:
-        mean = sum(runs.values()) / len(runs)
-        return f"{mean:.1%} ({'one run' if len(runs) < 2 else f'mean of {len(runs)} runs'})"
-
-    gap = sum(a.values()) / len(a) - sum(b.values()) / len(b)
-    facts = (
-        f"{where}, {model} scores {scored(a)} and {baseline} {scored(b)}, a difference "
-        f"of {100 * gap:+.1f} points"
-    )
+    than two seeds. Where they share one seed, the gap is the one at that seed (a mean of
+    several runs against one run would mix in the runs of the other seeds); a model's other
+    runs are given as its own range."""
+    shared = sorted(set(a) & set(b), key=str)
+    if shared:
+        (s,) = shared
+        facts = (
+            f"{where}, {model} scores {a[s]:.1%} and {baseline} {b[s]:.1%} in their runs from "
+            f"training seed {s}, a gap of {100 * (a[s] - b[s]):+.1f} points, the only matched "
+            "comparison"
+        )
+    else:
+        facts = (
+            f"{where}, {model} and {baseline} have no training seed in common, so no gap "
+            "between them is matched"
+        )
+    for name, runs in ((model, a), (baseline, b)):
+        if len(runs) > 1:
+            facts += (
+                f". {name}'s own {len(runs)} runs there range from {min(runs.values()):.1%} "
+                f"to {max(runs.values()):.1%}"
+            )
     single = [n for n, r in ((model, a), (baseline, b)) if len(r) < 2]
     if single:
         why = (
@@ -519,6 +530,37 @@ def _not_noise(facts: str, why: str) -> str:
     )
 
 
+#: Phrases that say an interval over the runs holds zero, or lean on error bars. Where no
+#: interval exists they give a reason that is false; "no interval" does not match them.
+_INTERVAL_CLAIMS = (
+    "holds zero", "holds 0", "includes zero", "includes 0", "contains zero", "contains 0",
+    "covers zero", "covers 0", "crosses zero", "crosses 0", "spans zero", "spans 0",
+    "straddles zero", "straddles 0", "interval overlaps", "intervals overlap",
+)  # fmt: skip
+_ERROR_BAR_CLAIMS = ("error bar", "errorbar", "error-bar")
+
+
+def _claimed_interval(answer) -> str | None:
+    """Which false reason ``answer`` gives where no interval exists: ``"interval"`` (one that
+    holds zero), ``"error bars"``, or ``None``."""
+    text = _plain(answer) if isinstance(answer, str) else ""
+    if any(w in text for w in _ERROR_BAR_CLAIMS):
+        return "error bars"
+    if any(w in text for w in _INTERVAL_CLAIMS):
+        return "interval"
+    return None
+
+
+def _not_interval(claim: str, facts: str, why: str) -> str:
+    """The message for a reason that names an interval or error bars where none exists."""
+    slip = {
+        "interval": "not because an interval holds zero, since none exists here",
+        "error bars": "not because of the error bars, which measure the test images of one "
+        "run, not a second training run",
+    }[claim]
+    return f"the study's answer is 'cannot tell', but {slip}: {facts}. {why}"
+
+
 def check_higher(
     answer,
     model: str = "pvt_sra8",
@@ -535,8 +577,11 @@ def check_higher(
     same training seeds scored there, the 95% t-interval of the per-seed differences
     (:func:`.stats.paired_difference`); "higher" if it lies above zero, "lower" if below,
     "cannot tell" if it holds zero. Where either model has a single run there, or their runs
-    share fewer than two seeds, there is no such interval: "cannot tell", and "within noise"
-    is refused there (there is no noise estimate to be within). Words that say the two score
+    share fewer than two seeds, there is no such interval: "cannot tell", and a reason that
+    assumes one is refused there: "within noise" (there is no noise estimate to be within),
+    "the interval holds zero" (there is none) and "within the error bars" (they measure the
+    test images, not a second run). The message gives the gap at the one seed the two share,
+    where they share one, not a mean of several runs against one. Words that say the two score
     alike ("same", "equal") are refused: where there is no interval, because none exists, and
     otherwise because an interval that holds zero does not show that. An option followed by a
     reason reads as the option: "cannot tell (no interval)". Each message gives the numbers and
@@ -590,6 +635,8 @@ def check_higher(
         facts, why = _no_interval(model, baseline, a, b, where)
         if choice == right and _says_noise(answer):  # no interval: no noise to be within
             return verdict(False, _not_noise(facts, why))
+        if choice == right and _claimed_interval(answer):  # nor one to hold zero
+            return verdict(False, _not_interval(_claimed_interval(answer), facts, why))
     if choice == right:
         return verdict(True, f"{right}: {facts}. {why}.")
     return verdict(False, f"the study's answer is {right!r}: {facts}. {why}.")

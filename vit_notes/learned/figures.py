@@ -13,7 +13,7 @@ from ..explorer import Bars, Control, Explorer, MapPanel
 from ..plotting import compare_maps, new_figure, set_alt, show_photo, styled
 from ..pvt import sra_query_maps
 from ..trace import record_attention
-from .data import IMG_SIZE, SHAPES, Marks, make_dataset
+from .data import IMG_SIZE, SHAPES, Marks, make_dataset, render_shape
 from .models import CONTROLS, MODELS, STUDY
 from .shipped import check_results, load, load_results
 from .stats import mean_interval
@@ -473,8 +473,14 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     )
 
 
-def mark_tokens(corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE) -> list[int]:
-    """The flat indices of the tokens (``size/grid``-px patches) that a mark's box overlaps."""
+def mark_tokens(
+    corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE, shape: int | None = None
+) -> list[int]:
+    """The flat indices of the tokens (``size/grid``-px patches) that hold a pixel of a mark.
+
+    ``shape``: the mark's shape number (:data:`SHAPES`); its pixels are
+    :func:`render_shape`'s, so a patch that the mark's ``detail x detail`` box overlaps only
+    where the shape is blank does not count. ``None``: every patch the box overlaps."""
     stride = _stride(grid, size)
     (r, c), d = _corner(corner), validate.positive_int("detail", detail, maximum=size)
     if r + d > size or c + d > size:
@@ -482,9 +488,14 @@ def mark_tokens(corner, detail: int, grid: int = GRID[0], size: int = IMG_SIZE) 
             f"corner={(r, c)}, detail={d}: the mark's box ends at ({r + d - 1}, {c + d - 1}), "
             f"off the {size}x{size} image; give a mark that lies on it"
         )
-    rows = range(r // stride, (r + d - 1) // stride + 1)
-    cols = range(c // stride, (c + d - 1) // stride + 1)
-    return [i * grid + j for i in rows for j in cols]
+    if shape is None:
+        rows = range(r // stride, (r + d - 1) // stride + 1)
+        cols = range(c // stride, (c + d - 1) // stride + 1)
+        return [i * grid + j for i in rows for j in cols]
+    if isinstance(shape, torch.Tensor) and shape.numel() == 1:  # an entry of Marks.shapes
+        shape = shape.item()
+    pixels = render_shape(shape, d).nonzero()
+    return sorted({((r + y) // stride) * grid + (c + x) // stride for y, x in zip(*pixels)})
 
 
 @torch.no_grad()
@@ -528,7 +539,10 @@ def attention_on_marks(
                 f"{name or 'the toy'}: its first layer has a {keys} key grid, not the full "
                 f"{grid} of these {size}-px images"
             )
-        marks = [set(mark_tokens(data.corners[i, j], d, grid=grid[0], size=size)) for j in range(3)]
+        marks = [
+            set(mark_tokens(data.corners[i, j], d, grid[0], size, shape=data.shapes[i, j]))
+            for j in range(3)
+        ]
         own, partner, odd = marks[0], marks[1] - marks[0], marks[2] - marks[0] - marks[1]
         shares = {"own mark": own, "partner": partner, "odd mark": odd}
         for key, tokens in shares.items():
