@@ -27,8 +27,7 @@ class Paper:
     beside the book's own counts): parameters (M), GFLOPs at 224² (= G multiply-adds) and
     ImageNet-1k top-1 (%) at 224² where the paper gives them (``None`` where it gives none),
     the bib key, where it says so, and which figures (``readme``: ``"params_m"``, ``"top1"``)
-    come from the official repository's README instead of the paper's table, and which
-    (``unchecked``) the book has not checked against the paper's table."""
+    come from the official repository's README instead of the paper's table."""
 
     params_m: float
     gflops: float | None
@@ -36,9 +35,6 @@ class Paper:
     cite: str
     source: str
     readme: tuple[str, ...] = ()
-    #: figures (``"gflops"``, ...) taken from a chapter's record of the paper's table, which
-    #: the book has not checked against the table itself
-    unchecked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

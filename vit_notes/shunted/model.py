@@ -531,16 +531,15 @@ def _paper(params_m: float, gflops: float, top1: float) -> registry.Paper:
         cite="ren2022shunted",
         source=_SRC,
         readme=("params_m", "top1"),
-        unchecked=("gflops",),
     )
 
 
 #: The paper's numbers, shown beside the book's counts (never used in a computation):
 #: parameters (M) and ImageNet-1k top-1 (%) from the results list in the official repository's
 #: README, which gives no FLOPs, and GFLOPs at 224² from the paper's ImageNet-1K comparison
-#: table (the book's sources do not show that table's number). That one FLOP there is one
-#: multiply-add is our reading: the book's counts come within a few percent above them (the
-#: chapter glues by how much), where two FLOPs per multiply-add would put them near half.
+#: table. That one FLOP there is one multiply-add is our reading: the book's counts come
+#: within a few percent above them (the chapter glues by how much), where two FLOPs per
+#: multiply-add would put them near half.
 PAPER = {
     "shunted_t": _paper(params_m=11.5, gflops=2.1, top1=79.8),
     "shunted_s": _paper(params_m=22.4, gflops=4.9, top1=82.9),
