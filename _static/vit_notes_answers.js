@@ -265,10 +265,21 @@
   /** checking.round_to_step: ``right`` (a BigInt) to the nearest multiple of ``step``. */
   const roundToStep = (right, step) => ((right + step / 2n) / step) * step;
 
+  /** checking.step_roundings: ``right`` rounded to ``step`` and to each finer step a tenth as
+   * large, down to 1, while the step stays whole. */
+  function stepRoundings(right, step) {
+    const out = [];
+    for (let s = step; s >= 1n; s /= 10n) {
+      out.push(roundToStep(right, s));
+      if (s % 10n !== 0n) break;
+    }
+    return out;
+  }
+
   function nearMiss(value, right, unit, near = NEAR, step = 0n) {
     if (equal(value, right) || !(relError(value, right) <= near)) return null;
     let text = `close: ${number(value)} is ${howFar(value, right)}`;
-    const exactly = step ? `give it exactly, or rounded to the nearest ${number({ int: step })}` : "";
+    const exactly = step ? `give it exactly, or rounded to the nearest ${number({ int: step })} or finer` : "";
     const digits = rounded(value, right);
     if (digits !== null) {
       text += `; it is the answer rounded to ${digits} significant figures: `;
@@ -335,7 +346,9 @@
     if (value === null) return say(false, `give a whole number of ${spec.unit}, got ${describe(text)}`);
     if (equal(value, right)) return say(true, spec.correct);
     const step = BigInt(spec.step || 0);
-    if (step && equal(value, { int: roundToStep(right.int, step) })) return say(true, spec.correct);
+    if (step && stepRoundings(right.int, step).some((r) => equal(value, { int: r }))) {
+      return say(true, spec.correct);
+    }
     if (isInt(value)) {
       for (const [wrong, why] of spec.mistakes) if (value.int === BigInt(wrong)) return say(false, why);
       const k = spec.parts ? wholeParts(value.int, right.int, BigInt(spec.parts[0])) : null;

@@ -112,6 +112,20 @@ def test_check_count_step_accepts_the_rounding_asked_for_and_records_it(capsys):
     assert spec["step"] == "100"
 
 
+def test_check_count_step_accepts_a_finer_rounding_of_the_count(capsys):
+    # review r36 E1: 254,804,000 is the count rounded more finely than asked, and is right
+    roundings = [254_800_000, 254_804_000, 254_803_970, 254_803_968]  # to 100,000 ... 1
+    assert checking.step_roundings(254_803_968, 100_000) == roundings
+    assert checking.step_roundings(1020, 25) == [1025]  # no finer step than one not of 10s
+    kw = dict(step=100_000)
+    for answer in (254_800_000, 254_804_000, "254.804M", 254_803_970, 254_803_968):
+        assert checking.check_count(answer, 254_803_968, "x", "ok", **kw), answer
+    for answer in (254_810_000, 254_850_000, 254_804_100, 254_803_900):  # no rounding of it
+        assert not checking.check_count(answer, 254_803_968, "x", "ok", **kw), answer
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.count("give it exactly, or rounded to the nearest 100,000 or finer") == 4
+
+
 def test_check_count_step_tells_a_coarser_rounding_how_to_round(capsys):
     assert not checking.check_count(1_000_000, 1_023_456, "x", "ok", step=10_000)
     out = " ".join(capsys.readouterr().out.split())

@@ -1207,7 +1207,12 @@ def test_exercise_4_takes_the_factor_with_a_times_sign(capsys, answer):
         (254_800_000, True),
         ("254,800,000", True),
         (2.548e8, True),
-        ("254,804,000", False),  # to the nearest thousand: neither form asked for
+        ("254,804,000", True),  # to the nearest thousand: finer than asked (review r36 E1)
+        ("254.804M", True),  # the same in the M form the question invites
+        (254_803_970, True),  # to the nearest ten
+        ("254.8040M", True),
+        (254_810_000, False),  # 6,032 off: the count to the nearest 10,000 is 254,800,000
+        (254_804_100, False),  # 132 off: no rounding of the count
         (254_850_000, False),  # 46,032 off: not the count rounded as asked (review r24)
         (254_750_000, False),
         (254_900_000, False),  # 96,032 off: a step away
@@ -1221,7 +1226,7 @@ def test_attention_macs_accepts_the_asked_precision(capsys, answer, ok):
     out = " ".join(capsys.readouterr().out.split())
     assert ("254,803,968" in out) is ok  # the right message names the exact count
     if not ok and answer != 254.8:  # a near miss is told the two forms, not "exactly" alone
-        assert out.endswith("give it exactly, or rounded to the nearest 100,000")
+        assert out.endswith("give it exactly, or rounded to the nearest 100,000 or finer")
 
 
 def test_attention_macs_takes_the_printed_mmacs(capsys):

@@ -474,15 +474,30 @@ def round_to_step(right: int, step: int) -> int:
     return (right + step // 2) // step * step
 
 
+def step_roundings(right: int, step: int) -> list[int]:
+    """``right`` rounded to the nearest ``step`` and to each finer step a tenth as large,
+    down to 1, while the step stays whole (100,000; 10,000; ...; 1): every rounding a
+    question that allows "to the nearest ``step``" should accept, since a finer rounding of
+    the exact count is closer to it. A step that is not a multiple of 10 has no finer one."""
+    out, s = [], int(step)
+    while s >= 1:
+        out.append(round_to_step(right, s))
+        if s % 10:
+            break
+        s //= 10
+    return list(dict.fromkeys(out))
+
+
 def near_miss(value, right, unit: str, near: float = NEAR, step: int = 0) -> str | None:
     """If ``value`` is within ``near`` (relative) of ``right`` but not equal: a message that
     says it is close, how far (absolute and relative) and, for a rounded answer, to how many
     significant figures it agrees. With ``step`` (the question also allows the count rounded
-    to the nearest ``step``), a whole-number miss is told to give it exactly or so rounded."""
+    to the nearest ``step`` or finer), a whole-number miss is told to give it exactly or
+    so rounded."""
     if value == right or not rel_error(value, right) <= near:
         return None
     text = f"close: {_number(value)} is {how_far(value, right)}"
-    exactly = f"give it exactly, or rounded to the nearest {step:,}" if step else ""
+    exactly = f"give it exactly, or rounded to the nearest {step:,} or finer" if step else ""
     digits = rounded(value, right)
     if digits is not None:
         text += f"; it is the answer rounded to {digits} significant figures: "
@@ -568,13 +583,13 @@ def check_count(
     """Check a whole-number answer against ``right``: a known mistake ``(wrong value, why)``,
     one or two of ``terms`` (the parts of the sum) left out, a near miss, or how far it is
     (``hint`` says where to look). ``step``: where the question also allows the count rounded
-    to the nearest ``step`` (100,000, say), that rounding (:func:`round_to_step`) is right
-    too, and no other value near it; a near miss is told how to round (default 0: only the
-    exact count). ``parts``: ``(n, why)`` where ``right`` is ``n`` equal parts (one per head,
-    say). A whole answer of ``k`` such parts, for ``k`` from 2 to ``4n`` other than ``n``, is
-    ``k/n`` of the right count: an integer multiple or fraction of it when ``n`` or ``k``
-    divides the other. It is told ``why`` with ``{k}`` replaced by ``k``. Known mistakes are
-    tried first."""
+    to the nearest ``step`` (100,000, say), that rounding is right too, and so is a finer one
+    (to 10,000, ..., 1: :func:`step_roundings`), but no other value near it; a near miss is
+    told how to round (default 0: only the exact count). ``parts``: ``(n, why)`` where
+    ``right`` is ``n`` equal parts (one per head, say). A whole answer of ``k`` such parts,
+    for ``k`` from 2 to ``4n`` other than ``n``, is ``k/n`` of the right count: an integer
+    multiple or fraction of it when ``n`` or ``k`` divides the other. It is told ``why`` with
+    ``{k}`` replaced by ``k``. Known mistakes are tried first."""
     _record(
         {
             "kind": "count",
@@ -593,7 +608,7 @@ def check_count(
         return verdict(False, f"give a whole number of {unit}: {format_note(answer)}")
     if value is None:
         return verdict(False, f"give a whole number of {unit}, got {describe(answer)}")
-    if value == right or (step and value == round_to_step(right, step)):
+    if value == right or (step and value in step_roundings(right, step)):
         return verdict(True, correct)
     if isinstance(value, int):
         for wrong, why in mistakes:

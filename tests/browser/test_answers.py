@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from vit_notes.checking import page_spec
+from vit_notes.checking import page_spec, step_roundings
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
@@ -75,6 +75,10 @@ def answers_for(spec: dict) -> list[str]:
         texts += [f"{right:.{d}g}" for d in range(2, 6)]
         texts += [f"{right / 1e6:.1f}M", f"{right / 1e3:.0f}k", str(int(right * 1.05))]
         texts += [f"{right / 1e9:.4g}G", f"{right / 1e6:.1f}m", f"{right / 1e6:.1f} million"]
+        if int(spec["step"]):  # each rounding the question allows, finer ones, and near them
+            near = step_roundings(right, int(spec["step"]))
+            texts += [str(r + d) for r in near for d in (0, 1, -1, 10**3, 6 * 10**3)]
+            texts += [f"{right / 1e6:.{d}f}M" for d in range(1, 7)]
     elif spec["kind"] == "prediction":
         right = spec["right"]
         texts += [_g(right), _g(right * 1.01), _g(right * 1.03), _g(right * 1.2), _g(right * 2)]

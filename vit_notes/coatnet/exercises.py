@@ -20,8 +20,8 @@ from ..checking import (
     check_prediction,
     describe,
     option_named,
-    round_to_step,
     softmax_rows,
+    step_roundings,
     verdict,
 )
 from ..counting import format_bytes
@@ -188,7 +188,7 @@ def _index_problem(got, want: torch.Tensor, H: int, W: int, layout: str = "dy_ro
 
 
 #: The rounding :func:`check_attention_macs` allows besides the exact count: to the nearest
-#: 0.1 million, as the chapter prints MMACs.
+#: 0.1 million, as the chapter prints MMACs, or finer (to 10,000, ..., 1).
 MACS_STEP = 100_000
 
 
@@ -198,7 +198,8 @@ def check_attention_macs(
     """Multiply-adds of the two attention products (``q kᵀ`` and ``attn v``) of one full
     relative-attention layer on an ``H x W`` grid with width ``dim`` (all heads together,
     ``dim // 32`` of them, CoAtNet's head size 32), exactly or rounded to the nearest 0.1
-    million (:data:`MACS_STEP`): ``"12.3M"`` and ``12_300_000`` are read alike. ``stride``:
+    million (:data:`MACS_STEP`) or finer: ``"12.3M"`` and ``12_300_000`` are read alike, and
+    so are ``"12.345M"`` and ``12_345_000``. ``stride``:
     the stage's stride (S3's, 16), to name the count of the same stage at 224² when the grid
     is another image's."""
     H, W = validate.size("H", H), validate.size("W", W)
@@ -224,12 +225,12 @@ def check_attention_macs(
         ),
     ):
         wrong = right + extra
-        for given in (wrong, round_to_step(wrong, MACS_STEP)):  # exact, or rounded as asked
+        for given in (wrong, *step_roundings(wrong, MACS_STEP)):  # exact, or rounded as asked
             mistakes.setdefault(given, f"{given:,} counts {what}. {only}")
     side = 224 // stride  # the same stage's grid at 224²
     if (H, W) != (side, side) and side > 0:
         small = 2 * side**4 * dim
-        for given in (small, round_to_step(small, MACS_STEP)):
+        for given in (small, *step_roundings(small, MACS_STEP)):
             mistakes.setdefault(
                 given,
                 f"{given:,} is this stage at 224², {side}×{side}. At {H * stride}² it works "
