@@ -14,7 +14,10 @@ from matplotlib.colors import to_rgb
 from matplotlib.text import Text
 
 from vit_notes import counting, photo, plotting, pvt, record_attention, trace_shapes
+from vit_notes.checking import page_spec
 from vit_notes.counting import count_params, significant
+from vit_notes.layers import reduced_grid
+from vit_notes.pvt import paper
 from vit_notes.pvt.exercises import SRA_STEPS
 
 #: Text this chapter's prose may type by hand (tests/test_prose.py): exact text -> why.
@@ -384,6 +387,42 @@ def test_check_sra_macs_with_two_heads_names_both_slips_of_that_size(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "attention products of one head" in out
     assert "left out a term of N·N_k·C" in out and "q·kᵀ (N·N_k·C) or attn·v" in out
+
+
+def test_check_sra_macs_names_a_conv_counted_as_one_by_one(capsys):
+    """Review r32 E1: the reduction conv counted like linear SRA's 1×1 conv, N_k·C² instead of
+    N_k·C²·R², is named as that slip (not sent to look for a missing term), and the page's
+    description carries the same words."""
+    kwargs = dict(H=40, W=40, dim=128, num_heads=2, sr_ratio=4)  # Exercise 2's layer
+    c = pvt.sra_cost(40, 40, 128, 2, 4)
+    wrong = c.macs - c.kv_tokens * 128 * 128 * (4 * 4 - 1)
+    assert (c.macs, wrong) == (122_880_000, 98_304_000)
+    assert not pvt.check_sra_macs(wrong, **kwargs)
+    out = " ".join(capsys.readouterr().out.split())
+    why = (
+        "you counted the conv as N_k·C², a 1×1 conv. Its kernel is R×R: each key costs "
+        "C²·R², so the term is N_k·C²·R²"
+    )
+    assert out == "❌ not yet: " + why
+    assert [str(wrong), why] in [
+        [str(w), t] for w, t in page_spec(pvt.check_sra_macs, **kwargs)["mistakes"]
+    ]
+    for sr in (2, 8):  # the same slip at other ratios, the default layer's included
+        c = pvt.sra_cost(56, 56, 64, 1, sr)
+        assert not pvt.check_sra_macs(c.macs - c.kv_tokens * 64 * 64 * (sr * sr - 1), sr_ratio=sr)
+        assert "a 1×1 conv" in capsys.readouterr().out
+
+
+def test_the_unfloored_count_can_be_whole_off_a_square_grid():
+    """Review r32 F1: where R does not divide a side, the conv keeps ⌊H/R⌋⌊W/R⌋ tokens, not
+    HW/R². On a square grid HW/R² is then never whole, on other grids it may be (6×8, R = 4)."""
+    assert reduced_grid(6, 8, 4) == (1, 2) and pvt.sra_cost(6, 8, 64, 1, 4).kv_tokens == 2
+    assert 6 * 8 % 4**2 == 0 and 6 * 8 // 4**2 == 3
+    for R in range(2, 9):
+        for H in range(R, 80):
+            if H % R:
+                assert H * H % (R * R)  # square: R² divides H² only if R divides H
+    assert "⌊H_i/R_i⌋⌊W_i/R_i⌋ tokens" in paper.describe_differences(width=1000)
 
 
 def test_check_sra_forward_tiles_that_do_not_cover_the_grid_are_told_the_floor(capsys):

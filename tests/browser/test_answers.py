@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from vit_notes import pvt
 from vit_notes.checking import page_spec, step_roundings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,3 +178,15 @@ def test_numbers_print_as_python_prints_them(page):
     want = [[f"{x:,.6g}", f"{x:.3g}", f"{x:g}", f"{x:.2%}"] for x in xs]
     differ = [(x, g, w) for x, g, w in zip(xs, got, want) if g != w]
     assert not differ, differ[:10]
+
+
+def test_page_names_a_conv_counted_as_one_by_one(page):
+    """Review r32 E1: Exercise 2's layer with the reduction conv counted as a 1×1 conv
+    (N_k·C² for N_k·C²·R²): the page names that slip in the kernel's words."""
+    kwargs = {"H": 40, "W": 40, "dim": 128, "num_heads": 2, "sr_ratio": 4}
+    spec = page_spec(pvt.check_sra_macs, **kwargs)
+    text = "98,304,000"  # 122,880,000 - 100·128²·15
+    got = page.evaluate("([spec, t]) => window.vnCheckAnswer(spec, t).text", [spec, text])
+    want = python_verdict(pvt.check_sra_macs, text, kwargs)
+    assert " ".join(got.split()) == want
+    assert "you counted the conv as N_k·C², a 1×1 conv" in want

@@ -122,6 +122,13 @@ def check_sra_macs(
         )
         mistakes.append(
             (
+                c.macs - Nk * C * C * (R * R - 1),
+                "you counted the conv as N_k·C², a 1×1 conv. Its kernel is R×R: each key "
+                "costs C²·R², so the term is N_k·C²·R²",
+            )
+        )
+        mistakes.append(
+            (
                 c.macs - Nk * C * C * R * R + N * C * C * R * R,
                 "you counted the conv as N·C²·R², PVT v2's eq. (1) term hwc²R²: R² too large. "
                 "The conv runs once per key, not per token: N_k·C²·R² (section 5)",

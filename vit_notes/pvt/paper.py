@@ -180,8 +180,9 @@ CODE_DIFFERENCES = (
         "R_i×R_i reduction tile, and we follow the code. With rows made of reduction tiles, "
         "and where R_i divides H_i and W_i, the conv is the same function, its weight read "
         "as W^S. The chapter checks that the two are equal. Where R_i does not divide a side, "
-        "the conv floors: it drops the leftover rows or columns, and H_iW_i/R_i² is not a "
-        "whole number of rows",
+        "the conv floors: it drops the leftover rows or columns. So it keeps "
+        "⌊H_i/R_i⌋⌊W_i/R_i⌋ tokens, not the paper's H_iW_i/R_i². On a square grid the "
+        "latter is not even a whole number",
         evidence=f"{REPO} classification/pvt.py, Attention.__init__ and forward",
     ),
     Difference(
