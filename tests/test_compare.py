@@ -453,3 +453,12 @@ API_MORE_SLIPS: dict[str, list[tuple]] = {
         (("fused", 64), dict(threads="1"), "threads", "int('1') read the text"),
     ],
 }  # fmt: skip
+
+
+def test_the_explorers_start_query_is_its_default_cells_centre():
+    """``start_query`` (the chapter's first explorer query) is the centre of grid cell
+    ``default_query``, as (row, col) fractions of the image."""
+    e = registry.designs_explorer()
+    r, c = e.default_query
+    g = e.query_grid
+    assert e.start_query() == ((r + 0.5) / g, (c + 0.5) / g)

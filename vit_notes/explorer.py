@@ -243,6 +243,11 @@ class Explorer:
         g = self.query_grid
         return [((i + 0.5) / g, (j + 0.5) / g) for i in range(g) for j in range(g)]
 
+    def start_query(self) -> tuple[float, float]:
+        """The explorer's first query, the centre of grid cell ``default_query``, as (row, col)
+        fractions of the image."""
+        return self.query_positions()[self.query_cell(self.default_query)]
+
     def state_maps(self, state: dict) -> list[MapPanel]:
         """The state's maps, computed once per state (a move of the query alone reuses them)."""
         key = self.state_key(state)
