@@ -532,8 +532,9 @@ def relative_query_maps(
     """One query's attention over colour tokens on a ``size/patch`` grid, from content alone
     (``x_iᵀx_j``), from the position bias alone (``w_{i−j}``) and from their sum before the
     softmax (CoAtNet's relative attention), with identity projections
-    (:func:`identity_relative_attention`, content logits scaled by 0.25). A toy: colour tokens
-    and hand-set weights, no trained layer. Returns ``{label: (attn_row, grid)}``."""
+    (:func:`identity_relative_attention`, content logits scaled by ``registry.TOY_LOGIT_SCALE``).
+    A toy: colour tokens and hand-set weights, no trained layer. Returns
+    ``{label: (attn_row, grid)}``."""
     tokens, grid = photo.colour_tokens(img, patch=patch)
     table = _table("table", table, grid=grid)
     x = tokens.transpose(1, 2).reshape(1, -1, *grid)
@@ -551,9 +552,9 @@ def relative_query_maps(
 
 #: Panel titles of :func:`plot_relative_query_maps`: what the softmax is taken of.
 QUERY_MAP_TITLES = {
-    "content only": r"content: softmax$(0.25\,x_i^\top x_j)$",
+    "content only": rf"content: softmax$({registry.TOY_LOGIT_SCALE:g}\,x_i^\top x_j)$",
     "bias only": r"bias: softmax$(w_{i-j})$",
-    "content + bias": r"sum: softmax$(0.25\,x_i^\top x_j + w_{i-j})$",
+    "content + bias": rf"sum: softmax$({registry.TOY_LOGIT_SCALE:g}\,x_i^\top x_j + w_{{i-j}})$",
 }
 
 

@@ -218,9 +218,10 @@ class MBConv(nn.Module):
     1x1 conv projects back.
 
     ``stride=2`` (first block of a stage): the shortcut becomes ``Proj(Pool(x))`` and the
-    residual branch strides either in the first 1x1 conv, as in the paper's appendix
-    (``stride_mode="1x1"``), or in the depthwise conv, as timm does (``"dw"``; the paper's
-    Table 9 compares the two).
+    residual branch strides either in the first 1x1 conv (``stride_mode="1x1"``), or in the
+    depthwise conv, as timm does (``"dw"``). The paper's appendix (Eqn. 5) strides in the
+    branch's first conv and names no kernel size for it. We read it as the 1x1 expansion; the
+    paper's Table 9 compares the two placements.
     """
 
     def __init__(
@@ -659,7 +660,8 @@ class CoAtNet(nn.Module):
 
     ``stem_width`` and ``embed_dims`` are the paper's D0 and D1..D4, ``depths`` L1..L4;
     ``dim_head`` the attention head size (32: heads = width / 32); ``stride_mode`` where an
-    MBConv strides ("1x1": the paper's appendix, "dw": timm); ``head_hidden_size`` the width of the
+    MBConv strides ("1x1": our reading of the appendix's first conv, "dw": timm);
+    ``head_hidden_size`` the width of the
     ``tanh`` pre-logits layer of timm's "paper-like" configs (0: none). ``img_size`` sets the
     grids the relative tables are built for; other sizes (multiples of 32) interpolate them in
     the forward pass, which timm's model does not (see :class:`RelativePositionBias`).

@@ -254,7 +254,7 @@ ABLATIONS: tuple[AblationTable, ...] = (
         holds_fixed="everything but where the first MBConv block of a stage strides",
         variants=(
             Variant(
-                name="stride in first 1x1 conv",
+                name="stride in first conv",
                 changes="-",
                 results={
                     (_IN1K, "coatnet_0", "top-1 224²"): 81.6,
@@ -280,9 +280,9 @@ ABLATIONS: tuple[AblationTable, ...] = (
 
 #: Table 9's cost columns: model -> {variant: (params M, GFLOPs at 224²)}.
 DOWNSAMPLING_COST: dict[str, dict[str, tuple[float, float]]] = {
-    "coatnet_0": {"stride in first 1x1 conv": (25, 4.2), "strided DConv": (25, 4.6)},
-    "coatnet_1": {"stride in first 1x1 conv": (42, 8.4), "strided DConv": (42, 8.8)},
-    "coatnet_2": {"stride in first 1x1 conv": (75, 15.7), "strided DConv": (75, 16.6)},
+    "coatnet_0": {"stride in first conv": (25, 4.2), "strided DConv": (25, 4.6)},
+    "coatnet_1": {"stride in first conv": (42, 8.4), "strided DConv": (42, 8.8)},
+    "coatnet_2": {"stride in first conv": (75, 15.7), "strided DConv": (75, 16.6)},
 }
 
 #: CoAtNet-3 pre-trained on ImageNet-21K and fine-tuned on ImageNet-1K: image size -> top-1
