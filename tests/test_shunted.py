@@ -906,6 +906,21 @@ def test_ratio_judgement_computes_its_fraction(capsys):
     assert "0.592× SRA's memory: ½·9/49 + ½·49/49 = 29/49." in out and "5/8" not in out
 
 
+@pytest.mark.parametrize(
+    ("answer", "ok", "says"),
+    [
+        (8, True, "0.586× SRA's memory: ½·6/35 + ½·35/35 = 41/70."),
+        (4, False, "2.86× SRA's memory, over the budget"),  # 20/7: both sides floor (mod 4 = 2)
+        (2, False, "11.79× SRA's memory, over the budget"),  # 165/14
+        (16, False, "(8×8 tokens) are larger than SRA's ÷4 tiles"),
+    ],
+)
+def test_ratio_judgement_on_the_exercise_grid(capsys, answer, ok, says):
+    # Exercise 5 asks on Exercise 1's 30×22 grid, which section 5's 224² table does not print
+    assert shunted.check_ratio_choice(answer, H=30, W=22, num_heads=2, sra_ratio=4) is ok
+    assert says in " ".join(capsys.readouterr().out.split())
+
+
 @pytest.mark.parametrize("answer", [2, 4, 8, 16])
 def test_ratio_judgement_speaks_in_short_sentences(capsys, answer):
     # the style's rule: one idea a sentence, most under 25 words; none of a verdict's over 30

@@ -18,9 +18,8 @@ says which tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each sym
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
 ``CODE_DIFFERENCES``: what the code makes of two of the equations' symbols, and where the
 code's stage 4 (``sr_ratio`` 1) differs from stages 1-3, from which the equations were
-written. ``QUESTIONS``: a question about the paper's figure that the author replied to in an
-issue. ``ABLATIONS``: what the paper's ablation study of the token aggregation varies, as far
-as the repository's issue 18 says.
+written. ``ABLATIONS``: what the paper's ablation study of the token aggregation varies, as
+far as the repository's issue 18 says.
 """
 
 from __future__ import annotations
@@ -180,7 +179,8 @@ CODE_DIFFERENCES = (
         "LayerNorm and a GELU. Stage 3's fine group has r_i = 1 and still gets all three: "
         "sr2 is a 1×1 convolution there",
         evidence=f"{REPO} SSA.py. Attention.__init__ builds sr2 with kernel 1 under "
-        "sr_ratio 2. Attention.forward applies sr1, norm1 and act",
+        "sr_ratio 2. In the fine group Attention.forward applies sr2, norm2 and act. The "
+        "coarse group gets sr1, norm1 and act",
     ),
     Difference(
         topic="the token merge with sr_ratio 1: stage 4 differs from stages 1-3",
@@ -205,32 +205,6 @@ CODE_DIFFERENCES = (
     ),
 )
 
-
-@dataclass(frozen=True)
-class Question:
-    """A question about the paper asked in an issue, and the author's reply, quoted whole."""
-
-    topic: str
-    asked: str
-    reply: str
-    evidence: str
-
-
-#: Questions about the paper's figures that the author replied to in the repository's issues.
-QUESTIONS = (
-    Question(
-        topic="stage 1's embedding: a question about Fig. 4",
-        asked="the question in issue 13 (XuanxuanGao) reads the paper's Fig. 4 as drawing a "
-        "patch embedding and a linear embedding in stage 1, and asks whether one should go. "
-        "In the code, the convolutional stem (Head) alone embeds stage 1; stages 2-4 use an "
-        "overlapping patch embedding",
-        reply="the first of the author's (OliverRensu) two replies: 'In the first stage, we "
-        "use conv stem (Head) to replace naive non-overlap patch embedding in ViT. In the "
-        "following stage, we use overlap patchembed.'",
-        evidence=f"{REPO} issue 13: the question of 2022-06-30, the first reply of "
-        "2023-02-22. SSA.py, ShuntedTransformer.__init__",
-    ),
-)
 
 #: The paper's ablation of the token aggregation (section 4.4 "Ablation Studies", as the
 #: question in issue 18 names it), as far as issue 18 says. The paper's table was not consulted.
@@ -279,16 +253,12 @@ def describe_symbols(width: int = 88) -> str:
 
 
 def describe_differences(width: int = 88) -> str:
-    """:data:`CODE_DIFFERENCES`, then :data:`QUESTIONS`, as lines of at most ``width``
-    characters. The equations' side is headed "equations:"."""
+    """:data:`CODE_DIFFERENCES` as lines of at most ``width`` characters. The equations' side
+    is headed "equations:"."""
     width = validate.positive_int("width", width, minimum=20, maximum=1000, why="characters a line")
     rows = [
         (d.topic, (("equations:", d.paper), ("code:", d.code), ("see:", d.evidence)))
         for d in CODE_DIFFERENCES
-    ]
-    rows += [
-        (q.topic, (("asked:", q.asked), ("reply:", q.reply), ("see:", q.evidence)))
-        for q in QUESTIONS
     ]
     return "\n".join(
         f"{topic}\n" + "\n".join(_wrap(label, text, width, pad=11) for label, text in fields)
