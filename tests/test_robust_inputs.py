@@ -440,3 +440,84 @@ def test_coatnet_cost_counts_numpy_classes_as_python_ints():
     total = coatnet_cost("coatnet_0", num_classes=np.int64(1000))["total"]
     assert type(total.macs) is int and type(total.params) is int
     assert total == coatnet_cost("coatnet_0")["total"]
+
+
+# --- Fourth audit (review/robust-audit-r3.md) ---------------------------------------------
+
+_LINEAR = torch.nn.Linear(2, 2)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: counting.count_macs(_LINEAR, torch.zeros(1, 2, dtype=torch.uint8)), "x.float()"),
+        (lambda: counting.count_macs_by_op(_LINEAR, torch.zeros(1, 2, dtype=torch.uint8)), "x"),
+        (lambda: counting.count_macs(_LINEAR, torch.zeros(1, 2, dtype=torch.float64)), "x"),
+        (lambda: counting.count_macs(_LINEAR, np.zeros((1, 2))), "torch.from_numpy(x)"),
+        (lambda: counting.count_macs(_LINEAR, [[0.0, 0.0]]), "torch.tensor(x"),
+        (lambda: counting.time_forward(_LINEAR, np.zeros((1, 2)), min_run_time=0.01), "x"),
+        (lambda: counting.time_forward(5, torch.zeros(1, 2), min_run_time=0.01), "module"),
+        (
+            lambda: counting.time_forward(
+                _LINEAR, torch.zeros(1, 2), min_run_time=0.01, num_threads=0
+            ),
+            "num_threads",
+        ),
+        (
+            lambda: counting.time_forward(
+                _LINEAR, torch.zeros(1, 2), min_run_time=0.01, num_threads=10**6
+            ),
+            "num_threads",
+        ),
+        (
+            lambda: counting.time_forward(_LINEAR, torch.zeros(1, 2), min_run_time=float("nan")),
+            "min_run_time",
+        ),
+        (lambda: counting.time_forward(_LINEAR, torch.zeros(1, 2), min_run_time=1e9), "min_run"),
+        (lambda: counting.time_forward(_LINEAR, torch.zeros(1, 2), min_run_time=-1), "min_run"),
+    ],
+)
+def test_fourth_audit_counting_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
+
+
+def test_fourth_audit_long_typed_numbers_are_judged_quickly(capsys):
+    import time
+
+    from vit_notes import checking, pvt
+
+    start = time.perf_counter()
+    assert pvt.check_kv_tokens("1" * 10**6) is False
+    assert pvt.check_kv_tokens("-" + "1" * 10**6) is False
+    assert time.perf_counter() - start < 5
+    out = capsys.readouterr().out
+    assert "1000000-digit" in out and "correct" not in out
+    assert checking.as_number("2" * 30000 + "/" + "1" * 30000) == 2
+    assert checking.as_number("1" * 5000 + "/" + "1" * 5000) == 1
+
+
+def test_fourth_audit_bare_except_cannot_outlast_the_time_limit(monkeypatch, capsys):
+    import sys
+    import time
+
+    from vit_notes import checking
+    from vit_notes.learned import exercises as learned_exercises
+
+    monkeypatch.setattr(checking, "STUDENT_SECONDS", 0.5)
+
+    def swallow(corner, detail):
+        while True:
+            try:
+                time.sleep(0.01)
+            except:  # noqa: E722 - the student's slip under test
+                pass
+
+    before = sys.gettrace()
+    start = time.perf_counter()
+    assert learned_exercises.check_query_token(swallow) is False
+    assert time.perf_counter() - start < 10
+    assert "stopped" in capsys.readouterr().out
+    assert sys.gettrace() is before
+    assert checking.call_student(lambda: 5) == 5
