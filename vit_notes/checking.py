@@ -1001,6 +1001,11 @@ def compare_step(
     return f"{text}; {extra}" if extra else text
 
 
+#: The most entries a token checker's configuration may ask of one image's attention map (and
+#: of its tokens): 2**24 floats, 64 MiB (the default configurations ask at most 2**18).
+_MAX_MAP = 2**24
+
+
 def _token_configs(configs) -> list[tuple[int, int, int, int, int]]:
     """``configs`` checked: a non-empty list of ``(H, W, dim, heads, sr_ratio)``."""
     if isinstance(configs, (list, tuple)) and not configs:
@@ -1009,6 +1014,14 @@ def _token_configs(configs) -> list[tuple[int, int, int, int, int]]:
     fields = ("H", "W", "dim", "heads", "sr_ratio")
     for i, config, (H, W, dim, heads) in validate.layer_configs(configs, fields):
         r = validate.kernel(f"configs[{i}] sr_ratio", config[4])
+        tokens, keys = H * W, max(1, H // r) * max(1, W // r)
+        if heads * tokens * keys > _MAX_MAP or tokens * dim > _MAX_MAP:
+            raise ValueError(
+                f"configs[{i}] = {validate.shown(tuple(config))} asks for an attention map of "
+                f"heads x N x N_k = {heads} x {tokens:,} x {keys:,} entries (and {tokens:,} x "
+                f"{dim} token entries) per image; the checker allows at most {_MAX_MAP:,} of "
+                "each: use a smaller grid, fewer heads or a larger sr_ratio"
+            )
         out.append((H, W, dim, heads, r))
     return out
 
