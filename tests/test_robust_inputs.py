@@ -607,3 +607,32 @@ def test_fourth_audit_valid_inputs_keep_their_results():
     assert registry.panel_title("t", torch.tensor([1.0, 0, 0, 0]), (2, 2)) == "t: 1 of 2×2 keys"
     assert registry.panel_title("t", torch.ones(3, 4), (2, 2)) == "t: 2×2 keys"
     assert learned.check_test_size(4 * 10**9, n=10**9)
+
+
+class _StripRaises(str):
+    def strip(self, *args):
+        raise RuntimeError("strip raised")
+
+
+def test_fourth_audit_a_str_subclass_is_read_as_its_text(capsys):
+    import inspect
+
+    from vit_notes import coatnet
+
+    checked = 0
+    for module in (pvt, coatnet, shunted, swin, learned, compare):
+        for name in dir(module):
+            check = getattr(module, name)
+            if not name.startswith("check_") or not callable(check):
+                continue
+            try:
+                params = list(inspect.signature(check).parameters)
+            except (TypeError, ValueError):
+                continue
+            if params[:1] != ["answer"] or name == "check_choice":
+                continue
+            for text in ("12", "higher"):
+                assert check(_StripRaises(text)) in (True, False), name
+            checked += 1
+    assert checked >= 16
+    capsys.readouterr()

@@ -308,7 +308,7 @@ def _plain_text(text: str) -> str:
     ``,`` and spaces (``" 1_000, 000 k"`` is ``"1000000k"``). A comma is read as a separator
     only before exactly three digits: any other comma stays, so ``"3,22"`` is not read as 322.
     The page's twin is ``plainText`` in ``_static/vit_notes_answers.js``."""
-    text = text.strip().replace("_", "").replace(" ", "")
+    text = _exact_str(text).strip().replace("_", "").replace(" ", "")
     return text if _LONE_COMMA.search(text) else text.replace(",", "")
 
 
@@ -345,12 +345,20 @@ _NARROW = {
 }
 
 
+def _exact_str(text: str) -> str:
+    """``text`` as a plain ``str``: a subclass's overridden methods are not called."""
+    return text if type(text) is str else str.__str__(text)
+
+
 def _scalar(answer):
     """A one-element tensor or array, or a NumPy scalar, as a Python number; else ``answer``.
 
     A float32 or float16 value comes back as the shortest decimal that its own type prints,
     the number the reader wrote or sees: ``np.float32(21.78)`` and ``torch.tensor(21.78)`` are
-    21.78, not 21.780000686645508, whose digits no reader typed."""
+    21.78, not 21.780000686645508, whose digits no reader typed. A ``str`` subclass comes back
+    as a plain ``str`` (its own methods, which the readers call, might raise)."""
+    if isinstance(answer, str):
+        return _exact_str(answer)
     if isinstance(answer, torch.Tensor) or type(answer).__module__ == "numpy":
         size = answer.numel() if isinstance(answer, torch.Tensor) else getattr(answer, "size", 1)
         if size == 1:
@@ -699,7 +707,7 @@ def factor_text(answer) -> str | None:
     stripped (``"27"``); else ``None``. :func:`check_prediction` reads it as the number."""
     if not isinstance(answer, str):
         return None
-    text = answer.strip()
+    text = _exact_str(answer).strip()
     return text[:-1].strip() if text[-1:] in TIMES_SIGNS else None
 
 

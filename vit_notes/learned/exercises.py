@@ -16,6 +16,7 @@ import torch
 from .. import validate
 from ..checking import (
     StudentError,
+    _exact_str,
     _scalar,
     as_int,
     call_student,
@@ -114,7 +115,7 @@ def _plain(answer: str) -> str:
     """``answer`` lower-cased, its quotes and end punctuation and a leading "the" dropped,
     runs of spaces and brackets read as one space: "The same." and "same (within noise)"
     read as "same" and "same within noise"."""
-    text = answer.strip().lower().replace("’", "'").strip("'\"`.!? ")
+    text = _exact_str(answer).strip().lower().replace("’", "'").strip("'\"`.!? ")
     text = re.sub(r"[\s()\[\],;:]+", " ", text).strip()
     return text[4:] if text.startswith("the ") else text
 
@@ -142,6 +143,7 @@ def _read(answer, read) -> str | None:
     neither names one, or where the rest names another direction ("higher, or lower")."""
     if not isinstance(answer, str):
         return None
+    answer = _exact_str(answer)
     whole = read(_plain(answer))
     if whole is not None:
         return whole
@@ -162,7 +164,7 @@ def _equality(answer) -> str | None:
     whole answer or its first clause; ``None`` if it says no such thing."""
     if not isinstance(answer, str) or _says_noise(answer):  # "same (within noise)" says why
         return None
-    text = answer.strip()
+    text = _exact_str(answer).strip()
     cut = _CLAUSE.search(text)
     for part in (text, text[: cut.start()] if cut and cut.start() else ""):
         if part and _plain(part) in _EQUAL:
@@ -514,7 +516,7 @@ def _clash(answer, read) -> str | None:
     ("higher (within noise)", "lower, or higher"): the message that says so; else ``None``."""
     if not isinstance(answer, str):
         return None
-    text = answer.strip()
+    text = _exact_str(answer).strip()
     cut = _CLAUSE.search(text)
     if cut is None or cut.start() == 0:
         return None
