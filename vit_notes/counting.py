@@ -96,13 +96,12 @@ def _module(module):
 
 def _inputs(module: nn.Module, inputs: tuple) -> None:
     """Check a forward's inputs before torch sees them: the first (``x``), and any other
-    tensor, array or list among them, a float tensor of the module's dtype (the sides ``H``,
-    ``W`` that some layers take pass as they are)."""
+    tensor or NumPy array among them, a float tensor of the module's dtype (the sides ``H``,
+    ``W`` that some layers take, and any other argument, pass as they are)."""
     dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()), None)
     for i, x in enumerate(inputs):
-        if i == 0 or isinstance(x, (torch.Tensor, list, tuple)) or type(x).__module__ == "numpy":
-            if i and type(x).__module__ == "numpy" and getattr(x, "shape", None) == ():
-                continue  # a NumPy integer side
+        array = type(x).__module__ == "numpy" and getattr(x, "shape", ()) != ()
+        if i == 0 or isinstance(x, torch.Tensor) or array:
             validate.tensor("x" if i == 0 else f"inputs[{i}]", x, dtype=dtype)
 
 
