@@ -22,9 +22,13 @@ from vit_notes import (
     counting,
     explorer,
     layers,
+    learned,
     photo,
     plotting,
+    prose,
+    pvt,
     registry,
+    shunted,
     swin,
     validate,
 )
@@ -440,3 +444,195 @@ def test_coatnet_cost_counts_numpy_classes_as_python_ints():
     total = coatnet_cost("coatnet_0", num_classes=np.int64(1000))["total"]
     assert type(total.macs) is int and type(total.params) is int
     assert total == coatnet_cost("coatnet_0")["total"]
+
+
+# --- Fourth audit (review/robust-audit-r3.md) ---------------------------------------------
+
+_LINEAR = torch.nn.Linear(2, 2)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: counting.count_macs(_LINEAR, torch.zeros(1, 2, dtype=torch.uint8)), "x.float()"),
+        (lambda: counting.count_macs_by_op(_LINEAR, torch.zeros(1, 2, dtype=torch.uint8)), "x"),
+        (lambda: counting.count_macs(_LINEAR, torch.zeros(1, 2, dtype=torch.float64)), "x"),
+        (lambda: counting.count_macs(_LINEAR, np.zeros((1, 2))), "torch.from_numpy(x)"),
+        (lambda: counting.count_macs(_LINEAR, [[0.0, 0.0]]), "torch.tensor(x"),
+        (lambda: counting.time_forward(_LINEAR, np.zeros((1, 2)), min_run_time=0.01), "x"),
+        (lambda: counting.time_forward(5, torch.zeros(1, 2), min_run_time=0.01), "module"),
+        (
+            lambda: counting.time_forward(
+                _LINEAR, torch.zeros(1, 2), min_run_time=0.01, num_threads=0
+            ),
+            "num_threads",
+        ),
+        (
+            lambda: counting.time_forward(
+                _LINEAR, torch.zeros(1, 2), min_run_time=0.01, num_threads=10**6
+            ),
+            "num_threads",
+        ),
+        (
+            lambda: counting.time_forward(_LINEAR, torch.zeros(1, 2), min_run_time=float("nan")),
+            "min_run_time",
+        ),
+        (lambda: counting.time_forward(_LINEAR, torch.zeros(1, 2), min_run_time=1e9), "min_run"),
+        (lambda: counting.time_forward(_LINEAR, torch.zeros(1, 2), min_run_time=-1), "min_run"),
+    ],
+)
+def test_fourth_audit_counting_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
+
+
+def test_fourth_audit_long_typed_numbers_are_judged_quickly(capsys):
+    import time
+
+    from vit_notes import checking, pvt
+
+    start = time.perf_counter()
+    assert pvt.check_kv_tokens("1" * 10**6) is False
+    assert pvt.check_kv_tokens("-" + "1" * 10**6) is False
+    assert time.perf_counter() - start < 5
+    out = capsys.readouterr().out
+    assert "1000000-digit" in out and "correct" not in out
+    assert checking.as_number("2" * 30000 + "/" + "1" * 30000) == 2
+    assert checking.as_number("1" * 5000 + "/" + "1" * 5000) == 1
+
+
+def test_fourth_audit_bare_except_cannot_outlast_the_time_limit(monkeypatch, capsys):
+    import sys
+    import time
+
+    from vit_notes import checking
+    from vit_notes.learned import exercises as learned_exercises
+
+    monkeypatch.setattr(checking, "STUDENT_SECONDS", 0.5)
+
+    def swallow(corner, detail):
+        while True:
+            try:
+                time.sleep(0.01)
+            except:  # noqa: E722 - the student's slip under test
+                pass
+
+    before = sys.gettrace()
+    start = time.perf_counter()
+    assert learned_exercises.check_query_token(swallow) is False
+    assert time.perf_counter() - start < 10
+    assert "stopped" in capsys.readouterr().out
+    assert sys.gettrace() is before
+    assert checking.call_student(lambda: 5) == 5
+
+
+def _partial_results(**rows):
+    from vit_notes.learned import load_results
+
+    results = load_results()
+    results["models"] = {"pvt_full": results["models"]["pvt_full"], **rows}
+    return results
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: prose.glue("x", 10**5000), "value"),
+        (lambda: prose.glue("x", -(10**5000)), "value"),
+        (lambda: prose.round_up(1.5, 401), "places"),
+        (lambda: prose.round_up(1.5, 10**30), "places"),
+        (lambda: prose.round_up(10**5000, 2), "value"),
+        (lambda: prose.round_up(2**1024, 2), "value"),
+        (lambda: registry.is_meta(5), "model"),
+        (lambda: registry.panel_title("t", [1, 0, 0, 0], (2, 2)), "rows"),
+        (lambda: registry.panel_title("t", torch.ones(4), 5), "grid"),
+        (lambda: registry.panel_title("t", torch.tensor(1.0), (1, 1)), "rows"),
+        (lambda: registry.panel_title("t", torch.full((4,), float("nan")), (2, 2)), "NaN"),
+        (lambda: registry.panel_title("t", torch.ones(5), (2, 2)), "rows"),
+        (lambda: registry.panel_title("t", np.ones(4), (2, 2)), "rows"),
+        (lambda: trace_last_of_nothing(), "record_attention"),
+        (lambda: learned.check_prediction("higher", results=_partial_results()), "pvt_sra8"),
+        (lambda: learned.check_higher("higher", results=_partial_results()), "pvt_sra8"),
+        (lambda: learned.check_prediction("higher", results=_partial_results(pvt_sra8={})), "mean"),
+        (
+            lambda: learned.check_higher("higher", results=_partial_results(pvt_sra8={})),
+            "by_detail",
+        ),
+        (lambda: learned.caption({"recorded": 5}), "results['recorded']"),
+        (lambda: learned.caption({"added_runs": 5}), "results['added_runs']"),
+        (lambda: learned.caption({"recorded": {"date": 5}}), "['date']"),
+        (
+            lambda: pvt.check_sra_forward(lambda *a: a[0], configs=[(4096, 4096, 512, 8, 1)]),
+            "configs[0]",
+        ),
+        (
+            lambda: shunted.check_shunted_forward(
+                lambda *a: a[0], configs=[(4096, 4096, 512, 8, 2)]
+            ),
+            "configs[0]",
+        ),
+        (lambda: plotting.set_alt(5, "x"), "fig"),
+        (lambda: plotting.figure_png(5), "fig"),
+        (lambda: plotting.figure_problems(5), "fig"),
+        (lambda: plotting.alt_text(5), "fig"),
+        (lambda: explorer.bar_axis(5), "b "),
+        (lambda: registry.designs_explorer(0), "size"),
+        (lambda: registry.designs_explorer(10**30), "size"),
+        (lambda: registry.designs_explorer("224"), "size"),
+        (lambda: registry.designs_explorer(224.0), "size"),
+        (lambda: registry.designs_explorer(16), "size=16"),
+        (lambda: registry.designs_explorer(100), "size=100"),
+        (lambda: learned.check_test_size(4 * 10**30, n=10**30), "n="),
+    ],
+)
+def test_fourth_audit_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
+
+
+def trace_last_of_nothing():
+    from vit_notes import trace
+
+    with trace.record_attention() as maps:
+        pass
+    return maps.last()
+
+
+def test_fourth_audit_valid_inputs_keep_their_results():
+    assert prose.round_up(1e30, 2) == 1e30 and prose.round_up(1e308, 2) == 1e308
+    assert prose.round_up(1.5, 400) == 1.5 and prose.round_up(2.141, 1) == 2.2
+    assert registry.is_meta(torch.nn.ReLU()) is False
+    assert registry.panel_title("t", torch.tensor([1.0, 0, 0, 0]), (2, 2)) == "t: 1 of 2×2 keys"
+    assert registry.panel_title("t", torch.ones(3, 4), (2, 2)) == "t: 2×2 keys"
+    assert learned.check_test_size(4 * 10**9, n=10**9)
+
+
+class _StripRaises(str):
+    def strip(self, *args):
+        raise RuntimeError("strip raised")
+
+
+def test_fourth_audit_a_str_subclass_is_read_as_its_text(capsys):
+    import inspect
+
+    from vit_notes import coatnet
+
+    checked = 0
+    for module in (pvt, coatnet, shunted, swin, learned, compare):
+        for name in dir(module):
+            check = getattr(module, name)
+            if not name.startswith("check_") or not callable(check):
+                continue
+            try:
+                params = list(inspect.signature(check).parameters)
+            except (TypeError, ValueError):
+                continue
+            if params[:1] != ["answer"] or name == "check_choice":
+                continue
+            for text in ("12", "higher"):
+                assert check(_StripRaises(text)) in (True, False), name
+            checked += 1
+    assert checked >= 16
+    capsys.readouterr()

@@ -31,6 +31,7 @@ import math
 import numbers
 import re
 import signal
+import sys
 import textwrap
 import threading
 from collections.abc import Callable, Iterable
@@ -104,22 +105,55 @@ def call_student(fn: Callable, *args, seconds: float | None = None):
         except (Exception, SystemExit) as e:  # the student's code: report what broke
             raise StudentError(_raised(e), e) from None
 
+    here = sys._getframe()
+    old_trace = sys.gettrace()
+    running = [True]
+
+    def halt(frame, event, arg):
+        # once the time is up, every line of the student's code raises again: a bare
+        # ``except:`` that swallowed the timer's exception raises it from its own body
+        if not running[0] or frame.f_code is stop.__code__:
+            return None
+        if event in ("call", "line"):  # not "exception": its handler must be reached first
+            raise _TimeUp
+        return halt
+
     def stop(signum, frame):
+        # the timer repeats every 0.1 s until the function returns; each time, the student's
+        # frames (those below this call) are also made to raise on their next line
+        if not running[0]:
+            return
+        sys.settrace(halt)
+        while frame is not None and frame is not here:
+            frame.f_trace = halt
+            frame.f_trace_lines = True
+            frame = frame.f_back
         raise _TimeUp
 
+    def disarm():
+        running[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.settrace(old_trace)
+
     old_handler = signal.signal(signal.SIGALRM, stop)
-    old_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
+    old_timer = signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
     try:
-        return fn(*args)
+        try:
+            return fn(*args)
+        finally:
+            running[0] = False
+            disarm()
     except _TimeUp:
+        running[0] = False
         raise StudentError(
             f"your function ran for more than {seconds:g} s and was stopped; look for a loop "
             "that does not end, or loop over whole tensors instead of single entries"
         ) from None
     except (Exception, SystemExit) as e:  # the student's code: report what broke
+        running[0] = False
         raise StudentError(_raised(e), e) from None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        disarm()
         signal.signal(signal.SIGALRM, old_handler)
         if old_timer[0] > 0:  # someone else's timer was running: put it back
             signal.setitimer(signal.ITIMER_REAL, *old_timer)
@@ -274,7 +308,7 @@ def _plain_text(text: str) -> str:
     ``,`` and spaces (``" 1_000, 000 k"`` is ``"1000000k"``). A comma is read as a separator
     only before exactly three digits: any other comma stays, so ``"3,22"`` is not read as 322.
     The page's twin is ``plainText`` in ``_static/vit_notes_answers.js``."""
-    text = text.strip().replace("_", "").replace(" ", "")
+    text = _exact_str(text).strip().replace("_", "").replace(" ", "")
     return text if _LONE_COMMA.search(text) else text.replace(",", "")
 
 
@@ -311,12 +345,20 @@ _NARROW = {
 }
 
 
+def _exact_str(text: str) -> str:
+    """``text`` as a plain ``str``: a subclass's overridden methods are not called."""
+    return text if type(text) is str else str.__str__(text)
+
+
 def _scalar(answer):
     """A one-element tensor or array, or a NumPy scalar, as a Python number; else ``answer``.
 
     A float32 or float16 value comes back as the shortest decimal that its own type prints,
     the number the reader wrote or sees: ``np.float32(21.78)`` and ``torch.tensor(21.78)`` are
-    21.78, not 21.780000686645508, whose digits no reader typed."""
+    21.78, not 21.780000686645508, whose digits no reader typed. A ``str`` subclass comes back
+    as a plain ``str`` (its own methods, which the readers call, might raise)."""
+    if isinstance(answer, str):
+        return _exact_str(answer)
     if isinstance(answer, torch.Tensor) or type(answer).__module__ == "numpy":
         size = answer.numel() if isinstance(answer, torch.Tensor) else getattr(answer, "size", 1)
         if size == 1:
@@ -341,11 +383,10 @@ def _parse_text(text: str):
     if re.fullmatch(r"[+-]?\d+", text):
         return _exact_int(text)  # exact, however long
     if re.fullmatch(r"[+-]?\d+/\d+", text):
-        num, den = (_exact_int(t) for t in text.split("/"))
-        try:
-            return float(Fraction(num, den)) if den else None
-        except OverflowError:
-            return None
+        num, den = text.split("/")
+        sign = -1.0 if num[:1] == "-" else 1.0
+        value = _ratio_text(num.lstrip("+-"), den)
+        return None if value is None else sign * value
     try:
         value = float(text)
     except (ValueError, OverflowError):
@@ -353,15 +394,54 @@ def _parse_text(text: str):
     return value
 
 
+#: Typed numbers longer than this many digits are not converted (the conversion takes time
+#: that grows with the square of the length): a stand-in of the same sign and length is used.
+_TYPED_DIGITS = 20_000
+
+
+class _ManyDigits(int):
+    """A stand-in for a typed whole number of more than :data:`_TYPED_DIGITS` digits:
+    ``±10**_TYPED_DIGITS`` (far too large for any count), carrying the typed length in
+    ``typed_digits`` for messages."""
+
+    typed_digits: int
+
+
 def _exact_int(text: str) -> int:
     """``int(text)`` for a string of digits of any length (``int`` refuses more than 4,300
-    digits; a ``Decimal`` does not)."""
+    digits; a ``Decimal`` does not). Beyond :data:`_TYPED_DIGITS` digits, a stand-in."""
     if len(text) < 4000:
         return int(text)
+    sign = -1 if text[:1] == "-" else 1
+    body = text.lstrip("+-").lstrip("0")
+    if len(body) > _TYPED_DIGITS:
+        value = _ManyDigits(sign * 10**_TYPED_DIGITS)
+        value.typed_digits = len(body)
+        return value
     try:
         return int(Decimal(text))
     except (InvalidOperation, ValueError):  # pragma: no cover - the caller matched digits
         return 0
+
+
+def _ratio_text(num: str, den: str) -> float | None:
+    """``num/den`` (digit strings) as a float, else ``None``: exact where both are short,
+    from their leading 40 digits and lengths where one is too long to convert."""
+    num, den = num.lstrip("0") or "0", den.lstrip("0") or "0"
+    if den == "0":
+        return None
+    if max(len(num), len(den)) <= _TYPED_DIGITS:
+        try:
+            return float(Fraction(_exact_int(num), _exact_int(den)))
+        except OverflowError:
+            return None
+    context = decimal.Context(prec=50, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+    value = context.divide(
+        Decimal(f"{num[:40]}E{len(num) - min(len(num), 40)}"),
+        Decimal(f"{den[:40]}E{len(den) - min(len(den), 40)}"),
+    )
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 def as_number(answer) -> int | float | None:
@@ -642,7 +722,7 @@ def factor_text(answer) -> str | None:
     stripped (``"27"``); else ``None``. :func:`check_prediction` reads it as the number."""
     if not isinstance(answer, str):
         return None
-    text = answer.strip()
+    text = _exact_str(answer).strip()
     return text[:-1].strip() if text[-1:] in TIMES_SIGNS else None
 
 
@@ -944,6 +1024,11 @@ def compare_step(
     return f"{text}; {extra}" if extra else text
 
 
+#: The most entries a token checker's configuration may ask of one image's attention map (and
+#: of its tokens): 2**24 floats, 64 MiB (the default configurations ask at most 2**18).
+_MAX_MAP = 2**24
+
+
 def _token_configs(configs) -> list[tuple[int, int, int, int, int]]:
     """``configs`` checked: a non-empty list of ``(H, W, dim, heads, sr_ratio)``."""
     if isinstance(configs, (list, tuple)) and not configs:
@@ -952,6 +1037,14 @@ def _token_configs(configs) -> list[tuple[int, int, int, int, int]]:
     fields = ("H", "W", "dim", "heads", "sr_ratio")
     for i, config, (H, W, dim, heads) in validate.layer_configs(configs, fields):
         r = validate.kernel(f"configs[{i}] sr_ratio", config[4])
+        tokens, keys = H * W, max(1, H // r) * max(1, W // r)
+        if heads * tokens * keys > _MAX_MAP or tokens * dim > _MAX_MAP:
+            raise ValueError(
+                f"configs[{i}] = {validate.shown(tuple(config))} asks for an attention map of "
+                f"heads x N x N_k = {heads} x {tokens:,} x {keys:,} entries (and {tokens:,} x "
+                f"{dim} token entries) per image; the checker allows at most {_MAX_MAP:,} of "
+                "each: use a smaller grid, fewer heads or a larger sr_ratio"
+            )
         out.append((H, W, dim, heads, r))
     return out
 

@@ -20,7 +20,16 @@ import torch.utils.benchmark as benchmark
 
 from . import measured, validate
 from .attention import explicit_attention
-from .checking import _number, as_number, check_choice, describe, option_named, rel_error, verdict
+from .checking import (
+    _exact_str,
+    _number,
+    as_number,
+    check_choice,
+    describe,
+    option_named,
+    rel_error,
+    verdict,
+)
 from .counting import AttentionCost, count_macs, release_memory, time_forward
 from .layers import keeps_global_rng
 from .registry import (
@@ -230,7 +239,7 @@ def check_growth(
     keys = b.kv_tokens / a.kv_tokens
     then = f"Section 3 works it out from {start}² to {2 * start}²"
     if isinstance(answer, str):  # "81x" or "81×", as the checker's messages write a factor
-        answer = answer.strip().removesuffix("x").removesuffix("×").strip()
+        answer = _exact_str(answer).strip().removesuffix("x").removesuffix("×").strip()
     value = as_number(answer)
     if value is None:
         return verdict(
@@ -493,7 +502,7 @@ def layers_named(answer, names) -> list[str]:
 
 def _plain(s: str) -> str:
     """``s`` as letters and digits only, lower case; "7x7" as "7×7"."""
-    return re.sub(r"[\W_]", "", re.sub(r"(?<=\d)\s*x\s*(?=\d)", "×", s.lower()))
+    return re.sub(r"[\W_]", "", re.sub(r"(?<=\d)\s*x\s*(?=\d)", "×", _exact_str(s).lower()))
 
 
 def _resident(field: str) -> int:

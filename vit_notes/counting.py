@@ -72,7 +72,7 @@ def count_macs(module: nn.Module, *inputs, **kwargs) -> int:
     Works on real tensors and on the ``meta`` device (shapes only, no compute), which
     is how the family tables count the large variants in a fraction of a second.
     """
-    _module(module)
+    _inputs(_module(module), inputs)
     with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=_CPU_ATTENTION) as counter:
         module(*inputs, **kwargs)
     return counter.get_total_flops() // 2
@@ -81,6 +81,7 @@ def count_macs(module: nn.Module, *inputs, **kwargs) -> int:
 def count_macs_by_op(module: nn.Module, *inputs, **kwargs) -> dict[str, int]:
     """Multiply-adds of one forward pass per ATen operator (``"bmm"``, ``"convolution"``,
     ``"addmm"``, ...), counted as :func:`count_macs` counts them; they sum to its total."""
+    _inputs(_module(module), inputs)
     with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=_CPU_ATTENTION) as counter:
         module(*inputs, **kwargs)
     return {
@@ -91,6 +92,17 @@ def count_macs_by_op(module: nn.Module, *inputs, **kwargs) -> dict[str, int]:
 
 def _module(module):
     return validate.instance("module", module, nn.Module, "pass a model or layer (an nn.Module)")
+
+
+def _inputs(module: nn.Module, inputs: tuple) -> None:
+    """Check a forward's inputs before torch sees them: the first (``x``), and any other
+    tensor or NumPy array among them, a float tensor of the module's dtype (the sides ``H``,
+    ``W`` that some layers take, and any other argument, pass as they are)."""
+    dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()), None)
+    for i, x in enumerate(inputs):
+        array = type(x).__module__ == "numpy" and getattr(x, "shape", ()) != ()
+        if i == 0 or isinstance(x, torch.Tensor) or array:
+            validate.tensor("x" if i == 0 else f"inputs[{i}]", x, dtype=dtype)
 
 
 def count_params(module: nn.Module) -> int:
@@ -106,10 +118,16 @@ def time_forward(
     Returns the Measurement; ``.median`` is in seconds. Timings vary from machine to
     machine and run to run: compare ratios measured side by side, not absolute values.
     """
+    _inputs(_module(module), inputs)
+    min_run_time = validate.number("min_run_time", min_run_time, low=0.0, high=600.0)
+    if num_threads is None:
+        num_threads = torch.get_num_threads()
+    else:
+        num_threads = validate.positive_int("num_threads", num_threads, maximum=1024)
     timer = benchmark.Timer(
         stmt="with torch.no_grad(): module(*inputs, **kwargs)",
         globals=dict(torch=torch, module=module, inputs=inputs, kwargs=kwargs),
-        num_threads=num_threads or torch.get_num_threads(),
+        num_threads=num_threads,
     )
     return timer.blocked_autorange(min_run_time=min_run_time)
 

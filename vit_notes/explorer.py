@@ -673,6 +673,7 @@ def bar_axis(b: Bars) -> dict | None:
     (low, high) the page's bar track spans. A linear axis starts at zero, its ticks
     (:class:`matplotlib.ticker.MaxNLocator`, at most 5 steps) over the values and their
     intervals; a log axis has a tick per power of ten over them."""
+    validate.instance("b", b, Bars, "pass a Bars chart")
     if b.axis is None:
         return None
     ends = [v for v in (b.high or b.values) if v > 0] or [1.0]

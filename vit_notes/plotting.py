@@ -60,18 +60,31 @@ STYLE = {
 }
 
 
+def _figure(fig, *, whole: bool = True):
+    """Return ``fig`` if it is a matplotlib Figure (or, unless ``whole``, a SubFigure)."""
+    kind = mpl.figure.Figure if whole else mpl.figure.FigureBase
+    if not isinstance(fig, kind):
+        raise validate.InputTypeError(
+            f"fig must be a matplotlib Figure, got {validate.shown(fig)} ({type(fig).__name__}); "
+            "pass the figure itself, e.g. fig from fig, ax = plt.subplots()"
+        )
+    return fig
+
+
 def set_alt(fig, text: str):
     """Give ``fig`` its alt text: one or two sentences saying what the figure shows (not
     how it is drawn), for readers who cannot see it. Returns ``fig``. The book stores it
     with the figure's PNG (:func:`figure_png`) and the site puts it on the image."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"alt text must be a non-empty string, got {text!r}")
+    _figure(fig, whole=False)
     fig._vit_notes_alt = " ".join(text.split())
     return fig
 
 
 def alt_text(fig) -> str | None:
     """The alt text :func:`set_alt` gave ``fig``, or None."""
+    _figure(fig, whole=False)
     return getattr(fig, "_vit_notes_alt", None)
 
 
@@ -83,6 +96,7 @@ def figure_png(fig) -> tuple[bytes, dict[str, int]]:
     of its full-colour size (a chapter page, images included, must stay under 3 MB)."""
     from PIL import Image
 
+    _figure(fig)
     raw = io.BytesIO()
     fig.savefig(raw, format="png", dpi=2 * fig.dpi, facecolor=fig.get_facecolor())
     with Image.open(raw) as img:
@@ -147,6 +161,7 @@ def figure_problems(fig) -> list[str]:
     """What in ``fig`` breaks the book's figure standard: wider than the text column, text
     smaller than :data:`MIN_FONT_PT` or cut off at the figure's edge, more than
     :data:`MAX_COLS` panels in a row. Empty: fine."""
+    _figure(fig)
     problems = []
     width = fig.get_figwidth()
     if width > TEXT_WIDTH_IN + 1e-6:

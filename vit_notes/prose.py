@@ -22,6 +22,8 @@ import re
 from . import validate
 
 _KEY = re.compile(r"^[A-Za-z_][\w-]*$")
+#: The most digits a glued whole number may have (``str`` refuses more than 4,300).
+_GLUE_DIGITS = 4300
 
 
 def plain_value(value):
@@ -36,7 +38,13 @@ def plain_value(value):
     elif hasattr(value, "item") and getattr(value, "shape", None) == ():  # a NumPy scalar
         value = value.item()
     if isinstance(value, numbers.Integral):
-        return int(value)
+        value = int(value)
+        if abs(value) >= 10**_GLUE_DIGITS:
+            raise ValueError(
+                f"value is {validate.shown(value)}, too large to glue: a glued number prints, "
+                f"and Python prints at most {_GLUE_DIGITS:,} digits"
+            )
+        return value
     if isinstance(value, numbers.Real):
         value = float(value)
         if not math.isfinite(value):
@@ -57,10 +65,16 @@ def round_up(value, places: int) -> float:
     if isinstance(value, str):
         raise TypeError(f"round_up takes a number, got the string {value!r}")
     if isinstance(places, bool) or not isinstance(places, numbers.Integral) or places < 0:
-        raise ValueError(f"places is a whole number of decimals >= 0, got {places!r}")
+        raise ValueError(f"places is a whole number of decimals >= 0, got {validate.shown(places)}")
+    validate.positive_int(
+        "places", places, minimum=0, maximum=400, why="a float has no digits past 1e-324"
+    )
+    validate.number("value", value)  # an int past a float's range
     step = decimal.Decimal(1).scaleb(-int(places))
     exact = decimal.Decimal(repr(float(value)))  # the decimal the float prints as
-    return float(exact.quantize(step, rounding=decimal.ROUND_CEILING))
+    # enough digits for 1e308 to 400 places (the default context holds 28)
+    context = decimal.Context(prec=800, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+    return float(exact.quantize(step, rounding=decimal.ROUND_CEILING, context=context))
 
 
 class _PlainText(str):

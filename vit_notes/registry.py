@@ -320,6 +320,15 @@ def panel_title(title: str, rows: torch.Tensor, grid: tuple[int, int], sep: str 
     sees only part of the key grid (its other weights are exactly zero, as outside a Swin
     window), how many of them: ``"Swin W-MSA, 7×7 windows: 49 of 56×56 keys"``. ``sep`` joins
     the two parts (``":\n"``: on two lines, as the explorer's three panels to a row need)."""
+    grid = validate.grid("grid", grid)
+    validate.instance("rows", rows, torch.Tensor, "give the query rows of attention weights")
+    if rows.dim() < 1 or rows.numel() == 0 or rows.shape[-1] != grid[0] * grid[1]:
+        raise ValueError(
+            f"rows has shape {tuple(rows.shape)}, but grid {grid[0]}x{grid[1]} has "
+            f"{grid[0] * grid[1]:,} keys; give rows of one weight per key"
+        )
+    if rows.is_floating_point() and bool(rows.isnan().any()):
+        raise ValueError("rows holds NaN weights: give rows of attention weights with none")
     seen = int((rows.reshape(-1, rows.shape[-1]) != 0).sum(-1).max())
     keys = f"{grid[0]}×{grid[1]}"
     return (
@@ -337,12 +346,25 @@ TOY = "colour tokens, identity projections"
 TOY_LOGIT_SCALE = 1 / 4
 
 
+#: The photo sizes at which every design's query panels run (checked: tests/test_compare.py).
+_DESIGN_SIZES = (224,)
+
+
 def designs_explorer(size: int = 224):
     """The comparison chapter's explorer: a query picked on the photo (a 14 × 14 grid, one
     query per CoAtNet stride-16 token) answered by every registered design side by side
     (each chapter's ``query_panels``: PVT's SRA, CoAtNet's relative attention, Shunted's two
     head groups, Swin's window attention), on one colour scale
-    (:class:`~vit_notes.explorer.Explorer`)."""
+    (:class:`~vit_notes.explorer.Explorer`). ``size`` is checked here, not when the maps are
+    drawn: every design answers a photo of the sizes in :data:`_DESIGN_SIZES` only."""
+    size = validate.image_side("size", size)
+    if size not in _DESIGN_SIZES:
+        raise ValueError(
+            f"size={size}: every design's panels run on a photo of "
+            f"{' or '.join(str(s) for s in _DESIGN_SIZES)} px only (CoAtNet's relative-position "
+            "table is 27×27, one entry per offset of its 14×14 grid at stride 16): give a "
+            f"size that works, e.g. size={_DESIGN_SIZES[0]}"
+        )
 
     def maps(queries):
         img = photo.load_photo(size)
@@ -407,4 +429,6 @@ def designs_explorer(size: int = 224):
 def is_meta(model: nn.Module) -> bool:
     """Whether ``model`` was built on the ``meta`` device (shapes only, as the family tables
     build it): such a model needs no weight initialisation, which would cost most of its build."""
-    return next(model.parameters()).is_meta
+    validate.instance("model", model, nn.Module, "pass a model or layer (an nn.Module)")
+    first = next(model.parameters(), None)
+    return first is not None and first.is_meta

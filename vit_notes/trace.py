@@ -121,6 +121,11 @@ class AttentionMaps(dict):
         self.grids: dict[str, tuple[int, int] | None] = {}
 
     def last(self) -> torch.Tensor:
+        if not self:
+            raise ValueError(
+                "no attention map was recorded: call the model inside the "
+                "`with record_attention(...)` block"
+            )
         return next(reversed(self.values()))
 
     def rows(self) -> list[tuple[torch.Tensor, tuple[int, int] | None]]:

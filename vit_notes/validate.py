@@ -75,7 +75,11 @@ MAX_CLASSES = 100_000
 
 def digits(value: int) -> int:
     """The number of decimal digits of a whole number, without ``str`` (which refuses numbers
-    of more than 4,300 digits)."""
+    of more than 4,300 digits). A stand-in for a longer typed number (see
+    ``checking._exact_int``) gives the length that was typed."""
+    typed = getattr(value, "typed_digits", None)
+    if isinstance(typed, int):
+        return typed
     value = abs(int(value))
     guess = max(1, int(value.bit_length() * 0.30102999566398120))
     while guess > 1 and value < 10 ** (guess - 1):

@@ -16,6 +16,7 @@ import torch
 from .. import validate
 from ..checking import (
     StudentError,
+    _exact_str,
     _scalar,
     as_int,
     call_student,
@@ -114,7 +115,7 @@ def _plain(answer: str) -> str:
     """``answer`` lower-cased, its quotes and end punctuation and a leading "the" dropped,
     runs of spaces and brackets read as one space: "The same." and "same (within noise)"
     read as "same" and "same within noise"."""
-    text = answer.strip().lower().replace("’", "'").strip("'\"`.!? ")
+    text = _exact_str(answer).strip().lower().replace("’", "'").strip("'\"`.!? ")
     text = re.sub(r"[\s()\[\],;:]+", " ", text).strip()
     return text[4:] if text.startswith("the ") else text
 
@@ -142,6 +143,7 @@ def _read(answer, read) -> str | None:
     neither names one, or where the rest names another direction ("higher, or lower")."""
     if not isinstance(answer, str):
         return None
+    answer = _exact_str(answer)
     whole = read(_plain(answer))
     if whole is not None:
         return whole
@@ -162,7 +164,7 @@ def _equality(answer) -> str | None:
     whole answer or its first clause; ``None`` if it says no such thing."""
     if not isinstance(answer, str) or _says_noise(answer):  # "same (within noise)" says why
         return None
-    text = answer.strip()
+    text = _exact_str(answer).strip()
     cut = _CLAUSE.search(text)
     for part in (text, text[: cut.start()] if cut and cut.start() else ""):
         if part and _plain(part) in _EQUAL:
@@ -256,8 +258,7 @@ def check_prediction(
     if _says_no(answer):
         return verdict(False, _NO)
     results = load_results() if results is None else check_results(results)
-    rows = results["models"]
-    a_runs, b_runs = _scores(rows[model], None), _scores(rows[baseline], None)
+    a_runs, b_runs = _runs(results, model, None), _runs(results, baseline, None)
     paired = len(set(a_runs) & set(b_runs)) >= 2
     if _equality(answer) and not paired:  # no interval: say so, do not name one
         where = "on the whole test set"
@@ -351,7 +352,7 @@ def check_query_token(fn) -> bool:
 def check_test_size(answer, n: int = 2000) -> bool:
     """How many test images per seed would halve the spread of the accuracy over seeds, measured
     with ``n`` images per seed?"""
-    n = validate.positive_int("n", n)
+    n = validate.positive_int("n", n, maximum=10**9, why="images per seed in a test set")
     value = as_int(answer)
     if value is None:
         return verdict(False, f"give a whole number of images, got {describe(answer)}")
@@ -386,6 +387,36 @@ def _scores(row: dict, detail: int | None) -> dict:
         return {s: float(v) for s, v in row.get("seeds", {}).items()} or {"0": float(row["mean"])}
     runs = {s: float(v[str(detail)]) for s, v in row.get("seeds_by_detail", {}).items()}
     return runs or {"0": float(row["by_detail"][str(detail)])}
+
+
+def _row(results: dict, name: str) -> dict:
+    """``results["models"][name]``, else a ``ValueError`` that names ``results`` and the model
+    (a partial reproduction's results may lack it)."""
+    row = results["models"].get(name)
+    if not isinstance(row, dict):
+        held = ", ".join(repr(n) for n in results["models"])
+        raise ValueError(
+            f"results has no model {name!r} (its 'models' hold {held}): pass results that "
+            "include it, or leave results out for the shipped ones"
+        )
+    return row
+
+
+def _runs(results: dict, name: str, detail: int | None) -> dict:
+    """:func:`_scores` of ``results``'s model ``name``, else a ``ValueError`` that names
+    ``results``, the model and the field it lacks."""
+    row = _row(results, name)
+    try:
+        return _scores(row, detail)
+    except KeyError as e:
+        lack = f"the field {e.args[0]!r}" if e.args else "a field"
+    except (TypeError, ValueError, AttributeError, IndexError):
+        lack = "fields of the right kind"
+    where = "" if detail is None else f" for {detail}-pixel marks"
+    raise ValueError(
+        f"results['models'][{name!r}] lacks {lack}{where} (it has {list(row)}): pass results "
+        "as the study writes them, or leave results out for the shipped ones"
+    )
 
 
 def _no_interval(model: str, baseline: str, a: dict, b: dict, where: str) -> tuple[str, str]:
@@ -496,7 +527,7 @@ def _clash(answer, read) -> str | None:
     ("higher (within noise)", "lower, or higher"): the message that says so; else ``None``."""
     if not isinstance(answer, str):
         return None
-    text = answer.strip()
+    text = _exact_str(answer).strip()
     cut = _CLAUSE.search(text)
     if cut is None or cut.start() == 0:
         return None
@@ -591,10 +622,22 @@ def check_higher(
     if model == baseline:
         raise ValueError(f"model and baseline are both {model!r}: name two different models")
     results = load_results() if results is None else check_results(results)
-    rows = {n: results["models"][n] for n in (model, baseline)}
+    rows = {n: _row(results, n) for n in (model, baseline)}
     if detail is not None:
         detail = validate.positive_int("detail", detail, maximum=validate.MAX_IMAGE)
-        sides = sorted(int(d) for d in rows[model]["by_detail"])
+        for n, r in rows.items():
+            if not isinstance(r.get("by_detail"), dict) or not r["by_detail"]:
+                raise ValueError(
+                    f"results['models'][{n!r}] lacks the field 'by_detail' (it has {list(r)}): "
+                    "pass results as the study writes them, or use detail=None"
+                )
+        try:
+            sides = sorted(int(d) for d in rows[model]["by_detail"])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"results['models'][{model!r}]['by_detail'] is keyed by mark sides in pixels, "
+                f"got {validate.shown(list(rows[model]['by_detail']))}"
+            ) from None
         if any(str(detail) not in r["by_detail"] for r in rows.values()):
             raise ValueError(f"detail={detail}: the results score mark sides {sides}, or None")
     where = "on the whole test set" if detail is None else f"on {detail}-pixel marks"
@@ -602,7 +645,7 @@ def check_higher(
     allowed = ", ".join(repr(o) for o in ANSWERS)
     if _says_no(answer):
         return verdict(False, f"{question}: {_NO}")
-    a, b = _scores(rows[model], detail), _scores(rows[baseline], detail)
+    a, b = _runs(results, model, detail), _runs(results, baseline, detail)
     shared = set(a) & set(b)
     if _equality(answer) and len(shared) < 2:  # no interval: say so, do not name one
         return verdict(

@@ -74,12 +74,39 @@ def check_results(results) -> dict:
     return results
 
 
+def _caption_fields(results: dict) -> None:
+    """Raise a ``ValueError`` naming ``results`` and the field unless the fields
+    :func:`caption` reads have the kinds :func:`load_results`'s have."""
+
+    def refuse(field: str, value, kind: str):
+        raise ValueError(
+            f"results[{field}] must be {kind}, got {validate.shown(value)} "
+            f"({type(value).__name__}): pass load_results()"
+        )
+
+    rec = results.get("recorded", {})
+    if not isinstance(rec, dict):
+        refuse("'recorded'", rec, "a dict")
+    if "date" in rec and not isinstance(rec["date"], str):
+        refuse("'recorded']['date'", rec["date"], "a date as text")
+    added = results.get("added_runs", [])
+    if not isinstance(added, (list, tuple)):
+        refuse("'added_runs'", added, "a list of dicts")
+    for i, one in enumerate(added):
+        if not isinstance(one, dict):
+            refuse(f"'added_runs'][{i}", one, "a dict")
+        runs = one.get("runs", [])
+        if not isinstance(runs, (list, tuple)) or not all(isinstance(r, str) for r in runs):
+            refuse(f"'added_runs'][{i}]['runs'", runs, "a list of run names")
+
+
 def caption(results: dict) -> str:
     """One line naming what wrote ``results`` and where: the command, the machine, the threads
     and the torch version (and the processor and date, where the file records them, or that the
     processor is not recorded), then each further set of runs (``added_runs``), trained in a
     separate session, with the processor, threads and torch it ran on."""
     validate.instance("results", results, dict, "pass load_results()")
+    _caption_fields(results)
     rec = results.get("recorded", {})
     where = rec.get("cpu") or f"{results.get('machine', '?')}, processor not recorded"
     when = f" on {rec['date'][:10]}" if "date" in rec else ""
