@@ -63,7 +63,10 @@ registry.register_design(
             predict="ex-learned-predict",
             prediction="works against its shipped results",
             judgement="ex-learned-judge",
-            question="whether the shipped runs show linear SRA below full attention at 3 pixels",
+            question=(
+                "whether the shipped runs show the control without attention above or below "
+                "pvt_full at 3 pixels"
+            ),
         ),
     )
 )
