@@ -462,3 +462,29 @@ def test_the_explorers_start_query_is_its_default_cells_centre():
     r, c = e.default_query
     g = e.query_grid
     assert e.start_query() == ((r + 0.5) / g, (c + 0.5) / g)
+
+
+def test_the_judgement_attempt_checks_the_glued_setting():
+    # The page's answer form reads the attempt cell's literal arguments
+    # (book/_ext/vit_notes_site.checker_call); the text glues JUDGE_SIZE and JUDGE_BUDGET.
+    import ast
+    import json
+    import re
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "book" / "_ext"))
+    from vit_notes_site import checker_call
+
+    cells = json.loads((root / "notebooks" / "compare.ipynb").read_text())["cells"]
+    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    (setting,) = [s for s in sources if "JUDGE_SIZE, JUDGE_BUDGET =" in s]
+    line = re.search(r"^JUDGE_SIZE, JUDGE_BUDGET = (.+?)(  #.*)?$", setting, re.M)
+    size, budget = ast.literal_eval(line.group(1))
+    (attempt,) = [s for s in sources if s.startswith("my_choice = None")]
+    assert checker_call(attempt) == (
+        "compare",
+        "check_layer_choice",
+        {"size": size, "budget_mib": budget},
+    )
