@@ -689,7 +689,7 @@ def test_the_memory_checker_names_each_half_of_a_growing_window():
 
     page = dict(side=448, base=224, window_size=14, base_window=7)
     for answer, words in (
-        (4, "one factor of two"),
+        (4, "only one of the two factors"),
         (8, "square of the side"),
         (2, "growth of the image's side"),
         (1, "with the keys of each"),
@@ -920,12 +920,50 @@ def test_the_measured_figure_follows_the_standard():
     from vit_notes import measured, plotting
 
     fig = swin.plot_measured_times(measured.load("swin_cost").rows)
-    assert plotting.figure_problems(fig) == [] and "SW-MSA at stage 1" in plotting.alt_text(fig)
+    assert plotting.figure_problems(fig) == []
+    assert "SW-MSA / W-MSA at stage 1" in plotting.alt_text(fig)
     # the ratios near 1 get a linear panel of their own, apart from global MSA's
     middle, right = fig.axes[1], fig.axes[2]
     assert middle.get_yscale() == "linear" and right.get_yscale() == "log"
     # global MSA's ratios (tens at stage 1) stay off it; the top leaves room for the legend
     assert middle.get_ylim()[1] < 5 and "median" in plotting.alt_text(fig)
+    plt.close(fig)
+
+
+def test_the_measured_figure_plots_only_neighbours():
+    # within a stage the order is W-MSA, SW-MSA, global MSA: the figure draws the pairs
+    # timed one right after the other, the pairs the chapter reads, and not global MSA / W-MSA
+    import matplotlib.pyplot as plt
+
+    from vit_notes import measured
+
+    rows = measured.load("swin_cost").rows
+    fig = swin.plot_measured_times(rows)
+    middle, right = fig.axes[1], fig.axes[2]
+
+    def series(ax):  # the dots of each x, one per round (the median ticks have 2 points)
+        return sorted(
+            (float(line.get_xdata()[0]), [float(y) for y in line.get_ydata()])
+            for line in ax.get_lines()
+            if len(line.get_xdata()) == 7 and line.get_marker() in ("o", "s")
+        )
+
+    sw = swin.round_ratios(rows, "SW-MSA")
+    control = swin.round_ratios(rows, "SW-MSA", "MSA")[4]
+    expected = sorted([(float(s), rs) for s, rs in sw.items()] + [(4.3, control)])
+    got = series(middle)
+    assert [x for x, _ in got] == pytest.approx([x for x, _ in expected])
+    for (_, a), (_, b) in zip(got, expected):
+        assert a == pytest.approx(b)
+    msa = swin.round_ratios(rows, "MSA", "SW-MSA")
+    assert series(right) == [(float(s), pytest.approx(rs)) for s, rs in sorted(msa.items())]
+    assert right.get_title() == "global MSA / SW-MSA"
+    labels = " ".join(t.get_text() for t in middle.get_legend().get_texts())
+    assert "SW-MSA / global MSA" in labels and "global MSA / W-MSA" not in labels
+    assert "own turn" not in labels
+    # the control's count the prose gives: SW-MSA slower than global MSA
+    red = [ys for x, ys in got if x > 4]
+    assert red == [pytest.approx(control)]
     plt.close(fig)
 
 

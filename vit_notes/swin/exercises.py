@@ -135,8 +135,8 @@ def check_memory_prediction(
             one_factor = [
                 (
                     tokens,
-                    f"that counts one factor of two. There are {tokens:g}× the queries, and "
-                    f"each keeps {keys:g}× the keys: M² = {M**2} against {M0**2}",
+                    f"that counts only one of the two factors: there are {tokens:g}× the "
+                    f"queries, and each keeps {keys:g}× the keys: M² = {M**2} against {M0**2}",
                 )
             ]
         else:

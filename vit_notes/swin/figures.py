@@ -958,12 +958,13 @@ def print_round_ratios(rows: list[dict], machine: dict | None = None, width: int
 @styled
 def plot_measured_times(rows: list[dict], caption: str = ""):
     """Three panels from :func:`swin_cost_table`'s timed rows: the time of each layer per stage
-    (the fastest round, a bar up to the slowest, as the legend says; log scale); per stage
-    SW-MSA's time over W-MSA's, round by round (a dot per round, a short tick at the median), beside
-    stage 4's global MSA over W-MSA, on a linear axis: there the grid is one window, so
-    neither shifts (their points are marked), and global MSA holds W-MSA's weights, a layer
-    timed on its own: its ratios show the timing spread; and global MSA over W-MSA at every
-    stage (log scale)."""
+    (the fastest round, a bar up to the slowest, as the legend says; log scale); then only
+    ratios of neighbours, two layers timed one right after the other. The middle panel, on a
+    linear axis: per stage SW-MSA's time over W-MSA's, round by round (a dot per round, a short
+    tick at the median), beside the last stage's SW-MSA over global MSA: there the grid is one
+    window, so neither shifts (their points are marked), and both hold W-MSA's weights: its
+    ratios show the timing spread. The right panel: global MSA's time over SW-MSA's, its
+    neighbour, at every stage (log scale)."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms", "ms_rounds"))
     caption = validate.text("caption", caption, allow_empty=True)
     rows = [r for r in rows if r["variant"] in TIMED_VARIANTS]  # the variants: in print
@@ -993,35 +994,38 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
         "on every call",
     )  # fmt: skip
     ax.grid(True, which="major")
-    sw, msa = round_ratios(rows, "SW-MSA"), round_ratios(rows, "MSA")
+    # only neighbours: within a stage the layers are timed in the order W-MSA, SW-MSA,
+    # global MSA, so SW-MSA / W-MSA and global MSA / SW-MSA are pairs timed one right after
+    # the other; global MSA / W-MSA has SW-MSA between them and is not drawn
+    sw, msa = round_ratios(rows, "SW-MSA"), round_ratios(rows, "MSA", "SW-MSA")
+    pair = round_ratios(rows, "SW-MSA", "MSA")
     last = stages[-1]
     win = {r["variant"]: (r.get("window"), r.get("shift")) for r in rows if r["stage"] == last}
     same = win.get("MSA") == win.get("W-MSA") and None not in win.get("MSA", (None,))
-    # linear panel: SW-MSA / W-MSA at every stage, and the last stage's MSA / W-MSA: one
-    # window, no shift, W-MSA's weights, timed as a layer of its own (the control)
+    # linear panel: SW-MSA / W-MSA at every stage, and the last stage's SW-MSA / global MSA:
+    # one window, no shift, W-MSA's weights in both, timed one after the other (the control)
     ax = axes[0, 1]
     shifts = {r["stage"]: r.get("shift") for r in rows if r["variant"] == "SW-MSA"}
     near = [
         (stage, rs, "SW-MSA" if shifts.get(stage) != 0 else "SW-MSA, no shift", 0.0)
         for stage, rs in sorted(sw.items())
     ]
-    near.append((last, msa[last], "MSA", 0.3))
-    summary, shown = [], []
+    if last in pair:
+        near.append((last, pair[last], "control", 0.3))
+    summary, right, shown = [], [], []
     for stage, rs, variant, dx in near:
         x = stage + dx
         label, colour, marker = f"{variant} / W-MSA", colours.get(variant, "tab:green"), "o"
-        name = variant
+        name = f"{variant} / W-MSA"
         if variant == "SW-MSA, no shift":  # one window: the block does not shift
             label = f"SW-MSA / W-MSA,\nstage {stage}: no shift"
-            marker, name = "s", "SW-MSA, one window with no shift,"
-        if variant == "MSA":  # only the control is drawn here: every stage is on the right
-            label = f"global {label},\nstage {stage} only"
+            marker, name = "s", "SW-MSA / W-MSA, one window with no shift,"
+        if variant == "control":  # SW-MSA over global MSA, its neighbour
+            label, colour = f"SW-MSA / global MSA,\nstage {stage}", colours["MSA"]
+            name = "SW-MSA / global MSA"
             if same:
-                label = (
-                    f"global MSA / W-MSA,\nstage {stage}: no shift,\nW-MSA's weights,\n"
-                    "timed in its own turn"
-                )
-                name = "global MSA, one window with W-MSA's weights and no shift,"
+                label = f"SW-MSA / global MSA,\nstage {stage}: no shift,\nW-MSA's weights"
+                name = "SW-MSA / global MSA, one window with W-MSA's weights and no shift,"
         ax.plot([x] * len(rs), rs, marker, mfc="none", color=colour, alpha=0.7,
                 label=label if variant not in shown else None)  # fmt: skip
         shown.append(variant)
@@ -1035,14 +1039,13 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_xticks(stages, [str(s) for s in stages])
     ax.set_xlabel("stage")
-    ax.set_ylabel("time / W-MSA's, each round")
+    ax.set_ylabel("time / neighbour's, each round")
     ax.legend(loc="upper center", title="tick: median", handlelength=1, borderpad=0.3)
     ax.grid(True, axis="y")
     ax = axes[0, 2]
     for stage, rs in sorted(msa.items()):
         ax.plot([stage] * len(rs), rs, "o", mfc="none", color=colours["MSA"], alpha=0.7)
-        if stage != last:
-            summary.append(f"MSA at stage {stage}: {min(rs):.2f} to {max(rs):.2f}")
+        right.append(f"stage {stage}: {min(rs):.2f} to {max(rs):.2f}")
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_yscale("log")
     # 1, 2, 5, 10, 20, 50 in plain numbers: stage 1's tens can be read off the axis
@@ -1052,9 +1055,9 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     ax.yaxis.set_minor_formatter(plain)
     ax.set_xticks(stages, [str(s) for s in stages])
     ax.set_xlabel("stage")
-    ax.set_ylabel("time / W-MSA's, each round")
+    ax.set_ylabel("time / SW-MSA's, each round")
     # a title, not a legend: a legend would cover stage 1's points, the panel's highest
-    ax.set_title("global MSA / W-MSA")
+    ax.set_title("global MSA / SW-MSA")
     ax.grid(True, which="major")
     if caption:
         fig.suptitle(caption)
@@ -1070,13 +1073,16 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
             )
             for s in stages
         )
-        + ". Middle, on a linear axis, and right, on a log axis: the ratio to W-MSA's time in "
-        f"each round, with stage {last}'s global MSA beside SW-MSA in the middle"
+        + ". Middle and right: each round's ratio of two layers timed one right after the "
+        "other. Middle, on a linear axis: SW-MSA's time over W-MSA's at every stage, with "
+        f"stage {last}'s SW-MSA over global MSA beside it"
         + (
             f": at stage {last} the grid is one window, so neither SW-MSA nor global MSA "
-            "shifts, and global MSA holds W-MSA's weights: its ratios show the timing "
-            "spread: " if same else ": "
+            "shifts, and both hold W-MSA's weights: its ratios show the timing "
+            "spread" if same else ""
         )
-        + "; ".join(summary) + ".",
+        + ". The ratios: " + "; ".join(summary)
+        + ". Right, on a log axis: global MSA's time over SW-MSA's at every stage: "
+        + "; ".join(right) + ".",
     )  # fmt: skip
     return fig
