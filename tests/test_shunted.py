@@ -1174,6 +1174,13 @@ def test_schematic_labels_are_what_trace_shapes_prints(dim, heads, sr, H, W, bat
     assert set(labels) == set(printed)
     for name, shape in printed.items():
         assert f"{name}: {shape}" in labels[name]
+    # each attention box names the map and, with its own shape, the map's product with V
+    tags = ("1", "2") if sr > 1 else ("",)
+    group = heads // 2 if sr > 1 else heads
+    for tag in tags:
+        label = labels[f"attn{tag}_shape"]
+        assert label.startswith(f"attn{tag} = softmax(Q{tag} K{tag}ᵀ · scale)\n")
+        assert label.endswith(f"attn{tag} · V{tag}: {(batch, group, H * W, dim // heads)}")
     texts = " ".join(t.get_text() for t in fig.findobj(Text))
     if sr > 1:  # the two groups' key grids, from the layer's own kv_grids
         for name, (h, w) in zip(("coarse", "fine"), shunted.kv_grids(H, W, sr)):

@@ -14,6 +14,7 @@ colour scale and a colour bar, and the query is marked with an outlined box and 
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
 import io
@@ -491,7 +492,9 @@ def draw_shunted_schematic(
 
     Every tensor is labelled with the name and shape that
     :func:`~vit_notes.trace.trace_shapes` prints for this layer (:func:`traced_shapes`); each
-    such label carries that name (``"q_shape"``, ``"kv1_shape"``, ...) as its ``gid``. With
+    such label carries that name (``"q_shape"``, ``"kv1_shape"``, ...) as its ``gid``. A
+    group's attention box names the map ``attn1`` with its traced shape, then the map's
+    product with V, ``(B, heads of the group, N, head_dim)``, which the trace does not print. With
     ``sr_ratio`` 1 the layer is one group of plain attention, and the conv of V is added to
     its output."""
     attn = ShuntedAttention(64, 2, qkv_bias=True, sr_ratio=8) if attn is None else attn
@@ -584,12 +587,20 @@ def draw_shunted_schematic(
             arrow(ax, (gx + bw / 2, ky), (lx - 0.6, ly + 0.4), color=colour)
             arrow(ax, (lx, ly - 0.4), (5 + out_w / 2 - 0.3, out_y + 0.65), color=colour)
         # attention over this group's keys, with this group's queries
-        box(ax, (gx - bw / 2, ay - 0.45), (bw, 0.9), color=colour, alpha=0.3)
-        what = f"softmax(Q{tag} K{tag}ᵀ · scale) V{tag}\n" if two else "softmax(Q Kᵀ · scale) V\n"
-        _label(ax, (gx, ay), what + shape(f"attn{tag}_shape"), gid=f"attn{tag}_shape")
-        arrow(ax, (gx, (ly if two else ky) - 0.4), (gx, ay + 0.45), color=colour)
+        # two tensors, each with its own shape: the map, then its product with V
+        ah = 0.6  # half the box's height
+        box(ax, (gx - bw / 2, ay - ah), (bw, 2 * ah), color=colour, alpha=0.3)
+        amap = ast.literal_eval(shapes[f"attn{tag}_shape"])  # the printed tuple
+        product = (*amap[:3], C // h)  # (B, heads in the group, N, d)
+        what = (
+            f"attn{tag} = softmax(Q{tag} K{tag}ᵀ · scale)\n"
+            + shape(f"attn{tag}_shape")
+            + f"\nattn{tag} · V{tag}: {product}"
+        )
+        _label(ax, (gx, ay), what, gid=f"attn{tag}_shape")
+        arrow(ax, (gx, (ly if two else ky) - 0.4), (gx, ay + ah), color=colour)
         qs = qx + (g - 0.5) * part
-        arrow(ax, (qs, qy), (gx + (bw / 2 - 0.15) * inner, ay + 0.45), color=colour)
+        arrow(ax, (qs, qy), (gx + (bw / 2 - 0.15) * inner, ay + ah), color=colour)
         arrow(ax, (gx + bw / 2 * inner, ay), (5 - out_w / 2 * inner, ay), color=colour)
 
     # Concatenate the groups' C/2 channels (or add the conv of V), project: the output.
