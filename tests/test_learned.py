@@ -574,7 +574,9 @@ def test_higher_checker(capsys):
     capsys.readouterr()
     for wrong in ("yes", "higher", "Lower"):
         assert not ex.check_higher(wrong, results=results)
-        assert "the study's answer is 'cannot tell'" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert "the study's answer is 'cannot tell'" in out
+        assert "seeds_by_detail" in out and "%" not in out  # the cause, not the numbers
     assert not ex.check_higher("No", results=results)
     assert "'no' can mean 'lower'" in capsys.readouterr().out
     assert not ex.check_higher("coatnet", results=results)

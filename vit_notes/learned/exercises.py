@@ -616,7 +616,8 @@ def check_higher(
     alike ("same", "equal") are refused: where there is no interval, because none exists, and
     otherwise because an interval that holds zero does not show that. An option followed by a
     reason reads as the option: "cannot tell (no interval)". Each message gives the numbers and
-    says why."""
+    says why, except a wrong option where no interval exists: that one names the cause and
+    leaves the numbers to the reader."""
     validate.one_of("model", model, MODELS)
     validate.one_of("baseline", baseline, MODELS)
     if model == baseline:
@@ -680,6 +681,12 @@ def check_higher(
             return verdict(False, _not_noise(facts, why))
         if choice == right and _claimed_interval(answer):  # nor one to hold zero
             return verdict(False, _not_interval(_claimed_interval(answer), facts, why))
+        if choice != right:  # the cause, not the numbers the reader is asked to find
+            return verdict(
+                False, f"the study's answer is 'cannot tell': {where} there is no interval "
+                "over training runs to say 'higher' or 'lower'. Look at which runs of each "
+                "model the results score there ('seeds_by_detail')",
+            )  # fmt: skip
     if choice == right:
         return verdict(True, f"{right}: {facts}. {why}.")
     return verdict(False, f"the study's answer is {right!r}: {facts}. {why}.")
