@@ -10,7 +10,8 @@ With ``h × w`` tokens of ``C`` channels and ``M × M`` windows, in multiply-add
 ``attn v``: every token meets ``(hw)`` keys globally, ``M²`` in its window. For a fixed window
 the cost grows linearly in the number of tokens. The shifted windows (SW-MSA) cost the same
 as W-MSA: the cyclic shift keeps ``hw/M²`` windows of ``M²`` tokens, and the mask is an
-addition that neither the paper nor the counter counts.
+addition that neither the paper nor the counter counts. Neither counts the softmax either
+(the paper's footnote 3: "We omit SoftMax computation in determining complexity.").
 """
 
 from __future__ import annotations
