@@ -205,10 +205,12 @@ def sra_nearest_cost_maps(
 
 
 def _peak_note(peaks: list[float]) -> str:
-    """The figure's warning when the peaks of maps on one scale differ tenfold or more."""
+    """The figure's warning when the peaks of maps on one scale differ tenfold or more. It
+    prints the factor, the highest peak over the lowest."""
     lo, hi = min(peaks), max(peaks)
     if lo > 0 and hi / lo >= 10:
-        return f"peaks range from {lo:.3f} to {hi:.2f} (over 10×): faint maps are spread, not empty"
+        factor = f"{hi / lo:.0f}×"
+        return f"peaks range from {lo:.3f} to {hi:.2f} ({factor}): faint maps are spread, not empty"
     return ""
 
 
