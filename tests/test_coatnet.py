@@ -1262,7 +1262,7 @@ def test_layout_judgement_prints_the_map_as_section_8_does(capsys):
 
 def test_layout_judgement_follows_the_papers_capacity_ranking(capsys):
     # With budgets that C-T-T-T fits too, the paper's pick among the two it ranks equal in
-    # capacity is still C-C-T-T (it transfers better, Table 2).
+    # capacity is still C-C-T-T, the one it adopts.
     wide = dict(size=224, budget_mib=200, budget_gmacs=30)
     assert coatnet.check_layout_choice("C-C-T-T", **wide)
     assert not coatnet.check_layout_choice("C-T-T-T", **wide)
@@ -1270,6 +1270,8 @@ def test_layout_judgement_follows_the_papers_capacity_ranking(capsys):
     assert "about equal in capacity" in out
     # review r31 E2: the message names the tie-break the exercise states
     assert "On that tie the exercise asks for the one the paper adopts, C-C-T-T" in out
+    # review r40 U1: the reason is the paper's choice, not a measured win
+    assert "one run per variant" in out and "transfers better" not in out
 
 
 def test_layout_judgement_states_its_tie_break():

@@ -640,11 +640,14 @@ def _log_ticks(ax, values, fmt):
 
 
 @styled
-def plot_conv_vs_attention(rows: list[dict], mark_size: int = 224):
+def plot_conv_vs_attention(rows: list[dict], mark_size: int = 224, layout: str = "C-C-T-T"):
     """Two panels against the image size, one line per stage (one legend for both): left, what
     a stride-1 transformer block costs relative to a stride-1 MBConv block; right, the
-    transformer's attention map. Both on log axes; ``mark_size`` (if in range) is marked."""
+    attention map that a transformer block would hold at that stage. Both on log axes;
+    ``mark_size`` (if in range) is marked. The stages that ``layout`` makes MBConv stages hold
+    no map in CoAtNet: their lines are dashed and their legend entries say so."""
     rows = validate.rows("rows", rows, keys=("stage", "size", "ratio", "attn_mib"))
+    kinds = dict(zip(("S1", "S2", "S3", "S4"), parse_layout(layout)))
     fig, axes = new_figure(1, 2, height=3.6)
     left, right = axes[0]
     stages = sorted({r["stage"] for r in rows})
@@ -652,9 +655,12 @@ def plot_conv_vs_attention(rows: list[dict], mark_size: int = 224):
     for s, colour in zip(stages, STAGE_COLOURS * len(stages)):
         sel = [r for r in rows if r["stage"] == s]
         label = f"{s}: stride {sel[0]['stride']}, C = {sel[0]['width']}"
+        conv = kinds.get(s) == "C"
+        style = "--o" if conv else "-o"
+        label += " (MBConv in CoAtNet)" if conv else ""
         xs = [r["size"] for r in sel]
-        left.plot(xs, [r["ratio"] for r in sel], "-o", ms=4, color=colour, label=label)
-        right.plot(xs, [r["attn_mib"] for r in sel], "-o", ms=4, color=colour)
+        left.plot(xs, [r["ratio"] for r in sel], style, ms=4, color=colour, label=label)
+        right.plot(xs, [r["attn_mib"] for r in sel], style, ms=4, color=colour)
     for ax in (left, right):
         ax.set_yscale("log")
         ax.set_xlabel("image size (px)")
@@ -665,7 +671,7 @@ def plot_conv_vs_attention(rows: list[dict], mark_size: int = 224):
     _log_ticks(left, (1, 2, 3, 5, 10, 20, 50, 100), lambda v: f"{v:g}×")
     left.set_title("transformer block ÷ MBConv block")
     left.set_ylabel("MACs ratio (log scale)")
-    right.set_title("attention map of one block")
+    right.set_title("attention map if the stage\nwere a transformer block")
     right.set_ylabel("MiB, float32 (log scale)")
     _log_ticks(right, [10.0**k for k in range(-3, 5)], lambda v: f"{v:g}")
     if sizes[0] <= mark_size <= sizes[-1]:
@@ -677,7 +683,9 @@ def plot_conv_vs_attention(rows: list[dict], mark_size: int = 224):
         f"Two log-scale line charts against the image size, {sizes[0]} to {sizes[-1]} px, one "
         f"line per stage {', '.join(stages)}: left, a transformer block's multiply-adds over an "
         f"MBConv block's, largest at {top['stage']} ({top['ratio']:.0f}× at {top['size']}²); "
-        "right, the attention map of one block in MiB, which shrinks stage by stage."
+        "right, in MiB, the attention map a transformer block would hold at each stage, which "
+        "shrinks stage by stage. Dashed lines mark the stages that are MBConv stages in CoAtNet "
+        f"({', '.join(s for s in stages if kinds.get(s) == 'C') or 'none'}), which hold no map."
     )
     return set_alt(fig, alt)
 
