@@ -545,6 +545,7 @@ def test_query_token_checker(capsys):
             ((c[1] + (d - 1) // 2) // 4) * 8 + (c[0] + (d - 1) // 2) // 4
         ),
         "top-left corner": lambda c, d: (c[0] // 4) * 8 + c[1] // 4,
+        "not corner + detail // 2": lambda c, d: ((c[0] + d // 2) // 4) * 8 + (c[1] + d // 2) // 4,
         "indexes pixels": lambda c, d: (c[0] + (d - 1) // 2) * 32 + c[1] + (d - 1) // 2,
         "flatten it": lambda c, d: ((c[0] + (d - 1) // 2) // 4, (c[1] + (d - 1) // 2) // 4),
         "ZeroDivisionError": lambda c, d: 1 // 0,

@@ -345,6 +345,12 @@ def check_query_token(fn) -> bool:
             )  # fmt: skip
         if value == r * 32 + c:
             return verdict(False, f"{where}: {value} indexes pixels; a token is 4×4 pixels")
+        r2, c2 = (v + detail // 2 for v in corner)  # the off-by-one centre of an even side
+        if value == (r2 // 4) * 8 + c2 // 4:
+            return verdict(
+                False, f"{where}: for an even side the centre pixel is corner + (detail - 1) "
+                f"// 2, not corner + detail // 2; your {value} is the token of pixel ({r2}, {c2})",
+            )  # fmt: skip
         return verdict(False, f"{where}: expected token {want}, got {describe(value)}")
     return verdict(True, f"right on {len(cases)} marks, at the edges of the image too")
 
