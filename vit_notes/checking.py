@@ -141,15 +141,19 @@ def call_student(fn: Callable, *args, seconds: float | None = None):
         try:
             return fn(*args)
         finally:
-            disarm()  # before any handler below runs, so the timer cannot fire inside it
+            running[0] = False
+            disarm()
     except _TimeUp:
+        running[0] = False
         raise StudentError(
             f"your function ran for more than {seconds:g} s and was stopped; look for a loop "
             "that does not end, or loop over whole tensors instead of single entries"
         ) from None
     except (Exception, SystemExit) as e:  # the student's code: report what broke
+        running[0] = False
         raise StudentError(_raised(e), e) from None
     finally:
+        disarm()
         signal.signal(signal.SIGALRM, old_handler)
         if old_timer[0] > 0:  # someone else's timer was running: put it back
             signal.setitimer(signal.ITIMER_REAL, *old_timer)
