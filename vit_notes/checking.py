@@ -141,6 +141,9 @@ def call_student(fn: Callable, *args, seconds: float | None = None):
         try:
             return fn(*args)
         finally:
+            # Clear the flag before calling disarm(), not inside it only: while it is set the
+            # trace hook raises on every call, including the call to disarm() itself, so the
+            # timer would keep firing and its restored default handler would kill the process.
             running[0] = False
             disarm()
     except _TimeUp:

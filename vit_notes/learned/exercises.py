@@ -685,8 +685,9 @@ def check_higher(
         facts, why = _no_interval(model, baseline, a, b, where)
         if choice == right and _says_noise(answer):  # no interval: no noise to be within
             return verdict(False, _not_noise(facts, why))
-        if choice == right and _claimed_interval(answer):  # nor one to hold zero
-            return verdict(False, _not_interval(_claimed_interval(answer), facts, why))
+        claimed = _claimed_interval(answer) if choice == right else None
+        if claimed:  # nor one to hold zero
+            return verdict(False, _not_interval(claimed, facts, why))
         if choice != right:  # the cause, not the numbers the reader is asked to find
             return verdict(
                 False, f"the study's answer is 'cannot tell': {where} there is no interval "
