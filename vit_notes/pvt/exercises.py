@@ -142,6 +142,14 @@ def check_sra_macs(
                 f"each of the {num_heads} heads does them, 2·N·N_k·C in all",
             )
         )
+        mistakes.append(
+            (
+                c.macs - 2 * N * Nk * C + 2 * N * Nk * C * num_heads,
+                f"you counted the attention products once per head over all C channels "
+                f"(2·N·N_k·C each): each head works on d = C/heads = {d} of them, so the "
+                f"{num_heads} heads together cost 2·N·N_k·C",
+            )
+        )
         # with 2 heads, one head's two products (2·N·N_k·d) cost as much as one product of
         # all heads (N·N_k·C): the same count may leave out one of the terms of that size
         same = [name for name, term in terms.items() if term == N * Nk * C]
