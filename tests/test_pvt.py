@@ -378,6 +378,15 @@ def test_check_sra_macs_tells_a_per_head_count(capsys):
     assert "attention products of one head" in " ".join(capsys.readouterr().out.split())
 
 
+def test_check_sra_macs_tells_products_counted_per_head_over_all_channels(capsys):
+    """Exercise 2's commonest slip: each head's products over all C channels, not its d."""
+    c = pvt.sra_cost(40, 40, 128, 2, 4)
+    slip = c.macs - 2 * c.tokens * c.kv_tokens * 128 + 2 * 2 * c.tokens * c.kv_tokens * 128
+    assert slip == 163_840_000  # the reviewer's count, from the exercise's settings
+    assert not pvt.check_sra_macs(slip, H=40, W=40, dim=128, num_heads=2, sr_ratio=4)
+    assert "once per head over all C channels" in " ".join(capsys.readouterr().out.split())
+
+
 def test_check_sra_macs_with_two_heads_names_both_slips_of_that_size(capsys):
     """With 2 heads, one head's two products cost as much as one product of all heads: the
     count cannot tell a per-head count from a product left out, so both are named."""
