@@ -1288,9 +1288,9 @@ def test_layout_judgement_states_its_tie_break():
 @pytest.mark.parametrize(
     "answer,says",
     [
-        (8700, "close: 8,700 is 48 off"),
+        (8700, "close: 8,700 is too low, within 1% of the answer"),
         (28 * 28 * 12, "offsets along a side run from −(14−1) to +(14−1)"),
-        (10**400, "far too large"),
+        (10**400, "is too high, more than 10× off"),
         ("lots", "give a whole number of entries, got 'lots'"),
     ],
 )

@@ -247,7 +247,7 @@ def check_attention_macs(
             causes.setdefault(wrong, []).append(why)
     for wrong, whys in causes.items():
         text = (
-            f"{wrong:,} is {wrong / right:g}× the count: did you count {', or '.join(whys)}? "
+            f"{wrong:,} is too high: did you count {', or '.join(whys)}? "
             f"Each of the {heads} heads works on d = C/heads channels, so heads·d = C"
         )
         mistakes[wrong] = f"{mistakes[wrong]}; or {text}" if wrong in mistakes else text

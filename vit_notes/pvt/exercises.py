@@ -149,7 +149,7 @@ def check_sra_macs(
             mistakes.append(
                 (
                     c.macs - N * Nk * C,
-                    f"you left out a term of N·N_k·C = {N * Nk * C:,}: {' or '.join(same)}",
+                    f"you left out a term of N·N_k·C: {' or '.join(same)}",
                 )
             )
     return check_count(

@@ -63,7 +63,7 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
         return verdict(
             False, "swapped: the first group (sr1, kernel and stride sr_ratio) is the coarse one"
         )
-    fine_grid = f"⌊{H}/{half}⌋×⌊{W}/{half}⌋ = {H // half}×{W // half} = {right[1]}"
+    fine_grid = f"⌊{H}/{half}⌋×⌊{W}/{half}⌋"  # not its value: that would be the answer
     exact = H % r < half and W % r < half  # the fine grid is twice the coarse one per side
     rule = (
         f"only where H mod r < r/2 and W mod r < r/2 (r = sr_ratio = {r}). Here "
@@ -172,20 +172,21 @@ def check_shunted_macs(
 
 def _counted_twice(total: int, terms: dict[str, int]) -> list[tuple[int, str]]:
     """One mistake per size of term: ``total`` plus that term, a term counted twice. Where
-    several terms have that size, the count alone cannot tell which: each is named."""
+    several terms have that size, the count alone cannot tell which: each is named. The
+    term's size is not said: it would give the answer away."""
     sizes: dict[int, list[str]] = {}
     for name, term in terms.items():
         sizes.setdefault(term, []).append(name)
     out = []
     for term, names in sizes.items():
         if len(names) == 1:
-            out.append((total + term, f"counts {names[0]} = {term:,} twice"))
+            out.append((total + term, f"counts {names[0]} twice"))
         else:
             out.append(
                 (
                     total + term,
-                    f"counts one term twice: {term:,} too many, and {len(names)} terms have "
-                    f"exactly that size: {'; '.join(names)}. Check each",
+                    f"counts one term twice, and {len(names)} terms have the size of the "
+                    f"extra: {'; '.join(names)}. Check each",
                 )
             )
     return out
@@ -398,14 +399,13 @@ def check_explorer_prediction(
         (0.5, "the coarse group alone costs half of SRA's. Add the fine group's half"),
         (
             1 / right,
-            f"that is inverted: SRA's memory divided by Shunted's. The question asks for "
-            f"Shunted's divided by SRA's, {right:.3g}, the inverse of your answer",
+            "that is inverted: SRA's memory divided by Shunted's. The question asks for "
+            "Shunted's divided by SRA's",
         ),
     ]
-    exact = Fraction(m1 + m2, 2 * m1)
     inexact = (
-        f"the ratio of the exact byte counts is {exact} = {right:.3g}, from "
-        f"({m1} + {m2}) / (2·{m1}), not the ratio of the rounded labels: give it, or it rounded"
+        "the ratio asked is that of the exact byte counts, not of the rounded labels: work it "
+        "out from the keys of the two groups, then give it exactly or rounded"
     )
     return check_prediction(
         answer, right, "the ratio", then, correct=correct, mistakes=mistakes, inexact=inexact
