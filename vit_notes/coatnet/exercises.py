@@ -612,6 +612,9 @@ def check_layout_prediction(
         f"map has N² entries per head: {tokens:.3g}² = {tokens**2:.3g}. Within 5% passes, "
         "since a prediction rounds",
         rel_tol=0.05,
+        # a wrong answer is not told the two memories: their ratio is the answer
+        then_wrong=f"Now move the explorer's image size slider from {start} to {end} "
+        f"({layout}) and compare the largest map's memory at the two sizes",
         mistakes=[
             (tokens, f"{tokens:.3g}× is the growth of the tokens; the map has N² entries per head"),
             (

@@ -363,6 +363,12 @@ def check_explorer_prediction(
         "The bracket compares each layer with plain attention, not with SRA: compare the "
         f"memory labels{one_unit}. {elsewhere}"
     )
+    # a wrong answer is not told the labels: their ratio is the answer, rounded
+    then_wrong = (
+        f"Now set the explorer to {size}², {num_heads} heads and its sr_ratio slider to "
+        f"{sr_ratio}, and compare the memory labels of the SRA and Shunted bars{one_unit}. "
+        f"The bracket compares each layer with plain attention, not with SRA. {elsewhere}"
+    )
     if sr_ratio == 1:
         return check_prediction(
             answer,
@@ -371,6 +377,7 @@ def check_explorer_prediction(
             then,
             correct=f"{right:g}×: with sr_ratio 1 the shunted layer has one group of all heads "
             "over all N keys, as SRA at R = 1. Its depthwise convolution of V stores no map",
+            then_wrong=then_wrong,
         )
     c1, c2 = (f"⌊{H}/{k}⌋×⌊{W}/{k}⌋" for k in (sr_ratio, sr_ratio // 2))
     holds = m2 == 4 * m1
@@ -408,7 +415,14 @@ def check_explorer_prediction(
         "out from the keys of the two groups, then give it exactly or rounded"
     )
     return check_prediction(
-        answer, right, "the ratio", then, correct=correct, mistakes=mistakes, inexact=inexact
+        answer,
+        right,
+        "the ratio",
+        then,
+        correct=correct,
+        mistakes=mistakes,
+        inexact=inexact,
+        then_wrong=then_wrong,
     )
 
 
