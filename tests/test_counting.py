@@ -110,3 +110,14 @@ def test_format_bytes_and_significant_reject_bad_input():
 )
 def test_significant_keeps_three_digits_without_exponents(value, text):
     assert counting.significant(value) == text
+
+
+def test_macs_by_module_add_up_to_the_whole_and_name_a_missing_submodule():
+    """Each stage's count from the counter's per-module record; together they are the total."""
+    m = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    x = torch.zeros(3, 4)
+    by = counting.count_macs_by_module(m, x, names=["0", "1", "2"])
+    assert by == {"0": 3 * 4 * 8, "1": 0, "2": 3 * 8 * 2}
+    assert sum(by.values()) == counting.count_macs(m, x)
+    with pytest.raises(ValueError, match="'3' is not a submodule"):
+        counting.count_macs_by_module(m, x, names=["3"])

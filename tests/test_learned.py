@@ -440,6 +440,13 @@ def test_chance_level_checker(capsys):
     cases = {0.5: "pairwise question", 1 / 3: "three marks", 0.75: "wrong, not right",
              0.1: "count the classes"}  # fmt: skip
     _each_wrong_answer_says(ex.check_chance_level, cases, capsys)
+    # the reply quotes the answer to its own digits, not rounded to one decimal
+    for answer, quoted in (("0.25%", "0.25% is not it"), (0.123, "12.3% is not it"),
+                           ("1/7", "14.2857% is not it")):  # fmt: skip
+        capsys.readouterr()
+        assert not ex.check_chance_level(answer)
+        out = capsys.readouterr().out
+        assert quoted in out and "0.2% " not in out, (answer, out)
 
 
 def _seeded(full=(0.80, 0.82, 0.81), sra8=(0.80, 0.81, 0.82)):

@@ -456,6 +456,14 @@ _LINEAR = torch.nn.Linear(2, 2)
     [
         (lambda: counting.count_macs(_LINEAR, torch.zeros(1, 2, dtype=torch.uint8)), "x.float()"),
         (lambda: counting.count_macs_by_op(_LINEAR, torch.zeros(1, 2, dtype=torch.uint8)), "x"),
+        (
+            lambda: counting.count_macs_by_module(
+                _LINEAR, torch.zeros(1, 2, dtype=torch.uint8), names=["x"]
+            ),
+            "x",
+        ),
+        (lambda: counting.count_macs_by_module(_LINEAR, torch.zeros(1, 2), names="fc"), "names"),
+        (lambda: counting.count_macs_by_module(_LINEAR, torch.zeros(1, 2), names=[]), "names"),
         (lambda: counting.count_macs(_LINEAR, torch.zeros(1, 2, dtype=torch.float64)), "x"),
         (lambda: counting.count_macs(_LINEAR, np.zeros((1, 2))), "torch.from_numpy(x)"),
         (lambda: counting.count_macs(_LINEAR, [[0.0, 0.0]]), "torch.tensor(x"),

@@ -90,6 +90,35 @@ def count_macs_by_op(module: nn.Module, *inputs, **kwargs) -> dict[str, int]:
     }
 
 
+def count_macs_by_module(module: nn.Module, *inputs, names, **kwargs) -> dict[str, int]:
+    """Multiply-adds of one forward pass inside each submodule of ``names`` (dotted, as
+    ``module.named_modules()`` gives them: ``"stem"``, ``"stages.0"``), counted as
+    :func:`count_macs` counts them; ``torch.utils.flop_counter`` keeps a count per module."""
+    _inputs(_module(module), inputs)
+    if isinstance(names, str) or not isinstance(names, (list, tuple)) or not names:
+        raise TypeError(
+            f"names must be a non-empty list of submodule names, got {validate.shown(names)}"
+        )
+    known = dict(module.named_modules())
+    for name in names:
+        if not isinstance(name, str) or not name or name not in known:
+            some = ", ".join(repr(n) for n in list(known)[1:6])
+            raise ValueError(
+                f"names: {validate.shown(name)} is not a submodule of this "
+                f"{type(module).__name__}; its names look like {some}, ... "
+                "(module.named_modules())"
+            )
+    with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=_CPU_ATTENTION) as counter:
+        module(*inputs, **kwargs)
+    # the counter names each module by its dotted path under the root's class name
+    counts = {
+        key.split(".", 1)[1]: sum(per_op.values()) // 2
+        for key, per_op in counter.get_flop_counts().items()
+        if "." in key
+    }
+    return {name: counts.get(name, 0) for name in names}
+
+
 def _module(module):
     return validate.instance("module", module, nn.Module, "pass a model or layer (an nn.Module)")
 

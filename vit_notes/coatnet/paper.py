@@ -134,7 +134,8 @@ ABLATIONS: tuple[AblationTable, ...] = (
         holds_fixed="the rest of the model, which the paper does not name. Its numbers equal"
         " CoAtNet-2's Table 4 entries (IN-1K) and CoAtNet-3's Table 8 entries and Table 7's P@1"
         " (IN-21K),"
-        " so we assume those are the models",
+        " so we assume those are the models. Table 7's fine-tuned V0 entry is not Table 6's:"
+        " that row matches Table 8's baseline, not Table 7's V0",
         variants=(
             Variant(
                 name="with rel-attn",

@@ -97,9 +97,10 @@ def check_chance_level(answer, task: str = "majority") -> bool:
         )
     if math.isclose(value, 1 - right, abs_tol=0.005):
         return verdict(False, f"{value:.0%} is how often a guess is wrong, not right")
+    # the answer as the reader gave it, to its own digits: "0.25%" is quoted as 0.25%, not 0.2%
     return verdict(
-        False, f"{value:.1%} is not it: with k equally frequent classes, a guess is right 1/k of "
-        "the time; count the classes of this task",
+        False, f"{100 * value:g}% is not it: with k equally frequent classes, a guess is right "
+        "1/k of the time; count the classes of this task",
     )  # fmt: skip
 
 

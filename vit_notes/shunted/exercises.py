@@ -410,9 +410,10 @@ def check_explorer_prediction(
             "Shunted's divided by SRA's",
         ),
     ]
+    # every near miss gets this: it names no single slip and no number the answer follows from
     inexact = (
-        "the ratio asked is that of the exact byte counts, not of the rounded labels: work it "
-        "out from the keys of the two groups, then give it exactly or rounded"
+        "not exact. The ratio is one of whole key counts: work it out from the keys that each "
+        "group and SRA attend over, and give that ratio, or a rounding of it"
     )
     return check_prediction(
         answer,
