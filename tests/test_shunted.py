@@ -856,9 +856,14 @@ def test_shunted_explorer_prediction_where_the_rule_holds(capsys):
     assert "that is inverted" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("size, sr_ratio", [(112, 8), (224, 8), (224, 1)])
-def test_the_explorer_checker_quotes_the_bars_as_drawn(capsys, size, sr_ratio):
+@pytest.mark.parametrize("size, sr_ratio, right", [(112, 8, "29/9"), (224, 8, "5/2"), (224, 1, 1)])
+def test_the_explorer_checker_quotes_the_bars_as_drawn(capsys, size, sr_ratio, right):
+    # the bars' labels are quoted once the answer is right; a wrong answer is not told them,
+    # since their ratio is the answer, rounded
     shunted.check_explorer_prediction(0, size=size, sr_ratio=sr_ratio, num_heads=2)
+    wrong = " ".join(capsys.readouterr().out.split())
+    assert "not yet" in wrong and "KiB" not in wrong and "MiB" not in wrong
+    assert shunted.check_explorer_prediction(right, size=size, sr_ratio=sr_ratio, num_heads=2)
     out = " ".join(capsys.readouterr().out.split())
     bars = shunted.shunted_cost_chart(size, 2, sr_ratio)
     for label, text in zip(bars.labels[1:], bars.texts[1:]):
