@@ -112,7 +112,11 @@ SYMBOLS = (
         "act(norm_g(sr_g(X))), so sr1, norm1 in the coarse group, sr2, norm2 in the fine:"
         " (B, N_k,g, C), N_k,g keys of group g",
     ),
-    Symbol("W_i^Q", "head i's query projection", "rows i·d .. (i+1)·d of q.weight (and q.bias)"),
+    Symbol(
+        "W_i^Q",
+        "head i's query projection",
+        "rows i·d .. (i+1)·d-1 of q.weight (and q.bias), q.weight[i·d:(i+1)·d]",
+    ),
     Symbol(
         "W_i^K, W_i^V",
         "head i's key and value projections",
