@@ -394,6 +394,23 @@ def test_cost_bars_are_linear_and_say_the_ratio():
     )
     assert not b.log and b.values[0] / b.values[1] == 22
     assert b.texts == ("22.0 M, 1.00 MiB", "1.00 M, 16.0 KiB (22× fewer)")
+    # "as many" only for equal counts: close ones print how far apart they are
+    b = explorer.layer_cost_bars(
+        "t",
+        {
+            "plain": cost(1_000_000, 2**20),
+            "same": cost(1_000_000, 2**20),
+            "more": cost(1_001_400, 2**20),
+            "fewer": cost(970_000, 2**20),
+        },
+        {"plain": "k", "same": "k", "more": "k", "fewer": "k"},
+        ratio_of="MACs",
+    )
+    assert b.texts[1:] == (
+        "1.00 M, 1.00 MiB (as many MACs)",
+        "1.00 M, 1.00 MiB (0.14% more MACs)",
+        "0.970 M, 1.00 MiB (3.0% fewer MACs)",
+    )
     # where M names something else on the page (Swin's window side), the word
     b = explorer.layer_cost_bars(
         "t",

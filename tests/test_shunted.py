@@ -883,6 +883,10 @@ def test_the_explorers_brackets_say_which_cost():
     assert "bar length = multiply-adds" in bars.title
     same = shunted.shunted_cost_chart(224, 2, 1)
     assert same.texts[1].endswith("(as many MACs; as much memory)")
+    # at sr_ratio 1 the shunted layer adds its conv of V, 9NC = 1,806,336 multiply-adds:
+    # two different counts are not "as many"
+    assert same.values[2] - same.values[0] == 9 * 56 * 56 * 64
+    assert same.texts[2] == "1,312 M, 75.0 MiB (0.14% more MACs; as much memory)"
 
 
 def test_the_explorers_bars_tell_the_exercises_memories_apart():

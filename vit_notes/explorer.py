@@ -105,10 +105,12 @@ def layer_cost_bars(
     bar on a linear scale, so that a bar a 22nd of another's is drawn a 22nd as long. Each is
     labelled with its MMACs, its attention maps' size in binary units
     (:func:`~vit_notes.counting.format_bytes`: KiB or MiB as fits, never 0.0) and, after the
-    first, how many times fewer (or more) multiply-adds it costs than the first ("as many"
-    within 5 %), followed by ``ratio_of`` where given ("(22× fewer MACs)", so that the
-    bracket says which cost it counts); ``colours``: label -> colour; ``millions``: the word
-    after the count of millions ("M", or "million" where M names something else on the page)."""
+    first, how many times fewer (or more) multiply-adds it costs than the first, followed by
+    ``ratio_of`` where given ("(22× fewer MACs)", so that the bracket says which cost it
+    counts). "As many" only where the two counts are equal: a ratio that rounds to 1.0 is
+    given as a percentage ("(0.14% more MACs)"), so the bracket never contradicts the counts
+    it stands beside. ``colours``: label -> colour; ``millions``: the word after the count of
+    millions ("M", or "million" where M names something else on the page)."""
     validate.one_of("millions", millions, ("M", "million"))
     unit = f" {ratio_of}" if ratio_of else ""
     _check_costs(costs, colours)
@@ -119,9 +121,11 @@ def layer_cost_bars(
         out = f"{significant(c.macs / 1e6)} {millions}, {format_bytes(c.attn_bytes)}"
         if not i or not c.macs:
             return out
+        if c.macs == reference:
+            return out + f" (as many{unit})"
         ratio = reference / c.macs
         if significant(ratio, 2) == "1.0" or significant(1 / ratio, 2) == "1.0":
-            return out + f" (as many{unit})"
+            return out + f" ({_percent_apart(c.macs, reference, 'more', 'fewer')}{unit})"
         if ratio > 1:
             return out + f" ({significant(ratio, 2)}× fewer{unit})"
         return out + f" ({significant(1 / ratio, 2)}× more{unit})"
@@ -133,6 +137,13 @@ def layer_cost_bars(
         texts=tuple(text(i, c) for i, c in enumerate(costs.values())),
         colours=tuple(colours[label] for label in costs),
     )
+
+
+def _percent_apart(value: float, reference: float, more: str, fewer: str) -> str:
+    """How far ``value`` lies from ``reference``, as a percentage of ``reference``, for two
+    counts close enough that their ratio rounds to 1.0: "0.14% more", "3.0% fewer"."""
+    share = significant(abs(value / reference - 1) * 100, 2)
+    return f"{share}% {more if value > reference else fewer}"
 
 
 def _check_costs(costs, colours) -> None:

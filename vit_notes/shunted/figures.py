@@ -27,7 +27,7 @@ from matplotlib.ticker import FixedLocator, LogFormatter, NullLocator, ScalarFor
 
 from .. import photo, registry, validate
 from ..counting import count_macs, significant, time_forward
-from ..explorer import Bars, Control, Explorer, MapPanel, layer_cost_bars
+from ..explorer import Bars, Control, Explorer, MapPanel, _percent_apart, layer_cost_bars
 from ..layers import keeps_global_rng, reduced_grid
 from ..plotting import (
     MARK_OUTSIDE_BELOW,
@@ -1038,9 +1038,11 @@ def shunted_cost_chart(size: int, num_heads: int, sr_ratio: int) -> Bars:
     plain = costs["plain"].attn_bytes
 
     def memory(c) -> str:
+        if c.attn_bytes == plain:
+            return "as much memory"
         ratio = plain / c.attn_bytes
         if significant(ratio, 2) == "1.0" or significant(1 / ratio, 2) == "1.0":
-            return "as much memory"
+            return f"{_percent_apart(c.attn_bytes, plain, 'more', 'less')} memory"
         if ratio > 1:
             return f"{significant(ratio, 2)}× less memory"
         return f"{significant(1 / ratio, 2)}× more memory"
