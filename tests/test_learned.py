@@ -36,6 +36,7 @@ from vit_notes.learned import exercises as ex
 from vit_notes.learned.data import COLOURS, SHAPES, TRAIN_SEEDS
 from vit_notes.learned.reproduce import SAME_TASK, SEED_MODELS, TEST_SEEDS
 from vit_notes.learned.shipped import RETRAIN_TOLERANCE, key
+from vit_notes.learned.train import TrainLog
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -183,6 +184,95 @@ def test_reproduce_refuses_unknown_runs():
         reproduce.main(["--only", "pvt_none", "--seeds", "7"])
 
 
+def _train_nothing(monkeypatch) -> list:
+    """Make reproduce's training a stand-in that leaves the model as built (a test then runs in
+    seconds); return the list of (seed, task) it was called with."""
+    calls = []
+
+    def fake(model, seed=0, task="majority", label=""):
+        calls.append((seed, task))
+        return TrainLog(losses=[1.0], seconds=0.0)
+
+    monkeypatch.setattr(reproduce, "train", fake)
+    return calls
+
+
+def _shipped_bytes() -> tuple[bytes, bytes]:
+    return RESULTS.read_bytes(), WEIGHTS.read_bytes()
+
+
+def test_verify_tells_equal_weights_from_differing_ones(tmp_path, monkeypatch):
+    """--verify compares a retrained run with the shipped float16 weights bit for bit: a state
+    equal to the run's is reported equal, one changed in a single weight is reported as
+    differing, by that change."""
+    calls = _train_nothing(monkeypatch)
+    none = {n: v.half() for n, v in build("pvt_none", seed=0).state_dict().items()}
+    full = {n: v.half() for n, v in build("pvt_full", seed=0).state_dict().items()}
+    name = next(n for n, v in full.items() if v.is_floating_point() and v.numel() > 1)
+    full[name] = full[name].clone()
+    full[name].view(-1)[0] += 1.0
+    weights, results = tmp_path / "study.pt", tmp_path / "results.json"
+    torch.save({"pvt_none": none, "pvt_full": full}, weights)
+    results.write_text(RESULTS.read_text("utf-8"), "utf-8")
+    before = _shipped_bytes()
+    runs = [("pvt_none", "majority", 0), ("pvt_full", "majority", 0)]
+    record = reproduce._verify(runs, 2, weights, results)
+    assert calls == [(0, "majority"), (0, "majority")]
+    got = record["runs"]
+    assert got["pvt_none seed 0"]["equal"] and got["pvt_none seed 0"]["largest_difference"] == 0
+    assert not got["pvt_full seed 0"]["equal"]
+    assert 0.9 < got["pvt_full seed 0"]["largest_difference"] < 1.1
+    assert record["finished"] and record["threads"] == 2 and record["cpu"]
+    assert load_results(results)["verified"][-1] == record  # recorded where it was asked
+    assert _shipped_bytes() == before  # the shipped files are left alone
+    # a state with another tensor's name or shape never reads as equal
+    assert reproduce._compare_states(none, full) == (False, float("inf"))
+
+
+def test_verify_through_the_command(tmp_path, monkeypatch):
+    """The command line: an untrained run differs from the shipped weights; a run from another
+    seed (weights not shipped) is compared by its mean accuracy; nothing shipped is written."""
+    _train_nothing(monkeypatch)
+    recorded = load_results()["models"]["pvt_none"]["seeds"]["1"]
+    monkeypatch.setattr(reproduce, "score", lambda model, task="majority", full=True: recorded)
+    before = _shipped_bytes()
+    reproduce.main(["--verify", "--only", "pvt_none", "--seeds", "0", "1", "--out", str(tmp_path)])
+    assert _shipped_bytes() == before and not (tmp_path / "study.pt").exists()
+    records = load_results(tmp_path / "results.json")["verified"]
+    record = records[-1]
+    seed0, seed1 = record["runs"]["pvt_none seed 0"], record["runs"]["pvt_none seed 1"]
+    assert not seed0["equal"] and seed0["largest_difference"] > 0  # built, not trained
+    assert seed0["compared"] == "float16 weights"
+    assert seed1 == dict(equal=True, largest_difference=0, compared="mean accuracy", seconds=0.0)
+    monkeypatch.setattr(
+        reproduce, "score", lambda model, task="majority", full=True: recorded + 0.01
+    )
+    reproduce.main(["--verify", "--only", "pvt_none", "--seeds", "1", "--out", str(tmp_path)])
+    again = load_results(tmp_path / "results.json")["verified"]
+    assert len(again) == len(records) + 1 and not again[-1]["runs"]["pvt_none seed 1"]["equal"]
+
+
+def test_reproduce_out_writes_a_copy(tmp_path, monkeypatch):
+    """--out DIR trains into copies of the shipped files in DIR and leaves the shipped ones."""
+    _train_nothing(monkeypatch)
+    scored = dict(accuracy=[0.5] * len(TEST_SEEDS), mean=0.5, by_detail={"3": 0.5})
+    monkeypatch.setattr(reproduce, "score", lambda model, task="majority", full=True: scored)
+    before = _shipped_bytes()
+    reproduce.main(["--only", "pvt_none", "--seeds", "0", "1", "--out", str(tmp_path)])
+    assert _shipped_bytes() == before
+    out = load_results(tmp_path / "results.json")
+    row = out["models"]["pvt_none"]
+    assert row["mean"] == 0.5 and row["seeds"]["1"] == 0.5
+    assert out["added_runs"][-1]["runs"] == ["pvt_none seed 0", "pvt_none seed 1"]
+    assert set(out["models"]) == set(load_results()["models"])  # the rest copied over
+    states = torch.load(tmp_path / "study.pt", weights_only=True)
+    assert set(states) == set(torch.load(WEIGHTS, weights_only=True))
+    untrained = build("pvt_none", seed=0).state_dict()
+    assert all(torch.equal(states["pvt_none"][n], v.half()) for n, v in untrained.items())
+    with pytest.raises(ValueError, match="is a file"):
+        reproduce.main(["--out", str(tmp_path / "results.json")])
+
+
 def test_key_grids_are_what_the_labels_say():
     x = make_dataset(1, 0).images
     wants = {
@@ -309,13 +399,20 @@ def test_figures_follow_the_standard():
     # the control is drawn beside the study, marked as one (the cost plot: MACs only, not timed)
     for fig in figs[2:4]:
         labels = fig.legends[0].get_texts()
-        assert "PVT, no attention (control)" in [t.get_text() for t in labels]
+        texts = [t.get_text() for t in labels]
+        assert "PVT, no attention (control, separate session)" in texts
+        assert "PVT SRA, R=8 (1 key: broadcast)" in texts  # not read as SRA choosing keys
+    for fig in figs[2:4]:  # the alt texts say it too
+        alt = plotting.alt_text(fig)
+        assert "broadcast" in alt and "separate session" in alt
 
 
 def test_explorer_bars_hold_the_control():
     explorer = figures.learned_explorer()
     (bars,) = explorer.bars(**explorer.default_state())
-    assert bars.labels == ("R=1", "R=2", "R=4", "R=8", "no attention,\nseparate session")
+    assert bars.labels == (
+        "R=1", "R=2", "R=4", "R=8, 1 key:\nbroadcast", "no attention (control,\nseparate session)"
+    )  # fmt: skip
     # drawn intervals around each mean, on a value axis from zero
     assert all(lo < v < hi for lo, v, hi in zip(bars.low, bars.values, bars.high))
     assert bars.axis and "from 0" in bars.axis

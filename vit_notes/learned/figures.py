@@ -119,11 +119,40 @@ def _study_rows(results: dict, controls: bool = False) -> list[dict]:
     return [results["models"][n] for n in names if n in results["models"]]
 
 
-def _style(row: dict) -> tuple[str, str, str]:
-    """A row's colour, marker and legend label: the controls grey, marked as controls."""
+def _separate(results: dict, name: str) -> bool:
+    """Whether ``results`` records runs of ``name`` trained in a separate session
+    (``added_runs``, as :func:`.shipped.caption` names them)."""
+    return any(
+        run.partition(" seed ")[0] == name
+        for added in results.get("added_runs", [])
+        for run in added.get("runs", [])
+    )
+
+
+def _control_note(results: dict, name: str) -> str:
+    """What a control's legend entry adds to its label: "control", and "separate session"
+    where its runs were trained in one."""
+    return "control, separate session" if _separate(results, name) else "control"
+
+
+def _style(row: dict, results: dict) -> tuple[str, str, str]:
+    """A row's colour, marker and legend label (the model's label of :data:`.models.MODELS`,
+    which names the broadcast at R = 8): the controls grey, marked as controls."""
+    label = MODELS[row["name"]].label
     if row["name"] in CONTROLS:
-        return CONTROL_COLOUR, CONTROL_MARKER, f"{row['label']} (control)"
-    return MODEL_COLOURS[row["name"]], FAMILY_MARKERS[row["family"]], row["label"]
+        return CONTROL_COLOUR, CONTROL_MARKER, f"{label} ({_control_note(results, row['name'])})"
+    return MODEL_COLOURS[row["name"]], FAMILY_MARKERS[row["family"]], label
+
+
+def _broadcast_alt(results: dict, value, where: str) -> str:
+    """The alt texts' sentence on the one-key model (R = 8): a broadcast, not SRA's choice."""
+    row = results["models"].get("pvt_sra8")
+    if row is None:
+        return ""
+    return (
+        f" The PVT SRA model with R=8 has one key per attention layer, so its attention is a "
+        f"broadcast that selects nothing. Its seed-0 run scores {value(row):.1%}{where}."
+    )
 
 
 def _pvt_and_others(rows: list[dict], value) -> tuple[list, list]:
@@ -157,9 +186,10 @@ def _cost_alt(results: dict) -> str:
         )
         text += (
             f". {len(runs)} grey crosses on the left plot only, the PVT without attention "
-            f"(the control, not timed), at {row['macs'] / 1e6:.2f} MMACs: {each}"
+            f"(the {_control_note(results, name)}, not timed), at {row['macs'] / 1e6:.2f} "
+            f"MMACs: {each}"
         )
-    return text + "."
+    return text + "." + _broadcast_alt(results, lambda r: r["mean"], " over the test sets")
 
 
 def _detail_alt(results: dict, names, floor) -> str:
@@ -191,9 +221,12 @@ def _detail_alt(results: dict, names, floor) -> str:
         row = results["models"].get(name)
         if row is not None and (names is None or name in names):
             text += (
-                " A grey dashed line, the PVT without attention (the control), scores "
+                f" A grey dashed line, the PVT without attention (the "
+                f"{_control_note(results, name)}), scores "
                 f"{row['by_detail'][str(small)]:.0%} at {small} pixels."
             )
+    if names is None or "pvt_sra8" in names:
+        text += _broadcast_alt(results, lambda r: r["by_detail"][str(small)], f" at {small} pixels")
     return text
 
 
@@ -209,7 +242,7 @@ def plot_accuracy_vs_cost(results: dict):
     fig, axes = new_figure(1, 2, height=4.2, sharey=True)
     for row in _study_rows(results, controls=True):
         mean, std = _mean_std(row["accuracy"])
-        colour, marker, label = _style(row)
+        colour, marker, label = _style(row, results)
         style = dict(color=colour, marker=marker, capsize=3, markersize=6, linestyle="none")
         others = [v for s, v in row.get("seeds", {}).items() if s != "0"]
         for ax, x in zip(axes.flat, (row["macs"] / 1e6, row.get("ms"))):
@@ -236,7 +269,7 @@ def plot_accuracy_vs_cost(results: dict):
         labels.append(text)
     handles.append(plt.Line2D([], [], marker="|", color="grey", markersize=10, linestyle="none"))
     labels.append(f"bars: seed 0's sd over {sets} test sets")
-    fig.legend(handles, labels, loc="outside lower center", ncols=3)
+    fig.legend(handles, labels, loc="outside lower center", ncols=2)
     return set_alt(fig, _cost_alt(results))  # what it shows, for readers who cannot see it
 
 
@@ -264,7 +297,7 @@ def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25, flo
         if names is not None and row["name"] not in names:
             continue
         sizes = sorted(int(d) for d in row["by_detail"])
-        colour, marker, label = _style(row)
+        colour, marker, label = _style(row, results)
         ax.plot(
             sizes,
             [row["by_detail"][str(d)] for d in sizes],
@@ -422,8 +455,9 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     # The bars: each ratio's mean over its training seeds with the 95% interval (the runs of
     # section 4), not the shipped seed-0 run alone, which no ranking can rest on; last, the
     # control without attention, the reference the ratios are read against.
-    bar_models = {f"R={r}": n for r, n in RATIO_MODELS.items()} | {
-        "no attention,\nseparate session": "pvt_none"  # its runs: results["added_runs"]
+    bar_models = {f"R={r}": n for r, n in RATIO_MODELS.items() if r != 8} | {
+        "R=8, 1 key:\nbroadcast": RATIO_MODELS[8],  # it selects nothing (section 2)
+        "no attention (control,\nseparate session)": "pvt_none",  # results["added_runs"]
     }
     runs = {k: mean_interval(results[n]["seeds"].values()) for k, n in bar_models.items()}
     n_runs = min(i.n for i in runs.values())

@@ -127,7 +127,14 @@ STUDY: dict[str, StudyModel] = {
         ),
         StudyModel("pvt_sra2", "PVT", "PVT SRA, R=2", keys="4×4", build=_pvt((2, 1)), sr_ratio=2),
         StudyModel("pvt_sra4", "PVT", "PVT SRA, R=4", keys="2×2", build=_pvt((4, 2)), sr_ratio=4),
-        StudyModel("pvt_sra8", "PVT", "PVT SRA, R=8", keys="1×1", build=_pvt((8, 4)), sr_ratio=8),
+        StudyModel(
+            "pvt_sra8",
+            "PVT",
+            "PVT SRA, R=8 (1 key: broadcast)",  # it selects nothing: the chapter's section 2
+            keys="1×1",
+            build=_pvt((8, 4)),
+            sr_ratio=8,
+        ),
         StudyModel(
             "pvt_linear",
             "PVT",

@@ -4,9 +4,18 @@
     python -m vit_notes.learned.reproduce --check    # retrain nothing: re-score the shipped
                                                      # weights and compare with the results file
     python -m vit_notes.learned.reproduce --only pvt_none --seeds 1 2  # some runs only
+    python -m vit_notes.learned.reproduce --only pvt_full --seeds 1 2 --out /tmp/runs
+                                                     # write to a copy, not the shipped files
+    python -m vit_notes.learned.reproduce --verify --only pvt_none pvt_full --seeds 0
+                                                     # retrain, compare with what is shipped
 
-Writes ``vit_notes/learned/weights/study.pt`` (every model's weights, float16, by name) and
-``vit_notes/learned/weights/results.json``: for each model its parameters, multiply-adds per
+Without ``--out`` it writes ``vit_notes/learned/weights/study.pt`` (every model's weights,
+float16, by name) and ``vit_notes/learned/weights/results.json``, the files the chapter reads: a
+run replaces the shipped numbers (``git checkout vit_notes/learned/weights`` restores them).
+With ``--out DIR`` it writes the same two files into ``DIR``, starting from copies of the
+shipped ones, and leaves the shipped files alone.
+
+The results file holds, for each model its parameters, multiply-adds per
 image, measured time per batch of 64 images, training time and losses, accuracy on
 :data:`TEST_SEEDS` test sets of :data:`TEST_N` images each (mean and the per-seed values),
 and accuracy at each mark size; for :data:`SEED_MODELS`, the mean accuracy of runs from other
@@ -27,6 +36,13 @@ pvt_sra8 from seed 0 and checks its accuracy on test seed 0 against the shipped 
 from full attention (the chapter asserts it), so the test catches a broken training loop, not a
 miss the size of the study's effects.
 Scores are computed from the float16 weights as shipped, loaded back into float32 models.
+
+``--verify`` retrains the runs that ``--only`` and ``--seeds`` select and writes no weights. It
+compares a seed-0 run's float16 weights with the shipped ones bit for bit, and a run from
+another seed (whose weights are not shipped) by its mean accuracy with the recorded one. It
+appends the outcome (date, machine, threads, and for each run whether it is equal and the
+largest difference) to the results file's ``verified`` list, after each run
+(``finished`` says whether every selected run was compared).
 """
 
 from __future__ import annotations
@@ -36,6 +52,7 @@ import datetime
 import json
 import platform
 import time
+from pathlib import Path
 
 import torch
 
@@ -43,7 +60,7 @@ from .. import measured
 from ..counting import count_macs, count_params, time_forward
 from .data import IMG_SIZE, MAX_DETAIL, MIN_DETAIL
 from .models import CONTROLS, MODELS, build
-from .shipped import RESULTS, WEIGHTS, key, load, load_results
+from .shipped import RESULTS, WEIGHTS, WEIGHTS_DIR, key, load, load_results
 from .train import RECIPE, evaluate, train
 
 #: The test sets every model is scored on (seeds below the training seeds), and their size.
@@ -99,13 +116,66 @@ def check() -> bool:
     return same
 
 
+def _compare_states(ours: dict, theirs: dict) -> tuple[bool, float]:
+    """Whether two float16 state dicts are equal bit for bit, and their largest absolute
+    difference (infinite where their tensor names or shapes differ)."""
+    if set(ours) != set(theirs) or any(ours[n].shape != theirs[n].shape for n in theirs):
+        return False, float("inf")
+    equal = all(torch.equal(ours[n], theirs[n]) for n in theirs)
+    gap = max((ours[n].float() - theirs[n].float()).abs().max().item() for n in theirs)
+    return equal, gap
+
+
+def _verify(runs, threads: int, weights: Path, results_path: Path) -> dict:
+    """Retrain ``runs`` as :func:`main` trains them, compare each with what is shipped (see the
+    module's note on ``--verify``), append the record to ``results_path``'s ``verified`` list
+    and return it. Writes no weights."""
+    shipped = torch.load(weights, weights_only=True)
+    results = load_results(results_path)
+    record = dict(
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        threads=threads, **measured.machine(), runs={}, finished=False,
+    )  # fmt: skip
+    results.setdefault("verified", []).append(record)  # written after each run
+    for name, task, seed in runs:
+        k = key(name, task)
+        model = build(name, seed=seed, task=task)
+        log = train(model, seed=seed, task=task, label=f"verify {k} seed {seed}")
+        ours = {n: v.detach().to(torch.float16) for n, v in model.state_dict().items()}
+        if seed == 0:
+            equal, gap = _compare_states(ours, shipped[k])
+            compared = "float16 weights"
+        else:
+            model.load_state_dict({n: v.float() for n, v in ours.items()})
+            mean = score(model, task, full=False)
+            gap = abs(mean - results["models"][k]["seeds"][str(seed)])
+            equal, compared = gap == 0, "mean accuracy"
+        record["runs"][f"{k} seed {seed}"] = dict(
+            equal=equal, largest_difference=gap, compared=compared, seconds=log.seconds
+        )
+        print(f"{k:18s} seed {seed}: {compared} " + ("equal" if equal else f"differ by {gap:g}"))
+        record["finished"] = len(record["runs"]) == len(runs)
+        results_path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", "utf-8")
+    return record
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--check", action="store_true", help="re-score the shipped weights")
     parser.add_argument("--only", nargs="*", default=None, help="train only these models")
     parser.add_argument("--seeds", nargs="*", type=int, default=None, help="only these seeds")
+    parser.add_argument(
+        "--verify", action="store_true", help="retrain, compare with the shipped runs, keep them"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write into this folder, not the shipped files"
+    )
     args = parser.parse_args(argv)
+    out = WEIGHTS_DIR if args.out is None else args.out
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a file; give a folder")
+    weights, results_path = out / WEIGHTS.name, out / RESULTS.name
     for name in args.only or ():
         if name not in MODELS:
             raise ValueError(f"--only {name!r}: not a model; choose from {sorted(MODELS)}")
@@ -122,8 +192,17 @@ def main(argv=None) -> None:
         runs = [r for r in runs if r[0] in args.only]
     if args.seeds is not None:
         runs = [r for r in runs if r[2] in args.seeds]
-    states = torch.load(WEIGHTS, weights_only=True) if WEIGHTS.exists() else {}
-    old = load_results() if RESULTS.exists() else {"models": {}}
+    out.mkdir(parents=True, exist_ok=True)
+    if args.verify:
+        if not results_path.exists():  # the record goes beside a copy of the shipped results
+            results_path.write_text(RESULTS.read_text("utf-8"), "utf-8")
+        _verify(runs, args.threads, WEIGHTS, results_path)
+        return
+    # a new --out folder starts from the shipped files
+    states_from = weights if weights.exists() else WEIGHTS
+    states = torch.load(states_from, weights_only=True) if states_from.exists() else {}
+    results_from = results_path if results_path.exists() else RESULTS
+    old = load_results(results_from) if results_from.exists() else {"models": {}}
     partial = args.only is not None or args.seeds is not None
     results = dict(
         generated_by="python -m vit_notes.learned.reproduce",
@@ -161,13 +240,13 @@ def main(argv=None) -> None:
             entry.setdefault("seeds_final_loss", {"0": entry["losses"][-1]})
             entry["seeds_final_loss"][str(seed)] = log.losses[-1]
             print(f"{k:18s} seed {seed} accuracy {entry['seeds'][str(seed)]:.3f}")
-            RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", "utf-8")
+            results_path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", "utf-8")
             continue
         model = build(name, seed=0, task=task)
         log = train(model, seed=0, task=task, label=f"{k:18s}")
         states[k] = {n: v.detach().to(torch.float16) for n, v in model.state_dict().items()}
-        torch.save(states, WEIGHTS)
-        model = load(name, task)  # score what is shipped: the float16 weights
+        torch.save(states, weights)
+        model = load(name, task, path=weights)  # score what is shipped: the float16 weights
         entry = {f: v for f, v in results["models"].get(k, {}).items() if not f.startswith("seeds")}
         info = MODELS[name]
         entry.update(name=name, task=task, label=info.label, family=info.family, keys=info.keys)
@@ -177,12 +256,12 @@ def main(argv=None) -> None:
         entry.update(train_seconds=log.seconds, losses=log.losses)
         results["models"][k] = entry
         print(f"{k:18s} accuracy {entry['mean']:.3f}  ({time.perf_counter() - start:.0f} s so far)")
-        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        results_path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", "utf-8")
     if partial:
         results["added_runs"][-1]["seconds"] = time.perf_counter() - start
     else:
         results["total_seconds"] = time.perf_counter() - start
-    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    results_path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", "utf-8")
 
 
 if __name__ == "__main__":
