@@ -131,11 +131,9 @@ ABLATIONS: tuple[AblationTable, ...] = (
     AblationTable(
         title="Table 6: Ablation on relative attention",
         section="Ablation Studies",
-        holds_fixed="the rest of the model, which the paper does not name. Its numbers equal"
-        " CoAtNet-2's Table 4 entries (IN-1K) and CoAtNet-3's Table 8 entries and Table 7's P@1"
-        " (IN-21K),"
-        " so we assume those are the models. Table 7's fine-tuned V0 entry is not Table 6's:"
-        " that row matches Table 8's baseline, not Table 7's V0",
+        holds_fixed="the rest of the model. The paper does not name the model. Its numbers equal"
+        " CoAtNet-2's on IN-1K and CoAtNet-3's on IN-21K. So we assume those are the models"
+        " (our reading)",
         variants=(
             Variant(
                 name="with rel-attn",
@@ -294,6 +292,11 @@ COATNET_3_21K: dict[int, float] = {224: 87.6, 384: 87.6, 512: 87.9}
 #: CoAtNet-2 trained on ImageNet-1K only: image size -> top-1 (%), from Table 4 "Model
 #: performance on ImageNet" (1K only column).
 COATNET_2_1K: dict[int, float] = {224: 84.1, 384: 85.7}
+
+#: CoAtNet-3's parameters (M) in Table 4 of the paper's earlier text, whose abstract is arXiv
+#: v1's ("89.77% with extra JFT data"). It prints 167M on CoAtNet-3's 224², 384² and 512² rows.
+#: arXiv v2's Table 4 prints 168M (``coatnet.PAPER``) and does not say why the count changed.
+COATNET_3_PARAMS_M_V1 = 167
 
 #: CoAtNet-4 is reported only after ImageNet-21K or JFT pre-training, at 384² and 512². Table
 #: 4 ("Model performance on ImageNet") gives it at 384²: (params M, GFLOPs).
