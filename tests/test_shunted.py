@@ -1622,8 +1622,20 @@ def test_le_placements_match_the_module_and_differ_from_stages_1_to_3():
     m = shunted.placement_metrics(attn, x)
     assert m["keys"] == 16 and 1 <= m["spread"] <= 16 and 0 < m["apart"]
     table = shunted.le_placement_table([m], m, (0,)).splitlines()
-    assert table[5].split() == ["tokens", "seed", "apart", "keys/row", "kept", "proj", "LE", "mean"]
-    assert [row.split()[0] for row in table[6:]] == ["photo", "random"]
+    head = ["tokens", "seed", "apart", "keys/row", "kept", "proj", "LE", "proj", "WV", "mean"]
+    assert table[6].split() == head
+    # r47 M1: the output is proj's LE term, proj's W·V term and proj's bias: two ratios of
+    # norms, not shares, so they need not sum to 1
+    steps = shunted.le_placements(attn, x)
+    with torch.no_grad():
+        v = attn.kv(x).reshape(2, 16, 2, 4, 8).permute(2, 0, 3, 1, 4)[1]
+        wv = (steps["weights"] @ v).transpose(1, 2).reshape(2, 16, 32) @ attn.proj.weight.T
+        le = steps["local"].transpose(1, 2).reshape(2, 16, 32) @ attn.proj.weight.T
+        torch.testing.assert_close(wv + le + attn.proj.bias, steps["code_way"])
+        out = steps["code_way"].norm()
+    assert m["attn_norm"] == pytest.approx(float(wv.norm() / out), rel=1e-5)
+    assert m["le_norm"] == pytest.approx(float(le.norm() / out), rel=1e-5)
+    assert [row.split()[0] for row in table[7:]] == ["photo", "random"]
 
 
 def test_the_random_token_gap_is_split_into_its_two_factors():
@@ -1631,7 +1643,7 @@ def test_the_random_token_gap_is_split_into_its_two_factors():
     text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     flat = " ".join(text.split())
     # apart = proj LE x changed: both factors glued, and no single cause named for the gap
-    for key in ("noise_share", "share_lo", "share_hi", "noise_changed", "changed_lo"):
+    for key in ("noise_le_norm", "le_norm_lo", "le_norm_hi", "noise_changed", "changed_lo"):
         assert f"shunted_r1_{key}" in flat
     assert "The large gap comes with these random tokens" not in flat
     # r44 S1: said of the comparison, not of the page

@@ -202,9 +202,9 @@ SHUNTED_STEPS = {
     "k2": Step("B heads/2 N_k2 d", "group 2's keys"),
     "v2": Step("B heads/2 N_k2 d", "group 2's values, V + local_conv2(V)"),
     "attn2": Step("B heads/2 N N_k2", "group 2's map", softmax_rows),
-    "k": Step("B heads N d", "the keys (sr_ratio 1: every token)"),
-    "v": Step("B heads N d", "the values (sr_ratio 1: no local conv added to them)"),
-    "attn": Step("B heads N N", "the attention map (sr_ratio 1)", softmax_rows),
+    "k": Step("B heads N d", "the keys at sr_ratio 1, of every token"),
+    "v": Step("B heads N d", "the values at sr_ratio 1, before the local conv"),
+    "attn": Step("B heads N N", "the attention map at sr_ratio 1", softmax_rows),
     "out": Step("B N C", "the output, after proj"),
 }
 

@@ -66,13 +66,18 @@ def placement_metrics(attn, x: torch.Tensor) -> dict[str, float]:
     ``apart``: the two outputs' difference in the output's norm. ``spread``: the keys a row
     of W spreads over (the exponential of its entropy), averaged. ``kept``: the norm of
     W·LE(V) over that of LE(V). ``mean_part``: LE(V)'s mean over the keys, in the norm of
-    LE(V). ``le_share``: proj's weights on LE(V) alone, in the output's norm.
+    LE(V). ``le_norm``: the norm of proj's weights applied to LE(V) alone, over the output's
+    norm. ``attn_norm``: the same for the attention term W·V. The output is these two terms
+    plus proj's bias. They partly cancel, so the two ratios are not shares of one whole.
     """
     p = le_placements(attn, x)
     w, local, code_way = p["weights"], p["local"], p["code_way"]
     with torch.no_grad():
         # the two differ by proj's weights applied to W·LE(V) - LE(V)
         le_alone = torch.nn.functional.linear(rearrange(local, _JOINED), attn.proj.weight)
+        # the output's other term: proj's weights on the attention's weighted sum W·V
+        v = rearrange(attn.kv(x), "b m (two h d) -> two b h m d", two=2, h=attn.num_heads)[1]
+        wv_alone = torch.nn.functional.linear(rearrange(w @ v, _JOINED), attn.proj.weight)
         keys = w.shape[-1]
         # the part of LE(V) that is the same for every key: its mean
         mean_le = local.mean(-2, keepdim=True)
@@ -81,7 +86,8 @@ def placement_metrics(attn, x: torch.Tensor) -> dict[str, float]:
             spread=float(torch.exp(-(w * w.log()).sum(-1)).mean()),
             kept=float((w @ local).norm() / local.norm()),
             mean_part=float(mean_le.norm() * keys**0.5 / local.norm()),
-            le_share=float(le_alone.norm() / code_way.norm()),
+            le_norm=float(le_alone.norm() / code_way.norm()),
+            attn_norm=float(wv_alone.norm() / code_way.norm()),
             keys=keys,
         )
 
@@ -114,13 +120,14 @@ def le_placement_table(photo_runs: list[dict], noise: dict, seeds) -> str:
     seeds = validate.nonempty_sequence("seeds", seeds)
     lines = [
         "apart: LE on V instead of on the output, in the output's norm",
-        f"keys/row: the keys a row of W spreads over, of {noise['keys']}",
+        f"keys/row: exp of a row of W's entropy, the keys it spreads over, of {noise['keys']}",
         "kept: the norm of W·LE(V) over that of LE(V)",
-        "proj LE: proj's weights on LE(V) alone, in the output's norm",
+        "proj LE: the norm of proj's weights on LE(V) alone, over the output's norm",
+        "proj WV: the same for the attention term W·V. The two terms partly cancel",
         "mean: LE(V)'s mean over the keys, in the norm of LE(V)",
     ]
-    names = ("apart", "keys/row", "kept", "proj LE", "mean")
-    cols = ("apart", "spread", "kept", "le_share", "mean_part")
+    names = ("apart", "keys/row", "kept", "proj LE", "proj WV", "mean")
+    cols = ("apart", "spread", "kept", "le_norm", "attn_norm", "mean_part")
     lines.append(f"{'tokens':>7s} {'seed':>4s}" + "".join(f" {n:>8s}" for n in names))
     runs = [*(("photo", s, r) for s, r in zip(seeds, photo_runs)), ("random", seeds[0], noise)]
     for label, seed, run in runs:
