@@ -624,6 +624,24 @@ def test_copy_whole_model_from_timm(timm_coatnet_0):
         )
 
 
+def test_paper_stride_equals_timm_stride_mode_1x1(timm_coatnet_0):
+    # timm's author reads Eqn. (5)'s strided first Conv as the 1x1 expansion too: its
+    # stride_mode="1x1" option. With the same weights it computes the package's default model.
+    import dataclasses
+
+    from timm.models import maxxvit
+
+    cfg = maxxvit.model_cfgs["coatnet_0"]
+    cfg = dataclasses.replace(cfg, conv_cfg=dataclasses.replace(cfg.conv_cfg, stride_mode="1x1"))
+    t = maxxvit.MaxxVit(cfg, img_size=64).eval()
+    t.load_state_dict(timm_coatnet_0.state_dict())
+    m = coatnet.coatnet_0(img_size=64).eval()  # the default: stride in the 1x1 expansion
+    coatnet.load_timm_state_dict(m, t)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(m(x), t(x), atol=1e-5, rtol=1e-4)
+
+
 # --- the chapter's helpers: exercise checkers and figures -----------------------------------------
 
 
