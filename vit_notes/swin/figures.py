@@ -263,7 +263,7 @@ def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 
         ("block 1, W-MSA", maps["block1"], 0),
         ("block 2 without the shift", maps["block2_noshift"], 0),
         ("block 2, SW-MSA (shift 3)", maps["block2_shift"], s),
-        ("blocks 1 and 2 together", maps["two_shift"], None),
+        ("blocks 1 and 2 (SW-MSA) together", maps["two_shift"], None),
     ]
     fig, axes = new_figure(2, 2, height=6.9, width=6.4)
     top = max(float(row.max()) for _, row, _ in panels)  # one scale for all four maps
@@ -298,8 +298,8 @@ def plot_two_blocks(img: torch.Tensor, maps: dict, query_rc, window_size: int = 
         f"scale from 0 to {top:.2f}. Block 1 "
         "(regular windows) and block 2 without the shift keep all weight inside the query's "
         f"7×7-token window (weight outside: {outside[0]:.2f} and {outside[1]:.2f}). Block 2 "
-        f"with the shift puts {outside[2]:.2f} of its weight outside that window, and the two "
-        f"blocks together {outside[3]:.2f}.",
+        f"with the shift puts {outside[2]:.2f} of its weight outside that window, and block 1 "
+        f"with the shifted block 2, together, {outside[3]:.2f}.",
     )
     return fig
 
