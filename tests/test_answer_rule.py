@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
-import json
 import re
 import sys
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from vit_notes.learned import exercises as learned
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-from vit_notes_site import checker_call  # noqa: E402
+from vit_notes_site import chapter_checkers  # noqa: E402
 
 #: Numbers the bands themselves print ("1%", "10%", "2×", "10×"): not a leak when they recur.
 BAND_NUMBERS = {"1", "2", "10"}
@@ -50,25 +49,16 @@ class Case:
 def _cases() -> list[Case]:
     """Every count and prediction the chapters' attempt cells check, and the numeric
     checkers with logic of their own (compare's growth, learned's test size)."""
-    found: dict[str, Case] = {}
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        for cell in json.loads(path.read_text())["cells"]:
-            if cell["cell_type"] != "code":
-                continue
-            call = checker_call("".join(cell["source"]))
-            if call is None:
-                continue
-            module, name, kwargs = call
-            fn = getattr(importlib.import_module(f"vit_notes.{module}"), name)
-            spec = page_spec(fn, **kwargs)
-            if spec is None or spec["kind"] not in ("count", "prediction"):
-                continue
-            whole = spec["kind"] == "count"
-            right = int(spec["right"]) if whole else float(spec["right"])
-            texts = [str(spec.get(k) or "") for k in ("hint", "then", "then_wrong", "inexact")]
-            key = json.dumps([module, name, kwargs], sort_keys=True)
-            found[key] = Case(f"{module}.{name}", fn, kwargs, right, whole, texts)
-    cases = list(found.values())
+    found: list[Case] = []
+    for (module, name, kwargs), spec in chapter_checkers(ROOT):
+        if spec["kind"] not in ("count", "prediction"):
+            continue
+        fn = getattr(importlib.import_module(f"vit_notes.{module}"), name)
+        whole = spec["kind"] == "count"
+        right = int(spec["right"]) if whole else float(spec["right"])
+        texts = [str(spec.get(k) or "") for k in ("hint", "then", "then_wrong", "inexact")]
+        found.append(Case(f"{module}.{name}", fn, kwargs, right, whole, texts))
+    cases = found
     kw = {"layer": "Shunted, R=8 and 4", "start": 224, "end": 672}
     a, b = (compare.layers()[kw["layer"]].cost(s // 4, s // 4, 64, 2) for s in (224, 672))
     then = "Section 3 works it out from 224² to 448²"
@@ -79,6 +69,13 @@ def _cases() -> list[Case]:
 
 
 CASES = _cases()
+#: Each numeric checker, tried with 60 drawn values (the tests below share this setting).
+EVERY_CASE = pytest.mark.parametrize("case", CASES, ids=[f"{c.name}{c.kwargs}" for c in CASES])
+DRAWN = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 def test_every_chapter_with_a_numeric_exercise_is_covered():
@@ -144,12 +141,8 @@ def _leaks(case: Case, value, template: str) -> list[str]:
     return leaks
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c.name}{c.kwargs}" for c in CASES])
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+@EVERY_CASE
+@DRAWN
 @given(data=st.data())
 def test_a_wrong_value_is_never_told_the_answer(case, data):
     value = data.draw(_values(case))
@@ -172,12 +165,8 @@ def _plain(case: Case, text: str) -> bool:
     ) and "rounded to" not in text  # fmt: skip
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c.name}{c.kwargs}" for c in CASES])
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+@EVERY_CASE
+@DRAWN
 @given(data=st.data())
 def test_two_values_in_one_band_get_one_message(case, data):
     a = data.draw(_values(case))

@@ -268,6 +268,22 @@ def answer_spec(source: str) -> dict | None:
     return page_spec(getattr(importlib.import_module(f"vit_notes.{module}"), name), **kwargs)
 
 
+def chapter_checkers(root: Path) -> list[tuple[tuple[str, str, dict], dict]]:
+    """Every distinct (module, checker, keyword arguments) the chapters' code cells call,
+    with the description the page gets for it; checkers the page cannot check are left out.
+    The tests of the page's answer boxes and of the no-answer rule both read this list."""
+    found: dict[str, tuple] = {}
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            call, spec = checker_call(source), answer_spec(source)
+            if call is not None and spec is not None:
+                found[json.dumps(list(call), sort_keys=True)] = (call, spec)
+    return list(found.values())
+
+
 def _spec_attr(spec: dict) -> str:
     return html.escape(json.dumps(spec, ensure_ascii=False, separators=(",", ":")), quote=True)
 

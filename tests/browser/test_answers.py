@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
-import json
 import random
 import sys
 from pathlib import Path
@@ -25,7 +24,7 @@ from vit_notes.checking import page_spec, step_roundings
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-from vit_notes_site import answer_spec, checker_call  # noqa: E402
+from vit_notes_site import answer_spec, chapter_checkers, checker_call  # noqa: E402
 
 SCRIPT = ROOT / "_static" / "vit_notes_answers.js"
 
@@ -37,25 +36,6 @@ SLIPS = [
     "7m", "7 million", "2.5e3k", "1e-3k", "1e30G", "1e9999999G", "0.1G", "2x", "1e", "-0.0k",
     "27x", "27×", " 27 x ", "27X", "x", " × ", "27xx", "3,22", "2,5k", "1,000,000",
 ]  # fmt: skip
-
-
-def chapter_checkers() -> list[tuple[tuple[str, str, dict], dict]]:
-    """Every (module, checker, keyword arguments) a chapter's code cells call, with the
-    description the page gets for it; checkers the page cannot check are left out."""
-    found: dict[str, tuple] = {}
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        for cell in json.loads(path.read_text())["cells"]:
-            if cell["cell_type"] != "code":
-                continue
-            call = checker_call("".join(cell["source"]))
-            if call is None:
-                continue
-            module, name, kwargs = call
-            fn = getattr(importlib.import_module(f"vit_notes.{module}"), name)
-            spec = page_spec(fn, **kwargs)
-            if spec is not None:
-                found[json.dumps([module, name, kwargs], sort_keys=True)] = (call, spec)
-    return list(found.values())
 
 
 def _g(x: float) -> str:
@@ -111,7 +91,7 @@ def python_verdict(fn, text: str, kwargs: dict) -> str:
     return " ".join(out.getvalue().split())
 
 
-CHECKERS = chapter_checkers()
+CHECKERS = chapter_checkers(ROOT)
 
 
 def test_the_chapters_have_answer_boxes():
