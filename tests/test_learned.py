@@ -1111,6 +1111,37 @@ def test_no_interval_refuses_a_reason_that_assumes_one(capsys):
     assert "pvt_none's own 3 runs there range from" in out and "mean of" not in out, out
 
 
+def test_cannot_tell_refuses_a_reason_that_orders_the_two(capsys):
+    # Exercises 2 and 5 (review r29 E1, E2): a "cannot tell" whose reason names one direction,
+    # or says the interval leaves zero out, contradicts itself, as "higher (within noise)" does
+    same = _seeded()
+    checks = {
+        "check_prediction": lambda a: ex.check_prediction(a, results=same),
+        "check_higher": lambda a: ex.check_higher(
+            a, model="pvt_none", baseline="pvt_full", detail=3
+        ),
+    }
+    for name, check in checks.items():
+        for answer, phrase in {
+            "cannot tell (the interval leaves out zero)": "leaves zero out",
+            "cannot tell (the interval excludes 0)": "leaves zero out",
+            "cannot tell (higher)": "the reason names 'higher'",
+            "cannot tell (lower)": "the reason names 'lower'",
+            "cannot tell (R=8 scores lower)": "the reason names 'lower'",
+            "cannot tell (pvt_none is higher)": "the reason names 'higher'",
+            "cannot tell, because it is worse": "the reason names 'lower'",
+        }.items():
+            capsys.readouterr()
+            assert not check(answer), (name, answer)
+            out = capsys.readouterr().out
+            assert phrase in out and "choose one" in out, (name, answer, out)
+        # a reason that names both directions, or negates one, does not order them
+        for answer in ("cannot tell (higher or lower)", "cannot tell (neither is higher)"):
+            assert check(answer), (name, answer)
+    assert not ex.check_prediction("within noise (higher)", results=same)
+    assert "the reason names 'higher'" in capsys.readouterr().out
+
+
 def test_equal_without_interval_names_no_interval(capsys):
     # Exercise 5 (review r21 E2): pvt_full has one run at 3 px, so "equal" is refused for the
     # missing interval, not for an interval that holds zero

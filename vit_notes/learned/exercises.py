@@ -153,11 +153,43 @@ def _read(answer, read) -> str | None:
         return None
     first = read(_plain(answer.strip()[: cut.start()]))
     rest = set(re.findall(r"[a-z']+", answer.strip()[cut.start() :].lower()))
+    if first in _UNORDERED and _unordered_clash(answer.strip()[cut.start() :]):
+        return None
     if first in _DIRECTION:
         other = {w for d, ws in _DIRECTION.items() if d != first for w in ws}
         if rest & (other | {"tell", "same", "noise"}):
             return None
     return first
+
+
+#: First clauses that say the study cannot order the two ("cannot tell", "within noise").
+_UNORDERED = ("cannot tell", "same")
+
+#: Phrases that say an interval leaves zero out: a reason that contradicts "cannot tell".
+_EXCLUDES_ZERO = (
+    "leaves out zero", "leaves out 0", "leaves zero out", "leaves 0 out", "excludes zero",
+    "excludes 0", "does not hold zero", "doesn't hold zero", "does not include zero",
+    "doesn't include zero", "does not contain zero", "doesn't contain zero", "misses zero",
+    "clear of zero", "above zero", "below zero", "above 0", "below 0",
+)  # fmt: skip
+
+#: Words that negate a reason's direction ("cannot tell (neither is higher)").
+_NEGATIONS = {"not", "no", "neither", "nor", "isn't", "doesn't", "nothing", "never"}
+
+
+def _unordered_clash(reason: str) -> str | None:
+    """What the reason of a "cannot tell" says that contradicts it: ``"zero"`` where it says
+    the interval leaves zero out, the direction (``"higher"`` or ``"lower"``) where it names one
+    and only one without negating it, else ``None``. "cannot tell (higher or lower)" names
+    both and passes."""
+    text = f" {_plain(reason)} "
+    if any(f" {p} " in text for p in _EXCLUDES_ZERO):
+        return "zero"
+    words = set(re.findall(r"[a-z']+", reason.lower().replace("’", "'")))
+    named = [d for d, ws in _DIRECTION.items() if words & set(ws)]
+    if len(named) == 1 and not words & _NEGATIONS:
+        return named[0]
+    return None
 
 
 def _equality(answer) -> str | None:
@@ -531,7 +563,9 @@ _NO = (
 
 def _clash(answer, read) -> str | None:
     """Where ``answer``'s first clause names a direction and its reason names another option
-    ("higher (within noise)", "lower, or higher"): the message that says so; else ``None``."""
+    ("higher (within noise)", "lower, or higher"), or its first clause says "cannot tell" and
+    its reason names one direction or an interval that leaves zero out ("cannot tell
+    (lower)"): the message that says so; else ``None``."""
     if not isinstance(answer, str):
         return None
     text = _exact_str(answer).strip()
@@ -540,6 +574,19 @@ def _clash(answer, read) -> str | None:
         return None
     head = text[: cut.start()].strip()
     first = read(_plain(head))
+    if first in _UNORDERED:
+        slip = _unordered_clash(text[cut.start() :])
+        if slip == "zero":
+            return (
+                f"{head!r} says the study cannot order the two, but the reason says the "
+                "interval leaves zero out, which would order them: choose one"
+            )
+        if slip is not None:
+            return (
+                f"{head!r} says the study cannot order the two, but the reason names "
+                f"{slip!r}: choose one"
+            )
+        return None
     if first not in _DIRECTION:
         return None
     rest = set(re.findall(r"[a-z']+", text[cut.start() :].lower()))

@@ -11,7 +11,8 @@
 
 Without ``--out`` it writes ``vit_notes/learned/weights/study.pt`` (every model's weights,
 float16, by name) and ``vit_notes/learned/weights/results.json``, the files the chapter reads: a
-run replaces the shipped numbers (``git checkout vit_notes/learned/weights`` restores them).
+run replaces the shipped numbers (in a git clone, ``git checkout vit_notes/learned/weights``
+restores them; a pip install has no copy to restore from, so use ``--out`` there).
 With ``--out DIR`` it writes the same two files into ``DIR``, starting from copies of the
 shipped ones, and leaves the shipped files alone.
 
@@ -38,8 +39,10 @@ miss the size of the study's effects.
 Scores are computed from the float16 weights as shipped, loaded back into float32 models.
 
 ``--verify`` retrains the runs that ``--only`` and ``--seeds`` select and writes no weights. It
-compares a seed-0 run's float16 weights with the shipped ones bit for bit, and a run from
-another seed (whose weights are not shipped) by its mean accuracy with the recorded one. It
+rounds a seed-0 run's float32 weights to float16, as shipped, and compares those with the
+shipped ones bit for bit: a float32 difference below float16's rounding does not show. It
+compares a run from another seed (whose weights are not shipped) by its mean accuracy with the
+recorded one. It
 appends the outcome (date, machine, threads, and for each run whether it is equal and the
 largest difference) to the results file's ``verified`` list, after each run
 (``finished`` says whether every selected run was compared).
