@@ -1635,6 +1635,9 @@ def test_le_placements_match_the_module_and_differ_from_stages_1_to_3():
         out = steps["code_way"].norm()
     assert m["attn_norm"] == pytest.approx(float(wv.norm() / out), rel=1e-5)
     assert m["le_norm"] == pytest.approx(float(le.norm() / out), rel=1e-5)
+    # r48 F1: the angle between the two terms, not a sum of norms, says whether they cancel
+    cos = float((le * wv).sum() / (le.norm() * wv.norm()))
+    assert m["cosine"] == pytest.approx(cos, rel=1e-4, abs=1e-6)
     assert [row.split()[0] for row in table[7:]] == ["photo", "random"]
 
 

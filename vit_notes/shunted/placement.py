@@ -68,7 +68,9 @@ def placement_metrics(attn, x: torch.Tensor) -> dict[str, float]:
     W·LE(V) over that of LE(V). ``mean_part``: LE(V)'s mean over the keys, in the norm of
     LE(V). ``le_norm``: the norm of proj's weights applied to LE(V) alone, over the output's
     norm. ``attn_norm``: the same for the attention term W·V. The output is these two terms
-    plus proj's bias. They partly cancel, so the two ratios are not shares of one whole.
+    plus proj's bias, so the two ratios are not shares of one whole. ``cosine``: the cosine
+    of the angle between the two terms, flattened: the ratios add up to more than 1 unless
+    the terms point the same way.
     """
     p = le_placements(attn, x)
     w, local, code_way = p["weights"], p["local"], p["code_way"]
@@ -88,6 +90,9 @@ def placement_metrics(attn, x: torch.Tensor) -> dict[str, float]:
             mean_part=float(mean_le.norm() * keys**0.5 / local.norm()),
             le_norm=float(le_alone.norm() / code_way.norm()),
             attn_norm=float(wv_alone.norm() / code_way.norm()),
+            cosine=float(
+                torch.nn.functional.cosine_similarity(le_alone.flatten(), wv_alone.flatten(), 0)
+            ),
             keys=keys,
         )
 
@@ -123,7 +128,7 @@ def le_placement_table(photo_runs: list[dict], noise: dict, seeds) -> str:
         f"keys/row: exp of a row of W's entropy, the keys it spreads over, of {noise['keys']}",
         "kept: the norm of W·LE(V) over that of LE(V)",
         "proj LE: the norm of proj's weights on LE(V) alone, over the output's norm",
-        "proj WV: the same for the attention term W·V. The two terms partly cancel",
+        "proj WV: the same for the attention term W·V",
         "mean: LE(V)'s mean over the keys, in the norm of LE(V)",
     ]
     names = ("apart", "keys/row", "kept", "proj LE", "proj WV", "mean")
