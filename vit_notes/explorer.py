@@ -8,6 +8,7 @@ primitives they draw with are :mod:`vit_notes.plotting`'s.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
 import itertools
@@ -249,13 +250,19 @@ class Explorer:
         return self.query_positions()[self.query_cell(self.default_query)]
 
     def state_maps(self, state: dict) -> list[MapPanel]:
-        """The state's maps, computed once per state (a move of the query alone reuses them)."""
+        """The state's maps, computed once per state (a move of the query alone reuses them).
+        Each call hands out copies of the cached weights: changing them changes nothing here."""
         key = self.state_key(state)
         if self.maps is None:
             return []
         if key not in self._maps_cache:
             self._maps_cache[key] = self.maps(queries=self.query_positions(), **state)
-        return self._maps_cache[key]
+        return [
+            dataclasses.replace(p, rows=p.rows.clone())
+            if isinstance(p, MapPanel) and isinstance(p.rows, torch.Tensor)
+            else p
+            for p in self._maps_cache[key]
+        ]
 
     # -- drawn with matplotlib: the PNG fallback, and what the live widget draws (LiveDrawing)
 
@@ -709,8 +716,11 @@ class BarsFigure:
 
     @styled
     def __init__(self, charts: list[Bars], suptitle: str | None = None):
-        if not charts:
+        if isinstance(charts, (list, tuple)) and not charts:
             raise ValueError("charts is empty: give at least one Bars")
+        charts = validate.nonempty_sequence("charts", charts, limit=64)
+        for i, b in enumerate(charts):
+            validate.instance(f"charts[{i}]", b, Bars, "give a list of Bars charts")
         self.shape = _bars_shape(charts)
         ncols = min(2, len(charts))
         nrows = math.ceil(len(charts) / ncols)

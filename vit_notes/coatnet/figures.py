@@ -480,6 +480,12 @@ def _table(name: str, table, *, heads: bool = False, grid=None) -> torch.Tensor:
     table = table.detach()
     if not bool(torch.isfinite(table).all()):
         raise ValueError(f"{name} holds NaN or infinite values")
+    if bool((table.abs() > validate.MAX_LOGIT_SCALE).any()):
+        raise ValueError(
+            f"{name} holds values up to {float(table.abs().max()):.3g} in magnitude: a bias "
+            f"table's entries are logits, at most {validate.MAX_LOGIT_SCALE:g} here (float32 "
+            "logits overflow past that)"
+        )
     return table
 
 
@@ -509,7 +515,8 @@ def identity_relative_attention(
     table ``table`` (``(2H−1, 2W−1)``; zeros: no position bias). ``scale`` multiplies the
     content logits ``x_iᵀx_j`` (an inverse temperature; 0 leaves the bias alone)."""
     attn = RelativeAttention(dim, num_heads=1, grid_size=grid).eval()
-    scale = validate.number("scale", scale)
+    big = validate.MAX_LOGIT_SCALE  # float32 logits overflow past it
+    scale = validate.number("scale", scale, low=-big, high=big)
     if table is not None:
         table = _table("table", table, grid=attn.rel_pos.grid_size)
     eye = torch.eye(dim)[:, :, None, None]
