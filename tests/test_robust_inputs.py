@@ -811,7 +811,7 @@ class _Unprintable:
             "configs[0]",
         ),
         (
-            lambda: swin.check_swin_forward(lambda *a: a[0], configs=[(4096, 4096, 512, 8, 7, 0)]),
+            lambda: swin.check_swin_forward(lambda *a: a[0], configs=[(128, 128, 512, 8, 8, 0)]),
             "configs[0]",
         ),
         # R2
@@ -877,7 +877,14 @@ def test_fifth_audit_valid_inputs_keep_their_results():
     assert counting.format_bytes(np.prod((4, 1024, 1024)) * 4) == "16.0 MiB"
     # C7: a right answer of any size is judged, and rounded() says no rounding
     assert checking.check_count(10**5000, 10**5000, "x", "ok") is True
+    assert checking.check_count(10**5000 + 1, 10**5000, "x", "ok") is False  # a near miss
     assert checking.rounded(10**5000, 3) is None
+    # as_number/as_int/parse_count give the exact whole number, as documented (only printing
+    # its repr meets Python's 4,300-digit limit); a typed one is read exactly too
+    assert checking.as_number(10**5000) == checking.as_int(10**5000) == 10**5000
+    assert checking.parse_count(10**5000, "x") == 10**5000
+    assert checking.as_int("1" * 5000) == (10**5000 - 1) // 9
+    assert checking.describe(checking.as_number(10**5000)) == "a 5001-digit number"
     # C3: the seeds' forms still read
     assert learned_study.parse_seeds("0-2,5") == [0, 1, 2, 5]
     assert learned_study.stats_t(2) == stats.T975[1]
@@ -894,9 +901,14 @@ def test_fifth_audit_valid_inputs_keep_their_results():
 def test_fifth_audit_t_quantile_in_the_far_tail(p):
     import math
 
-    assert stats.t_quantile(1, p) == pytest.approx(math.tan(math.pi * (p - 0.5)), rel=1e-9)
-    two = (2 * p - 1) * math.sqrt(2 / (4 * p * (1 - p)))
+    # the closed forms in the tail q = 1 - p, which keeps its digits (p - 0.5 would not)
+    q = 1 - p
+    assert stats.t_quantile(1, p) == pytest.approx(1 / math.tan(math.pi * q), rel=1e-9)
+    two = (1 - 2 * q) / math.sqrt(2 * q * (1 - q))
     assert stats.t_quantile(2, p) == pytest.approx(two, rel=1e-9)
+    # the audit's numbers: 318.31 at 0.999, 3183.1 at 0.9999 (the old rule stalled near 1146)
+    assert round(stats.t_quantile(1, 0.999), 2) == 318.31
+    assert round(stats.t_quantile(1, 0.9999), 1) == 3183.1
 
 
 def test_fifth_audit_sd_range_resolves_a_level_close_to_1():

@@ -591,7 +591,7 @@ def near_miss(value, right, unit: str, near: float = NEAR, step: int = 0) -> str
     if digits is not None:
         text += f"; it is the answer rounded to {digits} significant figures: "
         text += exactly or "give it exactly"
-    elif not float(value).is_integer():
+    elif isinstance(value, float) and not value.is_integer():  # an int is whole, however long
         text += f"; a count of {unit} is a whole number"
     elif exactly:
         text += f"; {exactly}"
