@@ -466,12 +466,16 @@ def student_sra(attn, x, H, W, slip=None):
             tiles = F.unfold(grid, R, stride=R).transpose(1, 2)
         elif slip == "in-tile transpose":  # (r2 r1 c) tiles, against the weight's (r1 r2 c)
             tiles = rearrange(grid, "b c (h r1) (w r2) -> b (h w) (r2 r1 c)", r1=R, r2=R)
+        elif str(slip).startswith("channel-first in-tile transpose"):  # (c r2 r1) tiles
+            tiles = rearrange(grid, "b c (h r1) (w r2) -> b (h w) (c r2 r1)", r1=R, r2=R)
         elif slip == "keys column by column":  # the reduced grid listed (w h), not (h w)
             tiles = rearrange(grid, "b c (h r1) (w r2) -> b (w h) (r1 r2 c)", r1=R, r2=R)
         else:
             tiles = rearrange(grid, "b c (h r1) (w r2) -> b (h w) (r1 r2 c)", r1=R, r2=R)
-        if slip == "weight.flatten(1)":  # (c r1 r2) order, against the tiles' (r1 r2 c)
-            w_s = attn.sr.weight.flatten(1).T
+        if slip in ("weight.flatten(1)", "channel-first in-tile transpose, weight.flatten(1)"):
+            w_s = attn.sr.weight.flatten(1).T  # (c r1 r2) order
+        elif slip == "channel-first in-tile transpose":  # review r37 E1's answer
+            w_s = rearrange(attn.sr.weight, "o c r1 r2 -> (c r1 r2) o")
         else:
             w_s = rearrange(attn.sr.weight, "o c r1 r2 -> (r1 r2 c) o")
         x_ = tiles @ w_s + attn.sr.bias
@@ -694,8 +698,8 @@ def test_sra_forward_output_alone_or_a_step_left_out_fails(capsys):
         (
             "in-tile transpose",
             "x_reduced (the tokens keys and values come from: Reshape, W^S, then LayerNorm): "
-            "your tiles hold their numbers in (r2 r1 c) order and W^S's rows are in (r1 r2 c), "
-            "or the other way round: the two axes inside a tile are swapped",
+            "the two axes inside a tile are swapped between your tiles and W^S's rows: one "
+            "holds a tile's numbers as (r1 r2), the other as (r2 r1)",
         ),
         (
             "keys column by column",
@@ -745,6 +749,26 @@ def test_sra_forward_output_alone_or_a_step_left_out_fails(capsys):
 def test_sra_forward_names_the_first_wrong_step_and_the_slip(capsys, slip, says):
     assert not pvt.check_sra_forward(lambda a, x, H, W: student_sra(a, x, H, W, slip))
     assert says in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    "slip",
+    ["channel-first in-tile transpose", "channel-first in-tile transpose, weight.flatten(1)"],
+)
+def test_sra_forward_channel_first_in_tile_transpose_names_no_order_the_answer_lacks(capsys, slip):
+    # review r37 E1: tiles read (c r2 r1) against W^S's rows read (c r1 r2), by rearrange or by
+    # weight.flatten(1). The message named (r2 r1 c) and (r1 r2 c), orders this answer never
+    # wrote: it names the swapped pair and says the channel sits in one place in both.
+    assert not pvt.check_sra_forward(lambda a, x, H, W: student_sra(a, x, H, W, slip))
+    out = " ".join(capsys.readouterr().out.split())
+    assert "the first wrong step is x_reduced" in out
+    assert (
+        "the two axes inside a tile are swapped between your tiles and W^S's rows: one holds a "
+        "tile's numbers as (r1 r2), the other as (r2 r1), with the channel c in the same place "
+        "in both. F.unfold and weight.flatten(1) give (c r1 r2): read the tiles and the weight "
+        "in one order" in out
+    )
+    assert "(r2 r1 c)" not in out and "(r1 r2 c)" not in out
 
 
 def test_sra_forward_transposed_heads_and_tokens_is_a_layout(capsys):

@@ -778,13 +778,12 @@ def test_shunted_macs_slips(capsys, answer, says):
         # a rounding of 29/9 is right; another value near it is close, not right
         (3.2, True, "(9 + 49) / (2·9) = 3.22"),
         (3.222, True, "(9 + 49) / (2·9) = 3.22"),
-        (3.25, False, "close: 3.25 is 0.0277778 off (0.86% of the answer), too high; the ratio"),
-        (
-            3.23,
-            False,
-            "the ratio of the exact byte counts is 29/9 = 3.22, from (9 + 49) / (2·9), not the "
-            "ratio of the rounded labels",
-        ),
+        # r44 E1: a near miss, an arithmetic slip or the rounded labels' 355/110, is told
+        # to work from the key counts; no single slip is named, and no number the answer
+        # follows from is printed (test_shunted_near_miss_gives_no_answer_away)
+        (3.25, False, "not exact. The ratio is one of whole key counts: work it out"),
+        (3.19, False, "give that ratio, or a rounding of it"),
+        (355 / 110, False, "from the keys that each group and SRA attend over"),
         ("more", False, "write your prediction of the ratio as a number, got 'more'"),
     ],
 )
@@ -797,14 +796,24 @@ def test_shunted_explorer_prediction(capsys, answer, ok, says):
     )
 
 
+@pytest.mark.parametrize("answer", [3.19, 3.23, 3.25, 355 / 110])
+def test_shunted_near_miss_gives_no_answer_away(capsys, answer):
+    assert not shunted.check_explorer_prediction(answer, size=112, sr_ratio=8, num_heads=4)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "not exact" in out
+    for leak in ("29/9", "(9 + 49)", "2·9", "rounded labels", "or it rounded"):
+        assert leak not in out, leak
+
+
 @pytest.mark.parametrize(
     "answer,ok,says",
     [
         # the exercise: 112², 4 heads, sr_ratio 8, a 28x28 grid where the 5/2 rule fails
         ("29/9", True, "⌊28/4⌋×⌊28/4⌋ = 49. SRA gives every head the coarse group's 9"),
         (3.22, True, "The 4 heads cancel: they multiply both bars' memory"),
-        # the labels' ratio, 355 KiB / 110 KiB, is close but not the exact one
-        (355 / 110, False, "the ratio of the exact byte counts is 29/9 = 3.22"),
+        # the labels' ratio, 355 KiB / 110 KiB, is close but not the exact one (r44 E1:
+        # told to work from the key counts, with no number the answer follows from)
+        (355 / 110, False, "not exact. The ratio is one of whole key counts"),
         # section 5's rule, applied where the floors break it
         ("5/2", False, "5/2 holds where the fine grid is exactly twice the coarse one per side"),
         (58 / 9, False, "counts every head on both key sets"),
@@ -1319,19 +1328,19 @@ def test_the_chapter_states_the_papers_equations_as_stored():
     said = "The equations of section 3 are written from stages 1–3 of `SSA.py`"
     assert flat.count(said) == 1 and said in box
     # the equations are written from stages 1-3 of the code and claimed neither as the
-    # chapter's nor as the paper's, whose notation may differ; the box says nothing about
-    # what the authors could read (the writing process is not lesson text).
-    # Stage 4 differs from those stages, not from the paper. MTA and LE are the paper's names
-    # (issue 14 quotes them); r_i and d_h are not called the paper's
+    # chapter's nor as the paper's; the box says plainly that they do not quote the paper's
+    # section 3 (r44 S2: no "may differ" hedge) and nothing about what the authors could read.
+    # MTA and LE are the paper's names, said once, in section 3 with their definition
+    # (r44 S2: the box holds sources only); r_i and d_h are not called the paper's
     assert "could not read" not in flat and "therefore written" not in box
-    assert "The paper's own notation may differ" in box
+    assert "They are not quoted from the paper's section 3" in box
     assert "this chapter's" not in box and "are the chapter's" not in flat
-    assert "MTA and LE are the paper's names" in box
-    # r36 S1, U1: the caveat once, in the box; the box says what section 3 checks, no more
-    assert flat.count("notation may differ") == 1 and flat.count("are the paper's names") == 1
+    assert "MTA and LE are the paper's names" not in box
+    assert flat.count("notation may differ") == 0 and flat.count("are the paper's names") == 1
     assert "follows that code step by step" not in flat
     assert "The official code itself is not run on this page" in box
-    assert "$r_i$ stands for the code's `sr_ratio` or `sr_ratio / 2`" in box
+    sources = box[box.index("{admonition} Sources") :]  # the box itself, not the intro
+    assert "MTA" not in sources and "$r_i$" not in sources
     assert not re.search(r"r_i\$? and \$?d_h\$? are the paper's", flat)
     assert "the paper's names" not in " ".join(s.paper for s in shunted.paper.SYMBOLS)
     assert "departs from them" not in flat and "equations do not say" not in flat
@@ -1385,12 +1394,13 @@ def test_mta_keeps_one_meaning_and_the_provenance_is_said_once():
     (box,) = [c for c in cells if "{admonition} Sources" in "".join(c["source"])]
     box = " ".join("".join(box["source"]).split())
     assert "The other symbols are this chapter's" not in box
-    assert "the token merge, written $\\mathrm{Merge}(X, r_i)$, and LE" in box
+    assert "MTA has two parts: the token merge, which gives K and V, and LE" in flat
     # MTA defined at first use as the whole component: the merge and the local enhancement
     assert "merges the tokens and locally enhances the values" in flat
     # LE's provenance once (the box), the author's answer on stage 4 once (the printout)
     assert flat.count("issue 14") - flat.count("The author's answer in issue 14") == 1
-    assert "quotes the paper's definition of LE" in box
+    assert "quotes the paper's definition of $\\mathrm{LE}(\\cdot)$" in flat
+    assert "issue 14" not in box[box.index("{admonition} Sources") :]
     assert "issue 14" not in shunted.paper.describe_symbols()
     assert "local enhancing component" not in shunted.paper.describe_differences()
     assert "hardly changes" not in flat and "hardly changes" in printed
@@ -1610,7 +1620,9 @@ def test_the_random_token_gap_is_split_into_its_two_factors():
     for key in ("noise_share", "share_lo", "share_hi", "noise_changed", "changed_lo"):
         assert f"shunted_r1_{key}" in flat
     assert "The large gap comes with these random tokens" not in flat
-    assert "does not name one cause of the larger gap" in flat
+    # r44 S1: said of the comparison, not of the page
+    assert "this comparison cannot single out one cause" in flat
+    assert "the page does not name" not in flat and "not a property of the layer" not in flat
     # the symbol table says what j is before cell 25's code uses it
     symbols = shunted.paper.describe_symbols()
     assert "j = i - (g-1)·h/2" in symbols and "g = 1" in symbols and "g = 2" in symbols

@@ -199,9 +199,12 @@ SRA_MISTAKES = {
     "weight_order": "W^S's rows are in (c r1 r2) order and your tiles hold their numbers in "
     "(r1 r2 c), or the other way round. F.unfold and weight.flatten(1) give (c r1 r2): read "
     "the tiles and the weight in one order",
-    "tile_transposed": "your tiles hold their numbers in (r2 r1 c) order and W^S's rows are in "
-    "(r1 r2 c), or the other way round: the two axes inside a tile are swapped. Read the "
-    "tiles and the weight in one order",
+    # one slip whatever the layout: (c r2 r1) tiles against (c r1 r2) rows give the same
+    # numbers as (r2 r1 c) against (r1 r2 c), so the message names the relation, not orders
+    "tile_transposed": "the two axes inside a tile are swapped between your tiles and W^S's "
+    "rows: one holds a tile's numbers as (r1 r2), the other as (r2 r1), with the channel c in "
+    "the same place in both. F.unfold and weight.flatten(1) give (c r1 r2): read the tiles and "
+    "the weight in one order",
     "no_norm": "this is Reshape(x, R) W^S without the LayerNorm (attn.norm) after it",
     "swapped_kv": "k and v are swapped: kv's 2C output channels hold K first, then V",
     "no_scale": "the map is softmax(q kᵀ) without the scale dim_head**-0.5 (attn.scale)",

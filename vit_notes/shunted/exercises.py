@@ -402,10 +402,10 @@ def check_explorer_prediction(
             f"Shunted's divided by SRA's, {right:.3g}, the inverse of your answer",
         ),
     ]
-    exact = Fraction(m1 + m2, 2 * m1)
+    # every near miss gets this: it names no single slip and no number the answer follows from
     inexact = (
-        f"the ratio of the exact byte counts is {exact} = {right:.3g}, from "
-        f"({m1} + {m2}) / (2·{m1}), not the ratio of the rounded labels: give it, or it rounded"
+        "not exact. The ratio is one of whole key counts: work it out from the keys that each "
+        "group and SRA attend over, and give that ratio, or a rounding of it"
     )
     return check_prediction(
         answer, right, "the ratio", then, correct=correct, mistakes=mistakes, inexact=inexact
