@@ -1014,3 +1014,37 @@ def test_fifth_audit_explorer_state_maps_are_copies():
     kept = first.clone()
     first.zero_()
     assert torch.equal(e.state_maps(st)[0].rows, kept)
+
+
+# H3 (its callers): a figure too tall for new_figure names what the student passed, not nrows
+def _too_tall():
+    from vit_notes.coatnet import figures as coatnet_figures
+
+    row = torch.full((16,), 1 / 16)
+    bars = explorer.Bars("t", ("a",) * 400, (1.0,) * 400, ("1",) * 400, ("k",) * 400)
+    return {
+        "table has 60 heads": lambda: coatnet_figures.plot_bias_table(
+            torch.zeros(60, 3, 3), (0, 0)
+        ),
+        "groups hold 40 matrices": lambda: coatnet_figures.plot_matrices(
+            [("w", {str(i): torch.eye(2) for i in range(40)})], panel_height=10
+        ),
+        "charts has 4 charts": lambda: explorer.bar_charts([bars] * 4),
+        "panels has 200 maps": lambda: plotting.compare_maps(
+            photo.load_photo(64), [(str(i), row, (4, 4)) for i in range(200)], (0.5, 0.5)
+        ),
+        "maps has 60 entries": lambda: shunted.plot_shunted_maps(
+            photo.load_photo(64), {r: {"plain": (row, (4, 4))} for r in range(1, 61)}, (0.5, 0.5)
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(_too_tall()))
+def test_fifth_audit_a_figure_too_tall_names_the_callers_argument(name):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    with pytest.raises(ValueError) as err:
+        _too_tall()[name]()
+    assert name in str(err.value) and "nrows" not in str(err.value)
+    assert plt.get_fignums() == before  # refused before a figure was opened

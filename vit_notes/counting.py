@@ -330,7 +330,9 @@ def format_bytes(n: float, digits: int = 3) -> str:
     """``n`` bytes in the largest binary unit that keeps the number at 1 or more (B, KiB,
     MiB, GiB; 2**20 bytes = 1 MiB), with ``digits`` significant digits: 512 B, 96.0 KiB,
     1.50 MiB, 16.0 MiB, 1,024 GiB. A size above zero never prints as 0."""
-    validate.number("n", n, low=0.0)  # a number (NumPy's too), 0 or more, finite
+    if isinstance(n, bool) or not isinstance(n, numbers.Real) or not n >= 0:  # NumPy's too
+        raise ValueError(f"n={validate.shown(n)}: give a number of bytes, 0 or more")
+    validate.number("n", n)  # the infinities and ints past a float's range
     n = int(n) if isinstance(n, numbers.Integral) else float(n)
     validate.positive_int("digits", digits, maximum=50, why="a float holds about 17")
     unit = 0

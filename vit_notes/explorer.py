@@ -725,7 +725,9 @@ class BarsFigure:
         ncols = min(2, len(charts))
         nrows = math.ceil(len(charts) / ncols)
         tallest = max(len(b.labels) for b in charts)
-        fig, axes = new_figure(nrows, ncols, height=nrows * (0.3 * tallest + 0.9) + 0.3)
+        height = nrows * (0.3 * tallest + 0.9) + 0.3
+        given = f"charts has {len(charts)} charts of up to {tallest:,} bars"
+        fig, axes = new_figure(nrows, ncols, height=height, given=given)
         self.charts = []
         for ax, b in zip(axes.flat, charts):
             ys = list(range(len(b.labels)))

@@ -157,10 +157,28 @@ MAX_HEIGHT_IN = 100.0
 
 
 def new_figure(
-    nrows: int = 1, ncols: int = 1, height: float = 3.2, width: float = TEXT_WIDTH_IN, **subplots_kw
+    nrows: int = 1,
+    ncols: int = 1,
+    height: float = 3.2,
+    width: float = TEXT_WIDTH_IN,
+    *,
+    given: str | None = None,
+    **subplots_kw,
 ):
     """``plt.subplots`` within the standard: at most :data:`MAX_COLS` columns and the text
-    column's width. Call inside a :func:`styled` helper."""
+    column's width, at most :data:`MAX_ROWS` rows and :data:`MAX_HEIGHT_IN` in tall. Call
+    inside a :func:`styled` helper. ``given``: what the caller's own student passed that sets
+    the rows (``"maps has 60 entries"``), named instead of ``nrows``/``height`` when the figure
+    would be too tall."""
+    if given is not None:
+        given = validate.text("given", given)
+        rows = validate.positive_int("nrows", nrows)
+        tall = validate.number("height", height, low=0.0, low_open=True)
+        if rows > MAX_ROWS or tall > MAX_HEIGHT_IN:
+            raise ValueError(
+                f"{given}: that needs {rows:,} rows of panels, {tall:.3g} in tall, more than the "
+                f"{MAX_ROWS} rows and {MAX_HEIGHT_IN:g} in a figure holds; give fewer"
+            )
     nrows = validate.positive_int("nrows", nrows, maximum=MAX_ROWS, why="a page holds fewer")
     if not 1 <= validate.positive_int("ncols", ncols) <= MAX_COLS:
         raise ValueError(f"ncols={ncols}: at most {MAX_COLS} panels in a row; use more rows")
@@ -536,7 +554,9 @@ class MapsFigure:
         noted = bool(_peaks_note([float(row.max()) for _, row, _ in panels])) or note_line
         lines = (suptitle.count("\n") + 1 if suptitle else 0) + noted
         height = panel_height * nrows + 0.5 + TITLE_LINE_IN * max(0, lines - 1)
-        fig, axes = new_figure(nrows, ncols, height=height, width=width)
+        fig, axes = new_figure(
+            nrows, ncols, height=height, width=width, given=f"panels has {n:,} maps"
+        )
         peak = max(float(row.max()) for _, row, _ in panels)
         if vmax is None:
             vmax = peak

@@ -309,7 +309,8 @@ def plot_matrices(groups, panel_height: float = 2.3):
     n = len(panels)
     ncols = min(n, MAX_COLS)
     nrows = math.ceil(n / ncols)
-    fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.3)
+    given = f"groups hold {n:,} matrices at panel_height={panel_height:g}"
+    fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.3, given=given)
     flat = list(axes.flat)
     for g, (label, mats) in enumerate(groups):
         values = torch.stack([torch.as_tensor(m, dtype=torch.float32) for m in mats.values()])
@@ -380,7 +381,9 @@ def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
     idx = relative_position_index(H, W)[qy * W + qx]  # table entry of offset i − j, every key j
     ncols = min(heads, MAX_COLS)
     blocks = math.ceil(heads / ncols)
-    fig, axes = new_figure(2 * blocks, ncols, height=5.9 * blocks)
+    fig, axes = new_figure(
+        2 * blocks, ncols, height=5.9 * blocks, given=f"table has {heads:,} heads"
+    )
     spans = []
     for h in range(heads):
         b, c = divmod(h, ncols)

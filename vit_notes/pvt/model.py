@@ -247,7 +247,7 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
         # the tokens' kind first (the norm would fail on uint8 or float64 from inside torch);
         # the grid, with any prefix token, is the attention's to check
-        validate.feature_tokens(x, self.attn.q.weight)
+        validate.feature_tokens(x, self.mlp.fc1.weight)  # any attention (the study swaps it)
         x = x + self.drop_path(self.attn(self.norm1(x), H, W))
         return x + self.drop_path(self.mlp(self.norm2(x), H, W))
 

@@ -388,7 +388,8 @@ def plot_shunted_maps(
     outside = patch < MARK_OUTSIDE_BELOW  # the query's pixels stay visible inside the box
     ncols = 3 if sra else 2
     nrows = len(maps)
-    fig, axes = new_figure(nrows, ncols, height=2.3 * nrows + (0.65 if sra else 0.45))
+    height = 2.3 * nrows + (0.65 if sra else 0.45)
+    fig, axes = new_figure(nrows, ncols, height=height, given=f"maps has {nrows:,} entries")
     peaks = [float(row.max()) for groups in maps.values() for row, _ in groups.values()]
     if sra:
         peaks += [float(sra[r][1].max()) for r in maps]
