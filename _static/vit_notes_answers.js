@@ -231,11 +231,43 @@
     return num(absolute(minus(value, right))) / Math.abs(num(right));
   }
 
+  /** checking.BANDS: the bands a wrong number's message may name. A message for a wrong
+   * number never prints its ratio to the answer, its difference from it, or the size of a
+   * left-out term (the rule at the top of vit_notes/checking.py). */
+  const BANDS = [
+    "within 1% of the answer",
+    "within 10% of the answer",
+    "more than 10% off but less than 2×",
+    "2× to 10× off",
+    "more than 10× off",
+  ];
+
+  /** checking._beyond: big > k * small (both at least 0), exactly for whole numbers. */
+  function beyond(big, small, k) {
+    if (isInt(big) && isInt(small)) return big.int > BigInt(k) * small.int;
+    return ratio(big, small) > k;
+  }
+
+  /** checking.band: the side of a wrong value and its band. */
+  function band(value, right) {
+    const v = num(value), r = num(right);
+    const side = v > r || (isInt(value) && isInt(right) && value.int > right.int) ? "too high" : "too low";
+    if (v && r && v < 0 !== r < 0) return `${side}, and of the wrong sign`;
+    const rel = relError(value, right);
+    if (rel <= 0.01) return `${side}, ${BANDS[0]}`;
+    if (rel <= NEAR) return `${side}, ${BANDS[1]}`;
+    const [a, b] = [absolute(value), absolute(right)];
+    const aBigger = isInt(a) && isInt(b) ? a.int > b.int : num(a) > num(b);
+    const [big, small] = aBigger ? [a, b] : [b, a];
+    if (beyond(big, small, 10)) return `${side}, ${BANDS[4]}`;
+    const twice = isInt(big) && isInt(small) ? big.int === 2n * small.int : num(big) === 2 * num(small);
+    if (beyond(big, small, 2) || twice) return `${side}, ${BANDS[3]}`;
+    return `${side}, ${BANDS[2]}`;
+  }
+
+  /** checking.how_far: the reader's own value, its side and its band. */
   function howFar(value, right) {
-    const diff = minus(value, right);
-    const side = num(diff) > 0 ? "too high" : "too low";
-    const share = percent(relError(value, right));
-    return `${number(absolute(diff))} off (${share === "0.00%" ? "less than 0.01%" : share} of the answer), ${side}`;
+    return `${number(value)} is ${band(value, right)}`;
   }
 
   /** checking.last_digit: the place value of the last digit of ``value`` as written. */
@@ -278,7 +310,7 @@
 
   function nearMiss(value, right, unit, near = NEAR, step = 0n) {
     if (equal(value, right) || !(relError(value, right) <= near)) return null;
-    let text = `close: ${number(value)} is ${howFar(value, right)}`;
+    let text = `close: ${howFar(value, right)}`;
     const exactly = step ? `give it exactly, or rounded to the nearest ${number({ int: step })} or finer` : "";
     const digits = rounded(value, right);
     if (digits !== null) {
@@ -302,18 +334,18 @@
         if (terms[i][1] + terms[j][1] === missing) pairs.push(`${terms[i][0]} and ${terms[j][0]}`);
       }
     }
-    if (single.length === 1 && !pairs.length) return `${n(value)} leaves out ${single[0]} = ${n(missing)}`;
+    if (single.length === 1 && !pairs.length) return `${n(value)} leaves out ${single[0]}`;
     if (single.length && !pairs.length) {
       return (
-        `${n(value)} is ${n(missing)} short, and ${single.length} terms have ` +
-        `exactly that size: ${single.join("; ")}. The count alone cannot tell which one ` +
-        "you left out: check each"
+        `${n(value)} leaves out one term, and ${single.length} terms have the size it ` +
+        `lacks: ${single.join("; ")}. The count alone cannot tell which one you left out: ` +
+        "check each"
       );
     }
     if (single.length) {
       return (
-        `${n(value)} is ${n(missing)} short. One term or two together have ` +
-        `exactly that size: either ${single.concat(pairs).join(", or ")}. The count alone cannot ` +
+        `${n(value)} leaves out one term or two together, and several choices have ` +
+        `the size it lacks: either ${single.concat(pairs).join(", or ")}. The count alone cannot ` +
         "tell which you left out: check each"
       );
     }
@@ -363,9 +395,7 @@
     if (!isInt(value) && !Number.isInteger(value.float)) {
       return say(false, `a number of ${spec.unit} is whole, got ${number(value)}`);
     }
-    const times = ratio(value, right);
-    const size = Number.isFinite(times) ? `${formatG(times, 3)}× the right count` : "far too large";
-    const out = `${number(value)} is ${size}`;
+    const out = howFar(value, right);
     return say(false, spec.hint ? `${out}; ${spec.hint}` : out);
   }
 
@@ -391,7 +421,7 @@
     if (close(value, right)) {
       const exact = relError(value, right) <= 1e-6 || rounded(value, right) !== null;
       if (spec.inexact && !(exact || withinDigits(value, right))) {
-        return say(false, `close: ${number(value)} is ${howFar(value, right)}; ${spec.inexact}. ${then}`);
+        return say(false, `close: ${howFar(value, right)}; ${spec.inexact}. ${then}`);
       }
       return say(true, `${spec.correct || spec.right_g}. ${spec.then}`);
     }
@@ -401,11 +431,8 @@
     if (hide) {
       return say(false, `${number(value)} is too ${num(value) > spec.right ? "large" : "small"}. ${then}`);
     }
-    const nearby = nearMiss(value, right, "", 0.25);
-    if (nearby) return say(false, `${nearby.split(";")[0]}. ${then}`);
-    const times = ratio(value, right);
-    const size = Number.isFinite(times) ? `${formatG(times, 3)}× the right value` : "far off";
-    return say(false, `${number(value)} is ${size}. ${then}`);
+    const closeTo = relError(value, right) <= NEAR ? "close: " : "";
+    return say(false, `${closeTo}${howFar(value, right)}. ${then}`);
   }
 
   function optionNamed(text, names) {

@@ -77,10 +77,36 @@ def test_as_number_reads_tensors_and_numpy_values():
 # --- near misses and counts ------------------------------------------------------------------
 
 
-def test_near_miss_says_how_far_absolute_and_relative():
+def test_near_miss_says_its_side_and_band_not_how_far():
     text = checking.near_miss(3100, 3136, "tokens")
-    assert "close: 3,100 is 36 off (1.15% of the answer), too low" in text
+    assert "close: 3,100 is too low, within 10% of the answer" in text
     assert "rounded to 2 significant figures" in text
+    assert "36" not in text and "1.15%" not in text  # the difference would give the answer
+
+
+@pytest.mark.parametrize(
+    "value,says",
+    [
+        (1005, "too high, within 1% of the answer"),
+        (990, "too low, within 1% of the answer"),
+        (1100, "too high, within 10% of the answer"),
+        (950, "too low, within 10% of the answer"),
+        (1101, "too high, more than 10% off but less than 2×"),
+        (501, "too low, more than 10% off but less than 2×"),
+        (2000, "too high, 2× to 10× off"),
+        (500, "too low, 2× to 10× off"),
+        (10_000, "too high, 2× to 10× off"),
+        (100, "too low, 2× to 10× off"),
+        (10_001, "too high, more than 10× off"),
+        (99, "too low, more than 10× off"),
+        (0, "too low, more than 10× off"),
+        (-5, "too low, and of the wrong sign"),
+        (10**400, "too high, more than 10× off"),
+    ],
+)
+def test_band_names_a_side_and_one_of_the_bands(value, says):
+    assert checking.band(value, 1000) == says
+    assert says.split(", ", 1)[1] in checking.BANDS or "sign" in says
 
 
 def test_near_miss_of_a_fraction_says_a_count_is_whole():
@@ -141,13 +167,13 @@ TERMS = {"a": 10, "b": 7, "c": 7, "d": 1000}
 
 
 def test_missing_term_named():
-    assert checking.missing_terms(1024 - 10, 1024, TERMS) == "1,014 leaves out a = 10"
+    assert checking.missing_terms(1024 - 10, 1024, TERMS) == "1,014 leaves out a"  # not its size
 
 
 def test_two_equal_missing_terms_are_both_named_and_the_ambiguity_said():
     text = checking.missing_terms(1024 - 7, 1024, TERMS)
-    assert "2 terms have exactly that size: b; c" in text
-    assert "cannot tell which one" in text
+    assert "2 terms have the size it lacks: b; c" in text
+    assert "cannot tell which one" in text and "= 7" not in text and "is 7" not in text
 
 
 def test_two_missing_terms_named_as_a_pair():
@@ -171,10 +197,10 @@ def test_diagnose_sum_falls_back_to_mistakes_then_fallback(capsys):
     "answer,says",
     [
         (-3, "is positive"),
-        (10**400, "a 401-digit number is far too large"),
-        (250, "2.5× the right count; look again"),
+        (10**400, "a 401-digit number is too high, more than 10× off"),
+        (250, "250 is too high, 2× to 10× off; look again"),  # not "2.5×": that gives 100
         (12.25, "a number of things is whole"),
-        (1e100, "1e+100 is 1e+98× the right count"),  # whole, far too large: not "not whole"
+        (1e100, "1e+100 is too high, more than 10× off"),  # whole, far too large: not "not whole"
     ],
 )
 def test_check_count_far_answers(capsys, answer, says):
@@ -194,7 +220,9 @@ def test_prediction_names_a_mistake_and_a_near_miss(capsys):
     assert not checking.check_prediction(4, 16, "f", "Slide.", mistakes=[(4, "R, not R²")])
     assert "R, not R². Slide." in capsys.readouterr().out
     assert not checking.check_prediction(14, 16, "f", "Slide.")
-    assert "close: 14 is 2 off (12.50% of the answer), too low. Slide." in capsys.readouterr().out
+    assert "14 is too low, more than 10% off but less than 2×. Slide." in capsys.readouterr().out
+    assert not checking.check_prediction(15, 16, "f", "Slide.")
+    assert "close: 15 is too low, within 10% of the answer. Slide." in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("answer", ["27x", "27×", " 27 x ", "27X", "27 ×", "27.0x"])
@@ -230,7 +258,7 @@ def test_an_exact_prediction_takes_only_the_answer_rounded(capsys):
         assert checking.check_prediction(right, 29 / 9, "r", "Slide.", inexact=why)
     assert not checking.check_prediction(3.25, 29 / 9, "r", "Slide.", inexact=why)
     out = capsys.readouterr().out
-    assert "close: 3.25 is 0.0277778 off (0.86% of the answer), too high; the exact" in out
+    assert "close: 3.25 is too high, within 1% of the answer; the exact" in out
     assert checking.check_prediction(3.25, 29 / 9, "r", "Slide.")  # without: a figure's reading
 
 
@@ -260,14 +288,14 @@ def test_a_rounded_answer_kept_in_float32_gets_the_typed_answers_verdict(capsys)
         assert checking.check_prediction(answer, 196 / 9, "f", "Slide.", inexact=why), answer
     assert checking.as_number(np.float32(21.78)) == 21.78
     assert checking.as_number(torch.tensor(3.22, dtype=torch.float16)) == 3.22
-    # a wrong float32 answer is still wrong, and the message says it is off
+    # a wrong float32 answer is still wrong, and the message says it is close
     assert not checking.check_prediction(np.float32(21.76), 196 / 9, "f", "Slide.", inexact=why)
-    assert "off" in capsys.readouterr().out
+    assert "close: 21.76 is too low, within 1% of the answer" in capsys.readouterr().out
 
 
-def test_how_far_never_prints_zero_percent():
-    assert checking.how_far(21.7771, 196 / 9).endswith("(less than 0.01% of the answer), too low")
-    assert "(1.28% of the answer)" in checking.how_far(21.5, 196 / 9)
+def test_how_far_gives_the_band_never_the_difference():
+    assert checking.how_far(21.7771, 196 / 9) == "21.7771 is too low, within 1% of the answer"
+    assert checking.how_far(21.5, 196 / 9) == "21.5 is too low, within 10% of the answer"
 
 
 def test_prediction_of_nothing_asks_for_a_number(capsys):
@@ -638,7 +666,7 @@ def test_an_unknown_suffix_is_named(capsys):
         (20, "6 parts, not 2"),  # a fraction: 1/3 of it
         (90, "6 parts, not 9"),  # 3/2 of it: still a whole number of parts
         (70, "look again"),  # 7 parts, but a known mistake is tried first
-        (250, "250 is 4.17× the right count; h"),  # beyond 4n parts: told how far it is
+        (250, "250 is too high, 2× to 10× off; h"),  # beyond 4n parts: told its band
     ],
 )
 def test_check_count_names_a_wrong_number_of_parts(capsys, answer, says):

@@ -1175,7 +1175,7 @@ def test_relative_attention_steps_equal_the_module_map_and_output():
         (8.5, True, "from 224 to 384"),
         (1.7**4, True, "Within 5% passes"),  # the ratio rounded to 1.7: 3.3% low
         (9, True, "Within 5% passes"),  # "about 9": 4.2% high
-        (8.1, False, "too low"),  # 6.2% low: a near miss, not a pass
+        (8.1, False, "8.1 is too small"),  # 6.2% low: a near miss, not a pass
         (2.94, False, "2.94× is the growth of the tokens"),
         (1.71, False, "1.71× is the growth of the image's side"),
         (1, False, "the grid it attends on did"),
@@ -1288,9 +1288,9 @@ def test_layout_judgement_states_its_tie_break():
 @pytest.mark.parametrize(
     "answer,says",
     [
-        (8700, "close: 8,700 is 48 off"),
+        (8700, "close: 8,700 is too low, within 1% of the answer"),
         (28 * 28 * 12, "offsets along a side run from −(14−1) to +(14−1)"),
-        (10**400, "far too large"),
+        (10**400, "is too high, more than 10× off"),
         ("lots", "give a whole number of entries, got 'lots'"),
     ],
 )

@@ -295,7 +295,7 @@ def test_sra_cost_rejects_bad_input(kwargs, match):
         (196, False, "sr_ratio² = 16"),
         (784, False, "number of queries"),
         (None, False, "whole number"),
-        (50, False, "close: 50 is 1 off"),
+        (50, False, "close: 50 is too high, within 10% of the answer"),
         (7, False, "one side of the reduced grid"),
         (48.7, False, "a count of tokens is a whole number"),
         ([49], False, "give a whole number of tokens, got [49]"),
@@ -356,7 +356,7 @@ def test_check_sra_macs_names_every_term_of_the_missing_size(capsys):
     c = pvt.sra_cost(56, 56, 64, 1, 8)
     assert not pvt.check_sra_macs(c.macs - 56 * 56 * 64 * 64)
     out = " ".join(capsys.readouterr().out.split())
-    assert "3 terms have exactly that size" in out
+    assert "3 terms have the size it lacks" in out
     assert all(t in out for t in ("q (N·C²)", "proj (N·C²)", "the reduction conv"))
 
 
@@ -812,20 +812,20 @@ def test_sra_steps_equal_the_module_map_and_output():
     [
         (
             58_600_000,
-            "close: 58,600,000 is 5,568 off (0.01% of the answer), too low; it is the "
+            "close: 58,600,000 is too low, within 1% of the answer; it is the "
             "answer rounded to 3 significant figures",
         ),
         ("58.6M", "rounded to 3 significant figures"),
         (
             58_605_568 - 12_845_056,
-            "3 terms have exactly that size: q (N·C²); proj (N·C²); the reduction conv",
+            "3 terms have the size it lacks: q (N·C²); proj (N·C²); the reduction conv",
         ),
         (
             58_605_568 - 200_704 - 9_834_496,
             "leaves out two terms: either k (N_k·C²) and q·kᵀ (N·N_k·C)",
         ),
         (58_605_568 - 12_845_056 + 12_845_056 // 8, "N_k·C²·R², not N_k·C²·R"),
-        (10**400, "a 401-digit number is far too large"),
+        (10**400, "a 401-digit number is too high, more than 10× off"),
     ],
 )
 def test_sra_macs_near_misses_and_slips(capsys, answer, says):
@@ -842,7 +842,7 @@ def test_sra_macs_near_misses_and_slips(capsys, answer, says):
         (1 / 16, False, "the factor the other way"),
         (256, False, "the queries do not change"),
         (15, False, "15 is too small. Try again before you move the slider"),
-        (15.8, False, "close: 15.8 is 0.2 off (1.25% of the answer), too low; the factor is exact"),
+        (15.8, False, "close: 15.8 is too low, within 10% of the answer; the factor is exact"),
         (15.9, False, "the factor is exact: work it out from the two key grids"),
         (100, False, "100 is too large. Try again before you move the slider"),
         (None, False, "write your prediction of the factor as a number, got None"),
@@ -881,9 +881,9 @@ def test_explorer_prediction(capsys, answer, ok, says):
         (torch.tensor(21.78), True, "grows 196/9 ≈ 21.78×"),
         (torch.tensor(196.0) / 9, True, "grows 196/9 ≈ 21.78×"),
         (torch.tensor([21.78], dtype=torch.float16), True, "grows 196/9 ≈ 21.78×"),
-        (np.float32(21.5), False, "close: 21.5 is 0.277778 off (1.28% of the answer), too low"),
-        (21.5, False, "close: 21.5 is 0.277778 off (1.28% of the answer), too low"),
-        (21.7771, False, "(less than 0.01% of the answer)"),
+        (np.float32(21.5), False, "close: 21.5 is too low, within 10% of the answer"),
+        (21.5, False, "close: 21.5 is too low, within 10% of the answer"),
+        (21.7771, False, "close: 21.7771 is too low, within 1% of the answer"),
         (30, False, "30 is too large"),
         ("many", False, "write your prediction of the factor as a number"),
     ],

@@ -898,7 +898,10 @@ def test_the_round_ratios_print_every_ratio_the_chapter_reads(capsys):
     text = "\n".join(lines)
     for stage in (1, 2, 3, 4):
         assert f"stage {stage}: SW-MSA / W-MSA in each round" in text
-        assert f"stage {stage}: global MSA / W-MSA in each round" in text
+        assert f"stage {stage}: global MSA / SW-MSA in each round" in text
+        # layers with others timed between them are not divided (r39 M1)
+        assert f"stage {stage}: global MSA / W-MSA" not in text
+        assert f"stage {stage}: SW-MSA roll only / W-MSA" not in text
     # bare "MSA" would read as Table 5's header, which means any attention layer
     assert ": MSA /" not in text and "/ MSA " not in text
     assert "stage 4: SW-MSA / global MSA in each round" in text

@@ -1,8 +1,8 @@
 """The machinery of the chapters' exercise checkers (the checkers live in each chapter).
 
 Each ``check_...`` function prints one message that says whether the answer is right and,
-if not, exactly what is wrong (a shape, a layout, a value, a missing term of a cost, how far
-a near miss is), and returns ``True``/``False`` so a notebook can assert on it. Any answer
+if not, what is wrong (a shape, a layout, a named slip, a missing term of a cost, the side
+and band of a miss), and returns ``True``/``False`` so a notebook can assert on it. Any answer
 gets a message, never a traceback: text, ``None``, NaN, infinity, a tensor, a NumPy value,
 a huge number, a list.
 
@@ -17,6 +17,24 @@ Four kinds of checker share it:
   package's, step by step, naming the first wrong step and how (:func:`compare_step`); the
   student's function gets a copy of the module whose forward refuses (:func:`steps_only`),
   and every step is required.
+
+The rule for a wrong number: a message must not give the answer away. A prediction stops
+being one if a single wrong try lets the reader work out the answer from their own value.
+So a message for a WRONG number may say:
+
+* which named slip it matches ("leaves out proj", "counts one of the two factors");
+* the side: too high or too low;
+* a coarse band (:func:`band`) that cannot be inverted, one of :data:`BANDS`: within 1%,
+  within 10%, more than 10% off but less than 2×, 2× to 10× off, more than 10× off.
+
+It must not print an exact ratio to the answer, an exact difference from it, the size of a
+left-out term, or anything else from which the answer follows by arithmetic on the reader's
+own value. A slip's name stays; its size goes. Three kinds of message are exempt: "it is the
+answer rounded to N significant figures: give it exactly" (the reader already has those
+digits), messages about the format or type of an answer, and messages for a RIGHT answer,
+which explain it fully. A judgement (:func:`check_choice`) may name the right option after a
+wrong choice: a choice is not a computation. The page's JavaScript twin
+(``_static/vit_notes_answers.js``) follows the same rule, word for word.
 """
 
 from __future__ import annotations
@@ -516,14 +534,49 @@ def rel_error(value, right) -> float:
         return math.inf
 
 
-def how_far(value, right) -> str:
-    """``'{difference} off ({relative} of the answer), too high|low'``. A relative difference
-    that would print as 0.00% prints as "less than 0.01%": a wrong answer is never 0.00% off."""
-    diff = value - right
+#: The bands a wrong number's message may name (the rule at the top of this module), from
+#: the closest: a relative error up to 1% or 10%, then a factor (the larger of the value and
+#: the answer over the smaller) under 2, from 2 to 10, or over 10.
+BANDS = (
+    "within 1% of the answer",
+    "within 10% of the answer",
+    "more than 10% off but less than 2×",
+    "2× to 10× off",
+    "more than 10× off",
+)
+
+
+def _beyond(big, small, k: int) -> bool:
+    """Whether ``big > k * small`` (both at least 0), exactly for whole numbers."""
+    if isinstance(big, int) and isinstance(small, int):
+        return big > k * small
+    return ratio(big, small) > k
+
+
+def band(value, right) -> str:
+    """``'too high|low, {band}'``: the side of a wrong ``value`` and its band of
+    :data:`BANDS`. Neither can be inverted to the answer (the rule at the top of this
+    module). A value of the other sign than ``right`` is told so instead of a band."""
+    side = "too high" if value > right else "too low"
+    if value and right and (value < 0) != (right < 0):
+        return f"{side}, and of the wrong sign"
     rel = rel_error(value, right)
-    side = "too high" if diff > 0 else "too low"
-    share = f"{rel:.2%}" if f"{rel:.2%}" != "0.00%" else "less than 0.01%"
-    return f"{_number(abs(diff))} off ({share} of the answer), {side}"
+    if rel <= 0.01:
+        return f"{side}, {BANDS[0]}"
+    if rel <= NEAR:
+        return f"{side}, {BANDS[1]}"
+    big, small = (abs(value), abs(right)) if abs(value) > abs(right) else (abs(right), abs(value))
+    if _beyond(big, small, 10):
+        return f"{side}, {BANDS[4]}"
+    if _beyond(big, small, 2) or big == 2 * small:
+        return f"{side}, {BANDS[3]}"
+    return f"{side}, {BANDS[2]}"
+
+
+def how_far(value, right) -> str:
+    """``'{value} is too high|low, {band}'``: the reader's own value, its side and its band
+    (:func:`band`); never the difference or the ratio, which would give the answer away."""
+    return f"{_number(value)} is {band(value, right)}"
 
 
 def last_digit(value) -> float:
@@ -579,13 +632,13 @@ def step_roundings(right: int, step: int) -> list[int]:
 
 def near_miss(value, right, unit: str, near: float = NEAR, step: int = 0) -> str | None:
     """If ``value`` is within ``near`` (relative) of ``right`` but not equal: a message that
-    says it is close, how far (absolute and relative) and, for a rounded answer, to how many
-    significant figures it agrees. With ``step`` (the question also allows the count rounded
+    says it is close, its side and band (:func:`how_far`) and, for a rounded answer, to how
+    many significant figures it agrees. With ``step`` (the question also allows the count rounded
     to the nearest ``step`` or finer), a whole-number miss is told to give it exactly or
     so rounded."""
     if value == right or not rel_error(value, right) <= near:
         return None
-    text = f"close: {_number(value)} is {how_far(value, right)}"
+    text = f"close: {how_far(value, right)}"
     exactly = f"give it exactly, or rounded to the nearest {step:,} or finer" if step else ""
     digits = rounded(value, right)
     if digits is not None:
@@ -599,9 +652,10 @@ def near_miss(value, right, unit: str, near: float = NEAR, step: int = 0) -> str
 
 
 def missing_terms(value: int, total: int, terms: dict[str, int]) -> str | None:
-    """If ``value`` is ``total`` less one or two of ``terms``: say which. When several choices
-    (one term, or two together) have the missing size, the count alone cannot tell them
-    apart: say so and name each."""
+    """If ``value`` is ``total`` less one or two of ``terms``: say which, by name only (the
+    size of a left-out term would give the answer away). When several choices (one term, or
+    two together) have the missing size, the count alone cannot tell them apart: say so and
+    name each."""
     missing = total - value
     single = [name for name, term in terms.items() if term == missing]
     pairs = [
@@ -610,17 +664,17 @@ def missing_terms(value: int, total: int, terms: dict[str, int]) -> str | None:
         if ta + tb == missing
     ]
     if len(single) == 1 and not pairs:
-        return f"{_number(value)} leaves out {single[0]} = {_number(missing)}"
+        return f"{_number(value)} leaves out {single[0]}"
     if single and not pairs:
         return (
-            f"{_number(value)} is {_number(missing)} short, and {len(single)} terms have "
-            f"exactly that size: {'; '.join(single)}. The count alone cannot tell which one "
-            "you left out: check each"
+            f"{_number(value)} leaves out one term, and {len(single)} terms have the size it "
+            f"lacks: {'; '.join(single)}. The count alone cannot tell which one you left out: "
+            "check each"
         )
     if single:
         return (
-            f"{_number(value)} is {_number(missing)} short. One term or two together have "
-            f"exactly that size: either {', or '.join(single + pairs)}. The count alone cannot "
+            f"{_number(value)} leaves out one term or two together, and several choices have "
+            f"the size it lacks: either {', or '.join(single + pairs)}. The count alone cannot "
             "tell which you left out: check each"
         )
     if pairs:
@@ -670,7 +724,7 @@ def check_count(
     parts: tuple[int, str] | None = None,
 ) -> bool:
     """Check a whole-number answer against ``right``: a known mistake ``(wrong value, why)``,
-    one or two of ``terms`` (the parts of the sum) left out, a near miss, or how far it is
+    one or two of ``terms`` (the parts of the sum) left out, a near miss, or its side and band
     (``hint`` says where to look). ``step``: where the question also allows the count rounded
     to the nearest ``step`` (100,000, say), that rounding is right too, and so is a finer one
     (to 10,000, ..., 1: :func:`step_roundings`), but no other value near it; a near miss is
@@ -678,7 +732,8 @@ def check_count(
     ``right`` is ``n`` equal parts (one per head, say). A whole answer of ``k`` such parts,
     for ``k`` from 2 to ``4n`` other than ``n``, is ``k/n`` of the right count: an integer
     multiple or fraction of it when ``n`` or ``k`` divides the other. It is told ``why`` with
-    ``{k}`` replaced by ``k``. Known mistakes are tried first."""
+    ``{k}`` replaced by ``k``. Known mistakes are tried first. Any other wrong count is told
+    only its side and band (:func:`how_far`), never how far in numbers."""
     _record(
         {
             "kind": "count",
@@ -716,9 +771,7 @@ def check_count(
         return verdict(False, f"a number of {unit} is positive, got {_number(value)}")
     if isinstance(value, float) and not value.is_integer():
         return verdict(False, f"a number of {unit} is whole, got {_number(value)}")
-    times = ratio(value, right)
-    size = f"{times:.3g}× the right count" if math.isfinite(times) else "far too large"
-    text = f"{_number(value)} is {size}"
+    text = how_far(value, right)
     return verdict(False, f"{text}; {hint}" if hint else text)
 
 
@@ -750,16 +803,17 @@ def check_prediction(
     """A prediction of ``what`` (a number, ``right``), to be checked on an explorer afterwards.
 
     Within ``rel_tol`` (relative) is right, since a value read off a figure is rounded (then
-    ``correct`` says why); a known mistake ``(its value, why)`` is named; a near miss is told
-    how far. Every message ends with ``then``, the slider to move to see it. Where ``then``
-    shows the answer, pass ``then_wrong``: a wrong answer then ends with it instead, and an
-    answer that is neither right nor a known mistake is told only too large or too small.
+    ``correct`` says why); a known mistake ``(its value, why)`` is named; any other wrong
+    value is told its side and band (:func:`how_far`). Every message ends with ``then``, the
+    slider to move to see it. Where ``then`` shows the answer, pass ``then_wrong``: a wrong
+    answer then ends with it instead, and an answer that is neither right nor a known mistake
+    is told only too large or too small.
 
     Where the answer is an exact number a reader can work out (not read off a figure), pass
     ``inexact``: then within ``rel_tol`` only ``right`` (to 1e-6, relative), or ``right``
     rounded or cut off at the answer's own last digit (:func:`within_digits`), is right.
-    Any other value there is told it is close, how far, and ``inexact`` (say what the exact
-    value is and where it comes from).
+    Any other value there is told it is close, its side and band, and ``inexact`` (say where
+    the exact value comes from, not what it is).
 
     A text answer that ends in ``x``, ``X`` or ``×`` (spaces around it allowed) reads as the
     number before it: ``"27×"`` and ``" 27 x "`` are 27, a factor written as the pages write
@@ -796,9 +850,7 @@ def check_prediction(
     if close(value, right):
         exact = rel_error(value, right) <= 1e-6 or rounded(value, right)
         if inexact and not (exact or within_digits(value, right)):
-            return verdict(
-                False, f"close: {_number(value)} is {how_far(value, right)}; {inexact}. {then}"
-            )
+            return verdict(False, f"close: {how_far(value, right)}; {inexact}. {then}")
         return verdict(True, f"{correct or f'{right:g}'}. {right_then}")
     for wrong, why in mistakes:
         if close(value, wrong):
@@ -806,12 +858,8 @@ def check_prediction(
     if then_wrong is not None:
         way = "large" if value > right else "small"
         return verdict(False, f"{_number(value)} is too {way}. {then}")
-    nearby = near_miss(value, right, "", near=0.25)
-    if nearby:
-        return verdict(False, f"{nearby.split(';')[0]}. {then}")
-    times = ratio(value, right)
-    size = f"{times:.3g}× the right value" if math.isfinite(times) else "far off"
-    return verdict(False, f"{_number(value)} is {size}. {then}")
+    close_to = "close: " if rel_error(value, right) <= NEAR else ""
+    return verdict(False, f"{close_to}{how_far(value, right)}. {then}")
 
 
 def check_choice(

@@ -76,6 +76,13 @@ def answers_for(spec: dict) -> list[str]:
         texts += [f"{right:.{d}g}" for d in range(2, 6)]
         texts += [f"{right / 1e6:.1f}M", f"{right / 1e3:.0f}k", str(int(right * 1.05))]
         texts += [f"{right / 1e9:.4g}G", f"{right / 1e6:.1f}m", f"{right / 1e6:.1f} million"]
+        # the edges of checking.BANDS: 1%, 10%, 2× and 10× off, on both sides, and either side
+        # of each edge
+        for edge in (right // 100, right // 10, right, 9 * right):
+            texts += [str(right + edge + d) for d in (-1, 0, 1)]
+        for edge in (right // 100, right // 10, right // 2, 9 * right // 10):
+            texts += [str(right - edge + d) for d in (-1, 0, 1)]
+        texts += [str(right * 10 + 1), str(right * 10), f"{right * 2}.5"]
         if int(spec["step"]):  # each rounding the question allows, finer ones, and near them
             near = step_roundings(right, int(spec["step"]))
             texts += [str(r + d) for r in near for d in (0, 1, -1, 10**3, 6 * 10**3)]
@@ -84,6 +91,9 @@ def answers_for(spec: dict) -> list[str]:
         right = spec["right"]
         texts += [_g(right), _g(right * 1.01), _g(right * 1.03), _g(right * 1.2), _g(right * 2)]
         texts += [_g(right * 0.8), _g(1 / right), _g(-right), f"{right:g}", f"{right:.3g}"]
+        # the edges of checking.BANDS, on both sides
+        texts += [_g(right * k) for k in (1.05, 1.1, 1.11, 1.9, 2.0, 2.1, 9.9, 10.0, 10.5, 30.0)]
+        texts += [_g(right * k) for k in (0.95, 0.9, 0.89, 0.51, 0.5, 0.49, 0.11, 0.1, 0.09, 0)]
         texts += [_g(w) for w, _ in spec["mistakes"]] + [_g(w * 1.01) for w, _ in spec["mistakes"]]
     else:
         for option, _ in spec["options"]:

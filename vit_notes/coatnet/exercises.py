@@ -247,7 +247,7 @@ def check_attention_macs(
             causes.setdefault(wrong, []).append(why)
     for wrong, whys in causes.items():
         text = (
-            f"{wrong:,} is {wrong / right:g}× the count: did you count {', or '.join(whys)}? "
+            f"{wrong:,} is too high: did you count {', or '.join(whys)}? "
             f"Each of the {heads} heads works on d = C/heads channels, so heads·d = C"
         )
         mistakes[wrong] = f"{mistakes[wrong]}; or {text}" if wrong in mistakes else text
@@ -614,6 +614,9 @@ def check_layout_prediction(
         f"map has N² entries per head: {tokens:.3g}² = {tokens**2:.3g}. Within 5% passes, "
         "since a prediction rounds",
         rel_tol=0.05,
+        # a wrong answer is not told the two memories: their ratio is the answer
+        then_wrong=f"Now move the explorer's image size slider from {start} to {end} "
+        f"({layout}) and compare the largest map's memory at the two sizes",
         mistakes=[
             (tokens, f"{tokens:.3g}× is the growth of the tokens; the map has N² entries per head"),
             (

@@ -63,7 +63,7 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
         return verdict(
             False, "swapped: the first group (sr1, kernel and stride sr_ratio) is the coarse one"
         )
-    fine_grid = f"⌊{H}/{half}⌋×⌊{W}/{half}⌋ = {H // half}×{W // half} = {right[1]}"
+    fine_grid = f"⌊{H}/{half}⌋×⌊{W}/{half}⌋"  # not its value: that would be the answer
     exact = H % r < half and W % r < half  # the fine grid is twice the coarse one per side
     rule = (
         f"only where H mod r < r/2 and W mod r < r/2 (r = sr_ratio = {r}). Here "
@@ -172,20 +172,21 @@ def check_shunted_macs(
 
 def _counted_twice(total: int, terms: dict[str, int]) -> list[tuple[int, str]]:
     """One mistake per size of term: ``total`` plus that term, a term counted twice. Where
-    several terms have that size, the count alone cannot tell which: each is named."""
+    several terms have that size, the count alone cannot tell which: each is named. The
+    term's size is not said: it would give the answer away."""
     sizes: dict[int, list[str]] = {}
     for name, term in terms.items():
         sizes.setdefault(term, []).append(name)
     out = []
     for term, names in sizes.items():
         if len(names) == 1:
-            out.append((total + term, f"counts {names[0]} = {term:,} twice"))
+            out.append((total + term, f"counts {names[0]} twice"))
         else:
             out.append(
                 (
                     total + term,
-                    f"counts one term twice: {term:,} too many, and {len(names)} terms have "
-                    f"exactly that size: {'; '.join(names)}. Check each",
+                    f"counts one term twice, and {len(names)} terms have the size of the "
+                    f"extra: {'; '.join(names)}. Check each",
                 )
             )
     return out
@@ -362,6 +363,12 @@ def check_explorer_prediction(
         "The bracket compares each layer with plain attention, not with SRA: compare the "
         f"memory labels{one_unit}. {elsewhere}"
     )
+    # a wrong answer is not told the labels: their ratio is the answer, rounded
+    then_wrong = (
+        f"Now set the explorer to {size}², {num_heads} heads and its sr_ratio slider to "
+        f"{sr_ratio}, and compare the memory labels of the SRA and Shunted bars{one_unit}. "
+        f"The bracket compares each layer with plain attention, not with SRA. {elsewhere}"
+    )
     if sr_ratio == 1:
         return check_prediction(
             answer,
@@ -370,6 +377,7 @@ def check_explorer_prediction(
             then,
             correct=f"{right:g}×: with sr_ratio 1 the shunted layer has one group of all heads "
             "over all N keys, as SRA at R = 1. Its depthwise convolution of V stores no map",
+            then_wrong=then_wrong,
         )
     c1, c2 = (f"⌊{H}/{k}⌋×⌊{W}/{k}⌋" for k in (sr_ratio, sr_ratio // 2))
     holds = m2 == 4 * m1
@@ -398,8 +406,8 @@ def check_explorer_prediction(
         (0.5, "the coarse group alone costs half of SRA's. Add the fine group's half"),
         (
             1 / right,
-            f"that is inverted: SRA's memory divided by Shunted's. The question asks for "
-            f"Shunted's divided by SRA's, {right:.3g}, the inverse of your answer",
+            "that is inverted: SRA's memory divided by Shunted's. The question asks for "
+            "Shunted's divided by SRA's",
         ),
     ]
     # every near miss gets this: it names no single slip and no number the answer follows from
@@ -408,7 +416,14 @@ def check_explorer_prediction(
         "group and SRA attend over, and give that ratio, or a rounding of it"
     )
     return check_prediction(
-        answer, right, "the ratio", then, correct=correct, mistakes=mistakes, inexact=inexact
+        answer,
+        right,
+        "the ratio",
+        then,
+        correct=correct,
+        mistakes=mistakes,
+        inexact=inexact,
+        then_wrong=then_wrong,
     )
 
 

@@ -109,7 +109,8 @@ def check_memory_prediction(
             f"{right:g}×: {tokens:g}× the tokens, each with the same M² = {M**2} keys in its window"
         )
         inexact = (
-            f"the ratio is exactly {right:g}: the same M² keys per query, {tokens:g}× the queries"
+            "the ratio is exact, not read off a figure: the same M² keys per query, and more "
+            "queries. Work out how many more"
         )
         mistakes = [
             (tokens**2, "that is global attention's growth, N². A window keeps M² keys per query"),
@@ -129,14 +130,15 @@ def check_memory_prediction(
             f"instead of {M0**2}, {keys:g}× as many"
         )
         inexact = (
-            f"the ratio is exactly {right:g}: {tokens:g}× the queries, each with {keys:g}× the keys"
+            "the ratio is exact, not read off a figure: work out the growth of the queries and "
+            "of the keys of each, and multiply"
         )
         if abs(tokens - keys) < 1e-9 * keys:  # one value, two halves of the answer: name both
             one_factor = [
                 (
                     tokens,
-                    f"that counts only one of the two factors: there are {tokens:g}× the "
-                    f"queries, and each keeps {keys:g}× the keys: M² = {M**2} against {M0**2}",
+                    "that counts only one of the two factors: there are more queries, and "
+                    f"each keeps more keys too, since the window grew from M = {M0} to M = {M}",
                 )
             ]
         else:
@@ -144,12 +146,12 @@ def check_memory_prediction(
                 (
                     tokens,
                     f"that is the growth of the tokens alone. The window grew from M = {M0} to "
-                    f"M = {M}, so each query keeps {keys:g}× the keys too",
+                    f"M = {M}, so each query keeps more keys too",
                 ),
                 (
                     keys,
-                    f"that is the growth of the keys per query alone, from M² = {M0**2} to "
-                    f"{M**2}. There are {tokens:g}× the queries too",
+                    "that is the growth of the keys per query alone. The image grew from "
+                    f"{base}² to {side}², so there are more queries too",
                 ),
             ]
         named = one_factor + [

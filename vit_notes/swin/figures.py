@@ -920,13 +920,14 @@ def round_ratios(
 
 def print_round_ratios(rows: list[dict], machine: dict | None = None, width: int = 88) -> None:
     """Print, round by round, the ratios the chapter reads from :func:`swin_cost_table`'s timed
-    rows (``split=True``): per stage SW-MSA's, global MSA's and the two SW-MSA variants' time
-    over W-MSA's; at the last stage SW-MSA's over global MSA's; where the stage shifts the
-    mask-only variant's over the roll-only one's; and at stage 1 global MSA's gather of B over
-    its forward. With ``machine`` (a recording's, :attr:`Measurement.machine
-    <vit_notes.measured.Measurement.machine>`), a first line names it and the load average
-    before and after the run. Each ratio has three decimals, and each line counts its
-    ratios above 1. Lines longer than ``width`` wrap."""
+    rows (``split=True``). Each divides a layer by its neighbour, the layer timed right before
+    or after it: per stage SW-MSA's time over W-MSA's and global MSA's over SW-MSA's; at the
+    last stage SW-MSA's over global MSA's; where the stage shifts, the mask-only variant's
+    over the roll-only one's. Layers with others timed between them are not divided, except in
+    the last line: at stage 1 global MSA's gather of B over its forward. With ``machine`` (a
+    recording's, :attr:`Measurement.machine <vit_notes.measured.Measurement.machine>`), a
+    first line names it and the load average before and after the run. Each ratio has three
+    decimals, and each line counts its ratios above 1. Lines longer than ``width`` wrap."""
     rows = validate.rows("rows", rows, keys=("variant", "stage", "ms_rounds"))
     width = validate.positive_int("width", width)
     lines = []
@@ -952,14 +953,15 @@ def print_round_ratios(rows: list[dict], machine: dict | None = None, width: int
         lines.extend(textwrap.wrap(line, width, subsequent_indent="  "))
 
     variants = {r["variant"] for r in rows}
-    for v in ("SW-MSA", "MSA", *SPLIT_VARIANTS[:2]):
-        if v in variants:
-            # bare "MSA" is global attention here: Table 5's "MSA" is any attention layer
-            name = "global MSA" if v == "MSA" else v
-            for stage, rs in round_ratios(rows, v).items():
-                add(stage, f"{name} / W-MSA", rs)
+    # the order within a stage is W-MSA, SW-MSA, global MSA: each divided by the one before;
+    # bare "MSA" is global attention here (Table 5's "MSA" is any attention layer)
+    for v, ref in (("SW-MSA", "W-MSA"), ("MSA", "SW-MSA")):
+        if {v, ref} <= variants:
+            name = f"{'global MSA' if v == 'MSA' else v} / {ref}"
+            for stage, rs in round_ratios(rows, v, ref).items():
+                add(stage, name, rs)
     # the last stage: SW-MSA and global MSA are the same layer there
-    pair = round_ratios(rows, "SW-MSA", "MSA")
+    pair = round_ratios(rows, "SW-MSA", "MSA") if {"SW-MSA", "MSA"} <= variants else {}
     if pair:
         last = max(pair)
         add(last, "SW-MSA / global MSA", pair[last])
