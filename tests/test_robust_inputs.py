@@ -985,6 +985,10 @@ def test_fifth_audit_model_info_hands_out_a_copy_of_the_config():
     info.config["depths"] = (1, 1, 1, 1)
     assert len(registry.create("pvt_v2_b0").block1) == depth
     assert registry.model_info("pvt_v2_b0").config["depths"] != (1, 1, 1, 1)
+    # the copies still compare equal: the norm layer (a callable) is the registry's own
+    shunted_t, shunted_s = (registry.model_info(n).config for n in ("shunted_t", "shunted_s"))
+    assert shunted_t["norm_layer"] is shunted_s["norm_layer"]
+    assert registry.model_info("shunted_t").config == shunted_t
 
 
 @pytest.mark.parametrize(

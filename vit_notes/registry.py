@@ -258,7 +258,10 @@ def model_info(name: str) -> ModelInfo:
     Its ``config`` is a copy: changing it changes no model that :func:`create` builds."""
     validate.one_of("name", name, _MODELS)
     info = _MODELS[name]
-    return dataclasses.replace(info, config=copy.deepcopy(info.config))
+    # its values copied, but not its callables (a norm layer's partial): a copy of one would
+    # compare unequal to the registry's own, and to every other model's
+    config = {k: v if callable(v) else copy.deepcopy(v) for k, v in info.config.items()}
+    return dataclasses.replace(info, config=config)
 
 
 def smallest(family: str) -> str:
