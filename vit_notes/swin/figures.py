@@ -690,8 +690,7 @@ def explorer_cost_chart(window_size: int, block2: str) -> Bars:
         window: window_attention_cost(g, g, EXPLORER_DIM, EXPLORER_HEADS, window_size),
     }
     return layer_cost_bars(
-        f"Swin-T stage 1, C = {EXPLORER_DIM}, {g}×{g}: multiply-adds (millions), "
-        "float32 attention maps (MiB)",
+        f"Swin-T stage 1, {g}×{g}: bar = multiply-adds (millions); labels add the maps' memory",
         costs,
         {"global MSA": "tab:red", window: "tab:blue"},
         ratio_of="multiply-adds",
