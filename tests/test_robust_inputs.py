@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vit_notes import (
+    checking,
     compare,
     counting,
     explorer,
@@ -34,8 +35,11 @@ from vit_notes import (
 )
 from vit_notes.coatnet import paper as coatnet_paper
 from vit_notes.coatnet.cost import coatnet_cost
+from vit_notes.learned import backbone as learned_backbone
 from vit_notes.learned import figures as learned_figures
+from vit_notes.learned import pairs as learned_pairs
 from vit_notes.learned import stats
+from vit_notes.learned import study as learned_study
 from vit_notes.pvt import model as pvt_model
 from vit_notes.pvt import paper as pvt_paper
 from vit_notes.shunted import paper as shunted_paper
@@ -644,3 +648,407 @@ def test_fourth_audit_a_str_subclass_is_read_as_its_text(capsys):
             checked += 1
     assert checked >= 16
     capsys.readouterr()
+
+
+# --- Fifth audit (review/robust-audit-r4.md) ----------------------------------------------
+# Each case is the student's slip as the audit made it; the error names the argument.
+
+
+def _fig_ax():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    return fig, ax
+
+
+def _overlay(**kw):
+    fig, ax = _fig_ax()
+    args = dict(ax=ax, img=photo.load_photo(64), attn_row=torch.full((16,), 1 / 16), grid=(4, 4))
+    args.update(kw)
+    try:
+        return plotting.overlay_map(**args)
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
+def _design():
+    return registry.designs()[0]
+
+
+def _placement():
+    return shunted.le_placement_study(photo.load_photo(224), seeds=(0,))
+
+
+def _table_with(runs_factor=1, seeds=(0,), runs=None):
+    photo_runs, noise = _placement()
+    return shunted.le_placement_table(
+        photo_runs * runs_factor if runs is None else runs, noise, seeds=seeds
+    )
+
+
+class _Unprintable:
+    def __format__(self, spec):
+        raise ZeroDivisionError
+
+    __str__ = __repr__ = __format__
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        # C1: the Pairs generator's sizes and counts are bounded up front
+        (lambda: learned_pairs.make_pairs(1, 0, grid=100_000), "grid="),
+        (lambda: learned_pairs.make_pairs(1, 0, cell=100_000), "cell="),
+        (lambda: learned_pairs.make_pairs(10**9, 0), "n="),
+        (lambda: learned_pairs.make_pairs(100_000, 0, grid=200), "n="),
+        (lambda: learned_pairs.render_shape(0, 10**9), "side="),
+        # C2
+        (lambda: learned_backbone.sincos_2d(10**6, 10**6, 8), "H="),
+        (lambda: learned_backbone.sincos_2d(4096, 4096, 4096), "H=4096, W=4096 and dim"),
+        # C3: the study's helpers
+        (lambda: learned_study.stats_t(0), "n "),
+        (lambda: learned_study.stats_t(1), "n "),
+        (lambda: learned_study.stats_t(10**6), "n="),
+        (lambda: learned_study.parse_seeds("1-1000000000000"), "seeds="),
+        (lambda: learned_study.parse_seeds("0-99999999"), "seeds="),
+        (lambda: learned_study.parse_seeds("1" * 5000), "seeds="),
+        (lambda: learned_study.parse_seeds("²"), "seeds="),
+        (lambda: learned_study.parse_seeds("5-1"), "1-5"),
+        (lambda: learned_study.table({}), "summary"),
+        (lambda: learned_study.table({"variants": {"full": {}}}), "summary['variants']"),
+        # C4, S3: the placement table's runs
+        (lambda: _table_with(runs=[{"a": 1}]), "photo_runs[0]"),
+        (lambda: _table_with(seeds=(0, 1, 2)), "seeds has 3"),
+        (lambda: _table_with(runs_factor=3), "photo_runs has 3"),
+        # C5: the head is one of the model's heads
+        (
+            lambda: learned_figures.attention_on_marks(
+                learned.make_dataset(8, 0), name="pvt_full", head=1, count=4
+            ),
+            "1 head",
+        ),
+        (
+            lambda: learned_figures.attention_on_marks(
+                learned.make_dataset(8, 0), name=None, head=99, count=4
+            ),
+            "head=99",
+        ),
+        # C6: the message names what the student passed
+        (lambda: swin.accepted_sizes(up_to=5000), "up_to="),
+        (
+            lambda: swin.accepted_sizes(patch_size=1, window_size=1, num_stages=1, up_to=2**20),
+            "up_to=",
+        ),
+        (
+            lambda: shunted.traced_shapes(
+                shunted.ShuntedAttention(8, 2, sr_ratio=2), H=10**6, W=10**6
+            ),
+            "H=",
+        ),
+        # C7: the checking helpers' own arguments
+        (lambda: checking.round_to_step(10, 0), "step"),
+        # C8: query_patches checks each argument
+        (lambda: registry.query_patches(5, photo.load_photo(224)), "design"),
+        (lambda: registry.query_patches(_design(), photo.load_photo(224).tolist()), "img"),
+        (lambda: registry.query_patches(_design(), photo.load_photo(224), probes=5), "probes"),
+        (
+            lambda: registry.query_patches(
+                _design(), photo.load_photo(224), probes=((float("nan"), 0.5),)
+            ),
+            "probes[0]",
+        ),
+        (
+            lambda: registry.query_patches(_design(), photo.load_photo(224), probes=((1.0, 1.0),)),
+            "probes[0]",
+        ),
+        (lambda: registry.query_patches(_design(), photo.load_photo(16)), "img of 16x16"),
+        # C9: a cell that cannot be printed is named
+        (lambda: counting.format_table([{"a": 10**5000}], {"a": "A"}), "rows[0]['a']"),
+        (lambda: counting.format_table([{"a": _Unprintable()}], {"a": "A"}), "rows[0]['a']"),
+        # C11: the plotting helpers say what to pass
+        (lambda: _overlay(attn_row=torch.full((16,), 1 / 16).numpy()), "torch.from_numpy"),
+        (lambda: _overlay(ax=5), "ax"),
+        (lambda: _overlay(attn_row=torch.full((16,), float("nan"))), "attn_row"),
+        (lambda: _overlay(vmax=float("nan")), "vmax"),
+        (lambda: _overlay(vmax=-1.0), "vmax"),
+        (lambda: plotting.schematic_axes(5), "ax"),
+        (lambda: plotting.move_query_mark([5], photo.load_photo(64), (0.5, 0.5)), "marks"),
+        (
+            lambda: plotting.move_seen_mark(
+                5, photo.load_photo(64), torch.full((16,), 1 / 16), (4, 4)
+            ),
+            "rect",
+        ),
+        (lambda: explorer.bar_charts([5]), "charts[0]"),
+        # S2: a scale past float32's range gave NaN
+        (
+            lambda: layers_explicit(torch.rand(1, 1, 4, 8), 1e308),
+            "scale",
+        ),
+        (lambda: coatnet_identity(scale=1e308), "scale"),
+        (lambda: coatnet_identity(table=torch.full((7, 7), 1e300, dtype=torch.float64)), "table"),
+        (lambda: photo.colour_tokens(torch.rand(3, 32, 32), sharpness=1e308), "sharpness"),
+        # S4: a query on no tile of the grid, a W that does not fit it
+        (lambda: shunted.on_own_tile(torch.full((16,), 1 / 16), (4, 4), 2, 999, 8), "query="),
+        (lambda: shunted.on_own_tile(torch.full((16,), 1 / 16), (4, 4), 2, 0, 1000), "W=1000"),
+        # H2, H3, H4: the work is bounded up front
+        (lambda: swin.receptive_fields(1024, 1024, 8, 0, 64), "blocks=64"),
+        (lambda: swin.receptive_fields(4096, 4096, 64, 0, 64), "blocks=64"),
+        (lambda: plotting.new_figure(nrows=1000), "nrows="),
+        (lambda: plotting.new_figure(height=1e308), "height"),
+        (
+            lambda: pvt.check_sra_forward(pvt.sra_steps, configs=[(64, 64, 512, 1, 1)]),
+            "configs[0]",
+        ),
+        (
+            lambda: pvt.check_sra_forward(pvt.sra_steps, configs=[(32, 32, 64, 1, 1)] * 5),
+            "configs[4]",
+        ),
+        (
+            lambda: shunted.check_shunted_forward(lambda *a: a[0], configs=[(64, 64, 512, 8, 2)]),
+            "configs[0]",
+        ),
+        (
+            lambda: swin.check_swin_forward(lambda *a: a[0], configs=[(128, 128, 512, 8, 8, 0)]),
+            "configs[0]",
+        ),
+        # R2
+        (lambda: photo.repeat_for_heads(np.zeros((1, 4, 8)), 2), "torch.from_numpy(tokens)"),
+        (lambda: photo.repeat_for_heads([[1.0]], 2), "tokens"),
+    ],
+)
+def test_fifth_audit_slips_are_refused_by_name(call, name):
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert name in str(err.value)
+
+
+def layers_explicit(q, scale):
+    from vit_notes import explicit_attention
+
+    return explicit_attention(q, q, q, scale)
+
+
+def coatnet_identity(**kw):
+    from vit_notes import coatnet
+
+    return coatnet.identity_relative_attention(8, (4, 4), **kw)
+
+
+# R1: the feed-forwards (and PVT's block) refuse the issue's slips with the fix
+_TOK = torch.rand(1, 16, 8)
+FEED_FORWARDS = {
+    "pvt.Block": lambda x, H=4, W=4: pvt.Block(8, 1, sr_ratio=2).eval()(x, H, W),
+    "pvt.Mlp": lambda x, H=4, W=4: pvt.Mlp(8, 16).eval()(x, H, W),
+    "pvt.Mlp(dwconv)": lambda x, H=4, W=4: pvt.Mlp(8, 16, dwconv=True).eval()(x, H, W),
+    "shunted.DetailSpecificMlp": lambda x, H=4, W=4: shunted.DetailSpecificMlp(8, 16).eval()(
+        x, H, W
+    ),
+    "swin.Mlp": lambda x, H=4, W=4: swin.Mlp(8, 16).eval()(x),
+}
+
+
+@pytest.mark.parametrize("layer", FEED_FORWARDS)
+@pytest.mark.parametrize("slip", list(slips(_TOK)))
+def test_fifth_audit_feed_forwards_refuse_the_issues_slips(layer, slip):
+    x, fix = slips(_TOK)[slip]
+    with pytest.raises(TypeError) as err:
+        FEED_FORWARDS[layer](x)
+    assert fix in str(err.value)
+
+
+@pytest.mark.parametrize("layer", ["pvt.Mlp(dwconv)", "shunted.DetailSpecificMlp"])
+@pytest.mark.parametrize("H, W, name", [(3, 5, "H=3, W=5"), (-4, -4, "H ")])
+def test_fifth_audit_a_feed_forwards_grid_is_checked(layer, H, W, name):
+    with pytest.raises(ValueError) as err:
+        FEED_FORWARDS[layer](_TOK, H, W)
+    assert name in str(err.value)
+
+
+def test_fifth_audit_valid_inputs_keep_their_results():
+    for layer in FEED_FORWARDS.values():
+        assert layer(_TOK).shape == _TOK.shape
+    # C10: NumPy numbers are numbers (a byte count from np.prod, say)
+    assert counting.significant(np.int64(5)) == counting.significant(5) == "5.00"
+    assert counting.significant(np.float32(1.5)) == "1.50"
+    assert counting.format_bytes(np.int64(5)) == "5 B"
+    assert counting.format_bytes(np.prod((4, 1024, 1024)) * 4) == "16.0 MiB"
+    # C7: a right answer of any size is judged, and rounded() says no rounding
+    assert checking.check_count(10**5000, 10**5000, "x", "ok") is True
+    assert checking.check_count(10**5000 + 1, 10**5000, "x", "ok") is False  # a near miss
+    assert checking.rounded(10**5000, 3) is None
+    # as_number/as_int/parse_count give the exact whole number, as documented (only printing
+    # its repr meets Python's 4,300-digit limit); a typed one is read exactly too
+    assert checking.as_number(10**5000) == checking.as_int(10**5000) == 10**5000
+    assert checking.parse_count(10**5000, "x") == 10**5000
+    assert checking.as_int("1" * 5000) == (10**5000 - 1) // 9
+    assert checking.describe(checking.as_number(10**5000)) == "a 5001-digit number"
+    # C3: the seeds' forms still read
+    assert learned_study.parse_seeds("0-2,5") == [0, 1, 2, 5]
+    assert learned_study.stats_t(2) == stats.T975[1]
+    # C8: every design's query patches, as before
+    assert [registry.query_patches(d, photo.load_photo(224)) for d in registry.designs()]
+    # S4: a query on a leftover row (no key) is on no tile, not refused
+    assert shunted.on_own_tile(torch.full((16,), 1 / 16), (4, 4), 2, 71, 8) is False
+    # C6: the largest up_to is accepted
+    assert swin.accepted_sizes(up_to=4096)[-1] <= 4096
+
+
+# S1: the t quantile and the sd range in the far tail (closed forms at df = 1 and 2)
+@pytest.mark.parametrize("p", [0.9, 0.995, 0.999, 0.9999, 0.99999, 1 - 1e-12])
+def test_fifth_audit_t_quantile_in_the_far_tail(p):
+    import math
+
+    # the closed forms in the tail q = 1 - p, which keeps its digits (p - 0.5 would not)
+    q = 1 - p
+    assert stats.t_quantile(1, p) == pytest.approx(1 / math.tan(math.pi * q), rel=1e-9)
+    two = (1 - 2 * q) / math.sqrt(2 * q * (1 - q))
+    assert stats.t_quantile(2, p) == pytest.approx(two, rel=1e-9)
+    # the audit's numbers: 318.31 at 0.999, 3183.1 at 0.9999 (the old rule stalled near 1146)
+    assert round(stats.t_quantile(1, 0.999), 2) == 318.31
+    assert round(stats.t_quantile(1, 0.9999), 1) == 3183.1
+
+
+def test_fifth_audit_sd_range_resolves_a_level_close_to_1():
+    import math
+
+    # with 1 df, chi-square's upper quantile q at tail t: erfc(sqrt(q / 2)) = t
+    low, high = stats.sd_range(1, level=1 - 1e-12)
+    low2, high2 = stats.sd_range(1, level=1 - 1e-15)
+    assert high2 > 100 * high  # it was stuck at 1.5549e12 for both
+    q = 1 / low**2
+    assert math.erfc(math.sqrt(q / 2)) == pytest.approx(0.5e-12, rel=1e-6)
+
+
+# H1: McNemar's tail stays exact where it is summed, and its work bounded beyond
+def test_fifth_audit_mcnemar_tail_matches_the_exact_sum_beyond_the_exact_range():
+    import math
+    from fractions import Fraction
+
+    for n, k in [(2001, 950), (3000, 1400), (10_000, 4990)]:
+        exact = float(Fraction(sum(math.comb(n, i) for i in range(k + 1)), 2**n))
+        assert stats._binomial_half_tail(n, k) == pytest.approx(exact, rel=1e-9)
+
+
+def test_fifth_audit_mcnemar_on_a_large_test_set_counts_no_terms(monkeypatch):
+    import math
+
+    calls = []
+
+    def counting_comb(n, k):
+        calls.append(1)
+        return math.factorial(n) // (math.factorial(k) * math.factorial(n - k))
+
+    # 40,000 disagreements (the audit's 227 s): no binomial term is summed, one by one
+    monkeypatch.setattr(stats.math, "comb", counting_comb)
+    got = stats.mcnemar([1, 0] * 20_000 + [0] * 1000, [0, 1] * 20_000 + [0] * 1000)
+    split = stats.mcnemar([1, 0] * 19_000 + [1] * 2000, [0, 1] * 19_000 + [0] * 2000)
+    monkeypatch.undo()
+    assert got.p == 1.0 and 0 < split.p < 1e-10 and not calls
+
+
+# H2: the receptive fields walk each block's grid once per step, not a fresh grid per step
+def test_fifth_audit_receptive_fields_build_two_grids(monkeypatch):
+    from vit_notes.swin import figures as swin_figures
+
+    calls = []
+    real = swin_figures.attention_groups
+
+    def counted(*a, **k):
+        calls.append(a)
+        return real(*a, **k)
+
+    monkeypatch.setattr(swin_figures, "attention_groups", counted)
+    fields = swin_figures.receptive_fields(14, 14, 7, 30, 8)
+    assert len(fields) == 8 and len(calls) == 2
+
+
+# H4: the known mistakes are replayed only for a step that differs
+def test_fifth_audit_a_right_forward_replays_no_mistake(capsys):
+    calls = []
+
+    def steps(*args, **kwargs):
+        calls.append(kwargs.get("mistake"))
+        return pvt.sra_steps(*args, **kwargs)
+
+    assert pvt.check_sra_forward(steps, configs=[(8, 8, 32, 2, 2)])
+    assert calls == [None]
+    capsys.readouterr()
+
+
+# T1, T2, T3: state a call or a student could change
+def test_fifth_audit_model_info_hands_out_a_copy_of_the_config():
+    info = registry.model_info("pvt_v2_b0")
+    depth = len(registry.create("pvt_v2_b0").block1)
+    info.config["depths"] = (1, 1, 1, 1)
+    assert len(registry.create("pvt_v2_b0").block1) == depth
+    assert registry.model_info("pvt_v2_b0").config["depths"] != (1, 1, 1, 1)
+    # the copies still compare equal: the norm layer (a callable) is the registry's own
+    shunted_t, shunted_s = (registry.model_info(n).config for n in ("shunted_t", "shunted_s"))
+    assert shunted_t["norm_layer"] is shunted_s["norm_layer"]
+    assert registry.model_info("shunted_t").config == shunted_t
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: learned_backbone.build("full", seed=0),
+        lambda: shunted.le_placement_study(photo.load_photo(224), seeds=(0,)),
+    ],
+    ids=["learned_backbone.build", "shunted.le_placement_study"],
+)
+def test_fifth_audit_seeded_helpers_leave_the_callers_stream(call):
+    draws = []
+    for s in (1, 2):
+        torch.manual_seed(s)
+        want = torch.rand(2)
+        torch.manual_seed(s)
+        call()
+        draws.append((torch.rand(2), want))
+    for got, want in draws:
+        assert torch.equal(got, want)
+
+
+def test_fifth_audit_explorer_state_maps_are_copies():
+    e = pvt.sra_explorer()
+    st = e.default_state()
+    first = e.state_maps(st)[0].rows
+    kept = first.clone()
+    first.zero_()
+    assert torch.equal(e.state_maps(st)[0].rows, kept)
+
+
+# H3 (its callers): a figure too tall for new_figure names what the student passed, not nrows
+def _too_tall():
+    from vit_notes.coatnet import figures as coatnet_figures
+
+    row = torch.full((16,), 1 / 16)
+    bars = explorer.Bars("t", ("a",) * 400, (1.0,) * 400, ("1",) * 400, ("k",) * 400)
+    return {
+        "table has 60 heads": lambda: coatnet_figures.plot_bias_table(
+            torch.zeros(60, 3, 3), (0, 0)
+        ),
+        "groups hold 40 matrices": lambda: coatnet_figures.plot_matrices(
+            [("w", {str(i): torch.eye(2) for i in range(40)})], panel_height=10
+        ),
+        "charts has 4 charts": lambda: explorer.bar_charts([bars] * 4),
+        "panels has 200 maps": lambda: plotting.compare_maps(
+            photo.load_photo(64), [(str(i), row, (4, 4)) for i in range(200)], (0.5, 0.5)
+        ),
+        "maps has 60 entries": lambda: shunted.plot_shunted_maps(
+            photo.load_photo(64), {r: {"plain": (row, (4, 4))} for r in range(1, 61)}, (0.5, 0.5)
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(_too_tall()))
+def test_fifth_audit_a_figure_too_tall_names_the_callers_argument(name):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    with pytest.raises(ValueError) as err:
+        _too_tall()[name]()
+    assert name in str(err.value) and "nrows" not in str(err.value)
+    assert plt.get_fignums() == before  # refused before a figure was opened

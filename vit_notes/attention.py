@@ -20,8 +20,9 @@ from .trace import STATE, layer_name, log_shapes
 def _check(q, k, v, scale, bias) -> float:
     """Check the kernel's arguments, so that a slip gets an error naming it rather than one
     from inside torch: ``q (..., N, d)``, ``k (..., M, d)`` and ``v (..., M, d_v)`` float
-    tensors of one dtype whose leading dimensions broadcast, ``scale`` a finite number (0 is
-    honoured: every key weighs the same) and ``bias`` ``None`` or a float tensor that
+    tensors of one dtype whose leading dimensions broadcast, ``scale`` a number of magnitude
+    at most :data:`~vit_notes.validate.MAX_LOGIT_SCALE` (0 is honoured: every key weighs the
+    same) and ``bias`` ``None`` or a float tensor that
     broadcasts to ``(..., N, M)``. Returns ``scale`` as a float."""
     for name, t in (("q", q), ("k", k), ("v", v)):
         validate.tensor(name, t, what="a float tensor (..., N, d)")
@@ -54,7 +55,10 @@ def _check(q, k, v, scale, bias) -> float:
             f"the leading dimensions of q {tuple(q.shape)}, k {tuple(k.shape)} and "
             f"v {tuple(v.shape)} do not broadcast: give each (batch, heads, tokens, channels)"
         ) from None
-    scale = validate.number("scale", scale)  # finite; 0 is honoured
+    # finite and at most MAX_LOGIT_SCALE in magnitude (float32 logits overflow past it); 0 is
+    # honoured
+    big = validate.MAX_LOGIT_SCALE
+    scale = validate.number("scale", scale, low=-big, high=big)
     if bias is not None:
         validate.tensor(
             "bias", bias, dtype=q.dtype, device=q.device, what="a float tensor of logit biases"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import math
+import numbers
 import sys
 from dataclasses import dataclass
 
@@ -242,6 +243,24 @@ def _cell(value, floatfmt: str) -> str:
     return format(value, floatfmt) if isinstance(value, float) else str(value)
 
 
+def _table_cell(value, floatfmt: str, where: str) -> str:
+    """One cell as text, or a ValueError naming it (``where``): a whole number too long for
+    ``str`` (4,300 digits), or a value whose formatting raises."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        if validate.digits(value) > 4000:
+            raise ValueError(
+                f"{where} is a {validate.digits(value)}-digit number, too long to print in a "
+                "table: give a count of at most 4,000 digits"
+            )
+    try:
+        return _cell(value, floatfmt)
+    except Exception as err:
+        raise ValueError(
+            f"{where}={validate.shown(value)} cannot be printed ({type(err).__name__}): give "
+            "numbers or text"
+        ) from err
+
+
 def format_table(rows: list[dict], columns: dict[str, str], floatfmt: str = ".2f") -> str:
     """A fixed-width text table of ``rows``; ``columns`` maps row keys to headers."""
     if isinstance(rows, (str, bytes)) or not isinstance(rows, (list, tuple)):
@@ -274,9 +293,11 @@ def format_table(rows: list[dict], columns: dict[str, str], floatfmt: str = ".2f
             raise ValueError(
                 f"rows[{i}] has no key {missing[0]!r}, named in columns; its keys are {list(r)}"
             )
-    cells = [[h for h in columns.values()]]
-    for r in rows:
-        cells.append([_cell(r[k], floatfmt) for k in columns])
+    cells = [[validate.text(f"columns[{validate.shown(k)}]", h, allow_empty=True)
+              for k, h in columns.items()]]  # fmt: skip
+    for i, r in enumerate(rows):
+        cells.append([_table_cell(r[k], floatfmt, f"rows[{i}][{validate.shown(k)}]")
+                      for k in columns])  # fmt: skip
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     lines = [
         "  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths)))
@@ -294,9 +315,8 @@ def significant(value: float, digits: int = 3) -> str:
     """``value`` with ``digits`` significant digits, in fixed point and with thousands
     separators, never in exponent form: 0.0123, 1.50, 12.3, 123, 12,345 (a whole number
     prints no decimals once it has ``digits`` digits or more)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"value must be a number, got {value!r} ({type(value).__name__})")
-    validate.number("value", value)  # NaN, the infinities and ints past a float's range
+    validate.number("value", value)  # a number; NaN, the infinities, ints past a float's
+    value = int(value) if isinstance(value, numbers.Integral) else float(value)  # NumPy too
     digits = validate.positive_int("digits", digits, maximum=50, why="a float holds about 17")
     if value == 0:
         return "0"
@@ -310,9 +330,10 @@ def format_bytes(n: float, digits: int = 3) -> str:
     """``n`` bytes in the largest binary unit that keeps the number at 1 or more (B, KiB,
     MiB, GiB; 2**20 bytes = 1 MiB), with ``digits`` significant digits: 512 B, 96.0 KiB,
     1.50 MiB, 16.0 MiB, 1,024 GiB. A size above zero never prints as 0."""
-    if isinstance(n, bool) or not isinstance(n, (int, float)) or not n >= 0:
+    if isinstance(n, bool) or not isinstance(n, numbers.Real) or not n >= 0:  # NumPy's too
         raise ValueError(f"n={validate.shown(n)}: give a number of bytes, 0 or more")
     validate.number("n", n)  # the infinities and ints past a float's range
+    n = int(n) if isinstance(n, numbers.Integral) else float(n)
     validate.positive_int("digits", digits, maximum=50, why="a float holds about 17")
     unit = 0
     while unit < len(BYTE_UNITS) - 1 and n >= 1024 ** (unit + 1):

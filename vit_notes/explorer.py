@@ -8,6 +8,7 @@ primitives they draw with are :mod:`vit_notes.plotting`'s.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
 import itertools
@@ -260,13 +261,19 @@ class Explorer:
         return self.query_positions()[self.query_cell(self.default_query)]
 
     def state_maps(self, state: dict) -> list[MapPanel]:
-        """The state's maps, computed once per state (a move of the query alone reuses them)."""
+        """The state's maps, computed once per state (a move of the query alone reuses them).
+        Each call hands out copies of the cached weights: changing them changes nothing here."""
         key = self.state_key(state)
         if self.maps is None:
             return []
         if key not in self._maps_cache:
             self._maps_cache[key] = self.maps(queries=self.query_positions(), **state)
-        return self._maps_cache[key]
+        return [
+            dataclasses.replace(p, rows=p.rows.clone())
+            if isinstance(p, MapPanel) and isinstance(p.rows, torch.Tensor)
+            else p
+            for p in self._maps_cache[key]
+        ]
 
     # -- drawn with matplotlib: the PNG fallback, and what the live widget draws (LiveDrawing)
 
@@ -720,13 +727,18 @@ class BarsFigure:
 
     @styled
     def __init__(self, charts: list[Bars], suptitle: str | None = None):
-        if not charts:
+        if isinstance(charts, (list, tuple)) and not charts:
             raise ValueError("charts is empty: give at least one Bars")
+        charts = validate.nonempty_sequence("charts", charts, limit=64)
+        for i, b in enumerate(charts):
+            validate.instance(f"charts[{i}]", b, Bars, "give a list of Bars charts")
         self.shape = _bars_shape(charts)
         ncols = min(2, len(charts))
         nrows = math.ceil(len(charts) / ncols)
         tallest = max(len(b.labels) for b in charts)
-        fig, axes = new_figure(nrows, ncols, height=nrows * (0.3 * tallest + 0.9) + 0.3)
+        height = nrows * (0.3 * tallest + 0.9) + 0.3
+        given = f"charts has {len(charts)} charts of up to {tallest:,} bars"
+        fig, axes = new_figure(nrows, ncols, height=height, given=given)
         self.charts = []
         for ax, b in zip(axes.flat, charts):
             ys = list(range(len(b.labels)))

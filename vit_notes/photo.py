@@ -72,7 +72,7 @@ def colour_tokens(img: torch.Tensor, patch: int = 4, bins: int = 4, sharpness: f
     bins = validate.positive_int(
         "bins", bins, minimum=2, maximum=16, why="bins³ colours: 4,096 at 16"
     )
-    sharpness = validate.number("sharpness", sharpness, low=0.0)
+    sharpness = validate.number("sharpness", sharpness, low=0.0, high=validate.MAX_LOGIT_SCALE)
     if img.shape[1] % patch or img.shape[2] % patch:
         raise ValueError(
             f"image of {img.shape[1]}x{img.shape[2]} is not divisible by patch={patch}"
@@ -171,5 +171,11 @@ def nearby_queries(query_rc, step: float = 0.05, n: int = 3) -> list[tuple[float
 def repeat_for_heads(tokens: torch.Tensor, num_heads: int) -> torch.Tensor:
     """``(B, N, K)`` colour tokens -> ``(B, N, num_heads·K)``: one full copy per head, so that with
     identity projections every head compares whole colour histograms."""
+    validate.tensor("tokens", tokens, what="a float tensor of colour tokens (B, N, K)")
+    if tokens.dim() != 3:
+        raise ValueError(
+            f"tokens must be (B, N, K), as colour_tokens gives them with [None], got a tensor "
+            f"of shape {tuple(tokens.shape)}"
+        )
     num_heads = validate.width("num_heads", num_heads)
     return tokens.repeat(1, 1, num_heads)

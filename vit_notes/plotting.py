@@ -71,6 +71,13 @@ def _figure(fig, *, whole: bool = True):
     return fig
 
 
+def _axes(ax):
+    """Return ``ax`` if it is a matplotlib Axes, else a TypeError saying what to pass."""
+    return validate.instance(
+        "ax", ax, mpl.axes.Axes, "pass one panel, e.g. ax from fig, ax = plt.subplots()"
+    )
+
+
 def set_alt(fig, text: str):
     """Give ``fig`` its alt text: one or two sentences saying what the figure shows (not
     how it is drawn), for readers who cannot see it. Returns ``fig``. The book stores it
@@ -144,16 +151,41 @@ def styled(draw: Callable) -> Callable:
     return wrapper
 
 
+#: The most rows of panels, and the tallest figure (in), :func:`new_figure` draws.
+MAX_ROWS = 50
+MAX_HEIGHT_IN = 100.0
+
+
 def new_figure(
-    nrows: int = 1, ncols: int = 1, height: float = 3.2, width: float = TEXT_WIDTH_IN, **subplots_kw
+    nrows: int = 1,
+    ncols: int = 1,
+    height: float = 3.2,
+    width: float = TEXT_WIDTH_IN,
+    *,
+    given: str | None = None,
+    **subplots_kw,
 ):
     """``plt.subplots`` within the standard: at most :data:`MAX_COLS` columns and the text
-    column's width. Call inside a :func:`styled` helper."""
-    nrows = validate.positive_int("nrows", nrows)
+    column's width, at most :data:`MAX_ROWS` rows and :data:`MAX_HEIGHT_IN` in tall. Call
+    inside a :func:`styled` helper. ``given``: what the caller's own student passed that sets
+    the rows (``"maps has 60 entries"``), named instead of ``nrows``/``height`` when the figure
+    would be too tall."""
+    if given is not None:
+        given = validate.text("given", given)
+        rows = validate.positive_int("nrows", nrows)
+        tall = validate.number("height", height, low=0.0, low_open=True)
+        if rows > MAX_ROWS or tall > MAX_HEIGHT_IN:
+            raise ValueError(
+                f"{given}: that needs {rows:,} rows of panels, {tall:.3g} in tall, more than the "
+                f"{MAX_ROWS} rows and {MAX_HEIGHT_IN:g} in a figure holds; give fewer"
+            )
+    nrows = validate.positive_int("nrows", nrows, maximum=MAX_ROWS, why="a page holds fewer")
     if not 1 <= validate.positive_int("ncols", ncols) <= MAX_COLS:
         raise ValueError(f"ncols={ncols}: at most {MAX_COLS} panels in a row; use more rows")
+    width = validate.number("width", width, low=0.0, low_open=True)
     if not 0 < width <= TEXT_WIDTH_IN:
         raise ValueError(f"width={width!r} in: a figure is at most {TEXT_WIDTH_IN} in wide")
+    height = validate.number("height", height, low=0.0, low_open=True, high=MAX_HEIGHT_IN)
     return plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, **subplots_kw)
 
 
@@ -299,6 +331,16 @@ def move_query_mark(
     marks: list, img: torch.Tensor, query_rc, patch: int | None = None, outside: bool = False
 ) -> None:
     """Move :func:`mark_query`'s ``marks`` (its box, then its four lines) to ``query_rc``."""
+    if (
+        not isinstance(marks, (list, tuple))
+        or len(marks) != 5
+        or not isinstance(marks[0], Rectangle)
+        or not all(isinstance(m, mpl.lines.Line2D) for m in marks[1:])
+    ):
+        raise validate.InputTypeError(
+            f"marks must be what mark_query returns (a box, then four lines), got "
+            f"{validate.shown(marks)} ({type(marks).__name__})"
+        )
     corner, side, segments = _query_marks(img, query_rc, patch, outside)
     box, *lines = marks
     box.set_bounds(*corner, side, side)
@@ -387,6 +429,7 @@ def mark_seen(ax, img: torch.Tensor, row: torch.Tensor, grid: tuple[int, int]):
 
 def move_seen_mark(rect, img: torch.Tensor, row: torch.Tensor, grid: tuple[int, int]) -> None:
     """Move :func:`mark_seen`'s outline to the keys that ``row`` reaches (hidden if all)."""
+    validate.instance("rect", rect, Rectangle, "pass the outline that mark_seen returns")
     found = _seen_rect(img, row, grid)
     rect.set_visible(found is not None)
     if found is not None:
@@ -408,7 +451,24 @@ def overlay_map(
     on the colour scale ``[0, vmax]`` (default: this map's own peak); returns the image, for a
     colour bar. With ``query_rc`` the query is marked (:func:`mark_query`: with ``patch``, the
     box outlines the query token's own ``patch``-pixel square, or with ``outside`` a ring one
-    patch outside it)."""
+    patch outside it). ``attn_row``: a float tensor without NaN; ``vmax``: a positive finite
+    number."""
+    _axes(ax)
+    img = validate.photo("img", img)
+    grid = validate.grid("grid", grid)
+    validate.tensor("attn_row", attn_row, what="one query's row of attention weights")
+    if attn_row.numel() != grid[0] * grid[1]:
+        raise ValueError(
+            f"attn_row has {attn_row.numel():,} weights, but grid {grid[0]}x{grid[1]} has "
+            f"{grid[0] * grid[1]:,} keys; give one weight per key"
+        )
+    attn_row = attn_row.detach().cpu().float()
+    if not bool(torch.isfinite(attn_row).all()):
+        raise ValueError(
+            "attn_row holds NaN or infinite weights: give a row of attention weights with none"
+        )
+    if vmax is not None:
+        vmax = validate.number("vmax", vmax, low=0.0, low_open=True)
     h, w = _size(img)
     show_photo(ax, img)
     im = ax.imshow(
@@ -494,7 +554,9 @@ class MapsFigure:
         noted = bool(_peaks_note([float(row.max()) for _, row, _ in panels])) or note_line
         lines = (suptitle.count("\n") + 1 if suptitle else 0) + noted
         height = panel_height * nrows + 0.5 + TITLE_LINE_IN * max(0, lines - 1)
-        fig, axes = new_figure(nrows, ncols, height=height, width=width)
+        fig, axes = new_figure(
+            nrows, ncols, height=height, width=width, given=f"panels has {n:,} maps"
+        )
         peak = max(float(row.max()) for _, row, _ in panels)
         if vmax is None:
             vmax = peak
@@ -757,5 +819,6 @@ def arrow(
 
 def schematic_axes(ax) -> None:
     """A blank canvas in unit-free coordinates, for :func:`box` and :func:`arrow`."""
+    _axes(ax)
     ax.set_axis_off()
     ax.set_aspect("auto")

@@ -9,6 +9,8 @@ attention layers to compare on one token grid and one query's panels on the phot
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -252,9 +254,14 @@ def list_models(family: str | None = None) -> list[str]:
 
 
 def model_info(name: str) -> ModelInfo:
-    """The registered :class:`ModelInfo` of ``name``: family, class, config and paper facts."""
+    """The registered :class:`ModelInfo` of ``name``: family, class, config and paper facts.
+    Its ``config`` is a copy: changing it changes no model that :func:`create` builds."""
     validate.one_of("name", name, _MODELS)
-    return _MODELS[name]
+    info = _MODELS[name]
+    # its values copied, but not its callables (a norm layer's partial): a copy of one would
+    # compare unequal to the registry's own, and to every other model's
+    config = {k: v if callable(v) else copy.deepcopy(v) for k, v in info.config.items()}
+    return dataclasses.replace(info, config=config)
 
 
 def smallest(family: str) -> str:
@@ -298,7 +305,19 @@ def query_patches(design: Design, img: torch.Tensor, probes=QUERY_PROBES) -> lis
     its query token lies on. Computed from the panels themselves, not declared: the largest
     ``p`` (dividing the image) such that two queries at opposite corners of the ``p × p`` square
     of pixels around each probe give the same weights, so lie in one token (a larger square
-    holds two tokens, whose weights differ)."""
+    holds two tokens, whose weights differ).
+
+    ``design``: one of :func:`designs` (with query panels); ``img``: a photo as
+    :func:`~vit_notes.photo.load_photo` gives it (every design answers the sizes in
+    ``_DESIGN_SIZES``); ``probes``: a non-empty list of ``(row, col)`` fractions in [0, 1)."""
+    validate.instance("design", design, Design, "pass one of registry.designs()")
+    if design.query_panels is None:
+        raise ValueError(
+            f"design {design.family!r} has no query panels: pass one of registry.designs()"
+        )
+    img = validate.photo("img", img)
+    probes = validate.nonempty_sequence("probes", probes, limit=64)
+    probes = [validate.fraction_pair(f"probes[{i}]", q) for i, q in enumerate(probes)]
     h, w = img.shape[-2:]
     candidates = [p for p in (64, 32, 16, 8, 4, 2, 1) if h % p == 0 and w % p == 0]
     queries = []
@@ -307,7 +326,15 @@ def query_patches(design: Design, img: torch.Tensor, probes=QUERY_PROBES) -> lis
             y0, x0 = int(r * (h // p)) * p, int(c * (w // p)) * p
             queries += [((y0 + 0.5) / h, (x0 + 0.5) / w), ((y0 + p - 0.5) / h, (x0 + p - 0.5) / w)]
     out = []
-    for _, rows, _ in design.query_panels(img, queries):
+    try:
+        panels = design.query_panels(img, queries)
+    except ValueError as err:  # the probes were checked above: the image's size is the slip
+        raise ValueError(
+            f"img of {h}x{w} px is not a size {design.family}'s panels answer ({err}); give a "
+            f"photo of one of the sizes {list(_DESIGN_SIZES)}, e.g. photo.load_photo("
+            f"{_DESIGN_SIZES[0]})"
+        ) from err
+    for _, rows, _ in panels:
         pairs = rows.reshape(len(candidates), len(probes), 2, -1)
         out.append(
             next(p for p, pp in zip(candidates, pairs) if all(torch.equal(a, b) for a, b in pp))

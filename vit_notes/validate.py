@@ -71,6 +71,10 @@ MAX_IMAGE = 4096
 MAX_KERNEL = 64
 #: Output classes. The largest official head is ImageNet-21k's 21,841 classes.
 MAX_CLASSES = 100_000
+#: The largest factor (in magnitude) that multiplies attention logits (a scale, an inverse
+#: temperature, a sharpness): past it float32 logits overflow to infinity and the softmax
+#: gives NaN. The usual scale is 1/sqrt(d), at most 1.
+MAX_LOGIT_SCALE = 1e6
 
 
 def digits(value: int) -> int:
@@ -376,6 +380,26 @@ def tokens_match_grid(x, H: int, W: int, extra: int = 0, *, dtype=None, device=N
         )
 
 
+def feature_tokens(x, weight, H=None, W=None, *, leading: int | None = 2) -> None:
+    """Check the input of a feed-forward (or a block) whose first layer has ``weight`` (a
+    ``Linear``'s or a norm's: its last dimension is the channels): a float tensor of its dtype
+    and device, ``(B, N, C)`` (``leading=None``: any leading dimensions), ``C`` its channels;
+    with ``H`` and ``W``, ``N = H * W`` (:func:`tokens_match_grid`)."""
+    what = "a float tensor of tokens (B, N, C)"
+    tensor("x", x, dtype=weight.dtype, device=weight.device, what=what)
+    if (x.dim() != leading + 1) if leading is not None else x.dim() < 1:
+        raise ValueError(
+            f"expected tokens of shape (B, N, C), got a tensor of shape {tuple(x.shape)}"
+        )
+    if x.shape[-1] != weight.shape[-1]:
+        raise ValueError(
+            f"x has {x.shape[-1]} channels but the layer was built for {weight.shape[-1]}: give "
+            f"tokens of {weight.shape[-1]} channels"
+        )
+    if H is not None:
+        tokens_match_grid(x, H, W, dtype=weight.dtype, device=weight.device)
+
+
 def one_of(name: str, value, allowed) -> None:
     """Raise unless ``value`` is one of ``allowed``, listing them. ``True`` and ``2.0`` equal
     ``1`` and ``2`` but are not integer choices; an unhashable value (or one whose ``==`` or
@@ -481,6 +505,27 @@ def layer_configs(configs, fields: tuple[str, ...]):
         heads = width(f"configs[{i}] heads", config[3])
         heads_divide(dim, heads)
         yield i, config, (H, W, dim, heads)
+
+
+#: The most attention-map entries (``heads x N x N_k``, or token entries ``N x dim`` where
+#: more) a forward checker's configurations may ask for in all, summed over the entries: each
+#: is computed several times (the reference, the student's steps, and each known mistake when
+#: a step differs). The book's default configurations ask about 330,000.
+MAX_FORWARD_WORK = 2**22
+
+
+def forward_work(i: int, config, entries: int, total: int) -> int:
+    """``total`` plus configuration ``configs[i]``'s ``entries``, or a ValueError naming it
+    where the sum passes :data:`MAX_FORWARD_WORK`."""
+    total += entries
+    if total > MAX_FORWARD_WORK:
+        raise ValueError(
+            f"configs[{i}] = {_shown(tuple(config))} brings the configurations to {total:,} "
+            f"attention-map (or token) entries in all, more than the {MAX_FORWARD_WORK:,} the "
+            "checker allows: each is computed several times (the reference, your steps and "
+            "each known mistake); use smaller grids, fewer heads or fewer configurations"
+        )
+    return total
 
 
 def layer_tokens(attn, cls, x, H: int, W: int, extra: int = 0) -> None:

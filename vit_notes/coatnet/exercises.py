@@ -400,7 +400,7 @@ def _relative_configs(configs) -> list[tuple[int, ...]]:
             "configs is empty: no configurations to check RelativeAttention on; give at least "
             "one, or leave the default"
         )
-    out = []
+    out, total = [], 0
     for i, config in enumerate(validate.nonempty_sequence("configs", configs, limit=100)):
         if not validate._ordered(config) or len(config) not in (4, 6):
             raise validate.InputTypeError(
@@ -413,6 +413,8 @@ def _relative_configs(configs) -> list[tuple[int, ...]]:
             check_positions(h, w, f"configs[{i}]")
         dim, heads = validate.width("dim", config[2]), validate.width("heads", config[3])
         validate.heads_divide(dim, heads)
+        N = H * W
+        total = validate.forward_work(i, config, max(heads * N * N, N * dim), total)
         out.append((H0, W0, dim, heads, H, W))
     return out
 

@@ -309,7 +309,8 @@ def plot_matrices(groups, panel_height: float = 2.3):
     n = len(panels)
     ncols = min(n, MAX_COLS)
     nrows = math.ceil(n / ncols)
-    fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.3)
+    given = f"groups hold {n:,} matrices at panel_height={panel_height:g}"
+    fig, axes = new_figure(nrows, ncols, height=panel_height * nrows + 0.3, given=given)
     flat = list(axes.flat)
     for g, (label, mats) in enumerate(groups):
         values = torch.stack([torch.as_tensor(m, dtype=torch.float32) for m in mats.values()])
@@ -380,7 +381,9 @@ def plot_bias_table(table: torch.Tensor, query: tuple[int, int], titles=None):
     idx = relative_position_index(H, W)[qy * W + qx]  # table entry of offset i − j, every key j
     ncols = min(heads, MAX_COLS)
     blocks = math.ceil(heads / ncols)
-    fig, axes = new_figure(2 * blocks, ncols, height=5.9 * blocks)
+    fig, axes = new_figure(
+        2 * blocks, ncols, height=5.9 * blocks, given=f"table has {heads:,} heads"
+    )
     spans = []
     for h in range(heads):
         b, c = divmod(h, ncols)
@@ -480,6 +483,12 @@ def _table(name: str, table, *, heads: bool = False, grid=None) -> torch.Tensor:
     table = table.detach()
     if not bool(torch.isfinite(table).all()):
         raise ValueError(f"{name} holds NaN or infinite values")
+    if bool((table.abs() > validate.MAX_LOGIT_SCALE).any()):
+        raise ValueError(
+            f"{name} holds values up to {float(table.abs().max()):.3g} in magnitude: a bias "
+            f"table's entries are logits, at most {validate.MAX_LOGIT_SCALE:g} here (float32 "
+            "logits overflow past that)"
+        )
     return table
 
 
@@ -509,7 +518,8 @@ def identity_relative_attention(
     table ``table`` (``(2H−1, 2W−1)``; zeros: no position bias). ``scale`` multiplies the
     content logits ``x_iᵀx_j`` (an inverse temperature; 0 leaves the bias alone)."""
     attn = RelativeAttention(dim, num_heads=1, grid_size=grid).eval()
-    scale = validate.number("scale", scale)
+    big = validate.MAX_LOGIT_SCALE  # float32 logits overflow past it
+    scale = validate.number("scale", scale, low=-big, high=big)
     if table is not None:
         table = _table("table", table, grid=attn.rel_pos.grid_size)
     eye = torch.eye(dim)[:, :, None, None]

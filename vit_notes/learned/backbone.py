@@ -123,6 +123,10 @@ ATTENTION: dict[str, Callable[[int, int], nn.Module]] = {
 POS_SPACINGS = ("even", "geometric")
 
 
+#: The most numbers (``H * W * dim``) :func:`sincos_2d` builds: 2**28 float32s are 1 GiB.
+MAX_EMBED = 2**28
+
+
 def sincos_2d(H: int, W: int, dim: int, spacing: str = "geometric") -> torch.Tensor:
     """A fixed 2-D sine-cosine position embedding ``(H*W, dim)``: the first half of the channels
     encodes the row, the second half the column (``dim`` a multiple of 4), each with the sine and
@@ -137,7 +141,17 @@ def sincos_2d(H: int, W: int, dim: int, spacing: str = "geometric") -> torch.Ten
     ``spacing="even"``: frequencies ``pi (j + 1/2) / q``, ``j = 0 .. q-1``, evenly spaced up to
     half a turn per row. The row halves of any two of ``2q`` rows are then orthogonal (dot
     product 0, and ``q`` with itself), so one bilinear form reads "same row" exactly; a grid of
-    more than ``2q`` rows or columns is refused (rows ``2q`` apart would be negatives)."""
+    more than ``2q`` rows or columns is refused (rows ``2q`` apart would be negatives).
+
+    ``H`` and ``W`` are at most :data:`~vit_notes.validate.MAX_IMAGE` each, and the embedding
+    holds at most :data:`MAX_EMBED` numbers (``H * W * dim``)."""
+    H, W = validate.image_side("H", H), validate.image_side("W", W)
+    dim = validate.width("dim", dim, minimum=4)
+    if H * W * dim > MAX_EMBED:
+        raise ValueError(
+            f"H={H}, W={W} and dim={dim} make an embedding of {H * W * dim:,} numbers, more "
+            f"than the {MAX_EMBED:,} allowed: use a smaller grid or dim"
+        )
     if dim % 4:
         raise ValueError(f"dim={dim}: the 2-D sine-cosine embedding needs a multiple of 4")
     validate.one_of("spacing", spacing, POS_SPACINGS)
@@ -263,5 +277,6 @@ class Backbone(nn.Module):
 def build(attention: str, seed: int = 0, **kwargs) -> Backbone:
     """:class:`Backbone` with ``attention``, its weights drawn from ``seed``."""
     seed = validate.positive_int("seed", seed, minimum=0)
-    torch.manual_seed(seed)
-    return Backbone(attention, **kwargs)
+    with torch.random.fork_rng(devices=[]):  # the caller's own draws are left as they were
+        torch.manual_seed(seed)
+        return Backbone(attention, **kwargs)

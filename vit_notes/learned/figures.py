@@ -362,6 +362,13 @@ def _stage1_rows(
     block = model.block1[0]
     with torch.no_grad(), record_attention(block, root="block", query=query) as maps:
         block(x, H, W)
+    heads = min(m.shape[1] for m in maps.values())
+    if not 0 <= head < heads:
+        raise ValueError(
+            f"head={head}, but the first block of stage 1 has {heads} head(s)"
+            + (" per head group" if len(maps) > 1 else "")
+            + f": use a head from 0 to {heads - 1}"
+        )
     pick = (0, head) if isinstance(query, list) else (0, head, 0)
     return [(m[pick], maps.grids[k]) for k, m in maps.items()]
 
@@ -554,6 +561,11 @@ def attention_on_marks(
     head = validate.positive_int("head", head, minimum=0, maximum=validate.MAX_CHANNELS)
     if data.task != "majority":
         raise ValueError("attention_on_marks needs the 'majority' task: a pair and an odd mark")
+    if name is None and head != 0:
+        raise ValueError(
+            f"head={head}, but the toy (name=None) has 1 head: use head=0, or name a trained "
+            "model of the study"
+        )
     model = None if name is None else load(name)
     size = data.images.shape[-1]  # the data's own size: its stage-1 grid is size/4 a side
     grid = (size // 4, size // 4)

@@ -74,7 +74,7 @@ import numpy as np
 import torch
 
 from .. import validate
-from .data import COLOURS
+from .data import COLOURS, MAX_IMAGES
 
 #: The marks' shapes: 3×3 templates with 5 of 9 cells set each (no two alike, rotations differ).
 SHAPES: dict[str, tuple[str, str, str]] = {
@@ -100,13 +100,19 @@ MIN_DETAIL = 3
 TRAIN_SEEDS = 1_000_000
 #: Redraws of one image's cells before giving up (each is rare at sensible settings).
 TRIES = 1000
+#: The most cells a side of the grid may have, and the largest image side (px) drawn.
+MAX_GRID = 256
+MAX_SIDE = 1024
+#: The most pixels one call draws, summed over its images (each pixel is 3 float32s: 2**27 of
+#: them are 1.5 GiB). The study's largest set, 6,000 images of 48 px, is 13.8 million.
+MAX_PIXELS = 2**27
 
 
 def render_shape(shape: int, side: int) -> np.ndarray:
     """Shape number ``shape`` (index into :data:`SHAPES`) as a ``side x side`` mask of 0 and 1:
     its 3×3 template with each template cell about ``side/3`` pixels (nearest neighbour)."""
     validate.one_of("shape", shape, set(range(len(SHAPES))))
-    side = validate.positive_int("side", side, minimum=MIN_DETAIL)
+    side = validate.positive_int("side", side, minimum=MIN_DETAIL, maximum=MAX_SIDE)
     cells = np.arange(side) * 3 // side
     t = np.array([[c == "#" for c in row] for row in list(SHAPES.values())[shape]])
     return t[np.ix_(cells, cells)].astype(np.float32)
@@ -189,8 +195,13 @@ def check_settings(
     Refuses, with a ValueError naming the knob: a grid under 2 cells, fewer than 2 kinds or more
     than ``match`` allows, and more marks than the grid's rows can hold with one mark per
     (kind, row) bin (the core's two rows hold at most ``kinds - 1`` marks each)."""
-    grid = validate.positive_int("grid", grid, minimum=2)
-    cell = validate.positive_int("cell", cell, minimum=MIN_DETAIL)
+    grid = validate.positive_int("grid", grid, minimum=2, maximum=MAX_GRID)
+    cell = validate.positive_int("cell", cell, minimum=MIN_DETAIL, maximum=validate.MAX_KERNEL)
+    if grid * cell > MAX_SIDE:
+        raise ValueError(
+            f"grid={grid} cells of cell={cell} px make a {grid * cell}-px image, larger than "
+            f"the {MAX_SIDE:,} px allowed: use fewer or smaller cells"
+        )
     lo, hi = _detail_range(detail, cell)
     distractors = validate.positive_int("distractors", distractors, minimum=0)
     validate.one_of("match", match, MATCH)
@@ -264,11 +275,17 @@ def make_pairs(
 ) -> Pairs:
     """``n`` images of the Pairs task (module docstring), drawn from ``seed``: exactly
     ``n // 2`` of label 1, in a random order. Same settings and seed, same images."""
-    n = validate.positive_int("n", n)
+    n = validate.positive_int("n", n, maximum=MAX_IMAGES, why="each image is held in memory")
     seed = validate.positive_int("seed", seed, minimum=0)
     s = check_settings(grid, cell, detail, distractors, kinds, noise, match)
     grid, cell, (lo, hi) = s["grid"], s["cell"], s["detail"]
     size, marks = grid * cell, CORE + s["distractors"]
+    if n * size * size > MAX_PIXELS:
+        raise ValueError(
+            f"n={n} images of {size}x{size} px (grid={grid} x cell={cell}) are "
+            f"{n * size * size:,} pixels, more than the {MAX_PIXELS:,} held at once: draw "
+            f"at most {max(1, MAX_PIXELS // (size * size)):,} images, or smaller ones"
+        )
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) < n // 2).astype(np.int64)
     sides = rng.integers(lo, hi + 1, n)

@@ -138,46 +138,84 @@ def _unpaired(runs_a: dict, runs_b: dict) -> Interval:
 
 
 def t_quantile(df: int, p: float = 0.975) -> float:
-    """Student's t quantile for ``df`` degrees of freedom: :data:`T975` where it has it, else by
-    bisection on the distribution function, integrated from the density (Simpson's rule)."""
+    """Student's t quantile for ``df`` degrees of freedom: :data:`T975` where it has it; else
+    the ``t`` whose upper tail ``0.5 I_x(df/2, 1/2)`` (``x = df / (df + t²)``, the regularised
+    incomplete beta function by its continued fraction) is ``1 - p``, by bisection. The tail is
+    computed as a tail, so that ``p`` close to 1 keeps its digits (``df=1, p=0.9999``: 3183.1).
+    Above :data:`_BETA_DF` degrees of freedom, the Cornish-Fisher series about the normal
+    quantile, whose next term is below 1e-9 there."""
     df = validate.positive_int("df", df, maximum=_MAX_DF, why="t is the normal far below that")
     p = validate.number("p", p, low=0.5, high=1.0, low_open=True, high_open=True)
     if p == 0.975 and df in T975:
         return T975[df]
+    if df > _BETA_DF:
+        z = _normal_quantile(p)
+        return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
     return _t_numeric(df, p)
 
 
 #: The most degrees of freedom :func:`t_quantile` takes (a float's range holds far more).
 _MAX_DF = 10**18
+#: Above this many degrees of freedom :func:`t_quantile` uses the Cornish-Fisher series (the
+#: continued fraction then takes about sqrt(df) terms).
+_BETA_DF = 10**5
+
+
+def _beta_fraction(x: float, a: float, b: float) -> float:
+    """The continued fraction of the regularised incomplete beta function (modified Lentz),
+    converging for ``x < (a + 1) / (a + b + 2)``."""
+    tiny, c, d = 1e-300, 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 100_000):
+        for num in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + num * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + num / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return h
+
+
+def _t_tail(df: int, t: float) -> float:
+    """``P(T > t)`` for ``t >= 0``: ``0.5 I_x(df/2, 1/2)`` with ``x = df / (df + t²)``."""
+    if t <= 0:
+        return 0.5
+    a, b = df / 2, 0.5
+    ratio = t * t / df
+    log_x, log_y = -math.log1p(ratio), math.log(ratio) - math.log1p(ratio)
+    log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    front = math.exp(a * log_x + b * log_y - log_beta)
+    x = math.exp(log_x)
+    if x < (a + 1) / (a + b + 2):
+        return 0.5 * front * _beta_fraction(x, a, b) / a
+    return 0.5 * (1.0 - front * _beta_fraction(-math.expm1(log_x), b, a) / b)
+
+
+def _bisect_tail(tail, q: float) -> float:
+    """The ``t >= 0`` where the decreasing ``tail`` falls to ``q``: double an upper bound
+    until it is passed, then bisect to a relative width of 1e-13."""
+    lo, hi = 0.0, 1.0
+    while tail(hi) > q:
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1e-13 * hi:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if tail(mid) > q else (lo, mid)
+    return (lo + hi) / 2
+
+
+def _normal_quantile(p: float) -> float:
+    """The standard normal quantile, from its upper tail ``erfc(z / sqrt 2) / 2``."""
+    return _bisect_tail(lambda z: 0.5 * math.erfc(z / math.sqrt(2)), 1.0 - p)
 
 
 def _t_numeric(df: int, p: float) -> float:
-    if df <= 10**7:
-        log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
-    else:  # the lgamma difference loses its digits: its asymptotic series, x = df / 2
-        x = df / 2
-        log_c = -0.5 * math.log(2 * math.pi) - 1 / (8 * x) + 1 / (192 * x**3)
-
-    def cdf(x: float, steps: int = 400) -> float:
-        h = x / steps
-        us = (i * h for i in range(steps + 1))
-        f = [math.exp(log_c - (df + 1) / 2 * math.log1p(u * u / df)) for u in us]
-        area = h / 3 * (f[0] + f[-1] + 4 * sum(f[1:-1:2]) + 2 * sum(f[2:-1:2]))
-        return 0.5 + area
-
-    return _invert(cdf, p, steps=60)
-
-
-def _invert(cdf, p: float, steps: int) -> float:
-    """The ``x >= 0`` where the increasing ``cdf`` reaches ``p``: double an upper bound until
-    it is passed, then bisect ``steps`` times."""
-    lo, hi = 0.0, 1.0
-    while cdf(hi) < p:
-        lo, hi = hi, 2 * hi
-    for _ in range(steps):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
-    return (lo + hi) / 2
+    return _bisect_tail(lambda t: _t_tail(df, t), 1.0 - p)
 
 
 def seeds_needed(sd: float, difference: float, limit: int = 10_000) -> int:
@@ -262,15 +300,36 @@ def sd_range(df: int, level: float = 0.95) -> tuple[float, float]:
     df = validate.positive_int("df", df)
     level = validate.number("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
 
-    def quantile(p: float) -> float:
-        def cdf(x):
-            half = torch.tensor([df / 2, x / 2], dtype=torch.float64)
-            return torch.special.gammainc(half[0], half[1]).item()
-
-        return _invert(cdf, p, steps=80)
+    def tails(x: float) -> tuple[float, float]:
+        half = torch.tensor([df / 2, x / 2], dtype=torch.float64)
+        return (
+            torch.special.gammainc(half[0], half[1]).item(),
+            torch.special.gammaincc(half[0], half[1]).item(),
+        )
 
     tail = (1 - level) / 2
-    return math.sqrt(df / quantile(1 - tail)), math.sqrt(df / quantile(tail))
+    # each tail from its own side (the upper from gammaincc), so that a level close to 1 keeps
+    # its digits; bisected on a log scale, so that a quantile far below 1 does too
+    low = _log_bisect(lambda x: tails(x)[0] < tail)
+    high = _log_bisect(lambda x: tails(x)[1] > tail)
+    return math.sqrt(df / high), math.sqrt(df / low)
+
+
+def _log_bisect(below) -> float:
+    """The ``x > 0`` where the predicate ``below`` (true below ``x``, false above) changes:
+    bracketed by doubling or halving from 1, then bisected on a log scale to a relative
+    width of 1e-13."""
+    lo, hi = 1.0, 1.0
+    if below(1.0):
+        while below(hi) and hi < 1e300:
+            lo, hi = hi, 2 * hi
+    else:
+        while not below(lo) and lo > 1e-300:
+            lo, hi = lo / 2, lo
+    while hi - lo > 1e-13 * hi:
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if below(mid) else (lo, mid)
+    return math.sqrt(lo * hi)
 
 
 @dataclass(frozen=True)
@@ -300,9 +359,26 @@ def mcnemar(right_a, right_b) -> Paired:
     n = only_a + only_b
     if n == 0:
         return Paired(only_a=0, only_b=0, z=0.0, p=1.0)
-    tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n
     return Paired(only_a=only_a, only_b=only_b, z=(only_b - only_a) / math.sqrt(n),
-                  p=min(1.0, 2 * tail))  # fmt: skip
+                  p=min(1.0, 2 * _binomial_half_tail(n, min(only_a, only_b))))  # fmt: skip
+
+
+#: Up to this many disagreements :func:`mcnemar` sums the binomial terms exactly; above it,
+#: the regularised incomplete beta function gives the tail in time that grows as sqrt(n).
+_EXACT_SPLITS = 2000
+
+
+def _binomial_half_tail(n: int, k: int) -> float:
+    """``P(X <= k)`` for ``X ~ Binomial(n, 1/2)``, ``k <= n / 2``."""
+    if n <= _EXACT_SPLITS:
+        return sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    if 2 * k + 1 >= n:  # k is the middle (or next to it): the tail holds half or more
+        return 0.5 if 2 * k + 1 == n else 0.5 + math.exp(
+            math.lgamma(n + 1) - 2 * math.lgamma(k + 1) - n * math.log(2)) / 2  # fmt: skip
+    # P(X <= k) = I_{1/2}(n - k, k + 1), whose continued fraction converges here (k + 1 < n - k)
+    a, b = n - k, k + 1
+    log_front = -(a + b) * math.log(2) - (math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b))
+    return math.exp(log_front) * _beta_fraction(0.5, a, b) / a
 
 
 def _truths(name: str, values) -> list[bool]:

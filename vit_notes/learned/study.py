@@ -267,33 +267,80 @@ def summarise(out: Path = OUT) -> dict:
 
 
 def stats_t(n: int) -> float:
-    """The 0.975 t quantile for ``n`` seeds (``n - 1`` degrees of freedom, :data:`.stats.T975`)."""
+    """The 0.975 t quantile for ``n`` seeds (``n - 1`` degrees of freedom, :data:`.stats.T975`):
+    ``n`` from 2 to the largest the table holds."""
+    n = validate.positive_int(
+        "n", n, minimum=2, maximum=max(T975) + 1, why="the seeds the t table has a quantile for"
+    )
     return T975[n - 1]
 
 
+#: The most seeds one run of the study takes (each trains a model).
+MAX_SEEDS = 1000
+
+
+def _seed_text(text: str, part: str) -> int:
+    part = part.strip()
+    # ASCII digits only ("²" is a digit to isdigit() but not to int()), and few enough of them
+    # that int() never meets its 4,300-digit limit (19 digits hold any 64-bit seed)
+    if not (part.isascii() and part.isdigit()) or len(part) > 19:
+        raise ValueError(
+            f"seeds={validate.shown(text)}: give seeds >= 0 (at most 19 digits) as '0-4' or '0,2,5'"
+        )
+    return validate.seed("seed", int(part))
+
+
 def parse_seeds(text: str) -> list[int]:
-    """``"0-4"`` or ``"0,2,5"`` as a list of seeds."""
-    seeds = []
+    """``"0-4"`` or ``"0,2,5"`` as a list of seeds: at most :data:`MAX_SEEDS` of them, each
+    range ``lo-hi`` with ``lo <= hi``."""
+    text = validate.text("seeds", text, allow_empty=True)
+    if len(text) > 10 * MAX_SEEDS:
+        raise ValueError(
+            f"seeds is {len(text):,} characters long: give at most {MAX_SEEDS:,} seeds, as "
+            "'0-4' or '0,2,5'"
+        )
+    seeds: list[int] = []
     for part in text.split(","):
         lo, _, hi = part.partition("-")
-        if not lo.strip().isdigit() or not (hi or lo).strip().isdigit():
-            raise ValueError(f"seeds={text!r}: give seeds >= 0 as '0-4' or '0,2,5'")
-        seeds += list(range(int(lo), int(hi or lo) + 1))
+        lo = _seed_text(text, lo)
+        hi = _seed_text(text, hi) if hi or _ else lo
+        if lo > hi:
+            raise ValueError(
+                f"seeds={validate.shown(text)}: the range {lo}-{hi} runs backwards; give it as "
+                f"{hi}-{lo} (the form is '0-4' or '0,2,5')"
+            )
+        if len(seeds) + hi - lo + 1 > MAX_SEEDS:
+            raise ValueError(
+                f"seeds={validate.shown(text)} gives more than {MAX_SEEDS:,} seeds (each trains a "
+                "model): give fewer, as '0-4' or '0,2,5'"
+            )
+        seeds += list(range(lo, hi + 1))
     seen: set[int] = set()
     twice = sorted({s for s in seeds if s in seen or seen.add(s)})
     if twice:
         raise ValueError(
-            f"seeds={text!r}: {', '.join(map(str, twice))} given twice; give each seed once,"
-            " as '0-4' or '0,2,5'"
+            f"seeds={validate.shown(text)}: {', '.join(map(str, twice[:8]))} given twice; give "
+            "each seed once, as '0-4' or '0,2,5'"
         )
-    return [validate.positive_int("seed", s, minimum=0) for s in seeds]
+    return seeds
 
 
 def table(summary: dict) -> str:
-    """The summary as a text table."""
+    """The summary as a text table (``summary`` as :func:`summarise` returns it)."""
+    validate.nonempty_dict("summary", summary, "summarise")
+    if "variants" not in summary:
+        raise ValueError(
+            f"summary has no 'variants' (it has {sorted(map(str, summary))[:8]}): pass what "
+            "summarise returns"
+        )
+    variants = validate.nonempty_dict("summary['variants']", summary["variants"], "summarise")
+    for v, r in variants.items():
+        validate.rows(f"summary['variants'][{validate.shown(v)}]", [r], ("params", "macs", "n"))
+        if "mean" not in r:
+            validate.rows(f"summary['variants'][{validate.shown(v)}]", [r], ("seeds",))
     lines = [f"{'variant':>14} {'params':>7} {'MMACs':>6}  n  mean    sd   95% interval    "
              "minus full [95%]"]  # fmt: skip
-    for v, r in summary["variants"].items():
+    for v, r in variants.items():
         line = f"{v:>14} {r['params']:>7,} {r['macs'] / 1e6:>6.2f} {r['n']:>2}"
         if "mean" in r:
             line += f"  {r['mean']:.3f} {r['sd']:.3f}  [{r['low']:.3f}, {r['high']:.3f}]"

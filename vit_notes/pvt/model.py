@@ -188,6 +188,9 @@ class Mlp(nn.Module):
         self.relu = nn.ReLU(inplace=True) if linear else None
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
+        # the grid matters only to the depthwise conv (PVT v1's blocks carry a class token)
+        grid = (H, W) if self.dwconv is not None else (None, None)
+        validate.feature_tokens(x, self.fc1.weight, *grid)
         x = self.fc1(x)
         if self.relu is not None:
             x = self.relu(x)
@@ -242,6 +245,9 @@ class Block(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop, dwconv=dwconv, linear=linear)
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
+        # the tokens' kind first (the norm would fail on uint8 or float64 from inside torch);
+        # the grid, with any prefix token, is the attention's to check
+        validate.feature_tokens(x, self.mlp.fc1.weight)  # any attention (the study swaps it)
         x = x + self.drop_path(self.attn(self.norm1(x), H, W))
         return x + self.drop_path(self.mlp(self.norm2(x), H, W))
 

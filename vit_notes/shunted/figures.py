@@ -288,7 +288,16 @@ def on_own_tile(row: torch.Tensor, grid: tuple[int, int], rate: int, query: int,
         raise ValueError(f"row holds {row.numel()} weights but grid={h}x{w} has {h * w} keys")
     rate = validate.kernel("rate", rate)
     W = validate.size("W", W)
-    query = validate.positive_int("query", query, minimum=0, maximum=validate.MAX_SIDE**2)
+    if W // rate != w:
+        raise ValueError(
+            f"W={W} tokens at rate={rate} give {W // rate} key columns, but grid={h}x{w} has "
+            f"{w}: pass the width of the token grid the keys were reduced from"
+        )
+    rows = h * rate + rate - 1  # the most token rows that reduce to h key rows
+    query = validate.positive_int(
+        "query", query, minimum=0, maximum=rows * W - 1,
+        why=f"the last token of a grid of at most {rows} rows of W={W} tokens",
+    )  # fmt: skip
     qy, qx = divmod(query, W)
     ky, kx = divmod(int(row.argmax()), w)
     return (qy // rate, qx // rate) == (ky, kx)
@@ -379,7 +388,8 @@ def plot_shunted_maps(
     outside = patch < MARK_OUTSIDE_BELOW  # the query's pixels stay visible inside the box
     ncols = 3 if sra else 2
     nrows = len(maps)
-    fig, axes = new_figure(nrows, ncols, height=2.3 * nrows + (0.65 if sra else 0.45))
+    height = 2.3 * nrows + (0.65 if sra else 0.45)
+    fig, axes = new_figure(nrows, ncols, height=height, given=f"maps has {nrows:,} entries")
     peaks = [float(row.max()) for groups in maps.values() for row, _ in groups.values()]
     if sra:
         peaks += [float(sra[r][1].max()) for r in maps]
@@ -442,7 +452,8 @@ def traced_shapes(attn: ShuntedAttention, H: int = 56, W: int = 56, batch: int =
     dim`` input, as ``{"q_shape": "(1, 2, 3136, 32)", ...}``. Run on a copy of the layer on
     the ``meta`` device: shapes only, nothing computed."""
     validate.instance("attn", attn, ShuntedAttention)
-    H, W = validate.size("H", H), validate.size("W", W)
+    side = dict(maximum=validate.MAX_IMAGE, why="a token grid; shapes only, but bounded")
+    H, W = validate.positive_int("H", H, **side), validate.positive_int("W", W, **side)
     batch = validate.batch("batch", batch)
     layer = copy.deepcopy(attn).to("meta").eval()
     buf = io.StringIO()

@@ -263,6 +263,7 @@ class DetailSpecificMlp(nn.Module):
         self.drop = nn.Dropout(validate.probability("drop", drop))
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
+        validate.feature_tokens(x, self.fc1.weight, H, W)
         x = self.fc1(x)
         x = self.drop(self.act(x + self.dwconv(x, H, W)))
         return self.drop(self.fc2(x))

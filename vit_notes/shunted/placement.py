@@ -10,6 +10,7 @@ import torch
 from einops import rearrange
 
 from .. import validate
+from ..layers import keeps_global_rng
 from .model import ShuntedAttention, ShuntedTransformer, shunted_t
 
 _HEADS = "b n (h d) -> b h n d"
@@ -97,11 +98,13 @@ def placement_metrics(attn, x: torch.Tensor) -> dict[str, float]:
         )
 
 
+@keeps_global_rng
 def le_placement_study(img: torch.Tensor, seeds=(0, 1, 2)) -> tuple[list[dict], dict]:
     """The placements' metrics on the photo's stage-4 tokens, one untrained Shunted-T per
     seed, each measured on its own first stage-4 layer. Then the first seed's layer on
     random Gaussian tokens, drawn after ``torch.manual_seed(seeds[0])``: no image, no
-    spatial structure. Returns the photo's runs, one per seed, and the random run.
+    spatial structure. Returns the photo's runs, one per seed, and the random run. The
+    caller's own random draws are left as they were.
     """
     img = validate.photo("img", img)
     seeds = validate.nonempty_sequence("seeds", seeds, limit=16)
@@ -119,10 +122,21 @@ def le_placement_study(img: torch.Tensor, seeds=(0, 1, 2)) -> tuple[list[dict], 
 
 
 def le_placement_table(photo_runs: list[dict], noise: dict, seeds) -> str:
-    """The study's legend and table, one row per run."""
+    """The study's legend and table, one row per run: ``photo_runs`` and ``noise`` as
+    :func:`le_placement_study` returns them, ``seeds`` the seeds it was given (one per run)."""
     photo_runs = validate.nonempty_sequence("photo_runs", photo_runs)
     validate.nonempty_dict("noise", noise, "le_placement_study")
     seeds = validate.nonempty_sequence("seeds", seeds)
+    seeds = [validate.seed(f"seeds[{i}]", s) for i, s in enumerate(seeds)]
+    if len(seeds) != len(photo_runs):
+        raise ValueError(
+            f"photo_runs has {len(photo_runs)} runs but seeds has {len(seeds)}: pass the seeds "
+            "that le_placement_study was given, one per run"
+        )
+    need = ("apart", "spread", "kept", "le_share", "mean_part")
+    for i, run in enumerate(photo_runs):
+        validate.rows(f"photo_runs[{i}]", [run], need)
+    validate.rows("noise", [noise], (*need, "keys"))
     lines = [
         "apart: LE on V instead of on the output, in the output's norm",
         f"keys/row: exp of a row of W's entropy, the keys it spreads over, of {noise['keys']}",

@@ -435,11 +435,13 @@ def swin_cases(configs):
     random tokens. Every configuration is checked here, before the first case is built."""
     if isinstance(configs, (list, tuple)) and not configs:
         return iter(())  # check_forward says that no configuration was given
-    checked = []
+    checked, total = [], 0
     fields = ("H", "W", "dim", "heads", "window_size", "shift_size")
     for i, config, (H, W, dim, heads) in validate.layer_configs(configs, fields):
         M = validate.image_side(f"configs[{i}] window_size", config[4])
         check_window(H, W, min(M, H, W))
+        keys = min(M, H) * min(M, W)  # each query sees one window
+        total = validate.forward_work(i, config, max(heads * H * W * keys, H * W * dim), total)
         checked.append((H, W, dim, heads, M, check_shift(config[5], M)))
     return _swin_cases(checked)
 

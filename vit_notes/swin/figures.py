@@ -82,27 +82,48 @@ def attention_groups(H: int, W: int, window_size: int, shift_size: int) -> torch
     return win * 9 + regions
 
 
+#: The most token-steps (blocks (blocks + 1) / 2 x H x W) :func:`receptive_fields` walks:
+#: 64 blocks on a 64x64 grid, or 4 blocks on a 1,024x1,024 one.
+MAX_FIELD_WORK = 2**24
+
+
 def receptive_fields(
     H: int, W: int, window_size: int, query: int, blocks: int, shift_size: int | None = None
 ) -> list[torch.Tensor]:
     """The tokens that query ``query``'s output depends on after 1, 2, ..., ``blocks``
     consecutive blocks (regular windows, then shifted by ``shift_size``, default
-    ``window_size // 2``, alternating): a list of ``(H, W)`` boolean grids."""
+    ``window_size // 2``, alternating): a list of ``(H, W)`` boolean grids. The walks take
+    ``blocks (blocks + 1) / 2`` steps over the ``H x W`` grid: at most :data:`MAX_FIELD_WORK`
+    token-steps in all."""
     blocks = validate.positive_int("blocks", blocks, maximum=64, why="each block walks the grid")
     H, W = validate.image_side("H", H), validate.image_side("W", W)
+    work = blocks * (blocks + 1) // 2 * H * W
+    if work > MAX_FIELD_WORK:
+        raise ValueError(
+            f"blocks={blocks} on an H={H} x W={W} grid walk {work:,} token-steps, more than the "
+            f"{MAX_FIELD_WORK:,} allowed: use fewer blocks or a smaller grid (the book's figures "
+            "use 4 blocks on a 56x56 grid)"
+        )
     check_window(H, W, window_size)
     shift = int(window_size) // 2 if shift_size is None else check_shift(shift_size, window_size)
     query = validate.positive_int("query", query, minimum=0, maximum=H * W)
     if query >= H * W:
         raise ValueError(f"query={query} is outside the {H}x{W} grid's {H * W} tokens")
+    # each grid's labels renumbered 0, 1, ...: a group's tokens are then found by table look-up
+    by_parity = [
+        attention_groups(H, W, window_size, s).flatten().unique(return_inverse=True)[1]
+        for s in (0, shift)
+    ]
     out = []
     for k in range(1, blocks + 1):
         # walk back from the output through blocks k, k-1, ..., 1 (block j shifted if j odd)
         new = torch.zeros(H * W, dtype=torch.bool)
         new[query] = True
         for j in reversed(range(k)):
-            groups = attention_groups(H, W, window_size, shift if j % 2 else 0).flatten()
-            new = torch.isin(groups, groups[new].unique())
+            groups = by_parity[j % 2]
+            reached = torch.zeros(H * W, dtype=torch.bool)
+            reached[groups[new]] = True
+            new = reached[groups]
         out.append(new.reshape(H, W))
     return out
 
@@ -669,8 +690,7 @@ def explorer_cost_chart(window_size: int, block2: str) -> Bars:
         window: window_attention_cost(g, g, EXPLORER_DIM, EXPLORER_HEADS, window_size),
     }
     return layer_cost_bars(
-        f"Swin-T stage 1, C = {EXPLORER_DIM}, {g}×{g}: multiply-adds (millions), "
-        "float32 attention maps (MiB)",
+        f"Swin-T stage 1, {g}×{g}: bar = multiply-adds (millions); labels add the maps' memory",
         costs,
         {"global MSA": "tab:red", window: "tab:blue"},
         ratio_of="multiply-adds",

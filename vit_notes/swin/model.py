@@ -304,6 +304,7 @@ class Mlp(nn.Module):
         self.drop = nn.Dropout(validate.probability("drop", drop))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        validate.feature_tokens(x, self.fc1.weight, leading=None)  # tokens, or windows of them
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
 
@@ -629,9 +630,12 @@ def accepted_sizes(
     patch_size: int = 4, window_size: int = 7, num_stages: int = 4, up_to: int = 1024
 ) -> list[int]:
     """Every image side up to ``up_to`` that a model with this patch, window and number of
-    stages accepts (:func:`size_problem` finds nothing)."""
+    stages accepts (:func:`size_problem` finds nothing). ``up_to`` is at most
+    :data:`~vit_notes.validate.MAX_IMAGE`, the largest image side a model is built for."""
     patch_size = validate.kernel("patch_size", patch_size)
-    up_to = validate.size("up_to", up_to)
+    up_to = validate.positive_int(
+        "up_to", up_to, maximum=validate.MAX_IMAGE, why="the largest image side a model takes"
+    )
     return [
         s
         for s in range(patch_size, up_to + 1, patch_size)
@@ -644,7 +648,8 @@ def check_img_size(img_size: int, patch_size: int, window_size: int, num_stages:
     problem = size_problem(img_size, patch_size, window_size, num_stages)
     if problem is None:
         return
-    sizes = accepted_sizes(patch_size, window_size, num_stages, up_to=max(4 * img_size, 1024))
+    up_to = min(max(4 * img_size, 1024), validate.MAX_IMAGE)
+    sizes = accepted_sizes(patch_size, window_size, num_stages, up_to=up_to)
     raise ValueError(
         f"{problem}. With patch_size={patch_size}, window_size={window_size} and {num_stages} "
         f"stages the sizes accepted up to {sizes[-1] if sizes else 0} are {sizes[:8]}"
