@@ -133,7 +133,9 @@ def le_placement_table(photo_runs: list[dict], noise: dict, seeds) -> str:
             f"photo_runs has {len(photo_runs)} runs but seeds has {len(seeds)}: pass the seeds "
             "that le_placement_study was given, one per run"
         )
-    need = ("apart", "spread", "kept", "le_share", "mean_part")
+    # the table's columns, in order
+    cols = ("apart", "spread", "kept", "le_norm", "attn_norm", "mean_part")
+    need = cols
     for i, run in enumerate(photo_runs):
         validate.rows(f"photo_runs[{i}]", [run], need)
     validate.rows("noise", [noise], (*need, "keys"))
@@ -146,7 +148,6 @@ def le_placement_table(photo_runs: list[dict], noise: dict, seeds) -> str:
         "mean: LE(V)'s mean over the keys, in the norm of LE(V)",
     ]
     names = ("apart", "keys/row", "kept", "proj LE", "proj WV", "mean")
-    cols = ("apart", "spread", "kept", "le_norm", "attn_norm", "mean_part")
     lines.append(f"{'tokens':>7s} {'seed':>4s}" + "".join(f" {n:>8s}" for n in names))
     runs = [*(("photo", s, r) for s, r in zip(seeds, photo_runs)), ("random", seeds[0], noise)]
     for label, seed, run in runs:
