@@ -411,7 +411,7 @@ def test_explorer_bars_hold_the_control():
     explorer = figures.learned_explorer()
     (bars,) = explorer.bars(**explorer.default_state())
     assert bars.labels == (
-        "R=1", "R=2", "R=4", "R=8, 1 key:\nbroadcast", "no attention\n(control),\nseparate session"
+        "R=1", "R=2", "R=4", "R=8, 1 key:\nbroadcast", "no attention,\nseparate session"
     )  # fmt: skip
     # drawn intervals around each mean, on a value axis from zero
     assert all(lo < v < hi for lo, v, hi in zip(bars.low, bars.values, bars.high))

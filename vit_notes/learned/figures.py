@@ -464,7 +464,7 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     # control without attention, the reference the ratios are read against.
     bar_models = {f"R={r}": n for r, n in RATIO_MODELS.items() if r != 8} | {
         "R=8, 1 key:\nbroadcast": RATIO_MODELS[8],  # it selects nothing (section 2)
-        "no attention\n(control),\nseparate session": "pvt_none",  # results["added_runs"]
+        "no attention,\nseparate session": "pvt_none",  # the control; results["added_runs"]
     }
     runs = {k: mean_interval(results[n]["seeds"].values()) for k, n in bar_models.items()}
     n_runs = min(i.n for i in runs.values())
