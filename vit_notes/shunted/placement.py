@@ -135,10 +135,9 @@ def le_placement_table(photo_runs: list[dict], noise: dict, seeds) -> str:
         )
     # the table's columns, in order
     cols = ("apart", "spread", "kept", "le_norm", "attn_norm", "mean_part")
-    need = cols
     for i, run in enumerate(photo_runs):
-        validate.rows(f"photo_runs[{i}]", [run], need)
-    validate.rows("noise", [noise], (*need, "keys"))
+        validate.rows(f"photo_runs[{i}]", [run], cols)
+    validate.rows("noise", [noise], (*cols, "keys"))
     lines = [
         "apart: LE on V instead of on the output, in the output's norm",
         f"keys/row: exp of a row of W's entropy, the keys it spreads over, of {noise['keys']}",
