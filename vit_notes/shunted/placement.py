@@ -37,7 +37,7 @@ def le_placements(attn, x: torch.Tensor) -> dict[str, torch.Tensor]:
 
     ``code_way`` adds LE(V) to the output, as the official code's stage 4 does.
     ``recon_way`` adds it to V, as stages 1-3 do. ``weights`` are the softmax rows W and
-    ``local`` is LE(V), per head.
+    ``values`` are V and ``local`` is LE(V), per head.
     """
     validate.instance("attn", attn, ShuntedAttention, "pass a stage-4 layer's attn")
     validate.tensor("x", x, dtype=attn.q.weight.dtype, device=attn.q.weight.device)
@@ -58,7 +58,7 @@ def le_placements(attn, x: torch.Tensor) -> dict[str, torch.Tensor]:
         local = rearrange(attn.local_conv(v_img), "b (h d) y x -> b h (y x) d", h=heads)
         code_way = attn.proj(rearrange(w @ v + local, _JOINED))
         recon_way = attn.proj(rearrange(w @ (v + local), _JOINED))
-    return dict(weights=w, local=local, code_way=code_way, recon_way=recon_way)
+    return dict(weights=w, values=v, local=local, code_way=code_way, recon_way=recon_way)
 
 
 def placement_metrics(attn, x: torch.Tensor) -> dict[str, float]:
@@ -79,8 +79,7 @@ def placement_metrics(attn, x: torch.Tensor) -> dict[str, float]:
         # the two differ by proj's weights applied to W·LE(V) - LE(V)
         le_alone = torch.nn.functional.linear(rearrange(local, _JOINED), attn.proj.weight)
         # the output's other term: proj's weights on the attention's weighted sum W·V
-        v = rearrange(attn.kv(x), "b m (two h d) -> two b h m d", two=2, h=attn.num_heads)[1]
-        wv_alone = torch.nn.functional.linear(rearrange(w @ v, _JOINED), attn.proj.weight)
+        wv_alone = torch.nn.functional.linear(rearrange(w @ p["values"], _JOINED), attn.proj.weight)
         keys = w.shape[-1]
         # the part of LE(V) that is the same for every key: its mean
         mean_le = local.mean(-2, keepdim=True)
