@@ -20,20 +20,22 @@ fi
 want="$(stamp_of)"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.vit-notes-stamp" 2>/dev/null)" != "$want" ]; then
   echo "==> setting up $VENV (first run, or the requirements changed)"
-  # In a subshell with strict options, so that any failed step stops the set-up.
+  # In a subshell, every step ending in `|| exit 1`: bash ignores `set -e` inside a command
+  # that an `if` tests, so a failed step (a full disk, say) would otherwise run on.
   if ! (
-    set -euo pipefail
-    [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+    set -uo pipefail
+    [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV" || exit 1
     # (grep drops this machine's noise about missing local mirror folders)
     # --no-cache-dir: the set-up needs about 6 GB in the venv; a second copy of every
     # wheel in pip's cache can fill a small CI disk.
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-cache-dir \
         -r "$ROOT/requirements-dev.txt" -c "$ROOT/constraints.txt" 2>&1 \
-        | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+        | { grep -v "is ignored: it is neither a file nor a directory" || true; } || exit 1
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT" \
-      || "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
-    "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 >/dev/null
-    echo "$want" > "$VENV/.vit-notes-stamp"
+      || "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT" \
+      || exit 1
+    "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 >/dev/null || exit 1
+    echo "$want" > "$VENV/.vit-notes-stamp" || exit 1
   ); then
     echo "error: setting up $VENV failed (see above); free disk where it lives:" >&2
     df -h "$(dirname "$VENV")" >&2 || true
