@@ -539,6 +539,73 @@ def test_fourth_audit_bare_except_cannot_outlast_the_time_limit(monkeypatch, cap
     assert checking.call_student(lambda: 5) == 5
 
 
+def _nested_swallow():
+    while True:
+        try:
+            while True:
+                try:
+                    while True:
+                        try:
+                            while True:
+                                pass
+                        except:  # noqa: E722 - the student's slip under test
+                            pass
+                except:  # noqa: E722
+                    pass
+        except:  # noqa: E722
+            pass
+
+
+def _swallow_then_continue():
+    while True:
+        try:
+            while True:
+                pass
+        except:  # noqa: E722 - the student's slip under test
+            continue
+
+
+def _finally_continue():
+    while True:
+        try:
+            while True:
+                pass
+        finally:
+            continue  # noqa: B012 - the student's slip under test
+
+
+def _suppress_everything():
+    import contextlib
+
+    while True:
+        with contextlib.suppress(BaseException):
+            while True:
+                pass
+
+
+@pytest.mark.parametrize(
+    "student",
+    [_nested_swallow, _swallow_then_continue, _finally_continue, _suppress_everything],
+    ids=lambda f: f.__name__.strip("_"),
+)
+def test_loops_that_swallow_the_timer_at_any_depth_are_stopped(student):
+    """Three nested bare ``except:`` loops, ``continue`` in a handler or in ``finally``, and
+    ``contextlib.suppress(BaseException)`` each catch the timer's exception once; the timer
+    makes every later line raise again, so each is stopped and the state put back."""
+    import sys
+    import time
+
+    from vit_notes import checking
+
+    before = sys.gettrace()
+    start = time.perf_counter()
+    with pytest.raises(checking.StudentError, match="was stopped"):
+        checking.call_student(student, seconds=0.3)
+    assert time.perf_counter() - start < 10
+    assert sys.gettrace() is before
+    assert checking.call_student(lambda: 5) == 5
+
+
 def _partial_results(**rows):
     from vit_notes.learned import load_results
 
