@@ -1624,6 +1624,8 @@ def test_le_placements_match_the_module_and_differ_from_stages_1_to_3():
     table = shunted.le_placement_table([m], m, (0,)).splitlines()
     head = ["tokens", "seed", "apart", "keys/row", "kept", "proj", "LE", "proj", "WV", "mean"]
     assert table[6].split() == head
+    # r49 M2: the column is proj's weights applied to LE(V), not the weights' own norm
+    assert "proj's weights applied to LE(V) alone" in table[3]
     # r47 M1: the output is proj's LE term, proj's W·V term and proj's bias: two ratios of
     # norms, not shares, so they need not sum to 1
     steps = shunted.le_placements(attn, x)
@@ -1656,6 +1658,14 @@ def test_the_random_token_gap_is_split_into_its_two_factors():
     symbols = shunted.paper.describe_symbols()
     assert "j = i - (g-1)·h/2" in symbols and "g = 1" in symbols and "g = 2" in symbols
     assert "g = 0" not in symbols  # the groups are numbered 1 and 2, as sr1/sr2 are
+
+
+def test_the_r4_near_tie_prints_numbers_that_agree():
+    """r49 M1: the two r = 4 gaps and the margin share one precision, so they subtract."""
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    for key in ("toy_gap_r4_R2", "toy_gap_r4_R3", "toy_margin_r4"):
+        assert f"shunted_{key}:.2f`" in text
 
 
 @pytest.mark.parametrize("answer", ["35", "35, 165", b"35"])

@@ -141,7 +141,7 @@ def le_placement_table(photo_runs: list[dict], noise: dict, seeds) -> str:
         "apart: LE on V instead of on the output, in the output's norm",
         f"keys/row: exp of a row of W's entropy, the keys it spreads over, of {noise['keys']}",
         "kept: the norm of W·LE(V) over that of LE(V)",
-        "proj LE: the norm of proj's weights on LE(V) alone, over the output's norm",
+        "proj LE: the norm of proj's weights applied to LE(V) alone, over the output's norm",
         "proj WV: the same for the attention term W·V",
         "mean: LE(V)'s mean over the keys, in the norm of LE(V)",
     ]
