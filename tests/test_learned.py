@@ -400,18 +400,19 @@ def test_figures_follow_the_standard():
     for fig in figs[2:4]:
         labels = fig.legends[0].get_texts()
         texts = [t.get_text() for t in labels]
-        assert "PVT, no attention (control, separate session)" in texts
+        assert "PVT, no attention (control)" in texts
         assert "PVT SRA, R=8 (1 key: broadcast)" in texts  # not read as SRA choosing keys
     for fig in figs[2:4]:  # the alt texts say it too
         alt = plotting.alt_text(fig)
-        assert "broadcast" in alt and "separate session" in alt
+        assert "broadcast" in alt and "control" in alt
+        assert "separate session" not in alt  # said once, in the chapter's note
 
 
 def test_explorer_bars_hold_the_control():
     explorer = figures.learned_explorer()
     (bars,) = explorer.bars(**explorer.default_state())
     assert bars.labels == (
-        "R=1", "R=2", "R=4", "R=8, 1 key:\nbroadcast", "no attention,\nseparate session"
+        "R=1", "R=2", "R=4", "R=8, 1 key:\nbroadcast", "no attention,\ncontrol"
     )  # fmt: skip
     # drawn intervals around each mean, on a value axis from zero
     assert all(lo < v < hi for lo, v, hi in zip(bars.low, bars.values, bars.high))

@@ -119,20 +119,11 @@ def _study_rows(results: dict, controls: bool = False) -> list[dict]:
     return [results["models"][n] for n in names if n in results["models"]]
 
 
-def _separate(results: dict, name: str) -> bool:
-    """Whether ``results`` records runs of ``name`` trained in a separate session
-    (``added_runs``, as :func:`.shipped.caption` names them)."""
-    return any(
-        run.partition(" seed ")[0] == name
-        for added in results.get("added_runs", [])
-        for run in added.get("runs", [])
-    )
-
-
 def _control_note(results: dict, name: str) -> str:
-    """What a control's legend entry adds to its label: "control", and "separate session"
-    where its runs were trained in one."""
-    return "control, separate session" if _separate(results, name) else "control"
+    """What a control's legend entry adds to its label. Where its runs were trained is a
+    property of the results file, not of the model: the chapter's note says it once, and
+    :func:`.shipped.caption` prints it."""
+    return "control"
 
 
 def _style(row: dict, results: dict) -> tuple[str, str, str]:
@@ -464,7 +455,7 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     # control without attention, the reference the ratios are read against.
     bar_models = {f"R={r}": n for r, n in RATIO_MODELS.items() if r != 8} | {
         "R=8, 1 key:\nbroadcast": RATIO_MODELS[8],  # it selects nothing (section 2)
-        "no attention,\nseparate session": "pvt_none",  # the control; results["added_runs"]
+        "no attention,\ncontrol": "pvt_none",  # the control without attention
     }
     runs = {k: mean_interval(results[n]["seeds"].values()) for k, n in bar_models.items()}
     n_runs = min(i.n for i in runs.values())

@@ -172,7 +172,14 @@ def main(argv=None) -> None:
         "--verify", action="store_true", help="retrain, compare with the shipped runs, keep them"
     )
     parser.add_argument(
-        "--out", type=Path, default=None, help="write into this folder, not the shipped files"
+        "--out",
+        type=Path,
+        default=None,
+        help=(
+            "write into this folder, not the shipped files; without it a run rewrites"
+            " vit_notes/learned/weights (in a git clone, git checkout"
+            " vit_notes/learned/weights restores it; a pip install cannot restore it)"
+        ),
     )
     args = parser.parse_args(argv)
     out = WEIGHTS_DIR if args.out is None else args.out
