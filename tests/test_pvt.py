@@ -1704,3 +1704,23 @@ def test_derived_grids_and_areas_are_glued_not_typed():
         assert typed not in text
     for key in ("pvt_key_side_224", "pvt_li_stage4_side", "pvt_face_r8_key_px"):
         assert f"{{glue:text}}`{key}`" in text
+
+
+def test_the_judgement_solution_uses_the_attempts_budget():
+    # review r42 S2: the solution types the budget once, and it is the attempt cell's literal
+    # (the page's answer form reads the literal: book/_ext/vit_notes_site.checker_call)
+    import ast
+
+    sources = ["".join(c["source"]) for c in _chapter_cells() if c["cell_type"] == "code"]
+    (attempt,) = [s for s in sources if "pvt.check_sr_choice(my_choice" in s]
+    (solution,) = [s for s in sources if re.search(r"^budget_mib = ", s, re.M)]
+    (call,) = [
+        n
+        for n in ast.walk(ast.parse(attempt))
+        if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "check_sr_choice"
+    ]
+    budget = {k.arg: ast.literal_eval(k.value) for k in call.keywords}["budget_mib"]
+    line = re.search(r"^budget_mib = (.+?)(  #.*)?$", solution, re.M)
+    assert ast.literal_eval(line.group(1)) == budget
+    # typed once: the assignment above is the only 24 in the cell
+    assert "<= budget_mib" in solution and solution.count("24") == 1
