@@ -1641,6 +1641,24 @@ def test_le_placements_match_the_module_and_differ_from_stages_1_to_3():
     cos = float((le * wv).sum() / (le.norm() * wv.norm()))
     assert m["cosine"] == pytest.approx(cos, rel=1e-4, abs=1e-6)
     assert [row.split()[0] for row in table[7:]] == ["photo", "random"]
+    # r50 M1: keys/row is a mean over W's rows; the single rows' range is given beside it
+    assert "mean over rows" in table[1]
+    rows = torch.exp(-(steps["weights"] * steps["weights"].log()).sum(-1))
+    assert m["spread"] == pytest.approx(float(rows.mean()), rel=1e-5)
+    assert m["spread_min"] == pytest.approx(float(rows.min()), rel=1e-5)
+    assert m["spread_max"] == pytest.approx(float(rows.max()), rel=1e-5)
+    assert m["spread_min"] < m["spread"] < m["spread_max"]
+
+
+def test_keys_per_row_is_said_as_a_mean_over_rows():
+    # r50 M1: the mean over rows is not a bound on each row; the prose glues the row range
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    flat = " ".join(text.split())
+    assert "Each untrained row of $W$ spreads over" not in flat
+    assert "a mean over the rows of $W$" in flat
+    assert "{glue:text}`shunted_r1_row_lo:.1f`" in flat
+    assert "{glue:text}`shunted_r1_row_hi:.1f`" in flat
 
 
 def test_the_random_token_gap_is_split_into_its_two_factors():

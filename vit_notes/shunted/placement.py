@@ -65,13 +65,14 @@ def placement_metrics(attn, x: torch.Tensor) -> dict[str, float]:
     """How far the two placements land apart, and the terms that explain it.
 
     ``apart``: the two outputs' difference in the output's norm. ``spread``: the keys a row
-    of W spreads over (the exponential of its entropy), averaged. ``kept``: the norm of
-    W·LE(V) over that of LE(V). ``mean_part``: LE(V)'s mean over the keys, in the norm of
-    LE(V). ``le_norm``: the norm of proj's weights applied to LE(V) alone, over the output's
-    norm. ``attn_norm``: the same for the attention term W·V. The output is these two terms
-    plus proj's bias, so the two ratios are not shares of one whole. ``cosine``: the cosine
-    of the angle between the two terms, flattened: the ratios add up to more than 1 unless
-    the terms point the same way.
+    of W spreads over (the exponential of its entropy), averaged over the rows of every
+    head. ``spread_min`` and ``spread_max``: the same count for the lowest and the highest
+    single row. ``kept``: the norm of W·LE(V) over that of LE(V). ``mean_part``: LE(V)'s
+    mean over the keys, in the norm of LE(V). ``le_norm``: the norm of proj's weights
+    applied to LE(V) alone, over the output's norm. ``attn_norm``: the same for the
+    attention term W·V. The output is these two terms plus proj's bias, so the two ratios
+    are not shares of one whole. ``cosine``: the cosine of the angle between the two terms,
+    flattened: the ratios add up to more than 1 unless the terms point the same way.
     """
     p = le_placements(attn, x)
     w, local, code_way = p["weights"], p["local"], p["code_way"]
@@ -83,9 +84,13 @@ def placement_metrics(attn, x: torch.Tensor) -> dict[str, float]:
         keys = w.shape[-1]
         # the part of LE(V) that is the same for every key: its mean
         mean_le = local.mean(-2, keepdim=True)
+        # each row's count of keys: the exponential of its entropy
+        row_keys = torch.exp(-(w * w.log()).sum(-1))
         return dict(
             apart=float((p["recon_way"] - code_way).norm() / code_way.norm()),
-            spread=float(torch.exp(-(w * w.log()).sum(-1)).mean()),
+            spread=float(row_keys.mean()),
+            spread_min=float(row_keys.min()),
+            spread_max=float(row_keys.max()),
             kept=float((w @ local).norm() / local.norm()),
             mean_part=float(mean_le.norm() * keys**0.5 / local.norm()),
             le_norm=float(le_alone.norm() / code_way.norm()),
@@ -139,7 +144,8 @@ def le_placement_table(photo_runs: list[dict], noise: dict, seeds) -> str:
     validate.rows("noise", [noise], (*cols, "keys"))
     lines = [
         "apart: LE on V instead of on the output, in the output's norm",
-        f"keys/row: exp of a row of W's entropy, the keys it spreads over, of {noise['keys']}",
+        f"keys/row: exp of a row of W's entropy, the keys it spreads over of {noise['keys']},"
+        " mean over rows",
         "kept: the norm of W·LE(V) over that of LE(V)",
         "proj LE: the norm of proj's weights applied to LE(V) alone, over the output's norm",
         "proj WV: the same for the attention term W·V",
