@@ -402,6 +402,19 @@ def test_table_7s_coatnet_3_number_matches_table_4_at_two_image_sizes():
     assert [size for size, top1 in c3.items() if top1 == fine_tuned] == [224, 384]
 
 
+def test_table_6s_printout_names_the_rows_it_matches_and_table_4s_384_entry():
+    # Table 6's IN-21K numbers are CoAtNet-3's in Tables 7 and 8, not Table 4's at 384²
+    paper = coatnet.paper
+    text = " ".join(paper.ablation("Table 6").holds_fixed.split())
+    assert "P@1 in Table 7" in text and "baseline in Table 8" in text
+    fine_tuned = next(
+        r["value"] for r in paper.ablation_rows("Table 6") if "fine-tune" in r["metric"]
+    )
+    at_384 = paper.COATNET_3_21K[384]
+    assert fine_tuned != at_384
+    assert f"CoAtNet-3 {at_384} at 384², not {fine_tuned}" in text
+
+
 def test_table_7_labels_no_image_size():
     # the paper's Table 7 has no size column: its rows must not carry one
     assert all("²" not in r["metric"] for r in coatnet.paper.ablation_rows("Table 7"))
