@@ -41,6 +41,14 @@ class Interval:
     high: float
     n: int
 
+    def __post_init__(self):
+        for name in ("mean", "low", "high"):
+            value = validate.number(name, getattr(self, name), finite=False)
+            object.__setattr__(self, name, value)
+        if self.low > self.high:
+            raise ValueError(f"low={self.low!r} is above high={self.high!r}: give low <= high")
+        object.__setattr__(self, "n", validate.positive_int("n", self.n))
+
     @property
     def holds_zero(self) -> bool:
         """Whether 0 lies in the interval: a difference within noise."""
