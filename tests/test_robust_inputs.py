@@ -10,6 +10,8 @@ use. Numbers in constructors: text is a ``TypeError`` naming the argument (also 
 from __future__ import annotations
 
 import inspect
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -803,8 +805,9 @@ class _Unprintable:
             "configs[0]",
         ),
         (
+            # the fourth: 2**20 map entries each, and (robust-r5 H2) the layer's weights too
             lambda: pvt.check_sra_forward(pvt.sra_steps, configs=[(32, 32, 64, 1, 1)] * 5),
-            "configs[4]",
+            "configs[3]",
         ),
         (
             lambda: shunted.check_shunted_forward(lambda *a: a[0], configs=[(64, 64, 512, 8, 2)]),
@@ -1052,3 +1055,260 @@ def test_fifth_audit_a_figure_too_tall_names_the_callers_argument(name):
         _too_tall()[name]()
     assert name in str(err.value) and "nrows" not in str(err.value)
     assert plt.get_fignums() == before  # refused before a figure was opened
+
+
+# --- Sixth audit (review/robust-r5.md) -----------------------------------------------------
+# Each case is the student's slip as the audit made it: a message and a verdict in bounded
+# time, or an error that names the argument, with global state put back.
+
+
+@pytest.fixture
+def quick_timer(monkeypatch):
+    monkeypatch.setattr(checking, "STUDENT_SECONDS", 1.0)
+    monkeypatch.setattr(checking, "ANSWER_SECONDS", 1.0)
+
+
+class _MyBase(BaseException):
+    """A student's own exception class, derived from BaseException by mistake."""
+
+
+def _coatnet_exercises():
+    from vit_notes.coatnet import exercises
+
+    return exercises
+
+
+def _function_checkers():
+    ce = _coatnet_exercises()
+    return {
+        "pvt": pvt.check_sra_forward,
+        "shunted": shunted.check_shunted_forward,
+        "swin": swin.check_swin_forward,
+        "relative_attention": ce.check_relative_attention,
+        "relative_index": ce.check_relative_index,
+        "query_token": learned.check_query_token,
+    }
+
+
+@pytest.mark.parametrize("name", list(_function_checkers()))
+def test_sixth_audit_a_base_exception_of_the_students_own_gets_a_verdict(capsys, name):
+    def f(*args):
+        raise _MyBase("base")
+
+    assert _function_checkers()[name](f) is False
+    assert "_MyBase: base" in " ".join(capsys.readouterr().out.split())
+
+
+def test_sixth_audit_a_keyboard_interrupt_still_stops_the_checker():
+    def f(*args):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pvt.check_sra_forward(f)
+
+
+def test_sixth_audit_a_stopped_student_leaves_no_torch_function_mode(quick_timer, capsys):
+    def busy(attn, x):
+        while True:
+            pass
+
+    before = list(torch.overrides._get_current_function_mode_stack())
+    assert _coatnet_exercises().check_relative_attention(busy) is False
+    assert "was stopped" in capsys.readouterr().out
+    assert list(torch.overrides._get_current_function_mode_stack()) == before
+
+
+@pytest.mark.parametrize("name", list(_function_checkers()))
+def test_sixth_audit_torch_defaults_changed_by_a_raising_student_are_put_back(capsys, name):
+    threads, dtype = torch.get_num_threads(), torch.get_default_dtype()
+
+    def f(*args):
+        torch.set_default_dtype(torch.float64)
+        torch.set_num_threads(threads + 1)
+        raise ValueError("x")
+
+    try:
+        assert _function_checkers()[name](f) is False
+        assert torch.get_default_dtype() == dtype and torch.get_num_threads() == threads
+    finally:
+        torch.set_default_dtype(dtype)
+        torch.set_num_threads(threads)
+
+
+class _HangRepr:
+    def __repr__(self):
+        while True:
+            time.sleep(0.01)
+
+
+class _HangFloat:
+    def __float__(self):
+        while True:
+            pass
+
+    __index__ = __float__
+
+    def __repr__(self):
+        return "HangFloat()"
+
+
+def _answer_checkers():
+    from vit_notes import coatnet
+
+    return {
+        "compare.check_growth": compare.check_growth,
+        "compare.check_layer_choice": compare.check_layer_choice,
+        "pvt.check_kv_tokens": pvt.check_kv_tokens,
+        "pvt.check_sr_choice": pvt.check_sr_choice,
+        "coatnet.check_rel_table_size": coatnet.check_rel_table_size,
+        "coatnet.check_layout_choice": coatnet.check_layout_choice,
+        "shunted.check_shunted_macs": shunted.check_shunted_macs,
+        "swin.check_memory_prediction": swin.check_memory_prediction,
+        "learned.check_chance_level": learned.check_chance_level,
+        "learned.check_prediction": learned.check_prediction,
+    }
+
+
+@pytest.mark.parametrize(
+    "answer", [_HangRepr(), _HangFloat(), [_HangRepr()]], ids=["repr", "float", "list"]
+)
+@pytest.mark.parametrize("name", list(_answer_checkers()))
+def test_sixth_audit_an_answer_whose_methods_never_return_gets_a_verdict(
+    quick_timer, capsys, name, answer
+):
+    start = time.monotonic()
+    assert _answer_checkers()[name](answer) is False
+    assert time.monotonic() - start < 10
+    assert capsys.readouterr().out.startswith("❌")
+    assert sys.gettrace() is None
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: pvt.check_sra_forward(pvt.sra_steps, configs=[(1, 1, 8192, 1, 1)]),
+        lambda: pvt.check_sra_forward(pvt.sra_steps, configs=[(1, 1, 4096, 1, 64)]),
+        lambda: shunted.check_shunted_forward(shunted.shunted_steps, configs=[(1, 1, 4096, 2, 64)]),
+        lambda: swin.check_swin_forward(swin.swin_steps, configs=[(1, 1, 16384, 1, 1, 0)]),
+        lambda: _coatnet_exercises().check_relative_attention(
+            _coatnet_exercises().relative_attention_steps, configs=[(64, 64, 16, 16, 1, 1)]
+        ),
+    ],
+)
+def test_sixth_audit_forward_work_counts_weights_and_the_modules_grid(call):
+    start = time.monotonic()
+    with pytest.raises(ValueError, match=r"configs\[0\]"):
+        call()
+    assert time.monotonic() - start < 5
+
+
+def test_sixth_audit_relative_index_bounds_its_grids_in_all():
+    from vit_notes import coatnet
+
+    ce = _coatnet_exercises()
+    with pytest.raises(ValueError, match=r"grids\[1\]"):
+        ce.check_relative_index(coatnet.relative_position_index, grids=[(64, 64)] * 100)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: pvt.sra_query_maps(torch.rand(3, 1024, 1024), sr_ratios=(1,), patch=1),
+        lambda: shunted.sra_nearest_cost_maps(torch.rand(3, 1024, 1024), patch=1),
+        lambda: shunted.shunted_query_maps(torch.rand(3, 1024, 1024), sr_ratios=(2,), patch=1),
+        lambda: pvt.query_peaks(torch.rand(3, 2048, 2048), [(0.5, 0.5)], sr_ratios=(1,)),
+        lambda: learned.toy_query_maps(torch.rand(3, 2048, 2048), (0.5, 0.5)),
+        lambda: learned.learned_query_maps(torch.rand(3, 2048, 2048), (0.5, 0.5)),
+    ],
+)
+def test_sixth_audit_a_photo_too_large_for_the_query_maps_is_refused(call):
+    start = time.monotonic()
+    with pytest.raises(ValueError, match=r"img is .* at most 16,384 tokens"):
+        call()
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize(
+    "call, answer",
+    [
+        (pvt.check_sra_macs, "58605568.00000000001"),
+        (pvt.check_sra_macs, "58605.5680000000000001k"),
+        (swin.check_window_macs, "145108992.00000000001"),
+    ],
+)
+def test_sixth_audit_a_fraction_too_fine_for_a_float_is_not_a_count(capsys, call, answer):
+    assert call(answer) is False
+    assert "is whole" in capsys.readouterr().out
+
+
+def test_sixth_audit_a_near_fraction_is_echoed_as_typed(capsys):
+    assert pvt.check_kv_tokens("49.00000000001") is False
+    out = capsys.readouterr().out
+    assert "49.00000000001" in out and "49 is" not in out
+
+
+def test_sixth_audit_a_hugely_negative_test_size_is_told_it_is_negative(capsys):
+    assert learned.check_test_size(-(10**5000)) is False
+    out = capsys.readouterr().out
+    assert "positive" in out and "too many" not in out
+
+
+@pytest.mark.parametrize("drop_path", [[], [0.1], [0.1, 0.2, 0.3]])
+def test_sixth_audit_basic_layer_needs_one_drop_path_rate_per_block(drop_path):
+    with pytest.raises(ValueError, match="drop_path has .* depth=2"):
+        swin.BasicLayer(
+            dim=64, input_resolution=(14, 14), depth=2, num_heads=2, window_size=7,
+            drop_path=drop_path,
+        )  # fmt: skip
+
+
+def test_sixth_audit_runs_to_pair_bounds_detail():
+    from vit_notes.learned import exercises as learned_exercises
+
+    with pytest.raises(ValueError, match="detail"):
+        learned_exercises.check_runs_to_pair([1, 2], detail=10**5000)
+
+
+@pytest.mark.parametrize(
+    "step", [float("nan"), 10**5000, -5, 2.5, True], ids=["nan", "huge", "-5", "2.5", "True"]
+)
+def test_sixth_audit_check_count_refuses_a_bad_step(step):
+    with pytest.raises((TypeError, ValueError), match="step"):
+        checking.check_count(12845057, 12845056, "M", "ok", step=step)
+
+
+def test_sixth_audit_explicit_attention_refuses_a_map_it_cannot_hold():
+    start = time.monotonic()
+    with pytest.raises(ValueError, match=r"tokens=65,536.*at most 32,768 tokens"):
+        compare.measure_attention("explicit", 65536)
+    assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: learned.Interval(mean="7", low=0.0, high=1.0, n=3),
+        lambda: learned.Interval(mean=0.5, low=None, high=1.0, n=3),
+        lambda: learned.Interval(mean=0.5, low=0.0, high=float("nan"), n=3),
+        lambda: learned.Interval(mean=0.5, low=0.0, high=1.0, n=-3),
+        lambda: learned.TrainLog(losses=-3),
+        lambda: learned.TrainLog(seconds="7"),
+        lambda: learned.TrainLog(settings=None),
+    ],
+)
+def test_sixth_audit_result_records_refuse_what_they_cannot_hold(make):
+    with pytest.raises((TypeError, ValueError), match="mean|low|high|n|losses|seconds|settings"):
+        make()
+
+
+def test_sixth_audit_result_records_take_what_they_hold():
+    assert str(learned.Interval(mean=0.02, low=-0.01, high=0.05, n=5)) == "+2.0% [-1.0%, +5.0%]"
+    assert learned.TrainLog([0.5, 0.25], 1.5, {"lr": 1e-3}).losses == [0.5, 0.25]
+
+
+def test_sixth_audit_a_wrong_head_count_does_not_print_the_per_head_size(capsys):
+    from vit_notes import coatnet
+
+    assert coatnet.check_rel_table_size(729 * 2) is False
+    out = " ".join(capsys.readouterr().out.split())
+    assert "729" not in out and "12 heads, not 2" in out

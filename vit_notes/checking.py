@@ -104,14 +104,53 @@ def _copy(value):
     return value
 
 
+def _torch_state() -> tuple:
+    """The global torch settings a student's function may change: the default dtype, the
+    number of threads, grad mode and the depth of the torch function mode stack."""
+    modes = len(torch.overrides._get_current_function_mode_stack())
+    return torch.get_default_dtype(), torch.get_num_threads(), torch.is_grad_enabled(), modes
+
+
+def _restore_torch_state(state: tuple) -> None:
+    """Put back what :func:`_torch_state` saw: a mode the student's code (or a checker's mode
+    entered inside the timed call) left on the stack is popped."""
+    dtype, threads, grad, modes = state
+    while len(torch.overrides._get_current_function_mode_stack()) > modes:
+        torch._C._pop_torch_function_stack()
+    if torch.get_default_dtype() != dtype:
+        torch.set_default_dtype(dtype)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    torch.set_grad_enabled(grad)
+
+
+def _caught(e: BaseException) -> bool:
+    """Whether a student's exception becomes a message: anything but a ``KeyboardInterrupt``
+    (the reader stopping the cell), a ``BaseException`` subclass of the student's own too."""
+    return not isinstance(e, KeyboardInterrupt)
+
+
 def call_student(fn: Callable, *args, seconds: float | None = None):
     """``fn(*copies of args)``, the way every checker runs a student's code: the arguments are
-    copies (:func:`_copy`), and a call that raises or runs longer than ``seconds`` (default
-    :data:`STUDENT_SECONDS`) becomes a :class:`StudentError` that says so."""
+    copies (:func:`_copy`), and a call that raises (anything but a ``KeyboardInterrupt``) or
+    runs longer than ``seconds`` (default :data:`STUDENT_SECONDS`) becomes a
+    :class:`StudentError` that says so. The default dtype, the number of threads, grad mode
+    and the torch function mode stack are put back on every way out. Known limit: loops
+    nested two or more deep that each swallow every exception with a bare ``except:`` can
+    outlast the timer (CPython clears the trace hook after it raises)."""
     if not callable(fn):
         raise StudentError(f"give a function, got {describe(fn)}")
     seconds = STUDENT_SECONDS if seconds is None else seconds
     args = tuple(_copy(a) for a in args)
+    state = _torch_state()
+    try:
+        return _run_timed(fn, args, seconds)
+    finally:
+        _restore_torch_state(state)
+
+
+def _run_timed(fn: Callable, args: tuple, seconds: float):
+    """``fn(*args)`` under the timer of :func:`call_student` (which see); no copies."""
     timed = (
         seconds > 0
         and hasattr(signal, "setitimer")
@@ -120,7 +159,9 @@ def call_student(fn: Callable, *args, seconds: float | None = None):
     if not timed:
         try:
             return fn(*args)
-        except (Exception, SystemExit) as e:  # the student's code: report what broke
+        except BaseException as e:  # the student's code: report what broke
+            if not _caught(e):
+                raise
             raise StudentError(_raised(e), e) from None
 
     here = sys._getframe()
@@ -170,8 +211,10 @@ def call_student(fn: Callable, *args, seconds: float | None = None):
             f"your function ran for more than {seconds:g} s and was stopped; look for a loop "
             "that does not end, or loop over whole tensors instead of single entries"
         ) from None
-    except (Exception, SystemExit) as e:  # the student's code: report what broke
+    except BaseException as e:  # the student's code: report what broke
         running[0] = False
+        if not _caught(e):
+            raise
         raise StudentError(_raised(e), e) from None
     finally:
         disarm()
@@ -252,10 +295,42 @@ def verdict(ok: bool, message: str) -> bool:
     return ok
 
 
+#: Seconds an answer's own methods (its ``__repr__``, ``__float__``, ``__index__``, ``__eq__``)
+#: may run while a checker reads or describes it (at most :data:`STUDENT_SECONDS` too); past
+#: that the checker stops them, as it stops a student's function, and says what it can.
+ANSWER_SECONDS = 2.0
+
+#: Exact types whose methods are Python's own: read without a timer.
+_PLAIN = (int, float, str, bool, type(None))
+
+
+def _bounded(fn: Callable, value, fallback):
+    """``fn(value)``, where ``fn`` may call ``value``'s own methods: under the timer of
+    :func:`call_student` (:data:`ANSWER_SECONDS`), ``fallback`` if that runs past it or raises."""
+    if type(value) in _PLAIN or _BOUNDING[0]:  # inside another: its timer bounds this one
+        return fn(value)
+    seconds = ANSWER_SECONDS if STUDENT_SECONDS <= 0 else min(STUDENT_SECONDS, ANSWER_SECONDS)
+    _BOUNDING[0] = True
+    try:
+        return _run_timed(fn, (value,), seconds)
+    except StudentError:
+        return fallback
+    finally:
+        _BOUNDING[0] = False
+
+
+_BOUNDING = [False]  # whether a call of _bounded is running (they do not nest)
+
+
 def describe(answer, limit: int = 40) -> str:
     """A short description of any answer, for a message: its repr cut to ``limit`` characters,
     the shape of a tensor or array, the number of digits of a huge number, or its type where
-    its repr raises. Never raises."""
+    its repr raises or does not return within :data:`ANSWER_SECONDS`. Never raises."""
+    stuck = f"a {_type_name(answer)} (its repr did not return)"
+    return _bounded(functools.partial(_describe, limit=limit), answer, stuck)
+
+
+def _describe(answer, limit: int) -> str:
     try:
         if isinstance(answer, numbers.Integral) and not isinstance(answer, bool):
             if abs(int(answer)) >= 10**limit:
@@ -282,15 +357,21 @@ def error_text(e: BaseException, limit: int = 200) -> str:
     """``'TypeError: what it says'`` for an exception raised by a student's code; never raises,
     even when the exception's ``str`` does. A message over ``limit`` characters is cut, unless
     the checker raised it (:func:`refusal`)."""
-    try:
-        text = str(e)
-        if not isinstance(text, str):
-            raise TypeError
-    except Exception:
+    text = _bounded(_message_of, e, None)
+    if text is None:
         text = "(its message could not be printed)"
     whole = getattr(e, "whole", False) is True  # a checker's own refusal: it says what to do
     text = text if whole or len(text) <= limit else text[: limit - 3] + "..."
     return f"{_type_name(e)}: {text}" if text else _type_name(e)
+
+
+def _message_of(e: BaseException) -> str | None:
+    """``str(e)``, or ``None`` where it raises or is not text."""
+    try:
+        text = str(e)
+    except Exception:
+        return None
+    return text if isinstance(text, str) else None
 
 
 _SUFFIX = {"k": 3, "K": 3, "M": 6, "G": 9}  # the power of ten each suffix stands for
@@ -471,7 +552,12 @@ def as_number(answer) -> int | float | None:
 
     Whole numbers come back as ``int`` (exact, however large); ``12``, ``12.0``, ``"12"``,
     ``"3,136"``, ``"3.1e3"``, ``"58.6M"``, ``"5/2"``, a one-element tensor or a NumPy value all
-    parse; text, ``None``, ``True``, NaN, infinity and lists do not."""
+    parse; text, ``None``, ``True``, NaN, infinity and lists do not, nor does an object whose
+    own ``__float__`` or ``__index__`` runs past :data:`ANSWER_SECONDS`."""
+    return _bounded(_as_number, answer, None)
+
+
+def _as_number(answer) -> int | float | None:
     answer = _scalar(answer)
     if isinstance(answer, bool):
         return None
@@ -523,7 +609,32 @@ def _number(value) -> str:
         if abs(value) >= 10**24:
             return f"a {digits(value)}-digit number"
         return f"{value:,}"
-    return f"{value:,.6g}"
+    text = f"{value:,.6g}"
+    if (
+        isinstance(value, float)
+        and not value.is_integer()
+        and float(text.replace(",", "")) == round(value)
+    ):
+        return f"{value:,}"  # 49.00000000001, not "49": a fraction must not print as a whole number
+    return text
+
+
+def _typed_fraction(answer) -> bool:
+    """Whether ``answer`` is text of an exact decimal that is not whole (``"49.00000000001"``,
+    ``"58605.5680000000000001k"``), read exactly: a float would round it to a whole number."""
+    if not isinstance(answer, str):
+        return False
+    text = _plain_text(answer)
+    power = _SUFFIX.get(text[-1:], 0) if text[:-1] else 0
+    text = text[:-1] if power else text
+    m = _DECIMAL.fullmatch(text)
+    if not m or not (m[2] or m[3]) or len(m[4] or "") > 6:
+        return False
+    try:
+        value = Decimal(text).scaleb(power)
+        return value != value.to_integral_value()
+    except (InvalidOperation, ValueError, OverflowError):
+        return False
 
 
 def rel_error(value, right) -> float:
@@ -734,6 +845,7 @@ def check_count(
     multiple or fraction of it when ``n`` or ``k`` divides the other. It is told ``why`` with
     ``{k}`` replaced by ``k``. Known mistakes are tried first. Any other wrong count is told
     only its side and band (:func:`how_far`), never how far in numbers."""
+    step = validate.positive_int("step", step, minimum=0, maximum=10**18, why="a rounding step")
     _record(
         {
             "kind": "count",
@@ -752,6 +864,9 @@ def check_count(
         return verdict(False, f"give a whole number of {unit}: {format_note(answer)}")
     if value is None:
         return verdict(False, f"give a whole number of {unit}, got {describe(answer)}")
+    if _typed_fraction(answer) and not (isinstance(value, float) and not value.is_integer()):
+        # a fraction too fine for a float, which reads it as a whole number
+        return verdict(False, f"a number of {unit} is whole, got {describe(answer)}")
     if value == right or (step and value in step_roundings(right, step)):
         return verdict(True, correct)
     if isinstance(value, int):
@@ -885,11 +1000,17 @@ def check_choice(
             "question": question,
         }
     )
-    try:
-        choice = parse(answer)
-        known = choice in options
-    except Exception:  # any answer gets a message (an unhashable one too)
-        choice, known = None, False
+
+    def read(answer):
+        try:
+            choice = parse(answer)
+            # the option itself, not the answer: an answer whose == lies is no option
+            key = next((o for o in options if type(o) is type(choice) and o == choice), None)
+            return key, key is not None
+        except Exception:  # any answer gets a message (an unhashable one too)
+            return None, False
+
+    choice, known = _bounded(read, answer, (None, False))  # a hash or == that never returns
     if not known:
         allowed = ", ".join(repr(o) for o in options)
         return verdict(False, f"{question}: choose one of {allowed}; got {describe(answer)}")
@@ -1095,7 +1216,13 @@ def _token_configs(configs) -> list[tuple[int, int, int, int, int]]:
     for i, config, (H, W, dim, heads) in validate.layer_configs(configs, fields):
         r = validate.kernel(f"configs[{i}] sr_ratio", config[4])
         tokens, keys = H * W, max(1, H // r) * max(1, W // r)
-        total = validate.forward_work(i, config, max(heads * tokens * keys, tokens * dim), total)
+        total = validate.forward_work(
+            i,
+            config,
+            max(heads * tokens * keys, tokens * dim),
+            total,
+            weights=validate.layer_weights(dim, kernel=r if r > 1 else 0),
+        )
         if heads * tokens * keys > _MAX_MAP or tokens * dim > _MAX_MAP:
             raise ValueError(
                 f"configs[{i}] = {validate.shown(tuple(config))} asks for an attention map of "

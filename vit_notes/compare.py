@@ -556,6 +556,11 @@ def _measure_here(
     return row
 
 
+#: The most bytes one measurement of :func:`measure_attention` may ask for: its inputs and
+#: output, and the explicit path's map (28,224 tokens, the book's largest, is a 3 GiB map).
+_MAX_MEASURED_BYTES = 2**32
+
+
 def measure_attention(
     path: str,
     tokens: int,
@@ -583,6 +588,21 @@ def measure_attention(
     dim, heads = validate.width("dim", dim), validate.width("heads", heads)
     threads = validate.positive_int("threads", threads, maximum=1024)
     min_run_time = validate.number("min_run_time", min_run_time, low=0.0, high=600.0)
+    inputs, map_bytes = 16 * tokens * dim, 4 * heads * tokens**2  # q, k, v, out; the map
+    if inputs > _MAX_MEASURED_BYTES:
+        raise ValueError(
+            f"tokens={tokens:,} with dim={dim:,}: q, k, v and the output hold {inputs:,} bytes, "
+            f"more than the {_MAX_MEASURED_BYTES:,} (4 GiB) a measurement allows: use fewer "
+            "tokens or a smaller dim"
+        )
+    if path == "explicit" and map_bytes > _MAX_MEASURED_BYTES:
+        most = math.isqrt(_MAX_MEASURED_BYTES // (4 * heads))
+        raise ValueError(
+            f"tokens={tokens:,}: the explicit path stores a map of 4·heads·tokens² = "
+            f"{map_bytes:,} bytes, more than the {_MAX_MEASURED_BYTES:,} (4 GiB) a measurement "
+            f"allows: with heads={heads} use at most {most:,} tokens (the fused path stores no "
+            "map)"
+        )
     args = [path, tokens, dim, heads, threads, min_run_time]
     code = (
         "import json, sys; from vit_notes.compare import _measure_here; "

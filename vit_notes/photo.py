@@ -68,7 +68,7 @@ def colour_tokens(img: torch.Tensor, patch: int = 4, bins: int = 4, sharpness: f
     (by content), so an explorer's moves do not compute them again.
     """
     patch = validate.kernel("patch", patch)
-    img = validate.photo("img", img, patch=patch)
+    img = validate.photo("img", img, patch=patch, max_tokens=validate.MAX_PHOTO_TOKENS)
     bins = validate.positive_int(
         "bins", bins, minimum=2, maximum=16, why="bins³ colours: 4,096 at 16"
     )

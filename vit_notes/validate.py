@@ -507,23 +507,35 @@ def layer_configs(configs, fields: tuple[str, ...]):
         yield i, config, (H, W, dim, heads)
 
 
-#: The most attention-map entries (``heads x N x N_k``, or token entries ``N x dim`` where
-#: more) a forward checker's configurations may ask for in all, summed over the entries: each
-#: is computed several times (the reference, the student's steps, and each known mistake when
-#: a step differs). The book's default configurations ask about 330,000.
+#: The most entries a forward checker's configurations may ask for in all, summed over the
+#: entries: per configuration its attention map (``heads x N x N_k``) or its tokens (``N x
+#: dim``), whichever is more, plus the layer's weights and index tables (:func:`layer_weights`).
+#: Each map is computed several times (the reference, the student's steps, and each known
+#: mistake when a step differs), and every configuration's layer is built before the first
+#: runs. The book's default configurations ask about 1,500,000.
 MAX_FORWARD_WORK = 2**22
 
 
-def forward_work(i: int, config, entries: int, total: int) -> int:
-    """``total`` plus configuration ``configs[i]``'s ``entries``, or a ValueError naming it
-    where the sum passes :data:`MAX_FORWARD_WORK`."""
-    total += entries
+def layer_weights(dim: int, *, kernel: int = 0, tables: int = 0) -> int:
+    """The entries of an attention layer built for ``dim`` channels: its q, k, v and output
+    projections (``4 dim²``), a ``kernel x kernel`` reduction conv (``dim² kernel²``) where it
+    has one, and ``tables`` entries of bias tables and position indices."""
+    return 4 * dim * dim + dim * dim * kernel * kernel + tables
+
+
+def forward_work(i: int, config, entries: int, total: int, *, weights: int = 0) -> int:
+    """``total`` plus configuration ``configs[i]``'s ``entries`` (its map or tokens) and
+    ``weights`` (:func:`layer_weights`), or a ValueError naming it where the sum passes
+    :data:`MAX_FORWARD_WORK`."""
+    total += entries + weights
     if total > MAX_FORWARD_WORK:
         raise ValueError(
             f"configs[{i}] = {_shown(tuple(config))} brings the configurations to {total:,} "
-            f"attention-map (or token) entries in all, more than the {MAX_FORWARD_WORK:,} the "
-            "checker allows: each is computed several times (the reference, your steps and "
-            "each known mistake); use smaller grids, fewer heads or fewer configurations"
+            f"entries in all (attention maps or tokens, {entries:,} of them for this one, and "
+            f"the layers' weights and tables, {weights:,} for this one), more than the "
+            f"{MAX_FORWARD_WORK:,} the checker allows: each map is computed several times "
+            "(the reference, your steps and each known mistake); use smaller grids, fewer "
+            "channels, fewer heads, a smaller sr_ratio or fewer configurations"
         )
     return total
 
@@ -612,10 +624,18 @@ def text(name: str, value, *, allow_empty: bool = False) -> str:
     return value
 
 
-def photo(name: str, img, *, patch: int = 1):
+#: The most ``patch x patch`` tokens a photo may make for a query-map helper: a 512-px photo
+#: in 4-px patches (the explorers' 224-px photo makes 3,136). Each map runs a layer over them
+#: all, and the time grows with their square (about 2 s at this bound, 30 s at four times it).
+MAX_PHOTO_TOKENS = 2**14
+
+
+def photo(name: str, img, *, patch: int = 1, max_tokens: int | None = None):
     """An RGB image as the figures take it: a float tensor ``(3, H, W)`` on the CPU, with
-    data (not the ``meta`` device), every value finite, at least ``patch`` pixels a side.
-    Returned detached from any autograd graph (a figure draws values, not gradients)."""
+    data (not the ``meta`` device), every value finite, at least ``patch`` pixels a side and,
+    with ``max_tokens``, at most that many ``patch x patch`` tokens (checked before any value
+    is read). Returned detached from any autograd graph (a figure draws values, not
+    gradients)."""
     tensor(name, img, what="a float RGB image tensor (3, H, W)")
     if img.dim() != 3 or img.shape[0] != 3:
         one = img.dim() == 4 and img.shape[:2] == (1, 3)
@@ -640,6 +660,14 @@ def photo(name: str, img, *, patch: int = 1):
     if img.shape[1] < patch or img.shape[2] < patch:
         raise ValueError(
             f"{name} is {img.shape[1]}x{img.shape[2]} px, smaller than one {patch}-px patch"
+        )
+    tokens = (img.shape[1] // patch) * (img.shape[2] // patch)
+    if max_tokens is not None and tokens > max_tokens:
+        raise ValueError(
+            f"{name} is {img.shape[1]}x{img.shape[2]} px, {tokens:,} tokens of patch={patch} px; "
+            f"the query maps take at most {max_tokens:,} tokens (a 512-px photo in 4-px "
+            f"patches): resize {name} (photo.load_photo(size) gives one of any size) or use a "
+            "larger patch"
         )
     img = img.detach()
     if not bool(torch.isfinite(img).all()):

@@ -59,7 +59,7 @@ def check_rel_table_size(answer, H: int = 14, W: int = 14, num_heads: int = 12) 
         # the offsets right, the heads not: another stage's heads, or twice them
         parts=(
             num_heads,
-            f"{offsets} offsets per head is right; the layer has {num_heads} heads, not {{k}}",
+            f"the offsets per head are right; the layer has {num_heads} heads, not {{k}}",
         ),
         hint=f"count the possible offsets (Δy, Δx) on a {H}×{W} grid, per head",
     )
@@ -90,6 +90,11 @@ def layout_index(H: int, W: int, layout: str = "dy_rows") -> torch.Tensor:
     return dy * (2 * W - 1) + dx if layout == "dy_rows" else dx * (2 * H - 1) + dy
 
 
+#: The most index entries, ``(H·W)²`` summed over the grids, :func:`check_relative_index` builds
+#: and compares: one 64 x 64 grid, a few seconds (the default grids ask about 2,800).
+_MAX_INDEX_WORK = 2**24
+
+
 def check_relative_index(
     fn, grids=((1, 1), (2, 3), (4, 4), (5, 2), (7, 7)), layout: str = "dy_rows"
 ) -> bool:
@@ -102,8 +107,16 @@ def check_relative_index(
         raise ValueError("grids is empty: give at least one (H, W) to check, or leave the default")
     grids = [validate.grid(f"grids[{i}]", g) for i, g in enumerate(validate.nonempty_sequence(
         "grids", grids, limit=100))]  # fmt: skip
-    for H, W in grids:
+    total = 0
+    for i, (H, W) in enumerate(grids):
         check_positions(H, W, f"grids: H={H}, W={W}")
+        total += (H * W) ** 2
+        if total > _MAX_INDEX_WORK:
+            raise ValueError(
+                f"grids[{i}] = {validate.shown((H, W))} brings the grids to {total:,} index "
+                f"entries ((H·W)² each) in all, more than the {_MAX_INDEX_WORK:,} the checker "
+                "allows (one 64x64 grid): use smaller or fewer grids"
+            )
     if not callable(fn):
         return verdict(False, f"give a function fn(H, W), got {describe(fn)}")
     for H, W in grids:
@@ -414,7 +427,15 @@ def _relative_configs(configs) -> list[tuple[int, ...]]:
         dim, heads = validate.width("dim", config[2]), validate.width("heads", config[3])
         validate.heads_divide(dim, heads)
         N = H * W
-        total = validate.forward_work(i, config, max(heads * N * N, N * dim), total)
+        N0 = H0 * W0  # the module's own grid: its index is N0 x N0, its table per head
+        tables = N0 * N0 + heads * (2 * H0 - 1) * (2 * W0 - 1)
+        total = validate.forward_work(
+            i,
+            config,
+            max(heads * N * N, N * dim),
+            total,
+            weights=validate.layer_weights(dim, tables=tables),
+        )
         out.append((H0, W0, dim, heads, H, W))
     return out
 

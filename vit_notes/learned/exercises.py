@@ -395,6 +395,8 @@ def check_test_size(answer, n: int = 2000) -> bool:
     value = as_int(answer)
     if value is None:
         return verdict(False, f"give a whole number of images, got {describe(answer)}")
+    if value <= 0 and value != n // 2:
+        return verdict(False, f"a number of images is positive, got {describe(value)}")
     if abs(value) >= 10**24:
         return verdict(False, f"{describe(value)} is far too many images: solve for n")
     if value == 4 * n:
@@ -775,7 +777,9 @@ def check_runs_to_pair(
     validate.one_of("control", control, MODELS)
     if model == control:
         raise ValueError(f"model and control are both {model!r}: name two different models")
-    detail = validate.positive_int("detail", detail)
+    detail = validate.positive_int(
+        "detail", detail, maximum=validate.MAX_IMAGE, why="a mark side in px"
+    )
     results = load_results() if results is None else check_results(results)
     rows = {n: results["models"][n] for n in (model, control)}
     if any(str(detail) not in r["by_detail"] for r in rows.values()):

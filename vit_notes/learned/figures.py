@@ -369,8 +369,9 @@ def learned_query_maps(
 ) -> list[tuple[str, torch.Tensor, tuple]]:
     """One query's attention in the first block of each trained model (shipped weights, head
     0; a Shunted layer gives one panel per head group): ``[(title, weights, key_grid), ...]``.
-    ``query``: a fraction (row, col) of the image."""
-    img = validate.photo("img", img)
+    ``query``: a fraction (row, col) of the image, of at most
+    :data:`~vit_notes.validate.MAX_PHOTO_TOKENS` tokens of 4 px (the models' first stride)."""
+    img = validate.photo("img", img, patch=4, max_tokens=validate.MAX_PHOTO_TOKENS)
     names = (
         list(RATIO_MODELS.values()) if names is None else validate.nonempty_sequence("names", names)
     )

@@ -41,6 +41,14 @@ class Interval:
     high: float
     n: int
 
+    def __post_init__(self):
+        for name in ("mean", "low", "high"):
+            value = validate.number(name, getattr(self, name), finite=False)
+            object.__setattr__(self, name, value)
+        if self.low > self.high:
+            raise ValueError(f"low={self.low!r} is above high={self.high!r}: give low <= high")
+        object.__setattr__(self, "n", validate.positive_int("n", self.n))
+
     @property
     def holds_zero(self) -> bool:
         """Whether 0 lies in the interval: a difference within noise."""
@@ -69,7 +77,8 @@ def mean_interval(values) -> Interval:
         mean = sum(xs) / n
         sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
         half = T975[n - 1] * sd / math.sqrt(n)
-        out = Interval(mean=mean, low=mean - half, high=mean + half, n=n)
+        finite = math.isfinite(mean) and math.isfinite(half)  # an Interval holds no NaN
+        out = Interval(mean=mean, low=mean - half, high=mean + half, n=n) if finite else None
     except OverflowError:
         out = None
     if out is None or not all(map(math.isfinite, (out.mean, out.low, out.high))):
@@ -118,7 +127,7 @@ def unpaired_difference(runs_a: dict, runs_b: dict) -> Interval:
     return out
 
 
-def _unpaired(runs_a: dict, runs_b: dict) -> Interval:
+def _unpaired(runs_a: dict, runs_b: dict) -> Interval | None:
     stats = []
     for name, runs in (("runs_a", runs_a), ("runs_b", runs_b)):
         xs = list(_runs(name, runs).values())
@@ -130,6 +139,8 @@ def _unpaired(runs_a: dict, runs_b: dict) -> Interval:
     (mean_a, se2_a, n_a), (mean_b, se2_b, n_b) = stats
     se2 = se2_a + se2_b
     diff = mean_b - mean_a
+    if not (math.isfinite(diff) and math.isfinite(se2)):
+        return None  # too large for a float: the caller says so (an Interval holds no NaN)
     if se2 == 0:
         return Interval(mean=diff, low=diff, high=diff, n=n_a + n_b)
     df = se2**2 / (se2_a**2 / (n_a - 1) + se2_b**2 / (n_b - 1))

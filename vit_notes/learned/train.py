@@ -15,6 +15,7 @@ the accuracy.
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 import time
 from dataclasses import dataclass, field
@@ -55,6 +56,17 @@ class TrainLog:
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
     settings: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        losses = validate.instance("losses", self.losses, list, "give a list of epoch losses")
+        for i, loss in enumerate(losses):
+            if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
+                raise validate.InputTypeError(
+                    f"losses[{i}] must be a number (an epoch's mean loss), got "
+                    f"{validate.shown(loss)} ({type(loss).__name__})"
+                )
+        self.seconds = validate.number("seconds", self.seconds, low=0.0)
+        validate.instance("settings", self.settings, dict, "give the run's settings as a dict")
 
 
 #: The most epochs :func:`train` runs (the recipe runs 30).

@@ -441,7 +441,14 @@ def swin_cases(configs):
         M = validate.image_side(f"configs[{i}] window_size", config[4])
         check_window(H, W, min(M, H, W))
         keys = min(M, H) * min(M, W)  # each query sees one window
-        total = validate.forward_work(i, config, max(heads * H * W * keys, H * W * dim), total)
+        bias = heads * (2 * min(M, H) - 1) * (2 * min(M, W) - 1) + keys * keys
+        total = validate.forward_work(
+            i,
+            config,
+            max(heads * H * W * keys, H * W * dim),
+            total,
+            weights=validate.layer_weights(dim, tables=bias),
+        )
         checked.append((H, W, dim, heads, M, check_shift(config[5], M)))
     return _swin_cases(checked)
 

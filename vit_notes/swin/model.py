@@ -530,6 +530,11 @@ class BasicLayer(nn.Module):
             )
         self.dim, self.input_resolution, self.depth = dim, input_resolution, depth
         rates = drop_path if isinstance(drop_path, (list, tuple)) else [drop_path] * depth
+        if len(rates) != depth:
+            raise ValueError(
+                f"drop_path has {len(rates)} rates but depth={depth}: give one rate per block "
+                f"({depth} in all), or one number for every block"
+            )
         self.blocks = nn.ModuleList(
             SwinTransformerBlock(
                 dim,
