@@ -173,7 +173,34 @@
       if (abs(v.int) >= BIG) return `a ${digitCount(v.int)}-digit number`;
       return (v.int < 0n ? "-" : "") + group(abs(v.int).toString());
     }
-    return formatG(v.float, 6, true);
+    const text = formatG(v.float, 6, true);
+    const x = v.float;
+    const r = Math.round(x); // Python's round: a tie goes to the even neighbour
+    const even = Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+    if (Number.isFinite(x) && !Number.isInteger(x) && Number(text.replaceAll(",", "")) === even) {
+      // checking._number: 49.00000000001, not "49": a fraction must not print as a whole
+      // number (Python's shortest repr, as JavaScript's, below 1e16 where such floats live)
+      const [whole, part] = String(Math.abs(x)).split(".");
+      return (x < 0 ? "-" : "") + group(whole) + (part === undefined ? "" : `.${part}`);
+    }
+    return text;
+  }
+
+  /** checking._typed_fraction: text of an exact decimal that is not whole ("49.00000000001",
+   *  "58605.5680000000000001k"), read exactly, where a float would read a whole number. */
+  function typedFraction(text) {
+    if (typeof text !== "string") return false;
+    let t = plainText(text);
+    const last = t.slice(-1);
+    const power = Object.hasOwn(SUFFIX, last) && t.slice(0, -1) ? SUFFIX[last] : 0;
+    if (power) t = t.slice(0, -1);
+    const m = t.match(DECIMAL);
+    if (!m || !(m[2] || m[3]) || (m[4] || "").length > 6) return false;
+    let exp10 = Number(m[4] || 0) - m[3].length + power;
+    const digits = (m[2] + m[3]).replace(/^0+/, "");
+    const stripped = digits.replace(/0+$/, "");
+    exp10 += digits.length - stripped.length;
+    return stripped.length > 0 && exp10 < 0;
   }
 
   /** Python's str.isprintable for one code point. */
@@ -376,6 +403,10 @@
       return say(false, `give a whole number of ${spec.unit}: ${formatNote(text)}`);
     }
     if (value === null) return say(false, `give a whole number of ${spec.unit}, got ${describe(text)}`);
+    if (typedFraction(text) && !(!isInt(value) && !Number.isInteger(value.float))) {
+      // a fraction too fine for a float, which reads it as a whole number
+      return say(false, `a number of ${spec.unit} is whole, got ${describe(text)}`);
+    }
     if (equal(value, right)) return say(true, spec.correct);
     const step = BigInt(spec.step || 0);
     if (step && stepRoundings(right.int, step).some((r) => equal(value, { int: r }))) {

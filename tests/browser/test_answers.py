@@ -35,6 +35,7 @@ SLIPS = [
     "1" + "0" * 30, "9" * 60, "x" * 60, "\u200b", "é", "\t8", "8.0", "+8", ".5", "5.",
     "7m", "7 million", "2.5e3k", "1e-3k", "1e30G", "1e9999999G", "0.1G", "2x", "1e", "-0.0k",
     "27x", "27×", " 27 x ", "27X", "x", " × ", "27xx", "3,22", "2,5k", "1,000,000",
+    "49.00000000001", "0.9999999", "-2.0000000001", "1e-3", "1.5e-1k",
 ]  # fmt: skip
 
 
@@ -63,6 +64,8 @@ def answers_for(spec: dict) -> list[str]:
         for edge in (right // 100, right // 10, right // 2, 9 * right // 10):
             texts += [str(right - edge + d) for d in (-1, 0, 1)]
         texts += [str(right * 10 + 1), str(right * 10), f"{right * 2}.5"]
+        # fractions a float reads as whole (sixth audit W2), and one printed in full
+        texts += [f"{right}.00000000001", f"{right / 1e3}0000000000001k", f"{right}.3"]
         if int(spec["step"]):  # each rounding the question allows, finer ones, and near them
             near = step_roundings(right, int(spec["step"]))
             texts += [str(r + d) for r in near for d in (0, 1, -1, 10**3, 6 * 10**3)]
