@@ -1097,6 +1097,10 @@ def test_maps_share_one_colour_scale_and_say_when_peaks_differ():
     )
     # the factor printed is the highest peak over the lowest: 0.9 / (1/64), not "over 10×"
     assert "(58×)" in fig.get_suptitle() and "over 10×" not in fig.get_suptitle()
+    # the printed ends give the printed factor: 0.010 and 0.70 would give 70, not 71
+    note = shunted.figures._peak_note([0.6994, 0.009858, 0.24])
+    assert "from 0.00986 to 0.699 (71×)" in note, note
+    assert round(0.699 / 0.00986) == 71
 
 
 def test_timing_outliers_are_the_points_the_counts_do_not_predict():

@@ -206,11 +206,14 @@ def sra_nearest_cost_maps(
 
 def _peak_note(peaks: list[float]) -> str:
     """The figure's warning when the peaks of maps on one scale differ tenfold or more. It
-    prints the factor, the highest peak over the lowest."""
+    prints the factor, the highest peak over the lowest. The ends get three significant digits
+    and the factor is taken from the printed ends, so a reader who divides them gets it: 0.010
+    and 0.70 would print a 71× that their quotient, 70, does not give."""
     lo, hi = min(peaks), max(peaks)
     if lo > 0 and hi / lo >= 10:
-        factor = f"{hi / lo:.0f}×"
-        return f"peaks range from {lo:.3f} to {hi:.2f} ({factor}): faint maps are spread, not empty"
+        lo_txt, hi_txt = f"{lo:#.3g}", f"{hi:#.3g}"
+        factor = f"{float(hi_txt) / float(lo_txt):.0f}×"
+        return f"peaks range from {lo_txt} to {hi_txt} ({factor}): faint maps are spread, not empty"
     return ""
 
 
