@@ -396,6 +396,20 @@
     return k >= 2n && k <= 4n * n && k !== n ? k : null;
   }
 
+  /** checking._UNIT_WORDS and checking._unit_slip: "millions" where value is right in
+   *  millions to within 0.5%, and so for thousands and billions, where the answer is at
+   *  least a tenth of the unit. */
+  const UNIT_WORDS = [[3, "thousands"], [6, "millions"], [9, "billions"]];
+  function unitSlip(value, right) {
+    const v = num(value);
+    const r = num(right);
+    if (!(0 < v && v < r)) return null;
+    for (const [k, name] of UNIT_WORDS) {
+      if (r >= 10 ** (k - 1) && Math.abs(v * 10 ** k - r) / Math.abs(r) <= 0.005) return name;
+    }
+    return null;
+  }
+
   function checkCount(spec, text) {
     const value = asNumber(text);
     const right = { int: BigInt(spec.right) };
@@ -419,6 +433,10 @@
       const terms = spec.terms.map(([name, t]) => [name, BigInt(t)]);
       const missing = terms.length ? missingTerms(value.int, right.int, terms) : null;
       if (missing) return say(false, missing);
+    }
+    const slip = unitSlip(value, right);
+    if (slip) {
+      return say(false, `${number(value)} looks like the count in ${slip}: give the number of ${spec.unit} itself`);
     }
     const close = nearMiss(value, right, spec.unit, NEAR, step);
     if (close) return say(false, close);

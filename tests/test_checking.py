@@ -682,3 +682,26 @@ def test_check_count_parts_leave_the_right_count_and_odd_parts_alone(capsys):
     assert checking.check_count(60, 60, "things", "ok", parts=(6, "not {k}"))
     assert not checking.check_count(120, 61, "things", "ok", parts=(6, "not {k}"))  # 6 ∤ 61
     assert "not {k}" not in capsys.readouterr().out and checking._whole_parts(55, 60, 6) is None
+
+
+@pytest.mark.parametrize(
+    "answer, unit_word",
+    [(123, "millions"), ("122.88", "millions"), (122880, "thousands"), (0.12288, "billions")],
+)
+def test_a_count_in_millions_is_told_its_unit(answer, unit_word, capsys):
+    """Review PVT r44 E1: the right count given in thousands, millions or billions (the units
+    the chapter prints) is named as a unit slip, not as a missing term or a fraction."""
+    from vit_notes import pvt
+
+    assert pvt.check_sra_macs(answer, H=40, W=40, dim=128, num_heads=2, sr_ratio=4) is False
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"looks like the count in {unit_word}" in out
+    assert "122,880,000" not in out  # the answer is not given away
+
+
+def test_no_unit_slip_for_a_count_far_from_one_or_a_small_answer(capsys):
+    from vit_notes import pvt
+
+    pvt.check_sra_macs(100, H=40, W=40, dim=128, num_heads=2, sr_ratio=4)
+    pvt.check_kv_tokens(0.049)  # 49 tokens: no unit of a thousand tokens
+    assert "looks like the count" not in capsys.readouterr().out

@@ -645,6 +645,26 @@ def rel_error(value, right) -> float:
         return math.inf
 
 
+#: The units a count may be given in by mistake (123 for 123 M multiply-adds): their power
+#: of ten and their name.
+_UNIT_WORDS = ((3, "thousands"), (6, "millions"), (9, "billions"))
+
+
+def _unit_slip(value, right) -> str | None:
+    """``"millions"`` where ``value`` is ``right`` in millions to within 0.5% (three figures),
+    and so for thousands and billions; a unit is named only where the answer is at least a
+    tenth of one. The page's twin is ``unitSlip`` in ``_static/vit_notes_answers.js``."""
+    try:
+        if not (0 < value < right):
+            return None
+        for k, name in _UNIT_WORDS:
+            if right >= 10 ** (k - 1) and rel_error(float(value) * 10.0**k, float(right)) <= 0.005:
+                return name
+    except OverflowError:
+        return None
+    return None
+
+
 #: The bands a wrong number's message may name (the rule at the top of this module), from
 #: the closest: a relative error up to 1% or 10%, then a factor (the larger of the value and
 #: the answer over the smaller) under 2, from 2 to 10, or over 10.
@@ -879,6 +899,13 @@ def check_count(
         missing = missing_terms(value, right, terms) if terms else None
         if missing:
             return verdict(False, missing)
+    unit_slip = _unit_slip(value, right)
+    if unit_slip:
+        return verdict(
+            False,
+            f"{_number(value)} looks like the count in {unit_slip}: "
+            f"give the number of {unit} itself",
+        )
     close = near_miss(value, right, unit, step=step)
     if close:
         return verdict(False, close)

@@ -66,6 +66,10 @@ def answers_for(spec: dict) -> list[str]:
         texts += [str(right * 10 + 1), str(right * 10), f"{right * 2}.5"]
         # fractions a float reads as whole (sixth audit W2), and one printed in full
         texts += [f"{right}.00000000001", f"{right / 1e3}0000000000001k", f"{right}.3"]
+        # the count in thousands, millions or billions (review PVT r44 E1), and near those
+        for k in (3, 6, 9):
+            texts += [f"{right / 10**k:.3g}", f"{right / 10**k:.6g}", f"{right / 10**k * 1.01:.4g}"]
+            texts += [str(round(right / 10**k))]
         if int(spec["step"]):  # each rounding the question allows, finer ones, and near them
             near = step_roundings(right, int(spec["step"]))
             texts += [str(r + d) for r in near for d in (0, 1, -1, 10**3, 6 * 10**3)]
