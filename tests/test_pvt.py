@@ -717,14 +717,13 @@ def test_sra_forward_output_alone_or_a_step_left_out_fails(capsys):
         (
             "q pre-scaled, logits too",
             "first wrong step is q (the queries, split into heads, not yet scaled): this q is "
-            "already multiplied by attn.scale. The step q is the queries before any scale. "
-            "Scaling q before the product is fine if it is the only scale: then do not scale "
-            "the logits again",
+            "already multiplied by attn.scale. Return the step q before any scale, as the "
+            "exercise asks. After that you may scale q instead of the logits, once",
         ),
         (
             "q pre-scaled once",
             "first wrong step is q (the queries, split into heads, not yet scaled): this q is "
-            "already multiplied by attn.scale. The step q is the queries before any scale",
+            "already multiplied by attn.scale. Return the step q before any scale",
         ),
         (
             "scaled twice, q kept",

@@ -186,9 +186,8 @@ SRA_STEPS = {
 }
 
 SRA_MISTAKES = {
-    "prescaled_q": "this q is already multiplied by attn.scale. The step q is the queries "
-    "before any scale. Scaling q before the product is fine if it is the only scale: then do "
-    "not scale the logits again",
+    "prescaled_q": "this q is already multiplied by attn.scale. Return the step q before any "
+    "scale, as the exercise asks. After that you may scale q instead of the logits, once",
     "no_reduction": "these are all N tokens: keys and values come from the reduced grid "
     "(Reshape(x, R) W^S, then attn.norm)",
     "padded": "these keys cover a grid padded to a multiple of R. The conv has no padding: "
@@ -452,8 +451,8 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
         "the factor",
         then,
         correct=f"the attention matrix grows {shown}×: {rule}",
-        inexact="the factor is exact: work it out from the two key grids, nothing here is read "
-        "off a figure",
+        inexact="the factor is exact: work it out from the two key grids and give it, or a "
+        "rounding of it. Nothing here is read off a figure",
         then_wrong="Try again before you move the slider",
         mistakes=mistakes,
     )

@@ -110,7 +110,7 @@ def check_memory_prediction(
         )
         inexact = (
             "the ratio is exact, not read off a figure: the same M² keys per query, and more "
-            "queries. Work out how many more"
+            "queries. Work out how many more, and give that ratio or a rounding of it"
         )
         mistakes = [
             (tokens**2, "that is global attention's growth, N². A window keeps M² keys per query"),
@@ -131,7 +131,7 @@ def check_memory_prediction(
         )
         inexact = (
             "the ratio is exact, not read off a figure: work out the growth of the queries and "
-            "of the keys of each, and multiply"
+            "of the keys of each, multiply, and give that ratio or a rounding of it"
         )
         if abs(tokens - keys) < 1e-9 * keys:  # one value, two halves of the answer: name both
             one_factor = [
