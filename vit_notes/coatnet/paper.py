@@ -294,16 +294,6 @@ COATNET_3_21K: dict[int, float] = {224: 87.6, 384: 87.6, 512: 87.9}
 #: performance on ImageNet" (1K only column).
 COATNET_2_1K: dict[int, float] = {224: 84.1, 384: 85.7}
 
-#: CoAtNet-3's parameters (M) in Table 4 of a draft of the paper: a third-party markdown copy
-#: in a public code index, with no address or version number. Its author line reads
-#: "Anonymous Author(s)" and its abstract reports "89.77% with extra JFT data", not v2's
-#: JFT-3B result. That is the abstract of arXiv:2106.04803v1 (June 2021), as arxiv-vanity's
-#: copy renders it, so the draft is very likely v1's submission and its table probably v1's
-#: Table 4 (not read). Its CoAtNet-3 rows read "CoAtNet-3 | 224² | 167M | 34.7B |
-#: 84.5 | 87.6", "CoAtNet-3 | 384² | 167M | 107.4B" and "CoAtNet-3 | 512² | 167M | 203.1B".
-#: arXiv v2's Table 4 prints 168M on all three (``coatnet.PAPER``).
-COATNET_3_PARAMS_M_V1 = 167
-
 #: CoAtNet-4 is reported only after ImageNet-21K or JFT pre-training, at 384² and 512². Table
 #: 4 ("Model performance on ImageNet") gives it at 384²: (params M, GFLOPs).
 COATNET_4_AT_384 = (275, 189.5)
