@@ -120,9 +120,8 @@ SYMBOLS = (
     Symbol(
         "W_i^K, W_i^V",
         "head i's key and value projections",
-        "the rows of kv_g.weight that give head i's K and its V "
-        "(kv1 in the coarse group, kv2 in the fine. kv_g: C -> C, K and V of the group's"
-        " h/2 heads)",
+        "the rows of kv_g.weight that give head i's K and its V. kv_g is kv1 in the coarse"
+        " group and kv2 in the fine. It maps C -> C: the K and V of the group's h/2 heads",
     ),
     Symbol("Q_i", "head i's queries", "q[:, i]: (B, N, d)"),
     Symbol(
