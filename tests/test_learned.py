@@ -659,6 +659,22 @@ def test_query_token_checker(capsys):
     _each_wrong_answer_says(ex.check_query_token, {fn: p for p, fn in wrong.items()}, capsys)
 
 
+def test_query_token_checker_refuses_an_index_that_is_not_an_int(capsys):
+    # The slip: the right index returned as text, a float or a bool. divmod(token, 8), as the
+    # page uses a token, needs an int, so each is refused with a message that names it.
+    good = figures.query_token
+    not_int = {
+        "which is text": lambda c, d: str(good(c, d)),
+        "which is a float": lambda c, d: float(good(c, d)),
+        "which is a bool": lambda c, d: bool(good(c, d)),
+        "which is a float: use //": lambda c, d: torch.tensor(good(c, d), dtype=torch.float),
+    }
+    _each_wrong_answer_says(ex.check_query_token, {fn: p for p, fn in not_int.items()}, capsys)
+    # a whole-number index in any integer type is still right
+    for kind in (np.int64, lambda v: torch.tensor(v)):
+        assert ex.check_query_token(lambda c, d, kind=kind: kind(good(c, d)))
+
+
 def test_test_size_checker(capsys):
     assert ex.check_test_size(8000) and ex.check_test_size("8000")
     cases = {4000: "sqrt(2)", 1000: "fewer images", 2000 * 2000: "1/log(n)",

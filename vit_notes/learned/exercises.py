@@ -342,6 +342,34 @@ def check_prediction(
     )
 
 
+def _token_index(got) -> int | None:
+    """``got`` as a token index: an int (numpy's too) or a one-element integer tensor. Text, a
+    float (even ``5.0``) and a bool are not one: ``divmod(token, 8)`` needs a whole number."""
+    if isinstance(got, bool):
+        return None
+    if isinstance(got, numbers.Integral):
+        return int(got)
+    if (
+        isinstance(got, torch.Tensor)
+        and got.numel() == 1
+        and not (got.is_floating_point() or got.is_complex() or got.dtype == torch.bool)
+    ):
+        return int(got.item())
+    return None
+
+
+def _not_index(got) -> str:
+    """The message for a return value that is not a token index, naming the slip."""
+    said = f"return a whole number (a token index), got {describe(got)}"
+    if isinstance(got, str):
+        return f"{said}, which is text: return the int itself, not a string"
+    if isinstance(got, bool) or (isinstance(got, torch.Tensor) and got.dtype == torch.bool):
+        return f"{said}, which is a bool, not a token index"
+    if isinstance(got, float) or (isinstance(got, torch.Tensor) and got.is_floating_point()):
+        return f"{said}, which is a float: use // for whole-number division, or int()"
+    return said
+
+
 def check_query_token(fn) -> bool:
     """``fn(corner, detail)`` must give the flat index of the stage-1 token (8×8 grid, 4 px per
     token, row by row) that holds a mark's centre pixel ``corner + (detail - 1) // 2``."""
@@ -361,11 +389,9 @@ def check_query_token(fn) -> bool:
             return verdict(
                 False, f"{where}: you returned (row, col) = ({pair}); flatten it, row * 8 + col"
             )
-        value = as_int(got)
+        value = _token_index(got)
         if value is None:
-            return verdict(
-                False, f"{where}: return a whole number (a token index), got {describe(got)}"
-            )
+            return verdict(False, f"{where}: {_not_index(got)}")
         if value == want:
             continue
         r, c = (v + (detail - 1) // 2 for v in corner)
