@@ -1626,8 +1626,9 @@ def test_le_placements_match_the_module_and_differ_from_stages_1_to_3():
     m = shunted.placement_metrics(attn, x)
     assert m["keys"] == 16 and 1 <= m["spread"] <= 16 and 0 < m["apart"]
     table = shunted.le_placement_table([m], m, (0,)).splitlines()
-    head = ["tokens", "seed", "apart", "keys/row", "kept", "proj", "LE", "proj", "WV", "mean"]
-    assert table[6].split() == head
+    # r53 S3: plain column names, not the study's variable names
+    head = "tokens seed output gap keys per row LE(V) kept LE term attention term LE(V) mean"
+    assert " ".join(table[6].split()) == head
     # r49 M2: the column is proj's weights applied to LE(V), not the weights' own norm
     assert "proj's weights applied to LE(V) alone" in table[3]
     # r47 M1: the output is proj's LE term, proj's W·V term and proj's bias: two ratios of
@@ -1683,11 +1684,15 @@ def test_the_random_token_gap_is_split_into_its_two_factors():
 
 
 def test_the_r4_near_tie_prints_numbers_that_agree():
-    """r49 M1: the two r = 4 gaps and the margin share one precision, so they subtract."""
+    """r49 M1: the two r = 4 gaps and the margin share one precision, so they subtract.
+    r53 S1: every r's two differences are in one table, at that precision."""
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
     text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
-    for key in ("toy_gap_r4_R2", "toy_gap_r4_R3", "toy_margin_r4"):
-        assert f"shunted_{key}:.2f`" in text
+    for r in (2, 4, 8):
+        for key in (f"toy_diff_r{r}_near:+", f"toy_diff_r{r}_next:+"):
+            assert f"shunted_{key}.2f`" in text
+    assert "shunted_toy_margin_r4:.2f`" in text
+    assert "MMACs further" not in text
 
 
 @pytest.mark.parametrize("answer", ["35", "35, 165", b"35"])

@@ -143,18 +143,23 @@ def le_placement_table(photo_runs: list[dict], noise: dict, seeds) -> str:
         validate.rows(f"photo_runs[{i}]", [run], cols)
     validate.rows("noise", [noise], (*cols, "keys"))
     lines = [
-        "apart: LE on V instead of on the output, in the output's norm",
-        f"keys/row: exp of a row of W's entropy, the keys it spreads over of {noise['keys']},"
+        "output gap: how much adding LE to V, not to the output, changes the output, in its norm",
+        f"keys per row: exp of a row of W's entropy, the keys it spreads over of {noise['keys']},"
         " mean over rows",
-        "kept: the norm of W·LE(V) over that of LE(V)",
-        "proj LE: the norm of proj's weights applied to LE(V) alone, over the output's norm",
-        "proj WV: the same for the attention term W·V",
-        "mean: LE(V)'s mean over the keys, in the norm of LE(V)",
+        "LE(V) kept: the norm of W·LE(V) over that of LE(V)",
+        "LE term: the norm of proj's weights applied to LE(V) alone, over the output's norm",
+        "attention term: the same for the attention term W·V",
+        "LE(V) mean: LE(V)'s mean over the keys, in the norm of LE(V)",
     ]
-    names = ("apart", "keys/row", "kept", "proj LE", "proj WV", "mean")
-    lines.append(f"{'tokens':>7s} {'seed':>4s}" + "".join(f" {n:>8s}" for n in names))
+    names = ("output gap", "keys per row", "LE(V) kept", "LE term", "attention term", "LE(V) mean")
+    widths = [max(8, len(n)) for n in names]
+    lines.append(
+        f"{'tokens':>7s} {'seed':>4s}" + "".join(f"  {n:>{w}s}" for n, w in zip(names, widths))
+    )
     runs = [*(("photo", s, r) for s, r in zip(seeds, photo_runs)), ("random", seeds[0], noise)]
     for label, seed, run in runs:
-        cells = "".join(f" {run[c]:{'>8.1f' if c == 'spread' else '>8.1%'}}" for c in cols)
+        cells = "".join(
+            f"  {run[c]:>{w}{'.1f' if c == 'spread' else '.1%'}}" for c, w in zip(cols, widths)
+        )
         lines.append(f"{label:>7s} {seed:>4d}{cells}")
     return "\n".join(lines)
