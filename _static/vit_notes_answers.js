@@ -26,15 +26,21 @@
   const num = (v) => (isInt(v) ? Number(v.int) : v.float);
   const abs = (n) => (n < 0n ? -n : n);
 
+  /** checking._decimal_digits: the decimal that m reads (a match of DECIMAL with a digit),
+   *  times 10^power, exactly: its digits with no zero at either end, and the power of ten
+   *  they are multiplied by. DECIMAL reads ASCII digits only. */
+  function decimalDigits(m, power) {
+    const digits = (m[2] + m[3]).replace(/^0+/, "");
+    const stripped = digits.replace(/0+$/, "");
+    return [stripped, Number(m[4] || 0) - m[3].length + power + digits.length - stripped.length];
+  }
+
   /** checking._scaled: text (a decimal) times 10^power, exactly. */
   function scaled(text, power) {
     const m = text.match(DECIMAL);
     if (!m || !(m[2] || m[3])) return null;
     if ((m[4] || "").length > 6) return { float: Number(text) * 10 ** power };
-    let exp10 = Number(m[4] || 0) - m[3].length + power;
-    const digits = (m[2] + m[3]).replace(/^0+/, "");
-    const stripped = digits.replace(/0+$/, "");
-    exp10 += digits.length - stripped.length;
+    const [stripped, exp10] = decimalDigits(m, power);
     if (!stripped) return { int: 0n };
     if (exp10 >= 0 && stripped.length + exp10 <= 19) {
       const value = BigInt(m[1] + stripped) * 10n ** BigInt(exp10);
@@ -196,11 +202,8 @@
     if (power) t = t.slice(0, -1);
     const m = t.match(DECIMAL);
     if (!m || !(m[2] || m[3]) || (m[4] || "").length > 6) return false;
-    let exp10 = Number(m[4] || 0) - m[3].length + power;
-    const digits = (m[2] + m[3]).replace(/^0+/, "");
-    const stripped = digits.replace(/0+$/, "");
-    exp10 += digits.length - stripped.length;
-    return stripped.length > 0 && exp10 < 0;
+    const [stripped, exp10] = decimalDigits(m, power);
+    return stripped.length > 0 && exp10 < 0; // a digit after the point that is not a zero
   }
 
   /** Python's str.isprintable for one code point. */
@@ -417,9 +420,10 @@
       return say(false, `give a whole number of ${spec.unit}: ${formatNote(text)}`);
     }
     if (value === null) return say(false, `give a whole number of ${spec.unit}, got ${describe(text)}`);
+    const notWhole = `a number of ${spec.unit} is whole, got `;
     if (typedFraction(text) && !(!isInt(value) && !Number.isInteger(value.float))) {
       // a fraction too fine for a float, which reads it as a whole number
-      return say(false, `a number of ${spec.unit} is whole, got ${describe(text)}`);
+      return say(false, notWhole + describe(text));
     }
     if (equal(value, right)) return say(true, spec.correct);
     const step = BigInt(spec.step || 0);
@@ -442,7 +446,7 @@
     if (close) return say(false, close);
     if (num(value) <= 0) return say(false, `a number of ${spec.unit} is positive, got ${number(value)}`);
     if (!isInt(value) && !Number.isInteger(value.float)) {
-      return say(false, `a number of ${spec.unit} is whole, got ${number(value)}`);
+      return say(false, notWhole + number(value));
     }
     const out = howFar(value, right);
     return say(false, spec.hint ? `${out}; ${spec.hint}` : out);

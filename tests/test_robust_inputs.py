@@ -1234,10 +1234,20 @@ def test_sixth_audit_a_photo_too_large_for_the_query_maps_is_refused(call):
         (pvt.check_sra_macs, "58605568.00000000001"),
         (pvt.check_sra_macs, "58605.5680000000000001k"),
         (swin.check_window_macs, "145108992.00000000001"),
+        # more than 28 significant digits, where a Decimal rounds in its context
+        (pvt.check_kv_tokens, "49.00000000000000000000000000000000001"),
+        (pvt.check_sra_macs, "58605.568000000000000000000000000001k"),
     ],
 )
 def test_sixth_audit_a_fraction_too_fine_for_a_float_is_not_a_count(capsys, call, answer):
     assert call(answer) is False
+    assert "is whole" in capsys.readouterr().out
+
+
+def test_a_whole_number_in_another_scripts_digits_is_not_read_as_a_fraction(capsys):
+    """Python reads any Unicode decimal digit: their zeros after the point are zeros too."""
+    assert pvt.check_kv_tokens("\u0664\u0669.\u0660") is True  # "49.0" in Arabic-Indic digits
+    assert pvt.check_kv_tokens("\u0664\u0669.\u0660" + "\u0660" * 30 + "\u0661") is False
     assert "is whole" in capsys.readouterr().out
 
 

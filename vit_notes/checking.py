@@ -52,6 +52,7 @@ import signal
 import sys
 import textwrap
 import threading
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -380,6 +381,20 @@ _DECIMAL = re.compile(r"([+-]?)(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?")
 _WORD_SUFFIX = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?([A-Za-z]+)")
 
 
+def _decimal_digits(m: re.Match, power: int) -> tuple[str, int]:
+    """The decimal that ``m`` reads (a match of :data:`_DECIMAL` with a digit), times
+    ``10**power``, exactly: its digits with no zero at either end, and the power of ten they
+    are multiplied by. ``"0.2500"`` and 3 give ``("25", 1)``; zero gives no digits. The
+    exponent must fit a float (at most six digits). Another script's digits come back as
+    ASCII ones, so that their zeros are stripped too. The page's twin is ``decimalDigits``."""
+    digits = m[2] + m[3]
+    if not digits.isascii():  # "١.٠": \d reads any Unicode decimal digit
+        digits = "".join(str(unicodedata.decimal(ch)) for ch in digits)
+    digits = digits.lstrip("0")
+    stripped = digits.rstrip("0")
+    return stripped, int(m[4] or 0) - len(m[3]) + power + len(digits) - len(stripped)
+
+
 def _scaled(text: str, power: int):
     """``text`` (a decimal) times ``10**power``, computed exactly: ``"0.2548"`` and 9 give
     254,800,000, where float arithmetic gives 254800000.00000003. A whole value below 2**63
@@ -389,10 +404,7 @@ def _scaled(text: str, power: int):
         return None
     if len(m[4] or "") > 6:  # an exponent beyond any float: the float product (0 or inf)
         return float(text) * 10.0**power
-    exp10 = int(m[4] or 0) - len(m[3]) + power
-    digits = (m[2] + m[3]).lstrip("0")
-    stripped = digits.rstrip("0")
-    exp10 += len(digits) - len(stripped)
+    stripped, exp10 = _decimal_digits(m, power)
     if not stripped:
         return 0
     if exp10 >= 0 and len(stripped) + exp10 <= 19:
@@ -630,11 +642,8 @@ def _typed_fraction(answer) -> bool:
     m = _DECIMAL.fullmatch(text)
     if not m or not (m[2] or m[3]) or len(m[4] or "") > 6:
         return False
-    try:
-        value = Decimal(text).scaleb(power)
-        return value != value.to_integral_value()
-    except (InvalidOperation, ValueError, OverflowError):
-        return False
+    stripped, exp10 = _decimal_digits(m, power)
+    return bool(stripped) and exp10 < 0  # a digit after the point that is not a zero
 
 
 def rel_error(value, right) -> float:
@@ -884,9 +893,10 @@ def check_count(
         return verdict(False, f"give a whole number of {unit}: {format_note(answer)}")
     if value is None:
         return verdict(False, f"give a whole number of {unit}, got {describe(answer)}")
+    not_whole = f"a number of {unit} is whole, got "
     if _typed_fraction(answer) and not (isinstance(value, float) and not value.is_integer()):
         # a fraction too fine for a float, which reads it as a whole number
-        return verdict(False, f"a number of {unit} is whole, got {describe(answer)}")
+        return verdict(False, not_whole + describe(answer))
     if value == right or (step and value in step_roundings(right, step)):
         return verdict(True, correct)
     if isinstance(value, int):
@@ -912,7 +922,7 @@ def check_count(
     if value <= 0:
         return verdict(False, f"a number of {unit} is positive, got {_number(value)}")
     if isinstance(value, float) and not value.is_integer():
-        return verdict(False, f"a number of {unit} is whole, got {_number(value)}")
+        return verdict(False, not_whole + _number(value))
     text = how_far(value, right)
     return verdict(False, f"{text}; {hint}" if hint else text)
 

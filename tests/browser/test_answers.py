@@ -66,6 +66,7 @@ def answers_for(spec: dict) -> list[str]:
         texts += [str(right * 10 + 1), str(right * 10), f"{right * 2}.5"]
         # fractions a float reads as whole (sixth audit W2), and one printed in full
         texts += [f"{right}.00000000001", f"{right / 1e3}0000000000001k", f"{right}.3"]
+        texts += [f"{right}.{'0' * 30}1", f"{right / 1e3}{'0' * 30}1k"]  # past a Decimal's 28
         # the count in thousands, millions or billions (review PVT r44 E1), and near those
         for k in (3, 6, 9):
             texts += [f"{right / 10**k:.3g}", f"{right / 10**k:.6g}", f"{right / 10**k * 1.01:.4g}"]

@@ -342,32 +342,24 @@ def check_prediction(
     )
 
 
-def _token_index(got) -> int | None:
+def _token_index(got) -> int | str:
     """``got`` as a token index: an int (numpy's too) or a one-element integer tensor. Text, a
-    float (even ``5.0``) and a bool are not one: ``divmod(token, 8)`` needs a whole number."""
-    if isinstance(got, bool):
-        return None
-    if isinstance(got, numbers.Integral):
+    float (even ``5.0``) and a bool are not one: ``divmod(token, 8)`` needs a whole number.
+    Any other value gets the student's message instead, which names a text, bool or float slip."""
+    tensor = isinstance(got, torch.Tensor)
+    if isinstance(got, bool) or (tensor and got.dtype == torch.bool):
+        slip = ", which is a bool, not a token index"
+    elif isinstance(got, numbers.Integral):
         return int(got)
-    if (
-        isinstance(got, torch.Tensor)
-        and got.numel() == 1
-        and not (got.is_floating_point() or got.is_complex() or got.dtype == torch.bool)
-    ):
+    elif isinstance(got, float) or (tensor and got.is_floating_point()):
+        slip = ", which is a float: use // for whole-number division, or int()"
+    elif tensor and got.numel() == 1 and not got.is_complex():
         return int(got.item())
-    return None
-
-
-def _not_index(got) -> str:
-    """The message for a return value that is not a token index, naming the slip."""
-    said = f"return a whole number (a token index), got {describe(got)}"
-    if isinstance(got, str):
-        return f"{said}, which is text: return the int itself, not a string"
-    if isinstance(got, bool) or (isinstance(got, torch.Tensor) and got.dtype == torch.bool):
-        return f"{said}, which is a bool, not a token index"
-    if isinstance(got, float) or (isinstance(got, torch.Tensor) and got.is_floating_point()):
-        return f"{said}, which is a float: use // for whole-number division, or int()"
-    return said
+    elif isinstance(got, str):
+        slip = ", which is text: return the int itself, not a string"
+    else:
+        slip = ""
+    return f"return a whole number (a token index), got {describe(got)}{slip}"
 
 
 def check_query_token(fn) -> bool:
@@ -390,8 +382,8 @@ def check_query_token(fn) -> bool:
                 False, f"{where}: you returned (row, col) = ({pair}); flatten it, row * 8 + col"
             )
         value = _token_index(got)
-        if value is None:
-            return verdict(False, f"{where}: {_not_index(got)}")
+        if isinstance(value, str):  # not a token index: the message
+            return verdict(False, f"{where}: {value}")
         if value == want:
             continue
         r, c = (v + (detail - 1) // 2 for v in corner)
