@@ -70,6 +70,11 @@ def render(source: Path, outdir: Path) -> Path:
                 lines.append(f"--- output (markdown) ---\n{_text(data['text/markdown'])}")
             elif out["output_type"] == "error":
                 lines.append(f"--- error ---\n{out.get('ename')}: {out.get('evalue')}")
+    if conv.cited:  # the reference list the site and the live copies add at the end
+        lines.append("===== References (added by the book, as on the page)")
+        for k in conv.cited:
+            entry = conv.bib[k]
+            lines.append(f"* {entry['full']}" + (f" <{entry['url']}>" if entry["url"] else ""))
     path = outdir / f"{source.stem}.txt"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
