@@ -1052,11 +1052,16 @@ def test_alt_text_says_what_the_figure_shows():
 
 def test_the_maps_say_they_are_the_toys_and_which_layer_sras_cost_matches():
     """The figures and the explorer label the maps as the colour-token toy's, in the title and
-    the alt text. The SRA column names the layer its ratios were matched to: Shunted-T's
+    the alt text, and say what its weights are, read from its layers: not "identity weights"
+    alone. The SRA column names the layer its ratios were matched to: Shunted-T's
     stage-1 layer by default, whatever the toy's own width."""
     img, q = _blocky_image(64), (0.3, 0.5)
     maps = shunted.shunted_query_maps(img, (2, 4), q)
-    toy = "colour-token toy (identity weights)"
+    weights = (
+        "hand-set weights: identity q and proj, kv copies each head's channels to K and V, "
+        "reductions average their tiles, LayerNorm bias 6, zero LE, logit scale 0.25"
+    )
+    assert maps.weights == weights
     for sra, layer in (
         (shunted.sra_nearest_cost_maps(img, (2, 4), q), "Shunted-T's stage-1 layer (C = 64)"),
         (
@@ -1066,14 +1071,26 @@ def test_the_maps_say_they_are_the_toys_and_which_layer_sras_cost_matches():
     ):
         fig = shunted.plot_shunted_maps(img, maps, q, sra)
         title, alt = fig.get_suptitle(), plotting.alt_text(fig)
-        assert toy in title.lower() and "toy with identity weights" in alt
-        assert f"SRA (÷R) at the MACs nearest {layer}" in title and f"nearest {layer}." in alt
+        flat = title.replace("\n", " ")
+        assert "colour-token toy" in title.lower() and weights.lower() in flat.lower()
+        assert "identity weights" not in title and f"toy with {weights}." in alt
+        assert "the same toy but LayerNorm bias 0, at the MACs nearest" in flat
+        assert layer in flat and f"nearest {layer}." in alt
+    # other settings are read from the layers, not typed
+    sharp = shunted.shunted_query_maps(img, (4,), q, logit_scale=0.5)
+    assert sharp.weights.endswith("logit scale 0.5")
+    sra = shunted.sra_nearest_cost_maps(img, (4,), q, logit_scale=0.5)
+    flat = shunted.plot_shunted_maps(img, sharp, q, sra).get_suptitle().replace("\n", " ")
+    assert "the same toy but LayerNorm bias 0, at" in flat
+    sra = shunted.sra_nearest_cost_maps(img, (4,), q)
+    flat = shunted.plot_shunted_maps(img, sharp, q, sra).get_suptitle().replace("\n", " ")
+    assert "LayerNorm bias 0 and logit scale 0.25, at" in flat
     title = shunted.plot_shunted_maps(img, maps, q).get_suptitle()
-    assert toy in title.lower() and "SRA" not in title
+    assert weights.lower() in title.replace("\n", " ").lower() and "SRA" not in title
     e = shunted.shunted_explorer()
     state = e.default_state()
-    assert toy in e.caption(**state).lower()
-    assert "colour-token toy with identity weights" in e.alt(**state)
+    assert f"Colour-token toy, {weights}" in e.caption(**state)
+    assert f"colour-token toy with {weights}, at sr_ratio" in e.alt(**state)
 
 
 def test_maps_share_one_colour_scale_and_say_when_peaks_differ():
@@ -1357,6 +1374,11 @@ def test_the_chapter_states_the_papers_equations_as_stored():
     assert flat.count("notation may differ") == 0 and flat.count("are the paper's names") == 1
     assert "follows that code step by step" not in flat
     assert "The official code itself is not run on this page" in box
+    # the record's provenance is stated once, in the box, and the prose names no package
+    # internals for it (r54 S1)
+    assert flat.count("6861101") == 1 and "6861101" in box
+    for internal in ("official_shunted_t.json", "OFFICIAL_FILE", "CODE_PARAMS"):
+        assert internal not in flat, internal
     sources = box[box.index("{admonition} Sources") :]  # the box itself, not the intro
     assert "MTA" not in sources and "$r_i$" not in sources
     assert not re.search(r"r_i\$? and \$?d_h\$? are the paper's", flat)

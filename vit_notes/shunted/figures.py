@@ -1,6 +1,6 @@
 """The Shunted chapter's pictures: a schematic of shunted self-attention drawn from a layer's own
 configuration, one query's attention in the coarse and the fine head group (colour tokens and
-identity weights: a toy), beside PVT's SRA at the ratio whose multiply-adds are nearest to the
+hand-set weights: a toy), beside PVT's SRA at the ratio whose multiply-adds are nearest to the
 shunted layer's, a table of those maps, the cost of one stage-1 layer against ``sr_ratio``
 (counted, and measured by ``bench/shunted_cost.py``), and the classroom explorer.
 
@@ -58,7 +58,7 @@ def identity_shunted(
     logit_scale: float = registry.TOY_LOGIT_SCALE,
     shift: float = 6.0,
 ):
-    """A :class:`~vit_notes.shunted.model.ShuntedAttention` with identity weights, for tokens
+    """A :class:`~vit_notes.shunted.model.ShuntedAttention` with hand-set weights, for tokens
     made by :func:`repeat_for_heads` (``dim = num_heads · channels``).
 
     ``q`` and ``proj`` are identities; ``kv1``/``kv2`` give each head of a group its own copy
@@ -112,6 +112,29 @@ def identity_shunted(
     return attn.eval()
 
 
+def _toy_weights(layer: ShuntedAttention) -> str:
+    """What the toy's weights are, for a title, a caption or an alt text: read from ``layer``
+    (an :func:`identity_shunted`), so that the text cannot drift from the weights. ``q`` and
+    ``proj`` are identities, each ``kv`` copies its heads' channels into K and V, the
+    reductions average their tiles, and the LayerNorm bias and the logit scale are read."""
+    parts = ["identity q and proj, kv copies each head's channels to K and V"]
+    if layer.sr_ratio > 1:
+        parts.append("reductions average their tiles")
+        parts.append(f"LayerNorm bias {float(layer.norm1.bias[0].detach()):g}")
+    parts += ["zero LE", f"logit scale {float(layer.scale):g}"]
+    return "hand-set weights: " + ", ".join(parts)
+
+
+class _ToyMaps(dict):
+    """What :func:`shunted_query_maps` returns, ``{sr_ratio: {group: (row, grid)}}``, with the
+    toy's weights in words (:func:`_toy_weights`, read from its layer at the largest
+    ``sr_ratio``), so that a figure can say what the toy is."""
+
+    def __init__(self, maps: dict, weights: str):
+        super().__init__(maps)
+        self.weights = weights
+
+
 SHUNTED_COLOURS = {"plain": "tab:red", "SRA": "tab:blue", "Shunted": "tab:purple"}
 
 
@@ -132,22 +155,25 @@ def shunted_query_maps(
     logit_scale: float = registry.TOY_LOGIT_SCALE,
 ) -> dict[int, dict[str, tuple[torch.Tensor, tuple[int, int]]]]:
     """For each ``sr_ratio``: one query's attention in the coarse and the fine head group of a
-    shunted layer with identity weights on colour tokens (:func:`identity_shunted`, whose
+    shunted layer with hand-set weights on colour tokens (:func:`identity_shunted`, whose
     ``logit_scale`` multiplies the logits).
 
-    Returns ``{sr_ratio: {"coarse": (row, grid), "fine": (row, grid)}}`` (``{"plain": ...}`` for 1).
+    Returns ``{sr_ratio: {"coarse": (row, grid), "fine": (row, grid)}}`` (``{"plain": ...}`` for 1),
+    a dict that also keeps the toy's weights in words (``.weights``, :func:`_toy_weights`).
     """
     sr_ratios = _ratios(sr_ratios)
     logit_scale = validate.number("logit_scale", logit_scale, low=0, low_open=True, high=1e3)
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
     x = photo.repeat_for_heads(tokens, num_heads)
     q = photo.query_at((H, W), query_rc)
-    out = {}
+    out, layers = {}, {}
     for r in sr_ratios:
-        layer = identity_shunted(tokens.shape[-1], r, num_heads, logit_scale=logit_scale)
+        layer = layers[r] = identity_shunted(
+            tokens.shape[-1], r, num_heads, logit_scale=logit_scale
+        )
         rows = query_rows(layer, x, H, W, query=q)
         out[r] = dict(zip(("coarse", "fine") if r > 1 else ("plain",), rows))
-    return out
+    return _ToyMaps(out, _toy_weights(layers[max(layers)]))
 
 
 class _NearestCostMaps(dict):
@@ -155,9 +181,24 @@ class _NearestCostMaps(dict):
     the shunted layer whose multiply-adds the SRA ratios were matched to (``dim`` channels,
     ``num_heads`` heads), so that a figure can say which layer that was."""
 
-    def __init__(self, maps: dict, dim: int, num_heads: int):
+    def __init__(self, maps: dict, dim: int, num_heads: int, norm_bias=None, logit_scale=None):
         super().__init__(maps)
         self.dim, self.num_heads = dim, num_heads
+        # the SRA toy's LayerNorm bias (None where no R reduces) and logit scale, as read
+        self.norm_bias, self.logit_scale = norm_bias, logit_scale
+
+
+def _sra_weights(sra: dict, maps: dict) -> str:
+    """How the SRA toy's weights differ from the shunted toy's, for the title: its LayerNorm
+    bias, and its logit scale where that is not the shunted toy's (both read from the layers
+    :func:`sra_nearest_cost_maps` built)."""
+    parts = []
+    if getattr(sra, "norm_bias", None) is not None:
+        parts.append(f"LayerNorm bias {sra.norm_bias:g}")
+    scale = getattr(sra, "logit_scale", None)
+    if scale is not None and f"logit scale {scale:g}" not in getattr(maps, "weights", ""):
+        parts.append(f"logit scale {scale:g}")
+    return f", the same toy but {' and '.join(parts)}," if parts else ""
 
 
 def _matched_layer(sra: dict) -> str:
@@ -195,13 +236,15 @@ def sra_nearest_cost_maps(
     dim, num_heads = validate.width("dim", dim), validate.width("num_heads", num_heads)
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
     q = photo.query_at((H, W), query_rc)
-    out = {}
+    out, norm_bias = {}, None
     for r in sr_ratios:
         r_sra = sra_ratio_at_nearest_cost(H, W, dim, num_heads, r)
         sra = identity_sra(tokens.shape[-1], r_sra, scale=logit_scale)
+        if hasattr(sra, "norm"):  # R > 1: a reduction and its LayerNorm
+            norm_bias = float(sra.norm.bias[0].detach())
         ((row, grid),) = query_rows(sra, tokens, H, W, query=q)
         out[r] = (r_sra, row, grid)
-    return _NearestCostMaps(out, dim, num_heads)
+    return _NearestCostMaps(out, dim, num_heads, norm_bias, float(sra.scale))
 
 
 def _peak_note(peaks: list[float]) -> str:
@@ -373,8 +416,9 @@ def plot_shunted_maps(
     """One row per ``sr_ratio``: the coarse group's map, the fine group's map and, given ``sra``
     (from :func:`sra_nearest_cost_maps`), PVT's SRA at the ratio whose layer does the number of
     multiply-adds nearest to the shunted layer's. The maps are the colour-token toy's
-    (:func:`shunted_query_maps`, identity weights): the title and the alt text say so, and
-    name the layer the SRA ratios were matched to.
+    (:func:`shunted_query_maps`, hand-set weights): the title and the alt text say so, give
+    the weights as read from the toy's layers, and name the layer the SRA ratios were matched
+    to.
 
     Every map is drawn over the photo on **one** colour scale (one colour bar), with the query
     marked on each: a box around the query token's own ``patch``×``patch`` pixels (the
@@ -391,7 +435,8 @@ def plot_shunted_maps(
     outside = patch < MARK_OUTSIDE_BELOW  # the query's pixels stay visible inside the box
     ncols = 3 if sra else 2
     nrows = len(maps)
-    height = 2.3 * nrows + (0.65 if sra else 0.45)
+    # two lines of title give the toy's weights (more, with SRA's)
+    height = 2.3 * nrows + (0.65 if sra else 0.45) + 0.4
     fig, axes = new_figure(nrows, ncols, height=height, given=f"maps has {nrows:,} entries")
     peaks = [float(row.max()) for groups in maps.values() for row, _ in groups.values()]
     if sra:
@@ -422,25 +467,40 @@ def plot_shunted_maps(
         ax_row[0].set_ylabel(f"sr_ratio = {r}")
     cbar = fig.colorbar(im, ax=axes, shrink=0.8, pad=0.02, aspect=30)
     cbar.set_label("attention weight (one scale)")
-    toy = "Colour-token toy (identity weights): coarse group (÷r), fine group (÷r/2)"
-    lines = [toy]
+    weights = getattr(maps, "weights", "hand-set weights")  # a plain dict: not known
+    lines = ["Colour-token toy: coarse group (÷r), fine group (÷r/2)"]
+    lines += _wrap(weights[0].upper() + weights[1:])
     if sra:
-        lines.append(f"SRA (÷R) at the MACs nearest {_matched_layer(sra)}")
+        lines.append(f"SRA (÷R){_sra_weights(sra, maps)} at the MACs nearest")
+        lines.append(f"{_matched_layer(sra)}")
     lines[-1] += "; query token: cyan box"
     note = _peak_note(peaks)
     fig.suptitle("\n".join(t for t in (*lines, note) if t))
     alt = (
-        "One query's attention weights over the photo in a colour-token toy with identity "
-        f"weights, one row per sr_ratio ({', '.join(str(r) for r in maps)}), on one colour "
+        f"One query's attention weights over the photo in a colour-token toy with {weights}. "
+        f"One row per sr_ratio ({', '.join(str(r) for r in maps)}), on one colour "
         "scale: " + "; ".join(described) + "."
     )
     if sra:
         alt += (
-            " The SRA column is at the ratio R whose multiply-adds are nearest "
-            f"{_matched_layer(sra)}."
+            f" The SRA column{_sra_weights(sra, maps)} is at the ratio R whose multiply-adds "
+            f"are nearest {_matched_layer(sra)}."
         )
     set_alt(fig, alt)
     return fig
+
+
+def _wrap(text: str, width: int = 80) -> list[str]:
+    """``text`` as title lines of at most ``width`` characters, broken after a comma."""
+    lines = [""]
+    for piece in text.split(", "):
+        joined = f"{lines[-1]}, {piece}" if lines[-1] else piece
+        if len(joined) > width and lines[-1]:
+            lines[-1] += ","
+            lines.append(piece)
+        else:
+            lines[-1] = joined
+    return lines
 
 
 #: The two head groups' colours in the schematic: coarse (÷r) and fine (÷r/2).
@@ -1074,6 +1134,10 @@ def shunted_explorer() -> Explorer:
     layer against SRA and plain attention. A live widget in a kernel, a precomputed twin on
     the page (:class:`~vit_notes.explorer.Explorer`)."""
 
+    def _explorer_toy(sr_ratio, num_heads):
+        # the toy's weights as the maps' layer has them (the channels do not change them)
+        return _toy_weights(identity_shunted(4, sr_ratio, num_heads))
+
     def maps(queries, sr_ratio, num_heads, size):
         img = photo.load_photo(size)
         groups = shunted_query_maps(img, (sr_ratio,), queries, num_heads=num_heads)[sr_ratio]
@@ -1096,7 +1160,8 @@ def shunted_explorer() -> Explorer:
             "one group, all keys" if sr_ratio == 1 else f"groups ÷{sr_ratio} and ÷{sr_ratio // 2}"
         )
         return (
-            f"Colour-token toy (identity weights). {size}×{size} photo, {H * W} query tokens, "
+            f"Colour-token toy, {_explorer_toy(sr_ratio, num_heads)}. {size}×{size} photo, "
+            f"{H * W} query tokens, "
             f"heads={num_heads}: {groups}; query token: inside the cyan box, one token from "
             "its edge"
         )
@@ -1110,7 +1175,7 @@ def shunted_explorer() -> Explorer:
         return (
             f"Explorer, starting state: the {size}×{size} photo with the query token inside "
             f"a cyan box, one token from its edge, {grids} of a colour-token toy with "
-            f"identity weights, sr_ratio {sr_ratio}, "
+            f"{_explorer_toy(sr_ratio, num_heads)}, at sr_ratio {sr_ratio} and "
             f"{num_heads} heads. Under them, one stage-1 "
             "layer's multiply-adds and attention-map memory (KiB or MiB) for plain attention, "
             "SRA and Shunted"

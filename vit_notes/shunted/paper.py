@@ -115,7 +115,7 @@ SYMBOLS = (
     Symbol(
         "W_i^Q",
         "head i's query projection",
-        "rows i·d .. (i+1)·d-1 of q.weight (and q.bias), q.weight[i·d:(i+1)·d]",
+        "q.weight[i·d:(i+1)·d], with the same slice of q.bias",
     ),
     Symbol(
         "W_i^K, W_i^V",
