@@ -938,6 +938,45 @@ def test_sr_ratio_judgement(capsys, answer, ok, says):
     assert says in " ".join(capsys.readouterr().out.split())
 
 
+def test_the_toy_says_what_its_weights_are():
+    """The toy's maps carry its weights in words, read from its layers: not "identity weights"
+    alone, since the reductions average, the LayerNorm and the logit scale are set too (r54's
+    finding on Shunted, the same toy here). The explorer's caption and alt text say them."""
+    from vit_notes.pvt.figures import _toy_weights
+
+    img = photo.load_photo(64)
+    sra = (
+        "hand-set weights: identity q, k, v and proj, zero biases, reductions average their "
+        "tiles, LayerNorm weight 1, bias 0, logit scale 0.25"
+    )
+    assert pvt.sra_query_maps(img, (1, 2, 4, 8)).weights == sra
+    # no reduction, no LayerNorm: nothing said of them
+    plain = pvt.sra_query_maps(img, (1,)).weights
+    assert plain == "hand-set weights: identity q, k, v and proj, zero biases, logit scale 0.25"
+    linear = pvt.sra_query_maps(img, (1,), linear=True).weights
+    assert "linear SRA average-pools to 7×7, identity 1×1 conv" in linear
+    assert "reductions average" not in linear
+    # read, not typed: another scale, another LayerNorm
+    assert pvt.sra_query_maps(img, (8,), scale=0.5).weights.endswith("logit scale 0.5")
+    layer = pvt.identity_sra(64, 8)
+    with torch.no_grad():
+        layer.norm.bias.fill_(2.0)
+    assert "LayerNorm weight 1, bias 2," in _toy_weights(layer)
+    # a layer that is not the toy is refused, not described as one
+    with torch.no_grad():
+        layer.sr.weight.mul_(2)
+    with pytest.raises(ValueError, match="not a toy layer"):
+        _toy_weights(layer)
+    with pytest.raises(ValueError, match="logit scales differ"):
+        _toy_weights(pvt.identity_sra(64, 1), pvt.identity_sra(64, 2, scale=0.5))
+    e = pvt.sra_explorer()
+    state = e.default_state()
+    assert f"Toy: colour tokens, {sra}." in e.caption(**state)
+    assert f"colour-token toy ({sra}) with" in e.alt(**state)
+    assert "identity weights" not in e.caption(**state) + e.alt(**state)
+    assert plain in e.caption(**{**state, "sr_ratio": 1})
+
+
 def test_colour_maps_mean_something():
     # A query on the face must prefer other face patches to the dark uniform: the whole
     # point of the colour tokens (random weights would give no such preference).

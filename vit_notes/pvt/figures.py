@@ -1,8 +1,8 @@
 """The PVT chapter's pictures: a schematic of spatial-reduction attention drawn from a layer's
 own configuration, one query's attention on the photo as ``sr_ratio`` grows (colour tokens and
-identity weights: a toy whose maps mean "same colour"), the cost of one stage-1 layer against
-``sr_ratio`` and image size, and the classroom explorer (one description: a live widget in a
-kernel, a page twin on the site).
+hand-set weights, :func:`identity_sra`: a toy whose maps mean "same colour"), the cost of one
+stage-1 layer against ``sr_ratio`` and image size, and the classroom explorer (one
+description: a live widget in a kernel, a page twin on the site).
 
 Every figure is drawn in the book's style (:func:`vit_notes.plotting.styled`): at most the text
 column's width, no text under 9 pt, at most three panels in a row."""
@@ -48,14 +48,17 @@ def identity_sra(
     linear: bool = False,
     num_heads: int = 1,
 ):
-    """A :class:`~vit_notes.pvt.SpatialReductionAttention` with identity weights.
+    """A :class:`~vit_notes.pvt.SpatialReductionAttention` with hand-set weights (not all of
+    them identities; :func:`_toy_weights` says which, read from the layer).
 
-    ``q``, ``k``, ``v`` and ``proj`` are identities, the reduction conv averages each
-    ``sr_ratio x sr_ratio`` reduction tile (so a reduced key is the mean of the tokens it covers)
-    and the LayerNorm is the plain standardisation. The logits are ``scale · q·k``: ``scale``
-    multiplies the logits, so it is an inverse temperature (softmax(z / T) with T = 1/scale),
-    and a larger ``scale`` sharpens the softmax. With several heads, each head compares its
-    own slice of the palette.
+    ``q``, ``k``, ``v`` and ``proj`` are identities with zero biases. The reduction conv averages
+    each ``sr_ratio x sr_ratio`` reduction tile (weight ``1/sr_ratio²`` from a channel to itself,
+    zero bias), so a reduced key is the mean of the tokens it covers. With ``linear``, the pool
+    averages and the 1×1 conv is the identity. The LayerNorm keeps its initial weight 1 and
+    bias 0: the plain standardisation. The logits are ``scale · q·k``, in place of the
+    module's ``1/√d_h``: ``scale`` multiplies the logits, so it is an inverse temperature
+    (softmax(z / T) with T = 1/scale), and a larger ``scale`` sharpens the softmax. With several
+    heads, each head compares its own slice of the palette.
     """
     linear = validate.flag("linear", linear)
     attn = SpatialReductionAttention(
@@ -79,6 +82,60 @@ def identity_sra(
         attn.sr.weight[range(dim), range(dim)] = 1.0 / (k * k)
         attn.sr.bias.zero_()
     return attn.eval()
+
+
+def _one(name: str, values) -> str:
+    """``values`` (floats read from layers) as one number, ``:g``; several: an error."""
+    found = sorted({float(v) for v in values})
+    if len(found) != 1:
+        raise ValueError(f"the toy layers' {name} differ: {found}")
+    return f"{found[0]:g}"
+
+
+@torch.no_grad()
+def _toy_weights(*layers: SpatialReductionAttention) -> str:
+    """What the toy's weights are, for a title, a caption or an alt text, read from ``layers``
+    (:func:`identity_sra`'s, one per map), so that the text cannot drift from the weights: the
+    identity projections and zero biases (checked), what the reductions do (checked), the
+    LayerNorm's weight and bias where a layer has one, and the logit scale."""
+    parts = []
+    for layer in layers:
+        eye = torch.eye(layer.dim)
+        ok = torch.equal(layer.q.weight, eye) and torch.equal(layer.proj.weight, eye)
+        ok = ok and torch.equal(layer.kv.weight, torch.cat([eye, eye]))
+        biases = [layer.q.bias, layer.kv.bias, layer.proj.bias]
+        if hasattr(layer, "sr"):
+            k = layer.sr.kernel_size[0]
+            mean = torch.zeros_like(layer.sr.weight)
+            mean[range(layer.dim), range(layer.dim)] = 1.0 / (k * k)
+            ok = ok and torch.equal(layer.sr.weight, mean)
+            biases.append(layer.sr.bias)
+        if not ok or any(b is None or b.any() for b in biases):
+            raise ValueError("not a toy layer: build it with identity_sra")
+    parts.append("identity q, k, v and proj, zero biases")
+    if any(hasattr(layer, "sr") and not layer.linear for layer in layers):
+        parts.append("reductions average their tiles")
+    linear = [layer for layer in layers if layer.linear]
+    if linear:
+        side = _one("pool sizes", [layer.pool_size for layer in linear])
+        parts.append(f"linear SRA average-pools to {side}×{side}, identity 1×1 conv")
+    norms = [layer.norm for layer in layers if hasattr(layer, "norm")]
+    if norms:
+        weight = _one("LayerNorm weights", torch.cat([n.weight for n in norms]))
+        bias = _one("LayerNorm biases", torch.cat([n.bias for n in norms]))
+        parts.append(f"LayerNorm weight {weight}, bias {bias}")
+    parts.append(f"logit scale {_one('logit scales', [layer.scale for layer in layers])}")
+    return "hand-set weights: " + ", ".join(parts)
+
+
+class _ToyMaps(dict):
+    """What :func:`sra_query_maps` returns, ``{sr_ratio: (attn_row, key_grid)}``, with the
+    toy's weights in words (``.weights``, :func:`_toy_weights`, read from its layers), so that
+    a figure can say what the toy is."""
+
+    def __init__(self, maps: dict, weights: str):
+        super().__init__(maps)
+        self.weights = weights
 
 
 VARIANTS = ("plain", "SRA", "linear SRA")
@@ -106,26 +163,28 @@ def sra_query_maps(
 ) -> dict[int, tuple[torch.Tensor, tuple[int, int]]]:
     """For each ``sr_ratio``: the attention of one query over the (reduced) key grid, head 0.
 
-    Uses colour tokens and identity projections (:func:`identity_sra`, its logit ``scale``)
-    so the maps show colour similarity; returns ``{sr_ratio: (attn_row, key_grid)}``.
+    Uses colour tokens and the toy's hand-set weights (:func:`identity_sra`, its logit
+    ``scale``) so the maps show colour similarity; returns ``{sr_ratio: (attn_row, key_grid)}``,
+    a dict that also keeps the toy's weights in words (``.weights``, :func:`_toy_weights`).
     """
     linear = validate.flag("linear", linear)
     sr_ratios = validate.nonempty_sequence("sr_ratios", sr_ratios, limit=validate.MAX_SETTINGS)
     tokens, (H, W) = photo.colour_tokens(img, patch=patch)
     q = photo.query_at((H, W), query_rc)
     sr_ratios = [validate.kernel(f"sr_ratios[{i}]", r) for i, r in enumerate(sr_ratios)]
-    out = {}
+    out, layers = {}, []
     for r in sr_ratios:
         layer = identity_sra(tokens.shape[-1], r, scale=scale, linear=linear, num_heads=num_heads)
+        layers.append(layer)
         (out[r],) = query_rows(layer, tokens, H, W, query=q)  # one row only, not the N x N_k map
-    return out
+    return _ToyMaps(out, _toy_weights(*layers))
 
 
 def query_peaks(img: torch.Tensor, queries, sr_ratios=(1, 8), mass: float = 0.9) -> list[dict]:
     """For each of ``queries`` (row, col fractions, e.g. :func:`~vit_notes.photo.nearby_queries`):
     its map's largest weight at each of ``sr_ratios`` (``peaks``), how many keys hold ``mass``
     of its weight (``keys``) and the key grid (``grids``), from :func:`sra_query_maps` (the toy:
-    colour tokens, identity weights, head 0). One forward of the toy layer per ``sr_ratio``."""
+    colour tokens, hand-set weights, head 0). One forward of the toy layer per ``sr_ratio``."""
     queries = [validate.fraction_pair(f"queries[{i}]", q)
                for i, q in enumerate(validate.nonempty_sequence("queries", queries))]  # fmt: skip
     sr_ratios = validate.nonempty_sequence("sr_ratios", sr_ratios, limit=validate.MAX_SETTINGS)
@@ -606,13 +665,19 @@ def sra_explorer() -> Explorer:
             MapPanel(f"SRA R={sr_ratio}, head 0: {grid[0]}×{grid[1]} keys", grid, rows),
         ]
 
+    def _explorer_toy(sr_ratio, num_heads):
+        # the toy's weights as the maps' layers have them (plain and SRA; the photo's size
+        # does not change them)
+        layers = [identity_sra(64, r, num_heads=num_heads) for r in sorted({1, sr_ratio})]
+        return _toy_weights(*layers)
+
     def caption(sr_ratio, num_heads, size):
         H = W = size // 4
         M = sra_cost(H, W, 64, num_heads, sr_ratio).kv_tokens
         heads = f"{num_heads} head" + ("s" if num_heads > 1 else "")
         return (
             f"{size}×{size} photo, {H * W} queries, {heads}. SRA: {M} keys. "
-            "Query: cyan box. Toy: colour tokens, identity weights."
+            f"Query: cyan box. Toy: colour tokens, {_explorer_toy(sr_ratio, num_heads)}."
         )
 
     grid, start = 10, (3, 5)  # the query positions, and the starting one
@@ -644,7 +709,8 @@ def sra_explorer() -> Explorer:
         return (
             f"Explorer, starting state: the {size}×{size} photo with the query "
             f"({query[0]:.2f}, {query[1]:.2f}) in a cyan box, on the face. Two maps show its "
-            f"attention in the colour-token toy with {heads}, head 0, on one colour scale. "
+            f"attention in the colour-token toy ({_explorer_toy(sr_ratio, num_heads)}) with "
+            f"{heads}, head 0, on one colour scale. "
             f"Plain attention has {pg[0]}×{pg[1]} keys and a largest weight of {peak(plain)}. "
             f"SRA at sr_ratio {sr_ratio} has {g[0]}×{g[1]} keys and a largest weight of "
             f"{peak(rows)}. Under them, bars give one stage-1 layer's multiply-adds and "

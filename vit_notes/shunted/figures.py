@@ -226,11 +226,13 @@ def sra_nearest_cost_maps(
     """For each shunted ``sr_ratio``: the PVT SRA ratio whose multiply-adds are nearest to the
     shunted layer's (:func:`~vit_notes.shunted.cost.sra_ratio_at_nearest_cost`, for a
     ``dim``-channel, ``num_heads``-head layer on the photo's token grid), and the same query's
-    map through an identity-weight SRA at that ratio, whose logits ``logit_scale`` multiplies
-    (as in :func:`shunted_query_maps`). Returns ``{sr_ratio: (sra_ratio, row, grid)}``, a dict
-    that also keeps ``dim`` and ``num_heads``: :func:`plot_shunted_maps` names the layer the
-    ratios were matched to. The toy's own width (two copies of the colour histogram) is not
-    ``dim``: the ratios match the cost of a ``dim``-channel layer, not of the toy."""
+    map through PVT's toy SRA at that ratio (:func:`~vit_notes.pvt.identity_sra`: identity
+    projections with zero biases, a reduction that averages its tiles, LayerNorm weight 1 and
+    bias 0), whose logits ``logit_scale`` multiplies (as in :func:`shunted_query_maps`).
+    Returns ``{sr_ratio: (sra_ratio, row, grid)}``, a dict that also keeps ``dim`` and
+    ``num_heads``: :func:`plot_shunted_maps` names the layer the ratios were matched to. The
+    toy's own width (two copies of the colour histogram) is not ``dim``: the ratios match the
+    cost of a ``dim``-channel layer, not of the toy."""
     sr_ratios = _ratios(sr_ratios)
     logit_scale = validate.number("logit_scale", logit_scale, low=0, low_open=True, high=1e3)
     dim, num_heads = validate.width("dim", dim), validate.width("num_heads", num_heads)
