@@ -1795,6 +1795,7 @@ def test_r55_norms_explorer_and_plumbing():
     assert 'pvt_tiny=["norm"], shunted_t=["norm1", "norm2", "norm3", "norm4"]' in code
     # M3: what the explorer draws at sr_ratio 1 and above, checked on its own maps
     assert "At `sr_ratio` 1 it draws one map, over all the keys" in flat
+    assert "At `sr_ratio` above 1 the explorer draws two maps" in flat
     assert 'assert titles == (["plain"] if r == 1 else ["coarse", "fine"])' in code
     # S1: the toy's settings are left to section 4
     intro = "".join(cells[0]["source"])
