@@ -1368,7 +1368,11 @@ def test_the_chapter_states_the_papers_equations_as_stored():
     # MTA and LE are the paper's names, said once, in section 3 with their definition
     # (r44 S2: the box holds sources only); r_i and d_h are not called the paper's
     assert "could not read" not in flat and "therefore written" not in box
-    assert "They are not quoted from the paper's section 3" in box
+    # r55 M1: the operator named by the paper's term (title, abstract); the paper's own
+    # typesetting is not quoted, and no sentence says the paper has no equations
+    assert "The paper's own typesetting of the equations is not quoted here" in box
+    assert "multi-scale token aggregation, from its title and abstract" in box
+    assert "not quoted from the paper's section 3" not in box
     assert "this chapter's" not in box and "are the chapter's" not in flat
     assert "MTA and LE are the paper's names" not in box
     assert flat.count("notation may differ") == 0 and flat.count("are the paper's names") == 1
@@ -1421,14 +1425,16 @@ def test_mta_keeps_one_meaning_and_the_provenance_is_said_once():
     text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     flat = " ".join(text.split())
     printed = " ".join((paper_text() + shunted.paper.describe_ablations()).split())
-    # MTA is the paper's whole component, LE one of its parts; the merge has its own symbol
+    # MTA is the paper's whole component, LE one of its parts; r55 M1: the token merge is
+    # written MTA(X, r_i), the paper's term, not Merge(X, r_i)
     assert "MTA means both parts" in flat and "So MTA has two parts" in flat
     assert "MTA is the whole component" not in flat
     for both in (flat, printed):
-        assert "MTA(X" not in both and "\\mathrm{MTA}" not in both
+        assert "Merge(" not in both and "\\mathrm{Merge}" not in both
         assert "no MTA" not in both and "MTA is a convolution" not in both
         assert "what MTA is made of" not in both
-    assert "Merge(X, r_i)" in printed and "no token merge" in printed
+    assert "\\mathrm{MTA}(X, r_i)" in flat
+    assert "MTA(X, r_i)" in printed and "no token merge" in printed
     # no guesses about the paper's method section, nor narration of the chapter's sources
     assert "The chapter cannot check that" not in flat and "We think the paper" not in flat
     (box,) = [c for c in cells if "{admonition} Sources" in "".join(c["source"])]
@@ -1468,7 +1474,7 @@ def test_the_papers_facts_print_in_the_column_and_name_their_source():
     ):
         assert max(len(line) for line in text.splitlines()) <= 90
     symbols = " ".join(s.symbol for s in paper.SYMBOLS)
-    for name in ("Q_i", "K_i", "V_i", "Merge", "LE", "d_h", "h_i", "r_i", "W_i^Q"):
+    for name in ("Q_i", "K_i", "V_i", "MTA(X, r_i)", "LE", "d_h", "h_i", "r_i", "W_i^Q"):
         assert name in symbols
     for d in paper.CODE_DIFFERENCES:
         assert d.paper and d.code and paper.REPO in d.evidence
@@ -1692,9 +1698,10 @@ def test_the_random_token_gap_is_split_into_its_two_factors():
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
     text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     flat = " ".join(text.split())
-    # apart = proj LE x changed: both factors glued, and no single cause named for the gap
-    for key in ("noise_le_norm", "le_norm_lo", "le_norm_hi", "noise_changed", "changed_lo"):
+    # r55 S3: the mean kept by the average and the LE term, glued, no single cause named
+    for key in ("noise_le_norm", "le_norm_lo", "le_norm_hi", "noise_kept", "noise_mean"):
         assert f"shunted_r1_{key}" in flat
+    assert "{admonition} Where the gap comes from" in text
     assert "The large gap comes with these random tokens" not in flat
     # r44 S1: said of the comparison, not of the page
     assert "this comparison cannot single out one cause" in flat
@@ -1705,16 +1712,14 @@ def test_the_random_token_gap_is_split_into_its_two_factors():
     assert "g = 0" not in symbols  # the groups are numbered 1 and 2, as sr1/sr2 are
 
 
-def test_the_r4_near_tie_prints_numbers_that_agree():
-    """r49 M1: the two r = 4 gaps and the margin share one precision, so they subtract.
-    r53 S1: every r's two differences are in one table, at that precision."""
+def test_the_sra_matching_is_one_table():
+    """r55 S4: one table of the nearest R; the near-tie bookkeeping is not in the prose."""
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
     text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    assert "toy_margin" not in text and "toy_diff" not in text
+    assert "That is not a rule" not in text
     for r in (2, 4, 8):
-        for key in (f"toy_diff_r{r}_near:+", f"toy_diff_r{r}_next:+"):
-            assert f"shunted_{key}.2f`" in text
-    assert "shunted_toy_margin_r4:.2f`" in text
-    assert "MMACs further" not in text
+        assert f"shunted_nearest_R_toy_r{r}`" in text
 
 
 @pytest.mark.parametrize("answer", ["35", "35, 165", b"35"])
@@ -1777,3 +1782,30 @@ def test_ssa_forward_v_before_local_enhancement_with_a_right_output(capsys):
     assert not shunted.check_shunted_forward(v_before_le, SMALL)
     out = " ".join(capsys.readouterr().out.split())
     assert "first wrong step is v1" in out and "these are V before local enhancement" in out
+
+
+def test_r55_norms_explorer_and_plumbing():
+    """r55 M2, M3, S1, S2, S5, S6: what the prose says, and what it no longer says."""
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    flat = " ".join(text.split())
+    # M2: the per-stage LayerNorms, asserted against the models and the official record
+    assert "Every stage ends with its own LayerNorm, `norm1` to `norm4`" in flat
+    assert 'pvt_tiny=["norm"], shunted_t=["norm1", "norm2", "norm3", "norm4"]' in code
+    # M3: what the explorer draws at sr_ratio 1 and above, checked on its own maps
+    assert "At `sr_ratio` 1 it draws one map, over all the keys" in flat
+    assert "At `sr_ratio` above 1 the explorer draws two maps" in flat
+    assert 'assert titles == (["plain"] if r == 1 else ["coarse", "fine"])' in code
+    # S1: the toy's settings are left to section 4
+    intro = "".join(cells[0]["source"])
+    assert "shunted_toy_shift" not in intro and "logit scale" not in intro
+    # S2: no plumbing in the prose
+    for said in ("The hidden cell", "The cell above asserts it", "the digits this bound"):
+        assert said not in flat, said
+    # S5: the bounds are taken from the printed digits
+    assert 'round(p["median"], 2) - round(p["macs"], 2)' in code
+    assert 'max(round(r["gmacs_ratio"], 3) for r in rows) - 1' in code
+    # S6: a word, not a digit, and PVT's ratios read from the configurations
+    assert "{glue:text}`shunted_near_own_neighbours`, {glue" in flat
+    assert "{glue:text}`shunted_pvt_ratios`" in flat and "8, 4, 2 and 1" not in flat

