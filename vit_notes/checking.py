@@ -39,6 +39,7 @@ wrong choice: a choice is not a computation. The page's JavaScript twin
 
 from __future__ import annotations
 
+import _signal
 import contextlib
 import contextvars
 import copy
@@ -209,9 +210,13 @@ def _read_result(fn: Callable, args: tuple, read: Callable | None, state: tuple 
     timer's own passes."""
     try:
         result = fn(*args)
-    finally:
-        if state is not None:
+    except BaseException as e:
+        # not after the timer's exception: until the flag is cleared, every call raises it
+        if state is not None and not isinstance(e, _TimeUp):
             _restore_torch_state(state)
+        raise
+    if state is not None:
+        _restore_torch_state(state)
     if read is None:
         return result
     _PHASE[0] = "read"
@@ -230,9 +235,10 @@ def _read_result(fn: Callable, args: tuple, read: Callable | None, state: tuple 
 
 _PHASE = ["call"]  # what the timed call is doing: calling the function, or reading its result
 
-#: The timer's own ``signal.signal`` and ``signal.setitimer``: while student code runs, the
-#: module's are guarded (:func:`_guard_timer`).
-_SET_HANDLER, _SET_TIMER = signal.signal, getattr(signal, "setitimer", None)
+#: The timer's own ``_signal.signal`` and ``signal.setitimer``: while student code runs, the
+#: modules' are guarded (:func:`_guard_timer`), and a timer started inside (an answer read
+#: under its own timer) must not meet the guard.
+_SET_HANDLER, _SET_TIMER = _signal.signal, getattr(signal, "setitimer", None)
 
 
 def _refusal_error(message: str) -> RuntimeError:
@@ -269,20 +275,22 @@ def _timer_guard(name: str, original: Callable) -> Callable:
 _GUARDED = ("signal", "setitimer", "alarm", "pthread_sigmask")
 
 
-@contextlib.contextmanager
-def _guard_timer():
-    """While inside: ``signal.signal``, ``setitimer``, ``alarm`` and ``pthread_sigmask`` (and
-    the ``_signal`` module's, which ``signal.signal`` calls) refuse to touch SIGALRM or the
-    real timer; every other signal and timer works. Put back on every way out."""
+def _guard_timer() -> list:
+    """Make ``signal.signal``, ``setitimer``, ``alarm`` and ``pthread_sigmask`` (and the
+    ``_signal`` module's, which ``signal.signal`` calls) refuse to touch SIGALRM or the real
+    timer; every other signal and timer works. Returns what :func:`_unguard_timer` puts back.
+    Plain functions, not a context manager: nothing of it may run while the timer's trace
+    hook makes every call raise."""
     modules = [m for m in (signal, sys.modules.get("_signal")) if m is not None]
     saved = [(m, n, m.__dict__[n]) for m in modules for n in _GUARDED if n in m.__dict__]
-    try:
-        for m, name, original in saved:
-            setattr(m, name, _timer_guard(name, original))
-        yield
-    finally:
-        for m, name, original in saved:
-            setattr(m, name, original)
+    for m, name, original in saved:
+        setattr(m, name, _timer_guard(name, original))
+    return saved
+
+
+def _unguard_timer(saved: list) -> None:
+    for m, name, original in saved:
+        setattr(m, name, original)
 
 
 def _run_timed(
@@ -343,16 +351,17 @@ def _run_timed(
 
     old_handler = set_handler(signal.SIGALRM, stop)
     old_timer = setitimer(signal.ITIMER_REAL, seconds, 0.1)
+    guarded = _guard_timer()
     try:
         try:
-            with _guard_timer():
-                return _read_result(fn, args, read, state)
+            return _read_result(fn, args, read, state)
         finally:
             # Clear the flag before calling disarm(), not inside it only: while it is set the
             # trace hook raises on every call, including the call to disarm() itself, so the
             # timer would keep firing and its restored default handler would kill the process.
             running[0] = False
             disarm()
+            _unguard_timer(guarded)  # before the handlers below, which may time an answer
     except _TimeUp:
         running[0] = False
         if _PHASE[0] == "read":
@@ -371,6 +380,7 @@ def _run_timed(
         raise StudentError(_raised(e), e) from None
     finally:
         disarm()
+        _unguard_timer(guarded)
         set_handler(signal.SIGALRM, old_handler)
         if old_timer[0] > 0:  # someone else's timer was running: put it back
             setitimer(signal.ITIMER_REAL, *old_timer)
