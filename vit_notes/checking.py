@@ -45,6 +45,7 @@ import contextvars
 import copy
 import decimal
 import functools
+import gc
 import itertools
 import math
 import numbers
@@ -321,6 +322,7 @@ def _run_timed(
     here = sys._getframe()
     old_trace = sys.gettrace()
     running = [True]
+    collecting = [False]  # whether stop() switched off the garbage collector
     setitimer, set_handler = _SET_TIMER, _SET_HANDLER
 
     def halt(frame, event, arg):
@@ -337,6 +339,9 @@ def _run_timed(
         # frames (those below this call) are also made to raise on their next line
         if not running[0]:
             return
+        if gc.isenabled():  # a collection's callbacks would meet the hook below and raise
+            gc.disable()
+            collecting[0] = True
         sys.settrace(halt)
         while frame is not None and frame is not here:
             frame.f_trace = halt
@@ -348,6 +353,9 @@ def _run_timed(
         running[0] = False
         setitimer(signal.ITIMER_REAL, 0)
         sys.settrace(old_trace)
+        if collecting[0]:
+            collecting[0] = False
+            gc.enable()
 
     old_handler = set_handler(signal.SIGALRM, stop)
     old_timer = setitimer(signal.ITIMER_REAL, seconds, 0.1)
