@@ -258,11 +258,13 @@ class Explorer:
     def _checking(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
         def checked(*args, queries=_NO_QUERIES, **state):
-            if args:
+            names = [c.name for c in self.controls]
+            if len(args) > len(names) or any(n in state for n in names[: len(args)]):
                 raise TypeError(
-                    f"give the state by name ({', '.join(c.name for c in self.controls)}), "
-                    f"not by position: got {len(args)} positional argument(s)"
+                    f"give the state's controls ({', '.join(names)}) once each, by name or in "
+                    f"that order: got {len(args)} by position and {sorted(state)} by name"
                 )
+            state = {**dict(zip(names, args)), **state}
             self.check_state(state, partial=True)
             if queries is _NO_QUERIES:
                 return fn(**state)
