@@ -52,10 +52,32 @@
   /** checking._LONE_COMMA: a comma not followed by exactly three digits ("3,22"). */
   const LONE_COMMA = /,(?![0-9]{3}(?![0-9]))/;
 
-  /** checking._plain_text: typed text without the digit separators "_", "," and spaces; a
-   *  comma is a separator only before exactly three digits. */
+  /** The zero of each script's decimal digits beyond ASCII, as Python's Unicode table has them
+   *  (tests/test_robust_inputs.py checks the list against it): the zero's next nine code
+   *  points are 1 to 9. */
+  const DIGIT_ZEROS = [
+    0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6,
+    0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50,
+    0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10,
+    0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650,
+    0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0, 0x16b50,
+    0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
+  ];
+
+  /** checking._plain_text's digits: another script's decimal digits as ASCII ones. */
+  function asciiDigits(text) {
+    return text.replace(/[^\x00-\x7f]/gu, (ch) => {
+      const cp = ch.codePointAt(0);
+      const zero = DIGIT_ZEROS.find((z) => cp >= z && cp < z + 10);
+      return zero === undefined ? ch : String(cp - zero);
+    });
+  }
+
+  /** checking._plain_text: typed text without the digit separators "_", "," and spaces, any
+   *  script's digits read as ASCII ones; a comma is a separator only before exactly three
+   *  digits. */
   function plainText(text) {
-    const t = text.trim().replaceAll("_", "").replaceAll(" ", "");
+    const t = asciiDigits(text.trim()).replaceAll("_", "").replaceAll(" ", "");
     return LONE_COMMA.test(t) ? t : t.replaceAll(",", "");
   }
 

@@ -39,14 +39,17 @@ wrong choice: a choice is not a computation. The page's JavaScript twin
 
 from __future__ import annotations
 
+import _signal
 import contextlib
 import contextvars
 import copy
 import decimal
 import functools
+import gc
 import itertools
 import math
 import numbers
+import random
 import re
 import signal
 import sys
@@ -106,23 +109,59 @@ def _copy(value):
 
 
 def _torch_state() -> tuple:
-    """The global torch settings a student's function may change: the default dtype, the
-    number of threads, grad mode and the depth of the torch function mode stack."""
+    """The global settings a student's function may change: the default dtype, the number of
+    threads, grad mode, the depths of the torch function and dispatch mode stacks, the trace
+    function, the recursion limit, deterministic and anomaly mode, and the random number
+    generators of torch, NumPy and Python."""
     modes = len(torch.overrides._get_current_function_mode_stack())
-    return torch.get_default_dtype(), torch.get_num_threads(), torch.is_grad_enabled(), modes
+    flags = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.is_anomaly_enabled(),
+        torch.is_anomaly_check_nan_enabled(),
+    )
+    rngs = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+    return (
+        torch.get_default_dtype(),
+        torch.get_num_threads(),
+        torch.is_grad_enabled(),
+        modes,
+        torch._C._len_torch_dispatch_stack(),
+        sys.gettrace(),
+        sys.getrecursionlimit(),
+        flags,
+        rngs,
+    )
 
 
 def _restore_torch_state(state: tuple) -> None:
     """Put back what :func:`_torch_state` saw: a mode the student's code (or a checker's mode
-    entered inside the timed call) left on the stack is popped."""
-    dtype, threads, grad, modes = state
+    entered inside the timed call) left on either stack is popped, and a random generator
+    the student seeded or drew from is put back where it was."""
+    dtype, threads, grad, modes, dispatch, trace, limit, flags, rngs = state
+    sys.settrace(trace)  # first: the student's trace function must not see the rest
+    while torch._C._len_torch_dispatch_stack() > dispatch:
+        torch._C._pop_torch_dispatch_stack(None)
     while len(torch.overrides._get_current_function_mode_stack()) > modes:
         torch._C._pop_torch_function_stack()
+    if sys.getrecursionlimit() != limit:
+        sys.setrecursionlimit(limit)
     if torch.get_default_dtype() != dtype:
         torch.set_default_dtype(dtype)
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     torch.set_grad_enabled(grad)
+    deterministic, warn_only, anomaly, check_nan = flags
+    if torch.are_deterministic_algorithms_enabled() != deterministic or (
+        torch.is_deterministic_algorithms_warn_only_enabled() != warn_only
+    ):
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+    if torch.is_anomaly_enabled() != anomaly or torch.is_anomaly_check_nan_enabled() != check_nan:
+        torch.autograd.set_detect_anomaly(anomaly, check_nan)
+    torch_rng, numpy_rng, python_rng = rngs
+    torch.set_rng_state(torch_rng)
+    np.random.set_state(numpy_rng)
+    random.setstate(python_rng)
 
 
 def _caught(e: BaseException) -> bool:
@@ -131,43 +170,160 @@ def _caught(e: BaseException) -> bool:
     return not isinstance(e, KeyboardInterrupt)
 
 
-def call_student(fn: Callable, *args, seconds: float | None = None):
+def call_student(fn: Callable, *args, seconds: float | None = None, read: Callable | None = None):
     """``fn(*copies of args)``, the way every checker runs a student's code: the arguments are
     copies (:func:`_copy`), and a call that raises (anything but a ``KeyboardInterrupt``) or
     runs longer than ``seconds`` (default :data:`STUDENT_SECONDS`) becomes a
-    :class:`StudentError` that says so. The default dtype, the number of threads, grad mode
-    and the torch function mode stack are put back on every way out. Known limit: loops
+    :class:`StudentError` that says so. ``read``, if given, turns what ``fn`` returns into
+    plain values inside the same timer (a returned dict's or tensor's own methods are the
+    student's code too): what it raises or a time-out there is told as what was returned. The
+    global settings of :func:`_torch_state` (dtype, threads, grad mode, both torch mode
+    stacks, the trace function, the recursion limit, deterministic and anomaly mode, the
+    random generators) are put back on every way out. While ``fn`` runs, ``signal``'s
+    functions refuse to switch off the timer (:func:`_guard_timer`). Known limits: loops
     nested two or more deep that each swallow every exception with a bare ``except:`` can
-    outlast the timer (CPython clears the trace hook after it raises)."""
+    outlast the timer (CPython clears the trace hook after it raises), and so can a function
+    that stops the timer through ``signal``'s functions imported by name before the call."""
     if not callable(fn):
         raise StudentError(f"give a function, got {describe(fn)}")
     seconds = STUDENT_SECONDS if seconds is None else seconds
     args = tuple(_copy(a) for a in args)
     state = _torch_state()
     try:
-        return _run_timed(fn, args, seconds)
+        return _run_timed(fn, args, seconds, read, state)
     finally:
         _restore_torch_state(state)
 
 
-def _run_timed(fn: Callable, args: tuple, seconds: float):
-    """``fn(*args)`` under the timer of :func:`call_student` (which see); no copies."""
+class _Unreadable(Exception):
+    """What a student's function returned raised ``original`` while the checker read it."""
+
+    def __init__(self, original: BaseException):
+        super().__init__()
+        self.original = original
+
+
+def _read_result(fn: Callable, args: tuple, read: Callable | None, state: tuple | None):
+    """``read(fn(*args))`` (or ``fn(*args)``), inside the timer of :func:`_run_timed`. The
+    settings ``state`` (:func:`_torch_state`) are put back as soon as ``fn`` is done, so that
+    neither ``read`` nor the checker's handling runs under the student's (a recursion limit
+    of 100, say). An exception that ``read`` meets is wrapped in :class:`_Unreadable`; the
+    timer's own passes."""
+    try:
+        result = fn(*args)
+    except BaseException as e:
+        # not after the timer's exception: until the flag is cleared, every call raises it
+        if state is not None and not isinstance(e, _TimeUp):
+            _restore_torch_state(state)
+        raise
+    if state is not None:
+        _restore_torch_state(state)
+    if read is None:
+        return result
+    _PHASE[0] = "read"
+    bounding, _BOUNDING[0] = _BOUNDING[0], True  # a description inside: under this timer
+    try:
+        return read(result)
+    except _TimeUp:
+        raise
+    except BaseException as e:
+        if not _caught(e):
+            raise
+        raise _Unreadable(e) from None
+    finally:
+        _BOUNDING[0] = bounding
+
+
+_PHASE = ["call"]  # what the timed call is doing: calling the function, or reading its result
+
+#: The timer's own ``_signal.signal`` and ``signal.setitimer``: while student code runs, the
+#: modules' are guarded (:func:`_guard_timer`), and a timer started inside (an answer read
+#: under its own timer) must not meet the guard.
+_SET_HANDLER, _SET_TIMER = _signal.signal, getattr(signal, "setitimer", None)
+
+
+def _refusal_error(message: str) -> RuntimeError:
+    """A ``RuntimeError`` whose message :func:`error_text` prints whole."""
+    error = RuntimeError(message)
+    error.whole = True
+    return error
+
+
+def _timer_guard(name: str, original: Callable) -> Callable:
+    """``original`` (``signal``'s function ``name``), refusing to touch SIGALRM or the real
+    timer: a ``RuntimeError`` that says so."""
+
+    def guarded(*args, **kwargs):
+        first = args[0] if args else None
+        touches = {
+            "signal": lambda: first == signal.SIGALRM,
+            "setitimer": lambda: first == signal.ITIMER_REAL,
+            "alarm": lambda: True,
+            "pthread_sigmask": lambda: (
+                first != signal.SIG_UNBLOCK and len(args) > 1 and signal.SIGALRM in set(args[1])
+            ),
+        }[name]
+        if touches():
+            raise _refusal_error(
+                f"signal.{name} was asked to change SIGALRM or the real timer, which the "
+                "checker's time limit uses; a checked function must not change them"
+            )
+        return original(*args, **kwargs)
+
+    return guarded
+
+
+_GUARDED = ("signal", "setitimer", "alarm", "pthread_sigmask")
+
+
+def _guard_timer() -> list:
+    """Make ``signal.signal``, ``setitimer``, ``alarm`` and ``pthread_sigmask`` (and the
+    ``_signal`` module's, which ``signal.signal`` calls) refuse to touch SIGALRM or the real
+    timer; every other signal and timer works. Returns what :func:`_unguard_timer` puts back.
+    Plain functions, not a context manager: nothing of it may run while the timer's trace
+    hook makes every call raise."""
+    modules = [m for m in (signal, sys.modules.get("_signal")) if m is not None]
+    saved = [(m, n, m.__dict__[n]) for m in modules for n in _GUARDED if n in m.__dict__]
+    for m, name, original in saved:
+        setattr(m, name, _timer_guard(name, original))
+    return saved
+
+
+def _unguard_timer(saved: list) -> None:
+    for m, name, original in saved:
+        setattr(m, name, original)
+
+
+def _run_timed(
+    fn: Callable,
+    args: tuple,
+    seconds: float,
+    read: Callable | None = None,
+    state: tuple | None = None,
+):
+    """``read(fn(*args))`` under the timer of :func:`call_student` (which see); no copies."""
     timed = (
         seconds > 0
         and hasattr(signal, "setitimer")
         and threading.current_thread() is threading.main_thread()
     )
+    outer_phase = _PHASE[0]
+    _PHASE[0] = "call"
     if not timed:
         try:
-            return fn(*args)
+            return _read_result(fn, args, read, state)
         except BaseException as e:  # the student's code: report what broke
             if not _caught(e):
                 raise
             raise StudentError(_raised(e), e) from None
+        finally:
+            _PHASE[0] = outer_phase
 
     here = sys._getframe()
     old_trace = sys.gettrace()
     running = [True]
+    collecting = [False]  # whether stop() switched off the garbage collector
+    setitimer, set_handler = _SET_TIMER, _SET_HANDLER
 
     def halt(frame, event, arg):
         # once the time is up, every line of the student's code raises again: a bare
@@ -183,6 +339,9 @@ def _run_timed(fn: Callable, args: tuple, seconds: float):
         # frames (those below this call) are also made to raise on their next line
         if not running[0]:
             return
+        if gc.isenabled():  # a collection's callbacks would meet the hook below and raise
+            gc.disable()
+            collecting[0] = True
         sys.settrace(halt)
         while frame is not None and frame is not here:
             frame.f_trace = halt
@@ -192,22 +351,32 @@ def _run_timed(fn: Callable, args: tuple, seconds: float):
 
     def disarm():
         running[0] = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        setitimer(signal.ITIMER_REAL, 0)
         sys.settrace(old_trace)
+        if collecting[0]:
+            collecting[0] = False
+            gc.enable()
 
-    old_handler = signal.signal(signal.SIGALRM, stop)
-    old_timer = signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
+    old_handler = set_handler(signal.SIGALRM, stop)
+    old_timer = setitimer(signal.ITIMER_REAL, seconds, 0.1)
+    guarded = _guard_timer()
     try:
         try:
-            return fn(*args)
+            return _read_result(fn, args, read, state)
         finally:
             # Clear the flag before calling disarm(), not inside it only: while it is set the
             # trace hook raises on every call, including the call to disarm() itself, so the
             # timer would keep firing and its restored default handler would kill the process.
             running[0] = False
             disarm()
+            _unguard_timer(guarded)  # before the handlers below, which may time an answer
     except _TimeUp:
         running[0] = False
+        if _PHASE[0] == "read":
+            raise StudentError(
+                f"what your function returned did not answer within {seconds:g} s (its own "
+                "methods ran on and were stopped); return a plain dict, tensor or number"
+            ) from None
         raise StudentError(
             f"your function ran for more than {seconds:g} s and was stopped; look for a loop "
             "that does not end, or loop over whole tensors instead of single entries"
@@ -219,15 +388,22 @@ def _run_timed(fn: Callable, args: tuple, seconds: float):
         raise StudentError(_raised(e), e) from None
     finally:
         disarm()
-        signal.signal(signal.SIGALRM, old_handler)
+        _unguard_timer(guarded)
+        set_handler(signal.SIGALRM, old_handler)
         if old_timer[0] > 0:  # someone else's timer was running: put it back
-            signal.setitimer(signal.ITIMER_REAL, *old_timer)
+            setitimer(signal.ITIMER_REAL, *old_timer)
+        _PHASE[0] = outer_phase
 
 
 def _raised(e: BaseException) -> str:
     """What a student's function raised, for a message. ``exit()`` or ``sys.exit()`` inside it
     (a ``SystemExit``) is reported too, rather than ending the checker with no verdict; a
     ``KeyboardInterrupt`` (the reader stopping the cell) is not caught."""
+    if isinstance(e, _Unreadable):
+        return (
+            f"what your function returned could not be read: its own methods raised "
+            f"{error_text(e.original)}; return a plain dict, tensor or number"
+        )
     if isinstance(e, SystemExit):
         return "your function called exit() (SystemExit); return the result instead"
     return f"your function raised {error_text(e)}"
@@ -323,6 +499,38 @@ def _bounded(fn: Callable, value, fallback):
 _BOUNDING = [False]  # whether a call of _bounded is running (they do not nest)
 
 
+class _HiddenClass:
+    """A stand-in for an answer whose class defines its own ``__class__`` (a property that
+    raises, never returns or lies): ``isinstance`` would run it. It prints as that."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"a {self.name} (its own __class__)"
+
+
+def _honest(answer):
+    """``answer``, or a :class:`_HiddenClass` stand-in where a class of its type defines
+    ``__class__``: read from the type's own dicts, so nothing of the answer's runs."""
+    kind = type(answer)
+    if any("__class__" in vars(k) for k in kind.__mro__ if k is not object):
+        return _HiddenClass(_type_name(answer))
+    return answer
+
+
+def answers_any(checker: Callable) -> Callable:
+    """An answer checker ``checker(answer, ...)`` that reads any answer: one whose class
+    hides behind its own ``__class__`` (where ``isinstance`` would raise or never return) is
+    told as such, not a traceback."""
+
+    @functools.wraps(checker)
+    def checked(answer, *args, **kwargs):
+        return checker(_honest(answer), *args, **kwargs)
+
+    return checked
+
+
 def describe(answer, limit: int = 40) -> str:
     """A short description of any answer, for a message: its repr cut to ``limit`` characters,
     the shape of a tensor or array, the number of digits of a huge number, or its type where
@@ -385,12 +593,9 @@ def _decimal_digits(m: re.Match, power: int) -> tuple[str, int]:
     """The decimal that ``m`` reads (a match of :data:`_DECIMAL` with a digit), times
     ``10**power``, exactly: its digits with no zero at either end, and the power of ten they
     are multiplied by. ``"0.2500"`` and 3 give ``("25", 1)``; zero gives no digits. The
-    exponent must fit a float (at most six digits). Another script's digits come back as
-    ASCII ones, so that their zeros are stripped too. The page's twin is ``decimalDigits``."""
-    digits = m[2] + m[3]
-    if not digits.isascii():  # "١.٠": \d reads any Unicode decimal digit
-        digits = "".join(str(unicodedata.decimal(ch)) for ch in digits)
-    digits = digits.lstrip("0")
+    exponent must fit a float (at most six digits). Another script's digits were read as ASCII
+    ones by :func:`_plain_text`. The page's twin is ``decimalDigits``."""
+    digits = (m[2] + m[3]).lstrip("0")
     stripped = digits.rstrip("0")
     return stripped, int(m[4] or 0) - len(m[3]) + power + len(digits) - len(stripped)
 
@@ -420,10 +625,14 @@ _LONE_COMMA = re.compile(r",(?![0-9]{3}(?![0-9]))")
 
 def _plain_text(text: str) -> str:
     """Typed text as the parser reads it: stripped, without the digit separators ``_``,
-    ``,`` and spaces (``" 1_000, 000 k"`` is ``"1000000k"``). A comma is read as a separator
-    only before exactly three digits: any other comma stays, so ``"3,22"`` is not read as 322.
-    The page's twin is ``plainText`` in ``_static/vit_notes_answers.js``."""
-    text = _exact_str(text).strip().replace("_", "").replace(" ", "")
+    ``,`` and spaces (``" 1_000, 000 k"`` is ``"1000000k"``), and with any script's decimal
+    digits as ASCII ones (``"٤٩"`` is ``"49"``: the one place they are read). A comma is read
+    as a separator only before exactly three digits: any other comma stays, so ``"3,22"`` is
+    not read as 322. The page's twin is ``plainText`` in ``_static/vit_notes_answers.js``."""
+    text = _exact_str(text).strip()
+    if not text.isascii():
+        text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+    text = text.replace("_", "").replace(" ", "")
     return text if _LONE_COMMA.search(text) else text.replace(",", "")
 
 
@@ -1122,6 +1331,64 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.shape == b.shape and torch.allclose(a, b, rtol=1e-4, atol=ATOL)
 
 
+class _Shown:
+    """A stand-in for a value a student's code returned that is not a tensor: what
+    :func:`describe` said of it, read under the student's timer."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def plain_value(value, arrays: bool = True):
+    """``value`` (from a student's code) with none of its own methods left to run: a tensor
+    (a subclass's too, read past its ``__torch_function__``) or, with ``arrays``, a NumPy
+    array as a plain tensor copy; ``None`` as is; anything else as a stand-in that prints its
+    description. Call it under the student's timer (``call_student``'s ``read``): it runs
+    their methods."""
+    if value is None:
+        return None
+    if isinstance(value, torch.Tensor):
+        with torch._C.DisableTorchFunctionSubclass():
+            return value.as_subclass(torch.Tensor).detach().clone()
+    if arrays and type(value).__module__ == "numpy" and hasattr(value, "shape"):
+        try:
+            return torch.as_tensor(np.array(value))
+        except Exception:  # an object array, say: not numbers
+            pass
+    return _Shown(_describe(value, 40))
+
+
+def _read_steps(keys: list[str]) -> Callable:
+    """What :func:`check_forward` reads of a student's returned value, as plain data (run
+    under their timer): ``("output", text)`` for a tensor or array alone, ``("other", text)``
+    for anything but a dict, ``("keys", None)`` where its keys cannot be read, ``("lost",
+    keys)`` for missing steps, ``("steps", {key: plain value or a message})``."""
+
+    def read(got):
+        if isinstance(got, torch.Tensor) or type(got).__module__ == "numpy":
+            return "output", None
+        if not isinstance(got, dict):
+            return "other", _describe(got, 40)
+        try:
+            lost = [key for key in keys if key not in got]
+        except Exception:  # a dict subclass whose lookup raises
+            return "keys", None
+        if lost:
+            return "lost", lost
+        steps = {}
+        for key in keys:
+            try:
+                steps[key] = plain_value(got[key])
+            except Exception:  # a dict subclass whose lookup raises
+                return "key", key
+        return "steps", steps
+
+    return read
+
+
 def _as_tensor(got):
     if type(got).__module__ == "numpy" and hasattr(got, "shape"):
         got = torch.as_tensor(got)
@@ -1441,34 +1708,36 @@ def check_forward(
             want = reference(module, *args)
             try:
                 with refusing_calls(refuse_calls):  # lifted again on every way out
-                    got = call_student(fn, guarded, *args)  # copies: the reference stays intact
+                    kind, got = call_student(  # copies: the reference stays intact
+                        fn, guarded, *args, read=_read_steps(list(want))
+                    )
             except StudentError as e:
                 hint = on_error(e.original) if on_error and e.original is not None else ""
                 text = f"{label}: {e}"
                 return verdict(False, f"{text}; {hint}" if hint else text)
         every = _steps_list(list(want))
-        if isinstance(got, torch.Tensor) or type(got).__module__ == "numpy":
+        if kind == "output":
             return verdict(
                 False,
                 f"{label}: you returned only the output. The exercise asks for every step: "
                 f"return a dict with {every}",
             )
-        if not isinstance(got, dict):
-            return verdict(
-                False, f"{label}: return a dict of your steps ({every}); got {describe(got)}"
-            )
-        try:
-            lost = [key for key in want if key not in got]
-        except Exception:  # a dict subclass whose lookup raises
+        if kind == "other":
+            return verdict(False, f"{label}: return a dict of your steps ({every}); got {got}")
+        if kind == "keys":
             return verdict(
                 False,
                 f"{label}: your dict's keys could not be read; return a plain dict of {every}",
             )
-        if lost:
+        if kind == "key":
+            return verdict(
+                False, f"{label}: your dict's {got} could not be read; return a plain dict"
+            )
+        if kind == "lost":
             which = (
-                f"the step {lost[0]} is missing"
-                if len(lost) == 1
-                else f"the steps {', '.join(lost)} are missing"
+                f"the step {got[0]} is missing"
+                if len(got) == 1
+                else f"the steps {', '.join(got)} are missing"
             )
             return verdict(
                 False,
@@ -1476,12 +1745,7 @@ def check_forward(
             )
         alts = None
         for key, value in want.items():
-            try:
-                mine = got[key]
-            except Exception:  # a dict subclass whose lookup raises
-                return verdict(
-                    False, f"{label}: your dict's {key} could not be read; return a plain dict"
-                )
+            mine = got[key]  # a plain value (plain_value): nothing of the student's runs
             step = steps[key]
             try:
                 # the known mistakes are computed only for a step that differs (each is a

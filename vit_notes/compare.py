@@ -23,6 +23,7 @@ from .attention import explicit_attention
 from .checking import (
     _exact_str,
     _number,
+    answers_any,
     as_number,
     check_choice,
     describe,
@@ -216,6 +217,7 @@ def _fitting_loss(label: str, groups, best_groups, best: str, tokens: int) -> st
     return f". {label} gives up keys: {fewer}"
 
 
+@answers_any
 def check_growth(
     answer,
     layer: str = "PVT SRA, R=8",
@@ -354,6 +356,7 @@ def layer_keys(
     return out
 
 
+@answers_any
 def check_layer_choice(
     answer, size: int = 896, budget_mib: float = 512.0, C: int = 64, heads: int = 2
 ) -> bool:

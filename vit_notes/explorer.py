@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import html
 import io
 import itertools
@@ -202,6 +203,9 @@ EXPLORER_JS = Path(__file__).with_name("static") / "explorer.js"
 MAP_LEVELS = 255
 
 
+_NO_QUERIES = object()  # maps() was called without queries
+
+
 @dataclass
 class Explorer:
     """The one description of an explorer, from which the live ipywidgets explorer (a kernel)
@@ -243,11 +247,66 @@ class Explorer:
     def default_state(self) -> dict:
         return {c.name: c.default for c in self.controls}
 
+    def __post_init__(self):
+        # the chapter's functions of a state are called with the state checked first, so that
+        # caption(), bars(), photo() and maps() refuse what the controls do not offer
+        for name in ("bars", "caption", "maps", "photo", "alt"):
+            fn = getattr(self, name)
+            if callable(fn) and not getattr(fn, "_checks_state", False):
+                setattr(self, name, self._checking(fn))
+
+    def _checking(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def checked(*args, queries=_NO_QUERIES, **state):
+            names = [c.name for c in self.controls]
+            if len(args) > len(names) or any(n in state for n in names[: len(args)]):
+                raise TypeError(
+                    f"give the state's controls ({', '.join(names)}) once each, by name or in "
+                    f"that order: got {len(args)} by position and {sorted(state)} by name"
+                )
+            state = {**dict(zip(names, args)), **state}
+            self.check_state(state, partial=True)
+            if queries is _NO_QUERIES:
+                return fn(**state)
+            return fn(queries=queries, **state)
+
+        checked._checks_state = True
+        return checked
+
+    def check_state(self, state, partial: bool = False) -> dict:
+        """``state`` checked against the controls: a dict whose names are controls and whose
+        values each control offers; every control must be given unless ``partial``."""
+        if not isinstance(state, dict):
+            raise validate.InputTypeError(
+                f"state must be a dict of the controls' values (default_state() gives one), got "
+                f"{validate.shown(state)} ({type(state).__name__})"
+            )
+        names = [c.name for c in self.controls]
+        for name in state:
+            if name not in names:
+                raise ValueError(
+                    f"state has {validate.shown(name)}, which is no control of this explorer; "
+                    f"its controls are {', '.join(names)}"
+                )
+        for c in self.controls:
+            if c.name not in state and partial:
+                continue
+            value = state.get(c.name)
+            try:  # a tensor's == is not one truth value
+                offered = bool(value in c.values)
+            except Exception:
+                offered = False
+            if isinstance(value, bool) and not any(isinstance(v, bool) for v in c.values):
+                offered = False  # True == 1, but True is not the control's 1
+            if not offered:
+                raise ValueError(
+                    f"{c.name}={validate.shown(value)}: choose one of {validate.shown(c.values)}"
+                )
+        return state
+
     def state_key(self, state: dict) -> str:
         """The state's name on the page: its values, in the controls' order, joined by ``|``."""
-        for c in self.controls:
-            if state.get(c.name) not in c.values:
-                raise ValueError(f"{c.name}={state.get(c.name)!r}: choose one of {c.values}")
+        self.check_state(state)
         return "|".join(str(state[c.name]) for c in self.controls)
 
     def query_positions(self) -> list[tuple[float, float]]:
@@ -283,7 +342,7 @@ class Explorer:
         if not isinstance(query, (tuple, list)) or len(query) != 2:
             raise ValueError(f"query={query!r} must be a grid cell (row, col)")
         for name, v in zip(("query row", "query col"), query):
-            validate.positive_int(name, v, minimum=0)
+            validate.positive_int(name, v, minimum=0, maximum=validate.MAX_SIDE)
             if v >= self.query_grid:
                 raise ValueError(
                     f"{name}={v} is outside the {self.query_grid}×{self.query_grid} query grid; "
@@ -298,6 +357,14 @@ class Explorer:
         (``"bars"``); one figure per part (a state without maps draws its caption over the
         bars)."""
         query = self.default_query if query is None else query
+        if isinstance(parts, str) or not isinstance(parts, (tuple, list)):
+            raise validate.InputTypeError(
+                f"parts must be a tuple of 'maps' and/or 'bars', got {validate.shown(parts)}"
+            )
+        for part in parts:
+            if part not in ("maps", "bars"):
+                raise ValueError(f"parts has {validate.shown(part)}: choose 'maps' and/or 'bars'")
+        self.check_state(state)
         figs = []
         panels = self.state_maps(state)
         if "maps" in parts and panels:

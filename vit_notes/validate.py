@@ -56,6 +56,10 @@ MAX_SIDE = 2**20
 #: 1536 = 6,144 channels; a ``Linear(dim, 3 * dim)`` at 2^15 already holds 3 x 2^30 weights
 #: (12 GiB), more than a machine here can hold.
 MAX_CHANNELS = 2**15
+#: Weights of one attention layer (its q, k, v and output projections and its reduction conv,
+#: :func:`layer_weights`): 2^28 entries, 1 GiB of float32. The widest official attention
+#: layer (1,536 channels) holds 9.4 million; 2^15 channels would hold 2^32 (16 GiB).
+MAX_LAYER_WEIGHTS = 2**28
 #: Blocks in one stage. The deepest official stage is PVT v2-B5's third, 40 blocks (CoAtNet-4's
 #: is 28); 1,000 is 25 times that and still builds in seconds at toy widths.
 MAX_DEPTH = 1000
@@ -521,6 +525,24 @@ def layer_weights(dim: int, *, kernel: int = 0, tables: int = 0) -> int:
     projections (``4 dim²``), a ``kernel x kernel`` reduction conv (``dim² kernel²``) where it
     has one, and ``tables`` entries of bias tables and position indices."""
     return 4 * dim * dim + dim * dim * kernel * kernel + tables
+
+
+def attention_width(name: str, value, *, kernel: int = 0) -> int:
+    """The width ``name`` of an attention layer (:func:`width`) whose weights
+    (:func:`layer_weights`, with a ``kernel x kernel`` reduction conv where ``kernel`` > 0) fit
+    :data:`MAX_LAYER_WEIGHTS`; the error names the largest width that fits."""
+    dim = width(name, value)
+    weights = layer_weights(dim, kernel=kernel)
+    if weights > MAX_LAYER_WEIGHTS:
+        largest = math.isqrt(MAX_LAYER_WEIGHTS // (4 + kernel * kernel))
+        conv = f" and a {kernel}x{kernel} reduction conv" if kernel else ""
+        raise ValueError(
+            f"{name}={dim} gives the layer {weights:,} weights (four {dim}x{dim} projections"
+            f"{conv}), {weights * 4 / 2**30:,.0f} GiB of float32, more than the "
+            f"{MAX_LAYER_WEIGHTS:,} allowed: use {name} <= {largest:,} (the widest official "
+            "attention layer has 1,536 channels)"
+        )
+    return dim
 
 
 def forward_work(i: int, config, entries: int, total: int, *, weights: int = 0) -> int:

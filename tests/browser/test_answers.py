@@ -36,7 +36,13 @@ SLIPS = [
     "7m", "7 million", "2.5e3k", "1e-3k", "1e30G", "1e9999999G", "0.1G", "2x", "1e", "-0.0k",
     "27x", "27×", " 27 x ", "27X", "x", " × ", "27xx", "3,22", "2,5k", "1,000,000",
     "49.00000000001", "0.9999999", "-2.0000000001", "1e-3", "1.5e-1k",
+    "\u0664\u0669", "\uff14\uff19", "\u0664\u0669.\u0660", "\u0967\u0968k", "\U0001d7d6",
 ]  # fmt: skip
+
+
+def in_script(text: str, zero: int) -> str:
+    """``text`` with its ASCII digits written in the script whose zero is ``zero``."""
+    return "".join(chr(zero + int(c)) if c.isdigit() else c for c in text)
 
 
 def _g(x: float) -> str:
@@ -50,6 +56,9 @@ def answers_for(spec: dict) -> list[str]:
         right = int(spec["right"])
         terms = [int(t) for _, t in spec["terms"]]
         texts += [str(right), f"{right:,}", str(right + 1), str(right - 1), str(-right)]
+        # another script's digits (Arabic-Indic, full-width, Devanagari): read as on the kernel
+        texts += [in_script(str(right), 0x660), in_script(f"{right:,}", 0xFF10)]
+        texts += [in_script(f"{right}.5", 0x966), in_script(f"{right}.{'0' * 30}1", 0x660)]
         texts += [str(right * 2), str(right // 2), str(right * 1000), f"{right}.5"]
         texts += [str(int(w)) for w, _ in spec["mistakes"]]
         texts += [str(right - t) for t in terms]

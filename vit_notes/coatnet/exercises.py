@@ -13,6 +13,7 @@ from ..checking import (
     TWO_FLOPS,
     Step,
     StudentError,
+    answers_any,
     call_student,
     check_choice,
     check_count,
@@ -20,6 +21,7 @@ from ..checking import (
     check_prediction,
     describe,
     option_named,
+    plain_value,
     softmax_rows,
     step_roundings,
     verdict,
@@ -31,6 +33,7 @@ from .figures import LAYOUTS
 from .model import RelativeAttention, check_positions, parse_layout, relative_position_index
 
 
+@answers_any
 def check_rel_table_size(answer, H: int = 14, W: int = 14, num_heads: int = 12) -> bool:
     """How many learned scalars does one relative-attention layer's bias table hold?"""
     H, W = validate.size("H", H), validate.size("W", W)
@@ -122,7 +125,7 @@ def check_relative_index(
     for H, W in grids:
         want = layout_index(H, W, layout)  # built here: nothing the student can change
         try:
-            got = call_student(fn, H, W)
+            got = call_student(fn, H, W, read=functools.partial(plain_value, arrays=False))
         except StudentError as e:
             return verdict(False, f"H={H}, W={W}: {e}")
         try:
@@ -205,6 +208,7 @@ def _index_problem(got, want: torch.Tensor, H: int, W: int, layout: str = "dy_ro
 MACS_STEP = 100_000
 
 
+@answers_any
 def check_attention_macs(
     answer, H: int = 14, W: int = 14, dim: int = 384, stride: int = 16
 ) -> bool:
@@ -608,6 +612,7 @@ def _largest_map(layout: str, size: int) -> tuple[str, float]:
     return stage, c[stage].attn_bytes / 2**20
 
 
+@answers_any
 def check_layout_prediction(
     answer, layout: str = "C-C-T-T", start: int = 224, end: int = 384
 ) -> bool:
@@ -660,6 +665,7 @@ def check_layout_prediction(
 CAPACITY_ORDER = ("C-C-T-T", "C-T-T-T", "C-C-C-T", "C-C-C-C")
 
 
+@answers_any
 def check_layout_choice(
     answer, size: int = 384, budget_mib: float = 16.0, budget_gmacs: float = 15.0
 ) -> bool:

@@ -419,8 +419,8 @@ class RelativeAttention(nn.Module):
         proj_drop: float = 0.0,
     ):
         super().__init__()
-        dim = validate.width("dim", dim)
-        dim_out = dim if dim_out is None else validate.width("dim_out", dim_out)
+        dim = validate.attention_width("dim", dim)
+        dim_out = dim if dim_out is None else validate.attention_width("dim_out", dim_out)
         head_dim = validate.heads_divide(dim_out, num_heads)
         self.dim, self.dim_out, self.num_heads, self.head_dim = dim, dim_out, num_heads, head_dim
         self.scale = head_dim**-0.5
@@ -503,8 +503,8 @@ class TransformerBlock(nn.Module):
         drop_path: float = 0.0,
     ):
         super().__init__()
-        dim = validate.width("dim", dim)
-        dim_out = dim if dim_out is None else validate.width("dim_out", dim_out)
+        dim = validate.attention_width("dim", dim)
+        dim_out = dim if dim_out is None else validate.attention_width("dim_out", dim_out)
         validate.one_of("stride", stride, {1, 2})
         dim_head = validate.width("dim_head", dim_head)
         if dim_out % dim_head:

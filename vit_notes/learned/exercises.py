@@ -18,6 +18,7 @@ from ..checking import (
     StudentError,
     _exact_str,
     _scalar,
+    answers_any,
     as_int,
     call_student,
     describe,
@@ -67,6 +68,7 @@ def as_fraction(answer) -> float | None:
     return None if math.isnan(value) else value
 
 
+@answers_any
 def check_chance_level(answer, task: str = "majority") -> bool:
     """What accuracy does a model that only guesses reach on ``task`` (in expectation)?"""
     value = as_fraction(answer)
@@ -272,6 +274,7 @@ def compare(results: dict, a: str, b: str) -> tuple[str, float, float]:
     return ("same" if abs(diff) <= spread else "higher" if diff > 0 else "lower"), diff, spread
 
 
+@answers_any
 def check_prediction(
     answer, model: str = "pvt_sra8", baseline: str = "pvt_full", results: dict | None = None
 ) -> bool:
@@ -362,6 +365,15 @@ def _token_index(got) -> int | str:
     return f"return a whole number (a token index), got {describe(got)}{slip}"
 
 
+def _read_token(got) -> tuple[str, int | str]:
+    """What :func:`check_query_token` reads of a student's returned value (under their timer,
+    since its methods are theirs): ``("pair", text)`` for a (row, col) pair, else ``("value",
+    index or message)`` (:func:`_token_index`)."""
+    if isinstance(got, (tuple, list)) and len(got) == 2:
+        return "pair", ", ".join(describe(v) for v in got)
+    return "value", _token_index(got)
+
+
 def check_query_token(fn) -> bool:
     """``fn(corner, detail)`` must give the flat index of the stage-1 token (8×8 grid, 4 px per
     token, row by row) that holds a mark's centre pixel ``corner + (detail - 1) // 2``."""
@@ -373,15 +385,13 @@ def check_query_token(fn) -> bool:
         want = query_token(corner, detail)
         where = f"corner={corner}, detail={detail}"
         try:
-            got = call_student(fn, corner, detail)
+            kind, value = call_student(fn, corner, detail, read=_read_token)
         except StudentError as e:
             return verdict(False, f"{where}: {e}")
-        if isinstance(got, (tuple, list)) and len(got) == 2:
-            pair = ", ".join(describe(v) for v in got)
+        if kind == "pair":
             return verdict(
-                False, f"{where}: you returned (row, col) = ({pair}); flatten it, row * 8 + col"
+                False, f"{where}: you returned (row, col) = ({value}); flatten it, row * 8 + col"
             )
-        value = _token_index(got)
         if isinstance(value, str):  # not a token index: the message
             return verdict(False, f"{where}: {value}")
         if value == want:
@@ -406,6 +416,7 @@ def check_query_token(fn) -> bool:
     return verdict(True, f"right on {len(cases)} marks, at the edges of the image too")
 
 
+@answers_any
 def check_test_size(answer, n: int = 2000) -> bool:
     """How many test images per seed would halve the spread of the accuracy over seeds, measured
     with ``n`` images per seed?"""
@@ -666,6 +677,7 @@ def _not_interval(claim: str, facts: str, why: str) -> str:
     return f"the study's answer is 'cannot tell', but {slip}: {facts}. {why}"
 
 
+@answers_any
 def check_higher(
     answer,
     model: str = "pvt_sra8",
@@ -775,6 +787,7 @@ def _seed_list(seeds) -> str:
     return f"seeds {', '.join(names[:-1])} and {names[-1]}"
 
 
+@answers_any
 def check_runs_to_pair(
     answer,
     model: str = "pvt_full",

@@ -496,7 +496,7 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
         query_grid=GRID[0],
         # the token at the centre of the default image's first mark
         default_query=divmod(query_token(test.corners[1, 0], int(test.detail[1])), GRID[1]),
-        photo=lambda image, **_: test.images[image],
+        photo=lambda image, **_: test.images[image].clone(),  # a copy: the cache stays
         alt=(
             "Explorer of a trained PVT's first attention layer: one test image, the map of one "
             "query at sr_ratio 2 beside the colour-token toy's map, and bars of the four "

@@ -50,9 +50,29 @@ def load(name: str, task: str = "majority", path: Path = WEIGHTS) -> torch.nn.Mo
     """The study's model ``name`` with its shipped weights, in eval mode (a fresh module each
     call: the file is read once, the model is built anew)."""
     validate.one_of("name", name, MODELS)
-    states = _states(_weights_file(path))
+    path = _weights_file(path)
     model = build(name, task=task)
-    model.load_state_dict({k: v.float() for k, v in states[key(name, task)].items()})
+    fix = "leave the default for the shipped weights"
+    try:
+        states = _states(path)
+    except Exception as e:  # not a file torch.save wrote, or not one of plain tensors
+        raise ValueError(
+            f"path={str(path)!r} holds no study weights (torch.load could not read it: "
+            f"{type(e).__name__}); {fix}"
+        ) from None
+    state = states.get(key(name, task)) if isinstance(states, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(
+            f"path={str(path)!r} holds no weights for {key(name, task)!r} (a file of the "
+            f"study's weights holds a dict of every model's); {fix}"
+        )
+    try:
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+    except Exception as e:  # other names or shapes than the model's
+        raise ValueError(
+            f"path={str(path)!r} holds weights for {key(name, task)!r} that do not fit the "
+            f"model ({type(e).__name__}); {fix}"
+        ) from None
     return model.eval()
 
 
@@ -63,7 +83,19 @@ def load_results(path: Path = RESULTS) -> dict:
         raise ValueError(
             f"path={str(path)!r} is no file; leave the default for the shipped results"
         )
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        results = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, OSError) as e:  # not JSON, not UTF-8 text, or unreadable
+        raise ValueError(
+            f"path={str(path)!r} holds no results JSON ({type(e).__name__}); leave the default "
+            "for the shipped results"
+        ) from None
+    if not isinstance(results, dict) or "models" not in results:
+        raise ValueError(
+            f"path={str(path)!r} is JSON but not the study's results (a dict with 'models'); "
+            "leave the default for the shipped results"
+        )
+    return results
 
 
 def check_results(results) -> dict:

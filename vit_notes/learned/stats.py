@@ -32,6 +32,10 @@ T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571,
         6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}  # fmt: skip
 
 
+#: The most runs an :class:`Interval` may count (the study has at most a few dozen).
+MAX_RUNS = 1_000_000
+
+
 @dataclass(frozen=True)
 class Interval:
     """A mean over ``n`` runs with its 95% interval ``[low, high]``."""
@@ -43,11 +47,17 @@ class Interval:
 
     def __post_init__(self):
         for name in ("mean", "low", "high"):
-            value = validate.number(name, getattr(self, name), finite=False)
+            value = validate.number(name, getattr(self, name))
             object.__setattr__(self, name, value)
         if self.low > self.high:
             raise ValueError(f"low={self.low!r} is above high={self.high!r}: give low <= high")
-        object.__setattr__(self, "n", validate.positive_int("n", self.n))
+        if not self.low <= self.mean <= self.high:
+            raise ValueError(
+                f"mean={self.mean!r} is outside [low, high] = [{self.low!r}, {self.high!r}]: "
+                "an interval holds its mean"
+            )
+        n = validate.positive_int("n", self.n, maximum=MAX_RUNS, why="the runs of a study")
+        object.__setattr__(self, "n", n)
 
     @property
     def holds_zero(self) -> bool:

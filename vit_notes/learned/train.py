@@ -59,12 +59,21 @@ class TrainLog:
 
     def __post_init__(self):
         losses = validate.instance("losses", self.losses, list, "give a list of epoch losses")
+        losses = list(losses)  # a copy: the caller's list stays as given
         for i, loss in enumerate(losses):
             if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
                 raise validate.InputTypeError(
                     f"losses[{i}] must be a number (an epoch's mean loss), got "
                     f"{validate.shown(loss)} ({type(loss).__name__})"
                 )
+            try:
+                losses[i] = float(loss)  # an int of 5,000 digits could not be printed
+            except OverflowError:
+                raise ValueError(
+                    f"losses[{i}] = {validate.shown(loss)} is too large for a float: an epoch's "
+                    "mean loss is a float (NaN or infinity where training diverged)"
+                ) from None
+        self.losses = losses
         self.seconds = validate.number("seconds", self.seconds, low=0.0)
         validate.instance("settings", self.settings, dict, "give the run's settings as a dict")
 

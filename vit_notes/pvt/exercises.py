@@ -13,6 +13,7 @@ from .. import validate
 from ..checking import (
     TWO_FLOPS,
     Step,
+    answers_any,
     as_int,
     check_choice,
     check_count,
@@ -39,6 +40,7 @@ def _one_per_value(mistakes: list[tuple[int, str]]) -> list[tuple[int, str]]:
     ]
 
 
+@answers_any
 def check_kv_tokens(answer, H: int = 28, W: int = 28, sr_ratio: int = 4) -> bool:
     """How many key/value tokens does SRA keep on an ``H x W`` grid with ``sr_ratio``?"""
     h, w = reduced_grid(H, W, sr_ratio)
@@ -77,6 +79,7 @@ def check_kv_tokens(answer, H: int = 28, W: int = 28, sr_ratio: int = 4) -> bool
     )
 
 
+@answers_any
 def check_sra_macs(
     answer, H: int = 56, W: int = 56, dim: int = 64, num_heads: int = 1, sr_ratio: int = 8
 ) -> bool:
@@ -372,6 +375,7 @@ def check_sra_forward(
     )
 
 
+@answers_any
 def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int = 2) -> bool:
     """Predict: moving the explorer's ``sr_ratio`` slider from ``start`` to ``end`` (image
     ``size``², stage 1), by what factor does the SRA layer's attention matrix (its memory) grow?
@@ -458,6 +462,7 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
     )
 
 
+@answers_any
 def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads: int = 1) -> bool:
     """Design judgement: the ``sr_ratio`` (1, 2, 4, 8, 16 or 32) of a stage-1 SRA layer at
     ``size``² (stride 4, C=64) whose attention matrix (float32, one image) fits ``budget_mib``

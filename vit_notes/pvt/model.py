@@ -74,6 +74,7 @@ class SpatialReductionAttention(nn.Module):
         super().__init__()
         head_dim = validate.heads_divide(dim, num_heads)
         sr_ratio = validate.kernel("sr_ratio", sr_ratio)
+        validate.attention_width("dim", dim, kernel=sr_ratio if sr_ratio > 1 else 0)
         validate.positive_int(
             "num_prefix_tokens",
             num_prefix_tokens,

@@ -11,6 +11,7 @@ from .. import validate
 from ..checking import (
     TWO_FLOPS,
     Step,
+    answers_any,
     as_int,
     check_choice,
     check_count,
@@ -27,6 +28,7 @@ from .figures import shunted_cost_chart
 from .model import ShuntedAttention
 
 
+@answers_any
 def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8) -> bool:
     """How many keys does each head group of a shunted layer see? Answer ``(coarse, fine)``."""
     right = shunted_kv_tokens(H, W, sr_ratio)
@@ -101,6 +103,7 @@ def check_shunted_kv_tokens(answer, H: int = 56, W: int = 56, sr_ratio: int = 8)
     )
 
 
+@answers_any
 def check_shunted_macs(
     answer, H: int = 56, W: int = 56, dim: int = 64, num_heads: int = 2, sr_ratio: int = 8
 ) -> bool:
@@ -322,6 +325,7 @@ def check_shunted_forward(
     )
 
 
+@answers_any
 def check_explorer_prediction(
     answer, size: int = 112, sr_ratio: int = 8, num_heads: int = 4
 ) -> bool:
@@ -427,6 +431,7 @@ def check_explorer_prediction(
     )
 
 
+@answers_any
 def check_ratio_choice(
     answer, H: int = 56, W: int = 56, num_heads: int = 2, sra_ratio: int = 4
 ) -> bool:

@@ -9,6 +9,7 @@ from .. import validate
 from ..checking import (
     TWO_FLOPS,
     Step,
+    answers_any,
     as_int,
     check_choice,
     check_count,
@@ -31,6 +32,7 @@ from .model import (
 )
 
 
+@answers_any
 def check_window_macs(
     answer, H: int = 56, W: int = 56, dim: int = 96, num_heads: int = 3, window_size: int = 7
 ) -> bool:
@@ -75,6 +77,7 @@ def check_window_macs(
     )
 
 
+@answers_any
 def check_memory_prediction(
     answer, side: int = 448, base: int = 224, window_size: int = 7, base_window: int | None = None
 ) -> bool:
@@ -184,6 +187,7 @@ def check_memory_prediction(
     )
 
 
+@answers_any
 def check_window_choice(answer, side: int = 1024, dim: int = 96) -> bool:
     """Judgement: the window side for a dense task at ``side``² (4×4 patches, four stages):
     the largest window that tiles every stage's grid without padding and keeps stage 1's
@@ -229,6 +233,7 @@ def check_window_choice(answer, side: int = 1024, dim: int = 96) -> bool:
     return check_choice(answer, options, right, "the window side M", parse=as_int)
 
 
+@answers_any
 def check_explorer_prediction(answer, window_size: int = 7, query=(13, 13)) -> bool:
     """Predict: in the explorer, with windows ``window_size`` and block 2 shifted (SW-MSA), how
     many keys may the query at cell ``query`` (row, col) of its 14 × 14 query grid attend in

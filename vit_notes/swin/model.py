@@ -215,6 +215,7 @@ class WindowAttention(nn.Module):
     ):
         super().__init__()
         head_dim = validate.heads_divide(dim, num_heads)
+        validate.attention_width("dim", dim)
         self.dim, self.num_heads = dim, num_heads
         self.window_size = _pair("window_size", window_size)
         Wh, Ww = self.window_size
