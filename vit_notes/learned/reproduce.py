@@ -63,7 +63,7 @@ import torch
 from .. import measured
 from ..counting import count_macs, count_params, time_forward
 from .data import IMG_SIZE, MAX_DETAIL, MIN_DETAIL
-from .models import CONTROLS, MODELS, STUDY, build
+from .models import CONTROLS, MODELS, build
 from .shipped import RESULTS, WEIGHTS, WEIGHTS_DIR, key, load, load_results
 from .train import RECIPE, evaluate, train
 
@@ -76,7 +76,7 @@ DETAIL_N = 1000
 SAME_TASK = ("pvt_full", "coatnet")
 #: Models trained again from other seeds, to measure how much one training run varies; these
 #: runs are scored on the test seeds (``results["models"][name]["seeds"]``), not shipped.
-SEED_MODELS = (*STUDY, *CONTROLS)
+SEED_MODELS = ("pvt_full", "pvt_sra2", "pvt_sra4", "pvt_sra8", "shunted_full", "coatnet", *CONTROLS)
 EXTRA_SEEDS = (1, 2, 3, 4)
 
 
