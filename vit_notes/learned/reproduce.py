@@ -76,7 +76,7 @@ DETAIL_N = 1000
 SAME_TASK = ("pvt_full", "coatnet")
 #: Models trained again from other seeds, to measure how much one training run varies; these
 #: runs are scored on the test seeds (``results["models"][name]["seeds"]``), not shipped.
-SEED_MODELS = ("pvt_full", "pvt_sra2", "pvt_sra4", "pvt_sra8", *CONTROLS)
+SEED_MODELS = ("pvt_full", "pvt_sra2", "pvt_sra4", "pvt_sra8", "shunted_full", "coatnet", *CONTROLS)
 EXTRA_SEEDS = (1, 2, 3, 4)
 
 
