@@ -180,7 +180,7 @@ def test_the_control_has_no_attention():
 def test_reproduce_refuses_unknown_runs():
     with pytest.raises(ValueError, match="pvt_none"):
         reproduce.main(["--only", "pvt_nothing"])
-    with pytest.raises(ValueError, match=r"\[0, 1, 2\]"):
+    with pytest.raises(ValueError, match=r"\[0, 1, 2, 3, 4\]"):
         reproduce.main(["--only", "pvt_none", "--seeds", "7"])
 
 
@@ -227,6 +227,43 @@ def test_verify_tells_equal_weights_from_differing_ones(tmp_path, monkeypatch):
     assert _shipped_bytes() == before  # the shipped files are left alone
     # a state with another tensor's name or shape never reads as equal
     assert reproduce._compare_states(none, full) == (False, float("inf"))
+
+
+def test_load_reads_a_rewritten_weights_file_again(tmp_path):
+    """reproduce writes each model's weights into the file, then scores the model loaded from
+    it: a second load in the same process must see the rewritten file, not a cached first read
+    (which scored every later model from the weights it replaced)."""
+    weights = tmp_path / "study.pt"
+    first = {n: v.half() for n, v in build("pvt_none", seed=0).state_dict().items()}
+    torch.save({"pvt_none": first}, weights)
+    a = load("pvt_none", path=weights).state_dict()
+    second = {n: v.half() for n, v in build("pvt_none", seed=1).state_dict().items()}
+    torch.save({"pvt_none": second}, weights)
+    b = load("pvt_none", path=weights).state_dict()
+    name = next(n for n, v in first.items() if v.numel() > 1 and v.float().std() > 0)
+    assert torch.equal(a[name], first[name].float())
+    assert torch.equal(b[name], second[name].float())  # the second write, not the cache
+
+
+@pytest.mark.parametrize("name", [n for n in MODELS if n not in ("pvt_full", "shunted_full")])
+def test_a_seed_gives_a_family_the_same_start(name):
+    """Paired by seed means paired starting weights: every model of a family starts from its
+    full-attention model's weights of the same seed wherever the two have a tensor of the same
+    name and shape, and only the tensors of its own attention are drawn apart."""
+    family = MODELS[name].family
+    if family == "CoAtNet":
+        pytest.skip("CoAtNet has one model")
+    base = {"PVT": "pvt_full", "Shunted": "shunted_full"}[family]
+    for seed in (0, 3):
+        own, ref = build(name, seed=seed).state_dict(), build(base, seed=seed).state_dict()
+        shared = [k for k, v in own.items() if k in ref and ref[k].shape == v.shape]
+        assert shared and all(torch.equal(own[k], ref[k]) for k in shared)
+        alone = set(own) - set(shared)
+        assert all(".attn." in k for k in alone), sorted(alone)[:4]
+    # and another seed is another start
+    assert not torch.equal(
+        build(name, seed=1).state_dict()[shared[0]], build(name, seed=2).state_dict()[shared[0]]
+    )
 
 
 def test_verify_through_the_command(tmp_path, monkeypatch):
@@ -640,7 +677,9 @@ def test_prediction_checker_without_seed_runs_cannot_tell(capsys):
         assert not ex.check_prediction("higher", model=model, baseline="pvt_full")
         assert not ex.check_prediction("same", model=model, baseline="pvt_full")
         assert ex.check_prediction("cannot tell", model=model, baseline="pvt_full")
-    assert ex.check_prediction("within noise")  # the page's pair has runs from three seeds
+    # the page's pair has runs from several seeds, so its interval decides
+    shipped = ex.compare(load_results(), "pvt_full", "pvt_sra8")[0]
+    assert ex.check_prediction({"same": "within noise"}.get(shipped, shipped))
 
 
 def test_query_token_checker(capsys):
@@ -745,16 +784,28 @@ def test_higher_checker(capsys):
     assert "answer 'cannot tell'" in out
     for answer in ("cannot tell (no interval)", "cannot tell, one run each", "Can't tell - 1 run"):
         assert ex.check_higher(answer, results=results), answer
-    # The shipped runs, the exercise's pair: pvt_linear is trained from seed 0 only (it is not
-    # among the reproduce command's seeded models), so whatever pvt_full's runs, no interval
+    # The shipped runs: pvt_linear is trained from seed 0 only (it is not among the
+    # reproduce command's seeded models), so whatever pvt_full's runs, no interval
     assert "pvt_linear" not in SEED_MODELS
     capsys.readouterr()
     assert ex.check_higher("cannot tell", model="pvt_linear", baseline="pvt_full", detail=3)
     out = capsys.readouterr().out
     assert "pvt_linear scores" in out and "one training run only" in out, out
-    assert ex.check_higher("cannot tell", model="pvt_none", baseline="pvt_full", detail=3)
+    # The control scored at 3 px from three seeds, pvt_full from one: no interval either
+    assert ex.check_higher("cannot tell", **_one_against_three())
     assert "pvt_none scores" in capsys.readouterr().out  # its 3 runs, against one
-    assert ex.check_higher("cannot tell", model="pvt_none", detail=None)
+    # The shipped runs, the exercise's pair: the reproduce command scores every run of its
+    # seeded models at each side, so the two share seeds there and the paired interval decides
+    assert {"pvt_full", "pvt_none"} <= set(SEED_MODELS)
+    shipped = load_results()["models"]
+    for detail in (3, None):
+        runs = [ex._scores(shipped[n], detail) for n in ("pvt_full", "pvt_none")]
+        assert len(set(runs[0]) & set(runs[1])) >= 2
+        d = stats.paired_difference(*runs)
+        right = "higher" if d.low > 0 else "lower" if d.high < 0 else "cannot tell"
+        capsys.readouterr()
+        assert ex.check_higher(right, model="pvt_none", baseline="pvt_full", detail=detail)
+        assert "paired by seed, pvt_none minus pvt_full" in capsys.readouterr().out
     for bad, match in ((dict(model="vit"), "vit"), (dict(baseline="pvt_sra8"), "both"),
                        (dict(detail=2), "mark sides"), (dict(detail=0), "detail")):  # fmt: skip
         with pytest.raises(ValueError, match=match):
@@ -1107,10 +1158,23 @@ def test_runs_to_pair_checker(capsys):
         ex.check_runs_to_pair([1], model="pvt_none", results=results)
 
 
+def _one_against_three() -> dict:
+    """check_higher's arguments for pvt_none scored at 3 px from seeds 0 to 2 and pvt_full
+    from seed 0 alone: no interval over training runs exists there."""
+    results = _results()
+    results["models"]["pvt_none"] = dict(
+        accuracy=[0.9] * 3, mean=0.9, macs=1.0e6, by_detail={"3": 0.705, "9": 0.99},
+        seeds_by_detail={s: {"3": v, "9": 0.99} for s, v in
+                         (("0", 0.705), ("1", 0.595), ("2", 0.68))},
+    )  # fmt: skip
+    return dict(model="pvt_none", baseline="pvt_full", detail=3, results=results)
+
+
 def test_no_interval_refuses_a_reason_that_assumes_one(capsys):
-    # Exercise 5 (review r23 E1): pvt_full has one run at 3 px, so no interval exists; a reason
-    # that says an interval holds zero, or leans on the error bars, is as false as "within noise"
-    kw = dict(model="pvt_none", baseline="pvt_full", detail=3)
+    # Exercise 5 (review r23 E1): where pvt_full has one run at 3 px, no interval exists; a
+    # reason that says an interval holds zero, or leans on the error bars, is as false as
+    # "within noise"
+    kw = _one_against_three()
     for answer in ("cannot tell (the interval holds zero)",
                    "cannot tell (the 95% interval includes zero)",
                    "cannot tell (it contains 0)"):  # fmt: skip
@@ -1134,9 +1198,7 @@ def test_cannot_tell_refuses_a_reason_that_orders_the_two(capsys):
     same = _seeded()
     checks = {
         "check_prediction": lambda a: ex.check_prediction(a, results=same),
-        "check_higher": lambda a: ex.check_higher(
-            a, model="pvt_none", baseline="pvt_full", detail=3
-        ),
+        "check_higher": lambda a: ex.check_higher(a, **_one_against_three()),
     }
     for name, check in checks.items():
         for answer, phrase in {
@@ -1160,9 +1222,9 @@ def test_cannot_tell_refuses_a_reason_that_orders_the_two(capsys):
 
 
 def test_equal_without_interval_names_no_interval(capsys):
-    # Exercise 5 (review r21 E2): pvt_full has one run at 3 px, so "equal" is refused for the
-    # missing interval, not for an interval that holds zero
-    assert not ex.check_higher("equal", model="pvt_none", baseline="pvt_full", detail=3)
+    # Exercise 5 (review r21 E2): where pvt_full has one run at 3 px, "equal" is refused for
+    # the missing interval, not for an interval that holds zero
+    assert not ex.check_higher("equal", **_one_against_three())
     out = capsys.readouterr().out
     assert "no interval over training runs exists here" in out, out
     assert "pvt_full was scored on 3-pixel marks in one run" in out, out

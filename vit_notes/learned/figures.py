@@ -166,7 +166,9 @@ def _cost_alt(results: dict) -> str:
     later = sorted({s for r in _study_rows(results, controls=True) for s in r.get("seeds", {})})
     later = [s for s in later if s != "0"]
     if later:
-        text += f". Hollow markers are the runs from seeds {' and '.join(later)}"
+        seeds = f"seed {later[0]}" if len(later) == 1 else f"seeds {', '.join(later[:-1])}"
+        text += f". Hollow markers are the runs from {seeds}"
+        text += "" if len(later) == 1 else f" and {later[-1]}"
     for name in CONTROLS:
         row = results["models"].get(name)
         if row is None:

@@ -166,6 +166,10 @@ CONTROLS: dict[str, StudyModel] = {
 #: Every model :func:`build` makes: the study's and the controls.
 MODELS: dict[str, StudyModel] = {**STUDY, **CONTROLS}
 
+#: Each family's full-attention model: :func:`build` starts every other model of the family from
+#: its weights of the same seed, where the two share a tensor (CoAtNet has one model).
+BASELINES = {"PVT": "pvt_full", "Shunted": "shunted_full"}
+
 
 @keeps_global_rng
 def build(name: str, seed: int = 0, task: str = "majority") -> nn.Module:
@@ -175,4 +179,20 @@ def build(name: str, seed: int = 0, task: str = "majority") -> nn.Module:
     validate.one_of("name", name, MODELS)
     seed = validate.seed("seed", seed)
     torch.manual_seed(seed)
-    return MODELS[name].build(num_classes(task))
+    model = MODELS[name].build(num_classes(task))
+    base = BASELINES.get(MODELS[name].family)
+    if base is not None and base != name:
+        # Start from the family's full-attention model of the same seed wherever the two have a
+        # tensor of the same name and shape (stem, norms, q, kv, proj, feed-forward, classifier),
+        # so that two models of one seed differ only in what their attention adds: a paired
+        # comparison over seeds then pairs starting weights, not only the batch order.
+        torch.manual_seed(seed)
+        shared = MODELS[base].build(num_classes(task)).state_dict()
+        own = model.state_dict()
+        model.load_state_dict(
+            {
+                k: shared[k] if k in shared and shared[k].shape == v.shape else v
+                for k, v in own.items()
+            }  # fmt: skip
+        )
+    return model

@@ -28,10 +28,17 @@ def key(name: str, task: str = "majority") -> str:
     return name if task == "majority" else f"{name}+{task}"
 
 
-@functools.cache
 def _states(path: Path) -> dict:
-    # Read once per process: every model's weights are in the one file (a figure or an
-    # explorer loads several models, often the same ones again).
+    # Read once per version of the file: every model's weights are in the one file (a figure or
+    # an explorer loads several models, often the same ones again). Keyed on the file's size and
+    # time too, so that a file rewritten in the same process (reproduce writes each model's
+    # weights, then scores them from the file) is read again, not served from the cache.
+    stat = Path(path).stat()
+    return _read_states(Path(path).resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_states(path: Path, mtime_ns: int, size: int) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
