@@ -1,7 +1,7 @@
 """The study chapter's pictures: examples of the dataset, accuracy against cost and against the
 size of the detail (from the shipped results), the training loss of a live run beside the
 shipped one, and one query's attention in the trained models beside the colour-token toy of the
-earlier chapters (identity weights: a query attends to keys of its own colour)."""
+earlier chapters (identity projections: a query attends to keys of its own colour)."""
 
 from __future__ import annotations
 
@@ -395,7 +395,7 @@ def toy_query_maps(
     img: torch.Tensor, query, ratios=(1, 2, 4, 8)
 ) -> list[tuple[str, torch.Tensor, tuple]]:
     """The same query through the earlier chapters' toy: colour tokens of 4×4 patches and
-    identity weights (:func:`vit_notes.pvt.sra_query_maps`), at each ``sr_ratio``."""
+    identity projections (:func:`vit_notes.pvt.sra_query_maps`), at each ``sr_ratio``."""
     maps = sra_query_maps(img, ratios, query)
     return [(f"toy, R={r}: {g[0]}×{g[1]} keys", row, g) for r, (row, g) in maps.items()]
 
