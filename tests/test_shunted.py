@@ -776,7 +776,9 @@ def test_shunted_macs_slips(capsys, answer, says):
         # SRA's over Shunted's: the inverse of the question's ratio
         ("9/29", False, "that is inverted: SRA's memory divided by Shunted's"),
         (0.31, False, "that is inverted: SRA's memory divided by Shunted's"),
-        (3, False, "3 is too small"),  # no band: the labels are not quoted either
+        # r56 E1: one significant figure is too coarse, as the prompt's rule says
+        (3, False, "too coarse: that is the ratio to one significant figure"),
+        (2, False, "2 is too small"),  # no band: the labels are not quoted either
         # a rounding of 29/9 is right; another value near it is close, not right
         (3.2, True, "(9 + 49) / (2·9) = 3.22"),
         (3.222, True, "(9 + 49) / (2·9) = 3.22"),
@@ -1052,9 +1054,10 @@ def test_alt_text_says_what_the_figure_shows():
 
 def test_the_maps_say_they_are_the_toys_and_which_layer_sras_cost_matches():
     """The figures and the explorer label the maps as the colour-token toy's, in the title and
-    the alt text, and say what its weights are, read from its layers: not "identity weights"
-    alone. The SRA column names the layer its ratios were matched to: Shunted-T's
-    stage-1 layer by default, whatever the toy's own width."""
+    the alt text. The alt text says what its weights are, read from its layers: not "identity
+    weights" alone. r56 S1: the title stays short, "hand-set weights", since the chapter's
+    prose gives the weights. The SRA column names the layer its ratios were matched to:
+    Shunted-T's stage-1 layer by default, whatever the toy's own width."""
     img, q = _blocky_image(64), (0.3, 0.5)
     maps = shunted.shunted_query_maps(img, (2, 4), q)
     weights = (
@@ -1072,24 +1075,28 @@ def test_the_maps_say_they_are_the_toys_and_which_layer_sras_cost_matches():
         fig = shunted.plot_shunted_maps(img, maps, q, sra)
         title, alt = fig.get_suptitle(), plotting.alt_text(fig)
         flat = title.replace("\n", " ")
-        assert "colour-token toy" in title.lower() and weights.lower() in flat.lower()
+        assert "colour-token toy, hand-set weights" in title.lower()
+        assert "LayerNorm bias" not in title and title.count("\n") <= 2  # r56 S1
         assert "identity weights" not in title and f"toy with {weights}." in alt
-        assert "the same toy but LayerNorm bias 0, at the MACs nearest" in flat
-        assert layer in flat and f"nearest {layer}." in alt
+        assert "the same toy but LayerNorm bias 0, is at the ratio R" in alt
+        assert f"SRA (÷R) at the MACs nearest {layer}" in flat and f"nearest {layer}." in alt
     # other settings are read from the layers, not typed
     sharp = shunted.shunted_query_maps(img, (4,), q, logit_scale=0.5)
     assert sharp.weights.endswith("logit scale 0.5")
     sra = shunted.sra_nearest_cost_maps(img, (4,), q, logit_scale=0.5)
-    flat = shunted.plot_shunted_maps(img, sharp, q, sra).get_suptitle().replace("\n", " ")
-    assert "the same toy but LayerNorm bias 0, at" in flat
+    alt = plotting.alt_text(shunted.plot_shunted_maps(img, sharp, q, sra))
+    assert "the same toy but LayerNorm bias 0, is at" in alt
     sra = shunted.sra_nearest_cost_maps(img, (4,), q)
-    flat = shunted.plot_shunted_maps(img, sharp, q, sra).get_suptitle().replace("\n", " ")
-    assert "LayerNorm bias 0 and logit scale 0.25, at" in flat
-    title = shunted.plot_shunted_maps(img, maps, q).get_suptitle()
-    assert weights.lower() in title.replace("\n", " ").lower() and "SRA" not in title
+    alt = plotting.alt_text(shunted.plot_shunted_maps(img, sharp, q, sra))
+    assert "LayerNorm bias 0 and logit scale 0.25, is at" in alt
+    fig = shunted.plot_shunted_maps(img, maps, q)
+    title = fig.get_suptitle()
+    assert "hand-set weights" in title and "SRA" not in title
+    assert weights in plotting.alt_text(fig)
     e = shunted.shunted_explorer()
     state = e.default_state()
-    assert f"Colour-token toy, {weights}" in e.caption(**state)
+    assert e.caption(**state).startswith("Colour-token toy, hand-set weights.")
+    assert len(e.caption(**state)) < 110  # r56 S1: a short caption
     assert f"colour-token toy with {weights}, at sr_ratio" in e.alt(**state)
 
 
@@ -1371,7 +1378,9 @@ def test_the_chapter_states_the_papers_equations_as_stored():
     # r55 M1: the operator named by the paper's term (title, abstract); the paper's own
     # typesetting is not quoted, and no sentence says the paper has no equations
     assert "The paper's own typesetting of the equations is not quoted here" in box
-    assert "multi-scale token aggregation, from its title and abstract" in box
+    # r56 M1: the term is in the title, not in the abstract
+    assert "multi-scale token aggregation, from its title." in box
+    assert "title and abstract" not in box
     assert "not quoted from the paper's section 3" not in box
     assert "this chapter's" not in box and "are the chapter's" not in flat
     assert "MTA and LE are the paper's names" not in box

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import torch
@@ -325,6 +326,21 @@ def check_shunted_forward(
     )
 
 
+def _one_figure(right: float) -> list[float]:
+    """``right`` rounded (a half up) and cut off at one significant figure, each only where it
+    lies outside :func:`~vit_notes.checking.check_prediction`'s default 2 % of ``right``:
+    answers that are too coarse for an exact ratio."""
+    if not right > 0 or not math.isfinite(right):
+        return []
+    unit = 10.0 ** math.floor(math.log10(right))
+    out = []
+    for value in (math.floor(right / unit + 0.5) * unit, math.floor(right / unit) * unit):
+        value = float(f"{value:.1g}")
+        if value > 0 and value not in out and abs(value - right) > 0.02 * right:
+            out.append(value)
+    return out
+
+
 @answers_any
 def check_explorer_prediction(
     answer, size: int = 112, sr_ratio: int = 8, num_heads: int = 4
@@ -332,7 +348,9 @@ def check_explorer_prediction(
     """Predict: with the explorer at ``size``², ``num_heads`` heads and its ``sr_ratio`` slider
     at ``sr_ratio``, the Shunted bar's attention memory (KiB or MiB) divided by the SRA bar's.
     Where ``sr_ratio`` does not divide the grid the key grids are floored, and the 5/2 rule may
-    no longer hold. The inverse, SRA's divided by Shunted's, is named as inverted."""
+    no longer hold. The inverse, SRA's divided by Shunted's, is named as inverted. Right is
+    the exact fraction, or a decimal rounded or cut off from it at two or more significant
+    figures (the exercise's prompt says so). A one-figure rounding is told it is too coarse."""
     H = W = validate.size("size", size, minimum=4) // 4
     sh, sra = shunted_cost(H, W, 64, num_heads, sr_ratio), sra_cost(H, W, 64, num_heads, sr_ratio)
     right = sh.attn_bytes / sra.attn_bytes
@@ -413,11 +431,22 @@ def check_explorer_prediction(
             "that is inverted: SRA's memory divided by Shunted's. The question asks for "
             "Shunted's divided by SRA's",
         ),
+        # the ratio rounded or cut off at one significant figure (2.5: 3 or 2), last, so
+        # that a named slip near it wins
+        *(
+            (
+                coarse,
+                "too coarse: that is the ratio to one significant figure. Give the fraction, "
+                "or a decimal to two or more significant figures",
+            )
+            for coarse in _one_figure(right)
+        ),
     ]
     # every near miss gets this: it names no single slip and no number the answer follows from
     inexact = (
         "not exact. The ratio is one of whole key counts: work it out from the keys that each "
-        "group and SRA attend over, and give that ratio, or a rounding of it"
+        "group and SRA attend over, and give that ratio, or a rounding of it to two or more "
+        "significant figures"
     )
     return check_prediction(
         answer,

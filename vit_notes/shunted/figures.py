@@ -113,7 +113,7 @@ def identity_shunted(
 
 
 def _toy_weights(layer: ShuntedAttention) -> str:
-    """What the toy's weights are, for a title, a caption or an alt text: read from ``layer``
+    """What the toy's weights are, for an alt text or a test: read from ``layer``
     (an :func:`identity_shunted`), so that the text cannot drift from the weights. ``q`` and
     ``proj`` are identities, each ``kv`` copies its heads' channels into K and V, the
     reductions average their tiles, and the LayerNorm bias and the logit scale are read."""
@@ -189,7 +189,7 @@ class _NearestCostMaps(dict):
 
 
 def _sra_weights(sra: dict, maps: dict) -> str:
-    """How the SRA toy's weights differ from the shunted toy's, for the title: its LayerNorm
+    """How the SRA toy's weights differ from the shunted toy's, for the alt text: its LayerNorm
     bias, and its logit scale where that is not the shunted toy's (both read from the layers
     :func:`sra_nearest_cost_maps` built)."""
     parts = []
@@ -418,9 +418,9 @@ def plot_shunted_maps(
     """One row per ``sr_ratio``: the coarse group's map, the fine group's map and, given ``sra``
     (from :func:`sra_nearest_cost_maps`), PVT's SRA at the ratio whose layer does the number of
     multiply-adds nearest to the shunted layer's. The maps are the colour-token toy's
-    (:func:`shunted_query_maps`, hand-set weights): the title and the alt text say so, give
-    the weights as read from the toy's layers, and name the layer the SRA ratios were matched
-    to.
+    (:func:`shunted_query_maps`, hand-set weights): the title and the alt text say so, and
+    name the layer the SRA ratios were matched to. The alt text gives the weights as read
+    from the toy's layers. The title stays short: the chapter's prose gives them too.
 
     Every map is drawn over the photo on **one** colour scale (one colour bar), with the query
     marked on each: a box around the query token's own ``patch``×``patch`` pixels (the
@@ -437,8 +437,8 @@ def plot_shunted_maps(
     outside = patch < MARK_OUTSIDE_BELOW  # the query's pixels stay visible inside the box
     ncols = 3 if sra else 2
     nrows = len(maps)
-    # two lines of title give the toy's weights (more, with SRA's)
-    height = 2.3 * nrows + (0.65 if sra else 0.45) + 0.4
+    # one line of title (two, with SRA's), and the peaks' note
+    height = 2.3 * nrows + (0.45 if sra else 0.25) + 0.4
     fig, axes = new_figure(nrows, ncols, height=height, given=f"maps has {nrows:,} entries")
     peaks = [float(row.max()) for groups in maps.values() for row, _ in groups.values()]
     if sra:
@@ -470,11 +470,10 @@ def plot_shunted_maps(
     cbar = fig.colorbar(im, ax=axes, shrink=0.8, pad=0.02, aspect=30)
     cbar.set_label("attention weight (one scale)")
     weights = getattr(maps, "weights", "hand-set weights")  # a plain dict: not known
-    lines = ["Colour-token toy: coarse group (÷r), fine group (÷r/2)"]
-    lines += _wrap(weights[0].upper() + weights[1:])
+    # a short title: the toy's weights in full are in the alt text and the chapter's prose
+    lines = ["Colour-token toy, hand-set weights: coarse group (÷r), fine group (÷r/2)"]
     if sra:
-        lines.append(f"SRA (÷R){_sra_weights(sra, maps)} at the MACs nearest")
-        lines.append(f"{_matched_layer(sra)}")
+        lines.append(f"SRA (÷R) at the MACs nearest {_matched_layer(sra)}")
     lines[-1] += "; query token: cyan box"
     note = _peak_note(peaks)
     fig.suptitle("\n".join(t for t in (*lines, note) if t))
@@ -490,19 +489,6 @@ def plot_shunted_maps(
         )
     set_alt(fig, alt)
     return fig
-
-
-def _wrap(text: str, width: int = 80) -> list[str]:
-    """``text`` as title lines of at most ``width`` characters, broken after a comma."""
-    lines = [""]
-    for piece in text.split(", "):
-        joined = f"{lines[-1]}, {piece}" if lines[-1] else piece
-        if len(joined) > width and lines[-1]:
-            lines[-1] += ","
-            lines.append(piece)
-        else:
-            lines[-1] = joined
-    return lines
 
 
 #: The two head groups' colours in the schematic: coarse (÷r) and fine (÷r/2).
@@ -1157,15 +1143,13 @@ def shunted_explorer() -> Explorer:
         ]
 
     def caption(sr_ratio, num_heads, size):
-        H = W = size // 4
         groups = (
             "one group, all keys" if sr_ratio == 1 else f"groups ÷{sr_ratio} and ÷{sr_ratio // 2}"
         )
+        # short: the toy's weights in full are in the alt text and the chapter's prose
         return (
-            f"Colour-token toy, {_explorer_toy(sr_ratio, num_heads)}. {size}×{size} photo, "
-            f"{H * W} query tokens, "
-            f"heads={num_heads}: {groups}; query token: inside the cyan box, one token from "
-            "its edge"
+            f"Colour-token toy, hand-set weights. {size}×{size} photo, {num_heads} heads: "
+            f"{groups}. Query token: in the cyan box"
         )
 
     def alt(sr_ratio, num_heads, size):

@@ -8,8 +8,8 @@ of which quote the paper), or "our reading" where neither says it.
 
 ``EQUATIONS``: shunted self-attention head by head, written from the ``sr_ratio > 1`` branch
 of the official ``SSA.py`` (stages 1-3; :data:`EQUATIONS_SOURCE`). Their operator is named by
-the paper's term, multi-scale token aggregation (MTA), from its title and abstract. The paper's
-own typesetting of the equations is not quoted here.
+the paper's term, multi-scale token aggregation (MTA), from its title (the abstract does not
+use the term). The paper's own typesetting of the equations is not quoted here.
 MTA and LE are the paper's names: the question in issue 14 quotes LE(.) and its definition, a
 component of MTA, from the paper. LE is thus part of MTA. MTA means both parts: the token
 merge, written ``MTA(X, r_i)`` (the convolution, LayerNorm and GELU of the code), and LE.
@@ -38,7 +38,7 @@ REPO = "https://github.com/OliverRensu/Shunted-Transformer"
 EQUATIONS_SOURCE = (
     "equations written from stages 1-3 of the official code (SSA.py, sr_ratio > 1) and "
     "checked against it. Their operator is named by the paper's term, multi-scale token "
-    "aggregation (MTA), from its title and abstract. The paper's own typesetting of the "
+    "aggregation (MTA), from its title. The paper's own typesetting of the "
     "equations is not quoted here. MTA and LE are the paper's names: the question in issue 14 "
     "of the official repository quotes LE(.) and its definition, a component of MTA, from the "
     "paper. MTA(X, r_i) writes MTA's token merge. r_i stands for the rate of a head's group "
@@ -109,7 +109,8 @@ SYMBOLS = (
     ),
     Symbol(
         "MTA(X, r_i)",
-        "the multi-scale token aggregation of X at rate r_i: its tokens merged at that rate",
+        "MTA's token merge of X at rate r_i: its tokens merged at that rate. MTA's other"
+        " part, LE, is added to V after the merge",
         "act(norm_g(sr_g(X))), so sr1, norm1 in the coarse group, sr2, norm2 in the fine:"
         " (B, N_k,g, C), N_k,g keys of group g",
     ),
