@@ -134,10 +134,10 @@ def test_token_count_must_match_grid():
 def test_images_too_small_for_a_stage_are_refused_by_name():
     model = pvt.pvt_v2_b0().eval()
     with pytest.raises(
-        ValueError, match=r"stage 1: .* 6x6 token grid, smaller than its sr_ratio=8"
+        ValueError, match=r"stage 1: .* 6×6 token grid, smaller than its sr_ratio=8"
     ):
         model(torch.randn(1, 3, 24, 24))
-    with pytest.raises(ValueError, match="input of 3x3 is smaller than the patch size 4"):
+    with pytest.raises(ValueError, match="input of 3×3 is smaller than the patch size 4"):
         pvt.PatchEmbed(32, 4, 3, 8)(torch.randn(1, 3, 3, 3))
     with pytest.raises(ValueError, match=r"expected images of shape \(B, 3, H, W\)"):
         model(torch.randn(1, 1, 64, 64))
@@ -927,6 +927,7 @@ def test_explorer_prediction_refuses_bad_settings(bad):
             "finest keys",
         ),
         ("8", True, "PVT v2's linear SRA, as in its B2-Li"),
+        (8, True, "R²C² weights grow fourfold: 262,144 at 8, 1,048,576 at 16"),
         (4, False, "64.0 MiB, 2.7× the 24 MiB budget"),
         (16, False, "inside the budget, but sr_ratio 8 fits too with 4× the keys"),
         (5, False, "choose one of 1, 2, 4, 8, 16, 32; got 5"),
@@ -1425,7 +1426,7 @@ def test_v2_smallest_input_and_too_small_inputs(timm_v2_pair):
         x = torch.randn(1, 3, *size)
         with pytest.raises(RuntimeError), torch.no_grad():
             theirs(x)
-        grid = f"{ceil_div(size[0], 4)}x{ceil_div(size[1], 4)}"
+        grid = f"{ceil_div(size[0], 4)}×{ceil_div(size[1], 4)}"
         with pytest.raises(ValueError, match=rf"stage 1: .* {grid} token grid, .* sr_ratio=8"):
             ours(x)
 
@@ -1442,7 +1443,7 @@ def test_v2_a_later_stage_too_small_is_named():
     x = torch.randn(1, 3, 100, 96)  # stage 4: 4x3
     with pytest.raises(RuntimeError), torch.no_grad():
         theirs(x)
-    with pytest.raises(ValueError, match=r"stage 4: .* 4x3 token grid, smaller than .*=4"):
+    with pytest.raises(ValueError, match=r"stage 4: .* 4×3 token grid, smaller than .*=4"):
         ours(x)
 
 
@@ -1563,7 +1564,7 @@ def test_v1_built_size_adds_position_embeddings_unresized(tiny_v1, monkeypatch):
 def test_v1_too_small_input_is_refused_by_name(tiny_v1):
     # floor(H/4) must hold sr_ratio=8: 32 px is the least (32x57 above); the official code fails
     # in the reduction conv.
-    with pytest.raises(ValueError, match=r"stage 1: .* 7x16 token grid, smaller than .*=8"):
+    with pytest.raises(ValueError, match=r"stage 1: .* 7×16 token grid, smaller than .*=8"):
         tiny_v1(torch.randn(1, 3, 31, 64))
 
 

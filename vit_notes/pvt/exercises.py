@@ -462,6 +462,11 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
     )
 
 
+def _sr_weights(r: int, dim: int = 64) -> int:
+    """The weights of SRA's reduction conv: an ``r x r`` kernel from ``dim`` to ``dim`` channels."""
+    return r * r * dim * dim
+
+
 @answers_any
 def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads: int = 1) -> bool:
     """Design judgement: the ``sr_ratio`` (1, 2, 4, 8, 16 or 32) of a stage-1 SRA layer at
@@ -497,7 +502,8 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
             f"{head}, the finest keys that fit. The trade-off: a smaller ratio keeps finer "
             f"keys, but the matrix grows with R⁻²: {costs[r // 2].attn_bytes / 2**20:,.0f} MiB "
             f"at {r // 2}. A larger one saves memory, but each key summarises a wider "
-            "reduction tile. "
+            "reduction tile, and the reduction conv's R²C² weights grow fourfold: "
+            f"{_sr_weights(r):,} at {r}, {_sr_weights(2 * r):,} at {2 * r}. "
             f"PVT v2's linear SRA, as in its B2-Li, keeps 7×7 keys at any size. It would take "
             f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MiB here, "
             f"with one key per about {4 * H / 7:.0f} px of the image (adaptive pooling's windows "

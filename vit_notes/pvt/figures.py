@@ -713,7 +713,9 @@ def sra_explorer() -> Explorer:
             f"{heads}, head 0, on one colour scale. "
             f"Plain attention has {pg[0]}×{pg[1]} keys and a largest weight of {peak(plain)}. "
             f"SRA at sr_ratio {sr_ratio} has {g[0]}×{g[1]} keys and a largest weight of "
-            f"{peak(rows)}. Under them, bars give one stage-1 layer's multiply-adds and "
+            f"{peak(rows)}. A uniform map would give each key "
+            f"{significant(1 / (pg[0] * pg[1]), 2)} and {significant(1 / (g[0] * g[1]), 2)}. "
+            f"Under them, bars give one stage-1 layer's multiply-adds and "
             f"attention maps: {bars}."
         )
 

@@ -288,7 +288,7 @@ class PatchEmbed(nn.Module):
         )
         if min(x.shape[2:]) + 2 * self.padding < self.patch_size:
             raise ValueError(
-                f"input of {x.shape[2]}x{x.shape[3]} is smaller than the patch size "
+                f"input of {x.shape[2]}×{x.shape[3]} is smaller than the patch size "
                 f"{self.patch_size}; use an input of at least "
                 f"{self.patch_size - 2 * self.padding} px a side"
             )
@@ -491,7 +491,7 @@ class PyramidVisionTransformer(nn.Module):
             x, H, W = patch_embed(x)
             if not self.linear and min(H, W) < self.sr_ratios[i]:
                 raise ValueError(
-                    f"stage {i + 1}: an input of {tuple(x_in_shape)} gives a {H}x{W} token grid, "
+                    f"stage {i + 1}: an input of {tuple(x_in_shape)} gives a {H}×{W} token grid, "
                     f"smaller than its sr_ratio={self.sr_ratios[i]}; use a larger image"
                 )
             last = i == self.num_stages - 1
