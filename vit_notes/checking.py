@@ -1365,7 +1365,8 @@ def _read_steps(keys: list[str]) -> Callable:
     """What :func:`check_forward` reads of a student's returned value, as plain data (run
     under their timer): ``("output", text)`` for a tensor or array alone, ``("other", text)``
     for anything but a dict, ``("keys", None)`` where its keys cannot be read, ``("lost",
-    keys)`` for missing steps, ``("steps", {key: plain value or a message})``."""
+    keys)`` for missing steps, ``("key", key)`` where one step's value cannot be read, and
+    ``("steps", {key: plain value})`` (:func:`plain_value`)."""
 
     def read(got):
         if isinstance(got, torch.Tensor) or type(got).__module__ == "numpy":
