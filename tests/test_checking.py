@@ -293,6 +293,45 @@ def test_a_rounded_answer_kept_in_float32_gets_the_typed_answers_verdict(capsys)
     assert "close: 21.76 is too low, within 1% of the answer" in capsys.readouterr().out
 
 
+def test_a_count_summed_in_a_float32_tensor_is_read_exactly(capsys):
+    import numpy as np
+    import torch
+
+    from vit_notes import pvt, shunted
+
+    # the student slip: the solution's terms summed in a tensor. 9·(N_k1+N_k2)·C/2 is a
+    # float, so the tensor is float32. Its value, 80,121,664, is exact in float32, but its
+    # shortest decimal, 8.012166e+07, is 80,121,660: that reading called it rounded.
+    N, C, r = 28 * 28, 128, 4
+    Nk1, Nk2 = (28 // r) ** 2, (28 // (r // 2)) ** 2
+    terms = torch.tensor(
+        [
+            2 * N * C**2,
+            Nk1 * C**2 * r**2 + Nk2 * C**2 * (r // 2) ** 2,
+            (Nk1 + Nk2) * C**2,
+            9 * (Nk1 + Nk2) * C / 2,
+            N * (Nk1 + Nk2) * C,
+        ]
+    )
+    total = terms.sum()
+    assert total.dtype == torch.float32 and float(str(np.float32(total.item()))) == 80121660
+    for answer in (total, np.float32(80121664), torch.tensor([80121664.0])):
+        assert shunted.check_shunted_macs(answer, H=28, W=28, dim=128, num_heads=4, sr_ratio=4)
+        assert "✅ correct: 80,121,664" in capsys.readouterr().out
+    # PVT's SRA at 56², C = 64, R = 8: 58,605,568, whose shortest float32 decimal is 58,605,570
+    N, Nk, C, R = 56 * 56, 7 * 7, 64, 8
+    terms = torch.tensor([2 * N * C**2, Nk * C**2 * R**2, 2 * Nk * C**2, 2 * N * Nk * C])
+    total = terms.float().sum()
+    assert total.item() == 58605568 and float(str(np.float32(total.item()))) == 58605570
+    assert pvt.check_sra_macs(total, H=56, W=56, dim=64, num_heads=1, sr_ratio=8)
+    assert "✅ correct: 58,605,568" in capsys.readouterr().out
+    assert checking.as_number(total) == 58605568
+    # a fraction typed in float32 still reads as the reader typed it
+    assert checking.as_number(np.float32(0.1)) == 0.1
+    # a wrong whole count in float32 is still wrong
+    assert not pvt.check_sra_macs(total - 64, H=56, W=56, dim=64, num_heads=1, sr_ratio=8)
+
+
 def test_how_far_gives_the_band_never_the_difference():
     assert checking.how_far(21.7771, 196 / 9) == "21.7771 is too low, within 1% of the answer"
     assert checking.how_far(21.5, 196 / 9) == "21.5 is too low, within 10% of the answer"

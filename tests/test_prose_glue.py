@@ -78,3 +78,19 @@ def test_round_up_gives_a_bound_that_prints_as_one(value, places, shown):
 def test_round_up_refuses_bad_input(value, places, error, message):
     with pytest.raises(error, match=message):
         round_up(value, places)
+
+
+@pytest.mark.parametrize(
+    "text", ["(0.35, 0.50)", "(0.35, 0.55)", "one neighbour", "5/2 = 2.5", "0.50", "7×7"]
+)
+def test_a_glued_string_renders_as_built(monkeypatch, text):
+    # the glue role reads the stored text as a Python literal: without its quotes,
+    # "(0.35, 0.50)" became the tuple (0.35, 0.5) on the page
+    ext = pytest.importorskip("myst_nb.ext.glue")
+    from myst_nb.core.variables import format_plain_text
+
+    stored = []
+    monkeypatch.setattr(ext, "ipy_display", lambda bundle, **kw: stored.append(bundle))
+    glue("key", text)
+    ((plain,),) = ([v for k, v in b.items() if k.endswith("text/plain")] for b in stored)
+    assert format_plain_text(plain, "") == text

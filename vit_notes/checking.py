@@ -677,9 +677,11 @@ def _exact_str(text: str) -> str:
 def _scalar(answer):
     """A one-element tensor or array, or a NumPy scalar, as a Python number; else ``answer``.
 
-    A float32 or float16 value comes back as the shortest decimal that its own type prints,
+    A float32 or float16 fraction comes back as the shortest decimal that its own type prints,
     the number the reader wrote or sees: ``np.float32(21.78)`` and ``torch.tensor(21.78)`` are
-    21.78, not 21.780000686645508, whose digits no reader typed. A ``str`` subclass comes back
+    21.78, not 21.780000686645508, whose digits no reader typed. A whole float32 or float16
+    comes back exactly: ``torch.tensor(80121664.)`` is 80121664, a count summed in float32,
+    though its shortest decimal, 8.012166e+07, is 80121660. A ``str`` subclass comes back
     as a plain ``str`` (its own methods, which the readers call, might raise)."""
     if isinstance(answer, str):
         return _exact_str(answer)
@@ -695,7 +697,8 @@ def _scalar(answer):
             except TypeError:  # a dtype that cannot be looked up: not a narrow float
                 narrow = None
             if narrow is not None and isinstance(value, float) and math.isfinite(value):
-                return float(str(narrow(value)))
+                # a whole number is exact: a count summed in float32 keeps its last digits
+                return value if value.is_integer() else float(str(narrow(value)))
             return value
     return answer
 

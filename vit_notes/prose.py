@@ -14,6 +14,7 @@ the number is printed or plotted by the cell itself.
 
 from __future__ import annotations
 
+import ast
 import decimal
 import math
 import numbers
@@ -84,6 +85,17 @@ class _PlainText(str):
         return str.__str__(self)
 
 
+def _prints_as_itself(text: str) -> bool:
+    """Whether the glue role shows ``text`` as it is when stored without quotes. The role
+    reads the stored text as a Python literal first: "(0.35, 0.50)" would print as the
+    tuple (0.35, 0.5), so such a string keeps its quotes."""
+    try:
+        value = ast.literal_eval(text)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        return True
+    return str(value) == text
+
+
 def glue(name: str, value) -> None:
     """Store ``value`` under ``name`` for ``{glue:text}`name:fmt``` in this notebook's
     Markdown, without showing it (the cell prints what the reader should see)."""
@@ -93,8 +105,8 @@ def glue(name: str, value) -> None:
             f"name={validate.shown(name)}"
         )
     value = plain_value(value)
-    if isinstance(value, str):  # stored as the text itself, not its repr with quotes
-        value = _PlainText(value)
+    if isinstance(value, str) and _prints_as_itself(value):
+        value = _PlainText(value)  # stored as the text itself, not its repr with quotes
     try:
         from myst_nb import glue as myst_glue
     except ImportError:  # a reader's kernel: nothing renders glued values there
