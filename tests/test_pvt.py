@@ -884,6 +884,8 @@ def test_explorer_prediction(capsys, answer, ok, says):
         (21.5, False, "close: 21.5 is too low, within 10% of the answer"),
         (21.7771, False, "close: 21.7771 is too low, within 1% of the answer"),
         (30, False, "30 is too large"),
+        # review r48: the factor cut off at its whole part is named, not only "too small"
+        (21, False, "21 cuts the factor off at its whole part"),
         ("many", False, "write your prediction of the factor as a number"),
     ],
 )

@@ -446,6 +446,11 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
         ),
         (1 / right, "that is the factor the other way: a smaller sr_ratio keeps more keys"),
         (right**2, "the queries do not change: only the keys (one side of the matrix) grow"),
+        (  # a factor below 1 has no whole part to cut off: right itself, skipped below
+            math.floor(right) if right >= 1 else right,
+            f"{math.floor(right)} cuts the factor off at its whole part. The factor is exact: "
+            "give it, or round it",
+        ),
     ):
         if not math.isclose(wrong, right) and all(not math.isclose(wrong, w) for w, _ in mistakes):
             mistakes.append((wrong, why))
@@ -506,8 +511,8 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
             f"{_sr_weights(r):,} at {r}, {_sr_weights(2 * r):,} at {2 * r}. "
             f"PVT v2's linear SRA, as in its B2-Li, keeps 7×7 keys at any size. It would take "
             f"{sra_cost(H, W, 64, num_heads, linear=True).attn_bytes / 2**20:.1f} MiB here, "
-            f"with one key per about {4 * H / 7:.0f} px of the image (adaptive pooling's windows "
-            "overlap at their edges when 7 does not divide the grid)"
+            f"with one key per about {4 * H / 7:.0f} px of the image (neighbouring pooling "
+            "regions overlap at their edges when 7 does not divide the grid)"
             if r > 1
             else f"{head}: full attention fits"
         )
