@@ -751,7 +751,7 @@ def test_at_sr_ratio_1_q_and_proj_are_named_apart_from_kv(capsys):
 @pytest.mark.parametrize(
     "answer,says",
     [
-        (101_626_784 + 3136 * 245 * 64, "its two products cost N·N_ki·C, not 2·N·N_ki·C"),
+        (101_626_784 + 3136 * 245 * 64, "its two products cost N·N_kg·C, not 2·N·N_kg·C"),
         (101_626_784 + 245 * 64 * 64, "kv1 and kv2 map C to C"),
         (101_600_000, "close: 101,600,000 is too low, within 1% of the answer"),
         (101_626_784 - 70_560, "leaves out the local-enhancement convs"),

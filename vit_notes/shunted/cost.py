@@ -27,7 +27,7 @@ def shunted_cost(H: int, W: int, dim: int, num_heads: int, sr_ratio: int = 1) ->
     head group (:func:`shunted_kv_tokens`): ``q`` and ``proj`` cost ``2NC²``; the reduction
     convs ``N_k1·C²·r² + N_k2·C²·(r/2)²``; ``kv1``, ``kv2`` ``(N_k1 + N_k2)·C²``; the
     local-enhancement depthwise convs ``9·(N_k1 + N_k2)·C/2``; ``q kᵀ`` and ``attn v`` of each
-    group (``h/2`` heads, ``C/2`` channels) ``N·N_ki·C``. For ``r = 1``: ``kv`` ``2NC²``,
+    group (``h/2`` heads, ``C/2`` channels) ``N·N_kg·C``. For ``r = 1``: ``kv`` ``2NC²``,
     attention ``2N²C`` and the depthwise conv of V ``9NC``. ``kv_tokens`` is ``N_k1 + N_k2``
     (every key of the layer); ``attn_elements`` counts both groups' maps,
     ``(h/2)·N·(N_k1 + N_k2)``.

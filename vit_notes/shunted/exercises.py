@@ -154,7 +154,7 @@ def check_shunted_macs(
             (
                 c.macs + N * Nk * C,
                 "each group has only h/2 heads, C/2 channels: its two products cost "
-                "N·N_ki·C, not 2·N·N_ki·C, where N_ki is that group's keys",
+                "N·N_kg·C, not 2·N·N_kg·C, where N_kg is that group's keys",
             ),
             (
                 c.macs + Nk * C * C,
