@@ -581,6 +581,23 @@ def test_sra_forward_a_convolution_for_the_reduction_is_told_to_write_the_papers
     assert "..." not in out  # the whole message, not cut off
 
 
+def test_sra_forward_the_fused_attention_kernel_is_told_to_write_the_products(capsys):
+    # review r49 E1: the exercise asks for the two attention products written out, and
+    # F.scaled_dot_product_attention computes both: a student's `out` from it was "correct"
+    def fused(attn, x, H, W):
+        steps = student_sra(attn, x, H, W)
+        fused_out = F.scaled_dot_product_attention(
+            steps["q"], steps["k"], steps["v"], scale=attn.scale
+        )
+        steps["out"] = attn.proj(rearrange(fused_out, "b h n d -> b n (h d)"))
+        return steps
+
+    assert not pvt.check_sra_forward(fused)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "scaled_dot_product_attention computes both attention products for you" in out
+    assert "write q·kᵀ times the scale, the softmax and the product with v" in out
+
+
 def test_sra_forward_the_convolutions_work_again_on_every_way_out(capsys, monkeypatch):
     """After a right answer, a refused conv, a student error and a timeout, every route to a
     convolution runs again, and no torch function mode is left on."""

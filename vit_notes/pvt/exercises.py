@@ -360,8 +360,9 @@ def check_sra_forward(
     (:func:`~vit_notes.checking.check_forward`), and the reduction is written as the paper's
     Reshape then W^S, from ``sr``'s weight and bias. While ``fn`` runs, every convolution
     function refuses too (:func:`refuse_convolution`): ``F.conv2d`` with ``sr``'s weight is
-    the conv again, not the paper's reduction. Names the first config and step that differ,
-    and how, with the slip it matches (:data:`SRA_MISTAKES`)."""
+    the conv again, not the paper's reduction. So does ``F.scaled_dot_product_attention``,
+    which computes the two products the exercise asks to write out. Names the first config
+    and step that differ, and how, with the slip it matches (:data:`SRA_MISTAKES`)."""
     return check_forward(
         fn,
         _sra_cases(configs),
@@ -371,8 +372,20 @@ def check_sra_forward(
         mistakes=SRA_MISTAKES,
         on_error=_no_reduction_hint,
         refuse=_sra_refuse,
-        refuse_calls=refuse_convolution,
+        refuse_calls=_refuse_sra_shortcuts,
     )
+
+
+def _refuse_sra_shortcuts(name: str) -> str | None:
+    """:func:`refuse_convolution`, and the fused attention kernel too: the exercise asks for the
+    two attention products written out, and ``F.scaled_dot_product_attention`` computes both."""
+    message = refuse_convolution(name)
+    if message is None and "scaled_dot_product" in validate.text("name", name, allow_empty=True):
+        message = (
+            f"{name} computes both attention products for you, and it is switched off while "
+            "your function runs: write q·kᵀ times the scale, the softmax and the product with v"
+        )
+    return message
 
 
 @answers_any
