@@ -1261,3 +1261,30 @@ def test_mark_tokens_hold_the_marks_pixels():
     )
     # an entry of Marks.shapes (a tensor) reads as its number
     assert mark_tokens((3, 3), 6, shape=torch.tensor(1)) == mark_tokens((3, 3), 6, shape=1)
+
+
+def test_higher_checker_reason_and_families(capsys):
+    # An option followed by a reason that counts runs reads as the option (the prompt's
+    # "followed by a reason in brackets"); a bare direction in the reason still clashes.
+    assert ex.check_higher(
+        "cannot tell (4 of 5 seeds higher)", model="pvt_none", baseline="pvt_full", detail=3
+    )
+    assert ex.check_higher(
+        "cannot tell (pvt_none higher at 4 of 5 seeds)",
+        model="pvt_none",
+        baseline="pvt_full",
+        detail=3,
+    )
+    capsys.readouterr()
+    assert not ex.check_higher(
+        "cannot tell (higher)", model="pvt_none", baseline="pvt_full", detail=3
+    )
+    assert "the reason names 'higher'" in capsys.readouterr().out
+    # Across families a seed shares only the images: the unpaired (Welch) interval decides
+    shipped = load_results()["models"]
+    a = {s: r["3"] for s, r in shipped["shunted_full"]["seeds_by_detail"].items()}
+    b = {s: r["3"] for s, r in shipped["pvt_full"]["seeds_by_detail"].items()}
+    welch = stats.unpaired_difference(b, a)
+    assert ex.check_higher("higher", model="shunted_full", baseline="pvt_full", detail=3)
+    out = capsys.readouterr().out
+    assert "unpaired" in out and "Welch" in out and welch.points() in out.replace("\n   ", " ")

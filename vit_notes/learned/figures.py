@@ -307,7 +307,8 @@ def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25, flo
                 marker="_", markersize=20, markeredgewidth=2,
                 label="from areas alone")  # fmt: skip
     ax.set_xlabel(
-        "side of a mark (px)\nfirst attention layer's tokens: PVT and Shunted 4 px, CoAtNet 8 px"
+        "side of a mark (px)\none token's patch: 4 px at stage 1 (PVT, the control, Shunted),"
+        "\n8 px at CoAtNet's first attention layer"
     )
     ax.set_ylabel("test accuracy")
     ax.set_title("each line: one training run per model (seed 0)")
