@@ -472,8 +472,10 @@ def test_explorer_page_draws_the_figures_axis_and_intervals():
     names = [*figures.RATIO_MODELS.values(), "pvt_none"]
     runs = [stats.mean_interval(results[n]["seeds"].values()) for n in names]
     assert chart["values"] == pytest.approx([r.mean for r in runs])
-    assert chart["low"] == pytest.approx([r.low for r in runs])
-    assert chart["high"] == pytest.approx([r.high for r in runs])
+    # an accuracy lies in [0, 1]: the intervals are clipped there
+    assert chart["low"] == pytest.approx([max(r.low, 0.0) for r in runs])
+    assert chart["high"] == pytest.approx([min(r.high, 1.0) for r in runs])
+    assert max(chart["high"]) <= 1
     fig = explorer_module.bar_charts([bars])
     fig.canvas.draw()
     (ax,) = fig.axes
@@ -1261,3 +1263,30 @@ def test_mark_tokens_hold_the_marks_pixels():
     )
     # an entry of Marks.shapes (a tensor) reads as its number
     assert mark_tokens((3, 3), 6, shape=torch.tensor(1)) == mark_tokens((3, 3), 6, shape=1)
+
+
+def test_higher_checker_reason_and_families(capsys):
+    # An option followed by a reason that counts runs reads as the option (the prompt's
+    # "followed by a reason in brackets"); a bare direction in the reason still clashes.
+    assert ex.check_higher(
+        "cannot tell (4 of 5 seeds higher)", model="pvt_none", baseline="pvt_full", detail=3
+    )
+    assert ex.check_higher(
+        "cannot tell (pvt_none higher at 4 of 5 seeds)",
+        model="pvt_none",
+        baseline="pvt_full",
+        detail=3,
+    )
+    capsys.readouterr()
+    assert not ex.check_higher(
+        "cannot tell (higher)", model="pvt_none", baseline="pvt_full", detail=3
+    )
+    assert "the reason names 'higher'" in capsys.readouterr().out
+    # Across families a seed shares only the images: the unpaired (Welch) interval decides
+    shipped = load_results()["models"]
+    a = {s: r["3"] for s, r in shipped["shunted_full"]["seeds_by_detail"].items()}
+    b = {s: r["3"] for s, r in shipped["pvt_full"]["seeds_by_detail"].items()}
+    welch = stats.unpaired_difference(b, a)
+    assert ex.check_higher("higher", model="shunted_full", baseline="pvt_full", detail=3)
+    out = capsys.readouterr().out
+    assert "unpaired" in out and "Welch" in out and welch.points() in out.replace("\n   ", " ")

@@ -29,7 +29,7 @@ from .data import SHAPES, num_classes
 from .figures import query_token
 from .models import MODELS, STUDY
 from .shipped import check_results, load_results
-from .stats import paired_difference
+from .stats import paired_difference, unpaired_difference
 
 #: A fraction typed as text: ``"1/4"``, ``"1 / 4"``, ``"1 in 4"``, ``"1 out of 4"``.
 _RATIO = re.compile(r"(\d+(?:\.\d+)?)\s*(?:/|in|out of)\s*(\d+(?:\.\d+)?)")
@@ -179,6 +179,16 @@ _EXCLUDES_ZERO = (
 _NEGATIONS = {"not", "no", "neither", "nor", "isn't", "doesn't", "nothing", "never"}
 
 
+#: Words of a reason that count runs or seeds ("4 of 5 seeds higher"): such a reason reports
+#: what the runs did, which a "cannot tell" may do, not a verdict of the study.
+_RUN_WORDS = {"seed", "seeds", "run", "runs"}
+
+
+def _counts_runs(reason: str, words: set) -> bool:
+    """Whether ``reason`` counts runs ("4 of 5 seeds higher", "higher in 4 runs")."""
+    return bool(words & _RUN_WORDS) or re.search(r"\d+\s+(?:of|out of)\s+\d+", reason) is not None
+
+
 def _unordered_clash(reason: str) -> str | None:
     """What the reason of a "cannot tell" says that contradicts it: ``"zero"`` where it says
     the interval leaves zero out, the direction (``"higher"`` or ``"lower"``) where it names one
@@ -188,6 +198,8 @@ def _unordered_clash(reason: str) -> str | None:
     if any(f" {p} " in text for p in _EXCLUDES_ZERO):
         return "zero"
     words = set(re.findall(r"[a-z']+", reason.lower().replace("’", "'")))
+    if _counts_runs(reason, words):  # "4 of 5 seeds higher": a fact about runs, no verdict
+        return None
     named = [d for d, ws in _DIRECTION.items() if words & set(ws)]
     if len(named) == 1 and not words & _NEGATIONS:
         return named[0]
@@ -690,20 +702,23 @@ def check_higher(
     ``"cannot tell"`` (``"yes"`` reads as "higher"; a bare ``"no"`` is asked to say which of
     the other two it means).
 
-    The rule of the chapter's section 4: where both models have runs from two or more of the
-    same training seeds scored there, the 95% t-interval of the per-seed differences
-    (:func:`.stats.paired_difference`); "higher" if it lies above zero, "lower" if below,
-    "cannot tell" if it holds zero. Where either model has a single run there, or their runs
-    share fewer than two seeds, there is no such interval: "cannot tell", and a reason that
+    The rule of the chapter's section 4: within a family, where both models have runs from two
+    or more of the same training seeds scored there, the 95% t-interval of the per-seed
+    differences (:func:`.stats.paired_difference`). Across families, where a seed shares the
+    images but not the starting weights, Welch's unpaired interval over two or more runs each
+    (:func:`.stats.unpaired_difference`). "higher" if it lies above zero, "lower" if below,
+    "cannot tell" if it holds zero. Where either model has a single run there, or runs of one
+    family share fewer than two seeds, there is no such interval: "cannot tell", and a reason that
     assumes one is refused there: "within noise" (there is no noise estimate to be within),
     "the interval holds zero" (there is none) and "within the error bars" (they measure the
     test images, not a second run). The message gives the gap at the one seed the two share,
     where they share one, not a mean of several runs against one. Words that say the two score
     alike ("same", "equal") are refused: where there is no interval, because none exists, and
     otherwise because an interval that holds zero does not show that. An option followed by a
-    reason reads as the option: "cannot tell (no interval)". Each message gives the numbers and
-    says why, except a wrong option where no interval exists: that one names the cause and
-    leaves the numbers to the reader."""
+    reason reads as the option: "cannot tell (no interval)", "cannot tell (4 of 5 seeds
+    higher)" (a count of runs reports them, it does not order the models). Each message gives
+    the numbers and says why, except a wrong option where no interval exists: that one names
+    the cause and leaves the numbers to the reader."""
     validate.one_of("model", model, MODELS)
     validate.one_of("baseline", baseline, MODELS)
     if model == baseline:
@@ -734,7 +749,11 @@ def check_higher(
         return verdict(False, f"{question}: {_NO}")
     a, b = _runs(results, model, detail), _runs(results, baseline, detail)
     shared = set(a) & set(b)
-    if _equality(answer) and len(shared) < 2:  # no interval: say so, do not name one
+    # Within a family a seed fixes the starting weights too, so runs pair by seed. Across
+    # families a seed shares only the images: there the unpaired interval (section 4's rule).
+    across = MODELS[model].family != MODELS[baseline].family
+    has_interval = min(len(a), len(b)) >= 2 if across else len(shared) >= 2
+    if _equality(answer) and not has_interval:  # no interval: say so, do not name one
         return verdict(
             False, f"{question}: {_alike_without_interval(model, baseline, a, b, where)}"
         )
@@ -748,13 +767,22 @@ def check_higher(
             False, f"{question}: choose one of {allowed}, the option alone or followed by a "
             f"reason in brackets; got {describe(answer)}",
         )  # fmt: skip
-    if len(shared) >= 2:
-        d = paired_difference(b, a)  # model minus baseline, seed by seed
+    if has_interval:
+        if across:  # model minus baseline, the seeds ignored
+            d = unpaired_difference(b, a)
+            facts = (
+                f"{where}, over {len(a)} runs of {model} and {len(b)} of {baseline}, unpaired "
+                "(they are of different families, so a seed shares the images, not the "
+                f"starting weights), {model} minus {baseline} is {d.points()} (95% Welch "
+                "t-interval)"
+            )
+        else:
+            d = paired_difference(b, a)  # model minus baseline, seed by seed
+            facts = (
+                f"{where}, over runs from {d.n} training seeds paired by seed, {model} minus "
+                f"{baseline} is {d.points()} (95% t-interval)"
+            )
         right = "higher" if d.low > 0 else "lower" if d.high < 0 else "cannot tell"
-        facts = (
-            f"{where}, over runs from {d.n} training seeds paired by seed, {model} minus "
-            f"{baseline} is {d.points()} (95% t-interval)"
-        )
         why = {
             "higher": "The interval lies above zero",
             "lower": "The interval lies below zero",

@@ -307,7 +307,8 @@ def plot_accuracy_vs_detail(results: dict, names=None, chance: float = 0.25, flo
                 marker="_", markersize=20, markeredgewidth=2,
                 label="from areas alone")  # fmt: skip
     ax.set_xlabel(
-        "side of a mark (px)\nfirst attention layer's tokens: PVT and Shunted 4 px, CoAtNet 8 px"
+        "side of a mark (px)\none token's patch: 4 px at stage 1 (PVT, the control, Shunted),"
+        "\n8 px at CoAtNet's first attention layer"
     )
     ax.set_ylabel("test accuracy")
     ax.set_title("each line: one training run per model (seed 0)")
@@ -462,6 +463,9 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     }
     runs = {k: mean_interval(results[n]["seeds"].values()) for k, n in bar_models.items()}
     n_runs = min(i.n for i in runs.values())
+    # an accuracy lies in [0, 1]: a t-interval's end beyond it is clipped there (and starred)
+    ends = {k: (max(i.low, 0.0), min(i.high, 1.0)) for k, i in runs.items()}
+    stars = {k: "*" if ends[k] != (i.low, i.high) else "" for k, i in runs.items()}
 
     def bars(sr_ratio, image):
         return [
@@ -469,12 +473,15 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
                 f"accuracy of the trained PVT: mean of {n_runs} training runs, 95% interval",
                 labels=tuple(runs),
                 values=tuple(i.mean for i in runs.values()),
-                texts=tuple(f"{i.mean:.1%} [{i.low:.1%}, {i.high:.1%}]" for i in runs.values()),
+                texts=tuple(
+                    f"{i.mean:.1%} [{ends[k][0]:.1%}, {ends[k][1]:.1%}]{stars[k]}"
+                    for k, i in runs.items()
+                ),
                 colours=tuple(MODEL_COLOURS[n] for n in bar_models.values()),
                 selected=list(RATIO_MODELS).index(sr_ratio),
-                low=tuple(i.low for i in runs.values()),
-                high=tuple(i.high for i in runs.values()),
-                axis="test accuracy (axis from 0; 1 = every image right)",
+                low=tuple(lo for lo, _ in ends.values()),
+                high=tuple(hi for _, hi in ends.values()),
+                axis="test accuracy (axis from 0; 1 = every image right; *: clipped at 1)",
             )
         ]
 
