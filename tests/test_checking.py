@@ -744,3 +744,13 @@ def test_no_unit_slip_for_a_count_far_from_one_or_a_small_answer(capsys):
     pvt.check_sra_macs(100, H=40, W=40, dim=128, num_heads=2, sr_ratio=4)
     pvt.check_kv_tokens(0.049)  # 49 tokens: no unit of a thousand tokens
     assert "looks like the count" not in capsys.readouterr().out
+
+
+def test_last_digit_reads_a_numpy_integer_as_whole():
+    """Audit 7, N8: ``np.int64(1000)`` was read through ``repr(float(...))`` as ``1000.0``."""
+    import numpy as np
+
+    for value in (np.int64(1000), np.int32(16), np.uint8(7)):
+        assert checking.last_digit(value) == 1.0
+    assert checking.within_digits(np.int64(16), 16.4)
+    assert checking.within_digits(16, 16.4)

@@ -1126,6 +1126,18 @@ def test_build_and_load_leave_the_readers_random_draws_alone():
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
 
 
+def test_runs_to_pair_takes_none_where_none_is_right(capsys):
+    """Audit 7, N1: with the shipped results no run is missing at the defaults, and the
+    docstring's answer for that, ``[]``, is told it is correct (it raised an IndexError)."""
+    for answer in ([], (), set()):
+        assert ex.check_runs_to_pair(answer) is True, answer
+        assert capsys.readouterr().out.startswith("✅ correct: ")
+    assert ex.check_runs_to_pair([], model="pvt_none", control="pvt_full") is True
+    assert "already has a partner" in capsys.readouterr().out
+    assert ex.check_runs_to_pair([0]) is False
+    assert capsys.readouterr().out.startswith("❌ not yet: ")
+
+
 def test_runs_to_pair_checker(capsys):
     # The control scored at 3 px from seeds 0, 1 and 3; pvt_full from seed 0 only: the
     # runs to score are pvt_full's from seeds 1 and 3, read from the results

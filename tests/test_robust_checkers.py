@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import inspect
 import io
+import itertools
 import math
 import pkgutil
 import sys
@@ -351,3 +352,27 @@ def test_an_answer_with_no_values_gets_a_message(check):
 def test_a_fraction_with_a_huge_denominator_is_a_small_number():
     value = checking.as_number("1/" + "1" * 5000)
     assert value is not None and math.isclose(value, 0.0, abs_tol=1e-300)
+
+
+# Audit 7 (N3, N6): each test is the student's slip the audit found.
+
+
+@pytest.mark.parametrize(
+    "answer", [[10**5000], (10**5000,), [-(10**5000)], ["1" * 5000], [10**5000, 10**5000 + 1]]
+)
+def test_seventh_audit_a_huge_seed_inside_the_list_gets_a_message(capsys, answer):
+    from vit_notes.learned.exercises import check_runs_to_pair
+
+    assert check_runs_to_pair(answer) is False
+    out = capsys.readouterr().out
+    assert out.startswith("❌ not yet: ") and "-digit number" in out
+
+
+@pytest.mark.parametrize("answer", [itertools.count(), range(10**9), iter(range(10**9))])
+def test_seventh_audit_an_endless_answer_is_read_no_further_than_a_pair(capsys, answer):
+    from vit_notes import shunted
+
+    start = time.monotonic()
+    assert shunted.check_shunted_kv_tokens(answer) is False
+    assert time.monotonic() - start < 2
+    assert "give two whole numbers" in capsys.readouterr().out

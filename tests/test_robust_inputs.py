@@ -18,6 +18,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from matplotlib.figure import Figure
 
 from vit_notes import (
     checking,
@@ -35,6 +36,7 @@ from vit_notes import (
     swin,
     validate,
 )
+from vit_notes.coatnet import CoAtNet, MBConv, mbconv_cost, transformer_block_cost
 from vit_notes.coatnet import paper as coatnet_paper
 from vit_notes.coatnet.cost import coatnet_cost
 from vit_notes.learned import backbone as learned_backbone
@@ -1322,3 +1324,96 @@ def test_sixth_audit_a_wrong_head_count_does_not_print_the_per_head_size(capsys)
     assert coatnet.check_rel_table_size(729 * 2) is False
     out = " ".join(capsys.readouterr().out.split())
     assert "729" not in out and "12 heads, not 2" in out
+
+
+# Audit 7 (N2, N4, N5, N7): each test is the student's slip the audit found.
+
+
+def _query_map_calls():
+    return [
+        lambda x: pvt.sra_query_maps(x, sr_ratios=(1,)),
+        lambda x: pvt.query_peaks(x, [(0.5, 0.5)], sr_ratios=(1,)),
+        lambda x: shunted.shunted_query_maps(x, sr_ratios=(2,)),
+        lambda x: shunted.coarse_peaks(x, [(0.5, 0.5)], sr_ratio=8),
+        photo.colour_tokens,
+        lambda x: plotting.show_photo(Figure().add_subplot(), x),
+    ]
+
+
+@pytest.mark.parametrize("call", _query_map_calls())
+def test_seventh_audit_a_photo_in_0_to_255_is_refused(call):
+    """``torch.from_numpy(np.asarray(pil)).permute(2, 0, 1).float()`` without ``/ 255``."""
+    pixels = (photo.load_photo(64) * 255).round()
+    with pytest.raises(ValueError, match=r"img holds values from 0 to 255.*img / 255"):
+        call(pixels)
+
+
+@pytest.mark.parametrize("call", _query_map_calls())
+def test_seventh_audit_a_photo_below_0_is_refused(call):
+    """A normalised image (mean 0, unit spread) is not a photo in [0, 1] either."""
+    img = photo.load_photo(64)
+    with pytest.raises(ValueError, match=r"img holds values from -[\d.]+ to [\d.]+.*\[0, 1\]"):
+        call((img - 0.5) / 0.25)
+
+
+@pytest.mark.parametrize("call", _query_map_calls())
+def test_seventh_audit_a_photo_a_little_outside_0_to_1_is_told_to_clamp(call):
+    """A bicubic resize overshoots [0, 1] by a little."""
+    img = photo.load_photo(64)
+    with pytest.raises(ValueError, match=r"img holds values from -0\.01 to 1\.01.*clamp\(0, 1\)"):
+        call(img * 1.02 - 0.01)
+
+
+def test_seventh_audit_the_photo_is_in_0_to_1():
+    for side in (8, 64, 224, 448):
+        img = photo.load_photo(side)
+        assert 0.0 <= float(img.min()) and float(img.max()) <= 1.0
+
+
+def test_seventh_audit_numpy_small_integers_give_the_plain_int_result():
+    u8, i8 = np.uint8, np.int8
+    assert pvt.OverlapPatchEmbed(img_size=u8(200)).num_patches == 2500
+    assert pvt.PatchEmbed(img_size=u8(200), patch_size=4).num_patches == 2500
+    assert type(pvt.PatchEmbed(img_size=u8(200), patch_size=u8(4)).stride) is int
+    got = transformer_block_cost(14, 14, 64, expand_ratio=u8(4)).macs
+    assert got == transformer_block_cost(14, 14, 64, expand_ratio=4).macs
+    got = mbconv_cost(14, 14, 64, 64, expand_ratio=u8(4)).macs
+    assert got == mbconv_cost(14, 14, 64, 64, expand_ratio=4).macs
+    assert MBConv(64, 64, expand_ratio=u8(4)).mid_chs == MBConv(64, 64).mid_chs
+    got = mbconv_cost(14, 14, 256, 256, se_ratio=u8(1)).macs  # 1 x 256 in uint8 overflowed
+    assert got == mbconv_cost(14, 14, 256, 256, se_ratio=1.0).macs
+    sra = pvt.SpatialReductionAttention(i8(64), 2)
+    assert sra.kv.out_features == 128 and "np." not in repr(sra)
+    win = swin.WindowAttention(i8(64), 7, 2)
+    assert win.qkv.out_features == 192 and "np." not in repr(win)
+    assert swin.toy_window_attention(i8(64), 7).qkv.out_features == 192
+    assert torch.equal(swin.shift_mask(14, 14, i8(7), 3), swin.shift_mask(14, 14, 7, 3))
+    assert torch.equal(swin.shift_regions(14, 14, i8(7), 3), swin.shift_regions(14, 14, 7, 3))
+
+
+@pytest.mark.parametrize(
+    "call, got",
+    [
+        (lambda: compare.layer_keys(C=3), "C=3 is not divisible by heads=2"),
+        (lambda: compare.check_growth(4, heads=5), "C=64 is not divisible by heads=5"),
+        (lambda: compare.check_layer_choice("x", C=3), "C=3 is not divisible by heads=2"),
+    ],
+)
+def test_seventh_audit_the_comparison_names_its_own_arguments(call, got):
+    with pytest.raises(ValueError, match=got) as e:
+        call()
+    assert "num_heads" not in str(e.value) and "dim=" not in str(e.value)
+
+
+_PER_STAGE = ("embed_dims", "num_heads", "mlp_ratios", "depths", "sr_ratios")
+
+
+@pytest.mark.parametrize(
+    "build, name",
+    [(pvt.PyramidVisionTransformer, n) for n in _PER_STAGE]
+    + [(shunted.ShuntedTransformer, n) for n in _PER_STAGE]
+    + [(CoAtNet, "embed_dims"), (CoAtNet, "depths")],
+)
+def test_seventh_audit_a_0_d_tensor_per_stage_setting_is_named(build, name):
+    with pytest.raises(TypeError, match=rf"^{name} must be a list or tuple .*a 0-d tensor"):
+        build(**{name: torch.tensor(3)})

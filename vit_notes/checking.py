@@ -933,8 +933,9 @@ def how_far(value, right) -> str:
 
 def last_digit(value) -> float:
     """The place value of the last digit of ``value`` as written: 1 for a whole number,
-    0.001 for 21.777 (the digits of its shortest ``repr``, as the page's box reads them)."""
-    if isinstance(value, int):
+    0.001 for 21.777 (the digits of its shortest ``repr``, as the page's box reads them). A
+    NumPy integer is a whole number too (``repr(float(...))`` would write ``1000.0``)."""
+    if isinstance(value, numbers.Integral):
         return 1.0
     return 10.0 ** decimal.Decimal(repr(float(value))).as_tuple().exponent
 

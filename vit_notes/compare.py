@@ -467,7 +467,11 @@ def _gives_up(best: str, at: dict, budget_mib: float) -> str:
 def _layer_settings(C, heads) -> tuple[int, int]:
     """The compared layers' width and heads: integers, heads dividing ``C``."""
     C, heads = validate.width("C", C), validate.width("heads", heads)
-    validate.heads_divide(C, heads)
+    if C % heads:  # named as this chapter names them, not as the inner layers do
+        raise ValueError(
+            f"C={C} is not divisible by heads={heads}; choose heads from the divisors of "
+            f"{C}: {validate.divisors(C)}"
+        )
     return C, heads
 
 

@@ -30,9 +30,10 @@ The input contract, the same for models, layers, cost functions and checkers:
   (:data:`MAX_SETTINGS` where each builds a layer); pairs (:func:`grid`, :func:`pair`,
   :func:`cell`, :func:`fraction_pair`) are ordered pairs; numbers (:func:`number`) are finite
   unless a caller allows infinity; names and titles are text (:func:`text`); a photo for a
-  figure is a finite float32 ``(3, H, W)`` CPU tensor (:func:`photo`); a tensor for a module is
-  on its weights' device (:func:`tensor`'s ``device``). Every message shows a value through
-  :func:`shown`, which never raises, whatever the value (a 5,000-digit number, a broken repr).
+  figure is a float32 ``(3, H, W)`` CPU tensor of values in [0, 1] (:func:`photo`; a 0..255
+  image is refused with the fix ``img / 255``); a tensor for a module is on its weights'
+  device (:func:`tensor`'s ``device``). Every message shows a value through :func:`shown`,
+  which never raises, whatever the value (a 5,000-digit number, a broken repr).
 
 A wrong *kind* of value raises :class:`InputTypeError`: a ``TypeError`` that is also a
 ``ValueError``, so that code written against the earlier ``ValueError`` still catches it. A
@@ -435,12 +436,18 @@ def same_length(num_stages: int, **sequences) -> None:
 
 
 def sequence(name: str, value) -> None:
-    """Check that ``value`` is a sequence (a per-stage list or tuple), not a single number."""
-    if isinstance(value, str) or not hasattr(value, "__len__"):
-        raise ValueError(
-            f"{name} must be a list or tuple with one entry per stage, got {_shown(value)} "
-            f"({_kind(value)})"
-        )
+    """Check that ``value`` is a sequence (a per-stage list or tuple), not a single number (a
+    0-d tensor or array has ``__len__`` but no length: it is refused too)."""
+    try:
+        sized = not isinstance(value, str) and len(value) >= 0
+    except Exception:  # len() of a 0-d tensor or array raises a TypeError
+        sized = False
+    if not sized:
+        got = f"{_shown(value)} ({_kind(value)})"
+        if getattr(value, "ndim", None) == 0:  # one number in a tensor or array
+            kind = "tensor" if isinstance(value, torch.Tensor) else "array"
+            got = f"a 0-d {kind} ({_shown(value)}), one number: give a list"
+        raise InputTypeError(f"{name} must be a list or tuple with one entry per stage, got {got}")
 
 
 def nonempty(x) -> None:
@@ -654,7 +661,8 @@ MAX_PHOTO_TOKENS = 2**14
 
 def photo(name: str, img, *, patch: int = 1, max_tokens: int | None = None):
     """An RGB image as the figures take it: a float tensor ``(3, H, W)`` on the CPU, with
-    data (not the ``meta`` device), every value finite, at least ``patch`` pixels a side and,
+    data (not the ``meta`` device), every value finite and in [0, 1] (a 0..255 image is refused
+    with the fix ``img / 255``), at least ``patch`` pixels a side and,
     with ``max_tokens``, at most that many ``patch x patch`` tokens (checked before any value
     is read). Returned detached from any autograd graph (a figure draws values, not
     gradients)."""
@@ -694,6 +702,21 @@ def photo(name: str, img, *, patch: int = 1, max_tokens: int | None = None):
     img = img.detach()
     if not bool(torch.isfinite(img).all()):
         raise ValueError(f"{name} holds NaN or infinite values: give an image of finite values")
+    low, high = (float(v) for v in torch.aminmax(img))
+    if low < 0.0 or high > 1.0:
+        if low >= -0.1 and high <= 1.1:  # a resize's overshoot, say
+            fix = f"they are a little outside it: use {name}.clamp(0, 1)"
+        elif low >= 0.0:
+            fix = f"values above 1 look like 0..255 pixels: use {name} / 255"
+        else:
+            fix = (
+                "values below 0 look like a normalised image: give the photo itself, as "
+                "photo.load_photo gives it"
+            )
+        raise ValueError(
+            f"{name} holds values from {low:g} to {high:g}; the figures take images in [0, 1], "
+            f"as photo.load_photo gives them: {fix}"
+        )
     return img
 
 

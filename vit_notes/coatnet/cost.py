@@ -69,7 +69,7 @@ def mbconv_cost(
     in_chs = validate.width("in_chs", in_chs)
     out_chs = validate.width("out_chs", out_chs)
     H, W = validate.size("H", H), validate.size("W", W)
-    check_mbconv_ratios(out_chs, expand_ratio, se_ratio)
+    expand_ratio, se_ratio = check_mbconv_ratios(out_chs, expand_ratio, se_ratio)
     Ho, Wo = _grid_after(H, W, stride)
     N, No = H * W, Ho * Wo
     mid, rd = make_divisible(out_chs * expand_ratio), int(se_ratio * out_chs)
@@ -118,7 +118,7 @@ def transformer_block_cost(
             f"dim_out={dim_out} (the block's width) is not divisible by the head size "
             f"dim_head={dim_head}"
         )
-    check_expand_ratio(dim_out, expand_ratio)
+    expand_ratio = check_expand_ratio(dim_out, expand_ratio)
     heads, N, hidden = dim_out // dim_head, Ho * Wo, int(dim_out * expand_ratio)
     a = relative_attention_cost(Ho, Wo, dim, heads, dim_out)
     short = dim * dim_out * N if dim != dim_out else 0

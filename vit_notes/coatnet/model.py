@@ -175,9 +175,10 @@ class SqueezeExcite(nn.Module):
         return x * self.fc2(self.act(self.fc1(x.mean((2, 3), keepdim=True)))).sigmoid()
 
 
-def check_mbconv_ratios(out_chs: int, expand_ratio: float, se_ratio: float) -> None:
+def check_mbconv_ratios(out_chs: int, expand_ratio: float, se_ratio: float) -> tuple[float, float]:
     """``expand_ratio > 0``; ``se_ratio`` in (0, 1], leaving ``int(se_ratio · out_chs) >= 1``
-    squeeze-excitation channels."""
+    squeeze-excitation channels. Returns both as floats, to compute with (a NumPy uint8 ratio
+    times a width would overflow)."""
     typed, expand_ratio = expand_ratio, validate.number("expand_ratio", expand_ratio)
     se_ratio = validate.number("se_ratio", se_ratio)
     if not expand_ratio > 0 or not 0 < se_ratio <= 1:
@@ -190,11 +191,12 @@ def check_mbconv_ratios(out_chs: int, expand_ratio: float, se_ratio: float) -> N
             f"se_ratio={se_ratio!r} leaves int(se_ratio * out_chs={out_chs}) = 0 "
             f"squeeze-excitation channels; use se_ratio >= 1/{out_chs}"
         )
+    return expand_ratio, se_ratio
 
 
-def check_expand_ratio(width: int, expand_ratio: float) -> None:
+def check_expand_ratio(width: int, expand_ratio: float) -> float:
     """The transformer block's FFN: ``expand_ratio > 0`` leaving ``int(width · expand_ratio)
-    >= 1`` hidden channels."""
+    >= 1`` hidden channels. Returns ``expand_ratio`` as a float, to compute with."""
     typed, expand_ratio = expand_ratio, validate.number("expand_ratio", expand_ratio)
     if expand_ratio > 0:
         validate.hidden_width("expand_ratio", typed, width)
@@ -203,6 +205,7 @@ def check_expand_ratio(width: int, expand_ratio: float) -> None:
             f"expand_ratio={expand_ratio!r} must be > 0 and leave int(width * expand_ratio) >= 1 "
             f"hidden channels (width {width}); use expand_ratio >= 1/{width}"
         )
+    return expand_ratio
 
 
 class MBConv(nn.Module):
@@ -239,7 +242,7 @@ class MBConv(nn.Module):
         out_chs = validate.width("out_chs", out_chs)
         validate.one_of("stride", stride, {1, 2})
         validate.one_of("stride_mode", stride_mode, STRIDE_MODES)
-        check_mbconv_ratios(out_chs, expand_ratio, se_ratio)
+        expand_ratio, se_ratio = check_mbconv_ratios(out_chs, expand_ratio, se_ratio)
         mid = make_divisible(out_chs * expand_ratio)
         self.in_chs, self.out_chs, self.mid_chs, self.stride = in_chs, out_chs, mid, stride
         self.shortcut = (
@@ -513,7 +516,7 @@ class TransformerBlock(nn.Module):
                 f"use a width that is a multiple of {dim_head} or a dim_head from "
                 f"{validate.divisors(dim_out)}"
             )
-        check_expand_ratio(dim_out, expand_ratio)
+        expand_ratio = check_expand_ratio(dim_out, expand_ratio)
         self.dim, self.stride = dim, stride
         if stride == 2:
             self.shortcut = Downsample2d(dim, dim_out, 2)

@@ -808,8 +808,11 @@ def check_higher(
 
 
 def _seed_list(seeds) -> str:
-    """``[1]`` -> "seed 1", ``[1, 2]`` -> "seeds 1 and 2"."""
-    names = [str(s) for s in seeds]
+    """``[1]`` -> "seed 1", ``[1, 2]`` -> "seeds 1 and 2", ``[]`` -> "no seed"; a huge seed is
+    told by its digits (``str`` refuses more than 4,300 of them)."""
+    names = [validate.shown(s) for s in seeds]
+    if not names:
+        return "no seed"
     if len(names) == 1:
         return f"seed {names[0]}"
     return f"seeds {', '.join(names[:-1])} and {names[-1]}"
@@ -874,6 +877,12 @@ def check_runs_to_pair(
             False, f"{control} also has a run from {'' if len(missing) == 1 else 'each of '}"
             f"{_seed_list(missing)} scored "
             f"{where}, left without a partner: name every seed the control's runs need",
+        )  # fmt: skip
+    if not right:  # [] is the answer: every run of the control there has its partner
+        runs = f"each of {control}'s {len(want)} runs" if len(want) > 1 else f"{control}'s run"
+        return verdict(
+            True, f"none: {runs} scored {where} already has a partner, "
+            f"{model}'s run from the same seed",
         )  # fmt: skip
     return verdict(
         True, f"{model}'s runs from {_seed_list(right)}, scored {where}, would "

@@ -73,6 +73,7 @@ class SpatialReductionAttention(nn.Module):
     ):
         super().__init__()
         head_dim = validate.heads_divide(dim, num_heads)
+        dim, num_heads = validate.width("dim", dim), validate.width("num_heads", num_heads)
         sr_ratio = validate.kernel("sr_ratio", sr_ratio)
         validate.attention_width("dim", dim, kernel=sr_ratio if sr_ratio > 1 else 0)
         validate.positive_int(
@@ -267,12 +268,13 @@ class PatchEmbed(nn.Module):
         padding: int = 0,
     ):
         super().__init__()
-        self.patch_size = validate.kernel("patch_size", patch_size)
+        # Sizes as the plain ints validate returns (a NumPy uint8 would overflow below).
+        self.patch_size = patch_size = validate.kernel("patch_size", patch_size)
         in_chans = validate.width("in_chans", in_chans)
         embed_dim = validate.width("embed_dim", embed_dim)
         padding = validate.kernel("padding", padding, minimum=0)
         self.stride = patch_size if stride is None else validate.kernel("stride", stride)
-        self.img_size = validate.image_side("img_size", img_size)
+        self.img_size = img_size = validate.image_side("img_size", img_size)
         self.padding = padding
         # The grid at the size the model is built for (PVT v1 sizes its position embeddings by it).
         self.H = self.W = max((img_size + 2 * padding - patch_size) // self.stride + 1, 1)

@@ -48,7 +48,7 @@ def toy_window_attention(dim: int, window_size: int, logit_scale: float = TOY_LO
     logits ``logit_scale · q·k`` (an inverse temperature we chose). Untrained: a toy."""
     logit_scale = validate.number("logit_scale", logit_scale, low=-1e6, high=1e6)
     attn = WindowAttention(dim, window_size, 1, qk_scale=logit_scale).eval()
-    eye = torch.eye(dim)
+    eye = torch.eye(attn.dim)  # the plain int the layer checked
     with torch.no_grad():
         attn.qkv.weight.copy_(torch.cat([eye, eye, eye]))
         attn.qkv.bias.zero_()

@@ -70,9 +70,10 @@ def _pair(name: str, value) -> tuple[int, int]:
     return side, side
 
 
-def check_window(H: int, W: int, window_size: int) -> None:
+def check_window(H: int, W: int, window_size: int) -> int:
     """Raise unless ``window_size`` divides both sides of the ``H x W`` token grid
-    (window partition tiles the grid exactly, §3.2 "Self-attention in non-overlapped windows")."""
+    (window partition tiles the grid exactly, §3.2 "Self-attention in non-overlapped windows");
+    return it as a plain int."""
     H, W = validate.size("H", H), validate.size("W", W)
     M = validate.size("window_size", window_size)
     if H % M or W % M:
@@ -81,6 +82,7 @@ def check_window(H: int, W: int, window_size: int) -> None:
             f"window_size={M} does not divide the {H}x{W} token grid; choose a window size "
             f"from the common divisors of {H} and {W}: {common}"
         )
+    return M
 
 
 def check_shift(shift_size: int, window_size: int) -> int:
@@ -159,7 +161,7 @@ def shift_regions(H: int, W: int, window_size: int, shift_size: int) -> torch.Te
     wrapped around the border. Each axis has three bands, ``[0, H-M)``, ``[H-M, H-s)``,
     ``[H-s, H)``, and a token's label is ``3 * row band + column band``."""
     H, W = validate.image_side("H", H), validate.image_side("W", W)
-    check_window(H, W, window_size)
+    window_size = check_window(H, W, window_size)
     s = check_shift(shift_size, window_size)
 
     def bands(n: int) -> torch.Tensor:
@@ -178,6 +180,7 @@ def shift_mask(H: int, W: int, window_size: int, shift_size: int) -> torch.Tenso
         check_window(H, W, window_size)
         return None
     H, W = validate.image_side("H", H), validate.image_side("W", W)
+    window_size = validate.size("window_size", window_size)  # a plain int: H·W·M² in int8 wraps
     on_meta = torch.empty(()).device.type == "meta"  # under torch.device("meta"): shapes only
     if H * W * window_size**2 > MAX_WINDOW_ENTRIES and not on_meta:
         raise ValueError(
@@ -215,7 +218,10 @@ class WindowAttention(nn.Module):
     ):
         super().__init__()
         head_dim = validate.heads_divide(dim, num_heads)
-        validate.attention_width("dim", dim)
+        dim, num_heads = (
+            validate.attention_width("dim", dim),
+            validate.width("num_heads", num_heads),
+        )
         self.dim, self.num_heads = dim, num_heads
         self.window_size = _pair("window_size", window_size)
         Wh, Ww = self.window_size
