@@ -461,8 +461,9 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
         (right**2, "the queries do not change: only the keys (one side of the matrix) grow"),
         (  # a factor below 1 has no whole part to cut off: right itself, skipped below
             math.floor(right) if right >= 1 else right,
-            f"{math.floor(right)} cuts the factor off at its whole part. The factor is exact: "
-            "give it, or round it",
+            f"{math.floor(right)} cuts the factor off at its whole part, too coarse. The "
+            "factor is exact: give it, or round it or cut it off at three or more "
+            "significant figures",
         ),
     ):
         if not math.isclose(wrong, right) and all(not math.isclose(wrong, w) for w, _ in mistakes):
@@ -473,8 +474,9 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
         "the factor",
         then,
         correct=f"the attention matrix grows {shown}×: {rule}",
-        inexact="the factor is exact: work it out from the two key grids and give it, or a "
-        "rounding of it. Nothing here is read off a figure",
+        inexact="the factor is exact: work it out from the two key grids and give it, or "
+        "round it or cut it off at three or more significant figures. Nothing here is read "
+        "off a figure",
         then_wrong="Try again before you move the slider",
         mistakes=mistakes,
     )
