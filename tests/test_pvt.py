@@ -902,10 +902,11 @@ def test_explorer_prediction(capsys, answer, ok, says):
         (21.7771, False, "close: 21.7771 is too low, within 1% of the answer"),
         (30, False, "30 is too large"),
         # review r48: the factor cut off at its whole part is named, not only "too small"
-        (21, False, "21 cuts the factor off at its whole part, too coarse"),
+        (21, False, "21 cuts the factor off at its whole part, more than 2% below it"),
+        (22, True, "grows 196/9 ≈ 21.78×"),
         # review r50 E1: the messages say what is right: a rounding or a cut-off
         (21.7, True, "grows 196/9 ≈ 21.78×"),
-        (21.9, False, "round it or cut it off at three or more significant figures"),
+        (21.9, False, "a rounding or cut-off of it within 2%"),
         ("many", False, "write your prediction of the factor as a number"),
     ],
 )

@@ -388,6 +388,10 @@ def _refuse_sra_shortcuts(name: str) -> str | None:
     return message
 
 
+#: How close a rounding or cut-off of the exact factor must be (Exercise 4)
+_FACTOR_TOL = 0.02
+
+
 @answers_any
 def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int = 2) -> bool:
     """Predict: moving the explorer's ``sr_ratio`` slider from ``start`` to ``end`` (image
@@ -461,9 +465,9 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
         (right**2, "the queries do not change: only the keys (one side of the matrix) grow"),
         (  # a factor below 1 has no whole part to cut off: right itself, skipped below
             math.floor(right) if right >= 1 else right,
-            f"{math.floor(right)} cuts the factor off at its whole part, too coarse. The "
-            "factor is exact: give it, or round it or cut it off at three or more "
-            "significant figures",
+            f"{math.floor(right)} cuts the factor off at its whole part, more than "
+            f"{_FACTOR_TOL:.0%} below it. The factor is exact: give it, or a rounding or "
+            f"cut-off of it within {_FACTOR_TOL:.0%}",
         ),
     ):
         if not math.isclose(wrong, right) and all(not math.isclose(wrong, w) for w, _ in mistakes):
@@ -474,9 +478,10 @@ def check_explorer_prediction(answer, size: int = 224, start: int = 8, end: int 
         "the factor",
         then,
         correct=f"the attention matrix grows {shown}×: {rule}",
-        inexact="the factor is exact: work it out from the two key grids and give it, or "
-        "round it or cut it off at three or more significant figures. Nothing here is read "
-        "off a figure",
+        rel_tol=_FACTOR_TOL,
+        inexact="the factor is exact: work it out from the two key grids and give it, or a "
+        f"rounding or cut-off of it within {_FACTOR_TOL:.0%}. Nothing here is read off a "
+        "figure",
         then_wrong="Try again before you move the slider",
         mistakes=mistakes,
     )
