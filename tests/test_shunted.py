@@ -1434,16 +1434,21 @@ def test_mta_keeps_one_meaning_and_the_provenance_is_said_once():
     text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     flat = " ".join(text.split())
     printed = " ".join((paper_text() + shunted.paper.describe_ablations()).split())
-    # MTA is the paper's whole component, LE one of its parts; r55 M1: the token merge is
-    # written MTA(X, r_i), the paper's term, not Merge(X, r_i)
+    # MTA is the paper's whole component, LE one of its parts; r60 M1: the token merge alone
+    # is written Merge(X, r_i), so that the word and the symbol keep one meaning each and
+    # "stage 4 has no token merge" never reads as "stage 4 has no MTA"
     assert "MTA means both parts" in flat and "So MTA has two parts" in flat
     assert "MTA is the whole component" not in flat
     for both in (flat, printed):
-        assert "Merge(" not in both and "\\mathrm{Merge}" not in both
+        assert "MTA(" not in both and "\\mathrm{MTA}" not in both
+        assert "MTA's token merge" not in both
         assert "no MTA" not in both and "MTA is a convolution" not in both
         assert "what MTA is made of" not in both
-    assert "\\mathrm{MTA}(X, r_i)" in flat
-    assert "MTA(X, r_i)" in printed and "no token merge" in printed
+    assert "\\mathrm{Merge}(X, r_i)" in flat
+    assert "Merge(X, r_i)" in printed and "no token merge" in printed
+    assert "LE, is still there" in printed
+    # r60 S5: the merge is defined by what it does, not by restating its own name
+    assert "merged at that rate" not in flat and "merged at that rate" not in printed
     # no guesses about the paper's method section, nor narration of the chapter's sources
     assert "The chapter cannot check that" not in flat and "We think the paper" not in flat
     (box,) = [c for c in cells if "{admonition} Sources" in "".join(c["source"])]
@@ -1483,7 +1488,7 @@ def test_the_papers_facts_print_in_the_column_and_name_their_source():
     ):
         assert max(len(line) for line in text.splitlines()) <= 90
     symbols = " ".join(s.symbol for s in paper.SYMBOLS)
-    for name in ("Q_i", "K_i", "V_i", "MTA(X, r_i)", "LE", "d_h", "h_i", "r_i", "W_i^Q"):
+    for name in ("Q_i", "K_i", "V_i", "Merge(X, r_i)", "LE", "d_h", "h_i", "r_i", "W_i^Q"):
         assert name in symbols
     for d in paper.CODE_DIFFERENCES:
         assert d.paper and d.code and paper.REPO in d.evidence
@@ -1800,7 +1805,7 @@ def test_r55_norms_explorer_and_plumbing():
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     flat = " ".join(text.split())
     # M2: the per-stage LayerNorms, asserted against the models and the official record
-    assert "Every stage ends with its own LayerNorm, `norm1` to `norm4`" in flat
+    assert "Every stage ends with its own LayerNorm, the model's `norm1` to `norm4`" in flat
     assert 'pvt_tiny=["norm"], shunted_t=["norm1", "norm2", "norm3", "norm4"]' in code
     # M3: what the explorer draws at sr_ratio 1 and above, checked on its own maps
     assert "At `sr_ratio` 1 it draws one map, over all the keys" in flat

@@ -84,7 +84,7 @@ class ShuntedAttention(nn.Module):
     shrunk by ``r_i`` (``r_1 = r``, ``r_2 = r/2``): a conv of kernel = stride ``r_i``
     (``sr1``/``sr2``), LayerNorm (``norm1``/``norm2``), GELU (``act``), and a linear
     ``kv_i: C -> C`` giving K and V for the ``h/2`` heads of the group. The conv, LayerNorm
-    and GELU are the token merge of MTA (``MTA(X, r_i)`` in the chapter's equations). Local
+    and GELU are MTA's token merge (``Merge(X, r_i)`` in the chapter's equations). Local
     enhancement (LE), MTA's other part: ``DWConv3x3(V_i)`` on V's reduced grid
     (``local_conv1``/``local_conv2``, ``C/2`` channels each); ``V_i + LE(V_i)`` replaces ``V_i``
     in the weighted sum. The two
@@ -148,7 +148,7 @@ class ShuntedAttention(nn.Module):
             self.local_conv = nn.Conv2d(dim, dim, kernel_size=3, padding=1, stride=1, groups=dim)
 
     def reduce(self, x: torch.Tensor, H: int, W: int) -> tuple[tuple[torch.Tensor, int, int], ...]:
-        """MTA's token merge, ``MTA(X, r_i)``: ``(B, N, C)`` -> one ``(tokens, h_i, w_i)`` per
+        """MTA's token merge, ``Merge(X, r_i)``: ``(B, N, C)`` -> one ``(tokens, h_i, w_i)`` per
         head group, ``tokens`` of shape ``(B, h_i*w_i, C)`` after conv, LayerNorm and GELU."""
         kv_grids(H, W, self.sr_ratio)  # raises for a grid smaller than sr_ratio
         grid = rearrange(x, "b (h w) c -> b c h w", h=H, w=W)

@@ -12,7 +12,7 @@ the paper's term, multi-scale token aggregation (MTA), from its title (the abstr
 use the term). The paper's own typesetting of the equations is not quoted here.
 MTA and LE are the paper's names: the question in issue 14 quotes LE(.) and its definition, a
 component of MTA, from the paper. LE is thus part of MTA. MTA means both parts: the token
-merge, written ``MTA(X, r_i)`` (the convolution, LayerNorm and GELU of the code), and LE.
+merge, written ``Merge(X, r_i)`` (the convolution, LayerNorm and GELU of the code), and LE.
 ``r_i`` stands for the code's rate of a head's group and ``d_h`` for its ``head_dim``.
 ``SYMBOLS`` says which tensor of :class:`~vit_notes.shunted.model.ShuntedAttention` each symbol is.
 ``CLAIMS``: the paper's own words for the claims the chapter repeats.
@@ -41,7 +41,8 @@ EQUATIONS_SOURCE = (
     "aggregation (MTA), from its title. The paper's own typesetting of the "
     "equations is not quoted here. MTA and LE are the paper's names: the question in issue 14 "
     "of the official repository quotes LE(.) and its definition, a component of MTA, from the "
-    "paper. MTA(X, r_i) writes MTA's token merge. r_i stands for the rate of a head's group "
+    "paper. Merge(X, r_i) writes the token merge, one of MTA's two parts. r_i stands for the "
+    "rate of a head's group "
     "(sr_ratio or sr_ratio / 2), d_h for the code's head_dim. Stage 4 of the code "
     "(sr_ratio 1) differs from stages 1-3 (CODE_DIFFERENCES)"
 )
@@ -83,7 +84,7 @@ class Ablation:
 EQUATIONS = (
     Equation(r"Q_i = X W_i^Q", EQUATIONS_SOURCE),
     Equation(
-        r"K_i,\ V_i = \mathrm{MTA}(X, r_i)\, W_i^K,\ \mathrm{MTA}(X, r_i)\, W_i^V",
+        r"K_i,\ V_i = \mathrm{Merge}(X, r_i)\, W_i^K,\ \mathrm{Merge}(X, r_i)\, W_i^V",
         EQUATIONS_SOURCE,
     ),
     Equation(r"V_i = V_i + \mathrm{LE}(V_i)", EQUATIONS_SOURCE),
@@ -108,9 +109,9 @@ SYMBOLS = (
         "r (sr1) in the coarse group, r/2 (sr2) in the fine",
     ),
     Symbol(
-        "MTA(X, r_i)",
-        "MTA's token merge of X at rate r_i: its tokens merged at that rate. MTA's other"
-        " part, LE, is added to V after the merge",
+        "Merge(X, r_i)",
+        "the token merge: each r_i × r_i tile of X becomes one token. It is one of MTA's two"
+        " parts. The other, LE, is added to V after the merge",
         "act(norm_g(sr_g(X))), so sr1, norm1 in the coarse group, sr2, norm2 in the fine:"
         " (B, N_k,g, C), N_k,g keys of group g",
     ),
@@ -179,7 +180,7 @@ CODE_DIFFERENCES = (
     ),
     Difference(
         topic="what the token merge is made of",
-        paper="MTA(X, r_i), the tokens merged at rate r_i, is one symbol",
+        paper="Merge(X, r_i), the token merge at rate r_i, is one symbol",
         code="in stages 1-3 (sr_ratio > 1): a convolution of kernel and stride r_i, then a "
         "LayerNorm and a GELU. Stage 3's fine group has r_i = 1 and still gets all three: "
         "sr2 is a 1×1 convolution there",
@@ -189,10 +190,10 @@ CODE_DIFFERENCES = (
     ),
     Difference(
         topic="the token merge with sr_ratio 1: stage 4 differs from stages 1-3",
-        paper="K_i and V_i come from MTA(X, r_i), as in every head of stages 1-3",
+        paper="K_i and V_i come from Merge(X, r_i), as in every head of stages 1-3",
         code="stage 4 (sr_ratio 1) has no token merge: K and V come from kv(X), with no "
-        "convolution, LayerNorm or GELU. So MTA(X, 1) is X there, but not in stage 3's fine "
-        "group",
+        "convolution, LayerNorm or GELU. So Merge(X, 1) is X there, but not in stage 3's "
+        "fine group. MTA's other part, LE, is still there (next row)",
         evidence=f"{REPO} SSA.py, Attention.__init__ (its else branch builds only kv and "
         "local_conv) and the else branch of Attention.forward",
     ),
