@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from vit_notes import (
     checking,
+    coatnet,
     compare,
     counting,
     explorer,
@@ -1417,3 +1418,72 @@ _PER_STAGE = ("embed_dims", "num_heads", "mlp_ratios", "depths", "sr_ratios")
 def test_seventh_audit_a_0_d_tensor_per_stage_setting_is_named(build, name):
     with pytest.raises(TypeError, match=rf"^{name} must be a list or tuple .*a 0-d tensor"):
         build(**{name: torch.tensor(3)})
+
+
+# --- eighth audit (N1, N3-N5) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "build, name",
+    [
+        (lambda v: pvt.SpatialReductionAttention(64, num_heads=1, attn_drop=v), "attn_drop"),
+        (lambda v: pvt.Block(64, num_heads=1, attn_drop=v), "attn_drop"),
+        (lambda v: pvt.PyramidVisionTransformer(attn_drop_rate=v), "attn_drop_rate"),
+        (lambda v: swin.WindowAttention(32, (4, 4), 2, attn_drop=v), "attn_drop"),
+        (lambda v: swin.SwinTransformer(attn_drop_rate=v), "attn_drop_rate"),
+        (lambda v: shunted.ShuntedAttention(64, num_heads=2, sr_ratio=2, attn_drop=v),
+         "attn_drop"),
+        (lambda v: shunted.ShuntedTransformer(attn_drop_rate=v), "attn_drop_rate"),
+        (lambda v: coatnet.RelativeAttention(32, num_heads=2, grid_size=(4, 4), attn_drop=v),
+         "attn_drop"),
+        (lambda v: coatnet.TransformerBlock(32, grid_size=(4, 4), drop=v), "drop"),
+    ],
+    ids=["SRA", "PVT Block", "PVT", "WindowAttention", "Swin", "ShuntedAttention", "Shunted",
+         "RelativeAttention", "TransformerBlock"],
+)  # fmt: skip
+@pytest.mark.parametrize("rate", [1.0, 1, 1.5, -0.1])
+def test_eighth_audit_an_attention_dropout_of_1_is_refused_when_built(build, name, rate):
+    # N1, the slip: ``attn_drop=1.0`` "to drop it all", accepted until the first training
+    # step, where attention.attend refused it as ``dropout_p``, a name the student never gave.
+    with pytest.raises(ValueError, match=rf"^{name} must be a number >= 0 and < 1") as e:
+        build(rate)
+    assert "dropout_p" not in str(e.value)
+
+
+def test_eighth_audit_an_attention_dropout_below_1_still_trains():
+    attn = pvt.SpatialReductionAttention(64, num_heads=1, attn_drop=0.99).train()
+    assert attn(torch.randn(1, 16, 64), 4, 4).shape == (1, 16, 64)
+
+
+def test_eighth_audit_minus_zero_bytes_print_as_zero():
+    # N3, the slip: a difference of two equal sizes, ``0.0 * -1``, printed as "-0 B".
+    assert counting.format_bytes(-0.0) == counting.format_bytes(0.0 * -1) == "0 B"
+    assert counting.format_bytes(np.float64(-0.0)) == "0 B"
+
+
+def test_eighth_audit_attention_over_no_keys_is_refused():
+    # N4, the slip: a student's own reduction maps the key grid to nothing.
+    from vit_notes.attention import explicit_attention
+
+    q = torch.randn(1, 2, 5, 8)
+    with pytest.raises(ValueError, match="^k has 0 keys"):
+        explicit_attention(q, torch.randn(1, 2, 0, 8), torch.randn(1, 2, 0, 8), scale=0.1)
+    with pytest.raises(ValueError, match="^k has 0 keys"):
+        explicit_attention(q, torch.randn(1, 2, 0, 8), torch.randn(1, 2, 3, 8), scale=0.1)
+
+
+class _BadRepr:
+    def __repr__(self):
+        raise RuntimeError("repr raised")
+
+
+@pytest.mark.parametrize("query", [[10**5000, 1, 2], (_BadRepr(),), (1, 2, 3), None])
+def test_eighth_audit_a_query_that_is_not_a_pair_is_named(query):
+    # N5, the slip: ``figures(state, query=[row, col, 2])``; its message printed the query
+    # with repr, which raised for a huge int or a broken repr.
+    ex = pvt.sra_explorer()
+    with pytest.raises((TypeError, ValueError), match=r"^query must be a pair \(row, col\)"):
+        ex.query_cell(query)
+    if query is not None:  # figures' None is the default query
+        with pytest.raises((TypeError, ValueError), match=r"^query must be a pair \(row, col\)"):
+            ex.figures(ex.default_state(), query=query)

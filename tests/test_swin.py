@@ -708,6 +708,32 @@ def test_the_memory_checker_names_each_half_of_a_growing_window():
             exercises.check_memory_prediction(16, base_window=bad)
 
 
+@pytest.mark.parametrize(
+    "settings, named",
+    [
+        (dict(side=450), "side=450 is not a whole number of 4-pixel patches"),
+        (dict(side=127), "side=127 is not a whole number of 4-pixel patches"),
+        (dict(base=127), "base=127 is not a whole number of 4-pixel patches"),
+        (dict(side=452), "side=452 gives a 113x113 token grid, which window_size=7"),
+        (dict(base=228, base_window=7), "base=228 gives a 57x57 token grid, which base_window=7"),
+    ],
+)
+def test_the_memory_checker_names_a_side_its_patches_or_windows_do_not_tile(settings, named):
+    # Audit 8 N2, the slip: ``check_memory_prediction(4, side=450)``. The grid was floored to
+    # 112x112 (the ratio exactly 4) while the message said 4.03579x the tokens; side=127 was
+    # blamed on window_size, which the student never changed.
+    from vit_notes.swin import exercises
+
+    with pytest.raises(ValueError, match=f"^{named}") as e:
+        exercises.check_memory_prediction(4, **settings)
+    assert "such as" in str(e.value)
+    # a side the patches and windows tile keeps its exact ratio, said from the token grids
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert exercises.check_memory_prediction(4, side=448, base=224)
+    assert "4× the tokens" in out.getvalue()
+
+
 def test_the_figures_follow_the_standard():
     import matplotlib.pyplot as plt
 

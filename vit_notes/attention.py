@@ -46,6 +46,8 @@ def _check(q, k, v, scale, bias) -> float:
             f"q has {q.shape[-1]} channels per head but k has {k.shape[-1]}: q and k must share "
             "their last dimension"
         )
+    if k.shape[-2] == 0:  # a softmax over no keys is undefined: no silent all-zero output
+        raise ValueError(f"k has 0 keys, shape {tuple(k.shape)}: give at least one")
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(f"k has {k.shape[-2]} keys but v has {v.shape[-2]} values: give one each")
     try:

@@ -333,7 +333,7 @@ def format_bytes(n: float, digits: int = 3) -> str:
     if isinstance(n, bool) or not isinstance(n, numbers.Real) or not n >= 0:  # NumPy's too
         raise ValueError(f"n={validate.shown(n)}: give a number of bytes, 0 or more")
     validate.number("n", n)  # the infinities and ints past a float's range
-    n = int(n) if isinstance(n, numbers.Integral) else float(n)
+    n = int(n) if isinstance(n, numbers.Integral) else float(n) + 0.0  # -0.0 prints as 0
     validate.positive_int("digits", digits, maximum=50, why="a float holds about 17")
     unit = 0
     while unit < len(BYTE_UNITS) - 1 and n >= 1024 ** (unit + 1):

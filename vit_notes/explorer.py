@@ -339,8 +339,8 @@ class Explorer:
     def query_cell(self, query) -> int:
         """The flat index of grid cell ``query`` (row, col); a cell outside the grid, a negative
         one included, is refused (it would wrap around to another query)."""
-        if not isinstance(query, (tuple, list)) or len(query) != 2:
-            raise ValueError(f"query={query!r} must be a grid cell (row, col)")
+        g = self.query_grid
+        query = validate.pair("query", query, f"(row, col), a cell of the {g}×{g} query grid")
         for name, v in zip(("query row", "query col"), query):
             validate.positive_int(name, v, minimum=0, maximum=validate.MAX_SIDE)
             if v >= self.query_grid:

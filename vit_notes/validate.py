@@ -277,6 +277,13 @@ def probability(name: str, value) -> float:
     return number(name, value, low=0.0, high=1.0)
 
 
+def attention_dropout(name: str, value) -> float:
+    """A dropout rate that reaches the attention weights: a number in [0, 1).
+    :func:`~vit_notes.attention.attend` refuses 1 (no weight would be kept), so a constructor
+    refuses it first, under the name the student passed."""
+    return number(name, value, low=0.0, high=1.0, high_open=True)
+
+
 def tensor(
     name: str,
     x,

@@ -429,7 +429,7 @@ class RelativeAttention(nn.Module):
         self.scale = head_dim**-0.5
         self.qkv = nn.Conv2d(dim, dim_out * 3, 1, bias=validate.flag("qkv_bias", qkv_bias))
         self.rel_pos = RelativePositionBias(grid_size, num_heads)
-        self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
+        self.attn_drop = nn.Dropout(validate.attention_dropout("attn_drop", attn_drop))
         self.proj = nn.Conv2d(dim_out, dim_out, 1, bias=qkv_bias)
         self.proj_drop = nn.Dropout(validate.probability("proj_drop", proj_drop))
 
@@ -506,6 +506,7 @@ class TransformerBlock(nn.Module):
         drop_path: float = 0.0,
     ):
         super().__init__()
+        drop = validate.attention_dropout("drop", drop)  # it is also the attention's dropout
         dim = validate.attention_width("dim", dim)
         dim_out = dim if dim_out is None else validate.attention_width("dim_out", dim_out)
         validate.one_of("stride", stride, {1, 2})

@@ -102,7 +102,7 @@ class SpatialReductionAttention(nn.Module):
         qkv_bias = validate.flag("qkv_bias", qkv_bias)
         self.q = nn.Linear(dim, dim, bias=qkv_bias)
         self.kv = nn.Linear(dim, dim * 2, bias=qkv_bias)
-        self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
+        self.attn_drop = nn.Dropout(validate.attention_dropout("attn_drop", attn_drop))
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(validate.probability("proj_drop", proj_drop))
         if linear:
@@ -361,7 +361,7 @@ class PyramidVisionTransformer(nn.Module):
         linear = validate.flag("linear", linear)
         super().__init__()
         drop_rate = validate.probability("drop_rate", drop_rate)
-        attn_drop_rate = validate.probability("attn_drop_rate", attn_drop_rate)
+        attn_drop_rate = validate.attention_dropout("attn_drop_rate", attn_drop_rate)
         validate.one_of("version", version, {1, 2})
         pool_size = validate.kernel("pool_size", pool_size)
         num_stages = validate.stages("num_stages", num_stages)

@@ -125,7 +125,7 @@ class ShuntedAttention(nn.Module):
 
         qkv_bias = validate.flag("qkv_bias", qkv_bias)
         self.q = nn.Linear(dim, dim, bias=qkv_bias)
-        self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
+        self.attn_drop = nn.Dropout(validate.attention_dropout("attn_drop", attn_drop))
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(validate.probability("proj_drop", proj_drop))
         if sr_ratio > 1:
@@ -398,7 +398,7 @@ class ShuntedTransformer(nn.Module):
         qkv_bias = validate.flag("qkv_bias", qkv_bias)
         super().__init__()
         drop_rate = validate.probability("drop_rate", drop_rate)
-        attn_drop_rate = validate.probability("attn_drop_rate", attn_drop_rate)
+        attn_drop_rate = validate.attention_dropout("attn_drop_rate", attn_drop_rate)
         num_stages = validate.stages("num_stages", num_stages)
         img_size = validate.image_side("img_size", img_size)
         num_classes = validate.classes("num_classes", num_classes)

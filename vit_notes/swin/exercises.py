@@ -77,6 +77,24 @@ def check_window_macs(
     )
 
 
+def _side_fits(name: str, side: int, window_name: str, window: int) -> None:
+    """Refuse an image ``side`` that is not a whole number of 4-pixel patches, or whose
+    stage-1 token grid the ``window`` does not tile, naming the side and the window."""
+    grid = side // 4
+    if side % 4 == 0 and (grid <= window or grid % window == 0):
+        return
+    step = 4 * window
+    lower = side // step * step
+    such = f"{lower} or {lower + step}" if lower else f"{step}"
+    fix = f"use a {name} that is a multiple of {step} ({window} tokens of 4 pixels), such as {such}"
+    if side % 4:
+        raise ValueError(f"{name}={side} is not a whole number of 4-pixel patches: {fix}")
+    raise ValueError(
+        f"{name}={side} gives a {grid}x{grid} token grid, which {window_name}={window} does "
+        f"not tile: {fix}, or a {window_name} that divides {grid}"
+    )
+
+
 @answers_any
 def check_memory_prediction(
     answer, side: int = 448, base: int = 224, window_size: int = 7, base_window: int | None = None
@@ -86,9 +104,13 @@ def check_memory_prediction(
     given)? Each query keeps ``M²`` weights: the maps grow with the tokens and with ``M²``."""
     side = validate.size("side", side, minimum=4)
     base = validate.size("base", base, minimum=4)
+    window_size = validate.size("window_size", window_size)
+    _side_fits("side", side, "window_size", window_size)
     if base_window is None:
+        _side_fits("base", base, "window_size", window_size)
         base_window = window_size
     else:  # a slip here is named as base_window's, not as the window_size it is checked as
+        _side_fits("base", base, "base_window", validate.size("base_window", base_window))
         base_window = validate.positive_int(
             "base_window", base_window, minimum=1, maximum=base // 4,
             why=f"a window fits in the {base // 4}x{base // 4} token grid of a {base}² image",
@@ -101,7 +123,7 @@ def check_memory_prediction(
     big = window_attention_cost(side // 4, side // 4, 96, 3, window_size)
     small = window_attention_cost(base // 4, base // 4, 96, 3, base_window)
     right = big.attn_bytes / small.attn_bytes
-    tokens = (side / base) ** 2
+    tokens = (side // 4) ** 2 / (base // 4) ** 2  # the token grids', as the costs count them
     M, M0 = window_size, base_window
     if M == M0:
         then = (

@@ -236,7 +236,7 @@ class WindowAttention(nn.Module):
         )
         self.register_buffer("relative_position_index", index, persistent=False)
         self.qkv = nn.Linear(dim, dim * 3, bias=validate.flag("qkv_bias", qkv_bias))
-        self.attn_drop = nn.Dropout(validate.probability("attn_drop", attn_drop))
+        self.attn_drop = nn.Dropout(validate.attention_dropout("attn_drop", attn_drop))
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(validate.probability("proj_drop", proj_drop))
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
@@ -734,7 +734,7 @@ class SwinTransformer(nn.Module):
             self.absolute_pos_embed = nn.Parameter(torch.zeros(1, grids[0] ** 2, embed_dim))
             nn.init.trunc_normal_(self.absolute_pos_embed, std=0.02)
         self.pos_drop = nn.Dropout(validate.probability("drop_rate", drop_rate))
-        attn_drop_rate = validate.probability("attn_drop_rate", attn_drop_rate)
+        attn_drop_rate = validate.attention_dropout("attn_drop_rate", attn_drop_rate)
         mlp_ratio = validate.number("mlp_ratio", mlp_ratio, low=0.0, low_open=True)
         rates = drop_path_rates(drop_path_rate, depths)
         self.layers = nn.ModuleList(
