@@ -517,7 +517,15 @@ def test_learned_maps_are_rows_of_the_models_attention():
 def test_map_titles_state_the_uniform_level():
     panels = [("flat", torch.full((4,), 0.25), (2, 2)), ("peaked", torch.eye(16)[0], (4, 4))]
     titles = [t for t, _, _ in figures.with_levels(panels)]
-    assert titles == ["flat\nuniform 0.25, largest 0.25", "peaked\nuniform 0.062, largest 1.00"]
+    assert titles == [
+        "flat\nuniform 0.25, largest 0.25 (1.00× uniform)",
+        "peaked\nuniform 0.0625, largest 1 (16.00× uniform)",
+    ]
+    # review r35 M1: a peak just above uniform is not rounded below it
+    row = torch.full((64,), 0.98 / 63)
+    row[0] = 0.02
+    (near,) = figures.with_levels([("near", row, (8, 8))])
+    assert near[0].endswith("uniform 0.0156, largest 0.02 (1.28× uniform)"), near[0]
 
 
 def test_query_token():
@@ -1222,7 +1230,12 @@ def test_cannot_tell_refuses_a_reason_that_orders_the_two(capsys):
             "cannot tell (lower)": "the reason names 'lower'",
             "cannot tell (R=8 scores lower)": "the reason names 'lower'",
             "cannot tell (pvt_none is higher)": "the reason names 'higher'",
-            "cannot tell, because it is worse": "the reason names 'lower'",
+            "cannot tell, because it is worse": "the reason names 'worse', which says 'lower'",
+            # review r35 E1: the message quotes the student's word, not another one
+            "cannot tell (the interval holds zero, so R=8 is worse)": (
+                "the reason names 'worse', which says 'lower'"
+            ),
+            "cannot tell (the keys cost less, so R=8 scores worse)": "names 'worse'",
         }.items():
             capsys.readouterr()
             assert not check(answer), (name, answer)
@@ -1230,6 +1243,11 @@ def test_cannot_tell_refuses_a_reason_that_orders_the_two(capsys):
             assert phrase in out and "choose one" in out, (name, answer, out)
         # a reason that names both directions, or negates one, does not order them
         for answer in ("cannot tell (higher or lower)", "cannot tell (neither is higher)"):
+            assert check(answer), (name, answer)
+        # review r35 E1: a direction that describes a cost is no verdict on the scores
+        for answer in ("cannot tell (one key, but a lower cost)",
+                       "cannot tell (lower multiply-adds)", "cannot tell (the cost is lower)",
+                       "cannot tell (the interval runs from lower to higher values)"):  # fmt: skip
             assert check(answer), (name, answer)
     assert not ex.check_prediction("within noise (higher)", results=same)
     assert "the reason names 'higher'" in capsys.readouterr().out

@@ -189,20 +189,40 @@ def _counts_runs(reason: str, words: set) -> bool:
     return bool(words & _RUN_WORDS) or re.search(r"\d+\s+(?:of|out of)\s+\d+", reason) is not None
 
 
-def _unordered_clash(reason: str) -> str | None:
+#: Nouns of a cost or a count: a direction word beside one ("a lower cost", "the cost is
+#: lower", "fewer keys") describes that cost, not how the two models score.
+_COST_NOUNS = (
+    r"costs?|compute|multiply[- ]adds?|macs|flops|memory|time|times|latency|parameters?|"
+    r"params|keys?|price|bytes"
+)
+
+#: A direction word before a cost noun, at most one word apart ("a lower attention cost"),
+#: or after one ("the cost is lower").
+_COST_PHRASE = re.compile(
+    rf"\b(?:higher|lower|better|worse|above|below)\s+(?:[a-z'-]+\s+)?(?:{_COST_NOUNS})\b"
+    rf"|\b(?:{_COST_NOUNS})\s+(?:is\s+|are\s+|was\s+|were\s+)?(?:higher|lower|better|worse)\b"
+)
+
+
+def _unordered_clash(reason: str) -> tuple[str, str] | str | None:
     """What the reason of a "cannot tell" says that contradicts it: ``"zero"`` where it says
-    the interval leaves zero out, the direction (``"higher"`` or ``"lower"``) where it names one
-    and only one without negating it, else ``None``. "cannot tell (higher or lower)" names
-    both and passes."""
+    the interval leaves zero out; ``(word, direction)`` where it names one direction and only
+    one without negating it, ``word`` as the reason spells it ("worse") and ``direction`` the
+    option it says ("lower"); else ``None``. "cannot tell (higher or lower)" names both and
+    passes. A direction that describes a cost or a count ("one key, but a lower cost") is no
+    verdict on the scores, and neither is a count of runs ("4 of 5 seeds higher")."""
     text = f" {_plain(reason)} "
     if any(f" {p} " in text for p in _EXCLUDES_ZERO):
         return "zero"
-    words = set(re.findall(r"[a-z']+", reason.lower().replace("’", "'")))
+    lowered = reason.lower().replace("’", "'")
+    words = set(re.findall(r"[a-z']+", lowered))
     if _counts_runs(reason, words):  # "4 of 5 seeds higher": a fact about runs, no verdict
         return None
-    named = [d for d, ws in _DIRECTION.items() if words & set(ws)]
+    scored = set(re.findall(r"[a-z']+", _COST_PHRASE.sub(" ", lowered)))
+    named = [(d, sorted(scored & set(ws))) for d, ws in _DIRECTION.items() if scored & set(ws)]
     if len(named) == 1 and not words & _NEGATIONS:
-        return named[0]
+        direction, spelt = named[0]
+        return spelt[0], direction
     return None
 
 
@@ -625,9 +645,11 @@ def _clash(answer, read) -> str | None:
                 "interval leaves zero out, which would order them: choose one"
             )
         if slip is not None:
+            word, direction = slip
+            named = repr(word) if word == direction else f"{word!r}, which says {direction!r}"
             return (
                 f"{head!r} says the study cannot order the two, but the reason names "
-                f"{slip!r}: choose one"
+                f"{named}: choose one"
             )
         return None
     if first not in _DIRECTION:

@@ -229,8 +229,9 @@ def plot_accuracy_vs_cost(results: dict):
     and against the measured time per batch, one point per model of the study and a grey one
     per control (:data:`.models.CONTROLS`; not timed, so only in the left panel). Filled markers:
     the seed-0 run; hollow markers: runs from other training seeds, where the results hold
-    some. The bars measure the test sets of the seed-0 run, not training; the legend says so.
-    The figure carries its alt text (:func:`.plotting.set_alt`), computed from ``results``."""
+    some, in the left panel only (only the seed-0 weights were timed). The bars measure the
+    test sets of the seed-0 run, not training; the legend says so. The figure carries its alt
+    text (:func:`.plotting.set_alt`), computed from ``results``."""
     check_results(results)
     fig, axes = new_figure(1, 2, height=4.2, sharey=True)
     for row in _study_rows(results, controls=True):
@@ -242,7 +243,7 @@ def plot_accuracy_vs_cost(results: dict):
             if x is None:  # a control: not timed
                 continue
             ax.errorbar(x, mean, yerr=std, label=label, **style)
-            if others:
+            if others and ax is axes.flat[0]:  # only seed 0 was timed: no time for the others
                 ax.plot([x] * len(others), others, marker, color=colour, markersize=6,
                         markerfacecolor="none", linestyle="none")  # fmt: skip
     axes[0, 0].set_xlabel("MMACs per 32×32 image")
@@ -255,7 +256,11 @@ def plot_accuracy_vs_cost(results: dict):
     sets = len(_study_rows(results)[0]["accuracy"])
     for fill, text in (
         ("grey", "filled: the seed-0 run"),
-        ("none", f"hollow: seeds {', '.join(s for s in later if s != '0')}"),
+        (
+            "none",
+            f"hollow: seeds {', '.join(s for s in later if s != '0')} "
+            "(left only: only seed 0 was timed)",
+        ),
     ):
         handles.append(plt.Line2D([], [], marker="o", color="grey", markerfacecolor=fill,
                                   linestyle="none"))  # fmt: skip
@@ -405,8 +410,10 @@ def with_levels(
     panels: list[tuple[str, torch.Tensor, tuple]],
 ) -> list[tuple[str, torch.Tensor, tuple]]:
     """``panels`` (``[(title, weights, key_grid), ...]``) with each title's second line stating
-    the panel's uniform weight, 1 over its keys, and its largest weight. On one colour scale a
-    panel with few keys is bright even where its weights are uniform: the titles say so."""
+    the panel's uniform weight, 1 over its keys, and its largest weight, to three significant
+    figures, with the ratio of the two, so that a peak is never shown below uniform. On one
+    colour scale a panel with few keys is bright even where its weights are uniform: the
+    titles say so."""
     out = []
     for i, panel in enumerate(validate.nonempty_sequence("panels", panels)):
         if not validate._ordered(panel) or len(panel) != 3:
@@ -420,7 +427,8 @@ def with_levels(
         if not row.numel():
             raise ValueError(f"panels[{i}] holds no weights")
         keys = h * w
-        line = f"uniform {1 / keys:.2g}, largest {float(row.max()):.2f}"
+        top = float(row.max())  # printed with its ratio: never shown below uniform
+        line = f"uniform {1 / keys:.3g}, largest {top:.3g} ({top * keys:.2f}× uniform)"
         out.append((f"{title}\n{line}", row, grid))
     return out
 
