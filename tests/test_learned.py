@@ -518,14 +518,14 @@ def test_map_titles_state_the_uniform_level():
     panels = [("flat", torch.full((4,), 0.25), (2, 2)), ("peaked", torch.eye(16)[0], (4, 4))]
     titles = [t for t, _, _ in figures.with_levels(panels)]
     assert titles == [
-        "flat\nuniform 0.25, largest 0.25 (1.00× uniform)",
-        "peaked\nuniform 0.0625, largest 1 (16.00× uniform)",
+        "flat\npeak 1× uniform",
+        "peaked\npeak 16× uniform",
     ]
     # review r35 M1: a peak just above uniform is not rounded below it
     row = torch.full((64,), 0.98 / 63)
     row[0] = 0.02
     (near,) = figures.with_levels([("near", row, (8, 8))])
-    assert near[0].endswith("uniform 0.0156, largest 0.02 (1.28× uniform)"), near[0]
+    assert near[0].endswith("peak 1.28× uniform"), near[0]
 
 
 def test_query_token():

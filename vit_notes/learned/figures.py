@@ -410,8 +410,8 @@ def with_levels(
     panels: list[tuple[str, torch.Tensor, tuple]],
 ) -> list[tuple[str, torch.Tensor, tuple]]:
     """``panels`` (``[(title, weights, key_grid), ...]``) with each title's second line stating
-    the panel's uniform weight, 1 over its keys, and its largest weight, to three significant
-    figures, with the ratio of the two, so that a peak is never shown below uniform. On one
+    the panel's largest weight as a multiple of its uniform weight, 1 over its keys, to three
+    significant figures, short enough that neighbouring titles do not overlap. On one
     colour scale a panel with few keys is bright even where its weights are uniform: the
     titles say so."""
     out = []
@@ -428,7 +428,7 @@ def with_levels(
             raise ValueError(f"panels[{i}] holds no weights")
         keys = h * w
         top = float(row.max())  # printed with its ratio: never shown below uniform
-        line = f"uniform {1 / keys:.3g}, largest {top:.3g} ({top * keys:.2f}× uniform)"
+        line = f"peak {top * keys:.3g}× uniform"
         out.append((f"{title}\n{line}", row, grid))
     return out
 
