@@ -1487,3 +1487,96 @@ def test_eighth_audit_a_query_that_is_not_a_pair_is_named(query):
     if query is not None:  # figures' None is the default query
         with pytest.raises((TypeError, ValueError), match=r"^query must be a pair \(row, col\)"):
             ex.figures(ex.default_state(), query=query)
+
+
+@pytest.mark.parametrize("value", [np.float32(1.23456), np.float16(1.23456), torch.tensor(1.23456)])
+def test_ninth_audit_format_table_formats_every_float(value):
+    # N1, the slip: a row holds ``arr.mean()`` of a float32 array, or a loss tensor.
+    table = counting.format_table([{"a": value}, {"a": 2.0}], {"a": "A"})
+    assert table.splitlines()[2:] == ["1.23", "2.00"]
+
+
+class _Small(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l = torch.nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.l(x)
+
+
+def test_ninth_audit_count_macs_names_inputs_that_do_not_fit():
+    # N2, the slip: a student's own module counted on an input of the wrong width, or with
+    # no input at all.
+    with pytest.raises(ValueError, match=r"_Small.*\(2, 4\)") as info:
+        counting.count_macs(_Small(), torch.ones(2, 4))
+    assert isinstance(info.value.__cause__, RuntimeError)
+    with pytest.raises(ValueError, match="needs the inputs that module") as info:
+        counting.count_macs(_Small())
+    assert isinstance(info.value.__cause__, TypeError)
+    assert counting.count_macs(_Small(), torch.ones(2, 3)) == 18
+
+
+def test_ninth_audit_measured_holds_numpy_and_tensor_numbers(monkeypatch, tmp_path):
+    # N3, the slip: a benchmark records NumPy or torch timings as they come.
+    from vit_notes import measured
+
+    monkeypatch.setattr(measured, "DIR", tmp_path)
+    rows = [{"t": np.float64(1.5), "n": np.int64(3), "l": torch.tensor(0.5)}]
+    measured.record("a", rows, command="x")
+    assert measured.load("a").rows == [{"t": 1.5, "n": 3, "l": 0.5}]
+    with pytest.raises(ValueError, match=r"rows\[0\]\['t'\] is nan"):
+        measured.record("b", [{"t": float("nan")}], command="x")
+    with pytest.raises(ValueError, match=r"rows\[0\]\['t'\] is inf"):
+        measured.record("b", [{"t": np.float32("inf")}], command="x")
+    with pytest.raises(TypeError, match="^command"):
+        measured.record("b", [{"t": 1}], command=None)
+    with pytest.raises(TypeError, match=r"rows\[0\]\['t'\] must be a number or text"):
+        measured.record("b", [{"t": object()}], command="x")
+    (tmp_path / "g.json").write_text("{}")
+    with pytest.raises(ValueError, match=r"g\.json has no key 'name'"):
+        measured.load("g")
+    (tmp_path / "h.json").write_text("not json")
+    with pytest.raises(ValueError, match=r"h\.json is not a results file"):
+        measured.load("h")
+
+
+@pytest.mark.parametrize("floatfmt", [">100000000", ".1000f", ">" + "9" * 5000])
+def test_ninth_audit_format_table_caps_floatfmt(floatfmt):
+    # N4, the slip: a width typed with too many zeros pads every cell to it.
+    with pytest.raises(ValueError, match="^floatfmt="):
+        counting.format_table([{"a": 1.5}], {"a": "A"}, floatfmt=floatfmt)
+    assert counting.format_table([{"a": 1.5}], {"a": "A"}, floatfmt=">100.2f").endswith("1.50")
+
+
+def test_ninth_audit_attend_refuses_a_kv_grid_that_does_not_fit_the_keys():
+    # N5, the slip: a student's own layer passes the query grid as the key grid.
+    from vit_notes import attention, trace
+
+    q = torch.ones(1, 1, 2, 3)
+    with trace.record_attention(query=0):
+        with pytest.raises(ValueError, match="^kv_grid 3x3 has 9 cells but k has 2 keys"):
+            attention.attend(torch.nn.Identity(), q, q, q, scale=1.0, kv_grid=(3, 3))
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        (torch.zeros(4), "^row is all zeros"),
+        (-torch.ones(4), "^row holds negative weights"),
+        (torch.ones(2, 2) / 4, "^row must be 1-D"),
+    ],
+)
+def test_ninth_audit_seen_box_refuses_rows_that_are_not_weights(row, match):
+    # N6, the slip: a masked-out row, logits instead of weights, or the whole map.
+    with pytest.raises(ValueError, match=match):
+        plotting.seen_box(row, (2, 2))
+    assert plotting.seen_box(torch.ones(4) / 4, (2, 2)) is None
+
+
+def test_ninth_audit_init_weights_names_a_module_and_a_flag():
+    # N7, the slip: ``init_weights("x")`` or ``convs="no"``, which is true.
+    with pytest.raises(TypeError, match="^m must be a Module.*model.apply"):
+        layers.init_weights("x")
+    with pytest.raises(TypeError, match="^convs must be True or False"):
+        layers.init_weights(torch.nn.Linear(2, 2), convs="no")

@@ -120,6 +120,11 @@ def attend(
     validate.instance("tag", tag, str)
     if kv_grid is not None:
         kv_grid = validate.grid("kv_grid", kv_grid)
+        if kv_grid[0] * kv_grid[1] != k.shape[-2]:
+            raise ValueError(
+                f"kv_grid {kv_grid[0]}x{kv_grid[1]} has {kv_grid[0] * kv_grid[1]:,} cells but "
+                f"k has {k.shape[-2]:,} keys: give the (h, w) grid the keys were flattened from"
+            )
     if STATE.tracing:
         log_shapes(module, **{tag: (*q.shape[:-1], k.shape[-2])})
     maps = STATE.recording

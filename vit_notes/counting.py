@@ -16,6 +16,7 @@ import ctypes
 import gc
 import math
 import numbers
+import re
 import sys
 from dataclasses import dataclass
 
@@ -75,8 +76,31 @@ def count_macs(module: nn.Module, *inputs, **kwargs) -> int:
     """
     _inputs(_module(module), inputs)
     with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=_CPU_ATTENTION) as counter:
-        module(*inputs, **kwargs)
+        _forward(module, inputs, kwargs)
     return counter.get_total_flops() // 2
+
+
+def _forward(module: nn.Module, inputs: tuple, kwargs: dict) -> None:
+    """Run ``module(*inputs, **kwargs)``; a failure that the package's own input checks did
+    not already explain (a ``ValueError``) becomes a ``ValueError`` naming the module and the
+    inputs' shapes, chained to torch's error."""
+    try:
+        module(*inputs, **kwargs)
+    except ValueError:
+        raise
+    except Exception as err:
+        name = type(module).__name__
+        if not inputs and not kwargs:
+            raise ValueError(
+                f"count_macs needs the inputs that module ({name}) takes: call "
+                "count_macs(module, x), with x shaped as its forward expects"
+            ) from err
+        shapes = ", ".join(str(tuple(getattr(x, "shape", ()))) for x in inputs) or "none"
+        raise ValueError(
+            f"count_macs: module ({name}) failed on inputs of shapes {shapes} "
+            f"({type(err).__name__}: {validate.shown(str(err), 120)}); give inputs shaped "
+            "as its forward expects"
+        ) from err
 
 
 def count_macs_by_op(module: nn.Module, *inputs, **kwargs) -> dict[str, int]:
@@ -240,7 +264,11 @@ def family_table(names, img_size: int = 224) -> list[dict]:
 def _cell(value, floatfmt: str) -> str:
     if value is None:
         return "-"
-    return format(value, floatfmt) if isinstance(value, float) else str(value)
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.is_floating_point():
+        value = value.item()
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        return format(float(value), floatfmt)
+    return str(value)
 
 
 def _table_cell(value, floatfmt: str, where: str) -> str:
@@ -261,6 +289,10 @@ def _table_cell(value, floatfmt: str, where: str) -> str:
         ) from err
 
 
+#: The largest width or precision a ``floatfmt`` may ask for (a wider one pads every cell).
+_MAX_FLOATFMT = 100
+
+
 def format_table(rows: list[dict], columns: dict[str, str], floatfmt: str = ".2f") -> str:
     """A fixed-width text table of ``rows``; ``columns`` maps row keys to headers."""
     if isinstance(rows, (str, bytes)) or not isinstance(rows, (list, tuple)):
@@ -276,6 +308,11 @@ def format_table(rows: list[dict], columns: dict[str, str], floatfmt: str = ".2f
         raise validate.InputTypeError(
             f"floatfmt must be a format spec such as '.2f', got {validate.shown(floatfmt)} "
             f"({type(floatfmt).__name__})"
+        )
+    if any(len(n) > 3 or int(n) > _MAX_FLOATFMT for n in re.findall(r"\d+", floatfmt)):
+        raise ValueError(
+            f"floatfmt={validate.shown(floatfmt)} asks for too wide a width or precision: "
+            f"give at most {_MAX_FLOATFMT}, as in '.2f' or '>10.3g'"
         )
     try:
         format(1.5, floatfmt)

@@ -123,7 +123,13 @@ class DWConv(nn.Module):
 def init_weights(m: nn.Module, convs: bool = True) -> None:
     """The official initialisation of PVT, Shunted and timm's CoAtNet: truncated normal
     (std 0.02) for linears, fan-out normal for convs, ones and zeros for LayerNorms. Swin's
-    leaves convolutions at PyTorch's default (``convs=False``)."""
+    leaves convolutions at PyTorch's default (``convs=False``).
+
+    It sets one module: call ``model.apply(init_weights)`` to set every layer of a model."""
+    validate.instance(
+        "m", m, nn.Module, "pass one layer; to set a whole model, call model.apply(init_weights)"
+    )
+    convs = validate.flag("convs", convs)
     if isinstance(m, nn.Linear):
         nn.init.trunc_normal_(m.weight, std=0.02)
         if m.bias is not None:

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import platform
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
+
+from . import validate
 
 DIR = Path(__file__).resolve().parent / "measurements"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -75,11 +80,41 @@ class Measurement:
         )
 
 
+def _plain(where: str, value):
+    """``value`` as JSON can hold it: a NumPy scalar or a one-element tensor becomes a plain
+    number; NaN and the infinities are refused (JSON has no such number)."""
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.size == 1):
+        value = value.item()
+    elif callable(getattr(value, "numel", None)) and callable(getattr(value, "item", None)):
+        if value.numel() != 1:
+            raise ValueError(
+                f"{where} is a tensor of {value.numel():,} values: record one number per "
+                "cell, e.g. x.item()"
+            )
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(
+            f"{where} is {value!r}, which a results file cannot hold: record finite numbers"
+        )
+    if isinstance(value, (list, tuple)):
+        return [_plain(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _plain(f"{where}[{k!r}]", v) for k, v in value.items()}
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        raise validate.InputTypeError(
+            f"{where} must be a number or text, got {validate.shown(value)} "
+            f"({type(value).__name__})"
+        )
+    return value
+
+
 def record(name: str, rows: list[dict], *, command: str) -> Path:
     """Write ``rows`` to ``vit_notes/measurements/<name>.json`` with this machine's details."""
     path = _path(name)
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise TypeError(f"rows must be a list of dicts, got {type(rows).__name__}")
+    validate.text("command", command)
+    rows = [{k: _plain(f"rows[{i}][{k!r}]", v) for k, v in r.items()} for i, r in enumerate(rows)]
     path.parent.mkdir(exist_ok=True)
     data = {
         "name": name,
@@ -98,7 +133,15 @@ def load(name: str) -> Measurement:
     if not path.is_file():
         have = sorted(p.stem for p in DIR.glob("*.json")) if DIR.is_dir() else []
         raise ValueError(f"no measurement {name!r}; recorded: {have}")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not a results file (not JSON: {err})") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a results file: it holds no JSON object")
+    missing = [k for k in ("name", "rows", "command", "date") if k not in data]
+    if missing:
+        raise ValueError(f"{path} has no key {missing[0]!r}: record it again with measured.record")
     return Measurement(
         name=data["name"],
         rows=data["rows"],

@@ -359,10 +359,19 @@ def seen_box(row: torch.Tensor, grid: tuple[int, int]) -> tuple[int, int, int, i
             f"row has {row.numel():,} weights, but grid {grid[0]}x{grid[1]} has "
             f"{grid[0] * grid[1]:,} keys; give one weight per key"
         )
+    if row.dim() != 1:
+        raise ValueError(
+            f"row must be 1-D (one query's weights), got shape {tuple(row.shape)}; give "
+            "row.flatten() if it is one query's map"
+        )
     if row.is_floating_point() and bool(row.isnan().any()):
         raise ValueError("row holds NaN weights: give a row of attention weights with none")
+    if bool((row < 0).any()):
+        raise ValueError("row holds negative weights: give a row of attention weights (>= 0)")
     seen = row.reshape(grid) != 0
-    if bool(seen.all()) or not bool(seen.any()):
+    if not bool(seen.any()):
+        raise ValueError("row is all zeros, so the query sees no key: give its attention weights")
+    if bool(seen.all()):
         return None
     rows, cols = seen.any(1).nonzero().flatten(), seen.any(0).nonzero().flatten()
     return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
