@@ -467,11 +467,8 @@ def _gives_up(best: str, at: dict, budget_mib: float) -> str:
 def _layer_settings(C, heads) -> tuple[int, int]:
     """The compared layers' width and heads: integers, heads dividing ``C``."""
     C, heads = validate.width("C", C), validate.width("heads", heads)
-    if C % heads:  # named as this chapter names them, not as the inner layers do
-        raise ValueError(
-            f"C={C} is not divisible by heads={heads}; choose heads from the divisors of "
-            f"{C}: {validate.divisors(C)}"
-        )
+    # named as this chapter names them, not as the inner layers do
+    validate.heads_divide(C, heads, dim_name="C", heads_name="heads")
     return C, heads
 
 

@@ -363,14 +363,17 @@ def hidden_width(name: str, ratio, dim: int) -> None:
         )
 
 
-def heads_divide(dim: int, num_heads: int) -> int:
-    """Check that ``num_heads`` splits ``dim`` evenly; return the head size."""
-    width("dim", dim)
-    width("num_heads", num_heads)
+def heads_divide(
+    dim: int, num_heads: int, *, dim_name: str = "dim", heads_name: str = "num_heads"
+) -> int:
+    """Check that ``num_heads`` splits ``dim`` evenly; return the head size. The message uses
+    the caller's names for the two (``dim_name``, ``heads_name``), such as ``C`` and ``heads``."""
+    dim = width(dim_name, dim)
+    num_heads = width(heads_name, num_heads)
     if dim % num_heads:
         raise ValueError(
-            f"dim={dim} is not divisible by num_heads={num_heads}; "
-            f"choose num_heads from the divisors of {dim}: {divisors(dim)}"
+            f"{dim_name}={dim} is not divisible by {heads_name}={num_heads}; "
+            f"choose {heads_name} from the divisors of {dim}: {divisors(dim)}"
         )
     return dim // num_heads
 
