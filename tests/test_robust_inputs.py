@@ -38,6 +38,7 @@ from vit_notes import (
     validate,
 )
 from vit_notes.coatnet import CoAtNet, MBConv, mbconv_cost, transformer_block_cost
+from vit_notes.coatnet import exercises as coatnet_exercises
 from vit_notes.coatnet import paper as coatnet_paper
 from vit_notes.coatnet.cost import coatnet_cost
 from vit_notes.learned import backbone as learned_backbone
@@ -235,6 +236,18 @@ def _positions():
         "sr_ratios": lambda v: pvt.sra_query_maps(photo.load_photo(32), sr_ratios=v),
         "row": lambda v: shunted.effective_keys(v),
         "v": lambda v: coatnet.make_divisible(v),
+        # tenth audit: the schematic's primitives and the grid guard
+        "cells": lambda v: plotting.box(Figure().add_subplot(), (0, 0), (1, 1), cells=v),
+        "xy": lambda v: plotting.box(Figure().add_subplot(), v, (1, 1)),
+        "label_pos": lambda v: plotting.box(
+            Figure().add_subplot(), (0, 0), (1, 1), label="q", label_pos=v
+        ),
+        "color": lambda v: plotting.arrow(Figure().add_subplot(), (0, 0), (1, 1), color=v),
+        "start": lambda v: plotting.arrow(Figure().add_subplot(), v, (1, 1)),
+        "img": lambda v: plotting.mark_seen(
+            Figure().add_subplot(), v, torch.tensor([0.5, 0.5, 0.0, 0.0]), (2, 2)
+        ),
+        "H": lambda v: coatnet_exercises.check_positions(v, 4, "grid_size"),
     }
 
 
@@ -1580,3 +1593,227 @@ def test_ninth_audit_init_weights_names_a_module_and_a_flag():
         layers.init_weights("x")
     with pytest.raises(TypeError, match="^convs must be True or False"):
         layers.init_weights(torch.nn.Linear(2, 2), convs="no")
+
+
+# --- Tenth audit (robust-audit-r10) -------------------------------------------------------
+# Each case is the student's slip as the audit made it; the error names the argument.
+
+
+def _refused_by_the_package(call, match):
+    """``call()`` raises a TypeError or ValueError from the package, its message matching."""
+    import traceback
+
+    with pytest.raises((TypeError, ValueError), match=match) as e:
+        call()
+    where = traceback.extract_tb(e.value.__traceback__)[-1].filename
+    assert "vit_notes" in where, f"raised in {where}: {e.value}"
+    return e.value
+
+
+@pytest.mark.parametrize(
+    "cells, got",
+    [
+        # the token count for each side, not the grid's side: 3,136 tokens of a 224-px
+        # image in 4-px patches (the audit's 10**6 drew for minutes)
+        ((3136, 3136), "rows=3136"),
+        ((10**6, 10**6), "rows=1000000"),
+        ((10**5000, 2), "rows=a 5001-digit number"),
+        # a subtraction gone negative, ``cells=(kh - R, kw)``: drew no ruling, silently
+        ((-4, 4), "rows=-4"),
+        ((4, 0), "cols=0"),
+    ],
+    ids=["tokens", "million", "huge", "negative", "zero"],
+)
+def test_tenth_audit_a_box_is_ruled_into_a_bounded_count_of_cells(cells, got):
+    # N1: the message names cells, the value and the allowed range, at once.
+    ax = Figure().add_subplot()
+    start = time.monotonic()
+    err = _refused_by_the_package(
+        lambda: plotting.box(ax, (0, 0), (1, 1), cells=cells), r"^cells must be two integers"
+    )
+    assert time.monotonic() - start < 1
+    assert got in str(err) and f"from 1 to {plotting.MAX_CELLS}" in str(err)
+    assert not ax.lines and not ax.patches  # refused before anything is drawn
+
+
+def test_tenth_audit_every_ruling_the_book_draws_is_inside_the_bound():
+    # The finest ruling in the package: CoAtNet's bias table, (2H - 1) cells a side up to 63.
+    ax = Figure().add_subplot()
+    plotting.box(ax, (0, 0), (1, 1), cells=(63, np.int64(63)))
+    plotting.box(ax, (0, 0), (1, 1), cells=(plotting.MAX_CELLS, 1))
+    assert len(ax.lines) == 62 * 2 + plotting.MAX_CELLS - 1
+
+
+def _schematic_slips():
+    img, row = photo.load_photo(64), torch.tensor([0.5, 0.5, 0.0, 0.0])
+
+    def ax():
+        return Figure().add_subplot()
+
+    return {
+        # ``ax=None``: the panel forgotten, or ``axes`` (the array) for one panel
+        "box ax=None": (lambda: plotting.box(None, (0, 0), (1, 1)), r"^ax must be a Axes"),
+        "arrow ax=None": (lambda: plotting.arrow(None, (0, 0), (1, 1)), r"^ax must be a Axes"),
+        "show_photo ax=None": (lambda: plotting.show_photo(None, img), r"^ax must be a Axes"),
+        "mark_seen ax=None": (
+            lambda: plotting.mark_seen(None, img, row, (2, 2)),
+            r"^ax must be a Axes",
+        ),
+        "mark_query ax=None": (
+            lambda: plotting.mark_query(None, img, (0.5, 0.5)),
+            r"^ax must be a Axes",
+        ),
+        # a bad xy: one number, a third coordinate, text, NaN
+        "box xy=0.5": (lambda: plotting.box(ax(), 0.5, (1, 1)), r"^xy must be a pair \(x, y\)"),
+        "box xy 3-D": (lambda: plotting.box(ax(), (0, 0, 0), (1, 1)), r"^xy must be a pair"),
+        "box xy text": (lambda: plotting.box(ax(), ("0", 0), (1, 1)), r"^xy\[0\] must be"),
+        "box size<0": (lambda: plotting.box(ax(), (0, 0), (-1, 1)), r"^size\[0\] must be"),
+        "arrow start": (lambda: plotting.arrow(ax(), "ab", (1, 1)), r"^start must be a pair"),
+        "arrow end NaN": (
+            lambda: plotting.arrow(ax(), (0, 0), (1, float("nan"))),
+            r"^end\[1\] must be",
+        ),
+        "arrow offset": (
+            lambda: plotting.arrow(ax(), (0, 0), (1, 1), label="x", offset=0.1),
+            r"^offset must be a pair",
+        ),
+        # a bad label_pos: "top" for "above"
+        "box label_pos": (
+            lambda: plotting.box(ax(), (0, 0), (1, 1), label="q", label_pos="top"),
+            r"^label_pos='top' is not allowed; choose one of \['above', 'below', 'center'\]",
+        ),
+        # a bad colour: misspelt, a number for a grey, None
+        "box color": (
+            lambda: plotting.box(ax(), (0, 0), (1, 1), color="bleu"),
+            r"^color='bleu' is not a matplotlib colour",
+        ),
+        "box color grey": (
+            lambda: plotting.box(ax(), (0, 0), (1, 1), color=0.5),
+            r"^color=0.5 is not a matplotlib colour.*'0.5'",
+        ),
+        "arrow color": (
+            lambda: plotting.arrow(ax(), (0, 0), (1, 1), color=None),
+            r"^color=None is not a matplotlib colour",
+        ),
+        "box alpha": (lambda: plotting.box(ax(), (0, 0), (1, 1), alpha=25), r"^alpha must be"),
+        "box label": (lambda: plotting.box(ax(), (0, 0), (1, 1), label=3), r"^label must be"),
+        "show_photo title": (
+            lambda: plotting.show_photo(ax(), img, title=3),
+            r"^title must be a string",
+        ),
+        # the photo forgotten, or handed over as a NumPy array
+        "mark_seen img=None": (
+            lambda: plotting.mark_seen(ax(), None, row, (2, 2)),
+            r"^img must be the image the marks are drawn over",
+        ),
+        "mark_seen img NumPy": (
+            lambda: plotting.mark_seen(ax(), img.numpy(), row, (2, 2)),
+            r"^img must be .*torch\.from_numpy\(img\)",
+        ),
+        "mark_query img=None": (
+            lambda: plotting.mark_query(ax(), None, (0.5, 0.5)),
+            r"^img must be the image the marks are drawn over",
+        ),
+    }
+
+
+SCHEMATIC_SLIPS = _schematic_slips()
+
+
+@pytest.mark.parametrize("slip", SCHEMATIC_SLIPS)
+def test_tenth_audit_the_drawing_primitives_name_a_bad_argument(slip):
+    # N2: each once met Python's AttributeError ('NoneType' has no attribute 'add_patch'), a
+    # KeyError for label_pos, or matplotlib's own error for the colour.
+    call, match = SCHEMATIC_SLIPS[slip]
+    _refused_by_the_package(call, match)
+
+
+def test_tenth_audit_the_drawing_primitives_still_draw():
+    ax = Figure().add_subplot()
+    plotting.box(ax, np.array([0.0, 1.0]), (1, 1), "q", color=(0.1, 0.2, 0.3), cells=(2, 3))
+    plotting.box(ax, (0, 0), (1, 1), label=None, color="0.35", label_pos="above", alpha=0)
+    plotting.arrow(ax, (0, 0), (1, 1), "step", color="tab:blue", offset=(0, 0.1))
+    assert len(ax.patches) == 5 and len(ax.lines) == 3 and len(ax.texts) == 2
+    img = photo.load_photo(64)
+    plotting.show_photo(ax, img, query_rc=(0.5, 0.5), title="")
+    rect = plotting.mark_seen(ax, img, torch.tensor([0.5, 0.5, 0.0, 0.0]), (2, 2))
+    assert rect.get_visible() and (rect.get_x(), rect.get_width()) == (0.0, 64.0)
+
+
+def _pil(size: int = 64, mode: str = "RGB"):
+    from PIL import Image
+
+    return Image.new(mode, (size, size + 8), "white")
+
+
+@pytest.mark.parametrize("family", MODELS)
+def test_tenth_audit_a_pil_image_gets_the_one_line_fix(family):
+    # N3, the slip: ``model(Image.open(path))``, the photo as PIL gives it. The message named
+    # no fix and cut the description at "size=...".
+    model = MODELS[family]().eval()
+    pil = _pil()
+    with pytest.raises(TypeError) as e:
+        model(pil)
+    message = str(e.value)
+    fix = "(torch.from_numpy(np.array(x)).permute(2, 0, 1).float() / 255)[None]"
+    assert message.startswith("x must be a float tensor of images"), message
+    assert "a PIL image (mode RGB, 64x72 px)" in message and fix in message, message
+    assert "size=..." not in message
+    x = eval(fix, {"torch": torch, "np": np, "x": pil})  # the fix, as the student types it
+    with torch.no_grad():
+        assert model(torch.nn.functional.interpolate(x, size=64)).shape == (1, 3)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda img: plotting.show_photo(Figure().add_subplot(), img),
+        lambda img: validate.photo("img", img),
+        lambda img: photo.colour_tokens(img),
+    ],
+)
+def test_tenth_audit_a_pil_photo_for_a_figure_gets_the_fix(call):
+    pil = _pil(mode="L")  # a greyscale scan: converted to RGB first
+    fix = 'torch.from_numpy(np.array(img.convert("RGB"))).permute(2, 0, 1).float() / 255'
+    err = _refused_by_the_package(lambda: call(pil), r"^img must be .*a PIL image \(mode L")
+    assert fix in str(err), err
+    img = eval(fix, {"torch": torch, "np": np, "img": pil})
+    assert img.shape == (3, 72, 64) and float(img.max()) == 1.0
+    call(img)  # the fix gives what the figures take
+
+
+def test_tenth_audit_a_shown_value_keeps_its_useful_part():
+    # A default repr loses its memory address, which pushed the rest past the cut; a PIL
+    # image is described by its mode and size wherever a message shows it.
+    assert validate.shown(_pil()) == "a PIL image (mode RGB, 64x72 px)"
+    assert validate.shown(object()) == "<object object>"
+    with pytest.raises(TypeError, match=r"^ax must be a Axes, got a PIL image \(mode RGB"):
+        plotting.schematic_axes(_pil())
+
+
+@pytest.mark.parametrize(
+    "H, W, match",
+    [
+        # NumPy int16 sides from an array of sizes: 256 * 256 overflowed to 0 and passed
+        (np.int16(256), np.int16(256), r"a 256x256 grid of 65,536 positions"),
+        (np.int16(300), np.int16(300), r"a 300x300 grid of 90,000 positions"),
+        (10**5000, 1, r"^H=a 5001-digit number is too large"),  # str() of it raised
+        ("14", 14, r"^H must be an integer >= 1, got '14' \(str\); pass the number itself"),
+        (-1, 14, r"^H must be an integer >= 1, got -1"),  # accepted: -14 positions
+        (14, float("nan"), r"^W must be an integer >= 1, got nan"),  # accepted
+        (14.0, 14, r"^H must be an integer >= 1, got 14.0 \(float\); pass 14"),
+    ],
+    ids=["int16-256", "int16-300", "huge", "text", "negative", "nan", "float"],
+)
+def test_tenth_audit_the_positions_guard_names_a_bad_side(H, W, match):
+    # N4: check_positions is the guard of the relative-attention grids (not a checker of an
+    # answer: the constructors that call it rely on its raising); its sides are image sides.
+    _refused_by_the_package(lambda: coatnet_exercises.check_positions(H, W, "grid_size"), match)
+
+
+def test_tenth_audit_the_positions_guard_keeps_its_verdicts():
+    assert coatnet_exercises.check_positions(np.int64(64), 64, "grid_size") is None
+    with pytest.raises(ValueError, match=r"^grid_size gives relative attention a 64x65 grid"):
+        coatnet_exercises.check_positions(64, 65, "grid_size")
+    with pytest.raises(TypeError, match=r"^what must be a string"):
+        coatnet_exercises.check_positions(4, 4, None)

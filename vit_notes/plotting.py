@@ -73,9 +73,7 @@ def _figure(fig, *, whole: bool = True):
 
 def _axes(ax):
     """Return ``ax`` if it is a matplotlib Axes, else a TypeError saying what to pass."""
-    return validate.instance(
-        "ax", ax, mpl.axes.Axes, "pass one panel, e.g. ax from fig, ax = plt.subplots()"
-    )
+    return validate.axes("ax", ax)
 
 
 def set_alt(fig, text: str):
@@ -237,6 +235,13 @@ def figure_problems(fig) -> list[str]:
 
 
 def _size(img: torch.Tensor) -> tuple[int, int]:
+    """The ``(H, W)`` of ``img``, the image marks are drawn over: a float tensor of at least
+    two dimensions (only its size is read)."""
+    validate.tensor("img", img, what="the image the marks are drawn over, a float tensor (3, H, W)")
+    if img.dim() < 2 or img.shape[-2] < 1 or img.shape[-1] < 1:
+        raise ValueError(
+            f"img must be an image (3, H, W) to draw over, got a tensor of shape {tuple(img.shape)}"
+        )
     return img.shape[-2], img.shape[-1]
 
 
@@ -248,7 +253,12 @@ def show_photo(
     patch: int | None = None,
 ):
     """The photo on ``ax``, without ticks, with the query marked if ``query_rc`` is given."""
+    _axes(ax)
     img = validate.photo("img", img)
+    if title is not None:
+        title = validate.text("title", title, allow_empty=True)
+    if query_rc is not None:  # checked before anything is drawn
+        _query_marks(img, query_rc, patch)
     h, w = _size(img)
     ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy(), extent=(0, w, h, 0))
     if query_rc is not None:
@@ -303,6 +313,7 @@ def mark_query(
     With ``outside`` the box is drawn one patch outside the patch, so that a patch smaller
     than the box's stroke (:data:`MARK_OUTSIDE_BELOW`) stays visible inside it.
     Returns the artists it drew (:func:`move_query_mark` moves them)."""
+    _axes(ax)
     h, w = _size(img)
     corner, side, segments = _query_marks(img, query_rc, patch, outside)
     outline = [patheffects.withStroke(linewidth=3.5, foreground="black")]
@@ -380,10 +391,10 @@ def seen_box(row: torch.Tensor, grid: tuple[int, int]) -> tuple[int, int, int, i
 def _seen_rect(img: torch.Tensor, row: torch.Tensor, grid: tuple[int, int]):
     """Where :func:`mark_seen` draws: the corner and sides, in pixels, of the keys the query
     sees, or ``None``."""
+    h, w = _size(img)
     found = seen_box(row, grid)
     if found is None:
         return None
-    h, w = _size(img)
     (t, left, b, r), (gh, gw) = found, grid
     return (left * w / gw, t * h / gh), (r - left) * w / gw, (b - t) * h / gh
 
@@ -418,6 +429,8 @@ def mark_seen(ax, img: torch.Tensor, row: torch.Tensor, grid: tuple[int, int]):
     window, :func:`seen_box`); elsewhere the outline is drawn but hidden. The outline and its
     black stroke lie just outside the window, so that they cover none of its keys (the query's
     own token can sit on its edge). Returns it (:func:`move_seen_mark` moves it)."""
+    _axes(ax)
+    found = _seen_rect(img, row, grid)  # img, row and grid checked before anything is drawn
     outline = [patheffects.withStroke(linewidth=2 * SEEN_LINE_PT, foreground="black")]
     rect = ax.add_patch(
         _OutsideRectangle(
@@ -432,14 +445,18 @@ def mark_seen(ax, img: torch.Tensor, row: torch.Tensor, grid: tuple[int, int]):
         )
     )
     rect.set_path_effects(outline)
-    move_seen_mark(rect, img, row, grid)
+    _place_seen(rect, found)
     return rect
 
 
 def move_seen_mark(rect, img: torch.Tensor, row: torch.Tensor, grid: tuple[int, int]) -> None:
     """Move :func:`mark_seen`'s outline to the keys that ``row`` reaches (hidden if all)."""
     validate.instance("rect", rect, Rectangle, "pass the outline that mark_seen returns")
-    found = _seen_rect(img, row, grid)
+    _place_seen(rect, _seen_rect(img, row, grid))
+
+
+def _place_seen(rect, found) -> None:
+    """Put the outline ``rect`` on ``found`` (:func:`_seen_rect`), or hide it for ``None``."""
     rect.set_visible(found is not None)
     if found is not None:
         rect.set_bounds(*found[0], found[1], found[2])
@@ -763,6 +780,25 @@ def plot_query_maps(img: torch.Tensor, maps: dict, query_rc, label: str = "sr_ra
     return compare_maps(img, panels, query_rc)
 
 
+#: The most rows or columns :func:`box` rules: the book's finest ruling has 63 a side (CoAtNet's
+#: bias table), and a finer one blurs into a fill; each line is an artist, so a million of them
+#: took minutes to draw.
+MAX_CELLS = 128
+#: The largest font (pt) a schematic's label takes: an inch tall.
+MAX_LABEL_PT = 72
+#: The largest coordinate (in magnitude) of a schematic's points and sizes, in its axes' data
+#: units: the book's schematics span at most 10 of them; matplotlib's arrow overflows on
+#: squares of numbers near 1e154.
+MAX_COORD = 1e6
+
+
+def _label(label, fontsize) -> tuple[str, float]:
+    """A schematic's label (text, ``None`` for none) and its font size in (0, MAX_LABEL_PT]."""
+    label = "" if label is None else validate.text("label", label, allow_empty=True)
+    size = validate.number("fontsize", fontsize, low=0.0, low_open=True, high=MAX_LABEL_PT)
+    return label, size
+
+
 def box(
     ax,
     xy: tuple[float, float],
@@ -776,8 +812,22 @@ def box(
 ):
     """A schematic's tensor: a filled box at ``xy`` (lower left) of ``size`` (w, h) in axes
     data units, optionally ruled into ``cells`` (rows, cols) like a token grid, with ``label``
-    inside (``label_pos="center"``), above (``"above"``) or below (``"below"``)."""
-    (x, y), (w, h) = xy, size
+    inside (``label_pos="center"``), above (``"above"``) or below (``"below"``). ``cells``:
+    each from 1 to :data:`MAX_CELLS`; ``color``: any colour matplotlib reads."""
+    _axes(ax)
+    x, y = validate.point("xy", xy, high=MAX_COORD)
+    w, h = validate.point("size", size, what="(w, h)", low=0.0, high=MAX_COORD)
+    label, fontsize = _label(label, fontsize)
+    color = validate.colour("color", color)
+    if cells is not None:
+        cells = validate.count_pair(
+            "cells",
+            cells,
+            maximum=MAX_CELLS,
+            why="the book's finest ruling has 63; finer ones blur into a fill",
+        )
+    validate.one_of("label_pos", label_pos, ("center", "above", "below"))
+    alpha = validate.probability("alpha", alpha)
     ax.add_patch(Rectangle((x, y), w, h, facecolor=color, alpha=alpha, edgecolor=color, lw=1.5))
     ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=color, lw=1.5))
     if cells:
@@ -808,7 +858,16 @@ def arrow(
     color: str = "black",
     offset: tuple[float, float] = (0, 0.06),
 ):
-    """A schematic's step: an arrow from ``start`` to ``end`` with ``label`` at its middle."""
+    """A schematic's step: an arrow from ``start`` to ``end`` with ``label`` at its middle,
+    moved by ``offset`` (dx, dy)."""
+    _axes(ax)
+    start, end = (
+        validate.point("start", start, high=MAX_COORD),
+        validate.point("end", end, high=MAX_COORD),
+    )
+    offset = validate.point("offset", offset, what="(dx, dy)", high=MAX_COORD)
+    label, fontsize = _label(label, fontsize)
+    color = validate.colour("color", color)
     ax.add_patch(
         FancyArrowPatch(
             start,

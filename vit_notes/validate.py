@@ -10,7 +10,9 @@ The input contract, the same for models, layers, cost functions and checkers:
   float16) is *refused*, not cast: a silent cast would hide a precision change, and the fix is
   one call, ``x.float()``. uint8 images (PIL, ``torchvision.io``) are refused with the fix
   ``x.float() / 255``; bool and integer tensors with ``x.float()``; NumPy arrays with
-  ``torch.from_numpy(x).float()``; nested lists with ``torch.tensor(x, dtype=torch.float32)``.
+  ``torch.from_numpy(x).float()``; nested lists with ``torch.tensor(x, dtype=torch.float32)``;
+  a PIL image itself with ``torch.from_numpy(np.array(x)).permute(2, 0, 1).float() / 255``
+  (:func:`pil_fix`).
 * **Sizes, counts and ratios** (:func:`positive_int`, :func:`size`, :func:`number`): Python or
   NumPy integers (converted to Python ``int``, so that no count overflows), in a stated
   range; cost helpers refuse sides above :data:`MAX_SIDE` quickly. ``bool`` is not a number
@@ -32,8 +34,11 @@ The input contract, the same for models, layers, cost functions and checkers:
   unless a caller allows infinity; names and titles are text (:func:`text`); a photo for a
   figure is a float32 ``(3, H, W)`` CPU tensor of values in [0, 1] (:func:`photo`; a 0..255
   image is refused with the fix ``img / 255``); a tensor for a module is on its weights'
-  device (:func:`tensor`'s ``device``). Every message shows a value through :func:`shown`,
-  which never raises, whatever the value (a 5,000-digit number, a broken repr).
+  device (:func:`tensor`'s ``device``); a figure's panel is a matplotlib ``Axes``
+  (:func:`axes`), a point on it a pair of finite numbers (:func:`point`), a colour one
+  matplotlib reads (:func:`colour`). Every message shows a value through :func:`shown`,
+  which never raises, whatever the value (a 5,000-digit number, a broken repr), and leaves
+  out a default repr's memory address.
 
 A wrong *kind* of value raises :class:`InputTypeError`: a ``TypeError`` that is also a
 ``ValueError``, so that code written against the earlier ``ValueError`` still catches it. A
@@ -44,6 +49,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
+import sys
 
 import numpy as np
 import torch
@@ -107,12 +114,35 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
+#: The memory address that ends a default repr (``<... at 0x7f3a...>``): it says nothing to the
+#: reader, differs each run, and would push the useful part past the cut.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>$")
+
+
+def _pil_image(value) -> tuple[str, str] | None:
+    """``(mode, description)`` of a PIL image (``"a PIL image (mode RGB, 32x32 px)"``), or
+    ``None`` for anything else. Its repr would be cut before its size."""
+    pil = sys.modules.get("PIL.Image")  # not imported: value cannot be a PIL image
+    if pil is None or not isinstance(value, pil.Image):
+        return None
+    try:
+        mode, (w, h) = str(value.mode)[:12], (int(value.size[0]), int(value.size[1]))
+    except Exception:  # a broken or closed image: its kind is enough
+        return "", "a PIL image"
+    return mode, f"a PIL image (mode {mode}, {w}x{h} px)"
+
+
 def _shown(value, limit: int = 40) -> str:
-    """``repr(value)`` cut to ``limit`` characters; never raises (a huge int, a broken repr)."""
+    """``repr(value)`` without a default repr's memory address, cut to ``limit`` characters (a
+    PIL image described by its mode and size instead); never raises (a huge int, a broken
+    repr)."""
     try:
         if isinstance(value, numbers.Integral) and abs(int(value)) >= 10**limit:
             return f"a {digits(value)}-digit number"
-        text = repr(value)
+        pil = _pil_image(value)
+        if pil is not None:
+            return pil[1]
+        text = _ADDRESS.sub(">", repr(value))
     except Exception:
         return f"a {_kind(value)}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -309,6 +339,7 @@ def tensor(
                 f"{name} must be {what}, got a {_kind(x)}; convert it with "
                 f"torch.tensor({name}, dtype=torch.float32)"
             )
+        pil_fix(name, x, what)
         raise InputTypeError(f"{name} must be {what}, got {_shown(x)} ({_kind(x)})")
     if x.dtype == torch.uint8:
         raise InputTypeError(
@@ -335,6 +366,21 @@ def tensor(
             f"{name}.to('{where}'){note}"
         )
     return x
+
+
+def pil_fix(name: str, x, what: str, *, batch: bool = False) -> None:
+    """Refuse a PIL image where a tensor is expected, with the one line that converts it: the
+    conversion :func:`~vit_notes.photo.load_photo` makes, to a float ``(3, H, W)`` tensor in
+    [0, 1] (``batch``: a batch of one, ``(1, 3, H, W)``). Anything else passes."""
+    pil = _pil_image(x)
+    if pil is None:
+        return
+    mode, about = pil
+    rgb = "" if mode == "RGB" else '.convert("RGB")'
+    fix = f"torch.from_numpy(np.array({name}{rgb})).permute(2, 0, 1).float() / 255"
+    if batch:
+        fix = f"({fix})[None]"
+    raise InputTypeError(f"{name} must be {what}, got {about}; convert it with {fix}")
 
 
 def hidden_width(name: str, ratio, dim: int) -> None:
@@ -473,7 +519,9 @@ def image(x, channels: int | None = None, *, dtype=None, name: str = "x", device
     """Check that ``x`` is a batch of float images ``(B, C, H, W)`` (with ``channels``
     channels, of ``dtype`` when given: :func:`tensor`)."""
     want = "C" if channels is None else str(channels)
-    tensor(name, x, dtype=dtype, device=device, what=f"a float tensor of images (B, {want}, H, W)")
+    what = f"a float tensor of images (B, {want}, H, W)"
+    pil_fix(name, x, what, batch=True)
+    tensor(name, x, dtype=dtype, device=device, what=what)
     if x.dim() != 4 or (channels is not None and x.shape[1] != channels):
         one = x.dim() == 3 and (channels is None or x.shape[0] == channels)
         raise ValueError(
@@ -617,6 +665,58 @@ def cell(name: str, value, H: int, W: int) -> tuple[int, int]:
             )
         out.append(int(v))
     return out[0], out[1]
+
+
+def count_pair(name: str, value, *, maximum: int, what=("rows", "cols"), why: str = ""):
+    """Two whole counts ``what`` (a ruling's rows and columns, say), each an integer in
+    ``[1, maximum]`` (``why``: the bound's reason), returned as Python ints. The message names
+    ``name``, the entry that is wrong, its value and the range."""
+    allowed = f"two integers ({what[0]}, {what[1]}), each from 1 to {maximum:,}"
+    allowed += f" ({why})" if why else ""
+    out = []
+    for axis, v in zip(what, pair(name, value, f"({what[0]}, {what[1]}) of integers")):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise InputTypeError(f"{name} must be {allowed}, got {axis}={_shown(v)} ({_kind(v)})")
+        if not 1 <= v <= maximum:
+            raise ValueError(f"{name} must be {allowed}, got {axis}={_shown(v)}")
+        out.append(int(v))
+    return out[0], out[1]
+
+
+def point(name: str, value, *, what: str = "(x, y)", low: float | None = None, high: float):
+    """A point or extent ``what`` on a figure: a pair of finite numbers in ``[low, high]``
+    (``low`` default ``-high``), returned as floats."""
+    a, b = pair(name, value, f"{what} of numbers")
+    low = -high if low is None else low
+    return number(f"{name}[0]", a, low=low, high=high), number(f"{name}[1]", b, low=low, high=high)
+
+
+def colour(name: str, value):
+    """A colour matplotlib reads: a name (``"tab:blue"``), a hex code, a grey level as text
+    (``"0.5"``) or an ``(r, g, b[, a])`` tuple in [0, 1]. Returned as given."""
+    from matplotlib.colors import is_color_like
+
+    try:
+        ok = not isinstance(value, bool) and bool(is_color_like(value))
+    except Exception:  # a huge int, a broken object: not a colour
+        ok = False
+    if not ok:
+        text = (
+            f"{name}={_shown(value)} is not a matplotlib colour: give a name such as "
+            "'tab:blue', a hex code such as '#1f77b4', a grey level as text such as '0.5', "
+            "or an (r, g, b) tuple of numbers in [0, 1]"
+        )
+        if isinstance(value, (str, tuple, list)):
+            raise ValueError(text)
+        raise InputTypeError(f"{text} (got a {_kind(value)})")
+    return value
+
+
+def axes(name: str, value):
+    """A figure's panel: a matplotlib ``Axes`` (not ``None``, a Figure or an array of panels)."""
+    from matplotlib.axes import Axes
+
+    return instance(name, value, Axes, "pass one panel, e.g. ax from fig, ax = plt.subplots()")
 
 
 def fraction_pair(name: str, value) -> tuple[float, float]:

@@ -309,7 +309,12 @@ MAX_POSITIONS = 64 * 64
 
 def check_positions(H: int, W: int, what: str) -> None:
     """Refuse a relative-attention grid of more than :data:`MAX_POSITIONS` positions, naming
-    ``what`` gave it."""
+    ``what`` gave it. ``H`` and ``W`` are sides (:func:`~vit_notes.validate.image_side`: a NumPy
+    integer is read as a Python int, so that ``H * W`` cannot overflow), ``what`` text; a bad
+    one is a ``TypeError`` or ``ValueError`` that names it. A guard, not a checker: the
+    constructors and index builders that call it rely on its raising."""
+    H, W = validate.image_side("H", H), validate.image_side("W", W)
+    what = validate.text("what", what)
     if H * W > MAX_POSITIONS:
         raise ValueError(
             f"{what} gives relative attention a {H}x{W} grid of {H * W:,} positions; it allows at "

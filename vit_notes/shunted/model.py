@@ -343,18 +343,9 @@ class ConvStem(nn.Module):
         self.norm = nn.LayerNorm(embed_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
-        validate.tensor(
-            "x",
-            x,
-            dtype=self.norm.weight.dtype,
-            device=self.norm.weight.device,
-            what="a float tensor of images",
+        validate.image(
+            x, self.in_chans, dtype=self.norm.weight.dtype, device=self.norm.weight.device
         )
-        if x.dim() != 4 or x.shape[1] != self.in_chans:
-            raise ValueError(
-                f"expected images of shape (B, {self.in_chans}, H, W), got a tensor of shape "
-                f"{tuple(x.shape)}"
-            )
         if min(x.shape[2:]) < 4:
             raise ValueError(
                 f"image of {x.shape[2]}x{x.shape[3]} is too small for the stem (stride 4); "
@@ -471,11 +462,7 @@ class ShuntedTransformer(nn.Module):
     def forward_features(self, x: torch.Tensor, return_stages: bool = False):
         """Image ``(B, 3, H, W)`` -> pooled features ``(B, C4)``; with ``return_stages`` also the
         list of stage feature maps ``(B, C_i, H_i, W_i)``, ``H_i`` about ``H/2^(i+2)``."""
-        validate.tensor("x", x, what="a float tensor of images")  # dtype: checked by the stem
-        if x.dim() != 4:
-            raise ValueError(
-                f"expected images of shape (B, C, H, W), got a tensor of shape {tuple(x.shape)}"
-            )
+        validate.image(x)  # channels and dtype: checked by the stem
         B = x.shape[0]
         stages = []
         for i in range(self.num_stages):
