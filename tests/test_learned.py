@@ -576,9 +576,21 @@ def _each_wrong_answer_says(check, cases: dict, capsys) -> None:
 
 
 def test_chance_level_checker(capsys):
-    for answer in (0.25, "25%", 25, torch.tensor(0.25), "0.25", "1/4", " 1 / 4 ", "1 in 4",
+    for answer in (0.25, "25%", torch.tensor(0.25), "0.25", "1/4", " 1 / 4 ", "1 in 4",
                    "1 out of 4", "25 %", Fraction(1, 4)):  # fmt: skip
         assert ex.check_chance_level(answer), answer
+    # a bare number above 1 is not a fraction, and it is not read as a percentage either:
+    # the reply says so and shows how to write one (r37, E1)
+    for answer, hint in ((25, "'25%'"), ("25", "'25%'"), (25.0, "'25%'"),
+                         (torch.tensor(25.0), "'25%'"), (2.5, "'2.5%'")):  # fmt: skip
+        capsys.readouterr()
+        assert not ex.check_chance_level(answer), answer
+        out = " ".join(capsys.readouterr().out.split())
+        assert "a fraction must lie in [0, 1]" in out and hint in out, (answer, out)
+    capsys.readouterr()
+    assert not ex.check_chance_level(1000)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "a fraction must lie in [0, 1]" in out and "at most '100%'" in out, out
     assert not ex.check_chance_level("1/3")
     assert not ex.check_chance_level("4/1") and not ex.check_chance_level("1/0")
     assert ex.check_chance_level(0.5, task="same")
@@ -853,9 +865,10 @@ def test_caption_names_the_runs_trained_elsewhere():
 
 
 def test_as_fraction():
-    assert ex.as_fraction("25%") == 0.25 and ex.as_fraction(25) == 0.25
+    assert ex.as_fraction("25%") == 0.25 and ex.as_fraction(1) == 1.0
     assert ex.as_fraction(0.3) == 0.3 and ex.as_fraction(torch.tensor(0.5)) == 0.5
-    for bad in (None, "x", math.nan, math.inf, -0.1, 1000, True, [0.2], 10**400):
+    # a bare number above 1 is ambiguous, not a percentage: "25%" is one (r37, E1)
+    for bad in (None, "x", math.nan, math.inf, -0.1, 25, "25", 1000, True, [0.2], 10**400):
         assert ex.as_fraction(bad) is None
 
 

@@ -37,8 +37,10 @@ _RATIO = re.compile(r"(\d+(?:\.\d+)?)\s*(?:/|in|out of)\s*(\d+(?:\.\d+)?)")
 
 def as_fraction(answer) -> float | None:
     """``answer`` as a fraction in [0, 1]: a number (``0.25``, ``Fraction(1, 4)``), a fraction
-    as text (``"1/4"``, ``"1 in 4"``), a percentage (``25``, ``"25%"``) or a one-element
-    tensor; ``None`` for anything else (other text, NaN, a list, a huge number)."""
+    as text (``"1/4"``, ``"1 in 4"``), a percentage with its sign (``"25%"``) or a one-element
+    tensor; ``None`` for anything else: other text, NaN, a list, or a number above 1 without a
+    percent sign (``25`` is not a fraction, and :func:`check_chance_level` says how to write
+    25%)."""
     answer = _scalar(answer)  # a one-element tensor or array as its number
     if isinstance(answer, bool):
         return None
@@ -61,11 +63,34 @@ def as_fraction(answer) -> float | None:
             return None
     else:
         return None
-    if not math.isfinite(value) or value < 0:
+    if not math.isfinite(value) or value < 0 or value > 1:
+        return None  # a bare 25 is not read as 25%: the reader writes "25%"
+    return value
+
+
+def _bare_over_one(answer) -> float | None:
+    """The number ``answer`` gives where it is a plain number above 1 with no percent sign
+    (``25``, ``"25"``, ``torch.tensor(25.)``): not a fraction, and perhaps a percentage
+    written without its sign. ``None`` for anything else."""
+    answer = _scalar(answer)
+    if isinstance(answer, bool):
         return None
-    if value > 1:
-        value = value / 100 if value <= 100 else math.nan  # a percentage, or nonsense
-    return None if math.isnan(value) else value
+    if isinstance(answer, str):
+        text = answer.strip()
+        if text.endswith("%") or _RATIO.fullmatch(text.lower()):
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    elif isinstance(answer, numbers.Real):
+        try:
+            value = float(answer)
+        except OverflowError:
+            return None
+    else:
+        return None
+    return value if math.isfinite(value) and value > 1 else None
 
 
 @answers_any
@@ -73,6 +98,19 @@ def check_chance_level(answer, task: str = "majority") -> bool:
     """What accuracy does a model that only guesses reach on ``task`` (in expectation)?"""
     value = as_fraction(answer)
     if value is None:
+        over = _bare_over_one(answer)
+        if over is not None and over <= 100:  # perhaps a percentage without its sign
+            return verdict(
+                False,
+                f"a fraction must lie in [0, 1], got {describe(answer)}. For a percentage, "
+                f"write it as text with its sign: '{over:g}%'",
+            )
+        if over is not None:
+            return verdict(
+                False,
+                f"a fraction must lie in [0, 1], and a percentage is at most '100%', got "
+                f"{describe(answer)}",
+            )
         return verdict(
             False,
             "give a fraction such as 0.1 or '1/10', or a percentage such as '10%', got "
