@@ -656,7 +656,7 @@ def test_prediction_checker(capsys):
     for answer in ("no interval", "not enough runs", "cannot tell (only one run)",
                    "cannot tell (no interval)"):  # fmt: skip
         assert not ex.check_prediction(answer, results=same), answer
-        assert "there is an interval over training runs from 3 seeds" in capsys.readouterr().out
+        assert "there is an interval: 3 paired runs" in capsys.readouterr().out
     assert not ex.check_prediction("No", results=same)
     assert "'no' can mean 'lower'" in capsys.readouterr().out
     assert ex.check_prediction("Cannot-Tell", results=same)
@@ -1329,7 +1329,60 @@ def test_higher_checker_reason_and_families(capsys):
     shipped = load_results()["models"]
     a = {s: r["3"] for s, r in shipped["shunted_full"]["seeds_by_detail"].items()}
     b = {s: r["3"] for s, r in shipped["pvt_full"]["seeds_by_detail"].items()}
-    welch = stats.unpaired_difference(b, a)
-    assert ex.check_higher("higher", model="shunted_full", baseline="pvt_full", detail=3)
+    # the page's rule: the interval corrected over the page's count (issue r38, E3)
+    count = stats.n_differences(load_results())
+    welch = stats.unpaired_difference(b, a, count)
+    assert welch == stats.corrected_difference(b, a, count, paired=False)
+    assert ex.check_higher("cannot tell", model="shunted_full", baseline="pvt_full", detail=3)
     out = capsys.readouterr().out
     assert "unpaired" in out and "Welch" in out and welch.points() in out.replace("\n   ", " ")
+    assert f"corrected over the page's {count} differences" in out.replace("\n   ", " ")
+
+
+def test_checkers_use_the_pages_corrected_rule(capsys):
+    """Review r38, E3 and D1: the checkers apply the page's one rule, the interval corrected
+    over the page's count of differences (20 in the shipped results), read from the package."""
+    results = load_results()
+    assert stats.n_differences(results) == 20
+    # before correction coatnet - shunted_full leaves out zero; corrected it holds it
+    m = results["models"]
+    plain = stats.unpaired_difference(m["shunted_full"]["seeds"], m["coatnet"]["seeds"])
+    assert not plain.holds_zero
+    for detail in (None, 3):
+        assert ex.check_higher(
+            "cannot tell", model="coatnet", baseline="shunted_full", detail=detail
+        )
+        assert not ex.check_higher("lower", model="coatnet", baseline="shunted_full",
+                                   detail=detail)  # fmt: skip
+    capsys.readouterr()
+    # the power tools take the same corrected quantile
+    assert stats.corrected_quantile(4, 1) == stats.t_quantile(4)
+    assert abs(stats.corrected_quantile(4, 20) - 6.758) < 1e-3
+    assert stats.seeds_needed(0.177, 0.02, count=20) > stats.seeds_needed(0.177, 0.02)
+    low = stats.share_resolved(0.12, 0.177, 5, draws=20_000, count=20)
+    assert low < stats.share_resolved(0.12, 0.177, 5, draws=20_000)
+    with pytest.raises(ValueError, match="count"):
+        stats.corrected_quantile(4, 0)
+
+
+def test_checkers_name_a_wrong_cause(capsys):
+    """Review r38, E1 and E2: where an interval exists, a "cannot tell" whose reason names a
+    false cause is refused with a message naming the slip; a true reason is accepted."""
+    kw = dict(model="pvt_none", baseline="pvt_full", detail=3)
+    for answer in ("cannot tell (no interval)", "cannot tell (one run each)"):
+        assert not ex.check_higher(answer, **kw), answer
+        assert "there is an interval: 5 paired runs" in capsys.readouterr().out
+    for answer in ("cannot tell (within the error bars)", "cannot tell (error bars overlap)"):
+        assert not ex.check_higher(answer, **kw), answer
+        assert not ex.check_prediction(answer), answer
+        out = capsys.readouterr().out
+        assert out.count("say nothing about a second training run") == 2, out
+    for answer in (
+        "cannot tell (higher on average, within noise)",
+        "cannot tell (higher on average but within noise)",
+        "cannot tell (mean is higher)",
+    ):
+        assert ex.check_higher(answer, **kw), answer
+        assert ex.check_prediction(answer), answer
+    assert not ex.check_prediction("cannot tell (lower)")
+    capsys.readouterr()

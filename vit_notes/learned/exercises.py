@@ -29,7 +29,7 @@ from .data import SHAPES, num_classes
 from .figures import query_token
 from .models import MODELS, STUDY
 from .shipped import check_results, load_results
-from .stats import paired_difference, unpaired_difference
+from .stats import corrected_difference, n_differences
 
 #: A fraction typed as text: ``"1/4"``, ``"1 / 4"``, ``"1 in 4"``, ``"1 out of 4"``.
 _RATIO = re.compile(r"(\d+(?:\.\d+)?)\s*(?:/|in|out of)\s*(\d+(?:\.\d+)?)")
@@ -222,6 +222,12 @@ _NEGATIONS = {"not", "no", "neither", "nor", "isn't", "doesn't", "nothing", "nev
 _RUN_WORDS = {"seed", "seeds", "run", "runs"}
 
 
+#: Words of a reason that describe the mean ("higher on average", "the mean is higher"): a
+#: mean inside an interval that holds zero is a fact about the runs, not a verdict; so is a
+#: reason that says the difference is within noise.
+_MEAN_WORDS = {"average", "mean", "means", "averages"}
+
+
 def _counts_runs(reason: str, words: set) -> bool:
     """Whether ``reason`` counts runs ("4 of 5 seeds higher", "higher in 4 runs")."""
     return bool(words & _RUN_WORDS) or re.search(r"\d+\s+(?:of|out of)\s+\d+", reason) is not None
@@ -255,6 +261,8 @@ def _unordered_clash(reason: str) -> tuple[str, str] | str | None:
     lowered = reason.lower().replace("’", "'")
     words = set(re.findall(r"[a-z']+", lowered))
     if _counts_runs(reason, words):  # "4 of 5 seeds higher": a fact about runs, no verdict
+        return None
+    if words & _MEAN_WORDS or _says_noise(reason):  # "higher on average, within noise"
         return None
     scored = set(re.findall(r"[a-z']+", _COST_PHRASE.sub(" ", lowered)))
     named = [(d, sorted(scored & set(ws))) for d, ws in _DIRECTION.items() if scored & set(ws)]
@@ -327,8 +335,9 @@ def compare(results: dict, a: str, b: str) -> tuple[str, float, float]:
     """How model ``b`` scores against model ``a`` in ``results``: ``("lower" | "same" |
     "higher", difference, half-width)``. Where both were trained from several seeds, the
     difference is the mean of the per-seed differences (a seed fixes the training images, and
-    the runs are paired by seed) and the half-width that of its 95% t-interval
-    (:mod:`.stats`); otherwise the difference is between the test-set means and the half-width
+    the runs are paired by seed) and the half-width that of its t-interval corrected over the
+    page's count of differences (:func:`.stats.corrected_difference`); otherwise the
+    difference is between the test-set means and the half-width
     is two standard deviations of ``a``'s test seeds. A difference whose interval holds zero
     counts as the same: within noise."""
     check_results(results)
@@ -336,7 +345,7 @@ def compare(results: dict, a: str, b: str) -> tuple[str, float, float]:
         validate.one_of(name, model, results["models"])
     ra, rb = results["models"][a], results["models"][b]
     if "seeds" in ra and "seeds" in rb:
-        d = paired_difference(ra["seeds"], rb["seeds"])
+        d = corrected_difference(ra["seeds"], rb["seeds"], n_differences(results), paired=True)
         diff, spread = d.mean, d.high - d.mean
     else:
         diff = rb["mean"] - ra["mean"]
@@ -350,8 +359,9 @@ def check_prediction(
 ) -> bool:
     """Predict, then look: does ``model`` score ``"lower"`` or ``"higher"`` than ``baseline``
     on the study's test sets, or can the study ``"cannot tell"``? The answers are those of
-    :func:`check_higher`: "cannot tell" where the 95% interval of the difference over training
-    runs, paired by seed, holds zero ("within noise" reads as it there), and where either model
+    :func:`check_higher`: "cannot tell" where the interval of the difference over training
+    runs, paired by seed and corrected over the page's count of differences, holds zero
+    ("within noise" reads as it there), and where either model
     has runs from fewer than two of the same seeds, so that there is no such interval (a
     test-set error bar says nothing about a second training run; "within noise" is then
     refused, as there is no noise estimate to be within). Words that say the two score alike
@@ -381,13 +391,11 @@ def check_prediction(
             False, f"answer {options}, the option alone or followed by a reason in brackets, "
             f"got {describe(answer)}",
         )  # fmt: skip
-    if paired and _says_no_interval(answer):  # a false reason: the interval exists
+    if paired and word in ("cannot tell", "same"):  # a false cause: the interval exists
         n = len(set(a_runs) & set(b_runs))
-        return verdict(
-            False, f"there is an interval over training runs from {n} seeds, paired by seed: "
-            "the reason 'no interval' or 'not enough runs' is not the study's. Say what the "
-            "interval shows",
-        )  # fmt: skip
+        slip = _wrong_cause(answer, f"{n} paired runs on the whole test set")
+        if slip:
+            return verdict(False, slip)
     if not paired:  # no interval over training runs
         facts, why = _no_interval(model, baseline, a_runs, b_runs, "on the whole test set")
         if word in ("cannot tell", "same") and _says_noise(answer):
@@ -397,16 +405,16 @@ def check_prediction(
         return verdict(False, f"the study's answer is 'cannot tell': {facts}. {why}.")
     if word == "same":  # within noise: an interval that holds zero cannot tell them apart
         word = "cannot tell"
-    truth, _, _ = compare(results, baseline, model)
     a, b = STUDY[baseline].label, STUDY[model].label
-    d = paired_difference(b_runs, a_runs)
+    count = n_differences(results)  # the page's Bonferroni count, as the page reads it
+    d = corrected_difference(b_runs, a_runs, count, paired=True)
+    truth = "higher" if d.low > 0 else "lower" if d.high < 0 else "cannot tell"
     numbers_ = (
         f"over training runs from {d.n} seeds, {b} scores {100 * d.mean:+.1f} points "
-        f"against {a}, and the 95% interval runs from {100 * d.low:+.1f} to "
-        f"{100 * d.high:+.1f} points"
+        f"against {a}, and the interval corrected over the page's {count} differences runs "
+        f"from {100 * d.low:+.1f} to {100 * d.high:+.1f} points"
     )
-    if truth == "same":  # the interval holds zero
-        truth = "cannot tell"
+    if truth == "cannot tell":  # the interval holds zero
         numbers_ += ": within noise"
     if word == truth:
         return verdict(True, f"{truth}: {numbers_}")
@@ -749,6 +757,24 @@ def _not_interval(claim: str, facts: str, why: str) -> str:
     return f"the study's answer is 'cannot tell', but {slip}: {facts}. {why}"
 
 
+def _wrong_cause(answer, runs_there: str) -> str | None:
+    """Where an interval over training runs exists (``runs_there`` says over which runs) and
+    ``answer``'s reason names a cause that is false there, the message that names the slip:
+    "no interval" or "one run" (there is one), or the error bars (they measure the test images
+    of one run). A true reason ("within noise", "higher on average") gives ``None``."""
+    if _says_no_interval(answer):
+        return (
+            f"there is an interval: {runs_there}. The reason 'no interval' or 'one run' is "
+            "not the study's; say what the interval shows"
+        )
+    if _claimed_interval(answer) == "error bars":
+        return (
+            "error bars over test sets say nothing about a second training run: the reason is "
+            f"the interval over training runs ({runs_there}); say what it shows"
+        )
+    return None
+
+
 @answers_any
 def check_higher(
     answer,
@@ -763,11 +789,16 @@ def check_higher(
     the other two it means).
 
     The rule of the chapter's section 4: within a family, where both models have runs from two
-    or more of the same training seeds scored there, the 95% t-interval of the per-seed
-    differences (:func:`.stats.paired_difference`). Across families, where a seed shares the
-    images but not the starting weights, Welch's unpaired interval over two or more runs each
-    (:func:`.stats.unpaired_difference`). "higher" if it lies above zero, "lower" if below,
-    "cannot tell" if it holds zero. Where either model has a single run there, or runs of one
+    or more of the same training seeds scored there, the t-interval of the per-seed
+    differences; across families, where a seed shares the images but not the starting weights,
+    Welch's unpaired interval over two or more runs each. Either is Bonferroni-corrected over
+    the page's count of differences (:func:`.stats.corrected_difference`,
+    :func:`.stats.n_differences`), as the page's own verdicts are. "higher" if it lies above
+    zero, "lower" if below, "cannot tell" if it holds zero. Where the interval exists, a
+    "cannot tell" whose reason names a false cause is refused: "no interval" or "one run"
+    (there is one) and the error bars (they measure the test images of one run); a true reason
+    ("higher on average, within noise") is accepted. Where either model has a single run
+    there, or runs of one
     family share fewer than two seeds, there is no such interval: "cannot tell", and a reason that
     assumes one is refused there: "within noise" (there is no noise estimate to be within),
     "the interval holds zero" (there is none) and "within the error bars" (they measure the
@@ -828,26 +859,32 @@ def check_higher(
             f"reason in brackets; got {describe(answer)}",
         )  # fmt: skip
     if has_interval:
-        if across:  # model minus baseline, the seeds ignored
-            d = unpaired_difference(b, a)
+        count = n_differences(results)  # the page's Bonferroni count, as the page reads it
+        d = corrected_difference(b, a, count, paired=not across)  # model minus baseline
+        corrected = f"t-interval corrected over the page's {count} differences"
+        if across:  # the seeds ignored
             facts = (
                 f"{where}, over {len(a)} runs of {model} and {len(b)} of {baseline}, unpaired "
                 "(they are of different families, so a seed shares the images, not the "
-                f"starting weights), {model} minus {baseline} is {d.points()} (95% Welch "
-                "t-interval)"
+                f"starting weights), {model} minus {baseline} is {d.points()} (Welch "
+                f"{corrected})"
             )
-        else:
-            d = paired_difference(b, a)  # model minus baseline, seed by seed
+            runs_there = f"{len(a)} runs of {model} and {len(b)} of {baseline} {where}"
+        else:  # seed by seed
             facts = (
                 f"{where}, over runs from {d.n} training seeds paired by seed, {model} minus "
-                f"{baseline} is {d.points()} (95% t-interval)"
+                f"{baseline} is {d.points()} ({corrected})"
             )
+            runs_there = f"{d.n} paired runs {where}"
         right = "higher" if d.low > 0 else "lower" if d.high < 0 else "cannot tell"
         why = {
-            "higher": "The interval lies above zero",
-            "lower": "The interval lies below zero",
-            "cannot tell": "The interval holds zero, so the difference is within noise",
+            "higher": "The corrected interval lies above zero",
+            "lower": "The corrected interval lies below zero",
+            "cannot tell": "The corrected interval holds zero, so the difference is within noise",
         }[right]
+        slip = _wrong_cause(answer, runs_there) if choice == "cannot tell" else None
+        if slip:
+            return verdict(False, f"{question}: {slip}")
     else:
         right = "cannot tell"
         facts, why = _no_interval(model, baseline, a, b, where)

@@ -74,8 +74,10 @@ class Interval:
         return f"{100 * self.mean:+.1f} [{ends}] points"
 
 
-def mean_interval(values) -> Interval:
-    """The mean of ``values`` (two to eleven runs) and its 95% t-interval."""
+def mean_interval(values, count: int = 1) -> Interval:
+    """The mean of ``values`` (two to eleven runs) and its 95% t-interval; with ``count`` above
+    1, the interval Bonferroni-corrected over ``count`` differences (:func:`corrected_quantile`)."""
+    count = _count(count)
     if isinstance(values, ValuesView):  # a dict's values, as the results file holds runs
         values = list(values)
     xs = [validate.number(f"values[{i}]", v)
@@ -86,7 +88,7 @@ def mean_interval(values) -> Interval:
     try:
         mean = sum(xs) / n
         sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
-        half = T975[n - 1] * sd / math.sqrt(n)
+        half = corrected_quantile(n - 1, count) * sd / math.sqrt(n)
         finite = math.isfinite(mean) and math.isfinite(half)  # an Interval holds no NaN
         out = Interval(mean=mean, low=mean - half, high=mean + half, n=n) if finite else None
     except OverflowError:
@@ -112,24 +114,26 @@ def _runs(name: str, runs) -> dict:
     return {s: validate.number(f"{name}[{validate.shown(s)}]", v) for s, v in runs.items()}
 
 
-def paired_difference(runs_a: dict, runs_b: dict) -> Interval:
+def paired_difference(runs_a: dict, runs_b: dict, count: int = 1) -> Interval:
     """``b`` minus ``a``, seed by seed, over the seeds both were trained from (``runs``: seed
-    -> accuracy), with its 95% t-interval."""
+    -> accuracy), with its 95% t-interval (``count``: Bonferroni-corrected over that many)."""
     runs_a, runs_b = _runs("runs_a", runs_a), _runs("runs_b", runs_b)
     seeds = sorted(set(runs_a) & set(runs_b), key=str)
     if len(seeds) < 2:
         raise ValueError(
             f"runs_a and runs_b share {len(seeds)} seed(s) ({seeds}); a paired interval needs 2"
         )
-    return mean_interval([runs_b[s] - runs_a[s] for s in seeds])
+    return mean_interval([runs_b[s] - runs_a[s] for s in seeds], count)
 
 
-def unpaired_difference(runs_a: dict, runs_b: dict) -> Interval:
+def unpaired_difference(runs_a: dict, runs_b: dict, count: int = 1) -> Interval:
     """``b`` minus ``a`` as two independent samples (``runs``: seed -> accuracy, two or more
     each), the seeds ignored: the difference of the means with Welch's 95% t-interval, its
-    degrees of freedom rounded down (a slightly wider interval)."""
+    degrees of freedom rounded down (a slightly wider interval); ``count``: Bonferroni-corrected
+    over that many differences."""
+    count = _count(count)
     try:
-        out = _unpaired(runs_a, runs_b)
+        out = _unpaired(runs_a, runs_b, count)
     except OverflowError:
         out = None
     if out is None or not all(map(math.isfinite, (out.mean, out.low, out.high))):
@@ -137,7 +141,7 @@ def unpaired_difference(runs_a: dict, runs_b: dict) -> Interval:
     return out
 
 
-def _unpaired(runs_a: dict, runs_b: dict) -> Interval | None:
+def _unpaired(runs_a: dict, runs_b: dict, count: int = 1) -> Interval | None:
     stats = []
     for name, runs in (("runs_a", runs_a), ("runs_b", runs_b)):
         xs = list(_runs(name, runs).values())
@@ -154,8 +158,73 @@ def _unpaired(runs_a: dict, runs_b: dict) -> Interval | None:
     if se2 == 0:
         return Interval(mean=diff, low=diff, high=diff, n=n_a + n_b)
     df = se2**2 / (se2_a**2 / (n_a - 1) + se2_b**2 / (n_b - 1))
-    half = t_quantile(max(1, math.floor(df))) * math.sqrt(se2)
+    half = corrected_quantile(max(1, math.floor(df)), count) * math.sqrt(se2)
     return Interval(mean=diff, low=diff - half, high=diff + half, n=n_a + n_b)
+
+
+#: The error rate of one interval before correction: a 95% interval.
+ALPHA = 0.05
+
+#: The most differences a Bonferroni count may hold.
+_MAX_COUNT = 10**6
+
+
+def _count(count) -> int:
+    return validate.positive_int("count", count, maximum=_MAX_COUNT, why="differences on a page")
+
+
+def corrected_quantile(df: int, count: int = 1) -> float:
+    """The t quantile of the study's verdicts: Student's t for ``df`` degrees of freedom at
+    ``1 - ALPHA / (2 count)``, a two-sided interval Bonferroni-corrected over ``count``
+    differences (``count=1``: the plain 95% interval). The chapter's verdicts, its checkers and
+    its power and seed-count estimates all take their quantile from here."""
+    count = _count(count)
+    return t_quantile(df, 1 - ALPHA / (2 * count))
+
+
+def n_differences(results: dict) -> int:
+    """How many differences the study chapter gives verdicts on, its Bonferroni count, read
+    from ``results`` (the study's results file): every pair of the PVT models trained from
+    several seeds, paired by seed; each of them against pvt_full again unpaired; and every pair
+    of pvt_full and the other families' models with several seeds, unpaired, on the whole test
+    set and again at 3 px. The chapter and its checkers both read the count from here."""
+    from .models import MODELS  # the families; models.py does not import this module
+
+    if not isinstance(results, dict) or not isinstance(results.get("models"), dict):
+        raise validate.InputTypeError(
+            "results: the study's results, a dict with a 'models' dict, got "
+            f"{type(results).__name__}"
+        )
+    rows = results["models"]
+    seeded = [
+        n for n, r in rows.items()
+        if n in MODELS and isinstance(r, dict) and len(r.get("seeds", {})) >= 2
+    ]  # fmt: skip
+    pvt = [n for n in seeded if MODELS[n].family == "PVT"]
+    across = (["pvt_full"] if "pvt_full" in pvt else []) + [
+        n for n in seeded if MODELS[n].family != "PVT"
+    ]
+    pairs = math.comb(len(pvt), 2) + max(0, len(pvt) - 1) + 2 * math.comb(len(across), 2)
+    return max(1, pairs)
+
+
+def corrected_difference(runs_a: dict, runs_b: dict, count: int, paired: bool) -> Interval:
+    """``b`` minus ``a`` with the interval the study chapter's verdicts use: paired by seed
+    (:func:`paired_difference`, within a family) or unpaired (:func:`unpaired_difference`,
+    across families), Bonferroni-corrected over ``count`` differences (:func:`n_differences`).
+    The page says "higher" or "lower" only where this interval leaves out zero."""
+    count = _count(count)
+    if paired:
+        return paired_difference(runs_a, runs_b, count)
+    return unpaired_difference(runs_a, runs_b, count)
+
+
+def says(interval: Interval) -> str:
+    """What the page's rule says of a difference's interval: "higher" where it lies above zero,
+    "lower" where below, "cannot tell" where it holds zero."""
+    if not isinstance(interval, Interval):
+        raise validate.InputTypeError(f"interval: an Interval, got {type(interval).__name__}")
+    return "higher" if interval.low > 0 else "lower" if interval.high < 0 else "cannot tell"
 
 
 def t_quantile(df: int, p: float = 0.975) -> float:
@@ -239,9 +308,10 @@ def _t_numeric(df: int, p: float) -> float:
     return _bisect_tail(lambda t: _t_tail(df, t), 1.0 - p)
 
 
-def seeds_needed(sd: float, difference: float, limit: int = 10_000) -> int:
-    """How many paired seeds it would take for the 95% t-interval of a mean difference to
-    leave out zero, if the per-seed differences kept standard deviation ``sd`` and mean
+def seeds_needed(sd: float, difference: float, limit: int = 10_000, count: int = 1) -> int:
+    """How many paired seeds it would take for the 95% t-interval of a mean difference, or
+    with ``count`` above 1 the interval corrected over that many (:func:`corrected_quantile`),
+    to leave out zero, if the per-seed differences kept standard deviation ``sd`` and mean
     ``difference``: the least n >= 2 with t(n - 1) * sd / sqrt(n) < |difference| (the left side
     falls as n grows, so a bisection finds it). A rough estimate: ``sd`` from a few seeds is
     itself uncertain, and more seeds would move the mean."""
@@ -251,9 +321,10 @@ def seeds_needed(sd: float, difference: float, limit: int = 10_000) -> int:
     if d == 0:
         raise ValueError("difference=0: no number of seeds resolves a zero difference")
     limit = validate.positive_int("limit", limit, minimum=2)
+    count = _count(count)
 
     def resolves(n: int) -> bool:
-        return t_quantile(n - 1) * spread / math.sqrt(n) < d
+        return corrected_quantile(n - 1, count) * spread / math.sqrt(n) < d
 
     if not resolves(limit):
         raise ValueError(f"sd={sd!r}, difference={difference!r}: more than limit={limit} seeds")
@@ -270,8 +341,11 @@ _MAX_SEEDS = 10_000
 _MAX_DRAWS = 10**8
 
 
-def share_resolved(difference: float, sd: float, n: int, draws: int = 200_000, seed: int = 0):
-    """How often the 95% t-interval of ``n`` paired differences leaves out zero, if each
+def share_resolved(
+    difference: float, sd: float, n: int, draws: int = 200_000, seed: int = 0, count: int = 1
+):
+    """How often the 95% t-interval of ``n`` paired differences (corrected over ``count``,
+    :func:`corrected_quantile`) leaves out zero, if each
     per-seed difference were drawn from N(``difference``, ``sd``²): the share of ``draws``
     simulated studies (seeded, so the same every call). :func:`seeds_needed` asks when the
     interval *would* leave out zero at exactly the assumed mean and spread; this asks how often
@@ -283,24 +357,28 @@ def share_resolved(difference: float, sd: float, n: int, draws: int = 200_000, s
     draws = validate.positive_int(
         "draws", draws, maximum=_MAX_DRAWS // n, why=f"draws x n at most {_MAX_DRAWS:,} numbers"
     )
+    count = _count(count)
     gen = torch.Generator().manual_seed(validate.seed("seed", seed))
     x = mu + spread * torch.randn(draws, n, generator=gen, dtype=torch.float64)
-    half = t_quantile(n - 1) * x.std(dim=1) / math.sqrt(n)
+    half = corrected_quantile(n - 1, count) * x.std(dim=1) / math.sqrt(n)
     return ((x.mean(dim=1).abs() > half).double().mean()).item()
 
 
-def seeds_for_power(sd: float, difference: float, power: float = 0.8, draws: int = 20_000) -> int:
-    """The least number of paired seeds at which the 95% t-interval leaves out zero in at least
+def seeds_for_power(
+    sd: float, difference: float, power: float = 0.8, draws: int = 20_000, count: int = 1
+) -> int:
+    """The least number of paired seeds at which the 95% t-interval (corrected over ``count``,
+    :func:`corrected_quantile`) leaves out zero in at least
     ``power`` of simulated studies (:func:`share_resolved`, ``draws`` each), if each per-seed
     difference were drawn from N(``difference``, ``sd``²). :func:`seeds_needed` gives about a
     coin flip; this searches above it, doubling and then bisecting."""
     power = validate.number("power", power, low=0.0, high=1.0, low_open=True, high_open=True)
-    lo = seeds_needed(sd, difference)  # resolves at the assumed mean: about half the time
+    lo = seeds_needed(sd, difference, count=count)  # resolves at the mean: about half the time
     if sd == 0:  # no scatter: every study resolves at that count
         return lo
 
     def enough(n: int) -> bool:
-        return share_resolved(difference, sd, n, draws=draws) >= power
+        return share_resolved(difference, sd, n, draws=draws, count=count) >= power
 
     if enough(lo):
         return lo
