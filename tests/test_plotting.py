@@ -227,6 +227,27 @@ def test_explorer_widget_draws_the_pages_payload_and_syncs_the_readers_state():
     assert len(calls) == len(set(calls))
 
 
+def test_the_widget_reads_what_the_page_sends_as_the_controls_own_values():
+    """JavaScript writes 0.0 as 0 and a tuple as a list: the state holds the control's own
+    value (0.0, a float; (7, 7), a tuple), as the page shows it (str(value))."""
+    e = explorer.Explorer(
+        key="explore-float",
+        title="floats",
+        controls=(
+            explorer.Control("t", "t", (0.0, 0.5), 0.5),
+            explorer.Control("w", "w", ((7, 7), (14, 14)), (7, 7)),
+        ),
+        bars=lambda t, w: [explorer.Bars("cost", ("x",), (t + 1,), (f"{t}",), ("r",))],
+        caption=lambda t, w: f"t={t}, w={w}",
+    )
+    w = e.widget()
+    assert w._values == [[0.0, 0.5], [[7, 7], [14, 14]]]
+    w.set_state({"state": {"t": 0, "w": [14, 14]}})  # as the page sends a move
+    assert w.state == {"t": 0.0, "w": (14, 14)}
+    assert type(w.state["t"]) is float
+    assert str(w.state["t"]) == w.payload["controls"][0]["values"][0]  # "0.0", as shown
+
+
 def test_an_explorer_without_maps_has_no_query_in_its_widget_state():
     e = explorer.Explorer(
         key="explore-bars",

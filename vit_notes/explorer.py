@@ -555,6 +555,17 @@ def _json_value(value):
         return str(value)
 
 
+def _same_value(value, sent) -> bool:
+    """Whether ``sent`` (from Python, or the JSON the page sends back) is the control's
+    ``value``: equal numbers (JavaScript writes 0.0 as 0), never a bool for a number (True is
+    not the control's 1), else equal JSON ([7, 7] for (7, 7))."""
+    if isinstance(value, bool) or isinstance(sent, bool):
+        return isinstance(value, bool) and isinstance(sent, bool) and value == sent
+    if isinstance(value, (int, float)) and isinstance(sent, (int, float)):
+        return value == sent
+    return json.dumps(_json_value(value)) == json.dumps(_json_value(sent))
+
+
 @functools.cache
 def _widget_class():
     """The live widget's class (:meth:`Explorer.widget`), made on first use: anywidget is
@@ -602,10 +613,9 @@ def _widget_state(e: Explorer, current: dict, given) -> dict:
         )
     given = dict(given)
     query = given.pop("query", None)
-    for c in e.controls:  # the page sends [7, 7] for (7, 7), "x" for a value JSON lacks
+    for c in e.controls:  # the page sends [7, 7] for (7, 7), 0 for 0.0
         if c.name in given:
-            sent = json.dumps(_json_value(given[c.name]))  # 1 is not true, as in JSON
-            match = [v for v in c.values if json.dumps(_json_value(v)) == sent]
+            match = [v for v in c.values if _same_value(v, given[c.name])]
             if match:
                 given[c.name] = match[0]
     controls = {k: v for k, v in (current or {}).items() if k != "query"}
