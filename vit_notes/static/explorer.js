@@ -630,6 +630,14 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
       update(false);
     }
 
+    // In a notebook the explorer's keys are its own: JupyterLab's shortcuts (the arrows move
+    // between cells) must not take a slider's or a map's arrow key.
+    if (live) {
+      root.addEventListener("keydown", (ev) => {
+        if (ev.target.matches("input, canvas")) ev.stopPropagation();
+      });
+    }
+
     const restored = live ? false : loadState();
     // A link with this explorer's state (and no section) opens at the explorer; a reload or
     // Back leaves the scrolling to the browser, which restores where the reader was.
