@@ -1,5 +1,7 @@
 """Explorer redraw time as a student feels it: in JupyterLab 4, in headless Chromium, from a
-slider's key event to the new figure on screen (both in the page's clock).
+slider's key event to the live widget's new drawing (explorer.js, the page's renderer, which
+the anywidget runs: its draw count changes once the maps and bars are drawn), both in the
+page's clock. The kernel takes no part in a move: it only hears the new state.
 
 Starts JupyterLab on 127.0.0.1 on a temporary copy of live/ (tests/browser/frontends.py),
 runs each chapter that has an explorer, then moves every control of every explorer one

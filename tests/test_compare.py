@@ -350,26 +350,18 @@ def test_the_swin_panel_outlines_the_query_window_in_the_figure_and_on_the_page(
     plt.close(fig)
 
 
-def test_the_live_explorer_moves_the_swin_window_with_the_query():
-    """The live widget's kept figure, redrawn for another query, outlines the window that a
-    new figure of that query outlines."""
-    import matplotlib.pyplot as plt
-
-    from vit_notes import explorer
-
+def test_the_live_explorer_draws_the_pages_swin_windows():
+    """The live widget draws the page's payload (explorer.js): its Swin panel's window for
+    each query is the one checked above against the figure's outline."""
     e = registry.designs_explorer()
-    live = explorer.LiveDrawing(e)
-    for query in ((4, 7), (10, 2)):
-        live.maps_image(e.default_state(), query)
-        kept = list(live._maps.values())[-1]
-        (fresh,) = e.figures(e.default_state(), query, parts=("maps",))
-        fresh_axes = [ax for ax in fresh.axes if ax.get_label() != "<colorbar>"]
-        for (ax, _, _, marks), fax in zip(kept.panels, fresh_axes):
-            drawn = [m.get_bbox().bounds for m in marks[5:] if m.get_visible()]
-            wanted = [r.get_bbox().bounds for r in fax.patches[1:] if r.get_visible()]
-            assert drawn == wanted
-            assert len(drawn) == ax.get_title().startswith("Swin")
-        plt.close(fresh)
+    w = e.widget()
+    page = e.payload()
+    assert w.payload == page
+    for state in page["states"].values():
+        for m in state["maps"]:
+            assert ("seen" in m) == m["title"].startswith("Swin")
+    w.state = {"query": [10, 2]}
+    assert w.state["query"] == [10, 2]
 
 
 def test_the_explorer_picture_says_it_is_the_toy_and_what_it_shows():

@@ -488,10 +488,6 @@ def test_explorer_page_draws_the_figures_axis_and_intervals():
     whiskers = ax._interval_lines[0].get_segments()
     assert [s[0][0] for s in whiskers] == pytest.approx(chart["low"])
     assert [s[1][0] for s in whiskers] == pytest.approx(chart["high"])
-    live = explorer_module.LiveDrawing(explorer)
-    live.bars_image(state)
-    ((live_ax, _, _),) = live._bars.charts
-    assert [t.get_text() for t in live_ax.get_xticklabels()] == axis["tick_labels"]
 
 
 def test_explorer_starts_on_section_6s_image():

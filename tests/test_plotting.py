@@ -115,7 +115,7 @@ def test_figure_png_is_twice_the_natural_size_and_palette_compressed():
     assert len(data) < len(full.getvalue()) / 2
 
 
-# --- explorers: one description, a live widget and a page twin ----------------------------------
+# --- explorers: one description, one renderer: a live widget and a page twin -----------------
 
 
 def _toy_explorer(calls=None):
@@ -143,7 +143,7 @@ def _toy_explorer(calls=None):
         bars=bars,
         caption=lambda a, b: f"a={a}, b={b}",
         query_grid=2,
-        photo=lambda **_: torch.rand(3, 16, 16),
+        photo=lambda **_: torch.linspace(0, 1, 3 * 16 * 16).reshape(3, 16, 16),
     )
 
 
@@ -190,32 +190,76 @@ def test_explorer_bundle_puts_the_live_widget_first_then_html_then_png():
     assert meta["image/png"]["width"] <= plotting.TEXT_WIDTH_IN * plotting.DPI
 
 
-def test_explorer_widget_moves_of_the_query_redraw_the_maps_alone(monkeypatch):
+def test_explorer_widget_draws_the_pages_payload_and_syncs_the_readers_state():
+    """The live widget is an anywidget whose module is the page's renderer (explorer.js) and
+    whose payload is the page's; its state (the controls and the query) is set from Python,
+    each control value accepted, and what the page sends back (JSON) read as the control's
+    own value."""
+    import anywidget
+
     calls = []
     e = _toy_explorer(calls)
-    drawn = []
-    for part in ("maps", "bars"):
-        real = getattr(explorer.LiveDrawing, f"{part}_image")
-        monkeypatch.setattr(
-            explorer.LiveDrawing,
-            f"{part}_image",
-            lambda self, *a, _p=part, _r=real: drawn.append(_p) or _r(self, *a),
-        )
-    ui = e.widget()
-    sliders = {c.description: c for box in ui.children[:2] for c in box.children}
-    assert set(sliders) == {"a", "b", "query row", "query col"}
-    maps_img, bars_img = ui.children[2:]
-    assert maps_img.format == "jpeg" and maps_img.value[:3] == b"\xff\xd8\xff"
-    assert bars_img.format == "png" and bars_img.value[:4] == b"\x89PNG"
-    drawn.clear()
-    before = bytes(maps_img.value)
-    sliders["query row"].value = 1
-    assert drawn == ["maps"] and bytes(maps_img.value) != before
-    drawn.clear()
-    sliders["b"].value = 1
-    assert drawn == ["maps", "bars"]
-    sliders["query col"].value = 1
-    assert calls == [(1, 3), (1, 1)]  # each state's maps computed once, not per query move
+    w = e.widget()
+    assert isinstance(w, anywidget.AnyWidget)
+    assert w.payload == e.payload()  # the page's, state for state
+    assert explorer.EXPLORER_JS.read_text(encoding="utf-8") in w._esm
+    assert "export default" in w._esm and "vnExplorer.setup(" in w._esm
+    assert w.state == {"a": 1, "b": 3, "query": [0, 0]}
+    sent = []
+    w.send_state = lambda key=None: sent.append(key)  # what a change sends the frontend
+    for c in e.controls:
+        for v in c.values:
+            w.state = {**w.state, c.name: v}
+            assert w.state[c.name] == v
+    assert sent  # every change went to the frontend, which redraws
+    w.state = {"b": 1, "query": [1, 0]}  # names left out keep their values
+    assert w.state == {"a": 2, "b": 1, "query": [1, 0]}
+    w.set_state({"state": {"a": 1, "b": 3, "query": [0, 1]}})  # as the page sends a move
+    assert w.state == {"a": 1, "b": 3, "query": [0, 1]}
+    with pytest.raises(ValueError, match=r"a=5: choose one of \(1, 2\)"):
+        w.state = {"a": 5}
+    with pytest.raises(ValueError, match="query row=2 is outside the 2×2 query grid"):
+        w.state = {"query": [2, 0]}
+    with pytest.raises(ValueError, match="b=True: choose one of"):
+        w.state = {"b": True}
+    assert w.state == {"a": 1, "b": 3, "query": [0, 1]}  # a refused state changes nothing
+    assert sorted(set(calls)) == [(1, 1), (1, 3), (2, 1), (2, 3)]  # each state's maps once
+    assert len(calls) == len(set(calls))
+
+
+def test_the_widget_reads_what_the_page_sends_as_the_controls_own_values():
+    """JavaScript writes 0.0 as 0 and a tuple as a list: the state holds the control's own
+    value (0.0, a float; (7, 7), a tuple), as the page shows it (str(value))."""
+    e = explorer.Explorer(
+        key="explore-float",
+        title="floats",
+        controls=(
+            explorer.Control("t", "t", (0.0, 0.5), 0.5),
+            explorer.Control("w", "w", ((7, 7), (14, 14)), (7, 7)),
+        ),
+        bars=lambda t, w: [explorer.Bars("cost", ("x",), (t + 1,), (f"{t}",), ("r",))],
+        caption=lambda t, w: f"t={t}, w={w}",
+    )
+    w = e.widget()
+    assert w._values == [[0.0, 0.5], [[7, 7], [14, 14]]]
+    w.set_state({"state": {"t": 0, "w": [14, 14]}})  # as the page sends a move
+    assert w.state == {"t": 0.0, "w": (14, 14)}
+    assert type(w.state["t"]) is float
+    assert str(w.state["t"]) == w.payload["controls"][0]["values"][0]  # "0.0", as shown
+
+
+def test_an_explorer_without_maps_has_no_query_in_its_widget_state():
+    e = explorer.Explorer(
+        key="explore-bars",
+        title="bars only",
+        controls=(explorer.Control("n", "n", (1, 2), 1),),
+        bars=lambda n: [explorer.Bars("cost", ("x",), (float(n),), (f"{n}",), ("r",))],
+        caption=lambda n: f"n={n}",
+    )
+    w = e.widget()
+    assert w.state == {"n": 1} and w.payload["query"] is None
+    with pytest.raises(ValueError, match="has no maps"):
+        w.state = {"query": [0, 0]}
 
 
 def _two_map_explorer():
@@ -253,71 +297,17 @@ def _two_map_explorer():
     )
 
 
-def _pixels(png: bytes):
-    import io
-
-    import numpy as np
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
-
-
-def test_live_drawing_draws_what_a_new_figure_shows_and_blits_what_a_full_draw_would():
-    """A kept figure, redrawn in place for other queries and states, holds what a new figure of
-    that state holds (maps, scale, marks, titles), its blitted pixels are those of a full
-    drawing, and it keeps to the figure standard (nothing cut off by the frozen layout)."""
-    import numpy as np
-
+def test_a_bars_figure_draws_charts_of_its_shape_in_place():
     e = _two_map_explorer()
-    live = explorer.LiveDrawing(e)
-    moves = [((32, 1), (0, 0)), ((32, 1), (0, 1)), ((48, 3), (2, 2)), ((32, 2), (1, 0))]
-    moves += [((48, 3), (2, 1)), ((32, 1), (0, 0))]
-    notes = []
-    for (size, k), query in moves:
-        state = dict(size=size, k=k)
-        shown, width = live.maps_image(state, query)
-        kept = list(live._maps.values())[-1]
-        (fresh,) = e.figures(state, query, parts=("maps",))
-        fresh_axes = [ax for ax in fresh.axes if ax.get_label() != "<colorbar>"]
-        for (ax, photo_im, im, marks), fax in zip(kept.panels, fresh_axes):
-            fphoto, fim = fax.images
-            assert ax.get_title() == fax.get_title()
-            assert np.array_equal(photo_im.get_array(), fphoto.get_array())
-            assert photo_im.get_extent() == fphoto.get_extent()
-            assert np.array_equal(im.get_array(), fim.get_array())
-            assert im.get_clim() == fim.get_clim() and im.get_extent() == fim.get_extent()
-            assert marks[0].get_bbox().bounds == fax.patches[0].get_bbox().bounds
-            for line, fline in zip(marks[1:], fax.lines):
-                assert np.array_equal(line.get_xydata(), fline.get_xydata())
-        assert kept.title.get_text().strip() == fresh.get_suptitle()
-        assert width == round(fresh.get_figwidth() * fresh.dpi)
-        plt.close(fresh)
-        kept.fig.canvas.draw()  # the same figure drawn whole
-        full = np.asarray(kept.fig.canvas.buffer_rgba())[..., :3].astype(int)
-        assert np.abs(_pixels(shown) - full).mean() < 1.5  # the JPEG's loss alone
-        kept._background = None  # that full drawing replaced the blit's canvas
-        assert plotting.figure_problems(kept.fig) == []
-        notes.append(kept.noted)
-    assert notes == [True, False, True, False, False, True]  # the note came and went ...
-    assert len(live._maps) == 1  # ... in one figure: a line is kept for it, one layout
-    with pytest.raises(ValueError, match=r"query row=3: choose a whole number 0..2"):
-        live.maps_image(dict(size=32, k=1), (3, 0))
-
-
-def test_live_bars_are_drawn_in_place_and_kept_per_state():
-    e = _two_map_explorer()
-    live = explorer.LiveDrawing(e)
-    first = live.bars_image(dict(size=32, k=1))
-    figure = live._bars
-    second = live.bars_image(dict(size=48, k=3))
-    assert live._bars is figure and second != first  # the same figure, other charts
-    assert live.bars_image(dict(size=32, k=1)) is first  # a state's bars drawn once
+    figure = explorer.BarsFigure(e.bars(size=32, k=1))
+    figure.show(e.bars(size=48, k=3))
     (ax, bars, texts), (log_ax, _, log_texts) = figure.charts
     assert [r.get_width() for r in bars] == [3, 48] and texts[1].get_text() == " 48"
     assert log_ax.get_xscale() == "log" and log_texts[1].get_text() == " none"
     assert plotting.figure_problems(figure.fig) == []
     with pytest.raises(ValueError, match="another shape"):
         figure.show([explorer.Bars("one", ("x",), (1.0,), ("1",), "r")])
+    plt.close(figure.fig)
 
 
 def test_a_charts_axis_and_intervals_are_one_description_for_figure_and_page():
@@ -353,7 +343,7 @@ def test_a_charts_axis_and_intervals_are_one_description_for_figure_and_page():
     for rect, colour in zip(figure.charts[0][1], shown["colours"], strict=True):
         *rgb, alpha = rect.get_facecolor()
         assert alpha < 1 and mpl.colors.to_hex([alpha * x + 1 - alpha for x in rgb]) == colour
-    # the live explorer draws another state's chart into the kept figure: its ticks
+    # another state's chart drawn into the figure: its ticks
     wide = explorer.Bars("accuracy", ("a", "b"), (20.0, 35.0), ("20", "35"), ("r", "b"),
                          low=(10.0, 30.0), high=(30.0, 41.0), axis="points")  # fmt: skip
     figure.show([wide])

@@ -64,6 +64,43 @@ def test_a_negative_query_cell_is_refused_not_wrapped():
             ex.query_cell(query)
 
 
+@pytest.mark.parametrize(
+    "given, match",
+    [
+        ({"sr": 3}, r"sr=3: choose one of \(1, 2\)"),  # a value the control does not offer
+        ({"ratio": 2}, "'ratio', which is no control"),  # the label's name, not the control's
+        ({"query": [-1, 0]}, "query row must be an integer >= 0"),  # no count from the end
+        ({"query": [0, 3]}, "query col=3 is outside the 3×3 query grid"),
+        ({"query": 4}, "query must be"),
+        ({"sr": True}, "sr=True: choose one of"),  # True is not the control's 1
+        ("sr=2", "state. trait .* expected a dict"),
+    ],
+    ids=["value", "name", "negative query", "query outside", "query int", "bool", "text"],
+)
+def test_a_bad_widget_state_is_refused_and_leaves_the_state_alone(given, match):
+    # The slip: a teacher sets the live explorer's state from Python (w.state = ...).
+    pytest.importorskip("anywidget")
+    from traitlets import TraitError
+
+    from vit_notes.explorer import Bars, Control, Explorer, MapPanel
+
+    ex = Explorer(
+        key="explore-slip",
+        title="slip",
+        controls=(Control("sr", "ratio", (1, 2), 1),),
+        maps=lambda queries, sr: [MapPanel("m", (2, 2), torch.full((len(queries), 4), 0.25))],
+        bars=lambda sr: [Bars("cost", ("x",), (float(sr),), (f"{sr}",), ("r",))],
+        caption=lambda sr: f"sr={sr}",
+        query_grid=3,
+        photo=lambda sr: torch.zeros(3, 12, 12),
+    )
+    w = ex.widget()
+    before = dict(w.state)
+    with pytest.raises((TypeError, ValueError, TraitError), match=match):
+        w.state = given
+    assert w.state == before
+
+
 @settings(max_examples=30, deadline=None, derandomize=True, database=None)
 @given(
     model=st.one_of(st.text(max_size=8), st.integers(), st.lists(st.integers(), max_size=3),

@@ -1,8 +1,9 @@
 """The explorers: one description (:class:`Explorer`) of an explorer's controls, maps, bars
-and caption, drawn as a live ipywidgets explorer in a kernel (matplotlib, :class:`LiveDrawing`)
-and as a kernel-free HTML/JavaScript twin on the page (every state precomputed, drawn by
-``static/explorer.js``), so that the two cannot drift apart. The figure style and the
-primitives they draw with are :mod:`vit_notes.plotting`'s.
+and caption, with one renderer, ``static/explorer.js``. Every state is computed in Python
+(:meth:`Explorer.payload`) and drawn by that script: on the page as a kernel-free HTML twin
+(:meth:`Explorer.html`), and in a kernel as a live widget (:meth:`Explorer.widget`, an
+anywidget fed by the kernel), so that the two cannot drift apart. The still picture for
+frontends that run no scripts is drawn with matplotlib, in :mod:`vit_notes.plotting`'s style.
 """
 
 from __future__ import annotations
@@ -30,9 +31,6 @@ from .counting import AttentionCost, format_bytes, significant
 from .plotting import (
     MAP_CMAP,
     MIN_FONT_PT,
-    STYLE,
-    MapsFigure,
-    _encode,
     _maps_layout,
     _size,
     compare_maps,
@@ -197,8 +195,11 @@ def _seen_boxes(panel: MapPanel) -> dict:
     return {"seen": [None if b is None else list(b) for b in boxes]}
 
 
-#: The page-side renderer of every explorer, inlined into each explorer's HTML output.
+#: The renderer of every explorer, inlined into each explorer's HTML output and into the live
+#: widget's module.
 EXPLORER_JS = Path(__file__).with_name("static") / "explorer.js"
+#: The live widget's module (its ``render``), which calls :data:`EXPLORER_JS`'s ``setup``.
+EXPLORER_WIDGET_JS = Path(__file__).with_name("static") / "explorer_widget.js"
 #: A stored map's levels: uint8, each query's row scaled to its own peak.
 MAP_LEVELS = 255
 
@@ -208,9 +209,9 @@ _NO_QUERIES = object()  # maps() was called without queries
 
 @dataclass
 class Explorer:
-    """The one description of an explorer, from which the live ipywidgets explorer (a kernel)
-    and its kernel-free HTML/JavaScript twin (the site, or any page that runs scripts) are both
-    built, so that they cannot drift apart.
+    """The one description of an explorer, from which the live widget (a kernel) and its
+    kernel-free HTML/JavaScript twin (the site, or any page that runs scripts) are both built
+    and drawn by one script (``static/explorer.js``), so that they cannot drift apart.
 
     ``controls``: the discrete controls; every combination of their values is a *state*.
     ``maps(queries=[(row, col), ...], **state)``: the state's attention maps, a row for every
@@ -220,9 +221,10 @@ class Explorer:
     the alt text of the starting state's PNG (what the picture shows, for a screen reader).
 
     Shown by a notebook (``_repr_mimebundle_``), it carries the live widget (where a kernel
-    with ipywidgets runs), the HTML/JS twin with every state precomputed (text/html: inline
-    script, nothing fetched), and a PNG of the starting state for frontends that run no
-    scripts (the PDF, GitHub's preview), each frontend showing the richest it can.
+    with anywidget runs: :meth:`widget`), the HTML/JS twin with every state precomputed
+    (text/html: inline script, nothing fetched), and a PNG of the starting state for
+    frontends that run no scripts (the PDF, GitHub's preview), each frontend showing the
+    richest it can.
     """
 
     key: str
@@ -334,7 +336,7 @@ class Explorer:
             for p in self._maps_cache[key]
         ]
 
-    # -- drawn with matplotlib: the PNG fallback, and what the live widget draws (LiveDrawing)
+    # -- drawn with matplotlib: the still picture for frontends that run no scripts
 
     def query_cell(self, query) -> int:
         """The flat index of grid cell ``query`` (row, col); a cell outside the grid, a negative
@@ -472,7 +474,10 @@ class Explorer:
         """The kernel-free explorer: a ``<div>`` holding the payload and the inline script that
         draws it (no file or network fetched; it works opened from disk), with ``fallback``
         (a PNG) shown until the script runs, or instead of it where scripts do not run."""
-        data = json.dumps(self.payload(), separators=(",", ":")).replace("</", "<\\/")
+        return self._html(self.payload(), fallback)
+
+    def _html(self, payload: dict, fallback: bytes | None = None) -> str:
+        data = json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
         img = ""
         if fallback:
             src = base64.b64encode(fallback).decode("ascii")
@@ -489,74 +494,39 @@ class Explorer:
     # -- the live widget
 
     def widget(self):
-        """The ipywidgets explorer: a slider per control and, with maps, two for the query;
-        a move of the query redraws the maps alone, a move of a control the maps and bars
-        (drawn by :class:`LiveDrawing`: figures kept and redrawn in place)."""
-        import ipywidgets as w
+        """The live explorer in a kernel: an anywidget drawn by the page's own script
+        (``static/explorer.js``, the same controls, maps and bars as the page's twin), from
+        :meth:`payload`, which the kernel computes and puts in the widget's ``payload``.
+        It runs wherever anywidget does: JupyterLab, the classic notebook, Colab, VS Code,
+        Voila; with ipywidgets 7.7 (Colab's) or 8.
 
-        sliders = {
-            c.name: w.SelectionSlider(
-                options=[(str(v), v) for v in c.values], value=c.default, description=c.label
-            )
-            for c in self.controls
-        }
-        query = {}
-        if self.maps:
-            for axis, label, start in zip(
-                ("row", "col"), ("query row", "query col"), self.default_query
-            ):
-                query[axis] = w.IntSlider(
-                    value=start, min=0, max=self.query_grid - 1, description=label
-                )
-        drawing = LiveDrawing(self)
-        map_out = w.Image(format=LiveDrawing.MAPS_FORMAT)
-        bar_out = w.Image(format=LiveDrawing.BARS_FORMAT)
+        The reader's state is synced back to the kernel in ``state``: each control's value
+        by name, and ``"query": [row, col]`` (a cell of the query grid) where the explorer
+        has maps. A teacher reads it (``w.state``) and sets it from Python, which redraws
+        every view of the widget: ``w.state = {"sr_ratio": 2, "query": [3, 5]}`` (names left
+        out keep their values; assign a new dict, as changing ``w.state`` in place sends
+        nothing). A value no control offers, or a query outside the grid, is refused with
+        :meth:`check_state`'s or :meth:`query_cell`'s error.
+        Needs ``anywidget`` (the ``notebooks`` extra): an ImportError without it."""
+        return self._widget(self.payload())
 
-        def show(out, drawn):
-            if drawn is None:
-                out.layout.display = "none"
-                return
-            data, width = drawn
-            if out.value != data:
-                out.value = data
-            if out.layout.width != f"{width}px":  # each layout change is a message
-                out.layout.width, out.layout.max_width = f"{width}px", "100%"
-            out.layout.display = None
-
-        def state():
-            return {name: s.value for name, s in sliders.items()}
-
-        def q():
-            return (query["row"].value, query["col"].value) if query else None
-
-        def on_query(_=None):
-            show(map_out, drawing.maps_image(state(), q()))
-
-        def on_state(_=None):
-            on_query()
-            show(bar_out, drawing.bars_image(state()))
-
-        for s in sliders.values():
-            s.observe(on_state, names="value")
-        for s in query.values():
-            s.observe(on_query, names="value")
-        on_state()
-        rows = [w.HBox(list(sliders.values()))]
-        if query:
-            rows.append(w.HBox(list(query.values())))
-        return w.VBox(rows + [map_out, bar_out])
+    def _widget(self, payload: dict):
+        """:meth:`widget` from a payload already computed (:meth:`_repr_mimebundle_` computes
+        it once for the widget and the page's twin)."""
+        return _widget_class()(self, payload)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         png, size = self.fallback_png()
+        payload = self.payload()
         data = {
-            "text/html": self.html(fallback=png),
+            "text/html": self._html(payload, fallback=png),
             "image/png": base64.b64encode(png).decode("ascii"),
             "text/plain": f"{self.title} (explorer: run in a kernel with ipywidgets, or open "
             "the book's page)",
         }
         try:
-            ui = self.widget()
-        except ImportError:  # no ipywidgets: the page's twin and the picture
+            ui = self._widget(payload)
+        except ImportError:  # no anywidget: the page's twin and the picture
             ui = None
         if ui is not None:
             # The live widget first: JupyterLab, Voila and the classic notebook rank it
@@ -577,111 +547,88 @@ class Explorer:
         return " ".join(alt.split())
 
 
-class LiveDrawing:
-    """What an explorer's live widget shows, drawn fast enough to follow a slider: the image of
-    a state's maps for a query, and of a state's bar charts, each at the figure's natural
-    size (:data:`DPI`). The same figures as :meth:`Explorer.figures` draws, but kept:
-
-    * a maps figure per shape (:class:`MapsFigure`; as many panels and caption lines, the
-      last :data:`KEEP`): a move of the query blits the new maps, marks, colour scale and
-      peaks' note over the figure's background; a move of a control draws the state's photo,
-      titles and caption into it, on the layout computed once;
-    * one bar figure (:class:`BarsFigure`), into which each state's charts are drawn while
-      they keep its shape, and each state's bar image, which no query changes;
-    * the image from the canvas's pixels (:func:`_encode`): no second drawing by ``savefig``.
-
-    Figures are drawn on an Agg canvas of their own, outside pyplot, so that no notebook
-    backend shows or keeps them."""
-
-    #: Maps figures kept (a few shapes; each holds its canvas and background, about 3 MB).
-    KEEP = 4
-    #: Maps are mostly photo: JPEG (4:4:4, quality 90) encodes faster and in fewer bytes than
-    #: PNG (a connection to Colab or Binder carries each move), its text still crisp. Bars are
-    #: flat colour: PNG.
-    MAPS_FORMAT, BARS_FORMAT = "jpeg", "png"
-
-    def __init__(self, explorer: Explorer):
-        self.explorer = explorer
-        self._maps: dict[tuple, MapsFigure] = {}
-        self._bars: BarsFigure | None = None
-        self._bar_images: dict[str, tuple[bytes, int]] = {}
-        self._photos: list[torch.Tensor] = []
-
-    def maps_image(self, state: dict, query: tuple[int, int] | None = None):
-        """The state's maps for the query at grid cell ``query`` (row, col) as ``(bytes,
-        width in px)`` in :data:`MAPS_FORMAT`, or None if the explorer has no maps."""
-        e = self.explorer
-        panels = e.state_maps(state)
-        if not panels:
-            return None
-        query = e.default_query if query is None else query
-        for axis, v in zip(("row", "col"), query):
-            if not (isinstance(v, int) and 0 <= v < e.query_grid):
-                raise ValueError(f"query {axis}={v!r}: choose a whole number 0..{e.query_grid - 1}")
-        i = query[0] * e.query_grid + query[1]
-        rows = [(p.title, p.rows[i], p.grid) for p in panels]
-        where = e.query_positions()[i]
-        caption = e.maps_caption(state, len(rows))
-        # a line is kept for the peaks' note (note_line): only these fix the layout
-        shape = (len(rows), caption.count("\n"))
-        img = self._photo(state)
-        fig = self._maps.pop(shape, None)
-        if fig is None:
-            # one map has one peak: no note, no line kept for it
-            fig = _detached(
-                MapsFigure(
-                    img,
-                    rows,
-                    where,
-                    suptitle=caption,
-                    note_line=len(rows) > 1,
-                    patches=[p.patch for p in panels],
-                    windows=[p.window for p in panels],
-                    outside=[p.outside for p in panels],
-                )
-            )
-        else:
-            fig.show(rows, where, img=img, suptitle=caption, patches=[p.patch for p in panels])
-        self._maps[shape] = fig  # the newest last
-        while len(self._maps) > self.KEEP:
-            self._maps.pop(next(iter(self._maps)))
-        return fig.image(self.MAPS_FORMAT)
-
-    def _photo(self, state: dict) -> torch.Tensor:
-        """The state's photo, one tensor per distinct photo (its identity says "unchanged")."""
-        img = self.explorer.photo(**state)
-        for kept in self._photos:
-            if kept.shape == img.shape and torch.equal(kept, img):
-                return kept
-        self._photos.append(img)
-        return img
-
-    def bars_image(self, state: dict):
-        """The state's bar charts as ``(bytes, width in px)`` in :data:`BARS_FORMAT`, or None
-        if it has none."""
-        e = self.explorer
-        key = e.state_key(state)
-        if key not in self._bar_images:
-            charts = e.bars(**state)
-            if not charts:
-                return None
-            title = None if e.maps else e.caption(**state)
-            if self._bars is not None and self._bars.shape == _bars_shape(charts):
-                self._bars.show(charts, title)
-            else:
-                self._bars = _detached(BarsFigure(charts, title))
-            self._bar_images[key] = self._bars.image(self.BARS_FORMAT)
-        return self._bar_images[key]
+def _json_value(value):
+    """A control's value as the widget's JSON carries it (its text where JSON has none)."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return str(value)
 
 
-def _detached(drawing):
-    """``drawing``'s figure taken out of pyplot (no backend shows or keeps it) onto an Agg
-    canvas of its own."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+def _same_value(value, sent) -> bool:
+    """Whether ``sent`` (from Python, or the JSON the page sends back) is the control's
+    ``value``: equal numbers (JavaScript writes 0.0 as 0), never a bool for a number (True is
+    not the control's 1), else equal JSON ([7, 7] for (7, 7))."""
+    if isinstance(value, bool) or isinstance(sent, bool):
+        return isinstance(value, bool) and isinstance(sent, bool) and value == sent
+    if isinstance(value, (int, float)) and isinstance(sent, (int, float)):
+        return value == sent
+    return json.dumps(_json_value(value)) == json.dumps(_json_value(sent))
 
-    plt.close(drawing.fig)
-    FigureCanvasAgg(drawing.fig)
-    return drawing
+
+@functools.cache
+def _widget_class():
+    """The live widget's class (:meth:`Explorer.widget`), made on first use: anywidget is
+    needed in a kernel only."""
+    import anywidget
+    import traitlets
+
+    class ExplorerWidget(anywidget.AnyWidget):
+        """An explorer drawn by ``static/explorer.js`` from the kernel's ``payload``; the
+        reader's ``state`` synced both ways (:meth:`Explorer.widget`)."""
+
+        _esm = (
+            "const vnExplorer = "
+            + EXPLORER_JS.read_text(encoding="utf-8")
+            + ";\n"
+            + EXPLORER_WIDGET_JS.read_text(encoding="utf-8")
+        )
+        payload = traitlets.Dict().tag(sync=True)
+        _values = traitlets.List().tag(sync=True)
+        state = traitlets.Dict().tag(sync=True)
+
+        def __init__(self, explorer: Explorer, payload: dict):
+            self._explorer = explorer
+            values = [[_json_value(v) for v in c.values] for c in explorer.controls]
+            start = explorer.default_state()
+            if explorer.maps:
+                start["query"] = list(explorer.default_query)
+            super().__init__(payload=payload, _values=values, state=start)
+
+        @traitlets.validate("state")
+        def _valid_state(self, proposal):
+            return _widget_state(self._explorer, self.state, proposal["value"])
+
+    return ExplorerWidget
+
+
+def _widget_state(e: Explorer, current: dict, given) -> dict:
+    """The widget's new state: ``given`` (control name -> value, and ``query``) over
+    ``current``, each value the control's own (the JSON the page sends back matched to it),
+    checked as :meth:`Explorer.check_state` and :meth:`Explorer.query_cell` check."""
+    if not isinstance(given, dict):
+        raise validate.InputTypeError(
+            'state must be a dict of control name -> value (and "query": [row, col]), got '
+            f"{validate.shown(given)} ({type(given).__name__})"
+        )
+    given = dict(given)
+    query = given.pop("query", None)
+    for c in e.controls:  # the page sends [7, 7] for (7, 7), 0 for 0.0
+        if c.name in given:
+            match = [v for v in c.values if _same_value(v, given[c.name])]
+            if match:
+                given[c.name] = match[0]
+    controls = {k: v for k, v in (current or {}).items() if k != "query"}
+    out = dict(e.check_state({**controls, **given}))
+    if query is not None or "query" in (current or {}):
+        if not e.maps:
+            raise ValueError(f"state has a query, but this explorer ({e.key}) has no maps")
+        q = current.get("query") if query is None else query
+        if isinstance(q, list):
+            q = tuple(q)
+        e.query_cell(q)
+        out["query"] = [int(q[0]), int(q[1])]
+    return out
 
 
 #: A bar's opacity where its interval is drawn over it, so that the error bar shows through.
@@ -788,9 +735,9 @@ def _bars_shape(charts: list[Bars]) -> tuple:
 
 
 class BarsFigure:
-    """:func:`bar_charts`'s figure, kept so that another state's charts of the same shape (as
-    many bars, labels as long) can be drawn into it in place (:meth:`show`), on the layout
-    computed for the first: the live explorer's redraw of its cost bars."""
+    """:func:`bar_charts`'s figure (the still picture's bars), into which another state's
+    charts of the same shape (as many bars, labels as long) can be drawn in place
+    (:meth:`show`), on the layout computed for the first."""
 
     @styled
     def __init__(self, charts: list[Bars], suptitle: str | None = None):
@@ -860,17 +807,6 @@ class BarsFigure:
             ax.set_title(b.title)
         if suptitle or self.fig.get_suptitle():
             self.fig.suptitle(suptitle or "")
-
-    def image(self, fmt: str = "png") -> tuple[bytes, int]:
-        """The figure as ``(bytes, width in px)`` in ``fmt`` (png or jpeg) at its natural
-        size; laid out at its first drawing only (other charts of its shape keep it)."""
-        from matplotlib.layout_engine import PlaceHolderLayoutEngine
-
-        with mpl.rc_context(STYLE):
-            self.fig.canvas.draw()
-        if not isinstance(self.fig.get_layout_engine(), PlaceHolderLayoutEngine):
-            self.fig.set_layout_engine("none")
-        return _encode(self.fig.canvas.buffer_rgba(), fmt)
 
 
 def bar_charts(charts: list[Bars], suptitle: str | None = None):

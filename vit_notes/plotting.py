@@ -530,19 +530,13 @@ def _peaks_note(peaks: list[float]) -> str:
 
 #: The height of one line of a figure's title (11 pt, 1.2 lines apart), in inches.
 TITLE_LINE_IN = 0.19
-#: A colour scale's top whose tick labels are as wide as an attention map's get (7 characters).
-WIDEST_SCALE = 0.000155
 
 
 class MapsFigure:
-    """:func:`compare_maps`'s figure, kept so that other maps can be drawn into it in place
-    (:meth:`show`) and turned into an image fast (:meth:`image`): the live explorer's drawing.
-
-    A move of the query changes the maps, their colour scale, the query's marks and the
-    peaks' note, nothing else: :meth:`image` draws the rest once (the *background*: photo,
-    panel titles, frames) and then only those artists over a copy of it (blitting). A new
-    photo, titles or grids (another state) draw the background again, on the layout computed
-    for the first drawing: figures of the same :attr:`shape` share one."""
+    """:func:`compare_maps`'s figure, into which other maps of its :attr:`shape` (as many
+    panels, caption lines and peaks' notes) can be drawn in place (:meth:`show`): another
+    query moves the maps, their colour scale, the query's marks and the peaks' note; another
+    photo, titles or grids redraw those too."""
 
     @styled
     def __init__(
@@ -606,7 +600,6 @@ class MapsFigure:
         self.fig, self.cbar, self.img, self.suptitle = fig, cbar, img, suptitle
         self.note_line = note_line
         self._static = self._static_of(img, panels, suptitle)
-        self._background = None
         self.title = None  # the suptitle's Text, once there is one
         self._title(_peaks_note([float(row.max()) for _, row, _ in panels]))
         self.shape = (n, (suptitle or "").count("\n"), note_line or self.noted)
@@ -668,72 +661,7 @@ class MapsFigure:
                 ax.set_ylim(h, 0)
         if changed:
             self.img, self.suptitle, self._static = img, suptitle, static
-            self._background = None
         self._title(note)
-
-    def _dynamic(self) -> list:
-        """What a move of the query changes: drawn over the background."""
-        moving = [a for _, _, im, marks in self.panels for a in (im, *marks)]
-        return moving + [self.cbar.ax] + ([self.title] if self.title is not None else [])
-
-    def image(self, fmt: str = "png") -> tuple[bytes, int]:
-        """The figure as ``(bytes, width in px)`` in ``fmt`` (png or jpeg) at its natural size
-        (:data:`DPI`)."""
-        from matplotlib.layout_engine import PlaceHolderLayoutEngine
-
-        fig, canvas = self.fig, self.fig.canvas
-        with mpl.rc_context(STYLE):
-            if not isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
-                # The first drawing lays the figure out, once, with room for the widest
-                # colour bar labels a map's scale gets (0.00000 ... 0.00015).
-                clim = self.cbar.mappable.get_clim()
-                self.cbar.mappable.set_clim(0.0, WIDEST_SCALE)
-                canvas.draw()
-                fig.set_layout_engine("none")  # a place holder: the positions stay
-                self.cbar.mappable.set_clim(*clim)
-            if self._background is None:
-                dynamic = self._dynamic()
-                shown = [a.get_visible() for a in dynamic]  # a hidden window stays hidden
-                for a in dynamic:
-                    a.set_visible(False)
-                canvas.draw()
-                self._background = canvas.copy_from_bbox(fig.bbox)
-                for a, visible in zip(dynamic, shown):
-                    a.set_visible(visible)
-            canvas.restore_region(self._background)
-            for ax, _, im, marks in self.panels:
-                for a in (im, *marks, *ax.spines.values()):  # the frames over the map, as drawn
-                    ax.draw_artist(a)
-            fig.draw_artist(self.cbar.ax)
-            if self.title is not None:
-                fig.draw_artist(self.title)
-            # another query's colour bar can have wider tick labels than the layout left room
-            drawn = self.cbar.ax.get_tightbbox(canvas.get_renderer())
-            if drawn.x1 > fig.bbox.x1:
-                fig.set_layout_engine("constrained")
-                canvas.draw()
-                fig.set_layout_engine("none")
-                self._background = None
-                return self.image(fmt)
-        return _encode(canvas.buffer_rgba(), fmt)
-
-
-def _encode(rgba, fmt: str) -> tuple[bytes, int]:
-    """A canvas's pixels as ``(bytes, width in px)``: a PNG lightly compressed (level 1: the
-    bytes cross one connection, speed matters more), or a JPEG at quality 90 without chroma
-    subsampling."""
-    from PIL import Image
-
-    out = io.BytesIO()
-    h, w = rgba.shape[:2]
-    image = Image.frombuffer("RGBA", (w, h), rgba, "raw", "RGBA", 0, 1).convert("RGB")
-    if fmt == "png":
-        image.save(out, format="png", compress_level=1)
-    elif fmt == "jpeg":
-        image.save(out, format="jpeg", quality=90, subsampling=0)
-    else:
-        raise ValueError(f"fmt={fmt!r}: choose 'png' or 'jpeg'")
-    return out.getvalue(), w
 
 
 def compare_maps(

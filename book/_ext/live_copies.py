@@ -45,7 +45,7 @@ LIVE_DIR = "live"
 #: nbclient honour ``skip-execution``, which would leave the explorers unrun).
 BUILD_TAGS = {"skip-execution", "nbval-skip", "nbval-ignore-output", "nbval-raises-exception"}
 FOLD_TAGS = {"hide-input", "remove-input"}
-#: A chapter tags each explorer's cell (the live ipywidgets explorer) with one of these.
+#: A chapter tags each explorer's cell (the live explorer widget) with one of these.
 EXPLORER_TAGS = {"explorer", "widget"}
 ADMONITIONS = {
     "note": "Note",

@@ -314,12 +314,16 @@ def notebook_report(page) -> dict:
 
 # --- explorers: controls, moves, redraws ----------------------------------------------------
 
-#: Marks the images shown now, then resolves with the time (performance.now()) at which a
-#: new or changed image appears under ``root``; the move's time is taken at its first
-#: keydown/pointerdown/change event (capture phase), so both ends are the page's clock.
+#: Marks the images and explorers shown now, then records the time (performance.now()) at
+#: which a new or changed image appears under ``root``, or an explorer (explorer.js, the
+#: page's and the live widget's renderer) finishes a new draw (its ``data-drawn`` count);
+#: the move's time is taken at its first keydown/pointerdown/change event (capture phase),
+#: so both ends are the page's clock.
 ARM_JS = """root => {
     const key = i => i.src.length + ':' + i.src.slice(-64);
     root.querySelectorAll('img').forEach(i => { i.dataset.vitSeen = key(i); });
+    const explorers = () => [...root.querySelectorAll('.vn-explorer')];
+    explorers().forEach(e => { e.dataset.vitSeenDrawn = e.dataset.drawn || ''; });
     const start = () => { if (window.__vit.t0 === null) window.__vit.t0 = performance.now(); };
     const rearm = () => {
         window.__vit.t0 = null;
@@ -330,7 +334,8 @@ ARM_JS = """root => {
     window.__vit = {t0: null, t1: null, rearm};
     rearm();
     const isNew = () => [...root.querySelectorAll('img')].some(i =>
-        i.naturalWidth > 0 && i.dataset.vitSeen !== key(i));
+        i.naturalWidth > 0 && i.dataset.vitSeen !== key(i))
+        || explorers().some(e => (e.dataset.drawn || '') !== e.dataset.vitSeenDrawn);
     const seen = () => {
         if (window.__vit.t1 === null && isNew()) {
             window.__vit.t1 = performance.now();
@@ -339,15 +344,22 @@ ARM_JS = """root => {
     };
     const obs = new MutationObserver(seen);
     obs.observe(root, {subtree: true, childList: true, attributes: true,
-                       attributeFilter: ['src']});
+                       attributeFilter: ['src', 'data-drawn']});
     // An image whose bytes arrive after its element: check again once it has loaded.
     root.addEventListener('load', seen, {capture: true});
 }"""
 
 
 def controls(root) -> list[dict]:
-    """The explorer's controls under ``root`` (a locator): sliders, dropdowns, toggles."""
+    """The explorer's controls under ``root`` (a locator): the explorers' own range inputs
+    (explorer.js: the live widget's and the page's), and any ipywidgets sliders, dropdowns,
+    toggles."""
     found = []
+    ranges = root.locator(".vn-explorer .vn-control")
+    for i in range(ranges.count()):
+        r = ranges.nth(i)
+        label = r.locator("label").first.inner_text().strip()
+        found.append({"kind": "range", "label": label, "loc": r})
     sliders = root.locator(".widget-slider, .widget-hslider")
     for i in range(sliders.count()):
         s = sliders.nth(i)
@@ -367,6 +379,8 @@ def controls(root) -> list[dict]:
 
 def _readout(control) -> str:
     loc = control["loc"]
+    if control["kind"] == "range":
+        return loc.locator("output").first.inner_text().strip()
     if control["kind"] == "slider":
         return loc.locator(".widget-readout").first.inner_text().strip()
     if control["kind"] == "dropdown":
@@ -379,11 +393,11 @@ OPPOSITE.update({v: k for k, v in OPPOSITE.items()})
 
 
 def move(page, control, key: str = "End") -> str:
-    """One move of ``control`` to a new value (a key press on a slider's handle, the next
-    option of a dropdown or toggle); returns the new value's text."""
+    """One move of ``control`` to a new value (a key press on a range input or a slider's
+    handle, the next option of a dropdown or toggle); returns the new value's text."""
     loc, before = control["loc"], _readout(control)
-    if control["kind"] == "slider":
-        handle = loc.locator(".noUi-handle, .ui-slider-handle").first
+    if control["kind"] in ("range", "slider"):
+        handle = loc.locator("input[type=range], .noUi-handle, .ui-slider-handle").first
         handle.focus()
         for k in (key, OPPOSITE[key]):
             if k != key:  # the first key moved nothing (the handle was at that end)
@@ -421,3 +435,102 @@ def redraw(page, root, control, key: str = "End", timeout_s: float = 20) -> floa
 
 def widget_cells(report: dict) -> list[int]:
     return [c["i"] for c in report["cells"] if live_copies.EXPLORER_TAGS & set(c["tags"])]
+
+
+# --- the live explorers' state: the page's settings in the kernel, the kernel's on the page --
+
+#: Run ``code`` in the notebook's kernel; resolves with what it printed.
+KERNEL_RUN_JS = """async code => {
+    const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    let text = '';
+    const future = k.requestExecute({code, silent: false, store_history: false});
+    future.onIOPub = msg => {
+        if (msg.header.msg_type === 'stream') text += msg.content.text;
+        if (msg.header.msg_type === 'error') text += msg.content.ename + ': ' + msg.content.evalue;
+    };
+    await future.done;
+    return text;
+}"""
+
+#: Each live explorer's state in the kernel, by its key, with the values as the page shows
+#: them (str, as Explorer.payload writes them), and the query as (row, col) counted from 0.
+KERNEL_STATES = """\
+import json as _vit_json
+
+import anywidget as _vit_any
+import ipywidgets as _vit_w
+from ipywidgets.widgets import widget as _vit_wm
+
+_vit_all = getattr(_vit_wm, "_instances", None) or _vit_w.Widget.widgets
+print(_vit_json.dumps({
+    x._explorer.key: {k: (v if k == "query" else str(v)) for k, v in x.state.items()}
+    for x in list(_vit_all.values())
+    if isinstance(x, _vit_any.AnyWidget) and x.has_trait("state") and x.has_trait("payload")
+}))
+"""
+
+#: Each explorer on the page, by its key: its controls' readouts by name, and its query.
+PAGE_STATES_JS = """root => {
+    const out = {};
+    root.querySelectorAll('.vn-explorer').forEach(e => {
+        const s = {};
+        e.querySelectorAll('.vn-control input[data-control]').forEach(i => {
+            const name = i.dataset.control, text = i.parentNode.querySelector('output').textContent;
+            if (name.startsWith('query-')) {
+                s.query = s.query || [null, null];
+                s.query[name === 'query-row' ? 0 : 1] = +i.value;
+            } else s[name] = text;
+        });
+        out[e.dataset.explorer] = s;
+    });
+    return out;
+}"""
+
+
+def kernel_run(page, code: str) -> str:
+    return page.evaluate(KERNEL_RUN_JS, code)
+
+
+#: The open notebook's node (JupyterLab keeps earlier notebooks open in other tabs).
+CURRENT = "window.jupyterapp.shell.currentWidget.content.node"
+
+
+def state_problems(page) -> list[str]:
+    """The live explorers' state in the kernel must be what the open notebook shows (the
+    reader's moves reached the kernel); then a state set from Python must be drawn there."""
+    import json as _json
+
+    problems = []
+    shown_js = f"() => ({PAGE_STATES_JS})({CURRENT})"
+    wait_idle(page)
+    text = kernel_run(page, KERNEL_STATES)
+    try:
+        kernel = _json.loads(text)
+    except ValueError:
+        return [f"the kernel's explorer states could not be read: {text[:300]!r}"]
+    shown = page.evaluate(shown_js)
+    if not kernel:
+        problems.append("no live explorer (anywidget) found in the kernel")
+    for key, state in kernel.items():
+        if shown.get(key) != state:
+            problems.append(f"{key}: the kernel has {state}, the page shows {shown.get(key)}")
+            continue
+        # A state set from Python: the query to the grid's first cell, drawn on the page.
+        if "query" in state and state["query"] != [0, 0]:
+            page.evaluate(f"() => ({ARM_JS})({CURRENT})")
+            out = kernel_run(
+                page,
+                "for _x in list(_vit_all.values()):\n"
+                "    if getattr(_x, '_explorer', None) is not None "
+                f"and _x._explorer.key == {key!r}:\n"
+                "        _x.state = {'query': [0, 0]}\n",
+            )
+            try:
+                page.wait_for_function("() => window.__vit.t1 !== null", timeout=30_000)
+            except Exception as e:  # noqa: BLE001 (reported with the explorer's key)
+                problems.append(f"{key}: a state set from Python was not drawn ({out!r}): {e}")
+                continue
+            after = page.evaluate(shown_js).get(key, {})
+            if after.get("query") != [0, 0]:
+                problems.append(f"{key}: set from Python to query [0, 0], the page shows {after}")
+    return problems

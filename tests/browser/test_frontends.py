@@ -5,7 +5,8 @@ JupyterLab (installed from requirements-dev.txt) serves a temporary copy of live
 checked for: every code cell ran; no error or stderr output anywhere (explorers' outputs
 included); no solution ran (solutions are closed <details> blocks with their code, and no
 checker said "correct"); no raw MyST in the rendered Markdown; every control of every
-explorer redraws its figure; nothing requested off 127.0.0.1. Voila serves one chapter the
+explorer redraws its figure; the live explorers' state in the kernel is what the page shows,
+and a state set from Python is drawn; nothing requested off 127.0.0.1. Voila serves one chapter the
 way book/teachers.md says (bash scripts/present pvt) and a slider move must redraw.
 Both servers are stopped, with their kernels, and the tests check that nothing is left.
 
@@ -122,6 +123,7 @@ def test_chapter_runs_all_in_jupyterlab(lab, browser, name):
                 problems.append(f"solution block {d['summary']!r} is open or untitled")
         moved, _ = explorer_problems(page, report)
         problems += moved
+        problems += fe.state_problems(page)
         fe.wait_idle(page)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"lab__{Path(name).stem}.png"))
@@ -143,9 +145,7 @@ def test_present_serves_working_explorers_in_voila(browser, tmp_path):
         page_errors: list[str] = []
         page.on("pageerror", lambda e: page_errors.append(str(e)))
         page.goto(server.url, wait_until="load", timeout=300_000)
-        page.locator(".widget-slider .noUi-handle, .widget-hslider .noUi-handle").first.wait_for(
-            timeout=300_000
-        )
+        page.locator(".vn-explorer .vn-control input[type=range]").first.wait_for(timeout=300_000)
         root = page.locator("body")
         controls = fe.controls(root)
         if len(controls) < 2:

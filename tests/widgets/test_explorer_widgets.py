@@ -1,8 +1,10 @@
-"""Every explorer's every control redraws its figure, in a real kernel, with whichever
-ipywidgets is installed: 8 in the project's environment, 7.7 (what Colab ships) in the
-one scripts/test-ipywidgets7 makes. No browser: the kernel runs each chapter's explorer
-app (book/_ext/live_copies.py --app), moves each control from Python, and counts the
-images the explorer shows (published figures, or an Image widget's bytes).
+"""Every explorer's live widget takes every value of every control from Python, in a real
+kernel, with whichever ipywidgets is installed: 8 in the project's environment, 7.7 (what
+Colab ships) in the one scripts/test-ipywidgets7 makes. No browser: the kernel runs each
+chapter's explorer app (book/_ext/live_copies.py --app), finds each explorer's anywidget,
+checks that its payload is the page's, sets each control's every value and the query from
+Python, and counts the state messages sent to the frontend (whose redraw, in explorer.js,
+tests/browser/test_frontends.py sees).
 
 Run by scripts/test (full lane), not by --quick: a kernel per chapter takes a while.
 """
@@ -27,57 +29,44 @@ CHAPTERS = [
     if live_copies.explorer_cells(json.loads(p.read_text(encoding="utf-8")))
 ]
 
-HOOK = """\
-from IPython import get_ipython
-
-_shown = []
-_pub = get_ipython().display_pub
-_publish = _pub.publish
-
-
-def _counting_publish(data, *args, **kwargs):
-    if "image/png" in data or "image/svg+xml" in data:
-        _shown.append(1)
-    return _publish(data, *args, **kwargs)
-
-
-_pub.publish = _counting_publish
-"""
-
 MOVE = """\
 import json
 
+import anywidget
 import ipywidgets as w
-from ipywidgets.widgets import widget, widget_bool, widget_float, widget_int
-from ipywidgets.widgets import widget_selection
+from ipywidgets.widgets import widget
 
 _all = getattr(widget, "_instances", None) or w.Widget.widgets
-_kinds = (widget_int._Int, widget_float._Float, widget_selection._Selection,
-          widget_bool._Bool)
-_controls = [x for x in list(_all.values()) if isinstance(x, _kinds)]
-_images = [x for x in list(_all.values()) if isinstance(x, w.Image)]
-_result = {"ipywidgets": w.__version__, "moves": []}
-for c in _controls:
-    n, before = len(_shown), [bytes(i.value) for i in _images]
-    if isinstance(c, widget_selection._Selection):
-        c.index = (c.index + 1) % len(c.options)
-    elif isinstance(c, widget_bool._Bool):
-        c.value = not c.value
-    else:
-        c.value = c.max if c.value != c.max else c.min
-    redrawn = len(_shown) > n or [bytes(i.value) for i in _images] != before
-    _result["moves"].append([c.description, redrawn])
+_explorers = [
+    x for x in list(_all.values())
+    if isinstance(x, anywidget.AnyWidget) and x.has_trait("state") and x.has_trait("payload")
+]
+_result = {"ipywidgets": w.__version__, "anywidget": anywidget.__version__, "moves": [],
+           "same_payload": []}
+for x in _explorers:
+    e = x._explorer
+    _result["same_payload"].append(x.payload == e.payload())
+    sent = []
+    _real = x.send_state
+    x.send_state = lambda key=None, _s=sent, _r=_real: (_s.append(key), _r(key))[1]
+    moves = [(c.name, v) for c in e.controls for v in c.values if v != x.state[c.name]]
+    if "query" in x.state:
+        g = e.query_grid
+        moves += [("query", [g - 1, g - 1]), ("query", [0, g - 1])]
+    for name, v in moves:
+        n = len(sent)
+        x.state = {**x.state, name: v}
+        _result["moves"].append([f"{e.key}.{name}={v}", x.state[name] == v and len(sent) > n])
+    x.send_state = _real
 print(json.dumps(_result))
 """
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_every_control_redraws(chapter, tmp_path):
+def test_every_control_value_reaches_the_live_explorer(chapter, tmp_path):
     nb = nbformat.from_dict(live_copies.app(chapter, ROOT))
     for c in nb.cells:  # nbclient runs a source string, not nbformat's list of lines
         c.source = live_copies.source_text(c)
-    setup = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"][0]
-    nb.cells.insert(setup, nbformat.v4.new_code_cell(HOOK))
     nb.cells.append(nbformat.v4.new_code_cell(MOVE))
     NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
@@ -89,8 +78,9 @@ def test_every_control_redraws(chapter, tmp_path):
     assert not errors, errors
     result = json.loads(nb.cells[-1].outputs[-1]["text"])
     moves = result["moves"]
-    assert moves, f"{chapter}: no controls found"
+    assert moves, f"{chapter}: no explorer widget with controls found"
+    assert all(result["same_payload"]), f"{chapter}: a widget's payload is not the page's"
     assert all(ok for _, ok in moves), (
-        f"{chapter} with ipywidgets {result['ipywidgets']}: no redraw for "
-        f"{[name for name, ok in moves if not ok]}"
+        f"{chapter} with ipywidgets {result['ipywidgets']}, anywidget {result['anywidget']}: "
+        f"not set or not sent: {[name for name, ok in moves if not ok]}"
     )

@@ -1,10 +1,18 @@
-// The kernel-free explorer of ViT Notes (vit_notes.explorer.Explorer writes it into the page).
-// Every state was computed in Python; this file only draws: the maps of the chosen query over
-// the photo (inferno, alpha 0.7, one colour scale), the query box, and the bar charts.
-// Nothing is fetched: the data sit in the <script class="vn-data"> beside this script.
+// The explorers of ViT Notes, drawn in the browser: one renderer for the page and the kernel.
+// Every state was computed in Python (vit_notes.explorer.Explorer.payload); this file only
+// draws: the maps of the chosen query over the photo (inferno, alpha 0.7, one colour scale),
+// the query box, and the bar charts. Nothing is fetched.
 //
-// The address: a reader's change of a control or of the query is written into the page's
-// query string (?explore-sra.sr_ratio=2&explore-sra.row=3&explore-sra.col=5), replacing the
+// Two callers, one drawing (setup):
+// - the page's kernel-free twin (Explorer.html): this file runs as an inline script and draws
+//   every <div class="vn-explorer"> from the <script class="vn-data"> beside it;
+// - the live widget in a kernel (Explorer.widget, an anywidget): static/explorer_widget.js
+//   calls setup(root, live) with the payload the kernel put in the model; the reader's moves
+//   go to live.changed, and the kernel's states come in through the returned apply().
+//
+// The address (the page's twin only: a live widget's state is the kernel's): a reader's
+// change of a control or of the query is written into the page's query string
+// (?explore-sra.sr_ratio=2&explore-sra.row=3&explore-sra.col=5), replacing the
 // history entry (never a new one, so Back leaves the page as on any page) and keeping the
 // fragment: a section link (#what-it-costs) stays. The first draw writes nothing. A reload
 // restores an explorer only from its own parameters (or from the older #<id>?... form).
@@ -217,15 +225,21 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
     return v >= 0.1 ? v.toFixed(2) : v.toPrecision(2);
   }
 
-  function setup(root) {
-    if (root.dataset.ready) return;
+  // root: the <div class="vn-explorer"> to draw into. live (the widget; absent on the page):
+  // spec, the payload; uid, a prefix for the elements' ids unique on the page; state, each
+  // control's value index; query, (row, col) or null; changed(state, query), called on each
+  // move of the reader's. Returns { apply(state, query) }, which draws a state set elsewhere.
+  function setup(root, live) {
+    if (root.dataset.ready) return null;
     root.dataset.ready = "1";
-    const spec = JSON.parse(root.querySelector("script.vn-data").textContent);
+    const spec = live ? live.spec : JSON.parse(root.querySelector("script.vn-data").textContent);
     const id = spec.id;
+    const uid = live ? live.uid : id; // the elements' ids
     const lut = bytes(spec.cmap);
     const blobs = new Map(); // blob index -> Promise<Uint8Array>
-    const state = spec.controls.map((c) => c.default);
-    const query = spec.query ? spec.query.default.slice() : null;
+    const state = live && live.state ? live.state.slice() : spec.controls.map((c) => c.default);
+    const query = !spec.query ? null
+      : live && live.query ? live.query.slice() : spec.query.default.slice();
     const grid = spec.query ? spec.query.grid : 0;
     let photo = null;
     let drawn = 0; // draws so far (the tests wait on it)
@@ -236,7 +250,7 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
     function slider(name, label, n, value, text) {
       const input = el("input", {
         type: "range", min: 0, max: n - 1, step: 1, value: value,
-        id: `${id}-${name}`, "data-control": name,
+        id: `${uid}-${name}`, "data-control": name,
       });
       const out = el("output", { for: input.id });
       const row = el("div", { class: "vn-control" }, [
@@ -252,7 +266,7 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
       return { input, show };
     }
     spec.controls.forEach((c, i) => {
-      const s = slider(c.name, c.label, c.values.length, c.default, (v) => c.values[v]);
+      const s = slider(c.name, c.label, c.values.length, state[i], (v) => c.values[v]);
       s.input.addEventListener("input", () => { state[i] = +s.input.value; update(true); });
       inputs.push(s);
     });
@@ -486,6 +500,7 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
       const t0 = performance.now();
       const ticket = ++pending;
       if (byReader) touched = true;
+      if (byReader && live) live.changed(state.slice(), query && query.slice());
       const key = stateKey();
       const s = spec.states[key];
       const levels = await Promise.all(s.maps.map((m) => blob(m.blob, !drawn)));
@@ -497,7 +512,7 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
       // When the first picture stood, in ms from the page's navigation (bench/explorers.py).
       if (drawn === 1) root.dataset.firstMs = performance.now().toFixed(1);
       root.dataset.state = key;
-      if (touched) saveSoon();
+      if (touched && !live) saveSoon();
     }
 
     function draw(s, levels) {
@@ -599,7 +614,31 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
       if (Math.abs(shift) >= 0.5) window.scrollBy(0, shift);
     }
 
-    const restored = loadState();
+    // A state set elsewhere (the kernel): drawn, not sent back, not written to the address.
+    function apply(values, q) {
+      const same = values.every((v, i) => v === state[i])
+        && (!query || !q || (q[0] === query[0] && q[1] === query[1]));
+      if (same) return;
+      values.forEach((v, i) => {
+        if (v >= 0 && v < spec.controls[i].values.length) {
+          state[i] = v;
+          inputs[i].input.value = v;
+          inputs[i].show();
+        }
+      });
+      if (q) setCell(q[0], q[1]);
+      update(false);
+    }
+
+    // In a notebook the explorer's keys are its own: JupyterLab's shortcuts (the arrows move
+    // between cells) must not take a slider's or a map's arrow key.
+    if (live) {
+      root.addEventListener("keydown", (ev) => {
+        if (ev.target.matches("input, canvas")) ev.stopPropagation();
+      });
+    }
+
+    const restored = live ? false : loadState();
     // A link with this explorer's state (and no section) opens at the explorer; a reload or
     // Back leaves the scrolling to the browser, which restores where the reader was.
     const nav = (performance.getEntriesByType("navigation")[0] || {}).type || "navigate";
@@ -619,7 +658,11 @@ html[data-theme="dark"] .vn-explorer,body[data-jp-theme-light="false"] .vn-explo
       photo.onload = start;
       photo.src = spec.photo;
     } else start();
+    return { apply };
   }
 
-  document.querySelectorAll(".vn-explorer").forEach(setup);
+  // The page's inline script draws the page's explorers; the widget's module (no
+  // currentScript) draws only what it is given.
+  if (document.currentScript) document.querySelectorAll(".vn-explorer").forEach((r) => setup(r));
+  return { setup };
 })();
