@@ -1817,3 +1817,68 @@ def test_tenth_audit_the_positions_guard_keeps_its_verdicts():
         coatnet_exercises.check_positions(64, 65, "grid_size")
     with pytest.raises(TypeError, match=r"^what must be a string"):
         coatnet_exercises.check_positions(4, 4, None)
+
+
+# -- audit 11
+
+
+@pytest.mark.parametrize("value", [10**5000, 3, None], ids=["huge", "int", "none"])
+def test_set_alt_and_measured_load_refuse_a_non_text_with_a_message(value):
+    import matplotlib.pyplot as plt
+
+    from vit_notes import measured, plotting
+
+    class BrokenRepr:
+        def __repr__(self):
+            raise RuntimeError("repr")
+
+    fig = plt.figure()
+    try:
+        for v in (value, BrokenRepr()):
+            with pytest.raises(TypeError, match="must be a string"):
+                plotting.set_alt(fig, v)
+            with pytest.raises(TypeError, match="name must be a string"):
+                measured.load(v)
+    finally:
+        plt.close(fig)
+
+
+def test_learned_explorer_with_one_image_starts_on_it():
+    from vit_notes import learned
+
+    e = learned.learned_explorer(images=1)
+    assert e.default_state()["image"] == 0
+
+
+def test_swin_cost_table_refuses_a_size_in_its_own_name():
+    from vit_notes import swin
+
+    # 64 px is an integer >= 4, but swin_t's 7x7 windows do not tile its 16x16 grid
+    with pytest.raises(ValueError, match=r"size=64 .* such as 224, 448"):
+        swin.swin_cost_table(size=64, timed=False)
+
+
+@pytest.mark.parametrize("attn", [torch.nn.Linear(2, 2), None])
+def test_sra_steps_checks_the_layer_before_reading_it(attn):
+    from vit_notes import pvt
+
+    with pytest.raises(TypeError, match="attn must be"):
+        pvt.sra_steps(attn, torch.rand(1, 16, 8), 4, 4)
+
+
+@pytest.mark.parametrize(
+    "done",
+    ["2", 10**5000, float("nan"), None, -5, 30],
+    ids=["text", "huge", "nan", "none", "-5", "30"],
+)
+def test_progress_refuses_a_step_outside_the_run(done):
+    from vit_notes.learned import Progress
+
+    p = Progress(3, "run", width=10, enabled=False)
+    with pytest.raises((TypeError, ValueError), match="done"):
+        p.update(done)
+    with pytest.raises((TypeError, ValueError), match="done"):
+        p.text(done, "")
+    with pytest.raises(TypeError, match="note"):
+        p.text(1, 3)
+    assert p.text(3, "") == "run ██████████ 3/3"

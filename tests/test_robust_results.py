@@ -248,3 +248,39 @@ def test_a_numpy_setting_of_a_checker_gives_the_same_verdict(kind, capsys):
     for check, right, options in cases:
         assert check(right, **{k: kind(v) for k, v in options.items()}), check.__name__
     capsys.readouterr()
+
+
+# -- audit 11: no silent wrong result
+
+
+def test_swin_steps_refuses_a_grid_other_than_the_layers():
+    from vit_notes import swin
+
+    # the student replays a layer built for 8x8 on a 4x16 grid of the same token count
+    layer = swin.GridWindowAttention(8, (8, 8), 2, 4, 2)
+    x = torch.rand(1, 64, 8)
+    with pytest.raises(ValueError, match=r"layer was built for the 8x8 grid, got H=4, W=16"):
+        swin.swin_steps(layer, x, 4, 16)
+    with pytest.raises(ValueError, match=r"this layer was built for the 8x8 grid"):
+        layer(x, 4, 16)
+    assert swin.swin_steps(layer, x, 8, 8)["out"].shape == (1, 64, 8)
+
+
+@given(st.sampled_from([1.0, 2.0, torch.tensor(2), np.float64(2), True, "2", 2 + 0j, None, [2]]))
+@settings(max_examples=20, deadline=None)
+def test_explorer_state_takes_only_an_offered_value_of_its_kind(value):
+    from vit_notes import swin
+    from vit_notes.explorer import Control, Explorer  # noqa: F401
+
+    e = swin.swin_explorer()
+    state = e.default_state() | {"window_size": value}
+    with pytest.raises(ValueError, match=r"window_size=.*: choose one of \(4, 7, 8, 14\)"):
+        e.state_key(state)
+
+
+def test_explorer_state_takes_numpy_ints_for_an_int_control():
+    from vit_notes import swin
+
+    e = swin.swin_explorer()
+    state = e.default_state() | {"window_size": np.int64(7)}
+    assert e.state_key(state) == e.state_key(e.default_state())

@@ -80,8 +80,7 @@ def set_alt(fig, text: str):
     """Give ``fig`` its alt text: one or two sentences saying what the figure shows (not
     how it is drawn), for readers who cannot see it. Returns ``fig``. The book stores it
     with the figure's PNG (:func:`figure_png`) and the site puts it on the image."""
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"alt text must be a non-empty string, got {text!r}")
+    validate.text("text (the alt text)", text)
     _figure(fig, whole=False)
     fig._vit_notes_alt = " ".join(text.split())
     return fig
@@ -640,8 +639,12 @@ class MapsFigure:
             if len(patches) != len(panels):
                 raise ValueError(f"patches: {len(patches)} query patches for {len(panels)} panels")
             self.patches = list(patches)
+        if suptitle is not None:
+            validate.text("suptitle", suptitle, allow_empty=True)
         if (suptitle or "").count("\n") != self.shape[1]:
-            raise ValueError(f"suptitle {suptitle!r}: this figure's has {self.shape[1] + 1} lines")
+            raise ValueError(
+                f"suptitle {validate.shown(suptitle)}: this figure's has {self.shape[1] + 1} lines"
+            )
         peaks = [float(row.max()) for _, row, _ in panels]
         note = _peaks_note(peaks)
         if not self.note_line and bool(note) != self.shape[2]:

@@ -383,9 +383,11 @@ def pil_fix(name: str, x, what: str, *, batch: bool = False) -> None:
     raise InputTypeError(f"{name} must be {what}, got {about}; convert it with {fix}")
 
 
-def hidden_width(name: str, ratio, dim: int) -> None:
+def hidden_width(name: str, ratio, dim: int, *, built: bool = True) -> None:
     """Check that a ratio times a width (``mlp_ratio``, ``expand_ratio``) stays within
-    :data:`MAX_CHANNELS` hidden channels; the lower bound is the caller's."""
+    :data:`MAX_CHANNELS` hidden channels and, where the feed-forward is ``built``, that its two
+    ``dim x hidden`` weight matrices fit :data:`MAX_LAYER_WEIGHTS`; the lower bound is the
+    caller's."""
     r = number(name, ratio, low=0.0, low_open=True)
     try:
         hidden = r * dim
@@ -406,6 +408,14 @@ def hidden_width(name: str, ratio, dim: int) -> None:
         raise ValueError(
             f"{name}={_shown(ratio)} gives int({_shown(dim)} x {name}) = 0 hidden channels: "
             f"use {name} >= 1/{_shown(dim)}"
+        )
+    if built and 2 * dim * int(hidden) > MAX_LAYER_WEIGHTS:
+        weights = 2 * dim * int(hidden)
+        raise ValueError(
+            f"{name}={_shown(ratio)} at width {dim} gives a feed-forward of {weights:,} weights "
+            f"(two {dim}x{int(hidden)} linear layers), {weights * 4 / 2**30:,.0f} GiB of float32, "
+            f"more than the {MAX_LAYER_WEIGHTS:,} allowed: use {name} <= "
+            f"{MAX_LAYER_WEIGHTS / (2 * dim * dim):.3g} or a smaller width"
         )
 
 
@@ -441,6 +451,18 @@ def tokens_match_grid(x, H: int, W: int, extra: int = 0, *, dtype=None, device=N
         )
 
 
+def built_grid(what: str, built: tuple[int, int], H, W) -> None:
+    """Refuse a token grid ``H x W`` other than the ``built`` one that a layer's mask and
+    windows were made for (``what`` names the layer in the message)."""
+    H, W = size("H", H), size("W", W)
+    if (H, W) != tuple(built):
+        raise ValueError(
+            f"{what} was built for the {built[0]}x{built[1]} grid, got H={H}, W={W}: its "
+            f"windows and shift mask fit that grid only; pass H={built[0]}, W={built[1]} or build "
+            f"a layer with input_resolution=({H}, {W})"
+        )
+
+
 def feature_tokens(x, weight, H=None, W=None, *, leading: int | None = 2) -> None:
     """Check the input of a feed-forward (or a block) whose first layer has ``weight`` (a
     ``Linear``'s or a norm's: its last dimension is the channels): a float tensor of its dtype
@@ -459,6 +481,33 @@ def feature_tokens(x, weight, H=None, W=None, *, leading: int | None = 2) -> Non
         )
     if H is not None:
         tokens_match_grid(x, H, W, dtype=weight.dtype, device=weight.device)
+
+
+def _same_kind(value, choice) -> bool:
+    """Whether ``value`` is of ``choice``'s kind: a bool for a bool, an integer (Python or
+    NumPy, not a bool) for an integer, a float (not an int) for a float, text for text, else
+    the same type. ``1.0``, ``True`` or ``tensor(1)`` is not a control's ``1``."""
+    if isinstance(choice, bool) or isinstance(value, bool):
+        return isinstance(choice, bool) and isinstance(value, bool)
+    if isinstance(choice, numbers.Integral):
+        return isinstance(value, numbers.Integral)
+    if isinstance(choice, float):
+        return isinstance(value, float)
+    if isinstance(choice, str):
+        return isinstance(value, str)
+    return type(value) is type(choice)
+
+
+def offered(value, choices) -> bool:
+    """Whether ``value`` is one of ``choices`` (a control's values) and of its kind
+    (:func:`_same_kind`), so that it names the same state on the page; never raises."""
+    for choice in choices:
+        try:
+            if _same_kind(value, choice) and bool(value == choice):
+                return True
+        except Exception:  # a broken ==, or one that is not one truth value
+            continue
+    return False
 
 
 def one_of(name: str, value, allowed) -> None:
@@ -608,6 +657,39 @@ def attention_width(name: str, value, *, kernel: int = 0) -> int:
             "attention layer has 1,536 channels)"
         )
     return dim
+
+
+def weights_fit(name: str, value: int, count, what: str) -> int:
+    """Refuse a width ``value`` of ``name`` (an int, already checked as a width) where
+    ``count(value)``, the weights a layer built with it allocates, passes
+    :data:`MAX_LAYER_WEIGHTS`, before anything is allocated; the message names ``what`` the
+    weights are and the largest width that fits (``count`` must grow with the width)."""
+    weights = count(value)
+    if weights > MAX_LAYER_WEIGHTS:
+        low, high = 0, value
+        while low < high:
+            mid = (low + high + 1) // 2
+            low, high = (mid, high) if count(mid) <= MAX_LAYER_WEIGHTS else (low, mid - 1)
+        use = f"use {name} <= {low:,}" if low >= 1 else "use smaller settings"
+        raise ValueError(
+            f"{name}={value} gives {what} {weights:,} weights, {weights * 4 / 2**30:,.0f} GiB of "
+            f"float32, more than the {MAX_LAYER_WEIGHTS:,} allowed: {use}"
+        )
+    return value
+
+
+def feed_forward(in_features, hidden_features) -> tuple[int, int]:
+    """The widths of a feed-forward ``Linear(in, hidden)``, ``Linear(hidden, in)``: each a
+    :func:`width`, and their ``2 x in x hidden`` weights within :data:`MAX_LAYER_WEIGHTS`."""
+    in_features = width("in_features", in_features)
+    hidden_features = width("hidden_features", hidden_features)
+    weights_fit(
+        "hidden_features",
+        hidden_features,
+        lambda h: 2 * in_features * h,
+        f"the feed-forward (two {in_features}x{hidden_features} linear layers)",
+    )
+    return in_features, hidden_features
 
 
 def forward_work(i: int, config, entries: int, total: int, *, weights: int = 0) -> int:

@@ -445,6 +445,7 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     images = validate.positive_int("images", images, maximum=100, why="one control per image")
     seed = validate.seed("seed", seed)
     drawn = max(images, SAMPLE)  # the images depend on how many are drawn (make_dataset)
+    start = min(1, images - 1)  # section 6's image 1, or image 0 where it is the only one
     test = make_dataset(drawn, seed)
     results = load_results()["models"]
     names = list(SHAPES)
@@ -505,14 +506,14 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
         title="What a trained PVT attends to: image, sr_ratio, query",
         controls=(
             Control("sr_ratio", "sr_ratio", tuple(RATIO_MODELS), default=2),
-            Control("image", "test image", tuple(range(images)), default=1),
+            Control("image", "test image", tuple(range(images)), default=start),
         ),
         maps=maps,
         bars=bars,
         caption=caption,
         query_grid=GRID[0],
         # the token at the centre of the default image's first mark
-        default_query=divmod(query_token(test.corners[1, 0], int(test.detail[1])), GRID[1]),
+        default_query=divmod(query_token(test.corners[start, 0], int(test.detail[start])), GRID[1]),
         photo=lambda image, **_: test.images[image].clone(),  # a copy: the cache stays
         alt=(
             "Explorer of a trained PVT's first attention layer: one test image, the map of one "

@@ -28,6 +28,7 @@ from .model import (
     GridWindowAttention,
     SwinTransformerBlock,
     WindowAttention,
+    accepted_sizes,
     check_shift,
     check_window,
     shift_regions,
@@ -821,6 +822,14 @@ def swin_cost_table(
             raise ValueError(
                 f"size={size} leaves stage {s} no tokens: use a size of at least "
                 f"{patch * 2 ** (s - 1)} (the patch, {patch}, times 2 for each merge before it)"
+            )
+        window, g = cfg["window_size"], grids[s - 1]
+        if g > window and g % window:  # refused here, in the name of size, not of the window
+            sizes = accepted_sizes(cfg.get("patch_size", 4), window, len(cfg["depths"]))
+            raise ValueError(
+                f"size={size} gives stage {s} a {g}x{g} token grid, which {name}'s "
+                f"{window}x{window} windows do not tile: use a size {name} accepts, such as "
+                f"{', '.join(map(str, sizes[:6]))}"
             )
     torch.manual_seed(0)
     device = torch.device("cpu" if timed else "meta")
