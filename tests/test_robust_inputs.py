@@ -1882,3 +1882,20 @@ def test_progress_refuses_a_step_outside_the_run(done):
     with pytest.raises(TypeError, match="note"):
         p.text(1, 3)
     assert p.text(3, "") == "run ██████████ 3/3"
+
+
+def test_show_examples_refuses_marks_whose_fields_disagree():
+    import dataclasses
+
+    from vit_notes import learned
+
+    d = learned.make_dataset(12, 0)
+    slips = [
+        (learned.Marks(1, 2, 3, 4, 5, 6, 7, 8), "data.task"),  # fields in the wrong places
+        (dataclasses.replace(d, labels=d.labels + 10), "data.labels runs from 10"),
+        (dataclasses.replace(d, task="same"), "the 'same' task has classes 0 to 1"),
+        (dataclasses.replace(d, labels=d.labels[:3]), "data.labels has 3 entries"),
+    ]
+    for data, message in slips:
+        with pytest.raises((TypeError, ValueError), match=message):
+            learned.show_examples(data)

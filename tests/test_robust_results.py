@@ -284,3 +284,38 @@ def test_explorer_state_takes_numpy_ints_for_an_int_control():
     e = swin.swin_explorer()
     state = e.default_state() | {"window_size": np.int64(7)}
     assert e.state_key(state) == e.state_key(e.default_state())
+
+
+def test_plot_cost_curves_labels_the_rows_own_settings():
+    import matplotlib.pyplot as plt
+
+    from vit_notes import swin
+
+    # the student counts the curves at C = 64 with 4x4 windows and plots them
+    rows = swin.cost_curves(sides=(224,), dim=64, num_heads=2, window_size=4, windows=(4, 8))
+    fig = swin.plot_cost_curves(rows)
+    try:
+        assert "C = 64, 2 heads" in fig._suptitle.get_text()
+        labels = [t for ax in fig.axes for t in ax.get_legend_handles_labels()[1]]
+        assert any("M = 4" in t for t in labels), labels
+    finally:
+        plt.close(fig)
+    with pytest.raises(ValueError, match="dim=96, but the rows were counted with dim=64"):
+        swin.plot_cost_curves(rows, dim=96)
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        torch.full((4,), float("nan")),
+        -torch.softmax(torch.rand(4), 0),  # a minus sign slipped in
+        torch.softmax(torch.rand(3), 0),  # the weights of a 3-key grid, titled for 2x2
+        torch.ones(4) * 5,  # logits, not the softmax of them
+    ],
+    ids=["nan", "negative", "three-keys", "logits"],
+)
+def test_with_levels_states_a_level_only_for_attention_weights(weights):
+    from vit_notes.learned import figures as learned_figures
+
+    with pytest.raises(ValueError, match=r"panels\[0\]'s weights"):
+        learned_figures.with_levels([("a", weights, (2, 2))])

@@ -451,6 +451,32 @@ def tokens_match_grid(x, H: int, W: int, extra: int = 0, *, dtype=None, device=N
         )
 
 
+def attention_rows(name: str, row, keys: int) -> None:
+    """Check ``row``, one query's attention weights over ``keys`` keys or several queries'
+    rows (its last dimension the keys): finite, non-negative, each row summing to 1, as a
+    softmax gives them. A count stated of them (a multiple of uniform) holds only then."""
+    tensor(name, row, what="a tensor of attention weights")
+    if not row.numel():
+        raise ValueError(f"{name} holds no weights")
+    if row.numel() != keys and (row.dim() < 2 or row.shape[-1] != keys):
+        raise ValueError(
+            f"{name} has shape {tuple(row.shape)}, but its key grid has {keys:,} keys: give "
+            "one weight per key (a row, or one row per query in the last dimension)"
+        )
+    rows = row.detach().reshape(-1, keys).double()
+    if not bool(torch.isfinite(rows).all()) or bool((rows < 0).any()):
+        raise ValueError(
+            f"{name} holds NaN, infinite or negative weights: give attention weights (a softmax)"
+        )
+    sums = rows.sum(-1)
+    if not bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-3)):
+        bad = float(sums[(sums - 1).abs().argmax()])
+        raise ValueError(
+            f"{name} has a row summing to {bad:.4g}, not 1: give attention weights, each "
+            "query's row a softmax over the keys"
+        )
+
+
 def built_grid(what: str, built: tuple[int, int], H, W) -> None:
     """Refuse a token grid ``H x W`` other than the ``built`` one that a layer's mask and
     windows were made for (``what`` names the layer in the message)."""

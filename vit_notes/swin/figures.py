@@ -509,6 +509,8 @@ def cost_curves(
                 value=value,
                 kind=kind,
                 heads=num_heads,
+                dim=dim,
+                window_size=window_size,
                 gmacs=cost.macs / 1e9,
                 counted_gmacs=counted / 1e9,
                 attn_mib=cost.attn_bytes / 2**20,
@@ -549,14 +551,37 @@ def _tiles(where: str, g: int, M: int, name: str) -> None:
 
 
 @styled
-def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
+def _rows_setting(rows: list[dict], name: str, given, default: int, check) -> int:
+    """The setting ``name`` the ``rows`` were counted with, for a figure's labels: the rows'
+    own (one value in all), which a ``given`` value must equal; else ``given`` or ``default``."""
+    given = None if given is None else check(name, given)
+    counted = {r[name] for r in rows if name in r}
+    if len(counted) > 1:
+        raise ValueError(
+            f"rows were counted with several {name}s, {sorted(counted)}: plot one {name}'s rows"
+        )
+    if counted:
+        (value,) = counted
+        if given is not None and given != value:
+            raise ValueError(
+                f"{name}={given}, but the rows were counted with {name}={value}: leave {name} "
+                "out (the rows give it) or count the rows again with it"
+            )
+        return value
+    return default if given is None else given
+
+
+def plot_cost_curves(rows: list[dict], dim: int | None = None, window_size: int | None = None):
     """Four panels: multiply-adds and attention-map MiB of stage 1's attention against the
     image side (global and windowed) and against the window size. In the top row the lines
     are the paper's eqs. and the circles the counter; in the bottom row the lines are the
     maps' size, heads·hw·keys·4 bytes, which neither equation gives. The title gives
-    ``C = dim`` and the heads the rows were counted with."""
+    ``C = dim`` and the heads the rows were counted with. ``dim`` and ``window_size`` are read
+    from the rows (:func:`cost_curves` writes them into each); given, they must be the rows'.
+    Rows without them (from elsewhere) are labelled with the given values, or 96 and 7."""
     rows = validate.rows("rows", rows, keys=("axis", "kind"))
-    dim, window_size = validate.width("dim", dim), validate.image_side("window_size", window_size)
+    dim = _rows_setting(rows, "dim", dim, 96, validate.width)
+    window_size = _rows_setting(rows, "window_size", window_size, 7, validate.image_side)
     fig, axes = new_figure(2, 2, height=5.6)
     styles = {
         "global": ("tab:red", "global, eq. (1)"),
