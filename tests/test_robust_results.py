@@ -319,3 +319,45 @@ def test_with_levels_states_a_level_only_for_attention_weights(weights):
 
     with pytest.raises(ValueError, match=r"panels\[0\]'s weights"):
         learned_figures.with_levels([("a", weights, (2, 2))])
+
+
+@given(st.sampled_from(["SRA", "plain", "linear SRA"]))
+@settings(max_examples=3, deadline=None)
+def test_plot_cost_refuses_a_table_filtered_to_one_variant(variant):
+    from vit_notes import measured, pvt
+
+    # filtering the table to the variant of interest: a natural step, refused by name
+    rows = [r for r in measured.load("pvt_cost").rows if r["variant"] == variant]
+    with pytest.raises(ValueError, match="rows has no row with variant .* pass the whole table"):
+        pvt.plot_cost(rows, "size", "one variant")
+
+
+def test_table_helpers_refuse_a_bad_row_by_its_index():
+    import copy
+
+    from vit_notes import measured, pvt, shunted, swin
+
+    rows = measured.load("pvt_cost").rows
+    r = copy.deepcopy(rows)
+    del r[5]["analytic_gmacs"]
+    with pytest.raises(ValueError, match=r"rows\[5\] lacks \['analytic_gmacs'\]"):
+        pvt.plot_cost(r, "size", "t")
+    r = copy.deepcopy(rows)
+    r[0]["ms"] = str(r[0]["ms"])
+    with pytest.raises(TypeError, match=r"rows\[0\]\['ms'\] must be a number"):
+        pvt.timing_surprises(r, "size")
+    r = copy.deepcopy(rows)
+    for x in r:
+        x["ms"] = 0.0
+    with pytest.raises(ValueError, match=r"rows\[0\]\['ms'\] is 0.0"):
+        pvt.fixed_cost_pairs(r, "size")
+    s = copy.deepcopy(measured.load("shunted_cost").rows)
+    for x in s:
+        x["ms_rounds"] = [0.0] * len(x["ms_rounds"])
+    with pytest.raises(ValueError, match=r"\['ms_rounds'\]\[0\] is 0.0"):
+        shunted.timing_margins(s)
+    w = copy.deepcopy(measured.load("swin_cost").rows)
+    for x in w:
+        x["ms_rounds"] = []
+    with pytest.raises(ValueError, match=r"\['ms_rounds'\] is \[\]"):
+        swin.print_round_ratios(w)

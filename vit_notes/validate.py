@@ -946,9 +946,24 @@ def nonempty_dict(name: str, value, source: str) -> dict:
     return value
 
 
-def rows(name: str, value, keys=()) -> list:
-    """A table as the package's table functions return it: a non-empty list of dicts, the
-    first holding ``keys``. Returns it as a list."""
+def _table_number(where: str, v, *, positive: bool = False) -> None:
+    """A table's number: a finite real (not a bool), greater than 0 where ``positive``."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise InputTypeError(f"{where} must be a number, got {_shown(v)} ({_kind(v)})")
+    if not math.isfinite(float(v)) or (positive and not float(v) > 0):
+        need = "a finite number > 0 (a time)" if positive else "a finite number"
+        raise ValueError(
+            f"{where} is {_shown(v)}: it must be {need}; pass the rows a table function of this "
+            "chapter returns, or measure again"
+        )
+
+
+def rows(name: str, value, keys=(), *, needs: dict | None = None) -> list:
+    """A table as the package's table functions return it: a non-empty list of dicts, each
+    holding ``keys``, the numbers among them (those that are numbers in the first row) finite
+    in every row, every timing (``ms``, where a row has one) a finite number > 0 and every
+    ``ms_rounds`` a non-empty list of them; ``needs``: ``{key: values}`` that must each occur
+    in some row (a table filtered to one variant lacks the others). Returns it as a list."""
     if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)):
         raise InputTypeError(
             f"{name} must be a list of rows (dicts), as the table functions return, got "
@@ -959,12 +974,40 @@ def rows(name: str, value, keys=()) -> list:
     bad = next((r for r in value if not isinstance(r, dict)), None)
     if bad is not None:
         raise InputTypeError(f"{name} must hold dicts, one per row, got a row {_shown(bad)}")
-    missing = [k for k in keys if k not in value[0]]
-    if missing:
-        raise ValueError(
-            f"{name}'s rows lack {missing}: pass the rows a table function of this chapter "
-            f"returns (they have {sorted(value[0])[:8]})"
-        )
+    if len(value) > MAX_ITEMS:
+        raise ValueError(f"{name} has {len(value):,} rows, more than the {MAX_ITEMS:,} allowed")
+    numeric = [
+        k for k in keys if k in value[0] and isinstance(value[0][k], numbers.Real)
+    ]  # a bool is an int: a flag column is numeric, and checked as a number
+    for i, row in enumerate(value):
+        missing = [k for k in keys if k not in row]
+        if missing:
+            raise ValueError(
+                f"{name}[{i}] lacks {missing}: pass the rows a table function of this chapter "
+                f"returns (they have {', '.join(sorted(_shown(k) for k in row)[:8])})"
+            )
+        for k in numeric:
+            if not isinstance(row[k], bool):
+                _table_number(f"{name}[{i}][{k!r}]", row[k])
+        if "ms" in row:
+            _table_number(f"{name}[{i}]['ms']", row["ms"], positive=True)
+        if "ms_rounds" in row:
+            rounds = row["ms_rounds"]
+            if not isinstance(rounds, (list, tuple)) or not rounds:
+                raise ValueError(
+                    f"{name}[{i}]['ms_rounds'] is {_shown(rounds)}: it must be a non-empty list "
+                    "of each round's time; pass the rows a table function returns"
+                )
+            for j, t in enumerate(rounds):
+                _table_number(f"{name}[{i}]['ms_rounds'][{j}]", t, positive=True)
+    for key, wanted in (needs or {}).items():
+        have = {row.get(key) for row in value}
+        lacking = [w for w in wanted if w not in have]
+        if lacking:
+            raise ValueError(
+                f"{name} has no row with {key} {', '.join(map(repr, lacking))}: this figure "
+                f"compares {', '.join(map(repr, wanted))}; pass the whole table, not a part of it"
+            )
     return list(value)
 
 

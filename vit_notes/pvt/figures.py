@@ -510,7 +510,12 @@ def plot_cost(rows: list[dict], x: str, title: str):
     counts miss), in red when only in some (a rerun would tell whether it is noise)."""
     validate.one_of("x", x, AXES)
     title = validate.text("title", title, allow_empty=True)
-    rows = validate.rows("rows", rows, keys=(x, "variant", "analytic_gmacs", "attn_mib"))
+    rows = validate.rows(
+        "rows",
+        rows,
+        keys=(x, "variant", "analytic_gmacs", "attn_mib"),
+        needs={"variant": VARIANTS},  # the panels and the alt text compare all three
+    )
     timed = "ms" in rows[0]
     if timed:
         fig, axes = new_figure(2, 2, height=5.6)

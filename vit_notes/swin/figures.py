@@ -579,7 +579,12 @@ def plot_cost_curves(rows: list[dict], dim: int | None = None, window_size: int 
     ``C = dim`` and the heads the rows were counted with. ``dim`` and ``window_size`` are read
     from the rows (:func:`cost_curves` writes them into each); given, they must be the rows'.
     Rows without them (from elsewhere) are labelled with the given values, or 96 and 7."""
-    rows = validate.rows("rows", rows, keys=("axis", "kind"))
+    rows = validate.rows(
+        "rows",
+        rows,
+        keys=("axis", "kind"),
+        needs={"axis": ("side", "window"), "kind": ("global", "window")},  # the four panels
+    )
     dim = _rows_setting(rows, "dim", dim, 96, validate.width)
     window_size = _rows_setting(rows, "window_size", window_size, 7, validate.image_side)
     fig, axes = new_figure(2, 2, height=5.6)
@@ -1021,7 +1026,12 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     window, so neither shifts (their points are marked), and both hold W-MSA's weights: its
     ratios show the timing spread. The right panel: global MSA's time over SW-MSA's, its
     neighbour, at every stage (log scale)."""
-    rows = validate.rows("rows", rows, keys=("variant", "stage", "ms", "ms_rounds"))
+    rows = validate.rows(
+        "rows",
+        rows,
+        keys=("variant", "stage", "ms", "ms_rounds"),
+        needs={"variant": TIMED_VARIANTS},
+    )
     caption = validate.text("caption", caption, allow_empty=True)
     rows = [r for r in rows if r["variant"] in TIMED_VARIANTS]  # the variants: in print
     fig, axes = new_figure(1, 3, height=4.2)
