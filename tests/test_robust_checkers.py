@@ -16,6 +16,7 @@ import io
 import itertools
 import math
 import pkgutil
+import re
 import sys
 import time
 from contextlib import redirect_stdout
@@ -426,3 +427,34 @@ def test_check_ratio_choice_refuses_a_grid_too_small_in_the_name_of_h():
 
     with pytest.raises(ValueError, match=r"H=12 is too small .* use H >= 16"):
         shunted.check_ratio_choice(2, H=12, W=12)
+
+
+@pytest.mark.parametrize(
+    "path, bad",
+    [
+        (("seeds_by_detail",), "x"),
+        (("seeds_by_detail", "0", "3"), float("nan")),
+        (("seeds", "0"), float("nan")),
+        (("seeds", "0"), "0.9"),  # an accuracy typed as text
+    ],
+    ids=["by-detail-text", "by-detail-nan", "seed-nan", "seed-text"],
+)
+def test_learned_checkers_name_the_results_field_they_refuse(path, bad):
+    import copy
+
+    from vit_notes import learned
+    from vit_notes.learned import exercises
+
+    results = copy.deepcopy(learned.load_results())
+    field = results["models"]["pvt_sra8"]
+    for key in path[:-1]:
+        field = field[key]
+    field[path[-1]] = bad
+    where = "results['models']['pvt_sra8']" + "".join(f"[{k!r}]" for k in path)
+    for call in (
+        lambda: exercises.check_runs_to_pair([3, 4], model="pvt_sra8", results=results),
+        lambda: learned.check_higher("yes", results=results),
+        lambda: learned.check_prediction("higher", results=results),
+    ):
+        with pytest.raises(ValueError, match=re.escape(where) + ".*leave results out"):
+            call()
