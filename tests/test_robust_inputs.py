@@ -1899,3 +1899,48 @@ def test_show_examples_refuses_marks_whose_fields_disagree():
     for data, message in slips:
         with pytest.raises((TypeError, ValueError), match=message):
             learned.show_examples(data)
+
+
+def _compare_maps_slips():
+    row = torch.softmax(torch.arange(16.0), 0)
+    panel = [("a", row, (4, 4))]
+    return [
+        (dict(panels=panel, suptitle=3), TypeError, "suptitle must be a string"),
+        (dict(panels=panel, vmax="1"), TypeError, "vmax must be a number"),
+        (dict(panels=[("a", row.tolist(), (4, 4))]), TypeError, r"panels\[0\]'s weights"),
+        (dict(panels=[("a", row)]), TypeError, r"panels\[0\] must be \(title, weights, grid\)"),
+        (dict(panels=panel, patches=4), TypeError, "patches must be a list"),
+        (dict(panels=panel, panel_height="2"), TypeError, "panel_height must be a number"),
+        (dict(panels=[("a", -row, (4, 4))]), ValueError, r"panels\[0\]'s weights hold"),
+        (dict(panels=(p for p in panel)), TypeError, "panels must be a list"),
+        (dict(panels=panel, outside=["False"]), TypeError, r"outside\[0\] must be True or False"),
+    ]
+
+
+@pytest.mark.parametrize("kwargs, kind, message", _compare_maps_slips())
+def test_compare_maps_names_each_argument(kwargs, kind, message):
+    from vit_notes import photo, plotting
+
+    img = photo.load_photo(32)
+    kwargs = dict(kwargs)
+    panels = kwargs.pop("panels")
+    with pytest.raises(kind, match=message):
+        plotting.compare_maps(img, panels, (0.5, 0.5), **kwargs)
+
+
+def test_plot_query_maps_and_mark_query_name_their_arguments():
+    import matplotlib.pyplot as plt
+
+    from vit_notes import photo, plotting
+
+    img, row = photo.load_photo(32), torch.softmax(torch.arange(16.0), 0)
+    with pytest.raises(TypeError, match="title must be a function"):
+        plotting.plot_query_maps(img, {2: (row, (4, 4))}, (0.5, 0.5), title="x")
+    with pytest.raises(TypeError, match="maps must be a dict"):
+        plotting.plot_query_maps(img, [(row, (4, 4))], (0.5, 0.5))
+    fig, ax = plt.subplots()
+    try:
+        with pytest.raises(TypeError, match="outside must be True or False"):
+            plotting.mark_query(ax, img, (0.5, 0.5), 4, outside="False")
+    finally:
+        plt.close(fig)
