@@ -1944,3 +1944,22 @@ def test_plot_query_maps_and_mark_query_name_their_arguments():
             plotting.mark_query(ax, img, (0.5, 0.5), 4, outside="False")
     finally:
         plt.close(fig)
+
+
+@given(st.sampled_from([r"cost of $\sqrt$ N", r"$x_{$", r"$\frac{1}{2$"]))
+@settings(max_examples=3, deadline=None)
+def test_figure_text_with_a_half_written_formula_is_refused_up_front(formula):
+    import matplotlib.pyplot as plt
+
+    from vit_notes import measured, photo, plotting, pvt
+
+    # a student's half-written formula in a title: refused by name, not at display
+    with pytest.raises(ValueError, match="title=.* has a formula that matplotlib cannot draw"):
+        pvt.plot_cost(measured.load("pvt_cost").rows, "size", formula)
+    fig, ax = plt.subplots()
+    try:
+        with pytest.raises(ValueError, match="title=.* cannot draw"):
+            plotting.show_photo(ax, photo.load_photo(32), title=formula)
+    finally:
+        plt.close("all")
+    assert validate.figure_text("title", r"cost of $\sqrt{N}$") == r"cost of $\sqrt{N}$"

@@ -255,7 +255,7 @@ def show_photo(
     _axes(ax)
     img = validate.photo("img", img)
     if title is not None:
-        title = validate.text("title", title, allow_empty=True)
+        title = validate.figure_text("title", title, allow_empty=True)
     if query_rc is not None:  # checked before anything is drawn
         _query_marks(img, query_rc, patch)
     h, w = _size(img)
@@ -561,7 +561,7 @@ class MapsFigure:
         panels = _map_panels(panels)
         n = len(panels)
         if suptitle is not None:
-            validate.text("suptitle", suptitle, allow_empty=True)
+            validate.figure_text("suptitle", suptitle, allow_empty=True)
         panel_height = validate.number(
             "panel_height", panel_height, low=0.0, low_open=True, high=MAX_HEIGHT_IN
         )
@@ -638,7 +638,7 @@ class MapsFigure:
         if patches is not None:
             self.patches = _patches(patches, len(panels))
         if suptitle is not None:
-            validate.text("suptitle", suptitle, allow_empty=True)
+            validate.figure_text("suptitle", suptitle, allow_empty=True)
         if (suptitle or "").count("\n") != self.shape[1]:
             raise ValueError(
                 f"suptitle {validate.shown(suptitle)}: this figure's has {self.shape[1] + 1} lines"
@@ -748,7 +748,7 @@ def _map_panels(panels) -> list[tuple[str, torch.Tensor, tuple[int, int]]]:
                 f"panels[{i}] must be (title, weights, grid), got {validate.shown(panel)}"
             )
         title, row, grid = panel
-        validate.text(f"panels[{i}]'s title", title, allow_empty=True)
+        validate.figure_text(f"panels[{i}]'s title", title, allow_empty=True)
         validate.tensor(f"panels[{i}]'s weights", row, what="a tensor of one query's weights")
         grid = validate.grid(f"panels[{i}]'s grid", grid)
         if row.numel() != grid[0] * grid[1]:
@@ -829,7 +829,7 @@ def plot_query_maps(img: torch.Tensor, maps: dict, query_rc, label: str = "sr_ra
 
     ``title(key, row, grid)`` names each panel; by default ``"<label>=<key>: keys h×w"``."""
     maps = validate.nonempty_dict("maps", maps, "the query-map functions (sra_query_maps)")
-    label = validate.text("label", label)
+    label = validate.figure_text("label", label)
     if title is not None and not callable(title):
         raise validate.InputTypeError(
             f"title must be a function title(key, row, grid) that names a panel, or None, got "
@@ -862,7 +862,7 @@ MAX_COORD = 1e6
 
 def _label(label, fontsize) -> tuple[str, float]:
     """A schematic's label (text, ``None`` for none) and its font size in (0, MAX_LABEL_PT]."""
-    label = "" if label is None else validate.text("label", label, allow_empty=True)
+    label = "" if label is None else validate.figure_text("label", label, allow_empty=True)
     size = validate.number("fontsize", fontsize, low=0.0, low_open=True, high=MAX_LABEL_PT)
     return label, size
 

@@ -871,6 +871,27 @@ def text(name: str, value, *, allow_empty: bool = False) -> str:
     return value
 
 
+def figure_text(name: str, value, *, allow_empty: bool = False) -> str:
+    """:func:`text` that a figure draws: where it holds a formula (``$...$``), the formula must
+    parse as matplotlib's mathtext, or the figure would fail later, when it is drawn."""
+    value = text(name, value, allow_empty=allow_empty)
+    if "$" in value:
+        from matplotlib import cbook
+        from matplotlib.mathtext import MathTextParser
+
+        if cbook.is_math_text(value):
+            try:
+                MathTextParser("path").parse(value, 72)
+            except Exception as e:  # a pyparsing error, told in its first lines
+                where = " ".join(str(e).split())[:80]
+                raise ValueError(
+                    f"{name}={_shown(value, 60)} has a formula that matplotlib cannot draw "
+                    f"({where}): finish the formula between the $ signs, or write \\$ for a "
+                    "dollar sign"
+                ) from None
+    return value
+
+
 #: The most ``patch x patch`` tokens a photo may make for a query-map helper: a 512-px photo
 #: in 4-px patches (the explorers' 224-px photo makes 3,136). Each map runs a layer over them
 #: all, and the time grows with their square (about 2 s at this bound, 30 s at four times it).

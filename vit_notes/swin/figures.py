@@ -1032,7 +1032,7 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
         keys=("variant", "stage", "ms", "ms_rounds"),
         needs={"variant": TIMED_VARIANTS},
     )
-    caption = validate.text("caption", caption, allow_empty=True)
+    caption = validate.figure_text("caption", caption, allow_empty=True)
     rows = [r for r in rows if r["variant"] in TIMED_VARIANTS]  # the variants: in print
     fig, axes = new_figure(1, 3, height=4.2)
     colours = {"W-MSA": "tab:blue", "SW-MSA": "tab:green", "MSA": "tab:red"}
