@@ -740,7 +740,7 @@ def _encode(rgba, fmt: str) -> tuple[bytes, int]:
 def _map_panels(panels) -> list[tuple[str, torch.Tensor, tuple[int, int]]]:
     """``panels`` as a list of ``(title, weights, grid)``: text, one query's finite,
     non-negative weights (a tensor), one per key of the ``(h, w)`` grid. Refused by index."""
-    panels = validate.nonempty_sequence("panels", panels, limit=MAX_ROWS * MAX_COLS)
+    panels = validate.nonempty_sequence("panels", panels)  # new_figure bounds their count
     out = []
     for i, panel in enumerate(panels):
         if not validate._ordered(panel) or len(panel) != 3:

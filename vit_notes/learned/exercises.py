@@ -884,7 +884,6 @@ def _seed_list(seeds) -> str:
     return f"seeds {', '.join(names[:-1])} and {names[-1]}"
 
 
-@answers_any
 def _first_items(answer) -> list | None:
     """The entries of a list, tuple or set, or ``None`` past :data:`validate.MAX_ITEMS` (an
     endless one included)."""
@@ -892,6 +891,7 @@ def _first_items(answer) -> list | None:
     return items if len(items) <= validate.MAX_ITEMS else None
 
 
+@answers_any
 def check_runs_to_pair(
     answer,
     model: str = "pvt_full",
