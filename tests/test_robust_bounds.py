@@ -186,3 +186,61 @@ def test_every_official_configuration_is_inside_the_bounds(name):
 def test_coatnet_at_its_largest_official_size_is_inside_the_bounds(name):
     with torch.device("meta"):
         registry.create(name, img_size=512)
+
+
+# -- audit 11: every layer that allocates width x width weights is bounded before allocating
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        # a student widens Shunted's attention, or asks for a large reduction at a modest width
+        lambda: ShuntedAttention(448, 8, sr_ratio=64),
+        lambda: ShuntedAttention(16384, 8, sr_ratio=2),
+        lambda: shunted_model.ConvStem(2, 3, 32768),
+        lambda: shunted_model.DetailSpecificMlp(32768, 32768),
+        lambda: pvt_model.Mlp(32768, 32768),
+        # a widest-block experiment: the attention fits, the 4x feed-forward does not
+        lambda: pvt_model.Block(8192, 8),
+        lambda: TransformerBlock(8192, 8192, grid_size=(2, 2)),
+    ],
+)
+def test_wide_layers_are_refused_before_allocating(build):
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"weights.*more than the 268,435,456 allowed: use"):
+        build()
+    assert time.perf_counter() - start < 2
+
+
+def test_swin_wide_layers_are_refused_before_allocating():
+    from vit_notes import swin
+    from vit_notes.shunted import identity_shunted
+
+    for build in (
+        lambda: swin.PatchMerging((8, 8), 32768),
+        lambda: swin.Mlp(32768, 32768),
+        lambda: swin.SwinTransformerBlock(8192, (4, 4), 8, 4),
+        lambda: identity_shunted(112, 16, num_heads=12),
+    ):
+        with pytest.raises(ValueError, match="more than the 268,435,456 allowed"):
+            build()
+
+
+@given(st.integers(1, 4096), st.sampled_from([1, 2, 4, 8]))
+@settings(max_examples=40, deadline=None)
+def test_shunted_weights_bound_names_a_width_that_fits(dim, sr_ratio):
+    count = lambda d: shunted_model.shunted_weights(d, sr_ratio)  # noqa: E731
+    try:
+        validate.weights_fit("dim", dim, count, "the layer")
+    except ValueError as e:
+        largest = int(str(e).rsplit("<= ", 1)[1].replace(",", ""))
+        assert count(largest) <= validate.MAX_LAYER_WEIGHTS < count(largest + 1)
+
+
+def test_a_huge_query_index_is_refused_with_a_message():
+    import vit_notes
+
+    # a slip of the exponent: 10**5000 instead of 10**3
+    with pytest.raises(ValueError, match="query=a 5001-digit number is too large"):
+        with vit_notes.record_attention(query=10**5000):
+            pass

@@ -16,6 +16,7 @@ import io
 import itertools
 import math
 import pkgutil
+import re
 import sys
 import time
 from contextlib import redirect_stdout
@@ -376,3 +377,84 @@ def test_seventh_audit_an_endless_answer_is_read_no_further_than_a_pair(capsys, 
     assert shunted.check_shunted_kv_tokens(answer) is False
     assert time.monotonic() - start < 2
     assert "give two whole numbers" in capsys.readouterr().out
+
+
+# -- audit 11
+
+
+def test_learned_checkers_read_an_answer_under_the_timer():
+    from vit_notes.learned import check_chance_level, exercises
+
+    class RaisingFloat(float):  # a float subclass whose own __float__ fails
+        def __float__(self):
+            raise RuntimeError("boom")
+
+    class Spin(float):  # ... or never returns
+        def __float__(self):
+            while True:
+                pass
+
+    class Endless(list):  # a list subclass that never stops yielding
+        def __iter__(self):
+            while True:
+                yield 1
+
+    with redirect_stdout(io.StringIO()):
+        for answer in (RaisingFloat(0.25), Spin(0.25)):
+            start = time.perf_counter()
+            assert check_chance_level(answer) is False
+            assert time.perf_counter() - start < 10
+        start = time.perf_counter()
+        assert exercises.check_runs_to_pair(Endless([1])) is False
+        assert time.perf_counter() - start < 10
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        # a budget no option meets: the settings leave the exercise without an answer
+        lambda: vit_notes.pvt.check_sr_choice(2, budget_mib=1e-9),
+        lambda: vit_notes.compare.check_layer_choice("PVT SRA, R=8", budget_mib=1e-9),
+    ],
+)
+def test_choice_checkers_refuse_a_budget_nothing_meets(call):
+    with pytest.raises(ValueError, match=r"budget_mib=1e-09 at size=\d+: no .* raise the budget"):
+        call()
+
+
+def test_check_ratio_choice_refuses_a_grid_too_small_in_the_name_of_h():
+    from vit_notes import shunted
+
+    with pytest.raises(ValueError, match=r"H=12 is too small .* use H >= 16"):
+        shunted.check_ratio_choice(2, H=12, W=12)
+
+
+@pytest.mark.parametrize(
+    "path, bad",
+    [
+        (("seeds_by_detail",), "x"),
+        (("seeds_by_detail", "0", "3"), float("nan")),
+        (("seeds", "0"), float("nan")),
+        (("seeds", "0"), "0.9"),  # an accuracy typed as text
+    ],
+    ids=["by-detail-text", "by-detail-nan", "seed-nan", "seed-text"],
+)
+def test_learned_checkers_name_the_results_field_they_refuse(path, bad):
+    import copy
+
+    from vit_notes import learned
+    from vit_notes.learned import exercises
+
+    results = copy.deepcopy(learned.load_results())
+    field = results["models"]["pvt_sra8"]
+    for key in path[:-1]:
+        field = field[key]
+    field[path[-1]] = bad
+    where = "results['models']['pvt_sra8']" + "".join(f"[{k!r}]" for k in path)
+    for call in (
+        lambda: exercises.check_runs_to_pair([3, 4], model="pvt_sra8", results=results),
+        lambda: learned.check_higher("yes", results=results),
+        lambda: learned.check_prediction("higher", results=results),
+    ):
+        with pytest.raises(ValueError, match=re.escape(where) + ".*leave results out"):
+            call()

@@ -1817,3 +1817,149 @@ def test_tenth_audit_the_positions_guard_keeps_its_verdicts():
         coatnet_exercises.check_positions(64, 65, "grid_size")
     with pytest.raises(TypeError, match=r"^what must be a string"):
         coatnet_exercises.check_positions(4, 4, None)
+
+
+# -- audit 11
+
+
+@pytest.mark.parametrize("value", [10**5000, 3, None], ids=["huge", "int", "none"])
+def test_set_alt_and_measured_load_refuse_a_non_text_with_a_message(value):
+    import matplotlib.pyplot as plt
+
+    from vit_notes import measured, plotting
+
+    class BrokenRepr:
+        def __repr__(self):
+            raise RuntimeError("repr")
+
+    fig = plt.figure()
+    try:
+        for v in (value, BrokenRepr()):
+            with pytest.raises(TypeError, match="must be a string"):
+                plotting.set_alt(fig, v)
+            with pytest.raises(TypeError, match="name must be a string"):
+                measured.load(v)
+    finally:
+        plt.close(fig)
+
+
+def test_learned_explorer_with_one_image_starts_on_it():
+    from vit_notes import learned
+
+    e = learned.learned_explorer(images=1)
+    assert e.default_state()["image"] == 0
+
+
+def test_swin_cost_table_refuses_a_size_in_its_own_name():
+    from vit_notes import swin
+
+    # 64 px is an integer >= 4, but swin_t's 7x7 windows do not tile its 16x16 grid
+    with pytest.raises(ValueError, match=r"size=64 .* such as 224, 448"):
+        swin.swin_cost_table(size=64, timed=False)
+
+
+@pytest.mark.parametrize("attn", [torch.nn.Linear(2, 2), None])
+def test_sra_steps_checks_the_layer_before_reading_it(attn):
+    from vit_notes import pvt
+
+    with pytest.raises(TypeError, match="attn must be"):
+        pvt.sra_steps(attn, torch.rand(1, 16, 8), 4, 4)
+
+
+@pytest.mark.parametrize(
+    "done",
+    ["2", 10**5000, float("nan"), None, -5, 30],
+    ids=["text", "huge", "nan", "none", "-5", "30"],
+)
+def test_progress_refuses_a_step_outside_the_run(done):
+    from vit_notes.learned import Progress
+
+    p = Progress(3, "run", width=10, enabled=False)
+    with pytest.raises((TypeError, ValueError), match="done"):
+        p.update(done)
+    with pytest.raises((TypeError, ValueError), match="done"):
+        p.text(done, "")
+    with pytest.raises(TypeError, match="note"):
+        p.text(1, 3)
+    assert p.text(3, "") == "run ██████████ 3/3"
+
+
+def test_show_examples_refuses_marks_whose_fields_disagree():
+    import dataclasses
+
+    from vit_notes import learned
+
+    d = learned.make_dataset(12, 0)
+    slips = [
+        (learned.Marks(1, 2, 3, 4, 5, 6, 7, 8), "data.task"),  # fields in the wrong places
+        (dataclasses.replace(d, labels=d.labels + 10), "data.labels runs from 10"),
+        (dataclasses.replace(d, task="same"), "the 'same' task has classes 0 to 1"),
+        (dataclasses.replace(d, labels=d.labels[:3]), "data.labels has 3 entries"),
+    ]
+    for data, message in slips:
+        with pytest.raises((TypeError, ValueError), match=message):
+            learned.show_examples(data)
+
+
+def _compare_maps_slips():
+    row = torch.softmax(torch.arange(16.0), 0)
+    panel = [("a", row, (4, 4))]
+    return [
+        (dict(panels=panel, suptitle=3), TypeError, "suptitle must be a string"),
+        (dict(panels=panel, vmax="1"), TypeError, "vmax must be a number"),
+        (dict(panels=[("a", row.tolist(), (4, 4))]), TypeError, r"panels\[0\]'s weights"),
+        (dict(panels=[("a", row)]), TypeError, r"panels\[0\] must be \(title, weights, grid\)"),
+        (dict(panels=panel, patches=4), TypeError, "patches must be a list"),
+        (dict(panels=panel, panel_height="2"), TypeError, "panel_height must be a number"),
+        (dict(panels=[("a", -row, (4, 4))]), ValueError, r"panels\[0\]'s weights hold"),
+        (dict(panels=(p for p in panel)), TypeError, "panels must be a list"),
+        (dict(panels=panel, outside=["False"]), TypeError, r"outside\[0\] must be True or False"),
+    ]
+
+
+@pytest.mark.parametrize("kwargs, kind, message", _compare_maps_slips())
+def test_compare_maps_names_each_argument(kwargs, kind, message):
+    from vit_notes import photo, plotting
+
+    img = photo.load_photo(32)
+    kwargs = dict(kwargs)
+    panels = kwargs.pop("panels")
+    with pytest.raises(kind, match=message):
+        plotting.compare_maps(img, panels, (0.5, 0.5), **kwargs)
+
+
+def test_plot_query_maps_and_mark_query_name_their_arguments():
+    import matplotlib.pyplot as plt
+
+    from vit_notes import photo, plotting
+
+    img, row = photo.load_photo(32), torch.softmax(torch.arange(16.0), 0)
+    with pytest.raises(TypeError, match="title must be a function"):
+        plotting.plot_query_maps(img, {2: (row, (4, 4))}, (0.5, 0.5), title="x")
+    with pytest.raises(TypeError, match="maps must be a dict"):
+        plotting.plot_query_maps(img, [(row, (4, 4))], (0.5, 0.5))
+    fig, ax = plt.subplots()
+    try:
+        with pytest.raises(TypeError, match="outside must be True or False"):
+            plotting.mark_query(ax, img, (0.5, 0.5), 4, outside="False")
+    finally:
+        plt.close(fig)
+
+
+@given(st.sampled_from([r"cost of $\sqrt$ N", r"$x_{$", r"$\frac{1}{2$"]))
+@settings(max_examples=3, deadline=None)
+def test_figure_text_with_a_half_written_formula_is_refused_up_front(formula):
+    import matplotlib.pyplot as plt
+
+    from vit_notes import measured, photo, plotting, pvt
+
+    # a student's half-written formula in a title: refused by name, not at display
+    with pytest.raises(ValueError, match="title=.* has a formula that matplotlib cannot draw"):
+        pvt.plot_cost(measured.load("pvt_cost").rows, "size", formula)
+    fig, ax = plt.subplots()
+    try:
+        with pytest.raises(ValueError, match="title=.* cannot draw"):
+            plotting.show_photo(ax, photo.load_photo(32), title=formula)
+    finally:
+        plt.close("all")
+    assert validate.figure_text("title", r"cost of $\sqrt{N}$") == r"cost of $\sqrt{N}$"

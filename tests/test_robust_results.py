@@ -248,3 +248,116 @@ def test_a_numpy_setting_of_a_checker_gives_the_same_verdict(kind, capsys):
     for check, right, options in cases:
         assert check(right, **{k: kind(v) for k, v in options.items()}), check.__name__
     capsys.readouterr()
+
+
+# -- audit 11: no silent wrong result
+
+
+def test_swin_steps_refuses_a_grid_other_than_the_layers():
+    from vit_notes import swin
+
+    # the student replays a layer built for 8x8 on a 4x16 grid of the same token count
+    layer = swin.GridWindowAttention(8, (8, 8), 2, 4, 2)
+    x = torch.rand(1, 64, 8)
+    with pytest.raises(ValueError, match=r"layer was built for the 8x8 grid, got H=4, W=16"):
+        swin.swin_steps(layer, x, 4, 16)
+    with pytest.raises(ValueError, match=r"this layer was built for the 8x8 grid"):
+        layer(x, 4, 16)
+    assert swin.swin_steps(layer, x, 8, 8)["out"].shape == (1, 64, 8)
+
+
+@given(st.sampled_from([1.0, 2.0, torch.tensor(2), np.float64(2), True, "2", 2 + 0j, None, [2]]))
+@settings(max_examples=20, deadline=None)
+def test_explorer_state_takes_only_an_offered_value_of_its_kind(value):
+    from vit_notes import swin
+    from vit_notes.explorer import Control, Explorer  # noqa: F401
+
+    e = swin.swin_explorer()
+    state = e.default_state() | {"window_size": value}
+    with pytest.raises(ValueError, match=r"window_size=.*: choose one of \(4, 7, 8, 14\)"):
+        e.state_key(state)
+
+
+def test_explorer_state_takes_numpy_ints_for_an_int_control():
+    from vit_notes import swin
+
+    e = swin.swin_explorer()
+    state = e.default_state() | {"window_size": np.int64(7)}
+    assert e.state_key(state) == e.state_key(e.default_state())
+
+
+def test_plot_cost_curves_labels_the_rows_own_settings():
+    import matplotlib.pyplot as plt
+
+    from vit_notes import swin
+
+    # the student counts the curves at C = 64 with 4x4 windows and plots them
+    rows = swin.cost_curves(sides=(224,), dim=64, num_heads=2, window_size=4, windows=(4, 8))
+    fig = swin.plot_cost_curves(rows)
+    try:
+        assert "C = 64, 2 heads" in fig._suptitle.get_text()
+        labels = [t for ax in fig.axes for t in ax.get_legend_handles_labels()[1]]
+        assert any("M = 4" in t for t in labels), labels
+    finally:
+        plt.close(fig)
+    with pytest.raises(ValueError, match="dim=96, but the rows were counted with dim=64"):
+        swin.plot_cost_curves(rows, dim=96)
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        torch.full((4,), float("nan")),
+        -torch.softmax(torch.rand(4), 0),  # a minus sign slipped in
+        torch.softmax(torch.rand(3), 0),  # the weights of a 3-key grid, titled for 2x2
+        torch.ones(4) * 5,  # logits, not the softmax of them
+    ],
+    ids=["nan", "negative", "three-keys", "logits"],
+)
+def test_with_levels_states_a_level_only_for_attention_weights(weights):
+    from vit_notes.learned import figures as learned_figures
+
+    with pytest.raises(ValueError, match=r"panels\[0\]'s weights"):
+        learned_figures.with_levels([("a", weights, (2, 2))])
+
+
+@given(st.sampled_from(["SRA", "plain", "linear SRA"]))
+@settings(max_examples=3, deadline=None)
+def test_plot_cost_refuses_a_table_filtered_to_one_variant(variant):
+    from vit_notes import measured, pvt
+
+    # filtering the table to the variant of interest: a natural step, refused by name
+    rows = [r for r in measured.load("pvt_cost").rows if r["variant"] == variant]
+    with pytest.raises(ValueError, match="rows has no row with variant .* pass the whole table"):
+        pvt.plot_cost(rows, "size", "one variant")
+
+
+def test_table_helpers_refuse_a_bad_row_by_its_index():
+    import copy
+
+    from vit_notes import measured, pvt, shunted, swin
+
+    rows = measured.load("pvt_cost").rows
+    r = copy.deepcopy(rows)
+    del r[5]["analytic_gmacs"]
+    with pytest.raises(ValueError, match=r"rows\[5\] lacks \['analytic_gmacs'\]"):
+        pvt.plot_cost(r, "size", "t")
+    r = copy.deepcopy(rows)
+    r[0]["ms"] = str(r[0]["ms"])
+    with pytest.raises(TypeError, match=r"rows\[0\]\['ms'\] must be a number"):
+        pvt.timing_surprises(r, "size")
+    r = copy.deepcopy(rows)
+    for x in r:
+        x["ms"] = 0.0
+    with pytest.raises(ValueError, match=r"rows\[0\]\['ms'\] is 0.0"):
+        pvt.fixed_cost_pairs(r, "size")
+    s = copy.deepcopy(measured.load("shunted_cost").rows)
+    for x in s:
+        x["ms_rounds"] = [0.0] * len(x["ms_rounds"])
+    with pytest.raises(ValueError, match=r"\['ms_rounds'\]\[0\] is 0.0"):
+        shunted.timing_margins(s)
+    w = copy.deepcopy(measured.load("swin_cost").rows)
+    for x in w:
+        x["ms_rounds"] = []
+    with pytest.raises(ValueError, match=r"\['ms_rounds'\] is \[\]"):
+        swin.print_round_ratios(w)

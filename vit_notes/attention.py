@@ -140,7 +140,8 @@ def attend(
         for i in rows:
             if not 0 <= i < q.shape[-2]:
                 raise ValueError(
-                    f"query={i} is not a query of {key}, which has {q.shape[-2]} queries; "
+                    f"query={validate.shown(i)} is not a query of {key}, which has "
+                    f"{q.shape[-2]} queries; "
                     f"use 0 <= query < {q.shape[-2]}"
                 )
         row_bias = bias[..., rows, :] if bias is not None and bias.shape[-2] > 1 else bias

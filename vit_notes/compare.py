@@ -193,7 +193,7 @@ def _fixed_keys_reach(labels: list[str], cost, size: int, budget_mib: float) -> 
         f"In {' and '.join(map(_quoted, labels))}, a query sees {cost.kv_tokens:,} keys at "
         "every size. "
         f"The maps grow only in step with the tokens: {cost.attn_bytes / 2**20:,.0f} MiB "
-        f"here, over {budget_mib:,.0f} MiB only beyond about {limit:,.0f}² pixels"
+        f"here, over {budget_mib:,g} MiB only beyond about {limit:,.0f}² pixels"
     )
 
 
@@ -374,7 +374,13 @@ def check_layer_choice(
     fixed = [k for k in costs if twice[k].kv_tokens == costs[k].kv_tokens]
     at = layer_keys(size, budget_mib, C, heads)
     fits = [k for k, v in at.items() if v["fits"]]
-    best = max(fits, key=lambda k: at[k]["most"], default=None)
+    if not fits:
+        smallest = min(v["mib"] for v in at.values())
+        raise ValueError(
+            f"budget_mib={budget_mib:g} at size={size}: no layer's maps fit (the smallest take "
+            f"{smallest:,.3g} MiB), so the exercise has no answer; raise the budget"
+        )
+    best = max(fits, key=lambda k: at[k]["most"])
     # each other layer that fits with a fixed number of keys: how far it reaches, and what
     # it gives up against the best one
     # layers with as many keys and maps of one size reach as far: one sentence for them
@@ -393,7 +399,7 @@ def check_layer_choice(
         head = f"{_quoted(label)} at {size}²: {_keys_text(v['groups'])}, maps {v['mib']:,.0f} MiB"
         if not v["fits"]:
             over = v["mib"] / budget_mib
-            options[label] = f"{head}, {over:.3g}× the {budget_mib:,.0f} MiB budget"
+            options[label] = f"{head}, {over:.3g}× the {budget_mib:,g} MiB budget"
         elif label != best:
             options[label] = (
                 f"{head}: it fits, but {_quoted(best)} fits too, and there a query sees "
@@ -460,7 +466,7 @@ def _gives_up(best: str, at: dict, budget_mib: float) -> str:
     return (
         f". It gives up detail. In {_quoted(near)}, {group} sees "
         f"{keys / b_keys:.3g}× as many keys ({keys:,}){finer}. But its maps take "
-        f"{at[near]['mib']:,.0f} MiB, over the {budget_mib:,.0f} MiB budget"
+        f"{at[near]['mib']:,.0f} MiB, over the {budget_mib:,g} MiB budget"
     )
 
 

@@ -294,13 +294,7 @@ class Explorer:
             if c.name not in state and partial:
                 continue
             value = state.get(c.name)
-            try:  # a tensor's == is not one truth value
-                offered = bool(value in c.values)
-            except Exception:
-                offered = False
-            if isinstance(value, bool) and not any(isinstance(v, bool) for v in c.values):
-                offered = False  # True == 1, but True is not the control's 1
-            if not offered:
+            if not validate.offered(value, c.values):
                 raise ValueError(
                     f"{c.name}={validate.shown(value)}: choose one of {validate.shown(c.values)}"
                 )

@@ -29,9 +29,15 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _path(name: str) -> Path:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str):
+        raise validate.InputTypeError(
+            f"name must be a string (a measurement's name), got {validate.shown(name)} "
+            f"({type(name).__name__})"
+        )
+    if not _NAME.match(name):
         raise ValueError(
-            f"a measurement's name is lower-case letters, digits and '_', got {name!r}"
+            f"a measurement's name is lower-case letters, digits and '_', got "
+            f"{validate.shown(name)}"
         )
     return DIR / f"{name}.json"
 
@@ -132,7 +138,7 @@ def load(name: str) -> Measurement:
     path = _path(name)
     if not path.is_file():
         have = sorted(p.stem for p in DIR.glob("*.json")) if DIR.is_dir() else []
-        raise ValueError(f"no measurement {name!r}; recorded: {have}")
+        raise ValueError(f"no measurement {validate.shown(name)}; recorded: {have}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:

@@ -80,8 +80,7 @@ def set_alt(fig, text: str):
     """Give ``fig`` its alt text: one or two sentences saying what the figure shows (not
     how it is drawn), for readers who cannot see it. Returns ``fig``. The book stores it
     with the figure's PNG (:func:`figure_png`) and the site puts it on the image."""
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"alt text must be a non-empty string, got {text!r}")
+    validate.text("text (the alt text)", text)
     _figure(fig, whole=False)
     fig._vit_notes_alt = " ".join(text.split())
     return fig
@@ -256,7 +255,7 @@ def show_photo(
     _axes(ax)
     img = validate.photo("img", img)
     if title is not None:
-        title = validate.text("title", title, allow_empty=True)
+        title = validate.figure_text("title", title, allow_empty=True)
     if query_rc is not None:  # checked before anything is drawn
         _query_marks(img, query_rc, patch)
     h, w = _size(img)
@@ -314,6 +313,7 @@ def mark_query(
     than the box's stroke (:data:`MARK_OUTSIDE_BELOW`) stays visible inside it.
     Returns the artists it drew (:func:`move_query_mark` moves them)."""
     _axes(ax)
+    outside = validate.flag("outside", outside)
     h, w = _size(img)
     corner, side, segments = _query_marks(img, query_rc, patch, outside)
     outline = [patheffects.withStroke(linewidth=3.5, foreground="black")]
@@ -552,21 +552,19 @@ class MapsFigure:
         outside: list[bool] | None = None,
         vmax: float | None = None,
     ):
+        panels = _map_panels(panels)
         n = len(panels)
-        if n == 0:
-            raise ValueError("panels is empty: give at least one (title, weights, grid)")
-        patches = [None] * n if patches is None else list(patches)
-        if len(patches) != n:
-            raise ValueError(f"patches: {len(patches)} query patches for {n} panels")
-        self.patches = patches
-        windows = [False] * n if windows is None else list(windows)
-        if len(windows) != n:
-            raise ValueError(f"windows: {len(windows)} flags for {n} panels")
-        self.windows = windows
-        outside = [False] * n if outside is None else list(outside)
-        if len(outside) != n:
-            raise ValueError(f"outside: {len(outside)} flags for {n} panels")
-        self.outside = outside
+        if suptitle is not None:
+            validate.figure_text("suptitle", suptitle, allow_empty=True)
+        panel_height = validate.number(
+            "panel_height", panel_height, low=0.0, low_open=True, high=MAX_HEIGHT_IN
+        )
+        note_line = validate.flag("note_line", note_line)
+        if vmax is not None:
+            vmax = validate.number("vmax", vmax, low=0.0, low_open=True)
+        self.patches = patches = _patches(patches, n)
+        self.windows = windows = _flags("windows", windows, n)
+        self.outside = outside = _flags("outside", outside, n)
         ncols, width = _maps_layout(n)
         nrows = math.ceil(n / ncols)
         # The title's lines beyond the first get height of their own, so that the panels and
@@ -627,14 +625,17 @@ class MapsFigure:
         colour scale, over ``img`` (default: the figure's photo) with ``suptitle``: as many
         panels, title lines and peaks' notes as the figure has (:attr:`shape`)."""
         img = self.img if img is None else img
+        panels = _map_panels(panels)
         if len(panels) != len(self.panels):
             raise ValueError(f"{len(panels)} panels for a figure of {len(self.panels)}")
         if patches is not None:
-            if len(patches) != len(panels):
-                raise ValueError(f"patches: {len(patches)} query patches for {len(panels)} panels")
-            self.patches = list(patches)
+            self.patches = _patches(patches, len(panels))
+        if suptitle is not None:
+            validate.figure_text("suptitle", suptitle, allow_empty=True)
         if (suptitle or "").count("\n") != self.shape[1]:
-            raise ValueError(f"suptitle {suptitle!r}: this figure's has {self.shape[1] + 1} lines")
+            raise ValueError(
+                f"suptitle {validate.shown(suptitle)}: this figure's has {self.shape[1] + 1} lines"
+            )
         peaks = [float(row.max()) for _, row, _ in panels]
         note = _peaks_note(peaks)
         if not self.note_line and bool(note) != self.shape[2]:
@@ -662,6 +663,58 @@ class MapsFigure:
         if changed:
             self.img, self.suptitle, self._static = img, suptitle, static
         self._title(note)
+
+
+def _map_panels(panels) -> list[tuple[str, torch.Tensor, tuple[int, int]]]:
+    """``panels`` as a list of ``(title, weights, grid)``: text, one query's finite,
+    non-negative weights (a tensor), one per key of the ``(h, w)`` grid. Refused by index."""
+    panels = validate.nonempty_sequence("panels", panels)  # new_figure bounds their count
+    out = []
+    for i, panel in enumerate(panels):
+        if not validate._ordered(panel) or len(panel) != 3:
+            raise validate.InputTypeError(
+                f"panels[{i}] must be (title, weights, grid), got {validate.shown(panel)}"
+            )
+        title, row, grid = panel
+        validate.figure_text(f"panels[{i}]'s title", title, allow_empty=True)
+        validate.tensor(f"panels[{i}]'s weights", row, what="a tensor of one query's weights")
+        grid = validate.grid(f"panels[{i}]'s grid", grid)
+        if row.numel() != grid[0] * grid[1]:
+            raise ValueError(
+                f"panels[{i}]'s weights number {row.numel():,}, but its grid {grid[0]}x{grid[1]} "
+                f"has {grid[0] * grid[1]:,} keys; give one weight per key"
+            )
+        values = row.detach()
+        if not bool(torch.isfinite(values).all()) or bool((values < 0).any()):
+            raise ValueError(
+                f"panels[{i}]'s weights hold NaN, infinite or negative values: give attention "
+                "weights (a softmax row)"
+            )
+        out.append((title, row, grid))
+    return out
+
+
+def _flags(name: str, value, n: int) -> list[bool]:
+    """Per-panel flags: ``None`` for all False, else a list of ``n`` booleans."""
+    if value is None:
+        return [False] * n
+    value = validate.nonempty_sequence(name, value)
+    if len(value) != n:
+        raise ValueError(f"{name}: {len(value)} flags for {n} panels; give one per panel")
+    return [validate.flag(f"{name}[{i}]", v) for i, v in enumerate(value)]
+
+
+def _patches(value, n: int) -> list[int | None]:
+    """Per-panel query patches: ``None`` for all default, else ``n`` sides (px) or ``None``s."""
+    if value is None:
+        return [None] * n
+    value = validate.nonempty_sequence("patches", value)
+    if len(value) != n:
+        raise ValueError(f"patches: {len(value)} query patches for {n} panels; give one per panel")
+    return [
+        None if v is None else validate.positive_int(f"patches[{i}]", v)
+        for i, v in enumerate(value)
+    ]
 
 
 def compare_maps(
@@ -703,8 +756,23 @@ def plot_query_maps(img: torch.Tensor, maps: dict, query_rc, label: str = "sr_ra
     """One panel per entry of ``maps`` (``{key: (weights, grid)}``), on one colour scale.
 
     ``title(key, row, grid)`` names each panel; by default ``"<label>=<key>: keys h×w"``."""
+    maps = validate.nonempty_dict("maps", maps, "the query-map functions (sra_query_maps)")
+    label = validate.figure_text("label", label)
+    if title is not None and not callable(title):
+        raise validate.InputTypeError(
+            f"title must be a function title(key, row, grid) that names a panel, or None, got "
+            f"{validate.shown(title)} ({type(title).__name__})"
+        )
     title = title or (lambda key, row, grid: f"{label}={key}: keys {grid[0]}×{grid[1]}")
-    panels = [(title(key, row, grid), row, grid) for key, (row, grid) in maps.items()]
+    panels = []
+    for key, entry in maps.items():
+        if not validate._ordered(entry) or len(entry) != 2:
+            raise validate.InputTypeError(
+                f"maps[{validate.shown(key)}] must be (weights, grid), as the query-map "
+                f"functions return, got {validate.shown(entry)}"
+            )
+        row, grid = entry
+        panels.append((title(key, row, grid), row, grid))
     return compare_maps(img, panels, query_rc)
 
 
@@ -722,7 +790,7 @@ MAX_COORD = 1e6
 
 def _label(label, fontsize) -> tuple[str, float]:
     """A schematic's label (text, ``None`` for none) and its font size in (0, MAX_LABEL_PT]."""
-    label = "" if label is None else validate.text("label", label, allow_empty=True)
+    label = "" if label is None else validate.figure_text("label", label, allow_empty=True)
     size = validate.number("fontsize", fontsize, low=0.0, low_open=True, high=MAX_LABEL_PT)
     return label, size
 

@@ -157,9 +157,9 @@ def record_attention(
     if isinstance(query, (list, tuple)):
         if not query:
             raise ValueError("query=[]: give at least one query index")
-        query = [validate.positive_int("query", i, minimum=0) for i in query]
+        query = [_query_index(i) for i in query]
     elif query is not None:
-        query = validate.positive_int("query", query, minimum=0)
+        query = _query_index(query)
     names = _register_names(model, root, "record_attention")  # checked before any change
     maps = AttentionMaps(query)
     old = (STATE.recording, STATE.names)
@@ -172,6 +172,18 @@ def record_attention(
 
 
 @torch.no_grad()
+def _query_index(value) -> int:
+    """A query's flat token index: an integer from 0 to the last token of the largest grid a
+    layer here takes (:data:`~vit_notes.validate.MAX_SIDE` squared)."""
+    return validate.positive_int(
+        "query",
+        value,
+        minimum=0,
+        maximum=validate.MAX_SIDE**2 - 1,
+        why=f"a token of a grid of at most {validate.MAX_SIDE:,} x {validate.MAX_SIDE:,} tokens",
+    )
+
+
 def query_rows(
     layer: nn.Module, *inputs, query: int | list[int]
 ) -> list[tuple[torch.Tensor, tuple[int, int] | None]]:

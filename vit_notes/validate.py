@@ -383,9 +383,11 @@ def pil_fix(name: str, x, what: str, *, batch: bool = False) -> None:
     raise InputTypeError(f"{name} must be {what}, got {about}; convert it with {fix}")
 
 
-def hidden_width(name: str, ratio, dim: int) -> None:
+def hidden_width(name: str, ratio, dim: int, *, built: bool = True) -> None:
     """Check that a ratio times a width (``mlp_ratio``, ``expand_ratio``) stays within
-    :data:`MAX_CHANNELS` hidden channels; the lower bound is the caller's."""
+    :data:`MAX_CHANNELS` hidden channels and, where the feed-forward is ``built``, that its two
+    ``dim x hidden`` weight matrices fit :data:`MAX_LAYER_WEIGHTS`; the lower bound is the
+    caller's."""
     r = number(name, ratio, low=0.0, low_open=True)
     try:
         hidden = r * dim
@@ -406,6 +408,14 @@ def hidden_width(name: str, ratio, dim: int) -> None:
         raise ValueError(
             f"{name}={_shown(ratio)} gives int({_shown(dim)} x {name}) = 0 hidden channels: "
             f"use {name} >= 1/{_shown(dim)}"
+        )
+    if built and 2 * dim * int(hidden) > MAX_LAYER_WEIGHTS:
+        weights = 2 * dim * int(hidden)
+        raise ValueError(
+            f"{name}={_shown(ratio)} at width {dim} gives a feed-forward of {weights:,} weights "
+            f"(two {dim}x{int(hidden)} linear layers), {weights * 4 / 2**30:,.0f} GiB of float32, "
+            f"more than the {MAX_LAYER_WEIGHTS:,} allowed: use {name} <= "
+            f"{MAX_LAYER_WEIGHTS / (2 * dim * dim):.3g} or a smaller width"
         )
 
 
@@ -441,6 +451,44 @@ def tokens_match_grid(x, H: int, W: int, extra: int = 0, *, dtype=None, device=N
         )
 
 
+def attention_rows(name: str, row, keys: int) -> None:
+    """Check ``row``, one query's attention weights over ``keys`` keys or several queries'
+    rows (its last dimension the keys): finite, non-negative, each row summing to 1, as a
+    softmax gives them. A count stated of them (a multiple of uniform) holds only then."""
+    tensor(name, row, what="a tensor of attention weights")
+    if not row.numel():
+        raise ValueError(f"{name} holds no weights")
+    if row.numel() != keys and (row.dim() < 2 or row.shape[-1] != keys):
+        raise ValueError(
+            f"{name} has shape {tuple(row.shape)}, but its key grid has {keys:,} keys: give "
+            "one weight per key (a row, or one row per query in the last dimension)"
+        )
+    rows = row.detach().reshape(-1, keys).double()
+    if not bool(torch.isfinite(rows).all()) or bool((rows < 0).any()):
+        raise ValueError(
+            f"{name} holds NaN, infinite or negative weights: give attention weights (a softmax)"
+        )
+    sums = rows.sum(-1)
+    if not bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-3)):
+        bad = float(sums[(sums - 1).abs().argmax()])
+        raise ValueError(
+            f"{name} has a row summing to {bad:.4g}, not 1: give attention weights, each "
+            "query's row a softmax over the keys"
+        )
+
+
+def built_grid(what: str, built: tuple[int, int], H, W) -> None:
+    """Refuse a token grid ``H x W`` other than the ``built`` one that a layer's mask and
+    windows were made for (``what`` names the layer in the message)."""
+    H, W = size("H", H), size("W", W)
+    if (H, W) != tuple(built):
+        raise ValueError(
+            f"{what} was built for the {built[0]}x{built[1]} grid, got H={H}, W={W}: its "
+            f"windows and shift mask fit that grid only; pass H={built[0]}, W={built[1]} or build "
+            f"a layer with input_resolution=({H}, {W})"
+        )
+
+
 def feature_tokens(x, weight, H=None, W=None, *, leading: int | None = 2) -> None:
     """Check the input of a feed-forward (or a block) whose first layer has ``weight`` (a
     ``Linear``'s or a norm's: its last dimension is the channels): a float tensor of its dtype
@@ -459,6 +507,33 @@ def feature_tokens(x, weight, H=None, W=None, *, leading: int | None = 2) -> Non
         )
     if H is not None:
         tokens_match_grid(x, H, W, dtype=weight.dtype, device=weight.device)
+
+
+def _same_kind(value, choice) -> bool:
+    """Whether ``value`` is of ``choice``'s kind: a bool for a bool, an integer (Python or
+    NumPy, not a bool) for an integer, a float (not an int) for a float, text for text, else
+    the same type. ``1.0``, ``True`` or ``tensor(1)`` is not a control's ``1``."""
+    if isinstance(choice, bool) or isinstance(value, bool):
+        return isinstance(choice, bool) and isinstance(value, bool)
+    if isinstance(choice, numbers.Integral):
+        return isinstance(value, numbers.Integral)
+    if isinstance(choice, float):
+        return isinstance(value, float)
+    if isinstance(choice, str):
+        return isinstance(value, str)
+    return type(value) is type(choice)
+
+
+def offered(value, choices) -> bool:
+    """Whether ``value`` is one of ``choices`` (a control's values) and of its kind
+    (:func:`_same_kind`), so that it names the same state on the page; never raises."""
+    for choice in choices:
+        try:
+            if _same_kind(value, choice) and bool(value == choice):
+                return True
+        except Exception:  # a broken ==, or one that is not one truth value
+            continue
+    return False
 
 
 def one_of(name: str, value, allowed) -> None:
@@ -608,6 +683,39 @@ def attention_width(name: str, value, *, kernel: int = 0) -> int:
             "attention layer has 1,536 channels)"
         )
     return dim
+
+
+def weights_fit(name: str, value: int, count, what: str) -> int:
+    """Refuse a width ``value`` of ``name`` (an int, already checked as a width) where
+    ``count(value)``, the weights a layer built with it allocates, passes
+    :data:`MAX_LAYER_WEIGHTS`, before anything is allocated; the message names ``what`` the
+    weights are and the largest width that fits (``count`` must grow with the width)."""
+    weights = count(value)
+    if weights > MAX_LAYER_WEIGHTS:
+        low, high = 0, value
+        while low < high:
+            mid = (low + high + 1) // 2
+            low, high = (mid, high) if count(mid) <= MAX_LAYER_WEIGHTS else (low, mid - 1)
+        use = f"use {name} <= {low:,}" if low >= 1 else "use smaller settings"
+        raise ValueError(
+            f"{name}={value} gives {what} {weights:,} weights, {weights * 4 / 2**30:,.0f} GiB of "
+            f"float32, more than the {MAX_LAYER_WEIGHTS:,} allowed: {use}"
+        )
+    return value
+
+
+def feed_forward(in_features, hidden_features) -> tuple[int, int]:
+    """The widths of a feed-forward ``Linear(in, hidden)``, ``Linear(hidden, in)``: each a
+    :func:`width`, and their ``2 x in x hidden`` weights within :data:`MAX_LAYER_WEIGHTS`."""
+    in_features = width("in_features", in_features)
+    hidden_features = width("hidden_features", hidden_features)
+    weights_fit(
+        "hidden_features",
+        hidden_features,
+        lambda h: 2 * in_features * h,
+        f"the feed-forward (two {in_features}x{hidden_features} linear layers)",
+    )
+    return in_features, hidden_features
 
 
 def forward_work(i: int, config, entries: int, total: int, *, weights: int = 0) -> int:
@@ -763,6 +871,27 @@ def text(name: str, value, *, allow_empty: bool = False) -> str:
     return value
 
 
+def figure_text(name: str, value, *, allow_empty: bool = False) -> str:
+    """:func:`text` that a figure draws: where it holds a formula (``$...$``), the formula must
+    parse as matplotlib's mathtext, or the figure would fail later, when it is drawn."""
+    value = text(name, value, allow_empty=allow_empty)
+    if "$" in value:
+        from matplotlib import cbook
+        from matplotlib.mathtext import MathTextParser
+
+        if cbook.is_math_text(value):
+            try:
+                MathTextParser("path").parse(value, 72)
+            except Exception as e:  # a pyparsing error, told in its first lines
+                where = " ".join(str(e).split())[:80]
+                raise ValueError(
+                    f"{name}={_shown(value, 60)} has a formula that matplotlib cannot draw "
+                    f"({where}): finish the formula between the $ signs, or write \\$ for a "
+                    "dollar sign"
+                ) from None
+    return value
+
+
 #: The most ``patch x patch`` tokens a photo may make for a query-map helper: a 512-px photo
 #: in 4-px patches (the explorers' 224-px photo makes 3,136). Each map runs a layer over them
 #: all, and the time grows with their square (about 2 s at this bound, 30 s at four times it).
@@ -838,9 +967,24 @@ def nonempty_dict(name: str, value, source: str) -> dict:
     return value
 
 
-def rows(name: str, value, keys=()) -> list:
-    """A table as the package's table functions return it: a non-empty list of dicts, the
-    first holding ``keys``. Returns it as a list."""
+def _table_number(where: str, v, *, positive: bool = False) -> None:
+    """A table's number: a finite real (not a bool), greater than 0 where ``positive``."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise InputTypeError(f"{where} must be a number, got {_shown(v)} ({_kind(v)})")
+    if not math.isfinite(float(v)) or (positive and not float(v) > 0):
+        need = "a finite number > 0 (a time)" if positive else "a finite number"
+        raise ValueError(
+            f"{where} is {_shown(v)}: it must be {need}; pass the rows a table function of this "
+            "chapter returns, or measure again"
+        )
+
+
+def rows(name: str, value, keys=(), *, needs: dict | None = None) -> list:
+    """A table as the package's table functions return it: a non-empty list of dicts, each
+    holding ``keys``, the numbers among them (those that are numbers in the first row) finite
+    in every row, every timing (``ms``, where a row has one) a finite number > 0 and every
+    ``ms_rounds`` a non-empty list of them; ``needs``: ``{key: values}`` that must each occur
+    in some row (a table filtered to one variant lacks the others). Returns it as a list."""
     if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)):
         raise InputTypeError(
             f"{name} must be a list of rows (dicts), as the table functions return, got "
@@ -851,12 +995,40 @@ def rows(name: str, value, keys=()) -> list:
     bad = next((r for r in value if not isinstance(r, dict)), None)
     if bad is not None:
         raise InputTypeError(f"{name} must hold dicts, one per row, got a row {_shown(bad)}")
-    missing = [k for k in keys if k not in value[0]]
-    if missing:
-        raise ValueError(
-            f"{name}'s rows lack {missing}: pass the rows a table function of this chapter "
-            f"returns (they have {sorted(value[0])[:8]})"
-        )
+    if len(value) > MAX_ITEMS:
+        raise ValueError(f"{name} has {len(value):,} rows, more than the {MAX_ITEMS:,} allowed")
+    numeric = [
+        k for k in keys if k in value[0] and isinstance(value[0][k], numbers.Real)
+    ]  # a bool is an int: a flag column is numeric, and checked as a number
+    for i, row in enumerate(value):
+        missing = [k for k in keys if k not in row]
+        if missing:
+            raise ValueError(
+                f"{name}[{i}] lacks {missing}: pass the rows a table function of this chapter "
+                f"returns (they have {', '.join(sorted(_shown(k) for k in row)[:8])})"
+            )
+        for k in numeric:
+            if not isinstance(row[k], bool):
+                _table_number(f"{name}[{i}][{k!r}]", row[k])
+        if "ms" in row:
+            _table_number(f"{name}[{i}]['ms']", row["ms"], positive=True)
+        if "ms_rounds" in row:
+            rounds = row["ms_rounds"]
+            if not isinstance(rounds, (list, tuple)) or not rounds:
+                raise ValueError(
+                    f"{name}[{i}]['ms_rounds'] is {_shown(rounds)}: it must be a non-empty list "
+                    "of each round's time; pass the rows a table function returns"
+                )
+            for j, t in enumerate(rounds):
+                _table_number(f"{name}[{i}]['ms_rounds'][{j}]", t, positive=True)
+    for key, wanted in (needs or {}).items():
+        have = {row.get(key) for row in value}
+        lacking = [w for w in wanted if w not in have]
+        if lacking:
+            raise ValueError(
+                f"{name} has no row with {key} {', '.join(map(repr, lacking))}: this figure "
+                f"compares {', '.join(map(repr, wanted))}; pass the whole table, not a part of it"
+            )
     return list(value)
 
 

@@ -172,6 +172,43 @@ class Marks(torch.utils.data.Dataset):
         return (self.corners + self.detail[:, None, None] / 2) / side
 
 
+def _check_marks(name: str, data) -> Marks:
+    """``data`` as a consistent :class:`Marks` (what :func:`make_dataset` returns, or a copy
+    with fields replaced): a task of :data:`TASKS`, tensors of one length, images
+    ``(n, 3, side, side)``, whole-number labels among the task's classes. Else an error naming
+    the field."""
+    validate.instance(name, data, Marks, "pass what make_dataset returns")
+    validate.one_of(f"{name}.task", data.task, TASKS)
+    n = None
+    for field in ("images", "labels", "shapes", "colours", "corners", "detail"):
+        value = getattr(data, field)
+        validate.instance(f"{name}.{field}", value, torch.Tensor)
+        if value.dim() < 1:
+            raise ValueError(f"{name}.{field} is a 0-d tensor: give one entry per image")
+        if n is None:
+            n = len(value)
+        elif len(value) != n:
+            raise ValueError(
+                f"{name}.{field} has {len(value)} entries but {name}.images has {n}: the fields "
+                "must hold one entry per image (replace them together)"
+            )
+    if data.images.dim() != 4 or data.images.shape[1] != 3:
+        raise ValueError(
+            f"{name}.images has shape {tuple(data.images.shape)}: give (n, 3, side, side) images"
+        )
+    labels, classes = data.labels, num_classes(data.task)
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise validate.InputTypeError(
+            f"{name}.labels has dtype {labels.dtype}: give whole-number class labels"
+        )
+    if n and (int(labels.min()) < 0 or int(labels.max()) >= classes):
+        raise ValueError(
+            f"{name}.labels runs from {int(labels.min())} to {int(labels.max())}, but the "
+            f"{data.task!r} task has classes 0 to {classes - 1}"
+        )
+    return data
+
+
 def _spread(task: str, size: int, d: int) -> int:
     """The least Chebyshev distance between two marks' corners."""
     return size // 2 if task == "same" else d + 2

@@ -7,6 +7,7 @@ here; the tests pass results of their own to reach every diagnosis.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import re
@@ -16,6 +17,7 @@ import torch
 from .. import validate
 from ..checking import (
     StudentError,
+    _bounded,
     _exact_str,
     _scalar,
     answers_any,
@@ -57,9 +59,11 @@ def as_fraction(answer) -> float | None:
             return None
         value = value / 100 if percent else value
     elif isinstance(answer, numbers.Real):
-        try:
-            value = float(answer)
+        try:  # the answer's own __float__ runs under the checkers' timer
+            value = _bounded(float, answer, None)
         except OverflowError:
+            return None
+        if value is None:
             return None
     else:
         return None
@@ -84,9 +88,11 @@ def _bare_over_one(answer) -> float | None:
         except ValueError:
             return None
     elif isinstance(answer, numbers.Real):
-        try:
-            value = float(answer)
+        try:  # the answer's own __float__ runs under the checkers' timer
+            value = _bounded(float, answer, None)
         except OverflowError:
+            return None
+        if value is None:
             return None
     else:
         return None
@@ -915,6 +921,13 @@ def _seed_list(seeds) -> str:
     return f"seeds {', '.join(names[:-1])} and {names[-1]}"
 
 
+def _first_items(answer) -> list | None:
+    """The entries of a list, tuple or set, or ``None`` past :data:`validate.MAX_ITEMS` (an
+    endless one included)."""
+    items = list(itertools.islice(iter(answer), validate.MAX_ITEMS + 1))
+    return items if len(items) <= validate.MAX_ITEMS else None
+
+
 @answers_any
 def check_runs_to_pair(
     answer,
@@ -948,7 +961,9 @@ def check_runs_to_pair(
     want = {int(s) for s in _scores(rows[control], detail)}
     right = sorted(want - have)
     where = f"at {detail} px"
-    items = list(answer) if isinstance(answer, (list, tuple, set)) else None
+    items = (  # the answer's own __iter__ or __len__ runs under the checkers' timer
+        _bounded(_first_items, answer, None) if isinstance(answer, (list, tuple, set)) else None
+    )
     seeds = None if items is None else [as_int(v) for v in items]
     if seeds is None or any(s is None for s in seeds):
         return verdict(

@@ -13,7 +13,7 @@ from ..explorer import Bars, Control, Explorer, MapPanel
 from ..plotting import compare_maps, new_figure, set_alt, show_photo, styled
 from ..pvt import sra_query_maps
 from ..trace import record_attention
-from .data import IMG_SIZE, SHAPES, Marks, make_dataset, render_shape
+from .data import IMG_SIZE, SHAPES, Marks, _check_marks, make_dataset, render_shape
 from .models import CONTROLS, MODELS, STUDY
 from .shipped import check_results, load, load_results
 from .stats import mean_interval
@@ -85,7 +85,7 @@ def query_rc(corner, detail: int, size: int = IMG_SIZE) -> tuple[float, float]:
 def show_examples(data: Marks, k: int = 6):
     """The first ``k`` images of ``data`` (at most 6), each titled with its label. The figure
     carries its alt text (:func:`.plotting.set_alt`): the images and their labels."""
-    validate.instance("data", data, Marks, "pass what make_dataset returns")
+    _check_marks("data", data)  # a replaced field must fit the others
     k = validate.positive_int("k", k)
     k = min(k, 6, len(data))
     names = list(SHAPES)
@@ -422,11 +422,9 @@ def with_levels(
             )
         title, row, grid = panel
         validate.text(f"panels[{i}]'s title", title, allow_empty=True)
-        validate.tensor(f"panels[{i}]'s weights", row, what="a tensor of attention weights")
         h, w = validate.grid(f"panels[{i}]'s key grid", grid)
-        if not row.numel():
-            raise ValueError(f"panels[{i}] holds no weights")
         keys = h * w
+        validate.attention_rows(f"panels[{i}]'s weights", row, keys)  # else no "× uniform"
         top = float(row.max())  # printed with its ratio: never shown below uniform
         line = f"peak {top * keys:.3g}× uniform"
         out.append((f"{title}\n{line}", row, grid))
@@ -445,6 +443,7 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
     images = validate.positive_int("images", images, maximum=100, why="one control per image")
     seed = validate.seed("seed", seed)
     drawn = max(images, SAMPLE)  # the images depend on how many are drawn (make_dataset)
+    start = min(1, images - 1)  # section 6's image 1, or image 0 where it is the only one
     test = make_dataset(drawn, seed)
     results = load_results()["models"]
     names = list(SHAPES)
@@ -505,14 +504,14 @@ def learned_explorer(images: int = 6, seed: int = 0) -> Explorer:
         title="What a trained PVT attends to: image, sr_ratio, query",
         controls=(
             Control("sr_ratio", "sr_ratio", tuple(RATIO_MODELS), default=2),
-            Control("image", "test image", tuple(range(images)), default=1),
+            Control("image", "test image", tuple(range(images)), default=start),
         ),
         maps=maps,
         bars=bars,
         caption=caption,
         query_grid=GRID[0],
         # the token at the centre of the default image's first mark
-        default_query=divmod(query_token(test.corners[1, 0], int(test.detail[1])), GRID[1]),
+        default_query=divmod(query_token(test.corners[start, 0], int(test.detail[start])), GRID[1]),
         photo=lambda image, **_: test.images[image].clone(),  # a copy: the cache stays
         alt=(
             "Explorer of a trained PVT's first attention layer: one test image, the map of one "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import numbers
 from pathlib import Path
 
 import torch
@@ -110,7 +111,37 @@ def check_results(results) -> dict:
     validate.instance("results", results, dict, "pass load_results()")
     if not isinstance(results.get("models"), dict) or not results["models"]:
         raise ValueError("results holds no 'models': pass load_results()")
+    for name, model in results["models"].items():
+        where = f"results['models'][{validate.shown(name)}]"
+        if not isinstance(model, dict):
+            _refuse_field(where, model, "a dict of the model's results")
+        for field in ("seeds", "by_detail"):  # {seed or mark side: accuracy}
+            if field in model:
+                _accuracies(f"{where}[{field!r}]", model[field])
+        if "seeds_by_detail" in model:  # {seed: {mark side: accuracy}}
+            by = model["seeds_by_detail"]
+            if not isinstance(by, dict):
+                _refuse_field(f"{where}['seeds_by_detail']", by, "a dict of dicts")
+            for seed, scores in by.items():
+                _accuracies(f"{where}['seeds_by_detail'][{validate.shown(seed)}]", scores)
     return results
+
+
+def _refuse_field(where: str, value, kind: str):
+    raise ValueError(
+        f"{where} must be {kind}, got {validate.shown(value)} ({type(value).__name__}): leave "
+        "results out for the shipped ones, or pass load_results()"
+    )
+
+
+def _accuracies(where: str, scores) -> None:
+    """``scores``: a dict of accuracies, each a finite number in [0, 1]."""
+    if not isinstance(scores, dict):
+        _refuse_field(where, scores, "a dict of accuracies")
+    for key, value in scores.items():
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not ok or not 0 <= float(value) <= 1:  # NaN fails the comparison too
+            _refuse_field(f"{where}[{validate.shown(key)}]", value, "an accuracy in [0, 1]")
 
 
 def _caption_fields(results: dict) -> None:

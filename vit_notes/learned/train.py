@@ -107,12 +107,20 @@ class Progress:
                 self._pretty = Pretty
                 self.handle = display(Pretty(self.text(0, "")), display_id=True)
 
+    def _checked(self, done, note) -> tuple[int, str]:
+        done = validate.positive_int(
+            "done", done, minimum=0, maximum=self.total, why=f"the run has {self.total} steps"
+        )
+        return done, validate.text("note", note, allow_empty=True)
+
     def text(self, done: int, note: str) -> str:
+        done, note = self._checked(done, note)
         filled = round(self.width * done / self.total)
         bar = "█" * filled + "·" * (self.width - filled)
         return f"{self.label} {bar} {done}/{self.total} {note}".strip()
 
     def update(self, done: int, note: str = "") -> None:
+        done, note = self._checked(done, note)  # refused even where nothing is shown
         if not self.enabled:
             return
         line = self.text(done, note)

@@ -281,6 +281,7 @@ def sra_steps(
     (a key of :data:`SRA_MISTAKES`) as a student who made it would compute them. Tested equal
     to the module (reduced tokens, map and output), so it runs on the copy a student's
     function gets, whose ``sr`` refuses its forward."""
+    validate.instance("attn", attn, SpatialReductionAttention)  # before reading its attributes
     validate.layer_tokens(attn, SpatialReductionAttention, x, H, W, attn.num_prefix_tokens)
     if mistake is not None:
         validate.one_of("mistake", mistake, SRA_MISTAKES)
@@ -503,7 +504,13 @@ def check_sr_choice(answer, size: int = 512, budget_mib: float = 24.0, num_heads
     num_heads = validate.width("num_heads", num_heads)
     costs = {r: sra_cost(H, W, 64, num_heads, r) for r in (1, 2, 4, 8, 16, 32)}
     fits = [r for r, c in costs.items() if c.attn_bytes / 2**20 <= budget_mib]
-    best = min(fits) if fits else None
+    if not fits:
+        raise ValueError(
+            f"budget_mib={budget_mib:g} at size={size}: no sr_ratio's map fits (the smallest, at "
+            f"sr_ratio 32, takes {costs[32].attn_bytes / 2**20:,.3g} MiB), so the exercise has "
+            "no answer; raise the budget"
+        )
+    best = min(fits)
 
     def why(r):
         c = costs[r]

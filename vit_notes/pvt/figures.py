@@ -509,8 +509,13 @@ def plot_cost(rows: list[dict], x: str, title: str):
     slower than its count predicts: ringed in black when it was so in every round (a cost the
     counts miss), in red when only in some (a rerun would tell whether it is noise)."""
     validate.one_of("x", x, AXES)
-    title = validate.text("title", title, allow_empty=True)
-    rows = validate.rows("rows", rows, keys=(x, "variant", "analytic_gmacs", "attn_mib"))
+    title = validate.figure_text("title", title, allow_empty=True)
+    rows = validate.rows(
+        "rows",
+        rows,
+        keys=(x, "variant", "analytic_gmacs", "attn_mib"),
+        needs={"variant": VARIANTS},  # the panels and the alt text compare all three
+    )
     timed = "ms" in rows[0]
     if timed:
         fig, axes = new_figure(2, 2, height=5.6)
@@ -791,7 +796,7 @@ def draw_sra_schematic(
     the shape :func:`~vit_notes.trace_shapes` prints for it (:func:`sra_shapes`)."""
     attn = _stage1_sra() if attn is None else attn
     if title is not None:
-        title = validate.text("title", title, allow_empty=True)
+        title = validate.figure_text("title", title, allow_empty=True)
     shapes = sra_shapes(attn, H, W, batch)
     C, heads, R = attn.dim, attn.num_heads, attn.sr_ratio
     _, _, N, d = shapes["q"]

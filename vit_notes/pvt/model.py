@@ -179,8 +179,7 @@ class Mlp(nn.Module):
         linear: bool = False,
     ):
         super().__init__()
-        in_features = validate.width("in_features", in_features)
-        hidden_features = validate.width("hidden_features", hidden_features)
+        in_features, hidden_features = validate.feed_forward(in_features, hidden_features)
         self.fc1 = nn.Linear(in_features, hidden_features)
         dwconv, linear = validate.flag("dwconv", dwconv), validate.flag("linear", linear)
         self.dwconv = DWConv(hidden_features) if dwconv else None

@@ -469,7 +469,16 @@ def check_ratio_choice(
     ``sra_ratio`` on an ``H x W`` grid, whose attention maps take no more memory than SRA's and
     whose fine group's keys are at least as fine as SRA's."""
     sra_ratio = validate.kernel("sra_ratio", sra_ratio)
+    # every candidate ratio, 16 too, reduces the grid: it needs 16 tokens a side (and SRA's)
+    least = max(16, sra_ratio)
     H, W = validate.size("H", H), validate.size("W", W)
+    for name, side in (("H", H), ("W", W)):
+        if side < least:
+            raise ValueError(
+                f"{name}={side} is too small a grid side for this exercise: its candidate "
+                f"sr_ratios, up to 16, and SRA's sra_ratio={sra_ratio} each need at least "
+                f"{least} tokens a side; use {name} >= {least}"
+            )
     sra = sra_cost(H, W, 64, num_heads, sra_ratio)
     sra_keys = sra.kv_tokens  # every head of SRA attends over these
     options = {}

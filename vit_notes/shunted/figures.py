@@ -949,7 +949,7 @@ def plot_shunted_cost(rows: list[dict], title: str):
     predict (:func:`timing_outliers`) is ringed and explained on the figure: in red when it is
     timing noise on a shared machine (not so in every round), in black when it is so in every
     round (a cost the counts miss)."""
-    title = validate.text("title", title, allow_empty=True)
+    title = validate.figure_text("title", title, allow_empty=True)
     rows = validate.rows("rows", rows, keys=("variant", "sr_ratio", "analytic_gmacs"))
     timed = "ms" in rows[0]
     paired = (

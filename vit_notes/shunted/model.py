@@ -76,6 +76,15 @@ def check_head_groups(num_heads: int, sr_ratio: int, dim: int | None = None) -> 
         )
 
 
+def shunted_weights(dim: int, sr_ratio: int) -> int:
+    """The weights of a :class:`ShuntedAttention` of ``dim`` channels: q, output and the two
+    key/value projections (``4 dim²``), the two reduction convs (``dim² (r² + (r/2)²)``) and
+    the depthwise local convs."""
+    if sr_ratio > 1:
+        return 4 * dim * dim + dim * dim * (sr_ratio**2 + (sr_ratio // 2) ** 2) + 9 * dim
+    return 4 * dim * dim + 9 * dim
+
+
 class ShuntedAttention(nn.Module):
     """Shunted self-attention, SSA (Ren et al. 2022): the official ``Attention`` of ``SSA.py``.
 
@@ -115,6 +124,7 @@ class ShuntedAttention(nn.Module):
         head_dim = validate.heads_divide(dim, num_heads)
         sr_ratio = check_sr_ratio(sr_ratio)
         check_head_groups(num_heads, sr_ratio, dim)
+        validate.weights_fit("dim", dim, lambda d: shunted_weights(d, sr_ratio), "the layer")
         self.dim, self.num_heads, self.sr_ratio = dim, num_heads, sr_ratio
         # None: the default 1/√d. Any other number is honoured, 0 too (uniform attention).
         self.scale = (
@@ -250,11 +260,8 @@ class DetailSpecificMlp(nn.Module):
 
     def __init__(self, in_features: int, hidden_features: int | None = None, drop: float = 0.0):
         super().__init__()
-        in_features = validate.width("in_features", in_features)
-        hidden_features = (
-            in_features
-            if hidden_features is None
-            else validate.width("hidden_features", hidden_features)
+        in_features, hidden_features = validate.feed_forward(
+            in_features, in_features if hidden_features is None else hidden_features
         )
         self.fc1 = nn.Linear(in_features, hidden_features)
         self.dwconv = DWConv(hidden_features)
@@ -327,6 +334,13 @@ class ConvStem(nn.Module):
         )
         self.in_chans = validate.width("in_chans", in_chans)
         embed_dim = validate.width("embed_dim", embed_dim)
+        validate.weights_fit(
+            "embed_dim",
+            embed_dim,
+            lambda e: 49 * self.in_chans * e + (9 * self.num_conv + 4) * e * e,
+            f"the stem (a 7x7 conv from {self.in_chans} channels, {self.num_conv} 3x3 convs "
+            "and a 2x2 conv)",
+        )
         layers = [
             nn.Conv2d(in_chans, embed_dim, kernel_size=7, stride=2, padding=3, bias=False),
             nn.BatchNorm2d(embed_dim),

@@ -71,5 +71,5 @@ def swin_block_cost(
     a = window_attention_cost(H, W, dim, num_heads, window_size)
     dim = validate.width("dim", dim)
     mlp_ratio = validate.number("mlp_ratio", mlp_ratio, low=0.0, low_open=True)
-    validate.hidden_width("mlp_ratio", mlp_ratio, dim)
+    validate.hidden_width("mlp_ratio", mlp_ratio, dim, built=False)
     return a.macs + 2 * a.tokens * dim * int(dim * mlp_ratio)

@@ -411,6 +411,7 @@ def swin_steps(
     validate.tokens_match_grid(
         x, H, W, dtype=layer.attn.qkv.weight.dtype, device=layer.attn.qkv.weight.device
     )
+    validate.built_grid("layer", layer.input_resolution, H, W)
     if x.shape[-1] != layer.attn.dim:
         raise ValueError(
             f"x has {x.shape[-1]} channels but layer was built for dim={layer.attn.dim}: give "

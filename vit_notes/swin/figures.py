@@ -28,6 +28,7 @@ from .model import (
     GridWindowAttention,
     SwinTransformerBlock,
     WindowAttention,
+    accepted_sizes,
     check_shift,
     check_window,
     shift_regions,
@@ -508,6 +509,8 @@ def cost_curves(
                 value=value,
                 kind=kind,
                 heads=num_heads,
+                dim=dim,
+                window_size=window_size,
                 gmacs=cost.macs / 1e9,
                 counted_gmacs=counted / 1e9,
                 attn_mib=cost.attn_bytes / 2**20,
@@ -548,14 +551,42 @@ def _tiles(where: str, g: int, M: int, name: str) -> None:
 
 
 @styled
-def plot_cost_curves(rows: list[dict], dim: int = 96, window_size: int = 7):
+def _rows_setting(rows: list[dict], name: str, given, default: int, check) -> int:
+    """The setting ``name`` the ``rows`` were counted with, for a figure's labels: the rows'
+    own (one value in all), which a ``given`` value must equal; else ``given`` or ``default``."""
+    given = None if given is None else check(name, given)
+    counted = {r[name] for r in rows if name in r}
+    if len(counted) > 1:
+        raise ValueError(
+            f"rows were counted with several {name}s, {sorted(counted)}: plot one {name}'s rows"
+        )
+    if counted:
+        (value,) = counted
+        if given is not None and given != value:
+            raise ValueError(
+                f"{name}={given}, but the rows were counted with {name}={value}: leave {name} "
+                "out (the rows give it) or count the rows again with it"
+            )
+        return value
+    return default if given is None else given
+
+
+def plot_cost_curves(rows: list[dict], dim: int | None = None, window_size: int | None = None):
     """Four panels: multiply-adds and attention-map MiB of stage 1's attention against the
     image side (global and windowed) and against the window size. In the top row the lines
     are the paper's eqs. and the circles the counter; in the bottom row the lines are the
     maps' size, heads·hw·keys·4 bytes, which neither equation gives. The title gives
-    ``C = dim`` and the heads the rows were counted with."""
-    rows = validate.rows("rows", rows, keys=("axis", "kind"))
-    dim, window_size = validate.width("dim", dim), validate.image_side("window_size", window_size)
+    ``C = dim`` and the heads the rows were counted with. ``dim`` and ``window_size`` are read
+    from the rows (:func:`cost_curves` writes them into each); given, they must be the rows'.
+    Rows without them (from elsewhere) are labelled with the given values, or 96 and 7."""
+    rows = validate.rows(
+        "rows",
+        rows,
+        keys=("axis", "kind"),
+        needs={"axis": ("side", "window"), "kind": ("global", "window")},  # the four panels
+    )
+    dim = _rows_setting(rows, "dim", dim, 96, validate.width)
+    window_size = _rows_setting(rows, "window_size", window_size, 7, validate.image_side)
     fig, axes = new_figure(2, 2, height=5.6)
     styles = {
         "global": ("tab:red", "global, eq. (1)"),
@@ -822,6 +853,14 @@ def swin_cost_table(
                 f"size={size} leaves stage {s} no tokens: use a size of at least "
                 f"{patch * 2 ** (s - 1)} (the patch, {patch}, times 2 for each merge before it)"
             )
+        window, g = cfg["window_size"], grids[s - 1]
+        if g > window and g % window:  # refused here, in the name of size, not of the window
+            sizes = accepted_sizes(cfg.get("patch_size", 4), window, len(cfg["depths"]))
+            raise ValueError(
+                f"size={size} gives stage {s} a {g}x{g} token grid, which {name}'s "
+                f"{window}x{window} windows do not tile: use a size {name} accepts, such as "
+                f"{', '.join(map(str, sizes[:6]))}"
+            )
     torch.manual_seed(0)
     device = torch.device("cpu" if timed else "meta")
     rows, layers, inputs = [], [], []
@@ -987,8 +1026,13 @@ def plot_measured_times(rows: list[dict], caption: str = ""):
     window, so neither shifts (their points are marked), and both hold W-MSA's weights: its
     ratios show the timing spread. The right panel: global MSA's time over SW-MSA's, its
     neighbour, at every stage (log scale)."""
-    rows = validate.rows("rows", rows, keys=("variant", "stage", "ms", "ms_rounds"))
-    caption = validate.text("caption", caption, allow_empty=True)
+    rows = validate.rows(
+        "rows",
+        rows,
+        keys=("variant", "stage", "ms", "ms_rounds"),
+        needs={"variant": TIMED_VARIANTS},
+    )
+    caption = validate.figure_text("caption", caption, allow_empty=True)
     rows = [r for r in rows if r["variant"] in TIMED_VARIANTS]  # the variants: in print
     fig, axes = new_figure(1, 3, height=4.2)
     colours = {"W-MSA": "tab:blue", "SW-MSA": "tab:green", "MSA": "tab:red"}

@@ -303,8 +303,7 @@ class Mlp(nn.Module):
 
     def __init__(self, in_features: int, hidden_features: int, drop: float = 0.0):
         super().__init__()
-        in_features = validate.width("in_features", in_features)
-        hidden_features = validate.width("hidden_features", hidden_features)
+        in_features, hidden_features = validate.feed_forward(in_features, hidden_features)
         self.fc1 = nn.Linear(in_features, hidden_features)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_features, in_features)
@@ -380,11 +379,7 @@ class GridWindowAttention(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, H: int, W: int) -> torch.Tensor:
-        if (H, W) != self.input_resolution:
-            raise ValueError(
-                f"this layer was built for the {self.input_resolution[0]}x"
-                f"{self.input_resolution[1]} grid, got H={H}, W={W}"
-            )
+        validate.built_grid("this layer", self.input_resolution, H, W)
         validate.tokens_match_grid(
             x, H, W, dtype=self.attn.qkv.weight.dtype, device=self.attn.qkv.weight.device
         )
@@ -489,6 +484,7 @@ class PatchMerging(nn.Module):
                 "choose an image size whose grid is even at every merge"
             )
         self.input_resolution, self.dim = (H, W), validate.width("dim", dim)
+        validate.weights_fit("dim", self.dim, lambda d: 8 * d * d, "the merge (a 4Cx2C linear)")
         dim = self.dim
         self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
         self.norm = norm_layer(4 * dim)
