@@ -365,7 +365,7 @@ def test_shortfall_fit_at_224_what_the_chapter_says():
             "entries",
             0.05,
             ValueError,
-            "row 1 lacks 'gmacs'",
+            r"rows\[1\] lacks \['gmacs'\]",
         ),
     ],
 )

@@ -879,16 +879,19 @@ def figure_text(name: str, value, *, allow_empty: bool = False) -> str:
         from matplotlib import cbook
         from matplotlib.mathtext import MathTextParser
 
-        if cbook.is_math_text(value):
-            try:
-                MathTextParser("path").parse(value, 72)
-            except Exception as e:  # a pyparsing error, told in its first lines
-                where = " ".join(str(e).split())[:80]
-                raise ValueError(
-                    f"{name}={_shown(value, 60)} has a formula that matplotlib cannot draw "
-                    f"({where}): finish the formula between the $ signs, or write \\$ for a "
-                    "dollar sign"
-                ) from None
+        # matplotlib draws each line of a text on its own, so each line is parsed alone (a
+        # newline inside a formula would be drawn as a missing glyph)
+        lines = [line for line in value.split("\n") if cbook.is_math_text(line)]
+        try:
+            for line in lines:
+                MathTextParser("path").parse(line, 72)
+        except Exception as e:  # a pyparsing error, told in its first lines
+            where = " ".join(str(e).split())[:80]
+            raise ValueError(
+                f"{name}={_shown(value, 60)} has a formula that matplotlib cannot draw "
+                f"({where}): finish the formula between the $ signs, or write \\$ for a "
+                "dollar sign"
+            ) from None
     return value
 
 
