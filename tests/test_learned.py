@@ -1382,3 +1382,35 @@ def test_checkers_name_a_wrong_cause(capsys):
         assert ex.check_prediction(answer), answer
     assert not ex.check_prediction("cannot tell (lower)")
     capsys.readouterr()
+
+
+def test_cannot_tell_needs_the_interval_as_its_reason(capsys):
+    """Review r39, E1 and E2: where an interval exists, a "cannot tell" is accepted only with
+    a reason that names the interval or the noise; with detail=None the message names the
+    field that holds the runs there, "seeds"."""
+    kw = dict(model="pvt_none", baseline="pvt_full", detail=3)
+    for answer in (
+        "cannot tell (only seed 0 is plotted)",
+        "cannot tell (the area is equal)",
+        "cannot tell (pvt_none has no attention)",
+    ):
+        assert not ex.check_higher(answer, **kw), answer
+        out = capsys.readouterr().out
+        assert "must be the interval holding zero" in " ".join(out.split()), out
+    assert not ex.check_prediction("cannot tell (R=8 is a broadcast)")
+    assert "must be the interval holding zero" in " ".join(capsys.readouterr().out.split())
+    for answer in (
+        "cannot tell",
+        "cannot tell (within noise)",
+        "cannot tell (higher on average but within noise)",
+        "cannot tell (the corrected interval holds zero)",
+        "cannot tell (the spread over seeds is too wide)",
+    ):
+        assert ex.check_higher(answer, **kw), answer
+        assert ex.check_prediction(answer), answer
+    kw = dict(model="pvt_linear", baseline="shunted_full")
+    assert not ex.check_higher("lower", detail=None, **kw)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "('seeds')" in out and "seeds_by_detail" not in out, out
+    assert not ex.check_higher("lower", detail=3, **kw)
+    assert "('seeds_by_detail')" in " ".join(capsys.readouterr().out.split())
