@@ -1250,14 +1250,24 @@ def test_cannot_tell_refuses_a_reason_that_orders_the_two(capsys):
             assert not check(answer), (name, answer)
             out = capsys.readouterr().out
             assert phrase in out and "choose one" in out, (name, answer, out)
-        # a reason that names both directions, or negates one, does not order them
-        for answer in ("cannot tell (higher or lower)", "cannot tell (neither is higher)"):
-            assert check(answer), (name, answer)
-        # review r35 E1: a direction that describes a cost is no verdict on the scores
-        for answer in ("cannot tell (one key, but a lower cost)",
-                       "cannot tell (lower multiply-adds)", "cannot tell (the cost is lower)",
-                       "cannot tell (the interval runs from lower to higher values)"):  # fmt: skip
-            assert check(answer), (name, answer)
+        # a reason that names both directions, or negates one, does not order them, and a
+        # direction that describes a cost is no verdict on the scores (review r35 E1); but
+        # where an interval exists (check_prediction's results here), the reason must be the
+        # interval (review r39 E1), so these are refused for that; check_higher's results
+        # here have no interval, and there the option alone decides
+        for answer in ("cannot tell (higher or lower)", "cannot tell (neither is higher)",
+                       "cannot tell (one key, but a lower cost)",
+                       "cannot tell (lower multiply-adds)",
+                       "cannot tell (the cost is lower)"):  # fmt: skip
+            capsys.readouterr()
+            if name == "check_higher":
+                assert check(answer), (name, answer)
+                continue
+            assert not check(answer), (name, answer)
+            out = " ".join(capsys.readouterr().out.split())
+            assert "must be the interval holding zero" in out, (name, answer, out)
+            assert "choose one" not in out, (name, answer, out)
+        assert check("cannot tell (the interval runs from lower to higher values)"), name
     assert not ex.check_prediction("within noise (higher)", results=same)
     assert "the reason names 'higher'" in capsys.readouterr().out
 
