@@ -1250,14 +1250,24 @@ def test_cannot_tell_refuses_a_reason_that_orders_the_two(capsys):
             assert not check(answer), (name, answer)
             out = capsys.readouterr().out
             assert phrase in out and "choose one" in out, (name, answer, out)
-        # a reason that names both directions, or negates one, does not order them
-        for answer in ("cannot tell (higher or lower)", "cannot tell (neither is higher)"):
-            assert check(answer), (name, answer)
-        # review r35 E1: a direction that describes a cost is no verdict on the scores
-        for answer in ("cannot tell (one key, but a lower cost)",
-                       "cannot tell (lower multiply-adds)", "cannot tell (the cost is lower)",
-                       "cannot tell (the interval runs from lower to higher values)"):  # fmt: skip
-            assert check(answer), (name, answer)
+        # a reason that names both directions, or negates one, does not order them, and a
+        # direction that describes a cost is no verdict on the scores (review r35 E1); but
+        # where an interval exists (check_prediction's results here), the reason must be the
+        # interval (review r39 E1), so these are refused for that; check_higher's results
+        # here have no interval, and there the option alone decides
+        for answer in ("cannot tell (higher or lower)", "cannot tell (neither is higher)",
+                       "cannot tell (one key, but a lower cost)",
+                       "cannot tell (lower multiply-adds)",
+                       "cannot tell (the cost is lower)"):  # fmt: skip
+            capsys.readouterr()
+            if name == "check_higher":
+                assert check(answer), (name, answer)
+                continue
+            assert not check(answer), (name, answer)
+            out = " ".join(capsys.readouterr().out.split())
+            assert "must be the interval holding zero" in out, (name, answer, out)
+            assert "choose one" not in out, (name, answer, out)
+        assert check("cannot tell (the interval runs from lower to higher values)"), name
     assert not ex.check_prediction("within noise (higher)", results=same)
     assert "the reason names 'higher'" in capsys.readouterr().out
 
@@ -1382,3 +1392,35 @@ def test_checkers_name_a_wrong_cause(capsys):
         assert ex.check_prediction(answer), answer
     assert not ex.check_prediction("cannot tell (lower)")
     capsys.readouterr()
+
+
+def test_cannot_tell_needs_the_interval_as_its_reason(capsys):
+    """Review r39, E1 and E2: where an interval exists, a "cannot tell" is accepted only with
+    a reason that names the interval or the noise; with detail=None the message names the
+    field that holds the runs there, "seeds"."""
+    kw = dict(model="pvt_none", baseline="pvt_full", detail=3)
+    for answer in (
+        "cannot tell (only seed 0 is plotted)",
+        "cannot tell (the area is equal)",
+        "cannot tell (pvt_none has no attention)",
+    ):
+        assert not ex.check_higher(answer, **kw), answer
+        out = capsys.readouterr().out
+        assert "must be the interval holding zero" in " ".join(out.split()), out
+    assert not ex.check_prediction("cannot tell (R=8 is a broadcast)")
+    assert "must be the interval holding zero" in " ".join(capsys.readouterr().out.split())
+    for answer in (
+        "cannot tell",
+        "cannot tell (within noise)",
+        "cannot tell (higher on average but within noise)",
+        "cannot tell (the corrected interval holds zero)",
+        "cannot tell (the spread over seeds is too wide)",
+    ):
+        assert ex.check_higher(answer, **kw), answer
+        assert ex.check_prediction(answer), answer
+    kw = dict(model="pvt_linear", baseline="shunted_full")
+    assert not ex.check_higher("lower", detail=None, **kw)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "('seeds')" in out and "seeds_by_detail" not in out, out
+    assert not ex.check_higher("lower", detail=3, **kw)
+    assert "('seeds_by_detail')" in " ".join(capsys.readouterr().out.split())

@@ -399,7 +399,7 @@ def check_prediction(
         )  # fmt: skip
     if paired and word in ("cannot tell", "same"):  # a false cause: the interval exists
         n = len(set(a_runs) & set(b_runs))
-        slip = _wrong_cause(answer, f"{n} paired runs on the whole test set")
+        slip = _wrong_cause(answer, f"{n} paired runs on the whole test set", _word)
         if slip:
             return verdict(False, slip)
     if not paired:  # no interval over training runs
@@ -763,11 +763,45 @@ def _not_interval(claim: str, facts: str, why: str) -> str:
     return f"the study's answer is 'cannot tell', but {slip}: {facts}. {why}"
 
 
-def _wrong_cause(answer, runs_there: str) -> str | None:
+#: Words of a reason that name the interval or the noise it measures: the only reasons a
+#: "cannot tell" may give where an interval over training runs exists.
+_INTERVAL_WORDS = {"interval", "intervals", "noise", "noisy", "zero", "overlap", "overlaps",
+                   "overlapping", "seeds", "spread", "spreads"}  # fmt: skip
+
+
+def _reason(answer, read) -> str:
+    """The reason that follows ``answer``'s option ("cannot tell (within noise)" -> "(within
+    noise)"), or ``""`` where the answer is an option alone (``read`` reads the option)."""
+    text = _exact_str(answer).strip()
+    if read(_plain(text)) is not None:
+        return ""
+    cut = _CLAUSE.search(text)
+    return "" if cut is None or cut.start() == 0 else text[cut.start() :]
+
+
+def _bare_reason(reason: str) -> str:
+    """``reason`` without the bracket, comma, dash or "because" that opens it."""
+    text = re.sub(r"^\s*(?:because\b|[(\[,;:]|[-–—]+)\s*", "", reason, flags=re.IGNORECASE)
+    return text.rstrip(" )].")
+
+
+def _names_interval(reason: str) -> bool:
+    """Whether ``reason`` names the interval or the noise (:data:`_INTERVAL_WORDS`), or the
+    mean it sits around ("higher on average, within noise"); an empty reason passes."""
+    words = set(re.findall(r"[a-z0-9']+", reason.lower()))
+    if not words:
+        return True
+    named = words & (_INTERVAL_WORDS | _MEAN_WORDS)
+    return bool(named) or _says_noise(reason) or _claimed_interval(reason) == "interval"
+
+
+def _wrong_cause(answer, runs_there: str, read=None) -> str | None:
     """Where an interval over training runs exists (``runs_there`` says over which runs) and
     ``answer``'s reason names a cause that is false there, the message that names the slip:
-    "no interval" or "one run" (there is one), or the error bars (they measure the test images
-    of one run). A true reason ("within noise", "higher on average") gives ``None``."""
+    "no interval" or "one run" (there is one), the error bars (they measure the test images
+    of one run), or any reason that does not name the interval or the noise ("the area is
+    equal"). A true reason ("within noise", "higher on average") gives ``None``. ``read``
+    reads the option (:func:`_judgement_plain` where ``None``)."""
     if _says_no_interval(answer):
         return (
             f"there is an interval: {runs_there}. The reason 'no interval' or 'one run' is "
@@ -777,6 +811,12 @@ def _wrong_cause(answer, runs_there: str) -> str | None:
         return (
             "error bars over test sets say nothing about a second training run: the reason is "
             f"the interval over training runs ({runs_there}); say what it shows"
+        )
+    reason = _reason(answer, _judgement_plain if read is None else read)
+    if not _names_interval(reason):
+        return (
+            f"the reason for 'cannot tell' must be the interval holding zero ({runs_there}), "
+            f"and {_bare_reason(reason)!r} is not that reason; say what the interval shows"
         )
     return None
 
@@ -802,7 +842,8 @@ def check_higher(
     :func:`.stats.n_differences`), as the page's own verdicts are. "higher" if it lies above
     zero, "lower" if below, "cannot tell" if it holds zero. Where the interval exists, a
     "cannot tell" whose reason names a false cause is refused: "no interval" or "one run"
-    (there is one) and the error bars (they measure the test images of one run); a true reason
+    (there is one), the error bars (they measure the test images of one run) and any reason
+    that names neither the interval nor the noise ("the area is equal"); a true reason
     ("higher on average, within noise") is accepted. Where either model has a single run
     there, or runs of one
     family share fewer than two seeds, there is no such interval: "cannot tell", and a reason that
@@ -900,10 +941,11 @@ def check_higher(
         if claimed:  # nor one to hold zero
             return verdict(False, _not_interval(claimed, facts, why))
         if choice != right:  # the cause, not the numbers the reader is asked to find
+            field = "seeds" if detail is None else "seeds_by_detail"
             return verdict(
                 False, f"the study's answer is 'cannot tell': {where} there is no interval "
                 "over training runs to say 'higher' or 'lower'. Look at which runs of each "
-                "model the results score there ('seeds_by_detail')",
+                f"model the results score there ({field!r})",
             )  # fmt: skip
     if choice == right:
         return verdict(True, f"{right}: {facts}. {why}.")
