@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .. import validate
+from .models import MODELS  # the families (models.py does not import this module)
 
 #: Student's t, 0.975 quantile, by degrees of freedom (1 to 10): a 95% two-sided interval.
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571,
@@ -188,8 +189,6 @@ def n_differences(results: dict) -> int:
     several seeds, paired by seed; each of them against pvt_full again unpaired; and every pair
     of pvt_full and the other families' models with several seeds, unpaired, on the whole test
     set and again at 3 px. The chapter and its checkers both read the count from here."""
-    from .models import MODELS  # the families; models.py does not import this module
-
     if not isinstance(results, dict) or not isinstance(results.get("models"), dict):
         raise validate.InputTypeError(
             "results: the study's results, a dict with a 'models' dict, got "
