@@ -37,6 +37,17 @@ from .stats import corrected_difference, n_differences
 _RATIO = re.compile(r"(\d+(?:\.\d+)?)\s*(?:/|in|out of)\s*(\d+(?:\.\d+)?)")
 
 
+def _real(answer) -> float | None:
+    """A real-number answer as a float, its own ``__float__`` run under the checkers' timer;
+    ``None`` for anything else, an overflow or a method that raises or hangs."""
+    if not isinstance(answer, numbers.Real):
+        return None
+    try:
+        return _bounded(float, answer, None)
+    except OverflowError:
+        return None
+
+
 def as_fraction(answer) -> float | None:
     """``answer`` as a fraction in [0, 1]: a number (``0.25``, ``Fraction(1, 4)``), a fraction
     as text (``"1/4"``, ``"1 in 4"``), a percentage with its sign (``"25%"``) or a one-element
@@ -58,15 +69,10 @@ def as_fraction(answer) -> float | None:
         except ValueError:
             return None
         value = value / 100 if percent else value
-    elif isinstance(answer, numbers.Real):
-        try:  # the answer's own __float__ runs under the checkers' timer
-            value = _bounded(float, answer, None)
-        except OverflowError:
-            return None
+    else:
+        value = _real(answer)
         if value is None:
             return None
-    else:
-        return None
     if not math.isfinite(value) or value < 0 or value > 1:
         return None  # a bare 25 is not read as 25%: the reader writes "25%"
     return value
@@ -87,15 +93,10 @@ def _bare_over_one(answer) -> float | None:
             value = float(text)
         except ValueError:
             return None
-    elif isinstance(answer, numbers.Real):
-        try:  # the answer's own __float__ runs under the checkers' timer
-            value = _bounded(float, answer, None)
-        except OverflowError:
-            return None
+    else:
+        value = _real(answer)
         if value is None:
             return None
-    else:
-        return None
     return value if math.isfinite(value) and value > 1 else None
 
 
