@@ -31,7 +31,7 @@ from .data import SHAPES, num_classes
 from .figures import query_token
 from .models import MODELS, STUDY
 from .shipped import check_results, load_results
-from .stats import corrected_difference, n_differences
+from .stats import corrected_difference, n_differences, says
 
 #: A fraction typed as text: ``"1/4"``, ``"1 / 4"``, ``"1 in 4"``, ``"1 out of 4"``.
 _RATIO = re.compile(r"(\d+(?:\.\d+)?)\s*(?:/|in|out of)\s*(\d+(?:\.\d+)?)")
@@ -415,7 +415,7 @@ def check_prediction(
     a, b = STUDY[baseline].label, STUDY[model].label
     count = n_differences(results)  # the page's Bonferroni count, as the page reads it
     d = corrected_difference(b_runs, a_runs, count, paired=True)
-    truth = "higher" if d.low > 0 else "lower" if d.high < 0 else "cannot tell"
+    truth = says(d)
     numbers_ = (
         f"over training runs from {d.n} seeds, {b} scores {100 * d.mean:+.1f} points "
         f"against {a}, and the interval corrected over the page's {count} differences runs "
@@ -924,7 +924,7 @@ def check_higher(
                 f"{baseline} is {d.points()} ({corrected})"
             )
             runs_there = f"{d.n} paired runs {where}"
-        right = "higher" if d.low > 0 else "lower" if d.high < 0 else "cannot tell"
+        right = says(d)
         why = {
             "higher": "The corrected interval lies above zero",
             "lower": "The corrected interval lies below zero",
